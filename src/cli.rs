@@ -1,0 +1,146 @@
+//! The command line.
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// An automation shell for nested virtualization labs: a Rhai REPL and script runner with
+/// libvirt, disk image, virtual BMC, OpenStack and OpenShift bindings.
+///
+/// Run `labsh` alone for the REPL.
+#[derive(Parser, Debug)]
+#[command(name = "labsh", version, about, long_about = None)]
+pub struct Cli {
+    /// Evaluate EXPR and print its value.
+    #[arg(short = 'e', long = "eval", value_name = "EXPR")]
+    pub eval: Option<String>,
+
+    #[command(flatten)]
+    pub common: Common,
+
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Show what would change, change nothing.
+    #[arg(long, global = true)]
+    pub plan: bool,
+
+    /// One JSON object per line on stdout; the last line is the recap.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Run up to N independent tasks at once (parallel, par_map, bindings).
+    #[arg(long, short = 'j', global = true, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). LABSH_LOG overrides.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn default_jobs() -> u16 {
+    std::thread::available_parallelism()
+        .map(|n| (n.get() * 2).clamp(4, 16) as u16)
+        .unwrap_or(4)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run a script.
+    Run(RunArgs),
+    /// Compile and check a script without running it.
+    Check {
+        /// The script.
+        file: PathBuf,
+    },
+    /// Show the reference: all modules, one module, or one function (MODULE::FUNCTION).
+    Doc {
+        /// A module or function.
+        topic: Option<String>,
+        /// Write the whole reference as Markdown files into DIR.
+        #[arg(long, value_name = "DIR")]
+        markdown: Option<PathBuf>,
+    },
+    /// List past runs, or show one run's events (an id prefix, or `last`).
+    Journal {
+        /// The run.
+        run_id: Option<String>,
+    },
+    /// Start the REPL (the same as `labsh` alone).
+    Repl,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The script.
+    pub file: PathBuf,
+
+    /// The profile: what the lab is.
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
+
+    /// The target: where the lab is applied.
+    #[arg(long, value_name = "T")]
+    pub target: Option<String>,
+
+    /// Set a parameter (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
+
+    /// Run only this stage (repeatable).
+    #[arg(long = "only", value_name = "STAGE")]
+    pub only: Vec<String>,
+
+    /// Skip the stages before STAGE.
+    #[arg(long = "from", value_name = "STAGE")]
+    pub from: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+impl RunArgs {
+    /// The command line that runs the same again, from `stage`.
+    pub fn continue_command(&self, common: &Common, stage: &str) -> String {
+        use crate::effects::process::shell_quote as q;
+        let mut parts = vec![
+            "labsh".to_string(),
+            "run".into(),
+            q(&self.file.display().to_string()),
+        ];
+        if let Some(p) = &self.profile {
+            parts.push(format!("--profile {}", q(p)));
+        }
+        if let Some(t) = &self.target {
+            parts.push(format!("--target {}", q(t)));
+        }
+        for (k, v) in &self.sets {
+            parts.push(format!("--set {}", q(&format!("{k}={v}"))));
+        }
+        if common.plan {
+            parts.push("--plan".into());
+        }
+        if common.jobs != default_jobs() {
+            parts.push(format!("--jobs {}", common.jobs));
+        }
+        if common.json {
+            parts.push("--json".into());
+        }
+        if self.yes {
+            parts.push("--yes".into());
+        }
+        parts.push(format!("--from {}", q(stage)));
+        parts.join(" ")
+    }
+}

@@ -1,0 +1,597 @@
+//! The effects seam: every side effect of every binding passes through [`Effects`].
+//!
+//! A binding first reads the world (reads run in both modes), decides what has to change, and then
+//! calls [`Effects::change`] for each write. In apply mode the write is done and recorded as
+//! `changed` (or `failed`); in plan mode it is recorded as `planned`, shown, and a placeholder value
+//! is returned so that later steps can go on. When the world is already as wanted, the binding calls
+//! [`Effects::unchanged`], recorded as `ok`. Each record carries the stage, operation, target,
+//! arguments (secrets masked), outcome and duration; it goes to the run's journal and to the printer,
+//! and is counted for the recap at the end of the run.
+
+pub mod journal;
+pub mod process;
+pub mod secret;
+pub mod time;
+
+use crate::printer::{Printer, Tone};
+use journal::Journal;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// What happened to one effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Already as wanted: nothing was done.
+    Ok,
+    /// Done.
+    Changed,
+    /// Plan mode: shown, not done.
+    Planned,
+    /// Tried and failed.
+    Failed,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Changed => "changed",
+            Outcome::Planned => "planned",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    fn tone(self) -> Tone {
+        match self {
+            Outcome::Ok => Tone::Ok,
+            Outcome::Changed => Tone::Changed,
+            Outcome::Planned => Tone::Planned,
+            Outcome::Failed => Tone::Failed,
+        }
+    }
+}
+
+/// Apply or plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Plan,
+}
+
+/// One operation on the world: what, on what, with which arguments.
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub op: String,
+    pub target: String,
+    pub args: Value,
+}
+
+impl Op {
+    pub fn new(op: impl Into<String>, target: impl Into<String>) -> Self {
+        Op {
+            op: op.into(),
+            target: target.into(),
+            args: Value::Object(Default::default()),
+        }
+    }
+
+    /// Adds an argument. Secrets must be passed as their mask (see [`secret::Secret::mask`]).
+    pub fn arg(mut self, key: &str, value: impl Serialize) -> Self {
+        if let Value::Object(m) = &mut self.args {
+            m.insert(
+                key.to_string(),
+                serde_json::to_value(value).unwrap_or(Value::Null),
+            );
+        }
+        self
+    }
+}
+
+/// Counts and time of one stage, for the recap.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageStats {
+    pub name: String,
+    pub status: StageStatus,
+    pub ok: u64,
+    pub changed: u64,
+    pub planned: u64,
+    pub failed: u64,
+    pub ms: u128,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    Running,
+    Done,
+    Failed,
+    Skipped,
+    Interrupted,
+}
+
+impl StageStats {
+    fn new(name: &str) -> Self {
+        StageStats {
+            name: name.to_string(),
+            status: StageStatus::Running,
+            ok: 0,
+            changed: 0,
+            planned: 0,
+            failed: 0,
+            ms: 0,
+        }
+    }
+}
+
+/// The name effects are counted under when no stage is running.
+pub const MAIN_STAGE: &str = "main";
+
+/// The seam. One per run (or REPL session), shared by every binding through the engine's tag.
+/// Where a run's journal goes.
+pub enum JournalSlot {
+    /// No journal (unit tests, `labsh check`).
+    None,
+    /// Already open; the header was written.
+    Open(Journal),
+    /// Opened, with `header` as its first line, when the first effect or stage is recorded
+    /// (`-e` and the REPL, which should not leave a journal for every `1 + 1`).
+    Lazy {
+        dir: std::path::PathBuf,
+        id: String,
+        header: Value,
+    },
+}
+
+pub struct Effects {
+    plan: AtomicBool,
+    printer: Arc<Printer>,
+    journal: Mutex<JournalSlot>,
+    current: Mutex<Vec<String>>,
+    stats: Mutex<Vec<StageStats>>,
+    cancel: Arc<AtomicBool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Effects {
+    pub fn new(
+        mode: Mode,
+        printer: Arc<Printer>,
+        journal: JournalSlot,
+        cancel: Arc<AtomicBool>,
+    ) -> Self {
+        Effects {
+            plan: AtomicBool::new(mode == Mode::Plan),
+            printer,
+            journal: Mutex::new(journal),
+            current: Mutex::new(Vec::new()),
+            stats: Mutex::new(Vec::new()),
+            cancel,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.plan.load(Ordering::SeqCst) {
+            Mode::Plan
+        } else {
+            Mode::Apply
+        }
+    }
+
+    pub fn is_plan(&self) -> bool {
+        self.mode() == Mode::Plan
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.plan.store(mode == Mode::Plan, Ordering::SeqCst);
+    }
+
+    pub fn printer(&self) -> &Arc<Printer> {
+        &self.printer
+    }
+
+    pub fn cancel_flag(&self) -> &Arc<AtomicBool> {
+        &self.cancel
+    }
+
+    /// An error if the user asked to stop (Ctrl-C).
+    pub fn check_cancel(&self) -> Result<(), String> {
+        if self.cancel.load(Ordering::SeqCst) {
+            Err("interrupted".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn run_id(&self) -> Option<String> {
+        match &*lock(&self.journal) {
+            JournalSlot::Open(j) => Some(j.id().to_string()),
+            JournalSlot::Lazy { id, .. } => Some(id.clone()),
+            JournalSlot::None => None,
+        }
+    }
+
+    pub fn journal_path(&self) -> Option<std::path::PathBuf> {
+        match &*lock(&self.journal) {
+            JournalSlot::Open(j) => Some(j.path().to_path_buf()),
+            _ => None,
+        }
+    }
+
+    /// Writes one event to the journal, opening a lazy journal first.
+    pub fn journal(&self, event: Value) {
+        let mut slot = lock(&self.journal);
+        if let JournalSlot::Lazy { dir, id, header } = &*slot {
+            if event["event"] == "recap" {
+                // Nothing was recorded: a lazy journal stays unwritten.
+                return;
+            }
+            match Journal::create(dir, id) {
+                Ok(mut j) => {
+                    j.write(header.clone());
+                    *slot = JournalSlot::Open(j);
+                }
+                Err(e) => {
+                    self.printer.warn(&e);
+                    *slot = JournalSlot::None;
+                }
+            }
+        }
+        if let JournalSlot::Open(j) = &mut *slot {
+            j.write(event);
+        }
+    }
+
+    /// Starts a new lazy journal (the REPL starts one per `:plan` switch and after each run).
+    pub fn set_journal(&self, slot: JournalSlot) {
+        *lock(&self.journal) = slot;
+    }
+
+    /// Forgets the counts (the REPL shows a recap per line).
+    pub fn reset_stats(&self) {
+        lock(&self.stats).clear();
+    }
+
+    /// The innermost running stage.
+    pub fn current_stage(&self) -> String {
+        lock(&self.current)
+            .last()
+            .cloned()
+            .unwrap_or_else(|| MAIN_STAGE.to_string())
+    }
+
+    /// A write to the world. Plan mode: recorded as planned, `planned()` returned. Apply mode: `apply()`
+    /// runs and is recorded as changed or failed.
+    pub fn change<T>(
+        &self,
+        op: Op,
+        apply: impl FnOnce() -> Result<T, String>,
+        planned: impl FnOnce() -> T,
+    ) -> Result<T, String> {
+        self.check_cancel()?;
+        if self.is_plan() {
+            self.record(&op, Outcome::Planned, 0, None);
+            return Ok(planned());
+        }
+        let t0 = Instant::now();
+        match apply() {
+            Ok(v) => {
+                self.record(&op, Outcome::Changed, t0.elapsed().as_millis(), None);
+                Ok(v)
+            }
+            Err(e) => {
+                self.record(&op, Outcome::Failed, t0.elapsed().as_millis(), Some(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Records that the world already is as `op` wants it.
+    pub fn unchanged(&self, op: Op) {
+        self.record(&op, Outcome::Ok, 0, None);
+    }
+
+    /// A read. Runs in both modes; traced, not counted.
+    pub fn read<T>(&self, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        self.check_cancel()?;
+        let t0 = Instant::now();
+        let r = f();
+        tracing::debug!(
+            op = %op.op,
+            target = %secret::redact(&op.target),
+            ms = t0.elapsed().as_millis() as u64,
+            ok = r.is_ok(),
+            "read"
+        );
+        r
+    }
+
+    fn record(&self, op: &Op, outcome: Outcome, ms: u128, error: Option<&str>) {
+        let stage = self.current_stage();
+        {
+            let mut stats = lock(&self.stats);
+            let s = match stats.iter().position(|s| s.name == stage) {
+                Some(i) => &mut stats[i],
+                None => {
+                    stats.push(StageStats::new(&stage));
+                    stats.last_mut().expect("just pushed")
+                }
+            };
+            match outcome {
+                Outcome::Ok => s.ok += 1,
+                Outcome::Changed => s.changed += 1,
+                Outcome::Planned => s.planned += 1,
+                Outcome::Failed => s.failed += 1,
+            }
+        }
+        let mut ev = json!({
+            "event": "effect",
+            "stage": stage,
+            "op": op.op,
+            "target": op.target,
+            "args": op.args,
+            "outcome": outcome,
+            "ms": ms as u64,
+        });
+        if let Some(e) = error {
+            ev["error"] = json!(e);
+        }
+        self.journal(ev.clone());
+        if self.printer.is_json() {
+            self.printer.event(ev);
+            return;
+        }
+        let label = self
+            .printer
+            .paint(outcome.tone(), &format!("{:<8}", outcome.label()));
+        let mut line = format!("  {label} {} {}", op.op, op.target);
+        if outcome == Outcome::Planned {
+            if let Value::Object(m) = &op.args {
+                if !m.is_empty() {
+                    let mut a = op.args.to_string();
+                    if a.len() > 240 {
+                        let cut = (0..=240)
+                            .rev()
+                            .find(|i| a.is_char_boundary(*i))
+                            .unwrap_or(0);
+                        a.truncate(cut);
+                        a.push('…');
+                    }
+                    line.push(' ');
+                    line.push_str(&self.printer.paint(Tone::Dim, &a));
+                }
+            }
+        }
+        if ms > 0 {
+            line.push_str(&self.printer.paint(Tone::Dim, &format!(" ({})", fmt_ms(ms))));
+        }
+        if let Some(e) = error {
+            line.push_str(&format!(": {e}"));
+        }
+        self.printer.status(&line);
+    }
+
+    /// Marks the start of a stage.
+    pub fn stage_begin(&self, name: &str) {
+        lock(&self.current).push(name.to_string());
+        {
+            let mut stats = lock(&self.stats);
+            match stats.iter_mut().find(|s| s.name == name) {
+                Some(s) => s.status = StageStatus::Running,
+                None => stats.push(StageStats::new(name)),
+            }
+        }
+        let plan = if self.is_plan() { " (plan)" } else { "" };
+        self.journal(json!({"event": "stage", "stage": name, "status": "started"}));
+        self.printer
+            .event(json!({"event": "stage", "stage": name, "status": "started"}));
+        self.printer
+            .status(&self.printer.paint(Tone::Stage, &format!("── {name}{plan}")));
+    }
+
+    /// Marks the end of a stage.
+    pub fn stage_end(&self, name: &str, status: StageStatus, ms: u128) {
+        {
+            let mut cur = lock(&self.current);
+            if let Some(i) = cur.iter().rposition(|s| s == name) {
+                cur.remove(i);
+            }
+        }
+        {
+            let mut stats = lock(&self.stats);
+            if let Some(s) = stats.iter_mut().find(|s| s.name == name) {
+                s.status = status;
+                s.ms += ms;
+            }
+        }
+        let ev = json!({"event": "stage", "stage": name, "status": status, "ms": ms as u64});
+        self.journal(ev.clone());
+        self.printer.event(ev);
+    }
+
+    /// Records a stage that the stage selection (`--only`, `--from`) left out.
+    pub fn stage_skipped(&self, name: &str) {
+        {
+            let mut stats = lock(&self.stats);
+            if !stats.iter().any(|s| s.name == name) {
+                let mut s = StageStats::new(name);
+                s.status = StageStatus::Skipped;
+                stats.push(s);
+            }
+        }
+        let ev = json!({"event": "stage", "stage": name, "status": "skipped"});
+        self.journal(ev.clone());
+        self.printer.event(ev);
+        self.printer.status(
+            &self
+                .printer
+                .paint(Tone::Dim, &format!("── {name} (skipped)")),
+        );
+    }
+
+    /// The counts so far, by stage in the order stages first ran.
+    pub fn stats(&self) -> Vec<StageStats> {
+        lock(&self.stats).clone()
+    }
+
+    /// Prints the recap (and, in JSON mode, emits it as the last line) and journals it.
+    pub fn recap(&self, total_ms: u128) -> Value {
+        let mut stats = self.stats();
+        let staged: u128 = stats
+            .iter()
+            .filter(|s| s.name != MAIN_STAGE)
+            .map(|s| s.ms)
+            .sum();
+        if let Some(main) = stats.iter_mut().find(|s| s.name == MAIN_STAGE) {
+            main.ms = total_ms.saturating_sub(staged);
+            main.status = StageStatus::Done;
+        }
+        let mut totals = (0u64, 0u64, 0u64, 0u64);
+        for s in &stats {
+            totals.0 += s.ok;
+            totals.1 += s.changed;
+            totals.2 += s.planned;
+            totals.3 += s.failed;
+        }
+        let ev = json!({
+            "event": "recap",
+            "stages": stats,
+            "totals": {"ok": totals.0, "changed": totals.1, "planned": totals.2, "failed": totals.3},
+            "ms": total_ms as u64,
+        });
+        self.journal(ev.clone());
+        if self.printer.is_json() {
+            self.printer.event(ev.clone());
+            return ev;
+        }
+        let p = &self.printer;
+        let width = stats
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        p.status("");
+        p.status(&p.paint(
+            Tone::Bold,
+            &format!(
+                "{:<width$}  {:>5}  {:>7}  {:>7}  {:>6}  {:>8}  status",
+                "RECAP", "ok", "changed", "planned", "failed", "time"
+            ),
+        ));
+        for s in &stats {
+            let cell = |n: u64, w: usize, tone: Tone| {
+                let txt = format!("{n:>w$}");
+                if n > 0 {
+                    p.paint(tone, &txt)
+                } else {
+                    txt
+                }
+            };
+            let status = match s.status {
+                StageStatus::Done | StageStatus::Running => "done",
+                StageStatus::Failed => "FAILED",
+                StageStatus::Skipped => "skipped",
+                StageStatus::Interrupted => "interrupted",
+            };
+            p.status(&format!(
+                "{:<width$}  {}  {}  {}  {}  {:>8}  {}",
+                s.name,
+                cell(s.ok, 5, Tone::Ok),
+                cell(s.changed, 7, Tone::Changed),
+                cell(s.planned, 7, Tone::Planned),
+                cell(s.failed, 6, Tone::Failed),
+                fmt_ms(s.ms),
+                status
+            ));
+        }
+        p.status(&format!(
+            "{:<width$}  {:>5}  {:>7}  {:>7}  {:>6}  {:>8}",
+            "total",
+            totals.0,
+            totals.1,
+            totals.2,
+            totals.3,
+            fmt_ms(total_ms)
+        ));
+        ev
+    }
+}
+
+/// `850ms`, `2.4s`, `3m12s`.
+pub fn fmt_ms(ms: u128) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fx(mode: Mode) -> Effects {
+        Effects::new(
+            mode,
+            Arc::new(Printer::plain()),
+            JournalSlot::None,
+            Arc::new(AtomicBool::new(false)),
+        )
+    }
+
+    #[test]
+    fn plan_mode_never_calls_apply() {
+        let e = fx(Mode::Plan);
+        let v = e
+            .change(
+                Op::new("x", "t"),
+                || -> Result<i32, String> { panic!("must not run in plan mode") },
+                || 7,
+            )
+            .unwrap();
+        assert_eq!(v, 7);
+        assert_eq!(e.stats()[0].planned, 1);
+    }
+
+    #[test]
+    fn apply_mode_counts_changed_failed_and_ok_by_stage() {
+        let e = fx(Mode::Apply);
+        e.stage_begin("a");
+        e.change(Op::new("x", "t"), || Ok(1), || 0).unwrap();
+        assert!(e
+            .change(Op::new("x", "t"), || Err::<i32, _>("boom".into()), || 0)
+            .is_err());
+        e.stage_end("a", StageStatus::Done, 5);
+        e.unchanged(Op::new("y", "t"));
+        let s = e.stats();
+        assert_eq!((s[0].name.as_str(), s[0].changed, s[0].failed), ("a", 1, 1));
+        assert_eq!((s[1].name.as_str(), s[1].ok), (MAIN_STAGE, 1));
+        let recap = e.recap(10);
+        assert_eq!(recap["totals"]["changed"], 1);
+        assert_eq!(recap["totals"]["ok"], 1);
+    }
+
+    #[test]
+    fn cancel_stops_changes() {
+        let e = fx(Mode::Apply);
+        e.cancel_flag().store(true, Ordering::SeqCst);
+        let r = e.change(Op::new("x", "t"), || Ok(1), || 0);
+        assert_eq!(r, Err("interrupted".to_string()));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_ms(850), "850ms");
+        assert_eq!(fmt_ms(2400), "2.4s");
+        assert_eq!(fmt_ms(192_000), "3m12s");
+    }
+}

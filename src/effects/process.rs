@@ -1,0 +1,336 @@
+//! Running programs: argument vectors (never a shell unless asked), output streamed line by line
+//! with a prefix and captured, a timeout, and Ctrl-C. Each child runs in a process group of its own
+//! so that a timeout or an interrupt stops everything it started.
+
+use super::secret::Secret;
+use crate::printer::Printer;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One argument or environment value: plain text, or a secret shown by its mask.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl Arg {
+    pub fn expose(&self) -> &str {
+        match self {
+            Arg::Plain(s) => s,
+            Arg::Secret(s) => s.expose(),
+        }
+    }
+
+    /// How the argument appears in plans, journals and errors.
+    pub fn shown(&self) -> String {
+        match self {
+            Arg::Plain(s) => s.clone(),
+            Arg::Secret(s) => s.mask(),
+        }
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Plain(s.to_string())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::Plain(s)
+    }
+}
+
+/// A program to run.
+#[derive(Clone, Debug, Default)]
+pub struct Command {
+    pub argv: Vec<Arg>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(String, Arg)>,
+    pub timeout: Option<Duration>,
+    /// Prefix for streamed output; `None` runs quietly.
+    pub stream: Option<String>,
+    pub stdin: Option<Arg>,
+}
+
+impl Command {
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arg>,
+    {
+        Command {
+            argv: argv.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The command line as a person would type it, secrets masked.
+    pub fn display(&self) -> String {
+        self.argv
+            .iter()
+            .map(|a| match a {
+                Arg::Plain(s) => shell_quote(s),
+                Arg::Secret(s) => s.mask(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The name shown before streamed lines: the program's file name.
+    pub fn program_name(&self) -> String {
+        self.argv
+            .first()
+            .map(|a| {
+                let s = a.shown();
+                s.rsplit('/').next().unwrap_or(&s).to_string()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Quotes a word for display the way a POSIX shell would read it back.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c) || !c.is_ascii())
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What a finished program left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// The last `n` non-empty lines of stderr (or stdout when stderr is empty), for error messages.
+    pub fn tail(&self, n: usize) -> String {
+        let src = if self.stderr.trim().is_empty() {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        let lines: Vec<&str> = src.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+#[allow(unsafe_code)]
+fn kill_group(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals the process group the child leads; it has no
+    // memory-safety preconditions. The group exists as long as the child has not been reaped.
+    unsafe {
+        libc::kill(-(pid as i32), signal);
+    }
+}
+
+fn pump<R: Read + Send + 'static>(
+    reader: R,
+    sink: Arc<Mutex<Vec<u8>>>,
+    prefix: Option<String>,
+    printer: Arc<Printer>,
+    is_stderr: bool,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if let Some(p) = &prefix {
+                        let text = String::from_utf8_lossy(&line);
+                        printer.stream(p, text.trim_end_matches(['\n', '\r']), is_stderr);
+                    }
+                    if let Ok(mut s) = sink.lock() {
+                        s.extend_from_slice(&line);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, or `cancel` is
+/// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s).
+pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, String> {
+    use std::os::unix::process::CommandExt;
+    let Some(program) = cmd.argv.first() else {
+        return Err("run: the command is empty".into());
+    };
+    let mut c = StdCommand::new(program.expose());
+    c.args(cmd.argv[1..].iter().map(Arg::expose));
+    if let Some(d) = &cmd.cwd {
+        c.current_dir(d);
+    }
+    for (k, v) in &cmd.env {
+        c.env(k, v.expose());
+    }
+    c.stdin(if cmd.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.process_group(0);
+    let mut child: Child = c.spawn().map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            ": not found on PATH (install it, or give its full path)"
+        } else {
+            ""
+        };
+        format!("cannot start {}: {e}{hint}", shell_quote(&program.shown()))
+    })?;
+    let pid = child.id();
+    if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
+        let data = input.expose().to_string();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(data.as_bytes());
+        });
+    }
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let err = Arc::new(Mutex::new(Vec::new()));
+    let prefix = cmd.stream.clone();
+    let mut pumps = Vec::new();
+    if let Some(o) = child.stdout.take() {
+        pumps.push(pump(o, out.clone(), prefix.clone(), printer.clone(), false));
+    }
+    if let Some(e) = child.stderr.take() {
+        pumps.push(pump(e, err.clone(), prefix, printer.clone(), true));
+    }
+    let t0 = Instant::now();
+    let mut stopped: Option<String> = None;
+    let mut term_at: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for {}: {e}", cmd.display())),
+        }
+        if stopped.is_none() {
+            if cancel.load(Ordering::SeqCst) {
+                stopped = Some("interrupted".into());
+            } else if let Some(t) = cmd.timeout {
+                if t0.elapsed() > t {
+                    stopped = Some(format!(
+                        "timed out after {} running {}",
+                        super::fmt_ms(t.as_millis()),
+                        cmd.display()
+                    ));
+                }
+            }
+            if stopped.is_some() {
+                kill_group(pid, libc::SIGTERM);
+                term_at = Some(Instant::now());
+            }
+        } else if term_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
+            kill_group(pid, libc::SIGKILL);
+            term_at = None;
+        }
+        std::thread::sleep(Duration::from_millis(
+            if t0.elapsed() < Duration::from_millis(50) {
+                1
+            } else {
+                10
+            },
+        ));
+    };
+    // Anything the program left running in its group would keep the pipes open.
+    kill_group(pid, libc::SIGKILL);
+    for p in pumps {
+        let _ = p.join();
+    }
+    if let Some(why) = stopped {
+        return Err(why);
+    }
+    let take = |b: &Arc<Mutex<Vec<u8>>>| {
+        b.lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default()
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok(Output {
+        code,
+        stdout: take(&out),
+        stderr: take(&err),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(c: Command) -> Result<Output, String> {
+        exec(&c, &AtomicBool::new(false), &Arc::new(Printer::plain()))
+    }
+
+    #[test]
+    fn captures_output_and_code() {
+        let o = run(Command::new(["sh", "-c", "echo out; echo err >&2; exit 3"])).unwrap();
+        assert_eq!(o.code, 3);
+        assert_eq!(o.stdout, "out\n");
+        assert_eq!(o.stderr, "err\n");
+        assert_eq!(o.tail(5), "err");
+    }
+
+    #[test]
+    fn times_out_and_kills_the_group() {
+        let mut c = Command::new(["sh", "-c", "sleep 30 & sleep 30"]);
+        c.timeout = Some(Duration::from_millis(200));
+        let t0 = Instant::now();
+        let e = run(c).unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn missing_program_is_named() {
+        let e = run(Command::new(["/nonexistent/prog"])).unwrap_err();
+        assert!(
+            e.contains("/nonexistent/prog") && e.contains("not found"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn stdin_env_and_cwd_are_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Command::new(["sh", "-c", "cat; echo $FOO; pwd"]);
+        c.stdin = Some("in\n".into());
+        c.env.push(("FOO".into(), "bar".into()));
+        c.cwd = Some(dir.path().to_path_buf());
+        let o = run(c).unwrap();
+        let want = format!(
+            "in\nbar\n{}\n",
+            dir.path().canonicalize().unwrap().display()
+        );
+        assert_eq!(o.stdout, want);
+    }
+
+    #[test]
+    fn display_quotes_and_masks() {
+        let c = Command::new(vec![
+            Arg::Plain("echo".into()),
+            Arg::Plain("a b".into()),
+            Arg::Secret(Secret::new("pw", "display-secret-value")),
+        ]);
+        assert_eq!(c.display(), "echo 'a b' «secret pw»");
+    }
+}

@@ -1,0 +1,458 @@
+//! Static checks on a compiled script, before anything runs: unknown functions, literal arguments
+//! of the wrong type, and the names of the script's stages and parameters.
+
+use super::catalog;
+use super::diag::{self, Diagnostic};
+use super::resolver;
+use rhai::{ASTNode, Dynamic, Engine, Expr, Position, Stmt, AST};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Calls to `fname` whose first argument is a string literal: (literal, position).
+pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
+    let mut out = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(node) = path.last() {
+            let call = match node {
+                ASTNode::Expr(Expr::FnCall(x, pos)) => Some((x, *pos)),
+                ASTNode::Stmt(Stmt::FnCall(x, pos)) => Some((x, *pos)),
+                _ => None,
+            };
+            if let Some((x, pos)) = call {
+                if x.name == fname && x.namespace.is_empty() {
+                    if let Some(Expr::StringConstant(s, _)) = x.args.first() {
+                        if !out
+                            .iter()
+                            .any(|(n, _): &(String, Position)| n == s.as_str())
+                        {
+                            out.push((s.to_string(), pos));
+                        }
+                    }
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
+/// Words Rhai handles itself rather than as registered functions.
+const KEYWORD_FNS: &[&str] = &[
+    "print",
+    "debug",
+    "type_of",
+    "Fn",
+    "call",
+    "curry",
+    "is_shared",
+    "is_def_fn",
+    "is_def_var",
+    "eval",
+    "this",
+    "fn_name",
+    "is_anonymous",
+    "global",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Str,
+    Int,
+    Float,
+    Bool,
+    Array,
+    Map,
+    Fn,
+    Unit,
+    Char,
+}
+
+fn kind_of_dynamic(d: &Dynamic) -> Option<Kind> {
+    if d.is_string() {
+        Some(Kind::Str)
+    } else if d.is_int() {
+        Some(Kind::Int)
+    } else if d.is_float() {
+        Some(Kind::Float)
+    } else if d.is_bool() {
+        Some(Kind::Bool)
+    } else if d.is_array() {
+        Some(Kind::Array)
+    } else if d.is_map() {
+        Some(Kind::Map)
+    } else if d.is_fnptr() {
+        Some(Kind::Fn)
+    } else if d.is_unit() {
+        Some(Kind::Unit)
+    } else if d.is_char() {
+        Some(Kind::Char)
+    } else {
+        None
+    }
+}
+
+fn kind_of(e: &Expr) -> Option<Kind> {
+    match e {
+        Expr::StringConstant(..) | Expr::InterpolatedString(..) => Some(Kind::Str),
+        Expr::IntegerConstant(..) => Some(Kind::Int),
+        Expr::FloatConstant(..) => Some(Kind::Float),
+        Expr::BoolConstant(..) => Some(Kind::Bool),
+        Expr::CharConstant(..) => Some(Kind::Char),
+        Expr::Array(..) => Some(Kind::Array),
+        Expr::Map(..) => Some(Kind::Map),
+        Expr::Unit(..) => Some(Kind::Unit),
+        Expr::DynamicConstant(d, _) => kind_of_dynamic(d),
+        _ => None,
+    }
+}
+
+/// Whether a parameter declared with type `typ` (as the metadata shows it) can take a `k`.
+fn accepts(typ: Option<&str>, k: Kind) -> bool {
+    let Some(t) = typ else { return true };
+    let t = t
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim()
+        .to_ascii_lowercase();
+    let want = match t.as_str() {
+        "string" | "str" | "immutablestring" => Kind::Str,
+        "int" | "i64" => Kind::Int,
+        "float" | "f64" => Kind::Float,
+        "bool" => Kind::Bool,
+        "array" | "vec<dynamic>" => Kind::Array,
+        "map" => Kind::Map,
+        "fnptr" | "fn" => Kind::Fn,
+        "char" => Kind::Char,
+        "()" => Kind::Unit,
+        _ => return true,
+    };
+    want == k
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Str => "a string",
+        Kind::Int => "an integer",
+        Kind::Float => "a float",
+        Kind::Bool => "a bool",
+        Kind::Array => "an array",
+        Kind::Map => "a map",
+        Kind::Fn => "a function",
+        Kind::Unit => "()",
+        Kind::Char => "a char",
+    }
+}
+
+type Sig = Vec<Option<String>>;
+
+struct Known {
+    /// (namespace or "", name) -> parameter type lists. `None` lists: script functions.
+    fns: HashMap<(String, String), Vec<Option<Sig>>>,
+    /// Names callable as methods (any namespace-free function).
+    names: HashSet<String>,
+}
+
+impl Known {
+    fn add(&mut self, ns: &str, name: &str, sig: Option<Sig>) {
+        if ns.is_empty() {
+            self.names.insert(name.to_string());
+        }
+        self.fns
+            .entry((ns.to_string(), name.to_string()))
+            .or_default()
+            .push(sig);
+    }
+}
+
+/// Checks `ast` (compiled from `source`). `script_dir` is where its imports are looked for.
+pub fn check(
+    engine: &Engine,
+    ast: &AST,
+    source: &str,
+    script_dir: Option<&Path>,
+) -> Vec<Diagnostic> {
+    let mut known = Known {
+        fns: HashMap::new(),
+        names: HashSet::new(),
+    };
+    for (ns, name, params) in catalog::all_signatures(engine) {
+        known.add(ns.as_deref().unwrap_or(""), &name, Some(params));
+    }
+    for f in ast.iter_functions() {
+        known.add("", f.name, None);
+        // A script function may be called with any arity of its own.
+        let _ = f.params.len();
+    }
+    // Imports with a literal path: the module's functions, under its alias.
+    let mut variables: HashSet<String> = HashSet::new();
+    let mut imports: Vec<(String, String, Position)> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
+                if let Expr::StringConstant(p, _) = &x.0 {
+                    imports.push((p.to_string(), x.1.name.to_string(), *pos));
+                }
+            }
+            Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
+                variables.insert(x.0.name.to_string());
+            }
+            Some(ASTNode::Expr(Expr::Variable(x, ..))) => {
+                variables.insert(x.1.to_string());
+            }
+            _ => {}
+        }
+        true
+    });
+    let mut diags = Vec::new();
+    let mut opaque_ns: HashSet<String> = HashSet::new();
+    for (path, alias, pos) in &imports {
+        match resolver::find(script_dir, Some(source), path) {
+            Some(found) => {
+                let text = match &found {
+                    resolver::Found::File(p) => std::fs::read_to_string(p).ok(),
+                    resolver::Found::Embedded(_, t) => Some(t.to_string()),
+                };
+                match text.map(|t| engine.compile(t)) {
+                    Some(Ok(m)) => {
+                        for f in m.iter_functions() {
+                            if f.access != rhai::FnAccess::Private {
+                                known.add(alias, f.name, None);
+                            }
+                        }
+                        // Sub-modules and re-exports are not followed: trust calls into them.
+                        if m.statements().iter().any(|s| matches!(s, Stmt::Import(..))) {
+                            opaque_ns.insert(alias.clone());
+                        }
+                    }
+                    // Its own errors are reported when it is imported.
+                    _ => {
+                        opaque_ns.insert(alias.clone());
+                    }
+                }
+            }
+            None => diags.push(diag::at(
+                source,
+                *pos,
+                format!(
+                    "module {path:?} not found (looked beside the script, in LABSH_PATH, in {}, and in the stdlib: {})",
+                    crate::paths::user_lib_dir().display(),
+                    resolver::embedded_names().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+    ast.walk(&mut |path: &[ASTNode]| {
+        let (x, pos, method) = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(x, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => (x, *pos, false),
+            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => (x, *pos, true),
+            _ => return true,
+        };
+        if x.is_operator_call() || KEYWORD_FNS.contains(&x.name.as_str()) {
+            return true;
+        }
+        let name = x.name.as_str();
+        if name.starts_with("anon$") || name.contains('$') {
+            return true;
+        }
+        let ns = if x.namespace.is_empty() {
+            String::new()
+        } else {
+            x.namespace.to_string().trim_end_matches("::").to_string()
+        };
+        if method {
+            if !known.names.contains(name)
+                && !known.fns.contains_key(&(String::new(), name.to_string()))
+            {
+                diags.push(diag::at(source, pos, format!("unknown method '{name}'")));
+            }
+            return true;
+        }
+        if opaque_ns.contains(&ns) {
+            return true;
+        }
+        let Some(sigs) = known.fns.get(&(ns.clone(), name.to_string())) else {
+            if ns.is_empty() && variables.contains(name) {
+                return true;
+            }
+            let full = if ns.is_empty() {
+                name.to_string()
+            } else {
+                format!("{ns}::{name}")
+            };
+            let mut d = diag::at(source, pos, format!("unknown function '{full}'"));
+            if let Some(s) = suggest(&known, &ns, name) {
+                d = d.with_hint(format!("did you mean '{s}'?"));
+            }
+            diags.push(d);
+            return true;
+        };
+        // Literal arguments against the native signatures of the same arity.
+        let arity = x.args.len();
+        let same_arity: Vec<&Option<Sig>> = sigs
+            .iter()
+            .filter(|s| s.as_ref().is_none_or(|s| s.len() == arity))
+            .collect();
+        if same_arity.is_empty() {
+            let arities: Vec<String> = sigs
+                .iter()
+                .filter_map(|s| s.as_ref().map(|s| s.len().to_string()))
+                .collect();
+            let full = if ns.is_empty() {
+                name.to_string()
+            } else {
+                format!("{ns}::{name}")
+            };
+            diags.push(diag::at(
+                source,
+                pos,
+                format!(
+                    "'{full}' takes {} argument(s), not {arity}",
+                    arities.join(" or ")
+                ),
+            ));
+            return true;
+        }
+        let kinds: Vec<Option<Kind>> = x.args.iter().map(kind_of).collect();
+        let ok = same_arity.iter().any(|s| match s {
+            None => true,
+            Some(params) => params
+                .iter()
+                .zip(&kinds)
+                .all(|(t, k)| k.is_none_or(|k| accepts(t.as_deref(), k))),
+        });
+        if !ok {
+            let full = if ns.is_empty() {
+                name.to_string()
+            } else {
+                format!("{ns}::{name}")
+            };
+            let got: Vec<&str> = kinds
+                .iter()
+                .map(|k| k.map(kind_name).unwrap_or("?"))
+                .collect();
+            let wanted: Vec<String> = same_arity
+                .iter()
+                .filter_map(|s| s.as_ref())
+                .map(|p| {
+                    format!(
+                        "({})",
+                        p.iter()
+                            .map(|t| t.clone().unwrap_or_else(|| "?".into()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect();
+            diags.push(
+                diag::at(
+                    source,
+                    pos,
+                    format!(
+                        "wrong argument types for '{full}': got ({})",
+                        got.join(", ")
+                    ),
+                )
+                .with_hint(format!(
+                    "'{full}' takes {}; `help(\"{full}\")` shows how to call it",
+                    wanted.join(" or ")
+                )),
+            );
+        }
+        true
+    });
+    diags
+}
+
+/// The closest known name, if any is close.
+fn suggest(known: &Known, ns: &str, name: &str) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for (kns, kname) in known.fns.keys() {
+        if kns != ns {
+            continue;
+        }
+        let d = edit_distance(name, kname);
+        if d <= 2.max(name.len() / 4) && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
+            let full = if ns.is_empty() {
+                kname.clone()
+            } else {
+                format!("{ns}::{kname}")
+            };
+            best = Some((d, full));
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+/// Levenshtein distance, for did-you-mean hints.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest of `candidates` to `word`, for did-you-mean hints.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("stage", "stag"), 1);
+        assert_eq!(closest("l1", ["l0", "l1", "tenant"]), Some("l1"));
+        assert_eq!(closest("tenent", ["l0", "tenant"]), Some("tenant"));
+        assert_eq!(closest("zzzzzz", ["l0", "tenant"]), None);
+    }
+
+    #[test]
+    fn literal_calls_found_in_order() {
+        let e = Engine::new();
+        let ast = e
+            .compile(
+                "fn s(n, f) {}\nstage(\"a\", || 1);\nlet x = stage(\"b\", || 2);\nstage(y, || 3);",
+            )
+            .unwrap();
+        let names: Vec<String> = literal_calls(&ast, "stage")
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(names, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn unknown_functions_and_literal_types_are_reported() {
+        let mut e = Engine::new();
+        e.register_fn("takes_array", |_a: rhai::Array| 1_i64);
+        let ast = e
+            .compile("fn mine(x) { x }\nmine(1);\ntakes_array([1]);\ntakes_array(\"no\");\nnope(2);\n[1].len();\n[1].nomethod();")
+            .unwrap();
+        let d = check(&e, &ast, "t.rhai", None);
+        let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("wrong argument types for 'takes_array'"),
+            "{msgs:?}"
+        );
+        assert_eq!(msgs[1], "unknown function 'nope'");
+        assert_eq!(msgs[2], "unknown method 'nomethod'");
+        assert_eq!(d[1].line, Some(5));
+    }
+}

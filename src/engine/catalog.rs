@@ -1,0 +1,223 @@
+//! The catalog of native functions, read from the engine's metadata: the single source for `help`,
+//! `labsh doc`, REPL completion and the checker. Doc text comes from the `///` comments on the
+//! bindings.
+
+use rhai::Engine;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize, Default)]
+struct RawModule {
+    #[serde(default)]
+    modules: BTreeMap<String, RawModule>,
+    #[serde(default)]
+    functions: Vec<FnMeta>,
+    #[serde(default)]
+    doc: String,
+}
+
+#[derive(Deserialize, Clone, Debug)]
+pub struct Param {
+    #[serde(default, rename = "type")]
+    pub typ: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct FnMeta {
+    pub name: String,
+    pub num_params: usize,
+    #[serde(default)]
+    pub params: Vec<Param>,
+    pub signature: String,
+    #[serde(default)]
+    pub doc_comments: Vec<String>,
+}
+
+impl FnMeta {
+    /// The doc comment as plain text (without `///`).
+    pub fn doc(&self) -> String {
+        doc_text(&self.doc_comments)
+    }
+
+    /// The first sentence of the doc.
+    pub fn summary(&self) -> String {
+        let doc = self.doc();
+        let para: Vec<&str> = doc
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| l.is_empty())
+            .take_while(|l| !l.is_empty() && !l.starts_with("```"))
+            .collect();
+        let para = para.join(" ");
+        match para.find(". ") {
+            Some(i) => para[..=i].to_string(),
+            None => para,
+        }
+    }
+
+    /// The ```rhai examples in the doc.
+    #[cfg(test)]
+    pub fn examples(&self) -> Vec<String> {
+        examples(&self.doc())
+    }
+}
+
+/// Joins `///` or `/** */` comment lines into text.
+pub fn doc_text(comments: &[String]) -> String {
+    let mut lines = Vec::new();
+    for c in comments {
+        for l in c.lines() {
+            let l = l.trim_start();
+            let l = l
+                .strip_prefix("///")
+                .or_else(|| l.strip_prefix("//!"))
+                .unwrap_or(l);
+            lines.push(l.strip_prefix(' ').unwrap_or(l).to_string());
+        }
+    }
+    lines.join("\n").trim().to_string()
+}
+
+/// The code of each ```rhai block in `doc`.
+#[cfg(test)]
+pub fn examples(doc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    for l in doc.lines() {
+        let t = l.trim();
+        match &mut cur {
+            None if t.starts_with("```rhai") => cur = Some(String::new()),
+            Some(_) if t.starts_with("```") => out.extend(cur.take()),
+            Some(c) => {
+                c.push_str(l);
+                c.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ModuleDoc {
+    pub doc: String,
+    pub functions: Vec<FnMeta>,
+}
+
+/// Native functions by module. The global functions are listed under [`CORE`].
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    pub modules: BTreeMap<String, ModuleDoc>,
+}
+
+/// The name under which the global (un-namespaced) functions are documented.
+pub const CORE: &str = "core";
+
+impl Catalog {
+    /// labsh's own functions (no Rhai standard library).
+    pub fn of(engine: &Engine) -> Catalog {
+        let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+        let raw: RawModule = serde_json::from_str(&json).unwrap_or_default();
+        let mut modules = BTreeMap::new();
+        let mut core_fns: Vec<FnMeta> = raw
+            .functions
+            .into_iter()
+            .filter(|f| !f.doc_comments.is_empty())
+            .collect();
+        core_fns.sort_by(|a, b| a.name.cmp(&b.name).then(a.num_params.cmp(&b.num_params)));
+        modules.insert(
+            CORE.to_string(),
+            ModuleDoc {
+                doc: doc_text(&[raw.doc]),
+                functions: core_fns,
+            },
+        );
+        for (name, m) in raw.modules {
+            modules.insert(
+                name,
+                ModuleDoc {
+                    doc: doc_text(&[m.doc]),
+                    functions: m.functions,
+                },
+            );
+        }
+        Catalog { modules }
+    }
+
+    /// Every overload of `name` (`fn` or `module::fn`).
+    pub fn lookup(&self, name: &str) -> Vec<(&str, &FnMeta)> {
+        let (module, func) = match name.rsplit_once("::") {
+            Some((m, f)) => (Some(m), f),
+            None => (None, name),
+        };
+        let mut out = Vec::new();
+        for (mname, m) in &self.modules {
+            if module.is_some_and(|want| want != mname) {
+                continue;
+            }
+            for f in &m.functions {
+                if f.name == func {
+                    out.push((mname.as_str(), f));
+                }
+            }
+        }
+        out
+    }
+
+    /// Names to complete: `fn` for core functions, `module::fn` for the others.
+    pub fn completions(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for (mname, m) in &self.modules {
+            for f in &m.functions {
+                if f.name.starts_with("get$") || f.name.starts_with("set$") {
+                    continue;
+                }
+                v.push(if mname == CORE {
+                    f.name.clone()
+                } else {
+                    format!("{mname}::{}", f.name)
+                });
+            }
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// Every function name the engine knows, standard library included: (namespace, name, params).
+pub fn all_signatures(engine: &Engine) -> Vec<(Option<String>, String, Vec<Option<String>>)> {
+    let json = engine.gen_fn_metadata_to_json(true).unwrap_or_default();
+    let raw: RawModule = serde_json::from_str(&json).unwrap_or_default();
+    let mut out = Vec::new();
+    let conv = |f: &FnMeta| {
+        let mut params: Vec<Option<String>> = f.params.iter().map(|p| p.typ.clone()).collect();
+        params.resize(f.num_params, None);
+        params
+    };
+    for f in &raw.functions {
+        out.push((None, f.name.clone(), conv(f)));
+    }
+    for (m, md) in &raw.modules {
+        for f in &md.functions {
+            out.push((Some(m.clone()), f.name.clone(), conv(f)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_are_extracted() {
+        let doc = "Does x.\n\n```rhai\nlet a = 1;\n```\ntext\n```rhai\nb()\n```";
+        assert_eq!(examples(doc), vec!["let a = 1;\n", "b()\n"]);
+        assert_eq!(
+            doc_text(&["/// one".into(), "///   two".into()]),
+            "one\n  two"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Builds the Rhai engine: limits, Ctrl-C, print routing, the native modules (registered from the one
+//! list in [`crate::modules::all`]), the `Secret` type, and the module resolver that serves the stdlib.
+//!
+//! Every native function reaches the run's [`Session`] (effects seam, secrets, options) through the
+//! engine's default tag, read back with [`session`].
+
+pub mod analyze;
+pub mod catalog;
+pub mod diag;
+pub mod resolver;
+pub mod sources;
+pub mod value;
+
+use crate::effects::secret::{Secret, SecretsFile};
+use crate::effects::Effects;
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// What the command line said about this run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub script: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub target: Option<String>,
+    /// `--set key=value`, as given.
+    pub sets: BTreeMap<String, String>,
+    pub only: Vec<String>,
+    pub from: Option<String>,
+    pub jobs: usize,
+    /// A person is at a terminal (the REPL): secrets may be prompted for.
+    pub interactive: bool,
+    pub yes: bool,
+}
+
+/// Everything a run shares with its native functions.
+pub struct Session {
+    pub effects: Effects,
+    pub secrets: SecretsFile,
+    pub options: RunOptions,
+    from_reached: Mutex<bool>,
+    failed_stage: Mutex<Option<String>>,
+}
+
+impl Session {
+    pub fn new(effects: Effects, secrets: SecretsFile, options: RunOptions) -> Self {
+        let reached = options.from.is_none();
+        Session {
+            effects,
+            secrets,
+            options,
+            from_reached: Mutex::new(reached),
+            failed_stage: Mutex::new(None),
+        }
+    }
+
+    /// Whether the stage selection (`--only`, `--from`) runs `name`.
+    pub fn stage_selected(&self, name: &str) -> bool {
+        let mut reached = self.from_reached.lock().unwrap_or_else(|p| p.into_inner());
+        if !*reached && self.options.from.as_deref() == Some(name) {
+            *reached = true;
+        }
+        *reached && (self.options.only.is_empty() || self.options.only.iter().any(|s| s == name))
+    }
+
+    pub fn set_failed_stage(&self, name: &str) {
+        let mut f = self.failed_stage.lock().unwrap_or_else(|p| p.into_inner());
+        if f.is_none() {
+            *f = Some(name.to_string());
+        }
+    }
+
+    pub fn failed_stage(&self) -> Option<String> {
+        self.failed_stage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn jobs(&self) -> usize {
+        self.options.jobs.max(1)
+    }
+}
+
+/// The engine tag that carries the session.
+#[derive(Clone)]
+pub struct SessionTag(pub Arc<Session>);
+
+/// The session of the running script.
+pub fn session(ctx: &NativeCallContext) -> Result<Arc<Session>, Box<EvalAltResult>> {
+    ctx.tag()
+        .and_then(|t| t.clone().try_cast::<SessionTag>())
+        .map(|t| t.0)
+        .ok_or_else(|| rt_err(ctx, "internal error: no labsh session in this engine"))
+}
+
+/// A runtime error at the position of the native call, so the user sees file:line:col.
+pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(msg.into()),
+        ctx.call_position(),
+    ))
+}
+
+/// Limits, set explicitly: debug builds of Rhai default to tiny ones.
+pub const MAX_CALL_LEVELS: usize = 256;
+pub const MAX_EXPR_DEPTH: usize = 256;
+pub const MAX_FN_EXPR_DEPTH: usize = 128;
+
+/// Builds the engine for one session. `script_dir` is searched for modules before the stdlib.
+pub fn build(session: Arc<Session>, script_dir: Option<PathBuf>) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_max_call_levels(MAX_CALL_LEVELS);
+    engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
+    engine.set_max_strings_interned(4096);
+
+    let cancel = session.effects.cancel_flag().clone();
+    engine.on_progress(move |_| {
+        if cancel.load(Ordering::Relaxed) {
+            Some(Dynamic::from("interrupted"))
+        } else {
+            None
+        }
+    });
+
+    let printer = session.effects.printer().clone();
+    engine.on_print(move |s| printer.out(s));
+    let printer = session.effects.printer().clone();
+    engine.on_debug(move |s, src, pos| {
+        let at = match (src, pos.line()) {
+            (Some(src), Some(l)) => format!("[{src}:{l}] "),
+            (None, Some(l)) => format!("[{l}] "),
+            _ => String::new(),
+        };
+        printer.out(&format!("{at}{s}"));
+    });
+
+    engine
+        .register_type_with_name::<Secret>("Secret")
+        .register_fn("to_string", |s: &mut Secret| s.mask())
+        .register_fn("to_debug", |s: &mut Secret| s.mask())
+        .register_get("name", |s: &mut Secret| s.name().to_string());
+
+    for (name, module) in crate::modules::all() {
+        if name.is_empty() {
+            engine.register_global_module(module.into());
+        } else {
+            engine.register_static_module(name, module.into());
+        }
+    }
+
+    engine.set_module_resolver(resolver::Resolver::new(script_dir));
+    engine.set_default_tag(Dynamic::from(SessionTag(session)));
+    engine
+}

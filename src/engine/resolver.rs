@@ -1,0 +1,151 @@
+//! Module resolution: `import "name" as name;` looks, in this order, in
+//! 1. the folder of the file that imports (a script's own folder, or an overriding module's),
+//! 2. the folder of the main script,
+//! 3. each folder of `LABSH_PATH`,
+//! 4. the user's override folder (`~/.config/labsh/stdlib`, where `:edit` puts copies),
+//! 5. the stdlib embedded in the binary.
+//!
+//! The first `name.rhai` found wins, so a user overrides any stdlib module by copying it into one
+//! of the first four places. Files are re-read when they change (the REPL's `:edit` relies on it).
+
+use super::sources;
+use crate::paths;
+use rhai::module_resolvers::ModuleResolver;
+use rhai::{Engine, EvalAltResult, Module, Position, Scope};
+
+type SharedModule = std::sync::Arc<Module>;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
+
+/// Names of the embedded stdlib modules.
+pub fn embedded_names() -> impl Iterator<Item = &'static str> {
+    STDLIB.iter().map(|(n, _)| *n)
+}
+
+/// The source name errors show for an embedded module.
+pub fn embedded_origin(name: &str) -> String {
+    format!("stdlib:{name}.rhai")
+}
+
+pub struct Resolver {
+    script_dir: Option<PathBuf>,
+    cache: Mutex<HashMap<String, (Option<SystemTime>, SharedModule)>>,
+}
+
+/// Where a module was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    File(PathBuf),
+    Embedded(&'static str, &'static str),
+}
+
+impl Resolver {
+    pub fn new(script_dir: Option<PathBuf>) -> Self {
+        Resolver {
+            script_dir,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Finds the module `path` imported from the source `from`.
+    pub fn find(&self, from: Option<&str>, path: &str) -> Option<Found> {
+        find(self.script_dir.as_deref(), from, path)
+    }
+}
+
+/// See the module doc for the order.
+pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option<Found> {
+    let file_name = if path.ends_with(".rhai") {
+        path.to_string()
+    } else {
+        format!("{path}.rhai")
+    };
+    if Path::new(&file_name).is_absolute() {
+        let p = PathBuf::from(&file_name);
+        return p.is_file().then_some(Found::File(p));
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(from) = from {
+        let from = Path::new(from);
+        if from.is_file() {
+            if let Some(d) = from.parent() {
+                dirs.push(d.to_path_buf());
+            }
+        }
+    }
+    if let Some(d) = script_dir {
+        dirs.push(d.to_path_buf());
+    }
+    dirs.extend(paths::search_path());
+    dirs.push(paths::user_lib_dir());
+    for d in dirs {
+        let p = d.join(&file_name);
+        if p.is_file() {
+            return Some(Found::File(p));
+        }
+    }
+    let stem = path.trim_end_matches(".rhai");
+    STDLIB
+        .iter()
+        .find(|(n, _)| *n == stem)
+        .map(|(n, s)| Found::Embedded(n, s))
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+impl ModuleResolver for Resolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        let found = self
+            .find(source, path)
+            .ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
+        let (origin, stamp, text) = match &found {
+            Found::File(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Box::new(EvalAltResult::ErrorInModule(
+                        path.to_string(),
+                        Box::new(EvalAltResult::ErrorSystem(
+                            format!("cannot read {}", p.display()),
+                            e.into(),
+                        )),
+                        pos,
+                    ))
+                })?;
+                (p.display().to_string(), mtime(p), text)
+            }
+            Found::Embedded(name, text) => (embedded_origin(name), None, text.to_string()),
+        };
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((t, m)) = cache.get(&origin) {
+                if *t == stamp {
+                    return Ok(m.clone());
+                }
+            }
+        }
+        sources::register(&origin, &text);
+        let wrap =
+            |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(origin.clone(), e, pos));
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| wrap(EvalAltResult::from(e).into()))?;
+        ast.set_source(origin.as_str());
+        let mut m = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(wrap)?;
+        m.build_index();
+        let shared: SharedModule = m.into();
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(origin, (stamp, shared.clone()));
+        }
+        Ok(shared)
+    }
+}

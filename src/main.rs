@@ -1,0 +1,82 @@
+//! labsh: parse the command line, set up logging, dispatch, exit with the command's code.
+
+mod cli;
+mod doc;
+mod effects;
+mod engine;
+mod modules;
+mod paths;
+mod printer;
+mod repl;
+mod runner;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Log lines go to stderr through the secret filter.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(effects::secret::redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("LABSH_LOG").unwrap_or_else(|_| format!("labsh={level},warn"));
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| RedactingStderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                runner::USAGE
+            } else {
+                runner::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.common.verbose);
+    if cli.eval.is_some() && cli.command.is_some() {
+        eprintln!(
+            "error: -e cannot be combined with a command\n\nFor more information, try '--help'."
+        );
+        return ExitCode::from(runner::USAGE);
+    }
+    let code = match (&cli.eval, &cli.command) {
+        (Some(expr), _) => runner::eval(expr, &cli.common),
+        (None, Some(cli::Cmd::Run(args))) => runner::run(args, &cli.common),
+        (None, Some(cli::Cmd::Check { file })) => runner::check(file, &cli.common),
+        (None, Some(cli::Cmd::Doc { topic, markdown })) => {
+            doc::doc_cmd(topic.as_deref(), markdown.as_deref(), &cli.common)
+        }
+        (None, Some(cli::Cmd::Journal { run_id })) => {
+            runner::journal_cmd(run_id.as_deref(), &cli.common)
+        }
+        (None, Some(cli::Cmd::Repl)) | (None, None) => repl::start(&cli.common),
+    };
+    ExitCode::from(code)
+}

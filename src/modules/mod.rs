@@ -1,0 +1,63 @@
+//! The native modules, registered from one list. Each module's Rhai-facing functions carry `///`
+//! docs with a ```rhai example: `help`, completion, `labsh doc` and the example tests all read them.
+
+pub mod core;
+pub mod opts;
+
+use rhai::Module;
+
+/// Every native module: (namespace, module). The empty namespace is the global one (`core` in docs).
+pub fn all() -> Vec<(&'static str, Module)> {
+    vec![("", rhai::exported_module!(core::core_fns))]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::effects::secret::SecretsFile;
+    use crate::effects::{JournalSlot, Mode};
+    use crate::engine::catalog::Catalog;
+    use crate::engine::diag::Diagnostic;
+    use crate::printer::Printer;
+    use std::sync::Arc;
+
+    /// Every function is documented with at least one example, and every example runs, in plan
+    /// mode and in apply mode.
+    #[test]
+    fn every_binding_has_an_example_that_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [Mode::Plan, Mode::Apply] {
+            let (_s, engine) = crate::runner::setup_with(
+                Arc::new(Printer::plain()),
+                mode,
+                JournalSlot::None,
+                Default::default(),
+                None,
+                SecretsFile::new(dir.path().join("secrets")),
+            );
+            let cat = Catalog::of(&engine);
+            let mut ran = 0;
+            for (module, m) in &cat.modules {
+                for f in &m.functions {
+                    let examples = f.examples();
+                    assert!(
+                        !examples.is_empty(),
+                        "{module}::{} has no ```rhai example in its doc",
+                        f.signature
+                    );
+                    for ex in examples {
+                        if let Err(e) = engine.run(&ex) {
+                            let d = Diagnostic::from_eval(&e, None);
+                            panic!(
+                                "example of {module}::{} failed in {mode:?} mode: {}\n{ex}",
+                                f.signature,
+                                d.render()
+                            );
+                        }
+                        ran += 1;
+                    }
+                }
+            }
+            assert!(ran >= 20, "only {ran} examples ran");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Reading option maps (`#{timeout: 30, cwd: "/tmp"}`) with errors that name the field.
+
+use crate::effects::process::Arg;
+use crate::effects::secret::Secret;
+use rhai::{Dynamic, Map};
+
+/// An option map checked against the keys a function knows.
+pub struct Opts<'a> {
+    func: &'a str,
+    map: Map,
+}
+
+impl<'a> Opts<'a> {
+    /// Fails on a key that `known` does not list, naming the closest known key.
+    pub fn new(func: &'a str, map: Map, known: &[&str]) -> Result<Self, String> {
+        for k in map.keys() {
+            if !known.contains(&k.as_str()) {
+                let hint = crate::engine::analyze::closest(k, known.iter().copied())
+                    .map(|c| format!(" (did you mean '{c}'?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{func}: unknown option '{k}'{hint}; known options: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(Opts { func, map })
+    }
+
+    fn get(&self, key: &str) -> Option<&Dynamic> {
+        self.map.get(key).filter(|v| !v.is_unit())
+    }
+
+    fn wrong(&self, key: &str, want: &str, got: &Dynamic) -> String {
+        format!(
+            "{}: option '{key}' must be {want}, not {}",
+            self.func,
+            type_name(got)
+        )
+    }
+
+    pub fn str(&self, key: &str) -> Result<Option<String>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) if v.is_string() => Ok(Some(v.clone().into_string().unwrap_or_default())),
+            Some(v) => Err(self.wrong(key, "a string", v)),
+        }
+    }
+
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool, String> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_bool().map_err(|_| self.wrong(key, "true or false", v)),
+        }
+    }
+
+    pub fn int(&self, key: &str) -> Result<Option<i64>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_int()
+                .map(Some)
+                .map_err(|_| self.wrong(key, "an integer", v)),
+        }
+    }
+
+    /// A duration in seconds, integer or float, at least zero.
+    pub fn seconds(&self, key: &str) -> Result<Option<std::time::Duration>, String> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let secs = if let Ok(i) = v.as_int() {
+            i as f64
+        } else if let Ok(f) = v.as_float() {
+            f
+        } else {
+            return Err(self.wrong(key, "a number of seconds", v));
+        };
+        if !(0.0..=1e9).contains(&secs) {
+            return Err(format!(
+                "{}: option '{key}' must be a number of seconds between 0 and 1e9, not {secs}",
+                self.func
+            ));
+        }
+        Ok(Some(std::time::Duration::from_secs_f64(secs)))
+    }
+
+    pub fn map(&self, key: &str) -> Result<Option<Map>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) if v.is_map() => Ok(v.read_lock::<Map>().map(|m| m.clone())),
+            Some(v) => Err(self.wrong(key, "a map", v)),
+        }
+    }
+
+    /// A string or a secret.
+    pub fn arg(&self, key: &str) -> Result<Option<Arg>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => to_arg(v)
+                .map(Some)
+                .map_err(|_| self.wrong(key, "a string or a secret", v)),
+        }
+    }
+}
+
+/// The type of a value as the user would name it.
+pub fn type_name(v: &Dynamic) -> &'static str {
+    if v.is_string() {
+        "a string"
+    } else if v.is_int() {
+        "an integer"
+    } else if v.is_float() {
+        "a float"
+    } else if v.is_bool() {
+        "a bool"
+    } else if v.is_array() {
+        "an array"
+    } else if v.is_map() {
+        "a map"
+    } else if v.is_unit() {
+        "()"
+    } else if v.is_fnptr() {
+        "a function"
+    } else if v.is::<Secret>() {
+        "a secret"
+    } else {
+        "a value of another type"
+    }
+}
+
+/// A command-line argument from a value: strings, numbers and bools as text; secrets kept masked.
+pub fn to_arg(v: &Dynamic) -> Result<Arg, String> {
+    if let Some(s) = v.read_lock::<Secret>() {
+        return Ok(Arg::Secret(s.clone()));
+    }
+    if v.is_string() {
+        return Ok(Arg::Plain(v.clone().into_string().unwrap_or_default()));
+    }
+    if v.is_int() || v.is_float() || v.is_bool() || v.is_char() {
+        return Ok(Arg::Plain(v.to_string()));
+    }
+    Err(format!(
+        "expected a string or a secret, got {}",
+        type_name(v)
+    ))
+}

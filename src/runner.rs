@@ -1,0 +1,480 @@
+//! Running things: `labsh run`, `labsh check`, `labsh -e`. Load, compile, check statically (so a
+//! bad script runs nothing), then evaluate with the session, recap and exit code.
+
+use crate::cli::{Common, RunArgs};
+use crate::effects::journal::{self, Journal};
+use crate::effects::secret::SecretsFile;
+use crate::effects::{Effects, JournalSlot, Mode};
+use crate::engine::analyze::{self, closest};
+use crate::engine::diag::Diagnostic;
+use crate::engine::{self, sources, value, RunOptions, Session};
+use crate::paths;
+use crate::printer::Printer;
+use rhai::{Engine, EvalAltResult, Scope, AST};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// Exit codes.
+pub const OK: u8 = 0;
+pub const FAILED: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const INTERRUPTED: u8 = 130;
+
+static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// The process-wide Ctrl-C flag. The first Ctrl-C sets it (running scripts stop at the next
+/// step, running commands are stopped); a second one while it is set exits at once.
+pub fn cancel_flag() -> Arc<AtomicBool> {
+    CANCEL
+        .get_or_init(|| {
+            let flag = Arc::new(AtomicBool::new(false));
+            let f = flag.clone();
+            let _ = ctrlc::set_handler(move || {
+                if f.swap(true, Ordering::SeqCst) {
+                    eprintln!("\ninterrupted twice: exiting");
+                    std::process::exit(INTERRUPTED as i32);
+                }
+            });
+            flag
+        })
+        .clone()
+}
+
+pub fn mode_of(common: &Common) -> Mode {
+    if common.plan {
+        Mode::Plan
+    } else {
+        Mode::Apply
+    }
+}
+
+/// A session and its engine.
+pub fn setup(
+    printer: Arc<Printer>,
+    mode: Mode,
+    journal: JournalSlot,
+    options: RunOptions,
+    script_dir: Option<PathBuf>,
+) -> (Arc<Session>, Engine) {
+    setup_with(
+        printer,
+        mode,
+        journal,
+        options,
+        script_dir,
+        SecretsFile::new(paths::secrets_file()),
+    )
+}
+
+/// [`setup`] with a given secrets file.
+pub fn setup_with(
+    printer: Arc<Printer>,
+    mode: Mode,
+    journal: JournalSlot,
+    options: RunOptions,
+    script_dir: Option<PathBuf>,
+    secrets: SecretsFile,
+) -> (Arc<Session>, Engine) {
+    let effects = Effects::new(mode, printer, journal, cancel_flag());
+    let session = Arc::new(Session::new(effects, secrets, options));
+    let engine = engine::build(session.clone(), script_dir);
+    (session, engine)
+}
+
+fn print_diag(printer: &Printer, d: &Diagnostic) {
+    printer.error(&d.render(), d.to_json());
+    if let Some(h) = &d.hint {
+        printer.hint(h);
+    }
+}
+
+/// Compiles `text` (named `source`) and checks it. Errors are printed.
+pub fn compile_checked(
+    engine: &Engine,
+    printer: &Printer,
+    source: &str,
+    text: &str,
+    script_dir: Option<&Path>,
+) -> Option<AST> {
+    sources::register(source, text);
+    let mut ast = match engine.compile(text) {
+        Ok(a) => a,
+        Err(e) => {
+            print_diag(printer, &Diagnostic::from_parse(&e, source));
+            return None;
+        }
+    };
+    ast.set_source(source);
+    let diags = analyze::check(engine, &ast, source, script_dir);
+    if !diags.is_empty() {
+        for d in &diags {
+            print_diag(printer, d);
+        }
+        if diags.len() > 1 {
+            printer.error(
+                &format!("{} problems in {source}; nothing was run", diags.len()),
+                json!({}),
+            );
+        }
+        return None;
+    }
+    Some(ast)
+}
+
+fn read_script(printer: &Printer, path: &Path) -> Result<String, u8> {
+    std::fs::read_to_string(path).map_err(|e| {
+        printer.error(
+            &format!("cannot read script {}: {e}", path.display()),
+            json!({"file": path.display().to_string()}),
+        );
+        USAGE
+    })
+}
+
+fn script_dir(path: &Path) -> Option<PathBuf> {
+    let parent = path.parent()?;
+    Some(if parent.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        parent.to_path_buf()
+    })
+}
+
+fn is_interrupt(e: &EvalAltResult) -> bool {
+    match e {
+        EvalAltResult::ErrorTerminated(..) => true,
+        EvalAltResult::ErrorInFunctionCall(_, _, i, _) | EvalAltResult::ErrorInModule(_, i, _) => {
+            is_interrupt(i)
+        }
+        _ => false,
+    }
+}
+
+/// `labsh check FILE`.
+pub fn check(file: &Path, common: &Common) -> u8 {
+    let printer = Arc::new(Printer::new(common.json));
+    let text = match read_script(&printer, file) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let dir = script_dir(file);
+    let (_s, engine) = setup(
+        printer.clone(),
+        Mode::Plan,
+        JournalSlot::None,
+        RunOptions::default(),
+        dir.clone(),
+    );
+    let source = file.display().to_string();
+    let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
+        return FAILED;
+    };
+    let stages: Vec<String> = analyze::literal_calls(&ast, "stage")
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    let params: Vec<String> = analyze::literal_calls(&ast, "param")
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    if printer.is_json() {
+        printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params}));
+    } else {
+        let mut line = format!("{source}: ok");
+        if !stages.is_empty() {
+            line.push_str(&format!("; stages: {}", stages.join(", ")));
+        }
+        if !params.is_empty() {
+            line.push_str(&format!("; parameters: {}", params.join(", ")));
+        }
+        printer.out(&line);
+    }
+    OK
+}
+
+fn usage_error(printer: &Printer, msg: String, hint: Option<String>) -> u8 {
+    printer.error(&msg, json!({"kind": "usage"}));
+    if let Some(h) = hint {
+        printer.hint(&h);
+    }
+    USAGE
+}
+
+fn check_names(
+    printer: &Printer,
+    what: &str,
+    given: &[&str],
+    known: &[String],
+    script: &str,
+) -> Result<(), u8> {
+    for g in given {
+        if !known.iter().any(|k| k == g) {
+            let hint = closest(g, known.iter().map(String::as_str))
+                .map(|c| format!("did you mean '{c}'?"));
+            let list = if known.is_empty() {
+                format!("{script} has none")
+            } else {
+                format!("{script} has: {}", known.join(", "))
+            };
+            return Err(usage_error(
+                printer,
+                format!("unknown {what} '{g}'; {list}"),
+                hint,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `labsh run FILE ...`.
+pub fn run(args: &RunArgs, common: &Common) -> u8 {
+    let t0 = Instant::now();
+    let printer = Arc::new(Printer::new(common.json));
+    let text = match read_script(&printer, &args.file) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let dir = script_dir(&args.file);
+    let source = args.file.display().to_string();
+    let options = RunOptions {
+        script: Some(args.file.clone()),
+        profile: args.profile.clone(),
+        target: args.target.clone(),
+        sets: args.sets.iter().cloned().collect(),
+        only: args.only.clone(),
+        from: args.from.clone(),
+        jobs: common.jobs as usize,
+        interactive: false,
+        yes: args.yes,
+    };
+    // Compile and check with a session that has no journal: nothing is recorded for a script
+    // that does not start.
+    let run_id = journal::new_run_id();
+    let (session, engine) = setup(
+        printer.clone(),
+        mode_of(common),
+        JournalSlot::None,
+        options,
+        dir.clone(),
+    );
+    let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
+        return FAILED;
+    };
+    let stages: Vec<String> = analyze::literal_calls(&ast, "stage")
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    let mut wanted: Vec<&str> = args.only.iter().map(String::as_str).collect();
+    wanted.extend(args.from.as_deref());
+    if let Err(c) = check_names(&printer, "stage", &wanted, &stages, &source) {
+        return c;
+    }
+    let params: Vec<String> = analyze::literal_calls(&ast, "param")
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
+    if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
+        return c;
+    }
+
+    let header = json!({
+        "event": "run",
+        "run_id": run_id,
+        "script": source,
+        "mode": if common.plan { "plan" } else { "apply" },
+        "profile": args.profile,
+        "target": args.target,
+        "only": args.only,
+        "from": args.from,
+        "set": args.sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "jobs": common.jobs,
+        "labsh": env!("CARGO_PKG_VERSION"),
+    });
+    match Journal::create(&paths::journal_dir(), &run_id) {
+        Ok(mut j) => {
+            j.write(header);
+            session.effects.set_journal(JournalSlot::Open(j));
+        }
+        Err(e) => printer.warn(&format!("{e}; this run will not be journaled")),
+    }
+    printer.event(json!({"event": "run", "run_id": run_id, "script": source, "mode": if common.plan { "plan" } else { "apply" }}));
+
+    let mut scope = Scope::new();
+    let result = engine.run_ast_with_scope(&mut scope, &ast);
+    let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
+    let (code, status) = match &result {
+        Ok(()) => (OK, "ok"),
+        Err(e) if cancelled || is_interrupt(e) => {
+            printer.error("interrupted", json!({"kind": "interrupted"}));
+            (INTERRUPTED, "interrupted")
+        }
+        Err(e) => {
+            let d = Diagnostic::from_eval(e, Some(&source));
+            let mut extra = d.to_json();
+            if let Some(st) = session.failed_stage() {
+                extra["stage"] = json!(st);
+            }
+            printer.error(&d.render(), extra);
+            (FAILED, "failed")
+        }
+    };
+    session.effects.recap(t0.elapsed().as_millis());
+    if code != OK {
+        if let Some(st) = session.failed_stage() {
+            let cmd = args.continue_command(common, &st);
+            printer.status(&format!(
+                "stage '{st}' {}; to continue from it:\n  {cmd}",
+                if code == INTERRUPTED {
+                    "was interrupted"
+                } else {
+                    "failed"
+                }
+            ));
+            session
+                .effects
+                .journal(json!({"event": "continue", "stage": st, "command": cmd}));
+        }
+    }
+    session.effects.journal(
+        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64}),
+    );
+    if let Some(p) = session.effects.journal_path() {
+        tracing::info!("journal: {}", p.display());
+    }
+    code
+}
+
+/// `labsh -e EXPR`.
+pub fn eval(expr: &str, common: &Common) -> u8 {
+    let t0 = Instant::now();
+    let printer = Arc::new(Printer::new(common.json));
+    let header =
+        json!({"event": "run", "script": "-e", "mode": if common.plan { "plan" } else { "apply" }});
+    let journal = JournalSlot::Lazy {
+        dir: paths::journal_dir(),
+        id: journal::new_run_id(),
+        header,
+    };
+    let options = RunOptions {
+        jobs: common.jobs as usize,
+        ..Default::default()
+    };
+    let cwd = std::env::current_dir().ok();
+    let (session, engine) = setup(
+        printer.clone(),
+        mode_of(common),
+        journal,
+        options,
+        cwd.clone(),
+    );
+    let Some(ast) = compile_checked(&engine, &printer, "-e", expr, cwd.as_deref()) else {
+        return FAILED;
+    };
+    let result = engine.eval_ast::<rhai::Dynamic>(&ast);
+    let code = match result {
+        Ok(v) => {
+            if printer.is_json() {
+                printer.event(json!({"event": "result", "value": value::to_json(&v)}));
+            } else if !v.is_unit() {
+                printer.out(&value::show(&v));
+            }
+            OK
+        }
+        Err(e) if is_interrupt(&e) => {
+            printer.error("interrupted", json!({"kind": "interrupted"}));
+            INTERRUPTED
+        }
+        Err(e) => {
+            let d = Diagnostic::from_eval(&e, Some("-e"));
+            printer.error(&d.render(), d.to_json());
+            FAILED
+        }
+    };
+    if !session.effects.stats().is_empty() || printer.is_json() {
+        session.effects.recap(t0.elapsed().as_millis());
+    }
+    session
+        .effects
+        .journal(json!({"event": "run_end", "status": if code == OK { "ok" } else { "failed" }}));
+    code
+}
+
+/// `labsh journal [RUN_ID]`.
+pub fn journal_cmd(run_id: Option<&str>, common: &Common) -> u8 {
+    let printer = Printer::new(common.json);
+    let dir = paths::journal_dir();
+    match run_id {
+        None => match journal::list(&dir) {
+            Ok(runs) => {
+                if runs.is_empty() {
+                    printer.status(&format!("no runs yet in {}", dir.display()));
+                }
+                for r in runs {
+                    if printer.is_json() {
+                        printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "mode": r.mode, "status": r.status, "totals": r.totals}));
+                    } else {
+                        let t = &r.totals;
+                        let counts = if t.is_null() {
+                            String::new()
+                        } else {
+                            format!(
+                                "ok={} changed={} planned={} failed={}",
+                                t["ok"], t["changed"], t["planned"], t["failed"]
+                            )
+                        };
+                        printer.out(&format!(
+                            "{}  {:<6} {:<11} {}  {}",
+                            r.id, r.mode, r.status, r.script, counts
+                        ));
+                    }
+                }
+                OK
+            }
+            Err(e) => {
+                printer.error(&e, json!({}));
+                FAILED
+            }
+        },
+        Some(id) => match journal::events(&dir, id) {
+            Ok((_, events)) => {
+                for ev in events {
+                    if printer.is_json() {
+                        printer.event(ev);
+                    } else {
+                        printer.out(&render_event(&ev));
+                    }
+                }
+                OK
+            }
+            Err(e) => {
+                printer.error(&e, json!({}));
+                USAGE
+            }
+        },
+    }
+}
+
+fn render_event(ev: &serde_json::Value) -> String {
+    let ts = ev["ts"].as_str().unwrap_or("");
+    let s = |k: &str| ev[k].as_str().unwrap_or("").to_string();
+    let body = match ev["event"].as_str().unwrap_or("") {
+        "run" => format!("run {} ({})", s("script"), s("mode")),
+        "stage" => format!("stage {} {}", s("stage"), s("status")),
+        "effect" => {
+            let mut b = format!("  {:<8} {} {}", s("outcome"), s("op"), s("target"));
+            if let Some(e) = ev["error"].as_str() {
+                b.push_str(&format!(": {e}"));
+            }
+            b
+        }
+        "recap" => format!("recap {}", ev["totals"]),
+        "run_end" => format!("end {}", s("status")),
+        "continue" => format!("continue with: {}", s("command")),
+        other => format!("{other} {ev}"),
+    };
+    format!("{ts}  {body}")
+}
