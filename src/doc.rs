@@ -67,10 +67,10 @@ pub fn topic(cat: &Catalog, topic: &str) -> Result<String, String> {
     if found.is_empty() {
         let names = cat.completions();
         let hint = closest(topic, names.iter().map(String::as_str))
-            .map(|c| format!(" Did you mean '{c}'?"))
+            .map(|c| format!(" (did you mean '{c}'?)"))
             .unwrap_or_default();
         return Err(format!(
-            "no function or module named '{topic}'.{hint} `help()` lists everything."
+            "no function or module named '{topic}'{hint}; `help()` lists everything"
         ));
     }
     let mut out = String::new();

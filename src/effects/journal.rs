@@ -174,6 +174,6 @@ mod tests {
     #[test]
     fn run_ids_sort_by_time() {
         let id = new_run_id();
-        assert_eq!(id.len(), "20261125T213538Z-abcd".len());
+        assert_eq!(id.len(), "20261125T213538.123Z-abcd".len());
     }
 }

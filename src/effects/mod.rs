@@ -228,8 +228,8 @@ impl Effects {
     pub fn journal(&self, event: Value) {
         let mut slot = lock(&self.journal);
         if let JournalSlot::Lazy { dir, id, header } = &*slot {
-            if event["event"] == "recap" {
-                // Nothing was recorded: a lazy journal stays unwritten.
+            if event["event"] != "effect" && event["event"] != "stage" {
+                // Nothing was recorded yet: a lazy journal stays unwritten.
                 return;
             }
             match Journal::create(dir, id) {

@@ -44,10 +44,10 @@ pub fn rfc3339(ms: u128) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
-/// `20261125T213538Z`, the sortable prefix of a run id.
+/// `20261125T213538.123Z`, the sortable prefix of a run id.
 pub fn compact(ms: u128) -> String {
-    let (y, mo, d, h, mi, s, _) = parts(ms);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    let (y, mo, d, h, mi, s, milli) = parts(ms);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{milli:03}Z")
 }
 
 #[cfg(test)]
@@ -59,6 +59,6 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         // 2026-11-25T21:35:38.5Z
         assert_eq!(rfc3339(1_795_642_538_500), "2026-11-25T21:35:38.500Z");
-        assert_eq!(compact(951_782_400_000), "20000229T000000Z");
+        assert_eq!(compact(951_782_400_007), "20000229T000000.007Z");
     }
 }

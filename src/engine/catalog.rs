@@ -34,6 +34,18 @@ pub struct FnMeta {
     pub doc_comments: Vec<String>,
 }
 
+/// `run(argv: Array) -> Result<Map, Box<EvalAltResult>>` reads `run(argv: Array) -> Map`.
+fn clean_signature(sig: &str) -> String {
+    let mut s = sig.to_string();
+    if let Some(i) = s.find("-> Result<") {
+        let inner = &s[i + "-> Result<".len()..];
+        if let Some(j) = inner.rfind(", Box<EvalAltResult>>") {
+            s = format!("{}-> {}", &s[..i], &inner[..j]);
+        }
+    }
+    s.trim_end_matches(" -> ()").to_string()
+}
+
 impl FnMeta {
     /// The doc comment as plain text (without `///`).
     pub fn doc(&self) -> String {
@@ -118,7 +130,14 @@ impl Catalog {
     /// labsh's own functions (no Rhai standard library).
     pub fn of(engine: &Engine) -> Catalog {
         let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
-        let raw: RawModule = serde_json::from_str(&json).unwrap_or_default();
+        let mut raw: RawModule = serde_json::from_str(&json).unwrap_or_default();
+        for f in raw.functions.iter_mut().chain(
+            raw.modules
+                .values_mut()
+                .flat_map(|m| m.functions.iter_mut()),
+        ) {
+            f.signature = clean_signature(&f.signature);
+        }
         let mut modules = BTreeMap::new();
         let mut core_fns: Vec<FnMeta> = raw
             .functions
@@ -218,6 +237,14 @@ mod tests {
         assert_eq!(
             doc_text(&["/// one".into(), "///   two".into()]),
             "one\n  two"
+        );
+        assert_eq!(
+            clean_signature("run(argv: Array) -> Result<Map, Box<EvalAltResult>>"),
+            "run(argv: Array) -> Map"
+        );
+        assert_eq!(
+            clean_signature("sleep(s: f64) -> Result<(), Box<EvalAltResult>>"),
+            "sleep(s: f64)"
         );
     }
 }

@@ -298,7 +298,7 @@ impl Repl {
 
     fn eval_line(&mut self, line: &str) {
         self.counter += 1;
-        let source = format!("repl:{}", self.counter);
+        let source = format!("repl[{}]", self.counter);
         if self.eval_source(&source, line) {
             self.accepted.push(line.to_string());
         }

@@ -1,0 +1,254 @@
+//! The command line: -e, check, doc, journal, exit codes and bad input.
+
+use crate::support::Lab;
+
+#[test]
+fn eval_prints_the_value() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args(["-e", "40 + 2"])
+        .run()
+        .ok()
+        .stdout_has("42");
+    let o = lab.labsh().args(["-e", "#{a: [1, \"x\"]}"]).run();
+    o.ok();
+    assert_eq!(o.stdout.trim(), r#"#{a: [1, "x"]}"#);
+}
+
+#[test]
+fn eval_json_gives_the_value_as_json() {
+    let lab = Lab::new();
+    let o = lab
+        .labsh()
+        .args(["--json", "-e", "#{n: 1, s: [true]}"])
+        .run();
+    o.ok();
+    let lines = o.json_lines();
+    assert_eq!(lines[0]["event"], "result");
+    assert_eq!(lines[0]["value"], serde_json::json!({"n": 1, "s": [true]}));
+    assert_eq!(lines.last().unwrap()["event"], "recap");
+}
+
+#[test]
+fn syntax_error_names_file_line_and_column_with_a_caret() {
+    let lab = Lab::new();
+    let f = lab.file("bad.rhai", "let a = 1;\nlet b = (a + ;\n");
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.code(1)
+        .stderr_has(&format!("{}:2:", f.display()))
+        .stderr_has("2 | let b = (a + ;")
+        .stderr_has("^");
+    lab.labsh()
+        .args(["check", f.to_str().unwrap()])
+        .run()
+        .code(1);
+    let o = lab.labsh().args(["-e", "let = 5"]).run();
+    o.code(1).stderr_has("-e:1:");
+}
+
+#[test]
+fn unknown_function_is_reported_before_anything_runs() {
+    let lab = Lab::new();
+    let marker = lab.work().join("touched");
+    let f = lab.file(
+        "s.rhai",
+        &format!(
+            "run([\"touch\", {:?}]);\nlet x = 1;\nstagee(\"a\", || 1);\n",
+            marker.display()
+        ),
+    );
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.code(1)
+        .stderr_has("unknown function 'stagee'")
+        .stderr_has("s.rhai:3:1")
+        .stderr_has("did you mean 'stage'?");
+    assert!(
+        !marker.exists(),
+        "a script with an unknown function must run nothing"
+    );
+    assert!(
+        lab.journals().is_empty(),
+        "nothing ran, so nothing is journaled"
+    );
+}
+
+#[test]
+fn wrong_literal_argument_type_is_reported_before_anything_runs() {
+    let lab = Lab::new();
+    let marker = lab.work().join("touched");
+    let f = lab.file(
+        "s.rhai",
+        &format!(
+            "run([\"touch\", {:?}]);\nrun(\"ls -l\");\n",
+            marker.display()
+        ),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("wrong argument types for 'run'")
+        .stderr_has("s.rhai:2:1")
+        .stderr_has("help(\"run\")");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn runtime_type_error_has_a_position() {
+    let lab = Lab::new();
+    let f = lab.file("s.rhai", "let argv = \"ls\";\nrun(argv);\n");
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("s.rhai:2:1");
+}
+
+#[test]
+fn missing_file_and_bad_flags_are_usage_errors() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args(["run", "nope.rhai"])
+        .run()
+        .code(2)
+        .stderr_has("cannot read script nope.rhai");
+    lab.labsh().args(["check", "nope.rhai"]).run().code(2);
+    lab.labsh()
+        .args(["run", "--bogus", "x.rhai"])
+        .run()
+        .code(2)
+        .stderr_has("--bogus");
+    lab.labsh()
+        .args(["run", "x.rhai", "--set", "novalue"])
+        .run()
+        .code(2)
+        .stderr_has("KEY=VALUE");
+    lab.labsh()
+        .args(["--jobs", "0", "-e", "1"])
+        .run()
+        .code(2)
+        .stderr_has("--jobs");
+    lab.labsh().args(["-e", "1", "doc"]).run().code(2);
+}
+
+#[test]
+fn check_lists_stages_and_parameters() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "s.rhai",
+        "let n = param(\"count\", 1);\nstage(\"one\", || 1);\nstage(\"two\", || 2);\n",
+    );
+    lab.labsh()
+        .args(["check", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("ok; stages: one, two; parameters: count");
+}
+
+#[test]
+fn doc_shows_the_reference_from_doc_comments() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args(["doc"])
+        .run()
+        .ok()
+        .stdout_has("par_map")
+        .stdout_has("stage");
+    lab.labsh()
+        .args(["doc", "run"])
+        .run()
+        .ok()
+        .stdout_has("run(argv: Array)")
+        .stdout_has("```rhai");
+    lab.labsh()
+        .args(["doc", "core::par_map"])
+        .run()
+        .ok()
+        .stdout_has("par_map(items: Array, f: FnPtr)");
+    lab.labsh()
+        .args(["doc", "core"])
+        .run()
+        .ok()
+        .stdout_has("wait_until");
+    lab.labsh()
+        .args(["doc", "par_mapp"])
+        .run()
+        .code(2)
+        .stderr_has("did you mean 'par_map'");
+    let dir = lab.work().join("ref");
+    lab.labsh()
+        .args(["doc", "--markdown", dir.to_str().unwrap()])
+        .run()
+        .ok();
+    let core = std::fs::read_to_string(dir.join("core.md")).unwrap();
+    assert!(core.contains("## `run(argv: Array) -> Map`"), "{core}");
+    assert!(std::fs::read_to_string(dir.join("index.md"))
+        .unwrap()
+        .contains("[core](core.md)"));
+}
+
+#[test]
+fn help_in_a_script_prints_the_same_reference() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args(["-e", "help(\"par_map\")"])
+        .run()
+        .ok()
+        .stdout_has("par_map(items: Array, f: FnPtr)");
+    lab.labsh()
+        .args(["-e", "help(\"nothing_here\")"])
+        .run()
+        .code(1)
+        .stderr_has("no function or module");
+}
+
+#[test]
+fn journal_lists_runs_and_shows_events() {
+    let lab = Lab::new();
+    let f = lab.file("s.rhai", "stage(\"a\", || run([\"true\"]));\n");
+    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.labsh()
+        .args(["run", "--plan", f.to_str().unwrap()])
+        .run()
+        .ok();
+    let o = lab.labsh().args(["journal"]).run();
+    o.ok();
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", o.stdout);
+    assert!(
+        lines[0].contains("apply") && lines[0].contains("ok") && lines[0].contains("changed=1"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("plan") && lines[1].contains("planned=1"),
+        "{}",
+        lines[1]
+    );
+    let id = lines[0].split_whitespace().next().unwrap();
+    lab.labsh()
+        .args(["journal", id])
+        .run()
+        .ok()
+        .stdout_has("stage a started")
+        .stdout_has("changed  run true");
+    let o = lab.labsh().args(["journal", "last", "--json"]).run();
+    let ev = o.json_lines();
+    assert!(ev
+        .iter()
+        .any(|e| e["event"] == "effect" && e["outcome"] == "planned"));
+    lab.labsh()
+        .args(["journal", "1999"])
+        .run()
+        .code(2)
+        .stderr_has("no run");
+}
+
+#[test]
+fn eval_without_effects_leaves_no_journal() {
+    let lab = Lab::new();
+    lab.labsh().args(["-e", "1 + 1"]).run().ok();
+    assert!(lab.journals().is_empty());
+    lab.labsh().args(["-e", "run([\"true\"])"]).run().ok();
+    assert_eq!(lab.journals().len(), 1);
+}

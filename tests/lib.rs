@@ -1,0 +1,12 @@
+//! The integration tests: one binary that drives the real `labsh` binary.
+//!
+//! Every invocation goes through [`support::Labsh`], which gives each test its own state folder
+//! and a canary secret, and fails the test if the canary's value ever shows up in stdout, stderr,
+//! or any file under the state folder (journals, history, logs).
+
+mod support;
+
+mod cli;
+mod repl;
+mod scripts;
+mod secrets;

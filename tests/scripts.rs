@@ -1,0 +1,437 @@
+//! Running scripts: plan vs apply, stages and their selection, the recap, parameters, modules and
+//! their override precedence, helpers, and the stdlib's own Rhai tests.
+
+use crate::support::Lab;
+use std::path::Path;
+
+fn touch_script(lab: &Lab) -> std::path::PathBuf {
+    let w = lab.work();
+    lab.file(
+        "touch.rhai",
+        &format!(
+            r#"
+stage("a", || run(["touch", "{a}"]));
+stage("b", || sh("echo b > '{b}'"));
+stage("c", || {{
+    let r = run(["touch", "{c}"]);
+    if plan_mode() {{ assert(r.planned); }}
+    secret("lab-root-password", #{{generate: true}});
+}});
+"#,
+            a = w.join("a").display(),
+            b = w.join("b").display(),
+            c = w.join("c").display()
+        ),
+    )
+}
+
+fn exists(lab: &Lab, names: &[&str]) -> Vec<bool> {
+    names.iter().map(|n| lab.work().join(n).exists()).collect()
+}
+
+#[test]
+fn plan_never_touches_the_world_and_apply_does() {
+    let lab = Lab::new();
+    let f = touch_script(&lab);
+    let before: Vec<_> = crate::support::walk(lab.root.path());
+    let o = lab
+        .labsh()
+        .args(["run", "--plan", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    let after: Vec<_> = crate::support::walk(lab.root.path());
+    let new: Vec<_> = after.iter().filter(|p| !before.contains(p)).collect();
+    // The only new file a plan may write is its own journal.
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0].starts_with(lab.state().join("runs")));
+    assert_eq!(exists(&lab, &["a", "b", "c"]), [false, false, false]);
+    assert!(!lab.state().join("secrets").exists());
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["event"], "recap");
+    assert_eq!(
+        recap["totals"],
+        serde_json::json!({"ok": 0, "changed": 0, "planned": 4, "failed": 0})
+    );
+
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stderr_has("RECAP");
+    assert_eq!(exists(&lab, &["a", "b", "c"]), [true, true, true]);
+    let secrets = lab.state().join("secrets");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // The second run generates nothing new: the secret is already there (ok).
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["ok"], 1);
+    assert_eq!(
+        std::fs::read_to_string(&secrets).unwrap().lines().count(),
+        1
+    );
+}
+
+#[test]
+fn json_output_is_one_object_per_line_ending_with_the_recap() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "s.rhai",
+        "print(\"hello\");\nstage(\"one\", || run([\"echo\", \"out\"]));\nstage(\"two\", || 2);\n",
+    );
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    assert!(o.stderr.trim().is_empty(), "stderr: {}", o.stderr);
+    let lines = o.json_lines();
+    assert!(lines
+        .iter()
+        .any(|l| l["event"] == "print" && l["text"] == "hello"));
+    assert!(lines
+        .iter()
+        .any(|l| l["event"] == "output" && l["line"] == "out"));
+    let recap = lines.last().unwrap();
+    assert_eq!(recap["event"], "recap");
+    let stages: Vec<&str> = recap["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["one", "two"]);
+    assert_eq!(recap["stages"][0]["changed"], 1);
+    assert_eq!(
+        recap["totals"],
+        serde_json::json!({"ok": 0, "changed": 1, "planned": 0, "failed": 0})
+    );
+}
+
+#[test]
+fn only_and_from_select_stages() {
+    let lab = Lab::new();
+    let f = touch_script(&lab);
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--only", "b"])
+        .run()
+        .ok()
+        .stderr_has("── a (skipped)");
+    assert_eq!(exists(&lab, &["a", "b", "c"]), [false, true, false]);
+    let lab = Lab::new();
+    let f = touch_script(&lab);
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--from", "b"])
+        .run()
+        .ok();
+    assert_eq!(exists(&lab, &["a", "b", "c"]), [false, true, true]);
+    let lab = Lab::new();
+    let f = touch_script(&lab);
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--only", "a", "--only", "c"])
+        .run()
+        .ok();
+    assert_eq!(exists(&lab, &["a", "b", "c"]), [true, false, true]);
+}
+
+#[test]
+fn unknown_stage_is_a_usage_error_that_runs_nothing() {
+    let lab = Lab::new();
+    let f = touch_script(&lab);
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--only", "bb"])
+        .run()
+        .code(2)
+        .stderr_has("unknown stage 'bb'")
+        .stderr_has("has: a, b, c")
+        .stderr_has("did you mean 'b'?");
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--from", "z"])
+        .run()
+        .code(2);
+    assert_eq!(exists(&lab, &["a", "b", "c"]), [false, false, false]);
+    assert!(lab.journals().is_empty());
+}
+
+#[test]
+fn a_failed_stage_stops_the_run_and_says_how_to_continue() {
+    let lab = Lab::new();
+    let w = lab.work();
+    let gate = w.join("gate");
+    let f = lab.file(
+        "s.rhai",
+        &format!(
+            r#"
+stage("first", || run(["touch", "{first}"]));
+stage("second", || {{
+    run(["test", "-e", "{gate}"]);
+    run(["touch", "{second}"]);
+}});
+stage("third", || run(["touch", "{third}"]));
+"#,
+            first = w.join("first").display(),
+            second = w.join("second").display(),
+            third = w.join("third").display(),
+            gate = gate.display()
+        ),
+    );
+    let o = lab
+        .labsh()
+        .args(["run", f.to_str().unwrap(), "--set", "x=1"])
+        .run();
+    // --set x is not a parameter of this script.
+    o.code(2).stderr_has("unknown --set key 'x'");
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.code(1)
+        .stderr_has("command failed with exit code 1: test -e")
+        .stderr_has("s.rhai:4:5")
+        .stderr_has("stage 'second' failed");
+    assert_eq!(
+        exists(&lab, &["first", "second", "third"]),
+        [true, false, false]
+    );
+    let cont = format!("labsh run {} --from second", f.display());
+    o.stderr_has(&cont);
+    let recap_line = o.stderr.lines().find(|l| l.starts_with("second")).unwrap();
+    assert!(recap_line.contains("FAILED"), "{recap_line}");
+    // Fix the cause, then run exactly the printed command.
+    std::fs::write(&gate, "").unwrap();
+    std::fs::remove_file(w.join("first")).unwrap();
+    let args: Vec<&str> = cont.split_whitespace().skip(1).collect();
+    lab.labsh().args(args).run().ok();
+    assert_eq!(
+        exists(&lab, &["first", "second", "third"]),
+        [false, true, true]
+    );
+    let ev = lab.last_journal();
+    assert_eq!(ev.last().unwrap()["event"], "run_end");
+}
+
+#[test]
+fn params_take_set_values_in_the_default_type() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "p.rhai",
+        "let n = param(\"count\", 3);\nlet s = param(\"name\", \"lab\");\nlet on = param(\"fast\", false);\nprint(`${type_of(n)} ${n} ${s} ${on}`);\n",
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("i64 3 lab false");
+    lab.labsh()
+        .args([
+            "run",
+            f.to_str().unwrap(),
+            "--set",
+            "count=7",
+            "--set",
+            "name=x y",
+            "--set",
+            "fast=yes",
+        ])
+        .run()
+        .ok()
+        .stdout_has("i64 7 x y true");
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--set", "count=seven"])
+        .run()
+        .code(1)
+        .stderr_has("--set count=seven: expected an integer");
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--set", "cuont=1"])
+        .run()
+        .code(2)
+        .stderr_has("did you mean 'count'?");
+}
+
+#[test]
+fn run_reports_exit_codes_timeouts_and_streams_output() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "r.rhai",
+        "let r = run([\"sh\", \"-c\", \"echo to-out; echo to-err >&2; exit 4\"], #{check: false});\nprint(`code ${r.code}`);\nrun([\"sh\", \"-c\", \"echo boom >&2; exit 3\"]);\n",
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stdout_has("code 4")
+        .stderr_has("sh │ to-out")
+        .stderr_has("sh │ to-err")
+        .stderr_has("command failed with exit code 3")
+        .stderr_has("boom");
+    let t0 = std::time::Instant::now();
+    lab.labsh()
+        .args(["-e", "run([\"sleep\", \"20\"], #{timeout: 0.3})"])
+        .run()
+        .code(1)
+        .stderr_has("timed out after");
+    assert!(t0.elapsed().as_secs() < 10);
+    lab.labsh()
+        .args(["-e", "run([\"true\"], #{timout: 1})"])
+        .run()
+        .code(1)
+        .stderr_has("unknown option 'timout' (did you mean 'timeout'?)");
+    lab.labsh()
+        .args(["-e", "run([\"/no/such/program\"])"])
+        .run()
+        .code(1)
+        .stderr_has("not found on PATH");
+}
+
+#[test]
+fn parallel_work_collects_every_error() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args([
+            "-e",
+            "par_map([1, 2, 3, 4], |x| if x % 2 == 0 { throw `bad ${x}` } else { x })",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("2 of 4 items failed")
+        .stderr_has("[1] bad 2")
+        .stderr_has("[3] bad 4");
+    // Four sleeps of 0.5 s on 4 jobs take about 0.5 s, not 2 s.
+    let t0 = std::time::Instant::now();
+    lab.labsh()
+        .args([
+            "--jobs",
+            "4",
+            "-e",
+            "parallel([|| sleep(0.5), || sleep(0.5), || sleep(0.5), || sleep(0.5)]).len()",
+        ])
+        .run()
+        .ok()
+        .stdout_has("4");
+    assert!(t0.elapsed().as_millis() < 1800, "{:?}", t0.elapsed());
+}
+
+#[test]
+fn wait_until_times_out_with_the_last_error() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args(["-e", "wait_until(|| { throw \"not yet\" }, #{timeout: 0.3, every: 0.05, what: \"the thing\"})"])
+        .run()
+        .code(1)
+        .stderr_has("waiting for the thing")
+        .stderr_has("last error: not yet");
+}
+
+#[test]
+fn errors_inside_modules_point_into_the_module() {
+    let lab = Lab::new();
+    lab.file(
+        "helper.rhai",
+        "fn explode(x) {\n    let y = x + 1;\n    throw `exploded at ${y}`;\n}\n",
+    );
+    let f = lab.file("main.rhai", "import \"helper\" as h;\nh::explode(1);\n");
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("exploded at 2")
+        .stderr_has("helper.rhai:3:5")
+        .stderr_has("in call to function 'explode'");
+    let g = lab.file("main2.rhai", "import \"helpr\" as h;\n");
+    lab.labsh()
+        .args(["run", g.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("module \"helpr\" not found");
+}
+
+#[test]
+fn module_override_precedence() {
+    let lab = Lab::new();
+    let script = "import \"util\" as util;\nprint(util::gib(1));\nif is_def_fn(\"dummy\", 0) {}\nprint(util::get_path(#{a: #{b: 5}}, \"a.b\", 0));\n";
+    let f = lab.file("app/main.rhai", script);
+    // 1. The embedded stdlib.
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("1073741824");
+    // 2. The user's override folder beats the stdlib.
+    let over =
+        |who: &str| format!("fn gib(n) {{ \"{who}\" }}\nfn get_path(m, p, d) {{ \"{who}\" }}\n");
+    std::fs::write(lab.lib().join("util.rhai"), over("user-lib")).unwrap();
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("user-lib");
+    // 3. LABSH_PATH beats the user's folder.
+    let extra = lab.work().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(extra.join("util.rhai"), over("labsh-path")).unwrap();
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("LABSH_PATH", extra.to_str().unwrap())
+        .run()
+        .ok()
+        .stdout_has("labsh-path");
+    // 4. A file beside the script beats everything.
+    std::fs::write(lab.work().join("app/util.rhai"), over("beside")).unwrap();
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("LABSH_PATH", extra.to_str().unwrap())
+        .run()
+        .ok()
+        .stdout_has("beside");
+}
+
+#[test]
+fn ctrl_c_stops_a_run_cleanly_and_says_how_to_continue() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "long.rhai",
+        "stage(\"quick\", || 1);\nstage(\"slow\", || run([\"sleep\", \"30\"]));\nstage(\"after\", || 2);\n",
+    );
+    let mut c = lab.labsh().args(["run", f.to_str().unwrap()]).command();
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let t0 = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(t0.elapsed().as_secs() < 5, "took {:?}", t0.elapsed());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("--from slow"), "{stderr}");
+    let ev = lab.last_journal();
+    assert!(ev
+        .iter()
+        .any(|e| e["event"] == "stage" && e["stage"] == "slow" && e["status"] == "interrupted"));
+    assert!(!ev.iter().any(|e| e["stage"] == "after"));
+    assert_eq!(ev.last().unwrap()["status"], "interrupted");
+}
+
+#[test]
+fn the_stdlib_passes_its_own_rhai_tests() {
+    let lab = Lab::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rhai");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "rhai") {
+            lab.labsh().args(["run", p.to_str().unwrap()]).run().ok();
+            n += 1;
+        }
+    }
+    assert!(n >= 1);
+}

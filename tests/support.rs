@@ -1,0 +1,249 @@
+//! The test builder: `Labsh::new().args([...]).run()`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The canary secret: its value must never appear anywhere labsh writes.
+pub const CANARY_VALUE: &str = "c4n4ry-7f3a9e1d-NEVER-PRINT";
+pub const CANARY_ENV: &str = "LABSH_SECRET_CANARY";
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_labsh"))
+}
+
+/// A test's own folders: `state` (LABSH_STATE_DIR), `lib` (the user's override folder) and
+/// `work` (scripts and files the test makes).
+pub struct Lab {
+    pub root: tempfile::TempDir,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        let root = tempfile::tempdir().expect("tempdir");
+        for d in ["state", "lib", "work", "home"] {
+            std::fs::create_dir_all(root.path().join(d)).expect("mkdir");
+        }
+        Lab { root }
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.root.path().join("state")
+    }
+
+    pub fn lib(&self) -> PathBuf {
+        self.root.path().join("lib")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.root.path().join("work")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    /// Writes `text` to `work/name` and returns the path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.work().join(name);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    /// The environment every labsh process of this lab gets.
+    pub fn envs(&self) -> Vec<(String, String)> {
+        vec![
+            ("LABSH_STATE_DIR".into(), self.state().display().to_string()),
+            ("LABSH_USER_LIB".into(), self.lib().display().to_string()),
+            ("HOME".into(), self.home().display().to_string()),
+            ("NO_COLOR".into(), "1".into()),
+            (CANARY_ENV.into(), CANARY_VALUE.into()),
+            ("RUST_BACKTRACE".into(), "0".into()),
+        ]
+    }
+
+    pub fn labsh(&self) -> Labsh<'_> {
+        Labsh {
+            lab: self,
+            args: Vec::new(),
+            envs: Vec::new(),
+            cwd: self.work(),
+            stdin: None,
+        }
+    }
+
+    /// Fails if the canary's value is in any file under the state folder.
+    pub fn assert_no_canary_in_files(&self) {
+        for f in walk(&self.state()) {
+            if f.file_name().is_some_and(|n| n == "secrets") {
+                continue;
+            }
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(CANARY_VALUE),
+                "the canary secret leaked into {}",
+                f.display()
+            );
+        }
+    }
+
+    /// The journal files, oldest first.
+    pub fn journals(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = walk(&self.state().join("runs"));
+        v.sort();
+        v
+    }
+
+    /// The events of the newest journal.
+    pub fn last_journal(&self) -> Vec<serde_json::Value> {
+        let j = self.journals();
+        let last = j.last().expect("a journal");
+        std::fs::read_to_string(last)
+            .expect("read journal")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+            .collect()
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub struct Labsh<'a> {
+    lab: &'a Lab,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    cwd: PathBuf,
+    stdin: Option<String>,
+}
+
+/// What a finished labsh left.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Self {
+        assert_eq!(
+            self.code, want,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, s: &str) -> &Self {
+        assert!(
+            self.stdout.contains(s),
+            "stdout lacks {s:?}:\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, s: &str) -> &Self {
+        assert!(
+            self.stderr.contains(s),
+            "stderr lacks {s:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// stdout as JSON lines.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))
+            })
+            .collect()
+    }
+}
+
+impl<'a> Labsh<'a> {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.args(&self.args).current_dir(&self.cwd);
+        for (k, v) in self.lab.envs().into_iter().chain(self.envs.iter().cloned()) {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs to completion and checks the canary everywhere.
+    pub fn run(self) -> Out {
+        let mut c = self.command();
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("start labsh");
+        if let Some(mut si) = child.stdin.take() {
+            use std::io::Write;
+            if let Some(s) = &self.stdin {
+                let _ = si.write_all(s.as_bytes());
+            }
+        }
+        let o: Output = child.wait_with_output().expect("wait labsh");
+        let out = Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        assert!(
+            !out.stdout.contains(CANARY_VALUE),
+            "canary leaked to stdout:\n{}",
+            out.stdout
+        );
+        assert!(
+            !out.stderr.contains(CANARY_VALUE),
+            "canary leaked to stderr:\n{}",
+            out.stderr
+        );
+        self.lab.assert_no_canary_in_files();
+        out
+    }
+}
