@@ -435,3 +435,39 @@ fn the_stdlib_passes_its_own_rhai_tests() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn a_broken_module_is_reported_before_anything_runs() {
+    let lab = Lab::new();
+    let marker = lab.work().join("touched");
+    lab.file("broken.rhai", "fn ok() { 1 }\nfn bad( { 2 }\n");
+    let f = lab.file(
+        "main.rhai",
+        &format!("run([\"touch\", {:?}]);\nimport \"broken\" as b;\nb::ok();\n", marker.display()),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("broken.rhai:2:")
+        .stderr_has("imported at");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn the_main_job_runs_on_a_fresh_state_folder() {
+    let lab = Lab::new();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
+    let o = lab.labsh().args(["run", script.to_str().unwrap(), "--json"]).run();
+    o.ok();
+    let lines = o.json_lines();
+    let recap = lines.last().unwrap();
+    assert_eq!(recap["stages"][0]["name"], "preflight");
+    assert_eq!(recap["stages"][0]["status"], "done");
+    for check in ["vCPUs", "memory", "/dev/kvm", "nested virtualization", "disk"] {
+        assert!(
+            lines.iter().any(|l| l["event"] == "print" && l["text"].as_str().unwrap().starts_with(check)),
+            "no {check} row"
+        );
+    }
+}

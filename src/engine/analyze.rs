@@ -208,10 +208,17 @@ pub fn check(
     for (path, alias, pos) in &imports {
         match resolver::find(script_dir, Some(source), path) {
             Some(found) => {
-                let text = match &found {
-                    resolver::Found::File(p) => std::fs::read_to_string(p).ok(),
-                    resolver::Found::Embedded(_, t) => Some(t.to_string()),
+                let (origin, text) = match &found {
+                    resolver::Found::File(p) => {
+                        (p.display().to_string(), std::fs::read_to_string(p).ok())
+                    }
+                    resolver::Found::Embedded(n, t) => {
+                        (resolver::embedded_origin(n), Some(t.to_string()))
+                    }
                 };
+                if let Some(t) = &text {
+                    super::sources::register(&origin, t);
+                }
                 match text.map(|t| engine.compile(t)) {
                     Some(Ok(m)) => {
                         for f in m.iter_functions() {
@@ -224,8 +231,13 @@ pub fn check(
                             opaque_ns.insert(alias.clone());
                         }
                     }
-                    // Its own errors are reported when it is imported.
-                    _ => {
+                    Some(Err(e)) => {
+                        let mut d = Diagnostic::from_parse(&e, &origin);
+                        d.chain.push(format!("in module '{path}' imported at {source}:{}", pos.line().unwrap_or(0)));
+                        diags.push(d);
+                        opaque_ns.insert(alias.clone());
+                    }
+                    None => {
                         opaque_ns.insert(alias.clone());
                     }
                 }

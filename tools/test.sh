@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the doc examples of every binding, the integration tests through
+# the real binary (REPL in tmux included) and the stdlib's Rhai tests. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+# Keep build products outside the clone so a second run is fast.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --no-fail-fast --locked
+else
+    cargo test --no-fail-fast --locked
+fi
