@@ -252,3 +252,25 @@ fn eval_without_effects_leaves_no_journal() {
     lab.labsh().args(["-e", "run([\"true\"])"]).run().ok();
     assert_eq!(lab.journals().len(), 1);
 }
+
+#[test]
+fn the_readme_example_checks_and_plans() {
+    let lab = Lab::new();
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme
+        .find("```rhai\n")
+        .expect("a rhai example in the README")
+        + 8;
+    let len = readme[start..].find("```").unwrap();
+    let f = lab.file("readme.rhai", &readme[start..start + len]);
+    lab.labsh().args(["check", f.to_str().unwrap()]).run().ok();
+    let o = lab
+        .labsh()
+        .args(["run", "--plan", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["planned"], 10, "{recap}");
+}

@@ -443,7 +443,10 @@ fn a_broken_module_is_reported_before_anything_runs() {
     lab.file("broken.rhai", "fn ok() { 1 }\nfn bad( { 2 }\n");
     let f = lab.file(
         "main.rhai",
-        &format!("run([\"touch\", {:?}]);\nimport \"broken\" as b;\nb::ok();\n", marker.display()),
+        &format!(
+            "run([\"touch\", {:?}]);\nimport \"broken\" as b;\nb::ok();\n",
+            marker.display()
+        ),
     );
     lab.labsh()
         .args(["run", f.to_str().unwrap()])
@@ -458,15 +461,26 @@ fn a_broken_module_is_reported_before_anything_runs() {
 fn the_main_job_runs_on_a_fresh_state_folder() {
     let lab = Lab::new();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let o = lab.labsh().args(["run", script.to_str().unwrap(), "--json"]).run();
+    let o = lab
+        .labsh()
+        .args(["run", script.to_str().unwrap(), "--json"])
+        .run();
     o.ok();
     let lines = o.json_lines();
     let recap = lines.last().unwrap();
     assert_eq!(recap["stages"][0]["name"], "preflight");
     assert_eq!(recap["stages"][0]["status"], "done");
-    for check in ["vCPUs", "memory", "/dev/kvm", "nested virtualization", "disk"] {
+    for check in [
+        "vCPUs",
+        "memory",
+        "/dev/kvm",
+        "nested virtualization",
+        "disk",
+    ] {
         assert!(
-            lines.iter().any(|l| l["event"] == "print" && l["text"].as_str().unwrap().starts_with(check)),
+            lines
+                .iter()
+                .any(|l| l["event"] == "print" && l["text"].as_str().unwrap().starts_with(check)),
             "no {check} row"
         );
     }
