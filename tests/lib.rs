@@ -10,3 +10,4 @@ mod cli;
 mod repl;
 mod scripts;
 mod secrets;
+mod virt;

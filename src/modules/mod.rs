@@ -3,12 +3,17 @@
 
 pub mod core;
 pub mod opts;
+pub mod virt;
 
 use rhai::Module;
 
 /// Every native module: (namespace, module). The empty namespace is the global one (`core` in docs).
 pub fn all() -> Vec<(&'static str, Module)> {
-    vec![("", rhai::exported_module!(core::core_fns))]
+    let mut virt = rhai::exported_module!(virt::virt_fns);
+    virt.set_doc(
+        "libvirt: node facts, networks and domains with ensure semantics, local and remote URIs.",
+    );
+    vec![("", rhai::exported_module!(core::core_fns)), ("virt", virt)]
 }
 
 #[cfg(test)]

@@ -85,6 +85,61 @@ impl<'a> Opts<'a> {
         Ok(Some(std::time::Duration::from_secs_f64(secs)))
     }
 
+    /// A required string.
+    pub fn req_str(&self, key: &str) -> Result<String, String> {
+        self.str(key)?
+            .ok_or_else(|| format!("{}: '{key}' is required", self.func))
+    }
+
+    /// A required integer in `range`; `unit` names the unit in errors ("MiB").
+    pub fn req_int(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        unit: &str,
+    ) -> Result<i64, String> {
+        let v = match self.get(key) {
+            None => return Err(format!("{}: '{key}' is required ({unit})", self.func)),
+            Some(v) => v,
+        };
+        let Ok(n) = v.as_int() else {
+            return Err(format!(
+                "{}: '{key}' must be an integer number of {unit}, not {} {}",
+                self.func,
+                type_name(v),
+                crate::engine::value::literal(v)
+            ));
+        };
+        if !range.contains(&n) {
+            return Err(format!(
+                "{}: '{key}' = {n} {unit} is out of range ({}..={} {unit})",
+                self.func,
+                range.start(),
+                range.end()
+            ));
+        }
+        Ok(n)
+    }
+
+    /// An array (of anything); missing gives an empty one.
+    pub fn array(&self, key: &str) -> Result<rhai::Array, String> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) if v.is_array() => Ok(v.clone().into_array().unwrap_or_default()),
+            Some(v) => Err(self.wrong(key, "an array", v)),
+        }
+    }
+
+    /// Whether the key is present and not `()`.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The raw value, if present.
+    pub fn value(&self, key: &str) -> Option<&Dynamic> {
+        self.get(key)
+    }
+
     pub fn map(&self, key: &str) -> Result<Option<Map>, String> {
         match self.get(key) {
             None => Ok(None),

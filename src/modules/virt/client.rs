@@ -1,0 +1,694 @@
+//! libvirt through the `virt` crate: one connection per URI, kept for the life of the process, and
+//! the ensure operations on networks and domains, every change through the effects seam.
+
+use super::xml::{self, DomSpec, NetSpec};
+use crate::effects::{Effects, Op};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use virt::connect::Connect;
+use virt::domain::Domain;
+use virt::error::ErrorNumber;
+use virt::network::Network;
+
+static POOL: OnceLock<Mutex<HashMap<String, Arc<Connect>>>> = OnceLock::new();
+
+fn verr(what: &str, e: virt::error::Error) -> String {
+    format!("{what}: {}", e.message())
+}
+
+/// The connection to `uri`, opened once. Connections are never closed: libvirt's test driver
+/// resets its state when the last connection closes, and `Connect`'s drop panics if close fails.
+pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
+    let pool = POOL.get_or_init(|| {
+        virt::error::clear_error_callback();
+        Mutex::new(HashMap::new())
+    });
+    let mut g = pool
+        .lock()
+        .map_err(|_| "libvirt connection pool poisoned".to_string())?;
+    if let Some(c) = g.get(uri) {
+        return Ok(c.clone());
+    }
+    let c = Connect::open(Some(uri)).map_err(|e| {
+        format!("cannot connect to libvirt at {uri}: {} (is libvirtd running there, and may you use its socket?)", e.message())
+    })?;
+    let c = Arc::new(c);
+    g.insert(uri.to_string(), c.clone());
+    Ok(c)
+}
+
+fn is_not_found(e: &virt::error::Error) -> bool {
+    matches!(
+        e.code(),
+        virt::enumutil::Enum::Known(ErrorNumber::NoDomain)
+            | virt::enumutil::Enum::Known(ErrorNumber::NoNetwork)
+    )
+}
+
+pub struct NodeInfo {
+    pub model: String,
+    pub memory_kib: u64,
+    pub cpus: u32,
+    pub mhz: u32,
+    pub numa_cells: u32,
+    pub sockets: u32,
+    pub cores: u32,
+    pub threads: u32,
+    pub hostname: String,
+}
+
+pub fn node_info(uri: &str) -> Result<NodeInfo, String> {
+    let c = connect(uri)?;
+    let n = c.node_info().map_err(|e| verr("node info", e))?;
+    Ok(NodeInfo {
+        model: n.model,
+        memory_kib: n.memory,
+        cpus: n.cpus,
+        mhz: n.mhz,
+        numa_cells: n.nodes,
+        sockets: n.sockets,
+        cores: n.cores,
+        threads: n.threads,
+        hostname: c.hostname().unwrap_or_default(),
+    })
+}
+
+pub struct Caps {
+    pub arch: String,
+    pub cpu_model: String,
+    /// Domain types the host offers for x86_64 guests ("kvm", "qemu", "test").
+    pub domain_types: Vec<String>,
+}
+
+pub fn capabilities(uri: &str) -> Result<Caps, String> {
+    let c = connect(uri)?;
+    let xml = c.capabilities().map_err(|e| verr("capabilities", e))?;
+    let doc = roxmltree::Document::parse(&xml).map_err(|e| format!("bad capabilities XML: {e}"))?;
+    let mut caps = Caps {
+        arch: String::new(),
+        cpu_model: String::new(),
+        domain_types: Vec::new(),
+    };
+    for n in doc.descendants() {
+        match n.tag_name().name() {
+            "arch"
+                if n.parent().is_some_and(|p| p.tag_name().name() == "cpu")
+                    && caps.arch.is_empty() =>
+            {
+                caps.arch = n.text().unwrap_or("").to_string();
+            }
+            "model"
+                if n.parent().is_some_and(|p| p.tag_name().name() == "cpu")
+                    && caps.cpu_model.is_empty() =>
+            {
+                caps.cpu_model = n.text().unwrap_or("").to_string();
+            }
+            "domain" if n.parent().is_some_and(|p| p.tag_name().name() == "arch") => {
+                if let Some(t) = n.attribute("type") {
+                    if !caps.domain_types.iter().any(|x| x == t) {
+                        caps.domain_types.push(t.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(caps)
+}
+
+fn lookup_network(c: &Connect, name: &str) -> Result<Option<Network>, String> {
+    match c.lookup_network_by_name(name) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(verr(&format!("network {name}"), e)),
+    }
+}
+
+fn lookup_domain(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
+    match c.lookup_domain_by_name(name) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(verr(&format!("domain {name}"), e)),
+    }
+}
+
+/// What an ensure did.
+#[derive(Debug, Default)]
+pub struct Ensured {
+    pub changed: bool,
+    pub planned: bool,
+    pub notes: Vec<String>,
+}
+
+/// Connects for reading. In plan mode an unreachable URI is not an error: everything is planned.
+fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
+    match fx.read(Op::new("virt.connect", uri), || connect(uri)) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if fx.is_plan() => {
+            fx.printer()
+                .warn(&format!("{e}; planning as if nothing existed there"));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+const LIVE_CONFIG: u32 =
+    virt::sys::VIR_NETWORK_UPDATE_AFFECT_LIVE | virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+pub fn network_ensure(
+    fx: &Effects,
+    uri: &str,
+    spec: &NetSpec,
+    lab: &str,
+) -> Result<Ensured, String> {
+    let mut out = Ensured::default();
+    let target = format!("{}@{uri}", spec.name);
+    let conn = reach(fx, uri)?;
+    let existing = match &conn {
+        Some(c) => fx.read(Op::new("virt.network.lookup", &target), || {
+            lookup_network(c, &spec.name)
+        })?,
+        None => None,
+    };
+    let Some(net) = existing else {
+        let xml = xml::network_xml(spec, lab);
+        let net = fx.change(
+            Op::new("virt.network.define", &target).arg("xml", &xml),
+            || {
+                let c = conn.clone().ok_or("no connection")?;
+                c.define_network_xml(&xml)
+                    .map(Some)
+                    .map_err(|e| verr(&format!("define network {}", spec.name), e))
+            },
+            || None,
+        )?;
+        out.changed = !fx.is_plan();
+        out.planned = fx.is_plan();
+        if spec.active {
+            fx.change(
+                Op::new("virt.network.start", &target),
+                || {
+                    net.as_ref()
+                        .ok_or("no network")?
+                        .create()
+                        .map(|_| ())
+                        .map_err(|e| verr("start network", e))
+                },
+                || (),
+            )?;
+        }
+        if spec.autostart {
+            fx.change(
+                Op::new("virt.network.autostart", &target),
+                || {
+                    net.as_ref()
+                        .ok_or("no network")?
+                        .set_autostart(true)
+                        .map(|_| ())
+                        .map_err(|e| verr("autostart network", e))
+                },
+                || (),
+            )?;
+        }
+        return Ok(out);
+    };
+    let facts = xml::parse_network(&net.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
+    let mut diffs = Vec::new();
+    if spec.address.is_some() && facts.address != spec.address {
+        diffs.push(format!(
+            "address {:?}, wanted {:?}",
+            facts.address, spec.address
+        ));
+    }
+    if spec.netmask.is_some() && facts.netmask != spec.netmask {
+        diffs.push(format!(
+            "netmask {:?}, wanted {:?}",
+            facts.netmask, spec.netmask
+        ));
+    }
+    if facts.forward != spec.forward && facts.owner.as_deref() == Some(lab) {
+        diffs.push(format!(
+            "forward {:?}, wanted {:?}",
+            facts.forward, spec.forward
+        ));
+    }
+    if !diffs.is_empty() {
+        let whose = match &facts.owner {
+            Some(o) if o == lab => "this lab's".to_string(),
+            Some(o) => format!("lab {o}'s"),
+            None => "a network labsh did not create".into(),
+        };
+        return Err(format!(
+            "network {} exists ({whose}) and differs: {}; labsh does not redefine an existing network: change the profile, or remove the network first",
+            spec.name,
+            diffs.join("; ")
+        ));
+    }
+    let active = net.is_active().map_err(|e| verr("network state", e))?;
+    let mut changed = false;
+    // DHCP: the seed removes the range of `default`, live and in the config (net-update).
+    let wanted: Vec<(String, String)> = spec.dhcp.iter().cloned().collect();
+    let flags = if active {
+        LIVE_CONFIG
+    } else {
+        virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG
+    };
+    for r in facts.dhcp_ranges.iter().filter(|r| !wanted.contains(r)) {
+        let range = format!(
+            "<range start=\"{}\" end=\"{}\"/>",
+            xml::esc(&r.0),
+            xml::esc(&r.1)
+        );
+        fx.change(
+            Op::new("virt.network.dhcp_range_delete", &target).arg("range", &range),
+            || {
+                net.update(
+                    virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
+                    virt::sys::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
+                    -1,
+                    &range,
+                    flags,
+                )
+                .map_err(|e| verr("delete DHCP range", e))
+            },
+            || (),
+        )?;
+        changed = true;
+    }
+    for r in wanted.iter().filter(|r| !facts.dhcp_ranges.contains(r)) {
+        let range = format!(
+            "<range start=\"{}\" end=\"{}\"/>",
+            xml::esc(&r.0),
+            xml::esc(&r.1)
+        );
+        fx.change(
+            Op::new("virt.network.dhcp_range_add", &target).arg("range", &range),
+            || {
+                net.update(
+                    virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                    virt::sys::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
+                    -1,
+                    &range,
+                    flags,
+                )
+                .map_err(|e| verr("add DHCP range", e))
+            },
+            || (),
+        )?;
+        changed = true;
+    }
+    if spec.active && !active {
+        fx.change(
+            Op::new("virt.network.start", &target),
+            || {
+                net.create()
+                    .map(|_| ())
+                    .map_err(|e| verr("start network", e))
+            },
+            || (),
+        )?;
+        changed = true;
+    }
+    if spec.autostart && !net.autostart().map_err(|e| verr("network autostart", e))? {
+        fx.change(
+            Op::new("virt.network.autostart", &target),
+            || {
+                net.set_autostart(true)
+                    .map(|_| ())
+                    .map_err(|e| verr("autostart network", e))
+            },
+            || (),
+        )?;
+        changed = true;
+    }
+    if !changed {
+        fx.unchanged(Op::new("virt.network", &target));
+    }
+    out.changed = changed && !fx.is_plan();
+    out.planned = changed && fx.is_plan();
+    Ok(out)
+}
+
+/// The spec's differences from an existing domain are applied by redefining it (this lab's own
+/// domains only); a change of memory, CPUs, disks or NICs takes effect at the next boot.
+pub fn domain_ensure(
+    fx: &Effects,
+    uri: &str,
+    spec: &DomSpec,
+    lab: &str,
+) -> Result<Ensured, String> {
+    let mut out = Ensured::default();
+    let target = format!("{}@{uri}", spec.name);
+    let conn = reach(fx, uri)?;
+    let existing = match &conn {
+        Some(c) => fx.read(Op::new("virt.domain.lookup", &target), || {
+            lookup_domain(c, &spec.name)
+        })?,
+        None => None,
+    };
+    let mut changed = false;
+    let dom = match existing {
+        None => {
+            let xml = xml::domain_xml(spec, lab, None);
+            let d = fx.change(
+                Op::new("virt.domain.define", &target).arg("xml", &xml),
+                || {
+                    let c = conn.clone().ok_or("no connection")?;
+                    c.define_domain_xml(&xml)
+                        .map(Some)
+                        .map_err(|e| verr(&format!("define domain {}", spec.name), e))
+                },
+                || None,
+            )?;
+            changed = true;
+            d
+        }
+        Some(d) => {
+            let facts = xml::parse_domain(
+                &d.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+                    .map_err(|e| verr("domain XML", e))?,
+            )?;
+            match facts.owner.as_deref() {
+                Some(o) if o == lab => {}
+                Some(o) => {
+                    return Err(format!(
+                        "domain {} exists and belongs to lab {o}, not {lab}; labsh leaves it alone: rename this lab's VM or remove the other one",
+                        spec.name
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "domain {} exists and was not created by labsh; labsh leaves it alone: rename this lab's VM or remove that domain",
+                        spec.name
+                    ))
+                }
+            }
+            let diffs = xml::domain_diff(spec, &facts);
+            if !diffs.is_empty() {
+                let xml = xml::domain_xml(spec, lab, Some(&facts.uuid));
+                fx.change(
+                    Op::new("virt.domain.redefine", &target)
+                        .arg("differs", &diffs)
+                        .arg("xml", &xml),
+                    || {
+                        let c = conn.clone().ok_or("no connection")?;
+                        c.define_domain_xml(&xml)
+                            .map(|_| ())
+                            .map_err(|e| verr(&format!("redefine domain {}", spec.name), e))
+                    },
+                    || (),
+                )?;
+                out.notes.push(format!("redefined: {}", diffs.join("; ")));
+                changed = true;
+            }
+            Some(d)
+        }
+    };
+    if let Some(d) = &dom {
+        if spec.autostart && !d.autostart().map_err(|e| verr("domain autostart", e))? {
+            fx.change(
+                Op::new("virt.domain.autostart", &target),
+                || {
+                    d.set_autostart(true)
+                        .map(|_| ())
+                        .map_err(|e| verr("autostart domain", e))
+                },
+                || (),
+            )?;
+            changed = true;
+        }
+        if spec.running && !d.is_active().map_err(|e| verr("domain state", e))? {
+            fx.change(
+                Op::new("virt.domain.start", &target),
+                || d.create().map(|_| ()).map_err(|e| verr("start domain", e)),
+                || (),
+            )?;
+            changed = true;
+        }
+    } else {
+        // Plan mode: the domain was only planned; show what would follow.
+        if spec.autostart {
+            fx.change(Op::new("virt.domain.autostart", &target), || Ok(()), || ())?;
+        }
+        if spec.running {
+            fx.change(Op::new("virt.domain.start", &target), || Ok(()), || ())?;
+        }
+    }
+    if !changed {
+        fx.unchanged(Op::new("virt.domain", &target));
+    }
+    out.changed = changed && !fx.is_plan();
+    out.planned = changed && fx.is_plan();
+    Ok(out)
+}
+
+/// A domain's state in words: running, shutoff, paused, ...
+fn state_word(d: &Domain) -> String {
+    match d.info() {
+        Ok(i) => match i.state {
+            virt::enumutil::Enum::Known(s) => s.to_string(),
+            virt::enumutil::Enum::Unknown(n) => format!("state {n}"),
+        },
+        Err(_) => "unknown".into(),
+    }
+}
+
+pub struct DomRow {
+    pub name: String,
+    pub state: String,
+    pub autostart: bool,
+    pub owner: Option<String>,
+}
+
+pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
+    let c = connect(uri)?;
+    let mut out = Vec::new();
+    for d in c.list_all_domains(0).map_err(|e| verr("list domains", e))? {
+        let xml = d
+            .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+            .map_err(|e| verr("domain XML", e))?;
+        let f = xml::parse_domain(&xml)?;
+        out.push(DomRow {
+            name: f.name,
+            state: state_word(&d),
+            autostart: d.autostart().unwrap_or(false),
+            owner: f.owner,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub struct NetRow {
+    pub name: String,
+    pub active: bool,
+    pub autostart: bool,
+    pub bridge: Option<String>,
+    pub owner: Option<String>,
+}
+
+pub fn network_list(uri: &str) -> Result<Vec<NetRow>, String> {
+    let c = connect(uri)?;
+    let mut out = Vec::new();
+    for n in c
+        .list_all_networks(0)
+        .map_err(|e| verr("list networks", e))?
+    {
+        let f = xml::parse_network(&n.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
+        out.push(NetRow {
+            name: f.name,
+            active: n.is_active().unwrap_or(false),
+            autostart: n.autostart().unwrap_or(false),
+            bridge: f.bridge,
+            owner: f.owner,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
+    let c = connect(uri)?;
+    let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
+    n.xml_desc(0).map_err(|e| verr("network XML", e))
+}
+
+pub fn domain_xml(uri: &str, name: &str) -> Result<String, String> {
+    let c = connect(uri)?;
+    let d = lookup_domain(&c, name)?.ok_or_else(|| format!("no domain {name} at {uri}"))?;
+    d.xml_desc(0).map_err(|e| verr("domain XML", e))
+}
+
+pub fn domain_state(uri: &str, name: &str) -> Result<String, String> {
+    let c = connect(uri)?;
+    let d = lookup_domain(&c, name)?.ok_or_else(|| format!("no domain {name} at {uri}"))?;
+    Ok(state_word(&d))
+}
+
+/// Power actions on an existing domain: "start", "shutdown", "destroy". Converges: starting a
+/// running domain or destroying a stopped one is `ok`.
+pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result<bool, String> {
+    let target = format!("{name}@{uri}");
+    let Some(c) = reach(fx, uri)? else {
+        fx.change(
+            Op::new(format!("virt.domain.{action}"), &target),
+            || Ok(()),
+            || (),
+        )?;
+        return Ok(true);
+    };
+    let found = fx.read(Op::new("virt.domain.lookup", &target), || {
+        lookup_domain(&c, name)
+    })?;
+    let Some(d) = found else {
+        if fx.is_plan() {
+            // Planned earlier in this plan: show the action on it.
+            fx.change(
+                Op::new(format!("virt.domain.{action}"), &target),
+                || Ok(()),
+                || (),
+            )?;
+            return Ok(true);
+        }
+        return Err(format!("no domain {name} at {uri}"));
+    };
+    let active = d.is_active().map_err(|e| verr("domain state", e))?;
+    let (needed, run): (bool, Box<dyn Fn() -> Result<(), String>>) = match action {
+        "start" => (
+            !active,
+            Box::new(|| d.create().map(|_| ()).map_err(|e| verr("start domain", e))),
+        ),
+        "shutdown" => (
+            active,
+            Box::new(|| {
+                d.shutdown()
+                    .map(|_| ())
+                    .map_err(|e| verr("shut down domain", e))
+            }),
+        ),
+        "destroy" => (
+            active,
+            Box::new(|| {
+                d.destroy()
+                    .map(|_| ())
+                    .map_err(|e| verr("destroy domain", e))
+            }),
+        ),
+        other => {
+            return Err(format!(
+                "unknown power action {other:?}: start, shutdown or destroy"
+            ))
+        }
+    };
+    let op = Op::new(format!("virt.domain.{action}"), &target);
+    if !needed {
+        fx.unchanged(op);
+        return Ok(false);
+    }
+    fx.change(op, run, || ())?;
+    Ok(true)
+}
+
+pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Result<bool, String> {
+    let target = format!("{name}@{uri}");
+    let op = Op::new("virt.domain.autostart", &target).arg("on", on);
+    let Some(c) = reach(fx, uri)? else {
+        fx.change(op, || Ok(()), || ())?;
+        return Ok(true);
+    };
+    let Some(d) = lookup_domain(&c, name)? else {
+        if fx.is_plan() {
+            fx.change(op, || Ok(()), || ())?;
+            return Ok(true);
+        }
+        return Err(format!("no domain {name} at {uri}"));
+    };
+    if d.autostart().map_err(|e| verr("domain autostart", e))? == on {
+        fx.unchanged(op);
+        return Ok(false);
+    }
+    fx.change(
+        op,
+        || {
+            d.set_autostart(on)
+                .map(|_| ())
+                .map_err(|e| verr("autostart", e))
+        },
+        || (),
+    )?;
+    Ok(true)
+}
+
+/// Undefines a domain of this lab (stopping it first), and with `storage` deletes its disk files.
+/// Domains of other labs, or not created by labsh, are refused.
+pub fn domain_undefine(
+    fx: &Effects,
+    uri: &str,
+    name: &str,
+    lab: &str,
+    storage: bool,
+) -> Result<bool, String> {
+    let target = format!("{name}@{uri}");
+    let Some(c) = reach(fx, uri)? else {
+        fx.change(Op::new("virt.domain.undefine", &target), || Ok(()), || ())?;
+        return Ok(true);
+    };
+    let Some(d) = lookup_domain(&c, name)? else {
+        fx.unchanged(Op::new("virt.domain.undefine", &target));
+        return Ok(false);
+    };
+    let f = xml::parse_domain(
+        &d.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+            .map_err(|e| verr("domain XML", e))?,
+    )?;
+    if f.owner.as_deref() != Some(lab) {
+        return Err(format!(
+            "domain {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
+            f.owner.as_deref().unwrap_or("none")
+        ));
+    }
+    if d.is_active().map_err(|e| verr("domain state", e))? {
+        fx.change(
+            Op::new("virt.domain.destroy", &target),
+            || d.destroy().map(|_| ()).map_err(|e| verr("destroy", e)),
+            || (),
+        )?;
+    }
+    let disks: Vec<String> = f
+        .disks
+        .iter()
+        .map(|x| x.0.clone())
+        .filter(|p| !p.is_empty())
+        .collect();
+    fx.change(
+        Op::new("virt.domain.undefine", &target).arg("storage", storage),
+        || {
+            d.undefine_flags(
+                virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                    | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+            )
+            .map(|_| ())
+            .map_err(|e| verr("undefine", e))
+        },
+        || (),
+    )?;
+    if storage {
+        let local = uri.starts_with("qemu:///") || uri.starts_with("test:///");
+        for p in disks {
+            if !local {
+                return Err(format!("cannot delete {p} on a remote host yet; the domain is undefined, its disks are kept"));
+            }
+            fx.change(
+                Op::new("file.remove", &p),
+                || match std::fs::remove_file(&p) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(format!("cannot delete {p}: {e}")),
+                },
+                || (),
+            )?;
+        }
+    }
+    Ok(true)
+}

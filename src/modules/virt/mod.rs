@@ -1,0 +1,650 @@
+//! libvirt: node facts, networks and domains with ensure semantics, for local and remote URIs.
+
+pub mod client;
+pub mod xml;
+
+use crate::effects::Effects;
+use crate::engine::{rt_err, session};
+use crate::modules::opts::{type_name, Opts};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use std::collections::HashSet;
+use xml::{Disk, DomSpec, NetSpec, Nic};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
+    let name = m
+        .get("name")
+        .and_then(|v| v.clone().into_string().ok())
+        .unwrap_or_else(|| "?".into());
+    let func = format!("network {name}");
+    let o = Opts::new(
+        &func,
+        m,
+        &[
+            "lab",
+            "name",
+            "bridge",
+            "forward",
+            "address",
+            "netmask",
+            "dhcp",
+            "autostart",
+            "active",
+        ],
+    )?;
+    let lab = o.req_str("lab")?;
+    let dhcp = match o.value("dhcp") {
+        None => None,
+        Some(v) if v.as_bool() == Ok(false) => None,
+        Some(v) if v.is_array() => {
+            let a = v.clone().into_array().unwrap_or_default();
+            let s: Vec<String> = a
+                .iter()
+                .filter_map(|x| x.clone().into_string().ok())
+                .collect();
+            if s.len() != 2 {
+                return Err(format!(
+                    "{func}: 'dhcp' must be [start, end] addresses or false"
+                ));
+            }
+            Some((s[0].clone(), s[1].clone()))
+        }
+        Some(v) => {
+            return Err(format!(
+                "{func}: 'dhcp' must be [start, end] addresses or false, not {}",
+                type_name(v)
+            ))
+        }
+    };
+    let forward = match o.str("forward")?.as_deref() {
+        None | Some("none") | Some("") => None,
+        Some(f @ ("nat" | "route" | "open" | "bridge")) => Some(f.to_string()),
+        Some(other) => {
+            return Err(format!(
+                "{func}: 'forward' must be nat, route, open, bridge or none, not {other:?}"
+            ))
+        }
+    };
+    for key in ["address", "netmask"] {
+        if let Some(a) = o.str(key)? {
+            if a.parse::<std::net::Ipv4Addr>().is_err() {
+                return Err(format!("{func}: '{key}' {a:?} is not an IPv4 address"));
+            }
+        }
+    }
+    if let Some((s, e)) = &dhcp {
+        for a in [s, e] {
+            if a.parse::<std::net::Ipv4Addr>().is_err() {
+                return Err(format!("{func}: 'dhcp' {a:?} is not an IPv4 address"));
+            }
+        }
+    }
+    Ok((
+        NetSpec {
+            name: o.req_str("name")?,
+            bridge: o.str("bridge")?,
+            forward,
+            address: o.str("address")?,
+            netmask: o.str("netmask")?,
+            dhcp,
+            autostart: o.bool("autostart", true)?,
+            active: o.bool("active", true)?,
+        },
+        lab,
+    ))
+}
+
+const DOM_KEYS: &[&str] = &[
+    "lab",
+    "name",
+    "memory_mib",
+    "vcpus",
+    "type",
+    "cpu_mode",
+    "machine",
+    "disks",
+    "nics",
+    "boot",
+    "autostart",
+    "running",
+    "images_dir",
+];
+
+fn dom_spec(uri: &str, m: Map) -> Result<(DomSpec, String), String> {
+    let name = m
+        .get("name")
+        .and_then(|v| v.clone().into_string().ok())
+        .unwrap_or_else(|| "?".into());
+    let func = format!("domain {name}");
+    let o = Opts::new(&func, m, DOM_KEYS)?;
+    let lab = o.req_str("lab")?;
+    let name = o.req_str("name")?;
+    let memory_mib = o.req_int("memory_mib", 64..=16 * 1024 * 1024, "MiB")? as u64;
+    let vcpus = o.req_int("vcpus", 1..=1024, "vCPUs")? as u32;
+    let domain_type = match o.str("type")? {
+        Some(t) if t == "kvm" || t == "qemu" || t == "test" => t,
+        Some(t) => return Err(format!("{func}: 'type' must be kvm or qemu, not {t:?}")),
+        None => {
+            let caps = client::capabilities(uri)?;
+            if caps.domain_types.iter().any(|t| t == "kvm") {
+                "kvm".into()
+            } else if caps.domain_types.iter().any(|t| t == "test") {
+                "test".into()
+            } else {
+                "qemu".into()
+            }
+        }
+    };
+    let cpu_mode = o.str("cpu_mode")?.unwrap_or_else(|| {
+        if domain_type == "kvm" {
+            "host-passthrough".into()
+        } else {
+            String::new()
+        }
+    });
+    let images_dir = o.str("images_dir")?;
+    let mut disks = Vec::new();
+    for (i, d) in o.array("disks")?.into_iter().enumerate() {
+        let Some(dm) = d.read_lock::<Map>().map(|m| m.clone()) else {
+            return Err(format!(
+                "{func}: disks[{i}] must be a map #{{path, bus, format}}"
+            ));
+        };
+        let f = format!("{func}: disks[{i}]");
+        let od = Opts::new(&f, dm, &["path", "bus", "format", "device"])?;
+        let path = od.req_str("path")?;
+        if !path.starts_with('/') {
+            return Err(format!("{f}: 'path' {path:?} must be absolute"));
+        }
+        if let Some(dir) = &images_dir {
+            let p = std::path::Path::new(&path);
+            if !p.starts_with(dir) || path.contains("/../") {
+                return Err(format!(
+                    "{f}: 'path' {path:?} is outside the lab's image folder {dir}"
+                ));
+            }
+        }
+        disks.push(Disk {
+            path,
+            bus: od.str("bus")?.unwrap_or_else(|| "virtio".into()),
+            format: od.str("format")?.unwrap_or_else(|| "qcow2".into()),
+            device: od.str("device")?.unwrap_or_else(|| "disk".into()),
+        });
+    }
+    let mut nics = Vec::new();
+    for (i, n) in o.array("nics")?.into_iter().enumerate() {
+        let nm: Map = if n.is_string() {
+            let mut m = Map::new();
+            m.insert("network".into(), n);
+            m
+        } else if let Some(m) = n.read_lock::<Map>() {
+            m.clone()
+        } else {
+            return Err(format!(
+                "{func}: nics[{i}] must be a network name or #{{network, model, mac}}"
+            ));
+        };
+        let f = format!("{func}: nics[{i}]");
+        let on = Opts::new(&f, nm, &["network", "model", "mac"])?;
+        let mac = match on.str("mac")? {
+            Some(m) => {
+                let ok = m.len() == 17
+                    && m.split(':').count() == 6
+                    && m.split(':')
+                        .all(|p| u8::from_str_radix(p, 16).is_ok() && p.len() == 2);
+                if !ok {
+                    return Err(format!(
+                        "{f}: 'mac' {m:?} is not a MAC address like 52:54:00:12:34:56"
+                    ));
+                }
+                m.to_lowercase()
+            }
+            None => xml::derived_mac(&lab, &name, i),
+        };
+        nics.push(Nic {
+            network: on.req_str("network")?,
+            model: on.str("model")?.unwrap_or_else(|| "virtio".into()),
+            mac,
+        });
+    }
+    let boot: Vec<String> = if o.has("boot") {
+        o.array("boot")?
+            .into_iter()
+            .map(|b| b.to_string())
+            .collect()
+    } else {
+        vec!["hd".into()]
+    };
+    for b in &boot {
+        if !["hd", "network", "cdrom"].contains(&b.as_str()) {
+            return Err(format!(
+                "{func}: 'boot' entries are hd, network or cdrom, not {b:?}"
+            ));
+        }
+    }
+    Ok((
+        DomSpec {
+            name,
+            memory_mib,
+            vcpus,
+            domain_type,
+            cpu_mode,
+            machine: o.str("machine")?.unwrap_or_else(|| "q35".into()),
+            disks,
+            nics,
+            boot,
+            autostart: o.bool("autostart", true)?,
+            running: o.bool("running", true)?,
+        },
+        lab,
+    ))
+}
+
+/// Duplicate names and MACs across a set of domains.
+fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), String> {
+    let mut names = HashSet::new();
+    let mut macs: std::collections::HashMap<String, String> = Default::default();
+    for (s, _) in specs {
+        if !names.insert(s.name.clone()) {
+            return Err(format!(
+                "domain {}: the name is used twice in this set",
+                s.name
+            ));
+        }
+        for (i, n) in s.nics.iter().enumerate() {
+            if let Some(other) = macs.insert(n.mac.clone(), format!("{} nics[{i}]", s.name)) {
+                return Err(format!(
+                    "domain {} nics[{i}]: MAC {} is also used by {other}",
+                    s.name, n.mac
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ensured_map(name: &str, e: client::Ensured) -> Map {
+    let mut m = Map::new();
+    m.insert("name".into(), name.into());
+    m.insert("changed".into(), e.changed.into());
+    m.insert("planned".into(), e.planned.into());
+    m.insert(
+        "notes".into(),
+        Dynamic::from_array(e.notes.into_iter().map(Dynamic::from).collect()),
+    );
+    m
+}
+
+fn with_fx<T>(ctx: &NativeCallContext, f: impl FnOnce(&Effects) -> Result<T, String>) -> Res<T> {
+    let s = session(ctx)?;
+    f(&s.effects).map_err(|e| rt_err(ctx, e))
+}
+
+#[export_module]
+pub mod virt_fns {
+    /// What `virsh nodeinfo` shows: `#{model, cpus, mhz, sockets, cores, threads, numa_cells,
+    /// memory_kib, hostname}`.
+    ///
+    /// ```rhai
+    /// let n = virt::node_info("test:///default");
+    /// assert(n.cpus > 0 && n.memory_kib > 0);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn node_info(ctx: NativeCallContext, uri: &str) -> Result<Map, Box<EvalAltResult>> {
+        let n = super::client::node_info(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        let mut m = Map::new();
+        m.insert("model".into(), n.model.into());
+        m.insert("cpus".into(), (n.cpus as i64).into());
+        m.insert("mhz".into(), (n.mhz as i64).into());
+        m.insert("sockets".into(), (n.sockets as i64).into());
+        m.insert("cores".into(), (n.cores as i64).into());
+        m.insert("threads".into(), (n.threads as i64).into());
+        m.insert("numa_cells".into(), (n.numa_cells as i64).into());
+        m.insert("memory_kib".into(), (n.memory_kib as i64).into());
+        m.insert("hostname".into(), n.hostname.into());
+        Ok(m)
+    }
+
+    /// The host's capabilities: `#{arch, cpu_model, domain_types}` (`domain_types` holds "kvm"
+    /// where hardware virtualization is offered, "qemu" for emulation).
+    ///
+    /// ```rhai
+    /// let c = virt::capabilities("test:///default");
+    /// assert(c.domain_types.len() > 0);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn capabilities(ctx: NativeCallContext, uri: &str) -> Result<Map, Box<EvalAltResult>> {
+        let c = super::client::capabilities(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        let mut m = Map::new();
+        m.insert("arch".into(), c.arch.into());
+        m.insert("cpu_model".into(), c.cpu_model.into());
+        m.insert(
+            "domain_types".into(),
+            Dynamic::from_array(c.domain_types.into_iter().map(Dynamic::from).collect()),
+        );
+        Ok(m)
+    }
+
+    /// The MAC address of NIC `index` of VM `vm` in lab `lab`: derived from the three, so the
+    /// same on every run (`52:54:xx:xx:xx:xx`).
+    ///
+    /// ```rhai
+    /// assert_eq(virt::mac("lab", "undercloud", 0), virt::mac("lab", "undercloud", 0));
+    /// ```
+    pub fn mac(lab: &str, vm: &str, index: i64) -> String {
+        super::xml::derived_mac(lab, vm, index.max(0) as usize)
+    }
+
+    /// Makes a network as `spec` says, or checks that it already is: `#{lab, name, address,
+    /// netmask, dhcp: [start, end] or false, forward: "nat"/"none", bridge, autostart: true,
+    /// active: true}`. An existing network is never redefined; its DHCP range is changed live and
+    /// in the config (the seed's removal of `default`'s range), and it is started and autostarted.
+    ///
+    /// ```rhai
+    /// let r = virt::network_ensure("test:///default", #{lab: "doc", name: "doc-prov",
+    ///     address: "172.16.0.254", netmask: "255.255.255.0", dhcp: false});
+    /// assert_eq(r.name, "doc-prov");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_ensure(
+        ctx: NativeCallContext,
+        uri: &str,
+        spec: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let (spec, lab) = super::net_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
+        let e = super::with_fx(&ctx, |fx| {
+            super::client::network_ensure(fx, uri, &spec, &lab)
+        })?;
+        Ok(super::ensured_map(&spec.name, e))
+    }
+
+    /// The networks at `uri`: `[#{name, active, autostart, bridge, lab}]` (`lab`: the owning lab,
+    /// or `()` when labsh did not create it).
+    ///
+    /// ```rhai
+    /// let nets = virt::network_list("test:///default");
+    /// assert(nets.some(|n| n.name == "default"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_list(ctx: NativeCallContext, uri: &str) -> Result<Array, Box<EvalAltResult>> {
+        let rows = super::client::network_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert("name".into(), r.name.into());
+                m.insert("active".into(), r.active.into());
+                m.insert("autostart".into(), r.autostart.into());
+                m.insert(
+                    "bridge".into(),
+                    r.bridge.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+                );
+                m.insert(
+                    "lab".into(),
+                    r.owner.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+                );
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    /// A network's live XML.
+    ///
+    /// ```rhai
+    /// let x = virt::network_xml("test:///default", "default");
+    /// assert(x.contains("<network"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_xml(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        super::client::network_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
+    }
+
+    /// Makes a domain as `spec` says, or converges an existing one of this lab: `#{lab, name,
+    /// memory_mib, vcpus, type: "kvm"/"qemu" (default: kvm when the host offers it), cpu_mode,
+    /// machine: "q35", disks: [#{path, bus: "virtio", format: "qcow2"}], nics: ["network" or
+    /// #{network, model, mac}], boot: ["hd"], autostart: true, running: true, images_dir}`.
+    /// MACs default to `virt::mac(lab, name, index)`. A domain of another lab, or not created by
+    /// labsh, is never touched.
+    ///
+    /// ```rhai
+    /// let r = virt::domain_ensure("test:///default", #{lab: "doc", name: "doc-vm", memory_mib: 512,
+    ///     vcpus: 1, nics: ["default"], disks: [#{path: "/var/lib/libvirt/images/doc-vm.qcow2"}]});
+    /// assert_eq(r.name, "doc-vm");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_ensure(
+        ctx: NativeCallContext,
+        uri: &str,
+        spec: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let (spec, lab) = super::dom_spec(uri, spec).map_err(|e| super::rt_err(&ctx, e))?;
+        let e = super::with_fx(&ctx, |fx| {
+            super::client::domain_ensure(fx, uri, &spec, &lab)
+        })?;
+        Ok(super::ensured_map(&spec.name, e))
+    }
+
+    /// `domain_ensure` for a set of domains: checked together first (no name or MAC twice), then
+    /// ensured on up to `--jobs` threads. Returns one result per domain, in order.
+    ///
+    /// ```rhai
+    /// let rs = virt::domains_ensure("test:///default", [
+    ///     #{lab: "doc", name: "doc-a", memory_mib: 256, vcpus: 1, nics: ["default"]},
+    ///     #{lab: "doc", name: "doc-b", memory_mib: 256, vcpus: 1, nics: ["default"]}]);
+    /// assert_eq(rs.len(), 2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domains_ensure(
+        ctx: NativeCallContext,
+        uri: &str,
+        specs: Array,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let mut parsed = Vec::with_capacity(specs.len());
+        for (i, s) in specs.into_iter().enumerate() {
+            let t = super::type_name(&s);
+            let Some(m) = s.try_cast::<Map>() else {
+                return Err(super::rt_err(
+                    &ctx,
+                    format!("domains_ensure: item {i} must be a map, not {t}"),
+                ));
+            };
+            parsed.push(super::dom_spec(uri, m).map_err(|e| super::rt_err(&ctx, e))?);
+        }
+        super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
+        let s = super::session(&ctx)?;
+        let jobs = s.jobs().min(parsed.len()).max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: std::sync::Mutex<Vec<Option<Result<super::client::Ensured, String>>>> =
+            std::sync::Mutex::new((0..parsed.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= parsed.len() {
+                        break;
+                    }
+                    let (spec, lab) = &parsed[i];
+                    let r = super::client::domain_ensure(&s.effects, uri, spec, lab);
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = Some(r);
+                    }
+                });
+            }
+        });
+        let results = results.into_inner().unwrap_or_default();
+        let mut out = Array::new();
+        let mut errors = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Some(Ok(e)) => {
+                    out.push(Dynamic::from_map(super::ensured_map(&parsed[i].0.name, e)))
+                }
+                Some(Err(e)) => errors.push(format!("  {}: {e}", parsed[i].0.name)),
+                None => errors.push(format!("  {}: did not run", parsed[i].0.name)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(super::rt_err(
+                &ctx,
+                format!(
+                    "{} of {} domains failed:\n{}",
+                    errors.len(),
+                    parsed.len(),
+                    errors.join("\n")
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The domains at `uri`: `[#{name, state, autostart, lab}]` (`state`: running, shutoff, ...).
+    ///
+    /// ```rhai
+    /// let doms = virt::domain_list("test:///default");
+    /// assert(doms.some(|d| d.name == "test"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_list(ctx: NativeCallContext, uri: &str) -> Result<Array, Box<EvalAltResult>> {
+        let rows = super::client::domain_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert("name".into(), r.name.into());
+                m.insert("state".into(), r.state.into());
+                m.insert("autostart".into(), r.autostart.into());
+                m.insert(
+                    "lab".into(),
+                    r.owner.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+                );
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    /// A domain's state: running, shutoff, paused, ...
+    ///
+    /// ```rhai
+    /// assert_eq(virt::domain_state("test:///default", "test"), "running");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_state(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        super::client::domain_state(uri, name).map_err(|e| super::rt_err(&ctx, e))
+    }
+
+    /// A domain's live XML.
+    ///
+    /// ```rhai
+    /// assert(virt::domain_xml("test:///default", "test").contains("<domain"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_xml(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        super::client::domain_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
+    }
+
+    /// Starts a domain (ok when it already runs). Returns whether anything changed.
+    ///
+    /// ```rhai
+    /// virt::domain_start("test:///default", "test");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_start(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::with_fx(&ctx, |fx| {
+            super::client::domain_power(fx, uri, name, "start")
+        })
+    }
+
+    /// Asks a domain's guest to shut down (ACPI). Returns whether a request was sent.
+    ///
+    /// ```rhai
+    /// virt::domain_ensure("test:///default", #{lab: "doc", name: "doc-sd", memory_mib: 256, vcpus: 1});
+    /// virt::domain_shutdown("test:///default", "doc-sd");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_shutdown(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::with_fx(&ctx, |fx| {
+            super::client::domain_power(fx, uri, name, "shutdown")
+        })
+    }
+
+    /// Powers a domain off at once (ok when it is already off).
+    ///
+    /// ```rhai
+    /// virt::domain_ensure("test:///default", #{lab: "doc", name: "doc-off", memory_mib: 256, vcpus: 1});
+    /// virt::domain_destroy("test:///default", "doc-off");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_destroy(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::with_fx(&ctx, |fx| {
+            super::client::domain_power(fx, uri, name, "destroy")
+        })
+    }
+
+    /// Turns a domain's autostart on or off.
+    ///
+    /// ```rhai
+    /// virt::domain_autostart("test:///default", "test", true);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_autostart(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+        on: bool,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::with_fx(&ctx, |fx| {
+            super::client::domain_set_autostart(fx, uri, name, on)
+        })
+    }
+
+    /// Removes a domain of lab `opts.lab` (stopping it first); with `storage: true` its disk files
+    /// too. Domains without this lab's mark are refused. Ok when it does not exist.
+    ///
+    /// ```rhai
+    /// virt::domain_ensure("test:///default", #{lab: "doc", name: "doc-gone", memory_mib: 256, vcpus: 1});
+    /// virt::domain_undefine("test:///default", "doc-gone", #{lab: "doc", storage: false});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_undefine(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+        opts: Map,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let o = super::Opts::new("domain_undefine", opts, &["lab", "storage"])
+            .map_err(|e| super::rt_err(&ctx, e))?;
+        let lab = o.req_str("lab").map_err(|e| super::rt_err(&ctx, e))?;
+        let storage = o
+            .bool("storage", false)
+            .map_err(|e| super::rt_err(&ctx, e))?;
+        super::with_fx(&ctx, |fx| {
+            super::client::domain_undefine(fx, uri, name, &lab, storage)
+        })
+    }
+}
