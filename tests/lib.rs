@@ -7,6 +7,7 @@
 mod support;
 
 mod cli;
+mod img;
 mod repl;
 mod scripts;
 mod secrets;

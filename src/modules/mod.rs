@@ -2,6 +2,7 @@
 //! docs with a ```rhai example: `help`, completion, `labsh doc` and the example tests all read them.
 
 pub mod core;
+pub mod img;
 pub mod opts;
 pub mod virt;
 
@@ -13,7 +14,13 @@ pub fn all() -> Vec<(&'static str, Module)> {
     virt.set_doc(
         "libvirt: node facts, networks and domains with ensure semantics, local and remote URIs.",
     );
-    vec![("", rhai::exported_module!(core::core_fns)), ("virt", virt)]
+    let mut img = rhai::exported_module!(img::img_fns);
+    img.set_doc("Disk images: qemu-img, virt-resize, virt-filesystems, virt-customize, and the base-image cache.");
+    vec![
+        ("", rhai::exported_module!(core::core_fns)),
+        ("img", img),
+        ("virt", virt),
+    ]
 }
 
 #[cfg(test)]

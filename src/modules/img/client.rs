@@ -1,0 +1,643 @@
+//! Disk images: qemu-img and the libguestfs tools, run as argument vectors through the effects
+//! seam, with ensure semantics; base images cached by content hash.
+
+use crate::effects::process::{self, Arg, Command, Output};
+use crate::effects::{Effects, Op};
+use std::path::{Path, PathBuf};
+
+/// The Debian package that provides a tool, for "install it" errors.
+fn package_of(tool: &str) -> &'static str {
+    match tool {
+        "qemu-img" => "qemu-utils",
+        "virt-resize" | "virt-customize" | "virt-filesystems" | "virt-cat" | "virt-make-fs" => {
+            "libguestfs-tools"
+        }
+        "curl" => "curl",
+        _ => "the package that provides it",
+    }
+}
+
+pub fn have(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false)
+}
+
+fn need(tool: &str) -> Result<(), String> {
+    if have(tool) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tool} is not installed: apt-get install {}",
+            package_of(tool)
+        ))
+    }
+}
+
+fn exec(fx: &Effects, cmd: &Command) -> Result<Output, String> {
+    let out = process::exec(cmd, fx.cancel_flag(), fx.printer())?;
+    if out.code != 0 {
+        return Err(format!(
+            "{} failed with exit code {}:\n    {}",
+            cmd.display(),
+            out.code,
+            out.tail(8).replace('\n', "\n    ")
+        ));
+    }
+    Ok(out)
+}
+
+/// Runs a tool that changes something, through the seam.
+fn change(
+    fx: &Effects,
+    op: &str,
+    target: &str,
+    argv: Vec<Arg>,
+    env: Vec<(String, Arg)>,
+) -> Result<(), String> {
+    let tool = argv.first().map(|a| a.shown()).unwrap_or_default();
+    let mut cmd = Command::new(argv);
+    cmd.env = env;
+    cmd.stream = Some(tool.rsplit('/').next().unwrap_or(&tool).to_string());
+    fx.change(
+        Op::new(op, target).arg("argv", cmd.display()),
+        || {
+            need(&tool)?;
+            exec(fx, &cmd).map(|_| ())
+        },
+        || (),
+    )
+}
+
+/// libguestfs under software emulation where KVM is not usable.
+fn guestfs_env() -> Vec<(String, Arg)> {
+    let mut env = vec![(
+        "LIBGUESTFS_BACKEND".to_string(),
+        Arg::Plain("direct".into()),
+    )];
+    if std::env::var_os("LIBGUESTFS_BACKEND_SETTINGS").is_none() && !kvm_usable() {
+        env.push((
+            "LIBGUESTFS_BACKEND_SETTINGS".into(),
+            Arg::Plain("force_tcg".into()),
+        ));
+    }
+    env
+}
+
+fn kvm_usable() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+        && std::env::var_os("LABSH_NO_KVM").is_none()
+}
+
+/// What `qemu-img info --output=json` says, in the parts labsh uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Info {
+    pub format: String,
+    pub virtual_size: u64,
+    pub actual_size: u64,
+    pub backing: Option<String>,
+    pub json: serde_json::Value,
+}
+
+pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, String> {
+    if !Path::new(path).exists() {
+        return Ok(None);
+    }
+    need("qemu-img")?;
+    let cmd = Command::new(["qemu-img", "info", "--output=json", "-U", path]);
+    let out = fx.read(Op::new("img.info", path), || exec(fx, &cmd))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).map_err(|e| format!("qemu-img info {path}: {e}"))?;
+    Ok(Some(Info {
+        format: v["format"].as_str().unwrap_or("").to_string(),
+        virtual_size: v["virtual-size"].as_u64().unwrap_or(0),
+        actual_size: v["actual-size"].as_u64().unwrap_or(0),
+        backing: v["full-backing-filename"]
+            .as_str()
+            .or(v["backing-filename"].as_str())
+            .map(str::to_string),
+        json: v,
+    }))
+}
+
+/// A size: "100G", "512M", "12288MiB", "20 GiB" or a number of bytes (at least 1 MiB).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_uppercase().replace(' ', "");
+    let units: [(&str, u32); 13] = [
+        ("TIB", 4),
+        ("GIB", 3),
+        ("MIB", 2),
+        ("KIB", 1),
+        ("TB", 4),
+        ("GB", 3),
+        ("MB", 2),
+        ("KB", 1),
+        ("T", 4),
+        ("G", 3),
+        ("M", 2),
+        ("K", 1),
+        ("B", 0),
+    ];
+    for (u, p) in units {
+        if let Some(num) = t.strip_suffix(u) {
+            let n: f64 = num
+                .parse()
+                .map_err(|_| format!("{s:?} is not a size like 100G or 512M"))?;
+            if n < 0.0 {
+                return Err(format!("{s:?} is negative"));
+            }
+            return Ok((n * 1024f64.powi(p as i32)) as u64);
+        }
+    }
+    Err(format!(
+        "{s:?} has no unit: write it like 100G, 512M or 20GiB"
+    ))
+}
+
+pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool, String> {
+    if let Some(i) = info(fx, path)? {
+        // Grown since (img::resize, virt-resize) is still as wanted.
+        if i.format != format || i.virtual_size < size || i.backing.is_some() {
+            return Err(format!(
+                "{path} exists as {} of {} bytes{}, not {format} of at least {size} bytes; labsh does not overwrite it",
+                i.format,
+                i.virtual_size,
+                i.backing.map(|b| format!(" on {b}")).unwrap_or_default()
+            ));
+        }
+        fx.unchanged(Op::new("img.create", path));
+        return Ok(false);
+    }
+    change(
+        fx,
+        "img.create",
+        path,
+        vec![
+            "qemu-img".into(),
+            "create".into(),
+            "-q".into(),
+            "-f".into(),
+            format.into(),
+            path.into(),
+            size.to_string().into(),
+        ],
+        vec![],
+    )?;
+    Ok(true)
+}
+
+pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Result<bool, String> {
+    let base = info(fx, backing)?;
+    if base.is_none() && !fx.is_plan() {
+        return Err(format!("backing image {backing} does not exist"));
+    }
+    let base_fmt = base
+        .as_ref()
+        .map(|b| b.format.clone())
+        .unwrap_or_else(|| "qcow2".into());
+    if let Some(i) = info(fx, path)? {
+        let same = i
+            .backing
+            .as_deref()
+            .map(|b| Path::new(b) == Path::new(backing))
+            .unwrap_or(false);
+        if !same {
+            return Err(format!(
+                "{path} exists with backing {}, not {backing}; labsh does not overwrite it",
+                i.backing.as_deref().unwrap_or("none")
+            ));
+        }
+        fx.unchanged(Op::new("img.overlay", path));
+        return Ok(false);
+    }
+    let mut argv: Vec<Arg> = vec![
+        "qemu-img".into(),
+        "create".into(),
+        "-q".into(),
+        "-f".into(),
+        "qcow2".into(),
+        "-b".into(),
+        backing.into(),
+        "-F".into(),
+        base_fmt.into(),
+        path.into(),
+    ];
+    if let Some(s) = size {
+        argv.push(s.to_string().into());
+    }
+    change(fx, "img.overlay", path, argv, vec![])?;
+    Ok(true)
+}
+
+/// Grows an image to `size` (never shrinks).
+pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
+    let i = info(fx, path)?;
+    match i {
+        Some(i) if i.virtual_size >= size => {
+            fx.unchanged(Op::new("img.resize", path).arg("size", size));
+            Ok(false)
+        }
+        Some(_) => {
+            change(
+                fx,
+                "img.resize",
+                path,
+                vec![
+                    "qemu-img".into(),
+                    "resize".into(),
+                    "-q".into(),
+                    path.into(),
+                    size.to_string().into(),
+                ],
+                vec![],
+            )?;
+            Ok(true)
+        }
+        None if fx.is_plan() => {
+            change(
+                fx,
+                "img.resize",
+                path,
+                vec![
+                    "qemu-img".into(),
+                    "resize".into(),
+                    "-q".into(),
+                    path.into(),
+                    size.to_string().into(),
+                ],
+                vec![],
+            )?;
+            Ok(true)
+        }
+        None => Err(format!("{path} does not exist")),
+    }
+}
+
+pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool, String> {
+    if let Some(i) = info(fx, dst)? {
+        if i.format != format {
+            return Err(format!(
+                "{dst} exists as {}, not {format}; labsh does not overwrite it",
+                i.format
+            ));
+        }
+        fx.unchanged(Op::new("img.convert", dst));
+        return Ok(false);
+    }
+    change(
+        fx,
+        "img.convert",
+        dst,
+        vec![
+            "qemu-img".into(),
+            "convert".into(),
+            "-q".into(),
+            "-O".into(),
+            format.into(),
+            src.into(),
+            dst.into(),
+        ],
+        vec![],
+    )?;
+    Ok(true)
+}
+
+/// sha256 of a file's content, streamed.
+pub fn sha256_file(path: &Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of
+/// its content. Returns the cached path.
+pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String, String> {
+    let dir = PathBuf::from(cache_dir);
+    let ext = Path::new(source)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("img")
+        .to_string();
+    if source.starts_with("http://") || source.starts_with("https://") {
+        // The URL's own file name keeps a record of where each hash came from.
+        let index = dir.join("sources.txt");
+        if let Ok(text) = std::fs::read_to_string(&index) {
+            for l in text.lines() {
+                if let Some((hash, url)) = l.split_once(' ') {
+                    if url == source && dir.join(format!("{hash}.{ext}")).exists() {
+                        let p = dir.join(format!("{hash}.{ext}")).display().to_string();
+                        fx.unchanged(Op::new("img.cache", &p).arg("source", source));
+                        return Ok(p);
+                    }
+                }
+            }
+        }
+        let part = dir.join(format!("download-{}.part", std::process::id()));
+        let planned = dir
+            .join(format!("«sha256 of {source}».{ext}"))
+            .display()
+            .to_string();
+        return fx.change(
+            Op::new("img.cache", &planned).arg("source", source),
+            || {
+                need("curl")?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let mut cmd = Command::new([
+                    "curl",
+                    "-fsSL",
+                    "--retry",
+                    "3",
+                    "-o",
+                    &part.display().to_string(),
+                    source,
+                ]);
+                cmd.stream = Some("curl".into());
+                exec(fx, &cmd)?;
+                let hash = sha256_file(&part)?;
+                let dst = dir.join(format!("{hash}.{ext}"));
+                std::fs::rename(&part, &dst)
+                    .map_err(|e| format!("cannot move the download to {}: {e}", dst.display()))?;
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&index)
+                    .map_err(|e| e.to_string())?;
+                let _ = writeln!(f, "{hash} {source}");
+                Ok(dst.display().to_string())
+            },
+            || planned.clone(),
+        );
+    }
+    let src = Path::new(source);
+    if !src.is_file() {
+        if fx.is_plan() {
+            // Made earlier in this plan: its hash is not known yet.
+            let planned = dir
+                .join(format!("«sha256 of {source}».{ext}"))
+                .display()
+                .to_string();
+            return fx.change(
+                Op::new("img.cache", &planned).arg("source", source),
+                || Ok(planned.clone()),
+                || planned.clone(),
+            );
+        }
+        return Err(format!("base image {source} does not exist"));
+    }
+    let hash = fx.read(Op::new("img.hash", source), || sha256_file(src))?;
+    let dst = dir.join(format!("{hash}.{ext}"));
+    let p = dst.display().to_string();
+    if dst.is_file() {
+        fx.unchanged(Op::new("img.cache", &p).arg("source", source));
+        return Ok(p);
+    }
+    fx.change(
+        Op::new("img.cache", &p).arg("source", source),
+        || {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let tmp = dir.join(format!("{hash}.part"));
+            std::fs::copy(src, &tmp).map_err(|e| format!("cannot copy {source}: {e}"))?;
+            std::fs::rename(&tmp, &dst).map_err(|e| format!("cannot move to {p}: {e}"))?;
+            Ok(p.clone())
+        },
+        || p.clone(),
+    )
+}
+
+/// `virt-resize --expand PART src dst` into a new `dst` of `size` (created sparse first).
+pub fn virt_resize(
+    fx: &Effects,
+    src: &str,
+    dst: &str,
+    size: u64,
+    expand: &str,
+) -> Result<bool, String> {
+    if let Some(i) = info(fx, dst)? {
+        if i.virtual_size >= size {
+            fx.unchanged(Op::new("img.virt_resize", dst));
+            return Ok(false);
+        }
+        return Err(format!(
+            "{dst} exists with {} bytes, less than {size}; remove it to resize again",
+            i.virtual_size
+        ));
+    }
+    let tmp = format!("{dst}.labsh-part");
+    let _ = std::fs::remove_file(&tmp);
+    change(
+        fx,
+        "img.create",
+        &tmp,
+        vec![
+            "qemu-img".into(),
+            "create".into(),
+            "-q".into(),
+            "-f".into(),
+            "qcow2".into(),
+            tmp.clone().into(),
+            size.to_string().into(),
+        ],
+        vec![],
+    )?;
+    change(
+        fx,
+        "img.virt_resize",
+        dst,
+        vec![
+            "virt-resize".into(),
+            "--quiet".into(),
+            "--expand".into(),
+            expand.into(),
+            src.into(),
+            tmp.clone().into(),
+        ],
+        guestfs_env(),
+    )?;
+    fx.change(
+        Op::new("file.rename", dst).arg("from", &tmp),
+        || std::fs::rename(&tmp, dst).map_err(|e| format!("cannot rename {tmp}: {e}")),
+        || (),
+    )?;
+    Ok(true)
+}
+
+/// `virt-filesystems --long --csv -a path`: one map of column to value per filesystem.
+pub fn filesystems(fx: &Effects, path: &str) -> Result<Vec<Vec<(String, String)>>, String> {
+    need("virt-filesystems")?;
+    let mut cmd = Command::new([
+        "virt-filesystems",
+        "--long",
+        "--csv",
+        "--blkdevs",
+        "--partitions",
+        "--filesystems",
+        "-a",
+        path,
+    ]);
+    cmd.env = guestfs_env();
+    let out = fx.read(Op::new("img.filesystems", path), || exec(fx, &cmd))?;
+    let mut lines = out.stdout.lines();
+    let head: Vec<String> = lines
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    Ok(lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            head.iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect())
+}
+
+/// What virt-customize should do.
+#[derive(Default, Debug)]
+pub struct Customize {
+    pub root_password: Option<crate::effects::secret::Secret>,
+    pub ssh_inject: Vec<String>,
+    pub selinux_relabel: bool,
+    pub run: Vec<String>,
+    pub write: Vec<(String, String)>,
+    pub uninstall: Vec<String>,
+    pub hostname: Option<String>,
+}
+
+impl Customize {
+    /// The argument vector (secrets kept as secrets).
+    pub fn argv(&self, path: &str) -> Vec<Arg> {
+        let mut a: Vec<Arg> = vec![
+            "virt-customize".into(),
+            "--quiet".into(),
+            "-a".into(),
+            path.into(),
+        ];
+        if let Some(h) = &self.hostname {
+            a.extend(["--hostname".into(), h.clone().into()]);
+        }
+        if let Some(pw) = &self.root_password {
+            let value = format!("password:{}", pw.expose());
+            let composite = crate::effects::secret::Secret::new(pw.name(), &value);
+            a.extend([
+                "--root-password".into(),
+                Arg::Secret(composite),
+                "--password-crypto".into(),
+                "sha512".into(),
+            ]);
+        }
+        for k in &self.ssh_inject {
+            a.extend(["--ssh-inject".into(), k.clone().into()]);
+        }
+        for p in &self.uninstall {
+            a.extend(["--uninstall".into(), p.clone().into()]);
+        }
+        for (p, content) in &self.write {
+            a.extend(["--write".into(), format!("{p}:{content}").into()]);
+        }
+        for r in &self.run {
+            a.extend(["--run-command".into(), r.clone().into()]);
+        }
+        if self.selinux_relabel {
+            a.push("--selinux-relabel".into());
+        }
+        a
+    }
+
+    /// A fingerprint of what is asked (secrets by hash), so a second run can tell it is done.
+    pub fn fingerprint(&self, path: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for a in self.argv(path) {
+            match a {
+                Arg::Plain(s) => h.update(s.as_bytes()),
+                Arg::Secret(s) => h.update(Sha256::digest(s.expose().as_bytes())),
+            }
+            h.update([0]);
+        }
+        h.finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Runs virt-customize once per image and set of operations: a marker beside the image records
+/// the fingerprint of what was done.
+pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String> {
+    if !Path::new(path).exists() && !fx.is_plan() {
+        return Err(format!("{path} does not exist"));
+    }
+    let marker = format!("{path}.labsh-customized");
+    let fp = c.fingerprint(path);
+    if std::fs::read_to_string(&marker)
+        .map(|s| s.trim() == fp)
+        .unwrap_or(false)
+    {
+        fx.unchanged(Op::new("img.customize", path));
+        return Ok(false);
+    }
+    change(fx, "img.customize", path, c.argv(path), guestfs_env())?;
+    fx.change(
+        Op::new("file.write", &marker),
+        || std::fs::write(&marker, &fp).map_err(|e| format!("cannot write {marker}: {e}")),
+        || (),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100G").unwrap(), 100 << 30);
+        assert_eq!(parse_size("12288MiB").unwrap(), 12288 << 20);
+        assert_eq!(parse_size("1.5K").unwrap(), 1536);
+        assert!(parse_size("100").unwrap_err().contains("no unit"));
+        assert!(parse_size("ten G").is_err());
+    }
+
+    #[test]
+    fn customize_argv_keeps_the_password_secret() {
+        let c = Customize {
+            root_password: Some(crate::effects::secret::Secret::new(
+                "root",
+                "customize-secret-pw",
+            )),
+            ssh_inject: vec!["root:file:/root/.ssh/id_rsa.pub".into()],
+            selinux_relabel: true,
+            run: vec!["yum remove cloud-init* -y".into()],
+            ..Default::default()
+        };
+        let shown: Vec<String> = c.argv("/i/u.qcow2").iter().map(|a| a.shown()).collect();
+        assert!(shown.contains(&"«secret root»".to_string()), "{shown:?}");
+        assert!(!shown.iter().any(|s| s.contains("customize-secret-pw")));
+        assert!(shown.contains(&"--selinux-relabel".to_string()));
+        assert_eq!(c.fingerprint("/i/u.qcow2"), c.fingerprint("/i/u.qcow2"));
+    }
+}

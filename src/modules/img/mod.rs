@@ -1,0 +1,303 @@
+//! Disk images: qemu-img (create, overlay, info, resize, convert), the libguestfs tools
+//! (virt-resize, virt-filesystems, virt-customize), and the base-image cache.
+
+pub mod client;
+
+use crate::effects::secret::Secret;
+use crate::engine::{rt_err, session, value};
+use crate::modules::opts::{type_name, Opts};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+
+fn size_of(v: &Dynamic) -> Result<u64, String> {
+    if let Ok(n) = v.as_int() {
+        if n < 1 << 20 {
+            return Err(format!(
+                "size {n} is {n} bytes, which is surely not meant: write a unit, like \"{n}G\""
+            ));
+        }
+        return Ok(n as u64);
+    }
+    if v.is_string() {
+        return client::parse_size(&v.clone().into_string().unwrap_or_default());
+    }
+    Err(format!(
+        "a size must be a string like \"100G\" or a number of bytes, not {}",
+        type_name(v)
+    ))
+}
+
+fn fx_call<T>(
+    ctx: &NativeCallContext,
+    f: impl FnOnce(&crate::effects::Effects) -> Result<T, String>,
+) -> Result<T, Box<EvalAltResult>> {
+    let s = session(ctx)?;
+    f(&s.effects).map_err(|e| rt_err(ctx, e))
+}
+
+fn strings(func: &str, key: &str, a: Array) -> Result<Vec<String>, String> {
+    a.into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.into_string()
+                .map_err(|t| format!("{func}: {key}[{i}] must be a string, not {t}"))
+        })
+        .collect()
+}
+
+#[export_module]
+pub mod img_fns {
+    /// Creates a sparse image of `size` ("100G", "512M", or bytes) in qcow2; ok when it exists
+    /// in that format and at least that big, an error when it exists otherwise (nothing is
+    /// overwritten).
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-example.qcow2", "64M");
+    /// ```
+    #[rhai_fn(name = "create", return_raw)]
+    pub fn create(
+        ctx: NativeCallContext,
+        path: &str,
+        size: Dynamic,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let size = super::size_of(&size)
+            .map_err(|e| super::rt_err(&ctx, format!("img::create {path}: {e}")))?;
+        super::fx_call(&ctx, |fx| super::client::create(fx, path, size, "qcow2"))
+    }
+
+    /// `create` in another format (`"raw"`, `"qcow2"`).
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-example.raw", "8M", "raw");
+    /// ```
+    #[rhai_fn(name = "create", return_raw)]
+    pub fn create_fmt(
+        ctx: NativeCallContext,
+        path: &str,
+        size: Dynamic,
+        format: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let size = super::size_of(&size)
+            .map_err(|e| super::rt_err(&ctx, format!("img::create {path}: {e}")))?;
+        super::fx_call(&ctx, |fx| super::client::create(fx, path, size, format))
+    }
+
+    /// A qcow2 overlay on `backing` (each VM gets one on the shared base image); ok when it
+    /// exists on that backing file.
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-base.qcow2", "64M");
+    /// img::overlay("/tmp/labsh-doc-vm.qcow2", "/tmp/labsh-doc-base.qcow2");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn overlay(
+        ctx: NativeCallContext,
+        path: &str,
+        backing: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::fx_call(&ctx, |fx| super::client::overlay(fx, path, backing, None))
+    }
+
+    /// What `qemu-img info --output=json` says, plus `virtual_size`, `format` and `backing`;
+    /// `()` when the file does not exist.
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-info.qcow2", "64M");
+    /// let i = img::info("/tmp/labsh-doc-info.qcow2");
+    /// if !plan_mode() { assert_eq(i.virtual_size, 67108864); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn info(ctx: NativeCallContext, path: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let i = super::fx_call(&ctx, |fx| super::client::info(fx, path))?;
+        Ok(match i {
+            None => Dynamic::UNIT,
+            Some(i) => {
+                let mut d = super::value::from_json(&i.json);
+                if let Some(mut m) = d.write_lock::<Map>() {
+                    m.insert("virtual_size".into(), (i.virtual_size as i64).into());
+                    m.insert("format".into(), i.format.clone().into());
+                    m.insert(
+                        "backing".into(),
+                        i.backing
+                            .clone()
+                            .map(Dynamic::from)
+                            .unwrap_or(Dynamic::UNIT),
+                    );
+                }
+                d
+            }
+        })
+    }
+
+    /// Grows an image to `size` (never shrinks: ok when it is already that big).
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-grow.qcow2", "64M");
+    /// img::resize("/tmp/labsh-doc-grow.qcow2", "128M");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn resize(
+        ctx: NativeCallContext,
+        path: &str,
+        size: Dynamic,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let size = super::size_of(&size)
+            .map_err(|e| super::rt_err(&ctx, format!("img::resize {path}: {e}")))?;
+        super::fx_call(&ctx, |fx| super::client::resize(fx, path, size))
+    }
+
+    /// Converts `src` into a new `dst` in `format`; ok when `dst` exists in that format.
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-conv.qcow2", "8M");
+    /// img::convert("/tmp/labsh-doc-conv.qcow2", "/tmp/labsh-doc-conv.raw", "raw");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn convert(
+        ctx: NativeCallContext,
+        src: &str,
+        dst: &str,
+        format: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::fx_call(&ctx, |fx| super::client::convert(fx, src, dst, format))
+    }
+
+    /// Copies a base image (a file, or an http/https URL fetched with curl) once into
+    /// `cache_dir`, named by the sha256 of its content; returns the cached path. Later runs find
+    /// it there.
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-src.qcow2", "8M");
+    /// let p = img::cache_base("/tmp/labsh-doc-src.qcow2", "/tmp/labsh-doc-cache");
+    /// assert(p.starts_with("/tmp/labsh-doc-cache/") || plan_mode());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn cache_base(
+        ctx: NativeCallContext,
+        source: &str,
+        cache_dir: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        super::fx_call(&ctx, |fx| super::client::cache_base(fx, source, cache_dir))
+    }
+
+    /// `virt-resize --expand PARTITION src dst` into a new sparse `dst` of `size` (the seed's
+    /// 100G guest image). Needs libguestfs-tools; ok when `dst` exists at least that big.
+    ///
+    /// ```rhai
+    /// if img::have("virt-resize") && plan_mode() {
+    ///     img::virt_resize("/tmp/base.qcow2", "/tmp/big.qcow2", "100G", "/dev/sda1");
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn virt_resize(
+        ctx: NativeCallContext,
+        src: &str,
+        dst: &str,
+        size: Dynamic,
+        expand: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let size = super::size_of(&size)
+            .map_err(|e| super::rt_err(&ctx, format!("img::virt_resize {dst}: {e}")))?;
+        super::fx_call(&ctx, |fx| {
+            super::client::virt_resize(fx, src, dst, size, expand)
+        })
+    }
+
+    /// The partitions and filesystems of an image (`virt-filesystems --long --csv`), one map
+    /// of column to value each.
+    ///
+    /// ```rhai
+    /// if img::have("virt-filesystems") && !plan_mode() && false { img::filesystems("/tmp/x.qcow2"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn filesystems(ctx: NativeCallContext, path: &str) -> Result<Array, Box<EvalAltResult>> {
+        let rows = super::fx_call(&ctx, |fx| super::client::filesystems(fx, path))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                Dynamic::from_map(
+                    r.into_iter()
+                        .map(|(k, v)| (k.into(), Dynamic::from(v)))
+                        .collect(),
+                )
+            })
+            .collect())
+    }
+
+    /// virt-customize, once per image and set of operations: `#{root_password: secret(..),
+    /// ssh_inject: ["root:file:/root/.ssh/id_rsa.pub"], selinux_relabel: true, run: ["cmd"],
+    /// write: #{"/etc/file": "content"}, uninstall: ["cloud-init"], hostname: "undercloud"}`.
+    /// The password never shows; a marker beside the image records what was done.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     img::customize("/tmp/undercloud.qcow2", #{root_password: secret("doc-root", #{generate: true}),
+    ///         selinux_relabel: true, run: ["yum remove cloud-init* -y"]});
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn customize(
+        ctx: NativeCallContext,
+        path: &str,
+        opts: Map,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let f = format!("img::customize {path}");
+        let err = |e: String| super::rt_err(&ctx, e);
+        let o = super::Opts::new(
+            &f,
+            opts,
+            &[
+                "root_password",
+                "ssh_inject",
+                "selinux_relabel",
+                "run",
+                "write",
+                "uninstall",
+                "hostname",
+            ],
+        )
+        .map_err(err)?;
+        let root_password = match o.value("root_password") {
+            None => None,
+            Some(v) => match v.read_lock::<super::Secret>() {
+                Some(s) => Some(s.clone()),
+                None => {
+                    return Err(err(format!(
+                        "{f}: 'root_password' must be a secret (secret(\"name\")), not {}",
+                        super::type_name(v)
+                    )))
+                }
+            },
+        };
+        let mut write = Vec::new();
+        if let Some(m) = o.map("write").map_err(err)? {
+            for (k, v) in m {
+                let content = v
+                    .into_string()
+                    .map_err(|t| err(format!("{f}: write.{k} must be a string, not {t}")))?;
+                write.push((k.to_string(), content));
+            }
+        }
+        let c = super::client::Customize {
+            root_password,
+            ssh_inject: super::strings(&f, "ssh_inject", o.array("ssh_inject").map_err(err)?)
+                .map_err(err)?,
+            selinux_relabel: o.bool("selinux_relabel", false).map_err(err)?,
+            run: super::strings(&f, "run", o.array("run").map_err(err)?).map_err(err)?,
+            write,
+            uninstall: super::strings(&f, "uninstall", o.array("uninstall").map_err(err)?)
+                .map_err(err)?,
+            hostname: o.str("hostname").map_err(err)?,
+        };
+        super::fx_call(&ctx, |fx| super::client::customize(fx, path, &c))
+    }
+
+    /// Whether a tool is installed (on PATH).
+    ///
+    /// ```rhai
+    /// assert(img::have("qemu-img"));
+    /// ```
+    pub fn have(tool: &str) -> bool {
+        super::client::have(tool)
+    }
+}

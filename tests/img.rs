@@ -1,0 +1,118 @@
+//! The img binding against the real qemu-img.
+
+use crate::support::Lab;
+
+#[test]
+fn images_converge_and_are_never_overwritten() {
+    let lab = Lab::new();
+    let d = lab.work();
+    let f = lab.file(
+        "i.rhai",
+        &format!(
+            r#"
+let d = "{d}";
+assert(img::create(`${{d}}/base.qcow2`, "100M"), "created");
+assert(!img::create(`${{d}}/base.qcow2`, "100M"), "second time: ok");
+let i = img::info(`${{d}}/base.qcow2`);
+assert_eq([i.format, i.virtual_size], ["qcow2", 104857600]);
+assert(img::overlay(`${{d}}/vm1.qcow2`, `${{d}}/base.qcow2`));
+assert(!img::overlay(`${{d}}/vm1.qcow2`, `${{d}}/base.qcow2`));
+assert_eq(img::info(`${{d}}/vm1.qcow2`).backing, `${{d}}/base.qcow2`);
+assert(img::resize(`${{d}}/vm1.qcow2`, "200M"));
+assert(!img::resize(`${{d}}/vm1.qcow2`, "150M"), "never shrinks");
+assert(img::convert(`${{d}}/base.qcow2`, `${{d}}/base.raw`, "raw"));
+assert_eq(img::info(`${{d}}/base.raw`).format, "raw");
+assert_eq(img::info(`${{d}}/missing.qcow2`), ());
+let e = "";
+try {{ img::create(`${{d}}/base.qcow2`, "200M", "raw"); }} catch (x) {{ e = x; }}
+assert(e.contains("labsh does not overwrite it"), e);
+"#,
+            d = d.display()
+        ),
+    );
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 4, "{recap}");
+    assert_eq!(recap["totals"]["ok"], 3, "{recap}");
+    // A client we did not write agrees.
+    let out = std::process::Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(d.join("vm1.qcow2"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["virtual-size"], 209715200);
+    assert_eq!(
+        v["backing-filename"],
+        d.join("base.qcow2").display().to_string()
+    );
+}
+
+#[test]
+fn sizes_without_a_unit_are_refused() {
+    let lab = Lab::new();
+    let p = lab.work().join("x.qcow2");
+    for (size, want) in [
+        ("100", "surely not meant"),
+        ("\"100\"", "has no unit"),
+        ("\"ten G\"", "is not a size"),
+        ("#{}", "must be a string like"),
+    ] {
+        lab.labsh()
+            .args([
+                "-e",
+                &format!("img::create({:?}, {size})", p.display().to_string()),
+            ])
+            .run()
+            .code(1)
+            .stderr_has(want);
+    }
+    assert!(!p.exists());
+}
+
+#[test]
+fn base_images_are_cached_once_by_content_hash() {
+    let lab = Lab::new();
+    let d = lab.work();
+    std::fs::write(d.join("a.img"), b"same content").unwrap();
+    std::fs::write(d.join("b.img"), b"same content").unwrap();
+    let f = lab.file(
+        "c.rhai",
+        &format!(
+            r#"
+let cache = "{d}/cache";
+let a = img::cache_base("{d}/a.img", cache);
+let b = img::cache_base("{d}/b.img", cache);
+assert_eq(a, b, "same content, one cached copy");
+print(a);
+"#,
+            d = d.display()
+        ),
+    );
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    let lines = o.json_lines();
+    let recap = lines.last().unwrap();
+    assert_eq!(recap["totals"]["changed"], 1);
+    assert_eq!(recap["totals"]["ok"], 1);
+    let cached: Vec<_> = std::fs::read_dir(d.join("cache")).unwrap().collect();
+    assert_eq!(cached.len(), 1);
+    // sha256("same content")
+    let name = lines.iter().find(|l| l["event"] == "print").unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        name.ends_with(
+            "/cache/a636bd7cd42060a4d07fa1bfbcc010eb7794c2ba721e1e3e4c20335a15b66eaf.img"
+        ),
+        "{name}"
+    );
+}
