@@ -8,6 +8,7 @@ mod support;
 
 mod cli;
 mod img;
+mod realstack;
 mod repl;
 mod scripts;
 mod secrets;

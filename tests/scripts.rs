@@ -485,3 +485,26 @@ fn the_main_job_runs_on_a_fresh_state_folder() {
         );
     }
 }
+
+#[test]
+fn a_script_named_like_a_module_imports_the_module_and_cycles_are_reported() {
+    let lab = Lab::new();
+    // util.rhai beside nothing else: `import "util"` inside it means the stdlib's util.
+    let f = lab.file(
+        "util.rhai",
+        "import \"util\" as util;\nprint(util::gib(2));\n",
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("2147483648");
+    lab.file("m1.rhai", "import \"m2\" as m2;\nfn one() { 1 }\n");
+    lab.file("m2.rhai", "import \"m1\" as m1;\nfn two() { 2 }\n");
+    let g = lab.file("main.rhai", "import \"m1\" as m1;\nprint(m1::one());\n");
+    lab.labsh()
+        .args(["run", g.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("import cycle:");
+}

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Installs what building labsh and running its tests need on a fresh Debian 12 machine.
+# Installs what building labsh and running its tests need on a fresh Debian 12 machine:
+# the build's C library (libvirt-dev), tmux for the REPL tests, and the real components the
+# integration tests drive (libvirtd with QEMU under emulation, dnsmasq, iptables, ipmitool).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(pkg-config tmux libvirt-dev)
+packages=(pkg-config libvirt-dev tmux libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+          qemu-system-x86 dnsmasq-base iptables ipmitool)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # qemu-system-x86 7.2 needs Debian 12's qemu-utils, not a backport: pin it (it keeps qemu-img).
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades \
+        "${missing[@]}" qemu-utils/bookworm
 fi
+command -v qemu-img >/dev/null || { echo "qemu-img is missing after the install" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust (https://rustup.rs)" >&2; exit 1; }

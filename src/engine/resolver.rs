@@ -31,6 +31,36 @@ pub fn embedded_origin(name: &str) -> String {
     format!("stdlib:{name}.rhai")
 }
 
+thread_local! {
+    static IMPORTING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a module as being imported on this thread, to report cycles instead of recursing.
+struct ImportGuard;
+
+impl ImportGuard {
+    fn enter(origin: &str) -> Result<ImportGuard, String> {
+        IMPORTING.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(i) = s.iter().position(|o| o == origin) {
+                let mut chain: Vec<String> = s[i..].to_vec();
+                chain.push(origin.to_string());
+                return Err(chain.join(" -> "));
+            }
+            s.push(origin.to_string());
+            Ok(ImportGuard)
+        })
+    }
+}
+
+impl Drop for ImportGuard {
+    fn drop(&mut self) {
+        IMPORTING.with(|s| {
+            s.borrow_mut().pop();
+        });
+    }
+}
+
 pub struct Resolver {
     script_dir: Option<PathBuf>,
     cache: Mutex<HashMap<String, (Option<SystemTime>, SharedModule)>>,
@@ -82,9 +112,14 @@ pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option
     }
     dirs.extend(paths::search_path());
     dirs.push(paths::user_lib_dir());
+    let importer = from.and_then(|f| std::fs::canonicalize(f).ok());
     for d in dirs {
         let p = d.join(&file_name);
         if p.is_file() {
+            // A script named like a module (l1.rhai importing "l1") means the module, not itself.
+            if importer.is_some() && std::fs::canonicalize(&p).ok() == importer {
+                continue;
+            }
             return Some(Found::File(p));
         }
     }
@@ -133,6 +168,19 @@ impl ModuleResolver for Resolver {
                 }
             }
         }
+        let _guard = match ImportGuard::enter(&origin) {
+            Ok(g) => g,
+            Err(cycle) => {
+                return Err(Box::new(EvalAltResult::ErrorInModule(
+                    origin.clone(),
+                    Box::new(EvalAltResult::ErrorRuntime(
+                        format!("import cycle: {cycle}").into(),
+                        pos,
+                    )),
+                    pos,
+                )))
+            }
+        };
         sources::register(&origin, &text);
         let wrap =
             |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(origin.clone(), e, pos));

@@ -63,6 +63,13 @@ fn change(
         Op::new(op, target).arg("argv", cmd.display()),
         || {
             need(&tool)?;
+            if let Some(dir) = Path::new(target)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
             exec(fx, &cmd).map(|_| ())
         },
         || (),

@@ -1,0 +1,323 @@
+//! The L0 and L1 bindings against a real libvirtd (QEMU under emulation, in a network namespace
+//! of its own, started by tests/harness/libvirtd.sh), read back with virsh.
+
+use crate::support::Lab;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A libvirtd of this test's own. Its folder outlives the test (QEMU's capability cache makes the
+/// next start take well under a second); everything else in it is made anew at each start.
+pub struct RealHost {
+    pub name: String,
+    pub dir: PathBuf,
+    pub uri: String,
+}
+
+fn harness() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/libvirtd.sh")
+}
+
+impl RealHost {
+    pub fn start(name: &str) -> RealHost {
+        let base = std::env::var_os("LABSH_REALSTACK_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/realstack")
+            });
+        let dir = base.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("bash")
+            .arg(harness())
+            .args(["start", name])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "libvirtd did not start:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let uri = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let h = RealHost {
+            name: name.into(),
+            dir,
+            uri,
+        };
+        // The `default` network as a distribution installs it: NAT, DHCP on .2-.254.
+        let xml = h.dir.join("default-net.xml");
+        std::fs::write(
+            &xml,
+            "<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>\
+             <ip address='192.168.122.1' netmask='255.255.255.0'><dhcp>\
+             <range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>",
+        )
+        .unwrap();
+        h.virsh(&["net-define", xml.to_str().unwrap()]);
+        h.virsh(&["net-start", "default"]);
+        h
+    }
+
+    pub fn images(&self) -> PathBuf {
+        self.dir.join("images")
+    }
+
+    /// Runs virsh against this daemon; panics on failure.
+    pub fn virsh(&self, args: &[&str]) -> String {
+        let out = Command::new("virsh")
+            .args(["-q", "-c", &self.uri])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "virsh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for RealHost {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(harness())
+            .args(["stop", &self.name])
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// The seed's L0 and L1 on a real host. The compute node gets 8 GiB instead of the profile's
+/// 64 GiB: QEMU cannot reserve a guest bigger than this 24 GiB test machine.
+const L1_SCRIPT: &str = r#"
+import "seed" as seed;
+import "l0" as l0;
+import "l1" as l1;
+let uri = param("uri", "");
+let images = param("images", "");
+let p = seed::profile();
+p.host.images = images;
+p.host.domain_type = "qemu";
+p.vms.compute.memory_mib = 8192;
+stage("l0", || l0::networks(uri, p));
+stage("l1", || l1::build(uri, p));
+"#;
+
+fn l1_run(lab: &Lab, host: &RealHost, f: &Path, extra: &[&str]) -> crate::support::Out {
+    let mut args = vec![
+        "run".to_string(),
+        f.display().to_string(),
+        "--json".into(),
+        "--set".into(),
+        format!("uri={}", host.uri),
+        "--set".into(),
+        format!("images={}", host.images().display()),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    lab.labsh().args(args).run()
+}
+
+const SEED_VMS: [(&str, &str, &str); 8] = [
+    ("undercloud", "12582912", "8"),
+    ("overcloud-ctrl01", "16777216", "4"),
+    ("overcloud-ctrl02", "16777216", "4"),
+    ("overcloud-ctrl03", "16777216", "4"),
+    ("overcloud-ceph01", "4194304", "2"),
+    ("overcloud-ceph02", "4194304", "2"),
+    ("overcloud-ceph03", "4194304", "2"),
+    ("overcloud-compute01", "8388608", "16"),
+];
+
+fn field(text: &str, key: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .map(|l| l[key.len()..].trim().to_string())
+        .unwrap_or_default()
+}
+
+fn check_seed_l1(host: &RealHost) {
+    let mut names: Vec<String> = host
+        .virsh(&["list", "--all", "--name"])
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = SEED_VMS.iter().map(|v| v.0.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+    for (name, kib, cpus) in SEED_VMS {
+        let info = host.virsh(&["dominfo", name]);
+        assert_eq!(field(&info, "Max memory:"), format!("{kib} KiB"), "{name}");
+        assert_eq!(field(&info, "CPU(s):"), cpus, "{name}");
+        assert_eq!(field(&info, "State:"), "running", "{name}");
+        assert_eq!(field(&info, "Autostart:"), "enable", "{name}");
+        let nets: Vec<String> = host
+            .virsh(&["domiflist", name])
+            .lines()
+            .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
+            .collect();
+        let want: Vec<&str> = if name == "undercloud" {
+            vec!["provisioning", "default"]
+        } else {
+            vec!["provisioning", "default", "default", "default"]
+        };
+        assert_eq!(nets, want, "{name}");
+    }
+    let prov = host.virsh(&["net-dumpxml", "provisioning"]);
+    assert!(
+        prov.contains("address='172.16.0.254' netmask='255.255.255.0'"),
+        "{prov}"
+    );
+    assert!(
+        !prov.contains("<dhcp") && !prov.contains("<forward"),
+        "{prov}"
+    );
+    for flags in [
+        &["net-dumpxml", "default"][..],
+        &["net-dumpxml", "--inactive", "default"][..],
+    ] {
+        assert!(
+            !host.virsh(flags).contains("<range"),
+            "DHCP gone from default ({flags:?})"
+        );
+    }
+    let nets = host.virsh(&["net-list", "--all"]);
+    for n in ["provisioning", "default"] {
+        let line = nets
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(n))
+            .unwrap();
+        assert!(line.contains("active") && line.contains("yes"), "{line}");
+    }
+}
+
+#[test]
+fn seed_l1_on_a_real_libvirtd_converges_and_reads_back_with_virsh() {
+    let host = RealHost::start("l1");
+    let lab = Lab::new();
+    let f = lab.file("l1.rhai", L1_SCRIPT);
+    let first = l1_run(&lab, &host, &f, &[]);
+    first.ok();
+    check_seed_l1(&host);
+    let recap = first.json_lines().pop().unwrap();
+    assert!(
+        recap["totals"]["changed"].as_u64().unwrap() >= 8 * 3 + 5,
+        "{recap}"
+    );
+    // The same again changes nothing.
+    let second = l1_run(&lab, &host, &f, &[]);
+    second.ok();
+    let recap = second.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+    assert_eq!(recap["totals"]["failed"], 0, "{recap}");
+    check_seed_l1(&host);
+    // Overlays on the one base image.
+    let info = Command::new("qemu-img")
+        .args(["info", "-U", "--output=json"])
+        .arg(host.images().join("undercloud.qcow2"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(
+        v["backing-filename"],
+        host.images()
+            .join("rhel7-guest.qcow2")
+            .display()
+            .to_string()
+    );
+}
+
+#[test]
+fn killing_the_l1_build_midway_then_running_again_converges() {
+    let host = RealHost::start("l1kill");
+    let lab = Lab::new();
+    let f = lab.file("l1.rhai", L1_SCRIPT);
+    let mut cmd = lab
+        .labsh()
+        .args([
+            "run",
+            f.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--set",
+            &format!("uri={}", host.uri),
+            "--set",
+            &format!("images={}", host.images().display()),
+        ])
+        .command();
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    // Kill it once it has defined some domains but not all.
+    let t0 = Instant::now();
+    loop {
+        let defined = lab
+            .journals()
+            .iter()
+            .map(|j| {
+                std::fs::read_to_string(j)
+                    .unwrap_or_default()
+                    .matches("virt.domain.define")
+                    .count()
+            })
+            .sum::<usize>();
+        if defined >= 2 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the build did not get to the domains"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = host
+        .virsh(&["list", "--all", "--name"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count();
+    assert!(
+        partial < 8,
+        "the kill came too late to test anything ({partial} domains)"
+    );
+    l1_run(&lab, &host, &f, &[]).ok();
+    check_seed_l1(&host);
+    let again = l1_run(&lab, &host, &f, &[]);
+    assert_eq!(again.json_lines().pop().unwrap()["totals"]["changed"], 0);
+}
+
+#[test]
+fn vms_placed_on_two_hosts() {
+    let a = RealHost::start("host-a");
+    let b = RealHost::start("host-b");
+    let lab = Lab::new();
+    let f = lab.file(
+        "two.rhai",
+        &format!(
+            r#"
+let hosts = [["{ua}", "{ia}", "vm-a"], ["{ub}", "{ib}", "vm-b"]];
+par_map(hosts, |h| {{
+    virt::network_ensure(h[0], #{{lab: "two", name: "provisioning", address: "172.16.0.254", netmask: "255.255.255.0"}});
+    img::create(`${{h[1]}}/${{h[2]}}.qcow2`, "64M");
+    virt::domain_ensure(h[0], #{{lab: "two", name: h[2], type: "qemu", memory_mib: 128, vcpus: 1,
+        nics: ["provisioning"], disks: [#{{path: `${{h[1]}}/${{h[2]}}.qcow2`}}]}});
+}});
+"#,
+            ua = a.uri,
+            ia = a.images().display(),
+            ub = b.uri,
+            ib = b.images().display()
+        ),
+    );
+    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    assert_eq!(a.virsh(&["list", "--name"]).trim(), "vm-a");
+    assert_eq!(b.virsh(&["list", "--name"]).trim(), "vm-b");
+    assert_ne!(
+        a.virsh(&["dumpxml", "vm-a"]).matches("mac address").count(),
+        0
+    );
+}
