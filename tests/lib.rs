@@ -4,6 +4,9 @@
 //! and a canary secret, and fails the test if the canary's value ever shows up in stdout, stderr,
 //! or any file under the state folder (journals, history, logs).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod cli;
