@@ -9,6 +9,7 @@
 
 mod support;
 
+mod bmc;
 mod cli;
 mod img;
 mod realstack;

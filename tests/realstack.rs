@@ -91,7 +91,7 @@ impl Drop for RealHost {
 
 /// The seed's L0 and L1 on a real host. The compute node gets 8 GiB instead of the profile's
 /// 64 GiB: QEMU cannot reserve a guest bigger than this 24 GiB test machine.
-const L1_SCRIPT: &str = r#"
+pub const L1_SCRIPT: &str = r#"
 import "seed" as seed;
 import "l0" as l0;
 import "l1" as l1;

@@ -22,3 +22,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 command -v qemu-img >/dev/null || { echo "qemu-img is missing after the install" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust (https://rustup.rs)" >&2; exit 1; }
+
+# VirtualBMC and sushy-tools for the BMC tests, in a venv outside the clone (kept between runs).
+venv="${LABSH_BMC_VENV:-$HOME/.cache/labsh/venv-bmc}"
+if ! "$venv/bin/vbmc" --version >/dev/null 2>&1 || ! [ -x "$venv/bin/sushy-emulator" ]; then
+    echo "installing VirtualBMC and sushy-tools into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$(dirname "$0")/bmc-requirements.txt"
+fi

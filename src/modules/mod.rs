@@ -1,6 +1,7 @@
 //! The native modules, registered from one list. Each module's Rhai-facing functions carry `///`
 //! docs with a ```rhai example: `help`, completion, `labsh doc` and the example tests all read them.
 
+pub mod bmc;
 pub mod core;
 pub mod img;
 pub mod opts;
@@ -16,8 +17,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     );
     let mut img = rhai::exported_module!(img::img_fns);
     img.set_doc("Disk images: qemu-img, virt-resize, virt-filesystems, virt-customize, and the base-image cache.");
+    let mut bmc = rhai::exported_module!(bmc::bmc_fns);
+    bmc.set_doc("Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("bmc", bmc),
         ("img", img),
         ("virt", virt),
     ]

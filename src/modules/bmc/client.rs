@@ -1,0 +1,518 @@
+//! Virtual BMCs: VirtualBMC (the `vbmc` CLI talking to `vbmcd`) for IPMI, sushy-tools for Redfish,
+//! ipmitool and curl as their clients, and the node list (instackenv.json) the undercloud imports.
+
+use crate::effects::process::{self, Arg, Command, Output};
+use crate::effects::secret::Secret;
+use crate::effects::{Effects, Op};
+use serde_json::{json, Value};
+
+fn tool(name: &str, env_var: &str) -> String {
+    std::env::var(env_var).unwrap_or_else(|_| name.to_string())
+}
+
+fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, String> {
+    let mut cmd = Command::new(argv);
+    cmd.env = env.to_vec();
+    cmd.timeout = Some(std::time::Duration::from_secs(60));
+    let out = process::exec(&cmd, fx.cancel_flag(), fx.printer()).map_err(|e| {
+        if e.contains("not found on PATH") {
+            format!("{e} (vbmc: pip install virtualbmc; sushy-emulator: pip install sushy-tools; ipmitool: apt-get install ipmitool)")
+        } else {
+            e
+        }
+    })?;
+    if out.code != 0 {
+        return Err(format!(
+            "{} failed with exit code {}: {}",
+            cmd.display(),
+            out.code,
+            out.tail(6)
+        ));
+    }
+    Ok(out)
+}
+
+/// Where vbmc finds its daemon: a virtualbmc.conf, or the default (~/.vbmc).
+#[derive(Clone, Debug, Default)]
+pub struct Vbmc {
+    pub config: Option<String>,
+}
+
+impl Vbmc {
+    fn env(&self) -> Vec<(String, Arg)> {
+        self.config
+            .iter()
+            .map(|c| ("VIRTUALBMC_CONFIG".to_string(), Arg::Plain(c.clone())))
+            .collect()
+    }
+
+    fn argv(&self, args: &[&str]) -> Vec<Arg> {
+        let mut v: Vec<Arg> = vec![tool("vbmc", "LABSH_VBMC").into()];
+        v.extend(args.iter().map(|a| Arg::Plain(a.to_string())));
+        v
+    }
+
+    /// `vbmc list`: one map per BMC (Domain name, Status, Address, Port).
+    pub fn list(&self, fx: &Effects) -> Result<Vec<Value>, String> {
+        let out = fx.read(Op::new("bmc.vbmc.list", "vbmc"), || {
+            run(fx, self.argv(&["list", "-f", "json"]), &self.env())
+        })?;
+        serde_json::from_str::<Vec<Value>>(&out.stdout).map_err(|e| format!("vbmc list: {e}"))
+    }
+}
+
+/// One virtual BMC as labsh wants it.
+#[derive(Clone, Debug)]
+pub struct BmcSpec {
+    pub domain: String,
+    pub address: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    pub libvirt_uri: String,
+}
+
+fn find<'a>(list: &'a [Value], domain: &str) -> Option<&'a Value> {
+    list.iter().find(|v| v["Domain name"] == domain)
+}
+
+/// Adds (if missing) and starts (if stopped) a VirtualBMC for a domain. An existing one on
+/// another address or port is an error: labsh does not move a BMC a director may know.
+pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Result<bool, String> {
+    let target = format!("{}@{}:{}", spec.domain, spec.address, spec.port);
+    let list = match v.list(fx) {
+        Ok(l) => l,
+        Err(e) if fx.is_plan() => {
+            fx.printer()
+                .warn(&format!("{e}; planning as if no BMC existed"));
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let mut changed = false;
+    match find(&list, &spec.domain) {
+        Some(b) => {
+            let port = b["Port"].as_u64().unwrap_or(0);
+            let addr = b["Address"].as_str().unwrap_or("");
+            if port != spec.port as u64 || addr != spec.address {
+                return Err(format!(
+                    "BMC for {} exists on {addr}:{port}, not {}:{}; delete it (bmc::vbmc_delete) to move it",
+                    spec.domain, spec.address, spec.port
+                ));
+            }
+        }
+        None => {
+            if let Some(other) = list.iter().find(|b| {
+                b["Port"].as_u64() == Some(spec.port as u64)
+                    && b["Address"] == spec.address.as_str()
+            }) {
+                return Err(format!(
+                    "BMC port {}:{} is already used by {}",
+                    spec.address,
+                    spec.port,
+                    other["Domain name"].as_str().unwrap_or("another domain")
+                ));
+            }
+            if !fx.is_plan() && !port_free(&spec.address, spec.port) {
+                return Err(format!(
+                    "BMC port {}:{} for {} is already in use on this host",
+                    spec.address, spec.port, spec.domain
+                ));
+            }
+            let port = spec.port.to_string();
+            let mut argv = v.argv(&[
+                "add",
+                &spec.domain,
+                "--port",
+                &port,
+                "--address",
+                &spec.address,
+                "--username",
+                &spec.username,
+                "--password",
+            ]);
+            argv.push(Arg::Secret(spec.password.clone()));
+            argv.extend(["--libvirt-uri".into(), spec.libvirt_uri.clone().into()]);
+            let shown: Vec<String> = argv.iter().map(|a| a.shown()).collect();
+            fx.change(
+                Op::new("bmc.vbmc.add", &target).arg("argv", shown.join(" ")),
+                || run(fx, argv.clone(), &v.env()).map(|_| ()),
+                || (),
+            )?;
+            changed = true;
+        }
+    }
+    let running = find(&list, &spec.domain).is_some_and(|b| b["Status"] == "running");
+    if start && !running {
+        fx.change(
+            Op::new("bmc.vbmc.start", &target),
+            || run(fx, v.argv(&["start", &spec.domain]), &v.env()).map(|_| ()),
+            || (),
+        )?;
+        changed = true;
+    }
+    if !changed {
+        fx.unchanged(Op::new("bmc.vbmc", &target));
+    }
+    Ok(changed)
+}
+
+pub fn vbmc_stop(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
+    let list = v.list(fx)?;
+    match find(&list, domain) {
+        Some(b) if b["Status"] == "running" => {
+            fx.change(
+                Op::new("bmc.vbmc.stop", domain),
+                || run(fx, v.argv(&["stop", domain]), &v.env()).map(|_| ()),
+                || (),
+            )?;
+            Ok(true)
+        }
+        Some(_) => {
+            fx.unchanged(Op::new("bmc.vbmc.stop", domain));
+            Ok(false)
+        }
+        None => Err(format!("no BMC for {domain}")),
+    }
+}
+
+pub fn vbmc_delete(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
+    let list = v.list(fx)?;
+    if find(&list, domain).is_none() {
+        fx.unchanged(Op::new("bmc.vbmc.delete", domain));
+        return Ok(false);
+    }
+    fx.change(
+        Op::new("bmc.vbmc.delete", domain),
+        || run(fx, v.argv(&["delete", domain]), &v.env()).map(|_| ()),
+        || (),
+    )?;
+    Ok(true)
+}
+
+/// Whether nothing listens on address:port (UDP, as IPMI does).
+pub fn port_free(address: &str, port: u16) -> bool {
+    std::net::UdpSocket::bind((address, port)).is_ok()
+}
+
+/// IPMI credentials and endpoint.
+#[derive(Clone, Debug)]
+pub struct Ipmi {
+    pub address: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+}
+
+/// `ipmitool power ACTION` (status, on, off, reset, cycle); returns what ipmitool printed.
+pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, String> {
+    if !["status", "on", "off", "reset", "cycle", "soft"].contains(&action) {
+        return Err(format!(
+            "ipmi power: unknown action {action:?}: status, on, off, reset, cycle or soft"
+        ));
+    }
+    let port = i.port.to_string();
+    let argv: Vec<Arg> = vec![
+        tool("ipmitool", "LABSH_IPMITOOL").into(),
+        "-I".into(),
+        "lanplus".into(),
+        "-H".into(),
+        i.address.clone().into(),
+        "-p".into(),
+        port.into(),
+        "-U".into(),
+        i.username.clone().into(),
+        "-P".into(),
+        Arg::Secret(i.password.clone()),
+        "power".into(),
+        action.into(),
+    ];
+    let target = format!("{}:{}", i.address, i.port);
+    let go = || run(fx, argv.clone(), &[]).map(|o| o.stdout.trim().to_string());
+    if action == "status" {
+        fx.read(Op::new("bmc.ipmi.power_status", &target), go)
+    } else {
+        fx.change(
+            Op::new(format!("bmc.ipmi.power_{action}"), &target),
+            go,
+            || format!("planned: power {action}"),
+        )
+    }
+}
+
+fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut argv: Vec<Arg> = vec![
+        tool("curl", "LABSH_CURL").into(),
+        "-sS".into(),
+        "--max-time".into(),
+        "30".into(),
+        "-X".into(),
+        method.into(),
+    ];
+    if let Some(b) = body {
+        argv.extend([
+            "-H".into(),
+            "Content-Type: application/json".into(),
+            "-d".into(),
+            b.to_string().into(),
+        ]);
+    }
+    argv.extend(["-w".into(), "\n%{http_code}".into(), url.into()]);
+    let out = run(fx, argv, &[])?;
+    let (text, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
+    let code: u16 = code.trim().parse().unwrap_or(0);
+    if !(200..300).contains(&code) {
+        return Err(format!(
+            "{method} {url}: HTTP {code}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|e| format!("{method} {url}: not JSON: {e}"))
+}
+
+/// The systems a Redfish service lists: (id, name, power state).
+pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<(String, String, String)>, String> {
+    let base = base.trim_end_matches('/');
+    let list = fx.read(Op::new("bmc.redfish.systems", base), || {
+        curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None)
+    })?;
+    let mut out = Vec::new();
+    for m in list["Members"].as_array().cloned().unwrap_or_default() {
+        let Some(path) = m["@odata.id"].as_str() else {
+            continue;
+        };
+        let sys = fx.read(Op::new("bmc.redfish.system", path), || {
+            curl(fx, "GET", &format!("{base}{path}"), None)
+        })?;
+        out.push((
+            sys["Id"].as_str().unwrap_or("").to_string(),
+            sys["Name"].as_str().unwrap_or("").to_string(),
+            sys["PowerState"].as_str().unwrap_or("").to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+/// POST Actions/ComputerSystem.Reset with ResetType (On, ForceOff, GracefulShutdown, ForceRestart).
+pub fn redfish_reset(
+    fx: &Effects,
+    base: &str,
+    system_id: &str,
+    reset_type: &str,
+) -> Result<(), String> {
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}/redfish/v1/Systems/{system_id}/Actions/ComputerSystem.Reset");
+    fx.change(
+        Op::new(
+            format!("bmc.redfish.{reset_type}"),
+            format!("{base} {system_id}"),
+        ),
+        || curl(fx, "POST", &url, Some(&json!({"ResetType": reset_type}))).map(|_| ()),
+        || (),
+    )
+}
+
+/// One node of instackenv.json.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub name: String,
+    pub pm_type: String,
+    pub pm_addr: String,
+    pub pm_port: u16,
+    pub pm_user: String,
+    pub pm_password: Secret,
+    pub macs: Vec<String>,
+    pub profile: Option<String>,
+    pub cpu: Option<u32>,
+    pub memory_mib: Option<u64>,
+    pub disk_gb: Option<u64>,
+}
+
+/// instackenv.json for the undercloud's node import. `reveal`: put the real passwords in (for
+/// the file); otherwise they are masked.
+pub fn instackenv(nodes: &[Node], reveal: bool) -> Value {
+    let list: Vec<Value> = nodes
+        .iter()
+        .map(|n| {
+            let mut v = json!({
+                "name": n.name,
+                "pm_type": n.pm_type,
+                "pm_addr": n.pm_addr,
+                "pm_port": n.pm_port.to_string(),
+                "pm_user": n.pm_user,
+                "pm_password": if reveal { n.pm_password.expose().to_string() } else { n.pm_password.mask() },
+                "mac": n.macs,
+                "arch": "x86_64",
+            });
+            if let Some(p) = &n.profile {
+                v["capabilities"] = json!(format!("profile:{p},boot_option:local"));
+            }
+            if let Some(c) = n.cpu {
+                v["cpu"] = json!(c.to_string());
+            }
+            if let Some(m) = n.memory_mib {
+                v["memory"] = json!(m.to_string());
+            }
+            if let Some(d) = n.disk_gb {
+                v["disk"] = json!(d.to_string());
+            }
+            v
+        })
+        .collect();
+    json!({ "nodes": list })
+}
+
+/// Writes instackenv.json with mode 0600 (it holds the BMC passwords); ok when it is already so.
+pub fn write_instackenv(fx: &Effects, path: &str, nodes: &[Node]) -> Result<bool, String> {
+    let text =
+        serde_json::to_string_pretty(&instackenv(nodes, true)).map_err(|e| e.to_string())? + "\n";
+    if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
+        fx.unchanged(Op::new("file.write", path));
+        return Ok(false);
+    }
+    fx.change(
+        Op::new("file.write", path)
+            .arg("mode", "0600")
+            .arg("content", instackenv(nodes, false)),
+        || write_private(path, &text),
+        || (),
+    )?;
+    Ok(true)
+}
+
+/// Writes a file that holds secrets: created 0600, replaced atomically.
+pub fn write_private(path: &str, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let p = std::path::Path::new(path);
+    if let Some(d) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    let tmp = format!("{path}.labsh-tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))
+}
+
+/// The Redfish emulator (sushy-tools) as a background process of labsh's, by PID file.
+pub fn sushy_ensure(
+    fx: &Effects,
+    address: &str,
+    port: u16,
+    libvirt_uri: &str,
+    pid_file: &str,
+) -> Result<bool, String> {
+    let base = format!("http://{address}:{port}");
+    let target = format!("sushy-emulator {base}");
+    if fx
+        .read(Op::new("bmc.redfish.probe", &base), || {
+            curl(fx, "GET", &format!("{base}/redfish/v1"), None)
+        })
+        .is_ok()
+    {
+        fx.unchanged(Op::new("bmc.sushy.start", &target));
+        return Ok(false);
+    }
+    let log = format!("{pid_file}.log");
+    fx.change(
+        Op::new("bmc.sushy.start", &target)
+            .arg("libvirt_uri", libvirt_uri)
+            .arg("pid_file", pid_file),
+        || {
+            use std::os::unix::process::CommandExt;
+            let out =
+                std::fs::File::create(&log).map_err(|e| format!("cannot write {log}: {e}"))?;
+            let err = out.try_clone().map_err(|e| e.to_string())?;
+            let child = std::process::Command::new(tool("sushy-emulator", "LABSH_SUSHY"))
+                .args([
+                    "-i",
+                    address,
+                    "-p",
+                    &port.to_string(),
+                    "--libvirt-uri",
+                    libvirt_uri,
+                ])
+                .stdin(std::process::Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .process_group(0)
+                .spawn()
+                .map_err(|e| {
+                    format!("cannot start sushy-emulator: {e} (pip install sushy-tools)")
+                })?;
+            std::fs::write(pid_file, child.id().to_string())
+                .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < std::time::Duration::from_secs(30) {
+                if curl(fx, "GET", &format!("{base}/redfish/v1"), None).is_ok() {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(format!(
+                "sushy-emulator did not answer on {base} within 30 s; see {log}"
+            ))
+        },
+        || (),
+    )?;
+    Ok(true)
+}
+
+/// Stops the Redfish emulator started with `pid_file`.
+pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
+    let Ok(pid) = std::fs::read_to_string(pid_file) else {
+        fx.unchanged(Op::new("bmc.sushy.stop", pid_file));
+        return Ok(false);
+    };
+    let pid = pid.trim().to_string();
+    fx.change(
+        Op::new("bmc.sushy.stop", pid_file).arg("pid", &pid),
+        || {
+            let _ = std::process::Command::new("kill").arg(&pid).status();
+            std::fs::remove_file(pid_file).map_err(|e| format!("cannot remove {pid_file}: {e}"))
+        },
+        || (),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instackenv_masks_unless_revealed() {
+        let n = Node {
+            name: "overcloud-ctrl01".into(),
+            pm_type: "ipmi".into(),
+            pm_addr: "172.16.0.254".into(),
+            pm_port: 6230,
+            pm_user: "admin".into(),
+            pm_password: Secret::new("bmc", "instackenv-unit-pw"),
+            macs: vec!["52:54:00:aa:bb:cc".into()],
+            profile: Some("control".into()),
+            cpu: Some(4),
+            memory_mib: Some(16384),
+            disk_gb: None,
+        };
+        let masked = instackenv(std::slice::from_ref(&n), false).to_string();
+        assert!(masked.contains("«secret bmc»") && !masked.contains("instackenv-unit-pw"));
+        let real = instackenv(&[n], true);
+        assert_eq!(real["nodes"][0]["pm_password"], "instackenv-unit-pw");
+        assert_eq!(real["nodes"][0]["pm_port"], "6230");
+        assert_eq!(
+            real["nodes"][0]["capabilities"],
+            "profile:control,boot_option:local"
+        );
+    }
+}

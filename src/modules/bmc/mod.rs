@@ -1,0 +1,404 @@
+//! Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.
+
+pub mod client;
+
+use crate::effects::secret::Secret;
+use crate::engine::{rt_err, session, value};
+use crate::modules::opts::{type_name, Opts};
+use client::{BmcSpec, Ipmi, Node, Vbmc};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+
+fn secret_of(func: &str, o: &Opts, key: &str) -> Result<Secret, String> {
+    match o.value(key) {
+        Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
+            format!(
+                "{func}: '{key}' must be a secret (secret(\"name\")), not {}",
+                type_name(v)
+            )
+        }),
+        None => Err(format!("{func}: '{key}' is required (a secret)")),
+    }
+}
+
+/// IPMI 2.0 (lanplus) passwords are at most 20 bytes.
+fn check_ipmi_password(func: &str, s: &Secret) -> Result<(), String> {
+    if s.expose().len() > 20 {
+        return Err(format!(
+            "{func}: the password {} is {} bytes; IPMI allows at most 20 (make it with secret(\"{}\", #{{generate: true, length: 16}}))",
+            s.mask(),
+            s.expose().len(),
+            s.name()
+        ));
+    }
+    Ok(())
+}
+
+fn port_of(o: &Opts, key: &str) -> Result<u16, String> {
+    o.req_int(key, 1..=65535, "port number").map(|p| p as u16)
+}
+
+fn vbmc_of(o: &Opts) -> Result<Vbmc, String> {
+    Ok(Vbmc {
+        config: o.str("config")?,
+    })
+}
+
+fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
+    let dom = m
+        .get("domain")
+        .and_then(|v| v.clone().into_string().ok())
+        .unwrap_or_else(|| "?".into());
+    let func = format!("BMC of {dom}");
+    let o = Opts::new(
+        &func,
+        m,
+        &[
+            "domain",
+            "address",
+            "port",
+            "username",
+            "password",
+            "libvirt_uri",
+            "config",
+            "start",
+        ],
+    )?;
+    let address = o.str("address")?.unwrap_or_else(|| "127.0.0.1".into());
+    if address.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!(
+            "{func}: 'address' {address:?} is not an IP address"
+        ));
+    }
+    let password = secret_of(&func, &o, "password")?;
+    check_ipmi_password(&func, &password)?;
+    Ok((
+        BmcSpec {
+            domain: o.req_str("domain")?,
+            address,
+            port: port_of(&o, "port")?,
+            username: o.str("username")?.unwrap_or_else(|| "admin".into()),
+            libvirt_uri: o.req_str("libvirt_uri")?,
+            password,
+        },
+        vbmc_of(&o)?,
+        o.bool("start", true)?,
+    ))
+}
+
+fn ipmi_of(m: Map) -> Result<Ipmi, String> {
+    let o = Opts::new("ipmi", m, &["address", "port", "username", "password"])?;
+    let password = secret_of("ipmi", &o, "password")?;
+    check_ipmi_password("ipmi", &password)?;
+    Ok(Ipmi {
+        address: o.str("address")?.unwrap_or_else(|| "127.0.0.1".into()),
+        port: port_of(&o, "port")?,
+        username: o.str("username")?.unwrap_or_else(|| "admin".into()),
+        password,
+    })
+}
+
+fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
+    let mut out = Vec::new();
+    let mut seen_ports = std::collections::HashSet::new();
+    for (i, n) in nodes.into_iter().enumerate() {
+        let Some(m) = n.read_lock::<Map>().map(|m| m.clone()) else {
+            return Err(format!("instackenv: node {i} must be a map"));
+        };
+        let name = m
+            .get("name")
+            .and_then(|v| v.clone().into_string().ok())
+            .unwrap_or_else(|| format!("#{i}"));
+        let func = format!("instackenv node {name}");
+        let o = Opts::new(
+            &func,
+            m,
+            &[
+                "name",
+                "pm_type",
+                "pm_addr",
+                "pm_port",
+                "pm_user",
+                "pm_password",
+                "mac",
+                "profile",
+                "cpu",
+                "memory_mib",
+                "disk_gb",
+            ],
+        )?;
+        let pm_type = o.str("pm_type")?.unwrap_or_else(|| "ipmi".into());
+        if pm_type != "ipmi" && pm_type != "redfish" {
+            return Err(format!(
+                "{func}: 'pm_type' must be ipmi or redfish, not {pm_type:?}"
+            ));
+        }
+        let node = Node {
+            name: o.req_str("name")?,
+            pm_port: port_of(&o, "pm_port")?,
+            pm_addr: o.req_str("pm_addr")?,
+            pm_user: o.str("pm_user")?.unwrap_or_else(|| "admin".into()),
+            pm_password: secret_of(&func, &o, "pm_password")?,
+            macs: o.array("mac")?.into_iter().map(|v| v.to_string()).collect(),
+            profile: o.str("profile")?,
+            cpu: o.int("cpu")?.map(|v| v as u32),
+            memory_mib: o.int("memory_mib")?.map(|v| v as u64),
+            disk_gb: o.int("disk_gb")?.map(|v| v as u64),
+            pm_type,
+        };
+        if node.pm_type == "ipmi" && !seen_ports.insert((node.pm_addr.clone(), node.pm_port)) {
+            return Err(format!(
+                "{func}: BMC {}:{} is used by another node too",
+                node.pm_addr, node.pm_port
+            ));
+        }
+        out.push(node);
+    }
+    Ok(out)
+}
+
+fn call<T>(
+    ctx: &NativeCallContext,
+    f: impl FnOnce(&crate::effects::Effects) -> Result<T, String>,
+) -> Result<T, Box<EvalAltResult>> {
+    let s = session(ctx)?;
+    f(&s.effects).map_err(|e| rt_err(ctx, e))
+}
+
+#[export_module]
+pub mod bmc_fns {
+    /// Adds a VirtualBMC for a domain and starts it, or finds it so: `#{domain, port, address:
+    /// "127.0.0.1", username: "admin", password: secret(..), libvirt_uri, config (a
+    /// virtualbmc.conf, else ~/.vbmc), start: true}`. A BMC already on another address or port, or
+    /// a port in use, is an error.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     bmc::vbmc_ensure(#{domain: "overcloud-ctrl01", port: 6230, password: secret("bmc", #{generate: true, length: 16}),
+    ///         libvirt_uri: "qemu:///system"});
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn vbmc_ensure(ctx: NativeCallContext, spec: Map) -> Result<bool, Box<EvalAltResult>> {
+        let (spec, v, start) = super::bmc_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
+        super::call(&ctx, |fx| super::client::vbmc_ensure(fx, &v, &spec, start))
+    }
+
+    /// The VirtualBMCs vbmcd knows: `[#{domain, status, address, port}]`. `opts.config`: a
+    /// virtualbmc.conf.
+    ///
+    /// ```rhai
+    /// if img::have("vbmc") && false { bmc::vbmc_list(#{}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn vbmc_list(ctx: NativeCallContext, opts: Map) -> Result<Array, Box<EvalAltResult>> {
+        let o =
+            super::Opts::new("vbmc_list", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
+        let rows = super::call(&ctx, |fx| v.list(fx))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert(
+                    "domain".into(),
+                    r["Domain name"].as_str().unwrap_or("").into(),
+                );
+                m.insert("status".into(), r["Status"].as_str().unwrap_or("").into());
+                m.insert("address".into(), r["Address"].as_str().unwrap_or("").into());
+                m.insert("port".into(), (r["Port"].as_i64().unwrap_or(0)).into());
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    /// Stops a domain's VirtualBMC (ok when stopped).
+    ///
+    /// ```rhai
+    /// if img::have("vbmc") && false { bmc::vbmc_stop("overcloud-ctrl01", #{}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn vbmc_stop(
+        ctx: NativeCallContext,
+        domain: &str,
+        opts: Map,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let o =
+            super::Opts::new("vbmc_stop", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
+        super::call(&ctx, |fx| super::client::vbmc_stop(fx, &v, domain))
+    }
+
+    /// Deletes a domain's VirtualBMC (ok when there is none).
+    ///
+    /// ```rhai
+    /// if img::have("vbmc") && false { bmc::vbmc_delete("overcloud-ctrl01", #{}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn vbmc_delete(
+        ctx: NativeCallContext,
+        domain: &str,
+        opts: Map,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let o = super::Opts::new("vbmc_delete", opts, &["config"])
+            .map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
+        super::call(&ctx, |fx| super::client::vbmc_delete(fx, &v, domain))
+    }
+
+    /// Whether nothing listens on `address`:`port` (UDP, as IPMI does).
+    ///
+    /// ```rhai
+    /// assert(bmc::port_free("127.0.0.1", 6999));
+    /// ```
+    pub fn port_free(address: &str, port: i64) -> bool {
+        (1..=65535).contains(&port) && super::client::port_free(address, port as u16)
+    }
+
+    /// `ipmitool -I lanplus ... power ACTION` (status, on, off, reset, cycle, soft) against
+    /// `#{address, port, username, password: secret(..)}`; returns ipmitool's answer
+    /// ("Chassis Power is on"). `status` is a read and also runs in plan mode.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     bmc::ipmi_power(#{port: 6230, password: secret("bmc", #{generate: true, length: 16})}, "off");
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn ipmi_power(
+        ctx: NativeCallContext,
+        bmc: Map,
+        action: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let i = super::ipmi_of(bmc).map_err(|e| super::rt_err(&ctx, e))?;
+        super::call(&ctx, |fx| super::client::ipmi_power(fx, &i, action))
+    }
+
+    /// Starts the Redfish emulator on `address`:`port` for `libvirt_uri` (ok when something
+    /// already answers there), recording its PID in `pid_file`.
+    ///
+    /// ```rhai
+    /// if plan_mode() && img::have("sushy-emulator") {
+    ///     bmc::sushy_ensure(#{port: 8000, libvirt_uri: "qemu:///system", pid_file: "/tmp/sushy.pid"});
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sushy_ensure(ctx: NativeCallContext, opts: Map) -> Result<bool, Box<EvalAltResult>> {
+        let o = super::Opts::new(
+            "sushy_ensure",
+            opts,
+            &["address", "port", "libvirt_uri", "pid_file"],
+        )
+        .map_err(|e| super::rt_err(&ctx, e))?;
+        let err = |e: String| super::rt_err(&ctx, e);
+        let address = o
+            .str("address")
+            .map_err(err)?
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let port = super::port_of(&o, "port").map_err(err)?;
+        let uri = o.req_str("libvirt_uri").map_err(err)?;
+        let pid = o.req_str("pid_file").map_err(err)?;
+        super::call(&ctx, |fx| {
+            super::client::sushy_ensure(fx, &address, port, &uri, &pid)
+        })
+    }
+
+    /// Stops the Redfish emulator recorded in `pid_file`.
+    ///
+    /// ```rhai
+    /// bmc::sushy_stop("/nonexistent/labsh-doc-sushy.pid");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sushy_stop(ctx: NativeCallContext, pid_file: &str) -> Result<bool, Box<EvalAltResult>> {
+        super::call(&ctx, |fx| super::client::sushy_stop(fx, pid_file))
+    }
+
+    /// The systems of a Redfish service (`http://127.0.0.1:8000`): `[#{id, name, power}]`.
+    ///
+    /// ```rhai
+    /// if false { bmc::redfish_systems("http://127.0.0.1:8000"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn redfish_systems(
+        ctx: NativeCallContext,
+        base_url: &str,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let rows = super::call(&ctx, |fx| super::client::redfish_systems(fx, base_url))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, power)| {
+                let mut m = Map::new();
+                m.insert("id".into(), id.into());
+                m.insert("name".into(), name.into());
+                m.insert("power".into(), power.into());
+                Dynamic::from_map(m)
+            })
+            .collect())
+    }
+
+    /// A Redfish reset of one system: `reset_type` On, ForceOff, GracefulShutdown, ForceRestart.
+    ///
+    /// ```rhai
+    /// if plan_mode() { bmc::redfish_reset("http://127.0.0.1:8000", "some-uuid", "ForceOff"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn redfish_reset(
+        ctx: NativeCallContext,
+        base_url: &str,
+        system_id: &str,
+        reset_type: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        if ![
+            "On",
+            "ForceOff",
+            "GracefulShutdown",
+            "ForceRestart",
+            "GracefulRestart",
+            "Nmi",
+            "PushPowerButton",
+        ]
+        .contains(&reset_type)
+        {
+            return Err(super::rt_err(&ctx, format!("redfish_reset: unknown ResetType {reset_type:?}: On, ForceOff, GracefulShutdown, ForceRestart")));
+        }
+        super::call(&ctx, |fx| {
+            super::client::redfish_reset(fx, base_url, system_id, reset_type)
+        })
+    }
+
+    /// instackenv.json for the nodes (passwords masked): each `#{name, pm_type: "ipmi"/"redfish",
+    /// pm_addr, pm_port, pm_user, pm_password: secret(..), mac: [..], profile, cpu, memory_mib,
+    /// disk_gb}`.
+    ///
+    /// ```rhai
+    /// let j = bmc::instackenv([#{name: "overcloud-ctrl01", pm_addr: "172.16.0.254", pm_port: 6230,
+    ///     pm_password: secret("bmc", #{generate: true, length: 16}), mac: ["52:54:00:01:02:03"], profile: "control"}]);
+    /// assert_eq(j.nodes[0].pm_password, "«secret bmc»");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn instackenv(ctx: NativeCallContext, nodes: Array) -> Result<Map, Box<EvalAltResult>> {
+        let nodes = super::nodes_of(nodes).map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::client::instackenv(&nodes, false);
+        Ok(super::value::from_json(&v)
+            .try_cast::<Map>()
+            .unwrap_or_default())
+    }
+
+    /// Writes instackenv.json (real passwords, mode 0600); ok when the file is already so.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     bmc::write_instackenv("/tmp/instackenv.json", [#{name: "n1", pm_addr: "127.0.0.1",
+    ///         pm_port: 6230, pm_password: secret("bmc", #{generate: true, length: 16}), mac: []}]);
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_instackenv(
+        ctx: NativeCallContext,
+        path: &str,
+        nodes: Array,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let nodes = super::nodes_of(nodes).map_err(|e| super::rt_err(&ctx, e))?;
+        super::call(&ctx, |fx| super::client::write_instackenv(fx, path, &nodes))
+    }
+}

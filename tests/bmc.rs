@@ -1,0 +1,179 @@
+//! The bmc binding against real VirtualBMC (vbmcd + ipmitool) and sushy-tools, driving domains
+//! of a real libvirtd; libvirt is asked (virsh) whether the power changes happened.
+
+use crate::realstack::RealHost;
+use crate::support::Lab;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+fn venv_bin() -> PathBuf {
+    let base = std::env::var_os("LABSH_BMC_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-bmc")
+        });
+    base.join("bin")
+}
+
+/// A free UDP/TCP port on 127.0.0.1 above `from`.
+fn free_port(from: u16) -> u16 {
+    let start = from + (std::process::id() % 500) as u16;
+    (start..start + 2000)
+        .find(|p| {
+            std::net::UdpSocket::bind(("127.0.0.1", *p)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()
+        })
+        .unwrap()
+}
+
+struct Vbmcd {
+    child: Child,
+    pub config: PathBuf,
+}
+
+impl Vbmcd {
+    fn start(dir: &std::path::Path) -> Vbmcd {
+        std::fs::create_dir_all(dir.join("vbmc")).unwrap();
+        let config = dir.join("virtualbmc.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "[default]\nconfig_dir = {}\nserver_port = {}\n[log]\nlogfile = {}\n",
+                dir.join("vbmc").display(),
+                free_port(40000),
+                dir.join("vbmcd.log").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(venv_bin().join("vbmcd"))
+            .arg("--foreground")
+            .env("VIRTUALBMC_CONFIG", &config)
+            .env("HOME", dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("vbmcd (tools/setup-bmc.sh installs VirtualBMC)");
+        let v = Vbmcd { child, config };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            let ok = Command::new(venv_bin().join("vbmc"))
+                .args(["list"])
+                .env("VIRTUALBMC_CONFIG", &v.config)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if ok {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("vbmcd did not answer");
+    }
+}
+
+impl Drop for Vbmcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn path_with_venv() -> String {
+    format!(
+        "{}:{}",
+        venv_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn ipmi_and_redfish_power_cycles_reach_libvirt() {
+    let host = RealHost::start("bmc");
+    let lab = Lab::new();
+    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let ipmi_port = free_port(16230);
+    let redfish_port = free_port(18000);
+    let f = lab.file(
+        "bmc.rhai",
+        &format!(
+            r#"
+let uri = "{uri}";
+let pw = secret("bmc-password", #{{generate: true, length: 16}});
+virt::network_ensure(uri, #{{lab: "b", name: "provisioning", address: "172.16.0.254", netmask: "255.255.255.0"}});
+img::create("{images}/node.qcow2", "64M");
+virt::domain_ensure(uri, #{{lab: "b", name: "node1", type: "qemu", memory_mib: 128, vcpus: 1,
+    nics: ["provisioning"], disks: [#{{path: "{images}/node.qcow2"}}]}});
+let spec = #{{domain: "node1", port: {ipmi_port}, password: pw, libvirt_uri: uri, config: "{config}"}};
+assert(bmc::vbmc_ensure(spec), "added and started");
+assert(!bmc::vbmc_ensure(spec), "second time: ok");
+let list = bmc::vbmc_list(#{{config: "{config}"}});
+assert_eq([list[0].domain, list[0].status, list[0].port], ["node1", "running", {ipmi_port}]);
+let ipmi = #{{port: {ipmi_port}, password: pw}};
+assert_eq(bmc::ipmi_power(ipmi, "status"), "Chassis Power is on");
+bmc::ipmi_power(ipmi, "off");
+wait_until(|| virt::domain_state(uri, "node1") == "shutoff", #{{timeout: 20, every: 0.2, what: "IPMI power off"}});
+assert_eq(bmc::ipmi_power(ipmi, "status"), "Chassis Power is off");
+bmc::ipmi_power(ipmi, "on");
+wait_until(|| virt::domain_state(uri, "node1") == "running", #{{timeout: 20, every: 0.2, what: "IPMI power on"}});
+// A wrong password is refused.
+let wrong = "";
+try {{ bmc::ipmi_power(#{{port: {ipmi_port}, password: secret("wrong-bmc", #{{generate: true, length: 16}})}}, "status"); }} catch (e) {{ wrong = e; }}
+assert(wrong != "", "a wrong password must be refused");
+// Another domain on the same port is refused before anything is added.
+let long = "";
+try {{ bmc::ipmi_power(#{{port: {ipmi_port}, password: secret("long-bmc", #{{generate: true, length: 24}})}}, "status"); }} catch (e) {{ long = e; }}
+assert(long.contains("IPMI allows at most 20"), long);
+let clash = "";
+try {{ bmc::vbmc_ensure(#{{domain: "other", port: {ipmi_port}, password: pw, libvirt_uri: uri, config: "{config}"}}); }} catch (e) {{ clash = e; }}
+assert(clash.contains("already used by node1"), clash);
+
+let base = "http://127.0.0.1:{redfish_port}";
+assert(bmc::sushy_ensure(#{{port: {redfish_port}, libvirt_uri: uri, pid_file: "{work}/sushy.pid"}}));
+assert(!bmc::sushy_ensure(#{{port: {redfish_port}, libvirt_uri: uri, pid_file: "{work}/sushy.pid"}}));
+let sys = bmc::redfish_systems(base).filter(|s| s.name == "node1")[0];
+assert_eq(sys.power, "On");
+bmc::redfish_reset(base, sys.id, "ForceOff");
+wait_until(|| virt::domain_state(uri, "node1") == "shutoff", #{{timeout: 20, every: 0.2, what: "Redfish ForceOff"}});
+bmc::redfish_reset(base, sys.id, "On");
+wait_until(|| virt::domain_state(uri, "node1") == "running", #{{timeout: 20, every: 0.2, what: "Redfish On"}});
+assert(bmc::sushy_stop("{work}/sushy.pid"));
+bmc::write_instackenv("{work}/instackenv.json", [#{{name: "node1", pm_addr: "127.0.0.1", pm_port: {ipmi_port},
+    pm_password: pw, mac: [virt::mac("b", "node1", 0)], profile: "control"}}]);
+assert(bmc::vbmc_delete("node1", #{{config: "{config}"}}));
+"#,
+            uri = host.uri,
+            images = host.images().display(),
+            config = vbmcd.config.display(),
+            work = lab.work().display(),
+        ),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("PATH", &path_with_venv())
+        .run()
+        .ok();
+    // What a director would import: the real password, mode 0600, the node's MAC.
+    let path = lab.work().join("instackenv.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let secrets = std::fs::read_to_string(lab.state().join("secrets")).unwrap();
+    let pw = secrets
+        .lines()
+        .find_map(|l| l.strip_prefix("bmc-password="))
+        .unwrap();
+    assert_eq!(v["nodes"][0]["pm_password"], pw);
+    assert_eq!(v["nodes"][0]["pm_port"], ipmi_port.to_string());
+    let mac = host
+        .virsh(&["domiflist", "node1"])
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    assert_eq!(v["nodes"][0]["mac"][0], mac);
+}
