@@ -46,8 +46,10 @@ impl Vbmcd {
             ),
         )
         .unwrap();
+        use std::os::unix::process::CommandExt;
         let child = Command::new(venv_bin().join("vbmcd"))
             .arg("--foreground")
+            .process_group(0)
             .env("VIRTUALBMC_CONFIG", &config)
             .env("HOME", dir)
             .stdout(std::process::Stdio::null())
@@ -74,6 +76,10 @@ impl Vbmcd {
 
 impl Drop for Vbmcd {
     fn drop(&mut self) {
+        // vbmcd forks a process per BMC: stop the whole group.
+        let _ = Command::new("kill")
+            .args(["--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

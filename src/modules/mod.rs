@@ -3,6 +3,7 @@
 
 pub mod bmc;
 pub mod core;
+pub mod host;
 pub mod img;
 pub mod opts;
 pub mod virt;
@@ -19,8 +20,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     img.set_doc("Disk images: qemu-img, virt-resize, virt-filesystems, virt-customize, and the base-image cache.");
     let mut bmc = rhai::exported_module!(bmc::bmc_fns);
     bmc.set_doc("Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.");
+    let mut host = rhai::exported_module!(host::host_fns);
+    host.set_doc("L0 host facts for preflight: CPUs, memory, disk, KVM and nested virtualization, tools; tuned.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("host", host),
         ("bmc", bmc),
         ("img", img),
         ("virt", virt),
