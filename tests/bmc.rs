@@ -183,3 +183,83 @@ assert(bmc::vbmc_delete("node1", #{{config: "{config}"}}));
         .to_string();
     assert_eq!(v["nodes"][0]["mac"][0], mac);
 }
+
+#[test]
+fn the_seed_l1_gets_a_bmc_per_overcloud_node_and_a_matching_instackenv() {
+    let host = RealHost::start("l1bmc");
+    let lab = Lab::new();
+    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let base = free_port(26230);
+    let script = format!(
+        "{}\np.bmc.address = \"127.0.0.1\";\np.bmc.port_base = {base};\np.bmc.config = \"{}\";\n\
+         stage(\"bmc\", || {{\n    l1::bmcs(uri, p);\n    bmc::write_instackenv(\"{}/instackenv.json\", l1::instackenv_nodes(uri, p));\n\
+         let pw = secret(\"bmc-password\");\n    for i in 0..7 {{ assert_eq(bmc::ipmi_power(#{{port: {base} + i, password: pw}}, \"status\"), \"Chassis Power is on\"); }}\n}});\n",
+        crate::realstack::L1_SCRIPT,
+        vbmcd.config.display(),
+        lab.work().display()
+    );
+    let f = lab.file("l1bmc.rhai", &script);
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "run".to_string(),
+            f.display().to_string(),
+            "--json".into(),
+            "--set".into(),
+            format!("uri={}", host.uri),
+            "--set".into(),
+            format!("images={}", host.images().display()),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    lab.labsh()
+        .args(args(&[]))
+        .env("PATH", &path_with_venv())
+        .run()
+        .ok();
+    let again = lab
+        .labsh()
+        .args(args(&[]))
+        .env("PATH", &path_with_venv())
+        .run();
+    again.ok();
+    assert_eq!(
+        again.json_lines().pop().unwrap()["totals"]["changed"],
+        0,
+        "a second run changes nothing"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lab.work().join("instackenv.json")).unwrap())
+            .unwrap();
+    let nodes = v["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 7);
+    for n in nodes {
+        let name = n["name"].as_str().unwrap();
+        let first_mac = host
+            .virsh(&["domiflist", name])
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string();
+        assert_eq!(n["mac"][0], first_mac, "{name}: the provisioning NIC's MAC");
+        let want = if name.contains("ctrl") {
+            "control"
+        } else if name.contains("ceph") {
+            "ceph-storage"
+        } else {
+            "compute"
+        };
+        assert_eq!(
+            n["capabilities"],
+            format!("profile:{want},boot_option:local")
+        );
+    }
+    let ports: std::collections::BTreeSet<u64> = nodes
+        .iter()
+        .map(|n| n["pm_port"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ports.len(), 7, "one BMC port per node");
+}
