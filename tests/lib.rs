@@ -11,6 +11,7 @@ mod support;
 
 mod bmc;
 mod cli;
+mod guestfs;
 mod img;
 mod realstack;
 mod repl;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building labsh and running its tests need on a fresh Debian 12 machine:
 # the build's C library (libvirt-dev), tmux for the REPL tests, and the real components the
-# integration tests drive (libvirtd with QEMU under emulation, dnsmasq, iptables, ipmitool).
+# integration tests drive (libvirtd with QEMU under emulation, dnsmasq, iptables, ipmitool,
+# libguestfs with a kernel for its appliance, VirtualBMC and sushy-tools).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 packages=(pkg-config libvirt-dev tmux libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-          qemu-system-x86 dnsmasq-base iptables ipmitool)
+          qemu-system-x86 dnsmasq-base iptables ipmitool libguestfs-tools linux-image-amd64)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -61,14 +61,6 @@ fn free_kib(fx: &Effects, dir: &Path) -> Result<i64, String> {
         .ok_or_else(|| format!("cannot read free space of {d} from df"))
 }
 
-fn kvm_usable() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok()
-}
-
 /// (vendor, nested) from the loaded KVM module.
 fn nested() -> (String, String) {
     for v in ["intel", "amd"] {
@@ -118,7 +110,8 @@ fn call<T>(
 
 #[export_module]
 pub mod host_fns {
-    /// This host's facts: `#{cpus, memory_kib, kvm (a usable /dev/kvm), vendor ("intel",
+    /// This host's facts: `#{cpus, memory_kib, kvm (a usable /dev/kvm: it opens and kvm_intel
+    /// or kvm_amd is loaded), vendor ("intel",
     /// "amd" or ""), nested ("Y"/"1" when enabled), hostname, kernel, images_dir (the nearest
     /// existing folder of `images_dir`), free_kib (free space there)}`.
     ///
@@ -134,7 +127,10 @@ pub mod host_fns {
         let mut m = Map::new();
         m.insert("cpus".into(), super::cpus().into());
         m.insert("memory_kib".into(), super::meminfo_kib("MemTotal:").into());
-        m.insert("kvm".into(), super::kvm_usable().into());
+        m.insert(
+            "kvm".into(),
+            crate::modules::img::client::kvm_usable().into(),
+        );
         m.insert("vendor".into(), vendor.into());
         m.insert("nested".into(), nested.into());
         m.insert(

@@ -91,13 +91,17 @@ fn guestfs_env() -> Vec<(String, Arg)> {
     env
 }
 
-fn kvm_usable() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok()
-        && std::env::var_os("LABSH_NO_KVM").is_none()
+/// KVM works when /dev/kvm opens and a vendor module (kvm_intel, kvm_amd) is loaded: in some
+/// containers /dev/kvm exists without one, and guests started on it hang.
+pub fn kvm_usable() -> bool {
+    std::env::var_os("LABSH_NO_KVM").is_none()
+        && std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok()
+        && (Path::new("/sys/module/kvm_intel").exists()
+            || Path::new("/sys/module/kvm_amd").exists())
 }
 
 /// What `qemu-img info --output=json` says, in the parts labsh uses.

@@ -1,0 +1,130 @@
+//! virt-customize, virt-resize and virt-filesystems on a tiny busybox guest image (libguestfs
+//! under software emulation). Slow (20-45 s each), so only these few.
+
+use crate::support::Lab;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The busybox image, built once (tests/harness/busybox-image.sh) and copied for each test.
+fn guest_image(lab: &Lab, name: &str) -> PathBuf {
+    let cache = std::env::var_os("LABSH_GUESTFS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/guestfs")
+        });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/busybox-image.sh");
+    // Two tests may ask at once: one builds, in a folder of its own, then renames.
+    let out = Command::new("flock")
+        .arg(cache.with_extension("lock"))
+        .arg("bash")
+        .arg(&script)
+        .arg(&cache)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "busybox image: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let src = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let dst = lab.work().join(name);
+    std::fs::copy(src, &dst).unwrap();
+    dst
+}
+
+fn virt_cat(image: &Path, file: &str) -> String {
+    let mut c = Command::new("virt-cat");
+    c.args(["-a"])
+        .arg(image)
+        .arg(file)
+        .env("LIBGUESTFS_BACKEND", "direct");
+    if !(Path::new("/sys/module/kvm_intel").exists() || Path::new("/sys/module/kvm_amd").exists()) {
+        c.env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg");
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "virt-cat {file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn virt_customize_sets_the_password_injects_the_key_and_runs_commands_once() {
+    let lab = Lab::new();
+    let image = guest_image(&lab, "undercloud.qcow2");
+    let key = lab.file(
+        "id_rsa.pub",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIlabshtestkey test@labsh\n",
+    );
+    let f = lab.file(
+        "c.rhai",
+        &format!(
+            r#"
+let pw = secret("guest-root", #{{generate: true}});
+let done = img::customize("{image}", #{{root_password: pw, ssh_inject: ["root:file:{key}"],
+    selinux_relabel: true, run: ["echo configured > /etc/labsh-marker"],
+    write: #{{"/etc/sysconfig-eth1": "DEVICE=eth1\nONBOOT=yes\nIPADDR=192.168.122.253\n"}}}});
+print(`first: ${{done}}`);
+"#,
+            image = image.display(),
+            key = key.display()
+        ),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("first: true");
+    // The same again: already done.
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    assert_eq!(o.json_lines().pop().unwrap()["totals"]["changed"], 0);
+    // Read back with a tool we did not write.
+    let shadow = virt_cat(&image, "/etc/shadow");
+    assert!(
+        shadow.starts_with("root:$6$"),
+        "a sha512 password hash: {shadow}"
+    );
+    assert!(virt_cat(&image, "/root/.ssh/authorized_keys").contains("labshtestkey"));
+    assert_eq!(virt_cat(&image, "/etc/labsh-marker").trim(), "configured");
+    assert!(virt_cat(&image, "/etc/sysconfig-eth1").contains("IPADDR=192.168.122.253"));
+}
+
+#[test]
+fn virt_resize_expands_the_partition_into_a_bigger_image() {
+    let lab = Lab::new();
+    let image = guest_image(&lab, "small.qcow2");
+    let big = lab.work().join("big.qcow2");
+    let f = lab.file(
+        "r.rhai",
+        &format!(
+            r#"
+assert(img::virt_resize("{image}", "{big}", "512M", "/dev/sda1"));
+assert(!img::virt_resize("{image}", "{big}", "512M", "/dev/sda1"), "second time: ok");
+let fs = img::filesystems("{big}");
+let part = fs.filter(|r| r.Name == "/dev/sda1" && r.Type == "partition")[0];
+print(`size ${{part.Size}}`);
+assert(parse_int(part.Size) > 500000000, part.Size);
+"#,
+            image = image.display(),
+            big = big.display()
+        ),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("size ");
+    let out = Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["virtual-size"], 536870912);
+}
