@@ -1,6 +1,7 @@
 //! Virtual BMCs: VirtualBMC (the `vbmc` CLI talking to `vbmcd`) for IPMI, sushy-tools for Redfish,
 //! ipmitool and curl as their clients, and the node list (instackenv.json) the undercloud imports.
 
+use super::zmtp;
 use crate::effects::process::{self, Arg, Command, Output};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
@@ -16,7 +17,7 @@ fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, St
     cmd.timeout = Some(std::time::Duration::from_secs(60));
     let out = process::exec(&cmd, fx.cancel_flag(), fx.printer()).map_err(|e| {
         if e.contains("not found on PATH") {
-            format!("{e} (vbmc: pip install virtualbmc; sushy-emulator: pip install sushy-tools; ipmitool: apt-get install ipmitool)")
+            format!("{e} (sushy-emulator: pip install sushy-tools; ipmitool and curl: apt-get install ipmitool curl)")
         } else {
             e
         }
@@ -32,32 +33,113 @@ fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, St
     Ok(out)
 }
 
-/// Where vbmc finds its daemon: a virtualbmc.conf, or the default (~/.vbmc).
+/// Where vbmcd listens: the `server_port` of a virtualbmc.conf (`config`, else
+/// `$VIRTUALBMC_CONFIG`, else ~/.vbmc/virtualbmc.conf), 50891 by default.
 #[derive(Clone, Debug, Default)]
 pub struct Vbmc {
     pub config: Option<String>,
 }
 
 impl Vbmc {
-    fn env(&self) -> Vec<(String, Arg)> {
-        self.config
-            .iter()
-            .map(|c| ("VIRTUALBMC_CONFIG".to_string(), Arg::Plain(c.clone())))
-            .collect()
+    pub fn port(&self) -> Result<u16, String> {
+        let path = self
+            .config
+            .clone()
+            .or_else(|| std::env::var("VIRTUALBMC_CONFIG").ok())
+            .unwrap_or_else(|| {
+                format!(
+                    "{}/.vbmc/virtualbmc.conf",
+                    std::env::var("HOME").unwrap_or_default()
+                )
+            });
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(_) if self.config.is_none() => return Ok(50891),
+            Err(e) => return Err(format!("cannot read {path}: {e}")),
+        };
+        let mut section = String::new();
+        for line in text.lines() {
+            let l = line.trim();
+            if l.starts_with('[') {
+                section = l.trim_matches(|c| c == '[' || c == ']').to_string();
+            } else if section == "default" {
+                if let Some((k, v)) = l.split_once('=') {
+                    if k.trim() == "server_port" {
+                        return v.trim().parse().map_err(|_| {
+                            format!("{path}: server_port {:?} is not a port", v.trim())
+                        });
+                    }
+                }
+            }
+        }
+        Ok(50891)
     }
 
-    fn argv(&self, args: &[&str]) -> Vec<Arg> {
-        let mut v: Vec<Arg> = vec![tool("vbmc", "LABSH_VBMC").into()];
-        v.extend(args.iter().map(|a| Arg::Plain(a.to_string())));
-        v
+    /// One request to vbmcd; an `rc` in the answer is an error with its messages.
+    fn call(&self, request: Value) -> Result<Value, String> {
+        let port = self.port()?;
+        let v = zmtp::request(port, &request, std::time::Duration::from_secs(30))?;
+        if v["rc"].as_i64().unwrap_or(0) != 0 {
+            let msg: Vec<String> = v["msg"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|m| m.as_str().unwrap_or("").to_string())
+                .collect();
+            return Err(format!("vbmcd: {}", msg.join("; ")));
+        }
+        Ok(v)
     }
 
-    /// `vbmc list`: one map per BMC (Domain name, Status, Address, Port).
+    /// One map per BMC (Domain name, Status, Address, Port).
     pub fn list(&self, fx: &Effects) -> Result<Vec<Value>, String> {
-        let out = fx.read(Op::new("bmc.vbmc.list", "vbmc"), || {
-            run(fx, self.argv(&["list", "-f", "json"]), &self.env())
+        let v = fx.read(Op::new("bmc.vbmc.list", "vbmcd"), || {
+            self.call(json!({"command": "list"}))
         })?;
-        serde_json::from_str::<Vec<Value>>(&out.stdout).map_err(|e| format!("vbmc list: {e}"))
+        let header: Vec<String> = v["header"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|h| h.as_str().unwrap_or("").to_string())
+            .collect();
+        Ok(v["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|row| {
+                let mut m = serde_json::Map::new();
+                for (k, val) in header
+                    .iter()
+                    .zip(row.as_array().cloned().unwrap_or_default())
+                {
+                    m.insert(k.clone(), val);
+                }
+                Value::Object(m)
+            })
+            .collect())
+    }
+
+    fn add(&self, spec: &BmcSpec) -> Result<(), String> {
+        self.call(json!({
+            "command": "add",
+            "domain_name": spec.domain,
+            "username": spec.username,
+            "password": spec.password.expose(),
+            "port": spec.port,
+            "address": spec.address,
+            "libvirt_uri": spec.libvirt_uri,
+            "libvirt_sasl_username": null,
+            "libvirt_sasl_password": null,
+        }))
+        .map(|_| ())
+    }
+
+    fn on(&self, command: &str, domain: &str) -> Result<(), String> {
+        self.call(json!({"command": command, "domain_names": [domain]}))
+            .map(|_| ())
     }
 }
 
@@ -79,18 +161,94 @@ fn find<'a>(list: &'a [Value], domain: &str) -> Option<&'a Value> {
 /// Adds (if missing) and starts (if stopped) a VirtualBMC for a domain. An existing one on
 /// another address or port is an error: labsh does not move a BMC a director may know.
 pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Result<bool, String> {
-    let target = format!("{}@{}:{}", spec.domain, spec.address, spec.port);
-    let list = match v.list(fx) {
-        Ok(l) => l,
+    let list = list_for_ensure(fx, v)?;
+    vbmc_ensure_in(fx, v, spec, start, &list)
+}
+
+/// `vbmc list`, or (plan mode, vbmcd unreachable) an empty list.
+fn list_for_ensure(fx: &Effects, v: &Vbmc) -> Result<Vec<Value>, String> {
+    match v.list(fx) {
+        Ok(l) => Ok(l),
         Err(e) if fx.is_plan() => {
             fx.printer()
                 .warn(&format!("{e}; planning as if no BMC existed"));
-            Vec::new()
+            Ok(Vec::new())
         }
-        Err(e) => return Err(e),
-    };
+        Err(e) => Err(e),
+    }
+}
+
+/// `vbmc_ensure` for several BMCs: one `vbmc list`, ports checked against each other, then the
+/// adds and starts on up to `jobs` threads. Returns whether each changed.
+pub fn vbmcs_ensure(
+    fx: &Effects,
+    v: &Vbmc,
+    specs: &[BmcSpec],
+    start: bool,
+    jobs: usize,
+) -> Result<Vec<bool>, String> {
+    let mut seen = std::collections::HashMap::new();
+    for s in specs {
+        if let Some(other) = seen.insert((s.address.clone(), s.port), s.domain.clone()) {
+            return Err(format!(
+                "BMC port {}:{} is given to both {other} and {}",
+                s.address, s.port, s.domain
+            ));
+        }
+    }
+    let list = list_for_ensure(fx, v)?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<bool, String>>>> =
+        std::sync::Mutex::new(vec![None; specs.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, specs.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= specs.len() {
+                    break;
+                }
+                let r = vbmc_ensure_in(fx, v, &specs[i], start, &list);
+                if let Ok(mut g) = results.lock() {
+                    g[i] = Some(r);
+                }
+            });
+        }
+    });
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, r) in results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        match r {
+            Some(Ok(c)) => out.push(c),
+            Some(Err(e)) => errors.push(format!("  {}: {e}", specs[i].domain)),
+            None => errors.push(format!("  {}: did not run", specs[i].domain)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(format!(
+            "{} of {} BMCs failed:\n{}",
+            errors.len(),
+            specs.len(),
+            errors.join("\n")
+        ));
+    }
+    Ok(out)
+}
+
+fn vbmc_ensure_in(
+    fx: &Effects,
+    v: &Vbmc,
+    spec: &BmcSpec,
+    start: bool,
+    list: &[Value],
+) -> Result<bool, String> {
+    let target = format!("{}@{}:{}", spec.domain, spec.address, spec.port);
     let mut changed = false;
-    match find(&list, &spec.domain) {
+    match find(list, &spec.domain) {
         Some(b) => {
             let port = b["Port"].as_u64().unwrap_or(0);
             let addr = b["Address"].as_str().unwrap_or("");
@@ -119,34 +277,37 @@ pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Resul
                     spec.address, spec.port, spec.domain
                 ));
             }
-            let port = spec.port.to_string();
-            let mut argv = v.argv(&[
-                "add",
-                &spec.domain,
-                "--port",
-                &port,
-                "--address",
-                &spec.address,
-                "--username",
-                &spec.username,
-                "--password",
-            ]);
-            argv.push(Arg::Secret(spec.password.clone()));
-            argv.extend(["--libvirt-uri".into(), spec.libvirt_uri.clone().into()]);
-            let shown: Vec<String> = argv.iter().map(|a| a.shown()).collect();
             fx.change(
-                Op::new("bmc.vbmc.add", &target).arg("argv", shown.join(" ")),
-                || run(fx, argv.clone(), &v.env()).map(|_| ()),
+                Op::new("bmc.vbmc.add", &target)
+                    .arg("username", &spec.username)
+                    .arg("password", spec.password.mask())
+                    .arg("libvirt_uri", &spec.libvirt_uri),
+                || v.add(spec),
                 || (),
             )?;
             changed = true;
         }
     }
-    let running = find(&list, &spec.domain).is_some_and(|b| b["Status"] == "running");
+    let running = find(list, &spec.domain).is_some_and(|b| b["Status"] == "running");
     if start && !running {
         fx.change(
             Op::new("bmc.vbmc.start", &target),
-            || run(fx, v.argv(&["start", &spec.domain]), &v.env()).map(|_| ()),
+            || {
+                v.on("start", &spec.domain)?;
+                // vbmcd answers before the BMC's process has bound its port: wait for it, so
+                // that "started" means an IPMI client gets an answer.
+                let t0 = std::time::Instant::now();
+                while port_free(&spec.address, spec.port) {
+                    if t0.elapsed() > std::time::Duration::from_secs(15) {
+                        return Err(format!(
+                            "the BMC of {} did not open {}:{} within 15 s",
+                            spec.domain, spec.address, spec.port
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Ok(())
+            },
             || (),
         )?;
         changed = true;
@@ -163,7 +324,7 @@ pub fn vbmc_stop(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
         Some(b) if b["Status"] == "running" => {
             fx.change(
                 Op::new("bmc.vbmc.stop", domain),
-                || run(fx, v.argv(&["stop", domain]), &v.env()).map(|_| ()),
+                || v.on("stop", domain),
                 || (),
             )?;
             Ok(true)
@@ -184,7 +345,7 @@ pub fn vbmc_delete(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String>
     }
     fx.change(
         Op::new("bmc.vbmc.delete", domain),
-        || run(fx, v.argv(&["delete", domain]), &v.env()).map(|_| ()),
+        || v.on("delete", domain),
         || (),
     )?;
     Ok(true)

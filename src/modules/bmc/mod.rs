@@ -1,6 +1,7 @@
 //! Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.
 
 pub mod client;
+pub mod zmtp;
 
 use crate::effects::secret::Secret;
 use crate::engine::{rt_err, session, value};
@@ -182,6 +183,42 @@ pub mod bmc_fns {
     pub fn vbmc_ensure(ctx: NativeCallContext, spec: Map) -> Result<bool, Box<EvalAltResult>> {
         let (spec, v, start) = super::bmc_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
         super::call(&ctx, |fx| super::client::vbmc_ensure(fx, &v, &spec, start))
+    }
+
+    /// `vbmc_ensure` for several BMCs at once: one `vbmc list`, no port given twice, then the adds
+    /// and starts on up to `--jobs` threads. Returns whether each changed.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     let pw = secret("bmc", #{generate: true, length: 16});
+    ///     bmc::vbmcs_ensure([#{domain: "n1", port: 6230, password: pw, libvirt_uri: "qemu:///system"},
+    ///                        #{domain: "n2", port: 6231, password: pw, libvirt_uri: "qemu:///system"}]);
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn vbmcs_ensure(ctx: NativeCallContext, specs: Array) -> Result<Array, Box<EvalAltResult>> {
+        let mut parsed = Vec::new();
+        let mut vb = None;
+        let mut start = true;
+        for (i, s) in specs.into_iter().enumerate() {
+            let t = super::type_name(&s);
+            let m = s.try_cast::<Map>().ok_or_else(|| {
+                super::rt_err(
+                    &ctx,
+                    format!("vbmcs_ensure: item {i} must be a map, not {t}"),
+                )
+            })?;
+            let (spec, v, st) = super::bmc_spec(m).map_err(|e| super::rt_err(&ctx, e))?;
+            parsed.push(spec);
+            vb = Some(v);
+            start = st;
+        }
+        let Some(v) = vb else { return Ok(Array::new()) };
+        let jobs = super::session(&ctx)?.jobs();
+        let r = super::call(&ctx, |fx| {
+            super::client::vbmcs_ensure(fx, &v, &parsed, start, jobs)
+        })?;
+        Ok(r.into_iter().map(Dynamic::from).collect())
     }
 
     /// The VirtualBMCs vbmcd knows: `[#{domain, status, address, port}]`. `opts.config`: a
