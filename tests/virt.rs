@@ -110,6 +110,10 @@ fn bad_domain_specs_name_the_vm_and_field_and_create_nothing() {
             r#"#{lab: "lab", name: "ctrl01", memory_mib: 16384, vcpus: 4, images_dir: "/srv/lab", disks: [#{path: "/etc/passwd"}]}"#,
             "outside the lab's image folder /srv/lab",
         ),
+        (
+            r#"#{lab: "lab", name: "ctrl01", memory_mib: 16384, vcpus: 4, nics: ["provisoning"]}"#,
+            "domain ctrl01 nics[0]: no network \"provisoning\" at test:///default",
+        ),
     ] {
         let f = script(
             &lab,

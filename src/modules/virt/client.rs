@@ -332,6 +332,39 @@ pub fn network_ensure(
 
 /// The spec's differences from an existing domain are applied by redefining it (this lab's own
 /// domains only); a change of memory, CPUs, disks or NICs takes effect at the next boot.
+/// Checks that every network the domains' NICs name exists at `uri`, before anything is made.
+/// In plan mode a missing network may be one planned earlier in the run: not checked then.
+pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(), String> {
+    if fx.is_plan() {
+        return Ok(());
+    }
+    let c = connect(uri)?;
+    let names: Vec<String> = fx.read(Op::new("virt.network.list", uri), || {
+        c.list_all_networks(0)
+            .map_err(|e| verr("list networks", e))?
+            .iter()
+            .map(|n| n.name().map_err(|e| verr("network name", e)))
+            .collect()
+    })?;
+    for s in specs {
+        for (i, n) in s.nics.iter().enumerate() {
+            if !names.contains(&n.network) {
+                let hint =
+                    crate::engine::analyze::closest(&n.network, names.iter().map(String::as_str))
+                        .map(|c| format!(" (did you mean {c}?)"))
+                        .unwrap_or_default();
+                return Err(format!(
+                    "domain {} nics[{i}]: no network {:?} at {uri}{hint}; networks there: {}",
+                    s.name,
+                    n.network,
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn domain_ensure(
     fx: &Effects,
     uri: &str,

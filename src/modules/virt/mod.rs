@@ -425,6 +425,7 @@ pub mod virt_fns {
     ) -> Result<Map, Box<EvalAltResult>> {
         let (spec, lab) = super::dom_spec(uri, spec).map_err(|e| super::rt_err(&ctx, e))?;
         let e = super::with_fx(&ctx, |fx| {
+            super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
         })?;
         Ok(super::ensured_map(&spec.name, e))
@@ -458,6 +459,8 @@ pub mod virt_fns {
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
         let s = super::session(&ctx)?;
+        let all: Vec<&super::DomSpec> = parsed.iter().map(|p| &p.0).collect();
+        super::client::check_networks(&s.effects, uri, &all).map_err(|e| super::rt_err(&ctx, e))?;
         let jobs = s.jobs().min(parsed.len()).max(1);
         let next = std::sync::atomic::AtomicUsize::new(0);
         let results: std::sync::Mutex<Vec<Option<Result<super::client::Ensured, String>>>> =
