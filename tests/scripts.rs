@@ -468,8 +468,23 @@ fn the_main_job_runs_on_a_fresh_state_folder() {
     o.ok();
     let lines = o.json_lines();
     let recap = lines.last().unwrap();
-    assert_eq!(recap["stages"][0]["name"], "preflight");
-    assert_eq!(recap["stages"][0]["status"], "done");
+    let stages = recap["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["main", "preflight", "l0", "l1"]);
+    assert!(stages.iter().all(|s| s["status"] == "done"), "{recap}");
+    // The sandbox is the article's L0 host: the seed's VMs fit it.
+    for check in ["vCPUs", "memory"] {
+        let row = lines
+            .iter()
+            .find(|l| l["event"] == "print" && l["text"].as_str().unwrap().starts_with(check))
+            .unwrap();
+        assert!(row["text"].as_str().unwrap().contains(" pass "), "{row}");
+    }
+    let inst: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lab.state().join("out/instackenv.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(inst["nodes"].as_array().unwrap().len(), 7);
     for check in [
         "vCPUs",
         "memory",
@@ -507,4 +522,23 @@ fn a_script_named_like_a_module_imports_the_module_and_cycles_are_reported() {
         .run()
         .code(1)
         .stderr_has("import cycle:");
+}
+
+#[test]
+fn the_main_job_plans_on_a_fresh_machine_and_creates_nothing() {
+    let lab = Lab::new();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
+    let o = lab
+        .labsh()
+        .args(["run", script.to_str().unwrap(), "--plan", "--json"])
+        .run();
+    o.ok();
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+    assert!(recap["totals"]["planned"].as_u64().unwrap() > 30, "{recap}");
+    let files: Vec<_> = crate::support::walk(&lab.state())
+        .into_iter()
+        .filter(|p| !p.starts_with(lab.state().join("runs")))
+        .collect();
+    assert!(files.is_empty(), "a plan wrote {files:?}");
 }

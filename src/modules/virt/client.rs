@@ -29,8 +29,16 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
     if let Some(c) = g.get(uri) {
         return Ok(c.clone());
     }
+    let hint = if uri.starts_with("test://") {
+        "does the test driver's file exist?"
+    } else {
+        "is libvirtd running there, and may you use its socket?"
+    };
     let c = Connect::open(Some(uri)).map_err(|e| {
-        format!("cannot connect to libvirt at {uri}: {} (is libvirtd running there, and may you use its socket?)", e.message())
+        format!(
+            "cannot connect to libvirt at {uri}: {} ({hint})",
+            e.message()
+        )
     })?;
     let c = Arc::new(c);
     g.insert(uri.to_string(), c.clone());

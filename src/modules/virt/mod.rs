@@ -112,7 +112,7 @@ const DOM_KEYS: &[&str] = &[
     "images_dir",
 ];
 
-fn dom_spec(uri: &str, m: Map) -> Result<(DomSpec, String), String> {
+fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> {
     let name = m
         .get("name")
         .and_then(|v| v.clone().into_string().ok())
@@ -127,7 +127,16 @@ fn dom_spec(uri: &str, m: Map) -> Result<(DomSpec, String), String> {
         Some(t) if t == "kvm" || t == "qemu" || t == "test" => t,
         Some(t) => return Err(format!("{func}: 'type' must be kvm or qemu, not {t:?}")),
         None => {
-            let caps = client::capabilities(uri)?;
+            let caps = match client::capabilities(uri) {
+                Ok(c) => c,
+                // Plan mode, target not reachable yet: a real host's default.
+                Err(_) if plan => client::Caps {
+                    arch: String::new(),
+                    cpu_model: String::new(),
+                    domain_types: vec!["kvm".into()],
+                },
+                Err(e) => return Err(e),
+            };
             if caps.domain_types.iter().any(|t| t == "kvm") {
                 "kvm".into()
             } else if caps.domain_types.iter().any(|t| t == "test") {
@@ -285,15 +294,27 @@ fn with_fx<T>(ctx: &NativeCallContext, f: impl FnOnce(&Effects) -> Result<T, Str
 #[export_module]
 pub mod virt_fns {
     /// What `virsh nodeinfo` shows: `#{model, cpus, mhz, sockets, cores, threads, numa_cells,
-    /// memory_kib, hostname}`.
+    /// memory_kib, hostname}`. In plan mode an unreachable URI gives `()` and a warning.
     ///
     /// ```rhai
     /// let n = virt::node_info("test:///default");
     /// assert(n.cpus > 0 && n.memory_kib > 0);
+    /// if plan_mode() { assert_eq(virt::node_info("test:///nonexistent/host.xml"), ()); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn node_info(ctx: NativeCallContext, uri: &str) -> Result<Map, Box<EvalAltResult>> {
-        let n = super::client::node_info(uri).map_err(|e| super::rt_err(&ctx, e))?;
+    pub fn node_info(ctx: NativeCallContext, uri: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let n = match super::client::node_info(uri) {
+            Ok(n) => n,
+            Err(e) if super::session(&ctx)?.effects.is_plan() => {
+                // A plan goes on where the target cannot be read (yet).
+                super::session(&ctx)?
+                    .effects
+                    .printer()
+                    .warn(&format!("{e}; no node facts in this plan"));
+                return Ok(Dynamic::UNIT);
+            }
+            Err(e) => return Err(super::rt_err(&ctx, e)),
+        };
         let mut m = Map::new();
         m.insert("model".into(), n.model.into());
         m.insert("cpus".into(), (n.cpus as i64).into());
@@ -304,7 +325,7 @@ pub mod virt_fns {
         m.insert("numa_cells".into(), (n.numa_cells as i64).into());
         m.insert("memory_kib".into(), (n.memory_kib as i64).into());
         m.insert("hostname".into(), n.hostname.into());
-        Ok(m)
+        Ok(Dynamic::from_map(m))
     }
 
     /// The host's capabilities: `#{arch, cpu_model, domain_types}` (`domain_types` holds "kvm"
@@ -325,6 +346,44 @@ pub mod virt_fns {
             Dynamic::from_array(c.domain_types.into_iter().map(Dynamic::from).collect()),
         );
         Ok(m)
+    }
+
+    /// The sandbox: writes (once) a libvirt test-driver file modelled on the reference
+    /// article's L0 host (32 CPUs, 2 NUMA cells, 167676348 KiB, the `default` network) to `path`
+    /// and returns its URI, `test:///PATH`. Each labsh run that opens it gets a fresh copy.
+    ///
+    /// ```rhai
+    /// let uri = virt::sandbox_host("/tmp/labsh-doc-sandbox.xml");
+    /// if !plan_mode() { assert_eq(virt::node_info(uri).cpus, 32); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sandbox_host(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
+        let text = include_str!("sandbox.xml");
+        if !path.starts_with('/') {
+            return Err(super::rt_err(
+                &ctx,
+                format!("virt::sandbox_host: {path:?} must be an absolute path"),
+            ));
+        }
+        super::with_fx(&ctx, |fx| {
+            let op = crate::effects::Op::new("file.write", path);
+            if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
+                fx.unchanged(op);
+            } else {
+                fx.change(
+                    op,
+                    || {
+                        if let Some(d) = std::path::Path::new(path).parent() {
+                            std::fs::create_dir_all(d)
+                                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                        }
+                        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+                    },
+                    || (),
+                )?;
+            }
+            Ok(format!("test://{path}"))
+        })
     }
 
     /// The MAC address of NIC `index` of VM `vm` in lab `lab`: derived from the three, so the
@@ -423,7 +482,8 @@ pub mod virt_fns {
         uri: &str,
         spec: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
-        let (spec, lab) = super::dom_spec(uri, spec).map_err(|e| super::rt_err(&ctx, e))?;
+        let (spec, lab) = super::dom_spec(uri, spec, super::session(&ctx)?.effects.is_plan())
+            .map_err(|e| super::rt_err(&ctx, e))?;
         let e = super::with_fx(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
@@ -455,7 +515,10 @@ pub mod virt_fns {
                     format!("domains_ensure: item {i} must be a map, not {t}"),
                 ));
             };
-            parsed.push(super::dom_spec(uri, m).map_err(|e| super::rt_err(&ctx, e))?);
+            parsed.push(
+                super::dom_spec(uri, m, super::session(&ctx)?.effects.is_plan())
+                    .map_err(|e| super::rt_err(&ctx, e))?,
+            );
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
         let s = super::session(&ctx)?;
