@@ -9,6 +9,7 @@
 //! and is counted for the recap at the end of the run.
 
 pub mod journal;
+pub mod pool;
 pub mod process;
 pub mod secret;
 pub mod time;

@@ -9,8 +9,6 @@ use crate::engine::{rt_err, session, value};
 use crate::modules::opts::{to_arg, type_name, Opts};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -225,31 +223,14 @@ fn par_impl(
     task: impl Fn(usize) -> Res<Dynamic> + Sync,
 ) -> Res<Array> {
     let s = session(ctx)?;
-    let jobs = s.jobs().min(n).max(1);
-    let results: Mutex<Vec<Option<Res<Dynamic>>>> = Mutex::new((0..n).map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= n {
-                    break;
-                }
-                let r = task(i);
-                if let Ok(mut g) = results.lock() {
-                    g[i] = Some(r);
-                }
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let results = crate::effects::pool::run_indexed(s.jobs(), n, task);
     let mut out = Array::with_capacity(n);
     let mut errors = Vec::new();
     let mut any_interrupt = false;
     for (i, r) in results.into_iter().enumerate() {
         match r {
-            Some(Ok(v)) => out.push(v),
-            Some(Err(e)) => {
+            Ok(v) => out.push(v),
+            Err(e) => {
                 any_interrupt |= is_interrupt(&e);
                 let d = Diagnostic::from_eval(&e, ctx.call_source());
                 let loc = d.location().map(|l| format!(" ({l})")).unwrap_or_default();
@@ -258,7 +239,6 @@ fn par_impl(
                     d.message.replace('\n', "\n      ")
                 ));
             }
-            None => errors.push(format!("  [{i}] did not run")),
         }
     }
     if any_interrupt {

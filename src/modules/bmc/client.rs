@@ -197,46 +197,13 @@ pub fn vbmcs_ensure(
         }
     }
     let list = list_for_ensure(fx, v)?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<Result<bool, String>>>> =
-        std::sync::Mutex::new(vec![None; specs.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, specs.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if i >= specs.len() {
-                    break;
-                }
-                let r = vbmc_ensure_in(fx, v, &specs[i], start, &list);
-                if let Ok(mut g) = results.lock() {
-                    g[i] = Some(r);
-                }
-            });
-        }
-    });
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (i, r) in results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
-        match r {
-            Some(Ok(c)) => out.push(c),
-            Some(Err(e)) => errors.push(format!("  {}: {e}", specs[i].domain)),
-            None => errors.push(format!("  {}: did not run", specs[i].domain)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(format!(
-            "{} of {} BMCs failed:\n{}",
-            errors.len(),
-            specs.len(),
-            errors.join("\n")
-        ));
-    }
-    Ok(out)
+    crate::effects::pool::run_all(
+        jobs,
+        specs.len(),
+        "BMCs",
+        |i| specs[i].domain.clone(),
+        |i| vbmc_ensure_in(fx, v, &specs[i], start, &list),
+    )
 }
 
 fn vbmc_ensure_in(

@@ -246,46 +246,25 @@ pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Re
 
 /// Grows an image to `size` (never shrinks).
 pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
-    let i = info(fx, path)?;
-    match i {
+    match info(fx, path)? {
         Some(i) if i.virtual_size >= size => {
             fx.unchanged(Op::new("img.resize", path).arg("size", size));
-            Ok(false)
+            return Ok(false);
         }
-        Some(_) => {
-            change(
-                fx,
-                "img.resize",
-                path,
-                vec![
-                    "qemu-img".into(),
-                    "resize".into(),
-                    "-q".into(),
-                    path.into(),
-                    size.to_string().into(),
-                ],
-                vec![],
-            )?;
-            Ok(true)
-        }
-        None if fx.is_plan() => {
-            change(
-                fx,
-                "img.resize",
-                path,
-                vec![
-                    "qemu-img".into(),
-                    "resize".into(),
-                    "-q".into(),
-                    path.into(),
-                    size.to_string().into(),
-                ],
-                vec![],
-            )?;
-            Ok(true)
-        }
-        None => Err(format!("{path} does not exist")),
+        Some(_) => {}
+        // Made earlier in this plan.
+        None if fx.is_plan() => {}
+        None => return Err(format!("{path} does not exist")),
     }
+    let argv = vec![
+        "qemu-img".into(),
+        "resize".into(),
+        "-q".into(),
+        path.into(),
+        size.to_string().into(),
+    ];
+    change(fx, "img.resize", path, argv, vec![])?;
+    Ok(true)
 }
 
 pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool, String> {

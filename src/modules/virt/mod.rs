@@ -524,49 +524,19 @@ pub mod virt_fns {
         let s = super::session(&ctx)?;
         let all: Vec<&super::DomSpec> = parsed.iter().map(|p| &p.0).collect();
         super::client::check_networks(&s.effects, uri, &all).map_err(|e| super::rt_err(&ctx, e))?;
-        let jobs = s.jobs().min(parsed.len()).max(1);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: std::sync::Mutex<Vec<Option<Result<super::client::Ensured, String>>>> =
-            std::sync::Mutex::new((0..parsed.len()).map(|_| None).collect());
-        std::thread::scope(|scope| {
-            for _ in 0..jobs {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if i >= parsed.len() {
-                        break;
-                    }
-                    let (spec, lab) = &parsed[i];
-                    let r = super::client::domain_ensure(&s.effects, uri, spec, lab);
-                    if let Ok(mut g) = results.lock() {
-                        g[i] = Some(r);
-                    }
-                });
-            }
-        });
-        let results = results.into_inner().unwrap_or_default();
-        let mut out = Array::new();
-        let mut errors = Vec::new();
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Some(Ok(e)) => {
-                    out.push(Dynamic::from_map(super::ensured_map(&parsed[i].0.name, e)))
-                }
-                Some(Err(e)) => errors.push(format!("  {}: {e}", parsed[i].0.name)),
-                None => errors.push(format!("  {}: did not run", parsed[i].0.name)),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(super::rt_err(
-                &ctx,
-                format!(
-                    "{} of {} domains failed:\n{}",
-                    errors.len(),
-                    parsed.len(),
-                    errors.join("\n")
-                ),
-            ));
-        }
-        Ok(out)
+        let done = crate::effects::pool::run_all(
+            s.jobs(),
+            parsed.len(),
+            "domains",
+            |i| parsed[i].0.name.clone(),
+            |i| super::client::domain_ensure(&s.effects, uri, &parsed[i].0, &parsed[i].1),
+        )
+        .map_err(|e| super::rt_err(&ctx, e))?;
+        Ok(done
+            .into_iter()
+            .zip(&parsed)
+            .map(|(e, p)| Dynamic::from_map(super::ensured_map(&p.0.name, e)))
+            .collect())
     }
 
     /// The domains at `uri`: `[#{name, state, autostart, lab}]` (`state`: running, shutoff, ...).
