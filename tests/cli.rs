@@ -274,3 +274,20 @@ fn the_readme_example_checks_and_plans() {
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["planned"], 10, "{recap}");
 }
+
+#[test]
+fn every_shipped_script_checks() {
+    let lab = Lab::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in ["scripts", "tools/bench", "tests/rhai"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rhai") {
+                lab.labsh().args(["check", p.to_str().unwrap()]).run().ok();
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 5, "{n}");
+}

@@ -321,3 +321,89 @@ par_map(hosts, |h| {{
         0
     );
 }
+
+fn snapshot(host: &RealHost) -> (Vec<String>, Vec<String>, String) {
+    let mut doms: Vec<String> = host
+        .virsh(&["list", "--all", "--name"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    doms.sort();
+    let mut nets: Vec<String> = host
+        .virsh(&["net-list", "--all", "--name"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    nets.sort();
+    (
+        doms,
+        nets,
+        host.virsh(&["net-dumpxml", "--inactive", "default"]),
+    )
+}
+
+#[test]
+fn teardown_removes_only_what_the_lab_made_and_leaves_libvirt_as_it_was() {
+    let host = RealHost::start("teardown");
+    let lab = Lab::new();
+    // Things labsh did not make, named like the lab's.
+    let dom = lab.file(
+        "keep.xml",
+        "<domain type='qemu'><name>overcloud-ctrl01-keep</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>\
+         <os><type arch='x86_64'>hvm</type></os></domain>",
+    );
+    host.virsh(&["define", dom.to_str().unwrap()]);
+    let net = lab.file("keepnet.xml", "<network><name>provisioning-keep</name><ip address='10.77.0.1' netmask='255.255.255.0'/></network>");
+    host.virsh(&["net-define", net.to_str().unwrap()]);
+    let before = snapshot(&host);
+    let f = lab.file("l1.rhai", L1_SCRIPT);
+    l1_run(&lab, &host, &f, &[]).ok();
+    assert_ne!(snapshot(&host), before);
+    let teardown = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/teardown.rhai");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "run".to_string(),
+            teardown.display().to_string(),
+            "--set".into(),
+            format!("uri={}", host.uri),
+            "--set".into(),
+            format!("images={}", host.images().display()),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    // No terminal, no --yes: nothing happens.
+    lab.labsh()
+        .args(args(&[]))
+        .run()
+        .code(1)
+        .stderr_has("pass --yes");
+    // The plan lists it all and removes nothing.
+    let plan = lab.labsh().args(args(&["--plan", "--json"])).run();
+    plan.ok();
+    let planned = plan.json_lines().pop().unwrap()["totals"]["planned"]
+        .as_u64()
+        .unwrap();
+    assert!(planned >= 8 * 2 + 2, "{planned}");
+    assert_eq!(snapshot(&host).0.len(), 9);
+    lab.labsh().args(args(&["--yes"])).run().ok();
+    assert_eq!(
+        snapshot(&host),
+        before,
+        "libvirt is as it was, the look-alikes included"
+    );
+    assert!(
+        !host.images().join("undercloud.qcow2").exists(),
+        "overlays removed"
+    );
+    assert!(
+        host.images().join("rhel7-guest.qcow2").exists(),
+        "the base image kept"
+    );
+    // Again: nothing to do.
+    let again = lab.labsh().args(args(&["--yes", "--json"])).run();
+    again.ok().stdout_has("nothing of this lab to remove");
+    assert_eq!(again.json_lines().pop().unwrap()["totals"]["changed"], 0);
+}

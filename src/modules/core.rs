@@ -617,6 +617,36 @@ pub mod core_fns {
         Ok(super::session(&ctx)?.effects.is_plan())
     }
 
+    /// Asks `question` (y/N) and returns the answer. `--yes` answers yes; in plan mode nothing
+    /// will be changed, so it is yes too; with no terminal to ask on and no `--yes`, it is an
+    /// error that says to pass `--yes`.
+    ///
+    /// ```rhai
+    /// if plan_mode() { assert(confirm("remove the lab?")); }
+    /// ```
+    #[rhai_fn(name = "confirm", return_raw)]
+    pub fn confirm(ctx: NativeCallContext, question: &str) -> Result<bool, Box<EvalAltResult>> {
+        let s = super::session(&ctx)?;
+        if s.options.yes || s.effects.is_plan() {
+            return Ok(true);
+        }
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(super::rt_err(
+                &ctx,
+                format!("{question} (no terminal to ask on: pass --yes to confirm)"),
+            ));
+        }
+        s.effects.printer().status(&format!("{question} [y/N] "));
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| super::rt_err(&ctx, format!("cannot read the answer: {e}")))?;
+        Ok(matches!(
+            line.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
     /// What this run is: `#{plan, run_id, script, profile, target, jobs, yes, state_dir}`.
     ///
     /// ```rhai

@@ -661,6 +661,44 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
     Ok(true)
 }
 
+/// Stops and undefines a network of this lab; networks without this lab's mark are refused.
+/// Ok when it does not exist.
+pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<bool, String> {
+    let target = format!("{name}@{uri}");
+    let Some(c) = reach(fx, uri)? else {
+        fx.change(Op::new("virt.network.undefine", &target), || Ok(()), || ())?;
+        return Ok(true);
+    };
+    let Some(n) = lookup_network(&c, name)? else {
+        fx.unchanged(Op::new("virt.network.undefine", &target));
+        return Ok(false);
+    };
+    let f = xml::parse_network(&n.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
+    if f.owner.as_deref() != Some(lab) {
+        return Err(format!(
+            "network {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
+            f.owner.as_deref().unwrap_or("none")
+        ));
+    }
+    if n.is_active().map_err(|e| verr("network state", e))? {
+        fx.change(
+            Op::new("virt.network.destroy", &target),
+            || n.destroy().map(|_| ()).map_err(|e| verr("stop network", e)),
+            || (),
+        )?;
+    }
+    fx.change(
+        Op::new("virt.network.undefine", &target),
+        || {
+            n.undefine()
+                .map(|_| ())
+                .map_err(|e| verr("undefine network", e))
+        },
+        || (),
+    )?;
+    Ok(true)
+}
+
 /// Undefines a domain of this lab (stopping it first), and with `storage` deletes its disk files.
 /// Domains of other labs, or not created by labsh, are refused.
 pub fn domain_undefine(

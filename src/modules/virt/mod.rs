@@ -659,6 +659,23 @@ pub mod virt_fns {
         })
     }
 
+    /// Stops and removes a network of lab `lab`; a network without this lab's mark is refused.
+    /// Ok when it does not exist.
+    ///
+    /// ```rhai
+    /// virt::network_ensure("test:///default", #{lab: "doc", name: "doc-net-gone", address: "10.99.0.1", netmask: "255.255.255.0"});
+    /// virt::network_remove("test:///default", "doc-net-gone", "doc");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_remove(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+        lab: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::with_fx(&ctx, |fx| super::client::network_remove(fx, uri, name, lab))
+    }
+
     /// Removes a domain of lab `opts.lab` (stopping it first); with `storage: true` its disk files
     /// too. Domains without this lab's mark are refused. Ok when it does not exist.
     ///
