@@ -43,7 +43,15 @@ fn clean_signature(sig: &str) -> String {
             s = format!("{}-> {}", &s[..i], &inner[..j]);
         }
     }
-    s.trim_end_matches(" -> ()").to_string()
+    // Rust spellings of Rhai types, as a script writer names them.
+    s.trim_end_matches(" -> ()")
+        .replace("&mut ", "")
+        .replace("&str", "string")
+        .replace("ImmutableString", "string")
+        .replace(": i64", ": int")
+        .replace("-> i64", "-> int")
+        .replace(": f64", ": float")
+        .replace("-> f64", "-> float")
 }
 
 impl FnMeta {
@@ -244,7 +252,11 @@ mod tests {
         );
         assert_eq!(
             clean_signature("sleep(s: f64) -> Result<(), Box<EvalAltResult>>"),
-            "sleep(s: f64)"
+            "sleep(s: float)"
+        );
+        assert_eq!(
+            clean_signature("mac(lab: &str, vm: &str, index: i64) -> String"),
+            "mac(lab: string, vm: string, index: int) -> String"
         );
     }
 }
