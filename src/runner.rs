@@ -7,10 +7,10 @@ use crate::effects::secret::SecretsFile;
 use crate::effects::{Effects, JournalSlot, Mode};
 use crate::engine::analyze::{self, closest};
 use crate::engine::diag::Diagnostic;
-use crate::engine::{self, sources, value, RunOptions, Session};
+use crate::engine::{self, is_interrupt, sources, value, RunOptions, Session};
 use crate::paths;
 use crate::printer::Printer;
-use rhai::{Engine, EvalAltResult, Scope, AST};
+use rhai::{Engine, Scope, AST};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,7 +108,13 @@ pub fn compile_checked(
         }
     };
     ast.set_source(source);
-    let diags = analyze::check(engine, &ast, source, script_dir);
+    let diags = analyze::check(
+        engine,
+        &analyze::Natives::of(engine),
+        &ast,
+        source,
+        script_dir,
+    );
     if !diags.is_empty() {
         for d in &diags {
             print_diag(printer, d);
@@ -141,16 +147,6 @@ fn script_dir(path: &Path) -> Option<PathBuf> {
     } else {
         parent.to_path_buf()
     })
-}
-
-fn is_interrupt(e: &EvalAltResult) -> bool {
-    match e {
-        EvalAltResult::ErrorTerminated(..) => true,
-        EvalAltResult::ErrorInFunctionCall(_, _, i, _) | EvalAltResult::ErrorInModule(_, i, _) => {
-            is_interrupt(i)
-        }
-        _ => false,
-    }
 }
 
 /// `labsh check FILE`.

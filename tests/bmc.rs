@@ -201,17 +201,9 @@ fn the_seed_l1_gets_a_bmc_per_overcloud_node_and_a_matching_instackenv() {
     );
     let f = lab.file("l1bmc.rhai", &script);
     let args = |extra: &[&str]| {
-        let mut a = vec![
-            "run".to_string(),
-            f.display().to_string(),
-            "--json".into(),
-            "--set".into(),
-            format!("uri={}", host.uri),
-            "--set".into(),
-            format!("images={}", host.images().display()),
-        ];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
+        let mut e = vec!["--json"];
+        e.extend_from_slice(extra);
+        crate::realstack::run_args(&host, &f, &e)
     };
     lab.labsh()
         .args(args(&[]))

@@ -105,18 +105,24 @@ stage("l0", || l0::networks(uri, p));
 stage("l1", || l1::build(uri, p));
 "#;
 
-fn l1_run(lab: &Lab, host: &RealHost, f: &Path, extra: &[&str]) -> crate::support::Out {
+/// `run SCRIPT --set uri=... --set images=...` for `host`, then `extra`.
+pub fn run_args(host: &RealHost, script: &Path, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "run".to_string(),
-        f.display().to_string(),
-        "--json".into(),
+        script.display().to_string(),
         "--set".into(),
         format!("uri={}", host.uri),
         "--set".into(),
         format!("images={}", host.images().display()),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    lab.labsh().args(args).run()
+    args
+}
+
+fn l1_run(lab: &Lab, host: &RealHost, f: &Path, extra: &[&str]) -> crate::support::Out {
+    let mut e = vec!["--json"];
+    e.extend_from_slice(extra);
+    lab.labsh().args(run_args(host, f, &e)).run()
 }
 
 const SEED_VMS: [(&str, &str, &str); 8] = [
@@ -362,18 +368,7 @@ fn teardown_removes_only_what_the_lab_made_and_leaves_libvirt_as_it_was() {
     l1_run(&lab, &host, &f, &[]).ok();
     assert_ne!(snapshot(&host), before);
     let teardown = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/teardown.rhai");
-    let args = |extra: &[&str]| {
-        let mut a = vec![
-            "run".to_string(),
-            teardown.display().to_string(),
-            "--set".into(),
-            format!("uri={}", host.uri),
-            "--set".into(),
-            format!("images={}", host.images().display()),
-        ];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let args = |extra: &[&str]| run_args(&host, &teardown, extra);
     // No terminal, no --yes: nothing happens.
     lab.labsh()
         .args(args(&[]))

@@ -8,6 +8,7 @@
 //! arguments (secrets masked), outcome and duration; it goes to the run's journal and to the printer,
 //! and is counted for the recap at the end of the run.
 
+pub mod files;
 pub mod journal;
 pub mod pool;
 pub mod process;

@@ -145,6 +145,7 @@ fn kind_name(k: Kind) -> &'static str {
 
 type Sig = Vec<Option<String>>;
 
+#[derive(Clone)]
 struct Known {
     /// (namespace or "", name) -> parameter type lists. `None` lists: script functions.
     fns: HashMap<(String, String), Vec<Option<Sig>>>,
@@ -164,24 +165,36 @@ impl Known {
     }
 }
 
+/// The engine's native functions (standard library included), read once from its metadata: the
+/// REPL checks every line against them.
+#[derive(Clone)]
+pub struct Natives(Known);
+
+impl Natives {
+    pub fn of(engine: &Engine) -> Natives {
+        let mut known = Known {
+            fns: HashMap::new(),
+            names: HashSet::new(),
+        };
+        for (ns, name, params) in catalog::all_signatures(engine) {
+            known.add(ns.as_deref().unwrap_or(""), &name, Some(params));
+        }
+        Natives(known)
+    }
+}
+
 /// Checks `ast` (compiled from `source`). `script_dir` is where its imports are looked for.
 pub fn check(
     engine: &Engine,
+    natives: &Natives,
     ast: &AST,
     source: &str,
     script_dir: Option<&Path>,
 ) -> Vec<Diagnostic> {
-    let mut known = Known {
-        fns: HashMap::new(),
-        names: HashSet::new(),
-    };
-    for (ns, name, params) in catalog::all_signatures(engine) {
-        known.add(ns.as_deref().unwrap_or(""), &name, Some(params));
-    }
+    let mut known = natives.0.clone();
     for f in ast.iter_functions() {
+        // Script functions are untyped: any call of that name passes.
         known.add("", f.name, None);
-        // A script function may be called with any arity of its own.
-        let _ = f.params.len();
     }
     // Imports with a literal path: the module's functions, under its alias.
     let mut variables: HashSet<String> = HashSet::new();
@@ -456,7 +469,7 @@ mod tests {
         let ast = e
             .compile("fn mine(x) { x }\nmine(1);\ntakes_array([1]);\ntakes_array(\"no\");\nnope(2);\n[1].len();\n[1].nomethod();")
             .unwrap();
-        let d = check(&e, &ast, "t.rhai", None);
+        let d = check(&e, &Natives::of(&e), &ast, "t.rhai", None);
         let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
         assert!(

@@ -104,6 +104,29 @@ pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltRes
     ))
 }
 
+/// Runs a binding's client code with the session's effects; its error becomes a runtime error
+/// at the call's position.
+pub fn with_effects<T>(
+    ctx: &NativeCallContext,
+    f: impl FnOnce(&Effects) -> Result<T, String>,
+) -> Result<T, Box<EvalAltResult>> {
+    let s = session(ctx)?;
+    f(&s.effects).map_err(|e| rt_err(ctx, e))
+}
+
+/// Whether an error is (or wraps) the stop asked for with Ctrl-C.
+pub fn is_interrupt(e: &EvalAltResult) -> bool {
+    match e {
+        EvalAltResult::ErrorTerminated(..) => true,
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => is_interrupt(inner),
+        EvalAltResult::ErrorRuntime(d, _) => {
+            d.clone().into_string().is_ok_and(|s| s == "interrupted")
+        }
+        _ => false,
+    }
+}
+
 /// Limits, set explicitly: debug builds of Rhai default to tiny ones.
 pub const MAX_CALL_LEVELS: usize = 256;
 pub const MAX_EXPR_DEPTH: usize = 256;

@@ -5,25 +5,13 @@ use crate::effects::process::{self, Arg, Command};
 use crate::effects::secret::{self, Secret};
 use crate::effects::{Op, StageStatus};
 use crate::engine::diag::Diagnostic;
-use crate::engine::{rt_err, session, value};
+use crate::engine::{is_interrupt, rt_err, session, value};
 use crate::modules::opts::{to_arg, type_name, Opts};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::time::{Duration, Instant};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
-
-fn is_interrupt(e: &EvalAltResult) -> bool {
-    match e {
-        EvalAltResult::ErrorTerminated(..) => true,
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => is_interrupt(inner),
-        EvalAltResult::ErrorRuntime(d, _) => {
-            d.clone().into_string().is_ok_and(|s| s == "interrupted")
-        }
-        _ => false,
-    }
-}
 
 fn interrupted(ctx: &NativeCallContext) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorTerminated(

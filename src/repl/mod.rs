@@ -26,6 +26,7 @@ use std::time::Instant;
 struct Repl {
     session: Arc<Session>,
     engine: Arc<Engine>,
+    natives: analyze::Natives,
     printer: Arc<Printer>,
     scope: Scope<'static>,
     /// Functions defined so far.
@@ -110,6 +111,7 @@ pub fn start(common: &Common) -> u8 {
 
     let mut repl = Repl {
         session,
+        natives: analyze::Natives::of(&engine),
         engine,
         printer: printer.clone(),
         scope: Scope::new(),
@@ -228,7 +230,13 @@ impl Repl {
         let mut checked = prelude.merge(&self.functions).merge(&ast);
         checked.set_source(source);
         let dir = self.cwd.clone();
-        let diags = analyze::check(&self.engine, &checked, source, dir.as_deref());
+        let diags = analyze::check(
+            &self.engine,
+            &self.natives,
+            &checked,
+            source,
+            dir.as_deref(),
+        );
         // Variables of earlier lines are not visible to the checker: only report functions.
         let diags: Vec<_> = diags
             .into_iter()

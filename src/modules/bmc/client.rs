@@ -497,39 +497,7 @@ pub fn instackenv(nodes: &[Node], reveal: bool) -> Value {
 pub fn write_instackenv(fx: &Effects, path: &str, nodes: &[Node]) -> Result<bool, String> {
     let text =
         serde_json::to_string_pretty(&instackenv(nodes, true)).map_err(|e| e.to_string())? + "\n";
-    if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
-        fx.unchanged(Op::new("file.write", path));
-        return Ok(false);
-    }
-    fx.change(
-        Op::new("file.write", path)
-            .arg("mode", "0600")
-            .arg("content", instackenv(nodes, false)),
-        || write_private(path, &text),
-        || (),
-    )?;
-    Ok(true)
-}
-
-/// Writes a file that holds secrets: created 0600, replaced atomically.
-pub fn write_private(path: &str, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let p = std::path::Path::new(path);
-    if let Some(d) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-    }
-    let tmp = format!("{path}.labsh-tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))
+    crate::effects::files::ensure_file(fx, path, &text, true, Some(instackenv(nodes, false)))
 }
 
 /// The Redfish emulator (sushy-tools) as a background process of labsh's, by PID file.

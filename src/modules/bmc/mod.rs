@@ -4,7 +4,7 @@ pub mod client;
 pub mod zmtp;
 
 use crate::effects::secret::Secret;
-use crate::engine::{rt_err, session, value};
+use crate::engine::{rt_err, session, value, with_effects};
 use crate::modules::opts::{type_name, Opts};
 use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
@@ -158,14 +158,6 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
     Ok(out)
 }
 
-fn call<T>(
-    ctx: &NativeCallContext,
-    f: impl FnOnce(&crate::effects::Effects) -> Result<T, String>,
-) -> Result<T, Box<EvalAltResult>> {
-    let s = session(ctx)?;
-    f(&s.effects).map_err(|e| rt_err(ctx, e))
-}
-
 #[export_module]
 pub mod bmc_fns {
     /// Adds a VirtualBMC for a domain and starts it, or finds it so: `#{domain, port, address:
@@ -182,7 +174,7 @@ pub mod bmc_fns {
     #[rhai_fn(return_raw)]
     pub fn vbmc_ensure(ctx: NativeCallContext, spec: Map) -> Result<bool, Box<EvalAltResult>> {
         let (spec, v, start) = super::bmc_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
-        super::call(&ctx, |fx| super::client::vbmc_ensure(fx, &v, &spec, start))
+        super::with_effects(&ctx, |fx| super::client::vbmc_ensure(fx, &v, &spec, start))
     }
 
     /// `vbmc_ensure` for several BMCs at once: one `vbmc list`, no port given twice, then the adds
@@ -215,7 +207,7 @@ pub mod bmc_fns {
         }
         let Some(v) = vb else { return Ok(Array::new()) };
         let jobs = super::session(&ctx)?.jobs();
-        let r = super::call(&ctx, |fx| {
+        let r = super::with_effects(&ctx, |fx| {
             super::client::vbmcs_ensure(fx, &v, &parsed, start, jobs)
         })?;
         Ok(r.into_iter().map(Dynamic::from).collect())
@@ -232,7 +224,7 @@ pub mod bmc_fns {
         let o =
             super::Opts::new("vbmc_list", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
-        let rows = super::call(&ctx, |fx| v.list(fx))?;
+        let rows = super::with_effects(&ctx, |fx| v.list(fx))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -263,7 +255,7 @@ pub mod bmc_fns {
         let o =
             super::Opts::new("vbmc_stop", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
-        super::call(&ctx, |fx| super::client::vbmc_stop(fx, &v, domain))
+        super::with_effects(&ctx, |fx| super::client::vbmc_stop(fx, &v, domain))
     }
 
     /// Deletes a domain's VirtualBMC (ok when there is none).
@@ -280,7 +272,7 @@ pub mod bmc_fns {
         let o = super::Opts::new("vbmc_delete", opts, &["config"])
             .map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
-        super::call(&ctx, |fx| super::client::vbmc_delete(fx, &v, domain))
+        super::with_effects(&ctx, |fx| super::client::vbmc_delete(fx, &v, domain))
     }
 
     /// Whether nothing listens on `address`:`port` (UDP, as IPMI does).
@@ -308,7 +300,7 @@ pub mod bmc_fns {
         action: &str,
     ) -> Result<String, Box<EvalAltResult>> {
         let i = super::ipmi_of(bmc).map_err(|e| super::rt_err(&ctx, e))?;
-        super::call(&ctx, |fx| super::client::ipmi_power(fx, &i, action))
+        super::with_effects(&ctx, |fx| super::client::ipmi_power(fx, &i, action))
     }
 
     /// Starts the Redfish emulator on `address`:`port` for `libvirt_uri` (ok when something
@@ -335,7 +327,7 @@ pub mod bmc_fns {
         let port = super::port_of(&o, "port").map_err(err)?;
         let uri = o.req_str("libvirt_uri").map_err(err)?;
         let pid = o.req_str("pid_file").map_err(err)?;
-        super::call(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::sushy_ensure(fx, &address, port, &uri, &pid)
         })
     }
@@ -347,7 +339,7 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sushy_stop(ctx: NativeCallContext, pid_file: &str) -> Result<bool, Box<EvalAltResult>> {
-        super::call(&ctx, |fx| super::client::sushy_stop(fx, pid_file))
+        super::with_effects(&ctx, |fx| super::client::sushy_stop(fx, pid_file))
     }
 
     /// The systems of a Redfish service (`http://127.0.0.1:8000`): `[#{id, name, power}]`.
@@ -360,7 +352,7 @@ pub mod bmc_fns {
         ctx: NativeCallContext,
         base_url: &str,
     ) -> Result<Array, Box<EvalAltResult>> {
-        let rows = super::call(&ctx, |fx| super::client::redfish_systems(fx, base_url))?;
+        let rows = super::with_effects(&ctx, |fx| super::client::redfish_systems(fx, base_url))?;
         Ok(rows
             .into_iter()
             .map(|(id, name, power)| {
@@ -398,7 +390,7 @@ pub mod bmc_fns {
         {
             return Err(super::rt_err(&ctx, format!("redfish_reset: unknown ResetType {reset_type:?}: On, ForceOff, GracefulShutdown, ForceRestart")));
         }
-        super::call(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::redfish_reset(fx, base_url, system_id, reset_type)
         })
     }
@@ -436,6 +428,6 @@ pub mod bmc_fns {
         nodes: Array,
     ) -> Result<bool, Box<EvalAltResult>> {
         let nodes = super::nodes_of(nodes).map_err(|e| super::rt_err(&ctx, e))?;
-        super::call(&ctx, |fx| super::client::write_instackenv(fx, path, &nodes))
+        super::with_effects(&ctx, |fx| super::client::write_instackenv(fx, path, &nodes))
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::effects::process::{self, Command};
 use crate::effects::{Effects, Op};
-use crate::engine::{rt_err, session};
+use crate::engine::with_effects;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::path::{Path, PathBuf};
@@ -100,14 +100,6 @@ fn version_of(fx: &Effects, tool: &str) -> Option<String> {
     )
 }
 
-fn call<T>(
-    ctx: &NativeCallContext,
-    f: impl FnOnce(&Effects) -> Result<T, String>,
-) -> Result<T, Box<EvalAltResult>> {
-    let s = session(ctx)?;
-    f(&s.effects).map_err(|e| rt_err(ctx, e))
-}
-
 #[export_module]
 pub mod host_fns {
     /// This host's facts: `#{cpus, memory_kib, kvm (a usable /dev/kvm: it opens and kvm_intel
@@ -122,7 +114,7 @@ pub mod host_fns {
     #[rhai_fn(return_raw)]
     pub fn facts(ctx: NativeCallContext, images_dir: &str) -> Result<Map, Box<EvalAltResult>> {
         let dir = super::existing_ancestor(images_dir);
-        let free = super::call(&ctx, |fx| super::free_kib(fx, &dir))?;
+        let free = super::with_effects(&ctx, |fx| super::free_kib(fx, &dir))?;
         let (vendor, nested) = super::nested();
         let mut m = Map::new();
         m.insert("cpus".into(), super::cpus().into());
@@ -162,7 +154,7 @@ pub mod host_fns {
         let mut m = Map::new();
         for n in names {
             let name = n.to_string();
-            let v = super::call(&ctx, |fx| Ok(super::version_of(fx, &name)))?;
+            let v = super::with_effects(&ctx, |fx| Ok(super::version_of(fx, &name)))?;
             m.insert(name.into(), v.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
         }
         Ok(m)
@@ -176,7 +168,7 @@ pub mod host_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn tuned(ctx: NativeCallContext, profile: &str) -> Result<bool, Box<EvalAltResult>> {
-        super::call(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             if !crate::modules::img::client::have("tuned-adm") {
                 fx.printer().warn(&format!("tuned-adm is not installed: the {profile} profile is not applied (apt-get install tuned)"));
                 return Ok(false);

@@ -591,11 +591,7 @@ pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String
         return Ok(false);
     }
     change(fx, "img.customize", path, c.argv(path), guestfs_env())?;
-    fx.change(
-        Op::new("file.write", &marker),
-        || std::fs::write(&marker, &fp).map_err(|e| format!("cannot write {marker}: {e}")),
-        || (),
-    )?;
+    crate::effects::files::ensure_file(fx, &marker, &fp, false, None)?;
     Ok(true)
 }
 

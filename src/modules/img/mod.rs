@@ -4,7 +4,7 @@
 pub mod client;
 
 use crate::effects::secret::Secret;
-use crate::engine::{rt_err, session, value};
+use crate::engine::{rt_err, value, with_effects};
 use crate::modules::opts::{type_name, Opts};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
@@ -25,14 +25,6 @@ fn size_of(v: &Dynamic) -> Result<u64, String> {
         "a size must be a string like \"100G\" or a number of bytes, not {}",
         type_name(v)
     ))
-}
-
-fn fx_call<T>(
-    ctx: &NativeCallContext,
-    f: impl FnOnce(&crate::effects::Effects) -> Result<T, String>,
-) -> Result<T, Box<EvalAltResult>> {
-    let s = session(ctx)?;
-    f(&s.effects).map_err(|e| rt_err(ctx, e))
 }
 
 fn strings(func: &str, key: &str, a: Array) -> Result<Vec<String>, String> {
@@ -62,7 +54,7 @@ pub mod img_fns {
     ) -> Result<bool, Box<EvalAltResult>> {
         let size = super::size_of(&size)
             .map_err(|e| super::rt_err(&ctx, format!("img::create {path}: {e}")))?;
-        super::fx_call(&ctx, |fx| super::client::create(fx, path, size, "qcow2"))
+        super::with_effects(&ctx, |fx| super::client::create(fx, path, size, "qcow2"))
     }
 
     /// `create` in another format (`"raw"`, `"qcow2"`).
@@ -79,7 +71,7 @@ pub mod img_fns {
     ) -> Result<bool, Box<EvalAltResult>> {
         let size = super::size_of(&size)
             .map_err(|e| super::rt_err(&ctx, format!("img::create {path}: {e}")))?;
-        super::fx_call(&ctx, |fx| super::client::create(fx, path, size, format))
+        super::with_effects(&ctx, |fx| super::client::create(fx, path, size, format))
     }
 
     /// A qcow2 overlay on `backing` (each VM gets one on the shared base image); ok when it
@@ -95,7 +87,7 @@ pub mod img_fns {
         path: &str,
         backing: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::fx_call(&ctx, |fx| super::client::overlay(fx, path, backing, None))
+        super::with_effects(&ctx, |fx| super::client::overlay(fx, path, backing, None))
     }
 
     /// What `qemu-img info --output=json` says, plus `virtual_size`, `format` and `backing`;
@@ -108,7 +100,7 @@ pub mod img_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn info(ctx: NativeCallContext, path: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let i = super::fx_call(&ctx, |fx| super::client::info(fx, path))?;
+        let i = super::with_effects(&ctx, |fx| super::client::info(fx, path))?;
         Ok(match i {
             None => Dynamic::UNIT,
             Some(i) => {
@@ -143,7 +135,7 @@ pub mod img_fns {
     ) -> Result<bool, Box<EvalAltResult>> {
         let size = super::size_of(&size)
             .map_err(|e| super::rt_err(&ctx, format!("img::resize {path}: {e}")))?;
-        super::fx_call(&ctx, |fx| super::client::resize(fx, path, size))
+        super::with_effects(&ctx, |fx| super::client::resize(fx, path, size))
     }
 
     /// Converts `src` into a new `dst` in `format`; ok when `dst` exists in that format.
@@ -159,7 +151,7 @@ pub mod img_fns {
         dst: &str,
         format: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::fx_call(&ctx, |fx| super::client::convert(fx, src, dst, format))
+        super::with_effects(&ctx, |fx| super::client::convert(fx, src, dst, format))
     }
 
     /// Copies a base image (a file, or an http/https URL fetched with curl) once into
@@ -177,7 +169,7 @@ pub mod img_fns {
         source: &str,
         cache_dir: &str,
     ) -> Result<String, Box<EvalAltResult>> {
-        super::fx_call(&ctx, |fx| super::client::cache_base(fx, source, cache_dir))
+        super::with_effects(&ctx, |fx| super::client::cache_base(fx, source, cache_dir))
     }
 
     /// `virt-resize --expand PARTITION src dst` into a new sparse `dst` of `size` (the seed's
@@ -198,7 +190,7 @@ pub mod img_fns {
     ) -> Result<bool, Box<EvalAltResult>> {
         let size = super::size_of(&size)
             .map_err(|e| super::rt_err(&ctx, format!("img::virt_resize {dst}: {e}")))?;
-        super::fx_call(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::virt_resize(fx, src, dst, size, expand)
         })
     }
@@ -211,7 +203,7 @@ pub mod img_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn filesystems(ctx: NativeCallContext, path: &str) -> Result<Array, Box<EvalAltResult>> {
-        let rows = super::fx_call(&ctx, |fx| super::client::filesystems(fx, path))?;
+        let rows = super::with_effects(&ctx, |fx| super::client::filesystems(fx, path))?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -289,7 +281,7 @@ pub mod img_fns {
                 .map_err(err)?,
             hostname: o.str("hostname").map_err(err)?,
         };
-        super::fx_call(&ctx, |fx| super::client::customize(fx, path, &c))
+        super::with_effects(&ctx, |fx| super::client::customize(fx, path, &c))
     }
 
     /// Whether a tool is installed (on PATH).

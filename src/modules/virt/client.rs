@@ -262,48 +262,33 @@ pub fn network_ensure(
     } else {
         virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG
     };
-    for r in facts.dhcp_ranges.iter().filter(|r| !wanted.contains(r)) {
+    let range_update = |command, verb: &str, r: &(String, String)| {
         let range = format!(
             "<range start=\"{}\" end=\"{}\"/>",
             xml::esc(&r.0),
             xml::esc(&r.1)
         );
         fx.change(
-            Op::new("virt.network.dhcp_range_delete", &target).arg("range", &range),
+            Op::new(format!("virt.network.dhcp_range_{verb}"), &target).arg("range", &range),
             || {
                 net.update(
-                    virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
+                    command,
                     virt::sys::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
                     -1,
                     &range,
                     flags,
                 )
-                .map_err(|e| verr("delete DHCP range", e))
+                .map_err(|e| verr(&format!("{verb} DHCP range"), e))
             },
             || (),
-        )?;
+        )
+    };
+    for r in facts.dhcp_ranges.iter().filter(|r| !wanted.contains(r)) {
+        range_update(virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE, "delete", r)?;
         changed = true;
     }
     for r in wanted.iter().filter(|r| !facts.dhcp_ranges.contains(r)) {
-        let range = format!(
-            "<range start=\"{}\" end=\"{}\"/>",
-            xml::esc(&r.0),
-            xml::esc(&r.1)
-        );
-        fx.change(
-            Op::new("virt.network.dhcp_range_add", &target).arg("range", &range),
-            || {
-                net.update(
-                    virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-                    virt::sys::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
-                    -1,
-                    &range,
-                    flags,
-                )
-                .map_err(|e| verr("add DHCP range", e))
-            },
-            || (),
-        )?;
+        range_update(virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, "add", r)?;
         changed = true;
     }
     if spec.active && !active {

@@ -3,15 +3,12 @@
 pub mod client;
 pub mod xml;
 
-use crate::effects::Effects;
-use crate::engine::{rt_err, session};
+use crate::engine::{rt_err, session, with_effects};
 use crate::modules::opts::{type_name, Opts};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::collections::HashSet;
 use xml::{Disk, DomSpec, NetSpec, Nic};
-
-type Res<T> = Result<T, Box<EvalAltResult>>;
 
 fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
     let name = m
@@ -286,11 +283,6 @@ fn ensured_map(name: &str, e: client::Ensured) -> Map {
     m
 }
 
-fn with_fx<T>(ctx: &NativeCallContext, f: impl FnOnce(&Effects) -> Result<T, String>) -> Res<T> {
-    let s = session(ctx)?;
-    f(&s.effects).map_err(|e| rt_err(ctx, e))
-}
-
 #[export_module]
 pub mod virt_fns {
     /// What `virsh nodeinfo` shows: `#{model, cpus, mhz, sockets, cores, threads, numa_cells,
@@ -365,23 +357,8 @@ pub mod virt_fns {
                 format!("virt::sandbox_host: {path:?} must be an absolute path"),
             ));
         }
-        super::with_fx(&ctx, |fx| {
-            let op = crate::effects::Op::new("file.write", path);
-            if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
-                fx.unchanged(op);
-            } else {
-                fx.change(
-                    op,
-                    || {
-                        if let Some(d) = std::path::Path::new(path).parent() {
-                            std::fs::create_dir_all(d)
-                                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-                        }
-                        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
-                    },
-                    || (),
-                )?;
-            }
+        super::with_effects(&ctx, |fx| {
+            crate::effects::files::ensure_file(fx, path, text, false, None)?;
             Ok(format!("test://{path}"))
         })
     }
@@ -413,7 +390,7 @@ pub mod virt_fns {
         spec: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let (spec, lab) = super::net_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
-        let e = super::with_fx(&ctx, |fx| {
+        let e = super::with_effects(&ctx, |fx| {
             super::client::network_ensure(fx, uri, &spec, &lab)
         })?;
         Ok(super::ensured_map(&spec.name, e))
@@ -484,7 +461,7 @@ pub mod virt_fns {
     ) -> Result<Map, Box<EvalAltResult>> {
         let (spec, lab) = super::dom_spec(uri, spec, super::session(&ctx)?.effects.is_plan())
             .map_err(|e| super::rt_err(&ctx, e))?;
-        let e = super::with_fx(&ctx, |fx| {
+        let e = super::with_effects(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
         })?;
@@ -603,7 +580,7 @@ pub mod virt_fns {
         uri: &str,
         name: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::with_fx(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::domain_power(fx, uri, name, "start")
         })
     }
@@ -620,7 +597,7 @@ pub mod virt_fns {
         uri: &str,
         name: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::with_fx(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::domain_power(fx, uri, name, "shutdown")
         })
     }
@@ -637,7 +614,7 @@ pub mod virt_fns {
         uri: &str,
         name: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::with_fx(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::domain_power(fx, uri, name, "destroy")
         })
     }
@@ -654,7 +631,7 @@ pub mod virt_fns {
         name: &str,
         on: bool,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::with_fx(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::domain_set_autostart(fx, uri, name, on)
         })
     }
@@ -673,7 +650,7 @@ pub mod virt_fns {
         name: &str,
         lab: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        super::with_fx(&ctx, |fx| super::client::network_remove(fx, uri, name, lab))
+        super::with_effects(&ctx, |fx| super::client::network_remove(fx, uri, name, lab))
     }
 
     /// Removes a domain of lab `opts.lab` (stopping it first); with `storage: true` its disk files
@@ -696,7 +673,7 @@ pub mod virt_fns {
         let storage = o
             .bool("storage", false)
             .map_err(|e| super::rt_err(&ctx, e))?;
-        super::with_fx(&ctx, |fx| {
+        super::with_effects(&ctx, |fx| {
             super::client::domain_undefine(fx, uri, name, &lab, storage)
         })
     }
