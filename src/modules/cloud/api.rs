@@ -1,0 +1,1916 @@
+//! The OpenStack operations behind the `cloud` bindings, with ensure semantics: look up, compare,
+//! then create or update through the effects seam. A create is never blindly repeated: after a
+//! failure that may have reached the server, the lookup runs again first.
+//!
+//! A cloud that cannot be reached in plan mode (its openrc not written yet, say) is planned
+//! against as if it were empty: reads find nothing and every change is planned.
+
+use super::client::{Body, Client, Failure};
+use super::config::CloudConfig;
+use crate::effects::secret::Secret;
+use crate::effects::{Effects, Op};
+use crate::modules::opts::Opts;
+use serde_json::{json, Map as JMap, Value};
+use std::sync::Arc;
+use ureq::http::Method;
+
+/// A cloud to work on: a live session, or (plan mode only) one that cannot be reached yet.
+#[derive(Clone)]
+pub enum Conn {
+    Live(Arc<Client>),
+    /// Plan mode only: the cloud cannot be reached yet (`why`).
+    Offline {
+        name: String,
+        why: String,
+    },
+}
+
+impl Conn {
+    pub fn name(&self) -> String {
+        match self {
+            Conn::Live(c) => c.cfg.name.clone(),
+            Conn::Offline { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// Placeholder id of something a plan would create.
+pub fn planned_id(kind: &str, name: &str) -> String {
+    format!("(planned {kind} {name})")
+}
+
+pub fn is_planned(id: &str) -> bool {
+    id.starts_with("(planned ")
+}
+
+/// What the operations work with.
+pub struct Api<'a> {
+    pub fx: &'a Effects,
+    pub conn: Conn,
+}
+
+fn q(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn looks_like_id(s: &str) -> bool {
+    (s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit()))
+        || (s.len() == 36
+            && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            && s.matches('-').count() == 4)
+}
+
+fn sid(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// IPv4 CIDR membership.
+pub fn in_cidr(addr: &str, cidr: &str) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(a), Ok(n), Ok(b)) = (
+        addr.parse::<std::net::Ipv4Addr>(),
+        net.parse::<std::net::Ipv4Addr>(),
+        bits.parse::<u32>(),
+    ) else {
+        return false;
+    };
+    if b > 32 {
+        return false;
+    }
+    let mask = if b == 0 { 0 } else { u32::MAX << (32 - b) };
+    (u32::from(a) & mask) == (u32::from(n) & mask)
+}
+
+impl<'a> Api<'a> {
+    fn live(&self) -> Option<&Arc<Client>> {
+        match &self.conn {
+            Conn::Live(c) => Some(c),
+            Conn::Offline { .. } => None,
+        }
+    }
+
+    fn read<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Client) -> Result<T, String>,
+        offline: T,
+    ) -> Result<T, String> {
+        match self.live() {
+            Some(c) => self.fx.read(Op::new("cloud.read", what), || f(c)),
+            None => Ok(offline),
+        }
+    }
+
+    fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
+        self.read(path, |c| c.get_opt(service, path), None)
+    }
+
+    fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, String> {
+        self.read(path, |c| c.list(service, path, key), vec![])
+    }
+
+    fn op(&self, op: &str, target: &str) -> Op {
+        Op::new(format!("cloud.{op}"), target).arg("cloud", self.conn.name())
+    }
+
+    /// Creates through the seam; `find` runs again after a failure that may have reached the
+    /// server (transport error, 5xx, 409), so nothing is created twice.
+    fn create(
+        &self,
+        op: Op,
+        kind: &str,
+        name: &str,
+        find: &dyn Fn(&Client) -> Result<Option<Value>, String>,
+        post: &dyn Fn(&Client) -> Result<Value, Failure>,
+        planned: Value,
+    ) -> Result<Value, String> {
+        let live = self.live().cloned();
+        let mut p = planned;
+        if let Value::Object(m) = &mut p {
+            m.insert("id".into(), json!(planned_id(kind, name)));
+            m.insert("name".into(), json!(name));
+        }
+        if self.fx.is_plan() || live.is_none() {
+            return self.fx.change(op, || Err("unreachable".into()), || p);
+        }
+        let c = live.ok_or("no session")?;
+        self.fx.change(
+            op,
+            || {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match post(&c) {
+                        Ok(v) => return Ok(v),
+                        Err(f) if attempt < 4 && (f.transient() || f.status() == Some(409) || f.status().is_some_and(|s| s >= 500)) => {
+                            tracing::debug!(target: "labsh::cloud", "create {kind} {name}: {f}; looking again before retrying");
+                            std::thread::sleep(std::time::Duration::from_millis(300 << attempt));
+                            if let Some(v) = find(&c)? {
+                                return Ok(v);
+                            }
+                            if f.status() == Some(409) {
+                                return Err(f.into());
+                            }
+                        }
+                        Err(f) => return Err(f.into()),
+                    }
+                }
+            },
+            || Value::Null,
+        )
+    }
+
+    /// A change that is safe to repeat (PUT, PATCH of fields, DELETE).
+    fn update(
+        &self,
+        op: Op,
+        f: impl FnOnce(&Client) -> Result<Value, Failure>,
+        planned: Value,
+    ) -> Result<Value, String> {
+        match self.live().cloned() {
+            Some(c) if !self.fx.is_plan() => {
+                self.fx
+                    .change(op, || f(&c).map_err(String::from), || Value::Null)
+            }
+            _ => self.fx.change(op, || Err("unreachable".into()), || planned),
+        }
+    }
+
+    // ---------- identity ----------
+
+    pub fn domain_id(&self, d: Option<String>) -> Result<String, String> {
+        let d = d.unwrap_or_else(|| "default".into());
+        if d == "default" || d == "Default" || looks_like_id(&d) {
+            return Ok(if d == "Default" { "default".into() } else { d });
+        }
+        let found = self.list("identity", &format!("/domains?name={}", q(&d)), "domains")?;
+        match found.first() {
+            Some(v) => Ok(sid(v)),
+            None if self.live().is_none() => Ok(planned_id("domain", &d)),
+            None => Err(format!("domain '{d}' does not exist")),
+        }
+    }
+
+    pub fn project_find(
+        &self,
+        name: &str,
+        domain: Option<String>,
+    ) -> Result<Option<Value>, String> {
+        if is_planned(name) {
+            return Ok(None);
+        }
+        if looks_like_id(name) {
+            if let Some(v) = self.get_opt("identity", &format!("/projects/{name}"))? {
+                return Ok(Some(v["project"].clone()));
+            }
+        }
+        let did = self.domain_id(domain)?;
+        let path = format!("/projects?name={}&domain_id={}", q(name), q(&did));
+        Ok(self.list("identity", &path, "projects")?.into_iter().next())
+    }
+
+    /// The id of a project by name or id; a placeholder in plan mode when it does not exist yet.
+    pub fn project_id(&self, name: &str) -> Result<String, String> {
+        if is_planned(name) {
+            return Ok(name.to_string());
+        }
+        match self.project_find(name, None)? {
+            Some(p) => Ok(sid(&p)),
+            None if self.fx.is_plan() => Ok(planned_id("project", name)),
+            None => Err(format!(
+                "project '{name}' does not exist in cloud '{}'",
+                self.conn.name()
+            )),
+        }
+    }
+
+    pub fn project_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let domain = o.str("domain")?;
+        let desc = o.str("description")?;
+        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+        let did = self.domain_id(domain.clone())?;
+        if let Some(p) = self.project_find(&name, domain.clone())? {
+            if let Some(d) = &desc {
+                if p["description"].as_str().unwrap_or_default() != d {
+                    let id = sid(&p);
+                    let body = json!({"project": {"description": d}});
+                    let r = self.update(
+                        self.op("project.update", &name).arg("description", d),
+                        |c| {
+                            Ok(c.call(
+                                Method::PATCH,
+                                "identity",
+                                &format!("/projects/{id}"),
+                                Body::Json(body),
+                                &[],
+                            )?
+                            .body["project"]
+                                .clone())
+                        },
+                        p.clone(),
+                    )?;
+                    return Ok(if r.is_null() { p } else { r });
+                }
+            }
+            self.fx.unchanged(self.op("project.ensure", &name));
+            return Ok(p);
+        }
+        let mut body = json!({"project": {"name": name, "domain_id": did, "enabled": true}});
+        if let Some(d) = &desc {
+            body["project"]["description"] = json!(d);
+        }
+        if !tags.is_empty() {
+            body["project"]["tags"] = json!(tags);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            let path = format!("/projects?name={}&domain_id={}", q(&name), q(&did));
+            Ok(c.list("identity", &path, "projects")?.into_iter().next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "identity",
+                "/projects",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["project"]
+                .clone())
+        };
+        self.create(
+            self.op("project.create", &name)
+                .arg("domain", &did)
+                .arg("description", &desc),
+            "project",
+            &name,
+            &find,
+            &post,
+            json!({"domain_id": did, "description": desc}),
+        )
+    }
+
+    pub fn project_delete(&self, name: &str) -> Result<bool, String> {
+        let Some(p) = self.project_find(name, None)? else {
+            self.fx.unchanged(self.op("project.absent", name));
+            return Ok(false);
+        };
+        let id = sid(&p);
+        self.update(
+            self.op("project.delete", name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "identity",
+                    &format!("/projects/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn user_find(&self, name: &str, domain: Option<String>) -> Result<Option<Value>, String> {
+        if is_planned(name) {
+            return Ok(None);
+        }
+        if looks_like_id(name) {
+            if let Some(v) = self.get_opt("identity", &format!("/users/{name}"))? {
+                return Ok(Some(v["user"].clone()));
+            }
+        }
+        let did = self.domain_id(domain)?;
+        let path = format!("/users?name={}&domain_id={}", q(name), q(&did));
+        Ok(self.list("identity", &path, "users")?.into_iter().next())
+    }
+
+    pub fn user_id(&self, name: &str) -> Result<String, String> {
+        if is_planned(name) {
+            return Ok(name.to_string());
+        }
+        match self.user_find(name, None)? {
+            Some(p) => Ok(sid(&p)),
+            None if self.fx.is_plan() => Ok(planned_id("user", name)),
+            None => Err(format!(
+                "user '{name}' does not exist in cloud '{}'",
+                self.conn.name()
+            )),
+        }
+    }
+
+    pub fn user_ensure(&self, o: &Opts, password: &Secret) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let domain = o.str("domain")?;
+        let desc = o.str("description")?;
+        let email = o.str("email")?;
+        let did = self.domain_id(domain.clone())?;
+        let project = match o.str("project")? {
+            Some(p) => Some(self.project_id(&p)?),
+            None => None,
+        };
+        if let Some(u) = self.user_find(&name, domain)? {
+            let id = sid(&u);
+            let ok = self.read(
+                &format!("password of {name}"),
+                |c| c.password_works(&id, password.expose()),
+                true,
+            )?;
+            if !ok {
+                let body = json!({"user": {"password": password.expose()}});
+                self.update(
+                    self.op("user.password", &name)
+                        .arg("password", password.mask()),
+                    |c| {
+                        c.call(
+                            Method::PATCH,
+                            "identity",
+                            &format!("/users/{id}"),
+                            Body::Json(body),
+                            &[],
+                        )
+                        .map(|_| Value::Null)
+                    },
+                    Value::Null,
+                )?;
+            } else {
+                self.fx.unchanged(self.op("user.ensure", &name));
+            }
+            return Ok(u);
+        }
+        let mut body = json!({"user": {"name": name, "domain_id": did, "enabled": true, "password": password.expose()}});
+        if let Some(p) = project.as_ref().filter(|p| !is_planned(p)) {
+            body["user"]["default_project_id"] = json!(p);
+        }
+        if let Some(d) = &desc {
+            body["user"]["description"] = json!(d);
+        }
+        if let Some(e) = &email {
+            body["user"]["email"] = json!(e);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            let path = format!("/users?name={}&domain_id={}", q(&name), q(&did));
+            Ok(c.list("identity", &path, "users")?.into_iter().next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "identity",
+                "/users",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["user"]
+                .clone())
+        };
+        self.create(
+            self.op("user.create", &name)
+                .arg("domain", &did)
+                .arg("password", password.mask())
+                .arg("default_project", &project),
+            "user",
+            &name,
+            &find,
+            &post,
+            json!({"domain_id": did, "default_project_id": project}),
+        )
+    }
+
+    pub fn user_delete(&self, name: &str) -> Result<bool, String> {
+        let Some(u) = self.user_find(name, None)? else {
+            self.fx.unchanged(self.op("user.absent", name));
+            return Ok(false);
+        };
+        let id = sid(&u);
+        self.update(
+            self.op("user.delete", name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "identity",
+                    &format!("/users/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
+        Ok(self
+            .list("identity", &format!("/roles?name={}", q(name)), "roles")?
+            .into_iter()
+            .next())
+    }
+
+    pub fn role_ensure(&self, name: &str) -> Result<Value, String> {
+        if let Some(r) = self.role_find(name)? {
+            self.fx.unchanged(self.op("role.ensure", name));
+            return Ok(r);
+        }
+        let n = name.to_string();
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(
+                c.list("identity", &format!("/roles?name={}", q(&n)), "roles")?
+                    .into_iter()
+                    .next(),
+            )
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "identity",
+                "/roles",
+                Body::Json(json!({"role": {"name": n}})),
+                &[],
+            )?
+            .body["role"]
+                .clone())
+        };
+        self.create(
+            self.op("role.create", name),
+            "role",
+            name,
+            &find,
+            &post,
+            json!({}),
+        )
+    }
+
+    pub fn role_delete(&self, name: &str) -> Result<bool, String> {
+        let Some(r) = self.role_find(name)? else {
+            self.fx.unchanged(self.op("role.absent", name));
+            return Ok(false);
+        };
+        let id = sid(&r);
+        self.update(
+            self.op("role.delete", name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "identity",
+                    &format!("/roles/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    fn role_id(&self, name: &str) -> Result<String, String> {
+        match self.role_find(name)? {
+            Some(r) => Ok(sid(&r)),
+            None if self.fx.is_plan() => Ok(planned_id("role", name)),
+            None => Err(format!(
+                "role '{name}' does not exist in cloud '{}'",
+                self.conn.name()
+            )),
+        }
+    }
+
+    /// Grants (`grant`) or revokes a role of a user on a project.
+    pub fn role_assignment(
+        &self,
+        user: &str,
+        project: &str,
+        role: &str,
+        grant: bool,
+    ) -> Result<bool, String> {
+        let (u, p, r) = (
+            self.user_id(user)?,
+            self.project_id(project)?,
+            self.role_id(role)?,
+        );
+        let target = format!("{role} for {user} on {project}");
+        let path = format!("/projects/{p}/users/{u}/roles/{r}");
+        let has = if [&u, &p, &r].iter().any(|x| is_planned(x)) {
+            false
+        } else {
+            self.read(
+                &target,
+                |c| match c.call(Method::HEAD, "identity", &path, Body::None, &[]) {
+                    Ok(_) => Ok(true),
+                    Err(f) if f.status() == Some(404) => Ok(false),
+                    Err(f) => Err(f.into()),
+                },
+                false,
+            )?
+        };
+        let (verb, method) = if grant {
+            ("role.grant", Method::PUT)
+        } else {
+            ("role.revoke", Method::DELETE)
+        };
+        if has == grant {
+            self.fx.unchanged(self.op(verb, &target));
+            return Ok(false);
+        }
+        self.update(
+            self.op(verb, &target),
+            |c| match c.call(method, "identity", &path, Body::None, &[]) {
+                Err(f) if !grant && f.status() == Some(404) => Ok(Value::Null),
+                r => r.map(|_| Value::Null),
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn role_assignments(
+        &self,
+        user: Option<String>,
+        project: Option<String>,
+    ) -> Result<Vec<Value>, String> {
+        let mut path = "/role_assignments?include_names=true".to_string();
+        if let Some(u) = user {
+            let id = self.user_id(&u)?;
+            if is_planned(&id) {
+                return Ok(vec![]);
+            }
+            path.push_str(&format!("&user.id={}", q(&id)));
+        }
+        if let Some(p) = project {
+            let id = self.project_id(&p)?;
+            if is_planned(&id) {
+                return Ok(vec![]);
+            }
+            path.push_str(&format!("&scope.project.id={}", q(&id)));
+        }
+        let all = self.list("identity", &path, "role_assignments")?;
+        Ok(all
+            .iter()
+            .map(|a| {
+                json!({
+                    "user": a["user"]["name"],
+                    "user_id": a["user"]["id"],
+                    "project": a["scope"]["project"]["name"],
+                    "project_id": a["scope"]["project"]["id"],
+                    "role": a["role"]["name"],
+                })
+            })
+            .collect())
+    }
+
+    // ---------- quotas ----------
+
+    /// Quotas of a project as `{key: {limit, in_use, reserved}}` (compute or network).
+    pub fn quota(&self, service: &str, project: &str) -> Result<Value, String> {
+        let pid = self.project_id(project)?;
+        if is_planned(&pid) {
+            return Ok(json!({}));
+        }
+        let mut out = JMap::new();
+        if service == "compute" {
+            let v = self.read(
+                project,
+                |c| c.get("compute", &format!("/os-quota-sets/{pid}/detail")),
+                Value::Null,
+            )?;
+            for (k, d) in v["quota_set"].as_object().into_iter().flatten() {
+                if d.is_object() {
+                    out.insert(k.clone(), json!({"limit": d["limit"], "in_use": d["in_use"], "reserved": d["reserved"]}));
+                }
+            }
+        } else {
+            let v = self.read(
+                project,
+                |c| c.get("network", &format!("/quotas/{pid}/details.json")),
+                Value::Null,
+            )?;
+            for (k, d) in v["quota"].as_object().into_iter().flatten() {
+                out.insert(
+                    k.clone(),
+                    json!({"limit": d["limit"], "in_use": d["used"], "reserved": d["reserved"]}),
+                );
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Sets quotas; a limit below what is in use is refused before anything changes.
+    pub fn quota_set(
+        &self,
+        service: &str,
+        project: &str,
+        want: &[(String, i64)],
+    ) -> Result<Value, String> {
+        let pid = self.project_id(project)?;
+        let cur = self.quota(service, project)?;
+        let mut diff = JMap::new();
+        let live = !is_planned(&pid) && self.live().is_some();
+        for (k, v) in want {
+            if live {
+                let Some(c) = cur.get(k) else {
+                    let known: Vec<&str> = cur
+                        .as_object()
+                        .map(|m| m.keys().map(|k| k.as_str()).collect())
+                        .unwrap_or_default();
+                    let hint = crate::engine::analyze::closest(k, known.iter().copied())
+                        .map(|c| format!(" (did you mean '{c}'?)"))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "{service} quota '{k}' is unknown{hint}; known: {}",
+                        known.join(", ")
+                    ));
+                };
+                let used =
+                    c["in_use"].as_i64().unwrap_or(0) + c["reserved"].as_i64().unwrap_or(0).max(0);
+                if *v >= 0 && *v < used {
+                    return Err(format!(
+                        "{service} quota '{k}' = {v} for project '{project}' is below what is in use ({used}); raise it or free resources first"
+                    ));
+                }
+                if c["limit"].as_i64() == Some(*v) {
+                    continue;
+                }
+            }
+            diff.insert(k.clone(), json!(v));
+        }
+        let target = format!("{service} quota of {project}");
+        if diff.is_empty() {
+            self.fx.unchanged(self.op("quota.set", &target));
+            return Ok(cur);
+        }
+        let (path, body, svc) = if service == "compute" {
+            (
+                format!("/os-quota-sets/{pid}"),
+                json!({"quota_set": diff}),
+                "compute",
+            )
+        } else {
+            (format!("/quotas/{pid}"), json!({"quota": diff}), "network")
+        };
+        self.update(
+            self.op("quota.set", &target).arg("set", &diff),
+            |c| {
+                c.call(Method::PUT, svc, &path, Body::Json(body), &[])
+                    .map(|r| r.body)
+            },
+            Value::Null,
+        )?;
+        if self.fx.is_plan() || !live {
+            return Ok(Value::Object(diff));
+        }
+        self.quota(service, project)
+    }
+
+    // ---------- compute ----------
+
+    const NOVA: &'static str = "compute 2.55";
+
+    fn nova_hdr() -> [(&'static str, String); 2] {
+        [
+            ("OpenStack-API-Version", Self::NOVA.to_string()),
+            ("X-OpenStack-Nova-API-Version", "2.55".to_string()),
+        ]
+    }
+
+    pub fn flavors(&self) -> Result<Vec<Value>, String> {
+        self.read(
+            "flavors",
+            |c| {
+                let mut all = vec![];
+                let mut path = "/flavors/detail?is_public=None&limit=1000".to_string();
+                loop {
+                    let r = c
+                        .call(Method::GET, "compute", &path, Body::None, &Self::nova_hdr())?
+                        .body;
+                    let items = r["flavors"].as_array().cloned().unwrap_or_default();
+                    let next = r["flavors_links"]
+                        .as_array()
+                        .and_then(|l| l.iter().find(|x| x["rel"] == "next"))
+                        .and_then(|x| x["href"].as_str())
+                        .map(String::from);
+                    all.extend(items);
+                    match next {
+                        Some(n) => path = n,
+                        None => return Ok(all),
+                    }
+                }
+            },
+            vec![],
+        )
+    }
+
+    pub fn flavor_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let ram = o.req_int("ram", 1..=i64::from(i32::MAX), "MiB")?;
+        let vcpus = o.req_int("vcpus", 1..=4096, "vCPUs")?;
+        let disk = o.int("disk")?.unwrap_or(0);
+        let eph = o.int("ephemeral")?.unwrap_or(0);
+        let swap = o.int("swap")?.unwrap_or(0);
+        let public = o.bool("public", true)?;
+        let desc = o.str("description")?;
+        if let Some(f) = self
+            .flavors()?
+            .into_iter()
+            .find(|f| f["name"] == name.as_str())
+        {
+            let mut differs = vec![];
+            for (k, want) in [
+                ("ram", ram),
+                ("vcpus", vcpus),
+                ("disk", disk),
+                ("OS-FLV-EXT-DATA:ephemeral", eph),
+            ] {
+                let have = f[k].as_i64().unwrap_or(0);
+                if have != want {
+                    differs.push(format!("{k} {have} (wanted {want})"));
+                }
+            }
+            if !differs.is_empty() {
+                return Err(format!(
+                    "flavor '{name}' exists with {}; a flavor cannot change: delete it (cloud::flavor_delete) or choose another name",
+                    differs.join(", ")
+                ));
+            }
+            self.fx.unchanged(self.op("flavor.ensure", &name));
+            return Ok(f);
+        }
+        let mut body = json!({"flavor": {"name": name, "ram": ram, "vcpus": vcpus, "disk": disk,
+            "OS-FLV-EXT-DATA:ephemeral": eph, "os-flavor-access:is_public": public}});
+        if swap > 0 {
+            body["flavor"]["swap"] = json!(swap);
+        }
+        if let Some(d) = &desc {
+            body["flavor"]["description"] = json!(d);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            let r = c
+                .call(
+                    Method::GET,
+                    "compute",
+                    "/flavors/detail?is_public=None&limit=1000",
+                    Body::None,
+                    &Self::nova_hdr(),
+                )?
+                .body;
+            Ok(r["flavors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| f["name"] == name.as_str())
+                .cloned())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "compute",
+                "/flavors",
+                Body::Json(body.clone()),
+                &Self::nova_hdr(),
+            )?
+            .body["flavor"]
+                .clone())
+        };
+        self.create(
+            self.op("flavor.create", &name)
+                .arg("ram", ram)
+                .arg("vcpus", vcpus)
+                .arg("disk", disk),
+            "flavor",
+            &name,
+            &find,
+            &post,
+            json!({"ram": ram, "vcpus": vcpus, "disk": disk}),
+        )
+    }
+
+    pub fn flavor_delete(&self, name: &str) -> Result<bool, String> {
+        let Some(f) = self
+            .flavors()?
+            .into_iter()
+            .find(|f| f["name"] == name || f["id"] == name)
+        else {
+            self.fx.unchanged(self.op("flavor.absent", name));
+            return Ok(false);
+        };
+        let id = sid(&f);
+        self.update(
+            self.op("flavor.delete", name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "compute",
+                    &format!("/flavors/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn servers(&self, all_projects: bool, name: Option<String>) -> Result<Vec<Value>, String> {
+        let mut path = "/servers/detail?limit=1000".to_string();
+        if all_projects {
+            path.push_str("&all_tenants=1");
+        }
+        if let Some(n) = name {
+            path.push_str(&format!("&name={}", q(&format!("^{}$", regex_escape(&n)))));
+        }
+        self.list("compute", &path, "servers")
+    }
+
+    pub fn limits(&self) -> Result<Value, String> {
+        self.read(
+            "limits",
+            |c| Ok(c.get("compute", "/limits")?["limits"]["absolute"].clone()),
+            json!({}),
+        )
+    }
+
+    // ---------- network ----------
+
+    pub fn network_find(&self, name: &str) -> Result<Option<Value>, String> {
+        if is_planned(name) {
+            return Ok(None);
+        }
+        if looks_like_id(name) {
+            if let Some(v) = self.get_opt("network", &format!("/networks/{name}"))? {
+                return Ok(Some(v["network"].clone()));
+            }
+        }
+        Ok(self
+            .list(
+                "network",
+                &format!("/networks?name={}", q(name)),
+                "networks",
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn network_id(&self, name: &str) -> Result<String, String> {
+        match self.network_find(name)? {
+            Some(n) => Ok(sid(&n)),
+            None if self.fx.is_plan() => Ok(planned_id("network", name)),
+            None => Err(format!(
+                "network '{name}' does not exist in cloud '{}'",
+                self.conn.name()
+            )),
+        }
+    }
+
+    fn project_field(&self, o: &Opts, body: &mut Value, key: &str) -> Result<(), String> {
+        if let Some(p) = o.str("project")? {
+            let pid = self.project_id(&p)?;
+            if !is_planned(&pid) {
+                body[key]["project_id"] = json!(pid);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn network_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let mut body = json!({"network": {"name": name, "admin_state_up": true}});
+        let n = &mut body["network"];
+        if o.bool("external", false)? {
+            n["router:external"] = json!(true);
+        }
+        if o.bool("shared", false)? {
+            n["shared"] = json!(true);
+        }
+        if let Some(t) = o.str("type")? {
+            n["provider:network_type"] = json!(t);
+        }
+        if let Some(p) = o.str("physical_network")? {
+            n["provider:physical_network"] = json!(p);
+        }
+        if let Some(s) = o.int("segmentation_id")? {
+            n["provider:segmentation_id"] = json!(s);
+        }
+        if let Some(m) = o.int("mtu")? {
+            n["mtu"] = json!(m);
+        }
+        if let Some(d) = o.str("description")? {
+            n["description"] = json!(d);
+        }
+        self.project_field(o, &mut body, "network")?;
+        if let Some(found) = self.network_find(&name)? {
+            if o.bool("external", false)? && found["router:external"] != json!(true) {
+                return Err(format!(
+                    "network '{name}' exists and is not external; delete it or choose another name"
+                ));
+            }
+            self.fx.unchanged(self.op("network.ensure", &name));
+            return Ok(found);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list(
+                "network",
+                &format!("/networks?name={}", q(&name)),
+                "networks",
+            )?
+            .into_iter()
+            .next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/networks",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["network"]
+                .clone())
+        };
+        let shown = body["network"].clone();
+        self.create(
+            self.op("network.create", &name).arg("spec", &shown),
+            "network",
+            &name,
+            &find,
+            &post,
+            shown.clone(),
+        )
+    }
+
+    pub fn subnets_of(&self, network_id: &str) -> Result<Vec<Value>, String> {
+        if is_planned(network_id) {
+            return Ok(vec![]);
+        }
+        self.list(
+            "network",
+            &format!("/subnets?network_id={}", q(network_id)),
+            "subnets",
+        )
+    }
+
+    pub fn subnet_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let net = o.req_str("network")?;
+        let cidr = o.req_str("cidr")?;
+        if cidr.parse::<std::net::Ipv4Addr>().is_ok() || !cidr.contains('/') {
+            return Err(format!(
+                "subnet '{name}': cidr {cidr:?} must be an address/prefix such as 192.168.122.0/24"
+            ));
+        }
+        let nid = self.network_id(&net)?;
+        let mut body = json!({"subnet": {"name": name, "network_id": nid, "cidr": cidr,
+            "ip_version": o.int("ip_version")?.unwrap_or(4), "enable_dhcp": o.bool("dhcp", true)?}});
+        let s = &mut body["subnet"];
+        if let Some(g) = o.str("gateway")? {
+            if !in_cidr(&g, &cidr) {
+                return Err(format!("subnet '{name}': gateway {g} is outside {cidr}"));
+            }
+            s["gateway_ip"] = json!(g);
+        }
+        let mut pools = vec![];
+        for p in o.array("pools")? {
+            let m = p
+                .read_lock::<rhai::Map>()
+                .map(|m| m.clone())
+                .ok_or("subnet: each pool must be #{start, end}")?;
+            let start = m.get("start").map(|v| v.to_string()).unwrap_or_default();
+            let end = m.get("end").map(|v| v.to_string()).unwrap_or_default();
+            for a in [&start, &end] {
+                if !in_cidr(a, &cidr) {
+                    return Err(format!(
+                        "subnet '{name}': pool address {a} is outside {cidr}"
+                    ));
+                }
+            }
+            pools.push(json!({"start": start, "end": end}));
+        }
+        if !pools.is_empty() {
+            s["allocation_pools"] = json!(pools);
+        }
+        let dns: Vec<String> = o.array("dns")?.iter().map(|d| d.to_string()).collect();
+        if !dns.is_empty() {
+            s["dns_nameservers"] = json!(dns);
+        }
+        self.project_field(o, &mut body, "subnet")?;
+        if let Some(found) = self
+            .subnets_of(&nid)?
+            .into_iter()
+            .find(|s| s["name"] == name.as_str())
+        {
+            if found["cidr"] != cidr.as_str() {
+                return Err(format!("subnet '{name}' exists with cidr {} (wanted {cidr}); delete it or choose another name", found["cidr"]));
+            }
+            self.fx.unchanged(self.op("subnet.ensure", &name));
+            return Ok(found);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list(
+                "network",
+                &format!("/subnets?network_id={}&name={}", q(&nid), q(&name)),
+                "subnets",
+            )?
+            .into_iter()
+            .next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/subnets",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["subnet"]
+                .clone())
+        };
+        let shown = body["subnet"].clone();
+        self.create(
+            self.op("subnet.create", &name).arg("spec", &shown),
+            "subnet",
+            &name,
+            &find,
+            &post,
+            shown.clone(),
+        )
+    }
+
+    pub fn router_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let ext = match o.str("external_network")? {
+            Some(e) => Some(self.network_id(&e)?),
+            None => None,
+        };
+        let mut body = json!({"router": {"name": name, "admin_state_up": true}});
+        if let Some(e) = ext.as_ref().filter(|e| !is_planned(e)) {
+            body["router"]["external_gateway_info"] = json!({"network_id": e});
+        }
+        self.project_field(o, &mut body, "router")?;
+        let existing = self
+            .list("network", &format!("/routers?name={}", q(&name)), "routers")?
+            .into_iter()
+            .next();
+        let router = match existing {
+            Some(r) => {
+                self.fx.unchanged(self.op("router.ensure", &name));
+                r
+            }
+            None => {
+                let find = |c: &Client| -> Result<Option<Value>, String> {
+                    Ok(
+                        c.list("network", &format!("/routers?name={}", q(&name)), "routers")?
+                            .into_iter()
+                            .next(),
+                    )
+                };
+                let post = |c: &Client| -> Result<Value, Failure> {
+                    Ok(c.call(
+                        Method::POST,
+                        "network",
+                        "/routers",
+                        Body::Json(body.clone()),
+                        &[],
+                    )?
+                    .body["router"]
+                        .clone())
+                };
+                self.create(
+                    self.op("router.create", &name)
+                        .arg("external_network", &ext),
+                    "router",
+                    &name,
+                    &find,
+                    &post,
+                    json!({}),
+                )?
+            }
+        };
+        let rid = sid(&router);
+        for s in o.array("subnets")? {
+            let sname = s.to_string();
+            let attached = if is_planned(&rid) {
+                false
+            } else {
+                let ports =
+                    self.list("network", &format!("/ports?device_id={}", q(&rid)), "ports")?;
+                let subs = self.list(
+                    "network",
+                    &format!("/subnets?name={}", q(&sname)),
+                    "subnets",
+                )?;
+                subs.iter().any(|sub| {
+                    ports.iter().any(|p| {
+                        p["fixed_ips"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|f| f["subnet_id"] == sub["id"])
+                    })
+                })
+            };
+            let target = format!("{name} → {sname}");
+            if attached {
+                self.fx.unchanged(self.op("router.interface", &target));
+                continue;
+            }
+            let sub = self
+                .list(
+                    "network",
+                    &format!("/subnets?name={}", q(&sname)),
+                    "subnets",
+                )?
+                .into_iter()
+                .next();
+            let sid_ = match sub {
+                Some(s) => sid(&s),
+                None if self.fx.is_plan() => planned_id("subnet", &sname),
+                None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
+            };
+            self.update(
+                self.op("router.interface", &target),
+                |c| {
+                    c.call(
+                        Method::PUT,
+                        "network",
+                        &format!("/routers/{rid}/add_router_interface"),
+                        Body::Json(json!({"subnet_id": sid_})),
+                        &[],
+                    )
+                    .map(|r| r.body)
+                },
+                Value::Null,
+            )?;
+        }
+        Ok(router)
+    }
+
+    pub fn floating_ip_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let net = o.req_str("network")?;
+        let addr = o.req_str("address")?;
+        if addr.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(format!(
+                "floating IP: address {addr:?} is not an IPv4 address"
+            ));
+        }
+        let nid = self.network_id(&net)?;
+        let subnets = self.subnets_of(&nid)?;
+        if !subnets.is_empty()
+            && !subnets
+                .iter()
+                .any(|s| in_cidr(&addr, s["cidr"].as_str().unwrap_or_default()))
+        {
+            let cidrs: Vec<&str> = subnets.iter().filter_map(|s| s["cidr"].as_str()).collect();
+            return Err(format!(
+                "floating IP {addr} is outside the subnets of network '{net}' ({}); choose an address inside them",
+                cidrs.join(", ")
+            ));
+        }
+        let pid = match o.str("project")? {
+            Some(p) => Some(self.project_id(&p)?),
+            None => None,
+        };
+        let desc = o.str("description")?;
+        let lookup = format!(
+            "/floatingips?floating_ip_address={}&floating_network_id={}",
+            q(&addr),
+            q(&nid)
+        );
+        let found = if is_planned(&nid) {
+            None
+        } else {
+            self.list("network", &lookup, "floatingips")?
+                .into_iter()
+                .next()
+        };
+        if let Some(f) = found {
+            if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+                if f["project_id"] != p.as_str() {
+                    return Err(format!(
+                        "floating IP {addr} already belongs to project {}; release it there or choose another address",
+                        f["project_id"].as_str().unwrap_or("?")
+                    ));
+                }
+            }
+            self.fx.unchanged(self.op("floating_ip.ensure", &addr));
+            return Ok(f);
+        }
+        let mut body =
+            json!({"floatingip": {"floating_network_id": nid, "floating_ip_address": addr}});
+        if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+            body["floatingip"]["project_id"] = json!(p);
+        }
+        if let Some(d) = &desc {
+            body["floatingip"]["description"] = json!(d);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list("network", &lookup, "floatingips")?
+                .into_iter()
+                .next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/floatingips",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["floatingip"]
+                .clone())
+        };
+        self.create(
+            self.op("floating_ip.create", &addr)
+                .arg("network", &net)
+                .arg("project", &o.str("project")?),
+            "floating_ip",
+            &addr,
+            &find,
+            &post,
+            json!({"floating_ip_address": addr, "floating_network_id": nid, "port_id": null}),
+        )
+    }
+
+    pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
+        Ok(self
+            .list(
+                "network",
+                &format!("/floatingips?floating_ip_address={}", q(addr)),
+                "floatingips",
+            )?
+            .into_iter()
+            .next())
+    }
+
+    pub fn floating_ip_associate(&self, addr: &str, port: &str) -> Result<Value, String> {
+        let fip = self.floating_ip_find(addr)?;
+        let p = self.port_find(port)?;
+        let target = format!("{addr} → {port}");
+        let (fip, p) = match (fip, p) {
+            (Some(f), Some(p)) => (f, p),
+            (None, _) if self.fx.is_plan() => {
+                return self.update(
+                    self.op("floating_ip.associate", &target),
+                    |_| Ok(Value::Null),
+                    json!({"floating_ip_address": addr, "port_id": planned_id("port", port)}),
+                )
+            }
+            (_, None) if self.fx.is_plan() => {
+                return self.update(
+                    self.op("floating_ip.associate", &target),
+                    |_| Ok(Value::Null),
+                    json!({"floating_ip_address": addr, "port_id": planned_id("port", port)}),
+                )
+            }
+            (None, _) => {
+                return Err(format!(
+                "floating IP {addr} does not exist; create it first (cloud::floating_ip_ensure)"
+            ))
+            }
+            (_, None) => return Err(format!("port '{port}' does not exist")),
+        };
+        let (fid, pid) = (sid(&fip), sid(&p));
+        if fip["port_id"] == pid.as_str() {
+            self.fx.unchanged(self.op("floating_ip.associate", &target));
+            return Ok(fip);
+        }
+        let r = self.update(
+            self.op("floating_ip.associate", &target)
+                .arg("port_id", &pid),
+            |c| {
+                Ok(c.call(
+                    Method::PUT,
+                    "network",
+                    &format!("/floatingips/{fid}"),
+                    Body::Json(json!({"floatingip": {"port_id": pid}})),
+                    &[],
+                )?
+                .body["floatingip"]
+                    .clone())
+            },
+            json!({"floating_ip_address": addr, "port_id": pid}),
+        )?;
+        Ok(if r.is_null() { fip } else { r })
+    }
+
+    pub fn floating_ip_delete(&self, addr: &str) -> Result<bool, String> {
+        let Some(f) = self.floating_ip_find(addr)? else {
+            self.fx.unchanged(self.op("floating_ip.absent", addr));
+            return Ok(false);
+        };
+        let id = sid(&f);
+        self.update(
+            self.op("floating_ip.delete", addr),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "network",
+                    &format!("/floatingips/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn port_find(&self, port: &str) -> Result<Option<Value>, String> {
+        if is_planned(port) {
+            return Ok(None);
+        }
+        if looks_like_id(port) {
+            if let Some(v) = self.get_opt("network", &format!("/ports/{port}"))? {
+                return Ok(Some(v["port"].clone()));
+            }
+        }
+        Ok(self
+            .list("network", &format!("/ports?name={}", q(port)), "ports")?
+            .into_iter()
+            .next())
+    }
+
+    pub fn ports(&self, o: &Opts) -> Result<Vec<Value>, String> {
+        let mut path = "/ports?".to_string();
+        if let Some(n) = o.str("name")? {
+            path.push_str(&format!("name={}&", q(&n)));
+        }
+        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+        if !tags.is_empty() {
+            path.push_str(&format!("tags={}&", q(&tags.join(","))));
+        }
+        if let Some(d) = o.str("device_owner")? {
+            path.push_str(&format!("device_owner={}&", q(&d)));
+        }
+        if let Some(n) = o.str("network")? {
+            let nid = self.network_id(&n)?;
+            if is_planned(&nid) {
+                return Ok(vec![]);
+            }
+            path.push_str(&format!("network_id={}&", q(&nid)));
+        }
+        if let Some(p) = o.str("project")? {
+            let pid = self.project_id(&p)?;
+            if is_planned(&pid) {
+                return Ok(vec![]);
+            }
+            path.push_str(&format!("project_id={}&", q(&pid)));
+        }
+        let path = path.trim_end_matches(['&', '?']).to_string();
+        let suffix = o.str("name_suffix")?;
+        let all = self.list("network", &path, "ports")?;
+        Ok(all
+            .into_iter()
+            .filter(|p| {
+                suffix
+                    .as_ref()
+                    .is_none_or(|s| p["name"].as_str().unwrap_or_default().ends_with(s.as_str()))
+            })
+            .collect())
+    }
+
+    pub fn port_create(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let net = o.req_str("network")?;
+        let nid = self.network_id(&net)?;
+        if let Some(p) = self
+            .list(
+                "network",
+                &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
+                "ports",
+            )?
+            .into_iter()
+            .next()
+        {
+            self.fx.unchanged(self.op("port.ensure", &name));
+            return Ok(p);
+        }
+        let mut body = json!({"port": {"name": name, "network_id": nid}});
+        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+        let pairs: Vec<Value> = o
+            .array("allowed_address_pairs")?
+            .iter()
+            .map(|a| json!({"ip_address": a.to_string()}))
+            .collect();
+        if !pairs.is_empty() {
+            body["port"]["allowed_address_pairs"] = json!(pairs);
+        }
+        if let Some(ip) = o.str("fixed_ip")? {
+            body["port"]["fixed_ips"] = json!([{"ip_address": ip}]);
+        }
+        if let Some(d) = o.str("device_owner")? {
+            body["port"]["device_owner"] = json!(d);
+        }
+        self.project_field(o, &mut body, "port")?;
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list(
+                "network",
+                &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
+                "ports",
+            )?
+            .into_iter()
+            .next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/ports",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["port"]
+                .clone())
+        };
+        let port = self.create(
+            self.op("port.create", &name),
+            "port",
+            &name,
+            &find,
+            &post,
+            json!({"tags": tags}),
+        )?;
+        let id = sid(&port);
+        if !tags.is_empty() && !is_planned(&id) {
+            self.update(
+                self.op("port.tags", &name).arg("tags", &tags),
+                |c| {
+                    c.call(
+                        Method::PUT,
+                        "network",
+                        &format!("/ports/{id}/tags"),
+                        Body::Json(json!({"tags": tags})),
+                        &[],
+                    )
+                    .map(|r| r.body)
+                },
+                Value::Null,
+            )?;
+            return self.port_find(&id).map(|p| p.unwrap_or(port));
+        }
+        Ok(port)
+    }
+
+    pub fn security_group_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let pid = match o.str("project")? {
+            Some(p) => Some(self.project_id(&p)?),
+            None => None,
+        };
+        let mut path = format!("/security-groups?name={}", q(&name));
+        if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+            path.push_str(&format!("&project_id={}", q(p)));
+        }
+        let found = if pid.as_ref().is_some_and(|p| is_planned(p)) {
+            None
+        } else {
+            self.list("network", &path, "security_groups")?
+                .into_iter()
+                .next()
+        };
+        if let Some(g) = found {
+            self.fx.unchanged(self.op("security_group.ensure", &name));
+            return Ok(g);
+        }
+        let mut body = json!({"security_group": {"name": name, "description": o.str("description")?.unwrap_or_default()}});
+        if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+            body["security_group"]["project_id"] = json!(p);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list("network", &path, "security_groups")?
+                .into_iter()
+                .next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/security-groups",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["security_group"]
+                .clone())
+        };
+        self.create(
+            self.op("security_group.create", &name),
+            "security_group",
+            &name,
+            &find,
+            &post,
+            json!({"security_group_rules": []}),
+        )
+    }
+
+    pub fn security_group_rule_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let group = o.req_str("group")?;
+        let g = self
+            .list(
+                "network",
+                &format!("/security-groups?name={}", q(&group)),
+                "security_groups",
+            )?
+            .into_iter()
+            .next();
+        let gid = match &g {
+            Some(g) => sid(g),
+            None if self.fx.is_plan() => planned_id("security_group", &group),
+            None => return Err(format!("security group '{group}' does not exist")),
+        };
+        let direction = o.str("direction")?.unwrap_or_else(|| "ingress".into());
+        let ethertype = o.str("ethertype")?.unwrap_or_else(|| "IPv4".into());
+        let protocol = o.str("protocol")?;
+        let (pmin, pmax) = (
+            o.int("port_min")?,
+            o.int("port_max")?.or(o.int("port_min")?),
+        );
+        let remote = o.str("remote_ip_prefix")?;
+        let want = json!({"direction": direction, "ethertype": ethertype, "protocol": protocol,
+            "port_range_min": pmin, "port_range_max": pmax, "remote_ip_prefix": remote});
+        let target = format!(
+            "{group} {direction} {} {}-{} from {}",
+            protocol.as_deref().unwrap_or("any"),
+            pmin.map(|p| p.to_string()).unwrap_or_default(),
+            pmax.map(|p| p.to_string()).unwrap_or_default(),
+            remote.as_deref().unwrap_or("any")
+        );
+        let matches = |r: &Value| {
+            [
+                "direction",
+                "ethertype",
+                "protocol",
+                "port_range_min",
+                "port_range_max",
+                "remote_ip_prefix",
+            ]
+            .iter()
+            .all(|k| r[*k] == want[*k])
+        };
+        if let Some(r) = g.as_ref().and_then(|g| {
+            g["security_group_rules"]
+                .as_array()
+                .and_then(|rs| rs.iter().find(|r| matches(r)).cloned())
+        }) {
+            self.fx
+                .unchanged(self.op("security_group_rule.ensure", &target));
+            return Ok(r);
+        }
+        let mut body = want.clone();
+        body["security_group_id"] = json!(gid);
+        let body = json!({"security_group_rule": body});
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            let rules = c.list(
+                "network",
+                &format!("/security-group-rules?security_group_id={}", q(&gid)),
+                "security_group_rules",
+            )?;
+            Ok(rules.into_iter().find(|r| matches(r)))
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/security-group-rules",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["security_group_rule"]
+                .clone())
+        };
+        self.create(
+            self.op("security_group_rule.create", &target),
+            "rule",
+            &target,
+            &find,
+            &post,
+            want.clone(),
+        )
+    }
+
+    // ---------- image ----------
+
+    pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, String> {
+        let path = match name {
+            Some(n) => format!("/images?name={}", q(n)),
+            None => "/images?limit=200".into(),
+        };
+        self.list("image", &path, "images")
+    }
+
+    pub fn image_ensure(&self, o: &Opts) -> Result<Value, String> {
+        let name = o.req_str("name")?;
+        let file = o.req_str("file")?;
+        let disk_format = o.str("disk_format")?.unwrap_or_else(|| "qcow2".into());
+        let container_format = o.str("container_format")?.unwrap_or_else(|| "bare".into());
+        let visibility = o.str("visibility")?;
+        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+        let meta = std::fs::metadata(&file);
+        let (len, hash) = match meta {
+            Ok(m) if m.is_file() => (m.len(), Some(sha512_file(&file)?)),
+            _ if self.fx.is_plan() => (0, None),
+            _ => return Err(format!("image '{name}': file {file} does not exist")),
+        };
+        let existing = self.images(Some(&name))?;
+        if existing.len() > 1 {
+            return Err(format!(
+                "{} images are named '{name}'; delete the extra ones so the name is unique",
+                existing.len()
+            ));
+        }
+        let img = match existing.into_iter().next() {
+            Some(i) if i["status"] == "active" => {
+                let theirs = i["os_hash_value"].as_str().unwrap_or_default();
+                if hash.as_deref().is_some_and(|h| h != theirs) && !theirs.is_empty() {
+                    return Err(format!(
+                        "image '{name}' exists with other content (sha512 {}…, the file's is {}…); delete it (cloud::image_delete) to upload the new one",
+                        &theirs[..12.min(theirs.len())],
+                        &hash.as_deref().unwrap_or_default()[..12]
+                    ));
+                }
+                self.fx.unchanged(self.op("image.ensure", &name));
+                return Ok(i);
+            }
+            Some(i) => i,
+            None => {
+                let mut body = json!({"name": name, "disk_format": disk_format, "container_format": container_format});
+                if let Some(v) = &visibility {
+                    body["visibility"] = json!(v);
+                }
+                if !tags.is_empty() {
+                    body["tags"] = json!(tags);
+                }
+                let find = |c: &Client| -> Result<Option<Value>, String> {
+                    Ok(
+                        c.list("image", &format!("/images?name={}", q(&name)), "images")?
+                            .into_iter()
+                            .next(),
+                    )
+                };
+                let post = |c: &Client| -> Result<Value, Failure> {
+                    Ok(c.call(
+                        Method::POST,
+                        "image",
+                        "/images",
+                        Body::Json(body.clone()),
+                        &[],
+                    )?
+                    .body)
+                };
+                self.create(
+                    self.op("image.create", &name)
+                        .arg("disk_format", &disk_format),
+                    "image",
+                    &name,
+                    &find,
+                    &post,
+                    json!({"status": "queued"}),
+                )?
+            }
+        };
+        let id = sid(&img);
+        let path = std::path::PathBuf::from(&file);
+        self.update(
+            self.op("image.upload", &name)
+                .arg("file", &file)
+                .arg("bytes", len),
+            |c| {
+                c.call(
+                    Method::PUT,
+                    "image",
+                    &format!("/images/{id}/file"),
+                    Body::File(path, len),
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        if self.fx.is_plan() || is_planned(&id) {
+            return Ok(img);
+        }
+        self.get_opt("image", &format!("/images/{id}"))
+            .map(|v| v.unwrap_or(img))
+    }
+
+    pub fn image_delete(&self, name: &str) -> Result<bool, String> {
+        let found = self.images(Some(name))?;
+        if found.is_empty() {
+            self.fx.unchanged(self.op("image.absent", name));
+            return Ok(false);
+        }
+        for i in found {
+            let id = sid(&i);
+            self.update(
+                self.op("image.delete", name).arg("id", &id),
+                |c| {
+                    c.call(
+                        Method::DELETE,
+                        "image",
+                        &format!("/images/{id}"),
+                        Body::None,
+                        &[],
+                    )
+                    .map(|_| Value::Null)
+                },
+                Value::Null,
+            )?;
+        }
+        Ok(true)
+    }
+
+    // ---------- object store ----------
+
+    /// The account's headers: metadata (`X-Account-Meta-*`, lower-cased, without the prefix) and
+    /// counts.
+    pub fn account(&self) -> Result<Vec<(String, String)>, String> {
+        self.read(
+            "account",
+            |c| {
+                let r = c.call(Method::HEAD, "object-store", "", Body::None, &[])?;
+                Ok(r.headers)
+            },
+            vec![],
+        )
+    }
+
+    pub fn account_meta_set(&self, want: &[(String, String, bool)]) -> Result<bool, String> {
+        let have = self.account()?;
+        let get = |k: &str| {
+            have.iter()
+                .find(|(h, _)| h.eq_ignore_ascii_case(&format!("x-account-meta-{k}")))
+                .map(|(_, v)| v.clone())
+        };
+        let mut changed = false;
+        for (k, v, secret) in want {
+            let shown = if *secret {
+                crate::effects::secret::mask(&format!("account.{}", k.to_ascii_lowercase()))
+            } else {
+                v.clone()
+            };
+            if get(k).as_deref() == Some(v.as_str()) {
+                self.fx.unchanged(self.op("account.meta", k));
+                continue;
+            }
+            let hdr = format!("X-Account-Meta-{k}");
+            let val = v.clone();
+            self.update(
+                self.op("account.meta", k).arg("value", shown),
+                |c| {
+                    c.call(
+                        Method::POST,
+                        "object-store",
+                        "",
+                        Body::None,
+                        &[(hdr.as_str(), val)],
+                    )
+                    .map(|_| Value::Null)
+                },
+                Value::Null,
+            )?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    pub fn container_ensure(&self, name: &str) -> Result<bool, String> {
+        let path = format!("/{}", q(name));
+        let exists = self.read(
+            name,
+            |c| match c.call(Method::HEAD, "object-store", &path, Body::None, &[]) {
+                Ok(_) => Ok(true),
+                Err(f) if f.status() == Some(404) => Ok(false),
+                Err(f) => Err(f.into()),
+            },
+            false,
+        )?;
+        if exists {
+            self.fx.unchanged(self.op("container.ensure", name));
+            return Ok(false);
+        }
+        self.update(
+            self.op("container.create", name),
+            |c| {
+                c.call(Method::PUT, "object-store", &path, Body::None, &[])
+                    .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        if ".^$*+?()[]{}|\\".contains(c) {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// The sha512 of a file, streamed (Glance's `os_hash_value`).
+pub fn sha512_file(path: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha512};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut h = Sha512::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read {path}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A config for display: no secret.
+pub fn describe(cfg: &CloudConfig) -> Value {
+    json!({
+        "name": cfg.name,
+        "source": cfg.source,
+        "auth_url": cfg.auth_url,
+        "user": cfg.user(),
+        "project": cfg.project(),
+        "region": cfg.region,
+        "interface": cfg.interface,
+        "verify": cfg.verify,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_membership() {
+        assert!(in_cidr("192.168.122.164", "192.168.122.0/24"));
+        assert!(!in_cidr("192.168.123.1", "192.168.122.0/24"));
+        assert!(in_cidr("10.1.2.3", "0.0.0.0/0"));
+        assert!(!in_cidr("x", "10.0.0.0/8"));
+    }
+
+    #[test]
+    fn ids_and_quoting() {
+        assert!(looks_like_id("699eeaefb7b84291a75d389ec0f10ea2"));
+        assert!(looks_like_id("c3c14e9d-750f-46fb-af9c-e9fd375719b2"));
+        assert!(!looks_like_id("ocp-tenant"));
+        assert_eq!(q("a b&c"), "a%20b%26c");
+    }
+}

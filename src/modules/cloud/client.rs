@@ -1,0 +1,733 @@
+//! A small OpenStack client: Keystone v3 password or application-credential auth, one token and
+//! one keep-alive connection pool per cloud, catalog lookup by type, interface and region,
+//! re-authentication on 401 or expiry, retries with backoff for idempotent requests only, `next`
+//! link paging, and errors that carry method, URL, status and the server's message.
+
+use super::config::{Auth, CloudConfig, Scope};
+use crate::effects::secret::Secret;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+use ureq::http::{Method, Request};
+
+/// One catalog endpoint.
+#[derive(Clone, Debug)]
+struct Endpoint {
+    service_type: String,
+    interface: String,
+    region: Option<String>,
+    url: String,
+}
+
+struct Token {
+    value: Secret,
+    expires: Option<SystemTime>,
+    catalog: Vec<Endpoint>,
+    project_id: Option<String>,
+    user_id: String,
+    roles: Vec<String>,
+}
+
+/// An HTTP failure, told apart so callers can decide what to retry.
+#[derive(Debug)]
+pub enum Failure {
+    /// No answer: connection refused or reset, timeout. A create may or may not have happened.
+    Transport(String),
+    /// An answer with a status that is not 2xx.
+    Status { status: u16, message: String },
+}
+
+impl Failure {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Failure::Status { status, .. } => Some(*status),
+            Failure::Transport(_) => None,
+        }
+    }
+
+    /// Whether the request may have failed for a passing reason.
+    pub fn transient(&self) -> bool {
+        match self {
+            Failure::Transport(_) => true,
+            Failure::Status { status, .. } => matches!(status, 502..=504),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Transport(m) => m,
+            Failure::Status { message, .. } => message,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl From<Failure> for String {
+    fn from(f: Failure) -> String {
+        f.message().to_string()
+    }
+}
+
+/// An answer: status, selected headers and the body (JSON, or the text as a string).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request body.
+pub enum Body {
+    None,
+    Json(Value),
+    File(std::path::PathBuf, u64),
+}
+
+/// One cloud session.
+pub struct Client {
+    pub cfg: CloudConfig,
+    agent: ureq::Agent,
+    token: Mutex<Option<Arc<Token>>>,
+    auth_lock: Mutex<()>,
+}
+
+static SESSIONS: OnceLock<Mutex<HashMap<String, Arc<Client>>>> = OnceLock::new();
+
+/// The session for a configuration: one per cloud per process.
+pub fn session(cfg: CloudConfig) -> Result<Arc<Client>, String> {
+    let key = cfg.key();
+    let pool = SESSIONS.get_or_init(Default::default);
+    let mut pool = pool.lock().map_err(|_| "cloud session pool poisoned")?;
+    if let Some(c) = pool.get(&key) {
+        return Ok(c.clone());
+    }
+    let c = Arc::new(Client::new(cfg)?);
+    pool.insert(key, c.clone());
+    Ok(c)
+}
+
+fn server_message(body: &Value) -> Option<String> {
+    match body {
+        Value::String(s) => {
+            let t: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let t = strip_tags(&t);
+            (!t.is_empty()).then(|| t.chars().take(300).collect())
+        }
+        Value::Object(m) => {
+            for k in ["message", "faultstring", "detail", "title"] {
+                if let Some(Value::String(s)) = m.get(k) {
+                    return Some(s.clone());
+                }
+            }
+            m.values().find_map(|v| match v {
+                Value::Object(_) => server_message(v),
+                _ => None,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in s.chars() {
+        match c {
+            '<' => inside = true,
+            '>' => {
+                inside = false;
+                out.push(' ');
+            }
+            _ if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+/// The version prefix a service's API paths start with, when the catalog URL lacks it.
+fn with_version(service: &str, url: &str) -> String {
+    let u = url.trim_end_matches('/');
+    let want = match service {
+        "network" => "/v2.0",
+        "image" => "/v2",
+        "identity" => "/v3",
+        _ => return u.to_string(),
+    };
+    if u.ends_with(want) {
+        u.to_string()
+    } else {
+        format!("{u}{want}")
+    }
+}
+
+impl Client {
+    fn new(cfg: CloudConfig) -> Result<Self, String> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if !cfg.verify {
+            tls = tls.disable_verification(true);
+        }
+        if let Some(ca) = &cfg.cacert {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read cacert {}: {e}", ca.display()))?;
+            let mut certs = vec![];
+            for item in ureq::tls::parse_pem(&pem) {
+                if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+                    certs.push(c);
+                }
+            }
+            if certs.is_empty() {
+                return Err(format!("cacert {} holds no PEM certificate", ca.display()));
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(cfg.timeout))
+            .timeout_connect(Some(Duration::from_secs(10).min(cfg.timeout)))
+            .max_idle_connections_per_host(16)
+            .user_agent(concat!("labsh/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        Ok(Client {
+            cfg,
+            agent,
+            token: Mutex::new(None),
+            auth_lock: Mutex::new(()),
+        })
+    }
+
+    fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &Body,
+    ) -> Result<Reply, Failure> {
+        let mut b = Request::builder().method(method.clone()).uri(url);
+        for (k, v) in headers {
+            b = b.header(*k, v.as_str());
+        }
+        let t0 = Instant::now();
+        let res = match body {
+            Body::None => b
+                .body(())
+                .map_err(|e| Failure::Transport(e.to_string()))
+                .and_then(|r| self.agent.run(r).map_err(transport)),
+            Body::Json(v) => b
+                .header("Content-Type", "application/json")
+                .body(v.to_string())
+                .map_err(|e| Failure::Transport(e.to_string()))
+                .and_then(|r| self.agent.run(r).map_err(transport)),
+            Body::File(path, len) => {
+                let f = std::fs::File::open(path).map_err(|e| {
+                    Failure::Transport(format!("cannot open {}: {e}", path.display()))
+                })?;
+                b.header("Content-Type", "application/octet-stream")
+                    .header("Content-Length", len.to_string())
+                    .body(f)
+                    .map_err(|e| Failure::Transport(e.to_string()))
+                    .and_then(|r| self.agent.run(r).map_err(transport))
+            }
+        };
+        let mut resp = match res {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(target: "labsh::cloud", method = %method, url, ms = t0.elapsed().as_millis() as u64, error = %e, "request");
+                return Err(e);
+            }
+        };
+        let status = resp.status().as_u16();
+        let mut hs = vec![];
+        for (k, v) in resp.headers() {
+            let k = k.as_str();
+            if k.eq_ignore_ascii_case("x-subject-token") {
+                continue;
+            }
+            if let Ok(v) = v.to_str() {
+                hs.push((k.to_string(), v.to_string()));
+            }
+        }
+        let subject = resp
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.to_string());
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        tracing::debug!(target: "labsh::cloud", method = %method, url, status, ms = t0.elapsed().as_millis() as u64, "request");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if let Some(s) = subject {
+            hs.push(("x-subject-token".into(), s));
+        }
+        Ok(Reply {
+            status,
+            headers: hs,
+            body,
+        })
+    }
+
+    fn auth_body(&self) -> Value {
+        let identity = match &self.cfg.auth {
+            Auth::Password {
+                username,
+                user_id,
+                password,
+                user_domain,
+            } => {
+                let mut user = json!({ "password": password.expose() });
+                if let Some(i) = user_id {
+                    user["id"] = json!(i);
+                } else {
+                    user["name"] = json!(username);
+                    user["domain"] = user_domain.to_json();
+                }
+                json!({ "methods": ["password"], "password": { "user": user } })
+            }
+            Auth::AppCredential {
+                id,
+                name,
+                username,
+                user_domain,
+                secret,
+            } => {
+                let mut ac = json!({ "secret": secret.expose() });
+                if let Some(i) = id {
+                    ac["id"] = json!(i);
+                } else {
+                    ac["name"] = json!(name);
+                    ac["user"] = json!({ "name": username, "domain": user_domain.to_json() });
+                }
+                json!({ "methods": ["application_credential"], "application_credential": ac })
+            }
+        };
+        let mut auth = json!({ "identity": identity });
+        match &self.cfg.scope {
+            Scope::Project { id, name, domain } => {
+                auth["scope"] = match id {
+                    Some(i) => json!({ "project": { "id": i } }),
+                    None => json!({ "project": { "name": name, "domain": domain.to_json() } }),
+                }
+            }
+            Scope::Domain(d) => auth["scope"] = json!({ "domain": d.to_json() }),
+            Scope::Unscoped => {}
+        }
+        json!({ "auth": auth })
+    }
+
+    /// Authenticates (retrying transient failures; a 401 is reported at once, with a hint).
+    fn authenticate(&self) -> Result<Arc<Token>, String> {
+        let url = format!("{}/auth/tokens", self.cfg.auth_url);
+        let body = Body::Json(self.auth_body());
+        let mut attempt = 0;
+        let reply = loop {
+            attempt += 1;
+            match self.send(&Method::POST, &url, &[], &body) {
+                Ok(r) if matches!(r.status, 502..=504) && attempt < 4 => {}
+                Ok(r) => break r,
+                Err(e) if attempt < 4 => {
+                    tracing::debug!(target: "labsh::cloud", "auth attempt {attempt}: {e}");
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cloud '{}': cannot reach Keystone at {url}: {e}",
+                        self.cfg.name
+                    ))
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200 << attempt));
+        };
+        if reply.status == 401 {
+            return Err(format!(
+                "cloud '{}': POST {url}: 401 Unauthorized: Keystone refused user '{}' (project '{}'); check the password and the user and project domains in {}",
+                self.cfg.name,
+                self.cfg.user(),
+                self.cfg.project(),
+                self.cfg.source
+            ));
+        }
+        if !(200..300).contains(&reply.status) {
+            return Err(format!(
+                "cloud '{}': POST {url}: {} {}",
+                self.cfg.name,
+                reply.status,
+                server_message(&reply.body).unwrap_or_default()
+            ));
+        }
+        let value = reply
+            .header("x-subject-token")
+            .ok_or_else(|| format!("POST {url}: no X-Subject-Token in Keystone's answer"))?
+            .to_string();
+        let t = &reply.body["token"];
+        let expires = t["expires_at"].as_str().and_then(parse_time);
+        let mut catalog = vec![];
+        for svc in t["catalog"].as_array().into_iter().flatten() {
+            let st = svc["type"].as_str().unwrap_or_default();
+            for e in svc["endpoints"].as_array().into_iter().flatten() {
+                catalog.push(Endpoint {
+                    service_type: st.to_string(),
+                    interface: e["interface"].as_str().unwrap_or_default().to_string(),
+                    region: e["region_id"]
+                        .as_str()
+                        .or(e["region"].as_str())
+                        .map(|s| s.to_string()),
+                    url: e["url"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        Ok(Arc::new(Token {
+            value: Secret::new(&format!("cloud.{}.token", self.cfg.name), &value),
+            expires,
+            catalog,
+            project_id: t["project"]["id"].as_str().map(|s| s.to_string()),
+            user_id: t["user"]["id"].as_str().unwrap_or_default().to_string(),
+            roles: t["roles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["name"].as_str().map(|s| s.to_string()))
+                .collect(),
+        }))
+    }
+
+    fn token(&self) -> Result<Arc<Token>, String> {
+        let fresh = |t: &Arc<Token>| {
+            t.expires
+                .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(120))
+        };
+        if let Some(t) = self.token.lock().map_err(|_| "token lock")?.as_ref() {
+            if fresh(t) {
+                return Ok(t.clone());
+            }
+        }
+        // One authentication at a time: parallel callers wait for it and share the token.
+        let _g = self.auth_lock.lock().map_err(|_| "auth lock")?;
+        if let Some(t) = self.token.lock().map_err(|_| "token lock")?.as_ref() {
+            if fresh(t) {
+                return Ok(t.clone());
+            }
+        }
+        let t = self.authenticate()?;
+        *self.token.lock().map_err(|_| "token lock")? = Some(t.clone());
+        Ok(t)
+    }
+
+    fn drop_token(&self, stale: &Arc<Token>) {
+        if let Ok(mut g) = self.token.lock() {
+            if g.as_ref().is_some_and(|t| Arc::ptr_eq(t, stale)) {
+                *g = None;
+            }
+        }
+    }
+
+    /// Whether `password` authenticates user `user_id` (an unscoped token request).
+    pub fn password_works(&self, user_id: &str, password: &str) -> Result<bool, String> {
+        let url = format!("{}/auth/tokens", self.cfg.auth_url);
+        let body = json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"id": user_id, "password": password}}}}});
+        match self.send(&Method::POST, &url, &[], &Body::Json(body)) {
+            Ok(r) if (200..300).contains(&r.status) => Ok(true),
+            Ok(r) if r.status == 401 => Ok(false),
+            Ok(r) => Err(format!(
+                "POST {url}: {} {}",
+                r.status,
+                server_message(&r.body).unwrap_or_default()
+            )),
+            Err(e) => Err(format!("POST {url}: {e}")),
+        }
+    }
+
+    /// Authenticates now if needed; returns (user id, project id, role names).
+    pub fn whoami(&self) -> Result<(String, Option<String>, Vec<String>), String> {
+        let t = self.token()?;
+        Ok((t.user_id.clone(), t.project_id.clone(), t.roles.clone()))
+    }
+
+    /// The URL of a service in the catalog (with the API version of the paths labsh uses).
+    pub fn endpoint(&self, service_type: &str) -> Result<String, String> {
+        let t = self.token()?;
+        self.endpoint_in(&t, service_type)
+    }
+
+    fn endpoint_in(&self, t: &Token, service_type: &str) -> Result<String, String> {
+        if service_type == "identity" {
+            return Ok(self.cfg.auth_url.clone());
+        }
+        let types: &[&str] = match service_type {
+            "object-store" => &["object-store"],
+            "compute" => &["compute"],
+            "image" => &["image"],
+            "network" => &["network"],
+            other => return Err(format!("unknown service type {other}")),
+        };
+        let hit = t.catalog.iter().find(|e| {
+            types.contains(&e.service_type.as_str())
+                && e.interface == self.cfg.interface
+                && match &self.cfg.region {
+                    Some(r) => e.region.as_deref() == Some(r.as_str()),
+                    None => true,
+                }
+        });
+        match hit {
+            Some(e) => Ok(with_version(service_type, &e.url)),
+            None => {
+                let have: Vec<String> = t
+                    .catalog
+                    .iter()
+                    .filter(|e| e.interface == self.cfg.interface)
+                    .map(|e| e.service_type.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                Err(format!(
+                    "cloud '{}': no {service_type} service in the catalog for interface {} region {} (the catalog has: {})",
+                    self.cfg.name,
+                    self.cfg.interface,
+                    self.cfg.region.as_deref().unwrap_or("any"),
+                    if have.is_empty() { "nothing".into() } else { have.join(", ") }
+                ))
+            }
+        }
+    }
+
+    /// One API call. `path` is appended to the service's endpoint (or is a full URL).
+    /// 2xx replies are returned; any other status is a [`Failure::Status`] naming method, URL,
+    /// status and the server's message. A 401 re-authenticates once; idempotent methods are
+    /// retried with backoff on transport errors and 502/503/504.
+    pub fn call(
+        &self,
+        method: Method,
+        service: &str,
+        path: &str,
+        body: Body,
+        extra: &[(&str, String)],
+    ) -> Result<Reply, Failure> {
+        let mut reauthed = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let t = self.token().map_err(Failure::Transport)?;
+            let url = if path.starts_with("http://") || path.starts_with("https://") {
+                path.to_string()
+            } else {
+                format!(
+                    "{}{path}",
+                    self.endpoint_in(&t, service).map_err(|e| Failure::Status {
+                        status: 0,
+                        message: e
+                    })?
+                )
+            };
+            let mut headers: Vec<(&str, String)> = vec![
+                ("X-Auth-Token", t.value.expose().to_string()),
+                ("Accept", "application/json".into()),
+            ];
+            headers.extend(extra.iter().cloned());
+            let r = self.send(&method, &url, &headers, &body);
+            let failure = match r {
+                Ok(rep) if (200..300).contains(&rep.status) => return Ok(rep),
+                Ok(rep) if rep.status == 401 && !reauthed => {
+                    reauthed = true;
+                    self.drop_token(&t);
+                    continue;
+                }
+                Ok(rep) => Failure::Status {
+                    status: rep.status,
+                    message: format!(
+                        "{method} {url}: {} {}",
+                        rep.status,
+                        server_message(&rep.body).unwrap_or_else(|| reason(rep.status).into())
+                    ),
+                },
+                Err(Failure::Transport(e)) => Failure::Transport(format!("{method} {url}: {e}")),
+                Err(f) => f,
+            };
+            if failure.transient()
+                && idempotent(&method)
+                && attempt < 5
+                && !matches!(body, Body::File(..))
+            {
+                tracing::debug!(target: "labsh::cloud", "retrying after: {failure}");
+                std::thread::sleep(Duration::from_millis(150 << attempt));
+                continue;
+            }
+            return Err(failure);
+        }
+    }
+
+    /// A GET whose 404 means "absent".
+    pub fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
+        match self.call(Method::GET, service, path, Body::None, &[]) {
+            Ok(r) => Ok(Some(r.body)),
+            Err(f) if f.status() == Some(404) => Ok(None),
+            Err(f) => Err(f.into()),
+        }
+    }
+
+    pub fn get(&self, service: &str, path: &str) -> Result<Value, String> {
+        Ok(self.call(Method::GET, service, path, Body::None, &[])?.body)
+    }
+
+    /// Every item of a list, following `next` links (`<key>_links`, or a top-level `next`).
+    pub fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, String> {
+        let mut out = vec![];
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(p) = next.take() {
+            pages += 1;
+            if pages > 1000 {
+                return Err(format!("GET {path}: more than 1000 pages"));
+            }
+            let body = self.get(service, &p)?;
+            if let Some(items) = body[key].as_array() {
+                out.extend(items.iter().cloned());
+            }
+            let link = body[format!("{key}_links")]
+                .as_array()
+                .and_then(|ls| ls.iter().find(|l| l["rel"] == "next"))
+                .and_then(|l| l["href"].as_str())
+                .map(|s| s.to_string())
+                .or_else(|| body["next"].as_str().map(|s| s.to_string()))
+                .or_else(|| body["links"]["next"].as_str().map(|s| s.to_string()));
+            if let Some(l) = link {
+                next = Some(if l.starts_with("http") {
+                    l
+                } else {
+                    // Glance gives a path from the host root (`/v2/images?marker=...`).
+                    let base = self.endpoint(service)?;
+                    let root = base
+                        .find("://")
+                        .and_then(|i| base[i + 3..].find('/').map(|j| &base[..i + 3 + j]))
+                        .unwrap_or(&base)
+                        .to_string();
+                    format!("{root}{l}")
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn transport(e: ureq::Error) -> Failure {
+    Failure::Transport(e.to_string())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        413 => "Request Entity Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// Parses Keystone's `2026-11-26T01:02:03.000000Z`.
+fn parse_time(s: &str) -> Option<SystemTime> {
+    let s = s.trim_end_matches('Z');
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>());
+    let (y, m, dd) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let time = time.split('.').next()?;
+    let mut t = time.split(':').map(|x| x.parse::<i64>());
+    let (h, mi, se) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dd - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + h * 3600 + mi * 60 + se;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keystone_times_parse() {
+        let t = parse_time("2019-11-01T00:49:21.000000Z").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            1572569361
+        );
+    }
+
+    #[test]
+    fn server_messages_from_each_service_shape() {
+        let nova =
+            json!({"itemNotFound": {"code": 404, "message": "Flavor x could not be found."}});
+        assert_eq!(
+            server_message(&nova).unwrap(),
+            "Flavor x could not be found."
+        );
+        let neutron =
+            json!({"NeutronError": {"type": "X", "message": "Quota exceeded", "detail": ""}});
+        assert_eq!(server_message(&neutron).unwrap(), "Quota exceeded");
+        let keystone = json!({"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}});
+        assert!(server_message(&keystone)
+            .unwrap()
+            .starts_with("The request"));
+        let glance = Value::String(
+            "<html><body><h1>409 Conflict</h1>\nImage already exists</body></html>".into(),
+        );
+        assert_eq!(
+            server_message(&glance).unwrap(),
+            "409 Conflict Image already exists"
+        );
+    }
+
+    #[test]
+    fn versions_added_to_endpoints() {
+        assert_eq!(
+            with_version("network", "http://h:9696/"),
+            "http://h:9696/v2.0"
+        );
+        assert_eq!(with_version("image", "http://h:9292"), "http://h:9292/v2");
+        assert_eq!(
+            with_version("compute", "http://h:8774/v2.1"),
+            "http://h:8774/v2.1"
+        );
+    }
+}

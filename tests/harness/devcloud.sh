@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# The devcloud: Keystone, Nova API with Placement, Neutron, Glance and Swift from PyPI, on
+# 127.0.0.1 with sqlite, no containers. Stopped by PID.
+#
+#   tests/harness/devcloud.sh start    # install (once), initialise (once), start, register
+#   tests/harness/devcloud.sh stop
+#   tests/harness/devcloud.sh env      # prints the clouds.yaml path to use (OS_CLIENT_CONFIG_FILE)
+#
+# State lives in $LABSH_DEVCLOUD (default ~/.cache/labsh/devcloud): configs, sqlite databases,
+# image and object data, logs, pids. The venv ($LABSH_DEVCLOUD_VENV) and the initialised
+# databases are kept, so a restart takes seconds. Ports: keystone 5000, nova 8774, placement 8778,
+# neutron 9696, glance 9292, swift proxy 8080 (account/container/object 6202/6201/6200).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+D="${LABSH_DEVCLOUD:-$HOME/.cache/labsh/devcloud}"
+VENV="${LABSH_DEVCLOUD_VENV:-$HOME/.cache/labsh/venv-devcloud}"
+ADMIN_PW="${LABSH_DEVCLOUD_ADMIN_PASSWORD:-devcloud-admin-pw}"
+SERVICE_PW="devcloud-service-pw"
+H=127.0.0.1
+PY="$VENV/bin/python"
+cmd="${1:-}"
+
+log() { echo "devcloud: $*" >&2; }
+
+install() {
+  local want; want="$(sha256sum "$root/tools/devcloud-constraints.txt" | cut -c1-16)"
+  if [ -f "$VENV/.labsh-installed" ] && [ "$(cat "$VENV/.labsh-installed")" = "$want" ]; then return; fi
+  log "installing the OpenStack services into $VENV (about a minute)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$root/tools/devcloud-constraints.txt" \
+    keystone nova openstack-placement neutron glance swift gunicorn
+  echo "$want" > "$VENV/.labsh-installed"
+}
+
+authtoken() { # service user
+  cat <<EOT
+[keystone_authtoken]
+www_authenticate_uri = http://$H:5000
+auth_url = http://$H:5000
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $SERVICE_PW
+service_token_roles_required = false
+EOT
+}
+
+configure() {
+  mkdir -p "$D"/{etc/keystone,etc/nova,etc/placement,etc/neutron/plugins/ml2,etc/glance,etc/swift,db,wsgi,log,run,glance/images,glance/staging,glance/tasks,swift/node/sdb1,lock}
+  cat > "$D/etc/keystone/keystone.conf" <<EOT
+[DEFAULT]
+log_file = $D/log/keystone.log
+[database]
+connection = sqlite:///$D/db/keystone.sqlite
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $D/etc/keystone/fernet-keys
+[fernet_receipts]
+key_repository = $D/etc/keystone/fernet-keys
+[credential]
+key_repository = $D/etc/keystone/credential-keys
+[identity]
+password_hash_rounds = 4
+[cache]
+enabled = true
+backend = dogpile.cache.memory
+EOT
+  cat > "$D/etc/placement/placement.conf" <<EOT
+[DEFAULT]
+log_file = $D/log/placement.log
+[placement_database]
+connection = sqlite:///$D/db/placement.sqlite
+[api]
+auth_strategy = keystone
+$(authtoken placement)
+EOT
+  cp "$VENV/etc/nova/api-paste.ini" "$D/etc/nova/api-paste.ini"
+  cat > "$D/etc/nova/nova.conf" <<EOT
+[DEFAULT]
+log_file = $D/log/nova.log
+transport_url = fake://
+state_path = $D/nova
+[api]
+auth_strategy = keystone
+[wsgi]
+api_paste_config = $D/etc/nova/api-paste.ini
+[api_database]
+connection = sqlite:///$D/db/nova_api.sqlite
+[database]
+connection = sqlite:///$D/db/nova_cell1.sqlite
+[oslo_concurrency]
+lock_path = $D/lock
+[placement]
+auth_type = password
+auth_url = http://$H:5000/v3
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = placement
+password = $SERVICE_PW
+$(authtoken nova)
+EOT
+  cp "$VENV/etc/neutron/api-paste.ini" "$D/etc/neutron/api-paste.ini"
+  cat > "$D/etc/neutron/neutron.conf" <<EOT
+[DEFAULT]
+log_file = $D/log/neutron.log
+core_plugin = ml2
+service_plugins = router
+auth_strategy = keystone
+transport_url = fake://
+api_paste_config = $D/etc/neutron/api-paste.ini
+notify_nova_on_port_status_changes = false
+notify_nova_on_port_data_changes = false
+state_path = $D/neutron
+[database]
+connection = sqlite:///$D/db/neutron.sqlite
+[oslo_concurrency]
+lock_path = $D/lock
+[securitygroup]
+firewall_driver = noop
+$(authtoken neutron)
+EOT
+  cat > "$D/etc/neutron/plugins/ml2/ml2_conf.ini" <<EOT
+[ml2]
+type_drivers = flat,vlan,vxlan
+tenant_network_types = vxlan
+mechanism_drivers = openvswitch
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = *
+[ml2_type_vxlan]
+vni_ranges = 1:1000
+[securitygroup]
+firewall_driver = noop
+EOT
+  cp "$VENV/etc/glance/glance-api-paste.ini" "$D/etc/glance/glance-api-paste.ini"
+  cat > "$D/etc/glance/glance-api.conf" <<EOT
+[DEFAULT]
+log_file = $D/log/glance.log
+enabled_backends = fs:file
+[database]
+connection = sqlite:///$D/db/glance.sqlite
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = $D/glance/images
+[os_glance_staging_store]
+filesystem_store_datadir = $D/glance/staging
+[os_glance_tasks_store]
+filesystem_store_datadir = $D/glance/tasks
+[paste_deploy]
+flavor = keystone
+config_file = $D/etc/glance/glance-api-paste.ini
+[oslo_concurrency]
+lock_path = $D/lock
+$(authtoken glance)
+EOT
+  cat > "$D/etc/swift/swift.conf" <<EOT
+[swift-hash]
+swift_hash_path_suffix = labsh-devcloud
+[storage-policy:0]
+name = Policy-0
+default = yes
+EOT
+  local port kind
+  for kind in object:6200 container:6201 account:6202; do
+    port="${kind#*:}"; kind="${kind%%:*}"
+    cat > "$D/etc/swift/$kind-server.conf" <<EOT
+[DEFAULT]
+bind_ip = $H
+bind_port = $port
+devices = $D/swift/node
+mount_check = false
+swift_dir = $D/etc/swift
+workers = 0
+log_name = $kind-server
+[pipeline:main]
+pipeline = $kind-server
+[app:$kind-server]
+use = egg:swift#$kind
+EOT
+  done
+  cat > "$D/etc/swift/proxy-server.conf" <<EOT
+[DEFAULT]
+bind_ip = $H
+bind_port = 8080
+swift_dir = $D/etc/swift
+workers = 0
+[pipeline:main]
+pipeline = catch_errors proxy-logging authtoken keystoneauth tempurl proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:tempurl]
+use = egg:swift#tempurl
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+operator_roles = admin, member, swiftoperator
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+delay_auth_decision = true
+www_authenticate_uri = http://$H:5000
+auth_url = http://$H:5000
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = swift
+password = $SERVICE_PW
+EOT
+  for app in keystone:keystone.wsgi.api nova:nova.wsgi.osapi_compute placement:placement.wsgi.api neutron:neutron.wsgi.api glance:glance.wsgi.api; do
+    printf 'import sys\nsys.argv = sys.argv[:1]\nfrom %s import application  # noqa\n' "${app#*:}" > "$D/wsgi/${app%%:*}_app.py"
+  done
+}
+
+initialise() {
+  [ -f "$D/db/.initialised" ] && return
+  log "initialising the databases (once)"
+  rm -f "$D"/db/*.sqlite
+  local KS="OS_KEYSTONE_CONFIG_DIR=$D/etc/keystone"
+  local kc=(--config-file "$D/etc/keystone/keystone.conf")
+  "$VENV/bin/keystone-manage" "${kc[@]}" db_sync
+  "$VENV/bin/keystone-manage" "${kc[@]}" fernet_setup --keystone-user root --keystone-group root
+  "$VENV/bin/keystone-manage" "${kc[@]}" credential_setup --keystone-user root --keystone-group root
+  "$VENV/bin/keystone-manage" "${kc[@]}" bootstrap --bootstrap-password "$ADMIN_PW" \
+    --bootstrap-admin-url "http://$H:5000/v3/" --bootstrap-public-url "http://$H:5000/v3/" \
+    --bootstrap-internal-url "http://$H:5000/v3/" --bootstrap-region-id regionOne
+  : "$KS"
+  "$VENV/bin/placement-manage" --config-file "$D/etc/placement/placement.conf" db sync
+  local nc=(--config-file "$D/etc/nova/nova.conf")
+  "$VENV/bin/nova-manage" "${nc[@]}" api_db sync
+  "$VENV/bin/nova-manage" "${nc[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$D/db/nova_cell0.sqlite"
+  "$VENV/bin/nova-manage" "${nc[@]}" db sync
+  "$VENV/bin/nova-manage" "${nc[@]}" cell_v2 create_cell --name cell1 --database_connection "sqlite:///$D/db/nova_cell1.sqlite" --transport-url fake://
+  "$PY" - "$D" <<'PYEOF'
+import sys
+from oslo_config import cfg
+from neutron.db.migration.models import head
+import sqlalchemy
+d = sys.argv[1]
+engine = sqlalchemy.create_engine("sqlite:///%s/db/neutron.sqlite" % d)
+head.get_metadata().create_all(engine)
+PYEOF
+  "$VENV/bin/neutron-db-manage" --config-file "$D/etc/neutron/neutron.conf" --config-file "$D/etc/neutron/plugins/ml2/ml2_conf.ini" stamp heads
+  "$VENV/bin/glance-manage" --config-file "$D/etc/glance/glance-api.conf" db_sync
+  (cd "$D/etc/swift"
+   for r in object container account; do
+     rm -f "$r.builder" "$r.ring.gz"
+     "$VENV/bin/swift-ring-builder" "$r.builder" create 8 1 1 >/dev/null
+   done
+   "$VENV/bin/swift-ring-builder" object.builder add r1z1-$H:6200/sdb1 100 >/dev/null
+   "$VENV/bin/swift-ring-builder" container.builder add r1z1-$H:6201/sdb1 100 >/dev/null
+   "$VENV/bin/swift-ring-builder" account.builder add r1z1-$H:6202/sdb1 100 >/dev/null
+   for r in object container account; do "$VENV/bin/swift-ring-builder" "$r.builder" rebalance >/dev/null || true; done)
+  touch "$D/db/.initialised"
+}
+
+alive() { [ -f "$D/run/$1.pid" ] && kill -0 "$(cat "$D/run/$1.pid")" 2>/dev/null; }
+
+spawn() { # name, env assignments..., -- command...
+  local name="$1"; shift
+  alive "$name" && return
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  env "${envs[@]}" setsid "$@" >>"$D/log/$name.out" 2>&1 < /dev/null &
+  echo $! > "$D/run/$name.pid"
+}
+
+gunicorn() { # name port envvar confdir
+  spawn "$1" PYTHONPATH="$D/wsgi" "$3=$4" -- "$VENV/bin/gunicorn" --bind "$H:$2" --workers 1 --threads 1 \
+    --timeout 300 --access-logfile /dev/null "$1_app:application"
+}
+
+wait_port() { # port name
+  local i
+  for i in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/$H/$1") 2>/dev/null; then return 0; fi
+    if ! alive "$2"; then log "$2 exited; its log:"; tail -30 "$D/log/$2.out" >&2; return 1; fi
+    sleep 0.2
+  done
+  log "$2 did not listen on $1"; tail -30 "$D/log/$2.out" >&2; return 1
+}
+
+# An admin token and a tiny JSON helper on the venv's python, for registration.
+api() { # method url [json]
+  "$PY" - "$@" <<'PYEOF'
+import json, sys, urllib.request, os
+m, url = sys.argv[1], sys.argv[2]
+data = sys.argv[3].encode() if len(sys.argv) > 3 else None
+req = urllib.request.Request(url, data=data, method=m)
+req.add_header("Content-Type", "application/json")
+tok = os.environ.get("TOKEN")
+if tok: req.add_header("X-Auth-Token", tok)
+try:
+    with urllib.request.urlopen(req) as r:
+        if m == "POST" and url.endswith("/auth/tokens"):
+            print(r.headers["X-Subject-Token"])
+        else:
+            print(r.read().decode() or "{}")
+except urllib.error.HTTPError as e:
+    if e.code == 409: print("{}")
+    else:
+        sys.stderr.write("%s %s: %s %s\n" % (m, url, e.code, e.read().decode()[:300])); sys.exit(1)
+PYEOF
+}
+
+jq_() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+register() {
+  [ -f "$D/db/.registered" ] && return
+  log "registering service users, the catalog and the external network (once)"
+  export TOKEN
+  TOKEN=$(api POST "http://$H:5000/v3/auth/tokens" "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"},\"password\":\"$ADMIN_PW\"}}},\"scope\":{\"project\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"}}}}}")
+  local K="http://$H:5000/v3"
+  api POST "$K/projects" '{"project":{"name":"service","domain_id":"default"}}' >/dev/null
+  local svc admin_role service_role
+  svc=$(api GET "$K/projects?name=service" | jq_ 'd["projects"][0]["id"]')
+  admin_role=$(api GET "$K/roles?name=admin" | jq_ 'd["roles"][0]["id"]')
+  api POST "$K/roles" '{"role":{"name":"service"}}' >/dev/null
+  api POST "$K/roles" '{"role":{"name":"swiftoperator"}}' >/dev/null
+  service_role=$(api GET "$K/roles?name=service" | jq_ 'd["roles"][0]["id"]')
+  local u uid
+  for u in nova placement neutron glance swift; do
+    api POST "$K/users" "{\"user\":{\"name\":\"$u\",\"domain_id\":\"default\",\"password\":\"$SERVICE_PW\"}}" >/dev/null
+    uid=$(api GET "$K/users?name=$u" | jq_ 'd["users"][0]["id"]')
+    api PUT "$K/projects/$svc/users/$uid/roles/$admin_role" >/dev/null
+    api PUT "$K/projects/$svc/users/$uid/roles/$service_role" >/dev/null
+  done
+  local s t url sid iface
+  for s in "nova compute http://$H:8774/v2.1" "placement placement http://$H:8778" \
+           "neutron network http://$H:9696" "glance image http://$H:9292" \
+           "swift object-store http://$H:8080/v1/AUTH_%(project_id)s"; do
+    set -- $s
+    api POST "$K/services" "{\"service\":{\"name\":\"$1\",\"type\":\"$2\"}}" >/dev/null
+    sid=$(api GET "$K/services?type=$2" | jq_ 'd["services"][0]["id"]')
+    for iface in public internal admin; do
+      api POST "$K/endpoints" "{\"endpoint\":{\"service_id\":\"$sid\",\"interface\":\"$iface\",\"region_id\":\"regionOne\",\"url\":\"$3\"}}" >/dev/null
+    done
+  done
+  touch "$D/db/.registered"
+}
+
+external_network() {
+  [ -f "$D/db/.external" ] && return
+  export TOKEN
+  TOKEN=$(api POST "http://$H:5000/v3/auth/tokens" "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"},\"password\":\"$ADMIN_PW\"}}},\"scope\":{\"project\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"}}}}}")
+  local N="http://$H:9696/v2.0" nid
+  nid=$(api GET "$N/networks?name=external" | jq_ 'd["networks"][0]["id"] if d["networks"] else ""')
+  if [ -z "$nid" ]; then
+    nid=$(api POST "$N/networks" '{"network":{"name":"external","router:external":true,"provider:network_type":"flat","provider:physical_network":"datacentre","shared":false}}' | jq_ 'd["network"]["id"]')
+  fi
+  if [ "$(api GET "$N/subnets?network_id=$nid" | jq_ 'len(d["subnets"])')" = 0 ]; then
+    api POST "$N/subnets" "{\"subnet\":{\"name\":\"external-subnet\",\"network_id\":\"$nid\",\"cidr\":\"192.168.122.0/24\",\"ip_version\":4,\"gateway_ip\":\"192.168.122.1\",\"enable_dhcp\":false,\"allocation_pools\":[{\"start\":\"192.168.122.151\",\"end\":\"192.168.122.250\"}]}}" >/dev/null
+  fi
+  touch "$D/db/.external"
+}
+
+write_clouds() {
+  cat > "$D/clouds.yaml" <<EOT
+clouds:
+  devcloud:
+    auth:
+      auth_url: http://$H:5000/v3
+      username: admin
+      password: $ADMIN_PW
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: regionOne
+    interface: public
+    identity_api_version: 3
+EOT
+  chmod 600 "$D/clouds.yaml"
+  cat > "$D/adminrc" <<EOT
+export OS_AUTH_URL=http://$H:5000
+export OS_USERNAME=admin
+export OS_PASSWORD=$ADMIN_PW
+export OS_PROJECT_NAME=admin
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+export OS_REGION_NAME=regionOne
+export OS_IDENTITY_API_VERSION=3
+EOT
+  chmod 600 "$D/adminrc"
+}
+
+start() {
+  install
+  configure
+  initialise
+  local t0=$SECONDS
+  gunicorn keystone 5000 OS_KEYSTONE_CONFIG_DIR "$D/etc/keystone"
+  wait_port 5000 keystone
+  register
+  gunicorn placement 8778 OS_PLACEMENT_CONFIG_DIR "$D/etc/placement"
+  gunicorn nova 8774 OS_NOVA_CONFIG_DIR "$D/etc/nova"
+  spawn neutron PYTHONPATH="$D/wsgi" OS_NEUTRON_CONFIG_DIR="$D/etc/neutron" \
+    OS_NEUTRON_CONFIG_FILES="neutron.conf;plugins/ml2/ml2_conf.ini" -- \
+    "$VENV/bin/gunicorn" --bind "$H:9696" --workers 1 --threads 1 --timeout 300 --access-logfile /dev/null neutron_app:application
+  gunicorn glance 9292 OS_GLANCE_CONFIG_DIR "$D/etc/glance"
+  local k
+  for k in account container object; do
+    spawn "swift-$k" -- "$VENV/bin/swift-$k-server" "$D/etc/swift/$k-server.conf"
+  done
+  spawn swift-proxy -- "$VENV/bin/swift-proxy-server" "$D/etc/swift/proxy-server.conf"
+  wait_port 8778 placement; wait_port 8774 nova; wait_port 9696 neutron; wait_port 9292 glance
+  wait_port 6202 swift-account; wait_port 6201 swift-container; wait_port 6200 swift-object; wait_port 8080 swift-proxy
+  external_network
+  write_clouds
+  log "up in $((SECONDS - t0)) s; export OS_CLIENT_CONFIG_FILE=$D/clouds.yaml (cloud 'devcloud')"
+}
+
+stop() {
+  local f pid
+  for f in "$D"/run/*.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  sleep 0.5
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  env) echo "$D/clouds.yaml" ;;
+  reset) stop; rm -rf "$D" ;;
+  *) echo "usage: $0 start|stop|env|reset" >&2; exit 2 ;;
+esac
