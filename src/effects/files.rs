@@ -17,6 +17,19 @@ pub fn ensure_file(
     private: bool,
     shown: Option<Value>,
 ) -> Result<bool, String> {
+    ensure_file_with(fx, path, text, private, shown, false)
+}
+
+/// As [`ensure_file`]; `in_place` rewrites the file itself instead of replacing it (for files
+/// that are bind-mounted, such as /etc/hosts in a container, where a rename fails).
+pub fn ensure_file_with(
+    fx: &Effects,
+    path: &str,
+    text: &str,
+    private: bool,
+    shown: Option<Value>,
+    in_place: bool,
+) -> Result<bool, String> {
     let mut op = Op::new("file.write", path);
     if private {
         op = op.arg("mode", "0600");
@@ -31,8 +44,31 @@ pub fn ensure_file(
     if let Some(c) = shown {
         op = op.arg("content", c);
     }
-    fx.change(op, || write(path, text, private), || ())?;
+    if in_place {
+        op = op.arg("in_place", true);
+    }
+    fx.change(
+        op,
+        || {
+            if in_place && Path::new(path).exists() {
+                write_in_place(path, text)
+            } else {
+                write(path, text, private)
+            }
+        },
+        || (),
+    )?;
     Ok(true)
+}
+
+fn write_in_place(path: &str, text: &str) -> Result<(), String> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("cannot write {path}: {e}"))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 fn write(path: &str, text: &str, private: bool) -> Result<(), String> {

@@ -43,6 +43,11 @@ fn clean_signature(sig: &str) -> String {
             s = format!("{}-> {}", &s[..i], &inner[..j]);
         }
     }
+    if let Some(i) = s.find("-> Res<") {
+        if s.ends_with('>') {
+            s = format!("{}-> {}", &s[..i], &s[i + "-> Res<".len()..s.len() - 1]);
+        }
+    }
     // Rust spellings of Rhai types, as a script writer names them.
     s.trim_end_matches(" -> ()")
         .replace("&mut ", "")
@@ -249,6 +254,14 @@ mod tests {
         assert_eq!(
             clean_signature("run(argv: Array) -> Result<Map, Box<EvalAltResult>>"),
             "run(argv: Array) -> Map"
+        );
+        assert_eq!(
+            clean_signature("sleep(s: f64) -> Result<(), Box<EvalAltResult>>"),
+            "sleep(s: float)"
+        );
+        assert_eq!(
+            clean_signature("write(path: &str) -> Res<bool>"),
+            "write(path: string) -> bool"
         );
         assert_eq!(
             clean_signature("sleep(s: f64) -> Result<(), Box<EvalAltResult>>"),

@@ -4,6 +4,7 @@
 pub mod bmc;
 pub mod cloud;
 pub mod core;
+pub mod files;
 pub mod host;
 pub mod img;
 pub mod opts;
@@ -25,8 +26,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     host.set_doc("L0 host facts for preflight: CPUs, memory, disk, KVM and nested virtualization, tools; tuned.");
     let mut cloud = rhai::exported_module!(cloud::cloud_fns);
     cloud.set_doc("OpenStack (Keystone, Nova, Neutron, Glance, Swift) on labsh's own client, configured from clouds.yaml, OS_* or an openrc.");
+    let mut files = rhai::exported_module!(files::files_fns);
+    files.set_doc("Files: converging writes (0600 for secrets, atomic or in place), YAML and JSON, INI edits that keep comments, marked blocks in hosts files.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("files", files),
         ("cloud", cloud),
         ("host", host),
         ("bmc", bmc),

@@ -1,0 +1,390 @@
+//! `files`: files labsh writes and edits. Writes converge (ok when the file already holds the
+//! content), are atomic unless asked to write in place, and anything holding a secret is 0600.
+//! YAML and JSON from maps (secrets written for real into the file, masked everywhere else), INI
+//! edits that keep comments, order and repeated keys, and marked blocks in hosts-style files.
+
+pub mod edit;
+
+use crate::effects::files::ensure_file_with;
+use crate::effects::secret::Secret;
+use crate::engine::{value, with_effects};
+use crate::modules::opts::{type_name, Opts};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use serde_json::Value;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// A value as JSON with secrets' values in place (for the file itself), and whether any was.
+pub fn exposed_json(d: &Dynamic, secret: &mut bool) -> Value {
+    if let Some(s) = d.read_lock::<Secret>() {
+        *secret = true;
+        return Value::String(s.expose().to_string());
+    }
+    if d.is_array() {
+        return Value::Array(
+            d.clone()
+                .into_array()
+                .unwrap_or_default()
+                .iter()
+                .map(|x| exposed_json(x, secret))
+                .collect(),
+        );
+    }
+    if d.is_map() {
+        let m = d.read_lock::<Map>().map(|m| m.clone()).unwrap_or_default();
+        return Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), exposed_json(v, secret)))
+                .collect(),
+        );
+    }
+    value::to_json(d)
+}
+
+/// YAML text of a JSON value; strings a YAML 1.1 reader would take for booleans are quoted.
+pub fn yaml_text(v: &Value) -> Result<String, String> {
+    serde_saphyr::to_string(v).map_err(|e| format!("cannot write YAML: {e}"))
+}
+
+struct WriteOpts {
+    private: bool,
+    in_place: bool,
+}
+
+fn write_opts(func: &str, m: Map) -> Result<WriteOpts, String> {
+    let o = Opts::new(func, m, &["mode", "in_place"])?;
+    let private = match o.str("mode")?.as_deref() {
+        None | Some("0644") | Some("644") => false,
+        Some("0600") | Some("600") => true,
+        Some(other) => {
+            return Err(format!(
+                "{func}: mode {other:?} is not supported; use \"0600\" (private) or \"0644\""
+            ))
+        }
+    };
+    Ok(WriteOpts {
+        private,
+        in_place: o.bool("in_place", false)?,
+    })
+}
+
+fn write_value(
+    ctx: &NativeCallContext,
+    path: &str,
+    v: &Dynamic,
+    w: WriteOpts,
+    yaml: bool,
+) -> Res<bool> {
+    let mut secret = false;
+    let real = exposed_json(v, &mut secret);
+    let shown = value::to_json(v);
+    let text = if yaml {
+        yaml_text(&real)
+    } else {
+        serde_json::to_string_pretty(&real)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string())
+    }
+    .map_err(|e| crate::engine::rt_err(ctx, e))?;
+    with_effects(ctx, |fx| {
+        ensure_file_with(
+            fx,
+            path,
+            &text,
+            w.private || secret,
+            Some(shown),
+            w.in_place,
+        )
+    })
+}
+
+fn read_text(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+fn lines_of(func: &str, a: &Array) -> Result<Vec<String>, String> {
+    a.iter()
+        .map(|l| {
+            if l.is_string() {
+                Ok(l.clone().into_string().unwrap_or_default())
+            } else {
+                Err(format!(
+                    "{func}: each line must be a string, not {}",
+                    type_name(l)
+                ))
+            }
+        })
+        .collect()
+}
+
+#[export_module]
+pub mod files_fns {
+    /// Makes the file at `path` hold `text` (folders made); `true` when it changed.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example.txt";
+    /// files::write(f, "hello\n");
+    /// ```
+    #[rhai_fn(name = "write", return_raw)]
+    pub fn write(ctx: NativeCallContext, path: &str, text: &str) -> Res<bool> {
+        with_effects(&ctx, |fx| {
+            ensure_file_with(fx, path, text, false, None, false)
+        })
+    }
+
+    /// As `write`, with `#{mode: "0600"}` (private) or `#{in_place: true}` (rewrite the file
+    /// itself, for bind-mounted files).
+    ///
+    /// ```rhai
+    /// files::write(run_info().state_dir + "/example.key", "k\n", #{mode: "0600"});
+    /// ```
+    #[rhai_fn(name = "write", return_raw)]
+    pub fn write_opts(ctx: NativeCallContext, path: &str, text: &str, opts: Map) -> Res<bool> {
+        let w =
+            super::write_opts("files::write", opts).map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        with_effects(&ctx, |fx| {
+            ensure_file_with(fx, path, text, w.private, None, w.in_place)
+        })
+    }
+
+    /// The text of a file.
+    ///
+    /// ```rhai
+    /// let t = files::read("/etc/hostname");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read(ctx: NativeCallContext, path: &str) -> Res<String> {
+        super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))
+    }
+
+    /// Whether a file or folder exists.
+    ///
+    /// ```rhai
+    /// assert(files::exists("/etc"));
+    /// ```
+    pub fn exists(path: &str) -> bool {
+        std::path::Path::new(path).exists()
+    }
+
+    /// A value as YAML text (secrets masked).
+    ///
+    /// ```rhai
+    /// assert(files::to_yaml(#{a: 1}).contains("a: 1"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn to_yaml(ctx: NativeCallContext, v: Dynamic) -> Res<String> {
+        super::yaml_text(&value::to_json(&v)).map_err(|e| crate::engine::rt_err(&ctx, e))
+    }
+
+    /// A value as indented JSON text (secrets masked).
+    ///
+    /// ```rhai
+    /// assert(files::to_json(#{a: 1}).contains("\"a\": 1"));
+    /// ```
+    pub fn to_json(v: Dynamic) -> String {
+        serde_json::to_string_pretty(&value::to_json(&v)).unwrap_or_default()
+    }
+
+    /// Parses YAML text (merge keys applied); errors give the line.
+    ///
+    /// ```rhai
+    /// assert(files::parse_yaml("a: [1, 2]").a[1] == 2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn parse_yaml(ctx: NativeCallContext, text: &str) -> Res<Dynamic> {
+        crate::modules::cloud::config::parse_yaml(text)
+            .map(|v| value::from_json(&v))
+            .map_err(|e| crate::engine::rt_err(&ctx, e))
+    }
+
+    /// Parses JSON text.
+    ///
+    /// ```rhai
+    /// assert(files::parse_json("{\"a\": true}").a);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn parse_json(ctx: NativeCallContext, text: &str) -> Res<Dynamic> {
+        serde_json::from_str::<Value>(text)
+            .map(|v| value::from_json(&v))
+            .map_err(|e| crate::engine::rt_err(&ctx, format!("invalid JSON: {e}")))
+    }
+
+    /// Reads a YAML file; errors name the file and line.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example.yaml";
+    /// files::write(f, "a: 1\n");
+    /// if !plan_mode() { assert(files::read_yaml(f).a == 1); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_yaml(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
+        crate::modules::cloud::config::read_yaml(std::path::Path::new(path))
+            .map(|v| value::from_json(&v))
+            .map_err(|e| crate::engine::rt_err(&ctx, e))
+    }
+
+    /// Reads a JSON file.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example.json";
+    /// files::write_json(f, #{a: 1});
+    /// if !plan_mode() { assert(files::read_json(f).a == 1); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_json(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
+        super::read_text(path)
+            .and_then(|t| {
+                serde_json::from_str::<Value>(&t).map_err(|e| format!("{path}: invalid JSON: {e}"))
+            })
+            .map(|v| value::from_json(&v))
+            .map_err(|e| crate::engine::rt_err(&ctx, e))
+    }
+
+    /// Writes a value as YAML. Secrets in it are written for real and the file is made 0600;
+    /// plans and journals show them masked.
+    ///
+    /// ```rhai
+    /// files::write_yaml(run_info().state_dir + "/example-clouds.yaml",
+    ///     #{clouds: #{lab: #{auth: #{username: "u", password: secret("example-pw", #{generate: true})}}}});
+    /// ```
+    #[rhai_fn(name = "write_yaml", return_raw)]
+    pub fn write_yaml(ctx: NativeCallContext, path: &str, v: Dynamic) -> Res<bool> {
+        super::write_value(
+            &ctx,
+            path,
+            &v,
+            super::WriteOpts {
+                private: false,
+                in_place: false,
+            },
+            true,
+        )
+    }
+
+    /// As `write_yaml`, with `#{mode, in_place}`.
+    ///
+    /// ```rhai
+    /// files::write_yaml(run_info().state_dir + "/example2.yaml", #{a: "no"}, #{mode: "0600"});
+    /// ```
+    #[rhai_fn(name = "write_yaml", return_raw)]
+    pub fn write_yaml_opts(ctx: NativeCallContext, path: &str, v: Dynamic, opts: Map) -> Res<bool> {
+        let w = super::write_opts("files::write_yaml", opts)
+            .map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        super::write_value(&ctx, path, &v, w, true)
+    }
+
+    /// Writes a value as indented JSON (secrets as in `write_yaml`).
+    ///
+    /// ```rhai
+    /// files::write_json(run_info().state_dir + "/example.json", #{a: 1});
+    /// ```
+    #[rhai_fn(name = "write_json", return_raw)]
+    pub fn write_json(ctx: NativeCallContext, path: &str, v: Dynamic) -> Res<bool> {
+        super::write_value(
+            &ctx,
+            path,
+            &v,
+            super::WriteOpts {
+                private: false,
+                in_place: false,
+            },
+            false,
+        )
+    }
+
+    /// The value of `key` in `[section]` of an INI file (the first one when repeated), or `()`.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example.ini";
+    /// files::write(f, "[neutron]\ntimeout=30\n");
+    /// if !plan_mode() { assert(files::ini_get(f, "neutron", "timeout") == "30"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn ini_get(ctx: NativeCallContext, path: &str, section: &str, key: &str) -> Res<Dynamic> {
+        let t = super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        Ok(super::edit::ini_get(&t, section, key)
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT))
+    }
+
+    /// Sets `key = value` in `[section]` of an INI file, keeping comments, order, spacing and
+    /// repeated keys; `true` when it changed. The file is rewritten in place.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-nova.conf";
+    /// files::write(f, "[DEFAULT]\n# keep me\n[neutron]\nurl=http://x\n");
+    /// if !plan_mode() { files::ini_set(f, "neutron", "timeout", "300"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn ini_set(
+        ctx: NativeCallContext,
+        path: &str,
+        section: &str,
+        key: &str,
+        value: Dynamic,
+    ) -> Res<bool> {
+        let t = super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        let v = value.to_string();
+        match super::edit::ini_set(&t, section, key, &v) {
+            None => with_effects(&ctx, |fx| {
+                fx.unchanged(
+                    crate::effects::Op::new("file.ini_set", path)
+                        .arg("set", format!("[{section}] {key} = {v}")),
+                );
+                Ok(false)
+            }),
+            Some(new) => with_effects(&ctx, |fx| {
+                let private = std::fs::metadata(path)
+                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o077 == 0)
+                    .unwrap_or(false);
+                let shown = serde_json::json!({"set": format!("[{section}] {key} = {v}")});
+                ensure_file_with(fx, path, &new, private, Some(shown), true)
+            }),
+        }
+    }
+
+    /// Makes the block `# BEGIN labsh NAME` … `# END labsh NAME` of a hosts-style file hold
+    /// `lines` (an empty array removes it), in place; lines outside the block are never touched.
+    /// `true` when it changed.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-hosts";
+    /// files::write(f, "127.0.0.1 localhost\n");
+    /// if !plan_mode() { files::hosts_block(f, "ocp4", ["192.168.122.164 api.ocp4.osd2019.local"]); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn hosts_block(ctx: NativeCallContext, path: &str, name: &str, lines: Array) -> Res<bool> {
+        let body = super::lines_of("files::hosts_block", &lines)
+            .map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        let t = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(crate::engine::rt_err(
+                    &ctx,
+                    format!("cannot read {path}: {e}"),
+                ))
+            }
+        };
+        let op = crate::effects::Op::new("file.hosts_block", path).arg("block", name);
+        match super::edit::block_set(&t, name, &body)
+            .map_err(|e| crate::engine::rt_err(&ctx, format!("{path}: {e}")))?
+        {
+            None => with_effects(&ctx, |fx| {
+                fx.unchanged(op);
+                Ok(false)
+            }),
+            Some(new) => with_effects(&ctx, |fx| {
+                ensure_file_with(
+                    fx,
+                    path,
+                    &new,
+                    false,
+                    Some(serde_json::json!({"block": name, "lines": body})),
+                    true,
+                )
+            }),
+        }
+    }
+}
