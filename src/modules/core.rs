@@ -357,6 +357,47 @@ fn eq_values(a: &Dynamic, b: &Dynamic) -> bool {
     value::to_json(a) == value::to_json(b) && (a.is_int() == b.is_int())
 }
 
+fn stage_impl(ctx: &NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<Dynamic> {
+    let o = Opts::new("stage", opts, &["plan", "why"]).map_err(|e| rt_err(ctx, e))?;
+    let plan_only = o.bool("plan", false).map_err(|e| rt_err(ctx, e))?;
+    let why = o.str("why").map_err(|e| rt_err(ctx, e))?;
+    let s = session(ctx)?;
+    if name.trim().is_empty() {
+        return Err(rt_err(ctx, "stage: the name is empty"));
+    }
+    if !s.stage_selected(name) {
+        s.effects.stage_skipped(name);
+        return Ok(Dynamic::UNIT);
+    }
+    let before = s.effects.mode();
+    if plan_only {
+        s.effects.set_mode(crate::effects::Mode::Plan);
+    }
+    s.effects.stage_begin(name);
+    if plan_only && before != crate::effects::Mode::Plan {
+        s.effects.printer().status(&format!(
+            "  note     stage {name} is planned, not applied{}",
+            why.map(|w| format!(": {w}")).unwrap_or_default()
+        ));
+    }
+    let t0 = std::time::Instant::now();
+    let r = f.call_within_context::<Dynamic>(ctx, ());
+    let ms = t0.elapsed().as_millis();
+    s.effects.set_mode(before);
+    match &r {
+        Ok(_) => s.effects.stage_end(name, StageStatus::Done, ms),
+        Err(e) if is_interrupt(e) => {
+            s.effects.stage_end(name, StageStatus::Interrupted, ms);
+            s.set_failed_stage(name);
+        }
+        Err(_) => {
+            s.effects.stage_end(name, StageStatus::Failed, ms);
+            s.set_failed_stage(name);
+        }
+    }
+    r
+}
+
 #[export_module]
 pub mod core_fns {
     /// Runs a program from an argument vector (no shell), streams its output prefixed with the
@@ -518,31 +559,23 @@ pub mod core_fns {
         name: &str,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        let s = super::session(&ctx)?;
-        if name.trim().is_empty() {
-            return Err(super::rt_err(&ctx, "stage: the name is empty"));
-        }
-        if !s.stage_selected(name) {
-            s.effects.stage_skipped(name);
-            return Ok(Dynamic::UNIT);
-        }
-        s.effects.stage_begin(name);
-        let t0 = std::time::Instant::now();
-        let r = f.call_within_context::<Dynamic>(&ctx, ());
-        let ms = t0.elapsed().as_millis();
-        match &r {
-            Ok(_) => s.effects.stage_end(name, super::StageStatus::Done, ms),
-            Err(e) if super::is_interrupt(e) => {
-                s.effects
-                    .stage_end(name, super::StageStatus::Interrupted, ms);
-                s.set_failed_stage(name);
-            }
-            Err(_) => {
-                s.effects.stage_end(name, super::StageStatus::Failed, ms);
-                s.set_failed_stage(name);
-            }
-        }
-        r
+        super::stage_impl(&ctx, name, Map::new(), f)
+    }
+
+    /// `stage` with options: `#{plan: true, why: "..."}` runs the stage in plan mode even in an
+    /// applying run (the sandbox plans what needs a real cloud or cluster), saying why.
+    ///
+    /// ```rhai
+    /// stage("tenant", #{plan: true, why: "no cloud on the sandbox"}, || run(["true"]));
+    /// ```
+    #[rhai_fn(name = "stage", return_raw)]
+    pub fn stage_opts(
+        ctx: NativeCallContext,
+        name: &str,
+        opts: Map,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        super::stage_impl(&ctx, name, opts, f)
     }
 
     /// The secret `name`: from `$LABSH_SECRET_<NAME>`, else the secrets file, else (in the REPL)

@@ -364,6 +364,14 @@ impl<'a> Api<'a> {
         };
         if let Some(u) = self.user_find(&name, domain)? {
             let id = sid(&u);
+            if let Some(d) = desc.as_ref().filter(|d| u["description"].as_str() != Some(d.as_str())) {
+                let body = json!({"user": {"description": d}});
+                self.update(
+                    self.op("user.update", &name).arg("description", d),
+                    |c| c.call(Method::PATCH, "identity", &format!("/users/{id}"), Body::Json(body), &[]).map(|_| Value::Null),
+                    Value::Null,
+                )?;
+            }
             let ok = self.read(
                 &format!("password of {name}"),
                 |c| c.password_works(&id, password.expose()),
@@ -782,6 +790,18 @@ impl<'a> Api<'a> {
                     "flavor '{name}' exists with {}; a flavor cannot change: delete it (cloud::flavor_delete) or choose another name",
                     differs.join(", ")
                 ));
+            }
+            if let Some(d) = desc.as_ref().filter(|d| f["description"].as_str() != Some(d.as_str())) {
+                let id = sid(&f);
+                let body = json!({"flavor": {"description": d}});
+                self.update(
+                    self.op("flavor.update", &name).arg("description", d),
+                    |c| c.call(Method::PUT, "compute", &format!("/flavors/{id}"), Body::Json(body), &Self::nova_hdr()).map(|_| Value::Null),
+                    Value::Null,
+                )?;
+                let mut f = f;
+                f["description"] = json!(d);
+                return Ok(f);
             }
             self.fx.unchanged(self.op("flavor.ensure", &name));
             return Ok(f);
