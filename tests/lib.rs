@@ -11,6 +11,7 @@ mod support;
 
 mod bmc;
 mod cli;
+mod cloud;
 mod guestfs;
 mod img;
 mod realstack;

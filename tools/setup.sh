@@ -2,7 +2,8 @@
 # Installs what building labsh and running its tests need on a fresh Debian 12 machine:
 # the build's C library (libvirt-dev), tmux for the REPL tests, and the real components the
 # integration tests drive (libvirtd with QEMU under emulation, dnsmasq, iptables, ipmitool,
-# libguestfs with a kernel for its appliance, VirtualBMC and sushy-tools).
+# libguestfs with a kernel for its appliance, VirtualBMC and sushy-tools, the devcloud's OpenStack
+# services, and python-openstackclient to read back what labsh made).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -31,4 +32,15 @@ if ! "$venv/bin/vbmc" --version >/dev/null 2>&1 || ! [ -x "$venv/bin/sushy-emula
     echo "installing VirtualBMC and sushy-tools into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$(dirname "$0")/bmc-requirements.txt"
+fi
+
+# The devcloud's services (Keystone, Nova, Placement, Neutron, Glance, Swift), pinned.
+"$(dirname "$0")/../tests/harness/devcloud.sh" install
+
+# python-openstackclient in a small venv of its own (the cross-check and the benchmark).
+osc="${LABSH_OSC_VENV:-$HOME/.cache/labsh/venv-osc}"
+if ! [ -x "$osc/bin/openstack" ]; then
+    echo "installing python-openstackclient into $osc"
+    python3 -m venv "$osc"
+    "$osc/bin/pip" install -q --disable-pip-version-check -c "$(dirname "$0")/devcloud-constraints.txt" python-openstackclient
 fi

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 # Keep build products outside the clone so a second run is fast.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
+# The devcloud (OpenStack on 127.0.0.1) for the cloud tests; stopped by PID when the tests end.
+tests/harness/devcloud.sh start
+trap 'tests/harness/devcloud.sh stop' EXIT
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --no-fail-fast --locked
 else

@@ -5,6 +5,8 @@
 #   tests/harness/devcloud.sh start    # install (once), initialise (once), start, register
 #   tests/harness/devcloud.sh stop
 #   tests/harness/devcloud.sh env      # prints the clouds.yaml path to use (OS_CLIENT_CONFIG_FILE)
+#   tests/harness/devcloud.sh install  # only the venv
+#   tests/harness/devcloud.sh reset    # stop and forget every database and file
 #
 # State lives in $LABSH_DEVCLOUD (default ~/.cache/labsh/devcloud): configs, sqlite databases,
 # image and object data, logs, pids. The venv ($LABSH_DEVCLOUD_VENV) and the initialised
@@ -433,9 +435,10 @@ stop() {
 }
 
 case "$cmd" in
-  start) start ;;
+  start) mkdir -p "$(dirname "$D")"; exec 9>"$D.lock"; flock 9; start ;;
   stop) stop ;;
   env) echo "$D/clouds.yaml" ;;
+  install) install ;;
   reset) stop; rm -rf "$D" ;;
-  *) echo "usage: $0 start|stop|env|reset" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|install|reset" >&2; exit 2 ;;
 esac

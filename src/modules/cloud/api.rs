@@ -364,11 +364,23 @@ impl<'a> Api<'a> {
         };
         if let Some(u) = self.user_find(&name, domain)? {
             let id = sid(&u);
-            if let Some(d) = desc.as_ref().filter(|d| u["description"].as_str() != Some(d.as_str())) {
+            if let Some(d) = desc
+                .as_ref()
+                .filter(|d| u["description"].as_str() != Some(d.as_str()))
+            {
                 let body = json!({"user": {"description": d}});
                 self.update(
                     self.op("user.update", &name).arg("description", d),
-                    |c| c.call(Method::PATCH, "identity", &format!("/users/{id}"), Body::Json(body), &[]).map(|_| Value::Null),
+                    |c| {
+                        c.call(
+                            Method::PATCH,
+                            "identity",
+                            &format!("/users/{id}"),
+                            Body::Json(body),
+                            &[],
+                        )
+                        .map(|_| Value::Null)
+                    },
                     Value::Null,
                 )?;
             }
@@ -791,12 +803,24 @@ impl<'a> Api<'a> {
                     differs.join(", ")
                 ));
             }
-            if let Some(d) = desc.as_ref().filter(|d| f["description"].as_str() != Some(d.as_str())) {
+            if let Some(d) = desc
+                .as_ref()
+                .filter(|d| f["description"].as_str() != Some(d.as_str()))
+            {
                 let id = sid(&f);
                 let body = json!({"flavor": {"description": d}});
                 self.update(
                     self.op("flavor.update", &name).arg("description", d),
-                    |c| c.call(Method::PUT, "compute", &format!("/flavors/{id}"), Body::Json(body), &Self::nova_hdr()).map(|_| Value::Null),
+                    |c| {
+                        c.call(
+                            Method::PUT,
+                            "compute",
+                            &format!("/flavors/{id}"),
+                            Body::Json(body),
+                            &Self::nova_hdr(),
+                        )
+                        .map(|_| Value::Null)
+                    },
                     Value::Null,
                 )?;
                 let mut f = f;

@@ -233,6 +233,11 @@ impl Client {
         }
         let t0 = Instant::now();
         let res = match body {
+            Body::None if matches!(*method, Method::PUT | Method::POST | Method::PATCH) => b
+                .header("Content-Length", "0")
+                .body(Vec::<u8>::new())
+                .map_err(|e| Failure::Transport(e.to_string()))
+                .and_then(|r| self.agent.run(r).map_err(transport)),
             Body::None => b
                 .body(())
                 .map_err(|e| Failure::Transport(e.to_string()))

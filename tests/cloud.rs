@@ -1,0 +1,648 @@
+//! The cloud binding against the devcloud: a real Keystone, Nova, Placement, Neutron, Glance and
+//! Swift from PyPI on 127.0.0.1 (tests/harness/devcloud.sh). What labsh creates is read back with
+//! python-openstackclient, a client we did not write.
+
+use crate::support::Lab;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts the devcloud if it is not up (idempotent, serialised by the harness) and returns the
+/// clouds.yaml that names it `devcloud`.
+pub fn devcloud() -> PathBuf {
+    let out = Command::new("bash")
+        .arg(root().join("tests/harness/devcloud.sh"))
+        .arg("start")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "devcloud did not start:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = Command::new("bash")
+        .arg(root().join("tests/harness/devcloud.sh"))
+        .arg("env")
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8_lossy(&env.stdout).trim())
+}
+
+fn osc_bin() -> PathBuf {
+    std::env::var_os("LABSH_OSC_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc")
+        })
+        .join("bin/openstack")
+}
+
+/// python-openstackclient, `-f json`, against a cloud of a clouds.yaml.
+fn osc(clouds: &Path, cloud: &str, args: &[&str]) -> Value {
+    let out = Command::new(osc_bin())
+        .args(args)
+        .args(["-f", "json"])
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("OS_CLOUD", cloud)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("python-openstackclient (tools/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openstack {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A name unique to this test process (for what each run must create anew).
+fn uniq(base: &str) -> String {
+    format!("t-{base}-{}", std::process::id())
+}
+
+/// A name of this test's own, the same on every run, so a run on a devcloud kept from an earlier
+/// one converges on what that run made.
+fn fixed(base: &str) -> String {
+    format!("t-{base}")
+}
+
+/// A floating IP address of the devcloud's external pool (151-250); each test has its own.
+fn fip(n: u32) -> String {
+    format!("192.168.122.{n}")
+}
+
+/// Releases floating IPs an earlier run of the same test left at these addresses.
+fn release_fips(clouds: &Path, addrs: &[&str]) {
+    for f in osc(clouds, "devcloud", &["floating", "ip", "list"])
+        .as_array()
+        .unwrap()
+    {
+        if addrs.contains(&f["Floating IP Address"].as_str().unwrap_or_default()) {
+            let st = Command::new(osc_bin())
+                .args(["floating", "ip", "delete", f["ID"].as_str().unwrap()])
+                .env("OS_CLIENT_CONFIG_FILE", clouds)
+                .env("OS_CLOUD", "devcloud")
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+    }
+}
+
+fn labsh_cloud<'a>(lab: &'a Lab, clouds: &Path) -> crate::support::Labsh<'a> {
+    lab.labsh()
+        .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
+}
+
+struct Tenant {
+    project: String,
+    user: String,
+    flavor: String,
+    image: String,
+    api: String,
+    ingress: String,
+}
+
+impl Tenant {
+    fn new(tag: &str, first_fip: u32) -> Tenant {
+        Tenant {
+            project: uniq(&format!("{tag}-tenant")),
+            user: uniq(&format!("{tag}-user")),
+            flavor: uniq(&format!("{tag}-master")),
+            image: uniq(&format!("{tag}-rhcos")),
+            api: fip(first_fip),
+            ingress: fip(first_fip + 1),
+        }
+    }
+
+    fn args(&self, lab: &Lab, image: &Path) -> Vec<String> {
+        [
+            "run",
+            root()
+                .join("scripts/create_ocp_tenant.rhai")
+                .to_str()
+                .unwrap(),
+            "--json",
+            "--set",
+            "cloud=devcloud",
+            "--set",
+            &format!("image={}", image.display()),
+            "--set",
+            &format!("out={}", lab.work().join("out").display()),
+            "--set",
+            &format!("project={}", self.project),
+            "--set",
+            &format!("user={}", self.user),
+            "--set",
+            &format!("flavor={}", self.flavor),
+            "--set",
+            &format!("api_fip={}", self.api),
+            "--set",
+            &format!("ingress_fip={}", self.ingress),
+            "--set",
+            &format!("image_name={}", self.image),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+}
+
+fn small_image(lab: &Lab) -> PathBuf {
+    let p = lab.work().join("rhcos.qcow2");
+    let st = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&p)
+        .arg("2M")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    p
+}
+
+#[test]
+fn tenant_script_converges_and_openstackclient_reads_it_back() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let t = Tenant::new("seed", 160);
+    release_fips(&clouds, &[&t.api, &t.ingress]);
+    let img = small_image(&lab);
+    let first = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
+    first.ok();
+    let recap = first.json_lines().pop().unwrap();
+    assert!(
+        recap["totals"]["changed"].as_u64().unwrap() >= 12,
+        "{recap}"
+    );
+    // A second run changes nothing.
+    let second = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
+    second.ok();
+    let recap = second.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+
+    // Read back with python-openstackclient.
+    let roles = osc(
+        &clouds,
+        "devcloud",
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--project",
+            &t.project,
+            "--names",
+        ],
+    );
+    let got: Vec<(String, String)> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["User"].as_str().unwrap().to_string(),
+                r["Role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for role in ["member", "admin", "swiftoperator"] {
+        assert!(
+            got.contains(&(format!("{}@Default", t.user), role.into())),
+            "{got:?}"
+        );
+    }
+    assert!(
+        got.contains(&("admin@Default".into(), "admin".into())),
+        "{got:?}"
+    );
+    let q = osc(
+        &clouds,
+        "devcloud",
+        &["quota", "show", "--compute", &t.project],
+    );
+    let limit = |q: &Value, name: &str| {
+        q.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Resource"] == name)
+            .map(|r| r["Limit"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(limit(&q, "cores"), 40);
+    assert_eq!(limit(&q, "ram"), 102400);
+    let nq = osc(
+        &clouds,
+        "devcloud",
+        &["quota", "show", "--network", &t.project],
+    );
+    assert_eq!(limit(&nq, "security_groups"), 40, "{nq}");
+    assert_eq!(limit(&nq, "security_group_rules"), 500, "{nq}");
+    let f = osc(&clouds, "devcloud", &["flavor", "show", &t.flavor]);
+    assert_eq!(
+        (f["ram"].clone(), f["vcpus"].clone(), f["disk"].clone()),
+        (16384.into(), 4.into(), 25.into())
+    );
+    for a in [&t.api, &t.ingress] {
+        let fl = osc(&clouds, "devcloud", &["floating", "ip", "show", a]);
+        assert_eq!(fl["floating_ip_address"], a.as_str());
+        let pid = osc(&clouds, "devcloud", &["project", "show", &t.project])["id"].clone();
+        assert_eq!(fl["project_id"], pid);
+    }
+    let i = osc(&clouds, "devcloud", &["image", "show", &t.image]);
+    assert_eq!(i["status"], "active");
+    // The tenant's clouds.yaml that labsh wrote works for the tenant user, and the account has
+    // its Temp-URL-Key.
+    let tenant_clouds = lab.work().join("out/clouds.yaml");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&tenant_clouds).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let acc = osc(
+        &tenant_clouds,
+        "openstack",
+        &["object", "store", "account", "show"],
+    );
+    assert!(
+        acc["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("temp-url-key")),
+        "{acc}"
+    );
+}
+
+#[test]
+fn every_cloud_example_runs_against_the_devcloud() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let src = std::fs::read_to_string(root().join("src/modules/cloud/mod.rs")).unwrap();
+    let mut examples = vec![];
+    let mut cur: Option<String> = None;
+    for line in src.lines() {
+        let l = line.trim_start();
+        match (&mut cur, l) {
+            (None, "/// ```rhai") => cur = Some(String::new()),
+            (Some(_), "/// ```") => examples.push(cur.take().unwrap()),
+            (Some(c), _) => {
+                c.push_str(
+                    l.strip_prefix("///")
+                        .unwrap_or(l)
+                        .strip_prefix(' ')
+                        .unwrap_or(""),
+                );
+                c.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(examples.len() >= 35, "{} examples", examples.len());
+    for (i, ex) in examples.iter().enumerate() {
+        let f = lab.file(&format!("ex{i}.rhai"), ex);
+        for plan in [true, false] {
+            let mut args = vec!["run".to_string(), f.to_str().unwrap().to_string()];
+            if plan {
+                args.push("--plan".into());
+            }
+            let o = labsh_cloud(&lab, &clouds).args(args).run();
+            assert_eq!(
+                o.code, 0,
+                "example {i} (plan: {plan}) failed:\n{ex}\n{}",
+                o.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn interrupted_tenant_runs_converge_with_nothing_twice() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let t = Tenant::new("kill", 170);
+    release_fips(&clouds, &[&t.api, &t.ingress]);
+    let img = small_image(&lab);
+    for ms in [60u64, 150, 250, 400] {
+        let mut child = labsh_cloud(&lab, &clouds)
+            .args(t.args(&lab, &img))
+            .command()
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    labsh_cloud(&lab, &clouds)
+        .args(t.args(&lab, &img))
+        .run()
+        .ok();
+    let again = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
+    again.ok();
+    assert_eq!(again.json_lines().pop().unwrap()["totals"]["changed"], 0);
+    let count = |args: &[&str], key: &str, want: &str| {
+        osc(&clouds, "devcloud", args)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x[key] == want)
+            .count()
+    };
+    assert_eq!(count(&["project", "list"], "Name", &t.project), 1);
+    assert_eq!(count(&["user", "list"], "Name", &t.user), 1);
+    assert_eq!(count(&["flavor", "list", "--all"], "Name", &t.flavor), 1);
+    assert_eq!(
+        count(&["floating", "ip", "list"], "Floating IP Address", &t.api),
+        1
+    );
+    assert_eq!(
+        count(
+            &["floating", "ip", "list"],
+            "Floating IP Address",
+            &t.ingress
+        ),
+        1
+    );
+    assert_eq!(count(&["image", "list"], "Name", &t.image), 1);
+}
+
+/// A proxy in front of Keystone that misbehaves: it resets connections before and after
+/// forwarding (the second kind loses the answer of a request that did happen), answers 503
+/// without forwarding, and delays. Every response closes its connection.
+struct FaultProxy {
+    port: u16,
+    requests: Arc<AtomicUsize>,
+    posts: Arc<AtomicUsize>,
+}
+
+impl FaultProxy {
+    fn start(upstream: u16, faulty: bool) -> FaultProxy {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let posts = Arc::new(AtomicUsize::new(0));
+        let (r, p) = (requests.clone(), posts.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let (r, p) = (r.clone(), p.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(s, upstream, faulty, &r, &p);
+                });
+            }
+        });
+        FaultProxy {
+            port,
+            requests,
+            posts,
+        }
+    }
+}
+
+fn read_request(s: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if s.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let end = line == "\r\n";
+        head.push_str(&line);
+        if end {
+            break;
+        }
+    }
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+fn serve(
+    s: TcpStream,
+    upstream: u16,
+    faulty: bool,
+    n: &AtomicUsize,
+    posts: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut r = BufReader::new(s.try_clone()?);
+    let mut w = s;
+    let Some((head, body)) = read_request(&mut r) else {
+        return Ok(());
+    };
+    let i = n.fetch_add(1, Ordering::SeqCst);
+    if head.starts_with("POST") {
+        posts.fetch_add(1, Ordering::SeqCst);
+    }
+    // One request in three meets a fault, in turn: a reset before forwarding, a 503, an answer
+    // lost after the request happened, a slow answer.
+    let fault = if faulty && i % 3 == 0 { (i / 3) % 4 } else { 9 };
+    match fault {
+        0 => return w.shutdown(std::net::Shutdown::Both),
+        1 => {
+            w.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let head = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.write_all(head.trim_end().as_bytes())?;
+    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
+    up.write_all(&body)?;
+    let mut resp = vec![];
+    up.read_to_end(&mut resp)?;
+    if fault == 2 {
+        // The request happened; its answer is lost.
+        return w.shutdown(std::net::Shutdown::Both);
+    }
+    if fault == 3 {
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    w.write_all(&resp)
+}
+
+fn proxied_clouds(lab: &Lab, port: u16, password: &str) -> PathBuf {
+    lab.file(
+        "clouds.yaml",
+        &format!(
+            "clouds:\n  flaky:\n    auth:\n      auth_url: http://127.0.0.1:{port}/v3\n      username: admin\n      password: {password}\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: regionOne\n"
+        ),
+    )
+}
+
+fn admin_password(clouds: &Path) -> String {
+    let t = std::fs::read_to_string(clouds).unwrap();
+    t.lines()
+        .find_map(|l| l.trim().strip_prefix("password: ").map(|s| s.to_string()))
+        .unwrap()
+}
+
+#[test]
+fn transient_faults_neither_break_a_run_nor_duplicate() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let proxy = FaultProxy::start(5000, true);
+    let flaky = proxied_clouds(&lab, proxy.port, &admin_password(&clouds));
+    let names: Vec<String> = (0..4).map(|i| uniq(&format!("flaky{i}"))).collect();
+    let script = names
+        .iter()
+        .map(|n| format!("cloud::project_ensure(\"flaky\", #{{name: \"{n}\", description: \"labsh fault test\"}});\ncloud::role_grant(\"flaky\", #{{user: \"admin\", project: \"{n}\", role: \"admin\"}});\n"))
+        .collect::<String>();
+    let f = lab.file("flaky.rhai", &script);
+    labsh_cloud(&lab, &flaky)
+        .args(["-vv", "run", f.to_str().unwrap()])
+        .run()
+        .ok();
+    assert!(proxy.requests.load(Ordering::SeqCst) > 12);
+    for n in &names {
+        let found = osc(&clouds, "devcloud", &["project", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["Name"] == n.as_str())
+            .count();
+        assert_eq!(found, 1, "{n}");
+        let roles = osc(
+            &clouds,
+            "devcloud",
+            &["role", "assignment", "list", "--project", n, "--names"],
+        );
+        assert_eq!(roles.as_array().unwrap().len(), 1, "{roles}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused_clearly_with_nothing_half_done() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let run = |script: &str, cl: &Path| {
+        let f = lab.file("bad.rhai", script);
+        labsh_cloud(&lab, cl)
+            .args(["run", f.to_str().unwrap()])
+            .run()
+    };
+    // An unknown cloud lists the known ones.
+    run("cloud::connect(\"devclod\");", &clouds)
+        .code(1)
+        .stderr_has("unknown cloud 'devclod'")
+        .stderr_has("did you mean 'devcloud'")
+        .stderr_has("known clouds: devcloud");
+    // A malformed clouds.yaml: file and line.
+    let broken = lab.file(
+        "broken/clouds.yaml",
+        "clouds:\n  x:\n    auth: [\n      a: 1\n",
+    );
+    run("cloud::connect(\"x\");", &broken)
+        .code(1)
+        .stderr_has("broken/clouds.yaml")
+        .stderr_has("line");
+    // A wrong password: 401 with a hint, one attempt only (no retry storm).
+    let proxy = FaultProxy::start(5000, false);
+    let wrong = proxied_clouds(&lab, proxy.port, "not-the-password");
+    run("cloud::connect(\"flaky\");", &wrong)
+        .code(1)
+        .stderr_has("401 Unauthorized")
+        .stderr_has("check the password");
+    assert_eq!(proxy.posts.load(Ordering::SeqCst), 1);
+    // A service missing from the catalog (no such region).
+    let noregion = lab.file(
+        "noregion/clouds.yaml",
+        &std::fs::read_to_string(&clouds)
+            .unwrap()
+            .replace("regionOne", "regionTwo"),
+    );
+    run("cloud::flavors(\"devcloud\");", &noregion)
+        .code(1)
+        .stderr_has("no compute service in the catalog")
+        .stderr_has("region regionTwo");
+    // A quota below current usage, refused before anything changes.
+    let p = fixed("quota");
+    let a = fip(190);
+    let b = fip(191);
+    run(
+        &format!(
+            "cloud::project_ensure(\"devcloud\", #{{name: \"{p}\"}});\n\
+             cloud::floating_ip_ensure(\"devcloud\", #{{network: \"external\", address: \"{a}\", project: \"{p}\"}});\n\
+             cloud::floating_ip_ensure(\"devcloud\", #{{network: \"external\", address: \"{b}\", project: \"{p}\"}});"
+        ),
+        &clouds,
+    )
+    .ok();
+    run(
+        &format!("cloud::network_quota_set(\"devcloud\", \"{p}\", #{{floatingip: 1, security_group: 33}});"),
+        &clouds,
+    )
+    .code(1)
+    .stderr_has("is below what is in use (2)");
+    let nq = osc(&clouds, "devcloud", &["quota", "show", "--network", &p]);
+    assert_ne!(
+        nq.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Resource"] == "security_groups")
+            .unwrap()["Limit"],
+        33,
+        "nothing changed"
+    );
+    // A floating IP outside the external subnet.
+    run(
+        "cloud::floating_ip_ensure(\"devcloud\", #{network: \"external\", address: \"10.9.9.9\"});",
+        &clouds,
+    )
+    .code(1)
+    .stderr_has("10.9.9.9 is outside the subnets of network 'external' (192.168.122.0/24)");
+    // An image file that does not exist: no image record left behind.
+    let name = uniq("noimage");
+    run(
+        &format!("cloud::image_ensure(\"devcloud\", #{{name: \"{name}\", file: \"/nonexistent/x.qcow2\"}});"),
+        &clouds,
+    )
+    .code(1)
+    .stderr_has("file /nonexistent/x.qcow2 does not exist");
+    let imgs = osc(&clouds, "devcloud", &["image", "list"]);
+    assert!(!imgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["Name"] == name.as_str()));
+}
+
+#[test]
+fn an_openrc_file_is_read_like_overcloudrc() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let rc = lab.file(
+        "overcloudrc",
+        &format!(
+            "# Clear any old environment that may conflict.\nfor key in $( set | awk '{{FS=\"=\"}}  /^OS_/ {{print $1}}' ); do unset $key ; done\nexport OS_NO_CACHE=True\nexport COMPUTE_API_VERSION=1.1\nexport OS_USERNAME=admin\nexport no_proxy=,127.0.0.1\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\nexport OS_PROJECT_NAME=admin\nexport OS_PASSWORD={}\nexport OS_AUTH_URL=http://127.0.0.1:5000\nexport OS_AUTH_TYPE=password\nexport OS_REGION_NAME=regionOne\nexport PYTHONWARNINGS='ignore:Certificate has no, ignore:A true SSLContext object is not available'\n",
+            admin_password(&clouds)
+        ),
+    );
+    let f = lab.file(
+        "rc.rhai",
+        &format!(
+            "let c = cloud::connect(#{{openrc: \"{}\"}});\nassert(c.project == \"admin\");\nassert(cloud::network_show(c, \"external\").name == \"external\");",
+            rc.display()
+        ),
+    );
+    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+}
