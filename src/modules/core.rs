@@ -21,7 +21,6 @@ fn interrupted(ctx: &NativeCallContext) -> Box<EvalAltResult> {
 }
 
 fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> Res<Map> {
-    let s = session(ctx)?;
     let o = Opts::new(
         func,
         opts,
@@ -54,7 +53,24 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
                 .unwrap_or_else(|| cmd.program_name()),
         );
     }
-    let mut op = Op::new(func, cmd.display());
+    let target = cmd.display();
+    exec_checked(ctx, func, cmd, target, check, read)
+}
+
+/// Runs a prepared command through the effects seam (a read, or a change that plan mode only
+/// shows) as `func` on `target`; a non-zero exit is an error with its last lines unless `check`
+/// is false. Returns `#{code, stdout, stderr}` (and `planned: true` when only planned).
+pub fn exec_checked(
+    ctx: &NativeCallContext,
+    func: &str,
+    cmd: Command,
+    target: String,
+    check: bool,
+    read: bool,
+) -> Res<Map> {
+    let s = session(ctx)?;
+    let err = |e: String| rt_err(ctx, e);
+    let mut op = Op::new(func, target.clone());
     if let Some(c) = &cmd.cwd {
         op = op.arg("cwd", c.display().to_string());
     }
@@ -84,11 +100,7 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
     };
     if check && out.code != 0 {
         let tail = out.tail(10);
-        let mut msg = format!(
-            "command failed with exit code {}: {}",
-            out.code,
-            cmd.display()
-        );
+        let mut msg = format!("command failed with exit code {}: {target}", out.code);
         if !tail.is_empty() {
             msg.push_str("\n    ");
             msg.push_str(&tail.replace('\n', "\n    "));

@@ -8,6 +8,7 @@ pub mod files;
 pub mod host;
 pub mod img;
 pub mod opts;
+pub mod ssh;
 pub mod virt;
 
 use rhai::Module;
@@ -28,8 +29,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     cloud.set_doc("OpenStack (Keystone, Nova, Neutron, Glance, Swift) on labsh's own client, configured from clouds.yaml, OS_* or an openrc.");
     let mut files = rhai::exported_module!(files::files_fns);
     files.set_doc("Files: converging writes (0600 for secrets, atomic or in place), YAML and JSON, INI edits that keep comments, marked blocks in hosts files.");
+    let mut ssh = rhai::exported_module!(ssh::ssh_fns);
+    ssh.set_doc("Remote hosts through the system ssh client: commands with streamed output, files, INI and hosts edits, one master connection per host.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("ssh", ssh),
         ("files", files),
         ("cloud", cloud),
         ("host", host),

@@ -1,0 +1,679 @@
+//! `ssh`: commands and files on remote hosts through the system ssh client, so ~/.ssh/config,
+//! the agent and known_hosts apply. One master connection per host is kept open for a while
+//! (ControlMaster), so many small commands are fast. Output streams with the host as prefix.
+
+use crate::effects::process::{shell_quote, Arg, Command};
+use crate::effects::Op;
+use crate::engine::{rt_err, session, with_effects};
+use crate::modules::core::exec_checked;
+use crate::modules::files::edit;
+use crate::modules::opts::{to_arg, type_name, Opts};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// A remote host and how to reach it.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity: Option<String>,
+    pub connect_timeout: u64,
+    pub options: Vec<String>,
+    /// A host that must not be contacted (a sandbox stands for it): plans treat its files as
+    /// absent; applying anything on it is an error.
+    pub offline: bool,
+}
+
+impl Host {
+    /// `user@host:port` as people write it.
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if let Some(u) = &self.user {
+            s.push_str(u);
+            s.push('@');
+        }
+        s.push_str(&self.host);
+        if let Some(p) = self.port {
+            s.push_str(&format!(":{p}"));
+        }
+        s
+    }
+
+    fn control_dir() -> String {
+        crate::paths::state_dir().join("ssh").display().to_string()
+    }
+
+    /// The ssh options every call shares.
+    fn base(&self, program: &str) -> Vec<String> {
+        let dir = Self::control_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        let mut v: Vec<String> = vec![program.into()];
+        for o in [
+            "BatchMode=yes".to_string(),
+            format!("ConnectTimeout={}", self.connect_timeout),
+            "ControlMaster=auto".into(),
+            format!("ControlPath={dir}/%C"),
+            "ControlPersist=120".into(),
+            "ServerAliveInterval=15".into(),
+        ] {
+            v.push("-o".into());
+            v.push(o);
+        }
+        for o in &self.options {
+            v.push("-o".into());
+            v.push(o.clone());
+        }
+        if let Some(i) = &self.identity {
+            v.push("-i".into());
+            v.push(i.clone());
+        }
+        if let Some(p) = self.port {
+            v.push(if program == "scp" { "-P" } else { "-p" }.into());
+            v.push(p.to_string());
+        }
+        v
+    }
+
+    fn dest(&self) -> String {
+        match &self.user {
+            Some(u) => format!("{u}@{}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    /// The ssh command line that runs `remote` (a shell command line) on the host.
+    pub fn command(&self, remote: &str) -> Vec<String> {
+        let mut v = self.base("ssh");
+        v.push(self.dest());
+        v.push("--".into());
+        v.push(remote.into());
+        v
+    }
+}
+
+/// Parses `"user@host:port"` or `#{host, user, port, identity, connect_timeout, options}`.
+pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
+    if d.is_string() {
+        let s = d.clone().into_string().unwrap_or_default();
+        let (user, rest) = match s.split_once('@') {
+            Some((u, r)) => (Some(u.to_string()), r.to_string()),
+            None => (None, s.clone()),
+        };
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (
+                h.to_string(),
+                Some(
+                    p.parse::<u16>()
+                        .map_err(|_| format!("{func}: {s:?}: the port {p:?} is not a number"))?,
+                ),
+            ),
+            _ => (rest, None),
+        };
+        if host.is_empty() {
+            return Err(format!("{func}: the host is empty"));
+        }
+        return Ok(Host {
+            host,
+            user,
+            port,
+            identity: None,
+            connect_timeout: 10,
+            options: vec![],
+            offline: false,
+        });
+    }
+    let Some(m) = d.read_lock::<Map>().map(|m| m.clone()) else {
+        return Err(format!(
+            "{func}: a host is \"user@host[:port]\" or #{{host, user, port, identity}}, not {}",
+            type_name(d)
+        ));
+    };
+    let o = Opts::new(
+        func,
+        m,
+        &[
+            "host",
+            "user",
+            "port",
+            "identity",
+            "connect_timeout",
+            "options",
+            "offline",
+        ],
+    )?;
+    Ok(Host {
+        host: o.req_str("host")?,
+        user: o.str("user")?,
+        port: match o.int("port")? {
+            Some(p) if (1..=65535).contains(&p) => Some(p as u16),
+            Some(p) => return Err(format!("{func}: port {p} is out of range")),
+            None => None,
+        },
+        identity: o.str("identity")?,
+        connect_timeout: o.int("connect_timeout")?.unwrap_or(10).max(1) as u64,
+        options: o.array("options")?.iter().map(|x| x.to_string()).collect(),
+        offline: o.bool("offline", false)?,
+    })
+}
+
+/// The remote command line: a string as is, an array shell-quoted; wrapped in sudo when asked.
+fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<String, String> {
+    let line = if cmd.is_string() {
+        cmd.clone().into_string().unwrap_or_default()
+    } else if cmd.is_array() {
+        let mut parts = vec![];
+        for a in cmd.clone().into_array().unwrap_or_default() {
+            match to_arg(&a)? {
+                Arg::Plain(p) => parts.push(shell_quote(&p)),
+                Arg::Secret(_) => {
+                    return Err(format!(
+                        "{func}: a secret cannot go on a remote command line (it would show in the remote process list); pass it with #{{stdin: secret}}"
+                    ))
+                }
+            }
+        }
+        parts.join(" ")
+    } else {
+        return Err(format!(
+            "{func}: the command is a string or an array, not {}",
+            type_name(cmd)
+        ));
+    };
+    if line.trim().is_empty() {
+        return Err(format!("{func}: the command is empty"));
+    }
+    Ok(match sudo {
+        None => line,
+        Some(u) if u == "root" => format!("sudo -n -- sh -c {}", shell_quote(&line)),
+        Some(u) => format!(
+            "sudo -n -u {} -H -- sh -c {}",
+            shell_quote(u),
+            shell_quote(&line)
+        ),
+    })
+}
+
+fn sudo_of(o: &Opts) -> Result<Option<String>, String> {
+    match o.value("sudo") {
+        None => Ok(None),
+        Some(v) if v.is_bool() => Ok(v.as_bool().unwrap_or(false).then(|| "root".to_string())),
+        Some(v) if v.is_string() => Ok(Some(v.to_string())),
+        Some(v) => Err(format!(
+            "option 'sudo' must be true or a user name, not {}",
+            type_name(v)
+        )),
+    }
+}
+
+/// Turns ssh's own failures (exit 255) into a message naming the host.
+fn explain(h: &Host, r: &Map) -> Option<String> {
+    let code = r.get("code").and_then(|c| c.as_int().ok())?;
+    if code != 255 {
+        return None;
+    }
+    let err = r.get("stderr").map(|e| e.to_string()).unwrap_or_default();
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let hint = if last.contains("Permission denied") {
+        "authentication refused: check the user, the identity file and the remote authorized_keys"
+    } else if last.contains("timed out")
+        || last.contains("No route")
+        || last.contains("Connection refused")
+    {
+        "the host cannot be reached: check the address, the port and that sshd runs"
+    } else if last.contains("Host key verification failed") {
+        "the host key is unknown or changed: check known_hosts"
+    } else {
+        "ssh failed"
+    };
+    Some(format!("ssh to {}: {hint} ({last})", h.label()))
+}
+
+/// Runs a remote command line with the option map of `ssh::run`.
+fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts: Map) -> Res<Map> {
+    let err = |e: String| rt_err(ctx, e);
+    let o = Opts::new(
+        func,
+        opts,
+        &["timeout", "check", "read", "quiet", "sudo", "stdin"],
+    )
+    .map_err(err)?;
+    let sudo = sudo_of(&o).map_err(err)?;
+    let line = remote_line(func, cmd, &sudo).map_err(err)?;
+    let mut c = Command::new(h.command(&line));
+    c.timeout = o.seconds("timeout").map_err(err)?;
+    c.stdin = o.arg("stdin").map_err(err)?;
+    if !o.bool("quiet", false).map_err(err)? {
+        c.stream = Some(h.label());
+    }
+    let check = o.bool("check", true).map_err(err)?;
+    let read = o.bool("read", false).map_err(err)?;
+    let target = format!("{}: {line}", h.label());
+    if h.offline {
+        let s = session(ctx)?;
+        if !s.effects.is_plan() {
+            return Err(err(format!(
+                "{} is offline (the target stands in for it); nothing was run: {line}",
+                h.label()
+            )));
+        }
+        let mut m = Map::new();
+        m.insert("code".into(), (if read { 3_i64 } else { 0 }).into());
+        m.insert("stdout".into(), "".into());
+        m.insert("stderr".into(), "".into());
+        if !read {
+            s.effects
+                .change(Op::new(func, target), || Ok(()), || ())
+                .map_err(err)?;
+            m.insert("planned".into(), true.into());
+        }
+        return Ok(m);
+    }
+    let r = exec_checked(ctx, func, c, target, false, read)?;
+    if let Some(m) = explain(h, &r) {
+        return Err(err(m));
+    }
+    let code = r.get("code").and_then(|c| c.as_int().ok()).unwrap_or(0);
+    if check && code != 0 {
+        let tail = r.get("stderr").map(|e| e.to_string()).unwrap_or_default();
+        let out = r.get("stdout").map(|e| e.to_string()).unwrap_or_default();
+        let all = format!("{out}{tail}");
+        let lines: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty()).collect();
+        let last = &lines[lines.len().saturating_sub(10)..];
+        return Err(err(format!(
+            "on {}: command failed with exit code {code}: {line}{}",
+            h.label(),
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!("\n    {}", last.join("\n    "))
+            }
+        )));
+    }
+    Ok(r)
+}
+
+/// The text of a remote file, or None when it does not exist (a read: runs in plan mode too).
+fn remote_text(
+    ctx: &NativeCallContext,
+    h: &Host,
+    path: &str,
+    sudo: &Option<String>,
+) -> Res<Option<String>> {
+    let line = format!(
+        "if [ -e {p} ]; then cat {p}; else exit 3; fi",
+        p = shell_quote(path)
+    );
+    let mut opts = Map::new();
+    opts.insert("read".into(), true.into());
+    opts.insert("quiet".into(), true.into());
+    opts.insert("check".into(), false.into());
+    if let Some(u) = sudo {
+        opts.insert("sudo".into(), u.clone().into());
+    }
+    let r = run_remote(ctx, "ssh.read", h, &Dynamic::from(line), opts)?;
+    let code = r.get("code").and_then(|c| c.as_int().ok()).unwrap_or(0);
+    match code {
+        0 => Ok(Some(
+            r.get("stdout").map(|s| s.to_string()).unwrap_or_default(),
+        )),
+        3 => Ok(None),
+        c => Err(rt_err(
+            ctx,
+            format!(
+                "cannot read {path} on {}: exit code {c}: {}",
+                h.label(),
+                r.get("stderr")
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+                    .trim()
+            ),
+        )),
+    }
+}
+
+/// Makes a remote file hold `text` (through a temporary file and a rename, or in place), with
+/// `mode`. `shown` is what plans and journals show instead of the content.
+#[allow(clippy::too_many_arguments)]
+fn remote_write(
+    ctx: &NativeCallContext,
+    h: &Host,
+    path: &str,
+    text: &str,
+    mode: Option<&str>,
+    in_place: bool,
+    sudo: &Option<String>,
+    shown: serde_json::Value,
+) -> Res<bool> {
+    let current = remote_text(ctx, h, path, sudo)?;
+    let target = format!("{}:{path}", h.label());
+    let s = session(ctx)?;
+    if current.as_deref() == Some(text) {
+        s.effects
+            .unchanged(Op::new("ssh.write", &target).arg("mode", mode));
+        return Ok(false);
+    }
+    let p = shell_quote(path);
+    let line = match (in_place, mode) {
+        (true, None) => format!("cat > {p}"),
+        (true, Some(m)) => format!("cat > {p} && chmod {m} {p}"),
+        (false, m) => format!(
+            "umask 077 && cat > {p}.labsh-tmp && chmod {} {p}.labsh-tmp && mv -f {p}.labsh-tmp {p}",
+            m.unwrap_or("0644")
+        ),
+    };
+    let full = remote_line("ssh.write", &Dynamic::from(line), sudo).map_err(|e| rt_err(ctx, e))?;
+    let mut c = Command::new(h.command(&full));
+    c.stdin = Some(Arg::Plain(text.to_string()));
+    let op = Op::new("ssh.write", &target)
+        .arg("mode", mode)
+        .arg("content", shown);
+    let fx = &s.effects;
+    let out = fx
+        .change(
+            op,
+            || crate::effects::process::exec(&c, fx.cancel_flag(), fx.printer()),
+            || crate::effects::process::Output {
+                code: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+        )
+        .map_err(|e| rt_err(ctx, e))?;
+    if out.code != 0 {
+        return Err(rt_err(
+            ctx,
+            format!(
+                "cannot write {path} on {}: exit code {}: {}",
+                h.label(),
+                out.code,
+                out.stderr.trim()
+            ),
+        ));
+    }
+    Ok(true)
+}
+
+fn file_opts(func: &str, m: Map) -> Result<(Option<String>, bool, Option<String>), String> {
+    let o = Opts::new(func, m, &["mode", "in_place", "sudo"])?;
+    let mode = o.str("mode")?;
+    if let Some(mode) = &mode {
+        if !(mode.len() == 3 || mode.len() == 4) || !mode.chars().all(|c| ('0'..='7').contains(&c))
+        {
+            return Err(format!(
+                "{func}: mode {mode:?} must be octal such as \"0600\""
+            ));
+        }
+    }
+    Ok((mode, o.bool("in_place", false)?, sudo_of(&o)?))
+}
+
+#[export_module]
+pub mod ssh_fns {
+    /// Runs a command on a host: `"user@host[:port]"` or `#{host, user, port, identity,
+    /// connect_timeout, options: ["Key=value"]}`. The command is a shell line or an argument
+    /// array (quoted for the remote shell). Output streams prefixed with the host; returns
+    /// `#{code, stdout, stderr}`; a non-zero exit is an error naming the host, the exit code and
+    /// the last lines. In plan mode the command is shown, not run.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { ssh::run(uc, ["openstack", "server", "list"]); }
+    /// ```
+    #[rhai_fn(name = "run", return_raw)]
+    pub fn run(ctx: NativeCallContext, host: Dynamic, cmd: Dynamic) -> Res<Map> {
+        let h = super::host_of("ssh::run", &host).map_err(|e| rt_err(&ctx, e))?;
+        super::run_remote(&ctx, "ssh.run", &h, &cmd, Map::new())
+    }
+
+    /// `run` with options: `timeout` (seconds), `check` (false: return a failing exit code),
+    /// `read` (true: the command changes nothing, so it runs in plan mode too), `quiet`, `sudo`
+    /// (true for root, or a user name), `stdin` (text or a secret: the way to pass a secret).
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { ssh::run(uc, "openstack undercloud install", #{timeout: 7200}); }
+    /// ```
+    #[rhai_fn(name = "run", return_raw)]
+    pub fn run_opts(ctx: NativeCallContext, host: Dynamic, cmd: Dynamic, opts: Map) -> Res<Map> {
+        let h = super::host_of("ssh::run", &host).map_err(|e| rt_err(&ctx, e))?;
+        super::run_remote(&ctx, "ssh.run", &h, &cmd, opts)
+    }
+
+    /// The text of a remote file (a read: runs in plan mode too); an error when it is missing.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { assert(!ssh::exists(uc, "/home/stack/overcloudrc")); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<String> {
+        let h = super::host_of("ssh::read", &host).map_err(|e| rt_err(&ctx, e))?;
+        super::remote_text(&ctx, &h, path, &None)?
+            .ok_or_else(|| rt_err(&ctx, format!("{path} does not exist on {}", h.label())))
+    }
+
+    /// Whether a remote path exists (a read).
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { assert(!ssh::exists(uc, "/home/stack/overcloudrc")); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn exists(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<bool> {
+        let h = super::host_of("ssh::exists", &host).map_err(|e| rt_err(&ctx, e))?;
+        Ok(super::remote_text(&ctx, &h, path, &None)?.is_some())
+    }
+
+    /// Makes a remote file hold `text`; `#{mode: "0600", in_place: true, sudo: true}`. Written
+    /// through a temporary file and a rename unless `in_place`. `true` when it changed.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { ssh::write(uc, "/home/stack/undercloud.conf", "[DEFAULT]\n", #{mode: "0644"}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        path: &str,
+        text: &str,
+        opts: Map,
+    ) -> Res<bool> {
+        let h = super::host_of("ssh::write", &host).map_err(|e| rt_err(&ctx, e))?;
+        let (mode, in_place, sudo) =
+            super::file_opts("ssh::write", opts).map_err(|e| rt_err(&ctx, e))?;
+        super::remote_write(
+            &ctx,
+            &h,
+            path,
+            text,
+            mode.as_deref(),
+            in_place,
+            &sudo,
+            serde_json::json!(format!("{} bytes", text.len())),
+        )
+    }
+
+    /// Copies a local file to the host (its content compared first: `true` when it changed).
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { ssh::put(uc, "/etc/hostname", "/tmp/hostname", #{mode: "0644"}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn put(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        local: &str,
+        remote: &str,
+        opts: Map,
+    ) -> Res<bool> {
+        let h = super::host_of("ssh::put", &host).map_err(|e| rt_err(&ctx, e))?;
+        let (mode, in_place, sudo) =
+            super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
+        let text = std::fs::read_to_string(local)
+            .map_err(|e| rt_err(&ctx, format!("cannot read {local}: {e}")))?;
+        super::remote_write(
+            &ctx,
+            &h,
+            remote,
+            &text,
+            mode.as_deref(),
+            in_place,
+            &sudo,
+            serde_json::json!(format!("from {local}")),
+        )
+    }
+
+    /// Copies a remote file here (mode 0600: fetched files such as overcloudrc hold secrets).
+    /// `true` when the local copy changed. A read of the host, so it runs in plan mode; the
+    /// local write is planned.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() && ssh::exists(uc, "/home/stack/overcloudrc") { ssh::get(uc, "/home/stack/overcloudrc", "out/overcloudrc"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn get(ctx: NativeCallContext, host: Dynamic, remote: &str, local: &str) -> Res<bool> {
+        let h = super::host_of("ssh::get", &host).map_err(|e| rt_err(&ctx, e))?;
+        let text = super::remote_text(&ctx, &h, remote, &None)?
+            .ok_or_else(|| rt_err(&ctx, format!("{remote} does not exist on {}", h.label())))?;
+        with_effects(&ctx, |fx| {
+            crate::effects::files::ensure_file(fx, local, &text, true, None)
+        })
+    }
+
+    /// Sets `key = value` in `[section]` of a remote INI file, keeping everything else as it is
+    /// (comments, order, repeated keys); `#{sudo: true}` for root's files. `true` when it changed.
+    ///
+    /// ```rhai
+    /// let node = #{host: "172.16.0.26", user: "heat-admin", offline: true};
+    /// if plan_mode() { ssh::ini_set(node, "/var/lib/config-data/puppet-generated/nova_libvirt/etc/nova/nova.conf", "neutron", "timeout", 300, #{sudo: true}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn ini_set(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        path: &str,
+        section: &str,
+        key: &str,
+        value: Dynamic,
+        opts: Map,
+    ) -> Res<bool> {
+        let h = super::host_of("ssh::ini_set", &host).map_err(|e| rt_err(&ctx, e))?;
+        let (_, _, sudo) = super::file_opts("ssh::ini_set", opts).map_err(|e| rt_err(&ctx, e))?;
+        let v = value.to_string();
+        let shown = serde_json::json!(format!("[{section}] {key} = {v}"));
+        let cur = super::remote_text(&ctx, &h, path, &sudo)?;
+        let Some(cur) = cur else {
+            if session(&ctx)?.effects.is_plan() {
+                let s = session(&ctx)?;
+                s.effects
+                    .change(
+                        Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown),
+                        || Ok(()),
+                        || (),
+                    )
+                    .map_err(|e| rt_err(&ctx, e))?;
+                return Ok(true);
+            }
+            return Err(rt_err(
+                &ctx,
+                format!("{path} does not exist on {}", h.label()),
+            ));
+        };
+        match edit::ini_set(&cur, section, key, &v) {
+            None => {
+                session(&ctx)?.effects.unchanged(
+                    Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown),
+                );
+                Ok(false)
+            }
+            Some(new) => super::remote_write(
+                &ctx,
+                &h,
+                path,
+                &new,
+                None,
+                true,
+                &sudo,
+                serde_json::json!({"set": shown}),
+            ),
+        }
+    }
+
+    /// Makes the block `NAME` of a remote hosts-style file hold `lines` (in place; `#{sudo: true}`
+    /// for /etc/hosts). `true` when it changed.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() { ssh::hosts_block(uc, "/etc/hosts", "ocp4", ["192.168.122.164 api.ocp4.osd2019.local"], #{sudo: true}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn hosts_block(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        path: &str,
+        name: &str,
+        lines: Array,
+        opts: Map,
+    ) -> Res<bool> {
+        let h = super::host_of("ssh::hosts_block", &host).map_err(|e| rt_err(&ctx, e))?;
+        let (_, _, sudo) =
+            super::file_opts("ssh::hosts_block", opts).map_err(|e| rt_err(&ctx, e))?;
+        let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
+        match edit::block_set(&cur, name, &body)
+            .map_err(|e| rt_err(&ctx, format!("{path} on {}: {e}", h.label())))?
+        {
+            None => {
+                session(&ctx)?.effects.unchanged(
+                    Op::new("ssh.hosts_block", format!("{}:{path}", h.label())).arg("block", name),
+                );
+                Ok(false)
+            }
+            Some(new) => super::remote_write(
+                &ctx,
+                &h,
+                path,
+                &new,
+                None,
+                true,
+                &sudo,
+                serde_json::json!({"block": name, "lines": body}),
+            ),
+        }
+    }
+
+    /// How a host value is read: `#{host, user, port, label}`.
+    ///
+    /// ```rhai
+    /// assert(ssh::host("stack@undercloud:2222").port == 2222);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn host(ctx: NativeCallContext, host: Dynamic) -> Res<Map> {
+        let h = super::host_of("ssh::host", &host).map_err(|e| rt_err(&ctx, e))?;
+        let mut m = Map::new();
+        m.insert("host".into(), h.host.clone().into());
+        m.insert(
+            "user".into(),
+            h.user.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        );
+        m.insert(
+            "port".into(),
+            h.port
+                .map(|p| Dynamic::from(p as i64))
+                .unwrap_or(Dynamic::UNIT),
+        );
+        m.insert("label".into(), h.label().into());
+        Ok(m)
+    }
+}
