@@ -18,4 +18,5 @@ mod realstack;
 mod repl;
 mod scripts;
 mod secrets;
+mod ssh;
 mod virt;

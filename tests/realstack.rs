@@ -403,86 +403,17 @@ fn teardown_removes_only_what_the_lab_made_and_leaves_libvirt_as_it_was() {
     assert_eq!(again.json_lines().pop().unwrap()["totals"]["changed"], 0);
 }
 
-/// An sshd of this test's own on 127.0.0.1 with throwaway keys, stopped by PID.
-struct Sshd {
-    dir: tempfile::TempDir,
-    port: u16,
-    pid: String,
-}
-
-impl Sshd {
-    fn start() -> Sshd {
-        let dir = tempfile::tempdir().unwrap();
-        let p = |n: &str| dir.path().join(n).display().to_string();
-        for k in ["hostkey", "clientkey"] {
-            let ok = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f", &p(k)])
-                .status()
-                .unwrap();
-            assert!(ok.success());
-        }
-        std::fs::copy(p("clientkey.pub"), p("authorized_keys")).unwrap();
-        let port = (22300..22900)
-            .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-            .unwrap();
-        std::fs::write(
-            p("sshd_config"),
-            format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\n\
-                 PasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile {}\n",
-                p("hostkey"),
-                p("authorized_keys"),
-                p("sshd.pid")
-            ),
-        )
-        .unwrap();
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let ok = Command::new("/usr/sbin/sshd")
-            .args(["-f", &p("sshd_config"), "-E", &p("sshd.log")])
-            .status()
-            .unwrap();
-        assert!(
-            ok.success(),
-            "sshd did not start (apt-get install openssh-server)"
-        );
-        let t0 = Instant::now();
-        while !dir.path().join("sshd.pid").exists() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "sshd wrote no PID file"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let pid = std::fs::read_to_string(dir.path().join("sshd.pid"))
-            .unwrap()
-            .trim()
-            .to_string();
-        Sshd { dir, port, pid }
-    }
-
-    /// The libvirt URI of `host` reached over this sshd (libvirt runs `nc -U` on the far side).
-    fn uri(&self, host: &RealHost) -> String {
-        format!(
-            "qemu+ssh://root@127.0.0.1:{}/system?socket={}/run/libvirt/libvirt-sock&keyfile={}&no_verify=1&no_tty=1&proxy=netcat",
-            self.port,
-            host.dir.display(),
-            self.dir.path().join("clientkey").display()
-        )
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.pid).status();
-    }
-}
-
 #[test]
 fn a_remote_host_over_qemu_ssh_works_the_same() {
     let host = RealHost::start("remote");
-    let sshd = Sshd::start();
+    let sshd = crate::support::Sshd::start();
     let lab = Lab::new();
-    let uri = sshd.uri(&host);
+    let uri = format!(
+        "qemu+ssh://root@127.0.0.1:{}/system?socket={}/run/libvirt/libvirt-sock&keyfile={}&no_verify=1&no_tty=1&proxy=netcat",
+        sshd.port,
+        host.dir.display(),
+        sshd.key().display()
+    );
     let f = lab.file(
         "remote.rhai",
         &format!(

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The canary secret: its value must never appear anywhere labsh writes.
 pub const CANARY_VALUE: &str = "c4n4ry-7f3a9e1d-NEVER-PRINT";
@@ -245,5 +246,83 @@ impl<'a> Labsh<'a> {
         );
         self.lab.assert_no_canary_in_files();
         out
+    }
+}
+
+/// An sshd of this test's own on 127.0.0.1 with throwaway keys, stopped by PID.
+pub struct Sshd {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub pid: String,
+}
+
+impl Sshd {
+    pub fn start() -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n).display().to_string();
+        for k in ["hostkey", "clientkey"] {
+            let ok = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f", &p(k)])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        std::fs::copy(p("clientkey.pub"), p("authorized_keys")).unwrap();
+        let port = (22300..22900)
+            .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+            .unwrap();
+        std::fs::write(
+            p("sshd_config"),
+            format!(
+                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\n\
+                 PasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile {}\n",
+                p("hostkey"),
+                p("authorized_keys"),
+                p("sshd.pid")
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let ok = Command::new("/usr/sbin/sshd")
+            .args(["-f", &p("sshd_config"), "-E", &p("sshd.log")])
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "sshd did not start (apt-get install openssh-server)"
+        );
+        let t0 = Instant::now();
+        while !dir.path().join("sshd.pid").exists() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "sshd wrote no PID file"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = std::fs::read_to_string(dir.path().join("sshd.pid"))
+            .unwrap()
+            .trim()
+            .to_string();
+        Sshd { dir, port, pid }
+    }
+
+    /// The client's private key (authorised for root).
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("clientkey")
+    }
+
+    /// The host as labsh's ssh binding takes it.
+    pub fn host(&self) -> String {
+        format!(
+            "#{{host: \"127.0.0.1\", user: \"root\", port: {}, identity: \"{}\", options: [\"StrictHostKeyChecking=no\", \"UserKnownHostsFile=/dev/null\", \"LogLevel=ERROR\"]}}",
+            self.port,
+            self.key().display()
+        )
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).status();
     }
 }
