@@ -47,8 +47,11 @@ impl From<String> for Arg {
     }
 }
 
+/// Called with each output line (without its newline) as it arrives.
+pub type LineHook = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// A program to run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Command {
     pub argv: Vec<Arg>,
     pub cwd: Option<PathBuf>,
@@ -57,6 +60,14 @@ pub struct Command {
     /// Prefix for streamed output; `None` runs quietly.
     pub stream: Option<String>,
     pub stdin: Option<Arg>,
+    /// Sees every output line (stdout and stderr) as it arrives: progress parsers, log files.
+    pub on_line: Option<LineHook>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display())
+    }
 }
 
 impl Command {
@@ -143,6 +154,7 @@ fn pump<R: Read + Send + 'static>(
     prefix: Option<String>,
     printer: Arc<Printer>,
     is_stderr: bool,
+    hook: Option<LineHook>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut r = BufReader::new(reader);
@@ -152,9 +164,15 @@ fn pump<R: Read + Send + 'static>(
             match r.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
-                    if let Some(p) = &prefix {
+                    if prefix.is_some() || hook.is_some() {
                         let text = String::from_utf8_lossy(&line);
-                        printer.stream(p, text.trim_end_matches(['\n', '\r']), is_stderr);
+                        let text = text.trim_end_matches(['\n', '\r']);
+                        if let Some(p) = &prefix {
+                            printer.stream(p, text, is_stderr);
+                        }
+                        if let Some(h) = &hook {
+                            h(text);
+                        }
                     }
                     if let Ok(mut s) = sink.lock() {
                         s.extend_from_slice(&line);
@@ -207,10 +225,24 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
     let prefix = cmd.stream.clone();
     let mut pumps = Vec::new();
     if let Some(o) = child.stdout.take() {
-        pumps.push(pump(o, out.clone(), prefix.clone(), printer.clone(), false));
+        pumps.push(pump(
+            o,
+            out.clone(),
+            prefix.clone(),
+            printer.clone(),
+            false,
+            cmd.on_line.clone(),
+        ));
     }
     if let Some(e) = child.stderr.take() {
-        pumps.push(pump(e, err.clone(), prefix, printer.clone(), true));
+        pumps.push(pump(
+            e,
+            err.clone(),
+            prefix,
+            printer.clone(),
+            true,
+            cmd.on_line.clone(),
+        ));
     }
     let t0 = Instant::now();
     let mut stopped: Option<String> = None;

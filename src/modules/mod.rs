@@ -7,6 +7,7 @@ pub mod core;
 pub mod files;
 pub mod host;
 pub mod img;
+pub mod ocp;
 pub mod opts;
 pub mod ssh;
 pub mod virt;
@@ -31,8 +32,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     files.set_doc("Files: converging writes (0600 for secrets, atomic or in place), YAML and JSON, INI edits that keep comments, marked blocks in hosts files.");
     let mut ssh = rhai::exported_module!(ssh::ssh_fns);
     ssh.set_doc("Remote hosts through the system ssh client: commands with streamed output, files, INI and hosts edits, one master connection per host.");
+    let mut ocp = rhai::exported_module!(ocp::ocp_fns);
+    ocp.set_doc("OpenShift IPI on OpenStack: install-config checks, the installer with its progress, tools with checksums, keepalived and haproxy parsers.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("ocp", ocp),
         ("ssh", ssh),
         ("files", files),
         ("cloud", cloud),
