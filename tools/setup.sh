@@ -23,6 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades \
         "${missing[@]}" qemu-utils/bookworm
 fi
+# kubectl for the oc binding's tests (any recent one; Debian's kubernetes-client when none is there).
+if ! command -v kubectl >/dev/null && ! command -v oc >/dev/null; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client
+fi
 command -v qemu-img >/dev/null || { echo "qemu-img is missing after the install" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust (https://rustup.rs)" >&2; exit 1; }
 

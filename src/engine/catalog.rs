@@ -53,6 +53,7 @@ fn clean_signature(sig: &str) -> String {
         .replace("&mut ", "")
         .replace("&str", "string")
         .replace("ImmutableString", "string")
+        .replace("-> String", "-> string")
         .replace(": i64", ": int")
         .replace("-> i64", "-> int")
         .replace(": f64", ": float")
@@ -269,7 +270,7 @@ mod tests {
         );
         assert_eq!(
             clean_signature("mac(lab: &str, vm: &str, index: i64) -> String"),
-            "mac(lab: string, vm: string, index: int) -> String"
+            "mac(lab: string, vm: string, index: int) -> string"
         );
     }
 }

@@ -7,6 +7,7 @@ pub mod core;
 pub mod files;
 pub mod host;
 pub mod img;
+pub mod oc;
 pub mod ocp;
 pub mod opts;
 pub mod ssh;
@@ -34,8 +35,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     ssh.set_doc("Remote hosts through the system ssh client: commands with streamed output, files, INI and hosts edits, one master connection per host.");
     let mut ocp = rhai::exported_module!(ocp::ocp_fns);
     ocp.set_doc("OpenShift IPI on OpenStack: install-config checks, the installer with its progress, tools with checksums, keepalived and haproxy parsers.");
+    let mut oc = rhai::exported_module!(oc::oc_fns);
+    oc.set_doc("The cluster through oc (or kubectl): nodes, pods, any resource, exec, waiting for Ready nodes; KUBECONFIG per call.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("oc", oc),
         ("ocp", ocp),
         ("ssh", ssh),
         ("files", files),
