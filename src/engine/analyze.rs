@@ -199,11 +199,15 @@ pub fn check(
     // Imports with a literal path: the module's functions, under its alias.
     let mut variables: HashSet<String> = HashSet::new();
     let mut imports: Vec<(String, String, Position)> = Vec::new();
+    // Imports whose path is computed at run time: calls into them cannot be checked.
+    let mut dynamic: Vec<String> = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
         match path.last() {
             Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
                 if let Expr::StringConstant(p, _) = &x.0 {
                     imports.push((p.to_string(), x.1.name.to_string(), *pos));
+                } else {
+                    dynamic.push(x.1.name.to_string());
                 }
             }
             Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
@@ -217,7 +221,7 @@ pub fn check(
         true
     });
     let mut diags = Vec::new();
-    let mut opaque_ns: HashSet<String> = HashSet::new();
+    let mut opaque_ns: HashSet<String> = dynamic.into_iter().collect();
     for (path, alias, pos) in &imports {
         match resolver::find(script_dir, Some(source), path) {
             Some(found) => {

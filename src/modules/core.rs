@@ -708,6 +708,20 @@ pub mod core_fns {
         Ok(m)
     }
 
+    /// The candidate closest to `word` (by edit distance), or `()` when none is close: for
+    /// "did you mean" hints in scripts' own checks.
+    ///
+    /// ```rhai
+    /// assert_eq(did_you_mean("contrl", ["ctrl", "control", "compute"]), "control");
+    /// ```
+    #[rhai_fn(name = "did_you_mean")]
+    pub fn did_you_mean(word: &str, candidates: Array) -> Dynamic {
+        let c: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
+        crate::engine::analyze::closest(word, c.iter().map(|s| s.as_str()))
+            .map(|s| Dynamic::from(s.to_string()))
+            .unwrap_or(Dynamic::UNIT)
+    }
+
     /// The environment variable `name`, or `()` when it is not set.
     ///
     /// ```rhai

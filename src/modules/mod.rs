@@ -7,6 +7,7 @@ pub mod core;
 pub mod files;
 pub mod host;
 pub mod img;
+pub mod net;
 pub mod oc;
 pub mod ocp;
 pub mod opts;
@@ -37,8 +38,11 @@ pub fn all() -> Vec<(&'static str, Module)> {
     ocp.set_doc("OpenShift IPI on OpenStack: install-config checks, the installer with its progress, tools with checksums, keepalived and haproxy parsers.");
     let mut oc = rhai::exported_module!(oc::oc_fns);
     oc.set_doc("The cluster through oc (or kubectl): nodes, pods, any resource, exec, waiting for Ready nodes; KUBECONFIG per call.");
+    let mut net = rhai::exported_module!(net::net_fns);
+    net.set_doc("IPv4 addresses and CIDRs: membership, overlaps, netmasks.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("net", net),
         ("oc", oc),
         ("ocp", ocp),
         ("ssh", ssh),
