@@ -101,6 +101,11 @@ pub struct RunArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Draw the lab into FILE (SVG when Graphviz's `dot` is installed, else DOT text); scripts
+    /// read it as run_info().graph.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
 }
 
 fn parse_set(s: &str) -> Result<(String, String), String> {
@@ -121,6 +126,9 @@ impl RunArgs {
         ];
         if let Some(p) = &self.profile {
             parts.push(format!("--profile {}", q(p)));
+        }
+        if let Some(g) = &self.graph {
+            parts.push(format!("--graph {}", q(&g.display().to_string())));
         }
         if let Some(t) = &self.target {
             parts.push(format!("--target {}", q(t)));

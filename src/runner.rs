@@ -245,6 +245,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         jobs: common.jobs as usize,
         interactive: false,
         yes: args.yes,
+        graph: args.graph.clone(),
     };
     // Compile and check with a session that has no journal: nothing is recorded for a script
     // that does not start.

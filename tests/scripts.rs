@@ -470,7 +470,20 @@ fn the_main_job_runs_on_a_fresh_state_folder() {
     let recap = lines.last().unwrap();
     let stages = recap["stages"].as_array().unwrap();
     let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["main", "preflight", "l0", "l1"]);
+    assert_eq!(
+        names,
+        [
+            "main",
+            "preflight",
+            "l0",
+            "l1",
+            "undercloud",
+            "overcloud",
+            "tenant",
+            "ocp",
+            "verify"
+        ]
+    );
     assert!(stages.iter().all(|s| s["status"] == "done"), "{recap}");
     // The sandbox is the article's L0 host: the seed's VMs fit it.
     for check in ["vCPUs", "memory"] {
@@ -481,7 +494,7 @@ fn the_main_job_runs_on_a_fresh_state_folder() {
         assert!(row["text"].as_str().unwrap().contains(" pass "), "{row}");
     }
     let inst: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(lab.state().join("out/instackenv.json")).unwrap(),
+        &std::fs::read_to_string(lab.state().join("out/sandbox/instackenv.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(inst["nodes"].as_array().unwrap().len(), 7);

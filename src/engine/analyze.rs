@@ -8,7 +8,8 @@ use rhai::{ASTNode, Dynamic, Engine, Expr, Position, Stmt, AST};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// Calls to `fname` whose first argument is a string literal: (literal, position).
+/// Calls to `fname` whose first argument is a string literal: (literal, position). For `stage`,
+/// calls to functions named `..._stage` count too.
 pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
     let mut out = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
@@ -19,7 +20,9 @@ pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
                 _ => None,
             };
             if let Some((x, pos)) = call {
-                if x.name == fname && x.namespace.is_empty() {
+                // `stage` also finds a script's own wrappers named `..._stage` (lab_stage("l1", ...)).
+                let wrapper = fname == "stage" && x.name.ends_with("_stage");
+                if (x.name == fname || wrapper) && x.namespace.is_empty() {
                     if let Some(Expr::StringConstant(s, _)) = x.args.first() {
                         if !out
                             .iter()

@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// A person is at a terminal (the REPL): secrets may be prompted for.
     pub interactive: bool,
     pub yes: bool,
+    /// `--graph FILE`.
+    pub graph: Option<PathBuf>,
 }
 
 /// Everything a run shares with its native functions.

@@ -590,6 +590,33 @@ pub mod core_fns {
         super::stage_impl(&ctx, name, opts, f)
     }
 
+    /// Runs `f` in plan mode within an applying run, saying `why` once: the steps that need
+    /// something the target only stands in for (an undercloud, a cloud, a cluster) are shown,
+    /// not done, while the rest of the stage applies.
+    ///
+    /// ```rhai
+    /// let r = planned("no undercloud on the sandbox", || run(["openstack", "undercloud", "install"]));
+    /// assert(r.planned);
+    /// ```
+    #[rhai_fn(name = "planned", return_raw)]
+    pub fn planned(
+        ctx: NativeCallContext,
+        why: &str,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let s = super::session(&ctx)?;
+        let before = s.effects.mode();
+        if before != crate::effects::Mode::Plan {
+            s.effects
+                .printer()
+                .status(&format!("  note     planned, not applied: {why}"));
+        }
+        s.effects.set_mode(crate::effects::Mode::Plan);
+        let r = f.call_within_context::<Dynamic>(&ctx, ());
+        s.effects.set_mode(before);
+        r
+    }
+
     /// The secret `name`: from `$LABSH_SECRET_<NAME>`, else the secrets file, else (in the REPL)
     /// a prompt. It prints as `«secret NAME»` everywhere; only bindings read its value.
     ///
@@ -701,6 +728,10 @@ pub mod core_fns {
         m.insert("target".into(), opt(&s.options.target));
         m.insert("jobs".into(), (s.jobs() as i64).into());
         m.insert("yes".into(), s.options.yes.into());
+        m.insert(
+            "graph".into(),
+            opt(&s.options.graph.as_ref().map(|p| p.display().to_string())),
+        );
         m.insert(
             "state_dir".into(),
             crate::paths::state_dir().display().to_string().into(),

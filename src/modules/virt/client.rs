@@ -40,9 +40,115 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
             e.message()
         )
     })?;
+    if let Some(path) = uri.strip_prefix("test://") {
+        restore_autostart(&c, path);
+    }
     let c = Arc::new(c);
     g.insert(uri.to_string(), c.clone());
     Ok(c)
+}
+
+/// The sidecar of a sandbox file that lists what autostarts (the test driver's file format has
+/// no place for it).
+fn autostart_file(path: &str) -> String {
+    format!("{path}.autostart")
+}
+
+/// Puts back the autostart flags a saved sandbox had: part of opening it, not a change.
+fn restore_autostart(c: &Connect, path: &str) {
+    let Ok(text) = std::fs::read_to_string(autostart_file(path)) else {
+        return;
+    };
+    for line in text.lines() {
+        match line.split_once(' ') {
+            Some(("domain", n)) => {
+                if let Ok(d) = c.lookup_domain_by_name(n) {
+                    let _ = d.set_autostart(true);
+                }
+            }
+            Some(("network", n)) => {
+                if let Ok(net) = c.lookup_network_by_name(n) {
+                    let _ = net.set_autostart(true);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The state of a sandbox (a `test:///PATH` URI) as a test-driver file: the node of `node_xml`
+/// with every network and domain now defined (domains with their run state), and the names that
+/// autostart. Returns (file text, autostart sidecar text).
+pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), String> {
+    let c = connect(uri)?;
+    let mut body = String::new();
+    let mut auto = String::new();
+    let nets = c
+        .list_all_networks(0)
+        .map_err(|e| verr("list networks", e))?;
+    let mut nets: Vec<(String, String, bool)> = nets
+        .iter()
+        .filter_map(|n| {
+            Some((
+                n.name().ok()?,
+                n.xml_desc(0).ok()?,
+                n.autostart().unwrap_or(false),
+            ))
+        })
+        .collect();
+    nets.sort();
+    for (name, x, a) in nets {
+        body.push_str(&x);
+        body.push('\n');
+        if a {
+            auto.push_str(&format!("network {name}\n"));
+        }
+    }
+    let doms = c.list_all_domains(0).map_err(|e| verr("list domains", e))?;
+    let mut doms: Vec<(String, String, u32, bool)> = doms
+        .iter()
+        .filter_map(|d| {
+            // The test driver's run states: 1 running, 3 paused, 5 shut off.
+            let state = match state_word(d).as_str() {
+                "running" => 1,
+                "paused" => 3,
+                _ => 5,
+            };
+            Some((
+                d.name().ok()?,
+                d.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).ok()?,
+                state,
+                d.autostart().unwrap_or(false),
+            ))
+        })
+        .collect();
+    doms.sort();
+    for (name, x, state, a) in doms {
+        let x = match x.rfind("</domain>") {
+            Some(i) => format!(
+                "{}  <test:runstate>{state}</test:runstate>\n</domain>",
+                &x[..i]
+            ),
+            None => x,
+        };
+        body.push_str(&x);
+        body.push('\n');
+        if a {
+            auto.push_str(&format!("domain {name}\n"));
+        }
+    }
+    // The node's own part (cpu, memory) from the stock file; networks and domains from now.
+    let head_end = node_xml.find("<network").unwrap_or(node_xml.len());
+    let head = node_xml[..head_end].replacen(
+        "<node>",
+        "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>",
+        1,
+    );
+    Ok((format!("{head}{body}</node>\n"), auto))
+}
+
+pub fn sandbox_autostart_file(path: &str) -> String {
+    autostart_file(path)
 }
 
 fn is_not_found(e: &virt::error::Error) -> bool {
@@ -541,9 +647,16 @@ pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
 }
 
 pub fn domain_xml(uri: &str, name: &str) -> Result<String, String> {
+    domain_xml_flags(uri, name, 0)
+}
+
+/// The domain's XML with libvirt's flags (`VIR_DOMAIN_XML_INACTIVE`: the definition).
+pub fn domain_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, String> {
     let c = connect(uri)?;
-    let d = lookup_domain(&c, name)?.ok_or_else(|| format!("no domain {name} at {uri}"))?;
-    d.xml_desc(0).map_err(|e| verr("domain XML", e))
+    let d = lookup_domain(&c, name)?.ok_or_else(|| {
+        format!("no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)")
+    })?;
+    d.xml_desc(flags).map_err(|e| verr("domain XML", e))
 }
 
 pub fn domain_state(uri: &str, name: &str) -> Result<String, String> {

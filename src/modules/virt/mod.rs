@@ -358,8 +358,70 @@ pub mod virt_fns {
             ));
         }
         super::with_effects(&ctx, |fx| {
-            crate::effects::files::ensure_file(fx, path, text, false, None)?;
+            // A saved sandbox keeps its state: only a missing file is made.
+            if !std::path::Path::new(path).exists() {
+                crate::effects::files::ensure_file(fx, path, text, false, None)?;
+            }
             Ok(format!("test://{path}"))
+        })
+    }
+
+    /// Saves a sandbox's networks and domains (with their run state and autostart) into its
+    /// file, so the next run opens it as this one leaves it: a second run changes nothing and
+    /// `--from` continues where it stopped. `virt::sandbox_reset(path)` forgets it.
+    ///
+    /// ```rhai
+    /// let uri = virt::sandbox_host("/tmp/labsh-doc-sandbox-save.xml");
+    /// virt::sandbox_save(uri);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sandbox_save(ctx: NativeCallContext, uri: &str) -> Result<bool, Box<EvalAltResult>> {
+        let Some(path) = uri.strip_prefix("test://").filter(|p| p.starts_with('/')) else {
+            return Err(super::rt_err(
+                &ctx,
+                format!("virt::sandbox_save: {uri} is not a sandbox (test:///PATH)"),
+            ));
+        };
+        super::with_effects(&ctx, |fx| {
+            if fx.is_plan() && !std::path::Path::new(path).exists() {
+                return Ok(false);
+            }
+            let (text, auto) = super::client::sandbox_state(uri, include_str!("sandbox.xml"))?;
+            let a = crate::effects::files::ensure_file(
+                fx,
+                &super::client::sandbox_autostart_file(path),
+                &auto,
+                false,
+                None,
+            )?;
+            let b = crate::effects::files::ensure_file(fx, path, &text, false, None)?;
+            Ok(a || b)
+        })
+    }
+
+    /// Forgets a sandbox's saved state: the next `sandbox_host` starts from the stock host.
+    ///
+    /// ```rhai
+    /// virt::sandbox_reset("/tmp/labsh-doc-sandbox-reset.xml");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sandbox_reset(ctx: NativeCallContext, path: &str) -> Result<bool, Box<EvalAltResult>> {
+        super::with_effects(&ctx, |fx| {
+            let mut any = false;
+            for p in [
+                path.to_string(),
+                super::client::sandbox_autostart_file(path),
+            ] {
+                if std::path::Path::new(&p).exists() {
+                    fx.change(
+                        crate::effects::Op::new("file.remove", &p),
+                        || std::fs::remove_file(&p).map_err(|e| format!("cannot remove {p}: {e}")),
+                        || (),
+                    )?;
+                    any = true;
+                }
+            }
+            Ok(any)
         })
     }
 
@@ -567,6 +629,22 @@ pub mod virt_fns {
         name: &str,
     ) -> Result<String, Box<EvalAltResult>> {
         super::client::domain_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
+    }
+
+    /// A domain's definition: its persistent XML, without the run's details (id, live state),
+    /// so it is the same on every run.
+    ///
+    /// ```rhai
+    /// assert(virt::domain_definition("test:///default", "test").contains("<name>test</name>"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn domain_definition(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        super::client::domain_xml_flags(uri, name, virt::sys::VIR_DOMAIN_XML_INACTIVE)
+            .map_err(|e| super::rt_err(&ctx, e))
     }
 
     /// Starts a domain (ok when it already runs). Returns whether anything changed.
