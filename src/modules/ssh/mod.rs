@@ -519,8 +519,23 @@ pub mod ssh_fns {
         let h = super::host_of("ssh::put", &host).map_err(|e| rt_err(&ctx, e))?;
         let (mode, in_place, sudo) =
             super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
-        let text = std::fs::read_to_string(local)
-            .map_err(|e| rt_err(&ctx, format!("cannot read {local}: {e}")))?;
+        let text = match std::fs::read_to_string(local) {
+            Ok(t) => t,
+            // In a plan, the file may be one an earlier (planned) step would write.
+            Err(_) if session(&ctx)?.effects.is_plan() => {
+                let s = session(&ctx)?;
+                s.effects
+                    .change(
+                        Op::new("ssh.write", format!("{}:{remote}", h.label()))
+                            .arg("content", format!("from {local} (not written yet)")),
+                        || Ok(()),
+                        || (),
+                    )
+                    .map_err(|e| rt_err(&ctx, e))?;
+                return Ok(true);
+            }
+            Err(e) => return Err(rt_err(&ctx, format!("cannot read {local}: {e}"))),
+        };
         super::remote_write(
             &ctx,
             &h,
