@@ -14,6 +14,7 @@ mod cli;
 mod cloud;
 mod guestfs;
 mod img;
+mod lab;
 mod oc;
 mod realstack;
 mod repl;

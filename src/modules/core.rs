@@ -739,6 +739,52 @@ pub mod core_fns {
         Ok(m)
     }
 
+    /// Whether the script file at `path` defines a function `name` (hooks of a profile variant).
+    ///
+    /// ```rhai
+    /// assert(!script_has_fn("/nonexistent.rhai", "after_l1"));
+    /// ```
+    pub fn script_has_fn(path: &str, name: &str) -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        // A cheap look before a compile: the function must be written there.
+        text.contains(&format!("fn {name}("))
+    }
+
+    /// Calls function `name` of the script file at `path` with `args` and returns its result:
+    /// how a profile variant's hooks (`fn after_l1(p)`) run.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-hooks.rhai";
+    /// if !plan_mode() {
+    ///     files::write(f, "fn twice(x) { x * 2 }");
+    ///     assert_eq(call_script_fn(f, "twice", [21]), 42);
+    /// }
+    /// ```
+    #[rhai_fn(name = "call_script_fn", return_raw)]
+    pub fn call_script_fn(
+        ctx: NativeCallContext,
+        path: &str,
+        name: &str,
+        args: Array,
+    ) -> Res<Dynamic> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| rt_err(&ctx, format!("cannot read {path}: {e}")))?;
+        let mut ast = ctx
+            .engine()
+            .compile(&text)
+            .map_err(|e| rt_err(&ctx, format!("{path}: {e}")))?;
+        ast.set_source(path);
+        let mut scope = rhai::Scope::new();
+        ctx.engine()
+            .call_fn::<Dynamic>(&mut scope, &ast, name, args)
+            .map_err(|e| {
+                let d = Diagnostic::from_eval(&e, Some(path));
+                rt_err(&ctx, format!("in {path}, {name}: {}", d.message))
+            })
+    }
+
     /// The candidate closest to `word` (by edit distance), or `()` when none is close: for
     /// "did you mean" hints in scripts' own checks.
     ///

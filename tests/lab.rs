@@ -1,0 +1,341 @@
+//! scripts/lab.rhai as users run it: the sandbox (applied, then again), plans of every shipped
+//! variant, the artifacts it writes, bad profiles and targets, the picture.
+
+use crate::support::Lab;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml(path: &Path) -> Value {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        return serde_json::from_slice(&out.stdout).unwrap();
+    }
+    // Without PyYAML: the devcloud venv has it.
+    let py =
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python");
+    let out = std::process::Command::new(py)
+        .args([
+            "-c",
+            "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The seed's install-config.yaml as the article prints it.
+const SEED_INSTALL_CONFIG: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
+
+#[test]
+fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
+    let lab = Lab::new();
+    let first = lab
+        .labsh()
+        .args(["run", script("lab.rhai").to_str().unwrap(), "--json"])
+        .run();
+    first.ok();
+    let recap = first.json_lines().pop().unwrap();
+    let names: Vec<&str> = recap["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for s in [
+        "preflight",
+        "l0",
+        "l1",
+        "undercloud",
+        "overcloud",
+        "tenant",
+        "ocp",
+        "verify",
+    ] {
+        assert!(names.contains(&s), "{s} missing from {names:?}");
+    }
+    // What needs a real undercloud, cloud or cluster was planned, not applied.
+    let stage = |n: &str| {
+        recap["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert!(stage("overcloud")["planned"].as_u64().unwrap() >= 5);
+    assert_eq!(stage("overcloud")["changed"], 0);
+    assert!(stage("tenant")["planned"].as_u64().unwrap() >= 15);
+    let out = lab.state().join("out/sandbox");
+    for f in [
+        "libvirt/network-provisioning.xml",
+        "libvirt/network-default.xml",
+        "libvirt/domain-undercloud.xml",
+        "libvirt/domain-overcloud-ctrl01.xml",
+        "instackenv.json",
+        "undercloud.conf",
+        "network-environment.yaml",
+        "nic-configs/bond-vlans.yaml",
+        "node-info.yaml",
+        "clouds.yaml",
+        "install-config.yaml",
+        "ocp/install-config.yaml",
+        "hosts-block.txt",
+        "hosts",
+    ] {
+        assert!(out.join(f).is_file(), "{f} not written");
+    }
+    let mode = |p: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+            & 0o777
+    };
+    for secret_file in ["instackenv.json", "clouds.yaml", "install-config.yaml"] {
+        assert_eq!(mode(&out.join(secret_file)), 0o600, "{secret_file}");
+    }
+    // install-config.yaml is the article's, field by field, secrets aside.
+    let mut got = yaml(&out.join("install-config.yaml"));
+    let seed_file = lab.file("seed-install-config.yaml", SEED_INSTALL_CONFIG);
+    let mut want = yaml(&seed_file);
+    for v in [&mut got, &mut want] {
+        v.as_object_mut().unwrap().remove("pullSecret");
+        v.as_object_mut().unwrap().remove("sshKey");
+    }
+    assert_eq!(got, want);
+    // The overcloud's files read back: counts, the bond's VLANs, the article's addresses.
+    let ni = yaml(&out.join("node-info.yaml"));
+    assert_eq!(ni["parameter_defaults"]["ControllerCount"], 3);
+    assert_eq!(ni["parameter_defaults"]["ComputeCount"], 1);
+    assert_eq!(ni["parameter_defaults"]["CephStorageCount"], 3);
+    let env = yaml(&out.join("network-environment.yaml"));
+    assert_eq!(
+        env["parameter_defaults"]["InternalApiNetCidr"],
+        "172.17.1.0/24"
+    );
+    assert!(env["parameter_defaults"]
+        .get("ExternalNetworkVlanID")
+        .is_none());
+    let hosts = std::fs::read_to_string(out.join("hosts")).unwrap();
+    assert!(hosts.contains("192.168.122.164 api.ocp4.osd2019.local"));
+    assert!(hosts.contains("192.168.122.180 grafana-openshift-monitoring.apps.ocp4.osd2019.local"));
+    let uc = std::fs::read_to_string(out.join("undercloud.conf")).unwrap();
+    assert!(
+        uc.contains("[ctlplane-subnet]\ncidr = 172.16.0.0/24\n"),
+        "{uc}"
+    );
+
+    let second = lab
+        .labsh()
+        .args(["run", script("lab.rhai").to_str().unwrap(), "--json"])
+        .run();
+    second.ok();
+    let recap = second.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+    assert_eq!(recap["totals"]["failed"], 0);
+}
+
+#[test]
+fn every_shipped_variant_is_checked_and_planned() {
+    let lab = Lab::new();
+    for v in ["seed", "minimal", "large"] {
+        let o = lab
+            .labsh()
+            .args([
+                "run",
+                script("lab.rhai").to_str().unwrap(),
+                "--plan",
+                "--json",
+                "--profile",
+                v,
+            ])
+            .run();
+        o.ok();
+        let recap = o.json_lines().pop().unwrap();
+        assert_eq!(recap["totals"]["changed"], 0, "{v}: {recap}");
+        assert!(
+            recap["totals"]["planned"].as_u64().unwrap() > 40,
+            "{v}: {recap}"
+        );
+    }
+    // The minimal variant's hook ran, and its single controller is what it plans.
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--profile",
+            "minimal",
+            "--only",
+            "l0",
+            "--only",
+            "l1",
+        ])
+        .run();
+    o.ok().stdout_has("minimal: 1 controller, no Ceph");
+    assert!(!o.stderr.contains("overcloud-ceph01"), "{}", o.stderr);
+}
+
+#[test]
+fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
+    let lab = Lab::new();
+    let v = lab.file(
+        "profiles/typo.rhai",
+        "fn overrides() { #{ vms: #{ ctrl: #{ cout: 2, memory_mib: \"16G\" } }, ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
+    );
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--profile",
+            v.to_str().unwrap(),
+        ])
+        .run();
+    o.code(1)
+        .stderr_has("unknown key 'vms.ctrl.cout' (did you mean 'vms.ctrl.count'?)")
+        .stderr_has("vms.ctrl.memory_mib: must be an integer, not a string (16G)");
+    assert!(o.stderr.contains("typo.rhai"), "{}", o.stderr);
+    assert!(!lab.state().join("sandbox").exists(), "nothing ran");
+    // Keys right, values wrong: overlaps and ranges, all reported at once.
+    let v2 = lab.file(
+        "profiles/clash.rhai",
+        "fn overrides() { #{ ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
+    );
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--profile",
+            v2.to_str().unwrap(),
+        ])
+        .run();
+    o.code(1)
+        .stderr_has(
+            "networks.provisioning (172.16.0.0/24) overlaps ocp.machine_cidr (172.16.0.0/16)",
+        )
+        .stderr_has("tenant.api_fip: 10.0.0.5 is outside the external subnet 192.168.122.0/24");
+    assert!(!lab.state().join("sandbox").exists(), "nothing ran");
+}
+
+#[test]
+fn unknown_targets_and_bad_target_files_are_named() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--target",
+            "nowhere",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("unknown target 'nowhere'");
+    let t = lab.file(
+        "t.yaml",
+        "libvirt_uri: test:///default\nundercloud: {offline: true}\nclud: {cloud: x}\n",
+    );
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--target",
+            t.to_str().unwrap(),
+        ])
+        .run()
+        .code(1)
+        .stderr_has("t.yaml: unknown key 'clud' (did you mean 'cloud'?)");
+}
+
+#[test]
+fn the_lab_is_drawn() {
+    let lab = Lab::new();
+    let g = lab.work().join("lab.dot");
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--plan",
+            "--only",
+            "preflight",
+            "--graph",
+            g.to_str().unwrap(),
+        ])
+        .run()
+        .ok();
+    // A plan draws nothing.
+    assert!(!g.exists());
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--only",
+            "preflight",
+            "--graph",
+            g.to_str().unwrap(),
+        ])
+        .run()
+        .ok();
+    let dot = std::fs::read_to_string(&g).unwrap();
+    for want in [
+        "overcloud-ctrl01",
+        "BMC 172.16.0.254:6230",
+        "172.16.0.0/24",
+        "VLAN 20",
+        "192.168.122.164",
+        "machine network",
+    ] {
+        assert!(dot.contains(want), "{want} not in the picture");
+    }
+    let _ = root();
+}
+
+#[test]
+fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
+    let lab = Lab::new();
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            script("create_ocp_tenant.rhai").to_str().unwrap(),
+            "--plan",
+            "--json",
+            "--set",
+            &format!("cloud={}/none/overcloudrc", lab.work().display()),
+        ])
+        .run();
+    o.ok();
+    assert!(
+        o.json_lines().pop().unwrap()["totals"]["planned"]
+            .as_u64()
+            .unwrap()
+            >= 15
+    );
+    lab.labsh()
+        .args(["run", script("teardown.rhai").to_str().unwrap(), "--plan"])
+        .run()
+        .ok()
+        .stdout_has("nothing of this lab to remove");
+}
