@@ -29,6 +29,7 @@ up() {
     VIRTUALBMC_CONFIG="$vdir/virtualbmc.conf" HOME="$vdir" setsid "$venv/bin/vbmcd" --foreground >/dev/null 2>&1 < /dev/null &
     echo $! > "$vdir/vbmcd.pid"
   fi
+  [ -f "$HOME/.cache/labsh/devlab/rhcos-standin.qcow2" ] || qemu-img create -q -f qcow2 "$HOME/.cache/labsh/devlab/rhcos-standin.qcow2" 16M
   tests/harness/devcloud.sh start >/dev/null
   echo "devlab up: libvirt $uri, vbmcd $(cat "$vdir/vbmcd.pid"), devcloud $(tests/harness/devcloud.sh env)"
 }
