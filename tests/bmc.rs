@@ -17,7 +17,7 @@ fn venv_bin() -> PathBuf {
 }
 
 /// A free UDP/TCP port on 127.0.0.1 above `from`.
-fn free_port(from: u16) -> u16 {
+pub fn free_port(from: u16) -> u16 {
     let start = from + (std::process::id() % 500) as u16;
     (start..start + 2000)
         .find(|p| {
@@ -27,13 +27,13 @@ fn free_port(from: u16) -> u16 {
         .unwrap()
 }
 
-struct Vbmcd {
+pub struct Vbmcd {
     child: Child,
     pub config: PathBuf,
 }
 
 impl Vbmcd {
-    fn start(dir: &std::path::Path) -> Vbmcd {
+    pub fn start(dir: &std::path::Path) -> Vbmcd {
         std::fs::create_dir_all(dir.join("vbmc")).unwrap();
         let config = dir.join("virtualbmc.conf");
         std::fs::write(

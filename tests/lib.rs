@@ -12,6 +12,7 @@ mod support;
 mod bmc;
 mod cli;
 mod cloud;
+mod devlab;
 mod guestfs;
 mod img;
 mod lab;

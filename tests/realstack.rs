@@ -328,7 +328,7 @@ par_map(hosts, |h| {{
     );
 }
 
-fn snapshot(host: &RealHost) -> (Vec<String>, Vec<String>, String) {
+pub fn snapshot(host: &RealHost) -> (Vec<String>, Vec<String>, String) {
     let mut doms: Vec<String> = host
         .virsh(&["list", "--all", "--name"])
         .lines()

@@ -1,0 +1,345 @@
+//! lab.rhai on a devlab-style target with the real stack: a libvirtd under emulation of this
+//! test's own, VirtualBMC, and the devcloud. l0, l1, the tenant and the ingress floating IP are
+//! applied; the run is killed at every stage boundary and run again; teardown leaves libvirt and
+//! the cloud as they were, look-alikes included.
+
+use crate::bmc::{free_port, Vbmcd};
+use crate::cloud::devcloud;
+use crate::realstack::{snapshot, RealHost};
+use crate::support::Lab;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+fn osc(clouds: &Path, args: &[&str]) -> Value {
+    let bin =
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc/bin/openstack");
+    let out = Command::new(bin)
+        .args(args)
+        .args(["-f", "json"])
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("OS_CLOUD", "devcloud")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openstack {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The same, for a command that may fail (removing what an earlier, failed run left).
+fn osc_try(clouds: &Path, args: &[&str]) {
+    let bin =
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc/bin/openstack");
+    let _ = Command::new(bin)
+        .args(args)
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("OS_CLOUD", "devcloud")
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn osc_do(clouds: &Path, args: &[&str]) {
+    let bin =
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc/bin/openstack");
+    let st = Command::new(bin)
+        .args(args)
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("OS_CLOUD", "devcloud")
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "openstack {args:?}");
+}
+
+/// What the cloud holds under the names this test's lab uses, and look-alikes.
+fn cloud_snapshot(clouds: &Path, prefix: &str) -> Vec<String> {
+    let mut v = vec![];
+    for (args, key) in [
+        (vec!["project", "list"], "Name"),
+        (vec!["user", "list"], "Name"),
+        (vec!["flavor", "list", "--all"], "Name"),
+        (vec!["image", "list"], "Name"),
+        (vec!["floating", "ip", "list"], "Floating IP Address"),
+    ] {
+        for x in osc(clouds, &args).as_array().unwrap() {
+            let n = x[key].as_str().unwrap_or_default().to_string();
+            if n.starts_with(prefix) || n == "192.168.122.230" || n == "192.168.122.231" {
+                v.push(format!("{} {n}", args[0]));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Runs labsh and kills it as soon as stage `stage` is done (read from its --json events).
+fn kill_after(lab: &Lab, args: &[String], stage: &str) {
+    let mut c = lab.labsh().args(args.iter().cloned()).command();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        if line.contains("\"event\":\"stage\"")
+            && line.contains(&format!("\"stage\":\"{stage}\""))
+            && line.contains("\"status\":\"done\"")
+        {
+            let _ = Command::new("kill")
+                .args(["-KILL", &child.id().to_string()])
+                .status();
+            break;
+        }
+    }
+    let _ = child.wait();
+}
+
+#[test]
+fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_there() {
+    let clouds = devcloud();
+    let host = RealHost::start("devlabtest");
+    let lab = Lab::new();
+    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let port_base = free_port(47000);
+    let p = "t-dl";
+    let image = lab.work().join("rhcos-standin.qcow2");
+    assert!(Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&image)
+        .arg("4M")
+        .status()
+        .unwrap()
+        .success());
+    // A variant for this test: its own tenant names and floating IPs on the shared devcloud.
+    let variant = lab.file(
+        "profiles/devlabtest.rhai",
+        &format!(
+            "fn overrides() {{ #{{ name: \"{p}\", bmc: #{{ port_base: {port_base} }}, tenant: #{{ project: \"{p}-tenant\", user: \"{p}-user\", flavor: #{{ name: \"{p}-master\" }},\n  api_fip: \"192.168.122.230\", ingress_fip: \"192.168.122.231\", image: #{{ name: \"{p}-rhcos\", file: \"{}\" }} }} }} }}\n",
+            image.display()
+        ),
+    );
+    let target = lab.file(
+        "targets/devlabtest.yaml",
+        &format!(
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndomain_type: qemu\nbmc: {{address: 127.0.0.1, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{}\"}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile:\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 256, vcpus: 1}}\n    ceph: {{memory_mib: 256, vcpus: 1}}\n    compute: {{memory_mib: 256, vcpus: 1}}\n",
+            host.uri,
+            host.images().display(),
+            vbmcd.config.display(),
+            clouds.display()
+        ),
+    );
+    let infra = format!("{p}-x1y2z");
+    let teardown: Vec<String> = [
+        "run",
+        script("teardown.rhai").to_str().unwrap(),
+        "--yes",
+        "--target",
+        target.to_str().unwrap(),
+        "--profile",
+        variant.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // What an earlier run of this test may have left on the shared devcloud.
+    let installer_cleanup = |clouds: &Path| {
+        osc_try(
+            clouds,
+            &["floating", "ip", "unset", "--port", "192.168.122.231"],
+        );
+        osc_try(
+            clouds,
+            &[
+                "router",
+                "remove",
+                "subnet",
+                &format!("{infra}-external-router"),
+                &format!("{infra}-nodes"),
+            ],
+        );
+        osc_try(
+            clouds,
+            &["router", "delete", &format!("{infra}-external-router")],
+        );
+        osc_try(
+            clouds,
+            &[
+                "port",
+                "delete",
+                &format!("{infra}-api-port"),
+                &format!("{infra}-ingress-port"),
+            ],
+        );
+        osc_try(
+            clouds,
+            &["network", "delete", &format!("{infra}-openshift")],
+        );
+    };
+    installer_cleanup(&clouds);
+    osc_try(&clouds, &["project", "delete", &format!("{p}-tenant-keep")]);
+    osc_try(&clouds, &["flavor", "delete", &format!("{p}-master-keep")]);
+    lab.labsh().args(teardown.clone()).run().ok();
+    // Look-alikes that labsh did not make, and the state before.
+    osc_do(&clouds, &["project", "create", &format!("{p}-tenant-keep")]);
+    osc_do(
+        &clouds,
+        &[
+            "flavor",
+            "create",
+            "--ram",
+            "512",
+            "--vcpus",
+            "1",
+            "--disk",
+            "1",
+            &format!("{p}-master-keep"),
+        ],
+    );
+    let libvirt_before = snapshot(&host);
+    let cloud_before = cloud_snapshot(&clouds, p);
+
+    let args: Vec<String> = [
+        "run",
+        script("lab.rhai").to_str().unwrap(),
+        "--json",
+        "--target",
+        target.to_str().unwrap(),
+        "--profile",
+        variant.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Killed right after each applied stage, then run again: it continues.
+    for stage in ["l0", "l1", "undercloud", "tenant"] {
+        kill_after(&lab, &args, stage);
+    }
+    let first = lab.labsh().args(args.clone()).run();
+    first.ok();
+    let again = lab.labsh().args(args.clone()).run();
+    again.ok();
+    let recap = again.json_lines().pop().unwrap();
+    assert_eq!(
+        recap["totals"]["changed"], 0,
+        "a second run changes nothing: {recap}"
+    );
+
+    // Nothing twice: one of each VM, one project, one flavor, one of each floating IP.
+    let doms = host.virsh(&["list", "--all", "--name"]);
+    assert_eq!(
+        doms.lines()
+            .filter(|l| l.trim() == "overcloud-ctrl01")
+            .count(),
+        1
+    );
+    assert_eq!(
+        doms.lines().filter(|l| !l.trim().is_empty()).count(),
+        8,
+        "{doms}"
+    );
+    let snap = cloud_snapshot(&clouds, p);
+    for want in [
+        format!("project {p}-tenant"),
+        format!("user {p}-user"),
+        format!("flavor {p}-master"),
+        format!("image {p}-rhcos"),
+        "floating 192.168.122.230".to_string(),
+        "floating 192.168.122.231".to_string(),
+    ] {
+        assert_eq!(
+            snap.iter().filter(|s| **s == want).count(),
+            1,
+            "{want} in {snap:?}"
+        );
+    }
+    // The BMCs answer IPMI for the lab's domains.
+    let pw = std::fs::read_to_string(lab.state().join("secrets")).unwrap();
+    let pw = pw
+        .lines()
+        .find_map(|l| l.strip_prefix("bmc-password="))
+        .unwrap()
+        .to_string();
+    let ipmi = Command::new("ipmitool")
+        .args([
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port_base.to_string(),
+            "-U",
+            "admin",
+            "-P",
+            &pw,
+            "power",
+            "status",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ipmi.stdout).contains("Chassis Power is on"),
+        "{}",
+        String::from_utf8_lossy(&ipmi.stderr)
+    );
+
+    // The installer's ports, made the way it makes them, then the ocp stage attaches the
+    // ingress floating IP to the ingress port.
+    let out = lab.state().join("out/devlabtest");
+    let tenant = format!("{p}-tenant");
+    let f = lab.file(
+        "installer-ports.rhai",
+        &format!(
+            r#"
+let c = "devcloud";
+cloud::network_ensure(c, #{{name: "{infra}-openshift", project: "{tenant}"}});
+cloud::subnet_ensure(c, #{{name: "{infra}-nodes", network: "{infra}-openshift", cidr: "10.0.0.0/16", project: "{tenant}"}});
+cloud::router_ensure(c, #{{name: "{infra}-external-router", external_network: "external", subnets: ["{infra}-nodes"], project: "{tenant}"}});
+cloud::port_ensure(c, #{{name: "{infra}-api-port", network: "{infra}-openshift", fixed_ip: "10.0.0.5", tags: ["openshiftClusterID={infra}"], project: "{tenant}"}});
+cloud::port_ensure(c, #{{name: "{infra}-ingress-port", network: "{infra}-openshift", fixed_ip: "10.0.0.7", tags: ["openshiftClusterID={infra}"], project: "{tenant}"}});
+files::write("{out}/ocp/metadata.json", `{{"clusterName":"ocp4","infraID":"{infra}"}}`);
+"#,
+            out = out.display()
+        ),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
+        .run()
+        .ok();
+    let mut ocp_args = args.clone();
+    ocp_args.extend(["--only".to_string(), "ocp".to_string()]);
+    lab.labsh().args(ocp_args).run().ok();
+    let fip = osc(&clouds, &["floating", "ip", "show", "192.168.122.231"]);
+    let port = osc(&clouds, &["port", "show", &format!("{infra}-ingress-port")]);
+    assert_eq!(fip["port_id"], port["id"]);
+    assert_eq!(fip["fixed_ip_address"], "10.0.0.7");
+
+    // Teardown: what the installer made is the installer's to remove; labsh removes its own.
+    // What the installer made is the installer's to remove; labsh removes its own.
+    installer_cleanup(&clouds);
+    lab.labsh().args(teardown).run().ok();
+    assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
+    assert_eq!(
+        cloud_snapshot(&clouds, p),
+        cloud_before,
+        "the cloud is as it was, look-alikes included"
+    );
+    osc_do(&clouds, &["project", "delete", &format!("{p}-tenant-keep")]);
+    osc_do(&clouds, &["flavor", "delete", &format!("{p}-master-keep")]);
+}
