@@ -17,6 +17,7 @@ mod guestfs;
 mod img;
 mod lab;
 mod oc;
+mod ocp;
 mod realstack;
 mod repl;
 mod scripts;

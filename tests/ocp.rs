@@ -1,0 +1,154 @@
+//! The installer run and the tools: a stand-in `openshift-install` (a script that prints the
+//! article's log lines; no OpenShift can be installed on this machine) shows that progress is
+//! followed, the log kept, a converged cluster left alone and an expired wait diagnosed; tools
+//! are fetched from a local mirror with their checksum checked.
+
+use crate::support::Lab;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const LOG: &str = r#"DEBUG OpenShift Installer v4.2.4
+DEBUG Built from commit 425e4ff0037487e32571258640b39f56d5ee5572
+DEBUG Fetching "Terraform Variables"...
+DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 98% complete
+DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 99% complete
+DEBUG Cluster is initialized
+INFO Waiting up to 10m0s for the openshift-console route to be created...
+DEBUG Route found in openshift-console namespace: console
+INFO Install complete!
+INFO To access the cluster as the system:admin user when using 'oc', run 'export KUBECONFIG=/home/stack/osd-ocp-demo/auth/kubeconfig'
+INFO Access the OpenShift web-console here: https://console-openshift-console.apps.ocp4.osd2019.local"#;
+
+fn installer(lab: &Lab, name: &str, body: &str) -> std::path::PathBuf {
+    let p = lab.file(name, &format!("#!/bin/sh\n{body}\n"));
+    let mut perm = std::fs::metadata(&p).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&p, perm).unwrap();
+    p
+}
+
+#[test]
+fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
+    let lab = Lab::new();
+    let lines: String = LOG
+        .lines()
+        .map(|l| format!("echo '{}' >&2; sleep 0.05\n", l.replace('\'', "'\\''")))
+        .collect();
+    let inst = installer(
+        &lab,
+        "openshift-install",
+        &format!("[ \"$1 $2\" = \"create cluster\" ] || exit 9\ndir=\"$4\"\n{lines}mkdir -p \"$dir/auth\"\necho kubeconfig > \"$dir/auth/kubeconfig\"\necho '{{\"infraID\":\"ocp4-ll4qz\"}}' > \"$dir/metadata.json\"\n"),
+    );
+    let dir = lab.work().join("ocp");
+    let f = lab.file(
+        "install.rhai",
+        &format!(
+            "let r = ocp::install(\"{}\", #{{installer: \"{}\", timeout: 60}});\nprint(`changed: ${{r.changed}}`);",
+            dir.display(),
+            inst.display()
+        ),
+    );
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.ok()
+        .stderr_has("progress 4.2.4: 98% complete")
+        .stderr_has("progress 4.2.4: 99% complete")
+        .stderr_has("INFO Install complete!")
+        .stdout_has("changed: true");
+    let log = std::fs::read_to_string(dir.join("labsh-install.log")).unwrap();
+    assert!(log.contains("Working towards 4.2.4: 99% complete"));
+    // Installed: a second run leaves it alone.
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("changed: false");
+}
+
+#[test]
+fn an_expired_wait_is_diagnosed_with_the_last_progress_and_the_log() {
+    let lab = Lab::new();
+    let inst = installer(
+        &lab,
+        "openshift-install",
+        "echo 'DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 42% complete' >&2\necho 'level=error msg=\"Cluster operator authentication Degraded\"' >&2\nsleep 60",
+    );
+    let dir = lab.work().join("ocp");
+    let f = lab.file(
+        "install.rhai",
+        &format!(
+            "ocp::install(\"{}\", #{{installer: \"{}\", timeout: 2}});",
+            dir.display(),
+            inst.display()
+        ),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("openshift-install did not finish in 2.0s")
+        .stderr_has("last progress: 4.2.4 42%")
+        .stderr_has("Cluster operator authentication Degraded")
+        .stderr_has("labsh-install.log")
+        .stderr_has("gather bootstrap");
+}
+
+#[test]
+fn tools_come_from_a_mirror_only_with_the_right_checksum() {
+    let lab = Lab::new();
+    let mirror = lab.work().join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    let src = lab.work().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("openshift-install"), "#!/bin/sh\necho 4.2.4\n").unwrap();
+    let tar = mirror.join("openshift-install-linux-4.2.4.tar.gz");
+    assert!(Command::new("tar")
+        .arg("-czf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&src)
+        .arg("openshift-install")
+        .status()
+        .unwrap()
+        .success());
+    let sum =
+        String::from_utf8(Command::new("sha256sum").arg(&tar).output().unwrap().stdout).unwrap();
+    let sum = sum.split_whitespace().next().unwrap().to_string();
+    let mut server = Command::new("python3")
+        .args(["-u", "-c", "import http.server,functools,sys; h=functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1]); s=http.server.ThreadingHTTPServer(('127.0.0.1', 0), h); print(s.server_address[1], flush=True); s.serve_forever()"])
+        .arg(&mirror)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", port.trim());
+    let bin = lab.work().join("bin");
+    let script = |sha: &str| {
+        format!(
+            "let p = ocp::tool(\"openshift-install\", #{{dir: \"{}\", mirror: \"{url}\", archive: \"openshift-install-linux-4.2.4.tar.gz\", sha256: \"{sha}\"}});\nprint(p);",
+            bin.display()
+        )
+    };
+    let bad = lab.file("bad.rhai", &script(&"0".repeat(64)));
+    lab.labsh()
+        .args(["run", bad.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("is not the expected");
+    assert!(!bin.join("openshift-install").exists(), "nothing installed");
+    let good = lab.file("good.rhai", &script(&sum));
+    lab.labsh().args(["run", good.to_str().unwrap()]).run().ok();
+    assert!(Path::new(&bin.join("openshift-install")).is_file());
+    // Found there now: no download.
+    lab.labsh()
+        .args(["run", good.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has(&bin.join("openshift-install").display().to_string());
+    let _ = server.kill();
+    let _ = server.wait();
+}
