@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# scripts/lab.rhai: planning the whole lab, the sandbox run from a fresh state folder, and the
+# devlab target applied then run again with nothing to change (tools/devlab.sh; each first run
+# starts after a teardown). Release build; hyperfine for the first two.
+#   tools/bench-lab.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
+cargo build --release --locked -q
+bin="$CARGO_TARGET_DIR/release/labsh"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+echo "== planning the whole lab (fresh state, --plan)"
+hyperfine -N --warmup 3 --runs 20 --prepare "rm -rf $work/plan" \
+  "env LABSH_STATE_DIR=$work/plan $bin run scripts/lab.rhai --plan" 2>&1 | grep -E "Time|Range"
+echo "== the sandbox run (fresh state)"
+hyperfine -N --warmup 1 --runs 10 --prepare "rm -rf $work/sb" \
+  "env LABSH_STATE_DIR=$work/sb $bin run scripts/lab.rhai" 2>&1 | grep -E "Time|Range"
+echo "== devlab: first run after a teardown, then a second run"
+tools/devlab.sh up >/dev/null
+export LABSH_STATE_DIR="$work/devlab"
+now() { date +%s.%N; }
+for i in $(seq 1 "$runs"); do
+  "$bin" run scripts/teardown.rhai --target devlab --yes >/dev/null 2>&1
+  t0=$(now); "$bin" run scripts/lab.rhai --target devlab >/dev/null 2>&1; t1=$(now)
+  "$bin" run scripts/lab.rhai --target devlab >/dev/null 2>&1; t2=$(now)
+  a=$(echo "$t1 - $t0" | bc); b=$(echo "$t2 - $t1" | bc)
+  printf 'run %d: first %.2f s, second %.2f s, ratio %.1fx\n' "$i" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+done
+"$bin" run scripts/teardown.rhai --target devlab --yes >/dev/null 2>&1
