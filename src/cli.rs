@@ -94,6 +94,10 @@ pub struct RunArgs {
     #[arg(long = "only", value_name = "STAGE")]
     pub only: Vec<String>,
 
+    /// Run only the preflight stage: the checks, nothing else (the same as --only preflight).
+    #[arg(long)]
+    pub preflight: bool,
+
     /// Skip the stages before STAGE.
     #[arg(long = "from", value_name = "STAGE")]
     pub from: Option<String>,

@@ -240,7 +240,13 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         profile: args.profile.clone(),
         target: args.target.clone(),
         sets: args.sets.iter().cloned().collect(),
-        only: args.only.clone(),
+        only: if args.preflight && !args.only.iter().any(|s| s == "preflight") {
+            let mut o = args.only.clone();
+            o.push("preflight".into());
+            o
+        } else {
+            args.only.clone()
+        },
         from: args.from.clone(),
         jobs: common.jobs as usize,
         interactive: false,
@@ -266,6 +272,9 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         .collect();
     let mut wanted: Vec<&str> = args.only.iter().map(String::as_str).collect();
     wanted.extend(args.from.as_deref());
+    if args.preflight {
+        wanted.push("preflight");
+    }
     if let Err(c) = check_names(&printer, "stage", &wanted, &stages, &source) {
         return c;
     }

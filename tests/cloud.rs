@@ -646,3 +646,84 @@ fn an_openrc_file_is_read_like_overcloudrc() {
     );
     lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
 }
+
+#[test]
+fn servers_are_read_as_nova_lists_them() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let n = uniq("srv");
+    let img = small_image(&lab);
+    // Made with python-openstackclient; the devcloud's Nova has no compute node, so a server
+    // stays in BUILD, listed with its flavor and image.
+    let o = |args: &[&str]| osc(&clouds, "devcloud", args);
+    o(&[
+        "image",
+        "create",
+        "--file",
+        img.to_str().unwrap(),
+        "--disk-format",
+        "qcow2",
+        "--container-format",
+        "bare",
+        &n,
+    ]);
+    o(&["network", "create", &n]);
+    o(&[
+        "subnet",
+        "create",
+        "--network",
+        &n,
+        "--subnet-range",
+        "10.98.0.0/24",
+        &n,
+    ]);
+    o(&[
+        "flavor", "create", "--ram", "64", "--vcpus", "1", "--disk", "1", &n,
+    ]);
+    let made = o(&[
+        "server",
+        "create",
+        "--image",
+        &n,
+        "--flavor",
+        &n,
+        "--network",
+        &n,
+        &n,
+    ]);
+    let f = lab.file(
+        "servers.rhai",
+        &format!(
+            r#"
+let all = cloud::servers("devcloud", #{{all_projects: true}});
+let mine = all.filter(|s| s.name == "{n}");
+assert_eq(mine.len(), 1);
+assert_eq(mine[0].id, "{id}");
+let s = cloud::server_show("devcloud", "{n}");
+assert_eq(s.status, "BUILD");
+assert_eq(s.flavor.original_name, "{n}");
+assert_eq(cloud::servers("devcloud", #{{name: "{n}"}}).len(), 1);
+"#,
+            id = made["id"].as_str().unwrap()
+        ),
+    );
+    labsh_cloud(&lab, &clouds)
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok();
+    for args in [
+        vec!["server", "delete", "--wait", n.as_str()],
+        vec!["flavor", "delete", n.as_str()],
+        vec!["network", "delete", n.as_str()],
+        vec!["image", "delete", n.as_str()],
+    ] {
+        let st = Command::new(osc_bin())
+            .args(&args)
+            .env("OS_CLIENT_CONFIG_FILE", &clouds)
+            .env("OS_CLOUD", "devcloud")
+            .current_dir(std::env::temp_dir())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{args:?}");
+    }
+}

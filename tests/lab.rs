@@ -339,3 +339,127 @@ fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
         .ok()
         .stdout_has("nothing of this lab to remove");
 }
+
+#[test]
+fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
+    let lab = Lab::new();
+    // Alone: the table, warnings and all, and nothing else.
+    let t = lab.file(
+        "small-host.yaml",
+        "libvirt_uri: test:///default\nundercloud: {offline: true}\ncluster: {offline: true}\n",
+    );
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--preflight",
+            "--target",
+            t.to_str().unwrap(),
+        ])
+        .run();
+    o.ok()
+        .stdout_has("OpenShift quota")
+        .stdout_has("floating IPs")
+        .stdout_has("BMC ports");
+    assert!(!o.stderr.contains("── l0\n"), "only preflight ran");
+    // The seed on this small machine, strict: the table, then the failure; nothing made.
+
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--target",
+            t.to_str().unwrap(),
+            "--set",
+            "strict=true",
+        ])
+        .run();
+    o.code(1)
+        .stdout_has("memory")
+        .stderr_has("preflight check(s) failed")
+        .stderr_has("--from preflight");
+    assert!(
+        !lab.state().join("out/small-host/instackenv.json").exists(),
+        "nothing started"
+    );
+}
+
+#[test]
+fn a_target_that_cannot_be_reached_is_named_with_its_stage() {
+    let lab = Lab::new();
+    let t = lab.file(
+        "gone.yaml",
+        "libvirt_uri: \"qemu:///system?socket=/nonexistent/libvirt-sock\"\nimages: /tmp\nundercloud: {offline: true}\ncluster: {offline: true}\n",
+    );
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--target",
+            t.to_str().unwrap(),
+            "--from",
+            "l0",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("cannot connect to libvirt at qemu:///system?socket=/nonexistent/libvirt-sock")
+        .stderr_has("stage 'l0' failed");
+}
+
+#[test]
+fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_written() {
+    let lab = Lab::new();
+    // A target with a cluster (not offline): the real key and pull secret are needed.
+    let t = lab.file(
+        "withcluster.yaml",
+        "libvirt_uri: test:///default\nundercloud: {offline: true}\n",
+    );
+    let v = lab.file(
+        "profiles/nokey.rhai",
+        "fn overrides() { #{ ocp: #{ ssh_public_key: \"/nonexistent/id_rsa.pub\" } } }\n",
+    );
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--target",
+            t.to_str().unwrap(),
+            "--profile",
+            v.to_str().unwrap(),
+            "--only",
+            "ocp",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("ocp.ssh_public_key: /nonexistent/id_rsa.pub does not exist");
+    let key = lab.file("id.pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest test\n");
+    let v2 = lab.file(
+        "profiles/nopull.rhai",
+        &format!(
+            "fn overrides() {{ #{{ ocp: #{{ ssh_public_key: \"{}\" }} }} }}\n",
+            key.display()
+        ),
+    );
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--target",
+            t.to_str().unwrap(),
+            "--profile",
+            v2.to_str().unwrap(),
+            "--only",
+            "ocp",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("pull-secret");
+    assert!(
+        !lab.state()
+            .join("out/withcluster/install-config.yaml")
+            .exists(),
+        "nothing half-written"
+    );
+}

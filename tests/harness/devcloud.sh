@@ -96,6 +96,17 @@ connection = sqlite:///$D/db/nova_api.sqlite
 connection = sqlite:///$D/db/nova_cell1.sqlite
 [oslo_concurrency]
 lock_path = $D/lock
+[neutron]
+auth_type = password
+auth_url = http://$H:5000/v3
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = neutron
+password = $SERVICE_PW
+region_name = regionOne
+[glance]
+region_name = regionOne
 [placement]
 auth_type = password
 auth_url = http://$H:5000/v3
@@ -273,7 +284,8 @@ spawn() { # name, env assignments..., -- command...
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  env "${envs[@]}" setsid "$@" >>"$D/log/$name.out" 2>&1 < /dev/null &
+  # 9>&-: the services must not inherit (and hold) the start lock.
+  env "${envs[@]}" setsid "$@" >>"$D/log/$name.out" 2>&1 < /dev/null 9>&- &
   echo $! > "$D/run/$name.pid"
 }
 

@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 use ureq::http::{Method, Request};
 
+/// The Nova API microversion labsh speaks (Stein and later have it).
+pub const NOVA_MICROVERSION: &str = "2.55";
+
 /// One catalog endpoint.
 #[derive(Clone, Debug)]
 struct Endpoint {
@@ -559,6 +562,22 @@ impl Client {
                 ("Accept", "application/json".into()),
             ];
             headers.extend(extra.iter().cloned());
+            // Nova: the microversion labsh is written against (flavor descriptions, servers
+            // with their flavor), unless the caller asks for another.
+            if service == "compute"
+                && !extra
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("OpenStack-API-Version"))
+            {
+                headers.push((
+                    "OpenStack-API-Version",
+                    format!("compute {NOVA_MICROVERSION}"),
+                ));
+                headers.push((
+                    "X-OpenStack-Nova-API-Version",
+                    NOVA_MICROVERSION.to_string(),
+                ));
+            }
             let r = self.send(&method, &url, &headers, &body);
             let failure = match r {
                 Ok(rep) if (200..300).contains(&rep.status) => return Ok(rep),
