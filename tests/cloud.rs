@@ -727,3 +727,110 @@ assert_eq(cloud::servers("devcloud", #{{name: "{n}"}}).len(), 1);
         assert!(st.success(), "{args:?}");
     }
 }
+
+/// A TLS front for Keystone on 127.0.0.1 with a certificate from a CA of the test's own.
+struct TlsFront {
+    child: std::process::Child,
+    port: u16,
+    ca: PathBuf,
+}
+
+impl TlsFront {
+    fn start(lab: &Lab) -> TlsFront {
+        let d = lab.work().join("tls");
+        std::fs::create_dir_all(&d).unwrap();
+        let sh = format!(
+            "set -e; cd {d}; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=labsh-test-ca -keyout ca.key -out ca.pem 2>/dev/null\n\
+             openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null\n\
+             printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf\n\
+             openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out srv.pem 2>/dev/null",
+            d = d.display()
+        );
+        assert!(Command::new("sh")
+            .args(["-c", &sh])
+            .status()
+            .unwrap()
+            .success());
+        let mut child = Command::new("python3")
+            .arg(root().join("tests/harness/tlsfront.py"))
+            .arg(&d)
+            .arg("5000")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        TlsFront {
+            child,
+            port: line.trim().parse().unwrap(),
+            ca: d.join("ca.pem"),
+        }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tls_is_verified_against_a_given_ca_and_application_credentials_authenticate() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let front = TlsFront::start(&lab);
+    let pw = admin_password(&clouds);
+    let entry = |name: &str, extra: &str| {
+        format!(
+            "  {name}:\n    auth:\n      auth_url: https://127.0.0.1:{}/v3\n      username: admin\n      password: {pw}\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: regionOne\n{extra}",
+            front.port
+        )
+    };
+    let ac_name = uniq("ac");
+    let ac = osc(
+        &clouds,
+        "devcloud",
+        &[
+            "application",
+            "credential",
+            "create",
+            &ac_name,
+            "--secret",
+            "labsh-ac-secret-value-1234",
+        ],
+    );
+    let file = lab.file(
+        "tls/clouds.yaml",
+        &format!(
+            "clouds:\n{}{}{}  appcred:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      application_credential_id: {}\n      application_credential_secret: labsh-ac-secret-value-1234\n    region_name: regionOne\n",
+            entry("verified", &format!("    cacert: {}\n", front.ca.display())),
+            entry("unverified", ""),
+            entry("insecure", "    verify: false\n"),
+            ac["ID"].as_str().unwrap()
+        ),
+    );
+    let run = |cloud: &str| {
+        let f = lab.file("tls.rhai", &format!("let c = cloud::connect(\"{cloud}\");\nprint(cloud::whoami(c).roles);\nprint(cloud::network_show(c, \"external\").name);"));
+        labsh_cloud(&lab, &file)
+            .args(["run", f.to_str().unwrap()])
+            .run()
+    };
+    run("verified")
+        .ok()
+        .stdout_has("admin")
+        .stdout_has("external");
+    run("unverified")
+        .code(1)
+        .stderr_has("cannot reach Keystone at https://127.0.0.1");
+    run("insecure").ok().stdout_has("external");
+    run("appcred").ok().stdout_has("external");
+    osc(&clouds, "devcloud", &["application", "credential", "list"]);
+    let _ = Command::new(osc_bin())
+        .args(["application", "credential", "delete", &ac_name])
+        .env("OS_CLIENT_CONFIG_FILE", &clouds)
+        .env("OS_CLOUD", "devcloud")
+        .status();
+}
