@@ -309,6 +309,24 @@ fn the_lab_is_drawn() {
     ] {
         assert!(dot.contains(want), "{want} not in the picture");
     }
+    // With Graphviz (tools/setup.sh installs it), an .svg path gets the picture rendered.
+    let svg = lab.work().join("lab.svg");
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--only",
+            "preflight",
+            "--graph",
+            svg.to_str().unwrap(),
+        ])
+        .run()
+        .ok();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("<svg") && text.contains("overcloud&#45;ctrl01"),
+        "not an SVG of the lab"
+    );
     let _ = root();
 }
 
