@@ -55,8 +55,14 @@ pub fn literal(d: &Dynamic) -> String {
 
 /// A value as JSON. Secrets become their mask; function pointers their name.
 pub fn to_json(d: &Dynamic) -> Value {
+    to_json_with(d, &mut |s| Value::String(s.mask()))
+}
+
+/// A value as JSON, each secret turned into what `secret` makes of it (its mask for output, its
+/// value for a file that must hold it).
+pub fn to_json_with(d: &Dynamic, secret: &mut dyn FnMut(&Secret) -> Value) -> Value {
     if let Some(s) = d.read_lock::<Secret>() {
-        return Value::String(s.mask());
+        return secret(&s);
     }
     if d.is_unit() {
         return Value::Null;
@@ -81,7 +87,7 @@ pub fn to_json(d: &Dynamic) -> Value {
                 .into_array()
                 .unwrap_or_default()
                 .iter()
-                .map(to_json)
+                .map(|x| to_json_with(x, secret))
                 .collect(),
         );
     }
@@ -90,7 +96,11 @@ pub fn to_json(d: &Dynamic) -> Value {
             .read_lock::<rhai::Map>()
             .map(|m| m.clone())
             .unwrap_or_default();
-        return Value::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect());
+        return Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), to_json_with(v, secret)))
+                .collect(),
+        );
     }
     Value::String(d.to_string())
 }

@@ -202,8 +202,10 @@ impl<'a> Api<'a> {
         }
     }
 
-    pub fn project_find(
+    /// A Keystone project or user (`kind`: "project", "user") by id, or by name in a domain.
+    fn identity_find(
         &self,
+        kind: &str,
         name: &str,
         domain: Option<String>,
     ) -> Result<Option<Value>, String> {
@@ -211,28 +213,44 @@ impl<'a> Api<'a> {
             return Ok(None);
         }
         if looks_like_id(name) {
-            if let Some(v) = self.get_opt("identity", &format!("/projects/{name}"))? {
-                return Ok(Some(v["project"].clone()));
+            if let Some(v) = self.get_opt("identity", &format!("/{kind}s/{name}"))? {
+                return Ok(Some(v[kind].clone()));
             }
         }
         let did = self.domain_id(domain)?;
-        let path = format!("/projects?name={}&domain_id={}", q(name), q(&did));
-        Ok(self.list("identity", &path, "projects")?.into_iter().next())
+        let path = format!("/{kind}s?name={}&domain_id={}", q(name), q(&did));
+        Ok(self
+            .list("identity", &path, &format!("{kind}s"))?
+            .into_iter()
+            .next())
     }
 
-    /// The id of a project by name or id; a placeholder in plan mode when it does not exist yet.
-    pub fn project_id(&self, name: &str) -> Result<String, String> {
+    /// The id of a project or user by name or id; a placeholder in plan mode when it does not
+    /// exist yet.
+    fn identity_id(&self, kind: &str, name: &str) -> Result<String, String> {
         if is_planned(name) {
             return Ok(name.to_string());
         }
-        match self.project_find(name, None)? {
+        match self.identity_find(kind, name, None)? {
             Some(p) => Ok(sid(&p)),
-            None if self.fx.is_plan() => Ok(planned_id("project", name)),
+            None if self.fx.is_plan() => Ok(planned_id(kind, name)),
             None => Err(format!(
-                "project '{name}' does not exist in cloud '{}'",
+                "{kind} '{name}' does not exist in cloud '{}'",
                 self.conn.name()
             )),
         }
+    }
+
+    pub fn project_find(
+        &self,
+        name: &str,
+        domain: Option<String>,
+    ) -> Result<Option<Value>, String> {
+        self.identity_find("project", name, domain)
+    }
+
+    pub fn project_id(&self, name: &str) -> Result<String, String> {
+        self.identity_id("project", name)
     }
 
     pub fn project_ensure(&self, o: &Opts) -> Result<Value, String> {
@@ -325,31 +343,11 @@ impl<'a> Api<'a> {
     }
 
     pub fn user_find(&self, name: &str, domain: Option<String>) -> Result<Option<Value>, String> {
-        if is_planned(name) {
-            return Ok(None);
-        }
-        if looks_like_id(name) {
-            if let Some(v) = self.get_opt("identity", &format!("/users/{name}"))? {
-                return Ok(Some(v["user"].clone()));
-            }
-        }
-        let did = self.domain_id(domain)?;
-        let path = format!("/users?name={}&domain_id={}", q(name), q(&did));
-        Ok(self.list("identity", &path, "users")?.into_iter().next())
+        self.identity_find("user", name, domain)
     }
 
     pub fn user_id(&self, name: &str) -> Result<String, String> {
-        if is_planned(name) {
-            return Ok(name.to_string());
-        }
-        match self.user_find(name, None)? {
-            Some(p) => Ok(sid(&p)),
-            None if self.fx.is_plan() => Ok(planned_id("user", name)),
-            None => Err(format!(
-                "user '{name}' does not exist in cloud '{}'",
-                self.conn.name()
-            )),
-        }
+        self.identity_id("user", name)
     }
 
     pub fn user_ensure(&self, o: &Opts, password: &Secret) -> Result<Value, String> {

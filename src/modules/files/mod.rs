@@ -6,7 +6,6 @@
 pub mod edit;
 
 use crate::effects::files::ensure_file_with;
-use crate::effects::secret::Secret;
 use crate::engine::{value, with_effects};
 use crate::modules::opts::{type_name, Opts};
 use rhai::plugin::*;
@@ -17,29 +16,10 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 
 /// A value as JSON with secrets' values in place (for the file itself), and whether any was.
 pub fn exposed_json(d: &Dynamic, secret: &mut bool) -> Value {
-    if let Some(s) = d.read_lock::<Secret>() {
+    value::to_json_with(d, &mut |s| {
         *secret = true;
-        return Value::String(s.expose().to_string());
-    }
-    if d.is_array() {
-        return Value::Array(
-            d.clone()
-                .into_array()
-                .unwrap_or_default()
-                .iter()
-                .map(|x| exposed_json(x, secret))
-                .collect(),
-        );
-    }
-    if d.is_map() {
-        let m = d.read_lock::<Map>().map(|m| m.clone()).unwrap_or_default();
-        return Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.to_string(), exposed_json(v, secret)))
-                .collect(),
-        );
-    }
-    value::to_json(d)
+        Value::String(s.expose().to_string())
+    })
 }
 
 /// YAML text of a JSON value; strings a YAML 1.1 reader would take for booleans are quoted.
