@@ -733,15 +733,6 @@ impl<'a> Api<'a> {
 
     // ---------- compute ----------
 
-    const NOVA: &'static str = "compute 2.55";
-
-    fn nova_hdr() -> [(&'static str, String); 2] {
-        [
-            ("OpenStack-API-Version", Self::NOVA.to_string()),
-            ("X-OpenStack-Nova-API-Version", "2.55".to_string()),
-        ]
-    }
-
     pub fn flavors(&self) -> Result<Vec<Value>, String> {
         self.read(
             "flavors",
@@ -749,9 +740,7 @@ impl<'a> Api<'a> {
                 let mut all = vec![];
                 let mut path = "/flavors/detail?is_public=None&limit=1000".to_string();
                 loop {
-                    let r = c
-                        .call(Method::GET, "compute", &path, Body::None, &Self::nova_hdr())?
-                        .body;
+                    let r = c.call(Method::GET, "compute", &path, Body::None, &[])?.body;
                     let items = r["flavors"].as_array().cloned().unwrap_or_default();
                     let next = r["flavors_links"]
                         .as_array()
@@ -815,7 +804,7 @@ impl<'a> Api<'a> {
                             "compute",
                             &format!("/flavors/{id}"),
                             Body::Json(body),
-                            &Self::nova_hdr(),
+                            &[],
                         )
                         .map(|_| Value::Null)
                     },
@@ -843,7 +832,7 @@ impl<'a> Api<'a> {
                     "compute",
                     "/flavors/detail?is_public=None&limit=1000",
                     Body::None,
-                    &Self::nova_hdr(),
+                    &[],
                 )?
                 .body;
             Ok(r["flavors"]
@@ -859,7 +848,7 @@ impl<'a> Api<'a> {
                 "compute",
                 "/flavors",
                 Body::Json(body.clone()),
-                &Self::nova_hdr(),
+                &[],
             )?
             .body["flavor"]
                 .clone())
