@@ -834,3 +834,108 @@ fn tls_is_verified_against_a_given_ca_and_application_credentials_authenticate()
         .env("OS_CLOUD", "devcloud")
         .status();
 }
+
+/// Keystone and Glance driven directly (urllib on the devcloud's venv python), to set up what a
+/// test needs quickly: a token for `user`, then each line of `calls` as "METHOD PATH [JSON]"
+/// against Glance or Keystone (paths starting with /v3 go to Keystone).
+fn raw_calls(clouds: &Path, calls: &[String]) -> String {
+    let py =
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python");
+    let script = r#"
+import json, sys, urllib.request
+pw = sys.argv[1]
+def call(m, url, body=None, tok=None):
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=m)
+    req.add_header("Content-Type", "application/json")
+    if tok: req.add_header("X-Auth-Token", tok)
+    with urllib.request.urlopen(req) as r:
+        return r.headers, (r.read() or b"{}")
+h, _ = call("POST", "http://127.0.0.1:5000/v3/auth/tokens", {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": pw}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+tok = h["X-Subject-Token"]
+out = []
+for line in sys.stdin.read().splitlines():
+    parts = line.split(" ", 2)
+    base = "http://127.0.0.1:5000" if parts[1].startswith("/v3") else "http://127.0.0.1:9292"
+    _, body = call(parts[0], base + parts[1], json.loads(parts[2]) if len(parts) > 2 else None, tok)
+    out.append(body.decode())
+print("\n".join(out))
+"#;
+    let mut child = Command::new(py)
+        .args(["-c", script, &admin_password(clouds)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(calls.join("\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn lists_follow_next_links_and_a_revoked_token_is_replaced() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    // Glance pages image lists by 25 and links the next page from its root: 30 images need two.
+    let prefix = uniq("page");
+    let made = raw_calls(
+        &clouds,
+        &(0..30)
+            .map(|i| format!("POST /v2/images {{\"name\": \"{prefix}-{i:02}\", \"disk_format\": \"qcow2\", \"container_format\": \"bare\"}}"))
+            .collect::<Vec<_>>(),
+    );
+    let ids: Vec<String> = made
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 30);
+    // A user of its own whose password change revokes the token labsh holds mid-run.
+    let user = uniq("reauth");
+    let f = lab.file(
+        "pages.rhai",
+        &format!(
+            r#"
+let mine = cloud::images("devcloud").filter(|i| i.name.starts_with("{prefix}-"));
+assert_eq(mine.len(), 30);
+let pw = secret("reauth-pw", #{{generate: true}});
+cloud::project_ensure("devcloud", #{{name: "{user}"}});
+cloud::user_ensure("devcloud", #{{name: "{user}", password: pw, project: "{user}"}});
+cloud::role_grant("devcloud", #{{user: "{user}", project: "{user}", role: "admin"}});
+let c = cloud::connect(#{{cloud: "reauth", auth_url: "http://127.0.0.1:5000/v3", username: "{user}", password: pw,
+                         project_name: "{user}", user_domain_name: "Default", project_domain_name: "Default", region_name: "regionOne"}});
+assert(cloud::network_show(c, "external") != ());
+// The same password set again: Keystone revokes the user's tokens; the next call gets a 401,
+// and labsh authenticates again once and goes on.
+let uid = cloud::user_show("devcloud", "{user}").id;
+run(["{py}", "-c", "{revoke}", "{clouds}", uid], #{{stdin: pw}});
+assert(cloud::network_show(c, "external") != ());
+"#,
+            py = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python").display(),
+            clouds = clouds.display(),
+            revoke = "import json,sys,yaml,urllib.request as u; a=yaml.safe_load(open(sys.argv[1]))['clouds']['devcloud']['auth']; pw=sys.stdin.read(); rq=u.Request('http://127.0.0.1:5000/v3/auth/tokens', data=json.dumps({'auth':{'identity':{'methods':['password'],'password':{'user':{'name':'admin','domain':{'id':'default'},'password':a['password']}}},'scope':{'project':{'name':'admin','domain':{'id':'default'}}}}}).encode(), method='POST'); rq.add_header('Content-Type','application/json'); t=u.urlopen(rq).headers['X-Subject-Token']; rq=u.Request('http://127.0.0.1:5000/v3/users/'+sys.argv[2], data=json.dumps({'user':{'password':pw}}).encode(), method='PATCH'); rq.add_header('Content-Type','application/json'); rq.add_header('X-Auth-Token',t); u.urlopen(rq)"
+        ),
+    );
+    let o = labsh_cloud(&lab, &clouds)
+        .args(["-vv", "run", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    assert!(
+        o.stderr.contains("images?limit=25&marker=") || o.stderr.contains("marker="),
+        "a second page was fetched"
+    );
+    let del: Vec<String> = ids
+        .iter()
+        .map(|id| format!("DELETE /v2/images/{id}"))
+        .collect();
+    raw_calls(&clouds, &del);
+}

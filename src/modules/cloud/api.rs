@@ -1674,7 +1674,8 @@ impl<'a> Api<'a> {
     pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, String> {
         let path = match name {
             Some(n) => format!("/images?name={}", q(n)),
-            None => "/images?limit=200".into(),
+            // Glance's own page size; `next` links are followed.
+            None => "/images".into(),
         };
         self.list("image", &path, "images")
     }
