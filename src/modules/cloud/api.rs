@@ -171,6 +171,43 @@ impl<'a> Api<'a> {
         )
     }
 
+    /// The usual create: the first item of `list_path` (key `list_key`) is what exists; a POST
+    /// of `body` to `post_path` makes it (the answer under `key`, or the whole answer when
+    /// `key` is empty).
+    #[allow(clippy::too_many_arguments)]
+    fn create_listed(
+        &self,
+        op: Op,
+        kind: &str,
+        name: &str,
+        service: &str,
+        list_path: &str,
+        list_key: &str,
+        post_path: &str,
+        key: &str,
+        body: Value,
+        planned: Value,
+    ) -> Result<Value, String> {
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list(service, list_path, list_key)?.into_iter().next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            let r = c.call(
+                Method::POST,
+                service,
+                post_path,
+                Body::Json(body.clone()),
+                &[],
+            )?;
+            Ok(if key.is_empty() {
+                r.body
+            } else {
+                r.body[key].clone()
+            })
+        };
+        self.create(op, kind, name, &find, &post, planned)
+    }
+
     /// A change that is safe to repeat (PUT, PATCH of fields, DELETE).
     fn update(
         &self,
@@ -292,29 +329,19 @@ impl<'a> Api<'a> {
         if !tags.is_empty() {
             body["project"]["tags"] = json!(tags);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            let path = format!("/projects?name={}&domain_id={}", q(&name), q(&did));
-            Ok(c.list("identity", &path, "projects")?.into_iter().next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "identity",
-                "/projects",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["project"]
-                .clone())
-        };
-        self.create(
+        let list_path = format!("/projects?name={}&domain_id={}", q(&name), q(&did));
+        self.create_listed(
             self.op("project.create", &name)
                 .arg("domain", &did)
                 .arg("description", &desc),
             "project",
             &name,
-            &find,
-            &post,
+            "identity",
+            &list_path,
+            "projects",
+            "/projects",
+            "project",
+            body,
             json!({"domain_id": did, "description": desc}),
         )
     }
@@ -419,30 +446,20 @@ impl<'a> Api<'a> {
         if let Some(e) = &email {
             body["user"]["email"] = json!(e);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            let path = format!("/users?name={}&domain_id={}", q(&name), q(&did));
-            Ok(c.list("identity", &path, "users")?.into_iter().next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "identity",
-                "/users",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["user"]
-                .clone())
-        };
-        self.create(
+        let list_path = format!("/users?name={}&domain_id={}", q(&name), q(&did));
+        self.create_listed(
             self.op("user.create", &name)
                 .arg("domain", &did)
                 .arg("password", password.mask())
                 .arg("default_project", &project),
             "user",
             &name,
-            &find,
-            &post,
+            "identity",
+            &list_path,
+            "users",
+            "/users",
+            "user",
+            body,
             json!({"domain_id": did, "default_project_id": project}),
         )
     }
