@@ -827,7 +827,6 @@ fn tls_is_verified_against_a_given_ca_and_application_credentials_authenticate()
         .stderr_has("cannot reach Keystone at https://127.0.0.1");
     run("insecure").ok().stdout_has("external");
     run("appcred").ok().stdout_has("external");
-    osc(&clouds, "devcloud", &["application", "credential", "list"]);
     let _ = Command::new(osc_bin())
         .args(["application", "credential", "delete", &ac_name])
         .env("OS_CLIENT_CONFIG_FILE", &clouds)

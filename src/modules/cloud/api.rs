@@ -500,30 +500,17 @@ impl<'a> Api<'a> {
             return Ok(r);
         }
         let n = name.to_string();
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(
-                c.list("identity", &format!("/roles?name={}", q(&n)), "roles")?
-                    .into_iter()
-                    .next(),
-            )
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "identity",
-                "/roles",
-                Body::Json(json!({"role": {"name": n}})),
-                &[],
-            )?
-            .body["role"]
-                .clone())
-        };
-        self.create(
+        let list_path = format!("/roles?name={}", q(&n));
+        self.create_listed(
             self.op("role.create", name),
             "role",
             name,
-            &find,
-            &post,
+            "identity",
+            &list_path,
+            "roles",
+            "/roles",
+            "role",
+            json!({"role": {"name": n}}),
             json!({}),
         )
     }
@@ -1006,33 +993,18 @@ impl<'a> Api<'a> {
             self.fx.unchanged(self.op("network.ensure", &name));
             return Ok(found);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list(
-                "network",
-                &format!("/networks?name={}", q(&name)),
-                "networks",
-            )?
-            .into_iter()
-            .next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "network",
-                "/networks",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["network"]
-                .clone())
-        };
+        let list_path = format!("/networks?name={}", q(&name));
         let shown = body["network"].clone();
-        self.create(
+        self.create_listed(
             self.op("network.create", &name).arg("spec", &shown),
             "network",
             &name,
-            &find,
-            &post,
+            "network",
+            &list_path,
+            "networks",
+            "/networks",
+            "network",
+            body,
             shown.clone(),
         )
     }
@@ -1103,33 +1075,18 @@ impl<'a> Api<'a> {
             self.fx.unchanged(self.op("subnet.ensure", &name));
             return Ok(found);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list(
-                "network",
-                &format!("/subnets?network_id={}&name={}", q(&nid), q(&name)),
-                "subnets",
-            )?
-            .into_iter()
-            .next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "network",
-                "/subnets",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["subnet"]
-                .clone())
-        };
+        let list_path = format!("/subnets?network_id={}&name={}", q(&nid), q(&name));
         let shown = body["subnet"].clone();
-        self.create(
+        self.create_listed(
             self.op("subnet.create", &name).arg("spec", &shown),
             "subnet",
             &name,
-            &find,
-            &post,
+            "network",
+            &list_path,
+            "subnets",
+            "/subnets",
+            "subnet",
+            body,
             shown.clone(),
         )
     }
@@ -1155,31 +1112,18 @@ impl<'a> Api<'a> {
                 r
             }
             None => {
-                let find = |c: &Client| -> Result<Option<Value>, String> {
-                    Ok(
-                        c.list("network", &format!("/routers?name={}", q(&name)), "routers")?
-                            .into_iter()
-                            .next(),
-                    )
-                };
-                let post = |c: &Client| -> Result<Value, Failure> {
-                    Ok(c.call(
-                        Method::POST,
-                        "network",
-                        "/routers",
-                        Body::Json(body.clone()),
-                        &[],
-                    )?
-                    .body["router"]
-                        .clone())
-                };
-                self.create(
+                let list_path = format!("/routers?name={}", q(&name));
+                self.create_listed(
                     self.op("router.create", &name)
                         .arg("external_network", &ext),
                     "router",
                     &name,
-                    &find,
-                    &post,
+                    "network",
+                    &list_path,
+                    "routers",
+                    "/routers",
+                    "router",
+                    body,
                     json!({}),
                 )?
             }
@@ -1301,30 +1245,19 @@ impl<'a> Api<'a> {
         if let Some(d) = &desc {
             body["floatingip"]["description"] = json!(d);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list("network", &lookup, "floatingips")?
-                .into_iter()
-                .next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "network",
-                "/floatingips",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["floatingip"]
-                .clone())
-        };
-        self.create(
+        let list_path = lookup;
+        self.create_listed(
             self.op("floating_ip.create", &addr)
                 .arg("network", &net)
                 .arg("project", &o.str("project")?),
             "floating_ip",
             &addr,
-            &find,
-            &post,
+            "network",
+            &list_path,
+            "floatingips",
+            "/floatingips",
+            "floatingip",
+            body,
             json!({"floating_ip_address": addr, "floating_network_id": nid, "port_id": null}),
         )
     }
@@ -1501,32 +1434,17 @@ impl<'a> Api<'a> {
             body["port"]["device_owner"] = json!(d);
         }
         self.project_field(o, &mut body, "port")?;
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list(
-                "network",
-                &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
-                "ports",
-            )?
-            .into_iter()
-            .next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "network",
-                "/ports",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["port"]
-                .clone())
-        };
-        let port = self.create(
+        let list_path = format!("/ports?name={}&network_id={}", q(&name), q(&nid));
+        let port = self.create_listed(
             self.op("port.create", &name),
             "port",
             &name,
-            &find,
-            &post,
+            "network",
+            &list_path,
+            "ports",
+            "/ports",
+            "port",
+            body,
             json!({"tags": tags}),
         )?;
         let id = sid(&port);
@@ -1575,28 +1493,17 @@ impl<'a> Api<'a> {
         if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
             body["security_group"]["project_id"] = json!(p);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list("network", &path, "security_groups")?
-                .into_iter()
-                .next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "network",
-                "/security-groups",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["security_group"]
-                .clone())
-        };
-        self.create(
+        let list_path = path;
+        self.create_listed(
             self.op("security_group.create", &name),
             "security_group",
             &name,
-            &find,
-            &post,
+            "network",
+            &list_path,
+            "security_groups",
+            "/security-groups",
+            "security_group",
+            body,
             json!({"security_group_rules": []}),
         )
     }

@@ -353,13 +353,30 @@ fn remote_write(
     shown: serde_json::Value,
 ) -> Res<bool> {
     let current = remote_text(ctx, h, path, sudo)?;
-    let target = format!("{}:{path}", h.label());
-    let s = session(ctx)?;
     if current.as_deref() == Some(text) {
-        s.effects
+        let target = format!("{}:{path}", h.label());
+        session(ctx)?
+            .effects
             .unchanged(Op::new("ssh.write", &target).arg("mode", mode));
         return Ok(false);
     }
+    put_text(ctx, h, path, text, mode, in_place, sudo, shown)
+}
+
+/// Writes `text` to a remote file known to hold something else (no read first).
+#[allow(clippy::too_many_arguments)]
+fn put_text(
+    ctx: &NativeCallContext,
+    h: &Host,
+    path: &str,
+    text: &str,
+    mode: Option<&str>,
+    in_place: bool,
+    sudo: &Option<String>,
+    shown: serde_json::Value,
+) -> Res<bool> {
+    let target = format!("{}:{path}", h.label());
+    let s = session(ctx)?;
     let p = shell_quote(path);
     let line = match (in_place, mode) {
         (true, None) => format!("cat > {p}"),
@@ -399,6 +416,27 @@ fn remote_write(
         ));
     }
     Ok(true)
+}
+
+/// The end of an edit of a remote file just read: `ok` when the edit changes nothing, else the
+/// new text written in place (mode and owner kept).
+#[allow(clippy::too_many_arguments)]
+fn finish_edit(
+    ctx: &NativeCallContext,
+    h: &Host,
+    path: &str,
+    op: Op,
+    new: Option<String>,
+    sudo: &Option<String>,
+    shown: serde_json::Value,
+) -> Res<bool> {
+    match new {
+        None => {
+            session(ctx)?.effects.unchanged(op);
+            Ok(false)
+        }
+        Some(new) => put_text(ctx, h, path, &new, None, true, sudo, shown),
+    }
 }
 
 fn file_opts(func: &str, m: Map) -> Result<(Option<String>, bool, Option<String>), String> {
@@ -605,24 +643,15 @@ pub mod ssh_fns {
                 format!("{path} does not exist on {}", h.label()),
             ));
         };
-        match edit::ini_set(&cur, section, key, &v) {
-            None => {
-                session(&ctx)?.effects.unchanged(
-                    Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown),
-                );
-                Ok(false)
-            }
-            Some(new) => super::remote_write(
-                &ctx,
-                &h,
-                path,
-                &new,
-                None,
-                true,
-                &sudo,
-                serde_json::json!({"set": shown}),
-            ),
-        }
+        super::finish_edit(
+            &ctx,
+            &h,
+            path,
+            Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", &shown),
+            edit::ini_set(&cur, section, key, &v),
+            &sudo,
+            serde_json::json!({"set": shown}),
+        )
     }
 
     /// Makes the block `NAME` of a remote hosts-style file hold `lines` (in place; `#{sudo: true}`
@@ -646,26 +675,17 @@ pub mod ssh_fns {
             super::file_opts("ssh::hosts_block", opts).map_err(|e| rt_err(&ctx, e))?;
         let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
-        match edit::block_set(&cur, name, &body)
-            .map_err(|e| rt_err(&ctx, format!("{path} on {}: {e}", h.label())))?
-        {
-            None => {
-                session(&ctx)?.effects.unchanged(
-                    Op::new("ssh.hosts_block", format!("{}:{path}", h.label())).arg("block", name),
-                );
-                Ok(false)
-            }
-            Some(new) => super::remote_write(
-                &ctx,
-                &h,
-                path,
-                &new,
-                None,
-                true,
-                &sudo,
-                serde_json::json!({"block": name, "lines": body}),
-            ),
-        }
+        let new = edit::block_set(&cur, name, &body)
+            .map_err(|e| rt_err(&ctx, format!("{path} on {}: {e}", h.label())))?;
+        super::finish_edit(
+            &ctx,
+            &h,
+            path,
+            Op::new("ssh.hosts_block", format!("{}:{path}", h.label())).arg("block", name),
+            new,
+            &sudo,
+            serde_json::json!({"block": name, "lines": body}),
+        )
     }
 
     /// How a host value is read: `#{host, user, port, label}`.
