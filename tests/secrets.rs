@@ -92,3 +92,34 @@ fn secrets_come_from_env_then_file_then_generation() {
     let made = text.lines().find_map(|l| l.strip_prefix("made=")).unwrap();
     assert_eq!(made.len(), 40);
 }
+
+#[test]
+fn a_secret_set_in_an_ini_file_is_written_for_real_shown_masked_and_the_file_made_private() {
+    let lab = Lab::new();
+    let ini = lab.work().join("service.conf");
+    std::fs::write(&ini, "[DEFAULT]\n# keep\ndebug = false\n").unwrap();
+    let f = lab.file(
+        "ini.rhai",
+        &format!(
+            "files::ini_set(\"{p}\", \"keystone_authtoken\", \"password\", secret(\"canary\"));\nfiles::ini_set(\"{p}\", \"keystone_authtoken\", \"password\", secret(\"canary\"));",
+            p = ini.display()
+        ),
+    );
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    o.ok();
+    assert!(o.stdout.contains("«secret canary»"), "{}", o.stdout);
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(
+        recap["totals"]["changed"], 1,
+        "the second set is ok: {recap}"
+    );
+    let text = std::fs::read_to_string(&ini).unwrap();
+    assert!(text.contains(&format!("password = {}", crate::support::CANARY_VALUE)));
+    assert!(text.starts_with("[DEFAULT]\n# keep\ndebug = false\n"));
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&ini).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -51,7 +51,7 @@ pub fn ensure_file_with(
         op,
         || {
             if in_place && Path::new(path).exists() {
-                write_in_place(path, text)
+                write_in_place(path, text, private)
             } else {
                 write(path, text, private)
             }
@@ -61,7 +61,12 @@ pub fn ensure_file_with(
     Ok(true)
 }
 
-fn write_in_place(path: &str, text: &str) -> Result<(), String> {
+fn write_in_place(path: &str, text: &str, private: bool) -> Result<(), String> {
+    if private {
+        // Tightened before the secret goes in.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {path} private: {e}"))?;
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)

@@ -22,6 +22,15 @@ pub fn exposed_json(d: &Dynamic, secret: &mut bool) -> Value {
     })
 }
 
+/// An INI value from a script value: (what the file holds, what output shows). A secret is
+/// written as itself and shown as its mask.
+pub fn ini_value(d: &Dynamic) -> (String, String) {
+    match d.read_lock::<crate::effects::secret::Secret>() {
+        Some(s) => (s.expose().to_string(), s.mask()),
+        None => (d.to_string(), d.to_string()),
+    }
+}
+
 /// YAML text of a JSON value; strings a YAML 1.1 reader would take for booleans are quoted.
 pub fn yaml_text(v: &Value) -> Result<String, String> {
     serde_saphyr::to_string(v).map_err(|e| format!("cannot write YAML: {e}"))
@@ -305,20 +314,24 @@ pub mod files_fns {
         value: Dynamic,
     ) -> Res<bool> {
         let t = super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))?;
-        let v = value.to_string();
+        // A secret goes into the file as itself and shows as its mask.
+        let (v, shown_v) = super::ini_value(&value);
         match super::edit::ini_set(&t, section, key, &v) {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(
                     crate::effects::Op::new("file.ini_set", path)
-                        .arg("set", format!("[{section}] {key} = {v}")),
+                        .arg("set", format!("[{section}] {key} = {shown_v}")),
                 );
                 Ok(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
-                let private = std::fs::metadata(path)
-                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o077 == 0)
-                    .unwrap_or(false);
-                let shown = serde_json::json!({"set": format!("[{section}] {key} = {v}")});
+                let private = value.is::<crate::effects::secret::Secret>()
+                    || std::fs::metadata(path)
+                        .map(|m| {
+                            std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o077 == 0
+                        })
+                        .unwrap_or(false);
+                let shown = serde_json::json!({"set": format!("[{section}] {key} = {shown_v}")});
                 ensure_file_with(fx, path, &new, private, Some(shown), true)
             }),
         }

@@ -623,8 +623,8 @@ pub mod ssh_fns {
     ) -> Res<bool> {
         let h = super::host_of("ssh::ini_set", &host).map_err(|e| rt_err(&ctx, e))?;
         let (_, _, sudo) = super::file_opts("ssh::ini_set", opts).map_err(|e| rt_err(&ctx, e))?;
-        let v = value.to_string();
-        let shown = serde_json::json!(format!("[{section}] {key} = {v}"));
+        let (v, shown_v) = crate::modules::files::ini_value(&value);
+        let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
         let Some(cur) = cur else {
             if session(&ctx)?.effects.is_plan() {
