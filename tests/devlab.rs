@@ -226,6 +226,22 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // The plan shows each domain and BMC once, and changes nothing.
+    let mut plan_args = args.clone();
+    plan_args.push("--plan".into());
+    let plan = lab.labsh().args(plan_args).run();
+    plan.ok();
+    let planned = |op: &str| {
+        plan.json_lines()
+            .iter()
+            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
+            .count()
+    };
+    assert_eq!(planned("virt.domain.define"), 8);
+    assert_eq!(planned("virt.domain.start"), 8);
+    assert_eq!(planned("bmc.vbmc.add"), 7);
+    assert_eq!(snapshot(&host), libvirt_before, "a plan changes nothing");
+
     // Killed right after each applied stage, then run again: it continues.
     for stage in ["l0", "l1", "undercloud", "tenant"] {
         kill_after(&lab, &args, stage);

@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(pkg-config libvirt-dev tmux libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
           qemu-system-x86 dnsmasq-base iptables ipmitool libguestfs-tools linux-image-amd64
-          openssh-server netcat-openbsd graphviz)
+          openssh-server netcat-openbsd graphviz tini)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -378,8 +378,12 @@ external_network() {
   touch "$D/db/.external"
 }
 
+# Written aside and renamed over: every test's start comes here while other tests read the files.
 write_clouds() {
-  cat > "$D/clouds.yaml" <<EOT
+  local mask
+  mask=$(umask)
+  umask 077
+  cat > "$D/clouds.yaml.$$" <<EOT
 clouds:
   devcloud:
     auth:
@@ -393,8 +397,8 @@ clouds:
     interface: public
     identity_api_version: 3
 EOT
-  chmod 600 "$D/clouds.yaml"
-  cat > "$D/adminrc" <<EOT
+  mv -f "$D/clouds.yaml.$$" "$D/clouds.yaml"
+  cat > "$D/adminrc.$$" <<EOT
 export OS_AUTH_URL=http://$H:5000
 export OS_USERNAME=admin
 export OS_PASSWORD=$ADMIN_PW
@@ -404,7 +408,8 @@ export OS_PROJECT_DOMAIN_NAME=Default
 export OS_REGION_NAME=regionOne
 export OS_IDENTITY_API_VERSION=3
 EOT
-  chmod 600 "$D/adminrc"
+  mv -f "$D/adminrc.$$" "$D/adminrc"
+  umask "$mask"
 }
 
 start() {

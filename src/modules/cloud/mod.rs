@@ -60,6 +60,7 @@ const SPEC_KEYS: &[&str] = &[
     "insecure",
     "verify",
     "api_timeout",
+    "planned",
 ];
 
 /// A configuration from a spec; `Err((message, missing_file))`.
@@ -102,7 +103,7 @@ fn config_of(spec: &Dynamic) -> Result<(CloudConfig, String), (String, bool)> {
                 "region_name" | "interface" | "cacert" | "insecure" | "verify" | "api_timeout" => {
                     top.insert(k.into(), text);
                 }
-                "cloud" | "clouds_yaml" | "openrc" => {}
+                "cloud" | "clouds_yaml" | "openrc" | "planned" => {}
                 _ => {
                     auth.insert(k.into(), text);
                 }
@@ -176,6 +177,21 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
         remember(std::slice::from_ref(&ask_key), &conn, &info);
         (conn, info)
     };
+    let planned_why = spec
+        .read_lock::<Map>()
+        .and_then(|m| m.get("planned").cloned())
+        .filter(|v| !v.is_unit() && v.as_bool() != Ok(false));
+    if let (true, Some(why)) = (plan, planned_why) {
+        let name = spec
+            .read_lock::<Map>()
+            .and_then(|m| m.get("cloud").map(|c| c.to_string()))
+            .unwrap_or_else(|| "inline".into());
+        let why = match why.into_string() {
+            Ok(w) => w,
+            Err(_) => "its credentials are only planned".into(),
+        };
+        return Ok(offline(name, why));
+    }
     let (cfg, _) = match config_of(spec) {
         Ok(c) => c,
         Err((why, true)) if plan => {
@@ -250,11 +266,19 @@ pub mod cloud_fns {
     /// `username`, `password` (a secret), `project_name`, domains, `region_name`, `interface`,
     /// `cacert`, `insecure`). Returns `#{name, key, auth_url, user, project, region, offline}`;
     /// pass it (or the name) to every other `cloud::` function. In plan mode a cloud that cannot
-    /// be reached yet (its openrc not written) is `offline` and planned against as empty.
+    /// be reached yet (its openrc not written) is `offline` and planned against as empty, and so
+    /// is a map with `planned: "why"` (or `true`): credentials that only exist once the run has
+    /// applied, such as those of a user the plan creates. An applying run ignores `planned`.
     ///
     /// ```rhai
     /// let c = cloud::connect("devcloud");
     /// assert(c.name == "devcloud" && !c.offline);
+    /// if plan_mode() {
+    ///     let u = cloud::connect(#{cloud: "new-user", auth_url: c.auth_url, username: "new-user",
+    ///                              password: secret("new-user-pw", #{generate: true}),
+    ///                              project_name: "new-project", planned: "the user is only planned"});
+    ///     assert(u.offline);
+    /// }
     /// ```
     #[rhai_fn(return_raw)]
     pub fn connect(ctx: NativeCallContext, spec: Dynamic) -> Res<Map> {
