@@ -100,6 +100,10 @@ fn ipmi_and_redfish_power_cycles_reach_libvirt() {
     let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
     let ipmi_port = free_port(16230);
     let redfish_port = free_port(18000);
+    // A UDP port some other program holds.
+    let held = free_port(19230);
+    let _holder = std::net::UdpSocket::bind(("127.0.0.1", held)).unwrap();
+    let free2 = free_port(held + 1);
     let f = lab.file(
         "bmc.rhai",
         &format!(
@@ -133,6 +137,13 @@ assert(long.contains("IPMI allows at most 20"), long);
 let clash = "";
 try {{ bmc::vbmc_ensure(#{{domain: "other", port: {ipmi_port}, password: pw, libvirt_uri: uri, config: "{config}"}}); }} catch (e) {{ clash = e; }}
 assert(clash.contains("already used by node1"), clash);
+// A port another program holds is refused, and a batch with one such port adds none of its BMCs.
+let busy = "";
+try {{ bmc::vbmcs_ensure([#{{domain: "node2", port: {free2}, password: pw, libvirt_uri: uri, config: "{config}"}},
+                         #{{domain: "node3", port: {held}, password: pw, libvirt_uri: uri, config: "{config}"}}]); }} catch (e) {{ busy = e; }}
+assert(busy.contains("BMC port 127.0.0.1:{held} for node3 is already in use on this host"), busy);
+assert(busy.contains("no BMC was added"), busy);
+assert_eq(bmc::vbmc_list(#{{config: "{config}"}}).map(|b| b.domain), ["node1"]);
 
 let base = "http://127.0.0.1:{redfish_port}";
 assert(bmc::sushy_ensure(#{{port: {redfish_port}, libvirt_uri: uri, pid_file: "{work}/sushy.pid"}}));
@@ -152,6 +163,8 @@ assert(bmc::vbmc_delete("node1", #{{config: "{config}"}}));
             images = host.images().display(),
             config = vbmcd.config.display(),
             work = lab.work().display(),
+            held = held,
+            free2 = free2,
         ),
     );
     lab.labsh()

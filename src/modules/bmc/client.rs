@@ -197,6 +197,13 @@ pub fn vbmcs_ensure(
         }
     }
     let list = list_for_ensure(fx, v)?;
+    let problems: Vec<String> = specs
+        .iter()
+        .filter_map(|s| vbmc_problem(fx, s, &list))
+        .collect();
+    if !problems.is_empty() {
+        return Err(format!("{}; no BMC was added", problems.join("; ")));
+    }
     crate::effects::pool::run_all(
         jobs,
         specs.len(),
@@ -204,6 +211,40 @@ pub fn vbmcs_ensure(
         |i| specs[i].domain.clone(),
         |i| vbmc_ensure_in(fx, v, &specs[i], start, &list),
     )
+}
+
+/// Why `spec` cannot be made as asked, if it cannot: its domain's BMC is elsewhere, its port is
+/// another BMC's, or something else on this host holds the port. Checked for every BMC of a
+/// batch before any is added.
+fn vbmc_problem(fx: &Effects, spec: &BmcSpec, list: &[Value]) -> Option<String> {
+    if let Some(b) = find(list, &spec.domain) {
+        let port = b["Port"].as_u64().unwrap_or(0);
+        let addr = b["Address"].as_str().unwrap_or("");
+        if port != spec.port as u64 || addr != spec.address {
+            return Some(format!(
+                "BMC for {} exists on {addr}:{port}, not {}:{}; delete it (bmc::vbmc_delete) to move it",
+                spec.domain, spec.address, spec.port
+            ));
+        }
+        return None;
+    }
+    if let Some(other) = list.iter().find(|b| {
+        b["Port"].as_u64() == Some(spec.port as u64) && b["Address"] == spec.address.as_str()
+    }) {
+        return Some(format!(
+            "BMC port {}:{} is already used by {}",
+            spec.address,
+            spec.port,
+            other["Domain name"].as_str().unwrap_or("another domain")
+        ));
+    }
+    if !fx.is_plan() && !port_free(&spec.address, spec.port) {
+        return Some(format!(
+            "BMC port {}:{} for {} is already in use on this host (another program holds it); choose another port_base",
+            spec.address, spec.port, spec.domain
+        ));
+    }
+    None
 }
 
 fn vbmc_ensure_in(
@@ -215,45 +256,19 @@ fn vbmc_ensure_in(
 ) -> Result<bool, String> {
     let target = format!("{}@{}:{}", spec.domain, spec.address, spec.port);
     let mut changed = false;
-    match find(list, &spec.domain) {
-        Some(b) => {
-            let port = b["Port"].as_u64().unwrap_or(0);
-            let addr = b["Address"].as_str().unwrap_or("");
-            if port != spec.port as u64 || addr != spec.address {
-                return Err(format!(
-                    "BMC for {} exists on {addr}:{port}, not {}:{}; delete it (bmc::vbmc_delete) to move it",
-                    spec.domain, spec.address, spec.port
-                ));
-            }
-        }
-        None => {
-            if let Some(other) = list.iter().find(|b| {
-                b["Port"].as_u64() == Some(spec.port as u64)
-                    && b["Address"] == spec.address.as_str()
-            }) {
-                return Err(format!(
-                    "BMC port {}:{} is already used by {}",
-                    spec.address,
-                    spec.port,
-                    other["Domain name"].as_str().unwrap_or("another domain")
-                ));
-            }
-            if !fx.is_plan() && !port_free(&spec.address, spec.port) {
-                return Err(format!(
-                    "BMC port {}:{} for {} is already in use on this host",
-                    spec.address, spec.port, spec.domain
-                ));
-            }
-            fx.change(
-                Op::new("bmc.vbmc.add", &target)
-                    .arg("username", &spec.username)
-                    .arg("password", spec.password.mask())
-                    .arg("libvirt_uri", &spec.libvirt_uri),
-                || v.add(spec),
-                || (),
-            )?;
-            changed = true;
-        }
+    if let Some(why) = vbmc_problem(fx, spec, list) {
+        return Err(why);
+    }
+    if find(list, &spec.domain).is_none() {
+        fx.change(
+            Op::new("bmc.vbmc.add", &target)
+                .arg("username", &spec.username)
+                .arg("password", spec.password.mask())
+                .arg("libvirt_uri", &spec.libvirt_uri),
+            || v.add(spec),
+            || (),
+        )?;
+        changed = true;
     }
     let running = find(list, &spec.domain).is_some_and(|b| b["Status"] == "running");
     if start && !running {
