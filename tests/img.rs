@@ -116,3 +116,79 @@ print(a);
         "{name}"
     );
 }
+
+#[test]
+fn a_base_image_from_a_url_is_downloaded_once() {
+    let lab = Lab::new();
+    let site = lab.work().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let src = site.join("guest.qcow2");
+    let made = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&src)
+        .arg("16M")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A web server of the test's own, on 127.0.0.1.
+    let port = crate::bmc::free_port(28000);
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(&site)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let cache = lab.work().join("cache");
+    let f = lab.file(
+        "u.rhai",
+        &format!(
+            r#"
+let url = "http://127.0.0.1:{port}/guest.qcow2?mirror=1";
+let p = img::cache_base(url, "{cache}");
+assert(p.ends_with(".qcow2"), p);
+assert_eq(img::cache_base(url, "{cache}"), p);
+assert_eq(img::info(p).virtual_size, 16777216);
+let e = "";
+try {{ img::cache_base("http://127.0.0.1:{port}/missing.qcow2", "{cache}"); }} catch (x) {{ e = x; }}
+assert(e.contains("missing.qcow2"), e);
+print(p);
+"#,
+            cache = cache.display()
+        ),
+    );
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .run();
+    let _ = server.kill();
+    let _ = server.wait();
+    o.ok();
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 1, "downloaded once: {recap}");
+    // Named by the content's sha256, as sha256sum computes it; nothing of the failed download left.
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&src)
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout);
+    let hash = sum.split_whitespace().next().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [format!("{hash}.qcow2"), "sources.txt".to_string()]);
+}

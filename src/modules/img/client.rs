@@ -320,7 +320,9 @@ pub fn sha256_file(path: &Path) -> Result<String, String> {
 /// its content. Returns the cached path.
 pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String, String> {
     let dir = PathBuf::from(cache_dir);
-    let ext = Path::new(source)
+    // A URL's query and fragment are not part of its file name.
+    let file_part = source.split(['?', '#']).next().unwrap_or(source);
+    let ext = Path::new(file_part)
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("img")
@@ -360,7 +362,11 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                     source,
                 ]);
                 cmd.stream = Some("curl".into());
-                exec(fx, &cmd)?;
+                if let Err(e) = exec(fx, &cmd) {
+                    // Nothing of a failed download is kept.
+                    let _ = std::fs::remove_file(&part);
+                    return Err(e);
+                }
                 let hash = sha256_file(&part)?;
                 let dst = dir.join(format!("{hash}.{ext}"));
                 std::fs::rename(&part, &dst)
