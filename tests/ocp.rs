@@ -38,13 +38,13 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
     let inst = installer(
         &lab,
         "openshift-install",
-        &format!("[ \"$1 $2\" = \"create cluster\" ] || exit 9\ndir=\"$4\"\n{lines}mkdir -p \"$dir/auth\"\necho kubeconfig > \"$dir/auth/kubeconfig\"\necho '{{\"infraID\":\"ocp4-ll4qz\"}}' > \"$dir/metadata.json\"\n"),
+        &format!("[ \"$1 $2\" = \"create cluster\" ] || exit 9\ndir=\"$4\"\n{lines}mkdir -p \"$dir/auth\"\necho kubeconfig > \"$dir/auth/kubeconfig\"\necho \"$OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE\" > \"$dir/release-image\"\necho '{{\"infraID\":\"ocp4-ll4qz\"}}' > \"$dir/metadata.json\"\n"),
     );
     let dir = lab.work().join("ocp");
     let f = lab.file(
         "install.rhai",
         &format!(
-            "let r = ocp::install(\"{}\", #{{installer: \"{}\", timeout: 60}});\nprint(`changed: ${{r.changed}}`);",
+            "let r = ocp::install(\"{}\", #{{installer: \"{}\", timeout: 60, release_image: \"registry.lab:5000/ocp4/openshift4:4.2.4\"}});\nprint(`changed: ${{r.changed}}`);",
             dir.display(),
             inst.display()
         ),
@@ -57,6 +57,11 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
         .stdout_has("changed: true");
     let log = std::fs::read_to_string(dir.join("labsh-install.log")).unwrap();
     assert!(log.contains("Working towards 4.2.4: 99% complete"));
+    // A disconnected install: the installer was told the release in the mirror.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("release-image")).unwrap(),
+        "registry.lab:5000/ocp4/openshift4:4.2.4\n"
+    );
     // Installed: a second run leaves it alone.
     lab.labsh()
         .args(["run", f.to_str().unwrap()])

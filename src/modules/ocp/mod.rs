@@ -191,6 +191,7 @@ pub fn check_install_config(
                 .into(),
         );
     }
+    proxy_and_mirror_problems(c, &mut p);
     let key = s("sshKey");
     if key.is_empty() {
         p.push("sshKey: is missing (the public key for the nodes' core user)".into());
@@ -202,6 +203,95 @@ pub fn check_install_config(
         ));
     }
     p
+}
+
+/// The cluster-wide proxy, the release-image mirrors of a disconnected install and the extra CA
+/// bundle, when the config has them.
+fn proxy_and_mirror_problems(c: &Value, p: &mut Vec<String>) {
+    if let Some(proxy) = c.get("proxy") {
+        let Some(m) = proxy.as_object() else {
+            p.push("proxy: must be a map (httpProxy, httpsProxy, noProxy)".into());
+            return;
+        };
+        for (k, v) in m {
+            let text = v.as_str().unwrap_or("");
+            if text.starts_with("«secret") {
+                // A proxy URL with a password in it is a secret: shown only by its name.
+                continue;
+            }
+            match k.as_str() {
+                "httpProxy" | "httpsProxy" => {
+                    let rest = text
+                        .strip_prefix("http://")
+                        .or_else(|| text.strip_prefix("https://"));
+                    let host = rest
+                        .map(|r| r.rsplit('@').next().unwrap_or(r))
+                        .map(|r| r.split(['/', ':']).next().unwrap_or(""));
+                    if host.is_none_or(str::is_empty) {
+                        p.push(format!(
+                            "proxy.{k}: {text:?} must be a URL such as http://proxy.example.com:3128"
+                        ));
+                    }
+                }
+                "noProxy" => {
+                    if text
+                        .split(',')
+                        .any(|x| x.trim().is_empty() || x.contains(' '))
+                    {
+                        p.push(format!(
+                            "proxy.noProxy: {text:?} must be a comma-separated list of domains, addresses or CIDRs, without spaces"
+                        ));
+                    }
+                }
+                other => p.push(format!(
+                    "proxy.{other}: unknown key (httpProxy, httpsProxy, noProxy)"
+                )),
+            }
+        }
+        if !m.contains_key("httpProxy") && !m.contains_key("httpsProxy") {
+            p.push("proxy: needs httpProxy or httpsProxy".into());
+        }
+    }
+    if let Some(list) = c.get("imageContentSources") {
+        let Some(list) = list.as_array() else {
+            p.push("imageContentSources: must be a list of #{source, mirrors}".into());
+            return;
+        };
+        for (i, e) in list.iter().enumerate() {
+            let src = e.get("source").and_then(Value::as_str).unwrap_or("");
+            if src.is_empty() || src.contains("://") {
+                p.push(format!(
+                    "imageContentSources[{i}].source: {src:?} must be a repository such as quay.io/openshift-release-dev/ocp-release"
+                ));
+            }
+            let mirrors: Vec<&str> = e
+                .get("mirrors")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if mirrors.is_empty() {
+                p.push(format!(
+                    "imageContentSources[{i}].mirrors: needs at least one repository to pull {src} from"
+                ));
+            }
+            for m in mirrors {
+                if m.is_empty() || m.contains("://") {
+                    p.push(format!(
+                        "imageContentSources[{i}].mirrors: {m:?} must be a repository such as registry.lab:5000/ocp/release (no scheme)"
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(b) = c.get("additionalTrustBundle") {
+        let text = b.as_str().unwrap_or("");
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            p.push(
+                "additionalTrustBundle: must hold PEM certificates (-----BEGIN CERTIFICATE-----)"
+                    .into(),
+            );
+        }
+    }
 }
 
 /// `(version, percent)` from a "Working towards 4.2.4: 98% complete" line.
@@ -284,12 +374,16 @@ fn install(
     dir: &str,
     timeout: std::time::Duration,
     log_level: &str,
+    release_image: Option<&str>,
 ) -> Res<Map> {
     let s = session(ctx)?;
     let fx = &s.effects;
     let kubeconfig = Path::new(dir).join("auth/kubeconfig");
     let metadata = Path::new(dir).join("metadata.json");
-    let op = Op::new("ocp.install", dir).arg("installer", installer);
+    let mut op = Op::new("ocp.install", dir).arg("installer", installer);
+    if let Some(r) = release_image {
+        op = op.arg("release_image", r);
+    }
     let mut m = Map::new();
     m.insert("kubeconfig".into(), kubeconfig.display().to_string().into());
     if kubeconfig.is_file()
@@ -352,6 +446,13 @@ fn install(
     ]);
     cmd.timeout = Some(timeout);
     cmd.on_line = Some(hook);
+    if let Some(r) = release_image {
+        // A disconnected install pulls the release from the mirror.
+        cmd.env.push((
+            "OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE".into(),
+            r.to_string().into(),
+        ));
+    }
     let r = fx.change(
         op.arg("timeout_s", timeout.as_secs()),
         || {
@@ -604,7 +705,9 @@ pub mod ocp_fns {
     }
 
     /// Runs `openshift-install create cluster --dir DIR` (`#{installer, timeout (seconds, default
-    /// 5400), log_level ("debug")}`): its output goes to DIR/labsh-install.log, progress lines are
+    /// 5400), log_level ("debug"), release_image}`; `release_image`, for a disconnected install,
+    /// is the release in the mirror registry, given to the installer as
+    /// OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE): its output goes to DIR/labsh-install.log, progress lines are
     /// shown as they change, and when it fails or the wait expires the error carries the last
     /// progress, the error lines and the log's tail. A cluster this labsh already installed in DIR
     /// is left alone. Returns `#{kubeconfig, changed}`.
@@ -614,8 +717,13 @@ pub mod ocp_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn install(ctx: NativeCallContext, dir: &str, opts: Map) -> Res<Map> {
-        let o = Opts::new("ocp::install", opts, &["installer", "timeout", "log_level"])
-            .map_err(|e| rt_err(&ctx, e))?;
+        let o = Opts::new(
+            "ocp::install",
+            opts,
+            &["installer", "timeout", "log_level", "release_image"],
+        )
+        .map_err(|e| rt_err(&ctx, e))?;
+        let release = o.str("release_image").map_err(|e| rt_err(&ctx, e))?;
         let installer = o
             .str("installer")
             .map_err(|e| rt_err(&ctx, e))?
@@ -628,7 +736,7 @@ pub mod ocp_fns {
             .str("log_level")
             .map_err(|e| rt_err(&ctx, e))?
             .unwrap_or_else(|| "debug".into());
-        super::install(&ctx, &installer, dir, timeout, &level)
+        super::install(&ctx, &installer, dir, timeout, &level, release.as_deref())
     }
 
     /// The path of a tool (`openshift-install`, `oc`): from `dir` or PATH; else, given `#{dir,
@@ -757,6 +865,35 @@ mod tests {
             "metadata.name: \"OCP_4\"",
             "networking.clusterNetwork[0].hostPrefix",
             "pullSecret: is missing",
+        ] {
+            assert!(all.contains(want), "{want} not in:\n{all}");
+        }
+        let mut disconnected = seed();
+        disconnected["proxy"] = serde_json::json!({
+            "httpProxy": "http://proxy.lab:3128", "httpsProxy": "http://user:pw@proxy.lab:3128",
+            "noProxy": "10.0.0.0/16,.osd2019.local,192.168.122.151"});
+        disconnected["imageContentSources"] = serde_json::json!([{
+            "source": "quay.io/openshift-release-dev/ocp-release",
+            "mirrors": ["registry.lab:5000/ocp4/openshift4"]}]);
+        disconnected["additionalTrustBundle"] =
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into();
+        assert_eq!(
+            check_install_config(&disconnected, &lab, None),
+            Vec::<String>::new()
+        );
+        disconnected["proxy"] =
+            serde_json::json!({"httpProxy": "proxy.lab:3128", "noProxy": "a, b", "ftp": "x"});
+        disconnected["imageContentSources"] =
+            serde_json::json!([{"source": "https://quay.io/x", "mirrors": []}]);
+        disconnected["additionalTrustBundle"] = "/etc/pki/ca.pem".into();
+        let all = check_install_config(&disconnected, &lab, None).join("\n");
+        for want in [
+            "proxy.httpProxy: \"proxy.lab:3128\" must be a URL",
+            "proxy.noProxy: \"a, b\"",
+            "proxy.ftp: unknown key",
+            "imageContentSources[0].source: \"https://quay.io/x\"",
+            "imageContentSources[0].mirrors: needs at least one",
+            "additionalTrustBundle: must hold PEM certificates",
         ] {
             assert!(all.contains(want), "{want} not in:\n{all}");
         }
