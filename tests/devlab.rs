@@ -347,8 +347,22 @@ files::write("{out}/ocp/metadata.json", `{{"clusterName":"ocp4","infraID":"{infr
     assert_eq!(fip["fixed_ip_address"], "10.0.0.7");
 
     // Teardown: what the installer made is the installer's to remove; labsh removes its own.
-    // What the installer made is the installer's to remove; labsh removes its own.
     installer_cleanup(&clouds);
+    lab.labsh().args(teardown.clone()).run().ok();
+    assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
+
+    // From nothing again, the host's stages in one run (the domains start after l0 wrote its
+    // artifacts), then a second run that changes nothing.
+    let mut host_args = args.clone();
+    host_args.extend(["--only", "l0", "--only", "l1"].map(String::from));
+    lab.labsh().args(host_args.clone()).run().ok();
+    let second = lab.labsh().args(host_args).run();
+    second.ok();
+    let recap = second.json_lines().pop().unwrap();
+    assert_eq!(
+        recap["totals"]["changed"], 0,
+        "a second run changes nothing: {recap}"
+    );
     lab.labsh().args(teardown).run().ok();
     assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
     assert_eq!(

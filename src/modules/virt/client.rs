@@ -641,9 +641,14 @@ pub fn network_list(uri: &str) -> Result<Vec<NetRow>, String> {
 }
 
 pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
+    network_xml_flags(uri, name, 0)
+}
+
+/// The network's XML with libvirt's flags (`VIR_NETWORK_XML_INACTIVE`: the definition).
+pub fn network_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, String> {
     let c = connect(uri)?;
     let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
-    n.xml_desc(0).map_err(|e| verr("network XML", e))
+    n.xml_desc(flags).map_err(|e| verr("network XML", e))
 }
 
 pub fn domain_xml(uri: &str, name: &str) -> Result<String, String> {

@@ -503,6 +503,22 @@ pub mod virt_fns {
         super::client::network_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
     }
 
+    /// A network's definition: its persistent XML, without the run's details (how many
+    /// interfaces are connected), so it is the same on every run.
+    ///
+    /// ```rhai
+    /// assert(virt::network_definition("test:///default", "default").contains("<name>default</name>"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_definition(
+        ctx: NativeCallContext,
+        uri: &str,
+        name: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        super::client::network_xml_flags(uri, name, virt::sys::VIR_NETWORK_XML_INACTIVE)
+            .map_err(|e| super::rt_err(&ctx, e))
+    }
+
     /// Makes a domain as `spec` says, or converges an existing one of this lab: `#{lab, name,
     /// memory_mib, vcpus, type: "kvm"/"qemu" (default: kvm when the host offers it), cpu_mode,
     /// machine: "q35", disks: [#{path, bus: "virtio", format: "qcow2"}], nics: ["network" or
