@@ -167,7 +167,7 @@ pub mod bmc_fns {
     ///
     /// ```rhai
     /// if plan_mode() {
-    ///     bmc::vbmc_ensure(#{domain: "overcloud-ctrl01", port: 6230, password: secret("bmc", #{generate: true, length: 16}),
+    ///     bmc::vbmc_ensure(#{domain: "example-node", port: 6299, password: secret("bmc", #{generate: true, length: 16}),
     ///         libvirt_uri: "qemu:///system"});
     /// }
     /// ```

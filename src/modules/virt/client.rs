@@ -644,7 +644,18 @@ pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
     network_xml_flags(uri, name, 0)
 }
 
-/// The network's XML with libvirt's flags (`VIR_NETWORK_XML_INACTIVE`: the definition).
+/// The network's definition: the inactive XML where the driver gives it (the test driver does
+/// not), without the count of connected interfaces, which changes as domains start and stop.
+pub fn network_definition(uri: &str, name: &str) -> Result<String, String> {
+    let c = connect(uri)?;
+    let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
+    let x = match n.xml_desc(virt::sys::VIR_NETWORK_XML_INACTIVE) {
+        Ok(x) => x,
+        Err(_) => n.xml_desc(0).map_err(|e| verr("network XML", e))?,
+    };
+    Ok(xml::without_connections(&x))
+}
+
 pub fn network_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, String> {
     let c = connect(uri)?;
     let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;

@@ -515,8 +515,7 @@ pub mod virt_fns {
         uri: &str,
         name: &str,
     ) -> Result<String, Box<EvalAltResult>> {
-        super::client::network_xml_flags(uri, name, virt::sys::VIR_NETWORK_XML_INACTIVE)
-            .map_err(|e| super::rt_err(&ctx, e))
+        super::client::network_definition(uri, name).map_err(|e| super::rt_err(&ctx, e))
     }
 
     /// Makes a domain as `spec` says, or converges an existing one of this lab: `#{lab, name,

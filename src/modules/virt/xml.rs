@@ -359,9 +359,40 @@ pub fn derived_mac(lab: &str, vm: &str, index: usize) -> String {
     format!("52:54:{:02x}:{:02x}:{:02x}:{:02x}", h[0], h[1], h[2], h[3])
 }
 
+/// A network's XML without the `connections` count libvirt puts on the live root element.
+pub fn without_connections(xml: &str) -> String {
+    let Some(start) = xml.find("<network") else {
+        return xml.to_string();
+    };
+    let end = xml[start..].find('>').map_or(xml.len(), |e| start + e);
+    let head = &xml[start..end];
+    let Some(at) = head.find(" connections=") else {
+        return xml.to_string();
+    };
+    let rest = &head[at + " connections=".len()..];
+    let quote = rest.chars().next().unwrap_or('\'');
+    let len = rest[1..].find(quote).map_or(rest.len(), |q| q + 2);
+    let cut = start + at..start + at + " connections=".len() + len;
+    format!("{}{}", &xml[..cut.start], &xml[cut.end..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_connection_count_is_not_part_of_a_definition() {
+        assert_eq!(
+            without_connections("<network connections='22'>\n  <name>default</name>\n</network>"),
+            "<network>\n  <name>default</name>\n</network>"
+        );
+        assert_eq!(
+            without_connections("<network ipv6=\"yes\" connections=\"3\"><name>n</name></network>"),
+            "<network ipv6=\"yes\"><name>n</name></network>"
+        );
+        let plain = "<network><name>n</name><bridge name='virbr1'/></network>";
+        assert_eq!(without_connections(plain), plain);
+    }
 
     #[test]
     fn network_round_trip() {
