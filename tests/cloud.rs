@@ -938,3 +938,71 @@ assert(cloud::network_show(c, "external") != ());
         .collect();
     raw_calls(&clouds, &del);
 }
+
+#[test]
+fn names_are_looked_up_once_and_forgotten_when_deleted() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let project = uniq("ids-project");
+    let user = uniq("ids-user");
+    let f = lab.file(
+        "ids.rhai",
+        &format!(
+            r#"
+let c = "devcloud";
+let pw = secret("ids-pw", #{{generate: true}});
+cloud::project_ensure(c, #{{name: "{project}"}});
+cloud::user_ensure(c, #{{name: "{user}", password: pw}});
+for role in ["member", "admin", "reader"] {{
+    cloud::role_grant(c, #{{user: "{user}", project: "{project}", role: role}});
+}}
+// Deleted and made again in the same run: the grant goes to the new project.
+cloud::project_delete(c, "{project}");
+cloud::project_ensure(c, #{{name: "{project}"}});
+cloud::role_grant(c, #{{user: "{user}", project: "{project}", role: "member"}});
+"#
+        ),
+    );
+    let o = labsh_cloud(&lab, &clouds)
+        .args(["run", f.to_str().unwrap()])
+        .env("LABSH_LOG", "labsh::cloud=debug")
+        .run();
+    o.ok();
+    let lookups = |what: &str| {
+        o.stderr
+            .lines()
+            .filter(|l| l.contains("method=GET") && l.contains(what))
+            .count()
+    };
+    // The project by name: found by the first ensure, once for the three grants, by the delete,
+    // by the second ensure, and once more for the grant after the delete.
+    assert_eq!(
+        lookups(&format!("/projects?name={project}&")),
+        5,
+        "{}",
+        o.stderr
+    );
+    assert_eq!(lookups("/roles?name=member"), 1, "{}", o.stderr);
+    let roles = osc(
+        &clouds,
+        "devcloud",
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--project",
+            &project,
+            "--names",
+        ],
+    );
+    assert_eq!(roles.as_array().unwrap().len(), 1, "{roles}");
+    labsh_cloud(&lab, &clouds)
+        .args([
+            "-e",
+            &format!(
+                "cloud::user_delete(\"devcloud\", \"{user}\"); cloud::project_delete(\"devcloud\", \"{project}\");"
+            ),
+        ])
+        .run()
+        .ok();
+}

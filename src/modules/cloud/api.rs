@@ -268,8 +268,29 @@ impl<'a> Api<'a> {
         if is_planned(name) {
             return Ok(name.to_string());
         }
-        match self.identity_find(kind, name, None)? {
-            Some(p) => Ok(sid(&p)),
+        self.id_by_name(kind, name, || self.identity_find(kind, name, None))
+    }
+
+    /// The id of `kind` `name`, reused from a lookup of the last seconds (the session keeps them)
+    /// or found with `find`; a placeholder in plan mode when it does not exist yet.
+    fn id_by_name(
+        &self,
+        kind: &str,
+        name: &str,
+        find: impl FnOnce() -> Result<Option<Value>, String>,
+    ) -> Result<String, String> {
+        let key = format!("{kind}:{name}");
+        if let Some(id) = self.live().and_then(|c| c.cached_id(&key)) {
+            return Ok(id);
+        }
+        match find()? {
+            Some(p) => {
+                let id = sid(&p);
+                if let Some(c) = self.live() {
+                    c.remember_id(&key, &id);
+                }
+                Ok(id)
+            }
             None if self.fx.is_plan() => Ok(planned_id(kind, name)),
             None => Err(format!(
                 "{kind} '{name}' does not exist in cloud '{}'",
@@ -352,6 +373,9 @@ impl<'a> Api<'a> {
             return Ok(false);
         };
         let id = sid(&p);
+        if let Some(c) = self.live() {
+            c.forget_ids("project:");
+        }
         self.update(
             self.op("project.delete", name),
             |c| {
@@ -470,6 +494,9 @@ impl<'a> Api<'a> {
             return Ok(false);
         };
         let id = sid(&u);
+        if let Some(c) = self.live() {
+            c.forget_ids("user:");
+        }
         self.update(
             self.op("user.delete", name),
             |c| {
@@ -521,6 +548,9 @@ impl<'a> Api<'a> {
             return Ok(false);
         };
         let id = sid(&r);
+        if let Some(c) = self.live() {
+            c.forget_ids("role:");
+        }
         self.update(
             self.op("role.delete", name),
             |c| {
@@ -539,14 +569,7 @@ impl<'a> Api<'a> {
     }
 
     fn role_id(&self, name: &str) -> Result<String, String> {
-        match self.role_find(name)? {
-            Some(r) => Ok(sid(&r)),
-            None if self.fx.is_plan() => Ok(planned_id("role", name)),
-            None => Err(format!(
-                "role '{name}' does not exist in cloud '{}'",
-                self.conn.name()
-            )),
-        }
+        self.id_by_name("role", name, || self.role_find(name))
     }
 
     /// Grants (`grant`) or revokes a role of a user on a project.

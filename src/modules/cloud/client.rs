@@ -107,7 +107,13 @@ pub struct Client {
     agent: ureq::Agent,
     token: Mutex<Option<Arc<Token>>>,
     auth_lock: Mutex<()>,
+    /// Ids looked up by name ("project:ocp-tenant"), reused for a short while: a run refers to
+    /// the same project, user and roles many times.
+    ids: Mutex<HashMap<String, (String, std::time::Instant)>>,
 }
+
+/// How long an id looked up by name is reused.
+const ID_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 static SESSIONS: OnceLock<Mutex<HashMap<String, Arc<Client>>>> = OnceLock::new();
 
@@ -220,7 +226,29 @@ impl Client {
             agent,
             token: Mutex::new(None),
             auth_lock: Mutex::new(()),
+            ids: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// An id looked up by name within the last `ID_TTL`.
+    pub fn cached_id(&self, key: &str) -> Option<String> {
+        let ids = self.ids.lock().ok()?;
+        ids.get(key)
+            .filter(|(_, at)| at.elapsed() < ID_TTL)
+            .map(|(id, _)| id.clone())
+    }
+
+    pub fn remember_id(&self, key: &str, id: &str) {
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.insert(key.to_string(), (id.to_string(), std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every id of a kind ("project:"), after one of that kind was deleted.
+    pub fn forget_ids(&self, prefix: &str) {
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.retain(|k, _| !k.starts_with(prefix));
+        }
     }
 
     fn send(
