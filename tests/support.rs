@@ -268,37 +268,59 @@ impl Sshd {
             assert!(ok.success());
         }
         std::fs::copy(p("clientkey.pub"), p("authorized_keys")).unwrap();
-        let port = (22300..22900)
-            .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-            .unwrap();
-        std::fs::write(
-            p("sshd_config"),
-            format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\n\
-                 PasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile {}\n",
-                p("hostkey"),
-                p("authorized_keys"),
-                p("sshd.pid")
-            ),
-        )
-        .unwrap();
         std::fs::create_dir_all("/run/sshd").unwrap();
-        let ok = Command::new("/usr/sbin/sshd")
-            .args(["-f", &p("sshd_config"), "-E", &p("sshd.log")])
-            .status()
+        // Tests start sshds at the same time: each looks from a place of its own, and a port
+        // taken between the look and sshd's bind is given up for the next one.
+        let from = 22300 + (std::process::id() % 400) as u16;
+        let mut tried = vec![];
+        let port = loop {
+            let port = (from..from + 600)
+                .find(|port| {
+                    !tried.contains(port)
+                        && std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok()
+                })
+                .unwrap();
+            tried.push(port);
+            assert!(tried.len() <= 5, "sshd could not listen on {tried:?}");
+            std::fs::write(
+                p("sshd_config"),
+                format!(
+                    "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\nPermitRootLogin prohibit-password\n\
+                     PasswordAuthentication no\nStrictModes no\nUsePAM no\nPidFile {}\n",
+                    p("hostkey"),
+                    p("authorized_keys"),
+                    p("sshd.pid")
+                ),
+            )
             .unwrap();
-        assert!(
-            ok.success(),
-            "sshd did not start (apt-get install openssh-server)"
-        );
-        let t0 = Instant::now();
-        while !dir.path().join("sshd.pid").exists() {
+            let ok = Command::new("/usr/sbin/sshd")
+                .args(["-f", &p("sshd_config"), "-E", &p("sshd.log")])
+                .status()
+                .unwrap();
             assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "sshd wrote no PID file"
+                ok.success(),
+                "sshd did not start (apt-get install openssh-server)"
             );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            let t0 = Instant::now();
+            let gave_up = || {
+                std::fs::read_to_string(p("sshd.log"))
+                    .is_ok_and(|l| l.contains("Cannot bind any address"))
+            };
+            while !dir.path().join("sshd.pid").exists()
+                && !gave_up()
+                && t0.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if dir.path().join("sshd.pid").exists() {
+                break port;
+            }
+            let log = std::fs::read_to_string(p("sshd.log")).unwrap_or_default();
+            assert!(
+                log.contains("Cannot bind any address"),
+                "sshd wrote no PID file:\n{log}"
+            );
+        };
         let pid = std::fs::read_to_string(dir.path().join("sshd.pid"))
             .unwrap()
             .trim()
