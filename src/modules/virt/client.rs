@@ -641,7 +641,9 @@ pub fn network_list(uri: &str) -> Result<Vec<NetRow>, String> {
 }
 
 pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
-    network_xml_flags(uri, name, 0)
+    let c = connect(uri)?;
+    let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
+    n.xml_desc(0).map_err(|e| verr("network XML", e))
 }
 
 /// The network's definition: the inactive XML where the driver gives it (the test driver does
@@ -654,12 +656,6 @@ pub fn network_definition(uri: &str, name: &str) -> Result<String, String> {
         Err(_) => n.xml_desc(0).map_err(|e| verr("network XML", e))?,
     };
     Ok(xml::without_connections(&x))
-}
-
-pub fn network_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, String> {
-    let c = connect(uri)?;
-    let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
-    n.xml_desc(flags).map_err(|e| verr("network XML", e))
 }
 
 pub fn domain_xml(uri: &str, name: &str) -> Result<String, String> {
