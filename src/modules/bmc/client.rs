@@ -162,6 +162,9 @@ fn find<'a>(list: &'a [Value], domain: &str) -> Option<&'a Value> {
 /// another address or port is an error: labsh does not move a BMC a director may know.
 pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Result<bool, String> {
     let list = list_for_ensure(fx, v)?;
+    if let Some(why) = vbmc_problem(fx, spec, &list) {
+        return Err(why);
+    }
     vbmc_ensure_in(fx, v, spec, start, &list)
 }
 
@@ -247,6 +250,7 @@ fn vbmc_problem(fx: &Effects, spec: &BmcSpec, list: &[Value]) -> Option<String> 
     None
 }
 
+/// Adds and starts `spec`'s BMC; `vbmc_problem` has found nothing against it.
 fn vbmc_ensure_in(
     fx: &Effects,
     v: &Vbmc,
@@ -256,9 +260,6 @@ fn vbmc_ensure_in(
 ) -> Result<bool, String> {
     let target = format!("{}@{}:{}", spec.domain, spec.address, spec.port);
     let mut changed = false;
-    if let Some(why) = vbmc_problem(fx, spec, list) {
-        return Err(why);
-    }
     if find(list, &spec.domain).is_none() {
         fx.change(
             Op::new("bmc.vbmc.add", &target)

@@ -139,6 +139,7 @@ impl<'a> Api<'a> {
         let mut p = planned;
         if let Value::Object(m) = &mut p {
             m.insert("id".into(), json!(planned_id(kind, name)));
+            m.insert("planned".into(), json!(true));
             m.insert("name".into(), json!(name));
         }
         if self.fx.is_plan() || live.is_none() {
@@ -299,6 +300,39 @@ impl<'a> Api<'a> {
         }
     }
 
+    /// Deletes the Keystone `kind` (project, user, role) found as `name`, then forgets the ids
+    /// of that kind looked up by name. Nothing found is `ok`.
+    fn identity_delete(
+        &self,
+        kind: &str,
+        name: &str,
+        found: Option<Value>,
+    ) -> Result<bool, String> {
+        let Some(v) = found else {
+            self.fx.unchanged(self.op(&format!("{kind}.absent"), name));
+            return Ok(false);
+        };
+        let id = sid(&v);
+        self.update(
+            self.op(&format!("{kind}.delete"), name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "identity",
+                    &format!("/{kind}s/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        if let Some(c) = self.live() {
+            c.forget_ids(&format!("{kind}:"));
+        }
+        Ok(true)
+    }
+
     pub fn project_find(
         &self,
         name: &str,
@@ -368,29 +402,8 @@ impl<'a> Api<'a> {
     }
 
     pub fn project_delete(&self, name: &str) -> Result<bool, String> {
-        let Some(p) = self.project_find(name, None)? else {
-            self.fx.unchanged(self.op("project.absent", name));
-            return Ok(false);
-        };
-        let id = sid(&p);
-        if let Some(c) = self.live() {
-            c.forget_ids("project:");
-        }
-        self.update(
-            self.op("project.delete", name),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "identity",
-                    &format!("/projects/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+        let found = self.project_find(name, None)?;
+        self.identity_delete("project", name, found)
     }
 
     pub fn user_find(&self, name: &str, domain: Option<String>) -> Result<Option<Value>, String> {
@@ -489,29 +502,8 @@ impl<'a> Api<'a> {
     }
 
     pub fn user_delete(&self, name: &str) -> Result<bool, String> {
-        let Some(u) = self.user_find(name, None)? else {
-            self.fx.unchanged(self.op("user.absent", name));
-            return Ok(false);
-        };
-        let id = sid(&u);
-        if let Some(c) = self.live() {
-            c.forget_ids("user:");
-        }
-        self.update(
-            self.op("user.delete", name),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "identity",
-                    &format!("/users/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+        let found = self.user_find(name, None)?;
+        self.identity_delete("user", name, found)
     }
 
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
@@ -543,29 +535,8 @@ impl<'a> Api<'a> {
     }
 
     pub fn role_delete(&self, name: &str) -> Result<bool, String> {
-        let Some(r) = self.role_find(name)? else {
-            self.fx.unchanged(self.op("role.absent", name));
-            return Ok(false);
-        };
-        let id = sid(&r);
-        if let Some(c) = self.live() {
-            c.forget_ids("role:");
-        }
-        self.update(
-            self.op("role.delete", name),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "identity",
-                    &format!("/roles/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+        let found = self.role_find(name)?;
+        self.identity_delete("role", name, found)
     }
 
     fn role_id(&self, name: &str) -> Result<String, String> {

@@ -177,29 +177,26 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
         remember(std::slice::from_ref(&ask_key), &conn, &info);
         (conn, info)
     };
+    // The `cloud` a map spec names, for an offline connection's name.
+    let spec_name = |default: &str| {
+        spec.read_lock::<Map>()
+            .and_then(|m| m.get("cloud").map(|c| c.to_string()))
+            .unwrap_or_else(|| default.into())
+    };
     let planned_why = spec
         .read_lock::<Map>()
         .and_then(|m| m.get("planned").cloned())
         .filter(|v| !v.is_unit() && v.as_bool() != Ok(false));
     if let (true, Some(why)) = (plan, planned_why) {
-        let name = spec
-            .read_lock::<Map>()
-            .and_then(|m| m.get("cloud").map(|c| c.to_string()))
-            .unwrap_or_else(|| "inline".into());
-        let why = match why.into_string() {
-            Ok(w) => w,
-            Err(_) => "its credentials are only planned".into(),
-        };
-        return Ok(offline(name, why));
+        let why = why
+            .into_string()
+            .unwrap_or_else(|_| "its credentials are only planned".into());
+        return Ok(offline(spec_name("inline"), why));
     }
     let (cfg, _) = match config_of(spec) {
         Ok(c) => c,
         Err((why, true)) if plan => {
-            let name = spec
-                .read_lock::<Map>()
-                .and_then(|m| m.get("cloud").map(|c| c.to_string()))
-                .unwrap_or_else(|| "openrc".into());
-            return Ok(offline(name, why));
+            return Ok(offline(spec_name("openrc"), why));
         }
         Err((e, _)) => return Err(rt_err(ctx, e)),
     };
@@ -317,7 +314,8 @@ pub mod cloud_fns {
     // ----- identity -----
 
     /// Ensures a project: `#{name, domain ("Default"), description, tags}`. The description is
-    /// updated when it differs. Returns the project.
+    /// updated when it differs. Returns the project; in a plan that would create it, a map with
+    /// a placeholder id and `planned: true` (as every `*_ensure` that creates returns).
     ///
     /// ```rhai
     /// let p = cloud::project_ensure("devcloud", #{name: "example-project", description: "labsh example"});
@@ -361,7 +359,7 @@ pub mod cloud_fns {
 
     /// Ensures a user: `#{name, password (a secret), domain, project (default project),
     /// email, description}`. An existing user whose password no longer authenticates gets the
-    /// new one. Returns the user.
+    /// new one. Returns the user (`planned: true` in a plan that would create it).
     ///
     /// ```rhai
     /// let u = cloud::user_ensure("devcloud", #{name: "example-user", password: secret("example-user-pw", #{generate: true})});

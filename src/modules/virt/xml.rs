@@ -371,7 +371,10 @@ pub fn without_connections(xml: &str) -> String {
     };
     let rest = &head[at + " connections=".len()..];
     let quote = rest.chars().next().unwrap_or('\'');
-    let len = rest[1..].find(quote).map_or(rest.len(), |q| q + 2);
+    let len = rest
+        .get(1..)
+        .and_then(|r| r.find(quote))
+        .map_or(rest.len(), |q| q + 2);
     let cut = start + at..start + at + " connections=".len() + len;
     format!("{}{}", &xml[..cut.start], &xml[cut.end..])
 }
