@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// read it as run_info().graph.
     #[arg(long, value_name = "FILE")]
     pub graph: Option<PathBuf>,
+
+    /// When another run holds the lab's state, wait for it to end instead of failing at once.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 fn parse_set(s: &str) -> Result<(String, String), String> {

@@ -5,6 +5,7 @@ mod doc;
 mod effects;
 mod engine;
 mod modules;
+mod oom;
 mod paths;
 mod printer;
 mod repl;
@@ -12,6 +13,9 @@ mod runner;
 
 use clap::Parser;
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOC: oom::Guarded = oom::Guarded;
 
 /// Log lines go to stderr through the secret filter.
 struct RedactingStderr;
@@ -47,6 +51,8 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: no child process may inherit a LABSH_SECRET_* variable.
+    effects::secret::take_env_secrets();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -65,6 +71,9 @@ fn main() -> ExitCode {
             "error: -e cannot be combined with a command\n\nFor more information, try '--help'."
         );
         return ExitCode::from(runner::USAGE);
+    }
+    if let Some(cli::Cmd::Run(args)) = &cli.command {
+        oom::set_script(&args.file.display().to_string());
     }
     let code = match (&cli.eval, &cli.command) {
         (Some(expr), _) => runner::eval(expr, &cli.common),

@@ -63,3 +63,126 @@ pub fn search_path() -> Vec<PathBuf> {
         })
         .unwrap_or_default()
 }
+
+/// The folders a profile or target named by a word is looked for in: `profiles/` (or `targets/`)
+/// beside the scripts folder of `script`, in the scripts folder itself, and in the current
+/// folder.
+fn lab_file_dirs(kind: LabFile, script: Option<&std::path::Path>) -> Vec<PathBuf> {
+    let sub = kind.folder();
+    let dir = script
+        .and_then(|s| s.parent())
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                d.to_path_buf()
+            }
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    vec![dir.join("..").join(sub), dir.join(sub), PathBuf::from(sub)]
+}
+
+/// What `--profile` and `--target` name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabFile {
+    Profile,
+    Target,
+}
+
+impl LabFile {
+    pub fn parse(kind: &str) -> Option<LabFile> {
+        match kind {
+            "profile" => Some(LabFile::Profile),
+            "target" => Some(LabFile::Target),
+            _ => None,
+        }
+    }
+
+    fn folder(self) -> &'static str {
+        match self {
+            LabFile::Profile => "profiles",
+            LabFile::Target => "targets",
+        }
+    }
+
+    fn ext(self) -> &'static str {
+        match self {
+            LabFile::Profile => ".rhai",
+            LabFile::Target => ".yaml",
+        }
+    }
+
+    /// The names that need no file.
+    pub fn builtin(self) -> &'static [&'static str] {
+        match self {
+            LabFile::Profile => &["seed"],
+            LabFile::Target => &["sandbox"],
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            LabFile::Profile => "profile",
+            LabFile::Target => "target",
+        }
+    }
+}
+
+/// Every profile or target there is for `script`: the built-in ones, then the files' names.
+pub fn lab_file_names(kind: LabFile, script: Option<&std::path::Path>) -> Vec<String> {
+    let mut names: Vec<String> = kind.builtin().iter().map(|s| s.to_string()).collect();
+    for d in lab_file_dirs(kind, script) {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut found: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().to_string();
+                n.strip_suffix(kind.ext()).map(str::to_string)
+            })
+            .collect();
+        found.sort();
+        for n in found {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    names
+}
+
+/// The file of the profile or target `name` (a built-in name is not a file: `None`). A name
+/// with a `/` or the kind's extension is a path; a word is looked for as `profiles/NAME.rhai`
+/// (`targets/NAME.yaml`) beside the script. An error lists the ones there are.
+pub fn lab_file(
+    kind: LabFile,
+    name: &str,
+    script: Option<&std::path::Path>,
+) -> Result<Option<PathBuf>, String> {
+    if name.is_empty() || kind.builtin().contains(&name) {
+        return Ok(None);
+    }
+    let noun = kind.noun();
+    if name.contains('/') || name.ends_with(kind.ext()) {
+        let p = PathBuf::from(name);
+        return if p.is_file() {
+            Ok(Some(p))
+        } else {
+            Err(format!("{noun} file {name} does not exist"))
+        };
+    }
+    let dirs = lab_file_dirs(kind, script);
+    for d in &dirs {
+        let p = d.join(format!("{name}{}", kind.ext()));
+        if p.is_file() {
+            return Ok(Some(p));
+        }
+    }
+    Err(format!(
+        "unknown {noun} '{name}': no {}/{name}{}; the {noun}s there are: {}",
+        kind.folder(),
+        kind.ext(),
+        lab_file_names(kind, script).join(", ")
+    ))
+}

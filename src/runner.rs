@@ -13,7 +13,7 @@ use crate::printer::Printer;
 use rhai::{Engine, Scope, AST};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -23,24 +23,54 @@ pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const INTERRUPTED: u8 = 130;
 
-static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// Exit code of a run stopped by SIGTERM (what systemd, `timeout` and CI send): 128 + 15.
+pub const TERMINATED: u8 = 143;
 
-/// The process-wide Ctrl-C flag. The first Ctrl-C sets it (running scripts stop at the next
-/// step, running commands are stopped); a second one while it is set exits at once.
+static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// The first stop signal received (SIGINT or SIGTERM), 0 before any.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The process-wide stop flag. The first Ctrl-C or SIGTERM sets it: running scripts stop at the
+/// next step, running commands (their whole process groups) are stopped, the journal closes the
+/// run and the recap is printed. A second one while it is set exits at once.
 pub fn cancel_flag() -> Arc<AtomicBool> {
     CANCEL
         .get_or_init(|| {
             let flag = Arc::new(AtomicBool::new(false));
             let f = flag.clone();
-            let _ = ctrlc::set_handler(move || {
-                if f.swap(true, Ordering::SeqCst) {
-                    eprintln!("\ninterrupted twice: exiting");
-                    std::process::exit(INTERRUPTED as i32);
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+                Ok(mut signals) => {
+                    std::thread::spawn(move || {
+                        for sig in signals.forever() {
+                            let _ =
+                                SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+                            if f.swap(true, Ordering::SeqCst) {
+                                let what = if sig == SIGTERM {
+                                    "terminated"
+                                } else {
+                                    "interrupted"
+                                };
+                                eprintln!("\n{what} twice: exiting");
+                                std::process::exit(128 + sig);
+                            }
+                        }
+                    });
                 }
-            });
+                Err(e) => tracing::warn!("cannot handle Ctrl-C and SIGTERM: {e}"),
+            }
             flag
         })
         .clone()
+}
+
+/// The exit code of a stopped run: 143 after SIGTERM, else 130.
+pub fn stopped_code() -> u8 {
+    if SIGNAL.load(Ordering::SeqCst) == signal_hook::consts::SIGTERM {
+        TERMINATED
+    } else {
+        INTERRUPTED
+    }
 }
 
 pub fn mode_of(common: &Common) -> Mode {
@@ -191,6 +221,15 @@ pub fn check(file: &Path, common: &Common) -> u8 {
     OK
 }
 
+/// The stages `--only` (and `--preflight`) name.
+fn wanted_only(args: &RunArgs) -> Vec<&str> {
+    let mut v: Vec<&str> = args.only.iter().map(String::as_str).collect();
+    if args.preflight {
+        v.push("preflight");
+    }
+    v
+}
+
 fn usage_error(printer: &Printer, msg: String, hint: Option<String>) -> u8 {
     printer.error(&msg, json!({"kind": "usage"}));
     if let Some(h) = hint {
@@ -278,6 +317,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     if let Err(c) = check_names(&printer, "stage", &wanted, &stages, &source) {
         return c;
     }
+    session.set_stages(stages.clone());
     let params: Vec<String> = analyze::literal_calls(&ast, "param")
         .into_iter()
         .map(|s| s.0)
@@ -285,6 +325,64 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
     if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
         return c;
+    }
+    for (k, v) in &args.sets {
+        for (_, default) in analyze::literal_defaults(&ast, "param")
+            .into_iter()
+            .filter(|(n, _)| n == k)
+        {
+            if let Err(e) = crate::modules::core::parse_param(k, v, &default) {
+                return usage_error(&printer, e, None);
+            }
+        }
+    }
+    if let Some(from) = &args.from {
+        let after: Vec<&String> = stages.iter().skip_while(|s| *s != from).collect();
+        let only: Vec<&str> = wanted_only(args);
+        if !only.is_empty() && !after.iter().any(|s| only.contains(&s.as_str())) {
+            return usage_error(
+                &printer,
+                format!(
+                    "--from {from} with --only {} leaves no stage to run: in {source} the stages from {from} on are {}",
+                    only.join(" --only "),
+                    after.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                Some("drop --from, or name a stage that comes after it".into()),
+            );
+        }
+    }
+    for (kind, name) in [
+        (paths::LabFile::Profile, &args.profile),
+        (paths::LabFile::Target, &args.target),
+    ] {
+        if let Some(n) = name {
+            if let Err(e) = paths::lab_file(kind, n, Some(&args.file)) {
+                return usage_error(&printer, e, None);
+            }
+        }
+    }
+    // One run per lab state at a time; a plan changes nothing and takes no lock.
+    let state = paths::state_dir();
+    if !common.plan {
+        let waiting = |m: &str| printer.status(m);
+        if let Err(e) = crate::effects::lock::acquire(
+            &state,
+            args.wait,
+            session.effects.cancel_flag(),
+            &waiting,
+        ) {
+            if e == "interrupted" {
+                printer.error("interrupted", json!({"kind": "interrupted"}));
+                return stopped_code();
+            }
+            printer.error(&e, json!({"kind": "locked"}));
+            return FAILED;
+        }
+    }
+    if let Err(e) = session.secrets.check() {
+        printer.error(&e, json!({"kind": "secrets"}));
+        printer.hint("nothing was changed");
+        return FAILED;
     }
 
     let header = json!({
@@ -315,8 +413,14 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     let (code, status) = match &result {
         Ok(()) => (OK, "ok"),
         Err(e) if cancelled || is_interrupt(e) => {
-            printer.error("interrupted", json!({"kind": "interrupted"}));
-            (INTERRUPTED, "interrupted")
+            let code = stopped_code();
+            let what = if code == TERMINATED {
+                "terminated"
+            } else {
+                "interrupted"
+            };
+            printer.error(what, json!({"kind": what}));
+            (code, what)
         }
         Err(e) => {
             let d = Diagnostic::from_eval(e, Some(&source));
@@ -334,10 +438,10 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             let cmd = args.continue_command(common, &st);
             printer.status(&format!(
                 "stage '{st}' {}; to continue from it:\n  {cmd}",
-                if code == INTERRUPTED {
-                    "was interrupted"
-                } else {
-                    "failed"
+                match code {
+                    INTERRUPTED => "was interrupted",
+                    TERMINATED => "was terminated",
+                    _ => "failed",
                 }
             ));
             session
@@ -380,6 +484,8 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     let Some(ast) = compile_checked(&engine, &printer, "-e", expr, cwd.as_deref()) else {
         return FAILED;
     };
+    // A change takes the lab's state lock first (one run per lab state at a time).
+    session.effects.lock_on_change(Some(paths::state_dir()));
     let result = engine.eval_ast::<rhai::Dynamic>(&ast);
     let code = match result {
         Ok(v) => {
@@ -392,7 +498,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         }
         Err(e) if is_interrupt(&e) => {
             printer.error("interrupted", json!({"kind": "interrupted"}));
-            INTERRUPTED
+            stopped_code()
         }
         Err(e) => {
             let d = Diagnostic::from_eval(&e, Some("-e"));

@@ -76,6 +76,14 @@ fn write_in_place(path: &str, text: &str, private: bool) -> Result<(), String> {
         .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
+/// A name beside `path` for writing it aside before a rename, unique to this process and call, so
+/// that two writers never share one.
+pub fn temp_path(path: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{path}.labsh-tmp.{}.{n}", std::process::id())
+}
+
 fn write(path: &str, text: &str, private: bool) -> Result<(), String> {
     if let Some(d) = Path::new(path)
         .parent()
@@ -83,17 +91,22 @@ fn write(path: &str, text: &str, private: bool) -> Result<(), String> {
     {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
-    let tmp = format!("{path}.labsh-tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(if private { 0o600 } else { 0o644 })
-        .open(&tmp)
-        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))
+    let tmp = temp_path(path);
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if private { 0o600 } else { 0o644 })
+            .open(&tmp)
+            .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+        std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod files;
 pub mod journal;
+pub mod lock;
 pub mod pool;
 pub mod process;
 pub mod secret;
@@ -19,9 +20,81 @@ use crate::printer::{Printer, Tone};
 use journal::Journal;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+
+/// What belongs to one code path rather than to the session: whether its changes are only
+/// planned (`planned(..)`, `stage(.., #{plan: true})`), the stages it is inside, and whether
+/// effects are refused (a profile being loaded). A task's threads inherit it: the pool copies it
+/// into each worker ([`pool::run_indexed`]), so `par_map` and `parallel` run each task in the
+/// context of the code that started them, and one task's `planned(..)` never plans another's
+/// changes.
+#[derive(Clone, Debug, Default)]
+pub struct Task {
+    plan: bool,
+    stages: Vec<String>,
+    refused: Option<String>,
+    budget: Option<Budget>,
+}
+
+/// An operations budget: where a script has no business looping (a profile's `overrides()`).
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub limit: u64,
+    start: Option<u64>,
+}
+
+thread_local! {
+    static TASK: RefCell<Task> = RefCell::new(Task::default());
+}
+
+/// This thread's task context, to hand to the threads it starts.
+pub fn current_task() -> Task {
+    TASK.with(|t| t.borrow().clone())
+}
+
+/// Runs `f` with `task` as this thread's context, and puts the previous one back after, even
+/// when `f` fails or panics.
+pub fn in_task<R>(task: Task, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Task>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(t) = self.0.take() {
+                TASK.with(|c| *c.borrow_mut() = t);
+            }
+        }
+    }
+    let before = TASK.with(|c| std::mem::replace(&mut *c.borrow_mut(), task));
+    let _restore = Restore(Some(before));
+    f()
+}
+
+/// Runs `f` with this thread's context changed by `edit`.
+fn with_task<R>(edit: impl FnOnce(&mut Task), f: impl FnOnce() -> R) -> R {
+    let mut t = current_task();
+    edit(&mut t);
+    in_task(t, f)
+}
+
+/// Counts `ops` (the engine's operation count) against this task's budget: an error once it is
+/// spent.
+pub fn over_budget(ops: u64) -> Option<String> {
+    TASK.with(|c| {
+        let mut t = c.borrow_mut();
+        let why = t.refused.clone();
+        let b = t.budget.as_mut()?;
+        let start = *b.start.get_or_insert(ops);
+        (ops.saturating_sub(start) > b.limit).then(|| {
+            format!(
+                "more than {} operations{}: an endless loop?",
+                b.limit,
+                why.map(|w| format!(" while {w}")).unwrap_or_default()
+            )
+        })
+    })
+}
 
 /// What happened to one effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -152,9 +225,11 @@ pub struct Effects {
     plan: AtomicBool,
     printer: Arc<Printer>,
     journal: Mutex<JournalSlot>,
-    current: Mutex<Vec<String>>,
     stats: Mutex<Vec<StageStats>>,
     cancel: Arc<AtomicBool>,
+    /// The state folder whose lock a change takes first, when the caller did not take it for
+    /// the whole run (the REPL and `-e`).
+    lock_on_change: Mutex<Option<std::path::PathBuf>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -172,14 +247,16 @@ impl Effects {
             plan: AtomicBool::new(mode == Mode::Plan),
             printer,
             journal: Mutex::new(journal),
-            current: Mutex::new(Vec::new()),
             stats: Mutex::new(Vec::new()),
             cancel,
+            lock_on_change: Mutex::new(None),
         }
     }
 
+    /// Plan or apply, for the code path asking: the session's mode (`--plan`, `:plan`), or plan
+    /// inside `planned(..)` and plan-only stages of this task.
     pub fn mode(&self) -> Mode {
-        if self.plan.load(Ordering::SeqCst) {
+        if self.plan.load(Ordering::SeqCst) || TASK.with(|t| t.borrow().plan) {
             Mode::Plan
         } else {
             Mode::Apply
@@ -190,8 +267,46 @@ impl Effects {
         self.mode() == Mode::Plan
     }
 
+    /// The session's mode (the REPL's `:plan on|off`).
     pub fn set_mode(&self, mode: Mode) {
         self.plan.store(mode == Mode::Plan, Ordering::SeqCst);
+    }
+
+    /// Runs `f` with this task's changes planned, not applied (and the tasks it starts).
+    pub fn planning<R>(&self, f: impl FnOnce() -> R) -> R {
+        with_task(|t| t.plan = true, f)
+    }
+
+    /// Runs `f` with every effect refused (saying `why`) and at most `ops` script operations:
+    /// how a profile is evaluated before it is checked.
+    pub fn refusing<R>(&self, why: &str, ops: u64, f: impl FnOnce() -> R) -> R {
+        with_task(
+            |t| {
+                t.refused = Some(why.to_string());
+                t.budget = Some(Budget {
+                    limit: ops,
+                    start: None,
+                });
+            },
+            f,
+        )
+    }
+
+    /// Makes every applied change take the lock on `state` first ([`lock::acquire`]).
+    pub fn lock_on_change(&self, state: Option<std::path::PathBuf>) {
+        *lock(&self.lock_on_change) = state;
+    }
+
+    /// An error when this task may not have effects.
+    fn check_allowed(&self, op: &Op) -> Result<(), String> {
+        match TASK.with(|t| t.borrow().refused.clone()) {
+            Some(why) => Err(format!(
+                "{} {} is not allowed while {why}: nothing may act before the profile is checked",
+                op.op,
+                secret::redact(&op.target)
+            )),
+            None => Ok(()),
+        }
     }
 
     pub fn printer(&self) -> &Arc<Printer> {
@@ -260,11 +375,9 @@ impl Effects {
         lock(&self.stats).clear();
     }
 
-    /// The innermost running stage.
+    /// The innermost stage this task is running.
     pub fn current_stage(&self) -> String {
-        lock(&self.current)
-            .last()
-            .cloned()
+        TASK.with(|t| t.borrow().stages.last().cloned())
             .unwrap_or_else(|| MAIN_STAGE.to_string())
     }
 
@@ -277,9 +390,13 @@ impl Effects {
         planned: impl FnOnce() -> T,
     ) -> Result<T, String> {
         self.check_cancel()?;
+        self.check_allowed(&op)?;
         if self.is_plan() {
             self.record(&op, Outcome::Planned, 0, None);
             return Ok(planned());
+        }
+        if let Some(dir) = lock(&self.lock_on_change).clone() {
+            lock::acquire(&dir, false, &self.cancel, &|_| {})?;
         }
         let t0 = Instant::now();
         match apply() {
@@ -302,6 +419,7 @@ impl Effects {
     /// A read. Runs in both modes; traced, not counted.
     pub fn read<T>(&self, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
         self.check_cancel()?;
+        self.check_allowed(&op)?;
         let t0 = Instant::now();
         let r = f();
         tracing::debug!(
@@ -379,9 +497,10 @@ impl Effects {
         self.printer.status(&line);
     }
 
-    /// Marks the start of a stage.
+    /// Marks the start of a stage in this task: effects recorded until [`Effects::stage_end`]
+    /// (here and in the tasks this one starts) count under it.
     pub fn stage_begin(&self, name: &str) {
-        lock(&self.current).push(name.to_string());
+        TASK.with(|t| t.borrow_mut().stages.push(name.to_string()));
         {
             let mut stats = lock(&self.stats);
             match stats.iter_mut().find(|s| s.name == name) {
@@ -399,12 +518,12 @@ impl Effects {
 
     /// Marks the end of a stage.
     pub fn stage_end(&self, name: &str, status: StageStatus, ms: u128) {
-        {
-            let mut cur = lock(&self.current);
-            if let Some(i) = cur.iter().rposition(|s| s == name) {
-                cur.remove(i);
+        TASK.with(|t| {
+            let mut t = t.borrow_mut();
+            if let Some(i) = t.stages.iter().rposition(|s| s == name) {
+                t.stages.remove(i);
             }
-        }
+        });
         {
             let mut stats = lock(&self.stats);
             if let Some(s) = stats.iter_mut().find(|s| s.name == name) {

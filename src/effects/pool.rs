@@ -4,21 +4,27 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Runs `task(0..n)` on up to `jobs` threads and returns the results in index order.
+/// Runs `task(0..n)` on up to `jobs` threads and returns the results in index order. Each
+/// worker runs in the task context of the caller (its plan override and stage).
 pub fn run_indexed<T: Send>(jobs: usize, n: usize, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let slots: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
     let next = AtomicUsize::new(0);
+    let parent = super::current_task();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, n.max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= n {
-                    break;
-                }
-                let r = task(i);
-                if let Ok(mut g) = slots.lock() {
-                    g[i] = Some(r);
-                }
+            let ctx = parent.clone();
+            let (next, slots, task) = (&next, &slots, &task);
+            scope.spawn(move || {
+                super::in_task(ctx, || loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    let r = task(i);
+                    if let Ok(mut g) = slots.lock() {
+                        g[i] = Some(r);
+                    }
+                })
             });
         }
     });

@@ -195,6 +195,11 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
     if let Some(d) = &cmd.cwd {
         c.current_dir(d);
     }
+    // A child gets no secret from labsh's environment; a binding passes one on purpose in
+    // `cmd.env`.
+    for k in super::secret::child_env_removals() {
+        c.env_remove(k);
+    }
     for (k, v) in &cmd.env {
         c.env(k, v.expose());
     }

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// A named secret value. Only bindings can read the value, through [`Secret::expose`].
 #[derive(Clone)]
@@ -69,19 +69,97 @@ pub const MIN_LEN: usize = 4;
 
 static KNOWN: RwLock<Vec<(String, String)>> = RwLock::new(Vec::new());
 
-fn register(name: &str, value: &str) {
-    if value.len() < MIN_LEN {
-        return;
+/// The forms of a value that output can carry: the value, and its JSON-escaped form (journals,
+/// JSON lines); for a value of several lines (a pretty-printed pull secret) also each line, as
+/// output is printed and streamed line by line.
+fn forms(value: &str) -> Vec<String> {
+    let mut out = vec![value.to_string()];
+    let escaped = |v: &str| {
+        let j = serde_json::to_string(v).unwrap_or_default();
+        j[1..j.len().saturating_sub(1).max(1)].to_string()
+    };
+    out.push(escaped(value));
+    if value.contains('\n') {
+        for line in value.lines() {
+            let l = line.trim();
+            out.push(l.to_string());
+            out.push(escaped(l));
+        }
     }
+    out.retain(|f| f.len() >= MIN_LEN);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn register(name: &str, value: &str) {
     let Ok(mut known) = KNOWN.write() else {
         return;
     };
-    if known.iter().any(|(v, _)| v == value) {
-        return;
+    for f in forms(value) {
+        if !known.iter().any(|(v, _)| *v == f) {
+            known.push((f, name.to_string()));
+        }
     }
-    known.push((value.to_string(), name.to_string()));
     // Longest first, so a secret that contains another is masked whole.
     known.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+}
+
+/// The `LABSH_SECRET_*` variables labsh started with, taken out of its environment at start so
+/// that no child process inherits them ([`take_env_secrets`]).
+static ENV_SECRETS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+
+/// Other variables a secret was read from (`secret(name, #{env: "VAR"})`): kept from children.
+static SECRET_VARS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether `var` holds a secret by its name.
+fn is_secret_var(var: &str) -> bool {
+    var.starts_with("LABSH_SECRET_")
+}
+
+/// Moves every `LABSH_SECRET_*` variable out of the process environment into labsh's own
+/// keeping. Called once at start, before any thread exists.
+pub fn take_env_secrets() {
+    let mut m = BTreeMap::new();
+    for (k, v) in std::env::vars_os() {
+        if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
+            if is_secret_var(k) {
+                m.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    for k in m.keys() {
+        std::env::remove_var(k);
+    }
+    let _ = ENV_SECRETS.set(m);
+}
+
+/// The value of the variable a secret is read from: a `LABSH_SECRET_*` one from what labsh
+/// started with, any other from the environment (and from then on kept from children).
+pub fn env_value(var: &str) -> Option<String> {
+    if let Some(v) = ENV_SECRETS.get().and_then(|m| m.get(var)) {
+        return Some(v.clone());
+    }
+    let v = std::env::var(var).ok()?;
+    if let Ok(mut vars) = SECRET_VARS.lock() {
+        if !vars.iter().any(|x| x == var) {
+            vars.push(var.to_string());
+        }
+    }
+    Some(v)
+}
+
+/// The variables a child process must not inherit: every `LABSH_SECRET_*` one still in the
+/// environment and any other a secret was read from.
+pub fn child_env_removals() -> Vec<String> {
+    let mut out: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.to_str().map(str::to_string))
+        .filter(|k| is_secret_var(k))
+        .collect();
+    if let Ok(vars) = SECRET_VARS.lock() {
+        out.extend(vars.iter().cloned());
+    }
+    out
 }
 
 /// Replaces every known secret value in `text` by its mask.
@@ -142,21 +220,28 @@ impl SecretsFile {
         &self.path
     }
 
-    fn load(&self) -> Result<BTreeMap<String, String>, String> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(format!("cannot read {}: {e}", self.path.display())),
-        };
+    fn read_text(&self) -> Result<String, String> {
+        match fs::read_to_string(&self.path) {
+            Ok(t) => Ok(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
+        }
+    }
+
+    fn parse(&self, text: &str) -> Result<BTreeMap<String, String>, String> {
         let mut map = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim_end_matches('\r');
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
-            let Some((k, v)) = line.split_once('=') else {
+            let ok = line
+                .split_once('=')
+                .filter(|(k, _)| check_name(k.trim()).is_ok());
+            let Some((k, v)) = ok else {
                 return Err(format!(
-                    "{}:{}: expected NAME=value",
+                    "{}:{}: expected NAME=value; labsh keeps the lab's secrets there one per line: \
+                     correct or remove that line (a secret removed is made again or asked for)",
                     self.path.display(),
                     i + 1
                 ));
@@ -166,31 +251,67 @@ impl SecretsFile {
         Ok(map)
     }
 
+    fn load(&self) -> Result<BTreeMap<String, String>, String> {
+        self.parse(&self.read_text()?)
+    }
+
+    /// Checks that the file can be read: a run checks it before it changes anything.
+    pub fn check(&self) -> Result<(), String> {
+        self.load().map(|_| ())
+    }
+
     /// The stored value of `name`, if any.
     pub fn get(&self, name: &str) -> Result<Option<String>, String> {
         Ok(self.load()?.remove(name))
     }
 
-    /// Stores `value` under `name`, creating the file with mode 0600 (and fixing a looser mode).
-    pub fn put(&self, name: &str, value: &str) -> Result<(), String> {
+    /// Stores `value` under `name` unless another labsh stored one first, and returns the value
+    /// that is stored. The file is only ever replaced whole (written aside, mode 0600, then
+    /// renamed over), under a lock beside it, so runs sharing it never interleave their writes.
+    pub fn put(&self, name: &str, value: &str) -> Result<String, String> {
         check_name(name)?;
         if value.contains('\n') {
             return Err(format!("secret {name}: a value cannot span lines"));
         }
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-        let mut f = fs::OpenOptions::new()
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let lock_path = self.path.with_extension("lock");
+        let lock = fs::OpenOptions::new()
             .create(true)
-            .append(true)
+            .truncate(false)
+            .write(true)
             .mode(0o600)
-            .open(&self.path)
-            .map_err(|e| format!("cannot open {}: {e}", self.path.display()))?;
+            .open(&lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        lock.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+        let text = self.read_text()?;
+        if let Some(v) = self.parse(&text)?.remove(name) {
+            return Ok(v);
+        }
+        let mut new = text;
+        if !new.is_empty() && !new.ends_with('\n') {
+            new.push('\n');
+        }
+        new.push_str(&format!("{name}={value}\n"));
+        let tmp = super::files::temp_path(&self.path.display().to_string());
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(new.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.path)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", self.path.display())
+        })?;
         fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600))
             .map_err(|e| format!("cannot set mode 0600 on {}: {e}", self.path.display()))?;
-        writeln!(f, "{name}={value}")
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
-        Ok(())
+        Ok(value.to_string())
     }
 }
 
@@ -246,13 +367,42 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = SecretsFile::new(dir.path().join("sub/secrets"));
         assert_eq!(f.get("x").unwrap(), None);
-        f.put("x", "value-one").unwrap();
+        assert_eq!(f.put("x", "value-one").unwrap(), "value-one");
         f.put("y.z", "value=two").unwrap();
+        // A value stored first is kept and returned.
+        assert_eq!(f.put("x", "value-other").unwrap(), "value-one");
         assert_eq!(f.get("x").unwrap().as_deref(), Some("value-one"));
         assert_eq!(f.get("y.z").unwrap().as_deref(), Some("value=two"));
         let mode = fs::metadata(f.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(f.put("bad name", "v").is_err());
+    }
+
+    #[test]
+    fn a_damaged_file_names_its_line_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = SecretsFile::new(dir.path().join("secrets"));
+        fs::write(f.path(), "a=value-one\nbroken line\n").unwrap();
+        let e = f.check().unwrap_err();
+        assert!(e.contains("secrets:2: expected NAME=value"), "{e}");
+        assert!(e.contains("correct or remove that line"), "{e}");
+        assert!(f.put("b", "value-two").is_err());
+        assert_eq!(
+            fs::read_to_string(f.path()).unwrap(),
+            "a=value-one\nbroken line\n"
+        );
+    }
+
+    #[test]
+    fn multi_line_values_are_masked_by_line_and_json_escaped() {
+        let v = "{\n  \"auths\": {\n    \"quay.io\": {\"auth\": \"bXVsdGktbGluZS11bml0\"}\n  }\n}";
+        Secret::new("pull", v);
+        assert_eq!(
+            redact("    \"quay.io\": {\"auth\": \"bXVsdGktbGluZS11bml0\"}"),
+            "    «secret pull»"
+        );
+        let json = serde_json::to_string(v).unwrap();
+        assert_eq!(redact(&json), "\"«secret pull»\"");
     }
 
     #[test]

@@ -39,6 +39,38 @@ pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
     out
 }
 
+/// The literal second arguments of the calls to `fname` whose first argument is a literal string
+/// (`param("strict", false)`), by that string: the defaults `--set` values are checked against
+/// before a run starts.
+pub fn literal_defaults(ast: &AST, fname: &str) -> Vec<(String, Dynamic)> {
+    let mut out = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(x, _))) | Some(ASTNode::Stmt(Stmt::FnCall(x, _))) => {
+                Some(x)
+            }
+            _ => None,
+        };
+        if let Some(x) = call.filter(|x| x.name == fname && x.namespace.is_empty()) {
+            if let (Some(Expr::StringConstant(n, _)), Some(d)) = (x.args.first(), x.args.get(1)) {
+                let v = match d {
+                    Expr::StringConstant(s, _) => Some(Dynamic::from(s.clone())),
+                    Expr::IntegerConstant(i, _) => Some(Dynamic::from(*i)),
+                    Expr::FloatConstant(f, _) => Some(Dynamic::from(**f)),
+                    Expr::BoolConstant(b, _) => Some(Dynamic::from(*b)),
+                    Expr::DynamicConstant(d, _) => Some((**d).clone()),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    out.push((n.to_string(), v));
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
 /// Words Rhai handles itself rather than as registered functions.
 const KEYWORD_FNS: &[&str] = &[
     "print",
@@ -196,8 +228,8 @@ pub fn check(
 ) -> Vec<Diagnostic> {
     let mut known = natives.0.clone();
     for f in ast.iter_functions() {
-        // Script functions are untyped: any call of that name passes.
-        known.add("", f.name, None);
+        // Script functions are untyped: only their arity is checked.
+        known.add("", f.name, Some(vec![None; f.params.len()]));
     }
     // Imports with a literal path: the module's functions, under its alias.
     let mut variables: HashSet<String> = HashSet::new();
@@ -243,7 +275,7 @@ pub fn check(
                     Some(Ok(m)) => {
                         for f in m.iter_functions() {
                             if f.access != rhai::FnAccess::Private {
-                                known.add(alias, f.name, None);
+                                known.add(alias, f.name, Some(vec![None; f.params.len()]));
                             }
                         }
                         // Sub-modules and re-exports are not followed: trust calls into them.

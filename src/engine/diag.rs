@@ -29,8 +29,27 @@ fn bare_message(e: &EvalAltResult) -> String {
                 super::value::literal(d)
             }
         }
-        EvalAltResult::ErrorTerminated(..) => "interrupted".into(),
+        EvalAltResult::ErrorTerminated(d, _) => d
+            .clone()
+            .into_string()
+            .unwrap_or_else(|_| "interrupted".into()),
         EvalAltResult::ErrorParsing(p, _) => p.to_string(),
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            let (thing, limit) = if what.contains("string") {
+                ("a string", format!("{} MiB", super::MAX_STRING_SIZE >> 20))
+            } else if what.contains("array") {
+                ("an array", format!("{} items", super::MAX_ARRAY_SIZE))
+            } else {
+                ("a map", format!("{} entries", super::MAX_MAP_SIZE))
+            };
+            format!(
+                "{thing} grew over {limit}, the most one value may hold: a loop without an end?"
+            )
+        }
+        EvalAltResult::ErrorStackOverflow(_) => format!(
+            "more than {} nested calls: a function that calls itself without end?",
+            super::MAX_CALL_LEVELS
+        ),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => {
             format!("unknown function, or wrong argument types: {sig}")
         }

@@ -44,6 +44,8 @@ pub struct Session {
     pub options: RunOptions,
     from_reached: Mutex<bool>,
     failed_stage: Mutex<Option<String>>,
+    /// The stages the script names (its literal `stage(..)` calls), in order.
+    stages: Mutex<Vec<String>>,
 }
 
 impl Session {
@@ -55,6 +57,7 @@ impl Session {
             options,
             from_reached: Mutex::new(reached),
             failed_stage: Mutex::new(None),
+            stages: Mutex::new(Vec::new()),
         }
     }
 
@@ -76,6 +79,17 @@ impl Session {
 
     pub fn failed_stage(&self) -> Option<String> {
         self.failed_stage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_stages(&self, stages: Vec<String>) {
+        *self.stages.lock().unwrap_or_else(|p| p.into_inner()) = stages;
+    }
+
+    pub fn stages(&self) -> Vec<String> {
+        self.stages
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -119,7 +133,9 @@ pub fn with_effects<T>(
 /// Whether an error is (or wraps) the stop asked for with Ctrl-C.
 pub fn is_interrupt(e: &EvalAltResult) -> bool {
     match e {
-        EvalAltResult::ErrorTerminated(..) => true,
+        EvalAltResult::ErrorTerminated(d, _) => {
+            d.clone().into_string().map_or(true, |s| s == "interrupted")
+        }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
         | EvalAltResult::ErrorInModule(_, inner, _) => is_interrupt(inner),
         EvalAltResult::ErrorRuntime(d, _) => {
@@ -129,10 +145,21 @@ pub fn is_interrupt(e: &EvalAltResult) -> bool {
     }
 }
 
-/// Limits, set explicitly: debug builds of Rhai default to tiny ones.
+/// Limits, set explicitly: debug builds of Rhai default to tiny ones. A value that outgrows the
+/// size limits (a string doubled without end) is an error at its line, not an abort.
 pub const MAX_CALL_LEVELS: usize = 256;
 pub const MAX_EXPR_DEPTH: usize = 256;
 pub const MAX_FN_EXPR_DEPTH: usize = 128;
+/// Bytes of one string, and of all strings in one value.
+pub const MAX_STRING_SIZE: usize = 16 << 20;
+/// Items of one array (nested arrays counted in). Rhai measures a whole array after each change,
+/// so a loop filling one to this size takes time that grows with its square: keep it modest.
+pub const MAX_ARRAY_SIZE: usize = 65_536;
+/// Entries of one map (nested maps counted in).
+pub const MAX_MAP_SIZE: usize = 1 << 20;
+/// Script operations a profile's `overrides()` may take (a whole lab's profile takes a few
+/// thousand).
+pub const PROFILE_OPS: u64 = 1_000_000;
 
 /// Builds the engine for one session. `script_dir` is searched for modules before the stdlib.
 pub fn build(session: Arc<Session>, script_dir: Option<PathBuf>) -> Engine {
@@ -140,14 +167,16 @@ pub fn build(session: Arc<Session>, script_dir: Option<PathBuf>) -> Engine {
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
     engine.set_max_strings_interned(4096);
+    engine.set_max_string_size(MAX_STRING_SIZE);
+    engine.set_max_array_size(MAX_ARRAY_SIZE);
+    engine.set_max_map_size(MAX_MAP_SIZE);
 
     let cancel = session.effects.cancel_flag().clone();
-    engine.on_progress(move |_| {
+    engine.on_progress(move |ops| {
         if cancel.load(Ordering::Relaxed) {
-            Some(Dynamic::from("interrupted"))
-        } else {
-            None
+            return Some(Dynamic::from("interrupted"));
         }
+        crate::effects::over_budget(ops).map(Dynamic::from)
     });
 
     let printer = session.effects.printer().clone();

@@ -276,7 +276,7 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
         .str("env")
         .map_err(err)?
         .unwrap_or_else(|| secret::env_name(name));
-    if let Ok(v) = std::env::var(&env) {
+    if let Some(v) = secret::env_value(&env) {
         if !v.is_empty() {
             return make(&v, &format!("${env}"));
         }
@@ -301,10 +301,11 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
         let value = secret::generate(len as usize).map_err(err)?;
         let path = s.secrets.path().display().to_string();
         let op = Op::new("secret.generate", name).arg("file", &path);
-        s.effects
-            .change(op, || s.secrets.put(name, &value), || ())
+        let stored = s
+            .effects
+            .change(op, || s.secrets.put(name, &value), || value.clone())
             .map_err(err)?;
-        return Ok(Secret::new(name, &value));
+        return Ok(Secret::new(name, &stored));
     }
     if s.options.interactive && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let prompt = o
@@ -321,8 +322,10 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
     )))
 }
 
-fn parse_param(ctx: &NativeCallContext, name: &str, raw: &str, default: &Dynamic) -> Res<Dynamic> {
-    let bad = |want: &str| rt_err(ctx, format!("--set {name}={raw}: expected {want}"));
+/// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
+/// runner checks before a run starts.
+pub fn parse_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, String> {
+    let bad = |want: &str| format!("--set {name}={raw}: expected {want}");
     if default.is_int() {
         return raw
             .trim()
@@ -381,33 +384,34 @@ fn stage_impl(ctx: &NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<D
         s.effects.stage_skipped(name);
         return Ok(Dynamic::UNIT);
     }
-    let before = s.effects.mode();
+    let already_plan = s.effects.is_plan();
+    let body = || {
+        s.effects.stage_begin(name);
+        if plan_only && !already_plan {
+            s.effects.printer().status(&format!(
+                "  note     stage {name} is planned, not applied{}",
+                why.as_deref().map(|w| format!(": {w}")).unwrap_or_default()
+            ));
+        }
+        let t0 = std::time::Instant::now();
+        let r = f.call_within_context::<Dynamic>(ctx, ());
+        let ms = t0.elapsed().as_millis();
+        let status = match &r {
+            Ok(_) => StageStatus::Done,
+            Err(e) if is_interrupt(e) => StageStatus::Interrupted,
+            Err(_) => StageStatus::Failed,
+        };
+        s.effects.stage_end(name, status, ms);
+        if status != StageStatus::Done {
+            s.set_failed_stage(name);
+        }
+        r
+    };
     if plan_only {
-        s.effects.set_mode(crate::effects::Mode::Plan);
+        s.effects.planning(body)
+    } else {
+        body()
     }
-    s.effects.stage_begin(name);
-    if plan_only && before != crate::effects::Mode::Plan {
-        s.effects.printer().status(&format!(
-            "  note     stage {name} is planned, not applied{}",
-            why.map(|w| format!(": {w}")).unwrap_or_default()
-        ));
-    }
-    let t0 = std::time::Instant::now();
-    let r = f.call_within_context::<Dynamic>(ctx, ());
-    let ms = t0.elapsed().as_millis();
-    s.effects.set_mode(before);
-    match &r {
-        Ok(_) => s.effects.stage_end(name, StageStatus::Done, ms),
-        Err(e) if is_interrupt(e) => {
-            s.effects.stage_end(name, StageStatus::Interrupted, ms);
-            s.set_failed_stage(name);
-        }
-        Err(_) => {
-            s.effects.stage_end(name, StageStatus::Failed, ms);
-            s.set_failed_stage(name);
-        }
-    }
-    r
 }
 
 #[export_module]
@@ -605,16 +609,13 @@ pub mod core_fns {
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let s = super::session(&ctx)?;
-        let before = s.effects.mode();
-        if before != crate::effects::Mode::Plan {
+        if !s.effects.is_plan() {
             s.effects
                 .printer()
                 .status(&format!("  note     planned, not applied: {why}"));
         }
-        s.effects.set_mode(crate::effects::Mode::Plan);
-        let r = f.call_within_context::<Dynamic>(&ctx, ());
-        s.effects.set_mode(before);
-        r
+        s.effects
+            .planning(|| f.call_within_context::<Dynamic>(&ctx, ()))
     }
 
     /// The secret `name`: from `$LABSH_SECRET_<NAME>`, else the secrets file, else (in the REPL)
@@ -662,7 +663,9 @@ pub mod core_fns {
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let s = super::session(&ctx)?;
         match s.options.sets.get(name) {
-            Some(raw) => super::parse_param(&ctx, name, raw, &default),
+            Some(raw) => {
+                super::parse_param(name, raw, &default).map_err(|e| super::rt_err(&ctx, e))
+            }
             None => Ok(default),
         }
     }
@@ -707,7 +710,8 @@ pub mod core_fns {
         ))
     }
 
-    /// What this run is: `#{plan, run_id, script, profile, target, jobs, yes, state_dir}`.
+    /// What this run is: `#{plan, run_id, script, profile, target, jobs, stages, yes, graph,
+    /// state_dir}` (`stages`: the script's, in order).
     ///
     /// ```rhai
     /// let i = run_info();
@@ -727,6 +731,14 @@ pub mod core_fns {
         m.insert("profile".into(), opt(&s.options.profile));
         m.insert("target".into(), opt(&s.options.target));
         m.insert("jobs".into(), (s.jobs() as i64).into());
+        m.insert(
+            "stages".into(),
+            s.stages()
+                .iter()
+                .map(|x| Dynamic::from(x.clone()))
+                .collect::<Array>()
+                .into(),
+        );
         m.insert("yes".into(), s.options.yes.into());
         m.insert(
             "graph".into(),

@@ -12,6 +12,7 @@ pub mod oc;
 pub mod ocp;
 pub mod opts;
 pub mod ssh;
+pub mod variant;
 pub mod virt;
 
 use rhai::Module;
@@ -42,6 +43,7 @@ pub fn all() -> Vec<(&'static str, Module)> {
     net.set_doc("IPv4 addresses and CIDRs: membership, overlaps, netmasks.");
     vec![
         ("", rhai::exported_module!(core::core_fns)),
+        ("", rhai::exported_module!(variant::variant_fns)),
         ("net", net),
         ("oc", oc),
         ("ocp", ocp),

@@ -63,6 +63,8 @@ pub fn start(common: &Common) -> u8 {
         options,
         cwd.clone(),
     );
+    // A change takes the lab's state lock first; it is given back after each line.
+    session.effects.lock_on_change(Some(paths::state_dir()));
     let engine = Arc::new(engine);
     let cat = Catalog::of(&engine);
     let mut names = cat.completions();
@@ -260,6 +262,7 @@ impl Repl {
         let result = self
             .engine
             .eval_ast_with_scope::<rhai::Dynamic>(&mut self.scope, &checked);
+        crate::effects::lock::release();
         let interrupted = fx.cancel_flag().swap(false, Ordering::SeqCst);
         let ok = match result {
             Ok(v) => {

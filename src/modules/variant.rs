@@ -1,0 +1,224 @@
+//! Loading a profile variant so that it cannot act before the whole profile is checked: the file
+//! is compiled and checked statically (unknown functions, arity, literal argument types; hook
+//! names against the stages), then its top-level code and `overrides()` run with every effect
+//! refused and an operations budget.
+
+use crate::engine::analyze::{self, closest};
+use crate::engine::diag::Diagnostic;
+use crate::engine::{rt_err, session, sources, PROFILE_OPS};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// The problems of a variant's functions: `overrides()` missing or taking arguments, hooks named
+/// for no stage (with a did-you-mean) or taking other than one argument (the profile).
+fn function_problems(file: &str, fns: &[(String, usize)], stages: &[String]) -> Vec<String> {
+    let mut bad = Vec::new();
+    match fns.iter().find(|(n, _)| n == "overrides") {
+        None => bad.push(format!(
+            "{file}: no fn overrides(): a variant returns the values it changes from \
+             `fn overrides() {{ #{{ ... }} }}` (see profiles/minimal.rhai)"
+        )),
+        Some((_, n)) if *n != 0 => bad.push(format!(
+            "{file}: fn overrides() takes no arguments, not {n}"
+        )),
+        _ => {}
+    }
+    let hooks: Vec<String> = stages
+        .iter()
+        .flat_map(|s| [format!("before_{s}"), format!("after_{s}")])
+        .collect();
+    let stage_list = stages.join(", ");
+    for (name, params) in fns {
+        if name == "overrides" {
+            continue;
+        }
+        let is_hook = hooks.contains(name);
+        if is_hook {
+            if *params != 1 {
+                bad.push(format!(
+                    "{file}: hook {name} takes one argument (the profile: fn {name}(p)), not {params}"
+                ));
+            }
+            continue;
+        }
+        let looks_like_hook = name.starts_with("before_") || name.starts_with("after_");
+        let near = closest(name, hooks.iter().map(String::as_str));
+        if looks_like_hook || near.is_some() {
+            let hint = near
+                .map(|h| format!("did you mean '{h}'? "))
+                .unwrap_or_default();
+            bad.push(format!(
+                "{file}: fn {name} is no hook: {hint}hooks are before_STAGE and after_STAGE for \
+                 the stages {stage_list}"
+            ));
+        }
+    }
+    bad
+}
+
+fn problems_error(ctx: &NativeCallContext, bad: Vec<String>) -> Box<EvalAltResult> {
+    rt_err(
+        ctx,
+        format!(
+            "the profile has {} problem(s):\n  {}",
+            bad.len(),
+            bad.join("\n  ")
+        ),
+    )
+}
+
+#[export_module]
+pub mod variant_fns {
+    /// Loads the profile variant in `file` for the lab's `stages` without letting it act: the
+    /// file is compiled and checked whole (unknown functions, arity, hook names for the stages,
+    /// with did-you-mean), then its top-level code and `overrides()` run with every effect
+    /// refused and a budget of operations. Returns `#{overrides, hooks, file}` (`hooks`: the
+    /// names of its hook functions). How `profile::load` reads a variant.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-variant.rhai";
+    /// if !plan_mode() {
+    ///     files::write(f, "fn overrides() { #{ name: \"x\" } }\nfn after_l1(p) { print(p.name); }");
+    ///     let v = load_variant(f, ["l1"]);
+    ///     assert_eq(v.overrides.name, "x");
+    ///     assert_eq(v.hooks, ["after_l1"]);
+    /// }
+    /// ```
+    #[rhai_fn(name = "load_variant", return_raw)]
+    pub fn load_variant(ctx: NativeCallContext, file: &str, stages: Array) -> Res<Map> {
+        let stages: Vec<String> = stages.iter().map(|s| s.to_string()).collect();
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| rt_err(&ctx, format!("cannot read the profile {file}: {e}")))?;
+        if text.trim().is_empty() {
+            return Err(rt_err(
+                &ctx,
+                format!(
+                    "{file}: the file is empty: a variant defines `fn overrides()` returning a map of \
+                     the values it changes (see profiles/minimal.rhai)"
+                ),
+            ));
+        }
+        sources::register(file, &text);
+        let engine = ctx.engine();
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| rt_err(&ctx, Diagnostic::from_parse(&e, file).render()))?;
+        ast.set_source(file);
+        let dir = std::path::Path::new(file).parent().map(|p| p.to_path_buf());
+        let diags = analyze::check(
+            engine,
+            &analyze::Natives::of(engine),
+            &ast,
+            file,
+            dir.as_deref(),
+        );
+        if !diags.is_empty() {
+            let msgs: Vec<String> = diags
+                .iter()
+                .map(|d| {
+                    let mut m = d.render();
+                    if let Some(h) = &d.hint {
+                        m.push_str(&format!(" ({h})"));
+                    }
+                    m
+                })
+                .collect();
+            return Err(problems_error(&ctx, msgs));
+        }
+        let fns: Vec<(String, usize)> = ast
+            .iter_functions()
+            .map(|f| (f.name.to_string(), f.params.len()))
+            .collect();
+        let bad = super::function_problems(file, &fns, &stages);
+        if !bad.is_empty() {
+            return Err(problems_error(&ctx, bad));
+        }
+        let s = session(&ctx)?;
+        let why = format!("loading the profile {file}");
+        let over = s.effects.refusing(&why, PROFILE_OPS, || {
+            let mut scope = rhai::Scope::new();
+            engine.call_fn::<Dynamic>(&mut scope, &ast, "overrides", ())
+        });
+        let over = over.map_err(|e| {
+            let d = Diagnostic::from_eval(&e, Some(file));
+            rt_err(&ctx, d.render())
+        })?;
+        let Some(over) = over.clone().try_cast::<Map>() else {
+            return Err(rt_err(
+                &ctx,
+                format!(
+                    "{file}: overrides() must return a map of the values it changes, not {}",
+                    crate::modules::opts::type_name(&over)
+                ),
+            ));
+        };
+        let mut hooks: Array = fns
+            .iter()
+            .filter(|(n, _)| n.starts_with("before_") || n.starts_with("after_"))
+            .map(|(n, _)| Dynamic::from(n.clone()))
+            .collect();
+        hooks.dedup_by(|a, b| a.to_string() == b.to_string());
+        let mut m = Map::new();
+        m.insert("overrides".into(), over.into());
+        m.insert("hooks".into(), hooks.into());
+        m.insert("file".into(), file.into());
+        Ok(m)
+    }
+
+    /// The file of the profile or target (`kind`: "profile" or "target") named `name`: a path,
+    /// or a word looked for as `profiles/NAME.rhai` (`targets/NAME.yaml`) beside the running
+    /// script's folder, in it, and in the current folder; `()` for the built-in ones ("seed",
+    /// "sandbox"). An unknown name is an error that lists the ones there are.
+    ///
+    /// ```rhai
+    /// assert_eq(lab_file("profile", "seed"), ());
+    /// ```
+    #[rhai_fn(name = "lab_file", return_raw)]
+    pub fn lab_file(ctx: NativeCallContext, kind: &str, name: &str) -> Res<Dynamic> {
+        let Some(k) = crate::paths::LabFile::parse(kind) else {
+            return Err(rt_err(
+                &ctx,
+                format!("lab_file: kind must be \"profile\" or \"target\", not {kind:?}"),
+            ));
+        };
+        let s = session(&ctx)?;
+        crate::paths::lab_file(k, name, s.options.script.as_deref())
+            .map(|p| {
+                p.map(|p| Dynamic::from(p.display().to_string()))
+                    .unwrap_or(Dynamic::UNIT)
+            })
+            .map_err(|e| rt_err(&ctx, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[(&str, usize)]) -> Vec<(String, usize)> {
+        v.iter().map(|(n, a)| (n.to_string(), *a)).collect()
+    }
+
+    #[test]
+    fn hooks_are_checked_against_the_stages() {
+        let stages: Vec<String> = ["l1", "ocp"].iter().map(|s| s.to_string()).collect();
+        let ok = function_problems(
+            "v.rhai",
+            &names(&[("overrides", 0), ("after_l1", 1), ("helper", 2)]),
+            &stages,
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let bad = function_problems(
+            "v.rhai",
+            &names(&[("befor_ocp", 1), ("after_l3", 1), ("before_ocp", 2)]),
+            &stages,
+        );
+        assert_eq!(bad.len(), 4, "{bad:?}");
+        assert!(bad[0].contains("no fn overrides()"), "{bad:?}");
+        assert!(bad[1].contains("did you mean 'before_ocp'?"), "{bad:?}");
+        assert!(bad[2].contains("did you mean 'after_l1'?"), "{bad:?}");
+        assert!(bad[3].contains("takes one argument"), "{bad:?}");
+    }
+}
