@@ -450,7 +450,7 @@ fn serve(
     }
     // One request in three meets a fault, in turn: a reset before forwarding, a 503, an answer
     // lost after the request happened, a slow answer.
-    let fault = if faulty && i % 3 == 0 { (i / 3) % 4 } else { 9 };
+    let fault = if faulty && i.is_multiple_of(3) { (i / 3) % 4 } else { 9 };
     match fault {
         0 => return w.shutdown(std::net::Shutdown::Both),
         1 => {

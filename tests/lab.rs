@@ -247,7 +247,7 @@ fn unknown_targets_and_bad_target_files_are_named() {
             "nowhere",
         ])
         .run()
-        .code(1)
+        .code(2)
         .stderr_has("unknown target 'nowhere'");
     let t = lab.file(
         "t.yaml",

@@ -14,6 +14,7 @@ mod cli;
 mod cloud;
 mod devlab;
 mod guestfs;
+mod hostile;
 mod img;
 mod lab;
 mod oc;

@@ -243,7 +243,8 @@ fn params_take_set_values_in_the_default_type() {
     lab.labsh()
         .args(["run", f.to_str().unwrap(), "--set", "count=seven"])
         .run()
-        .code(1)
+        // Checked against the literal default before the run starts: a usage error.
+        .code(2)
         .stderr_has("--set count=seven: expected an integer");
     lab.labsh()
         .args(["run", f.to_str().unwrap(), "--set", "cuont=1"])

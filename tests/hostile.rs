@@ -1,0 +1,887 @@
+//! labsh against a hostile user: a corpus of bad profiles, targets, flags and scripts, each with
+//! the text its error must name and a check that the lab's state is byte for byte as before;
+//! concurrent runs on one state; secrets and children; SIGTERM; runaway scripts; plan mode in
+//! parallel tasks.
+
+use crate::support::{walk, Lab, CANARY_VALUE};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn script(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A state folder after one sandbox run of the lab, made once per test process and copied for
+/// each case.
+fn template() -> &'static Path {
+    static T: OnceLock<PathBuf> = OnceLock::new();
+    T.get_or_init(|| {
+        let lab = Lab::new();
+        lab.labsh().args(["run", &script("lab.rhai")]).run().ok();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("hostile-template-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&lab.state(), &dir);
+        dir
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for f in walk(from) {
+        let rel = f.strip_prefix(from).unwrap();
+        let dst = to.join(rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dst).unwrap();
+    }
+}
+
+/// A lab whose state folder holds the template's files.
+fn lab_with_state() -> Lab {
+    let lab = Lab::new();
+    copy_dir(template(), &lab.state());
+    lab
+}
+
+/// Every file of the state folder but the lock files, which each run rewrites while it holds
+/// them.
+fn snapshot(state: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walk(state)
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n != "lock" && n != "secrets.lock"
+        })
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.strip_prefix(state).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
+}
+
+/// The state is as it was: every file unchanged, and nothing new but a journal.
+#[track_caller]
+fn assert_unchanged(case: &str, before: &BTreeMap<PathBuf, Vec<u8>>, state: &Path) {
+    let after = snapshot(state);
+    for (p, b) in before {
+        match after.get(p) {
+            Some(a) => assert!(a == b, "{case}: {} changed", p.display()),
+            None => panic!("{case}: {} was removed", p.display()),
+        }
+    }
+    for p in after.keys() {
+        assert!(
+            before.contains_key(p) || p.starts_with("runs"),
+            "{case}: {} was made",
+            p.display()
+        );
+    }
+}
+
+struct Case {
+    name: &'static str,
+    /// Files to write into the test's work folder first.
+    files: &'static [(&'static str, &'static str)],
+    /// Arguments after `labsh run <lab.rhai>`; `{work}` is the work folder.
+    args: &'static [&'static str],
+    code: i32,
+    /// Texts the error must name, each.
+    says: &'static [&'static str],
+}
+
+fn run_cases(cases: &[Case], script_name: &str) {
+    for c in cases {
+        let lab = lab_with_state();
+        for (name, text) in c.files {
+            lab.file(name, text);
+        }
+        let before = snapshot(&lab.state());
+        let work = lab.work().display().to_string();
+        let mut args = vec!["run".to_string(), script(script_name)];
+        args.extend(c.args.iter().map(|a| a.replace("{work}", &work)));
+        let out = lab.labsh().args(&args).run();
+        assert_eq!(
+            out.code, c.code,
+            "{}: exit code\n--- stderr\n{}",
+            c.name, out.stderr
+        );
+        for s in c.says {
+            let s = s.replace("{work}", &work);
+            assert!(
+                out.stderr.contains(&s),
+                "{}: the error does not name {s:?}:\n{}",
+                c.name,
+                out.stderr
+            );
+        }
+        assert!(
+            !out.stderr.contains("stack backtrace") && !out.stderr.contains("panicked"),
+            "{}: {}",
+            c.name,
+            out.stderr
+        );
+        assert_unchanged(c.name, &before, &lab.state());
+    }
+}
+
+const VARIANT_TOP: &str = "// a variant\n";
+
+#[test]
+fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
+    const P: &str = "--profile";
+    const F: &str = "{work}/profiles/v.rhai";
+    run_cases(
+        &[
+            Case {
+                name: "an empty file",
+                files: &[("profiles/v.rhai", "\n\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: the file is empty"],
+            },
+            Case {
+                name: "no overrides()",
+                files: &[("profiles/v.rhai", "fn after_l1(p) { print(1); }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["profiles/v.rhai: no fn overrides()"],
+            },
+            Case {
+                name: "overrides() returns a list",
+                files: &[("profiles/v.rhai", "fn overrides() { [1, 2] }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["overrides() must return a map", "not an array"],
+            },
+            Case {
+                name: "top-level code acts",
+                files: &[(
+                    "profiles/v.rhai",
+                    "run([\"touch\", \"ran\"]);\nfn overrides() { #{} }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &[
+                    "run touch ran is not allowed while loading the profile",
+                    "profiles/v.rhai:1:1",
+                ],
+            },
+            Case {
+                name: "overrides() writes a file",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { files::write(\"x.txt\", \"y\"); #{} }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["is not allowed while loading the profile"],
+            },
+            Case {
+                name: "an endless loop in overrides()",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { let i = 0; loop { i += 1; } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["operations while loading the profile", "an endless loop?"],
+            },
+            Case {
+                name: "a string doubled without end in overrides()",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { let s = \"x\"; loop { s += s; } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["a string grew over 16 MiB", "--> {work}/profiles/v.rhai"],
+            },
+            Case {
+                name: "a misspelled hook",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{} }\nfn befor_ocp(p) { print(1); }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["fn befor_ocp is no hook: did you mean 'before_ocp'?"],
+            },
+            Case {
+                name: "a hook for no stage",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{} }\nfn after_l3(p) { print(1); }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["fn after_l3 is no hook: did you mean 'after_l"],
+            },
+            Case {
+                name: "a hook with two parameters",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{} }\nfn after_l1(p, q) { print(1); }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["hook after_l1 takes one argument"],
+            },
+            Case {
+                name: "a hook calling an unknown function",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{} }\nfn after_ocp(p) { nosuch(p); }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["unknown function 'nosuch'", "profiles/v.rhai:2:"],
+            },
+            Case {
+                name: "a hook calling a function with the wrong arity",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{} }\nfn helper(x) { x }\nfn after_ocp(p) { helper(p, 2); }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["'helper' takes 1 argument(s), not 2"],
+            },
+            Case {
+                name: "a syntax error",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ name: } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["profiles/v.rhai:1:"],
+            },
+            Case {
+                name: "an unknown key",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ ocp: #{ wrokers: 3 } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["unknown key 'ocp.wrokers' (did you mean 'ocp.workers'?)"],
+            },
+            Case {
+                name: "a size with a unit where MiB are wanted",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ vms: #{ ctrl: #{ memory_mib: \"16G\" } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["vms.ctrl.memory_mib: must be an integer, not a string"],
+            },
+            Case {
+                name: "negative workers",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ workers: -1 } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.workers: -1 must be 0 or more"],
+            },
+            Case {
+                name: "two groups making the same VM",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ vms: #{ extra: #{ role: \"compute\", count: 1, name: \"overcloud-ctrl01\", memory_mib: 4096, vcpus: 2, nics: [\"provisioning\"] } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["makes overcloud-ctrl01, as vms."],
+            },
+            Case {
+                name: "a new VM group without nics",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ vms: #{ extra: #{ role: \"compute\", count: 1, name: \"extra01\", memory_mib: 4096, vcpus: 2 } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["vms.extra.nics is required for a new entry of vms"],
+            },
+            Case {
+                name: "a NIC on no network",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ vms: #{ ctrl: #{ nics: [\"provisioning\", \"nowhere\"] } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["vms.ctrl.nics: 'nowhere' is not a network of the profile"],
+            },
+            Case {
+                name: "overlapping networks",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ ocp: #{ machine_cidr: \"172.16.0.0/16\" } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["overlaps"],
+            },
+            Case {
+                name: "a cluster name that is no DNS label",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ cluster: \"OCP_4\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.cluster: \"OCP_4\" must be a DNS label"],
+            },
+            Case {
+                name: "BMC ports past 65535",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ bmc: #{ port_base: 65530 } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["bmc.port_base: 65530 leaves no room for 7 BMC ports"],
+            },
+            Case {
+                name: "a host prefix outside the cluster network",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ host_prefix: 12 } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.host_prefix: 12 must be longer than the prefix of ocp.cluster_cidr"],
+            },
+            Case {
+                name: "a quota below the cluster",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ tenant: #{ quotas: #{ cores: 4 } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["tenant.quotas.cores: 4 is below"],
+            },
+            Case {
+                name: "an unknown profile name",
+                files: &[("profiles/other.rhai", VARIANT_TOP)],
+                args: &[P, "nosuch"],
+                code: 2,
+                says: &["unknown profile 'nosuch'", "the profiles there are: seed"],
+            },
+            Case {
+                name: "a profile file that does not exist",
+                files: &[],
+                args: &[P, "{work}/profiles/missing.rhai"],
+                code: 2,
+                says: &["profile file {work}/profiles/missing.rhai does not exist"],
+            },
+        ],
+        "lab.rhai",
+    );
+}
+
+#[test]
+fn bad_targets_are_refused_naming_the_file_and_key_with_nothing_changed() {
+    const T: &str = "--target";
+    const F: &str = "{work}/t.yaml";
+    run_cases(
+        &[
+            Case {
+                name: "an unknown key",
+                files: &[("t.yaml", "libvirt_uri: test:///default\nimagse: /tmp\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: unknown key 'imagse' (did you mean 'images'?)"],
+            },
+            Case {
+                name: "a URI that is a number",
+                files: &[("t.yaml", "libvirt_uri: 5\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: libvirt_uri must be a URI string"],
+            },
+            Case {
+                name: "no URI",
+                files: &[("t.yaml", "images: /tmp\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: 'libvirt_uri' is required"],
+            },
+            Case {
+                name: "undercloud not a map",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\nundercloud: director\n",
+                )],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: undercloud must be a map of"],
+            },
+            Case {
+                name: "an offline flag that is a string",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\nundercloud:\n  offline: \"yes\"\n",
+                )],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: undercloud.offline must be true or false, not \"yes\""],
+            },
+            Case {
+                name: "cluster.offline a number",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\ncluster:\n  offline: 1\n",
+                )],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: cluster.offline must be true or false, not 1"],
+            },
+            Case {
+                name: "bmc not a map",
+                files: &[("t.yaml", "libvirt_uri: test:///default\nbmc: true\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: bmc must be a map of"],
+            },
+            Case {
+                name: "a BMC port that is text",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\nbmc:\n  port_base: \"6230\"\n",
+                )],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: bmc.port_base must be a port number"],
+            },
+            Case {
+                name: "an unknown key of cloud",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\ncloud:\n  opnerc: out/overcloudrc\n",
+                )],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: unknown key 'cloud.opnerc' (did you mean 'cloud.openrc'?)"],
+            },
+            Case {
+                name: "cloud a list",
+                files: &[("t.yaml", "libvirt_uri: test:///default\ncloud: []\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: cloud must be a map of"],
+            },
+            Case {
+                name: "an unknown domain type",
+                files: &[("t.yaml", "libvirt_uri: test:///default\ndomain_type: xen\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: domain_type must be one of [\"qemu\", \"kvm\"], not xen"],
+            },
+            Case {
+                name: "an empty file",
+                files: &[("t.yaml", "")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: the file is empty: a target file is a map of keys"],
+            },
+            Case {
+                name: "a list for a file",
+                files: &[("t.yaml", "- libvirt_uri\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: a target file is a map of keys"],
+            },
+            Case {
+                name: "profile values that are not a map",
+                files: &[("t.yaml", "libvirt_uri: test:///default\nprofile: 3\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: profile must be a map of profile values"],
+            },
+            Case {
+                name: "profile values with a bad key",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\nprofile:\n  vms:\n    ctrl: {memroy_mib: 1}\n",
+                )],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml: unknown key 'vms.ctrl.memroy_mib'"],
+            },
+            Case {
+                name: "YAML that does not parse",
+                files: &[("t.yaml", "libvirt_uri: [unclosed\n")],
+                args: &[T, F],
+                code: 1,
+                says: &["t.yaml"],
+            },
+            Case {
+                name: "an unknown target name",
+                files: &[],
+                args: &[T, "nosuch"],
+                code: 2,
+                says: &["unknown target 'nosuch'", "the targets there are: sandbox"],
+            },
+            Case {
+                name: "a target file that does not exist",
+                files: &[],
+                args: &[T, "{work}/missing.yaml"],
+                code: 2,
+                says: &["target file {work}/missing.yaml does not exist"],
+            },
+        ],
+        "lab.rhai",
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors_with_nothing_changed() {
+    run_cases(
+        &[
+            Case {
+                name: "an unknown stage",
+                files: &[],
+                args: &["--only", "l9"],
+                code: 2,
+                says: &["unknown stage 'l9'"],
+            },
+            Case {
+                name: "--from after --only",
+                files: &[],
+                args: &["--from", "tenant", "--only", "l0"],
+                code: 2,
+                says: &["--from tenant with --only l0 leaves no stage to run"],
+            },
+            Case {
+                name: "an unknown --set key",
+                files: &[],
+                args: &["--set", "stirct=true"],
+                code: 2,
+                says: &["unknown --set key 'stirct'", "did you mean 'strict'?"],
+            },
+            Case {
+                name: "a --set value of the wrong type",
+                files: &[],
+                args: &["--set", "strict=maybe"],
+                code: 2,
+                says: &["--set strict=maybe: expected true or false"],
+            },
+            Case {
+                name: "an unknown flag",
+                files: &[],
+                args: &["--nosuch"],
+                code: 2,
+                says: &["--nosuch"],
+            },
+        ],
+        "lab.rhai",
+    );
+}
+
+#[test]
+fn bad_scripts_fail_with_file_and_line_never_an_abort() {
+    let lab = Lab::new();
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("syntax.rhai", "let x = ;\n", &["syntax.rhai:1:"]),
+        (
+            "unknown.rhai",
+            "stage(\"a\", || nosuch(1));\n",
+            &["unknown function 'nosuch'", "unknown.rhai:1:"],
+        ),
+        (
+            "double.rhai",
+            "let s = \"x\";\nloop { s += s; }\n",
+            &["a string grew over 16 MiB", "double.rhai:2:"],
+        ),
+        (
+            "recurse.rhai",
+            "fn f(n) { f(n + 1) }\nf(0);\n",
+            &["more than 256 nested calls", "recurse.rhai:"],
+        ),
+        (
+            "missing.rhai",
+            "run([\"/nonexistent/program\"]);\n",
+            &["/nonexistent/program", "not found"],
+        ),
+    ];
+    for (name, text, says) in cases {
+        let f = lab.file(name, text);
+        let out = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        for s in *says {
+            assert!(
+                out.stderr.contains(s),
+                "{name}: no {s:?} in\n{}",
+                out.stderr
+            );
+        }
+        assert!(!out.stderr.contains("panicked") && !out.stderr.contains("backtrace"));
+    }
+}
+
+#[test]
+fn a_damaged_secrets_file_is_named_with_its_line_and_nothing_changes() {
+    let lab = lab_with_state();
+    let secrets = lab.state().join("secrets");
+    let mut text = std::fs::read_to_string(&secrets).unwrap();
+    text.push_str("half a line\n");
+    std::fs::write(&secrets, &text).unwrap();
+    let line = text.lines().count();
+    let before = snapshot(&lab.state());
+    let out = lab.labsh().args(["run", &script("lab.rhai")]).run();
+    out.code(1)
+        .stderr_has(&format!("secrets:{line}: expected NAME=value"))
+        .stderr_has("correct or remove that line");
+    assert_unchanged("damaged secrets", &before, &lab.state());
+    // No journal either: the run did not start.
+    assert_eq!(
+        walk(&lab.state().join("runs")).len(),
+        walk(&template().join("runs")).len()
+    );
+}
+
+/// Runs labsh with `args` in `lab` as a child, not waiting.
+fn spawn(lab: &Lab, args: &[&str]) -> std::process::Child {
+    let mut c = lab.labsh().args(args).command();
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c.spawn().unwrap()
+}
+
+fn finish(c: std::process::Child) -> (i32, String, String) {
+    let o = c.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert!(!out.contains(CANARY_VALUE) && !err.contains(CANARY_VALUE));
+    (o.status.code().unwrap_or(-1), out, err)
+}
+
+const CONCURRENT: &str = r#"
+// What two runs on one state fought over: generated secrets, written files, the sandbox.
+let a = secret("first", #{generate: true});
+let b = secret("second", #{generate: true});
+let uri = virt::sandbox_host(run_info().state_dir + "/sandbox/host.xml");
+for i in 0..5 {
+    files::write(run_info().state_dir + `/out/f${i}.txt`, `${i}`);
+}
+virt::sandbox_save(uri);
+let c = secret("third", #{generate: true});
+"#;
+
+#[test]
+fn two_runs_on_one_state_never_interleave() {
+    let lab = Lab::new();
+    let f = lab.file("c.rhai", CONCURRENT);
+    let f = f.to_str().unwrap();
+    for trial in 0..40 {
+        let wait = trial % 2 == 1;
+        let mut args = vec!["run", f];
+        if wait {
+            args.push("--wait");
+        }
+        let a = spawn(&lab, &args);
+        let b = spawn(&lab, &args);
+        for (code, _, err) in [finish(a), finish(b)] {
+            if code != 0 {
+                assert!(
+                    !wait && code == 1 && err.contains("is in use by labsh pid"),
+                    "trial {trial}: a run failed otherwise ({code}):\n{err}"
+                );
+            }
+        }
+        // The secrets file reads whole, one line per secret.
+        let text = std::fs::read_to_string(lab.state().join("secrets")).unwrap();
+        let names: Vec<&str> = text.lines().map(|l| l.split('=').next().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["first", "second", "third"],
+            "trial {trial}:\n{text}"
+        );
+    }
+    // What they left is a state a third run finds complete.
+    let out = lab.labsh().args(["run", f, "--json"]).run();
+    out.ok();
+    let recap = out.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{}", out.stdout);
+}
+
+#[test]
+fn two_lab_runs_on_one_state_one_waits_and_both_converge() {
+    let lab = Lab::new();
+    let lab_rhai = script("lab.rhai");
+    for trial in 0..4 {
+        let a = spawn(&lab, &["run", &lab_rhai, "--wait"]);
+        let b = spawn(&lab, &["run", &lab_rhai]);
+        let (ca, _, ea) = finish(a);
+        let (cb, _, eb) = finish(b);
+        assert_eq!(ca, 0, "trial {trial}: {ea}");
+        assert!(
+            cb == 0 || (cb == 1 && eb.contains("is in use by labsh pid")),
+            "trial {trial}: {eb}"
+        );
+    }
+    let out = lab.labsh().args(["run", &lab_rhai, "--json"]).run();
+    out.ok();
+    assert_eq!(out.json_lines().pop().unwrap()["totals"]["changed"], 0);
+}
+
+#[test]
+fn children_get_no_secret_from_the_environment() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "env.rhai",
+        "let c = secret(\"canary\");\nlet t = secret(\"token\", #{env: \"MY_TOKEN\"});\n\
+         let r = run([\"env\"], #{quiet: true});\n\
+         assert(!r.stdout.contains(\"LABSH_SECRET_\"), \"a LABSH_SECRET_ variable reached the child\");\n\
+         assert(!r.stdout.contains(\"MY_TOKEN=\"), \"the token's variable reached the child\");\n\
+         assert(r.stdout.contains(\"PATH=\"));\n\
+         run([\"env\"]);\n\
+         // On purpose: a binding passes one in the command's env.\n\
+         let p = run([\"sh\", \"-c\", \"test -n \\\"$PASSED\\\"\"], #{env: #{PASSED: c}});\n",
+    );
+    let out = lab
+        .labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("LABSH_SECRET_OTHER", "other-secret-never-used")
+        .env("MY_TOKEN", "my-token-value-secret")
+        .run();
+    out.ok();
+    assert!(
+        !out.stdout.contains("other-secret-never-used"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stderr.contains("other-secret-never-used"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("my-token-value-secret"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("LABSH_SECRET_"), "{}", out.stderr);
+}
+
+#[test]
+fn a_multi_line_secret_is_masked_in_output_errors_and_journals() {
+    let lab = Lab::new();
+    let pull = "{\n  \"auths\": {\n    \"quay.io\": {\"auth\": \"bXVsdGktbGluZS1wdWxsLXNlY3JldA==\", \"email\": \"lab@example.com\"}\n  }\n}";
+    let f = lab.file(
+        "pull.rhai",
+        "let s = secret(\"pull\");\n\
+         run([\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$P\\\"\"], #{env: #{P: s}});\n\
+         stage(\"fails\", || run([\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$P\\\" >&2; exit 3\"], #{env: #{P: s}}));\n",
+    );
+    let out = lab
+        .labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("LABSH_SECRET_PULL", pull)
+        .run();
+    out.code(1).stderr_has("command failed with exit code 3");
+    let secret_line = "\"quay.io\": {\"auth\": \"bXVsdGktbGluZS1wdWxsLXNlY3JldA==\"";
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains("bXVsdGktbGluZS1wdWxsLXNlY3JldA"), "{text}");
+        assert!(!text.contains(secret_line), "{text}");
+    }
+    assert!(out.stderr.contains("«secret pull»"), "{}", out.stderr);
+    for j in lab.journals() {
+        let text = std::fs::read_to_string(j).unwrap();
+        assert!(!text.contains("bXVsdGktbGluZS1wdWxsLXNlY3JldA"), "{text}");
+    }
+}
+
+#[test]
+fn sigterm_stops_the_child_closes_the_journal_and_exits_143() {
+    let lab = Lab::new();
+    let pidfile = lab.work().join("child.pid");
+    let f = lab.file(
+        "long.rhai",
+        &format!(
+            "stage(\"long\", || run([\"sh\", \"-c\", \"echo $$ > {}; exec sleep 60\"]));\n",
+            pidfile.display()
+        ),
+    );
+    let child = spawn(&lab, &["run", f.to_str().unwrap()]);
+    let t0 = Instant::now();
+    while !pidfile.exists() && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let grandchild = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let (code, _, err) = finish(child);
+    assert_eq!(code, 143, "{err}");
+    assert!(err.contains("terminated"), "{err}");
+    assert!(err.contains("RECAP"), "{err}");
+    assert!(
+        err.contains("labsh run") && err.contains("--from long"),
+        "{err}"
+    );
+    // The sleep is gone with its process group.
+    let alive = std::process::Command::new("kill")
+        .args(["-0", &grandchild])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "the child {grandchild} outlived labsh");
+    let events = lab.last_journal();
+    let end = events.last().unwrap();
+    assert_eq!(end["event"], "run_end");
+    assert_eq!(end["status"], "terminated");
+}
+
+#[test]
+fn plan_mode_belongs_to_the_task_not_the_session() {
+    let lab = Lab::new();
+    let a = lab.work().join("A");
+    let b = lab.work().join("B");
+    // One task plans while the other applies; each does what it was told, whatever the timing.
+    let f = lab.file(
+        "tasks.rhai",
+        &format!(
+            "let r = parallel([\n\
+               || planned(\"only shown\", || {{ sleep(0.6); run([\"touch\", \"{a}\"]) }}),\n\
+               || {{ sleep(0.3); run([\"touch\", \"{b}\"]) }},\n\
+             ]);\n\
+             assert(r[0].planned);\n\
+             // The other way round: a planned step stays planned after the other task's plan ends.\n\
+             parallel([\n\
+               || planned(\"first\", || sleep(0.2)),\n\
+               || planned(\"second\", || {{ sleep(0.5); run([\"touch\", \"{a}.late\"]) }}),\n\
+             ]);\n\
+             // Stages too: each task counts under its own.\n\
+             parallel([|| stage(\"x\", || {{ sleep(0.3); run([\"true\"]) }}), || stage(\"y\", || {{ sleep(0.1); run([\"true\"]); sleep(0.4); run([\"true\"]) }})]);\n",
+            a = a.display(),
+            b = b.display()
+        ),
+    );
+    let out = lab
+        .labsh()
+        .args(["run", f.to_str().unwrap(), "--json", "--jobs", "2"])
+        .run();
+    out.ok();
+    assert!(b.exists(), "the applying task's change was only planned");
+    assert!(!a.exists(), "the planned task's change was applied");
+    assert!(
+        !lab.work().join("A.late").exists(),
+        "a planned step was applied"
+    );
+    let recap = out.json_lines().pop().unwrap();
+    let count = |stage: &str| {
+        recap["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == stage)
+            .map(|s| s["changed"].as_u64().unwrap())
+    };
+    assert_eq!(count("x"), Some(1));
+    assert_eq!(count("y"), Some(2));
+}
