@@ -411,7 +411,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
         || {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let tmp = dir.join(format!("{hash}.part"));
+            let tmp = PathBuf::from(crate::effects::files::temp_path(&p));
             std::fs::copy(src, &tmp).map_err(|e| format!("cannot copy {source}: {e}"))?;
             std::fs::rename(&tmp, &dst).map_err(|e| format!("cannot move to {p}: {e}"))?;
             Ok(p.clone())
@@ -438,12 +438,12 @@ pub fn virt_resize(
             i.virtual_size
         ));
     }
-    let tmp = format!("{dst}.labsh-part");
-    let _ = std::fs::remove_file(&tmp);
+    // Unique to this run: never shared with another writer, never removed beforehand.
+    let tmp = crate::effects::files::temp_path(dst);
     change(
         fx,
         "img.create",
-        &tmp,
+        dst,
         vec![
             "qemu-img".into(),
             "create".into(),

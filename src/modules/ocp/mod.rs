@@ -595,7 +595,9 @@ fn tool(ctx: &NativeCallContext, name: &str, o: &Opts) -> Res<String> {
             .arg("into", &dir),
         || {
             std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
-            let tmp = PathBuf::from(&dir).join(format!(".{archive}.part"));
+            let tmp = PathBuf::from(crate::effects::files::temp_path(&format!(
+                "{dir}/.{archive}"
+            )));
             let resp = ureq::get(&url)
                 .call()
                 .map_err(|e| format!("GET {url}: {e}"))?;

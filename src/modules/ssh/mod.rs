@@ -382,7 +382,7 @@ fn put_text(
         (true, None) => format!("cat > {p}"),
         (true, Some(m)) => format!("cat > {p} && chmod {m} {p}"),
         (false, m) => format!(
-            "umask 077 && cat > {p}.labsh-tmp && chmod {} {p}.labsh-tmp && mv -f {p}.labsh-tmp {p}",
+            "umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
             m.unwrap_or("0644")
         ),
     };
