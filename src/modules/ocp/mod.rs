@@ -5,650 +5,159 @@
 use crate::effects::process::{self, Command, LineHook};
 use crate::effects::Op;
 use crate::engine::{rt_err, session, value, with_effects};
-use crate::modules::cloud::api::in_cidr;
 use crate::modules::opts::{type_name, Opts};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
-use serde_json::Value;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+mod install_config;
+mod installer;
+mod parsers;
+pub mod release;
+mod tools;
 
-/// An IPv4 network: (address, prefix length).
-pub fn parse_cidr(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('/')?;
-    let a: Ipv4Addr = a.trim().parse().ok()?;
-    let b: u32 = b.trim().parse().ok()?;
-    (b <= 32).then_some((u32::from(a), b))
+pub use install_config::{check_install_config, overlaps, parse_cidr};
+use installer::install;
+pub use parsers::{haproxy_backends, keepalived_vips, progress};
+use tools::tool;
+
+/// The flavor `v` (`ram`/`ram_mib`, `vcpus`, `disk`/`disk_gb`) against `r`'s minimums for
+/// `role`; errors and warnings name `key`'s fields.
+pub fn flavor_problems(
+    r: release::Release,
+    role: release::Role,
+    v: &serde_json::Value,
+    key: &str,
+) -> (Vec<String>, Vec<String>) {
+    let (mut errors, mut warnings) = (vec![], vec![]);
+    let Some(m) = r.flavor_minimums(role) else {
+        return (errors, warnings);
+    };
+    let num = |a: &str, b: &str| {
+        v.get(a)
+            .or_else(|| v.get(b))
+            .and_then(|x| x.as_i64())
+            .unwrap_or(0)
+    };
+    let (ram, vcpus, disk) = (
+        num("ram_mib", "ram"),
+        num("vcpus", "vcpus"),
+        num("disk_gb", "disk"),
+    );
+    let who = match role {
+        release::Role::ControlPlane => "the control plane",
+        release::Role::Compute => "compute nodes",
+    };
+    let name = r.name();
+    if vcpus < m.vcpus {
+        errors.push(format!(
+            "{key}.vcpus: {vcpus} is below the {} vCPUs OpenShift {name} needs for {who}",
+            m.vcpus
+        ));
+    }
+    if ram < m.ram_mib {
+        errors.push(format!(
+            "{key}.ram_mib: {ram} MiB is below the {} MiB OpenShift {name} needs for {who}",
+            m.ram_mib
+        ));
+    }
+    if disk < m.disk_gb {
+        errors.push(format!(
+            "{key}.disk_gb: {disk} GB is below the {} GB OpenShift {name} needs for {who}",
+            m.disk_gb
+        ));
+    } else if let Some(w) = m.disk_warn_below_gb.filter(|w| disk < *w) {
+        warnings.push(format!(
+            "{key}.disk_gb: {disk} GB is below the {w} GB OpenShift {name} recommends for {who} (the installer warns)"
+        ));
+    }
+    (errors, warnings)
 }
 
-fn range(c: (u32, u32)) -> (u64, u64) {
-    let mask: u64 = if c.1 == 0 {
-        0
-    } else {
-        (u32::MAX << (32 - c.1)) as u64
-    };
-    let start = (c.0 as u64) & mask;
-    (start, start + (1u64 << (32 - c.1)) - 1)
-}
-
-/// Whether two CIDRs share an address.
-pub fn overlaps(a: &str, b: &str) -> bool {
-    match (parse_cidr(a), parse_cidr(b)) {
-        (Some(x), Some(y)) => {
-            let (a0, a1) = range(x);
-            let (b0, b1) = range(y);
-            a0 <= b1 && b0 <= a1
-        }
-        _ => false,
-    }
-}
-
-fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut cur = v;
-    for p in path.split('.') {
-        cur = if let Ok(i) = p.parse::<usize>() {
-            cur.get(i)?
-        } else {
-            cur.get(p)?
-        };
-    }
-    Some(cur)
-}
-
-/// Every problem of an install-config (as JSON, secrets masked or not), each naming the field.
-/// `lab` names the lab's own networks (`name -> CIDR`) that must not overlap the cluster's, and
-/// `external_cidr` the subnet the API floating IP must be in.
-pub fn check_install_config(
-    c: &Value,
-    lab: &[(String, String)],
-    external_cidr: Option<&str>,
-) -> Vec<String> {
-    let mut p = vec![];
-    let s = |path: &str| {
-        get(c, path)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    if s("apiVersion") != "v1" {
-        p.push("apiVersion: must be v1".into());
-    }
-    let dns_label = |x: &str| {
-        !x.is_empty()
-            && x.len() <= 63
-            && x.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !x.starts_with('-')
-            && !x.ends_with('-')
-    };
-    let name = s("metadata.name");
-    if !dns_label(&name) {
-        p.push(format!(
-            "metadata.name: {name:?} must be a DNS label (lower-case letters, digits, '-')"
+/// What a profile's `ocp` and `tenant` values ask of `r` that it refuses: `(errors, warnings)`,
+/// each naming the profile key.
+pub fn release_problems(r: release::Release, v: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let (mut errors, mut warnings) = (vec![], vec![]);
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let name = r.name();
+    let nt = s("network_type");
+    if r.refused_network_types().contains(&nt.as_str()) {
+        errors.push(format!(
+            "ocp.network_type: OpenShift {name} refuses {nt} (from 4.15; pkg/types/validation/installconfig.go): use OVNKubernetes"
         ));
     }
-    let bd = s("baseDomain");
-    if bd.is_empty() || !bd.split('.').all(dns_label) {
-        p.push(format!(
-            "baseDomain: {bd:?} must be a domain name such as example.com"
-        ));
-    }
-    match get(c, "controlPlane.replicas").and_then(|v| v.as_i64()) {
-        Some(3) | Some(1) => {}
-        other => p.push(format!(
-            "controlPlane.replicas: {other:?} must be 3 (or 1 for a single node)"
-        )),
-    }
-    match get(c, "compute.0.replicas").and_then(|v| v.as_i64()) {
-        Some(n) if n >= 0 => {}
-        other => p.push(format!("compute[0].replicas: {other:?} must be 0 or more")),
-    }
-    let mut nets: Vec<(String, String)> = vec![];
-    let machine = s("networking.machineCIDR");
-    let machine = if machine.is_empty() {
-        s("networking.machineNetwork.0.cidr")
-    } else {
-        machine
-    };
-    if parse_cidr(&machine).is_none() {
-        p.push(format!(
-            "networking.machineCIDR: {machine:?} is not a CIDR such as 10.0.0.0/16"
-        ));
-    } else {
-        nets.push(("networking.machineCIDR".into(), machine.clone()));
-    }
-    let cluster = s("networking.clusterNetwork.0.cidr");
-    match parse_cidr(&cluster) {
-        None => p.push(format!(
-            "networking.clusterNetwork[0].cidr: {cluster:?} is not a CIDR"
-        )),
-        Some((_, len)) => {
-            nets.push(("networking.clusterNetwork[0].cidr".into(), cluster.clone()));
-            match get(c, "networking.clusterNetwork.0.hostPrefix").and_then(|v| v.as_i64()) {
-                Some(h) if h as u32 > len && h <= 30 => {}
-                other => p.push(format!(
-                    "networking.clusterNetwork[0].hostPrefix: {other:?} must be longer than the network's /{len} and at most 30"
-                )),
-            }
-        }
-    }
-    let service = s("networking.serviceNetwork.0");
-    if parse_cidr(&service).is_none() {
-        p.push(format!(
-            "networking.serviceNetwork[0]: {service:?} is not a CIDR"
-        ));
-    } else {
-        nets.push(("networking.serviceNetwork[0]".into(), service.clone()));
-    }
-    let nt = s("networking.networkType");
-    if !["OpenShiftSDN", "OVNKubernetes"].contains(&nt.as_str()) {
-        p.push(format!(
-            "networking.networkType: {nt:?} must be OpenShiftSDN or OVNKubernetes"
-        ));
-    }
-    for i in 0..nets.len() {
-        for j in i + 1..nets.len() {
-            if overlaps(&nets[i].1, &nets[j].1) {
-                p.push(format!(
-                    "{} ({}) overlaps {} ({})",
-                    nets[i].0, nets[i].1, nets[j].0, nets[j].1
-                ));
-            }
-        }
-        for (lname, lcidr) in lab {
-            if overlaps(&nets[i].1, lcidr) {
-                p.push(format!(
-                    "{} ({}) overlaps the lab's network {lname} ({lcidr}); choose another range",
-                    nets[i].0, nets[i].1
-                ));
-            }
-        }
-    }
-    for f in ["cloud", "computeFlavor", "externalNetwork", "region"] {
-        if s(&format!("platform.openstack.{f}")).is_empty() {
-            p.push(format!("platform.openstack.{f}: is missing"));
-        }
-    }
-    let fip = s("platform.openstack.lbFloatingIP");
-    if fip.parse::<Ipv4Addr>().is_err() {
-        p.push(format!(
-            "platform.openstack.lbFloatingIP: {fip:?} is not an IPv4 address"
-        ));
-    } else if let Some(ext) = external_cidr {
-        if !in_cidr(&fip, ext) {
-            p.push(format!(
-                "platform.openstack.lbFloatingIP: {fip} is outside the external subnet {ext}"
+    if let Some(m) = v.get("masters").and_then(|x| x.as_i64()) {
+        if !r.masters_allowed(m) {
+            errors.push(format!(
+                "ocp.masters: OpenShift {name} installs a control plane of {} on OpenStack, not {m}",
+                r.masters_words()
             ));
         }
     }
-    let ps = s("pullSecret");
-    if ps.is_empty() {
-        p.push(
-            "pullSecret: is missing (secret(\"pull-secret\"): the JSON from the Red Hat console)"
-                .into(),
-        );
-    }
-    proxy_and_mirror_problems(c, &mut p);
-    let key = s("sshKey");
-    if key.is_empty() {
-        p.push("sshKey: is missing (the public key for the nodes' core user)".into());
-    } else if !(key.starts_with("ssh-") || key.starts_with("ecdsa-") || key.starts_with("«secret"))
-    {
-        p.push(format!(
-            "sshKey: {:?}… does not look like a public key",
-            &key[..key.len().min(12)]
-        ));
-    }
-    p
-}
-
-/// The cluster-wide proxy, the release-image mirrors of a disconnected install and the extra CA
-/// bundle, when the config has them.
-fn proxy_and_mirror_problems(c: &Value, p: &mut Vec<String>) {
-    if let Some(proxy) = c.get("proxy") {
-        let Some(m) = proxy.as_object() else {
-            p.push("proxy: must be a map (httpProxy, httpsProxy, noProxy)".into());
-            return;
-        };
-        for (k, v) in m {
-            let text = v.as_str().unwrap_or("");
-            if text.starts_with("«secret") {
-                // A proxy URL with a password in it is a secret: shown only by its name.
-                continue;
-            }
-            match k.as_str() {
-                "httpProxy" | "httpsProxy" => {
-                    let rest = text
-                        .strip_prefix("http://")
-                        .or_else(|| text.strip_prefix("https://"));
-                    let host = rest
-                        .map(|r| r.rsplit('@').next().unwrap_or(r))
-                        .map(|r| r.split(['/', ':']).next().unwrap_or(""));
-                    if host.is_none_or(str::is_empty) {
-                        p.push(format!(
-                            "proxy.{k}: {text:?} must be a URL such as http://proxy.example.com:3128"
-                        ));
-                    }
-                }
-                "noProxy" => {
-                    if text
-                        .split(',')
-                        .any(|x| x.trim().is_empty() || x.contains(' '))
-                    {
-                        p.push(format!(
-                            "proxy.noProxy: {text:?} must be a comma-separated list of domains, addresses or CIDRs, without spaces"
-                        ));
-                    }
-                }
-                other => p.push(format!(
-                    "proxy.{other}: unknown key (httpProxy, httpsProxy, noProxy)"
-                )),
-            }
-        }
-        if !m.contains_key("httpProxy") && !m.contains_key("httpsProxy") {
-            p.push("proxy: needs httpProxy or httpsProxy".into());
+    if let Some(w) = v.get("workers").and_then(|x| x.as_i64()) {
+        if w < 0 {
+            errors.push(format!("ocp.workers: {w} must be 0 or more"));
         }
     }
-    if let Some(list) = c.get("imageContentSources") {
-        let Some(list) = list.as_array() else {
-            p.push("imageContentSources: must be a list of #{source, mirrors}".into());
-            return;
-        };
-        for (i, e) in list.iter().enumerate() {
-            let src = e.get("source").and_then(Value::as_str).unwrap_or("");
-            if src.is_empty() || src.contains("://") {
-                p.push(format!(
-                    "imageContentSources[{i}].source: {src:?} must be a repository such as quay.io/openshift-release-dev/ocp-release"
+    if let Some(max) = r.max_cluster_name() {
+        let c = s("cluster");
+        if c.len() > max {
+            errors.push(format!(
+                "ocp.cluster: {c:?} is longer than the {max} characters OpenShift {name} takes on OpenStack"
+            ));
+        }
+    }
+    if !r.cluster_os_image_field() {
+        let img = s("image_name");
+        if !img.is_empty() && img != "rhcos" {
+            // pkg/asset/rhcos/image.go, release-4.2: the image is the one named rhcos.
+            errors.push(format!(
+                "tenant.image.name: OpenShift {name} boots the image named rhcos, not {img:?} (clusterOSImage comes in 4.3)"
+            ));
+        }
+    }
+    if !r.legacy_platform_fields() {
+        for (k, field) in [("octavia", "octaviaSupport"), ("trunk", "trunkSupport")] {
+            if v.get(k).and_then(|x| x.as_bool()) == Some(true) {
+                errors.push(format!(
+                    "ocp.{k}: has no meaning on OpenShift {name}: the installer ignores {field} from 4.6 and detects it; it is taken by 4.2 to 4.5 (set it to false)"
                 ));
             }
-            let mirrors: Vec<&str> = e
-                .get("mirrors")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if mirrors.is_empty() {
-                p.push(format!(
-                    "imageContentSources[{i}].mirrors: needs at least one repository to pull {src} from"
-                ));
-            }
-            for m in mirrors {
-                if m.is_empty() || m.contains("://") {
-                    p.push(format!(
-                        "imageContentSources[{i}].mirrors: {m:?} must be a repository such as registry.lab:5000/ocp/release (no scheme)"
-                    ));
-                }
-            }
         }
     }
-    if let Some(b) = c.get("additionalTrustBundle") {
-        let text = b.as_str().unwrap_or("");
-        if !text.contains("-----BEGIN CERTIFICATE-----") {
-            p.push(
-                "additionalTrustBundle: must hold PEM certificates (-----BEGIN CERTIFICATE-----)"
-                    .into(),
-            );
-        }
+    if let Some(f) = v.get("flavor") {
+        // One flavor for every node: the control plane's minimums apply.
+        let (e, w) = flavor_problems(r, release::Role::ControlPlane, f, "tenant.flavor");
+        errors.extend(e);
+        warnings.extend(w);
     }
+    (errors, warnings)
 }
 
-/// `(version, percent)` from a "Working towards 4.2.4: 98% complete" line.
-pub fn progress(line: &str) -> Option<(String, u8)> {
-    let i = line.find("Working towards ")?;
-    let rest = &line[i + "Working towards ".len()..];
-    let (version, rest) = rest.split_once(':')?;
-    let pct = rest
-        .trim_start()
-        .split('%')
-        .next()?
-        .trim()
-        .parse::<u8>()
-        .ok()?;
-    Some((version.trim().to_string(), pct.min(100)))
-}
-
-/// The VIPs of a keepalived.conf: `(instance, address/prefix)`.
-pub fn keepalived_vips(conf: &str) -> Vec<(String, String)> {
-    let mut out = vec![];
-    let mut instance = String::new();
-    let words: Vec<&str> = conf.split_whitespace().collect();
-    let mut i = 0;
-    while i < words.len() {
-        match words[i] {
-            "vrrp_instance" if i + 1 < words.len() => instance = words[i + 1].to_string(),
-            "virtual_ipaddress" => {
-                let mut j = i + 1;
-                if words.get(j) == Some(&"{") {
-                    j += 1;
-                }
-                while j < words.len() && words[j] != "}" {
-                    if parse_cidr(words[j]).is_some() || words[j].parse::<Ipv4Addr>().is_ok() {
-                        out.push((instance.clone(), words[j].to_string()));
-                    }
-                    j += 1;
-                }
-                i = j;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out
-}
-
-/// The backends of an haproxy.cfg: `(backend, server name, address:port)`, and the frontend binds.
-pub fn haproxy_backends(cfg: &str) -> (Vec<(String, String, String)>, Vec<String>) {
-    let words: Vec<&str> = cfg.split_whitespace().collect();
-    let mut backends = vec![];
-    let mut binds = vec![];
-    let mut section = String::new();
-    let mut section_name = String::new();
-    for (i, w) in words.iter().enumerate() {
-        match *w {
-            "backend" | "frontend" | "listen" | "defaults" | "global" => {
-                section = w.to_string();
-                section_name = words.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
-            }
-            "server" if section == "backend" => {
-                if let (Some(n), Some(a)) = (words.get(i + 1), words.get(i + 2)) {
-                    backends.push((section_name.clone(), n.to_string(), a.to_string()));
-                }
-            }
-            "bind" if section == "frontend" => {
-                if let Some(b) = words.get(i + 1) {
-                    binds.push(b.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    (backends, binds)
-}
-
-/// Runs the installer in `dir`: output to `dir/labsh-install.log`, progress lines to `on_progress`.
-fn install(
-    ctx: &NativeCallContext,
-    installer: &str,
-    dir: &str,
-    timeout: std::time::Duration,
-    log_level: &str,
-    release_image: Option<&str>,
-) -> Res<Map> {
-    let s = session(ctx)?;
-    let fx = &s.effects;
-    let kubeconfig = Path::new(dir).join("auth/kubeconfig");
-    let metadata = Path::new(dir).join("metadata.json");
-    let mut op = Op::new("ocp.install", dir).arg("installer", installer);
-    if let Some(r) = release_image {
-        op = op.arg("release_image", r);
-    }
-    let mut m = Map::new();
-    m.insert("kubeconfig".into(), kubeconfig.display().to_string().into());
-    if kubeconfig.is_file()
-        && metadata.is_file()
-        && Path::new(dir).join(".labsh-install-complete").is_file()
-    {
-        fx.unchanged(op);
-        m.insert("changed".into(), false.into());
-        return Ok(m);
-    }
-    let log_path = Path::new(dir).join("labsh-install.log");
-    let state = Arc::new(Mutex::new((
-        String::new(),
-        0u8,
-        false,
-        Vec::<String>::new(),
-    )));
-    let printer = fx.printer().clone();
-    let st = state.clone();
-    let log = Arc::new(Mutex::new(None::<std::fs::File>));
-    let lg = log.clone();
-    let hook: LineHook = Arc::new(move |line: &str| {
-        if let Ok(mut f) = lg.lock() {
-            if let Some(f) = f.as_mut() {
-                use std::io::Write;
-                let _ = writeln!(f, "{}", crate::effects::secret::redact(line));
-            }
-        }
-        if let Ok(mut g) = st.lock() {
-            if let Some((v, pct)) = progress(line) {
-                if pct != g.1 || v != g.0 {
-                    printer.status(&format!("  progress {v}: {pct}% complete"));
-                    g.0 = v;
-                    g.1 = pct;
-                }
-            }
-            if line.contains("Install complete!") {
-                g.2 = true;
-            }
-            if line.contains("level=error")
-                || line.contains("level=fatal")
-                || line.starts_with("ERROR")
-                || line.starts_with("FATAL")
-            {
-                g.3.push(line.to_string());
-            }
-            if line.contains("INFO") || line.contains("level=info") {
-                printer.status(&format!("  {}", line.trim()));
-            }
-        }
-    });
-    let mut cmd = Command::new([
-        installer,
-        "create",
-        "cluster",
-        "--dir",
-        dir,
-        "--log-level",
-        log_level,
-    ]);
-    cmd.timeout = Some(timeout);
-    cmd.on_line = Some(hook);
-    if let Some(r) = release_image {
-        // A disconnected install pulls the release from the mirror.
-        cmd.env.push((
-            "OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE".into(),
-            r.to_string().into(),
-        ));
-    }
-    let r = fx.change(
-        op.arg("timeout_s", timeout.as_secs()),
-        || {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
-            *log.lock().map_err(|_| "log lock")? = Some(
-                std::fs::File::create(&log_path)
-                    .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?,
-            );
-            process::exec(&cmd, fx.cancel_flag(), fx.printer())
-        },
-        || process::Output {
-            code: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-        },
-    );
-    let g = state.lock().map(|g| g.clone()).unwrap_or_default();
-    let diag = |why: &str| {
-        let tail: Vec<String> = std::fs::read_to_string(&log_path)
-            .unwrap_or_default()
-            .lines()
-            .rev()
-            .take(15)
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let mut msg = format!(
-            "openshift-install {why} (last progress: {}{}); its log: {}",
-            if g.0.is_empty() {
-                "none".to_string()
-            } else {
-                format!("{} {}%", g.0, g.1)
-            },
-            if g.3.is_empty() {
-                String::new()
-            } else {
-                format!("; errors: {}", g.3.join(" | "))
-            },
-            log_path.display()
-        );
-        if !tail.is_empty() {
-            msg.push_str("\n    ");
-            msg.push_str(&tail.join("\n    "));
-        }
-        msg.push_str(&format!(
-            "\n  to see more: {installer} gather bootstrap --dir {dir}; {installer} wait-for install-complete --dir {dir}"
-        ));
-        msg
-    };
-    let out = match r {
-        Ok(o) => o,
-        Err(e) if e == "interrupted" => return Err(rt_err(ctx, "interrupted")),
-        Err(e) if e.starts_with("timed out") => {
-            return Err(rt_err(
-                ctx,
-                diag(&format!(
-                    "did not finish in {}",
-                    crate::effects::fmt_ms(timeout.as_millis())
-                )),
-            ))
-        }
-        Err(e) => return Err(rt_err(ctx, e)),
-    };
-    if fx.is_plan() {
-        m.insert("changed".into(), true.into());
-        m.insert("planned".into(), true.into());
-        return Ok(m);
-    }
-    if out.code != 0 || !g.2 {
-        return Err(rt_err(
-            ctx,
-            diag(&format!("failed with exit code {}", out.code)),
-        ));
-    }
-    let _ = std::fs::write(Path::new(dir).join(".labsh-install-complete"), "");
-    m.insert("changed".into(), true.into());
-    m.insert("version".into(), g.0.into());
-    Ok(m)
-}
-
-fn sha256_file(p: &Path) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f = std::fs::File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Finds `name` on PATH or in `dir`; else, with a mirror, downloads `MIRROR/ARCHIVE`, checks its
-/// sha256 and unpacks it into `dir`.
-fn tool(ctx: &NativeCallContext, name: &str, o: &Opts) -> Res<String> {
-    let err = |e: String| rt_err(ctx, e);
-    let dir = o.str("dir").map_err(err)?;
-    if let Some(d) = &dir {
-        let p = Path::new(d).join(name);
-        if p.is_file() {
-            return Ok(p.display().to_string());
-        }
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&paths) {
-            let p = d.join(name);
-            if p.is_file() {
-                return Ok(p.display().to_string());
-            }
-        }
-    }
-    let (Some(mirror), Some(archive), Some(sha)) = (
-        o.str("mirror").map_err(err)?,
-        o.str("archive").map_err(err)?,
-        o.str("sha256").map_err(err)?,
-    ) else {
-        return Err(err(format!(
-            "{name} is neither on PATH nor in {}; install it, or give #{{mirror, archive, sha256}} to download it",
-            dir.as_deref().unwrap_or("the lab folder")
-        )));
-    };
-    let dir = dir.ok_or_else(|| {
-        err(format!(
-            "ocp::tool {name}: 'dir' is needed to download into"
-        ))
-    })?;
-    let url = format!("{}/{archive}", mirror.trim_end_matches('/'));
-    let target = Path::new(&dir).join(name);
-    let s = session(ctx)?;
-    let fx = &s.effects;
-    fx.change(
-        Op::new("ocp.download", &url)
-            .arg("sha256", &sha)
-            .arg("into", &dir),
-        || {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
-            let tmp = PathBuf::from(crate::effects::files::temp_path(&format!(
-                "{dir}/.{archive}"
-            )));
-            let resp = ureq::get(&url)
-                .call()
-                .map_err(|e| format!("GET {url}: {e}"))?;
-            let mut reader = resp.into_body().into_reader();
-            let mut f = std::fs::File::create(&tmp)
-                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-            std::io::copy(&mut reader, &mut f).map_err(|e| format!("GET {url}: {e}"))?;
-            let got = sha256_file(&tmp)?;
-            if !got.eq_ignore_ascii_case(&sha) {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(format!(
-                    "{url}: sha256 {got} is not the expected {sha}; nothing was installed"
-                ));
-            }
-            let out = std::process::Command::new("tar")
-                .args(["-xzf"])
-                .arg(&tmp)
-                .args(["-C", &dir, name])
-                .output()
-                .map_err(|e| format!("tar: {e}"))?;
-            let _ = std::fs::remove_file(&tmp);
-            if !out.status.success() {
-                return Err(format!(
-                    "cannot unpack {name} from {archive}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-            Ok(())
-        },
-        || (),
-    )
-    .map_err(err)?;
-    Ok(target.display().to_string())
-}
+type Res<T> = Result<T, Box<EvalAltResult>>;
 
 #[export_module]
 pub mod ocp_fns {
-    /// Every problem of an install-config map, each naming its field: DNS names, replicas, the
-    /// machine, cluster and service networks (CIDRs, host prefix, overlaps with each other and
-    /// with the lab's own networks in `lab`, a map of name → CIDR), the OpenStack platform fields,
-    /// the API floating IP inside `external_cidr`, the pull secret and the ssh key. `[]` when fine.
+    /// Every problem of an install-config map for OpenShift `version` ("4.2.4", "4.18"), each
+    /// naming its field: fields the release does not define or deprecates (with what replaces
+    /// them), DNS names, the control-plane sizes the release installs, the machine, cluster and
+    /// service networks (CIDRs, host prefix, overlaps with each other and with the lab's own
+    /// networks in `lab`, a map of name → CIDR), a network type the release refuses, the OpenStack
+    /// platform fields, the floating IPs inside `external_cidr`, the pull secret and the ssh key.
+    /// `[]` when fine.
     ///
     /// ```rhai
     /// let c = #{apiVersion: "v1", baseDomain: "osd2019.local", metadata: #{name: "ocp4"},
-    ///     controlPlane: #{replicas: 3}, compute: [#{replicas: 2}],
-    ///     networking: #{machineCIDR: "10.0.0.0/16", clusterNetwork: [#{cidr: "10.128.0.0/14", hostPrefix: 23}],
-    ///                   serviceNetwork: ["172.60.0.0/16"], networkType: "OpenShiftSDN"},
-    ///     platform: #{openstack: #{cloud: "openstack", computeFlavor: "master", externalNetwork: "external",
-    ///                              lbFloatingIP: "192.168.122.164", region: "regionOne"}},
+    ///     controlPlane: #{name: "master", replicas: 3}, compute: [#{name: "worker", replicas: 2}],
+    ///     networking: #{machineNetwork: [#{cidr: "10.0.0.0/16"}], clusterNetwork: [#{cidr: "10.128.0.0/14", hostPrefix: 23}],
+    ///                   serviceNetwork: ["172.60.0.0/16"], networkType: "OVNKubernetes"},
+    ///     platform: #{openstack: #{cloud: "openstack", defaultMachinePlatform: #{type: "master"}, externalNetwork: "external",
+    ///                              apiFloatingIP: "192.168.122.164", ingressFloatingIP: "192.168.122.180"}},
     ///     pullSecret: "{}", sshKey: "ssh-rsa AAAA"};
-    /// assert_eq(ocp::check_install_config(c, #{provisioning: "172.16.0.0/24"}, "192.168.122.0/24"), []);
+    /// assert_eq(ocp::check_install_config(c, #{provisioning: "172.16.0.0/24"}, "192.168.122.0/24", "4.18"), []);
+    /// c.platform.openstack.lbFloatingIP = "192.168.122.164";
+    /// assert(ocp::check_install_config(c, #{}, "", "4.18")[0].contains("deprecated"));
     /// ```
     #[rhai_fn(return_raw)]
     pub fn check_install_config(
@@ -656,7 +165,9 @@ pub mod ocp_fns {
         config: Map,
         lab: Map,
         external_cidr: &str,
+        version: &str,
     ) -> Res<Array> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
         let v = value::to_json(&Dynamic::from_map(config));
         let mut nets = vec![];
         for (k, c) in &lab {
@@ -672,10 +183,193 @@ pub mod ocp_fns {
             nets.push((k.to_string(), c.to_string()));
         }
         let ext = (!external_cidr.is_empty()).then_some(external_cidr);
-        Ok(super::check_install_config(&v, &nets, ext)
+        Ok(super::check_install_config(&v, r, &nets, ext)
             .into_iter()
             .map(Dynamic::from)
             .collect())
+    }
+
+    /// What OpenShift `version` is, as the lab needs it: `#{version, minor, machine_network,
+    /// api_fip_field, ingress_fip_field (() before 4.6: attached after the install),
+    /// flavor_in_default_pool, legacy_platform_fields, cluster_os_image, mirrors_field,
+    /// article_extras, unknown_fields, default_network_type, refused_network_types, masters,
+    /// temp_url_key, swiftoperator, checks_floating_ips, floating_ips_differ, checks_image}`.
+    /// Each fact is taken from that release's installer (see `src/modules/ocp/release.rs`). An
+    /// unknown or malformed version, or one outside 4.2-4.20, is an error.
+    ///
+    /// ```rhai
+    /// let r = ocp::release("4.18.3");
+    /// assert_eq(r.api_fip_field, "apiFloatingIP");
+    /// assert(!r.temp_url_key && ocp::release("4.2.4").temp_url_key);
+    /// assert_eq(ocp::release("4.2").ingress_fip_field, ());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn release(ctx: NativeCallContext, version: &str) -> Res<Map> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Dynamic| {
+            m.insert(k.into(), v);
+        };
+        put("version", r.name().into());
+        put("minor", (r.minor as i64).into());
+        put("machine_network", r.machine_network_field().into());
+        put("api_fip_field", r.api_fip_field().into());
+        put(
+            "ingress_fip_field",
+            r.ingress_fip_field()
+                .map(Dynamic::from)
+                .unwrap_or(Dynamic::UNIT),
+        );
+        put("flavor_in_default_pool", r.flavor_in_default_pool().into());
+        put("legacy_platform_fields", r.legacy_platform_fields().into());
+        put("cluster_os_image", r.cluster_os_image_field().into());
+        put("mirrors_field", r.mirrors_field().into());
+        // The article's own release: its file is written as the article has it, with the two
+        // fields no release defines (4.2 ignores them).
+        put("article_extras", (r.minor == release::OLDEST).into());
+        put(
+            "unknown_fields",
+            match r.unknown_fields() {
+                release::UnknownFields::Ignored => "ignored",
+                release::UnknownFields::Error => "error",
+                release::UnknownFields::Warning => "warning",
+            }
+            .into(),
+        );
+        put("default_network_type", r.default_network_type().into());
+        put(
+            "refused_network_types",
+            r.refused_network_types()
+                .iter()
+                .map(|x| Dynamic::from(x.to_string()))
+                .collect::<Array>()
+                .into(),
+        );
+        put("masters", r.masters_words().into());
+        put("temp_url_key", r.needs_temp_url_key().into());
+        put("swiftoperator", r.needs_swiftoperator().into());
+        put("checks_floating_ips", r.checks_floating_ips().into());
+        put("floating_ips_differ", r.floating_ips_differ().into());
+        put("checks_image", r.checks_image().into());
+        Ok(m)
+    }
+
+    /// What a profile asks of OpenShift `version` that the release would refuse, each naming
+    /// the profile key: `values` is `#{network_type, masters, workers, flavor: #{ram_mib, vcpus,
+    /// disk_gb}, image_name, octavia, trunk, cluster}` (the profile's `ocp` and `tenant` values).
+    /// `#{errors, warnings}`, each a list of `key: what is wrong and what to do`.
+    ///
+    /// ```rhai
+    /// let v = #{network_type: "OpenShiftSDN", masters: 3, workers: 2,
+    ///           flavor: #{ram_mib: 16384, vcpus: 4, disk_gb: 25}, image_name: "rhcos",
+    ///           octavia: false, trunk: false, cluster: "ocp4"};
+    /// assert_eq(ocp::release_problems("4.2.4", v).errors, []);
+    /// let r = ocp::release_problems("4.18", v);
+    /// assert(r.errors[0].starts_with("ocp.network_type"));
+    /// assert(r.warnings[0].starts_with("tenant.flavor.disk_gb"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn release_problems(ctx: NativeCallContext, version: &str, values: Map) -> Res<Map> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let v = value::to_json(&Dynamic::from_map(values));
+        let (errors, warnings) = super::release_problems(r, &v);
+        let list =
+            |l: Vec<String>| Dynamic::from(l.into_iter().map(Dynamic::from).collect::<Array>());
+        let mut m = Map::new();
+        m.insert("errors".into(), list(errors));
+        m.insert("warnings".into(), list(warnings));
+        Ok(m)
+    }
+
+    /// The flavor `flavor` (`#{name, ram, vcpus, disk}` as `cloud::flavors` lists it, or
+    /// `#{ram_mib, vcpus, disk_gb}`) against the minimums OpenShift `version` has for `role`
+    /// ("control-plane" or "compute"): `#{errors, warnings}`, each naming `key`'s field
+    /// (`tenant.flavor.vcpus`) and what the release needs.
+    ///
+    /// ```rhai
+    /// let small = #{name: "m1.small", ram: 2048, vcpus: 1, disk: 20};
+    /// let r = ocp::flavor_problems("4.18", "control-plane", small, "tenant.flavor");
+    /// assert_eq(r.errors.len(), 3);
+    /// assert(r.errors[0].starts_with("tenant.flavor.vcpus: 1"));
+    /// assert_eq(ocp::flavor_problems("4.2", "control-plane", small, "tenant.flavor").errors, []);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn flavor_problems(
+        ctx: NativeCallContext,
+        version: &str,
+        role: &str,
+        flavor: Map,
+        key: &str,
+    ) -> Res<Map> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let role = match role {
+            "control-plane" | "master" => release::Role::ControlPlane,
+            "compute" | "worker" => release::Role::Compute,
+            other => {
+                return Err(rt_err(
+                    &ctx,
+                    format!(
+                    "ocp::flavor_problems: role {other:?} must be \"control-plane\" or \"compute\""
+                ),
+                ))
+            }
+        };
+        let v = value::to_json(&Dynamic::from_map(flavor));
+        let (errors, warnings) = super::flavor_problems(r, role, &v, key);
+        let list =
+            |l: Vec<String>| Dynamic::from(l.into_iter().map(Dynamic::from).collect::<Array>());
+        let mut m = Map::new();
+        m.insert("errors".into(), list(errors));
+        m.insert("warnings".into(), list(warnings));
+        Ok(m)
+    }
+
+    /// The quota OpenShift `version`'s installer checks before it builds the cluster, computed
+    /// as it does (pkg/asset/quota/openstack): `#{cores, ram, instances, ports, security_groups,
+    /// security_group_rules, networks, subnets, routers, server_groups, server_group_members}`,
+    /// the keys the release checks only (empty before 4.7). `values`: `#{masters, workers,
+    /// vcpus, ram_mib}` of the cluster's flavor.
+    ///
+    /// ```rhai
+    /// let q = ocp::quota_needs("4.18", #{masters: 3, workers: 2, vcpus: 4, ram_mib: 16384});
+    /// assert_eq(q.cores, 20);
+    /// assert_eq(q.ports, 9);
+    /// assert_eq(ocp::quota_needs("4.2", #{masters: 3, workers: 2, vcpus: 4, ram_mib: 16384}), #{});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn quota_needs(ctx: NativeCallContext, version: &str, values: Map) -> Res<Map> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let o = Opts::new(
+            "ocp::quota_needs",
+            values,
+            &["masters", "workers", "vcpus", "ram_mib"],
+        )
+        .map_err(|e| rt_err(&ctx, e))?;
+        let int = |k: &str| -> Res<i64> {
+            o.int(k)
+                .map_err(|e| rt_err(&ctx, e))?
+                .ok_or_else(|| rt_err(&ctx, format!("ocp::quota_needs: {k} is required")))
+        };
+        let q = r.quota(
+            int("masters")?,
+            int("workers")?,
+            int("vcpus")?,
+            int("ram_mib")?,
+        );
+        Ok(q.into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from(v)))
+            .collect())
+    }
+
+    /// The table of what changes by OpenShift release (machine network, floating IPs, flavor
+    /// field, network types, control plane, unknown fields, Swift, flavor minimums, quota), as
+    /// Markdown, from the same rules the lab uses: docs/guide.md carries it.
+    ///
+    /// ```rhai
+    /// assert(ocp::release_table().contains("| 4.18 |"));
+    /// ```
+    pub fn release_table() -> String {
+        release::table_markdown()
     }
 
     /// Whether two CIDRs share an address.
@@ -835,12 +529,48 @@ pub mod ocp_fns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     /// The seed's install-config.yaml, as the article prints it.
     const SEED: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
 
     fn seed() -> Value {
         crate::modules::cloud::config::parse_yaml(SEED).unwrap()
+    }
+
+    fn r42() -> release::Release {
+        release::Release::parse("4.2.4").unwrap()
+    }
+
+    #[test]
+    fn the_seeds_file_on_later_releases_names_what_they_refuse() {
+        let lab = vec![];
+        let at = |v: &str| {
+            check_install_config(&seed(), release::Release::parse(v).unwrap(), &lab, None)
+                .join("\n")
+        };
+        let p = at("4.18");
+        for want in [
+            "networking.networkType: OpenShift 4.18 refuses OpenShiftSDN",
+            "clusterID: no release defines it (OpenShift 4.18 warns about unknown fields",
+            "compute[0].type: no release defines it",
+            "platform.openstack.computeFlavor: deprecated in OpenShift 4.18; write defaultMachinePlatform.type instead",
+            "platform.openstack.lbFloatingIP: deprecated in OpenShift 4.18; write apiFloatingIP instead",
+            "networking.machineCIDR: deprecated in OpenShift 4.18; write machineNetwork instead",
+            "platform.openstack.defaultMachinePlatform.type: is missing",
+            "platform.openstack.apiFloatingIP: is missing",
+        ] {
+            assert!(p.contains(want), "{want} not in:\n{p}");
+        }
+        let p = at("4.10");
+        assert!(
+            p.contains("clusterID: no release defines it (OpenShift 4.10 refuses unknown fields"),
+            "{p}"
+        );
+        assert!(
+            !at("4.9").contains("clusterID"),
+            "4.9 ignores unknown fields"
+        );
     }
 
     #[test]
@@ -850,7 +580,7 @@ mod tests {
             ("default".to_string(), "192.168.122.0/24".to_string()),
         ];
         assert_eq!(
-            check_install_config(&seed(), &lab, Some("192.168.122.0/24")),
+            check_install_config(&seed(), r42(), &lab, Some("192.168.122.0/24")),
             Vec::<String>::new()
         );
         let mut bad = seed();
@@ -859,7 +589,7 @@ mod tests {
         bad["metadata"]["name"] = "OCP_4".into();
         bad["networking"]["clusterNetwork"][0]["hostPrefix"] = 12.into();
         bad["pullSecret"] = "".into();
-        let p = check_install_config(&bad, &lab, Some("192.168.122.0/24"));
+        let p = check_install_config(&bad, r42(), &lab, Some("192.168.122.0/24"));
         let all = p.join("\n");
         for want in [
             "networking.machineCIDR (10.0.0.0/16) overlaps networking.serviceNetwork[0] (10.0.128.0/17)",
@@ -880,7 +610,7 @@ mod tests {
         disconnected["additionalTrustBundle"] =
             "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into();
         assert_eq!(
-            check_install_config(&disconnected, &lab, None),
+            check_install_config(&disconnected, r42(), &lab, None),
             Vec::<String>::new()
         );
         disconnected["proxy"] =
@@ -888,7 +618,7 @@ mod tests {
         disconnected["imageContentSources"] =
             serde_json::json!([{"source": "https://quay.io/x", "mirrors": []}]);
         disconnected["additionalTrustBundle"] = "/etc/pki/ca.pem".into();
-        let all = check_install_config(&disconnected, &lab, None).join("\n");
+        let all = check_install_config(&disconnected, r42(), &lab, None).join("\n");
         for want in [
             "proxy.httpProxy: \"proxy.lab:3128\" must be a URL",
             "proxy.noProxy: \"a, b\"",
@@ -901,7 +631,7 @@ mod tests {
         }
         let mut lab_clash = seed();
         lab_clash["networking"]["machineCIDR"] = "172.16.0.0/16".into();
-        let p = check_install_config(&lab_clash, &lab, None).join("\n");
+        let p = check_install_config(&lab_clash, r42(), &lab, None).join("\n");
         assert!(
             p.contains("overlaps the lab's network provisioning (172.16.0.0/24)"),
             "{p}"

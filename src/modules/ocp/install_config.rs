@@ -1,0 +1,402 @@
+//! install-config.yaml: every problem of a config, each naming its field, for the release it is
+//! written for (fields the release defines, its conversions and refusals, networks, addresses,
+//! the proxy and mirrors).
+
+use super::release::{Release, Section};
+use crate::modules::cloud::api::in_cidr;
+use serde_json::Value;
+use std::net::Ipv4Addr;
+
+/// An IPv4 network: (address, prefix length).
+pub fn parse_cidr(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('/')?;
+    let a: Ipv4Addr = a.trim().parse().ok()?;
+    let b: u32 = b.trim().parse().ok()?;
+    (b <= 32).then_some((u32::from(a), b))
+}
+
+fn range(c: (u32, u32)) -> (u64, u64) {
+    let mask: u64 = if c.1 == 0 {
+        0
+    } else {
+        (u32::MAX << (32 - c.1)) as u64
+    };
+    let start = (c.0 as u64) & mask;
+    (start, start + (1u64 << (32 - c.1)) - 1)
+}
+
+/// Whether two CIDRs share an address.
+pub fn overlaps(a: &str, b: &str) -> bool {
+    match (parse_cidr(a), parse_cidr(b)) {
+        (Some(x), Some(y)) => {
+            let (a0, a1) = range(x);
+            let (b0, b1) = range(y);
+            a0 <= b1 && b0 <= a1
+        }
+        _ => false,
+    }
+}
+
+fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path.split('.') {
+        cur = if let Ok(i) = p.parse::<usize>() {
+            cur.get(i)?
+        } else {
+            cur.get(p)?
+        };
+    }
+    Some(cur)
+}
+
+/// The fields of `c` that `r` does not define, section by section, with what replaced them.
+fn schema_problems(c: &Value, r: Release, p: &mut Vec<String>) {
+    let mut check = |section: Section, at: &str, v: Option<&Value>| {
+        let Some(m) = v.and_then(|v| v.as_object()) else {
+            return;
+        };
+        for k in m.keys() {
+            let path = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if let Some(why) = r.field_problem(section, k) {
+                p.push(format!("{path}: {why}"));
+            } else if let Some(instead) = r
+                .deprecated(section, k)
+                // The article's release still reads these three (see legacy_platform_fields).
+                .filter(|_| {
+                    !(section == Section::Platform
+                        && r.legacy_platform_fields()
+                        && ["octaviaSupport", "trunkSupport", "region"].contains(&k.as_str()))
+                })
+            {
+                p.push(match instead.strip_prefix("nothing: ") {
+                    Some(why) => format!(
+                        "{path}: deprecated in OpenShift {}: leave it out ({why})",
+                        r.name()
+                    ),
+                    None => format!(
+                        "{path}: deprecated in OpenShift {}; write {instead} instead",
+                        r.name()
+                    ),
+                });
+            }
+        }
+    };
+    check(Section::Top, "", Some(c));
+    check(Section::Networking, "networking", c.get("networking"));
+    check(Section::Pool, "controlPlane", c.get("controlPlane"));
+    fn pool_platform(v: Option<&Value>) -> Option<&Value> {
+        v.and_then(|v| v.get("platform"))
+            .and_then(|v| v.get("openstack"))
+    }
+    check(
+        Section::PlatformPool,
+        "controlPlane.platform.openstack",
+        pool_platform(c.get("controlPlane")),
+    );
+    if let Some(pools) = c.get("compute").and_then(|v| v.as_array()) {
+        for (i, pool) in pools.iter().enumerate() {
+            check(Section::Pool, &format!("compute[{i}]"), Some(pool));
+            check(
+                Section::PlatformPool,
+                &format!("compute[{i}].platform.openstack"),
+                pool_platform(Some(pool)),
+            );
+        }
+    }
+    let osp = c.get("platform").and_then(|v| v.get("openstack"));
+    check(Section::Platform, "platform.openstack", osp);
+    check(
+        Section::PlatformPool,
+        "platform.openstack.defaultMachinePlatform",
+        osp.and_then(|v| v.get("defaultMachinePlatform")),
+    );
+}
+
+/// Every problem of an install-config (as JSON, secrets masked or not) for OpenShift `r`, each
+/// naming the field: fields the release does not define (or deprecates), DNS names, replicas
+/// the release takes, the machine, cluster and service networks (CIDRs, host prefix, overlaps with
+/// each other and with the lab's own networks in `lab`, `name -> CIDR`), the network type, the
+/// OpenStack platform fields (the floating IPs in `external_cidr`), the pull secret, the key, the
+/// proxy and mirrors.
+pub fn check_install_config(
+    c: &Value,
+    r: Release,
+    lab: &[(String, String)],
+    external_cidr: Option<&str>,
+) -> Vec<String> {
+    let mut p = vec![];
+    schema_problems(c, r, &mut p);
+    let s = |path: &str| {
+        get(c, path)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    if s("apiVersion") != "v1" {
+        p.push("apiVersion: must be v1".into());
+    }
+    let dns_label = |x: &str| {
+        !x.is_empty()
+            && x.len() <= 63
+            && x.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !x.starts_with('-')
+            && !x.ends_with('-')
+    };
+    let name = s("metadata.name");
+    if !dns_label(&name) {
+        p.push(format!(
+            "metadata.name: {name:?} must be a DNS label (lower-case letters, digits, '-')"
+        ));
+    } else if let Some(max) = r.max_cluster_name().filter(|m| name.len() > *m) {
+        // pkg/types/openstack/validation/platform.go, release-4.2 to release-4.9.
+        p.push(format!(
+            "metadata.name: {name:?} is longer than the {max} characters OpenShift {} takes on OpenStack",
+            r.name()
+        ));
+    }
+    let bd = s("baseDomain");
+    if bd.is_empty() || !bd.split('.').all(dns_label) {
+        p.push(format!(
+            "baseDomain: {bd:?} must be a domain name such as example.com"
+        ));
+    }
+    match get(c, "controlPlane.replicas").and_then(|v| v.as_i64()) {
+        Some(n) if r.masters_allowed(n) => {}
+        other => p.push(format!(
+            "controlPlane.replicas: {} is not a control plane OpenShift {} installs on OpenStack ({})",
+            other.map(|n| n.to_string()).unwrap_or_else(|| "a missing value".into()),
+            r.name(),
+            r.masters_words()
+        )),
+    }
+    match get(c, "compute.0.replicas").and_then(|v| v.as_i64()) {
+        Some(n) if n >= 0 => {}
+        other => p.push(format!("compute[0].replicas: {other:?} must be 0 or more")),
+    }
+    let mut nets: Vec<(String, String)> = vec![];
+    let (mfield, machine) = if r.machine_network_field() == "machineCIDR" {
+        ("networking.machineCIDR", s("networking.machineCIDR"))
+    } else {
+        (
+            "networking.machineNetwork[0].cidr",
+            s("networking.machineNetwork.0.cidr"),
+        )
+    };
+    if parse_cidr(&machine).is_none() {
+        p.push(format!(
+            "{mfield}: {machine:?} is not a CIDR such as 10.0.0.0/16"
+        ));
+    } else {
+        nets.push((mfield.into(), machine.clone()));
+    }
+    let cluster = s("networking.clusterNetwork.0.cidr");
+    match parse_cidr(&cluster) {
+        None => p.push(format!(
+            "networking.clusterNetwork[0].cidr: {cluster:?} is not a CIDR"
+        )),
+        Some((_, len)) => {
+            nets.push(("networking.clusterNetwork[0].cidr".into(), cluster.clone()));
+            match get(c, "networking.clusterNetwork.0.hostPrefix").and_then(|v| v.as_i64()) {
+                Some(h) if h as u32 > len && h <= 30 => {}
+                other => p.push(format!(
+                    "networking.clusterNetwork[0].hostPrefix: {other:?} must be longer than the network's /{len} and at most 30"
+                )),
+            }
+        }
+    }
+    let service = s("networking.serviceNetwork.0");
+    if parse_cidr(&service).is_none() {
+        p.push(format!(
+            "networking.serviceNetwork[0]: {service:?} is not a CIDR"
+        ));
+    } else {
+        nets.push(("networking.serviceNetwork[0]".into(), service.clone()));
+    }
+    let nt = s("networking.networkType");
+    if r.refused_network_types().contains(&nt.as_str()) {
+        p.push(format!(
+            "networking.networkType: OpenShift {} refuses {nt} (since 4.15); use OVNKubernetes",
+            r.name()
+        ));
+    } else if !["OpenShiftSDN", "OVNKubernetes"].contains(&nt.as_str()) {
+        p.push(format!(
+            "networking.networkType: {nt:?} must be OVNKubernetes or OpenShiftSDN"
+        ));
+    }
+    for i in 0..nets.len() {
+        for j in i + 1..nets.len() {
+            if overlaps(&nets[i].1, &nets[j].1) {
+                p.push(format!(
+                    "{} ({}) overlaps {} ({})",
+                    nets[i].0, nets[i].1, nets[j].0, nets[j].1
+                ));
+            }
+        }
+        for (lname, lcidr) in lab {
+            if overlaps(&nets[i].1, lcidr) {
+                p.push(format!(
+                    "{} ({}) overlaps the lab's network {lname} ({lcidr}); choose another range",
+                    nets[i].0, nets[i].1
+                ));
+            }
+        }
+    }
+    let flavor = if r.flavor_in_default_pool() {
+        "defaultMachinePlatform.type"
+    } else {
+        "computeFlavor"
+    };
+    // pkg/types/openstack/validation/platform.go (release-4.2): the cloud, the external network
+    // and the flavor name existing things; the API floating IP needs the external network
+    // (pkg/asset/installconfig/openstack/validation/platform.go, release-4.6).
+    for f in ["cloud", "externalNetwork", flavor] {
+        if s(&format!("platform.openstack.{f}")).is_empty() {
+            p.push(format!("platform.openstack.{f}: is missing"));
+        }
+    }
+    let mut fips = vec![];
+    for f in [Some(r.api_fip_field()), r.ingress_fip_field()]
+        .into_iter()
+        .flatten()
+    {
+        let path = format!("platform.openstack.{f}");
+        let fip = s(&path);
+        if fip.is_empty() && f == r.api_fip_field() {
+            p.push(format!("{path}: is missing (the API's floating IP)"));
+            continue;
+        }
+        if fip.is_empty() {
+            continue;
+        }
+        if fip.parse::<Ipv4Addr>().is_err() {
+            p.push(format!("{path}: {fip:?} is not an IPv4 address"));
+        } else if let Some(ext) = external_cidr {
+            if !in_cidr(&fip, ext) {
+                p.push(format!(
+                    "{path}: {fip} is outside the external subnet {ext}"
+                ));
+            }
+        }
+        fips.push((path, fip));
+    }
+    if r.floating_ips_differ() && fips.len() == 2 && fips[0].1 == fips[1].1 {
+        // pkg/asset/installconfig/openstack/validation/platform.go, release-4.7.
+        p.push(format!("{}: must differ from {}", fips[1].0, fips[0].0));
+    }
+    let ps = s("pullSecret");
+    if ps.is_empty() {
+        p.push(
+            "pullSecret: is missing (secret(\"pull-secret\"): the JSON from the Red Hat console)"
+                .into(),
+        );
+    }
+    proxy_and_mirror_problems(c, &mut p);
+    let key = s("sshKey");
+    if key.is_empty() {
+        p.push("sshKey: is missing (the public key for the nodes' core user)".into());
+    } else if !(key.starts_with("ssh-") || key.starts_with("ecdsa-") || key.starts_with("«secret"))
+    {
+        p.push(format!(
+            "sshKey: {:?}… does not look like a public key",
+            &key[..key.len().min(12)]
+        ));
+    }
+    p
+}
+
+/// The cluster-wide proxy, the release-image mirrors of a disconnected install and the extra CA
+/// bundle, when the config has them.
+fn proxy_and_mirror_problems(c: &Value, p: &mut Vec<String>) {
+    if let Some(proxy) = c.get("proxy") {
+        let Some(m) = proxy.as_object() else {
+            p.push("proxy: must be a map (httpProxy, httpsProxy, noProxy)".into());
+            return;
+        };
+        for (k, v) in m {
+            let text = v.as_str().unwrap_or("");
+            if text.starts_with("«secret") {
+                // A proxy URL with a password in it is a secret: shown only by its name.
+                continue;
+            }
+            match k.as_str() {
+                "httpProxy" | "httpsProxy" => {
+                    let rest = text
+                        .strip_prefix("http://")
+                        .or_else(|| text.strip_prefix("https://"));
+                    let host = rest
+                        .map(|r| r.rsplit('@').next().unwrap_or(r))
+                        .map(|r| r.split(['/', ':']).next().unwrap_or(""));
+                    if host.is_none_or(str::is_empty) {
+                        p.push(format!(
+                            "proxy.{k}: {text:?} must be a URL such as http://proxy.example.com:3128"
+                        ));
+                    }
+                }
+                "noProxy" => {
+                    if text
+                        .split(',')
+                        .any(|x| x.trim().is_empty() || x.contains(' '))
+                    {
+                        p.push(format!(
+                            "proxy.noProxy: {text:?} must be a comma-separated list of domains, addresses or CIDRs, without spaces"
+                        ));
+                    }
+                }
+                other => p.push(format!(
+                    "proxy.{other}: unknown key (httpProxy, httpsProxy, noProxy)"
+                )),
+            }
+        }
+        if !m.contains_key("httpProxy") && !m.contains_key("httpsProxy") {
+            p.push("proxy: needs httpProxy or httpsProxy".into());
+        }
+    }
+    for (field, list) in ["imageContentSources", "imageDigestSources"]
+        .iter()
+        .filter_map(|f| c.get(*f).map(|l| (*f, l)))
+    {
+        let Some(list) = list.as_array() else {
+            p.push(format!("{field}: must be a list of #{{source, mirrors}}"));
+            return;
+        };
+        for (i, e) in list.iter().enumerate() {
+            let src = e.get("source").and_then(Value::as_str).unwrap_or("");
+            if src.is_empty() || src.contains("://") {
+                p.push(format!(
+                    "{field}[{i}].source: {src:?} must be a repository such as quay.io/openshift-release-dev/ocp-release"
+                ));
+            }
+            let mirrors: Vec<&str> = e
+                .get("mirrors")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if mirrors.is_empty() {
+                p.push(format!(
+                    "{field}[{i}].mirrors: needs at least one repository to pull {src} from"
+                ));
+            }
+            for m in mirrors {
+                if m.is_empty() || m.contains("://") {
+                    p.push(format!(
+                        "{field}[{i}].mirrors: {m:?} must be a repository such as registry.lab:5000/ocp/release (no scheme)"
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(b) = c.get("additionalTrustBundle") {
+        let text = b.as_str().unwrap_or("");
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            p.push(
+                "additionalTrustBundle: must hold PEM certificates (-----BEGIN CERTIFICATE-----)"
+                    .into(),
+            );
+        }
+    }
+}

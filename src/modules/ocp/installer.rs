@@ -1,0 +1,172 @@
+//! openshift-install run in its folder, with its progress, its log and the diagnosis of an expired
+//! wait; skipped once it has installed the cluster there.
+
+use super::*;
+
+/// Runs the installer in `dir`: output to `dir/labsh-install.log`, progress lines to `on_progress`.
+pub(super) fn install(
+    ctx: &NativeCallContext,
+    installer: &str,
+    dir: &str,
+    timeout: std::time::Duration,
+    log_level: &str,
+    release_image: Option<&str>,
+) -> Res<Map> {
+    let s = session(ctx)?;
+    let fx = &s.effects;
+    let kubeconfig = Path::new(dir).join("auth/kubeconfig");
+    let metadata = Path::new(dir).join("metadata.json");
+    let mut op = Op::new("ocp.install", dir).arg("installer", installer);
+    if let Some(r) = release_image {
+        op = op.arg("release_image", r);
+    }
+    let mut m = Map::new();
+    m.insert("kubeconfig".into(), kubeconfig.display().to_string().into());
+    if kubeconfig.is_file()
+        && metadata.is_file()
+        && Path::new(dir).join(".labsh-install-complete").is_file()
+    {
+        fx.unchanged(op);
+        m.insert("changed".into(), false.into());
+        return Ok(m);
+    }
+    let log_path = Path::new(dir).join("labsh-install.log");
+    let state = Arc::new(Mutex::new((
+        String::new(),
+        0u8,
+        false,
+        Vec::<String>::new(),
+    )));
+    let printer = fx.printer().clone();
+    let st = state.clone();
+    let log = Arc::new(Mutex::new(None::<std::fs::File>));
+    let lg = log.clone();
+    let hook: LineHook = Arc::new(move |line: &str| {
+        if let Ok(mut f) = lg.lock() {
+            if let Some(f) = f.as_mut() {
+                use std::io::Write;
+                let _ = writeln!(f, "{}", crate::effects::secret::redact(line));
+            }
+        }
+        if let Ok(mut g) = st.lock() {
+            if let Some((v, pct)) = progress(line) {
+                if pct != g.1 || v != g.0 {
+                    printer.status(&format!("  progress {v}: {pct}% complete"));
+                    g.0 = v;
+                    g.1 = pct;
+                }
+            }
+            if line.contains("Install complete!") {
+                g.2 = true;
+            }
+            if line.contains("level=error")
+                || line.contains("level=fatal")
+                || line.starts_with("ERROR")
+                || line.starts_with("FATAL")
+            {
+                g.3.push(line.to_string());
+            }
+            if line.contains("INFO") || line.contains("level=info") {
+                printer.status(&format!("  {}", line.trim()));
+            }
+        }
+    });
+    let mut cmd = Command::new([
+        installer,
+        "create",
+        "cluster",
+        "--dir",
+        dir,
+        "--log-level",
+        log_level,
+    ]);
+    cmd.timeout = Some(timeout);
+    cmd.on_line = Some(hook);
+    if let Some(r) = release_image {
+        // A disconnected install pulls the release from the mirror.
+        cmd.env.push((
+            "OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE".into(),
+            r.to_string().into(),
+        ));
+    }
+    let r = fx.change(
+        op.arg("timeout_s", timeout.as_secs()),
+        || {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+            *log.lock().map_err(|_| "log lock")? = Some(
+                std::fs::File::create(&log_path)
+                    .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?,
+            );
+            process::exec(&cmd, fx.cancel_flag(), fx.printer())
+        },
+        || process::Output {
+            code: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+        },
+    );
+    let g = state.lock().map(|g| g.clone()).unwrap_or_default();
+    let diag = |why: &str| {
+        let tail: Vec<String> = std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .take(15)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let mut msg = format!(
+            "openshift-install {why} (last progress: {}{}); its log: {}",
+            if g.0.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} {}%", g.0, g.1)
+            },
+            if g.3.is_empty() {
+                String::new()
+            } else {
+                format!("; errors: {}", g.3.join(" | "))
+            },
+            log_path.display()
+        );
+        if !tail.is_empty() {
+            msg.push_str("\n    ");
+            msg.push_str(&tail.join("\n    "));
+        }
+        msg.push_str(&format!(
+            "\n  to see more: {installer} gather bootstrap --dir {dir}; {installer} wait-for install-complete --dir {dir}"
+        ));
+        msg
+    };
+    let out = match r {
+        Ok(o) => o,
+        Err(e) if e == "interrupted" => return Err(rt_err(ctx, "interrupted")),
+        Err(e) if e.starts_with("timed out") => {
+            return Err(rt_err(
+                ctx,
+                diag(&format!(
+                    "did not finish in {}",
+                    crate::effects::fmt_ms(timeout.as_millis())
+                )),
+            ))
+        }
+        Err(e) => return Err(rt_err(ctx, e)),
+    };
+    if fx.is_plan() {
+        m.insert("changed".into(), true.into());
+        m.insert("planned".into(), true.into());
+        return Ok(m);
+    }
+    if out.code != 0 || !g.2 {
+        return Err(rt_err(
+            ctx,
+            diag(&format!("failed with exit code {}", out.code)),
+        ));
+    }
+    let _ = std::fs::write(Path::new(dir).join(".labsh-install-complete"), "");
+    m.insert("changed".into(), true.into());
+    m.insert("version".into(), g.0.into());
+    Ok(m)
+}
