@@ -1605,6 +1605,12 @@ impl<'a> Api<'a> {
         let container_format = o.str("container_format")?.unwrap_or_else(|| "bare".into());
         let visibility = o.str("visibility")?;
         let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+        // The project that owns it (by name or id): the one whose users see a private or shared
+        // image, as when the tenant's own user uploads it.
+        let owner = match o.str("project")? {
+            Some(p) => Some(self.project_id(&p)?),
+            None => None,
+        };
         let meta = std::fs::metadata(&file);
         let (len, hash) = match meta {
             Ok(m) if m.is_file() => (m.len(), Some(sha512_file(&file)?)),
@@ -1628,6 +1634,30 @@ impl<'a> Api<'a> {
                         &hash.as_deref().unwrap_or_default()[..12]
                     ));
                 }
+                if let Some(own) = owner
+                    .as_ref()
+                    .filter(|o| i["owner"].as_str() != Some(o.as_str()))
+                {
+                    let id = sid(&i);
+                    let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
+                    self.update(
+                        self.op("image.owner", &name).arg("owner", own),
+                        |c| {
+                            c.call(
+                                Method::PATCH,
+                                "image",
+                                &format!("/images/{id}"),
+                                Body::ImagePatch(patch.clone()),
+                                &[],
+                            )
+                            .map(|r| r.body)
+                        },
+                        Value::Null,
+                    )?;
+                    let mut i = i;
+                    i["owner"] = json!(own);
+                    return Ok(i);
+                }
                 self.fx.unchanged(self.op("image.ensure", &name));
                 return Ok(i);
             }
@@ -1636,6 +1666,9 @@ impl<'a> Api<'a> {
                 let mut body = json!({"name": name, "disk_format": disk_format, "container_format": container_format});
                 if let Some(v) = &visibility {
                     body["visibility"] = json!(v);
+                }
+                if let Some(own) = &owner {
+                    body["owner"] = json!(own);
                 }
                 if !tags.is_empty() {
                     body["tags"] = json!(tags);

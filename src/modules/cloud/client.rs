@@ -98,6 +98,8 @@ impl Reply {
 pub enum Body {
     None,
     Json(Value),
+    /// A Glance image change: a JSON patch of the v2.1 image media type.
+    ImagePatch(Value),
     File(std::path::PathBuf, u64),
 }
 
@@ -275,6 +277,14 @@ impl Client {
                 .and_then(|r| self.agent.run(r).map_err(transport)),
             Body::Json(v) => b
                 .header("Content-Type", "application/json")
+                .body(v.to_string())
+                .map_err(|e| Failure::Transport(e.to_string()))
+                .and_then(|r| self.agent.run(r).map_err(transport)),
+            Body::ImagePatch(v) => b
+                .header(
+                    "Content-Type",
+                    "application/openstack-images-v2.1-json-patch",
+                )
                 .body(v.to_string())
                 .map_err(|e| Failure::Transport(e.to_string()))
                 .and_then(|r| self.agent.run(r).map_err(transport)),

@@ -929,8 +929,10 @@ pub mod cloud_fns {
     // ----- image -----
 
     /// Ensures an image from a local file: `#{name, file, disk_format ("qcow2"),
-    /// container_format ("bare"), visibility, tags}`. The upload is streamed; an image with the
-    /// same name and the same sha512 is left alone (an unchanged file is never uploaded again).
+    /// container_format ("bare"), visibility, tags, project}`. The upload is streamed; an image
+    /// with the same name and the same sha512 is left alone (an unchanged file is never uploaded
+    /// again). `project` (a name or id) owns it: its users see it even when it is not public, as
+    /// when the project's own user uploads it; an image owned by another project is given to it.
     ///
     /// ```rhai
     /// let f = run_info().state_dir + "/example.img";
@@ -950,6 +952,7 @@ pub mod cloud_fns {
                     "container_format",
                     "visibility",
                     "tags",
+                    "project",
                 ],
             )?;
             a.image_ensure(&o).map(super::dynamic)
