@@ -450,7 +450,11 @@ fn serve(
     }
     // One request in three meets a fault, in turn: a reset before forwarding, a 503, an answer
     // lost after the request happened, a slow answer.
-    let fault = if faulty && i.is_multiple_of(3) { (i / 3) % 4 } else { 9 };
+    let fault = if faulty && i.is_multiple_of(3) {
+        (i / 3) % 4
+    } else {
+        9
+    };
     match fault {
         0 => return w.shutdown(std::net::Shutdown::Both),
         1 => {
@@ -1005,4 +1009,308 @@ cloud::role_grant(c, #{{user: "{user}", project: "{project}", role: "member"}});
         ])
         .run()
         .ok();
+}
+
+/// The rows the installer's checks print for tenant `t` (tests/data/ocp/installer-checks.rhai),
+/// with the run's totals: a check changes nothing.
+fn installer_checks(lab: &Lab, clouds: &Path, t: &Tenant, extra: &[(&str, &str)]) -> Vec<Value> {
+    let script = root().join("tests/data/ocp/installer-checks.rhai");
+    let mut args: Vec<String> = vec!["run".into(), script.display().to_string(), "--json".into()];
+    let mut set = vec![
+        ("project", t.project.clone()),
+        ("user", t.user.clone()),
+        ("flavor", t.flavor.clone()),
+        ("api_fip", t.api.clone()),
+        ("ingress_fip", t.ingress.clone()),
+        ("image_name", t.image.clone()),
+    ];
+    for (k, v) in extra {
+        set.retain(|(a, _)| a != k);
+        set.push((k, v.to_string()));
+    }
+    for (k, v) in set {
+        args.push("--set".into());
+        args.push(format!("{k}={v}"));
+    }
+    let out = labsh_cloud(lab, clouds).args(args).run();
+    out.ok();
+    let lines = out.json_lines();
+    let recap = lines.last().unwrap();
+    assert_eq!(
+        recap["totals"]["changed"], 0,
+        "a check changed something: {recap}"
+    );
+    let text = lines
+        .iter()
+        .find(|l| l["event"] == "print")
+        .and_then(|l| l["text"].as_str())
+        .unwrap()
+        .to_string();
+    serde_json::from_str::<Value>(&text).unwrap()["rows"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn row<'a>(rows: &'a [Value], check: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["check"].as_str().unwrap().ends_with(check))
+        .unwrap_or_else(|| panic!("no {check} row in {rows:?}"))
+}
+
+fn osc_ok(clouds: &Path, args: &[&str]) {
+    let st = Command::new(osc_bin())
+        .args(args)
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("OS_CLOUD", "devcloud")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "openstack {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+#[test]
+fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let t = Tenant::new("v418", 174);
+    release_fips(&clouds, &[&t.api, &t.ingress]);
+    let img = small_image(&lab);
+    let mut args = t.args(&lab, &img);
+    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+    let out = labsh_cloud(&lab, &clouds).args(&args).run();
+    out.ok();
+    let roles = osc(
+        &clouds,
+        "devcloud",
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--project",
+            &t.project,
+            "--names",
+        ],
+    );
+    let names: Vec<String> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Role"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.contains(&"swiftoperator".to_string()), "{names:?}");
+    let pid = osc(&clouds, "devcloud", &["project", "show", &t.project])["id"].clone();
+    for a in [&t.api, &t.ingress] {
+        let fl = osc(&clouds, "devcloud", &["floating", "ip", "show", a]);
+        assert_eq!(fl["status"], "DOWN", "{fl}");
+        assert_eq!(fl["project_id"], pid);
+        assert!(fl["port_id"].is_null(), "{fl}");
+    }
+    let tenant_clouds = lab.work().join("out/clouds.yaml");
+    let acc = osc(
+        &tenant_clouds,
+        "openstack",
+        &["object", "store", "account", "show"],
+    );
+    let props = acc["properties"].as_object().cloned().unwrap_or_default();
+    assert!(
+        !props.keys().any(|k| k.eq_ignore_ascii_case("temp-url-key")),
+        "4.18 needs no Temp-URL-Key: {acc}"
+    );
+    // The image is the tenant's own: the tenant user sees it.
+    let imgs = osc(&tenant_clouds, "openstack", &["image", "list"]);
+    assert!(
+        imgs.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["Name"] == t.image.as_str()),
+        "{imgs}"
+    );
+}
+
+#[test]
+fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let t = Tenant::new("chk", 176);
+    release_fips(&clouds, &[&t.api, &t.ingress]);
+    let img = small_image(&lab);
+    let mut args = t.args(&lab, &img);
+    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+    labsh_cloud(&lab, &clouds).args(&args).run().ok();
+    let fails = |rows: &[Value]| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["status"] == "fail")
+            .map(|r| r["detail"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let rows = installer_checks(&lab, &clouds, &t, &[]);
+    assert!(fails(&rows).is_empty(), "{rows:?}");
+    // The tenant's 25 GB flavor: 4.18's installer warns under 100 GB.
+    assert_eq!(row(&rows, "flavor")["status"], "warn", "{rows:?}");
+
+    // A flavor below 4.18's minimums.
+    let small = uniq("chk-small");
+    osc_ok(
+        &clouds,
+        &[
+            "flavor", "create", "--ram", "2048", "--vcpus", "1", "--disk", "10", &small,
+        ],
+    );
+    let rows = installer_checks(&lab, &clouds, &t, &[("flavor", &small)]);
+    let f = row(&rows, "flavor");
+    assert_eq!(f["status"], "fail", "{rows:?}");
+    for want in [
+        "tenant.flavor.vcpus: 1",
+        "tenant.flavor.ram_mib: 2048",
+        "tenant.flavor.disk_gb: 10",
+    ] {
+        assert!(f["detail"].as_str().unwrap().contains(want), "{want}: {f}");
+    }
+    osc_ok(&clouds, &["flavor", "delete", &small]);
+    assert_eq!(
+        row(&installer_checks(&lab, &clouds, &t, &[]), "flavor")["status"],
+        "warn"
+    );
+
+    // The API floating IP attached to a port.
+    let net = uniq("chk-net");
+    let router = uniq("chk-router");
+    let port = uniq("chk-port");
+    osc_ok(
+        &clouds,
+        &["network", "create", "--project", &t.project, &net],
+    );
+    osc_ok(
+        &clouds,
+        &[
+            "subnet",
+            "create",
+            "--project",
+            &t.project,
+            "--network",
+            &net,
+            "--subnet-range",
+            "10.77.0.0/24",
+            &net,
+        ],
+    );
+    osc_ok(
+        &clouds,
+        &["router", "create", "--project", &t.project, &router],
+    );
+    osc_ok(
+        &clouds,
+        &["router", "set", "--external-gateway", "external", &router],
+    );
+    osc_ok(&clouds, &["router", "add", "subnet", &router, &net]);
+    osc_ok(
+        &clouds,
+        &[
+            "port",
+            "create",
+            "--project",
+            &t.project,
+            "--network",
+            &net,
+            &port,
+        ],
+    );
+    osc_ok(&clouds, &["floating", "ip", "set", "--port", &port, &t.api]);
+    let rows = installer_checks(&lab, &clouds, &t, &[]);
+    let a = row(&rows, "API floating IP");
+    assert_eq!(a["status"], "fail", "{rows:?}");
+    assert!(
+        a["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("tenant.api_fip: {} is attached to port", t.api)),
+        "{a}"
+    );
+    osc_ok(&clouds, &["floating", "ip", "unset", "--port", &t.api]);
+    assert_eq!(
+        row(&installer_checks(&lab, &clouds, &t, &[]), "API floating IP")["status"],
+        "pass"
+    );
+
+    // An image owned by another project and not shared.
+    let other = uniq("chk-other");
+    let foreign = uniq("chk-foreign");
+    osc_ok(&clouds, &["project", "create", &other]);
+    osc_ok(
+        &clouds,
+        &[
+            "image",
+            "create",
+            "--private",
+            "--project",
+            &other,
+            "--disk-format",
+            "qcow2",
+            "--file",
+            img.to_str().unwrap(),
+            &foreign,
+        ],
+    );
+    let rows = installer_checks(&lab, &clouds, &t, &[("image_name", &foreign)]);
+    let i = row(&rows, "image");
+    assert_eq!(i["status"], "fail", "{rows:?}");
+    assert!(
+        i["detail"].as_str().unwrap().contains("cannot see it"),
+        "{i}"
+    );
+    osc_ok(&clouds, &["image", "set", "--public", &foreign]);
+    let rows = installer_checks(&lab, &clouds, &t, &[("image_name", &foreign)]);
+    assert_eq!(row(&rows, "image")["status"], "pass", "{rows:?}");
+    osc_ok(&clouds, &["image", "delete", &foreign]);
+    osc_ok(&clouds, &["project", "delete", &other]);
+
+    // The port quota one short of what 4.18's installer counts: 4 + 3 masters + 2 workers.
+    let q = osc(
+        &clouds,
+        "devcloud",
+        &["quota", "show", "--network", "--usage", &t.project],
+    );
+    let in_use = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Resource"] == "ports")
+        .map(|r| r["In Use"].as_i64().unwrap_or(0))
+        .unwrap_or(0);
+    let short = (in_use + 9 - 1).to_string();
+    osc_ok(&clouds, &["quota", "set", "--ports", &short, &t.project]);
+    let rows = installer_checks(&lab, &clouds, &t, &[]);
+    let qr = row(&rows, "quota");
+    assert_eq!(qr["status"], "fail", "{rows:?}");
+    assert!(
+        qr["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ports: needs 9, 8 left"),
+        "{qr}"
+    );
+    osc_ok(
+        &clouds,
+        &[
+            "quota",
+            "set",
+            "--ports",
+            &(in_use + 9).to_string(),
+            &t.project,
+        ],
+    );
+    assert_eq!(
+        row(&installer_checks(&lab, &clouds, &t, &[]), "quota")["status"],
+        "pass"
+    );
+
+    osc_ok(&clouds, &["router", "remove", "subnet", &router, &net]);
+    osc_ok(&clouds, &["router", "delete", &router]);
+    osc_ok(&clouds, &["port", "delete", &port]);
+    osc_ok(&clouds, &["network", "delete", &net]);
 }

@@ -130,7 +130,10 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     let variant = lab.file(
         "profiles/devlabtest.rhai",
         &format!(
-            "fn overrides() {{ #{{ name: \"{p}\", bmc: #{{ port_base: {port_base} }}, tenant: #{{ project: \"{p}-tenant\", user: \"{p}-user\", flavor: #{{ name: \"{p}-master\" }},\n  api_fip: \"192.168.122.230\", ingress_fip: \"192.168.122.231\", image: #{{ name: \"{p}-rhcos\", file: \"{}\" }} }} }} }}\n",
+            // A name of its own for everything it makes on the shared devcloud, the image too, so
+            // OpenShift 4.5: it boots the image clusterOSImage names (4.2 boots `rhcos`), and it
+            // is the last release whose ingress floating IP is attached after the install.
+            "fn overrides() {{ #{{ name: \"{p}\", ocp: #{{ version: \"4.5.0\" }}, bmc: #{{ port_base: {port_base} }}, tenant: #{{ project: \"{p}-tenant\", user: \"{p}-user\", flavor: #{{ name: \"{p}-master\" }},\n  api_fip: \"192.168.122.230\", ingress_fip: \"192.168.122.231\", image: #{{ name: \"{p}-rhcos\", file: \"{}\" }} }} }} }}\n",
             image.display()
         ),
     );

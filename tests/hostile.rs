@@ -110,10 +110,12 @@ fn run_cases(cases: &[Case], script_name: &str) {
             "{}: exit code\n--- stderr\n{}",
             c.name, out.stderr
         );
+        // Errors go to stderr; a failed preflight row is printed with the table, on stdout.
+        let said = format!("{}{}", out.stderr, out.stdout);
         for s in c.says {
             let s = s.replace("{work}", &work);
             assert!(
-                out.stderr.contains(&s),
+                said.contains(&s),
                 "{}: the error does not name {s:?}:\n{}",
                 c.name,
                 out.stderr
@@ -355,6 +357,48 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
                 args: &[P, F],
                 code: 1,
                 says: &["tenant.quotas.cores: 4 is below"],
+            },
+            Case {
+                name: "an OpenShift version outside 4.2-4.20",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.21.0\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.version: OpenShift 4.21 is not one labsh writes for: the releases are 4.2 to 4.20"],
+            },
+            Case {
+                name: "a malformed OpenShift version",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"latest\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.version: \"latest\" is not an OpenShift version"],
+            },
+            Case {
+                name: "a network type the release refuses",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.18\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.network_type: OpenShift 4.18 refuses OpenShiftSDN"],
+            },
+            Case {
+                name: "a key that has no meaning on the release",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.18\", network_type: \"OVNKubernetes\", trunk: true } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.trunk: has no meaning on OpenShift 4.18", "taken by 4.2 to 4.5"],
+            },
+            Case {
+                name: "a flavor below the release's minimum",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.18\", network_type: \"OVNKubernetes\" }, tenant: #{ flavor: #{ vcpus: 2 } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["tenant.flavor.vcpus: 2 is below the 4 vCPUs OpenShift 4.18 needs"],
+            },
+            Case {
+                name: "a cluster that does not fit on the compute nodes",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ compute: #{ memory_mib: 32768 } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["OpenShift on the compute nodes", "4 of 6 nodes do not fit", "overcloud-compute01 256 vCPUs, 43008 MiB"],
             },
             Case {
                 name: "an unknown profile name",

@@ -45,6 +45,24 @@ fn yaml(path: &Path) -> Value {
 /// The seed's install-config.yaml as the article prints it.
 const SEED_INSTALL_CONFIG: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
 
+/// The seed's install-config.yaml is, byte for byte, what it has always been (the article's file,
+/// with the sandbox's stand-in key and a pull secret given).
+#[test]
+fn the_seeds_install_config_stays_byte_for_byte() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args(["run", script("lab.rhai").to_str().unwrap(), "--only", "ocp"])
+        .env("LABSH_SECRET_PULL_SECRET_STANDIN", "{\"auths\":{}}")
+        .run()
+        .ok();
+    let got = std::fs::read(lab.state().join("out/sandbox/install-config.yaml")).unwrap();
+    let want = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ocp/seed-install-config-4.2.yaml"),
+    )
+    .unwrap();
+    assert!(got == want, "{}", String::from_utf8_lossy(&got));
+}
+
 #[test]
 fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
     let lab = Lab::new();

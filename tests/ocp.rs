@@ -157,3 +157,125 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// install-config.yaml as the lab writes it for every release 4.2 to 4.20, for the seed lab and
+/// for profiles/current.rhai, checked field by field against that release's schema: the fixture
+/// tests/data/ocp/installer-schema.json, read off the installer's types at each release's commit.
+#[test]
+fn every_release_gets_only_the_fields_its_installer_defines() {
+    let lab = Lab::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let current = root.join("profiles/current.rhai");
+    let f = lab.file(
+        "configs.rhai",
+        &format!(
+            r#"import "seed" as seed;
+import "openshift" as openshift;
+import "util" as util;
+let out = #{{}};
+let cur = load_variant("{}", []).overrides;
+for m in 2..=20 {{
+    let v = `4.${{m}}`;
+    let s = seed::profile();
+    s.ocp.version = v;
+    // The seed's OpenShiftSDN is refused from 4.15.
+    if m >= 15 {{ s.ocp.network_type = "OVNKubernetes"; }}
+    let c = util::merge(seed::profile(), cur);
+    c.ocp.version = v;
+    for pair in [["seed", s], ["current", c]] {{
+        let cfg = openshift::install_config(pair[1], "ssh-ed25519 AAAAC3Nza test", "{{}}");
+        openshift::check(pair[1], cfg);
+        out[`${{pair[0]}} ${{v}}`] = cfg;
+    }}
+}}
+print(out.to_json());
+"#,
+            current.display()
+        ),
+    );
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.ok();
+    let configs: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/data/ocp/installer-schema.json")).unwrap(),
+    )
+    .unwrap();
+    let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_object())
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut checked = 0;
+    for (name, cfg) in configs.as_object().unwrap() {
+        let (_, v) = name.split_once(' ').unwrap();
+        let schema = &fixture["releases"][v];
+        let has =
+            |section: &str, k: &str| schema[section].as_array().unwrap().iter().any(|x| x == k);
+        // The article's own release keeps its file's two fields no release defines.
+        let extra = |k: &str| v == "4.2" && (k == "clusterID" || k == "type");
+        let mut walk = |section: &str, at: &str, obj: Option<&serde_json::Value>| {
+            for k in keys(obj) {
+                assert!(
+                    has(section, &k) || extra(&k),
+                    "{name}: {at}{k} is not a field of OpenShift {v} (installer commit {})",
+                    schema["commit"]
+                );
+                checked += 1;
+            }
+        };
+        walk("top_level", "", Some(cfg));
+        walk("networking", "networking.", cfg.get("networking"));
+        walk("machine_pool", "controlPlane.", cfg.get("controlPlane"));
+        for pool in cfg["compute"].as_array().unwrap() {
+            walk("machine_pool", "compute[].", Some(pool));
+        }
+        let osp = &cfg["platform"]["openstack"];
+        walk("openstack_platform", "platform.openstack.", Some(osp));
+        walk(
+            "openstack_machine_pool",
+            "platform.openstack.defaultMachinePlatform.",
+            osp.get("defaultMachinePlatform"),
+        );
+        // What each release takes for what the lab needs, by name.
+        let minor: u32 = v[2..].parse().unwrap();
+        let net = &cfg["networking"];
+        assert_eq!(net.get("machineCIDR").is_some(), minor == 2, "{name}");
+        assert_eq!(net.get("machineNetwork").is_some(), minor >= 3, "{name}");
+        assert_eq!(osp.get("lbFloatingIP").is_some(), minor < 7, "{name}");
+        assert_eq!(osp.get("apiFloatingIP").is_some(), minor >= 7, "{name}");
+        assert_eq!(osp.get("ingressFloatingIP").is_some(), minor >= 6, "{name}");
+        assert_eq!(osp.get("computeFlavor").is_some(), minor < 7, "{name}");
+        assert_eq!(
+            osp.get("defaultMachinePlatform").is_some(),
+            minor >= 7,
+            "{name}"
+        );
+        assert_eq!(osp.get("octaviaSupport").is_some(), minor < 6, "{name}");
+        assert_eq!(cfg.get("clusterID").is_some(), minor == 2, "{name}");
+    }
+    assert_eq!(configs.as_object().unwrap().len(), 38);
+    assert!(checked > 38 * 15, "{checked}");
+}
+
+/// docs/guide.md's table of what changes by release is the one the rules print.
+#[test]
+fn the_guides_release_table_is_the_rules_own() {
+    let lab = Lab::new();
+    let o = lab.labsh().args(["-e", "ocp::release_table()"]).run();
+    o.ok();
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))
+            .unwrap();
+    let begin = "<!-- BEGIN ocp::release_table() -->\n";
+    let end = "<!-- END ocp::release_table() -->";
+    let i = guide
+        .find(begin)
+        .expect("docs/guide.md has the release table's markers")
+        + begin.len();
+    let j = guide[i..].find(end).unwrap() + i;
+    assert_eq!(
+        guide[i..j].trim(),
+        o.stdout.trim(),
+        "docs/guide.md's release table is stale: replace it with `labsh -e 'ocp::release_table()'`"
+    );
+}
