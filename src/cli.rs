@@ -66,8 +66,11 @@ pub enum Cmd {
     },
     /// List past runs, or show one run's events (an id prefix, or `last`).
     Journal {
-        /// The run.
+        /// The run: any unique part of its id, or `last`.
         run_id: Option<String>,
+        /// Draw the run as a timeline into FILE (SVG): its stages and their longest steps.
+        #[arg(long, value_name = "FILE", requires = "run_id")]
+        timeline: Option<PathBuf>,
     },
     /// Start the REPL (the same as `labsh` alone).
     Repl,

@@ -66,6 +66,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.common.verbose);
+    if cli.common.plan {
+        effects::set_plan_process();
+    }
     if cli.eval.is_some() && cli.command.is_some() {
         eprintln!(
             "error: -e cannot be combined with a command\n\nFor more information, try '--help'."
@@ -82,8 +85,8 @@ fn main() -> ExitCode {
         (None, Some(cli::Cmd::Doc { topic, markdown })) => {
             doc::doc_cmd(topic.as_deref(), markdown.as_deref(), &cli.common)
         }
-        (None, Some(cli::Cmd::Journal { run_id })) => {
-            runner::journal_cmd(run_id.as_deref(), &cli.common)
+        (None, Some(cli::Cmd::Journal { run_id, timeline })) => {
+            runner::journal_cmd(run_id.as_deref(), timeline.as_deref(), &cli.common)
         }
         (None, Some(cli::Cmd::Repl)) | (None, None) => repl::start(&cli.common),
     };

@@ -68,7 +68,19 @@ impl Printer {
         if !self.color_err {
             return text.to_string();
         }
-        let style: Style = match tone {
+        Self::style(tone).paint(text).to_string()
+    }
+
+    /// Paints `text` for stdout (script output: preflight's table).
+    pub fn paint_out(&self, tone: Tone, text: &str) -> String {
+        if !self.color_out {
+            return text.to_string();
+        }
+        Self::style(tone).paint(text).to_string()
+    }
+
+    fn style(tone: Tone) -> Style {
+        match tone {
             Tone::Ok => Color::Green.normal(),
             Tone::Changed => Color::Yellow.normal(),
             Tone::Planned => Color::Cyan.normal(),
@@ -76,8 +88,7 @@ impl Printer {
             Tone::Dim => Style::new().dimmed(),
             Tone::Bold => Style::new().bold(),
             Tone::Stage => Color::Blue.bold(),
-        };
-        style.paint(text).to_string()
+        }
     }
 
     fn write_out(&self, line: &str) {

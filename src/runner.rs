@@ -398,12 +398,15 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         "jobs": common.jobs,
         "labsh": env!("CARGO_PKG_VERSION"),
     });
-    match Journal::create(&paths::journal_dir(), &run_id) {
-        Ok(mut j) => {
-            j.write(header);
-            session.effects.set_journal(JournalSlot::Open(j));
+    // A plan writes nothing, its journal neither: its output is the record.
+    if !common.plan {
+        match Journal::create(&paths::journal_dir(), &run_id) {
+            Ok(mut j) => {
+                j.write(header);
+                session.effects.set_journal(JournalSlot::Open(j));
+            }
+            Err(e) => printer.warn(&format!("{e}; this run will not be journaled")),
         }
-        Err(e) => printer.warn(&format!("{e}; this run will not be journaled")),
     }
     printer.event(json!({"event": "run", "run_id": run_id, "script": source, "mode": if common.plan { "plan" } else { "apply" }}));
 
@@ -428,7 +431,12 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             if let Some(st) = session.failed_stage() {
                 extra["stage"] = json!(st);
             }
-            printer.error(&d.render(), extra);
+            printer.error(&d.render(), extra.clone());
+            let mut ev = json!({"event": "error", "message": d.render()});
+            if let Some(st) = extra.get("stage") {
+                ev["stage"] = st.clone();
+            }
+            session.effects.journal(ev);
             (FAILED, "failed")
         }
     };
@@ -464,10 +472,14 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     let printer = Arc::new(Printer::new(common.json));
     let header =
         json!({"event": "run", "script": "-e", "mode": if common.plan { "plan" } else { "apply" }});
-    let journal = JournalSlot::Lazy {
-        dir: paths::journal_dir(),
-        id: journal::new_run_id(),
-        header,
+    let journal = if common.plan {
+        JournalSlot::None
+    } else {
+        JournalSlot::Lazy {
+            dir: paths::journal_dir(),
+            id: journal::new_run_id(),
+            header,
+        }
     };
     let options = RunOptions {
         jobs: common.jobs as usize,
@@ -515,33 +527,64 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     code
 }
 
-/// `labsh journal [RUN_ID]`.
-pub fn journal_cmd(run_id: Option<&str>, common: &Common) -> u8 {
+/// `labsh journal [RUN_ID] [--timeline FILE]`.
+pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Common) -> u8 {
     let printer = Printer::new(common.json);
     let dir = paths::journal_dir();
-    match run_id {
-        None => match journal::list(&dir) {
+    let Some(id) = run_id else {
+        return match journal::list(&dir) {
             Ok(runs) => {
                 if runs.is_empty() {
                     printer.status(&format!("no runs yet in {}", dir.display()));
+                    return OK;
+                }
+                if !printer.is_json() {
+                    printer.out(&format!(
+                        "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
+                        "RUN",
+                        "MODE",
+                        "STATUS",
+                        "PROFILE",
+                        "TARGET",
+                        "OK",
+                        "CHANGED",
+                        "PLANNED",
+                        "FAILED"
+                    ));
                 }
                 for r in runs {
                     if printer.is_json() {
-                        printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "mode": r.mode, "status": r.status, "totals": r.totals}));
-                    } else {
-                        let t = &r.totals;
-                        let counts = if t.is_null() {
-                            String::new()
+                        printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
+                        continue;
+                    }
+                    let t = &r.totals;
+                    let n = |k: &str| {
+                        t[k].as_u64()
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "-".into())
+                    };
+                    let or = |s: &str, d: &str| {
+                        if s.is_empty() {
+                            d.to_string()
                         } else {
-                            format!(
-                                "ok={} changed={} planned={} failed={}",
-                                t["ok"], t["changed"], t["planned"], t["failed"]
-                            )
-                        };
-                        printer.out(&format!(
-                            "{}  {:<6} {:<11} {}  {}",
-                            r.id, r.mode, r.status, r.script, counts
-                        ));
+                            s.to_string()
+                        }
+                    };
+                    printer.out(&format!(
+                        "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
+                        r.id,
+                        r.mode,
+                        r.status,
+                        or(&r.profile, "seed"),
+                        or(&r.target, "sandbox"),
+                        n("ok"),
+                        n("changed"),
+                        n("planned"),
+                        n("failed"),
+                        r.script
+                    ));
+                    if let Some(e) = &r.error {
+                        printer.out(&format!("{:<28}error: {e}", ""));
                     }
                 }
                 OK
@@ -550,23 +593,36 @@ pub fn journal_cmd(run_id: Option<&str>, common: &Common) -> u8 {
                 printer.error(&e, json!({}));
                 FAILED
             }
-        },
-        Some(id) => match journal::events(&dir, id) {
-            Ok((_, events)) => {
-                for ev in events {
-                    if printer.is_json() {
-                        printer.event(ev);
-                    } else {
-                        printer.out(&render_event(&ev));
+        };
+    };
+    match journal::events(&dir, id) {
+        Ok((id, events)) => {
+            if let Some(file) = timeline {
+                let svg = crate::effects::timeline::svg(&id, &events);
+                return match std::fs::write(file, svg) {
+                    Ok(()) => {
+                        printer.status(&format!("timeline of run {id}: {}", file.display()));
+                        OK
                     }
+                    Err(e) => {
+                        printer.error(&format!("cannot write {}: {e}", file.display()), json!({}));
+                        FAILED
+                    }
+                };
+            }
+            for ev in events {
+                if printer.is_json() {
+                    printer.event(ev);
+                } else {
+                    printer.out(&render_event(&ev));
                 }
-                OK
             }
-            Err(e) => {
-                printer.error(&e, json!({}));
-                USAGE
-            }
-        },
+            OK
+        }
+        Err(e) => {
+            printer.error(&e, json!({}));
+            USAGE
+        }
     }
 }
 
@@ -585,6 +641,7 @@ fn render_event(ev: &serde_json::Value) -> String {
         }
         "recap" => format!("recap {}", ev["totals"]),
         "run_end" => format!("end {}", s("status")),
+        "error" => format!("error: {}", s("message")),
         "continue" => format!("continue with: {}", s("command")),
         other => format!("{other} {ev}"),
     };

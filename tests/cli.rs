@@ -207,27 +207,58 @@ fn journal_lists_runs_and_shows_events() {
     let lab = Lab::new();
     let f = lab.file("s.rhai", "stage(\"a\", || run([\"true\"]));\n");
     lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    let p = lab.file(
+        "p.rhai",
+        "stage(\"b\", || planned(\"shown only\", || run([\"true\"])));\n",
+    );
+    lab.labsh().args(["run", p.to_str().unwrap()]).run().ok();
+    // A plan writes no journal.
     lab.labsh()
         .args(["run", "--plan", f.to_str().unwrap()])
         .run()
         .ok();
+    let bad = lab.file("bad.rhai", "stage(\"c\", || run([\"false\"]));\n");
+    lab.labsh()
+        .args(["run", bad.to_str().unwrap()])
+        .run()
+        .code(1);
     let o = lab.labsh().args(["journal"]).run();
     o.ok();
     let lines: Vec<&str> = o.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", o.stdout);
+    assert_eq!(
+        lines.len(),
+        5,
+        "a header, three runs and a failed run's error:\n{}",
+        o.stdout
+    );
     assert!(
-        lines[0].contains("apply") && lines[0].contains("ok") && lines[0].contains("changed=1"),
+        lines[0].starts_with("RUN ") && lines[0].contains("PROFILE") && lines[0].contains("SCRIPT"),
         "{}",
         lines[0]
     );
-    assert!(
-        lines[1].contains("plan") && lines[1].contains("planned=1"),
+    let cols = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let first = cols(lines[1]);
+    assert_eq!(
+        &first[1..9],
+        ["apply", "ok", "seed", "sandbox", "0", "1", "0", "0"],
         "{}",
         lines[1]
     );
-    let id = lines[0].split_whitespace().next().unwrap();
+    assert!(lines[1].ends_with("s.rhai"), "{}", lines[1]);
+    assert_eq!(cols(lines[2])[7], "1", "one planned: {}", lines[2]);
+    assert_eq!(cols(lines[3])[2], "failed", "{}", lines[3]);
+    assert!(
+        lines[4]
+            .trim_start()
+            .starts_with("error: command failed with exit code 1: false"),
+        "{}",
+        lines[4]
+    );
+    let id = first[0].clone();
+    // Any unique part of the id names the run.
+    let part = &id[id.len() - 4..];
     lab.labsh()
-        .args(["journal", id])
+        .args(["journal", part])
         .run()
         .ok()
         .stdout_has("stage a started")
@@ -236,12 +267,23 @@ fn journal_lists_runs_and_shows_events() {
     let ev = o.json_lines();
     assert!(ev
         .iter()
-        .any(|e| e["event"] == "effect" && e["outcome"] == "planned"));
+        .any(|e| e["event"] == "error" && e["message"].as_str().unwrap().contains("exit code 1")));
     lab.labsh()
         .args(["journal", "1999"])
         .run()
         .code(2)
         .stderr_has("no run");
+    // The run as a timeline.
+    let svg = lab.work().join("t.svg");
+    lab.labsh()
+        .args(["journal", &id, "--timeline", svg.to_str().unwrap()])
+        .run()
+        .ok();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains(">a</text>") && text.contains("run true"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -63,9 +63,13 @@ pub struct RunSummary {
     pub id: String,
     pub started: String,
     pub script: String,
+    pub profile: String,
+    pub target: String,
     pub mode: String,
     pub status: String,
     pub totals: Value,
+    /// The first line of a failed run's error.
+    pub error: Option<String>,
 }
 
 fn read_events(path: &Path) -> Result<Vec<Value>, String> {
@@ -105,10 +109,18 @@ pub fn list(dir: &Path) -> Result<Vec<RunSummary>, String> {
                 .unwrap_or_default()
                 .to_string()
         };
+        let error = events
+            .iter()
+            .find(|e| e["event"] == "error")
+            .and_then(|e| e["message"].as_str())
+            .map(|m| m.lines().next().unwrap_or_default().to_string());
         out.push(RunSummary {
             id,
             started: s(start, "ts"),
             script: s(start, "script"),
+            profile: s(start, "profile"),
+            target: s(start, "target"),
+            error,
             mode: s(start, "mode"),
             status: end
                 .and_then(|e| e["status"].as_str())
@@ -120,13 +132,15 @@ pub fn list(dir: &Path) -> Result<Vec<RunSummary>, String> {
     Ok(out)
 }
 
-/// The events of one run. `id` may be a unique prefix, or `last`.
+/// The events of one run. `id` may be any unique part of a run's id, or `last`.
 pub fn events(dir: &Path, id: &str) -> Result<(String, Vec<Value>), String> {
     let runs = list(dir)?;
     let found: Vec<&RunSummary> = if id == "last" {
         runs.last().into_iter().collect()
+    } else if let Some(r) = runs.iter().find(|r| r.id == id) {
+        vec![r]
     } else {
-        runs.iter().filter(|r| r.id.starts_with(id)).collect()
+        runs.iter().filter(|r| r.id.contains(id)).collect()
     };
     match found.as_slice() {
         [one] => Ok((
@@ -166,6 +180,8 @@ mod tests {
         assert_eq!(runs[0].totals["ok"], 1);
         let (id, ev) = events(dir.path(), "2026").unwrap();
         assert_eq!(id, "20260101T000000Z-abcd");
+        // Any unique part of the id.
+        assert_eq!(events(dir.path(), "abcd").unwrap().0, id);
         assert_eq!(ev.len(), 3);
         assert!(events(dir.path(), "1999").is_err());
         assert!(Journal::create(dir.path(), "20260101T000000Z-abcd").is_err());

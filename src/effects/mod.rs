@@ -15,6 +15,7 @@ pub mod pool;
 pub mod process;
 pub mod secret;
 pub mod time;
+pub mod timeline;
 
 use crate::printer::{Printer, Tone};
 use journal::Journal;
@@ -48,6 +49,20 @@ pub struct Budget {
 
 thread_local! {
     static TASK: RefCell<Task> = RefCell::new(Task::default());
+}
+
+/// Set for a `--plan` process: it writes nothing anywhere, not even its own bookkeeping (no
+/// journal, no ssh control folder).
+static PLAN_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks this process as a plan: it writes nothing.
+pub fn set_plan_process() {
+    PLAN_PROCESS.store(true, Ordering::SeqCst);
+}
+
+/// Whether this process only plans (`labsh run --plan`, `labsh -e --plan`).
+pub fn plan_process() -> bool {
+    PLAN_PROCESS.load(Ordering::SeqCst)
 }
 
 /// This thread's task context, to hand to the threads it starts.

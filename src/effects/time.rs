@@ -50,9 +50,43 @@ pub fn compact(ms: u128) -> String {
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{milli:03}Z")
 }
 
+/// Days since 1970-01-01 of a civil date (the inverse of `civil`, after Howard Hinnant).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Milliseconds since the epoch of `2026-11-25T21:35:38.123Z` (as [`rfc3339`] writes it).
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, clock) = s.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
+    let mut c = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, se) = (c.next()??, c.next()??, c.next()??);
+    let milli: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
+    let days = days_from_civil(y, mo as u32, da as u32);
+    let ms = ((days * 86_400 + h * 3600 + mi * 60 + se) * 1000) + milli;
+    u64::try_from(ms).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsed_back() {
+        for ms in [0u64, 1_795_642_538_500, 951_782_400_007] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms as u128)), Some(ms));
+        }
+        assert_eq!(parse_rfc3339("nope"), None);
+    }
 
     #[test]
     fn known_instants() {

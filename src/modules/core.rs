@@ -811,6 +811,40 @@ pub mod core_fns {
             .unwrap_or(Dynamic::UNIT)
     }
 
+    /// `text` coloured as `kind` says ("pass" or "ok" green, "warn" yellow, "fail" red, "dim",
+    /// "bold") when the output is a terminal and `NO_COLOR` is unset; else `text` as it is. For
+    /// tables scripts print, such as preflight's.
+    ///
+    /// ```rhai
+    /// let s = styled("pass", "pass");
+    /// assert(s.contains("pass"));
+    /// ```
+    #[rhai_fn(name = "styled", return_raw)]
+    pub fn styled(
+        ctx: NativeCallContext,
+        kind: &str,
+        text: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        use crate::printer::Tone;
+        let tone = match kind {
+            "pass" | "ok" => Tone::Ok,
+            "warn" => Tone::Changed,
+            "fail" => Tone::Failed,
+            "dim" => Tone::Dim,
+            "bold" => Tone::Bold,
+            other => {
+                return Err(super::rt_err(
+                    &ctx,
+                    format!("styled: kind {other:?} must be pass, ok, warn, fail, dim or bold"),
+                ))
+            }
+        };
+        Ok(super::session(&ctx)?
+            .effects
+            .printer()
+            .paint_out(tone, text))
+    }
+
     /// The environment variable `name`, or `()` when it is not set.
     ///
     /// ```rhai

@@ -127,6 +127,7 @@ pub fn start(common: &Common) -> u8 {
         "labsh {} — help() for the reference, :help for commands, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     ));
+    let mut interrupted_at_prompt = false;
     loop {
         let prompt = if repl.session.effects.is_plan() {
             "labsh(plan)> "
@@ -135,6 +136,7 @@ pub fn start(common: &Common) -> u8 {
         };
         match rl.readline(prompt) {
             Ok(line) => {
+                interrupted_at_prompt = false;
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -154,7 +156,15 @@ pub fn start(common: &Common) -> u8 {
                     *d = repl.defined_names();
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            // Ctrl-C at the prompt drops the line; a second one in a row leaves.
+            Err(ReadlineError::Interrupted) => {
+                if interrupted_at_prompt {
+                    break;
+                }
+                interrupted_at_prompt = true;
+                printer.status("(Ctrl-C again or Ctrl-D to leave)");
+                continue;
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 printer.error(&format!("cannot read input: {e}"), json!({}));
@@ -162,6 +172,10 @@ pub fn start(common: &Common) -> u8 {
             }
         }
     }
+    // The session's journal, if it wrote one, ends as a run does.
+    repl.session
+        .effects
+        .journal(json!({"event": "run_end", "status": "ok"}));
     runner::OK
 }
 
@@ -339,6 +353,10 @@ impl Repl {
                     self.session
                         .effects
                         .set_mode(if plan { Mode::Plan } else { Mode::Apply });
+                    // The journal so far ends; the next changes start a new one.
+                    self.session
+                        .effects
+                        .journal(json!({"event": "run_end", "status": "ok"}));
                     self.session.effects.set_journal(new_journal(plan));
                     p.status(&format!("plan mode {arg}"));
                 }

@@ -49,16 +49,25 @@ impl Host {
     /// The ssh options every call shares.
     fn base(&self, program: &str) -> Vec<String> {
         let dir = Self::control_dir();
-        let _ = std::fs::create_dir_all(&dir);
+        // One master connection per host, its socket in the state folder; a plan writes
+        // nothing, so it shares a master only where one is already there.
+        let multiplex = if crate::effects::plan_process() {
+            std::path::Path::new(&dir).is_dir()
+        } else {
+            std::fs::create_dir_all(&dir).is_ok()
+        };
         let mut v: Vec<String> = vec![program.into()];
-        for o in [
+        let mut opts = vec![
             "BatchMode=yes".to_string(),
             format!("ConnectTimeout={}", self.connect_timeout),
-            "ControlMaster=auto".into(),
-            format!("ControlPath={dir}/%C"),
-            "ControlPersist=120".into(),
-            "ServerAliveInterval=15".into(),
-        ] {
+        ];
+        if multiplex {
+            opts.push("ControlMaster=auto".into());
+            opts.push(format!("ControlPath={dir}/%C"));
+            opts.push("ControlPersist=120".into());
+        }
+        opts.push("ServerAliveInterval=15".into());
+        for o in opts {
             v.push("-o".into());
             v.push(o);
         }

@@ -16,6 +16,42 @@ fn verr(what: &str, e: virt::error::Error) -> String {
     format!("{what}: {}", e.message())
 }
 
+/// Sandbox files a plan has only planned to write, by path: what they would hold.
+static PLANNED_FILES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+
+/// Lets a plan open the sandbox file at `path` that the run will write with `text`: connections
+/// to `test://PATH` read it from memory until the file exists, so the plan sees the host the run
+/// will make, and nothing is written.
+pub fn plan_file(path: &str, text: &str) {
+    let m = PLANNED_FILES.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(mut g) = m.lock() {
+        g.insert(path.to_string(), text.to_string());
+    }
+}
+
+/// An anonymous in-memory file holding `text`, as a path this process can open.
+#[allow(unsafe_code)]
+fn memory_file(text: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let name = c"labsh-sandbox";
+    // SAFETY: memfd_create with a NUL-terminated name and no flags; the result is checked.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    if fd < 0 {
+        return Err(format!(
+            "cannot make an in-memory file: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fd is a fresh descriptor this function owns; the File takes it over. It is kept
+    // open for the life of the process (libvirt reads it by path when the connection opens).
+    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write the in-memory file: {e}"))?;
+    std::mem::forget(f);
+    Ok(format!("/proc/self/fd/{fd}"))
+}
+
 /// The connection to `uri`, opened once. Connections are never closed: libvirt's test driver
 /// resets its state when the last connection closes, and `Connect`'s drop panics if close fails.
 pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
@@ -34,7 +70,20 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
     } else {
         "is libvirtd running there, and may you use its socket?"
     };
-    let c = Connect::open(Some(uri)).map_err(|e| {
+    // A sandbox a plan only planned to write: its content, from memory.
+    let planned = uri
+        .strip_prefix("test://")
+        .filter(|p| !std::path::Path::new(p).exists())
+        .and_then(|p| {
+            PLANNED_FILES
+                .get()
+                .and_then(|m| m.lock().ok().and_then(|g| g.get(p).cloned()))
+        });
+    let open_uri = match planned {
+        Some(text) => format!("test://{}", memory_file(&text)?),
+        None => uri.to_string(),
+    };
+    let c = Connect::open(Some(&open_uri)).map_err(|e| {
         format!(
             "cannot connect to libvirt at {uri}: {} ({hint})",
             e.message()

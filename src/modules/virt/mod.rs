@@ -361,6 +361,10 @@ pub mod virt_fns {
             // A saved sandbox keeps its state: only a missing file is made.
             if !std::path::Path::new(path).exists() {
                 crate::effects::files::ensure_file(fx, path, text, false, None)?;
+                if fx.is_plan() {
+                    // The plan opens the host the run will write.
+                    super::client::plan_file(path, text);
+                }
             }
             Ok(format!("test://{path}"))
         })
