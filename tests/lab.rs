@@ -291,20 +291,6 @@ fn the_lab_is_drawn() {
         .args([
             "run",
             script("lab.rhai").to_str().unwrap(),
-            "--plan",
-            "--only",
-            "preflight",
-            "--graph",
-            g.to_str().unwrap(),
-        ])
-        .run()
-        .ok();
-    // A plan draws nothing.
-    assert!(!g.exists());
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
             "--only",
             "preflight",
             "--graph",
@@ -320,27 +306,79 @@ fn the_lab_is_drawn() {
         "VLAN 20",
         "192.168.122.164",
         "machine network",
+        // Labels are escaped: the bond's NICs are text, not DOT.
+        "OVS bond1 (nic3, nic4)",
     ] {
         assert!(dot.contains(want), "{want} not in the picture");
     }
-    // With Graphviz (tools/setup.sh installs it), an .svg path gets the picture rendered.
-    let svg = lab.work().join("lab.svg");
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--only",
-            "preflight",
-            "--graph",
-            svg.to_str().unwrap(),
-        ])
-        .run()
-        .ok();
-    let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(
-        text.contains("<svg") && text.contains("overcloud&#45;ctrl01"),
-        "not an SVG of the lab"
-    );
+    // The SVG of the seed and of every shipped profile, written under --plan too, and nothing
+    // else beside it; parsed, with every VM and network of the profile in it.
+    let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut names = vec!["seed".to_string()];
+    for e in std::fs::read_dir(&profiles).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().to_string();
+        names.push(n.trim_end_matches(".rhai").to_string());
+    }
+    for name in names {
+        let dir = lab.work().join(format!("pic-{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let svg = dir.join("lab.svg");
+        lab.labsh()
+            .args([
+                "run",
+                script("lab.rhai").to_str().unwrap(),
+                "--plan",
+                "--only",
+                "preflight",
+                "--profile",
+                &name,
+                "--graph",
+                svg.to_str().unwrap(),
+            ])
+            .run()
+            .ok();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(files.len(), 1, "{name}: only the picture is written");
+        let text = std::fs::read_to_string(&svg).unwrap();
+        let opts = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        let doc = roxmltree::Document::parse_with_options(&text, opts)
+            .unwrap_or_else(|e| panic!("{name}: not SVG: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let texts: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "text")
+            .filter_map(|n| n.text().map(str::to_string))
+            .collect();
+        // What the profile makes: its VMs and networks, as the lab's own plan names them.
+        let o = lab
+            .labsh()
+            .args([
+                "-e",
+                &format!(
+                    "import \"profile\" as profile; import \"seed\" as seed; let p = profile::load({}, ()).profile; #{{vms: seed::vm_list(p).map(|v| v.name), nets: p.networks.keys() + p.overcloud.networks.keys()}}",
+                    if name == "seed" { "\"seed\"".to_string() } else { format!("\"{}\"", profiles.join(format!("{name}.rhai")).display()) }
+                ),
+                "--json",
+            ])
+            .run();
+        o.ok();
+        let v = o
+            .json_lines()
+            .into_iter()
+            .find(|l| l["event"] == "result")
+            .unwrap()["value"]
+            .clone();
+        for want in v["vms"].as_array().unwrap().iter().chain(v["nets"].as_array().unwrap()) {
+            let want = want.as_str().unwrap();
+            assert!(
+                texts.iter().any(|t| t == want),
+                "{name}: {want} is not in the picture"
+            );
+        }
+    }
 }
 
 #[test]

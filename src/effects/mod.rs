@@ -35,6 +35,9 @@ use std::time::Instant;
 #[derive(Clone, Debug, Default)]
 pub struct Task {
     plan: bool,
+    /// Writing a file the user asked for on the command line (`--graph FILE`): done even in a
+    /// plan.
+    output: bool,
     stages: Vec<String>,
     refused: Option<String>,
     budget: Option<Budget>,
@@ -123,6 +126,8 @@ pub enum Outcome {
     Planned,
     /// Tried and failed.
     Failed,
+    /// Stopped by Ctrl-C or SIGTERM while it ran: neither done nor failed.
+    Interrupted,
 }
 
 impl Outcome {
@@ -132,6 +137,7 @@ impl Outcome {
             Outcome::Changed => "changed",
             Outcome::Planned => "planned",
             Outcome::Failed => "failed",
+            Outcome::Interrupted => "stopped",
         }
     }
 
@@ -141,6 +147,7 @@ impl Outcome {
             Outcome::Changed => Tone::Changed,
             Outcome::Planned => Tone::Planned,
             Outcome::Failed => Tone::Failed,
+            Outcome::Interrupted => Tone::Changed,
         }
     }
 }
@@ -271,6 +278,9 @@ impl Effects {
     /// Plan or apply, for the code path asking: the session's mode (`--plan`, `:plan`), or plan
     /// inside `planned(..)` and plan-only stages of this task.
     pub fn mode(&self) -> Mode {
+        if TASK.with(|t| t.borrow().output) {
+            return Mode::Apply;
+        }
         if self.plan.load(Ordering::SeqCst) || TASK.with(|t| t.borrow().plan) {
             Mode::Plan
         } else {
@@ -419,11 +429,48 @@ impl Effects {
                 self.record(&op, Outcome::Changed, t0.elapsed().as_millis(), None);
                 Ok(v)
             }
+            Err(e) if e == "interrupted" => {
+                self.record(&op, Outcome::Interrupted, t0.elapsed().as_millis(), None);
+                Err(e)
+            }
             Err(e) => {
                 self.record(&op, Outcome::Failed, t0.elapsed().as_millis(), Some(&e));
                 Err(e)
             }
         }
+    }
+
+    /// A change to labsh's own files that the rest of the run depends on (a secret made once
+    /// and used by later steps): done in any applying run, also inside `planned(..)`; only a
+    /// `--plan` process shows it instead.
+    pub fn change_local<T>(
+        &self,
+        op: Op,
+        apply: impl FnOnce() -> Result<T, String>,
+        planned: impl FnOnce() -> T,
+    ) -> Result<T, String> {
+        if plan_process() || self.plan.load(Ordering::SeqCst) {
+            return self.change(op, apply, planned);
+        }
+        with_task(|t| t.plan = false, || self.change(op, apply, planned))
+    }
+
+    /// Runs `f` writing an output the user asked for on the command line (a picture): done in
+    /// a plan too, since it is what the user wanted to see.
+    pub fn output<R>(&self, f: impl FnOnce() -> R) -> R {
+        with_task(
+            |t| {
+                t.plan = false;
+                t.output = true;
+            },
+            f,
+        )
+    }
+
+    /// Records a check that failed (a strict preflight shortfall): counted as failed in the
+    /// recap with what it says.
+    pub fn check_failed(&self, what: &str, detail: &str) {
+        self.record(&Op::new("check", what), Outcome::Failed, 0, Some(detail));
     }
 
     /// Records that the world already is as `op` wants it.
@@ -463,6 +510,7 @@ impl Effects {
                 Outcome::Changed => s.changed += 1,
                 Outcome::Planned => s.planned += 1,
                 Outcome::Failed => s.failed += 1,
+                Outcome::Interrupted => {}
             }
         }
         let mut ev = json!({

@@ -46,6 +46,9 @@ pub struct Session {
     failed_stage: Mutex<Option<String>>,
     /// The stages the script names (its literal `stage(..)` calls), in order.
     stages: Mutex<Vec<String>>,
+    /// Secrets this run generated or already reported (by name): each is reported once, and a
+    /// plan's unstored value is the one every later use gets.
+    secrets_seen: Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 impl Session {
@@ -58,6 +61,7 @@ impl Session {
             from_reached: Mutex::new(reached),
             failed_stage: Mutex::new(None),
             stages: Mutex::new(Vec::new()),
+            secrets_seen: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -93,6 +97,23 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Whether secret `name` was seen already in this run, and the value a plan made for it
+    /// without storing it.
+    pub fn secret_seen(&self, name: &str) -> Option<Option<String>> {
+        self.secrets_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub fn see_secret(&self, name: &str, unstored: Option<String>) {
+        self.secrets_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), unstored);
     }
 
     pub fn jobs(&self) -> usize {

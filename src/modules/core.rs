@@ -83,7 +83,25 @@ pub fn exec_checked(
         op = op.arg("env", env);
     }
     let fx = &s.effects;
-    let exec = || process::exec(&cmd, fx.cancel_flag(), fx.printer());
+    // A non-zero exit of a checked command is a failure, recorded as one.
+    let failure = |out: &process::Output| {
+        let tail = out.tail(10);
+        let mut msg = format!("command failed with exit code {}: {target}", out.code);
+        if !tail.is_empty() {
+            msg.push_str("\n    ");
+            msg.push_str(&tail.replace('\n', "\n    "));
+        }
+        msg
+    };
+    let exec = || {
+        process::exec(&cmd, fx.cancel_flag(), fx.printer()).and_then(|o| {
+            if check && o.code != 0 {
+                Err(failure(&o))
+            } else {
+                Ok(o)
+            }
+        })
+    };
     let out = if read {
         fx.read(op, exec)
     } else {
@@ -98,15 +116,7 @@ pub fn exec_checked(
         Err(e) if e == "interrupted" => return Err(interrupted(ctx)),
         Err(e) => return Err(err(e)),
     };
-    if check && out.code != 0 {
-        let tail = out.tail(10);
-        let mut msg = format!("command failed with exit code {}: {target}", out.code);
-        if !tail.is_empty() {
-            msg.push_str("\n    ");
-            msg.push_str(&tail.replace('\n', "\n    "));
-        }
-        return Err(err(msg));
-    }
+
     let mut m = Map::new();
     m.insert("code".into(), (out.code as i64).into());
     m.insert("stdout".into(), out.stdout.into());
@@ -282,12 +292,17 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
         }
     }
     let generate = o.bool("generate", false).map_err(err)?;
+    // A value a plan made for it earlier in this run (not stored): the same one again.
+    if let Some(Some(v)) = s.secret_seen(name) {
+        return Ok(Secret::new(name, &v));
+    }
     if let Some(v) = s.secrets.get(name).map_err(err)? {
-        if generate {
+        if generate && s.secret_seen(name).is_none() {
             s.effects.unchanged(
                 Op::new("secret.generate", name)
                     .arg("file", s.secrets.path().display().to_string()),
             );
+            s.see_secret(name, None);
         }
         return make(&v, &s.secrets.path().display().to_string());
     }
@@ -301,11 +316,13 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
         let value = secret::generate(len as usize).map_err(err)?;
         let path = s.secrets.path().display().to_string();
         let op = Op::new("secret.generate", name).arg("file", &path);
+        // Stored in any applying run, also inside planned(..): later steps use the same value.
         let stored = s
             .effects
-            .change(op, || s.secrets.put(name, &value), || value.clone())
+            .change_local(op, || s.secrets.put(name, &value).map(Some), || None)
             .map_err(err)?;
-        return Ok(Secret::new(name, &stored));
+        s.see_secret(name, if stored.is_none() { Some(value.clone()) } else { None });
+        return Ok(Secret::new(name, stored.as_deref().unwrap_or(&value)));
     }
     if s.options.interactive && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let prompt = o
@@ -809,6 +826,18 @@ pub mod core_fns {
         crate::engine::analyze::closest(word, c.iter().map(|s| s.as_str()))
             .map(|s| Dynamic::from(s.to_string()))
             .unwrap_or(Dynamic::UNIT)
+    }
+
+    /// Records that the check `name` failed, with `detail`: counted as failed in the recap and
+    /// journaled, as a failed change is (preflight reports each failed check so).
+    ///
+    /// ```rhai
+    /// if plan_mode() { failed_check("example check", "shown in the recap"); }
+    /// ```
+    #[rhai_fn(name = "failed_check", return_raw)]
+    pub fn failed_check(ctx: NativeCallContext, name: &str, detail: &str) -> Result<(), Box<EvalAltResult>> {
+        super::session(&ctx)?.effects.check_failed(name, detail);
+        Ok(())
     }
 
     /// `text` coloured as `kind` says ("pass" or "ok" green, "warn" yellow, "fail" red, "dim",

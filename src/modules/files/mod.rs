@@ -122,6 +122,19 @@ pub mod files_fns {
         })
     }
 
+    /// Writes a file the user asked for on the command line (such as `--graph lab.svg`): as
+    /// `write`, but done in a plan too, since seeing it is why the plan was asked for.
+    ///
+    /// ```rhai
+    /// files::write_output(run_info().state_dir + "/example-picture.dot", "digraph {}\n");
+    /// ```
+    #[rhai_fn(name = "write_output", return_raw)]
+    pub fn write_output(ctx: NativeCallContext, path: &str, text: &str) -> Res<bool> {
+        with_effects(&ctx, |fx| {
+            fx.output(|| ensure_file_with(fx, path, text, false, None, false))
+        })
+    }
+
     /// As `write`, with `#{mode: "0600"}` (private) or `#{in_place: true}` (rewrite the file
     /// itself, for bind-mounted files).
     ///
