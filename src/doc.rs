@@ -21,11 +21,22 @@ pub fn overview(cat: &Catalog) -> String {
         out,
         "Modules (help(\"MODULE\") lists one; help(\"MODULE::FUNCTION\") shows one):"
     );
-    for (name, m) in &cat.modules {
+    for (name, m) in cat.modules.iter().filter(|(_, m)| !m.stdlib) {
         if name == CORE {
             continue;
         }
         let summary = m.doc.lines().next().unwrap_or("");
+        let _ = writeln!(out, "  {name:<10} {summary}");
+    }
+    let _ = writeln!(
+        out,
+        "\nStdlib modules (import \"NAME\" as NAME; help(\"NAME\") lists one):"
+    );
+    for (name, m) in cat.modules.iter().filter(|(_, m)| m.stdlib) {
+        let summary = m.doc.lines().next().unwrap_or("");
+        let summary = summary
+            .strip_prefix(&format!("{name}: "))
+            .unwrap_or(summary);
         let _ = writeln!(out, "  {name:<10} {summary}");
     }
     if let Some(core) = cat.modules.get(CORE) {
@@ -52,6 +63,9 @@ pub fn topic(cat: &Catalog, topic: &str) -> Result<String, String> {
         let mut out = String::new();
         if !m.doc.is_empty() {
             let _ = writeln!(out, "{}\n", m.doc);
+        }
+        if m.stdlib {
+            let _ = writeln!(out, "(stdlib module: import \"{topic}\" as {topic};)\n");
         }
         for f in &m.functions {
             let _ = writeln!(out, "  {}", qualified(topic, f));
@@ -98,6 +112,11 @@ pub fn markdown(cat: &Catalog, dir: &Path) -> Result<Vec<String>, String> {
         } else {
             m.doc.lines().next().unwrap_or("")
         };
+        let summary = if m.stdlib {
+            format!("(stdlib) {summary}")
+        } else {
+            summary.to_string()
+        };
         let _ = writeln!(index, "- [{name}]({name}.md): {summary}");
         let mut page = format!("# {name}\n\n");
         if !m.doc.is_empty() {
@@ -133,7 +152,7 @@ pub fn doc_cmd(
         Default::default(),
         None,
     );
-    let cat = Catalog::of(&engine);
+    let cat = Catalog::full(&engine);
     if let Some(dir) = markdown_dir {
         return match markdown(&cat, dir) {
             Ok(files) => {

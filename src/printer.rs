@@ -30,6 +30,23 @@ pub enum Tone {
     Stage,
 }
 
+/// The columns of the terminal on stdout, or `$COLUMNS`.
+#[allow(unsafe_code)]
+fn terminal_width() -> Option<usize> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills the winsize it is given; the result is checked.
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    if r == 0 && ws.ws_col > 0 {
+        return Some(ws.ws_col as usize);
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}
+
 fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
@@ -61,6 +78,16 @@ impl Printer {
 
     pub fn color_stdout(&self) -> bool {
         self.color_out
+    }
+
+    /// Whether stdout is a terminal a person reads.
+    pub fn stdout_is_terminal(&self) -> bool {
+        !self.json && std::io::stdout().is_terminal()
+    }
+
+    /// The width of the terminal on stdout (80 when it cannot be told).
+    pub fn width(&self) -> usize {
+        terminal_width().unwrap_or(80)
     }
 
     /// Paints `text` for stderr.

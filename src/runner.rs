@@ -503,8 +503,15 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         Ok(v) => {
             if printer.is_json() {
                 printer.event(json!({"event": "result", "value": value::to_json(&v)}));
-            } else if !v.is_unit() {
+            } else if v.is_unit() {
+            } else if printer.stdout_is_terminal() {
+                // For a person: tables, indented maps, wrapped text.
+                printer.out(&value::pretty(&v, printer.width()));
+            } else if v.is_string() {
                 printer.out(&value::show(&v));
+            } else {
+                // For a program: JSON.
+                printer.out(&value::to_json(&v).to_string());
             }
             OK
         }

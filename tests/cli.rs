@@ -10,9 +10,12 @@ fn eval_prints_the_value() {
         .run()
         .ok()
         .stdout_has("42");
+    // Piped, a value is JSON (a string is itself).
     let o = lab.labsh().args(["-e", "#{a: [1, \"x\"]}"]).run();
     o.ok();
-    assert_eq!(o.stdout.trim(), r#"#{a: [1, "x"]}"#);
+    assert_eq!(o.stdout.trim(), r#"{"a":[1,"x"]}"#);
+    let o = lab.labsh().args(["-e", "\"plain text\""]).run();
+    assert_eq!(o.stdout.trim(), "plain text");
 }
 
 #[test]

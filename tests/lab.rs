@@ -371,7 +371,12 @@ fn the_lab_is_drawn() {
             .find(|l| l["event"] == "result")
             .unwrap()["value"]
             .clone();
-        for want in v["vms"].as_array().unwrap().iter().chain(v["nets"].as_array().unwrap()) {
+        for want in v["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["nets"].as_array().unwrap())
+        {
             let want = want.as_str().unwrap();
             assert!(
                 texts.iter().any(|t| t == want),

@@ -195,3 +195,108 @@ fn edit_copies_a_stdlib_module_and_reloads_it() {
     assert!(copy.contains("fn parse_size") && copy.contains("fn added"));
     t.line(":quit");
 }
+
+#[test]
+fn values_read_as_tables_and_indented_maps() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    t.line("[#{name: \"undercloud\", vcpus: 8, state: \"running\"}, #{name: \"overcloud-ctrl01\", vcpus: 4, state: \"shut off\"}]");
+    let s = t.wait_for("overcloud-ctrl01  shut off");
+    assert!(s.contains("NAME              STATE     VCPUS"), "{s}");
+    t.line("import \"seed\" as seed;");
+    t.line("seed::profile()");
+    let s = t.wait_for("tuned_profile: \"network-latency\"");
+    // Nested maps are indented under their key, one entry a line.
+    assert!(s.contains("\nhost:\n  cpu_overcommit: 2.0\n"), "{s}");
+    t.line(":quit");
+}
+
+#[test]
+fn save_writes_what_the_session_did_and_check_accepts_it() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    let real = lab.work().join("real");
+    let planned = lab.work().join("planned");
+    t.line("fn size(x) { x * 2 }");
+    t.line("fn size(x) { x * 1024 }");
+    t.line("let n = size(2)");
+    t.line("help(\"run\")");
+    t.wait_for("run(argv");
+    t.line("n");
+    t.wait_for("\n2048");
+    t.line(&format!("run([\"touch\", \"{}\"])", real.display()));
+    t.wait_for("changed=1");
+    t.line(":plan on");
+    t.wait_for("labsh(plan)>");
+    t.line(&format!("run([\"touch\", \"{}\"])", planned.display()));
+    t.wait_for("planned=1");
+    t.line(":plan off");
+    t.line("print(`n is ${n}`)");
+    t.wait_for("n is 2048");
+    let out = lab.work().join("session.rhai");
+    t.line(&format!(":save {}", out.display()));
+    let s = t.wait_for("saved ");
+    t.line(":quit");
+    let saved = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        s.contains("saved 5 statement(s) and definition(s)"),
+        "{s}\n{saved}"
+    );
+    assert!(
+        saved.contains("x * 1024") && !saved.contains("x * 2 "),
+        "{saved}"
+    );
+    assert!(
+        !saved.contains("help(") && !saved.contains("\nn\n"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("planned(\"typed under :plan on in the REPL\""),
+        "{saved}"
+    );
+    // labsh check accepts it, and a run does what the session did: the planned touch stays planned.
+    lab.labsh()
+        .args(["check", out.to_str().unwrap()])
+        .run()
+        .ok();
+    std::fs::remove_file(&real).unwrap();
+    lab.labsh()
+        .args(["run", out.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("n is 2048");
+    assert!(real.exists());
+    assert!(
+        !planned.exists(),
+        "a line typed under :plan on ran for real"
+    );
+}
+
+#[test]
+fn a_stdlib_module_has_help_doc_and_completion() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    t.line("help(\"l1\")");
+    let s = t.wait_for("l1::build_with_bmcs");
+    assert!(s.contains("stdlib module: import \"l1\" as l1;"), "{s}");
+    t.line("import \"l1\" as l1;");
+    t.tmux(&["send-keys", "-t", "t", "-l", "l1::build_w"]);
+    t.keys(&["Tab"]);
+    t.wait_for("l1::build_with_bmcs");
+    t.keys(&["C-u"]);
+    t.line(":quit");
+    lab.labsh()
+        .args(["doc", "l1"])
+        .run()
+        .ok()
+        .stdout_has("l1::instackenv_nodes(uri, p)");
+    let dir = lab.work().join("ref");
+    lab.labsh()
+        .args(["doc", "--markdown", dir.to_str().unwrap()])
+        .run()
+        .ok();
+    let page = std::fs::read_to_string(dir.join("l1.md")).unwrap();
+    assert!(page.contains("## `l1::build(uri, p)`"), "{page}");
+    let index = std::fs::read_to_string(dir.join("index.md")).unwrap();
+    assert!(index.contains("[l1](l1.md): (stdlib)"), "{index}");
+}

@@ -129,6 +129,48 @@ pub fn examples(doc: &str) -> Vec<String> {
 pub struct ModuleDoc {
     pub doc: String,
     pub functions: Vec<FnMeta>,
+    /// A stdlib module (Rhai), imported with `import "NAME" as NAME;`.
+    pub stdlib: bool,
+}
+
+/// The leading `//` comment of a stdlib file: its module doc.
+fn header(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.starts_with("//"))
+        .map(|l| {
+            l.trim_start_matches('/')
+                .strip_prefix(' ')
+                .unwrap_or(l.trim_start_matches('/'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// A stdlib module's functions (not private), with their `///` docs, from its text.
+pub fn script_module(name: &str, text: &str) -> Option<ModuleDoc> {
+    let mut engine = Engine::new_raw();
+    engine.set_max_expr_depths(256, 128);
+    let ast = engine.compile(text).ok()?;
+    let mut functions: Vec<FnMeta> = ast
+        .iter_functions()
+        .filter(|f| f.access != rhai::FnAccess::Private)
+        .map(|f| FnMeta {
+            name: f.name.to_string(),
+            num_params: f.params.len(),
+            params: f.params.iter().map(|_| Param { typ: None }).collect(),
+            signature: format!("{}({})", f.name, f.params.join(", ")),
+            doc_comments: f.comments.iter().map(|c| c.to_string()).collect(),
+        })
+        .collect();
+    functions.sort_by(|a, b| a.name.cmp(&b.name).then(a.num_params.cmp(&b.num_params)));
+    let _ = name;
+    Some(ModuleDoc {
+        doc: header(text),
+        functions,
+        stdlib: true,
+    })
 }
 
 /// Native functions by module. The global functions are listed under [`CORE`].
@@ -164,6 +206,7 @@ impl Catalog {
             ModuleDoc {
                 doc: doc_text(&[raw.doc]),
                 functions: core_fns,
+                stdlib: false,
             },
         );
         for (name, m) in raw.modules {
@@ -172,10 +215,28 @@ impl Catalog {
                 ModuleDoc {
                     doc: doc_text(&[m.doc]),
                     functions: m.functions,
+                    stdlib: false,
                 },
             );
         }
         Catalog { modules }
+    }
+
+    /// labsh's native functions and the stdlib's modules (as the resolver finds them: a user's
+    /// override of one is the one documented): what `help`, `labsh doc` and completion show.
+    pub fn full(engine: &Engine) -> Catalog {
+        let mut cat = Catalog::of(engine);
+        for name in super::resolver::embedded_names() {
+            let text = match super::resolver::find(None, None, name) {
+                Some(super::resolver::Found::File(p)) => std::fs::read_to_string(p).ok(),
+                Some(super::resolver::Found::Embedded(_, t)) => Some(t.to_string()),
+                None => None,
+            };
+            if let Some(m) = text.and_then(|t| script_module(name, &t)) {
+                cat.modules.entry(name.to_string()).or_insert(m);
+            }
+        }
+        cat
     }
 
     /// Every overload of `name` (`fn` or `module::fn`).

@@ -321,7 +321,14 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
             .effects
             .change_local(op, || s.secrets.put(name, &value).map(Some), || None)
             .map_err(err)?;
-        s.see_secret(name, if stored.is_none() { Some(value.clone()) } else { None });
+        s.see_secret(
+            name,
+            if stored.is_none() {
+                Some(value.clone())
+            } else {
+                None
+            },
+        );
         return Ok(Secret::new(name, stored.as_deref().unwrap_or(&value)));
     }
     if s.options.interactive && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -835,7 +842,11 @@ pub mod core_fns {
     /// if plan_mode() { failed_check("example check", "shown in the recap"); }
     /// ```
     #[rhai_fn(name = "failed_check", return_raw)]
-    pub fn failed_check(ctx: NativeCallContext, name: &str, detail: &str) -> Result<(), Box<EvalAltResult>> {
+    pub fn failed_check(
+        ctx: NativeCallContext,
+        name: &str,
+        detail: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
         super::session(&ctx)?.effects.check_failed(name, detail);
         Ok(())
     }
@@ -929,7 +940,7 @@ pub mod core_fns {
     /// ```
     #[rhai_fn(name = "help")]
     pub fn help(ctx: NativeCallContext) {
-        let cat = crate::engine::catalog::Catalog::of(ctx.engine());
+        let cat = crate::engine::catalog::Catalog::full(ctx.engine());
         if let Ok(s) = super::session(&ctx) {
             s.effects.printer().out(&crate::doc::overview(&cat));
         }
@@ -943,7 +954,7 @@ pub mod core_fns {
     /// ```
     #[rhai_fn(name = "help", return_raw)]
     pub fn help_topic(ctx: NativeCallContext, topic: &str) -> Result<(), Box<EvalAltResult>> {
-        let cat = crate::engine::catalog::Catalog::of(ctx.engine());
+        let cat = crate::engine::catalog::Catalog::full(ctx.engine());
         let text = crate::doc::topic(&cat, topic).map_err(|e| super::rt_err(&ctx, e))?;
         super::session(&ctx)?.effects.printer().out(&text);
         Ok(())

@@ -2,6 +2,7 @@
 //! `:edit`; errors drawn with a caret; Ctrl-C stops the running line, Ctrl-D leaves.
 
 pub mod helper;
+mod save;
 
 use crate::cli::Common;
 use crate::effects::journal;
@@ -33,8 +34,8 @@ struct Repl {
     functions: AST,
     /// `import` statements so far, replayed before each line.
     imports: Vec<String>,
-    /// Lines that ran without error, for `:save`.
-    accepted: Vec<String>,
+    /// What ran without error, for `:save`.
+    accepted: Vec<save::Entry>,
     cwd: Option<PathBuf>,
     counter: usize,
 }
@@ -66,6 +67,8 @@ pub fn start(common: &Common) -> u8 {
     // A change takes the lab's state lock first; it is given back after each line.
     session.effects.lock_on_change(Some(paths::state_dir()));
     let engine = Arc::new(engine);
+    // Native modules complete from the start; a stdlib module once it is imported, under its
+    // alias (see defined_names).
     let cat = Catalog::of(&engine);
     let mut names = cat.completions();
     names.extend(
@@ -206,10 +209,27 @@ impl Repl {
         let mut v: Vec<String> = self.scope.iter().map(|(n, _, _)| n.to_string()).collect();
         v.extend(self.functions.iter_functions().map(|f| f.name.to_string()));
         for i in &self.imports {
-            if let Some(alias) = i.rsplit(" as ").next() {
-                v.push(format!("{}::", alias.trim_end_matches(';')));
+            // import "PATH" as ALIAS;
+            let Some((path, alias)) = i
+                .strip_prefix("import ")
+                .and_then(|r| r.rsplit_once(" as "))
+            else {
+                continue;
+            };
+            let alias = alias.trim_end_matches(';');
+            let path = path.trim().trim_matches('"');
+            v.push(format!("{alias}::"));
+            let text = match resolver::find(self.cwd.as_deref(), None, path) {
+                Some(resolver::Found::File(f)) => std::fs::read_to_string(f).ok(),
+                Some(resolver::Found::Embedded(_, t)) => Some(t.to_string()),
+                None => None,
+            };
+            if let Some(m) = text.and_then(|t| crate::engine::catalog::script_module(path, &t)) {
+                v.extend(m.functions.iter().map(|f| format!("{alias}::{}", f.name)));
             }
         }
+        v.sort();
+        v.dedup();
         v
     }
 
@@ -281,7 +301,7 @@ impl Repl {
         let ok = match result {
             Ok(v) => {
                 if !v.is_unit() {
-                    self.printer.out(&value::literal(&v));
+                    self.printer.out(&value::pretty(&v, self.printer.width()));
                 }
                 true
             }
@@ -324,8 +344,16 @@ impl Repl {
     fn eval_line(&mut self, line: &str) {
         self.counter += 1;
         let source = format!("repl[{}]", self.counter);
+        let plan = self.session.effects.is_plan();
         if self.eval_source(&source, line) {
-            self.accepted.push(line.to_string());
+            self.accept(line, plan);
+        }
+    }
+
+    /// Keeps what `text` (which ran) did, for `:save`.
+    fn accept(&mut self, text: &str, plan: bool) {
+        if let Ok(ast) = self.engine.compile(text) {
+            self.accepted.extend(save::classify(text, &ast, plan));
         }
     }
 
@@ -369,8 +397,9 @@ impl Repl {
                 } else {
                     match std::fs::read_to_string(arg) {
                         Ok(text) => {
+                            let plan = self.session.effects.is_plan();
                             if self.eval_source(arg, &text) {
-                                self.accepted.push(format!("// :load {arg}\n{text}"));
+                                self.accept(&text, plan);
                             }
                         }
                         Err(e) => p.error(&format!("cannot read {arg}: {e}"), json!({})),
@@ -381,16 +410,11 @@ impl Repl {
                 if arg.is_empty() {
                     p.error(":save needs a file", json!({}));
                 } else {
-                    let mut text = String::from("// Saved from the labsh REPL.\n");
-                    for l in &self.accepted {
-                        text.push_str(l.trim_end());
-                        if !l.trim_end().ends_with(';') && !l.trim_end().ends_with('}') {
-                            text.push(';');
-                        }
-                        text.push('\n');
-                    }
+                    let (text, n) = save::script(&self.accepted);
                     match std::fs::write(arg, text) {
-                        Ok(()) => p.status(&format!("saved {} lines to {arg}", self.accepted.len())),
+                        Ok(()) => p.status(&format!(
+                            "saved {n} statement(s) and definition(s) to {arg}; `labsh run {arg}` does it again"
+                        )),
                         Err(e) => p.error(&format!("cannot write {arg}: {e}"), json!({})),
                     }
                 }
