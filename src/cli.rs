@@ -21,24 +21,43 @@ pub struct Cli {
     pub command: Option<Cmd>,
 }
 
-/// Options every command takes.
+/// The options of what runs a script (`run`, `-e`, the REPL).
 #[derive(Args, Debug, Clone)]
 pub struct Common {
     /// Show what would change, change nothing.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub plan: bool,
 
-    /// One JSON object per line on stdout; the last line is the recap.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// Run up to N independent tasks at once (parallel, par_map, bindings).
-    #[arg(long, short = 'j', global = true, value_name = "N", default_value_t = default_jobs(), value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Run up to N independent tasks at once (parallel, par_map, bindings); by default twice
+    /// the CPUs, 4 to 16.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = default_jobs(), hide_default_value = true, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
 
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// How every command prints.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Output {
+    /// One JSON object per line on stdout (a run's last line is its recap).
+    #[arg(long)]
+    pub json: bool,
+
     /// More log output on stderr (-v info, -vv debug, -vvv trace). LABSH_LOG overrides.
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl Common {
+    /// The options of a command that runs no script: how it prints, nothing else.
+    pub fn printing(out: &Output) -> Common {
+        Common {
+            plan: false,
+            jobs: default_jobs(),
+            out: out.clone(),
+        }
+    }
 }
 
 fn default_jobs() -> u16 {
@@ -55,6 +74,8 @@ pub enum Cmd {
     Check {
         /// The script.
         file: PathBuf,
+        #[command(flatten)]
+        out: Output,
     },
     /// Show the reference: all modules, one module, or one function (MODULE::FUNCTION).
     Doc {
@@ -63,23 +84,33 @@ pub enum Cmd {
         /// Write the whole reference as Markdown files into DIR.
         #[arg(long, value_name = "DIR")]
         markdown: Option<PathBuf>,
+        #[command(flatten)]
+        out: Output,
     },
-    /// List past runs, or show one run's events (an id prefix, or `last`).
+    /// List past runs, or show one run's events (any unique part of its id, or `last`).
     Journal {
         /// The run: any unique part of its id, or `last`.
         run_id: Option<String>,
         /// Draw the run as a timeline into FILE (SVG): its stages and their longest steps.
         #[arg(long, value_name = "FILE", requires = "run_id")]
         timeline: Option<PathBuf>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Start the REPL (the same as `labsh` alone).
-    Repl,
+    Repl {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// The script.
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub common: Common,
 
     /// The profile: what the lab is.
     #[arg(long, value_name = "P")]
@@ -153,7 +184,7 @@ impl RunArgs {
         if common.jobs != default_jobs() {
             parts.push(format!("--jobs {}", common.jobs));
         }
-        if common.json {
+        if common.out.json {
             parts.push("--json".into());
         }
         if self.yes {

@@ -144,7 +144,7 @@ pub fn doc_cmd(
 ) -> u8 {
     use crate::runner;
     use std::sync::Arc;
-    let printer = Arc::new(crate::printer::Printer::new(common.json));
+    let printer = Arc::new(crate::printer::Printer::new(common.out.json));
     let (_s, engine) = runner::setup(
         printer.clone(),
         crate::effects::Mode::Plan,

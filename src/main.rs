@@ -65,8 +65,17 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.common.verbose);
-    if cli.common.plan {
+    // The options of the command given (each subcommand has its own).
+    let common = match &cli.command {
+        Some(cli::Cmd::Run(args)) => args.common.clone(),
+        Some(cli::Cmd::Repl { common }) => common.clone(),
+        Some(cli::Cmd::Check { out, .. })
+        | Some(cli::Cmd::Doc { out, .. })
+        | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out),
+        None => cli.common.clone(),
+    };
+    init_logging(common.out.verbose);
+    if common.plan {
         effects::set_plan_process();
     }
     if cli.eval.is_some() && cli.command.is_some() {
@@ -79,16 +88,22 @@ fn main() -> ExitCode {
         oom::set_script(&args.file.display().to_string());
     }
     let code = match (&cli.eval, &cli.command) {
-        (Some(expr), _) => runner::eval(expr, &cli.common),
-        (None, Some(cli::Cmd::Run(args))) => runner::run(args, &cli.common),
-        (None, Some(cli::Cmd::Check { file })) => runner::check(file, &cli.common),
-        (None, Some(cli::Cmd::Doc { topic, markdown })) => {
-            doc::doc_cmd(topic.as_deref(), markdown.as_deref(), &cli.common)
-        }
-        (None, Some(cli::Cmd::Journal { run_id, timeline })) => {
-            runner::journal_cmd(run_id.as_deref(), timeline.as_deref(), &cli.common)
-        }
-        (None, Some(cli::Cmd::Repl)) | (None, None) => repl::start(&cli.common),
+        (Some(expr), _) => runner::eval(expr, &common),
+        (None, Some(cli::Cmd::Run(args))) => runner::run(args, &common),
+        (None, Some(cli::Cmd::Check { file, .. })) => runner::check(file, &common),
+        (
+            None,
+            Some(cli::Cmd::Doc {
+                topic, markdown, ..
+            }),
+        ) => doc::doc_cmd(topic.as_deref(), markdown.as_deref(), &common),
+        (
+            None,
+            Some(cli::Cmd::Journal {
+                run_id, timeline, ..
+            }),
+        ) => runner::journal_cmd(run_id.as_deref(), timeline.as_deref(), &common),
+        (None, Some(cli::Cmd::Repl { .. })) | (None, None) => repl::start(&common),
     };
     ExitCode::from(code)
 }

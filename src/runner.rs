@@ -181,7 +181,7 @@ fn script_dir(path: &Path) -> Option<PathBuf> {
 
 /// `labsh check FILE`.
 pub fn check(file: &Path, common: &Common) -> u8 {
-    let printer = Arc::new(Printer::new(common.json));
+    let printer = Arc::new(Printer::new(common.out.json));
     let text = match read_script(&printer, file) {
         Ok(t) => t,
         Err(c) => return c,
@@ -267,7 +267,7 @@ fn check_names(
 /// `labsh run FILE ...`.
 pub fn run(args: &RunArgs, common: &Common) -> u8 {
     let t0 = Instant::now();
-    let printer = Arc::new(Printer::new(common.json));
+    let printer = Arc::new(Printer::new(common.out.json));
     let text = match read_script(&printer, &args.file) {
         Ok(t) => t,
         Err(c) => return c,
@@ -441,17 +441,23 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         }
     };
     session.effects.recap(t0.elapsed().as_millis());
+    let advice = result
+        .as_ref()
+        .err()
+        .and_then(|e| Diagnostic::from_eval(e, Some(&source)).advice);
     if code != OK {
         if let Some(st) = session.failed_stage() {
             let cmd = args.continue_command(common, &st);
-            printer.status(&format!(
-                "stage '{st}' {}; to continue from it:\n  {cmd}",
-                match code {
-                    INTERRUPTED => "was interrupted",
-                    TERMINATED => "was terminated",
-                    _ => "failed",
-                }
-            ));
+            let what = match code {
+                INTERRUPTED => "was interrupted",
+                TERMINATED => "was terminated",
+                _ => "failed",
+            };
+            printer.status(&match &advice {
+                // The failure says what to do first.
+                Some(a) => format!("stage '{st}' {what}: {a}:\n  {cmd}"),
+                None => format!("stage '{st}' {what}; to continue from it:\n  {cmd}"),
+            });
             session
                 .effects
                 .journal(json!({"event": "continue", "stage": st, "command": cmd}));
@@ -469,7 +475,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
 /// `labsh -e EXPR`.
 pub fn eval(expr: &str, common: &Common) -> u8 {
     let t0 = Instant::now();
-    let printer = Arc::new(Printer::new(common.json));
+    let printer = Arc::new(Printer::new(common.out.json));
     let header =
         json!({"event": "run", "script": "-e", "mode": if common.plan { "plan" } else { "apply" }});
     let journal = if common.plan {
@@ -536,7 +542,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
 
 /// `labsh journal [RUN_ID] [--timeline FILE]`.
 pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Common) -> u8 {
-    let printer = Printer::new(common.json);
+    let printer = Printer::new(common.out.json);
     let dir = paths::journal_dir();
     let Some(id) = run_id else {
         return match journal::list(&dir) {

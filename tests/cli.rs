@@ -336,3 +336,90 @@ fn every_shipped_script_checks() {
     }
     assert!(n >= 5, "{n}");
 }
+
+#[test]
+fn errors_speak_the_users_terms() {
+    let lab = Lab::new();
+    // A profile's mistakes: its file and key, no stdlib frames, no literal \n.
+    let v = lab.file("v.rhai", "fn overrides() { #{ ocp: #{ workers: -1 } } }\n");
+    let lab_rhai = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
+    let o = lab
+        .labsh()
+        .args([
+            "run",
+            lab_rhai.to_str().unwrap(),
+            "--profile",
+            v.to_str().unwrap(),
+        ])
+        .run();
+    o.code(1)
+        .stderr_has("v.rhai: ocp.workers: -1 must be 0 or more");
+    assert!(!o.stderr.contains("stdlib:"), "{}", o.stderr);
+    assert!(!o.stderr.contains("\\n"), "{}", o.stderr);
+    // Rust's type names never show.
+    let o = lab.labsh().args(["-e", "let x = \"a\" - 1;"]).run();
+    o.code(1).stderr_has("- (string, int)");
+    for rust in ["&str", "i64", "ImmutableString"] {
+        assert!(!o.stderr.contains(rust), "{rust} in {}", o.stderr);
+    }
+    // A missing map key is named.
+    lab.labsh()
+        .args(["-e", "let p = #{vms: #{}}; p.vms.ctrl.count"])
+        .run()
+        .code(1)
+        .stderr_has("p.vms.ctrl is (): the map p.vms has no key 'ctrl'");
+    // A failed strict preflight says what to do, not only where to continue.
+    let small = lab.file(
+        "small.rhai",
+        "fn overrides() { #{ vms: #{ compute: #{ memory_mib: 8192 } } } }\n",
+    );
+    lab.labsh()
+        .args([
+            "run",
+            lab_rhai.to_str().unwrap(),
+            "--profile",
+            small.to_str().unwrap(),
+        ])
+        .run()
+        .code(1)
+        .stderr_has(
+            "stage 'preflight' failed: make the fixes preflight names above, then run again:",
+        );
+}
+
+/// What users see, exactly: each command's help (its own options only), a recap, a plan and the
+/// journal's list.
+#[test]
+fn cli_output_is_as_shown() {
+    use crate::support::{normalized, snapshot};
+    let lab = Lab::new();
+    for (name, args) in [
+        ("help", vec!["--help"]),
+        ("help-run", vec!["run", "--help"]),
+        ("help-check", vec!["check", "--help"]),
+        ("help-doc", vec!["doc", "--help"]),
+        ("help-journal", vec!["journal", "--help"]),
+        ("help-repl", vec!["repl", "--help"]),
+    ] {
+        let o = lab.labsh().args(&args).run();
+        o.ok();
+        snapshot(name, &o.stdout);
+    }
+    // `doc` takes none of a run's options.
+    lab.labsh().args(["doc", "--plan"]).run().code(2);
+    let f = lab.file(
+        "s.rhai",
+        "stage(\"prepare\", || run([\"true\"]));\nstage(\"show\", || planned(\"no cloud here\", || run([\"true\"])));\nstage(\"fail\", || run([\"false\"]));\n",
+    );
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.code(1);
+    snapshot("recap", &normalized(&o.stderr, &lab));
+    let o = lab
+        .labsh()
+        .args(["run", "--plan", f.to_str().unwrap()])
+        .run();
+    snapshot("plan", &normalized(&o.stderr, &lab));
+    let o = lab.labsh().args(["journal"]).run();
+    o.ok();
+    snapshot("journal-list", &normalized(&o.stdout, &lab));
+}

@@ -348,3 +348,74 @@ impl Drop for Sshd {
         let _ = Command::new("kill").arg(&self.pid).status();
     }
 }
+
+/// Compares `text` with the snapshot tests/snapshots/NAME.txt; with LABSH_BLESS=1 writes it.
+#[track_caller]
+pub fn snapshot(name: &str, text: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("LABSH_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {} (LABSH_BLESS=1 writes it)", path.display()));
+    if want != text {
+        panic!(
+            "{} differs from the output (LABSH_BLESS=1 rewrites it):\n--- want\n{want}\n--- got\n{text}",
+            path.display()
+        );
+    }
+}
+
+/// Output with what varies from run to run made fixed: the lab's folders, run ids, times (and
+/// the spaces that align a time, on the lines that have one).
+pub fn normalized(text: &str, lab: &Lab) -> String {
+    let mut t = text.replace(&lab.root.path().display().to_string(), "<lab>");
+    t = t.replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
+    let duration = |w: &str| {
+        let w = w.trim_start_matches('(').trim_end_matches([')', ':', ',']);
+        let digits = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit() || c == '.');
+        (w.ends_with("ms") && digits(&w[..w.len() - 2]))
+            || (w.ends_with('s') && w.contains('.') && digits(&w[..w.len() - 1]))
+            || (w.ends_with('s')
+                && w.contains('m')
+                && w.chars().filter(|c| c.is_ascii_digit()).count() + 2 == w.len())
+    };
+    let mut out = String::new();
+    for line in t.lines() {
+        let mut timed = false;
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|w| {
+                let run_id =
+                    w.len() == 25 && w.as_bytes().get(8) == Some(&b'T') && w.contains("Z-");
+                if duration(w) {
+                    timed = true;
+                    let lead = if w.starts_with('(') { "(" } else { "" };
+                    let tail: String = w
+                        .chars()
+                        .rev()
+                        .take_while(|c| [')', ':', ','].contains(c))
+                        .collect();
+                    format!("{lead}<t>{}", tail.chars().rev().collect::<String>())
+                } else if run_id {
+                    "<run>".to_string()
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect();
+        let mut l = words.join(" ");
+        if timed {
+            while l.contains("  ") {
+                l = l.replace("  ", " ");
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}

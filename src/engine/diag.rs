@@ -13,14 +13,140 @@ pub struct Diagnostic {
     /// Innermost first: "in call to function 'f'", "in module 'x'".
     pub chain: Vec<String>,
     pub hint: Option<String>,
+    /// What to do before running again (a user error's own advice).
+    pub advice: Option<String>,
 }
 
 fn pos_of(p: Position) -> (Option<usize>, Option<usize>) {
     (p.line(), p.position())
 }
 
+/// Mistakes in what the user gave (a profile, a target, a flag's value) that name their own file
+/// and key and say what to do, by message: shown as they are, without the stdlib's frames, and
+/// with their advice instead of the generic "continue from" line. Raised with `fail(message)`;
+/// the error value stays the message, so a script's `catch` sees text.
+static USER_ERRORS: std::sync::Mutex<Vec<(String, Option<String>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Marks `message` as a user's mistake, with what to do about it.
+pub fn user_error(message: &str, advice: Option<&str>) {
+    if let Ok(mut g) = USER_ERRORS.lock() {
+        if !g.iter().any(|(m, _)| m == message) {
+            g.push((message.to_string(), advice.map(str::to_string)));
+        }
+    }
+}
+
+/// The advice of a user's mistake with this message (`Some(None)` when it has none).
+fn user_advice(message: &str) -> Option<Option<String>> {
+    USER_ERRORS
+        .lock()
+        .ok()?
+        .iter()
+        .find(|(m, _)| m == message)
+        .map(|(_, a)| a.clone())
+}
+
+/// Rust's names of Rhai's types, as a script writer names them.
+pub fn friendly_types(msg: &str) -> String {
+    let mut s = msg.to_string();
+    for (from, to) in [
+        ("&str | ImmutableString | String", "string"),
+        ("alloc::string::String", "string"),
+        ("rhai::ImmutableString", "string"),
+        ("ImmutableString", "string"),
+        ("&mut ", ""),
+        ("&str", "string"),
+        ("rhai::Map", "map"),
+        ("rhai::Array", "array"),
+        ("rhai::FnPtr", "function"),
+        ("rhai::Dynamic", "any value"),
+        ("alloc::vec::Vec<rhai::Dynamic>", "array"),
+        (
+            "std::collections::BTreeMap<rhai::ImmutableString, rhai::Dynamic>",
+            "map",
+        ),
+    ] {
+        s = s.replace(from, to);
+    }
+    // Whole words only: `i64` but not `ui64x`.
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |w: &mut String, out: &mut String| {
+        out.push_str(match w.as_str() {
+            "i64" | "i32" | "u64" | "u32" | "usize" | "INT" => "int",
+            "f64" | "f32" | "FLOAT" => "float",
+            "String" => "string",
+            "Map" => "map",
+            "Array" => "array",
+            "FnPtr" => "function",
+            "Dynamic" => "any value",
+            other => other,
+        });
+        w.clear();
+    };
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// The dotted expression (`p.vms.ctrl`) that ends just before column `col` (1-based) of `line`.
+fn chain_before(line: &str, col: usize) -> Option<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut end = col.checked_sub(1)?;
+    // The position is at the property; the dot before it ends the chain.
+    while end > 0 && chars.get(end - 1) != Some(&'.') {
+        end -= 1;
+    }
+    let end = end.checked_sub(1)?;
+    let mut start = end;
+    while start > 0 {
+        let c = chars[start - 1];
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    let chain: String = chars[start..end].iter().collect();
+    (!chain.is_empty()).then_some(chain)
+}
+
+/// A clearer message for reading a property of `()` (a map key that is missing) or of a value
+/// that has none, naming the key where the source line shows it.
+fn property_message(prop: &str, typ: &str, source: Option<&str>, pos: Position) -> String {
+    let typ = friendly_types(typ);
+    if typ != "()" {
+        return format!("a value of type {typ} has no property '{prop}'");
+    }
+    let line = source.and_then(super::sources::get).and_then(|t| {
+        pos.line()
+            .and_then(|l| t.lines().nth(l - 1).map(str::to_string))
+    });
+    match line.and_then(|l| pos.position().and_then(|c| chain_before(&l, c))) {
+        Some(chain) => match chain.rsplit_once('.') {
+            Some((map, key)) => format!(
+                "{chain} is (): the map {map} has no key '{key}', so '.{prop}' cannot be read"
+            ),
+            None => format!("{chain} is (), so '.{prop}' cannot be read"),
+        },
+        None => format!("'.{prop}' of (): a map key that is missing?"),
+    }
+}
+
 /// The message of an error without Rhai's own position suffix and wrapper words.
 fn bare_message(e: &EvalAltResult) -> String {
+    friendly_types(&bare_message_raw(e))
+}
+
+fn bare_message_raw(e: &EvalAltResult) -> String {
     match e {
         EvalAltResult::ErrorRuntime(d, _) => {
             if d.is_string() {
@@ -51,7 +177,11 @@ fn bare_message(e: &EvalAltResult) -> String {
             super::MAX_CALL_LEVELS
         ),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => {
-            format!("unknown function, or wrong argument types: {sig}")
+            let mut m = format!("unknown function, or wrong argument types: {sig}");
+            if sig.contains("()") {
+                m.push_str(" (a () among them: a map key that is missing?)");
+            }
+            m
         }
         _ => strip_position(&e.to_string()),
     }
@@ -122,6 +252,18 @@ impl Diagnostic {
                     d.chain.reverse();
                     return d;
                 }
+                EvalAltResult::ErrorRuntime(v, _)
+                    if v.is_string()
+                        && user_advice(&v.clone().into_string().unwrap_or_default()).is_some() =>
+                {
+                    // It names its own file and key: no frames, no caret.
+                    let m = v.clone().into_string().unwrap_or_default();
+                    d.advice = user_advice(&m).flatten();
+                    d.message = m;
+                    d.source = None;
+                    d.chain.clear();
+                    return d;
+                }
                 other => {
                     d.message = bare_message(other);
                     let p = if other.position().is_none() {
@@ -129,6 +271,17 @@ impl Diagnostic {
                     } else {
                         other.position()
                     };
+                    if let EvalAltResult::ErrorDotExpr(m, _) = other {
+                        if let Some(rest) = m.strip_prefix("Unknown property '") {
+                            if let Some((prop, tail)) = rest.split_once('\'') {
+                                let typ = tail
+                                    .rsplit_once("type '")
+                                    .map(|(_, t)| t.trim_end_matches('\''))
+                                    .unwrap_or("");
+                                d.message = property_message(prop, typ, source.as_deref(), p);
+                            }
+                        }
+                    }
                     let (line, column) = pos_of(p);
                     d.line = line;
                     d.column = column;

@@ -141,6 +141,17 @@ pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltRes
     ))
 }
 
+/// A mistake in what the user gave, naming its own file and key: shown without frames (see
+/// [`diag::user_error`]).
+pub fn user_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
+    let msg = msg.into();
+    diag::user_error(&msg, None);
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(msg),
+        ctx.call_position(),
+    ))
+}
+
 /// Runs a binding's client code with the session's effects; its error becomes a runtime error
 /// at the call's position.
 pub fn with_effects<T>(

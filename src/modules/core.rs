@@ -960,6 +960,40 @@ pub mod core_fns {
         Ok(())
     }
 
+    /// Stops with `message`, a mistake in what the user gave (a profile, a target) that names
+    /// its own file and key: it is shown as it is, without the stdlib's frames.
+    ///
+    /// ```rhai
+    /// try { fail("profile.rhai: ocp.workers: -1 must be 0 or more"); } catch (e) { }
+    /// ```
+    #[rhai_fn(name = "fail", return_raw)]
+    pub fn fail(ctx: NativeCallContext, message: &str) -> Result<(), Box<EvalAltResult>> {
+        crate::engine::diag::user_error(message, None);
+        Err(Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(message.to_string()),
+            ctx.call_position(),
+        )))
+    }
+
+    /// `fail` with `advice`: what to do before running again, said instead of the command that
+    /// continues from the stage.
+    ///
+    /// ```rhai
+    /// try { fail("domain x belongs to lab y", "tear lab y down, or rename this lab"); } catch (e) { }
+    /// ```
+    #[rhai_fn(name = "fail", return_raw)]
+    pub fn fail_advice(
+        ctx: NativeCallContext,
+        message: &str,
+        advice: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        crate::engine::diag::user_error(message, Some(advice));
+        Err(Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(message.to_string()),
+            ctx.call_position(),
+        )))
+    }
+
     /// Fails with "assertion failed" unless `cond` is true.
     ///
     /// ```rhai

@@ -5,7 +5,7 @@
 
 use crate::engine::analyze::{self, closest};
 use crate::engine::diag::Diagnostic;
-use crate::engine::{rt_err, session, sources, PROFILE_OPS};
+use crate::engine::{rt_err, session, sources, user_err, PROFILE_OPS};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
@@ -59,7 +59,7 @@ fn function_problems(file: &str, fns: &[(String, usize)], stages: &[String]) -> 
 }
 
 fn problems_error(ctx: &NativeCallContext, bad: Vec<String>) -> Box<EvalAltResult> {
-    rt_err(
+    user_err(
         ctx,
         format!(
             "the profile has {} problem(s):\n  {}",
@@ -90,9 +90,9 @@ pub mod variant_fns {
     pub fn load_variant(ctx: NativeCallContext, file: &str, stages: Array) -> Res<Map> {
         let stages: Vec<String> = stages.iter().map(|s| s.to_string()).collect();
         let text = std::fs::read_to_string(file)
-            .map_err(|e| rt_err(&ctx, format!("cannot read the profile {file}: {e}")))?;
+            .map_err(|e| user_err(&ctx, format!("cannot read the profile {file}: {e}")))?;
         if text.trim().is_empty() {
-            return Err(rt_err(
+            return Err(user_err(
                 &ctx,
                 format!(
                     "{file}: the file is empty: a variant defines `fn overrides()` returning a map of \
@@ -104,7 +104,7 @@ pub mod variant_fns {
         let engine = ctx.engine();
         let mut ast = engine
             .compile(&text)
-            .map_err(|e| rt_err(&ctx, Diagnostic::from_parse(&e, file).render()))?;
+            .map_err(|e| user_err(&ctx, Diagnostic::from_parse(&e, file).render()))?;
         ast.set_source(file);
         let dir = std::path::Path::new(file).parent().map(|p| p.to_path_buf());
         let diags = analyze::check(
@@ -143,10 +143,10 @@ pub mod variant_fns {
         });
         let over = over.map_err(|e| {
             let d = Diagnostic::from_eval(&e, Some(file));
-            rt_err(&ctx, d.render())
+            user_err(&ctx, d.render())
         })?;
         let Some(over) = over.clone().try_cast::<Map>() else {
-            return Err(rt_err(
+            return Err(user_err(
                 &ctx,
                 format!(
                     "{file}: overrides() must return a map of the values it changes, not {}",
