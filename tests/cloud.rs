@@ -55,7 +55,7 @@ fn osc(clouds: &Path, cloud: &str, args: &[&str]) -> Value {
         .env("OS_CLOUD", cloud)
         .current_dir(std::env::temp_dir())
         .output()
-        .expect("python-openstackclient (tools/setup.sh installs it)");
+        .expect("python-openstackclient (tools/setup-tests.sh installs it)");
     assert!(
         out.status.success(),
         "openstack {args:?}: {}",

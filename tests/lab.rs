@@ -537,3 +537,115 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
         "nothing half-written"
     );
 }
+
+/// A domain of another lab stops the build, and the advice says how to clear the way.
+#[test]
+fn a_domain_of_another_lab_is_left_alone_with_advice() {
+    let lab = Lab::new();
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--only",
+            "l0",
+            "--only",
+            "l1",
+        ])
+        .run()
+        .ok();
+    let other = lab.file("other.rhai", "fn overrides() { #{ name: \"other\" } }\n");
+    lab.labsh()
+        .args([
+            "run",
+            script("lab.rhai").to_str().unwrap(),
+            "--profile",
+            other.to_str().unwrap(),
+            "--only",
+            "l1",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("belongs to lab lab, not other")
+        .stderr_has("stage 'l1' failed: tear lab lab down");
+}
+
+/// The plan of a fresh lab is the run: on a state folder that does not exist yet, `--plan`
+/// writes nothing, says nothing of libvirt's own, repeats no line, and plans exactly the
+/// operations the run then performs, stage by stage (for the seed and the current profile).
+#[test]
+fn the_plan_of_a_fresh_lab_is_the_run() {
+    use std::collections::BTreeMap;
+    for profile in ["seed", "current"] {
+        let lab = Lab::new();
+        std::fs::remove_dir_all(lab.state()).unwrap();
+        let plan = lab
+            .labsh()
+            .args([
+                "run",
+                script("lab.rhai").to_str().unwrap(),
+                "--plan",
+                "--json",
+                "--profile",
+                profile,
+            ])
+            .run();
+        plan.ok();
+        assert!(
+            !lab.state().exists(),
+            "{profile}: the plan wrote into the state folder"
+        );
+        let human = lab
+            .labsh()
+            .args([
+                "run",
+                script("lab.rhai").to_str().unwrap(),
+                "--plan",
+                "--profile",
+                profile,
+            ])
+            .run();
+        human.ok();
+        assert!(
+            !human.stderr.contains("I/O warning") && !human.stderr.contains("warning:"),
+            "{}",
+            human.stderr
+        );
+        let mut seen = std::collections::HashSet::new();
+        for l in human
+            .stderr
+            .lines()
+            .filter(|l| l.trim_start().starts_with("note"))
+        {
+            assert!(seen.insert(l.to_string()), "{profile}: repeated line {l}");
+        }
+        let count = |out: &crate::support::Out, outcomes: &[&str]| {
+            let mut m: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+            for e in out.json_lines() {
+                if e["event"] == "effect" && outcomes.contains(&e["outcome"].as_str().unwrap()) {
+                    let k = (
+                        e["stage"].as_str().unwrap().to_string(),
+                        e["op"].as_str().unwrap().to_string(),
+                        e["target"].as_str().unwrap().to_string(),
+                    );
+                    *m.entry(k).or_default() += 1;
+                }
+            }
+            m
+        };
+        let planned = count(&plan, &["planned"]);
+        let run = lab
+            .labsh()
+            .args([
+                "run",
+                script("lab.rhai").to_str().unwrap(),
+                "--json",
+                "--profile",
+                profile,
+            ])
+            .run();
+        run.ok();
+        let done = count(&run, &["changed", "planned"]);
+        assert!(planned.len() > 30, "{profile}: {planned:?}");
+        assert_eq!(planned, done, "{profile}: the plan is not the run");
+    }
+}

@@ -22,7 +22,7 @@ fn nova_sample(dir: &Path) -> PathBuf {
         .arg(&out)
         .stderr(std::process::Stdio::null())
         .status()
-        .expect("oslo-config-generator from the devcloud venv (tools/setup.sh)");
+        .expect("oslo-config-generator from the devcloud venv (tools/setup-tests.sh)");
     assert!(st.success());
     out
 }

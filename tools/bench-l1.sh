@@ -4,7 +4,7 @@
 # Each run starts from a fresh daemon and vbmcd. Needs hyperfine and virtinst (apt-get install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh >/dev/null
+tools/setup.sh >/dev/null && tools/setup-tests.sh >/dev/null
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
 cargo build --release --locked -q
 bin="$CARGO_TARGET_DIR/release/labsh"

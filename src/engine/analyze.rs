@@ -419,7 +419,7 @@ pub fn check(
                 )
                 .with_hint(format!(
                     "'{full}' takes {}; `help(\"{full}\")` shows how to call it",
-                    wanted.join(" or ")
+                    super::diag::friendly_types(&wanted.join(" or "))
                 )),
             );
         }

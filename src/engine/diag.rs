@@ -37,6 +37,17 @@ pub fn user_error(message: &str, advice: Option<&str>) {
     }
 }
 
+/// The advice of the first user's mistake whose message `text` holds (a failure reported
+/// inside a longer one, such as one of several domains).
+fn advice_within(text: &str) -> Option<String> {
+    USER_ERRORS
+        .lock()
+        .ok()?
+        .iter()
+        .find(|(m, a)| a.is_some() && text.contains(m.as_str()))
+        .and_then(|(_, a)| a.clone())
+}
+
 /// The advice of a user's mistake with this message (`Some(None)` when it has none).
 fn user_advice(message: &str) -> Option<Option<String>> {
     USER_ERRORS
@@ -266,6 +277,7 @@ impl Diagnostic {
                 }
                 other => {
                     d.message = bare_message(other);
+                    d.advice = advice_within(&d.message);
                     let p = if other.position().is_none() {
                         outer_pos
                     } else {

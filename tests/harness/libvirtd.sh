@@ -22,7 +22,7 @@ uri="qemu:///system?socket=$sock"
 
 start() {
     for p in libvirtd qemu-system-x86_64 dnsmasq iptables virsh tini; do
-        command -v "$p" >/dev/null || { echo "missing $p: run tools/setup.sh" >&2; exit 1; }
+        command -v "$p" >/dev/null || { echo "missing $p: run tools/setup-tests.sh" >&2; exit 1; }
     done
     # A fresh daemon each time: only QEMU's capability cache is kept.
     if [ -f "$dir/libvirtd.pid" ] && kill -0 "$(cat "$dir/libvirtd.pid")" 2>/dev/null; then

@@ -553,10 +553,18 @@ pub fn domain_ensure(
             match facts.owner.as_deref() {
                 Some(o) if o == lab => {}
                 Some(o) => {
-                    return Err(format!(
-                        "domain {} exists and belongs to lab {o}, not {lab}; labsh leaves it alone: rename this lab's VM or remove the other one",
+                    let msg = format!(
+                        "domain {} exists and belongs to lab {o}, not {lab}; labsh leaves it alone",
                         spec.name
-                    ))
+                    );
+                    // The run cannot simply continue: say what clears the way.
+                    crate::engine::diag::user_error(
+                        &msg,
+                        Some(&format!(
+                            "tear lab {o} down (labsh run scripts/teardown.rhai with its profile and target), or give this lab another name (`name:` in the profile) or the VM another name, then continue"
+                        )),
+                    );
+                    return Err(msg);
                 }
                 None => {
                     return Err(format!(

@@ -370,6 +370,19 @@ pub mod virt_fns {
         })
     }
 
+    /// The URI of the sandbox the main job uses (`STATE/sandbox/host.xml`, made when missing):
+    /// the article's L0 host as libvirt's test driver, to explore from the REPL.
+    ///
+    /// ```rhai
+    /// let uri = virt::sandbox();
+    /// if !plan_mode() { assert_eq(virt::node_info(uri).cpus, 32); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sandbox(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        let path = crate::paths::state_dir().join("sandbox/host.xml");
+        sandbox_host(ctx, &path.display().to_string())
+    }
+
     /// Saves a sandbox's networks and domains (with their run state and autostart) into its
     /// file, so the next run opens it as this one leaves it: a second run changes nothing and
     /// `--from` continues where it stopped. `virt::sandbox_reset(path)` forgets it.
@@ -387,9 +400,8 @@ pub mod virt_fns {
             ));
         };
         super::with_effects(&ctx, |fx| {
-            if fx.is_plan() && !std::path::Path::new(path).exists() {
-                return Ok(false);
-            }
+            // A plan saves nothing; its sandbox (from memory when the file is still to be
+            // written) shows the writes the run will make.
             let (text, auto) = super::client::sandbox_state(uri, include_str!("sandbox.xml"))?;
             let a = crate::effects::files::ensure_file(
                 fx,
