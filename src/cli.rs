@@ -50,12 +50,32 @@ pub struct Output {
 }
 
 impl Common {
+    /// These options with those given before the subcommand (`labsh -v run ...`) laid under
+    /// them.
+    pub fn under(&self, top: &Common) -> Common {
+        Common {
+            plan: self.plan || top.plan,
+            jobs: if self.jobs == default_jobs() {
+                top.jobs
+            } else {
+                self.jobs
+            },
+            out: Output {
+                json: self.out.json || top.out.json,
+                verbose: self.out.verbose.max(top.out.verbose),
+            },
+        }
+    }
+
     /// The options of a command that runs no script: how it prints, nothing else.
-    pub fn printing(out: &Output) -> Common {
+    pub fn printing(out: &Output, top: &Common) -> Common {
         Common {
             plan: false,
             jobs: default_jobs(),
-            out: out.clone(),
+            out: Output {
+                json: out.json || top.out.json,
+                verbose: out.verbose.max(top.out.verbose),
+            },
         }
     }
 }

@@ -67,11 +67,11 @@ fn main() -> ExitCode {
     };
     // The options of the command given (each subcommand has its own).
     let common = match &cli.command {
-        Some(cli::Cmd::Run(args)) => args.common.clone(),
-        Some(cli::Cmd::Repl { common }) => common.clone(),
+        Some(cli::Cmd::Run(args)) => args.common.under(&cli.common),
+        Some(cli::Cmd::Repl { common }) => common.under(&cli.common),
         Some(cli::Cmd::Check { out, .. })
         | Some(cli::Cmd::Doc { out, .. })
-        | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out),
+        | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out, &cli.common),
         None => cli.common.clone(),
     };
     init_logging(common.out.verbose);
