@@ -48,6 +48,7 @@ pub enum State {
     },
     Done {
         code: i64,
+        same: bool,
     },
     /// It was started and is gone without an exit code (the host rebooted, or it was killed).
     Died,
@@ -127,7 +128,7 @@ pub fn parse_state(text: &str) -> Option<State> {
         "died" => Some(State::Died),
         "running" => Some(State::Running { same }),
         "done" => Some(match w.get(1).and_then(|c| c.parse::<i64>().ok()) {
-            Some(code) => State::Done { code },
+            Some(code) => State::Done { code, same },
             None => State::Died,
         }),
         _ => None,
@@ -397,7 +398,13 @@ mod tests {
             parse_state("running other"),
             Some(State::Running { same: false })
         );
-        assert_eq!(parse_state("done 2 same"), Some(State::Done { code: 2 }));
+        assert_eq!(
+            parse_state("done 2 same"),
+            Some(State::Done {
+                code: 2,
+                same: true
+            })
+        );
         assert_eq!(parse_state("done  same"), Some(State::Died));
         assert_eq!(parse_state("died other"), Some(State::Died));
         assert_eq!(parse_state("Permission denied"), None);

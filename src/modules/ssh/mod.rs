@@ -865,6 +865,60 @@ pub mod ssh_fns {
         Ok(m)
     }
 
+    /// What the host says of the job `name` (a read): `#{state, code, same}`, `state` one of
+    /// "none", "running", "done" (with its exit `code`) or "died" (gone without an exit code);
+    /// `same`: it is (or was) `command`. Options: `dir` (as for `job`). A step uses it to see
+    /// that its job already ran to success with the same command.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// assert_eq(ssh::job_state(uc, "deploy", "openstack overcloud deploy", #{}).state, "none");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn job_state(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        name: &str,
+        command: &str,
+        opts: Map,
+    ) -> Res<Map> {
+        let err = |e: String| rt_err(&ctx, e);
+        let h = super::host_of("ssh::job_state", &host).map_err(err)?;
+        super::job::check_name(name).map_err(err)?;
+        let o = Opts::new("ssh::job_state", opts, &["dir"]).map_err(err)?;
+        let mut m = Map::new();
+        if h.is_offline() {
+            m.insert("state".into(), "none".into());
+            m.insert("code".into(), Dynamic::UNIT);
+            m.insert("same".into(), false.into());
+            return Ok(m);
+        }
+        let spec = super::job::JobSpec {
+            name: name.to_string(),
+            command: command.to_string(),
+            dir: o
+                .str("dir")
+                .map_err(err)?
+                .unwrap_or_else(|| ".labsh/jobs".into()),
+            cwd: None,
+            log: String::new(),
+            timeout: None,
+            every: std::time::Duration::from_secs(1),
+        };
+        let s = session(&ctx)?;
+        use super::job::State;
+        let (state, code, same) = match super::job::state(&s.effects, &h, &spec).map_err(err)? {
+            State::None => ("none", Dynamic::UNIT, false),
+            State::Died => ("died", Dynamic::UNIT, false),
+            State::Running { same } => ("running", Dynamic::UNIT, same),
+            State::Done { code, same } => ("done", Dynamic::from(code), same),
+        };
+        m.insert("state".into(), state.into());
+        m.insert("code".into(), code);
+        m.insert("same".into(), same.into());
+        Ok(m)
+    }
+
     /// How a host value is read: `#{host, user, port, label}`.
     ///
     /// ```rhai
