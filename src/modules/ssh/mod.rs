@@ -436,11 +436,18 @@ fn put_text(
     let target = format!("{}:{path}", h.label());
     let s = session(ctx)?;
     let p = shell_quote(path);
+    // The file's folder is made first, as files::write makes a local one.
+    let mkdir = match std::path::Path::new(path).parent() {
+        Some(d) if !d.as_os_str().is_empty() && d != std::path::Path::new("/") => {
+            format!("mkdir -p {} && ", shell_quote(&d.display().to_string()))
+        }
+        _ => String::new(),
+    };
     let line = match (in_place, mode) {
-        (true, None) => format!("cat > {p}"),
-        (true, Some(m)) => format!("cat > {p} && chmod {m} {p}"),
+        (true, None) => format!("{mkdir}cat > {p}"),
+        (true, Some(m)) => format!("{mkdir}cat > {p} && chmod {m} {p}"),
         (false, m) => format!(
-            "umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
+            "{mkdir}umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
             m.unwrap_or("0644")
         ),
     };
@@ -570,7 +577,8 @@ pub mod ssh_fns {
     }
 
     /// Makes a remote file hold `text`; `#{mode: "0600", in_place: true, sudo: true}`. Written
-    /// through a temporary file and a rename unless `in_place`. `true` when it changed.
+    /// through a temporary file and a rename unless `in_place`, its folder made when missing.
+    /// `true` when it changed.
     ///
     /// ```rhai
     /// let uc = #{host: "undercloud", user: "stack", offline: true};
