@@ -38,7 +38,8 @@ start() {
     [ -f "$dir/state.json" ] || echo '{}' > "$dir/state.json"
     [ -f "$dir/flags.json" ] || echo '{}' > "$dir/flags.json"
     : >> "$dir/log.jsonl"
-    chmod 0666 "$dir/state.json" "$dir/flags.json" "$dir/log.jsonl"
+    : >> "$dir/state.lock"
+    chmod 0666 "$dir/state.json" "$dir/state.lock" "$dir/flags.json" "$dir/log.jsonl"
     [ -f "$dir/hostkey" ] || ssh-keygen -q -t ed25519 -N "" -f "$dir/hostkey"
     [ -f "$dir/clientkey" ] || ssh-keygen -q -t ed25519 -N "" -f "$dir/clientkey"
     cat > "$dir/sshd_config" <<EOF

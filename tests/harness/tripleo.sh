@@ -68,12 +68,12 @@ onc() {  # version
 }
 
 tc() {  # version constraints shim|- [extra packages]
-    local d="$cache/tc-$1" c="$2" shim="$3"
+    local v="$1" d="$cache/tc-$1" c="$2" shim="$3"
     shift 3
     ok "$d" && return
     mkvenv "$d" || return 1
     "$d/bin/pip" install -q --disable-pip-version-check --no-build-isolation -c "$c" \
-        "python-tripleoclient==$1" "$@" || return 1
+        "python-tripleoclient==$v" "$@" || return 1
     if [ "$shim" != - ]; then
         cp "$shim" "$(echo "$d"/lib/python3*/site-packages)/sitecustomize.py" || return 1
     fi

@@ -67,15 +67,19 @@ def err(text):
 
 @contextlib.contextmanager
 def state():
-    """The director's state, read and written under a lock."""
+    """The director's state, read and written under a lock (DIR/state.lock), replaced whole so
+    that a reader never sees half of it."""
     path = os.path.join(DIR, "state.json")
-    with open(path, "r+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        s = json.load(f)
+    with open(os.path.join(DIR, "state.lock"), "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        with open(path) as f:
+            s = json.load(f)
         yield s
-        f.seek(0)
-        f.truncate()
-        json.dump(s, f, indent=1, sort_keys=True)
+        tmp = "%s.%d" % (path, os.getpid())
+        with open(tmp, "w") as f:
+            json.dump(s, f, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o666)
+        os.rename(tmp, path)
 
 
 def peek():
@@ -851,7 +855,7 @@ def deploy(a):
         if Q:
             # tripleoclient 9.3.1 utils.wait_for_stack_ready / deploy: the failures, then the error.
             out("\n Stack %s %s_FAILED \n" % (stack, action))
-            out(failures_text(stack, False))
+            out(failures_text(stack, False, action))
             err("Heat Stack %s failed." % action.lower())
         else:
             yaml_dump(status, {"deployment_status": "DEPLOY_FAILED"})
@@ -916,20 +920,20 @@ def deploy(a):
     return 0
 
 
-def failures_text(stack, long):
+def failures_text(stack, long, action="CREATE"):
     """python-heatclient osc/v1/stack_failures.py (1.14.1 and 2.3.1 alike): each failed resource
     with its type, id, status and reason indented by 4."""
     rid = str(uuid.uuid5(uuid.NAMESPACE_URL, "failed"))
     return ("%s.AllNodesDeploySteps.ControllerDeployment_Step5:\n"
             "  resource_type: OS::Heat::StructuredDeploymentGroup\n"
             "  physical_resource_id: %s\n"
-            "  status: CREATE_FAILED\n"
+            "  status: %s_FAILED\n"
             "  status_reason: |\n"
             "    Error: resources.ControllerDeployment_Step5.resources[0]: Deployment to server failed: deploy_status_code: Deployment exited with non-zero status code: 2\n"
             "  deploy_stdout: |\n"
             "    ...\n"
             "            \"Error: Systemd start for pcsd failed!\"\n"
-            "    (truncated, view all with --long)\n" % (stack, rid))
+            "    (truncated, view all with --long)\n" % (stack, rid, action))
 
 
 def stack_list(a):
@@ -946,7 +950,7 @@ def stack_failures(a):
         err("Stack not found: %s" % a["stack"])
         return 1
     if s["status"].endswith("_FAILED"):
-        out(failures_text(s["name"], a.get("long")))
+        out(failures_text(s["name"], a.get("long"), s["status"].split("_")[0]))
     return 0
 
 
