@@ -513,13 +513,6 @@ fn bad_overcloud_inputs_are_refused_naming_the_file_and_key_with_nothing_changed
                 says: &["base_image.name: rhel7-guest.qcow2 is not a RHEL 9 image, the guest of OSP 17.1 (Wallaby)"],
             },
             Case {
-                name: "OSP 17.1 without a registry login",
-                files: &[("profiles/v.rhai", "fn overrides() { #{ base_image: #{ name: \"rhel9-guest.qcow2\" }, overcloud: #{ release: \"17.1\" } } }\n")],
-                args: &[P, F],
-                code: 1,
-                says: &["overcloud.registry_user: registry.redhat.io needs a login"],
-            },
-            Case {
                 name: "a nova setting the release has no hieradata for",
                 files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ nova_tuning: #{ libvirt: #{ cpu_mode: \"host-model\" } } } } }\n")],
                 args: &[P, F],

@@ -105,6 +105,14 @@ fn sandbox(lab: &Lab, profile: Option<&str>) -> (PathBuf, PathBuf) {
     (lab.state().join("out/sandbox"), f)
 }
 
+/// A variant of this test's: the seed's lab on OSP 17.1, with a login for Red Hat's registry.
+fn seed_on_17_1(lab: &Lab) -> PathBuf {
+    lab.file(
+        "profiles/seed17.rhai",
+        "fn overrides() { #{ base_image: #{ name: \"rhel9-guest.qcow2\" }, overcloud: #{ release: \"17.1\", registry_user: \"1234567|lab\" } } }\n",
+    )
+}
+
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
@@ -146,26 +154,34 @@ fn each_releases_files_and_commands_pass_its_own_templates_clients_and_schemas()
         "{text}"
     );
 
-    // OSP 17.1, the osp17 variant.
+    // OSP 17.1: the shipped profile of today's releases, and the seed on 17.1 with a registry
+    // login (its credentials go into containers-prepare-parameter.yaml).
+    let shipped = Lab::new();
+    let current = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/current.rhai");
+    let (out_current, cmds_current) = sandbox(&shipped, Some(&s(&current)));
     let lab17 = Lab::new();
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/osp17.rhai");
+    let profile = seed_on_17_1(&lab17);
     let (out17, cmds17) = sandbox(&lab17, Some(&s(&profile)));
     let (tht, tc) = (&env["THT_17_1"], &env["TC_17_1"]);
-    let envs17: Vec<String> = [
-        "containers-prepare-parameter.yaml",
-        "ceph-config.yaml",
-        "lab-parameters.yaml",
-    ]
-    .iter()
-    .map(|f| s(&out17.join(f)))
-    .collect();
-    let mut a = vec!["tht", tht.as_str()];
-    a.extend(envs17.iter().map(|x| x.as_str()));
-    passes(tc, &a);
-    passes(
-        tc,
-        &["commands", tht, &s(&out17), "/home/stack", &s(&cmds17)],
+    let prep = std::fs::read_to_string(out17.join("containers-prepare-parameter.yaml")).unwrap();
+    assert!(
+        prep.contains("ContainerImageRegistryCredentials") && prep.contains("registry.redhat.io"),
+        "{prep}"
     );
+    for (out, cmds) in [(&out_current, &cmds_current), (&out17, &cmds17)] {
+        let envs: Vec<String> = [
+            "containers-prepare-parameter.yaml",
+            "ceph-config.yaml",
+            "lab-parameters.yaml",
+        ]
+        .iter()
+        .map(|f| s(&out.join(f)))
+        .collect();
+        let mut a = vec!["tht", tht.as_str()];
+        a.extend(envs.iter().map(|x| x.as_str()));
+        passes(tc, &a);
+        passes(tc, &["commands", tht, &s(out), "/home/stack", &s(cmds)]);
+    }
     passes(tc, &["undercloud", &s(&out17.join("undercloud.conf"))]);
     passes(tc, &["instackenv", &s(&out17.join("instackenv.json"))]);
     passes(
@@ -311,7 +327,7 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
     }
     // OSP 17.1: the Jinja template rendered with each role's variables.
     let lab17 = Lab::new();
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/osp17.rhai");
+    let profile = seed_on_17_1(&lab17);
     let (out17, _) = sandbox(&lab17, Some(&s(&profile)));
     for (role, vlans) in [
         ("Controller", vec![20, 30, 40, 50]),
