@@ -119,7 +119,7 @@ impl Director {
         lab.file(
             "director.yaml",
             &format!(
-                "libvirt_uri: test:///default\nundercloud:\n  host: 127.0.0.1\n  port: {}\n  identity: {}\n  options: [\"StrictHostKeyChecking=no\", \"UserKnownHostsFile=/dev/null\", \"LogLevel=ERROR\"]\ncluster: {{offline: true}}\n",
+                "libvirt_uri: test:///default\nundercloud:\n  host: 127.0.0.1\n  port: {}\n  identity: {}\n  options: [\"StrictHostKeyChecking=no\", \"UserKnownHostsFile=/dev/null\", \"LogLevel=ERROR\"]\ncluster: {{offline: true}}\n# The overcloud the stand-in records has no API: no cloud for the installer's checks.\ncloud: {{openrc: out/no-overcloud/overcloudrc}}\n",
                 self.port,
                 self.path("clientkey").display()
             ),

@@ -93,7 +93,8 @@ stop() {
     kill "$pid" 2>/dev/null || true
     # What its sessions left running (a job the test left on the director) lives in the same
     # namespace: stopped by PID.
-    if [ -n "$ns" ]; then
+    # Only a namespace of its own: never this machine's (then only the sshd is stopped).
+    if [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/mnt)" ] && [ "$ns" != "$(readlink /proc/1/ns/mnt)" ]; then
         for p in /proc/[0-9]*; do
             [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && kill -KILL "${p#/proc/}" 2>/dev/null || true
         done

@@ -894,7 +894,14 @@ def deploy(a):
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, "nova.conf"), "w") as f:
                 f.write(nova_conf(params))
-    rc = "export OS_AUTH_URL=http://192.168.122.150:5000/v3\nexport OS_USERNAME=admin\nexport OS_PROJECT_NAME=admin\nexport OS_CLOUDNAME=%s\n" % stack
+    # The overcloudrc of tripleo-common's create_overcloudrc (utils/overcloudrc.py), the
+    # password a stand-in's.
+    rc = ("# Clear any old environment that may conflict.\n"
+          "for key in $( set | awk '{FS=\"=\"}  /^OS_/ {print $1}' ); do unset $key ; done\n"
+          "export OS_NO_CACHE=True\nexport OS_CLOUDNAME=%s\nexport OS_AUTH_URL=http://192.168.122.150:5000/v3\n"
+          "export OS_USERNAME=admin\nexport OS_PASSWORD=stand-in-overcloud-admin\nexport OS_PROJECT_NAME=admin\n"
+          "export OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\nexport OS_IDENTITY_API_VERSION=3\n"
+          "export OS_AUTH_TYPE=password\n" % stack)
     for p in [os.path.join(os.getcwd(), "%src" % stack)] + ([] if Q else [os.path.join(wd, "%src" % stack), os.path.join(home(), "%src" % stack)]):
         with open(p, "w") as f:
             f.write(rc)
