@@ -198,6 +198,13 @@ impl RunArgs {
         for (k, v) in &self.sets {
             parts.push(format!("--set {}", q(&format!("{k}={v}"))));
         }
+        // The stages the run was limited to stay so (--from keeps those from `stage` on).
+        for o in &self.only {
+            parts.push(format!("--only {}", q(o)));
+        }
+        if self.preflight {
+            parts.push("--preflight".into());
+        }
         if common.plan {
             parts.push("--plan".into());
         }

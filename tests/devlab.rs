@@ -137,12 +137,15 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
             image.display()
         ),
     );
+    // The profile's SSD folder: a disk folder must exist before the lab puts disks in it.
+    std::fs::create_dir_all(host.dir.join("images-ssd")).unwrap();
     let target = lab.file(
         "targets/devlabtest.yaml",
         &format!(
-            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndomain_type: qemu\nbmc: {{address: 127.0.0.1, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{}\"}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile:\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 256, vcpus: 1}}\n    ceph: {{memory_mib: 256, vcpus: 1}}\n    compute: {{memory_mib: 256, vcpus: 1}}\n",
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\nbmc: {{address: 127.0.0.1, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{}\"}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile:\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 256, vcpus: 1}}\n    ceph: {{memory_mib: 256, vcpus: 1, osd_disks: [\"1G\"]}}\n    compute: {{memory_mib: 256, vcpus: 1}}\n",
             host.uri,
             host.images().display(),
+            host.dir.join("images-ssd").display(),
             vbmcd.config.display(),
             clouds.display()
         ),

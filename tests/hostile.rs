@@ -420,6 +420,118 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
 }
 
 #[test]
+fn bad_overcloud_inputs_are_refused_naming_the_file_and_key_with_nothing_changed() {
+    const P: &str = "--profile";
+    const F: &str = "{work}/profiles/v.rhai";
+    run_cases(
+        &[
+            Case {
+                name: "an unknown release",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ release: \"16.2\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: overcloud.release: \"16.2\" is not a release labsh knows: \"13\" or \"17.1\""],
+            },
+            Case {
+                name: "an OSD disk size without its unit",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ ceph: #{ osd_disks: [\"100\"] } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: vms.ceph.osd_disks[0]: 100 is not a size with its unit (such as \"100G\")"],
+            },
+            Case {
+                name: "Ceph VMs without OSD disks",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ ceph: #{ osd_disks: [] } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["vms.ceph.osd_disks: the 3 Ceph VM(s) need at least one OSD disk"],
+            },
+            Case {
+                name: "OSD disks on a compute node",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ compute: #{ osd_disks: [\"10G\"] } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["vms.compute.osd_disks: only ceph-storage VMs get OSD disks, not compute"],
+            },
+            Case {
+                name: "a disk folder the host does not have",
+                files: &[(
+                    "t.yaml",
+                    "libvirt_uri: test:///default\nimages: /tmp\ndisk_folders: {ssd: /nonexistent/labsh-ssd}\nundercloud: {offline: true}\ncluster: {offline: true}\nprofile: {vms: {ceph: {osd_disks: [1G]}}}\n",
+                )],
+                args: &["--target", "{work}/t.yaml"],
+                code: 1,
+                says: &["host.disk_folders.ssd (/nonexistent/labsh-ssd, from {work}/t.yaml) does not exist"],
+            },
+            Case {
+                name: "a disk folder of the profile's that is not one of host.disk_folders",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ compute: #{ disk_folder: \"nvme\" } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: vms.compute.disk_folder: \"nvme\" is not a folder of host.disk_folders"],
+            },
+            Case {
+                name: "a disk folder too small for its OSD disks",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ ceph: #{ osd_disks: [\"200G\"] } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["host.disk_folders.ssd (", "is too small", "its disks need 604 GiB"],
+            },
+            Case {
+                name: "two controllers",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ ctrl: #{ count: 2 } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: vms.ctrl.count: 2 controller(s): OSP 13 (Queens) deploys 1 or 3"],
+            },
+            Case {
+                name: "no compute node",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ vms: #{ compute: #{ count: 0 } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["vms.compute.count: no compute node"],
+            },
+            Case {
+                name: "a network the bond does not carry",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ networks: #{ storage: #{ vlan: () } } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: overcloud.networks.storage.vlan: storage has no VLAN, so the bond (bond1) does not carry it"],
+            },
+            Case {
+                name: "a bond NIC the VMs do not have",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ bond: #{ nics: [\"nic3\", \"nic5\"] } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["overcloud.bond.nics: nic5 is not a NIC of vms.ceph (it has 4: nic1-nic4)"],
+            },
+            Case {
+                name: "the guest of another release",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ release: \"17.1\", registry_user: \"u\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["base_image.name: rhel7-guest.qcow2 is not a RHEL 9 image, the guest of OSP 17.1 (Wallaby)"],
+            },
+            Case {
+                name: "a nova setting the release has no hieradata for",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ nova_tuning: #{ libvirt: #{ cpu_mode: \"host-model\" } } } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["overcloud.nova_tuning.libvirt.cpu_mode: no hieradata key of OSP 13 (Queens) sets [libvirt] cpu_mode"],
+            },
+            Case {
+                name: "the repositories' hook with one argument",
+                files: &[("profiles/v.rhai", "fn overrides() { #{} }\nfn director_repos(p) { print(1); }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["step hook director_repos takes 2 argument(s), not 1"],
+            },
+        ],
+        "lab.rhai",
+    );
+}
+
+#[test]
 fn bad_targets_are_refused_naming_the_file_and_key_with_nothing_changed() {
     const T: &str = "--target";
     const F: &str = "{work}/t.yaml";

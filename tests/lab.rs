@@ -112,8 +112,12 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
         "instackenv.json",
         "undercloud.conf",
         "network-environment.yaml",
-        "nic-configs/bond-vlans.yaml",
+        "nic-configs/controller.yaml",
+        "nic-configs/compute.yaml",
+        "nic-configs/ceph-storage.yaml",
         "node-info.yaml",
+        "ceph-config.yaml",
+        "lab-parameters.yaml",
         "clouds.yaml",
         "install-config.yaml",
         "ocp/install-config.yaml",
@@ -418,9 +422,15 @@ fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
 fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
     let lab = Lab::new();
     // Alone: the table, warnings and all, and nothing else.
+    for d in ["images", "ssd"] {
+        std::fs::create_dir_all(lab.work().join(d)).unwrap();
+    }
     let t = lab.file(
         "small-host.yaml",
-        "libvirt_uri: test:///default\nundercloud: {offline: true}\ncluster: {offline: true}\n",
+        &format!(
+            "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+            w = lab.work().display()
+        ),
     );
     let o = lab
         .labsh()

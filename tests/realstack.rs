@@ -99,6 +99,7 @@ let uri = param("uri", "");
 let images = param("images", "");
 let p = seed::profile();
 p.host.images = images;
+p.host.disk_folders.ssd = images + "/ssd";
 p.host.domain_type = "qemu";
 p.vms.compute.memory_mib = 8192;
 stage("l0", || l0::networks(uri, p));
@@ -234,6 +235,65 @@ fn seed_l1_on_a_real_libvirtd_converges_and_reads_back_with_virsh() {
             .display()
             .to_string()
     );
+    // The Ceph VMs' OSD disks (vdb), of the profile's size, and the compute node's disk, in the
+    // folder the profile puts them (the article's SSD); the others' on host.images.
+    let ssd = host.images().join("ssd");
+    for n in 1..=3 {
+        let name = format!("overcloud-ceph0{n}");
+        let osd = ssd.join(format!("{name}-osd1.qcow2"));
+        let info = Command::new("qemu-img")
+            .args(["info", "-U", "--output=json"])
+            .arg(&osd)
+            .output()
+            .unwrap();
+        assert!(
+            info.status.success(),
+            "{}: {}",
+            osd.display(),
+            String::from_utf8_lossy(&info.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        assert_eq!(v["virtual-size"], 100u64 << 30, "{name}");
+        assert_eq!(v["format"], "qcow2");
+        assert_eq!(
+            disks(&host, &name),
+            vec![
+                (
+                    "vda".to_string(),
+                    ssd.join(format!("{name}.qcow2")).display().to_string()
+                ),
+                ("vdb".to_string(), osd.display().to_string()),
+            ]
+        );
+    }
+    assert_eq!(
+        disks(&host, "overcloud-compute01"),
+        vec![(
+            "vda".to_string(),
+            ssd.join("overcloud-compute01.qcow2").display().to_string()
+        )]
+    );
+    assert_eq!(
+        disks(&host, "overcloud-ctrl01"),
+        vec![(
+            "vda".to_string(),
+            host.images()
+                .join("overcloud-ctrl01.qcow2")
+                .display()
+                .to_string()
+        )]
+    );
+}
+
+/// A domain's disks as virsh lists them: (target, source).
+fn disks(host: &RealHost, name: &str) -> Vec<(String, String)> {
+    host.virsh(&["domblklist", name])
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() == 2).then(|| (w[0].to_string(), w[1].to_string()))
+        })
+        .collect()
 }
 
 #[test]

@@ -237,3 +237,138 @@ ssh::ini_set(uc, "/etc/nova/nova.conf", "neutron", "timeout", 300, #{sudo: true}
         .code(1)
         .stderr_has("stack@192.168.122.253 is offline");
 }
+
+#[test]
+fn a_job_runs_detached_and_a_killed_run_follows_it_instead_of_starting_it_again() {
+    let sshd = Sshd::start();
+    let lab = Lab::new();
+    let h = sshd.host();
+    let remote = lab.work().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    let count = remote.join("starts");
+    let log = lab.work().join("logs/slow.log");
+    // Each start of the job adds a line to `starts`; it then runs for a while.
+    let f = script(
+        &lab,
+        "job.rhai",
+        &format!(
+            r#"
+let h = {h};
+let r = ssh::job(h, "slow", "echo start >> {count}; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line $i; sleep 0.25; done; echo done",
+                 #{{log: "{log}", dir: "{remote}/jobs", every: 0.1}});
+print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1]}}`);
+"#,
+            count = count.display(),
+            log = log.display(),
+            remote = remote.display()
+        ),
+    );
+    let mut child = lab
+        .labsh()
+        .args(["run", f.to_str().unwrap()])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed while the job runs: the job goes on on the host.
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("line 3")
+    {
+        assert!(t0.elapsed().as_secs() < 30, "the job did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.ok().stdout_has("code=0 attached=true last=done");
+    // Started once, and the local log holds the whole output.
+    assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\n");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("line 1\n") && text.contains("line 12\ndone"),
+        "{text}"
+    );
+    // Finished: the next call starts it anew.
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("code=0 attached=false");
+    assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\nstart\n");
+}
+
+#[test]
+fn a_failing_job_names_its_code_and_last_lines_and_a_timeout_stops_it() {
+    let sshd = Sshd::start();
+    let lab = Lab::new();
+    let h = sshd.host();
+    let remote = lab.work().join("remote");
+    let f = script(
+        &lab,
+        "fail.rhai",
+        &format!(
+            r#"
+let h = {h};
+let r = ssh::job(h, "bad", "echo trying; echo broken >&2; exit 4", #{{log: "{w}/bad.log", dir: "{r}", every: 0.1, check: false}});
+assert_eq(r.code, 4);
+assert_eq(r.tail, ["trying", "broken"]);
+ssh::job(h, "slow", "echo $$ > {r}/slow.pid; sleep 30", #{{log: "{w}/slow.log", dir: "{r}", every: 0.1, timeout: 1}});
+"#,
+            w = lab.work().display(),
+            r = remote.display()
+        ),
+    );
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.code(1)
+        .stderr_has("slow did not finish in 1s")
+        .stderr_has("it was stopped");
+    let pid = std::fs::read_to_string(remote.join("slow.pid")).unwrap();
+    let alive = Command::new("kill")
+        .args(["-0", pid.trim()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "the timed-out job still runs");
+}
+
+#[test]
+fn a_host_reached_through_another_runs_there_with_its_keys() {
+    let sshd = Sshd::start();
+    let lab = Lab::new();
+    // The node is the same sshd, reached from "the director" (itself) with the director's key.
+    let f = script(
+        &lab,
+        "via.rhai",
+        &format!(
+            r#"
+let dir = {h};
+let node = #{{host: "127.0.0.1", user: "root", port: {port}, identity: "{key}",
+             options: ["UserKnownHostsFile=/dev/null", "LogLevel=ERROR"], via: dir}};
+assert_eq(ssh::run(node, "echo $SSH_CLIENT | cut -d' ' -f1", #{{quiet: true}}).stdout, "127.0.0.1\n");
+files::write("{w}/n.conf", "[neutron]\nurl = http://x\n");
+assert(ssh::ini_set(node, "{w}/n.conf", "neutron", "timeout", 300, #{{}}));
+assert(!ssh::ini_set(node, "{w}/n.conf", "neutron", "timeout", 300, #{{}}));
+print(ssh::host(node).label);
+"#,
+            h = sshd.host(),
+            port = sshd.port,
+            key = sshd.key().display(),
+            w = lab.work().display()
+        ),
+    );
+    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    o.ok().stdout_has(&format!(
+        "root@127.0.0.1:{p} via root@127.0.0.1:{p}",
+        p = sshd.port
+    ));
+    assert_eq!(
+        std::fs::read_to_string(lab.work().join("n.conf")).unwrap(),
+        "[neutron]\nurl = http://x\ntimeout = 300\n"
+    );
+}

@@ -23,7 +23,7 @@ up() {
     virsh -q -c "$uri" net-define "$dir/default-net.xml" >/dev/null
   fi
   virsh -q -c "$uri" net-start default >/dev/null 2>&1 || true
-  mkdir -p "$dir/images"
+  mkdir -p "$dir/images" "$dir/images-ssd"
   if ! { [ -f "$vdir/vbmcd.pid" ] && kill -0 "$(cat "$vdir/vbmcd.pid")" 2>/dev/null; }; then
     printf '[default]\nconfig_dir = %s\nserver_port = 50891\n[log]\nlogfile = %s/vbmcd.log\n' "$vdir/state" "$vdir" > "$vdir/virtualbmc.conf"
     VIRTUALBMC_CONFIG="$vdir/virtualbmc.conf" HOME="$vdir" setsid "$venv/bin/vbmcd" --foreground >/dev/null 2>&1 < /dev/null &

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/setup-tests.sh
+# The TripleO releases' own code the overcloud tests check with (built once into
+# ~/.cache/labsh/tripleo, keyed by version; later runs reuse it).
+tests/harness/tripleo.sh install
 # Keep build products outside the clone so a second run is fast.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
 # The devcloud (OpenStack on 127.0.0.1) for the cloud tests; stopped by PID when the tests end.

@@ -12,8 +12,15 @@ use rhai::{Array, Dynamic, Map};
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
 /// The problems of a variant's functions: `overrides()` missing or taking arguments, hooks named
-/// for no stage (with a did-you-mean) or taking other than one argument (the profile).
-fn function_problems(file: &str, fns: &[(String, usize)], stages: &[String]) -> Vec<String> {
+/// for no stage (with a did-you-mean) or taking other than one argument (the profile), and step
+/// hooks (`steps`: name and arguments, such as the director's repositories) taking other than
+/// theirs.
+fn function_problems(
+    file: &str,
+    fns: &[(String, usize)],
+    stages: &[String],
+    steps: &[(String, usize)],
+) -> Vec<String> {
     let mut bad = Vec::new();
     match fns.iter().find(|(n, _)| n == "overrides") {
         None => bad.push(format!(
@@ -32,6 +39,14 @@ fn function_problems(file: &str, fns: &[(String, usize)], stages: &[String]) -> 
     let stage_list = stages.join(", ");
     for (name, params) in fns {
         if name == "overrides" {
+            continue;
+        }
+        if let Some((_, want)) = steps.iter().find(|(n, _)| n == name) {
+            if params != want {
+                bad.push(format!(
+                    "{file}: step hook {name} takes {want} argument(s), not {params}"
+                ));
+            }
             continue;
         }
         let is_hook = hooks.contains(name);
@@ -88,7 +103,32 @@ pub mod variant_fns {
     /// ```
     #[rhai_fn(name = "load_variant", return_raw)]
     pub fn load_variant(ctx: NativeCallContext, file: &str, stages: Array) -> Res<Map> {
+        load_variant_steps(ctx, file, stages, Map::new())
+    }
+
+    /// `load_variant` with step hooks: `steps` maps the name of a function the lab calls at a
+    /// step of its own to the number of arguments it takes (`#{director_repos: 2}`); a variant's
+    /// function of that name is checked for them and listed in `hooks`.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-steps.rhai";
+    /// if !plan_mode() {
+    ///     files::write(f, "fn overrides() { #{} }\nfn director_repos(p, uc) { }");
+    ///     assert_eq(load_variant(f, ["undercloud"], #{director_repos: 2}).hooks, ["director_repos"]);
+    /// }
+    /// ```
+    #[rhai_fn(name = "load_variant", return_raw)]
+    pub fn load_variant_steps(
+        ctx: NativeCallContext,
+        file: &str,
+        stages: Array,
+        steps: Map,
+    ) -> Res<Map> {
         let stages: Vec<String> = stages.iter().map(|s| s.to_string()).collect();
+        let steps: Vec<(String, usize)> = steps
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_int().unwrap_or(0).max(0) as usize))
+            .collect();
         let text = std::fs::read_to_string(file)
             .map_err(|e| user_err(&ctx, format!("cannot read the profile {file}: {e}")))?;
         if text.trim().is_empty() {
@@ -131,7 +171,7 @@ pub mod variant_fns {
             .iter_functions()
             .map(|f| (f.name.to_string(), f.params.len()))
             .collect();
-        let bad = super::function_problems(file, &fns, &stages);
+        let bad = super::function_problems(file, &fns, &stages, &steps);
         if !bad.is_empty() {
             return Err(problems_error(&ctx, bad));
         }
@@ -156,7 +196,11 @@ pub mod variant_fns {
         };
         let mut hooks: Array = fns
             .iter()
-            .filter(|(n, _)| n.starts_with("before_") || n.starts_with("after_"))
+            .filter(|(n, _)| {
+                n.starts_with("before_")
+                    || n.starts_with("after_")
+                    || steps.iter().any(|(s, _)| s == n)
+            })
             .map(|(n, _)| Dynamic::from(n.clone()))
             .collect();
         hooks.dedup_by(|a, b| a.to_string() == b.to_string());
@@ -206,16 +250,29 @@ mod tests {
         let stages: Vec<String> = ["l1", "ocp"].iter().map(|s| s.to_string()).collect();
         let ok = function_problems(
             "v.rhai",
-            &names(&[("overrides", 0), ("after_l1", 1), ("helper", 2)]),
+            &names(&[
+                ("overrides", 0),
+                ("after_l1", 1),
+                ("helper", 2),
+                ("repos", 2),
+            ]),
             &stages,
+            &names(&[("repos", 2)]),
         );
         assert!(ok.is_empty(), "{ok:?}");
         let bad = function_problems(
             "v.rhai",
-            &names(&[("befor_ocp", 1), ("after_l3", 1), ("before_ocp", 2)]),
+            &names(&[
+                ("befor_ocp", 1),
+                ("after_l3", 1),
+                ("before_ocp", 2),
+                ("repos", 1),
+            ]),
             &stages,
+            &names(&[("repos", 2)]),
         );
-        assert_eq!(bad.len(), 4, "{bad:?}");
+        assert_eq!(bad.len(), 5, "{bad:?}");
+        assert!(bad[4].contains("step hook repos takes 2"), "{bad:?}");
         assert!(bad[0].contains("no fn overrides()"), "{bad:?}");
         assert!(bad[1].contains("did you mean 'before_ocp'?"), "{bad:?}");
         assert!(bad[2].contains("did you mean 'after_l1'?"), "{bad:?}");

@@ -160,6 +160,25 @@ pub mod files_fns {
         super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))
     }
 
+    /// The sha256 of a file's bytes, in hex, or `()` when it does not exist (a read): the digest
+    /// a step records of the files it was made from.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-digest.txt";
+    /// files::write(f, "abc");
+    /// if !plan_mode() { assert_eq(files::sha256(f), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); }
+    /// ```
+    pub fn sha256(path: &str) -> Dynamic {
+        use sha2::{Digest, Sha256};
+        match std::fs::read(path) {
+            Ok(b) => {
+                let d = Sha256::digest(&b);
+                Dynamic::from(d.iter().map(|x| format!("{x:02x}")).collect::<String>())
+            }
+            Err(_) => Dynamic::UNIT,
+        }
+    }
+
     /// Whether a file or folder exists.
     ///
     /// ```rhai

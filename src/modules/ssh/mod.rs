@@ -1,6 +1,9 @@
 //! `ssh`: commands and files on remote hosts through the system ssh client, so ~/.ssh/config,
 //! the agent and known_hosts apply. One master connection per host is kept open for a while
 //! (ControlMaster), so many small commands are fast. Output streams with the host as prefix.
+//! Long commands run as detached jobs on the host (job.rs), followed until they end.
+
+pub mod job;
 
 use crate::effects::process::{shell_quote, Arg, Command};
 use crate::effects::Op;
@@ -25,6 +28,9 @@ pub struct Host {
     /// A host that must not be contacted (a sandbox stands for it): plans treat its files as
     /// absent; applying anything on it is an error.
     pub offline: bool,
+    /// The host this one is reached through: the command runs on `via` as an ssh of its own
+    /// (with `via`'s keys), as an overcloud node is reached from the director.
+    pub via: Option<Box<Host>>,
 }
 
 impl Host {
@@ -39,7 +45,15 @@ impl Host {
         if let Some(p) = self.port {
             s.push_str(&format!(":{p}"));
         }
+        if let Some(v) = &self.via {
+            s.push_str(&format!(" via {}", v.label()));
+        }
         s
+    }
+
+    /// Whether this host, or one it is reached through, must not be contacted.
+    pub fn is_offline(&self) -> bool {
+        self.offline || self.via.as_ref().is_some_and(|v| v.is_offline())
     }
 
     fn control_dir() -> String {
@@ -95,11 +109,47 @@ impl Host {
 
     /// The ssh command line that runs `remote` (a shell command line) on the host.
     pub fn command(&self, remote: &str) -> Vec<String> {
+        if let Some(via) = &self.via {
+            return via.command(&self.hop_line(remote));
+        }
         let mut v = self.base("ssh");
         v.push(self.dest());
         v.push("--".into());
         v.push(remote.into());
         v
+    }
+
+    /// The ssh command line run on the `via` host: its own client, its keys and known hosts (a
+    /// node the director just deployed is accepted on first sight), no master connection.
+    fn hop_line(&self, remote: &str) -> String {
+        let mut v: Vec<String> = vec!["ssh".into()];
+        for o in [
+            "BatchMode=yes".to_string(),
+            format!("ConnectTimeout={}", self.connect_timeout),
+            "StrictHostKeyChecking=accept-new".into(),
+        ] {
+            v.push("-o".into());
+            v.push(o);
+        }
+        for o in &self.options {
+            v.push("-o".into());
+            v.push(o.clone());
+        }
+        if let Some(i) = &self.identity {
+            v.push("-i".into());
+            v.push(i.clone());
+        }
+        if let Some(p) = self.port {
+            v.push("-p".into());
+            v.push(p.to_string());
+        }
+        v.push(self.dest());
+        v.push("--".into());
+        v.push(remote.into());
+        v.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -132,6 +182,7 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
             connect_timeout: 10,
             options: vec![],
             offline: false,
+            via: None,
         });
     }
     let Some(m) = d.read_lock::<Map>().map(|m| m.clone()) else {
@@ -151,8 +202,14 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
             "connect_timeout",
             "options",
             "offline",
+            "via",
         ],
     )?;
+    let via = match o.value("via") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) => Some(Box::new(host_of(&format!("{func} (via)"), v)?)),
+    };
     Ok(Host {
         host: o.req_str("host")?,
         user: o.str("user")?,
@@ -165,6 +222,7 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
         connect_timeout: o.int("connect_timeout")?.unwrap_or(10).max(1) as u64,
         options: o.array("options")?.iter().map(|x| x.to_string()).collect(),
         offline: o.bool("offline", false)?,
+        via,
     })
 }
 
@@ -265,7 +323,7 @@ fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts
     let check = o.bool("check", true).map_err(err)?;
     let read = o.bool("read", false).map_err(err)?;
     let target = format!("{}: {line}", h.label());
-    if h.offline {
+    if h.is_offline() {
         let s = session(ctx)?;
         if !s.effects.is_plan() {
             return Err(err(format!(
@@ -387,11 +445,18 @@ fn put_text(
     let target = format!("{}:{path}", h.label());
     let s = session(ctx)?;
     let p = shell_quote(path);
+    // The file's folder is made first, as files::write makes a local one.
+    let mkdir = match std::path::Path::new(path).parent() {
+        Some(d) if !d.as_os_str().is_empty() && d != std::path::Path::new("/") => {
+            format!("mkdir -p {} && ", shell_quote(&d.display().to_string()))
+        }
+        _ => String::new(),
+    };
     let line = match (in_place, mode) {
-        (true, None) => format!("cat > {p}"),
-        (true, Some(m)) => format!("cat > {p} && chmod {m} {p}"),
+        (true, None) => format!("{mkdir}cat > {p}"),
+        (true, Some(m)) => format!("{mkdir}cat > {p} && chmod {m} {p}"),
         (false, m) => format!(
-            "umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
+            "{mkdir}umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
             m.unwrap_or("0644")
         ),
     };
@@ -465,7 +530,8 @@ fn file_opts(func: &str, m: Map) -> Result<(Option<String>, bool, Option<String>
 #[export_module]
 pub mod ssh_fns {
     /// Runs a command on a host: `"user@host[:port]"` or `#{host, user, port, identity,
-    /// connect_timeout, options: ["Key=value"]}`. The command is a shell line or an argument
+    /// connect_timeout, options: ["Key=value"], via}` (`via`: a host this one is reached through,
+    /// with that host's own ssh client and keys, as an overcloud node from the director). The command is a shell line or an argument
     /// array (quoted for the remote shell). Output streams prefixed with the host; returns
     /// `#{code, stdout, stderr}`; a non-zero exit is an error naming the host, the exit code and
     /// the last lines. In plan mode the command is shown, not run.
@@ -520,7 +586,8 @@ pub mod ssh_fns {
     }
 
     /// Makes a remote file hold `text`; `#{mode: "0600", in_place: true, sudo: true}`. Written
-    /// through a temporary file and a rename unless `in_place`. `true` when it changed.
+    /// through a temporary file and a rename unless `in_place`, its folder made when missing.
+    /// `true` when it changed.
     ///
     /// ```rhai
     /// let uc = #{host: "undercloud", user: "stack", offline: true};
@@ -695,6 +762,178 @@ pub mod ssh_fns {
             &sudo,
             serde_json::json!({"block": name, "lines": body}),
         )
+    }
+
+    /// Runs a long `command` (a shell line) on the host as the detached job `name`, and follows
+    /// it to its end: the command runs there in a session of its own with its output in a file
+    /// (in `dir`, default `.labsh/jobs` of the login folder), so a labsh that is killed or
+    /// interrupted leaves it running, and the next call finds it and waits for it instead of
+    /// starting it again. The output is copied to the local file `log` as it arrives; a spinner
+    /// shows the elapsed time and the last line. Options: `log` (required), `cwd` (on the host),
+    /// `dir`, `timeout` (seconds: the job is stopped), `every` (seconds between looks, default
+    /// 2), `check` (default true: a non-zero exit is an error with the last lines). Returns
+    /// `#{code, attached, seconds, tail, log}` (`attached`: it was already running). In plan
+    /// mode the job is shown, not started.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// if plan_mode() {
+    ///     ssh::job(uc, "undercloud-install", "openstack undercloud install", #{log: "/tmp/undercloud-install.log", timeout: 5400});
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn job(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        name: &str,
+        command: &str,
+        opts: Map,
+    ) -> Res<Map> {
+        let err = |e: String| rt_err(&ctx, e);
+        let h = super::host_of("ssh::job", &host).map_err(err)?;
+        super::job::check_name(name).map_err(err)?;
+        let o = Opts::new(
+            "ssh::job",
+            opts,
+            &["log", "cwd", "dir", "timeout", "every", "check"],
+        )
+        .map_err(err)?;
+        if command.trim().is_empty() {
+            return Err(err("ssh::job: the command is empty".into()));
+        }
+        let spec = super::job::JobSpec {
+            name: name.to_string(),
+            command: command.to_string(),
+            dir: o
+                .str("dir")
+                .map_err(err)?
+                .unwrap_or_else(|| ".labsh/jobs".into()),
+            cwd: o.str("cwd").map_err(err)?,
+            log: o.req_str("log").map_err(err)?,
+            timeout: o.seconds("timeout").map_err(err)?,
+            every: o
+                .seconds("every")
+                .map_err(err)?
+                .unwrap_or(std::time::Duration::from_secs(2))
+                .max(std::time::Duration::from_millis(50)),
+        };
+        let check = o.bool("check", true).map_err(err)?;
+        let s = session(&ctx)?;
+        let fx = &s.effects;
+        if h.is_offline() {
+            if !fx.is_plan() {
+                return Err(err(format!(
+                    "{} is offline (the target stands in for it); nothing was run: {command}",
+                    h.label()
+                )));
+            }
+            fx.change(
+                Op::new("ssh.job", format!("{}: {name}", h.label()))
+                    .arg("command", command)
+                    .arg("log", &spec.log),
+                || Ok(()),
+                || (),
+            )
+            .map_err(err)?;
+            let mut m = Map::new();
+            m.insert("code".into(), 0_i64.into());
+            m.insert("attached".into(), false.into());
+            m.insert("planned".into(), true.into());
+            m.insert("tail".into(), Array::new().into());
+            m.insert("log".into(), spec.log.clone().into());
+            return Ok(m);
+        }
+        let end = match super::job::run(fx, &h, &spec) {
+            Ok(e) => e,
+            Err(e) if e == "interrupted" => {
+                return Err(Box::new(EvalAltResult::ErrorTerminated(
+                    Dynamic::from("interrupted"),
+                    ctx.call_position(),
+                )))
+            }
+            Err(e) => return Err(err(e)),
+        };
+        if check && end.code != 0 {
+            let last = &end.tail[end.tail.len().saturating_sub(10)..];
+            return Err(err(format!(
+                "on {}: job {name} failed with exit code {}: {command}\n    {}\n  its log: {}",
+                h.label(),
+                end.code,
+                last.join("\n    "),
+                spec.log
+            )));
+        }
+        let mut m = Map::new();
+        m.insert("code".into(), end.code.into());
+        m.insert("attached".into(), end.attached.into());
+        m.insert("seconds".into(), end.seconds.into());
+        m.insert(
+            "tail".into(),
+            end.tail
+                .into_iter()
+                .map(Dynamic::from)
+                .collect::<Array>()
+                .into(),
+        );
+        m.insert("log".into(), spec.log.into());
+        if fx.is_plan() {
+            m.insert("planned".into(), true.into());
+        }
+        Ok(m)
+    }
+
+    /// What the host says of the job `name` (a read): `#{state, code, same}`, `state` one of
+    /// "none", "running", "done" (with its exit `code`) or "died" (gone without an exit code);
+    /// `same`: it is (or was) `command`. Options: `dir` (as for `job`). A step uses it to see
+    /// that its job already ran to success with the same command.
+    ///
+    /// ```rhai
+    /// let uc = #{host: "undercloud", user: "stack", offline: true};
+    /// assert_eq(ssh::job_state(uc, "deploy", "openstack overcloud deploy", #{}).state, "none");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn job_state(
+        ctx: NativeCallContext,
+        host: Dynamic,
+        name: &str,
+        command: &str,
+        opts: Map,
+    ) -> Res<Map> {
+        let err = |e: String| rt_err(&ctx, e);
+        let h = super::host_of("ssh::job_state", &host).map_err(err)?;
+        super::job::check_name(name).map_err(err)?;
+        let o = Opts::new("ssh::job_state", opts, &["dir"]).map_err(err)?;
+        let mut m = Map::new();
+        if h.is_offline() {
+            m.insert("state".into(), "none".into());
+            m.insert("code".into(), Dynamic::UNIT);
+            m.insert("same".into(), false.into());
+            return Ok(m);
+        }
+        let spec = super::job::JobSpec {
+            name: name.to_string(),
+            command: command.to_string(),
+            dir: o
+                .str("dir")
+                .map_err(err)?
+                .unwrap_or_else(|| ".labsh/jobs".into()),
+            cwd: None,
+            log: String::new(),
+            timeout: None,
+            every: std::time::Duration::from_secs(1),
+        };
+        let s = session(&ctx)?;
+        use super::job::State;
+        let (state, code, same) = match super::job::state(&s.effects, &h, &spec).map_err(err)? {
+            State::None => ("none", Dynamic::UNIT, false),
+            State::Died => ("died", Dynamic::UNIT, false),
+            State::Running { same } => ("running", Dynamic::UNIT, same),
+            State::Done { code, same } => ("done", Dynamic::from(code), same),
+        };
+        m.insert("state".into(), state.into());
+        m.insert("code".into(), code);
+        m.insert("same".into(), same.into());
+        Ok(m)
     }
 
     /// How a host value is read: `#{host, user, port, label}`.

@@ -1,0 +1,430 @@
+//! Long commands on a remote host as detached jobs: the command runs on the host in a session of
+//! its own (setsid), its output goes to a file there, and labsh follows it by polling over the
+//! master connection. A labsh that is killed, interrupted or loses its connection leaves the job
+//! running; the next run finds it and waits for it instead of starting it again. The job's output
+//! is copied to a local log file as it arrives, and a spinner shows the elapsed time and the last
+//! line.
+//!
+//! On the host, a job NAME lives in DIR/NAME: `cmd` (the command line, run with `sh`), `pid`
+//! (its process group), `out` (its output), `rc` (its exit code, once it has one).
+
+use super::Host;
+use crate::effects::process::{exec, shell_quote, Arg, Command, Output};
+use crate::effects::{Effects, Op};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// What a job is and how to follow it.
+pub struct JobSpec {
+    pub name: String,
+    pub command: String,
+    /// The jobs' folder on the host (relative paths are from the login folder).
+    pub dir: String,
+    /// Where the command runs on the host.
+    pub cwd: Option<String>,
+    /// The local copy of the job's output.
+    pub log: String,
+    pub timeout: Option<Duration>,
+    /// How often the host is asked.
+    pub every: Duration,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEnd {
+    pub code: i64,
+    /// A job that was already running when this run looked (started by an earlier run).
+    pub attached: bool,
+    pub seconds: f64,
+    pub tail: Vec<String>,
+}
+
+/// What the host says of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    None,
+    Running {
+        same: bool,
+    },
+    Done {
+        code: i64,
+        same: bool,
+    },
+    /// It was started and is gone without an exit code (the host rebooted, or it was killed).
+    Died,
+}
+
+/// A job's name is a file name on the host: letters, digits, '.', '_' and '-'.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(format!(
+            "ssh::job: the name {name:?} must be letters, digits, '.', '_' and '-' (it names a folder on the host)"
+        ));
+    }
+    Ok(())
+}
+
+fn folder(spec: &JobSpec) -> String {
+    format!("{}/{}", spec.dir.trim_end_matches('/'), spec.name)
+}
+
+/// Runs one remote line, quietly, with `stdin`.
+fn remote(
+    fx: &Effects,
+    h: &Host,
+    line: &str,
+    stdin: Option<&str>,
+    timeout: Duration,
+) -> Result<Output, String> {
+    let mut c = Command::new(h.command(line));
+    c.stdin = stdin.map(|s| Arg::Plain(s.to_string()));
+    c.timeout = Some(timeout);
+    let out = exec(&c, fx.cancel_flag(), fx.printer())?;
+    if out.code == 255 {
+        return Err(format!(
+            "ssh to {} failed while following a job: {}",
+            h.label(),
+            out.tail(3)
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads the job's state (a read: it runs in plan mode too).
+pub fn state(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<State, String> {
+    let d = shell_quote(&folder(spec));
+    let line = format!(
+        "D={d}; s=none; [ -f \"$D/pid\" ] && s=died; \
+         [ -f \"$D/pid\" ] && kill -0 \"$(cat \"$D/pid\")\" 2>/dev/null && s=running; \
+         [ -f \"$D/rc\" ] && s=\"done $(cat \"$D/rc\")\"; \
+         c=other; cmp -s \"$D/cmd\" - 2>/dev/null && c=same; echo \"$s $c\""
+    );
+    let op = Op::new("ssh.job.state", format!("{}: {}", h.label(), spec.name));
+    let out = fx.read(op, || {
+        remote(fx, h, &line, Some(&spec.command), Duration::from_secs(60))
+    })?;
+    parse_state(&out.stdout).ok_or_else(|| {
+        format!(
+            "cannot read the state of job {} on {}: {}",
+            spec.name,
+            h.label(),
+            out.tail(3)
+        )
+    })
+}
+
+/// The state line the host prints: "running same", "done 0 other", "none other".
+pub fn parse_state(text: &str) -> Option<State> {
+    let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let same = w.last() == Some(&"same");
+    match w.first().copied()? {
+        "none" => Some(State::None),
+        "died" => Some(State::Died),
+        "running" => Some(State::Running { same }),
+        "done" => Some(match w.get(1).and_then(|c| c.parse::<i64>().ok()) {
+            Some(code) => State::Done { code, same },
+            None => State::Died,
+        }),
+        _ => None,
+    }
+}
+
+/// Starts the job on the host: its folder made anew, the command written, then run detached.
+fn start(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), String> {
+    let d = shell_quote(&folder(spec));
+    let cd = match &spec.cwd {
+        Some(c) => format!("cd {} && ", shell_quote(c)),
+        None => String::new(),
+    };
+    // The session leader's PID is its process group: a timeout stops the whole job.
+    let line = format!(
+        "D={d}; mkdir -p \"$D\" && rm -f \"$D/rc\" \"$D/rc.tmp\" \"$D/pid\" && cat > \"$D/cmd\" && : > \"$D/out\" || exit 1; \
+         D=$(cd \"$D\" && pwd) && {cd}true || exit 1; \
+         setsid sh -c 'echo $$ > \"$1/pid\"; sh \"$1/cmd\"; echo $? > \"$1/rc.tmp\"; mv \"$1/rc.tmp\" \"$1/rc\"' job \"$D\" \
+         >> \"$D/out\" 2>&1 < /dev/null & echo $! > \"$D/pid\"; echo started"
+    );
+    let out = remote(fx, h, &line, Some(&spec.command), Duration::from_secs(60))?;
+    if out.code != 0 || !out.stdout.contains("started") {
+        return Err(format!(
+            "cannot start job {} on {}: exit code {}: {}",
+            spec.name,
+            h.label(),
+            out.code,
+            out.tail(5)
+        ));
+    }
+    Ok(())
+}
+
+/// Stops the job's process group on the host.
+fn stop(fx: &Effects, h: &Host, spec: &JobSpec) {
+    let d = shell_quote(&folder(spec));
+    let line = format!(
+        "D={d}; p=$(cat \"$D/pid\" 2>/dev/null) && kill -TERM -- \"-$p\" 2>/dev/null; sleep 2; kill -KILL -- \"-$p\" 2>/dev/null; true"
+    );
+    let _ = remote(fx, h, &line, None, Duration::from_secs(30));
+}
+
+fn short(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// The status line of a poll: "SIZE ALIVE [RC]".
+pub fn parse_poll(line: &str) -> Option<(u64, bool, Option<i64>)> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let size = w.first()?.parse::<u64>().ok()?;
+    let alive = w.get(1)? == &"1";
+    let rc = w.get(2).and_then(|c| c.parse::<i64>().ok());
+    Some((size, alive, rc))
+}
+
+/// Follows the job until it has an exit code: its output copied to the local log, a spinner on a
+/// terminal (else a status line each minute), the timeout honoured (the job is stopped), Ctrl-C
+/// leaving it running.
+fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobEnd, String> {
+    if let Some(dir) = std::path::Path::new(&spec.log).parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut log =
+        std::fs::File::create(&spec.log).map_err(|e| format!("cannot write {}: {e}", spec.log))?;
+    let d = shell_quote(&folder(spec));
+    let printer = fx.printer().clone();
+    let what = format!("{} on {}", spec.name, h.label());
+    let spinner = printer.spinner(&what);
+    let t0 = Instant::now();
+    let mut offset: u64 = 0;
+    let mut pending = String::new();
+    let mut last = String::new();
+    let mut tail: Vec<String> = Vec::new();
+    let mut said = Instant::now();
+    let mut misses = 0;
+    let end = loop {
+        let line = format!(
+            "D={d}; s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); \
+             a=0; kill -0 \"$(cat \"$D/pid\" 2>/dev/null)\" 2>/dev/null && a=1; echo \"$s $a $r\"; \
+             tail -c +{} \"$D/out\" 2>/dev/null | head -c $((s - {offset}))",
+            offset + 1
+        );
+        let out = match remote(fx, h, &line, None, Duration::from_secs(120)) {
+            Ok(o) => o,
+            Err(e) if e == "interrupted" => {
+                if let Some(p) = &spinner {
+                    p.finish_and_clear();
+                }
+                printer.status(&format!(
+                    "  {} keeps running on {}; run again to follow it (its log so far: {})",
+                    spec.name,
+                    h.label(),
+                    spec.log
+                ));
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let (status, rest) = out.stdout.split_once('\n').unwrap_or((&out.stdout, ""));
+        let Some((size, alive, rc)) = parse_poll(status) else {
+            return Err(format!(
+                "cannot follow job {} on {}: {}",
+                spec.name,
+                h.label(),
+                out.tail(3)
+            ));
+        };
+        if !rest.is_empty() {
+            let clean = crate::effects::secret::redact(rest);
+            let _ = log.write_all(clean.as_bytes());
+            offset += rest.len() as u64;
+            pending.push_str(&clean);
+            while let Some(i) = pending.find('\n') {
+                let l: String = pending[..i].trim_end_matches('\r').to_string();
+                pending.drain(..=i);
+                if !l.trim().is_empty() {
+                    last = l.clone();
+                    tail.push(l);
+                    if tail.len() > 40 {
+                        tail.remove(0);
+                    }
+                }
+            }
+        }
+        if offset > size {
+            offset = size;
+        }
+        let elapsed = t0.elapsed();
+        let shown: String = last.chars().take(100).collect();
+        match &spinner {
+            Some(p) => p.set_message(format!("{what} {}: {shown}", short(elapsed))),
+            None => {
+                if said.elapsed() >= Duration::from_secs(60) {
+                    printer.status(&format!(
+                        "  {what}: {} so far; last: {shown}",
+                        short(elapsed)
+                    ));
+                    said = Instant::now();
+                }
+            }
+        }
+        if let Some(code) = rc {
+            if offset >= size {
+                break code;
+            }
+            continue;
+        }
+        if !alive {
+            // The code is written just before the job ends: look once more before calling it dead.
+            misses += 1;
+            if misses > 2 {
+                break -1;
+            }
+        } else {
+            misses = 0;
+        }
+        if let Some(t) = spec.timeout {
+            if elapsed > t {
+                stop(fx, h, spec);
+                if let Some(p) = &spinner {
+                    p.finish_and_clear();
+                }
+                return Err(format!(
+                    "{} did not finish in {} on {}; it was stopped. Its log: {}{}",
+                    spec.name,
+                    short(t),
+                    h.label(),
+                    spec.log,
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "\n    {}",
+                            tail[tail.len().saturating_sub(10)..].join("\n    ")
+                        )
+                    }
+                ));
+            }
+        }
+        let until = Instant::now() + spec.every;
+        while Instant::now() < until {
+            if fx.check_cancel().is_err() {
+                if let Some(p) = &spinner {
+                    p.finish_and_clear();
+                }
+                printer.status(&format!(
+                    "  {} keeps running on {}; run again to follow it (its log so far: {})",
+                    spec.name,
+                    h.label(),
+                    spec.log
+                ));
+                return Err("interrupted".into());
+            }
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    };
+    if !pending.trim().is_empty() {
+        tail.push(pending.trim_end().to_string());
+        let _ = log.write_all(b"\n");
+    }
+    if let Some(p) = &spinner {
+        p.finish_and_clear();
+    }
+    Ok(JobEnd {
+        code: end,
+        attached,
+        seconds: t0.elapsed().as_secs_f64(),
+        tail,
+    })
+}
+
+/// Runs the job to its end: a job of the same command already running (started by a run that
+/// was killed) is followed, not started again; one running another command is waited for first.
+/// `planned` is what plan mode returns.
+pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, String> {
+    let st = state(fx, h, spec)?;
+    let target = format!("{}: {}", h.label(), spec.name);
+    let mut op = Op::new("ssh.job", target)
+        .arg("command", &spec.command)
+        .arg("log", &spec.log);
+    if matches!(st, State::Running { .. }) {
+        op = op.arg("running", true);
+    }
+    fx.change(
+        op,
+        || match st {
+            State::Running { same: true } => follow(fx, h, spec, true),
+            State::Running { same: false } => {
+                follow(fx, h, spec, true)?;
+                start(fx, h, spec)?;
+                follow(fx, h, spec, false)
+            }
+            _ => {
+                start(fx, h, spec)?;
+                follow(fx, h, spec, false)
+            }
+        },
+        || JobEnd {
+            code: 0,
+            attached: false,
+            seconds: 0.0,
+            tail: vec![],
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_lines_as_the_host_prints_them() {
+        assert_eq!(parse_state("none other\n"), Some(State::None));
+        assert_eq!(
+            parse_state("running same\n"),
+            Some(State::Running { same: true })
+        );
+        assert_eq!(
+            parse_state("running other"),
+            Some(State::Running { same: false })
+        );
+        assert_eq!(
+            parse_state("done 2 same"),
+            Some(State::Done {
+                code: 2,
+                same: true
+            })
+        );
+        assert_eq!(parse_state("done  same"), Some(State::Died));
+        assert_eq!(parse_state("died other"), Some(State::Died));
+        assert_eq!(parse_state("Permission denied"), None);
+        assert_eq!(parse_poll("1234 1 "), Some((1234, true, None)));
+        assert_eq!(parse_poll("10 0 0"), Some((10, false, Some(0))));
+        assert_eq!(parse_poll("x 0"), None);
+    }
+
+    #[test]
+    fn names_are_file_names() {
+        assert!(check_name("overcloud-deploy").is_ok());
+        assert!(check_name("../x").is_err());
+        assert!(check_name("a b").is_err());
+        assert!(check_name("").is_err());
+    }
+
+    #[test]
+    fn durations_read_short() {
+        assert_eq!(short(Duration::from_secs(5)), "5s");
+        assert_eq!(short(Duration::from_secs(125)), "2m05s");
+        assert_eq!(short(Duration::from_secs(3720)), "1h02m");
+    }
+}

@@ -1,0 +1,375 @@
+//! labsh's overcloud files and commands checked by each TripleO release's own code: the
+//! release's tripleo-heat-templates (the sdist, rendered with its own process-templates.py), its
+//! python-tripleoclient (undercloud.conf, the command lines' parsers), tripleo-common
+//! (instackenv.json), tripleo-ansible (network_data v2, vip_data, baremetal_deployment) and
+//! os-net-config (each nic-config, --noop in a network namespace). tests/harness/tripleo.sh
+//! builds them into a cache once (tools/test.sh runs it).
+
+use crate::support::Lab;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn harness(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/harness")
+        .join(name)
+}
+
+/// The paths of the releases' code (tests/harness/tripleo.sh env), each checked to be there.
+pub fn releases_code() -> HashMap<String, String> {
+    let out = Command::new("bash")
+        .arg(harness("tripleo.sh"))
+        .arg("env")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let env: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for k in [
+        "THT_13",
+        "THT_17_1",
+        "TC_13",
+        "TC_17_1",
+        "ONC_13",
+        "ONC_17_1",
+        "PARSERS_13",
+        "PARSERS_17_1",
+        "TRIPLEO_ANSIBLE",
+    ] {
+        assert!(
+            Path::new(&env[k]).exists(),
+            "{k}: {} is missing: run tests/harness/tripleo.sh install (tools/test.sh does)",
+            env[k]
+        );
+    }
+    env
+}
+
+/// Runs the checker with `python` (a release's venv or the tools' one); (exit code, output).
+fn check(python: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(python)
+        .arg(harness("tripleo/check.py"))
+        .args(args)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[track_caller]
+fn passes(python: &str, args: &[&str]) {
+    let (code, text) = check(python, args);
+    assert_eq!(code, 0, "check.py {args:?}:\n{text}");
+}
+
+/// The sandbox run of the lab for a release: its output folder and the command lines it planned
+/// on the director (jobs and commands, from the journal).
+fn sandbox(lab: &Lab, profile: Option<&str>) -> (PathBuf, PathBuf) {
+    let lab_rhai = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
+    let mut args = vec!["run".to_string(), lab_rhai.display().to_string()];
+    if let Some(p) = profile {
+        args.extend(["--profile".into(), p.into()]);
+    }
+    lab.labsh()
+        .args(&args)
+        .env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
+        .run()
+        .ok();
+    let mut commands = vec![];
+    for e in lab.last_journal() {
+        if e["event"] == "effect" && (e["op"] == "ssh.job" || e["op"] == "ssh.run") {
+            let c = e["args"]["command"]
+                .as_str()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| {
+                    let t = e["target"].as_str().unwrap();
+                    t.split_once(": ").unwrap().1.to_string()
+                });
+            commands.push(serde_json::Value::String(c));
+        }
+    }
+    assert!(commands.len() > 5, "{commands:?}");
+    let f = lab.work().join("commands.json");
+    std::fs::write(&f, serde_json::to_string(&commands).unwrap()).unwrap();
+    (lab.state().join("out/sandbox"), f)
+}
+
+/// A variant of this test's: the seed's lab on OSP 17.1, with a login for Red Hat's registry.
+fn seed_on_17_1(lab: &Lab) -> PathBuf {
+    lab.file(
+        "profiles/seed17.rhai",
+        "fn overrides() { #{ base_image: #{ name: \"rhel9-guest.qcow2\" }, overcloud: #{ release: \"17.1\", registry_user: \"1234567|lab\" } } }\n",
+    )
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn each_releases_files_and_commands_pass_its_own_templates_clients_and_schemas() {
+    let env = releases_code();
+    // OSP 13, the seed.
+    let lab = Lab::new();
+    let (out, cmds) = sandbox(&lab, None);
+    let (tht, tc) = (&env["THT_13"], &env["TC_13"]);
+    let envs: Vec<String> = [
+        "network-environment.yaml",
+        "node-info.yaml",
+        "ceph-config.yaml",
+        "lab-parameters.yaml",
+    ]
+    .iter()
+    .map(|f| s(&out.join(f)))
+    .collect();
+    let mut a = vec!["tht", tht.as_str()];
+    a.extend(envs.iter().map(|x| x.as_str()));
+    passes(tc, &a);
+    passes(tc, &["commands", tht, &s(&out), "/home/stack", &s(&cmds)]);
+    passes(tc, &["undercloud", &s(&out.join("undercloud.conf"))]);
+    passes(tc, &["instackenv", &s(&out.join("instackenv.json"))]);
+    // The checks can fail: OSP 13's network environment is not Wallaby's (its nic-configs'
+    // get_file, NeutronExternalNetworkBridge), a parameter no template declares is named, and
+    // OSP 17.1's undercloud.conf is not Queens'.
+    let (code, text) = check(&env["TC_17_1"], &["tht", &env["THT_17_1"], &envs[0]]);
+    assert!(
+        code == 1 && text.contains("NeutronExternalNetworkBridge is a parameter no template"),
+        "{text}"
+    );
+    let typo = lab.file("typo.yaml", "parameter_defaults:\n  NovaReservedHostMemry: 4096\nresource_registry:\n  OS::TripleO::Compute::Net::SoftwareConfg: OS::Heat::None\n");
+    let (code, text) = check(tc, &["tht", tht, &s(&typo)]);
+    assert!(
+        code == 1 && text.contains("NovaReservedHostMemry") && text.contains("SoftwareConfg"),
+        "{text}"
+    );
+
+    // OSP 17.1: the shipped profile of today's releases, and the seed on 17.1 with a registry
+    // login (its credentials go into containers-prepare-parameter.yaml).
+    let shipped = Lab::new();
+    let current = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/current.rhai");
+    let (out_current, cmds_current) = sandbox(&shipped, Some(&s(&current)));
+    let lab17 = Lab::new();
+    let profile = seed_on_17_1(&lab17);
+    let (out17, cmds17) = sandbox(&lab17, Some(&s(&profile)));
+    let (tht, tc) = (&env["THT_17_1"], &env["TC_17_1"]);
+    let prep = std::fs::read_to_string(out17.join("containers-prepare-parameter.yaml")).unwrap();
+    assert!(
+        prep.contains("ContainerImageRegistryCredentials") && prep.contains("registry.redhat.io"),
+        "{prep}"
+    );
+    for (out, cmds) in [(&out_current, &cmds_current), (&out17, &cmds17)] {
+        let envs: Vec<String> = [
+            "containers-prepare-parameter.yaml",
+            "ceph-config.yaml",
+            "lab-parameters.yaml",
+        ]
+        .iter()
+        .map(|f| s(&out.join(f)))
+        .collect();
+        let mut a = vec!["tht", tht.as_str()];
+        a.extend(envs.iter().map(|x| x.as_str()));
+        passes(tc, &a);
+        passes(tc, &["commands", tht, &s(out), "/home/stack", &s(cmds)]);
+    }
+    passes(tc, &["undercloud", &s(&out17.join("undercloud.conf"))]);
+    passes(tc, &["instackenv", &s(&out17.join("instackenv.json"))]);
+    passes(
+        tc,
+        &[
+            "v2",
+            &env["TRIPLEO_ANSIBLE"],
+            &s(&out17.join("network_data.yaml")),
+            &s(&out17.join("vip_data.yaml")),
+            &s(&out17.join("baremetal_deployment.yaml")),
+        ],
+    );
+    let (code, text) = check(
+        &env["TC_13"],
+        &["undercloud", &s(&out17.join("undercloud.conf"))],
+    );
+    assert!(
+        code == 1 && text.contains("container_images_file: not an option"),
+        "{text}"
+    );
+    // Each release's commands are its own: OSP 17.1's provisioning does not exist in OSP 13.
+    let (code, text) = check(
+        &env["TC_13"],
+        &[
+            "commands",
+            &env["THT_13"],
+            &s(&out17),
+            "/home/stack",
+            &s(&cmds17),
+        ],
+    );
+    assert!(
+        code == 1 && text.contains("'overcloud network provision' is not an openstack command"),
+        "{text}"
+    );
+}
+
+/// The ifcfg files os-net-config --noop would write for `config`, in a namespace of this test's
+/// with the VM's four NICs.
+fn os_net_config(onc: &str, config: &Path) -> (i32, String) {
+    let out = Command::new("bash")
+        .arg(harness("onc-noop.sh"))
+        .args([onc, &s(config), "4"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Splits os-net-config's --noop output into its files: name -> content.
+fn ifcfg_files(text: &str) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    for part in text.split("File: ").skip(1) {
+        let (name, body) = part.split_once('\n').unwrap_or((part, ""));
+        let name = name.trim().rsplit('/').next().unwrap().to_string();
+        m.insert(name, body.split("\n----").next().unwrap_or("").to_string());
+    }
+    m
+}
+
+/// The bond of nic3+nic4 (eth2, eth3 here), the bridge, and one VLAN for each of `vlans`.
+#[track_caller]
+fn assert_bond_bridge_vlans(text: &str, bridge: &str, vlans: &[u32], what: &str) {
+    let files = ifcfg_files(text);
+    let bond = files
+        .get("ifcfg-bond1")
+        .unwrap_or_else(|| panic!("{what}: no bond1:\n{text}"));
+    assert!(
+        bond.contains("TYPE=OVSBond")
+            && bond.contains("BOND_IFACES=\"eth2 eth3\"")
+            && bond.contains(&format!("OVS_BRIDGE={bridge}")),
+        "{what}: {bond}"
+    );
+    assert!(
+        bond.contains("OVS_OPTIONS=\"bond_mode=active-backup\""),
+        "{what}: {bond}"
+    );
+    let br = files
+        .get(&format!("ifcfg-{bridge}"))
+        .unwrap_or_else(|| panic!("{what}: no {bridge}:\n{text}"));
+    assert!(br.contains("TYPE=OVSBridge"), "{what}: {br}");
+    let mut got: Vec<u32> = files
+        .keys()
+        .filter_map(|k| k.strip_prefix("ifcfg-vlan").and_then(|v| v.parse().ok()))
+        .collect();
+    got.sort();
+    assert_eq!(got, vlans, "{what}: the VLANs");
+    for v in vlans {
+        let f = &files[&format!("ifcfg-vlan{v}")];
+        assert!(
+            f.contains(&format!("OVS_OPTIONS=\"tag={v}\""))
+                && f.contains(&format!("OVS_BRIDGE={bridge}")),
+            "{what}: vlan{v}: {f}"
+        );
+    }
+    // nic1 on the ctlplane.
+    assert!(
+        files
+            .get("ifcfg-eth0")
+            .is_some_and(|f| f.contains("IPADDR=172.16.0.")),
+        "{what}: eth0:\n{text}"
+    );
+}
+
+#[test]
+fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and_a_vlan_per_network(
+) {
+    let env = releases_code();
+    let tools_py = format!("{}/venv-tools/bin/python", env["TRIPLEO_CACHE"]);
+    // OSP 13: each role's Heat template, its network_config as Heat resolves it for a node.
+    let lab = Lab::new();
+    let (out, _) = sandbox(&lab, None);
+    let node = r#"{"ControlPlaneIp": "172.16.0.30", "ExternalIpSubnet": "192.168.122.100/24", "InternalApiIpSubnet": "172.17.1.10/24", "StorageIpSubnet": "172.17.3.10/24", "StorageMgmtIpSubnet": "172.17.4.10/24", "TenantIpSubnet": "172.17.2.10/24"}"#;
+    for (role, bridge, vlans) in [
+        ("controller", "br-ex", vec![20, 30, 40, 50]),
+        ("compute", "br-ex", vec![20, 30, 50]),
+        ("ceph-storage", "br-bond", vec![30, 40]),
+    ] {
+        let (code, json) = check(
+            &tools_py,
+            &[
+                "heat-nic",
+                &s(&out.join(format!("nic-configs/{role}.yaml"))),
+                &s(&out.join("network-environment.yaml")),
+                "--node",
+                node,
+            ],
+        );
+        assert_eq!(code, 0, "{json}");
+        let cfg = lab.file(&format!("onc13-{role}.json"), &json);
+        let (code, text) = os_net_config(&env["ONC_13"], &cfg);
+        assert_eq!(
+            code, 0,
+            "os-net-config 8.5.1 refused the {role} nic-config:\n{text}"
+        );
+        assert_bond_bridge_vlans(&text, bridge, &vlans, &format!("13 {role}"));
+    }
+    // OSP 17.1: the Jinja template rendered with each role's variables.
+    let lab17 = Lab::new();
+    let profile = seed_on_17_1(&lab17);
+    let (out17, _) = sandbox(&lab17, Some(&s(&profile)));
+    for (role, vlans) in [
+        ("Controller", vec![20, 30, 40, 50]),
+        ("Compute", vec![20, 30, 50]),
+        ("CephStorage", vec![30, 40]),
+    ] {
+        let (code, vars) = check(
+            &tools_py,
+            &[
+                "j2-vars",
+                role,
+                &s(&out17.join("network_data.yaml")),
+                &s(&out17.join("baremetal_deployment.yaml")),
+                "0",
+            ],
+        );
+        assert_eq!(code, 0, "{vars}");
+        let vf = lab17.file(&format!("vars-{role}.json"), &vars);
+        let (code, json) = check(
+            &tools_py,
+            &[
+                "j2-nic",
+                &s(&out17.join("nic-configs/bonds_vlans.j2")),
+                &s(&vf),
+            ],
+        );
+        assert_eq!(code, 0, "{json}");
+        let cfg = lab17.file(&format!("onc17-{role}.json"), &json);
+        let (code, text) = os_net_config(&env["ONC_17_1"], &cfg);
+        assert_eq!(
+            code, 0,
+            "os-net-config 14.2.0 refused the {role} nic config:\n{text}"
+        );
+        assert_bond_bridge_vlans(&text, "br-ex", &vlans, &format!("17.1 {role}"));
+    }
+    // os-net-config can refuse: a VLAN without its id.
+    let bad = lab.file(
+        "bad-onc.json",
+        r#"{"network_config": [{"type": "ovs_bridge", "name": "br-ex", "members": [{"type": "vlan", "addresses": [{"ip_netmask": "172.17.1.10/24"}]}]}]}"#,
+    );
+    for v in ["ONC_13", "ONC_17_1"] {
+        let (code, text) = os_net_config(&env[v], &bad);
+        assert!(code != 0 && text.contains("vlan_id"), "{v}: {text}");
+    }
+}
