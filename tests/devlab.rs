@@ -3,7 +3,7 @@
 //! applied; the run is killed at every stage boundary and run again; teardown leaves libvirt and
 //! the cloud as they were, look-alikes included.
 
-use crate::bmc::{free_port, Vbmcd};
+use crate::bmc::{free_port, free_ports, Vbmcd};
 use crate::cloud::devcloud;
 use crate::realstack::{snapshot, RealHost};
 use crate::support::Lab;
@@ -116,7 +116,8 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     let host = RealHost::start("devlabtest");
     let lab = Lab::new();
     let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
-    let port_base = free_port(47000);
+    // The seven BMCs' ports, all free, below the ephemeral range other programs' sockets take.
+    let port_base = free_ports(24000, 7);
     let p = "t-dl";
     let image = lab.work().join("rhcos-standin.qcow2");
     assert!(Command::new("qemu-img")
