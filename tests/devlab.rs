@@ -3,7 +3,7 @@
 //! applied; the run is killed at every stage boundary and run again; teardown leaves libvirt and
 //! the cloud as they were, look-alikes included.
 
-use crate::bmc::{free_port, free_ports, Vbmcd};
+use crate::bmc::{free_ports, Vbmcd};
 use crate::cloud::devcloud;
 use crate::realstack::{snapshot, RealHost};
 use crate::support::Lab;
