@@ -1,5 +1,6 @@
-//! The reference, rendered from the bindings' doc comments: `help()` in the REPL, `labsh doc`, and
-//! `labsh doc --markdown DIR`.
+//! The reference, rendered from the catalog (the bindings' and the stdlib's doc comments): what
+//! `help()`, `labsh doc` and `labsh doc --markdown DIR` show. Rendering only: the commands live
+//! with the others in the runner.
 
 use crate::engine::analyze::closest;
 use crate::engine::catalog::{Catalog, FnMeta, CORE};
@@ -134,49 +135,4 @@ pub fn markdown(cat: &Catalog, dir: &Path) -> Result<Vec<String>, String> {
     std::fs::write(&file, index).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     written.push(file.display().to_string());
     Ok(written)
-}
-
-/// `labsh doc [TOPIC] [--markdown DIR]`.
-pub fn doc_cmd(
-    topic: Option<&str>,
-    markdown_dir: Option<&Path>,
-    common: &crate::cli::Common,
-) -> u8 {
-    use crate::runner;
-    use std::sync::Arc;
-    let printer = Arc::new(crate::printer::Printer::new(common.out.json));
-    let (_s, engine) = runner::setup(
-        printer.clone(),
-        crate::effects::Mode::Plan,
-        crate::effects::JournalSlot::None,
-        Default::default(),
-        None,
-    );
-    let cat = Catalog::full(&engine);
-    if let Some(dir) = markdown_dir {
-        return match markdown(&cat, dir) {
-            Ok(files) => {
-                for f in files {
-                    printer.status(&format!("wrote {f}"));
-                }
-                runner::OK
-            }
-            Err(e) => {
-                printer.error(&e, serde_json::json!({}));
-                runner::FAILED
-            }
-        };
-    }
-    let text = match topic {
-        None => overview(&cat),
-        Some(t) => match self::topic(&cat, t) {
-            Ok(s) => s,
-            Err(e) => {
-                printer.error(&e, serde_json::json!({}));
-                return runner::USAGE;
-            }
-        },
-    };
-    printer.out(&text);
-    runner::OK
 }

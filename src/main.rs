@@ -8,8 +8,10 @@ mod modules;
 mod oom;
 mod paths;
 mod printer;
+mod redact;
 mod repl;
 mod runner;
+mod session;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,7 +25,7 @@ struct RedactingStderr;
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr().write_all(effects::secret::redact(&text).as_bytes())?;
+        std::io::stderr().write_all(redact::redact(&text).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -96,7 +98,7 @@ fn main() -> ExitCode {
             Some(cli::Cmd::Doc {
                 topic, markdown, ..
             }),
-        ) => doc::doc_cmd(topic.as_deref(), markdown.as_deref(), &common),
+        ) => runner::doc_cmd(topic.as_deref(), markdown.as_deref(), &common),
         (
             None,
             Some(cli::Cmd::Journal {

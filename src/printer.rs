@@ -5,7 +5,7 @@
 //! `NO_COLOR` is unset. JSON mode writes one JSON object per line to stdout and nothing else.
 //! Every line is passed through the secret redaction filter first.
 
-use crate::effects::secret::redact;
+use crate::redact::redact;
 use nu_ansi_term::{Color, Style};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};

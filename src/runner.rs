@@ -7,9 +7,10 @@ use crate::effects::secret::SecretsFile;
 use crate::effects::{Effects, JournalSlot, Mode};
 use crate::engine::analyze::{self, closest};
 use crate::engine::diag::Diagnostic;
-use crate::engine::{self, is_interrupt, sources, value, RunOptions, Session};
+use crate::engine::{self, sources, value};
 use crate::paths;
 use crate::printer::Printer;
+use crate::session::{is_interrupt, RunOptions, Session};
 use rhai::{Engine, Scope, AST};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -110,7 +111,7 @@ pub fn setup_with(
 ) -> (Arc<Session>, Engine) {
     let effects = Effects::new(mode, printer, journal, cancel_flag());
     let session = Arc::new(Session::new(effects, secrets, options));
-    let engine = engine::build(session.clone(), script_dir);
+    let engine = engine::build(session.clone(), crate::modules::all(), script_dir);
     (session, engine)
 }
 
@@ -659,4 +660,47 @@ fn render_event(ev: &serde_json::Value) -> String {
         other => format!("{other} {ev}"),
     };
     format!("{ts}  {body}")
+}
+
+/// `labsh doc [TOPIC] [--markdown DIR]`.
+pub fn doc_cmd(
+    topic: Option<&str>,
+    markdown_dir: Option<&Path>,
+    common: &crate::cli::Common,
+) -> u8 {
+    let printer = Arc::new(Printer::new(common.out.json));
+    let (_s, engine) = setup(
+        printer.clone(),
+        crate::effects::Mode::Plan,
+        crate::effects::JournalSlot::None,
+        Default::default(),
+        None,
+    );
+    let cat = crate::engine::catalog::Catalog::full(&engine);
+    if let Some(dir) = markdown_dir {
+        return match crate::doc::markdown(&cat, dir) {
+            Ok(files) => {
+                for f in files {
+                    printer.status(&format!("wrote {f}"));
+                }
+                OK
+            }
+            Err(e) => {
+                printer.error(&e, serde_json::json!({}));
+                FAILED
+            }
+        };
+    }
+    let text = match topic {
+        None => crate::doc::overview(&cat),
+        Some(t) => match crate::doc::topic(&cat, t) {
+            Ok(s) => s,
+            Err(e) => {
+                printer.error(&e, serde_json::json!({}));
+                return USAGE;
+            }
+        },
+    };
+    printer.out(&text);
+    OK
 }

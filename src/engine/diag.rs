@@ -21,42 +21,7 @@ fn pos_of(p: Position) -> (Option<usize>, Option<usize>) {
     (p.line(), p.position())
 }
 
-/// Mistakes in what the user gave (a profile, a target, a flag's value) that name their own file
-/// and key and say what to do, by message: shown as they are, without the stdlib's frames, and
-/// with their advice instead of the generic "continue from" line. Raised with `fail(message)`;
-/// the error value stays the message, so a script's `catch` sees text.
-static USER_ERRORS: std::sync::Mutex<Vec<(String, Option<String>)>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Marks `message` as a user's mistake, with what to do about it.
-pub fn user_error(message: &str, advice: Option<&str>) {
-    if let Ok(mut g) = USER_ERRORS.lock() {
-        if !g.iter().any(|(m, _)| m == message) {
-            g.push((message.to_string(), advice.map(str::to_string)));
-        }
-    }
-}
-
-/// The advice of the first user's mistake whose message `text` holds (a failure reported
-/// inside a longer one, such as one of several domains).
-fn advice_within(text: &str) -> Option<String> {
-    USER_ERRORS
-        .lock()
-        .ok()?
-        .iter()
-        .find(|(m, a)| a.is_some() && text.contains(m.as_str()))
-        .and_then(|(_, a)| a.clone())
-}
-
-/// The advice of a user's mistake with this message (`Some(None)` when it has none).
-fn user_advice(message: &str) -> Option<Option<String>> {
-    USER_ERRORS
-        .lock()
-        .ok()?
-        .iter()
-        .find(|(m, _)| m == message)
-        .map(|(_, a)| a.clone())
-}
+use crate::session::{advice_within, user_advice};
 
 /// Rust's names of Rhai's types, as a script writer names them.
 pub fn friendly_types(msg: &str) -> String {

@@ -11,171 +11,12 @@ pub mod resolver;
 pub mod sources;
 pub mod value;
 
-use crate::effects::secret::{Secret, SecretsFile};
-use crate::effects::Effects;
-use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
-use std::collections::BTreeMap;
+use crate::effects::secret::Secret;
+use crate::session::{Session, SessionTag};
+use rhai::{Dynamic, Engine, Module};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-
-/// What the command line said about this run.
-#[derive(Clone, Debug, Default)]
-pub struct RunOptions {
-    pub script: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub target: Option<String>,
-    /// `--set key=value`, as given.
-    pub sets: BTreeMap<String, String>,
-    pub only: Vec<String>,
-    pub from: Option<String>,
-    pub jobs: usize,
-    /// A person is at a terminal (the REPL): secrets may be prompted for.
-    pub interactive: bool,
-    pub yes: bool,
-    /// `--graph FILE`.
-    pub graph: Option<PathBuf>,
-}
-
-/// Everything a run shares with its native functions.
-pub struct Session {
-    pub effects: Effects,
-    pub secrets: SecretsFile,
-    pub options: RunOptions,
-    from_reached: Mutex<bool>,
-    failed_stage: Mutex<Option<String>>,
-    /// The stages the script names (its literal `stage(..)` calls), in order.
-    stages: Mutex<Vec<String>>,
-    /// Secrets this run generated or already reported (by name): each is reported once, and a
-    /// plan's unstored value is the one every later use gets.
-    secrets_seen: Mutex<std::collections::HashMap<String, Option<String>>>,
-}
-
-impl Session {
-    pub fn new(effects: Effects, secrets: SecretsFile, options: RunOptions) -> Self {
-        let reached = options.from.is_none();
-        Session {
-            effects,
-            secrets,
-            options,
-            from_reached: Mutex::new(reached),
-            failed_stage: Mutex::new(None),
-            stages: Mutex::new(Vec::new()),
-            secrets_seen: Mutex::new(std::collections::HashMap::new()),
-        }
-    }
-
-    /// Whether the stage selection (`--only`, `--from`) runs `name`.
-    pub fn stage_selected(&self, name: &str) -> bool {
-        let mut reached = self.from_reached.lock().unwrap_or_else(|p| p.into_inner());
-        if !*reached && self.options.from.as_deref() == Some(name) {
-            *reached = true;
-        }
-        *reached && (self.options.only.is_empty() || self.options.only.iter().any(|s| s == name))
-    }
-
-    pub fn set_failed_stage(&self, name: &str) {
-        let mut f = self.failed_stage.lock().unwrap_or_else(|p| p.into_inner());
-        if f.is_none() {
-            *f = Some(name.to_string());
-        }
-    }
-
-    pub fn failed_stage(&self) -> Option<String> {
-        self.failed_stage
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub fn set_stages(&self, stages: Vec<String>) {
-        *self.stages.lock().unwrap_or_else(|p| p.into_inner()) = stages;
-    }
-
-    pub fn stages(&self) -> Vec<String> {
-        self.stages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Whether secret `name` was seen already in this run, and the value a plan made for it
-    /// without storing it.
-    pub fn secret_seen(&self, name: &str) -> Option<Option<String>> {
-        self.secrets_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-    }
-
-    pub fn see_secret(&self, name: &str, unstored: Option<String>) {
-        self.secrets_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string(), unstored);
-    }
-
-    pub fn jobs(&self) -> usize {
-        self.options.jobs.max(1)
-    }
-}
-
-/// The engine tag that carries the session.
-#[derive(Clone)]
-pub struct SessionTag(pub Arc<Session>);
-
-/// The session of the running script.
-pub fn session(ctx: &NativeCallContext) -> Result<Arc<Session>, Box<EvalAltResult>> {
-    ctx.tag()
-        .and_then(|t| t.clone().try_cast::<SessionTag>())
-        .map(|t| t.0)
-        .ok_or_else(|| rt_err(ctx, "internal error: no labsh session in this engine"))
-}
-
-/// A runtime error at the position of the native call, so the user sees file:line:col.
-pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(msg.into()),
-        ctx.call_position(),
-    ))
-}
-
-/// A mistake in what the user gave, naming its own file and key: shown without frames (see
-/// [`diag::user_error`]).
-pub fn user_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
-    let msg = msg.into();
-    diag::user_error(&msg, None);
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(msg),
-        ctx.call_position(),
-    ))
-}
-
-/// Runs a binding's client code with the session's effects; its error becomes a runtime error
-/// at the call's position.
-pub fn with_effects<T>(
-    ctx: &NativeCallContext,
-    f: impl FnOnce(&Effects) -> Result<T, String>,
-) -> Result<T, Box<EvalAltResult>> {
-    let s = session(ctx)?;
-    f(&s.effects).map_err(|e| rt_err(ctx, e))
-}
-
-/// Whether an error is (or wraps) the stop asked for with Ctrl-C.
-pub fn is_interrupt(e: &EvalAltResult) -> bool {
-    match e {
-        EvalAltResult::ErrorTerminated(d, _) => {
-            d.clone().into_string().map_or(true, |s| s == "interrupted")
-        }
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => is_interrupt(inner),
-        EvalAltResult::ErrorRuntime(d, _) => {
-            d.clone().into_string().is_ok_and(|s| s == "interrupted")
-        }
-        _ => false,
-    }
-}
+use std::sync::Arc;
 
 /// Limits, set explicitly: debug builds of Rhai default to tiny ones. A value that outgrows the
 /// size limits (a string doubled without end) is an error at its line, not an abort.
@@ -193,8 +34,13 @@ pub const MAX_MAP_SIZE: usize = 1 << 20;
 /// thousand).
 pub const PROFILE_OPS: u64 = 1_000_000;
 
-/// Builds the engine for one session. `script_dir` is searched for modules before the stdlib.
-pub fn build(session: Arc<Session>, script_dir: Option<PathBuf>) -> Engine {
+/// Builds the engine for one session with the native `modules` (namespace, module; the empty
+/// namespace is the global one). `script_dir` is searched for modules before the stdlib.
+pub fn build(
+    session: Arc<Session>,
+    modules: Vec<(&'static str, Module)>,
+    script_dir: Option<PathBuf>,
+) -> Engine {
     let mut engine = Engine::new();
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
@@ -229,7 +75,7 @@ pub fn build(session: Arc<Session>, script_dir: Option<PathBuf>) -> Engine {
         .register_fn("to_debug", |s: &mut Secret| s.mask())
         .register_get("name", |s: &mut Secret| s.name().to_string());
 
-    for (name, module) in crate::modules::all() {
+    for (name, module) in modules {
         if name.is_empty() {
             engine.register_global_module(module.into());
         } else {

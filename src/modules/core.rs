@@ -5,8 +5,9 @@ use crate::effects::process::{self, Arg, Command};
 use crate::effects::secret::{self, Secret};
 use crate::effects::{Op, StageStatus};
 use crate::engine::diag::Diagnostic;
-use crate::engine::{is_interrupt, rt_err, session, value};
+use crate::engine::value;
 use crate::modules::opts::{to_arg, type_name, Opts};
+use crate::session::{is_interrupt, rt_err, session};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::time::{Duration, Instant};
@@ -968,7 +969,7 @@ pub mod core_fns {
     /// ```
     #[rhai_fn(name = "fail", return_raw)]
     pub fn fail(ctx: NativeCallContext, message: &str) -> Result<(), Box<EvalAltResult>> {
-        crate::engine::diag::user_error(message, None);
+        crate::session::user_error(message, None);
         Err(Box::new(EvalAltResult::ErrorRuntime(
             Dynamic::from(message.to_string()),
             ctx.call_position(),
@@ -987,7 +988,7 @@ pub mod core_fns {
         message: &str,
         advice: &str,
     ) -> Result<(), Box<EvalAltResult>> {
-        crate::engine::diag::user_error(message, Some(advice));
+        crate::session::user_error(message, Some(advice));
         Err(Box::new(EvalAltResult::ErrorRuntime(
             Dynamic::from(message.to_string()),
             ctx.call_position(),

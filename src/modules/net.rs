@@ -56,14 +56,14 @@ pub mod net_fns {
         netmask: &str,
     ) -> Result<String, Box<EvalAltResult>> {
         let (Ok(a), Ok(m)) = (address.parse::<Ipv4Addr>(), netmask.parse::<Ipv4Addr>()) else {
-            return Err(crate::engine::rt_err(
+            return Err(crate::session::rt_err(
                 &ctx,
                 format!("net::cidr: {address:?} / {netmask:?} is not an address and a netmask"),
             ));
         };
         let m = u32::from(m);
         if m.leading_ones() + m.trailing_zeros() != 32 {
-            return Err(crate::engine::rt_err(
+            return Err(crate::session::rt_err(
                 &ctx,
                 format!("net::cidr: {netmask} is not a netmask"),
             ));

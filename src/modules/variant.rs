@@ -5,7 +5,8 @@
 
 use crate::engine::analyze::{self, closest};
 use crate::engine::diag::Diagnostic;
-use crate::engine::{rt_err, session, sources, user_err, PROFILE_OPS};
+use crate::engine::{sources, PROFILE_OPS};
+use crate::session::{rt_err, session, user_err};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 

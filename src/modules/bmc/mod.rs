@@ -4,8 +4,9 @@ pub mod client;
 pub mod zmtp;
 
 use crate::effects::secret::Secret;
-use crate::engine::{rt_err, session, value, with_effects};
+use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
+use crate::session::{rt_err, session, with_effects};
 use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};

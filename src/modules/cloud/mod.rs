@@ -8,8 +8,9 @@ pub mod client;
 pub mod config;
 
 use crate::effects::secret::Secret;
-use crate::engine::{rt_err, value, with_effects};
+use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
+use crate::session::{rt_err, with_effects};
 use api::{Api, Conn};
 use config::CloudConfig;
 use rhai::plugin::*;
@@ -161,7 +162,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     if let Some(c) = recall(&ask_key) {
         return Ok(c);
     }
-    let plan = crate::engine::session(ctx)?.effects.is_plan();
+    let plan = crate::session::session(ctx)?.effects.is_plan();
     let offline = |name: String, why: String| {
         let conn = Conn::Offline {
             name: name.clone(),
@@ -169,7 +170,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
         };
         let mut info = info_map(&conn, None, Some(&why));
         info.insert("key".into(), ask_key.clone().into());
-        if let Ok(s) = crate::engine::session(ctx) {
+        if let Ok(s) = crate::session::session(ctx) {
             s.effects.printer().status(&format!(
                 "  note     cloud '{name}' cannot be reached yet ({why}): planning as if it were empty"
             ));

@@ -6,8 +6,9 @@
 pub mod edit;
 
 use crate::effects::files::ensure_file_with;
-use crate::engine::{value, with_effects};
+use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
+use crate::session::with_effects;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use serde_json::Value;
@@ -75,7 +76,7 @@ fn write_value(
             .map(|s| s + "\n")
             .map_err(|e| e.to_string())
     }
-    .map_err(|e| crate::engine::rt_err(ctx, e))?;
+    .map_err(|e| crate::session::rt_err(ctx, e))?;
     with_effects(ctx, |fx| {
         ensure_file_with(
             fx,
@@ -144,7 +145,7 @@ pub mod files_fns {
     #[rhai_fn(name = "write", return_raw)]
     pub fn write_opts(ctx: NativeCallContext, path: &str, text: &str, opts: Map) -> Res<bool> {
         let w =
-            super::write_opts("files::write", opts).map_err(|e| crate::engine::rt_err(&ctx, e))?;
+            super::write_opts("files::write", opts).map_err(|e| crate::session::rt_err(&ctx, e))?;
         with_effects(&ctx, |fx| {
             ensure_file_with(fx, path, text, w.private, None, w.in_place)
         })
@@ -157,7 +158,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read(ctx: NativeCallContext, path: &str) -> Res<String> {
-        super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))
+        super::read_text(path).map_err(|e| crate::session::rt_err(&ctx, e))
     }
 
     /// The sha256 of a file's bytes, in hex, or `()` when it does not exist (a read): the digest
@@ -195,7 +196,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn to_yaml(ctx: NativeCallContext, v: Dynamic) -> Res<String> {
-        super::yaml_text(&value::to_json(&v)).map_err(|e| crate::engine::rt_err(&ctx, e))
+        super::yaml_text(&value::to_json(&v)).map_err(|e| crate::session::rt_err(&ctx, e))
     }
 
     /// A value as indented JSON text (secrets masked).
@@ -216,7 +217,7 @@ pub mod files_fns {
     pub fn parse_yaml(ctx: NativeCallContext, text: &str) -> Res<Dynamic> {
         crate::modules::cloud::config::parse_yaml(text)
             .map(|v| value::from_json(&v))
-            .map_err(|e| crate::engine::rt_err(&ctx, e))
+            .map_err(|e| crate::session::rt_err(&ctx, e))
     }
 
     /// Parses JSON text.
@@ -228,7 +229,7 @@ pub mod files_fns {
     pub fn parse_json(ctx: NativeCallContext, text: &str) -> Res<Dynamic> {
         serde_json::from_str::<Value>(text)
             .map(|v| value::from_json(&v))
-            .map_err(|e| crate::engine::rt_err(&ctx, format!("invalid JSON: {e}")))
+            .map_err(|e| crate::session::rt_err(&ctx, format!("invalid JSON: {e}")))
     }
 
     /// Reads a YAML file; errors name the file and line.
@@ -242,7 +243,7 @@ pub mod files_fns {
     pub fn read_yaml(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
         crate::modules::cloud::config::read_yaml(std::path::Path::new(path))
             .map(|v| value::from_json(&v))
-            .map_err(|e| crate::engine::rt_err(&ctx, e))
+            .map_err(|e| crate::session::rt_err(&ctx, e))
     }
 
     /// Reads a JSON file.
@@ -259,7 +260,7 @@ pub mod files_fns {
                 serde_json::from_str::<Value>(&t).map_err(|e| format!("{path}: invalid JSON: {e}"))
             })
             .map(|v| value::from_json(&v))
-            .map_err(|e| crate::engine::rt_err(&ctx, e))
+            .map_err(|e| crate::session::rt_err(&ctx, e))
     }
 
     /// Writes a value as YAML. Secrets in it are written for real and the file is made 0600;
@@ -291,7 +292,7 @@ pub mod files_fns {
     #[rhai_fn(name = "write_yaml", return_raw)]
     pub fn write_yaml_opts(ctx: NativeCallContext, path: &str, v: Dynamic, opts: Map) -> Res<bool> {
         let w = super::write_opts("files::write_yaml", opts)
-            .map_err(|e| crate::engine::rt_err(&ctx, e))?;
+            .map_err(|e| crate::session::rt_err(&ctx, e))?;
         super::write_value(&ctx, path, &v, w, true)
     }
 
@@ -323,7 +324,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn ini_get(ctx: NativeCallContext, path: &str, section: &str, key: &str) -> Res<Dynamic> {
-        let t = super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        let t = super::read_text(path).map_err(|e| crate::session::rt_err(&ctx, e))?;
         Ok(super::edit::ini_get(&t, section, key)
             .map(Dynamic::from)
             .unwrap_or(Dynamic::UNIT))
@@ -345,7 +346,7 @@ pub mod files_fns {
         key: &str,
         value: Dynamic,
     ) -> Res<bool> {
-        let t = super::read_text(path).map_err(|e| crate::engine::rt_err(&ctx, e))?;
+        let t = super::read_text(path).map_err(|e| crate::session::rt_err(&ctx, e))?;
         // A secret goes into the file as itself and shows as its mask.
         let (v, shown_v) = super::ini_value(&value);
         match super::edit::ini_set(&t, section, key, &v) {
@@ -381,12 +382,12 @@ pub mod files_fns {
     #[rhai_fn(return_raw)]
     pub fn hosts_block(ctx: NativeCallContext, path: &str, name: &str, lines: Array) -> Res<bool> {
         let body = super::lines_of("files::hosts_block", &lines)
-            .map_err(|e| crate::engine::rt_err(&ctx, e))?;
+            .map_err(|e| crate::session::rt_err(&ctx, e))?;
         let t = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => {
-                return Err(crate::engine::rt_err(
+                return Err(crate::session::rt_err(
                     &ctx,
                     format!("cannot read {path}: {e}"),
                 ))
@@ -394,7 +395,7 @@ pub mod files_fns {
         };
         let op = crate::effects::Op::new("file.hosts_block", path).arg("block", name);
         match super::edit::block_set(&t, name, &body)
-            .map_err(|e| crate::engine::rt_err(&ctx, format!("{path}: {e}")))?
+            .map_err(|e| crate::session::rt_err(&ctx, format!("{path}: {e}")))?
         {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(op);

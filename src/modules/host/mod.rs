@@ -3,7 +3,7 @@
 
 use crate::effects::process::{self, Command};
 use crate::effects::{Effects, Op};
-use crate::engine::with_effects;
+use crate::session::with_effects;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::path::{Path, PathBuf};

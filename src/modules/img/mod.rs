@@ -4,8 +4,9 @@
 pub mod client;
 
 use crate::effects::secret::Secret;
-use crate::engine::{rt_err, value, with_effects};
+use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
+use crate::session::{rt_err, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 

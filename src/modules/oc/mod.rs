@@ -4,8 +4,9 @@
 
 use crate::effects::process::{self, Command};
 use crate::effects::Op;
-use crate::engine::{rt_err, session, value};
+use crate::engine::value;
 use crate::modules::opts::{to_arg, Opts};
+use crate::session::{rt_err, session};
 use rhai::plugin::*;
 use rhai::{Array, EvalAltResult, Map, NativeCallContext};
 use serde_json::Value;

@@ -4,8 +4,9 @@
 
 use crate::effects::process::{self, Command, LineHook};
 use crate::effects::Op;
-use crate::engine::{rt_err, session, value, with_effects};
+use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
+use crate::session::{rt_err, session, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::path::{Path, PathBuf};

@@ -7,10 +7,10 @@ pub mod job;
 
 use crate::effects::process::{shell_quote, Arg, Command};
 use crate::effects::Op;
-use crate::engine::{rt_err, session, with_effects};
 use crate::modules::core::exec_checked;
 use crate::modules::files::edit;
 use crate::modules::opts::{to_arg, type_name, Opts};
+use crate::session::{rt_err, session, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 

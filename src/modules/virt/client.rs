@@ -558,7 +558,7 @@ pub fn domain_ensure(
                         spec.name
                     );
                     // The run cannot simply continue: say what clears the way.
-                    crate::engine::diag::user_error(
+                    crate::session::user_error(
                         &msg,
                         Some(&format!(
                             "tear lab {o} down (labsh run scripts/teardown.rhai with its profile and target), or give this lab another name (`name:` in the profile) or the VM another name, then continue"

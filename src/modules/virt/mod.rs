@@ -3,8 +3,8 @@
 pub mod client;
 pub mod xml;
 
-use crate::engine::{rt_err, session, with_effects};
 use crate::modules::opts::{type_name, Opts};
+use crate::session::{rt_err, session, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::collections::HashSet;
