@@ -8,6 +8,7 @@
 //! arguments (secrets masked), outcome and duration; it goes to the run's journal and to the printer,
 //! and is counted for the recap at the end of the run.
 
+pub mod error;
 pub mod files;
 pub mod journal;
 pub mod lock;
@@ -16,6 +17,8 @@ pub mod process;
 pub mod secret;
 pub mod time;
 pub mod timeline;
+
+pub use error::Error;
 
 use crate::printer::{Printer, Tone};
 use journal::Journal;
@@ -323,13 +326,13 @@ impl Effects {
     }
 
     /// An error when this task may not have effects.
-    fn check_allowed(&self, op: &Op) -> Result<(), String> {
+    fn check_allowed(&self, op: &Op) -> Result<(), Error> {
         match TASK.with(|t| t.borrow().refused.clone()) {
-            Some(why) => Err(format!(
+            Some(why) => Err(Error::Failed(format!(
                 "{} {} is not allowed while {why}: nothing may act before the profile is checked",
                 op.op,
                 secret::redact(&op.target)
-            )),
+            ))),
             None => Ok(()),
         }
     }
@@ -342,13 +345,47 @@ impl Effects {
         &self.cancel
     }
 
-    /// An error if the user asked to stop (Ctrl-C).
-    pub fn check_cancel(&self) -> Result<(), String> {
+    /// An error if the user asked to stop (Ctrl-C, SIGTERM).
+    pub fn check_cancel(&self) -> Result<(), Error> {
         if self.cancel.load(Ordering::SeqCst) {
-            Err("interrupted".into())
+            Err(Error::Interrupted)
         } else {
             Ok(())
         }
+    }
+
+    /// Runs `cmd` with this session's stop flag and printer: the one way a binding starts a
+    /// program (inside `change` or `read`, which decide whether it runs).
+    pub fn exec(&self, cmd: &process::Command) -> Result<process::Output, Error> {
+        process::exec(cmd, &self.cancel, &self.printer)
+    }
+
+    /// Runs `cmd` as `op`: a read (it runs in a plan too) or a change (a plan shows it); a
+    /// non-zero exit is a failure with the last lines of its output.
+    pub fn run_checked(
+        &self,
+        op: Op,
+        cmd: &process::Command,
+        read: bool,
+    ) -> Result<process::Output, Error> {
+        let run = || {
+            let o = self.exec(cmd)?;
+            if o.code != 0 {
+                return Err(Error::Failed(o.failure(&cmd.display())));
+            }
+            Ok(o)
+        };
+        if read {
+            self.read_typed(op, run)
+        } else {
+            self.change_typed(op, run, process::Output::planned)
+        }
+    }
+
+    /// A step that a plan shows and a run has nothing to do for (its work is done by another
+    /// step): recorded as planned in a plan, as changed in a run.
+    pub fn planned_step(&self, op: Op) -> Result<(), String> {
+        self.change(op, || Ok::<(), Error>(()), || ())
     }
 
     pub fn run_id(&self) -> Option<String> {
@@ -408,12 +445,23 @@ impl Effects {
 
     /// A write to the world. Plan mode: recorded as planned, `planned()` returned. Apply mode: `apply()`
     /// runs and is recorded as changed or failed.
-    pub fn change<T>(
+    pub fn change<T, E: Into<Error>>(
         &self,
         op: Op,
-        apply: impl FnOnce() -> Result<T, String>,
+        apply: impl FnOnce() -> Result<T, E>,
         planned: impl FnOnce() -> T,
     ) -> Result<T, String> {
+        self.change_typed(op, apply, planned).map_err(String::from)
+    }
+
+    /// [`Effects::change`], its error typed for the code that branches on it (stopped, timed
+    /// out, not found).
+    pub fn change_typed<T, E: Into<Error>>(
+        &self,
+        op: Op,
+        apply: impl FnOnce() -> Result<T, E>,
+        planned: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
         self.check_cancel()?;
         self.check_allowed(&op)?;
         if self.is_plan() {
@@ -424,17 +472,22 @@ impl Effects {
             lock::acquire(&dir, false, &self.cancel, &|_| {})?;
         }
         let t0 = Instant::now();
-        match apply() {
+        match apply().map_err(Into::into) {
             Ok(v) => {
                 self.record(&op, Outcome::Changed, t0.elapsed().as_millis(), None);
                 Ok(v)
             }
-            Err(e) if e == "interrupted" => {
+            Err(Error::Interrupted) => {
                 self.record(&op, Outcome::Interrupted, t0.elapsed().as_millis(), None);
-                Err(e)
+                Err(Error::Interrupted)
             }
             Err(e) => {
-                self.record(&op, Outcome::Failed, t0.elapsed().as_millis(), Some(&e));
+                self.record(
+                    &op,
+                    Outcome::Failed,
+                    t0.elapsed().as_millis(),
+                    Some(&e.to_string()),
+                );
                 Err(e)
             }
         }
@@ -443,10 +496,10 @@ impl Effects {
     /// A change to labsh's own files that the rest of the run depends on (a secret made once
     /// and used by later steps): done in any applying run, also inside `planned(..)`; only a
     /// `--plan` process shows it instead.
-    pub fn change_local<T>(
+    pub fn change_local<T, E: Into<Error>>(
         &self,
         op: Op,
-        apply: impl FnOnce() -> Result<T, String>,
+        apply: impl FnOnce() -> Result<T, E>,
         planned: impl FnOnce() -> T,
     ) -> Result<T, String> {
         if plan_process() || self.plan.load(Ordering::SeqCst) {
@@ -479,11 +532,24 @@ impl Effects {
     }
 
     /// A read. Runs in both modes; traced, not counted.
-    pub fn read<T>(&self, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    pub fn read<T, E: Into<Error>>(
+        &self,
+        op: Op,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, String> {
+        self.read_typed(op, f).map_err(String::from)
+    }
+
+    /// [`Effects::read`], its error typed.
+    pub fn read_typed<T, E: Into<Error>>(
+        &self,
+        op: Op,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, Error> {
         self.check_cancel()?;
         self.check_allowed(&op)?;
         let t0 = Instant::now();
-        let r = f();
+        let r = f().map_err(Into::into);
         tracing::debug!(
             op = %op.op,
             target = %secret::redact(&op.target),
@@ -750,9 +816,9 @@ mod tests {
     fn apply_mode_counts_changed_failed_and_ok_by_stage() {
         let e = fx(Mode::Apply);
         e.stage_begin("a");
-        e.change(Op::new("x", "t"), || Ok(1), || 0).unwrap();
+        e.change(Op::new("x", "t"), || Ok::<i32, String>(1), || 0).unwrap();
         assert!(e
-            .change(Op::new("x", "t"), || Err::<i32, _>("boom".into()), || 0)
+            .change(Op::new("x", "t"), || Err::<i32, String>("boom".into()), || 0)
             .is_err());
         e.stage_end("a", StageStatus::Done, 5);
         e.unchanged(Op::new("y", "t"));
@@ -768,8 +834,8 @@ mod tests {
     fn cancel_stops_changes() {
         let e = fx(Mode::Apply);
         e.cancel_flag().store(true, Ordering::SeqCst);
-        let r = e.change(Op::new("x", "t"), || Ok(1), || 0);
-        assert_eq!(r, Err("interrupted".to_string()));
+        let r = e.change_typed(Op::new("x", "t"), || Ok::<i32, Error>(1), || 0);
+        assert_eq!(r, Err(Error::Interrupted));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! so that a timeout or an interrupt stops everything it started.
 
 use super::secret::Secret;
+use super::Error;
 use crate::printer::Printer;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -118,6 +119,9 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
+/// How many of a failed command's last lines its error shows.
+pub const TAIL_LINES: usize = 10;
+
 /// What a finished program left.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
@@ -127,6 +131,27 @@ pub struct Output {
 }
 
 impl Output {
+    /// What a plan returns for a command it only shows.
+    pub fn planned() -> Output {
+        Output {
+            code: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+
+    /// The failure of `command` that exited with this: its code and the last lines it printed
+    /// (the one form every binding reports a failed command in).
+    pub fn failure(&self, command: &str) -> String {
+        let tail = self.tail(TAIL_LINES);
+        let mut msg = format!("command failed with exit code {}: {command}", self.code);
+        if !tail.is_empty() {
+            msg.push_str("\n    ");
+            msg.push_str(&tail.replace('\n', "\n    "));
+        }
+        msg
+    }
+
     /// The last `n` non-empty lines of stderr (or stdout when stderr is empty), for error messages.
     pub fn tail(&self, n: usize) -> String {
         let src = if self.stderr.trim().is_empty() {
@@ -185,10 +210,10 @@ fn pump<R: Read + Send + 'static>(
 
 /// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, or `cancel` is
 /// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s).
-pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, String> {
+pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, Error> {
     use std::os::unix::process::CommandExt;
     let Some(program) = cmd.argv.first() else {
-        return Err("run: the command is empty".into());
+        return Err(Error::Failed("run: the command is empty".into()));
     };
     let mut c = StdCommand::new(program.expose());
     c.args(cmd.argv[1..].iter().map(Arg::expose));
@@ -211,12 +236,14 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c.process_group(0);
     let mut child: Child = c.spawn().map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            ": not found on PATH (install it, or give its full path)"
+        let name = shell_quote(&program.shown());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound(format!(
+                "cannot start {name}: {e}: not found on PATH (install it, or give its full path)"
+            ))
         } else {
-            ""
-        };
-        format!("cannot start {}: {e}{hint}", shell_quote(&program.shown()))
+            Error::Failed(format!("cannot start {name}: {e}"))
+        }
     })?;
     let pid = child.id();
     if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
@@ -250,24 +277,24 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
         ));
     }
     let t0 = Instant::now();
-    let mut stopped: Option<String> = None;
+    let mut stopped: Option<Error> = None;
     let mut term_at: Option<Instant> = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break st,
             Ok(None) => {}
-            Err(e) => return Err(format!("waiting for {}: {e}", cmd.display())),
+            Err(e) => return Err(Error::Failed(format!("waiting for {}: {e}", cmd.display()))),
         }
         if stopped.is_none() {
             if cancel.load(Ordering::SeqCst) {
-                stopped = Some("interrupted".into());
+                stopped = Some(Error::Interrupted);
             } else if let Some(t) = cmd.timeout {
                 if t0.elapsed() > t {
-                    stopped = Some(format!(
+                    stopped = Some(Error::TimedOut(format!(
                         "timed out after {} running {}",
                         super::fmt_ms(t.as_millis()),
                         cmd.display()
-                    ));
+                    )));
                 }
             }
             if stopped.is_some() {
@@ -315,7 +342,7 @@ mod tests {
     use super::*;
 
     fn run(c: Command) -> Result<Output, String> {
-        exec(&c, &AtomicBool::new(false), &Arc::new(Printer::plain()))
+        exec(&c, &AtomicBool::new(false), &Arc::new(Printer::plain())).map_err(String::from)
     }
 
     #[test]

@@ -85,37 +85,24 @@ pub fn exec_checked(
     }
     let fx = &s.effects;
     // A non-zero exit of a checked command is a failure, recorded as one.
-    let failure = |out: &process::Output| {
-        let tail = out.tail(10);
-        let mut msg = format!("command failed with exit code {}: {target}", out.code);
-        if !tail.is_empty() {
-            msg.push_str("\n    ");
-            msg.push_str(&tail.replace('\n', "\n    "));
-        }
-        msg
-    };
     let exec = || {
-        process::exec(&cmd, fx.cancel_flag(), fx.printer()).and_then(|o| {
+        fx.exec(&cmd).and_then(|o| {
             if check && o.code != 0 {
-                Err(failure(&o))
+                Err(crate::effects::Error::Failed(o.failure(&target)))
             } else {
                 Ok(o)
             }
         })
     };
     let out = if read {
-        fx.read(op, exec)
+        fx.read_typed(op, exec)
     } else {
-        fx.change(op, exec, || process::Output {
-            code: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-        })
+        fx.change_typed(op, exec, process::Output::planned)
     };
     let out = match out {
         Ok(o) => o,
-        Err(e) if e == "interrupted" => return Err(interrupted(ctx)),
-        Err(e) => return Err(err(e)),
+        Err(crate::effects::Error::Interrupted) => return Err(interrupted(ctx)),
+        Err(e) => return Err(err(e.to_string())),
     };
 
     let mut m = Map::new();
@@ -193,11 +180,7 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
         if s.effects.is_plan() {
             // A plan cannot wait for something it has not done: show the wait and go on.
             s.effects
-                .change(
-                    Op::new("wait", &what).arg("timeout_s", timeout.as_secs()),
-                    || Ok(()),
-                    || (),
-                )
+                .planned_step(Op::new("wait", &what).arg("timeout_s", timeout.as_secs()))
                 .map_err(|e| rt_err(ctx, e))?;
             return Ok(true.into());
         }

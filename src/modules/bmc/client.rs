@@ -2,7 +2,7 @@
 //! ipmitool and curl as their clients, and the node list (instackenv.json) the undercloud imports.
 
 use super::zmtp;
-use crate::effects::process::{self, Arg, Command, Output};
+use crate::effects::process::{Arg, Command, Output};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
 use serde_json::{json, Value};
@@ -15,12 +15,11 @@ fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, St
     let mut cmd = Command::new(argv);
     cmd.env = env.to_vec();
     cmd.timeout = Some(std::time::Duration::from_secs(60));
-    let out = process::exec(&cmd, fx.cancel_flag(), fx.printer()).map_err(|e| {
-        if e.contains("not found on PATH") {
-            format!("{e} (sushy-emulator: pip install sushy-tools; ipmitool and curl: apt-get install ipmitool curl)")
-        } else {
-            e
-        }
+    let out = fx.exec(&cmd).map_err(|e| match e {
+        crate::effects::Error::NotFound(m) => format!(
+            "{m} (sushy-emulator: pip install sushy-tools; ipmitool and curl: apt-get install ipmitool curl)"
+        ),
+        other => other.to_string(),
     })?;
     if out.code != 0 {
         return Err(format!(

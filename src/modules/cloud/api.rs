@@ -143,12 +143,14 @@ impl<'a> Api<'a> {
             m.insert("name".into(), json!(name));
         }
         if self.fx.is_plan() || live.is_none() {
-            return self.fx.change(op, || Err("unreachable".into()), || p);
+            return self
+                .fx
+                .change(op, || Err::<Value, String>("unreachable".into()), || p);
         }
         let c = live.ok_or("no session")?;
         self.fx.change(
             op,
-            || {
+            || -> Result<Value, String> {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
@@ -221,7 +223,11 @@ impl<'a> Api<'a> {
                 self.fx
                     .change(op, || f(&c).map_err(String::from), || Value::Null)
             }
-            _ => self.fx.change(op, || Err("unreachable".into()), || planned),
+            _ => self.fx.change(
+                op,
+                || Err::<Value, String>("unreachable".into()),
+                || planned,
+            ),
         }
     }
 

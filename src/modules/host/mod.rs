@@ -1,7 +1,7 @@
 //! L0 host facts for preflight: CPUs, memory, free disk where images go, KVM and nested
 //! virtualization, tool versions; and the tuned profile.
 
-use crate::effects::process::{self, Command};
+use crate::effects::process::Command;
 use crate::effects::{Effects, Op};
 use crate::session::with_effects;
 use rhai::plugin::*;
@@ -50,9 +50,7 @@ fn existing_ancestor(dir: &str) -> PathBuf {
 fn free_kib(fx: &Effects, dir: &Path) -> Result<i64, String> {
     let d = dir.display().to_string();
     let cmd = Command::new(["df", "-Pk", &d]);
-    let out = fx.read(Op::new("host.df", &d), || {
-        process::exec(&cmd, fx.cancel_flag(), fx.printer())
-    })?;
+    let out = fx.read(Op::new("host.df", &d), || fx.exec(&cmd))?;
     out.stdout
         .lines()
         .nth(1)
@@ -82,9 +80,7 @@ fn version_of(fx: &Effects, tool: &str) -> Option<String> {
     let mut cmd = Command::new([tool, flag]);
     cmd.timeout = Some(std::time::Duration::from_secs(20));
     let out = fx
-        .read(Op::new("host.tool_version", tool), || {
-            process::exec(&cmd, fx.cancel_flag(), fx.printer())
-        })
+        .read(Op::new("host.tool_version", tool), || fx.exec(&cmd))
         .ok()?;
     let text = if out.stdout.trim().is_empty() {
         out.stderr
@@ -175,7 +171,7 @@ pub mod host_fns {
             }
             let active = super::Command::new(["tuned-adm", "active"]);
             let out = fx.read(super::Op::new("host.tuned.active", profile), || {
-                super::process::exec(&active, fx.cancel_flag(), fx.printer())
+                fx.exec(&active)
             })?;
             if out.stdout.trim().ends_with(profile) {
                 fx.unchanged(super::Op::new("host.tuned", profile));
@@ -185,11 +181,11 @@ pub mod host_fns {
             fx.change(
                 super::Op::new("host.tuned", profile),
                 || {
-                    super::process::exec(&set, fx.cancel_flag(), fx.printer()).and_then(|o| {
+                    fx.exec(&set).and_then(|o| {
                         if o.code == 0 {
                             Ok(())
                         } else {
-                            Err(format!("tuned-adm profile {profile}: {}", o.tail(4)))
+                            Err(o.failure(&format!("tuned-adm profile {profile}")).into())
                         }
                     })
                 },

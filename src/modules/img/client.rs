@@ -1,7 +1,7 @@
 //! Disk images: qemu-img and the libguestfs tools, run as argument vectors through the effects
 //! seam, with ensure semantics; base images cached by content hash.
 
-use crate::effects::process::{self, Arg, Command, Output};
+use crate::effects::process::{Arg, Command, Output};
 use crate::effects::{Effects, Op};
 use std::path::{Path, PathBuf};
 
@@ -35,14 +35,9 @@ fn need(tool: &str) -> Result<(), String> {
 }
 
 fn exec(fx: &Effects, cmd: &Command) -> Result<Output, String> {
-    let out = process::exec(cmd, fx.cancel_flag(), fx.printer())?;
+    let out = fx.exec(cmd)?;
     if out.code != 0 {
-        return Err(format!(
-            "{} failed with exit code {}:\n    {}",
-            cmd.display(),
-            out.code,
-            out.tail(8).replace('\n', "\n    ")
-        ));
+        return Err(out.failure(&cmd.display()));
     }
     Ok(out)
 }
@@ -393,7 +388,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 .to_string();
             return fx.change(
                 Op::new("img.cache", &planned).arg("source", source),
-                || Ok(planned.clone()),
+                || Ok::<_, String>(planned.clone()),
                 || planned.clone(),
             );
         }
@@ -408,7 +403,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     }
     fx.change(
         Op::new("img.cache", &p).arg("source", source),
-        || {
+        || -> Result<String, String> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&p));

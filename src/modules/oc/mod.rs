@@ -2,7 +2,7 @@
 //! set per call, `-o json` and a request timeout. Reads run in plan mode too; a kubeconfig that
 //! does not exist yet in plan mode reads as an empty cluster.
 
-use crate::effects::process::{self, Command};
+use crate::effects::process::Command;
 use crate::effects::Op;
 use crate::engine::value;
 use crate::modules::opts::{to_arg, Opts};
@@ -55,20 +55,8 @@ fn read_json(ctx: &NativeCallContext, kubeconfig: &str, args: &[String]) -> Res<
     let shown = format!("{bin} {}", args.join(" "));
     let fx = &s.effects;
     let out = fx
-        .read(Op::new("oc.get", &shown), || {
-            process::exec(&cmd, fx.cancel_flag(), fx.printer())
-        })
-        .map_err(|e| rt_err(ctx, e))?;
-    if out.code != 0 {
-        return Err(rt_err(
-            ctx,
-            format!(
-                "{shown} failed with exit code {}: {}",
-                out.code,
-                out.tail(5)
-            ),
-        ));
-    }
+        .run_checked(Op::new("oc.get", &shown), &cmd, true)
+        .map_err(|e| rt_err(ctx, e.to_string()))?;
     serde_json::from_str(&out.stdout)
         .map(Some)
         .map_err(|e| rt_err(ctx, format!("{shown}: not JSON: {e}")))
@@ -265,9 +253,7 @@ pub mod oc_fns {
         cmd.timeout = Some(Duration::from_secs(120));
         let fx = &s.effects;
         let out = fx
-            .read(Op::new("oc.exec", a.join(" ")), || {
-                process::exec(&cmd, fx.cancel_flag(), fx.printer())
-            })
+            .read(Op::new("oc.exec", a.join(" ")), || fx.exec(&cmd))
             .map_err(|e| rt_err(&ctx, e))?;
         if out.code != 0 {
             return Err(rt_err(

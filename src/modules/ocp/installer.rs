@@ -2,6 +2,7 @@
 //! wait; skipped once it has installed the cluster there.
 
 use super::*;
+use crate::effects::Error;
 
 /// Runs the installer in `dir`: output to `dir/labsh-install.log`, progress lines to `on_progress`.
 pub(super) fn install(
@@ -89,7 +90,7 @@ pub(super) fn install(
             r.to_string().into(),
         ));
     }
-    let r = fx.change(
+    let r = fx.change_typed(
         op.arg("timeout_s", timeout.as_secs()),
         || {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
@@ -97,13 +98,9 @@ pub(super) fn install(
                 std::fs::File::create(&log_path)
                     .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?,
             );
-            process::exec(&cmd, fx.cancel_flag(), fx.printer())
+            fx.exec(&cmd)
         },
-        || process::Output {
-            code: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-        },
+        process::Output::planned,
     );
     let g = state.lock().map(|g| g.clone()).unwrap_or_default();
     let diag = |why: &str| {
@@ -142,8 +139,8 @@ pub(super) fn install(
     };
     let out = match r {
         Ok(o) => o,
-        Err(e) if e == "interrupted" => return Err(rt_err(ctx, "interrupted")),
-        Err(e) if e.starts_with("timed out") => {
+        Err(Error::Interrupted) => return Err(rt_err(ctx, "interrupted")),
+        Err(Error::TimedOut(_)) => {
             return Err(rt_err(
                 ctx,
                 diag(&format!(

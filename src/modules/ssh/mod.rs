@@ -336,9 +336,7 @@ fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts
         m.insert("stdout".into(), "".into());
         m.insert("stderr".into(), "".into());
         if !read {
-            s.effects
-                .change(Op::new(func, target), || Ok(()), || ())
-                .map_err(err)?;
+            s.effects.planned_step(Op::new(func, target)).map_err(err)?;
             m.insert("planned".into(), true.into());
         }
         return Ok(m);
@@ -470,7 +468,7 @@ fn put_text(
     let out = fx
         .change(
             op,
-            || crate::effects::process::exec(&c, fx.cancel_flag(), fx.printer()),
+            || fx.exec(&c),
             || crate::effects::process::Output {
                 code: 0,
                 stdout: String::new(),
@@ -639,11 +637,9 @@ pub mod ssh_fns {
             Err(_) if session(&ctx)?.effects.is_plan() => {
                 let s = session(&ctx)?;
                 s.effects
-                    .change(
+                    .planned_step(
                         Op::new("ssh.write", format!("{}:{remote}", h.label()))
                             .arg("content", format!("from {local} (not written yet)")),
-                        || Ok(()),
-                        || (),
                     )
                     .map_err(|e| rt_err(&ctx, e))?;
                 return Ok(true);
@@ -706,10 +702,8 @@ pub mod ssh_fns {
             if session(&ctx)?.effects.is_plan() {
                 let s = session(&ctx)?;
                 s.effects
-                    .change(
+                    .planned_step(
                         Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown),
-                        || Ok(()),
-                        || (),
                     )
                     .map_err(|e| rt_err(&ctx, e))?;
                 return Ok(true);
@@ -827,12 +821,10 @@ pub mod ssh_fns {
                     h.label()
                 )));
             }
-            fx.change(
+            fx.planned_step(
                 Op::new("ssh.job", format!("{}: {name}", h.label()))
                     .arg("command", command)
                     .arg("log", &spec.log),
-                || Ok(()),
-                || (),
             )
             .map_err(err)?;
             let mut m = Map::new();

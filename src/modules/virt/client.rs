@@ -618,10 +618,10 @@ pub fn domain_ensure(
     } else {
         // Plan mode: the domain was only planned; show what would follow.
         if spec.autostart {
-            fx.change(Op::new("virt.domain.autostart", &target), || Ok(()), || ())?;
+            fx.planned_step(Op::new("virt.domain.autostart", &target))?;
         }
         if spec.running {
-            fx.change(Op::new("virt.domain.start", &target), || Ok(()), || ())?;
+            fx.planned_step(Op::new("virt.domain.start", &target))?;
         }
     }
     if !changed {
@@ -739,11 +739,7 @@ pub fn domain_state(uri: &str, name: &str) -> Result<String, String> {
 pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
     let Some(c) = reach(fx, uri)? else {
-        fx.change(
-            Op::new(format!("virt.domain.{action}"), &target),
-            || Ok(()),
-            || (),
-        )?;
+        fx.planned_step(Op::new(format!("virt.domain.{action}"), &target))?;
         return Ok(true);
     };
     let found = fx.read(Op::new("virt.domain.lookup", &target), || {
@@ -752,11 +748,7 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
     let Some(d) = found else {
         if fx.is_plan() {
             // Planned earlier in this plan: show the action on it.
-            fx.change(
-                Op::new(format!("virt.domain.{action}"), &target),
-                || Ok(()),
-                || (),
-            )?;
+            fx.planned_step(Op::new(format!("virt.domain.{action}"), &target))?;
             return Ok(true);
         }
         return Err(format!("no domain {name} at {uri}"));
@@ -802,12 +794,12 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
     let target = format!("{name}@{uri}");
     let op = Op::new("virt.domain.autostart", &target).arg("on", on);
     let Some(c) = reach(fx, uri)? else {
-        fx.change(op, || Ok(()), || ())?;
+        fx.planned_step(op)?;
         return Ok(true);
     };
     let Some(d) = lookup_domain(&c, name)? else {
         if fx.is_plan() {
-            fx.change(op, || Ok(()), || ())?;
+            fx.planned_step(op)?;
             return Ok(true);
         }
         return Err(format!("no domain {name} at {uri}"));
@@ -833,7 +825,7 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
 pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
     let Some(c) = reach(fx, uri)? else {
-        fx.change(Op::new("virt.network.undefine", &target), || Ok(()), || ())?;
+        fx.planned_step(Op::new("virt.network.undefine", &target))?;
         return Ok(true);
     };
     let Some(n) = lookup_network(&c, name)? else {
@@ -877,7 +869,7 @@ pub fn domain_undefine(
 ) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
     let Some(c) = reach(fx, uri)? else {
-        fx.change(Op::new("virt.domain.undefine", &target), || Ok(()), || ())?;
+        fx.planned_step(Op::new("virt.domain.undefine", &target))?;
         return Ok(true);
     };
     let Some(d) = lookup_domain(&c, name)? else {
