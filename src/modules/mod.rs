@@ -71,10 +71,18 @@ mod tests {
     const LIVE_ONLY: &[&str] = &["cloud"];
 
     /// Every function is documented with at least one example, and every example runs, in plan
-    /// mode and in apply mode.
+    /// mode and in apply mode. The examples run in a state folder of their own, and the `/tmp/`
+    /// paths they show are taken as paths in a folder of their own too, so the test touches
+    /// neither the user's state nor files other runs may hold.
     #[test]
     fn every_binding_has_an_example_that_runs() {
         let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let scratch = dir.path().join("tmp");
+        std::fs::create_dir_all(&scratch).unwrap();
+        std::env::set_var("LABSH_STATE_DIR", &state);
+        std::env::set_var("LABSH_USER_LIB", dir.path().join("lib"));
+        let private = format!("{}/", scratch.display());
         for mode in [Mode::Plan, Mode::Apply] {
             let (_s, engine) = crate::runner::setup_with(
                 Arc::new(Printer::plain()),
@@ -100,6 +108,7 @@ mod tests {
                         if live_only {
                             continue;
                         }
+                        let ex = ex.replace("/tmp/", &private);
                         if let Err(e) = engine.run(&ex) {
                             let d = Diagnostic::from_eval(&e, None);
                             panic!(
@@ -114,5 +123,7 @@ mod tests {
             }
             assert!(ran >= 20, "only {ran} examples ran");
         }
+        // The examples' files went to the private folder.
+        assert!(scratch.join("labsh-doc-example.qcow2").exists());
     }
 }
