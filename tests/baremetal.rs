@@ -272,23 +272,27 @@ fn check_nodes(s: &Setup, driver: &str) {
     }
 }
 
-/// Runs labsh and kills it once an effect `op` has been recorded (read from --json).
-fn kill_at(s: &Setup, args: Vec<String>, op: &str) -> bool {
+/// Runs labsh and kills it once an effect `op` has been recorded (read from --json); what it
+/// printed when it never got there.
+fn kill_at(s: &Setup, args: Vec<String>, op: &str) -> Result<(), String> {
     let mut c = s
         .lab
         .labsh()
         .args(args)
         .env("PATH", &path_with_bmc_venv())
         .command();
+    let err = s.lab.work().join("killed.stderr");
     let mut child = c
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
     let out = child.stdout.take().unwrap();
     let mut killed = false;
+    let mut seen = vec![];
     for line in BufReader::new(out).lines() {
         let Ok(line) = line else { break };
+        seen.push(line.clone());
         if line.contains("\"event\":\"effect\"") && line.contains(&format!("\"op\":\"{op}\"")) {
             let _ = Command::new("kill")
                 .args(["-KILL", &child.id().to_string()])
@@ -298,7 +302,15 @@ fn kill_at(s: &Setup, args: Vec<String>, op: &str) -> bool {
         }
     }
     let _ = child.wait();
-    killed
+    if killed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n{}",
+            seen.join("\n"),
+            std::fs::read_to_string(&err).unwrap_or_default()
+        ))
+    }
 }
 
 #[test]
@@ -325,6 +337,34 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
         &s.clouds,
         &["baremetal", "node", "delete", "t-bm-lookalike"],
     );
+
+    // The plan shows each node's enrollment, port and transitions once, and changes nothing.
+    let mut plan_args = s.args("lab.rhai", "ipmi");
+    plan_args.push("--plan".into());
+    let plan = s
+        .lab
+        .labsh()
+        .args(plan_args)
+        .env("PATH", &path_with_bmc_venv())
+        .run();
+    plan.ok();
+    let planned = |op: &str| {
+        plan.json_lines()
+            .iter()
+            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
+            .count()
+    };
+    for op in [
+        "baremetal.node.create",
+        "baremetal.port.create",
+        "baremetal.node.manage",
+        "baremetal.node.inspect",
+        "baremetal.node.update",
+        "baremetal.node.provide",
+    ] {
+        assert_eq!(planned(op), 7, "{op}");
+    }
+    assert!(lab_nodes(&s.clouds).is_empty(), "a plan enrolls nothing");
 
     // ipmi: enrolled, managed through VirtualBMC, provided.
     let first = s.run("lab.rhai", "ipmi");
@@ -426,8 +466,9 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
 
     // redfish: the same nodes move to sushy-tools and are inspected out of band; a run killed
     // during the inspection continues and enrolls nothing twice.
-    let killed = kill_at(&s, s.args("lab.rhai", "redfish"), "baremetal.node.inspect");
-    assert!(killed, "the run reached the inspection");
+    if let Err(out) = kill_at(&s, s.args("lab.rhai", "redfish"), "baremetal.node.inspect") {
+        panic!("the run did not reach the inspection:\n{out}");
+    }
     let red = s.run("lab.rhai", "redfish");
     red.ok();
     assert_eq!(

@@ -791,7 +791,7 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Asks the emulator once for each system and its BIOS: the first time, sushy-tools writes its
+/// Asks the emulator once for each system: the first time, sushy-tools writes its
 /// default BIOS and firmware settings into the domain's definition, so that change happens while
 /// the lab builds its domains (whose definitions the l1 stage keeps), not during an inspection.
 fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
@@ -808,9 +808,10 @@ fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
         .build()
         .into();
     for s in &spec.systems {
-        for path in ["", "/Bios"] {
+        // The system's answer reads its BIOS and firmware settings (writing the defaults once).
+        {
             let url = format!(
-                "http://{}:{}/redfish/v1/Systems/{}{path}",
+                "http://{}:{}/redfish/v1/Systems/{}",
                 spec.address, spec.port, s.uuid
             );
             let status = fx.read(Op::new("bmc.redfish.system", &url), || {

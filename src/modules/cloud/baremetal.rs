@@ -651,9 +651,7 @@ pub mod baremetal_fns {
         entry: Map,
         opts: Map,
     ) -> Res<Dynamic> {
-        let mut a = Array::new();
-        a.push(Dynamic::from_map(entry));
-        let mut r = nodes_ensure(ctx, cloud, a, opts)?;
+        let mut r = nodes_ensure(ctx, cloud, vec![Dynamic::from_map(entry)], opts)?;
         Ok(r.pop().unwrap_or(Dynamic::UNIT))
     }
 

@@ -385,6 +385,21 @@ fn q(s: &str) -> String {
     out
 }
 
+/// Where the transitions a plan has shown leave each node ("cloud|node"), so the plan's next
+/// step starts there.
+static PLANNED: std::sync::Mutex<BTreeMap<String, (String, bool)>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+fn planned_state(key: &str) -> Option<(String, bool)> {
+    PLANNED.lock().ok()?.get(key).cloned()
+}
+
+fn set_planned_state(key: &str, v: (String, bool)) {
+    if let Ok(mut m) = PLANNED.lock() {
+        m.insert(key.to_string(), v);
+    }
+}
+
 /// What enrolling one entry changes: the node (create, or a JSON patch) and its ports.
 struct NodePlan<'e> {
     entry: &'e Entry,
@@ -755,8 +770,7 @@ impl<'a> Api<'a> {
             Some(n) => n.clone(),
         };
         let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
-        for (i, m) in p.new_macs.iter().enumerate() {
-            let _ = i;
+        for m in &p.new_macs {
             self.bm_port_create(&e.name, &uuid, m)?;
             changed = true;
         }
@@ -985,7 +999,22 @@ impl<'a> Api<'a> {
                     ),
                     None => ("enroll".into(), false, json!({"name": n, "planned": true})),
                 };
+                // Where an earlier step of this plan left the node.
+                let key = format!("{}|{n}", self.conn.name());
+                let (state, inspected) = planned_state(&key).unwrap_or((state, inspected));
                 let steps = path(&state, inspected, goal);
+                let after = match steps.last() {
+                    Some(&"provide") => (
+                        "available".to_string(),
+                        inspected || steps.contains(&"inspect"),
+                    ),
+                    Some(_) => (
+                        "manageable".to_string(),
+                        inspected || steps.contains(&"inspect"),
+                    ),
+                    None => (state.clone(), inspected),
+                };
+                set_planned_state(&key, after);
                 if steps.is_empty() {
                     self.fx
                         .unchanged(self.bm_op(&format!("node.{}", goal.word()), n));
