@@ -966,7 +966,7 @@ impl<'a> Api<'a> {
     }
 
     /// Moves each node of `names` to `goal`: every node's next transition is asked for at once,
-    /// then all are watched with one list request a tick (0.1 s at first, at most 1 s) until
+    /// then all are watched with one list request a tick (0.1 s at first, at most 0.5 s) until
     /// each has arrived or failed, progress printed as states change. A node whose transition
     /// failed (Ironic's `last_error`) is left where Ironic put it, and the error names each such
     /// node with its BMC; the others still reach the goal. Plan mode shows each transition.
@@ -1175,7 +1175,7 @@ impl<'a> Api<'a> {
             self.fx.check_cancel()?;
             std::thread::sleep(tick);
             if t0.elapsed() > Duration::from_secs(3) {
-                tick = (tick * 2).min(Duration::from_secs(1));
+                tick = (tick * 2).min(Duration::from_millis(500));
             }
             nodes = self.watch_list()?;
         }
