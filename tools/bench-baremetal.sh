@@ -83,6 +83,12 @@ cleanup() { # prefix (untimed)
   for i in 1 2 3 4 5 6 7; do "$osc" baremetal node delete "$1-$i" >/dev/null 2>&1 || true; done
 }
 
+# Nodes an interrupted earlier run of the benchmark left (its names only).
+for n in $("$osc" baremetal node list -f value -c Name | grep -E '^b(osc|labsh)[0-9]+-[0-9]+-[0-9]$' || true); do
+  "$osc" baremetal node maintenance set "$n" >/dev/null 2>&1 || true
+  "$osc" baremetal node delete "$n" >/dev/null 2>&1 || true
+done
+
 now() { date +%s.%N; }
 declare -A times
 for r in $(seq 1 "$runs"); do
