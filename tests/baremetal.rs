@@ -149,6 +149,17 @@ struct Setup {
     redfish_port: u16,
 }
 
+/// The lab's Redfish emulator is a process of labsh's: stopped by its PID when the test ends,
+/// also when it failed before the teardown.
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let pid = self.lab.state().join("redfish/t-bm/sushy.pid");
+        if let Ok(p) = std::fs::read_to_string(pid) {
+            let _ = Command::new("kill").arg(p.trim()).status();
+        }
+    }
+}
+
 impl Setup {
     fn target(&self, bmc_type: &str) -> PathBuf {
         self.lab.file(
