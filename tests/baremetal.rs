@@ -165,9 +165,10 @@ impl Setup {
         self.lab.file(
             "targets/bmtest.yaml",
             &format!(
-                "libvirt_uri: \"{}\"\nimages: \"{}\"\ndomain_type: qemu\nbmc: {{type: {bmc_type}, address: 127.0.0.1, port_base: {}, redfish_port: {}, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{c}\"}}\nundercloud: {{offline: true, cloud: {{cloud: devcloud-system, clouds_yaml: \"{c}\"}}}}\ncluster: {{offline: true}}\nprofile:\n  name: t-bm\n  base_image: {{size: 4G}}\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 1024, vcpus: 1}}\n    ceph: {{memory_mib: 1024, vcpus: 1}}\n    compute: {{memory_mib: 1024, vcpus: 1}}\n",
+                "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\nbmc: {{type: {bmc_type}, address: 127.0.0.1, port_base: {}, redfish_port: {}, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{c}\"}}\nundercloud: {{offline: true, cloud: {{cloud: devcloud-system, clouds_yaml: \"{c}\"}}}}\ncluster: {{offline: true}}\nprofile:\n  name: t-bm\n  base_image: {{size: 4G}}\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 1024, vcpus: 1}}\n    ceph: {{memory_mib: 1024, vcpus: 1, osd_disks: [\"1G\"]}}\n    compute: {{memory_mib: 1024, vcpus: 1}}\n",
                 self.host.uri,
                 self.host.images().display(),
+                self.host.dir.join("images-ssd").display(),
                 self.port_base,
                 self.redfish_port,
                 self.vbmcd.config.display(),
@@ -330,6 +331,7 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
     let lab = Lab::new();
     let clouds = system_clouds(&lab, &dc);
     let host = RealHost::start("bmtest");
+    std::fs::create_dir_all(host.dir.join("images-ssd")).unwrap();
     let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
     let s = Setup {
         port_base: free_port(47600),
