@@ -282,9 +282,12 @@ fn tenant_script_converges_and_openstackclient_reads_it_back() {
 
 #[test]
 fn every_cloud_example_runs_against_the_devcloud() {
-    let clouds = devcloud();
     let lab = Lab::new();
-    let src = std::fs::read_to_string(root().join("src/modules/cloud/mod.rs")).unwrap();
+    // Both clouds of the devcloud: the baremetal examples use the system-scoped one.
+    let clouds = crate::baremetal::system_clouds(&lab, &devcloud());
+    let src = ["src/modules/cloud/mod.rs", "src/modules/cloud/baremetal.rs"]
+        .map(|f| std::fs::read_to_string(root().join(f)).unwrap())
+        .join("\n");
     let mut examples = vec![];
     let mut cur: Option<String> = None;
     for line in src.lines() {
@@ -304,7 +307,7 @@ fn every_cloud_example_runs_against_the_devcloud() {
             _ => {}
         }
     }
-    assert!(examples.len() >= 35, "{} examples", examples.len());
+    assert!(examples.len() >= 55, "{} examples", examples.len());
     for (i, ex) in examples.iter().enumerate() {
         let f = lab.file(&format!("ex{i}.rhai"), ex);
         for plan in [true, false] {

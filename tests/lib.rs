@@ -9,6 +9,7 @@
 
 mod support;
 
+mod baremetal;
 mod bmc;
 mod cli;
 mod cloud;

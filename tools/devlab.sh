@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The devlab target's real stack on this machine, by PID:
 #   tools/devlab.sh up     # a libvirtd under QEMU emulation (namespace labsh-devlab) with the
-#                          # distribution's `default` network, vbmcd, and the devcloud
+#                          # distribution's `default` network, vbmcd, and the devcloud (with Ironic,
+#                          # the undercloud's API that the overcloud stage enrolls the nodes in)
 #   tools/devlab.sh down   # stops them (the devcloud's databases and the images are kept)
 #   tools/devlab.sh reset  # down, and forget the libvirtd's state and the images
 # Then: labsh run scripts/lab.rhai --target devlab
@@ -32,6 +33,7 @@ up() {
   [ -f "$HOME/.cache/labsh/devlab/rhcos-standin.qcow2" ] || qemu-img create -q -f qcow2 "$HOME/.cache/labsh/devlab/rhcos-standin.qcow2" 16M
   tests/harness/devcloud.sh start >/dev/null
   echo "devlab up: libvirt $uri, vbmcd $(cat "$vdir/vbmcd.pid"), devcloud $(tests/harness/devcloud.sh env)"
+  echo "Redfish BMCs (bmc: {type: redfish}) run sushy-emulator from PATH: export PATH=$venv/bin:\$PATH"
 }
 
 down() {

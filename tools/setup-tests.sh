@@ -2,8 +2,8 @@
 # Installs what the tests need on top of tools/setup.sh: tmux for the REPL tests, the real
 # components the integration tests drive (libvirtd with QEMU under emulation, dnsmasq, iptables,
 # ipmitool, libguestfs with a kernel for its appliance, an sshd, Graphviz, tini, kubectl),
-# VirtualBMC and sushy-tools, the devcloud's OpenStack services, and python-openstackclient to read
-# back what labsh made. Venvs live under ~/.cache/labsh and are built once.
+# VirtualBMC and sushy-tools, the devcloud's OpenStack services and Ironic, and
+# python-openstackclient with python-ironicclient to read back what labsh made. Venvs live under ~/.cache/labsh and are built once.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -37,7 +37,8 @@ if ! "$venv/bin/vbmc" --version >/dev/null 2>&1 || ! [ -x "$venv/bin/sushy-emula
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$(dirname "$0")/bmc-requirements.txt"
 fi
 
-# The devcloud's services (Keystone, Nova, Placement, Neutron, Glance, Swift), pinned.
+# The devcloud's services (Keystone, Nova, Placement, Neutron, Glance, Swift; Ironic in a venv of
+# its own), pinned.
 "$(dirname "$0")/../tests/harness/devcloud.sh" install
 
 # python-openstackclient in a small venv of its own (the cross-check and the benchmark).
@@ -46,4 +47,10 @@ if ! [ -x "$osc/bin/openstack" ]; then
     echo "installing python-openstackclient into $osc"
     python3 -m venv "$osc"
     "$osc/bin/pip" install -q --disable-pip-version-check -c "$(dirname "$0")/devcloud-constraints.txt" python-openstackclient
+fi
+# Its baremetal commands (python-ironicclient), for the cross-check of what labsh enrolls and the
+# node-import benchmark.
+if ! "$osc/bin/python" -c 'import ironicclient' >/dev/null 2>&1; then
+    echo "installing python-ironicclient into $osc"
+    "$osc/bin/pip" install -q --disable-pip-version-check -c "$(dirname "$0")/devcloud-constraints.txt" python-ironicclient
 fi

@@ -31,6 +31,8 @@ pub fn all() -> Vec<(&'static str, Module)> {
     host.set_doc("L0 host facts for preflight: CPUs, memory, disk, KVM and nested virtualization, tools; tuned.");
     let mut cloud = rhai::exported_module!(cloud::cloud_fns);
     cloud.set_doc("OpenStack (Keystone, Nova, Neutron, Glance, Swift) on labsh's own client, configured from clouds.yaml, OS_* or an openrc.");
+    let mut baremetal = rhai::exported_module!(cloud::baremetal::baremetal_fns);
+    baremetal.set_doc("The undercloud's bare metal (Ironic) on labsh's OpenStack client: nodes from instackenv.json (ipmi, redfish), ports, power, manage/inspect/provide by watching, validation.");
     let mut files = rhai::exported_module!(files::files_fns);
     files.set_doc("Files: converging writes (0600 for secrets, atomic or in place), YAML and JSON, INI edits that keep comments, marked blocks in hosts files.");
     let mut ssh = rhai::exported_module!(ssh::ssh_fns);
@@ -50,6 +52,7 @@ pub fn all() -> Vec<(&'static str, Module)> {
         ("ssh", ssh),
         ("files", files),
         ("cloud", cloud),
+        ("baremetal", baremetal),
         ("host", host),
         ("bmc", bmc),
         ("img", img),
@@ -68,7 +71,7 @@ mod tests {
 
     /// Modules whose examples need a live service to run (tests/cloud.rs runs them against the
     /// devcloud).
-    const LIVE_ONLY: &[&str] = &["cloud"];
+    const LIVE_ONLY: &[&str] = &["cloud", "baremetal"];
 
     /// Every function is documented with at least one example, and every example runs, in plan
     /// mode and in apply mode. The examples run in a state folder of their own, and the `/tmp/`

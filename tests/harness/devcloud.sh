@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The devcloud: Keystone, Nova API with Placement, Neutron, Glance and Swift from PyPI, on
-# 127.0.0.1 with sqlite, no containers. Stopped by PID.
+# The devcloud: Keystone, Nova API with Placement, Neutron, Glance, Swift and Ironic from PyPI,
+# on 127.0.0.1 with sqlite, no containers. Stopped by PID.
 #
 #   tests/harness/devcloud.sh start    # install (once), initialise (once), start, register
 #   tests/harness/devcloud.sh stop
@@ -11,12 +11,17 @@
 # State lives in $LABSH_DEVCLOUD (default ~/.cache/labsh/devcloud): configs, sqlite databases,
 # image and object data, logs, pids. The venv ($LABSH_DEVCLOUD_VENV) and the initialised
 # databases are kept, so a restart takes seconds. Ports: keystone 5000, nova 8774, placement 8778,
-# neutron 9696, glance 9292, swift proxy 8080 (account/container/object 6202/6201/6200).
+# neutron 9696, glance 9292, swift proxy 8080 (account/container/object 6202/6201/6200), ironic
+# 6385 (API and conductor in one process, no message queue, hardware types ipmi and redfish; its
+# own venv $LABSH_DEVCLOUD_IRONIC_VENV, since its dependencies are not the other services').
+# clouds.yaml names two clouds: `devcloud` (the admin project) and `devcloud-system` (the same
+# admin with a system-scoped token, which Ironic's default policy wants for node administration).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 D="${LABSH_DEVCLOUD:-$HOME/.cache/labsh/devcloud}"
 VENV="${LABSH_DEVCLOUD_VENV:-$HOME/.cache/labsh/venv-devcloud}"
+IRONIC_VENV="${LABSH_DEVCLOUD_IRONIC_VENV:-$HOME/.cache/labsh/venv-ironic}"
 ADMIN_PW="${LABSH_DEVCLOUD_ADMIN_PASSWORD:-devcloud-admin-pw}"
 SERVICE_PW="devcloud-service-pw"
 H=127.0.0.1
@@ -35,6 +40,16 @@ install() {
   echo "$want" > "$VENV/.labsh-installed"
 }
 
+install_ironic() {
+  local want; want="$(sha256sum "$root/tools/devcloud-constraints.txt" | cut -c1-16)"
+  if [ -f "$IRONIC_VENV/.labsh-installed" ] && [ "$(cat "$IRONIC_VENV/.labsh-installed")" = "$want" ]; then return; fi
+  log "installing Ironic into $IRONIC_VENV (about a minute)"
+  python3 -m venv "$IRONIC_VENV"
+  # The ipmi hardware type runs Debian's ipmitool (tools/setup.sh); redfish needs sushy, a dependency.
+  "$IRONIC_VENV/bin/pip" install -q --disable-pip-version-check -c "$root/tools/devcloud-constraints.txt" ironic
+  echo "$want" > "$IRONIC_VENV/.labsh-installed"
+}
+
 authtoken() { # service user
   cat <<EOT
 [keystone_authtoken]
@@ -51,7 +66,7 @@ EOT
 }
 
 configure() {
-  mkdir -p "$D"/{etc/keystone,etc/nova,etc/placement,etc/neutron/plugins/ml2,etc/glance,etc/swift,db,wsgi,log,run,glance/images,glance/staging,glance/tasks,swift/node/sdb1,lock}
+  mkdir -p "$D"/{etc/ironic,etc/keystone,etc/nova,etc/placement,etc/neutron/plugins/ml2,etc/glance,etc/swift,db,wsgi,log,run,glance/images,glance/staging,glance/tasks,swift/node/sdb1,lock}
   cat > "$D/etc/keystone/keystone.conf" <<EOT
 [DEFAULT]
 log_file = $D/log/keystone.log
@@ -229,6 +244,75 @@ project_name = service
 username = swift
 password = $SERVICE_PW
 EOT
+  mkdir -p "$D/ironic"/{tftpboot/master_images,images,master_images,httpboot,lock,tmp}
+  cat > "$D/etc/ironic/ironic.conf" <<EOT
+# Ironic 39 all in one (\`ironic\`: API and conductor in one process), sqlite, no message queue.
+[DEFAULT]
+host = devcloud-conductor
+auth_strategy = keystone
+# the ironic service user (role service in project service) may act on every node
+rbac_service_role_elevated_access = true
+# the API calls the conductor in the same process (json-rpc would add a listener, oslo a queue)
+rpc_transport = none
+state_path = $D/ironic
+tempdir = $D/ironic/tmp
+log_file = $D/log/ironic.log
+debug = false
+enabled_hardware_types = ipmi,redfish
+enabled_power_interfaces = ipmitool,redfish
+enabled_management_interfaces = ipmitool,redfish
+# neither ipmi nor redfish accepts boot or deploy "fake"; pxe and direct load without TFTP or HTTP
+# servers and are only checked when a node is deployed, which the devcloud never does
+enabled_boot_interfaces = pxe,redfish-virtual-media
+enabled_deploy_interfaces = direct,ramdisk
+# redfish: out-of-band inspection from the BMC; agent: in-band, which needs a PXE network
+enabled_inspect_interfaces = redfish,agent,no-inspect
+default_inspect_interface = no-inspect
+enabled_network_interfaces = noop
+default_network_interface = noop
+enabled_raid_interfaces = no-raid
+enabled_bios_interfaces = no-bios
+enabled_vendor_interfaces = ipmitool,redfish,no-vendor
+enabled_console_interfaces = no-console
+enabled_rescue_interfaces = no-rescue
+enabled_storage_interfaces = noop
+enabled_firmware_interfaces = no-firmware
+[api]
+host_ip = $H
+port = 6385
+[database]
+connection = sqlite:///$D/db/ironic.sqlite
+[conductor]
+# provide goes manageable -> available at once: no cleaning (it would need a ramdisk)
+automated_clean = false
+sync_power_state_interval = 60
+[ipmi]
+# seconds between two ipmitool commands to one BMC (default 5; an integer, and 0 divides by zero)
+min_command_interval = 1
+# give up on a BMC that does not answer (or refuses the password) after 10 s, not 60
+command_retry_timeout = 10
+[pxe]
+tftp_root = $D/ironic/tftpboot
+tftp_master_path = $D/ironic/tftpboot/master_images
+images_path = $D/ironic/images
+instance_master_path = $D/ironic/master_images
+[deploy]
+http_root = $D/ironic/httpboot
+http_url = http://$H:6386
+[inventory]
+# inspection data kept in the database (no Swift needed)
+data_backend = database
+[inspector]
+require_managed_boot = false
+add_ports = all
+hooks = \$default_hooks,memory,cpus,root-device
+power_off = true
+[dhcp]
+dhcp_provider = none
+[oslo_concurrency]
+lock_path = $D/ironic/lock
+$(authtoken ironic)
+EOT
   for app in keystone:keystone.wsgi.api nova:nova.wsgi.osapi_compute placement:placement.wsgi.api neutron:neutron.wsgi.api glance:glance.wsgi.api; do
     printf 'import sys\nsys.argv = sys.argv[:1]\nfrom %s import application  # noqa\n' "${app#*:}" > "$D/wsgi/${app%%:*}_app.py"
   done
@@ -274,6 +358,16 @@ PYEOF
    "$VENV/bin/swift-ring-builder" account.builder add r1z1-$H:6202/sdb1 100 >/dev/null
    for r in object container account; do "$VENV/bin/swift-ring-builder" "$r.builder" rebalance >/dev/null || true; done)
   touch "$D/db/.initialised"
+}
+
+# Ironic's schema, once (kept apart from the others' marker, so a devcloud made before Ironic
+# was part of it gets it too). create_schema, not upgrade: the upgrade path fails on sqlite.
+initialise_ironic() {
+  [ -f "$D/db/.ironic-initialised" ] && return
+  log "initialising Ironic's database (once)"
+  rm -f "$D/db/ironic.sqlite"
+  PYTHONWARNINGS=ignore "$IRONIC_VENV/bin/ironic-dbsync" --config-file "$D/etc/ironic/ironic.conf" create_schema >>"$D/log/ironic-dbsync.out" 2>&1
+  touch "$D/db/.ironic-initialised"
 }
 
 alive() { [ -f "$D/run/$1.pid" ] && kill -0 "$(cat "$D/run/$1.pid")" 2>/dev/null; }
@@ -363,6 +457,48 @@ register() {
   touch "$D/db/.registered"
 }
 
+admin_token() { # scope: a JSON scope
+  api POST "http://$H:5000/v3/auth/tokens" "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"},\"password\":\"$ADMIN_PW\"}}},\"scope\":$1}}"
+}
+
+# Ironic's service user and its place in the catalog (once; apart from the others' marker).
+register_ironic() {
+  [ -f "$D/db/.registered-ironic" ] && return
+  log "registering Ironic (once)"
+  export TOKEN
+  TOKEN=$(admin_token '{"project":{"name":"admin","domain":{"id":"default"}}}')
+  local K="http://$H:5000/v3" svc admin_role service_role uid sid iface
+  svc=$(api GET "$K/projects?name=service" | jq_ 'd["projects"][0]["id"]')
+  admin_role=$(api GET "$K/roles?name=admin" | jq_ 'd["roles"][0]["id"]')
+  service_role=$(api GET "$K/roles?name=service" | jq_ 'd["roles"][0]["id"]')
+  api POST "$K/users" "{\"user\":{\"name\":\"ironic\",\"domain_id\":\"default\",\"password\":\"$SERVICE_PW\"}}" >/dev/null
+  uid=$(api GET "$K/users?name=ironic" | jq_ 'd["users"][0]["id"]')
+  api PUT "$K/projects/$svc/users/$uid/roles/$admin_role" >/dev/null
+  api PUT "$K/projects/$svc/users/$uid/roles/$service_role" >/dev/null
+  if [ "$(api GET "$K/services?type=baremetal" | jq_ 'len(d["services"])')" = 0 ]; then
+    api POST "$K/services" '{"service":{"name":"ironic","type":"baremetal","description":"Bare Metal"}}' >/dev/null
+  fi
+  sid=$(api GET "$K/services?type=baremetal" | jq_ 'd["services"][0]["id"]')
+  if [ "$(api GET "$K/endpoints?service_id=$sid" | jq_ 'len(d["endpoints"])')" = 0 ]; then
+    for iface in public internal admin; do
+      api POST "$K/endpoints" "{\"endpoint\":{\"service_id\":\"$sid\",\"interface\":\"$iface\",\"region_id\":\"regionOne\",\"url\":\"http://$H:6385\"}}" >/dev/null
+    done
+  fi
+  touch "$D/db/.registered-ironic"
+}
+
+# Ironic is ready when its conductor has registered both hardware types.
+wait_ironic() {
+  local tok i
+  tok=$(admin_token '{"system":{"all":true}}')
+  for i in $(seq 1 600); do
+    if TOKEN="$tok" api GET "http://$H:6385/v1/drivers" 2>/dev/null | grep -q '"redfish"'; then return 0; fi
+    if ! alive ironic; then log "ironic exited; its log:"; tail -30 "$D/log/ironic.out" >&2; return 1; fi
+    sleep 0.1
+  done
+  log "ironic's conductor did not register within 60 s"; tail -30 "$D/log/ironic.out" >&2; return 1
+}
+
 external_network() {
   [ -f "$D/db/.external" ] && return
   export TOKEN
@@ -396,6 +532,16 @@ clouds:
     region_name: regionOne
     interface: public
     identity_api_version: 3
+  devcloud-system:
+    auth:
+      auth_url: http://$H:5000/v3
+      username: admin
+      password: $ADMIN_PW
+      user_domain_name: Default
+      system_scope: all
+    region_name: regionOne
+    interface: public
+    identity_api_version: 3
 EOT
   mv -f "$D/clouds.yaml.$$" "$D/clouds.yaml"
   cat > "$D/adminrc.$$" <<EOT
@@ -414,12 +560,22 @@ EOT
 
 start() {
   install
+  install_ironic
   configure
   initialise
+  initialise_ironic
   local t0=$SECONDS
   gunicorn keystone 5000 OS_KEYSTONE_CONFIG_DIR "$D/etc/keystone"
   wait_port 5000 keystone
   register
+  register_ironic
+  # The ironic command forks a worker that holds the socket; both are in the process group the
+  # PID file names. PYTHONWARNINGS: eventlet's deprecation warning at every start.
+  # Ironic runs as released, unpatched. Its redfish driver spends ~0.85 s of CPU on each System
+  # lookup (a pbkdf2 of the session cache key, several per power action); a launcher that
+  # memoises it would make Redfish steps 2-10x faster, but the tests would then time an Ironic
+  # nobody runs, and the Redfish phase of the node tests takes well under a minute without it.
+  spawn ironic PYTHONWARNINGS=ignore -- "$IRONIC_VENV/bin/ironic" --config-file "$D/etc/ironic/ironic.conf"
   gunicorn placement 8778 OS_PLACEMENT_CONFIG_DIR "$D/etc/placement"
   gunicorn nova 8774 OS_NOVA_CONFIG_DIR "$D/etc/nova"
   spawn neutron PYTHONPATH="$D/wsgi" OS_NEUTRON_CONFIG_DIR="$D/etc/neutron" \
@@ -433,29 +589,40 @@ start() {
   spawn swift-proxy -- "$VENV/bin/swift-proxy-server" "$D/etc/swift/proxy-server.conf"
   wait_port 8778 placement; wait_port 8774 nova; wait_port 9696 neutron; wait_port 9292 glance
   wait_port 6202 swift-account; wait_port 6201 swift-container; wait_port 6200 swift-object; wait_port 8080 swift-proxy
+  wait_port 6385 ironic; wait_ironic
   external_network
   write_clouds
   log "up in $((SECONDS - t0)) s; export OS_CLIENT_CONFIG_FILE=$D/clouds.yaml (cloud 'devcloud')"
 }
 
+# Gone, or a zombie its parent has not reaped yet (this machine's PID 1 reaps late).
+gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
 stop() {
-  local f pid
+  local f pid ironic="" i
   for f in "$D"/run/*.pid; do
     [ -f "$f" ] || continue
     pid="$(cat "$f")"
     if kill -0 "$pid" 2>/dev/null; then
+      [ "$(basename "$f")" = ironic.pid ] && ironic="$pid"
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     fi
     rm -f "$f"
   done
   sleep 0.5
+  # Ironic stops gracefully in a few seconds and holds its port until then: wait, so that a start
+  # right after finds the port free.
+  if [ -n "$ironic" ]; then
+    for i in $(seq 1 150); do gone "$ironic" && break; sleep 0.1; done
+    gone "$ironic" || kill -KILL -- "-$ironic" 2>/dev/null || true
+  fi
 }
 
 case "$cmd" in
   start) mkdir -p "$(dirname "$D")"; exec 9>"$D.lock"; flock 9; start ;;
   stop) stop ;;
   env) echo "$D/clouds.yaml" ;;
-  install) install ;;
+  install) install; install_ironic ;;
   reset) stop; rm -rf "$D" ;;
   *) echo "usage: $0 start|stop|env|install|reset" >&2; exit 2 ;;
 esac

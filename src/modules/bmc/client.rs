@@ -469,6 +469,8 @@ pub struct Node {
     pub pm_password: Secret,
     pub macs: Vec<String>,
     pub profile: Option<String>,
+    /// Redfish: the system's path (`/redfish/v1/Systems/UUID`).
+    pub system_id: Option<String>,
     pub cpu: Option<u32>,
     pub memory_mib: Option<u64>,
     pub disk_gb: Option<u64>,
@@ -490,6 +492,9 @@ pub fn instackenv(nodes: &[Node], reveal: bool) -> Value {
                 "mac": n.macs,
                 "arch": "x86_64",
             });
+            if let Some(s) = &n.system_id {
+                v["pm_system_id"] = json!(s);
+            }
             if let Some(p) = &n.profile {
                 v["capabilities"] = json!(format!("profile:{p},boot_option:local"));
             }
@@ -579,6 +584,253 @@ pub fn sushy_ensure(
     Ok(true)
 }
 
+/// One system a configured Redfish emulator serves: the domain's UUID and its disk's size (what
+/// Redfish inspection reads as the node's disk).
+#[derive(Clone, Debug)]
+pub struct RedfishSystem {
+    pub uuid: String,
+    pub disk_bytes: u64,
+}
+
+/// A Redfish emulator as the lab wants it: on `address`:`port` for `libvirt_uri`, serving only
+/// `systems`, behind HTTP basic auth for `username`/`password`.
+#[derive(Clone, Debug)]
+pub struct SushySpec {
+    pub address: String,
+    pub port: u16,
+    pub libvirt_uri: String,
+    pub pid_file: String,
+    pub config: String,
+    pub username: String,
+    pub password: Secret,
+    pub systems: Vec<RedfishSystem>,
+}
+
+fn py_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// sushy-emulator's configuration for `spec` (a Python file). The emulator links each system's
+/// Storage but serves it only from this static part (without it, Ironic's Redfish inspection
+/// fails on an answer 500), so each system's disk is described here.
+pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String {
+    let uuids: Vec<String> = spec.systems.iter().map(|s| py_str(&s.uuid)).collect();
+    let mut storage = String::new();
+    let mut drives = String::new();
+    let mut volumes = String::new();
+    for s in &spec.systems {
+        let u = py_str(&s.uuid);
+        storage.push_str(&format!(
+            "    {u}: [{{'Id': '1', 'Name': 'Local Storage Controller', 'StorageControllers': [{{'MemberId': '0', 'Name': 'Virtual RAID', 'SpeedGbps': 12}}], 'Drives': ['vda']}}],\n"
+        ));
+        drives.push_str(&format!(
+            "    ({u}, '1'): [{{'Id': 'vda', 'Name': 'vda', 'CapacityBytes': {}, 'Protocol': 'SATA'}}],\n",
+            s.disk_bytes
+        ));
+        volumes.push_str(&format!("    ({u}, '1'): [],\n"));
+    }
+    format!(
+        "# Written by labsh for the lab's Redfish BMCs; changed by labsh only.\n\
+         SUSHY_EMULATOR_LISTEN_IP = {}\n\
+         SUSHY_EMULATOR_LISTEN_PORT = {}\n\
+         SUSHY_EMULATOR_LIBVIRT_URI = {}\n\
+         SUSHY_EMULATOR_ALLOWED_INSTANCES = [{}]\n\
+         SUSHY_EMULATOR_AUTH_FILE = {}\n\
+         SUSHY_EMULATOR_STATE_DIR = {}\n\
+         SUSHY_EMULATOR_STORAGE = {{\n{storage}}}\n\
+         SUSHY_EMULATOR_DRIVES = {{\n{drives}}}\n\
+         SUSHY_EMULATOR_VOLUMES = {{\n{volumes}}}\n",
+        py_str(&spec.address),
+        spec.port,
+        py_str(&spec.libvirt_uri),
+        uuids.join(", "),
+        py_str(htpasswd),
+        py_str(state_dir),
+    )
+}
+
+fn pid_alive(pid_file: &str) -> Option<String> {
+    let pid = std::fs::read_to_string(pid_file).ok()?.trim().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // A zombie (state Z) is gone.
+    let state = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.trim_start().chars().next());
+    (state != Some(Some('Z'))).then_some(pid)
+}
+
+/// The Redfish emulator as `spec` says: its configuration and password file written (0600; the
+/// password file keeps its bcrypt hash while it still matches the password), then started, or
+/// started again when its configuration changed. Returns whether anything changed.
+pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> {
+    let htpasswd = format!("{}.htpasswd", spec.config);
+    let state_dir = format!("{}.state", spec.config);
+    let keep = std::fs::read_to_string(&htpasswd).ok().and_then(|t| {
+        let line = t.lines().next()?.to_string();
+        let (user, hash) = line.split_once(':')?;
+        (user == spec.username && bcrypt::verify(spec.password.expose(), hash).unwrap_or(false))
+            .then_some(t)
+    });
+    let pw_text = match keep {
+        Some(t) => t,
+        None => format!(
+            "{}:{}\n",
+            spec.username,
+            bcrypt::hash(spec.password.expose(), 6).map_err(|e| format!("bcrypt: {e}"))?
+        ),
+    };
+    let pw_changed = crate::effects::files::ensure_file(
+        fx,
+        &htpasswd,
+        &pw_text,
+        true,
+        Some(json!(format!("{}:{}", spec.username, spec.password.mask()))),
+    )?;
+    let text = sushy_config(spec, &htpasswd, &state_dir);
+    let cfg_changed = crate::effects::files::ensure_file(fx, &spec.config, &text, true, None)?;
+    let base = format!("http://{}:{}", spec.address, spec.port);
+    let target = format!("sushy-emulator {base}");
+    let running = pid_alive(&spec.pid_file);
+    if running.is_some() && !pw_changed && !cfg_changed {
+        fx.unchanged(Op::new("bmc.sushy.start", &target));
+        sushy_prime(fx, spec)?;
+        return Ok(false);
+    }
+    let log = format!("{}.log", spec.pid_file);
+    fx.change(
+        Op::new(
+            if running.is_some() {
+                "bmc.sushy.restart"
+            } else {
+                "bmc.sushy.start"
+            },
+            &target,
+        )
+        .arg("config", &spec.config)
+        .arg("systems", spec.systems.len()),
+        || {
+            use std::os::unix::process::CommandExt;
+            if let Some(pid) = &running {
+                let _ = std::process::Command::new("kill").arg(pid).status();
+                let t0 = std::time::Instant::now();
+                while pid_alive(&spec.pid_file).is_some()
+                    && t0.elapsed() < std::time::Duration::from_secs(10)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            std::fs::create_dir_all(&state_dir)
+                .map_err(|e| format!("cannot make {state_dir}: {e}"))?;
+            let out =
+                std::fs::File::create(&log).map_err(|e| format!("cannot write {log}: {e}"))?;
+            let err = out.try_clone().map_err(|e| e.to_string())?;
+            let child = std::process::Command::new(tool("sushy-emulator", "LABSH_SUSHY"))
+                .args(["--config", &spec.config])
+                .stdin(std::process::Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .process_group(0)
+                .spawn()
+                .map_err(|e| {
+                    format!("cannot start sushy-emulator: {e} (pip install sushy-tools)")
+                })?;
+            std::fs::write(&spec.pid_file, child.id().to_string())
+                .map_err(|e| format!("cannot write {}: {e}", spec.pid_file))?;
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < std::time::Duration::from_secs(30) {
+                // Without credentials the emulator answers 401 once it is up.
+                if let Ok(o) = std::process::Command::new(tool("curl", "LABSH_CURL"))
+                    .args([
+                        "-s",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code}",
+                        "--max-time",
+                        "2",
+                    ])
+                    .arg(format!("{base}/redfish/v1/Systems"))
+                    .output()
+                {
+                    let code = String::from_utf8_lossy(&o.stdout).to_string();
+                    if code == "401" || code == "200" {
+                        return Ok(());
+                    }
+                }
+                if pid_alive(&spec.pid_file).is_none() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(format!(
+                "sushy-emulator did not answer on {base} within 30 s; see {log}"
+            ))
+        },
+        || (),
+    )?;
+    sushy_prime(fx, spec)?;
+    Ok(true)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Asks the emulator once for each system: the first time, sushy-tools writes its
+/// default BIOS and firmware settings into the domain's definition, so that change happens while
+/// the lab builds its domains (whose definitions the l1 stage keeps), not during an inspection.
+fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
+    if fx.is_plan() {
+        return Ok(());
+    }
+    let auth = format!(
+        "Basic {}",
+        base64(format!("{}:{}", spec.username, spec.password.expose()).as_bytes())
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    for s in &spec.systems {
+        // The system's answer reads its BIOS and firmware settings (writing the defaults once).
+        {
+            let url = format!(
+                "http://{}:{}/redfish/v1/Systems/{}",
+                spec.address, spec.port, s.uuid
+            );
+            let status = fx.read(Op::new("bmc.redfish.system", &url), || {
+                agent
+                    .get(&url)
+                    .header("Authorization", &auth)
+                    .call()
+                    .map(|r| r.status().as_u16())
+                    .map_err(|e| format!("GET {url}: {e}"))
+            })?;
+            if !(200..300).contains(&status) {
+                return Err(format!(
+                    "GET {url}: HTTP {status} (the emulator does not serve this system, or refuses the BMC password)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Stops the Redfish emulator started with `pid_file`.
 pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
     let Ok(pid) = std::fs::read_to_string(pid_file) else {
@@ -602,6 +854,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn base64_as_http_basic_auth_wants_it() {
+        assert_eq!(base64(b"admin:pw"), "YWRtaW46cHc=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(base64(b""), "");
+    }
+
+    #[test]
     fn instackenv_masks_unless_revealed() {
         let n = Node {
             name: "overcloud-ctrl01".into(),
@@ -612,6 +872,7 @@ mod tests {
             pm_password: Secret::new("bmc", "instackenv-unit-pw"),
             macs: vec!["52:54:00:aa:bb:cc".into()],
             profile: Some("control".into()),
+            system_id: None,
             cpu: Some(4),
             memory_mib: Some(16384),
             disk_gb: None,

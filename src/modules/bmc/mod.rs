@@ -123,6 +123,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
                 "pm_user",
                 "pm_password",
                 "mac",
+                "pm_system_id",
                 "profile",
                 "cpu",
                 "memory_mib",
@@ -143,6 +144,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             pm_password: secret_of(&func, &o, "pm_password")?,
             macs: o.array("mac")?.into_iter().map(|v| v.to_string()).collect(),
             profile: o.str("profile")?,
+            system_id: o.str("pm_system_id")?,
             cpu: o.int("cpu")?.map(|v| v as u32),
             memory_mib: o.int("memory_mib")?.map(|v| v as u64),
             disk_gb: o.int("disk_gb")?.map(|v| v as u64),
@@ -331,6 +333,74 @@ pub mod bmc_fns {
         super::with_effects(&ctx, |fx| {
             super::client::sushy_ensure(fx, &address, port, &uri, &pid)
         })
+    }
+
+    /// The lab's Redfish BMCs: a sushy-emulator on `address`:`port` for `libvirt_uri` that
+    /// serves only `systems` (`[#{uuid, disk_bytes}]`: each domain's UUID and disk size, what
+    /// Redfish inspection reads) behind HTTP basic auth (`username`, `password`: a secret). Its
+    /// configuration (`config`, a path; the password file beside it keeps a bcrypt hash) is
+    /// written, and the emulator started (PID in `pid_file`), or started again when they
+    /// changed. `true` when anything changed.
+    ///
+    /// ```rhai
+    /// if plan_mode() && img::have("sushy-emulator") {
+    ///     bmc::sushy_configured(#{port: 8000, libvirt_uri: "qemu:///system", pid_file: "/tmp/sushy.pid",
+    ///         config: "/tmp/sushy.conf", password: secret("bmc", #{generate: true, length: 16}),
+    ///         systems: [#{uuid: "1b0c0000-0000-4000-8000-000000000002", disk_bytes: 4294967296}]});
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sushy_configured(ctx: NativeCallContext, opts: Map) -> Result<bool, Box<EvalAltResult>> {
+        let err = |e: String| super::rt_err(&ctx, e);
+        let o = super::Opts::new(
+            "sushy_configured",
+            opts,
+            &[
+                "address",
+                "port",
+                "libvirt_uri",
+                "pid_file",
+                "config",
+                "username",
+                "password",
+                "systems",
+            ],
+        )
+        .map_err(err)?;
+        let mut systems = vec![];
+        for (i, s) in o.array("systems").map_err(err)?.into_iter().enumerate() {
+            let t = super::type_name(&s);
+            let m = s.try_cast::<Map>().ok_or_else(|| {
+                err(format!(
+                    "sushy_configured: systems[{i}] must be #{{uuid, disk_bytes}}, not {t}"
+                ))
+            })?;
+            let so = super::Opts::new("sushy_configured systems", m, &["uuid", "disk_bytes"])
+                .map_err(err)?;
+            systems.push(super::client::RedfishSystem {
+                uuid: so.req_str("uuid").map_err(err)?,
+                disk_bytes: so
+                    .req_int("disk_bytes", 1..=i64::MAX, "bytes")
+                    .map_err(err)? as u64,
+            });
+        }
+        let spec = super::client::SushySpec {
+            address: o
+                .str("address")
+                .map_err(err)?
+                .unwrap_or_else(|| "127.0.0.1".into()),
+            port: super::port_of(&o, "port").map_err(err)?,
+            libvirt_uri: o.req_str("libvirt_uri").map_err(err)?,
+            pid_file: o.req_str("pid_file").map_err(err)?,
+            config: o.req_str("config").map_err(err)?,
+            username: o
+                .str("username")
+                .map_err(err)?
+                .unwrap_or_else(|| "admin".into()),
+            password: super::secret_of("sushy_configured", &o, "password").map_err(err)?,
+            systems,
+        };
+        super::with_effects(&ctx, |fx| super::client::sushy_configured(fx, &spec))
     }
 
     /// Stops the Redfish emulator recorded in `pid_file`.

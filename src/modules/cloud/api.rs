@@ -93,14 +93,14 @@ pub fn in_cidr(addr: &str, cidr: &str) -> bool {
 }
 
 impl<'a> Api<'a> {
-    fn live(&self) -> Option<&Arc<Client>> {
+    pub(super) fn live(&self) -> Option<&Arc<Client>> {
         match &self.conn {
             Conn::Live(c) => Some(c),
             Conn::Offline { .. } => None,
         }
     }
 
-    fn read<T>(
+    pub(super) fn read<T>(
         &self,
         what: &str,
         f: impl FnOnce(&Client) -> Result<T, String>,
@@ -126,7 +126,7 @@ impl<'a> Api<'a> {
 
     /// Creates through the seam; `find` runs again after a failure that may have reached the
     /// server (transport error, 5xx, 409), so nothing is created twice.
-    fn create(
+    pub(super) fn create(
         &self,
         op: Op,
         kind: &str,
@@ -212,7 +212,7 @@ impl<'a> Api<'a> {
     }
 
     /// A change that is safe to repeat (PUT, PATCH of fields, DELETE).
-    fn update(
+    pub(super) fn update(
         &self,
         op: Op,
         f: impl FnOnce(&Client) -> Result<Value, Failure>,

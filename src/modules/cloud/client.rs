@@ -14,6 +14,31 @@ use ureq::http::{Method, Request};
 /// The Nova API microversion labsh speaks (Stein and later have it).
 pub const NOVA_MICROVERSION: &str = "2.55";
 
+/// The Ironic API microversions labsh works with: at least the first (interfaces as node fields,
+/// OSP 13's Queens has 1.38), at most the second; the highest the server offers in between is used.
+pub const BAREMETAL_MICROVERSIONS: (&str, &str) = ("1.31", "1.78");
+
+/// A microversion ("1.31") as a comparable pair.
+pub fn microversion(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.trim().split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The microversion to speak, from the server's range and labsh's: the highest both know.
+pub fn negotiate(server_min: &str, server_max: &str, ours: (&str, &str)) -> Result<String, String> {
+    let parse = |v: &str| microversion(v).ok_or_else(|| format!("{v:?} is not a microversion"));
+    let (smin, smax) = (parse(server_min)?, parse(server_max)?);
+    let (omin, omax) = (parse(ours.0)?, parse(ours.1)?);
+    let hi = smax.min(omax);
+    if hi < omin.max(smin) {
+        return Err(format!(
+            "the server speaks {server_min} to {server_max} and labsh {} to {}: no version in common",
+            ours.0, ours.1
+        ));
+    }
+    Ok(format!("{}.{}", hi.0, hi.1))
+}
+
 /// One catalog endpoint.
 #[derive(Clone, Debug)]
 struct Endpoint {
@@ -112,6 +137,8 @@ pub struct Client {
     /// Ids looked up by name ("project:ocp-tenant"), reused for a short while: a run refers to
     /// the same project, user and roles many times.
     ids: Mutex<HashMap<String, (String, std::time::Instant)>>,
+    /// The Ironic microversion negotiated with this cloud's bare metal service (once).
+    baremetal_version: Mutex<Option<String>>,
 }
 
 /// How long an id looked up by name is reused.
@@ -184,6 +211,7 @@ fn with_version(service: &str, url: &str) -> String {
     let want = match service {
         "network" => "/v2.0",
         "image" => "/v2",
+        "baremetal" => "/v1",
         "identity" => "/v3",
         _ => return u.to_string(),
     };
@@ -229,6 +257,7 @@ impl Client {
             token: Mutex::new(None),
             auth_lock: Mutex::new(()),
             ids: Mutex::new(HashMap::new()),
+            baremetal_version: Mutex::new(None),
         })
     }
 
@@ -387,6 +416,7 @@ impl Client {
                 }
             }
             Scope::Domain(d) => auth["scope"] = json!({ "domain": d.to_json() }),
+            Scope::System => auth["scope"] = json!({ "system": { "all": true } }),
             Scope::Unscoped => {}
         }
         json!({ "auth": auth })
@@ -535,6 +565,7 @@ impl Client {
             "compute" => &["compute"],
             "image" => &["image"],
             "network" => &["network"],
+            "baremetal" => &["baremetal"],
             other => return Err(format!("unknown service type {other}")),
         };
         let hit = t.catalog.iter().find(|e| {
@@ -616,6 +647,15 @@ impl Client {
                     NOVA_MICROVERSION.to_string(),
                 ));
             }
+            // Ironic: the microversion negotiated with this cloud, unless the caller asks for one.
+            if service == "baremetal"
+                && !extra
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("X-OpenStack-Ironic-API-Version"))
+            {
+                let v = self.baremetal_version_in(&t)?;
+                headers.push(("X-OpenStack-Ironic-API-Version", v));
+            }
             let r = self.send(&method, &url, &headers, &body);
             let failure = match r {
                 Ok(rep) if (200..300).contains(&rep.status) => return Ok(rep),
@@ -646,6 +686,82 @@ impl Client {
             }
             return Err(failure);
         }
+    }
+
+    /// The Ironic microversion this session speaks: asked once from the bare metal endpoint's
+    /// version document (`X-OpenStack-Ironic-API-Minimum/Maximum-Version`, or its `version`),
+    /// the highest both sides know.
+    pub fn baremetal_version(&self) -> Result<String, Failure> {
+        let t = self.token().map_err(Failure::Transport)?;
+        self.baremetal_version_in(&t)
+    }
+
+    fn baremetal_version_in(&self, t: &Token) -> Result<String, Failure> {
+        if let Some(v) = self
+            .baremetal_version
+            .lock()
+            .map_err(|_| Failure::Transport("version lock".into()))?
+            .clone()
+        {
+            return Ok(v);
+        }
+        let base = self
+            .endpoint_in(t, "baremetal")
+            .map_err(|e| Failure::Status {
+                status: 0,
+                message: e,
+            })?;
+        let url = format!("{base}/");
+        let headers = [
+            ("X-Auth-Token", t.value.expose().to_string()),
+            ("Accept", "application/json".to_string()),
+        ];
+        let mut attempt = 0;
+        let rep = loop {
+            attempt += 1;
+            match self.send(&Method::GET, &url, &headers, &Body::None) {
+                Ok(r) if (200..300).contains(&r.status) => break r,
+                Ok(r) if matches!(r.status, 502..=504) && attempt < 5 => {}
+                Ok(r) => {
+                    return Err(Failure::Status {
+                        status: r.status,
+                        message: format!(
+                            "GET {url}: {} {}",
+                            r.status,
+                            server_message(&r.body).unwrap_or_else(|| reason(r.status).into())
+                        ),
+                    })
+                }
+                Err(e) if attempt < 5 => {
+                    tracing::debug!(target: "labsh::cloud", "version document: {e}");
+                }
+                Err(e) => return Err(Failure::Transport(format!("GET {url}: {e}"))),
+            }
+            std::thread::sleep(Duration::from_millis(150 << attempt));
+        };
+        let min = rep
+            .header("X-OpenStack-Ironic-API-Minimum-Version")
+            .map(String::from)
+            .or_else(|| {
+                rep.body["version"]["min_version"]
+                    .as_str()
+                    .map(String::from)
+            })
+            .unwrap_or_else(|| "1.1".into());
+        let max = rep
+            .header("X-OpenStack-Ironic-API-Maximum-Version")
+            .map(String::from)
+            .or_else(|| rep.body["version"]["version"].as_str().map(String::from))
+            .unwrap_or_else(|| "1.1".into());
+        let v = negotiate(&min, &max, BAREMETAL_MICROVERSIONS).map_err(|e| Failure::Status {
+            status: 0,
+            message: format!("cloud '{}': bare metal at {base}: {e}", self.cfg.name),
+        })?;
+        tracing::debug!(target: "labsh::cloud", "Ironic at {base}: {min}-{max}, speaking {v}");
+        if let Ok(mut g) = self.baremetal_version.lock() {
+            *g = Some(v.clone());
+        }
+        Ok(v)
     }
 
     /// A GET whose 404 means "absent".
@@ -778,6 +894,26 @@ mod tests {
             server_message(&glance).unwrap(),
             "409 Conflict Image already exists"
         );
+    }
+
+    #[test]
+    fn microversions_are_negotiated_to_the_highest_both_know() {
+        assert_eq!(
+            negotiate("1.1", "1.115", BAREMETAL_MICROVERSIONS).unwrap(),
+            "1.78"
+        );
+        assert_eq!(
+            negotiate("1.1", "1.38", BAREMETAL_MICROVERSIONS).unwrap(),
+            "1.38"
+        );
+        assert_eq!(negotiate("1.1", "1.31", ("1.31", "1.78")).unwrap(), "1.31");
+        let e = negotiate("1.1", "1.20", BAREMETAL_MICROVERSIONS).unwrap_err();
+        assert!(
+            e.contains("1.1 to 1.20") && e.contains("1.31 to 1.78"),
+            "{e}"
+        );
+        assert!(negotiate("1.80", "1.90", ("1.31", "1.78")).is_err());
+        assert!(microversion("1.9") < microversion("1.10"));
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum Scope {
         domain: DomainRef,
     },
     Domain(DomainRef),
+    /// The whole deployment (`system_scope: all`), as Ironic's default policy wants for an
+    /// administrator.
+    System,
     Unscoped,
 }
 
@@ -84,6 +87,7 @@ impl CloudConfig {
         let scope = match &self.scope {
             Scope::Project { id, name, .. } => id.clone().or(name.clone()).unwrap_or_default(),
             Scope::Domain(d) => format!("{d:?}"),
+            Scope::System => "system".into(),
             Scope::Unscoped => String::new(),
         };
         format!(
@@ -348,8 +352,17 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
             ))
         }
     };
+    let system = s(auth, "system_scope");
+    if let Some(sys) = system.as_deref().filter(|v| *v != "all") {
+        return Err(format!(
+            "{}: {sys:?} is not a system scope; the only one is \"all\"",
+            at("auth.system_scope")
+        ));
+    }
     let scope = if matches!(a, Auth::AppCredential { .. }) {
         Scope::Unscoped
+    } else if system.is_some() {
+        Scope::System
     } else if s(auth, "project_id").is_some()
         || s(auth, "project_name").is_some()
         || s(auth, "tenant_name").is_some()
@@ -437,6 +450,7 @@ pub fn entry_from_vars(vars: &[(String, String)]) -> Value {
         ("OS_PROJECT_DOMAIN_ID", "project_domain_id"),
         ("OS_DOMAIN_NAME", "domain_name"),
         ("OS_DOMAIN_ID", "domain_id"),
+        ("OS_SYSTEM_SCOPE", "system_scope"),
         ("OS_APPLICATION_CREDENTIAL_ID", "application_credential_id"),
         (
             "OS_APPLICATION_CREDENTIAL_NAME",

@@ -4,8 +4,10 @@
 //! returned.
 
 pub mod api;
+pub mod baremetal;
 pub mod client;
 pub mod config;
+pub mod ironic;
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
@@ -52,6 +54,7 @@ const SPEC_KEYS: &[&str] = &[
     "project_domain_id",
     "domain_name",
     "domain_id",
+    "system_scope",
     "application_credential_id",
     "application_credential_name",
     "application_credential_secret",
