@@ -360,6 +360,17 @@ impl Effects {
         process::exec(cmd, &self.cancel, &self.printer)
     }
 
+    /// Starts `cmd` as a background service (see [`process::spawn_detached`]); refused once the
+    /// user asked to stop.
+    pub fn spawn_detached(
+        &self,
+        cmd: &process::Command,
+        log: &std::path::Path,
+    ) -> Result<u32, Error> {
+        self.check_cancel()?;
+        process::spawn_detached(cmd, log)
+    }
+
     /// Runs `cmd` as `op`: a read (it runs in a plan too) or a change (a plan shows it); a
     /// non-zero exit is a failure with the last lines of its output.
     pub fn run_checked(

@@ -208,6 +208,71 @@ fn pump<R: Read + Send + 'static>(
     })
 }
 
+/// Starts `cmd` as a service that outlives this call: in a process group of its own, with no
+/// input, its output in `log` (which it replaces), labsh's secrets kept from its environment. Returns its
+/// PID, which the caller records to stop it later with [`terminate`].
+pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error> {
+    use std::os::unix::process::CommandExt;
+    let Some(program) = cmd.argv.first() else {
+        return Err(Error::Failed("run: the command is empty".into()));
+    };
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(log)
+        .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?;
+    let mut c = StdCommand::new(program.expose());
+    c.args(cmd.argv[1..].iter().map(Arg::expose));
+    if let Some(d) = &cmd.cwd {
+        c.current_dir(d);
+    }
+    for k in super::secret::child_env_removals() {
+        c.env_remove(k);
+    }
+    for (k, v) in &cmd.env {
+        c.env(k, v.expose());
+    }
+    c.stdin(Stdio::null()).stdout(out).stderr(err);
+    c.process_group(0);
+    let child = c.spawn().map_err(|e| {
+        let name = shell_quote(&program.shown());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound(format!(
+                "cannot start {name}: {e}: not found on PATH (install it, or give its full path)"
+            ))
+        } else {
+            Error::Failed(format!("cannot start {name}: {e}"))
+        }
+    })?;
+    Ok(child.id())
+}
+
+/// Asks the process `pid` (one labsh started and recorded) to stop, with SIGTERM. A PID that is
+/// not a positive number is refused, so that a damaged PID file never signals a whole group.
+/// A process that is already gone is not an error.
+#[allow(unsafe_code)]
+pub fn terminate(pid: &str) -> Result<(), Error> {
+    let n: i32 = pid
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::Failed(format!("'{pid}' is not a process id")))?;
+    // SAFETY: kill(2) on a positive pid signals that one process; no memory is involved.
+    let rc = unsafe { libc::kill(n, libc::SIGTERM) };
+    if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
+        return Err(Error::Failed(format!(
+            "cannot stop process {n}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, or `cancel` is
 /// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s).
 pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, Error> {

@@ -545,28 +545,19 @@ pub fn sushy_ensure(
             .arg("libvirt_uri", libvirt_uri)
             .arg("pid_file", pid_file),
         || {
-            use std::os::unix::process::CommandExt;
-            let out =
-                std::fs::File::create(&log).map_err(|e| format!("cannot write {log}: {e}"))?;
-            let err = out.try_clone().map_err(|e| e.to_string())?;
-            let child = std::process::Command::new(tool("sushy-emulator", "LABSH_SUSHY"))
-                .args([
-                    "-i",
-                    address,
-                    "-p",
-                    &port.to_string(),
-                    "--libvirt-uri",
-                    libvirt_uri,
-                ])
-                .stdin(std::process::Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .process_group(0)
-                .spawn()
-                .map_err(|e| {
-                    format!("cannot start sushy-emulator: {e} (pip install sushy-tools)")
-                })?;
-            std::fs::write(pid_file, child.id().to_string())
+            let pid = start_emulator(
+                fx,
+                vec![
+                    "-i".into(),
+                    address.into(),
+                    "-p".into(),
+                    port.to_string().into(),
+                    "--libvirt-uri".into(),
+                    libvirt_uri.into(),
+                ],
+                &log,
+            )?;
+            std::fs::write(pid_file, pid.to_string())
                 .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
             let t0 = std::time::Instant::now();
             while t0.elapsed() < std::time::Duration::from_secs(30) {
@@ -649,6 +640,17 @@ pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String
     )
 }
 
+/// Starts sushy-emulator with `args` as a background service of labsh's, its output in `log`.
+fn start_emulator(fx: &Effects, args: Vec<Arg>, log: &str) -> Result<u32, String> {
+    let mut argv: Vec<Arg> = vec![tool("sushy-emulator", "LABSH_SUSHY").into()];
+    argv.extend(args);
+    fx.spawn_detached(&Command::new(argv), std::path::Path::new(log))
+        .map_err(|e| match e {
+            crate::effects::Error::NotFound(m) => format!("{m} (pip install sushy-tools)"),
+            other => other.to_string(),
+        })
+}
+
 fn pid_alive(pid_file: &str) -> Option<String> {
     let pid = std::fs::read_to_string(pid_file).ok()?.trim().to_string();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -709,9 +711,8 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
         .arg("config", &spec.config)
         .arg("systems", spec.systems.len()),
         || {
-            use std::os::unix::process::CommandExt;
             if let Some(pid) = &running {
-                let _ = std::process::Command::new("kill").arg(pid).status();
+                crate::effects::process::terminate(pid)?;
                 let t0 = std::time::Instant::now();
                 while pid_alive(&spec.pid_file).is_some()
                     && t0.elapsed() < std::time::Duration::from_secs(10)
@@ -721,39 +722,29 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
             }
             std::fs::create_dir_all(&state_dir)
                 .map_err(|e| format!("cannot make {state_dir}: {e}"))?;
-            let out =
-                std::fs::File::create(&log).map_err(|e| format!("cannot write {log}: {e}"))?;
-            let err = out.try_clone().map_err(|e| e.to_string())?;
-            let child = std::process::Command::new(tool("sushy-emulator", "LABSH_SUSHY"))
-                .args(["--config", &spec.config])
-                .stdin(std::process::Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .process_group(0)
-                .spawn()
-                .map_err(|e| {
-                    format!("cannot start sushy-emulator: {e} (pip install sushy-tools)")
-                })?;
-            std::fs::write(&spec.pid_file, child.id().to_string())
+            let pid = start_emulator(
+                fx,
+                vec!["--config".into(), spec.config.as_str().into()],
+                &log,
+            )?;
+            std::fs::write(&spec.pid_file, pid.to_string())
                 .map_err(|e| format!("cannot write {}: {e}", spec.pid_file))?;
             let t0 = std::time::Instant::now();
             while t0.elapsed() < std::time::Duration::from_secs(30) {
                 // Without credentials the emulator answers 401 once it is up.
-                if let Ok(o) = std::process::Command::new(tool("curl", "LABSH_CURL"))
-                    .args([
-                        "-s",
-                        "-o",
-                        "/dev/null",
-                        "-w",
-                        "%{http_code}",
-                        "--max-time",
-                        "2",
-                    ])
-                    .arg(format!("{base}/redfish/v1/Systems"))
-                    .output()
-                {
-                    let code = String::from_utf8_lossy(&o.stdout).to_string();
-                    if code == "401" || code == "200" {
+                let probe = Command::new([
+                    tool("curl", "LABSH_CURL").as_str(),
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--max-time",
+                    "2",
+                    &format!("{base}/redfish/v1/Systems"),
+                ]);
+                if let Ok(o) = fx.exec(&probe) {
+                    if o.stdout == "401" || o.stdout == "200" {
                         return Ok(());
                     }
                 }
@@ -841,7 +832,7 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
     fx.change(
         Op::new("bmc.sushy.stop", pid_file).arg("pid", &pid),
         || {
-            let _ = std::process::Command::new("kill").arg(&pid).status();
+            crate::effects::process::terminate(&pid)?;
             std::fs::remove_file(pid_file).map_err(|e| format!("cannot remove {pid_file}: {e}"))
         },
         || (),
