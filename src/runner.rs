@@ -203,10 +203,7 @@ pub fn check(file: &Path, common: &Common) -> u8 {
         .into_iter()
         .map(|s| s.0)
         .collect();
-    let params: Vec<String> = analyze::literal_calls(&ast, "param")
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
+    let params = script_params(&engine, &ast, &source, dir.as_deref()).0;
     if printer.is_json() {
         printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params}));
     } else {
@@ -220,6 +217,30 @@ pub fn check(file: &Path, common: &Common) -> u8 {
         printer.out(&line);
     }
     OK
+}
+
+/// The parameters a script can be given with `--set`: the literal `param(..)` names of the
+/// script and of the modules it imports (the stdlib's `target::setup` reads `uri`, `images` and
+/// `out` for the scripts that call it), each once in the order found, with their defaults.
+fn script_params(
+    engine: &rhai::Engine,
+    ast: &rhai::AST,
+    source: &str,
+    dir: Option<&std::path::Path>,
+) -> (Vec<String>, Vec<(String, rhai::Dynamic)>) {
+    let mut asts = vec![ast.clone()];
+    asts.extend(analyze::import_closure(engine, ast, source, dir));
+    let mut names: Vec<String> = Vec::new();
+    let mut defaults = Vec::new();
+    for a in &asts {
+        for (n, _) in analyze::literal_calls(a, "param") {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        defaults.extend(analyze::literal_defaults(a, "param"));
+    }
+    (names, defaults)
 }
 
 /// The stages `--only` (and `--preflight`) name.
@@ -319,20 +340,14 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         return c;
     }
     session.set_stages(stages.clone());
-    let params: Vec<String> = analyze::literal_calls(&ast, "param")
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
+    let (params, defaults) = script_params(&engine, &ast, &source, dir.as_deref());
     let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
     if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
         return c;
     }
     for (k, v) in &args.sets {
-        for (_, default) in analyze::literal_defaults(&ast, "param")
-            .into_iter()
-            .filter(|(n, _)| n == k)
-        {
-            if let Err(e) = crate::modules::core::parse_param(k, v, &default) {
+        for (_, default) in defaults.iter().filter(|(n, _)| n == k) {
+            if let Err(e) = crate::modules::core::parse_param(k, v, default) {
                 return usage_error(&printer, e, None);
             }
         }

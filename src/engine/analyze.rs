@@ -39,6 +39,53 @@ pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
     out
 }
 
+/// The modules `ast` imports with a literal path, and those they import in turn, each once,
+/// compiled: where the `param(..)` names a script can be given with `--set` are found too, so a
+/// stdlib function may read a parameter for the scripts that call it. A module that cannot be
+/// found or compiled is left out (the checker reports it).
+pub fn import_closure(
+    engine: &Engine,
+    ast: &AST,
+    source: &str,
+    script_dir: Option<&Path>,
+) -> Vec<AST> {
+    fn literal_imports(ast: &AST) -> Vec<String> {
+        let mut out = Vec::new();
+        ast.walk(&mut |path: &[ASTNode]| {
+            if let Some(ASTNode::Stmt(Stmt::Import(x, _))) = path.last() {
+                if let Expr::StringConstant(p, _) = &x.0 {
+                    out.push(p.to_string());
+                }
+            }
+            true
+        });
+        out
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    let mut todo: Vec<(String, String)> = literal_imports(ast)
+        .into_iter()
+        .map(|p| (source.to_string(), p))
+        .collect();
+    while let Some((from, path)) = todo.pop() {
+        let Some(found) = resolver::find(script_dir, Some(&from), &path) else {
+            continue;
+        };
+        let (origin, text) = match &found {
+            resolver::Found::File(p) => (p.display().to_string(), std::fs::read_to_string(p).ok()),
+            resolver::Found::Embedded(n, t) => (resolver::embedded_origin(n), Some(t.to_string())),
+        };
+        if !seen.insert(origin.clone()) {
+            continue;
+        }
+        if let Some(Ok(m)) = text.map(|t| engine.compile(t)) {
+            todo.extend(literal_imports(&m).into_iter().map(|p| (origin.clone(), p)));
+            out.push(m);
+        }
+    }
+    out
+}
+
 /// The literal second arguments of the calls to `fname` whose first argument is a literal string
 /// (`param("strict", false)`), by that string: the defaults `--set` values are checked against
 /// before a run starts.
