@@ -4,86 +4,33 @@
 //! read back with python-openstackclient's baremetal commands (python-ironicclient), a client
 //! we did not write.
 
-use crate::bmc::{free_port, Vbmcd};
-use crate::cloud::devcloud;
-use crate::realstack::RealHost;
-use crate::support::Lab;
+use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
+use crate::support::devcloud::{devcloud, osc_status, system_clouds};
+use crate::support::host::RealHost;
+use crate::support::ports::free_port;
+use crate::support::{script, Lab};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn home_bin(rel: &str) -> PathBuf {
-    PathBuf::from(std::env::var("HOME").unwrap()).join(rel)
-}
-
-/// A clouds.yaml of the test's own naming the devcloud twice: `devcloud` (the admin project)
-/// and `devcloud-system` (system scope, as Ironic's policy wants for node administration).
-pub fn system_clouds(lab: &Lab, devcloud_yaml: &Path) -> PathBuf {
-    let t = std::fs::read_to_string(devcloud_yaml).unwrap();
-    let pw = t
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("password: ").map(|s| s.to_string()))
-        .unwrap();
-    lab.file(
-        "clouds.yaml",
-        &format!(
-            "clouds:\n  devcloud:\n    auth: {{auth_url: http://127.0.0.1:5000/v3, username: admin, password: {pw}, project_name: admin, user_domain_name: Default, project_domain_name: Default}}\n    region_name: regionOne\n  devcloud-system:\n    auth: {{auth_url: http://127.0.0.1:5000/v3, username: admin, password: {pw}, user_domain_name: Default, system_scope: all}}\n    region_name: regionOne\n"
-        ),
-    )
-}
-
 /// python-openstackclient with python-ironicclient, `-f json`, as the system-scoped admin.
 fn osc(clouds: &Path, args: &[&str]) -> Value {
-    let out = Command::new(home_bin(".cache/labsh/venv-osc/bin/openstack"))
-        .args(args)
-        .args(["-f", "json"])
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", "devcloud-system")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .expect("python-openstackclient (tools/setup.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openstack {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::support::devcloud::osc(clouds, "devcloud-system", args)
 }
 
 fn osc_do(clouds: &Path, args: &[&str]) -> bool {
-    Command::new(home_bin(".cache/labsh/venv-osc/bin/openstack"))
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", "devcloud-system")
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
+    osc_status(clouds, "devcloud-system", args)
 }
 
 fn vbmc(config: &Path, args: &[&str]) {
-    let st = Command::new(home_bin(".cache/labsh/venv-bmc/bin/vbmc"))
+    let st = Command::new(venv_bin().join("vbmc"))
         .args(args)
         .env("VIRTUALBMC_CONFIG", config)
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(st.success(), "vbmc {args:?}");
-}
-
-fn path_with_bmc_venv() -> String {
-    format!(
-        "{}:{}",
-        home_bin(".cache/labsh/venv-bmc/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 const NODES: [(&str, &str); 7] = [
@@ -177,16 +124,16 @@ impl Setup {
         )
     }
 
-    fn args(&self, script: &str, bmc_type: &str) -> Vec<String> {
+    fn args(&self, name: &str, bmc_type: &str) -> Vec<String> {
         let mut a: Vec<String> = vec![
             "run".into(),
-            root().join("scripts").join(script).display().to_string(),
+            script(name).display().to_string(),
             "--json".into(),
             "--yes".into(),
             "--target".into(),
             self.target(bmc_type).display().to_string(),
         ];
-        if script == "lab.rhai" {
+        if name == "lab.rhai" {
             for s in ["l0", "l1", "undercloud", "overcloud"] {
                 a.push("--only".into());
                 a.push(s.into());
@@ -199,7 +146,7 @@ impl Setup {
         self.lab
             .labsh()
             .args(self.args(script, bmc_type))
-            .env("PATH", &path_with_bmc_venv())
+            .env("PATH", &path_with_venv())
             .run()
     }
 
@@ -291,7 +238,7 @@ fn kill_at(s: &Setup, args: Vec<String>, op: &str) -> Result<(), String> {
         .lab
         .labsh()
         .args(args)
-        .env("PATH", &path_with_bmc_venv())
+        .env("PATH", &path_with_venv())
         .command();
     let err = s.lab.work().join("killed.stderr");
     let mut child = c
@@ -358,7 +305,7 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
         .lab
         .labsh()
         .args(plan_args)
-        .env("PATH", &path_with_bmc_venv())
+        .env("PATH", &path_with_venv())
         .run();
     plan.ok();
     let planned = |op: &str| {

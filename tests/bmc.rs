@@ -1,104 +1,10 @@
 //! The bmc binding against real VirtualBMC (vbmcd + ipmitool) and sushy-tools, driving domains
 //! of a real libvirtd; libvirt is asked (virsh) whether the power changes happened.
 
-use crate::realstack::RealHost;
+use crate::support::bmc::{path_with_venv, Vbmcd};
+use crate::support::host::RealHost;
+use crate::support::ports::free_port;
 use crate::support::Lab;
-use std::path::PathBuf;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-fn venv_bin() -> PathBuf {
-    let base = std::env::var_os("LABSH_BMC_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-bmc")
-        });
-    base.join("bin")
-}
-
-/// A free UDP/TCP port on 127.0.0.1 above `from`.
-pub fn free_port(from: u16) -> u16 {
-    free_ports(from, 1)
-}
-
-/// The first of `n` consecutive ports, each free for UDP and TCP on 127.0.0.1, looked for from
-/// a place of this test process's own (tests start BMCs at the same time).
-pub fn free_ports(from: u16, n: u16) -> u16 {
-    let start = from + (std::process::id() % 500) as u16;
-    let free = |p: u16| {
-        std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
-            && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
-    };
-    (start..start + 2000)
-        .find(|p| (*p..*p + n).all(free))
-        .unwrap()
-}
-
-pub struct Vbmcd {
-    child: Child,
-    pub config: PathBuf,
-}
-
-impl Vbmcd {
-    pub fn start(dir: &std::path::Path) -> Vbmcd {
-        std::fs::create_dir_all(dir.join("vbmc")).unwrap();
-        let config = dir.join("virtualbmc.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "[default]\nconfig_dir = {}\nserver_port = {}\n[log]\nlogfile = {}\n",
-                dir.join("vbmc").display(),
-                free_port(40000),
-                dir.join("vbmcd.log").display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::process::CommandExt;
-        let child = Command::new(venv_bin().join("vbmcd"))
-            .arg("--foreground")
-            .process_group(0)
-            .env("VIRTUALBMC_CONFIG", &config)
-            .env("HOME", dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("vbmcd (tools/setup-bmc.sh installs VirtualBMC)");
-        let v = Vbmcd { child, config };
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(20) {
-            let ok = Command::new(venv_bin().join("vbmc"))
-                .args(["list"])
-                .env("VIRTUALBMC_CONFIG", &v.config)
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
-            if ok {
-                return v;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("vbmcd did not answer");
-    }
-}
-
-impl Drop for Vbmcd {
-    fn drop(&mut self) {
-        // vbmcd forks a process per BMC: stop the whole group.
-        let _ = Command::new("kill")
-            .args(["--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn path_with_venv() -> String {
-    format!(
-        "{}:{}",
-        venv_bin().display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
 
 #[test]
 fn ipmi_and_redfish_power_cycles_reach_libvirt() {
@@ -215,7 +121,7 @@ fn the_seed_l1_gets_a_bmc_per_overcloud_node_and_a_matching_instackenv() {
          stage(\"bmc\", || {{\n    l1::bmcs(uri, p);\n    bmc::write_instackenv(\"{}/instackenv.json\", l1::instackenv_nodes(uri, p));\n\
          let pw = secret(\"bmc-password\");\n    for i in 0..7 {{ assert_eq(bmc::ipmi_power(#{{port: {base} + i, password: pw}}, \"status\"), \"Chassis Power is on\"); }}\n}});\n\
          stage(\"selftest\", || l1::bmc_selftest(uri, p, \"overcloud-ctrl01\"));\n",
-        crate::realstack::L1_SCRIPT,
+        crate::support::host::L1_SCRIPT,
         vbmcd.config.display(),
         lab.work().display()
     );
@@ -223,7 +129,7 @@ fn the_seed_l1_gets_a_bmc_per_overcloud_node_and_a_matching_instackenv() {
     let args = |extra: &[&str]| {
         let mut e = vec!["--json"];
         e.extend_from_slice(extra);
-        crate::realstack::run_args(&host, &f, &e)
+        crate::support::host::run_args(&host, &f, &e)
     };
     lab.labsh()
         .args(args(&[]))

@@ -2,7 +2,8 @@
 //! Swift from PyPI on 127.0.0.1 (tests/harness/devcloud.sh). What labsh creates is read back with
 //! python-openstackclient, a client we did not write.
 
-use crate::support::Lab;
+use crate::support::devcloud::{devcloud, osc, osc_bin, system_clouds};
+use crate::support::{root, Lab};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,58 +12,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Starts the devcloud if it is not up (idempotent, serialised by the harness) and returns the
-/// clouds.yaml that names it `devcloud`.
-pub fn devcloud() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(root().join("tests/harness/devcloud.sh"))
-        .arg("start")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "devcloud did not start:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let env = Command::new("bash")
-        .arg(root().join("tests/harness/devcloud.sh"))
-        .arg("env")
-        .output()
-        .unwrap();
-    PathBuf::from(String::from_utf8_lossy(&env.stdout).trim())
-}
-
-fn osc_bin() -> PathBuf {
-    std::env::var_os("LABSH_OSC_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc")
-        })
-        .join("bin/openstack")
-}
-
-/// python-openstackclient, `-f json`, against a cloud of a clouds.yaml.
-fn osc(clouds: &Path, cloud: &str, args: &[&str]) -> Value {
-    let out = Command::new(osc_bin())
-        .args(args)
-        .args(["-f", "json"])
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", cloud)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .expect("python-openstackclient (tools/setup-tests.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openstack {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// A name unique to this test process (for what each run must create anew).
 fn uniq(base: &str) -> String {
@@ -284,7 +233,7 @@ fn tenant_script_converges_and_openstackclient_reads_it_back() {
 fn every_cloud_example_runs_against_the_devcloud() {
     let lab = Lab::new();
     // Both clouds of the devcloud: the baremetal examples use the system-scoped one.
-    let clouds = crate::baremetal::system_clouds(&lab, &devcloud());
+    let clouds = system_clouds(&lab, &devcloud());
     let src = ["src/modules/cloud/mod.rs", "src/modules/cloud/baremetal.rs"]
         .map(|f| std::fs::read_to_string(root().join(f)).unwrap())
         .join("\n");

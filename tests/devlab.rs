@@ -3,66 +3,27 @@
 //! applied; the run is killed at every stage boundary and run again; teardown leaves libvirt and
 //! the cloud as they were, look-alikes included.
 
-use crate::bmc::{free_ports, Vbmcd};
-use crate::cloud::devcloud;
-use crate::realstack::{snapshot, RealHost};
-use crate::support::Lab;
+use crate::support::bmc::Vbmcd;
+use crate::support::devcloud::{devcloud, osc_status};
+use crate::support::host::{snapshot, RealHost};
+use crate::support::ports::free_ports;
+use crate::support::{script, Lab};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join(name)
-}
-
 fn osc(clouds: &Path, args: &[&str]) -> Value {
-    let bin =
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc/bin/openstack");
-    let out = Command::new(bin)
-        .args(args)
-        .args(["-f", "json"])
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", "devcloud")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openstack {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::support::devcloud::osc(clouds, "devcloud", args)
 }
 
 /// The same, for a command that may fail (removing what an earlier, failed run left).
 fn osc_try(clouds: &Path, args: &[&str]) {
-    let bin =
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc/bin/openstack");
-    let _ = Command::new(bin)
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", "devcloud")
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    osc_status(clouds, "devcloud", args);
 }
 
 fn osc_do(clouds: &Path, args: &[&str]) {
-    let bin =
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-osc/bin/openstack");
-    let st = Command::new(bin)
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", "devcloud")
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "openstack {args:?}");
+    assert!(osc_status(clouds, "devcloud", args), "openstack {args:?}");
 }
 
 /// What the cloud holds under the names this test's lab uses, and look-alikes.

@@ -10,11 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 fn script(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join(name)
-        .display()
-        .to_string()
+    crate::support::script(name).display().to_string()
 }
 
 /// A state folder after one sandbox run of the lab, made once per test process and copied for

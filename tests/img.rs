@@ -131,7 +131,7 @@ fn a_base_image_from_a_url_is_downloaded_once() {
         .unwrap();
     assert!(made.success());
     // A web server of the test's own, on 127.0.0.1.
-    let port = crate::bmc::free_port(28000);
+    let port = crate::support::ports::free_port(28000);
     let mut server = std::process::Command::new("python3")
         .args([
             "-m",

@@ -1,15 +1,9 @@
 //! scripts/lab.rhai as users run it: the sandbox (applied, then again), plans of every shipped
 //! variant, the artifacts it writes, bad profiles and targets, the picture.
 
-use crate::support::Lab;
+use crate::support::{script, Lab};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join(name)
-}
 
 fn yaml(path: &Path) -> Value {
     let out = std::process::Command::new("python3")

@@ -1,4 +1,11 @@
-//! The test builder: `Labsh::new().args([...]).run()`.
+//! The fixtures tests share: the test builder (`lab.labsh().args([...]).run()`), the shipped
+//! scripts, a test's own sshd; and, in their own files, a libvirtd of a test's own (host), the
+//! devcloud and python-openstackclient (devcloud), VirtualBMC (bmc) and free ports (ports).
+
+pub mod bmc;
+pub mod devcloud;
+pub mod host;
+pub mod ports;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -7,6 +14,23 @@ use std::time::{Duration, Instant};
 /// The canary secret: its value must never appear anywhere labsh writes.
 pub const CANARY_VALUE: &str = "c4n4ry-7f3a9e1d-NEVER-PRINT";
 pub const CANARY_ENV: &str = "LABSH_SECRET_CANARY";
+
+/// The source tree.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A script labsh ships (scripts/NAME).
+pub fn script(name: &str) -> PathBuf {
+    root().join("scripts").join(name)
+}
+
+/// A path under ~/.cache/labsh, where the test tools' venvs live.
+pub fn cache(rel: &str) -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/labsh")
+        .join(rel)
+}
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_labsh"))
