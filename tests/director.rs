@@ -358,8 +358,9 @@ fn the_director_converges_continues_and_explains(
     );
 
     // A changed template redeploys. Killed while the deploy runs: the deploy goes on on the
-    // director, the next run follows it and runs nothing twice.
-    d.flags(r#"{"deploy_seconds": 6}"#);
+    // director, the next run follows it and runs nothing twice. The deploy lasts long enough
+    // for the continuing run to reach it while still running on a loaded machine.
+    d.flags(r#"{"deploy_seconds": 15}"#);
     let run2 = Run { profile: variant(&lab, release, ", nova: #{ cpu_allocation_ratio: 8.0, ram_allocation_ratio: 1.5, reserved_host_memory_mib: 4096 }"), ..run };
     let deploys = d.state()["deploys"].as_u64().unwrap();
     let mut child = lab
