@@ -22,12 +22,7 @@ fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, St
         other => other.to_string(),
     })?;
     if out.code != 0 {
-        return Err(format!(
-            "{} failed with exit code {}: {}",
-            cmd.display(),
-            out.code,
-            out.tail(6)
-        ));
+        return Err(out.failure(&cmd.display()));
     }
     Ok(out)
 }
