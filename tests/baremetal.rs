@@ -443,7 +443,9 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
     again.ok();
     assert_eq!(changes(&again), Vec::<String>::new());
 
-    // Teardown removes the lab's nodes, and only those, before their BMCs and domains.
+    // Teardown removes the lab's nodes, and only those, before their BMCs and domains. The
+    // look-alike's BMC is 127.0.0.1 on a port nothing listens on.
+    let closed = free_port(47900).to_string();
     assert!(osc_do(
         &s.clouds,
         &[
@@ -455,7 +457,9 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
             "--name",
             "t-bm-lookalike",
             "--driver-info",
-            "ipmi_address=127.0.0.9",
+            "ipmi_address=127.0.0.1",
+            "--driver-info",
+            &format!("ipmi_port={closed}"),
         ]
     ));
     let down = s.run("teardown.rhai", "redfish");
