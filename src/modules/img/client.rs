@@ -3,6 +3,7 @@
 
 use crate::effects::process::{Arg, Command, Output};
 use crate::effects::{Effects, Op};
+use crate::util::digest::sha256_file;
 use std::path::{Path, PathBuf};
 
 /// The Debian package that provides a tool, for "install it" errors.
@@ -289,26 +290,6 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
         vec![],
     )?;
     Ok(true)
-}
-
-/// sha256 of a file's content, streamed.
-pub fn sha256_file(path: &Path) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of

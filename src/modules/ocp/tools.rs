@@ -2,22 +2,7 @@
 //! and unpacked only when their sha256 is the one given.
 
 use super::*;
-
-fn sha256_file(p: &Path) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f = std::fs::File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
+use crate::util::digest::sha256_file;
 
 /// Finds `name` on PATH or in `dir`; else, with a mirror, downloads `MIRROR/ARCHIVE`, checks its
 /// sha256 and unpacks it into `dir`.
