@@ -3,39 +3,9 @@
 //! the proxy and mirrors).
 
 use super::release::{Release, Section};
-use crate::modules::cloud::api::in_cidr;
+use crate::util::cidr::{self, overlaps, parse_cidr};
 use serde_json::Value;
 use std::net::Ipv4Addr;
-
-/// An IPv4 network: (address, prefix length).
-pub fn parse_cidr(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('/')?;
-    let a: Ipv4Addr = a.trim().parse().ok()?;
-    let b: u32 = b.trim().parse().ok()?;
-    (b <= 32).then_some((u32::from(a), b))
-}
-
-fn range(c: (u32, u32)) -> (u64, u64) {
-    let mask: u64 = if c.1 == 0 {
-        0
-    } else {
-        (u32::MAX << (32 - c.1)) as u64
-    };
-    let start = (c.0 as u64) & mask;
-    (start, start + (1u64 << (32 - c.1)) - 1)
-}
-
-/// Whether two CIDRs share an address.
-pub fn overlaps(a: &str, b: &str) -> bool {
-    match (parse_cidr(a), parse_cidr(b)) {
-        (Some(x), Some(y)) => {
-            let (a0, a1) = range(x);
-            let (b0, b1) = range(y);
-            a0 <= b1 && b0 <= a1
-        }
-        _ => false,
-    }
-}
 
 fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = v;
@@ -276,7 +246,7 @@ pub fn check_install_config(
         if fip.parse::<Ipv4Addr>().is_err() {
             p.push(format!("{path}: {fip:?} is not an IPv4 address"));
         } else if let Some(ext) = external_cidr {
-            if !in_cidr(&fip, ext) {
+            if !cidr::contains(ext, &fip) {
                 p.push(format!(
                     "{path}: {fip} is outside the external subnet {ext}"
                 ));

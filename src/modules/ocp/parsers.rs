@@ -1,7 +1,7 @@
 //! What the installer and the cluster print, read back: the installer's progress lines, and the
 //! keepalived and haproxy configurations of the networking deep dive.
 
-use super::install_config::parse_cidr;
+use crate::util::cidr::parse_cidr;
 use std::net::Ipv4Addr;
 
 /// `(version, percent)` from a "Working towards 4.2.4: 98% complete" line.
