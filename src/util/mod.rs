@@ -3,3 +3,4 @@
 
 pub mod cidr;
 pub mod digest;
+pub mod path;

@@ -165,7 +165,7 @@ pub mod host_fns {
     #[rhai_fn(return_raw)]
     pub fn tuned(ctx: NativeCallContext, profile: &str) -> Result<bool, Box<EvalAltResult>> {
         super::with_effects(&ctx, |fx| {
-            if !crate::modules::img::client::have("tuned-adm") {
+            if !crate::util::path::on_path("tuned-adm") {
                 fx.printer().warn(&format!("tuned-adm is not installed: the {profile} profile is not applied (apt-get install tuned)"));
                 return Ok(false);
             }

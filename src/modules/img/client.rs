@@ -18,14 +18,8 @@ fn package_of(tool: &str) -> &'static str {
     }
 }
 
-pub fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false)
-}
-
 fn need(tool: &str) -> Result<(), String> {
-    if have(tool) {
+    if crate::util::path::on_path(tool) {
         Ok(())
     } else {
         Err(format!(

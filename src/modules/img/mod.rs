@@ -291,6 +291,6 @@ pub mod img_fns {
     /// assert(img::have("qemu-img"));
     /// ```
     pub fn have(tool: &str) -> bool {
-        super::client::have(tool)
+        crate::util::path::on_path(tool)
     }
 }

@@ -22,12 +22,7 @@ pub fn binary() -> String {
             return b;
         }
     }
-    let on_path = |n: &str| {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(n).is_file()))
-            .unwrap_or(false)
-    };
-    if on_path("oc") {
+    if crate::util::path::on_path("oc") {
         "oc".into()
     } else {
         "kubectl".into()

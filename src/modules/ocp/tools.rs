@@ -15,13 +15,8 @@ pub(super) fn tool(ctx: &NativeCallContext, name: &str, o: &Opts) -> Res<String>
             return Ok(p.display().to_string());
         }
     }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&paths) {
-            let p = d.join(name);
-            if p.is_file() {
-                return Ok(p.display().to_string());
-            }
-        }
+    if let Some(p) = crate::util::path::which(name) {
+        return Ok(p.display().to_string());
     }
     let (Some(mirror), Some(archive), Some(sha)) = (
         o.str("mirror").map_err(err)?,
