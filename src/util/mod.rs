@@ -4,3 +4,4 @@
 pub mod cidr;
 pub mod digest;
 pub mod path;
+pub mod yaml;

@@ -520,7 +520,7 @@ pub mod ocp_fns {
         let mut secret = false;
         let d = Dynamic::from_map(config);
         let real = crate::modules::files::exposed_json(&d, &mut secret);
-        let text = crate::modules::files::yaml_text(&real).map_err(|e| rt_err(&ctx, e))?;
+        let text = crate::util::yaml::yaml_text(&real).map_err(|e| rt_err(&ctx, e))?;
         with_effects(&ctx, |fx| {
             crate::effects::files::ensure_file(fx, &p, &text, true, Some(value::to_json(&d)))
         })
@@ -536,7 +536,7 @@ mod tests {
     const SEED: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
 
     fn seed() -> Value {
-        crate::modules::cloud::config::parse_yaml(SEED).unwrap()
+        crate::util::yaml::parse_yaml(SEED).unwrap()
     }
 
     fn r42() -> release::Release {
