@@ -814,7 +814,7 @@ pub mod core_fns {
     #[rhai_fn(name = "did_you_mean")]
     pub fn did_you_mean(word: &str, candidates: Array) -> Dynamic {
         let c: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
-        crate::engine::analyze::closest(word, c.iter().map(|s| s.as_str()))
+        crate::util::suggest::closest(word, c.iter().map(|s| s.as_str()))
             .map(|s| Dynamic::from(s.to_string()))
             .unwrap_or(Dynamic::UNIT)
     }

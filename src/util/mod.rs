@@ -4,4 +4,5 @@
 pub mod cidr;
 pub mod digest;
 pub mod path;
+pub mod suggest;
 pub mod yaml;

@@ -45,6 +45,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.yaml");
         std::fs::write(&p, "a: [1,").unwrap();
-        assert!(read_yaml(&p).unwrap_err().starts_with(&p.display().to_string()));
+        assert!(read_yaml(&p)
+            .unwrap_err()
+            .starts_with(&p.display().to_string()));
     }
 }
