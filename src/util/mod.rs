@@ -4,5 +4,6 @@
 pub mod cidr;
 pub mod digest;
 pub mod path;
+pub mod size;
 pub mod suggest;
 pub mod yaml;

@@ -125,40 +125,6 @@ pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, String> {
     }))
 }
 
-/// A size: "100G", "512M", "12288MiB", "20 GiB" or a number of bytes (at least 1 MiB).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim().to_ascii_uppercase().replace(' ', "");
-    let units: [(&str, u32); 13] = [
-        ("TIB", 4),
-        ("GIB", 3),
-        ("MIB", 2),
-        ("KIB", 1),
-        ("TB", 4),
-        ("GB", 3),
-        ("MB", 2),
-        ("KB", 1),
-        ("T", 4),
-        ("G", 3),
-        ("M", 2),
-        ("K", 1),
-        ("B", 0),
-    ];
-    for (u, p) in units {
-        if let Some(num) = t.strip_suffix(u) {
-            let n: f64 = num
-                .parse()
-                .map_err(|_| format!("{s:?} is not a size like 100G or 512M"))?;
-            if n < 0.0 {
-                return Err(format!("{s:?} is negative"));
-            }
-            return Ok((n * 1024f64.powi(p as i32)) as u64);
-        }
-    }
-    Err(format!(
-        "{s:?} has no unit: write it like 100G, 512M or 20GiB"
-    ))
-}
-
 pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool, String> {
     if let Some(i) = info(fx, path)? {
         // Grown since (img::resize, virt-resize) is still as wanted.
@@ -574,15 +540,6 @@ pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("100G").unwrap(), 100 << 30);
-        assert_eq!(parse_size("12288MiB").unwrap(), 12288 << 20);
-        assert_eq!(parse_size("1.5K").unwrap(), 1536);
-        assert!(parse_size("100").unwrap_err().contains("no unit"));
-        assert!(parse_size("ten G").is_err());
-    }
 
     #[test]
     fn customize_argv_keeps_the_password_secret() {
