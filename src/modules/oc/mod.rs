@@ -248,19 +248,8 @@ pub mod oc_fns {
         cmd.timeout = Some(Duration::from_secs(120));
         let fx = &s.effects;
         let out = fx
-            .read(Op::new("oc.exec", a.join(" ")), || fx.exec(&cmd))
-            .map_err(|e| rt_err(&ctx, e))?;
-        if out.code != 0 {
-            return Err(rt_err(
-                &ctx,
-                format!(
-                    "{} failed with exit code {}: {}",
-                    a.join(" "),
-                    out.code,
-                    out.tail(5)
-                ),
-            ));
-        }
+            .run_checked(Op::new("oc.exec", a.join(" ")), &cmd, true)
+            .map_err(|e| rt_err(&ctx, e.to_string()))?;
         Ok(out.stdout)
     }
 
