@@ -21,12 +21,14 @@ pub(super) fn install(
     if let Some(r) = release_image {
         op = op.arg("release_image", r);
     }
+    // Written once the installer said it is done: what tells the next run to leave it alone.
+    let marker = Path::new(dir)
+        .join(".labsh-install-complete")
+        .display()
+        .to_string();
     let mut m = Map::new();
     m.insert("kubeconfig".into(), kubeconfig.display().to_string().into());
-    if kubeconfig.is_file()
-        && metadata.is_file()
-        && Path::new(dir).join(".labsh-install-complete").is_file()
-    {
+    if kubeconfig.is_file() && metadata.is_file() && Path::new(&marker).is_file() {
         fx.unchanged(op);
         m.insert("changed".into(), false.into());
         return Ok(m);
@@ -151,18 +153,23 @@ pub(super) fn install(
         }
         Err(e) => return Err(rt_err(ctx, e)),
     };
-    if fx.is_plan() {
-        m.insert("changed".into(), true.into());
-        m.insert("planned".into(), true.into());
-        return Ok(m);
-    }
-    if out.code != 0 || !g.2 {
+    if !fx.is_plan() && (out.code != 0 || !g.2) {
         return Err(rt_err(
             ctx,
             diag(&format!("failed with exit code {}", out.code)),
         ));
     }
-    let _ = std::fs::write(Path::new(dir).join(".labsh-install-complete"), "");
+    crate::effects::files::ensure_file(fx, &marker, "", false, None).map_err(|e| {
+        rt_err(
+            ctx,
+            format!("the cluster is installed, but {e}: without {marker} the next run starts the installer again"),
+        )
+    })?;
+    if fx.is_plan() {
+        m.insert("changed".into(), true.into());
+        m.insert("planned".into(), true.into());
+        return Ok(m);
+    }
     m.insert("changed".into(), true.into());
     m.insert("version".into(), g.0.into());
     Ok(m)
