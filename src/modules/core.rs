@@ -21,6 +21,15 @@ fn interrupted(ctx: &NativeCallContext) -> Box<EvalAltResult> {
     ))
 }
 
+/// An error of the effects seam as a script sees it: a stop asked for (Ctrl-C, SIGTERM) ends the
+/// script as an interrupt; anything else is a runtime error at the call's position.
+pub fn fx_err(ctx: &NativeCallContext, e: crate::effects::Error) -> Box<EvalAltResult> {
+    match e {
+        crate::effects::Error::Interrupted => interrupted(ctx),
+        e => rt_err(ctx, e.to_string()),
+    }
+}
+
 fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> Res<Map> {
     let o = Opts::new(
         func,
@@ -70,7 +79,6 @@ pub fn exec_checked(
     read: bool,
 ) -> Res<Map> {
     let s = session(ctx)?;
-    let err = |e: String| rt_err(ctx, e);
     let mut op = Op::new(func, target.clone());
     if let Some(c) = &cmd.cwd {
         op = op.arg("cwd", c.display().to_string());
@@ -99,11 +107,7 @@ pub fn exec_checked(
     } else {
         fx.change_typed(op, exec, process::Output::planned)
     };
-    let out = match out {
-        Ok(o) => o,
-        Err(crate::effects::Error::Interrupted) => return Err(interrupted(ctx)),
-        Err(e) => return Err(err(e.to_string())),
-    };
+    let out = out.map_err(|e| fx_err(ctx, e))?;
 
     let mut m = Map::new();
     m.insert("code".into(), (out.code as i64).into());
