@@ -7,7 +7,7 @@ pub mod job;
 
 use crate::effects::process::{shell_quote, Arg, Command};
 use crate::effects::Op;
-use crate::modules::core::exec_checked;
+use crate::modules::core::{exec_checked, fx_err};
 use crate::modules::files::edit;
 use crate::modules::opts::{to_arg, type_name, Opts};
 use crate::session::{rt_err, session, with_effects};
@@ -835,16 +835,7 @@ pub mod ssh_fns {
             m.insert("log".into(), spec.log.clone().into());
             return Ok(m);
         }
-        let end = match super::job::run(fx, &h, &spec) {
-            Ok(e) => e,
-            Err(e) if e == "interrupted" => {
-                return Err(Box::new(EvalAltResult::ErrorTerminated(
-                    Dynamic::from("interrupted"),
-                    ctx.call_position(),
-                )))
-            }
-            Err(e) => return Err(err(e)),
-        };
+        let end = super::job::run(fx, &h, &spec).map_err(|e| fx_err(&ctx, e))?;
         if check && end.code != 0 {
             let last = &end.tail[end.tail.len().saturating_sub(10)..];
             return Err(err(format!(
@@ -916,12 +907,13 @@ pub mod ssh_fns {
         };
         let s = session(&ctx)?;
         use super::job::State;
-        let (state, code, same) = match super::job::state(&s.effects, &h, &spec).map_err(err)? {
-            State::None => ("none", Dynamic::UNIT, false),
-            State::Died => ("died", Dynamic::UNIT, false),
-            State::Running { same } => ("running", Dynamic::UNIT, same),
-            State::Done { code, same } => ("done", Dynamic::from(code), same),
-        };
+        let (state, code, same) =
+            match super::job::state(&s.effects, &h, &spec).map_err(|e| fx_err(&ctx, e))? {
+                State::None => ("none", Dynamic::UNIT, false),
+                State::Died => ("died", Dynamic::UNIT, false),
+                State::Running { same } => ("running", Dynamic::UNIT, same),
+                State::Done { code, same } => ("done", Dynamic::from(code), same),
+            };
         m.insert("state".into(), state.into());
         m.insert("code".into(), code);
         m.insert("same".into(), same.into());
