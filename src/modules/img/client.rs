@@ -307,13 +307,16 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 let dst = dir.join(format!("{hash}.{ext}"));
                 std::fs::rename(&part, &dst)
                     .map_err(|e| format!("cannot move the download to {}: {e}", dst.display()))?;
+                // The index is how a later run finds the download by its URL: not written, the
+                // next run downloads it again.
                 use std::io::Write;
+                let cannot = |e: std::io::Error| format!("cannot write {}: {e}", index.display());
                 let mut f = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(&index)
-                    .map_err(|e| e.to_string())?;
-                let _ = writeln!(f, "{hash} {source}");
+                    .map_err(cannot)?;
+                writeln!(f, "{hash} {source}").map_err(cannot)?;
                 Ok(dst.display().to_string())
             },
             || planned.clone(),
@@ -540,6 +543,39 @@ pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_writes_and_removes_nothing() {
+        use crate::effects::{JournalSlot, Mode};
+        use crate::printer::Printer;
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let fx = Effects::new(
+            Mode::Plan,
+            Arc::new(Printer::plain()),
+            JournalSlot::None,
+            Arc::new(AtomicBool::new(false)),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        // Files a run would leave or replace beside its outputs.
+        std::fs::write(dir.path().join("big.qcow2.labsh-part"), "x").unwrap();
+        std::fs::write(dir.path().join("src.img"), "base").unwrap();
+        let before = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(virt_resize(
+            &fx,
+            &format!("{d}/src.img"),
+            &format!("{d}/big.qcow2"),
+            1 << 30,
+            "/dev/sda1"
+        )
+        .unwrap());
+        assert!(create(&fx, &format!("{d}/new.qcow2"), 1 << 20, "qcow2").unwrap());
+        let cached = cache_base(&fx, &format!("{d}/src.img"), &format!("{d}/cache")).unwrap();
+        assert!(cached.starts_with(&format!("{d}/cache/")), "{cached}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), before);
+        assert_eq!(fx.stats()[0].planned, 5);
+    }
 
     #[test]
     fn customize_argv_keeps_the_password_secret() {
