@@ -111,7 +111,9 @@ pub fn start(common: &Common) -> u8 {
     rl.set_helper(Some(helper));
     let history = paths::history_file();
     if let Some(d) = history.parent() {
-        let _ = std::fs::create_dir_all(d);
+        if let Err(e) = std::fs::create_dir_all(d) {
+            tracing::warn!("cannot create {}: {e}", d.display());
+        }
     }
     let _ = rl.load_history(&history);
 

@@ -44,11 +44,18 @@ pub(super) fn install(
     let st = state.clone();
     let log = Arc::new(Mutex::new(None::<std::fs::File>));
     let lg = log.clone();
+    let shown_log = log_path.display().to_string();
     let hook: LineHook = Arc::new(move |line: &str| {
         if let Ok(mut f) = lg.lock() {
-            if let Some(f) = f.as_mut() {
+            if let Some(file) = f.as_mut() {
                 use std::io::Write;
-                let _ = writeln!(f, "{}", crate::effects::secret::redact(line));
+                // A copy that cannot be written is said once, and ends there.
+                if let Err(e) = writeln!(file, "{}", crate::effects::secret::redact(line)) {
+                    printer.warn(&format!(
+                        "cannot write {shown_log}: {e}; the rest of the installer's output is not copied there"
+                    ));
+                    *f = None;
+                }
             }
         }
         if let Ok(mut g) = st.lock() {

@@ -163,12 +163,30 @@ fn start(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), Error> {
 }
 
 /// Stops the job's process group on the host.
-fn stop(fx: &Effects, h: &Host, spec: &JobSpec) {
+fn stop(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), Error> {
     let d = shell_quote(&folder(spec));
     let line = format!(
         "D={d}; p=$(cat \"$D/pid\" 2>/dev/null) && kill -TERM -- \"-$p\" 2>/dev/null; sleep 2; kill -KILL -- \"-$p\" 2>/dev/null; true"
     );
-    let _ = remote(fx, h, &line, None, Duration::from_secs(30));
+    remote(fx, h, &line, None, Duration::from_secs(30)).map(|_| ())
+}
+
+/// Appends to the local copy of the job's output. A write that fails is said once and ends the
+/// copy; the output stays on the host, in the job's folder.
+fn copy_out(log: &mut Option<std::fs::File>, bytes: &[u8], fx: &Effects, h: &Host, spec: &JobSpec) {
+    let Some(f) = log else {
+        return;
+    };
+    if let Err(e) = f.write_all(bytes) {
+        fx.printer().warn(&format!(
+            "cannot write {}: {e}; the rest of {}'s output is not copied there (it is on {} in {}/out)",
+            spec.log,
+            spec.name,
+            h.label(),
+            folder(spec)
+        ));
+        *log = None;
+    }
 }
 
 fn short(d: Duration) -> String {
@@ -199,8 +217,9 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut log =
-        std::fs::File::create(&spec.log).map_err(|e| format!("cannot write {}: {e}", spec.log))?;
+    let mut log = Some(
+        std::fs::File::create(&spec.log).map_err(|e| format!("cannot write {}: {e}", spec.log))?,
+    );
     let d = shell_quote(&folder(spec));
     let printer = fx.printer().clone();
     let what = format!("{} on {}", spec.name, h.label());
@@ -246,7 +265,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         };
         if !rest.is_empty() {
             let clean = crate::effects::secret::redact(rest);
-            let _ = log.write_all(clean.as_bytes());
+            copy_out(&mut log, clean.as_bytes(), fx, h, spec);
             offset += rest.len() as u64;
             pending.push_str(&clean);
             while let Some(i) = pending.find('\n') {
@@ -295,12 +314,15 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         }
         if let Some(t) = spec.timeout {
             if elapsed > t {
-                stop(fx, h, spec);
+                let stopped = match stop(fx, h, spec) {
+                    Ok(()) => "it was stopped".to_string(),
+                    Err(e) => format!("stopping it failed ({e}), it may still run there"),
+                };
                 if let Some(p) = &spinner {
                     p.finish_and_clear();
                 }
                 return Err(Error::TimedOut(format!(
-                    "{} did not finish in {} on {}; it was stopped. Its log: {}{}",
+                    "{} did not finish in {} on {}; {stopped}. Its log: {}{}",
                     spec.name,
                     short(t),
                     h.label(),
@@ -335,7 +357,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
     };
     if !pending.trim().is_empty() {
         tail.push(pending.trim_end().to_string());
-        let _ = log.write_all(b"\n");
+        copy_out(&mut log, b"\n", fx, h, spec);
     }
     if let Some(p) = &spinner {
         p.finish_and_clear();
