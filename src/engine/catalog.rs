@@ -200,7 +200,9 @@ impl Catalog {
             .into_iter()
             .filter(|f| !f.doc_comments.is_empty())
             .collect();
-        core_fns.sort_by(|a, b| a.name.cmp(&b.name).then(a.num_params.cmp(&b.num_params)));
+        core_fns.sort_by(|a, b| {
+            (&a.name, a.num_params, &a.signature).cmp(&(&b.name, b.num_params, &b.signature))
+        });
         modules.insert(
             CORE.to_string(),
             ModuleDoc {
