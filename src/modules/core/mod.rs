@@ -8,7 +8,6 @@ mod process;
 mod secrets;
 
 pub use flow::parse_param;
-pub use process::exec_checked;
 
 use crate::session::{rt_err, session};
 use rhai::plugin::*;
