@@ -1,61 +1,50 @@
 //! openshift-install and oc: found on PATH or in the output folder, else fetched from a mirror
 //! and unpacked only when their sha256 is the one given.
 
-use super::*;
-use crate::effects::{Effects, Error};
-use crate::modules::core::fx_err;
+use crate::effects::process::Command;
+use crate::effects::{Effects, Error, Op};
 use crate::util::digest::sha256_file;
+use std::path::{Path, PathBuf};
 
-/// Finds `name` on PATH or in `dir`; else, with a mirror, downloads `MIRROR/ARCHIVE`, checks its
-/// sha256 and unpacks it into `dir`.
-pub(super) fn tool(ctx: &NativeCallContext, name: &str, o: &Opts) -> Res<String> {
-    let err = |e: String| rt_err(ctx, e);
-    let dir = o.str("dir").map_err(err)?;
-    if let Some(d) = &dir {
+/// `name` in `dir`, else on PATH.
+pub fn find(name: &str, dir: Option<&str>) -> Option<String> {
+    if let Some(d) = dir {
         let p = Path::new(d).join(name);
         if p.is_file() {
-            return Ok(p.display().to_string());
+            return Some(p.display().to_string());
         }
     }
-    if let Some(p) = crate::util::path::which(name) {
-        return Ok(p.display().to_string());
-    }
-    let (Some(mirror), Some(archive), Some(sha)) = (
-        o.str("mirror").map_err(err)?,
-        o.str("archive").map_err(err)?,
-        o.str("sha256").map_err(err)?,
-    ) else {
-        return Err(err(format!(
-            "{name} is neither on PATH nor in {}; install it, or give #{{mirror, archive, sha256}} to download it",
-            dir.as_deref().unwrap_or("the lab folder")
-        )));
-    };
-    let dir = dir.ok_or_else(|| {
-        err(format!(
-            "ocp::tool {name}: 'dir' is needed to download into"
-        ))
-    })?;
+    crate::util::path::which(name).map(|p| p.display().to_string())
+}
+
+/// Downloads `MIRROR/ARCHIVE`, checks its sha256 and unpacks `name` from it into `dir`; the path
+/// of the tool there.
+pub fn download(
+    fx: &Effects,
+    name: &str,
+    dir: &str,
+    mirror: &str,
+    archive: &str,
+    sha: &str,
+) -> Result<String, Error> {
     let url = format!("{}/{archive}", mirror.trim_end_matches('/'));
-    let target = Path::new(&dir).join(name);
-    let s = session(ctx)?;
-    let fx = &s.effects;
+    let target = Path::new(dir).join(name);
     fx.change_typed(
         Op::new("ocp.download", &url)
-            .arg("sha256", &sha)
-            .arg("into", &dir),
+            .arg("sha256", sha)
+            .arg("into", dir),
         || -> Result<(), Error> {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&format!(
                 "{dir}/.{archive}"
             )));
-            let r = fetch_and_unpack(fx, &url, &tmp, &sha, &dir, name, &archive);
+            let r = fetch_and_unpack(fx, &url, &tmp, sha, dir, name, archive);
             // The download is not kept, unpacked or not.
             let _ = std::fs::remove_file(&tmp);
             r
         },
         || (),
-    )
-    .map_err(|e| fx_err(ctx, e))?;
+    )?;
     Ok(target.display().to_string())
 }
 
