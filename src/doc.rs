@@ -2,8 +2,8 @@
 //! `help()`, `labsh doc` and `labsh doc --markdown DIR` show. Rendering only: the commands live
 //! with the others in the runner.
 
-use crate::engine::analyze::closest;
 use crate::engine::catalog::{Catalog, FnMeta, CORE};
+use crate::util::suggest::closest;
 use std::fmt::Write;
 use std::path::Path;
 

@@ -12,6 +12,7 @@ mod redact;
 mod repl;
 mod runner;
 mod session;
+mod util;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -110,13 +110,19 @@ pub fn acquire(
             }
         }
     }
-    let me = format!("{}\n", describe_self());
-    let _ = file.set_len(0);
-    let _ = file.rewind();
-    let _ = file.write_all(me.as_bytes());
-    let _ = file.flush();
+    // The holder's name, for the run that finds the lock taken; not written, the lock is given
+    // back (the file closes) and the run stops saying why.
+    write_holder(&mut file, &describe_self())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     *held = Some((state.to_path_buf(), file));
     Ok(())
+}
+
+fn write_holder(file: &mut File, me: &str) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(format!("{me}\n").as_bytes())?;
+    file.flush()
 }
 
 /// Gives the lock back (the REPL, after each line).

@@ -8,6 +8,10 @@ use rhai::{ASTNode, Dynamic, Engine, Expr, Position, Stmt, AST};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+/// Where the bindings of virt and cloud find it.
+pub use crate::util::suggest::closest;
+use crate::util::suggest::edit_distance;
+
 /// Calls to `fname` whose first argument is a string literal: (literal, position). For `stage`,
 /// calls to functions named `..._stage` count too.
 pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
@@ -495,43 +499,9 @@ fn suggest(known: &Known, ns: &str, name: &str) -> Option<String> {
     best.map(|(_, s)| s)
 }
 
-/// Levenshtein distance, for did-you-mean hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The closest of `candidates` to `word`, for did-you-mean hints.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distances() {
-        assert_eq!(edit_distance("stage", "stag"), 1);
-        assert_eq!(closest("l1", ["l0", "l1", "tenant"]), Some("l1"));
-        assert_eq!(closest("tenent", ["l0", "tenant"]), Some("tenant"));
-        assert_eq!(closest("zzzzzz", ["l0", "tenant"]), None);
-    }
 
     #[test]
     fn literal_calls_found_in_order() {

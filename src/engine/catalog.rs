@@ -155,7 +155,8 @@ pub fn script_module(name: &str, text: &str) -> Option<ModuleDoc> {
     let ast = engine.compile(text).ok()?;
     let mut functions: Vec<FnMeta> = ast
         .iter_functions()
-        .filter(|f| f.access != rhai::FnAccess::Private)
+        // Closures compile to functions named `anon$<hash>`: not the module's own.
+        .filter(|f| f.access != rhai::FnAccess::Private && !f.name.starts_with("anon$"))
         .map(|f| FnMeta {
             name: f.name.to_string(),
             num_params: f.params.len(),
@@ -200,7 +201,9 @@ impl Catalog {
             .into_iter()
             .filter(|f| !f.doc_comments.is_empty())
             .collect();
-        core_fns.sort_by(|a, b| a.name.cmp(&b.name).then(a.num_params.cmp(&b.num_params)));
+        core_fns.sort_by(|a, b| {
+            (&a.name, a.num_params, &a.signature).cmp(&(&b.name, b.num_params, &b.signature))
+        });
         modules.insert(
             CORE.to_string(),
             ModuleDoc {

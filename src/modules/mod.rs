@@ -44,7 +44,7 @@ pub fn all() -> Vec<(&'static str, Module)> {
     let mut net = rhai::exported_module!(net::net_fns);
     net.set_doc("IPv4 addresses and CIDRs: membership, overlaps, netmasks.");
     vec![
-        ("", rhai::exported_module!(core::core_fns)),
+        ("", core::module()),
         ("", rhai::exported_module!(variant::variant_fns)),
         ("net", net),
         ("oc", oc),

@@ -3,10 +3,11 @@
 //! names against the stages), then its top-level code and `overrides()` run with every effect
 //! refused and an operations budget.
 
-use crate::engine::analyze::{self, closest};
+use crate::engine::analyze;
 use crate::engine::diag::Diagnostic;
 use crate::engine::{sources, PROFILE_OPS};
 use crate::session::{rt_err, session, user_err};
+use crate::util::suggest::closest;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 

@@ -111,7 +111,9 @@ pub fn start(common: &Common) -> u8 {
     rl.set_helper(Some(helper));
     let history = paths::history_file();
     if let Some(d) = history.parent() {
-        let _ = std::fs::create_dir_all(d);
+        if let Err(e) = std::fs::create_dir_all(d) {
+            tracing::warn!("cannot create {}: {e}", d.display());
+        }
     }
     let _ = rl.load_history(&history);
 
@@ -432,7 +434,7 @@ impl Repl {
                 None => p.out("nothing journaled yet in this session"),
             },
             other => {
-                let hint = analyze::closest(other, helper::COMMANDS.iter().copied())
+                let hint = crate::util::suggest::closest(other, helper::COMMANDS.iter().copied())
                     .map(|c| format!(" (did you mean {c}?)"))
                     .unwrap_or_default();
                 p.error(&format!("unknown command {other}{hint}; :help lists them"), json!({}));

@@ -9,6 +9,7 @@ use crate::effects::files::ensure_file_with;
 use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
 use crate::session::with_effects;
+use crate::util::yaml::yaml_text;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use serde_json::Value;
@@ -30,11 +31,6 @@ pub fn ini_value(d: &Dynamic) -> (String, String) {
         Some(s) => (s.expose().to_string(), s.mask()),
         None => (d.to_string(), d.to_string()),
     }
-}
-
-/// YAML text of a JSON value; strings a YAML 1.1 reader would take for booleans are quoted.
-pub fn yaml_text(v: &Value) -> Result<String, String> {
-    serde_saphyr::to_string(v).map_err(|e| format!("cannot write YAML: {e}"))
 }
 
 struct WriteOpts {
@@ -215,7 +211,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn parse_yaml(ctx: NativeCallContext, text: &str) -> Res<Dynamic> {
-        crate::modules::cloud::config::parse_yaml(text)
+        crate::util::yaml::parse_yaml(text)
             .map(|v| value::from_json(&v))
             .map_err(|e| crate::session::rt_err(&ctx, e))
     }
@@ -241,7 +237,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read_yaml(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
-        crate::modules::cloud::config::read_yaml(std::path::Path::new(path))
+        crate::util::yaml::read_yaml(std::path::Path::new(path))
             .map(|v| value::from_json(&v))
             .map_err(|e| crate::session::rt_err(&ctx, e))
     }

@@ -3,6 +3,7 @@
 
 use crate::effects::process::{Arg, Command, Output};
 use crate::effects::{Effects, Op};
+use crate::util::digest::sha256_file;
 use std::path::{Path, PathBuf};
 
 /// The Debian package that provides a tool, for "install it" errors.
@@ -17,14 +18,8 @@ fn package_of(tool: &str) -> &'static str {
     }
 }
 
-pub fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false)
-}
-
 fn need(tool: &str) -> Result<(), String> {
-    if have(tool) {
+    if crate::util::path::on_path(tool) {
         Ok(())
     } else {
         Err(format!(
@@ -128,40 +123,6 @@ pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, String> {
             .map(str::to_string),
         json: v,
     }))
-}
-
-/// A size: "100G", "512M", "12288MiB", "20 GiB" or a number of bytes (at least 1 MiB).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim().to_ascii_uppercase().replace(' ', "");
-    let units: [(&str, u32); 13] = [
-        ("TIB", 4),
-        ("GIB", 3),
-        ("MIB", 2),
-        ("KIB", 1),
-        ("TB", 4),
-        ("GB", 3),
-        ("MB", 2),
-        ("KB", 1),
-        ("T", 4),
-        ("G", 3),
-        ("M", 2),
-        ("K", 1),
-        ("B", 0),
-    ];
-    for (u, p) in units {
-        if let Some(num) = t.strip_suffix(u) {
-            let n: f64 = num
-                .parse()
-                .map_err(|_| format!("{s:?} is not a size like 100G or 512M"))?;
-            if n < 0.0 {
-                return Err(format!("{s:?} is negative"));
-            }
-            return Ok((n * 1024f64.powi(p as i32)) as u64);
-        }
-    }
-    Err(format!(
-        "{s:?} has no unit: write it like 100G, 512M or 20GiB"
-    ))
 }
 
 pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool, String> {
@@ -291,26 +252,6 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
     Ok(true)
 }
 
-/// sha256 of a file's content, streamed.
-pub fn sha256_file(path: &Path) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of
 /// its content. Returns the cached path.
 pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String, String> {
@@ -366,13 +307,16 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 let dst = dir.join(format!("{hash}.{ext}"));
                 std::fs::rename(&part, &dst)
                     .map_err(|e| format!("cannot move the download to {}: {e}", dst.display()))?;
+                // The index is how a later run finds the download by its URL: not written, the
+                // next run downloads it again.
                 use std::io::Write;
+                let cannot = |e: std::io::Error| format!("cannot write {}: {e}", index.display());
                 let mut f = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(&index)
-                    .map_err(|e| e.to_string())?;
-                let _ = writeln!(f, "{hash} {source}");
+                    .map_err(cannot)?;
+                writeln!(f, "{hash} {source}").map_err(cannot)?;
                 Ok(dst.display().to_string())
             },
             || planned.clone(),
@@ -601,12 +545,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("100G").unwrap(), 100 << 30);
-        assert_eq!(parse_size("12288MiB").unwrap(), 12288 << 20);
-        assert_eq!(parse_size("1.5K").unwrap(), 1536);
-        assert!(parse_size("100").unwrap_err().contains("no unit"));
-        assert!(parse_size("ten G").is_err());
+    fn a_plan_writes_and_removes_nothing() {
+        use crate::effects::{JournalSlot, Mode};
+        use crate::printer::Printer;
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let fx = Effects::new(
+            Mode::Plan,
+            Arc::new(Printer::plain()),
+            JournalSlot::None,
+            Arc::new(AtomicBool::new(false)),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        // Files a run would leave or replace beside its outputs.
+        std::fs::write(dir.path().join("big.qcow2.labsh-part"), "x").unwrap();
+        std::fs::write(dir.path().join("src.img"), "base").unwrap();
+        let before = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(virt_resize(
+            &fx,
+            &format!("{d}/src.img"),
+            &format!("{d}/big.qcow2"),
+            1 << 30,
+            "/dev/sda1"
+        )
+        .unwrap());
+        assert!(create(&fx, &format!("{d}/new.qcow2"), 1 << 20, "qcow2").unwrap());
+        let cached = cache_base(&fx, &format!("{d}/src.img"), &format!("{d}/cache")).unwrap();
+        assert!(cached.starts_with(&format!("{d}/cache/")), "{cached}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), before);
+        assert_eq!(fx.stats()[0].planned, 5);
     }
 
     #[test]

@@ -7,9 +7,12 @@ use crate::effects::secret::Secret;
 use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
 use crate::session::{rt_err, with_effects};
+use crate::util::size::{parse_size, parse_size_with_unit};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
+/// The size an image function is given: a string with a unit, or a number of bytes of at least
+/// 1 MiB (a bare number below that is surely meant in another unit).
 fn size_of(v: &Dynamic) -> Result<u64, String> {
     if let Ok(n) = v.as_int() {
         if n < 1 << 20 {
@@ -20,7 +23,7 @@ fn size_of(v: &Dynamic) -> Result<u64, String> {
         return Ok(n as u64);
     }
     if v.is_string() {
-        return client::parse_size(&v.clone().into_string().unwrap_or_default());
+        return parse_size_with_unit(&v.clone().into_string().unwrap_or_default());
     }
     Err(format!(
         "a size must be a string like \"100G\" or a number of bytes, not {}",
@@ -285,12 +288,40 @@ pub mod img_fns {
         super::with_effects(&ctx, |fx| super::client::customize(fx, path, &c))
     }
 
+    /// A size in bytes: a string such as "100G", "512M", "12288MiB", "20 GB" or "4096" (a bare
+    /// number is bytes), or a number of bytes as it is. Binary multiples (K = KiB = 1024), as
+    /// qemu-img and libvirt read them. Unlike the image functions, which want a unit, this takes
+    /// a bare number too.
+    ///
+    /// ```rhai
+    /// assert_eq(img::parse_size("100G"), 107374182400);
+    /// assert_eq(img::parse_size(" 20 gb "), 21474836480);
+    /// assert_eq(img::parse_size("1.5K"), 1536);
+    /// assert_eq(img::parse_size("4096"), 4096);
+    /// assert_eq(img::parse_size(4096), 4096);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn parse_size(ctx: NativeCallContext, size: Dynamic) -> Result<i64, Box<EvalAltResult>> {
+        let err = |e: String| super::rt_err(&ctx, format!("img::parse_size: {e}"));
+        let bytes = if let Ok(n) = size.as_int() {
+            u64::try_from(n).map_err(|_| err(format!("{n} is negative")))?
+        } else if size.is_string() {
+            super::parse_size(&size.clone().into_string().unwrap_or_default()).map_err(err)?
+        } else {
+            return Err(err(format!(
+                "a size must be a string like \"100G\" or a number of bytes, not {}",
+                super::type_name(&size)
+            )));
+        };
+        i64::try_from(bytes).map_err(|_| err(format!("{size} is too large")))
+    }
+
     /// Whether a tool is installed (on PATH).
     ///
     /// ```rhai
     /// assert(img::have("qemu-img"));
     /// ```
     pub fn have(tool: &str) -> bool {
-        super::client::have(tool)
+        crate::util::path::on_path(tool)
     }
 }

@@ -1,41 +1,12 @@
 //! install-config.yaml: every problem of a config, each naming its field, for the release it is
 //! written for (fields the release defines, its conversions and refusals, networks, addresses,
-//! the proxy and mirrors).
+//! the proxy and mirrors); and what a profile asks of a release that it refuses (its values, its
+//! flavor against the release's minimums).
 
-use super::release::{Release, Section};
-use crate::modules::cloud::api::in_cidr;
+use super::release::{self, Release, Section};
+use crate::util::cidr::{self, overlaps, parse_cidr};
 use serde_json::Value;
 use std::net::Ipv4Addr;
-
-/// An IPv4 network: (address, prefix length).
-pub fn parse_cidr(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('/')?;
-    let a: Ipv4Addr = a.trim().parse().ok()?;
-    let b: u32 = b.trim().parse().ok()?;
-    (b <= 32).then_some((u32::from(a), b))
-}
-
-fn range(c: (u32, u32)) -> (u64, u64) {
-    let mask: u64 = if c.1 == 0 {
-        0
-    } else {
-        (u32::MAX << (32 - c.1)) as u64
-    };
-    let start = (c.0 as u64) & mask;
-    (start, start + (1u64 << (32 - c.1)) - 1)
-}
-
-/// Whether two CIDRs share an address.
-pub fn overlaps(a: &str, b: &str) -> bool {
-    match (parse_cidr(a), parse_cidr(b)) {
-        (Some(x), Some(y)) => {
-            let (a0, a1) = range(x);
-            let (b0, b1) = range(y);
-            a0 <= b1 && b0 <= a1
-        }
-        _ => false,
-    }
-}
 
 fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = v;
@@ -276,7 +247,7 @@ pub fn check_install_config(
         if fip.parse::<Ipv4Addr>().is_err() {
             p.push(format!("{path}: {fip:?} is not an IPv4 address"));
         } else if let Some(ext) = external_cidr {
-            if !in_cidr(&fip, ext) {
+            if !cidr::contains(ext, &fip) {
                 p.push(format!(
                     "{path}: {fip} is outside the external subnet {ext}"
                 ));
@@ -398,5 +369,230 @@ fn proxy_and_mirror_problems(c: &Value, p: &mut Vec<String>) {
                     .into(),
             );
         }
+    }
+}
+
+/// The flavor `v` (`ram`/`ram_mib`, `vcpus`, `disk`/`disk_gb`) against `r`'s minimums for
+/// `role`; errors and warnings name `key`'s fields.
+pub fn flavor_problems(
+    r: Release,
+    role: release::Role,
+    v: &serde_json::Value,
+    key: &str,
+) -> (Vec<String>, Vec<String>) {
+    let (mut errors, mut warnings) = (vec![], vec![]);
+    let Some(m) = r.flavor_minimums(role) else {
+        return (errors, warnings);
+    };
+    let num = |a: &str, b: &str| {
+        v.get(a)
+            .or_else(|| v.get(b))
+            .and_then(|x| x.as_i64())
+            .unwrap_or(0)
+    };
+    let (ram, vcpus, disk) = (
+        num("ram_mib", "ram"),
+        num("vcpus", "vcpus"),
+        num("disk_gb", "disk"),
+    );
+    let who = match role {
+        release::Role::ControlPlane => "the control plane",
+        release::Role::Compute => "compute nodes",
+    };
+    let name = r.name();
+    if vcpus < m.vcpus {
+        errors.push(format!(
+            "{key}.vcpus: {vcpus} is below the {} vCPUs OpenShift {name} needs for {who}",
+            m.vcpus
+        ));
+    }
+    if ram < m.ram_mib {
+        errors.push(format!(
+            "{key}.ram_mib: {ram} MiB is below the {} MiB OpenShift {name} needs for {who}",
+            m.ram_mib
+        ));
+    }
+    if disk < m.disk_gb {
+        errors.push(format!(
+            "{key}.disk_gb: {disk} GB is below the {} GB OpenShift {name} needs for {who}",
+            m.disk_gb
+        ));
+    } else if let Some(w) = m.disk_warn_below_gb.filter(|w| disk < *w) {
+        warnings.push(format!(
+            "{key}.disk_gb: {disk} GB is below the {w} GB OpenShift {name} recommends for {who} (the installer warns)"
+        ));
+    }
+    (errors, warnings)
+}
+
+/// What a profile's `ocp` and `tenant` values ask of `r` that it refuses: `(errors, warnings)`,
+/// each naming the profile key.
+pub fn release_problems(r: Release, v: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let (mut errors, mut warnings) = (vec![], vec![]);
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let name = r.name();
+    let nt = s("network_type");
+    if r.refused_network_types().contains(&nt.as_str()) {
+        errors.push(format!(
+            "ocp.network_type: OpenShift {name} refuses {nt} (from 4.15; pkg/types/validation/installconfig.go): use OVNKubernetes"
+        ));
+    }
+    if let Some(m) = v.get("masters").and_then(|x| x.as_i64()) {
+        if !r.masters_allowed(m) {
+            errors.push(format!(
+                "ocp.masters: OpenShift {name} installs a control plane of {} on OpenStack, not {m}",
+                r.masters_words()
+            ));
+        }
+    }
+    if let Some(w) = v.get("workers").and_then(|x| x.as_i64()) {
+        if w < 0 {
+            errors.push(format!("ocp.workers: {w} must be 0 or more"));
+        }
+    }
+    if let Some(max) = r.max_cluster_name() {
+        let c = s("cluster");
+        if c.len() > max {
+            errors.push(format!(
+                "ocp.cluster: {c:?} is longer than the {max} characters OpenShift {name} takes on OpenStack"
+            ));
+        }
+    }
+    if !r.cluster_os_image_field() {
+        let img = s("image_name");
+        if !img.is_empty() && img != "rhcos" {
+            // pkg/asset/rhcos/image.go, release-4.2: the image is the one named rhcos.
+            errors.push(format!(
+                "tenant.image.name: OpenShift {name} boots the image named rhcos, not {img:?} (clusterOSImage comes in 4.3)"
+            ));
+        }
+    }
+    if !r.legacy_platform_fields() {
+        for (k, field) in [("octavia", "octaviaSupport"), ("trunk", "trunkSupport")] {
+            if v.get(k).and_then(|x| x.as_bool()) == Some(true) {
+                errors.push(format!(
+                    "ocp.{k}: has no meaning on OpenShift {name}: the installer ignores {field} from 4.6 and detects it; it is taken by 4.2 to 4.5 (set it to false)"
+                ));
+            }
+        }
+    }
+    if let Some(f) = v.get("flavor") {
+        // One flavor for every node: the control plane's minimums apply.
+        let (e, w) = flavor_problems(r, release::Role::ControlPlane, f, "tenant.flavor");
+        errors.extend(e);
+        warnings.extend(w);
+    }
+    (errors, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed's install-config.yaml, as the article prints it.
+    const SEED: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
+
+    fn seed() -> Value {
+        crate::util::yaml::parse_yaml(SEED).unwrap()
+    }
+
+    fn r42() -> release::Release {
+        release::Release::parse("4.2.4").unwrap()
+    }
+
+    #[test]
+    fn the_seeds_file_on_later_releases_names_what_they_refuse() {
+        let lab = vec![];
+        let at = |v: &str| {
+            check_install_config(&seed(), release::Release::parse(v).unwrap(), &lab, None)
+                .join("\n")
+        };
+        let p = at("4.18");
+        for want in [
+            "networking.networkType: OpenShift 4.18 refuses OpenShiftSDN",
+            "clusterID: no release defines it (OpenShift 4.18 warns about unknown fields",
+            "compute[0].type: no release defines it",
+            "platform.openstack.computeFlavor: deprecated in OpenShift 4.18; write defaultMachinePlatform.type instead",
+            "platform.openstack.lbFloatingIP: deprecated in OpenShift 4.18; write apiFloatingIP instead",
+            "networking.machineCIDR: deprecated in OpenShift 4.18; write machineNetwork instead",
+            "platform.openstack.defaultMachinePlatform.type: is missing",
+            "platform.openstack.apiFloatingIP: is missing",
+        ] {
+            assert!(p.contains(want), "{want} not in:\n{p}");
+        }
+        let p = at("4.10");
+        assert!(
+            p.contains("clusterID: no release defines it (OpenShift 4.10 refuses unknown fields"),
+            "{p}"
+        );
+        assert!(
+            !at("4.9").contains("clusterID"),
+            "4.9 ignores unknown fields"
+        );
+    }
+
+    #[test]
+    fn the_seed_passes_and_mistakes_name_their_fields() {
+        let lab = vec![
+            ("provisioning".to_string(), "172.16.0.0/24".to_string()),
+            ("default".to_string(), "192.168.122.0/24".to_string()),
+        ];
+        assert_eq!(
+            check_install_config(&seed(), r42(), &lab, Some("192.168.122.0/24")),
+            Vec::<String>::new()
+        );
+        let mut bad = seed();
+        bad["networking"]["serviceNetwork"][0] = "10.0.128.0/17".into();
+        bad["platform"]["openstack"]["lbFloatingIP"] = "192.168.123.5".into();
+        bad["metadata"]["name"] = "OCP_4".into();
+        bad["networking"]["clusterNetwork"][0]["hostPrefix"] = 12.into();
+        bad["pullSecret"] = "".into();
+        let p = check_install_config(&bad, r42(), &lab, Some("192.168.122.0/24"));
+        let all = p.join("\n");
+        for want in [
+            "networking.machineCIDR (10.0.0.0/16) overlaps networking.serviceNetwork[0] (10.0.128.0/17)",
+            "platform.openstack.lbFloatingIP: 192.168.123.5 is outside the external subnet 192.168.122.0/24",
+            "metadata.name: \"OCP_4\"",
+            "networking.clusterNetwork[0].hostPrefix",
+            "pullSecret: is missing",
+        ] {
+            assert!(all.contains(want), "{want} not in:\n{all}");
+        }
+        let mut disconnected = seed();
+        disconnected["proxy"] = serde_json::json!({
+            "httpProxy": "http://proxy.lab:3128", "httpsProxy": "http://user:pw@proxy.lab:3128",
+            "noProxy": "10.0.0.0/16,.osd2019.local,192.168.122.151"});
+        disconnected["imageContentSources"] = serde_json::json!([{
+            "source": "quay.io/openshift-release-dev/ocp-release",
+            "mirrors": ["registry.lab:5000/ocp4/openshift4"]}]);
+        disconnected["additionalTrustBundle"] =
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into();
+        assert_eq!(
+            check_install_config(&disconnected, r42(), &lab, None),
+            Vec::<String>::new()
+        );
+        disconnected["proxy"] =
+            serde_json::json!({"httpProxy": "proxy.lab:3128", "noProxy": "a, b", "ftp": "x"});
+        disconnected["imageContentSources"] =
+            serde_json::json!([{"source": "https://quay.io/x", "mirrors": []}]);
+        disconnected["additionalTrustBundle"] = "/etc/pki/ca.pem".into();
+        let all = check_install_config(&disconnected, r42(), &lab, None).join("\n");
+        for want in [
+            "proxy.httpProxy: \"proxy.lab:3128\" must be a URL",
+            "proxy.noProxy: \"a, b\"",
+            "proxy.ftp: unknown key",
+            "imageContentSources[0].source: \"https://quay.io/x\"",
+            "imageContentSources[0].mirrors: needs at least one",
+            "additionalTrustBundle: must hold PEM certificates",
+        ] {
+            assert!(all.contains(want), "{want} not in:\n{all}");
+        }
+        let mut lab_clash = seed();
+        lab_clash["networking"]["machineCIDR"] = "172.16.0.0/16".into();
+        let p = check_install_config(&lab_clash, r42(), &lab, None).join("\n");
+        assert!(
+            p.contains("overlaps the lab's network provisioning (172.16.0.0/24)"),
+            "{p}"
+        );
     }
 }

@@ -1,35 +1,52 @@
 //! openshift-install run in its folder, with its progress, its log and the diagnosis of an expired
 //! wait; skipped once it has installed the cluster there.
 
-use super::*;
-use crate::effects::Error;
+use super::parsers::progress;
+use crate::effects::process::{self, Command, LineHook};
+use crate::effects::{Effects, Error, Op};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-/// Runs the installer in `dir`: output to `dir/labsh-install.log`, progress lines to `on_progress`.
-pub(super) fn install(
-    ctx: &NativeCallContext,
+/// What an install did.
+pub struct Installed {
+    pub kubeconfig: String,
+    /// The installer ran, or a plan shows that it would.
+    pub changed: bool,
+    /// Only shown: a plan.
+    pub planned: bool,
+    /// The release the installer said it worked towards (a run that installed).
+    pub version: Option<String>,
+}
+
+/// Runs the installer in `dir`: output to `dir/labsh-install.log`, its progress shown.
+pub fn install(
+    fx: &Effects,
     installer: &str,
     dir: &str,
     timeout: std::time::Duration,
     log_level: &str,
     release_image: Option<&str>,
-) -> Res<Map> {
-    let s = session(ctx)?;
-    let fx = &s.effects;
+) -> Result<Installed, String> {
     let kubeconfig = Path::new(dir).join("auth/kubeconfig");
     let metadata = Path::new(dir).join("metadata.json");
     let mut op = Op::new("ocp.install", dir).arg("installer", installer);
     if let Some(r) = release_image {
         op = op.arg("release_image", r);
     }
-    let mut m = Map::new();
-    m.insert("kubeconfig".into(), kubeconfig.display().to_string().into());
-    if kubeconfig.is_file()
-        && metadata.is_file()
-        && Path::new(dir).join(".labsh-install-complete").is_file()
-    {
+    // Written once the installer said it is done: what tells the next run to leave it alone.
+    let marker = Path::new(dir)
+        .join(".labsh-install-complete")
+        .display()
+        .to_string();
+    let mut done = Installed {
+        kubeconfig: kubeconfig.display().to_string(),
+        changed: false,
+        planned: false,
+        version: None,
+    };
+    if kubeconfig.is_file() && metadata.is_file() && Path::new(&marker).is_file() {
         fx.unchanged(op);
-        m.insert("changed".into(), false.into());
-        return Ok(m);
+        return Ok(done);
     }
     let log_path = Path::new(dir).join("labsh-install.log");
     let state = Arc::new(Mutex::new((
@@ -42,11 +59,18 @@ pub(super) fn install(
     let st = state.clone();
     let log = Arc::new(Mutex::new(None::<std::fs::File>));
     let lg = log.clone();
+    let shown_log = log_path.display().to_string();
     let hook: LineHook = Arc::new(move |line: &str| {
         if let Ok(mut f) = lg.lock() {
-            if let Some(f) = f.as_mut() {
+            if let Some(file) = f.as_mut() {
                 use std::io::Write;
-                let _ = writeln!(f, "{}", crate::effects::secret::redact(line));
+                // A copy that cannot be written is said once, and ends there.
+                if let Err(e) = writeln!(file, "{}", crate::effects::secret::redact(line)) {
+                    printer.warn(&format!(
+                        "cannot write {shown_log}: {e}; the rest of the installer's output is not copied there"
+                    ));
+                    *f = None;
+                }
             }
         }
         if let Ok(mut g) = st.lock() {
@@ -139,31 +163,26 @@ pub(super) fn install(
     };
     let out = match r {
         Ok(o) => o,
-        Err(Error::Interrupted) => return Err(rt_err(ctx, "interrupted")),
+        Err(Error::Interrupted) => return Err("interrupted".into()),
         Err(Error::TimedOut(_)) => {
-            return Err(rt_err(
-                ctx,
-                diag(&format!(
-                    "did not finish in {}",
-                    crate::effects::fmt_ms(timeout.as_millis())
-                )),
-            ))
+            return Err(diag(&format!(
+                "did not finish in {}",
+                crate::effects::fmt_ms(timeout.as_millis())
+            )))
         }
-        Err(e) => return Err(rt_err(ctx, e)),
+        Err(e) => return Err(e.into()),
     };
+    if !fx.is_plan() && (out.code != 0 || !g.2) {
+        return Err(diag(&format!("failed with exit code {}", out.code)));
+    }
+    crate::effects::files::ensure_file(fx, &marker, "", false, None).map_err(|e| {
+        format!("the cluster is installed, but {e}: without {marker} the next run starts the installer again")
+    })?;
+    done.changed = true;
     if fx.is_plan() {
-        m.insert("changed".into(), true.into());
-        m.insert("planned".into(), true.into());
-        return Ok(m);
+        done.planned = true;
+        return Ok(done);
     }
-    if out.code != 0 || !g.2 {
-        return Err(rt_err(
-            ctx,
-            diag(&format!("failed with exit code {}", out.code)),
-        ));
-    }
-    let _ = std::fs::write(Path::new(dir).join(".labsh-install-complete"), "");
-    m.insert("changed".into(), true.into());
-    m.insert("version".into(), g.0.into());
-    Ok(m)
+    done.version = Some(g.0);
+    Ok(done)
 }

@@ -1,16 +1,17 @@
 //! `ocp`: OpenShift installer-provisioned infrastructure on OpenStack: install-config.yaml checks,
 //! the installer run with its progress, tools found or fetched with a checksum, and parsers for
-//! what the cluster's keepalived and haproxy pods say (the networking deep dive).
+//! what the cluster's keepalived and haproxy pods say (the networking deep dive). This file holds
+//! the Rhai functions; install_config.rs, installer.rs, tools.rs, parsers.rs and release.rs do
+//! the work, with no Rhai types.
 
-use crate::effects::process::{self, Command, LineHook};
 use crate::effects::Op;
 use crate::engine::value;
+use crate::modules::core::fx_err;
 use crate::modules::opts::{type_name, Opts};
 use crate::session::{rt_err, session, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
 mod install_config;
 mod installer;
@@ -18,123 +19,8 @@ mod parsers;
 pub mod release;
 mod tools;
 
-pub use install_config::{check_install_config, overlaps, parse_cidr};
-use installer::install;
-pub use parsers::{haproxy_backends, keepalived_vips, progress};
-use tools::tool;
-
-/// The flavor `v` (`ram`/`ram_mib`, `vcpus`, `disk`/`disk_gb`) against `r`'s minimums for
-/// `role`; errors and warnings name `key`'s fields.
-pub fn flavor_problems(
-    r: release::Release,
-    role: release::Role,
-    v: &serde_json::Value,
-    key: &str,
-) -> (Vec<String>, Vec<String>) {
-    let (mut errors, mut warnings) = (vec![], vec![]);
-    let Some(m) = r.flavor_minimums(role) else {
-        return (errors, warnings);
-    };
-    let num = |a: &str, b: &str| {
-        v.get(a)
-            .or_else(|| v.get(b))
-            .and_then(|x| x.as_i64())
-            .unwrap_or(0)
-    };
-    let (ram, vcpus, disk) = (
-        num("ram_mib", "ram"),
-        num("vcpus", "vcpus"),
-        num("disk_gb", "disk"),
-    );
-    let who = match role {
-        release::Role::ControlPlane => "the control plane",
-        release::Role::Compute => "compute nodes",
-    };
-    let name = r.name();
-    if vcpus < m.vcpus {
-        errors.push(format!(
-            "{key}.vcpus: {vcpus} is below the {} vCPUs OpenShift {name} needs for {who}",
-            m.vcpus
-        ));
-    }
-    if ram < m.ram_mib {
-        errors.push(format!(
-            "{key}.ram_mib: {ram} MiB is below the {} MiB OpenShift {name} needs for {who}",
-            m.ram_mib
-        ));
-    }
-    if disk < m.disk_gb {
-        errors.push(format!(
-            "{key}.disk_gb: {disk} GB is below the {} GB OpenShift {name} needs for {who}",
-            m.disk_gb
-        ));
-    } else if let Some(w) = m.disk_warn_below_gb.filter(|w| disk < *w) {
-        warnings.push(format!(
-            "{key}.disk_gb: {disk} GB is below the {w} GB OpenShift {name} recommends for {who} (the installer warns)"
-        ));
-    }
-    (errors, warnings)
-}
-
-/// What a profile's `ocp` and `tenant` values ask of `r` that it refuses: `(errors, warnings)`,
-/// each naming the profile key.
-pub fn release_problems(r: release::Release, v: &serde_json::Value) -> (Vec<String>, Vec<String>) {
-    let (mut errors, mut warnings) = (vec![], vec![]);
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    let name = r.name();
-    let nt = s("network_type");
-    if r.refused_network_types().contains(&nt.as_str()) {
-        errors.push(format!(
-            "ocp.network_type: OpenShift {name} refuses {nt} (from 4.15; pkg/types/validation/installconfig.go): use OVNKubernetes"
-        ));
-    }
-    if let Some(m) = v.get("masters").and_then(|x| x.as_i64()) {
-        if !r.masters_allowed(m) {
-            errors.push(format!(
-                "ocp.masters: OpenShift {name} installs a control plane of {} on OpenStack, not {m}",
-                r.masters_words()
-            ));
-        }
-    }
-    if let Some(w) = v.get("workers").and_then(|x| x.as_i64()) {
-        if w < 0 {
-            errors.push(format!("ocp.workers: {w} must be 0 or more"));
-        }
-    }
-    if let Some(max) = r.max_cluster_name() {
-        let c = s("cluster");
-        if c.len() > max {
-            errors.push(format!(
-                "ocp.cluster: {c:?} is longer than the {max} characters OpenShift {name} takes on OpenStack"
-            ));
-        }
-    }
-    if !r.cluster_os_image_field() {
-        let img = s("image_name");
-        if !img.is_empty() && img != "rhcos" {
-            // pkg/asset/rhcos/image.go, release-4.2: the image is the one named rhcos.
-            errors.push(format!(
-                "tenant.image.name: OpenShift {name} boots the image named rhcos, not {img:?} (clusterOSImage comes in 4.3)"
-            ));
-        }
-    }
-    if !r.legacy_platform_fields() {
-        for (k, field) in [("octavia", "octaviaSupport"), ("trunk", "trunkSupport")] {
-            if v.get(k).and_then(|x| x.as_bool()) == Some(true) {
-                errors.push(format!(
-                    "ocp.{k}: has no meaning on OpenShift {name}: the installer ignores {field} from 4.6 and detects it; it is taken by 4.2 to 4.5 (set it to false)"
-                ));
-            }
-        }
-    }
-    if let Some(f) = v.get("flavor") {
-        // One flavor for every node: the control plane's minimums apply.
-        let (e, w) = flavor_problems(r, release::Role::ControlPlane, f, "tenant.flavor");
-        errors.extend(e);
-        warnings.extend(w);
-    }
-    (errors, warnings)
-}
+use install_config::{check_install_config, flavor_problems, release_problems};
+use parsers::{haproxy_backends, keepalived_vips, progress};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -380,7 +266,7 @@ pub mod ocp_fns {
     /// assert(!ocp::overlaps("10.0.0.0/16", "172.16.0.0/24"));
     /// ```
     pub fn overlaps(a: &str, b: &str) -> bool {
-        super::overlaps(a, b)
+        crate::util::cidr::overlaps(a, b)
     }
 
     /// The installer's progress in a log line: `#{version, percent}`, or `()`.
@@ -433,7 +319,19 @@ pub mod ocp_fns {
             .str("log_level")
             .map_err(|e| rt_err(&ctx, e))?
             .unwrap_or_else(|| "debug".into());
-        super::install(&ctx, &installer, dir, timeout, &level, release.as_deref())
+        let done = with_effects(&ctx, |fx| {
+            super::installer::install(fx, &installer, dir, timeout, &level, release.as_deref())
+        })?;
+        let mut m = Map::new();
+        m.insert("kubeconfig".into(), done.kubeconfig.into());
+        m.insert("changed".into(), done.changed.into());
+        if done.planned {
+            m.insert("planned".into(), true.into());
+        }
+        if let Some(v) = done.version {
+            m.insert("version".into(), v.into());
+        }
+        Ok(m)
     }
 
     /// The path of a tool (`openshift-install`, `oc`): from `dir` or PATH; else, given `#{dir,
@@ -446,9 +344,31 @@ pub mod ocp_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn tool(ctx: NativeCallContext, name: &str, opts: Map) -> Res<String> {
-        let o = Opts::new("ocp::tool", opts, &["dir", "mirror", "archive", "sha256"])
-            .map_err(|e| rt_err(&ctx, e))?;
-        super::tool(&ctx, name, &o)
+        let err = |e: String| rt_err(&ctx, e);
+        let o =
+            Opts::new("ocp::tool", opts, &["dir", "mirror", "archive", "sha256"]).map_err(err)?;
+        let dir = o.str("dir").map_err(err)?;
+        if let Some(p) = super::tools::find(name, dir.as_deref()) {
+            return Ok(p);
+        }
+        let (Some(mirror), Some(archive), Some(sha)) = (
+            o.str("mirror").map_err(err)?,
+            o.str("archive").map_err(err)?,
+            o.str("sha256").map_err(err)?,
+        ) else {
+            return Err(err(format!(
+                "{name} is neither on PATH nor in {}; install it, or give #{{mirror, archive, sha256}} to download it",
+                dir.as_deref().unwrap_or("the lab folder")
+            )));
+        };
+        let dir = dir.ok_or_else(|| {
+            err(format!(
+                "ocp::tool {name}: 'dir' is needed to download into"
+            ))
+        })?;
+        let s = session(&ctx)?;
+        super::tools::download(&s.effects, name, &dir, &mirror, &archive, &sha)
+            .map_err(|e| super::fx_err(&ctx, e))
     }
 
     /// The VIPs a keepalived.conf configures: `[#{instance, address}]`.
@@ -520,166 +440,9 @@ pub mod ocp_fns {
         let mut secret = false;
         let d = Dynamic::from_map(config);
         let real = crate::modules::files::exposed_json(&d, &mut secret);
-        let text = crate::modules::files::yaml_text(&real).map_err(|e| rt_err(&ctx, e))?;
+        let text = crate::util::yaml::yaml_text(&real).map_err(|e| rt_err(&ctx, e))?;
         with_effects(&ctx, |fx| {
             crate::effects::files::ensure_file(fx, &p, &text, true, Some(value::to_json(&d)))
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::Value;
-
-    /// The seed's install-config.yaml, as the article prints it.
-    const SEED: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
-
-    fn seed() -> Value {
-        crate::modules::cloud::config::parse_yaml(SEED).unwrap()
-    }
-
-    fn r42() -> release::Release {
-        release::Release::parse("4.2.4").unwrap()
-    }
-
-    #[test]
-    fn the_seeds_file_on_later_releases_names_what_they_refuse() {
-        let lab = vec![];
-        let at = |v: &str| {
-            check_install_config(&seed(), release::Release::parse(v).unwrap(), &lab, None)
-                .join("\n")
-        };
-        let p = at("4.18");
-        for want in [
-            "networking.networkType: OpenShift 4.18 refuses OpenShiftSDN",
-            "clusterID: no release defines it (OpenShift 4.18 warns about unknown fields",
-            "compute[0].type: no release defines it",
-            "platform.openstack.computeFlavor: deprecated in OpenShift 4.18; write defaultMachinePlatform.type instead",
-            "platform.openstack.lbFloatingIP: deprecated in OpenShift 4.18; write apiFloatingIP instead",
-            "networking.machineCIDR: deprecated in OpenShift 4.18; write machineNetwork instead",
-            "platform.openstack.defaultMachinePlatform.type: is missing",
-            "platform.openstack.apiFloatingIP: is missing",
-        ] {
-            assert!(p.contains(want), "{want} not in:\n{p}");
-        }
-        let p = at("4.10");
-        assert!(
-            p.contains("clusterID: no release defines it (OpenShift 4.10 refuses unknown fields"),
-            "{p}"
-        );
-        assert!(
-            !at("4.9").contains("clusterID"),
-            "4.9 ignores unknown fields"
-        );
-    }
-
-    #[test]
-    fn the_seed_passes_and_mistakes_name_their_fields() {
-        let lab = vec![
-            ("provisioning".to_string(), "172.16.0.0/24".to_string()),
-            ("default".to_string(), "192.168.122.0/24".to_string()),
-        ];
-        assert_eq!(
-            check_install_config(&seed(), r42(), &lab, Some("192.168.122.0/24")),
-            Vec::<String>::new()
-        );
-        let mut bad = seed();
-        bad["networking"]["serviceNetwork"][0] = "10.0.128.0/17".into();
-        bad["platform"]["openstack"]["lbFloatingIP"] = "192.168.123.5".into();
-        bad["metadata"]["name"] = "OCP_4".into();
-        bad["networking"]["clusterNetwork"][0]["hostPrefix"] = 12.into();
-        bad["pullSecret"] = "".into();
-        let p = check_install_config(&bad, r42(), &lab, Some("192.168.122.0/24"));
-        let all = p.join("\n");
-        for want in [
-            "networking.machineCIDR (10.0.0.0/16) overlaps networking.serviceNetwork[0] (10.0.128.0/17)",
-            "platform.openstack.lbFloatingIP: 192.168.123.5 is outside the external subnet 192.168.122.0/24",
-            "metadata.name: \"OCP_4\"",
-            "networking.clusterNetwork[0].hostPrefix",
-            "pullSecret: is missing",
-        ] {
-            assert!(all.contains(want), "{want} not in:\n{all}");
-        }
-        let mut disconnected = seed();
-        disconnected["proxy"] = serde_json::json!({
-            "httpProxy": "http://proxy.lab:3128", "httpsProxy": "http://user:pw@proxy.lab:3128",
-            "noProxy": "10.0.0.0/16,.osd2019.local,192.168.122.151"});
-        disconnected["imageContentSources"] = serde_json::json!([{
-            "source": "quay.io/openshift-release-dev/ocp-release",
-            "mirrors": ["registry.lab:5000/ocp4/openshift4"]}]);
-        disconnected["additionalTrustBundle"] =
-            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into();
-        assert_eq!(
-            check_install_config(&disconnected, r42(), &lab, None),
-            Vec::<String>::new()
-        );
-        disconnected["proxy"] =
-            serde_json::json!({"httpProxy": "proxy.lab:3128", "noProxy": "a, b", "ftp": "x"});
-        disconnected["imageContentSources"] =
-            serde_json::json!([{"source": "https://quay.io/x", "mirrors": []}]);
-        disconnected["additionalTrustBundle"] = "/etc/pki/ca.pem".into();
-        let all = check_install_config(&disconnected, r42(), &lab, None).join("\n");
-        for want in [
-            "proxy.httpProxy: \"proxy.lab:3128\" must be a URL",
-            "proxy.noProxy: \"a, b\"",
-            "proxy.ftp: unknown key",
-            "imageContentSources[0].source: \"https://quay.io/x\"",
-            "imageContentSources[0].mirrors: needs at least one",
-            "additionalTrustBundle: must hold PEM certificates",
-        ] {
-            assert!(all.contains(want), "{want} not in:\n{all}");
-        }
-        let mut lab_clash = seed();
-        lab_clash["networking"]["machineCIDR"] = "172.16.0.0/16".into();
-        let p = check_install_config(&lab_clash, r42(), &lab, None).join("\n");
-        assert!(
-            p.contains("overlaps the lab's network provisioning (172.16.0.0/24)"),
-            "{p}"
-        );
-    }
-
-    #[test]
-    fn progress_from_the_seeds_log_lines() {
-        assert_eq!(
-            progress("DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 98% complete"),
-            Some(("4.2.4".into(), 98))
-        );
-        assert_eq!(
-            progress("DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 99% complete"),
-            Some(("4.2.4".into(), 99))
-        );
-        assert_eq!(progress("DEBUG Cluster is initialized"), None);
-        assert_eq!(progress("INFO Install complete!"), None);
-    }
-
-    #[test]
-    fn keepalived_and_haproxy_as_the_seed_shows_them() {
-        let k = "vrrp_instance ocp4_API { state BACKUP interface ens3 virtual_router_id 29 priority 40 advert_int 1 authentication { auth_type PASS auth_pass ocp4_api_vip } virtual_ipaddress { 10.0.0.5/16 } track_script { chk_ocp } }\nvrrp_instance ocp4_DNS { virtual_ipaddress { 10.0.0.6/16 } }\nvrrp_instance ocp4_INGRESS { virtual_ipaddress { 10.0.0.7/16 } }";
-        let v = keepalived_vips(k);
-        assert_eq!(
-            v,
-            vec![
-                ("ocp4_API".to_string(), "10.0.0.5/16".to_string()),
-                ("ocp4_DNS".to_string(), "10.0.0.6/16".to_string()),
-                ("ocp4_INGRESS".to_string(), "10.0.0.7/16".to_string())
-            ]
-        );
-        let h = "defaults maxconn 20000 mode tcp log /var/run/haproxy/haproxy-log.sock local0 option dontlognull retries 3 timeout http-keep-alive 10s frontend main bind :7443 default_backend masters listen health_check_http_url bind :50936 mode http monitor-uri /healthz option dontlognull listen stats bind 127.0.0.1:50000 mode http stats enable backend masters option httpchk GET /healthz HTTP/1.0 option log-health-checks balance roundrobin server etcd-0.ocp4.osd2019.local. 10.0.0.11:6443 weight 1 verify none check check-ssl inter 3s fall 2 rise 3 server etcd-2.ocp4.osd2019.local. 10.0.0.18:6443 weight 1 verify none check check-ssl inter 3s fall 2 rise 3 server etcd-1.ocp4.osd2019.local. 10.0.0.26:6443 weight 1 verify none check check-ssl inter 3s fall 2 rise 3";
-        let (servers, binds) = haproxy_backends(h);
-        assert_eq!(binds, vec![":7443"]);
-        let addrs: Vec<&str> = servers.iter().map(|s| s.2.as_str()).collect();
-        assert_eq!(
-            addrs,
-            vec!["10.0.0.11:6443", "10.0.0.18:6443", "10.0.0.26:6443"]
-        );
-        assert!(servers.iter().all(|s| s.0 == "masters"));
-    }
-
-    #[test]
-    fn cidr_overlaps() {
-        assert!(overlaps("10.128.0.0/14", "10.130.0.0/16"));
-        assert!(!overlaps("10.128.0.0/14", "10.0.0.0/16"));
-        assert!(overlaps("0.0.0.0/0", "1.2.3.4/32"));
     }
 }

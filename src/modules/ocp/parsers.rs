@@ -1,7 +1,7 @@
 //! What the installer and the cluster print, read back: the installer's progress lines, and the
 //! keepalived and haproxy configurations of the networking deep dive.
 
-use super::install_config::parse_cidr;
+use crate::util::cidr::parse_cidr;
 use std::net::Ipv4Addr;
 
 /// `(version, percent)` from a "Working towards 4.2.4: 98% complete" line.
@@ -75,4 +75,46 @@ pub fn haproxy_backends(cfg: &str) -> (Vec<(String, String, String)>, Vec<String
         }
     }
     (backends, binds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_from_the_seeds_log_lines() {
+        assert_eq!(
+            progress("DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 98% complete"),
+            Some(("4.2.4".into(), 98))
+        );
+        assert_eq!(
+            progress("DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 99% complete"),
+            Some(("4.2.4".into(), 99))
+        );
+        assert_eq!(progress("DEBUG Cluster is initialized"), None);
+        assert_eq!(progress("INFO Install complete!"), None);
+    }
+
+    #[test]
+    fn keepalived_and_haproxy_as_the_seed_shows_them() {
+        let k = "vrrp_instance ocp4_API { state BACKUP interface ens3 virtual_router_id 29 priority 40 advert_int 1 authentication { auth_type PASS auth_pass ocp4_api_vip } virtual_ipaddress { 10.0.0.5/16 } track_script { chk_ocp } }\nvrrp_instance ocp4_DNS { virtual_ipaddress { 10.0.0.6/16 } }\nvrrp_instance ocp4_INGRESS { virtual_ipaddress { 10.0.0.7/16 } }";
+        let v = keepalived_vips(k);
+        assert_eq!(
+            v,
+            vec![
+                ("ocp4_API".to_string(), "10.0.0.5/16".to_string()),
+                ("ocp4_DNS".to_string(), "10.0.0.6/16".to_string()),
+                ("ocp4_INGRESS".to_string(), "10.0.0.7/16".to_string())
+            ]
+        );
+        let h = "defaults maxconn 20000 mode tcp log /var/run/haproxy/haproxy-log.sock local0 option dontlognull retries 3 timeout http-keep-alive 10s frontend main bind :7443 default_backend masters listen health_check_http_url bind :50936 mode http monitor-uri /healthz option dontlognull listen stats bind 127.0.0.1:50000 mode http stats enable backend masters option httpchk GET /healthz HTTP/1.0 option log-health-checks balance roundrobin server etcd-0.ocp4.osd2019.local. 10.0.0.11:6443 weight 1 verify none check check-ssl inter 3s fall 2 rise 3 server etcd-2.ocp4.osd2019.local. 10.0.0.18:6443 weight 1 verify none check check-ssl inter 3s fall 2 rise 3 server etcd-1.ocp4.osd2019.local. 10.0.0.26:6443 weight 1 verify none check check-ssl inter 3s fall 2 rise 3";
+        let (servers, binds) = haproxy_backends(h);
+        assert_eq!(binds, vec![":7443"]);
+        let addrs: Vec<&str> = servers.iter().map(|s| s.2.as_str()).collect();
+        assert_eq!(
+            addrs,
+            vec!["10.0.0.11:6443", "10.0.0.18:6443", "10.0.0.26:6443"]
+        );
+        assert!(servers.iter().all(|s| s.0 == "masters"));
+    }
 }

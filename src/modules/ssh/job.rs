@@ -9,8 +9,8 @@
 //! (its process group), `out` (its output), `rc` (its exit code, once it has one).
 
 use super::Host;
-use crate::effects::process::{exec, shell_quote, Arg, Command, Output};
-use crate::effects::{Effects, Op};
+use crate::effects::process::{shell_quote, Arg, Command, Output};
+use crate::effects::{Effects, Error, Op};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -80,23 +80,23 @@ fn remote(
     line: &str,
     stdin: Option<&str>,
     timeout: Duration,
-) -> Result<Output, String> {
+) -> Result<Output, Error> {
     let mut c = Command::new(h.command(line));
     c.stdin = stdin.map(|s| Arg::Plain(s.to_string()));
     c.timeout = Some(timeout);
-    let out = exec(&c, fx.cancel_flag(), fx.printer())?;
+    let out = fx.exec(&c)?;
     if out.code == 255 {
-        return Err(format!(
+        return Err(Error::Failed(format!(
             "ssh to {} failed while following a job: {}",
             h.label(),
             out.tail(3)
-        ));
+        )));
     }
     Ok(out)
 }
 
 /// Reads the job's state (a read: it runs in plan mode too).
-pub fn state(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<State, String> {
+pub fn state(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<State, Error> {
     let d = shell_quote(&folder(spec));
     let line = format!(
         "D={d}; s=none; [ -f \"$D/pid\" ] && s=died; \
@@ -105,16 +105,16 @@ pub fn state(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<State, String> {
          c=other; cmp -s \"$D/cmd\" - 2>/dev/null && c=same; echo \"$s $c\""
     );
     let op = Op::new("ssh.job.state", format!("{}: {}", h.label(), spec.name));
-    let out = fx.read(op, || {
+    let out = fx.read_typed(op, || {
         remote(fx, h, &line, Some(&spec.command), Duration::from_secs(60))
     })?;
     parse_state(&out.stdout).ok_or_else(|| {
-        format!(
+        Error::Failed(format!(
             "cannot read the state of job {} on {}: {}",
             spec.name,
             h.label(),
             out.tail(3)
-        )
+        ))
     })
 }
 
@@ -136,7 +136,7 @@ pub fn parse_state(text: &str) -> Option<State> {
 }
 
 /// Starts the job on the host: its folder made anew, the command written, then run detached.
-fn start(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), String> {
+fn start(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), Error> {
     let d = shell_quote(&folder(spec));
     let cd = match &spec.cwd {
         Some(c) => format!("cd {} && ", shell_quote(c)),
@@ -151,24 +151,42 @@ fn start(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), String> {
     );
     let out = remote(fx, h, &line, Some(&spec.command), Duration::from_secs(60))?;
     if out.code != 0 || !out.stdout.contains("started") {
-        return Err(format!(
+        return Err(Error::Failed(format!(
             "cannot start job {} on {}: exit code {}: {}",
             spec.name,
             h.label(),
             out.code,
             out.tail(5)
-        ));
+        )));
     }
     Ok(())
 }
 
 /// Stops the job's process group on the host.
-fn stop(fx: &Effects, h: &Host, spec: &JobSpec) {
+fn stop(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), Error> {
     let d = shell_quote(&folder(spec));
     let line = format!(
         "D={d}; p=$(cat \"$D/pid\" 2>/dev/null) && kill -TERM -- \"-$p\" 2>/dev/null; sleep 2; kill -KILL -- \"-$p\" 2>/dev/null; true"
     );
-    let _ = remote(fx, h, &line, None, Duration::from_secs(30));
+    remote(fx, h, &line, None, Duration::from_secs(30)).map(|_| ())
+}
+
+/// Appends to the local copy of the job's output. A write that fails is said once and ends the
+/// copy; the output stays on the host, in the job's folder.
+fn copy_out(log: &mut Option<std::fs::File>, bytes: &[u8], fx: &Effects, h: &Host, spec: &JobSpec) {
+    let Some(f) = log else {
+        return;
+    };
+    if let Err(e) = f.write_all(bytes) {
+        fx.printer().warn(&format!(
+            "cannot write {}: {e}; the rest of {}'s output is not copied there (it is on {} in {}/out)",
+            spec.log,
+            spec.name,
+            h.label(),
+            folder(spec)
+        ));
+        *log = None;
+    }
 }
 
 fn short(d: Duration) -> String {
@@ -194,13 +212,14 @@ pub fn parse_poll(line: &str) -> Option<(u64, bool, Option<i64>)> {
 /// Follows the job until it has an exit code: its output copied to the local log, a spinner on a
 /// terminal (else a status line each minute), the timeout honoured (the job is stopped), Ctrl-C
 /// leaving it running.
-fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobEnd, String> {
+fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobEnd, Error> {
     if let Some(dir) = std::path::Path::new(&spec.log).parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut log =
-        std::fs::File::create(&spec.log).map_err(|e| format!("cannot write {}: {e}", spec.log))?;
+    let mut log = Some(
+        std::fs::File::create(&spec.log).map_err(|e| format!("cannot write {}: {e}", spec.log))?,
+    );
     let d = shell_quote(&folder(spec));
     let printer = fx.printer().clone();
     let what = format!("{} on {}", spec.name, h.label());
@@ -221,7 +240,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         );
         let out = match remote(fx, h, &line, None, Duration::from_secs(120)) {
             Ok(o) => o,
-            Err(e) if e == "interrupted" => {
+            Err(Error::Interrupted) => {
                 if let Some(p) = &spinner {
                     p.finish_and_clear();
                 }
@@ -231,22 +250,22 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
                     h.label(),
                     spec.log
                 ));
-                return Err(e);
+                return Err(Error::Interrupted);
             }
             Err(e) => return Err(e),
         };
         let (status, rest) = out.stdout.split_once('\n').unwrap_or((&out.stdout, ""));
         let Some((size, alive, rc)) = parse_poll(status) else {
-            return Err(format!(
+            return Err(Error::Failed(format!(
                 "cannot follow job {} on {}: {}",
                 spec.name,
                 h.label(),
                 out.tail(3)
-            ));
+            )));
         };
         if !rest.is_empty() {
             let clean = crate::effects::secret::redact(rest);
-            let _ = log.write_all(clean.as_bytes());
+            copy_out(&mut log, clean.as_bytes(), fx, h, spec);
             offset += rest.len() as u64;
             pending.push_str(&clean);
             while let Some(i) = pending.find('\n') {
@@ -295,12 +314,15 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         }
         if let Some(t) = spec.timeout {
             if elapsed > t {
-                stop(fx, h, spec);
+                let stopped = match stop(fx, h, spec) {
+                    Ok(()) => "it was stopped".to_string(),
+                    Err(e) => format!("stopping it failed ({e}), it may still run there"),
+                };
                 if let Some(p) = &spinner {
                     p.finish_and_clear();
                 }
-                return Err(format!(
-                    "{} did not finish in {} on {}; it was stopped. Its log: {}{}",
+                return Err(Error::TimedOut(format!(
+                    "{} did not finish in {} on {}; {stopped}. Its log: {}{}",
                     spec.name,
                     short(t),
                     h.label(),
@@ -313,7 +335,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
                             tail[tail.len().saturating_sub(10)..].join("\n    ")
                         )
                     }
-                ));
+                )));
             }
         }
         let until = Instant::now() + spec.every;
@@ -328,14 +350,14 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
                     h.label(),
                     spec.log
                 ));
-                return Err("interrupted".into());
+                return Err(Error::Interrupted);
             }
             std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
         }
     };
     if !pending.trim().is_empty() {
         tail.push(pending.trim_end().to_string());
-        let _ = log.write_all(b"\n");
+        copy_out(&mut log, b"\n", fx, h, spec);
     }
     if let Some(p) = &spinner {
         p.finish_and_clear();
@@ -351,7 +373,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
 /// Runs the job to its end: a job of the same command already running (started by a run that
 /// was killed) is followed, not started again; one running another command is waited for first.
 /// `planned` is what plan mode returns.
-pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, String> {
+pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, Error> {
     let st = state(fx, h, spec)?;
     let target = format!("{}: {}", h.label(), spec.name);
     let mut op = Op::new("ssh.job", target)
@@ -360,7 +382,7 @@ pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, String> {
     if matches!(st, State::Running { .. }) {
         op = op.arg("running", true);
     }
-    fx.change(
+    fx.change_typed(
         op,
         || match st {
             State::Running { same: true } => follow(fx, h, spec, true),

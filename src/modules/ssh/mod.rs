@@ -1,13 +1,17 @@
 //! `ssh`: commands and files on remote hosts through the system ssh client, so ~/.ssh/config,
 //! the agent and known_hosts apply. One master connection per host is kept open for a while
 //! (ControlMaster), so many small commands are fast. Output streams with the host as prefix.
-//! Long commands run as detached jobs on the host (job.rs), followed until they end.
+//! Long commands run as detached jobs on the host (job.rs), followed until they end. This file
+//! reads the Rhai values; client.rs reaches the hosts.
 
+pub mod client;
 pub mod job;
 
-use crate::effects::process::{shell_quote, Arg, Command};
+pub use client::Host;
+
+use crate::effects::process::{shell_quote, Arg, Output};
 use crate::effects::Op;
-use crate::modules::core::exec_checked;
+use crate::modules::core::fx_err;
 use crate::modules::files::edit;
 use crate::modules::opts::{to_arg, type_name, Opts};
 use crate::session::{rt_err, session, with_effects};
@@ -15,143 +19,6 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
-
-/// A remote host and how to reach it.
-#[derive(Clone, Debug)]
-pub struct Host {
-    pub host: String,
-    pub user: Option<String>,
-    pub port: Option<u16>,
-    pub identity: Option<String>,
-    pub connect_timeout: u64,
-    pub options: Vec<String>,
-    /// A host that must not be contacted (a sandbox stands for it): plans treat its files as
-    /// absent; applying anything on it is an error.
-    pub offline: bool,
-    /// The host this one is reached through: the command runs on `via` as an ssh of its own
-    /// (with `via`'s keys), as an overcloud node is reached from the director.
-    pub via: Option<Box<Host>>,
-}
-
-impl Host {
-    /// `user@host:port` as people write it.
-    pub fn label(&self) -> String {
-        let mut s = String::new();
-        if let Some(u) = &self.user {
-            s.push_str(u);
-            s.push('@');
-        }
-        s.push_str(&self.host);
-        if let Some(p) = self.port {
-            s.push_str(&format!(":{p}"));
-        }
-        if let Some(v) = &self.via {
-            s.push_str(&format!(" via {}", v.label()));
-        }
-        s
-    }
-
-    /// Whether this host, or one it is reached through, must not be contacted.
-    pub fn is_offline(&self) -> bool {
-        self.offline || self.via.as_ref().is_some_and(|v| v.is_offline())
-    }
-
-    fn control_dir() -> String {
-        crate::paths::state_dir().join("ssh").display().to_string()
-    }
-
-    /// The ssh options every call shares.
-    fn base(&self, program: &str) -> Vec<String> {
-        let dir = Self::control_dir();
-        // One master connection per host, its socket in the state folder; a plan writes
-        // nothing, so it shares a master only where one is already there.
-        let multiplex = if crate::effects::plan_process() {
-            std::path::Path::new(&dir).is_dir()
-        } else {
-            std::fs::create_dir_all(&dir).is_ok()
-        };
-        let mut v: Vec<String> = vec![program.into()];
-        let mut opts = vec![
-            "BatchMode=yes".to_string(),
-            format!("ConnectTimeout={}", self.connect_timeout),
-        ];
-        if multiplex {
-            opts.push("ControlMaster=auto".into());
-            opts.push(format!("ControlPath={dir}/%C"));
-            opts.push("ControlPersist=120".into());
-        }
-        opts.push("ServerAliveInterval=15".into());
-        for o in opts {
-            v.push("-o".into());
-            v.push(o);
-        }
-        for o in &self.options {
-            v.push("-o".into());
-            v.push(o.clone());
-        }
-        if let Some(i) = &self.identity {
-            v.push("-i".into());
-            v.push(i.clone());
-        }
-        if let Some(p) = self.port {
-            v.push(if program == "scp" { "-P" } else { "-p" }.into());
-            v.push(p.to_string());
-        }
-        v
-    }
-
-    fn dest(&self) -> String {
-        match &self.user {
-            Some(u) => format!("{u}@{}", self.host),
-            None => self.host.clone(),
-        }
-    }
-
-    /// The ssh command line that runs `remote` (a shell command line) on the host.
-    pub fn command(&self, remote: &str) -> Vec<String> {
-        if let Some(via) = &self.via {
-            return via.command(&self.hop_line(remote));
-        }
-        let mut v = self.base("ssh");
-        v.push(self.dest());
-        v.push("--".into());
-        v.push(remote.into());
-        v
-    }
-
-    /// The ssh command line run on the `via` host: its own client, its keys and known hosts (a
-    /// node the director just deployed is accepted on first sight), no master connection.
-    fn hop_line(&self, remote: &str) -> String {
-        let mut v: Vec<String> = vec!["ssh".into()];
-        for o in [
-            "BatchMode=yes".to_string(),
-            format!("ConnectTimeout={}", self.connect_timeout),
-            "StrictHostKeyChecking=accept-new".into(),
-        ] {
-            v.push("-o".into());
-            v.push(o);
-        }
-        for o in &self.options {
-            v.push("-o".into());
-            v.push(o.clone());
-        }
-        if let Some(i) = &self.identity {
-            v.push("-i".into());
-            v.push(i.clone());
-        }
-        if let Some(p) = self.port {
-            v.push("-p".into());
-            v.push(p.to_string());
-        }
-        v.push(self.dest());
-        v.push("--".into());
-        v.push(remote.into());
-        v.iter()
-            .map(|a| shell_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// Parses `"user@host:port"` or `#{host, user, port, identity, connect_timeout, options}`.
 pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
@@ -249,18 +116,7 @@ fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<Strin
             type_name(cmd)
         ));
     };
-    if line.trim().is_empty() {
-        return Err(format!("{func}: the command is empty"));
-    }
-    Ok(match sudo {
-        None => line,
-        Some(u) if u == "root" => format!("sudo -n -- sh -c {}", shell_quote(&line)),
-        Some(u) => format!(
-            "sudo -n -u {} -H -- sh -c {}",
-            shell_quote(u),
-            shell_quote(&line)
-        ),
-    })
+    client::as_user(func, line, sudo)
 }
 
 fn sudo_of(o: &Opts) -> Result<Option<String>, String> {
@@ -275,32 +131,16 @@ fn sudo_of(o: &Opts) -> Result<Option<String>, String> {
     }
 }
 
-/// Turns ssh's own failures (exit 255) into a message naming the host.
-fn explain(h: &Host, r: &Map) -> Option<String> {
-    let code = r.get("code").and_then(|c| c.as_int().ok())?;
-    if code != 255 {
-        return None;
+/// `#{code, stdout, stderr}` of a remote command (and `planned: true` when a plan only showed it).
+fn output_map(planned: bool, out: Output) -> Map {
+    let mut m = Map::new();
+    m.insert("code".into(), (out.code as i64).into());
+    m.insert("stdout".into(), out.stdout.into());
+    m.insert("stderr".into(), out.stderr.into());
+    if planned {
+        m.insert("planned".into(), true.into());
     }
-    let err = r.get("stderr").map(|e| e.to_string()).unwrap_or_default();
-    let last = err
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    let hint = if last.contains("Permission denied") {
-        "authentication refused: check the user, the identity file and the remote authorized_keys"
-    } else if last.contains("timed out")
-        || last.contains("No route")
-        || last.contains("Connection refused")
-    {
-        "the host cannot be reached: check the address, the port and that sshd runs"
-    } else if last.contains("Host key verification failed") {
-        "the host key is unknown or changed: check known_hosts"
-    } else {
-        "ssh failed"
-    };
-    Some(format!("ssh to {}: {hint} ({last})", h.label()))
+    m
 }
 
 /// Runs a remote command line with the option map of `ssh::run`.
@@ -314,55 +154,17 @@ fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts
     .map_err(err)?;
     let sudo = sudo_of(&o).map_err(err)?;
     let line = remote_line(func, cmd, &sudo).map_err(err)?;
-    let mut c = Command::new(h.command(&line));
-    c.timeout = o.seconds("timeout").map_err(err)?;
-    c.stdin = o.arg("stdin").map_err(err)?;
-    if !o.bool("quiet", false).map_err(err)? {
-        c.stream = Some(h.label());
-    }
-    let check = o.bool("check", true).map_err(err)?;
-    let read = o.bool("read", false).map_err(err)?;
-    let target = format!("{}: {line}", h.label());
-    if h.is_offline() {
-        let s = session(ctx)?;
-        if !s.effects.is_plan() {
-            return Err(err(format!(
-                "{} is offline (the target stands in for it); nothing was run: {line}",
-                h.label()
-            )));
-        }
-        let mut m = Map::new();
-        m.insert("code".into(), (if read { 3_i64 } else { 0 }).into());
-        m.insert("stdout".into(), "".into());
-        m.insert("stderr".into(), "".into());
-        if !read {
-            s.effects.planned_step(Op::new(func, target)).map_err(err)?;
-            m.insert("planned".into(), true.into());
-        }
-        return Ok(m);
-    }
-    let r = exec_checked(ctx, func, c, target, false, read)?;
-    if let Some(m) = explain(h, &r) {
-        return Err(err(m));
-    }
-    let code = r.get("code").and_then(|c| c.as_int().ok()).unwrap_or(0);
-    if check && code != 0 {
-        let tail = r.get("stderr").map(|e| e.to_string()).unwrap_or_default();
-        let out = r.get("stdout").map(|e| e.to_string()).unwrap_or_default();
-        let all = format!("{out}{tail}");
-        let lines: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty()).collect();
-        let last = &lines[lines.len().saturating_sub(10)..];
-        return Err(err(format!(
-            "on {}: command failed with exit code {code}: {line}{}",
-            h.label(),
-            if last.is_empty() {
-                String::new()
-            } else {
-                format!("\n    {}", last.join("\n    "))
-            }
-        )));
-    }
-    Ok(r)
+    let run = client::Run {
+        timeout: o.seconds("timeout").map_err(err)?,
+        stdin: o.arg("stdin").map_err(err)?,
+        quiet: o.bool("quiet", false).map_err(err)?,
+        check: o.bool("check", true).map_err(err)?,
+        read: o.bool("read", false).map_err(err)?,
+    };
+    let s = session(ctx)?;
+    let fx = &s.effects;
+    let out = client::run(fx, func, h, &line, &run).map_err(|e| fx_err(ctx, e))?;
+    Ok(output_map(fx.is_plan() && !run.read, out))
 }
 
 /// The text of a remote file, or None when it does not exist (a read: runs in plan mode too).
@@ -372,146 +174,12 @@ fn remote_text(
     path: &str,
     sudo: &Option<String>,
 ) -> Res<Option<String>> {
-    let line = format!(
-        "if [ -e {p} ]; then cat {p}; else exit 3; fi",
-        p = shell_quote(path)
-    );
-    let mut opts = Map::new();
-    opts.insert("read".into(), true.into());
-    opts.insert("quiet".into(), true.into());
-    opts.insert("check".into(), false.into());
-    if let Some(u) = sudo {
-        opts.insert("sudo".into(), u.clone().into());
-    }
-    let r = run_remote(ctx, "ssh.read", h, &Dynamic::from(line), opts)?;
-    let code = r.get("code").and_then(|c| c.as_int().ok()).unwrap_or(0);
-    match code {
-        0 => Ok(Some(
-            r.get("stdout").map(|s| s.to_string()).unwrap_or_default(),
-        )),
-        3 => Ok(None),
-        c => Err(rt_err(
-            ctx,
-            format!(
-                "cannot read {path} on {}: exit code {c}: {}",
-                h.label(),
-                r.get("stderr")
-                    .map(|s| s.to_string())
-                    .unwrap_or_default()
-                    .trim()
-            ),
-        )),
-    }
-}
-
-/// Makes a remote file hold `text` (through a temporary file and a rename, or in place), with
-/// `mode`. `shown` is what plans and journals show instead of the content.
-#[allow(clippy::too_many_arguments)]
-fn remote_write(
-    ctx: &NativeCallContext,
-    h: &Host,
-    path: &str,
-    text: &str,
-    mode: Option<&str>,
-    in_place: bool,
-    sudo: &Option<String>,
-    shown: serde_json::Value,
-) -> Res<bool> {
-    let current = remote_text(ctx, h, path, sudo)?;
-    if current.as_deref() == Some(text) {
-        let target = format!("{}:{path}", h.label());
-        session(ctx)?
-            .effects
-            .unchanged(Op::new("ssh.write", &target).arg("mode", mode));
-        return Ok(false);
-    }
-    put_text(ctx, h, path, text, mode, in_place, sudo, shown)
-}
-
-/// Writes `text` to a remote file known to hold something else (no read first).
-#[allow(clippy::too_many_arguments)]
-fn put_text(
-    ctx: &NativeCallContext,
-    h: &Host,
-    path: &str,
-    text: &str,
-    mode: Option<&str>,
-    in_place: bool,
-    sudo: &Option<String>,
-    shown: serde_json::Value,
-) -> Res<bool> {
-    let target = format!("{}:{path}", h.label());
     let s = session(ctx)?;
-    let p = shell_quote(path);
-    // The file's folder is made first, as files::write makes a local one.
-    let mkdir = match std::path::Path::new(path).parent() {
-        Some(d) if !d.as_os_str().is_empty() && d != std::path::Path::new("/") => {
-            format!("mkdir -p {} && ", shell_quote(&d.display().to_string()))
-        }
-        _ => String::new(),
-    };
-    let line = match (in_place, mode) {
-        (true, None) => format!("{mkdir}cat > {p}"),
-        (true, Some(m)) => format!("{mkdir}cat > {p} && chmod {m} {p}"),
-        (false, m) => format!(
-            "{mkdir}umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
-            m.unwrap_or("0644")
-        ),
-    };
-    let full = remote_line("ssh.write", &Dynamic::from(line), sudo).map_err(|e| rt_err(ctx, e))?;
-    let mut c = Command::new(h.command(&full));
-    c.stdin = Some(Arg::Plain(text.to_string()));
-    let op = Op::new("ssh.write", &target)
-        .arg("mode", mode)
-        .arg("content", shown);
-    let fx = &s.effects;
-    let out = fx
-        .change(
-            op,
-            || fx.exec(&c),
-            || crate::effects::process::Output {
-                code: 0,
-                stdout: String::new(),
-                stderr: String::new(),
-            },
-        )
-        .map_err(|e| rt_err(ctx, e))?;
-    if out.code != 0 {
-        return Err(rt_err(
-            ctx,
-            format!(
-                "cannot write {path} on {}: exit code {}: {}",
-                h.label(),
-                out.code,
-                out.stderr.trim()
-            ),
-        ));
-    }
-    Ok(true)
+    client::read_text(&s.effects, h, path, sudo).map_err(|e| fx_err(ctx, e))
 }
 
-/// The end of an edit of a remote file just read: `ok` when the edit changes nothing, else the
-/// new text written in place (mode and owner kept).
-#[allow(clippy::too_many_arguments)]
-fn finish_edit(
-    ctx: &NativeCallContext,
-    h: &Host,
-    path: &str,
-    op: Op,
-    new: Option<String>,
-    sudo: &Option<String>,
-    shown: serde_json::Value,
-) -> Res<bool> {
-    match new {
-        None => {
-            session(ctx)?.effects.unchanged(op);
-            Ok(false)
-        }
-        Some(new) => put_text(ctx, h, path, &new, None, true, sudo, shown),
-    }
-}
-
-fn file_opts(func: &str, m: Map) -> Result<(Option<String>, bool, Option<String>), String> {
+/// The options of a remote file write: `#{mode, in_place, sudo}`.
+fn file_opts(func: &str, m: Map) -> Result<client::Write, String> {
     let o = Opts::new(func, m, &["mode", "in_place", "sudo"])?;
     let mode = o.str("mode")?;
     if let Some(mode) = &mode {
@@ -522,7 +190,45 @@ fn file_opts(func: &str, m: Map) -> Result<(Option<String>, bool, Option<String>
             ));
         }
     }
-    Ok((mode, o.bool("in_place", false)?, sudo_of(&o)?))
+    Ok(client::Write {
+        mode,
+        in_place: o.bool("in_place", false)?,
+        sudo: sudo_of(&o)?,
+        shown: serde_json::Value::Null,
+    })
+}
+
+/// Makes a remote file hold `text` as `w` says.
+fn remote_write(
+    ctx: &NativeCallContext,
+    h: &Host,
+    path: &str,
+    text: &str,
+    w: &client::Write,
+) -> Res<bool> {
+    let s = session(ctx)?;
+    client::write_text(&s.effects, h, path, text, w).map_err(|e| fx_err(ctx, e))
+}
+
+/// The end of an edit of a remote file just read: `ok` when the edit changes nothing, else the
+/// new text written in place (mode and owner kept).
+fn finish_edit(
+    ctx: &NativeCallContext,
+    h: &Host,
+    path: &str,
+    op: Op,
+    new: Option<String>,
+    sudo: Option<String>,
+    shown: serde_json::Value,
+) -> Res<bool> {
+    let w = client::Write {
+        mode: None,
+        in_place: true,
+        sudo,
+        shown,
+    };
+    let s = session(ctx)?;
+    client::finish_edit(&s.effects, h, path, op, new, &w).map_err(|e| fx_err(ctx, e))
 }
 
 #[export_module]
@@ -600,18 +306,9 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<bool> {
         let h = super::host_of("ssh::write", &host).map_err(|e| rt_err(&ctx, e))?;
-        let (mode, in_place, sudo) =
-            super::file_opts("ssh::write", opts).map_err(|e| rt_err(&ctx, e))?;
-        super::remote_write(
-            &ctx,
-            &h,
-            path,
-            text,
-            mode.as_deref(),
-            in_place,
-            &sudo,
-            serde_json::json!(format!("{} bytes", text.len())),
-        )
+        let mut w = super::file_opts("ssh::write", opts).map_err(|e| rt_err(&ctx, e))?;
+        w.shown = serde_json::json!(format!("{} bytes", text.len()));
+        super::remote_write(&ctx, &h, path, text, &w)
     }
 
     /// Copies a local file to the host (its content compared first: `true` when it changed).
@@ -629,8 +326,7 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<bool> {
         let h = super::host_of("ssh::put", &host).map_err(|e| rt_err(&ctx, e))?;
-        let (mode, in_place, sudo) =
-            super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
+        let mut w = super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
         let text = match std::fs::read_to_string(local) {
             Ok(t) => t,
             // In a plan, the file may be one an earlier (planned) step would write.
@@ -646,16 +342,8 @@ pub mod ssh_fns {
             }
             Err(e) => return Err(rt_err(&ctx, format!("cannot read {local}: {e}"))),
         };
-        super::remote_write(
-            &ctx,
-            &h,
-            remote,
-            &text,
-            mode.as_deref(),
-            in_place,
-            &sudo,
-            serde_json::json!(format!("from {local}")),
-        )
+        w.shown = serde_json::json!(format!("from {local}"));
+        super::remote_write(&ctx, &h, remote, &text, &w)
     }
 
     /// Copies a remote file here (mode 0600: fetched files such as overcloudrc hold secrets).
@@ -694,7 +382,9 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<bool> {
         let h = super::host_of("ssh::ini_set", &host).map_err(|e| rt_err(&ctx, e))?;
-        let (_, _, sudo) = super::file_opts("ssh::ini_set", opts).map_err(|e| rt_err(&ctx, e))?;
+        let sudo = super::file_opts("ssh::ini_set", opts)
+            .map_err(|e| rt_err(&ctx, e))?
+            .sudo;
         let (v, shown_v) = crate::modules::files::ini_value(&value);
         let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
@@ -719,7 +409,7 @@ pub mod ssh_fns {
             path,
             Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", &shown),
             edit::ini_set(&cur, section, key, &v),
-            &sudo,
+            sudo,
             serde_json::json!({"set": shown}),
         )
     }
@@ -741,8 +431,9 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<bool> {
         let h = super::host_of("ssh::hosts_block", &host).map_err(|e| rt_err(&ctx, e))?;
-        let (_, _, sudo) =
-            super::file_opts("ssh::hosts_block", opts).map_err(|e| rt_err(&ctx, e))?;
+        let sudo = super::file_opts("ssh::hosts_block", opts)
+            .map_err(|e| rt_err(&ctx, e))?
+            .sudo;
         let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
         let new = edit::block_set(&cur, name, &body)
@@ -753,7 +444,7 @@ pub mod ssh_fns {
             path,
             Op::new("ssh.hosts_block", format!("{}:{path}", h.label())).arg("block", name),
             new,
-            &sudo,
+            sudo,
             serde_json::json!({"block": name, "lines": body}),
         )
     }
@@ -835,16 +526,7 @@ pub mod ssh_fns {
             m.insert("log".into(), spec.log.clone().into());
             return Ok(m);
         }
-        let end = match super::job::run(fx, &h, &spec) {
-            Ok(e) => e,
-            Err(e) if e == "interrupted" => {
-                return Err(Box::new(EvalAltResult::ErrorTerminated(
-                    Dynamic::from("interrupted"),
-                    ctx.call_position(),
-                )))
-            }
-            Err(e) => return Err(err(e)),
-        };
+        let end = super::job::run(fx, &h, &spec).map_err(|e| fx_err(&ctx, e))?;
         if check && end.code != 0 {
             let last = &end.tail[end.tail.len().saturating_sub(10)..];
             return Err(err(format!(
@@ -916,12 +598,13 @@ pub mod ssh_fns {
         };
         let s = session(&ctx)?;
         use super::job::State;
-        let (state, code, same) = match super::job::state(&s.effects, &h, &spec).map_err(err)? {
-            State::None => ("none", Dynamic::UNIT, false),
-            State::Died => ("died", Dynamic::UNIT, false),
-            State::Running { same } => ("running", Dynamic::UNIT, same),
-            State::Done { code, same } => ("done", Dynamic::from(code), same),
-        };
+        let (state, code, same) =
+            match super::job::state(&s.effects, &h, &spec).map_err(|e| fx_err(&ctx, e))? {
+                State::None => ("none", Dynamic::UNIT, false),
+                State::Died => ("died", Dynamic::UNIT, false),
+                State::Running { same } => ("running", Dynamic::UNIT, same),
+                State::Done { code, same } => ("done", Dynamic::from(code), same),
+            };
         m.insert("state".into(), state.into());
         m.insert("code".into(), code);
         m.insert("same".into(), same.into());

@@ -1,0 +1,194 @@
+//! Assertions and checks: `assert`, `assert_eq`, `fail` (a mistake in what the user gave),
+//! `failed_check` (counted in the recap), `did_you_mean`, and `styled` for the tables checks print.
+
+use crate::engine::value;
+use crate::session::{rt_err, session};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic};
+
+fn eq_values(a: &Dynamic, b: &Dynamic) -> bool {
+    value::to_json(a) == value::to_json(b) && (a.is_int() == b.is_int())
+}
+
+#[export_module]
+pub mod assertions_fns {
+    /// Fails with "assertion failed" unless `cond` is true.
+    ///
+    /// ```rhai
+    /// assert(1 < 2);
+    /// ```
+    #[rhai_fn(name = "assert", return_raw)]
+    pub fn assert(ctx: NativeCallContext, cond: bool) -> Result<(), Box<EvalAltResult>> {
+        if cond {
+            Ok(())
+        } else {
+            Err(super::rt_err(&ctx, "assertion failed"))
+        }
+    }
+
+    /// Fails with `message` unless `cond` is true.
+    ///
+    /// ```rhai
+    /// assert(2 + 2 == 4, "arithmetic");
+    /// ```
+    #[rhai_fn(name = "assert", return_raw)]
+    pub fn assert_msg(
+        ctx: NativeCallContext,
+        cond: bool,
+        message: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        if cond {
+            Ok(())
+        } else {
+            Err(super::rt_err(&ctx, format!("assertion failed: {message}")))
+        }
+    }
+
+    /// Fails, showing both values, unless `left` equals `right`.
+    ///
+    /// ```rhai
+    /// assert_eq([1, #{a: "b"}], [1, #{a: "b"}]);
+    /// ```
+    #[rhai_fn(name = "assert_eq", return_raw)]
+    pub fn assert_eq(
+        ctx: NativeCallContext,
+        left: Dynamic,
+        right: Dynamic,
+    ) -> Result<(), Box<EvalAltResult>> {
+        if super::eq_values(&left, &right) {
+            Ok(())
+        } else {
+            Err(super::rt_err(
+                &ctx,
+                format!(
+                    "assertion failed: left == right\n    left:  {}\n    right: {}",
+                    super::value::literal(&left),
+                    super::value::literal(&right)
+                ),
+            ))
+        }
+    }
+
+    /// `assert_eq` with a message.
+    ///
+    /// ```rhai
+    /// assert_eq(1 + 1, 2, "sum");
+    /// ```
+    #[rhai_fn(name = "assert_eq", return_raw)]
+    pub fn assert_eq_msg(
+        ctx: NativeCallContext,
+        left: Dynamic,
+        right: Dynamic,
+        message: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        if super::eq_values(&left, &right) {
+            return Ok(());
+        }
+        Err(super::rt_err(
+            &ctx,
+            format!(
+                "assertion failed: {message}\n    left:  {}\n    right: {}",
+                super::value::literal(&left),
+                super::value::literal(&right)
+            ),
+        ))
+    }
+
+    /// Stops with `message`, a mistake in what the user gave (a profile, a target) that names
+    /// its own file and key: it is shown as it is, without the stdlib's frames.
+    ///
+    /// ```rhai
+    /// try { fail("profile.rhai: ocp.workers: -1 must be 0 or more"); } catch (e) { }
+    /// ```
+    #[rhai_fn(name = "fail", return_raw)]
+    pub fn fail(ctx: NativeCallContext, message: &str) -> Result<(), Box<EvalAltResult>> {
+        crate::session::user_error(message, None);
+        Err(Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(message.to_string()),
+            ctx.call_position(),
+        )))
+    }
+
+    /// `fail` with `advice`: what to do before running again, said instead of the command that
+    /// continues from the stage.
+    ///
+    /// ```rhai
+    /// try { fail("domain x belongs to lab y", "tear lab y down, or rename this lab"); } catch (e) { }
+    /// ```
+    #[rhai_fn(name = "fail", return_raw)]
+    pub fn fail_advice(
+        ctx: NativeCallContext,
+        message: &str,
+        advice: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        crate::session::user_error(message, Some(advice));
+        Err(Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(message.to_string()),
+            ctx.call_position(),
+        )))
+    }
+
+    /// Records that the check `name` failed, with `detail`: counted as failed in the recap and
+    /// journaled, as a failed change is (preflight reports each failed check so).
+    ///
+    /// ```rhai
+    /// if plan_mode() { failed_check("example check", "shown in the recap"); }
+    /// ```
+    #[rhai_fn(name = "failed_check", return_raw)]
+    pub fn failed_check(
+        ctx: NativeCallContext,
+        name: &str,
+        detail: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        super::session(&ctx)?.effects.check_failed(name, detail);
+        Ok(())
+    }
+
+    /// The candidate closest to `word` (by edit distance), or `()` when none is close: for
+    /// "did you mean" hints in scripts' own checks.
+    ///
+    /// ```rhai
+    /// assert_eq(did_you_mean("contrl", ["ctrl", "control", "compute"]), "control");
+    /// ```
+    #[rhai_fn(name = "did_you_mean")]
+    pub fn did_you_mean(word: &str, candidates: Array) -> Dynamic {
+        let c: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
+        crate::util::suggest::closest(word, c.iter().map(|s| s.as_str()))
+            .map(|s| Dynamic::from(s.to_string()))
+            .unwrap_or(Dynamic::UNIT)
+    }
+
+    /// `text` coloured as `kind` says ("pass" or "ok" green, "warn" yellow, "fail" red, "dim",
+    /// "bold") when the output is a terminal and `NO_COLOR` is unset; else `text` as it is. For
+    /// tables scripts print, such as preflight's.
+    ///
+    /// ```rhai
+    /// let s = styled("pass", "pass");
+    /// assert(s.contains("pass"));
+    /// ```
+    #[rhai_fn(name = "styled", return_raw)]
+    pub fn styled(
+        ctx: NativeCallContext,
+        kind: &str,
+        text: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        use crate::printer::Tone;
+        let tone = match kind {
+            "pass" | "ok" => Tone::Ok,
+            "warn" => Tone::Changed,
+            "fail" => Tone::Failed,
+            "dim" => Tone::Dim,
+            "bold" => Tone::Bold,
+            other => {
+                return Err(super::rt_err(
+                    &ctx,
+                    format!("styled: kind {other:?} must be pass, ok, warn, fail, dim or bold"),
+                ))
+            }
+        };
+        Ok(super::session(&ctx)?
+            .effects
+            .printer()
+            .paint_out(tone, text))
+    }
+}

@@ -1,0 +1,537 @@
+//! How a script runs: stages, planned steps, waits and pauses, parallel work, the parameters
+//! given with `--set`, the run's facts, questions, and the hooks of a profile variant.
+
+use super::{interrupted, Res};
+use crate::effects::{Op, StageStatus};
+use crate::engine::diag::Diagnostic;
+use crate::engine::value;
+use crate::modules::opts::{type_name, Opts};
+use crate::session::{is_interrupt, rt_err, session};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, FnPtr, Map};
+use std::time::{Duration, Instant};
+
+fn truthy(v: &Dynamic) -> bool {
+    if v.is_unit() {
+        return false;
+    }
+    v.as_bool().unwrap_or(true)
+}
+
+fn sleep_interruptible(ctx: &NativeCallContext, d: Duration) -> Res<()> {
+    let s = session(ctx)?;
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        if s.effects.check_cancel().is_err() {
+            return Err(interrupted(ctx));
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+    }
+    Ok(())
+}
+
+fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
+    let s = session(ctx)?;
+    let o =
+        Opts::new("wait_until", opts, &["timeout", "every", "what"]).map_err(|e| rt_err(ctx, e))?;
+    let timeout = o
+        .seconds("timeout")
+        .map_err(|e| rt_err(ctx, e))?
+        .unwrap_or(Duration::from_secs(300));
+    let every = o
+        .seconds("every")
+        .map_err(|e| rt_err(ctx, e))?
+        .unwrap_or(Duration::from_secs(2));
+    let what = o
+        .str("what")
+        .map_err(|e| rt_err(ctx, e))?
+        .unwrap_or_else(|| "the condition".into());
+    let t0 = Instant::now();
+    let spinner = s.effects.printer().spinner(&format!("waiting for {what}"));
+    let mut last_err: Option<String> = None;
+    let mut tries = 0u64;
+    loop {
+        if s.effects.check_cancel().is_err() {
+            return Err(interrupted(ctx));
+        }
+        tries += 1;
+        match f.call_within_context::<Dynamic>(ctx, ()) {
+            Ok(v) if truthy(&v) => {
+                if let Some(p) = &spinner {
+                    p.finish_and_clear();
+                }
+                return Ok(v);
+            }
+            Ok(_) => {}
+            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) => last_err = Some(Diagnostic::from_eval(&e, None).message),
+        }
+        if s.effects.is_plan() {
+            // A plan cannot wait for something it has not done: show the wait and go on.
+            s.effects
+                .planned_step(Op::new("wait", &what).arg("timeout_s", timeout.as_secs()))
+                .map_err(|e| rt_err(ctx, e))?;
+            return Ok(true.into());
+        }
+        let elapsed = t0.elapsed();
+        if elapsed >= timeout {
+            if let Some(p) = &spinner {
+                p.finish_and_clear();
+            }
+            let mut msg = format!(
+                "timed out after {} waiting for {what} ({tries} tries)",
+                crate::effects::fmt_ms(elapsed.as_millis())
+            );
+            if let Some(e) = last_err {
+                msg.push_str(&format!("; last error: {e}"));
+            }
+            return Err(rt_err(ctx, msg));
+        }
+        if let Some(p) = &spinner {
+            p.set_message(format!(
+                "waiting for {what} ({}s of {}s)",
+                elapsed.as_secs(),
+                timeout.as_secs()
+            ));
+        }
+        sleep_interruptible(ctx, every.min(timeout.saturating_sub(elapsed)))?;
+    }
+}
+
+/// Runs `n` tasks on up to `jobs` threads; every error is collected.
+fn par_impl(
+    ctx: &NativeCallContext,
+    what: &str,
+    n: usize,
+    task: impl Fn(usize) -> Res<Dynamic> + Sync,
+) -> Res<Array> {
+    let s = session(ctx)?;
+    let results = crate::effects::pool::run_indexed(s.jobs(), n, task);
+    let mut out = Array::with_capacity(n);
+    let mut errors = Vec::new();
+    let mut any_interrupt = false;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                any_interrupt |= is_interrupt(&e);
+                let d = Diagnostic::from_eval(&e, ctx.call_source());
+                let loc = d.location().map(|l| format!(" ({l})")).unwrap_or_default();
+                errors.push(format!(
+                    "  [{i}] {}{loc}",
+                    d.message.replace('\n', "\n      ")
+                ));
+            }
+        }
+    }
+    if any_interrupt {
+        return Err(interrupted(ctx));
+    }
+    if !errors.is_empty() {
+        return Err(rt_err(
+            ctx,
+            format!(
+                "{} of {n} {what} failed:\n{}",
+                errors.len(),
+                errors.join("\n")
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
+/// runner checks before a run starts.
+pub fn parse_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, String> {
+    let bad = |want: &str| format!("--set {name}={raw}: expected {want}");
+    if default.is_int() {
+        return raw
+            .trim()
+            .parse::<i64>()
+            .map(Dynamic::from)
+            .map_err(|_| bad("an integer"));
+    }
+    if default.is_float() {
+        return raw
+            .trim()
+            .parse::<f64>()
+            .map(Dynamic::from)
+            .map_err(|_| bad("a number"));
+    }
+    if default.is_bool() {
+        return match raw.trim() {
+            "true" | "yes" | "on" | "1" => Ok(true.into()),
+            "false" | "no" | "off" | "0" => Ok(false.into()),
+            _ => Err(bad("true or false")),
+        };
+    }
+    if default.is_string() {
+        return Ok(raw.into());
+    }
+    if default.is_array() || default.is_map() {
+        let v: serde_json::Value =
+            serde_json::from_str(raw).map_err(|e| bad(&format!("JSON ({e})")))?;
+        let d = value::from_json(&v);
+        if default.is_array() != d.is_array() {
+            return Err(bad(if default.is_array() {
+                "a JSON array"
+            } else {
+                "a JSON object"
+            }));
+        }
+        return Ok(d);
+    }
+    Ok(serde_json::from_str::<serde_json::Value>(raw)
+        .map(|v| value::from_json(&v))
+        .unwrap_or_else(|_| raw.into()))
+}
+
+fn stage_impl(ctx: &NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<Dynamic> {
+    let o = Opts::new("stage", opts, &["plan", "why"]).map_err(|e| rt_err(ctx, e))?;
+    let plan_only = o.bool("plan", false).map_err(|e| rt_err(ctx, e))?;
+    let why = o.str("why").map_err(|e| rt_err(ctx, e))?;
+    let s = session(ctx)?;
+    if name.trim().is_empty() {
+        return Err(rt_err(ctx, "stage: the name is empty"));
+    }
+    if !s.stage_selected(name) {
+        s.effects.stage_skipped(name);
+        return Ok(Dynamic::UNIT);
+    }
+    let already_plan = s.effects.is_plan();
+    let body = || {
+        s.effects.stage_begin(name);
+        if plan_only && !already_plan {
+            s.effects.printer().status(&format!(
+                "  note     stage {name} is planned, not applied{}",
+                why.as_deref().map(|w| format!(": {w}")).unwrap_or_default()
+            ));
+        }
+        let t0 = std::time::Instant::now();
+        let r = f.call_within_context::<Dynamic>(ctx, ());
+        let ms = t0.elapsed().as_millis();
+        let status = match &r {
+            Ok(_) => StageStatus::Done,
+            Err(e) if is_interrupt(e) => StageStatus::Interrupted,
+            Err(_) => StageStatus::Failed,
+        };
+        s.effects.stage_end(name, status, ms);
+        if status != StageStatus::Done {
+            s.set_failed_stage(name);
+        }
+        r
+    };
+    if plan_only {
+        s.effects.planning(body)
+    } else {
+        body()
+    }
+}
+
+#[export_module]
+pub mod flow_fns {
+    /// Calls `f` until it returns something other than `false` or `()`, and returns that.
+    /// Defaults: `timeout` 300 s, `every` 2 s. Errors from `f` count as "not yet"; the last one is
+    /// reported on timeout. In plan mode `f` is tried once, then the wait is shown as planned.
+    ///
+    /// ```rhai
+    /// let n = 0;
+    /// let v = wait_until(|| { n += 1; n >= 3 }, #{every: 0.01, timeout: 5, what: "three tries"});
+    /// assert_eq(v, true);
+    /// ```
+    #[rhai_fn(name = "wait_until", return_raw)]
+    pub fn wait_until_opts(
+        ctx: NativeCallContext,
+        f: FnPtr,
+        opts: Map,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        super::wait_impl(&ctx, f, opts)
+    }
+
+    /// `wait_until` with the defaults (300 s timeout, a try every 2 s).
+    ///
+    /// ```rhai
+    /// wait_until(|| true);
+    /// ```
+    #[rhai_fn(name = "wait_until", return_raw)]
+    pub fn wait_until(ctx: NativeCallContext, f: FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+        super::wait_impl(&ctx, f, Map::new())
+    }
+
+    /// Pauses for `seconds` (a Ctrl-C ends the pause).
+    ///
+    /// ```rhai
+    /// sleep(0.01);
+    /// ```
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_float(ctx: NativeCallContext, seconds: f64) -> Result<(), Box<EvalAltResult>> {
+        if !(0.0..=1e7).contains(&seconds) {
+            return Err(super::rt_err(
+                &ctx,
+                format!("sleep: {seconds} is not a number of seconds"),
+            ));
+        }
+        super::sleep_interruptible(&ctx, std::time::Duration::from_secs_f64(seconds))
+    }
+
+    /// Pauses for `seconds` (a Ctrl-C ends the pause).
+    ///
+    /// ```rhai
+    /// sleep(0);
+    /// ```
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_int(ctx: NativeCallContext, seconds: i64) -> Result<(), Box<EvalAltResult>> {
+        sleep_float(ctx, seconds as f64)
+    }
+
+    /// Calls each function of `fns` on up to `--jobs` threads and returns their results in order.
+    /// If any fail, every failure is reported together.
+    ///
+    /// ```rhai
+    /// let r = parallel([|| 1 + 1, || "two"]);
+    /// assert_eq(r, [2, "two"]);
+    /// ```
+    #[rhai_fn(name = "parallel", return_raw)]
+    pub fn parallel(ctx: NativeCallContext, fns: Array) -> Result<Array, Box<EvalAltResult>> {
+        let mut ptrs = Vec::with_capacity(fns.len());
+        for (i, f) in fns.into_iter().enumerate() {
+            let t = super::type_name(&f);
+            match f.try_cast::<FnPtr>() {
+                Some(p) => ptrs.push(p),
+                None => {
+                    return Err(super::rt_err(
+                        &ctx,
+                        format!("parallel: item {i} must be a function (|| ...), not {t}"),
+                    ))
+                }
+            }
+        }
+        super::par_impl(&ctx, "tasks", ptrs.len(), |i| {
+            ptrs[i].call_within_context::<Dynamic>(&ctx, ())
+        })
+    }
+
+    /// Calls `f` on each item of `items` on up to `--jobs` threads; returns the results in order.
+    /// If any fail, every failure is reported together.
+    ///
+    /// ```rhai
+    /// let squares = par_map([1, 2, 3], |x| x * x);
+    /// assert_eq(squares, [1, 4, 9]);
+    /// ```
+    #[rhai_fn(name = "par_map", return_raw)]
+    pub fn par_map(
+        ctx: NativeCallContext,
+        items: Array,
+        f: FnPtr,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        super::par_impl(&ctx, "items", items.len(), |i| {
+            f.call_within_context::<Dynamic>(&ctx, (items[i].clone(),))
+        })
+    }
+
+    /// Runs `f` as the stage `name` and returns its result. Effects inside are counted under the
+    /// stage in the recap. `--only` and `--from` choose which stages run; a stage left out
+    /// returns `()`. When a stage fails, the run stops and labsh prints the command that continues
+    /// from it.
+    ///
+    /// ```rhai
+    /// let n = stage("prepare", || 40 + 2);
+    /// ```
+    #[rhai_fn(name = "stage", return_raw)]
+    pub fn stage(
+        ctx: NativeCallContext,
+        name: &str,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        super::stage_impl(&ctx, name, Map::new(), f)
+    }
+
+    /// `stage` with options: `#{plan: true, why: "..."}` runs the stage in plan mode even in an
+    /// applying run (the sandbox plans what needs a real cloud or cluster), saying why.
+    ///
+    /// ```rhai
+    /// stage("tenant", #{plan: true, why: "no cloud on the sandbox"}, || run(["true"]));
+    /// ```
+    #[rhai_fn(name = "stage", return_raw)]
+    pub fn stage_opts(
+        ctx: NativeCallContext,
+        name: &str,
+        opts: Map,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        super::stage_impl(&ctx, name, opts, f)
+    }
+
+    /// Runs `f` in plan mode within an applying run, saying `why` once: the steps that need
+    /// something the target only stands in for (an undercloud, a cloud, a cluster) are shown,
+    /// not done, while the rest of the stage applies.
+    ///
+    /// ```rhai
+    /// let r = planned("no undercloud on the sandbox", || run(["openstack", "undercloud", "install"]));
+    /// assert(r.planned);
+    /// ```
+    #[rhai_fn(name = "planned", return_raw)]
+    pub fn planned(
+        ctx: NativeCallContext,
+        why: &str,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let s = super::session(&ctx)?;
+        if !s.effects.is_plan() {
+            s.effects
+                .printer()
+                .status(&format!("  note     planned, not applied: {why}"));
+        }
+        s.effects
+            .planning(|| f.call_within_context::<Dynamic>(&ctx, ()))
+    }
+
+    /// True in plan mode (`--plan`, `:plan on`).
+    ///
+    /// ```rhai
+    /// if plan_mode() { print("only planning"); }
+    /// ```
+    #[rhai_fn(name = "plan_mode", return_raw)]
+    pub fn plan_mode(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
+        Ok(super::session(&ctx)?.effects.is_plan())
+    }
+
+    /// A script parameter: the value given with `--set name=value`, converted to the type of
+    /// `default`, or `default`. `labsh run` refuses `--set` keys that no `param` call names.
+    ///
+    /// ```rhai
+    /// let vms = param("vm_count", 3);
+    /// assert_eq(type_of(vms), "i64");
+    /// ```
+    #[rhai_fn(name = "param", return_raw)]
+    pub fn param(
+        ctx: NativeCallContext,
+        name: &str,
+        default: Dynamic,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let s = super::session(&ctx)?;
+        match s.options.sets.get(name) {
+            Some(raw) => {
+                super::parse_param(name, raw, &default).map_err(|e| super::rt_err(&ctx, e))
+            }
+            None => Ok(default),
+        }
+    }
+
+    /// Asks `question` (y/N) and returns the answer. `--yes` answers yes; in plan mode nothing
+    /// will be changed, so it is yes too; with no terminal to ask on and no `--yes`, it is an
+    /// error that says to pass `--yes`.
+    ///
+    /// ```rhai
+    /// if plan_mode() { assert(confirm("remove the lab?")); }
+    /// ```
+    #[rhai_fn(name = "confirm", return_raw)]
+    pub fn confirm(ctx: NativeCallContext, question: &str) -> Result<bool, Box<EvalAltResult>> {
+        let s = super::session(&ctx)?;
+        if s.options.yes || s.effects.is_plan() {
+            return Ok(true);
+        }
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(super::rt_err(
+                &ctx,
+                format!("{question} (no terminal to ask on: pass --yes to confirm)"),
+            ));
+        }
+        s.effects.printer().status(&format!("{question} [y/N] "));
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| super::rt_err(&ctx, format!("cannot read the answer: {e}")))?;
+        Ok(matches!(
+            line.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
+    /// What this run is: `#{plan, run_id, script, profile, target, jobs, stages, yes, graph,
+    /// state_dir}` (`stages`: the script's, in order).
+    ///
+    /// ```rhai
+    /// let i = run_info();
+    /// assert(i.jobs >= 1);
+    /// ```
+    #[rhai_fn(name = "run_info", return_raw)]
+    pub fn run_info(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let s = super::session(&ctx)?;
+        let mut m = Map::new();
+        let opt = |v: &Option<String>| v.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT);
+        m.insert("plan".into(), s.effects.is_plan().into());
+        m.insert("run_id".into(), opt(&s.effects.run_id()));
+        m.insert(
+            "script".into(),
+            opt(&s.options.script.as_ref().map(|p| p.display().to_string())),
+        );
+        m.insert("profile".into(), opt(&s.options.profile));
+        m.insert("target".into(), opt(&s.options.target));
+        m.insert("jobs".into(), (s.jobs() as i64).into());
+        m.insert(
+            "stages".into(),
+            s.stages()
+                .iter()
+                .map(|x| Dynamic::from(x.clone()))
+                .collect::<Array>()
+                .into(),
+        );
+        m.insert("yes".into(), s.options.yes.into());
+        m.insert(
+            "graph".into(),
+            opt(&s.options.graph.as_ref().map(|p| p.display().to_string())),
+        );
+        m.insert(
+            "state_dir".into(),
+            crate::paths::state_dir().display().to_string().into(),
+        );
+        Ok(m)
+    }
+
+    /// Whether the script file at `path` defines a function `name` (hooks of a profile variant).
+    ///
+    /// ```rhai
+    /// assert(!script_has_fn("/nonexistent.rhai", "after_l1"));
+    /// ```
+    pub fn script_has_fn(path: &str, name: &str) -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        // A cheap look before a compile: the function must be written there.
+        text.contains(&format!("fn {name}("))
+    }
+
+    /// Calls function `name` of the script file at `path` with `args` and returns its result:
+    /// how a profile variant's hooks (`fn after_l1(p)`) run.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-hooks.rhai";
+    /// if !plan_mode() {
+    ///     files::write(f, "fn twice(x) { x * 2 }");
+    ///     assert_eq(call_script_fn(f, "twice", [21]), 42);
+    /// }
+    /// ```
+    #[rhai_fn(name = "call_script_fn", return_raw)]
+    pub fn call_script_fn(
+        ctx: NativeCallContext,
+        path: &str,
+        name: &str,
+        args: Array,
+    ) -> Res<Dynamic> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| rt_err(&ctx, format!("cannot read {path}: {e}")))?;
+        let mut ast = ctx
+            .engine()
+            .compile(&text)
+            .map_err(|e| rt_err(&ctx, format!("{path}: {e}")))?;
+        ast.set_source(path);
+        let mut scope = rhai::Scope::new();
+        ctx.engine()
+            .call_fn::<Dynamic>(&mut scope, &ast, name, args)
+            .map_err(|e| {
+                let d = Diagnostic::from_eval(&e, Some(path));
+                rt_err(&ctx, format!("in {path}, {name}: {}", d.message))
+            })
+    }
+}

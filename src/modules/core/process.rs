@@ -1,0 +1,203 @@
+//! Programs: `run` (an argument vector) and `sh` (a shell line), through the effects seam, with
+//! their options; the environment they see (`env`).
+
+use super::{fx_err, Res};
+use crate::effects::process::{self, Arg, Command};
+use crate::effects::Op;
+use crate::modules::opts::{to_arg, Opts};
+use crate::session::{rt_err, session};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> Res<Map> {
+    let o = Opts::new(
+        func,
+        opts,
+        &[
+            "timeout", "cwd", "env", "quiet", "check", "read", "stdin", "prefix",
+        ],
+    )
+    .map_err(|e| rt_err(ctx, e))?;
+    let err = |e: String| rt_err(ctx, e);
+    let mut cmd = Command::new(argv);
+    if cmd.argv.is_empty() {
+        return Err(err(format!("{func}: the command is empty")));
+    }
+    cmd.timeout = o.seconds("timeout").map_err(err)?;
+    cmd.cwd = o.str("cwd").map_err(err)?.map(Into::into);
+    if let Some(env) = o.map("env").map_err(err)? {
+        for (k, v) in env {
+            let a = to_arg(&v).map_err(|e| err(format!("{func}: env.{k}: {e}")))?;
+            cmd.env.push((k.to_string(), a));
+        }
+    }
+    cmd.stdin = o.arg("stdin").map_err(err)?;
+    let quiet = o.bool("quiet", false).map_err(err)?;
+    let check = o.bool("check", true).map_err(err)?;
+    let read = o.bool("read", false).map_err(err)?;
+    if !quiet {
+        cmd.stream = Some(
+            o.str("prefix")
+                .map_err(err)?
+                .unwrap_or_else(|| cmd.program_name()),
+        );
+    }
+    let target = cmd.display();
+    exec_checked(ctx, func, cmd, target, check, read)
+}
+
+/// Runs a prepared command through the effects seam (a read, or a change that plan mode only
+/// shows) as `func` on `target`; a non-zero exit is an error with its last lines unless `check`
+/// is false. Returns `#{code, stdout, stderr}` (and `planned: true` when only planned).
+pub fn exec_checked(
+    ctx: &NativeCallContext,
+    func: &str,
+    cmd: Command,
+    target: String,
+    check: bool,
+    read: bool,
+) -> Res<Map> {
+    let s = session(ctx)?;
+    let mut op = Op::new(func, target.clone());
+    if let Some(c) = &cmd.cwd {
+        op = op.arg("cwd", c.display().to_string());
+    }
+    if !cmd.env.is_empty() {
+        let env: serde_json::Map<String, serde_json::Value> = cmd
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.shown().into()))
+            .collect();
+        op = op.arg("env", env);
+    }
+    let fx = &s.effects;
+    // A non-zero exit of a checked command is a failure, recorded as one.
+    let exec = || {
+        fx.exec(&cmd).and_then(|o| {
+            if check && o.code != 0 {
+                Err(crate::effects::Error::Failed(o.failure(&target)))
+            } else {
+                Ok(o)
+            }
+        })
+    };
+    let out = if read {
+        fx.read_typed(op, exec)
+    } else {
+        fx.change_typed(op, exec, process::Output::planned)
+    };
+    let out = out.map_err(|e| fx_err(ctx, e))?;
+
+    let mut m = Map::new();
+    m.insert("code".into(), (out.code as i64).into());
+    m.insert("stdout".into(), out.stdout.into());
+    m.insert("stderr".into(), out.stderr.into());
+    if fx.is_plan() && !read {
+        m.insert("planned".into(), true.into());
+    }
+    Ok(m)
+}
+
+fn argv_of(ctx: &NativeCallContext, argv: Array) -> Res<Vec<Arg>> {
+    argv.iter()
+        .enumerate()
+        .map(|(i, v)| to_arg(v).map_err(|e| rt_err(ctx, format!("run: argv[{i}]: {e}"))))
+        .collect()
+}
+
+#[export_module]
+pub mod process_fns {
+    /// Runs a program from an argument vector (no shell), streams its output prefixed with the
+    /// program's name, and returns `#{code, stdout, stderr}`. A non-zero exit is an error.
+    /// In plan mode the command is shown, not run, and the result is `#{code: 0, stdout: "",
+    /// stderr: "", planned: true}`.
+    ///
+    /// ```rhai
+    /// let r = run(["echo", "hello"]);
+    /// if !plan_mode() { assert_eq(r.stdout, "hello\n"); }
+    /// ```
+    #[rhai_fn(name = "run", return_raw)]
+    pub fn run(ctx: NativeCallContext, argv: Array) -> Result<Map, Box<EvalAltResult>> {
+        let argv = super::argv_of(&ctx, argv)?;
+        super::run_impl(&ctx, "run", argv, Map::new())
+    }
+
+    /// `run` with options: `timeout` (seconds), `cwd`, `env` (map; values may be secrets),
+    /// `stdin`, `quiet` (no streaming), `prefix` (for streamed lines), `check` (false: a non-zero
+    /// exit is returned in `code`, not raised), `read` (true: the command changes nothing, so it
+    /// runs in plan mode too and is not counted as a change).
+    ///
+    /// ```rhai
+    /// let r = run(["sh", "-c", "exit 3"], #{check: false, quiet: true, timeout: 10});
+    /// if !plan_mode() { assert_eq(r.code, 3); }
+    /// let v = run(["uname", "-s"], #{read: true, quiet: true});
+    /// assert_eq(v.stdout, "Linux\n");
+    /// ```
+    #[rhai_fn(name = "run", return_raw)]
+    pub fn run_opts(
+        ctx: NativeCallContext,
+        argv: Array,
+        opts: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let argv = super::argv_of(&ctx, argv)?;
+        super::run_impl(&ctx, "run", argv, opts)
+    }
+
+    /// Runs `script` with `sh -c`, for when a shell is really wanted (pipes, redirections).
+    /// Prefer `run` with an argument vector otherwise. Same result and plan behaviour as `run`.
+    ///
+    /// ```rhai
+    /// let r = sh("echo one two | wc -w", #{quiet: true, read: true});
+    /// assert_eq(r.stdout, "2\n");
+    /// ```
+    #[rhai_fn(name = "sh", return_raw)]
+    pub fn sh(ctx: NativeCallContext, script: &str) -> Result<Map, Box<EvalAltResult>> {
+        super::run_impl(
+            &ctx,
+            "sh",
+            vec!["sh".into(), "-c".into(), script.into()],
+            Map::new(),
+        )
+    }
+
+    /// `sh` with the options of `run`.
+    ///
+    /// ```rhai
+    /// sh("echo $GREETING", #{env: #{GREETING: "hi"}, quiet: true});
+    /// ```
+    #[rhai_fn(name = "sh", return_raw)]
+    pub fn sh_opts(
+        ctx: NativeCallContext,
+        script: &str,
+        opts: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        super::run_impl(
+            &ctx,
+            "sh",
+            vec!["sh".into(), "-c".into(), script.into()],
+            opts,
+        )
+    }
+
+    /// The environment variable `name`, or `()` when it is not set.
+    ///
+    /// ```rhai
+    /// let home = env("HOME");
+    /// ```
+    #[rhai_fn(name = "env")]
+    pub fn env(name: &str) -> Dynamic {
+        std::env::var(name)
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT)
+    }
+
+    /// The environment variable `name`, or `default` when it is not set.
+    ///
+    /// ```rhai
+    /// let editor = env("EDITOR", "vi");
+    /// ```
+    #[rhai_fn(name = "env")]
+    pub fn env_or(name: &str, default: Dynamic) -> Dynamic {
+        std::env::var(name).map(Dynamic::from).unwrap_or(default)
+    }
+}

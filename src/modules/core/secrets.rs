@@ -1,0 +1,122 @@
+//! `secret`: a value from the environment, the secrets file, a generator or a prompt, which
+//! prints masked everywhere.
+
+use super::Res;
+use crate::effects::secret::{self, Secret};
+use crate::effects::Op;
+use crate::modules::opts::Opts;
+use crate::session::{rt_err, session};
+use rhai::plugin::*;
+use rhai::Map;
+
+fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
+    let s = session(ctx)?;
+    let o = Opts::new("secret", opts, &["generate", "length", "env", "prompt"])
+        .map_err(|e| rt_err(ctx, e))?;
+    let err = |e: String| rt_err(ctx, e);
+    secret::check_name(name).map_err(err)?;
+    let make = |v: &str, from: &str| -> Res<Secret> {
+        if v.len() < secret::MIN_LEN {
+            return Err(err(format!(
+                "secret {name} from {from} is shorter than {} characters",
+                secret::MIN_LEN
+            )));
+        }
+        Ok(Secret::new(name, v))
+    };
+    let env = o
+        .str("env")
+        .map_err(err)?
+        .unwrap_or_else(|| secret::env_name(name));
+    if let Some(v) = secret::env_value(&env) {
+        if !v.is_empty() {
+            return make(&v, &format!("${env}"));
+        }
+    }
+    let generate = o.bool("generate", false).map_err(err)?;
+    // A value a plan made for it earlier in this run (not stored): the same one again.
+    if let Some(Some(v)) = s.secret_seen(name) {
+        return Ok(Secret::new(name, &v));
+    }
+    if let Some(v) = s.secrets.get(name).map_err(err)? {
+        if generate && s.secret_seen(name).is_none() {
+            s.effects.unchanged(
+                Op::new("secret.generate", name)
+                    .arg("file", s.secrets.path().display().to_string()),
+            );
+            s.see_secret(name, None);
+        }
+        return make(&v, &s.secrets.path().display().to_string());
+    }
+    if generate {
+        let len = o.int("length").map_err(err)?.unwrap_or(24);
+        if !(12..=4096).contains(&len) {
+            return Err(err(format!(
+                "secret: option 'length' must be between 12 and 4096, not {len}"
+            )));
+        }
+        let value = secret::generate(len as usize).map_err(err)?;
+        let path = s.secrets.path().display().to_string();
+        let op = Op::new("secret.generate", name).arg("file", &path);
+        // Stored in any applying run, also inside planned(..): later steps use the same value.
+        let stored = s
+            .effects
+            .change_local(op, || s.secrets.put(name, &value).map(Some), || None)
+            .map_err(err)?;
+        s.see_secret(
+            name,
+            if stored.is_none() {
+                Some(value.clone())
+            } else {
+                None
+            },
+        );
+        return Ok(Secret::new(name, stored.as_deref().unwrap_or(&value)));
+    }
+    if s.options.interactive && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let prompt = o
+            .str("prompt")
+            .map_err(err)?
+            .unwrap_or_else(|| format!("secret {name}: "));
+        let v =
+            rpassword::prompt_password(prompt).map_err(|e| err(format!("secret {name}: {e}")))?;
+        return make(&v, "the prompt");
+    }
+    Err(err(format!(
+        "secret {name} is not set: export {env}=..., or add a line `{name}=...` to {} (mode 0600), or call secret(\"{name}\", #{{generate: true}}) to have one made",
+        s.secrets.path().display()
+    )))
+}
+
+#[export_module]
+pub mod secrets_fns {
+    /// The secret `name`: from `$LABSH_SECRET_<NAME>`, else the secrets file, else (in the REPL)
+    /// a prompt. It prints as `«secret NAME»` everywhere; only bindings read its value.
+    ///
+    /// ```rhai
+    /// let pw = secret("example-password", #{generate: true});
+    /// assert_eq(`${pw}`, "«secret example-password»");
+    /// ```
+    #[rhai_fn(name = "secret", return_raw)]
+    pub fn secret(ctx: NativeCallContext, name: &str) -> Result<super::Secret, Box<EvalAltResult>> {
+        super::secret_impl(&ctx, name, Map::new())
+    }
+
+    /// `secret` with options: `generate` (true: make and store a strong random value when none
+    /// exists; in plan mode it is made but not stored), `length` (of a generated value, default
+    /// 24), `env` (read this variable instead of `LABSH_SECRET_<NAME>`), `prompt` (the REPL's
+    /// question).
+    ///
+    /// ```rhai
+    /// let pw = secret("example-token", #{generate: true, length: 32});
+    /// assert_eq(pw.name, "example-token");
+    /// ```
+    #[rhai_fn(name = "secret", return_raw)]
+    pub fn secret_opts(
+        ctx: NativeCallContext,
+        name: &str,
+        opts: Map,
+    ) -> Result<super::Secret, Box<EvalAltResult>> {
+        super::secret_impl(&ctx, name, opts)
+    }
+}

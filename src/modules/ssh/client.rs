@@ -1,0 +1,378 @@
+//! The ssh client under the binding, with no Rhai types: a host and how to reach it (its ssh
+//! command lines: the shared options, the master connection, a hop through another host), remote
+//! command lines under sudo, ssh's own failures named, and commands and files on the host through
+//! the effects seam.
+
+use crate::effects::process::{shell_quote, Arg, Command, Output};
+use crate::effects::{Effects, Error, Op};
+use std::time::Duration;
+
+/// A remote host and how to reach it.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity: Option<String>,
+    pub connect_timeout: u64,
+    pub options: Vec<String>,
+    /// A host that must not be contacted (a sandbox stands for it): plans treat its files as
+    /// absent; applying anything on it is an error.
+    pub offline: bool,
+    /// The host this one is reached through: the command runs on `via` as an ssh of its own
+    /// (with `via`'s keys), as an overcloud node is reached from the director.
+    pub via: Option<Box<Host>>,
+}
+
+impl Host {
+    /// `user@host:port` as people write it.
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if let Some(u) = &self.user {
+            s.push_str(u);
+            s.push('@');
+        }
+        s.push_str(&self.host);
+        if let Some(p) = self.port {
+            s.push_str(&format!(":{p}"));
+        }
+        if let Some(v) = &self.via {
+            s.push_str(&format!(" via {}", v.label()));
+        }
+        s
+    }
+
+    /// Whether this host, or one it is reached through, must not be contacted.
+    pub fn is_offline(&self) -> bool {
+        self.offline || self.via.as_ref().is_some_and(|v| v.is_offline())
+    }
+
+    fn control_dir() -> String {
+        crate::paths::state_dir().join("ssh").display().to_string()
+    }
+
+    /// The ssh options every call shares.
+    fn base(&self, program: &str) -> Vec<String> {
+        let dir = Self::control_dir();
+        // One master connection per host, its socket in the state folder; a plan writes
+        // nothing, so it shares a master only where one is already there.
+        let multiplex = if crate::effects::plan_process() {
+            std::path::Path::new(&dir).is_dir()
+        } else {
+            std::fs::create_dir_all(&dir).is_ok()
+        };
+        let mut v: Vec<String> = vec![program.into()];
+        let mut opts = vec![
+            "BatchMode=yes".to_string(),
+            format!("ConnectTimeout={}", self.connect_timeout),
+        ];
+        if multiplex {
+            opts.push("ControlMaster=auto".into());
+            opts.push(format!("ControlPath={dir}/%C"));
+            opts.push("ControlPersist=120".into());
+        }
+        opts.push("ServerAliveInterval=15".into());
+        for o in opts {
+            v.push("-o".into());
+            v.push(o);
+        }
+        for o in &self.options {
+            v.push("-o".into());
+            v.push(o.clone());
+        }
+        if let Some(i) = &self.identity {
+            v.push("-i".into());
+            v.push(i.clone());
+        }
+        if let Some(p) = self.port {
+            v.push(if program == "scp" { "-P" } else { "-p" }.into());
+            v.push(p.to_string());
+        }
+        v
+    }
+
+    fn dest(&self) -> String {
+        match &self.user {
+            Some(u) => format!("{u}@{}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    /// The ssh command line that runs `remote` (a shell command line) on the host.
+    pub fn command(&self, remote: &str) -> Vec<String> {
+        if let Some(via) = &self.via {
+            return via.command(&self.hop_line(remote));
+        }
+        let mut v = self.base("ssh");
+        v.push(self.dest());
+        v.push("--".into());
+        v.push(remote.into());
+        v
+    }
+
+    /// The ssh command line run on the `via` host: its own client, its keys and known hosts (a
+    /// node the director just deployed is accepted on first sight), no master connection.
+    fn hop_line(&self, remote: &str) -> String {
+        let mut v: Vec<String> = vec!["ssh".into()];
+        for o in [
+            "BatchMode=yes".to_string(),
+            format!("ConnectTimeout={}", self.connect_timeout),
+            "StrictHostKeyChecking=accept-new".into(),
+        ] {
+            v.push("-o".into());
+            v.push(o);
+        }
+        for o in &self.options {
+            v.push("-o".into());
+            v.push(o.clone());
+        }
+        if let Some(i) = &self.identity {
+            v.push("-i".into());
+            v.push(i.clone());
+        }
+        if let Some(p) = self.port {
+            v.push("-p".into());
+            v.push(p.to_string());
+        }
+        v.push(self.dest());
+        v.push("--".into());
+        v.push(remote.into());
+        v.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `line` as `sudo` asks: as it is, as root, or as another user (`sudo -n`: never a password
+/// prompt); an empty line is an error of `func`.
+pub fn as_user(func: &str, line: String, sudo: &Option<String>) -> Result<String, String> {
+    if line.trim().is_empty() {
+        return Err(format!("{func}: the command is empty"));
+    }
+    Ok(match sudo {
+        None => line,
+        Some(u) if u == "root" => format!("sudo -n -- sh -c {}", shell_quote(&line)),
+        Some(u) => format!(
+            "sudo -n -u {} -H -- sh -c {}",
+            shell_quote(u),
+            shell_quote(&line)
+        ),
+    })
+}
+
+/// Turns ssh's own failures (exit 255) into a message naming the host.
+fn explain(h: &Host, code: i32, stderr: &str) -> Option<String> {
+    if code != 255 {
+        return None;
+    }
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let hint = if last.contains("Permission denied") {
+        "authentication refused: check the user, the identity file and the remote authorized_keys"
+    } else if last.contains("timed out")
+        || last.contains("No route")
+        || last.contains("Connection refused")
+    {
+        "the host cannot be reached: check the address, the port and that sshd runs"
+    } else if last.contains("Host key verification failed") {
+        "the host key is unknown or changed: check known_hosts"
+    } else {
+        "ssh failed"
+    };
+    Some(format!("ssh to {}: {hint} ({last})", h.label()))
+}
+
+/// How a remote command runs (the options of `ssh::run`).
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    pub timeout: Option<Duration>,
+    pub stdin: Option<Arg>,
+    /// No streaming of its output.
+    pub quiet: bool,
+    /// A non-zero exit is an error naming the host, the code and the last lines.
+    pub check: bool,
+    /// It changes nothing: it runs in plan mode too and is not counted as a change.
+    pub read: bool,
+}
+
+/// Runs the remote command line `line` as `func`. A plan shows a change and runs a read; an
+/// offline host is never contacted: a plan reads nothing from it (exit code 3, as a missing file)
+/// and shows the change, a run is an error.
+pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Output, Error> {
+    let mut c = Command::new(h.command(line));
+    c.timeout = o.timeout;
+    c.stdin = o.stdin.clone();
+    if !o.quiet {
+        c.stream = Some(h.label());
+    }
+    let target = format!("{}: {line}", h.label());
+    if h.is_offline() {
+        if !fx.is_plan() {
+            return Err(Error::Failed(format!(
+                "{} is offline (the target stands in for it); nothing was run: {line}",
+                h.label()
+            )));
+        }
+        if !o.read {
+            fx.planned_step(Op::new(func, target))
+                .map_err(Error::Failed)?;
+        }
+        return Ok(Output {
+            code: if o.read { 3 } else { 0 },
+            stdout: String::new(),
+            stderr: String::new(),
+        });
+    }
+    let op = Op::new(func, target);
+    let out = if o.read {
+        fx.read_typed(op, || fx.exec(&c))
+    } else {
+        fx.change_typed(op, || fx.exec(&c), Output::planned)
+    }?;
+    if let Some(m) = explain(h, out.code, &out.stderr) {
+        return Err(Error::Failed(m));
+    }
+    if o.check && out.code != 0 {
+        let all = format!("{}{}", out.stdout, out.stderr);
+        let lines: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty()).collect();
+        let last = &lines[lines.len().saturating_sub(10)..];
+        return Err(Error::Failed(format!(
+            "on {}: command failed with exit code {}: {line}{}",
+            h.label(),
+            out.code,
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!("\n    {}", last.join("\n    "))
+            }
+        )));
+    }
+    Ok(out)
+}
+
+/// The text of a remote file, or None when it does not exist (a read: runs in plan mode too).
+pub fn read_text(
+    fx: &Effects,
+    h: &Host,
+    path: &str,
+    sudo: &Option<String>,
+) -> Result<Option<String>, Error> {
+    let line = format!(
+        "if [ -e {p} ]; then cat {p}; else exit 3; fi",
+        p = shell_quote(path)
+    );
+    let line = as_user("ssh.read", line, sudo)?;
+    let quietly = Run {
+        quiet: true,
+        read: true,
+        ..Run::default()
+    };
+    let out = run(fx, "ssh.read", h, &line, &quietly)?;
+    match out.code {
+        0 => Ok(Some(out.stdout)),
+        3 => Ok(None),
+        c => Err(Error::Failed(format!(
+            "cannot read {path} on {}: exit code {c}: {}",
+            h.label(),
+            out.stderr.trim()
+        ))),
+    }
+}
+
+/// How a remote file is written.
+#[derive(Clone, Debug, Default)]
+pub struct Write {
+    /// Octal, such as "0600"; a new file through a rename is 0644 without one.
+    pub mode: Option<String>,
+    /// Written in place (mode and owner kept) rather than through a temporary file and a rename.
+    pub in_place: bool,
+    pub sudo: Option<String>,
+    /// What plans and journals show instead of the content.
+    pub shown: serde_json::Value,
+}
+
+/// Makes a remote file hold `text`: `ok` when it does already. `true` when it changed.
+pub fn write_text(
+    fx: &Effects,
+    h: &Host,
+    path: &str,
+    text: &str,
+    w: &Write,
+) -> Result<bool, Error> {
+    let current = read_text(fx, h, path, &w.sudo)?;
+    if current.as_deref() == Some(text) {
+        let target = format!("{}:{path}", h.label());
+        fx.unchanged(Op::new("ssh.write", &target).arg("mode", w.mode.as_deref()));
+        return Ok(false);
+    }
+    put_text(fx, h, path, text, w)
+}
+
+/// Writes `text` to a remote file known to hold something else (no read first).
+pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Result<bool, Error> {
+    let target = format!("{}:{path}", h.label());
+    let p = shell_quote(path);
+    // The file's folder is made first, as files::write makes a local one.
+    let mkdir = match std::path::Path::new(path).parent() {
+        Some(d) if !d.as_os_str().is_empty() && d != std::path::Path::new("/") => {
+            format!("mkdir -p {} && ", shell_quote(&d.display().to_string()))
+        }
+        _ => String::new(),
+    };
+    let line = match (w.in_place, w.mode.as_deref()) {
+        (true, None) => format!("{mkdir}cat > {p}"),
+        (true, Some(m)) => format!("{mkdir}cat > {p} && chmod {m} {p}"),
+        (false, m) => format!(
+            "{mkdir}umask 077 && t={p}.labsh-tmp.$$ && cat > \"$t\" && chmod {} \"$t\" && mv -f \"$t\" {p}",
+            m.unwrap_or("0644")
+        ),
+    };
+    let full = as_user("ssh.write", line, &w.sudo)?;
+    let mut c = Command::new(h.command(&full));
+    c.stdin = Some(Arg::Plain(text.to_string()));
+    let op = Op::new("ssh.write", &target)
+        .arg("mode", w.mode.as_deref())
+        .arg("content", &w.shown);
+    let out = fx.change(
+        op,
+        || fx.exec(&c),
+        || Output {
+            code: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+        },
+    )?;
+    if out.code != 0 {
+        return Err(Error::Failed(format!(
+            "cannot write {path} on {}: exit code {}: {}",
+            h.label(),
+            out.code,
+            out.stderr.trim()
+        )));
+    }
+    Ok(true)
+}
+
+/// The end of an edit of a remote file just read: `ok` when the edit changes nothing, else the
+/// new text written in place (mode and owner kept).
+pub fn finish_edit(
+    fx: &Effects,
+    h: &Host,
+    path: &str,
+    op: Op,
+    new: Option<String>,
+    w: &Write,
+) -> Result<bool, Error> {
+    match new {
+        None => {
+            fx.unchanged(op);
+            Ok(false)
+        }
+        Some(new) => put_text(fx, h, path, &new, w),
+    }
+}
