@@ -7,6 +7,7 @@
 
 use super::client::{Body, Client, Failure};
 use super::config::CloudConfig;
+use super::id::Id;
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
 use crate::modules::opts::Opts;
@@ -34,24 +35,15 @@ impl Conn {
     }
 }
 
-/// Placeholder id of something a plan would create.
-pub fn planned_id(kind: &str, name: &str) -> String {
-    format!("(planned {kind} {name})")
-}
-
-pub fn is_planned(id: &str) -> bool {
-    id.starts_with("(planned ")
-}
-
 /// What the operations work with.
 pub struct Api<'a> {
     pub fx: &'a Effects,
     pub conn: Conn,
 }
 
-fn q(s: &str) -> String {
+fn q(s: impl std::fmt::Display) -> String {
     let mut out = String::new();
-    for b in s.bytes() {
+    for b in s.to_string().bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)
@@ -69,8 +61,8 @@ fn looks_like_id(s: &str) -> bool {
             && s.matches('-').count() == 4)
 }
 
-fn sid(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_string()
+fn sid(v: &Value) -> Id {
+    Id::from_json(&v["id"])
 }
 
 /// IPv4 CIDR membership.
@@ -138,7 +130,7 @@ impl<'a> Api<'a> {
         let live = self.live().cloned();
         let mut p = planned;
         if let Value::Object(m) = &mut p {
-            m.insert("id".into(), json!(planned_id(kind, name)));
+            m.insert("id".into(), json!(Id::planned(kind, name)));
             m.insert("planned".into(), json!(true));
             m.insert("name".into(), json!(name));
         }
@@ -233,15 +225,15 @@ impl<'a> Api<'a> {
 
     // ---------- identity ----------
 
-    pub fn domain_id(&self, d: Option<String>) -> Result<String, String> {
+    pub fn domain_id(&self, d: Option<String>) -> Result<Id, String> {
         let d = d.unwrap_or_else(|| "default".into());
         if d == "default" || d == "Default" || looks_like_id(&d) {
-            return Ok(if d == "Default" { "default".into() } else { d });
+            return Ok(Id::Real(if d == "Default" { "default".into() } else { d }));
         }
         let found = self.list("identity", &format!("/domains?name={}", q(&d)), "domains")?;
         match found.first() {
             Some(v) => Ok(sid(v)),
-            None if self.live().is_none() => Ok(planned_id("domain", &d)),
+            None if self.live().is_none() => Ok(Id::planned("domain", &d)),
             None => Err(format!("domain '{d}' does not exist")),
         }
     }
@@ -250,12 +242,12 @@ impl<'a> Api<'a> {
     fn identity_find(
         &self,
         kind: &str,
-        name: &str,
+        name: &Id,
         domain: Option<String>,
     ) -> Result<Option<Value>, String> {
-        if is_planned(name) {
+        let Id::Real(name) = name else {
             return Ok(None);
-        }
+        };
         if looks_like_id(name) {
             if let Some(v) = self.get_opt("identity", &format!("/{kind}s/{name}"))? {
                 return Ok(Some(v[kind].clone()));
@@ -271,11 +263,11 @@ impl<'a> Api<'a> {
 
     /// The id of a project or user by name or id; a placeholder in plan mode when it does not
     /// exist yet.
-    fn identity_id(&self, kind: &str, name: &str) -> Result<String, String> {
-        if is_planned(name) {
-            return Ok(name.to_string());
-        }
-        self.id_by_name(kind, name, || self.identity_find(kind, name, None))
+    fn identity_id(&self, kind: &str, name: &Id) -> Result<Id, String> {
+        let Id::Real(text) = name else {
+            return Ok(name.clone());
+        };
+        self.id_by_name(kind, text, || self.identity_find(kind, name, None))
     }
 
     /// The id of `kind` `name`, reused from a lookup of the last seconds (the session keeps them)
@@ -285,20 +277,20 @@ impl<'a> Api<'a> {
         kind: &str,
         name: &str,
         find: impl FnOnce() -> Result<Option<Value>, String>,
-    ) -> Result<String, String> {
+    ) -> Result<Id, String> {
         let key = format!("{kind}:{name}");
         if let Some(id) = self.live().and_then(|c| c.cached_id(&key)) {
-            return Ok(id);
+            return Ok(Id::Real(id));
         }
         match find()? {
             Some(p) => {
                 let id = sid(&p);
-                if let Some(c) = self.live() {
-                    c.remember_id(&key, &id);
+                if let (Some(c), Id::Real(text)) = (self.live(), &id) {
+                    c.remember_id(&key, text);
                 }
                 Ok(id)
             }
-            None if self.fx.is_plan() => Ok(planned_id(kind, name)),
+            None if self.fx.is_plan() => Ok(Id::planned(kind, name)),
             None => Err(format!(
                 "{kind} '{name}' does not exist in cloud '{}'",
                 self.conn.name()
@@ -339,15 +331,11 @@ impl<'a> Api<'a> {
         Ok(true)
     }
 
-    pub fn project_find(
-        &self,
-        name: &str,
-        domain: Option<String>,
-    ) -> Result<Option<Value>, String> {
+    pub fn project_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
         self.identity_find("project", name, domain)
     }
 
-    pub fn project_id(&self, name: &str) -> Result<String, String> {
+    pub fn project_id(&self, name: &Id) -> Result<Id, String> {
         self.identity_id("project", name)
     }
 
@@ -357,7 +345,7 @@ impl<'a> Api<'a> {
         let desc = o.str("description")?;
         let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
         let did = self.domain_id(domain.clone())?;
-        if let Some(p) = self.project_find(&name, domain.clone())? {
+        if let Some(p) = self.project_find(&Id::Real(name.clone()), domain.clone())? {
             if let Some(d) = &desc {
                 if p["description"].as_str().unwrap_or_default() != d {
                     let id = sid(&p);
@@ -407,16 +395,16 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn project_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn project_delete(&self, name: &Id) -> Result<bool, String> {
         let found = self.project_find(name, None)?;
-        self.identity_delete("project", name, found)
+        self.identity_delete("project", &name.to_string(), found)
     }
 
-    pub fn user_find(&self, name: &str, domain: Option<String>) -> Result<Option<Value>, String> {
+    pub fn user_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
         self.identity_find("user", name, domain)
     }
 
-    pub fn user_id(&self, name: &str) -> Result<String, String> {
+    pub fn user_id(&self, name: &Id) -> Result<Id, String> {
         self.identity_id("user", name)
     }
 
@@ -427,10 +415,10 @@ impl<'a> Api<'a> {
         let email = o.str("email")?;
         let did = self.domain_id(domain.clone())?;
         let project = match o.str("project")? {
-            Some(p) => Some(self.project_id(&p)?),
+            Some(p) => Some(self.project_id(&Id::parse(&p))?),
             None => None,
         };
-        if let Some(u) = self.user_find(&name, domain)? {
+        if let Some(u) = self.user_find(&Id::Real(name.clone()), domain)? {
             let id = sid(&u);
             if let Some(d) = desc
                 .as_ref()
@@ -454,7 +442,7 @@ impl<'a> Api<'a> {
             }
             let ok = self.read(
                 &format!("password of {name}"),
-                |c| c.password_works(&id, password.expose()),
+                |c| c.password_works(&id.to_string(), password.expose()),
                 true,
             )?;
             if !ok {
@@ -480,7 +468,7 @@ impl<'a> Api<'a> {
             return Ok(u);
         }
         let mut body = json!({"user": {"name": name, "domain_id": did, "enabled": true, "password": password.expose()}});
-        if let Some(p) = project.as_ref().filter(|p| !is_planned(p)) {
+        if let Some(Id::Real(p)) = &project {
             body["user"]["default_project_id"] = json!(p);
         }
         if let Some(d) = &desc {
@@ -507,9 +495,9 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn user_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn user_delete(&self, name: &Id) -> Result<bool, String> {
         let found = self.user_find(name, None)?;
-        self.identity_delete("user", name, found)
+        self.identity_delete("user", &name.to_string(), found)
     }
 
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
@@ -545,15 +533,15 @@ impl<'a> Api<'a> {
         self.identity_delete("role", name, found)
     }
 
-    fn role_id(&self, name: &str) -> Result<String, String> {
+    fn role_id(&self, name: &str) -> Result<Id, String> {
         self.id_by_name("role", name, || self.role_find(name))
     }
 
     /// Grants (`grant`) or revokes a role of a user on a project.
     pub fn role_assignment(
         &self,
-        user: &str,
-        project: &str,
+        user: &Id,
+        project: &Id,
         role: &str,
         grant: bool,
     ) -> Result<bool, String> {
@@ -564,7 +552,7 @@ impl<'a> Api<'a> {
         );
         let target = format!("{role} for {user} on {project}");
         let path = format!("/projects/{p}/users/{u}/roles/{r}");
-        let has = if [&u, &p, &r].iter().any(|x| is_planned(x)) {
+        let has = if [&u, &p, &r].iter().any(|x| x.is_planned()) {
             false
         } else {
             self.read(
@@ -599,22 +587,20 @@ impl<'a> Api<'a> {
 
     pub fn role_assignments(
         &self,
-        user: Option<String>,
-        project: Option<String>,
+        user: Option<Id>,
+        project: Option<Id>,
     ) -> Result<Vec<Value>, String> {
         let mut path = "/role_assignments?include_names=true".to_string();
         if let Some(u) = user {
-            let id = self.user_id(&u)?;
-            if is_planned(&id) {
+            let Id::Real(id) = self.user_id(&u)? else {
                 return Ok(vec![]);
-            }
+            };
             path.push_str(&format!("&user.id={}", q(&id)));
         }
         if let Some(p) = project {
-            let id = self.project_id(&p)?;
-            if is_planned(&id) {
+            let Id::Real(id) = self.project_id(&p)? else {
                 return Ok(vec![]);
-            }
+            };
             path.push_str(&format!("&scope.project.id={}", q(&id)));
         }
         let all = self.list("identity", &path, "role_assignments")?;
@@ -635,15 +621,14 @@ impl<'a> Api<'a> {
     // ---------- quotas ----------
 
     /// Quotas of a project as `{key: {limit, in_use, reserved}}` (compute or network).
-    pub fn quota(&self, service: &str, project: &str) -> Result<Value, String> {
-        let pid = self.project_id(project)?;
-        if is_planned(&pid) {
+    pub fn quota(&self, service: &str, project: &Id) -> Result<Value, String> {
+        let Id::Real(pid) = self.project_id(project)? else {
             return Ok(json!({}));
-        }
+        };
         let mut out = JMap::new();
         if service == "compute" {
             let v = self.read(
-                project,
+                &project.to_string(),
                 |c| c.get("compute", &format!("/os-quota-sets/{pid}/detail")),
                 Value::Null,
             )?;
@@ -654,7 +639,7 @@ impl<'a> Api<'a> {
             }
         } else {
             let v = self.read(
-                project,
+                &project.to_string(),
                 |c| c.get("network", &format!("/quotas/{pid}/details.json")),
                 Value::Null,
             )?;
@@ -672,13 +657,13 @@ impl<'a> Api<'a> {
     pub fn quota_set(
         &self,
         service: &str,
-        project: &str,
+        project: &Id,
         want: &[(String, i64)],
     ) -> Result<Value, String> {
         let pid = self.project_id(project)?;
         let cur = self.quota(service, project)?;
         let mut diff = JMap::new();
-        let live = !is_planned(&pid) && self.live().is_some();
+        let live = !pid.is_planned() && self.live().is_some();
         for (k, v) in want {
             if live {
                 let Some(c) = cur.get(k) else {
@@ -903,7 +888,7 @@ impl<'a> Api<'a> {
             path.push_str("&all_tenants=1");
         }
         if let Some(n) = name {
-            path.push_str(&format!("&name={}", q(&format!("^{}$", regex_escape(&n)))));
+            path.push_str(&format!("&name={}", q(format!("^{}$", regex_escape(&n)))));
         }
         self.list("compute", &path, "servers")
     }
@@ -918,10 +903,10 @@ impl<'a> Api<'a> {
 
     // ---------- network ----------
 
-    pub fn network_find(&self, name: &str) -> Result<Option<Value>, String> {
-        if is_planned(name) {
+    pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
+        let Id::Real(name) = name else {
             return Ok(None);
-        }
+        };
         if looks_like_id(name) {
             if let Some(v) = self.get_opt("network", &format!("/networks/{name}"))? {
                 return Ok(Some(v["network"].clone()));
@@ -937,10 +922,10 @@ impl<'a> Api<'a> {
             .next())
     }
 
-    fn network_id(&self, name: &str) -> Result<String, String> {
+    fn network_id(&self, name: &Id) -> Result<Id, String> {
         match self.network_find(name)? {
             Some(n) => Ok(sid(&n)),
-            None if self.fx.is_plan() => Ok(planned_id("network", name)),
+            None if self.fx.is_plan() => Ok(Id::planned("network", &name.to_string())),
             None => Err(format!(
                 "network '{name}' does not exist in cloud '{}'",
                 self.conn.name()
@@ -950,8 +935,7 @@ impl<'a> Api<'a> {
 
     fn project_field(&self, o: &Opts, body: &mut Value, key: &str) -> Result<(), String> {
         if let Some(p) = o.str("project")? {
-            let pid = self.project_id(&p)?;
-            if !is_planned(&pid) {
+            if let Id::Real(pid) = self.project_id(&Id::parse(&p))? {
                 body[key]["project_id"] = json!(pid);
             }
         }
@@ -984,7 +968,7 @@ impl<'a> Api<'a> {
             n["description"] = json!(d);
         }
         self.project_field(o, &mut body, "network")?;
-        if let Some(found) = self.network_find(&name)? {
+        if let Some(found) = self.network_find(&Id::Real(name.clone()))? {
             if o.bool("external", false)? && found["router:external"] != json!(true) {
                 return Err(format!(
                     "network '{name}' exists and is not external; delete it or choose another name"
@@ -1009,10 +993,10 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn subnets_of(&self, network_id: &str) -> Result<Vec<Value>, String> {
-        if is_planned(network_id) {
+    pub fn subnets_of(&self, network_id: &Id) -> Result<Vec<Value>, String> {
+        let Id::Real(network_id) = network_id else {
             return Ok(vec![]);
-        }
+        };
         self.list(
             "network",
             &format!("/subnets?network_id={}", q(network_id)),
@@ -1029,7 +1013,7 @@ impl<'a> Api<'a> {
                 "subnet '{name}': cidr {cidr:?} must be an address/prefix such as 192.168.122.0/24"
             ));
         }
-        let nid = self.network_id(&net)?;
+        let nid = self.network_id(&Id::parse(&net))?;
         let mut body = json!({"subnet": {"name": name, "network_id": nid, "cidr": cidr,
             "ip_version": o.int("ip_version")?.unwrap_or(4), "enable_dhcp": o.bool("dhcp", true)?}});
         let s = &mut body["subnet"];
@@ -1094,11 +1078,11 @@ impl<'a> Api<'a> {
     pub fn router_ensure(&self, o: &Opts) -> Result<Value, String> {
         let name = o.req_str("name")?;
         let ext = match o.str("external_network")? {
-            Some(e) => Some(self.network_id(&e)?),
+            Some(e) => Some(self.network_id(&Id::parse(&e))?),
             None => None,
         };
         let mut body = json!({"router": {"name": name, "admin_state_up": true}});
-        if let Some(e) = ext.as_ref().filter(|e| !is_planned(e)) {
+        if let Some(Id::Real(e)) = &ext {
             body["router"]["external_gateway_info"] = json!({"network_id": e});
         }
         self.project_field(o, &mut body, "router")?;
@@ -1131,7 +1115,7 @@ impl<'a> Api<'a> {
         let rid = sid(&router);
         for s in o.array("subnets")? {
             let sname = s.to_string();
-            let attached = if is_planned(&rid) {
+            let attached = if rid.is_planned() {
                 false
             } else {
                 let ports =
@@ -1166,7 +1150,7 @@ impl<'a> Api<'a> {
                 .next();
             let sid_ = match sub {
                 Some(s) => sid(&s),
-                None if self.fx.is_plan() => planned_id("subnet", &sname),
+                None if self.fx.is_plan() => Id::planned("subnet", &sname),
                 None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
             };
             self.update(
@@ -1195,7 +1179,7 @@ impl<'a> Api<'a> {
                 "floating IP: address {addr:?} is not an IPv4 address"
             ));
         }
-        let nid = self.network_id(&net)?;
+        let nid = self.network_id(&Id::parse(&net))?;
         let subnets = self.subnets_of(&nid)?;
         if !subnets.is_empty()
             && !subnets
@@ -1209,7 +1193,7 @@ impl<'a> Api<'a> {
             ));
         }
         let pid = match o.str("project")? {
-            Some(p) => Some(self.project_id(&p)?),
+            Some(p) => Some(self.project_id(&Id::parse(&p))?),
             None => None,
         };
         let desc = o.str("description")?;
@@ -1218,7 +1202,7 @@ impl<'a> Api<'a> {
             q(&addr),
             q(&nid)
         );
-        let found = if is_planned(&nid) {
+        let found = if nid.is_planned() {
             None
         } else {
             self.list("network", &lookup, "floatingips")?
@@ -1226,7 +1210,7 @@ impl<'a> Api<'a> {
                 .next()
         };
         if let Some(f) = found {
-            if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+            if let Some(Id::Real(p)) = &pid {
                 if f["project_id"] != p.as_str() {
                     return Err(format!(
                         "floating IP {addr} already belongs to project {}; release it there or choose another address",
@@ -1239,7 +1223,7 @@ impl<'a> Api<'a> {
         }
         let mut body =
             json!({"floatingip": {"floating_network_id": nid, "floating_ip_address": addr}});
-        if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+        if let Some(Id::Real(p)) = &pid {
             body["floatingip"]["project_id"] = json!(p);
         }
         if let Some(d) = &desc {
@@ -1273,7 +1257,7 @@ impl<'a> Api<'a> {
             .next())
     }
 
-    pub fn floating_ip_associate(&self, addr: &str, port: &str) -> Result<Value, String> {
+    pub fn floating_ip_associate(&self, addr: &str, port: &Id) -> Result<Value, String> {
         let fip = self.floating_ip_find(addr)?;
         let p = self.port_find(port)?;
         let target = format!("{addr} → {port}");
@@ -1283,14 +1267,14 @@ impl<'a> Api<'a> {
                 return self.update(
                     self.op("floating_ip.associate", &target),
                     |_| Ok(Value::Null),
-                    json!({"floating_ip_address": addr, "port_id": planned_id("port", port)}),
+                    json!({"floating_ip_address": addr, "port_id": Id::planned("port", &port.to_string())}),
                 )
             }
             (_, None) if self.fx.is_plan() => {
                 return self.update(
                     self.op("floating_ip.associate", &target),
                     |_| Ok(Value::Null),
-                    json!({"floating_ip_address": addr, "port_id": planned_id("port", port)}),
+                    json!({"floating_ip_address": addr, "port_id": Id::planned("port", &port.to_string())}),
                 )
             }
             (None, _) => {
@@ -1301,7 +1285,7 @@ impl<'a> Api<'a> {
             (_, None) => return Err(format!("port '{port}' does not exist")),
         };
         let (fid, pid) = (sid(&fip), sid(&p));
-        if fip["port_id"] == pid.as_str() {
+        if fip["port_id"] == pid.to_string() {
             self.fx.unchanged(self.op("floating_ip.associate", &target));
             return Ok(fip);
         }
@@ -1347,10 +1331,10 @@ impl<'a> Api<'a> {
         Ok(true)
     }
 
-    pub fn port_find(&self, port: &str) -> Result<Option<Value>, String> {
-        if is_planned(port) {
+    pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
+        let Id::Real(port) = port else {
             return Ok(None);
-        }
+        };
         if looks_like_id(port) {
             if let Some(v) = self.get_opt("network", &format!("/ports/{port}"))? {
                 return Ok(Some(v["port"].clone()));
@@ -1369,23 +1353,21 @@ impl<'a> Api<'a> {
         }
         let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
         if !tags.is_empty() {
-            path.push_str(&format!("tags={}&", q(&tags.join(","))));
+            path.push_str(&format!("tags={}&", q(tags.join(","))));
         }
         if let Some(d) = o.str("device_owner")? {
             path.push_str(&format!("device_owner={}&", q(&d)));
         }
         if let Some(n) = o.str("network")? {
-            let nid = self.network_id(&n)?;
-            if is_planned(&nid) {
+            let Id::Real(nid) = self.network_id(&Id::parse(&n))? else {
                 return Ok(vec![]);
-            }
+            };
             path.push_str(&format!("network_id={}&", q(&nid)));
         }
         if let Some(p) = o.str("project")? {
-            let pid = self.project_id(&p)?;
-            if is_planned(&pid) {
+            let Id::Real(pid) = self.project_id(&Id::parse(&p))? else {
                 return Ok(vec![]);
-            }
+            };
             path.push_str(&format!("project_id={}&", q(&pid)));
         }
         let path = path.trim_end_matches(['&', '?']).to_string();
@@ -1404,7 +1386,7 @@ impl<'a> Api<'a> {
     pub fn port_create(&self, o: &Opts) -> Result<Value, String> {
         let name = o.req_str("name")?;
         let net = o.req_str("network")?;
-        let nid = self.network_id(&net)?;
+        let nid = self.network_id(&Id::parse(&net))?;
         if let Some(p) = self
             .list(
                 "network",
@@ -1448,7 +1430,7 @@ impl<'a> Api<'a> {
             json!({"tags": tags}),
         )?;
         let id = sid(&port);
-        if !tags.is_empty() && !is_planned(&id) {
+        if !tags.is_empty() && !id.is_planned() {
             self.update(
                 self.op("port.tags", &name).arg("tags", &tags),
                 |c| {
@@ -1471,14 +1453,14 @@ impl<'a> Api<'a> {
     pub fn security_group_ensure(&self, o: &Opts) -> Result<Value, String> {
         let name = o.req_str("name")?;
         let pid = match o.str("project")? {
-            Some(p) => Some(self.project_id(&p)?),
+            Some(p) => Some(self.project_id(&Id::parse(&p))?),
             None => None,
         };
         let mut path = format!("/security-groups?name={}", q(&name));
-        if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+        if let Some(Id::Real(p)) = &pid {
             path.push_str(&format!("&project_id={}", q(p)));
         }
-        let found = if pid.as_ref().is_some_and(|p| is_planned(p)) {
+        let found = if pid.as_ref().is_some_and(Id::is_planned) {
             None
         } else {
             self.list("network", &path, "security_groups")?
@@ -1490,7 +1472,7 @@ impl<'a> Api<'a> {
             return Ok(g);
         }
         let mut body = json!({"security_group": {"name": name, "description": o.str("description")?.unwrap_or_default()}});
-        if let Some(p) = pid.as_ref().filter(|p| !is_planned(p)) {
+        if let Some(Id::Real(p)) = &pid {
             body["security_group"]["project_id"] = json!(p);
         }
         let list_path = path;
@@ -1520,7 +1502,7 @@ impl<'a> Api<'a> {
             .next();
         let gid = match &g {
             Some(g) => sid(g),
-            None if self.fx.is_plan() => planned_id("security_group", &group),
+            None if self.fx.is_plan() => Id::planned("security_group", &group),
             None => return Err(format!("security group '{group}' does not exist")),
         };
         let direction = o.str("direction")?.unwrap_or_else(|| "ingress".into());
@@ -1614,7 +1596,7 @@ impl<'a> Api<'a> {
         // The project that owns it (by name or id): the one whose users see a private or shared
         // image, as when the tenant's own user uploads it.
         let owner = match o.str("project")? {
-            Some(p) => Some(self.project_id(&p)?),
+            Some(p) => Some(self.project_id(&Id::parse(&p))?),
             None => None,
         };
         let meta = std::fs::metadata(&file);
@@ -1642,7 +1624,7 @@ impl<'a> Api<'a> {
                 }
                 if let Some(own) = owner
                     .as_ref()
-                    .filter(|o| i["owner"].as_str() != Some(o.as_str()))
+                    .filter(|o| i["owner"].as_str() != Some(o.to_string().as_str()))
                 {
                     let id = sid(&i);
                     let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
@@ -1725,7 +1707,7 @@ impl<'a> Api<'a> {
             },
             Value::Null,
         )?;
-        if self.fx.is_plan() || is_planned(&id) {
+        if self.fx.is_plan() || id.is_planned() {
             return Ok(img);
         }
         self.get_opt("image", &format!("/images/{id}"))

@@ -3,6 +3,7 @@
 //! inspect, provide) reached by watching, validation, deletion. Every function takes the cloud
 //! first, as the `cloud` functions do; the microversion is negotiated once per cloud.
 
+use super::id::Id;
 use super::ironic::{self, Driver, EnrollOpts, Entry, Goal};
 use crate::effects::secret::Secret;
 use crate::engine::value;
@@ -596,7 +597,7 @@ pub mod baremetal_fns {
     #[rhai_fn(return_raw)]
     pub fn node_show(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<Dynamic> {
         super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_node(node).map(super::super::opt_or_unit)
+            a.bm_node(&Id::parse(node)).map(super::super::opt_or_unit)
         })
     }
 
@@ -693,7 +694,7 @@ pub mod baremetal_fns {
                     })
                     .collect();
             let extra = super::map_of("baremetal::node_update", &o, "extra")?;
-            a.bm_node_update(node, &props, &caps, &extra)
+            a.bm_node_update(&Id::parse(node), &props, &caps, &extra)
                 .map(super::super::dynamic)
         })
     }
@@ -706,7 +707,7 @@ pub mod baremetal_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn node_delete(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<bool> {
-        super::super::with_api(&ctx, &cloud, |a| a.bm_node_delete(node))
+        super::super::with_api(&ctx, &cloud, |a| a.bm_node_delete(&Id::parse(node)))
     }
 
     /// A node's ports (each with its `address`, `pxe_enabled`), or every port when `node` is "".
@@ -718,8 +719,8 @@ pub mod baremetal_fns {
     #[rhai_fn(return_raw)]
     pub fn ports(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<Array> {
         super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_ports(if node.is_empty() { None } else { Some(node) })
-                .map(super::super::array)
+            let node = (!node.is_empty()).then(|| Id::parse(node));
+            a.bm_ports(node.as_ref()).map(super::super::array)
         })
     }
 
@@ -740,7 +741,8 @@ pub mod baremetal_fns {
         mac: &str,
     ) -> Res<Dynamic> {
         super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_port_ensure(node, mac).map(super::super::dynamic)
+            a.bm_port_ensure(&Id::parse(node), mac)
+                .map(super::super::dynamic)
         })
     }
 
@@ -777,7 +779,7 @@ pub mod baremetal_fns {
     ) -> Res<String> {
         let t = super::timeout_of("baremetal::power", opts, 120)
             .map_err(|e| crate::session::rt_err(&ctx, e))?;
-        super::super::with_api(&ctx, &cloud, |a| a.bm_power(node, action, t))
+        super::super::with_api(&ctx, &cloud, |a| a.bm_power(&Id::parse(node), action, t))
     }
 
     /// `power(cloud, node, action, #{})`.

@@ -4,8 +4,9 @@
 //! request a tick, power, validation and deletion. Every change goes through the effects seam;
 //! a create is looked up again before any retry.
 
-use super::api::{is_planned, planned_id, Api};
+use super::api::Api;
 use super::client::{Body, Client, Failure};
+use super::id::Id;
 use crate::effects::secret::Secret;
 use crate::effects::Op;
 use serde_json::{json, Map as JMap, Value};
@@ -455,16 +456,16 @@ impl<'a> Api<'a> {
     }
 
     /// A node by name or UUID.
-    pub fn bm_node(&self, ident: &str) -> Result<Option<Value>, String> {
-        if is_planned(ident) {
+    pub fn bm_node(&self, ident: &Id) -> Result<Option<Value>, String> {
+        let Id::Real(ident) = ident else {
             return Ok(None);
-        }
+        };
         let path = format!("/nodes/{}", q(ident));
         self.bm_read(ident, |c| c.get_opt("baremetal", &path), None)
     }
 
     /// Every port, or a node's.
-    pub fn bm_ports(&self, node: Option<&str>) -> Result<Vec<Value>, String> {
+    pub fn bm_ports(&self, node: Option<&Id>) -> Result<Vec<Value>, String> {
         let path = match node {
             Some(n) => {
                 let Some(found) = self.bm_node(n)? else {
@@ -778,15 +779,16 @@ impl<'a> Api<'a> {
             }
             Some(n) => n.clone(),
         };
-        let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
+        let uuid = Id::from_json(&node["uuid"]);
         for m in &p.new_macs {
             self.bm_port_create(&e.name, &uuid, m)?;
             changed = true;
         }
+        let real = uuid.real().filter(|u| !u.is_empty());
         if !changed {
             self.fx.unchanged(self.bm_op("node.ensure", &e.name));
-        } else if o.validate && !uuid.is_empty() && !is_planned(&uuid) && !self.fx.is_plan() {
-            let v = self.bm_validate(&uuid)?;
+        } else if let Some(uuid) = real.filter(|_| o.validate && !self.fx.is_plan()) {
+            let v = self.bm_validate(uuid)?;
             for iface in ["power", "management"] {
                 if v[iface]["result"] == json!(false) {
                     return Err(format!(
@@ -799,7 +801,7 @@ impl<'a> Api<'a> {
         Ok(node)
     }
 
-    fn bm_port_create(&self, name: &str, uuid: &str, mac: &str) -> Result<Value, String> {
+    fn bm_port_create(&self, name: &str, uuid: &Id, mac: &str) -> Result<Value, String> {
         let body = json!({"address": mac, "node_uuid": uuid, "pxe_enabled": true});
         let mac_q = q(mac);
         let find = |c: &Client| -> Result<Option<Value>, String> {
@@ -821,7 +823,7 @@ impl<'a> Api<'a> {
             )?
             .body)
         };
-        if is_planned(uuid) || self.fx.is_plan() || self.live().is_none() {
+        if uuid.is_planned() || self.fx.is_plan() || self.live().is_none() {
             return self.fx.change(
                 self.bm_op("port.create", &format!("{name} {mac}")),
                 || Err::<_, String>(self.only_planned()),
@@ -839,15 +841,15 @@ impl<'a> Api<'a> {
     }
 
     /// Ensures a port with `mac` on node `ident`; a port with this MAC on another node is an error.
-    pub fn bm_port_ensure(&self, ident: &str, mac: &str) -> Result<Value, String> {
+    pub fn bm_port_ensure(&self, ident: &Id, mac: &str) -> Result<Value, String> {
         let mac = mac.to_ascii_lowercase();
         if !is_mac(&mac) {
             return Err(format!("{mac:?} is not a MAC address (52:54:00:aa:bb:cc)"));
         }
         let node = self.bm_node(ident)?;
         let uuid = match &node {
-            Some(n) => n["uuid"].as_str().unwrap_or_default().to_string(),
-            None if self.fx.is_plan() => planned_id("node", ident),
+            Some(n) => Id::from_json(&n["uuid"]),
+            None if self.fx.is_plan() => Id::planned("node", &ident.to_string()),
             None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
         };
         let found = self
@@ -865,7 +867,7 @@ impl<'a> Api<'a> {
             .into_iter()
             .next();
         if let Some(p) = found {
-            if p["node_uuid"] != uuid.as_str() {
+            if p["node_uuid"] != uuid.to_string() {
                 return Err(format!(
                     "MAC {mac} is already a port of node {}",
                     p["node_uuid"].as_str().unwrap_or("?")
@@ -875,7 +877,7 @@ impl<'a> Api<'a> {
                 .unchanged(self.bm_op("port.ensure", &format!("{ident} {mac}")));
             return Ok(p);
         }
-        self.bm_port_create(ident, &uuid, &mac)
+        self.bm_port_create(&ident.to_string(), &uuid, &mac)
     }
 
     /// `GET /v1/nodes/X/validate`: each interface's `{result, reason}`.
@@ -891,7 +893,7 @@ impl<'a> Api<'a> {
     /// Sets properties, capabilities (merged into the node's) and extra keys where they differ.
     pub fn bm_node_update(
         &self,
-        ident: &str,
+        ident: &Id,
         properties: &JMap<String, Value>,
         capabilities: &[(String, String)],
         extra: &JMap<String, Value>,
@@ -913,7 +915,8 @@ impl<'a> Api<'a> {
                     shown.insert(format!("extra.{k}"), v.clone());
                 }
                 return self.fx.change(
-                    self.bm_op("node.update", ident).arg("set", &shown),
+                    self.bm_op("node.update", &ident.to_string())
+                        .arg("set", &shown),
                     || Err::<_, String>(self.only_planned()),
                     || json!({"name": ident, "planned": true}),
                 );
@@ -947,12 +950,14 @@ impl<'a> Api<'a> {
             }
         }
         if patch.is_empty() {
-            self.fx.unchanged(self.bm_op("node.update", ident));
+            self.fx
+                .unchanged(self.bm_op("node.update", &ident.to_string()));
             return Ok(node);
         }
-        let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
+        let uuid = Id::from_json(&node["uuid"]);
         let r = self.update(
-            self.bm_op("node.update", ident).arg("set", &shown),
+            self.bm_op("node.update", &ident.to_string())
+                .arg("set", &shown),
             |c| {
                 Ok(c.call(
                     Method::PATCH,
@@ -1232,7 +1237,7 @@ impl<'a> Api<'a> {
 
     /// Powers a node on, off or reboots it, then watches it until Ironic reports the new
     /// state (or `timeout`). Returns the power state.
-    pub fn bm_power(&self, ident: &str, want: &str, timeout: Duration) -> Result<String, String> {
+    pub fn bm_power(&self, ident: &Id, want: &str, timeout: Duration) -> Result<String, String> {
         let (target, state) = match want {
             "on" => ("power on", "power on"),
             "off" => ("power off", "power off"),
@@ -1243,7 +1248,7 @@ impl<'a> Api<'a> {
             Some(n) => n,
             None if self.fx.is_plan() => {
                 return self.fx.change(
-                    self.bm_op(&format!("node.power_{want}"), ident),
+                    self.bm_op(&format!("node.power_{want}"), &ident.to_string()),
                     || Err::<_, String>(self.only_planned()),
                     || state.to_string(),
                 )
@@ -1253,15 +1258,15 @@ impl<'a> Api<'a> {
         if want != "reboot" && node["power_state"] == state && node["target_power_state"].is_null()
         {
             self.fx
-                .unchanged(self.bm_op(&format!("node.power_{want}"), ident));
+                .unchanged(self.bm_op(&format!("node.power_{want}"), &ident.to_string()));
             return Ok(state.to_string());
         }
-        let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
+        let uuid = Id::from_json(&node["uuid"]);
         let before = node["last_error"].clone();
         let bmc = node_bmc(&node);
         let t0 = Instant::now();
         self.update(
-            self.bm_op(&format!("node.power_{want}"), ident)
+            self.bm_op(&format!("node.power_{want}"), &ident.to_string())
                 .arg("bmc", &bmc),
             |c| {
                 c.call(
@@ -1307,12 +1312,13 @@ impl<'a> Api<'a> {
 
     /// Deletes a node (its ports go with it). A node that Ironic would not delete in its state
     /// (available with cleaning on, a failed or waiting state) is put in maintenance first.
-    pub fn bm_node_delete(&self, ident: &str) -> Result<bool, String> {
+    pub fn bm_node_delete(&self, ident: &Id) -> Result<bool, String> {
         let Some(node) = self.bm_node(ident)? else {
-            self.fx.unchanged(self.bm_op("node.absent", ident));
+            self.fx
+                .unchanged(self.bm_op("node.absent", &ident.to_string()));
             return Ok(false);
         };
-        let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
+        let uuid = Id::from_json(&node["uuid"]);
         let state = node["provision_state"].as_str().unwrap_or_default();
         let deletable = matches!(
             state,
@@ -1320,7 +1326,7 @@ impl<'a> Api<'a> {
         );
         let maint = !deletable && node["maintenance"] != json!(true);
         self.update(
-            self.bm_op("node.delete", ident)
+            self.bm_op("node.delete", &ident.to_string())
                 .arg("state", state)
                 .arg("maintenance_first", maint),
             |c| {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod baremetal;
 pub mod client;
 pub mod config;
+pub mod id;
 pub mod ironic;
 
 use crate::effects::secret::Secret;
@@ -15,6 +16,7 @@ use crate::modules::opts::{type_name, Opts};
 use crate::session::{rt_err, with_effects};
 use api::{Api, Conn};
 use config::CloudConfig;
+use id::Id;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::collections::HashMap;
@@ -345,7 +347,8 @@ pub mod cloud_fns {
     #[rhai_fn(return_raw)]
     pub fn project_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            a.project_find(name, None).map(super::opt_or_unit)
+            a.project_find(&Id::parse(name), None)
+                .map(super::opt_or_unit)
         })
     }
 
@@ -358,7 +361,7 @@ pub mod cloud_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn project_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
-        super::with_api(&ctx, &cloud, |a| a.project_delete(name))
+        super::with_api(&ctx, &cloud, |a| a.project_delete(&Id::parse(name)))
     }
 
     /// Ensures a user: `#{name, password (a secret), domain, project (default project),
@@ -402,7 +405,7 @@ pub mod cloud_fns {
     #[rhai_fn(return_raw)]
     pub fn user_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            a.user_find(name, None).map(super::opt_or_unit)
+            a.user_find(&Id::parse(name), None).map(super::opt_or_unit)
         })
     }
 
@@ -413,7 +416,7 @@ pub mod cloud_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn user_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
-        super::with_api(&ctx, &cloud, |a| a.user_delete(name))
+        super::with_api(&ctx, &cloud, |a| a.user_delete(&Id::parse(name)))
     }
 
     /// Ensures a role exists. Returns the role.
@@ -458,8 +461,8 @@ pub mod cloud_fns {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_grant", spec, &["user", "project", "role"])?;
             a.role_assignment(
-                &o.req_str("user")?,
-                &o.req_str("project")?,
+                &Id::parse(&o.req_str("user")?),
+                &Id::parse(&o.req_str("project")?),
                 &o.req_str("role")?,
                 true,
             )
@@ -477,8 +480,8 @@ pub mod cloud_fns {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_revoke", spec, &["user", "project", "role"])?;
             a.role_assignment(
-                &o.req_str("user")?,
-                &o.req_str("project")?,
+                &Id::parse(&o.req_str("user")?),
+                &Id::parse(&o.req_str("project")?),
                 &o.req_str("role")?,
                 false,
             )
@@ -495,7 +498,8 @@ pub mod cloud_fns {
     pub fn role_assignments(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_assignments", filter, &["user", "project"])?;
-            a.role_assignments(o.str("user")?, o.str("project")?)
+            let parse = |v: Option<String>| v.as_deref().map(Id::parse);
+            a.role_assignments(parse(o.str("user")?), parse(o.str("project")?))
                 .map(super::array)
         })
     }
@@ -511,7 +515,7 @@ pub mod cloud_fns {
     #[rhai_fn(return_raw)]
     pub fn compute_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            a.quota("compute", project).map(super::dynamic)
+            a.quota("compute", &Id::parse(project)).map(super::dynamic)
         })
     }
 
@@ -531,7 +535,8 @@ pub mod cloud_fns {
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             let want = super::int_pairs("cloud::compute_quota_set", &limits)?;
-            a.quota_set("compute", project, &want).map(super::dynamic)
+            a.quota_set("compute", &Id::parse(project), &want)
+                .map(super::dynamic)
         })
     }
 
@@ -544,7 +549,7 @@ pub mod cloud_fns {
     #[rhai_fn(return_raw)]
     pub fn network_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            a.quota("network", project).map(super::dynamic)
+            a.quota("network", &Id::parse(project)).map(super::dynamic)
         })
     }
 
@@ -564,7 +569,8 @@ pub mod cloud_fns {
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             let want = super::int_pairs("cloud::network_quota_set", &limits)?;
-            a.quota_set("network", project, &want).map(super::dynamic)
+            a.quota_set("network", &Id::parse(project), &want)
+                .map(super::dynamic)
         })
     }
 
@@ -696,7 +702,7 @@ pub mod cloud_fns {
     #[rhai_fn(return_raw)]
     pub fn network_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            a.network_find(name).map(super::opt_or_unit)
+            a.network_find(&Id::parse(name)).map(super::opt_or_unit)
         })
     }
 
@@ -788,7 +794,8 @@ pub mod cloud_fns {
         port: &str,
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            a.floating_ip_associate(address, port).map(super::dynamic)
+            a.floating_ip_associate(address, &Id::parse(port))
+                .map(super::dynamic)
         })
     }
 
@@ -847,7 +854,9 @@ pub mod cloud_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn port_show(ctx: NativeCallContext, cloud: Dynamic, port: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| a.port_find(port).map(super::opt_or_unit))
+        super::with_api(&ctx, &cloud, |a| {
+            a.port_find(&Id::parse(port)).map(super::opt_or_unit)
+        })
     }
 
     /// Ensures a port by name on a network: `#{name, network, fixed_ip, tags, allowed_address_pairs:
