@@ -10,7 +10,6 @@ use super::config::CloudConfig;
 use super::id::Id;
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
-use crate::modules::opts::Opts;
 use serde_json::{json, Map as JMap, Value};
 use std::sync::Arc;
 use ureq::http::Method;
@@ -33,6 +32,133 @@ impl Conn {
             Conn::Offline { name, .. } => name.clone(),
         }
     }
+}
+
+/// A project to ensure.
+pub struct ProjectSpec {
+    pub name: String,
+    pub domain: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// A user to ensure.
+pub struct UserSpec {
+    pub name: String,
+    pub password: Secret,
+    pub domain: Option<String>,
+    /// The default project, by name or id.
+    pub project: Option<Id>,
+    pub email: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A flavor to ensure: sizes in MiB (ram) and GB (disk, ephemeral), swap in MiB.
+pub struct FlavorSpec {
+    pub name: String,
+    pub ram: i64,
+    pub vcpus: i64,
+    pub disk: i64,
+    pub ephemeral: i64,
+    pub swap: i64,
+    pub public: bool,
+    pub description: Option<String>,
+}
+
+/// A network to ensure.
+pub struct NetworkSpec {
+    pub name: String,
+    pub external: bool,
+    pub shared: bool,
+    /// flat, vlan, vxlan...
+    pub network_type: Option<String>,
+    pub physical_network: Option<String>,
+    pub segmentation_id: Option<i64>,
+    pub mtu: Option<i64>,
+    pub description: Option<String>,
+    pub project: Option<Id>,
+}
+
+/// A subnet to ensure.
+pub struct SubnetSpec {
+    pub name: String,
+    pub network: Id,
+    pub cidr: String,
+    pub gateway: Option<String>,
+    pub dhcp: bool,
+    /// Allocation pools as (start, end).
+    pub pools: Vec<(String, String)>,
+    pub dns: Vec<String>,
+    pub ip_version: i64,
+    pub project: Option<Id>,
+}
+
+/// A router to ensure, with interfaces on subnets (by name).
+pub struct RouterSpec {
+    pub name: String,
+    pub external_network: Option<Id>,
+    pub subnets: Vec<String>,
+    pub project: Option<Id>,
+}
+
+/// A floating IP with a fixed address.
+pub struct FloatingIpSpec {
+    pub network: Id,
+    pub address: String,
+    pub project: Option<Id>,
+    pub description: Option<String>,
+}
+
+/// Which ports to list.
+pub struct PortFilter {
+    pub name: Option<String>,
+    pub name_suffix: Option<String>,
+    pub tags: Vec<String>,
+    pub device_owner: Option<String>,
+    pub network: Option<Id>,
+    pub project: Option<Id>,
+}
+
+/// A port to ensure, by name on a network.
+pub struct PortSpec {
+    pub name: String,
+    pub network: Id,
+    pub fixed_ip: Option<String>,
+    pub tags: Vec<String>,
+    pub allowed_address_pairs: Vec<String>,
+    pub device_owner: Option<String>,
+    pub project: Option<Id>,
+}
+
+/// A security group to ensure.
+pub struct SecurityGroupSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub project: Option<Id>,
+}
+
+/// A rule of a security group (by name): ingress and IPv4 unless given; `port_max` is
+/// `port_min` unless given.
+pub struct RuleSpec {
+    pub group: String,
+    pub direction: Option<String>,
+    pub ethertype: Option<String>,
+    pub protocol: Option<String>,
+    pub port_min: Option<i64>,
+    pub port_max: Option<i64>,
+    pub remote_ip_prefix: Option<String>,
+}
+
+/// An image to ensure from a local file: qcow2 and bare unless given.
+pub struct ImageSpec {
+    pub name: String,
+    pub file: String,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub visibility: Option<String>,
+    pub tags: Vec<String>,
+    /// The project that owns it, by name or id.
+    pub project: Option<Id>,
 }
 
 /// What the operations work with.
@@ -339,11 +465,13 @@ impl<'a> Api<'a> {
         self.identity_id("project", name)
     }
 
-    pub fn project_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let domain = o.str("domain")?;
-        let desc = o.str("description")?;
-        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+    pub fn project_ensure(&self, s: ProjectSpec) -> Result<Value, String> {
+        let ProjectSpec {
+            name,
+            domain,
+            description: desc,
+            tags,
+        } = s;
         let did = self.domain_id(domain.clone())?;
         if let Some(p) = self.project_find(&Id::Real(name.clone()), domain.clone())? {
             if let Some(d) = &desc {
@@ -408,14 +536,18 @@ impl<'a> Api<'a> {
         self.identity_id("user", name)
     }
 
-    pub fn user_ensure(&self, o: &Opts, password: &Secret) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let domain = o.str("domain")?;
-        let desc = o.str("description")?;
-        let email = o.str("email")?;
+    pub fn user_ensure(&self, s: UserSpec) -> Result<Value, String> {
+        let UserSpec {
+            name,
+            password,
+            domain,
+            project,
+            email,
+            description: desc,
+        } = s;
         let did = self.domain_id(domain.clone())?;
-        let project = match o.str("project")? {
-            Some(p) => Some(self.project_id(&Id::parse(&p))?),
+        let project = match project {
+            Some(p) => Some(self.project_id(&p)?),
             None => None,
         };
         if let Some(u) = self.user_find(&Id::Real(name.clone()), domain)? {
@@ -747,15 +879,17 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn flavor_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let ram = o.req_int("ram", 1..=i64::from(i32::MAX), "MiB")?;
-        let vcpus = o.req_int("vcpus", 1..=4096, "vCPUs")?;
-        let disk = o.int("disk")?.unwrap_or(0);
-        let eph = o.int("ephemeral")?.unwrap_or(0);
-        let swap = o.int("swap")?.unwrap_or(0);
-        let public = o.bool("public", true)?;
-        let desc = o.str("description")?;
+    pub fn flavor_ensure(&self, s: FlavorSpec) -> Result<Value, String> {
+        let FlavorSpec {
+            name,
+            ram,
+            vcpus,
+            disk,
+            ephemeral: eph,
+            swap,
+            public,
+            description: desc,
+        } = s;
         if let Some(f) = self
             .flavors()?
             .into_iter()
@@ -933,43 +1067,48 @@ impl<'a> Api<'a> {
         }
     }
 
-    fn project_field(&self, o: &Opts, body: &mut Value, key: &str) -> Result<(), String> {
-        if let Some(p) = o.str("project")? {
-            if let Id::Real(pid) = self.project_id(&Id::parse(&p))? {
+    fn project_field(
+        &self,
+        project: Option<&Id>,
+        body: &mut Value,
+        key: &str,
+    ) -> Result<(), String> {
+        if let Some(p) = project {
+            if let Id::Real(pid) = self.project_id(p)? {
                 body[key]["project_id"] = json!(pid);
             }
         }
         Ok(())
     }
 
-    pub fn network_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
+    pub fn network_ensure(&self, s: NetworkSpec) -> Result<Value, String> {
+        let name = s.name;
         let mut body = json!({"network": {"name": name, "admin_state_up": true}});
         let n = &mut body["network"];
-        if o.bool("external", false)? {
+        if s.external {
             n["router:external"] = json!(true);
         }
-        if o.bool("shared", false)? {
+        if s.shared {
             n["shared"] = json!(true);
         }
-        if let Some(t) = o.str("type")? {
+        if let Some(t) = s.network_type {
             n["provider:network_type"] = json!(t);
         }
-        if let Some(p) = o.str("physical_network")? {
+        if let Some(p) = s.physical_network {
             n["provider:physical_network"] = json!(p);
         }
-        if let Some(s) = o.int("segmentation_id")? {
-            n["provider:segmentation_id"] = json!(s);
+        if let Some(id) = s.segmentation_id {
+            n["provider:segmentation_id"] = json!(id);
         }
-        if let Some(m) = o.int("mtu")? {
+        if let Some(m) = s.mtu {
             n["mtu"] = json!(m);
         }
-        if let Some(d) = o.str("description")? {
+        if let Some(d) = s.description {
             n["description"] = json!(d);
         }
-        self.project_field(o, &mut body, "network")?;
+        self.project_field(s.project.as_ref(), &mut body, "network")?;
         if let Some(found) = self.network_find(&Id::Real(name.clone()))? {
-            if o.bool("external", false)? && found["router:external"] != json!(true) {
+            if s.external && found["router:external"] != json!(true) {
                 return Err(format!(
                     "network '{name}' exists and is not external; delete it or choose another name"
                 ));
@@ -1004,33 +1143,35 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn subnet_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let net = o.req_str("network")?;
-        let cidr = o.req_str("cidr")?;
+    pub fn subnet_ensure(&self, spec: SubnetSpec) -> Result<Value, String> {
+        let SubnetSpec {
+            name,
+            network,
+            cidr,
+            gateway,
+            dhcp,
+            pools: wanted_pools,
+            dns,
+            ip_version,
+            project,
+        } = spec;
         if cidr.parse::<std::net::Ipv4Addr>().is_ok() || !cidr.contains('/') {
             return Err(format!(
                 "subnet '{name}': cidr {cidr:?} must be an address/prefix such as 192.168.122.0/24"
             ));
         }
-        let nid = self.network_id(&Id::parse(&net))?;
+        let nid = self.network_id(&network)?;
         let mut body = json!({"subnet": {"name": name, "network_id": nid, "cidr": cidr,
-            "ip_version": o.int("ip_version")?.unwrap_or(4), "enable_dhcp": o.bool("dhcp", true)?}});
+            "ip_version": ip_version, "enable_dhcp": dhcp}});
         let s = &mut body["subnet"];
-        if let Some(g) = o.str("gateway")? {
+        if let Some(g) = gateway {
             if !in_cidr(&g, &cidr) {
                 return Err(format!("subnet '{name}': gateway {g} is outside {cidr}"));
             }
             s["gateway_ip"] = json!(g);
         }
         let mut pools = vec![];
-        for p in o.array("pools")? {
-            let m = p
-                .read_lock::<rhai::Map>()
-                .map(|m| m.clone())
-                .ok_or("subnet: each pool must be #{start, end}")?;
-            let start = m.get("start").map(|v| v.to_string()).unwrap_or_default();
-            let end = m.get("end").map(|v| v.to_string()).unwrap_or_default();
+        for (start, end) in wanted_pools {
             for a in [&start, &end] {
                 if !in_cidr(a, &cidr) {
                     return Err(format!(
@@ -1043,11 +1184,10 @@ impl<'a> Api<'a> {
         if !pools.is_empty() {
             s["allocation_pools"] = json!(pools);
         }
-        let dns: Vec<String> = o.array("dns")?.iter().map(|d| d.to_string()).collect();
         if !dns.is_empty() {
             s["dns_nameservers"] = json!(dns);
         }
-        self.project_field(o, &mut body, "subnet")?;
+        self.project_field(project.as_ref(), &mut body, "subnet")?;
         if let Some(found) = self
             .subnets_of(&nid)?
             .into_iter()
@@ -1075,17 +1215,17 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn router_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let ext = match o.str("external_network")? {
-            Some(e) => Some(self.network_id(&Id::parse(&e))?),
+    pub fn router_ensure(&self, s: RouterSpec) -> Result<Value, String> {
+        let name = s.name;
+        let ext = match &s.external_network {
+            Some(e) => Some(self.network_id(e)?),
             None => None,
         };
         let mut body = json!({"router": {"name": name, "admin_state_up": true}});
         if let Some(Id::Real(e)) = &ext {
             body["router"]["external_gateway_info"] = json!({"network_id": e});
         }
-        self.project_field(o, &mut body, "router")?;
+        self.project_field(s.project.as_ref(), &mut body, "router")?;
         let existing = self
             .list("network", &format!("/routers?name={}", q(&name)), "routers")?
             .into_iter()
@@ -1113,8 +1253,7 @@ impl<'a> Api<'a> {
             }
         };
         let rid = sid(&router);
-        for s in o.array("subnets")? {
-            let sname = s.to_string();
+        for sname in s.subnets {
             let attached = if rid.is_planned() {
                 false
             } else {
@@ -1171,15 +1310,19 @@ impl<'a> Api<'a> {
         Ok(router)
     }
 
-    pub fn floating_ip_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let net = o.req_str("network")?;
-        let addr = o.req_str("address")?;
+    pub fn floating_ip_ensure(&self, s: FloatingIpSpec) -> Result<Value, String> {
+        let FloatingIpSpec {
+            network: net,
+            address: addr,
+            project,
+            description: desc,
+        } = s;
         if addr.parse::<std::net::Ipv4Addr>().is_err() {
             return Err(format!(
                 "floating IP: address {addr:?} is not an IPv4 address"
             ));
         }
-        let nid = self.network_id(&Id::parse(&net))?;
+        let nid = self.network_id(&net)?;
         let subnets = self.subnets_of(&nid)?;
         if !subnets.is_empty()
             && !subnets
@@ -1192,11 +1335,10 @@ impl<'a> Api<'a> {
                 cidrs.join(", ")
             ));
         }
-        let pid = match o.str("project")? {
-            Some(p) => Some(self.project_id(&Id::parse(&p))?),
+        let pid = match &project {
+            Some(p) => Some(self.project_id(p)?),
             None => None,
         };
-        let desc = o.str("description")?;
         let lookup = format!(
             "/floatingips?floating_ip_address={}&floating_network_id={}",
             q(&addr),
@@ -1233,7 +1375,7 @@ impl<'a> Api<'a> {
         self.create_listed(
             self.op("floating_ip.create", &addr)
                 .arg("network", &net)
-                .arg("project", &o.str("project")?),
+                .arg("project", &project),
             "floating_ip",
             &addr,
             "network",
@@ -1346,32 +1488,31 @@ impl<'a> Api<'a> {
             .next())
     }
 
-    pub fn ports(&self, o: &Opts) -> Result<Vec<Value>, String> {
+    pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
         let mut path = "/ports?".to_string();
-        if let Some(n) = o.str("name")? {
-            path.push_str(&format!("name={}&", q(&n)));
+        if let Some(n) = &f.name {
+            path.push_str(&format!("name={}&", q(n)));
         }
-        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
-        if !tags.is_empty() {
-            path.push_str(&format!("tags={}&", q(tags.join(","))));
+        if !f.tags.is_empty() {
+            path.push_str(&format!("tags={}&", q(f.tags.join(","))));
         }
-        if let Some(d) = o.str("device_owner")? {
-            path.push_str(&format!("device_owner={}&", q(&d)));
+        if let Some(d) = &f.device_owner {
+            path.push_str(&format!("device_owner={}&", q(d)));
         }
-        if let Some(n) = o.str("network")? {
-            let Id::Real(nid) = self.network_id(&Id::parse(&n))? else {
+        if let Some(n) = &f.network {
+            let Id::Real(nid) = self.network_id(n)? else {
                 return Ok(vec![]);
             };
             path.push_str(&format!("network_id={}&", q(&nid)));
         }
-        if let Some(p) = o.str("project")? {
-            let Id::Real(pid) = self.project_id(&Id::parse(&p))? else {
+        if let Some(p) = &f.project {
+            let Id::Real(pid) = self.project_id(p)? else {
                 return Ok(vec![]);
             };
             path.push_str(&format!("project_id={}&", q(&pid)));
         }
         let path = path.trim_end_matches(['&', '?']).to_string();
-        let suffix = o.str("name_suffix")?;
+        let suffix = f.name_suffix;
         let all = self.list("network", &path, "ports")?;
         Ok(all
             .into_iter()
@@ -1383,10 +1524,17 @@ impl<'a> Api<'a> {
             .collect())
     }
 
-    pub fn port_create(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let net = o.req_str("network")?;
-        let nid = self.network_id(&Id::parse(&net))?;
+    pub fn port_create(&self, s: PortSpec) -> Result<Value, String> {
+        let PortSpec {
+            name,
+            network,
+            fixed_ip,
+            tags,
+            allowed_address_pairs,
+            device_owner,
+            project,
+        } = s;
+        let nid = self.network_id(&network)?;
         if let Some(p) = self
             .list(
                 "network",
@@ -1400,22 +1548,20 @@ impl<'a> Api<'a> {
             return Ok(p);
         }
         let mut body = json!({"port": {"name": name, "network_id": nid}});
-        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
-        let pairs: Vec<Value> = o
-            .array("allowed_address_pairs")?
+        let pairs: Vec<Value> = allowed_address_pairs
             .iter()
-            .map(|a| json!({"ip_address": a.to_string()}))
+            .map(|a| json!({"ip_address": a}))
             .collect();
         if !pairs.is_empty() {
             body["port"]["allowed_address_pairs"] = json!(pairs);
         }
-        if let Some(ip) = o.str("fixed_ip")? {
+        if let Some(ip) = fixed_ip {
             body["port"]["fixed_ips"] = json!([{"ip_address": ip}]);
         }
-        if let Some(d) = o.str("device_owner")? {
+        if let Some(d) = device_owner {
             body["port"]["device_owner"] = json!(d);
         }
-        self.project_field(o, &mut body, "port")?;
+        self.project_field(project.as_ref(), &mut body, "port")?;
         let list_path = format!("/ports?name={}&network_id={}", q(&name), q(&nid));
         let port = self.create_listed(
             self.op("port.create", &name),
@@ -1450,10 +1596,10 @@ impl<'a> Api<'a> {
         Ok(port)
     }
 
-    pub fn security_group_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let pid = match o.str("project")? {
-            Some(p) => Some(self.project_id(&Id::parse(&p))?),
+    pub fn security_group_ensure(&self, s: SecurityGroupSpec) -> Result<Value, String> {
+        let name = s.name;
+        let pid = match &s.project {
+            Some(p) => Some(self.project_id(p)?),
             None => None,
         };
         let mut path = format!("/security-groups?name={}", q(&name));
@@ -1471,7 +1617,7 @@ impl<'a> Api<'a> {
             self.fx.unchanged(self.op("security_group.ensure", &name));
             return Ok(g);
         }
-        let mut body = json!({"security_group": {"name": name, "description": o.str("description")?.unwrap_or_default()}});
+        let mut body = json!({"security_group": {"name": name, "description": s.description.unwrap_or_default()}});
         if let Some(Id::Real(p)) = &pid {
             body["security_group"]["project_id"] = json!(p);
         }
@@ -1490,8 +1636,8 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn security_group_rule_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let group = o.req_str("group")?;
+    pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {
+        let group = s.group;
         let g = self
             .list(
                 "network",
@@ -1505,14 +1651,11 @@ impl<'a> Api<'a> {
             None if self.fx.is_plan() => Id::planned("security_group", &group),
             None => return Err(format!("security group '{group}' does not exist")),
         };
-        let direction = o.str("direction")?.unwrap_or_else(|| "ingress".into());
-        let ethertype = o.str("ethertype")?.unwrap_or_else(|| "IPv4".into());
-        let protocol = o.str("protocol")?;
-        let (pmin, pmax) = (
-            o.int("port_min")?,
-            o.int("port_max")?.or(o.int("port_min")?),
-        );
-        let remote = o.str("remote_ip_prefix")?;
+        let direction = s.direction.unwrap_or_else(|| "ingress".into());
+        let ethertype = s.ethertype.unwrap_or_else(|| "IPv4".into());
+        let protocol = s.protocol;
+        let (pmin, pmax) = (s.port_min, s.port_max.or(s.port_min));
+        let remote = s.remote_ip_prefix;
         let want = json!({"direction": direction, "ethertype": ethertype, "protocol": protocol,
             "port_range_min": pmin, "port_range_max": pmax, "remote_ip_prefix": remote});
         let target = format!(
@@ -1586,17 +1729,22 @@ impl<'a> Api<'a> {
         self.list("image", &path, "images")
     }
 
-    pub fn image_ensure(&self, o: &Opts) -> Result<Value, String> {
-        let name = o.req_str("name")?;
-        let file = o.req_str("file")?;
-        let disk_format = o.str("disk_format")?.unwrap_or_else(|| "qcow2".into());
-        let container_format = o.str("container_format")?.unwrap_or_else(|| "bare".into());
-        let visibility = o.str("visibility")?;
-        let tags: Vec<String> = o.array("tags")?.iter().map(|t| t.to_string()).collect();
+    pub fn image_ensure(&self, s: ImageSpec) -> Result<Value, String> {
+        let ImageSpec {
+            name,
+            file,
+            disk_format,
+            container_format,
+            visibility,
+            tags,
+            project,
+        } = s;
+        let disk_format = disk_format.unwrap_or_else(|| "qcow2".into());
+        let container_format = container_format.unwrap_or_else(|| "bare".into());
         // The project that owns it (by name or id): the one whose users see a private or shared
         // image, as when the tenant's own user uploads it.
-        let owner = match o.str("project")? {
-            Some(p) => Some(self.project_id(&Id::parse(&p))?),
+        let owner = match &project {
+            Some(p) => Some(self.project_id(p)?),
             None => None,
         };
         let meta = std::fs::metadata(&file);

@@ -261,6 +261,165 @@ fn opt_or_unit(v: Option<serde_json::Value>) -> Dynamic {
     v.map(dynamic).unwrap_or(Dynamic::UNIT)
 }
 
+// ----- option maps to the API layer's specs -----
+
+/// A list option as text (each item as `to_string` writes it).
+fn texts(o: &Opts, key: &str) -> Result<Vec<String>, String> {
+    Ok(o.array(key)?.iter().map(|t| t.to_string()).collect())
+}
+
+/// An option naming an object by name or id (a planned id is read back as one).
+fn id_opt(o: &Opts, key: &str) -> Result<Option<Id>, String> {
+    Ok(o.str(key)?.as_deref().map(Id::parse))
+}
+
+fn id_req(o: &Opts, key: &str) -> Result<Id, String> {
+    Ok(Id::parse(&o.req_str(key)?))
+}
+
+fn project_spec(o: &Opts) -> Result<api::ProjectSpec, String> {
+    Ok(api::ProjectSpec {
+        name: o.req_str("name")?,
+        domain: o.str("domain")?,
+        description: o.str("description")?,
+        tags: texts(o, "tags")?,
+    })
+}
+
+fn user_spec(o: &Opts, password: Secret) -> Result<api::UserSpec, String> {
+    Ok(api::UserSpec {
+        name: o.req_str("name")?,
+        password,
+        domain: o.str("domain")?,
+        description: o.str("description")?,
+        email: o.str("email")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn flavor_spec(o: &Opts) -> Result<api::FlavorSpec, String> {
+    Ok(api::FlavorSpec {
+        name: o.req_str("name")?,
+        ram: o.req_int("ram", 1..=i64::from(i32::MAX), "MiB")?,
+        vcpus: o.req_int("vcpus", 1..=4096, "vCPUs")?,
+        disk: o.int("disk")?.unwrap_or(0),
+        ephemeral: o.int("ephemeral")?.unwrap_or(0),
+        swap: o.int("swap")?.unwrap_or(0),
+        public: o.bool("public", true)?,
+        description: o.str("description")?,
+    })
+}
+
+fn network_spec(o: &Opts) -> Result<api::NetworkSpec, String> {
+    Ok(api::NetworkSpec {
+        name: o.req_str("name")?,
+        external: o.bool("external", false)?,
+        shared: o.bool("shared", false)?,
+        network_type: o.str("type")?,
+        physical_network: o.str("physical_network")?,
+        segmentation_id: o.int("segmentation_id")?,
+        mtu: o.int("mtu")?,
+        description: o.str("description")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn subnet_spec(o: &Opts) -> Result<api::SubnetSpec, String> {
+    let mut pools = vec![];
+    for p in o.array("pools")? {
+        let m = p
+            .read_lock::<Map>()
+            .map(|m| m.clone())
+            .ok_or("subnet: each pool must be #{start, end}")?;
+        let text = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
+        pools.push((text("start"), text("end")));
+    }
+    Ok(api::SubnetSpec {
+        name: o.req_str("name")?,
+        network: id_req(o, "network")?,
+        cidr: o.req_str("cidr")?,
+        gateway: o.str("gateway")?,
+        dhcp: o.bool("dhcp", true)?,
+        pools,
+        dns: texts(o, "dns")?,
+        ip_version: o.int("ip_version")?.unwrap_or(4),
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn router_spec(o: &Opts) -> Result<api::RouterSpec, String> {
+    Ok(api::RouterSpec {
+        name: o.req_str("name")?,
+        external_network: id_opt(o, "external_network")?,
+        subnets: texts(o, "subnets")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn floating_ip_spec(o: &Opts) -> Result<api::FloatingIpSpec, String> {
+    Ok(api::FloatingIpSpec {
+        network: id_req(o, "network")?,
+        address: o.req_str("address")?,
+        project: id_opt(o, "project")?,
+        description: o.str("description")?,
+    })
+}
+
+fn port_filter(o: &Opts) -> Result<api::PortFilter, String> {
+    Ok(api::PortFilter {
+        name: o.str("name")?,
+        name_suffix: o.str("name_suffix")?,
+        tags: texts(o, "tags")?,
+        device_owner: o.str("device_owner")?,
+        network: id_opt(o, "network")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn port_spec(o: &Opts) -> Result<api::PortSpec, String> {
+    Ok(api::PortSpec {
+        name: o.req_str("name")?,
+        network: id_req(o, "network")?,
+        fixed_ip: o.str("fixed_ip")?,
+        tags: texts(o, "tags")?,
+        allowed_address_pairs: texts(o, "allowed_address_pairs")?,
+        device_owner: o.str("device_owner")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn security_group_spec(o: &Opts) -> Result<api::SecurityGroupSpec, String> {
+    Ok(api::SecurityGroupSpec {
+        name: o.req_str("name")?,
+        description: o.str("description")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+fn rule_spec(o: &Opts) -> Result<api::RuleSpec, String> {
+    Ok(api::RuleSpec {
+        group: o.req_str("group")?,
+        direction: o.str("direction")?,
+        ethertype: o.str("ethertype")?,
+        protocol: o.str("protocol")?,
+        port_min: o.int("port_min")?,
+        port_max: o.int("port_max")?,
+        remote_ip_prefix: o.str("remote_ip_prefix")?,
+    })
+}
+
+fn image_spec(o: &Opts) -> Result<api::ImageSpec, String> {
+    Ok(api::ImageSpec {
+        name: o.req_str("name")?,
+        file: o.req_str("file")?,
+        disk_format: o.str("disk_format")?,
+        container_format: o.str("container_format")?,
+        visibility: o.str("visibility")?,
+        tags: texts(o, "tags")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
 #[export_module]
 pub mod cloud_fns {
     /// Connects to a cloud and authenticates once: a clouds.yaml name (`""` follows `OS_CLOUD`
@@ -335,7 +494,8 @@ pub mod cloud_fns {
                 spec,
                 &["name", "domain", "description", "tags"],
             )?;
-            a.project_ensure(&o).map(super::dynamic)
+            a.project_ensure(super::project_spec(&o)?)
+                .map(super::dynamic)
         })
     }
 
@@ -393,7 +553,7 @@ pub mod cloud_fns {
                 })?,
                 None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
             };
-            a.user_ensure(&o, &pw).map(super::dynamic)
+            a.user_ensure(super::user_spec(&o, pw)?).map(super::dynamic)
         })
     }
 
@@ -600,7 +760,7 @@ pub mod cloud_fns {
                     "description",
                 ],
             )?;
-            a.flavor_ensure(&o).map(super::dynamic)
+            a.flavor_ensure(super::flavor_spec(&o)?).map(super::dynamic)
         })
     }
 
@@ -690,7 +850,8 @@ pub mod cloud_fns {
                     "description",
                 ],
             )?;
-            a.network_ensure(&o).map(super::dynamic)
+            a.network_ensure(super::network_spec(&o)?)
+                .map(super::dynamic)
         })
     }
 
@@ -732,7 +893,7 @@ pub mod cloud_fns {
                     "project",
                 ],
             )?;
-            a.subnet_ensure(&o).map(super::dynamic)
+            a.subnet_ensure(super::subnet_spec(&o)?).map(super::dynamic)
         })
     }
 
@@ -752,7 +913,7 @@ pub mod cloud_fns {
                 spec,
                 &["name", "external_network", "subnets", "project"],
             )?;
-            a.router_ensure(&o).map(super::dynamic)
+            a.router_ensure(super::router_spec(&o)?).map(super::dynamic)
         })
     }
 
@@ -772,7 +933,8 @@ pub mod cloud_fns {
                 spec,
                 &["network", "address", "project", "description"],
             )?;
-            a.floating_ip_ensure(&o).map(super::dynamic)
+            a.floating_ip_ensure(super::floating_ip_spec(&o)?)
+                .map(super::dynamic)
         })
     }
 
@@ -843,7 +1005,7 @@ pub mod cloud_fns {
                     "project",
                 ],
             )?;
-            a.ports(&o).map(super::array)
+            a.ports(super::port_filter(&o)?).map(super::array)
         })
     }
 
@@ -883,7 +1045,7 @@ pub mod cloud_fns {
                     "project",
                 ],
             )?;
-            a.port_create(&o).map(super::dynamic)
+            a.port_create(super::port_spec(&o)?).map(super::dynamic)
         })
     }
 
@@ -904,7 +1066,8 @@ pub mod cloud_fns {
                 spec,
                 &["name", "description", "project"],
             )?;
-            a.security_group_ensure(&o).map(super::dynamic)
+            a.security_group_ensure(super::security_group_spec(&o)?)
+                .map(super::dynamic)
         })
     }
 
@@ -935,7 +1098,8 @@ pub mod cloud_fns {
                     "remote_ip_prefix",
                 ],
             )?;
-            a.security_group_rule_ensure(&o).map(super::dynamic)
+            a.security_group_rule_ensure(super::rule_spec(&o)?)
+                .map(super::dynamic)
         })
     }
 
@@ -968,7 +1132,7 @@ pub mod cloud_fns {
                     "project",
                 ],
             )?;
-            a.image_ensure(&o).map(super::dynamic)
+            a.image_ensure(super::image_spec(&o)?).map(super::dynamic)
         })
     }
 
