@@ -291,7 +291,7 @@ fn every_cloud_example_runs_against_the_devcloud() {
         "src/modules/cloud/compute.rs",
         "src/modules/cloud/network.rs",
         "src/modules/cloud/storage.rs",
-        "src/modules/cloud/baremetal.rs",
+        "src/modules/cloud/baremetal/mod.rs",
     ]
     .map(|f| std::fs::read_to_string(root().join(f)).unwrap())
     .join("\n");

@@ -6,7 +6,7 @@
 //! The Rhai functions are in this file (connect, whoami, and what every binding uses: the
 //! connection a cloud argument names, conversions to and from Rhai values), identity.rs
 //! (Keystone, quotas), compute.rs (Nova), network.rs (Neutron) and storage.rs (Glance, Swift),
-//! each an exported module that [`module`] combines into `cloud`; baremetal.rs is the `baremetal`
+//! each an exported module that [`module`] combines into `cloud`; baremetal/ is the `baremetal`
 //! module. They read option maps into the specs of `api`, whose operations never see a Rhai
 //! type, and `client` talks HTTP.
 
