@@ -2,7 +2,9 @@
 //! compute and network quotas of a project.
 
 use super::id::Id;
-use super::{api, array, dynamic, id_opt, int_pairs, opt_or_unit, opts, texts, with_api, Res};
+use super::{
+    api, array, dynamic, id_opt, id_req, int_pairs, opt_or_unit, opts, texts, with_api, Res,
+};
 use crate::effects::secret::Secret;
 use crate::modules::opts::{type_name, Opts};
 use rhai::plugin::*;
@@ -174,8 +176,8 @@ pub mod identity_fns {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_grant", spec, &["user", "project", "role"])?;
             a.role_assignment(
-                &Id::parse(&o.req_str("user")?),
-                &Id::parse(&o.req_str("project")?),
+                &super::id_req(&o, "user")?,
+                &super::id_req(&o, "project")?,
                 &o.req_str("role")?,
                 true,
             )
@@ -193,8 +195,8 @@ pub mod identity_fns {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_revoke", spec, &["user", "project", "role"])?;
             a.role_assignment(
-                &Id::parse(&o.req_str("user")?),
-                &Id::parse(&o.req_str("project")?),
+                &super::id_req(&o, "user")?,
+                &super::id_req(&o, "project")?,
                 &o.req_str("role")?,
                 false,
             )
@@ -211,8 +213,7 @@ pub mod identity_fns {
     pub fn role_assignments(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_assignments", filter, &["user", "project"])?;
-            let parse = |v: Option<String>| v.as_deref().map(Id::parse);
-            a.role_assignments(parse(o.str("user")?), parse(o.str("project")?))
+            a.role_assignments(super::id_opt(&o, "user")?, super::id_opt(&o, "project")?)
                 .map(super::array)
         })
     }
