@@ -234,9 +234,16 @@ fn every_cloud_example_runs_against_the_devcloud() {
     let lab = Lab::new();
     // Both clouds of the devcloud: the baremetal examples use the system-scoped one.
     let clouds = system_clouds(&lab, &devcloud());
-    let src = ["src/modules/cloud/mod.rs", "src/modules/cloud/baremetal.rs"]
-        .map(|f| std::fs::read_to_string(root().join(f)).unwrap())
-        .join("\n");
+    let src = [
+        "src/modules/cloud/mod.rs",
+        "src/modules/cloud/identity.rs",
+        "src/modules/cloud/compute.rs",
+        "src/modules/cloud/network.rs",
+        "src/modules/cloud/storage.rs",
+        "src/modules/cloud/baremetal/mod.rs",
+    ]
+    .map(|f| std::fs::read_to_string(root().join(f)).unwrap())
+    .join("\n");
     let mut examples = vec![];
     let mut cur: Option<String> = None;
     for line in src.lines() {

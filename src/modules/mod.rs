@@ -29,7 +29,7 @@ pub fn all() -> Vec<(&'static str, Module)> {
     bmc.set_doc("Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.");
     let mut host = rhai::exported_module!(host::host_fns);
     host.set_doc("L0 host facts for preflight: CPUs, memory, disk, KVM and nested virtualization, tools; tuned.");
-    let mut cloud = rhai::exported_module!(cloud::cloud_fns);
+    let mut cloud = cloud::module();
     cloud.set_doc("OpenStack (Keystone, Nova, Neutron, Glance, Swift) on labsh's own client, configured from clouds.yaml, OS_* or an openrc.");
     let mut baremetal = rhai::exported_module!(cloud::baremetal::baremetal_fns);
     baremetal.set_doc("The undercloud's bare metal (Ironic) on labsh's OpenStack client: nodes from instackenv.json (ipmi, redfish), ports, power, manage/inspect/provide by watching, validation.");

@@ -2,60 +2,22 @@
 //! one keep-alive connection pool per cloud, catalog lookup by type, interface and region,
 //! re-authentication on 401 or expiry, retries with backoff for idempotent requests only, `next`
 //! link paging, and errors that carry method, URL, status and the server's message.
+//!
+//! Requests, retries, the catalog and paging are here; keystone.rs authenticates and keeps the
+//! token, microversion.rs holds the Nova microversion and negotiates Ironic's.
 
-use super::config::{Auth, CloudConfig, Scope};
-use crate::effects::secret::Secret;
-use serde_json::{json, Value};
+use super::config::CloudConfig;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use ureq::http::{Method, Request};
 
-/// The Nova API microversion labsh speaks (Stein and later have it).
-pub const NOVA_MICROVERSION: &str = "2.55";
+mod keystone;
+mod microversion;
 
-/// The Ironic API microversions labsh works with: at least the first (interfaces as node fields,
-/// OSP 13's Queens has 1.38), at most the second; the highest the server offers in between is used.
-pub const BAREMETAL_MICROVERSIONS: (&str, &str) = ("1.31", "1.78");
-
-/// A microversion ("1.31") as a comparable pair.
-pub fn microversion(v: &str) -> Option<(u32, u32)> {
-    let (a, b) = v.trim().split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// The microversion to speak, from the server's range and labsh's: the highest both know.
-pub fn negotiate(server_min: &str, server_max: &str, ours: (&str, &str)) -> Result<String, String> {
-    let parse = |v: &str| microversion(v).ok_or_else(|| format!("{v:?} is not a microversion"));
-    let (smin, smax) = (parse(server_min)?, parse(server_max)?);
-    let (omin, omax) = (parse(ours.0)?, parse(ours.1)?);
-    let hi = smax.min(omax);
-    if hi < omin.max(smin) {
-        return Err(format!(
-            "the server speaks {server_min} to {server_max} and labsh {} to {}: no version in common",
-            ours.0, ours.1
-        ));
-    }
-    Ok(format!("{}.{}", hi.0, hi.1))
-}
-
-/// One catalog endpoint.
-#[derive(Clone, Debug)]
-struct Endpoint {
-    service_type: String,
-    interface: String,
-    region: Option<String>,
-    url: String,
-}
-
-struct Token {
-    value: Secret,
-    expires: Option<SystemTime>,
-    catalog: Vec<Endpoint>,
-    project_id: Option<String>,
-    user_id: String,
-    roles: Vec<String>,
-}
+use keystone::Token;
+pub use microversion::{microversion, BAREMETAL_MICROVERSIONS, NOVA_MICROVERSION};
 
 /// An HTTP failure, told apart so callers can decide what to retry.
 #[derive(Debug)]
@@ -373,183 +335,6 @@ impl Client {
         })
     }
 
-    fn auth_body(&self) -> Value {
-        let identity = match &self.cfg.auth {
-            Auth::Password {
-                username,
-                user_id,
-                password,
-                user_domain,
-            } => {
-                let mut user = json!({ "password": password.expose() });
-                if let Some(i) = user_id {
-                    user["id"] = json!(i);
-                } else {
-                    user["name"] = json!(username);
-                    user["domain"] = user_domain.to_json();
-                }
-                json!({ "methods": ["password"], "password": { "user": user } })
-            }
-            Auth::AppCredential {
-                id,
-                name,
-                username,
-                user_domain,
-                secret,
-            } => {
-                let mut ac = json!({ "secret": secret.expose() });
-                if let Some(i) = id {
-                    ac["id"] = json!(i);
-                } else {
-                    ac["name"] = json!(name);
-                    ac["user"] = json!({ "name": username, "domain": user_domain.to_json() });
-                }
-                json!({ "methods": ["application_credential"], "application_credential": ac })
-            }
-        };
-        let mut auth = json!({ "identity": identity });
-        match &self.cfg.scope {
-            Scope::Project { id, name, domain } => {
-                auth["scope"] = match id {
-                    Some(i) => json!({ "project": { "id": i } }),
-                    None => json!({ "project": { "name": name, "domain": domain.to_json() } }),
-                }
-            }
-            Scope::Domain(d) => auth["scope"] = json!({ "domain": d.to_json() }),
-            Scope::System => auth["scope"] = json!({ "system": { "all": true } }),
-            Scope::Unscoped => {}
-        }
-        json!({ "auth": auth })
-    }
-
-    /// Authenticates (retrying transient failures; a 401 is reported at once, with a hint).
-    fn authenticate(&self) -> Result<Arc<Token>, String> {
-        let url = format!("{}/auth/tokens", self.cfg.auth_url);
-        let body = Body::Json(self.auth_body());
-        let mut attempt = 0;
-        let reply = loop {
-            attempt += 1;
-            match self.send(&Method::POST, &url, &[], &body) {
-                Ok(r) if matches!(r.status, 502..=504) && attempt < 4 => {}
-                Ok(r) => break r,
-                Err(e) if attempt < 4 => {
-                    tracing::debug!(target: "labsh::cloud", "auth attempt {attempt}: {e}");
-                }
-                Err(e) => {
-                    return Err(format!(
-                        "cloud '{}': cannot reach Keystone at {url}: {e}",
-                        self.cfg.name
-                    ))
-                }
-            }
-            std::thread::sleep(Duration::from_millis(200 << attempt));
-        };
-        if reply.status == 401 {
-            return Err(format!(
-                "cloud '{}': POST {url}: 401 Unauthorized: Keystone refused user '{}' (project '{}'); check the password and the user and project domains in {}",
-                self.cfg.name,
-                self.cfg.user(),
-                self.cfg.project(),
-                self.cfg.source
-            ));
-        }
-        if !(200..300).contains(&reply.status) {
-            return Err(format!(
-                "cloud '{}': POST {url}: {} {}",
-                self.cfg.name,
-                reply.status,
-                server_message(&reply.body).unwrap_or_default()
-            ));
-        }
-        let value = reply
-            .header("x-subject-token")
-            .ok_or_else(|| format!("POST {url}: no X-Subject-Token in Keystone's answer"))?
-            .to_string();
-        let t = &reply.body["token"];
-        let expires = t["expires_at"].as_str().and_then(parse_time);
-        let mut catalog = vec![];
-        for svc in t["catalog"].as_array().into_iter().flatten() {
-            let st = svc["type"].as_str().unwrap_or_default();
-            for e in svc["endpoints"].as_array().into_iter().flatten() {
-                catalog.push(Endpoint {
-                    service_type: st.to_string(),
-                    interface: e["interface"].as_str().unwrap_or_default().to_string(),
-                    region: e["region_id"]
-                        .as_str()
-                        .or(e["region"].as_str())
-                        .map(|s| s.to_string()),
-                    url: e["url"].as_str().unwrap_or_default().to_string(),
-                });
-            }
-        }
-        Ok(Arc::new(Token {
-            value: Secret::new(&format!("cloud.{}.token", self.cfg.name), &value),
-            expires,
-            catalog,
-            project_id: t["project"]["id"].as_str().map(|s| s.to_string()),
-            user_id: t["user"]["id"].as_str().unwrap_or_default().to_string(),
-            roles: t["roles"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r["name"].as_str().map(|s| s.to_string()))
-                .collect(),
-        }))
-    }
-
-    fn token(&self) -> Result<Arc<Token>, String> {
-        let fresh = |t: &Arc<Token>| {
-            t.expires
-                .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(120))
-        };
-        if let Some(t) = self.token.lock().map_err(|_| "token lock")?.as_ref() {
-            if fresh(t) {
-                return Ok(t.clone());
-            }
-        }
-        // One authentication at a time: parallel callers wait for it and share the token.
-        let _g = self.auth_lock.lock().map_err(|_| "auth lock")?;
-        if let Some(t) = self.token.lock().map_err(|_| "token lock")?.as_ref() {
-            if fresh(t) {
-                return Ok(t.clone());
-            }
-        }
-        let t = self.authenticate()?;
-        *self.token.lock().map_err(|_| "token lock")? = Some(t.clone());
-        Ok(t)
-    }
-
-    fn drop_token(&self, stale: &Arc<Token>) {
-        if let Ok(mut g) = self.token.lock() {
-            if g.as_ref().is_some_and(|t| Arc::ptr_eq(t, stale)) {
-                *g = None;
-            }
-        }
-    }
-
-    /// Whether `password` authenticates user `user_id` (an unscoped token request).
-    pub fn password_works(&self, user_id: &str, password: &str) -> Result<bool, String> {
-        let url = format!("{}/auth/tokens", self.cfg.auth_url);
-        let body = json!({"auth": {"identity": {"methods": ["password"],
-            "password": {"user": {"id": user_id, "password": password}}}}});
-        match self.send(&Method::POST, &url, &[], &Body::Json(body)) {
-            Ok(r) if (200..300).contains(&r.status) => Ok(true),
-            Ok(r) if r.status == 401 => Ok(false),
-            Ok(r) => Err(format!(
-                "POST {url}: {} {}",
-                r.status,
-                server_message(&r.body).unwrap_or_default()
-            )),
-            Err(e) => Err(format!("POST {url}: {e}")),
-        }
-    }
-
-    /// Authenticates now if needed; returns (user id, project id, role names).
-    pub fn whoami(&self) -> Result<(String, Option<String>, Vec<String>), String> {
-        let t = self.token()?;
-        Ok((t.user_id.clone(), t.project_id.clone(), t.roles.clone()))
-    }
-
     /// The URL of a service in the catalog (with the API version of the paths labsh uses).
     pub fn endpoint(&self, service_type: &str) -> Result<String, String> {
         let t = self.token()?;
@@ -688,82 +473,6 @@ impl Client {
         }
     }
 
-    /// The Ironic microversion this session speaks: asked once from the bare metal endpoint's
-    /// version document (`X-OpenStack-Ironic-API-Minimum/Maximum-Version`, or its `version`),
-    /// the highest both sides know.
-    pub fn baremetal_version(&self) -> Result<String, Failure> {
-        let t = self.token().map_err(Failure::Transport)?;
-        self.baremetal_version_in(&t)
-    }
-
-    fn baremetal_version_in(&self, t: &Token) -> Result<String, Failure> {
-        if let Some(v) = self
-            .baremetal_version
-            .lock()
-            .map_err(|_| Failure::Transport("version lock".into()))?
-            .clone()
-        {
-            return Ok(v);
-        }
-        let base = self
-            .endpoint_in(t, "baremetal")
-            .map_err(|e| Failure::Status {
-                status: 0,
-                message: e,
-            })?;
-        let url = format!("{base}/");
-        let headers = [
-            ("X-Auth-Token", t.value.expose().to_string()),
-            ("Accept", "application/json".to_string()),
-        ];
-        let mut attempt = 0;
-        let rep = loop {
-            attempt += 1;
-            match self.send(&Method::GET, &url, &headers, &Body::None) {
-                Ok(r) if (200..300).contains(&r.status) => break r,
-                Ok(r) if matches!(r.status, 502..=504) && attempt < 5 => {}
-                Ok(r) => {
-                    return Err(Failure::Status {
-                        status: r.status,
-                        message: format!(
-                            "GET {url}: {} {}",
-                            r.status,
-                            server_message(&r.body).unwrap_or_else(|| reason(r.status).into())
-                        ),
-                    })
-                }
-                Err(e) if attempt < 5 => {
-                    tracing::debug!(target: "labsh::cloud", "version document: {e}");
-                }
-                Err(e) => return Err(Failure::Transport(format!("GET {url}: {e}"))),
-            }
-            std::thread::sleep(Duration::from_millis(150 << attempt));
-        };
-        let min = rep
-            .header("X-OpenStack-Ironic-API-Minimum-Version")
-            .map(String::from)
-            .or_else(|| {
-                rep.body["version"]["min_version"]
-                    .as_str()
-                    .map(String::from)
-            })
-            .unwrap_or_else(|| "1.1".into());
-        let max = rep
-            .header("X-OpenStack-Ironic-API-Maximum-Version")
-            .map(String::from)
-            .or_else(|| rep.body["version"]["version"].as_str().map(String::from))
-            .unwrap_or_else(|| "1.1".into());
-        let v = negotiate(&min, &max, BAREMETAL_MICROVERSIONS).map_err(|e| Failure::Status {
-            status: 0,
-            message: format!("cloud '{}': bare metal at {base}: {e}", self.cfg.name),
-        })?;
-        tracing::debug!(target: "labsh::cloud", "Ironic at {base}: {min}-{max}, speaking {v}");
-        if let Ok(mut g) = self.baremetal_version.lock() {
-            *g = Some(v.clone());
-        }
-        Ok(v)
-    }
-
     /// A GET whose 404 means "absent".
     pub fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
         match self.call(Method::GET, service, path, Body::None, &[]) {
@@ -836,41 +545,10 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Parses Keystone's `2026-11-26T01:02:03.000000Z`.
-fn parse_time(s: &str) -> Option<SystemTime> {
-    let s = s.trim_end_matches('Z');
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>());
-    let (y, m, dd) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let time = time.split('.').next()?;
-    let mut t = time.split(':').map(|x| x.parse::<i64>());
-    let (h, mi, se) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    let secs = days * 86400 + h * 3600 + mi * 60 + se;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keystone_times_parse() {
-        let t = parse_time("2019-11-01T00:49:21.000000Z").unwrap();
-        assert_eq!(
-            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
-            1572569361
-        );
-    }
+    use serde_json::json;
 
     #[test]
     fn server_messages_from_each_service_shape() {
@@ -894,26 +572,6 @@ mod tests {
             server_message(&glance).unwrap(),
             "409 Conflict Image already exists"
         );
-    }
-
-    #[test]
-    fn microversions_are_negotiated_to_the_highest_both_know() {
-        assert_eq!(
-            negotiate("1.1", "1.115", BAREMETAL_MICROVERSIONS).unwrap(),
-            "1.78"
-        );
-        assert_eq!(
-            negotiate("1.1", "1.38", BAREMETAL_MICROVERSIONS).unwrap(),
-            "1.38"
-        );
-        assert_eq!(negotiate("1.1", "1.31", ("1.31", "1.78")).unwrap(), "1.31");
-        let e = negotiate("1.1", "1.20", BAREMETAL_MICROVERSIONS).unwrap_err();
-        assert!(
-            e.contains("1.1 to 1.20") && e.contains("1.31 to 1.78"),
-            "{e}"
-        );
-        assert!(negotiate("1.80", "1.90", ("1.31", "1.78")).is_err());
-        assert!(microversion("1.9") < microversion("1.10"));
     }
 
     #[test]

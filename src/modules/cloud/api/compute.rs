@@ -1,0 +1,212 @@
+//! Nova: flavors (which cannot change, only be made or deleted), servers and limits.
+
+use super::{q, sid, Api};
+use crate::modules::cloud::client::{Body, Client, Failure};
+use serde_json::{json, Value};
+use ureq::http::Method;
+
+/// A flavor to ensure: sizes in MiB (ram) and GB (disk, ephemeral), swap in MiB.
+pub struct FlavorSpec {
+    pub name: String,
+    pub ram: i64,
+    pub vcpus: i64,
+    pub disk: i64,
+    pub ephemeral: i64,
+    pub swap: i64,
+    pub public: bool,
+    pub description: Option<String>,
+}
+
+impl<'a> Api<'a> {
+    pub fn flavors(&self) -> Result<Vec<Value>, String> {
+        self.read(
+            "flavors",
+            |c| {
+                let mut all = vec![];
+                let mut path = "/flavors/detail?is_public=None&limit=1000".to_string();
+                loop {
+                    let r = c.call(Method::GET, "compute", &path, Body::None, &[])?.body;
+                    let items = r["flavors"].as_array().cloned().unwrap_or_default();
+                    let next = r["flavors_links"]
+                        .as_array()
+                        .and_then(|l| l.iter().find(|x| x["rel"] == "next"))
+                        .and_then(|x| x["href"].as_str())
+                        .map(String::from);
+                    all.extend(items);
+                    match next {
+                        Some(n) => path = n,
+                        None => return Ok(all),
+                    }
+                }
+            },
+            vec![],
+        )
+    }
+
+    pub fn flavor_ensure(&self, s: FlavorSpec) -> Result<Value, String> {
+        let FlavorSpec {
+            name,
+            ram,
+            vcpus,
+            disk,
+            ephemeral: eph,
+            swap,
+            public,
+            description: desc,
+        } = s;
+        if let Some(f) = self
+            .flavors()?
+            .into_iter()
+            .find(|f| f["name"] == name.as_str())
+        {
+            let mut differs = vec![];
+            for (k, want) in [
+                ("ram", ram),
+                ("vcpus", vcpus),
+                ("disk", disk),
+                ("OS-FLV-EXT-DATA:ephemeral", eph),
+            ] {
+                let have = f[k].as_i64().unwrap_or(0);
+                if have != want {
+                    differs.push(format!("{k} {have} (wanted {want})"));
+                }
+            }
+            if !differs.is_empty() {
+                return Err(format!(
+                    "flavor '{name}' exists with {}; a flavor cannot change: delete it (cloud::flavor_delete) or choose another name",
+                    differs.join(", ")
+                ));
+            }
+            if let Some(d) = desc
+                .as_ref()
+                .filter(|d| f["description"].as_str() != Some(d.as_str()))
+            {
+                let id = sid(&f);
+                let body = json!({"flavor": {"description": d}});
+                self.update(
+                    self.op("flavor.update", &name).arg("description", d),
+                    |c| {
+                        c.call(
+                            Method::PUT,
+                            "compute",
+                            &format!("/flavors/{id}"),
+                            Body::Json(body),
+                            &[],
+                        )
+                        .map(|_| Value::Null)
+                    },
+                    Value::Null,
+                )?;
+                let mut f = f;
+                f["description"] = json!(d);
+                return Ok(f);
+            }
+            self.fx.unchanged(self.op("flavor.ensure", &name));
+            return Ok(f);
+        }
+        let mut body = json!({"flavor": {"name": name, "ram": ram, "vcpus": vcpus, "disk": disk,
+            "OS-FLV-EXT-DATA:ephemeral": eph, "os-flavor-access:is_public": public}});
+        if swap > 0 {
+            body["flavor"]["swap"] = json!(swap);
+        }
+        if let Some(d) = &desc {
+            body["flavor"]["description"] = json!(d);
+        }
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            let r = c
+                .call(
+                    Method::GET,
+                    "compute",
+                    "/flavors/detail?is_public=None&limit=1000",
+                    Body::None,
+                    &[],
+                )?
+                .body;
+            Ok(r["flavors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| f["name"] == name.as_str())
+                .cloned())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "compute",
+                "/flavors",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["flavor"]
+                .clone())
+        };
+        self.create(
+            self.op("flavor.create", &name)
+                .arg("ram", ram)
+                .arg("vcpus", vcpus)
+                .arg("disk", disk),
+            "flavor",
+            &name,
+            &find,
+            &post,
+            json!({"ram": ram, "vcpus": vcpus, "disk": disk}),
+        )
+    }
+
+    pub fn flavor_delete(&self, name: &str) -> Result<bool, String> {
+        let Some(f) = self
+            .flavors()?
+            .into_iter()
+            .find(|f| f["name"] == name || f["id"] == name)
+        else {
+            self.fx.unchanged(self.op("flavor.absent", name));
+            return Ok(false);
+        };
+        let id = sid(&f);
+        self.update(
+            self.op("flavor.delete", name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "compute",
+                    &format!("/flavors/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn servers(&self, all_projects: bool, name: Option<String>) -> Result<Vec<Value>, String> {
+        let mut path = "/servers/detail?limit=1000".to_string();
+        if all_projects {
+            path.push_str("&all_tenants=1");
+        }
+        if let Some(n) = name {
+            path.push_str(&format!("&name={}", q(format!("^{}$", regex_escape(&n)))));
+        }
+        self.list("compute", &path, "servers")
+    }
+
+    pub fn limits(&self) -> Result<Value, String> {
+        self.read(
+            "limits",
+            |c| Ok(c.get("compute", "/limits")?["limits"]["absolute"].clone()),
+            json!({}),
+        )
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        if ".^$*+?()[]{}|\\".contains(c) {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}

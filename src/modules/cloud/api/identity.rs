@@ -1,0 +1,429 @@
+//! Keystone: domains, projects, users, roles and their assignments. Ids looked up by name are
+//! reused for a while (the session keeps them) and forgotten when one of the kind is deleted.
+
+use super::{looks_like_id, q, sid, Api};
+use crate::effects::secret::Secret;
+use crate::modules::cloud::client::Body;
+use crate::modules::cloud::id::Id;
+use serde_json::{json, Value};
+use ureq::http::Method;
+
+/// A project to ensure.
+pub struct ProjectSpec {
+    pub name: String,
+    pub domain: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// A user to ensure.
+pub struct UserSpec {
+    pub name: String,
+    pub password: Secret,
+    pub domain: Option<String>,
+    /// The default project, by name or id.
+    pub project: Option<Id>,
+    pub email: Option<String>,
+    pub description: Option<String>,
+}
+
+impl<'a> Api<'a> {
+    pub fn domain_id(&self, d: Option<String>) -> Result<Id, String> {
+        let d = d.unwrap_or_else(|| "default".into());
+        if d == "default" || d == "Default" || looks_like_id(&d) {
+            return Ok(Id::Real(if d == "Default" { "default".into() } else { d }));
+        }
+        let found = self.list("identity", &format!("/domains?name={}", q(&d)), "domains")?;
+        match found.first() {
+            Some(v) => Ok(sid(v)),
+            None if self.live().is_none() => Ok(Id::planned("domain", &d)),
+            None => Err(format!("domain '{d}' does not exist")),
+        }
+    }
+
+    /// A Keystone project or user (`kind`: "project", "user") by id, or by name in a domain.
+    fn identity_find(
+        &self,
+        kind: &str,
+        name: &Id,
+        domain: Option<String>,
+    ) -> Result<Option<Value>, String> {
+        let Id::Real(name) = name else {
+            return Ok(None);
+        };
+        if looks_like_id(name) {
+            if let Some(v) = self.get_opt("identity", &format!("/{kind}s/{name}"))? {
+                return Ok(Some(v[kind].clone()));
+            }
+        }
+        let did = self.domain_id(domain)?;
+        let path = format!("/{kind}s?name={}&domain_id={}", q(name), q(&did));
+        Ok(self
+            .list("identity", &path, &format!("{kind}s"))?
+            .into_iter()
+            .next())
+    }
+
+    /// The id of a project or user by name or id; a placeholder in plan mode when it does not
+    /// exist yet.
+    fn identity_id(&self, kind: &str, name: &Id) -> Result<Id, String> {
+        let Id::Real(text) = name else {
+            return Ok(name.clone());
+        };
+        self.id_by_name(kind, text, || self.identity_find(kind, name, None))
+    }
+
+    /// The id of `kind` `name`, reused from a lookup of the last seconds (the session keeps them)
+    /// or found with `find`; a placeholder in plan mode when it does not exist yet.
+    fn id_by_name(
+        &self,
+        kind: &str,
+        name: &str,
+        find: impl FnOnce() -> Result<Option<Value>, String>,
+    ) -> Result<Id, String> {
+        let key = format!("{kind}:{name}");
+        if let Some(id) = self.live().and_then(|c| c.cached_id(&key)) {
+            return Ok(Id::Real(id));
+        }
+        match find()? {
+            Some(p) => {
+                let id = sid(&p);
+                if let (Some(c), Id::Real(text)) = (self.live(), &id) {
+                    c.remember_id(&key, text);
+                }
+                Ok(id)
+            }
+            None if self.fx.is_plan() => Ok(Id::planned(kind, name)),
+            None => Err(format!(
+                "{kind} '{name}' does not exist in cloud '{}'",
+                self.conn.name()
+            )),
+        }
+    }
+
+    /// Deletes the Keystone `kind` (project, user, role) found as `name`, then forgets the ids
+    /// of that kind looked up by name. Nothing found is `ok`.
+    fn identity_delete(
+        &self,
+        kind: &str,
+        name: &str,
+        found: Option<Value>,
+    ) -> Result<bool, String> {
+        let Some(v) = found else {
+            self.fx.unchanged(self.op(&format!("{kind}.absent"), name));
+            return Ok(false);
+        };
+        let id = sid(&v);
+        self.update(
+            self.op(&format!("{kind}.delete"), name),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "identity",
+                    &format!("/{kind}s/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        if let Some(c) = self.live() {
+            c.forget_ids(&format!("{kind}:"));
+        }
+        Ok(true)
+    }
+
+    pub fn project_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
+        self.identity_find("project", name, domain)
+    }
+
+    pub fn project_id(&self, name: &Id) -> Result<Id, String> {
+        self.identity_id("project", name)
+    }
+
+    pub fn project_ensure(&self, s: ProjectSpec) -> Result<Value, String> {
+        let ProjectSpec {
+            name,
+            domain,
+            description: desc,
+            tags,
+        } = s;
+        let did = self.domain_id(domain.clone())?;
+        if let Some(p) = self.project_find(&Id::Real(name.clone()), domain.clone())? {
+            if let Some(d) = &desc {
+                if p["description"].as_str().unwrap_or_default() != d {
+                    let id = sid(&p);
+                    let body = json!({"project": {"description": d}});
+                    let r = self.update(
+                        self.op("project.update", &name).arg("description", d),
+                        |c| {
+                            Ok(c.call(
+                                Method::PATCH,
+                                "identity",
+                                &format!("/projects/{id}"),
+                                Body::Json(body),
+                                &[],
+                            )?
+                            .body["project"]
+                                .clone())
+                        },
+                        p.clone(),
+                    )?;
+                    return Ok(if r.is_null() { p } else { r });
+                }
+            }
+            self.fx.unchanged(self.op("project.ensure", &name));
+            return Ok(p);
+        }
+        let mut body = json!({"project": {"name": name, "domain_id": did, "enabled": true}});
+        if let Some(d) = &desc {
+            body["project"]["description"] = json!(d);
+        }
+        if !tags.is_empty() {
+            body["project"]["tags"] = json!(tags);
+        }
+        let list_path = format!("/projects?name={}&domain_id={}", q(&name), q(&did));
+        self.create_listed(
+            self.op("project.create", &name)
+                .arg("domain", &did)
+                .arg("description", &desc),
+            "project",
+            &name,
+            "identity",
+            &list_path,
+            "projects",
+            "/projects",
+            "project",
+            body,
+            json!({"domain_id": did, "description": desc}),
+        )
+    }
+
+    pub fn project_delete(&self, name: &Id) -> Result<bool, String> {
+        let found = self.project_find(name, None)?;
+        self.identity_delete("project", &name.to_string(), found)
+    }
+
+    pub fn user_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
+        self.identity_find("user", name, domain)
+    }
+
+    pub fn user_id(&self, name: &Id) -> Result<Id, String> {
+        self.identity_id("user", name)
+    }
+
+    pub fn user_ensure(&self, s: UserSpec) -> Result<Value, String> {
+        let UserSpec {
+            name,
+            password,
+            domain,
+            project,
+            email,
+            description: desc,
+        } = s;
+        let did = self.domain_id(domain.clone())?;
+        let project = match project {
+            Some(p) => Some(self.project_id(&p)?),
+            None => None,
+        };
+        if let Some(u) = self.user_find(&Id::Real(name.clone()), domain)? {
+            let id = sid(&u);
+            if let Some(d) = desc
+                .as_ref()
+                .filter(|d| u["description"].as_str() != Some(d.as_str()))
+            {
+                let body = json!({"user": {"description": d}});
+                self.update(
+                    self.op("user.update", &name).arg("description", d),
+                    |c| {
+                        c.call(
+                            Method::PATCH,
+                            "identity",
+                            &format!("/users/{id}"),
+                            Body::Json(body),
+                            &[],
+                        )
+                        .map(|_| Value::Null)
+                    },
+                    Value::Null,
+                )?;
+            }
+            let ok = self.read(
+                &format!("password of {name}"),
+                |c| c.password_works(&id.to_string(), password.expose()),
+                true,
+            )?;
+            if !ok {
+                let body = json!({"user": {"password": password.expose()}});
+                self.update(
+                    self.op("user.password", &name)
+                        .arg("password", password.mask()),
+                    |c| {
+                        c.call(
+                            Method::PATCH,
+                            "identity",
+                            &format!("/users/{id}"),
+                            Body::Json(body),
+                            &[],
+                        )
+                        .map(|_| Value::Null)
+                    },
+                    Value::Null,
+                )?;
+            } else {
+                self.fx.unchanged(self.op("user.ensure", &name));
+            }
+            return Ok(u);
+        }
+        let mut body = json!({"user": {"name": name, "domain_id": did, "enabled": true, "password": password.expose()}});
+        if let Some(Id::Real(p)) = &project {
+            body["user"]["default_project_id"] = json!(p);
+        }
+        if let Some(d) = &desc {
+            body["user"]["description"] = json!(d);
+        }
+        if let Some(e) = &email {
+            body["user"]["email"] = json!(e);
+        }
+        let list_path = format!("/users?name={}&domain_id={}", q(&name), q(&did));
+        self.create_listed(
+            self.op("user.create", &name)
+                .arg("domain", &did)
+                .arg("password", password.mask())
+                .arg("default_project", &project),
+            "user",
+            &name,
+            "identity",
+            &list_path,
+            "users",
+            "/users",
+            "user",
+            body,
+            json!({"domain_id": did, "default_project_id": project}),
+        )
+    }
+
+    pub fn user_delete(&self, name: &Id) -> Result<bool, String> {
+        let found = self.user_find(name, None)?;
+        self.identity_delete("user", &name.to_string(), found)
+    }
+
+    pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
+        Ok(self
+            .list("identity", &format!("/roles?name={}", q(name)), "roles")?
+            .into_iter()
+            .next())
+    }
+
+    pub fn role_ensure(&self, name: &str) -> Result<Value, String> {
+        if let Some(r) = self.role_find(name)? {
+            self.fx.unchanged(self.op("role.ensure", name));
+            return Ok(r);
+        }
+        let n = name.to_string();
+        let list_path = format!("/roles?name={}", q(&n));
+        self.create_listed(
+            self.op("role.create", name),
+            "role",
+            name,
+            "identity",
+            &list_path,
+            "roles",
+            "/roles",
+            "role",
+            json!({"role": {"name": n}}),
+            json!({}),
+        )
+    }
+
+    pub fn role_delete(&self, name: &str) -> Result<bool, String> {
+        let found = self.role_find(name)?;
+        self.identity_delete("role", name, found)
+    }
+
+    fn role_id(&self, name: &str) -> Result<Id, String> {
+        self.id_by_name("role", name, || self.role_find(name))
+    }
+
+    /// Grants (`grant`) or revokes a role of a user on a project.
+    pub fn role_assignment(
+        &self,
+        user: &Id,
+        project: &Id,
+        role: &str,
+        grant: bool,
+    ) -> Result<bool, String> {
+        let (u, p, r) = (
+            self.user_id(user)?,
+            self.project_id(project)?,
+            self.role_id(role)?,
+        );
+        let target = format!("{role} for {user} on {project}");
+        let path = format!("/projects/{p}/users/{u}/roles/{r}");
+        let has = if [&u, &p, &r].iter().any(|x| x.is_planned()) {
+            false
+        } else {
+            self.read(
+                &target,
+                |c| match c.call(Method::HEAD, "identity", &path, Body::None, &[]) {
+                    Ok(_) => Ok(true),
+                    Err(f) if f.status() == Some(404) => Ok(false),
+                    Err(f) => Err(f.into()),
+                },
+                false,
+            )?
+        };
+        let (verb, method) = if grant {
+            ("role.grant", Method::PUT)
+        } else {
+            ("role.revoke", Method::DELETE)
+        };
+        if has == grant {
+            self.fx.unchanged(self.op(verb, &target));
+            return Ok(false);
+        }
+        self.update(
+            self.op(verb, &target),
+            |c| match c.call(method, "identity", &path, Body::None, &[]) {
+                Err(f) if !grant && f.status() == Some(404) => Ok(Value::Null),
+                r => r.map(|_| Value::Null),
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn role_assignments(
+        &self,
+        user: Option<Id>,
+        project: Option<Id>,
+    ) -> Result<Vec<Value>, String> {
+        let mut path = "/role_assignments?include_names=true".to_string();
+        if let Some(u) = user {
+            let Id::Real(id) = self.user_id(&u)? else {
+                return Ok(vec![]);
+            };
+            path.push_str(&format!("&user.id={}", q(&id)));
+        }
+        if let Some(p) = project {
+            let Id::Real(id) = self.project_id(&p)? else {
+                return Ok(vec![]);
+            };
+            path.push_str(&format!("&scope.project.id={}", q(&id)));
+        }
+        let all = self.list("identity", &path, "role_assignments")?;
+        Ok(all
+            .iter()
+            .map(|a| {
+                json!({
+                    "user": a["user"]["name"],
+                    "user_id": a["user"]["id"],
+                    "project": a["scope"]["project"]["name"],
+                    "project_id": a["scope"]["project"]["id"],
+                    "role": a["role"]["name"],
+                })
+            })
+            .collect())
+    }
+}

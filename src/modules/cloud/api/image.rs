@@ -1,0 +1,208 @@
+//! Glance: images uploaded from a local file, compared by sha512, given to their project.
+
+use super::{q, sid, Api};
+use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::id::Id;
+use serde_json::{json, Value};
+use ureq::http::Method;
+
+/// An image to ensure from a local file: qcow2 and bare unless given.
+pub struct ImageSpec {
+    pub name: String,
+    pub file: String,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub visibility: Option<String>,
+    pub tags: Vec<String>,
+    /// The project that owns it, by name or id.
+    pub project: Option<Id>,
+}
+
+impl<'a> Api<'a> {
+    pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, String> {
+        let path = match name {
+            Some(n) => format!("/images?name={}", q(n)),
+            // Glance's own page size; `next` links are followed.
+            None => "/images".into(),
+        };
+        self.list("image", &path, "images")
+    }
+
+    pub fn image_ensure(&self, s: ImageSpec) -> Result<Value, String> {
+        let ImageSpec {
+            name,
+            file,
+            disk_format,
+            container_format,
+            visibility,
+            tags,
+            project,
+        } = s;
+        let disk_format = disk_format.unwrap_or_else(|| "qcow2".into());
+        let container_format = container_format.unwrap_or_else(|| "bare".into());
+        // The project that owns it (by name or id): the one whose users see a private or shared
+        // image, as when the tenant's own user uploads it.
+        let owner = match &project {
+            Some(p) => Some(self.project_id(p)?),
+            None => None,
+        };
+        let meta = std::fs::metadata(&file);
+        let (len, hash) = match meta {
+            Ok(m) if m.is_file() => (m.len(), Some(sha512_file(&file)?)),
+            _ if self.fx.is_plan() => (0, None),
+            _ => return Err(format!("image '{name}': file {file} does not exist")),
+        };
+        let existing = self.images(Some(&name))?;
+        if existing.len() > 1 {
+            return Err(format!(
+                "{} images are named '{name}'; delete the extra ones so the name is unique",
+                existing.len()
+            ));
+        }
+        let img = match existing.into_iter().next() {
+            Some(i) if i["status"] == "active" => {
+                let theirs = i["os_hash_value"].as_str().unwrap_or_default();
+                if hash.as_deref().is_some_and(|h| h != theirs) && !theirs.is_empty() {
+                    return Err(format!(
+                        "image '{name}' exists with other content (sha512 {}…, the file's is {}…); delete it (cloud::image_delete) to upload the new one",
+                        &theirs[..12.min(theirs.len())],
+                        &hash.as_deref().unwrap_or_default()[..12]
+                    ));
+                }
+                if let Some(own) = owner
+                    .as_ref()
+                    .filter(|o| i["owner"].as_str() != Some(o.to_string().as_str()))
+                {
+                    let id = sid(&i);
+                    let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
+                    self.update(
+                        self.op("image.owner", &name).arg("owner", own),
+                        |c| {
+                            c.call(
+                                Method::PATCH,
+                                "image",
+                                &format!("/images/{id}"),
+                                Body::ImagePatch(patch.clone()),
+                                &[],
+                            )
+                            .map(|r| r.body)
+                        },
+                        Value::Null,
+                    )?;
+                    let mut i = i;
+                    i["owner"] = json!(own);
+                    return Ok(i);
+                }
+                self.fx.unchanged(self.op("image.ensure", &name));
+                return Ok(i);
+            }
+            Some(i) => i,
+            None => {
+                let mut body = json!({"name": name, "disk_format": disk_format, "container_format": container_format});
+                if let Some(v) = &visibility {
+                    body["visibility"] = json!(v);
+                }
+                if let Some(own) = &owner {
+                    body["owner"] = json!(own);
+                }
+                if !tags.is_empty() {
+                    body["tags"] = json!(tags);
+                }
+                let find = |c: &Client| -> Result<Option<Value>, String> {
+                    Ok(
+                        c.list("image", &format!("/images?name={}", q(&name)), "images")?
+                            .into_iter()
+                            .next(),
+                    )
+                };
+                let post = |c: &Client| -> Result<Value, Failure> {
+                    Ok(c.call(
+                        Method::POST,
+                        "image",
+                        "/images",
+                        Body::Json(body.clone()),
+                        &[],
+                    )?
+                    .body)
+                };
+                self.create(
+                    self.op("image.create", &name)
+                        .arg("disk_format", &disk_format),
+                    "image",
+                    &name,
+                    &find,
+                    &post,
+                    json!({"status": "queued"}),
+                )?
+            }
+        };
+        let id = sid(&img);
+        let path = std::path::PathBuf::from(&file);
+        self.update(
+            self.op("image.upload", &name)
+                .arg("file", &file)
+                .arg("bytes", len),
+            |c| {
+                c.call(
+                    Method::PUT,
+                    "image",
+                    &format!("/images/{id}/file"),
+                    Body::File(path, len),
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        if self.fx.is_plan() || id.is_planned() {
+            return Ok(img);
+        }
+        self.get_opt("image", &format!("/images/{id}"))
+            .map(|v| v.unwrap_or(img))
+    }
+
+    pub fn image_delete(&self, name: &str) -> Result<bool, String> {
+        let found = self.images(Some(name))?;
+        if found.is_empty() {
+            self.fx.unchanged(self.op("image.absent", name));
+            return Ok(false);
+        }
+        for i in found {
+            let id = sid(&i);
+            self.update(
+                self.op("image.delete", name).arg("id", &id),
+                |c| {
+                    c.call(
+                        Method::DELETE,
+                        "image",
+                        &format!("/images/{id}"),
+                        Body::None,
+                        &[],
+                    )
+                    .map(|_| Value::Null)
+                },
+                Value::Null,
+            )?;
+        }
+        Ok(true)
+    }
+}
+
+/// The sha512 of a file, streamed (Glance's `os_hash_value`).
+pub fn sha512_file(path: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha512};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut h = Sha512::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read {path}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,279 @@
+//! The OpenStack operations behind the `cloud` bindings, with ensure semantics: look up, compare,
+//! then create or update through the effects seam. A create is never blindly repeated: after a
+//! failure that may have reached the server, the lookup runs again first.
+//!
+//! A cloud that cannot be reached in plan mode (its openrc not written yet, say) is planned
+//! against as if it were empty: reads find nothing and every change is planned.
+//!
+//! This file holds what every service shares (the connection, reads, creates and updates through
+//! the seam); each service has a file of its own: identity.rs (Keystone), quota.rs, compute.rs
+//! (Nova), network.rs (Neutron), image.rs (Glance), object.rs (Swift). The bare metal operations
+//! (Ironic) extend `Api` in the `ironic` module. Nothing here sees a Rhai type: the bindings
+//! fill the specs.
+
+use super::client::{Body, Client, Failure};
+use super::config::CloudConfig;
+use super::id::Id;
+use crate::effects::{Effects, Op};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use ureq::http::Method;
+
+mod compute;
+mod identity;
+mod image;
+mod network;
+mod object;
+mod quota;
+
+pub use compute::FlavorSpec;
+pub use identity::{ProjectSpec, UserSpec};
+pub use image::ImageSpec;
+pub use network::{
+    FloatingIpSpec, NetworkSpec, PortFilter, PortSpec, RouterSpec, RuleSpec, SecurityGroupSpec,
+    SubnetSpec,
+};
+
+/// A cloud to work on: a live session, or (plan mode only) one that cannot be reached yet.
+#[derive(Clone)]
+pub enum Conn {
+    Live(Arc<Client>),
+    /// Plan mode only: the cloud cannot be reached yet (`why`).
+    Offline {
+        name: String,
+        why: String,
+    },
+}
+
+impl Conn {
+    pub fn name(&self) -> String {
+        match self {
+            Conn::Live(c) => c.cfg.name.clone(),
+            Conn::Offline { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// What the operations work with.
+pub struct Api<'a> {
+    pub fx: &'a Effects,
+    pub conn: Conn,
+}
+
+fn q(s: impl std::fmt::Display) -> String {
+    let mut out = String::new();
+    for b in s.to_string().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn looks_like_id(s: &str) -> bool {
+    (s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit()))
+        || (s.len() == 36
+            && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            && s.matches('-').count() == 4)
+}
+
+fn sid(v: &Value) -> Id {
+    Id::from_json(&v["id"])
+}
+
+/// IPv4 CIDR membership.
+pub fn in_cidr(addr: &str, cidr: &str) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(a), Ok(n), Ok(b)) = (
+        addr.parse::<std::net::Ipv4Addr>(),
+        net.parse::<std::net::Ipv4Addr>(),
+        bits.parse::<u32>(),
+    ) else {
+        return false;
+    };
+    if b > 32 {
+        return false;
+    }
+    let mask = if b == 0 { 0 } else { u32::MAX << (32 - b) };
+    (u32::from(a) & mask) == (u32::from(n) & mask)
+}
+
+impl<'a> Api<'a> {
+    pub(super) fn live(&self) -> Option<&Arc<Client>> {
+        match &self.conn {
+            Conn::Live(c) => Some(c),
+            Conn::Offline { .. } => None,
+        }
+    }
+
+    pub(super) fn read<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Client) -> Result<T, String>,
+        offline: T,
+    ) -> Result<T, String> {
+        match self.live() {
+            Some(c) => self.fx.read(Op::new("cloud.read", what), || f(c)),
+            None => Ok(offline),
+        }
+    }
+
+    fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
+        self.read(path, |c| c.get_opt(service, path), None)
+    }
+
+    fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, String> {
+        self.read(path, |c| c.list(service, path, key), vec![])
+    }
+
+    fn op(&self, op: &str, target: &str) -> Op {
+        Op::new(format!("cloud.{op}"), target).arg("cloud", self.conn.name())
+    }
+
+    /// Creates through the seam; `find` runs again after a failure that may have reached the
+    /// server (transport error, 5xx, 409), so nothing is created twice.
+    pub(super) fn create(
+        &self,
+        op: Op,
+        kind: &str,
+        name: &str,
+        find: &dyn Fn(&Client) -> Result<Option<Value>, String>,
+        post: &dyn Fn(&Client) -> Result<Value, Failure>,
+        planned: Value,
+    ) -> Result<Value, String> {
+        let live = self.live().cloned();
+        let mut p = planned;
+        if let Value::Object(m) = &mut p {
+            m.insert("id".into(), json!(Id::planned(kind, name)));
+            m.insert("planned".into(), json!(true));
+            m.insert("name".into(), json!(name));
+        }
+        if self.fx.is_plan() || live.is_none() {
+            return self
+                .fx
+                .change(op, || Err::<Value, String>("unreachable".into()), || p);
+        }
+        let c = live.ok_or("no session")?;
+        self.fx.change(
+            op,
+            || -> Result<Value, String> {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match post(&c) {
+                        Ok(v) => return Ok(v),
+                        Err(f) if attempt < 4 && (f.transient() || f.status() == Some(409) || f.status().is_some_and(|s| s >= 500)) => {
+                            tracing::debug!(target: "labsh::cloud", "create {kind} {name}: {f}; looking again before retrying");
+                            std::thread::sleep(std::time::Duration::from_millis(300 << attempt));
+                            if let Some(v) = find(&c)? {
+                                return Ok(v);
+                            }
+                            if f.status() == Some(409) {
+                                return Err(f.into());
+                            }
+                        }
+                        Err(f) => return Err(f.into()),
+                    }
+                }
+            },
+            || Value::Null,
+        )
+    }
+
+    /// The usual create: the first item of `list_path` (key `list_key`) is what exists; a POST
+    /// of `body` to `post_path` makes it (the answer under `key`, or the whole answer when
+    /// `key` is empty).
+    #[allow(clippy::too_many_arguments)]
+    fn create_listed(
+        &self,
+        op: Op,
+        kind: &str,
+        name: &str,
+        service: &str,
+        list_path: &str,
+        list_key: &str,
+        post_path: &str,
+        key: &str,
+        body: Value,
+        planned: Value,
+    ) -> Result<Value, String> {
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list(service, list_path, list_key)?.into_iter().next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            let r = c.call(
+                Method::POST,
+                service,
+                post_path,
+                Body::Json(body.clone()),
+                &[],
+            )?;
+            Ok(if key.is_empty() {
+                r.body
+            } else {
+                r.body[key].clone()
+            })
+        };
+        self.create(op, kind, name, &find, &post, planned)
+    }
+
+    /// A change that is safe to repeat (PUT, PATCH of fields, DELETE).
+    pub(super) fn update(
+        &self,
+        op: Op,
+        f: impl FnOnce(&Client) -> Result<Value, Failure>,
+        planned: Value,
+    ) -> Result<Value, String> {
+        match self.live().cloned() {
+            Some(c) if !self.fx.is_plan() => {
+                self.fx
+                    .change(op, || f(&c).map_err(String::from), || Value::Null)
+            }
+            _ => self.fx.change(
+                op,
+                || Err::<Value, String>("unreachable".into()),
+                || planned,
+            ),
+        }
+    }
+}
+
+/// A config for display: no secret.
+pub fn describe(cfg: &CloudConfig) -> Value {
+    json!({
+        "name": cfg.name,
+        "source": cfg.source,
+        "auth_url": cfg.auth_url,
+        "user": cfg.user(),
+        "project": cfg.project(),
+        "region": cfg.region,
+        "interface": cfg.interface,
+        "verify": cfg.verify,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_membership() {
+        assert!(in_cidr("192.168.122.164", "192.168.122.0/24"));
+        assert!(!in_cidr("192.168.123.1", "192.168.122.0/24"));
+        assert!(in_cidr("10.1.2.3", "0.0.0.0/0"));
+        assert!(!in_cidr("x", "10.0.0.0/8"));
+    }
+
+    #[test]
+    fn ids_and_quoting() {
+        assert!(looks_like_id("699eeaefb7b84291a75d389ec0f10ea2"));
+        assert!(looks_like_id("c3c14e9d-750f-46fb-af9c-e9fd375719b2"));
+        assert!(!looks_like_id("ocp-tenant"));
+        assert_eq!(q("a b&c"), "a%20b%26c");
+    }
+}

@@ -1,0 +1,775 @@
+//! Neutron: networks, subnets, routers with their interfaces, floating IPs, ports, security
+//! groups and their rules.
+
+use super::{in_cidr, looks_like_id, q, sid, Api};
+use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::id::Id;
+use serde_json::{json, Value};
+use ureq::http::Method;
+
+/// A network to ensure.
+pub struct NetworkSpec {
+    pub name: String,
+    pub external: bool,
+    pub shared: bool,
+    /// flat, vlan, vxlan...
+    pub network_type: Option<String>,
+    pub physical_network: Option<String>,
+    pub segmentation_id: Option<i64>,
+    pub mtu: Option<i64>,
+    pub description: Option<String>,
+    pub project: Option<Id>,
+}
+
+/// A subnet to ensure.
+pub struct SubnetSpec {
+    pub name: String,
+    pub network: Id,
+    pub cidr: String,
+    pub gateway: Option<String>,
+    pub dhcp: bool,
+    /// Allocation pools as (start, end).
+    pub pools: Vec<(String, String)>,
+    pub dns: Vec<String>,
+    pub ip_version: i64,
+    pub project: Option<Id>,
+}
+
+/// A router to ensure, with interfaces on subnets (by name).
+pub struct RouterSpec {
+    pub name: String,
+    pub external_network: Option<Id>,
+    pub subnets: Vec<String>,
+    pub project: Option<Id>,
+}
+
+/// A floating IP with a fixed address.
+pub struct FloatingIpSpec {
+    pub network: Id,
+    pub address: String,
+    pub project: Option<Id>,
+    pub description: Option<String>,
+}
+
+/// Which ports to list.
+pub struct PortFilter {
+    pub name: Option<String>,
+    pub name_suffix: Option<String>,
+    pub tags: Vec<String>,
+    pub device_owner: Option<String>,
+    pub network: Option<Id>,
+    pub project: Option<Id>,
+}
+
+/// A port to ensure, by name on a network.
+pub struct PortSpec {
+    pub name: String,
+    pub network: Id,
+    pub fixed_ip: Option<String>,
+    pub tags: Vec<String>,
+    pub allowed_address_pairs: Vec<String>,
+    pub device_owner: Option<String>,
+    pub project: Option<Id>,
+}
+
+/// A security group to ensure.
+pub struct SecurityGroupSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub project: Option<Id>,
+}
+
+/// A rule of a security group (by name): ingress and IPv4 unless given; `port_max` is
+/// `port_min` unless given.
+pub struct RuleSpec {
+    pub group: String,
+    pub direction: Option<String>,
+    pub ethertype: Option<String>,
+    pub protocol: Option<String>,
+    pub port_min: Option<i64>,
+    pub port_max: Option<i64>,
+    pub remote_ip_prefix: Option<String>,
+}
+
+impl<'a> Api<'a> {
+    pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
+        let Id::Real(name) = name else {
+            return Ok(None);
+        };
+        if looks_like_id(name) {
+            if let Some(v) = self.get_opt("network", &format!("/networks/{name}"))? {
+                return Ok(Some(v["network"].clone()));
+            }
+        }
+        Ok(self
+            .list(
+                "network",
+                &format!("/networks?name={}", q(name)),
+                "networks",
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn network_id(&self, name: &Id) -> Result<Id, String> {
+        match self.network_find(name)? {
+            Some(n) => Ok(sid(&n)),
+            None if self.fx.is_plan() => Ok(Id::planned("network", &name.to_string())),
+            None => Err(format!(
+                "network '{name}' does not exist in cloud '{}'",
+                self.conn.name()
+            )),
+        }
+    }
+
+    fn project_field(
+        &self,
+        project: Option<&Id>,
+        body: &mut Value,
+        key: &str,
+    ) -> Result<(), String> {
+        if let Some(p) = project {
+            if let Id::Real(pid) = self.project_id(p)? {
+                body[key]["project_id"] = json!(pid);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn network_ensure(&self, s: NetworkSpec) -> Result<Value, String> {
+        let name = s.name;
+        let mut body = json!({"network": {"name": name, "admin_state_up": true}});
+        let n = &mut body["network"];
+        if s.external {
+            n["router:external"] = json!(true);
+        }
+        if s.shared {
+            n["shared"] = json!(true);
+        }
+        if let Some(t) = s.network_type {
+            n["provider:network_type"] = json!(t);
+        }
+        if let Some(p) = s.physical_network {
+            n["provider:physical_network"] = json!(p);
+        }
+        if let Some(id) = s.segmentation_id {
+            n["provider:segmentation_id"] = json!(id);
+        }
+        if let Some(m) = s.mtu {
+            n["mtu"] = json!(m);
+        }
+        if let Some(d) = s.description {
+            n["description"] = json!(d);
+        }
+        self.project_field(s.project.as_ref(), &mut body, "network")?;
+        if let Some(found) = self.network_find(&Id::Real(name.clone()))? {
+            if s.external && found["router:external"] != json!(true) {
+                return Err(format!(
+                    "network '{name}' exists and is not external; delete it or choose another name"
+                ));
+            }
+            self.fx.unchanged(self.op("network.ensure", &name));
+            return Ok(found);
+        }
+        let list_path = format!("/networks?name={}", q(&name));
+        let shown = body["network"].clone();
+        self.create_listed(
+            self.op("network.create", &name).arg("spec", &shown),
+            "network",
+            &name,
+            "network",
+            &list_path,
+            "networks",
+            "/networks",
+            "network",
+            body,
+            shown.clone(),
+        )
+    }
+
+    pub fn subnets_of(&self, network_id: &Id) -> Result<Vec<Value>, String> {
+        let Id::Real(network_id) = network_id else {
+            return Ok(vec![]);
+        };
+        self.list(
+            "network",
+            &format!("/subnets?network_id={}", q(network_id)),
+            "subnets",
+        )
+    }
+
+    pub fn subnet_ensure(&self, spec: SubnetSpec) -> Result<Value, String> {
+        let SubnetSpec {
+            name,
+            network,
+            cidr,
+            gateway,
+            dhcp,
+            pools: wanted_pools,
+            dns,
+            ip_version,
+            project,
+        } = spec;
+        if cidr.parse::<std::net::Ipv4Addr>().is_ok() || !cidr.contains('/') {
+            return Err(format!(
+                "subnet '{name}': cidr {cidr:?} must be an address/prefix such as 192.168.122.0/24"
+            ));
+        }
+        let nid = self.network_id(&network)?;
+        let mut body = json!({"subnet": {"name": name, "network_id": nid, "cidr": cidr,
+            "ip_version": ip_version, "enable_dhcp": dhcp}});
+        let s = &mut body["subnet"];
+        if let Some(g) = gateway {
+            if !in_cidr(&g, &cidr) {
+                return Err(format!("subnet '{name}': gateway {g} is outside {cidr}"));
+            }
+            s["gateway_ip"] = json!(g);
+        }
+        let mut pools = vec![];
+        for (start, end) in wanted_pools {
+            for a in [&start, &end] {
+                if !in_cidr(a, &cidr) {
+                    return Err(format!(
+                        "subnet '{name}': pool address {a} is outside {cidr}"
+                    ));
+                }
+            }
+            pools.push(json!({"start": start, "end": end}));
+        }
+        if !pools.is_empty() {
+            s["allocation_pools"] = json!(pools);
+        }
+        if !dns.is_empty() {
+            s["dns_nameservers"] = json!(dns);
+        }
+        self.project_field(project.as_ref(), &mut body, "subnet")?;
+        if let Some(found) = self
+            .subnets_of(&nid)?
+            .into_iter()
+            .find(|s| s["name"] == name.as_str())
+        {
+            if found["cidr"] != cidr.as_str() {
+                return Err(format!("subnet '{name}' exists with cidr {} (wanted {cidr}); delete it or choose another name", found["cidr"]));
+            }
+            self.fx.unchanged(self.op("subnet.ensure", &name));
+            return Ok(found);
+        }
+        let list_path = format!("/subnets?network_id={}&name={}", q(&nid), q(&name));
+        let shown = body["subnet"].clone();
+        self.create_listed(
+            self.op("subnet.create", &name).arg("spec", &shown),
+            "subnet",
+            &name,
+            "network",
+            &list_path,
+            "subnets",
+            "/subnets",
+            "subnet",
+            body,
+            shown.clone(),
+        )
+    }
+
+    pub fn router_ensure(&self, s: RouterSpec) -> Result<Value, String> {
+        let name = s.name;
+        let ext = match &s.external_network {
+            Some(e) => Some(self.network_id(e)?),
+            None => None,
+        };
+        let mut body = json!({"router": {"name": name, "admin_state_up": true}});
+        if let Some(Id::Real(e)) = &ext {
+            body["router"]["external_gateway_info"] = json!({"network_id": e});
+        }
+        self.project_field(s.project.as_ref(), &mut body, "router")?;
+        let existing = self
+            .list("network", &format!("/routers?name={}", q(&name)), "routers")?
+            .into_iter()
+            .next();
+        let router = match existing {
+            Some(r) => {
+                self.fx.unchanged(self.op("router.ensure", &name));
+                r
+            }
+            None => {
+                let list_path = format!("/routers?name={}", q(&name));
+                self.create_listed(
+                    self.op("router.create", &name)
+                        .arg("external_network", &ext),
+                    "router",
+                    &name,
+                    "network",
+                    &list_path,
+                    "routers",
+                    "/routers",
+                    "router",
+                    body,
+                    json!({}),
+                )?
+            }
+        };
+        let rid = sid(&router);
+        for sname in s.subnets {
+            let attached = if rid.is_planned() {
+                false
+            } else {
+                let ports =
+                    self.list("network", &format!("/ports?device_id={}", q(&rid)), "ports")?;
+                let subs = self.list(
+                    "network",
+                    &format!("/subnets?name={}", q(&sname)),
+                    "subnets",
+                )?;
+                subs.iter().any(|sub| {
+                    ports.iter().any(|p| {
+                        p["fixed_ips"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|f| f["subnet_id"] == sub["id"])
+                    })
+                })
+            };
+            let target = format!("{name} → {sname}");
+            if attached {
+                self.fx.unchanged(self.op("router.interface", &target));
+                continue;
+            }
+            let sub = self
+                .list(
+                    "network",
+                    &format!("/subnets?name={}", q(&sname)),
+                    "subnets",
+                )?
+                .into_iter()
+                .next();
+            let sid_ = match sub {
+                Some(s) => sid(&s),
+                None if self.fx.is_plan() => Id::planned("subnet", &sname),
+                None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
+            };
+            self.update(
+                self.op("router.interface", &target),
+                |c| {
+                    c.call(
+                        Method::PUT,
+                        "network",
+                        &format!("/routers/{rid}/add_router_interface"),
+                        Body::Json(json!({"subnet_id": sid_})),
+                        &[],
+                    )
+                    .map(|r| r.body)
+                },
+                Value::Null,
+            )?;
+        }
+        Ok(router)
+    }
+
+    pub fn floating_ip_ensure(&self, s: FloatingIpSpec) -> Result<Value, String> {
+        let FloatingIpSpec {
+            network: net,
+            address: addr,
+            project,
+            description: desc,
+        } = s;
+        if addr.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(format!(
+                "floating IP: address {addr:?} is not an IPv4 address"
+            ));
+        }
+        let nid = self.network_id(&net)?;
+        let subnets = self.subnets_of(&nid)?;
+        if !subnets.is_empty()
+            && !subnets
+                .iter()
+                .any(|s| in_cidr(&addr, s["cidr"].as_str().unwrap_or_default()))
+        {
+            let cidrs: Vec<&str> = subnets.iter().filter_map(|s| s["cidr"].as_str()).collect();
+            return Err(format!(
+                "floating IP {addr} is outside the subnets of network '{net}' ({}); choose an address inside them",
+                cidrs.join(", ")
+            ));
+        }
+        let pid = match &project {
+            Some(p) => Some(self.project_id(p)?),
+            None => None,
+        };
+        let lookup = format!(
+            "/floatingips?floating_ip_address={}&floating_network_id={}",
+            q(&addr),
+            q(&nid)
+        );
+        let found = if nid.is_planned() {
+            None
+        } else {
+            self.list("network", &lookup, "floatingips")?
+                .into_iter()
+                .next()
+        };
+        if let Some(f) = found {
+            if let Some(Id::Real(p)) = &pid {
+                if f["project_id"] != p.as_str() {
+                    return Err(format!(
+                        "floating IP {addr} already belongs to project {}; release it there or choose another address",
+                        f["project_id"].as_str().unwrap_or("?")
+                    ));
+                }
+            }
+            self.fx.unchanged(self.op("floating_ip.ensure", &addr));
+            return Ok(f);
+        }
+        let mut body =
+            json!({"floatingip": {"floating_network_id": nid, "floating_ip_address": addr}});
+        if let Some(Id::Real(p)) = &pid {
+            body["floatingip"]["project_id"] = json!(p);
+        }
+        if let Some(d) = &desc {
+            body["floatingip"]["description"] = json!(d);
+        }
+        let list_path = lookup;
+        self.create_listed(
+            self.op("floating_ip.create", &addr)
+                .arg("network", &net)
+                .arg("project", &project),
+            "floating_ip",
+            &addr,
+            "network",
+            &list_path,
+            "floatingips",
+            "/floatingips",
+            "floatingip",
+            body,
+            json!({"floating_ip_address": addr, "floating_network_id": nid, "port_id": null}),
+        )
+    }
+
+    pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
+        Ok(self
+            .list(
+                "network",
+                &format!("/floatingips?floating_ip_address={}", q(addr)),
+                "floatingips",
+            )?
+            .into_iter()
+            .next())
+    }
+
+    pub fn floating_ip_associate(&self, addr: &str, port: &Id) -> Result<Value, String> {
+        let fip = self.floating_ip_find(addr)?;
+        let p = self.port_find(port)?;
+        let target = format!("{addr} → {port}");
+        let (fip, p) = match (fip, p) {
+            (Some(f), Some(p)) => (f, p),
+            (None, _) if self.fx.is_plan() => {
+                return self.update(
+                    self.op("floating_ip.associate", &target),
+                    |_| Ok(Value::Null),
+                    json!({"floating_ip_address": addr, "port_id": Id::planned("port", &port.to_string())}),
+                )
+            }
+            (_, None) if self.fx.is_plan() => {
+                return self.update(
+                    self.op("floating_ip.associate", &target),
+                    |_| Ok(Value::Null),
+                    json!({"floating_ip_address": addr, "port_id": Id::planned("port", &port.to_string())}),
+                )
+            }
+            (None, _) => {
+                return Err(format!(
+                "floating IP {addr} does not exist; create it first (cloud::floating_ip_ensure)"
+            ))
+            }
+            (_, None) => return Err(format!("port '{port}' does not exist")),
+        };
+        let (fid, pid) = (sid(&fip), sid(&p));
+        if fip["port_id"] == pid.to_string() {
+            self.fx.unchanged(self.op("floating_ip.associate", &target));
+            return Ok(fip);
+        }
+        let r = self.update(
+            self.op("floating_ip.associate", &target)
+                .arg("port_id", &pid),
+            |c| {
+                Ok(c.call(
+                    Method::PUT,
+                    "network",
+                    &format!("/floatingips/{fid}"),
+                    Body::Json(json!({"floatingip": {"port_id": pid}})),
+                    &[],
+                )?
+                .body["floatingip"]
+                    .clone())
+            },
+            json!({"floating_ip_address": addr, "port_id": pid}),
+        )?;
+        Ok(if r.is_null() { fip } else { r })
+    }
+
+    pub fn floating_ip_delete(&self, addr: &str) -> Result<bool, String> {
+        let Some(f) = self.floating_ip_find(addr)? else {
+            self.fx.unchanged(self.op("floating_ip.absent", addr));
+            return Ok(false);
+        };
+        let id = sid(&f);
+        self.update(
+            self.op("floating_ip.delete", addr),
+            |c| {
+                c.call(
+                    Method::DELETE,
+                    "network",
+                    &format!("/floatingips/{id}"),
+                    Body::None,
+                    &[],
+                )
+                .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+
+    pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
+        let Id::Real(port) = port else {
+            return Ok(None);
+        };
+        if looks_like_id(port) {
+            if let Some(v) = self.get_opt("network", &format!("/ports/{port}"))? {
+                return Ok(Some(v["port"].clone()));
+            }
+        }
+        Ok(self
+            .list("network", &format!("/ports?name={}", q(port)), "ports")?
+            .into_iter()
+            .next())
+    }
+
+    pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
+        let mut path = "/ports?".to_string();
+        if let Some(n) = &f.name {
+            path.push_str(&format!("name={}&", q(n)));
+        }
+        if !f.tags.is_empty() {
+            path.push_str(&format!("tags={}&", q(f.tags.join(","))));
+        }
+        if let Some(d) = &f.device_owner {
+            path.push_str(&format!("device_owner={}&", q(d)));
+        }
+        if let Some(n) = &f.network {
+            let Id::Real(nid) = self.network_id(n)? else {
+                return Ok(vec![]);
+            };
+            path.push_str(&format!("network_id={}&", q(&nid)));
+        }
+        if let Some(p) = &f.project {
+            let Id::Real(pid) = self.project_id(p)? else {
+                return Ok(vec![]);
+            };
+            path.push_str(&format!("project_id={}&", q(&pid)));
+        }
+        let path = path.trim_end_matches(['&', '?']).to_string();
+        let suffix = f.name_suffix;
+        let all = self.list("network", &path, "ports")?;
+        Ok(all
+            .into_iter()
+            .filter(|p| {
+                suffix
+                    .as_ref()
+                    .is_none_or(|s| p["name"].as_str().unwrap_or_default().ends_with(s.as_str()))
+            })
+            .collect())
+    }
+
+    pub fn port_create(&self, s: PortSpec) -> Result<Value, String> {
+        let PortSpec {
+            name,
+            network,
+            fixed_ip,
+            tags,
+            allowed_address_pairs,
+            device_owner,
+            project,
+        } = s;
+        let nid = self.network_id(&network)?;
+        if let Some(p) = self
+            .list(
+                "network",
+                &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
+                "ports",
+            )?
+            .into_iter()
+            .next()
+        {
+            self.fx.unchanged(self.op("port.ensure", &name));
+            return Ok(p);
+        }
+        let mut body = json!({"port": {"name": name, "network_id": nid}});
+        let pairs: Vec<Value> = allowed_address_pairs
+            .iter()
+            .map(|a| json!({"ip_address": a}))
+            .collect();
+        if !pairs.is_empty() {
+            body["port"]["allowed_address_pairs"] = json!(pairs);
+        }
+        if let Some(ip) = fixed_ip {
+            body["port"]["fixed_ips"] = json!([{"ip_address": ip}]);
+        }
+        if let Some(d) = device_owner {
+            body["port"]["device_owner"] = json!(d);
+        }
+        self.project_field(project.as_ref(), &mut body, "port")?;
+        let list_path = format!("/ports?name={}&network_id={}", q(&name), q(&nid));
+        let port = self.create_listed(
+            self.op("port.create", &name),
+            "port",
+            &name,
+            "network",
+            &list_path,
+            "ports",
+            "/ports",
+            "port",
+            body,
+            json!({"tags": tags}),
+        )?;
+        let id = sid(&port);
+        if !tags.is_empty() && !id.is_planned() {
+            self.update(
+                self.op("port.tags", &name).arg("tags", &tags),
+                |c| {
+                    c.call(
+                        Method::PUT,
+                        "network",
+                        &format!("/ports/{id}/tags"),
+                        Body::Json(json!({"tags": tags})),
+                        &[],
+                    )
+                    .map(|r| r.body)
+                },
+                Value::Null,
+            )?;
+            return self.port_find(&id).map(|p| p.unwrap_or(port));
+        }
+        Ok(port)
+    }
+
+    pub fn security_group_ensure(&self, s: SecurityGroupSpec) -> Result<Value, String> {
+        let name = s.name;
+        let pid = match &s.project {
+            Some(p) => Some(self.project_id(p)?),
+            None => None,
+        };
+        let mut path = format!("/security-groups?name={}", q(&name));
+        if let Some(Id::Real(p)) = &pid {
+            path.push_str(&format!("&project_id={}", q(p)));
+        }
+        let found = if pid.as_ref().is_some_and(Id::is_planned) {
+            None
+        } else {
+            self.list("network", &path, "security_groups")?
+                .into_iter()
+                .next()
+        };
+        if let Some(g) = found {
+            self.fx.unchanged(self.op("security_group.ensure", &name));
+            return Ok(g);
+        }
+        let mut body = json!({"security_group": {"name": name, "description": s.description.unwrap_or_default()}});
+        if let Some(Id::Real(p)) = &pid {
+            body["security_group"]["project_id"] = json!(p);
+        }
+        let list_path = path;
+        self.create_listed(
+            self.op("security_group.create", &name),
+            "security_group",
+            &name,
+            "network",
+            &list_path,
+            "security_groups",
+            "/security-groups",
+            "security_group",
+            body,
+            json!({"security_group_rules": []}),
+        )
+    }
+
+    pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {
+        let group = s.group;
+        let g = self
+            .list(
+                "network",
+                &format!("/security-groups?name={}", q(&group)),
+                "security_groups",
+            )?
+            .into_iter()
+            .next();
+        let gid = match &g {
+            Some(g) => sid(g),
+            None if self.fx.is_plan() => Id::planned("security_group", &group),
+            None => return Err(format!("security group '{group}' does not exist")),
+        };
+        let direction = s.direction.unwrap_or_else(|| "ingress".into());
+        let ethertype = s.ethertype.unwrap_or_else(|| "IPv4".into());
+        let protocol = s.protocol;
+        let (pmin, pmax) = (s.port_min, s.port_max.or(s.port_min));
+        let remote = s.remote_ip_prefix;
+        let want = json!({"direction": direction, "ethertype": ethertype, "protocol": protocol,
+            "port_range_min": pmin, "port_range_max": pmax, "remote_ip_prefix": remote});
+        let target = format!(
+            "{group} {direction} {} {}-{} from {}",
+            protocol.as_deref().unwrap_or("any"),
+            pmin.map(|p| p.to_string()).unwrap_or_default(),
+            pmax.map(|p| p.to_string()).unwrap_or_default(),
+            remote.as_deref().unwrap_or("any")
+        );
+        let matches = |r: &Value| {
+            [
+                "direction",
+                "ethertype",
+                "protocol",
+                "port_range_min",
+                "port_range_max",
+                "remote_ip_prefix",
+            ]
+            .iter()
+            .all(|k| r[*k] == want[*k])
+        };
+        if let Some(r) = g.as_ref().and_then(|g| {
+            g["security_group_rules"]
+                .as_array()
+                .and_then(|rs| rs.iter().find(|r| matches(r)).cloned())
+        }) {
+            self.fx
+                .unchanged(self.op("security_group_rule.ensure", &target));
+            return Ok(r);
+        }
+        let mut body = want.clone();
+        body["security_group_id"] = json!(gid);
+        let body = json!({"security_group_rule": body});
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            let rules = c.list(
+                "network",
+                &format!("/security-group-rules?security_group_id={}", q(&gid)),
+                "security_group_rules",
+            )?;
+            Ok(rules.into_iter().find(|r| matches(r)))
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "network",
+                "/security-group-rules",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body["security_group_rule"]
+                .clone())
+        };
+        self.create(
+            self.op("security_group_rule.create", &target),
+            "rule",
+            &target,
+            &find,
+            &post,
+            want.clone(),
+        )
+    }
+}

@@ -1,0 +1,86 @@
+//! Swift: the account's metadata and containers.
+
+use super::{q, Api};
+use crate::modules::cloud::client::Body;
+use serde_json::Value;
+use ureq::http::Method;
+
+impl<'a> Api<'a> {
+    /// The account's headers: metadata (`X-Account-Meta-*`, lower-cased, without the prefix) and
+    /// counts.
+    pub fn account(&self) -> Result<Vec<(String, String)>, String> {
+        self.read(
+            "account",
+            |c| {
+                let r = c.call(Method::HEAD, "object-store", "", Body::None, &[])?;
+                Ok(r.headers)
+            },
+            vec![],
+        )
+    }
+
+    pub fn account_meta_set(&self, want: &[(String, String, bool)]) -> Result<bool, String> {
+        let have = self.account()?;
+        let get = |k: &str| {
+            have.iter()
+                .find(|(h, _)| h.eq_ignore_ascii_case(&format!("x-account-meta-{k}")))
+                .map(|(_, v)| v.clone())
+        };
+        let mut changed = false;
+        for (k, v, secret) in want {
+            let shown = if *secret {
+                crate::effects::secret::mask(&format!("account.{}", k.to_ascii_lowercase()))
+            } else {
+                v.clone()
+            };
+            if get(k).as_deref() == Some(v.as_str()) {
+                self.fx.unchanged(self.op("account.meta", k));
+                continue;
+            }
+            let hdr = format!("X-Account-Meta-{k}");
+            let val = v.clone();
+            self.update(
+                self.op("account.meta", k).arg("value", shown),
+                |c| {
+                    c.call(
+                        Method::POST,
+                        "object-store",
+                        "",
+                        Body::None,
+                        &[(hdr.as_str(), val)],
+                    )
+                    .map(|_| Value::Null)
+                },
+                Value::Null,
+            )?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    pub fn container_ensure(&self, name: &str) -> Result<bool, String> {
+        let path = format!("/{}", q(name));
+        let exists = self.read(
+            name,
+            |c| match c.call(Method::HEAD, "object-store", &path, Body::None, &[]) {
+                Ok(_) => Ok(true),
+                Err(f) if f.status() == Some(404) => Ok(false),
+                Err(f) => Err(f.into()),
+            },
+            false,
+        )?;
+        if exists {
+            self.fx.unchanged(self.op("container.ensure", name));
+            return Ok(false);
+        }
+        self.update(
+            self.op("container.create", name),
+            |c| {
+                c.call(Method::PUT, "object-store", &path, Body::None, &[])
+                    .map(|_| Value::Null)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,110 @@
+//! Quotas of a project, compute (Nova) and network (Neutron): read with their usage, and set
+//! only where they differ, a limit below what is in use refused before anything changes.
+
+use super::Api;
+use crate::modules::cloud::client::Body;
+use crate::modules::cloud::id::Id;
+use serde_json::{json, Map as JMap, Value};
+use ureq::http::Method;
+
+impl<'a> Api<'a> {
+    /// Quotas of a project as `{key: {limit, in_use, reserved}}` (compute or network).
+    pub fn quota(&self, service: &str, project: &Id) -> Result<Value, String> {
+        let Id::Real(pid) = self.project_id(project)? else {
+            return Ok(json!({}));
+        };
+        let mut out = JMap::new();
+        if service == "compute" {
+            let v = self.read(
+                &project.to_string(),
+                |c| c.get("compute", &format!("/os-quota-sets/{pid}/detail")),
+                Value::Null,
+            )?;
+            for (k, d) in v["quota_set"].as_object().into_iter().flatten() {
+                if d.is_object() {
+                    out.insert(k.clone(), json!({"limit": d["limit"], "in_use": d["in_use"], "reserved": d["reserved"]}));
+                }
+            }
+        } else {
+            let v = self.read(
+                &project.to_string(),
+                |c| c.get("network", &format!("/quotas/{pid}/details.json")),
+                Value::Null,
+            )?;
+            for (k, d) in v["quota"].as_object().into_iter().flatten() {
+                out.insert(
+                    k.clone(),
+                    json!({"limit": d["limit"], "in_use": d["used"], "reserved": d["reserved"]}),
+                );
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Sets quotas; a limit below what is in use is refused before anything changes.
+    pub fn quota_set(
+        &self,
+        service: &str,
+        project: &Id,
+        want: &[(String, i64)],
+    ) -> Result<Value, String> {
+        let pid = self.project_id(project)?;
+        let cur = self.quota(service, project)?;
+        let mut diff = JMap::new();
+        let live = !pid.is_planned() && self.live().is_some();
+        for (k, v) in want {
+            if live {
+                let Some(c) = cur.get(k) else {
+                    let known: Vec<&str> = cur
+                        .as_object()
+                        .map(|m| m.keys().map(|k| k.as_str()).collect())
+                        .unwrap_or_default();
+                    let hint = crate::engine::analyze::closest(k, known.iter().copied())
+                        .map(|c| format!(" (did you mean '{c}'?)"))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "{service} quota '{k}' is unknown{hint}; known: {}",
+                        known.join(", ")
+                    ));
+                };
+                let used =
+                    c["in_use"].as_i64().unwrap_or(0) + c["reserved"].as_i64().unwrap_or(0).max(0);
+                if *v >= 0 && *v < used {
+                    return Err(format!(
+                        "{service} quota '{k}' = {v} for project '{project}' is below what is in use ({used}); raise it or free resources first"
+                    ));
+                }
+                if c["limit"].as_i64() == Some(*v) {
+                    continue;
+                }
+            }
+            diff.insert(k.clone(), json!(v));
+        }
+        let target = format!("{service} quota of {project}");
+        if diff.is_empty() {
+            self.fx.unchanged(self.op("quota.set", &target));
+            return Ok(cur);
+        }
+        let (path, body, svc) = if service == "compute" {
+            (
+                format!("/os-quota-sets/{pid}"),
+                json!({"quota_set": diff}),
+                "compute",
+            )
+        } else {
+            (format!("/quotas/{pid}"), json!({"quota": diff}), "network")
+        };
+        self.update(
+            self.op("quota.set", &target).arg("set", &diff),
+            |c| {
+                c.call(Method::PUT, svc, &path, Body::Json(body), &[])
+                    .map(|r| r.body)
+            },
+            Value::Null,
+        )?;
+        if self.fx.is_plan() || !live {
+            return Ok(Value::Object(diff));
+        }
+        self.quota(service, project)
+    }
+}

@@ -1,0 +1,514 @@
+//! instackenv.json entries as the director reads them, checked field by field and all together
+//! before anything is enrolled: every problem names the source, the entry and the field.
+
+use crate::effects::secret::Secret;
+use crate::engine::value;
+use crate::modules::cloud::ironic::{self, Driver, Entry};
+use crate::modules::opts::type_name;
+use rhai::{Array, Dynamic, Map};
+use std::collections::HashMap;
+
+/// A field of an entry as text: strings, and integers (TripleO writes "6230" or 6230).
+fn field_text(m: &Map, k: &str) -> Option<Result<String, String>> {
+    let v = m.get(k).filter(|v| !v.is_unit())?;
+    if v.is_string() {
+        Some(Ok(v.clone().into_string().unwrap_or_default()))
+    } else if v.is_int() {
+        Some(Ok(v.to_string()))
+    } else {
+        Some(Err(format!("{k} must be a string, not {}", type_name(v))))
+    }
+}
+
+fn entry_name(m: &Map, i: usize) -> String {
+    match field_text(m, "name") {
+        Some(Ok(n)) if !n.trim().is_empty() => n,
+        _ => format!("#{i}"),
+    }
+}
+
+fn positive(m: &Map, keys: &[&str], bad: &mut Vec<String>) -> Option<i64> {
+    for k in keys {
+        match field_text(m, k) {
+            None => continue,
+            Some(Err(e)) => {
+                bad.push(e);
+                return None;
+            }
+            Some(Ok(t)) => match t.trim().parse::<i64>() {
+                Ok(n) if n > 0 => return Some(n),
+                _ => {
+                    bad.push(format!("{k} {t:?} is not a positive integer"));
+                    return None;
+                }
+            },
+        }
+    }
+    None
+}
+
+fn is_host(s: &str) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+        || (!s.is_empty()
+            && s.len() <= 253
+            && s.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !l.starts_with('-')
+            }))
+}
+
+/// The base URL of a Redfish BMC from pm_addr (a URL, or host[:port], https as TripleO assumes)
+/// and pm_port.
+fn redfish_url(addr: &str, port: Option<u16>) -> Result<String, String> {
+    let (scheme, rest) = match addr.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("https".to_string(), addr),
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "pm_addr {addr:?} must be an http:// or https:// URL or a host"
+        ));
+    }
+    let hostport = rest.trim_end_matches('/');
+    if hostport.contains('/') {
+        return Err(format!(
+            "pm_addr {addr:?} must be the BMC's address only; the system goes in pm_system_id"
+        ));
+    }
+    let (host, has_port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if !h.contains(']') || h.ends_with(']') => {
+            if p.parse::<u16>().map(|x| x == 0).unwrap_or(true) {
+                return Err(format!("pm_addr {addr:?} has no valid port"));
+            }
+            (h, true)
+        }
+        _ => (hostport, false),
+    };
+    let host_ok = is_host(host.trim_start_matches('[').trim_end_matches(']'));
+    if !host_ok {
+        return Err(format!(
+            "pm_addr {addr:?}: {host:?} is not a host name or address"
+        ));
+    }
+    Ok(match (has_port, port) {
+        (false, Some(p)) => format!("{scheme}://{hostport}:{p}"),
+        _ => format!("{scheme}://{hostport}"),
+    })
+}
+
+/// One entry, or the problems of its fields.
+fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
+    let mut bad = vec![];
+    let get = |k: &str, bad: &mut Vec<String>| -> Option<String> {
+        match field_text(m, k) {
+            Some(Ok(t)) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            Some(Ok(_)) => {
+                bad.push(format!("{k} is empty"));
+                None
+            }
+            Some(Err(e)) => {
+                bad.push(e);
+                None
+            }
+            None => None,
+        }
+    };
+    let name = get("name", &mut bad);
+    if name.is_none() && !m.contains_key("name") {
+        bad.push("name is missing".into());
+    }
+    let driver = match get("pm_type", &mut bad).as_deref() {
+        Some("ipmi" | "pxe_ipmitool" | "ipmitool") => Some(Driver::Ipmi),
+        Some("redfish") => Some(Driver::Redfish),
+        Some(other) => {
+            bad.push(format!(
+                "pm_type {other:?} is not supported: ipmi (VirtualBMC) or redfish (sushy-tools)"
+            ));
+            None
+        }
+        None if !m.contains_key("pm_type") => {
+            bad.push("pm_type is missing (ipmi or redfish)".into());
+            None
+        }
+        None => None,
+    };
+    let port = match field_text(m, "pm_port") {
+        None => None,
+        Some(Err(e)) => {
+            bad.push(e);
+            None
+        }
+        Some(Ok(t)) => match t.trim().parse::<u16>() {
+            Ok(p) if p > 0 => Some(p),
+            _ => {
+                bad.push(format!("pm_port {t:?} is not a port number (1-65535)"));
+                None
+            }
+        },
+    };
+    let addr = get("pm_addr", &mut bad);
+    if addr.is_none() && !m.contains_key("pm_addr") {
+        bad.push("pm_addr is missing (the BMC's address)".into());
+    }
+    let mut address = String::new();
+    let mut system_id = None;
+    match (driver, &addr) {
+        (Some(Driver::Ipmi), Some(a)) => {
+            if !is_host(a) {
+                bad.push(format!("pm_addr {a:?} is not an IP address or host name"));
+            }
+            if port.is_none() && !m.contains_key("pm_port") {
+                bad.push("pm_port is missing (the BMC's UDP port, 623 on a real one)".into());
+            }
+            address = a.clone();
+        }
+        (Some(Driver::Redfish), Some(a)) => {
+            match redfish_url(a, port) {
+                Ok(u) => address = u,
+                Err(e) => bad.push(e),
+            }
+            match get("pm_system_id", &mut bad) {
+                Some(s) if s.starts_with('/') => system_id = Some(s),
+                Some(s) => bad.push(format!(
+                    "pm_system_id {s:?} must be the system's path (/redfish/v1/Systems/ID)"
+                )),
+                None => bad.push(
+                    "pm_system_id is missing (the system's path, /redfish/v1/Systems/ID)".into(),
+                ),
+            }
+        }
+        _ => {}
+    }
+    let username = get("pm_user", &mut bad);
+    if username.is_none() && !m.contains_key("pm_user") {
+        bad.push("pm_user is missing".into());
+    }
+    let password = match m.get("pm_password").filter(|v| !v.is_unit()) {
+        Some(v) => match v.read_lock::<Secret>() {
+            Some(s) if !s.expose().is_empty() => Some(s.clone()),
+            Some(_) => {
+                bad.push("pm_password is empty".into());
+                None
+            }
+            None => {
+                bad.push(format!(
+                    "pm_password must be a secret, not {} (read the file with baremetal::instackenv)",
+                    type_name(v)
+                ));
+                None
+            }
+        },
+        None => {
+            bad.push("pm_password is missing".into());
+            None
+        }
+    };
+    let mut macs = vec![];
+    match m.get("mac").filter(|v| !v.is_unit()) {
+        Some(v) if v.is_array() => {
+            for x in v.clone().into_array().unwrap_or_default() {
+                let t = x.to_string().to_ascii_lowercase();
+                if !x.is_string() || !ironic::is_mac(&t) {
+                    bad.push(format!("mac {x} is not a MAC address (52:54:00:aa:bb:cc)"));
+                } else if macs.contains(&t) {
+                    bad.push(format!("mac {t} is given twice"));
+                } else {
+                    macs.push(t);
+                }
+            }
+            if macs.is_empty() && !bad.iter().any(|b| b.starts_with("mac ")) {
+                bad.push("mac is empty: the MAC of the provisioning NIC is needed".into());
+            }
+        }
+        Some(v) => bad.push(format!(
+            "mac must be a list of MAC addresses, not {}",
+            type_name(v)
+        )),
+        None => bad.push("mac is missing (the MAC of the provisioning NIC, in a list)".into()),
+    }
+    let cpus = positive(m, &["cpu"], &mut bad);
+    let memory_mb = positive(m, &["memory", "memory_mib", "memory_mb"], &mut bad);
+    let local_gb = positive(m, &["disk", "disk_gb", "local_gb"], &mut bad);
+    let cpu_arch = get("arch", &mut bad);
+    let mut capabilities = match field_text(m, "capabilities") {
+        None => vec![],
+        Some(Err(e)) => {
+            bad.push(e);
+            vec![]
+        }
+        Some(Ok(t)) => {
+            let c = ironic::parse_capabilities(&t);
+            if c.len() != t.split(',').filter(|x| !x.trim().is_empty()).count() {
+                bad.push(format!(
+                    "capabilities {t:?} must be key:value pairs separated by commas (profile:control,boot_option:local)"
+                ));
+            }
+            c
+        }
+    };
+    if let Some(p) = get("profile", &mut bad) {
+        if let Some(slot) = capabilities.iter_mut().find(|(k, _)| k == "profile") {
+            slot.1 = p;
+        } else {
+            capabilities.push(("profile".into(), p));
+        }
+    }
+    let verify_ca = match m.get("redfish_verify_ca").filter(|v| !v.is_unit()) {
+        None => None,
+        Some(v) if v.is_bool() => v.as_bool().ok(),
+        Some(v) => match v.to_string().to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                bad.push(format!("redfish_verify_ca {v} must be true or false"));
+                None
+            }
+        },
+    };
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    match (name, driver, username, password) {
+        (Some(name), Some(driver), Some(username), Some(password)) => Ok(Entry {
+            name,
+            driver,
+            address,
+            port: if driver == Driver::Ipmi { port } else { None },
+            system_id,
+            username,
+            password,
+            verify_ca,
+            macs,
+            cpus,
+            memory_mb,
+            local_gb,
+            cpu_arch,
+            capabilities,
+        }),
+        _ => Err(vec!["is incomplete".into()]),
+    }
+}
+
+/// Checks every entry and all of them together (names, MACs and BMCs given twice; names that
+/// are not among `vms` when given). Every problem names the source, the entry and the field.
+pub(super) fn parse_entries(
+    entries: &Array,
+    source: &str,
+    vms: Option<&[String]>,
+) -> Result<Vec<Entry>, Vec<String>> {
+    let mut out = vec![];
+    let mut bad = vec![];
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut macs: HashMap<String, String> = HashMap::new();
+    let mut bmcs: HashMap<String, String> = HashMap::new();
+    for (i, d) in entries.iter().enumerate() {
+        let Some(m) = d.read_lock::<Map>().map(|m| m.clone()) else {
+            bad.push(format!(
+                "{source}: nodes[{i}] must be a map, not {}",
+                type_name(d)
+            ));
+            continue;
+        };
+        let label = format!("{source}: nodes[{i}] ({})", entry_name(&m, i));
+        match parse_entry(&m) {
+            Err(es) => bad.extend(es.into_iter().map(|e| format!("{label}: {e}"))),
+            Ok(e) => {
+                if let Some(v) = vms {
+                    if !v.contains(&e.name) {
+                        bad.push(format!(
+                            "{label}: name '{}' is not a VM of the lab (its overcloud VMs: {})",
+                            e.name,
+                            v.join(", ")
+                        ));
+                    }
+                }
+                if let Some(other) = names.insert(e.name.clone(), label.clone()) {
+                    bad.push(format!("{label}: name '{}' is also {other}'s", e.name));
+                }
+                for mac in &e.macs {
+                    if let Some(other) = macs.insert(mac.clone(), label.clone()) {
+                        bad.push(format!("{label}: mac {mac} is also {other}'s"));
+                    }
+                }
+                if let Some(other) = bmcs.insert(e.bmc_key(), label.clone()) {
+                    let field = if e.driver == Driver::Ipmi {
+                        "pm_port"
+                    } else {
+                        "pm_system_id"
+                    };
+                    bad.push(format!(
+                        "{label}: {field}: BMC {} is also {other}'s",
+                        e.bmc()
+                    ));
+                }
+                out.push(e);
+            }
+        }
+    }
+    if bad.is_empty() {
+        Ok(out)
+    } else {
+        Err(bad)
+    }
+}
+
+pub(super) fn problems_text(bad: &[String]) -> String {
+    format!(
+        "{} problem(s) in the nodes; nothing was enrolled:\n  {}",
+        bad.len(),
+        bad.join("\n  ")
+    )
+}
+
+/// Reads instackenv.json as the director does: `{"nodes": [...]}`, passwords as secrets.
+pub(super) fn read_instackenv(path: &str) -> Result<Array, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{path}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
+    let Some(nodes) = v["nodes"].as_array() else {
+        return Err(format!("{path}: a \"nodes\" list is missing"));
+    };
+    let mut out = Array::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let mut d = value::from_json(n);
+        if let Some(mut m) = d.write_lock::<Map>() {
+            let name = n["name"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| format!("{i}"));
+            if let Some(serde_json::Value::String(pw)) = n.get("pm_password") {
+                m.insert(
+                    "pm_password".into(),
+                    Dynamic::from(Secret::new(&format!("instackenv.{name}.pm_password"), pw)),
+                );
+            }
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(pairs: &[(&str, Dynamic)]) -> Dynamic {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert((*k).into(), v.clone());
+        }
+        Dynamic::from_map(m)
+    }
+
+    fn good(name: &str, port: i64, mac: &str) -> Vec<(&'static str, Dynamic)> {
+        vec![
+            ("name", name.to_string().into()),
+            ("pm_type", "ipmi".into()),
+            ("pm_addr", "127.0.0.1".into()),
+            ("pm_port", port.to_string().into()),
+            ("pm_user", "admin".into()),
+            ("pm_password", Dynamic::from(Secret::new("t", "unit-pw"))),
+            (
+                "mac",
+                Dynamic::from_array(vec![Dynamic::from(mac.to_string())]),
+            ),
+            ("memory", "1024".into()),
+            ("capabilities", "profile:control,boot_option:local".into()),
+        ]
+    }
+
+    #[test]
+    fn entries_are_read_tolerantly_and_checked_field_by_field() {
+        let ok = parse_entries(
+            &vec![entry(&good("n1", 6230, "52:54:00:AA:00:01"))],
+            "f",
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok[0].macs, ["52:54:00:aa:00:01"]);
+        assert_eq!(ok[0].memory_mb, Some(1024));
+        assert_eq!(ok[0].capabilities[0], ("profile".into(), "control".into()));
+        let mut bad = good("n2", 6231, "52:54:00:aa:00:01");
+        bad.retain(|(k, _)| *k != "pm_type");
+        bad.push(("pm_user", "".into()));
+        let mut other = good("n3", 6230, "52:54:00:aa:00:03");
+        other[3] = ("pm_port", "70000".into());
+        let e = parse_entries(
+            &vec![
+                entry(&good("n1", 6230, "52:54:00:aa:00:01")),
+                entry(&bad),
+                entry(&other),
+                entry(&good("n1", 6232, "52:54:00:aa:00:04")),
+                entry(&good("ghost", 6233, "52:54:00:aa:00:05")),
+            ],
+            "instackenv.json",
+            Some(&["n1".to_string(), "n2".into(), "n3".into()]),
+        )
+        .unwrap_err();
+        let all = e.join("\n");
+        assert!(
+            all.contains("instackenv.json: nodes[1] (n2): pm_type is missing"),
+            "{all}"
+        );
+        assert!(all.contains("nodes[1] (n2): pm_user is empty"), "{all}");
+        assert!(
+            all.contains("nodes[2] (n3): pm_port \"70000\" is not a port number"),
+            "{all}"
+        );
+        assert!(all.contains("nodes[3] (n1): name 'n1' is also"), "{all}");
+        assert!(
+            all.contains("nodes[4] (ghost): name 'ghost' is not a VM of the lab"),
+            "{all}"
+        );
+        let dup = parse_entries(
+            &vec![
+                entry(&good("a", 6230, "52:54:00:aa:00:01")),
+                entry(&good("b", 6230, "52:54:00:aa:00:01")),
+            ],
+            "f",
+            None,
+        )
+        .unwrap_err()
+        .join("\n");
+        assert!(
+            dup.contains("nodes[1] (b): mac 52:54:00:aa:00:01 is also"),
+            "{dup}"
+        );
+        assert!(
+            dup.contains("nodes[1] (b): pm_port: BMC ipmi 127.0.0.1:6230 is also"),
+            "{dup}"
+        );
+    }
+
+    #[test]
+    fn redfish_addresses_become_base_urls() {
+        assert_eq!(
+            redfish_url("127.0.0.1:8000", None).unwrap(),
+            "https://127.0.0.1:8000"
+        );
+        assert_eq!(
+            redfish_url("http://h", Some(8000)).unwrap(),
+            "http://h:8000"
+        );
+        assert!(redfish_url("http://h:8000/redfish/v1/Systems/x", None).is_err());
+        assert!(redfish_url("ftp://h", None).is_err());
+        let mut r = good("r", 1, "52:54:00:aa:00:09");
+        r[1] = ("pm_type", "redfish".into());
+        r[2] = ("pm_addr", "http://127.0.0.1".into());
+        r.retain(|(k, _)| *k != "pm_port");
+        let e = parse_entries(&vec![entry(&r)], "f", None)
+            .unwrap_err()
+            .join("\n");
+        assert!(e.contains("pm_system_id is missing"), "{e}");
+        r.push(("pm_system_id", "/redfish/v1/Systems/abc".into()));
+        r.push(("pm_port", "8000".into()));
+        let ok = parse_entries(&vec![entry(&r)], "f", None).unwrap();
+        assert_eq!(ok[0].address, "http://127.0.0.1:8000");
+        assert_eq!(
+            ok[0].bmc(),
+            "redfish http://127.0.0.1:8000/redfish/v1/Systems/abc"
+        );
+    }
+}

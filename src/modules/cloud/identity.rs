@@ -1,0 +1,290 @@
+//! `cloud` functions for Keystone (projects, users, roles and their assignments) and the
+//! compute and network quotas of a project.
+
+use super::id::Id;
+use super::{
+    api, array, dynamic, id_opt, id_req, int_pairs, opt_or_unit, opts, texts, with_api, Res,
+};
+use crate::effects::secret::Secret;
+use crate::modules::opts::{type_name, Opts};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map, NativeCallContext};
+
+fn project_spec(o: &Opts) -> Result<api::ProjectSpec, String> {
+    Ok(api::ProjectSpec {
+        name: o.req_str("name")?,
+        domain: o.str("domain")?,
+        description: o.str("description")?,
+        tags: texts(o, "tags")?,
+    })
+}
+
+fn user_spec(o: &Opts, password: Secret) -> Result<api::UserSpec, String> {
+    Ok(api::UserSpec {
+        name: o.req_str("name")?,
+        password,
+        domain: o.str("domain")?,
+        description: o.str("description")?,
+        email: o.str("email")?,
+        project: id_opt(o, "project")?,
+    })
+}
+
+#[export_module]
+pub mod identity_fns {
+
+    /// Ensures a project: `#{name, domain ("Default"), description, tags}`. The description is
+    /// updated when it differs. Returns the project; in a plan that would create it, a map with
+    /// a placeholder id and `planned: true` (as every `*_ensure` that creates returns).
+    ///
+    /// ```rhai
+    /// let p = cloud::project_ensure("devcloud", #{name: "example-project", description: "labsh example"});
+    /// assert(p.name == "example-project");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn project_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            let o = super::opts(
+                "cloud::project_ensure",
+                spec,
+                &["name", "domain", "description", "tags"],
+            )?;
+            a.project_ensure(super::project_spec(&o)?)
+                .map(super::dynamic)
+        })
+    }
+
+    /// A project by name or id, or `()`.
+    ///
+    /// ```rhai
+    /// assert(cloud::project_show("devcloud", "admin").name == "admin");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn project_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            a.project_find(&Id::parse(name), None)
+                .map(super::opt_or_unit)
+        })
+    }
+
+    /// Deletes a project; `false` when there was none.
+    ///
+    /// ```rhai
+    /// cloud::project_ensure("devcloud", #{name: "example-gone"});
+    /// cloud::project_delete("devcloud", "example-gone");
+    /// assert(plan_mode() || cloud::project_show("devcloud", "example-gone") == ());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn project_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| a.project_delete(&Id::parse(name)))
+    }
+
+    /// Ensures a user: `#{name, password (a secret), domain, project (default project),
+    /// email, description}`. An existing user whose password no longer authenticates gets the
+    /// new one. Returns the user (`planned: true` in a plan that would create it).
+    ///
+    /// ```rhai
+    /// let u = cloud::user_ensure("devcloud", #{name: "example-user", password: secret("example-user-pw", #{generate: true})});
+    /// assert(u.name == "example-user");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn user_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            let o = super::opts(
+                "cloud::user_ensure",
+                spec,
+                &[
+                    "name",
+                    "password",
+                    "domain",
+                    "project",
+                    "email",
+                    "description",
+                ],
+            )?;
+            let pw = match o.value("password") {
+                Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
+                    format!("cloud::user_ensure: 'password' must be a secret (secret(\"name\")), not {}", type_name(v))
+                })?,
+                None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
+            };
+            a.user_ensure(super::user_spec(&o, pw)?).map(super::dynamic)
+        })
+    }
+
+    /// A user by name or id, or `()`.
+    ///
+    /// ```rhai
+    /// assert(cloud::user_show("devcloud", "admin").name == "admin");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn user_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            a.user_find(&Id::parse(name), None).map(super::opt_or_unit)
+        })
+    }
+
+    /// Deletes a user; `false` when there was none.
+    ///
+    /// ```rhai
+    /// cloud::user_delete("devcloud", "example-nobody");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn user_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| a.user_delete(&Id::parse(name)))
+    }
+
+    /// Ensures a role exists. Returns the role.
+    ///
+    /// ```rhai
+    /// assert(cloud::role_ensure("devcloud", "swiftoperator").name == "swiftoperator");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn role_ensure(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| a.role_ensure(name).map(super::dynamic))
+    }
+
+    /// A role by name, or `()` (clouds name the member role `member` or `_member_`).
+    ///
+    /// ```rhai
+    /// let r = cloud::role_show("devcloud", "member");
+    /// let name = if r == () { "_member_" } else { r.name };
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn role_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| a.role_find(name).map(super::opt_or_unit))
+    }
+
+    /// Deletes a role; `false` when there was none.
+    ///
+    /// ```rhai
+    /// cloud::role_delete("devcloud", "example-no-such-role");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn role_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| a.role_delete(name))
+    }
+
+    /// Grants a role: `#{user, project, role}` (names or ids). `true` when it changed.
+    ///
+    /// ```rhai
+    /// cloud::project_ensure("devcloud", #{name: "example-project"});
+    /// cloud::role_grant("devcloud", #{user: "admin", project: "example-project", role: "admin"});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn role_grant(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| {
+            let o = super::opts("cloud::role_grant", spec, &["user", "project", "role"])?;
+            a.role_assignment(
+                &super::id_req(&o, "user")?,
+                &super::id_req(&o, "project")?,
+                &o.req_str("role")?,
+                true,
+            )
+        })
+    }
+
+    /// Revokes a role: `#{user, project, role}`. `true` when it changed.
+    ///
+    /// ```rhai
+    /// cloud::project_ensure("devcloud", #{name: "example-project"});
+    /// cloud::role_revoke("devcloud", #{user: "admin", project: "example-project", role: "reader"});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn role_revoke(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| {
+            let o = super::opts("cloud::role_revoke", spec, &["user", "project", "role"])?;
+            a.role_assignment(
+                &super::id_req(&o, "user")?,
+                &super::id_req(&o, "project")?,
+                &o.req_str("role")?,
+                false,
+            )
+        })
+    }
+
+    /// Role assignments, filtered by `#{user, project}`: `[#{user, project, role, ...}]`.
+    ///
+    /// ```rhai
+    /// let a = cloud::role_assignments("devcloud", #{user: "admin", project: "admin"});
+    /// assert(a.some(|x| x.role == "admin"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn role_assignments(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
+        super::with_api(&ctx, &cloud, |a| {
+            let o = super::opts("cloud::role_assignments", filter, &["user", "project"])?;
+            a.role_assignments(super::id_opt(&o, "user")?, super::id_opt(&o, "project")?)
+                .map(super::array)
+        })
+    }
+
+    // ----- quotas -----
+
+    /// Compute quotas of a project: `#{cores: #{limit, in_use, reserved}, ram: ..., ...}`.
+    ///
+    /// ```rhai
+    /// let q = cloud::compute_quota("devcloud", "admin");
+    /// assert(q.cores.limit != 0);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn compute_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            a.quota("compute", &Id::parse(project)).map(super::dynamic)
+        })
+    }
+
+    /// Sets compute quotas (`#{cores: 40, ram: 102400}`); only the ones that differ change, and a
+    /// limit below current usage is refused before anything changes.
+    ///
+    /// ```rhai
+    /// cloud::project_ensure("devcloud", #{name: "example-project"});
+    /// cloud::compute_quota_set("devcloud", "example-project", #{cores: 40, ram: 102400});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn compute_quota_set(
+        ctx: NativeCallContext,
+        cloud: Dynamic,
+        project: &str,
+        limits: Map,
+    ) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            let want = super::int_pairs("cloud::compute_quota_set", &limits)?;
+            a.quota_set("compute", &Id::parse(project), &want)
+                .map(super::dynamic)
+        })
+    }
+
+    /// Network quotas of a project: `#{security_group: #{limit, in_use, reserved}, ...}`.
+    ///
+    /// ```rhai
+    /// let q = cloud::network_quota("devcloud", "admin");
+    /// assert(q.security_group.limit != 0);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            a.quota("network", &Id::parse(project)).map(super::dynamic)
+        })
+    }
+
+    /// Sets network quotas (`#{security_group: 40, security_group_rule: 500}`), as
+    /// `compute_quota_set` does.
+    ///
+    /// ```rhai
+    /// cloud::project_ensure("devcloud", #{name: "example-project"});
+    /// cloud::network_quota_set("devcloud", "example-project", #{security_group: 40, security_group_rule: 500});
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_quota_set(
+        ctx: NativeCallContext,
+        cloud: Dynamic,
+        project: &str,
+        limits: Map,
+    ) -> Res<Dynamic> {
+        super::with_api(&ctx, &cloud, |a| {
+            let want = super::int_pairs("cloud::network_quota_set", &limits)?;
+            a.quota_set("network", &Id::parse(project), &want)
+                .map(super::dynamic)
+        })
+    }
+}

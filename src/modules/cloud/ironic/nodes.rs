@@ -1,0 +1,535 @@
+//! Nodes: enrolled from checked entries (found again by name or by BMC, changed fields
+//! updated, nothing changed when any entry conflicts with what Ironic holds), updated, validated
+//! and deleted.
+
+use super::{
+    capabilities_text, merge_capabilities, node_bmc, node_bmc_key, parse_capabilities, q, text_of,
+    Entry,
+};
+use crate::modules::cloud::api::Api;
+use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::id::Id;
+use serde_json::{json, Map as JMap, Value};
+use std::collections::HashMap;
+use ureq::http::Method;
+
+/// Options of an enrollment.
+#[derive(Clone, Debug, Default)]
+pub struct EnrollOpts {
+    /// The lab the nodes belong to: kept in each node's `extra.labsh_lab`.
+    pub lab: Option<String>,
+    /// Inspect interfaces by driver ("redfish" for redfish nodes, say).
+    pub inspect_interface: HashMap<&'static str, String>,
+    /// Check the power and management interfaces after a change.
+    pub validate: bool,
+}
+
+/// What enrolling one entry changes: the node (create, or a JSON patch) and its ports.
+struct NodePlan<'e> {
+    entry: &'e Entry,
+    existing: Option<Value>,
+    patch: Vec<Value>,
+    shown: JMap<String, Value>,
+    reset_interfaces: bool,
+    new_macs: Vec<String>,
+}
+
+impl<'a> Api<'a> {
+    /// Every node, with details (`/v1/nodes/detail`, following `next`).
+    pub fn bm_nodes(&self) -> Result<Vec<Value>, String> {
+        self.bm_read(
+            "nodes",
+            |c| c.list("baremetal", "/nodes/detail?limit=1000", "nodes"),
+            vec![],
+        )
+    }
+
+    /// A node by name or UUID.
+    pub fn bm_node(&self, ident: &Id) -> Result<Option<Value>, String> {
+        let Id::Real(ident) = ident else {
+            return Ok(None);
+        };
+        let path = format!("/nodes/{}", q(ident));
+        self.bm_read(ident, |c| c.get_opt("baremetal", &path), None)
+    }
+
+    /// Everything wrong with enrolling `entries` against what Ironic holds, before any change:
+    /// a BMC or MAC already another node's, a node of the same name on another BMC that this
+    /// lab did not make.
+    fn enroll_problems(
+        &self,
+        entries: &[Entry],
+        nodes: &[Value],
+        ports: &[Value],
+        lab: Option<&str>,
+    ) -> Vec<String> {
+        let mut bad = vec![];
+        for e in entries {
+            let by_name = nodes.iter().find(|n| n["name"] == e.name.as_str());
+            let by_bmc = nodes
+                .iter()
+                .find(|n| node_bmc_key(n).as_deref() == Some(e.bmc_key().as_str()));
+            let ours = |n: &Value| lab.is_some() && n["extra"]["labsh_lab"].as_str() == lab;
+            if let Some(n) = by_bmc {
+                if n["name"] != e.name.as_str() && (by_name.is_some() || !ours(n)) {
+                    bad.push(format!(
+                        "{}: its BMC ({}) is already enrolled as node '{}'{}; delete that node or change the entry",
+                        e.name,
+                        e.bmc(),
+                        n["name"].as_str().unwrap_or(n["uuid"].as_str().unwrap_or("?")),
+                        if ours(n) { "" } else { ", which this lab did not make" }
+                    ));
+                    continue;
+                }
+            }
+            if let Some(n) = by_name {
+                if node_bmc_key(n).as_deref() != Some(e.bmc_key().as_str()) && !ours(n) {
+                    bad.push(format!(
+                        "{}: a node of this name exists with BMC {}, and this lab did not make it; delete it or rename the entry",
+                        e.name,
+                        node_bmc(n)
+                    ));
+                    continue;
+                }
+            }
+            let mine = by_name.or(by_bmc).and_then(|n| n["uuid"].as_str());
+            for m in &e.macs {
+                if let Some(p) = ports.iter().find(|p| {
+                    p["address"].as_str().map(|a| a.to_ascii_lowercase()) == Some(m.clone())
+                }) {
+                    if p["node_uuid"].as_str() != mine {
+                        let owner = nodes
+                            .iter()
+                            .find(|n| n["uuid"] == p["node_uuid"])
+                            .and_then(|n| n["name"].as_str().or(n["uuid"].as_str()))
+                            .unwrap_or("another node");
+                        bad.push(format!(
+                            "{}: MAC {m} is already a port of node '{owner}'",
+                            e.name
+                        ));
+                    }
+                }
+            }
+        }
+        bad
+    }
+
+    /// What enrolling `e` changes on the node Ironic has (`existing`), or its create.
+    fn node_plan<'e>(
+        &self,
+        e: &'e Entry,
+        existing: Option<&Value>,
+        ports: &[Value],
+        o: &EnrollOpts,
+        version: &str,
+    ) -> NodePlan<'e> {
+        let mut patch = vec![];
+        let mut shown = JMap::new();
+        let mut reset_interfaces = false;
+        let uuid = existing.and_then(|n| n["uuid"].as_str());
+        let new_macs: Vec<String> = e
+            .macs
+            .iter()
+            .filter(|m| {
+                !ports.iter().any(|p| {
+                    p["address"]
+                        .as_str()
+                        .map(|a| a.to_ascii_lowercase())
+                        .as_deref()
+                        == Some(m.as_str())
+                        && uuid.is_some()
+                        && p["node_uuid"].as_str() == uuid
+                })
+            })
+            .cloned()
+            .collect();
+        let Some(n) = existing else {
+            return NodePlan {
+                entry: e,
+                existing: None,
+                patch,
+                shown,
+                reset_interfaces,
+                new_macs,
+            };
+        };
+        let mut set = |path: &str, value: Value, show: Value| {
+            patch.push(json!({"op": "add", "path": path, "value": value}));
+            shown.insert(path.trim_start_matches('/').replace('/', "."), show);
+        };
+        if n["name"] != e.name.as_str() {
+            set("/name", json!(e.name), json!(e.name));
+        }
+        let driver_changed = n["driver"] != e.driver.name();
+        if driver_changed {
+            set("/driver", json!(e.driver.name()), json!(e.driver.name()));
+            reset_interfaces =
+                crate::modules::cloud::client::microversion(version) >= Some((1, 45));
+        }
+        let digest = e.digest();
+        let same_bmc = node_bmc_key(n).as_deref() == Some(e.bmc_key().as_str());
+        let user_key = format!("{}_username", e.driver.name());
+        let same_user = n["driver_info"][user_key.as_str()] == e.username.as_str();
+        let same_verify = e.verify_ca.is_none_or(|b| {
+            text_of(&n["driver_info"]["redfish_verify_ca"]).as_deref() == Some(&b.to_string())
+        });
+        if driver_changed
+            || !same_bmc
+            || !same_user
+            || !same_verify
+            || n["extra"]["labsh_bmc"].as_str() != Some(digest.as_str())
+        {
+            set("/driver_info", e.driver_info(), e.driver_info_shown());
+            set(
+                "/extra/labsh_bmc",
+                json!(digest),
+                json!("(digest of the BMC's credentials)"),
+            );
+        }
+        if let Some(i) = o.inspect_interface.get(e.driver.name()) {
+            if n["inspect_interface"] != i.as_str() || driver_changed {
+                set("/inspect_interface", json!(i), json!(i));
+            }
+        }
+        if let Some(lab) = &o.lab {
+            if n["extra"]["labsh_lab"] != lab.as_str() {
+                set("/extra/labsh_lab", json!(lab), json!(lab));
+            }
+        }
+        // Inspection measures what the entry only states: once inspected, its values stand.
+        let inspected = !n["inspection_finished_at"].is_null();
+        for (k, v) in e.properties() {
+            let have = text_of(&n["properties"][k.as_str()]);
+            if have.as_deref() == text_of(&v).as_deref() {
+                continue;
+            }
+            if inspected && k != "cpus" {
+                continue;
+            }
+            if inspected && have.is_some() {
+                continue;
+            }
+            set(&format!("/properties/{k}"), v.clone(), v);
+        }
+        if !e.capabilities.is_empty() {
+            let have = n["properties"]["capabilities"].as_str().unwrap_or_default();
+            let merged = merge_capabilities(have, &e.capabilities);
+            if parse_capabilities(&merged) != parse_capabilities(have) {
+                set("/properties/capabilities", json!(merged), json!(merged));
+            }
+        }
+        NodePlan {
+            entry: e,
+            existing: Some(n.clone()),
+            patch,
+            shown,
+            reset_interfaces,
+            new_macs,
+        }
+    }
+
+    /// Enrolls `entries` (checked already): each node found by name or by its BMC is updated
+    /// where it differs, the others are created, each gets a port per MAC, and (with
+    /// `o.validate`) its power and management interfaces are validated. Nothing changes when
+    /// any entry conflicts with what Ironic holds.
+    pub fn bm_enroll(
+        &self,
+        entries: &[Entry],
+        o: &EnrollOpts,
+        jobs: usize,
+    ) -> Result<Vec<Value>, String> {
+        let nodes = self.bm_nodes()?;
+        let ports = self.bm_ports(None)?;
+        let bad = self.enroll_problems(entries, &nodes, &ports, o.lab.as_deref());
+        if !bad.is_empty() {
+            return Err(format!(
+                "{} node(s) cannot be enrolled as given; nothing was changed:\n  {}",
+                bad.len(),
+                bad.join("\n  ")
+            ));
+        }
+        let version = if self.live().is_some() {
+            self.baremetal_version()?
+        } else {
+            crate::modules::cloud::client::BAREMETAL_MICROVERSIONS
+                .1
+                .to_string()
+        };
+        let plans: Vec<NodePlan> = entries
+            .iter()
+            .map(|e| {
+                let existing = nodes
+                    .iter()
+                    .find(|n| n["name"] == e.name.as_str())
+                    .or_else(|| {
+                        nodes
+                            .iter()
+                            .find(|n| node_bmc_key(n).as_deref() == Some(e.bmc_key().as_str()))
+                    });
+                self.node_plan(e, existing, &ports, o, &version)
+            })
+            .collect();
+        crate::effects::pool::run_all(
+            jobs,
+            plans.len(),
+            "nodes",
+            |i| format!("{} ({})", plans[i].entry.name, plans[i].entry.bmc()),
+            |i| self.enroll_one(&plans[i], o),
+        )
+    }
+
+    fn enroll_one(&self, p: &NodePlan, o: &EnrollOpts) -> Result<Value, String> {
+        let e = p.entry;
+        let mut changed = false;
+        let node = match &p.existing {
+            None => {
+                let mut props = e.properties();
+                if !e.capabilities.is_empty() {
+                    props.insert(
+                        "capabilities".into(),
+                        json!(capabilities_text(&e.capabilities)),
+                    );
+                }
+                let mut extra = json!({"labsh_bmc": e.digest()});
+                if let Some(l) = &o.lab {
+                    extra["labsh_lab"] = json!(l);
+                }
+                let mut body = json!({"name": e.name, "driver": e.driver.name(),
+                    "driver_info": e.driver_info(), "properties": props, "extra": extra});
+                if let Some(i) = o.inspect_interface.get(e.driver.name()) {
+                    body["inspect_interface"] = json!(i);
+                }
+                let name = e.name.clone();
+                let find = |c: &Client| c.get_opt("baremetal", &format!("/nodes/{}", q(&name)));
+                let post = |c: &Client| -> Result<Value, Failure> {
+                    Ok(c.call(
+                        Method::POST,
+                        "baremetal",
+                        "/nodes",
+                        Body::Json(body.clone()),
+                        &[],
+                    )?
+                    .body)
+                };
+                changed = true;
+                self.create(
+                    self.bm_op("node.create", &e.name)
+                        .arg("driver", e.driver.name())
+                        .arg("driver_info", e.driver_info_shown())
+                        .arg("properties", &props)
+                        .arg("lab", &o.lab),
+                    "node",
+                    &e.name,
+                    &find,
+                    &post,
+                    json!({"provision_state": "enroll", "driver": e.driver.name()}),
+                )?
+            }
+            Some(n) if !p.patch.is_empty() => {
+                let uuid = n["uuid"].as_str().unwrap_or_default().to_string();
+                let path = if p.reset_interfaces {
+                    format!("/nodes/{uuid}?reset_interfaces=true")
+                } else {
+                    format!("/nodes/{uuid}")
+                };
+                let patch = Value::Array(p.patch.clone());
+                changed = true;
+                let r = self.update(
+                    self.bm_op("node.update", &e.name)
+                        .arg("set", &p.shown)
+                        .arg("bmc", e.bmc()),
+                    |c| {
+                        Ok(
+                            c.call(Method::PATCH, "baremetal", &path, Body::Json(patch), &[])?
+                                .body,
+                        )
+                    },
+                    n.clone(),
+                )?;
+                if r.is_null() {
+                    n.clone()
+                } else {
+                    r
+                }
+            }
+            Some(n) => n.clone(),
+        };
+        let uuid = Id::from_json(&node["uuid"]);
+        for m in &p.new_macs {
+            self.bm_port_create(&e.name, &uuid, m)?;
+            changed = true;
+        }
+        let real = uuid.real().filter(|u| !u.is_empty());
+        if !changed {
+            self.fx.unchanged(self.bm_op("node.ensure", &e.name));
+        } else if let Some(uuid) = real.filter(|_| o.validate && !self.fx.is_plan()) {
+            let v = self.bm_validate(uuid)?;
+            for iface in ["power", "management"] {
+                if v[iface]["result"] == json!(false) {
+                    return Err(format!(
+                        "the {iface} interface does not validate: {}",
+                        v[iface]["reason"].as_str().unwrap_or("no reason given")
+                    ));
+                }
+            }
+        }
+        Ok(node)
+    }
+
+    /// `GET /v1/nodes/X/validate`: each interface's `{result, reason}`.
+    pub fn bm_validate(&self, ident: &str) -> Result<Value, String> {
+        let path = format!("/nodes/{}/validate", q(ident));
+        self.bm_read(
+            &format!("validate {ident}"),
+            |c| c.get("baremetal", &path),
+            json!({}),
+        )
+    }
+
+    /// Sets properties, capabilities (merged into the node's) and extra keys where they differ.
+    pub fn bm_node_update(
+        &self,
+        ident: &Id,
+        properties: &JMap<String, Value>,
+        capabilities: &[(String, String)],
+        extra: &JMap<String, Value>,
+    ) -> Result<Value, String> {
+        let node = match self.bm_node(ident)? {
+            Some(n) => n,
+            None if self.fx.is_plan() => {
+                let mut shown = JMap::new();
+                for (k, v) in properties {
+                    shown.insert(format!("properties.{k}"), v.clone());
+                }
+                if !capabilities.is_empty() {
+                    shown.insert(
+                        "properties.capabilities".into(),
+                        json!(capabilities_text(capabilities)),
+                    );
+                }
+                for (k, v) in extra {
+                    shown.insert(format!("extra.{k}"), v.clone());
+                }
+                return self.fx.change(
+                    self.bm_op("node.update", &ident.to_string())
+                        .arg("set", &shown),
+                    || Err::<_, String>(self.only_planned()),
+                    || json!({"name": ident, "planned": true}),
+                );
+            }
+            None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
+        };
+        let mut patch = vec![];
+        let mut shown = JMap::new();
+        for (k, v) in properties {
+            if text_of(&node["properties"][k.as_str()]) != text_of(v) {
+                patch.push(json!({"op": "add", "path": format!("/properties/{k}"), "value": v}));
+                shown.insert(format!("properties.{k}"), v.clone());
+            }
+        }
+        if !capabilities.is_empty() {
+            let have = node["properties"]["capabilities"]
+                .as_str()
+                .unwrap_or_default();
+            let merged = merge_capabilities(have, capabilities);
+            if parse_capabilities(&merged) != parse_capabilities(have) {
+                patch.push(
+                    json!({"op": "add", "path": "/properties/capabilities", "value": merged}),
+                );
+                shown.insert("properties.capabilities".into(), json!(merged));
+            }
+        }
+        for (k, v) in extra {
+            if node["extra"][k.as_str()] != *v {
+                patch.push(json!({"op": "add", "path": format!("/extra/{k}"), "value": v}));
+                shown.insert(format!("extra.{k}"), v.clone());
+            }
+        }
+        if patch.is_empty() {
+            self.fx
+                .unchanged(self.bm_op("node.update", &ident.to_string()));
+            return Ok(node);
+        }
+        let uuid = Id::from_json(&node["uuid"]);
+        let r = self.update(
+            self.bm_op("node.update", &ident.to_string())
+                .arg("set", &shown),
+            |c| {
+                Ok(c.call(
+                    Method::PATCH,
+                    "baremetal",
+                    &format!("/nodes/{uuid}"),
+                    Body::Json(Value::Array(patch)),
+                    &[],
+                )?
+                .body)
+            },
+            node.clone(),
+        )?;
+        Ok(if r.is_null() { node } else { r })
+    }
+
+    /// Deletes a node (its ports go with it). A node that Ironic would not delete in its state
+    /// (available with cleaning on, a failed or waiting state) is put in maintenance first.
+    pub fn bm_node_delete(&self, ident: &Id) -> Result<bool, String> {
+        let Some(node) = self.bm_node(ident)? else {
+            self.fx
+                .unchanged(self.bm_op("node.absent", &ident.to_string()));
+            return Ok(false);
+        };
+        let uuid = Id::from_json(&node["uuid"]);
+        let state = node["provision_state"].as_str().unwrap_or_default();
+        let deletable = matches!(
+            state,
+            "enroll" | "manageable" | "available" | "adopt failed"
+        );
+        let maint = !deletable && node["maintenance"] != json!(true);
+        self.update(
+            self.bm_op("node.delete", &ident.to_string())
+                .arg("state", state)
+                .arg("maintenance_first", maint),
+            |c| {
+                if maint {
+                    c.call(
+                        Method::PUT,
+                        "baremetal",
+                        &format!("/nodes/{uuid}/maintenance"),
+                        Body::Json(json!({"reason": "removed by labsh"})),
+                        &[],
+                    )?;
+                }
+                match c.call(
+                    Method::DELETE,
+                    "baremetal",
+                    &format!("/nodes/{uuid}"),
+                    Body::None,
+                    &[],
+                ) {
+                    Ok(_) => Ok(Value::Null),
+                    Err(f) if f.status() == Some(404) => Ok(Value::Null),
+                    // available with automated cleaning on: maintenance, then again
+                    Err(f) if matches!(f.status(), Some(400) | Some(409)) && !maint => {
+                        c.call(
+                            Method::PUT,
+                            "baremetal",
+                            &format!("/nodes/{uuid}/maintenance"),
+                            Body::Json(json!({"reason": "removed by labsh"})),
+                            &[],
+                        )?;
+                        c.call(
+                            Method::DELETE,
+                            "baremetal",
+                            &format!("/nodes/{uuid}"),
+                            Body::None,
+                            &[],
+                        )
+                        .map(|_| Value::Null)
+                    }
+                    Err(f) => Err(f),
+                }
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
+}

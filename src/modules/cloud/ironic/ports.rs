@@ -1,0 +1,106 @@
+//! Ports: one per MAC of a node, a MAC that is another node's refused.
+
+use super::{is_mac, q};
+use crate::modules::cloud::api::Api;
+use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::id::Id;
+use serde_json::{json, Value};
+use ureq::http::Method;
+
+impl<'a> Api<'a> {
+    /// Every port, or a node's.
+    pub fn bm_ports(&self, node: Option<&Id>) -> Result<Vec<Value>, String> {
+        let path = match node {
+            Some(n) => {
+                let Some(found) = self.bm_node(n)? else {
+                    return Ok(vec![]);
+                };
+                format!(
+                    "/ports/detail?limit=1000&node_uuid={}",
+                    q(found["uuid"].as_str().unwrap_or_default())
+                )
+            }
+            None => "/ports/detail?limit=1000".into(),
+        };
+        self.bm_read("ports", |c| c.list("baremetal", &path, "ports"), vec![])
+    }
+
+    pub(super) fn bm_port_create(&self, name: &str, uuid: &Id, mac: &str) -> Result<Value, String> {
+        let body = json!({"address": mac, "node_uuid": uuid, "pxe_enabled": true});
+        let mac_q = q(mac);
+        let find = |c: &Client| -> Result<Option<Value>, String> {
+            Ok(c.list(
+                "baremetal",
+                &format!("/ports/detail?address={mac_q}"),
+                "ports",
+            )?
+            .into_iter()
+            .next())
+        };
+        let post = |c: &Client| -> Result<Value, Failure> {
+            Ok(c.call(
+                Method::POST,
+                "baremetal",
+                "/ports",
+                Body::Json(body.clone()),
+                &[],
+            )?
+            .body)
+        };
+        if uuid.is_planned() || self.fx.is_plan() || self.live().is_none() {
+            return self.fx.change(
+                self.bm_op("port.create", &format!("{name} {mac}")),
+                || Err::<_, String>(self.only_planned()),
+                || json!({"address": mac, "node_uuid": uuid, "planned": true}),
+            );
+        }
+        self.create(
+            self.bm_op("port.create", &format!("{name} {mac}")),
+            "port",
+            mac,
+            &find,
+            &post,
+            json!({"address": mac}),
+        )
+    }
+
+    /// Ensures a port with `mac` on node `ident`; a port with this MAC on another node is an error.
+    pub fn bm_port_ensure(&self, ident: &Id, mac: &str) -> Result<Value, String> {
+        let mac = mac.to_ascii_lowercase();
+        if !is_mac(&mac) {
+            return Err(format!("{mac:?} is not a MAC address (52:54:00:aa:bb:cc)"));
+        }
+        let node = self.bm_node(ident)?;
+        let uuid = match &node {
+            Some(n) => Id::from_json(&n["uuid"]),
+            None if self.fx.is_plan() => Id::planned("node", &ident.to_string()),
+            None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
+        };
+        let found = self
+            .bm_read(
+                &mac,
+                |c| {
+                    c.list(
+                        "baremetal",
+                        &format!("/ports/detail?address={}", q(&mac)),
+                        "ports",
+                    )
+                },
+                vec![],
+            )?
+            .into_iter()
+            .next();
+        if let Some(p) = found {
+            if p["node_uuid"] != uuid.to_string() {
+                return Err(format!(
+                    "MAC {mac} is already a port of node {}",
+                    p["node_uuid"].as_str().unwrap_or("?")
+                ));
+            }
+            self.fx
+                .unchanged(self.bm_op("port.ensure", &format!("{ident} {mac}")));
+            return Ok(p);
+        }
+        self.bm_port_create(&ident.to_string(), &uuid, &mac)
+    }
+}
