@@ -561,7 +561,7 @@ pub fn named(name: &str, clouds_yaml: Option<&Path>) -> Result<CloudConfig, Stri
                 .join(", ")
         )),
         None => {
-            let hint = crate::engine::analyze::closest(&name, clouds.keys().map(|k| k.as_str()))
+            let hint = crate::util::suggest::closest(&name, clouds.keys().map(|k| k.as_str()))
                 .map(|c| format!(" (did you mean '{c}'?)"))
                 .unwrap_or_default();
             Err(format!(
