@@ -816,9 +816,14 @@ mod tests {
     fn apply_mode_counts_changed_failed_and_ok_by_stage() {
         let e = fx(Mode::Apply);
         e.stage_begin("a");
-        e.change(Op::new("x", "t"), || Ok::<i32, String>(1), || 0).unwrap();
+        e.change(Op::new("x", "t"), || Ok::<i32, String>(1), || 0)
+            .unwrap();
         assert!(e
-            .change(Op::new("x", "t"), || Err::<i32, String>("boom".into()), || 0)
+            .change(
+                Op::new("x", "t"),
+                || Err::<i32, String>("boom".into()),
+                || 0
+            )
             .is_err());
         e.stage_end("a", StageStatus::Done, 5);
         e.unchanged(Op::new("y", "t"));
