@@ -139,13 +139,7 @@ pub fn compile_checked(
         }
     };
     ast.set_source(source);
-    let diags = analyze::check(
-        engine,
-        &analyze::Natives::of(engine),
-        &ast,
-        source,
-        script_dir,
-    );
+    let diags = analyze::check(engine, &analyze::Natives::new(), &ast, source, script_dir);
     if !diags.is_empty() {
         for d in &diags {
             print_diag(printer, d);
