@@ -2,14 +2,15 @@
 # Installs what the tests need on top of tools/setup.sh: tmux for the REPL tests, the real
 # components the integration tests drive (libvirtd with QEMU under emulation, dnsmasq, iptables,
 # ipmitool, libguestfs with a kernel for its appliance, an sshd, Graphviz, tini, kubectl),
-# VirtualBMC and sushy-tools, the devcloud's OpenStack services and Ironic, and
-# python-openstackclient with python-ironicclient to read back what labsh made. Venvs live under ~/.cache/labsh and are built once.
+# VirtualBMC and sushy-tools (their libvirt-python builds against libvirt-dev, with pkg-config),
+# the devcloud's OpenStack services and Ironic, and python-openstackclient with python-ironicclient
+# to read back what labsh made. Venvs live under ~/.cache/labsh and are built once.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 packages=(tmux libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
           qemu-system-x86 dnsmasq-base iptables ipmitool libguestfs-tools linux-image-amd64
-          openssh-server netcat-openbsd graphviz tini)
+          openssh-server netcat-openbsd graphviz tini libvirt-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

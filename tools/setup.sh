@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building labsh and running its main job (scripts/lab.rhai on the sandbox) need on
-# a fresh Debian 12 machine: the build's C library (libvirt-dev, with pkg-config) and qemu-img.
+# a fresh Debian 12 machine: libvirt's client library (libvirt0, loaded when a script first uses
+# libvirt; the build needs no C library) and qemu-img.
 # tools/setup-tests.sh installs what the tests need on top (tools/test.sh runs both).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(pkg-config libvirt-dev)
+packages=(libvirt0)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -7,6 +7,7 @@ use super::resolver;
 use rhai::{ASTNode, Dynamic, Engine, Expr, Position, Stmt, AST};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Where the bindings of virt and cloud find it.
 pub use crate::util::suggest::closest;
@@ -231,7 +232,7 @@ fn kind_name(k: Kind) -> &'static str {
 
 type Sig = Vec<Option<String>>;
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Known {
     /// (namespace or "", name) -> parameter type lists. `None` lists: script functions.
     fns: HashMap<(String, String), Vec<Option<Sig>>>,
@@ -251,21 +252,61 @@ impl Known {
     }
 }
 
-/// The engine's native functions (standard library included), read once from its metadata: the
-/// REPL checks every line against them.
-#[derive(Clone)]
-pub struct Natives(Known);
+/// The engine's native functions (standard library included), read from its metadata once, when
+/// a call is first checked against them (a script that calls nothing never reads them): the REPL
+/// checks every line against them.
+#[derive(Clone, Default)]
+pub struct Natives(OnceLock<Known>);
 
 impl Natives {
-    pub fn of(engine: &Engine) -> Natives {
-        let mut known = Known {
-            fns: HashMap::new(),
-            names: HashSet::new(),
-        };
-        for (ns, name, params) in catalog::all_signatures(engine) {
-            known.add(ns.as_deref().unwrap_or(""), &name, Some(params));
+    /// The natives of one engine (the one `check` is given each time), read at their first use.
+    pub fn new() -> Natives {
+        Natives::default()
+    }
+
+    fn known(&self, engine: &Engine) -> &Known {
+        self.0.get_or_init(|| {
+            let mut known = Known::default();
+            for (ns, name, params) in catalog::all_signatures(engine) {
+                known.add(ns.as_deref().unwrap_or(""), &name, Some(params));
+            }
+            known
+        })
+    }
+}
+
+/// The functions a call may reach: the natives, and the script's own and imported ones.
+struct Scope<'a> {
+    natives: &'a Natives,
+    engine: &'a Engine,
+    local: Known,
+}
+
+impl Scope<'_> {
+    fn sigs(&self, ns: &str, name: &str) -> Option<Vec<&Option<Sig>>> {
+        let key = (ns.to_string(), name.to_string());
+        let native = self.natives.known(self.engine).fns.get(&key);
+        let local = self.local.fns.get(&key);
+        if native.is_none() && local.is_none() {
+            return None;
         }
-        Natives(known)
+        Some(native.into_iter().chain(local).flatten().collect())
+    }
+
+    fn is_method(&self, name: &str) -> bool {
+        let natives = self.natives.known(self.engine);
+        let key = (String::new(), name.to_string());
+        [natives, &self.local]
+            .iter()
+            .any(|k| k.names.contains(name) || k.fns.contains_key(&key))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &(String, String)> {
+        self.natives
+            .known(self.engine)
+            .fns
+            .keys()
+            .chain(self.local.fns.keys())
     }
 }
 
@@ -277,7 +318,7 @@ pub fn check(
     source: &str,
     script_dir: Option<&Path>,
 ) -> Vec<Diagnostic> {
-    let mut known = natives.0.clone();
+    let mut known = Known::default();
     for f in ast.iter_functions() {
         // Script functions are untyped: only their arity is checked.
         known.add("", f.name, Some(vec![None; f.params.len()]));
@@ -356,6 +397,11 @@ pub fn check(
             )),
         }
     }
+    let scope = Scope {
+        natives,
+        engine,
+        local: known,
+    };
     ast.walk(&mut |path: &[ASTNode]| {
         let (x, pos, method) = match path.last() {
             Some(ASTNode::Expr(Expr::FnCall(x, pos)))
@@ -376,9 +422,7 @@ pub fn check(
             x.namespace.to_string().trim_end_matches("::").to_string()
         };
         if method {
-            if !known.names.contains(name)
-                && !known.fns.contains_key(&(String::new(), name.to_string()))
-            {
+            if !scope.is_method(name) {
                 diags.push(diag::at(source, pos, format!("unknown method '{name}'")));
             }
             return true;
@@ -386,7 +430,7 @@ pub fn check(
         if opaque_ns.contains(&ns) {
             return true;
         }
-        let Some(sigs) = known.fns.get(&(ns.clone(), name.to_string())) else {
+        let Some(sigs) = scope.sigs(&ns, name) else {
             if ns.is_empty() && variables.contains(name) {
                 return true;
             }
@@ -396,7 +440,7 @@ pub fn check(
                 format!("{ns}::{name}")
             };
             let mut d = diag::at(source, pos, format!("unknown function '{full}'"));
-            if let Some(s) = suggest(&known, &ns, name) {
+            if let Some(s) = suggest(scope.keys(), &ns, name) {
                 d = d.with_hint(format!("did you mean '{s}'?"));
             }
             diags.push(d);
@@ -406,6 +450,7 @@ pub fn check(
         let arity = x.args.len();
         let same_arity: Vec<&Option<Sig>> = sigs
             .iter()
+            .copied()
             .filter(|s| s.as_ref().is_none_or(|s| s.len() == arity))
             .collect();
         if same_arity.is_empty() {
@@ -480,9 +525,13 @@ pub fn check(
 }
 
 /// The closest known name, if any is close.
-fn suggest(known: &Known, ns: &str, name: &str) -> Option<String> {
+fn suggest<'a>(
+    keys: impl Iterator<Item = &'a (String, String)>,
+    ns: &str,
+    name: &str,
+) -> Option<String> {
     let mut best: Option<(usize, String)> = None;
-    for (kns, kname) in known.fns.keys() {
+    for (kns, kname) in keys {
         if kns != ns {
             continue;
         }
@@ -525,7 +574,7 @@ mod tests {
         let ast = e
             .compile("fn mine(x) { x }\nmine(1);\ntakes_array([1]);\ntakes_array(\"no\");\nnope(2);\n[1].len();\n[1].nomethod();")
             .unwrap();
-        let d = check(&e, &Natives::of(&e), &ast, "t.rhai", None);
+        let d = check(&e, &Natives::new(), &ast, "t.rhai", None);
         let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
         assert!(

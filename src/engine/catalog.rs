@@ -17,18 +17,10 @@ struct RawModule {
 }
 
 #[derive(Deserialize, Clone, Debug)]
-pub struct Param {
-    #[serde(default, rename = "type")]
-    pub typ: Option<String>,
-}
-
-#[derive(Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct FnMeta {
     pub name: String,
     pub num_params: usize,
-    #[serde(default)]
-    pub params: Vec<Param>,
     pub signature: String,
     #[serde(default)]
     pub doc_comments: Vec<String>,
@@ -160,7 +152,6 @@ pub fn script_module(name: &str, text: &str) -> Option<ModuleDoc> {
         .map(|f| FnMeta {
             name: f.name.to_string(),
             num_params: f.params.len(),
-            params: f.params.iter().map(|_| Param { typ: None }).collect(),
             signature: format!("{}({})", f.name, f.params.join(", ")),
             doc_comments: f.comments.iter().map(|c| c.to_string()).collect(),
         })
@@ -283,30 +274,174 @@ impl Catalog {
     }
 }
 
-/// Every function name the engine knows, standard library included: (namespace, name, params).
-pub fn all_signatures(engine: &Engine) -> Vec<(Option<String>, String, Vec<Option<String>>)> {
-    let json = engine.gen_fn_metadata_to_json(true).unwrap_or_default();
-    let raw: RawModule = serde_json::from_str(&json).unwrap_or_default();
-    let mut out = Vec::new();
-    let conv = |f: &FnMeta| {
-        let mut params: Vec<Option<String>> = f.params.iter().map(|p| p.typ.clone()).collect();
-        params.resize(f.num_params, None);
-        params
-    };
-    for f in &raw.functions {
-        out.push((None, f.name.clone(), conv(f)));
+/// A function's namespace (`None`: global), name and parameter types (`None`: untyped).
+pub type Signature = (Option<String>, String, Vec<Option<String>>);
+
+/// Every function name the engine knows, standard library included: (namespace, name, params),
+/// with each parameter's type as the engine's JSON metadata shows it. Read from the engine's
+/// function records directly: no doc comments are copied, nothing is serialized.
+pub fn all_signatures(engine: &Engine) -> Vec<Signature> {
+    let mut all = engine.collect_fn_metadata(
+        None,
+        |f| {
+            // The metadata lists the static modules' own functions, not their sub-modules'.
+            let ns = match f.namespace.as_str() {
+                "" => None,
+                ns if ns.contains("::") => return None,
+                ns => Some(ns.to_string()),
+            };
+            let m = f.metadata;
+            let mut params: Vec<Option<String>> = m
+                .params_info
+                .iter()
+                .map(|p| {
+                    let typ = p.split_once(':').map_or("", |(_, t)| t.trim());
+                    match typ {
+                        "" | "?" | "_" => None,
+                        t => Some(display_type(t).into_owned()),
+                    }
+                })
+                .collect();
+            params.resize(m.num_params, None);
+            Some((ns, m.name.to_string(), params))
+        },
+        true,
+    );
+    // The metadata's order: the global functions, then each module by name; within each, by
+    // name and number of parameters (a stable sort: overloads keep the engine's order).
+    all.sort_by(|a, b| (&a.0, &a.1, a.2.len()).cmp(&(&b.0, &b.1, b.2.len())));
+    all
+}
+
+/// A parameter's Rust type as Rhai's metadata displays it (rhai's
+/// `format_param_type_for_display` for a parameter): `rhai::` dropped, spaces removed, `INT`,
+/// `FLOAT`, ranges and results spelled out.
+fn display_type(typ: &str) -> std::borrow::Cow<'_, str> {
+    const ERR: &str = ", Box<EvalAltResult>>";
+    let typ = typ.trim();
+    if let Some(x) = typ.strip_prefix("rhai::") {
+        return display_type(x);
     }
-    for (m, md) in &raw.modules {
-        for f in &md.functions {
-            out.push((Some(m.clone()), f.name.clone(), conv(f)));
+    if let Some(x) = typ.strip_prefix("&mut ") {
+        let r = display_type(x);
+        return if r == x {
+            typ.into()
+        } else {
+            format!("&mut {r}").into()
+        };
+    }
+    if typ.contains(' ') {
+        return display_type(&typ.replace(' ', "")).into_owned().into();
+    }
+    let wrapped = |prefix: &str, suffix: &str| {
+        typ.strip_prefix(prefix)
+            .and_then(|t| t.strip_suffix(suffix))
+            .map(|inner| display_type(inner).trim().to_string())
+    };
+    match typ {
+        "INT" => "i64".into(),
+        "FLOAT" => "f64".into(),
+        "ExclusiveRange" => "Range<i64>".into(),
+        "InclusiveRange" => "RangeInclusive<i64>".into(),
+        "RhaiResult" => format!("Result<Dynamic{ERR}").into(),
+        _ => {
+            if let Some(i) = wrapped("Range<", ">") {
+                format!("Range<{i}>").into()
+            } else if let Some(i) = wrapped("RangeInclusive<", ">") {
+                format!("RangeInclusive<{i}>").into()
+            } else if let Some(i) = wrapped("RhaiResultOf<", ">") {
+                format!("Result<{i}{ERR}").into()
+            } else if let Some(i) = wrapped("Result<", ",Box<EvalAltResult>>") {
+                format!("Result<{i}{ERR}").into()
+            } else {
+                typ.into()
+            }
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Deserialize)]
+    struct JsonModule {
+        #[serde(default)]
+        modules: BTreeMap<String, JsonModule>,
+        #[serde(default)]
+        functions: Vec<JsonFn>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct JsonFn {
+        name: String,
+        num_params: usize,
+        #[serde(default)]
+        params: Vec<JsonParam>,
+    }
+
+    #[derive(Deserialize)]
+    struct JsonParam {
+        #[serde(default, rename = "type")]
+        typ: Option<String>,
+    }
+
+    /// The signatures as the engine's JSON metadata has them: what [`all_signatures`] must equal.
+    fn signatures_from_json(engine: &Engine) -> Vec<Signature> {
+        let json = engine.gen_fn_metadata_to_json(true).unwrap();
+        let raw: JsonModule = serde_json::from_str(&json).unwrap();
+        let conv = |f: &JsonFn| {
+            let mut params: Vec<Option<String>> = f.params.iter().map(|p| p.typ.clone()).collect();
+            params.resize(f.num_params, None);
+            params
+        };
+        let mut out: Vec<Signature> = raw
+            .functions
+            .iter()
+            .map(|f| (None, f.name.clone(), conv(f)))
+            .collect();
+        for (m, md) in &raw.modules {
+            for f in &md.functions {
+                out.push((Some(m.clone()), f.name.clone(), conv(f)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn signatures_are_the_metadatas() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_s, engine) = crate::runner::setup_with(
+            std::sync::Arc::new(crate::printer::Printer::plain()),
+            crate::effects::Mode::Plan,
+            crate::effects::JournalSlot::None,
+            Default::default(),
+            None,
+            crate::effects::secret::SecretsFile::new(dir.path().join("secrets")),
+        );
+        let fast = all_signatures(&engine);
+        let json = signatures_from_json(&engine);
+        assert!(json.len() > 500, "{}", json.len());
+        assert_eq!(fast.len(), json.len());
+        assert!(fast
+            .iter()
+            .any(|(ns, _, params)| ns.as_deref() == Some("virt")
+                && params.iter().any(|t| t.as_deref() == Some("&str"))));
+        for (a, b) in fast.iter().zip(&json) {
+            assert_eq!(a, b);
+        }
+        for (t, want) in [
+            ("rhai::INT", "i64"),
+            ("&mut rhai::Array", "&mut Array"),
+            ("&mut Secret", "&mut Secret"),
+            ("Vec < Dynamic >", "Vec<Dynamic>"),
+            ("RhaiResultOf<INT>", "Result<i64, Box<EvalAltResult>>"),
+            ("Range<INT>", "Range<i64>"),
+        ] {
+            assert_eq!(display_type(t), want);
+        }
+    }
 
     #[test]
     fn examples_are_extracted() {

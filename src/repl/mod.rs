@@ -119,7 +119,7 @@ pub fn start(common: &Common) -> u8 {
 
     let mut repl = Repl {
         session,
-        natives: analyze::Natives::of(&engine),
+        natives: analyze::Natives::new(),
         engine,
         printer: printer.clone(),
         scope: Scope::new(),

@@ -1,18 +1,16 @@
-//! libvirt through the `virt` crate: one connection per URI, kept for the life of the process, and
-//! the ensure operations on networks and domains, every change through the effects seam.
+//! libvirt (through [`super::libvirt`], loaded at the first connection): one connection per URI,
+//! kept for the life of the process, and the ensure operations on networks and domains, every
+//! change through the effects seam.
 
+use super::libvirt::{self, Connect, Domain, Network};
 use super::xml::{self, DomSpec, NetSpec};
 use crate::effects::{Effects, Op};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use virt::connect::Connect;
-use virt::domain::Domain;
-use virt::error::ErrorNumber;
-use virt::network::Network;
 
 static POOL: OnceLock<Mutex<HashMap<String, Arc<Connect>>>> = OnceLock::new();
 
-fn verr(what: &str, e: virt::error::Error) -> String {
+fn verr(what: &str, e: libvirt::Error) -> String {
     format!("{what}: {}", e.message())
 }
 
@@ -52,19 +50,17 @@ fn memory_file(text: &str) -> Result<String, String> {
     Ok(format!("/proc/self/fd/{fd}"))
 }
 
-/// The connection to `uri`, opened once. Connections are never closed: libvirt's test driver
-/// resets its state when the last connection closes, and `Connect`'s drop panics if close fails.
+/// The connection to `uri`, opened once (libvirt is loaded before the first). Connections are
+/// never closed: libvirt's test driver resets its state when the last connection closes.
 pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
-    let pool = POOL.get_or_init(|| {
-        virt::error::clear_error_callback();
-        Mutex::new(HashMap::new())
-    });
+    let pool = POOL.get_or_init(|| Mutex::new(HashMap::new()));
     let mut g = pool
         .lock()
         .map_err(|_| "libvirt connection pool poisoned".to_string())?;
     if let Some(c) = g.get(uri) {
         return Ok(c.clone());
     }
+    libvirt::ensure_loaded().map_err(|e| format!("cannot connect to libvirt at {uri}: {e}"))?;
     let hint = if uri.starts_with("test://") {
         "does the test driver's file exist?"
     } else {
@@ -83,7 +79,7 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
         Some(text) => format!("test://{}", memory_file(&text)?),
         None => uri.to_string(),
     };
-    let c = Connect::open(Some(&open_uri)).map_err(|e| {
+    let c = Connect::open(&open_uri).map_err(|e| {
         format!(
             "cannot connect to libvirt at {uri}: {} ({hint})",
             e.message()
@@ -165,7 +161,7 @@ pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), Stri
             };
             Some((
                 d.name().ok()?,
-                d.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).ok()?,
+                d.xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE).ok()?,
                 state,
                 d.autostart().unwrap_or(false),
             ))
@@ -198,14 +194,6 @@ pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), Stri
 
 pub fn sandbox_autostart_file(path: &str) -> String {
     autostart_file(path)
-}
-
-fn is_not_found(e: &virt::error::Error) -> bool {
-    matches!(
-        e.code(),
-        virt::enumutil::Enum::Known(ErrorNumber::NoDomain)
-            | virt::enumutil::Enum::Known(ErrorNumber::NoNetwork)
-    )
 }
 
 pub struct NodeInfo {
@@ -282,7 +270,7 @@ pub fn capabilities(uri: &str) -> Result<Caps, String> {
 fn lookup_network(c: &Connect, name: &str) -> Result<Option<Network>, String> {
     match c.lookup_network_by_name(name) {
         Ok(n) => Ok(Some(n)),
-        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(verr(&format!("network {name}"), e)),
     }
 }
@@ -290,7 +278,7 @@ fn lookup_network(c: &Connect, name: &str) -> Result<Option<Network>, String> {
 fn lookup_domain(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
     match c.lookup_domain_by_name(name) {
         Ok(d) => Ok(Some(d)),
-        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(verr(&format!("domain {name}"), e)),
     }
 }
@@ -317,7 +305,7 @@ fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
 }
 
 const LIVE_CONFIG: u32 =
-    virt::sys::VIR_NETWORK_UPDATE_AFFECT_LIVE | virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+    libvirt::VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
 pub fn network_ensure(
     fx: &Effects,
@@ -415,7 +403,7 @@ pub fn network_ensure(
     let flags = if active {
         LIVE_CONFIG
     } else {
-        virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG
+        libvirt::VIR_NETWORK_UPDATE_AFFECT_CONFIG
     };
     let range_update = |command, verb: &str, r: &(String, String)| {
         let range = format!(
@@ -428,7 +416,7 @@ pub fn network_ensure(
             || {
                 net.update(
                     command,
-                    virt::sys::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
+                    libvirt::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
                     -1,
                     &range,
                     flags,
@@ -439,11 +427,11 @@ pub fn network_ensure(
         )
     };
     for r in facts.dhcp_ranges.iter().filter(|r| !wanted.contains(r)) {
-        range_update(virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE, "delete", r)?;
+        range_update(libvirt::VIR_NETWORK_UPDATE_COMMAND_DELETE, "delete", r)?;
         changed = true;
     }
     for r in wanted.iter().filter(|r| !facts.dhcp_ranges.contains(r)) {
-        range_update(virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, "add", r)?;
+        range_update(libvirt::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, "add", r)?;
         changed = true;
     }
     if spec.active && !active {
@@ -547,7 +535,7 @@ pub fn domain_ensure(
         }
         Some(d) => {
             let facts = xml::parse_domain(
-                &d.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+                &d.xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE)
                     .map_err(|e| verr("domain XML", e))?,
             )?;
             match facts.owner.as_deref() {
@@ -634,11 +622,8 @@ pub fn domain_ensure(
 
 /// A domain's state in words: running, shutoff, paused, ...
 fn state_word(d: &Domain) -> String {
-    match d.info() {
-        Ok(i) => match i.state {
-            virt::enumutil::Enum::Known(s) => s.to_string(),
-            virt::enumutil::Enum::Unknown(n) => format!("state {n}"),
-        },
+    match d.state() {
+        Ok(s) => libvirt::state_word(s),
         Err(_) => "unknown".into(),
     }
 }
@@ -655,7 +640,7 @@ pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
     let mut out = Vec::new();
     for d in c.list_all_domains(0).map_err(|e| verr("list domains", e))? {
         let xml = d
-            .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+            .xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE)
             .map_err(|e| verr("domain XML", e))?;
         let f = xml::parse_domain(&xml)?;
         out.push(DomRow {
@@ -708,7 +693,7 @@ pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
 pub fn network_definition(uri: &str, name: &str) -> Result<String, String> {
     let c = connect(uri)?;
     let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
-    let x = match n.xml_desc(virt::sys::VIR_NETWORK_XML_INACTIVE) {
+    let x = match n.xml_desc(libvirt::VIR_NETWORK_XML_INACTIVE) {
         Ok(x) => x,
         Err(_) => n.xml_desc(0).map_err(|e| verr("network XML", e))?,
     };
@@ -877,7 +862,7 @@ pub fn domain_undefine(
         return Ok(false);
     };
     let f = xml::parse_domain(
-        &d.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        &d.xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE)
             .map_err(|e| verr("domain XML", e))?,
     )?;
     if f.owner.as_deref() != Some(lab) {
@@ -903,8 +888,8 @@ pub fn domain_undefine(
         Op::new("virt.domain.undefine", &target).arg("storage", storage),
         || {
             d.undefine_flags(
-                virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                    | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+                libvirt::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                    | libvirt::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
             )
             .map(|_| ())
             .map_err(|e| verr("undefine", e))

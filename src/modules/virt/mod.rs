@@ -1,6 +1,7 @@
 //! libvirt: node facts, networks and domains with ensure semantics, for local and remote URIs.
 
 pub mod client;
+pub mod libvirt;
 pub mod xml;
 
 use crate::modules::opts::{type_name, Opts};
@@ -674,7 +675,7 @@ pub mod virt_fns {
         uri: &str,
         name: &str,
     ) -> Result<String, Box<EvalAltResult>> {
-        super::client::domain_xml_flags(uri, name, virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        super::client::domain_xml_flags(uri, name, super::libvirt::VIR_DOMAIN_XML_INACTIVE)
             .map_err(|e| super::rt_err(&ctx, e))
     }
 

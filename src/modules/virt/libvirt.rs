@@ -1,0 +1,799 @@
+//! libvirt, loaded when a virt function first needs it. `libvirt.so.0` and the 54 libraries it
+//! pulls in (GLib, GnuTLS, libxml2, libssh, ...) are opened with dlopen(3) at the first
+//! connection instead of by the dynamic linker at every start, and only the functions labsh
+//! calls are resolved, by name, into [`Api`]. Above it: safe handles ([`Connect`], [`Domain`],
+//! [`Network`]) that free what libvirt allocates, and errors read back as [`Error`].
+//!
+//! The prototypes, struct layouts and constants are those of libvirt's public headers
+//! (`libvirt-host.h`, `libvirt-domain.h`, `libvirt-network.h`, `virterror.h`, libvirt 6.0 and
+//! later, whose ABI only grows); the ownership rules (what is freed with `free`, what with
+//! `vir*Free`, what is borrowed) are libvirt's API documentation's, as the `virt` crate 0.5 also
+//! followed them.
+//!
+//! Soundness:
+//! - the library handle is never closed, so every resolved function stays valid for the life of
+//!   the process (libvirt itself is linked `-z nodelete` and cannot be unloaded once initialised:
+//!   libvirt's tests/shunloadtest.c);
+//! - each symbol is given the type of its prototype in the headers, and a missing one fails the
+//!   load with its name rather than being called;
+//! - a handle holds a reference libvirt counts, released once in `Drop`; libvirt's objects may
+//!   be used from several threads (the `virt` crate 0.5 marks them `Send` and `Sync` the same
+//!   way: src/connect.rs, src/domain.rs, src/network.rs);
+//! - a failed call's error is read at once on the same thread (libvirt keeps it per thread).
+
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_uint, c_ulong, c_ulonglong, c_ushort, c_void, CStr, CString};
+use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+/// `VIR_DOMAIN_XML_INACTIVE` (libvirt-domain.h, `virDomainXMLFlags`): the persistent definition.
+pub const VIR_DOMAIN_XML_INACTIVE: u32 = 1 << 1;
+/// `VIR_NETWORK_XML_INACTIVE` (libvirt-network.h, `virNetworkXMLFlags`).
+pub const VIR_NETWORK_XML_INACTIVE: u32 = 1 << 0;
+/// `virNetworkUpdateFlags` (libvirt-network.h).
+pub const VIR_NETWORK_UPDATE_AFFECT_LIVE: u32 = 1 << 0;
+pub const VIR_NETWORK_UPDATE_AFFECT_CONFIG: u32 = 1 << 1;
+/// `virNetworkUpdateCommand` (libvirt-network.h).
+pub const VIR_NETWORK_UPDATE_COMMAND_DELETE: u32 = 2;
+pub const VIR_NETWORK_UPDATE_COMMAND_ADD_LAST: u32 = 3;
+/// `virNetworkUpdateSection` (libvirt-network.h): `<ip>/<dhcp>/<range>`.
+pub const VIR_NETWORK_SECTION_IP_DHCP_RANGE: u32 = 5;
+/// `virDomainUndefineFlagsValues` (libvirt-domain.h).
+pub const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE: u32 = 1 << 0;
+pub const VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA: u32 = 1 << 1;
+/// `virErrorNumber` (virterror.h).
+const VIR_ERR_INTERNAL_ERROR: c_int = 1;
+const VIR_ERR_INVALID_ARG: c_int = 8;
+const VIR_ERR_NO_DOMAIN: c_int = 42;
+const VIR_ERR_NO_NETWORK: c_int = 43;
+
+/// The library's file name: its SONAME, which Debian's `libvirt0` package ships.
+const LIBRARY: &CStr = c"libvirt.so.0";
+
+type Conn = *mut c_void;
+type Dom = *mut c_void;
+type Net = *mut c_void;
+
+/// `struct _virError` (virterror.h): only its leading fields, which are all this reads.
+#[repr(C)]
+struct VirError {
+    code: c_int,
+    _domain: c_int,
+    message: *const c_char,
+}
+
+/// `struct _virNodeInfo` (libvirt-host.h).
+#[repr(C)]
+struct VirNodeInfo {
+    model: [c_char; 32],
+    memory: c_ulong,
+    cpus: c_uint,
+    mhz: c_uint,
+    nodes: c_uint,
+    sockets: c_uint,
+    cores: c_uint,
+    threads: c_uint,
+}
+
+/// `struct _virDomainInfo` (libvirt-domain.h): libvirt fills all of it, labsh reads the state.
+#[repr(C)]
+struct VirDomainInfo {
+    state: u8,
+    _max_mem: c_ulong,
+    _memory: c_ulong,
+    _nr_virt_cpu: c_ushort,
+    _cpu_time: c_ulonglong,
+}
+
+type ErrorFunc = unsafe extern "C" fn(*mut c_void, *mut VirError);
+
+/// Declares [`Api`] (a field per function, typed by its prototype) and its resolution by name.
+macro_rules! api {
+    ($($field:ident = $sym:literal: fn($($arg:ty),*) $(-> $ret:ty)?;)*) => {
+        /// The libvirt functions labsh calls.
+        struct Api {
+            $($field: unsafe extern "C" fn($($arg),*) $(-> $ret)?,)*
+        }
+
+        impl Api {
+            /// # Safety
+            /// `lib` is a live handle from dlopen of libvirt, never closed.
+            unsafe fn resolve(lib: *mut c_void) -> Result<Api, String> {
+                Ok(Api {
+                    $($field: {
+                        let name = concat!($sym, "\0");
+                        // SAFETY: a NUL-terminated name and the caller's live handle.
+                        let p = unsafe { libc::dlsym(lib, name.as_ptr().cast()) };
+                        if p.is_null() {
+                            return Err(format!(
+                                "{} has no function {}",
+                                LIBRARY.to_string_lossy(),
+                                $sym
+                            ));
+                        }
+                        // SAFETY: the symbol is the function of that name in libvirt's
+                        // headers, whose prototype is the field's type; a data pointer and a
+                        // function pointer have the same size and representation on the
+                        // platforms libvirt runs on (POSIX requires it of dlsym).
+                        unsafe {
+                            std::mem::transmute::<
+                                *mut c_void,
+                                unsafe extern "C" fn($($arg),*) $(-> $ret)?,
+                            >(p)
+                        }
+                    },)*
+                })
+            }
+        }
+    };
+}
+
+api! {
+    connect_open = "virConnectOpen": fn(*const c_char) -> Conn;
+    connect_close = "virConnectClose": fn(Conn) -> c_int;
+    connect_get_hostname = "virConnectGetHostname": fn(Conn) -> *mut c_char;
+    connect_get_capabilities = "virConnectGetCapabilities": fn(Conn) -> *mut c_char;
+    node_get_info = "virNodeGetInfo": fn(Conn, *mut VirNodeInfo) -> c_int;
+    connect_list_all_domains = "virConnectListAllDomains": fn(Conn, *mut *mut Dom, c_uint) -> c_int;
+    connect_list_all_networks =
+        "virConnectListAllNetworks": fn(Conn, *mut *mut Net, c_uint) -> c_int;
+    domain_lookup_by_name = "virDomainLookupByName": fn(Conn, *const c_char) -> Dom;
+    domain_define_xml = "virDomainDefineXML": fn(Conn, *const c_char) -> Dom;
+    domain_get_name = "virDomainGetName": fn(Dom) -> *const c_char;
+    domain_get_xml_desc = "virDomainGetXMLDesc": fn(Dom, c_uint) -> *mut c_char;
+    domain_get_autostart = "virDomainGetAutostart": fn(Dom, *mut c_int) -> c_int;
+    domain_set_autostart = "virDomainSetAutostart": fn(Dom, c_int) -> c_int;
+    domain_get_info = "virDomainGetInfo": fn(Dom, *mut VirDomainInfo) -> c_int;
+    domain_is_active = "virDomainIsActive": fn(Dom) -> c_int;
+    domain_create = "virDomainCreate": fn(Dom) -> c_int;
+    domain_shutdown = "virDomainShutdown": fn(Dom) -> c_int;
+    domain_destroy = "virDomainDestroy": fn(Dom) -> c_int;
+    domain_undefine_flags = "virDomainUndefineFlags": fn(Dom, c_uint) -> c_int;
+    domain_free = "virDomainFree": fn(Dom) -> c_int;
+    network_lookup_by_name = "virNetworkLookupByName": fn(Conn, *const c_char) -> Net;
+    network_define_xml = "virNetworkDefineXML": fn(Conn, *const c_char) -> Net;
+    network_get_name = "virNetworkGetName": fn(Net) -> *const c_char;
+    network_get_xml_desc = "virNetworkGetXMLDesc": fn(Net, c_uint) -> *mut c_char;
+    network_get_autostart = "virNetworkGetAutostart": fn(Net, *mut c_int) -> c_int;
+    network_set_autostart = "virNetworkSetAutostart": fn(Net, c_int) -> c_int;
+    network_is_active = "virNetworkIsActive": fn(Net) -> c_int;
+    network_create = "virNetworkCreate": fn(Net) -> c_int;
+    network_update =
+        "virNetworkUpdate": fn(Net, c_uint, c_uint, c_int, *const c_char, c_uint) -> c_int;
+    network_destroy = "virNetworkDestroy": fn(Net) -> c_int;
+    network_undefine = "virNetworkUndefine": fn(Net) -> c_int;
+    network_free = "virNetworkFree": fn(Net) -> c_int;
+    get_last_error = "virGetLastError": fn() -> *mut VirError;
+    set_error_func = "virSetErrorFunc": fn(*mut c_void, Option<ErrorFunc>);
+}
+
+static API: OnceLock<Result<Api, String>> = OnceLock::new();
+
+/// libvirt's error handler that does nothing: errors are read back with virGetLastError and
+/// reported by labsh, not printed by libvirt's default handler on stderr.
+unsafe extern "C" fn ignore_error(_: *mut c_void, _: *mut VirError) {}
+
+/// What to install when the library is missing.
+const INSTALL: &str = "install libvirt's client library: the package libvirt0 on Debian and \
+                       Ubuntu, libvirt-libs on Fedora, RHEL and CentOS Stream";
+
+/// Opens the library `file` for good (it is never closed), or says why it cannot, naming it and
+/// what to install.
+fn open(file: &CStr) -> Result<*mut c_void, String> {
+    // SAFETY: a NUL-terminated file name; dlopen runs the library's initialisers, which libvirt
+    // supports (it is meant to be loaded by language bindings this way).
+    let lib = unsafe { libc::dlopen(file.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if !lib.is_null() {
+        return Ok(lib);
+    }
+    // SAFETY: dlerror's message (per thread) is read at once, before any other dl call.
+    let why = unsafe { libc::dlerror() };
+    let name = file.to_string_lossy();
+    let why = if why.is_null() {
+        "not found".to_string()
+    } else {
+        // SAFETY: dlerror returned a NUL-terminated string.
+        let why = unsafe { CStr::from_ptr(why) }
+            .to_string_lossy()
+            .into_owned();
+        // glibc's message starts with the file's name, which the error names already.
+        match why.strip_prefix(&format!("{name}: ")) {
+            Some(rest) => rest.to_string(),
+            None => why,
+        }
+    };
+    Err(format!("cannot load {name} ({why}); {INSTALL}"))
+}
+
+fn load() -> Result<Api, String> {
+    let lib = open(LIBRARY)?;
+    // SAFETY: `lib` is live and is never closed.
+    let api = unsafe { Api::resolve(lib)? };
+    // SAFETY: a no-op handler with virErrorFunc's signature, set before any connection exists.
+    unsafe { (api.set_error_func)(std::ptr::null_mut(), Some(ignore_error)) };
+    Ok(api)
+}
+
+/// libvirt, loaded on the first call and kept for the life of the process.
+fn api() -> Result<&'static Api, Error> {
+    API.get_or_init(load).as_ref().map_err(|m| Error {
+        code: VIR_ERR_INTERNAL_ERROR,
+        message: m.clone(),
+    })
+}
+
+/// Loads libvirt now if it is not yet loaded; the reason when it cannot be.
+pub fn ensure_loaded() -> Result<(), String> {
+    api().map(|_| ()).map_err(|e| e.message)
+}
+
+/// A libvirt error: its `virErrorNumber` and message.
+#[derive(Debug, Clone)]
+pub struct Error {
+    code: c_int,
+    message: String,
+}
+
+impl Error {
+    /// The error of the call that just failed on this thread.
+    fn last(api: &Api) -> Error {
+        // SAFETY: virGetLastError takes no argument; it returns null or this thread's error,
+        // valid until the next libvirt call on this thread, and it is copied before that.
+        let p = unsafe { (api.get_last_error)() };
+        if p.is_null() {
+            return Error {
+                code: VIR_ERR_INTERNAL_ERROR,
+                message: "an unknown libvirt error occurred".into(),
+            };
+        }
+        // SAFETY: a non-null virErrorPtr points at a live virError whose leading fields are
+        // VirError's; its message is null or NUL-terminated.
+        unsafe {
+            let e = &*p;
+            Error {
+                code: e.code,
+                message: if e.message.is_null() {
+                    "an unknown libvirt error occurred".into()
+                } else {
+                    CStr::from_ptr(e.message).to_string_lossy().into_owned()
+                },
+            }
+        }
+    }
+
+    fn nul(what: &str) -> Error {
+        Error {
+            code: VIR_ERR_INVALID_ARG,
+            message: format!("{what} contains a NUL byte"),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// No such domain or network (`VIR_ERR_NO_DOMAIN`, `VIR_ERR_NO_NETWORK`).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.code, VIR_ERR_NO_DOMAIN | VIR_ERR_NO_NETWORK)
+    }
+}
+
+type Res<T> = Result<T, Error>;
+
+fn cstring(what: &str, s: &str) -> Res<CString> {
+    CString::new(s).map_err(|_| Error::nul(what))
+}
+
+/// A string libvirt allocated for the caller: copied, then freed with `free`.
+///
+/// # Safety
+/// `p` is non-null, NUL-terminated and malloc'ed by libvirt for the caller, used nowhere else.
+unsafe fn take_string(p: *mut c_char) -> String {
+    // SAFETY: the caller's promise.
+    unsafe {
+        let s = CStr::from_ptr(p).to_string_lossy().into_owned();
+        libc::free(p.cast());
+        s
+    }
+}
+
+/// A string owned by a libvirt object (`vir*GetName`): copied, not freed.
+///
+/// # Safety
+/// `p` is non-null and NUL-terminated, alive while this runs.
+unsafe fn borrowed_string(p: *const c_char) -> String {
+    // SAFETY: the caller's promise.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// Ok for a libvirt status (0 or more), the thread's error for -1.
+fn status(api: &Api, ret: c_int) -> Res<c_int> {
+    if ret < 0 {
+        Err(Error::last(api))
+    } else {
+        Ok(ret)
+    }
+}
+
+fn non_null<T>(api: &Api, p: *mut T) -> Res<NonNull<T>> {
+    NonNull::new(p).ok_or_else(|| Error::last(api))
+}
+
+/// An open connection (`virConnectPtr`).
+pub struct Connect {
+    api: &'static Api,
+    ptr: NonNull<c_void>,
+}
+
+// SAFETY: see the module's notes: libvirt's connections may be used from several threads.
+unsafe impl Send for Connect {}
+// SAFETY: as above.
+unsafe impl Sync for Connect {}
+
+impl Drop for Connect {
+    fn drop(&mut self) {
+        // SAFETY: the connection's own reference, released once. A failed close leaves nothing
+        // to do.
+        unsafe { (self.api.connect_close)(self.ptr.as_ptr()) };
+    }
+}
+
+/// The node's facts (`virNodeInfo`).
+pub struct NodeInfo {
+    pub model: String,
+    pub memory: u64,
+    pub cpus: u32,
+    pub mhz: u32,
+    pub nodes: u32,
+    pub sockets: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+impl Connect {
+    /// Opens `uri`, loading libvirt first if needed.
+    pub fn open(uri: &str) -> Res<Connect> {
+        let api = api()?;
+        let uri = cstring("the URI", uri)?;
+        // SAFETY: a NUL-terminated URI; the result is checked.
+        let p = unsafe { (api.connect_open)(uri.as_ptr()) };
+        Ok(Connect {
+            api,
+            ptr: non_null(api, p)?,
+        })
+    }
+
+    fn raw(&self) -> Conn {
+        self.ptr.as_ptr()
+    }
+
+    fn domain(&self, p: Dom) -> Res<Domain> {
+        Ok(Domain {
+            api: self.api,
+            ptr: non_null(self.api, p)?,
+        })
+    }
+
+    fn network(&self, p: Net) -> Res<Network> {
+        Ok(Network {
+            api: self.api,
+            ptr: non_null(self.api, p)?,
+        })
+    }
+
+    pub fn hostname(&self) -> Res<String> {
+        // SAFETY: a live connection; the result is checked, then owned by the caller.
+        let p = non_null(self.api, unsafe {
+            (self.api.connect_get_hostname)(self.raw())
+        })?;
+        // SAFETY: a string allocated for the caller.
+        Ok(unsafe { take_string(p.as_ptr()) })
+    }
+
+    pub fn capabilities(&self) -> Res<String> {
+        // SAFETY: as in hostname.
+        let p = non_null(self.api, unsafe {
+            (self.api.connect_get_capabilities)(self.raw())
+        })?;
+        // SAFETY: a string allocated for the caller.
+        Ok(unsafe { take_string(p.as_ptr()) })
+    }
+
+    pub fn node_info(&self) -> Res<NodeInfo> {
+        let mut n = std::mem::MaybeUninit::<VirNodeInfo>::zeroed();
+        // SAFETY: a live connection and room for a virNodeInfo, which it fills on success.
+        status(self.api, unsafe {
+            (self.api.node_get_info)(self.raw(), n.as_mut_ptr())
+        })?;
+        // SAFETY: zeroed, then filled by libvirt: every field is initialised.
+        let n = unsafe { n.assume_init() };
+        // The model is NUL-terminated within its 32 bytes; read no further in any case.
+        let bytes: Vec<u8> = n
+            .model
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        Ok(NodeInfo {
+            model: String::from_utf8_lossy(&bytes).into_owned(),
+            // c_ulong: u64 here, u32 on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
+            memory: u64::from(n.memory),
+            cpus: n.cpus,
+            mhz: n.mhz,
+            nodes: n.nodes,
+            sockets: n.sockets,
+            cores: n.cores,
+            threads: n.threads,
+        })
+    }
+
+    pub fn list_all_domains(&self, flags: u32) -> Res<Vec<Domain>> {
+        let mut arr: *mut Dom = std::ptr::null_mut();
+        // SAFETY: a live connection and a place for the array, which libvirt allocates.
+        let n = status(self.api, unsafe {
+            (self.api.connect_list_all_domains)(self.raw(), &mut arr, flags)
+        })?;
+        // SAFETY: `arr` holds `n` domain references, each now owned by a Domain; the array
+        // itself is the caller's to free.
+        Ok(unsafe { take_array(arr, n, |p| self.domain(p)) })
+    }
+
+    pub fn list_all_networks(&self, flags: u32) -> Res<Vec<Network>> {
+        let mut arr: *mut Net = std::ptr::null_mut();
+        // SAFETY: as in list_all_domains.
+        let n = status(self.api, unsafe {
+            (self.api.connect_list_all_networks)(self.raw(), &mut arr, flags)
+        })?;
+        // SAFETY: as in list_all_domains.
+        Ok(unsafe { take_array(arr, n, |p| self.network(p)) })
+    }
+
+    pub fn lookup_domain_by_name(&self, name: &str) -> Res<Domain> {
+        let name = cstring("the domain name", name)?;
+        // SAFETY: a live connection and a NUL-terminated name; the result is checked.
+        self.domain(unsafe { (self.api.domain_lookup_by_name)(self.raw(), name.as_ptr()) })
+    }
+
+    pub fn lookup_network_by_name(&self, name: &str) -> Res<Network> {
+        let name = cstring("the network name", name)?;
+        // SAFETY: as in lookup_domain_by_name.
+        self.network(unsafe { (self.api.network_lookup_by_name)(self.raw(), name.as_ptr()) })
+    }
+
+    pub fn define_domain_xml(&self, xml: &str) -> Res<Domain> {
+        let xml = cstring("the domain XML", xml)?;
+        // SAFETY: a live connection and NUL-terminated XML; the result is checked.
+        self.domain(unsafe { (self.api.domain_define_xml)(self.raw(), xml.as_ptr()) })
+    }
+
+    pub fn define_network_xml(&self, xml: &str) -> Res<Network> {
+        let xml = cstring("the network XML", xml)?;
+        // SAFETY: as in define_domain_xml.
+        self.network(unsafe { (self.api.network_define_xml)(self.raw(), xml.as_ptr()) })
+    }
+}
+
+/// The objects of an array libvirt allocated, each wrapped by `wrap`; the array freed.
+///
+/// # Safety
+/// `arr` is null or a malloc'ed array of `n` non-null object references owned by the caller.
+unsafe fn take_array<T>(
+    arr: *mut *mut c_void,
+    n: c_int,
+    wrap: impl Fn(*mut c_void) -> Res<T>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    if arr.is_null() {
+        return out;
+    }
+    for i in 0..n.max(0) as usize {
+        // SAFETY: i < n, within the array; non-null references are wrapped (and so released
+        // once, by Drop).
+        if let Ok(x) = wrap(unsafe { *arr.add(i) }) {
+            out.push(x);
+        }
+    }
+    // SAFETY: the array itself belongs to the caller and is used no more.
+    unsafe { libc::free(arr.cast()) };
+    out
+}
+
+/// A domain (`virDomainPtr`).
+pub struct Domain {
+    api: &'static Api,
+    ptr: NonNull<c_void>,
+}
+
+// SAFETY: see the module's notes.
+unsafe impl Send for Domain {}
+// SAFETY: as above.
+unsafe impl Sync for Domain {}
+
+impl Drop for Domain {
+    fn drop(&mut self) {
+        // SAFETY: this handle's reference, released once.
+        unsafe { (self.api.domain_free)(self.ptr.as_ptr()) };
+    }
+}
+
+/// A domain's run state in libvirt's words (`virDomainState`, lower case as virsh and the `virt`
+/// crate print them); an unknown number as `state N`.
+pub fn state_word(state: u8) -> String {
+    match state {
+        0 => "nostate",
+        1 => "running",
+        2 => "blocked",
+        3 => "paused",
+        4 => "shutdown",
+        5 => "shutoff",
+        6 => "crashed",
+        7 => "pmsuspended",
+        n => return format!("state {n}"),
+    }
+    .to_string()
+}
+
+impl Domain {
+    fn raw(&self) -> Dom {
+        self.ptr.as_ptr()
+    }
+
+    pub fn name(&self) -> Res<String> {
+        // SAFETY: a live domain; the name belongs to it and is copied while it lives.
+        let p = unsafe { (self.api.domain_get_name)(self.raw()) };
+        if p.is_null() {
+            return Err(Error::last(self.api));
+        }
+        // SAFETY: non-null and NUL-terminated.
+        Ok(unsafe { borrowed_string(p) })
+    }
+
+    pub fn xml_desc(&self, flags: u32) -> Res<String> {
+        // SAFETY: a live domain; the result is checked, then owned by the caller.
+        let p = non_null(self.api, unsafe {
+            (self.api.domain_get_xml_desc)(self.raw(), flags)
+        })?;
+        // SAFETY: a string allocated for the caller.
+        Ok(unsafe { take_string(p.as_ptr()) })
+    }
+
+    pub fn autostart(&self) -> Res<bool> {
+        let mut on: c_int = 0;
+        // SAFETY: a live domain and a place for the flag.
+        status(self.api, unsafe {
+            (self.api.domain_get_autostart)(self.raw(), &mut on)
+        })?;
+        Ok(on == 1)
+    }
+
+    pub fn set_autostart(&self, on: bool) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe {
+            (self.api.domain_set_autostart)(self.raw(), c_int::from(on))
+        })
+        .map(|_| ())
+    }
+
+    /// The run state (`virDomainGetInfo`'s `state`): see [`state_word`].
+    pub fn state(&self) -> Res<u8> {
+        let mut i = std::mem::MaybeUninit::<VirDomainInfo>::zeroed();
+        // SAFETY: a live domain and room for a virDomainInfo.
+        status(self.api, unsafe {
+            (self.api.domain_get_info)(self.raw(), i.as_mut_ptr())
+        })?;
+        // SAFETY: zeroed, then filled by libvirt.
+        Ok(unsafe { i.assume_init() }.state)
+    }
+
+    pub fn is_active(&self) -> Res<bool> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe { (self.api.domain_is_active)(self.raw()) }).map(|r| r == 1)
+    }
+
+    pub fn create(&self) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe { (self.api.domain_create)(self.raw()) }).map(|_| ())
+    }
+
+    pub fn shutdown(&self) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe { (self.api.domain_shutdown)(self.raw()) }).map(|_| ())
+    }
+
+    pub fn destroy(&self) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe { (self.api.domain_destroy)(self.raw()) }).map(|_| ())
+    }
+
+    pub fn undefine_flags(&self, flags: u32) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe {
+            (self.api.domain_undefine_flags)(self.raw(), flags)
+        })
+        .map(|_| ())
+    }
+}
+
+/// A network (`virNetworkPtr`).
+pub struct Network {
+    api: &'static Api,
+    ptr: NonNull<c_void>,
+}
+
+// SAFETY: see the module's notes.
+unsafe impl Send for Network {}
+// SAFETY: as above.
+unsafe impl Sync for Network {}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        // SAFETY: this handle's reference, released once.
+        unsafe { (self.api.network_free)(self.ptr.as_ptr()) };
+    }
+}
+
+impl Network {
+    fn raw(&self) -> Net {
+        self.ptr.as_ptr()
+    }
+
+    pub fn name(&self) -> Res<String> {
+        // SAFETY: as in Domain::name.
+        let p = unsafe { (self.api.network_get_name)(self.raw()) };
+        if p.is_null() {
+            return Err(Error::last(self.api));
+        }
+        // SAFETY: non-null and NUL-terminated.
+        Ok(unsafe { borrowed_string(p) })
+    }
+
+    pub fn xml_desc(&self, flags: u32) -> Res<String> {
+        // SAFETY: as in Domain::xml_desc.
+        let p = non_null(self.api, unsafe {
+            (self.api.network_get_xml_desc)(self.raw(), flags)
+        })?;
+        // SAFETY: a string allocated for the caller.
+        Ok(unsafe { take_string(p.as_ptr()) })
+    }
+
+    pub fn autostart(&self) -> Res<bool> {
+        let mut on: c_int = 0;
+        // SAFETY: a live network and a place for the flag.
+        status(self.api, unsafe {
+            (self.api.network_get_autostart)(self.raw(), &mut on)
+        })?;
+        Ok(on == 1)
+    }
+
+    pub fn set_autostart(&self, on: bool) -> Res<()> {
+        // SAFETY: a live network.
+        status(self.api, unsafe {
+            (self.api.network_set_autostart)(self.raw(), c_int::from(on))
+        })
+        .map(|_| ())
+    }
+
+    pub fn is_active(&self) -> Res<bool> {
+        // SAFETY: a live network.
+        status(self.api, unsafe {
+            (self.api.network_is_active)(self.raw())
+        })
+        .map(|r| r == 1)
+    }
+
+    pub fn create(&self) -> Res<()> {
+        // SAFETY: a live network.
+        status(self.api, unsafe { (self.api.network_create)(self.raw()) }).map(|_| ())
+    }
+
+    /// `virNetworkUpdate`: `command` on `section` with the XML snippet `xml`.
+    pub fn update(
+        &self,
+        command: u32,
+        section: u32,
+        parent_index: i32,
+        xml: &str,
+        flags: u32,
+    ) -> Res<()> {
+        let xml = cstring("the network update XML", xml)?;
+        // SAFETY: a live network and NUL-terminated XML.
+        status(self.api, unsafe {
+            (self.api.network_update)(
+                self.raw(),
+                command,
+                section,
+                parent_index,
+                xml.as_ptr(),
+                flags,
+            )
+        })
+        .map(|_| ())
+    }
+
+    pub fn destroy(&self) -> Res<()> {
+        // SAFETY: a live network.
+        status(self.api, unsafe { (self.api.network_destroy)(self.raw()) }).map(|_| ())
+    }
+
+    pub fn undefine(&self) -> Res<()> {
+        // SAFETY: a live network.
+        status(self.api, unsafe { (self.api.network_undefine)(self.raw()) }).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_library_is_named_with_what_to_install() {
+        let e = open(c"libvirt-labsh-missing.so.0").expect_err("no such library");
+        assert!(
+            e.starts_with("cannot load libvirt-labsh-missing.so.0 (cannot open shared object file"),
+            "{e}"
+        );
+        assert!(e.contains("libvirt0 on Debian"), "{e}");
+    }
+
+    #[test]
+    fn state_words_are_libvirts() {
+        assert_eq!(state_word(1), "running");
+        assert_eq!(state_word(5), "shutoff");
+        assert_eq!(state_word(7), "pmsuspended");
+        assert_eq!(state_word(9), "state 9");
+    }
+
+    /// The test driver's stock host, through every kind of call this module makes.
+    #[test]
+    fn the_test_driver_answers_through_the_loader() {
+        let c = match Connect::open("test:///default") {
+            Ok(c) => c,
+            // A machine without libvirt: the load's error names the library.
+            Err(e) => {
+                assert!(e.message().contains("libvirt"), "{}", e.message());
+                return;
+            }
+        };
+        let n = c.node_info().expect("node info");
+        assert_eq!(n.cpus, 16);
+        assert!(!n.model.is_empty());
+        assert!(c.capabilities().expect("caps").contains("<capabilities>"));
+        let doms = c.list_all_domains(0).expect("domains");
+        let names: Vec<String> = doms.iter().map(|d| d.name().expect("name")).collect();
+        assert_eq!(names, vec!["test"]);
+        let d = c.lookup_domain_by_name("test").expect("lookup");
+        assert_eq!(state_word(d.state().expect("state")), "running");
+        assert!(d.is_active().expect("active"));
+        assert!(d
+            .xml_desc(VIR_DOMAIN_XML_INACTIVE)
+            .expect("xml")
+            .contains("<name>test</name>"));
+        let e = c
+            .lookup_domain_by_name("nope")
+            .err()
+            .expect("no such domain");
+        assert!(e.is_not_found(), "{e:?}");
+        let e = c
+            .lookup_network_by_name("nope")
+            .err()
+            .expect("no such network");
+        assert!(e.is_not_found(), "{e:?}");
+        let e = c.lookup_domain_by_name("a\0b").err().expect("NUL refused");
+        assert!(!e.is_not_found() && e.message().contains("NUL"));
+        let net = c
+            .lookup_network_by_name("default")
+            .expect("default network");
+        assert_eq!(net.name().expect("name"), "default");
+        assert!(net.is_active().expect("active"));
+        assert!(net.xml_desc(0).expect("xml").contains("<range"));
+        let nets = c.list_all_networks(0).expect("networks");
+        assert_eq!(nets.len(), 1);
+        let bad = c
+            .define_domain_xml("<domain")
+            .err()
+            .expect("bad XML refused");
+        assert!(!bad.message().is_empty());
+    }
+}
