@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod libvirt;
+pub mod sandbox;
 pub mod xml;
 
 use crate::modules::opts::{type_name, Opts};
