@@ -1,7 +1,7 @@
 //! Nova: flavors (which cannot change, only be made or deleted), servers and limits.
 
 use super::{q, sid, Api};
-use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::client::Client;
 use serde_json::{json, Value};
 use ureq::http::Method;
 
@@ -25,7 +25,7 @@ impl<'a> Api<'a> {
                 let mut all = vec![];
                 let mut path = "/flavors/detail?is_public=None&limit=1000".to_string();
                 loop {
-                    let r = c.call(Method::GET, "compute", &path, Body::None, &[])?.body;
+                    let r = c.get("compute", &path)?;
                     let items = r["flavors"].as_array().cloned().unwrap_or_default();
                     let next = r["flavors_links"]
                         .as_array()
@@ -82,20 +82,12 @@ impl<'a> Api<'a> {
                 .filter(|d| f["description"].as_str() != Some(d.as_str()))
             {
                 let id = sid(&f);
-                let body = json!({"flavor": {"description": d}});
-                self.update(
+                self.send(
                     self.op("flavor.update", &name).arg("description", d),
-                    |c| {
-                        c.call(
-                            Method::PUT,
-                            "compute",
-                            &format!("/flavors/{id}"),
-                            Body::Json(body),
-                            &[],
-                        )
-                        .map(|_| Value::Null)
-                    },
-                    Value::Null,
+                    Method::PUT,
+                    "compute",
+                    &format!("/flavors/{id}"),
+                    Some(json!({"flavor": {"description": d}})),
                 )?;
                 let mut f = f;
                 f["description"] = json!(d);
@@ -113,15 +105,7 @@ impl<'a> Api<'a> {
             body["flavor"]["description"] = json!(d);
         }
         let find = |c: &Client| -> Result<Option<Value>, String> {
-            let r = c
-                .call(
-                    Method::GET,
-                    "compute",
-                    "/flavors/detail?is_public=None&limit=1000",
-                    Body::None,
-                    &[],
-                )?
-                .body;
+            let r = c.get("compute", "/flavors/detail?is_public=None&limit=1000")?;
             Ok(r["flavors"]
                 .as_array()
                 .into_iter()
@@ -129,17 +113,7 @@ impl<'a> Api<'a> {
                 .find(|f| f["name"] == name.as_str())
                 .cloned())
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "compute",
-                "/flavors",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["flavor"]
-                .clone())
-        };
+        let post = |c: &Client| c.post("compute", "/flavors", &body, "flavor");
         self.create(
             self.op("flavor.create", &name)
                 .arg("ram", ram)
@@ -154,30 +128,13 @@ impl<'a> Api<'a> {
     }
 
     pub fn flavor_delete(&self, name: &str) -> Result<bool, String> {
-        let Some(f) = self
+        let found = self
             .flavors()?
             .into_iter()
-            .find(|f| f["name"] == name || f["id"] == name)
-        else {
-            self.fx.unchanged(self.op("flavor.absent", name));
-            return Ok(false);
-        };
-        let id = sid(&f);
-        self.update(
-            self.op("flavor.delete", name),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "compute",
-                    &format!("/flavors/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+            .find(|f| f["name"] == name || f["id"] == name);
+        self.delete_found("flavor", name, found, "compute", |id| {
+            format!("/flavors/{id}")
+        })
     }
 
     pub fn servers(&self, all_projects: bool, name: Option<String>) -> Result<Vec<Value>, String> {

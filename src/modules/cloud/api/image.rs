@@ -1,7 +1,7 @@
 //! Glance: images uploaded from a local file, compared by sha512, given to their project.
 
 use super::{q, sid, Api};
-use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::client::{Body, Client};
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -115,16 +115,7 @@ impl<'a> Api<'a> {
                             .next(),
                     )
                 };
-                let post = |c: &Client| -> Result<Value, Failure> {
-                    Ok(c.call(
-                        Method::POST,
-                        "image",
-                        "/images",
-                        Body::Json(body.clone()),
-                        &[],
-                    )?
-                    .body)
-                };
+                let post = |c: &Client| c.post("image", "/images", &body, "");
                 self.create(
                     self.op("image.create", &name)
                         .arg("disk_format", &disk_format),
@@ -169,19 +160,12 @@ impl<'a> Api<'a> {
         }
         for i in found {
             let id = sid(&i);
-            self.update(
+            self.send(
                 self.op("image.delete", name).arg("id", &id),
-                |c| {
-                    c.call(
-                        Method::DELETE,
-                        "image",
-                        &format!("/images/{id}"),
-                        Body::None,
-                        &[],
-                    )
-                    .map(|_| Value::Null)
-                },
-                Value::Null,
+                Method::DELETE,
+                "image",
+                &format!("/images/{id}"),
+                None,
             )?;
         }
         Ok(true)

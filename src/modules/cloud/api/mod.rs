@@ -11,7 +11,7 @@
 //! (Ironic) extend `Api` in the `ironic` module. Nothing here sees a Rhai type: the bindings
 //! fill the specs.
 
-use super::client::{Body, Client, Failure};
+use super::client::{Client, Failure};
 use super::config::CloudConfig;
 use super::id::Id;
 use crate::effects::{Effects, Op};
@@ -82,25 +82,6 @@ fn looks_like_id(s: &str) -> bool {
 
 fn sid(v: &Value) -> Id {
     Id::from_json(&v["id"])
-}
-
-/// IPv4 CIDR membership.
-pub fn in_cidr(addr: &str, cidr: &str) -> bool {
-    let Some((net, bits)) = cidr.split_once('/') else {
-        return false;
-    };
-    let (Ok(a), Ok(n), Ok(b)) = (
-        addr.parse::<std::net::Ipv4Addr>(),
-        net.parse::<std::net::Ipv4Addr>(),
-        bits.parse::<u32>(),
-    ) else {
-        return false;
-    };
-    if b > 32 {
-        return false;
-    }
-    let mask = if b == 0 { 0 } else { u32::MAX << (32 - b) };
-    (u32::from(a) & mask) == (u32::from(n) & mask)
 }
 
 impl<'a> Api<'a> {
@@ -205,20 +186,7 @@ impl<'a> Api<'a> {
         let find = |c: &Client| -> Result<Option<Value>, String> {
             Ok(c.list(service, list_path, list_key)?.into_iter().next())
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            let r = c.call(
-                Method::POST,
-                service,
-                post_path,
-                Body::Json(body.clone()),
-                &[],
-            )?;
-            Ok(if key.is_empty() {
-                r.body
-            } else {
-                r.body[key].clone()
-            })
-        };
+        let post = |c: &Client| c.post(service, post_path, &body, key);
         self.create(op, kind, name, &find, &post, planned)
     }
 
@@ -241,6 +209,48 @@ impl<'a> Api<'a> {
             ),
         }
     }
+
+    /// [`Api::update`] as one JSON request (`body` `None`: none): the reply's body, `null`
+    /// when planned.
+    pub(super) fn send(
+        &self,
+        op: Op,
+        method: Method,
+        service: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        self.update(
+            op,
+            |c| c.request(method, service, path, body.as_ref()),
+            Value::Null,
+        )
+    }
+
+    /// Deletes `found` (a `kind` looked up as `name`) at the path its id gives; nothing found
+    /// is `false`, unchanged.
+    fn delete_found(
+        &self,
+        kind: &str,
+        name: &str,
+        found: Option<Value>,
+        service: &str,
+        path: impl FnOnce(&Id) -> String,
+    ) -> Result<bool, String> {
+        let Some(v) = found else {
+            self.fx.unchanged(self.op(&format!("{kind}.absent"), name));
+            return Ok(false);
+        };
+        let path = path(&sid(&v));
+        self.send(
+            self.op(&format!("{kind}.delete"), name),
+            Method::DELETE,
+            service,
+            &path,
+            None,
+        )?;
+        Ok(true)
+    }
 }
 
 /// A config for display: no secret.
@@ -260,14 +270,6 @@ pub fn describe(cfg: &CloudConfig) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cidr_membership() {
-        assert!(in_cidr("192.168.122.164", "192.168.122.0/24"));
-        assert!(!in_cidr("192.168.123.1", "192.168.122.0/24"));
-        assert!(in_cidr("10.1.2.3", "0.0.0.0/0"));
-        assert!(!in_cidr("x", "10.0.0.0/8"));
-    }
 
     #[test]
     fn ids_and_quoting() {

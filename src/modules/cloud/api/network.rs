@@ -1,9 +1,10 @@
 //! Neutron: networks, subnets, routers with their interfaces, floating IPs, ports, security
 //! groups and their rules.
 
-use super::{in_cidr, looks_like_id, q, sid, Api};
-use crate::modules::cloud::client::{Body, Client, Failure};
+use super::{looks_like_id, q, sid, Api};
+use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
+use crate::util::cidr::contains as cidr_contains;
 use serde_json::{json, Value};
 use ureq::http::Method;
 
@@ -220,7 +221,7 @@ impl<'a> Api<'a> {
             "ip_version": ip_version, "enable_dhcp": dhcp}});
         let s = &mut body["subnet"];
         if let Some(g) = gateway {
-            if !in_cidr(&g, &cidr) {
+            if !cidr_contains(&cidr, &g) {
                 return Err(format!("subnet '{name}': gateway {g} is outside {cidr}"));
             }
             s["gateway_ip"] = json!(g);
@@ -228,7 +229,7 @@ impl<'a> Api<'a> {
         let mut pools = vec![];
         for (start, end) in wanted_pools {
             for a in [&start, &end] {
-                if !in_cidr(a, &cidr) {
+                if !cidr_contains(&cidr, a) {
                     return Err(format!(
                         "subnet '{name}': pool address {a} is outside {cidr}"
                     ));
@@ -347,19 +348,12 @@ impl<'a> Api<'a> {
                 None if self.fx.is_plan() => Id::planned("subnet", &sname),
                 None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
             };
-            self.update(
+            self.send(
                 self.op("router.interface", &target),
-                |c| {
-                    c.call(
-                        Method::PUT,
-                        "network",
-                        &format!("/routers/{rid}/add_router_interface"),
-                        Body::Json(json!({"subnet_id": sid_})),
-                        &[],
-                    )
-                    .map(|r| r.body)
-                },
-                Value::Null,
+                Method::PUT,
+                "network",
+                &format!("/routers/{rid}/add_router_interface"),
+                Some(json!({"subnet_id": sid_})),
             )?;
         }
         Ok(router)
@@ -382,7 +376,7 @@ impl<'a> Api<'a> {
         if !subnets.is_empty()
             && !subnets
                 .iter()
-                .any(|s| in_cidr(&addr, s["cidr"].as_str().unwrap_or_default()))
+                .any(|s| cidr_contains(s["cidr"].as_str().unwrap_or_default(), &addr))
         {
             let cidrs: Vec<&str> = subnets.iter().filter_map(|s| s["cidr"].as_str()).collect();
             return Err(format!(
@@ -460,14 +454,7 @@ impl<'a> Api<'a> {
         let target = format!("{addr} → {port}");
         let (fip, p) = match (fip, p) {
             (Some(f), Some(p)) => (f, p),
-            (None, _) if self.fx.is_plan() => {
-                return self.update(
-                    self.op("floating_ip.associate", &target),
-                    |_| Ok(Value::Null),
-                    json!({"floating_ip_address": addr, "port_id": Id::planned("port", &port.to_string())}),
-                )
-            }
-            (_, None) if self.fx.is_plan() => {
+            _ if self.fx.is_plan() => {
                 return self.update(
                     self.op("floating_ip.associate", &target),
                     |_| Ok(Value::Null),
@@ -490,15 +477,9 @@ impl<'a> Api<'a> {
             self.op("floating_ip.associate", &target)
                 .arg("port_id", &pid),
             |c| {
-                Ok(c.call(
-                    Method::PUT,
-                    "network",
-                    &format!("/floatingips/{fid}"),
-                    Body::Json(json!({"floatingip": {"port_id": pid}})),
-                    &[],
-                )?
-                .body["floatingip"]
-                    .clone())
+                let body = json!({"floatingip": {"port_id": pid}});
+                let path = format!("/floatingips/{fid}");
+                Ok(c.request(Method::PUT, "network", &path, Some(&body))?["floatingip"].clone())
             },
             json!({"floating_ip_address": addr, "port_id": pid}),
         )?;
@@ -506,26 +487,10 @@ impl<'a> Api<'a> {
     }
 
     pub fn floating_ip_delete(&self, addr: &str) -> Result<bool, String> {
-        let Some(f) = self.floating_ip_find(addr)? else {
-            self.fx.unchanged(self.op("floating_ip.absent", addr));
-            return Ok(false);
-        };
-        let id = sid(&f);
-        self.update(
-            self.op("floating_ip.delete", addr),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "network",
-                    &format!("/floatingips/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+        let found = self.floating_ip_find(addr)?;
+        self.delete_found("floating_ip", addr, found, "network", |id| {
+            format!("/floatingips/{id}")
+        })
     }
 
     pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
@@ -632,19 +597,12 @@ impl<'a> Api<'a> {
         )?;
         let id = sid(&port);
         if !tags.is_empty() && !id.is_planned() {
-            self.update(
+            self.send(
                 self.op("port.tags", &name).arg("tags", &tags),
-                |c| {
-                    c.call(
-                        Method::PUT,
-                        "network",
-                        &format!("/ports/{id}/tags"),
-                        Body::Json(json!({"tags": tags})),
-                        &[],
-                    )
-                    .map(|r| r.body)
-                },
-                Value::Null,
+                Method::PUT,
+                "network",
+                &format!("/ports/{id}/tags"),
+                Some(json!({"tags": tags})),
             )?;
             return self.port_find(&id).map(|p| p.unwrap_or(port));
         }
@@ -752,16 +710,13 @@ impl<'a> Api<'a> {
             )?;
             Ok(rules.into_iter().find(|r| matches(r)))
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
+        let post = |c: &Client| {
+            c.post(
                 "network",
                 "/security-group-rules",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["security_group_rule"]
-                .clone())
+                &body,
+                "security_group_rule",
+            )
         };
         self.create(
             self.op("security_group_rule.create", &target),

@@ -2,10 +2,9 @@
 
 use super::{is_mac, q};
 use crate::modules::cloud::api::Api;
-use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
-use ureq::http::Method;
 
 impl<'a> Api<'a> {
     /// Every port, or a node's.
@@ -37,16 +36,7 @@ impl<'a> Api<'a> {
             .into_iter()
             .next())
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "baremetal",
-                "/ports",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body)
-        };
+        let post = |c: &Client| c.post("baremetal", "/ports", &body, "");
         if uuid.is_planned() || self.fx.is_plan() || self.live().is_none() {
             return self.fx.change(
                 self.bm_op("port.create", &format!("{name} {mac}")),
