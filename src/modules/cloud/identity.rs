@@ -6,27 +6,53 @@ use super::{
     api, array, dynamic, id_opt, id_req, int_pairs, opt_or_unit, opts, texts, with_api, Res,
 };
 use crate::effects::secret::Secret;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::type_name;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-fn project_spec(o: &Opts) -> Result<api::ProjectSpec, String> {
+fn project_spec(m: Map) -> Result<api::ProjectSpec, String> {
+    let o = opts(
+        "cloud::project_ensure",
+        m,
+        &["name", "domain", "description", "tags"],
+    )?;
     Ok(api::ProjectSpec {
         name: o.req_str("name")?,
         domain: o.str("domain")?,
         description: o.str("description")?,
-        tags: texts(o, "tags")?,
+        tags: texts(&o, "tags")?,
     })
 }
 
-fn user_spec(o: &Opts, password: Secret) -> Result<api::UserSpec, String> {
+fn user_spec(m: Map) -> Result<api::UserSpec, String> {
+    let o = opts(
+        "cloud::user_ensure",
+        m,
+        &[
+            "name",
+            "password",
+            "domain",
+            "project",
+            "email",
+            "description",
+        ],
+    )?;
+    let password = match o.value("password") {
+        Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
+            format!(
+                "cloud::user_ensure: 'password' must be a secret (secret(\"name\")), not {}",
+                type_name(v)
+            )
+        })?,
+        None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
+    };
     Ok(api::UserSpec {
         name: o.req_str("name")?,
         password,
         domain: o.str("domain")?,
         description: o.str("description")?,
         email: o.str("email")?,
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
@@ -44,12 +70,7 @@ pub mod identity_fns {
     #[rhai_fn(return_raw)]
     pub fn project_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::project_ensure",
-                spec,
-                &["name", "domain", "description", "tags"],
-            )?;
-            a.project_ensure(super::project_spec(&o)?)
+            a.project_ensure(super::project_spec(spec)?)
                 .map(super::dynamic)
         })
     }
@@ -90,25 +111,7 @@ pub mod identity_fns {
     #[rhai_fn(return_raw)]
     pub fn user_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::user_ensure",
-                spec,
-                &[
-                    "name",
-                    "password",
-                    "domain",
-                    "project",
-                    "email",
-                    "description",
-                ],
-            )?;
-            let pw = match o.value("password") {
-                Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
-                    format!("cloud::user_ensure: 'password' must be a secret (secret(\"name\")), not {}", type_name(v))
-                })?,
-                None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
-            };
-            a.user_ensure(super::user_spec(&o, pw)?).map(super::dynamic)
+            a.user_ensure(super::user_spec(spec)?).map(super::dynamic)
         })
     }
 
