@@ -56,6 +56,47 @@ fn user_spec(m: Map) -> Result<api::UserSpec, String> {
     })
 }
 
+/// Grants (`grant`) or revokes the role of `#{user, project, role}`; `true` when it changed.
+fn role_assignment(
+    ctx: &NativeCallContext,
+    cloud: &Dynamic,
+    func: &str,
+    spec: Map,
+    grant: bool,
+) -> Res<bool> {
+    with_api(ctx, cloud, |a| {
+        let o = opts(func, spec, &["user", "project", "role"])?;
+        a.role_assignment(
+            &id_req(&o, "user")?,
+            &id_req(&o, "project")?,
+            &o.req_str("role")?,
+            grant,
+        )
+    })
+}
+
+/// The `service` (compute or network) quotas of a project.
+fn quota(ctx: &NativeCallContext, cloud: &Dynamic, service: &str, project: &str) -> Res<Dynamic> {
+    with_api(ctx, cloud, |a| {
+        a.quota(service, &Id::parse(project)).map(dynamic)
+    })
+}
+
+/// Sets `service` quotas of a project (`cloud::<service>_quota_set`).
+fn quota_set(
+    ctx: &NativeCallContext,
+    cloud: &Dynamic,
+    service: &str,
+    project: &str,
+    limits: &Map,
+) -> Res<Dynamic> {
+    with_api(ctx, cloud, |a| {
+        let want = int_pairs(&format!("cloud::{service}_quota_set"), limits)?;
+        a.quota_set(service, &Id::parse(project), &want)
+            .map(dynamic)
+    })
+}
+
 #[export_module]
 pub mod identity_fns {
 
@@ -176,15 +217,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn role_grant(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<bool> {
-        super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts("cloud::role_grant", spec, &["user", "project", "role"])?;
-            a.role_assignment(
-                &super::id_req(&o, "user")?,
-                &super::id_req(&o, "project")?,
-                &o.req_str("role")?,
-                true,
-            )
-        })
+        super::role_assignment(&ctx, &cloud, "cloud::role_grant", spec, true)
     }
 
     /// Revokes a role: `#{user, project, role}`. `true` when it changed.
@@ -195,15 +228,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn role_revoke(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<bool> {
-        super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts("cloud::role_revoke", spec, &["user", "project", "role"])?;
-            a.role_assignment(
-                &super::id_req(&o, "user")?,
-                &super::id_req(&o, "project")?,
-                &o.req_str("role")?,
-                false,
-            )
-        })
+        super::role_assignment(&ctx, &cloud, "cloud::role_revoke", spec, false)
     }
 
     /// Role assignments, filtered by `#{user, project}`: `[#{user, project, role, ...}]`.
@@ -231,9 +256,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn compute_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.quota("compute", &Id::parse(project)).map(super::dynamic)
-        })
+        super::quota(&ctx, &cloud, "compute", project)
     }
 
     /// Sets compute quotas (`#{cores: 40, ram: 102400}`); only the ones that differ change, and a
@@ -250,11 +273,7 @@ pub mod identity_fns {
         project: &str,
         limits: Map,
     ) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            let want = super::int_pairs("cloud::compute_quota_set", &limits)?;
-            a.quota_set("compute", &Id::parse(project), &want)
-                .map(super::dynamic)
-        })
+        super::quota_set(&ctx, &cloud, "compute", project, &limits)
     }
 
     /// Network quotas of a project: `#{security_group: #{limit, in_use, reserved}, ...}`.
@@ -265,9 +284,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn network_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.quota("network", &Id::parse(project)).map(super::dynamic)
-        })
+        super::quota(&ctx, &cloud, "network", project)
     }
 
     /// Sets network quotas (`#{security_group: 40, security_group_rule: 500}`), as
@@ -284,10 +301,6 @@ pub mod identity_fns {
         project: &str,
         limits: Map,
     ) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            let want = super::int_pairs("cloud::network_quota_set", &limits)?;
-            a.quota_set("network", &Id::parse(project), &want)
-                .map(super::dynamic)
-        })
+        super::quota_set(&ctx, &cloud, "network", project, &limits)
     }
 }
