@@ -15,6 +15,7 @@ use super::client::{Client, Failure};
 use super::config::CloudConfig;
 use super::id::Id;
 use crate::effects::{Effects, Op};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use ureq::http::Method;
@@ -253,18 +254,28 @@ impl<'a> Api<'a> {
     }
 }
 
-/// A config for display: no secret.
-pub fn describe(cfg: &CloudConfig) -> Value {
-    json!({
-        "name": cfg.name,
-        "source": cfg.source,
-        "auth_url": cfg.auth_url,
-        "user": cfg.user(),
-        "project": cfg.project(),
-        "region": cfg.region,
-        "interface": cfg.interface,
-        "verify": cfg.verify,
-    })
+/// A config for display: no secret (the name is the connection's).
+#[derive(Serialize)]
+pub struct Described<'c> {
+    source: &'c str,
+    auth_url: &'c str,
+    user: String,
+    project: String,
+    region: Option<&'c str>,
+    interface: &'c str,
+    verify: bool,
+}
+
+pub fn describe(cfg: &CloudConfig) -> Described<'_> {
+    Described {
+        source: &cfg.source,
+        auth_url: &cfg.auth_url,
+        user: cfg.user(),
+        project: cfg.project(),
+        region: cfg.region.as_deref(),
+        interface: &cfg.interface,
+        verify: cfg.verify,
+    }
 }
 
 #[cfg(test)]
