@@ -1,7 +1,7 @@
 //! Glance: images uploaded from a local file, compared by sha512, given to their project.
 
 use super::{q, sid, Api};
-use crate::modules::cloud::client::{Body, Client};
+use crate::modules::cloud::client::Body;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -108,21 +108,18 @@ impl<'a> Api<'a> {
                 if !tags.is_empty() {
                     body["tags"] = json!(tags);
                 }
-                let find = |c: &Client| -> Result<Option<Value>, String> {
-                    Ok(
-                        c.list("image", &format!("/images?name={}", q(&name)), "images")?
-                            .into_iter()
-                            .next(),
-                    )
-                };
-                let post = |c: &Client| c.post("image", "/images", &body, "");
-                self.create(
+                let list_path = format!("/images?name={}", q(&name));
+                self.create_listed(
                     self.op("image.create", &name)
                         .arg("disk_format", &disk_format),
                     "image",
                     &name,
-                    &find,
-                    &post,
+                    "image",
+                    &list_path,
+                    "images",
+                    "/images",
+                    "",
+                    body,
                     json!({"status": "queued"}),
                 )?
             }

@@ -171,7 +171,7 @@ impl<'a> Api<'a> {
     /// of `body` to `post_path` makes it (the answer under `key`, or the whole answer when
     /// `key` is empty).
     #[allow(clippy::too_many_arguments)]
-    fn create_listed(
+    pub(super) fn create_listed(
         &self,
         op: Op,
         kind: &str,

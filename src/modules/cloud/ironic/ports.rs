@@ -2,7 +2,6 @@
 
 use super::{is_mac, q};
 use crate::modules::cloud::api::Api;
-use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 
@@ -26,17 +25,6 @@ impl<'a> Api<'a> {
 
     pub(super) fn bm_port_create(&self, name: &str, uuid: &Id, mac: &str) -> Result<Value, String> {
         let body = json!({"address": mac, "node_uuid": uuid, "pxe_enabled": true});
-        let mac_q = q(mac);
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list(
-                "baremetal",
-                &format!("/ports/detail?address={mac_q}"),
-                "ports",
-            )?
-            .into_iter()
-            .next())
-        };
-        let post = |c: &Client| c.post("baremetal", "/ports", &body, "");
         if uuid.is_planned() || self.fx.is_plan() || self.live().is_none() {
             return self.fx.change(
                 self.bm_op("port.create", &format!("{name} {mac}")),
@@ -44,12 +32,17 @@ impl<'a> Api<'a> {
                 || json!({"address": mac, "node_uuid": uuid, "planned": true}),
             );
         }
-        self.create(
+        let list_path = format!("/ports/detail?address={}", q(mac));
+        self.create_listed(
             self.bm_op("port.create", &format!("{name} {mac}")),
             "port",
             mac,
-            &find,
-            &post,
+            "baremetal",
+            &list_path,
+            "ports",
+            "/ports",
+            "",
+            body,
             json!({"address": mac}),
         )
     }
