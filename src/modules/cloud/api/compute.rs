@@ -22,22 +22,11 @@ impl<'a> Api<'a> {
         self.read(
             "flavors",
             |c| {
-                let mut all = vec![];
-                let mut path = "/flavors/detail?is_public=None&limit=1000".to_string();
-                loop {
-                    let r = c.get("compute", &path)?;
-                    let items = r["flavors"].as_array().cloned().unwrap_or_default();
-                    let next = r["flavors_links"]
-                        .as_array()
-                        .and_then(|l| l.iter().find(|x| x["rel"] == "next"))
-                        .and_then(|x| x["href"].as_str())
-                        .map(String::from);
-                    all.extend(items);
-                    match next {
-                        Some(n) => path = n,
-                        None => return Ok(all),
-                    }
-                }
+                c.list(
+                    "compute",
+                    "/flavors/detail?is_public=None&limit=1000",
+                    "flavors",
+                )
             },
             vec![],
         )
