@@ -58,10 +58,7 @@ impl<'a> Api<'a> {
         }
         let did = self.domain_id(domain)?;
         let path = format!("/{kind}s?name={}&domain_id={}", q(name), q(&did));
-        Ok(self
-            .list("identity", &path, &format!("{kind}s"))?
-            .into_iter()
-            .next())
+        self.first("identity", &path, &format!("{kind}s"))
     }
 
     /// The id of a project or user by name or id; a placeholder in plan mode when it does not
@@ -270,10 +267,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
-        Ok(self
-            .list("identity", &format!("/roles?name={}", q(name)), "roles")?
-            .into_iter()
-            .next())
+        self.first("identity", &format!("/roles?name={}", q(name)), "roles")
     }
 
     pub fn role_ensure(&self, name: &str) -> Result<Value, String> {

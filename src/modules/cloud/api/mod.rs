@@ -113,6 +113,11 @@ impl<'a> Api<'a> {
         self.read(path, |c| c.list(service, path, key), vec![])
     }
 
+    /// The first item of a list: what a lookup by name finds.
+    fn first(&self, service: &str, path: &str, key: &str) -> Result<Option<Value>, String> {
+        Ok(self.list(service, path, key)?.into_iter().next())
+    }
+
     fn op(&self, op: &str, target: &str) -> Op {
         Op::new(format!("cloud.{op}"), target).arg("cloud", self.conn.name())
     }

@@ -102,14 +102,11 @@ impl<'a> Api<'a> {
                 return Ok(Some(v["network"].clone()));
             }
         }
-        Ok(self
-            .list(
-                "network",
-                &format!("/networks?name={}", q(name)),
-                "networks",
-            )?
-            .into_iter()
-            .next())
+        self.first(
+            "network",
+            &format!("/networks?name={}", q(name)),
+            "networks",
+        )
     }
 
     fn network_id(&self, name: &Id) -> Result<Id, String> {
@@ -282,10 +279,7 @@ impl<'a> Api<'a> {
             body["router"]["external_gateway_info"] = json!({"network_id": e});
         }
         self.project_field(s.project.as_ref(), &mut body, "router")?;
-        let existing = self
-            .list("network", &format!("/routers?name={}", q(&name)), "routers")?
-            .into_iter()
-            .next();
+        let existing = self.first("network", &format!("/routers?name={}", q(&name)), "routers")?;
         let router = match existing {
             Some(r) => {
                 self.fx.unchanged(self.op("router.ensure", &name));
@@ -335,14 +329,11 @@ impl<'a> Api<'a> {
                 self.fx.unchanged(self.op("router.interface", &target));
                 continue;
             }
-            let sub = self
-                .list(
-                    "network",
-                    &format!("/subnets?name={}", q(&sname)),
-                    "subnets",
-                )?
-                .into_iter()
-                .next();
+            let sub = self.first(
+                "network",
+                &format!("/subnets?name={}", q(&sname)),
+                "subnets",
+            )?;
             let sid_ = match sub {
                 Some(s) => sid(&s),
                 None if self.fx.is_plan() => Id::planned("subnet", &sname),
@@ -396,9 +387,7 @@ impl<'a> Api<'a> {
         let found = if nid.is_planned() {
             None
         } else {
-            self.list("network", &lookup, "floatingips")?
-                .into_iter()
-                .next()
+            self.first("network", &lookup, "floatingips")?
         };
         if let Some(f) = found {
             if let Some(Id::Real(p)) = &pid {
@@ -438,14 +427,11 @@ impl<'a> Api<'a> {
     }
 
     pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
-        Ok(self
-            .list(
-                "network",
-                &format!("/floatingips?floating_ip_address={}", q(addr)),
-                "floatingips",
-            )?
-            .into_iter()
-            .next())
+        self.first(
+            "network",
+            &format!("/floatingips?floating_ip_address={}", q(addr)),
+            "floatingips",
+        )
     }
 
     pub fn floating_ip_associate(&self, addr: &str, port: &Id) -> Result<Value, String> {
@@ -502,10 +488,7 @@ impl<'a> Api<'a> {
                 return Ok(Some(v["port"].clone()));
             }
         }
-        Ok(self
-            .list("network", &format!("/ports?name={}", q(port)), "ports")?
-            .into_iter()
-            .next())
+        self.first("network", &format!("/ports?name={}", q(port)), "ports")
     }
 
     pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
@@ -555,15 +538,11 @@ impl<'a> Api<'a> {
             project,
         } = s;
         let nid = self.network_id(&network)?;
-        if let Some(p) = self
-            .list(
-                "network",
-                &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
-                "ports",
-            )?
-            .into_iter()
-            .next()
-        {
+        if let Some(p) = self.first(
+            "network",
+            &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
+            "ports",
+        )? {
             self.fx.unchanged(self.op("port.ensure", &name));
             return Ok(p);
         }
@@ -622,9 +601,7 @@ impl<'a> Api<'a> {
         let found = if pid.as_ref().is_some_and(Id::is_planned) {
             None
         } else {
-            self.list("network", &path, "security_groups")?
-                .into_iter()
-                .next()
+            self.first("network", &path, "security_groups")?
         };
         if let Some(g) = found {
             self.fx.unchanged(self.op("security_group.ensure", &name));
@@ -651,14 +628,11 @@ impl<'a> Api<'a> {
 
     pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {
         let group = s.group;
-        let g = self
-            .list(
-                "network",
-                &format!("/security-groups?name={}", q(&group)),
-                "security_groups",
-            )?
-            .into_iter()
-            .next();
+        let g = self.first(
+            "network",
+            &format!("/security-groups?name={}", q(&group)),
+            "security_groups",
+        )?;
         let gid = match &g {
             Some(g) => sid(g),
             None if self.fx.is_plan() => Id::planned("security_group", &group),
