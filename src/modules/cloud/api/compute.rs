@@ -1,6 +1,6 @@
 //! Nova: flavors (which cannot change, only be made or deleted), servers and limits.
 
-use super::{q, sid, Api};
+use super::{q, Api};
 use crate::modules::cloud::client::Client;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -66,24 +66,16 @@ impl<'a> Api<'a> {
                     differs.join(", ")
                 ));
             }
-            if let Some(d) = desc
-                .as_ref()
-                .filter(|d| f["description"].as_str() != Some(d.as_str()))
-            {
-                let id = sid(&f);
+            let want = desc.as_ref().map(|d| json!(d));
+            return self.ensure_field(f, "description", want, &name, "flavor", |id, d| {
                 self.send(
                     self.op("flavor.update", &name).arg("description", d),
                     Method::PUT,
                     "compute",
                     &format!("/flavors/{id}"),
                     Some(json!({"flavor": {"description": d}})),
-                )?;
-                let mut f = f;
-                f["description"] = json!(d);
-                return Ok(f);
-            }
-            self.fx.unchanged(self.op("flavor.ensure", &name));
-            return Ok(f);
+                )
+            });
         }
         let mut body = json!({"flavor": {"name": name, "ram": ram, "vcpus": vcpus, "disk": disk,
             "OS-FLV-EXT-DATA:ephemeral": eph, "os-flavor-access:is_public": public}});

@@ -69,11 +69,8 @@ impl<'a> Api<'a> {
                         &hash.as_deref().unwrap_or_default()[..12]
                     ));
                 }
-                if let Some(own) = owner
-                    .as_ref()
-                    .filter(|o| i["owner"].as_str() != Some(o.to_string().as_str()))
-                {
-                    let id = sid(&i);
+                let want = owner.as_ref().map(|o| json!(o));
+                return self.ensure_field(i, "owner", want, &name, "image", |id, own| {
                     let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
                     self.update(
                         self.op("image.owner", &name).arg("owner", own),
@@ -88,13 +85,8 @@ impl<'a> Api<'a> {
                             .map(|r| r.body)
                         },
                         Value::Null,
-                    )?;
-                    let mut i = i;
-                    i["owner"] = json!(own);
-                    return Ok(i);
-                }
-                self.fx.unchanged(self.op("image.ensure", &name));
-                return Ok(i);
+                    )
+                });
             }
             Some(i) => i,
             None => {

@@ -233,6 +233,27 @@ impl<'a> Api<'a> {
         )
     }
 
+    /// `found` (the `kind` `name`) with `field` made `want`: as it is when nothing is wanted or
+    /// it holds `want` already (unchanged), else once `change` (given the id and `want`) set it.
+    fn ensure_field(
+        &self,
+        mut found: Value,
+        field: &str,
+        want: Option<Value>,
+        name: &str,
+        kind: &str,
+        change: impl FnOnce(Id, &Value) -> Result<Value, String>,
+    ) -> Result<Value, String> {
+        match want.filter(|w| found[field] != *w) {
+            Some(w) => {
+                change(sid(&found), &w)?;
+                found[field] = w;
+            }
+            None => self.fx.unchanged(self.op(&format!("{kind}.ensure"), name)),
+        }
+        Ok(found)
+    }
+
     /// Deletes `found` (a `kind` looked up as `name`) at the path its id gives; nothing found
     /// is `false`, unchanged.
     fn delete_found(
