@@ -1,11 +1,24 @@
 //! `cloud` functions for Nova: flavors, servers, limits.
 
 use super::{api, array, dynamic, opt_or_unit, opts, with_api, Res};
-use crate::modules::opts::Opts;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-fn flavor_spec(o: &Opts) -> Result<api::FlavorSpec, String> {
+fn flavor_spec(m: Map) -> Result<api::FlavorSpec, String> {
+    let o = opts(
+        "cloud::flavor_ensure",
+        m,
+        &[
+            "name",
+            "ram",
+            "vcpus",
+            "disk",
+            "ephemeral",
+            "swap",
+            "public",
+            "description",
+        ],
+    )?;
     Ok(api::FlavorSpec {
         name: o.req_str("name")?,
         ram: o.req_int("ram", 1..=i64::from(i32::MAX), "MiB")?,
@@ -31,21 +44,8 @@ pub mod compute_fns {
     #[rhai_fn(return_raw)]
     pub fn flavor_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::flavor_ensure",
-                spec,
-                &[
-                    "name",
-                    "ram",
-                    "vcpus",
-                    "disk",
-                    "ephemeral",
-                    "swap",
-                    "public",
-                    "description",
-                ],
-            )?;
-            a.flavor_ensure(super::flavor_spec(&o)?).map(super::dynamic)
+            a.flavor_ensure(super::flavor_spec(spec)?)
+                .map(super::dynamic)
         })
     }
 

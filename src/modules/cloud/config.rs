@@ -3,6 +3,7 @@
 //! (`export OS_...=...` lines, as TripleO's overcloudrc).
 
 use crate::effects::secret::Secret;
+use crate::util::yaml::read_yaml;
 use serde_json::{Map as JMap, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -141,24 +142,6 @@ fn first_existing(env: &str, file: &str) -> Option<PathBuf> {
         .into_iter()
         .map(|d| d.join(file))
         .find(|p| p.is_file())
-}
-
-/// Parses a YAML file into JSON values; errors name the file and the line.
-pub fn read_yaml(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Parses YAML text (merge keys applied) into a JSON value.
-pub fn parse_yaml(text: &str) -> Result<Value, String> {
-    if text.trim().is_empty() {
-        return Ok(Value::Object(JMap::new()));
-    }
-    serde_saphyr::from_str::<Value>(text).map_err(|e| {
-        let s = e.to_string();
-        s.lines().next().unwrap_or("invalid YAML").to_string()
-    })
 }
 
 /// Deep merge of `over` into `base` (maps merged key by key, everything else replaced).

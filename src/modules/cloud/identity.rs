@@ -6,27 +6,94 @@ use super::{
     api, array, dynamic, id_opt, id_req, int_pairs, opt_or_unit, opts, texts, with_api, Res,
 };
 use crate::effects::secret::Secret;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::type_name;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-fn project_spec(o: &Opts) -> Result<api::ProjectSpec, String> {
+fn project_spec(m: Map) -> Result<api::ProjectSpec, String> {
+    let o = opts(
+        "cloud::project_ensure",
+        m,
+        &["name", "domain", "description", "tags"],
+    )?;
     Ok(api::ProjectSpec {
         name: o.req_str("name")?,
         domain: o.str("domain")?,
         description: o.str("description")?,
-        tags: texts(o, "tags")?,
+        tags: texts(&o, "tags")?,
     })
 }
 
-fn user_spec(o: &Opts, password: Secret) -> Result<api::UserSpec, String> {
+fn user_spec(m: Map) -> Result<api::UserSpec, String> {
+    let o = opts(
+        "cloud::user_ensure",
+        m,
+        &[
+            "name",
+            "password",
+            "domain",
+            "project",
+            "email",
+            "description",
+        ],
+    )?;
+    let password = match o.value("password") {
+        Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
+            format!(
+                "cloud::user_ensure: 'password' must be a secret (secret(\"name\")), not {}",
+                type_name(v)
+            )
+        })?,
+        None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
+    };
     Ok(api::UserSpec {
         name: o.req_str("name")?,
         password,
         domain: o.str("domain")?,
         description: o.str("description")?,
         email: o.str("email")?,
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
+    })
+}
+
+/// Grants (`grant`) or revokes the role of `#{user, project, role}`; `true` when it changed.
+fn role_assignment(
+    ctx: &NativeCallContext,
+    cloud: &Dynamic,
+    func: &str,
+    spec: Map,
+    grant: bool,
+) -> Res<bool> {
+    with_api(ctx, cloud, |a| {
+        let o = opts(func, spec, &["user", "project", "role"])?;
+        a.role_assignment(
+            &id_req(&o, "user")?,
+            &id_req(&o, "project")?,
+            &o.req_str("role")?,
+            grant,
+        )
+    })
+}
+
+/// The `service` (compute or network) quotas of a project.
+fn quota(ctx: &NativeCallContext, cloud: &Dynamic, service: &str, project: &str) -> Res<Dynamic> {
+    with_api(ctx, cloud, |a| {
+        a.quota(service, &Id::parse(project)).map(dynamic)
+    })
+}
+
+/// Sets `service` quotas of a project (`cloud::<service>_quota_set`).
+fn quota_set(
+    ctx: &NativeCallContext,
+    cloud: &Dynamic,
+    service: &str,
+    project: &str,
+    limits: &Map,
+) -> Res<Dynamic> {
+    with_api(ctx, cloud, |a| {
+        let want = int_pairs(&format!("cloud::{service}_quota_set"), limits)?;
+        a.quota_set(service, &Id::parse(project), &want)
+            .map(dynamic)
     })
 }
 
@@ -44,12 +111,7 @@ pub mod identity_fns {
     #[rhai_fn(return_raw)]
     pub fn project_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::project_ensure",
-                spec,
-                &["name", "domain", "description", "tags"],
-            )?;
-            a.project_ensure(super::project_spec(&o)?)
+            a.project_ensure(super::project_spec(spec)?)
                 .map(super::dynamic)
         })
     }
@@ -90,25 +152,7 @@ pub mod identity_fns {
     #[rhai_fn(return_raw)]
     pub fn user_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::user_ensure",
-                spec,
-                &[
-                    "name",
-                    "password",
-                    "domain",
-                    "project",
-                    "email",
-                    "description",
-                ],
-            )?;
-            let pw = match o.value("password") {
-                Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
-                    format!("cloud::user_ensure: 'password' must be a secret (secret(\"name\")), not {}", type_name(v))
-                })?,
-                None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
-            };
-            a.user_ensure(super::user_spec(&o, pw)?).map(super::dynamic)
+            a.user_ensure(super::user_spec(spec)?).map(super::dynamic)
         })
     }
 
@@ -173,15 +217,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn role_grant(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<bool> {
-        super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts("cloud::role_grant", spec, &["user", "project", "role"])?;
-            a.role_assignment(
-                &super::id_req(&o, "user")?,
-                &super::id_req(&o, "project")?,
-                &o.req_str("role")?,
-                true,
-            )
-        })
+        super::role_assignment(&ctx, &cloud, "cloud::role_grant", spec, true)
     }
 
     /// Revokes a role: `#{user, project, role}`. `true` when it changed.
@@ -192,15 +228,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn role_revoke(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<bool> {
-        super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts("cloud::role_revoke", spec, &["user", "project", "role"])?;
-            a.role_assignment(
-                &super::id_req(&o, "user")?,
-                &super::id_req(&o, "project")?,
-                &o.req_str("role")?,
-                false,
-            )
-        })
+        super::role_assignment(&ctx, &cloud, "cloud::role_revoke", spec, false)
     }
 
     /// Role assignments, filtered by `#{user, project}`: `[#{user, project, role, ...}]`.
@@ -228,9 +256,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn compute_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.quota("compute", &Id::parse(project)).map(super::dynamic)
-        })
+        super::quota(&ctx, &cloud, "compute", project)
     }
 
     /// Sets compute quotas (`#{cores: 40, ram: 102400}`); only the ones that differ change, and a
@@ -247,11 +273,7 @@ pub mod identity_fns {
         project: &str,
         limits: Map,
     ) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            let want = super::int_pairs("cloud::compute_quota_set", &limits)?;
-            a.quota_set("compute", &Id::parse(project), &want)
-                .map(super::dynamic)
-        })
+        super::quota_set(&ctx, &cloud, "compute", project, &limits)
     }
 
     /// Network quotas of a project: `#{security_group: #{limit, in_use, reserved}, ...}`.
@@ -262,9 +284,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn network_quota(ctx: NativeCallContext, cloud: Dynamic, project: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.quota("network", &Id::parse(project)).map(super::dynamic)
-        })
+        super::quota(&ctx, &cloud, "network", project)
     }
 
     /// Sets network quotas (`#{security_group: 40, security_group_rule: 500}`), as
@@ -281,10 +301,6 @@ pub mod identity_fns {
         project: &str,
         limits: Map,
     ) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            let want = super::int_pairs("cloud::network_quota_set", &limits)?;
-            a.quota_set("network", &Id::parse(project), &want)
-                .map(super::dynamic)
-        })
+        super::quota_set(&ctx, &cloud, "network", project, &limits)
     }
 }

@@ -30,6 +30,7 @@ use config::CloudConfig;
 use id::Id;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -147,17 +148,47 @@ fn config_of(spec: &Dynamic) -> Result<(CloudConfig, String), (String, bool)> {
         .map_err(|e| (e, false))
 }
 
-fn info_map(conn: &Conn, cfg: Option<&CloudConfig>, why: Option<&str>) -> Map {
-    let mut m = match cfg {
-        Some(c) => value::from_json(&api::describe(c)).cast::<Map>(),
-        None => Map::new(),
-    };
-    m.insert("name".into(), conn.name().into());
-    m.insert("offline".into(), why.is_some().into());
-    if let Some(w) = why {
-        m.insert("why".into(), w.into());
-    }
-    m
+/// What `cloud::connect` returns: the configuration when there is one, the connection's name
+/// and key, whether it is offline and why.
+#[derive(Serialize)]
+struct Info<'a> {
+    #[serde(flatten)]
+    config: Option<api::Described<'a>>,
+    name: String,
+    offline: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'a str>,
+    key: &'a str,
+}
+
+fn info_map(conn: &Conn, cfg: Option<&CloudConfig>, why: Option<&str>, key: &str) -> Res<Map> {
+    to_map(&Info {
+        config: cfg.map(api::describe),
+        name: conn.name(),
+        offline: why.is_some(),
+        why,
+        key,
+    })
+}
+
+/// Who the session is (`cloud::whoami`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Whoami {
+    Offline {
+        offline: bool,
+        why: String,
+    },
+    Live {
+        user_id: String,
+        project_id: Option<String>,
+        roles: Vec<String>,
+    },
+}
+
+/// The Rhai map of a struct.
+fn to_map(v: &impl Serialize) -> Res<Map> {
+    rhai::serde::to_dynamic(v).map(|d| d.try_cast::<Map>().unwrap_or_default())
 }
 
 /// Resolves a cloud argument to a connection (authenticating once per cloud). In plan mode a
@@ -184,15 +215,14 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
             name: name.clone(),
             why: why.clone(),
         };
-        let mut info = info_map(&conn, None, Some(&why));
-        info.insert("key".into(), ask_key.clone().into());
+        let info = info_map(&conn, None, Some(&why), &ask_key)?;
         if let Ok(s) = crate::session::session(ctx) {
             s.effects.printer().status(&format!(
                 "  note     cloud '{name}' cannot be reached yet ({why}): planning as if it were empty"
             ));
         }
         remember(std::slice::from_ref(&ask_key), &conn, &info);
-        (conn, info)
+        Ok((conn, info))
     };
     // The `cloud` a map spec names, for an offline connection's name.
     let spec_name = |default: &str| {
@@ -208,12 +238,12 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
         let why = why
             .into_string()
             .unwrap_or_else(|_| "its credentials are only planned".into());
-        return Ok(offline(spec_name("inline"), why));
+        return offline(spec_name("inline"), why);
     }
     let (cfg, _) = match config_of(spec) {
         Ok(c) => c,
         Err((why, true)) if plan => {
-            return Ok(offline(spec_name("openrc"), why));
+            return offline(spec_name("openrc"), why);
         }
         Err((e, _)) => return Err(rt_err(ctx, e)),
     };
@@ -226,12 +256,11 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     let cl = client::session(cfg.clone()).map_err(|e| rt_err(ctx, e))?;
     match cl.whoami() {
         Ok(_) => {}
-        Err(e) if plan && e.contains("cannot reach") => return Ok(offline(name, e)),
+        Err(e) if plan && e.contains("cannot reach") => return offline(name, e),
         Err(e) => return Err(rt_err(ctx, e)),
     }
     let conn = Conn::Live(cl);
-    let mut info = info_map(&conn, Some(&cfg), None);
-    info.insert("key".into(), key.clone().into());
+    let info = info_map(&conn, Some(&cfg), None, &key)?;
     remember(&[key, ask_key], &conn, &info);
     Ok((conn, info))
 }
@@ -333,24 +362,91 @@ pub mod cloud_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn whoami(ctx: NativeCallContext, cloud: Dynamic) -> Res<Map> {
-        let (conn, _) = super::conn_of(&ctx, &cloud)?;
-        let mut m = Map::new();
-        if let Conn::Offline { why, .. } = &conn {
-            m.insert("offline".into(), true.into());
-            m.insert("why".into(), why.clone().into());
-        }
-        if let Conn::Live(c) = conn {
-            let (u, p, roles) = c.whoami().map_err(|e| rt_err(&ctx, e))?;
-            m.insert("user_id".into(), u.into());
-            m.insert(
-                "project_id".into(),
-                p.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-            );
-            m.insert(
-                "roles".into(),
-                Dynamic::from_array(roles.into_iter().map(Dynamic::from).collect()),
-            );
-        }
-        Ok(m)
+        let who = super::with_api(&ctx, &cloud, |a| match &a.conn {
+            Conn::Offline { why, .. } => Ok(super::Whoami::Offline {
+                offline: true,
+                why: why.clone(),
+            }),
+            Conn::Live(c) => c
+                .whoami()
+                .map(|(user_id, project_id, roles)| super::Whoami::Live {
+                    user_id,
+                    project_id,
+                    roles,
+                }),
+        })?;
+        super::to_map(&who)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(m: &Map) -> Vec<&str> {
+        m.keys().map(|k| k.as_str()).collect()
+    }
+
+    #[test]
+    fn info_of_an_offline_connection_names_why() {
+        let conn = Conn::Offline {
+            name: "later".into(),
+            why: "no openrc yet".into(),
+        };
+        let m = info_map(&conn, None, Some("no openrc yet"), "name:later").unwrap();
+        assert_eq!(keys(&m), ["key", "name", "offline", "why"]);
+        assert_eq!(m["name"].clone().into_string().unwrap(), "later");
+        assert_eq!(m["key"].clone().into_string().unwrap(), "name:later");
+        assert!(m["offline"].as_bool().unwrap());
+    }
+
+    #[test]
+    fn info_of_a_config_shows_it_without_secrets() {
+        let entry = serde_json::json!({"auth": {"auth_url": "http://127.0.0.1:5000/v3",
+            "username": "admin", "password": "pw", "project_name": "admin"}});
+        let cfg = config::from_entry("c", &entry, "test").unwrap();
+        let conn = Conn::Offline {
+            name: "c".into(),
+            why: String::new(),
+        };
+        let m = info_map(&conn, Some(&cfg), None, "k").unwrap();
+        assert_eq!(
+            keys(&m),
+            [
+                "auth_url",
+                "interface",
+                "key",
+                "name",
+                "offline",
+                "project",
+                "region",
+                "source",
+                "user",
+                "verify"
+            ]
+        );
+        assert_eq!(m["user"].clone().into_string().unwrap(), "admin");
+        assert!(m["region"].is_unit());
+        assert!(m["verify"].as_bool().unwrap() && !m["offline"].as_bool().unwrap());
+    }
+
+    #[test]
+    fn whoami_maps_keep_unit_and_string_lists() {
+        let m = to_map(&Whoami::Live {
+            user_id: "u".into(),
+            project_id: None,
+            roles: vec!["admin".into()],
+        })
+        .unwrap();
+        assert_eq!(keys(&m), ["project_id", "roles", "user_id"]);
+        assert!(m["project_id"].is_unit());
+        let roles = m["roles"].clone().into_array().unwrap();
+        assert_eq!(roles[0].clone().into_string().unwrap(), "admin");
+        let m = to_map(&Whoami::Offline {
+            offline: true,
+            why: "w".into(),
+        })
+        .unwrap();
+        assert_eq!(keys(&m), ["offline", "why"]);
     }
 }

@@ -3,11 +3,25 @@
 
 use super::id::Id;
 use super::{api, array, dynamic, id_opt, id_req, opt_or_unit, opts, texts, with_api, Res};
-use crate::modules::opts::Opts;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-fn network_spec(o: &Opts) -> Result<api::NetworkSpec, String> {
+fn network_spec(m: Map) -> Result<api::NetworkSpec, String> {
+    let o = opts(
+        "cloud::network_ensure",
+        m,
+        &[
+            "name",
+            "external",
+            "shared",
+            "type",
+            "physical_network",
+            "segmentation_id",
+            "mtu",
+            "project",
+            "description",
+        ],
+    )?;
     Ok(api::NetworkSpec {
         name: o.req_str("name")?,
         external: o.bool("external", false)?,
@@ -17,11 +31,26 @@ fn network_spec(o: &Opts) -> Result<api::NetworkSpec, String> {
         segmentation_id: o.int("segmentation_id")?,
         mtu: o.int("mtu")?,
         description: o.str("description")?,
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
-fn subnet_spec(o: &Opts) -> Result<api::SubnetSpec, String> {
+fn subnet_spec(m: Map) -> Result<api::SubnetSpec, String> {
+    let o = opts(
+        "cloud::subnet_ensure",
+        m,
+        &[
+            "name",
+            "network",
+            "cidr",
+            "gateway",
+            "dhcp",
+            "pools",
+            "dns",
+            "ip_version",
+            "project",
+        ],
+    )?;
     let mut pools = vec![];
     for p in o.array("pools")? {
         let m = p
@@ -33,67 +62,120 @@ fn subnet_spec(o: &Opts) -> Result<api::SubnetSpec, String> {
     }
     Ok(api::SubnetSpec {
         name: o.req_str("name")?,
-        network: id_req(o, "network")?,
+        network: id_req(&o, "network")?,
         cidr: o.req_str("cidr")?,
         gateway: o.str("gateway")?,
         dhcp: o.bool("dhcp", true)?,
         pools,
-        dns: texts(o, "dns")?,
+        dns: texts(&o, "dns")?,
         ip_version: o.int("ip_version")?.unwrap_or(4),
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
-fn router_spec(o: &Opts) -> Result<api::RouterSpec, String> {
+fn router_spec(m: Map) -> Result<api::RouterSpec, String> {
+    let o = opts(
+        "cloud::router_ensure",
+        m,
+        &["name", "external_network", "subnets", "project"],
+    )?;
     Ok(api::RouterSpec {
         name: o.req_str("name")?,
-        external_network: id_opt(o, "external_network")?,
-        subnets: texts(o, "subnets")?,
-        project: id_opt(o, "project")?,
+        external_network: id_opt(&o, "external_network")?,
+        subnets: texts(&o, "subnets")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
-fn floating_ip_spec(o: &Opts) -> Result<api::FloatingIpSpec, String> {
+fn floating_ip_spec(m: Map) -> Result<api::FloatingIpSpec, String> {
+    let o = opts(
+        "cloud::floating_ip_ensure",
+        m,
+        &["network", "address", "project", "description"],
+    )?;
     Ok(api::FloatingIpSpec {
-        network: id_req(o, "network")?,
+        network: id_req(&o, "network")?,
         address: o.req_str("address")?,
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
         description: o.str("description")?,
     })
 }
 
-fn port_filter(o: &Opts) -> Result<api::PortFilter, String> {
+fn port_filter(m: Map) -> Result<api::PortFilter, String> {
+    let o = opts(
+        "cloud::ports",
+        m,
+        &[
+            "name",
+            "name_suffix",
+            "tags",
+            "device_owner",
+            "network",
+            "project",
+        ],
+    )?;
     Ok(api::PortFilter {
         name: o.str("name")?,
         name_suffix: o.str("name_suffix")?,
-        tags: texts(o, "tags")?,
+        tags: texts(&o, "tags")?,
         device_owner: o.str("device_owner")?,
-        network: id_opt(o, "network")?,
-        project: id_opt(o, "project")?,
+        network: id_opt(&o, "network")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
-fn port_spec(o: &Opts) -> Result<api::PortSpec, String> {
+fn port_spec(m: Map) -> Result<api::PortSpec, String> {
+    let o = opts(
+        "cloud::port_ensure",
+        m,
+        &[
+            "name",
+            "network",
+            "fixed_ip",
+            "tags",
+            "allowed_address_pairs",
+            "device_owner",
+            "project",
+        ],
+    )?;
     Ok(api::PortSpec {
         name: o.req_str("name")?,
-        network: id_req(o, "network")?,
+        network: id_req(&o, "network")?,
         fixed_ip: o.str("fixed_ip")?,
-        tags: texts(o, "tags")?,
-        allowed_address_pairs: texts(o, "allowed_address_pairs")?,
+        tags: texts(&o, "tags")?,
+        allowed_address_pairs: texts(&o, "allowed_address_pairs")?,
         device_owner: o.str("device_owner")?,
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
-fn security_group_spec(o: &Opts) -> Result<api::SecurityGroupSpec, String> {
+fn security_group_spec(m: Map) -> Result<api::SecurityGroupSpec, String> {
+    let o = opts(
+        "cloud::security_group_ensure",
+        m,
+        &["name", "description", "project"],
+    )?;
     Ok(api::SecurityGroupSpec {
         name: o.req_str("name")?,
         description: o.str("description")?,
-        project: id_opt(o, "project")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
-fn rule_spec(o: &Opts) -> Result<api::RuleSpec, String> {
+fn rule_spec(m: Map) -> Result<api::RuleSpec, String> {
+    let o = opts(
+        "cloud::security_group_rule_ensure",
+        m,
+        &[
+            "group",
+            "direction",
+            "ethertype",
+            "protocol",
+            "port_min",
+            "port_max",
+            "remote_ip_prefix",
+        ],
+    )?;
     Ok(api::RuleSpec {
         group: o.req_str("group")?,
         direction: o.str("direction")?,
@@ -118,22 +200,7 @@ pub mod network_fns {
     #[rhai_fn(return_raw)]
     pub fn network_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::network_ensure",
-                spec,
-                &[
-                    "name",
-                    "external",
-                    "shared",
-                    "type",
-                    "physical_network",
-                    "segmentation_id",
-                    "mtu",
-                    "project",
-                    "description",
-                ],
-            )?;
-            a.network_ensure(super::network_spec(&o)?)
+            a.network_ensure(super::network_spec(spec)?)
                 .map(super::dynamic)
         })
     }
@@ -161,22 +228,8 @@ pub mod network_fns {
     #[rhai_fn(return_raw)]
     pub fn subnet_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::subnet_ensure",
-                spec,
-                &[
-                    "name",
-                    "network",
-                    "cidr",
-                    "gateway",
-                    "dhcp",
-                    "pools",
-                    "dns",
-                    "ip_version",
-                    "project",
-                ],
-            )?;
-            a.subnet_ensure(super::subnet_spec(&o)?).map(super::dynamic)
+            a.subnet_ensure(super::subnet_spec(spec)?)
+                .map(super::dynamic)
         })
     }
 
@@ -191,12 +244,8 @@ pub mod network_fns {
     #[rhai_fn(return_raw)]
     pub fn router_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::router_ensure",
-                spec,
-                &["name", "external_network", "subnets", "project"],
-            )?;
-            a.router_ensure(super::router_spec(&o)?).map(super::dynamic)
+            a.router_ensure(super::router_spec(spec)?)
+                .map(super::dynamic)
         })
     }
 
@@ -211,12 +260,7 @@ pub mod network_fns {
     #[rhai_fn(return_raw)]
     pub fn floating_ip_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::floating_ip_ensure",
-                spec,
-                &["network", "address", "project", "description"],
-            )?;
-            a.floating_ip_ensure(super::floating_ip_spec(&o)?)
+            a.floating_ip_ensure(super::floating_ip_spec(spec)?)
                 .map(super::dynamic)
         })
     }
@@ -276,19 +320,7 @@ pub mod network_fns {
     #[rhai_fn(return_raw)]
     pub fn ports(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::ports",
-                filter,
-                &[
-                    "name",
-                    "name_suffix",
-                    "tags",
-                    "device_owner",
-                    "network",
-                    "project",
-                ],
-            )?;
-            a.ports(super::port_filter(&o)?).map(super::array)
+            a.ports(super::port_filter(filter)?).map(super::array)
         })
     }
 
@@ -315,20 +347,7 @@ pub mod network_fns {
     #[rhai_fn(return_raw)]
     pub fn port_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::port_ensure",
-                spec,
-                &[
-                    "name",
-                    "network",
-                    "fixed_ip",
-                    "tags",
-                    "allowed_address_pairs",
-                    "device_owner",
-                    "project",
-                ],
-            )?;
-            a.port_create(super::port_spec(&o)?).map(super::dynamic)
+            a.port_create(super::port_spec(spec)?).map(super::dynamic)
         })
     }
 
@@ -344,12 +363,7 @@ pub mod network_fns {
         spec: Map,
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::security_group_ensure",
-                spec,
-                &["name", "description", "project"],
-            )?;
-            a.security_group_ensure(super::security_group_spec(&o)?)
+            a.security_group_ensure(super::security_group_spec(spec)?)
                 .map(super::dynamic)
         })
     }
@@ -368,20 +382,7 @@ pub mod network_fns {
         spec: Map,
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::security_group_rule_ensure",
-                spec,
-                &[
-                    "group",
-                    "direction",
-                    "ethertype",
-                    "protocol",
-                    "port_min",
-                    "port_max",
-                    "remote_ip_prefix",
-                ],
-            )?;
-            a.security_group_rule_ensure(super::rule_spec(&o)?)
+            a.security_group_rule_ensure(super::rule_spec(spec)?)
                 .map(super::dynamic)
         })
     }

@@ -2,19 +2,32 @@
 
 use super::{api, array, dynamic, id_opt, opts, texts, with_api, Res};
 use crate::effects::secret::Secret;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::type_name;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-fn image_spec(o: &Opts) -> Result<api::ImageSpec, String> {
+fn image_spec(m: Map) -> Result<api::ImageSpec, String> {
+    let o = opts(
+        "cloud::image_ensure",
+        m,
+        &[
+            "name",
+            "file",
+            "disk_format",
+            "container_format",
+            "visibility",
+            "tags",
+            "project",
+        ],
+    )?;
     Ok(api::ImageSpec {
         name: o.req_str("name")?,
         file: o.req_str("file")?,
         disk_format: o.str("disk_format")?,
         container_format: o.str("container_format")?,
         visibility: o.str("visibility")?,
-        tags: texts(o, "tags")?,
-        project: id_opt(o, "project")?,
+        tags: texts(&o, "tags")?,
+        project: id_opt(&o, "project")?,
     })
 }
 
@@ -35,20 +48,7 @@ pub mod storage_fns {
     #[rhai_fn(return_raw)]
     pub fn image_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts(
-                "cloud::image_ensure",
-                spec,
-                &[
-                    "name",
-                    "file",
-                    "disk_format",
-                    "container_format",
-                    "visibility",
-                    "tags",
-                    "project",
-                ],
-            )?;
-            a.image_ensure(super::image_spec(&o)?).map(super::dynamic)
+            a.image_ensure(super::image_spec(spec)?).map(super::dynamic)
         })
     }
 

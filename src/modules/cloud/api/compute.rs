@@ -1,7 +1,7 @@
 //! Nova: flavors (which cannot change, only be made or deleted), servers and limits.
 
-use super::{q, sid, Api};
-use crate::modules::cloud::client::{Body, Client, Failure};
+use super::{q, Api};
+use crate::modules::cloud::client::Client;
 use serde_json::{json, Value};
 use ureq::http::Method;
 
@@ -22,22 +22,11 @@ impl<'a> Api<'a> {
         self.read(
             "flavors",
             |c| {
-                let mut all = vec![];
-                let mut path = "/flavors/detail?is_public=None&limit=1000".to_string();
-                loop {
-                    let r = c.call(Method::GET, "compute", &path, Body::None, &[])?.body;
-                    let items = r["flavors"].as_array().cloned().unwrap_or_default();
-                    let next = r["flavors_links"]
-                        .as_array()
-                        .and_then(|l| l.iter().find(|x| x["rel"] == "next"))
-                        .and_then(|x| x["href"].as_str())
-                        .map(String::from);
-                    all.extend(items);
-                    match next {
-                        Some(n) => path = n,
-                        None => return Ok(all),
-                    }
-                }
+                c.list(
+                    "compute",
+                    "/flavors/detail?is_public=None&limit=1000",
+                    "flavors",
+                )
             },
             vec![],
         )
@@ -77,32 +66,16 @@ impl<'a> Api<'a> {
                     differs.join(", ")
                 ));
             }
-            if let Some(d) = desc
-                .as_ref()
-                .filter(|d| f["description"].as_str() != Some(d.as_str()))
-            {
-                let id = sid(&f);
-                let body = json!({"flavor": {"description": d}});
-                self.update(
+            let want = desc.as_ref().map(|d| json!(d));
+            return self.ensure_field(f, "description", want, &name, "flavor", |id, d| {
+                self.send(
                     self.op("flavor.update", &name).arg("description", d),
-                    |c| {
-                        c.call(
-                            Method::PUT,
-                            "compute",
-                            &format!("/flavors/{id}"),
-                            Body::Json(body),
-                            &[],
-                        )
-                        .map(|_| Value::Null)
-                    },
-                    Value::Null,
-                )?;
-                let mut f = f;
-                f["description"] = json!(d);
-                return Ok(f);
-            }
-            self.fx.unchanged(self.op("flavor.ensure", &name));
-            return Ok(f);
+                    Method::PUT,
+                    "compute",
+                    &format!("/flavors/{id}"),
+                    Some(json!({"flavor": {"description": d}})),
+                )
+            });
         }
         let mut body = json!({"flavor": {"name": name, "ram": ram, "vcpus": vcpus, "disk": disk,
             "OS-FLV-EXT-DATA:ephemeral": eph, "os-flavor-access:is_public": public}});
@@ -113,15 +86,7 @@ impl<'a> Api<'a> {
             body["flavor"]["description"] = json!(d);
         }
         let find = |c: &Client| -> Result<Option<Value>, String> {
-            let r = c
-                .call(
-                    Method::GET,
-                    "compute",
-                    "/flavors/detail?is_public=None&limit=1000",
-                    Body::None,
-                    &[],
-                )?
-                .body;
+            let r = c.get("compute", "/flavors/detail?is_public=None&limit=1000")?;
             Ok(r["flavors"]
                 .as_array()
                 .into_iter()
@@ -129,17 +94,7 @@ impl<'a> Api<'a> {
                 .find(|f| f["name"] == name.as_str())
                 .cloned())
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "compute",
-                "/flavors",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["flavor"]
-                .clone())
-        };
+        let post = |c: &Client| c.post("compute", "/flavors", &body, "flavor");
         self.create(
             self.op("flavor.create", &name)
                 .arg("ram", ram)
@@ -154,30 +109,13 @@ impl<'a> Api<'a> {
     }
 
     pub fn flavor_delete(&self, name: &str) -> Result<bool, String> {
-        let Some(f) = self
+        let found = self
             .flavors()?
             .into_iter()
-            .find(|f| f["name"] == name || f["id"] == name)
-        else {
-            self.fx.unchanged(self.op("flavor.absent", name));
-            return Ok(false);
-        };
-        let id = sid(&f);
-        self.update(
-            self.op("flavor.delete", name),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "compute",
-                    &format!("/flavors/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+            .find(|f| f["name"] == name || f["id"] == name);
+        self.delete_found("flavor", name, found, "compute", |id| {
+            format!("/flavors/{id}")
+        })
     }
 
     pub fn servers(&self, all_projects: bool, name: Option<String>) -> Result<Vec<Value>, String> {

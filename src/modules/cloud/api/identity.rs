@@ -58,10 +58,7 @@ impl<'a> Api<'a> {
         }
         let did = self.domain_id(domain)?;
         let path = format!("/{kind}s?name={}&domain_id={}", q(name), q(&did));
-        Ok(self
-            .list("identity", &path, &format!("{kind}s"))?
-            .into_iter()
-            .next())
+        self.first("identity", &path, &format!("{kind}s"))
     }
 
     /// The id of a project or user by name or id; a placeholder in plan mode when it does not
@@ -109,25 +106,9 @@ impl<'a> Api<'a> {
         name: &str,
         found: Option<Value>,
     ) -> Result<bool, String> {
-        let Some(v) = found else {
-            self.fx.unchanged(self.op(&format!("{kind}.absent"), name));
+        if !self.delete_found(kind, name, found, "identity", |id| format!("/{kind}s/{id}"))? {
             return Ok(false);
-        };
-        let id = sid(&v);
-        self.update(
-            self.op(&format!("{kind}.delete"), name),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "identity",
-                    &format!("/{kind}s/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
+        }
         if let Some(c) = self.live() {
             c.forget_ids(&format!("{kind}:"));
         }
@@ -154,22 +135,14 @@ impl<'a> Api<'a> {
             if let Some(d) = &desc {
                 if p["description"].as_str().unwrap_or_default() != d {
                     let id = sid(&p);
-                    let body = json!({"project": {"description": d}});
-                    let r = self.update(
+                    let r = self.send(
                         self.op("project.update", &name).arg("description", d),
-                        |c| {
-                            Ok(c.call(
-                                Method::PATCH,
-                                "identity",
-                                &format!("/projects/{id}"),
-                                Body::Json(body),
-                                &[],
-                            )?
-                            .body["project"]
-                                .clone())
-                        },
-                        p.clone(),
-                    )?;
+                        Method::PATCH,
+                        "identity",
+                        &format!("/projects/{id}"),
+                        Some(json!({"project": {"description": d}})),
+                    )?["project"]
+                        .clone();
                     return Ok(if r.is_null() { p } else { r });
                 }
             }
@@ -233,20 +206,12 @@ impl<'a> Api<'a> {
                 .as_ref()
                 .filter(|d| u["description"].as_str() != Some(d.as_str()))
             {
-                let body = json!({"user": {"description": d}});
-                self.update(
+                self.send(
                     self.op("user.update", &name).arg("description", d),
-                    |c| {
-                        c.call(
-                            Method::PATCH,
-                            "identity",
-                            &format!("/users/{id}"),
-                            Body::Json(body),
-                            &[],
-                        )
-                        .map(|_| Value::Null)
-                    },
-                    Value::Null,
+                    Method::PATCH,
+                    "identity",
+                    &format!("/users/{id}"),
+                    Some(json!({"user": {"description": d}})),
                 )?;
             }
             let ok = self.read(
@@ -255,21 +220,13 @@ impl<'a> Api<'a> {
                 true,
             )?;
             if !ok {
-                let body = json!({"user": {"password": password.expose()}});
-                self.update(
+                self.send(
                     self.op("user.password", &name)
                         .arg("password", password.mask()),
-                    |c| {
-                        c.call(
-                            Method::PATCH,
-                            "identity",
-                            &format!("/users/{id}"),
-                            Body::Json(body),
-                            &[],
-                        )
-                        .map(|_| Value::Null)
-                    },
-                    Value::Null,
+                    Method::PATCH,
+                    "identity",
+                    &format!("/users/{id}"),
+                    Some(json!({"user": {"password": password.expose()}})),
                 )?;
             } else {
                 self.fx.unchanged(self.op("user.ensure", &name));
@@ -310,10 +267,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
-        Ok(self
-            .list("identity", &format!("/roles?name={}", q(name)), "roles")?
-            .into_iter()
-            .next())
+        self.first("identity", &format!("/roles?name={}", q(name)), "roles")
     }
 
     pub fn role_ensure(&self, name: &str) -> Result<Value, String> {
@@ -385,7 +339,7 @@ impl<'a> Api<'a> {
         }
         self.update(
             self.op(verb, &target),
-            |c| match c.call(method, "identity", &path, Body::None, &[]) {
+            |c| match c.request(method, "identity", &path, None) {
                 Err(f) if !grant && f.status() == Some(404) => Ok(Value::Null),
                 r => r.map(|_| Value::Null),
             },

@@ -1,7 +1,7 @@
 //! Glance: images uploaded from a local file, compared by sha512, given to their project.
 
 use super::{q, sid, Api};
-use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::client::Body;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -69,11 +69,8 @@ impl<'a> Api<'a> {
                         &hash.as_deref().unwrap_or_default()[..12]
                     ));
                 }
-                if let Some(own) = owner
-                    .as_ref()
-                    .filter(|o| i["owner"].as_str() != Some(o.to_string().as_str()))
-                {
-                    let id = sid(&i);
+                let want = owner.as_ref().map(|o| json!(o));
+                return self.ensure_field(i, "owner", want, &name, "image", |id, own| {
                     let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
                     self.update(
                         self.op("image.owner", &name).arg("owner", own),
@@ -88,13 +85,8 @@ impl<'a> Api<'a> {
                             .map(|r| r.body)
                         },
                         Value::Null,
-                    )?;
-                    let mut i = i;
-                    i["owner"] = json!(own);
-                    return Ok(i);
-                }
-                self.fx.unchanged(self.op("image.ensure", &name));
-                return Ok(i);
+                    )
+                });
             }
             Some(i) => i,
             None => {
@@ -108,30 +100,18 @@ impl<'a> Api<'a> {
                 if !tags.is_empty() {
                     body["tags"] = json!(tags);
                 }
-                let find = |c: &Client| -> Result<Option<Value>, String> {
-                    Ok(
-                        c.list("image", &format!("/images?name={}", q(&name)), "images")?
-                            .into_iter()
-                            .next(),
-                    )
-                };
-                let post = |c: &Client| -> Result<Value, Failure> {
-                    Ok(c.call(
-                        Method::POST,
-                        "image",
-                        "/images",
-                        Body::Json(body.clone()),
-                        &[],
-                    )?
-                    .body)
-                };
-                self.create(
+                let list_path = format!("/images?name={}", q(&name));
+                self.create_listed(
                     self.op("image.create", &name)
                         .arg("disk_format", &disk_format),
                     "image",
                     &name,
-                    &find,
-                    &post,
+                    "image",
+                    &list_path,
+                    "images",
+                    "/images",
+                    "",
+                    body,
                     json!({"status": "queued"}),
                 )?
             }
@@ -169,19 +149,12 @@ impl<'a> Api<'a> {
         }
         for i in found {
             let id = sid(&i);
-            self.update(
+            self.send(
                 self.op("image.delete", name).arg("id", &id),
-                |c| {
-                    c.call(
-                        Method::DELETE,
-                        "image",
-                        &format!("/images/{id}"),
-                        Body::None,
-                        &[],
-                    )
-                    .map(|_| Value::Null)
-                },
-                Value::Null,
+                Method::DELETE,
+                "image",
+                &format!("/images/{id}"),
+                None,
             )?;
         }
         Ok(true)

@@ -11,10 +11,11 @@
 //! (Ironic) extend `Api` in the `ironic` module. Nothing here sees a Rhai type: the bindings
 //! fill the specs.
 
-use super::client::{Body, Client, Failure};
+use super::client::{Client, Failure};
 use super::config::CloudConfig;
 use super::id::Id;
 use crate::effects::{Effects, Op};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use ureq::http::Method;
@@ -84,25 +85,6 @@ fn sid(v: &Value) -> Id {
     Id::from_json(&v["id"])
 }
 
-/// IPv4 CIDR membership.
-pub fn in_cidr(addr: &str, cidr: &str) -> bool {
-    let Some((net, bits)) = cidr.split_once('/') else {
-        return false;
-    };
-    let (Ok(a), Ok(n), Ok(b)) = (
-        addr.parse::<std::net::Ipv4Addr>(),
-        net.parse::<std::net::Ipv4Addr>(),
-        bits.parse::<u32>(),
-    ) else {
-        return false;
-    };
-    if b > 32 {
-        return false;
-    }
-    let mask = if b == 0 { 0 } else { u32::MAX << (32 - b) };
-    (u32::from(a) & mask) == (u32::from(n) & mask)
-}
-
 impl<'a> Api<'a> {
     pub(super) fn live(&self) -> Option<&Arc<Client>> {
         match &self.conn {
@@ -129,6 +111,11 @@ impl<'a> Api<'a> {
 
     fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, String> {
         self.read(path, |c| c.list(service, path, key), vec![])
+    }
+
+    /// The first item of a list: what a lookup by name finds.
+    fn first(&self, service: &str, path: &str, key: &str) -> Result<Option<Value>, String> {
+        Ok(self.list(service, path, key)?.into_iter().next())
     }
 
     fn op(&self, op: &str, target: &str) -> Op {
@@ -189,7 +176,7 @@ impl<'a> Api<'a> {
     /// of `body` to `post_path` makes it (the answer under `key`, or the whole answer when
     /// `key` is empty).
     #[allow(clippy::too_many_arguments)]
-    fn create_listed(
+    pub(super) fn create_listed(
         &self,
         op: Op,
         kind: &str,
@@ -205,20 +192,7 @@ impl<'a> Api<'a> {
         let find = |c: &Client| -> Result<Option<Value>, String> {
             Ok(c.list(service, list_path, list_key)?.into_iter().next())
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            let r = c.call(
-                Method::POST,
-                service,
-                post_path,
-                Body::Json(body.clone()),
-                &[],
-            )?;
-            Ok(if key.is_empty() {
-                r.body
-            } else {
-                r.body[key].clone()
-            })
-        };
+        let post = |c: &Client| c.post(service, post_path, &body, key);
         self.create(op, kind, name, &find, &post, planned)
     }
 
@@ -241,33 +215,98 @@ impl<'a> Api<'a> {
             ),
         }
     }
+
+    /// [`Api::update`] as one JSON request (`body` `None`: none): the reply's body, `null`
+    /// when planned.
+    pub(super) fn send(
+        &self,
+        op: Op,
+        method: Method,
+        service: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        self.update(
+            op,
+            |c| c.request(method, service, path, body.as_ref()),
+            Value::Null,
+        )
+    }
+
+    /// `found` (the `kind` `name`) with `field` made `want`: as it is when nothing is wanted or
+    /// it holds `want` already (unchanged), else once `change` (given the id and `want`) set it.
+    fn ensure_field(
+        &self,
+        mut found: Value,
+        field: &str,
+        want: Option<Value>,
+        name: &str,
+        kind: &str,
+        change: impl FnOnce(Id, &Value) -> Result<Value, String>,
+    ) -> Result<Value, String> {
+        match want.filter(|w| found[field] != *w) {
+            Some(w) => {
+                change(sid(&found), &w)?;
+                found[field] = w;
+            }
+            None => self.fx.unchanged(self.op(&format!("{kind}.ensure"), name)),
+        }
+        Ok(found)
+    }
+
+    /// Deletes `found` (a `kind` looked up as `name`) at the path its id gives; nothing found
+    /// is `false`, unchanged.
+    fn delete_found(
+        &self,
+        kind: &str,
+        name: &str,
+        found: Option<Value>,
+        service: &str,
+        path: impl FnOnce(&Id) -> String,
+    ) -> Result<bool, String> {
+        let Some(v) = found else {
+            self.fx.unchanged(self.op(&format!("{kind}.absent"), name));
+            return Ok(false);
+        };
+        let path = path(&sid(&v));
+        self.send(
+            self.op(&format!("{kind}.delete"), name),
+            Method::DELETE,
+            service,
+            &path,
+            None,
+        )?;
+        Ok(true)
+    }
 }
 
-/// A config for display: no secret.
-pub fn describe(cfg: &CloudConfig) -> Value {
-    json!({
-        "name": cfg.name,
-        "source": cfg.source,
-        "auth_url": cfg.auth_url,
-        "user": cfg.user(),
-        "project": cfg.project(),
-        "region": cfg.region,
-        "interface": cfg.interface,
-        "verify": cfg.verify,
-    })
+/// A config for display: no secret (the name is the connection's).
+#[derive(Serialize)]
+pub struct Described<'c> {
+    source: &'c str,
+    auth_url: &'c str,
+    user: String,
+    project: String,
+    region: Option<&'c str>,
+    interface: &'c str,
+    verify: bool,
+}
+
+pub fn describe(cfg: &CloudConfig) -> Described<'_> {
+    Described {
+        source: &cfg.source,
+        auth_url: &cfg.auth_url,
+        user: cfg.user(),
+        project: cfg.project(),
+        region: cfg.region.as_deref(),
+        interface: &cfg.interface,
+        verify: cfg.verify,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cidr_membership() {
-        assert!(in_cidr("192.168.122.164", "192.168.122.0/24"));
-        assert!(!in_cidr("192.168.123.1", "192.168.122.0/24"));
-        assert!(in_cidr("10.1.2.3", "0.0.0.0/0"));
-        assert!(!in_cidr("x", "10.0.0.0/8"));
-    }
 
     #[test]
     fn ids_and_quoting() {

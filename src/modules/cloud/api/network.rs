@@ -1,9 +1,10 @@
 //! Neutron: networks, subnets, routers with their interfaces, floating IPs, ports, security
 //! groups and their rules.
 
-use super::{in_cidr, looks_like_id, q, sid, Api};
-use crate::modules::cloud::client::{Body, Client, Failure};
+use super::{looks_like_id, q, sid, Api};
+use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
+use crate::util::cidr::contains as cidr_contains;
 use serde_json::{json, Value};
 use ureq::http::Method;
 
@@ -101,14 +102,11 @@ impl<'a> Api<'a> {
                 return Ok(Some(v["network"].clone()));
             }
         }
-        Ok(self
-            .list(
-                "network",
-                &format!("/networks?name={}", q(name)),
-                "networks",
-            )?
-            .into_iter()
-            .next())
+        self.first(
+            "network",
+            &format!("/networks?name={}", q(name)),
+            "networks",
+        )
     }
 
     fn network_id(&self, name: &Id) -> Result<Id, String> {
@@ -220,7 +218,7 @@ impl<'a> Api<'a> {
             "ip_version": ip_version, "enable_dhcp": dhcp}});
         let s = &mut body["subnet"];
         if let Some(g) = gateway {
-            if !in_cidr(&g, &cidr) {
+            if !cidr_contains(&cidr, &g) {
                 return Err(format!("subnet '{name}': gateway {g} is outside {cidr}"));
             }
             s["gateway_ip"] = json!(g);
@@ -228,7 +226,7 @@ impl<'a> Api<'a> {
         let mut pools = vec![];
         for (start, end) in wanted_pools {
             for a in [&start, &end] {
-                if !in_cidr(a, &cidr) {
+                if !cidr_contains(&cidr, a) {
                     return Err(format!(
                         "subnet '{name}': pool address {a} is outside {cidr}"
                     ));
@@ -281,10 +279,7 @@ impl<'a> Api<'a> {
             body["router"]["external_gateway_info"] = json!({"network_id": e});
         }
         self.project_field(s.project.as_ref(), &mut body, "router")?;
-        let existing = self
-            .list("network", &format!("/routers?name={}", q(&name)), "routers")?
-            .into_iter()
-            .next();
+        let existing = self.first("network", &format!("/routers?name={}", q(&name)), "routers")?;
         let router = match existing {
             Some(r) => {
                 self.fx.unchanged(self.op("router.ensure", &name));
@@ -334,32 +329,22 @@ impl<'a> Api<'a> {
                 self.fx.unchanged(self.op("router.interface", &target));
                 continue;
             }
-            let sub = self
-                .list(
-                    "network",
-                    &format!("/subnets?name={}", q(&sname)),
-                    "subnets",
-                )?
-                .into_iter()
-                .next();
+            let sub = self.first(
+                "network",
+                &format!("/subnets?name={}", q(&sname)),
+                "subnets",
+            )?;
             let sid_ = match sub {
                 Some(s) => sid(&s),
                 None if self.fx.is_plan() => Id::planned("subnet", &sname),
                 None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
             };
-            self.update(
+            self.send(
                 self.op("router.interface", &target),
-                |c| {
-                    c.call(
-                        Method::PUT,
-                        "network",
-                        &format!("/routers/{rid}/add_router_interface"),
-                        Body::Json(json!({"subnet_id": sid_})),
-                        &[],
-                    )
-                    .map(|r| r.body)
-                },
-                Value::Null,
+                Method::PUT,
+                "network",
+                &format!("/routers/{rid}/add_router_interface"),
+                Some(json!({"subnet_id": sid_})),
             )?;
         }
         Ok(router)
@@ -382,7 +367,7 @@ impl<'a> Api<'a> {
         if !subnets.is_empty()
             && !subnets
                 .iter()
-                .any(|s| in_cidr(&addr, s["cidr"].as_str().unwrap_or_default()))
+                .any(|s| cidr_contains(s["cidr"].as_str().unwrap_or_default(), &addr))
         {
             let cidrs: Vec<&str> = subnets.iter().filter_map(|s| s["cidr"].as_str()).collect();
             return Err(format!(
@@ -402,9 +387,7 @@ impl<'a> Api<'a> {
         let found = if nid.is_planned() {
             None
         } else {
-            self.list("network", &lookup, "floatingips")?
-                .into_iter()
-                .next()
+            self.first("network", &lookup, "floatingips")?
         };
         if let Some(f) = found {
             if let Some(Id::Real(p)) = &pid {
@@ -444,14 +427,11 @@ impl<'a> Api<'a> {
     }
 
     pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
-        Ok(self
-            .list(
-                "network",
-                &format!("/floatingips?floating_ip_address={}", q(addr)),
-                "floatingips",
-            )?
-            .into_iter()
-            .next())
+        self.first(
+            "network",
+            &format!("/floatingips?floating_ip_address={}", q(addr)),
+            "floatingips",
+        )
     }
 
     pub fn floating_ip_associate(&self, addr: &str, port: &Id) -> Result<Value, String> {
@@ -460,14 +440,7 @@ impl<'a> Api<'a> {
         let target = format!("{addr} → {port}");
         let (fip, p) = match (fip, p) {
             (Some(f), Some(p)) => (f, p),
-            (None, _) if self.fx.is_plan() => {
-                return self.update(
-                    self.op("floating_ip.associate", &target),
-                    |_| Ok(Value::Null),
-                    json!({"floating_ip_address": addr, "port_id": Id::planned("port", &port.to_string())}),
-                )
-            }
-            (_, None) if self.fx.is_plan() => {
+            _ if self.fx.is_plan() => {
                 return self.update(
                     self.op("floating_ip.associate", &target),
                     |_| Ok(Value::Null),
@@ -490,15 +463,9 @@ impl<'a> Api<'a> {
             self.op("floating_ip.associate", &target)
                 .arg("port_id", &pid),
             |c| {
-                Ok(c.call(
-                    Method::PUT,
-                    "network",
-                    &format!("/floatingips/{fid}"),
-                    Body::Json(json!({"floatingip": {"port_id": pid}})),
-                    &[],
-                )?
-                .body["floatingip"]
-                    .clone())
+                let body = json!({"floatingip": {"port_id": pid}});
+                let path = format!("/floatingips/{fid}");
+                Ok(c.request(Method::PUT, "network", &path, Some(&body))?["floatingip"].clone())
             },
             json!({"floating_ip_address": addr, "port_id": pid}),
         )?;
@@ -506,26 +473,10 @@ impl<'a> Api<'a> {
     }
 
     pub fn floating_ip_delete(&self, addr: &str) -> Result<bool, String> {
-        let Some(f) = self.floating_ip_find(addr)? else {
-            self.fx.unchanged(self.op("floating_ip.absent", addr));
-            return Ok(false);
-        };
-        let id = sid(&f);
-        self.update(
-            self.op("floating_ip.delete", addr),
-            |c| {
-                c.call(
-                    Method::DELETE,
-                    "network",
-                    &format!("/floatingips/{id}"),
-                    Body::None,
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+        let found = self.floating_ip_find(addr)?;
+        self.delete_found("floating_ip", addr, found, "network", |id| {
+            format!("/floatingips/{id}")
+        })
     }
 
     pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
@@ -537,10 +488,7 @@ impl<'a> Api<'a> {
                 return Ok(Some(v["port"].clone()));
             }
         }
-        Ok(self
-            .list("network", &format!("/ports?name={}", q(port)), "ports")?
-            .into_iter()
-            .next())
+        self.first("network", &format!("/ports?name={}", q(port)), "ports")
     }
 
     pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
@@ -590,15 +538,11 @@ impl<'a> Api<'a> {
             project,
         } = s;
         let nid = self.network_id(&network)?;
-        if let Some(p) = self
-            .list(
-                "network",
-                &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
-                "ports",
-            )?
-            .into_iter()
-            .next()
-        {
+        if let Some(p) = self.first(
+            "network",
+            &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
+            "ports",
+        )? {
             self.fx.unchanged(self.op("port.ensure", &name));
             return Ok(p);
         }
@@ -632,19 +576,12 @@ impl<'a> Api<'a> {
         )?;
         let id = sid(&port);
         if !tags.is_empty() && !id.is_planned() {
-            self.update(
+            self.send(
                 self.op("port.tags", &name).arg("tags", &tags),
-                |c| {
-                    c.call(
-                        Method::PUT,
-                        "network",
-                        &format!("/ports/{id}/tags"),
-                        Body::Json(json!({"tags": tags})),
-                        &[],
-                    )
-                    .map(|r| r.body)
-                },
-                Value::Null,
+                Method::PUT,
+                "network",
+                &format!("/ports/{id}/tags"),
+                Some(json!({"tags": tags})),
             )?;
             return self.port_find(&id).map(|p| p.unwrap_or(port));
         }
@@ -664,9 +601,7 @@ impl<'a> Api<'a> {
         let found = if pid.as_ref().is_some_and(Id::is_planned) {
             None
         } else {
-            self.list("network", &path, "security_groups")?
-                .into_iter()
-                .next()
+            self.first("network", &path, "security_groups")?
         };
         if let Some(g) = found {
             self.fx.unchanged(self.op("security_group.ensure", &name));
@@ -693,14 +628,11 @@ impl<'a> Api<'a> {
 
     pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {
         let group = s.group;
-        let g = self
-            .list(
-                "network",
-                &format!("/security-groups?name={}", q(&group)),
-                "security_groups",
-            )?
-            .into_iter()
-            .next();
+        let g = self.first(
+            "network",
+            &format!("/security-groups?name={}", q(&group)),
+            "security_groups",
+        )?;
         let gid = match &g {
             Some(g) => sid(g),
             None if self.fx.is_plan() => Id::planned("security_group", &group),
@@ -752,16 +684,13 @@ impl<'a> Api<'a> {
             )?;
             Ok(rules.into_iter().find(|r| matches(r)))
         };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
+        let post = |c: &Client| {
+            c.post(
                 "network",
                 "/security-group-rules",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body["security_group_rule"]
-                .clone())
+                &body,
+                "security_group_rule",
+            )
         };
         self.create(
             self.op("security_group_rule.create", &target),

@@ -2,7 +2,6 @@
 //! only where they differ, a limit below what is in use refused before anything changes.
 
 use super::Api;
-use crate::modules::cloud::client::Body;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Map as JMap, Value};
 use ureq::http::Method;
@@ -13,31 +12,25 @@ impl<'a> Api<'a> {
         let Id::Real(pid) = self.project_id(project)? else {
             return Ok(json!({}));
         };
-        let mut out = JMap::new();
-        if service == "compute" {
-            let v = self.read(
-                &project.to_string(),
-                |c| c.get("compute", &format!("/os-quota-sets/{pid}/detail")),
-                Value::Null,
-            )?;
-            for (k, d) in v["quota_set"].as_object().into_iter().flatten() {
-                if d.is_object() {
-                    out.insert(k.clone(), json!({"limit": d["limit"], "in_use": d["in_use"], "reserved": d["reserved"]}));
-                }
-            }
+        // Nova's answer holds the project's `id` beside the quotas; Neutron's holds only quotas.
+        let (svc, path, key, used, only_objects) = if service == "compute" {
+            let path = format!("/os-quota-sets/{pid}/detail");
+            ("compute", path, "quota_set", "in_use", true)
         } else {
-            let v = self.read(
-                &project.to_string(),
-                |c| c.get("network", &format!("/quotas/{pid}/details.json")),
-                Value::Null,
-            )?;
-            for (k, d) in v["quota"].as_object().into_iter().flatten() {
-                out.insert(
-                    k.clone(),
-                    json!({"limit": d["limit"], "in_use": d["used"], "reserved": d["reserved"]}),
-                );
-            }
-        }
+            let path = format!("/quotas/{pid}/details.json");
+            ("network", path, "quota", "used", false)
+        };
+        let v = self.read(&project.to_string(), |c| c.get(svc, &path), Value::Null)?;
+        let out: JMap<String, Value> = v[key]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, d)| !only_objects || d.is_object())
+            .map(|(k, d)| {
+                let q = json!({"limit": d["limit"], "in_use": d[used], "reserved": d["reserved"]});
+                (k.clone(), q)
+            })
+            .collect();
         Ok(Value::Object(out))
     }
 
@@ -94,13 +87,12 @@ impl<'a> Api<'a> {
         } else {
             (format!("/quotas/{pid}"), json!({"quota": diff}), "network")
         };
-        self.update(
+        self.send(
             self.op("quota.set", &target).arg("set", &diff),
-            |c| {
-                c.call(Method::PUT, svc, &path, Body::Json(body), &[])
-                    .map(|r| r.body)
-            },
-            Value::Null,
+            Method::PUT,
+            svc,
+            &path,
+            Some(body),
         )?;
         if self.fx.is_plan() || !live {
             return Ok(Value::Object(diff));

@@ -37,13 +37,11 @@ impl Client {
                 password,
                 user_domain,
             } => {
-                let mut user = json!({ "password": password.expose() });
-                if let Some(i) = user_id {
-                    user["id"] = json!(i);
-                } else {
-                    user["name"] = json!(username);
-                    user["domain"] = user_domain.to_json();
-                }
+                let user = by_id_or_name(
+                    json!({ "password": password.expose() }),
+                    user_id,
+                    || json!({ "name": username, "domain": user_domain.to_json() }),
+                );
                 json!({ "methods": ["password"], "password": { "user": user } })
             }
             Auth::AppCredential {
@@ -53,13 +51,10 @@ impl Client {
                 user_domain,
                 secret,
             } => {
-                let mut ac = json!({ "secret": secret.expose() });
-                if let Some(i) = id {
-                    ac["id"] = json!(i);
-                } else {
-                    ac["name"] = json!(name);
-                    ac["user"] = json!({ "name": username, "domain": user_domain.to_json() });
-                }
+                let ac = by_id_or_name(json!({ "secret": secret.expose() }), id, || {
+                    json!({ "name": name,
+                        "user": { "name": username, "domain": user_domain.to_json() } })
+                });
                 json!({ "methods": ["application_credential"], "application_credential": ac })
             }
         };
@@ -208,6 +203,22 @@ impl Client {
 }
 
 /// Parses Keystone's `2026-11-26T01:02:03.000000Z`.
+/// `v` with `"id"` when there is an id, else with the keys of `by_name` (Keystone takes a user
+/// or an application credential either way).
+fn by_id_or_name(mut v: Value, id: &Option<String>, by_name: impl FnOnce() -> Value) -> Value {
+    match id {
+        Some(i) => v["id"] = json!(i),
+        None => {
+            if let Value::Object(keys) = by_name() {
+                for (k, x) in keys {
+                    v[k] = x;
+                }
+            }
+        }
+    }
+    v
+}
+
 fn parse_time(s: &str) -> Option<SystemTime> {
     let s = s.trim_end_matches('Z');
     let (date, time) = s.split_once('T')?;
@@ -240,6 +251,18 @@ mod tests {
         assert_eq!(
             t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
             1572569361
+        );
+    }
+
+    #[test]
+    fn users_and_credentials_by_id_or_name() {
+        let by_name = || json!({"name": "n", "user": {"name": "u"}});
+        let v = by_id_or_name(json!({"secret": "s"}), &Some("i".into()), by_name);
+        assert_eq!(v, json!({"secret": "s", "id": "i"}));
+        let v = by_id_or_name(json!({"secret": "s"}), &None, by_name);
+        assert_eq!(
+            v,
+            json!({"secret": "s", "name": "n", "user": {"name": "u"}})
         );
     }
 }

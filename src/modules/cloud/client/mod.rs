@@ -473,6 +473,30 @@ impl Client {
         }
     }
 
+    /// One JSON request (`body` `None`: no body) without extra headers: the reply's body.
+    pub fn request(
+        &self,
+        method: Method,
+        service: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Failure> {
+        let body = body.map_or(Body::None, |b| Body::Json(b.clone()));
+        Ok(self.call(method, service, path, body, &[])?.body)
+    }
+
+    /// A POST of `body`: the answer under `key`, or the whole answer when `key` is empty.
+    pub fn post(
+        &self,
+        service: &str,
+        path: &str,
+        body: &Value,
+        key: &str,
+    ) -> Result<Value, Failure> {
+        let r = self.request(Method::POST, service, path, Some(body))?;
+        Ok(if key.is_empty() { r } else { r[key].clone() })
+    }
+
     /// A GET whose 404 means "absent".
     pub fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
         match self.call(Method::GET, service, path, Body::None, &[]) {

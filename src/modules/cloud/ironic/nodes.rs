@@ -7,7 +7,7 @@ use super::{
     Entry,
 };
 use crate::modules::cloud::api::Api;
-use crate::modules::cloud::client::{Body, Client, Failure};
+use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Map as JMap, Value};
 use std::collections::HashMap;
@@ -301,16 +301,7 @@ impl<'a> Api<'a> {
                 }
                 let name = e.name.clone();
                 let find = |c: &Client| c.get_opt("baremetal", &format!("/nodes/{}", q(&name)));
-                let post = |c: &Client| -> Result<Value, Failure> {
-                    Ok(c.call(
-                        Method::POST,
-                        "baremetal",
-                        "/nodes",
-                        Body::Json(body.clone()),
-                        &[],
-                    )?
-                    .body)
-                };
+                let post = |c: &Client| c.post("baremetal", "/nodes", &body, "");
                 changed = true;
                 self.create(
                     self.bm_op("node.create", &e.name)
@@ -338,12 +329,7 @@ impl<'a> Api<'a> {
                     self.bm_op("node.update", &e.name)
                         .arg("set", &p.shown)
                         .arg("bmc", e.bmc()),
-                    |c| {
-                        Ok(
-                            c.call(Method::PATCH, "baremetal", &path, Body::Json(patch), &[])?
-                                .body,
-                        )
-                    },
+                    |c| c.request(Method::PATCH, "baremetal", &path, Some(&patch)),
                     n.clone(),
                 )?;
                 if r.is_null() {
@@ -455,14 +441,13 @@ impl<'a> Api<'a> {
             self.bm_op("node.update", &ident.to_string())
                 .arg("set", &shown),
             |c| {
-                Ok(c.call(
+                let path = format!("/nodes/{uuid}");
+                c.request(
                     Method::PATCH,
                     "baremetal",
-                    &format!("/nodes/{uuid}"),
-                    Body::Json(Value::Array(patch)),
-                    &[],
-                )?
-                .body)
+                    &path,
+                    Some(&Value::Array(patch)),
+                )
             },
             node.clone(),
         )?;
@@ -489,41 +474,23 @@ impl<'a> Api<'a> {
                 .arg("state", state)
                 .arg("maintenance_first", maint),
             |c| {
+                let path = format!("/nodes/{uuid}");
+                let maintenance = || {
+                    let reason = json!({"reason": "removed by labsh"});
+                    let path = format!("{path}/maintenance");
+                    c.request(Method::PUT, "baremetal", &path, Some(&reason))
+                };
+                let delete = || c.request(Method::DELETE, "baremetal", &path, None);
                 if maint {
-                    c.call(
-                        Method::PUT,
-                        "baremetal",
-                        &format!("/nodes/{uuid}/maintenance"),
-                        Body::Json(json!({"reason": "removed by labsh"})),
-                        &[],
-                    )?;
+                    maintenance()?;
                 }
-                match c.call(
-                    Method::DELETE,
-                    "baremetal",
-                    &format!("/nodes/{uuid}"),
-                    Body::None,
-                    &[],
-                ) {
+                match delete() {
                     Ok(_) => Ok(Value::Null),
                     Err(f) if f.status() == Some(404) => Ok(Value::Null),
                     // available with automated cleaning on: maintenance, then again
                     Err(f) if matches!(f.status(), Some(400) | Some(409)) && !maint => {
-                        c.call(
-                            Method::PUT,
-                            "baremetal",
-                            &format!("/nodes/{uuid}/maintenance"),
-                            Body::Json(json!({"reason": "removed by labsh"})),
-                            &[],
-                        )?;
-                        c.call(
-                            Method::DELETE,
-                            "baremetal",
-                            &format!("/nodes/{uuid}"),
-                            Body::None,
-                            &[],
-                        )
-                        .map(|_| Value::Null)
+                        maintenance()?;
+                        delete().map(|_| Value::Null)
                     }
                     Err(f) => Err(f),
                 }

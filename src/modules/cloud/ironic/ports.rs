@@ -2,10 +2,8 @@
 
 use super::{is_mac, q};
 use crate::modules::cloud::api::Api;
-use crate::modules::cloud::client::{Body, Client, Failure};
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
-use ureq::http::Method;
 
 impl<'a> Api<'a> {
     /// Every port, or a node's.
@@ -27,26 +25,6 @@ impl<'a> Api<'a> {
 
     pub(super) fn bm_port_create(&self, name: &str, uuid: &Id, mac: &str) -> Result<Value, String> {
         let body = json!({"address": mac, "node_uuid": uuid, "pxe_enabled": true});
-        let mac_q = q(mac);
-        let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list(
-                "baremetal",
-                &format!("/ports/detail?address={mac_q}"),
-                "ports",
-            )?
-            .into_iter()
-            .next())
-        };
-        let post = |c: &Client| -> Result<Value, Failure> {
-            Ok(c.call(
-                Method::POST,
-                "baremetal",
-                "/ports",
-                Body::Json(body.clone()),
-                &[],
-            )?
-            .body)
-        };
         if uuid.is_planned() || self.fx.is_plan() || self.live().is_none() {
             return self.fx.change(
                 self.bm_op("port.create", &format!("{name} {mac}")),
@@ -54,12 +32,17 @@ impl<'a> Api<'a> {
                 || json!({"address": mac, "node_uuid": uuid, "planned": true}),
             );
         }
-        self.create(
+        let list_path = format!("/ports/detail?address={}", q(mac));
+        self.create_listed(
             self.bm_op("port.create", &format!("{name} {mac}")),
             "port",
             mac,
-            &find,
-            &post,
+            "baremetal",
+            &list_path,
+            "ports",
+            "/ports",
+            "",
+            body,
             json!({"address": mac}),
         )
     }

@@ -3,7 +3,6 @@
 
 use super::node_bmc;
 use crate::modules::cloud::api::Api;
-use crate::modules::cloud::client::Body;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -379,21 +378,14 @@ impl<'a> Api<'a> {
 
     fn provision_put(&self, name: &str, verb: &str, node: &Value) -> Result<(), String> {
         let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
-        self.update(
+        self.send(
             self.bm_op(&format!("node.{verb}"), name)
                 .arg("from", &node["provision_state"])
                 .arg("bmc", node_bmc(node)),
-            |c| {
-                c.call(
-                    Method::PUT,
-                    "baremetal",
-                    &format!("/nodes/{uuid}/states/provision"),
-                    Body::Json(json!({"target": verb})),
-                    &[],
-                )
-                .map(|_| Value::Null)
-            },
-            Value::Null,
+            Method::PUT,
+            "baremetal",
+            &format!("/nodes/{uuid}/states/provision"),
+            Some(json!({"target": verb})),
         )
         .map(|_| ())
     }
@@ -428,20 +420,13 @@ impl<'a> Api<'a> {
         let before = node["last_error"].clone();
         let bmc = node_bmc(&node);
         let t0 = Instant::now();
-        self.update(
+        self.send(
             self.bm_op(&format!("node.power_{want}"), &ident.to_string())
                 .arg("bmc", &bmc),
-            |c| {
-                c.call(
-                    Method::PUT,
-                    "baremetal",
-                    &format!("/nodes/{uuid}/states/power"),
-                    Body::Json(json!({"target": target})),
-                    &[],
-                )?;
-                Ok(Value::Null)
-            },
-            Value::Null,
+            Method::PUT,
+            "baremetal",
+            &format!("/nodes/{uuid}/states/power"),
+            Some(json!({"target": target})),
         )?;
         if self.fx.is_plan() {
             return Ok(state.to_string());
