@@ -2,8 +2,8 @@
 //! Swift from PyPI on 127.0.0.1 (tests/harness/devcloud.sh). What labsh creates is read back with
 //! python-openstackclient, a client we did not write.
 
-use crate::support::devcloud::{devcloud, osc, osc_bin, system_clouds};
-use crate::support::{root, Lab};
+use crate::support::devcloud::{devcloud, osc, osc_command, system_clouds};
+use crate::support::{cache, root, run_ok, succeeded, Lab};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -36,15 +36,37 @@ fn release_fips(clouds: &Path, addrs: &[&str]) {
         .unwrap()
     {
         if addrs.contains(&f["Floating IP Address"].as_str().unwrap_or_default()) {
-            let st = Command::new(osc_bin())
-                .args(["floating", "ip", "delete", f["ID"].as_str().unwrap()])
-                .env("OS_CLIENT_CONFIG_FILE", clouds)
-                .env("OS_CLOUD", "devcloud")
-                .status()
-                .unwrap();
-            assert!(st.success());
+            osc_ok(
+                clouds,
+                &["floating", "ip", "delete", f["ID"].as_str().unwrap()],
+            );
         }
     }
+}
+
+/// The role assignments of `project`, by name.
+fn role_assignments(clouds: &Path, project: &str) -> Value {
+    osc(
+        clouds,
+        "devcloud",
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--project",
+            project,
+            "--names",
+        ],
+    )
+}
+
+/// The object store account of the tenant whose clouds.yaml (cloud `openstack`) labsh wrote.
+fn tenant_account(tenant_clouds: &Path) -> Value {
+    osc(
+        tenant_clouds,
+        "openstack",
+        &["object", "store", "account", "show"],
+    )
 }
 
 fn labsh_cloud<'a>(lab: &'a Lab, clouds: &Path) -> crate::support::Labsh<'a> {
@@ -71,6 +93,21 @@ impl Tenant {
             api: fip(first_fip),
             ingress: fip(first_fip + 1),
         }
+    }
+
+    /// The tenant `tag` (see [`Tenant::new`]) with its floating IPs freed of what an earlier
+    /// run left there, and the small image its runs upload.
+    fn prepared(clouds: &Path, lab: &Lab, tag: &str, first_fip: u32) -> (Tenant, PathBuf) {
+        let t = Tenant::new(tag, first_fip);
+        release_fips(clouds, &[&t.api, &t.ingress]);
+        (t, small_image(lab))
+    }
+
+    /// [`Tenant::args`] for OpenShift 4.18.
+    fn args_4_18(&self, lab: &Lab, image: &Path) -> Vec<String> {
+        let mut args = self.args(lab, image);
+        args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+        args
     }
 
     fn args(&self, lab: &Lab, image: &Path) -> Vec<String> {
@@ -122,9 +159,7 @@ fn small_image(lab: &Lab) -> PathBuf {
 fn tenant_script_converges_and_openstackclient_reads_it_back() {
     let clouds = devcloud();
     let lab = Lab::new();
-    let t = Tenant::new("seed", 160);
-    release_fips(&clouds, &[&t.api, &t.ingress]);
-    let img = small_image(&lab);
+    let (t, img) = Tenant::prepared(&clouds, &lab, "seed", 160);
     let first = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
     first.ok();
     let recap = first.json_lines().pop().unwrap();
@@ -139,18 +174,7 @@ fn tenant_script_converges_and_openstackclient_reads_it_back() {
     assert_eq!(recap["totals"]["changed"], 0, "{recap}");
 
     // Read back with python-openstackclient.
-    let roles = osc(
-        &clouds,
-        "devcloud",
-        &[
-            "role",
-            "assignment",
-            "list",
-            "--project",
-            &t.project,
-            "--names",
-        ],
-    );
+    let roles = role_assignments(&clouds, &t.project);
     let got: Vec<(String, String)> = roles
         .as_array()
         .unwrap()
@@ -214,11 +238,7 @@ fn tenant_script_converges_and_openstackclient_reads_it_back() {
         &std::fs::metadata(&tenant_clouds).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let acc = osc(
-        &tenant_clouds,
-        "openstack",
-        &["object", "store", "account", "show"],
-    );
+    let acc = tenant_account(&tenant_clouds);
     assert!(
         acc["properties"]
             .as_object()
@@ -285,9 +305,7 @@ fn every_cloud_example_runs_against_the_devcloud() {
 fn interrupted_tenant_runs_converge_with_nothing_twice() {
     let clouds = devcloud();
     let lab = Lab::new();
-    let t = Tenant::new("kill", 170);
-    release_fips(&clouds, &[&t.api, &t.ingress]);
-    let img = small_image(&lab);
+    let (t, img) = Tenant::prepared(&clouds, &lab, "kill", 170);
     for ms in [60u64, 150, 250, 400] {
         let mut child = labsh_cloud(&lab, &clouds)
             .args(t.args(&lab, &img))
@@ -484,11 +502,7 @@ fn transient_faults_neither_break_a_run_nor_duplicate() {
             .filter(|p| p["Name"] == n.as_str())
             .count();
         assert_eq!(found, 1, "{n}");
-        let roles = osc(
-            &clouds,
-            "devcloud",
-            &["role", "assignment", "list", "--project", n, "--names"],
-        );
+        let roles = role_assignments(&clouds, n);
         assert_eq!(roles.as_array().unwrap().len(), 1, "{roles}");
     }
 }
@@ -680,14 +694,7 @@ assert_eq(cloud::servers("devcloud", #{{name: "{n}"}}).len(), 1);
         vec!["network", "delete", n.as_str()],
         vec!["image", "delete", n.as_str()],
     ] {
-        let st = Command::new(osc_bin())
-            .args(&args)
-            .env("OS_CLIENT_CONFIG_FILE", &clouds)
-            .env("OS_CLOUD", "devcloud")
-            .current_dir(std::env::temp_dir())
-            .status()
-            .unwrap();
-        assert!(st.success(), "{args:?}");
+        osc_ok(&clouds, &args);
     }
 }
 
@@ -790,19 +797,19 @@ fn tls_is_verified_against_a_given_ca_and_application_credentials_authenticate()
         .stderr_has("cannot reach Keystone at https://127.0.0.1");
     run("insecure").ok().stdout_has("external");
     run("appcred").ok().stdout_has("external");
-    let _ = Command::new(osc_bin())
-        .args(["application", "credential", "delete", &ac_name])
-        .env("OS_CLIENT_CONFIG_FILE", &clouds)
-        .env("OS_CLOUD", "devcloud")
-        .status();
+    let _ = osc_command(
+        &clouds,
+        "devcloud",
+        &["application", "credential", "delete", &ac_name],
+    )
+    .status();
 }
 
 /// Keystone and Glance driven directly (urllib on the devcloud's venv python), to set up what a
 /// test needs quickly: a token for `user`, then each line of `calls` as "METHOD PATH [JSON]"
 /// against Glance or Keystone (paths starting with /v3 go to Keystone).
 fn raw_calls(clouds: &Path, calls: &[String]) -> String {
-    let py =
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python");
+    let py = cache("venv-devcloud/bin/python");
     let script = r#"
 import json, sys, urllib.request
 pw = sys.argv[1]
@@ -834,8 +841,10 @@ print("\n".join(out))
         .unwrap()
         .write_all(calls.join("\n").as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    let out = succeeded(
+        child.wait_with_output().unwrap(),
+        "the Keystone and Glance calls",
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -882,7 +891,7 @@ let uid = cloud::user_show("devcloud", "{user}").id;
 run(["{py}", "-c", "{revoke}", "{clouds}", uid], #{{stdin: pw}});
 assert(cloud::network_show(c, "external") != ());
 "#,
-            py = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python").display(),
+            py = cache("venv-devcloud/bin/python").display(),
             clouds = clouds.display(),
             revoke = "import json,sys,yaml,urllib.request as u; a=yaml.safe_load(open(sys.argv[1]))['clouds']['devcloud']['auth']; pw=sys.stdin.read(); rq=u.Request('http://127.0.0.1:5000/v3/auth/tokens', data=json.dumps({'auth':{'identity':{'methods':['password'],'password':{'user':{'name':'admin','domain':{'id':'default'},'password':a['password']}}},'scope':{'project':{'name':'admin','domain':{'id':'default'}}}}}).encode(), method='POST'); rq.add_header('Content-Type','application/json'); t=u.urlopen(rq).headers['X-Subject-Token']; rq=u.Request('http://127.0.0.1:5000/v3/users/'+sys.argv[2], data=json.dumps({'user':{'password':pw}}).encode(), method='PATCH'); rq.add_header('Content-Type','application/json'); rq.add_header('X-Auth-Token',t); u.urlopen(rq)"
         ),
@@ -946,18 +955,7 @@ cloud::role_grant(c, #{{user: "{user}", project: "{project}", role: "member"}});
         o.stderr
     );
     assert_eq!(lookups("/roles?name=member"), 1, "{}", o.stderr);
-    let roles = osc(
-        &clouds,
-        "devcloud",
-        &[
-            "role",
-            "assignment",
-            "list",
-            "--project",
-            &project,
-            "--names",
-        ],
-    );
+    let roles = role_assignments(&clouds, &project);
     assert_eq!(roles.as_array().unwrap().len(), 1, "{roles}");
     labsh_cloud(&lab, &clouds)
         .args([
@@ -1017,18 +1015,11 @@ fn row<'a>(rows: &'a [Value], check: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {check} row in {rows:?}"))
 }
 
+#[track_caller]
 fn osc_ok(clouds: &Path, args: &[&str]) {
-    let st = Command::new(osc_bin())
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", "devcloud")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "openstack {args:?}: {}",
-        String::from_utf8_lossy(&st.stderr)
+    run_ok(
+        &mut osc_command(clouds, "devcloud", args),
+        format!("openstack {args:?}"),
     );
 }
 
@@ -1036,25 +1027,11 @@ fn osc_ok(clouds: &Path, args: &[&str]) {
 fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
     let clouds = devcloud();
     let lab = Lab::new();
-    let t = Tenant::new("v418", 174);
-    release_fips(&clouds, &[&t.api, &t.ingress]);
-    let img = small_image(&lab);
-    let mut args = t.args(&lab, &img);
-    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+    let (t, img) = Tenant::prepared(&clouds, &lab, "v418", 174);
+    let args = t.args_4_18(&lab, &img);
     let out = labsh_cloud(&lab, &clouds).args(&args).run();
     out.ok();
-    let roles = osc(
-        &clouds,
-        "devcloud",
-        &[
-            "role",
-            "assignment",
-            "list",
-            "--project",
-            &t.project,
-            "--names",
-        ],
-    );
+    let roles = role_assignments(&clouds, &t.project);
     let names: Vec<String> = roles
         .as_array()
         .unwrap()
@@ -1070,11 +1047,7 @@ fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
         assert!(fl["port_id"].is_null(), "{fl}");
     }
     let tenant_clouds = lab.work().join("out/clouds.yaml");
-    let acc = osc(
-        &tenant_clouds,
-        "openstack",
-        &["object", "store", "account", "show"],
-    );
+    let acc = tenant_account(&tenant_clouds);
     let props = acc["properties"].as_object().cloned().unwrap_or_default();
     assert!(
         !props.keys().any(|k| k.eq_ignore_ascii_case("temp-url-key")),
@@ -1095,11 +1068,8 @@ fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
 fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
     let clouds = devcloud();
     let lab = Lab::new();
-    let t = Tenant::new("chk", 176);
-    release_fips(&clouds, &[&t.api, &t.ingress]);
-    let img = small_image(&lab);
-    let mut args = t.args(&lab, &img);
-    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+    let (t, img) = Tenant::prepared(&clouds, &lab, "chk", 176);
+    let args = t.args_4_18(&lab, &img);
     labsh_cloud(&lab, &clouds).args(&args).run().ok();
     let fails = |rows: &[Value]| -> Vec<String> {
         rows.iter()

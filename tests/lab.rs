@@ -1,38 +1,27 @@
 //! scripts/lab.rhai as users run it: the sandbox (applied, then again), plans of every shipped
 //! variant, the artifacts it writes, bad profiles and targets, the picture.
 
-use crate::support::{script, Lab};
+use crate::support::{cache, run_ok, script, Lab};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn yaml(path: &Path) -> Value {
-    let out = std::process::Command::new("python3")
-        .args([
+    let to_json = |py: &Path| {
+        let mut c = std::process::Command::new(py);
+        c.args([
             "-c",
             "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
         ])
-        .arg(path)
-        .output()
-        .unwrap();
+        .arg(path);
+        c
+    };
+    let out = to_json(Path::new("python3")).output().unwrap();
     if out.status.success() {
         return serde_json::from_slice(&out.stdout).unwrap();
     }
     // Without PyYAML: the devcloud venv has it.
-    let py =
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python");
-    let out = std::process::Command::new(py)
-        .args([
-            "-c",
-            "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let py = cache("venv-devcloud/bin/python");
+    let out = run_ok(&mut to_json(&py), path.display());
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -2,7 +2,7 @@
 //! of its own, started by tests/harness/libvirtd.sh), read back with virsh.
 
 use crate::support::host::{run_args, snapshot, RealHost, L1_SCRIPT};
-use crate::support::Lab;
+use crate::support::{run_ok, Lab};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -128,16 +128,11 @@ fn seed_l1_on_a_real_libvirtd_converges_and_reads_back_with_virsh() {
     for n in 1..=3 {
         let name = format!("overcloud-ceph0{n}");
         let osd = ssd.join(format!("{name}-osd1.qcow2"));
-        let info = Command::new("qemu-img")
-            .args(["info", "-U", "--output=json"])
-            .arg(&osd)
-            .output()
-            .unwrap();
-        assert!(
-            info.status.success(),
-            "{}: {}",
+        let info = run_ok(
+            Command::new("qemu-img")
+                .args(["info", "-U", "--output=json"])
+                .arg(&osd),
             osd.display(),
-            String::from_utf8_lossy(&info.stderr)
         );
         let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
         assert_eq!(v["virtual-size"], 100u64 << 30, "{name}");

@@ -36,6 +36,27 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_labsh"))
 }
 
+/// Runs `cmd` to its end and returns its output; fails the test as [`succeeded`] does, or when
+/// the command cannot start.
+#[track_caller]
+pub fn run_ok(cmd: &mut Command, what: impl std::fmt::Display) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    succeeded(out, what)
+}
+
+/// A finished command's output; fails the test, naming `what` and showing what the command
+/// printed, when it did not succeed.
+#[track_caller]
+pub fn succeeded(out: Output, what: impl std::fmt::Display) -> Output {
+    assert!(
+        out.status.success(),
+        "{what}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A test's own folders: `state` (LABSH_STATE_DIR), `lib` (the user's override folder) and
 /// `work` (scripts and files the test makes).
 pub struct Lab {
