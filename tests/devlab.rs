@@ -113,18 +113,22 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
         ),
     );
     let infra = format!("{p}-x1y2z");
-    let teardown: Vec<String> = [
-        "run",
-        script("teardown.rhai").to_str().unwrap(),
-        "--yes",
-        "--target",
-        target.to_str().unwrap(),
-        "--profile",
-        variant.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // `run scripts/NAME FLAG` on this target with this variant.
+    let run_args = |name: &str, flag: &str| -> Vec<String> {
+        [
+            "run",
+            script(name).to_str().unwrap(),
+            flag,
+            "--target",
+            target.to_str().unwrap(),
+            "--profile",
+            variant.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let teardown = run_args("teardown.rhai", "--yes");
     // What an earlier run of this test may have left on the shared devcloud.
     let installer_cleanup = |clouds: &Path| {
         osc_try(
@@ -182,32 +186,15 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     let libvirt_before = snapshot(&host);
     let cloud_before = cloud_snapshot(&clouds, p);
 
-    let args: Vec<String> = [
-        "run",
-        script("lab.rhai").to_str().unwrap(),
-        "--json",
-        "--target",
-        target.to_str().unwrap(),
-        "--profile",
-        variant.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = run_args("lab.rhai", "--json");
     // The plan shows each domain and BMC once, and changes nothing.
     let mut plan_args = args.clone();
     plan_args.push("--plan".into());
     let plan = lab.labsh().args(plan_args).run();
     plan.ok();
-    let planned = |op: &str| {
-        plan.json_lines()
-            .iter()
-            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
-            .count()
-    };
-    assert_eq!(planned("virt.domain.define"), 8);
-    assert_eq!(planned("virt.domain.start"), 8);
-    assert_eq!(planned("bmc.vbmc.add"), 7);
+    assert_eq!(plan.planned("virt.domain.define"), 8);
+    assert_eq!(plan.planned("virt.domain.start"), 8);
+    assert_eq!(plan.planned("bmc.vbmc.add"), 7);
     assert_eq!(snapshot(&host), libvirt_before, "a plan changes nothing");
 
     // Killed right after each applied stage, then run again: it continues.

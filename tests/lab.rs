@@ -1,7 +1,7 @@
 //! scripts/lab.rhai as users run it: the sandbox (applied, then again), plans of every shipped
 //! variant, the artifacts it writes, bad profiles and targets, the picture.
 
-use crate::support::{cache, run_ok, script, Lab};
+use crate::support::{cache, run_ok, Lab};
 use serde_json::Value;
 use std::path::Path;
 
@@ -33,8 +33,8 @@ const SEED_INSTALL_CONFIG: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: 
 #[test]
 fn the_seeds_install_config_stays_byte_for_byte() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["run", script("lab.rhai").to_str().unwrap(), "--only", "ocp"])
+    lab.run_script("lab.rhai")
+        .args(["--only", "ocp"])
         .env("LABSH_SECRET_PULL_SECRET_STANDIN", "{\"auths\":{}}")
         .run()
         .ok();
@@ -49,10 +49,7 @@ fn the_seeds_install_config_stays_byte_for_byte() {
 #[test]
 fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
     let lab = Lab::new();
-    let first = lab
-        .labsh()
-        .args(["run", script("lab.rhai").to_str().unwrap(), "--json"])
-        .run();
+    let first = lab.run_script("lab.rhai").args(["--json"]).run();
     first.ok();
     let recap = first.json_lines().pop().unwrap();
     let names: Vec<&str> = recap["stages"]
@@ -147,10 +144,7 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
         "{uc}"
     );
 
-    let second = lab
-        .labsh()
-        .args(["run", script("lab.rhai").to_str().unwrap(), "--json"])
-        .run();
+    let second = lab.run_script("lab.rhai").args(["--json"]).run();
     second.ok();
     let recap = second.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 0, "{recap}");
@@ -162,15 +156,8 @@ fn every_shipped_variant_is_checked_and_planned() {
     let lab = Lab::new();
     for v in ["seed", "minimal", "large"] {
         let o = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--plan",
-                "--json",
-                "--profile",
-                v,
-            ])
+            .run_script("lab.rhai")
+            .args(["--plan", "--json", "--profile", v])
             .run();
         o.ok();
         let recap = o.json_lines().pop().unwrap();
@@ -182,17 +169,8 @@ fn every_shipped_variant_is_checked_and_planned() {
     }
     // The minimal variant's hook ran, and its single controller is what it plans.
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            "minimal",
-            "--only",
-            "l0",
-            "--only",
-            "l1",
-        ])
+        .run_script("lab.rhai")
+        .args(["--profile", "minimal", "--only", "l0", "--only", "l1"])
         .run();
     o.ok().stdout_has("minimal: 1 controller, no Ceph");
     assert!(!o.stderr.contains("overcloud-ceph01"), "{}", o.stderr);
@@ -206,13 +184,8 @@ fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
         "fn overrides() { #{ vms: #{ ctrl: #{ cout: 2, memory_mib: \"16G\" } }, ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
     );
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            v.to_str().unwrap(),
-        ])
+        .run_script("lab.rhai")
+        .args(["--profile", v.to_str().unwrap()])
         .run();
     o.code(1)
         .stderr_has("unknown key 'vms.ctrl.cout' (did you mean 'vms.ctrl.count'?)")
@@ -225,13 +198,8 @@ fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
         "fn overrides() { #{ ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
     );
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            v2.to_str().unwrap(),
-        ])
+        .run_script("lab.rhai")
+        .args(["--profile", v2.to_str().unwrap()])
         .run();
     o.code(1)
         .stderr_has(
@@ -244,13 +212,8 @@ fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
 #[test]
 fn unknown_targets_and_bad_target_files_are_named() {
     let lab = Lab::new();
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            "nowhere",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--target", "nowhere"])
         .run()
         .code(2)
         .stderr_has("unknown target 'nowhere'");
@@ -258,13 +221,8 @@ fn unknown_targets_and_bad_target_files_are_named() {
         "t.yaml",
         "libvirt_uri: test:///default\nundercloud: {offline: true}\nclud: {cloud: x}\n",
     );
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--target", t.to_str().unwrap()])
         .run()
         .code(1)
         .stderr_has("t.yaml: unknown key 'clud' (did you mean 'cloud'?)");
@@ -274,15 +232,8 @@ fn unknown_targets_and_bad_target_files_are_named() {
 fn the_lab_is_drawn() {
     let lab = Lab::new();
     let g = lab.work().join("lab.dot");
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--only",
-            "preflight",
-            "--graph",
-            g.to_str().unwrap(),
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--only", "preflight", "--graph", g.to_str().unwrap()])
         .run()
         .ok();
     let dot = std::fs::read_to_string(&g).unwrap();
@@ -310,10 +261,8 @@ fn the_lab_is_drawn() {
         let dir = lab.work().join(format!("pic-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         let svg = dir.join("lab.svg");
-        lab.labsh()
+        lab.run_script("lab.rhai")
             .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
                 "--plan",
                 "--only",
                 "preflight",
@@ -377,10 +326,8 @@ fn the_lab_is_drawn() {
 fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
     let lab = Lab::new();
     let o = lab
-        .labsh()
+        .run_script("create_ocp_tenant.rhai")
         .args([
-            "run",
-            script("create_ocp_tenant.rhai").to_str().unwrap(),
             "--plan",
             "--json",
             "--set",
@@ -394,8 +341,8 @@ fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
             .unwrap()
             >= 15
     );
-    lab.labsh()
-        .args(["run", script("teardown.rhai").to_str().unwrap(), "--plan"])
+    lab.run_script("teardown.rhai")
+        .args(["--plan"])
         .run()
         .ok()
         .stdout_has("nothing of this lab to remove");
@@ -416,14 +363,8 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
         ),
     );
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--preflight",
-            "--target",
-            t.to_str().unwrap(),
-        ])
+        .run_script("lab.rhai")
+        .args(["--preflight", "--target", t.to_str().unwrap()])
         .run();
     o.ok()
         .stdout_has("OpenShift quota")
@@ -433,15 +374,8 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
     // The seed on this small machine, strict: the table, then the failure; nothing made.
 
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-            "--set",
-            "strict=true",
-        ])
+        .run_script("lab.rhai")
+        .args(["--target", t.to_str().unwrap(), "--set", "strict=true"])
         .run();
     o.code(1)
         .stdout_has("memory")
@@ -460,15 +394,8 @@ fn a_target_that_cannot_be_reached_is_named_with_its_stage() {
         "gone.yaml",
         "libvirt_uri: \"qemu:///system?socket=/nonexistent/libvirt-sock\"\nimages: /tmp\nundercloud: {offline: true}\ncluster: {offline: true}\n",
     );
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-            "--from",
-            "l0",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--target", t.to_str().unwrap(), "--from", "l0"])
         .run()
         .code(1)
         .stderr_has("cannot connect to libvirt at qemu:///system?socket=/nonexistent/libvirt-sock")
@@ -487,10 +414,8 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
         "profiles/nokey.rhai",
         "fn overrides() { #{ ocp: #{ ssh_public_key: \"/nonexistent/id_rsa.pub\" } } }\n",
     );
-    lab.labsh()
+    lab.run_script("lab.rhai")
         .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
             "--target",
             t.to_str().unwrap(),
             "--profile",
@@ -509,10 +434,8 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
             key.display()
         ),
     );
-    lab.labsh()
+    lab.run_script("lab.rhai")
         .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
             "--target",
             t.to_str().unwrap(),
             "--profile",
@@ -535,27 +458,13 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
 #[test]
 fn a_domain_of_another_lab_is_left_alone_with_advice() {
     let lab = Lab::new();
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--only",
-            "l0",
-            "--only",
-            "l1",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--only", "l0", "--only", "l1"])
         .run()
         .ok();
     let other = lab.file("other.rhai", "fn overrides() { #{ name: \"other\" } }\n");
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            other.to_str().unwrap(),
-            "--only",
-            "l1",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--profile", other.to_str().unwrap(), "--only", "l1"])
         .run()
         .code(1)
         .stderr_has("belongs to lab lab, not other")
@@ -572,15 +481,8 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
         let lab = Lab::new();
         std::fs::remove_dir_all(lab.state()).unwrap();
         let plan = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--plan",
-                "--json",
-                "--profile",
-                profile,
-            ])
+            .run_script("lab.rhai")
+            .args(["--plan", "--json", "--profile", profile])
             .run();
         plan.ok();
         assert!(
@@ -588,14 +490,8 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
             "{profile}: the plan wrote into the state folder"
         );
         let human = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--plan",
-                "--profile",
-                profile,
-            ])
+            .run_script("lab.rhai")
+            .args(["--plan", "--profile", profile])
             .run();
         human.ok();
         assert!(
@@ -627,14 +523,8 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
         };
         let planned = count(&plan, &["planned"]);
         let run = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--json",
-                "--profile",
-                profile,
-            ])
+            .run_script("lab.rhai")
+            .args(["--json", "--profile", profile])
             .run();
         run.ok();
         let done = count(&run, &["changed", "planned"]);

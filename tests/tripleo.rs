@@ -70,23 +70,22 @@ fn check(python: &str, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// The checker's output, for a check that must pass.
 #[track_caller]
-fn passes(python: &str, args: &[&str]) {
+fn passes(python: &str, args: &[&str]) -> String {
     let (code, text) = check(python, args);
     assert_eq!(code, 0, "check.py {args:?}:\n{text}");
+    text
 }
 
 /// The sandbox run of the lab for a release: its output folder and the command lines it planned
 /// on the director (jobs and commands, from the journal).
 fn sandbox(lab: &Lab, profile: Option<&str>) -> (PathBuf, PathBuf) {
-    let lab_rhai = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let mut args = vec!["run".to_string(), lab_rhai.display().to_string()];
+    let mut run = lab.run_script("lab.rhai");
     if let Some(p) = profile {
-        args.extend(["--profile".into(), p.into()]);
+        run = run.args(["--profile", p]);
     }
-    lab.labsh()
-        .args(&args)
-        .env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
+    run.env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
         .run()
         .ok();
     let mut commands = vec![];
@@ -248,6 +247,14 @@ fn os_net_config(onc: &str, config: &Path) -> (i32, String) {
     )
 }
 
+/// The --noop output of os-net-config `onc` for a config it must accept (else fails: `refused`).
+#[track_caller]
+fn onc_accepts(onc: &str, config: &Path, refused: &str) -> String {
+    let (code, text) = os_net_config(onc, config);
+    assert_eq!(code, 0, "{refused}:\n{text}");
+    text
+}
+
 /// Splits os-net-config's --noop output into its files: name -> content.
 fn ifcfg_files(text: &str) -> HashMap<String, String> {
     let mut m = HashMap::new();
@@ -317,7 +324,7 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
         ("compute", "br-ex", vec![20, 30, 50]),
         ("ceph-storage", "br-bond", vec![30, 40]),
     ] {
-        let (code, json) = check(
+        let json = passes(
             &tools_py,
             &[
                 "heat-nic",
@@ -327,12 +334,11 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
                 node,
             ],
         );
-        assert_eq!(code, 0, "{json}");
         let cfg = lab.file(&format!("onc13-{role}.json"), &json);
-        let (code, text) = os_net_config(&env["ONC_13"], &cfg);
-        assert_eq!(
-            code, 0,
-            "os-net-config 8.5.1 refused the {role} nic-config:\n{text}"
+        let text = onc_accepts(
+            &env["ONC_13"],
+            &cfg,
+            &format!("os-net-config 8.5.1 refused the {role} nic-config"),
         );
         assert_bond_bridge_vlans(&text, bridge, &vlans, &format!("13 {role}"));
     }
@@ -345,7 +351,7 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
         ("Compute", vec![20, 30, 50]),
         ("CephStorage", vec![30, 40]),
     ] {
-        let (code, vars) = check(
+        let vars = passes(
             &tools_py,
             &[
                 "j2-vars",
@@ -355,9 +361,8 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
                 "0",
             ],
         );
-        assert_eq!(code, 0, "{vars}");
         let vf = lab17.file(&format!("vars-{role}.json"), &vars);
-        let (code, json) = check(
+        let json = passes(
             &tools_py,
             &[
                 "j2-nic",
@@ -365,12 +370,11 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
                 &s(&vf),
             ],
         );
-        assert_eq!(code, 0, "{json}");
         let cfg = lab17.file(&format!("onc17-{role}.json"), &json);
-        let (code, text) = os_net_config(&env["ONC_17_1"], &cfg);
-        assert_eq!(
-            code, 0,
-            "os-net-config 14.2.0 refused the {role} nic config:\n{text}"
+        let text = onc_accepts(
+            &env["ONC_17_1"],
+            &cfg,
+            &format!("os-net-config 14.2.0 refused the {role} nic config"),
         );
         assert_bond_bridge_vlans(&text, "br-ex", &vlans, &format!("17.1 {role}"));
     }

@@ -110,6 +110,11 @@ impl Lab {
         ]
     }
 
+    /// `labsh run scripts/NAME`, to which a test adds its arguments.
+    pub fn run_script(&self, name: &str) -> Labsh<'_> {
+        self.labsh().args(["run", script(name).to_str().unwrap()])
+    }
+
     pub fn labsh(&self) -> Labsh<'_> {
         Labsh {
             lab: self,
@@ -222,6 +227,14 @@ impl Out {
             self.stderr
         );
         self
+    }
+
+    /// How many effects of operation `op` a `--json` run planned.
+    pub fn planned(&self, op: &str) -> usize {
+        self.json_lines()
+            .iter()
+            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
+            .count()
     }
 
     /// stdout as JSON lines.
