@@ -1015,6 +1015,14 @@ fn row<'a>(rows: &'a [Value], check: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {check} row in {rows:?}"))
 }
 
+/// The row of `check`, which must have failed, and its detail.
+#[track_caller]
+fn failed<'a>(rows: &'a [Value], check: &str) -> (&'a Value, &'a str) {
+    let r = row(rows, check);
+    assert_eq!(r["status"], "fail", "{rows:?}");
+    (r, r["detail"].as_str().unwrap())
+}
+
 #[track_caller]
 fn osc_ok(clouds: &Path, args: &[&str]) {
     run_ok(
@@ -1091,14 +1099,13 @@ fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
         ],
     );
     let rows = installer_checks(&lab, &clouds, &t, &[("flavor", &small)]);
-    let f = row(&rows, "flavor");
-    assert_eq!(f["status"], "fail", "{rows:?}");
+    let (f, detail) = failed(&rows, "flavor");
     for want in [
         "tenant.flavor.vcpus: 1",
         "tenant.flavor.ram_mib: 2048",
         "tenant.flavor.disk_gb: 10",
     ] {
-        assert!(f["detail"].as_str().unwrap().contains(want), "{want}: {f}");
+        assert!(detail.contains(want), "{want}: {f}");
     }
     osc_ok(&clouds, &["flavor", "delete", &small]);
     assert_eq!(
@@ -1151,13 +1158,9 @@ fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
     );
     osc_ok(&clouds, &["floating", "ip", "set", "--port", &port, &t.api]);
     let rows = installer_checks(&lab, &clouds, &t, &[]);
-    let a = row(&rows, "API floating IP");
-    assert_eq!(a["status"], "fail", "{rows:?}");
+    let (a, detail) = failed(&rows, "API floating IP");
     assert!(
-        a["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("tenant.api_fip: {} is attached to port", t.api)),
+        detail.starts_with(&format!("tenant.api_fip: {} is attached to port", t.api)),
         "{a}"
     );
     osc_ok(&clouds, &["floating", "ip", "unset", "--port", &t.api]);
@@ -1186,12 +1189,8 @@ fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
         ],
     );
     let rows = installer_checks(&lab, &clouds, &t, &[("image_name", &foreign)]);
-    let i = row(&rows, "image");
-    assert_eq!(i["status"], "fail", "{rows:?}");
-    assert!(
-        i["detail"].as_str().unwrap().contains("cannot see it"),
-        "{i}"
-    );
+    let (i, detail) = failed(&rows, "image");
+    assert!(detail.contains("cannot see it"), "{i}");
     osc_ok(&clouds, &["image", "set", "--public", &foreign]);
     let rows = installer_checks(&lab, &clouds, &t, &[("image_name", &foreign)]);
     assert_eq!(row(&rows, "image")["status"], "pass", "{rows:?}");
@@ -1214,15 +1213,8 @@ fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
     let short = (in_use + 9 - 1).to_string();
     osc_ok(&clouds, &["quota", "set", "--ports", &short, &t.project]);
     let rows = installer_checks(&lab, &clouds, &t, &[]);
-    let qr = row(&rows, "quota");
-    assert_eq!(qr["status"], "fail", "{rows:?}");
-    assert!(
-        qr["detail"]
-            .as_str()
-            .unwrap()
-            .contains("ports: needs 9, 8 left"),
-        "{qr}"
-    );
+    let (qr, detail) = failed(&rows, "quota");
+    assert!(detail.contains("ports: needs 9, 8 left"), "{qr}");
     osc_ok(
         &clouds,
         &[

@@ -410,20 +410,24 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
         "withcluster.yaml",
         "libvirt_uri: test:///default\nundercloud: {offline: true}\n",
     );
+    // The ocp stage alone on that target with the variant `v`.
+    let ocp_with = |v: &Path| {
+        lab.run_script("lab.rhai")
+            .args([
+                "--target",
+                t.to_str().unwrap(),
+                "--profile",
+                v.to_str().unwrap(),
+                "--only",
+                "ocp",
+            ])
+            .run()
+    };
     let v = lab.file(
         "profiles/nokey.rhai",
         "fn overrides() { #{ ocp: #{ ssh_public_key: \"/nonexistent/id_rsa.pub\" } } }\n",
     );
-    lab.run_script("lab.rhai")
-        .args([
-            "--target",
-            t.to_str().unwrap(),
-            "--profile",
-            v.to_str().unwrap(),
-            "--only",
-            "ocp",
-        ])
-        .run()
+    ocp_with(&v)
         .code(1)
         .stderr_has("ocp.ssh_public_key: /nonexistent/id_rsa.pub does not exist");
     let key = lab.file("id.pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest test\n");
@@ -434,18 +438,7 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
             key.display()
         ),
     );
-    lab.run_script("lab.rhai")
-        .args([
-            "--target",
-            t.to_str().unwrap(),
-            "--profile",
-            v2.to_str().unwrap(),
-            "--only",
-            "ocp",
-        ])
-        .run()
-        .code(1)
-        .stderr_has("pull-secret");
+    ocp_with(&v2).code(1).stderr_has("pull-secret");
     assert!(
         !lab.state()
             .join("out/withcluster/install-config.yaml")

@@ -5,6 +5,21 @@ use crate::support::{Lab, Sshd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// A test's own sshd, a lab, and the sshd's host as labsh's ssh binding takes it.
+fn sshd_and_lab() -> (Sshd, Lab, String) {
+    let sshd = Sshd::start();
+    let lab = Lab::new();
+    let h = sshd.host();
+    (sshd, lab, h)
+}
+
+/// The lab's folder `remote`, made: the files on "the host".
+fn remote_dir(lab: &Lab) -> PathBuf {
+    let d = lab.work().join("remote");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 fn script(lab: &Lab, name: &str, text: &str) -> PathBuf {
     lab.file(name, text)
 }
@@ -29,9 +44,7 @@ fn nova_sample(dir: &Path) -> PathBuf {
 
 #[test]
 fn commands_stream_with_the_host_and_failures_name_it() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
+    let (sshd, lab, h) = sshd_and_lab();
     let f = script(
         &lab,
         "cmd.rhai",
@@ -109,11 +122,8 @@ fn unreachable_hosts_and_refused_keys_are_named() {
 
 #[test]
 fn remote_files_converge_and_edits_keep_everything_else() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
-    let dir = lab.work().join("remote");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_sshd, lab, h) = sshd_and_lab();
+    let dir = remote_dir(&lab);
     let nova = nova_sample(&dir);
     let original = std::fs::read_to_string(&nova).unwrap();
     std::fs::write(
@@ -240,11 +250,8 @@ ssh::ini_set(uc, "/etc/nova/nova.conf", "neutron", "timeout", 300, #{sudo: true}
 
 #[test]
 fn a_job_runs_detached_and_a_killed_run_follows_it_instead_of_starting_it_again() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
-    let remote = lab.work().join("remote");
-    std::fs::create_dir_all(&remote).unwrap();
+    let (_sshd, lab, h) = sshd_and_lab();
+    let remote = remote_dir(&lab);
     let count = remote.join("starts");
     let log = lab.work().join("logs/slow.log");
     // Each start of the job adds a line to `starts`; it then runs for a while.
@@ -304,9 +311,7 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
 
 #[test]
 fn a_failing_job_names_its_code_and_last_lines_and_a_timeout_stops_it() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
+    let (_sshd, lab, h) = sshd_and_lab();
     let remote = lab.work().join("remote");
     let f = script(
         &lab,
