@@ -178,11 +178,7 @@ fn doc_shows_the_reference_from_doc_comments() {
         .run()
         .code(2)
         .stderr_has("did you mean 'par_map'");
-    let dir = lab.work().join("ref");
-    lab.labsh()
-        .args(["doc", "--markdown", dir.to_str().unwrap()])
-        .run()
-        .ok();
+    let dir = lab.doc_markdown();
     let core = std::fs::read_to_string(dir.join("core.md")).unwrap();
     assert!(core.contains("## `run(argv: Array) -> Map`"), "{core}");
     assert!(std::fs::read_to_string(dir.join("index.md"))

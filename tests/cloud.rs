@@ -3,7 +3,7 @@
 //! python-openstackclient, a client we did not write.
 
 use crate::support::devcloud::{devcloud, osc, osc_command, system_clouds};
-use crate::support::{cache, root, run_ok, succeeded, Lab};
+use crate::support::{cache, root, run_ok, spawn_and_read_line, succeeded, Lab, Spawned};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -700,7 +700,7 @@ assert_eq(cloud::servers("devcloud", #{{name: "{n}"}}).len(), 1);
 
 /// A TLS front for Keystone on 127.0.0.1 with a certificate from a CA of the test's own.
 struct TlsFront {
-    child: std::process::Child,
+    _server: Spawned,
     port: u16,
     ca: PathBuf,
 }
@@ -721,29 +721,17 @@ impl TlsFront {
             .status()
             .unwrap()
             .success());
-        let mut child = Command::new("python3")
-            .arg(root().join("tests/harness/tlsfront.py"))
-            .arg(&d)
-            .arg("5000")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = spawn_and_read_line(
+            Command::new("python3")
+                .arg(root().join("tests/harness/tlsfront.py"))
+                .arg(&d)
+                .arg("5000"),
+        );
         TlsFront {
-            child,
+            _server: Spawned(child),
             port: line.trim().parse().unwrap(),
             ca: d.join("ca.pem"),
         }
-    }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1027,12 +1027,7 @@ fn plan_mode_belongs_to_the_task_not_the_session() {
     );
     let recap = out.json_lines().pop().unwrap();
     let count = |stage: &str| {
-        recap["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == stage)
-            .map(|s| s["changed"].as_u64().unwrap())
+        crate::support::recap_stage(&recap, stage).map(|s| s["changed"].as_u64().unwrap())
     };
     assert_eq!(count("x"), Some(1));
     assert_eq!(count("y"), Some(2));

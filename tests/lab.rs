@@ -71,15 +71,7 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
         assert!(names.contains(&s), "{s} missing from {names:?}");
     }
     // What needs a real undercloud, cloud or cluster was planned, not applied.
-    let stage = |n: &str| {
-        recap["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let stage = |n: &str| crate::support::recap_stage(&recap, n).unwrap().clone();
     assert!(stage("overcloud")["planned"].as_u64().unwrap() >= 5);
     assert_eq!(stage("overcloud")["changed"], 0);
     assert!(stage("tenant")["planned"].as_u64().unwrap() >= 15);

@@ -3,8 +3,7 @@
 //! followed, the log kept, a converged cluster left alone and an expired wait diagnosed; tools
 //! are fetched from a local mirror with their checksum checked.
 
-use crate::support::Lab;
-use std::io::{BufRead, BufReader};
+use crate::support::{spawn_and_read_line, Lab};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -119,17 +118,12 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
     let sum =
         String::from_utf8(Command::new("sha256sum").arg(&tar).output().unwrap().stdout).unwrap();
     let sum = sum.split_whitespace().next().unwrap().to_string();
-    let mut server = Command::new("python3")
-        .args(["-u", "-c", "import http.server,functools,sys; h=functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1]); s=http.server.ThreadingHTTPServer(('127.0.0.1', 0), h); print(s.server_address[1], flush=True); s.serve_forever()"])
-        .arg(&mirror)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
+    let (mut server, port) = spawn_and_read_line(
+        Command::new("python3")
+            .args(["-u", "-c", "import http.server,functools,sys; h=functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1]); s=http.server.ThreadingHTTPServer(('127.0.0.1', 0), h); print(s.server_address[1], flush=True); s.serve_forever()"])
+            .arg(&mirror)
+            .stderr(Stdio::null()),
+    );
     let url = format!("http://127.0.0.1:{}", port.trim());
     let bin = lab.work().join("bin");
     let script = |sha: &str| {

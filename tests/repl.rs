@@ -290,11 +290,7 @@ fn a_stdlib_module_has_help_doc_and_completion() {
         .run()
         .ok()
         .stdout_has("l1::instackenv_nodes(uri, p)");
-    let dir = lab.work().join("ref");
-    lab.labsh()
-        .args(["doc", "--markdown", dir.to_str().unwrap()])
-        .run()
-        .ok();
+    let dir = lab.doc_markdown();
     let page = std::fs::read_to_string(dir.join("l1.md")).unwrap();
     assert!(page.contains("## `l1::build(uri, p)`"), "{page}");
     let index = std::fs::read_to_string(dir.join("index.md")).unwrap();

@@ -7,8 +7,9 @@ pub mod devcloud;
 pub mod host;
 pub mod ports;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The canary secret: its value must never appear anywhere labsh writes.
@@ -55,6 +56,34 @@ pub fn succeeded(out: Output, what: impl std::fmt::Display) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// A process a test started, killed and reaped when the test is done with it.
+pub struct Spawned(pub Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` with its stdout piped and reads the first line it prints (a server's port, say).
+pub fn spawn_and_read_line(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
+/// The stage `name` in a run's recap.
+pub fn recap_stage<'a>(recap: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    recap["stages"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name)
 }
 
 /// A test's own folders: `state` (LABSH_STATE_DIR), `lib` (the user's override folder) and
@@ -108,6 +137,16 @@ impl Lab {
             (CANARY_ENV.into(), CANARY_VALUE.into()),
             ("RUST_BACKTRACE".into(), "0".into()),
         ]
+    }
+
+    /// Writes the reference as Markdown (`labsh doc --markdown`) into `work/ref`; returns that folder.
+    pub fn doc_markdown(&self) -> PathBuf {
+        let dir = self.work().join("ref");
+        self.labsh()
+            .args(["doc", "--markdown", dir.to_str().unwrap()])
+            .run()
+            .ok();
+        dir
     }
 
     /// `labsh run scripts/NAME`, to which a test adds its arguments.
