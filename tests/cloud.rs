@@ -621,7 +621,7 @@ fn an_openrc_file_is_read_like_overcloudrc() {
             rc.display()
         ),
     );
-    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.run(["run", f.to_str().unwrap()]).ok();
 }
 
 #[test]

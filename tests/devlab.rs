@@ -166,7 +166,7 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     installer_cleanup(&clouds);
     osc_try(&clouds, &["project", "delete", &format!("{p}-tenant-keep")]);
     osc_try(&clouds, &["flavor", "delete", &format!("{p}-master-keep")]);
-    lab.labsh().args(teardown.clone()).run().ok();
+    lab.run(teardown.clone()).ok();
     // Look-alikes that labsh did not make, and the state before.
     osc_do(&clouds, &["project", "create", &format!("{p}-tenant-keep")]);
     osc_do(
@@ -190,7 +190,7 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     // The plan shows each domain and BMC once, and changes nothing.
     let mut plan_args = args.clone();
     plan_args.push("--plan".into());
-    let plan = lab.labsh().args(plan_args).run();
+    let plan = lab.run(plan_args);
     plan.ok();
     assert_eq!(plan.planned("virt.domain.define"), 8);
     assert_eq!(plan.planned("virt.domain.start"), 8);
@@ -201,9 +201,9 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     for stage in ["l0", "l1", "undercloud", "tenant"] {
         kill_after(&lab, &args, stage);
     }
-    let first = lab.labsh().args(args.clone()).run();
+    let first = lab.run(args.clone());
     first.ok();
-    let again = lab.labsh().args(args.clone()).run();
+    let again = lab.run(args.clone());
     again.ok();
     let recap = again.json_lines().pop().unwrap();
     assert_eq!(
@@ -295,7 +295,7 @@ files::write("{out}/ocp/metadata.json", `{{"clusterName":"ocp4","infraID":"{infr
         .ok();
     let mut ocp_args = args.clone();
     ocp_args.extend(["--only".to_string(), "ocp".to_string()]);
-    lab.labsh().args(ocp_args).run().ok();
+    lab.run(ocp_args).ok();
     let fip = osc(&clouds, &["floating", "ip", "show", "192.168.122.231"]);
     let port = osc(&clouds, &["port", "show", &format!("{infra}-ingress-port")]);
     assert_eq!(fip["port_id"], port["id"]);
@@ -303,22 +303,22 @@ files::write("{out}/ocp/metadata.json", `{{"clusterName":"ocp4","infraID":"{infr
 
     // Teardown: what the installer made is the installer's to remove; labsh removes its own.
     installer_cleanup(&clouds);
-    lab.labsh().args(teardown.clone()).run().ok();
+    lab.run(teardown.clone()).ok();
     assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
 
     // From nothing again, the host's stages in one run (the domains start after l0 wrote its
     // artifacts), then a second run that changes nothing.
     let mut host_args = args.clone();
     host_args.extend(["--only", "l0", "--only", "l1"].map(String::from));
-    lab.labsh().args(host_args.clone()).run().ok();
-    let second = lab.labsh().args(host_args).run();
+    lab.run(host_args.clone()).ok();
+    let second = lab.run(host_args);
     second.ok();
     let recap = second.json_lines().pop().unwrap();
     assert_eq!(
         recap["totals"]["changed"], 0,
         "a second run changes nothing: {recap}"
     );
-    lab.labsh().args(teardown).run().ok();
+    lab.run(teardown).ok();
     assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
     assert_eq!(
         cloud_snapshot(&clouds, p),

@@ -178,10 +178,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn new(lab: &'a Lab, director: &'a Director, release: &str) -> Run<'a> {
         let host = lab.work().join("host.xml");
-        let uri = lab
-            .labsh()
-            .args(["-e", &format!("virt::sandbox_host(\"{}\")", host.display())])
-            .run();
+        let uri = lab.run(["-e", &format!("virt::sandbox_host(\"{}\")", host.display())]);
         uri.ok();
         let images = lab.work().join("images");
         std::fs::create_dir_all(images.join("ssd")).unwrap();

@@ -63,16 +63,11 @@ print(`first: ${{done}}`);
             key = key.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .ok()
         .stdout_has("first: true");
     // The same again: already done.
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     assert_eq!(o.json_lines().pop().unwrap()["totals"]["changed"], 0);
     // Read back with a tool we did not write.
@@ -106,9 +101,7 @@ assert(parse_int(part.Size) > 500000000, part.Size);
             big = big.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .ok()
         .stdout_has("size ");
     let out = Command::new("qemu-img")

@@ -30,10 +30,7 @@ assert(e.contains("labsh does not overwrite it"), e);
             d = d.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 4, "{recap}");
@@ -62,14 +59,12 @@ fn sizes_without_a_unit_are_refused() {
         ("\"ten G\"", "is not a size"),
         ("#{}", "must be a string like"),
     ] {
-        lab.labsh()
-            .args([
-                "-e",
-                &format!("img::create({:?}, {size})", p.display().to_string()),
-            ])
-            .run()
-            .code(1)
-            .stderr_has(want);
+        lab.run([
+            "-e",
+            &format!("img::create({:?}, {size})", p.display().to_string()),
+        ])
+        .code(1)
+        .stderr_has(want);
     }
     assert!(!p.exists());
 }
@@ -93,10 +88,7 @@ print(a);
             d = d.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     let lines = o.json_lines();
     let recap = lines.last().unwrap();
@@ -169,10 +161,7 @@ print(p);
             cache = cache.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     let _ = server.kill();
     let _ = server.wait();
     o.ok();

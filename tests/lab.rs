@@ -281,17 +281,14 @@ fn the_lab_is_drawn() {
             .filter_map(|n| n.text().map(str::to_string))
             .collect();
         // What the profile makes: its VMs and networks, as the lab's own plan names them.
-        let o = lab
-            .labsh()
-            .args([
+        let o = lab.run([
                 "-e",
                 &format!(
                     "import \"profile\" as profile; import \"seed\" as seed; let p = profile::load({}, ()).profile; #{{vms: seed::vm_list(p).map(|v| v.name), nets: p.networks.keys() + p.overcloud.networks.keys()}}",
                     if name == "seed" { "\"seed\"".to_string() } else { format!("\"{}\"", profiles.join(format!("{name}.rhai")).display()) }
                 ),
                 "--json",
-            ])
-            .run();
+            ]);
         o.ok();
         let v = o
             .json_lines()

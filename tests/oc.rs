@@ -76,13 +76,8 @@ fn a_missing_kubeconfig_plans_and_fails_clearly() {
         "nokc.rhai",
         "let n = oc::nodes(\"/nonexistent/auth/kubeconfig\");\nassert_eq(n, []);",
     );
-    lab.labsh()
-        .args(["run", "--plan", f.to_str().unwrap()])
-        .run()
-        .ok();
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
+    lab.run(["run", f.to_str().unwrap()])
         .code(1)
         .stderr_has("kubeconfig /nonexistent/auth/kubeconfig does not exist");
 }

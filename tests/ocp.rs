@@ -48,7 +48,7 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
             inst.display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run(["run", f.to_str().unwrap()]);
     o.ok()
         .stderr_has("progress 4.2.4: 98% complete")
         .stderr_has("progress 4.2.4: 99% complete")
@@ -62,9 +62,7 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
         "registry.lab:5000/ocp4/openshift4:4.2.4\n"
     );
     // Installed: a second run leaves it alone.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .ok()
         .stdout_has("changed: false");
 }
@@ -86,9 +84,7 @@ fn an_expired_wait_is_diagnosed_with_the_last_progress_and_the_log() {
             inst.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .code(1)
         .stderr_has("openshift-install did not finish in 2.0s")
         .stderr_has("last progress: 4.2.4 42%")
@@ -133,19 +129,15 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
         )
     };
     let bad = lab.file("bad.rhai", &script(&"0".repeat(64)));
-    lab.labsh()
-        .args(["run", bad.to_str().unwrap()])
-        .run()
+    lab.run(["run", bad.to_str().unwrap()])
         .code(1)
         .stderr_has("is not the expected");
     assert!(!bin.join("openshift-install").exists(), "nothing installed");
     let good = lab.file("good.rhai", &script(&sum));
-    lab.labsh().args(["run", good.to_str().unwrap()]).run().ok();
+    lab.run(["run", good.to_str().unwrap()]).ok();
     assert!(Path::new(&bin.join("openshift-install")).is_file());
     // Found there now: no download.
-    lab.labsh()
-        .args(["run", good.to_str().unwrap()])
-        .run()
+    lab.run(["run", good.to_str().unwrap()])
         .ok()
         .stdout_has(&bin.join("openshift-install").display().to_string());
     let _ = server.kill();
@@ -187,7 +179,7 @@ print(out.to_json());
             current.display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run(["run", f.to_str().unwrap()]);
     o.ok();
     let configs: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
     let fixture: serde_json::Value = serde_json::from_str(
@@ -255,7 +247,7 @@ print(out.to_json());
 #[test]
 fn the_guides_release_table_is_the_rules_own() {
     let lab = Lab::new();
-    let o = lab.labsh().args(["-e", "ocp::release_table()"]).run();
+    let o = lab.run(["-e", "ocp::release_table()"]);
     o.ok();
     let guide =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))

@@ -144,9 +144,7 @@ fn completion_multiline_persistence_history_and_save() {
         "{saved}"
     );
     // The saved session runs as a script.
-    lab.labsh()
-        .args(["run", out.to_str().unwrap()])
-        .run()
+    lab.run(["run", out.to_str().unwrap()])
         .ok()
         .stdout_has("base is 20");
 }
@@ -255,14 +253,9 @@ fn save_writes_what_the_session_did_and_check_accepts_it() {
         "{saved}"
     );
     // labsh check accepts it, and a run does what the session did: the planned touch stays planned.
-    lab.labsh()
-        .args(["check", out.to_str().unwrap()])
-        .run()
-        .ok();
+    lab.run(["check", out.to_str().unwrap()]).ok();
     std::fs::remove_file(&real).unwrap();
-    lab.labsh()
-        .args(["run", out.to_str().unwrap()])
-        .run()
+    lab.run(["run", out.to_str().unwrap()])
         .ok()
         .stdout_has("n is 2048");
     assert!(real.exists());
@@ -285,9 +278,7 @@ fn a_stdlib_module_has_help_doc_and_completion() {
     t.wait_for("l1::build_with_bmcs");
     t.keys(&["C-u"]);
     t.line(":quit");
-    lab.labsh()
-        .args(["doc", "l1"])
-        .run()
+    lab.run(["doc", "l1"])
         .ok()
         .stdout_has("l1::instackenv_nodes(uri, p)");
     let dir = lab.doc_markdown();

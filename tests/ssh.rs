@@ -60,7 +60,7 @@ ssh::run(h, "echo one; echo two >&2; echo three; exit 7");
 "#
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run(["run", f.to_str().unwrap()]);
     o.code(1)
         .stderr_has(&format!("root@127.0.0.1:{} │ hello world", sshd.port))
         .stderr_has("command failed with exit code 7")
@@ -90,9 +90,7 @@ fn unreachable_hosts_and_refused_keys_are_named() {
         "bad.rhai",
         &format!("ssh::run(#{{host: \"127.0.0.1\", user: \"root\", port: {free}, connect_timeout: 3}}, [\"true\"]);"),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .code(1)
         .stderr_has(&format!(
             "ssh to root@127.0.0.1:{free}: the host cannot be reached"
@@ -113,9 +111,7 @@ fn unreachable_hosts_and_refused_keys_are_named() {
             other.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .code(1)
         .stderr_has("authentication refused");
 }
@@ -148,10 +144,7 @@ ssh::get(h, d + "/undercloud.conf", "{back}");
         back = lab.work().join("back/undercloud.conf").display()
     );
     let f = script(&lab, "files.rhai", &text);
-    let first = lab
-        .labsh()
-        .args(["run", f.to_str().unwrap(), "--json"])
-        .run();
+    let first = lab.run(["run", f.to_str().unwrap(), "--json"]);
     first.ok();
     assert_eq!(
         first.json_lines().pop().unwrap()["totals"]["changed"],
@@ -159,10 +152,7 @@ ssh::get(h, d + "/undercloud.conf", "{back}");
         "{}",
         first.stdout
     );
-    let again = lab
-        .labsh()
-        .args(["run", f.to_str().unwrap(), "--json"])
-        .run();
+    let again = lab.run(["run", f.to_str().unwrap(), "--json"]);
     again.ok();
     assert_eq!(
         again.json_lines().pop().unwrap()["totals"]["changed"],
@@ -234,16 +224,11 @@ ssh::run(uc, "openstack undercloud install", #{timeout: 3600});
 ssh::ini_set(uc, "/etc/nova/nova.conf", "neutron", "timeout", 300, #{sudo: true});
 "#,
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--plan", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--plan", "--json", f.to_str().unwrap()]);
     o.ok();
     assert_eq!(o.json_lines().pop().unwrap()["totals"]["planned"], 3);
     // Applying on an offline host is refused before anything runs.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .code(1)
         .stderr_has("stack@192.168.122.253 is offline");
 }
@@ -291,7 +276,7 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
         .args(["-KILL", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run(["run", f.to_str().unwrap()]);
     o.ok().stdout_has("code=0 attached=true last=done");
     // Started once, and the local log holds the whole output.
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\n");
@@ -301,9 +286,7 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
         "{text}"
     );
     // Finished: the next call starts it anew.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", f.to_str().unwrap()])
         .ok()
         .stdout_has("code=0 attached=false");
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\nstart\n");
@@ -328,7 +311,7 @@ ssh::job(h, "slow", "echo $$ > {r}/slow.pid; sleep 30", #{{log: "{w}/slow.log", 
             r = remote.display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run(["run", f.to_str().unwrap()]);
     o.code(1)
         .stderr_has("slow did not finish in 1s")
         .stderr_has("it was stopped");
@@ -367,7 +350,7 @@ print(ssh::host(node).label);
             w = lab.work().display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run(["run", f.to_str().unwrap()]);
     o.ok().stdout_has(&format!(
         "root@127.0.0.1:{p} via root@127.0.0.1:{p}",
         p = sshd.port

@@ -149,6 +149,15 @@ impl Lab {
         dir
     }
 
+    /// Runs labsh with `args` and nothing else of a test's own (see [`Labsh::run`]).
+    pub fn run<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.labsh().args(args).run()
+    }
+
     /// `labsh run scripts/NAME`, to which a test adds its arguments.
     pub fn run_script(&self, name: &str) -> Labsh<'_> {
         self.labsh().args(["run", script(name).to_str().unwrap()])
