@@ -29,7 +29,7 @@ fn eval_json_gives_the_value_as_json() {
 fn syntax_error_names_file_line_and_column_with_a_caret() {
     let lab = Lab::new();
     let f = lab.file("bad.rhai", "let a = 1;\nlet b = (a + ;\n");
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has(&format!("{}:2:", f.display()))
         .stderr_has("2 | let b = (a + ;")
@@ -50,7 +50,7 @@ fn unknown_function_is_reported_before_anything_runs() {
             marker.display()
         ),
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("unknown function 'stagee'")
         .stderr_has("s.rhai:3:1")
@@ -76,7 +76,7 @@ fn wrong_literal_argument_type_is_reported_before_anything_runs() {
             marker.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("wrong argument types for 'run'")
         .stderr_has("s.rhai:2:1")
@@ -88,9 +88,7 @@ fn wrong_literal_argument_type_is_reported_before_anything_runs() {
 fn runtime_type_error_has_a_position() {
     let lab = Lab::new();
     let f = lab.file("s.rhai", "let argv = \"ls\";\nrun(argv);\n");
-    lab.run(["run", f.to_str().unwrap()])
-        .code(1)
-        .stderr_has("s.rhai:2:1");
+    lab.run_file(&f).code(1).stderr_has("s.rhai:2:1");
 }
 
 #[test]
@@ -165,16 +163,16 @@ fn help_in_a_script_prints_the_same_reference() {
 fn journal_lists_runs_and_shows_events() {
     let lab = Lab::new();
     let f = lab.file("s.rhai", "stage(\"a\", || run([\"true\"]));\n");
-    lab.run(["run", f.to_str().unwrap()]).ok();
+    lab.run_file(&f).ok();
     let p = lab.file(
         "p.rhai",
         "stage(\"b\", || planned(\"shown only\", || run([\"true\"])));\n",
     );
-    lab.run(["run", p.to_str().unwrap()]).ok();
+    lab.run_file(&p).ok();
     // A plan writes no journal.
     lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
     let bad = lab.file("bad.rhai", "stage(\"c\", || run([\"false\"]));\n");
-    lab.run(["run", bad.to_str().unwrap()]).code(1);
+    lab.run_file(&bad).code(1);
     let o = lab.run(["journal"]);
     o.ok();
     let lines: Vec<&str> = o.stdout.lines().collect();
@@ -341,7 +339,7 @@ fn cli_output_is_as_shown() {
         "s.rhai",
         "stage(\"prepare\", || run([\"true\"]));\nstage(\"show\", || planned(\"no cloud here\", || run([\"true\"])));\nstage(\"fail\", || run([\"false\"]));\n",
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.code(1);
     snapshot("recap", &normalized(&o.stderr, &lab));
     let o = lab.run(["run", "--plan", f.to_str().unwrap()]);

@@ -621,7 +621,7 @@ fn an_openrc_file_is_read_like_overcloudrc() {
             rc.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()]).ok();
+    lab.run_file(&f).ok();
 }
 
 #[test]

@@ -63,9 +63,7 @@ print(`first: ${{done}}`);
             key = key.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("first: true");
+    lab.run_file(&f).ok().stdout_has("first: true");
     // The same again: already done.
     let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
@@ -101,9 +99,7 @@ assert(parse_int(part.Size) > 500000000, part.Size);
             big = big.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("size ");
+    lab.run_file(&f).ok().stdout_has("size ");
     let out = Command::new("qemu-img")
         .args(["info", "--output=json"])
         .arg(&big)

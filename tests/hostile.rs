@@ -754,7 +754,7 @@ fn bad_scripts_fail_with_file_and_line_never_an_abort() {
     ];
     for (name, text, says) in cases {
         let f = lab.file(name, text);
-        let out = lab.run(["run", f.to_str().unwrap()]);
+        let out = lab.run_file(&f);
         assert_eq!(out.code, 1, "{name}: {}", out.stderr);
         for s in *says {
             assert!(

@@ -77,7 +77,7 @@ fn a_missing_kubeconfig_plans_and_fails_clearly() {
         "let n = oc::nodes(\"/nonexistent/auth/kubeconfig\");\nassert_eq(n, []);",
     );
     lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("kubeconfig /nonexistent/auth/kubeconfig does not exist");
 }

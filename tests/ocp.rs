@@ -48,7 +48,7 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
             inst.display()
         ),
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.ok()
         .stderr_has("progress 4.2.4: 98% complete")
         .stderr_has("progress 4.2.4: 99% complete")
@@ -62,9 +62,7 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
         "registry.lab:5000/ocp4/openshift4:4.2.4\n"
     );
     // Installed: a second run leaves it alone.
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("changed: false");
+    lab.run_file(&f).ok().stdout_has("changed: false");
 }
 
 #[test]
@@ -84,7 +82,7 @@ fn an_expired_wait_is_diagnosed_with_the_last_progress_and_the_log() {
             inst.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("openshift-install did not finish in 2.0s")
         .stderr_has("last progress: 4.2.4 42%")
@@ -129,15 +127,13 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
         )
     };
     let bad = lab.file("bad.rhai", &script(&"0".repeat(64)));
-    lab.run(["run", bad.to_str().unwrap()])
-        .code(1)
-        .stderr_has("is not the expected");
+    lab.run_file(&bad).code(1).stderr_has("is not the expected");
     assert!(!bin.join("openshift-install").exists(), "nothing installed");
     let good = lab.file("good.rhai", &script(&sum));
-    lab.run(["run", good.to_str().unwrap()]).ok();
+    lab.run_file(&good).ok();
     assert!(Path::new(&bin.join("openshift-install")).is_file());
     // Found there now: no download.
-    lab.run(["run", good.to_str().unwrap()])
+    lab.run_file(&good)
         .ok()
         .stdout_has(&bin.join("openshift-install").display().to_string());
     let _ = server.kill();
@@ -179,7 +175,7 @@ print(out.to_json());
             current.display()
         ),
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.ok();
     let configs: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
     let fixture: serde_json::Value = serde_json::from_str(

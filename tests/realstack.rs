@@ -261,7 +261,7 @@ par_map(hosts, |h| {{
             ib = b.images().display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()]).ok();
+    lab.run_file(&f).ok();
     assert_eq!(a.virsh(&["list", "--name"]).trim(), "vm-a");
     assert_eq!(b.virsh(&["list", "--name"]).trim(), "vm-b");
     assert_ne!(
@@ -347,7 +347,7 @@ assert(!virt::domain_ensure(uri, #{{lab: "far", name: "far-vm", type: "qemu", me
             images = host.images().display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()]).ok();
+    lab.run_file(&f).ok();
     // Seen locally by a client we did not write.
     assert_eq!(host.virsh(&["list", "--name"]).trim(), "far-vm");
     assert!(host

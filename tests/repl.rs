@@ -144,9 +144,7 @@ fn completion_multiline_persistence_history_and_save() {
         "{saved}"
     );
     // The saved session runs as a script.
-    lab.run(["run", out.to_str().unwrap()])
-        .ok()
-        .stdout_has("base is 20");
+    lab.run_file(&out).ok().stdout_has("base is 20");
 }
 
 #[test]
@@ -255,9 +253,7 @@ fn save_writes_what_the_session_did_and_check_accepts_it() {
     // labsh check accepts it, and a run does what the session did: the planned touch stays planned.
     lab.run(["check", out.to_str().unwrap()]).ok();
     std::fs::remove_file(&real).unwrap();
-    lab.run(["run", out.to_str().unwrap()])
-        .ok()
-        .stdout_has("n is 2048");
+    lab.run_file(&out).ok().stdout_has("n is 2048");
     assert!(real.exists());
     assert!(
         !planned.exists(),

@@ -49,9 +49,7 @@ fn plan_never_touches_the_world_and_apply_does() {
         serde_json::json!({"ok": 0, "changed": 0, "planned": 4, "failed": 0})
     );
 
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stderr_has("RECAP");
+    lab.run_file(&f).ok().stderr_has("RECAP");
     assert_eq!(exists(&lab, &["a", "b", "c"]), [true, true, true]);
     let secrets = lab.state().join("secrets");
     use std::os::unix::fs::PermissionsExt;
@@ -161,7 +159,7 @@ stage("third", || run(["touch", "{third}"]));
     let o = lab.run(["run", f.to_str().unwrap(), "--set", "x=1"]);
     // --set x is not a parameter of this script.
     o.code(2).stderr_has("unknown --set key 'x'");
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("command failed with exit code 1: test -e")
         .stderr_has("s.rhai:4:5")
@@ -194,9 +192,7 @@ fn params_take_set_values_in_the_default_type() {
         "p.rhai",
         "let n = param(\"count\", 3);\nlet s = param(\"name\", \"lab\");\nlet on = param(\"fast\", false);\nprint(`${type_of(n)} ${n} ${s} ${on}`);\n",
     );
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("i64 3 lab false");
+    lab.run_file(&f).ok().stdout_has("i64 3 lab false");
     lab.run([
         "run",
         f.to_str().unwrap(),
@@ -225,7 +221,7 @@ fn run_reports_exit_codes_timeouts_and_streams_output() {
         "r.rhai",
         "let r = run([\"sh\", \"-c\", \"echo to-out; echo to-err >&2; exit 4\"], #{check: false});\nprint(`code ${r.code}`);\nrun([\"sh\", \"-c\", \"echo boom >&2; exit 3\"]);\n",
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stdout_has("code 4")
         .stderr_has("sh │ to-out")
@@ -289,13 +285,13 @@ fn errors_inside_modules_point_into_the_module() {
         "fn explode(x) {\n    let y = x + 1;\n    throw `exploded at ${y}`;\n}\n",
     );
     let f = lab.file("main.rhai", "import \"helper\" as h;\nh::explode(1);\n");
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("exploded at 2")
         .stderr_has("helper.rhai:3:5")
         .stderr_has("in call to function 'explode'");
     let g = lab.file("main2.rhai", "import \"helpr\" as h;\n");
-    lab.run(["run", g.to_str().unwrap()])
+    lab.run_file(&g)
         .code(1)
         .stderr_has("module \"helpr\" not found");
 }
@@ -306,16 +302,12 @@ fn module_override_precedence() {
     let script = "import \"util\" as util;\nprint(util::gib(1));\nif is_def_fn(\"dummy\", 0) {}\nprint(util::get_path(#{a: #{b: 5}}, \"a.b\", 0));\n";
     let f = lab.file("app/main.rhai", script);
     // 1. The embedded stdlib.
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("1073741824");
+    lab.run_file(&f).ok().stdout_has("1073741824");
     // 2. The user's override folder beats the stdlib.
     let over =
         |who: &str| format!("fn gib(n) {{ \"{who}\" }}\nfn get_path(m, p, d) {{ \"{who}\" }}\n");
     std::fs::write(lab.lib().join("util.rhai"), over("user-lib")).unwrap();
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("user-lib");
+    lab.run_file(&f).ok().stdout_has("user-lib");
     // 3. LABSH_PATH beats the user's folder.
     let extra = lab.work().join("extra");
     std::fs::create_dir_all(&extra).unwrap();
@@ -376,7 +368,7 @@ fn the_stdlib_passes_its_own_rhai_tests() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "rhai") {
-            lab.run(["run", p.to_str().unwrap()]).ok();
+            lab.run_file(&p).ok();
             n += 1;
         }
     }
@@ -395,7 +387,7 @@ fn a_broken_module_is_reported_before_anything_runs() {
             marker.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("broken.rhai:2:")
         .stderr_has("imported at");
@@ -464,15 +456,11 @@ fn a_script_named_like_a_module_imports_the_module_and_cycles_are_reported() {
         "util.rhai",
         "import \"util\" as util;\nprint(util::gib(2));\n",
     );
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("2147483648");
+    lab.run_file(&f).ok().stdout_has("2147483648");
     lab.file("m1.rhai", "import \"m2\" as m2;\nfn one() { 1 }\n");
     lab.file("m2.rhai", "import \"m1\" as m1;\nfn two() { 2 }\n");
     let g = lab.file("main.rhai", "import \"m1\" as m1;\nprint(m1::one());\n");
-    lab.run(["run", g.to_str().unwrap()])
-        .code(1)
-        .stderr_has("import cycle:");
+    lab.run_file(&g).code(1).stderr_has("import cycle:");
 }
 
 #[test]

@@ -60,7 +60,7 @@ ssh::run(h, "echo one; echo two >&2; echo three; exit 7");
 "#
         ),
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has(&format!("root@127.0.0.1:{} │ hello world", sshd.port))
         .stderr_has("command failed with exit code 7")
@@ -90,11 +90,9 @@ fn unreachable_hosts_and_refused_keys_are_named() {
         "bad.rhai",
         &format!("ssh::run(#{{host: \"127.0.0.1\", user: \"root\", port: {free}, connect_timeout: 3}}, [\"true\"]);"),
     );
-    lab.run(["run", f.to_str().unwrap()])
-        .code(1)
-        .stderr_has(&format!(
-            "ssh to root@127.0.0.1:{free}: the host cannot be reached"
-        ));
+    lab.run_file(&f).code(1).stderr_has(&format!(
+        "ssh to root@127.0.0.1:{free}: the host cannot be reached"
+    ));
     let other = lab.work().join("otherkey");
     assert!(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -111,7 +109,7 @@ fn unreachable_hosts_and_refused_keys_are_named() {
             other.display()
         ),
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("authentication refused");
 }
@@ -228,7 +226,7 @@ ssh::ini_set(uc, "/etc/nova/nova.conf", "neutron", "timeout", 300, #{sudo: true}
     o.ok();
     assert_eq!(o.json_lines().pop().unwrap()["totals"]["planned"], 3);
     // Applying on an offline host is refused before anything runs.
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("stack@192.168.122.253 is offline");
 }
@@ -276,7 +274,7 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
         .args(["-KILL", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.ok().stdout_has("code=0 attached=true last=done");
     // Started once, and the local log holds the whole output.
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\n");
@@ -286,9 +284,7 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
         "{text}"
     );
     // Finished: the next call starts it anew.
-    lab.run(["run", f.to_str().unwrap()])
-        .ok()
-        .stdout_has("code=0 attached=false");
+    lab.run_file(&f).ok().stdout_has("code=0 attached=false");
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\nstart\n");
 }
 
@@ -311,7 +307,7 @@ ssh::job(h, "slow", "echo $$ > {r}/slow.pid; sleep 30", #{{log: "{w}/slow.log", 
             r = remote.display()
         ),
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("slow did not finish in 1s")
         .stderr_has("it was stopped");
@@ -350,7 +346,7 @@ print(ssh::host(node).label);
             w = lab.work().display()
         ),
     );
-    let o = lab.run(["run", f.to_str().unwrap()]);
+    let o = lab.run_file(&f);
     o.ok().stdout_has(&format!(
         "root@127.0.0.1:{p} via root@127.0.0.1:{p}",
         p = sshd.port

@@ -31,7 +31,7 @@ assert_eq([p.active, p.autostart, p.lab], [true, true, "lab"]);
 assert_eq(nets.filter(|n| n.name == "default")[0].lab, ());
 "#,
     );
-    lab.run(["run", f.to_str().unwrap()]).ok();
+    lab.run_file(&f).ok();
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn an_existing_network_that_differs_is_not_redefined() {
         &lab,
         r#"virt::network_ensure(URI, #{lab: "lab", name: "default", address: "10.9.9.1", netmask: "255.255.255.0"});"#,
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .code(1)
         .stderr_has("network default exists (a network labsh did not create) and differs: address");
 }
@@ -81,7 +81,7 @@ assert(virt::domain_undefine(URI, "undercloud", #{lab: "lab"}));
 assert(!virt::domain_list(URI).some(|d| d.name == "undercloud"));
 "#,
     );
-    lab.run(["run", f.to_str().unwrap()]).ok();
+    lab.run_file(&f).ok();
 }
 
 #[test]
@@ -117,9 +117,7 @@ fn bad_domain_specs_name_the_vm_and_field_and_create_nothing() {
             &lab,
             &format!("virt::domain_ensure(URI, {spec});\nprint(virt::domain_list(URI).len());"),
         );
-        lab.run(["run", f.to_str().unwrap()])
-            .code(1)
-            .stderr_has(want);
+        lab.run_file(&f).code(1).stderr_has(want);
     }
     let f = script(
         &lab,
@@ -131,7 +129,7 @@ assert_eq(virt::domain_list(URI).len(), 1, "nothing created: only the driver's o
 try { virt::domains_ensure(URI, [a, a]); } catch (e) { print(e); }
 "#,
     );
-    lab.run(["run", f.to_str().unwrap()])
+    lab.run_file(&f)
         .ok()
         .stdout_has("domain b nics[0]: MAC 52:54:00:00:00:01 is also used by a nics[0]")
         .stdout_has("domain a: the name is used twice");

@@ -158,6 +158,11 @@ impl Lab {
         self.labsh().args(args).run()
     }
 
+    /// Runs `labsh run FILE`.
+    pub fn run_file(&self, file: &Path) -> Out {
+        self.run(["run", file.to_str().unwrap()])
+    }
+
     /// `labsh run scripts/NAME`, to which a test adds its arguments.
     pub fn run_script(&self, name: &str) -> Labsh<'_> {
         self.labsh().args(["run", script(name).to_str().unwrap()])
