@@ -1,6 +1,7 @@
 //! The command line: -e, check, doc, journal, exit codes and bad input.
 
 use crate::support::Lab;
+use std::path::PathBuf;
 
 #[test]
 fn eval_prints_the_value() {
@@ -39,17 +40,20 @@ fn syntax_error_names_file_line_and_column_with_a_caret() {
     o.code(1).stderr_has("-e:1:");
 }
 
-#[test]
-fn unknown_function_is_reported_before_anything_runs() {
-    let lab = Lab::new();
+/// Writes s.rhai: a command that touches a marker file, then `rest`; (the marker, the script).
+fn touch_then(lab: &Lab, rest: &str) -> (PathBuf, PathBuf) {
     let marker = lab.work().join("touched");
     let f = lab.file(
         "s.rhai",
-        &format!(
-            "run([\"touch\", {:?}]);\nlet x = 1;\nstagee(\"a\", || 1);\n",
-            marker.display()
-        ),
+        &format!("run([\"touch\", {:?}]);\n{rest}", marker.display()),
     );
+    (marker, f)
+}
+
+#[test]
+fn unknown_function_is_reported_before_anything_runs() {
+    let lab = Lab::new();
+    let (marker, f) = touch_then(&lab, "let x = 1;\nstagee(\"a\", || 1);\n");
     let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("unknown function 'stagee'")
@@ -68,14 +72,7 @@ fn unknown_function_is_reported_before_anything_runs() {
 #[test]
 fn wrong_literal_argument_type_is_reported_before_anything_runs() {
     let lab = Lab::new();
-    let marker = lab.work().join("touched");
-    let f = lab.file(
-        "s.rhai",
-        &format!(
-            "run([\"touch\", {:?}]);\nrun(\"ls -l\");\n",
-            marker.display()
-        ),
-    );
+    let (marker, f) = touch_then(&lab, "run(\"ls -l\");\n");
     lab.run_file(&f)
         .code(1)
         .stderr_has("wrong argument types for 'run'")

@@ -111,47 +111,37 @@ impl Tenant {
     }
 
     fn args(&self, lab: &Lab, image: &Path) -> Vec<String> {
-        [
+        let mut args: Vec<String> = [
             "run",
             root()
                 .join("scripts/create_ocp_tenant.rhai")
                 .to_str()
                 .unwrap(),
             "--json",
-            "--set",
-            "cloud=devcloud",
-            "--set",
-            &format!("image={}", image.display()),
-            "--set",
-            &format!("out={}", lab.work().join("out").display()),
-            "--set",
-            &format!("project={}", self.project),
-            "--set",
-            &format!("user={}", self.user),
-            "--set",
-            &format!("flavor={}", self.flavor),
-            "--set",
-            &format!("api_fip={}", self.api),
-            "--set",
-            &format!("ingress_fip={}", self.ingress),
-            "--set",
-            &format!("image_name={}", self.image),
         ]
         .iter()
         .map(|s| s.to_string())
-        .collect()
+        .collect();
+        for (k, v) in [
+            ("cloud", "devcloud".to_string()),
+            ("image", image.display().to_string()),
+            ("out", lab.work().join("out").display().to_string()),
+            ("project", self.project.clone()),
+            ("user", self.user.clone()),
+            ("flavor", self.flavor.clone()),
+            ("api_fip", self.api.clone()),
+            ("ingress_fip", self.ingress.clone()),
+            ("image_name", self.image.clone()),
+        ] {
+            args.extend(["--set".to_string(), format!("{k}={v}")]);
+        }
+        args
     }
 }
 
 fn small_image(lab: &Lab) -> PathBuf {
     let p = lab.work().join("rhcos.qcow2");
-    let st = Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(&p)
-        .arg("2M")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    crate::support::qcow2(&p, "2M");
     p
 }
 

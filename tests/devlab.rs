@@ -81,13 +81,7 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     let port_base = free_ports(24000, 7);
     let p = "t-dl";
     let image = lab.work().join("rhcos-standin.qcow2");
-    assert!(Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(&image)
-        .arg("4M")
-        .status()
-        .unwrap()
-        .success());
+    crate::support::qcow2(&image, "4M");
     // A variant for this test: its own tenant names and floating IPs on the shared devcloud.
     let variant = lab.file(
         "profiles/devlabtest.rhai",

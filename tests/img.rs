@@ -115,13 +115,7 @@ fn a_base_image_from_a_url_is_downloaded_once() {
     let site = lab.work().join("site");
     std::fs::create_dir_all(&site).unwrap();
     let src = site.join("guest.qcow2");
-    let made = std::process::Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(&src)
-        .arg("16M")
-        .status()
-        .unwrap();
-    assert!(made.success());
+    crate::support::qcow2(&src, "16M");
     // A web server of the test's own, on 127.0.0.1.
     let port = crate::support::ports::free_port(28000);
     let mut server = std::process::Command::new("python3")

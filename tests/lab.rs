@@ -171,28 +171,27 @@ fn every_shipped_variant_is_checked_and_planned() {
 #[test]
 fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
     let lab = Lab::new();
-    let v = lab.file(
+    // The lab with the variant `name`, of `text`.
+    let with_variant = |name: &str, text: &str| {
+        let v = lab.file(name, text);
+        lab.run_script("lab.rhai")
+            .args(["--profile", v.to_str().unwrap()])
+            .run()
+    };
+    let o = with_variant(
         "profiles/typo.rhai",
         "fn overrides() { #{ vms: #{ ctrl: #{ cout: 2, memory_mib: \"16G\" } }, ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
     );
-    let o = lab
-        .run_script("lab.rhai")
-        .args(["--profile", v.to_str().unwrap()])
-        .run();
     o.code(1)
         .stderr_has("unknown key 'vms.ctrl.cout' (did you mean 'vms.ctrl.count'?)")
         .stderr_has("vms.ctrl.memory_mib: must be an integer, not a string (16G)");
     assert!(o.stderr.contains("typo.rhai"), "{}", o.stderr);
     assert!(!lab.state().join("sandbox").exists(), "nothing ran");
     // Keys right, values wrong: overlaps and ranges, all reported at once.
-    let v2 = lab.file(
+    let o = with_variant(
         "profiles/clash.rhai",
         "fn overrides() { #{ ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
     );
-    let o = lab
-        .run_script("lab.rhai")
-        .args(["--profile", v2.to_str().unwrap()])
-        .run();
     o.code(1)
         .stderr_has(
             "networks.provisioning (172.16.0.0/24) overlaps ocp.machine_cidr (172.16.0.0/16)",

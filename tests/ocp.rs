@@ -27,6 +27,18 @@ fn installer(lab: &Lab, name: &str, body: &str) -> std::path::PathBuf {
     p
 }
 
+/// The folder work/ocp and the call that installs into it with the installer `inst` and the
+/// further `options` of ocp::install's map.
+fn install_call(lab: &Lab, inst: &Path, options: &str) -> (std::path::PathBuf, String) {
+    let dir = lab.work().join("ocp");
+    let call = format!(
+        "ocp::install(\"{}\", #{{installer: \"{}\", {options}}})",
+        dir.display(),
+        inst.display()
+    );
+    (dir, call)
+}
+
 #[test]
 fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
     let lab = Lab::new();
@@ -39,14 +51,14 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
         "openshift-install",
         &format!("[ \"$1 $2\" = \"create cluster\" ] || exit 9\ndir=\"$4\"\n{lines}mkdir -p \"$dir/auth\"\necho kubeconfig > \"$dir/auth/kubeconfig\"\necho \"$OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE\" > \"$dir/release-image\"\necho '{{\"infraID\":\"ocp4-ll4qz\"}}' > \"$dir/metadata.json\"\n"),
     );
-    let dir = lab.work().join("ocp");
+    let (dir, call) = install_call(
+        &lab,
+        &inst,
+        "timeout: 60, release_image: \"registry.lab:5000/ocp4/openshift4:4.2.4\"",
+    );
     let f = lab.file(
         "install.rhai",
-        &format!(
-            "let r = ocp::install(\"{}\", #{{installer: \"{}\", timeout: 60, release_image: \"registry.lab:5000/ocp4/openshift4:4.2.4\"}});\nprint(`changed: ${{r.changed}}`);",
-            dir.display(),
-            inst.display()
-        ),
+        &format!("let r = {call};\nprint(`changed: ${{r.changed}}`);"),
     );
     let o = lab.run_file(&f);
     o.ok()
@@ -73,15 +85,8 @@ fn an_expired_wait_is_diagnosed_with_the_last_progress_and_the_log() {
         "openshift-install",
         "echo 'DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 42% complete' >&2\necho 'level=error msg=\"Cluster operator authentication Degraded\"' >&2\nsleep 60",
     );
-    let dir = lab.work().join("ocp");
-    let f = lab.file(
-        "install.rhai",
-        &format!(
-            "ocp::install(\"{}\", #{{installer: \"{}\", timeout: 2}});",
-            dir.display(),
-            inst.display()
-        ),
-    );
+    let (_, call) = install_call(&lab, &inst, "timeout: 2");
+    let f = lab.file("install.rhai", &format!("{call};"));
     lab.run_file(&f)
         .code(1)
         .stderr_has("openshift-install did not finish in 2.0s")

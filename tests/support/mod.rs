@@ -58,6 +58,17 @@ pub fn succeeded(out: Output, what: impl std::fmt::Display) -> Output {
     out
 }
 
+/// Makes an empty qcow2 image of `size` (qemu-img's notation: 2M, 1G) at `path`.
+pub fn qcow2(path: &Path, size: &str) {
+    let st = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(path)
+        .arg(size)
+        .status()
+        .unwrap();
+    assert!(st.success(), "qemu-img create {}", path.display());
+}
+
 /// A process a test started, killed and reaped when the test is done with it.
 pub struct Spawned(pub Child);
 
