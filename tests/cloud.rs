@@ -110,6 +110,18 @@ impl Tenant {
         args
     }
 
+    /// The scripts' parameters that name this tenant's things.
+    fn params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("project", self.project.clone()),
+            ("user", self.user.clone()),
+            ("flavor", self.flavor.clone()),
+            ("api_fip", self.api.clone()),
+            ("ingress_fip", self.ingress.clone()),
+            ("image_name", self.image.clone()),
+        ]
+    }
+
     fn args(&self, lab: &Lab, image: &Path) -> Vec<String> {
         let mut args: Vec<String> = [
             "run",
@@ -122,17 +134,13 @@ impl Tenant {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for (k, v) in [
+        let mut params = vec![
             ("cloud", "devcloud".to_string()),
             ("image", image.display().to_string()),
             ("out", lab.work().join("out").display().to_string()),
-            ("project", self.project.clone()),
-            ("user", self.user.clone()),
-            ("flavor", self.flavor.clone()),
-            ("api_fip", self.api.clone()),
-            ("ingress_fip", self.ingress.clone()),
-            ("image_name", self.image.clone()),
-        ] {
+        ];
+        params.extend(self.params());
+        for (k, v) in params {
             args.extend(["--set".to_string(), format!("{k}={v}")]);
         }
         args
@@ -951,14 +959,7 @@ cloud::role_grant(c, #{{user: "{user}", project: "{project}", role: "member"}});
 fn installer_checks(lab: &Lab, clouds: &Path, t: &Tenant, extra: &[(&str, &str)]) -> Vec<Value> {
     let script = root().join("tests/data/ocp/installer-checks.rhai");
     let mut args: Vec<String> = vec!["run".into(), script.display().to_string(), "--json".into()];
-    let mut set = vec![
-        ("project", t.project.clone()),
-        ("user", t.user.clone()),
-        ("flavor", t.flavor.clone()),
-        ("api_fip", t.api.clone()),
-        ("ingress_fip", t.ingress.clone()),
-        ("image_name", t.image.clone()),
-    ];
+    let mut set = t.params();
     for (k, v) in extra {
         set.retain(|(a, _)| a != k);
         set.push((k, v.to_string()));
