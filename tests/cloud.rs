@@ -103,13 +103,6 @@ impl Tenant {
         (t, small_image(lab))
     }
 
-    /// [`Tenant::args`] for OpenShift 4.18.
-    fn args_4_18(&self, lab: &Lab, image: &Path) -> Vec<String> {
-        let mut args = self.args(lab, image);
-        args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
-        args
-    }
-
     /// The scripts' parameters that name this tenant's things.
     fn params(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -1010,14 +1003,21 @@ fn osc_ok(clouds: &Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
+/// The devcloud, a lab, and the tenant `tag` (see [`Tenant::prepared`]) that
+/// create_ocp_tenant.rhai made for OpenShift 4.18; the last is the tenant's image file.
+fn tenant_for_4_18(tag: &str, first_fip: u32) -> (PathBuf, Lab, Tenant, PathBuf) {
     let clouds = devcloud();
     let lab = Lab::new();
-    let (t, img) = Tenant::prepared(&clouds, &lab, "v418", 174);
-    let args = t.args_4_18(&lab, &img);
-    let out = labsh_cloud(&lab, &clouds).args(&args).run();
-    out.ok();
+    let (t, img) = Tenant::prepared(&clouds, &lab, tag, first_fip);
+    let mut args = t.args(&lab, &img);
+    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+    labsh_cloud(&lab, &clouds).args(&args).run().ok();
+    (clouds, lab, t, img)
+}
+
+#[test]
+fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
+    let (clouds, lab, t, _) = tenant_for_4_18("v418", 174);
     let roles = role_assignments(&clouds, &t.project);
     let names: Vec<String> = roles
         .as_array()
@@ -1053,11 +1053,7 @@ fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
 
 #[test]
 fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
-    let clouds = devcloud();
-    let lab = Lab::new();
-    let (t, img) = Tenant::prepared(&clouds, &lab, "chk", 176);
-    let args = t.args_4_18(&lab, &img);
-    labsh_cloud(&lab, &clouds).args(&args).run().ok();
+    let (clouds, lab, t, img) = tenant_for_4_18("chk", 176);
     let fails = |rows: &[Value]| -> Vec<String> {
         rows.iter()
             .filter(|r| r["status"] == "fail")
