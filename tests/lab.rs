@@ -1,7 +1,7 @@
 //! scripts/lab.rhai as users run it: the sandbox (applied, then again), plans of every shipped
 //! variant, the artifacts it writes, bad profiles and targets, the picture.
 
-use crate::support::{cache, run_ok, Lab};
+use crate::support::{cache, run_ok, Lab, LAB_STAGES};
 use serde_json::Value;
 use std::path::Path;
 
@@ -58,16 +58,7 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    for s in [
-        "preflight",
-        "l0",
-        "l1",
-        "undercloud",
-        "overcloud",
-        "tenant",
-        "ocp",
-        "verify",
-    ] {
+    for s in LAB_STAGES {
         assert!(names.contains(&s), "{s} missing from {names:?}");
     }
     // What needs a real undercloud, cloud or cluster was planned, not applied.

@@ -142,22 +142,19 @@ ssh::get(h, d + "/undercloud.conf", "{back}");
         back = lab.work().join("back/undercloud.conf").display()
     );
     let f = script(&lab, "files.rhai", &text);
-    let first = lab.run(["run", f.to_str().unwrap(), "--json"]);
-    first.ok();
-    assert_eq!(
-        first.json_lines().pop().unwrap()["totals"]["changed"],
-        6,
-        "{}",
-        first.stdout
-    );
-    let again = lab.run(["run", f.to_str().unwrap(), "--json"]);
-    again.ok();
-    assert_eq!(
-        again.json_lines().pop().unwrap()["totals"]["changed"],
-        0,
-        "{}",
-        again.stdout
-    );
+    // A run's count of changes, and its output.
+    let changed = || {
+        let o = lab.run(["run", f.to_str().unwrap(), "--json"]);
+        o.ok();
+        (
+            o.json_lines().pop().unwrap()["totals"]["changed"].clone(),
+            o.stdout,
+        )
+    };
+    let (n, stdout) = changed();
+    assert_eq!(n, 6, "{}", stdout);
+    let (n, stdout) = changed();
+    assert_eq!(n, 0, "{}", stdout);
     let mode = |p: &Path| {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
             & 0o777

@@ -16,6 +16,18 @@ use std::time::{Duration, Instant};
 pub const CANARY_VALUE: &str = "c4n4ry-7f3a9e1d-NEVER-PRINT";
 pub const CANARY_ENV: &str = "LABSH_SECRET_CANARY";
 
+/// The stages of scripts/lab.rhai, in their order.
+pub const LAB_STAGES: [&str; 8] = [
+    "preflight",
+    "l0",
+    "l1",
+    "undercloud",
+    "overcloud",
+    "tenant",
+    "ocp",
+    "verify",
+];
+
 /// The source tree.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
