@@ -450,8 +450,7 @@ fn a_script_named_like_a_module_imports_the_module_and_cycles_are_reported() {
 #[test]
 fn the_main_job_plans_on_a_fresh_machine_and_creates_nothing() {
     let lab = Lab::new();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let o = lab.run(["run", script.to_str().unwrap(), "--plan", "--json"]);
+    let o = lab.run_script("lab.rhai").args(["--plan", "--json"]).run();
     o.ok();
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 0, "{recap}");
