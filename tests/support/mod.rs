@@ -1,6 +1,7 @@
-//! The fixtures tests share: the test builder (`lab.labsh().args([...]).run()`), the shipped
-//! scripts, a test's own sshd; and, in their own files, a libvirtd of a test's own (host), the
-//! devcloud and python-openstackclient (devcloud), VirtualBMC (bmc) and free ports (ports).
+//! The fixtures tests share: the test builder (`lab.labsh().args([...]).run()`, `lab.run([...])`
+//! for short), commands that must succeed (`run_ok`), the shipped scripts, a test's own sshd;
+//! and, in their own files, a libvirtd of a test's own (host), the devcloud and
+//! python-openstackclient (devcloud), VirtualBMC (bmc) and free ports (ports).
 
 pub mod bmc;
 pub mod devcloud;
@@ -172,7 +173,7 @@ impl Lab {
         dir
     }
 
-    /// Runs labsh with `args` and nothing else of a test's own (see [`Labsh::run`]).
+    /// Runs labsh with `args`, no more environment and no stdin (see [`Labsh::run`]).
     pub fn run<I, S>(&self, args: I) -> Out
     where
         I: IntoIterator<Item = S>,
