@@ -160,6 +160,26 @@ impl Setup {
     }
 }
 
+/// The lab run with BMCs of `bmc_type` leaves every node available, as [`check_nodes`] wants
+/// it, and a second run changes nothing.
+#[track_caller]
+fn all_provided_then_unchanged(s: &Setup, bmc_type: &str) {
+    let first = s.run("lab.rhai", bmc_type);
+    first.ok();
+    assert_eq!(
+        lab_nodes(&s.clouds),
+        NODES
+            .iter()
+            .map(|(n, _)| (n.to_string(), "available".to_string()))
+            .collect::<Vec<_>>()
+    );
+    check_nodes(s, bmc_type);
+    // A second run changes nothing.
+    let again = s.run("lab.rhai", bmc_type);
+    again.ok();
+    assert_eq!(changes(&again), Vec::<String>::new());
+}
+
 /// What a run changed, one line per effect.
 fn changes(out: &crate::support::Out) -> Vec<String> {
     out.json_lines()
@@ -308,12 +328,6 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
         .env("PATH", &path_with_venv())
         .run();
     plan.ok();
-    let planned = |op: &str| {
-        plan.json_lines()
-            .iter()
-            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
-            .count()
-    };
     for op in [
         "baremetal.node.create",
         "baremetal.port.create",
@@ -322,25 +336,12 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
         "baremetal.node.update",
         "baremetal.node.provide",
     ] {
-        assert_eq!(planned(op), 7, "{op}");
+        assert_eq!(plan.planned(op), 7, "{op}");
     }
     assert!(lab_nodes(&s.clouds).is_empty(), "a plan enrolls nothing");
 
     // ipmi: enrolled, managed through VirtualBMC, provided.
-    let first = s.run("lab.rhai", "ipmi");
-    first.ok();
-    assert_eq!(
-        lab_nodes(&s.clouds),
-        NODES
-            .iter()
-            .map(|(n, _)| (n.to_string(), "available".to_string()))
-            .collect::<Vec<_>>()
-    );
-    check_nodes(&s, "ipmi");
-    // A second run changes nothing.
-    let again = s.run("lab.rhai", "ipmi");
-    again.ok();
-    assert_eq!(changes(&again), Vec::<String>::new());
+    all_provided_then_unchanged(&s, "ipmi");
 
     // Ironic powers a node off and on: libvirt agrees each time.
     let power = |want: &str| {
@@ -429,19 +430,7 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
     if let Err(out) = kill_at(&s, s.args("lab.rhai", "redfish"), "baremetal.node.inspect") {
         panic!("the run did not reach the inspection:\n{out}");
     }
-    let red = s.run("lab.rhai", "redfish");
-    red.ok();
-    assert_eq!(
-        lab_nodes(&s.clouds),
-        NODES
-            .iter()
-            .map(|(n, _)| (n.to_string(), "available".to_string()))
-            .collect::<Vec<_>>()
-    );
-    check_nodes(&s, "redfish");
-    let again = s.run("lab.rhai", "redfish");
-    again.ok();
-    assert_eq!(changes(&again), Vec::<String>::new());
+    all_provided_then_unchanged(&s, "redfish");
 
     // Teardown removes the lab's nodes, and only those, before their BMCs and domains. The
     // look-alike's BMC is 127.0.0.1 on a port nothing listens on.

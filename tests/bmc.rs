@@ -6,11 +6,17 @@ use crate::support::host::RealHost;
 use crate::support::ports::free_port;
 use crate::support::Lab;
 
-#[test]
-fn ipmi_and_redfish_power_cycles_reach_libvirt() {
-    let host = RealHost::start("bmc");
+/// A libvirtd of the test's own named `name`, a lab, and a vbmcd in the lab's folder.
+fn host_lab_and_vbmcd(name: &str) -> (RealHost, Lab, Vbmcd) {
+    let host = RealHost::start(name);
     let lab = Lab::new();
     let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    (host, lab, vbmcd)
+}
+
+#[test]
+fn ipmi_and_redfish_power_cycles_reach_libvirt() {
+    let (host, lab, vbmcd) = host_lab_and_vbmcd("bmc");
     let ipmi_port = free_port(16230);
     let redfish_port = free_port(18000);
     // A UDP port some other program holds.
@@ -112,9 +118,7 @@ assert(bmc::vbmc_delete("node1", #{{config: "{config}"}}));
 
 #[test]
 fn the_seed_l1_gets_a_bmc_per_overcloud_node_and_a_matching_instackenv() {
-    let host = RealHost::start("l1bmc");
-    let lab = Lab::new();
-    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let (host, lab, vbmcd) = host_lab_and_vbmcd("l1bmc");
     let base = free_port(26230);
     let script = format!(
         "{}\np.bmc.address = \"127.0.0.1\";\np.bmc.port_base = {base};\np.bmc.config = \"{}\";\n\

@@ -1,30 +1,24 @@
 //! The command line: -e, check, doc, journal, exit codes and bad input.
 
 use crate::support::Lab;
+use std::path::PathBuf;
 
 #[test]
 fn eval_prints_the_value() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["-e", "40 + 2"])
-        .run()
-        .ok()
-        .stdout_has("42");
+    lab.run(["-e", "40 + 2"]).ok().stdout_has("42");
     // Piped, a value is JSON (a string is itself).
-    let o = lab.labsh().args(["-e", "#{a: [1, \"x\"]}"]).run();
+    let o = lab.run(["-e", "#{a: [1, \"x\"]}"]);
     o.ok();
     assert_eq!(o.stdout.trim(), r#"{"a":[1,"x"]}"#);
-    let o = lab.labsh().args(["-e", "\"plain text\""]).run();
+    let o = lab.run(["-e", "\"plain text\""]);
     assert_eq!(o.stdout.trim(), "plain text");
 }
 
 #[test]
 fn eval_json_gives_the_value_as_json() {
     let lab = Lab::new();
-    let o = lab
-        .labsh()
-        .args(["--json", "-e", "#{n: 1, s: [true]}"])
-        .run();
+    let o = lab.run(["--json", "-e", "#{n: 1, s: [true]}"]);
     o.ok();
     let lines = o.json_lines();
     assert_eq!(lines[0]["event"], "result");
@@ -36,31 +30,31 @@ fn eval_json_gives_the_value_as_json() {
 fn syntax_error_names_file_line_and_column_with_a_caret() {
     let lab = Lab::new();
     let f = lab.file("bad.rhai", "let a = 1;\nlet b = (a + ;\n");
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has(&format!("{}:2:", f.display()))
         .stderr_has("2 | let b = (a + ;")
         .stderr_has("^");
-    lab.labsh()
-        .args(["check", f.to_str().unwrap()])
-        .run()
-        .code(1);
-    let o = lab.labsh().args(["-e", "let = 5"]).run();
+    lab.run(["check", f.to_str().unwrap()]).code(1);
+    let o = lab.run(["-e", "let = 5"]);
     o.code(1).stderr_has("-e:1:");
+}
+
+/// Writes s.rhai: a command that touches a marker file, then `rest`; (the marker, the script).
+fn touch_then(lab: &Lab, rest: &str) -> (PathBuf, PathBuf) {
+    let marker = lab.work().join("touched");
+    let f = lab.file(
+        "s.rhai",
+        &format!("run([\"touch\", {:?}]);\n{rest}", marker.display()),
+    );
+    (marker, f)
 }
 
 #[test]
 fn unknown_function_is_reported_before_anything_runs() {
     let lab = Lab::new();
-    let marker = lab.work().join("touched");
-    let f = lab.file(
-        "s.rhai",
-        &format!(
-            "run([\"touch\", {:?}]);\nlet x = 1;\nstagee(\"a\", || 1);\n",
-            marker.display()
-        ),
-    );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let (marker, f) = touch_then(&lab, "let x = 1;\nstagee(\"a\", || 1);\n");
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("unknown function 'stagee'")
         .stderr_has("s.rhai:3:1")
@@ -78,17 +72,8 @@ fn unknown_function_is_reported_before_anything_runs() {
 #[test]
 fn wrong_literal_argument_type_is_reported_before_anything_runs() {
     let lab = Lab::new();
-    let marker = lab.work().join("touched");
-    let f = lab.file(
-        "s.rhai",
-        &format!(
-            "run([\"touch\", {:?}]);\nrun(\"ls -l\");\n",
-            marker.display()
-        ),
-    );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    let (marker, f) = touch_then(&lab, "run(\"ls -l\");\n");
+    lab.run_file(&f)
         .code(1)
         .stderr_has("wrong argument types for 'run'")
         .stderr_has("s.rhai:2:1")
@@ -100,38 +85,26 @@ fn wrong_literal_argument_type_is_reported_before_anything_runs() {
 fn runtime_type_error_has_a_position() {
     let lab = Lab::new();
     let f = lab.file("s.rhai", "let argv = \"ls\";\nrun(argv);\n");
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .code(1)
-        .stderr_has("s.rhai:2:1");
+    lab.run_file(&f).code(1).stderr_has("s.rhai:2:1");
 }
 
 #[test]
 fn missing_file_and_bad_flags_are_usage_errors() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["run", "nope.rhai"])
-        .run()
+    lab.run(["run", "nope.rhai"])
         .code(2)
         .stderr_has("cannot read script nope.rhai");
-    lab.labsh().args(["check", "nope.rhai"]).run().code(2);
-    lab.labsh()
-        .args(["run", "--bogus", "x.rhai"])
-        .run()
+    lab.run(["check", "nope.rhai"]).code(2);
+    lab.run(["run", "--bogus", "x.rhai"])
         .code(2)
         .stderr_has("--bogus");
-    lab.labsh()
-        .args(["run", "x.rhai", "--set", "novalue"])
-        .run()
+    lab.run(["run", "x.rhai", "--set", "novalue"])
         .code(2)
         .stderr_has("KEY=VALUE");
-    lab.labsh()
-        .args(["--jobs", "0", "-e", "1"])
-        .run()
+    lab.run(["--jobs", "0", "-e", "1"])
         .code(2)
         .stderr_has("--jobs");
-    lab.labsh().args(["-e", "1", "doc"]).run().code(2);
+    lab.run(["-e", "1", "doc"]).code(2);
 }
 
 #[test]
@@ -141,9 +114,7 @@ fn check_lists_stages_and_parameters() {
         "s.rhai",
         "let n = param(\"count\", 1);\nstage(\"one\", || 1);\nstage(\"two\", || 2);\n",
     );
-    lab.labsh()
-        .args(["check", f.to_str().unwrap()])
-        .run()
+    lab.run(["check", f.to_str().unwrap()])
         .ok()
         .stdout_has("ok; stages: one, two; parameters: count");
 }
@@ -151,38 +122,22 @@ fn check_lists_stages_and_parameters() {
 #[test]
 fn doc_shows_the_reference_from_doc_comments() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["doc"])
-        .run()
+    lab.run(["doc"])
         .ok()
         .stdout_has("par_map")
         .stdout_has("stage");
-    lab.labsh()
-        .args(["doc", "run"])
-        .run()
+    lab.run(["doc", "run"])
         .ok()
         .stdout_has("run(argv: Array)")
         .stdout_has("```rhai");
-    lab.labsh()
-        .args(["doc", "core::par_map"])
-        .run()
+    lab.run(["doc", "core::par_map"])
         .ok()
         .stdout_has("par_map(items: Array, f: FnPtr)");
-    lab.labsh()
-        .args(["doc", "core"])
-        .run()
-        .ok()
-        .stdout_has("wait_until");
-    lab.labsh()
-        .args(["doc", "par_mapp"])
-        .run()
+    lab.run(["doc", "core"]).ok().stdout_has("wait_until");
+    lab.run(["doc", "par_mapp"])
         .code(2)
         .stderr_has("did you mean 'par_map'");
-    let dir = lab.work().join("ref");
-    lab.labsh()
-        .args(["doc", "--markdown", dir.to_str().unwrap()])
-        .run()
-        .ok();
+    let dir = lab.doc_markdown();
     let core = std::fs::read_to_string(dir.join("core.md")).unwrap();
     assert!(core.contains("## `run(argv: Array) -> Map`"), "{core}");
     assert!(std::fs::read_to_string(dir.join("index.md"))
@@ -193,14 +148,10 @@ fn doc_shows_the_reference_from_doc_comments() {
 #[test]
 fn help_in_a_script_prints_the_same_reference() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["-e", "help(\"par_map\")"])
-        .run()
+    lab.run(["-e", "help(\"par_map\")"])
         .ok()
         .stdout_has("par_map(items: Array, f: FnPtr)");
-    lab.labsh()
-        .args(["-e", "help(\"nothing_here\")"])
-        .run()
+    lab.run(["-e", "help(\"nothing_here\")"])
         .code(1)
         .stderr_has("no function or module");
 }
@@ -209,23 +160,17 @@ fn help_in_a_script_prints_the_same_reference() {
 fn journal_lists_runs_and_shows_events() {
     let lab = Lab::new();
     let f = lab.file("s.rhai", "stage(\"a\", || run([\"true\"]));\n");
-    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.run_file(&f).ok();
     let p = lab.file(
         "p.rhai",
         "stage(\"b\", || planned(\"shown only\", || run([\"true\"])));\n",
     );
-    lab.labsh().args(["run", p.to_str().unwrap()]).run().ok();
+    lab.run_file(&p).ok();
     // A plan writes no journal.
-    lab.labsh()
-        .args(["run", "--plan", f.to_str().unwrap()])
-        .run()
-        .ok();
+    lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
     let bad = lab.file("bad.rhai", "stage(\"c\", || run([\"false\"]));\n");
-    lab.labsh()
-        .args(["run", bad.to_str().unwrap()])
-        .run()
-        .code(1);
-    let o = lab.labsh().args(["journal"]).run();
+    lab.run_file(&bad).code(1);
+    let o = lab.run(["journal"]);
     o.ok();
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(
@@ -260,27 +205,19 @@ fn journal_lists_runs_and_shows_events() {
     let id = first[0].clone();
     // Any unique part of the id names the run.
     let part = &id[id.len() - 4..];
-    lab.labsh()
-        .args(["journal", part])
-        .run()
+    lab.run(["journal", part])
         .ok()
         .stdout_has("stage a started")
         .stdout_has("changed  run true");
-    let o = lab.labsh().args(["journal", "last", "--json"]).run();
+    let o = lab.run(["journal", "last", "--json"]);
     let ev = o.json_lines();
     assert!(ev
         .iter()
         .any(|e| e["event"] == "error" && e["message"].as_str().unwrap().contains("exit code 1")));
-    lab.labsh()
-        .args(["journal", "1999"])
-        .run()
-        .code(2)
-        .stderr_has("no run");
+    lab.run(["journal", "1999"]).code(2).stderr_has("no run");
     // The run as a timeline.
     let svg = lab.work().join("t.svg");
-    lab.labsh()
-        .args(["journal", &id, "--timeline", svg.to_str().unwrap()])
-        .run()
+    lab.run(["journal", &id, "--timeline", svg.to_str().unwrap()])
         .ok();
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(
@@ -292,9 +229,9 @@ fn journal_lists_runs_and_shows_events() {
 #[test]
 fn eval_without_effects_leaves_no_journal() {
     let lab = Lab::new();
-    lab.labsh().args(["-e", "1 + 1"]).run().ok();
+    lab.run(["-e", "1 + 1"]).ok();
     assert!(lab.journals().is_empty());
-    lab.labsh().args(["-e", "run([\"true\"])"]).run().ok();
+    lab.run(["-e", "run([\"true\"])"]).ok();
     assert_eq!(lab.journals().len(), 1);
 }
 
@@ -310,11 +247,8 @@ fn the_readme_example_checks_and_plans() {
         + 8;
     let len = readme[start..].find("```").unwrap();
     let f = lab.file("readme.rhai", &readme[start..start + len]);
-    lab.labsh().args(["check", f.to_str().unwrap()]).run().ok();
-    let o = lab
-        .labsh()
-        .args(["run", "--plan", "--json", f.to_str().unwrap()])
-        .run();
+    lab.run(["check", f.to_str().unwrap()]).ok();
+    let o = lab.run(["run", "--plan", "--json", f.to_str().unwrap()]);
     o.ok();
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["planned"], 10, "{recap}");
@@ -329,7 +263,7 @@ fn every_shipped_script_checks() {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "rhai") {
-                lab.labsh().args(["check", p.to_str().unwrap()]).run().ok();
+                lab.run(["check", p.to_str().unwrap()]).ok();
                 n += 1;
             }
         }
@@ -343,29 +277,24 @@ fn errors_speak_the_users_terms() {
     // A profile's mistakes: its file and key, no stdlib frames, no literal \n.
     let v = lab.file("v.rhai", "fn overrides() { #{ ocp: #{ workers: -1 } } }\n");
     let lab_rhai = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let o = lab
-        .labsh()
-        .args([
-            "run",
-            lab_rhai.to_str().unwrap(),
-            "--profile",
-            v.to_str().unwrap(),
-        ])
-        .run();
+    let o = lab.run([
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--profile",
+        v.to_str().unwrap(),
+    ]);
     o.code(1)
         .stderr_has("v.rhai: ocp.workers: -1 must be 0 or more");
     assert!(!o.stderr.contains("stdlib:"), "{}", o.stderr);
     assert!(!o.stderr.contains("\\n"), "{}", o.stderr);
     // Rust's type names never show.
-    let o = lab.labsh().args(["-e", "let x = \"a\" - 1;"]).run();
+    let o = lab.run(["-e", "let x = \"a\" - 1;"]);
     o.code(1).stderr_has("- (string, int)");
     for rust in ["&str", "i64", "ImmutableString"] {
         assert!(!o.stderr.contains(rust), "{rust} in {}", o.stderr);
     }
     // A missing map key is named.
-    lab.labsh()
-        .args(["-e", "let p = #{vms: #{}}; p.vms.ctrl.count"])
-        .run()
+    lab.run(["-e", "let p = #{vms: #{}}; p.vms.ctrl.count"])
         .code(1)
         .stderr_has("p.vms.ctrl is (): the map p.vms has no key 'ctrl'");
     // A failed strict preflight says what to do, not only where to continue.
@@ -373,18 +302,14 @@ fn errors_speak_the_users_terms() {
         "small.rhai",
         "fn overrides() { #{ vms: #{ compute: #{ memory_mib: 8192 } } } }\n",
     );
-    lab.labsh()
-        .args([
-            "run",
-            lab_rhai.to_str().unwrap(),
-            "--profile",
-            small.to_str().unwrap(),
-        ])
-        .run()
-        .code(1)
-        .stderr_has(
-            "stage 'preflight' failed: make the fixes preflight names above, then run again:",
-        );
+    lab.run([
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--profile",
+        small.to_str().unwrap(),
+    ])
+    .code(1)
+    .stderr_has("stage 'preflight' failed: make the fixes preflight names above, then run again:");
 }
 
 /// What users see, exactly: each command's help (its own options only), a recap, a plan and the
@@ -401,25 +326,22 @@ fn cli_output_is_as_shown() {
         ("help-journal", vec!["journal", "--help"]),
         ("help-repl", vec!["repl", "--help"]),
     ] {
-        let o = lab.labsh().args(&args).run();
+        let o = lab.run(&args);
         o.ok();
         snapshot(name, &o.stdout);
     }
     // `doc` takes none of a run's options.
-    lab.labsh().args(["doc", "--plan"]).run().code(2);
+    lab.run(["doc", "--plan"]).code(2);
     let f = lab.file(
         "s.rhai",
         "stage(\"prepare\", || run([\"true\"]));\nstage(\"show\", || planned(\"no cloud here\", || run([\"true\"])));\nstage(\"fail\", || run([\"false\"]));\n",
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.code(1);
     snapshot("recap", &normalized(&o.stderr, &lab));
-    let o = lab
-        .labsh()
-        .args(["run", "--plan", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--plan", f.to_str().unwrap()]);
     snapshot("plan", &normalized(&o.stderr, &lab));
-    let o = lab.labsh().args(["journal"]).run();
+    let o = lab.run(["journal"]);
     o.ok();
     snapshot("journal-list", &normalized(&o.stdout, &lab));
 }

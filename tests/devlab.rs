@@ -81,13 +81,7 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     let port_base = free_ports(24000, 7);
     let p = "t-dl";
     let image = lab.work().join("rhcos-standin.qcow2");
-    assert!(Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(&image)
-        .arg("4M")
-        .status()
-        .unwrap()
-        .success());
+    crate::support::qcow2(&image, "4M");
     // A variant for this test: its own tenant names and floating IPs on the shared devcloud.
     let variant = lab.file(
         "profiles/devlabtest.rhai",
@@ -113,18 +107,22 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
         ),
     );
     let infra = format!("{p}-x1y2z");
-    let teardown: Vec<String> = [
-        "run",
-        script("teardown.rhai").to_str().unwrap(),
-        "--yes",
-        "--target",
-        target.to_str().unwrap(),
-        "--profile",
-        variant.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // `run scripts/NAME FLAG` on this target with this variant.
+    let run_args = |name: &str, flag: &str| -> Vec<String> {
+        [
+            "run",
+            script(name).to_str().unwrap(),
+            flag,
+            "--target",
+            target.to_str().unwrap(),
+            "--profile",
+            variant.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let teardown = run_args("teardown.rhai", "--yes");
     // What an earlier run of this test may have left on the shared devcloud.
     let installer_cleanup = |clouds: &Path| {
         osc_try(
@@ -162,7 +160,7 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     installer_cleanup(&clouds);
     osc_try(&clouds, &["project", "delete", &format!("{p}-tenant-keep")]);
     osc_try(&clouds, &["flavor", "delete", &format!("{p}-master-keep")]);
-    lab.labsh().args(teardown.clone()).run().ok();
+    lab.run(teardown.clone()).ok();
     // Look-alikes that labsh did not make, and the state before.
     osc_do(&clouds, &["project", "create", &format!("{p}-tenant-keep")]);
     osc_do(
@@ -182,41 +180,24 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
     let libvirt_before = snapshot(&host);
     let cloud_before = cloud_snapshot(&clouds, p);
 
-    let args: Vec<String> = [
-        "run",
-        script("lab.rhai").to_str().unwrap(),
-        "--json",
-        "--target",
-        target.to_str().unwrap(),
-        "--profile",
-        variant.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = run_args("lab.rhai", "--json");
     // The plan shows each domain and BMC once, and changes nothing.
     let mut plan_args = args.clone();
     plan_args.push("--plan".into());
-    let plan = lab.labsh().args(plan_args).run();
+    let plan = lab.run(plan_args);
     plan.ok();
-    let planned = |op: &str| {
-        plan.json_lines()
-            .iter()
-            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
-            .count()
-    };
-    assert_eq!(planned("virt.domain.define"), 8);
-    assert_eq!(planned("virt.domain.start"), 8);
-    assert_eq!(planned("bmc.vbmc.add"), 7);
+    assert_eq!(plan.planned("virt.domain.define"), 8);
+    assert_eq!(plan.planned("virt.domain.start"), 8);
+    assert_eq!(plan.planned("bmc.vbmc.add"), 7);
     assert_eq!(snapshot(&host), libvirt_before, "a plan changes nothing");
 
     // Killed right after each applied stage, then run again: it continues.
     for stage in ["l0", "l1", "undercloud", "tenant"] {
         kill_after(&lab, &args, stage);
     }
-    let first = lab.labsh().args(args.clone()).run();
+    let first = lab.run(args.clone());
     first.ok();
-    let again = lab.labsh().args(args.clone()).run();
+    let again = lab.run(args.clone());
     again.ok();
     let recap = again.json_lines().pop().unwrap();
     assert_eq!(
@@ -308,7 +289,7 @@ files::write("{out}/ocp/metadata.json", `{{"clusterName":"ocp4","infraID":"{infr
         .ok();
     let mut ocp_args = args.clone();
     ocp_args.extend(["--only".to_string(), "ocp".to_string()]);
-    lab.labsh().args(ocp_args).run().ok();
+    lab.run(ocp_args).ok();
     let fip = osc(&clouds, &["floating", "ip", "show", "192.168.122.231"]);
     let port = osc(&clouds, &["port", "show", &format!("{infra}-ingress-port")]);
     assert_eq!(fip["port_id"], port["id"]);
@@ -316,22 +297,22 @@ files::write("{out}/ocp/metadata.json", `{{"clusterName":"ocp4","infraID":"{infr
 
     // Teardown: what the installer made is the installer's to remove; labsh removes its own.
     installer_cleanup(&clouds);
-    lab.labsh().args(teardown.clone()).run().ok();
+    lab.run(teardown.clone()).ok();
     assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
 
     // From nothing again, the host's stages in one run (the domains start after l0 wrote its
     // artifacts), then a second run that changes nothing.
     let mut host_args = args.clone();
     host_args.extend(["--only", "l0", "--only", "l1"].map(String::from));
-    lab.labsh().args(host_args.clone()).run().ok();
-    let second = lab.labsh().args(host_args).run();
+    lab.run(host_args.clone()).ok();
+    let second = lab.run(host_args);
     second.ok();
     let recap = second.json_lines().pop().unwrap();
     assert_eq!(
         recap["totals"]["changed"], 0,
         "a second run changes nothing: {recap}"
     );
-    lab.labsh().args(teardown).run().ok();
+    lab.run(teardown).ok();
     assert_eq!(snapshot(&host), libvirt_before, "libvirt is as it was");
     assert_eq!(
         cloud_snapshot(&clouds, p),

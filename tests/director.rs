@@ -6,7 +6,7 @@
 //! deploy continues and runs nothing twice, a failing deploy prints the release's diagnostics
 //! and the command that continues.
 
-use crate::support::Lab;
+use crate::support::{run_ok, Lab};
 use crate::tripleo::releases_code;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,23 +41,16 @@ impl Director {
         let port = (from..from + 300)
             .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
             .unwrap();
-        let out = Command::new("bash")
-            .arg(harness())
+        let mut c = Command::new("bash");
+        c.arg(harness())
             .args(["start", &dir.path().display().to_string(), release])
             .args([
                 &env[&format!("THT_{key}")],
                 &env[&format!("PARSERS_{key}")],
                 &env[&format!("TC_{key}")],
             ])
-            .arg(port.to_string())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "the stand-in director did not start:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(port.to_string());
+        run_ok(&mut c, "the stand-in director did not start");
         Director { dir, port }
     }
 
@@ -185,10 +178,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn new(lab: &'a Lab, director: &'a Director, release: &str) -> Run<'a> {
         let host = lab.work().join("host.xml");
-        let uri = lab
-            .labsh()
-            .args(["-e", &format!("virt::sandbox_host(\"{}\")", host.display())])
-            .run();
+        let uri = lab.run(["-e", &format!("virt::sandbox_host(\"{}\")", host.display())]);
         uri.ok();
         let images = lab.work().join("images");
         std::fs::create_dir_all(images.join("ssd")).unwrap();

@@ -1,7 +1,7 @@
 //! virt-customize, virt-resize and virt-filesystems on a tiny busybox guest image (libguestfs
 //! under software emulation). Slow (20-45 s each), so only these few.
 
-use crate::support::Lab;
+use crate::support::{run_ok, Lab};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,17 +14,13 @@ fn guest_image(lab: &Lab, name: &str) -> PathBuf {
         });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/busybox-image.sh");
     // Two tests may ask at once: one builds, in a folder of its own, then renames.
-    let out = Command::new("flock")
-        .arg(cache.with_extension("lock"))
-        .arg("bash")
-        .arg(&script)
-        .arg(&cache)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "busybox image: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new("flock")
+            .arg(cache.with_extension("lock"))
+            .arg("bash")
+            .arg(&script)
+            .arg(&cache),
+        "busybox image",
     );
     let src = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let dst = lab.work().join(name);
@@ -41,12 +37,7 @@ fn virt_cat(image: &Path, file: &str) -> String {
     if !(Path::new("/sys/module/kvm_intel").exists() || Path::new("/sys/module/kvm_amd").exists()) {
         c.env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg");
     }
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "virt-cat {file}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&mut c, format!("virt-cat {file}"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -72,16 +63,9 @@ print(`first: ${{done}}`);
             key = key.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("first: true");
+    lab.run_file(&f).ok().stdout_has("first: true");
     // The same again: already done.
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     assert_eq!(o.json_lines().pop().unwrap()["totals"]["changed"], 0);
     // Read back with a tool we did not write.
@@ -115,11 +99,7 @@ assert(parse_int(part.Size) > 500000000, part.Size);
             big = big.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("size ");
+    lab.run_file(&f).ok().stdout_has("size ");
     let out = Command::new("qemu-img")
         .args(["info", "--output=json"])
         .arg(&big)

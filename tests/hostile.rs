@@ -19,7 +19,7 @@ fn template() -> &'static Path {
     static T: OnceLock<PathBuf> = OnceLock::new();
     T.get_or_init(|| {
         let lab = Lab::new();
-        lab.labsh().args(["run", &script("lab.rhai")]).run().ok();
+        lab.run(["run", &script("lab.rhai")]).ok();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("hostile-template-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -100,7 +100,7 @@ fn run_cases(cases: &[Case], script_name: &str) {
         let work = lab.work().display().to_string();
         let mut args = vec!["run".to_string(), script(script_name)];
         args.extend(c.args.iter().map(|a| a.replace("{work}", &work)));
-        let out = lab.labsh().args(&args).run();
+        let out = lab.run(&args);
         assert_eq!(
             out.code, c.code,
             "{}: exit code\n--- stderr\n{}",
@@ -754,7 +754,7 @@ fn bad_scripts_fail_with_file_and_line_never_an_abort() {
     ];
     for (name, text, says) in cases {
         let f = lab.file(name, text);
-        let out = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+        let out = lab.run_file(&f);
         assert_eq!(out.code, 1, "{name}: {}", out.stderr);
         for s in *says {
             assert!(
@@ -776,7 +776,7 @@ fn a_damaged_secrets_file_is_named_with_its_line_and_nothing_changes() {
     std::fs::write(&secrets, &text).unwrap();
     let line = text.lines().count();
     let before = snapshot(&lab.state());
-    let out = lab.labsh().args(["run", &script("lab.rhai")]).run();
+    let out = lab.run(["run", &script("lab.rhai")]);
     out.code(1)
         .stderr_has(&format!("secrets:{line}: expected NAME=value"))
         .stderr_has("correct or remove that line");
@@ -849,7 +849,7 @@ fn two_runs_on_one_state_never_interleave() {
         );
     }
     // What they left is a state a third run finds complete.
-    let out = lab.labsh().args(["run", f, "--json"]).run();
+    let out = lab.run(["run", f, "--json"]);
     out.ok();
     let recap = out.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 0, "{}", out.stdout);
@@ -870,7 +870,7 @@ fn two_lab_runs_on_one_state_one_waits_and_both_converge() {
             "trial {trial}: {eb}"
         );
     }
-    let out = lab.labsh().args(["run", &lab_rhai, "--json"]).run();
+    let out = lab.run(["run", &lab_rhai, "--json"]);
     out.ok();
     assert_eq!(out.json_lines().pop().unwrap()["totals"]["changed"], 0);
 }
@@ -1014,10 +1014,7 @@ fn plan_mode_belongs_to_the_task_not_the_session() {
             b = b.display()
         ),
     );
-    let out = lab
-        .labsh()
-        .args(["run", f.to_str().unwrap(), "--json", "--jobs", "2"])
-        .run();
+    let out = lab.run(["run", f.to_str().unwrap(), "--json", "--jobs", "2"]);
     out.ok();
     assert!(b.exists(), "the applying task's change was only planned");
     assert!(!a.exists(), "the planned task's change was applied");
@@ -1027,12 +1024,7 @@ fn plan_mode_belongs_to_the_task_not_the_session() {
     );
     let recap = out.json_lines().pop().unwrap();
     let count = |stage: &str| {
-        recap["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == stage)
-            .map(|s| s["changed"].as_u64().unwrap())
+        crate::support::recap_stage(&recap, stage).map(|s| s["changed"].as_u64().unwrap())
     };
     assert_eq!(count("x"), Some(1));
     assert_eq!(count("y"), Some(2));

@@ -30,10 +30,7 @@ assert(e.contains("labsh does not overwrite it"), e);
             d = d.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 4, "{recap}");
@@ -62,14 +59,12 @@ fn sizes_without_a_unit_are_refused() {
         ("\"ten G\"", "is not a size"),
         ("#{}", "must be a string like"),
     ] {
-        lab.labsh()
-            .args([
-                "-e",
-                &format!("img::create({:?}, {size})", p.display().to_string()),
-            ])
-            .run()
-            .code(1)
-            .stderr_has(want);
+        lab.run([
+            "-e",
+            &format!("img::create({:?}, {size})", p.display().to_string()),
+        ])
+        .code(1)
+        .stderr_has(want);
     }
     assert!(!p.exists());
 }
@@ -93,10 +88,7 @@ print(a);
             d = d.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     let lines = o.json_lines();
     let recap = lines.last().unwrap();
@@ -123,13 +115,7 @@ fn a_base_image_from_a_url_is_downloaded_once() {
     let site = lab.work().join("site");
     std::fs::create_dir_all(&site).unwrap();
     let src = site.join("guest.qcow2");
-    let made = std::process::Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(&src)
-        .arg("16M")
-        .status()
-        .unwrap();
-    assert!(made.success());
+    crate::support::qcow2(&src, "16M");
     // A web server of the test's own, on 127.0.0.1.
     let port = crate::support::ports::free_port(28000);
     let mut server = std::process::Command::new("python3")
@@ -169,10 +155,7 @@ print(p);
             cache = cache.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     let _ = server.kill();
     let _ = server.wait();
     o.ok();

@@ -1,38 +1,27 @@
 //! scripts/lab.rhai as users run it: the sandbox (applied, then again), plans of every shipped
 //! variant, the artifacts it writes, bad profiles and targets, the picture.
 
-use crate::support::{script, Lab};
+use crate::support::{cache, run_ok, Lab, LAB_STAGES};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn yaml(path: &Path) -> Value {
-    let out = std::process::Command::new("python3")
-        .args([
+    let to_json = |py: &Path| {
+        let mut c = std::process::Command::new(py);
+        c.args([
             "-c",
             "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
         ])
-        .arg(path)
-        .output()
-        .unwrap();
+        .arg(path);
+        c
+    };
+    let out = to_json(Path::new("python3")).output().unwrap();
     if out.status.success() {
         return serde_json::from_slice(&out.stdout).unwrap();
     }
     // Without PyYAML: the devcloud venv has it.
-    let py =
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud/bin/python");
-    let out = std::process::Command::new(py)
-        .args([
-            "-c",
-            "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let py = cache("venv-devcloud/bin/python");
+    let out = run_ok(&mut to_json(&py), path.display());
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -44,8 +33,8 @@ const SEED_INSTALL_CONFIG: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: 
 #[test]
 fn the_seeds_install_config_stays_byte_for_byte() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["run", script("lab.rhai").to_str().unwrap(), "--only", "ocp"])
+    lab.run_script("lab.rhai")
+        .args(["--only", "ocp"])
         .env("LABSH_SECRET_PULL_SECRET_STANDIN", "{\"auths\":{}}")
         .run()
         .ok();
@@ -60,10 +49,7 @@ fn the_seeds_install_config_stays_byte_for_byte() {
 #[test]
 fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
     let lab = Lab::new();
-    let first = lab
-        .labsh()
-        .args(["run", script("lab.rhai").to_str().unwrap(), "--json"])
-        .run();
+    let first = lab.run_script("lab.rhai").args(["--json"]).run();
     first.ok();
     let recap = first.json_lines().pop().unwrap();
     let names: Vec<&str> = recap["stages"]
@@ -72,28 +58,11 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    for s in [
-        "preflight",
-        "l0",
-        "l1",
-        "undercloud",
-        "overcloud",
-        "tenant",
-        "ocp",
-        "verify",
-    ] {
+    for s in LAB_STAGES {
         assert!(names.contains(&s), "{s} missing from {names:?}");
     }
     // What needs a real undercloud, cloud or cluster was planned, not applied.
-    let stage = |n: &str| {
-        recap["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let stage = |n: &str| crate::support::recap_stage(&recap, n).unwrap().clone();
     assert!(stage("overcloud")["planned"].as_u64().unwrap() >= 5);
     assert_eq!(stage("overcloud")["changed"], 0);
     assert!(stage("tenant")["planned"].as_u64().unwrap() >= 15);
@@ -158,10 +127,7 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
         "{uc}"
     );
 
-    let second = lab
-        .labsh()
-        .args(["run", script("lab.rhai").to_str().unwrap(), "--json"])
-        .run();
+    let second = lab.run_script("lab.rhai").args(["--json"]).run();
     second.ok();
     let recap = second.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 0, "{recap}");
@@ -173,15 +139,8 @@ fn every_shipped_variant_is_checked_and_planned() {
     let lab = Lab::new();
     for v in ["seed", "minimal", "large"] {
         let o = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--plan",
-                "--json",
-                "--profile",
-                v,
-            ])
+            .run_script("lab.rhai")
+            .args(["--plan", "--json", "--profile", v])
             .run();
         o.ok();
         let recap = o.json_lines().pop().unwrap();
@@ -193,17 +152,8 @@ fn every_shipped_variant_is_checked_and_planned() {
     }
     // The minimal variant's hook ran, and its single controller is what it plans.
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            "minimal",
-            "--only",
-            "l0",
-            "--only",
-            "l1",
-        ])
+        .run_script("lab.rhai")
+        .args(["--profile", "minimal", "--only", "l0", "--only", "l1"])
         .run();
     o.ok().stdout_has("minimal: 1 controller, no Ceph");
     assert!(!o.stderr.contains("overcloud-ceph01"), "{}", o.stderr);
@@ -212,38 +162,27 @@ fn every_shipped_variant_is_checked_and_planned() {
 #[test]
 fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
     let lab = Lab::new();
-    let v = lab.file(
+    // The lab with the variant `name`, of `text`.
+    let with_variant = |name: &str, text: &str| {
+        let v = lab.file(name, text);
+        lab.run_script("lab.rhai")
+            .args(["--profile", v.to_str().unwrap()])
+            .run()
+    };
+    let o = with_variant(
         "profiles/typo.rhai",
         "fn overrides() { #{ vms: #{ ctrl: #{ cout: 2, memory_mib: \"16G\" } }, ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
     );
-    let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            v.to_str().unwrap(),
-        ])
-        .run();
     o.code(1)
         .stderr_has("unknown key 'vms.ctrl.cout' (did you mean 'vms.ctrl.count'?)")
         .stderr_has("vms.ctrl.memory_mib: must be an integer, not a string (16G)");
     assert!(o.stderr.contains("typo.rhai"), "{}", o.stderr);
     assert!(!lab.state().join("sandbox").exists(), "nothing ran");
     // Keys right, values wrong: overlaps and ranges, all reported at once.
-    let v2 = lab.file(
+    let o = with_variant(
         "profiles/clash.rhai",
         "fn overrides() { #{ ocp: #{ machine_cidr: \"172.16.0.0/16\" }, tenant: #{ api_fip: \"10.0.0.5\" } } }\n",
     );
-    let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            v2.to_str().unwrap(),
-        ])
-        .run();
     o.code(1)
         .stderr_has(
             "networks.provisioning (172.16.0.0/24) overlaps ocp.machine_cidr (172.16.0.0/16)",
@@ -255,13 +194,8 @@ fn a_bad_variant_is_refused_naming_file_and_key_before_anything_runs() {
 #[test]
 fn unknown_targets_and_bad_target_files_are_named() {
     let lab = Lab::new();
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            "nowhere",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--target", "nowhere"])
         .run()
         .code(2)
         .stderr_has("unknown target 'nowhere'");
@@ -269,13 +203,8 @@ fn unknown_targets_and_bad_target_files_are_named() {
         "t.yaml",
         "libvirt_uri: test:///default\nundercloud: {offline: true}\nclud: {cloud: x}\n",
     );
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--target", t.to_str().unwrap()])
         .run()
         .code(1)
         .stderr_has("t.yaml: unknown key 'clud' (did you mean 'cloud'?)");
@@ -285,15 +214,8 @@ fn unknown_targets_and_bad_target_files_are_named() {
 fn the_lab_is_drawn() {
     let lab = Lab::new();
     let g = lab.work().join("lab.dot");
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--only",
-            "preflight",
-            "--graph",
-            g.to_str().unwrap(),
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--only", "preflight", "--graph", g.to_str().unwrap()])
         .run()
         .ok();
     let dot = std::fs::read_to_string(&g).unwrap();
@@ -321,10 +243,8 @@ fn the_lab_is_drawn() {
         let dir = lab.work().join(format!("pic-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         let svg = dir.join("lab.svg");
-        lab.labsh()
+        lab.run_script("lab.rhai")
             .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
                 "--plan",
                 "--only",
                 "preflight",
@@ -351,17 +271,14 @@ fn the_lab_is_drawn() {
             .filter_map(|n| n.text().map(str::to_string))
             .collect();
         // What the profile makes: its VMs and networks, as the lab's own plan names them.
-        let o = lab
-            .labsh()
-            .args([
+        let o = lab.run([
                 "-e",
                 &format!(
                     "import \"profile\" as profile; import \"seed\" as seed; let p = profile::load({}, ()).profile; #{{vms: seed::vm_list(p).map(|v| v.name), nets: p.networks.keys() + p.overcloud.networks.keys()}}",
                     if name == "seed" { "\"seed\"".to_string() } else { format!("\"{}\"", profiles.join(format!("{name}.rhai")).display()) }
                 ),
                 "--json",
-            ])
-            .run();
+            ]);
         o.ok();
         let v = o
             .json_lines()
@@ -388,10 +305,8 @@ fn the_lab_is_drawn() {
 fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
     let lab = Lab::new();
     let o = lab
-        .labsh()
+        .run_script("create_ocp_tenant.rhai")
         .args([
-            "run",
-            script("create_ocp_tenant.rhai").to_str().unwrap(),
             "--plan",
             "--json",
             "--set",
@@ -405,8 +320,8 @@ fn create_ocp_tenant_and_teardown_plan_on_a_fresh_machine() {
             .unwrap()
             >= 15
     );
-    lab.labsh()
-        .args(["run", script("teardown.rhai").to_str().unwrap(), "--plan"])
+    lab.run_script("teardown.rhai")
+        .args(["--plan"])
         .run()
         .ok()
         .stdout_has("nothing of this lab to remove");
@@ -427,14 +342,8 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
         ),
     );
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--preflight",
-            "--target",
-            t.to_str().unwrap(),
-        ])
+        .run_script("lab.rhai")
+        .args(["--preflight", "--target", t.to_str().unwrap()])
         .run();
     o.ok()
         .stdout_has("OpenShift quota")
@@ -444,15 +353,8 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
     // The seed on this small machine, strict: the table, then the failure; nothing made.
 
     let o = lab
-        .labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-            "--set",
-            "strict=true",
-        ])
+        .run_script("lab.rhai")
+        .args(["--target", t.to_str().unwrap(), "--set", "strict=true"])
         .run();
     o.code(1)
         .stdout_has("memory")
@@ -471,15 +373,8 @@ fn a_target_that_cannot_be_reached_is_named_with_its_stage() {
         "gone.yaml",
         "libvirt_uri: \"qemu:///system?socket=/nonexistent/libvirt-sock\"\nimages: /tmp\nundercloud: {offline: true}\ncluster: {offline: true}\n",
     );
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-            "--from",
-            "l0",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--target", t.to_str().unwrap(), "--from", "l0"])
         .run()
         .code(1)
         .stderr_has("cannot connect to libvirt at qemu:///system?socket=/nonexistent/libvirt-sock")
@@ -494,22 +389,24 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
         "withcluster.yaml",
         "libvirt_uri: test:///default\nundercloud: {offline: true}\n",
     );
+    // The ocp stage alone on that target with the variant `v`.
+    let ocp_with = |v: &Path| {
+        lab.run_script("lab.rhai")
+            .args([
+                "--target",
+                t.to_str().unwrap(),
+                "--profile",
+                v.to_str().unwrap(),
+                "--only",
+                "ocp",
+            ])
+            .run()
+    };
     let v = lab.file(
         "profiles/nokey.rhai",
         "fn overrides() { #{ ocp: #{ ssh_public_key: \"/nonexistent/id_rsa.pub\" } } }\n",
     );
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-            "--profile",
-            v.to_str().unwrap(),
-            "--only",
-            "ocp",
-        ])
-        .run()
+    ocp_with(&v)
         .code(1)
         .stderr_has("ocp.ssh_public_key: /nonexistent/id_rsa.pub does not exist");
     let key = lab.file("id.pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest test\n");
@@ -520,20 +417,7 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
             key.display()
         ),
     );
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--target",
-            t.to_str().unwrap(),
-            "--profile",
-            v2.to_str().unwrap(),
-            "--only",
-            "ocp",
-        ])
-        .run()
-        .code(1)
-        .stderr_has("pull-secret");
+    ocp_with(&v2).code(1).stderr_has("pull-secret");
     assert!(
         !lab.state()
             .join("out/withcluster/install-config.yaml")
@@ -546,27 +430,13 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
 #[test]
 fn a_domain_of_another_lab_is_left_alone_with_advice() {
     let lab = Lab::new();
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--only",
-            "l0",
-            "--only",
-            "l1",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--only", "l0", "--only", "l1"])
         .run()
         .ok();
     let other = lab.file("other.rhai", "fn overrides() { #{ name: \"other\" } }\n");
-    lab.labsh()
-        .args([
-            "run",
-            script("lab.rhai").to_str().unwrap(),
-            "--profile",
-            other.to_str().unwrap(),
-            "--only",
-            "l1",
-        ])
+    lab.run_script("lab.rhai")
+        .args(["--profile", other.to_str().unwrap(), "--only", "l1"])
         .run()
         .code(1)
         .stderr_has("belongs to lab lab, not other")
@@ -583,15 +453,8 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
         let lab = Lab::new();
         std::fs::remove_dir_all(lab.state()).unwrap();
         let plan = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--plan",
-                "--json",
-                "--profile",
-                profile,
-            ])
+            .run_script("lab.rhai")
+            .args(["--plan", "--json", "--profile", profile])
             .run();
         plan.ok();
         assert!(
@@ -599,14 +462,8 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
             "{profile}: the plan wrote into the state folder"
         );
         let human = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--plan",
-                "--profile",
-                profile,
-            ])
+            .run_script("lab.rhai")
+            .args(["--plan", "--profile", profile])
             .run();
         human.ok();
         assert!(
@@ -638,14 +495,8 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
         };
         let planned = count(&plan, &["planned"]);
         let run = lab
-            .labsh()
-            .args([
-                "run",
-                script("lab.rhai").to_str().unwrap(),
-                "--json",
-                "--profile",
-                profile,
-            ])
+            .run_script("lab.rhai")
+            .args(["--json", "--profile", profile])
             .run();
         run.ok();
         let done = count(&run, &["changed", "planned"]);

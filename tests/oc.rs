@@ -2,29 +2,23 @@
 //! article's node and pod lists as the Kubernetes API would (tests/harness/kubeapi.py): no
 //! Kubernetes API server can run on this machine.
 
-use crate::support::Lab;
-use std::io::{BufRead, BufReader};
+use crate::support::{spawn_and_read_line, Lab, Spawned};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 pub struct KubeApi {
-    child: Child,
+    _server: Spawned,
     pub kubeconfig: PathBuf,
 }
 
 impl KubeApi {
     pub fn start(lab: &Lab) -> KubeApi {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new("python3")
-            .arg(root.join("tests/harness/kubeapi.py"))
-            .arg(root.join("tests/data/k8s"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut port = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut port)
-            .unwrap();
+        let (child, port) = spawn_and_read_line(
+            Command::new("python3")
+                .arg(root.join("tests/harness/kubeapi.py"))
+                .arg(root.join("tests/data/k8s")),
+        );
         let kubeconfig = lab.file(
             "auth/kubeconfig",
             &format!(
@@ -32,14 +26,10 @@ impl KubeApi {
                 port.trim()
             ),
         );
-        KubeApi { child, kubeconfig }
-    }
-}
-
-impl Drop for KubeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        KubeApi {
+            _server: Spawned(child),
+            kubeconfig,
+        }
     }
 }
 
@@ -86,13 +76,8 @@ fn a_missing_kubeconfig_plans_and_fails_clearly() {
         "nokc.rhai",
         "let n = oc::nodes(\"/nonexistent/auth/kubeconfig\");\nassert_eq(n, []);",
     );
-    lab.labsh()
-        .args(["run", "--plan", f.to_str().unwrap()])
-        .run()
-        .ok();
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
+    lab.run_file(&f)
         .code(1)
         .stderr_has("kubeconfig /nonexistent/auth/kubeconfig does not exist");
 }

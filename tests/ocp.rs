@@ -3,8 +3,7 @@
 //! followed, the log kept, a converged cluster left alone and an expired wait diagnosed; tools
 //! are fetched from a local mirror with their checksum checked.
 
-use crate::support::Lab;
-use std::io::{BufRead, BufReader};
+use crate::support::{spawn_and_read_line, Lab};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -28,6 +27,18 @@ fn installer(lab: &Lab, name: &str, body: &str) -> std::path::PathBuf {
     p
 }
 
+/// The folder work/ocp and the call that installs into it with the installer `inst` and the
+/// further `options` of ocp::install's map.
+fn install_call(lab: &Lab, inst: &Path, options: &str) -> (std::path::PathBuf, String) {
+    let dir = lab.work().join("ocp");
+    let call = format!(
+        "ocp::install(\"{}\", #{{installer: \"{}\", {options}}})",
+        dir.display(),
+        inst.display()
+    );
+    (dir, call)
+}
+
 #[test]
 fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
     let lab = Lab::new();
@@ -40,16 +51,16 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
         "openshift-install",
         &format!("[ \"$1 $2\" = \"create cluster\" ] || exit 9\ndir=\"$4\"\n{lines}mkdir -p \"$dir/auth\"\necho kubeconfig > \"$dir/auth/kubeconfig\"\necho \"$OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE\" > \"$dir/release-image\"\necho '{{\"infraID\":\"ocp4-ll4qz\"}}' > \"$dir/metadata.json\"\n"),
     );
-    let dir = lab.work().join("ocp");
+    let (dir, call) = install_call(
+        &lab,
+        &inst,
+        "timeout: 60, release_image: \"registry.lab:5000/ocp4/openshift4:4.2.4\"",
+    );
     let f = lab.file(
         "install.rhai",
-        &format!(
-            "let r = ocp::install(\"{}\", #{{installer: \"{}\", timeout: 60, release_image: \"registry.lab:5000/ocp4/openshift4:4.2.4\"}});\nprint(`changed: ${{r.changed}}`);",
-            dir.display(),
-            inst.display()
-        ),
+        &format!("let r = {call};\nprint(`changed: ${{r.changed}}`);"),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.ok()
         .stderr_has("progress 4.2.4: 98% complete")
         .stderr_has("progress 4.2.4: 99% complete")
@@ -63,11 +74,7 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
         "registry.lab:5000/ocp4/openshift4:4.2.4\n"
     );
     // Installed: a second run leaves it alone.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("changed: false");
+    lab.run_file(&f).ok().stdout_has("changed: false");
 }
 
 #[test]
@@ -78,18 +85,9 @@ fn an_expired_wait_is_diagnosed_with_the_last_progress_and_the_log() {
         "openshift-install",
         "echo 'DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 42% complete' >&2\necho 'level=error msg=\"Cluster operator authentication Degraded\"' >&2\nsleep 60",
     );
-    let dir = lab.work().join("ocp");
-    let f = lab.file(
-        "install.rhai",
-        &format!(
-            "ocp::install(\"{}\", #{{installer: \"{}\", timeout: 2}});",
-            dir.display(),
-            inst.display()
-        ),
-    );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    let (_, call) = install_call(&lab, &inst, "timeout: 2");
+    let f = lab.file("install.rhai", &format!("{call};"));
+    lab.run_file(&f)
         .code(1)
         .stderr_has("openshift-install did not finish in 2.0s")
         .stderr_has("last progress: 4.2.4 42%")
@@ -119,17 +117,12 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
     let sum =
         String::from_utf8(Command::new("sha256sum").arg(&tar).output().unwrap().stdout).unwrap();
     let sum = sum.split_whitespace().next().unwrap().to_string();
-    let mut server = Command::new("python3")
-        .args(["-u", "-c", "import http.server,functools,sys; h=functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1]); s=http.server.ThreadingHTTPServer(('127.0.0.1', 0), h); print(s.server_address[1], flush=True); s.serve_forever()"])
-        .arg(&mirror)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
+    let (mut server, port) = spawn_and_read_line(
+        Command::new("python3")
+            .args(["-u", "-c", "import http.server,functools,sys; h=functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1]); s=http.server.ThreadingHTTPServer(('127.0.0.1', 0), h); print(s.server_address[1], flush=True); s.serve_forever()"])
+            .arg(&mirror)
+            .stderr(Stdio::null()),
+    );
     let url = format!("http://127.0.0.1:{}", port.trim());
     let bin = lab.work().join("bin");
     let script = |sha: &str| {
@@ -139,19 +132,13 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
         )
     };
     let bad = lab.file("bad.rhai", &script(&"0".repeat(64)));
-    lab.labsh()
-        .args(["run", bad.to_str().unwrap()])
-        .run()
-        .code(1)
-        .stderr_has("is not the expected");
+    lab.run_file(&bad).code(1).stderr_has("is not the expected");
     assert!(!bin.join("openshift-install").exists(), "nothing installed");
     let good = lab.file("good.rhai", &script(&sum));
-    lab.labsh().args(["run", good.to_str().unwrap()]).run().ok();
+    lab.run_file(&good).ok();
     assert!(Path::new(&bin.join("openshift-install")).is_file());
     // Found there now: no download.
-    lab.labsh()
-        .args(["run", good.to_str().unwrap()])
-        .run()
+    lab.run_file(&good)
         .ok()
         .stdout_has(&bin.join("openshift-install").display().to_string());
     let _ = server.kill();
@@ -193,7 +180,7 @@ print(out.to_json());
             current.display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.ok();
     let configs: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
     let fixture: serde_json::Value = serde_json::from_str(
@@ -261,7 +248,7 @@ print(out.to_json());
 #[test]
 fn the_guides_release_table_is_the_rules_own() {
     let lab = Lab::new();
-    let o = lab.labsh().args(["-e", "ocp::release_table()"]).run();
+    let o = lab.run(["-e", "ocp::release_table()"]);
     o.ok();
     let guide =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))

@@ -2,7 +2,7 @@
 //! of its own, started by tests/harness/libvirtd.sh), read back with virsh.
 
 use crate::support::host::{run_args, snapshot, RealHost, L1_SCRIPT};
-use crate::support::Lab;
+use crate::support::{run_ok, Lab};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 fn l1_run(lab: &Lab, host: &RealHost, f: &Path, extra: &[&str]) -> crate::support::Out {
     let mut e = vec!["--json"];
     e.extend_from_slice(extra);
-    lab.labsh().args(run_args(host, f, &e)).run()
+    lab.run(run_args(host, f, &e))
 }
 
 const SEED_VMS: [(&str, &str, &str); 8] = [
@@ -128,16 +128,11 @@ fn seed_l1_on_a_real_libvirtd_converges_and_reads_back_with_virsh() {
     for n in 1..=3 {
         let name = format!("overcloud-ceph0{n}");
         let osd = ssd.join(format!("{name}-osd1.qcow2"));
-        let info = Command::new("qemu-img")
-            .args(["info", "-U", "--output=json"])
-            .arg(&osd)
-            .output()
-            .unwrap();
-        assert!(
-            info.status.success(),
-            "{}: {}",
+        let info = run_ok(
+            Command::new("qemu-img")
+                .args(["info", "-U", "--output=json"])
+                .arg(&osd),
             osd.display(),
-            String::from_utf8_lossy(&info.stderr)
         );
         let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
         assert_eq!(v["virtual-size"], 100u64 << 30, "{name}");
@@ -266,7 +261,7 @@ par_map(hosts, |h| {{
             ib = b.images().display()
         ),
     );
-    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.run_file(&f).ok();
     assert_eq!(a.virsh(&["list", "--name"]).trim(), "vm-a");
     assert_eq!(b.virsh(&["list", "--name"]).trim(), "vm-b");
     assert_ne!(
@@ -295,20 +290,16 @@ fn teardown_removes_only_what_the_lab_made_and_leaves_libvirt_as_it_was() {
     let teardown = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/teardown.rhai");
     let args = |extra: &[&str]| run_args(&host, &teardown, extra);
     // No terminal, no --yes: nothing happens.
-    lab.labsh()
-        .args(args(&[]))
-        .run()
-        .code(1)
-        .stderr_has("pass --yes");
+    lab.run(args(&[])).code(1).stderr_has("pass --yes");
     // The plan lists it all and removes nothing.
-    let plan = lab.labsh().args(args(&["--plan", "--json"])).run();
+    let plan = lab.run(args(&["--plan", "--json"]));
     plan.ok();
     let planned = plan.json_lines().pop().unwrap()["totals"]["planned"]
         .as_u64()
         .unwrap();
     assert!(planned >= 8 * 2 + 2, "{planned}");
     assert_eq!(snapshot(&host).0.len(), 9);
-    lab.labsh().args(args(&["--yes"])).run().ok();
+    lab.run(args(&["--yes"])).ok();
     assert_eq!(
         snapshot(&host),
         before,
@@ -323,7 +314,7 @@ fn teardown_removes_only_what_the_lab_made_and_leaves_libvirt_as_it_was() {
         "the base image kept"
     );
     // Again: nothing to do.
-    let again = lab.labsh().args(args(&["--yes", "--json"])).run();
+    let again = lab.run(args(&["--yes", "--json"]));
     again.ok().stdout_has("nothing of this lab to remove");
     assert_eq!(again.json_lines().pop().unwrap()["totals"]["changed"], 0);
 }
@@ -356,7 +347,7 @@ assert(!virt::domain_ensure(uri, #{{lab: "far", name: "far-vm", type: "qemu", me
             images = host.images().display()
         ),
     );
-    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.run_file(&f).ok();
     // Seen locally by a client we did not write.
     assert_eq!(host.virsh(&["list", "--name"]).trim(), "far-vm");
     assert!(host

@@ -144,11 +144,7 @@ fn completion_multiline_persistence_history_and_save() {
         "{saved}"
     );
     // The saved session runs as a script.
-    lab.labsh()
-        .args(["run", out.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("base is 20");
+    lab.run_file(&out).ok().stdout_has("base is 20");
 }
 
 #[test]
@@ -255,16 +251,9 @@ fn save_writes_what_the_session_did_and_check_accepts_it() {
         "{saved}"
     );
     // labsh check accepts it, and a run does what the session did: the planned touch stays planned.
-    lab.labsh()
-        .args(["check", out.to_str().unwrap()])
-        .run()
-        .ok();
+    lab.run(["check", out.to_str().unwrap()]).ok();
     std::fs::remove_file(&real).unwrap();
-    lab.labsh()
-        .args(["run", out.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("n is 2048");
+    lab.run_file(&out).ok().stdout_has("n is 2048");
     assert!(real.exists());
     assert!(
         !planned.exists(),
@@ -285,16 +274,10 @@ fn a_stdlib_module_has_help_doc_and_completion() {
     t.wait_for("l1::build_with_bmcs");
     t.keys(&["C-u"]);
     t.line(":quit");
-    lab.labsh()
-        .args(["doc", "l1"])
-        .run()
+    lab.run(["doc", "l1"])
         .ok()
         .stdout_has("l1::instackenv_nodes(uri, p)");
-    let dir = lab.work().join("ref");
-    lab.labsh()
-        .args(["doc", "--markdown", dir.to_str().unwrap()])
-        .run()
-        .ok();
+    let dir = lab.doc_markdown();
     let page = std::fs::read_to_string(dir.join("l1.md")).unwrap();
     assert!(page.contains("## `l1::build(uri, p)`"), "{page}");
     let index = std::fs::read_to_string(dir.join("index.md")).unwrap();

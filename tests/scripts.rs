@@ -1,7 +1,7 @@
 //! Running scripts: plan vs apply, stages and their selection, the recap, parameters, modules and
 //! their override precedence, helpers, and the stdlib's own Rhai tests.
 
-use crate::support::Lab;
+use crate::support::{Lab, LAB_STAGES};
 use std::path::Path;
 
 fn touch_script(lab: &Lab) -> std::path::PathBuf {
@@ -34,10 +34,7 @@ fn plan_never_touches_the_world_and_apply_does() {
     let lab = Lab::new();
     let f = touch_script(&lab);
     let before: Vec<_> = crate::support::walk(lab.root.path());
-    let o = lab
-        .labsh()
-        .args(["run", "--plan", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--plan", "--json", f.to_str().unwrap()]);
     o.ok();
     let after: Vec<_> = crate::support::walk(lab.root.path());
     let new: Vec<_> = after.iter().filter(|p| !before.contains(p)).collect();
@@ -52,11 +49,7 @@ fn plan_never_touches_the_world_and_apply_does() {
         serde_json::json!({"ok": 0, "changed": 0, "planned": 4, "failed": 0})
     );
 
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stderr_has("RECAP");
+    lab.run_file(&f).ok().stderr_has("RECAP");
     assert_eq!(exists(&lab, &["a", "b", "c"]), [true, true, true]);
     let secrets = lab.state().join("secrets");
     use std::os::unix::fs::PermissionsExt;
@@ -66,10 +59,7 @@ fn plan_never_touches_the_world_and_apply_does() {
     );
 
     // The second run generates nothing new: the secret is already there (ok).
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["ok"], 1);
     assert_eq!(
@@ -85,10 +75,7 @@ fn json_output_is_one_object_per_line_ending_with_the_recap() {
         "s.rhai",
         "print(\"hello\");\nstage(\"one\", || run([\"echo\", \"out\"]));\nstage(\"two\", || 2);\n",
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     assert!(o.stderr.trim().is_empty(), "stderr: {}", o.stderr);
     let lines = o.json_lines();
@@ -118,24 +105,17 @@ fn json_output_is_one_object_per_line_ending_with_the_recap() {
 fn only_and_from_select_stages() {
     let lab = Lab::new();
     let f = touch_script(&lab);
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--only", "b"])
-        .run()
+    lab.run(["run", f.to_str().unwrap(), "--only", "b"])
         .ok()
         .stderr_has("── a (skipped)");
     assert_eq!(exists(&lab, &["a", "b", "c"]), [false, true, false]);
     let lab = Lab::new();
     let f = touch_script(&lab);
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--from", "b"])
-        .run()
-        .ok();
+    lab.run(["run", f.to_str().unwrap(), "--from", "b"]).ok();
     assert_eq!(exists(&lab, &["a", "b", "c"]), [false, true, true]);
     let lab = Lab::new();
     let f = touch_script(&lab);
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--only", "a", "--only", "c"])
-        .run()
+    lab.run(["run", f.to_str().unwrap(), "--only", "a", "--only", "c"])
         .ok();
     assert_eq!(exists(&lab, &["a", "b", "c"]), [true, false, true]);
 }
@@ -144,17 +124,12 @@ fn only_and_from_select_stages() {
 fn unknown_stage_is_a_usage_error_that_runs_nothing() {
     let lab = Lab::new();
     let f = touch_script(&lab);
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--only", "bb"])
-        .run()
+    lab.run(["run", f.to_str().unwrap(), "--only", "bb"])
         .code(2)
         .stderr_has("unknown stage 'bb'")
         .stderr_has("has: a, b, c")
         .stderr_has("did you mean 'b'?");
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--from", "z"])
-        .run()
-        .code(2);
+    lab.run(["run", f.to_str().unwrap(), "--from", "z"]).code(2);
     assert_eq!(exists(&lab, &["a", "b", "c"]), [false, false, false]);
     assert!(lab.journals().is_empty());
 }
@@ -181,13 +156,10 @@ stage("third", || run(["touch", "{third}"]));
             gate = gate.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", f.to_str().unwrap(), "--set", "x=1"])
-        .run();
+    let o = lab.run(["run", f.to_str().unwrap(), "--set", "x=1"]);
     // --set x is not a parameter of this script.
     o.code(2).stderr_has("unknown --set key 'x'");
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("command failed with exit code 1: test -e")
         .stderr_has("s.rhai:4:5")
@@ -204,7 +176,7 @@ stage("third", || run(["touch", "{third}"]));
     std::fs::write(&gate, "").unwrap();
     std::fs::remove_file(w.join("first")).unwrap();
     let args: Vec<&str> = cont.split_whitespace().skip(1).collect();
-    lab.labsh().args(args).run().ok();
+    lab.run(args).ok();
     assert_eq!(
         exists(&lab, &["first", "second", "third"]),
         [false, true, true]
@@ -220,34 +192,24 @@ fn params_take_set_values_in_the_default_type() {
         "p.rhai",
         "let n = param(\"count\", 3);\nlet s = param(\"name\", \"lab\");\nlet on = param(\"fast\", false);\nprint(`${type_of(n)} ${n} ${s} ${on}`);\n",
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("i64 3 lab false");
-    lab.labsh()
-        .args([
-            "run",
-            f.to_str().unwrap(),
-            "--set",
-            "count=7",
-            "--set",
-            "name=x y",
-            "--set",
-            "fast=yes",
-        ])
-        .run()
-        .ok()
-        .stdout_has("i64 7 x y true");
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--set", "count=seven"])
-        .run()
+    lab.run_file(&f).ok().stdout_has("i64 3 lab false");
+    lab.run([
+        "run",
+        f.to_str().unwrap(),
+        "--set",
+        "count=7",
+        "--set",
+        "name=x y",
+        "--set",
+        "fast=yes",
+    ])
+    .ok()
+    .stdout_has("i64 7 x y true");
+    lab.run(["run", f.to_str().unwrap(), "--set", "count=seven"])
         // Checked against the literal default before the run starts: a usage error.
         .code(2)
         .stderr_has("--set count=seven: expected an integer");
-    lab.labsh()
-        .args(["run", f.to_str().unwrap(), "--set", "cuont=1"])
-        .run()
+    lab.run(["run", f.to_str().unwrap(), "--set", "cuont=1"])
         .code(2)
         .stderr_has("did you mean 'count'?");
 }
@@ -259,9 +221,7 @@ fn run_reports_exit_codes_timeouts_and_streams_output() {
         "r.rhai",
         "let r = run([\"sh\", \"-c\", \"echo to-out; echo to-err >&2; exit 4\"], #{check: false});\nprint(`code ${r.code}`);\nrun([\"sh\", \"-c\", \"echo boom >&2; exit 3\"]);\n",
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .code(1)
         .stdout_has("code 4")
         .stderr_has("sh │ to-out")
@@ -269,20 +229,14 @@ fn run_reports_exit_codes_timeouts_and_streams_output() {
         .stderr_has("command failed with exit code 3")
         .stderr_has("boom");
     let t0 = std::time::Instant::now();
-    lab.labsh()
-        .args(["-e", "run([\"sleep\", \"20\"], #{timeout: 0.3})"])
-        .run()
+    lab.run(["-e", "run([\"sleep\", \"20\"], #{timeout: 0.3})"])
         .code(1)
         .stderr_has("timed out after");
     assert!(t0.elapsed().as_secs() < 10);
-    lab.labsh()
-        .args(["-e", "run([\"true\"], #{timout: 1})"])
-        .run()
+    lab.run(["-e", "run([\"true\"], #{timout: 1})"])
         .code(1)
         .stderr_has("unknown option 'timout' (did you mean 'timeout'?)");
-    lab.labsh()
-        .args(["-e", "run([\"/no/such/program\"])"])
-        .run()
+    lab.run(["-e", "run([\"/no/such/program\"])"])
         .code(1)
         .stderr_has("not found on PATH");
 }
@@ -290,40 +244,37 @@ fn run_reports_exit_codes_timeouts_and_streams_output() {
 #[test]
 fn parallel_work_collects_every_error() {
     let lab = Lab::new();
-    lab.labsh()
-        .args([
-            "-e",
-            "par_map([1, 2, 3, 4], |x| if x % 2 == 0 { throw `bad ${x}` } else { x })",
-        ])
-        .run()
-        .code(1)
-        .stderr_has("2 of 4 items failed")
-        .stderr_has("[1] bad 2")
-        .stderr_has("[3] bad 4");
+    lab.run([
+        "-e",
+        "par_map([1, 2, 3, 4], |x| if x % 2 == 0 { throw `bad ${x}` } else { x })",
+    ])
+    .code(1)
+    .stderr_has("2 of 4 items failed")
+    .stderr_has("[1] bad 2")
+    .stderr_has("[3] bad 4");
     // Four sleeps of 0.5 s on 4 jobs take about 0.5 s, not 2 s.
     let t0 = std::time::Instant::now();
-    lab.labsh()
-        .args([
-            "--jobs",
-            "4",
-            "-e",
-            "parallel([|| sleep(0.5), || sleep(0.5), || sleep(0.5), || sleep(0.5)]).len()",
-        ])
-        .run()
-        .ok()
-        .stdout_has("4");
+    lab.run([
+        "--jobs",
+        "4",
+        "-e",
+        "parallel([|| sleep(0.5), || sleep(0.5), || sleep(0.5), || sleep(0.5)]).len()",
+    ])
+    .ok()
+    .stdout_has("4");
     assert!(t0.elapsed().as_millis() < 1800, "{:?}", t0.elapsed());
 }
 
 #[test]
 fn wait_until_times_out_with_the_last_error() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["-e", "wait_until(|| { throw \"not yet\" }, #{timeout: 0.3, every: 0.05, what: \"the thing\"})"])
-        .run()
-        .code(1)
-        .stderr_has("waiting for the thing")
-        .stderr_has("last error: not yet");
+    lab.run([
+        "-e",
+        "wait_until(|| { throw \"not yet\" }, #{timeout: 0.3, every: 0.05, what: \"the thing\"})",
+    ])
+    .code(1)
+    .stderr_has("waiting for the thing")
+    .stderr_has("last error: not yet");
 }
 
 #[test]
@@ -334,17 +285,13 @@ fn errors_inside_modules_point_into_the_module() {
         "fn explode(x) {\n    let y = x + 1;\n    throw `exploded at ${y}`;\n}\n",
     );
     let f = lab.file("main.rhai", "import \"helper\" as h;\nh::explode(1);\n");
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .code(1)
         .stderr_has("exploded at 2")
         .stderr_has("helper.rhai:3:5")
         .stderr_has("in call to function 'explode'");
     let g = lab.file("main2.rhai", "import \"helpr\" as h;\n");
-    lab.labsh()
-        .args(["run", g.to_str().unwrap()])
-        .run()
+    lab.run_file(&g)
         .code(1)
         .stderr_has("module \"helpr\" not found");
 }
@@ -355,38 +302,26 @@ fn module_override_precedence() {
     let script = "import \"util\" as util;\nprint(util::gib(1));\nif is_def_fn(\"dummy\", 0) {}\nprint(util::get_path(#{a: #{b: 5}}, \"a.b\", 0));\n";
     let f = lab.file("app/main.rhai", script);
     // 1. The embedded stdlib.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("1073741824");
+    lab.run_file(&f).ok().stdout_has("1073741824");
     // 2. The user's override folder beats the stdlib.
     let over =
         |who: &str| format!("fn gib(n) {{ \"{who}\" }}\nfn get_path(m, p, d) {{ \"{who}\" }}\n");
     std::fs::write(lab.lib().join("util.rhai"), over("user-lib")).unwrap();
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("user-lib");
+    lab.run_file(&f).ok().stdout_has("user-lib");
     // 3. LABSH_PATH beats the user's folder.
     let extra = lab.work().join("extra");
     std::fs::create_dir_all(&extra).unwrap();
     std::fs::write(extra.join("util.rhai"), over("labsh-path")).unwrap();
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .env("LABSH_PATH", extra.to_str().unwrap())
-        .run()
-        .ok()
-        .stdout_has("labsh-path");
+    let with_labsh_path = || {
+        lab.labsh()
+            .args(["run", f.to_str().unwrap()])
+            .env("LABSH_PATH", extra.to_str().unwrap())
+            .run()
+    };
+    with_labsh_path().ok().stdout_has("labsh-path");
     // 4. A file beside the script beats everything.
     std::fs::write(lab.work().join("app/util.rhai"), over("beside")).unwrap();
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .env("LABSH_PATH", extra.to_str().unwrap())
-        .run()
-        .ok()
-        .stdout_has("beside");
+    with_labsh_path().ok().stdout_has("beside");
 }
 
 #[test]
@@ -429,7 +364,7 @@ fn the_stdlib_passes_its_own_rhai_tests() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "rhai") {
-            lab.labsh().args(["run", p.to_str().unwrap()]).run().ok();
+            lab.run_file(&p).ok();
             n += 1;
         }
     }
@@ -448,9 +383,7 @@ fn a_broken_module_is_reported_before_anything_runs() {
             marker.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .code(1)
         .stderr_has("broken.rhai:2:")
         .stderr_has("imported at");
@@ -460,30 +393,15 @@ fn a_broken_module_is_reported_before_anything_runs() {
 #[test]
 fn the_main_job_runs_on_a_fresh_state_folder() {
     let lab = Lab::new();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let o = lab
-        .labsh()
-        .args(["run", script.to_str().unwrap(), "--json"])
-        .run();
+    let o = lab.run_script("lab.rhai").args(["--json"]).run();
     o.ok();
     let lines = o.json_lines();
     let recap = lines.last().unwrap();
     let stages = recap["stages"].as_array().unwrap();
     let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        [
-            "main",
-            "preflight",
-            "l0",
-            "l1",
-            "undercloud",
-            "overcloud",
-            "tenant",
-            "ocp",
-            "verify"
-        ]
-    );
+    let mut want = vec!["main"];
+    want.extend(LAB_STAGES);
+    assert_eq!(names, want);
     assert!(stages.iter().all(|s| s["status"] == "done"), "{recap}");
     // The sandbox is the article's L0 host: the seed's VMs fit it.
     for check in ["vCPUs", "memory"] {
@@ -522,29 +440,17 @@ fn a_script_named_like_a_module_imports_the_module_and_cycles_are_reported() {
         "util.rhai",
         "import \"util\" as util;\nprint(util::gib(2));\n",
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("2147483648");
+    lab.run_file(&f).ok().stdout_has("2147483648");
     lab.file("m1.rhai", "import \"m2\" as m2;\nfn one() { 1 }\n");
     lab.file("m2.rhai", "import \"m1\" as m1;\nfn two() { 2 }\n");
     let g = lab.file("main.rhai", "import \"m1\" as m1;\nprint(m1::one());\n");
-    lab.labsh()
-        .args(["run", g.to_str().unwrap()])
-        .run()
-        .code(1)
-        .stderr_has("import cycle:");
+    lab.run_file(&g).code(1).stderr_has("import cycle:");
 }
 
 #[test]
 fn the_main_job_plans_on_a_fresh_machine_and_creates_nothing() {
     let lab = Lab::new();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let o = lab
-        .labsh()
-        .args(["run", script.to_str().unwrap(), "--plan", "--json"])
-        .run();
+    let o = lab.run_script("lab.rhai").args(["--plan", "--json"]).run();
     o.ok();
     let recap = o.json_lines().pop().unwrap();
     assert_eq!(recap["totals"]["changed"], 0, "{recap}");

@@ -31,7 +31,7 @@ stage("fails", || {
     for extra in [vec![], vec!["--json"], vec!["--plan"], vec!["-vvv"]] {
         let mut args = vec!["run", f.to_str().unwrap()];
         args.extend(extra.iter().copied());
-        let o = lab.labsh().args(&args).run();
+        let o = lab.run(&args);
         let all = format!("{}{}", o.stdout, o.stderr);
         assert!(all.contains("«secret canary»"), "{all}");
         assert!(!all.contains(CANARY_VALUE));
@@ -48,15 +48,11 @@ stage("fails", || {
 #[test]
 fn missing_secrets_say_how_to_provide_them() {
     let lab = Lab::new();
-    lab.labsh()
-        .args(["-e", "secret(\"db-password\")"])
-        .run()
+    lab.run(["-e", "secret(\"db-password\")"])
         .code(1)
         .stderr_has("export LABSH_SECRET_DB_PASSWORD=")
         .stderr_has("#{generate: true}");
-    lab.labsh()
-        .args(["-e", "secret(\"x\", #{genrate: true})"])
-        .run()
+    lab.run(["-e", "secret(\"x\", #{genrate: true})"])
         .code(1)
         .stderr_has("did you mean 'generate'");
     lab.labsh()
@@ -72,10 +68,7 @@ fn secrets_come_from_env_then_file_then_generation() {
     let lab = Lab::new();
     std::fs::write(lab.state().join("secrets"), "from-file=value-in-the-file\n").unwrap();
     // The mask is all a script can see; compare lengths through a binding that reads the value.
-    let o = lab
-        .labsh()
-        .args(["-e", "run([\"sh\", \"-c\", \"printf %s \\\"$1\\\" | wc -c\", \"sh\", secret(\"from-file\")], #{quiet: true}).stdout"])
-        .run();
+    let o = lab.run(["-e", "run([\"sh\", \"-c\", \"printf %s \\\"$1\\\" | wc -c\", \"sh\", secret(\"from-file\")], #{quiet: true}).stdout"]);
     o.ok();
     assert_eq!(o.stdout.trim(), "17");
     let o = lab
@@ -84,9 +77,7 @@ fn secrets_come_from_env_then_file_then_generation() {
         .env("LABSH_SECRET_FROM_FILE", "env-wins")
         .run();
     assert_eq!(o.stdout.trim(), "8");
-    lab.labsh()
-        .args(["-e", "secret(\"made\", #{generate: true, length: 40})"])
-        .run()
+    lab.run(["-e", "secret(\"made\", #{generate: true, length: 40})"])
         .ok();
     let text = std::fs::read_to_string(lab.state().join("secrets")).unwrap();
     let made = text.lines().find_map(|l| l.strip_prefix("made=")).unwrap();
@@ -105,10 +96,7 @@ fn a_secret_set_in_an_ini_file_is_written_for_real_shown_masked_and_the_file_mad
             p = ini.display()
         ),
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--json", f.to_str().unwrap()]);
     o.ok();
     assert!(o.stdout.contains("«secret canary»"), "{}", o.stdout);
     let recap = o.json_lines().pop().unwrap();

@@ -5,6 +5,21 @@ use crate::support::{Lab, Sshd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// A test's own sshd, a lab, and the sshd's host as labsh's ssh binding takes it.
+fn sshd_and_lab() -> (Sshd, Lab, String) {
+    let sshd = Sshd::start();
+    let lab = Lab::new();
+    let h = sshd.host();
+    (sshd, lab, h)
+}
+
+/// The lab's folder `remote`, made: the files on "the host".
+fn remote_dir(lab: &Lab) -> PathBuf {
+    let d = lab.work().join("remote");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 fn script(lab: &Lab, name: &str, text: &str) -> PathBuf {
     lab.file(name, text)
 }
@@ -29,9 +44,7 @@ fn nova_sample(dir: &Path) -> PathBuf {
 
 #[test]
 fn commands_stream_with_the_host_and_failures_name_it() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
+    let (sshd, lab, h) = sshd_and_lab();
     let f = script(
         &lab,
         "cmd.rhai",
@@ -47,7 +60,7 @@ ssh::run(h, "echo one; echo two >&2; echo three; exit 7");
 "#
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has(&format!("root@127.0.0.1:{} │ hello world", sshd.port))
         .stderr_has("command failed with exit code 7")
@@ -77,13 +90,9 @@ fn unreachable_hosts_and_refused_keys_are_named() {
         "bad.rhai",
         &format!("ssh::run(#{{host: \"127.0.0.1\", user: \"root\", port: {free}, connect_timeout: 3}}, [\"true\"]);"),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .code(1)
-        .stderr_has(&format!(
-            "ssh to root@127.0.0.1:{free}: the host cannot be reached"
-        ));
+    lab.run_file(&f).code(1).stderr_has(&format!(
+        "ssh to root@127.0.0.1:{free}: the host cannot be reached"
+    ));
     let other = lab.work().join("otherkey");
     assert!(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -100,20 +109,15 @@ fn unreachable_hosts_and_refused_keys_are_named() {
             other.display()
         ),
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .code(1)
         .stderr_has("authentication refused");
 }
 
 #[test]
 fn remote_files_converge_and_edits_keep_everything_else() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
-    let dir = lab.work().join("remote");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_sshd, lab, h) = sshd_and_lab();
+    let dir = remote_dir(&lab);
     let nova = nova_sample(&dir);
     let original = std::fs::read_to_string(&nova).unwrap();
     std::fs::write(
@@ -138,28 +142,19 @@ ssh::get(h, d + "/undercloud.conf", "{back}");
         back = lab.work().join("back/undercloud.conf").display()
     );
     let f = script(&lab, "files.rhai", &text);
-    let first = lab
-        .labsh()
-        .args(["run", f.to_str().unwrap(), "--json"])
-        .run();
-    first.ok();
-    assert_eq!(
-        first.json_lines().pop().unwrap()["totals"]["changed"],
-        6,
-        "{}",
-        first.stdout
-    );
-    let again = lab
-        .labsh()
-        .args(["run", f.to_str().unwrap(), "--json"])
-        .run();
-    again.ok();
-    assert_eq!(
-        again.json_lines().pop().unwrap()["totals"]["changed"],
-        0,
-        "{}",
-        again.stdout
-    );
+    // A run's count of changes, and its output.
+    let changed = || {
+        let o = lab.run(["run", f.to_str().unwrap(), "--json"]);
+        o.ok();
+        (
+            o.json_lines().pop().unwrap()["totals"]["changed"].clone(),
+            o.stdout,
+        )
+    };
+    let (n, stdout) = changed();
+    assert_eq!(n, 6, "{}", stdout);
+    let (n, stdout) = changed();
+    assert_eq!(n, 0, "{}", stdout);
     let mode = |p: &Path| {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
             & 0o777
@@ -224,27 +219,19 @@ ssh::run(uc, "openstack undercloud install", #{timeout: 3600});
 ssh::ini_set(uc, "/etc/nova/nova.conf", "neutron", "timeout", 300, #{sudo: true});
 "#,
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--plan", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--plan", "--json", f.to_str().unwrap()]);
     o.ok();
     assert_eq!(o.json_lines().pop().unwrap()["totals"]["planned"], 3);
     // Applying on an offline host is refused before anything runs.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .code(1)
         .stderr_has("stack@192.168.122.253 is offline");
 }
 
 #[test]
 fn a_job_runs_detached_and_a_killed_run_follows_it_instead_of_starting_it_again() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
-    let remote = lab.work().join("remote");
-    std::fs::create_dir_all(&remote).unwrap();
+    let (_sshd, lab, h) = sshd_and_lab();
+    let remote = remote_dir(&lab);
     let count = remote.join("starts");
     let log = lab.work().join("logs/slow.log");
     // Each start of the job adds a line to `starts`; it then runs for a while.
@@ -284,7 +271,7 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
         .args(["-KILL", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.ok().stdout_has("code=0 attached=true last=done");
     // Started once, and the local log holds the whole output.
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\n");
@@ -294,19 +281,13 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
         "{text}"
     );
     // Finished: the next call starts it anew.
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
-        .ok()
-        .stdout_has("code=0 attached=false");
+    lab.run_file(&f).ok().stdout_has("code=0 attached=false");
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\nstart\n");
 }
 
 #[test]
 fn a_failing_job_names_its_code_and_last_lines_and_a_timeout_stops_it() {
-    let sshd = Sshd::start();
-    let lab = Lab::new();
-    let h = sshd.host();
+    let (_sshd, lab, h) = sshd_and_lab();
     let remote = lab.work().join("remote");
     let f = script(
         &lab,
@@ -323,7 +304,7 @@ ssh::job(h, "slow", "echo $$ > {r}/slow.pid; sleep 30", #{{log: "{w}/slow.log", 
             r = remote.display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.code(1)
         .stderr_has("slow did not finish in 1s")
         .stderr_has("it was stopped");
@@ -362,7 +343,7 @@ print(ssh::host(node).label);
             w = lab.work().display()
         ),
     );
-    let o = lab.labsh().args(["run", f.to_str().unwrap()]).run();
+    let o = lab.run_file(&f);
     o.ok().stdout_has(&format!(
         "root@127.0.0.1:{p} via root@127.0.0.1:{p}",
         p = sshd.port

@@ -5,7 +5,7 @@
 //! os-net-config (each nic-config, --noop in a network namespace). tests/harness/tripleo.sh
 //! builds them into a cache once (tools/test.sh runs it).
 
-use crate::support::Lab;
+use crate::support::{run_ok, Lab};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,12 +18,10 @@ fn harness(name: &str) -> PathBuf {
 
 /// The paths of the releases' code (tests/harness/tripleo.sh env), each checked to be there.
 pub fn releases_code() -> HashMap<String, String> {
-    let out = Command::new("bash")
-        .arg(harness("tripleo.sh"))
-        .arg("env")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = run_ok(
+        Command::new("bash").arg(harness("tripleo.sh")).arg("env"),
+        "tripleo.sh env",
+    );
     let env: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once('='))
@@ -49,14 +47,9 @@ pub fn releases_code() -> HashMap<String, String> {
     env
 }
 
-/// Runs the checker with `python` (a release's venv or the tools' one); (exit code, output).
-fn check(python: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(python)
-        .arg(harness("tripleo/check.py"))
-        .args(args)
-        .env("PYTHONWARNINGS", "ignore")
-        .output()
-        .unwrap();
+/// Runs `cmd` to its end: (exit code, stdout and stderr).
+fn code_and_output(cmd: &mut Command) -> (i32, String) {
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         format!(
@@ -67,23 +60,32 @@ fn check(python: &str, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// Runs the checker with `python` (a release's venv or the tools' one); (exit code, output).
+fn check(python: &str, args: &[&str]) -> (i32, String) {
+    code_and_output(
+        Command::new(python)
+            .arg(harness("tripleo/check.py"))
+            .args(args)
+            .env("PYTHONWARNINGS", "ignore"),
+    )
+}
+
+/// The checker's output, for a check that must pass.
 #[track_caller]
-fn passes(python: &str, args: &[&str]) {
+fn passes(python: &str, args: &[&str]) -> String {
     let (code, text) = check(python, args);
     assert_eq!(code, 0, "check.py {args:?}:\n{text}");
+    text
 }
 
 /// The sandbox run of the lab for a release: its output folder and the command lines it planned
 /// on the director (jobs and commands, from the journal).
 fn sandbox(lab: &Lab, profile: Option<&str>) -> (PathBuf, PathBuf) {
-    let lab_rhai = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
-    let mut args = vec!["run".to_string(), lab_rhai.display().to_string()];
+    let mut run = lab.run_script("lab.rhai");
     if let Some(p) = profile {
-        args.extend(["--profile".into(), p.into()]);
+        run = run.args(["--profile", p]);
     }
-    lab.labsh()
-        .args(&args)
-        .env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
+    run.env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
         .run()
         .ok();
     let mut commands = vec![];
@@ -117,6 +119,24 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// Checks the environment files `names` of `out` with the release's templates at `tht`, and the
+/// commands `cmds` against them; returns the files' paths.
+#[track_caller]
+fn templates_and_commands_pass(
+    tc: &str,
+    tht: &str,
+    out: &Path,
+    cmds: &Path,
+    names: &[&str],
+) -> Vec<String> {
+    let envs: Vec<String> = names.iter().map(|f| s(&out.join(f))).collect();
+    let mut a = vec!["tht", tht];
+    a.extend(envs.iter().map(|x| x.as_str()));
+    passes(tc, &a);
+    passes(tc, &["commands", tht, &s(out), "/home/stack", &s(cmds)]);
+    envs
+}
+
 #[test]
 fn each_releases_files_and_commands_pass_its_own_templates_clients_and_schemas() {
     let env = releases_code();
@@ -124,19 +144,18 @@ fn each_releases_files_and_commands_pass_its_own_templates_clients_and_schemas()
     let lab = Lab::new();
     let (out, cmds) = sandbox(&lab, None);
     let (tht, tc) = (&env["THT_13"], &env["TC_13"]);
-    let envs: Vec<String> = [
-        "network-environment.yaml",
-        "node-info.yaml",
-        "ceph-config.yaml",
-        "lab-parameters.yaml",
-    ]
-    .iter()
-    .map(|f| s(&out.join(f)))
-    .collect();
-    let mut a = vec!["tht", tht.as_str()];
-    a.extend(envs.iter().map(|x| x.as_str()));
-    passes(tc, &a);
-    passes(tc, &["commands", tht, &s(&out), "/home/stack", &s(&cmds)]);
+    let envs = templates_and_commands_pass(
+        tc,
+        tht,
+        &out,
+        &cmds,
+        &[
+            "network-environment.yaml",
+            "node-info.yaml",
+            "ceph-config.yaml",
+            "lab-parameters.yaml",
+        ],
+    );
     passes(tc, &["undercloud", &s(&out.join("undercloud.conf"))]);
     passes(tc, &["instackenv", &s(&out.join("instackenv.json"))]);
     // The checks can fail: OSP 13's network environment is not Wallaby's (its nic-configs'
@@ -169,18 +188,17 @@ fn each_releases_files_and_commands_pass_its_own_templates_clients_and_schemas()
         "{prep}"
     );
     for (out, cmds) in [(&out_current, &cmds_current), (&out17, &cmds17)] {
-        let envs: Vec<String> = [
-            "containers-prepare-parameter.yaml",
-            "ceph-config.yaml",
-            "lab-parameters.yaml",
-        ]
-        .iter()
-        .map(|f| s(&out.join(f)))
-        .collect();
-        let mut a = vec!["tht", tht.as_str()];
-        a.extend(envs.iter().map(|x| x.as_str()));
-        passes(tc, &a);
-        passes(tc, &["commands", tht, &s(out), "/home/stack", &s(cmds)]);
+        templates_and_commands_pass(
+            tc,
+            tht,
+            out,
+            cmds,
+            &[
+                "containers-prepare-parameter.yaml",
+                "ceph-config.yaml",
+                "lab-parameters.yaml",
+            ],
+        );
     }
     passes(tc, &["undercloud", &s(&out17.join("undercloud.conf"))]);
     passes(tc, &["instackenv", &s(&out17.join("instackenv.json"))]);
@@ -222,19 +240,19 @@ fn each_releases_files_and_commands_pass_its_own_templates_clients_and_schemas()
 /// The ifcfg files os-net-config --noop would write for `config`, in a namespace of this test's
 /// with the VM's four NICs.
 fn os_net_config(onc: &str, config: &Path) -> (i32, String) {
-    let out = Command::new("bash")
-        .arg(harness("onc-noop.sh"))
-        .args([onc, &s(config), "4"])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+    code_and_output(
+        Command::new("bash")
+            .arg(harness("onc-noop.sh"))
+            .args([onc, &s(config), "4"]),
     )
+}
+
+/// The --noop output of os-net-config `onc` for a config it must accept (else fails: `refused`).
+#[track_caller]
+fn onc_accepts(onc: &str, config: &Path, refused: &str) -> String {
+    let (code, text) = os_net_config(onc, config);
+    assert_eq!(code, 0, "{refused}:\n{text}");
+    text
 }
 
 /// Splits os-net-config's --noop output into its files: name -> content.
@@ -306,7 +324,7 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
         ("compute", "br-ex", vec![20, 30, 50]),
         ("ceph-storage", "br-bond", vec![30, 40]),
     ] {
-        let (code, json) = check(
+        let json = passes(
             &tools_py,
             &[
                 "heat-nic",
@@ -316,12 +334,11 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
                 node,
             ],
         );
-        assert_eq!(code, 0, "{json}");
         let cfg = lab.file(&format!("onc13-{role}.json"), &json);
-        let (code, text) = os_net_config(&env["ONC_13"], &cfg);
-        assert_eq!(
-            code, 0,
-            "os-net-config 8.5.1 refused the {role} nic-config:\n{text}"
+        let text = onc_accepts(
+            &env["ONC_13"],
+            &cfg,
+            &format!("os-net-config 8.5.1 refused the {role} nic-config"),
         );
         assert_bond_bridge_vlans(&text, bridge, &vlans, &format!("13 {role}"));
     }
@@ -334,7 +351,7 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
         ("Compute", vec![20, 30, 50]),
         ("CephStorage", vec![30, 40]),
     ] {
-        let (code, vars) = check(
+        let vars = passes(
             &tools_py,
             &[
                 "j2-vars",
@@ -344,9 +361,8 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
                 "0",
             ],
         );
-        assert_eq!(code, 0, "{vars}");
         let vf = lab17.file(&format!("vars-{role}.json"), &vars);
-        let (code, json) = check(
+        let json = passes(
             &tools_py,
             &[
                 "j2-nic",
@@ -354,12 +370,11 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
                 &s(&vf),
             ],
         );
-        assert_eq!(code, 0, "{json}");
         let cfg = lab17.file(&format!("onc17-{role}.json"), &json);
-        let (code, text) = os_net_config(&env["ONC_17_1"], &cfg);
-        assert_eq!(
-            code, 0,
-            "os-net-config 14.2.0 refused the {role} nic config:\n{text}"
+        let text = onc_accepts(
+            &env["ONC_17_1"],
+            &cfg,
+            &format!("os-net-config 14.2.0 refused the {role} nic config"),
         );
         assert_bond_bridge_vlans(&text, "br-ex", &vlans, &format!("17.1 {role}"));
     }

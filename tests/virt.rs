@@ -31,7 +31,7 @@ assert_eq([p.active, p.autostart, p.lab], [true, true, "lab"]);
 assert_eq(nets.filter(|n| n.name == "default")[0].lab, ());
 "#,
     );
-    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.run_file(&f).ok();
 }
 
 #[test]
@@ -41,9 +41,7 @@ fn an_existing_network_that_differs_is_not_redefined() {
         &lab,
         r#"virt::network_ensure(URI, #{lab: "lab", name: "default", address: "10.9.9.1", netmask: "255.255.255.0"});"#,
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .code(1)
         .stderr_has("network default exists (a network labsh did not create) and differs: address");
 }
@@ -83,7 +81,7 @@ assert(virt::domain_undefine(URI, "undercloud", #{lab: "lab"}));
 assert(!virt::domain_list(URI).some(|d| d.name == "undercloud"));
 "#,
     );
-    lab.labsh().args(["run", f.to_str().unwrap()]).run().ok();
+    lab.run_file(&f).ok();
 }
 
 #[test]
@@ -119,11 +117,7 @@ fn bad_domain_specs_name_the_vm_and_field_and_create_nothing() {
             &lab,
             &format!("virt::domain_ensure(URI, {spec});\nprint(virt::domain_list(URI).len());"),
         );
-        lab.labsh()
-            .args(["run", f.to_str().unwrap()])
-            .run()
-            .code(1)
-            .stderr_has(want);
+        lab.run_file(&f).code(1).stderr_has(want);
     }
     let f = script(
         &lab,
@@ -135,9 +129,7 @@ assert_eq(virt::domain_list(URI).len(), 1, "nothing created: only the driver's o
 try { virt::domains_ensure(URI, [a, a]); } catch (e) { print(e); }
 "#,
     );
-    lab.labsh()
-        .args(["run", f.to_str().unwrap()])
-        .run()
+    lab.run_file(&f)
         .ok()
         .stdout_has("domain b nics[0]: MAC 52:54:00:00:00:01 is also used by a nics[0]")
         .stdout_has("domain a: the name is used twice");
@@ -155,10 +147,7 @@ virt::domains_ensure(URI, [#{lab: "lab", name: "c1", memory_mib: 256, vcpus: 1, 
 print(`domains: ${virt::domain_list(URI).len()} networks: ${virt::network_list(URI).len()}`);
 "#,
     );
-    let o = lab
-        .labsh()
-        .args(["run", "--plan", "--json", f.to_str().unwrap()])
-        .run();
+    let o = lab.run(["run", "--plan", "--json", f.to_str().unwrap()]);
     o.ok();
     let lines = o.json_lines();
     assert!(
@@ -174,12 +163,10 @@ print(`domains: ${virt::domain_list(URI).len()} networks: ${virt::network_list(U
 #[test]
 fn an_unreachable_uri_is_named() {
     let lab = Lab::new();
-    lab.labsh()
-        .args([
-            "-e",
-            "virt::node_info(\"qemu:///system?socket=/nonexistent/sock\")",
-        ])
-        .run()
-        .code(1)
-        .stderr_has("cannot connect to libvirt at qemu:///system?socket=/nonexistent/sock");
+    lab.run([
+        "-e",
+        "virt::node_info(\"qemu:///system?socket=/nonexistent/sock\")",
+    ])
+    .code(1)
+    .stderr_has("cannot connect to libvirt at qemu:///system?socket=/nonexistent/sock");
 }

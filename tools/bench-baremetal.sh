@@ -8,11 +8,8 @@
 # Each way uses node names of its own; its nodes are deleted after it, untimed.
 #   tools/bench-baremetal.sh [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/bench-common.sh"
 runs="${1:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/labsh"
 tests/harness/devcloud.sh start >/dev/null 2>&1
 osc="${LABSH_OSC_VENV:-$HOME/.cache/labsh/venv-osc}/bin/openstack"
 bmcv="${LABSH_BMC_VENV:-$HOME/.cache/labsh/venv-bmc}/bin"

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh >/dev/null && tools/setup-tests.sh >/dev/null
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/labsh"
+source tools/bench-common.sh
 venv="${LABSH_BMC_VENV:-$HOME/.cache/labsh/venv-bmc}"
 export PATH="$venv/bin:$PATH"
 dir="${LABSH_BENCH_DIR:-$HOME/.cache/labsh/realstack/bench}"

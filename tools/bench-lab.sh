@@ -5,13 +5,9 @@
 # hyperfine for the first two.
 #   tools/bench-lab.sh [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/bench-common.sh"
 runs="${1:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/labsh"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_work
 echo "== planning the whole lab (fresh state, --plan)"
 hyperfine -N --warmup 3 --runs 20 --prepare "rm -rf $work/plan" \
   "env LABSH_STATE_DIR=$work/plan $bin run scripts/lab.rhai --plan" 2>&1 | grep -E "Time|Range"

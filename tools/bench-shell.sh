@@ -2,12 +2,8 @@
 # The shell's own speed and size (docs/PERFORMANCE.md): start-up, REPL ready, memory, planning a
 # generated 500-step script. Needs hyperfine and GNU time (apt-get install hyperfine time).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/labsh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/bench-common.sh"
+bench_work
 export LABSH_STATE_DIR="$work/state"
 python3 - "$work/plan500.rhai" "$work/out" <<'PY'
 import sys

@@ -11,13 +11,9 @@
 # (BASE_TARGET_DIR, default ~/.cache/labsh/base-target); commits before libvirt was loaded lazily
 # need libvirt-dev and pkg-config to build. Needs hyperfine and python3.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/bench-common.sh"
 runs="${RUNS:-100}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/labsh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bench_work
 export LABSH_STATE_DIR="$work/state"
 "$bin" -e 1+1 | grep -qx 2
 "$bin" -e 'abs(-1)' | grep -qx 1

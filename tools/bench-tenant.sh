@@ -5,16 +5,12 @@
 # names of its own; what a run made is removed after it, untimed. Prints every run and the medians.
 #   tools/bench-tenant.sh [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/bench-common.sh"
 runs="${1:-5}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/labsh"
 tests/harness/devcloud.sh start >/dev/null 2>&1
 export OS_CLIENT_CONFIG_FILE="$(tests/harness/devcloud.sh env)"
 osc="${LABSH_OSC_VENV:-$HOME/.cache/labsh/venv-osc}/bin/openstack"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_work
 qemu-img create -q -f qcow2 "$work/rhcos.qcow2" 16M
 pw="$(sed -n 's/^ *password: //p' "$OS_CLIENT_CONFIG_FILE" | head -1)"
 K=http://127.0.0.1:5000/v3 N=http://127.0.0.1:9696/v2.0 C=http://127.0.0.1:8774/v2.1 G=http://127.0.0.1:9292/v2

@@ -50,17 +50,23 @@ install_ironic() {
   echo "$want" > "$IRONIC_VENV/.labsh-installed"
 }
 
-authtoken() { # service user
+service_user() { # user auth_url: the lines that authenticate as a service user
   cat <<EOT
-[keystone_authtoken]
-www_authenticate_uri = http://$H:5000
-auth_url = http://$H:5000
+auth_url = $2
 auth_type = password
 project_domain_name = Default
 user_domain_name = Default
 project_name = service
 username = $1
 password = $SERVICE_PW
+EOT
+}
+
+authtoken() { # service user
+  cat <<EOT
+[keystone_authtoken]
+www_authenticate_uri = http://$H:5000
+$(service_user "$1" "http://$H:5000")
 service_token_roles_required = false
 EOT
 }
@@ -112,24 +118,12 @@ connection = sqlite:///$D/db/nova_cell1.sqlite
 [oslo_concurrency]
 lock_path = $D/lock
 [neutron]
-auth_type = password
-auth_url = http://$H:5000/v3
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = neutron
-password = $SERVICE_PW
+$(service_user neutron "http://$H:5000/v3")
 region_name = regionOne
 [glance]
 region_name = regionOne
 [placement]
-auth_type = password
-auth_url = http://$H:5000/v3
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = placement
-password = $SERVICE_PW
+$(service_user placement "http://$H:5000/v3")
 $(authtoken nova)
 EOT
   cp "$VENV/etc/neutron/api-paste.ini" "$D/etc/neutron/api-paste.ini"
@@ -236,13 +230,7 @@ operator_roles = admin, member, swiftoperator
 paste.filter_factory = keystonemiddleware.auth_token:filter_factory
 delay_auth_decision = true
 www_authenticate_uri = http://$H:5000
-auth_url = http://$H:5000
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = swift
-password = $SERVICE_PW
+$(service_user swift "http://$H:5000")
 EOT
   mkdir -p "$D/ironic"/{tftpboot/master_images,images,master_images,httpboot,lock,tmp}
   cat > "$D/etc/ironic/ironic.conf" <<EOT

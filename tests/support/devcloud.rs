@@ -2,7 +2,7 @@
 //! and Ironic from PyPI on 127.0.0.1) and python-openstackclient, the client we did not write
 //! that reads back what labsh made.
 
-use super::Lab;
+use super::{run_ok, succeeded, Lab};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,15 +10,11 @@ use std::process::{Command, Stdio};
 /// Starts the devcloud if it is not up (idempotent, serialised by the harness) and returns the
 /// clouds.yaml that names it `devcloud`.
 pub fn devcloud() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(super::root().join("tests/harness/devcloud.sh"))
-        .arg("start")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "devcloud did not start:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("bash")
+            .arg(super::root().join("tests/harness/devcloud.sh"))
+            .arg("start"),
+        "devcloud did not start",
     );
     let env = Command::new("bash")
         .arg(super::root().join("tests/harness/devcloud.sh"))
@@ -36,31 +32,29 @@ pub fn osc_bin() -> PathBuf {
         .join("bin/openstack")
 }
 
-/// python-openstackclient, `-f json`, against a cloud of a clouds.yaml.
-pub fn osc(clouds: &Path, cloud: &str, args: &[&str]) -> Value {
-    let out = Command::new(osc_bin())
-        .args(args)
-        .args(["-f", "json"])
+/// python-openstackclient with `args` against a cloud of a clouds.yaml, not started yet.
+pub fn osc_command(clouds: &Path, cloud: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(osc_bin());
+    c.args(args)
         .env("OS_CLIENT_CONFIG_FILE", clouds)
         .env("OS_CLOUD", cloud)
-        .current_dir(std::env::temp_dir())
+        .current_dir(std::env::temp_dir());
+    c
+}
+
+/// python-openstackclient, `-f json`, against a cloud of a clouds.yaml.
+pub fn osc(clouds: &Path, cloud: &str, args: &[&str]) -> Value {
+    let out = osc_command(clouds, cloud, args)
+        .args(["-f", "json"])
         .output()
         .expect("python-openstackclient (tools/setup-tests.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openstack {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(out, format!("openstack {args:?}"));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The same, quietly, for a command that may fail: whether it succeeded.
 pub fn osc_status(clouds: &Path, cloud: &str, args: &[&str]) -> bool {
-    Command::new(osc_bin())
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds)
-        .env("OS_CLOUD", cloud)
-        .current_dir(std::env::temp_dir())
+    osc_command(clouds, cloud, args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

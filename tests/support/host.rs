@@ -1,6 +1,7 @@
 //! A libvirtd of a test's own (tests/harness/libvirtd.sh: QEMU under emulation in a network
 //! namespace of its own), read back with virsh; the seed's L0 and L1 as a script for it.
 
+use super::run_ok;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,17 +26,12 @@ impl RealHost {
             });
         let dir = base.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new("bash")
-            .arg(harness())
-            .args(["start", name])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "libvirtd did not start:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            Command::new("bash")
+                .arg(harness())
+                .args(["start", name])
+                .arg(&dir),
+            "libvirtd did not start",
         );
         let uri = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let h = RealHost {
@@ -63,15 +59,11 @@ impl RealHost {
 
     /// Runs virsh against this daemon; panics on failure.
     pub fn virsh(&self, args: &[&str]) -> String {
-        let out = Command::new("virsh")
-            .args(["-q", "-c", &self.uri])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "virsh {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            Command::new("virsh")
+                .args(["-q", "-c", &self.uri])
+                .args(args),
+            format!("virsh {args:?}"),
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -120,23 +112,19 @@ pub fn run_args(host: &RealHost, script: &Path, extra: &[&str]) -> Vec<String> {
 
 /// The domains, the networks and `default`'s definition: what a lab must leave as it found.
 pub fn snapshot(host: &RealHost) -> (Vec<String>, Vec<String>, String) {
-    let mut doms: Vec<String> = host
-        .virsh(&["list", "--all", "--name"])
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    doms.sort();
-    let mut nets: Vec<String> = host
-        .virsh(&["net-list", "--all", "--name"])
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    nets.sort();
+    let names = |list: &str| {
+        let mut v: Vec<String> = host
+            .virsh(&[list, "--all", "--name"])
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
     (
-        doms,
-        nets,
+        names("list"),
+        names("net-list"),
         host.virsh(&["net-dumpxml", "--inactive", "default"]),
     )
 }

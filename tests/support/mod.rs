@@ -1,19 +1,33 @@
-//! The fixtures tests share: the test builder (`lab.labsh().args([...]).run()`), the shipped
-//! scripts, a test's own sshd; and, in their own files, a libvirtd of a test's own (host), the
-//! devcloud and python-openstackclient (devcloud), VirtualBMC (bmc) and free ports (ports).
+//! The fixtures tests share: the test builder (`lab.labsh().args([...]).run()`, `lab.run([...])`
+//! for short), commands that must succeed (`run_ok`), the shipped scripts, a test's own sshd;
+//! and, in their own files, a libvirtd of a test's own (host), the devcloud and
+//! python-openstackclient (devcloud), VirtualBMC (bmc) and free ports (ports).
 
 pub mod bmc;
 pub mod devcloud;
 pub mod host;
 pub mod ports;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The canary secret: its value must never appear anywhere labsh writes.
 pub const CANARY_VALUE: &str = "c4n4ry-7f3a9e1d-NEVER-PRINT";
 pub const CANARY_ENV: &str = "LABSH_SECRET_CANARY";
+
+/// The stages of scripts/lab.rhai, in their order.
+pub const LAB_STAGES: [&str; 8] = [
+    "preflight",
+    "l0",
+    "l1",
+    "undercloud",
+    "overcloud",
+    "tenant",
+    "ocp",
+    "verify",
+];
 
 /// The source tree.
 pub fn root() -> &'static Path {
@@ -34,6 +48,66 @@ pub fn cache(rel: &str) -> PathBuf {
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_labsh"))
+}
+
+/// Runs `cmd` to its end and returns its output; fails the test as [`succeeded`] does, or when
+/// the command cannot start.
+#[track_caller]
+pub fn run_ok(cmd: &mut Command, what: impl std::fmt::Display) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    succeeded(out, what)
+}
+
+/// A finished command's output; fails the test, naming `what` and showing what the command
+/// printed, when it did not succeed.
+#[track_caller]
+pub fn succeeded(out: Output, what: impl std::fmt::Display) -> Output {
+    assert!(
+        out.status.success(),
+        "{what}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Makes an empty qcow2 image of `size` (qemu-img's notation: 2M, 1G) at `path`.
+pub fn qcow2(path: &Path, size: &str) {
+    let st = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(path)
+        .arg(size)
+        .status()
+        .unwrap();
+    assert!(st.success(), "qemu-img create {}", path.display());
+}
+
+/// A process a test started, killed and reaped when the test is done with it.
+pub struct Spawned(pub Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` with its stdout piped and reads the first line it prints (a server's port, say).
+pub fn spawn_and_read_line(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
+/// The stage `name` in a run's recap.
+pub fn recap_stage<'a>(recap: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    recap["stages"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name)
 }
 
 /// A test's own folders: `state` (LABSH_STATE_DIR), `lib` (the user's override folder) and
@@ -87,6 +161,35 @@ impl Lab {
             (CANARY_ENV.into(), CANARY_VALUE.into()),
             ("RUST_BACKTRACE".into(), "0".into()),
         ]
+    }
+
+    /// Writes the reference as Markdown (`labsh doc --markdown`) into `work/ref`; returns that folder.
+    pub fn doc_markdown(&self) -> PathBuf {
+        let dir = self.work().join("ref");
+        self.labsh()
+            .args(["doc", "--markdown", dir.to_str().unwrap()])
+            .run()
+            .ok();
+        dir
+    }
+
+    /// Runs labsh with `args`, no more environment and no stdin (see [`Labsh::run`]).
+    pub fn run<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.labsh().args(args).run()
+    }
+
+    /// Runs `labsh run FILE`.
+    pub fn run_file(&self, file: &Path) -> Out {
+        self.run(["run", file.to_str().unwrap()])
+    }
+
+    /// `labsh run scripts/NAME`, to which a test adds its arguments.
+    pub fn run_script(&self, name: &str) -> Labsh<'_> {
+        self.labsh().args(["run", script(name).to_str().unwrap()])
     }
 
     pub fn labsh(&self) -> Labsh<'_> {
@@ -201,6 +304,14 @@ impl Out {
             self.stderr
         );
         self
+    }
+
+    /// How many effects of operation `op` a `--json` run planned.
+    pub fn planned(&self, op: &str) -> usize {
+        self.json_lines()
+            .iter()
+            .filter(|l| l["event"] == "effect" && l["op"] == op && l["outcome"] == "planned")
+            .count()
     }
 
     /// stdout as JSON lines.
