@@ -73,28 +73,65 @@ mod tests {
     /// devcloud).
     const LIVE_ONLY: &[&str] = &["cloud", "baremetal"];
 
+    /// The process's environment is one for every test in it: a test that sets LABSH_STATE_DIR
+    /// and LABSH_USER_LIB for its examples holds this lock until they have run.
+    static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// A folder of a test's own for its examples: the state folder (`state`, LABSH_STATE_DIR),
+    /// an empty override folder (`lib`, LABSH_USER_LIB; LABSH_PATH unset), the secrets file and
+    /// `tmp`, where the `/tmp/` paths the examples show are taken to be. The environment is the
+    /// test's until this is dropped.
+    struct ExampleDirs {
+        dir: tempfile::TempDir,
+        scratch: std::path::PathBuf,
+        _env: std::sync::MutexGuard<'static, ()>,
+    }
+
+    impl ExampleDirs {
+        fn new() -> ExampleDirs {
+            // A test that failed holding the lock left nothing to undo: its folder is gone.
+            let env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+            let dir = tempfile::tempdir().unwrap();
+            let scratch = dir.path().join("tmp");
+            std::fs::create_dir_all(&scratch).unwrap();
+            std::env::set_var("LABSH_STATE_DIR", dir.path().join("state"));
+            std::env::set_var("LABSH_USER_LIB", dir.path().join("lib"));
+            std::env::remove_var("LABSH_PATH");
+            ExampleDirs {
+                dir,
+                scratch,
+                _env: env,
+            }
+        }
+
+        /// What `/tmp/` in an example stands for.
+        fn private(&self) -> String {
+            format!("{}/", self.scratch.display())
+        }
+
+        fn engine(&self, mode: Mode) -> (Arc<crate::session::Session>, rhai::Engine) {
+            crate::runner::setup_with(
+                Arc::new(Printer::plain()),
+                mode,
+                JournalSlot::None,
+                Default::default(),
+                None,
+                SecretsFile::new(self.dir.path().join("secrets")),
+            )
+        }
+    }
+
     /// Every function is documented with at least one example, and every example runs, in plan
     /// mode and in apply mode. The examples run in a state folder of their own, and the `/tmp/`
     /// paths they show are taken as paths in a folder of their own too, so the test touches
     /// neither the user's state nor files other runs may hold.
     #[test]
     fn every_binding_has_an_example_that_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        let scratch = dir.path().join("tmp");
-        std::fs::create_dir_all(&scratch).unwrap();
-        std::env::set_var("LABSH_STATE_DIR", &state);
-        std::env::set_var("LABSH_USER_LIB", dir.path().join("lib"));
-        let private = format!("{}/", scratch.display());
+        let dirs = ExampleDirs::new();
+        let scratch = &dirs.scratch;
+        let private = dirs.private();
         for mode in [Mode::Plan, Mode::Apply] {
-            let (_s, engine) = crate::runner::setup_with(
-                Arc::new(Printer::plain()),
-                mode,
-                JournalSlot::None,
-                Default::default(),
-                None,
-                SecretsFile::new(dir.path().join("secrets")),
-            );
+            let (_s, engine) = dirs.engine(mode);
             let cat = Catalog::of(&engine);
             let mut ran = 0;
             for (module, m) in &cat.modules {
@@ -128,5 +165,140 @@ mod tests {
         }
         // The examples' files went to the private folder.
         assert!(scratch.join("labsh-doc-example.qcow2").exists());
+    }
+
+    /// Stdlib functions that change the lab (libvirt, VirtualBMC, the director, the cloud, the
+    /// cluster) or ask a service a plan stands in for: their examples run in plan mode only, on
+    /// the sandbox target, where nothing is changed and the services are planned as empty.
+    const STDLIB_PLAN_ONLY: &[&str] = &[
+        "l1::build",
+        "l1::build_with_bmcs",
+        "l1::bmcs",
+        "l1::bmc_selftest",
+        "nodes::work",
+        "nodes::hand_over",
+        "nodes::remove",
+        "openshift::install",
+        "openshift::attach_ingress_fip",
+        "openshift::installer_checks",
+        "overcloud::artifacts",
+        "overcloud::overcloud_images",
+        "overcloud::container_images",
+        "overcloud::upload_templates",
+        "overcloud::network_provision",
+        "overcloud::vip_provision",
+        "overcloud::node_provision",
+        "overcloud::ceph_deploy",
+        "overcloud::overcloud_deploy",
+        "overcloud::fetch_overcloudrc",
+        "overcloud::nova_in_place",
+        "overcloud::undercloud",
+        "overcloud::overcloud",
+        "tenant::write_clouds_yaml",
+        "tenant::prepare",
+        "tenant::remove",
+        "tripleo::artifacts",
+        "verify::cluster",
+        "verify::vips",
+        "verify::address_pairs",
+        "verify::netpath",
+    ];
+
+    /// Stdlib functions whose examples need a live service even in a plan (a Redfish emulator):
+    /// their examples are compiled, not run.
+    const STDLIB_LIVE_ONLY: &[&str] = &["l1::redfish_selftest"];
+
+    /// `example` with an import of `module` and of every other stdlib module it names
+    /// (`seed::profile()`), as a script starts.
+    fn with_imports(module: &str, example: &str, names: &[&str]) -> String {
+        let named = |n: &str| {
+            let pat = format!("{n}::");
+            example.match_indices(&pat).any(|(i, _)| {
+                !example[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            })
+        };
+        let mut out = String::new();
+        for n in names {
+            if *n == module || named(n) {
+                out.push_str(&format!("import \"{n}\" as {n};\n"));
+            }
+        }
+        out + example
+    }
+
+    /// Every public function of the embedded stdlib has at least one example, and every example
+    /// runs, with its module and the stdlib modules it names imported (`with_imports`), in a
+    /// state folder of its own (`ExampleDirs`), in plan mode and then in apply mode; the examples
+    /// of STDLIB_PLAN_ONLY run in plan mode only, those of STDLIB_LIVE_ONLY are compiled only.
+    #[test]
+    fn every_stdlib_function_has_an_example_that_runs() {
+        use crate::engine::resolver;
+        let dirs = ExampleDirs::new();
+        let private = dirs.private();
+        let names: Vec<&str> = resolver::embedded_names().collect();
+        let mut modules = Vec::new();
+        for name in &names {
+            let text = match resolver::find(None, None, name) {
+                Some(resolver::Found::Embedded(_, text)) => text,
+                _ => panic!("stdlib module {name}: not the embedded one"),
+            };
+            let m = crate::engine::catalog::script_module(name, text)
+                .unwrap_or_else(|| panic!("stdlib module {name} does not compile"));
+            modules.push((*name, m));
+        }
+        let public: Vec<String> = modules
+            .iter()
+            .flat_map(|(n, m)| m.functions.iter().map(move |f| format!("{n}::{}", f.name)))
+            .collect();
+        for f in STDLIB_PLAN_ONLY.iter().chain(STDLIB_LIVE_ONLY) {
+            assert!(
+                public.contains(&f.to_string()),
+                "{f}: no such public stdlib function"
+            );
+        }
+        let mut ran = [0, 0];
+        for (i, mode) in [Mode::Plan, Mode::Apply].into_iter().enumerate() {
+            let (_s, engine) = dirs.engine(mode);
+            for (module, m) in &modules {
+                for f in &m.functions {
+                    let name = format!("{module}::{}", f.name);
+                    let examples = f.examples();
+                    assert!(
+                        !examples.is_empty(),
+                        "{module}::{} has no ```rhai example in its doc",
+                        f.signature
+                    );
+                    let live_only = STDLIB_LIVE_ONLY.contains(&name.as_str());
+                    if mode == Mode::Apply && STDLIB_PLAN_ONLY.contains(&name.as_str()) {
+                        continue;
+                    }
+                    for ex in examples {
+                        let script = with_imports(module, &ex, &names).replace("/tmp/", &private);
+                        let result = if live_only {
+                            engine.compile(&script).map(|_| ()).map_err(|e| {
+                                Diagnostic::from_parse(&e, &format!("example of {name}")).render()
+                            })
+                        } else {
+                            engine
+                                .run(&script)
+                                .map_err(|e| Diagnostic::from_eval(&e, None).render())
+                        };
+                        if let Err(e) = result {
+                            panic!(
+                                "example of {module}::{} failed in {mode:?} mode: {e}\n{script}",
+                                f.signature
+                            );
+                        }
+                        if !live_only {
+                            ran[i] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(ran[0] >= 80 && ran[1] >= 40, "only {ran:?} examples ran");
     }
 }
