@@ -123,7 +123,7 @@ pub fn shell_quote(s: &str) -> String {
 pub const TAIL_LINES: usize = 10;
 
 /// What a finished program left.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Output {
     pub code: i32,
     pub stdout: String,

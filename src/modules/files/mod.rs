@@ -351,7 +351,7 @@ pub mod files_fns {
                     crate::effects::Op::new("file.ini_set", path)
                         .arg("set", format!("[{section}] {key} = {shown_v}")),
                 );
-                Ok(false)
+                Ok::<_, String>(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
                 let private = value.is::<crate::effects::secret::Secret>()
@@ -395,7 +395,7 @@ pub mod files_fns {
         {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(op);
-                Ok(false)
+                Ok::<_, String>(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
                 ensure_file_with(

@@ -6,9 +6,8 @@
 
 use crate::effects::Op;
 use crate::engine::value;
-use crate::modules::core::fx_err;
 use crate::modules::opts::{type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::path::Path;
@@ -23,6 +22,19 @@ use install_config::{check_install_config, flavor_problems, release_problems};
 use parsers::{haproxy_backends, keepalived_vips, progress};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// `#{errors, warnings}` of a check.
+fn problems_map(
+    ctx: &NativeCallContext,
+    (errors, warnings): (Vec<String>, Vec<String>),
+) -> Res<Map> {
+    #[derive(serde::Serialize)]
+    struct Problems {
+        errors: Vec<String>,
+        warnings: Vec<String>,
+    }
+    to_map(ctx, &Problems { errors, warnings })
+}
 
 #[export_module]
 pub mod ocp_fns {
@@ -93,52 +105,7 @@ pub mod ocp_fns {
     #[rhai_fn(return_raw)]
     pub fn release(ctx: NativeCallContext, version: &str) -> Res<Map> {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Dynamic| {
-            m.insert(k.into(), v);
-        };
-        put("version", r.name().into());
-        put("minor", (r.minor as i64).into());
-        put("machine_network", r.machine_network_field().into());
-        put("api_fip_field", r.api_fip_field().into());
-        put(
-            "ingress_fip_field",
-            r.ingress_fip_field()
-                .map(Dynamic::from)
-                .unwrap_or(Dynamic::UNIT),
-        );
-        put("flavor_in_default_pool", r.flavor_in_default_pool().into());
-        put("legacy_platform_fields", r.legacy_platform_fields().into());
-        put("cluster_os_image", r.cluster_os_image_field().into());
-        put("mirrors_field", r.mirrors_field().into());
-        // The article's own release: its file is written as the article has it, with the two
-        // fields no release defines (4.2 ignores them).
-        put("article_extras", (r.minor == release::OLDEST).into());
-        put(
-            "unknown_fields",
-            match r.unknown_fields() {
-                release::UnknownFields::Ignored => "ignored",
-                release::UnknownFields::Error => "error",
-                release::UnknownFields::Warning => "warning",
-            }
-            .into(),
-        );
-        put("default_network_type", r.default_network_type().into());
-        put(
-            "refused_network_types",
-            r.refused_network_types()
-                .iter()
-                .map(|x| Dynamic::from(x.to_string()))
-                .collect::<Array>()
-                .into(),
-        );
-        put("masters", r.masters_words().into());
-        put("temp_url_key", r.needs_temp_url_key().into());
-        put("swiftoperator", r.needs_swiftoperator().into());
-        put("checks_floating_ips", r.checks_floating_ips().into());
-        put("floating_ips_differ", r.floating_ips_differ().into());
-        put("checks_image", r.checks_image().into());
-        Ok(m)
+        to_map(&ctx, &r.facts())
     }
 
     /// What a profile asks of OpenShift `version` that the release would refuse, each naming
@@ -159,13 +126,7 @@ pub mod ocp_fns {
     pub fn release_problems(ctx: NativeCallContext, version: &str, values: Map) -> Res<Map> {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
         let v = value::to_json(&Dynamic::from_map(values));
-        let (errors, warnings) = super::release_problems(r, &v);
-        let list =
-            |l: Vec<String>| Dynamic::from(l.into_iter().map(Dynamic::from).collect::<Array>());
-        let mut m = Map::new();
-        m.insert("errors".into(), list(errors));
-        m.insert("warnings".into(), list(warnings));
-        Ok(m)
+        super::problems_map(&ctx, super::release_problems(r, &v))
     }
 
     /// The flavor `flavor` (`#{name, ram, vcpus, disk}` as `cloud::flavors` lists it, or
@@ -202,13 +163,7 @@ pub mod ocp_fns {
             }
         };
         let v = value::to_json(&Dynamic::from_map(flavor));
-        let (errors, warnings) = super::flavor_problems(r, role, &v, key);
-        let list =
-            |l: Vec<String>| Dynamic::from(l.into_iter().map(Dynamic::from).collect::<Array>());
-        let mut m = Map::new();
-        m.insert("errors".into(), list(errors));
-        m.insert("warnings".into(), list(warnings));
-        Ok(m)
+        super::problems_map(&ctx, super::flavor_problems(r, role, &v, key))
     }
 
     /// The quota OpenShift `version`'s installer checks before it builds the cluster, computed
@@ -322,16 +277,7 @@ pub mod ocp_fns {
         let done = with_effects(&ctx, |fx| {
             super::installer::install(fx, &installer, dir, timeout, &level, release.as_deref())
         })?;
-        let mut m = Map::new();
-        m.insert("kubeconfig".into(), done.kubeconfig.into());
-        m.insert("changed".into(), done.changed.into());
-        if done.planned {
-            m.insert("planned".into(), true.into());
-        }
-        if let Some(v) = done.version {
-            m.insert("version".into(), v.into());
-        }
-        Ok(m)
+        to_map(&ctx, &done)
     }
 
     /// The path of a tool (`openshift-install`, `oc`): from `dir` or PATH; else, given `#{dir,
@@ -366,9 +312,9 @@ pub mod ocp_fns {
                 "ocp::tool {name}: 'dir' is needed to download into"
             ))
         })?;
-        let s = session(&ctx)?;
-        super::tools::download(&s.effects, name, &dir, &mirror, &archive, &sha)
-            .map_err(|e| super::fx_err(&ctx, e))
+        with_effects(&ctx, |fx| {
+            super::tools::download(fx, name, &dir, &mirror, &archive, &sha)
+        })
     }
 
     /// The VIPs a keepalived.conf configures: `[#{instance, address}]`.
@@ -434,7 +380,7 @@ pub mod ocp_fns {
         if Path::new(dir).join("metadata.json").is_file() {
             return with_effects(&ctx, |fx| {
                 fx.unchanged(Op::new("ocp.install_config", &p).arg("consumed", true));
-                Ok(false)
+                Ok::<_, String>(false)
             });
         }
         let mut secret = false;

@@ -9,12 +9,12 @@ pub mod job;
 
 pub use client::Host;
 
-use crate::effects::process::{shell_quote, Arg, Output};
+use crate::effects::process::{shell_quote, Arg};
 use crate::effects::Op;
-use crate::modules::core::fx_err;
+use crate::modules::core::output_map;
 use crate::modules::files::edit;
 use crate::modules::opts::{to_arg, type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
@@ -131,18 +131,6 @@ fn sudo_of(o: &Opts) -> Result<Option<String>, String> {
     }
 }
 
-/// `#{code, stdout, stderr}` of a remote command (and `planned: true` when a plan only showed it).
-fn output_map(planned: bool, out: Output) -> Map {
-    let mut m = Map::new();
-    m.insert("code".into(), (out.code as i64).into());
-    m.insert("stdout".into(), out.stdout.into());
-    m.insert("stderr".into(), out.stderr.into());
-    if planned {
-        m.insert("planned".into(), true.into());
-    }
-    m
-}
-
 /// Runs a remote command line with the option map of `ssh::run`.
 fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts: Map) -> Res<Map> {
     let err = |e: String| rt_err(ctx, e);
@@ -161,10 +149,10 @@ fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts
         check: o.bool("check", true).map_err(err)?,
         read: o.bool("read", false).map_err(err)?,
     };
-    let s = session(ctx)?;
-    let fx = &s.effects;
-    let out = client::run(fx, func, h, &line, &run).map_err(|e| fx_err(ctx, e))?;
-    Ok(output_map(fx.is_plan() && !run.read, out))
+    let (out, planned) = with_effects(ctx, |fx| {
+        client::run(fx, func, h, &line, &run).map(|o| (o, fx.is_plan() && !run.read))
+    })?;
+    output_map(ctx, planned, &out)
 }
 
 /// The text of a remote file, or None when it does not exist (a read: runs in plan mode too).
@@ -174,8 +162,7 @@ fn remote_text(
     path: &str,
     sudo: &Option<String>,
 ) -> Res<Option<String>> {
-    let s = session(ctx)?;
-    client::read_text(&s.effects, h, path, sudo).map_err(|e| fx_err(ctx, e))
+    with_effects(ctx, |fx| client::read_text(fx, h, path, sudo))
 }
 
 /// The options of a remote file write: `#{mode, in_place, sudo}`.
@@ -198,6 +185,45 @@ fn file_opts(func: &str, m: Map) -> Result<client::Write, String> {
     })
 }
 
+/// In a plan, the step `op` on a file an earlier planned step would make is shown, not done:
+/// `true`. Outside a plan, `false`.
+fn planned_instead(ctx: &NativeCallContext, op: impl FnOnce() -> Op) -> Res<bool> {
+    with_effects(ctx, |fx| {
+        if !fx.is_plan() {
+            return Ok(false);
+        }
+        fx.planned_step(op()).map(|()| true)
+    })
+}
+
+/// What the host says of a job, as `ssh::job_state` returns it.
+#[derive(serde::Serialize)]
+struct JobState {
+    state: &'static str,
+    code: Option<i64>,
+    same: bool,
+}
+
+fn job_view(st: &job::State) -> JobState {
+    use job::State;
+    let (state, code, same) = match *st {
+        State::None => ("none", None, false),
+        State::Died => ("died", None, false),
+        State::Running { same } => ("running", None, same),
+        State::Done { code, same } => ("done", Some(code), same),
+    };
+    JobState { state, code, same }
+}
+
+/// How a host value is read, as `ssh::host` returns it.
+#[derive(serde::Serialize)]
+struct HostView<'a> {
+    host: &'a str,
+    user: &'a Option<String>,
+    port: Option<u16>,
+    label: String,
+}
+
 /// Makes a remote file hold `text` as `w` says.
 fn remote_write(
     ctx: &NativeCallContext,
@@ -206,8 +232,7 @@ fn remote_write(
     text: &str,
     w: &client::Write,
 ) -> Res<bool> {
-    let s = session(ctx)?;
-    client::write_text(&s.effects, h, path, text, w).map_err(|e| fx_err(ctx, e))
+    with_effects(ctx, |fx| client::write_text(fx, h, path, text, w))
 }
 
 /// The end of an edit of a remote file just read: `ok` when the edit changes nothing, else the
@@ -227,8 +252,7 @@ fn finish_edit(
         sudo,
         shown,
     };
-    let s = session(ctx)?;
-    client::finish_edit(&s.effects, h, path, op, new, &w).map_err(|e| fx_err(ctx, e))
+    with_effects(ctx, |fx| client::finish_edit(fx, h, path, op, new, &w))
 }
 
 #[export_module]
@@ -330,14 +354,12 @@ pub mod ssh_fns {
         let text = match std::fs::read_to_string(local) {
             Ok(t) => t,
             // In a plan, the file may be one an earlier (planned) step would write.
-            Err(_) if session(&ctx)?.effects.is_plan() => {
-                let s = session(&ctx)?;
-                s.effects
-                    .planned_step(
-                        Op::new("ssh.write", format!("{}:{remote}", h.label()))
-                            .arg("content", format!("from {local} (not written yet)")),
-                    )
-                    .map_err(|e| rt_err(&ctx, e))?;
+            Err(_)
+                if super::planned_instead(&ctx, || {
+                    Op::new("ssh.write", format!("{}:{remote}", h.label()))
+                        .arg("content", format!("from {local} (not written yet)"))
+                })? =>
+            {
                 return Ok(true);
             }
             Err(e) => return Err(rt_err(&ctx, format!("cannot read {local}: {e}"))),
@@ -389,13 +411,9 @@ pub mod ssh_fns {
         let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
         let Some(cur) = cur else {
-            if session(&ctx)?.effects.is_plan() {
-                let s = session(&ctx)?;
-                s.effects
-                    .planned_step(
-                        Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown),
-                    )
-                    .map_err(|e| rt_err(&ctx, e))?;
+            if super::planned_instead(&ctx, || {
+                Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown)
+            })? {
                 return Ok(true);
             }
             return Err(rt_err(
@@ -503,21 +521,20 @@ pub mod ssh_fns {
                 .max(std::time::Duration::from_millis(50)),
         };
         let check = o.bool("check", true).map_err(err)?;
-        let s = session(&ctx)?;
-        let fx = &s.effects;
         if h.is_offline() {
-            if !fx.is_plan() {
-                return Err(err(format!(
-                    "{} is offline (the target stands in for it); nothing was run: {command}",
-                    h.label()
-                )));
-            }
-            fx.planned_step(
-                Op::new("ssh.job", format!("{}: {name}", h.label()))
-                    .arg("command", command)
-                    .arg("log", &spec.log),
-            )
-            .map_err(err)?;
+            super::with_effects(&ctx, |fx| {
+                if !fx.is_plan() {
+                    return Err(format!(
+                        "{} is offline (the target stands in for it); nothing was run: {command}",
+                        h.label()
+                    ));
+                }
+                fx.planned_step(
+                    Op::new("ssh.job", format!("{}: {name}", h.label()))
+                        .arg("command", command)
+                        .arg("log", &spec.log),
+                )
+            })?;
             let mut m = Map::new();
             m.insert("code".into(), 0_i64.into());
             m.insert("attached".into(), false.into());
@@ -526,7 +543,9 @@ pub mod ssh_fns {
             m.insert("log".into(), spec.log.clone().into());
             return Ok(m);
         }
-        let end = super::job::run(fx, &h, &spec).map_err(|e| fx_err(&ctx, e))?;
+        let (end, planned) = super::with_effects(&ctx, |fx| {
+            super::job::run(fx, &h, &spec).map(|end| (end, fx.is_plan()))
+        })?;
         if check && end.code != 0 {
             let last = &end.tail[end.tail.len().saturating_sub(10)..];
             return Err(err(format!(
@@ -537,20 +556,9 @@ pub mod ssh_fns {
                 spec.log
             )));
         }
-        let mut m = Map::new();
-        m.insert("code".into(), end.code.into());
-        m.insert("attached".into(), end.attached.into());
-        m.insert("seconds".into(), end.seconds.into());
-        m.insert(
-            "tail".into(),
-            end.tail
-                .into_iter()
-                .map(Dynamic::from)
-                .collect::<Array>()
-                .into(),
-        );
+        let mut m = super::to_map(&ctx, &end)?;
         m.insert("log".into(), spec.log.into());
-        if fx.is_plan() {
+        if planned {
             m.insert("planned".into(), true.into());
         }
         Ok(m)
@@ -577,12 +585,9 @@ pub mod ssh_fns {
         let h = super::host_of("ssh::job_state", &host).map_err(err)?;
         super::job::check_name(name).map_err(err)?;
         let o = Opts::new("ssh::job_state", opts, &["dir"]).map_err(err)?;
-        let mut m = Map::new();
+        use super::job::State;
         if h.is_offline() {
-            m.insert("state".into(), "none".into());
-            m.insert("code".into(), Dynamic::UNIT);
-            m.insert("same".into(), false.into());
-            return Ok(m);
+            return super::to_map(&ctx, &super::job_view(&State::None));
         }
         let spec = super::job::JobSpec {
             name: name.to_string(),
@@ -596,19 +601,8 @@ pub mod ssh_fns {
             timeout: None,
             every: std::time::Duration::from_secs(1),
         };
-        let s = session(&ctx)?;
-        use super::job::State;
-        let (state, code, same) =
-            match super::job::state(&s.effects, &h, &spec).map_err(|e| fx_err(&ctx, e))? {
-                State::None => ("none", Dynamic::UNIT, false),
-                State::Died => ("died", Dynamic::UNIT, false),
-                State::Running { same } => ("running", Dynamic::UNIT, same),
-                State::Done { code, same } => ("done", Dynamic::from(code), same),
-            };
-        m.insert("state".into(), state.into());
-        m.insert("code".into(), code);
-        m.insert("same".into(), same.into());
-        Ok(m)
+        let st = super::with_effects(&ctx, |fx| super::job::state(fx, &h, &spec))?;
+        super::to_map(&ctx, &super::job_view(&st))
     }
 
     /// How a host value is read: `#{host, user, port, label}`.
@@ -619,19 +613,14 @@ pub mod ssh_fns {
     #[rhai_fn(return_raw)]
     pub fn host(ctx: NativeCallContext, host: Dynamic) -> Res<Map> {
         let h = super::host_of("ssh::host", &host).map_err(|e| rt_err(&ctx, e))?;
-        let mut m = Map::new();
-        m.insert("host".into(), h.host.clone().into());
-        m.insert(
-            "user".into(),
-            h.user.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-        );
-        m.insert(
-            "port".into(),
-            h.port
-                .map(|p| Dynamic::from(p as i64))
-                .unwrap_or(Dynamic::UNIT),
-        );
-        m.insert("label".into(), h.label().into());
-        Ok(m)
+        super::to_map(
+            &ctx,
+            &super::HostView {
+                host: &h.host,
+                user: &h.user,
+                port: h.port,
+                label: h.label(),
+            },
+        )
     }
 }

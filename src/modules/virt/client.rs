@@ -7,6 +7,7 @@ use super::sandbox;
 pub use super::sandbox::{plan_file, sandbox_autostart_file};
 use super::xml::{self, DomSpec, NetSpec};
 use crate::effects::{Effects, Op};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -53,6 +54,7 @@ pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), Stri
     sandbox::state(&*connect(uri)?, node_xml)
 }
 
+#[derive(Serialize)]
 pub struct NodeInfo {
     pub model: String,
     pub memory_kib: u64,
@@ -81,6 +83,7 @@ pub fn node_info(uri: &str) -> Result<NodeInfo, String> {
     })
 }
 
+#[derive(Serialize)]
 pub struct Caps {
     pub arch: String,
     pub cpu_model: String,
@@ -141,7 +144,7 @@ fn lookup_domain(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
 }
 
 /// What an ensure did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize)]
 pub struct Ensured {
     pub changed: bool,
     pub planned: bool,
@@ -485,10 +488,13 @@ fn state_word(d: &Domain) -> String {
     }
 }
 
+#[derive(Serialize)]
 pub struct DomRow {
     pub name: String,
     pub state: String,
     pub autostart: bool,
+    /// The owning lab (`()` when labsh did not create it).
+    #[serde(rename = "lab")]
     pub owner: Option<String>,
 }
 
@@ -511,11 +517,14 @@ pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
     Ok(out)
 }
 
+#[derive(Serialize)]
 pub struct NetRow {
     pub name: String,
     pub active: bool,
     pub autostart: bool,
     pub bridge: Option<String>,
+    /// The owning lab (`()` when labsh did not create it).
+    #[serde(rename = "lab")]
     pub owner: Option<String>,
 }
 
