@@ -264,3 +264,49 @@ pub fn user_advice(message: &str) -> Option<Option<String>> {
         .find(|(m, _)| m == message)
         .map(|(_, a)| a.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    #[derive(serde::Serialize)]
+    struct Row {
+        small: u16,
+        count: u32,
+        big: u64,
+        code: i32,
+        user: Option<String>,
+        port: Option<u16>,
+        tail: Vec<String>,
+        on: bool,
+    }
+
+    #[test]
+    fn a_record_becomes_a_map_of_rhai_ints_strings_units_and_arrays() {
+        let r = Row {
+            small: 22,
+            count: 32,
+            big: 167_676_348,
+            code: -1,
+            user: None,
+            port: Some(2222),
+            tail: vec!["a".into()],
+            on: true,
+        };
+        let m = rhai::serde::to_dynamic(&r)
+            .expect("serializes")
+            .try_cast::<rhai::Map>()
+            .expect("a map");
+        for (k, v) in [
+            ("small", 22),
+            ("count", 32),
+            ("big", 167_676_348),
+            ("code", -1),
+        ] {
+            assert_eq!(m[k].as_int(), Ok(v), "{k}");
+        }
+        assert!(m["user"].is_unit());
+        assert_eq!(m["port"].as_int(), Ok(2222));
+        assert_eq!(m["tail"].clone().into_array().map(|a| a.len()), Ok(1));
+        assert_eq!(m["on"].as_bool(), Ok(true));
+        assert_eq!(m.len(), 8);
+    }
+}

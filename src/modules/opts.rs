@@ -159,6 +159,13 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// How errors name an item given as a map: `what` and its `key` entry ("network prov"), or
+/// `what` and `unnamed` when it has none.
+pub fn item_label(what: &str, m: &Map, key: &str, unnamed: &str) -> String {
+    let name = m.get(key).and_then(|v| v.clone().into_string().ok());
+    format!("{what} {}", name.as_deref().unwrap_or(unnamed))
+}
+
 /// The type of a value as the user would name it.
 pub fn type_name(v: &Dynamic) -> &'static str {
     if v.is_string() {

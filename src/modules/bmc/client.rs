@@ -412,7 +412,16 @@ fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<V
 }
 
 /// The systems a Redfish service lists: (id, name, power state).
-pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<(String, String, String)>, String> {
+/// A system of a Redfish service.
+#[derive(serde::Serialize)]
+pub struct System {
+    pub id: String,
+    pub name: String,
+    /// Its PowerState: On, Off, ...
+    pub power: String,
+}
+
+pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<System>, String> {
     let base = base.trim_end_matches('/');
     let list = fx.read(Op::new("bmc.redfish.systems", base), || {
         curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None)
@@ -425,11 +434,12 @@ pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<(String, String, 
         let sys = fx.read(Op::new("bmc.redfish.system", path), || {
             curl(fx, "GET", &format!("{base}{path}"), None)
         })?;
-        out.push((
-            sys["Id"].as_str().unwrap_or("").to_string(),
-            sys["Name"].as_str().unwrap_or("").to_string(),
-            sys["PowerState"].as_str().unwrap_or("").to_string(),
-        ));
+        let text = |key: &str| sys[key].as_str().unwrap_or("").to_string();
+        out.push(System {
+            id: text("Id"),
+            name: text("Name"),
+            power: text("PowerState"),
+        });
     }
     Ok(out)
 }

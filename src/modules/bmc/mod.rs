@@ -5,8 +5,8 @@ pub mod zmtp;
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::modules::opts::{item_label, type_name, Opts};
+use crate::session::{rt_err, session, to_array, with_effects};
 use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
@@ -47,11 +47,7 @@ fn vbmc_of(o: &Opts) -> Result<Vbmc, String> {
 }
 
 fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
-    let dom = m
-        .get("domain")
-        .and_then(|v| v.clone().into_string().ok())
-        .unwrap_or_else(|| "?".into());
-    let func = format!("BMC of {dom}");
+    let func = item_label("BMC of", &m, "domain", "?");
     let o = Opts::new(
         &func,
         m,
@@ -107,11 +103,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
         let Some(m) = n.read_lock::<Map>().map(|m| m.clone()) else {
             return Err(format!("instackenv: node {i} must be a map"));
         };
-        let name = m
-            .get("name")
-            .and_then(|v| v.clone().into_string().ok())
-            .unwrap_or_else(|| format!("#{i}"));
-        let func = format!("instackenv node {name}");
+        let func = item_label("instackenv node", &m, "name", &format!("#{i}"));
         let o = Opts::new(
             &func,
             m,
@@ -424,16 +416,7 @@ pub mod bmc_fns {
         base_url: &str,
     ) -> Result<Array, Box<EvalAltResult>> {
         let rows = super::with_effects(&ctx, |fx| super::client::redfish_systems(fx, base_url))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, power)| {
-                let mut m = Map::new();
-                m.insert("id".into(), id.into());
-                m.insert("name".into(), name.into());
-                m.insert("power".into(), power.into());
-                Dynamic::from_map(m)
-            })
-            .collect())
+        super::to_array(&ctx, &rows)
     }
 
     /// A Redfish reset of one system: `reset_type` On, ForceOff, GracefulShutdown, ForceRestart.

@@ -5,7 +5,7 @@ pub mod libvirt;
 pub mod sandbox;
 pub mod xml;
 
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::{item_label, type_name, Opts};
 use crate::session::{rt_err, session, to_array, to_dynamic, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
@@ -13,11 +13,7 @@ use std::collections::HashSet;
 use xml::{Disk, DomSpec, NetSpec, Nic};
 
 fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
-    let name = m
-        .get("name")
-        .and_then(|v| v.clone().into_string().ok())
-        .unwrap_or_else(|| "?".into());
-    let func = format!("network {name}");
+    let func = item_label("network", &m, "name", "?");
     let o = Opts::new(
         &func,
         m,
@@ -112,11 +108,7 @@ const DOM_KEYS: &[&str] = &[
 ];
 
 fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> {
-    let name = m
-        .get("name")
-        .and_then(|v| v.clone().into_string().ok())
-        .unwrap_or_else(|| "?".into());
-    let func = format!("domain {name}");
+    let func = item_label("domain", &m, "name", "?");
     let o = Opts::new(&func, m, DOM_KEYS)?;
     let lab = o.req_str("lab")?;
     let name = o.req_str("name")?;
