@@ -164,6 +164,59 @@ fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
     }
 }
 
+/// Connects (see [`reach`]) and looks the object up (`kind`: network or domain): the
+/// connection, and the object where it exists.
+fn find<T>(
+    fx: &Effects,
+    uri: &str,
+    kind: &str,
+    target: &str,
+    lookup: impl FnOnce(&Connect) -> Result<Option<T>, String>,
+) -> Result<(Option<Arc<Connect>>, Option<T>), String> {
+    let conn = reach(fx, uri)?;
+    let existing = match &conn {
+        Some(c) => fx.read(Op::new(format!("virt.{kind}.lookup"), target), || lookup(c))?,
+        None => None,
+    };
+    Ok((conn, existing))
+}
+
+/// Defines an object from its XML through the seam: `None` in a plan (or when `conn` is
+/// missing, which only a plan allows).
+fn define<T>(
+    fx: &Effects,
+    conn: &Option<Arc<Connect>>,
+    op: Op,
+    define: impl FnOnce(&Connect) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    fx.change(
+        op,
+        || {
+            let c = conn.clone().ok_or("no connection")?;
+            define(&c).map(Some)
+        },
+        || None,
+    )
+}
+
+/// A change to a libvirt object through the seam (shown, not made, in a plan).
+fn act<T>(fx: &Effects, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result<(), String> {
+    fx.change(op, || f().map(|_| ()), || ())
+}
+
+impl Ensured {
+    /// What an ensure did: changed in a run, planned in a plan; one that changed nothing is
+    /// recorded as `op`, ok.
+    fn finish(mut self, fx: &Effects, changed: bool, op: Op) -> Ensured {
+        if !changed {
+            fx.unchanged(op);
+        }
+        self.changed = changed && !fx.is_plan();
+        self.planned = changed && fx.is_plan();
+        self
+    }
+}
+
 const LIVE_CONFIG: u32 =
     libvirt::VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
@@ -173,56 +226,32 @@ pub fn network_ensure(
     spec: &NetSpec,
     lab: &str,
 ) -> Result<Ensured, String> {
-    let mut out = Ensured::default();
     let target = format!("{}@{uri}", spec.name);
-    let conn = reach(fx, uri)?;
-    let existing = match &conn {
-        Some(c) => fx.read(Op::new("virt.network.lookup", &target), || {
-            lookup_network(c, &spec.name)
-        })?,
-        None => None,
-    };
+    let done = Op::new("virt.network", &target);
+    let (conn, existing) = find(fx, uri, "network", &target, |c| {
+        lookup_network(c, &spec.name)
+    })?;
     let Some(net) = existing else {
         let xml = xml::network_xml(spec, lab);
-        let net = fx.change(
-            Op::new("virt.network.define", &target).arg("xml", &xml),
-            || {
-                let c = conn.clone().ok_or("no connection")?;
-                c.define_network_xml(&xml)
-                    .map(Some)
-                    .map_err(|e| verr(&format!("define network {}", spec.name), e))
-            },
-            || None,
-        )?;
-        out.changed = !fx.is_plan();
-        out.planned = fx.is_plan();
+        let op = Op::new("virt.network.define", &target).arg("xml", &xml);
+        let net = define(fx, &conn, op, |c| {
+            c.define_network_xml(&xml)
+                .map_err(|e| verr(&format!("define network {}", spec.name), e))
+        })?;
         if spec.active {
-            fx.change(
-                Op::new("virt.network.start", &target),
-                || {
-                    net.as_ref()
-                        .ok_or("no network")?
-                        .create()
-                        .map(|_| ())
-                        .map_err(|e| verr("start network", e))
-                },
-                || (),
-            )?;
+            act(fx, Op::new("virt.network.start", &target), || {
+                let n = net.as_ref().ok_or("no network")?;
+                n.create().map_err(|e| verr("start network", e))
+            })?;
         }
         if spec.autostart {
-            fx.change(
-                Op::new("virt.network.autostart", &target),
-                || {
-                    net.as_ref()
-                        .ok_or("no network")?
-                        .set_autostart(true)
-                        .map(|_| ())
-                        .map_err(|e| verr("autostart network", e))
-                },
-                || (),
-            )?;
+            act(fx, Op::new("virt.network.autostart", &target), || {
+                let n = net.as_ref().ok_or("no network")?;
+                n.set_autostart(true)
+                    .map_err(|e| verr("autostart network", e))
+            })?;
         }
-        return Ok(out);
+        return Ok(Ensured::default().finish(fx, true, done));
     };
     let facts = xml::parse_network(&net.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
     let mut diffs = Vec::new();
@@ -295,35 +324,19 @@ pub fn network_ensure(
         changed = true;
     }
     if spec.active && !active {
-        fx.change(
-            Op::new("virt.network.start", &target),
-            || {
-                net.create()
-                    .map(|_| ())
-                    .map_err(|e| verr("start network", e))
-            },
-            || (),
-        )?;
+        act(fx, Op::new("virt.network.start", &target), || {
+            net.create().map_err(|e| verr("start network", e))
+        })?;
         changed = true;
     }
     if spec.autostart && !net.autostart().map_err(|e| verr("network autostart", e))? {
-        fx.change(
-            Op::new("virt.network.autostart", &target),
-            || {
-                net.set_autostart(true)
-                    .map(|_| ())
-                    .map_err(|e| verr("autostart network", e))
-            },
-            || (),
-        )?;
+        act(fx, Op::new("virt.network.autostart", &target), || {
+            net.set_autostart(true)
+                .map_err(|e| verr("autostart network", e))
+        })?;
         changed = true;
     }
-    if !changed {
-        fx.unchanged(Op::new("virt.network", &target));
-    }
-    out.changed = changed && !fx.is_plan();
-    out.planned = changed && fx.is_plan();
-    Ok(out)
+    Ok(Ensured::default().finish(fx, changed, done))
 }
 
 /// The spec's differences from an existing domain are applied by redefining it (this lab's own
@@ -369,29 +382,17 @@ pub fn domain_ensure(
 ) -> Result<Ensured, String> {
     let mut out = Ensured::default();
     let target = format!("{}@{uri}", spec.name);
-    let conn = reach(fx, uri)?;
-    let existing = match &conn {
-        Some(c) => fx.read(Op::new("virt.domain.lookup", &target), || {
-            lookup_domain(c, &spec.name)
-        })?,
-        None => None,
-    };
+    let (conn, existing) = find(fx, uri, "domain", &target, |c| lookup_domain(c, &spec.name))?;
     let mut changed = false;
     let dom = match existing {
         None => {
             let xml = xml::domain_xml(spec, lab, None);
-            let d = fx.change(
-                Op::new("virt.domain.define", &target).arg("xml", &xml),
-                || {
-                    let c = conn.clone().ok_or("no connection")?;
-                    c.define_domain_xml(&xml)
-                        .map(Some)
-                        .map_err(|e| verr(&format!("define domain {}", spec.name), e))
-                },
-                || None,
-            )?;
+            let op = Op::new("virt.domain.define", &target).arg("xml", &xml);
             changed = true;
-            d
+            define(fx, &conn, op, |c| {
+                c.define_domain_xml(&xml)
+                    .map_err(|e| verr(&format!("define domain {}", spec.name), e))
+            })?
         }
         Some(d) => {
             let facts = xml::parse_domain(
@@ -424,18 +425,13 @@ pub fn domain_ensure(
             let diffs = xml::domain_diff(spec, &facts);
             if !diffs.is_empty() {
                 let xml = xml::domain_xml(spec, lab, Some(&facts.uuid));
-                fx.change(
-                    Op::new("virt.domain.redefine", &target)
-                        .arg("differs", &diffs)
-                        .arg("xml", &xml),
-                    || {
-                        let c = conn.clone().ok_or("no connection")?;
-                        c.define_domain_xml(&xml)
-                            .map(|_| ())
-                            .map_err(|e| verr(&format!("redefine domain {}", spec.name), e))
-                    },
-                    || (),
-                )?;
+                let op = Op::new("virt.domain.redefine", &target)
+                    .arg("differs", &diffs)
+                    .arg("xml", &xml);
+                define(fx, &conn, op, |c| {
+                    c.define_domain_xml(&xml)
+                        .map_err(|e| verr(&format!("redefine domain {}", spec.name), e))
+                })?;
                 out.notes.push(format!("redefined: {}", diffs.join("; ")));
                 changed = true;
             }
@@ -444,23 +440,16 @@ pub fn domain_ensure(
     };
     if let Some(d) = &dom {
         if spec.autostart && !d.autostart().map_err(|e| verr("domain autostart", e))? {
-            fx.change(
-                Op::new("virt.domain.autostart", &target),
-                || {
-                    d.set_autostart(true)
-                        .map(|_| ())
-                        .map_err(|e| verr("autostart domain", e))
-                },
-                || (),
-            )?;
+            act(fx, Op::new("virt.domain.autostart", &target), || {
+                d.set_autostart(true)
+                    .map_err(|e| verr("autostart domain", e))
+            })?;
             changed = true;
         }
         if spec.running && !d.is_active().map_err(|e| verr("domain state", e))? {
-            fx.change(
-                Op::new("virt.domain.start", &target),
-                || d.create().map(|_| ()).map_err(|e| verr("start domain", e)),
-                || (),
-            )?;
+            act(fx, Op::new("virt.domain.start", &target), || {
+                d.create().map_err(|e| verr("start domain", e))
+            })?;
             changed = true;
         }
     } else {
@@ -472,12 +461,7 @@ pub fn domain_ensure(
             fx.planned_step(Op::new("virt.domain.start", &target))?;
         }
     }
-    if !changed {
-        fx.unchanged(Op::new("virt.domain", &target));
-    }
-    out.changed = changed && !fx.is_plan();
-    out.planned = changed && fx.is_plan();
-    Ok(out)
+    Ok(out.finish(fx, changed, Op::new("virt.domain", &target)))
 }
 
 /// A domain's state in words: running, shutoff, paused, ...
@@ -659,15 +643,9 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
         fx.unchanged(op);
         return Ok(false);
     }
-    fx.change(
-        op,
-        || {
-            d.set_autostart(on)
-                .map(|_| ())
-                .map_err(|e| verr("autostart", e))
-        },
-        || (),
-    )?;
+    act(fx, op, || {
+        d.set_autostart(on).map_err(|e| verr("autostart", e))
+    })?;
     Ok(true)
 }
 
@@ -691,21 +669,13 @@ pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<
         ));
     }
     if n.is_active().map_err(|e| verr("network state", e))? {
-        fx.change(
-            Op::new("virt.network.destroy", &target),
-            || n.destroy().map(|_| ()).map_err(|e| verr("stop network", e)),
-            || (),
-        )?;
+        act(fx, Op::new("virt.network.destroy", &target), || {
+            n.destroy().map_err(|e| verr("stop network", e))
+        })?;
     }
-    fx.change(
-        Op::new("virt.network.undefine", &target),
-        || {
-            n.undefine()
-                .map(|_| ())
-                .map_err(|e| verr("undefine network", e))
-        },
-        || (),
-    )?;
+    act(fx, Op::new("virt.network.undefine", &target), || {
+        n.undefine().map_err(|e| verr("undefine network", e))
+    })?;
     Ok(true)
 }
 
@@ -738,11 +708,9 @@ pub fn domain_undefine(
         ));
     }
     if d.is_active().map_err(|e| verr("domain state", e))? {
-        fx.change(
-            Op::new("virt.domain.destroy", &target),
-            || d.destroy().map(|_| ()).map_err(|e| verr("destroy", e)),
-            || (),
-        )?;
+        act(fx, Op::new("virt.domain.destroy", &target), || {
+            d.destroy().map_err(|e| verr("destroy", e))
+        })?;
     }
     let disks: Vec<String> = f
         .disks
@@ -750,18 +718,14 @@ pub fn domain_undefine(
         .map(|x| x.0.clone())
         .filter(|p| !p.is_empty())
         .collect();
-    fx.change(
-        Op::new("virt.domain.undefine", &target).arg("storage", storage),
-        || {
-            d.undefine_flags(
-                libvirt::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                    | libvirt::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
-            )
-            .map(|_| ())
-            .map_err(|e| verr("undefine", e))
-        },
-        || (),
-    )?;
+    let op = Op::new("virt.domain.undefine", &target).arg("storage", storage);
+    act(fx, op, || {
+        d.undefine_flags(
+            libvirt::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                | libvirt::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+        )
+        .map_err(|e| verr("undefine", e))
+    })?;
     if storage {
         let local = uri.starts_with("qemu:///") || uri.starts_with("test:///");
         for p in disks {
