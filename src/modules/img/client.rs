@@ -38,6 +38,11 @@ fn exec(fx: &Effects, cmd: &Command) -> Result<Output, String> {
 }
 
 /// Runs a tool that changes something, through the seam.
+/// An argument vector of plain words.
+fn words(w: &[&str]) -> Vec<Arg> {
+    w.iter().map(|&a| a.into()).collect()
+}
+
 fn change(
     fx: &Effects,
     op: &str,
@@ -143,15 +148,15 @@ pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool,
         fx,
         "img.create",
         path,
-        vec![
-            "qemu-img".into(),
-            "create".into(),
-            "-q".into(),
-            "-f".into(),
-            format.into(),
-            path.into(),
-            size.to_string().into(),
-        ],
+        words(&[
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            format,
+            path,
+            &size.to_string(),
+        ]),
         vec![],
     )?;
     Ok(true)
@@ -181,18 +186,9 @@ pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Re
         fx.unchanged(Op::new("img.overlay", path));
         return Ok(false);
     }
-    let mut argv: Vec<Arg> = vec![
-        "qemu-img".into(),
-        "create".into(),
-        "-q".into(),
-        "-f".into(),
-        "qcow2".into(),
-        "-b".into(),
-        backing.into(),
-        "-F".into(),
-        base_fmt.into(),
-        path.into(),
-    ];
+    let mut argv = words(&[
+        "qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", &base_fmt, path,
+    ]);
     if let Some(s) = size {
         argv.push(s.to_string().into());
     }
@@ -212,13 +208,7 @@ pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
         None if fx.is_plan() => {}
         None => return Err(format!("{path} does not exist")),
     }
-    let argv = vec![
-        "qemu-img".into(),
-        "resize".into(),
-        "-q".into(),
-        path.into(),
-        size.to_string().into(),
-    ];
+    let argv = words(&["qemu-img", "resize", "-q", path, &size.to_string()]);
     change(fx, "img.resize", path, argv, vec![])?;
     Ok(true)
 }
@@ -238,15 +228,7 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
         fx,
         "img.convert",
         dst,
-        vec![
-            "qemu-img".into(),
-            "convert".into(),
-            "-q".into(),
-            "-O".into(),
-            format.into(),
-            src.into(),
-            dst.into(),
-        ],
+        words(&["qemu-img", "convert", "-q", "-O", format, src, dst]),
         vec![],
     )?;
     Ok(true)
@@ -383,29 +365,22 @@ pub fn virt_resize(
         fx,
         "img.create",
         dst,
-        vec![
-            "qemu-img".into(),
-            "create".into(),
-            "-q".into(),
-            "-f".into(),
-            "qcow2".into(),
-            tmp.clone().into(),
-            size.to_string().into(),
-        ],
+        words(&[
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            &tmp,
+            &size.to_string(),
+        ]),
         vec![],
     )?;
     change(
         fx,
         "img.virt_resize",
         dst,
-        vec![
-            "virt-resize".into(),
-            "--quiet".into(),
-            "--expand".into(),
-            expand.into(),
-            src.into(),
-            tmp.clone().into(),
-        ],
+        words(&["virt-resize", "--quiet", "--expand", expand, src, &tmp]),
         guestfs_env(),
     )?;
     fx.change(
@@ -464,12 +439,7 @@ pub struct Customize {
 impl Customize {
     /// The argument vector (secrets kept as secrets).
     pub fn argv(&self, path: &str) -> Vec<Arg> {
-        let mut a: Vec<Arg> = vec![
-            "virt-customize".into(),
-            "--quiet".into(),
-            "-a".into(),
-            path.into(),
-        ];
+        let mut a = words(&["virt-customize", "--quiet", "-a", path]);
         if let Some(h) = &self.hostname {
             a.extend(["--hostname".into(), h.clone().into()]);
         }
