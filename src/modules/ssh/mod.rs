@@ -165,6 +165,23 @@ fn remote_text(
     with_effects(ctx, |fx| client::read_text(fx, h, path, sudo))
 }
 
+/// The host of a binding's call; a mistake in it is an error at the call.
+fn host_at(ctx: &NativeCallContext, func: &str, host: &Dynamic) -> Res<Host> {
+    host_of(func, host).map_err(|e| rt_err(ctx, e))
+}
+
+/// The host and the `sudo` option of an edit of a remote file.
+fn edit_of(
+    ctx: &NativeCallContext,
+    func: &str,
+    host: &Dynamic,
+    opts: Map,
+) -> Res<(Host, Option<String>)> {
+    let h = host_at(ctx, func, host)?;
+    let sudo = file_opts(func, opts).map_err(|e| rt_err(ctx, e))?.sudo;
+    Ok((h, sudo))
+}
+
 /// The options of a remote file write: `#{mode, in_place, sudo}`.
 fn file_opts(func: &str, m: Map) -> Result<client::Write, String> {
     let o = Opts::new(func, m, &["mode", "in_place", "sudo"])?;
@@ -270,7 +287,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(name = "run", return_raw)]
     pub fn run(ctx: NativeCallContext, host: Dynamic, cmd: Dynamic) -> Res<Map> {
-        let h = super::host_of("ssh::run", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::run", &host)?;
         super::run_remote(&ctx, "ssh.run", &h, &cmd, Map::new())
     }
 
@@ -284,7 +301,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(name = "run", return_raw)]
     pub fn run_opts(ctx: NativeCallContext, host: Dynamic, cmd: Dynamic, opts: Map) -> Res<Map> {
-        let h = super::host_of("ssh::run", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::run", &host)?;
         super::run_remote(&ctx, "ssh.run", &h, &cmd, opts)
     }
 
@@ -296,7 +313,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<String> {
-        let h = super::host_of("ssh::read", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::read", &host)?;
         super::remote_text(&ctx, &h, path, &None)?
             .ok_or_else(|| rt_err(&ctx, format!("{path} does not exist on {}", h.label())))
     }
@@ -309,7 +326,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn exists(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<bool> {
-        let h = super::host_of("ssh::exists", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::exists", &host)?;
         Ok(super::remote_text(&ctx, &h, path, &None)?.is_some())
     }
 
@@ -329,7 +346,7 @@ pub mod ssh_fns {
         text: &str,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::write", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::write", &host)?;
         let mut w = super::file_opts("ssh::write", opts).map_err(|e| rt_err(&ctx, e))?;
         w.shown = serde_json::json!(format!("{} bytes", text.len()));
         super::remote_write(&ctx, &h, path, text, &w)
@@ -349,7 +366,7 @@ pub mod ssh_fns {
         remote: &str,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::put", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::put", &host)?;
         let mut w = super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
         let text = match std::fs::read_to_string(local) {
             Ok(t) => t,
@@ -378,7 +395,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn get(ctx: NativeCallContext, host: Dynamic, remote: &str, local: &str) -> Res<bool> {
-        let h = super::host_of("ssh::get", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::get", &host)?;
         let text = super::remote_text(&ctx, &h, remote, &None)?
             .ok_or_else(|| rt_err(&ctx, format!("{remote} does not exist on {}", h.label())))?;
         with_effects(&ctx, |fx| {
@@ -403,10 +420,7 @@ pub mod ssh_fns {
         value: Dynamic,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::ini_set", &host).map_err(|e| rt_err(&ctx, e))?;
-        let sudo = super::file_opts("ssh::ini_set", opts)
-            .map_err(|e| rt_err(&ctx, e))?
-            .sudo;
+        let (h, sudo) = super::edit_of(&ctx, "ssh::ini_set", &host, opts)?;
         let (v, shown_v) = crate::modules::files::ini_value(&value);
         let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
@@ -448,10 +462,7 @@ pub mod ssh_fns {
         lines: Array,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::hosts_block", &host).map_err(|e| rt_err(&ctx, e))?;
-        let sudo = super::file_opts("ssh::hosts_block", opts)
-            .map_err(|e| rt_err(&ctx, e))?
-            .sudo;
+        let (h, sudo) = super::edit_of(&ctx, "ssh::hosts_block", &host, opts)?;
         let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
         let new = edit::block_set(&cur, name, &body)
@@ -612,7 +623,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn host(ctx: NativeCallContext, host: Dynamic) -> Res<Map> {
-        let h = super::host_of("ssh::host", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::host", &host)?;
         super::to_map(
             &ctx,
             &super::HostView {
