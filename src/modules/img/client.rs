@@ -100,12 +100,15 @@ pub fn kvm_usable() -> bool {
 }
 
 /// What `qemu-img info --output=json` says, in the parts labsh uses.
-#[derive(Debug, Clone, PartialEq)]
+/// As a Rhai value: the three fields `img::info` adds to the tool's own.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Info {
     pub format: String,
     pub virtual_size: u64,
+    #[serde(skip)]
     pub actual_size: u64,
     pub backing: Option<String>,
+    #[serde(skip)]
     pub json: serde_json::Value,
 }
 

@@ -153,11 +153,21 @@ pub struct Ensured {
 
 /// Connects for reading. In plan mode an unreachable URI is not an error: everything is planned.
 fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
-    match fx.read(Op::new("virt.connect", uri), || connect(uri)) {
-        Ok(c) => Ok(Some(c)),
+    let c = fx.read(Op::new("virt.connect", uri), || connect(uri));
+    unless_planned(fx, c, "planning as if nothing existed there")
+}
+
+/// A read of a target a plan may not reach (yet): in plan mode its failure is a warning (the
+/// error, then `instead`) and `None`.
+pub fn unless_planned<T>(
+    fx: &Effects,
+    r: Result<T, String>,
+    instead: &str,
+) -> Result<Option<T>, String> {
+    match r {
+        Ok(v) => Ok(Some(v)),
         Err(e) if fx.is_plan() => {
-            fx.printer()
-                .warn(&format!("{e}; planning as if nothing existed there"));
+            fx.printer().warn(&format!("{e}; {instead}"));
             Ok(None)
         }
         Err(e) => Err(e),

@@ -288,15 +288,9 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn node_info(ctx: NativeCallContext, uri: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let n = super::with_effects(&ctx, |fx| match super::client::node_info(uri) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if fx.is_plan() => {
-                // A plan goes on where the target cannot be read (yet).
-                fx.printer()
-                    .warn(&format!("{e}; no node facts in this plan"));
-                Ok(None)
-            }
-            Err(e) => Err(e),
+        let n = super::with_effects(&ctx, |fx| {
+            let n = super::client::node_info(uri);
+            super::client::unless_planned(fx, n, "no node facts in this plan")
         })?;
         super::to_dynamic(&ctx, &n)
     }
