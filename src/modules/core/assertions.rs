@@ -55,18 +55,7 @@ pub mod assertions_fns {
         left: Dynamic,
         right: Dynamic,
     ) -> Result<(), Box<EvalAltResult>> {
-        if super::eq_values(&left, &right) {
-            Ok(())
-        } else {
-            Err(super::rt_err(
-                &ctx,
-                format!(
-                    "assertion failed: left == right\n    left:  {}\n    right: {}",
-                    super::value::literal(&left),
-                    super::value::literal(&right)
-                ),
-            ))
-        }
+        assert_eq_msg(ctx, left, right, "left == right")
     }
 
     /// `assert_eq` with a message.
