@@ -27,6 +27,17 @@ fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, St
     Ok(out)
 }
 
+/// The strings of a JSON array (anything else in it as "").
+fn texts(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Where vbmcd listens: the `server_port` of a virtualbmc.conf (`config`, else
 /// `$VIRTUALBMC_CONFIG`, else ~/.vbmc/virtualbmc.conf), 50891 by default.
 #[derive(Clone, Debug, Default)]
@@ -74,14 +85,7 @@ impl Vbmc {
         let port = self.port()?;
         let v = zmtp::request(port, &request, std::time::Duration::from_secs(30))?;
         if v["rc"].as_i64().unwrap_or(0) != 0 {
-            let msg: Vec<String> = v["msg"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|m| m.as_str().unwrap_or("").to_string())
-                .collect();
-            return Err(format!("vbmcd: {}", msg.join("; ")));
+            return Err(format!("vbmcd: {}", texts(&v["msg"]).join("; ")));
         }
         Ok(v)
     }
@@ -91,13 +95,7 @@ impl Vbmc {
         let v = fx.read(Op::new("bmc.vbmc.list", "vbmcd"), || {
             self.call(json!({"command": "list"}))
         })?;
-        let header: Vec<String> = v["header"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|h| h.as_str().unwrap_or("").to_string())
-            .collect();
+        let header = texts(&v["header"]);
         Ok(v["rows"]
             .as_array()
             .cloned()

@@ -519,16 +519,7 @@ mod tests {
 
     #[test]
     fn a_plan_writes_and_removes_nothing() {
-        use crate::effects::{JournalSlot, Mode};
-        use crate::printer::Printer;
-        use std::sync::atomic::AtomicBool;
-        use std::sync::Arc;
-        let fx = Effects::new(
-            Mode::Plan,
-            Arc::new(Printer::plain()),
-            JournalSlot::None,
-            Arc::new(AtomicBool::new(false)),
-        );
+        let fx = Effects::for_tests(crate::effects::Mode::Plan);
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
         // Files a run would leave or replace beside its outputs.
