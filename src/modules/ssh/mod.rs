@@ -221,6 +221,26 @@ struct JobState {
     same: bool,
 }
 
+/// The host, the checked job name and the options (`keys`) of a call of `func` on a job.
+fn job_call<'a>(
+    ctx: &NativeCallContext,
+    func: &'a str,
+    host: &Dynamic,
+    name: &str,
+    opts: Map,
+    keys: &[&str],
+) -> Res<(Host, Opts<'a>)> {
+    let h = host_at(ctx, func, host)?;
+    job::check_name(name).map_err(|e| rt_err(ctx, e))?;
+    let o = Opts::new(func, opts, keys).map_err(|e| rt_err(ctx, e))?;
+    Ok((h, o))
+}
+
+/// The jobs' folder on the host: option `dir`, by default `.labsh/jobs` of the login folder.
+fn jobs_dir(o: &Opts) -> Result<String, String> {
+    Ok(o.str("dir")?.unwrap_or_else(|| ".labsh/jobs".into()))
+}
+
 fn job_view(st: &job::State) -> JobState {
     use job::State;
     let (state, code, same) = match *st {
@@ -504,24 +524,15 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<Map> {
         let err = |e: String| rt_err(&ctx, e);
-        let h = super::host_of("ssh::job", &host).map_err(err)?;
-        super::job::check_name(name).map_err(err)?;
-        let o = Opts::new(
-            "ssh::job",
-            opts,
-            &["log", "cwd", "dir", "timeout", "every", "check"],
-        )
-        .map_err(err)?;
+        let keys = ["log", "cwd", "dir", "timeout", "every", "check"];
+        let (h, o) = super::job_call(&ctx, "ssh::job", &host, name, opts, &keys)?;
         if command.trim().is_empty() {
             return Err(err("ssh::job: the command is empty".into()));
         }
         let spec = super::job::JobSpec {
             name: name.to_string(),
             command: command.to_string(),
-            dir: o
-                .str("dir")
-                .map_err(err)?
-                .unwrap_or_else(|| ".labsh/jobs".into()),
+            dir: super::jobs_dir(&o).map_err(err)?,
             cwd: o.str("cwd").map_err(err)?,
             log: o.req_str("log").map_err(err)?,
             timeout: o.seconds("timeout").map_err(err)?,
@@ -592,10 +603,7 @@ pub mod ssh_fns {
         command: &str,
         opts: Map,
     ) -> Res<Map> {
-        let err = |e: String| rt_err(&ctx, e);
-        let h = super::host_of("ssh::job_state", &host).map_err(err)?;
-        super::job::check_name(name).map_err(err)?;
-        let o = Opts::new("ssh::job_state", opts, &["dir"]).map_err(err)?;
+        let (h, o) = super::job_call(&ctx, "ssh::job_state", &host, name, opts, &["dir"])?;
         use super::job::State;
         if h.is_offline() {
             return super::to_map(&ctx, &super::job_view(&State::None));
@@ -603,10 +611,7 @@ pub mod ssh_fns {
         let spec = super::job::JobSpec {
             name: name.to_string(),
             command: command.to_string(),
-            dir: o
-                .str("dir")
-                .map_err(err)?
-                .unwrap_or_else(|| ".labsh/jobs".into()),
+            dir: super::jobs_dir(&o).map_err(|e| rt_err(&ctx, e))?,
             cwd: None,
             log: String::new(),
             timeout: None,
