@@ -9,6 +9,7 @@ use super::xml::{self, DomSpec, NetSpec};
 use crate::effects::{Effects, Op};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, OnceLock};
 
 static POOL: OnceLock<Mutex<HashMap<String, Arc<Connect>>>> = OnceLock::new();
@@ -659,25 +660,50 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
     Ok(true)
 }
 
+/// What a removal of the `kind` `name` finds: the object, or what the removal returns without
+/// it (a plan that cannot reach the target plans the undefine; a missing object is ok).
+fn removable<T>(
+    fx: &Effects,
+    uri: &str,
+    kind: &str,
+    name: &str,
+    lookup: fn(&Connect, &str) -> Result<Option<T>, String>,
+) -> Result<ControlFlow<bool, T>, String> {
+    let op = Op::new(format!("virt.{kind}.undefine"), format!("{name}@{uri}"));
+    let Some(c) = reach(fx, uri)? else {
+        fx.planned_step(op)?;
+        return Ok(ControlFlow::Break(true));
+    };
+    match lookup(&c, name)? {
+        Some(o) => Ok(ControlFlow::Continue(o)),
+        None => {
+            fx.unchanged(op);
+            Ok(ControlFlow::Break(false))
+        }
+    }
+}
+
+/// A removal touches only what carries this lab's mark (`owner`).
+fn check_mark(kind: &str, name: &str, lab: &str, owner: Option<&str>) -> Result<(), String> {
+    if owner == Some(lab) {
+        return Ok(());
+    }
+    Err(format!(
+        "{kind} {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
+        owner.unwrap_or("none")
+    ))
+}
+
 /// Stops and undefines a network of this lab; networks without this lab's mark are refused.
 /// Ok when it does not exist.
 pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
-    let Some(c) = reach(fx, uri)? else {
-        fx.planned_step(Op::new("virt.network.undefine", &target))?;
-        return Ok(true);
-    };
-    let Some(n) = lookup_network(&c, name)? else {
-        fx.unchanged(Op::new("virt.network.undefine", &target));
-        return Ok(false);
+    let n = match removable(fx, uri, "network", name, lookup_network)? {
+        ControlFlow::Continue(n) => n,
+        ControlFlow::Break(done) => return Ok(done),
     };
     let f = xml::parse_network(&n.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
-    if f.owner.as_deref() != Some(lab) {
-        return Err(format!(
-            "network {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
-            f.owner.as_deref().unwrap_or("none")
-        ));
-    }
+    check_mark("network", name, lab, f.owner.as_deref())?;
     if n.is_active().map_err(|e| verr("network state", e))? {
         act(fx, Op::new("virt.network.destroy", &target), || {
             n.destroy().map_err(|e| verr("stop network", e))
@@ -699,24 +725,15 @@ pub fn domain_undefine(
     storage: bool,
 ) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
-    let Some(c) = reach(fx, uri)? else {
-        fx.planned_step(Op::new("virt.domain.undefine", &target))?;
-        return Ok(true);
-    };
-    let Some(d) = lookup_domain(&c, name)? else {
-        fx.unchanged(Op::new("virt.domain.undefine", &target));
-        return Ok(false);
+    let d = match removable(fx, uri, "domain", name, lookup_domain)? {
+        ControlFlow::Continue(d) => d,
+        ControlFlow::Break(done) => return Ok(done),
     };
     let f = xml::parse_domain(
         &d.xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE)
             .map_err(|e| verr("domain XML", e))?,
     )?;
-    if f.owner.as_deref() != Some(lab) {
-        return Err(format!(
-            "domain {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
-            f.owner.as_deref().unwrap_or("none")
-        ));
-    }
+    check_mark("domain", name, lab, f.owner.as_deref())?;
     if d.is_active().map_err(|e| verr("domain state", e))? {
         act(fx, Op::new("virt.domain.destroy", &target), || {
             d.destroy().map_err(|e| verr("destroy", e))
