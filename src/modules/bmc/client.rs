@@ -296,33 +296,30 @@ fn vbmc_ensure_in(
 pub fn vbmc_stop(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
     let list = v.list(fx)?;
     match find(&list, domain) {
-        Some(b) if b["Status"] == "running" => {
-            fx.change(
-                Op::new("bmc.vbmc.stop", domain),
-                || v.on("stop", domain),
-                || (),
-            )?;
-            Ok(true)
-        }
-        Some(_) => {
-            fx.unchanged(Op::new("bmc.vbmc.stop", domain));
-            Ok(false)
-        }
+        Some(b) => vbmc_command(fx, v, "stop", domain, b["Status"] == "running"),
         None => Err(format!("no BMC for {domain}")),
     }
 }
 
 pub fn vbmc_delete(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
     let list = v.list(fx)?;
-    if find(&list, domain).is_none() {
-        fx.unchanged(Op::new("bmc.vbmc.delete", domain));
+    vbmc_command(fx, v, "delete", domain, find(&list, domain).is_some())
+}
+
+/// The vbmcd `command` on a domain's BMC where `needed`, else recorded as ok. Whether it ran.
+fn vbmc_command(
+    fx: &Effects,
+    v: &Vbmc,
+    command: &str,
+    domain: &str,
+    needed: bool,
+) -> Result<bool, String> {
+    let op = Op::new(format!("bmc.vbmc.{command}"), domain);
+    if !needed {
+        fx.unchanged(op);
         return Ok(false);
     }
-    fx.change(
-        Op::new("bmc.vbmc.delete", domain),
-        || v.on("delete", domain),
-        || (),
-    )?;
+    fx.change(op, || v.on(command, domain), || ())?;
     Ok(true)
 }
 
