@@ -450,28 +450,46 @@ impl Connect {
         Ok(unsafe { take_array(arr, n, |p| self.network(p)) })
     }
 
+    /// A call that takes one string (a name, an XML document: `what`, for its error) and
+    /// gives a handle, taken by `wrap`.
+    fn by_text<T>(
+        &self,
+        what: &str,
+        text: &str,
+        call: unsafe extern "C" fn(Conn, *const c_char) -> *mut c_void,
+        wrap: fn(&Self, *mut c_void) -> Res<T>,
+    ) -> Res<T> {
+        let text = cstring(what, text)?;
+        // SAFETY: a live connection and a NUL-terminated string; `wrap` checks the result.
+        wrap(self, unsafe { call(self.raw(), text.as_ptr()) })
+    }
+
     pub fn lookup_domain_by_name(&self, name: &str) -> Res<Domain> {
-        let name = cstring("the domain name", name)?;
-        // SAFETY: a live connection and a NUL-terminated name; the result is checked.
-        self.domain(unsafe { (self.api.domain_lookup_by_name)(self.raw(), name.as_ptr()) })
+        let f = self.api.domain_lookup_by_name;
+        self.by_text("the domain name", name, f, Self::domain)
     }
 
     pub fn lookup_network_by_name(&self, name: &str) -> Res<Network> {
-        let name = cstring("the network name", name)?;
-        // SAFETY: as in lookup_domain_by_name.
-        self.network(unsafe { (self.api.network_lookup_by_name)(self.raw(), name.as_ptr()) })
+        let f = self.api.network_lookup_by_name;
+        self.by_text("the network name", name, f, Self::network)
     }
 
     pub fn define_domain_xml(&self, xml: &str) -> Res<Domain> {
-        let xml = cstring("the domain XML", xml)?;
-        // SAFETY: a live connection and NUL-terminated XML; the result is checked.
-        self.domain(unsafe { (self.api.domain_define_xml)(self.raw(), xml.as_ptr()) })
+        self.by_text(
+            "the domain XML",
+            xml,
+            self.api.domain_define_xml,
+            Self::domain,
+        )
     }
 
     pub fn define_network_xml(&self, xml: &str) -> Res<Network> {
-        let xml = cstring("the network XML", xml)?;
-        // SAFETY: as in define_domain_xml.
-        self.network(unsafe { (self.api.network_define_xml)(self.raw(), xml.as_ptr()) })
+        self.by_text(
+            "the network XML",
+            xml,
+            self.api.network_define_xml,
+            Self::network,
+        )
     }
 }
 
