@@ -170,6 +170,18 @@ fn host_at(ctx: &NativeCallContext, func: &str, host: &Dynamic) -> Res<Host> {
     host_of(func, host).map_err(|e| rt_err(ctx, e))
 }
 
+/// The host and the options of a write of a remote file.
+fn write_of(
+    ctx: &NativeCallContext,
+    func: &str,
+    host: &Dynamic,
+    opts: Map,
+) -> Res<(Host, client::Write)> {
+    let h = host_at(ctx, func, host)?;
+    let w = file_opts(func, opts).map_err(|e| rt_err(ctx, e))?;
+    Ok((h, w))
+}
+
 /// The host and the `sudo` option of an edit of a remote file.
 fn edit_of(
     ctx: &NativeCallContext,
@@ -177,9 +189,7 @@ fn edit_of(
     host: &Dynamic,
     opts: Map,
 ) -> Res<(Host, Option<String>)> {
-    let h = host_at(ctx, func, host)?;
-    let sudo = file_opts(func, opts).map_err(|e| rt_err(ctx, e))?.sudo;
-    Ok((h, sudo))
+    write_of(ctx, func, host, opts).map(|(h, w)| (h, w.sudo))
 }
 
 /// The options of a remote file write: `#{mode, in_place, sudo}`.
@@ -366,8 +376,7 @@ pub mod ssh_fns {
         text: &str,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_at(&ctx, "ssh::write", &host)?;
-        let mut w = super::file_opts("ssh::write", opts).map_err(|e| rt_err(&ctx, e))?;
+        let (h, mut w) = super::write_of(&ctx, "ssh::write", &host, opts)?;
         w.shown = serde_json::json!(format!("{} bytes", text.len()));
         super::remote_write(&ctx, &h, path, text, &w)
     }
@@ -386,8 +395,7 @@ pub mod ssh_fns {
         remote: &str,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_at(&ctx, "ssh::put", &host)?;
-        let mut w = super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
+        let (h, mut w) = super::write_of(&ctx, "ssh::put", &host, opts)?;
         let text = match std::fs::read_to_string(local) {
             Ok(t) => t,
             // In a plan, the file may be one an earlier (planned) step would write.
