@@ -503,8 +503,7 @@ pub mod virt_fns {
         uri: &str,
         spec: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
-        let (spec, lab) = super::dom_spec(uri, spec, super::session(&ctx)?.effects.is_plan())
-            .map_err(|e| super::rt_err(&ctx, e))?;
+        let (spec, lab) = super::with_effects(&ctx, |fx| super::dom_spec(uri, spec, fx.is_plan()))?;
         let e = super::with_effects(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
@@ -536,10 +535,9 @@ pub mod virt_fns {
                     format!("domains_ensure: item {i} must be a map, not {t}"),
                 ));
             };
-            parsed.push(
-                super::dom_spec(uri, m, super::session(&ctx)?.effects.is_plan())
-                    .map_err(|e| super::rt_err(&ctx, e))?,
-            );
+            parsed.push(super::with_effects(&ctx, |fx| {
+                super::dom_spec(uri, m, fx.is_plan())
+            })?);
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
         let jobs = super::session(&ctx)?.jobs();
