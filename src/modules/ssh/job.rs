@@ -30,7 +30,7 @@ pub struct JobSpec {
 }
 
 /// How a job ended.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobEnd {
     pub code: i64,
     /// A job that was already running when this run looked (started by an earlier run).

@@ -223,6 +223,20 @@ fn planned_instead(ctx: &NativeCallContext, op: impl FnOnce() -> Op) -> Res<bool
     })
 }
 
+/// How a job ended, as `ssh::job` returns it (`seconds` only where it ran, `planned` only
+/// where a plan showed it).
+#[derive(serde::Serialize)]
+struct JobResult<'a> {
+    code: i64,
+    attached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+    tail: &'a [String],
+    log: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    planned: bool,
+}
+
 /// What the host says of a job, as `ssh::job_state` returns it.
 #[derive(serde::Serialize)]
 struct JobState {
@@ -565,13 +579,15 @@ pub mod ssh_fns {
                         .arg("log", &spec.log),
                 )
             })?;
-            let mut m = Map::new();
-            m.insert("code".into(), 0_i64.into());
-            m.insert("attached".into(), false.into());
-            m.insert("planned".into(), true.into());
-            m.insert("tail".into(), Array::new().into());
-            m.insert("log".into(), spec.log.clone().into());
-            return Ok(m);
+            let shown = super::JobResult {
+                code: 0,
+                attached: false,
+                seconds: None,
+                tail: &[],
+                log: &spec.log,
+                planned: true,
+            };
+            return super::to_map(&ctx, &shown);
         }
         let (end, planned) = super::with_effects(&ctx, |fx| {
             super::job::run(fx, &h, &spec).map(|end| (end, fx.is_plan()))
@@ -586,12 +602,15 @@ pub mod ssh_fns {
                 spec.log
             )));
         }
-        let mut m = super::to_map(&ctx, &end)?;
-        m.insert("log".into(), spec.log.into());
-        if planned {
-            m.insert("planned".into(), true.into());
-        }
-        Ok(m)
+        let done = super::JobResult {
+            code: end.code,
+            attached: end.attached,
+            seconds: Some(end.seconds),
+            tail: &end.tail,
+            log: &spec.log,
+            planned,
+        };
+        super::to_map(&ctx, &done)
     }
 
     /// What the host says of the job `name` (a read): `#{state, code, same}`, `state` one of
