@@ -667,3 +667,66 @@ pub mod ssh_fns {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(m: &Map) -> Vec<&str> {
+        m.keys().map(|k| k.as_str()).collect()
+    }
+
+    #[test]
+    fn job_results_carry_the_keys_scripts_read() {
+        let planned = JobResult {
+            code: 0,
+            attached: false,
+            seconds: None,
+            tail: &[],
+            log: "l",
+            planned: true,
+        };
+        let m: Map = rhai::serde::to_dynamic(&planned).unwrap().cast();
+        assert_eq!(keys(&m), ["attached", "code", "log", "planned", "tail"]);
+        assert_eq!(m["code"].as_int(), Ok(0));
+        let tail = ["last".to_string()];
+        let ran = JobResult {
+            code: 2,
+            attached: true,
+            seconds: Some(1.5),
+            tail: &tail,
+            log: "l",
+            planned: false,
+        };
+        let m: Map = rhai::serde::to_dynamic(&ran).unwrap().cast();
+        assert_eq!(keys(&m), ["attached", "code", "log", "seconds", "tail"]);
+        assert_eq!(m["seconds"].as_float(), Ok(1.5));
+        let st: Map = rhai::serde::to_dynamic(&job_view(&job::State::Done {
+            code: 3,
+            same: true,
+        }))
+        .unwrap()
+        .cast();
+        assert_eq!(keys(&st), ["code", "same", "state"]);
+        assert_eq!(st["code"].as_int(), Ok(3));
+        let none: Map = rhai::serde::to_dynamic(&job_view(&job::State::None))
+            .unwrap()
+            .cast();
+        assert!(none["code"].is_unit());
+    }
+
+    #[test]
+    fn a_host_reads_back_with_int_port_and_unit_user() {
+        let h = host_of("t", &Dynamic::from("h:2222")).unwrap();
+        let v = HostView {
+            host: &h.host,
+            user: &h.user,
+            port: h.port,
+            label: h.label(),
+        };
+        let m: Map = rhai::serde::to_dynamic(&v).unwrap().cast();
+        assert_eq!(keys(&m), ["host", "label", "port", "user"]);
+        assert_eq!(m["port"].as_int(), Ok(2222));
+        assert!(m["user"].is_unit());
+    }
+}
