@@ -163,7 +163,8 @@ enum Kind {
 }
 
 fn kind_of_dynamic(d: &Dynamic) -> Option<Kind> {
-    const KINDS: &[(fn(&Dynamic) -> bool, Kind)] = &[
+    type Is = fn(&Dynamic) -> bool;
+    const KINDS: &[(Is, Kind)] = &[
         (Dynamic::is_string, Kind::Str),
         (Dynamic::is_int, Kind::Int),
         (Dynamic::is_float, Kind::Float),

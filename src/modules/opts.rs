@@ -168,7 +168,8 @@ pub fn item_label(what: &str, m: &Map, key: &str, unnamed: &str) -> String {
 
 /// The type of a value as the user would name it.
 pub fn type_name(v: &Dynamic) -> &'static str {
-    const NAMES: &[(fn(&Dynamic) -> bool, &str)] = &[
+    type Is = fn(&Dynamic) -> bool;
+    const NAMES: &[(Is, &str)] = &[
         (Dynamic::is_string, "a string"),
         (Dynamic::is_int, "an integer"),
         (Dynamic::is_float, "a float"),

@@ -676,6 +676,10 @@ mod tests {
         m.keys().map(|k| k.as_str()).collect()
     }
 
+    fn map_of(v: impl serde::Serialize) -> Map {
+        rhai::serde::to_dynamic(v).unwrap().cast()
+    }
+
     #[test]
     fn job_results_carry_the_keys_scripts_read() {
         let planned = JobResult {
@@ -686,7 +690,7 @@ mod tests {
             log: "l",
             planned: true,
         };
-        let m: Map = rhai::serde::to_dynamic(&planned).unwrap().cast();
+        let m = map_of(&planned);
         assert_eq!(keys(&m), ["attached", "code", "log", "planned", "tail"]);
         assert_eq!(m["code"].as_int(), Ok(0));
         let tail = ["last".to_string()];
@@ -698,20 +702,16 @@ mod tests {
             log: "l",
             planned: false,
         };
-        let m: Map = rhai::serde::to_dynamic(&ran).unwrap().cast();
+        let m = map_of(&ran);
         assert_eq!(keys(&m), ["attached", "code", "log", "seconds", "tail"]);
         assert_eq!(m["seconds"].as_float(), Ok(1.5));
-        let st: Map = rhai::serde::to_dynamic(&job_view(&job::State::Done {
+        let st = map_of(job_view(&job::State::Done {
             code: 3,
             same: true,
-        }))
-        .unwrap()
-        .cast();
+        }));
         assert_eq!(keys(&st), ["code", "same", "state"]);
         assert_eq!(st["code"].as_int(), Ok(3));
-        let none: Map = rhai::serde::to_dynamic(&job_view(&job::State::None))
-            .unwrap()
-            .cast();
+        let none = map_of(job_view(&job::State::None));
         assert!(none["code"].is_unit());
     }
 
@@ -724,7 +724,7 @@ mod tests {
             port: h.port,
             label: h.label(),
         };
-        let m: Map = rhai::serde::to_dynamic(&v).unwrap().cast();
+        let m = map_of(&v);
         assert_eq!(keys(&m), ["host", "label", "port", "user"]);
         assert_eq!(m["port"].as_int(), Ok(2222));
         assert!(m["user"].is_unit());
