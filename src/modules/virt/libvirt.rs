@@ -429,25 +429,27 @@ impl Connect {
         })
     }
 
-    pub fn list_all_domains(&self, flags: u32) -> Res<Vec<Domain>> {
-        let mut arr: *mut Dom = std::ptr::null_mut();
+    /// A `virConnectListAll*` call: the objects it lists, each taken by `wrap`.
+    fn list_all<T>(
+        &self,
+        call: unsafe extern "C" fn(Conn, *mut *mut *mut c_void, c_uint) -> c_int,
+        flags: u32,
+        wrap: fn(&Self, *mut c_void) -> Res<T>,
+    ) -> Res<Vec<T>> {
+        let mut arr: *mut *mut c_void = std::ptr::null_mut();
         // SAFETY: a live connection and a place for the array, which libvirt allocates.
-        let n = status(self.api, unsafe {
-            (self.api.connect_list_all_domains)(self.raw(), &mut arr, flags)
-        })?;
-        // SAFETY: `arr` holds `n` domain references, each now owned by a Domain; the array
-        // itself is the caller's to free.
-        Ok(unsafe { take_array(arr, n, |p| self.domain(p)) })
+        let n = status(self.api, unsafe { call(self.raw(), &mut arr, flags) })?;
+        // SAFETY: `arr` holds `n` object references, each now owned by what `wrap` makes; the
+        // array itself is the caller's to free.
+        Ok(unsafe { take_array(arr, n, |p| wrap(self, p)) })
+    }
+
+    pub fn list_all_domains(&self, flags: u32) -> Res<Vec<Domain>> {
+        self.list_all(self.api.connect_list_all_domains, flags, Self::domain)
     }
 
     pub fn list_all_networks(&self, flags: u32) -> Res<Vec<Network>> {
-        let mut arr: *mut Net = std::ptr::null_mut();
-        // SAFETY: as in list_all_domains.
-        let n = status(self.api, unsafe {
-            (self.api.connect_list_all_networks)(self.raw(), &mut arr, flags)
-        })?;
-        // SAFETY: as in list_all_domains.
-        Ok(unsafe { take_array(arr, n, |p| self.network(p)) })
+        self.list_all(self.api.connect_list_all_networks, flags, Self::network)
     }
 
     /// A call that takes one string (a name, an XML document: `what`, for its error) and
