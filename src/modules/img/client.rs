@@ -43,6 +43,14 @@ fn words(w: &[&str]) -> Vec<Arg> {
     w.iter().map(|&a| a.into()).collect()
 }
 
+/// `qemu-img ARGS` as the change `op` on `target`: `true`, it changed.
+fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool, String> {
+    let mut argv = words(&["qemu-img"]);
+    argv.extend(words(args));
+    change(fx, op, target, argv, vec![])?;
+    Ok(true)
+}
+
 fn change(
     fx: &Effects,
     op: &str,
@@ -147,22 +155,13 @@ pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool,
         fx.unchanged(Op::new("img.create", path));
         return Ok(false);
     }
-    change(
+    let size = size.to_string();
+    qemu_img(
         fx,
         "img.create",
         path,
-        words(&[
-            "qemu-img",
-            "create",
-            "-q",
-            "-f",
-            format,
-            path,
-            &size.to_string(),
-        ]),
-        vec![],
-    )?;
-    Ok(true)
+        &["create", "-q", "-f", format, path, &size],
+    )
 }
 
 pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Result<bool, String> {
@@ -189,14 +188,12 @@ pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Re
         fx.unchanged(Op::new("img.overlay", path));
         return Ok(false);
     }
-    let mut argv = words(&[
-        "qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", &base_fmt, path,
-    ]);
-    if let Some(s) = size {
-        argv.push(s.to_string().into());
-    }
-    change(fx, "img.overlay", path, argv, vec![])?;
-    Ok(true)
+    let size = size.map(|s| s.to_string());
+    let mut args = vec![
+        "create", "-q", "-f", "qcow2", "-b", backing, "-F", &base_fmt, path,
+    ];
+    args.extend(size.as_deref());
+    qemu_img(fx, "img.overlay", path, &args)
 }
 
 /// Grows an image to `size` (never shrinks).
@@ -211,9 +208,12 @@ pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
         None if fx.is_plan() => {}
         None => return Err(format!("{path} does not exist")),
     }
-    let argv = words(&["qemu-img", "resize", "-q", path, &size.to_string()]);
-    change(fx, "img.resize", path, argv, vec![])?;
-    Ok(true)
+    qemu_img(
+        fx,
+        "img.resize",
+        path,
+        &["resize", "-q", path, &size.to_string()],
+    )
 }
 
 pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool, String> {
@@ -227,14 +227,12 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
         fx.unchanged(Op::new("img.convert", dst));
         return Ok(false);
     }
-    change(
+    qemu_img(
         fx,
         "img.convert",
         dst,
-        words(&["qemu-img", "convert", "-q", "-O", format, src, dst]),
-        vec![],
-    )?;
-    Ok(true)
+        &["convert", "-q", "-O", format, src, dst],
+    )
 }
 
 /// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of
@@ -364,21 +362,8 @@ pub fn virt_resize(
     }
     // Unique to this run: never shared with another writer, never removed beforehand.
     let tmp = crate::effects::files::temp_path(dst);
-    change(
-        fx,
-        "img.create",
-        dst,
-        words(&[
-            "qemu-img",
-            "create",
-            "-q",
-            "-f",
-            "qcow2",
-            &tmp,
-            &size.to_string(),
-        ]),
-        vec![],
-    )?;
+    let args = ["create", "-q", "-f", "qcow2", &tmp, &size.to_string()];
+    qemu_img(fx, "img.create", dst, &args)?;
     change(
         fx,
         "img.virt_resize",
