@@ -246,6 +246,13 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
         .and_then(|e| e.to_str())
         .unwrap_or("img")
         .to_string();
+    let cached = |p: &str| Op::new("img.cache", p).arg("source", source);
+    // What a plan names a file whose hash is not known yet.
+    let unhashed = || {
+        dir.join(format!("«sha256 of {source}».{ext}"))
+            .display()
+            .to_string()
+    };
     if source.starts_with("http://") || source.starts_with("https://") {
         // The URL's own file name keeps a record of where each hash came from.
         let index = dir.join("sources.txt");
@@ -254,19 +261,16 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 if let Some((hash, url)) = l.split_once(' ') {
                     if url == source && dir.join(format!("{hash}.{ext}")).exists() {
                         let p = dir.join(format!("{hash}.{ext}")).display().to_string();
-                        fx.unchanged(Op::new("img.cache", &p).arg("source", source));
+                        fx.unchanged(cached(&p));
                         return Ok(p);
                     }
                 }
             }
         }
         let part = dir.join(format!("download-{}.part", std::process::id()));
-        let planned = dir
-            .join(format!("«sha256 of {source}».{ext}"))
-            .display()
-            .to_string();
+        let planned = unhashed();
         return fx.change(
-            Op::new("img.cache", &planned).arg("source", source),
+            cached(&planned),
             || {
                 need("curl")?;
                 std::fs::create_dir_all(&dir)
@@ -309,12 +313,9 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     if !src.is_file() {
         if fx.is_plan() {
             // Made earlier in this plan: its hash is not known yet.
-            let planned = dir
-                .join(format!("«sha256 of {source}».{ext}"))
-                .display()
-                .to_string();
+            let planned = unhashed();
             return fx.change(
-                Op::new("img.cache", &planned).arg("source", source),
+                cached(&planned),
                 || Ok::<_, String>(planned.clone()),
                 || planned.clone(),
             );
@@ -325,11 +326,11 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     let dst = dir.join(format!("{hash}.{ext}"));
     let p = dst.display().to_string();
     if dst.is_file() {
-        fx.unchanged(Op::new("img.cache", &p).arg("source", source));
+        fx.unchanged(cached(&p));
         return Ok(p);
     }
     fx.change(
-        Op::new("img.cache", &p).arg("source", source),
+        cached(&p),
         || -> Result<String, String> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
