@@ -38,6 +38,28 @@ fn texts(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A BMC as `bmc::vbmc_list` shows it.
+#[derive(serde::Serialize)]
+pub struct VbmcRow {
+    pub domain: String,
+    pub status: String,
+    pub address: String,
+    pub port: i64,
+}
+
+impl VbmcRow {
+    /// From a row of [`Vbmc::list`] (a missing field: "" or 0).
+    pub fn of(r: &Value) -> VbmcRow {
+        let text = |key: &str| r[key].as_str().unwrap_or("").to_string();
+        VbmcRow {
+            domain: text("Domain name"),
+            status: text("Status"),
+            address: text("Address"),
+            port: r["Port"].as_i64().unwrap_or(0),
+        }
+    }
+}
+
 /// Where vbmcd listens: the `server_port` of a virtualbmc.conf (`config`, else
 /// `$VIRTUALBMC_CONFIG`, else ~/.vbmc/virtualbmc.conf), 50891 by default.
 #[derive(Clone, Debug, Default)]
@@ -843,6 +865,21 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vbmcd_row_reads_as_domain_status_address_and_int_port() {
+        let r =
+            json!({"Domain name": "ctrl01", "Status": "running", "Address": "::", "Port": 6230});
+        let m = rhai::serde::to_dynamic(VbmcRow::of(&r))
+            .unwrap()
+            .cast::<rhai::Map>();
+        let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys, ["address", "domain", "port", "status"]);
+        assert_eq!(m["port"].as_int(), Ok(6230));
+        assert_eq!(m["domain"].clone().into_string().unwrap(), "ctrl01");
+        let empty = VbmcRow::of(&json!({}));
+        assert_eq!((empty.domain.as_str(), empty.port), ("", 0));
+    }
 
     #[test]
     fn base64_as_http_basic_auth_wants_it() {

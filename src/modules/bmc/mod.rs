@@ -220,20 +220,9 @@ pub mod bmc_fns {
             super::Opts::new("vbmc_list", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
         let rows = super::with_effects(&ctx, |fx| v.list(fx))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert(
-                    "domain".into(),
-                    r["Domain name"].as_str().unwrap_or("").into(),
-                );
-                m.insert("status".into(), r["Status"].as_str().unwrap_or("").into());
-                m.insert("address".into(), r["Address"].as_str().unwrap_or("").into());
-                m.insert("port".into(), (r["Port"].as_i64().unwrap_or(0)).into());
-                Dynamic::from_map(m)
-            })
-            .collect())
+        let rows: Vec<super::client::VbmcRow> =
+            rows.iter().map(super::client::VbmcRow::of).collect();
+        super::to_array(&ctx, &rows)
     }
 
     /// Stops a domain's VirtualBMC (ok when stopped).
