@@ -23,6 +23,34 @@ use parsers::{haproxy_backends, keepalived_vips, progress};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
+/// The installer's progress, as `ocp::progress` returns it.
+#[derive(serde::Serialize)]
+struct Progress {
+    version: String,
+    percent: u8,
+}
+
+/// A VIP of a keepalived.conf.
+#[derive(serde::Serialize)]
+struct Vip {
+    instance: String,
+    address: String,
+}
+
+/// What an haproxy.cfg balances.
+#[derive(serde::Serialize)]
+struct Balanced {
+    binds: Vec<String>,
+    servers: Vec<Server>,
+}
+
+#[derive(serde::Serialize)]
+struct Server {
+    backend: String,
+    name: String,
+    address: String,
+}
+
 /// `#{errors, warnings}` of a check.
 fn problems_map(
     ctx: &NativeCallContext,
@@ -230,16 +258,11 @@ pub mod ocp_fns {
     /// let p = ocp::progress("DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 98% complete");
     /// assert(p.version == "4.2.4" && p.percent == 98);
     /// ```
-    pub fn progress(line: &str) -> Dynamic {
-        match super::progress(line) {
-            Some((v, p)) => {
-                let mut m = Map::new();
-                m.insert("version".into(), v.into());
-                m.insert("percent".into(), (p as i64).into());
-                m.into()
-            }
-            None => Dynamic::UNIT,
-        }
+    #[rhai_fn(return_raw)]
+    pub fn progress(ctx: NativeCallContext, line: &str) -> Res<Dynamic> {
+        let p =
+            super::progress(line).map(|(version, percent)| super::Progress { version, percent });
+        crate::session::to_dynamic(&ctx, &p)
     }
 
     /// Runs `openshift-install create cluster --dir DIR` (`#{installer, timeout (seconds, default
@@ -323,16 +346,13 @@ pub mod ocp_fns {
     /// let v = ocp::keepalived_vips("vrrp_instance ocp4_API { state BACKUP virtual_ipaddress { 10.0.0.5/16 } }");
     /// assert(v[0].instance == "ocp4_API" && v[0].address == "10.0.0.5/16");
     /// ```
-    pub fn keepalived_vips(conf: &str) -> Array {
-        super::keepalived_vips(conf)
+    #[rhai_fn(return_raw)]
+    pub fn keepalived_vips(ctx: NativeCallContext, conf: &str) -> Res<Array> {
+        let vips: Vec<super::Vip> = super::keepalived_vips(conf)
             .into_iter()
-            .map(|(i, a)| {
-                let mut m = Map::new();
-                m.insert("instance".into(), i.into());
-                m.insert("address".into(), a.into());
-                m.into()
-            })
-            .collect()
+            .map(|(instance, address)| super::Vip { instance, address })
+            .collect();
+        crate::session::to_array(&ctx, &vips)
     }
 
     /// What an haproxy.cfg balances: `#{binds: [..], servers: [#{backend, name, address}]}`.
@@ -341,29 +361,18 @@ pub mod ocp_fns {
     /// let h = ocp::haproxy_backends("frontend main bind :7443 default_backend masters backend masters server etcd-0 10.0.0.11:6443 check");
     /// assert(h.binds == [":7443"] && h.servers[0].address == "10.0.0.11:6443");
     /// ```
-    pub fn haproxy_backends(cfg: &str) -> Map {
+    #[rhai_fn(return_raw)]
+    pub fn haproxy_backends(ctx: NativeCallContext, cfg: &str) -> Res<Map> {
         let (servers, binds) = super::haproxy_backends(cfg);
-        let mut m = Map::new();
-        m.insert(
-            "binds".into(),
-            Dynamic::from_array(binds.into_iter().map(Dynamic::from).collect()),
-        );
-        m.insert(
-            "servers".into(),
-            Dynamic::from_array(
-                servers
-                    .into_iter()
-                    .map(|(b, n, a)| {
-                        let mut s = Map::new();
-                        s.insert("backend".into(), b.into());
-                        s.insert("name".into(), n.into());
-                        s.insert("address".into(), a.into());
-                        s.into()
-                    })
-                    .collect(),
-            ),
-        );
-        m
+        let servers = servers
+            .into_iter()
+            .map(|(backend, name, address)| super::Server {
+                backend,
+                name,
+                address,
+            })
+            .collect();
+        to_map(&ctx, &super::Balanced { binds, servers })
     }
 
     /// Writes install-config.yaml into the installer's folder (0600: it holds the pull secret)
