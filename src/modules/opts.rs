@@ -47,6 +47,11 @@ impl<'a> Opts<'a> {
         }
     }
 
+    /// [`Opts::str`], `default` when the key is not given.
+    pub fn str_or(&self, key: &str, default: &str) -> Result<String, String> {
+        Ok(self.str(key)?.unwrap_or_else(|| default.to_string()))
+    }
+
     pub fn bool(&self, key: &str, default: bool) -> Result<bool, String> {
         match self.get(key) {
             None => Ok(default),

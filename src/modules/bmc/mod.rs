@@ -62,7 +62,7 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
             "start",
         ],
     )?;
-    let address = o.str("address")?.unwrap_or_else(|| "127.0.0.1".into());
+    let address = o.str_or("address", "127.0.0.1")?;
     if address.parse::<std::net::IpAddr>().is_err() {
         return Err(format!(
             "{func}: 'address' {address:?} is not an IP address"
@@ -75,7 +75,7 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
             domain: o.req_str("domain")?,
             address,
             port: port_of(&o, "port")?,
-            username: o.str("username")?.unwrap_or_else(|| "admin".into()),
+            username: o.str_or("username", "admin")?,
             libvirt_uri: o.req_str("libvirt_uri")?,
             password,
         },
@@ -89,9 +89,9 @@ fn ipmi_of(m: Map) -> Result<Ipmi, String> {
     let password = secret_of("ipmi", &o, "password")?;
     check_ipmi_password("ipmi", &password)?;
     Ok(Ipmi {
-        address: o.str("address")?.unwrap_or_else(|| "127.0.0.1".into()),
+        address: o.str_or("address", "127.0.0.1")?,
         port: port_of(&o, "port")?,
-        username: o.str("username")?.unwrap_or_else(|| "admin".into()),
+        username: o.str_or("username", "admin")?,
         password,
     })
 }
@@ -122,7 +122,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
                 "disk_gb",
             ],
         )?;
-        let pm_type = o.str("pm_type")?.unwrap_or_else(|| "ipmi".into());
+        let pm_type = o.str_or("pm_type", "ipmi")?;
         if pm_type != "ipmi" && pm_type != "redfish" {
             return Err(format!(
                 "{func}: 'pm_type' must be ipmi or redfish, not {pm_type:?}"
@@ -132,7 +132,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             name: o.req_str("name")?,
             pm_port: port_of(&o, "pm_port")?,
             pm_addr: o.req_str("pm_addr")?,
-            pm_user: o.str("pm_user")?.unwrap_or_else(|| "admin".into()),
+            pm_user: o.str_or("pm_user", "admin")?,
             pm_password: secret_of(&func, &o, "pm_password")?,
             macs: o.array("mac")?.into_iter().map(|v| v.to_string()).collect(),
             profile: o.str("profile")?,
@@ -304,10 +304,7 @@ pub mod bmc_fns {
         )
         .map_err(|e| super::rt_err(&ctx, e))?;
         let err = |e: String| super::rt_err(&ctx, e);
-        let address = o
-            .str("address")
-            .map_err(err)?
-            .unwrap_or_else(|| "127.0.0.1".into());
+        let address = o.str_or("address", "127.0.0.1").map_err(err)?;
         let port = super::port_of(&o, "port").map_err(err)?;
         let uri = o.req_str("libvirt_uri").map_err(err)?;
         let pid = o.req_str("pid_file").map_err(err)?;
@@ -366,18 +363,12 @@ pub mod bmc_fns {
             });
         }
         let spec = super::client::SushySpec {
-            address: o
-                .str("address")
-                .map_err(err)?
-                .unwrap_or_else(|| "127.0.0.1".into()),
+            address: o.str_or("address", "127.0.0.1").map_err(err)?,
             port: super::port_of(&o, "port").map_err(err)?,
             libvirt_uri: o.req_str("libvirt_uri").map_err(err)?,
             pid_file: o.req_str("pid_file").map_err(err)?,
             config: o.req_str("config").map_err(err)?,
-            username: o
-                .str("username")
-                .map_err(err)?
-                .unwrap_or_else(|| "admin".into()),
+            username: o.str_or("username", "admin").map_err(err)?,
             password: super::secret_of("sushy_configured", &o, "password").map_err(err)?,
             systems,
         };

@@ -43,9 +43,8 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
         .map_err(|e| rt_err(ctx, e))?
         .unwrap_or(Duration::from_secs(2));
     let what = o
-        .str("what")
-        .map_err(|e| rt_err(ctx, e))?
-        .unwrap_or_else(|| "the condition".into());
+        .str_or("what", "the condition")
+        .map_err(|e| rt_err(ctx, e))?;
     let t0 = Instant::now();
     let spinner = s.effects.printer().spinner(&format!("waiting for {what}"));
     let mut last_err: Option<String> = None;

@@ -286,17 +286,15 @@ pub mod ocp_fns {
         .map_err(|e| rt_err(&ctx, e))?;
         let release = o.str("release_image").map_err(|e| rt_err(&ctx, e))?;
         let installer = o
-            .str("installer")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or_else(|| "openshift-install".into());
+            .str_or("installer", "openshift-install")
+            .map_err(|e| rt_err(&ctx, e))?;
         let timeout = o
             .seconds("timeout")
             .map_err(|e| rt_err(&ctx, e))?
             .unwrap_or(std::time::Duration::from_secs(5400));
         let level = o
-            .str("log_level")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or_else(|| "debug".into());
+            .str_or("log_level", "debug")
+            .map_err(|e| rt_err(&ctx, e))?;
         let done = with_effects(&ctx, |fx| {
             super::installer::install(fx, &installer, dir, timeout, &level, release.as_deref())
         })?;

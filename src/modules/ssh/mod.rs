@@ -262,7 +262,7 @@ fn job_call<'a>(
 
 /// The jobs' folder on the host: option `dir`, by default `.labsh/jobs` of the login folder.
 fn jobs_dir(o: &Opts) -> Result<String, String> {
-    Ok(o.str("dir")?.unwrap_or_else(|| ".labsh/jobs".into()))
+    o.str_or("dir", ".labsh/jobs")
 }
 
 fn job_view(st: &job::State) -> JobState {

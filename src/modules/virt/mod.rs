@@ -168,9 +168,9 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
         }
         disks.push(Disk {
             path,
-            bus: od.str("bus")?.unwrap_or_else(|| "virtio".into()),
-            format: od.str("format")?.unwrap_or_else(|| "qcow2".into()),
-            device: od.str("device")?.unwrap_or_else(|| "disk".into()),
+            bus: od.str_or("bus", "virtio")?,
+            format: od.str_or("format", "qcow2")?,
+            device: od.str_or("device", "disk")?,
         });
     }
     let mut nics = Vec::new();
@@ -205,7 +205,7 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
         };
         nics.push(Nic {
             network: on.req_str("network")?,
-            model: on.str("model")?.unwrap_or_else(|| "virtio".into()),
+            model: on.str_or("model", "virtio")?,
             mac,
         });
     }
@@ -231,7 +231,7 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
             vcpus,
             domain_type,
             cpu_mode,
-            machine: o.str("machine")?.unwrap_or_else(|| "q35".into()),
+            machine: o.str_or("machine", "q35")?,
             disks,
             nics,
             boot,
