@@ -215,6 +215,25 @@ fn act<T>(fx: &Effects, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result
     fx.change(op, || f().map(|_| ()), || ())
 }
 
+/// Turns autostart on (`set`) for the `kind` (network, domain) at `target` where it is off
+/// (`on`, as libvirt said): whether it had to.
+fn autostart_on(
+    fx: &Effects,
+    kind: &str,
+    target: &str,
+    on: libvirt::Res<bool>,
+    set: impl FnOnce() -> libvirt::Res<()>,
+) -> Result<bool, String> {
+    if on.map_err(|e| verr(&format!("{kind} autostart"), e))? {
+        return Ok(false);
+    }
+    let op = Op::new(format!("virt.{kind}.autostart"), target);
+    act(fx, op, || {
+        set().map_err(|e| verr(&format!("autostart {kind}"), e))
+    })?;
+    Ok(true)
+}
+
 impl Ensured {
     /// What an ensure did: changed in a run, planned in a plan; one that changed nothing is
     /// recorded as `op`, ok.
@@ -340,12 +359,10 @@ pub fn network_ensure(
         })?;
         changed = true;
     }
-    if spec.autostart && !net.autostart().map_err(|e| verr("network autostart", e))? {
-        act(fx, Op::new("virt.network.autostart", &target), || {
+    if spec.autostart {
+        changed |= autostart_on(fx, "network", &target, net.autostart(), || {
             net.set_autostart(true)
-                .map_err(|e| verr("autostart network", e))
         })?;
-        changed = true;
     }
     Ok(Ensured::default().finish(fx, changed, done))
 }
@@ -450,12 +467,10 @@ pub fn domain_ensure(
         }
     };
     if let Some(d) = &dom {
-        if spec.autostart && !d.autostart().map_err(|e| verr("domain autostart", e))? {
-            act(fx, Op::new("virt.domain.autostart", &target), || {
+        if spec.autostart {
+            changed |= autostart_on(fx, "domain", &target, d.autostart(), || {
                 d.set_autostart(true)
-                    .map_err(|e| verr("autostart domain", e))
             })?;
-            changed = true;
         }
         if spec.running && !d.is_active().map_err(|e| verr("domain state", e))? {
             act(fx, Op::new("virt.domain.start", &target), || {

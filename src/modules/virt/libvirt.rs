@@ -279,7 +279,8 @@ impl Error {
     }
 }
 
-type Res<T> = Result<T, Error>;
+/// What a libvirt call gives.
+pub type Res<T> = Result<T, Error>;
 
 fn cstring(what: &str, s: &str) -> Res<CString> {
     CString::new(s).map_err(|_| Error::nul(what))
