@@ -137,10 +137,7 @@ pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltRes
 pub fn user_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
     let msg = msg.into();
     user_error(&msg, None);
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(msg),
-        ctx.call_position(),
-    ))
+    rt_err(ctx, msg)
 }
 
 /// Runs a binding's client code with the session's effects; its error becomes a runtime error
@@ -182,7 +179,8 @@ impl ClientError for crate::effects::Error {
 }
 
 /// A client's record as the Rhai value scripts see: a struct becomes a map of its fields (by
-/// their serde names), `Option::None` becomes `()`, integers become Rhai ints, sequences arrays.
+/// their serde names), `Option::None` becomes `()`, integers become Rhai ints (a `u64` past
+/// `i64::MAX` would become a float), sequences arrays.
 pub fn to_dynamic<T: serde::Serialize>(
     ctx: &NativeCallContext,
     value: &T,
