@@ -615,27 +615,11 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
         return Err(format!("no domain {name} at {uri}"));
     };
     let active = d.is_active().map_err(|e| verr("domain state", e))?;
-    let (needed, run): (bool, Box<dyn Fn() -> Result<(), String>>) = match action {
-        "start" => (
-            !active,
-            Box::new(|| d.create().map(|_| ()).map_err(|e| verr("start domain", e))),
-        ),
-        "shutdown" => (
-            active,
-            Box::new(|| {
-                d.shutdown()
-                    .map(|_| ())
-                    .map_err(|e| verr("shut down domain", e))
-            }),
-        ),
-        "destroy" => (
-            active,
-            Box::new(|| {
-                d.destroy()
-                    .map(|_| ())
-                    .map_err(|e| verr("destroy domain", e))
-            }),
-        ),
+    type Call = fn(&Domain) -> libvirt::Res<()>;
+    let (needed, call, what): (bool, Call, &str) = match action {
+        "start" => (!active, Domain::create, "start domain"),
+        "shutdown" => (active, Domain::shutdown, "shut down domain"),
+        "destroy" => (active, Domain::destroy, "destroy domain"),
         other => {
             return Err(format!(
                 "unknown power action {other:?}: start, shutdown or destroy"
@@ -647,7 +631,7 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
         fx.unchanged(op);
         return Ok(false);
     }
-    fx.change(op, run, || ())?;
+    act(fx, op, || call(&d).map_err(|e| verr(what, e)))?;
     Ok(true)
 }
 
