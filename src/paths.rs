@@ -21,14 +21,16 @@ fn home() -> PathBuf {
     env_path("HOME").unwrap_or_else(|| PathBuf::from("/root"))
 }
 
+/// The folder `own` names; else `sub` in the XDG folder `xdg` names; else `sub` in `default`
+/// of the home folder.
+fn xdg_dir(own: &str, xdg: &str, default: &str, sub: &str) -> PathBuf {
+    env_path(own)
+        .or_else(|| env_path(xdg).map(|p| p.join(sub)))
+        .unwrap_or_else(|| home().join(default).join(sub))
+}
+
 pub fn state_dir() -> PathBuf {
-    if let Some(p) = env_path("LABSH_STATE_DIR") {
-        return p;
-    }
-    if let Some(p) = env_path("XDG_STATE_HOME") {
-        return p.join("labsh");
-    }
-    home().join(".local/state/labsh")
+    xdg_dir("LABSH_STATE_DIR", "XDG_STATE_HOME", ".local/state", "labsh")
 }
 
 pub fn journal_dir() -> PathBuf {
@@ -44,13 +46,12 @@ pub fn secrets_file() -> PathBuf {
 }
 
 pub fn user_lib_dir() -> PathBuf {
-    if let Some(p) = env_path("LABSH_USER_LIB") {
-        return p;
-    }
-    if let Some(p) = env_path("XDG_CONFIG_HOME") {
-        return p.join("labsh/stdlib");
-    }
-    home().join(".config/labsh/stdlib")
+    xdg_dir(
+        "LABSH_USER_LIB",
+        "XDG_CONFIG_HOME",
+        ".config",
+        "labsh/stdlib",
+    )
 }
 
 pub fn search_path() -> Vec<PathBuf> {

@@ -155,16 +155,20 @@ impl Printer {
         }
     }
 
+    /// The word that starts a message on stderr, bold in `color` where stderr shows colors.
+    fn head(&self, word: &str, color: Color) -> String {
+        if self.color_err {
+            color.bold().paint(word).to_string()
+        } else {
+            word.into()
+        }
+    }
+
     pub fn warn(&self, text: &str) {
         if self.json {
             self.event(json!({"event": "warning", "message": redact(text)}));
         } else {
-            let head = if self.color_err {
-                Color::Yellow.bold().paint("warning:").to_string()
-            } else {
-                "warning:".into()
-            };
-            self.write_err(&format!("{head} {text}"));
+            self.write_err(&format!("{} {text}", self.head("warning:", Color::Yellow)));
         }
     }
 
@@ -179,12 +183,7 @@ impl Printer {
             }
             self.event(ev);
         } else {
-            let head = if self.color_err {
-                Color::Red.bold().paint("error:").to_string()
-            } else {
-                "error:".into()
-            };
-            self.write_err(&format!("{head} {text}"));
+            self.write_err(&format!("{} {text}", self.head("error:", Color::Red)));
         }
     }
 

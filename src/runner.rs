@@ -194,10 +194,7 @@ pub fn check(file: &Path, common: &Common) -> u8 {
     let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
         return FAILED;
     };
-    let stages: Vec<String> = analyze::literal_calls(&ast, "stage")
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
+    let stages = analyze::stage_names(&ast);
     let params = script_params(&engine, &ast, &source, dir.as_deref()).0;
     if printer.is_json() {
         printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params}));
@@ -322,10 +319,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
         return FAILED;
     };
-    let stages: Vec<String> = analyze::literal_calls(&ast, "stage")
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
+    let stages = analyze::stage_names(&ast);
     let mut wanted: Vec<&str> = args.only.iter().map(String::as_str).collect();
     wanted.extend(args.from.as_deref());
     if args.preflight {

@@ -137,20 +137,78 @@ pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltRes
 pub fn user_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
     let msg = msg.into();
     user_error(&msg, None);
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(msg),
+    rt_err(ctx, msg)
+}
+
+/// Runs a binding's client code with the session's effects; its error becomes a runtime error
+/// at the call's position (a stop asked for with Ctrl-C ends the script as an interrupt).
+pub fn with_effects<T, E: ClientError>(
+    ctx: &NativeCallContext,
+    f: impl FnOnce(&Effects) -> Result<T, E>,
+) -> Result<T, Box<EvalAltResult>> {
+    let s = session(ctx)?;
+    f(&s.effects).map_err(|e| e.into_rhai(ctx))
+}
+
+/// The end of a script stopped with Ctrl-C (or SIGTERM), at the call's position.
+pub fn interrupted(ctx: &NativeCallContext) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from("interrupted"),
         ctx.call_position(),
     ))
 }
 
-/// Runs a binding's client code with the session's effects; its error becomes a runtime error
-/// at the call's position.
-pub fn with_effects<T>(
+/// An error of a binding's client code, as the script sees it.
+pub trait ClientError {
+    fn into_rhai(self, ctx: &NativeCallContext) -> Box<EvalAltResult>;
+}
+
+impl ClientError for String {
+    fn into_rhai(self, ctx: &NativeCallContext) -> Box<EvalAltResult> {
+        rt_err(ctx, self)
+    }
+}
+
+impl ClientError for crate::effects::Error {
+    fn into_rhai(self, ctx: &NativeCallContext) -> Box<EvalAltResult> {
+        match self {
+            crate::effects::Error::Interrupted => interrupted(ctx),
+            e => rt_err(ctx, e.to_string()),
+        }
+    }
+}
+
+/// A client's record as the Rhai value scripts see: a struct becomes a map of its fields (by
+/// their serde names), `Option::None` becomes `()`, integers become Rhai ints (a `u64` past
+/// `i64::MAX` would become a float), sequences arrays.
+pub fn to_dynamic<T: serde::Serialize>(
     ctx: &NativeCallContext,
-    f: impl FnOnce(&Effects) -> Result<T, String>,
-) -> Result<T, Box<EvalAltResult>> {
-    let s = session(ctx)?;
-    f(&s.effects).map_err(|e| rt_err(ctx, e))
+    value: &T,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    rhai::serde::to_dynamic(value).map_err(|e| rt_err(ctx, e.to_string()))
+}
+
+/// [`to_dynamic`] of a struct, as a map.
+pub fn to_map<T: serde::Serialize>(
+    ctx: &NativeCallContext,
+    value: &T,
+) -> Result<rhai::Map, Box<EvalAltResult>> {
+    let d = to_dynamic(ctx, value)?;
+    let t = d.type_name();
+    d.try_cast::<rhai::Map>().ok_or_else(|| {
+        rt_err(
+            ctx,
+            format!("internal error: a record became {t}, not a map"),
+        )
+    })
+}
+
+/// [`to_dynamic`] of a list of records, as an array.
+pub fn to_array<T: serde::Serialize>(
+    ctx: &NativeCallContext,
+    rows: &[T],
+) -> Result<rhai::Array, Box<EvalAltResult>> {
+    rows.iter().map(|r| to_dynamic(ctx, r)).collect()
 }
 
 /// Whether an error is (or wraps) the stop asked for with Ctrl-C.
@@ -203,4 +261,50 @@ pub fn user_advice(message: &str) -> Option<Option<String>> {
         .iter()
         .find(|(m, _)| m == message)
         .map(|(_, a)| a.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(serde::Serialize)]
+    struct Row {
+        small: u16,
+        count: u32,
+        big: u64,
+        code: i32,
+        user: Option<String>,
+        port: Option<u16>,
+        tail: Vec<String>,
+        on: bool,
+    }
+
+    #[test]
+    fn a_record_becomes_a_map_of_rhai_ints_strings_units_and_arrays() {
+        let r = Row {
+            small: 22,
+            count: 32,
+            big: 167_676_348,
+            code: -1,
+            user: None,
+            port: Some(2222),
+            tail: vec!["a".into()],
+            on: true,
+        };
+        let m = rhai::serde::to_dynamic(&r)
+            .expect("serializes")
+            .try_cast::<rhai::Map>()
+            .expect("a map");
+        for (k, v) in [
+            ("small", 22),
+            ("count", 32),
+            ("big", 167_676_348),
+            ("code", -1),
+        ] {
+            assert_eq!(m[k].as_int(), Ok(v), "{k}");
+        }
+        assert!(m["user"].is_unit());
+        assert_eq!(m["port"].as_int(), Ok(2222));
+        assert_eq!(m["tail"].clone().into_array().map(|a| a.len()), Ok(1));
+        assert_eq!(m["on"].as_bool(), Ok(true));
+        assert_eq!(m.len(), 8);
+    }
 }

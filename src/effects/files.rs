@@ -112,20 +112,12 @@ fn write(path: &str, text: &str, private: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::effects::{JournalSlot, Mode};
-    use crate::printer::Printer;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
+    use crate::effects::Mode;
 
     #[test]
     fn written_once_then_ok_and_private_files_are_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let fx = Effects::new(
-            Mode::Apply,
-            Arc::new(Printer::plain()),
-            JournalSlot::None,
-            Arc::new(AtomicBool::new(false)),
-        );
+        let fx = Effects::for_tests(Mode::Apply);
         let p = dir.path().join("a/b.json").display().to_string();
         assert!(ensure_file(&fx, &p, "x", true, None).unwrap());
         assert!(!ensure_file(&fx, &p, "x", true, None).unwrap());
@@ -138,12 +130,7 @@ mod tests {
             ensure_file(&fx, &p, "x", true, None).unwrap(),
             "a looser mode is mended"
         );
-        let plan = Effects::new(
-            Mode::Plan,
-            Arc::new(Printer::plain()),
-            JournalSlot::None,
-            Arc::new(AtomicBool::new(false)),
-        );
+        let plan = Effects::for_tests(Mode::Plan);
         let q = dir.path().join("c").display().to_string();
         assert!(ensure_file(&plan, &q, "y", false, None).unwrap());
         assert!(!Path::new(&q).exists());

@@ -262,6 +262,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Effects {
+    /// A seam for unit tests: plain output, no journal, never stopped.
+    #[cfg(test)]
+    pub fn for_tests(mode: Mode) -> Effects {
+        Effects::new(
+            mode,
+            Arc::new(Printer::plain()),
+            JournalSlot::None,
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        )
+    }
+
     pub fn new(
         mode: Mode,
         printer: Arc<Printer>,
@@ -801,12 +812,7 @@ mod tests {
     use super::*;
 
     fn fx(mode: Mode) -> Effects {
-        Effects::new(
-            mode,
-            Arc::new(Printer::plain()),
-            JournalSlot::None,
-            Arc::new(AtomicBool::new(false)),
-        )
+        Effects::for_tests(mode)
     }
 
     #[test]

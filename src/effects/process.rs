@@ -123,7 +123,7 @@ pub fn shell_quote(s: &str) -> String {
 pub const TAIL_LINES: usize = 10;
 
 /// What a finished program left.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Output {
     pub code: i32,
     pub stdout: String,
@@ -212,10 +212,7 @@ fn pump<R: Read + Send + 'static>(
 /// input, its output in `log` (which it replaces), labsh's secrets kept from its environment. Returns its
 /// PID, which the caller records to stop it later with [`terminate`].
 pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error> {
-    use std::os::unix::process::CommandExt;
-    let Some(program) = cmd.argv.first() else {
-        return Err(Error::Failed("run: the command is empty".into()));
-    };
+    let (mut c, program) = std_command(cmd)?;
     let out = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -225,30 +222,45 @@ pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error
     let err = out
         .try_clone()
         .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?;
+    c.stdin(Stdio::null()).stdout(out).stderr(err);
+    let child = c.spawn().map_err(|e| spawn_error(program, e))?;
+    Ok(child.id())
+}
+
+/// The program of `cmd` with its arguments, folder and environment, in a process group of its
+/// own; and its name.
+fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg), Error> {
+    use std::os::unix::process::CommandExt;
+    let Some(program) = cmd.argv.first() else {
+        return Err(Error::Failed("run: the command is empty".into()));
+    };
     let mut c = StdCommand::new(program.expose());
     c.args(cmd.argv[1..].iter().map(Arg::expose));
     if let Some(d) = &cmd.cwd {
         c.current_dir(d);
     }
+    // A child gets no secret from labsh's environment; a binding passes one on purpose in
+    // `cmd.env`.
     for k in super::secret::child_env_removals() {
         c.env_remove(k);
     }
     for (k, v) in &cmd.env {
         c.env(k, v.expose());
     }
-    c.stdin(Stdio::null()).stdout(out).stderr(err);
     c.process_group(0);
-    let child = c.spawn().map_err(|e| {
-        let name = shell_quote(&program.shown());
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::NotFound(format!(
-                "cannot start {name}: {e}: not found on PATH (install it, or give its full path)"
-            ))
-        } else {
-            Error::Failed(format!("cannot start {name}: {e}"))
-        }
-    })?;
-    Ok(child.id())
+    Ok((c, program))
+}
+
+/// Why `program` did not start.
+fn spawn_error(program: &Arg, e: std::io::Error) -> Error {
+    let name = shell_quote(&program.shown());
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::NotFound(format!(
+            "cannot start {name}: {e}: not found on PATH (install it, or give its full path)"
+        ))
+    } else {
+        Error::Failed(format!("cannot start {name}: {e}"))
+    }
 }
 
 /// Asks the process `pid` (one labsh started and recorded) to stop, with SIGTERM. A PID that is
@@ -276,40 +288,14 @@ pub fn terminate(pid: &str) -> Result<(), Error> {
 /// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, or `cancel` is
 /// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s).
 pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, Error> {
-    use std::os::unix::process::CommandExt;
-    let Some(program) = cmd.argv.first() else {
-        return Err(Error::Failed("run: the command is empty".into()));
-    };
-    let mut c = StdCommand::new(program.expose());
-    c.args(cmd.argv[1..].iter().map(Arg::expose));
-    if let Some(d) = &cmd.cwd {
-        c.current_dir(d);
-    }
-    // A child gets no secret from labsh's environment; a binding passes one on purpose in
-    // `cmd.env`.
-    for k in super::secret::child_env_removals() {
-        c.env_remove(k);
-    }
-    for (k, v) in &cmd.env {
-        c.env(k, v.expose());
-    }
+    let (mut c, program) = std_command(cmd)?;
     c.stdin(if cmd.stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
     });
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c.process_group(0);
-    let mut child: Child = c.spawn().map_err(|e| {
-        let name = shell_quote(&program.shown());
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::NotFound(format!(
-                "cannot start {name}: {e}: not found on PATH (install it, or give its full path)"
-            ))
-        } else {
-            Error::Failed(format!("cannot start {name}: {e}"))
-        }
-    })?;
+    let mut child: Child = c.spawn().map_err(|e| spawn_error(program, e))?;
     let pid = child.id();
     if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
         let data = input.expose().to_string();

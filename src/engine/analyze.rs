@@ -13,6 +13,14 @@ use std::sync::OnceLock;
 pub use crate::util::suggest::closest;
 use crate::util::suggest::edit_distance;
 
+/// The stages a script names (its literal `stage(..)` calls), in order.
+pub fn stage_names(ast: &AST) -> Vec<String> {
+    literal_calls(ast, "stage")
+        .into_iter()
+        .map(|s| s.0)
+        .collect()
+}
+
 /// Calls to `fname` whose first argument is a string literal: (literal, position). For `stage`,
 /// calls to functions named `..._stage` count too.
 pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
@@ -155,27 +163,19 @@ enum Kind {
 }
 
 fn kind_of_dynamic(d: &Dynamic) -> Option<Kind> {
-    if d.is_string() {
-        Some(Kind::Str)
-    } else if d.is_int() {
-        Some(Kind::Int)
-    } else if d.is_float() {
-        Some(Kind::Float)
-    } else if d.is_bool() {
-        Some(Kind::Bool)
-    } else if d.is_array() {
-        Some(Kind::Array)
-    } else if d.is_map() {
-        Some(Kind::Map)
-    } else if d.is_fnptr() {
-        Some(Kind::Fn)
-    } else if d.is_unit() {
-        Some(Kind::Unit)
-    } else if d.is_char() {
-        Some(Kind::Char)
-    } else {
-        None
-    }
+    type Is = fn(&Dynamic) -> bool;
+    const KINDS: &[(Is, Kind)] = &[
+        (Dynamic::is_string, Kind::Str),
+        (Dynamic::is_int, Kind::Int),
+        (Dynamic::is_float, Kind::Float),
+        (Dynamic::is_bool, Kind::Bool),
+        (Dynamic::is_array, Kind::Array),
+        (Dynamic::is_map, Kind::Map),
+        (Dynamic::is_fnptr, Kind::Fn),
+        (Dynamic::is_unit, Kind::Unit),
+        (Dynamic::is_char, Kind::Char),
+    ];
+    KINDS.iter().find(|(is, _)| is(d)).map(|&(_, k)| k)
 }
 
 fn kind_of(e: &Expr) -> Option<Kind> {
@@ -560,11 +560,7 @@ mod tests {
                 "fn s(n, f) {}\nstage(\"a\", || 1);\nlet x = stage(\"b\", || 2);\nstage(y, || 3);",
             )
             .unwrap();
-        let names: Vec<String> = literal_calls(&ast, "stage")
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(names, vec!["a", "b"]);
+        assert_eq!(stage_names(&ast), vec!["a", "b"]);
     }
 
     #[test]

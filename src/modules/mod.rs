@@ -19,44 +19,35 @@ use rhai::Module;
 
 /// Every native module: (namespace, module). The empty namespace is the global one (`core` in docs).
 pub fn all() -> Vec<(&'static str, Module)> {
-    let mut virt = rhai::exported_module!(virt::virt_fns);
-    virt.set_doc(
-        "libvirt: node facts, networks and domains with ensure semantics, local and remote URIs.",
-    );
-    let mut img = rhai::exported_module!(img::img_fns);
-    img.set_doc("Disk images: qemu-img, virt-resize, virt-filesystems, virt-customize, and the base-image cache.");
-    let mut bmc = rhai::exported_module!(bmc::bmc_fns);
-    bmc.set_doc("Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.");
-    let mut host = rhai::exported_module!(host::host_fns);
-    host.set_doc("L0 host facts for preflight: CPUs, memory, disk, KVM and nested virtualization, tools; tuned.");
-    let mut cloud = cloud::module();
-    cloud.set_doc("OpenStack (Keystone, Nova, Neutron, Glance, Swift) on labsh's own client, configured from clouds.yaml, OS_* or an openrc.");
-    let mut baremetal = rhai::exported_module!(cloud::baremetal::baremetal_fns);
-    baremetal.set_doc("The undercloud's bare metal (Ironic) on labsh's OpenStack client: nodes from instackenv.json (ipmi, redfish), ports, power, manage/inspect/provide by watching, validation.");
-    let mut files = rhai::exported_module!(files::files_fns);
-    files.set_doc("Files: converging writes (0600 for secrets, atomic or in place), YAML and JSON, INI edits that keep comments, marked blocks in hosts files.");
-    let mut ssh = rhai::exported_module!(ssh::ssh_fns);
-    ssh.set_doc("Remote hosts through the system ssh client: commands with streamed output, files, INI and hosts edits, one master connection per host.");
-    let mut ocp = rhai::exported_module!(ocp::ocp_fns);
-    ocp.set_doc("OpenShift IPI on OpenStack: install-config checks, the installer with its progress, tools with checksums, keepalived and haproxy parsers.");
-    let mut oc = rhai::exported_module!(oc::oc_fns);
-    oc.set_doc("The cluster through oc (or kubectl): nodes, pods, any resource, exec, waiting for Ready nodes; KUBECONFIG per call.");
-    let mut net = rhai::exported_module!(net::net_fns);
-    net.set_doc("IPv4 addresses and CIDRs: membership, overlaps, netmasks.");
+    fn with_doc(mut m: Module, doc: &str) -> Module {
+        m.set_doc(doc);
+        m
+    }
     vec![
         ("", core::module()),
         ("", rhai::exported_module!(variant::variant_fns)),
-        ("net", net),
-        ("oc", oc),
-        ("ocp", ocp),
-        ("ssh", ssh),
-        ("files", files),
-        ("cloud", cloud),
-        ("baremetal", baremetal),
-        ("host", host),
-        ("bmc", bmc),
-        ("img", img),
-        ("virt", virt),
+        ("net", with_doc(rhai::exported_module!(net::net_fns),
+            "IPv4 addresses and CIDRs: membership, overlaps, netmasks.")),
+        ("oc", with_doc(rhai::exported_module!(oc::oc_fns),
+            "The cluster through oc (or kubectl): nodes, pods, any resource, exec, waiting for Ready nodes; KUBECONFIG per call.")),
+        ("ocp", with_doc(rhai::exported_module!(ocp::ocp_fns),
+            "OpenShift IPI on OpenStack: install-config checks, the installer with its progress, tools with checksums, keepalived and haproxy parsers.")),
+        ("ssh", with_doc(rhai::exported_module!(ssh::ssh_fns),
+            "Remote hosts through the system ssh client: commands with streamed output, files, INI and hosts edits, one master connection per host.")),
+        ("files", with_doc(rhai::exported_module!(files::files_fns),
+            "Files: converging writes (0600 for secrets, atomic or in place), YAML and JSON, INI edits that keep comments, marked blocks in hosts files.")),
+        ("cloud", with_doc(cloud::module(),
+            "OpenStack (Keystone, Nova, Neutron, Glance, Swift) on labsh's own client, configured from clouds.yaml, OS_* or an openrc.")),
+        ("baremetal", with_doc(rhai::exported_module!(cloud::baremetal::baremetal_fns),
+            "The undercloud's bare metal (Ironic) on labsh's OpenStack client: nodes from instackenv.json (ipmi, redfish), ports, power, manage/inspect/provide by watching, validation.")),
+        ("host", with_doc(rhai::exported_module!(host::host_fns),
+            "L0 host facts for preflight: CPUs, memory, disk, KVM and nested virtualization, tools; tuned.")),
+        ("bmc", with_doc(rhai::exported_module!(bmc::bmc_fns),
+            "Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.")),
+        ("img", with_doc(rhai::exported_module!(img::img_fns),
+            "Disk images: qemu-img, virt-resize, virt-filesystems, virt-customize, and the base-image cache.")),
+        ("virt", with_doc(rhai::exported_module!(virt::virt_fns),
+            "libvirt: node facts, networks and domains with ensure semantics, local and remote URIs.")),
     ]
 }
 

@@ -47,6 +47,11 @@ impl<'a> Opts<'a> {
         }
     }
 
+    /// [`Opts::str`], `default` when the key is not given.
+    pub fn str_or(&self, key: &str, default: &str) -> Result<String, String> {
+        Ok(self.str(key)?.unwrap_or_else(|| default.to_string()))
+    }
+
     pub fn bool(&self, key: &str, default: bool) -> Result<bool, String> {
         match self.get(key) {
             None => Ok(default),
@@ -159,29 +164,31 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// How errors name an item given as a map: `what` and its `key` entry ("network prov"), or
+/// `what` and `unnamed` when it has none.
+pub fn item_label(what: &str, m: &Map, key: &str, unnamed: &str) -> String {
+    let name = m.get(key).and_then(|v| v.clone().into_string().ok());
+    format!("{what} {}", name.as_deref().unwrap_or(unnamed))
+}
+
 /// The type of a value as the user would name it.
 pub fn type_name(v: &Dynamic) -> &'static str {
-    if v.is_string() {
-        "a string"
-    } else if v.is_int() {
-        "an integer"
-    } else if v.is_float() {
-        "a float"
-    } else if v.is_bool() {
-        "a bool"
-    } else if v.is_array() {
-        "an array"
-    } else if v.is_map() {
-        "a map"
-    } else if v.is_unit() {
-        "()"
-    } else if v.is_fnptr() {
-        "a function"
-    } else if v.is::<Secret>() {
-        "a secret"
-    } else {
-        "a value of another type"
-    }
+    type Is = fn(&Dynamic) -> bool;
+    const NAMES: &[(Is, &str)] = &[
+        (Dynamic::is_string, "a string"),
+        (Dynamic::is_int, "an integer"),
+        (Dynamic::is_float, "a float"),
+        (Dynamic::is_bool, "a bool"),
+        (Dynamic::is_array, "an array"),
+        (Dynamic::is_map, "a map"),
+        (Dynamic::is_unit, "()"),
+        (Dynamic::is_fnptr, "a function"),
+        (Dynamic::is::<Secret>, "a secret"),
+    ];
+    NAMES
+        .iter()
+        .find(|(is, _)| is(v))
+        .map_or("a value of another type", |&(_, name)| name)
 }
 
 /// A command-line argument from a value: strings, numbers and bools as text; secrets kept masked.

@@ -447,10 +447,7 @@ impl Repl {
         let p = self.printer.clone();
         if name.is_empty() {
             p.error(
-                &format!(
-                    ":edit needs a module name: {}",
-                    resolver::embedded_names().collect::<Vec<_>>().join(", ")
-                ),
+                &format!(":edit needs a module name: {}", stdlib_names()),
                 json!({}),
             );
             return;
@@ -474,10 +471,7 @@ impl Repl {
             }
             None => {
                 p.error(
-                    &format!(
-                        "no module {name}; the stdlib has: {}",
-                        resolver::embedded_names().collect::<Vec<_>>().join(", ")
-                    ),
+                    &format!("no module {name}; the stdlib has: {}", stdlib_names()),
                     json!({}),
                 );
                 return;
@@ -537,4 +531,9 @@ impl Repl {
         }
         p.status(&format!("reloaded {name} from {}", path.display()));
     }
+}
+
+/// The stdlib's modules, for a message.
+fn stdlib_names() -> String {
+    resolver::embedded_names().collect::<Vec<_>>().join(", ")
 }

@@ -27,6 +27,39 @@ fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, St
     Ok(out)
 }
 
+/// The strings of a JSON array (anything else in it as "").
+fn texts(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A BMC as `bmc::vbmc_list` shows it.
+#[derive(serde::Serialize)]
+pub struct VbmcRow {
+    pub domain: String,
+    pub status: String,
+    pub address: String,
+    pub port: i64,
+}
+
+impl VbmcRow {
+    /// From a row of [`Vbmc::list`] (a missing field: "" or 0).
+    pub fn of(r: &Value) -> VbmcRow {
+        let text = |key: &str| r[key].as_str().unwrap_or("").to_string();
+        VbmcRow {
+            domain: text("Domain name"),
+            status: text("Status"),
+            address: text("Address"),
+            port: r["Port"].as_i64().unwrap_or(0),
+        }
+    }
+}
+
 /// Where vbmcd listens: the `server_port` of a virtualbmc.conf (`config`, else
 /// `$VIRTUALBMC_CONFIG`, else ~/.vbmc/virtualbmc.conf), 50891 by default.
 #[derive(Clone, Debug, Default)]
@@ -74,14 +107,7 @@ impl Vbmc {
         let port = self.port()?;
         let v = zmtp::request(port, &request, std::time::Duration::from_secs(30))?;
         if v["rc"].as_i64().unwrap_or(0) != 0 {
-            let msg: Vec<String> = v["msg"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|m| m.as_str().unwrap_or("").to_string())
-                .collect();
-            return Err(format!("vbmcd: {}", msg.join("; ")));
+            return Err(format!("vbmcd: {}", texts(&v["msg"]).join("; ")));
         }
         Ok(v)
     }
@@ -91,13 +117,7 @@ impl Vbmc {
         let v = fx.read(Op::new("bmc.vbmc.list", "vbmcd"), || {
             self.call(json!({"command": "list"}))
         })?;
-        let header: Vec<String> = v["header"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|h| h.as_str().unwrap_or("").to_string())
-            .collect();
+        let header = texts(&v["header"]);
         Ok(v["rows"]
             .as_array()
             .cloned()
@@ -298,33 +318,30 @@ fn vbmc_ensure_in(
 pub fn vbmc_stop(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
     let list = v.list(fx)?;
     match find(&list, domain) {
-        Some(b) if b["Status"] == "running" => {
-            fx.change(
-                Op::new("bmc.vbmc.stop", domain),
-                || v.on("stop", domain),
-                || (),
-            )?;
-            Ok(true)
-        }
-        Some(_) => {
-            fx.unchanged(Op::new("bmc.vbmc.stop", domain));
-            Ok(false)
-        }
+        Some(b) => vbmc_command(fx, v, "stop", domain, b["Status"] == "running"),
         None => Err(format!("no BMC for {domain}")),
     }
 }
 
 pub fn vbmc_delete(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
     let list = v.list(fx)?;
-    if find(&list, domain).is_none() {
-        fx.unchanged(Op::new("bmc.vbmc.delete", domain));
+    vbmc_command(fx, v, "delete", domain, find(&list, domain).is_some())
+}
+
+/// The vbmcd `command` on a domain's BMC where `needed`, else recorded as ok. Whether it ran.
+fn vbmc_command(
+    fx: &Effects,
+    v: &Vbmc,
+    command: &str,
+    domain: &str,
+    needed: bool,
+) -> Result<bool, String> {
+    let op = Op::new(format!("bmc.vbmc.{command}"), domain);
+    if !needed {
+        fx.unchanged(op);
         return Ok(false);
     }
-    fx.change(
-        Op::new("bmc.vbmc.delete", domain),
-        || v.on("delete", domain),
-        || (),
-    )?;
+    fx.change(op, || v.on(command, domain), || ())?;
     Ok(true)
 }
 
@@ -412,7 +429,16 @@ fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<V
 }
 
 /// The systems a Redfish service lists: (id, name, power state).
-pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<(String, String, String)>, String> {
+/// A system of a Redfish service.
+#[derive(serde::Serialize)]
+pub struct System {
+    pub id: String,
+    pub name: String,
+    /// Its PowerState: On, Off, ...
+    pub power: String,
+}
+
+pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<System>, String> {
     let base = base.trim_end_matches('/');
     let list = fx.read(Op::new("bmc.redfish.systems", base), || {
         curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None)
@@ -425,11 +451,12 @@ pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<(String, String, 
         let sys = fx.read(Op::new("bmc.redfish.system", path), || {
             curl(fx, "GET", &format!("{base}{path}"), None)
         })?;
-        out.push((
-            sys["Id"].as_str().unwrap_or("").to_string(),
-            sys["Name"].as_str().unwrap_or("").to_string(),
-            sys["PowerState"].as_str().unwrap_or("").to_string(),
-        ));
+        let text = |key: &str| sys[key].as_str().unwrap_or("").to_string();
+        out.push(System {
+            id: text("Id"),
+            name: text("Name"),
+            power: text("PowerState"),
+        });
     }
     Ok(out)
 }
@@ -838,6 +865,21 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vbmcd_row_reads_as_domain_status_address_and_int_port() {
+        let r =
+            json!({"Domain name": "ctrl01", "Status": "running", "Address": "::", "Port": 6230});
+        let m = rhai::serde::to_dynamic(VbmcRow::of(&r))
+            .unwrap()
+            .cast::<rhai::Map>();
+        let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys, ["address", "domain", "port", "status"]);
+        assert_eq!(m["port"].as_int(), Ok(6230));
+        assert_eq!(m["domain"].clone().into_string().unwrap(), "ctrl01");
+        let empty = VbmcRow::of(&json!({}));
+        assert_eq!((empty.domain.as_str(), empty.port), ("", 0));
+    }
 
     #[test]
     fn base64_as_http_basic_auth_wants_it() {

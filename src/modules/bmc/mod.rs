@@ -5,8 +5,8 @@ pub mod zmtp;
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::modules::opts::{item_label, type_name, Opts};
+use crate::session::{rt_err, session, to_array, with_effects};
 use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
@@ -47,11 +47,7 @@ fn vbmc_of(o: &Opts) -> Result<Vbmc, String> {
 }
 
 fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
-    let dom = m
-        .get("domain")
-        .and_then(|v| v.clone().into_string().ok())
-        .unwrap_or_else(|| "?".into());
-    let func = format!("BMC of {dom}");
+    let func = item_label("BMC of", &m, "domain", "?");
     let o = Opts::new(
         &func,
         m,
@@ -66,7 +62,7 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
             "start",
         ],
     )?;
-    let address = o.str("address")?.unwrap_or_else(|| "127.0.0.1".into());
+    let address = o.str_or("address", "127.0.0.1")?;
     if address.parse::<std::net::IpAddr>().is_err() {
         return Err(format!(
             "{func}: 'address' {address:?} is not an IP address"
@@ -79,7 +75,7 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
             domain: o.req_str("domain")?,
             address,
             port: port_of(&o, "port")?,
-            username: o.str("username")?.unwrap_or_else(|| "admin".into()),
+            username: o.str_or("username", "admin")?,
             libvirt_uri: o.req_str("libvirt_uri")?,
             password,
         },
@@ -93,9 +89,9 @@ fn ipmi_of(m: Map) -> Result<Ipmi, String> {
     let password = secret_of("ipmi", &o, "password")?;
     check_ipmi_password("ipmi", &password)?;
     Ok(Ipmi {
-        address: o.str("address")?.unwrap_or_else(|| "127.0.0.1".into()),
+        address: o.str_or("address", "127.0.0.1")?,
         port: port_of(&o, "port")?,
-        username: o.str("username")?.unwrap_or_else(|| "admin".into()),
+        username: o.str_or("username", "admin")?,
         password,
     })
 }
@@ -107,11 +103,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
         let Some(m) = n.read_lock::<Map>().map(|m| m.clone()) else {
             return Err(format!("instackenv: node {i} must be a map"));
         };
-        let name = m
-            .get("name")
-            .and_then(|v| v.clone().into_string().ok())
-            .unwrap_or_else(|| format!("#{i}"));
-        let func = format!("instackenv node {name}");
+        let func = item_label("instackenv node", &m, "name", &format!("#{i}"));
         let o = Opts::new(
             &func,
             m,
@@ -130,7 +122,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
                 "disk_gb",
             ],
         )?;
-        let pm_type = o.str("pm_type")?.unwrap_or_else(|| "ipmi".into());
+        let pm_type = o.str_or("pm_type", "ipmi")?;
         if pm_type != "ipmi" && pm_type != "redfish" {
             return Err(format!(
                 "{func}: 'pm_type' must be ipmi or redfish, not {pm_type:?}"
@@ -140,7 +132,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             name: o.req_str("name")?,
             pm_port: port_of(&o, "pm_port")?,
             pm_addr: o.req_str("pm_addr")?,
-            pm_user: o.str("pm_user")?.unwrap_or_else(|| "admin".into()),
+            pm_user: o.str_or("pm_user", "admin")?,
             pm_password: secret_of(&func, &o, "pm_password")?,
             macs: o.array("mac")?.into_iter().map(|v| v.to_string()).collect(),
             profile: o.str("profile")?,
@@ -228,20 +220,9 @@ pub mod bmc_fns {
             super::Opts::new("vbmc_list", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
         let rows = super::with_effects(&ctx, |fx| v.list(fx))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert(
-                    "domain".into(),
-                    r["Domain name"].as_str().unwrap_or("").into(),
-                );
-                m.insert("status".into(), r["Status"].as_str().unwrap_or("").into());
-                m.insert("address".into(), r["Address"].as_str().unwrap_or("").into());
-                m.insert("port".into(), (r["Port"].as_i64().unwrap_or(0)).into());
-                Dynamic::from_map(m)
-            })
-            .collect())
+        let rows: Vec<super::client::VbmcRow> =
+            rows.iter().map(super::client::VbmcRow::of).collect();
+        super::to_array(&ctx, &rows)
     }
 
     /// Stops a domain's VirtualBMC (ok when stopped).
@@ -323,10 +304,7 @@ pub mod bmc_fns {
         )
         .map_err(|e| super::rt_err(&ctx, e))?;
         let err = |e: String| super::rt_err(&ctx, e);
-        let address = o
-            .str("address")
-            .map_err(err)?
-            .unwrap_or_else(|| "127.0.0.1".into());
+        let address = o.str_or("address", "127.0.0.1").map_err(err)?;
         let port = super::port_of(&o, "port").map_err(err)?;
         let uri = o.req_str("libvirt_uri").map_err(err)?;
         let pid = o.req_str("pid_file").map_err(err)?;
@@ -385,18 +363,12 @@ pub mod bmc_fns {
             });
         }
         let spec = super::client::SushySpec {
-            address: o
-                .str("address")
-                .map_err(err)?
-                .unwrap_or_else(|| "127.0.0.1".into()),
+            address: o.str_or("address", "127.0.0.1").map_err(err)?,
             port: super::port_of(&o, "port").map_err(err)?,
             libvirt_uri: o.req_str("libvirt_uri").map_err(err)?,
             pid_file: o.req_str("pid_file").map_err(err)?,
             config: o.req_str("config").map_err(err)?,
-            username: o
-                .str("username")
-                .map_err(err)?
-                .unwrap_or_else(|| "admin".into()),
+            username: o.str_or("username", "admin").map_err(err)?,
             password: super::secret_of("sushy_configured", &o, "password").map_err(err)?,
             systems,
         };
@@ -424,16 +396,7 @@ pub mod bmc_fns {
         base_url: &str,
     ) -> Result<Array, Box<EvalAltResult>> {
         let rows = super::with_effects(&ctx, |fx| super::client::redfish_systems(fx, base_url))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, power)| {
-                let mut m = Map::new();
-                m.insert("id".into(), id.into());
-                m.insert("name".into(), name.into());
-                m.insert("power".into(), power.into());
-                Dynamic::from_map(m)
-            })
-            .collect())
+        super::to_array(&ctx, &rows)
     }
 
     /// A Redfish reset of one system: `reset_type` On, ForceOff, GracefulShutdown, ForceRestart.

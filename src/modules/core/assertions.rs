@@ -55,18 +55,7 @@ pub mod assertions_fns {
         left: Dynamic,
         right: Dynamic,
     ) -> Result<(), Box<EvalAltResult>> {
-        if super::eq_values(&left, &right) {
-            Ok(())
-        } else {
-            Err(super::rt_err(
-                &ctx,
-                format!(
-                    "assertion failed: left == right\n    left:  {}\n    right: {}",
-                    super::value::literal(&left),
-                    super::value::literal(&right)
-                ),
-            ))
-        }
+        assert_eq_msg(ctx, left, right, "left == right")
     }
 
     /// `assert_eq` with a message.
@@ -102,11 +91,7 @@ pub mod assertions_fns {
     /// ```
     #[rhai_fn(name = "fail", return_raw)]
     pub fn fail(ctx: NativeCallContext, message: &str) -> Result<(), Box<EvalAltResult>> {
-        crate::session::user_error(message, None);
-        Err(Box::new(EvalAltResult::ErrorRuntime(
-            Dynamic::from(message.to_string()),
-            ctx.call_position(),
-        )))
+        Err(crate::session::user_err(&ctx, message))
     }
 
     /// `fail` with `advice`: what to do before running again, said instead of the command that
@@ -121,11 +106,9 @@ pub mod assertions_fns {
         message: &str,
         advice: &str,
     ) -> Result<(), Box<EvalAltResult>> {
+        // The first mark of a message stands: this one carries the advice.
         crate::session::user_error(message, Some(advice));
-        Err(Box::new(EvalAltResult::ErrorRuntime(
-            Dynamic::from(message.to_string()),
-            ctx.call_position(),
-        )))
+        fail(ctx, message)
     }
 
     /// Records that the check `name` failed, with `detail`: counted as failed in the recap and

@@ -43,9 +43,8 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
         .map_err(|e| rt_err(ctx, e))?
         .unwrap_or(Duration::from_secs(2));
     let what = o
-        .str("what")
-        .map_err(|e| rt_err(ctx, e))?
-        .unwrap_or_else(|| "the condition".into());
+        .str_or("what", "the condition")
+        .map_err(|e| rt_err(ctx, e))?;
     let t0 = Instant::now();
     let spinner = s.effects.printer().spinner(&format!("waiting for {what}"));
     let mut last_err: Option<String> = None;
@@ -140,23 +139,33 @@ fn par_impl(
     Ok(out)
 }
 
+/// What `run_info` returns.
+#[derive(serde::Serialize)]
+struct RunInfo {
+    plan: bool,
+    run_id: Option<String>,
+    script: Option<String>,
+    profile: Option<String>,
+    target: Option<String>,
+    jobs: usize,
+    stages: Vec<String>,
+    yes: bool,
+    graph: Option<String>,
+    state_dir: String,
+}
+
 /// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
 /// runner checks before a run starts.
 pub fn parse_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, String> {
     let bad = |want: &str| format!("--set {name}={raw}: expected {want}");
+    fn number<T: std::str::FromStr + rhai::Variant + Clone>(raw: &str) -> Option<Dynamic> {
+        raw.trim().parse::<T>().ok().map(Dynamic::from)
+    }
     if default.is_int() {
-        return raw
-            .trim()
-            .parse::<i64>()
-            .map(Dynamic::from)
-            .map_err(|_| bad("an integer"));
+        return number::<i64>(raw).ok_or_else(|| bad("an integer"));
     }
     if default.is_float() {
-        return raw
-            .trim()
-            .parse::<f64>()
-            .map(Dynamic::from)
-            .map_err(|_| bad("a number"));
+        return number::<f64>(raw).ok_or_else(|| bad("a number"));
     }
     if default.is_bool() {
         return match raw.trim() {
@@ -458,35 +467,22 @@ pub mod flow_fns {
     #[rhai_fn(name = "run_info", return_raw)]
     pub fn run_info(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let s = super::session(&ctx)?;
-        let mut m = Map::new();
-        let opt = |v: &Option<String>| v.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT);
-        m.insert("plan".into(), s.effects.is_plan().into());
-        m.insert("run_id".into(), opt(&s.effects.run_id()));
-        m.insert(
-            "script".into(),
-            opt(&s.options.script.as_ref().map(|p| p.display().to_string())),
-        );
-        m.insert("profile".into(), opt(&s.options.profile));
-        m.insert("target".into(), opt(&s.options.target));
-        m.insert("jobs".into(), (s.jobs() as i64).into());
-        m.insert(
-            "stages".into(),
-            s.stages()
-                .iter()
-                .map(|x| Dynamic::from(x.clone()))
-                .collect::<Array>()
-                .into(),
-        );
-        m.insert("yes".into(), s.options.yes.into());
-        m.insert(
-            "graph".into(),
-            opt(&s.options.graph.as_ref().map(|p| p.display().to_string())),
-        );
-        m.insert(
-            "state_dir".into(),
-            crate::paths::state_dir().display().to_string().into(),
-        );
-        Ok(m)
+        let shown = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        crate::session::to_map(
+            &ctx,
+            &super::RunInfo {
+                plan: s.effects.is_plan(),
+                run_id: s.effects.run_id(),
+                script: shown(&s.options.script),
+                profile: s.options.profile.clone(),
+                target: s.options.target.clone(),
+                jobs: s.jobs(),
+                stages: s.stages(),
+                yes: s.options.yes,
+                graph: shown(&s.options.graph),
+                state_dir: crate::paths::state_dir().display().to_string(),
+            },
+        )
     }
 
     /// Whether the script file at `path` defines a function `name` (hooks of a profile variant).

@@ -8,28 +8,13 @@ mod process;
 mod secrets;
 
 pub use flow::parse_param;
+pub use process::output_map;
 
-use crate::session::{rt_err, session};
+use crate::session::{interrupted, rt_err, session};
 use rhai::plugin::*;
 use rhai::Module;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
-
-fn interrupted(ctx: &NativeCallContext) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(
-        Dynamic::from("interrupted"),
-        ctx.call_position(),
-    ))
-}
-
-/// An error of the effects seam as a script sees it: a stop asked for (Ctrl-C, SIGTERM) ends the
-/// script as an interrupt; anything else is a runtime error at the call's position.
-pub fn fx_err(ctx: &NativeCallContext, e: crate::effects::Error) -> Box<EvalAltResult> {
-    match e {
-        crate::effects::Error::Interrupted => interrupted(ctx),
-        e => rt_err(ctx, e.to_string()),
-    }
-}
 
 /// Every global function, as one module (registered in the global namespace).
 pub fn module() -> Module {

@@ -1,11 +1,11 @@
 //! Programs: `run` (an argument vector) and `sh` (a shell line), through the effects seam, with
 //! their options; the environment they see (`env`).
 
-use super::{fx_err, Res};
+use super::Res;
 use crate::effects::process::{self, Arg, Command};
 use crate::effects::Op;
 use crate::modules::opts::{to_arg, Opts};
-use crate::session::{rt_err, session};
+use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
@@ -57,7 +57,6 @@ pub fn exec_checked(
     check: bool,
     read: bool,
 ) -> Res<Map> {
-    let s = session(ctx)?;
     let mut op = Op::new(func, target.clone());
     if let Some(c) = &cmd.cwd {
         op = op.arg("cwd", c.display().to_string());
@@ -70,29 +69,31 @@ pub fn exec_checked(
             .collect();
         op = op.arg("env", env);
     }
-    let fx = &s.effects;
-    // A non-zero exit of a checked command is a failure, recorded as one.
-    let exec = || {
-        fx.exec(&cmd).and_then(|o| {
-            if check && o.code != 0 {
-                Err(crate::effects::Error::Failed(o.failure(&target)))
-            } else {
-                Ok(o)
-            }
-        })
-    };
-    let out = if read {
-        fx.read_typed(op, exec)
-    } else {
-        fx.change_typed(op, exec, process::Output::planned)
-    };
-    let out = out.map_err(|e| fx_err(ctx, e))?;
+    let (out, planned) = with_effects(ctx, |fx| {
+        // A non-zero exit of a checked command is a failure, recorded as one.
+        let exec = || {
+            fx.exec(&cmd).and_then(|o| {
+                if check && o.code != 0 {
+                    Err(crate::effects::Error::Failed(o.failure(&target)))
+                } else {
+                    Ok(o)
+                }
+            })
+        };
+        let out = if read {
+            fx.read_typed(op, exec)
+        } else {
+            fx.change_typed(op, exec, process::Output::planned)
+        };
+        out.map(|o| (o, fx.is_plan() && !read))
+    })?;
+    output_map(ctx, planned, &out)
+}
 
-    let mut m = Map::new();
-    m.insert("code".into(), (out.code as i64).into());
-    m.insert("stdout".into(), out.stdout.into());
-    m.insert("stderr".into(), out.stderr.into());
-    if fx.is_plan() && !read {
+/// `#{code, stdout, stderr}` of a command (and `planned: true` when a plan only showed it).
+pub fn output_map(ctx: &NativeCallContext, planned: bool, out: &process::Output) -> Res<Map> {
+    let mut m = to_map(ctx, out)?;
+    if planned {
         m.insert("planned".into(), true.into());
     }
     Ok(m)

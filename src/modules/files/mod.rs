@@ -33,6 +33,9 @@ pub fn ini_value(d: &Dynamic) -> (String, String) {
     }
 }
 
+/// How a file is written (`#{mode, in_place}`): private (0600) or not, in place or through a
+/// temporary file; by default neither.
+#[derive(Default)]
 struct WriteOpts {
     private: bool,
     in_place: bool,
@@ -268,16 +271,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(name = "write_yaml", return_raw)]
     pub fn write_yaml(ctx: NativeCallContext, path: &str, v: Dynamic) -> Res<bool> {
-        super::write_value(
-            &ctx,
-            path,
-            &v,
-            super::WriteOpts {
-                private: false,
-                in_place: false,
-            },
-            true,
-        )
+        super::write_value(&ctx, path, &v, Default::default(), true)
     }
 
     /// As `write_yaml`, with `#{mode, in_place}`.
@@ -299,16 +293,7 @@ pub mod files_fns {
     /// ```
     #[rhai_fn(name = "write_json", return_raw)]
     pub fn write_json(ctx: NativeCallContext, path: &str, v: Dynamic) -> Res<bool> {
-        super::write_value(
-            &ctx,
-            path,
-            &v,
-            super::WriteOpts {
-                private: false,
-                in_place: false,
-            },
-            false,
-        )
+        super::write_value(&ctx, path, &v, Default::default(), false)
     }
 
     /// The value of `key` in `[section]` of an INI file (the first one when repeated), or `()`.
@@ -351,7 +336,7 @@ pub mod files_fns {
                     crate::effects::Op::new("file.ini_set", path)
                         .arg("set", format!("[{section}] {key} = {shown_v}")),
                 );
-                Ok(false)
+                Ok::<_, String>(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
                 let private = value.is::<crate::effects::secret::Secret>()
@@ -395,7 +380,7 @@ pub mod files_fns {
         {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(op);
-                Ok(false)
+                Ok::<_, String>(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
                 ensure_file_with(

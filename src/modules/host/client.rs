@@ -95,6 +95,7 @@ pub fn version_of(fx: &Effects, tool: &str) -> Option<String> {
 }
 
 /// This host's facts (see `host::facts`).
+#[derive(serde::Serialize)]
 pub struct Facts {
     pub cpus: i64,
     pub memory_kib: i64,
@@ -104,8 +105,14 @@ pub struct Facts {
     pub hostname: String,
     pub kernel: String,
     /// The nearest existing folder of the images folder asked about.
+    #[serde(serialize_with = "shown_path")]
     pub images_dir: PathBuf,
     pub free_kib: i64,
+}
+
+/// A path as text (as `display` shows it).
+fn shown_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&p.display())
 }
 
 /// This host's facts, the free space that of `images_dir` (or its nearest existing folder).

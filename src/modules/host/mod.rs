@@ -4,7 +4,7 @@
 
 pub mod client;
 
-use crate::session::with_effects;
+use crate::session::{to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
@@ -22,20 +22,7 @@ pub mod host_fns {
     #[rhai_fn(return_raw)]
     pub fn facts(ctx: NativeCallContext, images_dir: &str) -> Result<Map, Box<EvalAltResult>> {
         let f = super::with_effects(&ctx, |fx| super::client::facts(fx, images_dir))?;
-        let mut m = Map::new();
-        m.insert("cpus".into(), f.cpus.into());
-        m.insert("memory_kib".into(), f.memory_kib.into());
-        m.insert("kvm".into(), f.kvm.into());
-        m.insert("vendor".into(), f.vendor.into());
-        m.insert("nested".into(), f.nested.into());
-        m.insert("hostname".into(), f.hostname.into());
-        m.insert("kernel".into(), f.kernel.into());
-        m.insert(
-            "images_dir".into(),
-            f.images_dir.display().to_string().into(),
-        );
-        m.insert("free_kib".into(), f.free_kib.into());
-        Ok(m)
+        super::to_map(&ctx, &f)
     }
 
     /// The version of each tool, or `()` when it is not installed: `#{"qemu-img": "qemu-img
@@ -50,7 +37,9 @@ pub mod host_fns {
         let mut m = Map::new();
         for n in names {
             let name = n.to_string();
-            let v = super::with_effects(&ctx, |fx| Ok(super::client::version_of(fx, &name)))?;
+            let v = super::with_effects(&ctx, |fx| {
+                Ok::<_, String>(super::client::version_of(fx, &name))
+            })?;
             m.insert(name.into(), v.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
         }
         Ok(m)

@@ -38,6 +38,19 @@ fn exec(fx: &Effects, cmd: &Command) -> Result<Output, String> {
 }
 
 /// Runs a tool that changes something, through the seam.
+/// An argument vector of plain words.
+fn words(w: &[&str]) -> Vec<Arg> {
+    w.iter().map(|&a| a.into()).collect()
+}
+
+/// `qemu-img ARGS` as the change `op` on `target`: `true`, it changed.
+fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool, String> {
+    let mut argv = words(&["qemu-img"]);
+    argv.extend(words(args));
+    change(fx, op, target, argv, vec![])?;
+    Ok(true)
+}
+
 fn change(
     fx: &Effects,
     op: &str,
@@ -95,12 +108,15 @@ pub fn kvm_usable() -> bool {
 }
 
 /// What `qemu-img info --output=json` says, in the parts labsh uses.
-#[derive(Debug, Clone, PartialEq)]
+/// As a Rhai value: the three fields `img::info` adds to the tool's own.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Info {
     pub format: String,
     pub virtual_size: u64,
+    #[serde(skip)]
     pub actual_size: u64,
     pub backing: Option<String>,
+    #[serde(skip)]
     pub json: serde_json::Value,
 }
 
@@ -139,22 +155,13 @@ pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool,
         fx.unchanged(Op::new("img.create", path));
         return Ok(false);
     }
-    change(
+    let size = size.to_string();
+    qemu_img(
         fx,
         "img.create",
         path,
-        vec![
-            "qemu-img".into(),
-            "create".into(),
-            "-q".into(),
-            "-f".into(),
-            format.into(),
-            path.into(),
-            size.to_string().into(),
-        ],
-        vec![],
-    )?;
-    Ok(true)
+        &["create", "-q", "-f", format, path, &size],
+    )
 }
 
 pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Result<bool, String> {
@@ -181,23 +188,12 @@ pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Re
         fx.unchanged(Op::new("img.overlay", path));
         return Ok(false);
     }
-    let mut argv: Vec<Arg> = vec![
-        "qemu-img".into(),
-        "create".into(),
-        "-q".into(),
-        "-f".into(),
-        "qcow2".into(),
-        "-b".into(),
-        backing.into(),
-        "-F".into(),
-        base_fmt.into(),
-        path.into(),
+    let size = size.map(|s| s.to_string());
+    let mut args = vec![
+        "create", "-q", "-f", "qcow2", "-b", backing, "-F", &base_fmt, path,
     ];
-    if let Some(s) = size {
-        argv.push(s.to_string().into());
-    }
-    change(fx, "img.overlay", path, argv, vec![])?;
-    Ok(true)
+    args.extend(size.as_deref());
+    qemu_img(fx, "img.overlay", path, &args)
 }
 
 /// Grows an image to `size` (never shrinks).
@@ -212,15 +208,12 @@ pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
         None if fx.is_plan() => {}
         None => return Err(format!("{path} does not exist")),
     }
-    let argv = vec![
-        "qemu-img".into(),
-        "resize".into(),
-        "-q".into(),
-        path.into(),
-        size.to_string().into(),
-    ];
-    change(fx, "img.resize", path, argv, vec![])?;
-    Ok(true)
+    qemu_img(
+        fx,
+        "img.resize",
+        path,
+        &["resize", "-q", path, &size.to_string()],
+    )
 }
 
 pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool, String> {
@@ -234,22 +227,12 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
         fx.unchanged(Op::new("img.convert", dst));
         return Ok(false);
     }
-    change(
+    qemu_img(
         fx,
         "img.convert",
         dst,
-        vec![
-            "qemu-img".into(),
-            "convert".into(),
-            "-q".into(),
-            "-O".into(),
-            format.into(),
-            src.into(),
-            dst.into(),
-        ],
-        vec![],
-    )?;
-    Ok(true)
+        &["convert", "-q", "-O", format, src, dst],
+    )
 }
 
 /// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of
@@ -263,6 +246,13 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
         .and_then(|e| e.to_str())
         .unwrap_or("img")
         .to_string();
+    let cached = |p: &str| Op::new("img.cache", p).arg("source", source);
+    // What a plan names a file whose hash is not known yet.
+    let unhashed = || {
+        dir.join(format!("«sha256 of {source}».{ext}"))
+            .display()
+            .to_string()
+    };
     if source.starts_with("http://") || source.starts_with("https://") {
         // The URL's own file name keeps a record of where each hash came from.
         let index = dir.join("sources.txt");
@@ -271,19 +261,16 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 if let Some((hash, url)) = l.split_once(' ') {
                     if url == source && dir.join(format!("{hash}.{ext}")).exists() {
                         let p = dir.join(format!("{hash}.{ext}")).display().to_string();
-                        fx.unchanged(Op::new("img.cache", &p).arg("source", source));
+                        fx.unchanged(cached(&p));
                         return Ok(p);
                     }
                 }
             }
         }
         let part = dir.join(format!("download-{}.part", std::process::id()));
-        let planned = dir
-            .join(format!("«sha256 of {source}».{ext}"))
-            .display()
-            .to_string();
+        let planned = unhashed();
         return fx.change(
-            Op::new("img.cache", &planned).arg("source", source),
+            cached(&planned),
             || {
                 need("curl")?;
                 std::fs::create_dir_all(&dir)
@@ -326,12 +313,9 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     if !src.is_file() {
         if fx.is_plan() {
             // Made earlier in this plan: its hash is not known yet.
-            let planned = dir
-                .join(format!("«sha256 of {source}».{ext}"))
-                .display()
-                .to_string();
+            let planned = unhashed();
             return fx.change(
-                Op::new("img.cache", &planned).arg("source", source),
+                cached(&planned),
                 || Ok::<_, String>(planned.clone()),
                 || planned.clone(),
             );
@@ -342,11 +326,11 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     let dst = dir.join(format!("{hash}.{ext}"));
     let p = dst.display().to_string();
     if dst.is_file() {
-        fx.unchanged(Op::new("img.cache", &p).arg("source", source));
+        fx.unchanged(cached(&p));
         return Ok(p);
     }
     fx.change(
-        Op::new("img.cache", &p).arg("source", source),
+        cached(&p),
         || -> Result<String, String> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -379,33 +363,13 @@ pub fn virt_resize(
     }
     // Unique to this run: never shared with another writer, never removed beforehand.
     let tmp = crate::effects::files::temp_path(dst);
-    change(
-        fx,
-        "img.create",
-        dst,
-        vec![
-            "qemu-img".into(),
-            "create".into(),
-            "-q".into(),
-            "-f".into(),
-            "qcow2".into(),
-            tmp.clone().into(),
-            size.to_string().into(),
-        ],
-        vec![],
-    )?;
+    let args = ["create", "-q", "-f", "qcow2", &tmp, &size.to_string()];
+    qemu_img(fx, "img.create", dst, &args)?;
     change(
         fx,
         "img.virt_resize",
         dst,
-        vec![
-            "virt-resize".into(),
-            "--quiet".into(),
-            "--expand".into(),
-            expand.into(),
-            src.into(),
-            tmp.clone().into(),
-        ],
+        words(&["virt-resize", "--quiet", "--expand", expand, src, &tmp]),
         guestfs_env(),
     )?;
     fx.change(
@@ -464,12 +428,7 @@ pub struct Customize {
 impl Customize {
     /// The argument vector (secrets kept as secrets).
     pub fn argv(&self, path: &str) -> Vec<Arg> {
-        let mut a: Vec<Arg> = vec![
-            "virt-customize".into(),
-            "--quiet".into(),
-            "-a".into(),
-            path.into(),
-        ];
+        let mut a = words(&["virt-customize", "--quiet", "-a", path]);
         if let Some(h) = &self.hostname {
             a.extend(["--hostname".into(), h.clone().into()]);
         }
@@ -546,16 +505,7 @@ mod tests {
 
     #[test]
     fn a_plan_writes_and_removes_nothing() {
-        use crate::effects::{JournalSlot, Mode};
-        use crate::printer::Printer;
-        use std::sync::atomic::AtomicBool;
-        use std::sync::Arc;
-        let fx = Effects::new(
-            Mode::Plan,
-            Arc::new(Printer::plain()),
-            JournalSlot::None,
-            Arc::new(AtomicBool::new(false)),
-        );
+        let fx = Effects::for_tests(crate::effects::Mode::Plan);
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
         // Files a run would leave or replace beside its outputs.

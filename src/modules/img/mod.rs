@@ -6,7 +6,7 @@ pub mod client;
 use crate::effects::secret::Secret;
 use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
-use crate::session::{rt_err, with_effects};
+use crate::session::{rt_err, to_map, with_effects};
 use crate::util::size::{parse_size, parse_size_with_unit};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
@@ -29,6 +29,16 @@ fn size_of(v: &Dynamic) -> Result<u64, String> {
         "a size must be a string like \"100G\" or a number of bytes, not {}",
         type_name(v)
     ))
+}
+
+/// The size argument of `func` on `path`; a mistake in it is an error at the call.
+fn size_at(
+    ctx: &NativeCallContext,
+    func: &str,
+    path: &str,
+    size: &Dynamic,
+) -> Result<u64, Box<EvalAltResult>> {
+    size_of(size).map_err(|e| rt_err(ctx, format!("{func} {path}: {e}")))
 }
 
 fn strings(func: &str, key: &str, a: Array) -> Result<Vec<String>, String> {
@@ -56,9 +66,7 @@ pub mod img_fns {
         path: &str,
         size: Dynamic,
     ) -> Result<bool, Box<EvalAltResult>> {
-        let size = super::size_of(&size)
-            .map_err(|e| super::rt_err(&ctx, format!("img::create {path}: {e}")))?;
-        super::with_effects(&ctx, |fx| super::client::create(fx, path, size, "qcow2"))
+        create_fmt(ctx, path, size, "qcow2")
     }
 
     /// `create` in another format (`"raw"`, `"qcow2"`).
@@ -73,8 +81,7 @@ pub mod img_fns {
         size: Dynamic,
         format: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        let size = super::size_of(&size)
-            .map_err(|e| super::rt_err(&ctx, format!("img::create {path}: {e}")))?;
+        let size = super::size_at(&ctx, "img::create", path, &size)?;
         super::with_effects(&ctx, |fx| super::client::create(fx, path, size, format))
     }
 
@@ -110,15 +117,7 @@ pub mod img_fns {
             Some(i) => {
                 let mut d = super::value::from_json(&i.json);
                 if let Some(mut m) = d.write_lock::<Map>() {
-                    m.insert("virtual_size".into(), (i.virtual_size as i64).into());
-                    m.insert("format".into(), i.format.clone().into());
-                    m.insert(
-                        "backing".into(),
-                        i.backing
-                            .clone()
-                            .map(Dynamic::from)
-                            .unwrap_or(Dynamic::UNIT),
-                    );
+                    m.extend(super::to_map(&ctx, &i)?);
                 }
                 d
             }
@@ -137,8 +136,7 @@ pub mod img_fns {
         path: &str,
         size: Dynamic,
     ) -> Result<bool, Box<EvalAltResult>> {
-        let size = super::size_of(&size)
-            .map_err(|e| super::rt_err(&ctx, format!("img::resize {path}: {e}")))?;
+        let size = super::size_at(&ctx, "img::resize", path, &size)?;
         super::with_effects(&ctx, |fx| super::client::resize(fx, path, size))
     }
 
@@ -192,8 +190,7 @@ pub mod img_fns {
         size: Dynamic,
         expand: &str,
     ) -> Result<bool, Box<EvalAltResult>> {
-        let size = super::size_of(&size)
-            .map_err(|e| super::rt_err(&ctx, format!("img::virt_resize {dst}: {e}")))?;
+        let size = super::size_at(&ctx, "img::virt_resize", dst, &size)?;
         super::with_effects(&ctx, |fx| {
             super::client::virt_resize(fx, src, dst, size, expand)
         })

@@ -122,25 +122,31 @@ pub fn pod_summary(p: &Value) -> Value {
 
 /// The nodes as summaries (see [`node_summary`]).
 pub fn nodes(fx: &Effects, kubeconfig: &str) -> Result<Vec<Value>, String> {
-    let args: Vec<String> = ["get", "nodes", "-o", "json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    Ok(items(read_json(fx, kubeconfig, &args)?)
-        .iter()
-        .map(node_summary)
-        .collect())
+    summaries(
+        fx,
+        kubeconfig,
+        &["get", "nodes", "-o", "json"],
+        node_summary,
+    )
 }
 
 /// The pods of `namespace` as summaries (see [`pod_summary`]).
 pub fn pods(fx: &Effects, kubeconfig: &str, namespace: &str) -> Result<Vec<Value>, String> {
-    let args: Vec<String> = ["get", "pods", "-n", namespace, "-o", "json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args = ["get", "pods", "-n", namespace, "-o", "json"];
+    summaries(fx, kubeconfig, &args, pod_summary)
+}
+
+/// The items a `get ... -o json` lists, each as `summary` makes it.
+fn summaries(
+    fx: &Effects,
+    kubeconfig: &str,
+    args: &[&str],
+    summary: fn(&Value) -> Value,
+) -> Result<Vec<Value>, String> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     Ok(items(read_json(fx, kubeconfig, &args)?)
         .iter()
-        .map(pod_summary)
+        .map(summary)
         .collect())
 }
 

@@ -492,6 +492,13 @@ mod tests {
     /// The seed's install-config.yaml, as the article prints it.
     const SEED: &str = "apiVersion: v1\nclusterID: ocp4\nbaseDomain: osd2019.local\ncompute:\n- hyperthreading: Enabled\n  name: worker\n  platform: {}\n  replicas: 2\n  type: worker\ncontrolPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n  replicas: 3\n  type: master\nmetadata:\n  name: ocp4\nnetworking:\n  clusterNetwork:\n  - cidr: 10.128.0.0/14\n    hostPrefix: 23\n  machineCIDR: 10.0.0.0/16\n  networkType: OpenShiftSDN\n  serviceNetwork:\n  - 172.60.0.0/16\nplatform:\n  openstack:\n    cloud: openstack\n    computeFlavor: master\n    externalNetwork: external\n    lbFloatingIP: 192.168.122.164\n    octaviaSupport: false\n    region: regionOne\n    trunkSupport: false\npullSecret: 'mypull secret'\nsshKey: ssh-rsa blablabla stack@undercloud.redhat.local\n";
 
+    /// Every one of `wants` is in `all`.
+    fn assert_all_in(all: &str, wants: &[&str]) {
+        for want in wants {
+            assert!(all.contains(want), "{want} not in:\n{all}");
+        }
+    }
+
     fn seed() -> Value {
         crate::util::yaml::parse_yaml(SEED).unwrap()
     }
@@ -508,18 +515,19 @@ mod tests {
                 .join("\n")
         };
         let p = at("4.18");
-        for want in [
-            "networking.networkType: OpenShift 4.18 refuses OpenShiftSDN",
-            "clusterID: no release defines it (OpenShift 4.18 warns about unknown fields",
-            "compute[0].type: no release defines it",
-            "platform.openstack.computeFlavor: deprecated in OpenShift 4.18; write defaultMachinePlatform.type instead",
-            "platform.openstack.lbFloatingIP: deprecated in OpenShift 4.18; write apiFloatingIP instead",
-            "networking.machineCIDR: deprecated in OpenShift 4.18; write machineNetwork instead",
-            "platform.openstack.defaultMachinePlatform.type: is missing",
-            "platform.openstack.apiFloatingIP: is missing",
-        ] {
-            assert!(p.contains(want), "{want} not in:\n{p}");
-        }
+        assert_all_in(
+            &p,
+            &[
+                "networking.networkType: OpenShift 4.18 refuses OpenShiftSDN",
+                "clusterID: no release defines it (OpenShift 4.18 warns about unknown fields",
+                "compute[0].type: no release defines it",
+                "platform.openstack.computeFlavor: deprecated in OpenShift 4.18; write defaultMachinePlatform.type instead",
+                "platform.openstack.lbFloatingIP: deprecated in OpenShift 4.18; write apiFloatingIP instead",
+                "networking.machineCIDR: deprecated in OpenShift 4.18; write machineNetwork instead",
+                "platform.openstack.defaultMachinePlatform.type: is missing",
+                "platform.openstack.apiFloatingIP: is missing",
+            ],
+        );
         let p = at("4.10");
         assert!(
             p.contains("clusterID: no release defines it (OpenShift 4.10 refuses unknown fields"),
@@ -549,15 +557,16 @@ mod tests {
         bad["pullSecret"] = "".into();
         let p = check_install_config(&bad, r42(), &lab, Some("192.168.122.0/24"));
         let all = p.join("\n");
-        for want in [
-            "networking.machineCIDR (10.0.0.0/16) overlaps networking.serviceNetwork[0] (10.0.128.0/17)",
-            "platform.openstack.lbFloatingIP: 192.168.123.5 is outside the external subnet 192.168.122.0/24",
-            "metadata.name: \"OCP_4\"",
-            "networking.clusterNetwork[0].hostPrefix",
-            "pullSecret: is missing",
-        ] {
-            assert!(all.contains(want), "{want} not in:\n{all}");
-        }
+        assert_all_in(
+            &all,
+            &[
+                "networking.machineCIDR (10.0.0.0/16) overlaps networking.serviceNetwork[0] (10.0.128.0/17)",
+                "platform.openstack.lbFloatingIP: 192.168.123.5 is outside the external subnet 192.168.122.0/24",
+                "metadata.name: \"OCP_4\"",
+                "networking.clusterNetwork[0].hostPrefix",
+                "pullSecret: is missing",
+            ],
+        );
         let mut disconnected = seed();
         disconnected["proxy"] = serde_json::json!({
             "httpProxy": "http://proxy.lab:3128", "httpsProxy": "http://user:pw@proxy.lab:3128",
@@ -577,16 +586,17 @@ mod tests {
             serde_json::json!([{"source": "https://quay.io/x", "mirrors": []}]);
         disconnected["additionalTrustBundle"] = "/etc/pki/ca.pem".into();
         let all = check_install_config(&disconnected, r42(), &lab, None).join("\n");
-        for want in [
-            "proxy.httpProxy: \"proxy.lab:3128\" must be a URL",
-            "proxy.noProxy: \"a, b\"",
-            "proxy.ftp: unknown key",
-            "imageContentSources[0].source: \"https://quay.io/x\"",
-            "imageContentSources[0].mirrors: needs at least one",
-            "additionalTrustBundle: must hold PEM certificates",
-        ] {
-            assert!(all.contains(want), "{want} not in:\n{all}");
-        }
+        assert_all_in(
+            &all,
+            &[
+                "proxy.httpProxy: \"proxy.lab:3128\" must be a URL",
+                "proxy.noProxy: \"a, b\"",
+                "proxy.ftp: unknown key",
+                "imageContentSources[0].source: \"https://quay.io/x\"",
+                "imageContentSources[0].mirrors: needs at least one",
+                "additionalTrustBundle: must hold PEM certificates",
+            ],
+        );
         let mut lab_clash = seed();
         lab_clash["networking"]["machineCIDR"] = "172.16.0.0/16".into();
         let p = check_install_config(&lab_clash, r42(), &lab, None).join("\n");

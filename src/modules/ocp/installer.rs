@@ -7,14 +7,17 @@ use crate::effects::{Effects, Error, Op};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// What an install did.
+/// What an install did (`planned` and `version` only where set).
+#[derive(serde::Serialize)]
 pub struct Installed {
     pub kubeconfig: String,
     /// The installer ran, or a plan shows that it would.
     pub changed: bool,
     /// Only shown: a plan.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub planned: bool,
     /// The release the installer said it worked towards (a run that installed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 

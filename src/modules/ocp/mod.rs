@@ -6,9 +6,8 @@
 
 use crate::effects::Op;
 use crate::engine::value;
-use crate::modules::core::fx_err;
 use crate::modules::opts::{type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::path::Path;
@@ -23,6 +22,47 @@ use install_config::{check_install_config, flavor_problems, release_problems};
 use parsers::{haproxy_backends, keepalived_vips, progress};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// The installer's progress, as `ocp::progress` returns it.
+#[derive(serde::Serialize)]
+struct Progress {
+    version: String,
+    percent: u8,
+}
+
+/// A VIP of a keepalived.conf.
+#[derive(serde::Serialize)]
+struct Vip {
+    instance: String,
+    address: String,
+}
+
+/// What an haproxy.cfg balances.
+#[derive(serde::Serialize)]
+struct Balanced {
+    binds: Vec<String>,
+    servers: Vec<Server>,
+}
+
+#[derive(serde::Serialize)]
+struct Server {
+    backend: String,
+    name: String,
+    address: String,
+}
+
+/// `#{errors, warnings}` of a check.
+fn problems_map(
+    ctx: &NativeCallContext,
+    (errors, warnings): (Vec<String>, Vec<String>),
+) -> Res<Map> {
+    #[derive(serde::Serialize)]
+    struct Problems {
+        errors: Vec<String>,
+        warnings: Vec<String>,
+    }
+    to_map(ctx, &Problems { errors, warnings })
+}
 
 #[export_module]
 pub mod ocp_fns {
@@ -93,52 +133,7 @@ pub mod ocp_fns {
     #[rhai_fn(return_raw)]
     pub fn release(ctx: NativeCallContext, version: &str) -> Res<Map> {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Dynamic| {
-            m.insert(k.into(), v);
-        };
-        put("version", r.name().into());
-        put("minor", (r.minor as i64).into());
-        put("machine_network", r.machine_network_field().into());
-        put("api_fip_field", r.api_fip_field().into());
-        put(
-            "ingress_fip_field",
-            r.ingress_fip_field()
-                .map(Dynamic::from)
-                .unwrap_or(Dynamic::UNIT),
-        );
-        put("flavor_in_default_pool", r.flavor_in_default_pool().into());
-        put("legacy_platform_fields", r.legacy_platform_fields().into());
-        put("cluster_os_image", r.cluster_os_image_field().into());
-        put("mirrors_field", r.mirrors_field().into());
-        // The article's own release: its file is written as the article has it, with the two
-        // fields no release defines (4.2 ignores them).
-        put("article_extras", (r.minor == release::OLDEST).into());
-        put(
-            "unknown_fields",
-            match r.unknown_fields() {
-                release::UnknownFields::Ignored => "ignored",
-                release::UnknownFields::Error => "error",
-                release::UnknownFields::Warning => "warning",
-            }
-            .into(),
-        );
-        put("default_network_type", r.default_network_type().into());
-        put(
-            "refused_network_types",
-            r.refused_network_types()
-                .iter()
-                .map(|x| Dynamic::from(x.to_string()))
-                .collect::<Array>()
-                .into(),
-        );
-        put("masters", r.masters_words().into());
-        put("temp_url_key", r.needs_temp_url_key().into());
-        put("swiftoperator", r.needs_swiftoperator().into());
-        put("checks_floating_ips", r.checks_floating_ips().into());
-        put("floating_ips_differ", r.floating_ips_differ().into());
-        put("checks_image", r.checks_image().into());
-        Ok(m)
+        to_map(&ctx, &r.facts())
     }
 
     /// What a profile asks of OpenShift `version` that the release would refuse, each naming
@@ -159,13 +154,7 @@ pub mod ocp_fns {
     pub fn release_problems(ctx: NativeCallContext, version: &str, values: Map) -> Res<Map> {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
         let v = value::to_json(&Dynamic::from_map(values));
-        let (errors, warnings) = super::release_problems(r, &v);
-        let list =
-            |l: Vec<String>| Dynamic::from(l.into_iter().map(Dynamic::from).collect::<Array>());
-        let mut m = Map::new();
-        m.insert("errors".into(), list(errors));
-        m.insert("warnings".into(), list(warnings));
-        Ok(m)
+        super::problems_map(&ctx, super::release_problems(r, &v))
     }
 
     /// The flavor `flavor` (`#{name, ram, vcpus, disk}` as `cloud::flavors` lists it, or
@@ -202,13 +191,7 @@ pub mod ocp_fns {
             }
         };
         let v = value::to_json(&Dynamic::from_map(flavor));
-        let (errors, warnings) = super::flavor_problems(r, role, &v, key);
-        let list =
-            |l: Vec<String>| Dynamic::from(l.into_iter().map(Dynamic::from).collect::<Array>());
-        let mut m = Map::new();
-        m.insert("errors".into(), list(errors));
-        m.insert("warnings".into(), list(warnings));
-        Ok(m)
+        super::problems_map(&ctx, super::flavor_problems(r, role, &v, key))
     }
 
     /// The quota OpenShift `version`'s installer checks before it builds the cluster, computed
@@ -275,16 +258,11 @@ pub mod ocp_fns {
     /// let p = ocp::progress("DEBUG Still waiting for the cluster to initialize: Working towards 4.2.4: 98% complete");
     /// assert(p.version == "4.2.4" && p.percent == 98);
     /// ```
-    pub fn progress(line: &str) -> Dynamic {
-        match super::progress(line) {
-            Some((v, p)) => {
-                let mut m = Map::new();
-                m.insert("version".into(), v.into());
-                m.insert("percent".into(), (p as i64).into());
-                m.into()
-            }
-            None => Dynamic::UNIT,
-        }
+    #[rhai_fn(return_raw)]
+    pub fn progress(ctx: NativeCallContext, line: &str) -> Res<Dynamic> {
+        let p =
+            super::progress(line).map(|(version, percent)| super::Progress { version, percent });
+        crate::session::to_dynamic(&ctx, &p)
     }
 
     /// Runs `openshift-install create cluster --dir DIR` (`#{installer, timeout (seconds, default
@@ -308,30 +286,19 @@ pub mod ocp_fns {
         .map_err(|e| rt_err(&ctx, e))?;
         let release = o.str("release_image").map_err(|e| rt_err(&ctx, e))?;
         let installer = o
-            .str("installer")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or_else(|| "openshift-install".into());
+            .str_or("installer", "openshift-install")
+            .map_err(|e| rt_err(&ctx, e))?;
         let timeout = o
             .seconds("timeout")
             .map_err(|e| rt_err(&ctx, e))?
             .unwrap_or(std::time::Duration::from_secs(5400));
         let level = o
-            .str("log_level")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or_else(|| "debug".into());
+            .str_or("log_level", "debug")
+            .map_err(|e| rt_err(&ctx, e))?;
         let done = with_effects(&ctx, |fx| {
             super::installer::install(fx, &installer, dir, timeout, &level, release.as_deref())
         })?;
-        let mut m = Map::new();
-        m.insert("kubeconfig".into(), done.kubeconfig.into());
-        m.insert("changed".into(), done.changed.into());
-        if done.planned {
-            m.insert("planned".into(), true.into());
-        }
-        if let Some(v) = done.version {
-            m.insert("version".into(), v.into());
-        }
-        Ok(m)
+        to_map(&ctx, &done)
     }
 
     /// The path of a tool (`openshift-install`, `oc`): from `dir` or PATH; else, given `#{dir,
@@ -366,9 +333,9 @@ pub mod ocp_fns {
                 "ocp::tool {name}: 'dir' is needed to download into"
             ))
         })?;
-        let s = session(&ctx)?;
-        super::tools::download(&s.effects, name, &dir, &mirror, &archive, &sha)
-            .map_err(|e| super::fx_err(&ctx, e))
+        with_effects(&ctx, |fx| {
+            super::tools::download(fx, name, &dir, &mirror, &archive, &sha)
+        })
     }
 
     /// The VIPs a keepalived.conf configures: `[#{instance, address}]`.
@@ -377,16 +344,13 @@ pub mod ocp_fns {
     /// let v = ocp::keepalived_vips("vrrp_instance ocp4_API { state BACKUP virtual_ipaddress { 10.0.0.5/16 } }");
     /// assert(v[0].instance == "ocp4_API" && v[0].address == "10.0.0.5/16");
     /// ```
-    pub fn keepalived_vips(conf: &str) -> Array {
-        super::keepalived_vips(conf)
+    #[rhai_fn(return_raw)]
+    pub fn keepalived_vips(ctx: NativeCallContext, conf: &str) -> Res<Array> {
+        let vips: Vec<super::Vip> = super::keepalived_vips(conf)
             .into_iter()
-            .map(|(i, a)| {
-                let mut m = Map::new();
-                m.insert("instance".into(), i.into());
-                m.insert("address".into(), a.into());
-                m.into()
-            })
-            .collect()
+            .map(|(instance, address)| super::Vip { instance, address })
+            .collect();
+        crate::session::to_array(&ctx, &vips)
     }
 
     /// What an haproxy.cfg balances: `#{binds: [..], servers: [#{backend, name, address}]}`.
@@ -395,29 +359,18 @@ pub mod ocp_fns {
     /// let h = ocp::haproxy_backends("frontend main bind :7443 default_backend masters backend masters server etcd-0 10.0.0.11:6443 check");
     /// assert(h.binds == [":7443"] && h.servers[0].address == "10.0.0.11:6443");
     /// ```
-    pub fn haproxy_backends(cfg: &str) -> Map {
+    #[rhai_fn(return_raw)]
+    pub fn haproxy_backends(ctx: NativeCallContext, cfg: &str) -> Res<Map> {
         let (servers, binds) = super::haproxy_backends(cfg);
-        let mut m = Map::new();
-        m.insert(
-            "binds".into(),
-            Dynamic::from_array(binds.into_iter().map(Dynamic::from).collect()),
-        );
-        m.insert(
-            "servers".into(),
-            Dynamic::from_array(
-                servers
-                    .into_iter()
-                    .map(|(b, n, a)| {
-                        let mut s = Map::new();
-                        s.insert("backend".into(), b.into());
-                        s.insert("name".into(), n.into());
-                        s.insert("address".into(), a.into());
-                        s.into()
-                    })
-                    .collect(),
-            ),
-        );
-        m
+        let servers = servers
+            .into_iter()
+            .map(|(backend, name, address)| super::Server {
+                backend,
+                name,
+                address,
+            })
+            .collect();
+        to_map(&ctx, &super::Balanced { binds, servers })
     }
 
     /// Writes install-config.yaml into the installer's folder (0600: it holds the pull secret)
@@ -434,7 +387,7 @@ pub mod ocp_fns {
         if Path::new(dir).join("metadata.json").is_file() {
             return with_effects(&ctx, |fx| {
                 fx.unchanged(Op::new("ocp.install_config", &p).arg("consumed", true));
-                Ok(false)
+                Ok::<_, String>(false)
             });
         }
         let mut secret = false;

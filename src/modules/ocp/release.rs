@@ -277,6 +277,58 @@ impl Release {
     }
 }
 
+/// What changes with a release, as `ocp::release` returns it.
+#[derive(Serialize)]
+pub struct Facts {
+    pub version: String,
+    pub minor: u32,
+    pub machine_network: &'static str,
+    pub api_fip_field: &'static str,
+    pub ingress_fip_field: Option<&'static str>,
+    pub flavor_in_default_pool: bool,
+    pub legacy_platform_fields: bool,
+    pub cluster_os_image: bool,
+    pub mirrors_field: &'static str,
+    /// The article's own release: its file is written as the article has it, with the two
+    /// fields no release defines (4.2 ignores them).
+    pub article_extras: bool,
+    pub unknown_fields: UnknownFields,
+    pub default_network_type: &'static str,
+    pub refused_network_types: &'static [&'static str],
+    pub masters: &'static str,
+    pub temp_url_key: bool,
+    pub swiftoperator: bool,
+    pub checks_floating_ips: bool,
+    pub floating_ips_differ: bool,
+    pub checks_image: bool,
+}
+
+impl Release {
+    pub fn facts(&self) -> Facts {
+        Facts {
+            version: self.name(),
+            minor: self.minor,
+            machine_network: self.machine_network_field(),
+            api_fip_field: self.api_fip_field(),
+            ingress_fip_field: self.ingress_fip_field(),
+            flavor_in_default_pool: self.flavor_in_default_pool(),
+            legacy_platform_fields: self.legacy_platform_fields(),
+            cluster_os_image: self.cluster_os_image_field(),
+            mirrors_field: self.mirrors_field(),
+            article_extras: self.minor == OLDEST,
+            unknown_fields: self.unknown_fields(),
+            default_network_type: self.default_network_type(),
+            refused_network_types: self.refused_network_types(),
+            masters: self.masters_words(),
+            temp_url_key: self.needs_temp_url_key(),
+            swiftoperator: self.needs_swiftoperator(),
+            checks_floating_ips: self.checks_floating_ips(),
+            floating_ips_differ: self.floating_ips_differ(),
+            checks_image: self.checks_image(),
+        }
+    }
+}
+
 /// What the installer does with keys it does not know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -72,23 +72,25 @@ impl Host {
             opts.push("ControlPersist=120".into());
         }
         opts.push("ServerAliveInterval=15".into());
-        for o in opts {
+        self.push_flags(&mut v, opts, if program == "scp" { "-P" } else { "-p" });
+        v
+    }
+
+    /// `-o` with each of `opts`, then this host's own options, identity and port (`port_flag`:
+    /// ssh's `-p`, scp's `-P`).
+    fn push_flags(&self, v: &mut Vec<String>, opts: Vec<String>, port_flag: &str) {
+        for o in opts.into_iter().chain(self.options.iter().cloned()) {
             v.push("-o".into());
             v.push(o);
-        }
-        for o in &self.options {
-            v.push("-o".into());
-            v.push(o.clone());
         }
         if let Some(i) = &self.identity {
             v.push("-i".into());
             v.push(i.clone());
         }
         if let Some(p) = self.port {
-            v.push(if program == "scp" { "-P" } else { "-p" }.into());
+            v.push(port_flag.into());
             v.push(p.to_string());
         }
-        v
     }
 
     fn dest(&self) -> String {
@@ -114,26 +116,12 @@ impl Host {
     /// node the director just deployed is accepted on first sight), no master connection.
     fn hop_line(&self, remote: &str) -> String {
         let mut v: Vec<String> = vec!["ssh".into()];
-        for o in [
+        let opts = vec![
             "BatchMode=yes".to_string(),
             format!("ConnectTimeout={}", self.connect_timeout),
             "StrictHostKeyChecking=accept-new".into(),
-        ] {
-            v.push("-o".into());
-            v.push(o);
-        }
-        for o in &self.options {
-            v.push("-o".into());
-            v.push(o.clone());
-        }
-        if let Some(i) = &self.identity {
-            v.push("-i".into());
-            v.push(i.clone());
-        }
-        if let Some(p) = self.port {
-            v.push("-p".into());
-            v.push(p.to_string());
-        }
+        ];
+        self.push_flags(&mut v, opts, "-p");
         v.push(self.dest());
         v.push("--".into());
         v.push(remote.into());

@@ -231,6 +231,19 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
     let mut tail: Vec<String> = Vec::new();
     let mut said = Instant::now();
     let mut misses = 0;
+    // Interrupted: the job goes on on the host, and the next run follows it.
+    let left_running = || {
+        if let Some(p) = &spinner {
+            p.finish_and_clear();
+        }
+        printer.status(&format!(
+            "  {} keeps running on {}; run again to follow it (its log so far: {})",
+            spec.name,
+            h.label(),
+            spec.log
+        ));
+        Error::Interrupted
+    };
     let end = loop {
         let line = format!(
             "D={d}; s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); \
@@ -241,16 +254,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         let out = match remote(fx, h, &line, None, Duration::from_secs(120)) {
             Ok(o) => o,
             Err(Error::Interrupted) => {
-                if let Some(p) = &spinner {
-                    p.finish_and_clear();
-                }
-                printer.status(&format!(
-                    "  {} keeps running on {}; run again to follow it (its log so far: {})",
-                    spec.name,
-                    h.label(),
-                    spec.log
-                ));
-                return Err(Error::Interrupted);
+                return Err(left_running());
             }
             Err(e) => return Err(e),
         };
@@ -341,16 +345,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         let until = Instant::now() + spec.every;
         while Instant::now() < until {
             if fx.check_cancel().is_err() {
-                if let Some(p) = &spinner {
-                    p.finish_and_clear();
-                }
-                printer.status(&format!(
-                    "  {} keeps running on {}; run again to follow it (its log so far: {})",
-                    spec.name,
-                    h.label(),
-                    spec.log
-                ));
-                return Err(Error::Interrupted);
+                return Err(left_running());
             }
             std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
         }

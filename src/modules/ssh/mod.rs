@@ -9,12 +9,12 @@ pub mod job;
 
 pub use client::Host;
 
-use crate::effects::process::{shell_quote, Arg, Output};
+use crate::effects::process::{shell_quote, Arg};
 use crate::effects::Op;
-use crate::modules::core::fx_err;
+use crate::modules::core::output_map;
 use crate::modules::files::edit;
 use crate::modules::opts::{to_arg, type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
@@ -131,18 +131,6 @@ fn sudo_of(o: &Opts) -> Result<Option<String>, String> {
     }
 }
 
-/// `#{code, stdout, stderr}` of a remote command (and `planned: true` when a plan only showed it).
-fn output_map(planned: bool, out: Output) -> Map {
-    let mut m = Map::new();
-    m.insert("code".into(), (out.code as i64).into());
-    m.insert("stdout".into(), out.stdout.into());
-    m.insert("stderr".into(), out.stderr.into());
-    if planned {
-        m.insert("planned".into(), true.into());
-    }
-    m
-}
-
 /// Runs a remote command line with the option map of `ssh::run`.
 fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts: Map) -> Res<Map> {
     let err = |e: String| rt_err(ctx, e);
@@ -161,10 +149,10 @@ fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts
         check: o.bool("check", true).map_err(err)?,
         read: o.bool("read", false).map_err(err)?,
     };
-    let s = session(ctx)?;
-    let fx = &s.effects;
-    let out = client::run(fx, func, h, &line, &run).map_err(|e| fx_err(ctx, e))?;
-    Ok(output_map(fx.is_plan() && !run.read, out))
+    let (out, planned) = with_effects(ctx, |fx| {
+        client::run(fx, func, h, &line, &run).map(|o| (o, fx.is_plan() && !run.read))
+    })?;
+    output_map(ctx, planned, &out)
 }
 
 /// The text of a remote file, or None when it does not exist (a read: runs in plan mode too).
@@ -174,8 +162,34 @@ fn remote_text(
     path: &str,
     sudo: &Option<String>,
 ) -> Res<Option<String>> {
-    let s = session(ctx)?;
-    client::read_text(&s.effects, h, path, sudo).map_err(|e| fx_err(ctx, e))
+    with_effects(ctx, |fx| client::read_text(fx, h, path, sudo))
+}
+
+/// The host of a binding's call; a mistake in it is an error at the call.
+fn host_at(ctx: &NativeCallContext, func: &str, host: &Dynamic) -> Res<Host> {
+    host_of(func, host).map_err(|e| rt_err(ctx, e))
+}
+
+/// The host and the options of a write of a remote file.
+fn write_of(
+    ctx: &NativeCallContext,
+    func: &str,
+    host: &Dynamic,
+    opts: Map,
+) -> Res<(Host, client::Write)> {
+    let h = host_at(ctx, func, host)?;
+    let w = file_opts(func, opts).map_err(|e| rt_err(ctx, e))?;
+    Ok((h, w))
+}
+
+/// The host and the `sudo` option of an edit of a remote file.
+fn edit_of(
+    ctx: &NativeCallContext,
+    func: &str,
+    host: &Dynamic,
+    opts: Map,
+) -> Res<(Host, Option<String>)> {
+    write_of(ctx, func, host, opts).map(|(h, w)| (h, w.sudo))
 }
 
 /// The options of a remote file write: `#{mode, in_place, sudo}`.
@@ -198,6 +212,79 @@ fn file_opts(func: &str, m: Map) -> Result<client::Write, String> {
     })
 }
 
+/// In a plan, the step `op` on a file an earlier planned step would make is shown, not done:
+/// `true`. Outside a plan, `false`.
+fn planned_instead(ctx: &NativeCallContext, op: impl FnOnce() -> Op) -> Res<bool> {
+    with_effects(ctx, |fx| {
+        if !fx.is_plan() {
+            return Ok(false);
+        }
+        fx.planned_step(op()).map(|()| true)
+    })
+}
+
+/// How a job ended, as `ssh::job` returns it (`seconds` only where it ran, `planned` only
+/// where a plan showed it).
+#[derive(serde::Serialize)]
+struct JobResult<'a> {
+    code: i64,
+    attached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+    tail: &'a [String],
+    log: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    planned: bool,
+}
+
+/// What the host says of a job, as `ssh::job_state` returns it.
+#[derive(serde::Serialize)]
+struct JobState {
+    state: &'static str,
+    code: Option<i64>,
+    same: bool,
+}
+
+/// The host, the checked job name and the options (`keys`) of a call of `func` on a job.
+fn job_call<'a>(
+    ctx: &NativeCallContext,
+    func: &'a str,
+    host: &Dynamic,
+    name: &str,
+    opts: Map,
+    keys: &[&str],
+) -> Res<(Host, Opts<'a>)> {
+    let h = host_at(ctx, func, host)?;
+    job::check_name(name).map_err(|e| rt_err(ctx, e))?;
+    let o = Opts::new(func, opts, keys).map_err(|e| rt_err(ctx, e))?;
+    Ok((h, o))
+}
+
+/// The jobs' folder on the host: option `dir`, by default `.labsh/jobs` of the login folder.
+fn jobs_dir(o: &Opts) -> Result<String, String> {
+    o.str_or("dir", ".labsh/jobs")
+}
+
+fn job_view(st: &job::State) -> JobState {
+    use job::State;
+    let (state, code, same) = match *st {
+        State::None => ("none", None, false),
+        State::Died => ("died", None, false),
+        State::Running { same } => ("running", None, same),
+        State::Done { code, same } => ("done", Some(code), same),
+    };
+    JobState { state, code, same }
+}
+
+/// How a host value is read, as `ssh::host` returns it.
+#[derive(serde::Serialize)]
+struct HostView<'a> {
+    host: &'a str,
+    user: &'a Option<String>,
+    port: Option<u16>,
+    label: String,
+}
+
 /// Makes a remote file hold `text` as `w` says.
 fn remote_write(
     ctx: &NativeCallContext,
@@ -206,8 +293,7 @@ fn remote_write(
     text: &str,
     w: &client::Write,
 ) -> Res<bool> {
-    let s = session(ctx)?;
-    client::write_text(&s.effects, h, path, text, w).map_err(|e| fx_err(ctx, e))
+    with_effects(ctx, |fx| client::write_text(fx, h, path, text, w))
 }
 
 /// The end of an edit of a remote file just read: `ok` when the edit changes nothing, else the
@@ -227,8 +313,7 @@ fn finish_edit(
         sudo,
         shown,
     };
-    let s = session(ctx)?;
-    client::finish_edit(&s.effects, h, path, op, new, &w).map_err(|e| fx_err(ctx, e))
+    with_effects(ctx, |fx| client::finish_edit(fx, h, path, op, new, &w))
 }
 
 #[export_module]
@@ -246,7 +331,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(name = "run", return_raw)]
     pub fn run(ctx: NativeCallContext, host: Dynamic, cmd: Dynamic) -> Res<Map> {
-        let h = super::host_of("ssh::run", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::run", &host)?;
         super::run_remote(&ctx, "ssh.run", &h, &cmd, Map::new())
     }
 
@@ -260,7 +345,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(name = "run", return_raw)]
     pub fn run_opts(ctx: NativeCallContext, host: Dynamic, cmd: Dynamic, opts: Map) -> Res<Map> {
-        let h = super::host_of("ssh::run", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::run", &host)?;
         super::run_remote(&ctx, "ssh.run", &h, &cmd, opts)
     }
 
@@ -272,7 +357,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<String> {
-        let h = super::host_of("ssh::read", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::read", &host)?;
         super::remote_text(&ctx, &h, path, &None)?
             .ok_or_else(|| rt_err(&ctx, format!("{path} does not exist on {}", h.label())))
     }
@@ -285,7 +370,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn exists(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<bool> {
-        let h = super::host_of("ssh::exists", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::exists", &host)?;
         Ok(super::remote_text(&ctx, &h, path, &None)?.is_some())
     }
 
@@ -305,8 +390,7 @@ pub mod ssh_fns {
         text: &str,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::write", &host).map_err(|e| rt_err(&ctx, e))?;
-        let mut w = super::file_opts("ssh::write", opts).map_err(|e| rt_err(&ctx, e))?;
+        let (h, mut w) = super::write_of(&ctx, "ssh::write", &host, opts)?;
         w.shown = serde_json::json!(format!("{} bytes", text.len()));
         super::remote_write(&ctx, &h, path, text, &w)
     }
@@ -325,19 +409,16 @@ pub mod ssh_fns {
         remote: &str,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::put", &host).map_err(|e| rt_err(&ctx, e))?;
-        let mut w = super::file_opts("ssh::put", opts).map_err(|e| rt_err(&ctx, e))?;
+        let (h, mut w) = super::write_of(&ctx, "ssh::put", &host, opts)?;
         let text = match std::fs::read_to_string(local) {
             Ok(t) => t,
             // In a plan, the file may be one an earlier (planned) step would write.
-            Err(_) if session(&ctx)?.effects.is_plan() => {
-                let s = session(&ctx)?;
-                s.effects
-                    .planned_step(
-                        Op::new("ssh.write", format!("{}:{remote}", h.label()))
-                            .arg("content", format!("from {local} (not written yet)")),
-                    )
-                    .map_err(|e| rt_err(&ctx, e))?;
+            Err(_)
+                if super::planned_instead(&ctx, || {
+                    Op::new("ssh.write", format!("{}:{remote}", h.label()))
+                        .arg("content", format!("from {local} (not written yet)"))
+                })? =>
+            {
                 return Ok(true);
             }
             Err(e) => return Err(rt_err(&ctx, format!("cannot read {local}: {e}"))),
@@ -356,7 +437,7 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn get(ctx: NativeCallContext, host: Dynamic, remote: &str, local: &str) -> Res<bool> {
-        let h = super::host_of("ssh::get", &host).map_err(|e| rt_err(&ctx, e))?;
+        let h = super::host_at(&ctx, "ssh::get", &host)?;
         let text = super::remote_text(&ctx, &h, remote, &None)?
             .ok_or_else(|| rt_err(&ctx, format!("{remote} does not exist on {}", h.label())))?;
         with_effects(&ctx, |fx| {
@@ -381,21 +462,14 @@ pub mod ssh_fns {
         value: Dynamic,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::ini_set", &host).map_err(|e| rt_err(&ctx, e))?;
-        let sudo = super::file_opts("ssh::ini_set", opts)
-            .map_err(|e| rt_err(&ctx, e))?
-            .sudo;
+        let (h, sudo) = super::edit_of(&ctx, "ssh::ini_set", &host, opts)?;
         let (v, shown_v) = crate::modules::files::ini_value(&value);
         let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
         let Some(cur) = cur else {
-            if session(&ctx)?.effects.is_plan() {
-                let s = session(&ctx)?;
-                s.effects
-                    .planned_step(
-                        Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown),
-                    )
-                    .map_err(|e| rt_err(&ctx, e))?;
+            if super::planned_instead(&ctx, || {
+                Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", shown)
+            })? {
                 return Ok(true);
             }
             return Err(rt_err(
@@ -430,10 +504,7 @@ pub mod ssh_fns {
         lines: Array,
         opts: Map,
     ) -> Res<bool> {
-        let h = super::host_of("ssh::hosts_block", &host).map_err(|e| rt_err(&ctx, e))?;
-        let sudo = super::file_opts("ssh::hosts_block", opts)
-            .map_err(|e| rt_err(&ctx, e))?
-            .sudo;
+        let (h, sudo) = super::edit_of(&ctx, "ssh::hosts_block", &host, opts)?;
         let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
         let new = edit::block_set(&cur, name, &body)
@@ -475,24 +546,15 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<Map> {
         let err = |e: String| rt_err(&ctx, e);
-        let h = super::host_of("ssh::job", &host).map_err(err)?;
-        super::job::check_name(name).map_err(err)?;
-        let o = Opts::new(
-            "ssh::job",
-            opts,
-            &["log", "cwd", "dir", "timeout", "every", "check"],
-        )
-        .map_err(err)?;
+        let keys = ["log", "cwd", "dir", "timeout", "every", "check"];
+        let (h, o) = super::job_call(&ctx, "ssh::job", &host, name, opts, &keys)?;
         if command.trim().is_empty() {
             return Err(err("ssh::job: the command is empty".into()));
         }
         let spec = super::job::JobSpec {
             name: name.to_string(),
             command: command.to_string(),
-            dir: o
-                .str("dir")
-                .map_err(err)?
-                .unwrap_or_else(|| ".labsh/jobs".into()),
+            dir: super::jobs_dir(&o).map_err(err)?,
             cwd: o.str("cwd").map_err(err)?,
             log: o.req_str("log").map_err(err)?,
             timeout: o.seconds("timeout").map_err(err)?,
@@ -503,30 +565,33 @@ pub mod ssh_fns {
                 .max(std::time::Duration::from_millis(50)),
         };
         let check = o.bool("check", true).map_err(err)?;
-        let s = session(&ctx)?;
-        let fx = &s.effects;
         if h.is_offline() {
-            if !fx.is_plan() {
-                return Err(err(format!(
-                    "{} is offline (the target stands in for it); nothing was run: {command}",
-                    h.label()
-                )));
-            }
-            fx.planned_step(
-                Op::new("ssh.job", format!("{}: {name}", h.label()))
-                    .arg("command", command)
-                    .arg("log", &spec.log),
-            )
-            .map_err(err)?;
-            let mut m = Map::new();
-            m.insert("code".into(), 0_i64.into());
-            m.insert("attached".into(), false.into());
-            m.insert("planned".into(), true.into());
-            m.insert("tail".into(), Array::new().into());
-            m.insert("log".into(), spec.log.clone().into());
-            return Ok(m);
+            super::with_effects(&ctx, |fx| {
+                if !fx.is_plan() {
+                    return Err(format!(
+                        "{} is offline (the target stands in for it); nothing was run: {command}",
+                        h.label()
+                    ));
+                }
+                fx.planned_step(
+                    Op::new("ssh.job", format!("{}: {name}", h.label()))
+                        .arg("command", command)
+                        .arg("log", &spec.log),
+                )
+            })?;
+            let shown = super::JobResult {
+                code: 0,
+                attached: false,
+                seconds: None,
+                tail: &[],
+                log: &spec.log,
+                planned: true,
+            };
+            return super::to_map(&ctx, &shown);
         }
-        let end = super::job::run(fx, &h, &spec).map_err(|e| fx_err(&ctx, e))?;
+        let (end, planned) = super::with_effects(&ctx, |fx| {
+            super::job::run(fx, &h, &spec).map(|end| (end, fx.is_plan()))
+        })?;
         if check && end.code != 0 {
             let last = &end.tail[end.tail.len().saturating_sub(10)..];
             return Err(err(format!(
@@ -537,23 +602,15 @@ pub mod ssh_fns {
                 spec.log
             )));
         }
-        let mut m = Map::new();
-        m.insert("code".into(), end.code.into());
-        m.insert("attached".into(), end.attached.into());
-        m.insert("seconds".into(), end.seconds.into());
-        m.insert(
-            "tail".into(),
-            end.tail
-                .into_iter()
-                .map(Dynamic::from)
-                .collect::<Array>()
-                .into(),
-        );
-        m.insert("log".into(), spec.log.into());
-        if fx.is_plan() {
-            m.insert("planned".into(), true.into());
-        }
-        Ok(m)
+        let done = super::JobResult {
+            code: end.code,
+            attached: end.attached,
+            seconds: Some(end.seconds),
+            tail: &end.tail,
+            log: &spec.log,
+            planned,
+        };
+        super::to_map(&ctx, &done)
     }
 
     /// What the host says of the job `name` (a read): `#{state, code, same}`, `state` one of
@@ -573,42 +630,22 @@ pub mod ssh_fns {
         command: &str,
         opts: Map,
     ) -> Res<Map> {
-        let err = |e: String| rt_err(&ctx, e);
-        let h = super::host_of("ssh::job_state", &host).map_err(err)?;
-        super::job::check_name(name).map_err(err)?;
-        let o = Opts::new("ssh::job_state", opts, &["dir"]).map_err(err)?;
-        let mut m = Map::new();
+        let (h, o) = super::job_call(&ctx, "ssh::job_state", &host, name, opts, &["dir"])?;
+        use super::job::State;
         if h.is_offline() {
-            m.insert("state".into(), "none".into());
-            m.insert("code".into(), Dynamic::UNIT);
-            m.insert("same".into(), false.into());
-            return Ok(m);
+            return super::to_map(&ctx, &super::job_view(&State::None));
         }
         let spec = super::job::JobSpec {
             name: name.to_string(),
             command: command.to_string(),
-            dir: o
-                .str("dir")
-                .map_err(err)?
-                .unwrap_or_else(|| ".labsh/jobs".into()),
+            dir: super::jobs_dir(&o).map_err(|e| rt_err(&ctx, e))?,
             cwd: None,
             log: String::new(),
             timeout: None,
             every: std::time::Duration::from_secs(1),
         };
-        let s = session(&ctx)?;
-        use super::job::State;
-        let (state, code, same) =
-            match super::job::state(&s.effects, &h, &spec).map_err(|e| fx_err(&ctx, e))? {
-                State::None => ("none", Dynamic::UNIT, false),
-                State::Died => ("died", Dynamic::UNIT, false),
-                State::Running { same } => ("running", Dynamic::UNIT, same),
-                State::Done { code, same } => ("done", Dynamic::from(code), same),
-            };
-        m.insert("state".into(), state.into());
-        m.insert("code".into(), code);
-        m.insert("same".into(), same.into());
-        Ok(m)
+        let st = super::with_effects(&ctx, |fx| super::job::state(fx, &h, &spec))?;
+        super::to_map(&ctx, &super::job_view(&st))
     }
 
     /// How a host value is read: `#{host, user, port, label}`.
@@ -618,20 +655,78 @@ pub mod ssh_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn host(ctx: NativeCallContext, host: Dynamic) -> Res<Map> {
-        let h = super::host_of("ssh::host", &host).map_err(|e| rt_err(&ctx, e))?;
-        let mut m = Map::new();
-        m.insert("host".into(), h.host.clone().into());
-        m.insert(
-            "user".into(),
-            h.user.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-        );
-        m.insert(
-            "port".into(),
-            h.port
-                .map(|p| Dynamic::from(p as i64))
-                .unwrap_or(Dynamic::UNIT),
-        );
-        m.insert("label".into(), h.label().into());
-        Ok(m)
+        let h = super::host_at(&ctx, "ssh::host", &host)?;
+        super::to_map(
+            &ctx,
+            &super::HostView {
+                host: &h.host,
+                user: &h.user,
+                port: h.port,
+                label: h.label(),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(m: &Map) -> Vec<&str> {
+        m.keys().map(|k| k.as_str()).collect()
+    }
+
+    fn map_of(v: impl serde::Serialize) -> Map {
+        rhai::serde::to_dynamic(v).unwrap().cast()
+    }
+
+    #[test]
+    fn job_results_carry_the_keys_scripts_read() {
+        let planned = JobResult {
+            code: 0,
+            attached: false,
+            seconds: None,
+            tail: &[],
+            log: "l",
+            planned: true,
+        };
+        let m = map_of(&planned);
+        assert_eq!(keys(&m), ["attached", "code", "log", "planned", "tail"]);
+        assert_eq!(m["code"].as_int(), Ok(0));
+        let tail = ["last".to_string()];
+        let ran = JobResult {
+            code: 2,
+            attached: true,
+            seconds: Some(1.5),
+            tail: &tail,
+            log: "l",
+            planned: false,
+        };
+        let m = map_of(&ran);
+        assert_eq!(keys(&m), ["attached", "code", "log", "seconds", "tail"]);
+        assert_eq!(m["seconds"].as_float(), Ok(1.5));
+        let st = map_of(job_view(&job::State::Done {
+            code: 3,
+            same: true,
+        }));
+        assert_eq!(keys(&st), ["code", "same", "state"]);
+        assert_eq!(st["code"].as_int(), Ok(3));
+        let none = map_of(job_view(&job::State::None));
+        assert!(none["code"].is_unit());
+    }
+
+    #[test]
+    fn a_host_reads_back_with_int_port_and_unit_user() {
+        let h = host_of("t", &Dynamic::from("h:2222")).unwrap();
+        let v = HostView {
+            host: &h.host,
+            user: &h.user,
+            port: h.port,
+            label: h.label(),
+        };
+        let m = map_of(&v);
+        assert_eq!(keys(&m), ["host", "label", "port", "user"]);
+        assert_eq!(m["port"].as_int(), Ok(2222));
+        assert!(m["user"].is_unit());
     }
 }

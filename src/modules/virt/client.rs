@@ -7,7 +7,9 @@ use super::sandbox;
 pub use super::sandbox::{plan_file, sandbox_autostart_file};
 use super::xml::{self, DomSpec, NetSpec};
 use crate::effects::{Effects, Op};
+use serde::Serialize;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, OnceLock};
 
 static POOL: OnceLock<Mutex<HashMap<String, Arc<Connect>>>> = OnceLock::new();
@@ -53,6 +55,7 @@ pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), Stri
     sandbox::state(&*connect(uri)?, node_xml)
 }
 
+#[derive(Serialize)]
 pub struct NodeInfo {
     pub model: String,
     pub memory_kib: u64,
@@ -81,6 +84,7 @@ pub fn node_info(uri: &str) -> Result<NodeInfo, String> {
     })
 }
 
+#[derive(Serialize)]
 pub struct Caps {
     pub arch: String,
     pub cpu_model: String,
@@ -141,7 +145,7 @@ fn lookup_domain(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
 }
 
 /// What an ensure did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize)]
 pub struct Ensured {
     pub changed: bool,
     pub planned: bool,
@@ -150,14 +154,96 @@ pub struct Ensured {
 
 /// Connects for reading. In plan mode an unreachable URI is not an error: everything is planned.
 fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
-    match fx.read(Op::new("virt.connect", uri), || connect(uri)) {
-        Ok(c) => Ok(Some(c)),
+    let c = fx.read(Op::new("virt.connect", uri), || connect(uri));
+    unless_planned(fx, c, "planning as if nothing existed there")
+}
+
+/// A read of a target a plan may not reach (yet): in plan mode its failure is a warning (the
+/// error, then `instead`) and `None`.
+pub fn unless_planned<T>(
+    fx: &Effects,
+    r: Result<T, String>,
+    instead: &str,
+) -> Result<Option<T>, String> {
+    match r {
+        Ok(v) => Ok(Some(v)),
         Err(e) if fx.is_plan() => {
-            fx.printer()
-                .warn(&format!("{e}; planning as if nothing existed there"));
+            fx.printer().warn(&format!("{e}; {instead}"));
             Ok(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Connects (see [`reach`]) and looks the object up (`kind`: network or domain): the
+/// connection, and the object where it exists.
+fn find<T>(
+    fx: &Effects,
+    uri: &str,
+    kind: &str,
+    target: &str,
+    lookup: impl FnOnce(&Connect) -> Result<Option<T>, String>,
+) -> Result<(Option<Arc<Connect>>, Option<T>), String> {
+    let conn = reach(fx, uri)?;
+    let existing = match &conn {
+        Some(c) => fx.read(Op::new(format!("virt.{kind}.lookup"), target), || lookup(c))?,
+        None => None,
+    };
+    Ok((conn, existing))
+}
+
+/// Defines an object from its XML through the seam: `None` in a plan (or when `conn` is
+/// missing, which only a plan allows).
+fn define<T>(
+    fx: &Effects,
+    conn: &Option<Arc<Connect>>,
+    op: Op,
+    define: impl FnOnce(&Connect) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    fx.change(
+        op,
+        || {
+            let c = conn.clone().ok_or("no connection")?;
+            define(&c).map(Some)
+        },
+        || None,
+    )
+}
+
+/// A change to a libvirt object through the seam (shown, not made, in a plan).
+fn act<T>(fx: &Effects, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result<(), String> {
+    fx.change(op, || f().map(|_| ()), || ())
+}
+
+/// Turns autostart on (`set`) for the `kind` (network, domain) at `target` where it is off
+/// (`on`, as libvirt said): whether it had to.
+fn autostart_on(
+    fx: &Effects,
+    kind: &str,
+    target: &str,
+    on: libvirt::Res<bool>,
+    set: impl FnOnce() -> libvirt::Res<()>,
+) -> Result<bool, String> {
+    if on.map_err(|e| verr(&format!("{kind} autostart"), e))? {
+        return Ok(false);
+    }
+    let op = Op::new(format!("virt.{kind}.autostart"), target);
+    act(fx, op, || {
+        set().map_err(|e| verr(&format!("autostart {kind}"), e))
+    })?;
+    Ok(true)
+}
+
+impl Ensured {
+    /// What an ensure did: changed in a run, planned in a plan; one that changed nothing is
+    /// recorded as `op`, ok.
+    fn finish(mut self, fx: &Effects, changed: bool, op: Op) -> Ensured {
+        if !changed {
+            fx.unchanged(op);
+        }
+        self.changed = changed && !fx.is_plan();
+        self.planned = changed && fx.is_plan();
+        self
     }
 }
 
@@ -170,56 +256,32 @@ pub fn network_ensure(
     spec: &NetSpec,
     lab: &str,
 ) -> Result<Ensured, String> {
-    let mut out = Ensured::default();
     let target = format!("{}@{uri}", spec.name);
-    let conn = reach(fx, uri)?;
-    let existing = match &conn {
-        Some(c) => fx.read(Op::new("virt.network.lookup", &target), || {
-            lookup_network(c, &spec.name)
-        })?,
-        None => None,
-    };
+    let done = Op::new("virt.network", &target);
+    let (conn, existing) = find(fx, uri, "network", &target, |c| {
+        lookup_network(c, &spec.name)
+    })?;
     let Some(net) = existing else {
         let xml = xml::network_xml(spec, lab);
-        let net = fx.change(
-            Op::new("virt.network.define", &target).arg("xml", &xml),
-            || {
-                let c = conn.clone().ok_or("no connection")?;
-                c.define_network_xml(&xml)
-                    .map(Some)
-                    .map_err(|e| verr(&format!("define network {}", spec.name), e))
-            },
-            || None,
-        )?;
-        out.changed = !fx.is_plan();
-        out.planned = fx.is_plan();
+        let op = Op::new("virt.network.define", &target).arg("xml", &xml);
+        let net = define(fx, &conn, op, |c| {
+            c.define_network_xml(&xml)
+                .map_err(|e| verr(&format!("define network {}", spec.name), e))
+        })?;
         if spec.active {
-            fx.change(
-                Op::new("virt.network.start", &target),
-                || {
-                    net.as_ref()
-                        .ok_or("no network")?
-                        .create()
-                        .map(|_| ())
-                        .map_err(|e| verr("start network", e))
-                },
-                || (),
-            )?;
+            act(fx, Op::new("virt.network.start", &target), || {
+                let n = net.as_ref().ok_or("no network")?;
+                n.create().map_err(|e| verr("start network", e))
+            })?;
         }
         if spec.autostart {
-            fx.change(
-                Op::new("virt.network.autostart", &target),
-                || {
-                    net.as_ref()
-                        .ok_or("no network")?
-                        .set_autostart(true)
-                        .map(|_| ())
-                        .map_err(|e| verr("autostart network", e))
-                },
-                || (),
-            )?;
+            act(fx, Op::new("virt.network.autostart", &target), || {
+                let n = net.as_ref().ok_or("no network")?;
+                n.set_autostart(true)
+                    .map_err(|e| verr("autostart network", e))
+            })?;
         }
-        return Ok(out);
+        return Ok(Ensured::default().finish(fx, true, done));
     };
     let facts = xml::parse_network(&net.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
     let mut diffs = Vec::new();
@@ -292,35 +354,17 @@ pub fn network_ensure(
         changed = true;
     }
     if spec.active && !active {
-        fx.change(
-            Op::new("virt.network.start", &target),
-            || {
-                net.create()
-                    .map(|_| ())
-                    .map_err(|e| verr("start network", e))
-            },
-            || (),
-        )?;
+        act(fx, Op::new("virt.network.start", &target), || {
+            net.create().map_err(|e| verr("start network", e))
+        })?;
         changed = true;
     }
-    if spec.autostart && !net.autostart().map_err(|e| verr("network autostart", e))? {
-        fx.change(
-            Op::new("virt.network.autostart", &target),
-            || {
-                net.set_autostart(true)
-                    .map(|_| ())
-                    .map_err(|e| verr("autostart network", e))
-            },
-            || (),
-        )?;
-        changed = true;
+    if spec.autostart {
+        changed |= autostart_on(fx, "network", &target, net.autostart(), || {
+            net.set_autostart(true)
+        })?;
     }
-    if !changed {
-        fx.unchanged(Op::new("virt.network", &target));
-    }
-    out.changed = changed && !fx.is_plan();
-    out.planned = changed && fx.is_plan();
-    Ok(out)
+    Ok(Ensured::default().finish(fx, changed, done))
 }
 
 /// The spec's differences from an existing domain are applied by redefining it (this lab's own
@@ -366,29 +410,17 @@ pub fn domain_ensure(
 ) -> Result<Ensured, String> {
     let mut out = Ensured::default();
     let target = format!("{}@{uri}", spec.name);
-    let conn = reach(fx, uri)?;
-    let existing = match &conn {
-        Some(c) => fx.read(Op::new("virt.domain.lookup", &target), || {
-            lookup_domain(c, &spec.name)
-        })?,
-        None => None,
-    };
+    let (conn, existing) = find(fx, uri, "domain", &target, |c| lookup_domain(c, &spec.name))?;
     let mut changed = false;
     let dom = match existing {
         None => {
             let xml = xml::domain_xml(spec, lab, None);
-            let d = fx.change(
-                Op::new("virt.domain.define", &target).arg("xml", &xml),
-                || {
-                    let c = conn.clone().ok_or("no connection")?;
-                    c.define_domain_xml(&xml)
-                        .map(Some)
-                        .map_err(|e| verr(&format!("define domain {}", spec.name), e))
-                },
-                || None,
-            )?;
+            let op = Op::new("virt.domain.define", &target).arg("xml", &xml);
             changed = true;
-            d
+            define(fx, &conn, op, |c| {
+                c.define_domain_xml(&xml)
+                    .map_err(|e| verr(&format!("define domain {}", spec.name), e))
+            })?
         }
         Some(d) => {
             let facts = xml::parse_domain(
@@ -421,18 +453,13 @@ pub fn domain_ensure(
             let diffs = xml::domain_diff(spec, &facts);
             if !diffs.is_empty() {
                 let xml = xml::domain_xml(spec, lab, Some(&facts.uuid));
-                fx.change(
-                    Op::new("virt.domain.redefine", &target)
-                        .arg("differs", &diffs)
-                        .arg("xml", &xml),
-                    || {
-                        let c = conn.clone().ok_or("no connection")?;
-                        c.define_domain_xml(&xml)
-                            .map(|_| ())
-                            .map_err(|e| verr(&format!("redefine domain {}", spec.name), e))
-                    },
-                    || (),
-                )?;
+                let op = Op::new("virt.domain.redefine", &target)
+                    .arg("differs", &diffs)
+                    .arg("xml", &xml);
+                define(fx, &conn, op, |c| {
+                    c.define_domain_xml(&xml)
+                        .map_err(|e| verr(&format!("redefine domain {}", spec.name), e))
+                })?;
                 out.notes.push(format!("redefined: {}", diffs.join("; ")));
                 changed = true;
             }
@@ -440,24 +467,15 @@ pub fn domain_ensure(
         }
     };
     if let Some(d) = &dom {
-        if spec.autostart && !d.autostart().map_err(|e| verr("domain autostart", e))? {
-            fx.change(
-                Op::new("virt.domain.autostart", &target),
-                || {
-                    d.set_autostart(true)
-                        .map(|_| ())
-                        .map_err(|e| verr("autostart domain", e))
-                },
-                || (),
-            )?;
-            changed = true;
+        if spec.autostart {
+            changed |= autostart_on(fx, "domain", &target, d.autostart(), || {
+                d.set_autostart(true)
+            })?;
         }
         if spec.running && !d.is_active().map_err(|e| verr("domain state", e))? {
-            fx.change(
-                Op::new("virt.domain.start", &target),
-                || d.create().map(|_| ()).map_err(|e| verr("start domain", e)),
-                || (),
-            )?;
+            act(fx, Op::new("virt.domain.start", &target), || {
+                d.create().map_err(|e| verr("start domain", e))
+            })?;
             changed = true;
         }
     } else {
@@ -469,12 +487,7 @@ pub fn domain_ensure(
             fx.planned_step(Op::new("virt.domain.start", &target))?;
         }
     }
-    if !changed {
-        fx.unchanged(Op::new("virt.domain", &target));
-    }
-    out.changed = changed && !fx.is_plan();
-    out.planned = changed && fx.is_plan();
-    Ok(out)
+    Ok(out.finish(fx, changed, Op::new("virt.domain", &target)))
 }
 
 /// A domain's state in words: running, shutoff, paused, ...
@@ -485,10 +498,13 @@ fn state_word(d: &Domain) -> String {
     }
 }
 
+#[derive(Serialize)]
 pub struct DomRow {
     pub name: String,
     pub state: String,
     pub autostart: bool,
+    /// The owning lab (`()` when labsh did not create it).
+    #[serde(rename = "lab")]
     pub owner: Option<String>,
 }
 
@@ -511,11 +527,14 @@ pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
     Ok(out)
 }
 
+#[derive(Serialize)]
 pub struct NetRow {
     pub name: String,
     pub active: bool,
     pub autostart: bool,
     pub bridge: Option<String>,
+    /// The owning lab (`()` when labsh did not create it).
+    #[serde(rename = "lab")]
     pub owner: Option<String>,
 }
 
@@ -596,27 +615,11 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
         return Err(format!("no domain {name} at {uri}"));
     };
     let active = d.is_active().map_err(|e| verr("domain state", e))?;
-    let (needed, run): (bool, Box<dyn Fn() -> Result<(), String>>) = match action {
-        "start" => (
-            !active,
-            Box::new(|| d.create().map(|_| ()).map_err(|e| verr("start domain", e))),
-        ),
-        "shutdown" => (
-            active,
-            Box::new(|| {
-                d.shutdown()
-                    .map(|_| ())
-                    .map_err(|e| verr("shut down domain", e))
-            }),
-        ),
-        "destroy" => (
-            active,
-            Box::new(|| {
-                d.destroy()
-                    .map(|_| ())
-                    .map_err(|e| verr("destroy domain", e))
-            }),
-        ),
+    type Call = fn(&Domain) -> libvirt::Res<()>;
+    let (needed, call, what): (bool, Call, &str) = match action {
+        "start" => (!active, Domain::create, "start domain"),
+        "shutdown" => (active, Domain::shutdown, "shut down domain"),
+        "destroy" => (active, Domain::destroy, "destroy domain"),
         other => {
             return Err(format!(
                 "unknown power action {other:?}: start, shutdown or destroy"
@@ -628,7 +631,7 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
         fx.unchanged(op);
         return Ok(false);
     }
-    fx.change(op, run, || ())?;
+    act(fx, op, || call(&d).map_err(|e| verr(what, e)))?;
     Ok(true)
 }
 
@@ -650,53 +653,64 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
         fx.unchanged(op);
         return Ok(false);
     }
-    fx.change(
-        op,
-        || {
-            d.set_autostart(on)
-                .map(|_| ())
-                .map_err(|e| verr("autostart", e))
-        },
-        || (),
-    )?;
+    act(fx, op, || {
+        d.set_autostart(on).map_err(|e| verr("autostart", e))
+    })?;
     Ok(true)
+}
+
+/// What a removal of the `kind` `name` finds: the object, or what the removal returns without
+/// it (a plan that cannot reach the target plans the undefine; a missing object is ok).
+fn removable<T>(
+    fx: &Effects,
+    uri: &str,
+    kind: &str,
+    name: &str,
+    lookup: fn(&Connect, &str) -> Result<Option<T>, String>,
+) -> Result<ControlFlow<bool, T>, String> {
+    let op = Op::new(format!("virt.{kind}.undefine"), format!("{name}@{uri}"));
+    let Some(c) = reach(fx, uri)? else {
+        fx.planned_step(op)?;
+        return Ok(ControlFlow::Break(true));
+    };
+    match lookup(&c, name)? {
+        Some(o) => Ok(ControlFlow::Continue(o)),
+        None => {
+            fx.unchanged(op);
+            Ok(ControlFlow::Break(false))
+        }
+    }
+}
+
+/// A removal touches only what carries this lab's mark (`owner`).
+fn check_mark(kind: &str, name: &str, lab: &str, owner: Option<&str>) -> Result<(), String> {
+    if owner == Some(lab) {
+        return Ok(());
+    }
+    Err(format!(
+        "{kind} {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
+        owner.unwrap_or("none")
+    ))
 }
 
 /// Stops and undefines a network of this lab; networks without this lab's mark are refused.
 /// Ok when it does not exist.
 pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
-    let Some(c) = reach(fx, uri)? else {
-        fx.planned_step(Op::new("virt.network.undefine", &target))?;
-        return Ok(true);
-    };
-    let Some(n) = lookup_network(&c, name)? else {
-        fx.unchanged(Op::new("virt.network.undefine", &target));
-        return Ok(false);
+    let n = match removable(fx, uri, "network", name, lookup_network)? {
+        ControlFlow::Continue(n) => n,
+        ControlFlow::Break(done) => return Ok(done),
     };
     let f = xml::parse_network(&n.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
-    if f.owner.as_deref() != Some(lab) {
-        return Err(format!(
-            "network {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
-            f.owner.as_deref().unwrap_or("none")
-        ));
-    }
+    check_mark("network", name, lab, f.owner.as_deref())?;
     if n.is_active().map_err(|e| verr("network state", e))? {
-        fx.change(
-            Op::new("virt.network.destroy", &target),
-            || n.destroy().map(|_| ()).map_err(|e| verr("stop network", e)),
-            || (),
-        )?;
+        act(fx, Op::new("virt.network.destroy", &target), || {
+            n.destroy().map_err(|e| verr("stop network", e))
+        })?;
     }
-    fx.change(
-        Op::new("virt.network.undefine", &target),
-        || {
-            n.undefine()
-                .map(|_| ())
-                .map_err(|e| verr("undefine network", e))
-        },
-        || (),
-    )?;
+    act(fx, Op::new("virt.network.undefine", &target), || {
+        n.undefine().map_err(|e| verr("undefine network", e))
+    })?;
     Ok(true)
 }
 
@@ -710,30 +724,19 @@ pub fn domain_undefine(
     storage: bool,
 ) -> Result<bool, String> {
     let target = format!("{name}@{uri}");
-    let Some(c) = reach(fx, uri)? else {
-        fx.planned_step(Op::new("virt.domain.undefine", &target))?;
-        return Ok(true);
-    };
-    let Some(d) = lookup_domain(&c, name)? else {
-        fx.unchanged(Op::new("virt.domain.undefine", &target));
-        return Ok(false);
+    let d = match removable(fx, uri, "domain", name, lookup_domain)? {
+        ControlFlow::Continue(d) => d,
+        ControlFlow::Break(done) => return Ok(done),
     };
     let f = xml::parse_domain(
         &d.xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE)
             .map_err(|e| verr("domain XML", e))?,
     )?;
-    if f.owner.as_deref() != Some(lab) {
-        return Err(format!(
-            "domain {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
-            f.owner.as_deref().unwrap_or("none")
-        ));
-    }
+    check_mark("domain", name, lab, f.owner.as_deref())?;
     if d.is_active().map_err(|e| verr("domain state", e))? {
-        fx.change(
-            Op::new("virt.domain.destroy", &target),
-            || d.destroy().map(|_| ()).map_err(|e| verr("destroy", e)),
-            || (),
-        )?;
+        act(fx, Op::new("virt.domain.destroy", &target), || {
+            d.destroy().map_err(|e| verr("destroy", e))
+        })?;
     }
     let disks: Vec<String> = f
         .disks
@@ -741,18 +744,14 @@ pub fn domain_undefine(
         .map(|x| x.0.clone())
         .filter(|p| !p.is_empty())
         .collect();
-    fx.change(
-        Op::new("virt.domain.undefine", &target).arg("storage", storage),
-        || {
-            d.undefine_flags(
-                libvirt::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                    | libvirt::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
-            )
-            .map(|_| ())
-            .map_err(|e| verr("undefine", e))
-        },
-        || (),
-    )?;
+    let op = Op::new("virt.domain.undefine", &target).arg("storage", storage);
+    act(fx, op, || {
+        d.undefine_flags(
+            libvirt::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                | libvirt::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+        )
+        .map_err(|e| verr("undefine", e))
+    })?;
     if storage {
         let local = uri.starts_with("qemu:///") || uri.starts_with("test:///");
         for p in disks {

@@ -279,7 +279,8 @@ impl Error {
     }
 }
 
-type Res<T> = Result<T, Error>;
+/// What a libvirt call gives.
+pub type Res<T> = Result<T, Error>;
 
 fn cstring(what: &str, s: &str) -> Res<CString> {
     CString::new(s).map_err(|_| Error::nul(what))
@@ -429,49 +430,69 @@ impl Connect {
         })
     }
 
-    pub fn list_all_domains(&self, flags: u32) -> Res<Vec<Domain>> {
-        let mut arr: *mut Dom = std::ptr::null_mut();
+    /// A `virConnectListAll*` call: the objects it lists, each taken by `wrap`.
+    fn list_all<T>(
+        &self,
+        call: unsafe extern "C" fn(Conn, *mut *mut *mut c_void, c_uint) -> c_int,
+        flags: u32,
+        wrap: fn(&Self, *mut c_void) -> Res<T>,
+    ) -> Res<Vec<T>> {
+        let mut arr: *mut *mut c_void = std::ptr::null_mut();
         // SAFETY: a live connection and a place for the array, which libvirt allocates.
-        let n = status(self.api, unsafe {
-            (self.api.connect_list_all_domains)(self.raw(), &mut arr, flags)
-        })?;
-        // SAFETY: `arr` holds `n` domain references, each now owned by a Domain; the array
-        // itself is the caller's to free.
-        Ok(unsafe { take_array(arr, n, |p| self.domain(p)) })
+        let n = status(self.api, unsafe { call(self.raw(), &mut arr, flags) })?;
+        // SAFETY: `arr` holds `n` object references, each now owned by what `wrap` makes; the
+        // array itself is the caller's to free.
+        Ok(unsafe { take_array(arr, n, |p| wrap(self, p)) })
+    }
+
+    pub fn list_all_domains(&self, flags: u32) -> Res<Vec<Domain>> {
+        self.list_all(self.api.connect_list_all_domains, flags, Self::domain)
     }
 
     pub fn list_all_networks(&self, flags: u32) -> Res<Vec<Network>> {
-        let mut arr: *mut Net = std::ptr::null_mut();
-        // SAFETY: as in list_all_domains.
-        let n = status(self.api, unsafe {
-            (self.api.connect_list_all_networks)(self.raw(), &mut arr, flags)
-        })?;
-        // SAFETY: as in list_all_domains.
-        Ok(unsafe { take_array(arr, n, |p| self.network(p)) })
+        self.list_all(self.api.connect_list_all_networks, flags, Self::network)
+    }
+
+    /// A call that takes one string (a name, an XML document: `what`, for its error) and
+    /// gives a handle, taken by `wrap`.
+    fn by_text<T>(
+        &self,
+        what: &str,
+        text: &str,
+        call: unsafe extern "C" fn(Conn, *const c_char) -> *mut c_void,
+        wrap: fn(&Self, *mut c_void) -> Res<T>,
+    ) -> Res<T> {
+        let text = cstring(what, text)?;
+        // SAFETY: a live connection and a NUL-terminated string; `wrap` checks the result.
+        wrap(self, unsafe { call(self.raw(), text.as_ptr()) })
     }
 
     pub fn lookup_domain_by_name(&self, name: &str) -> Res<Domain> {
-        let name = cstring("the domain name", name)?;
-        // SAFETY: a live connection and a NUL-terminated name; the result is checked.
-        self.domain(unsafe { (self.api.domain_lookup_by_name)(self.raw(), name.as_ptr()) })
+        let f = self.api.domain_lookup_by_name;
+        self.by_text("the domain name", name, f, Self::domain)
     }
 
     pub fn lookup_network_by_name(&self, name: &str) -> Res<Network> {
-        let name = cstring("the network name", name)?;
-        // SAFETY: as in lookup_domain_by_name.
-        self.network(unsafe { (self.api.network_lookup_by_name)(self.raw(), name.as_ptr()) })
+        let f = self.api.network_lookup_by_name;
+        self.by_text("the network name", name, f, Self::network)
     }
 
     pub fn define_domain_xml(&self, xml: &str) -> Res<Domain> {
-        let xml = cstring("the domain XML", xml)?;
-        // SAFETY: a live connection and NUL-terminated XML; the result is checked.
-        self.domain(unsafe { (self.api.domain_define_xml)(self.raw(), xml.as_ptr()) })
+        self.by_text(
+            "the domain XML",
+            xml,
+            self.api.domain_define_xml,
+            Self::domain,
+        )
     }
 
     pub fn define_network_xml(&self, xml: &str) -> Res<Network> {
-        let xml = cstring("the network XML", xml)?;
-        // SAFETY: as in define_domain_xml.
-        self.network(unsafe { (self.api.network_define_xml)(self.raw(), xml.as_ptr()) })
+        self.by_text(
+            "the network XML",
+            xml,
+            self.api.network_define_xml,
+            Self::network,
+        )
     }
 }
 
@@ -500,24 +521,6 @@ unsafe fn take_array<T>(
     out
 }
 
-/// A domain (`virDomainPtr`).
-pub struct Domain {
-    api: &'static Api,
-    ptr: NonNull<c_void>,
-}
-
-// SAFETY: see the module's notes.
-unsafe impl Send for Domain {}
-// SAFETY: as above.
-unsafe impl Sync for Domain {}
-
-impl Drop for Domain {
-    fn drop(&mut self) {
-        // SAFETY: this handle's reference, released once.
-        unsafe { (self.api.domain_free)(self.ptr.as_ptr()) };
-    }
-}
-
 /// A domain's run state in libvirt's words (`virDomainState`, lower case as virsh and the `virt`
 /// crate print them); an unknown number as `state N`.
 pub fn state_word(state: u8) -> String {
@@ -535,47 +538,121 @@ pub fn state_word(state: u8) -> String {
     .to_string()
 }
 
-impl Domain {
-    fn raw(&self) -> Dom {
-        self.ptr.as_ptr()
-    }
-
-    pub fn name(&self) -> Res<String> {
-        // SAFETY: a live domain; the name belongs to it and is copied while it lives.
-        let p = unsafe { (self.api.domain_get_name)(self.raw()) };
-        if p.is_null() {
-            return Err(Error::last(self.api));
+/// A libvirt object handle: the struct, its reference released on drop, and the calls domains
+/// and networks share, each through its own libvirt functions.
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident($raw:ty) {
+        free: $free:ident,
+        name: $get_name:ident,
+        xml_desc: $get_xml:ident,
+        autostart: $get_auto:ident,
+        set_autostart: $set_auto:ident,
+        is_active: $is_active:ident,
+        create: $create:ident,
+        destroy: $destroy:ident,
+    }) => {
+        $(#[$doc])*
+        pub struct $name {
+            api: &'static Api,
+            ptr: NonNull<c_void>,
         }
-        // SAFETY: non-null and NUL-terminated.
-        Ok(unsafe { borrowed_string(p) })
-    }
 
-    pub fn xml_desc(&self, flags: u32) -> Res<String> {
-        // SAFETY: a live domain; the result is checked, then owned by the caller.
-        let p = non_null(self.api, unsafe {
-            (self.api.domain_get_xml_desc)(self.raw(), flags)
-        })?;
-        // SAFETY: a string allocated for the caller.
-        Ok(unsafe { take_string(p.as_ptr()) })
-    }
+        // SAFETY: see the module's notes.
+        unsafe impl Send for $name {}
+        // SAFETY: as above.
+        unsafe impl Sync for $name {}
 
-    pub fn autostart(&self) -> Res<bool> {
-        let mut on: c_int = 0;
-        // SAFETY: a live domain and a place for the flag.
-        status(self.api, unsafe {
-            (self.api.domain_get_autostart)(self.raw(), &mut on)
-        })?;
-        Ok(on == 1)
-    }
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // SAFETY: this handle's reference, released once.
+                unsafe { (self.api.$free)(self.ptr.as_ptr()) };
+            }
+        }
 
-    pub fn set_autostart(&self, on: bool) -> Res<()> {
-        // SAFETY: a live domain.
-        status(self.api, unsafe {
-            (self.api.domain_set_autostart)(self.raw(), c_int::from(on))
-        })
-        .map(|_| ())
-    }
+        impl $name {
+            fn raw(&self) -> $raw {
+                self.ptr.as_ptr()
+            }
 
+            pub fn name(&self) -> Res<String> {
+                // SAFETY: a live handle; the name belongs to it and is copied while it lives.
+                let p = unsafe { (self.api.$get_name)(self.raw()) };
+                if p.is_null() {
+                    return Err(Error::last(self.api));
+                }
+                // SAFETY: non-null and NUL-terminated.
+                Ok(unsafe { borrowed_string(p) })
+            }
+
+            pub fn xml_desc(&self, flags: u32) -> Res<String> {
+                // SAFETY: a live handle; the result is checked, then owned by the caller.
+                let p = non_null(self.api, unsafe { (self.api.$get_xml)(self.raw(), flags) })?;
+                // SAFETY: a string allocated for the caller.
+                Ok(unsafe { take_string(p.as_ptr()) })
+            }
+
+            pub fn autostart(&self) -> Res<bool> {
+                let mut on: c_int = 0;
+                // SAFETY: a live handle and a place for the flag.
+                status(self.api, unsafe { (self.api.$get_auto)(self.raw(), &mut on) })?;
+                Ok(on == 1)
+            }
+
+            pub fn set_autostart(&self, on: bool) -> Res<()> {
+                // SAFETY: a live handle.
+                status(self.api, unsafe {
+                    (self.api.$set_auto)(self.raw(), c_int::from(on))
+                })
+                .map(|_| ())
+            }
+
+            pub fn is_active(&self) -> Res<bool> {
+                // SAFETY: a live handle.
+                status(self.api, unsafe { (self.api.$is_active)(self.raw()) }).map(|r| r == 1)
+            }
+
+            pub fn create(&self) -> Res<()> {
+                // SAFETY: a live handle.
+                status(self.api, unsafe { (self.api.$create)(self.raw()) }).map(|_| ())
+            }
+
+            pub fn destroy(&self) -> Res<()> {
+                // SAFETY: a live handle.
+                status(self.api, unsafe { (self.api.$destroy)(self.raw()) }).map(|_| ())
+            }
+        }
+    };
+}
+
+handle!(
+    /// A domain (`virDomainPtr`).
+    Domain(Dom) {
+        free: domain_free,
+        name: domain_get_name,
+        xml_desc: domain_get_xml_desc,
+        autostart: domain_get_autostart,
+        set_autostart: domain_set_autostart,
+        is_active: domain_is_active,
+        create: domain_create,
+        destroy: domain_destroy,
+    }
+);
+
+handle!(
+    /// A network (`virNetworkPtr`).
+    Network(Net) {
+        free: network_free,
+        name: network_get_name,
+        xml_desc: network_get_xml_desc,
+        autostart: network_get_autostart,
+        set_autostart: network_set_autostart,
+        is_active: network_is_active,
+        create: network_create,
+        destroy: network_destroy,
+    }
+);
+
+impl Domain {
     /// The run state (`virDomainGetInfo`'s `state`): see [`state_word`].
     pub fn state(&self) -> Res<u8> {
         let mut i = std::mem::MaybeUninit::<VirDomainInfo>::zeroed();
@@ -587,24 +664,9 @@ impl Domain {
         Ok(unsafe { i.assume_init() }.state)
     }
 
-    pub fn is_active(&self) -> Res<bool> {
-        // SAFETY: a live domain.
-        status(self.api, unsafe { (self.api.domain_is_active)(self.raw()) }).map(|r| r == 1)
-    }
-
-    pub fn create(&self) -> Res<()> {
-        // SAFETY: a live domain.
-        status(self.api, unsafe { (self.api.domain_create)(self.raw()) }).map(|_| ())
-    }
-
     pub fn shutdown(&self) -> Res<()> {
         // SAFETY: a live domain.
         status(self.api, unsafe { (self.api.domain_shutdown)(self.raw()) }).map(|_| ())
-    }
-
-    pub fn destroy(&self) -> Res<()> {
-        // SAFETY: a live domain.
-        status(self.api, unsafe { (self.api.domain_destroy)(self.raw()) }).map(|_| ())
     }
 
     pub fn undefine_flags(&self, flags: u32) -> Res<()> {
@@ -616,78 +678,7 @@ impl Domain {
     }
 }
 
-/// A network (`virNetworkPtr`).
-pub struct Network {
-    api: &'static Api,
-    ptr: NonNull<c_void>,
-}
-
-// SAFETY: see the module's notes.
-unsafe impl Send for Network {}
-// SAFETY: as above.
-unsafe impl Sync for Network {}
-
-impl Drop for Network {
-    fn drop(&mut self) {
-        // SAFETY: this handle's reference, released once.
-        unsafe { (self.api.network_free)(self.ptr.as_ptr()) };
-    }
-}
-
 impl Network {
-    fn raw(&self) -> Net {
-        self.ptr.as_ptr()
-    }
-
-    pub fn name(&self) -> Res<String> {
-        // SAFETY: as in Domain::name.
-        let p = unsafe { (self.api.network_get_name)(self.raw()) };
-        if p.is_null() {
-            return Err(Error::last(self.api));
-        }
-        // SAFETY: non-null and NUL-terminated.
-        Ok(unsafe { borrowed_string(p) })
-    }
-
-    pub fn xml_desc(&self, flags: u32) -> Res<String> {
-        // SAFETY: as in Domain::xml_desc.
-        let p = non_null(self.api, unsafe {
-            (self.api.network_get_xml_desc)(self.raw(), flags)
-        })?;
-        // SAFETY: a string allocated for the caller.
-        Ok(unsafe { take_string(p.as_ptr()) })
-    }
-
-    pub fn autostart(&self) -> Res<bool> {
-        let mut on: c_int = 0;
-        // SAFETY: a live network and a place for the flag.
-        status(self.api, unsafe {
-            (self.api.network_get_autostart)(self.raw(), &mut on)
-        })?;
-        Ok(on == 1)
-    }
-
-    pub fn set_autostart(&self, on: bool) -> Res<()> {
-        // SAFETY: a live network.
-        status(self.api, unsafe {
-            (self.api.network_set_autostart)(self.raw(), c_int::from(on))
-        })
-        .map(|_| ())
-    }
-
-    pub fn is_active(&self) -> Res<bool> {
-        // SAFETY: a live network.
-        status(self.api, unsafe {
-            (self.api.network_is_active)(self.raw())
-        })
-        .map(|r| r == 1)
-    }
-
-    pub fn create(&self) -> Res<()> {
-        // SAFETY: a live network.
-        status(self.api, unsafe { (self.api.network_create)(self.raw()) }).map(|_| ())
-    }
-
     /// `virNetworkUpdate`: `command` on `section` with the XML snippet `xml`.
     pub fn update(
         &self,
@@ -710,11 +701,6 @@ impl Network {
             )
         })
         .map(|_| ())
-    }
-
-    pub fn destroy(&self) -> Res<()> {
-        // SAFETY: a live network.
-        status(self.api, unsafe { (self.api.network_destroy)(self.raw()) }).map(|_| ())
     }
 
     pub fn undefine(&self) -> Res<()> {

@@ -5,19 +5,15 @@ pub mod libvirt;
 pub mod sandbox;
 pub mod xml;
 
-use crate::modules::opts::{type_name, Opts};
-use crate::session::{rt_err, session, with_effects};
+use crate::modules::opts::{item_label, type_name, Opts};
+use crate::session::{rt_err, session, to_array, to_dynamic, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 use std::collections::HashSet;
 use xml::{Disk, DomSpec, NetSpec, Nic};
 
 fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
-    let name = m
-        .get("name")
-        .and_then(|v| v.clone().into_string().ok())
-        .unwrap_or_else(|| "?".into());
-    let func = format!("network {name}");
+    let func = item_label("network", &m, "name", "?");
     let o = Opts::new(
         &func,
         m,
@@ -112,11 +108,7 @@ const DOM_KEYS: &[&str] = &[
 ];
 
 fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> {
-    let name = m
-        .get("name")
-        .and_then(|v| v.clone().into_string().ok())
-        .unwrap_or_else(|| "?".into());
-    let func = format!("domain {name}");
+    let func = item_label("domain", &m, "name", "?");
     let o = Opts::new(&func, m, DOM_KEYS)?;
     let lab = o.req_str("lab")?;
     let name = o.req_str("name")?;
@@ -176,9 +168,9 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
         }
         disks.push(Disk {
             path,
-            bus: od.str("bus")?.unwrap_or_else(|| "virtio".into()),
-            format: od.str("format")?.unwrap_or_else(|| "qcow2".into()),
-            device: od.str("device")?.unwrap_or_else(|| "disk".into()),
+            bus: od.str_or("bus", "virtio")?,
+            format: od.str_or("format", "qcow2")?,
+            device: od.str_or("device", "disk")?,
         });
     }
     let mut nics = Vec::new();
@@ -213,7 +205,7 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
         };
         nics.push(Nic {
             network: on.req_str("network")?,
-            model: on.str("model")?.unwrap_or_else(|| "virtio".into()),
+            model: on.str_or("model", "virtio")?,
             mac,
         });
     }
@@ -239,7 +231,7 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
             vcpus,
             domain_type,
             cpu_mode,
-            machine: o.str("machine")?.unwrap_or_else(|| "q35".into()),
+            machine: o.str_or("machine", "q35")?,
             disks,
             nics,
             boot,
@@ -273,16 +265,15 @@ fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), String> {
     Ok(())
 }
 
-fn ensured_map(name: &str, e: client::Ensured) -> Map {
-    let mut m = Map::new();
+/// What an ensure did, as scripts see it: `#{name, changed, planned, notes}`.
+fn ensured_map(
+    ctx: &NativeCallContext,
+    name: &str,
+    e: &client::Ensured,
+) -> Result<Map, Box<EvalAltResult>> {
+    let mut m = to_map(ctx, e)?;
     m.insert("name".into(), name.into());
-    m.insert("changed".into(), e.changed.into());
-    m.insert("planned".into(), e.planned.into());
-    m.insert(
-        "notes".into(),
-        Dynamic::from_array(e.notes.into_iter().map(Dynamic::from).collect()),
-    );
-    m
+    Ok(m)
 }
 
 #[export_module]
@@ -297,29 +288,11 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn node_info(ctx: NativeCallContext, uri: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let n = match super::client::node_info(uri) {
-            Ok(n) => n,
-            Err(e) if super::session(&ctx)?.effects.is_plan() => {
-                // A plan goes on where the target cannot be read (yet).
-                super::session(&ctx)?
-                    .effects
-                    .printer()
-                    .warn(&format!("{e}; no node facts in this plan"));
-                return Ok(Dynamic::UNIT);
-            }
-            Err(e) => return Err(super::rt_err(&ctx, e)),
-        };
-        let mut m = Map::new();
-        m.insert("model".into(), n.model.into());
-        m.insert("cpus".into(), (n.cpus as i64).into());
-        m.insert("mhz".into(), (n.mhz as i64).into());
-        m.insert("sockets".into(), (n.sockets as i64).into());
-        m.insert("cores".into(), (n.cores as i64).into());
-        m.insert("threads".into(), (n.threads as i64).into());
-        m.insert("numa_cells".into(), (n.numa_cells as i64).into());
-        m.insert("memory_kib".into(), (n.memory_kib as i64).into());
-        m.insert("hostname".into(), n.hostname.into());
-        Ok(Dynamic::from_map(m))
+        let n = super::with_effects(&ctx, |fx| {
+            let n = super::client::node_info(uri);
+            super::client::unless_planned(fx, n, "no node facts in this plan")
+        })?;
+        super::to_dynamic(&ctx, &n)
     }
 
     /// The host's capabilities: `#{arch, cpu_model, domain_types}` (`domain_types` holds "kvm"
@@ -332,14 +305,7 @@ pub mod virt_fns {
     #[rhai_fn(return_raw)]
     pub fn capabilities(ctx: NativeCallContext, uri: &str) -> Result<Map, Box<EvalAltResult>> {
         let c = super::client::capabilities(uri).map_err(|e| super::rt_err(&ctx, e))?;
-        let mut m = Map::new();
-        m.insert("arch".into(), c.arch.into());
-        m.insert("cpu_model".into(), c.cpu_model.into());
-        m.insert(
-            "domain_types".into(),
-            Dynamic::from_array(c.domain_types.into_iter().map(Dynamic::from).collect()),
-        );
-        Ok(m)
+        super::to_map(&ctx, &c)
     }
 
     /// The sandbox: writes (once) a libvirt test-driver file modelled on the reference
@@ -368,7 +334,7 @@ pub mod virt_fns {
                     super::client::plan_file(path, text);
                 }
             }
-            Ok(format!("test://{path}"))
+            Ok::<_, String>(format!("test://{path}"))
         })
     }
 
@@ -413,7 +379,7 @@ pub mod virt_fns {
                 None,
             )?;
             let b = crate::effects::files::ensure_file(fx, path, &text, false, None)?;
-            Ok(a || b)
+            Ok::<_, String>(a || b)
         })
     }
 
@@ -439,7 +405,7 @@ pub mod virt_fns {
                     any = true;
                 }
             }
-            Ok(any)
+            Ok::<_, String>(any)
         })
     }
 
@@ -473,7 +439,7 @@ pub mod virt_fns {
         let e = super::with_effects(&ctx, |fx| {
             super::client::network_ensure(fx, uri, &spec, &lab)
         })?;
-        Ok(super::ensured_map(&spec.name, e))
+        super::ensured_map(&ctx, &spec.name, &e)
     }
 
     /// The networks at `uri`: `[#{name, active, autostart, bridge, lab}]` (`lab`: the owning lab,
@@ -486,24 +452,7 @@ pub mod virt_fns {
     #[rhai_fn(return_raw)]
     pub fn network_list(ctx: NativeCallContext, uri: &str) -> Result<Array, Box<EvalAltResult>> {
         let rows = super::client::network_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert("name".into(), r.name.into());
-                m.insert("active".into(), r.active.into());
-                m.insert("autostart".into(), r.autostart.into());
-                m.insert(
-                    "bridge".into(),
-                    r.bridge.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-                );
-                m.insert(
-                    "lab".into(),
-                    r.owner.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-                );
-                Dynamic::from_map(m)
-            })
-            .collect())
+        super::to_array(&ctx, &rows)
     }
 
     /// A network's live XML.
@@ -554,13 +503,12 @@ pub mod virt_fns {
         uri: &str,
         spec: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
-        let (spec, lab) = super::dom_spec(uri, spec, super::session(&ctx)?.effects.is_plan())
-            .map_err(|e| super::rt_err(&ctx, e))?;
+        let (spec, lab) = super::with_effects(&ctx, |fx| super::dom_spec(uri, spec, fx.is_plan()))?;
         let e = super::with_effects(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
         })?;
-        Ok(super::ensured_map(&spec.name, e))
+        super::ensured_map(&ctx, &spec.name, &e)
     }
 
     /// `domain_ensure` for a set of domains: checked together first (no name or MAC twice), then
@@ -587,28 +535,27 @@ pub mod virt_fns {
                     format!("domains_ensure: item {i} must be a map, not {t}"),
                 ));
             };
-            parsed.push(
-                super::dom_spec(uri, m, super::session(&ctx)?.effects.is_plan())
-                    .map_err(|e| super::rt_err(&ctx, e))?,
-            );
+            parsed.push(super::with_effects(&ctx, |fx| {
+                super::dom_spec(uri, m, fx.is_plan())
+            })?);
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
-        let s = super::session(&ctx)?;
+        let jobs = super::session(&ctx)?.jobs();
         let all: Vec<&super::DomSpec> = parsed.iter().map(|p| &p.0).collect();
-        super::client::check_networks(&s.effects, uri, &all).map_err(|e| super::rt_err(&ctx, e))?;
-        let done = crate::effects::pool::run_all(
-            s.jobs(),
-            parsed.len(),
-            "domains",
-            |i| parsed[i].0.name.clone(),
-            |i| super::client::domain_ensure(&s.effects, uri, &parsed[i].0, &parsed[i].1),
-        )
-        .map_err(|e| super::rt_err(&ctx, e))?;
-        Ok(done
-            .into_iter()
+        let done = super::with_effects(&ctx, |fx| {
+            super::client::check_networks(fx, uri, &all)?;
+            crate::effects::pool::run_all(
+                jobs,
+                parsed.len(),
+                "domains",
+                |i| parsed[i].0.name.clone(),
+                |i| super::client::domain_ensure(fx, uri, &parsed[i].0, &parsed[i].1),
+            )
+        })?;
+        done.iter()
             .zip(&parsed)
-            .map(|(e, p)| Dynamic::from_map(super::ensured_map(&p.0.name, e)))
-            .collect())
+            .map(|(e, p)| super::ensured_map(&ctx, &p.0.name, e).map(Dynamic::from_map))
+            .collect()
     }
 
     /// The domains at `uri`: `[#{name, state, autostart, lab}]` (`state`: running, shutoff, ...).
@@ -620,20 +567,7 @@ pub mod virt_fns {
     #[rhai_fn(return_raw)]
     pub fn domain_list(ctx: NativeCallContext, uri: &str) -> Result<Array, Box<EvalAltResult>> {
         let rows = super::client::domain_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert("name".into(), r.name.into());
-                m.insert("state".into(), r.state.into());
-                m.insert("autostart".into(), r.autostart.into());
-                m.insert(
-                    "lab".into(),
-                    r.owner.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-                );
-                Dynamic::from_map(m)
-            })
-            .collect())
+        super::to_array(&ctx, &rows)
     }
 
     /// A domain's state: running, shutoff, paused, ...
