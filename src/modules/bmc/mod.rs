@@ -1,6 +1,7 @@
 //! Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.
 
 pub mod client;
+pub mod redfish;
 pub mod zmtp;
 
 use crate::effects::secret::Secret;
@@ -309,7 +310,7 @@ pub mod bmc_fns {
         let uri = o.req_str("libvirt_uri").map_err(err)?;
         let pid = o.req_str("pid_file").map_err(err)?;
         super::with_effects(&ctx, |fx| {
-            super::client::sushy_ensure(fx, &address, port, &uri, &pid)
+            super::redfish::sushy_ensure(fx, &address, port, &uri, &pid)
         })
     }
 
@@ -355,14 +356,14 @@ pub mod bmc_fns {
             })?;
             let so = super::Opts::new("sushy_configured systems", m, &["uuid", "disk_bytes"])
                 .map_err(err)?;
-            systems.push(super::client::RedfishSystem {
+            systems.push(super::redfish::RedfishSystem {
                 uuid: so.req_str("uuid").map_err(err)?,
                 disk_bytes: so
                     .req_int("disk_bytes", 1..=i64::MAX, "bytes")
                     .map_err(err)? as u64,
             });
         }
-        let spec = super::client::SushySpec {
+        let spec = super::redfish::SushySpec {
             address: o.str_or("address", "127.0.0.1").map_err(err)?,
             port: super::port_of(&o, "port").map_err(err)?,
             libvirt_uri: o.req_str("libvirt_uri").map_err(err)?,
@@ -372,7 +373,7 @@ pub mod bmc_fns {
             password: super::secret_of("sushy_configured", &o, "password").map_err(err)?,
             systems,
         };
-        super::with_effects(&ctx, |fx| super::client::sushy_configured(fx, &spec))
+        super::with_effects(&ctx, |fx| super::redfish::sushy_configured(fx, &spec))
     }
 
     /// Stops the Redfish emulator recorded in `pid_file`.
@@ -382,7 +383,7 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sushy_stop(ctx: NativeCallContext, pid_file: &str) -> Result<bool, Box<EvalAltResult>> {
-        super::with_effects(&ctx, |fx| super::client::sushy_stop(fx, pid_file))
+        super::with_effects(&ctx, |fx| super::redfish::sushy_stop(fx, pid_file))
     }
 
     /// The systems of a Redfish service (`http://127.0.0.1:8000`): `[#{id, name, power}]`.
@@ -395,7 +396,7 @@ pub mod bmc_fns {
         ctx: NativeCallContext,
         base_url: &str,
     ) -> Result<Array, Box<EvalAltResult>> {
-        let rows = super::with_effects(&ctx, |fx| super::client::redfish_systems(fx, base_url))?;
+        let rows = super::with_effects(&ctx, |fx| super::redfish::redfish_systems(fx, base_url))?;
         super::to_array(&ctx, &rows)
     }
 
@@ -425,7 +426,7 @@ pub mod bmc_fns {
             return Err(super::rt_err(&ctx, format!("redfish_reset: unknown ResetType {reset_type:?}: On, ForceOff, GracefulShutdown, ForceRestart")));
         }
         super::with_effects(&ctx, |fx| {
-            super::client::redfish_reset(fx, base_url, system_id, reset_type)
+            super::redfish::redfish_reset(fx, base_url, system_id, reset_type)
         })
     }
 

@@ -1,0 +1,426 @@
+//! Redfish: one configured sushy-emulator serving the lab's domains behind HTTP basic auth, and
+//! curl as its client (the systems, their power).
+
+use super::client::{run, tool};
+use crate::effects::process::{Arg, Command};
+use crate::effects::secret::Secret;
+use crate::effects::{Effects, Op};
+use serde_json::{json, Value};
+
+fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut argv: Vec<Arg> = vec![
+        tool("curl", "LABSH_CURL").into(),
+        "-sS".into(),
+        "--max-time".into(),
+        "30".into(),
+        "-X".into(),
+        method.into(),
+    ];
+    if let Some(b) = body {
+        argv.extend([
+            "-H".into(),
+            "Content-Type: application/json".into(),
+            "-d".into(),
+            b.to_string().into(),
+        ]);
+    }
+    argv.extend(["-w".into(), "\n%{http_code}".into(), url.into()]);
+    let out = run(fx, argv, &[])?;
+    let (text, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
+    let code: u16 = code.trim().parse().unwrap_or(0);
+    if !(200..300).contains(&code) {
+        return Err(format!(
+            "{method} {url}: HTTP {code}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|e| format!("{method} {url}: not JSON: {e}"))
+}
+
+/// The systems a Redfish service lists: (id, name, power state).
+/// A system of a Redfish service.
+#[derive(serde::Serialize)]
+pub struct System {
+    pub id: String,
+    pub name: String,
+    /// Its PowerState: On, Off, ...
+    pub power: String,
+}
+
+pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<System>, String> {
+    let base = base.trim_end_matches('/');
+    let list = fx.read(Op::new("bmc.redfish.systems", base), || {
+        curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None)
+    })?;
+    let mut out = Vec::new();
+    for m in list["Members"].as_array().cloned().unwrap_or_default() {
+        let Some(path) = m["@odata.id"].as_str() else {
+            continue;
+        };
+        let sys = fx.read(Op::new("bmc.redfish.system", path), || {
+            curl(fx, "GET", &format!("{base}{path}"), None)
+        })?;
+        let text = |key: &str| sys[key].as_str().unwrap_or("").to_string();
+        out.push(System {
+            id: text("Id"),
+            name: text("Name"),
+            power: text("PowerState"),
+        });
+    }
+    Ok(out)
+}
+
+/// POST Actions/ComputerSystem.Reset with ResetType (On, ForceOff, GracefulShutdown, ForceRestart).
+pub fn redfish_reset(
+    fx: &Effects,
+    base: &str,
+    system_id: &str,
+    reset_type: &str,
+) -> Result<(), String> {
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}/redfish/v1/Systems/{system_id}/Actions/ComputerSystem.Reset");
+    fx.change(
+        Op::new(
+            format!("bmc.redfish.{reset_type}"),
+            format!("{base} {system_id}"),
+        ),
+        || curl(fx, "POST", &url, Some(&json!({"ResetType": reset_type}))).map(|_| ()),
+        || (),
+    )
+}
+
+/// The Redfish emulator (sushy-tools) as a background process of labsh's, by PID file.
+pub fn sushy_ensure(
+    fx: &Effects,
+    address: &str,
+    port: u16,
+    libvirt_uri: &str,
+    pid_file: &str,
+) -> Result<bool, String> {
+    let base = format!("http://{address}:{port}");
+    let target = format!("sushy-emulator {base}");
+    if fx
+        .read(Op::new("bmc.redfish.probe", &base), || {
+            curl(fx, "GET", &format!("{base}/redfish/v1"), None)
+        })
+        .is_ok()
+    {
+        fx.unchanged(Op::new("bmc.sushy.start", &target));
+        return Ok(false);
+    }
+    let log = format!("{pid_file}.log");
+    fx.change(
+        Op::new("bmc.sushy.start", &target)
+            .arg("libvirt_uri", libvirt_uri)
+            .arg("pid_file", pid_file),
+        || {
+            let pid = start_emulator(
+                fx,
+                vec![
+                    "-i".into(),
+                    address.into(),
+                    "-p".into(),
+                    port.to_string().into(),
+                    "--libvirt-uri".into(),
+                    libvirt_uri.into(),
+                ],
+                &log,
+            )?;
+            std::fs::write(pid_file, pid.to_string())
+                .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < std::time::Duration::from_secs(30) {
+                if curl(fx, "GET", &format!("{base}/redfish/v1"), None).is_ok() {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(format!(
+                "sushy-emulator did not answer on {base} within 30 s; see {log}"
+            ))
+        },
+        || (),
+    )?;
+    Ok(true)
+}
+
+/// One system a configured Redfish emulator serves: the domain's UUID and its disk's size (what
+/// Redfish inspection reads as the node's disk).
+#[derive(Clone, Debug)]
+pub struct RedfishSystem {
+    pub uuid: String,
+    pub disk_bytes: u64,
+}
+
+/// A Redfish emulator as the lab wants it: on `address`:`port` for `libvirt_uri`, serving only
+/// `systems`, behind HTTP basic auth for `username`/`password`.
+#[derive(Clone, Debug)]
+pub struct SushySpec {
+    pub address: String,
+    pub port: u16,
+    pub libvirt_uri: String,
+    pub pid_file: String,
+    pub config: String,
+    pub username: String,
+    pub password: Secret,
+    pub systems: Vec<RedfishSystem>,
+}
+
+fn py_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// sushy-emulator's configuration for `spec` (a Python file). The emulator links each system's
+/// Storage but serves it only from this static part (without it, Ironic's Redfish inspection
+/// fails on an answer 500), so each system's disk is described here.
+pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String {
+    let uuids: Vec<String> = spec.systems.iter().map(|s| py_str(&s.uuid)).collect();
+    let mut storage = String::new();
+    let mut drives = String::new();
+    let mut volumes = String::new();
+    for s in &spec.systems {
+        let u = py_str(&s.uuid);
+        storage.push_str(&format!(
+            "    {u}: [{{'Id': '1', 'Name': 'Local Storage Controller', 'StorageControllers': [{{'MemberId': '0', 'Name': 'Virtual RAID', 'SpeedGbps': 12}}], 'Drives': ['vda']}}],\n"
+        ));
+        drives.push_str(&format!(
+            "    ({u}, '1'): [{{'Id': 'vda', 'Name': 'vda', 'CapacityBytes': {}, 'Protocol': 'SATA'}}],\n",
+            s.disk_bytes
+        ));
+        volumes.push_str(&format!("    ({u}, '1'): [],\n"));
+    }
+    format!(
+        "# Written by labsh for the lab's Redfish BMCs; changed by labsh only.\n\
+         SUSHY_EMULATOR_LISTEN_IP = {}\n\
+         SUSHY_EMULATOR_LISTEN_PORT = {}\n\
+         SUSHY_EMULATOR_LIBVIRT_URI = {}\n\
+         SUSHY_EMULATOR_ALLOWED_INSTANCES = [{}]\n\
+         SUSHY_EMULATOR_AUTH_FILE = {}\n\
+         SUSHY_EMULATOR_STATE_DIR = {}\n\
+         SUSHY_EMULATOR_STORAGE = {{\n{storage}}}\n\
+         SUSHY_EMULATOR_DRIVES = {{\n{drives}}}\n\
+         SUSHY_EMULATOR_VOLUMES = {{\n{volumes}}}\n",
+        py_str(&spec.address),
+        spec.port,
+        py_str(&spec.libvirt_uri),
+        uuids.join(", "),
+        py_str(htpasswd),
+        py_str(state_dir),
+    )
+}
+
+/// Starts sushy-emulator with `args` as a background service of labsh's, its output in `log`.
+fn start_emulator(fx: &Effects, args: Vec<Arg>, log: &str) -> Result<u32, String> {
+    let mut argv: Vec<Arg> = vec![tool("sushy-emulator", "LABSH_SUSHY").into()];
+    argv.extend(args);
+    fx.spawn_detached(&Command::new(argv), std::path::Path::new(log))
+        .map_err(|e| match e {
+            crate::effects::Error::NotFound(m) => format!("{m} (pip install sushy-tools)"),
+            other => other.to_string(),
+        })
+}
+
+fn pid_alive(pid_file: &str) -> Option<String> {
+    let pid = std::fs::read_to_string(pid_file).ok()?.trim().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // A zombie (state Z) is gone.
+    let state = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.trim_start().chars().next());
+    (state != Some(Some('Z'))).then_some(pid)
+}
+
+/// The Redfish emulator as `spec` says: its configuration and password file written (0600; the
+/// password file keeps its bcrypt hash while it still matches the password), then started, or
+/// started again when its configuration changed. Returns whether anything changed.
+pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> {
+    let htpasswd = format!("{}.htpasswd", spec.config);
+    let state_dir = format!("{}.state", spec.config);
+    let keep = std::fs::read_to_string(&htpasswd).ok().and_then(|t| {
+        let line = t.lines().next()?.to_string();
+        let (user, hash) = line.split_once(':')?;
+        (user == spec.username && bcrypt::verify(spec.password.expose(), hash).unwrap_or(false))
+            .then_some(t)
+    });
+    let pw_text = match keep {
+        Some(t) => t,
+        None => format!(
+            "{}:{}\n",
+            spec.username,
+            bcrypt::hash(spec.password.expose(), 6).map_err(|e| format!("bcrypt: {e}"))?
+        ),
+    };
+    let pw_changed = crate::effects::files::ensure_file(
+        fx,
+        &htpasswd,
+        &pw_text,
+        true,
+        Some(json!(format!("{}:{}", spec.username, spec.password.mask()))),
+    )?;
+    let text = sushy_config(spec, &htpasswd, &state_dir);
+    let cfg_changed = crate::effects::files::ensure_file(fx, &spec.config, &text, true, None)?;
+    let base = format!("http://{}:{}", spec.address, spec.port);
+    let target = format!("sushy-emulator {base}");
+    let running = pid_alive(&spec.pid_file);
+    if running.is_some() && !pw_changed && !cfg_changed {
+        fx.unchanged(Op::new("bmc.sushy.start", &target));
+        sushy_prime(fx, spec)?;
+        return Ok(false);
+    }
+    let log = format!("{}.log", spec.pid_file);
+    fx.change(
+        Op::new(
+            if running.is_some() {
+                "bmc.sushy.restart"
+            } else {
+                "bmc.sushy.start"
+            },
+            &target,
+        )
+        .arg("config", &spec.config)
+        .arg("systems", spec.systems.len()),
+        || {
+            if let Some(pid) = &running {
+                crate::effects::process::terminate(pid)?;
+                let t0 = std::time::Instant::now();
+                while pid_alive(&spec.pid_file).is_some()
+                    && t0.elapsed() < std::time::Duration::from_secs(10)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            std::fs::create_dir_all(&state_dir)
+                .map_err(|e| format!("cannot make {state_dir}: {e}"))?;
+            let pid = start_emulator(
+                fx,
+                vec!["--config".into(), spec.config.as_str().into()],
+                &log,
+            )?;
+            std::fs::write(&spec.pid_file, pid.to_string())
+                .map_err(|e| format!("cannot write {}: {e}", spec.pid_file))?;
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < std::time::Duration::from_secs(30) {
+                // Without credentials the emulator answers 401 once it is up.
+                let probe = Command::new([
+                    tool("curl", "LABSH_CURL").as_str(),
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--max-time",
+                    "2",
+                    &format!("{base}/redfish/v1/Systems"),
+                ]);
+                if let Ok(o) = fx.exec(&probe) {
+                    if o.stdout == "401" || o.stdout == "200" {
+                        return Ok(());
+                    }
+                }
+                if pid_alive(&spec.pid_file).is_none() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(format!(
+                "sushy-emulator did not answer on {base} within 30 s; see {log}"
+            ))
+        },
+        || (),
+    )?;
+    sushy_prime(fx, spec)?;
+    Ok(true)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Asks the emulator once for each system: the first time, sushy-tools writes its
+/// default BIOS and firmware settings into the domain's definition, so that change happens while
+/// the lab builds its domains (whose definitions the l1 stage keeps), not during an inspection.
+fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
+    if fx.is_plan() {
+        return Ok(());
+    }
+    let auth = format!(
+        "Basic {}",
+        base64(format!("{}:{}", spec.username, spec.password.expose()).as_bytes())
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    for s in &spec.systems {
+        // The system's answer reads its BIOS and firmware settings (writing the defaults once).
+        {
+            let url = format!(
+                "http://{}:{}/redfish/v1/Systems/{}",
+                spec.address, spec.port, s.uuid
+            );
+            let status = fx.read(Op::new("bmc.redfish.system", &url), || {
+                agent
+                    .get(&url)
+                    .header("Authorization", &auth)
+                    .call()
+                    .map(|r| r.status().as_u16())
+                    .map_err(|e| format!("GET {url}: {e}"))
+            })?;
+            if !(200..300).contains(&status) {
+                return Err(format!(
+                    "GET {url}: HTTP {status} (the emulator does not serve this system, or refuses the BMC password)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stops the Redfish emulator started with `pid_file`.
+pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
+    let Ok(pid) = std::fs::read_to_string(pid_file) else {
+        fx.unchanged(Op::new("bmc.sushy.stop", pid_file));
+        return Ok(false);
+    };
+    let pid = pid.trim().to_string();
+    fx.change(
+        Op::new("bmc.sushy.stop", pid_file).arg("pid", &pid),
+        || {
+            crate::effects::process::terminate(&pid)?;
+            std::fs::remove_file(pid_file).map_err(|e| format!("cannot remove {pid_file}: {e}"))
+        },
+        || (),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_as_http_basic_auth_wants_it() {
+        assert_eq!(base64(b"admin:pw"), "YWRtaW46cHc=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(base64(b""), "");
+    }
+}
