@@ -14,23 +14,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A name unique to this test process (for what each run must create anew).
-fn uniq(base: &str) -> String {
+pub(crate) fn uniq(base: &str) -> String {
     format!("t-{base}-{}", std::process::id())
 }
 
 /// A name of this test's own, the same on every run, so a run on a devcloud kept from an earlier
 /// one converges on what that run made.
-fn fixed(base: &str) -> String {
+pub(crate) fn fixed(base: &str) -> String {
     format!("t-{base}")
 }
 
 /// A floating IP address of the devcloud's external pool (151-250); each test has its own.
-fn fip(n: u32) -> String {
+pub(crate) fn fip(n: u32) -> String {
     format!("192.168.122.{n}")
 }
 
 /// Releases floating IPs an earlier run of the same test left at these addresses.
-fn release_fips(clouds: &Path, addrs: &[&str]) {
+pub(crate) fn release_fips(clouds: &Path, addrs: &[&str]) {
     for f in osc(clouds, "devcloud", &["floating", "ip", "list"])
         .as_array()
         .unwrap()
@@ -45,7 +45,7 @@ fn release_fips(clouds: &Path, addrs: &[&str]) {
 }
 
 /// The role assignments of `project`, by name.
-fn role_assignments(clouds: &Path, project: &str) -> Value {
+pub(crate) fn role_assignments(clouds: &Path, project: &str) -> Value {
     osc(
         clouds,
         "devcloud",
@@ -60,184 +60,15 @@ fn role_assignments(clouds: &Path, project: &str) -> Value {
     )
 }
 
-/// The object store account of the tenant whose clouds.yaml (cloud `openstack`) labsh wrote.
-fn tenant_account(tenant_clouds: &Path) -> Value {
-    osc(
-        tenant_clouds,
-        "openstack",
-        &["object", "store", "account", "show"],
-    )
-}
-
-fn labsh_cloud<'a>(lab: &'a Lab, clouds: &Path) -> crate::support::Labsh<'a> {
+pub(crate) fn labsh_cloud<'a>(lab: &'a Lab, clouds: &Path) -> crate::support::Labsh<'a> {
     lab.labsh()
         .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
 }
 
-struct Tenant {
-    project: String,
-    user: String,
-    flavor: String,
-    image: String,
-    api: String,
-    ingress: String,
-}
-
-impl Tenant {
-    fn new(tag: &str, first_fip: u32) -> Tenant {
-        Tenant {
-            project: uniq(&format!("{tag}-tenant")),
-            user: uniq(&format!("{tag}-user")),
-            flavor: uniq(&format!("{tag}-master")),
-            image: uniq(&format!("{tag}-rhcos")),
-            api: fip(first_fip),
-            ingress: fip(first_fip + 1),
-        }
-    }
-
-    /// The tenant `tag` (see [`Tenant::new`]) with its floating IPs freed of what an earlier
-    /// run left there, and the small image its runs upload.
-    fn prepared(clouds: &Path, lab: &Lab, tag: &str, first_fip: u32) -> (Tenant, PathBuf) {
-        let t = Tenant::new(tag, first_fip);
-        release_fips(clouds, &[&t.api, &t.ingress]);
-        (t, small_image(lab))
-    }
-
-    /// The scripts' parameters that name this tenant's things.
-    fn params(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("project", self.project.clone()),
-            ("user", self.user.clone()),
-            ("flavor", self.flavor.clone()),
-            ("api_fip", self.api.clone()),
-            ("ingress_fip", self.ingress.clone()),
-            ("image_name", self.image.clone()),
-        ]
-    }
-
-    fn args(&self, lab: &Lab, image: &Path) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "run",
-            root()
-                .join("scripts/create_ocp_tenant.rhai")
-                .to_str()
-                .unwrap(),
-            "--json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let mut params = vec![
-            ("cloud", "devcloud".to_string()),
-            ("image", image.display().to_string()),
-            ("out", lab.work().join("out").display().to_string()),
-        ];
-        params.extend(self.params());
-        for (k, v) in params {
-            args.extend(["--set".to_string(), format!("{k}={v}")]);
-        }
-        args
-    }
-}
-
-fn small_image(lab: &Lab) -> PathBuf {
+pub(crate) fn small_image(lab: &Lab) -> PathBuf {
     let p = lab.work().join("rhcos.qcow2");
     crate::support::qcow2(&p, "2M");
     p
-}
-
-#[test]
-fn tenant_script_converges_and_openstackclient_reads_it_back() {
-    let clouds = devcloud();
-    let lab = Lab::new();
-    let (t, img) = Tenant::prepared(&clouds, &lab, "seed", 160);
-    let first = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
-    first.ok();
-    let recap = first.json_lines().pop().unwrap();
-    assert!(
-        recap["totals"]["changed"].as_u64().unwrap() >= 12,
-        "{recap}"
-    );
-    // A second run changes nothing.
-    let second = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
-    second.ok();
-    let recap = second.json_lines().pop().unwrap();
-    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
-
-    // Read back with python-openstackclient.
-    let roles = role_assignments(&clouds, &t.project);
-    let got: Vec<(String, String)> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["User"].as_str().unwrap().to_string(),
-                r["Role"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    for role in ["member", "admin", "swiftoperator"] {
-        assert!(
-            got.contains(&(format!("{}@Default", t.user), role.into())),
-            "{got:?}"
-        );
-    }
-    assert!(
-        got.contains(&("admin@Default".into(), "admin".into())),
-        "{got:?}"
-    );
-    let q = osc(
-        &clouds,
-        "devcloud",
-        &["quota", "show", "--compute", &t.project],
-    );
-    let limit = |q: &Value, name: &str| {
-        q.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["Resource"] == name)
-            .map(|r| r["Limit"].clone())
-            .unwrap_or(Value::Null)
-    };
-    assert_eq!(limit(&q, "cores"), 40);
-    assert_eq!(limit(&q, "ram"), 102400);
-    let nq = osc(
-        &clouds,
-        "devcloud",
-        &["quota", "show", "--network", &t.project],
-    );
-    assert_eq!(limit(&nq, "security_groups"), 40, "{nq}");
-    assert_eq!(limit(&nq, "security_group_rules"), 500, "{nq}");
-    let f = osc(&clouds, "devcloud", &["flavor", "show", &t.flavor]);
-    assert_eq!(
-        (f["ram"].clone(), f["vcpus"].clone(), f["disk"].clone()),
-        (16384.into(), 4.into(), 25.into())
-    );
-    for a in [&t.api, &t.ingress] {
-        let fl = osc(&clouds, "devcloud", &["floating", "ip", "show", a]);
-        assert_eq!(fl["floating_ip_address"], a.as_str());
-        let pid = osc(&clouds, "devcloud", &["project", "show", &t.project])["id"].clone();
-        assert_eq!(fl["project_id"], pid);
-    }
-    let i = osc(&clouds, "devcloud", &["image", "show", &t.image]);
-    assert_eq!(i["status"], "active");
-    // The tenant's clouds.yaml that labsh wrote works for the tenant user, and the account has
-    // its Temp-URL-Key.
-    let tenant_clouds = lab.work().join("out/clouds.yaml");
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&tenant_clouds).unwrap().permissions(),
-    );
-    assert_eq!(mode & 0o777, 0o600);
-    let acc = tenant_account(&tenant_clouds);
-    assert!(
-        acc["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("temp-url-key")),
-        "{acc}"
-    );
 }
 
 #[test]
@@ -290,56 +121,6 @@ fn every_cloud_example_runs_against_the_devcloud() {
             );
         }
     }
-}
-
-#[test]
-fn interrupted_tenant_runs_converge_with_nothing_twice() {
-    let clouds = devcloud();
-    let lab = Lab::new();
-    let (t, img) = Tenant::prepared(&clouds, &lab, "kill", 170);
-    for ms in [60u64, 150, 250, 400] {
-        let mut child = labsh_cloud(&lab, &clouds)
-            .args(t.args(&lab, &img))
-            .command()
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(ms));
-        let _ = Command::new("kill")
-            .args(["-KILL", &child.id().to_string()])
-            .status();
-        let _ = child.wait();
-    }
-    labsh_cloud(&lab, &clouds)
-        .args(t.args(&lab, &img))
-        .run()
-        .ok();
-    let again = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
-    again.ok();
-    assert_eq!(again.json_lines().pop().unwrap()["totals"]["changed"], 0);
-    let count = |args: &[&str], key: &str, want: &str| {
-        osc(&clouds, "devcloud", args)
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|x| x[key] == want)
-            .count()
-    };
-    assert_eq!(count(&["project", "list"], "Name", &t.project), 1);
-    assert_eq!(count(&["user", "list"], "Name", &t.user), 1);
-    assert_eq!(count(&["flavor", "list", "--all"], "Name", &t.flavor), 1);
-    assert_eq!(
-        count(&["floating", "ip", "list"], "Floating IP Address", &t.api),
-        1
-    );
-    assert_eq!(
-        count(
-            &["floating", "ip", "list"],
-            "Floating IP Address",
-            &t.ingress
-        ),
-        1
-    );
-    assert_eq!(count(&["image", "list"], "Name", &t.image), 1);
 }
 
 /// A proxy in front of Keystone that misbehaves: it resets connections before and after
@@ -947,266 +728,10 @@ cloud::role_grant(c, #{{user: "{user}", project: "{project}", role: "member"}});
         .ok();
 }
 
-/// The rows the installer's checks print for tenant `t` (tests/data/ocp/installer-checks.rhai),
-/// with the run's totals: a check changes nothing.
-fn installer_checks(lab: &Lab, clouds: &Path, t: &Tenant, extra: &[(&str, &str)]) -> Vec<Value> {
-    let script = root().join("tests/data/ocp/installer-checks.rhai");
-    let mut args: Vec<String> = vec!["run".into(), script.display().to_string(), "--json".into()];
-    let mut set = t.params();
-    for (k, v) in extra {
-        set.retain(|(a, _)| a != k);
-        set.push((k, v.to_string()));
-    }
-    for (k, v) in set {
-        args.push("--set".into());
-        args.push(format!("{k}={v}"));
-    }
-    let out = labsh_cloud(lab, clouds).args(args).run();
-    out.ok();
-    let lines = out.json_lines();
-    let recap = lines.last().unwrap();
-    assert_eq!(
-        recap["totals"]["changed"], 0,
-        "a check changed something: {recap}"
-    );
-    let text = lines
-        .iter()
-        .find(|l| l["event"] == "print")
-        .and_then(|l| l["text"].as_str())
-        .unwrap()
-        .to_string();
-    serde_json::from_str::<Value>(&text).unwrap()["rows"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn row<'a>(rows: &'a [Value], check: &str) -> &'a Value {
-    rows.iter()
-        .find(|r| r["check"].as_str().unwrap().ends_with(check))
-        .unwrap_or_else(|| panic!("no {check} row in {rows:?}"))
-}
-
-/// The row of `check`, which must have failed, and its detail.
 #[track_caller]
-fn failed<'a>(rows: &'a [Value], check: &str) -> (&'a Value, &'a str) {
-    let r = row(rows, check);
-    assert_eq!(r["status"], "fail", "{rows:?}");
-    (r, r["detail"].as_str().unwrap())
-}
-
-#[track_caller]
-fn osc_ok(clouds: &Path, args: &[&str]) {
+pub(crate) fn osc_ok(clouds: &Path, args: &[&str]) {
     run_ok(
         &mut osc_command(clouds, "devcloud", args),
         format!("openstack {args:?}"),
     );
-}
-
-/// The devcloud, a lab, and the tenant `tag` (see [`Tenant::prepared`]) that
-/// create_ocp_tenant.rhai made for OpenShift 4.18; the last is the tenant's image file.
-fn tenant_for_4_18(tag: &str, first_fip: u32) -> (PathBuf, Lab, Tenant, PathBuf) {
-    let clouds = devcloud();
-    let lab = Lab::new();
-    let (t, img) = Tenant::prepared(&clouds, &lab, tag, first_fip);
-    let mut args = t.args(&lab, &img);
-    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
-    labsh_cloud(&lab, &clouds).args(&args).run().ok();
-    (clouds, lab, t, img)
-}
-
-#[test]
-fn the_tenant_for_4_18_has_no_temp_url_key_and_both_floating_ips_down() {
-    let (clouds, lab, t, _) = tenant_for_4_18("v418", 174);
-    let roles = role_assignments(&clouds, &t.project);
-    let names: Vec<String> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Role"].as_str().unwrap().to_string())
-        .collect();
-    assert!(!names.contains(&"swiftoperator".to_string()), "{names:?}");
-    let pid = osc(&clouds, "devcloud", &["project", "show", &t.project])["id"].clone();
-    for a in [&t.api, &t.ingress] {
-        let fl = osc(&clouds, "devcloud", &["floating", "ip", "show", a]);
-        assert_eq!(fl["status"], "DOWN", "{fl}");
-        assert_eq!(fl["project_id"], pid);
-        assert!(fl["port_id"].is_null(), "{fl}");
-    }
-    let tenant_clouds = lab.work().join("out/clouds.yaml");
-    let acc = tenant_account(&tenant_clouds);
-    let props = acc["properties"].as_object().cloned().unwrap_or_default();
-    assert!(
-        !props.keys().any(|k| k.eq_ignore_ascii_case("temp-url-key")),
-        "4.18 needs no Temp-URL-Key: {acc}"
-    );
-    // The image is the tenant's own: the tenant user sees it.
-    let imgs = osc(&tenant_clouds, "openstack", &["image", "list"]);
-    assert!(
-        imgs.as_array()
-            .unwrap()
-            .iter()
-            .any(|i| i["Name"] == t.image.as_str()),
-        "{imgs}"
-    );
-}
-
-#[test]
-fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
-    let (clouds, lab, t, img) = tenant_for_4_18("chk", 176);
-    let fails = |rows: &[Value]| -> Vec<String> {
-        rows.iter()
-            .filter(|r| r["status"] == "fail")
-            .map(|r| r["detail"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let rows = installer_checks(&lab, &clouds, &t, &[]);
-    assert!(fails(&rows).is_empty(), "{rows:?}");
-    // The tenant's 25 GB flavor: 4.18's installer warns under 100 GB.
-    assert_eq!(row(&rows, "flavor")["status"], "warn", "{rows:?}");
-
-    // A flavor below 4.18's minimums.
-    let small = uniq("chk-small");
-    osc_ok(
-        &clouds,
-        &[
-            "flavor", "create", "--ram", "2048", "--vcpus", "1", "--disk", "10", &small,
-        ],
-    );
-    let rows = installer_checks(&lab, &clouds, &t, &[("flavor", &small)]);
-    let (f, detail) = failed(&rows, "flavor");
-    for want in [
-        "tenant.flavor.vcpus: 1",
-        "tenant.flavor.ram_mib: 2048",
-        "tenant.flavor.disk_gb: 10",
-    ] {
-        assert!(detail.contains(want), "{want}: {f}");
-    }
-    osc_ok(&clouds, &["flavor", "delete", &small]);
-    assert_eq!(
-        row(&installer_checks(&lab, &clouds, &t, &[]), "flavor")["status"],
-        "warn"
-    );
-
-    // The API floating IP attached to a port.
-    let net = uniq("chk-net");
-    let router = uniq("chk-router");
-    let port = uniq("chk-port");
-    osc_ok(
-        &clouds,
-        &["network", "create", "--project", &t.project, &net],
-    );
-    osc_ok(
-        &clouds,
-        &[
-            "subnet",
-            "create",
-            "--project",
-            &t.project,
-            "--network",
-            &net,
-            "--subnet-range",
-            "10.77.0.0/24",
-            &net,
-        ],
-    );
-    osc_ok(
-        &clouds,
-        &["router", "create", "--project", &t.project, &router],
-    );
-    osc_ok(
-        &clouds,
-        &["router", "set", "--external-gateway", "external", &router],
-    );
-    osc_ok(&clouds, &["router", "add", "subnet", &router, &net]);
-    osc_ok(
-        &clouds,
-        &[
-            "port",
-            "create",
-            "--project",
-            &t.project,
-            "--network",
-            &net,
-            &port,
-        ],
-    );
-    osc_ok(&clouds, &["floating", "ip", "set", "--port", &port, &t.api]);
-    let rows = installer_checks(&lab, &clouds, &t, &[]);
-    let (a, detail) = failed(&rows, "API floating IP");
-    assert!(
-        detail.starts_with(&format!("tenant.api_fip: {} is attached to port", t.api)),
-        "{a}"
-    );
-    osc_ok(&clouds, &["floating", "ip", "unset", "--port", &t.api]);
-    assert_eq!(
-        row(&installer_checks(&lab, &clouds, &t, &[]), "API floating IP")["status"],
-        "pass"
-    );
-
-    // An image owned by another project and not shared.
-    let other = uniq("chk-other");
-    let foreign = uniq("chk-foreign");
-    osc_ok(&clouds, &["project", "create", &other]);
-    osc_ok(
-        &clouds,
-        &[
-            "image",
-            "create",
-            "--private",
-            "--project",
-            &other,
-            "--disk-format",
-            "qcow2",
-            "--file",
-            img.to_str().unwrap(),
-            &foreign,
-        ],
-    );
-    let rows = installer_checks(&lab, &clouds, &t, &[("image_name", &foreign)]);
-    let (i, detail) = failed(&rows, "image");
-    assert!(detail.contains("cannot see it"), "{i}");
-    osc_ok(&clouds, &["image", "set", "--public", &foreign]);
-    let rows = installer_checks(&lab, &clouds, &t, &[("image_name", &foreign)]);
-    assert_eq!(row(&rows, "image")["status"], "pass", "{rows:?}");
-    osc_ok(&clouds, &["image", "delete", &foreign]);
-    osc_ok(&clouds, &["project", "delete", &other]);
-
-    // The port quota one short of what 4.18's installer counts: 4 + 3 masters + 2 workers.
-    let q = osc(
-        &clouds,
-        "devcloud",
-        &["quota", "show", "--network", "--usage", &t.project],
-    );
-    let in_use = q
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["Resource"] == "ports")
-        .map(|r| r["In Use"].as_i64().unwrap_or(0))
-        .unwrap_or(0);
-    let short = (in_use + 9 - 1).to_string();
-    osc_ok(&clouds, &["quota", "set", "--ports", &short, &t.project]);
-    let rows = installer_checks(&lab, &clouds, &t, &[]);
-    let (qr, detail) = failed(&rows, "quota");
-    assert!(detail.contains("ports: needs 9, 8 left"), "{qr}");
-    osc_ok(
-        &clouds,
-        &[
-            "quota",
-            "set",
-            "--ports",
-            &(in_use + 9).to_string(),
-            &t.project,
-        ],
-    );
-    assert_eq!(
-        row(&installer_checks(&lab, &clouds, &t, &[]), "quota")["status"],
-        "pass"
-    );
-
-    osc_ok(&clouds, &["router", "remove", "subnet", &router, &net]);
-    osc_ok(&clouds, &["router", "delete", &router]);
-    osc_ok(&clouds, &["port", "delete", &port]);
-    osc_ok(&clouds, &["network", "delete", &net]);
 }

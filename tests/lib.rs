@@ -26,5 +26,6 @@ mod repl;
 mod scripts;
 mod secrets;
 mod ssh;
+mod tenant;
 mod tripleo;
 mod virt;
