@@ -3,7 +3,7 @@
 //! with the others in the runner.
 
 use crate::engine::catalog::{Catalog, FnMeta, CORE};
-use crate::util::suggest::closest;
+use crate::util::suggest::hint;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -81,9 +81,7 @@ pub fn topic(cat: &Catalog, topic: &str) -> Result<String, String> {
     let found = cat.lookup(topic);
     if found.is_empty() {
         let names = cat.completions();
-        let hint = closest(topic, names.iter().map(String::as_str))
-            .map(|c| format!(" (did you mean '{c}'?)"))
-            .unwrap_or_default();
+        let hint = hint(topic, names.iter().map(String::as_str));
         return Err(format!(
             "no function or module named '{topic}'{hint}; `help()` lists everything"
         ));

@@ -15,9 +15,7 @@ impl<'a> Opts<'a> {
     pub fn new(func: &'a str, map: Map, known: &[&str]) -> Result<Self, String> {
         for k in map.keys() {
             if !known.contains(&k.as_str()) {
-                let hint = crate::util::suggest::closest(k, known.iter().copied())
-                    .map(|c| format!(" (did you mean '{c}'?)"))
-                    .unwrap_or_default();
+                let hint = crate::util::suggest::hint(k, known.iter().copied());
                 return Err(format!(
                     "{func}: unknown option '{k}'{hint}; known options: {}",
                     known.join(", ")

@@ -26,6 +26,14 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// " (did you mean 'c'?)" for the closest of `candidates` to `word`, or "" when none is close:
+/// the tail of an error naming an unknown word.
+pub fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(word, candidates)
+        .map(|c| format!(" (did you mean '{c}'?)"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +44,10 @@ mod tests {
         assert_eq!(closest("l1", ["l0", "l1", "tenant"]), Some("l1"));
         assert_eq!(closest("tenent", ["l0", "tenant"]), Some("tenant"));
         assert_eq!(closest("zzzzzz", ["l0", "tenant"]), None);
+        assert_eq!(
+            hint("tenent", ["l0", "tenant"]),
+            " (did you mean 'tenant'?)"
+        );
+        assert_eq!(hint("zzzzzz", ["l0", "tenant"]), "");
     }
 }

@@ -544,9 +544,7 @@ pub fn named(name: &str, clouds_yaml: Option<&Path>) -> Result<CloudConfig, Stri
                 .join(", ")
         )),
         None => {
-            let hint = crate::util::suggest::closest(&name, clouds.keys().map(|k| k.as_str()))
-                .map(|c| format!(" (did you mean '{c}'?)"))
-                .unwrap_or_default();
+            let hint = crate::util::suggest::hint(&name, clouds.keys().map(|k| k.as_str()));
             Err(format!(
                 "unknown cloud '{name}' in {source}{hint}; known clouds: {}",
                 known(&clouds)

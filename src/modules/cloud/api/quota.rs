@@ -52,9 +52,7 @@ impl<'a> Api<'a> {
                         .as_object()
                         .map(|m| m.keys().map(|k| k.as_str()).collect())
                         .unwrap_or_default();
-                    let hint = crate::util::suggest::closest(k, known.iter().copied())
-                        .map(|c| format!(" (did you mean '{c}'?)"))
-                        .unwrap_or_default();
+                    let hint = crate::util::suggest::hint(k, known.iter().copied());
                     return Err(format!(
                         "{service} quota '{k}' is unknown{hint}; known: {}",
                         known.join(", ")
