@@ -199,9 +199,10 @@ mod tests {
     /// their examples are compiled, not run.
     const STDLIB_LIVE_ONLY: &[&str] = &["l1::redfish_selftest"];
 
-    /// `example` with an import of `module` and of every other stdlib module it names
-    /// (`seed::profile()`), as a script starts.
-    fn with_imports(module: &str, example: &str, names: &[&str]) -> String {
+    /// The stdlib modules `example` uses without importing them: its own `module` and every
+    /// other one it names (`seed::profile()`). An example imports what it uses, as a script
+    /// does, so that it runs as shown when pasted into the REPL.
+    fn missing_imports<'a>(module: &str, example: &str, names: &[&'a str]) -> Vec<&'a str> {
         let named = |n: &str| {
             let pat = format!("{n}::");
             example.match_indices(&pat).any(|(i, _)| {
@@ -211,18 +212,17 @@ mod tests {
                     .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
             })
         };
-        let mut out = String::new();
-        for n in names {
-            if *n == module || named(n) {
-                out.push_str(&format!("import \"{n}\" as {n};\n"));
-            }
-        }
-        out + example
+        names
+            .iter()
+            .copied()
+            .filter(|n| *n == module || named(n))
+            .filter(|n| !example.contains(&format!("import \"{n}\" as {n};")))
+            .collect()
     }
 
     /// Every public function of the embedded stdlib has at least one example, and every example
-    /// runs, with its module and the stdlib modules it names imported (`with_imports`), in a
-    /// state folder of its own (`ExampleDirs`), in plan mode and then in apply mode; the examples
+    /// imports the stdlib modules it uses (`missing_imports`) and runs as written, in a state
+    /// folder of its own (`ExampleDirs`), in plan mode and then in apply mode; the examples
     /// of STDLIB_PLAN_ONLY run in plan mode only, those of STDLIB_LIVE_ONLY are compiled only.
     #[test]
     fn every_stdlib_function_has_an_example_that_runs() {
@@ -267,7 +267,12 @@ mod tests {
                         continue;
                     }
                     for ex in examples {
-                        let script = with_imports(module, &ex, &names).replace("/tmp/", &private);
+                        let missing = missing_imports(module, &ex, &names);
+                        assert!(
+                            missing.is_empty(),
+                            "example of {name} uses {missing:?} without importing it:\n{ex}"
+                        );
+                        let script = ex.replace("/tmp/", &private);
                         let result = if live_only {
                             engine.compile(&script).map(|_| ()).map_err(|e| {
                                 Diagnostic::from_parse(&e, &format!("example of {name}")).render()
