@@ -70,6 +70,22 @@ fn unknown_function_is_reported_before_anything_runs() {
 }
 
 #[test]
+fn a_private_stdlib_function_is_named_as_private_before_anything_runs() {
+    let lab = Lab::new();
+    let (marker, f) = touch_then(
+        &lab,
+        "import \"l1\" as l1;\nimport \"seed\" as seed;\nl1::overcloud_nodes(seed::profile());\nl1::ipmi_of(#{});\nl1::nope(1);\n",
+    );
+    lab.run_file(&f)
+        .code(1)
+        .stderr_has("'l1::ipmi_of' is private to module l1")
+        .stderr_has("s.rhai:5:5")
+        .stderr_has("unknown function 'l1::nope'")
+        .stderr_has("2 problems");
+    assert!(!marker.exists());
+}
+
+#[test]
 fn wrong_literal_argument_type_is_reported_before_anything_runs() {
     let lab = Lab::new();
     let (marker, f) = touch_then(&lab, "run(\"ls -l\");\n");

@@ -349,6 +349,9 @@ pub fn check(
     });
     let mut diags = Vec::new();
     let mut opaque_ns: HashSet<String> = dynamic.into_iter().collect();
+    // Namespaces below an imported module ("alias::"), and the private functions of each one.
+    let mut nested_ns: HashSet<String> = HashSet::new();
+    let mut private: HashSet<(String, String)> = HashSet::new();
     for (path, alias, pos) in &imports {
         match resolver::find(script_dir, Some(source), path) {
             Some(found) => {
@@ -368,11 +371,14 @@ pub fn check(
                         for f in m.iter_functions() {
                             if f.access != rhai::FnAccess::Private {
                                 known.add(alias, f.name, Some(vec![None; f.params.len()]));
+                            } else {
+                                private.insert((alias.clone(), f.name.to_string()));
                             }
                         }
-                        // Sub-modules and re-exports are not followed: trust calls into them.
+                        // The modules it imports are its sub-modules (`alias::inner::f`): they
+                        // are not followed, calls into them are trusted.
                         if m.statements().iter().any(|s| matches!(s, Stmt::Import(..))) {
-                            opaque_ns.insert(alias.clone());
+                            nested_ns.insert(format!("{alias}::"));
                         }
                     }
                     Some(Err(e)) => {
@@ -427,7 +433,7 @@ pub fn check(
             }
             return true;
         }
-        if opaque_ns.contains(&ns) {
+        if opaque_ns.contains(&ns) || nested_ns.iter().any(|n| ns.starts_with(n.as_str())) {
             return true;
         }
         let Some(sigs) = scope.sigs(&ns, name) else {
@@ -439,6 +445,14 @@ pub fn check(
             } else {
                 format!("{ns}::{name}")
             };
+            if private.contains(&(ns.clone(), name.to_string())) {
+                diags.push(diag::at(
+                    source,
+                    pos,
+                    format!("'{full}' is private to module {ns}: only its own functions call it"),
+                ));
+                return true;
+            }
             let mut d = diag::at(source, pos, format!("unknown function '{full}'"));
             if let Some(s) = suggest(scope.keys(), &ns, name) {
                 d = d.with_hint(format!("did you mean '{s}'?"));
