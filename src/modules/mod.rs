@@ -188,7 +188,6 @@ mod tests {
         "tenant::write_clouds_yaml",
         "tenant::prepare",
         "tenant::remove",
-        "tripleo::artifacts",
         "verify::cluster",
         "verify::vips",
         "verify::address_pairs",
