@@ -28,7 +28,6 @@ pub fn sha256_file(path: impl AsRef<Path>) -> Result<String, String> {
 }
 
 /// The sha512 of a file's content, in lowercase hex (Glance's `os_hash_value`).
-#[allow(dead_code)]
 pub fn sha512_file(path: impl AsRef<Path>) -> Result<String, String> {
     hash_file::<Sha512>(path.as_ref())
 }

@@ -17,19 +17,12 @@ pub struct FlavorSpec {
     pub description: Option<String>,
 }
 
+/// Every flavor, public or not, a page of 1000 at a time.
+const FLAVORS: &str = "/flavors/detail?is_public=None&limit=1000";
+
 impl<'a> Api<'a> {
     pub fn flavors(&self) -> Result<Vec<Value>, String> {
-        self.read(
-            "flavors",
-            |c| {
-                c.list(
-                    "compute",
-                    "/flavors/detail?is_public=None&limit=1000",
-                    "flavors",
-                )
-            },
-            vec![],
-        )
+        self.read("flavors", |c| c.list("compute", FLAVORS, "flavors"), vec![])
     }
 
     pub fn flavor_ensure(&self, s: FlavorSpec) -> Result<Value, String> {
@@ -86,13 +79,9 @@ impl<'a> Api<'a> {
             body["flavor"]["description"] = json!(d);
         }
         let find = |c: &Client| -> Result<Option<Value>, String> {
-            let r = c.get("compute", "/flavors/detail?is_public=None&limit=1000")?;
-            Ok(r["flavors"]
-                .as_array()
+            Ok(c.list("compute", FLAVORS, "flavors")?
                 .into_iter()
-                .flatten()
-                .find(|f| f["name"] == name.as_str())
-                .cloned())
+                .find(|f| f["name"] == name.as_str()))
         };
         let post = |c: &Client| c.post("compute", "/flavors", &body, "flavor");
         self.create(

@@ -48,7 +48,7 @@ impl<'a> Api<'a> {
         };
         let meta = std::fs::metadata(&file);
         let (len, hash) = match meta {
-            Ok(m) if m.is_file() => (m.len(), Some(sha512_file(&file)?)),
+            Ok(m) if m.is_file() => (m.len(), Some(crate::util::digest::sha512_file(&file)?)),
             _ if self.fx.is_plan() => (0, None),
             _ => return Err(format!("image '{name}': file {file} does not exist")),
         };
@@ -159,23 +159,4 @@ impl<'a> Api<'a> {
         }
         Ok(true)
     }
-}
-
-/// The sha512 of a file, streamed (Glance's `os_hash_value`).
-pub fn sha512_file(path: &str) -> Result<String, String> {
-    use sha2::{Digest, Sha512};
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut h = Sha512::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| format!("cannot read {path}: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -61,7 +61,8 @@ pub struct Api<'a> {
     pub conn: Conn,
 }
 
-fn q(s: impl std::fmt::Display) -> String {
+/// `s` percent-encoded for a URL's path or query.
+pub(super) fn q(s: impl std::fmt::Display) -> String {
     let mut out = String::new();
     for b in s.to_string().bytes() {
         match b {

@@ -202,7 +202,6 @@ impl Client {
     }
 }
 
-/// Parses Keystone's `2026-11-26T01:02:03.000000Z`.
 /// `v` with `"id"` when there is an id, else with the keys of `by_name` (Keystone takes a user
 /// or an application credential either way).
 fn by_id_or_name(mut v: Value, id: &Option<String>, by_name: impl FnOnce() -> Value) -> Value {
@@ -219,6 +218,7 @@ fn by_id_or_name(mut v: Value, id: &Option<String>, by_name: impl FnOnce() -> Va
     v
 }
 
+/// Parses Keystone's `2026-11-26T01:02:03.000000Z`.
 fn parse_time(s: &str) -> Option<SystemTime> {
     let s = s.trim_end_matches('Z');
     let (date, time) = s.split_once('T')?;

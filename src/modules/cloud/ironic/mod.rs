@@ -8,8 +8,7 @@
 //! nodes.rs enrolls, updates, validates and deletes nodes, ports.rs makes their ports, and
 //! provision.rs moves them to a provision goal or a power state, watching.
 
-use super::api::Api;
-use super::client::Client;
+use super::api::{q, Api};
 use crate::effects::secret::Secret;
 use crate::effects::Op;
 use serde_json::{json, Map as JMap, Value};
@@ -262,29 +261,7 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
-fn q(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 impl<'a> Api<'a> {
-    fn bm_read<T>(
-        &self,
-        what: &str,
-        f: impl FnOnce(&Client) -> Result<T, String>,
-        offline: T,
-    ) -> Result<T, String> {
-        self.read(what, f, offline)
-    }
-
     /// Why a step whose node exists only in this plan, or whose cloud is offline, cannot be
     /// applied (a plan shows it; only a run against the live cloud does it).
     fn only_planned(&self) -> String {
@@ -300,7 +277,7 @@ impl<'a> Api<'a> {
 
     /// The microversion this session speaks with the bare metal service.
     pub fn baremetal_version(&self) -> Result<String, String> {
-        self.bm_read(
+        self.read(
             "baremetal version",
             |c| c.baremetal_version().map_err(String::from),
             "(offline)".into(),

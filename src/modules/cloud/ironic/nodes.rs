@@ -37,7 +37,7 @@ struct NodePlan<'e> {
 impl<'a> Api<'a> {
     /// Every node, with details (`/v1/nodes/detail`, following `next`).
     pub fn bm_nodes(&self) -> Result<Vec<Value>, String> {
-        self.bm_read(
+        self.read(
             "nodes",
             |c| c.list("baremetal", "/nodes/detail?limit=1000", "nodes"),
             vec![],
@@ -50,7 +50,7 @@ impl<'a> Api<'a> {
             return Ok(None);
         };
         let path = format!("/nodes/{}", q(ident));
-        self.bm_read(ident, |c| c.get_opt("baremetal", &path), None)
+        self.read(ident, |c| c.get_opt("baremetal", &path), None)
     }
 
     /// Everything wrong with enrolling `entries` against what Ironic holds, before any change:
@@ -365,7 +365,7 @@ impl<'a> Api<'a> {
     /// `GET /v1/nodes/X/validate`: each interface's `{result, reason}`.
     pub fn bm_validate(&self, ident: &str) -> Result<Value, String> {
         let path = format!("/nodes/{}/validate", q(ident));
-        self.bm_read(
+        self.read(
             &format!("validate {ident}"),
             |c| c.get("baremetal", &path),
             json!({}),

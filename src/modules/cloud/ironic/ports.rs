@@ -20,7 +20,7 @@ impl<'a> Api<'a> {
             }
             None => "/ports/detail?limit=1000".into(),
         };
-        self.bm_read("ports", |c| c.list("baremetal", &path, "ports"), vec![])
+        self.read("ports", |c| c.list("baremetal", &path, "ports"), vec![])
     }
 
     pub(super) fn bm_port_create(&self, name: &str, uuid: &Id, mac: &str) -> Result<Value, String> {
@@ -60,7 +60,7 @@ impl<'a> Api<'a> {
             None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
         };
         let found = self
-            .bm_read(
+            .read(
                 &mac,
                 |c| {
                     c.list(

@@ -138,7 +138,7 @@ impl<'a> Api<'a> {
     /// The watched fields of every node (one request).
     fn watch_list(&self) -> Result<Vec<Value>, String> {
         let path = format!("/nodes?limit=1000&fields={WATCH_FIELDS}");
-        self.bm_read("nodes", |c| c.list("baremetal", &path, "nodes"), vec![])
+        self.read("nodes", |c| c.list("baremetal", &path, "nodes"), vec![])
     }
 
     /// Moves each node of `names` to `goal`: every node's next transition is asked for at once,
