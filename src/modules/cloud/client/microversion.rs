@@ -2,8 +2,7 @@
 //! session from the bare metal endpoint's version document.
 
 use super::keystone::Token;
-use super::{reason, server_message, Body, Client, Failure};
-use std::time::Duration;
+use super::{Body, Client, Failure};
 use ureq::http::Method;
 
 /// The Nova API microversion labsh speaks (Stein and later have it).
@@ -58,34 +57,9 @@ impl Client {
                 status: 0,
                 message: e,
             })?;
-        let url = format!("{base}/");
-        let headers = [
-            ("X-Auth-Token", t.value.expose().to_string()),
-            ("Accept", "application/json".to_string()),
-        ];
-        let mut attempt = 0;
-        let rep = loop {
-            attempt += 1;
-            match self.send(&Method::GET, &url, &headers, &Body::None) {
-                Ok(r) if (200..300).contains(&r.status) => break r,
-                Ok(r) if matches!(r.status, 502..=504) && attempt < 5 => {}
-                Ok(r) => {
-                    return Err(Failure::Status {
-                        status: r.status,
-                        message: format!(
-                            "GET {url}: {} {}",
-                            r.status,
-                            server_message(&r.body).unwrap_or_else(|| reason(r.status).into())
-                        ),
-                    })
-                }
-                Err(e) if attempt < 5 => {
-                    tracing::debug!(target: "labsh::cloud", "version document: {e}");
-                }
-                Err(e) => return Err(Failure::Transport(format!("GET {url}: {e}"))),
-            }
-            std::thread::sleep(Duration::from_millis(150 << attempt));
-        };
+        // A full URL and no service: `call` adds no version header, so this cannot recurse;
+        // it retries, and signs in again on a 401, as every call does.
+        let rep = self.call(Method::GET, "", &format!("{base}/"), Body::None, &[])?;
         let min = rep
             .header("X-OpenStack-Ironic-API-Minimum-Version")
             .map(String::from)
