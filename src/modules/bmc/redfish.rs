@@ -6,6 +6,7 @@ use crate::effects::process::{Arg, Command};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
 use serde_json::{json, Value};
+use std::os::unix::ffi::OsStrExt;
 
 fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<Value, String> {
     let mut argv: Vec<Arg> = vec![
@@ -40,7 +41,6 @@ fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<V
     serde_json::from_str(text).map_err(|e| format!("{method} {url}: not JSON: {e}"))
 }
 
-/// The systems a Redfish service lists: (id, name, power state).
 /// A system of a Redfish service.
 #[derive(serde::Serialize)]
 pub struct System {
@@ -50,6 +50,7 @@ pub struct System {
     pub power: String,
 }
 
+/// The systems a Redfish service lists, with their power state.
 pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<System>, String> {
     let base = base.trim_end_matches('/');
     let list = fx.read(Op::new("bmc.redfish.systems", base), || {
@@ -223,6 +224,9 @@ fn start_emulator(fx: &Effects, args: Vec<Arg>, log: &str) -> Result<u32, String
         })
 }
 
+/// The PID in `pid_file` when that process is running and is the emulator labsh starts (an
+/// argument of its command line is the emulator's program): a PID file left from before a
+/// reboot may name another program now, which is neither asked about nor stopped.
 fn pid_alive(pid_file: &str) -> Option<String> {
     let pid = std::fs::read_to_string(pid_file).ok()?.trim().to_string();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -230,7 +234,16 @@ fn pid_alive(pid_file: &str) -> Option<String> {
     let state = stat
         .rsplit_once(')')
         .map(|(_, r)| r.trim_start().chars().next());
-    (state != Some(Some('Z'))).then_some(pid)
+    if state == Some(Some('Z')) {
+        return None;
+    }
+    let program = tool("sushy-emulator", "LABSH_SUSHY");
+    let name = std::path::Path::new(&program).file_name()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    cmdline
+        .split(|b| *b == 0)
+        .any(|a| std::path::Path::new(std::ffi::OsStr::from_bytes(a)).file_name() == Some(name))
+        .then_some(pid)
 }
 
 /// The Redfish emulator as `spec` says: its configuration and password file written (0600; the
@@ -394,17 +407,26 @@ fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
     Ok(())
 }
 
-/// Stops the Redfish emulator started with `pid_file`.
+/// Stops the Redfish emulator started with `pid_file`. A PID file whose process is gone, or is
+/// no longer the emulator, is removed without stopping anything; a damaged one is refused.
 pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
-    let Ok(pid) = std::fs::read_to_string(pid_file) else {
+    let Ok(raw) = std::fs::read_to_string(pid_file) else {
         fx.unchanged(Op::new("bmc.sushy.stop", pid_file));
         return Ok(false);
     };
-    let pid = pid.trim().to_string();
+    let raw = raw.trim().to_string();
+    let running = pid_alive(pid_file);
     fx.change(
-        Op::new("bmc.sushy.stop", pid_file).arg("pid", &pid),
+        Op::new("bmc.sushy.stop", pid_file).arg("pid", &raw),
         || {
-            crate::effects::process::terminate(&pid)?;
+            match &running {
+                Some(pid) => crate::effects::process::terminate(pid)?,
+                // terminate refuses what is not a process id.
+                None if raw.parse::<u32>().map_or(true, |n| n == 0) => {
+                    crate::effects::process::terminate(&raw)?
+                }
+                None => {}
+            }
             std::fs::remove_file(pid_file).map_err(|e| format!("cannot remove {pid_file}: {e}"))
         },
         || (),
@@ -415,6 +437,30 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pid_file_counts_only_when_it_names_the_emulator() {
+        let dir = tempfile::tempdir().unwrap();
+        let prog = dir.path().join("sushy-emulator");
+        std::fs::write(&prog, "sleep 30\n").unwrap();
+        let mut child = std::process::Command::new("sh").arg(&prog).spawn().unwrap();
+        let pid_file = dir.path().join("pid");
+        let pid_file = pid_file.to_str().unwrap();
+        std::fs::write(pid_file, child.id().to_string()).unwrap();
+        // /proc shows the new command line once sh has started.
+        let t0 = std::time::Instant::now();
+        while pid_alive(pid_file).is_none() && t0.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(pid_alive(pid_file), Some(child.id().to_string()));
+        // This test's own process is running but is not the emulator.
+        std::fs::write(pid_file, std::process::id().to_string()).unwrap();
+        assert_eq!(pid_alive(pid_file), None);
+        let _ = child.kill();
+        let _ = child.wait();
+        std::fs::write(pid_file, child.id().to_string()).unwrap();
+        assert_eq!(pid_alive(pid_file), None);
+    }
 
     #[test]
     fn base64_as_http_basic_auth_wants_it() {

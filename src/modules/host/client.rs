@@ -69,12 +69,11 @@ fn nested() -> (String, String) {
 
 /// The version line a tool prints, or None when it is not installed.
 pub fn version_of(fx: &Effects, tool: &str) -> Option<String> {
-    let flag = match tool {
-        "ipmitool" | "virsh" | "dnsmasq" => "-V",
-        "tuned-adm" => "--version",
-        _ => "--version",
+    let flag = if matches!(tool, "ipmitool" | "dnsmasq") {
+        "-V"
+    } else {
+        "--version"
     };
-    let flag = if tool == "virsh" { "--version" } else { flag };
     let mut cmd = Command::new([tool, flag]);
     cmd.timeout = Some(std::time::Duration::from_secs(20));
     let out = fx

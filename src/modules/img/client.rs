@@ -37,7 +37,6 @@ fn exec(fx: &Effects, cmd: &Command) -> Result<Output, String> {
     Ok(out)
 }
 
-/// Runs a tool that changes something, through the seam.
 /// An argument vector of plain words.
 fn words(w: &[&str]) -> Vec<Arg> {
     w.iter().map(|&a| a.into()).collect()
@@ -51,6 +50,7 @@ fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool,
     Ok(true)
 }
 
+/// Runs a tool that changes something, through the seam.
 fn change(
     fx: &Effects,
     op: &str,
