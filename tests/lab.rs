@@ -504,3 +504,38 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
         assert_eq!(planned, done, "{profile}: the plan is not the run");
     }
 }
+
+/// The plan of the L1 VMs with their BMCs plans the BMCs the profile's `bmc.type` asks for: one
+/// Redfish emulator for "redfish", a VirtualBMC per node for "ipmi".
+#[test]
+fn a_plan_of_the_bmcs_plans_the_kind_the_profile_names() {
+    let lab = Lab::new();
+    for (kind, want, never) in [
+        ("redfish", "bmc.sushy.start", "bmc.vbmc.add"),
+        ("ipmi", "bmc.vbmc.add", "bmc.sushy.start"),
+    ] {
+        let o = lab.run([
+            "--plan",
+            "--json",
+            "-e",
+            &format!(
+                "import \"l1\" as l1; import \"target\" as target; let s = target::setup(run_info()); let p = s.p; p.host.images = s.t.images; p.host.disk_folders = s.t.disk_folders; p.bmc.type = \"{kind}\"; l1::build_with_bmcs(s.t.uri, p); 1"
+            ),
+        ]);
+        o.ok();
+        let ops: Vec<String> = o
+            .json_lines()
+            .into_iter()
+            .filter(|l| l["event"] == "effect")
+            .filter_map(|l| l["op"].as_str().map(str::to_string))
+            .collect();
+        assert!(
+            ops.iter().any(|op| op == want),
+            "{kind}: no {want} in {ops:?}"
+        );
+        assert!(
+            !ops.iter().any(|op| op == never),
+            "{kind}: {never} in {ops:?}"
+        );
+    }
+}
