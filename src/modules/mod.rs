@@ -71,11 +71,27 @@ mod tests {
     /// A folder of a test's own for its examples: the state folder (`state`, LABSH_STATE_DIR),
     /// an empty override folder (`lib`, LABSH_USER_LIB; LABSH_PATH unset), the secrets file and
     /// `tmp`, where the `/tmp/` paths the examples show are taken to be. The environment is the
-    /// test's until this is dropped.
+    /// test's until this is dropped, and is then put back as it was.
     struct ExampleDirs {
         dir: tempfile::TempDir,
         scratch: std::path::PathBuf,
+        saved: Vec<(&'static str, Option<std::ffi::OsString>)>,
         _env: std::sync::MutexGuard<'static, ()>,
+    }
+
+    /// The variables ExampleDirs sets or unsets.
+    const EXAMPLE_ENV: [&str; 3] = ["LABSH_STATE_DIR", "LABSH_USER_LIB", "LABSH_PATH"];
+
+    impl Drop for ExampleDirs {
+        fn drop(&mut self) {
+            // Before the lock (a field dropped after this) lets another test in.
+            for (k, v) in &self.saved {
+                match v {
+                    Some(v) => std::env::set_var(k, v),
+                    None => std::env::remove_var(k),
+                }
+            }
+        }
     }
 
     impl ExampleDirs {
@@ -85,12 +101,17 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let scratch = dir.path().join("tmp");
             std::fs::create_dir_all(&scratch).unwrap();
+            let saved = EXAMPLE_ENV
+                .iter()
+                .map(|k| (*k, std::env::var_os(k)))
+                .collect();
             std::env::set_var("LABSH_STATE_DIR", dir.path().join("state"));
             std::env::set_var("LABSH_USER_LIB", dir.path().join("lib"));
             std::env::remove_var("LABSH_PATH");
             ExampleDirs {
                 dir,
                 scratch,
+                saved,
                 _env: env,
             }
         }
