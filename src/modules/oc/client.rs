@@ -2,7 +2,7 @@
 //! call, `-o json` read back, nodes and pods summarized, a command in a pod, and the wait for Ready
 //! nodes; every call a read through the effects seam.
 
-use crate::effects::process::Command;
+use crate::effects::process::{Arg, Command};
 use crate::effects::{Effects, Op};
 use serde_json::Value;
 use std::path::Path;
@@ -150,31 +150,38 @@ fn summaries(
         .collect())
 }
 
-/// Runs `argv` in `pod` of `namespace` (`oc exec`, a read) and returns its stdout; the
-/// kubeconfig is there ([`ready`]).
+/// Runs `argv` in `pod` of `namespace` (`oc exec`, a read) and returns its stdout: "" in a plan
+/// before the kubeconfig exists ([`ready`]). A secret among `argv` reaches the pod as its value
+/// and shows as its mask.
 pub fn exec(
     fx: &Effects,
     kubeconfig: &str,
     namespace: &str,
     pod: &str,
-    argv: &[String],
+    argv: Vec<Arg>,
 ) -> Result<String, String> {
-    let bin = binary();
-    let mut a = vec![
-        bin.clone(),
-        "--request-timeout=30s".into(),
-        "exec".into(),
-        "-n".into(),
-        namespace.into(),
-        pod.into(),
-        "--".into(),
-    ];
-    a.extend(argv.iter().cloned());
-    let mut cmd = Command::new(a.clone());
+    if !ready(fx, kubeconfig)? {
+        return Ok(String::new());
+    }
+    let mut a: Vec<Arg> = [
+        binary().as_str(),
+        "--request-timeout=30s",
+        "exec",
+        "-n",
+        namespace,
+        pod,
+        "--",
+    ]
+    .into_iter()
+    .map(Arg::from)
+    .collect();
+    a.extend(argv);
+    let shown = a.iter().map(Arg::shown).collect::<Vec<_>>().join(" ");
+    let mut cmd = Command::new(a);
     cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
     cmd.timeout = Some(Duration::from_secs(120));
     let out = fx
-        .run_checked(Op::new("oc.exec", a.join(" ")), &cmd, true)
+        .run_checked(Op::new("oc.exec", shown), &cmd, true)
         .map_err(|e| e.to_string())?;
     Ok(out.stdout)
 }
@@ -188,7 +195,7 @@ pub fn wait_nodes_ready(
     timeout: Duration,
     interval: Duration,
 ) -> Result<Vec<Value>, String> {
-    if fx.is_plan() && !Path::new(kubeconfig).is_file() {
+    if !ready(fx, kubeconfig)? {
         return Ok(vec![]);
     }
     let t0 = Instant::now();

@@ -91,15 +91,12 @@ pub mod oc_fns {
         pod: &str,
         argv: Array,
     ) -> Res<String> {
-        if !with_effects(&ctx, |fx| super::client::ready(fx, kubeconfig))? {
-            return Ok(String::new());
-        }
         let mut words = Vec::with_capacity(argv.len());
         for x in &argv {
-            words.push(to_arg(x).map_err(|e| rt_err(&ctx, e))?.shown());
+            words.push(to_arg(x).map_err(|e| rt_err(&ctx, e))?);
         }
         with_effects(&ctx, |fx| {
-            super::client::exec(fx, kubeconfig, namespace, pod, &words)
+            super::client::exec(fx, kubeconfig, namespace, pod, words)
         })
     }
 
