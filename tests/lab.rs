@@ -19,8 +19,12 @@ fn yaml(path: &Path) -> Value {
     if out.status.success() {
         return serde_json::from_slice(&out.stdout).unwrap();
     }
-    // Without PyYAML: the devcloud venv has it.
-    let py = cache("venv-devcloud/bin/python");
+    // Without PyYAML there: the venv tools/test.sh makes for it, or the devcloud's.
+    let py = ["venv-yaml/bin/python", "venv-devcloud/bin/python"]
+        .into_iter()
+        .map(cache)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| cache("venv-devcloud/bin/python"));
     let out = run_ok(&mut to_json(&py), path.display());
     serde_json::from_slice(&out.stdout).unwrap()
 }

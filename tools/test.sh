@@ -30,6 +30,13 @@ if [ "$fast" = 1 ]; then
         $SUDO apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends tmux
     fi
+    # The lab's tests read its YAML back with PyYAML (a reader labsh does not use itself), from
+    # python3 or, without it there, from a venv of its own (tests/lab.rs looks in both).
+    yaml_venv="$HOME/.cache/labsh/venv-yaml"
+    if ! python3 -c 'import yaml' 2>/dev/null && [ ! -x "$yaml_venv/bin/python" ]; then
+        python3 -m venv "$yaml_venv"
+        "$yaml_venv/bin/pip" install -q --disable-pip-version-check -c tools/devcloud-constraints.txt pyyaml
+    fi
     exec cargo nextest run --no-fail-fast --locked -E 'kind(bin)
         or test(/^(cli|repl|scripts|secrets|img|virt|ocp)::/)
         or test(=lab::the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing)
