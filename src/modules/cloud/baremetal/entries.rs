@@ -78,7 +78,8 @@ fn redfish_url(addr: &str, port: Option<u16>) -> Result<String, String> {
         ));
     }
     let (host, has_port) = match hostport.rsplit_once(':') {
-        Some((h, p)) if !h.contains(']') || h.ends_with(']') => {
+        // "[::1]" has no port: the colon is inside the brackets.
+        Some((h, p)) if !p.contains(']') => {
             if p.parse::<u16>().map(|x| x == 0).unwrap_or(true) {
                 return Err(format!("pm_addr {addr:?} has no valid port"));
             }
@@ -115,8 +116,11 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
             None => None,
         }
     };
+    // Absent or null (instackenv's `null`): the field is missing. An empty or mistyped one was
+    // named by `get` already.
+    let absent = |k: &str| field_text(m, k).is_none();
     let name = get("name", &mut bad);
-    if name.is_none() && !m.contains_key("name") {
+    if name.is_none() && absent("name") {
         bad.push("name is missing".into());
     }
     let driver = match get("pm_type", &mut bad).as_deref() {
@@ -128,7 +132,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
             ));
             None
         }
-        None if !m.contains_key("pm_type") => {
+        None if absent("pm_type") => {
             bad.push("pm_type is missing (ipmi or redfish)".into());
             None
         }
@@ -149,7 +153,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
         },
     };
     let addr = get("pm_addr", &mut bad);
-    if addr.is_none() && !m.contains_key("pm_addr") {
+    if addr.is_none() && absent("pm_addr") {
         bad.push("pm_addr is missing (the BMC's address)".into());
     }
     let mut address = String::new();
@@ -159,7 +163,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
             if !is_host(a) {
                 bad.push(format!("pm_addr {a:?} is not an IP address or host name"));
             }
-            if port.is_none() && !m.contains_key("pm_port") {
+            if port.is_none() && absent("pm_port") {
                 bad.push("pm_port is missing (the BMC's UDP port, 623 on a real one)".into());
             }
             address = a.clone();
@@ -182,7 +186,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
         _ => {}
     }
     let username = get("pm_user", &mut bad);
-    if username.is_none() && !m.contains_key("pm_user") {
+    if username.is_none() && absent("pm_user") {
         bad.push("pm_user is missing".into());
     }
     let password = match m.get("pm_password").filter(|v| !v.is_unit()) {
@@ -453,6 +457,16 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("nodes[1] (n2): pm_user is empty"), "{all}");
+        // instackenv's null is a missing field, not a given one.
+        for k in ["pm_addr", "pm_port", "pm_user", "name"] {
+            let mut nulls = good("n4", 6234, "52:54:00:aa:00:06");
+            nulls.retain(|(x, _)| *x != k);
+            nulls.push((k, Dynamic::UNIT));
+            let n = parse_entries(&vec![entry(&nulls)], "f", None)
+                .unwrap_err()
+                .join("\n");
+            assert!(n.contains(&format!("{k} is missing")), "{k}: {n}");
+        }
         assert!(
             all.contains("nodes[2] (n3): pm_port \"70000\" is not a port number"),
             "{all}"
@@ -494,6 +508,14 @@ mod tests {
         );
         assert!(redfish_url("http://h:8000/redfish/v1/Systems/x", None).is_err());
         assert!(redfish_url("ftp://h", None).is_err());
+        assert_eq!(
+            redfish_url("http://[::1]", Some(8000)).unwrap(),
+            "http://[::1]:8000"
+        );
+        assert_eq!(
+            redfish_url("[::1]:8000", None).unwrap(),
+            "https://[::1]:8000"
+        );
         let mut r = good("r", 1, "52:54:00:aa:00:09");
         r[1] = ("pm_type", "redfish".into());
         r[2] = ("pm_addr", "http://127.0.0.1".into());
