@@ -382,7 +382,7 @@ pub mod baremetal_fns {
     #[rhai_fn(return_raw)]
     pub fn validate(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<Dynamic> {
         super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_validate(node).map(super::super::dynamic)
+            a.bm_validate(&Id::parse(node)).map(super::super::dynamic)
         })
     }
 

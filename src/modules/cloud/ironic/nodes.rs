@@ -340,16 +340,21 @@ impl<'a> Api<'a> {
             }
             Some(n) => n.clone(),
         };
-        let uuid = Id::from_json(&node["uuid"]);
+        // A node this plan creates has no uuid yet: its ports name it as planned.
+        let uuid = if node["uuid"].is_string() {
+            Id::from_json(&node["uuid"])
+        } else {
+            Id::planned("node", &e.name)
+        };
         for m in &p.new_macs {
             self.bm_port_create(&e.name, &uuid, m)?;
             changed = true;
         }
-        let real = uuid.real().filter(|u| !u.is_empty());
+        let real = uuid.real();
         if !changed {
             self.fx.unchanged(self.bm_op("node.ensure", &e.name));
         } else if let Some(uuid) = real.filter(|_| o.validate && !self.fx.is_plan()) {
-            let v = self.bm_validate(uuid)?;
+            let v = self.bm_validate(&Id::Real(uuid.to_string()))?;
             for iface in ["power", "management"] {
                 if v[iface]["result"] == json!(false) {
                     return Err(format!(
@@ -363,7 +368,11 @@ impl<'a> Api<'a> {
     }
 
     /// `GET /v1/nodes/X/validate`: each interface's `{result, reason}`.
-    pub fn bm_validate(&self, ident: &str) -> Result<Value, String> {
+    pub fn bm_validate(&self, ident: &Id) -> Result<Value, String> {
+        // A node the plan only creates has nothing to validate yet.
+        if self.fx.is_plan() && self.bm_node(ident)?.is_none() {
+            return Ok(json!({}));
+        }
         let path = format!("/nodes/{}/validate", q(ident));
         self.read(
             &format!("validate {ident}"),
