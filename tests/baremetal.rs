@@ -8,7 +8,7 @@ use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
 use crate::support::devcloud::{devcloud, osc_status, system_clouds};
 use crate::support::host::RealHost;
 use crate::support::ports::free_port;
-use crate::support::{script, Lab};
+use crate::support::{script, Lab, CANARY_VALUE};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -533,9 +533,13 @@ fn bad_instackenv_entries_are_refused_naming_entry_and_field_before_anything_is_
         ),
     ];
     for (i, (entry, want)) in cases.iter().enumerate() {
+        // Each BMC password is the canary, which must show nowhere.
         let f = lab.file(
             &format!("instackenv-{i}.json"),
-            &format!("{{\"nodes\": [{good}, {entry}]}}"),
+            &format!("{{\"nodes\": [{good}, {entry}]}}").replace(
+                "\"pm_password\": \"pw\"",
+                &format!("\"pm_password\": \"{CANARY_VALUE}\""),
+            ),
         );
         let script = lab.file(
             "enroll.rhai",
@@ -556,7 +560,10 @@ fn bad_instackenv_entries_are_refused_naming_entry_and_field_before_anything_is_
             "case {i}: wanted {want:?} in:\n{said}"
         );
         assert!(said.contains("nothing was enrolled"), "{said}");
-        assert!(!said.contains("\"pw\"") && !said.contains(": pw"), "{said}");
+        assert!(
+            !said.contains(CANARY_VALUE) && !o.stdout.contains(CANARY_VALUE),
+            "case {i}: the BMC password shows:\n{said}"
+        );
     }
     let names: Vec<String> = osc(&clouds, &["baremetal", "node", "list"])
         .as_array()

@@ -1,5 +1,5 @@
-//! The cloud binding against the devcloud: a real Keystone, Nova, Placement, Neutron, Glance and
-//! Swift from PyPI on 127.0.0.1 (tests/harness/devcloud.sh). What labsh creates is read back with
+//! The cloud binding against the devcloud: a real Keystone, Nova, Placement, Neutron, Glance,
+//! Swift and Ironic from PyPI on 127.0.0.1 (tests/harness/devcloud.sh). What labsh creates is read back with
 //! python-openstackclient, a client we did not write.
 
 use crate::support::devcloud::{devcloud, osc, osc_command, system_clouds};

@@ -1,6 +1,6 @@
-//! The OpenShift tenant on the devcloud: scripts/create_ocp_tenant.rhai and the tenant stage,
-//! converging, interrupted and run again, read back with python-openstackclient; the
-//! installer's own checks against the cloud for OpenShift 4.18.
+//! The OpenShift tenant on the devcloud: scripts/create_ocp_tenant.rhai converging, interrupted
+//! and run again, read back with python-openstackclient; the tenant for OpenShift 4.18 and the
+//! installer's own checks against the cloud. (The lab's tenant stage runs in devlab.rs.)
 
 use crate::cloud::{fip, labsh_cloud, osc_ok, release_fips, role_assignments, small_image, uniq};
 use crate::support::devcloud::{devcloud, osc};

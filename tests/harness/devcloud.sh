@@ -45,7 +45,7 @@ install_ironic() {
   if [ -f "$IRONIC_VENV/.labsh-installed" ] && [ "$(cat "$IRONIC_VENV/.labsh-installed")" = "$want" ]; then return; fi
   log "installing Ironic into $IRONIC_VENV (about a minute)"
   python3 -m venv "$IRONIC_VENV"
-  # The ipmi hardware type runs Debian's ipmitool (tools/setup.sh); redfish needs sushy, a dependency.
+  # The ipmi hardware type runs Debian's ipmitool (tools/setup-tests.sh); redfish needs sushy, a dependency.
   "$IRONIC_VENV/bin/pip" install -q --disable-pip-version-check -c "$root/tools/devcloud-constraints.txt" ironic
   echo "$want" > "$IRONIC_VENV/.labsh-installed"
 }

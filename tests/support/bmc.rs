@@ -42,7 +42,7 @@ impl Vbmcd {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("vbmcd (tools/setup-bmc.sh installs VirtualBMC)");
+            .expect("vbmcd (tools/setup-tests.sh installs VirtualBMC)");
         let v = Vbmcd { child, config };
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(20) {
