@@ -220,11 +220,10 @@ fn script_params(
     source: &str,
     dir: Option<&std::path::Path>,
 ) -> (Vec<String>, Vec<(String, rhai::Dynamic)>) {
-    let mut asts = vec![ast.clone()];
-    asts.extend(analyze::import_closure(engine, ast, source, dir));
+    let imported = analyze::import_closure(engine, ast, source, dir);
     let mut names: Vec<String> = Vec::new();
     let mut defaults = Vec::new();
-    for a in &asts {
+    for a in std::iter::once(ast).chain(&imported) {
         for (n, _) in analyze::literal_calls(a, "param") {
             if !names.contains(&n) {
                 names.push(n);
@@ -329,7 +328,12 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         return c;
     }
     session.set_stages(stages.clone());
-    let (params, defaults) = script_params(&engine, &ast, &source, dir.as_deref());
+    // The modules are read for their parameters only when there are `--set` values to check.
+    let (params, defaults) = if args.sets.is_empty() {
+        Default::default()
+    } else {
+        script_params(&engine, &ast, &source, dir.as_deref())
+    };
     let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
     if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
         return c;
