@@ -193,14 +193,15 @@ pub fn to_map<T: serde::Serialize>(
     ctx: &NativeCallContext,
     value: &T,
 ) -> Result<rhai::Map, Box<EvalAltResult>> {
-    let d = to_dynamic(ctx, value)?;
+    map_of(value).map_err(|e| rt_err(ctx, e))
+}
+
+/// [`to_map`] where there is no call to place an error at.
+pub fn map_of<T: serde::Serialize>(value: &T) -> Result<rhai::Map, String> {
+    let d = rhai::serde::to_dynamic(value).map_err(|e| e.to_string())?;
     let t = d.type_name();
-    d.try_cast::<rhai::Map>().ok_or_else(|| {
-        rt_err(
-            ctx,
-            format!("internal error: a record became {t}, not a map"),
-        )
-    })
+    d.try_cast::<rhai::Map>()
+        .ok_or_else(|| format!("internal error: a record became {t}, not a map"))
 }
 
 /// [`to_dynamic`] of a list of records, as an array.

@@ -188,7 +188,7 @@ enum Whoami {
 
 /// The Rhai map of a struct.
 fn to_map(v: &impl Serialize) -> Res<Map> {
-    rhai::serde::to_dynamic(v).map(|d| d.try_cast::<Map>().unwrap_or_default())
+    Ok(crate::session::map_of(v)?)
 }
 
 /// Resolves a cloud argument to a connection (authenticating once per cloud). In plan mode a
