@@ -3,7 +3,6 @@
 
 use super::{looks_like_id, q, sid, Api};
 use crate::effects::secret::Secret;
-use crate::modules::cloud::client::Body;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -318,15 +317,7 @@ impl<'a> Api<'a> {
         let has = if [&u, &p, &r].iter().any(|x| x.is_planned()) {
             false
         } else {
-            self.read(
-                &target,
-                |c| match c.call(Method::HEAD, "identity", &path, Body::None, &[]) {
-                    Ok(_) => Ok(true),
-                    Err(f) if f.status() == Some(404) => Ok(false),
-                    Err(f) => Err(f.into()),
-                },
-                false,
-            )?
+            self.read(&target, |c| c.exists("identity", &path), false)?
         };
         let (verb, method) = if grant {
             ("role.grant", Method::PUT)

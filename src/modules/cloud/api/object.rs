@@ -60,15 +60,7 @@ impl<'a> Api<'a> {
 
     pub fn container_ensure(&self, name: &str) -> Result<bool, String> {
         let path = format!("/{}", q(name));
-        let exists = self.read(
-            name,
-            |c| match c.call(Method::HEAD, "object-store", &path, Body::None, &[]) {
-                Ok(_) => Ok(true),
-                Err(f) if f.status() == Some(404) => Ok(false),
-                Err(f) => Err(f.into()),
-            },
-            false,
-        )?;
+        let exists = self.read(name, |c| c.exists("object-store", &path), false)?;
         if exists {
             self.fx.unchanged(self.op("container.ensure", name));
             return Ok(false);

@@ -506,6 +506,15 @@ impl Client {
         }
     }
 
+    /// A HEAD whose 404 means "absent": whether `path` exists.
+    pub fn exists(&self, service: &str, path: &str) -> Result<bool, String> {
+        match self.call(Method::HEAD, service, path, Body::None, &[]) {
+            Ok(_) => Ok(true),
+            Err(f) if f.status() == Some(404) => Ok(false),
+            Err(f) => Err(f.into()),
+        }
+    }
+
     pub fn get(&self, service: &str, path: &str) -> Result<Value, String> {
         Ok(self.call(Method::GET, service, path, Body::None, &[])?.body)
     }
