@@ -266,7 +266,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
-        self.first("identity", &format!("/roles?name={}", q(name)), "roles")
+        self.first("identity", &role_path(name), "roles")
     }
 
     pub fn role_ensure(&self, name: &str) -> Result<Value, String> {
@@ -274,18 +274,16 @@ impl<'a> Api<'a> {
             self.fx.unchanged(self.op("role.ensure", name));
             return Ok(r);
         }
-        let n = name.to_string();
-        let list_path = format!("/roles?name={}", q(&n));
         self.create_listed(
             self.op("role.create", name),
             "role",
             name,
             "identity",
-            &list_path,
+            &role_path(name),
             "roles",
             "/roles",
             "role",
-            json!({"role": {"name": n}}),
+            json!({"role": {"name": name}}),
             json!({}),
         )
     }
@@ -371,4 +369,9 @@ impl<'a> Api<'a> {
             })
             .collect())
     }
+}
+
+/// The roles named `name`.
+fn role_path(name: &str) -> String {
+    format!("/roles?name={}", q(name))
 }

@@ -279,28 +279,26 @@ impl<'a> Api<'a> {
             body["router"]["external_gateway_info"] = json!({"network_id": e});
         }
         self.project_field(s.project.as_ref(), &mut body, "router")?;
-        let existing = self.first("network", &format!("/routers?name={}", q(&name)), "routers")?;
+        let list_path = format!("/routers?name={}", q(&name));
+        let existing = self.first("network", &list_path, "routers")?;
         let router = match existing {
             Some(r) => {
                 self.fx.unchanged(self.op("router.ensure", &name));
                 r
             }
-            None => {
-                let list_path = format!("/routers?name={}", q(&name));
-                self.create_listed(
-                    self.op("router.create", &name)
-                        .arg("external_network", &ext),
-                    "router",
-                    &name,
-                    "network",
-                    &list_path,
-                    "routers",
-                    "/routers",
-                    "router",
-                    body,
-                    json!({}),
-                )?
-            }
+            None => self.create_listed(
+                self.op("router.create", &name)
+                    .arg("external_network", &ext),
+                "router",
+                &name,
+                "network",
+                &list_path,
+                "routers",
+                "/routers",
+                "router",
+                body,
+                json!({}),
+            )?,
         };
         let rid = sid(&router);
         for sname in s.subnets {
@@ -409,7 +407,6 @@ impl<'a> Api<'a> {
         if let Some(d) = &desc {
             body["floatingip"]["description"] = json!(d);
         }
-        let list_path = lookup;
         self.create_listed(
             self.op("floating_ip.create", &addr)
                 .arg("network", &net)
@@ -417,7 +414,7 @@ impl<'a> Api<'a> {
             "floating_ip",
             &addr,
             "network",
-            &list_path,
+            &lookup,
             "floatingips",
             "/floatingips",
             "floatingip",
@@ -538,11 +535,8 @@ impl<'a> Api<'a> {
             project,
         } = s;
         let nid = self.network_id(&network)?;
-        if let Some(p) = self.first(
-            "network",
-            &format!("/ports?name={}&network_id={}", q(&name), q(&nid)),
-            "ports",
-        )? {
+        let list_path = format!("/ports?name={}&network_id={}", q(&name), q(&nid));
+        if let Some(p) = self.first("network", &list_path, "ports")? {
             self.fx.unchanged(self.op("port.ensure", &name));
             return Ok(p);
         }
@@ -561,7 +555,6 @@ impl<'a> Api<'a> {
             body["port"]["device_owner"] = json!(d);
         }
         self.project_field(project.as_ref(), &mut body, "port")?;
-        let list_path = format!("/ports?name={}&network_id={}", q(&name), q(&nid));
         let port = self.create_listed(
             self.op("port.create", &name),
             "port",
@@ -611,13 +604,12 @@ impl<'a> Api<'a> {
         if let Some(Id::Real(p)) = &pid {
             body["security_group"]["project_id"] = json!(p);
         }
-        let list_path = path;
         self.create_listed(
             self.op("security_group.create", &name),
             "security_group",
             &name,
             "network",
-            &list_path,
+            &path,
             "security_groups",
             "/security-groups",
             "security_group",
