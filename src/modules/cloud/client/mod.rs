@@ -386,7 +386,8 @@ impl Client {
     /// One API call. `path` is appended to the service's endpoint (or is a full URL).
     /// 2xx replies are returned; any other status is a [`Failure::Status`] naming method, URL,
     /// status and the server's message. A 401 re-authenticates once; idempotent methods are
-    /// retried with backoff on transport errors and 502/503/504.
+    /// retried with backoff on transport errors and 502/503/504; Ironic's 409 (a locked node) is
+    /// asked again every 2 s, 5 times.
     pub fn call(
         &self,
         method: Method,
@@ -397,6 +398,7 @@ impl Client {
     ) -> Result<Reply, Failure> {
         let mut reauthed = false;
         let mut attempt = 0u32;
+        let mut conflicts = 0u32;
         loop {
             attempt += 1;
             let t = self.token().map_err(Failure::Transport)?;
@@ -467,6 +469,16 @@ impl Client {
             {
                 tracing::debug!(target: "labsh::cloud", "retrying after: {failure}");
                 std::thread::sleep(Duration::from_millis(150 << attempt));
+                continue;
+            }
+            // Ironic answers 409 while a node is locked by the conductor's work on it (an
+            // inspection a killed run left going, say): nothing was done, so any request is asked
+            // again, as python-ironicclient does (6.3.0 ironicclient/common/http.py with_retries:
+            // Conflict retried DEFAULT_MAX_RETRIES = 5 times, DEFAULT_RETRY_INTERVAL = 2 s apart).
+            if service == "baremetal" && failure.status() == Some(409) && conflicts < 5 {
+                conflicts += 1;
+                tracing::debug!(target: "labsh::cloud", "retrying after: {failure}");
+                std::thread::sleep(Duration::from_secs(2));
                 continue;
             }
             return Err(failure);
