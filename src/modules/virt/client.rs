@@ -4,7 +4,6 @@
 
 use super::libvirt::{self, Connect, Domain, Network};
 use super::sandbox;
-pub use super::sandbox::{plan_file, sandbox_autostart_file};
 use super::xml::{self, DomSpec, NetSpec};
 use crate::effects::{Effects, Op};
 use serde::Serialize;

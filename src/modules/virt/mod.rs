@@ -331,7 +331,7 @@ pub mod virt_fns {
                 crate::effects::files::ensure_file(fx, path, text, false, None)?;
                 if fx.is_plan() {
                     // The plan opens the host the run will write.
-                    super::client::plan_file(path, text);
+                    super::sandbox::plan_file(path, text);
                 }
             }
             Ok::<_, String>(format!("test://{path}"))
@@ -373,7 +373,7 @@ pub mod virt_fns {
             let (text, auto) = super::client::sandbox_state(uri, include_str!("sandbox.xml"))?;
             let a = crate::effects::files::ensure_file(
                 fx,
-                &super::client::sandbox_autostart_file(path),
+                &super::sandbox::autostart_file(path),
                 &auto,
                 false,
                 None,
@@ -392,10 +392,7 @@ pub mod virt_fns {
     pub fn sandbox_reset(ctx: NativeCallContext, path: &str) -> Result<bool, Box<EvalAltResult>> {
         super::with_effects(&ctx, |fx| {
             let mut any = false;
-            for p in [
-                path.to_string(),
-                super::client::sandbox_autostart_file(path),
-            ] {
+            for p in [path.to_string(), super::sandbox::autostart_file(path)] {
                 if std::path::Path::new(&p).exists() {
                     fx.change(
                         crate::effects::Op::new("file.remove", &p),

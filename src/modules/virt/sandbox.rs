@@ -61,7 +61,7 @@ pub(super) fn open_uri(uri: &str) -> Result<String, String> {
 
 /// The sidecar of a sandbox file that lists what autostarts (the test driver's file format has
 /// no place for it).
-fn autostart_file(path: &str) -> String {
+pub fn autostart_file(path: &str) -> String {
     format!("{path}.autostart")
 }
 
@@ -157,9 +157,4 @@ pub fn state(c: &Connect, node_xml: &str) -> Result<(String, String), String> {
         1,
     );
     Ok((format!("{head}{body}</node>\n"), auto))
-}
-
-/// The autostart sidecar of the sandbox file at `path`.
-pub fn sandbox_autostart_file(path: &str) -> String {
-    autostart_file(path)
 }
