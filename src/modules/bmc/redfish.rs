@@ -443,23 +443,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let prog = dir.path().join("sushy-emulator");
         std::fs::write(&prog, "sleep 30\n").unwrap();
-        let mut child = std::process::Command::new("sh").arg(&prog).spawn().unwrap();
+        let cmd = Command::new(["sh", prog.to_str().unwrap()]);
+        let pid = crate::effects::process::spawn_detached(&cmd, &dir.path().join("log")).unwrap();
         let pid_file = dir.path().join("pid");
         let pid_file = pid_file.to_str().unwrap();
-        std::fs::write(pid_file, child.id().to_string()).unwrap();
+        std::fs::write(pid_file, pid.to_string()).unwrap();
         // /proc shows the new command line once sh has started.
         let t0 = std::time::Instant::now();
         while pid_alive(pid_file).is_none() && t0.elapsed().as_secs() < 5 {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert_eq!(pid_alive(pid_file), Some(child.id().to_string()));
+        assert_eq!(pid_alive(pid_file), Some(pid.to_string()));
         // This test's own process is running but is not the emulator.
         std::fs::write(pid_file, std::process::id().to_string()).unwrap();
         assert_eq!(pid_alive(pid_file), None);
-        let _ = child.kill();
-        let _ = child.wait();
-        std::fs::write(pid_file, child.id().to_string()).unwrap();
-        assert_eq!(pid_alive(pid_file), None);
+        crate::effects::process::terminate(&pid.to_string()).unwrap();
+        std::fs::write(pid_file, pid.to_string()).unwrap();
+        let t0 = std::time::Instant::now();
+        while pid_alive(pid_file).is_some() && t0.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(pid_alive(pid_file), None, "a stopped emulator is gone");
     }
 
     #[test]
