@@ -371,6 +371,38 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
 }
 
 #[test]
+fn preflight_refuses_a_redfish_port_that_something_else_holds() {
+    let lab = Lab::new();
+    for d in ["images", "ssd"] {
+        std::fs::create_dir_all(lab.work().join(d)).unwrap();
+    }
+    // Something that is not the lab's emulator listens on the profile's Redfish port.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = other.local_addr().unwrap().port();
+    let t = lab.file(
+        "redfish-host.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{bmc: {{type: redfish, redfish_port: {port}}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+            w = lab.work().display()
+        ),
+    );
+    let preflight = || {
+        lab.run_script("lab.rhai")
+            .args(["--preflight", "--target", t.to_str().unwrap()])
+            .run()
+    };
+    preflight()
+        .code(1)
+        .stderr_has("BMC ports: TCP")
+        .stdout_has(&format!(
+            "TCP {port} in use by something other than this lab's Redfish emulator"
+        ))
+        .stdout_has("move bmc.redfish_port");
+    drop(other);
+    preflight().ok().stdout_has(&format!("TCP {port} free"));
+}
+
+#[test]
 fn a_target_that_cannot_be_reached_is_named_with_its_stage() {
     let lab = Lab::new();
     let t = lab.file(
