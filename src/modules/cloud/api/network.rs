@@ -301,39 +301,30 @@ impl<'a> Api<'a> {
             )?,
         };
         let rid = sid(&router);
+        // The subnets the router has an interface on, read once (none for a router still to be
+        // made); each interface added joins them.
+        let mut on: Vec<Value> = if rid.is_planned() {
+            vec![]
+        } else {
+            self.list("network", &format!("/ports?device_id={}", q(&rid)), "ports")?
+                .iter()
+                .flat_map(|p| p["fixed_ips"].as_array().cloned().unwrap_or_default())
+                .map(|f| f["subnet_id"].clone())
+                .collect()
+        };
         for sname in s.subnets {
-            let attached = if rid.is_planned() {
-                false
-            } else {
-                let ports =
-                    self.list("network", &format!("/ports?device_id={}", q(&rid)), "ports")?;
-                let subs = self.list(
-                    "network",
-                    &format!("/subnets?name={}", q(&sname)),
-                    "subnets",
-                )?;
-                subs.iter().any(|sub| {
-                    ports.iter().any(|p| {
-                        p["fixed_ips"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .any(|f| f["subnet_id"] == sub["id"])
-                    })
-                })
-            };
             let target = format!("{name} → {sname}");
-            if attached {
-                self.fx.unchanged(self.op("router.interface", &target));
-                continue;
-            }
-            let sub = self.first(
+            let subs = self.list(
                 "network",
                 &format!("/subnets?name={}", q(&sname)),
                 "subnets",
             )?;
-            let sid_ = match sub {
-                Some(s) => sid(&s),
+            if subs.iter().any(|sub| on.contains(&sub["id"])) {
+                self.fx.unchanged(self.op("router.interface", &target));
+                continue;
+            }
+            let sid_ = match subs.first() {
+                Some(s) => sid(s),
                 None if self.fx.is_plan() => Id::planned("subnet", &sname),
                 None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
             };
@@ -344,6 +335,9 @@ impl<'a> Api<'a> {
                 &format!("/routers/{rid}/add_router_interface"),
                 Some(json!({"subnet_id": sid_})),
             )?;
+            if let Some(sub) = subs.first() {
+                on.push(sub["id"].clone());
+            }
         }
         Ok(router)
     }

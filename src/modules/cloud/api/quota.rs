@@ -9,7 +9,12 @@ use ureq::http::Method;
 impl<'a> Api<'a> {
     /// Quotas of a project as `{key: {limit, in_use, reserved}}` (compute or network).
     pub fn quota(&self, service: &str, project: &Id) -> Result<Value, String> {
-        let Id::Real(pid) = self.project_id(project)? else {
+        self.quota_of(service, project, &self.project_id(project)?)
+    }
+
+    /// [`Api::quota`] of the project `project` resolved to `pid`.
+    fn quota_of(&self, service: &str, project: &Id, pid: &Id) -> Result<Value, String> {
+        let Id::Real(pid) = pid else {
             return Ok(json!({}));
         };
         // Nova's answer holds the project's `id` beside the quotas; Neutron's holds only quotas.
@@ -42,7 +47,7 @@ impl<'a> Api<'a> {
         want: &[(String, i64)],
     ) -> Result<Value, String> {
         let pid = self.project_id(project)?;
-        let cur = self.quota(service, project)?;
+        let cur = self.quota_of(service, project, &pid)?;
         let mut diff = JMap::new();
         let live = !pid.is_planned() && self.live().is_some();
         for (k, v) in want {
@@ -95,6 +100,6 @@ impl<'a> Api<'a> {
         if self.fx.is_plan() || !live {
             return Ok(Value::Object(diff));
         }
-        self.quota(service, project)
+        self.quota_of(service, project, &pid)
     }
 }
