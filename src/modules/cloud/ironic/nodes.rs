@@ -24,12 +24,34 @@ pub struct EnrollOpts {
     pub validate: bool,
 }
 
+/// A JSON patch of a node (RFC 6902 `add`s, which Ironic takes for new and existing fields
+/// alike) and the same changes as plans and journals show them (`properties.cpus`; secrets
+/// masked).
+#[derive(Default)]
+struct Patch {
+    ops: Vec<Value>,
+    shown: JMap<String, Value>,
+}
+
+impl Patch {
+    /// Sets `path` (`/properties/cpus`) to `value`, shown as `show`.
+    fn set(&mut self, path: &str, value: Value, show: Value) {
+        self.ops
+            .push(json!({"op": "add", "path": path, "value": value}));
+        self.shown
+            .insert(path.trim_start_matches('/').replace('/', "."), show);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
 /// What enrolling one entry changes: the node (create, or a JSON patch) and its ports.
 struct NodePlan<'e> {
     entry: &'e Entry,
     existing: Option<Value>,
-    patch: Vec<Value>,
-    shown: JMap<String, Value>,
+    patch: Patch,
     reset_interfaces: bool,
     new_macs: Vec<String>,
 }
@@ -123,8 +145,7 @@ impl<'a> Api<'a> {
         o: &EnrollOpts,
         version: &str,
     ) -> NodePlan<'e> {
-        let mut patch = vec![];
-        let mut shown = JMap::new();
+        let mut patch = Patch::default();
         let mut reset_interfaces = false;
         let uuid = existing.and_then(|n| n["uuid"].as_str());
         let new_macs: Vec<String> = e
@@ -148,15 +169,11 @@ impl<'a> Api<'a> {
                 entry: e,
                 existing: None,
                 patch,
-                shown,
                 reset_interfaces,
                 new_macs,
             };
         };
-        let mut set = |path: &str, value: Value, show: Value| {
-            patch.push(json!({"op": "add", "path": path, "value": value}));
-            shown.insert(path.trim_start_matches('/').replace('/', "."), show);
-        };
+        let mut set = |path: &str, value: Value, show: Value| patch.set(path, value, show);
         if n["name"] != e.name.as_str() {
             set("/name", json!(e.name), json!(e.name));
         }
@@ -222,7 +239,6 @@ impl<'a> Api<'a> {
             entry: e,
             existing: Some(n.clone()),
             patch,
-            shown,
             reset_interfaces,
             new_macs,
         }
@@ -323,11 +339,11 @@ impl<'a> Api<'a> {
                 } else {
                     format!("/nodes/{uuid}")
                 };
-                let patch = Value::Array(p.patch.clone());
+                let patch = Value::Array(p.patch.ops.clone());
                 changed = true;
                 let r = self.update(
                     self.bm_op("node.update", &e.name)
-                        .arg("set", &p.shown)
+                        .arg("set", &p.patch.shown)
                         .arg("bmc", e.bmc()),
                     |c| c.request(Method::PATCH, "baremetal", &path, Some(&patch)),
                     n.clone(),
@@ -389,74 +405,56 @@ impl<'a> Api<'a> {
         capabilities: &[(String, String)],
         extra: &JMap<String, Value>,
     ) -> Result<Value, String> {
-        let node = match self.bm_node(ident)? {
+        // A node still to be enrolled (in a plan) gets every field; one Ironic has, those that
+        // differ.
+        let node = self.bm_node(ident)?;
+        let n = node.as_ref();
+        let mut patch = Patch::default();
+        for (k, v) in properties {
+            if n.is_none_or(|n| text_of(&n["properties"][k.as_str()]) != text_of(v)) {
+                patch.set(&format!("/properties/{k}"), v.clone(), v.clone());
+            }
+        }
+        if !capabilities.is_empty() {
+            let have = n
+                .and_then(|n| n["properties"]["capabilities"].as_str())
+                .unwrap_or_default();
+            let merged = merge_capabilities(have, capabilities);
+            if n.is_none() || parse_capabilities(&merged) != parse_capabilities(have) {
+                patch.set("/properties/capabilities", json!(merged), json!(merged));
+            }
+        }
+        for (k, v) in extra {
+            if n.is_none_or(|n| n["extra"][k.as_str()] != *v) {
+                patch.set(&format!("/extra/{k}"), v.clone(), v.clone());
+            }
+        }
+        let op = self
+            .bm_op("node.update", &ident.to_string())
+            .arg("set", &patch.shown);
+        let node = match node {
             Some(n) => n,
             None if self.fx.is_plan() => {
-                let mut shown = JMap::new();
-                for (k, v) in properties {
-                    shown.insert(format!("properties.{k}"), v.clone());
-                }
-                if !capabilities.is_empty() {
-                    shown.insert(
-                        "properties.capabilities".into(),
-                        json!(capabilities_text(capabilities)),
-                    );
-                }
-                for (k, v) in extra {
-                    shown.insert(format!("extra.{k}"), v.clone());
-                }
                 return self.fx.change(
-                    self.bm_op("node.update", &ident.to_string())
-                        .arg("set", &shown),
+                    op,
                     || Err::<_, String>(self.only_planned()),
                     || json!({"name": ident, "planned": true}),
                 );
             }
             None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
         };
-        let mut patch = vec![];
-        let mut shown = JMap::new();
-        for (k, v) in properties {
-            if text_of(&node["properties"][k.as_str()]) != text_of(v) {
-                patch.push(json!({"op": "add", "path": format!("/properties/{k}"), "value": v}));
-                shown.insert(format!("properties.{k}"), v.clone());
-            }
-        }
-        if !capabilities.is_empty() {
-            let have = node["properties"]["capabilities"]
-                .as_str()
-                .unwrap_or_default();
-            let merged = merge_capabilities(have, capabilities);
-            if parse_capabilities(&merged) != parse_capabilities(have) {
-                patch.push(
-                    json!({"op": "add", "path": "/properties/capabilities", "value": merged}),
-                );
-                shown.insert("properties.capabilities".into(), json!(merged));
-            }
-        }
-        for (k, v) in extra {
-            if node["extra"][k.as_str()] != *v {
-                patch.push(json!({"op": "add", "path": format!("/extra/{k}"), "value": v}));
-                shown.insert(format!("extra.{k}"), v.clone());
-            }
-        }
         if patch.is_empty() {
             self.fx
                 .unchanged(self.bm_op("node.update", &ident.to_string()));
             return Ok(node);
         }
         let uuid = Id::from_json(&node["uuid"]);
+        let ops = Value::Array(patch.ops);
         let r = self.update(
-            self.bm_op("node.update", &ident.to_string())
-                .arg("set", &shown),
+            op,
             |c| {
                 let path = format!("/nodes/{uuid}");
-                c.request(
-                    Method::PATCH,
-                    "baremetal",
-                    &path,
-                    Some(&Value::Array(patch)),
-                )
+                c.request(Method::PATCH, "baremetal", &path, Some(&ops))
             },
             node.clone(),
         )?;
