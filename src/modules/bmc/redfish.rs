@@ -5,6 +5,7 @@ use super::client::{run, tool};
 use crate::effects::process::{Arg, Command};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
+use base64::Engine;
 use serde_json::{json, Value};
 use std::os::unix::ffi::OsStrExt;
 
@@ -112,36 +113,20 @@ pub fn sushy_ensure(
         fx.unchanged(Op::new("bmc.sushy.start", &target));
         return Ok(false);
     }
-    let log = format!("{pid_file}.log");
     fx.change(
         Op::new("bmc.sushy.start", &target)
             .arg("libvirt_uri", libvirt_uri)
             .arg("pid_file", pid_file),
         || {
-            let pid = start_emulator(
-                fx,
-                vec![
-                    "-i".into(),
-                    address.into(),
-                    "-p".into(),
-                    port.to_string().into(),
-                    "--libvirt-uri".into(),
-                    libvirt_uri.into(),
-                ],
-                &log,
-            )?;
-            std::fs::write(pid_file, pid.to_string())
-                .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
-            let t0 = std::time::Instant::now();
-            while t0.elapsed() < std::time::Duration::from_secs(30) {
-                if curl(fx, "GET", &format!("{base}/redfish/v1"), None).is_ok() {
-                    return Ok(());
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(format!(
-                "sushy-emulator did not answer on {base} within 30 s; see {log}"
-            ))
+            let args = vec![
+                "-i".into(),
+                address.into(),
+                "-p".into(),
+                port.to_string().into(),
+                "--libvirt-uri".into(),
+                libvirt_uri.into(),
+            ];
+            start_and_wait(fx, args, pid_file, &base)
         },
         || (),
     )?;
@@ -214,14 +199,47 @@ pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String
 }
 
 /// Starts sushy-emulator with `args` as a background service of labsh's, its output in `log`.
-fn start_emulator(fx: &Effects, args: Vec<Arg>, log: &str) -> Result<u32, String> {
+/// Starts the emulator with `args` (its output in `pid_file`.log), records its PID in
+/// `pid_file`, and waits up to 30 s for it to answer HTTP on `base` (401 counts: it answers
+/// before credentials are checked), giving up as soon as it exits.
+fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> Result<(), String> {
+    let log = format!("{pid_file}.log");
     let mut argv: Vec<Arg> = vec![tool("sushy-emulator", "LABSH_SUSHY").into()];
     argv.extend(args);
-    fx.spawn_detached(&Command::new(argv), std::path::Path::new(log))
+    let pid = fx
+        .spawn_detached(&Command::new(argv), std::path::Path::new(&log))
         .map_err(|e| match e {
             crate::effects::Error::NotFound(m) => format!("{m} (pip install sushy-tools)"),
             other => other.to_string(),
-        })
+        })?;
+    std::fs::write(pid_file, pid.to_string())
+        .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
+    let probe = Command::new([
+        tool("curl", "LABSH_CURL").as_str(),
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "2",
+        &format!("{base}/redfish/v1/Systems"),
+    ]);
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(30) {
+        if let Ok(o) = fx.exec(&probe) {
+            if o.stdout == "401" || o.stdout == "200" {
+                return Ok(());
+            }
+        }
+        if pid_alive(pid_file).is_none() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(format!(
+        "sushy-emulator did not answer on {base} within 30 s; see {log}"
+    ))
 }
 
 /// The PID in `pid_file` when that process is running and is the emulator labsh starts (an
@@ -283,7 +301,6 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
         sushy_prime(fx, spec)?;
         return Ok(false);
     }
-    let log = format!("{}.log", spec.pid_file);
     fx.change(
         Op::new(
             if running.is_some() {
@@ -307,63 +324,17 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
             }
             std::fs::create_dir_all(&state_dir)
                 .map_err(|e| format!("cannot make {state_dir}: {e}"))?;
-            let pid = start_emulator(
+            start_and_wait(
                 fx,
                 vec!["--config".into(), spec.config.as_str().into()],
-                &log,
-            )?;
-            std::fs::write(&spec.pid_file, pid.to_string())
-                .map_err(|e| format!("cannot write {}: {e}", spec.pid_file))?;
-            let t0 = std::time::Instant::now();
-            while t0.elapsed() < std::time::Duration::from_secs(30) {
-                // Without credentials the emulator answers 401 once it is up.
-                let probe = Command::new([
-                    tool("curl", "LABSH_CURL").as_str(),
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    "--max-time",
-                    "2",
-                    &format!("{base}/redfish/v1/Systems"),
-                ]);
-                if let Ok(o) = fx.exec(&probe) {
-                    if o.stdout == "401" || o.stdout == "200" {
-                        return Ok(());
-                    }
-                }
-                if pid_alive(&spec.pid_file).is_none() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(format!(
-                "sushy-emulator did not answer on {base} within 30 s; see {log}"
-            ))
+                &spec.pid_file,
+                &base,
+            )
         },
         || (),
     )?;
     sushy_prime(fx, spec)?;
     Ok(true)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Asks the emulator once for each system: the first time, sushy-tools writes its
@@ -375,7 +346,11 @@ fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
     }
     let auth = format!(
         "Basic {}",
-        base64(format!("{}:{}", spec.username, spec.password.expose()).as_bytes())
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            spec.username,
+            spec.password.expose()
+        ))
     );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -464,13 +439,5 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(pid_alive(pid_file), None, "a stopped emulator is gone");
-    }
-
-    #[test]
-    fn base64_as_http_basic_auth_wants_it() {
-        assert_eq!(base64(b"admin:pw"), "YWRtaW46cHc=");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
-        assert_eq!(base64(b""), "");
     }
 }
