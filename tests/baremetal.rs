@@ -8,9 +8,8 @@ use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
 use crate::support::devcloud::{devcloud, osc_status, system_clouds};
 use crate::support::host::RealHost;
 use crate::support::ports::free_port;
-use crate::support::{script, Lab, CANARY_VALUE};
+use crate::support::{kill_at_line, script, Lab, CANARY_VALUE};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -260,36 +259,11 @@ fn kill_at(s: &Setup, args: Vec<String>, op: &str) -> Result<(), String> {
         .args(args)
         .env("PATH", &path_with_venv())
         .command();
-    let err = s.lab.work().join("killed.stderr");
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let mut killed = false;
-    let mut seen = vec![];
-    for line in BufReader::new(out).lines() {
-        let Ok(line) = line else { break };
-        seen.push(line.clone());
-        if line.contains("\"event\":\"effect\"") && line.contains(&format!("\"op\":\"{op}\"")) {
-            let _ = Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status();
-            killed = true;
-            break;
-        }
-    }
-    let _ = child.wait();
-    if killed {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n{}",
-            seen.join("\n"),
-            std::fs::read_to_string(&err).unwrap_or_default()
-        ))
-    }
+    let effect = format!("\"op\":\"{op}\"");
+    kill_at_line(&mut c, |l| {
+        l.contains("\"event\":\"effect\"") && l.contains(&effect)
+    })
+    .map(|_| ())
 }
 
 #[test]

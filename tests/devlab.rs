@@ -7,11 +7,10 @@ use crate::support::bmc::Vbmcd;
 use crate::support::devcloud::{devcloud, osc_status};
 use crate::support::host::{snapshot, RealHost};
 use crate::support::ports::free_ports;
-use crate::support::{script, Lab};
+use crate::support::{kill_at_line, script, Lab};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn osc(clouds: &Path, args: &[&str]) -> Value {
     crate::support::devcloud::osc(clouds, "devcloud", args)
@@ -50,25 +49,10 @@ fn cloud_snapshot(clouds: &Path, prefix: &str) -> Vec<String> {
 /// Runs labsh and kills it as soon as stage `stage` is done (read from its --json events).
 fn kill_after(lab: &Lab, args: &[String], stage: &str) {
     let mut c = lab.labsh().args(args.iter().cloned()).command();
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    for line in BufReader::new(out).lines() {
-        let Ok(line) = line else { break };
-        if line.contains("\"event\":\"stage\"")
-            && line.contains(&format!("\"stage\":\"{stage}\""))
-            && line.contains("\"status\":\"done\"")
-        {
-            let _ = Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status();
-            break;
-        }
-    }
-    let _ = child.wait();
+    let done = format!("\"stage\":\"{stage}\"");
+    let _ = kill_at_line(&mut c, |l| {
+        l.contains("\"event\":\"stage\"") && l.contains(&done) && l.contains("\"status\":\"done\"")
+    });
 }
 
 #[test]

@@ -9,9 +9,7 @@ use std::process::Command;
 fn guest_image(lab: &Lab, name: &str) -> PathBuf {
     let cache = std::env::var_os("LABSH_GUESTFS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/guestfs")
-        });
+        .unwrap_or_else(|| crate::support::cache("guestfs"));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/busybox-image.sh");
     // Two tests may ask at once: one builds, in a folder of its own, then renames.
     let out = run_ok(

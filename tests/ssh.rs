@@ -28,9 +28,7 @@ fn script(lab: &Lab, name: &str, text: &str) -> PathBuf {
 fn nova_sample(dir: &Path) -> PathBuf {
     let venv = std::env::var_os("LABSH_DEVCLOUD_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/venv-devcloud")
-        });
+        .unwrap_or_else(|| crate::support::cache("venv-devcloud"));
     let out = dir.join("nova.conf");
     let st = Command::new(venv.join("bin/oslo-config-generator"))
         .args(["--namespace", "nova.conf", "--output-file"])

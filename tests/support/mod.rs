@@ -102,6 +102,41 @@ pub fn spawn_and_read_line(cmd: &mut Command) -> (Child, String) {
     (child, line)
 }
 
+/// Runs `cmd` (a `labsh --json` run), reading its JSON lines, and kills it with SIGKILL at the
+/// first line `at` picks: an interrupted run, for the next run to continue. The lines read; `Err`
+/// with them and its stderr when it ended before such a line.
+pub fn kill_at_line(cmd: &mut Command, at: impl Fn(&str) -> bool) -> Result<Vec<String>, String> {
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(err.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut seen = vec![];
+    let mut killed = false;
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        let hit = at(&line);
+        seen.push(line);
+        if hit {
+            let _ = child.kill();
+            killed = true;
+            break;
+        }
+    }
+    let _ = child.wait();
+    if killed {
+        Ok(seen)
+    } else {
+        Err(format!(
+            "{}\n{}",
+            seen.join("\n"),
+            std::fs::read_to_string(err.path()).unwrap_or_default()
+        ))
+    }
+}
+
 /// The stage `name` in a run's recap.
 pub fn recap_stage<'a>(recap: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
     recap["stages"]
