@@ -111,3 +111,26 @@ fn a_secret_set_in_an_ini_file_is_written_for_real_shown_masked_and_the_file_mad
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&ini).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn a_plain_text_password_in_a_cloud_map_is_not_in_the_connection_it_gives() {
+    let lab = Lab::new();
+    // Nothing listens there: in a plan the cloud is offline, and its map is what connect keeps.
+    // The password is plain text, not a secret labsh knows to mask.
+    let closed = crate::support::ports::free_port(23000);
+    let pw = "plain-pw-5d1e77";
+    let f = lab.file(
+        "plain.rhai",
+        &format!(
+            "let c = cloud::connect(#{{auth_url: \"http://127.0.0.1:{closed}/v3\", username: \"u\", password: \"{pw}\", project_name: \"p\"}});\nprint(`key ${{c.key}}`);\nprint(c);\nassert(c.offline);\n"
+        ),
+    );
+    let o = lab.run(["run", f.to_str().unwrap(), "--plan", "--json"]);
+    o.ok().stdout_has("key spec:");
+    assert!(
+        !o.stdout.contains(pw) && !o.stderr.contains(pw),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+}

@@ -82,12 +82,10 @@ const SPEC_KEYS: &[&str] = &[
 ];
 
 /// A configuration from a spec; `Err((message, missing_file))`.
-fn config_of(spec: &Dynamic) -> Result<(CloudConfig, String), (String, bool)> {
+fn config_of(spec: &Dynamic) -> Result<CloudConfig, (String, bool)> {
     if spec.is_string() {
         let name = spec.clone().into_string().unwrap_or_default();
-        return config::named(&name, None)
-            .map(|c| (c, format!("name:{name}")))
-            .map_err(|e| (e, false));
+        return config::named(&name, None).map_err(|e| (e, false));
     }
     let Some(m) = spec.read_lock::<Map>().map(|m| m.clone()) else {
         return Err((
@@ -99,13 +97,12 @@ fn config_of(spec: &Dynamic) -> Result<(CloudConfig, String), (String, bool)> {
         ));
     };
     let o = Opts::new("cloud::connect", m.clone(), SPEC_KEYS).map_err(|e| (e, false))?;
-    let key = value::to_json(spec).to_string();
     if let Some(rc) = o.str("openrc").map_err(|e| (e, false))? {
         let p = PathBuf::from(&rc);
         if !p.is_file() {
             return Err((format!("openrc {rc} does not exist"), true));
         }
-        return config::openrc(&p).map(|c| (c, key)).map_err(|e| (e, false));
+        return config::openrc(&p).map_err(|e| (e, false));
     }
     if o.has("auth_url") {
         let mut auth = serde_json::Map::new();
@@ -133,7 +130,6 @@ fn config_of(spec: &Dynamic) -> Result<(CloudConfig, String), (String, bool)> {
             .map_err(|e| (e, false))?
             .unwrap_or_else(|| "inline".into());
         return config::from_entry(&name, &serde_json::Value::Object(top), "cloud::connect")
-            .map(|c| (c, key))
             .map_err(|e| (e, false));
     }
     let file = o.str("clouds_yaml").map_err(|e| (e, false))?;
@@ -143,9 +139,7 @@ fn config_of(spec: &Dynamic) -> Result<(CloudConfig, String), (String, bool)> {
         }
     }
     let name = o.str("cloud").map_err(|e| (e, false))?.unwrap_or_default();
-    config::named(&name, file.as_ref().map(PathBuf::from).as_deref())
-        .map(|c| (c, key))
-        .map_err(|e| (e, false))
+    config::named(&name, file.as_ref().map(PathBuf::from).as_deref()).map_err(|e| (e, false))
 }
 
 /// What `cloud::connect` returns: the configuration when there is one, the connection's name
@@ -193,6 +187,15 @@ fn to_map(v: &impl Serialize) -> Res<Map> {
 
 /// Resolves a cloud argument to a connection (authenticating once per cloud). In plan mode a
 /// cloud that cannot be reached yet is planned against as an empty one.
+/// The key of a cloud given as a map: a digest of it, so that a password given as plain text
+/// (not a secret) is kept nowhere, not in the key `cloud::connect` returns either.
+fn spec_key(spec: &Dynamic) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(value::to_json(spec).to_string().as_bytes());
+    let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("spec:{hex}")
+}
+
 fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     if let Some(m) = spec.read_lock::<Map>() {
         if let Some(k) = m.get("key").and_then(|k| k.clone().into_string().ok()) {
@@ -204,7 +207,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     let ask_key = if spec.is_string() {
         format!("name:{}", spec.clone().into_string().unwrap_or_default())
     } else {
-        value::to_json(spec).to_string()
+        spec_key(spec)
     };
     if let Some(c) = recall(&ask_key) {
         return Ok(c);
@@ -240,7 +243,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
             .unwrap_or_else(|_| "its credentials are only planned".into());
         return offline(spec_name("inline"), why);
     }
-    let (cfg, _) = match config_of(spec) {
+    let cfg = match config_of(spec) {
         Ok(c) => c,
         Err((why, true)) if plan => {
             return offline(spec_name("openrc"), why);
