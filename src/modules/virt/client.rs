@@ -500,6 +500,7 @@ fn state_word(d: &Domain) -> String {
 #[derive(Serialize)]
 pub struct DomRow {
     pub name: String,
+    pub uuid: String,
     pub state: String,
     pub autostart: bool,
     /// The owning lab (`()` when labsh did not create it).
@@ -517,6 +518,7 @@ pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
         let f = xml::parse_domain(&xml)?;
         out.push(DomRow {
             name: f.name,
+            uuid: f.uuid,
             state: state_word(&d),
             autostart: d.autostart().unwrap_or(false),
             owner: f.owner,

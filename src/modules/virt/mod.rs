@@ -555,7 +555,8 @@ pub mod virt_fns {
             .collect()
     }
 
-    /// The domains at `uri`: `[#{name, state, autostart, lab}]` (`state`: running, shutoff, ...).
+    /// The domains at `uri`: `[#{name, uuid, state, autostart, lab}]` (`state`: running,
+    /// shutoff, ...).
     ///
     /// ```rhai
     /// let doms = virt::domain_list("test:///default");
