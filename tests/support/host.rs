@@ -21,11 +21,11 @@ impl RealHost {
     pub fn start(name: &str) -> RealHost {
         let base = std::env::var_os("LABSH_REALSTACK_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/labsh/realstack")
-            });
+            .unwrap_or_else(|| super::cache("realstack"));
         let dir = base.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
+        // The host's image folder is there from the start, as /var/lib/libvirt/images is on a
+        // host with libvirt installed (preflight refuses a folder that does not exist).
+        std::fs::create_dir_all(dir.join("images")).unwrap();
         let out = run_ok(
             Command::new("bash")
                 .arg(harness())
