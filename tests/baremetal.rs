@@ -86,6 +86,37 @@ fn first_mac(host: &RealHost, dom: &str) -> String {
     xml[at..at + 17].to_string()
 }
 
+/// How many nodes Ironic holds for the lab: those labsh marked as the lab's (extra.labsh_lab),
+/// and any other on one of the lab's BMCs (127.0.0.1, ports `port_base`..+7). A node enrolled
+/// twice counts twice, named or not.
+fn enrolled(clouds: &Path, lab: &str, port_base: u16) -> usize {
+    osc(
+        clouds,
+        &[
+            "baremetal",
+            "node",
+            "list",
+            "--fields",
+            "uuid",
+            "extra",
+            "driver_info",
+        ],
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .filter(|n| {
+        let di = &n["driver_info"];
+        let port = di["ipmi_port"]
+            .as_u64()
+            .or_else(|| di["ipmi_port"].as_str().and_then(|p| p.parse().ok()));
+        n["extra"]["labsh_lab"] == lab
+            || (di["ipmi_address"] == "127.0.0.1"
+                && port.is_some_and(|p| (port_base as u64..port_base as u64 + 7).contains(&p)))
+    })
+    .count()
+}
+
 struct Setup {
     lab: Lab,
     host: RealHost,
@@ -396,7 +427,12 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
     }
     readd(&pw);
     s.run("lab.rhai", "ipmi").ok();
-    assert_eq!(lab_nodes(&s.clouds).len(), 7, "nothing enrolled twice");
+    assert_eq!(lab_nodes(&s.clouds).len(), 7);
+    assert_eq!(
+        enrolled(&s.clouds, "t-bm", s.port_base),
+        7,
+        "nothing enrolled twice"
+    );
     assert!(lab_nodes(&s.clouds).iter().all(|(_, st)| st == "available"));
 
     // redfish: the same nodes move to sushy-tools and are inspected out of band; a run killed
@@ -405,6 +441,11 @@ fn the_seed_nodes_are_enrolled_managed_inspected_and_provided_on_a_real_ironic()
         panic!("the run did not reach the inspection:\n{out}");
     }
     all_provided_then_unchanged(&s, "redfish");
+    assert_eq!(
+        enrolled(&s.clouds, "t-bm", s.port_base),
+        7,
+        "nothing enrolled twice"
+    );
 
     // Teardown removes the lab's nodes, and only those, before their BMCs and domains. The
     // look-alike's BMC is 127.0.0.1 on a port nothing listens on.
