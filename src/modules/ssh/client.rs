@@ -188,6 +188,25 @@ pub struct Run {
     pub read: bool,
 }
 
+/// Whether `h` is offline (the target stands in for it), when it is never contacted: in a run
+/// that is an error naming `what` (the command); in a plan the step `shown` is shown (`None` for a
+/// read, which shows nothing).
+pub fn offline(fx: &Effects, h: &Host, shown: Option<Op>, what: &str) -> Result<bool, Error> {
+    if !h.is_offline() {
+        return Ok(false);
+    }
+    if !fx.is_plan() {
+        return Err(Error::Failed(format!(
+            "{} is offline (the target stands in for it); nothing was run: {what}",
+            h.label()
+        )));
+    }
+    if let Some(op) = shown {
+        fx.planned_step(op).map_err(Error::Failed)?;
+    }
+    Ok(true)
+}
+
 /// Runs the remote command line `line` as `func`. A plan shows a change and runs a read; an
 /// offline host is never contacted: a plan reads nothing from it (exit code 3, as a missing file)
 /// and shows the change, a run is an error.
@@ -199,17 +218,8 @@ pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Ou
         c.stream = Some(h.label());
     }
     let target = format!("{}: {line}", h.label());
-    if h.is_offline() {
-        if !fx.is_plan() {
-            return Err(Error::Failed(format!(
-                "{} is offline (the target stands in for it); nothing was run: {line}",
-                h.label()
-            )));
-        }
-        if !o.read {
-            fx.planned_step(Op::new(func, target))
-                .map_err(Error::Failed)?;
-        }
+    let shown = (!o.read).then(|| Op::new(func, target.clone()));
+    if offline(fx, h, shown, line)? {
         return Ok(Output {
             code: if o.read { 3 } else { 0 },
             stdout: String::new(),

@@ -565,20 +565,12 @@ pub mod ssh_fns {
                 .max(std::time::Duration::from_millis(50)),
         };
         let check = o.bool("check", true).map_err(err)?;
-        if h.is_offline() {
-            super::with_effects(&ctx, |fx| {
-                if !fx.is_plan() {
-                    return Err(format!(
-                        "{} is offline (the target stands in for it); nothing was run: {command}",
-                        h.label()
-                    ));
-                }
-                fx.planned_step(
-                    Op::new("ssh.job", format!("{}: {name}", h.label()))
-                        .arg("command", command)
-                        .arg("log", &spec.log),
-                )
-            })?;
+        let shown = Op::new("ssh.job", format!("{}: {name}", h.label()))
+            .arg("command", command)
+            .arg("log", &spec.log);
+        if super::with_effects(&ctx, |fx| {
+            super::client::offline(fx, &h, Some(shown), command)
+        })? {
             let shown = super::JobResult {
                 code: 0,
                 attached: false,
