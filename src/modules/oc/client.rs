@@ -3,7 +3,7 @@
 //! nodes; every call a read through the effects seam.
 
 use crate::effects::process::{Arg, Command};
-use crate::effects::{Effects, Op};
+use crate::effects::{Effects, Error, Op};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,20 +24,20 @@ pub fn binary() -> String {
 
 /// Whether the cluster can be asked: `false` in plan mode when the kubeconfig is not there yet (the
 /// cluster reads as empty), an error in a run.
-pub fn ready(fx: &Effects, kubeconfig: &str) -> Result<bool, String> {
+pub fn ready(fx: &Effects, kubeconfig: &str) -> Result<bool, Error> {
     if Path::new(kubeconfig).is_file() {
         return Ok(true);
     }
     if fx.is_plan() {
         return Ok(false);
     }
-    Err(format!(
+    Err(Error::Failed(format!(
         "kubeconfig {kubeconfig} does not exist: is the cluster installed?"
-    ))
+    )))
 }
 
 /// Runs the client with `args` (a read). `None` in plan mode when the kubeconfig is not there yet.
-pub fn read_json(fx: &Effects, kubeconfig: &str, args: &[String]) -> Result<Option<Value>, String> {
+pub fn read_json(fx: &Effects, kubeconfig: &str, args: &[String]) -> Result<Option<Value>, Error> {
     if !ready(fx, kubeconfig)? {
         return Ok(None);
     }
@@ -48,12 +48,10 @@ pub fn read_json(fx: &Effects, kubeconfig: &str, args: &[String]) -> Result<Opti
     cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
     cmd.timeout = Some(Duration::from_secs(90));
     let shown = format!("{bin} {}", args.join(" "));
-    let out = fx
-        .run_checked(Op::new("oc.get", &shown), &cmd, true)
-        .map_err(|e| e.to_string())?;
+    let out = fx.run_checked(Op::new("oc.get", &shown), &cmd, true)?;
     serde_json::from_str(&out.stdout)
         .map(Some)
-        .map_err(|e| format!("{shown}: not JSON: {e}"))
+        .map_err(|e| Error::Failed(format!("{shown}: not JSON: {e}")))
 }
 
 /// The items of a list the client printed (one object as a list of one).
@@ -121,7 +119,7 @@ pub fn pod_summary(p: &Value) -> Value {
 }
 
 /// The nodes as summaries (see [`node_summary`]).
-pub fn nodes(fx: &Effects, kubeconfig: &str) -> Result<Vec<Value>, String> {
+pub fn nodes(fx: &Effects, kubeconfig: &str) -> Result<Vec<Value>, Error> {
     summaries(
         fx,
         kubeconfig,
@@ -131,7 +129,7 @@ pub fn nodes(fx: &Effects, kubeconfig: &str) -> Result<Vec<Value>, String> {
 }
 
 /// The pods of `namespace` as summaries (see [`pod_summary`]).
-pub fn pods(fx: &Effects, kubeconfig: &str, namespace: &str) -> Result<Vec<Value>, String> {
+pub fn pods(fx: &Effects, kubeconfig: &str, namespace: &str) -> Result<Vec<Value>, Error> {
     let args = ["get", "pods", "-n", namespace, "-o", "json"];
     summaries(fx, kubeconfig, &args, pod_summary)
 }
@@ -142,7 +140,7 @@ fn summaries(
     kubeconfig: &str,
     args: &[&str],
     summary: fn(&Value) -> Value,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, Error> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     Ok(items(read_json(fx, kubeconfig, &args)?)
         .iter()
@@ -159,7 +157,7 @@ pub fn exec(
     namespace: &str,
     pod: &str,
     argv: Vec<Arg>,
-) -> Result<String, String> {
+) -> Result<String, Error> {
     if !ready(fx, kubeconfig)? {
         return Ok(String::new());
     }
@@ -180,9 +178,7 @@ pub fn exec(
     let mut cmd = Command::new(a);
     cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
     cmd.timeout = Some(Duration::from_secs(120));
-    let out = fx
-        .run_checked(Op::new("oc.exec", shown), &cmd, true)
-        .map_err(|e| e.to_string())?;
+    let out = fx.run_checked(Op::new("oc.exec", shown), &cmd, true)?;
     Ok(out.stdout)
 }
 
@@ -194,7 +190,7 @@ pub fn wait_nodes_ready(
     count: i64,
     timeout: Duration,
     interval: Duration,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, Error> {
     if !ready(fx, kubeconfig)? {
         return Ok(vec![]);
     }
@@ -211,7 +207,7 @@ pub fn wait_nodes_ready(
                 .filter(|n| n["ready"] != true)
                 .map(|n| n["name"].as_str().unwrap_or_default().to_string())
                 .collect();
-            return Err(format!(
+            return Err(Error::Failed(format!(
                 "{ready} of {count} nodes Ready after {}s; not Ready: {}",
                 timeout.as_secs(),
                 if not.is_empty() {
@@ -219,7 +215,7 @@ pub fn wait_nodes_ready(
                 } else {
                     not.join(", ")
                 }
-            ));
+            )));
         }
         fx.check_cancel()?;
         std::thread::sleep(

@@ -29,7 +29,7 @@ pub fn install(
     timeout: std::time::Duration,
     log_level: &str,
     release_image: Option<&str>,
-) -> Result<Installed, String> {
+) -> Result<Installed, Error> {
     let kubeconfig = Path::new(dir).join("auth/kubeconfig");
     let metadata = Path::new(dir).join("metadata.json");
     let mut op = Op::new("ocp.install", dir).arg("installer", installer);
@@ -166,17 +166,20 @@ pub fn install(
     };
     let out = match r {
         Ok(o) => o,
-        Err(Error::Interrupted) => return Err("interrupted".into()),
+        Err(Error::Interrupted) => return Err(Error::Interrupted),
         Err(Error::TimedOut(_)) => {
-            return Err(diag(&format!(
+            return Err(Error::Failed(diag(&format!(
                 "did not finish in {}",
                 crate::effects::fmt_ms(timeout.as_millis())
-            )))
+            ))))
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     if !fx.is_plan() && (out.code != 0 || !g.2) {
-        return Err(diag(&format!("failed with exit code {}", out.code)));
+        return Err(Error::Failed(diag(&format!(
+            "failed with exit code {}",
+            out.code
+        ))));
     }
     crate::effects::files::ensure_file(fx, &marker, "", false, None).map_err(|e| {
         format!("the cluster is installed, but {e}: without {marker} the next run starts the installer again")
