@@ -78,6 +78,48 @@ fn the_installer_run_follows_progress_keeps_its_log_and_converges() {
 }
 
 #[test]
+fn an_install_stopped_with_sigterm_ends_the_run_even_inside_a_try() {
+    let lab = Lab::new();
+    let started = lab.work().join("started");
+    let inst = installer(
+        &lab,
+        "openshift-install",
+        &format!("touch {}\nexec sleep 60", started.display()),
+    );
+    let (_, call) = install_call(&lab, &inst, "timeout: 120");
+    let f = lab.file(
+        "install.rhai",
+        &format!(
+            "try {{ {call}; }} catch (e) {{ print(`caught: ${{e}}`); }}\nprint(\"went on\");\n"
+        ),
+    );
+    let mut c = lab.labsh().args(["run", f.to_str().unwrap()]).command();
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !started.exists() && t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(started.exists(), "the installer did not start");
+    // SIGTERM, as a service manager or a CI runner stops a run.
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(143), "{out}{err}");
+    assert!(!out.contains("caught") && !out.contains("went on"), "{out}");
+}
+
+#[test]
 fn an_expired_wait_is_diagnosed_with_the_last_progress_and_the_log() {
     let lab = Lab::new();
     let inst = installer(
