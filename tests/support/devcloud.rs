@@ -62,18 +62,15 @@ pub fn osc_status(clouds: &Path, cloud: &str, args: &[&str]) -> bool {
         .unwrap_or(false)
 }
 
-/// A clouds.yaml of the test's own naming the devcloud twice: `devcloud` (the admin project)
-/// and `devcloud-system` (system scope, as Ironic's policy wants for node administration).
+/// A copy of the devcloud's clouds.yaml, the test's own: it names the devcloud twice, `devcloud`
+/// (the admin project) and `devcloud-system` (system scope, as Ironic's policy wants for node
+/// administration).
 pub fn system_clouds(lab: &Lab, devcloud_yaml: &Path) -> PathBuf {
-    let t = std::fs::read_to_string(devcloud_yaml).unwrap();
-    let pw = t
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("password: ").map(|s| s.to_string()))
-        .unwrap();
-    lab.file(
-        "clouds.yaml",
-        &format!(
-            "clouds:\n  devcloud:\n    auth: {{auth_url: http://127.0.0.1:5000/v3, username: admin, password: {pw}, project_name: admin, user_domain_name: Default, project_domain_name: Default}}\n    region_name: regionOne\n  devcloud-system:\n    auth: {{auth_url: http://127.0.0.1:5000/v3, username: admin, password: {pw}, user_domain_name: Default, system_scope: all}}\n    region_name: regionOne\n"
-        ),
-    )
+    let text = std::fs::read_to_string(devcloud_yaml).unwrap();
+    assert!(
+        text.contains("devcloud-system:"),
+        "{}",
+        devcloud_yaml.display()
+    );
+    lab.file("clouds.yaml", &text)
 }

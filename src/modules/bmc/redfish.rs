@@ -198,10 +198,9 @@ pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String
     )
 }
 
-/// Starts sushy-emulator with `args` as a background service of labsh's, its output in `log`.
-/// Starts the emulator with `args` (its output in `pid_file`.log), records its PID in
-/// `pid_file`, and waits up to 30 s for it to answer HTTP on `base` (401 counts: it answers
-/// before credentials are checked), giving up as soon as it exits.
+/// Starts sushy-emulator with `args`, a background service of labsh's (its output in
+/// `pid_file`.log, its PID in `pid_file`), and waits up to 30 s for it to answer HTTP on `base`
+/// (401 counts: it answers before credentials are checked), giving up as soon as it exits.
 fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> Result<(), String> {
     let log = format!("{pid_file}.log");
     let mut argv: Vec<Arg> = vec![tool("sushy-emulator", "LABSH_SUSHY").into()];

@@ -173,13 +173,12 @@ impl<'a> Api<'a> {
                 new_macs,
             };
         };
-        let mut set = |path: &str, value: Value, show: Value| patch.set(path, value, show);
         if n["name"] != e.name.as_str() {
-            set("/name", json!(e.name), json!(e.name));
+            patch.set("/name", json!(e.name), json!(e.name));
         }
         let driver_changed = n["driver"] != e.driver.name();
         if driver_changed {
-            set("/driver", json!(e.driver.name()), json!(e.driver.name()));
+            patch.set("/driver", json!(e.driver.name()), json!(e.driver.name()));
             reset_interfaces =
                 crate::modules::cloud::client::microversion(version) >= Some((1, 45));
         }
@@ -196,8 +195,8 @@ impl<'a> Api<'a> {
             || !same_verify
             || n["extra"]["labsh_bmc"].as_str() != Some(digest.as_str())
         {
-            set("/driver_info", e.driver_info(), e.driver_info_shown());
-            set(
+            patch.set("/driver_info", e.driver_info(), e.driver_info_shown());
+            patch.set(
                 "/extra/labsh_bmc",
                 json!(digest),
                 json!("(digest of the BMC's credentials)"),
@@ -205,12 +204,12 @@ impl<'a> Api<'a> {
         }
         if let Some(i) = o.inspect_interface.get(e.driver.name()) {
             if n["inspect_interface"] != i.as_str() || driver_changed {
-                set("/inspect_interface", json!(i), json!(i));
+                patch.set("/inspect_interface", json!(i), json!(i));
             }
         }
         if let Some(lab) = &o.lab {
             if n["extra"]["labsh_lab"] != lab.as_str() {
-                set("/extra/labsh_lab", json!(lab), json!(lab));
+                patch.set("/extra/labsh_lab", json!(lab), json!(lab));
             }
         }
         // Inspection measures what the entry only states: once inspected, its values stand.
@@ -226,13 +225,13 @@ impl<'a> Api<'a> {
             if inspected && have.is_some() {
                 continue;
             }
-            set(&format!("/properties/{k}"), v.clone(), v);
+            patch.set(&format!("/properties/{k}"), v.clone(), v);
         }
         if !e.capabilities.is_empty() {
             let have = n["properties"]["capabilities"].as_str().unwrap_or_default();
             let merged = merge_capabilities(have, &e.capabilities);
             if parse_capabilities(&merged) != parse_capabilities(have) {
-                set("/properties/capabilities", json!(merged), json!(merged));
+                patch.set("/properties/capabilities", json!(merged), json!(merged));
             }
         }
         NodePlan {
