@@ -10,3 +10,16 @@ bench_work() {
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
 }
+
+# Builds COMMIT (from `git archive`, in $work/base, its own target folder BASE_TARGET_DIR, default
+# ~/.cache/labsh/base-target) and names its binary $base_bin, copied into $work; $base is the
+# commit's short name. Commits before libvirt was loaded lazily need libvirt-dev and pkg-config.
+build_base() {
+  base="$(git rev-parse --short "$1")"
+  mkdir -p "$work/base"
+  git archive "$base" | tar -x -C "$work/base"
+  local base_target="${BASE_TARGET_DIR:-$HOME/.cache/labsh/base-target}"
+  (cd "$work/base" && CARGO_TARGET_DIR="$base_target" cargo build --release --locked -q)
+  base_bin="$work/labsh-$base"
+  cp "$base_target/release/labsh" "$base_bin"
+}

@@ -21,13 +21,8 @@ export LABSH_STATE_DIR="$work/state"
 cmds=("$bin -e 1+1" "$bin -e abs(-1)")
 names=("labsh -e 1+1" "labsh -e abs(-1)")
 if [ $# -ge 1 ]; then
-    base="$(git rev-parse --short "$1")"
-    mkdir "$work/base"
-    git archive "$base" | tar -x -C "$work/base"
-    base_target="${BASE_TARGET_DIR:-$HOME/.cache/labsh/base-target}"
-    (cd "$work/base" && CARGO_TARGET_DIR="$base_target" cargo build --release --locked -q)
-    cp "$base_target/release/labsh" "$work/labsh-$base"
-    cmds+=("$work/labsh-$base -e 1+1")
+    build_base "$1"
+    cmds+=("$base_bin -e 1+1")
     names+=("labsh -e 1+1 at $base")
 fi
 # The distribution's interpreters (a version manager's shim on PATH would time the shim).
