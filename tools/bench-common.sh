@@ -5,10 +5,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labsh/target}"
 cargo build --release --locked -q
 bin="$CARGO_TARGET_DIR/release/labsh"
 
-# A scratch folder, $work, removed when the script exits.
+# A scratch folder, $work, removed when the script exits. $bin is run from a copy there, as a
+# commit's build (build_base) is: a binary run where cargo left it started measurably slower than
+# the same binary copied (1.3 times, paired runs of one build), which would bias every comparison.
 bench_work() {
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
+  cp "$bin" "$work/labsh"
+  bin="$work/labsh"
 }
 
 # Builds COMMIT (from `git archive`, in $work/base, its own target folder BASE_TARGET_DIR, default
