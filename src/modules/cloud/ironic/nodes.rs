@@ -47,6 +47,17 @@ impl Patch {
     }
 }
 
+/// The node Ironic holds under `e`'s name, and the one on `e`'s BMC (they may be one node).
+fn matches<'n>(nodes: &'n [Value], e: &Entry) -> (Option<&'n Value>, Option<&'n Value>) {
+    let key = e.bmc_key();
+    (
+        nodes.iter().find(|n| n["name"] == e.name.as_str()),
+        nodes
+            .iter()
+            .find(|n| node_bmc_key(n).as_deref() == Some(key.as_str())),
+    )
+}
+
 /// What enrolling one entry changes: the node (create, or a JSON patch) and its ports.
 struct NodePlan<'e> {
     entry: &'e Entry,
@@ -87,10 +98,7 @@ impl<'a> Api<'a> {
     ) -> Vec<String> {
         let mut bad = vec![];
         for e in entries {
-            let by_name = nodes.iter().find(|n| n["name"] == e.name.as_str());
-            let by_bmc = nodes
-                .iter()
-                .find(|n| node_bmc_key(n).as_deref() == Some(e.bmc_key().as_str()));
+            let (by_name, by_bmc) = matches(nodes, e);
             let ours = |n: &Value| lab.is_some() && n["extra"]["labsh_lab"].as_str() == lab;
             if let Some(n) = by_bmc {
                 if n["name"] != e.name.as_str() && (by_name.is_some() || !ours(n)) {
@@ -273,15 +281,8 @@ impl<'a> Api<'a> {
         let plans: Vec<NodePlan> = entries
             .iter()
             .map(|e| {
-                let existing = nodes
-                    .iter()
-                    .find(|n| n["name"] == e.name.as_str())
-                    .or_else(|| {
-                        nodes
-                            .iter()
-                            .find(|n| node_bmc_key(n).as_deref() == Some(e.bmc_key().as_str()))
-                    });
-                self.node_plan(e, existing, &ports, o, &version)
+                let (by_name, by_bmc) = matches(&nodes, e);
+                self.node_plan(e, by_name.or(by_bmc), &ports, o, &version)
             })
             .collect();
         crate::effects::pool::run_all(
