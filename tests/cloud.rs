@@ -2,7 +2,7 @@
 //! Swift and Ironic from PyPI on 127.0.0.1 (tests/harness/devcloud.sh). What labsh creates is read back with
 //! python-openstackclient, a client we did not write.
 
-use crate::support::devcloud::{devcloud, osc, osc_command, system_clouds};
+use crate::support::devcloud::{devcloud, osc, osc_command, osc_status, system_clouds};
 use crate::support::{cache, root, run_ok, spawn_and_read_line, succeeded, Lab, Spawned};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -120,6 +120,27 @@ fn every_cloud_example_runs_against_the_devcloud() {
                 o.stderr
             );
         }
+    }
+    // The nodes the bare metal examples enrolled are not left in the shared devcloud.
+    for n in ["example-node1", "example-node2"] {
+        osc_status(
+            &clouds,
+            "devcloud-system",
+            &["baremetal", "node", "maintenance", "set", n],
+        );
+        osc_status(
+            &clouds,
+            "devcloud-system",
+            &["baremetal", "node", "delete", n],
+        );
+        assert!(
+            !osc_status(
+                &clouds,
+                "devcloud-system",
+                &["baremetal", "node", "show", n]
+            ),
+            "{n} is still enrolled"
+        );
     }
 }
 
