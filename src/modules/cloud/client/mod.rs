@@ -129,6 +129,15 @@ fn server_message(body: &Value) -> Option<String> {
             (!t.is_empty()).then(|| t.chars().take(300).collect())
         }
         Value::Object(m) => {
+            // Ironic's answer holds its own JSON error as text (ironic 39.0.0
+            // ironic/api/middleware/parsable_error.py: {"error_message": "{\"faultstring\": ..}"}).
+            if let Some(Value::String(s)) = m.get("error_message") {
+                let inner = serde_json::from_str::<Value>(s).ok();
+                return inner
+                    .as_ref()
+                    .and_then(server_message)
+                    .or_else(|| Some(s.clone()));
+            }
             for k in ["message", "faultstring", "detail", "title"] {
                 if let Some(Value::String(s)) = m.get(k) {
                     return Some(s.clone());
@@ -472,10 +481,17 @@ impl Client {
                 continue;
             }
             // Ironic answers 409 while a node is locked by the conductor's work on it (an
-            // inspection a killed run left going, say): nothing was done, so any request is asked
-            // again, as python-ironicclient does (6.3.0 ironicclient/common/http.py with_retries:
-            // Conflict retried DEFAULT_MAX_RETRIES = 5 times, DEFAULT_RETRY_INTERVAL = 2 s apart).
-            if service == "baremetal" && failure.status() == Some(409) && conflicts < 5 {
+            // inspection a killed run left going, say): nothing was done, so the request is asked
+            // again, 5 times 2 s apart as python-ironicclient does (6.3.0
+            // ironicclient/common/http.py with_retries: DEFAULT_MAX_RETRIES, DEFAULT_RETRY_INTERVAL).
+            // Only that 409 (ironic 39.0.0 ironic/common/exception.py NodeLocked: "... is locked by
+            // host ..."): the others (a node or MAC that exists, a state that forbids the change)
+            // would answer the same after 10 s, and callers act on them at once.
+            if service == "baremetal"
+                && failure.status() == Some(409)
+                && failure.to_string().contains("is locked by host")
+                && conflicts < 5
+            {
                 conflicts += 1;
                 tracing::debug!(target: "labsh::cloud", "retrying after: {failure}");
                 std::thread::sleep(Duration::from_secs(2));
@@ -617,6 +633,10 @@ mod tests {
             server_message(&glance).unwrap(),
             "409 Conflict Image already exists"
         );
+        let ironic = json!({"error_message": "{\"faultstring\": \"Node 1be2 is locked by host uc, please retry after the current operation is completed.\", \"faultcode\": \"Client\", \"debuginfo\": null}"});
+        assert!(server_message(&ironic)
+            .unwrap()
+            .starts_with("Node 1be2 is locked by host uc"));
     }
 
     #[test]
