@@ -51,11 +51,11 @@ def expand(text, i):
                 i = m2.end()
                 if m2.group(1) == "}":
                     return out, i
-                if re.compile(r"\s*\}").match(text, i):
-                    i = re.compile(r"\s*\}").match(text, i).end()
-                    return out, i
         name = m.group(1)
         i = m.end()
+        alias = re.compile(r"\s+as\s+[A-Za-z_][A-Za-z0-9_]*").match(text, i)
+        if alias:
+            i = alias.end()
         if name != "self":
             prefix = prefix + [name]
         sep = re.compile(r"::").match(text, i)
@@ -149,6 +149,7 @@ def self_check():
         "use super::{x, Y};": [("super", "x"), ("super", "")],
         "crate::util::join(&v)": [("crate", "util::join")],
         "use super::{self, y as z,};": [("super", ""), ("super", "y")],
+        "use crate::{a as b, c::{d as e, f}};": [("crate", "a"), ("crate", "c::d"), ("crate", "c::f")],
     }
     for text, want in cases.items():
         got = list(paths(text))
