@@ -232,7 +232,9 @@ fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> R
             }
         }
         if pid_alive(pid_file).is_none() {
-            break;
+            return Err(format!(
+                "sushy-emulator exited before it answered on {base}; see {log}"
+            ));
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

@@ -46,14 +46,6 @@ impl Id {
     pub fn is_planned(&self) -> bool {
         matches!(self, Id::Planned { .. })
     }
-
-    /// The id the cloud knows, if it is one.
-    pub fn real(&self) -> Option<&str> {
-        match self {
-            Id::Real(s) => Some(s),
-            Id::Planned { .. } => None,
-        }
-    }
 }
 
 impl fmt::Display for Id {

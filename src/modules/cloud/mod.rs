@@ -185,8 +185,6 @@ fn to_map(v: &impl Serialize) -> Res<Map> {
     Ok(crate::session::map_of(v)?)
 }
 
-/// Resolves a cloud argument to a connection (authenticating once per cloud). In plan mode a
-/// cloud that cannot be reached yet is planned against as an empty one.
 /// The key of a cloud given as a map: a digest of it, so that a password given as plain text
 /// (not a secret) is kept nowhere, not in the key `cloud::connect` returns either.
 fn spec_key(spec: &Dynamic) -> String {
@@ -196,6 +194,8 @@ fn spec_key(spec: &Dynamic) -> String {
     format!("spec:{hex}")
 }
 
+/// Resolves a cloud argument to a connection (authenticating once per cloud). In plan mode a
+/// cloud that cannot be reached yet is planned against as an empty one.
 fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     if let Some(m) = spec.read_lock::<Map>() {
         if let Some(k) = m.get("key").and_then(|k| k.clone().into_string().ok()) {

@@ -166,7 +166,6 @@ pub fn install(
     };
     let out = match r {
         Ok(o) => o,
-        Err(Error::Interrupted) => return Err(Error::Interrupted),
         Err(Error::TimedOut(_)) => {
             return Err(Error::Failed(diag(&format!(
                 "did not finish in {}",

@@ -65,13 +65,12 @@ impl<'a> Api<'a> {
             self.fx.unchanged(self.op("container.ensure", name));
             return Ok(false);
         }
-        self.update(
+        self.send(
             self.op("container.create", name),
-            |c| {
-                c.call(Method::PUT, "object-store", &path, Body::None, &[])
-                    .map(|_| Value::Null)
-            },
-            Value::Null,
+            Method::PUT,
+            "object-store",
+            &path,
+            None,
         )?;
         Ok(true)
     }

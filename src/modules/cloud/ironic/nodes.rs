@@ -366,11 +366,10 @@ impl<'a> Api<'a> {
             self.bm_port_create(&e.name, &uuid, m)?;
             changed = true;
         }
-        let real = uuid.real();
         if !changed {
             self.fx.unchanged(self.bm_op("node.ensure", &e.name));
-        } else if let Some(uuid) = real.filter(|_| o.validate && !self.fx.is_plan()) {
-            let v = self.bm_validate(&Id::Real(uuid.to_string()))?;
+        } else if o.validate && !self.fx.is_plan() && !uuid.is_planned() {
+            let v = self.bm_validate(&uuid)?;
             for iface in ["power", "management"] {
                 if v[iface]["result"] == json!(false) {
                     return Err(format!(
