@@ -24,7 +24,8 @@ pub(crate) fn fixed(base: &str) -> String {
     format!("t-{base}")
 }
 
-/// A floating IP address of the devcloud's external pool (151-250); each test has its own.
+/// A floating IP address of the devcloud's external subnet, outside the pools Neutron hands
+/// addresses out from (tests/harness/devcloud.sh); each test has its own.
 pub(crate) fn fip(n: u32) -> String {
     format!("192.168.122.{n}")
 }

@@ -50,9 +50,11 @@ fn cloud_snapshot(clouds: &Path, prefix: &str) -> Vec<String> {
 fn kill_after(lab: &Lab, args: &[String], stage: &str) {
     let mut c = lab.labsh().args(args.iter().cloned()).command();
     let done = format!("\"stage\":\"{stage}\"");
-    let _ = kill_at_line(&mut c, |l| {
+    if let Err(out) = kill_at_line(&mut c, |l| {
         l.contains("\"event\":\"stage\"") && l.contains(&done) && l.contains("\"status\":\"done\"")
-    });
+    }) {
+        panic!("the run ended before stage {stage} was done:\n{out}");
+    }
 }
 
 #[test]

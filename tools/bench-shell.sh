@@ -21,7 +21,8 @@ hyperfine --warmup 5 --runs 50 -N "$bin -e 1+1"
 hyperfine --warmup 5 --runs 50 "$bin repl </dev/null"
 hyperfine --warmup 3 --runs 30 -N "$bin run --plan --json $work/plan500.rhai"
 "$bin" run --plan --json "$work/plan500.rhai" | tail -1 | python3 -c 'import json,sys; print("planned:", json.load(sys.stdin)["totals"]["planned"])'
-test ! -e "$work/out" && echo "the plan created nothing"
+[ ! -e "$work/out" ] || { echo "the plan created files in $work/out" >&2; exit 1; }
+echo "the plan created nothing"
 for cmd in "-e 1+1" "run --plan --json $work/plan500.rhai"; do
     /usr/bin/time -f "max RSS %M KiB: labsh $cmd" "$bin" $cmd >/dev/null
 done

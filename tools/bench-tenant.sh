@@ -98,9 +98,9 @@ declare -A times
 for i in $(seq 1 "$runs"); do
   for way in osc curl labsh; do
     s="$way$i-$$"
-    t0=$(now); "with_$way" "$s" 192.168.122.241 192.168.122.242; t1=$(now)
+    t0=$(now); "with_$way" "$s" 192.168.122.186 192.168.122.187; t1=$(now)
     times[$way,$i]=$(echo "$t1 - $t0" | bc)
-    cleanup "$s" 192.168.122.241 192.168.122.242
+    cleanup "$s" 192.168.122.186 192.168.122.187
   done
   printf 'run %d: openstackclient %6.2f s  curl %5.2f s  labsh %5.2f s  ratio osc/labsh %5.1fx  curl/labsh %4.2fx\n' "$i" \
     "${times[osc,$i]}" "${times[curl,$i]}" "${times[labsh,$i]}" \
