@@ -196,9 +196,6 @@ fn the_seed_l1_gets_a_bmc_per_overcloud_node_and_a_matching_instackenv() {
 #[test]
 fn preflight_takes_the_labs_own_redfish_emulator_for_its_own() {
     let lab = Lab::new();
-    for d in ["images", "ssd"] {
-        std::fs::create_dir_all(lab.work().join(d)).unwrap();
-    }
     // The real emulator on the profile's Redfish port, its PID where the lab keeps it.
     let port = free_port(48300);
     let emu = crate::support::Spawned(
@@ -221,24 +218,12 @@ fn preflight_takes_the_labs_own_redfish_emulator_for_its_own() {
     let pid_file = lab.state().join("redfish/lab/sushy.pid");
     std::fs::create_dir_all(pid_file.parent().unwrap()).unwrap();
     std::fs::write(&pid_file, format!("{}\n", emu.0.id())).unwrap();
-    let t = lab.file(
-        "redfish-host.yaml",
-        &format!(
-            "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{bmc: {{type: redfish, redfish_port: {port}}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
-            w = lab.work().display()
-        ),
-    );
-    let preflight = || {
-        lab.run_script("lab.rhai")
-            .args(["--preflight", "--target", t.to_str().unwrap()])
-            .run()
-    };
-    preflight()
+    lab.redfish_preflight(port)
         .ok()
         .stdout_has(&format!("TCP {port} free (or this lab's Redfish emulator)"));
     // The PID file naming another program (this test): the listener is not the lab's.
     std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
-    preflight().code(1).stdout_has(&format!(
+    lab.redfish_preflight(port).code(1).stdout_has(&format!(
         "TCP {port} in use by something other than this lab's Redfish emulator"
     ));
 }

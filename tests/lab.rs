@@ -373,25 +373,10 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
 #[test]
 fn preflight_refuses_a_redfish_port_that_something_else_holds() {
     let lab = Lab::new();
-    for d in ["images", "ssd"] {
-        std::fs::create_dir_all(lab.work().join(d)).unwrap();
-    }
     // Something that is not the lab's emulator listens on the profile's Redfish port.
     let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = other.local_addr().unwrap().port();
-    let t = lab.file(
-        "redfish-host.yaml",
-        &format!(
-            "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{bmc: {{type: redfish, redfish_port: {port}}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
-            w = lab.work().display()
-        ),
-    );
-    let preflight = || {
-        lab.run_script("lab.rhai")
-            .args(["--preflight", "--target", t.to_str().unwrap()])
-            .run()
-    };
-    preflight()
+    lab.redfish_preflight(port)
         .code(1)
         .stderr_has("BMC ports: TCP")
         .stdout_has(&format!(
@@ -399,7 +384,9 @@ fn preflight_refuses_a_redfish_port_that_something_else_holds() {
         ))
         .stdout_has("move bmc.redfish_port");
     drop(other);
-    preflight().ok().stdout_has(&format!("TCP {port} free"));
+    lab.redfish_preflight(port)
+        .ok()
+        .stdout_has(&format!("TCP {port} free"));
 }
 
 #[test]

@@ -237,6 +237,24 @@ impl Lab {
         }
     }
 
+    /// `lab.rhai --preflight` on a sandbox target whose BMCs are Redfish on `port` (its image and
+    /// disk folders made under `work`).
+    pub fn redfish_preflight(&self, port: u16) -> Out {
+        for d in ["images", "ssd"] {
+            std::fs::create_dir_all(self.work().join(d)).expect("mkdir");
+        }
+        let t = self.file(
+            "redfish-host.yaml",
+            &format!(
+                "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{bmc: {{type: redfish, redfish_port: {port}}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+                w = self.work().display()
+            ),
+        );
+        self.run_script("lab.rhai")
+            .args(["--preflight", "--target", t.to_str().unwrap()])
+            .run()
+    }
+
     /// Fails if the canary's value is in any file under the state folder.
     pub fn assert_no_canary_in_files(&self) {
         for f in walk(&self.state()) {
