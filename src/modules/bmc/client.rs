@@ -6,7 +6,7 @@ use super::zmtp;
 use crate::effects::process::{Arg, Command, Output};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
-use serde_json::{json, Value};
+use serde_json::{json, Map as JMap, Value};
 
 pub(super) fn tool(name: &str, env_var: &str) -> String {
     std::env::var(env_var).unwrap_or_else(|_| name.to_string())
@@ -396,22 +396,12 @@ pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, String
     }
 }
 
-/// One node of instackenv.json.
+/// One node of instackenv.json, checked: its fields as the file holds them (`name`, `pm_type`,
+/// `pm_addr`, `pm_port`, `mac`, ...), the BMC password apart.
 #[derive(Clone, Debug)]
 pub struct Node {
-    pub name: String,
-    pub pm_type: String,
-    pub pm_addr: String,
-    pub pm_port: u16,
-    pub pm_user: String,
+    pub fields: JMap<String, Value>,
     pub pm_password: Secret,
-    pub macs: Vec<String>,
-    pub profile: Option<String>,
-    /// Redfish: the system's path (`/redfish/v1/Systems/UUID`).
-    pub system_id: Option<String>,
-    pub cpu: Option<u32>,
-    pub memory_mib: Option<u64>,
-    pub disk_gb: Option<u64>,
 }
 
 /// instackenv.json for the undercloud's node import. `reveal`: put the real passwords in (for
@@ -420,32 +410,14 @@ pub fn instackenv(nodes: &[Node], reveal: bool) -> Value {
     let list: Vec<Value> = nodes
         .iter()
         .map(|n| {
-            let mut v = json!({
-                "name": n.name,
-                "pm_type": n.pm_type,
-                "pm_addr": n.pm_addr,
-                "pm_port": n.pm_port.to_string(),
-                "pm_user": n.pm_user,
-                "pm_password": if reveal { n.pm_password.expose().to_string() } else { n.pm_password.mask() },
-                "mac": n.macs,
-                "arch": "x86_64",
-            });
-            if let Some(s) = &n.system_id {
-                v["pm_system_id"] = json!(s);
-            }
-            if let Some(p) = &n.profile {
-                v["capabilities"] = json!(format!("profile:{p},boot_option:local"));
-            }
-            if let Some(c) = n.cpu {
-                v["cpu"] = json!(c.to_string());
-            }
-            if let Some(m) = n.memory_mib {
-                v["memory"] = json!(m.to_string());
-            }
-            if let Some(d) = n.disk_gb {
-                v["disk"] = json!(d.to_string());
-            }
-            v
+            let mut v = n.fields.clone();
+            let pw = if reveal {
+                n.pm_password.expose().to_string()
+            } else {
+                n.pm_password.mask()
+            };
+            v.insert("pm_password".into(), json!(pw));
+            Value::Object(v)
         })
         .collect();
     json!({ "nodes": list })
@@ -479,28 +451,15 @@ mod tests {
 
     #[test]
     fn instackenv_masks_unless_revealed() {
+        let fields = json!({"name": "overcloud-ctrl01", "pm_type": "ipmi", "pm_port": "6230"});
         let n = Node {
-            name: "overcloud-ctrl01".into(),
-            pm_type: "ipmi".into(),
-            pm_addr: "172.16.0.254".into(),
-            pm_port: 6230,
-            pm_user: "admin".into(),
+            fields: fields.as_object().cloned().unwrap_or_default(),
             pm_password: Secret::new("bmc", "instackenv-unit-pw"),
-            macs: vec!["52:54:00:aa:bb:cc".into()],
-            profile: Some("control".into()),
-            system_id: None,
-            cpu: Some(4),
-            memory_mib: Some(16384),
-            disk_gb: None,
         };
         let masked = instackenv(std::slice::from_ref(&n), false).to_string();
         assert!(masked.contains("«secret bmc»") && !masked.contains("instackenv-unit-pw"));
         let real = instackenv(&[n], true);
         assert_eq!(real["nodes"][0]["pm_password"], "instackenv-unit-pw");
         assert_eq!(real["nodes"][0]["pm_port"], "6230");
-        assert_eq!(
-            real["nodes"][0]["capabilities"],
-            "profile:control,boot_option:local"
-        );
     }
 }

@@ -129,24 +129,42 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
                 "{func}: 'pm_type' must be ipmi or redfish, not {pm_type:?}"
             ));
         }
+        let name = o.req_str("name")?;
+        let pm_port = port_of(&o, "pm_port")?;
+        let pm_addr = o.req_str("pm_addr")?;
+        let macs: Vec<String> = o.array("mac")?.into_iter().map(|v| v.to_string()).collect();
+        let mut fields = serde_json::json!({
+            "name": name,
+            "pm_type": pm_type,
+            "pm_addr": &pm_addr,
+            "pm_port": pm_port.to_string(),
+            "pm_user": o.str_or("pm_user", "admin")?,
+            "mac": macs,
+            "arch": "x86_64",
+        });
+        if let Some(s) = o.str("pm_system_id")? {
+            fields["pm_system_id"] = s.into();
+        }
+        if let Some(p) = o.str("profile")? {
+            fields["capabilities"] = format!("profile:{p},boot_option:local").into();
+        }
+        // instackenv.json holds the sizes as strings.
+        for (key, field) in [
+            ("cpu", "cpu"),
+            ("memory_mib", "memory"),
+            ("disk_gb", "disk"),
+        ] {
+            if let Some(v) = o.int(key)? {
+                fields[field] = v.to_string().into();
+            }
+        }
         let node = Node {
-            name: o.req_str("name")?,
-            pm_port: port_of(&o, "pm_port")?,
-            pm_addr: o.req_str("pm_addr")?,
-            pm_user: o.str_or("pm_user", "admin")?,
+            fields: fields.as_object().cloned().unwrap_or_default(),
             pm_password: secret_of(&func, &o, "pm_password")?,
-            macs: o.array("mac")?.into_iter().map(|v| v.to_string()).collect(),
-            profile: o.str("profile")?,
-            system_id: o.str("pm_system_id")?,
-            cpu: o.int("cpu")?.map(|v| v as u32),
-            memory_mib: o.int("memory_mib")?.map(|v| v as u64),
-            disk_gb: o.int("disk_gb")?.map(|v| v as u64),
-            pm_type,
         };
-        if node.pm_type == "ipmi" && !seen_ports.insert((node.pm_addr.clone(), node.pm_port)) {
+        if pm_type == "ipmi" && !seen_ports.insert((pm_addr.clone(), pm_port)) {
             return Err(format!(
-                "{func}: BMC {}:{} is used by another node too",
-                node.pm_addr, node.pm_port
+                "{func}: BMC {pm_addr}:{pm_port} is used by another node too"
             ));
         }
         out.push(node);
