@@ -116,8 +116,11 @@ impl Session {
 #[derive(Clone)]
 pub struct SessionTag(pub Arc<Session>);
 
+/// What a binding returns: its value, or the error Rhai raises.
+pub type Res<T> = Result<T, Box<EvalAltResult>>;
+
 /// The session of the running script.
-pub fn session(ctx: &NativeCallContext) -> Result<Arc<Session>, Box<EvalAltResult>> {
+pub fn session(ctx: &NativeCallContext) -> Res<Arc<Session>> {
     ctx.tag()
         .and_then(|t| t.clone().try_cast::<SessionTag>())
         .map(|t| t.0)
@@ -145,7 +148,7 @@ pub fn user_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltR
 pub fn with_effects<T, E: ClientError>(
     ctx: &NativeCallContext,
     f: impl FnOnce(&Effects) -> Result<T, E>,
-) -> Result<T, Box<EvalAltResult>> {
+) -> Res<T> {
     let s = session(ctx)?;
     f(&s.effects).map_err(|e| e.into_rhai(ctx))
 }
@@ -181,18 +184,12 @@ impl ClientError for crate::effects::Error {
 /// A client's record as the Rhai value scripts see: a struct becomes a map of its fields (by
 /// their serde names), `Option::None` becomes `()`, integers become Rhai ints (a `u64` past
 /// `i64::MAX` would become a float), sequences arrays.
-pub fn to_dynamic<T: serde::Serialize>(
-    ctx: &NativeCallContext,
-    value: &T,
-) -> Result<Dynamic, Box<EvalAltResult>> {
+pub fn to_dynamic<T: serde::Serialize>(ctx: &NativeCallContext, value: &T) -> Res<Dynamic> {
     rhai::serde::to_dynamic(value).map_err(|e| rt_err(ctx, e.to_string()))
 }
 
 /// [`to_dynamic`] of a struct, as a map.
-pub fn to_map<T: serde::Serialize>(
-    ctx: &NativeCallContext,
-    value: &T,
-) -> Result<rhai::Map, Box<EvalAltResult>> {
+pub fn to_map<T: serde::Serialize>(ctx: &NativeCallContext, value: &T) -> Res<rhai::Map> {
     map_of(value).map_err(|e| rt_err(ctx, e))
 }
 
@@ -205,10 +202,7 @@ pub fn map_of<T: serde::Serialize>(value: &T) -> Result<rhai::Map, String> {
 }
 
 /// [`to_dynamic`] of a list of records, as an array.
-pub fn to_array<T: serde::Serialize>(
-    ctx: &NativeCallContext,
-    rows: &[T],
-) -> Result<rhai::Array, Box<EvalAltResult>> {
+pub fn to_array<T: serde::Serialize>(ctx: &NativeCallContext, rows: &[T]) -> Res<rhai::Array> {
     rows.iter().map(|r| to_dynamic(ctx, r)).collect()
 }
 

@@ -1,8 +1,9 @@
 //! `net`: IPv4 address and CIDR arithmetic for profiles and checks.
 
+use crate::session::Res;
 use crate::util::cidr;
 use rhai::plugin::*;
-use rhai::{Dynamic, EvalAltResult, NativeCallContext};
+use rhai::{Dynamic, NativeCallContext};
 use std::net::Ipv4Addr;
 
 #[export_module]
@@ -49,11 +50,7 @@ pub mod net_fns {
     /// assert_eq(net::cidr("172.16.0.254", "255.255.255.0"), "172.16.0.0/24");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn cidr(
-        ctx: NativeCallContext,
-        address: &str,
-        netmask: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn cidr(ctx: NativeCallContext, address: &str, netmask: &str) -> Res<String> {
         super::cidr::of_netmask(address, netmask)
             .map_err(|e| crate::session::rt_err(&ctx, format!("net::cidr: {e}")))
     }

@@ -11,7 +11,7 @@ use crate::util::suggest::closest;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 /// The problems of a variant's functions: `overrides()` missing or taking arguments, hooks named
 /// for no stage (with a did-you-mean) or taking other than one argument (the profile), and step

@@ -7,10 +7,11 @@ pub mod zmtp;
 use crate::effects::secret::Secret;
 use crate::engine::value;
 use crate::modules::opts::{item_label, type_name, Opts};
+use crate::session::Res;
 use crate::session::{rt_err, session, to_array, with_effects};
 use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 
 fn secret_of(func: &str, o: &Opts, key: &str) -> Result<Secret, String> {
     match o.value(key) {
@@ -186,7 +187,7 @@ pub mod bmc_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn vbmc_ensure(ctx: NativeCallContext, spec: Map) -> Result<bool, Box<EvalAltResult>> {
+    pub fn vbmc_ensure(ctx: NativeCallContext, spec: Map) -> Res<bool> {
         let (spec, v, start) = super::bmc_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
         super::with_effects(&ctx, |fx| super::client::vbmc_ensure(fx, &v, &spec, start))
     }
@@ -202,7 +203,7 @@ pub mod bmc_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn vbmcs_ensure(ctx: NativeCallContext, specs: Array) -> Result<Array, Box<EvalAltResult>> {
+    pub fn vbmcs_ensure(ctx: NativeCallContext, specs: Array) -> Res<Array> {
         let mut parsed = Vec::new();
         let mut vb = None;
         let mut start = true;
@@ -234,7 +235,7 @@ pub mod bmc_fns {
     /// if img::have("vbmc") && false { bmc::vbmc_list(#{}); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn vbmc_list(ctx: NativeCallContext, opts: Map) -> Result<Array, Box<EvalAltResult>> {
+    pub fn vbmc_list(ctx: NativeCallContext, opts: Map) -> Res<Array> {
         let o =
             super::Opts::new("vbmc_list", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
@@ -250,11 +251,7 @@ pub mod bmc_fns {
     /// if img::have("vbmc") && false { bmc::vbmc_stop("overcloud-ctrl01", #{}); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn vbmc_stop(
-        ctx: NativeCallContext,
-        domain: &str,
-        opts: Map,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn vbmc_stop(ctx: NativeCallContext, domain: &str, opts: Map) -> Res<bool> {
         let o =
             super::Opts::new("vbmc_stop", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
@@ -267,11 +264,7 @@ pub mod bmc_fns {
     /// if img::have("vbmc") && false { bmc::vbmc_delete("overcloud-ctrl01", #{}); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn vbmc_delete(
-        ctx: NativeCallContext,
-        domain: &str,
-        opts: Map,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn vbmc_delete(ctx: NativeCallContext, domain: &str, opts: Map) -> Res<bool> {
         let o = super::Opts::new("vbmc_delete", opts, &["config"])
             .map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
@@ -297,11 +290,7 @@ pub mod bmc_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn ipmi_power(
-        ctx: NativeCallContext,
-        bmc: Map,
-        action: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn ipmi_power(ctx: NativeCallContext, bmc: Map, action: &str) -> Res<String> {
         let i = super::ipmi_of(bmc).map_err(|e| super::rt_err(&ctx, e))?;
         super::with_effects(&ctx, |fx| super::client::ipmi_power(fx, &i, action))
     }
@@ -315,7 +304,7 @@ pub mod bmc_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sushy_ensure(ctx: NativeCallContext, opts: Map) -> Result<bool, Box<EvalAltResult>> {
+    pub fn sushy_ensure(ctx: NativeCallContext, opts: Map) -> Res<bool> {
         let o = super::Opts::new(
             "sushy_ensure",
             opts,
@@ -347,7 +336,7 @@ pub mod bmc_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sushy_configured(ctx: NativeCallContext, opts: Map) -> Result<bool, Box<EvalAltResult>> {
+    pub fn sushy_configured(ctx: NativeCallContext, opts: Map) -> Res<bool> {
         let err = |e: String| super::rt_err(&ctx, e);
         let o = super::Opts::new(
             "sushy_configured",
@@ -400,7 +389,7 @@ pub mod bmc_fns {
     /// bmc::sushy_stop("/nonexistent/labsh-doc-sushy.pid");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sushy_stop(ctx: NativeCallContext, pid_file: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub fn sushy_stop(ctx: NativeCallContext, pid_file: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| super::redfish::sushy_stop(fx, pid_file))
     }
 
@@ -410,10 +399,7 @@ pub mod bmc_fns {
     /// if false { bmc::redfish_systems("http://127.0.0.1:8000"); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn redfish_systems(
-        ctx: NativeCallContext,
-        base_url: &str,
-    ) -> Result<Array, Box<EvalAltResult>> {
+    pub fn redfish_systems(ctx: NativeCallContext, base_url: &str) -> Res<Array> {
         let rows = super::with_effects(&ctx, |fx| super::redfish::redfish_systems(fx, base_url))?;
         super::to_array(&ctx, &rows)
     }
@@ -429,7 +415,7 @@ pub mod bmc_fns {
         base_url: &str,
         system_id: &str,
         reset_type: &str,
-    ) -> Result<(), Box<EvalAltResult>> {
+    ) -> Res<()> {
         if ![
             "On",
             "ForceOff",
@@ -458,7 +444,7 @@ pub mod bmc_fns {
     /// assert_eq(j.nodes[0].pm_password, "«secret bmc»");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn instackenv(ctx: NativeCallContext, nodes: Array) -> Result<Map, Box<EvalAltResult>> {
+    pub fn instackenv(ctx: NativeCallContext, nodes: Array) -> Res<Map> {
         let nodes = super::nodes_of(nodes).map_err(|e| super::rt_err(&ctx, e))?;
         let v = super::client::instackenv(&nodes, false);
         Ok(super::value::from_json(&v)
@@ -475,11 +461,7 @@ pub mod bmc_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn write_instackenv(
-        ctx: NativeCallContext,
-        path: &str,
-        nodes: Array,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn write_instackenv(ctx: NativeCallContext, path: &str, nodes: Array) -> Res<bool> {
         let nodes = super::nodes_of(nodes).map_err(|e| super::rt_err(&ctx, e))?;
         super::with_effects(&ctx, |fx| super::client::write_instackenv(fx, path, &nodes))
     }

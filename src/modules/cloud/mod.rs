@@ -29,13 +29,13 @@ use api::{Api, Conn};
 use config::CloudConfig;
 use id::Id;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 /// Connections by key (and by the name or spec they were asked by).
 static CONNS: OnceLock<Mutex<HashMap<String, (Conn, Map)>>> = OnceLock::new();

@@ -2,6 +2,7 @@
 //! `failed_check` (counted in the recap), `did_you_mean`, and `styled` for the tables checks print.
 
 use crate::engine::value;
+use crate::session::Res;
 use crate::session::{rt_err, session};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic};
@@ -18,7 +19,7 @@ pub mod assertions_fns {
     /// assert(1 < 2);
     /// ```
     #[rhai_fn(name = "assert", return_raw)]
-    pub fn assert(ctx: NativeCallContext, cond: bool) -> Result<(), Box<EvalAltResult>> {
+    pub fn assert(ctx: NativeCallContext, cond: bool) -> Res<()> {
         if cond {
             Ok(())
         } else {
@@ -32,11 +33,7 @@ pub mod assertions_fns {
     /// assert(2 + 2 == 4, "arithmetic");
     /// ```
     #[rhai_fn(name = "assert", return_raw)]
-    pub fn assert_msg(
-        ctx: NativeCallContext,
-        cond: bool,
-        message: &str,
-    ) -> Result<(), Box<EvalAltResult>> {
+    pub fn assert_msg(ctx: NativeCallContext, cond: bool, message: &str) -> Res<()> {
         if cond {
             Ok(())
         } else {
@@ -50,11 +47,7 @@ pub mod assertions_fns {
     /// assert_eq([1, #{a: "b"}], [1, #{a: "b"}]);
     /// ```
     #[rhai_fn(name = "assert_eq", return_raw)]
-    pub fn assert_eq(
-        ctx: NativeCallContext,
-        left: Dynamic,
-        right: Dynamic,
-    ) -> Result<(), Box<EvalAltResult>> {
+    pub fn assert_eq(ctx: NativeCallContext, left: Dynamic, right: Dynamic) -> Res<()> {
         assert_eq_msg(ctx, left, right, "left == right")
     }
 
@@ -69,7 +62,7 @@ pub mod assertions_fns {
         left: Dynamic,
         right: Dynamic,
         message: &str,
-    ) -> Result<(), Box<EvalAltResult>> {
+    ) -> Res<()> {
         if super::eq_values(&left, &right) {
             return Ok(());
         }
@@ -90,7 +83,7 @@ pub mod assertions_fns {
     /// try { fail("profile.rhai: ocp.workers: -1 must be 0 or more"); } catch (e) { }
     /// ```
     #[rhai_fn(name = "fail", return_raw)]
-    pub fn fail(ctx: NativeCallContext, message: &str) -> Result<(), Box<EvalAltResult>> {
+    pub fn fail(ctx: NativeCallContext, message: &str) -> Res<()> {
         Err(crate::session::user_err(&ctx, message))
     }
 
@@ -101,11 +94,7 @@ pub mod assertions_fns {
     /// try { fail("domain x belongs to lab y", "tear lab y down, or rename this lab"); } catch (e) { }
     /// ```
     #[rhai_fn(name = "fail", return_raw)]
-    pub fn fail_advice(
-        ctx: NativeCallContext,
-        message: &str,
-        advice: &str,
-    ) -> Result<(), Box<EvalAltResult>> {
+    pub fn fail_advice(ctx: NativeCallContext, message: &str, advice: &str) -> Res<()> {
         // The first mark of a message stands: this one carries the advice.
         crate::session::user_error(message, Some(advice));
         fail(ctx, message)
@@ -118,11 +107,7 @@ pub mod assertions_fns {
     /// if plan_mode() { failed_check("example check", "shown in the recap"); }
     /// ```
     #[rhai_fn(name = "failed_check", return_raw)]
-    pub fn failed_check(
-        ctx: NativeCallContext,
-        name: &str,
-        detail: &str,
-    ) -> Result<(), Box<EvalAltResult>> {
+    pub fn failed_check(ctx: NativeCallContext, name: &str, detail: &str) -> Res<()> {
         super::session(&ctx)?.effects.check_failed(name, detail);
         Ok(())
     }
@@ -150,11 +135,7 @@ pub mod assertions_fns {
     /// assert(s.contains("pass"));
     /// ```
     #[rhai_fn(name = "styled", return_raw)]
-    pub fn styled(
-        ctx: NativeCallContext,
-        kind: &str,
-        text: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn styled(ctx: NativeCallContext, kind: &str, text: &str) -> Res<String> {
         use crate::printer::Tone;
         let tone = match kind {
             "pass" | "ok" => Tone::Ok,

@@ -249,11 +249,7 @@ pub mod flow_fns {
     /// assert_eq(v, true);
     /// ```
     #[rhai_fn(name = "wait_until", return_raw)]
-    pub fn wait_until_opts(
-        ctx: NativeCallContext,
-        f: FnPtr,
-        opts: Map,
-    ) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn wait_until_opts(ctx: NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
         super::wait_impl(&ctx, f, opts)
     }
 
@@ -263,7 +259,7 @@ pub mod flow_fns {
     /// wait_until(|| true);
     /// ```
     #[rhai_fn(name = "wait_until", return_raw)]
-    pub fn wait_until(ctx: NativeCallContext, f: FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn wait_until(ctx: NativeCallContext, f: FnPtr) -> Res<Dynamic> {
         super::wait_impl(&ctx, f, Map::new())
     }
 
@@ -273,7 +269,7 @@ pub mod flow_fns {
     /// sleep(0.01);
     /// ```
     #[rhai_fn(name = "sleep", return_raw)]
-    pub fn sleep_float(ctx: NativeCallContext, seconds: f64) -> Result<(), Box<EvalAltResult>> {
+    pub fn sleep_float(ctx: NativeCallContext, seconds: f64) -> Res<()> {
         if !(0.0..=1e7).contains(&seconds) {
             return Err(super::rt_err(
                 &ctx,
@@ -289,7 +285,7 @@ pub mod flow_fns {
     /// sleep(0);
     /// ```
     #[rhai_fn(name = "sleep", return_raw)]
-    pub fn sleep_int(ctx: NativeCallContext, seconds: i64) -> Result<(), Box<EvalAltResult>> {
+    pub fn sleep_int(ctx: NativeCallContext, seconds: i64) -> Res<()> {
         sleep_float(ctx, seconds as f64)
     }
 
@@ -301,7 +297,7 @@ pub mod flow_fns {
     /// assert_eq(r, [2, "two"]);
     /// ```
     #[rhai_fn(name = "parallel", return_raw)]
-    pub fn parallel(ctx: NativeCallContext, fns: Array) -> Result<Array, Box<EvalAltResult>> {
+    pub fn parallel(ctx: NativeCallContext, fns: Array) -> Res<Array> {
         let mut ptrs = Vec::with_capacity(fns.len());
         for (i, f) in fns.into_iter().enumerate() {
             let t = super::type_name(&f);
@@ -328,11 +324,7 @@ pub mod flow_fns {
     /// assert_eq(squares, [1, 4, 9]);
     /// ```
     #[rhai_fn(name = "par_map", return_raw)]
-    pub fn par_map(
-        ctx: NativeCallContext,
-        items: Array,
-        f: FnPtr,
-    ) -> Result<Array, Box<EvalAltResult>> {
+    pub fn par_map(ctx: NativeCallContext, items: Array, f: FnPtr) -> Res<Array> {
         super::par_impl(&ctx, "items", items.len(), |i| {
             f.call_within_context::<Dynamic>(&ctx, (items[i].clone(),))
         })
@@ -347,11 +339,7 @@ pub mod flow_fns {
     /// let n = stage("prepare", || 40 + 2);
     /// ```
     #[rhai_fn(name = "stage", return_raw)]
-    pub fn stage(
-        ctx: NativeCallContext,
-        name: &str,
-        f: FnPtr,
-    ) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn stage(ctx: NativeCallContext, name: &str, f: FnPtr) -> Res<Dynamic> {
         super::stage_impl(&ctx, name, Map::new(), f)
     }
 
@@ -362,12 +350,7 @@ pub mod flow_fns {
     /// stage("tenant", #{plan: true, why: "no cloud on the sandbox"}, || run(["true"]));
     /// ```
     #[rhai_fn(name = "stage", return_raw)]
-    pub fn stage_opts(
-        ctx: NativeCallContext,
-        name: &str,
-        opts: Map,
-        f: FnPtr,
-    ) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn stage_opts(ctx: NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<Dynamic> {
         super::stage_impl(&ctx, name, opts, f)
     }
 
@@ -380,11 +363,7 @@ pub mod flow_fns {
     /// assert(r.planned);
     /// ```
     #[rhai_fn(name = "planned", return_raw)]
-    pub fn planned(
-        ctx: NativeCallContext,
-        why: &str,
-        f: FnPtr,
-    ) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn planned(ctx: NativeCallContext, why: &str, f: FnPtr) -> Res<Dynamic> {
         let s = super::session(&ctx)?;
         if !s.effects.is_plan() {
             s.effects
@@ -401,7 +380,7 @@ pub mod flow_fns {
     /// if plan_mode() { print("only planning"); }
     /// ```
     #[rhai_fn(name = "plan_mode", return_raw)]
-    pub fn plan_mode(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
+    pub fn plan_mode(ctx: NativeCallContext) -> Res<bool> {
         Ok(super::session(&ctx)?.effects.is_plan())
     }
 
@@ -413,11 +392,7 @@ pub mod flow_fns {
     /// assert_eq(type_of(vms), "i64");
     /// ```
     #[rhai_fn(name = "param", return_raw)]
-    pub fn param(
-        ctx: NativeCallContext,
-        name: &str,
-        default: Dynamic,
-    ) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn param(ctx: NativeCallContext, name: &str, default: Dynamic) -> Res<Dynamic> {
         let s = super::session(&ctx)?;
         match s.options.sets.get(name) {
             Some(raw) => {
@@ -435,7 +410,7 @@ pub mod flow_fns {
     /// if plan_mode() { assert(confirm("remove the lab?")); }
     /// ```
     #[rhai_fn(name = "confirm", return_raw)]
-    pub fn confirm(ctx: NativeCallContext, question: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub fn confirm(ctx: NativeCallContext, question: &str) -> Res<bool> {
         let s = super::session(&ctx)?;
         if s.options.yes || s.effects.is_plan() {
             return Ok(true);
@@ -465,7 +440,7 @@ pub mod flow_fns {
     /// assert(i.jobs >= 1);
     /// ```
     #[rhai_fn(name = "run_info", return_raw)]
-    pub fn run_info(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+    pub fn run_info(ctx: NativeCallContext) -> Res<Map> {
         let s = super::session(&ctx)?;
         let shown = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
         crate::session::to_map(

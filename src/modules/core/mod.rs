@@ -14,7 +14,7 @@ use crate::session::{interrupted, rt_err, session};
 use rhai::plugin::*;
 use rhai::Module;
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 /// Every global function, as one module (registered in the global namespace).
 pub fn module() -> Module {
@@ -48,7 +48,7 @@ pub mod core_fns {
     /// help("par_map");
     /// ```
     #[rhai_fn(name = "help", return_raw)]
-    pub fn help_topic(ctx: NativeCallContext, topic: &str) -> Result<(), Box<EvalAltResult>> {
+    pub fn help_topic(ctx: NativeCallContext, topic: &str) -> Res<()> {
         let cat = crate::engine::catalog::Catalog::full(ctx.engine());
         let text = crate::doc::topic(&cat, topic).map_err(|e| super::rt_err(&ctx, e))?;
         super::session(&ctx)?.effects.printer().out(&text);

@@ -118,7 +118,7 @@ pub mod process_fns {
     /// if !plan_mode() { assert_eq(r.stdout, "hello\n"); }
     /// ```
     #[rhai_fn(name = "run", return_raw)]
-    pub fn run(ctx: NativeCallContext, argv: Array) -> Result<Map, Box<EvalAltResult>> {
+    pub fn run(ctx: NativeCallContext, argv: Array) -> Res<Map> {
         let argv = super::argv_of(&ctx, argv)?;
         super::run_impl(&ctx, "run", argv, Map::new())
     }
@@ -135,11 +135,7 @@ pub mod process_fns {
     /// assert_eq(v.stdout, "Linux\n");
     /// ```
     #[rhai_fn(name = "run", return_raw)]
-    pub fn run_opts(
-        ctx: NativeCallContext,
-        argv: Array,
-        opts: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    pub fn run_opts(ctx: NativeCallContext, argv: Array, opts: Map) -> Res<Map> {
         let argv = super::argv_of(&ctx, argv)?;
         super::run_impl(&ctx, "run", argv, opts)
     }
@@ -152,7 +148,7 @@ pub mod process_fns {
     /// assert_eq(r.stdout, "2\n");
     /// ```
     #[rhai_fn(name = "sh", return_raw)]
-    pub fn sh(ctx: NativeCallContext, script: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn sh(ctx: NativeCallContext, script: &str) -> Res<Map> {
         super::run_impl(
             &ctx,
             "sh",
@@ -167,11 +163,7 @@ pub mod process_fns {
     /// sh("echo $GREETING", #{env: #{GREETING: "hi"}, quiet: true});
     /// ```
     #[rhai_fn(name = "sh", return_raw)]
-    pub fn sh_opts(
-        ctx: NativeCallContext,
-        script: &str,
-        opts: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    pub fn sh_opts(ctx: NativeCallContext, script: &str, opts: Map) -> Res<Map> {
         super::run_impl(
             &ctx,
             "sh",

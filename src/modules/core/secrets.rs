@@ -98,7 +98,7 @@ pub mod secrets_fns {
     /// assert_eq(`${pw}`, "«secret example-password»");
     /// ```
     #[rhai_fn(name = "secret", return_raw)]
-    pub fn secret(ctx: NativeCallContext, name: &str) -> Result<super::Secret, Box<EvalAltResult>> {
+    pub fn secret(ctx: NativeCallContext, name: &str) -> Res<super::Secret> {
         super::secret_impl(&ctx, name, Map::new())
     }
 
@@ -112,11 +112,7 @@ pub mod secrets_fns {
     /// assert_eq(pw.name, "example-token");
     /// ```
     #[rhai_fn(name = "secret", return_raw)]
-    pub fn secret_opts(
-        ctx: NativeCallContext,
-        name: &str,
-        opts: Map,
-    ) -> Result<super::Secret, Box<EvalAltResult>> {
+    pub fn secret_opts(ctx: NativeCallContext, name: &str, opts: Map) -> Res<super::Secret> {
         super::secret_impl(&ctx, name, opts)
     }
 }

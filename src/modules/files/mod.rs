@@ -11,10 +11,10 @@ use crate::modules::opts::{type_name, Opts};
 use crate::session::with_effects;
 use crate::util::yaml::yaml_text;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 use serde_json::Value;
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 /// A value as JSON with secrets' values in place (for the file itself), and whether any was.
 pub fn exposed_json(d: &Dynamic, secret: &mut bool) -> Value {

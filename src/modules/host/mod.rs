@@ -4,9 +4,10 @@
 
 pub mod client;
 
+use crate::session::Res;
 use crate::session::{to_map, with_effects};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 
 #[export_module]
 pub mod host_fns {
@@ -20,7 +21,7 @@ pub mod host_fns {
     /// assert(f.cpus >= 1 && f.memory_kib > 0 && f.free_kib > 0);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn facts(ctx: NativeCallContext, images_dir: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn facts(ctx: NativeCallContext, images_dir: &str) -> Res<Map> {
         let f = super::with_effects(&ctx, |fx| super::client::facts(fx, images_dir))?;
         super::to_map(&ctx, &f)
     }
@@ -33,7 +34,7 @@ pub mod host_fns {
     /// assert(v["qemu-img"].contains("qemu-img") && v["no-such-tool-here"] == ());
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn tools(ctx: NativeCallContext, names: Array) -> Result<Map, Box<EvalAltResult>> {
+    pub fn tools(ctx: NativeCallContext, names: Array) -> Res<Map> {
         let mut m = Map::new();
         for n in names {
             let name = n.to_string();
@@ -52,7 +53,7 @@ pub mod host_fns {
     /// host::tuned("network-latency");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn tuned(ctx: NativeCallContext, profile: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub fn tuned(ctx: NativeCallContext, profile: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| super::client::tuned(fx, profile))
     }
 }

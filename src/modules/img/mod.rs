@@ -6,10 +6,11 @@ pub mod client;
 use crate::effects::secret::Secret;
 use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
+use crate::session::Res;
 use crate::session::{rt_err, to_map, with_effects};
 use crate::util::size::{parse_size, parse_size_with_unit};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 
 /// The size an image function is given: a string with a unit, or a number of bytes of at least
 /// 1 MiB (a bare number below that is surely meant in another unit).
@@ -32,12 +33,7 @@ fn size_of(v: &Dynamic) -> Result<u64, String> {
 }
 
 /// The size argument of `func` on `path`; a mistake in it is an error at the call.
-fn size_at(
-    ctx: &NativeCallContext,
-    func: &str,
-    path: &str,
-    size: &Dynamic,
-) -> Result<u64, Box<EvalAltResult>> {
+fn size_at(ctx: &NativeCallContext, func: &str, path: &str, size: &Dynamic) -> Res<u64> {
     size_of(size).map_err(|e| rt_err(ctx, format!("{func} {path}: {e}")))
 }
 
@@ -61,11 +57,7 @@ pub mod img_fns {
     /// img::create("/tmp/labsh-doc-example.qcow2", "64M");
     /// ```
     #[rhai_fn(name = "create", return_raw)]
-    pub fn create(
-        ctx: NativeCallContext,
-        path: &str,
-        size: Dynamic,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn create(ctx: NativeCallContext, path: &str, size: Dynamic) -> Res<bool> {
         create_fmt(ctx, path, size, "qcow2")
     }
 
@@ -80,7 +72,7 @@ pub mod img_fns {
         path: &str,
         size: Dynamic,
         format: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    ) -> Res<bool> {
         let size = super::size_at(&ctx, "img::create", path, &size)?;
         super::with_effects(&ctx, |fx| super::client::create(fx, path, size, format))
     }
@@ -93,11 +85,7 @@ pub mod img_fns {
     /// img::overlay("/tmp/labsh-doc-vm.qcow2", "/tmp/labsh-doc-base.qcow2");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn overlay(
-        ctx: NativeCallContext,
-        path: &str,
-        backing: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn overlay(ctx: NativeCallContext, path: &str, backing: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| super::client::overlay(fx, path, backing, None))
     }
 
@@ -110,7 +98,7 @@ pub mod img_fns {
     /// if !plan_mode() { assert_eq(i.virtual_size, 67108864); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn info(ctx: NativeCallContext, path: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn info(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
         let i = super::with_effects(&ctx, |fx| super::client::info(fx, path))?;
         Ok(match i {
             None => Dynamic::UNIT,
@@ -131,11 +119,7 @@ pub mod img_fns {
     /// img::resize("/tmp/labsh-doc-grow.qcow2", "128M");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn resize(
-        ctx: NativeCallContext,
-        path: &str,
-        size: Dynamic,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn resize(ctx: NativeCallContext, path: &str, size: Dynamic) -> Res<bool> {
         let size = super::size_at(&ctx, "img::resize", path, &size)?;
         super::with_effects(&ctx, |fx| super::client::resize(fx, path, size))
     }
@@ -147,12 +131,7 @@ pub mod img_fns {
     /// img::convert("/tmp/labsh-doc-conv.qcow2", "/tmp/labsh-doc-conv.raw", "raw");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn convert(
-        ctx: NativeCallContext,
-        src: &str,
-        dst: &str,
-        format: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn convert(ctx: NativeCallContext, src: &str, dst: &str, format: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| super::client::convert(fx, src, dst, format))
     }
 
@@ -166,11 +145,7 @@ pub mod img_fns {
     /// assert(p.starts_with("/tmp/labsh-doc-cache/") || plan_mode());
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn cache_base(
-        ctx: NativeCallContext,
-        source: &str,
-        cache_dir: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn cache_base(ctx: NativeCallContext, source: &str, cache_dir: &str) -> Res<String> {
         super::with_effects(&ctx, |fx| super::client::cache_base(fx, source, cache_dir))
     }
 
@@ -189,7 +164,7 @@ pub mod img_fns {
         dst: &str,
         size: Dynamic,
         expand: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    ) -> Res<bool> {
         let size = super::size_at(&ctx, "img::virt_resize", dst, &size)?;
         super::with_effects(&ctx, |fx| {
             super::client::virt_resize(fx, src, dst, size, expand)
@@ -203,7 +178,7 @@ pub mod img_fns {
     /// if img::have("virt-filesystems") && !plan_mode() && false { img::filesystems("/tmp/x.qcow2"); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn filesystems(ctx: NativeCallContext, path: &str) -> Result<Array, Box<EvalAltResult>> {
+    pub fn filesystems(ctx: NativeCallContext, path: &str) -> Res<Array> {
         let rows = super::with_effects(&ctx, |fx| super::client::filesystems(fx, path))?;
         Ok(rows
             .into_iter()
@@ -229,11 +204,7 @@ pub mod img_fns {
     /// }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn customize(
-        ctx: NativeCallContext,
-        path: &str,
-        opts: Map,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn customize(ctx: NativeCallContext, path: &str, opts: Map) -> Res<bool> {
         let f = format!("img::customize {path}");
         let err = |e: String| super::rt_err(&ctx, e);
         let o = super::Opts::new(
@@ -298,7 +269,7 @@ pub mod img_fns {
     /// assert_eq(img::parse_size(4096), 4096);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn parse_size(ctx: NativeCallContext, size: Dynamic) -> Result<i64, Box<EvalAltResult>> {
+    pub fn parse_size(ctx: NativeCallContext, size: Dynamic) -> Res<i64> {
         let err = |e: String| super::rt_err(&ctx, format!("img::parse_size: {e}"));
         let bytes = if let Ok(n) = size.as_int() {
             u64::try_from(n).map_err(|_| err(format!("{n} is negative")))?

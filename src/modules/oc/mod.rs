@@ -9,10 +9,10 @@ use crate::engine::value;
 use crate::modules::opts::{to_arg, Opts};
 use crate::session::{rt_err, with_effects};
 use rhai::plugin::*;
-use rhai::{Array, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Map, NativeCallContext};
 use std::time::Duration;
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 #[export_module]
 pub mod oc_fns {

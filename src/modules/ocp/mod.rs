@@ -9,7 +9,7 @@ use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::path::Path;
 
 mod install_config;
@@ -21,7 +21,7 @@ mod tools;
 use install_config::{check_install_config, flavor_problems, release_problems};
 use parsers::{haproxy_backends, keepalived_vips, progress};
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 /// The installer's progress, as `ocp::progress` returns it.
 #[derive(serde::Serialize)]

@@ -16,9 +16,9 @@ use crate::modules::files::edit;
 use crate::modules::opts::{to_arg, type_name, Opts};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 /// Parses `"user@host:port"` or `#{host, user, port, identity, connect_timeout, options}`.
 pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {

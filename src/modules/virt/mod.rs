@@ -6,9 +6,10 @@ pub mod sandbox;
 pub mod xml;
 
 use crate::modules::opts::{item_label, type_name, Opts};
+use crate::session::Res;
 use crate::session::{rt_err, session, to_array, to_dynamic, to_map, with_effects};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::collections::HashSet;
 use xml::{Disk, DomSpec, NetSpec, Nic};
 
@@ -266,11 +267,7 @@ fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), String> {
 }
 
 /// What an ensure did, as scripts see it: `#{name, changed, planned, notes}`.
-fn ensured_map(
-    ctx: &NativeCallContext,
-    name: &str,
-    e: &client::Ensured,
-) -> Result<Map, Box<EvalAltResult>> {
+fn ensured_map(ctx: &NativeCallContext, name: &str, e: &client::Ensured) -> Res<Map> {
     let mut m = to_map(ctx, e)?;
     m.insert("name".into(), name.into());
     Ok(m)
@@ -287,7 +284,7 @@ pub mod virt_fns {
     /// if plan_mode() { assert_eq(virt::node_info("test:///nonexistent/host.xml"), ()); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn node_info(ctx: NativeCallContext, uri: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn node_info(ctx: NativeCallContext, uri: &str) -> Res<Dynamic> {
         let n = super::with_effects(&ctx, |fx| {
             let n = super::client::node_info(uri);
             super::client::unless_planned(fx, n, "no node facts in this plan")
@@ -303,7 +300,7 @@ pub mod virt_fns {
     /// assert(c.domain_types.len() > 0);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn capabilities(ctx: NativeCallContext, uri: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn capabilities(ctx: NativeCallContext, uri: &str) -> Res<Map> {
         let c = super::client::capabilities(uri).map_err(|e| super::rt_err(&ctx, e))?;
         super::to_map(&ctx, &c)
     }
@@ -317,7 +314,7 @@ pub mod virt_fns {
     /// if !plan_mode() { assert_eq(virt::node_info(uri).cpus, 32); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sandbox_host(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
+    pub fn sandbox_host(ctx: NativeCallContext, path: &str) -> Res<String> {
         let text = include_str!("sandbox.xml");
         if !path.starts_with('/') {
             return Err(super::rt_err(
@@ -346,7 +343,7 @@ pub mod virt_fns {
     /// if !plan_mode() { assert_eq(virt::node_info(uri).cpus, 32); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sandbox(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+    pub fn sandbox(ctx: NativeCallContext) -> Res<String> {
         let path = crate::paths::state_dir().join("sandbox/host.xml");
         sandbox_host(ctx, &path.display().to_string())
     }
@@ -360,7 +357,7 @@ pub mod virt_fns {
     /// virt::sandbox_save(uri);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sandbox_save(ctx: NativeCallContext, uri: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub fn sandbox_save(ctx: NativeCallContext, uri: &str) -> Res<bool> {
         let Some(path) = uri.strip_prefix("test://").filter(|p| p.starts_with('/')) else {
             return Err(super::rt_err(
                 &ctx,
@@ -389,7 +386,7 @@ pub mod virt_fns {
     /// virt::sandbox_reset("/tmp/labsh-doc-sandbox-reset.xml");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sandbox_reset(ctx: NativeCallContext, path: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub fn sandbox_reset(ctx: NativeCallContext, path: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| {
             let mut any = false;
             for p in [path.to_string(), super::sandbox::autostart_file(path)] {
@@ -427,11 +424,7 @@ pub mod virt_fns {
     /// assert_eq(r.name, "doc-prov");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn network_ensure(
-        ctx: NativeCallContext,
-        uri: &str,
-        spec: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    pub fn network_ensure(ctx: NativeCallContext, uri: &str, spec: Map) -> Res<Map> {
         let (spec, lab) = super::net_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
         let e = super::with_effects(&ctx, |fx| {
             super::client::network_ensure(fx, uri, &spec, &lab)
@@ -447,7 +440,7 @@ pub mod virt_fns {
     /// assert(nets.some(|n| n.name == "default"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn network_list(ctx: NativeCallContext, uri: &str) -> Result<Array, Box<EvalAltResult>> {
+    pub fn network_list(ctx: NativeCallContext, uri: &str) -> Res<Array> {
         let rows = super::client::network_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
         super::to_array(&ctx, &rows)
     }
@@ -459,11 +452,7 @@ pub mod virt_fns {
     /// assert(x.contains("<network"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn network_xml(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn network_xml(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
         super::client::network_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
     }
 
@@ -474,11 +463,7 @@ pub mod virt_fns {
     /// assert(virt::network_definition("test:///default", "default").contains("<name>default</name>"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn network_definition(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn network_definition(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
         super::client::network_definition(uri, name).map_err(|e| super::rt_err(&ctx, e))
     }
 
@@ -495,11 +480,7 @@ pub mod virt_fns {
     /// assert_eq(r.name, "doc-vm");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_ensure(
-        ctx: NativeCallContext,
-        uri: &str,
-        spec: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    pub fn domain_ensure(ctx: NativeCallContext, uri: &str, spec: Map) -> Res<Map> {
         let (spec, lab) = super::with_effects(&ctx, |fx| super::dom_spec(uri, spec, fx.is_plan()))?;
         let e = super::with_effects(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
@@ -518,11 +499,7 @@ pub mod virt_fns {
     /// assert_eq(rs.len(), 2);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domains_ensure(
-        ctx: NativeCallContext,
-        uri: &str,
-        specs: Array,
-    ) -> Result<Array, Box<EvalAltResult>> {
+    pub fn domains_ensure(ctx: NativeCallContext, uri: &str, specs: Array) -> Res<Array> {
         let mut parsed = Vec::with_capacity(specs.len());
         for (i, s) in specs.into_iter().enumerate() {
             let t = super::type_name(&s);
@@ -563,7 +540,7 @@ pub mod virt_fns {
     /// assert(doms.some(|d| d.name == "test"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_list(ctx: NativeCallContext, uri: &str) -> Result<Array, Box<EvalAltResult>> {
+    pub fn domain_list(ctx: NativeCallContext, uri: &str) -> Res<Array> {
         let rows = super::client::domain_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
         super::to_array(&ctx, &rows)
     }
@@ -574,11 +551,7 @@ pub mod virt_fns {
     /// assert_eq(virt::domain_state("test:///default", "test"), "running");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_state(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn domain_state(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
         super::client::domain_state(uri, name).map_err(|e| super::rt_err(&ctx, e))
     }
 
@@ -588,11 +561,7 @@ pub mod virt_fns {
     /// assert(virt::domain_xml("test:///default", "test").contains("<domain"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_xml(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn domain_xml(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
         super::client::domain_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
     }
 
@@ -603,11 +572,7 @@ pub mod virt_fns {
     /// assert(virt::domain_definition("test:///default", "test").contains("<name>test</name>"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_definition(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<String, Box<EvalAltResult>> {
+    pub fn domain_definition(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
         super::client::domain_xml_flags(uri, name, super::libvirt::VIR_DOMAIN_XML_INACTIVE)
             .map_err(|e| super::rt_err(&ctx, e))
     }
@@ -618,11 +583,7 @@ pub mod virt_fns {
     /// virt::domain_start("test:///default", "test");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_start(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn domain_start(ctx: NativeCallContext, uri: &str, name: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| {
             super::client::domain_power(fx, uri, name, "start")
         })
@@ -635,11 +596,7 @@ pub mod virt_fns {
     /// virt::domain_shutdown("test:///default", "doc-sd");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_shutdown(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn domain_shutdown(ctx: NativeCallContext, uri: &str, name: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| {
             super::client::domain_power(fx, uri, name, "shutdown")
         })
@@ -652,11 +609,7 @@ pub mod virt_fns {
     /// virt::domain_destroy("test:///default", "doc-off");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_destroy(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn domain_destroy(ctx: NativeCallContext, uri: &str, name: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| {
             super::client::domain_power(fx, uri, name, "destroy")
         })
@@ -668,12 +621,7 @@ pub mod virt_fns {
     /// virt::domain_autostart("test:///default", "test", true);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_autostart(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-        on: bool,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn domain_autostart(ctx: NativeCallContext, uri: &str, name: &str, on: bool) -> Res<bool> {
         super::with_effects(&ctx, |fx| {
             super::client::domain_set_autostart(fx, uri, name, on)
         })
@@ -687,12 +635,7 @@ pub mod virt_fns {
     /// virt::network_remove("test:///default", "doc-net-gone", "doc");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn network_remove(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-        lab: &str,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn network_remove(ctx: NativeCallContext, uri: &str, name: &str, lab: &str) -> Res<bool> {
         super::with_effects(&ctx, |fx| super::client::network_remove(fx, uri, name, lab))
     }
 
@@ -704,12 +647,7 @@ pub mod virt_fns {
     /// virt::domain_undefine("test:///default", "doc-gone", #{lab: "doc", storage: false});
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn domain_undefine(
-        ctx: NativeCallContext,
-        uri: &str,
-        name: &str,
-        opts: Map,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    pub fn domain_undefine(ctx: NativeCallContext, uri: &str, name: &str, opts: Map) -> Res<bool> {
         let o = super::Opts::new("domain_undefine", opts, &["lab", "storage"])
             .map_err(|e| super::rt_err(&ctx, e))?;
         let lab = o.req_str("lab").map_err(|e| super::rt_err(&ctx, e))?;

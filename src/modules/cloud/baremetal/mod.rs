@@ -14,11 +14,11 @@ use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
 use entries::{parse_entries, problems_text, read_instackenv};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::session::Res;
 
 fn strings(func: &str, o: &Opts, key: &str) -> Result<Option<Vec<String>>, String> {
     if !o.has(key) {
