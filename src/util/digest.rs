@@ -38,9 +38,7 @@ mod tests {
 
     #[test]
     fn hashes_of_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("abc");
-        std::fs::write(&p, "abc").unwrap();
+        let (dir, p) = crate::util::testing::temp_file("abc", "abc");
         assert_eq!(
             sha256_file(&p).unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -7,3 +7,17 @@ pub mod path;
 pub mod size;
 pub mod suggest;
 pub mod yaml;
+
+/// Fixtures of the unit tests.
+#[cfg(test)]
+pub mod testing {
+    use std::path::PathBuf;
+
+    /// `text` written to `name` in a new temporary folder (removed when the folder is dropped).
+    pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        (dir, p)
+    }
+}

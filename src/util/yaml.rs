@@ -42,9 +42,7 @@ mod tests {
         assert!(parse_yaml("a: [1,").unwrap_err().contains("line"));
         let v = json!({"on": "yes", "n": 3});
         assert_eq!(parse_yaml(&yaml_text(&v).unwrap()).unwrap(), v);
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("c.yaml");
-        std::fs::write(&p, "a: [1,").unwrap();
+        let (_dir, p) = crate::util::testing::temp_file("c.yaml", "a: [1,");
         assert!(read_yaml(&p)
             .unwrap_err()
             .starts_with(&p.display().to_string()));

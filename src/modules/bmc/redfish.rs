@@ -416,9 +416,7 @@ mod tests {
 
     #[test]
     fn a_pid_file_counts_only_when_it_names_the_emulator() {
-        let dir = tempfile::tempdir().unwrap();
-        let prog = dir.path().join("sushy-emulator");
-        std::fs::write(&prog, "sleep 30\n").unwrap();
+        let (dir, prog) = crate::util::testing::temp_file("sushy-emulator", "sleep 30\n");
         let cmd = Command::new(["sh", prog.to_str().unwrap()]);
         let pid = crate::effects::process::spawn_detached(&cmd, &dir.path().join("log")).unwrap();
         let pid_file = dir.path().join("pid");

@@ -618,9 +618,10 @@ mod tests {
 
     #[test]
     fn malformed_yaml_names_file_and_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("clouds.yaml");
-        std::fs::write(&p, "clouds:\n  a:\n    auth: [\n      x: 1\n").unwrap();
+        let (_dir, p) = crate::util::testing::temp_file(
+            "clouds.yaml",
+            "clouds:\n  a:\n    auth: [\n      x: 1\n",
+        );
         let e = named("a", Some(&p)).unwrap_err();
         assert!(e.contains("clouds.yaml"), "{e}");
         assert!(e.contains("line"), "{e}");
