@@ -1,6 +1,6 @@
 //! `cloud` functions for Nova: flavors, servers, limits.
 
-use super::{api, array, dynamic, opt_or_unit, opts, with_api, Res};
+use super::{api, opts, with_api, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
@@ -43,10 +43,7 @@ pub mod compute_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn flavor_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.flavor_ensure(super::flavor_spec(spec)?)
-                .map(super::dynamic)
-        })
+        super::with_api(&ctx, &cloud, |a| a.flavor_ensure(super::flavor_spec(spec)?))
     }
 
     /// Every flavor (public and private).
@@ -56,7 +53,7 @@ pub mod compute_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn flavors(ctx: NativeCallContext, cloud: Dynamic) -> Res<Array> {
-        super::with_api(&ctx, &cloud, |a| a.flavors().map(super::array))
+        super::with_api(&ctx, &cloud, |a| a.flavors())
     }
 
     /// Deletes a flavor by name or id; `false` when there was none.
@@ -80,7 +77,6 @@ pub mod compute_fns {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::servers", filter, &["all_projects", "name"])?;
             a.servers(o.bool("all_projects", false)?, o.str("name")?)
-                .map(super::array)
         })
     }
 
@@ -93,7 +89,7 @@ pub mod compute_fns {
     pub fn server_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.servers(true, Some(name.to_string()))
-                .map(|v| super::opt_or_unit(v.into_iter().find(|s| s["name"] == name)))
+                .map(|v| v.into_iter().find(|s| s["name"] == name))
         })
     }
 
@@ -105,6 +101,6 @@ pub mod compute_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn limits(ctx: NativeCallContext, cloud: Dynamic) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| a.limits().map(super::dynamic))
+        super::with_api(&ctx, &cloud, |a| a.limits())
     }
 }

@@ -2,9 +2,7 @@
 //! compute and network quotas of a project.
 
 use super::id::Id;
-use super::{
-    api, array, dynamic, id_opt, id_req, int_pairs, opt_or_unit, opts, texts, with_api, Res,
-};
+use super::{api, id_opt, id_req, int_pairs, opts, texts, with_api, Res};
 use crate::effects::secret::Secret;
 use crate::modules::opts::type_name;
 use rhai::plugin::*;
@@ -77,9 +75,7 @@ fn role_assignment(
 
 /// The `service` (compute or network) quotas of a project.
 fn quota(ctx: &NativeCallContext, cloud: &Dynamic, service: &str, project: &str) -> Res<Dynamic> {
-    with_api(ctx, cloud, |a| {
-        a.quota(service, &Id::parse(project)).map(dynamic)
-    })
+    with_api(ctx, cloud, |a| a.quota(service, &Id::parse(project)))
 }
 
 /// Sets `service` quotas of a project (`cloud::<service>_quota_set`).
@@ -93,7 +89,6 @@ fn quota_set(
     with_api(ctx, cloud, |a| {
         let want = int_pairs(&format!("cloud::{service}_quota_set"), limits)?;
         a.quota_set(service, &Id::parse(project), &want)
-            .map(dynamic)
     })
 }
 
@@ -112,7 +107,6 @@ pub mod identity_fns {
     pub fn project_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.project_ensure(super::project_spec(spec)?)
-                .map(super::dynamic)
         })
     }
 
@@ -123,10 +117,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn project_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.project_find(&Id::parse(name), None)
-                .map(super::opt_or_unit)
-        })
+        super::with_api(&ctx, &cloud, |a| a.project_find(&Id::parse(name), None))
     }
 
     /// Deletes a project; `false` when there was none.
@@ -151,9 +142,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn user_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.user_ensure(super::user_spec(spec)?).map(super::dynamic)
-        })
+        super::with_api(&ctx, &cloud, |a| a.user_ensure(super::user_spec(spec)?))
     }
 
     /// A user by name or id, or `()`.
@@ -163,9 +152,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn user_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.user_find(&Id::parse(name), None).map(super::opt_or_unit)
-        })
+        super::with_api(&ctx, &cloud, |a| a.user_find(&Id::parse(name), None))
     }
 
     /// Deletes a user; `false` when there was none.
@@ -185,7 +172,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn role_ensure(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| a.role_ensure(name).map(super::dynamic))
+        super::with_api(&ctx, &cloud, |a| a.role_ensure(name))
     }
 
     /// A role by name, or `()` (clouds name the member role `member` or `_member_`).
@@ -196,7 +183,7 @@ pub mod identity_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn role_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| a.role_find(name).map(super::opt_or_unit))
+        super::with_api(&ctx, &cloud, |a| a.role_find(name))
     }
 
     /// Deletes a role; `false` when there was none.
@@ -242,7 +229,6 @@ pub mod identity_fns {
         super::with_api(&ctx, &cloud, |a| {
             let o = super::opts("cloud::role_assignments", filter, &["user", "project"])?;
             a.role_assignments(super::id_opt(&o, "user")?, super::id_opt(&o, "project")?)
-                .map(super::array)
         })
     }
 

@@ -268,22 +268,54 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     Ok((conn, info))
 }
 
-fn with_api<T>(
+fn with_api<T: ToRhai>(
     ctx: &NativeCallContext,
     cloud: &Dynamic,
     f: impl FnOnce(&Api) -> Result<T, String>,
-) -> Res<T> {
+) -> Res<T::Out> {
     let (conn, _) = conn_of(ctx, cloud)?;
-    with_effects(ctx, |fx| f(&Api { fx, conn }))
+    with_effects(ctx, |fx| f(&Api { fx, conn }).map(T::to_rhai))
 }
 
-fn dynamic(v: serde_json::Value) -> Dynamic {
-    value::from_json(&v)
+/// What a client call returns, as a binding hands it to Rhai: JSON as maps and arrays, a
+/// look-up that found nothing as `()`.
+trait ToRhai {
+    type Out;
+    fn to_rhai(self) -> Self::Out;
 }
 
-fn array(v: Vec<serde_json::Value>) -> Array {
-    v.iter().map(value::from_json).collect()
+impl ToRhai for serde_json::Value {
+    type Out = Dynamic;
+    fn to_rhai(self) -> Dynamic {
+        value::from_json(&self)
+    }
 }
+
+impl ToRhai for Vec<serde_json::Value> {
+    type Out = Array;
+    fn to_rhai(self) -> Array {
+        self.iter().map(value::from_json).collect()
+    }
+}
+
+impl ToRhai for Option<serde_json::Value> {
+    type Out = Dynamic;
+    fn to_rhai(self) -> Dynamic {
+        self.map(|v| value::from_json(&v)).unwrap_or(Dynamic::UNIT)
+    }
+}
+
+macro_rules! as_itself {
+    ($($t:ty),*) => {$(
+        impl ToRhai for $t {
+            type Out = $t;
+            fn to_rhai(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+as_itself!(Dynamic, Array, Map, bool, i64, String, (), Whoami);
 
 fn opts<'a>(func: &'a str, m: Map, known: &[&str]) -> Result<Opts<'a>, String> {
     Opts::new(func, m, known)
@@ -298,10 +330,6 @@ fn int_pairs(func: &str, m: &Map) -> Result<Vec<(String, i64)>, String> {
                 .map_err(|_| format!("{func}: '{k}' must be an integer, not {}", type_name(v)))
         })
         .collect()
-}
-
-fn opt_or_unit(v: Option<serde_json::Value>) -> Dynamic {
-    v.map(dynamic).unwrap_or(Dynamic::UNIT)
 }
 
 // ----- option maps to the API layer's specs -----

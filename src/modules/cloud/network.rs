@@ -2,7 +2,7 @@
 //! groups and their rules.
 
 use super::id::Id;
-use super::{api, array, dynamic, id_opt, id_req, opt_or_unit, opts, texts, with_api, Res};
+use super::{api, id_opt, id_req, opts, texts, with_api, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
@@ -201,7 +201,6 @@ pub mod network_fns {
     pub fn network_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.network_ensure(super::network_spec(spec)?)
-                .map(super::dynamic)
         })
     }
 
@@ -212,9 +211,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn network_show(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.network_find(&Id::parse(name)).map(super::opt_or_unit)
-        })
+        super::with_api(&ctx, &cloud, |a| a.network_find(&Id::parse(name)))
     }
 
     /// Ensures a subnet: `#{name, network, cidr, gateway, dhcp (true), pools: [#{start, end}],
@@ -227,10 +224,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn subnet_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.subnet_ensure(super::subnet_spec(spec)?)
-                .map(super::dynamic)
-        })
+        super::with_api(&ctx, &cloud, |a| a.subnet_ensure(super::subnet_spec(spec)?))
     }
 
     /// Ensures a router: `#{name, external_network, subnets: [names], project}`; interfaces on
@@ -243,10 +237,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn router_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.router_ensure(super::router_spec(spec)?)
-                .map(super::dynamic)
-        })
+        super::with_api(&ctx, &cloud, |a| a.router_ensure(super::router_spec(spec)?))
     }
 
     /// Ensures a floating IP with a fixed address: `#{network, address, project, description}`.
@@ -261,7 +252,6 @@ pub mod network_fns {
     pub fn floating_ip_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.floating_ip_ensure(super::floating_ip_spec(spec)?)
-                .map(super::dynamic)
         })
     }
 
@@ -284,7 +274,6 @@ pub mod network_fns {
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.floating_ip_associate(address, &Id::parse(port))
-                .map(super::dynamic)
         })
     }
 
@@ -295,9 +284,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn floating_ip_show(ctx: NativeCallContext, cloud: Dynamic, address: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.floating_ip_find(address).map(super::opt_or_unit)
-        })
+        super::with_api(&ctx, &cloud, |a| a.floating_ip_find(address))
     }
 
     /// Releases a floating IP by address; `false` when there was none.
@@ -319,9 +306,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn ports(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.ports(super::port_filter(filter)?).map(super::array)
-        })
+        super::with_api(&ctx, &cloud, |a| a.ports(super::port_filter(filter)?))
     }
 
     /// A port by name or id, or `()`.
@@ -331,9 +316,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn port_show(ctx: NativeCallContext, cloud: Dynamic, port: &str) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.port_find(&Id::parse(port)).map(super::opt_or_unit)
-        })
+        super::with_api(&ctx, &cloud, |a| a.port_find(&Id::parse(port)))
     }
 
     /// Ensures a port by name on a network: `#{name, network, fixed_ip, tags, allowed_address_pairs:
@@ -346,9 +329,7 @@ pub mod network_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn port_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.port_create(super::port_spec(spec)?).map(super::dynamic)
-        })
+        super::with_api(&ctx, &cloud, |a| a.port_create(super::port_spec(spec)?))
     }
 
     /// Ensures a security group: `#{name, description, project}`.
@@ -364,7 +345,6 @@ pub mod network_fns {
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.security_group_ensure(super::security_group_spec(spec)?)
-                .map(super::dynamic)
         })
     }
 
@@ -383,7 +363,6 @@ pub mod network_fns {
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.security_group_rule_ensure(super::rule_spec(spec)?)
-                .map(super::dynamic)
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `cloud` functions for Glance (images) and Swift (the account's metadata, containers).
 
-use super::{api, array, dynamic, id_opt, opts, texts, with_api, Res};
+use super::{api, id_opt, opts, texts, with_api, Res};
 use crate::effects::secret::Secret;
 use crate::modules::opts::type_name;
 use rhai::plugin::*;
@@ -47,9 +47,7 @@ pub mod storage_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn image_ensure(ctx: NativeCallContext, cloud: Dynamic, spec: Map) -> Res<Dynamic> {
-        super::with_api(&ctx, &cloud, |a| {
-            a.image_ensure(super::image_spec(spec)?).map(super::dynamic)
-        })
+        super::with_api(&ctx, &cloud, |a| a.image_ensure(super::image_spec(spec)?))
     }
 
     /// Every image.
@@ -59,7 +57,7 @@ pub mod storage_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn images(ctx: NativeCallContext, cloud: Dynamic) -> Res<Array> {
-        super::with_api(&ctx, &cloud, |a| a.images(None).map(super::array))
+        super::with_api(&ctx, &cloud, |a| a.images(None))
     }
 
     /// Deletes the images with this name; `false` when there was none.

@@ -186,19 +186,18 @@ pub mod baremetal_fns {
                 o.str("name")?,
             );
             let all = a.bm_nodes()?;
-            Ok(super::super::array(
-                all.into_iter()
-                    .filter(|n| {
-                        lab.as_ref()
-                            .is_none_or(|l| n["extra"]["labsh_lab"] == l.as_str())
-                            && driver.as_ref().is_none_or(|d| n["driver"] == d.as_str())
-                            && state
-                                .as_ref()
-                                .is_none_or(|s| n["provision_state"] == s.as_str())
-                            && name.as_ref().is_none_or(|s| n["name"] == s.as_str())
-                    })
-                    .collect(),
-            ))
+            Ok(all
+                .into_iter()
+                .filter(|n| {
+                    lab.as_ref()
+                        .is_none_or(|l| n["extra"]["labsh_lab"] == l.as_str())
+                        && driver.as_ref().is_none_or(|d| n["driver"] == d.as_str())
+                        && state
+                            .as_ref()
+                            .is_none_or(|s| n["provision_state"] == s.as_str())
+                        && name.as_ref().is_none_or(|s| n["name"] == s.as_str())
+                })
+                .collect::<Vec<_>>())
         })
     }
 
@@ -219,9 +218,7 @@ pub mod baremetal_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn node_show(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<Dynamic> {
-        super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_node(&Id::parse(node)).map(super::super::opt_or_unit)
-        })
+        super::super::with_api(&ctx, &cloud, |a| a.bm_node(&Id::parse(node)))
     }
 
     /// Enrolls nodes from instackenv.json entries (as `baremetal::instackenv` returns them),
@@ -254,9 +251,7 @@ pub mod baremetal_fns {
         let (o, vms, source) = super::enroll_opts("baremetal::nodes_ensure", opts).map_err(err)?;
         let parsed = super::parse_entries(&entries, &source, vms.as_deref())
             .map_err(|b| err(super::problems_text(&b)))?;
-        super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_enroll(&parsed, &o, jobs).map(super::super::array)
-        })
+        super::super::with_api(&ctx, &cloud, |a| a.bm_enroll(&parsed, &o, jobs))
     }
 
     /// `nodes_ensure` for one entry. Returns the node.
@@ -318,7 +313,6 @@ pub mod baremetal_fns {
                     .collect();
             let extra = super::map_of("baremetal::node_update", &o, "extra")?;
             a.bm_node_update(&Id::parse(node), &props, &caps, &extra)
-                .map(super::super::dynamic)
         })
     }
 
@@ -343,7 +337,7 @@ pub mod baremetal_fns {
     pub fn ports(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<Array> {
         super::super::with_api(&ctx, &cloud, |a| {
             let node = (!node.is_empty()).then(|| Id::parse(node));
-            a.bm_ports(node.as_ref()).map(super::super::array)
+            a.bm_ports(node.as_ref())
         })
     }
 
@@ -363,10 +357,7 @@ pub mod baremetal_fns {
         node: &str,
         mac: &str,
     ) -> Res<Dynamic> {
-        super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_port_ensure(&Id::parse(node), mac)
-                .map(super::super::dynamic)
-        })
+        super::super::with_api(&ctx, &cloud, |a| a.bm_port_ensure(&Id::parse(node), mac))
     }
 
     /// Ironic's validation of a node's interfaces: `#{power: #{result, reason}, management: ..,
@@ -381,9 +372,7 @@ pub mod baremetal_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn validate(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<Dynamic> {
-        super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_validate(&Id::parse(node)).map(super::super::dynamic)
-        })
+        super::super::with_api(&ctx, &cloud, |a| a.bm_validate(&Id::parse(node)))
     }
 
     /// Powers a node through Ironic (`"on"`, `"off"`, `"reboot"`) and watches it until Ironic
@@ -451,9 +440,7 @@ pub mod baremetal_fns {
         if uniq.len() != names.len() {
             return Err(err("baremetal::provision: a node is named twice".into()));
         }
-        super::super::with_api(&ctx, &cloud, |a| {
-            a.bm_provision(&names, g, t, jobs).map(super::super::array)
-        })
+        super::super::with_api(&ctx, &cloud, |a| a.bm_provision(&names, g, t, jobs))
     }
 
     /// `provision(cloud, nodes, goal, #{})`.
