@@ -78,11 +78,8 @@ ssh::run(h, "echo one; echo two >&2; echo three; exit 7");
 fn unreachable_hosts_and_refused_keys_are_named() {
     let sshd = Sshd::start();
     let lab = Lab::new();
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens there: the connection is refused.
+    let free = crate::support::ports::free_port(47400);
     let f = script(
         &lab,
         "bad.rhai",
