@@ -1,35 +1,9 @@
 //! `cloud` functions for Nova: flavors, servers, limits.
 
-use super::{api, opts, with_api, Res};
+use super::spec::{flavor_spec, opts};
+use super::{with_api, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
-
-fn flavor_spec(m: Map) -> Result<api::FlavorSpec, String> {
-    let o = opts(
-        "cloud::flavor_ensure",
-        m,
-        &[
-            "name",
-            "ram",
-            "vcpus",
-            "disk",
-            "ephemeral",
-            "swap",
-            "public",
-            "description",
-        ],
-    )?;
-    Ok(api::FlavorSpec {
-        name: o.req_str("name")?,
-        ram: o.req_int("ram", 1..=i64::from(i32::MAX), "MiB")?,
-        vcpus: o.req_int("vcpus", 1..=4096, "vCPUs")?,
-        disk: o.int("disk")?.unwrap_or(0),
-        ephemeral: o.int("ephemeral")?.unwrap_or(0),
-        swap: o.int("swap")?.unwrap_or(0),
-        public: o.bool("public", true)?,
-        description: o.str("description")?,
-    })
-}
 
 #[export_module]
 pub mod compute_fns {

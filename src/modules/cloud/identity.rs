@@ -2,57 +2,10 @@
 //! compute and network quotas of a project.
 
 use super::id::Id;
-use super::{api, id_opt, id_req, int_pairs, opts, texts, with_api, Res};
-use crate::effects::secret::Secret;
-use crate::modules::opts::type_name;
+use super::spec::{id_opt, id_req, opts, project_spec, user_spec};
+use super::{int_pairs, with_api, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
-
-fn project_spec(m: Map) -> Result<api::ProjectSpec, String> {
-    let o = opts(
-        "cloud::project_ensure",
-        m,
-        &["name", "domain", "description", "tags"],
-    )?;
-    Ok(api::ProjectSpec {
-        name: o.req_str("name")?,
-        domain: o.str("domain")?,
-        description: o.str("description")?,
-        tags: texts(&o, "tags")?,
-    })
-}
-
-fn user_spec(m: Map) -> Result<api::UserSpec, String> {
-    let o = opts(
-        "cloud::user_ensure",
-        m,
-        &[
-            "name",
-            "password",
-            "domain",
-            "project",
-            "email",
-            "description",
-        ],
-    )?;
-    let password = match o.value("password") {
-        Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
-            format!(
-                "cloud::user_ensure: 'password' must be a secret (secret(\"name\")), not {}",
-                type_name(v)
-            )
-        })?,
-        None => return Err("cloud::user_ensure: 'password' is required (a secret)".into()),
-    };
-    Ok(api::UserSpec {
-        name: o.req_str("name")?,
-        password,
-        domain: o.str("domain")?,
-        description: o.str("description")?,
-        email: o.str("email")?,
-        project: id_opt(&o, "project")?,
-    })
-}
 
 /// Grants (`grant`) or revokes the role of `#{user, project, role}`; `true` when it changed.
 fn role_assignment(

@@ -7,8 +7,8 @@
 //! connection a cloud argument names, conversions to and from Rhai values), identity.rs
 //! (Keystone, quotas), compute.rs (Nova), network.rs (Neutron) and storage.rs (Glance, Swift),
 //! each an exported module that [`module`] combines into `cloud`; baremetal/ is the `baremetal`
-//! module. They read option maps into the specs of `api`, whose operations never see a Rhai
-//! type, and `client` talks HTTP.
+//! module. spec.rs reads their option maps into the specs of `api`, whose operations never see
+//! a Rhai type, and `client` talks HTTP.
 
 pub mod api;
 pub mod baremetal;
@@ -19,6 +19,7 @@ pub mod id;
 mod identity;
 pub mod ironic;
 mod network;
+mod spec;
 mod storage;
 
 use crate::effects::secret::Secret;
@@ -27,7 +28,6 @@ use crate::modules::opts::{type_name, Opts};
 use crate::session::{rt_err, with_effects};
 use api::{Api, Conn};
 use config::CloudConfig;
-use id::Id;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 use serde::Serialize;
@@ -317,10 +317,6 @@ macro_rules! as_itself {
 }
 as_itself!(Dynamic, Array, Map, bool, i64, String, (), Whoami);
 
-fn opts<'a>(func: &'a str, m: Map, known: &[&str]) -> Result<Opts<'a>, String> {
-    Opts::new(func, m, known)
-}
-
 /// Integer values of a map (quotas), keys in order.
 fn int_pairs(func: &str, m: &Map) -> Result<Vec<(String, i64)>, String> {
     m.iter()
@@ -330,22 +326,6 @@ fn int_pairs(func: &str, m: &Map) -> Result<Vec<(String, i64)>, String> {
                 .map_err(|_| format!("{func}: '{k}' must be an integer, not {}", type_name(v)))
         })
         .collect()
-}
-
-// ----- option maps to the API layer's specs -----
-
-/// A list option as text (each item as `to_string` writes it).
-fn texts(o: &Opts, key: &str) -> Result<Vec<String>, String> {
-    Ok(o.array(key)?.iter().map(|t| t.to_string()).collect())
-}
-
-/// An option naming an object by name or id (a planned id is read back as one).
-fn id_opt(o: &Opts, key: &str) -> Result<Option<Id>, String> {
-    Ok(o.str(key)?.as_deref().map(Id::parse))
-}
-
-fn id_req(o: &Opts, key: &str) -> Result<Id, String> {
-    Ok(Id::parse(&o.req_str(key)?))
 }
 
 /// The `cloud` module: the functions of each part in one module.

@@ -1,35 +1,11 @@
 //! `cloud` functions for Glance (images) and Swift (the account's metadata, containers).
 
-use super::{api, id_opt, opts, texts, with_api, Res};
+use super::spec::image_spec;
+use super::{with_api, Res};
 use crate::effects::secret::Secret;
 use crate::modules::opts::type_name;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
-
-fn image_spec(m: Map) -> Result<api::ImageSpec, String> {
-    let o = opts(
-        "cloud::image_ensure",
-        m,
-        &[
-            "name",
-            "file",
-            "disk_format",
-            "container_format",
-            "visibility",
-            "tags",
-            "project",
-        ],
-    )?;
-    Ok(api::ImageSpec {
-        name: o.req_str("name")?,
-        file: o.req_str("file")?,
-        disk_format: o.str("disk_format")?,
-        container_format: o.str("container_format")?,
-        visibility: o.str("visibility")?,
-        tags: texts(&o, "tags")?,
-        project: id_opt(&o, "project")?,
-    })
-}
 
 #[export_module]
 pub mod storage_fns {
