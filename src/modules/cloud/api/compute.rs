@@ -1,21 +1,10 @@
 //! Nova: flavors (which cannot change, only be made or deleted), servers and limits.
 
+use super::spec::FlavorSpec;
 use super::{q, Api};
 use crate::modules::cloud::client::Client;
 use serde_json::{json, Value};
 use ureq::http::Method;
-
-/// A flavor to ensure: sizes in MiB (ram) and GB (disk, ephemeral), swap in MiB.
-pub struct FlavorSpec {
-    pub name: String,
-    pub ram: i64,
-    pub vcpus: i64,
-    pub disk: i64,
-    pub ephemeral: i64,
-    pub swap: i64,
-    pub public: bool,
-    pub description: Option<String>,
-}
 
 /// Every flavor, public or not, a page of 1000 at a time.
 const FLAVORS: &str = "/flavors/detail?is_public=None&limit=1000";

@@ -1,30 +1,11 @@
 //! Keystone: domains, projects, users, roles and their assignments. Ids looked up by name are
 //! reused for a while (the session keeps them) and forgotten when one of the kind is deleted.
 
+use super::spec::{ProjectSpec, UserSpec};
 use super::{looks_like_id, q, sid, Api};
-use crate::effects::secret::Secret;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
-
-/// A project to ensure.
-pub struct ProjectSpec {
-    pub name: String,
-    pub domain: Option<String>,
-    pub description: Option<String>,
-    pub tags: Vec<String>,
-}
-
-/// A user to ensure.
-pub struct UserSpec {
-    pub name: String,
-    pub password: Secret,
-    pub domain: Option<String>,
-    /// The default project, by name or id.
-    pub project: Option<Id>,
-    pub email: Option<String>,
-    pub description: Option<String>,
-}
 
 impl<'a> Api<'a> {
     pub fn domain_id(&self, d: Option<String>) -> Result<Id, String> {

@@ -1,22 +1,10 @@
 //! Glance: images uploaded from a local file, compared by sha512, given to their project.
 
+use super::spec::ImageSpec;
 use super::{q, sid, Api};
 use crate::modules::cloud::client::Body;
-use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
-
-/// An image to ensure from a local file: qcow2 and bare unless given.
-pub struct ImageSpec {
-    pub name: String,
-    pub file: String,
-    pub disk_format: Option<String>,
-    pub container_format: Option<String>,
-    pub visibility: Option<String>,
-    pub tags: Vec<String>,
-    /// The project that owns it, by name or id.
-    pub project: Option<Id>,
-}
 
 impl<'a> Api<'a> {
     pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, String> {

@@ -26,13 +26,11 @@ mod image;
 mod network;
 mod object;
 mod quota;
+mod spec;
 
-pub use compute::FlavorSpec;
-pub use identity::{ProjectSpec, UserSpec};
-pub use image::ImageSpec;
-pub use network::{
-    FloatingIpSpec, NetworkSpec, PortFilter, PortSpec, RouterSpec, RuleSpec, SecurityGroupSpec,
-    SubnetSpec,
+pub use spec::{
+    FlavorSpec, FloatingIpSpec, ImageSpec, NetworkSpec, PortFilter, PortSpec, ProjectSpec,
+    RouterSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, UserSpec,
 };
 
 /// A cloud to work on: a live session, or (plan mode only) one that cannot be reached yet.

@@ -1,96 +1,16 @@
 //! Neutron: networks, subnets, routers with their interfaces, floating IPs, ports, security
 //! groups and their rules.
 
+use super::spec::{
+    FloatingIpSpec, NetworkSpec, PortFilter, PortSpec, RouterSpec, RuleSpec, SecurityGroupSpec,
+    SubnetSpec,
+};
 use super::{looks_like_id, q, sid, Api};
 use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use crate::util::cidr::contains as cidr_contains;
 use serde_json::{json, Value};
 use ureq::http::Method;
-
-/// A network to ensure.
-pub struct NetworkSpec {
-    pub name: String,
-    pub external: bool,
-    pub shared: bool,
-    /// flat, vlan, vxlan...
-    pub network_type: Option<String>,
-    pub physical_network: Option<String>,
-    pub segmentation_id: Option<i64>,
-    pub mtu: Option<i64>,
-    pub description: Option<String>,
-    pub project: Option<Id>,
-}
-
-/// A subnet to ensure.
-pub struct SubnetSpec {
-    pub name: String,
-    pub network: Id,
-    pub cidr: String,
-    pub gateway: Option<String>,
-    pub dhcp: bool,
-    /// Allocation pools as (start, end).
-    pub pools: Vec<(String, String)>,
-    pub dns: Vec<String>,
-    pub ip_version: i64,
-    pub project: Option<Id>,
-}
-
-/// A router to ensure, with interfaces on subnets (by name).
-pub struct RouterSpec {
-    pub name: String,
-    pub external_network: Option<Id>,
-    pub subnets: Vec<String>,
-    pub project: Option<Id>,
-}
-
-/// A floating IP with a fixed address.
-pub struct FloatingIpSpec {
-    pub network: Id,
-    pub address: String,
-    pub project: Option<Id>,
-    pub description: Option<String>,
-}
-
-/// Which ports to list.
-pub struct PortFilter {
-    pub name: Option<String>,
-    pub name_suffix: Option<String>,
-    pub tags: Vec<String>,
-    pub device_owner: Option<String>,
-    pub network: Option<Id>,
-    pub project: Option<Id>,
-}
-
-/// A port to ensure, by name on a network.
-pub struct PortSpec {
-    pub name: String,
-    pub network: Id,
-    pub fixed_ip: Option<String>,
-    pub tags: Vec<String>,
-    pub allowed_address_pairs: Vec<String>,
-    pub device_owner: Option<String>,
-    pub project: Option<Id>,
-}
-
-/// A security group to ensure.
-pub struct SecurityGroupSpec {
-    pub name: String,
-    pub description: Option<String>,
-    pub project: Option<Id>,
-}
-
-/// A rule of a security group (by name): ingress and IPv4 unless given; `port_max` is
-/// `port_min` unless given.
-pub struct RuleSpec {
-    pub group: String,
-    pub direction: Option<String>,
-    pub ethertype: Option<String>,
-    pub protocol: Option<String>,
-    pub port_min: Option<i64>,
-    pub port_max: Option<i64>,
-    pub remote_ip_prefix: Option<String>,
-}
 
 impl<'a> Api<'a> {
     pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
