@@ -140,7 +140,7 @@ pub fn compile_checked(
         }
     };
     ast.set_source(source);
-    let diags = analyze::check(engine, &analyze::Natives::new(), &ast, source, script_dir);
+    let diags = analyze::check(engine, &analyze::Natives::new(), &ast, script_dir);
     if !diags.is_empty() {
         for d in &diags {
             print_diag(printer, d);
@@ -195,7 +195,7 @@ pub fn check(file: &Path, common: &Common) -> u8 {
         return FAILED;
     };
     let stages = analyze::stage_names(&ast);
-    let params = script_params(&engine, &ast, &source, dir.as_deref()).0;
+    let params = script_params(&engine, &ast, dir.as_deref()).0;
     if printer.is_json() {
         printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params}));
     } else {
@@ -217,10 +217,9 @@ pub fn check(file: &Path, common: &Common) -> u8 {
 fn script_params(
     engine: &rhai::Engine,
     ast: &rhai::AST,
-    source: &str,
     dir: Option<&std::path::Path>,
 ) -> (Vec<String>, Vec<(String, rhai::Dynamic)>) {
-    let imported = analyze::import_closure(engine, ast, source, dir);
+    let imported = analyze::import_closure(engine, ast, dir);
     let mut names: Vec<String> = Vec::new();
     let mut defaults = Vec::new();
     for a in std::iter::once(ast).chain(&imported) {
@@ -332,7 +331,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     let (params, defaults) = if args.sets.is_empty() {
         Default::default()
     } else {
-        script_params(&engine, &ast, &source, dir.as_deref())
+        script_params(&engine, &ast, dir.as_deref())
     };
     let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
     if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {

@@ -56,12 +56,7 @@ pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
 /// compiled: where the `param(..)` names a script can be given with `--set` are found too, so a
 /// stdlib function may read a parameter for the scripts that call it. A module that cannot be
 /// found or compiled is left out (the checker reports it).
-pub fn import_closure(
-    engine: &Engine,
-    ast: &AST,
-    source: &str,
-    script_dir: Option<&Path>,
-) -> Vec<AST> {
+pub fn import_closure(engine: &Engine, ast: &AST, script_dir: Option<&Path>) -> Vec<AST> {
     fn literal_imports(ast: &AST) -> Vec<String> {
         let mut out = Vec::new();
         ast.walk(&mut |path: &[ASTNode]| {
@@ -78,7 +73,7 @@ pub fn import_closure(
     let mut out = Vec::new();
     let mut todo: Vec<(String, String)> = literal_imports(ast)
         .into_iter()
-        .map(|p| (source.to_string(), p))
+        .map(|p| (ast.source().unwrap_or("(script)").to_string(), p))
         .collect();
     while let Some((from, path)) = todo.pop() {
         let Some(found) = resolver::find(script_dir, Some(&from), &path) else {
@@ -310,14 +305,15 @@ impl Scope<'_> {
     }
 }
 
-/// Checks `ast` (compiled from `source`). `script_dir` is where its imports are looked for.
+/// Checks `ast`, its problems named by the AST's source (the file it was compiled from).
+/// `script_dir` is where its imports are looked for.
 pub fn check(
     engine: &Engine,
     natives: &Natives,
     ast: &AST,
-    source: &str,
     script_dir: Option<&Path>,
 ) -> Vec<Diagnostic> {
+    let source = ast.source().unwrap_or("(script)");
     let mut known = Known::default();
     for f in ast.iter_functions() {
         // Script functions are untyped: only their arity is checked.
@@ -581,10 +577,11 @@ mod tests {
     fn unknown_functions_and_literal_types_are_reported() {
         let mut e = Engine::new();
         e.register_fn("takes_array", |_a: rhai::Array| 1_i64);
-        let ast = e
+        let mut ast = e
             .compile("fn mine(x) { x }\nmine(1);\ntakes_array([1]);\ntakes_array(\"no\");\nnope(2);\n[1].len();\n[1].nomethod();")
             .unwrap();
-        let d = check(&e, &Natives::new(), &ast, "t.rhai", None);
+        ast.set_source("t.rhai");
+        let d = check(&e, &Natives::new(), &ast, None);
         let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
         assert!(

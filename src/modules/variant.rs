@@ -149,7 +149,7 @@ pub mod variant_fns {
             .map_err(|e| user_err(&ctx, Diagnostic::from_parse(&e, file).render()))?;
         ast.set_source(file);
         let dir = std::path::Path::new(file).parent().map(|p| p.to_path_buf());
-        let diags = analyze::check(engine, &analyze::Natives::new(), &ast, file, dir.as_deref());
+        let diags = analyze::check(engine, &analyze::Natives::new(), &ast, dir.as_deref());
         if !diags.is_empty() {
             let msgs: Vec<String> = diags
                 .iter()

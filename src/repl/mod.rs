@@ -269,13 +269,7 @@ impl Repl {
         let mut checked = prelude.merge(&self.functions).merge(&ast);
         checked.set_source(source);
         let dir = self.cwd.clone();
-        let diags = analyze::check(
-            &self.engine,
-            &self.natives,
-            &checked,
-            source,
-            dir.as_deref(),
-        );
+        let diags = analyze::check(&self.engine, &self.natives, &checked, dir.as_deref());
         // Variables of earlier lines are not visible to the checker: only report functions.
         let diags: Vec<_> = diags
             .into_iter()
