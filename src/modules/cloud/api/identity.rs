@@ -28,17 +28,9 @@ impl<'a> Api<'a> {
         name: &Id,
         domain: Option<String>,
     ) -> Result<Option<Value>, String> {
-        let Id::Real(name) = name else {
-            return Ok(None);
-        };
-        if looks_like_id(name) {
-            if let Some(v) = self.get_opt("identity", &format!("/{kind}s/{name}"))? {
-                return Ok(Some(v[kind].clone()));
-            }
-        }
-        let did = self.domain_id(domain)?;
-        let path = format!("/{kind}s?name={}&domain_id={}", q(name), q(&did));
-        self.first("identity", &path, &format!("{kind}s"))
+        self.find_by_id_or_name("identity", kind, name, || {
+            Ok(format!("&domain_id={}", q(&self.domain_id(domain)?)))
+        })
     }
 
     /// The id of a project or user by name or id; a placeholder in plan mode when it does not

@@ -117,6 +117,29 @@ impl<'a> Api<'a> {
         Ok(self.list(service, path, key)?.into_iter().next())
     }
 
+    /// An object of `kind` (network, port, project, user) by id or by name: a value that looks
+    /// like an id is read at `/{kind}s/{id}`; otherwise, or when there is no such id, the first
+    /// of `/{kind}s?name=NAME` and what `filter` adds (`&domain_id=..`). A planned id finds
+    /// nothing.
+    fn find_by_id_or_name(
+        &self,
+        service: &str,
+        kind: &str,
+        id: &Id,
+        filter: impl FnOnce() -> Result<String, String>,
+    ) -> Result<Option<Value>, String> {
+        let Id::Real(name) = id else {
+            return Ok(None);
+        };
+        if looks_like_id(name) {
+            if let Some(v) = self.get_opt(service, &format!("/{kind}s/{name}"))? {
+                return Ok(Some(v[kind].clone()));
+            }
+        }
+        let path = format!("/{kind}s?name={}{}", q(name), filter()?);
+        self.first(service, &path, &format!("{kind}s"))
+    }
+
     fn op(&self, op: &str, target: &str) -> Op {
         Op::new(format!("cloud.{op}"), target).arg("cloud", self.conn.name())
     }

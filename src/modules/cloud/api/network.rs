@@ -5,7 +5,7 @@ use super::spec::{
     FloatingIpSpec, NetworkSpec, PortFilter, PortSpec, RouterSpec, RuleSpec, SecurityGroupSpec,
     SubnetSpec,
 };
-use super::{looks_like_id, q, sid, Api};
+use super::{q, sid, Api};
 use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use crate::util::cidr::contains as cidr_contains;
@@ -14,19 +14,7 @@ use ureq::http::Method;
 
 impl<'a> Api<'a> {
     pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
-        let Id::Real(name) = name else {
-            return Ok(None);
-        };
-        if looks_like_id(name) {
-            if let Some(v) = self.get_opt("network", &format!("/networks/{name}"))? {
-                return Ok(Some(v["network"].clone()));
-            }
-        }
-        self.first(
-            "network",
-            &format!("/networks?name={}", q(name)),
-            "networks",
-        )
+        self.find_by_id_or_name("network", "network", name, || Ok(String::new()))
     }
 
     fn network_id(&self, name: &Id) -> Result<Id, String> {
@@ -391,15 +379,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
-        let Id::Real(port) = port else {
-            return Ok(None);
-        };
-        if looks_like_id(port) {
-            if let Some(v) = self.get_opt("network", &format!("/ports/{port}"))? {
-                return Ok(Some(v["port"].clone()));
-            }
-        }
-        self.first("network", &format!("/ports?name={}", q(port)), "ports")
+        self.find_by_id_or_name("network", "port", port, || Ok(String::new()))
     }
 
     pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
