@@ -2,10 +2,15 @@
 //! reused for a while (the session keeps them) and forgotten when one of the kind is deleted.
 
 use super::spec::{ProjectSpec, UserSpec};
-use super::{looks_like_id, q, sid, Api};
+use super::{looks_like_id, q, sid, Api, Collection};
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
+
+const PROJECTS: Collection =
+    Collection::new("identity", "project", "/projects", "projects", "project");
+const USERS: Collection = Collection::new("identity", "user", "/users", "users", "user");
+const ROLES: Collection = Collection::new("identity", "role", "/roles", "roles", "role");
 
 impl<'a> Api<'a> {
     pub fn domain_id(&self, d: Option<String>) -> Result<Id, String> {
@@ -129,20 +134,12 @@ impl<'a> Api<'a> {
             body["project"]["tags"] = json!(tags);
         }
         let list_path = format!("/projects?name={}&domain_id={}", q(&name), q(&did));
-        self.create_listed(
-            self.op("project.create", &name)
-                .arg("domain", &did)
-                .arg("description", &desc),
-            "project",
-            &name,
-            "identity",
-            &list_path,
-            "projects",
-            "/projects",
-            "project",
-            body,
-            json!({"domain_id": did, "description": desc}),
-        )
+        let op = self
+            .op("project.create", &name)
+            .arg("domain", &did)
+            .arg("description", &desc);
+        let planned = json!({"domain_id": did, "description": desc});
+        self.create_listed(op, &PROJECTS, &name, &list_path, body, planned)
     }
 
     pub fn project_delete(&self, name: &Id) -> Result<bool, String> {
@@ -216,21 +213,13 @@ impl<'a> Api<'a> {
             body["user"]["email"] = json!(e);
         }
         let list_path = format!("/users?name={}&domain_id={}", q(&name), q(&did));
-        self.create_listed(
-            self.op("user.create", &name)
-                .arg("domain", &did)
-                .arg("password", password.mask())
-                .arg("default_project", &project),
-            "user",
-            &name,
-            "identity",
-            &list_path,
-            "users",
-            "/users",
-            "user",
-            body,
-            json!({"domain_id": did, "default_project_id": project}),
-        )
+        let op = self
+            .op("user.create", &name)
+            .arg("domain", &did)
+            .arg("password", password.mask())
+            .arg("default_project", &project);
+        let planned = json!({"domain_id": did, "default_project_id": project});
+        self.create_listed(op, &USERS, &name, &list_path, body, planned)
     }
 
     pub fn user_delete(&self, name: &Id) -> Result<bool, String> {
@@ -247,18 +236,9 @@ impl<'a> Api<'a> {
             self.fx.unchanged(self.op("role.ensure", name));
             return Ok(r);
         }
-        self.create_listed(
-            self.op("role.create", name),
-            "role",
-            name,
-            "identity",
-            &role_path(name),
-            "roles",
-            "/roles",
-            "role",
-            json!({"role": {"name": name}}),
-            json!({}),
-        )
+        let op = self.op("role.create", name);
+        let body = json!({"role": {"name": name}});
+        self.create_listed(op, &ROLES, name, &role_path(name), body, json!({}))
     }
 
     pub fn role_delete(&self, name: &str) -> Result<bool, String> {

@@ -1,10 +1,12 @@
 //! Glance: images uploaded from a local file, compared by sha512, given to their project.
 
 use super::spec::ImageSpec;
-use super::{q, sid, Api};
+use super::{q, sid, Api, Collection};
 use crate::modules::cloud::client::Body;
 use serde_json::{json, Value};
 use ureq::http::Method;
+
+const IMAGES: Collection = Collection::new("image", "image", "/images", "images", "");
 
 impl<'a> Api<'a> {
     pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, String> {
@@ -89,19 +91,11 @@ impl<'a> Api<'a> {
                     body["tags"] = json!(tags);
                 }
                 let list_path = format!("/images?name={}", q(&name));
-                self.create_listed(
-                    self.op("image.create", &name)
-                        .arg("disk_format", &disk_format),
-                    "image",
-                    &name,
-                    "image",
-                    &list_path,
-                    "images",
-                    "/images",
-                    "",
-                    body,
-                    json!({"status": "queued"}),
-                )?
+                let op = self
+                    .op("image.create", &name)
+                    .arg("disk_format", &disk_format);
+                let planned = json!({"status": "queued"});
+                self.create_listed(op, &IMAGES, &name, &list_path, body, planned)?
             }
         };
         let id = sid(&img);

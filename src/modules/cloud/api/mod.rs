@@ -33,6 +33,34 @@ pub use spec::{
     RouterSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, UserSpec,
 };
 
+/// A REST collection of a service: objects of `kind` (as plans name them) created by a POST to
+/// `path`, listed under `list_key`, each answered under `key` (the whole answer when empty).
+pub(super) struct Collection {
+    service: &'static str,
+    kind: &'static str,
+    path: &'static str,
+    list_key: &'static str,
+    key: &'static str,
+}
+
+impl Collection {
+    pub(super) const fn new(
+        service: &'static str,
+        kind: &'static str,
+        path: &'static str,
+        list_key: &'static str,
+        key: &'static str,
+    ) -> Collection {
+        Collection {
+            service,
+            kind,
+            path,
+            list_key,
+            key,
+        }
+    }
+}
+
 /// A cloud to work on: a live session, or (plan mode only) one that cannot be reached yet.
 #[derive(Clone)]
 pub enum Conn {
@@ -194,28 +222,24 @@ impl<'a> Api<'a> {
         )
     }
 
-    /// The usual create: the first item of `list_path` (key `list_key`) is what exists; a POST
-    /// of `body` to `post_path` makes it (the answer under `key`, or the whole answer when
-    /// `key` is empty).
-    #[allow(clippy::too_many_arguments)]
+    /// The usual create: the first item of `list_path` (a listing of `coll`) is what exists; a
+    /// POST of `body` to the collection makes it.
     pub(super) fn create_listed(
         &self,
         op: Op,
-        kind: &str,
+        coll: &Collection,
         name: &str,
-        service: &str,
         list_path: &str,
-        list_key: &str,
-        post_path: &str,
-        key: &str,
         body: Value,
         planned: Value,
     ) -> Result<Value, String> {
         let find = |c: &Client| -> Result<Option<Value>, String> {
-            Ok(c.list(service, list_path, list_key)?.into_iter().next())
+            Ok(c.list(coll.service, list_path, coll.list_key)?
+                .into_iter()
+                .next())
         };
-        let post = |c: &Client| c.post(service, post_path, &body, key);
-        self.create(op, kind, name, &find, &post, planned)
+        let post = |c: &Client| c.post(coll.service, coll.path, &body, coll.key);
+        self.create(op, coll.kind, name, &find, &post, planned)
     }
 
     /// A change that is safe to repeat (PUT, PATCH of fields, DELETE).

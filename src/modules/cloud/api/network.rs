@@ -5,12 +5,32 @@ use super::spec::{
     FloatingIpSpec, NetworkSpec, PortFilter, PortSpec, RouterSpec, RuleSpec, SecurityGroupSpec,
     SubnetSpec,
 };
-use super::{q, sid, Api};
+use super::{q, sid, Api, Collection};
 use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use crate::util::cidr::contains as cidr_contains;
 use serde_json::{json, Value};
 use ureq::http::Method;
+
+const NETWORKS: Collection =
+    Collection::new("network", "network", "/networks", "networks", "network");
+const SUBNETS: Collection = Collection::new("network", "subnet", "/subnets", "subnets", "subnet");
+const ROUTERS: Collection = Collection::new("network", "router", "/routers", "routers", "router");
+const FLOATING_IPS: Collection = Collection::new(
+    "network",
+    "floating_ip",
+    "/floatingips",
+    "floatingips",
+    "floatingip",
+);
+const PORTS: Collection = Collection::new("network", "port", "/ports", "ports", "port");
+const SECURITY_GROUPS: Collection = Collection::new(
+    "network",
+    "security_group",
+    "/security-groups",
+    "security_groups",
+    "security_group",
+);
 
 impl<'a> Api<'a> {
     pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
@@ -79,18 +99,8 @@ impl<'a> Api<'a> {
         }
         let list_path = format!("/networks?name={}", q(&name));
         let shown = body["network"].clone();
-        self.create_listed(
-            self.op("network.create", &name).arg("spec", &shown),
-            "network",
-            &name,
-            "network",
-            &list_path,
-            "networks",
-            "/networks",
-            "network",
-            body,
-            shown.clone(),
-        )
+        let op = self.op("network.create", &name).arg("spec", &shown);
+        self.create_listed(op, &NETWORKS, &name, &list_path, body, shown.clone())
     }
 
     pub fn subnets_of(&self, network_id: &Id) -> Result<Vec<Value>, String> {
@@ -162,18 +172,8 @@ impl<'a> Api<'a> {
         }
         let list_path = format!("/subnets?network_id={}&name={}", q(&nid), q(&name));
         let shown = body["subnet"].clone();
-        self.create_listed(
-            self.op("subnet.create", &name).arg("spec", &shown),
-            "subnet",
-            &name,
-            "network",
-            &list_path,
-            "subnets",
-            "/subnets",
-            "subnet",
-            body,
-            shown.clone(),
-        )
+        let op = self.op("subnet.create", &name).arg("spec", &shown);
+        self.create_listed(op, &SUBNETS, &name, &list_path, body, shown.clone())
     }
 
     pub fn router_ensure(&self, s: RouterSpec) -> Result<Value, String> {
@@ -194,19 +194,12 @@ impl<'a> Api<'a> {
                 self.fx.unchanged(self.op("router.ensure", &name));
                 r
             }
-            None => self.create_listed(
-                self.op("router.create", &name)
-                    .arg("external_network", &ext),
-                "router",
-                &name,
-                "network",
-                &list_path,
-                "routers",
-                "/routers",
-                "router",
-                body,
-                json!({}),
-            )?,
+            None => {
+                let op = self
+                    .op("router.create", &name)
+                    .arg("external_network", &ext);
+                self.create_listed(op, &ROUTERS, &name, &list_path, body, json!({}))?
+            }
         };
         let rid = sid(&router);
         // The subnets the router has an interface on, read once (none for a router still to be
@@ -309,20 +302,13 @@ impl<'a> Api<'a> {
         if let Some(d) = &desc {
             body["floatingip"]["description"] = json!(d);
         }
-        self.create_listed(
-            self.op("floating_ip.create", &addr)
-                .arg("network", &net)
-                .arg("project", &project),
-            "floating_ip",
-            &addr,
-            "network",
-            &lookup,
-            "floatingips",
-            "/floatingips",
-            "floatingip",
-            body,
-            json!({"floating_ip_address": addr, "floating_network_id": nid, "port_id": null}),
-        )
+        let op = self
+            .op("floating_ip.create", &addr)
+            .arg("network", &net)
+            .arg("project", &project);
+        let planned =
+            json!({"floating_ip_address": addr, "floating_network_id": nid, "port_id": null});
+        self.create_listed(op, &FLOATING_IPS, &addr, &lookup, body, planned)
     }
 
     pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
@@ -449,18 +435,9 @@ impl<'a> Api<'a> {
             body["port"]["device_owner"] = json!(d);
         }
         self.project_field(project.as_ref(), &mut body, "port")?;
-        let port = self.create_listed(
-            self.op("port.create", &name),
-            "port",
-            &name,
-            "network",
-            &list_path,
-            "ports",
-            "/ports",
-            "port",
-            body,
-            json!({"tags": tags}),
-        )?;
+        let op = self.op("port.create", &name);
+        let port =
+            self.create_listed(op, &PORTS, &name, &list_path, body, json!({"tags": tags}))?;
         let id = sid(&port);
         if !tags.is_empty() && !id.is_planned() {
             self.send(
@@ -498,18 +475,9 @@ impl<'a> Api<'a> {
         if let Some(Id::Real(p)) = &pid {
             body["security_group"]["project_id"] = json!(p);
         }
-        self.create_listed(
-            self.op("security_group.create", &name),
-            "security_group",
-            &name,
-            "network",
-            &path,
-            "security_groups",
-            "/security-groups",
-            "security_group",
-            body,
-            json!({"security_group_rules": []}),
-        )
+        let op = self.op("security_group.create", &name);
+        let planned = json!({"security_group_rules": []});
+        self.create_listed(op, &SECURITY_GROUPS, &name, &path, body, planned)
     }
 
     pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {

@@ -1,9 +1,12 @@
 //! Ports: one per MAC of a node, a MAC that is another node's refused.
 
+use super::super::api::Collection;
 use super::{is_mac, q};
 use crate::modules::cloud::api::Api;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
+
+const BM_PORTS: Collection = Collection::new("baremetal", "port", "/ports", "ports", "");
 
 impl<'a> Api<'a> {
     /// Every port, or a node's.
@@ -33,18 +36,9 @@ impl<'a> Api<'a> {
             );
         }
         let list_path = format!("/ports/detail?address={}", q(mac));
-        self.create_listed(
-            self.bm_op("port.create", &format!("{name} {mac}")),
-            "port",
-            mac,
-            "baremetal",
-            &list_path,
-            "ports",
-            "/ports",
-            "",
-            body,
-            json!({"address": mac}),
-        )
+        let op = self.bm_op("port.create", &format!("{name} {mac}"));
+        let planned = json!({"address": mac});
+        self.create_listed(op, &BM_PORTS, mac, &list_path, body, planned)
     }
 
     /// Ensures a port with `mac` on node `ident`; a port with this MAC on another node is an error.
