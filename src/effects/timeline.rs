@@ -75,7 +75,9 @@ pub fn rows(events: &[Value]) -> Vec<Row> {
             }
             "effect" => {
                 let ms = e["ms"].as_u64().unwrap_or(0);
-                if ms == 0 {
+                // A check that found all as wanted, or a planned step, in no time is not a step
+                // of the picture; a change is, however quick (its bar is a line).
+                if ms == 0 && matches!(e["outcome"].as_str(), Some("ok" | "planned")) {
                     continue;
                 }
                 let end = rel(ts);
@@ -175,8 +177,10 @@ pub fn svg(run_id: &str, events: &[Value]) -> String {
     }
     let height = y + 30.0;
     let mut axis = String::new();
-    for i in 0..=10 {
-        let ms = total * i / 10;
+    let mut ticks: Vec<u64> = (0..=10).map(|i| total * i / 10).collect();
+    // A run of a few milliseconds has fewer whole-millisecond ticks than ten.
+    ticks.dedup();
+    for ms in ticks {
         axis.push_str(&format!(
             "<line x1=\"{0:.1}\" y1=\"28\" x2=\"{0:.1}\" y2=\"{1:.1}\" stroke=\"#ddd\"/>\n<text x=\"{0:.1}\" y=\"22\" text-anchor=\"middle\" font-size=\"10\">{2}</text>\n",
             x(ms),
@@ -225,5 +229,28 @@ mod tests {
         assert_eq!(r[0].lanes[0].len(), 2);
         let s = svg("run-1", &ev);
         assert!(s.starts_with("<svg") && s.contains("virt.domain.start a"));
+    }
+
+    #[test]
+    fn a_change_of_no_measurable_time_is_drawn_a_check_is_not() {
+        let ev = vec![
+            json!({"event": "run", "ts": "2026-12-01T10:00:00.000Z"}),
+            json!({"event": "stage", "stage": "a", "status": "started", "ts": "2026-12-01T10:00:00.000Z"}),
+            json!({"event": "effect", "stage": "a", "op": "run", "target": "true", "ms": 0, "outcome": "changed", "ts": "2026-12-01T10:00:00.001Z"}),
+            json!({"event": "effect", "stage": "a", "op": "file.write", "target": "x", "ms": 0, "outcome": "ok", "ts": "2026-12-01T10:00:00.001Z"}),
+            json!({"event": "stage", "stage": "a", "status": "done", "ms": 2, "ts": "2026-12-01T10:00:00.002Z"}),
+        ];
+        let r = rows(&ev);
+        let labels: Vec<&str> = r[0]
+            .lanes
+            .iter()
+            .flatten()
+            .map(|b| b.label.as_str())
+            .collect();
+        assert_eq!(labels, ["run true"]);
+        let s = svg("run-2", &ev);
+        // Ticks of a 2 ms run: 0, 1 and 2 ms, each once.
+        assert_eq!(s.matches(">0ms</text>").count(), 1, "{s}");
+        assert_eq!(s.matches(">1ms</text>").count(), 1, "{s}");
     }
 }
