@@ -383,6 +383,16 @@ pub mod bmc_fns {
         super::with_effects(&ctx, |fx| super::redfish::sushy_configured(fx, &spec))
     }
 
+    /// Whether the Redfish emulator recorded in `pid_file` runs: the PID names a live
+    /// sushy-emulator process (not another program that took the PID over, not a zombie).
+    ///
+    /// ```rhai
+    /// assert(!bmc::sushy_running("/nonexistent/labsh-doc-sushy.pid"));
+    /// ```
+    pub fn sushy_running(pid_file: &str) -> bool {
+        super::redfish::running(pid_file)
+    }
+
     /// Stops the Redfish emulator recorded in `pid_file`.
     ///
     /// ```rhai

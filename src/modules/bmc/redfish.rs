@@ -246,6 +246,11 @@ fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> R
 /// The PID in `pid_file` when that process is running and is the emulator labsh starts (an
 /// argument of its command line is the emulator's program): a PID file left from before a
 /// reboot may name another program now, which is neither asked about nor stopped.
+/// Whether the Redfish emulator recorded in `pid_file` is running.
+pub fn running(pid_file: &str) -> bool {
+    pid_alive(pid_file).is_some()
+}
+
 fn pid_alive(pid_file: &str) -> Option<String> {
     let pid = std::fs::read_to_string(pid_file).ok()?.trim().to_string();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
