@@ -33,8 +33,9 @@ if [ "$fast" = 1 ]; then
     # The lab's tests read its YAML back with PyYAML (a reader labsh does not use itself), from
     # python3 or, without it there, from a venv of its own (tests/lab.rs looks in both).
     yaml_venv="$HOME/.cache/labsh/venv-yaml"
-    if ! python3 -c 'import yaml' 2>/dev/null && [ ! -x "$yaml_venv/bin/python" ]; then
-        python3 -m venv "$yaml_venv"
+    # A venv whose install failed has a python without yaml: it is made again.
+    if ! python3 -c 'import yaml' 2>/dev/null && ! "$yaml_venv/bin/python" -c 'import yaml' 2>/dev/null; then
+        python3 -m venv --clear "$yaml_venv"
         "$yaml_venv/bin/pip" install -q --disable-pip-version-check -c tools/devcloud-constraints.txt pyyaml
     fi
     exec cargo nextest run --no-fail-fast --locked -E 'kind(bin)
