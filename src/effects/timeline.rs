@@ -209,18 +209,37 @@ fn truncate(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// Journal events as a run writes them, at `ms` after 10:00:00 UTC.
+    fn at(ms: u64) -> String {
+        format!("2026-12-01T10:00:{:02}.{:03}Z", ms / 1000, ms % 1000)
+    }
+
+    /// A run of one stage, `name`, from `start` to `end` ms, with its effects.
+    fn one_stage(name: &str, start: u64, end: u64, effects: Vec<Value>) -> Vec<Value> {
+        let stage = |status: &str, ms| json!({"event": "stage", "stage": name, "status": status, "ts": at(ms)});
+        let mut ev = vec![
+            json!({"event": "run", "ts": at(0)}),
+            stage("started", start),
+        ];
+        ev.extend(effects);
+        ev.push(stage("done", end));
+        ev
+    }
+
+    fn effect(stage: &str, op: &str, target: &str, took: u64, outcome: &str, end: u64) -> Value {
+        json!({"event": "effect", "stage": stage, "op": op, "target": target, "ms": took, "outcome": outcome, "ts": at(end)})
+    }
 
     #[test]
     fn stages_and_their_parallel_steps_fall_into_lanes() {
-        let ev = vec![
-            json!({"event": "run", "ts": "2026-12-01T10:00:00.000Z"}),
-            json!({"event": "stage", "stage": "l1", "status": "started", "ts": "2026-12-01T10:00:00.100Z"}),
-            json!({"event": "effect", "stage": "l1", "op": "virt.domain.start", "target": "a", "ms": 1000, "outcome": "changed", "ts": "2026-12-01T10:00:01.200Z"}),
-            json!({"event": "effect", "stage": "l1", "op": "virt.domain.start", "target": "b", "ms": 900, "outcome": "changed", "ts": "2026-12-01T10:00:01.100Z"}),
-            json!({"event": "effect", "stage": "l1", "op": "file.write", "target": "x", "ms": 100, "outcome": "changed", "ts": "2026-12-01T10:00:01.400Z"}),
-            json!({"event": "stage", "stage": "l1", "status": "done", "ms": 1400, "ts": "2026-12-01T10:00:01.500Z"}),
+        let steps = vec![
+            effect("l1", "virt.domain.start", "a", 1000, "changed", 1200),
+            effect("l1", "virt.domain.start", "b", 900, "changed", 1100),
+            effect("l1", "file.write", "x", 100, "changed", 1400),
         ];
+        let ev = one_stage("l1", 100, 1500, steps);
         let r = rows(&ev);
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].stage.start, r[0].stage.end), (100, 1500));
@@ -233,13 +252,9 @@ mod tests {
 
     #[test]
     fn a_change_of_no_measurable_time_is_drawn_a_check_is_not() {
-        let ev = vec![
-            json!({"event": "run", "ts": "2026-12-01T10:00:00.000Z"}),
-            json!({"event": "stage", "stage": "a", "status": "started", "ts": "2026-12-01T10:00:00.000Z"}),
-            json!({"event": "effect", "stage": "a", "op": "run", "target": "true", "ms": 0, "outcome": "changed", "ts": "2026-12-01T10:00:00.001Z"}),
-            json!({"event": "effect", "stage": "a", "op": "file.write", "target": "x", "ms": 0, "outcome": "ok", "ts": "2026-12-01T10:00:00.001Z"}),
-            json!({"event": "stage", "stage": "a", "status": "done", "ms": 2, "ts": "2026-12-01T10:00:00.002Z"}),
-        ];
+        let quick = effect("a", "run", "true", 0, "changed", 1);
+        let checked = effect("a", "file.write", "x", 0, "ok", 1);
+        let ev = one_stage("a", 0, 2, vec![quick, checked]);
         let r = rows(&ev);
         let labels: Vec<&str> = r[0]
             .lanes
