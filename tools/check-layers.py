@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The house's layers point one way: no two source files of src/ import each other, directly or
-through others (a `crate::` or `super::` path names the file it reaches; a folder's mod.rs
-declaring its children is not an import). Prints each circle found and exits 1; else says so."""
+through others (a `crate::` or `super::` path names the file it reaches, `super::` counted from
+the inline module it is written in; a folder's mod.rs declaring and using its own children is
+not an import, as a relative `child::x` path is not read). Prints each circle found and exits 1;
+else says so."""
 import os
 import re
 import sys
@@ -64,20 +66,63 @@ def expand(text, i):
         i = sep.end()
 
 
+def inline_modules(text):
+    """The `mod name { .. }` blocks of a file: (name, where its body starts, where it ends).
+    Braces in strings, characters and comments are not counted."""
+    spans, opened, i, n = [], [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+            continue
+        raw = re.compile(r'r(#*)"').match(text, i)
+        if raw and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            end = text.find('"' + raw.group(1), raw.end())
+            i = n if end < 0 else end + 1 + len(raw.group(1))
+            continue
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            continue
+        ch = re.compile(r"'(\\.|[^\\'])'").match(text, i)
+        if ch:
+            i = ch.end()
+            continue
+        if c == "{":
+            m = re.compile(r"\bmod\s+([a-z_][a-z0-9_]*)\s*$").search(text, max(0, i - 80), i)
+            opened.append((m.group(1) if m else None, i))
+        elif c == "}" and opened:
+            name, start = opened.pop()
+            if name:
+                spans.append((name, start, i))
+        i += 1
+    return spans
+
+
 def paths(text):
     """Every `crate::` and `super::` path in the code, grouped imports expanded: (root, the path
-    below it, lower-case segments only, as far as they name modules)."""
+    below it, lower-case segments only, as far as they name modules, and for `super::` how many
+    levels up it goes from the inline modules it is written in)."""
+    spans = inline_modules(text)
     for m in re.finditer(r"\b(crate|super)::", text):
         if m.group(1) == "super" and text[max(0, m.start() - 7):m.start()] == "super::":
             continue
         items, _ = expand(text, m.end())
+        inner = [name for name, a, b in sorted(spans, key=lambda s: s[1]) if a < m.start() < b]
         for it in items:
+            ups = 1 if m.group(1) == "super" else 0
+            while it and it[0] == "super":
+                ups += 1
+                it = it[1:]
             mods = []
             for seg in it:
-                if not re.fullmatch(r"[a-z_][a-z0-9_]*", seg) or seg == "super":
+                if not re.fullmatch(r"[a-z_][a-z0-9_]*", seg):
                     break
                 mods.append(seg)
-            yield m.group(1), "::".join(mods)
+            yield m.group(1), "::".join(mods), ups, inner
 
 
 def graph(mods):
@@ -94,16 +139,18 @@ def graph(mods):
     for m, path in mods.items():
         text = code(path)
         here = m.split("::") if m else []
-        parent = here[:-1]
         names = []
-        for root, rest in paths(text):
+        for root, rest, ups, inner in paths(text):
             if root == "crate":
                 names.append(rest)
             else:
-                names.append("::".join(parent + ([rest] if rest else [])))
+                # `super::` from inside `mod x_fns { .. }` is the file's own module.
+                base = (here + inner)[: len(here + inner) - ups] if ups <= len(here + inner) else []
+                names.append("::".join(base + ([rest] if rest else [])))
         for n in names:
             f = file_of(n)
-            if f is not None and f != m:
+            # A folder's mod.rs using its own parts (the crate root aside) is not a layer's import.
+            if f is not None and f != m and not (m and f.startswith(m + "::")):
                 g[m].add(f)
     return g
 
@@ -152,7 +199,18 @@ def self_check():
         "use crate::{a as b, c::{d as e, f}};": [("crate", "a"), ("crate", "c::d"), ("crate", "c::f")],
     }
     for text, want in cases.items():
-        got = list(paths(text))
+        got = [(root, rest) for root, rest, _, _ in paths(text)]
+        assert got == want, f"check-layers reads {text!r} as {got}, not {want}"
+    # How far up `super::` goes, and from which inline modules.
+    nested = {
+        "use super::x;": [(1, [])],
+        "mod f { fn g() { super::x(); } }": [(1, ["f"])],
+        "mod f { fn g() { super::super::x(); } }": [(2, ["f"])],
+        'mod f { const S: &str = "}"; fn g() { let c = \'}\'; super::x(); } }': [(1, ["f"])],
+        "mod f { } fn g() { super::x(); }": [(1, [])],
+    }
+    for text, want in nested.items():
+        got = [(ups, inner) for _, _, ups, inner in paths(text)]
         assert got == want, f"check-layers reads {text!r} as {got}, not {want}"
 
 
