@@ -562,3 +562,22 @@ fn a_plan_of_the_bmcs_plans_the_kind_the_profile_names() {
         );
     }
 }
+
+#[test]
+fn a_targets_own_profile_values_are_the_defaults_of_its_folders_and_undercloud() {
+    let lab = Lab::new();
+    let w = lab.work().display().to_string();
+    // No `images` key and no undercloud host: the target's profile block says them.
+    let t = lab.file(
+        "own.yaml",
+        &format!("libvirt_uri: test:///default\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{host: {{images: {w}/custom}}, undercloud: {{host: 10.0.0.5}}}}\n"),
+    );
+    let f = lab.file(
+        "show.rhai",
+        "import \"target\" as target;\nlet s = target::setup(run_info());\nprint(`images ${s.p.host.images} ${s.t.images}`);\nprint(`undercloud ${s.t.undercloud.host}`);\n",
+    );
+    lab.run(["run", f.to_str().unwrap(), "--target", t.to_str().unwrap()])
+        .ok()
+        .stdout_has(&format!("images {w}/custom {w}/custom"))
+        .stdout_has("undercloud 10.0.0.5");
+}
