@@ -252,17 +252,26 @@ fn parallel_work_collects_every_error() {
     .stderr_has("2 of 4 items failed")
     .stderr_has("[1] bad 2")
     .stderr_has("[3] bad 4");
-    // Four sleeps of 0.5 s on 4 jobs take about 0.5 s, not 2 s.
-    let t0 = std::time::Instant::now();
-    lab.run([
-        "--jobs",
-        "4",
-        "-e",
-        "parallel([|| sleep(0.5), || sleep(0.5), || sleep(0.5), || sleep(0.5)]).len()",
-    ])
-    .ok()
-    .stdout_has("4");
-    assert!(t0.elapsed().as_millis() < 1800, "{:?}", t0.elapsed());
+    // On 4 jobs the four run at once: each marks that it started and waits for all four marks,
+    // which jobs run one at a time never see.
+    let marks = lab.work().join("marks");
+    let f = lab.file(
+        "barrier.rhai",
+        &format!(
+            "fn job(i, t) {{\n    files::write(`{d}/${{i}}`, \"\");\n    wait_until(|| [0, 1, 2, 3].all(|k| files::exists(`{d}/${{k}}`)), #{{every: 0.02, timeout: t, what: \"all four jobs started\"}});\n    i\n}}\nlet t = param(\"timeout\", 30.0);\nprint(parallel([|| job(0, t), || job(1, t), || job(2, t), || job(3, t)]));\n",
+            d = marks.display()
+        ),
+    );
+    let barrier = |jobs: &str, timeout: &str| {
+        let _ = std::fs::remove_dir_all(&marks);
+        std::fs::create_dir_all(&marks).unwrap();
+        let args = ["--jobs", jobs, "run", f.to_str().unwrap(), "--set", timeout];
+        lab.run(args)
+    };
+    barrier("4", "timeout=30.0").ok().stdout_has("[0, 1, 2, 3]");
+    barrier("1", "timeout=0.5")
+        .code(1)
+        .stderr_has("waiting for all four jobs started");
 }
 
 #[test]
