@@ -9,8 +9,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// Where the bindings of virt and cloud find it.
-pub use crate::util::suggest::closest;
 use crate::util::suggest::edit_distance;
 
 /// The stages a script names (its literal `stage(..)` calls), in order.

@@ -428,9 +428,7 @@ impl Repl {
                 None => p.out("nothing journaled yet in this session"),
             },
             other => {
-                let hint = crate::util::suggest::closest(other, helper::COMMANDS.iter().copied())
-                    .map(|c| format!(" (did you mean {c}?)"))
-                    .unwrap_or_default();
+                let hint = crate::util::suggest::hint(other, helper::COMMANDS.iter().copied());
                 p.error(&format!("unknown command {other}{hint}; :help lists them"), json!({}));
             }
         }

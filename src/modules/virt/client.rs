@@ -385,10 +385,7 @@ pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(),
     for s in specs {
         for (i, n) in s.nics.iter().enumerate() {
             if !names.contains(&n.network) {
-                let hint =
-                    crate::engine::analyze::closest(&n.network, names.iter().map(String::as_str))
-                        .map(|c| format!(" (did you mean {c}?)"))
-                        .unwrap_or_default();
+                let hint = crate::util::suggest::hint(&n.network, names.iter().map(String::as_str));
                 return Err(format!(
                     "domain {} nics[{i}]: no network {:?} at {uri}{hint}; networks there: {}",
                     s.name,
