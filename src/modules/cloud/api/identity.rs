@@ -26,25 +26,25 @@ impl<'a> Api<'a> {
         }
     }
 
-    /// A Keystone project or user (`kind`: "project", "user") by id, or by name in a domain.
+    /// A Keystone project or user (`coll`: PROJECTS, USERS) by id, or by name in a domain.
     fn identity_find(
         &self,
-        kind: &str,
+        coll: &Collection,
         name: &Id,
         domain: Option<String>,
     ) -> Result<Option<Value>, String> {
-        self.find_by_id_or_name("identity", kind, name, || {
+        self.find_by_id_or_name(coll, name, || {
             Ok(format!("&domain_id={}", q(&self.domain_id(domain)?)))
         })
     }
 
     /// The id of a project or user by name or id; a placeholder in plan mode when it does not
     /// exist yet.
-    fn identity_id(&self, kind: &str, name: &Id) -> Result<Id, String> {
+    fn identity_id(&self, coll: &Collection, name: &Id) -> Result<Id, String> {
         let Id::Real(text) = name else {
             return Ok(name.clone());
         };
-        self.id_by_name(kind, text, || self.identity_find(kind, name, None))
+        self.id_by_name(coll.kind, text, || self.identity_find(coll, name, None))
     }
 
     /// The id of `kind` `name`, reused from a lookup of the last seconds (the session keeps them)
@@ -93,11 +93,11 @@ impl<'a> Api<'a> {
     }
 
     pub fn project_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
-        self.identity_find("project", name, domain)
+        self.identity_find(&PROJECTS, name, domain)
     }
 
     pub fn project_id(&self, name: &Id) -> Result<Id, String> {
-        self.identity_id("project", name)
+        self.identity_id(&PROJECTS, name)
     }
 
     pub fn project_ensure(&self, s: ProjectSpec) -> Result<Value, String> {
@@ -148,11 +148,11 @@ impl<'a> Api<'a> {
     }
 
     pub fn user_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
-        self.identity_find("user", name, domain)
+        self.identity_find(&USERS, name, domain)
     }
 
     pub fn user_id(&self, name: &Id) -> Result<Id, String> {
-        self.identity_id("user", name)
+        self.identity_id(&USERS, name)
     }
 
     pub fn user_ensure(&self, s: UserSpec) -> Result<Value, String> {
@@ -228,7 +228,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
-        self.first("identity", &role_path(name), "roles")
+        self.first_in(&ROLES, &role_path(name))
     }
 
     pub fn role_ensure(&self, name: &str) -> Result<Value, String> {

@@ -145,14 +145,17 @@ impl<'a> Api<'a> {
         Ok(self.list(service, path, key)?.into_iter().next())
     }
 
-    /// An object of `kind` (network, port, project, user) by id or by name: a value that looks
-    /// like an id is read at `/{kind}s/{id}`; otherwise, or when there is no such id, the first
-    /// of `/{kind}s?name=NAME` and what `filter` adds (`&domain_id=..`). A planned id finds
-    /// nothing.
+    /// The first item of a listing (`path`, with its query) of `coll`.
+    fn first_in(&self, coll: &Collection, path: &str) -> Result<Option<Value>, String> {
+        self.first(coll.service, path, coll.list_key)
+    }
+
+    /// An object of `coll` (networks, ports, projects, users) by id or by name: a value that
+    /// looks like an id is read at `PATH/ID`; otherwise, or when there is no such id, the first
+    /// of `PATH?name=NAME` and what `filter` adds (`&domain_id=..`). A planned id finds nothing.
     fn find_by_id_or_name(
         &self,
-        service: &str,
-        kind: &str,
+        coll: &Collection,
         id: &Id,
         filter: impl FnOnce() -> Result<String, String>,
     ) -> Result<Option<Value>, String> {
@@ -160,12 +163,12 @@ impl<'a> Api<'a> {
             return Ok(None);
         };
         if looks_like_id(name) {
-            if let Some(v) = self.get_opt(service, &format!("/{kind}s/{name}"))? {
-                return Ok(Some(v[kind].clone()));
+            if let Some(v) = self.get_opt(coll.service, &format!("{}/{name}", coll.path))? {
+                return Ok(Some(v[coll.key].clone()));
             }
         }
-        let path = format!("/{kind}s?name={}{}", q(name), filter()?);
-        self.first(service, &path, &format!("{kind}s"))
+        let path = format!("{}?name={}{}", coll.path, q(name), filter()?);
+        self.first_in(coll, &path)
     }
 
     fn op(&self, op: &str, target: &str) -> Op {

@@ -34,7 +34,7 @@ const SECURITY_GROUPS: Collection = Collection::new(
 
 impl<'a> Api<'a> {
     pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
-        self.find_by_id_or_name("network", "network", name, || Ok(String::new()))
+        self.find_by_id_or_name(&NETWORKS, name, || Ok(String::new()))
     }
 
     fn network_id(&self, name: &Id) -> Result<Id, String> {
@@ -188,7 +188,7 @@ impl<'a> Api<'a> {
         }
         self.project_field(s.project.as_ref(), &mut body, "router")?;
         let list_path = format!("/routers?name={}", q(&name));
-        let existing = self.first("network", &list_path, "routers")?;
+        let existing = self.first_in(&ROUTERS, &list_path)?;
         let router = match existing {
             Some(r) => {
                 self.fx.unchanged(self.op("router.ensure", &name));
@@ -280,7 +280,7 @@ impl<'a> Api<'a> {
         let found = if nid.is_planned() {
             None
         } else {
-            self.first("network", &lookup, "floatingips")?
+            self.first_in(&FLOATING_IPS, &lookup)?
         };
         if let Some(f) = found {
             if let Some(Id::Real(p)) = &pid {
@@ -312,10 +312,9 @@ impl<'a> Api<'a> {
     }
 
     pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
-        self.first(
-            "network",
+        self.first_in(
+            &FLOATING_IPS,
             &format!("/floatingips?floating_ip_address={}", q(addr)),
-            "floatingips",
         )
     }
 
@@ -365,7 +364,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
-        self.find_by_id_or_name("network", "port", port, || Ok(String::new()))
+        self.find_by_id_or_name(&PORTS, port, || Ok(String::new()))
     }
 
     pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
@@ -416,7 +415,7 @@ impl<'a> Api<'a> {
         } = s;
         let nid = self.network_id(&network)?;
         let list_path = format!("/ports?name={}&network_id={}", q(&name), q(&nid));
-        if let Some(p) = self.first("network", &list_path, "ports")? {
+        if let Some(p) = self.first_in(&PORTS, &list_path)? {
             self.fx.unchanged(self.op("port.ensure", &name));
             return Ok(p);
         }
@@ -465,7 +464,7 @@ impl<'a> Api<'a> {
         let found = if pid.as_ref().is_some_and(Id::is_planned) {
             None
         } else {
-            self.first("network", &path, "security_groups")?
+            self.first_in(&SECURITY_GROUPS, &path)?
         };
         if let Some(g) = found {
             self.fx.unchanged(self.op("security_group.ensure", &name));
@@ -482,10 +481,9 @@ impl<'a> Api<'a> {
 
     pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {
         let group = s.group;
-        let g = self.first(
-            "network",
+        let g = self.first_in(
+            &SECURITY_GROUPS,
             &format!("/security-groups?name={}", q(&group)),
-            "security_groups",
         )?;
         let gid = match &g {
             Some(g) => sid(g),
