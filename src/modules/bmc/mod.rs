@@ -150,17 +150,20 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             fields["capabilities"] = format!("profile:{p},boot_option:local").into();
         }
         // instackenv.json holds the sizes as strings.
-        for (key, field) in [
-            ("cpu", "cpu"),
-            ("memory_mib", "memory"),
-            ("disk_gb", "disk"),
+        for (key, field, unit) in [
+            ("cpu", "cpu", "vCPUs"),
+            ("memory_mib", "memory", "MiB"),
+            ("disk_gb", "disk", "GB"),
         ] {
-            if let Some(v) = o.int(key)? {
-                fields[field] = v.to_string().into();
+            if o.has(key) {
+                fields[field] = o.req_int(key, 1..=i64::MAX, unit)?.to_string().into();
             }
         }
+        let serde_json::Value::Object(fields) = fields else {
+            unreachable!("json!({{..}}) is an object")
+        };
         let node = Node {
-            fields: fields.as_object().cloned().unwrap_or_default(),
+            fields,
             pm_password: secret_of(&func, &o, "pm_password")?,
         };
         if pm_type == "ipmi" && !seen_ports.insert((pm_addr.clone(), pm_port)) {
@@ -474,5 +477,45 @@ pub mod bmc_fns {
     pub fn write_instackenv(ctx: NativeCallContext, path: &str, nodes: Array) -> Res<bool> {
         let nodes = super::nodes_of(nodes).map_err(|e| super::rt_err(&ctx, e))?;
         super::with_effects(&ctx, |fx| super::client::write_instackenv(fx, path, &nodes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(extra: &[(&str, Dynamic)]) -> Array {
+        let mut m = Map::new();
+        m.insert("name".into(), "ctrl01".into());
+        m.insert("pm_addr".into(), "127.0.0.1".into());
+        m.insert("pm_port".into(), Dynamic::from(6230_i64));
+        m.insert(
+            "mac".into(),
+            Dynamic::from(vec![Dynamic::from("52:54:00:aa:bb:cc")]),
+        );
+        m.insert(
+            "pm_password".into(),
+            Dynamic::from(Secret::new("bmc", "nodes-of-unit-pw")),
+        );
+        for (k, v) in extra {
+            m.insert((*k).into(), v.clone());
+        }
+        vec![Dynamic::from(m)]
+    }
+
+    #[test]
+    fn an_instackenv_node_holds_the_files_fields_and_refuses_sizes_below_one() {
+        let n = nodes_of(node(&[
+            ("cpu", Dynamic::from(4_i64)),
+            ("profile", "control".into()),
+        ]))
+        .unwrap();
+        let f = &n[0].fields;
+        assert_eq!(f["pm_port"], "6230");
+        assert_eq!(f["cpu"], "4");
+        assert_eq!(f["capabilities"], "profile:control,boot_option:local");
+        assert!(!f.contains_key("pm_password") && !f.contains_key("memory"));
+        let e = nodes_of(node(&[("memory_mib", Dynamic::from(0_i64))])).unwrap_err();
+        assert!(e.contains("'memory_mib' = 0 MiB is out of range"), "{e}");
     }
 }
