@@ -727,6 +727,99 @@ fn bad_flags_are_usage_errors_with_nothing_changed() {
     );
 }
 
+/// The INI and hosts-block editors, local and remote, refuse what would write lines, sections
+/// or markers of their own, naming the argument, and leave the file as it was.
+#[test]
+fn edits_that_would_write_more_than_asked_are_refused_naming_the_argument() {
+    let lab = Lab::new();
+    const CONF: &str = "[DEFAULT]\n# keep\ndebug = false\n";
+    const HOSTS: &str =
+        "127.0.0.1 localhost\n# BEGIN labsh ocp4\n1.2.3.4 api\n# END labsh ocp4\n10.0.0.1 after\n";
+    let host = r##"#{host: "director", user: "stack", offline: true}"##;
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "a section through an INI value",
+            r##"files::ini_set(CONF, "DEFAULT", "debug", "true\n[evil]\nx = y");"##,
+            &["files::ini_set: value holds a line break (\\n) at character 5"],
+        ),
+        (
+            "a setting through a carriage return",
+            r##"files::ini_set(CONF, "DEFAULT", "debug", "true\rx = y");"##,
+            &["files::ini_set: value holds a carriage return (\\r)"],
+        ),
+        (
+            "a second setting through an INI key",
+            r##"files::ini_set(CONF, "DEFAULT", "x = y\ndebug", "true");"##,
+            &["files::ini_set: key \"x = y\\ndebug\" holds a line break"],
+        ),
+        (
+            "a key that is a key and a value",
+            r##"files::ini_set(CONF, "DEFAULT", "x=y", "true");"##,
+            &["files::ini_set: key \"x=y\" holds '='"],
+        ),
+        (
+            "a section through a section name",
+            r##"files::ini_set(CONF, "DEFAULT]\n[evil", "k", "v");"##,
+            &["files::ini_set: section \"DEFAULT]\\n[evil\" holds a line break"],
+        ),
+        (
+            "a bracket in a section name",
+            r##"files::ini_set(CONF, "a]b", "k", "v");"##,
+            &["files::ini_set: section \"a]b\" holds ']'"],
+        ),
+        (
+            "a fake END marker in a hosts block",
+            r##"files::hosts_block(HOSTS, "ocp4", ["5.6.7.8 api", "# END labsh ocp4", "6.6.6.6 left.behind"]);"##,
+            &["files::hosts_block: lines[1] \"# END labsh ocp4\" is a labsh block marker"],
+        ),
+        (
+            "a line break in a hosts line",
+            r##"files::hosts_block(HOSTS, "ocp4", ["5.6.7.8 api\n6.6.6.6 evil"]);"##,
+            &["files::hosts_block: lines[0] holds a line break"],
+        ),
+        (
+            "a line break in a block's name",
+            r##"files::hosts_block(HOSTS, "ocp4\n6.6.6.6 evil", ["5.6.7.8 api"]);"##,
+            &["files::hosts_block: name \"ocp4\\n6.6.6.6 evil\" must be letters, digits"],
+        ),
+        (
+            "a section through a remote INI value",
+            r##"ssh::ini_set(HOST, "/etc/nova/nova.conf", "neutron", "timeout", "300\n[evil]", #{});"##,
+            &["ssh::ini_set: value holds a line break"],
+        ),
+        (
+            "a fake END marker in a remote hosts block",
+            r##"ssh::hosts_block(HOST, "/etc/hosts", "ocp4", ["# END labsh ocp4"], #{});"##,
+            &["ssh::hosts_block: lines[0] \"# END labsh ocp4\" is a labsh block marker"],
+        ),
+    ];
+    for (name, call, says) in cases {
+        let conf = lab.file("nova.conf", CONF);
+        let hosts = lab.file("hosts", HOSTS);
+        let text = call
+            .replace("CONF", &format!("{:?}", conf.display().to_string()))
+            .replace("HOSTS", &format!("{:?}", hosts.display().to_string()))
+            .replace("HOST", host);
+        let f = lab.file("edit.rhai", &format!("{text}\n"));
+        let out = lab.run_file(&f);
+        assert_eq!(out.code, 1, "{name}: exit code\n{}", out.stderr);
+        for s in *says {
+            assert!(
+                out.stderr.contains(s),
+                "{name}: no {s:?} in\n{}",
+                out.stderr
+            );
+        }
+        assert!(
+            out.stderr.contains("edit.rhai:1:"),
+            "{name}: {}",
+            out.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), CONF, "{name}");
+        assert_eq!(std::fs::read_to_string(&hosts).unwrap(), HOSTS, "{name}");
+    }
+}
+
 #[test]
 fn bad_scripts_fail_with_file_and_line_never_an_abort() {
     let lab = Lab::new();

@@ -179,6 +179,21 @@ pub mod files_fns {
         }
     }
 
+    /// The first control character of `text` (a line break, a carriage return, a tab, an
+    /// escape, U+2028...) in words with its place, or `()`: what one line of an INI, hosts or
+    /// YAML file cannot hold without the file reading it as more lines.
+    ///
+    /// ```rhai
+    /// assert_eq(files::control_char("eth1\n[evil]"), "a line break (\\n) at character 5");
+    /// assert_eq(files::control_char("eth1"), ());
+    /// ```
+    pub fn control_char(text: &str) -> Dynamic {
+        match super::edit::control_char(text) {
+            Some((at, c)) => format!("{} at character {at}", super::edit::describe_char(c)).into(),
+            None => Dynamic::UNIT,
+        }
+    }
+
     /// Whether a file or folder exists.
     ///
     /// ```rhai
@@ -312,7 +327,9 @@ pub mod files_fns {
     }
 
     /// Sets `key = value` in `[section]` of an INI file, keeping comments, order, spacing and
-    /// repeated keys; `true` when it changed. The file is rewritten in place.
+    /// repeated keys; `true` when it changed. The file is rewritten in place. A section, key or
+    /// value that would write more than this one setting (a line break or other control
+    /// character, `[` `]` in the section, `=` `:` in the key) is an error naming it.
     ///
     /// ```rhai
     /// let f = run_info().state_dir + "/example-nova.conf";
@@ -327,10 +344,12 @@ pub mod files_fns {
         key: &str,
         value: Dynamic,
     ) -> Res<bool> {
-        let t = super::read_text(path).map_err(|e| crate::session::rt_err(&ctx, e))?;
         // A secret goes into the file as itself and shows as its mask.
         let (v, shown_v) = super::ini_value(&value);
-        match super::edit::ini_set(&t, section, key, &v) {
+        let refused = |e: String| crate::session::rt_err(&ctx, format!("files::ini_set: {e}"));
+        super::edit::check_ini(section, key, &v).map_err(refused)?;
+        let t = super::read_text(path).map_err(|e| crate::session::rt_err(&ctx, e))?;
+        match super::edit::ini_set(&t, section, key, &v).map_err(refused)? {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(
                     crate::effects::Op::new("file.ini_set", path)
@@ -353,7 +372,8 @@ pub mod files_fns {
 
     /// Makes the block `# BEGIN labsh NAME` … `# END labsh NAME` of a hosts-style file hold
     /// `lines` (an empty array removes it), in place; lines outside the block are never touched.
-    /// `true` when it changed.
+    /// `true` when it changed. The name is letters, digits, '.', '_' and '-'; a line with a
+    /// line break or a labsh marker in it is an error naming it.
     ///
     /// ```rhai
     /// let f = run_info().state_dir + "/example-hosts";
@@ -364,6 +384,8 @@ pub mod files_fns {
     pub fn hosts_block(ctx: NativeCallContext, path: &str, name: &str, lines: Array) -> Res<bool> {
         let body = super::lines_of("files::hosts_block", &lines)
             .map_err(|e| crate::session::rt_err(&ctx, e))?;
+        super::edit::check_block(name, &body)
+            .map_err(|e| crate::session::rt_err(&ctx, format!("files::hosts_block: {e}")))?;
         let t = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

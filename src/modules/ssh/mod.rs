@@ -464,6 +464,8 @@ pub mod ssh_fns {
     ) -> Res<bool> {
         let (h, sudo) = super::edit_of(&ctx, "ssh::ini_set", &host, opts)?;
         let (v, shown_v) = crate::modules::files::ini_value(&value);
+        edit::check_ini(section, key, &v)
+            .map_err(|e| rt_err(&ctx, format!("ssh::ini_set: {e}")))?;
         let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
         let Some(cur) = cur else {
@@ -482,7 +484,8 @@ pub mod ssh_fns {
             &h,
             path,
             Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", &shown),
-            edit::ini_set(&cur, section, key, &v),
+            edit::ini_set(&cur, section, key, &v)
+                .map_err(|e| rt_err(&ctx, format!("ssh::ini_set: {e}")))?,
             sudo,
             serde_json::json!({"set": shown}),
         )
@@ -506,6 +509,8 @@ pub mod ssh_fns {
     ) -> Res<bool> {
         let (h, sudo) = super::edit_of(&ctx, "ssh::hosts_block", &host, opts)?;
         let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        edit::check_block(name, &body)
+            .map_err(|e| rt_err(&ctx, format!("ssh::hosts_block: {e}")))?;
         let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
         let new = edit::block_set(&cur, name, &body)
             .map_err(|e| rt_err(&ctx, format!("{path} on {}: {e}", h.label())))?;
