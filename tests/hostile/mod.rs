@@ -80,18 +80,18 @@ fn assert_unchanged(case: &str, before: &BTreeMap<PathBuf, Vec<u8>>, state: &Pat
     }
 }
 
-struct Case {
-    name: &'static str,
+struct Case<'a> {
+    name: &'a str,
     /// Files to write into the test's work folder first.
-    files: &'static [(&'static str, &'static str)],
+    files: &'a [(&'a str, &'a str)],
     /// Arguments after `labsh run <lab.rhai>`; `{work}` is the work folder.
-    args: &'static [&'static str],
+    args: &'a [&'a str],
     code: i32,
     /// Texts the error must name, each.
-    says: &'static [&'static str],
+    says: &'a [&'a str],
 }
 
-fn run_cases(cases: &[Case], script_name: &str) {
+fn run_cases(cases: &[Case<'_>], script_name: &str) {
     for c in cases {
         let lab = lab_with_state();
         for (name, text) in c.files {
@@ -398,6 +398,49 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
                 says: &["OpenShift on the compute nodes", "4 of 6 nodes do not fit", "overcloud-compute01 256 vCPUs, 43008 MiB"],
             },
             Case {
+                name: "several problems in one VM group, each named",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ vms: #{ ctrl: #{ memory_mib: \"16G\", vcpus: 0, cuont: 3 } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &[
+                    "the profile has 3 problem(s)",
+                    "unknown key 'vms.ctrl.cuont' (did you mean 'vms.ctrl.count'?)",
+                    "vms.ctrl.memory_mib: must be an integer, not a string",
+                    "vms.ctrl.vcpus: 0 must be 1-256",
+                ],
+            },
+            Case {
+                name: "a new VM group without nics and with values out of range",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ vms: #{ extra: #{ role: \"compute\", count: 1, name: \"extra01\", memory_mib: 100, vcpus: 0 } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &[
+                    "vms.extra.nics is required for a new entry of vms",
+                    "vms.extra.memory_mib: 100 MiB is below 256 MiB",
+                    "vms.extra.vcpus: 0 must be 1-256",
+                ],
+            },
+            Case {
+                name: "a key problem and a string problem and a value problem at once",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ ocp: #{ wrokers: 3, workers: -1 }, undercloud: #{ local_interface: \"eth1\\n[evil]\" } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &[
+                    "unknown key 'ocp.wrokers'",
+                    "undercloud.local_interface: \"eth1\\n[evil]\" holds a line break",
+                    "ocp.workers: -1 must be 0 or more",
+                ],
+            },
+            Case {
                 name: "an unknown profile name",
                 files: &[("profiles/other.rhai", VARIANT_TOP)],
                 args: &[P, "nosuch"],
@@ -412,6 +455,133 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
                 says: &["profile file {work}/profiles/missing.rhai does not exist"],
             },
         ],
+        "lab.rhai",
+    );
+}
+
+/// A profile string lands in a file (undercloud.conf, the nic template, hosts lines, paths and
+/// libvirt names); what that file would read as more than the string is refused, naming the key.
+#[test]
+fn profile_strings_that_would_write_into_the_files_are_refused_naming_the_key() {
+    const P: &str = "--profile";
+    const F: &str = "{work}/profiles/v.rhai";
+    let v = |over: &str| format!("fn overrides() {{ #{{ {over} }} }}\n");
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "a setting written into undercloud.conf through the hostname",
+            v(r#"undercloud: #{ hostname: "uc.lab\nundercloud_debug = true" }"#),
+            vec![
+                r#"{work}/profiles/v.rhai: undercloud.hostname: "uc.lab\nundercloud_debug = true" holds a line break (\n) at character 7"#,
+            ],
+        ),
+        (
+            "a section written into undercloud.conf through the interface",
+            v(r#"undercloud: #{ local_interface: "eth1\n[evil]\nx = y" }"#),
+            vec![
+                r#"undercloud.local_interface: "eth1\n[evil]\nx = y" holds a line break (\n) at character 5"#,
+            ],
+        ),
+        (
+            "a carriage return in a time server",
+            v(r#"overcloud: #{ ntp_servers: ["172.16.0.254\rx = y"] }"#),
+            vec![r#"overcloud.ntp_servers[0]: "172.16.0.254\rx = y" holds a carriage return (\r)"#],
+        ),
+        (
+            "a second time server through a comma in undercloud.conf's list",
+            v(r#"overcloud: #{ ntp_servers: ["172.16.0.254,evil.example"] }"#),
+            vec![
+                r#"overcloud.ntp_servers[0]: "172.16.0.254,evil.example" is neither an IPv4 address nor a DNS name"#,
+            ],
+        ),
+        (
+            "a nova.conf section through a nova setting's value",
+            v(r#"overcloud: #{ nova_tuning: #{ neutron: #{ timeout: "300\n[evil]\nx = y" } } }"#),
+            vec![
+                r#"overcloud.nova_tuning.neutron.timeout: "300\n[evil]\nx = y" holds a line break"#,
+            ],
+        ),
+        (
+            "Jinja through the bond's name in the 17.1 nic template",
+            v(r#"overcloud: #{ bond: #{ name: "{{ lookup('pipe', 'id') }}" } }"#),
+            vec![r#"overcloud.bond.name: "{{ lookup('pipe', 'id') }}" is not an interface name"#],
+        ),
+        (
+            "YAML through a bond NIC",
+            v(r#"overcloud: #{ bond: #{ nics: ["nic3\n  - type: interface", "nic4"] } }"#),
+            vec![r#"overcloud.bond.nics[0]: "nic3\n  - type: interface" holds a line break"#],
+        ),
+        (
+            "a hosts line through an ingress host name",
+            v(r#"ocp: #{ ingress_hosts: ["console\n10.0.0.66 evil.example"] }"#),
+            vec![r#"ocp.ingress_hosts[0]: "console\n10.0.0.66 evil.example" holds a line break"#],
+        ),
+        (
+            "a second name on a hosts line",
+            v(r#"ocp: #{ ingress_hosts: ["console evil"] }"#),
+            vec![r#"ocp.ingress_hosts[0]: "console evil" is not a DNS name"#],
+        ),
+        (
+            "the lab's name as a path",
+            v(r#"name: "../../etc/lab""#),
+            vec![r#"name: "../../etc/lab" must be 1-63 letters, digits, '-' and '_'"#],
+        ),
+        (
+            "a VM's name as a path",
+            v(r#"vms: #{ ctrl: #{ name: "../../x%02d" } }"#),
+            vec![r#"vms.ctrl.name: "../../x%02d" must be letters, digits, '.', '-' and '_'"#],
+        ),
+        (
+            "a network's name as a path",
+            v(r#"networks: #{ "a/b": #{ address: "10.9.0.1", netmask: "255.255.255.0" } }"#),
+            vec![r#"networks: the key "a/b" must be letters, digits"#],
+        ),
+        (
+            "a line break in a VM group's key",
+            v(
+                r#"vms: #{ "x\ny": #{ role: "compute", count: 1, memory_mib: 4096, vcpus: 2, nics: ["provisioning"] } }"#,
+            ),
+            vec![r#"vms: the key "x\ny" holds a line break"#],
+        ),
+        (
+            "an ssh option as the director's user",
+            v(r#"undercloud: #{ user: "-oProxyCommand=touch /tmp/x" }"#),
+            vec![r#"undercloud.user: "-oProxyCommand=touch /tmp/x" is not a user name"#],
+        ),
+        (
+            "a password file line through the BMC user",
+            v(r#"bmc: #{ username: "admin:x\nroot" }"#),
+            vec![r#"bmc.username: "admin:x\nroot" holds a line break"#],
+        ),
+        (
+            "an escape sequence in a description",
+            v(r#"tenant: #{ project: "ocp\x1b[2Jtenant" }"#),
+            vec![r#"tenant.project: "ocp\u{1b}[2Jtenant" holds the control character U+001B"#],
+        ),
+    ];
+    for (name, text, says) in &cases {
+        run_cases(
+            &[Case {
+                name,
+                files: &[("profiles/v.rhai", text.as_str())],
+                args: &[P, F],
+                code: 1,
+                says,
+            }],
+            "lab.rhai",
+        );
+    }
+    // The same through a target file's profile values.
+    run_cases(
+        &[Case {
+            name: "a setting through a target's profile values",
+            files: &[(
+                "t.yaml",
+                "libvirt_uri: test:///default\nundercloud: {offline: true}\ncluster: {offline: true}\nprofile: {undercloud: {hostname: \"uc.lab\\nundercloud_debug = true\"}}\n",
+            )],
+            args: &["--target", "{work}/t.yaml"],
+            code: 1,
+            says: &[r#"{work}/t.yaml: undercloud.hostname: "uc.lab\nundercloud_debug = true" holds a line break"#],
+        }],
         "lab.rhai",
     );
 }
