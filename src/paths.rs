@@ -8,8 +8,14 @@
 //! | secrets file | `STATE/secrets` (mode 0600) | `LABSH_SECRETS_FILE` |
 //! | user's stdlib overrides | `$XDG_CONFIG_HOME/labsh/stdlib`, else `~/.config/labsh/stdlib` | `LABSH_USER_LIB` |
 //! | extra module search path | none | `LABSH_PATH` (colon-separated) |
+//!
+//! The state folder is private: every folder labsh makes there is 0700 and every file 0600,
+//! whatever the umask, and labsh opens its files there without following a symbolic link
+//! ([`create_private_dir_all`], [`open_private`], [`in_state`]).
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 fn env_path(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
@@ -65,10 +71,105 @@ pub fn search_path() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// Makes folder `dir` with the parents it lacks, each one it makes 0700 whatever the umask (the
+/// XDG base directory rule for the folders it creates); folders that are there already are left
+/// as they are.
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_private_dir_all(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {
+            // The umask may have taken bits the owner needs.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`create_private_dir_all`], its error naming the folder.
+pub fn private_dir(dir: &Path) -> Result<(), String> {
+    create_private_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// `path` as an absolute path, `.` and `..` taken away by their names (no file is looked at).
+fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether `path` is in the state folder (by its name, or by the folder's real path when the
+/// state folder is reached through a link).
+pub fn in_state(path: &Path) -> bool {
+    let state = absolute(&state_dir());
+    let p = absolute(path);
+    if p.starts_with(&state) {
+        return true;
+    }
+    match (
+        state.canonicalize(),
+        p.parent().and_then(|d| d.canonicalize().ok()),
+    ) {
+        (Ok(real), Some(dir)) => dir.starts_with(real),
+        _ => false,
+    }
+}
+
+/// Opens `path` as labsh's own file with `opts` (read, write, append, create as the caller
+/// sets): its folder made private first, the file made 0600 (one that is there already is set
+/// to 0600 too), and never through a symbolic link: one at `path` is an error saying so, and
+/// nothing is written where it points.
+pub fn open_private(path: &Path, opts: &mut OpenOptions) -> Result<File, String> {
+    if let Some(dir) = path.parent() {
+        private_dir(dir)?;
+    }
+    let f = opts
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                format!(
+                    "{} is a symbolic link: labsh does not write through one; remove it",
+                    path.display()
+                )
+            } else {
+                format!("cannot open {}: {e}", path.display())
+            }
+        })?;
+    let mode = f
+        .metadata()
+        .map(|m| m.permissions().mode() & 0o7777)
+        .map_err(|e| format!("cannot read the mode of {}: {e}", path.display()))?;
+    if mode != 0o600 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+    }
+    Ok(f)
+}
+
 /// The folders a profile or target named by a word is looked for in: `profiles/` (or `targets/`)
 /// beside the scripts folder of `script`, in the scripts folder itself, and in the current
 /// folder.
-fn lab_file_dirs(kind: LabFile, script: Option<&std::path::Path>) -> Vec<PathBuf> {
+fn lab_file_dirs(kind: LabFile, script: Option<&Path>) -> Vec<PathBuf> {
     let sub = kind.folder();
     let dir = script
         .and_then(|s| s.parent())
@@ -130,7 +231,7 @@ impl LabFile {
 }
 
 /// Every profile or target there is for `script`: the built-in ones, then the files' names.
-pub fn lab_file_names(kind: LabFile, script: Option<&std::path::Path>) -> Vec<String> {
+pub fn lab_file_names(kind: LabFile, script: Option<&Path>) -> Vec<String> {
     let mut names: Vec<String> = kind.builtin().iter().map(|s| s.to_string()).collect();
     for d in lab_file_dirs(kind, script) {
         let Ok(rd) = std::fs::read_dir(&d) else {
@@ -159,7 +260,7 @@ pub fn lab_file_names(kind: LabFile, script: Option<&std::path::Path>) -> Vec<St
 pub fn lab_file(
     kind: LabFile,
     name: &str,
-    script: Option<&std::path::Path>,
+    script: Option<&Path>,
 ) -> Result<Option<PathBuf>, String> {
     if name.is_empty() || kind.builtin().contains(&name) {
         return Ok(None);
@@ -186,4 +287,59 @@ pub fn lab_file(
         kind.ext(),
         lab_file_names(kind, script).join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// (tests/hostile/state.rs runs labsh under umask 000.)
+    #[test]
+    fn private_folders_and_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        let f = deep.join("f");
+        create_private_dir_all(&deep).unwrap();
+        open_private(&f, OpenOptions::new().write(true).create(true)).unwrap();
+        for p in [dir.path().join("a"), dir.path().join("a/b"), deep.clone()] {
+            assert_eq!(mode(&p), 0o700, "{}", p.display());
+        }
+        assert_eq!(mode(&f), 0o600);
+        // A file there already with a looser mode is made private when opened.
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        open_private(&f, OpenOptions::new().append(true)).unwrap();
+        assert_eq!(mode(&f), 0o600);
+    }
+
+    #[test]
+    fn a_symbolic_link_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "keep\n").unwrap();
+        let link = dir.path().join("state/lock");
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(&outside, &link).unwrap();
+        let e = open_private(&link, OpenOptions::new().write(true).create(true)).unwrap_err();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep\n");
+        // A dangling link is not followed to make its target either.
+        let dangling = dir.path().join("state/history");
+        symlink(dir.path().join("made"), &dangling).unwrap();
+        assert!(open_private(&dangling, OpenOptions::new().append(true).create(true)).is_err());
+        assert!(!dir.path().join("made").exists());
+    }
+
+    #[test]
+    fn in_state_by_name_and_through_a_link() {
+        let state = state_dir();
+        assert!(in_state(&state.join("out/sandbox/undercloud.conf")));
+        assert!(in_state(&state.join("runs/../lock")));
+        assert!(!in_state(&state.join("../elsewhere")));
+        assert!(!in_state(Path::new("/etc/hosts")));
+    }
 }

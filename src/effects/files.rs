@@ -1,5 +1,7 @@
 //! Files labsh writes: made to hold given content, `ok` when they already do, replaced
-//! atomically, 0600 when they hold secrets.
+//! atomically, 0600 when they hold secrets. In the state folder every file is 0600 and every
+//! folder made 0700, whatever the umask, and a file is always replaced (written aside, then
+//! renamed over), so a symbolic link planted at its path is replaced, never written through.
 
 use super::{Effects, Op};
 use serde_json::Value;
@@ -34,9 +36,13 @@ pub fn ensure_file_with(
     if private {
         op = op.arg("mode", "0600");
     }
-    let same = std::fs::read_to_string(path).is_ok_and(|t| t == text);
-    let mode_ok =
-        !private || std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == 0o600);
+    // labsh's own files: in the state folder, private and never a link.
+    let own = crate::paths::in_state(Path::new(path));
+    let meta = std::fs::symlink_metadata(path);
+    let link = meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
+    let same = !(own && link) && std::fs::read_to_string(path).is_ok_and(|t| t == text);
+    let mode_ok = !(private || own)
+        || meta.is_ok_and(|m| m.file_type().is_file() && m.permissions().mode() & 0o777 == 0o600);
     if same && mode_ok {
         fx.unchanged(op);
         return Ok(false);
@@ -50,10 +56,10 @@ pub fn ensure_file_with(
     fx.change(
         op,
         || {
-            if in_place && Path::new(path).exists() {
+            if in_place && !own && Path::new(path).exists() {
                 write_in_place(path, text, private)
             } else {
-                write(path, text, private)
+                write(path, text, private || own, own)
             }
         },
         || (),
@@ -62,17 +68,17 @@ pub fn ensure_file_with(
 }
 
 fn write_in_place(path: &str, text: &str, private: bool) -> Result<(), String> {
-    if private {
-        // Tightened before the secret goes in.
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot make {path} private: {e}"))?;
-    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .truncate(true)
         .open(path)
         .map_err(|e| format!("cannot write {path}: {e}"))?;
-    f.write_all(text.as_bytes())
+    if private {
+        // Tightened (on the file opened, not on a path) before the secret goes in.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {path} private: {e}"))?;
+    }
+    f.set_len(0)
+        .and_then(|_| f.write_all(text.as_bytes()))
         .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
@@ -84,12 +90,19 @@ pub fn temp_path(path: &str) -> String {
     format!("{path}.labsh-tmp.{}.{n}", std::process::id())
 }
 
-fn write(path: &str, text: &str, private: bool) -> Result<(), String> {
+/// Writes `text` aside and renames it over `path` (which replaces a link there, never follows
+/// it); `own`: in the state folder, whose folders are made private.
+fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), String> {
     if let Some(d) = Path::new(path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        if own {
+            crate::paths::private_dir(d)?;
+        } else {
+            std::fs::create_dir_all(d)
+                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        }
     }
     let tmp = temp_path(path);
     let r = (|| {
@@ -99,6 +112,11 @@ fn write(path: &str, text: &str, private: bool) -> Result<(), String> {
             .mode(if private { 0o600 } else { 0o644 })
             .open(&tmp)
             .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+        if private {
+            // 0600 whatever the umask took.
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("cannot make {tmp} private: {e}"))?;
+        }
         f.write_all(text.as_bytes())
             .map_err(|e| format!("cannot write {tmp}: {e}"))?;
         std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))

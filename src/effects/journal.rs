@@ -23,13 +23,12 @@ pub fn new_run_id() -> String {
 
 impl Journal {
     pub fn create(dir: &Path, id: &str) -> Result<Journal, String> {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let path = dir.join(format!("{id}.jsonl"));
-        let file = fs::OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| format!("cannot create journal {}: {e}", path.display()))?;
+        // A new file (never one there already, nor a link), 0600 in a private folder.
+        let file = crate::paths::open_private(
+            &path,
+            fs::OpenOptions::new().create_new(true).append(true),
+        )?;
         Ok(Journal {
             id: id.to_string(),
             path,

@@ -1,7 +1,8 @@
 //! One run per lab state at a time. A run that changes things holds `STATE/lock` (an advisory
 //! lock the kernel drops when the process ends or dies, however it dies); a second one fails at
 //! once saying which process holds it, or waits for it with `--wait`. The REPL and `-e` take it
-//! at their first change and give it back after the line.
+//! at their first change and give it back after the line. The lock file is 0600 in a private
+//! state folder, and never opened through a symbolic link.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -57,16 +58,17 @@ pub fn acquire(
     if held.as_ref().is_some_and(|(p, _)| p == state) {
         return Ok(());
     }
-    std::fs::create_dir_all(state)
-        .map_err(|e| format!("cannot create {}: {e}", state.display()))?;
     let path = path_in(state);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // The state folder made private, the lock 0600, and a link planted at its path refused:
+    // the holder's line is written into it.
+    let mut file = crate::paths::open_private(
+        &path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+    )?;
     let mut told = false;
     let mut unnamed = 0;
     loop {

@@ -214,16 +214,16 @@ impl SecretsFile {
         if value.contains('\n') {
             return Err(format!("secret {name}: a value cannot span lines"));
         }
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // The folder made private, the lock beside the file 0600 and never opened through a
+        // link (the file itself is replaced by a rename, which replaces a link).
         let lock_path = self.path.with_extension("lock");
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        let lock = crate::paths::open_private(
+            &lock_path,
+            fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true),
+        )?;
         lock.lock()
             .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
         let text = self.read_text()?;

@@ -50,6 +50,26 @@ fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool,
     Ok(true)
 }
 
+/// Makes the folder an image goes into: 0700 in the state folder (the sandbox's images, the
+/// base image cache there), as anything labsh makes there.
+fn make_dir(dir: &Path) -> Result<(), String> {
+    if crate::paths::in_state(dir) {
+        crate::paths::private_dir(dir)
+    } else {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    }
+}
+
+/// An image a tool made in the state folder is labsh's own: 0600, whatever the tool's umask.
+fn own_file(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if crate::paths::in_state(path) && path.is_file() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Runs a tool that changes something, through the seam.
 fn change(
     fx: &Effects,
@@ -70,10 +90,10 @@ fn change(
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                make_dir(dir)?;
             }
-            exec(fx, &cmd).map(|_| ())
+            exec(fx, &cmd)?;
+            own_file(Path::new(target))
         },
         || (),
     )
@@ -374,7 +394,10 @@ pub fn virt_resize(
     )?;
     fx.change(
         Op::new("file.rename", dst).arg("from", &tmp),
-        || std::fs::rename(&tmp, dst).map_err(|e| format!("cannot rename {tmp}: {e}")),
+        || {
+            std::fs::rename(&tmp, dst).map_err(|e| format!("cannot rename {tmp}: {e}"))?;
+            own_file(Path::new(dst))
+        },
         || (),
     )?;
     Ok(true)

@@ -59,7 +59,8 @@ impl Host {
         let multiplex = if crate::effects::plan_process() {
             std::path::Path::new(&dir).is_dir()
         } else {
-            std::fs::create_dir_all(&dir).is_ok()
+            // Private (0700): the sockets in it reach the hosts as this user.
+            crate::paths::create_private_dir_all(std::path::Path::new(&dir)).is_ok()
         };
         let mut v: Vec<String> = vec![program.into()];
         let mut opts = vec![
