@@ -2,6 +2,7 @@
 //! `:edit`; errors drawn with a caret; Ctrl-C stops the running line, Ctrl-D leaves.
 
 pub mod helper;
+mod history;
 mod save;
 
 use crate::cli::Common;
@@ -92,7 +93,7 @@ pub fn start(common: &Common) -> u8 {
         .history_ignore_space(true)
         .completion_type(rustyline::CompletionType::List)
         .history_ignore_dups(true)
-        .and_then(|c| c.max_history_size(10_000))
+        .and_then(|c| c.max_history_size(history::MAX))
         .map(|c| c.build());
     let config = match config {
         Ok(c) => c,
@@ -109,13 +110,16 @@ pub fn start(common: &Common) -> u8 {
         }
     };
     rl.set_helper(Some(helper));
+    // The history file is opened by history.rs: private, never through a link.
     let history = paths::history_file();
-    if let Some(d) = history.parent() {
-        if let Err(e) = std::fs::create_dir_all(d) {
-            tracing::warn!("cannot create {}: {e}", d.display());
+    match history::load(&history) {
+        Ok(entries) => {
+            for e in entries {
+                let _ = rl.add_history_entry(e);
+            }
         }
+        Err(e) => tracing::warn!("{e}"),
     }
-    let _ = rl.load_history(&history);
 
     let mut repl = Repl {
         session,
@@ -146,9 +150,10 @@ pub fn start(common: &Common) -> u8 {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let _ = rl.add_history_entry(line.as_str());
-                if let Err(e) = rl.append_history(&history) {
-                    tracing::warn!("cannot append to {}: {e}", history.display());
+                if rl.add_history_entry(line.as_str()).unwrap_or(false) {
+                    if let Err(e) = history::append(&history, &line) {
+                        tracing::warn!("{e}");
+                    }
                 }
                 let trimmed = line.trim();
                 if trimmed.starts_with(':') {
