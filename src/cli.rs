@@ -104,6 +104,9 @@ pub enum Cmd {
         /// Write the whole reference as Markdown files into DIR.
         #[arg(long, value_name = "DIR")]
         markdown: Option<PathBuf>,
+        /// Overwrite files in DIR that hold something else without asking.
+        #[arg(long, short = 'y', requires = "markdown")]
+        yes: bool,
         #[command(flatten)]
         out: Output,
     },

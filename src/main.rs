@@ -97,9 +97,12 @@ fn main() -> ExitCode {
         (
             None,
             Some(cli::Cmd::Doc {
-                topic, markdown, ..
+                topic,
+                markdown,
+                yes,
+                ..
             }),
-        ) => runner::doc_cmd(topic.as_deref(), markdown.as_deref(), &common),
+        ) => runner::doc_cmd(topic.as_deref(), markdown.as_deref(), *yes, &common),
         (
             None,
             Some(cli::Cmd::Journal {

@@ -675,10 +675,90 @@ fn render_event(ev: &serde_json::Value) -> String {
     format!("{ts}  {body}")
 }
 
-/// `labsh doc [TOPIC] [--markdown DIR]`.
+/// Writes the reference's `pages` into `dir` (made when missing) and returns the files written.
+/// A page whose file holds it already is left alone; a file at a page's path that is a link is
+/// refused, never written through; files that hold something else are overwritten only with
+/// `yes` or when the user says so on the terminal (without one, the error says to pass --yes).
+/// Each file is written aside and renamed over, so nothing is half written.
+fn write_reference(
+    dir: &Path,
+    pages: Vec<(String, String)>,
+    yes: bool,
+    printer: &Printer,
+) -> Result<Vec<String>, String> {
+    let mut todo = Vec::new();
+    let mut replaced = Vec::new();
+    for (name, text) in pages {
+        let file = dir.join(&name);
+        match std::fs::symlink_metadata(&file) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link: labsh doc does not write through one; remove it or choose another folder",
+                    file.display()
+                ))
+            }
+            Ok(m) if !m.is_file() => {
+                return Err(format!(
+                    "{} is not a regular file; remove it or choose another folder",
+                    file.display()
+                ))
+            }
+            Ok(_) => {
+                if std::fs::read_to_string(&file).is_ok_and(|t| t == text) {
+                    continue;
+                }
+                replaced.push(file.display().to_string());
+            }
+            Err(_) => {}
+        }
+        todo.push((file, text));
+    }
+    if !replaced.is_empty() && !yes {
+        let what = match replaced.len() {
+            1 => replaced[0].clone(),
+            n => format!("{} and {} more", replaced[0], n - 1),
+        };
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(format!(
+                "{what} exist(s) with other text; pass --yes to overwrite (no terminal to ask on)"
+            ));
+        }
+        printer.status(&format!("overwrite {what}? [y/N] "));
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the answer: {e}"))?;
+        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return Err(format!("{what} left as it is"));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for (file, text) in todo {
+        let path = file.display().to_string();
+        let tmp = crate::effects::files::temp_path(&path);
+        let r = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .and_then(|_| std::fs::rename(&tmp, &file));
+        if let Err(e) = r {
+            if let Err(e2) = std::fs::remove_file(&tmp) {
+                tracing::debug!("cannot remove {tmp}: {e2}");
+            }
+            return Err(format!("cannot write {path}: {e}"));
+        }
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `labsh doc [TOPIC] [--markdown DIR [--yes]]`.
 pub fn doc_cmd(
     topic: Option<&str>,
     markdown_dir: Option<&Path>,
+    yes: bool,
     common: &crate::cli::Common,
 ) -> u8 {
     let printer = Arc::new(Printer::new(common.out.json));
@@ -691,7 +771,7 @@ pub fn doc_cmd(
     );
     let cat = crate::engine::catalog::Catalog::full(&engine);
     if let Some(dir) = markdown_dir {
-        return match crate::doc::markdown(&cat, dir) {
+        return match write_reference(dir, crate::doc::markdown(&cat), yes, &printer) {
             Ok(files) => {
                 for f in files {
                     printer.status(&format!("wrote {f}"));
