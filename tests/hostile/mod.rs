@@ -1,9 +1,10 @@
 //! labsh against a hostile user: a corpus of bad profiles, targets, flags and scripts, each with
 //! the text its error must name and a check that the lab's state is byte for byte as before;
 //! runaway scripts; and, in runs.rs, concurrent runs on one state, secrets and children,
-//! SIGTERM, plan mode in parallel tasks.
+//! SIGTERM, plan mode in parallel tasks; in state.rs, the state folder's modes and links.
 
 mod runs;
+mod state;
 
 use crate::support::{walk, Lab};
 use std::collections::BTreeMap;
