@@ -361,3 +361,32 @@ fn cli_output_is_as_shown() {
     o.ok();
     snapshot("journal-list", &normalized(&o.stdout, &lab));
 }
+
+#[test]
+fn a_failed_ssh_connection_is_recorded_as_failed() {
+    let lab = Lab::new();
+    let free = crate::support::ports::free_port(47600);
+    let o = lab.run([
+        "--json",
+        "-e",
+        &format!("ssh::run(#{{host: \"127.0.0.1\", user: \"root\", port: {free}, connect_timeout: 3}}, \"touch /nothing\")"),
+    ]);
+    o.code(1);
+    let effects: Vec<serde_json::Value> = o
+        .json_lines()
+        .into_iter()
+        .filter(|e| e["event"] == "effect")
+        .collect();
+    assert_eq!(effects.len(), 1, "{}", o.stdout);
+    assert_eq!(effects[0]["outcome"], "failed", "{}", effects[0]);
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+    assert_eq!(recap["totals"]["failed"], 1, "{recap}");
+    let journal = lab.last_journal();
+    assert!(
+        journal
+            .iter()
+            .any(|e| e["event"] == "effect" && e["outcome"] == "failed"),
+        "{journal:?}"
+    );
+}
