@@ -554,73 +554,82 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     code
 }
 
-/// `labsh journal [RUN_ID] [--timeline FILE]`.
+/// `labsh journal [RUN_ID] [--timeline FILE]`. What the journals hold is shown with its control
+/// characters escaped ([`escaped`]): stored text never reaches the terminal raw.
 pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Common) -> u8 {
     let printer = Printer::new(common.out.json);
     let dir = paths::journal_dir();
     let Some(id) = run_id else {
-        return match journal::list(&dir) {
-            Ok(runs) => {
-                if runs.is_empty() {
-                    printer.status(&format!("no runs yet in {}", dir.display()));
-                    return OK;
-                }
-                if !printer.is_json() {
-                    printer.out(&format!(
-                        "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
-                        "RUN",
-                        "MODE",
-                        "STATUS",
-                        "PROFILE",
-                        "TARGET",
-                        "OK",
-                        "CHANGED",
-                        "PLANNED",
-                        "FAILED"
-                    ));
-                }
-                for r in runs {
-                    if printer.is_json() {
-                        printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
-                        continue;
-                    }
-                    let t = &r.totals;
-                    let n = |k: &str| {
-                        t[k].as_u64()
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "-".into())
-                    };
-                    let or = |s: &str, d: &str| {
-                        if s.is_empty() {
-                            d.to_string()
-                        } else {
-                            s.to_string()
-                        }
-                    };
-                    printer.out(&format!(
-                        "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
-                        r.id,
-                        r.mode,
-                        r.status,
-                        or(&r.profile, "seed"),
-                        or(&r.target, "sandbox"),
-                        n("ok"),
-                        n("changed"),
-                        n("planned"),
-                        n("failed"),
-                        r.script
-                    ));
-                    if let Some(e) = &r.error {
-                        printer.out(&format!("{:<28}error: {e}", ""));
-                    }
-                }
-                OK
-            }
+        let listing = match journal::list(&dir) {
+            Ok(l) => l,
             Err(e) => {
-                printer.error(&e, json!({}));
-                FAILED
+                printer.error(&escaped(&e, false), json!({}));
+                return FAILED;
             }
         };
+        for d in &listing.damaged {
+            if printer.is_json() {
+                printer.event(json!({"event": "journal_damaged", "run_id": d.id, "file": d.path.display().to_string(), "error": d.why}));
+                continue;
+            }
+            printer.warn(&escaped(
+                &format!(
+                    "skipped the journal {}, which is damaged: {}",
+                    d.path.display(),
+                    d.why
+                ),
+                false,
+            ));
+        }
+        if listing.runs.is_empty() {
+            printer.status(&format!(
+                "no runs yet in {}",
+                escaped(&dir.display().to_string(), false)
+            ));
+            return OK;
+        }
+        if !printer.is_json() {
+            printer.out(&format!(
+                "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
+                "RUN", "MODE", "STATUS", "PROFILE", "TARGET", "OK", "CHANGED", "PLANNED", "FAILED"
+            ));
+        }
+        for r in listing.runs {
+            if printer.is_json() {
+                printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
+                continue;
+            }
+            let t = &r.totals;
+            let n = |k: &str| {
+                t[k].as_u64()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            let or = |s: &str, d: &str| {
+                if s.is_empty() {
+                    d.to_string()
+                } else {
+                    escaped(s, false)
+                }
+            };
+            printer.out(&format!(
+                "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
+                escaped(&r.id, false),
+                escaped(&r.mode, false),
+                escaped(&r.status, false),
+                or(&r.profile, "seed"),
+                or(&r.target, "sandbox"),
+                n("ok"),
+                n("changed"),
+                n("planned"),
+                n("failed"),
+                escaped(&r.script, false)
+            ));
+            if let Some(e) = &r.error {
+                printer.out(&format!("{:<28}error: {}", "", escaped(e, false)));
+            }
+        }
+        return OK;
     };
     match journal::events(&dir, id) {
         Ok((id, events)) => {
@@ -647,32 +656,73 @@ pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Commo
             OK
         }
         Err(e) => {
-            printer.error(&e, json!({}));
-            USAGE
+            printer.error(&escaped(&e.message, false), json!({}));
+            if e.usage {
+                USAGE
+            } else {
+                FAILED
+            }
         }
     }
 }
 
+/// One journal event as a line (or, for a multi-line message, lines) for a person, every
+/// stored text escaped.
 fn render_event(ev: &serde_json::Value) -> String {
-    let ts = ev["ts"].as_str().unwrap_or("");
-    let s = |k: &str| ev[k].as_str().unwrap_or("").to_string();
+    let s = |k: &str| escaped(ev[k].as_str().unwrap_or(""), false);
+    let ts = s("ts");
     let body = match ev["event"].as_str().unwrap_or("") {
         "run" => format!("run {} ({})", s("script"), s("mode")),
         "stage" => format!("stage {} {}", s("stage"), s("status")),
         "effect" => {
             let mut b = format!("  {:<8} {} {}", s("outcome"), s("op"), s("target"));
             if let Some(e) = ev["error"].as_str() {
-                b.push_str(&format!(": {e}"));
+                b.push_str(&format!(": {}", escaped(e, true)));
             }
             b
         }
         "recap" => format!("recap {}", ev["totals"]),
-        "run_end" => format!("end {}", s("status")),
-        "error" => format!("error: {}", s("message")),
+        "run_end" => match ev["signal"].as_str() {
+            Some(sig) => format!("end {} by {}", s("status"), escaped(sig, false)),
+            None => format!("end {}", s("status")),
+        },
+        "error" => format!(
+            "error: {}",
+            escaped(ev["message"].as_str().unwrap_or(""), true)
+        ),
         "continue" => format!("continue with: {}", s("command")),
-        other => format!("{other} {ev}"),
+        // JSON escapes the control characters of its strings.
+        other => format!("{} {ev}", escaped(other, false)),
     };
     format!("{ts}  {body}")
+}
+
+/// `text` with its control characters written as escapes (`\x1b`, `\r`, `\u{202e}`), so that
+/// text a journal stored (a command's output, a file name) cannot move the cursor, change
+/// colors or the title, or reorder what the terminal shows. Line breaks are kept when
+/// `lines` (a multi-line message), escaped too otherwise.
+fn escaped(text: &str, lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' if lines => out.push('\n'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            // C1 controls (0x9b is an 8-bit CSI), the bidirectional overrides and isolates.
+            c if c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `labsh doc [TOPIC] [--markdown DIR]`.
@@ -716,4 +766,51 @@ pub fn doc_cmd(
     };
     printer.out(&text);
     OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_is_shown_with_its_control_characters_escaped() {
+        let cases = [
+            ("plain text, ünïcode", "plain text, ünïcode"),
+            ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+            ("title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"),
+            ("over\rwrite\x08\x7f", "over\\rwrite\\x08\\x7f"),
+            ("a\tb", "a\\tb"),
+            ("csi\u{9b}2J", "csi\\u{9b}2J"),
+            ("abc\u{202e}fed", "abc\\u{202e}fed"),
+            ("two\nlines", "two\\nlines"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(escaped(raw, false), shown, "{raw:?}");
+        }
+        assert_eq!(escaped("two\nlines\x1b", true), "two\nlines\\x1b");
+    }
+
+    #[test]
+    fn a_journal_event_is_rendered_escaped() {
+        let ev = json!({
+            "ts": "2026-01-01T00:00:00Z",
+            "event": "effect",
+            "outcome": "failed",
+            "op": "run",
+            "target": "echo \u{1b}[2J",
+            "error": "exit 1\n    \u{1b}]0;title\u{7}",
+        });
+        let line = render_event(&ev);
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\u{7}'),
+            "{line:?}"
+        );
+        assert!(
+            line.contains("echo \\x1b[2J: exit 1\n    \\x1b]0;title\\x07"),
+            "{line}"
+        );
+        let end =
+            json!({"ts": "t", "event": "run_end", "status": "terminated", "signal": "SIGHUP"});
+        assert_eq!(render_event(&end), "t  end terminated by SIGHUP");
+    }
 }

@@ -390,3 +390,76 @@ fn a_failed_ssh_connection_is_recorded_as_failed() {
         "{journal:?}"
     );
 }
+
+#[test]
+fn journal_skips_and_names_a_damaged_file() {
+    let lab = Lab::new();
+    let f = lab.file("s.rhai", "run([\"true\"]);\n");
+    lab.run_file(&f).ok();
+    lab.run_file(&f).ok();
+    let bad = lab.state().join("runs/20200101T000000.000Z-dead.jsonl");
+    std::fs::write(
+        &bad,
+        b"{\"event\":\"run\",\"script\":\"x.rhai\"}\n{\"event\":\"stage\",\"stage\":\"\xff\xfe\"}\n",
+    )
+    .unwrap();
+    let o = lab.run(["journal"]);
+    o.ok()
+        .stderr_has(&format!("skipped the journal {}", bad.display()))
+        .stderr_has("line 2 is not UTF-8");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and the two good runs:\n{}",
+        o.stdout
+    );
+    assert!(
+        lines[1..].iter().all(|l| l.ends_with("s.rhai")),
+        "{}",
+        o.stdout
+    );
+    let o = lab.run(["journal", "--json"]);
+    o.ok();
+    let ev = o.json_lines();
+    assert_eq!(ev[0]["event"], "journal_damaged", "{}", o.stdout);
+    assert_eq!(ev.iter().filter(|e| e["event"] == "journal").count(), 2);
+    // Asked for by its id: named, not shown; the others still are.
+    lab.run(["journal", "dead"])
+        .code(1)
+        .stderr_has(&format!("the journal {} is damaged", bad.display()));
+    lab.run(["journal", "last"]).ok().stdout_has("end ok");
+}
+
+#[test]
+fn journal_prints_stored_text_with_control_characters_escaped() {
+    let lab = Lab::new();
+    // Its name too: the list shows it.
+    let f = lab.file(
+        "e\x1b[2Jsc.rhai",
+        "files::write(run_info().state_dir + \"/out/\\x1b[2J\\x1b]0;title\\x07.txt\", \"x\");\n\
+         stage(\"loud\", || run([\"sh\", \"-c\", \"printf 'boom\\\\033[31m red\\\\r\\\\n' >&2; exit 1\"]));\n",
+    );
+    lab.run_file(&f).code(1);
+    for (args, shown) in [
+        (vec!["journal"], "e\\x1b[2Jsc.rhai"),
+        (vec!["journal", "last"], "boom\\x1b[31m red"),
+        (vec!["journal", "last"], "\\x1b[2J\\x1b]0;title\\x07.txt"),
+    ] {
+        let o = lab.run(&args);
+        o.ok();
+        assert!(
+            !o.stdout.contains('\x1b') && !o.stdout.contains('\x07') && !o.stdout.contains('\r'),
+            "{args:?} printed control characters raw: {:?}",
+            o.stdout
+        );
+        o.stdout_has(shown);
+    }
+    // As JSON the text is JSON's: escaped by JSON itself.
+    let o = lab.run(["journal", "last", "--json"]);
+    assert!(!o.stdout.contains('\x1b'), "{}", o.stdout);
+    assert!(o
+        .json_lines()
+        .iter()
+        .any(|e| e["target"].as_str().is_some_and(|t| t.contains("\x1b[2J"))));
+}
