@@ -12,7 +12,7 @@ use crate::paths;
 use crate::printer::Printer;
 use crate::session::{is_interrupt, RunOptions, Session};
 use crate::util::suggest::closest;
-use rhai::{Engine, Scope, AST};
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Scope, AST};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -112,8 +112,47 @@ pub fn setup_with(
 ) -> (Arc<Session>, Engine) {
     let effects = Effects::new(mode, printer, journal, cancel_flag());
     let session = Arc::new(Session::new(effects, secrets, options));
-    let engine = engine::build(session.clone(), crate::modules::all(), script_dir);
+    let mut engine = engine::build(session.clone(), crate::modules::all(), script_dir);
+    exit_codes(&mut engine);
     (session, engine)
+}
+/// The exit code a script asked for with `exit(N)`, -1 before it did.
+static EXIT_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// `exit()` and `exit(N)` as scripts use them: the evaluation ends there (as Rhai's own `exit`
+/// ends it) and labsh exits with N (0 to 255; `exit()` is 0).
+fn exit_codes(engine: &mut Engine) {
+    fn exit_with(ctx: &NativeCallContext, code: i64) -> Result<(), Box<EvalAltResult>> {
+        let Ok(n) = u8::try_from(code) else {
+            return Err(crate::session::rt_err(
+                ctx,
+                format!("exit({code}): an exit code is 0 to 255"),
+            ));
+        };
+        EXIT_CODE.store(i32::from(n), Ordering::SeqCst);
+        Err(Box::new(EvalAltResult::Exit(
+            Dynamic::from_int(code),
+            ctx.call_position(),
+        )))
+    }
+    engine.register_fn("exit", |ctx: NativeCallContext| exit_with(&ctx, 0));
+    engine.register_fn("exit", |ctx: NativeCallContext, v: Dynamic| {
+        if v.is_unit() {
+            return exit_with(&ctx, 0);
+        }
+        match v.as_int() {
+            Ok(code) => exit_with(&ctx, code),
+            Err(t) => Err(crate::session::rt_err(
+                &ctx,
+                format!("exit: the exit code is an integer from 0 to 255, not {t}"),
+            )),
+        }
+    });
+}
+
+/// The exit code `exit(N)` asked for, if the script called it.
+fn asked_exit() -> Option<u8> {
+    u8::try_from(EXIT_CODE.load(Ordering::SeqCst)).ok()
 }
 
 fn print_diag(printer: &Printer, d: &Diagnostic) {
@@ -422,7 +461,10 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     let result = engine.run_ast_with_scope(&mut scope, &ast);
     let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
     let (code, status) = match &result {
-        Ok(()) => (OK, "ok"),
+        Ok(()) => match asked_exit() {
+            Some(n) if n != OK => (n, format!("exit {n}")),
+            _ => (OK, "ok".to_string()),
+        },
         Err(e) if cancelled || is_interrupt(e) => {
             let code = stopped_code();
             let what = if code == TERMINATED {
@@ -431,7 +473,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
                 "interrupted"
             };
             printer.error(what, json!({"kind": what}));
-            (code, what)
+            (code, what.to_string())
         }
         Err(e) => {
             let d = Diagnostic::from_eval(e, Some(&source));
@@ -445,7 +487,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
                 ev["stage"] = st.clone();
             }
             session.effects.journal(ev);
-            (FAILED, "failed")
+            (FAILED, "failed".to_string())
         }
     };
     session.effects.recap(t0.elapsed().as_millis());
@@ -453,7 +495,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         .as_ref()
         .err()
         .and_then(|e| Diagnostic::from_eval(e, Some(&source)).advice);
-    if code != OK {
+    if result.is_err() {
         if let Some(st) = session.failed_stage() {
             let cmd = args.continue_command(common, &st);
             let what = match code {
@@ -515,8 +557,10 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     // A change takes the lab's state lock first (one run per lab state at a time).
     session.effects.lock_on_change(Some(paths::state_dir()));
     let result = engine.eval_ast::<rhai::Dynamic>(&ast);
-    let code = match result {
-        Ok(v) => {
+    let code = match (result, asked_exit()) {
+        // `exit(N)`: its value is the exit code, not a result to print.
+        (Ok(_), Some(n)) => n,
+        (Ok(v), None) => {
             if printer.is_json() {
                 printer.event(json!({"event": "result", "value": value::to_json(&v)}));
             } else if v.is_unit() {
@@ -531,11 +575,11 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
             }
             OK
         }
-        Err(e) if is_interrupt(&e) => {
+        (Err(e), _) if is_interrupt(&e) => {
             printer.error("interrupted", json!({"kind": "interrupted"}));
             stopped_code()
         }
-        Err(e) => {
+        (Err(e), _) => {
             let d = Diagnostic::from_eval(&e, Some("-e"));
             printer.error(&d.render(), d.to_json());
             FAILED
@@ -546,7 +590,11 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     }
     session
         .effects
-        .journal(json!({"event": "run_end", "status": if code == OK { "ok" } else { "failed" }}));
+        .journal(json!({"event": "run_end", "status": match code {
+            OK => "ok".to_string(),
+            n if asked_exit() == Some(n) => format!("exit {n}"),
+            _ => "failed".to_string(),
+        }}));
     // The process ends here: its exit frees the engine's function tables (thousands of entries)
     // faster than freeing them one by one. Nothing of the session waits for a drop (the journal
     // is written line by line, locks are released with their descriptors).

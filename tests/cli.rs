@@ -463,3 +463,42 @@ fn journal_prints_stored_text_with_control_characters_escaped() {
         .iter()
         .any(|e| e["target"].as_str().is_some_and(|t| t.contains("\x1b[2J"))));
 }
+
+#[test]
+fn exit_n_in_a_script_exits_n() {
+    let lab = Lab::new();
+    let f = lab.file("e.rhai", "print(\"a\");\nexit(7);\nprint(\"b\");\n");
+    let o = lab.run_file(&f);
+    o.code(7).stdout_has("a");
+    assert!(!o.stdout.contains('b'), "{}", o.stdout);
+    for (script, code) in [("exit();\n", 0), ("exit(0);\n", 0), ("exit(255);\n", 255)] {
+        let f = lab.file("n.rhai", script);
+        lab.run_file(&f).code(code);
+    }
+    // Inside a stage and a function: the stage is done, not failed; the journal says so.
+    let f = lab.file(
+        "s.rhai",
+        "fn leave(n) { exit(n) }\nstage(\"s\", || { run([\"true\"]); leave(3); });\nprint(\"after\");\n",
+    );
+    let o = lab.run(["run", f.to_str().unwrap(), "--json"]);
+    o.code(3);
+    assert!(!o.stdout.contains("after"), "{}", o.stdout);
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(
+        crate::support::recap_stage(&recap, "s").unwrap()["status"],
+        "done",
+        "{recap}"
+    );
+    assert_eq!(lab.last_journal().last().unwrap()["status"], "exit 3");
+    // -e: the code, and no value printed.
+    let o = lab.run(["-e", "exit(7)"]);
+    o.code(7);
+    assert_eq!(o.stdout, "");
+    lab.run(["-e", "exit()"]).ok();
+    lab.run(["-e", "exit(256)"])
+        .code(1)
+        .stderr_has("an exit code is 0 to 255");
+    lab.run(["-e", "exit(\"done\")"])
+        .code(1)
+        .stderr_has("an integer from 0 to 255");
+}
