@@ -445,14 +445,17 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         "jobs": common.jobs,
         "labsh": env!("CARGO_PKG_VERSION"),
     });
-    // A plan writes nothing, its journal neither: its output is the record.
+    // A plan writes nothing, its journal neither: its output is the record. A run whose journal
+    // cannot be written changes nothing.
     if !common.plan {
-        match Journal::create(&paths::journal_dir(), &run_id) {
-            Ok(mut j) => {
-                j.write(header);
-                session.effects.set_journal(JournalSlot::Open(j));
-            }
-            Err(e) => printer.warn(&format!("{e}; this run will not be journaled")),
+        if let Err(e) = open_journal(&session, &run_id, header) {
+            printer.error(&e, json!({"kind": "journal"}));
+            printer.hint(&format!(
+                "nothing was changed: a run is journaled before it changes anything; free space \
+                 in {}, or make it writable, and run again",
+                state.display()
+            ));
+            return FAILED;
         }
     }
     printer.event(json!({"event": "run", "run_id": run_id, "script": source, "mode": if common.plan { "plan" } else { "apply" }}));
@@ -513,15 +516,29 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
                 .journal(json!({"event": "continue", "stage": st, "command": cmd}));
         }
     }
-    session.effects.journal(
-        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64}),
-    );
     if let Some(p) = session.effects.journal_path() {
         tracing::info!("journal: {}", p.display());
     }
+    session.effects.close_journal(
+        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64}),
+    );
     // As in eval: the process's exit frees the engine.
     std::mem::forget(engine);
     code
+}
+
+/// Opens the run's journal with its first line: an error naming the journal when it cannot be
+/// created or written.
+fn open_journal(session: &Session, run_id: &str, header: serde_json::Value) -> Result<(), String> {
+    let mut j = Journal::create(&paths::journal_dir(), run_id)?;
+    j.write(header);
+    if let Some(e) = j.error() {
+        let e = e.to_string();
+        j.discard();
+        return Err(e);
+    }
+    session.effects.set_journal(JournalSlot::Open(j));
+    Ok(())
 }
 
 /// `labsh -e EXPR`.
@@ -590,7 +607,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     }
     session
         .effects
-        .journal(json!({"event": "run_end", "status": match code {
+        .close_journal(json!({"event": "run_end", "status": match code {
             OK => "ok".to_string(),
             n if asked_exit() == Some(n) => format!("exit {n}"),
             _ => "failed".to_string(),

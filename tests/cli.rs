@@ -502,3 +502,34 @@ fn exit_n_in_a_script_exits_n() {
         .code(1)
         .stderr_has("an integer from 0 to 255");
 }
+
+#[test]
+fn a_run_whose_journal_cannot_be_written_changes_nothing() {
+    let lab = Lab::new();
+    // The journals' folder cannot be made: a file is in its place.
+    std::fs::write(lab.state().join("runs"), "").unwrap();
+    let marker = lab.work().join("made");
+    let f = lab.file(
+        "c.rhai",
+        &format!(
+            "stage(\"a\", || run([\"touch\", \"{}\"]));\n",
+            marker.display()
+        ),
+    );
+    let runs = lab.state().join("runs").display().to_string();
+    lab.run_file(&f)
+        .code(1)
+        .stderr_has(&format!("cannot create {runs}"))
+        .stderr_has("nothing was changed");
+    assert!(!marker.exists(), "the run changed things with no journal");
+    // A plan writes no journal: it runs.
+    lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
+    // -e opens its journal at its first change: refused there.
+    let o = lab.run(["-e", &format!("run([\"touch\", \"{}\"])", marker.display())]);
+    o.code(1)
+        .stderr_has(&format!("cannot create {runs}"))
+        .stderr_has("no change is made that the journal cannot record");
+    assert!(!marker.exists(), "-e changed things with no journal");
+    // What changes nothing still runs.
+    lab.run(["-e", "1 + 1"]).ok().stdout_has("2");
+}

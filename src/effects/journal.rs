@@ -12,6 +12,8 @@ pub struct Journal {
     id: String,
     path: PathBuf,
     file: File,
+    /// The first write that failed (a full or read-only state folder).
+    error: Option<String>,
 }
 
 /// A new, sortable run id: UTC time and 4 random hex digits.
@@ -34,7 +36,32 @@ impl Journal {
             id: id.to_string(),
             path,
             file,
+            error: None,
         })
+    }
+
+    /// A journal writing to `file` (a test's full disk, `/dev/full`).
+    #[cfg(test)]
+    pub fn on_file(path: &Path, file: File) -> Journal {
+        Journal {
+            id: "test".into(),
+            path: path.to_path_buf(),
+            file,
+            error: None,
+        }
+    }
+
+    /// Why a line could not be written, once one could not: nothing should change that the
+    /// journal cannot record.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Removes the journal of a run that did not start (its first line could not be written).
+    pub fn discard(self) {
+        if let Err(e) = fs::remove_file(&self.path) {
+            tracing::debug!("cannot remove {}: {e}", self.path.display());
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -53,6 +80,9 @@ impl Journal {
         let line = redact(&event.to_string()).into_owned();
         if let Err(e) = writeln!(self.file, "{line}") {
             tracing::warn!("cannot write journal {}: {e}", self.path.display());
+            self.error.get_or_insert_with(|| {
+                format!("cannot write the journal {}: {e}", self.path.display())
+            });
         }
     }
 }
@@ -274,6 +304,28 @@ mod tests {
         assert!(!e.usage && e.message.contains("damaged"), "{e:?}");
         assert!(events(dir.path(), "9999").unwrap_err().usage);
         assert_eq!(events(dir.path(), "cccc").unwrap().1.len(), 1);
+    }
+
+    #[test]
+    fn a_write_that_fails_is_kept_as_the_journals_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "20260101T000000Z-abcd").unwrap();
+        j.write(json!({"event": "run"}));
+        assert_eq!(j.error(), None);
+        // A full disk, as /dev/full is.
+        j.file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        j.write(json!({"event": "stage"}));
+        let e = j.error().unwrap().to_string();
+        assert!(
+            e.contains("cannot write the journal") && e.contains("No space left"),
+            "{e}"
+        );
+        let path = j.path().to_path_buf();
+        j.discard();
+        assert!(!path.exists());
     }
 
     #[test]
