@@ -15,64 +15,25 @@ use crate::util::suggest::closest;
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Scope, AST};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
+
+pub mod signals;
 
 /// Exit codes.
 pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
-pub const INTERRUPTED: u8 = 130;
 
-/// Exit code of a run stopped by SIGTERM (what systemd, `timeout` and CI send): 128 + 15.
-pub const TERMINATED: u8 = 143;
-
-static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-/// The first stop signal received (SIGINT or SIGTERM), 0 before any.
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-/// The process-wide stop flag. The first Ctrl-C or SIGTERM sets it: running scripts stop at the
-/// next step, running commands (their whole process groups) are stopped, the journal closes the
-/// run and the recap is printed. A second one while it is set exits at once.
+/// The process-wide stop flag (see [`signals`]).
 pub fn cancel_flag() -> Arc<AtomicBool> {
-    CANCEL
-        .get_or_init(|| {
-            let flag = Arc::new(AtomicBool::new(false));
-            let f = flag.clone();
-            use signal_hook::consts::{SIGINT, SIGTERM};
-            match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
-                Ok(mut signals) => {
-                    std::thread::spawn(move || {
-                        for sig in signals.forever() {
-                            let _ =
-                                SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-                            if f.swap(true, Ordering::SeqCst) {
-                                let what = if sig == SIGTERM {
-                                    "terminated"
-                                } else {
-                                    "interrupted"
-                                };
-                                eprintln!("\n{what} twice: exiting");
-                                std::process::exit(128 + sig);
-                            }
-                        }
-                    });
-                }
-                Err(e) => tracing::warn!("cannot handle Ctrl-C and SIGTERM: {e}"),
-            }
-            flag
-        })
-        .clone()
+    signals::cancel_flag()
 }
 
-/// The exit code of a stopped run: 143 after SIGTERM, else 130.
+/// The exit code of a stopped run: 128 + the number of the signal that stopped it.
 pub fn stopped_code() -> u8 {
-    if SIGNAL.load(Ordering::SeqCst) == signal_hook::consts::SIGTERM {
-        TERMINATED
-    } else {
-        INTERRUPTED
-    }
+    signals::stopped_code()
 }
 
 pub fn mode_of(common: &Common) -> Mode {
@@ -111,11 +72,18 @@ pub fn setup_with(
     secrets: SecretsFile,
 ) -> (Arc<Session>, Engine) {
     let effects = Effects::new(mode, printer, journal, cancel_flag());
+    let interactive = options.interactive;
     let session = Arc::new(Session::new(effects, secrets, options));
     let mut engine = engine::build(session.clone(), crate::modules::all(), script_dir);
     exit_codes(&mut engine);
+    if interactive {
+        // The REPL: Ctrl-C stops the line; another signal ends the session as a run ends.
+        signals::set_interactive(true);
+        end_when_forced(&session, Instant::now(), true);
+    }
     (session, engine)
 }
+
 /// The exit code a script asked for with `exit(N)`, -1 before it did.
 static EXIT_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
@@ -153,6 +121,46 @@ fn exit_codes(engine: &mut Engine) {
 /// The exit code `exit(N)` asked for, if the script called it.
 fn asked_exit() -> Option<u8> {
     u8::try_from(EXIT_CODE.load(Ordering::SeqCst)).ok()
+}
+
+/// The end of a run stopped by a signal whose main thread did not end it in time (a call that
+/// does not return), or of the REPL (whose main thread waits at its prompt): written from the
+/// signal's thread once the run's commands are killed; its recap, its journal's last event, its
+/// lock given back.
+fn end_when_forced(session: &Arc<Session>, t0: Instant, repl: bool) {
+    let s = session.clone();
+    signals::on_forced_end(move || {
+        let what = signals::stopped_status();
+        let signal = signals::stop_signal().map(signals::signal_name);
+        let late = if repl {
+            ""
+        } else {
+            ": the run did not stop in time; its commands were killed"
+        };
+        s.effects.printer().error(
+            &format!("{}{late}", signals::stopped_message()),
+            json!({"kind": what, "signal": signal}),
+        );
+        s.effects.stages_stopped();
+        s.effects.recap(t0.elapsed().as_millis());
+        s.effects.close_journal(json!({
+            "event": "run_end",
+            "status": what,
+            "signal": signal,
+            "ms": t0.elapsed().as_millis() as u64,
+        }));
+        crate::effects::lock::release();
+    });
+}
+
+/// Gives the lab's state lock back when the run is over (its commands stopped, its journal
+/// closed), on every way out of it.
+struct LockHeld;
+
+impl Drop for LockHeld {
+    fn drop(&mut self) {
+        crate::effects::lock::release();
+    }
 }
 
 fn print_diag(printer: &Printer, d: &Diagnostic) {
@@ -353,6 +361,8 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         options,
         dir.clone(),
     );
+    // From here a stop signal waits for the run's end, or ends it.
+    end_when_forced(&session, t0, false);
     let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
         return FAILED;
     };
@@ -410,7 +420,9 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     }
     // One run per lab state at a time; a plan changes nothing and takes no lock.
     let state = paths::state_dir();
-    if !common.plan {
+    let _held = if common.plan {
+        None
+    } else {
         let waiting = |m: &str| printer.status(m);
         if let Err(e) = crate::effects::lock::acquire(
             &state,
@@ -419,13 +431,18 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             &waiting,
         ) {
             if e == "interrupted" {
-                printer.error("interrupted", json!({"kind": "interrupted"}));
+                let _ended = signals::end_of_run();
+                printer.error(
+                    &signals::stopped_message(),
+                    json!({"kind": signals::stopped_status()}),
+                );
                 return stopped_code();
             }
             printer.error(&e, json!({"kind": "locked"}));
             return FAILED;
         }
-    }
+        Some(LockHeld)
+    };
     if let Err(e) = session.secrets.check() {
         printer.error(&e, json!({"kind": "secrets"}));
         printer.hint("nothing was changed");
@@ -462,21 +479,23 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
 
     let mut scope = Scope::new();
     let result = engine.run_ast_with_scope(&mut scope, &ast);
+    // The script is over (its commands ended or stopped): the run's end is written here, unless
+    // a signal's end is being written already.
+    let _ended = signals::end_of_run();
     let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
+    let stopped = result.as_ref().is_err_and(|e| cancelled || is_interrupt(e));
     let (code, status) = match &result {
         Ok(()) => match asked_exit() {
             Some(n) if n != OK => (n, format!("exit {n}")),
             _ => (OK, "ok".to_string()),
         },
-        Err(e) if cancelled || is_interrupt(e) => {
-            let code = stopped_code();
-            let what = if code == TERMINATED {
-                "terminated"
-            } else {
-                "interrupted"
-            };
-            printer.error(what, json!({"kind": what}));
-            (code, what.to_string())
+        Err(_) if stopped => {
+            let what = signals::stopped_status();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
+            );
+            (stopped_code(), what.to_string())
         }
         Err(e) => {
             let d = Diagnostic::from_eval(e, Some(&source));
@@ -501,10 +520,10 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     if result.is_err() {
         if let Some(st) = session.failed_stage() {
             let cmd = args.continue_command(common, &st);
-            let what = match code {
-                INTERRUPTED => "was interrupted",
-                TERMINATED => "was terminated",
-                _ => "failed",
+            let what = if stopped {
+                format!("was {}", signals::stopped_message())
+            } else {
+                "failed".to_string()
             };
             printer.status(&match &advice {
                 // The failure says what to do first.
@@ -516,12 +535,15 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
                 .journal(json!({"event": "continue", "stage": st, "command": cmd}));
         }
     }
+    let mut end =
+        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64});
+    if stopped {
+        end["signal"] = json!(signals::stop_signal().map(signals::signal_name));
+    }
     if let Some(p) = session.effects.journal_path() {
         tracing::info!("journal: {}", p.display());
     }
-    session.effects.close_journal(
-        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64}),
-    );
+    session.effects.close_journal(end);
     // As in eval: the process's exit frees the engine.
     std::mem::forget(engine);
     code
@@ -568,12 +590,19 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         options,
         cwd.clone(),
     );
+    end_when_forced(&session, t0, false);
     let Some(ast) = compile_checked(&engine, &printer, "-e", expr, cwd.as_deref()) else {
         return FAILED;
     };
-    // A change takes the lab's state lock first (one run per lab state at a time).
+    // A change takes the lab's state lock first (one run per lab state at a time), given back
+    // at the end.
     session.effects.lock_on_change(Some(paths::state_dir()));
+    let _held = LockHeld;
     let result = engine.eval_ast::<rhai::Dynamic>(&ast);
+    let _ended = signals::end_of_run();
+    let stopped = result
+        .as_ref()
+        .is_err_and(|e| is_interrupt(e) || session.effects.cancel_flag().load(Ordering::SeqCst));
     let code = match (result, asked_exit()) {
         // `exit(N)`: its value is the exit code, not a result to print.
         (Ok(_), Some(n)) => n,
@@ -592,8 +621,12 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
             }
             OK
         }
-        (Err(e), _) if is_interrupt(&e) => {
-            printer.error("interrupted", json!({"kind": "interrupted"}));
+        (Err(_), _) if stopped => {
+            let what = signals::stopped_status();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
+            );
             stopped_code()
         }
         (Err(e), _) => {
@@ -605,13 +638,18 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     if !session.effects.stats().is_empty() || printer.is_json() {
         session.effects.recap(t0.elapsed().as_millis());
     }
-    session
-        .effects
-        .close_journal(json!({"event": "run_end", "status": match code {
-            OK => "ok".to_string(),
-            n if asked_exit() == Some(n) => format!("exit {n}"),
-            _ => "failed".to_string(),
-        }}));
+    let mut end = json!({"event": "run_end", "ms": t0.elapsed().as_millis() as u64});
+    end["status"] = if stopped {
+        end["signal"] = json!(signals::stop_signal().map(signals::signal_name));
+        json!(signals::stopped_status())
+    } else if code == OK {
+        json!("ok")
+    } else if asked_exit() == Some(code) {
+        json!(format!("exit {code}"))
+    } else {
+        json!("failed")
+    };
+    session.effects.close_journal(end);
     // The process ends here: its exit frees the engine's function tables (thousands of entries)
     // faster than freeing them one by one. Nothing of the session waits for a drop (the journal
     // is written line by line, locks are released with their descriptors).

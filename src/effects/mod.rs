@@ -741,6 +741,15 @@ impl Effects {
         self.printer.event(ev);
     }
 
+    /// Marks the stages still running as interrupted: a run ended by a signal while they ran.
+    pub fn stages_stopped(&self) {
+        for s in lock(&self.stats).iter_mut() {
+            if s.status == StageStatus::Running && s.name != MAIN_STAGE {
+                s.status = StageStatus::Interrupted;
+            }
+        }
+    }
+
     /// Records a stage that the stage selection (`--only`, `--from`) left out.
     pub fn stage_skipped(&self, name: &str) {
         {
