@@ -12,67 +12,28 @@ use crate::paths;
 use crate::printer::Printer;
 use crate::session::{is_interrupt, RunOptions, Session};
 use crate::util::suggest::closest;
-use rhai::{Engine, Scope, AST};
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Scope, AST};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
+
+pub mod signals;
 
 /// Exit codes.
 pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
-pub const INTERRUPTED: u8 = 130;
 
-/// Exit code of a run stopped by SIGTERM (what systemd, `timeout` and CI send): 128 + 15.
-pub const TERMINATED: u8 = 143;
-
-static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-/// The first stop signal received (SIGINT or SIGTERM), 0 before any.
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-/// The process-wide stop flag. The first Ctrl-C or SIGTERM sets it: running scripts stop at the
-/// next step, running commands (their whole process groups) are stopped, the journal closes the
-/// run and the recap is printed. A second one while it is set exits at once.
+/// The process-wide stop flag (see [`signals`]).
 pub fn cancel_flag() -> Arc<AtomicBool> {
-    CANCEL
-        .get_or_init(|| {
-            let flag = Arc::new(AtomicBool::new(false));
-            let f = flag.clone();
-            use signal_hook::consts::{SIGINT, SIGTERM};
-            match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
-                Ok(mut signals) => {
-                    std::thread::spawn(move || {
-                        for sig in signals.forever() {
-                            let _ =
-                                SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-                            if f.swap(true, Ordering::SeqCst) {
-                                let what = if sig == SIGTERM {
-                                    "terminated"
-                                } else {
-                                    "interrupted"
-                                };
-                                eprintln!("\n{what} twice: exiting");
-                                std::process::exit(128 + sig);
-                            }
-                        }
-                    });
-                }
-                Err(e) => tracing::warn!("cannot handle Ctrl-C and SIGTERM: {e}"),
-            }
-            flag
-        })
-        .clone()
+    signals::cancel_flag()
 }
 
-/// The exit code of a stopped run: 143 after SIGTERM, else 130.
+/// The exit code of a stopped run: 128 + the number of the signal that stopped it.
 pub fn stopped_code() -> u8 {
-    if SIGNAL.load(Ordering::SeqCst) == signal_hook::consts::SIGTERM {
-        TERMINATED
-    } else {
-        INTERRUPTED
-    }
+    signals::stopped_code()
 }
 
 pub fn mode_of(common: &Common) -> Mode {
@@ -111,9 +72,95 @@ pub fn setup_with(
     secrets: SecretsFile,
 ) -> (Arc<Session>, Engine) {
     let effects = Effects::new(mode, printer, journal, cancel_flag());
+    let interactive = options.interactive;
     let session = Arc::new(Session::new(effects, secrets, options));
-    let engine = engine::build(session.clone(), crate::modules::all(), script_dir);
+    let mut engine = engine::build(session.clone(), crate::modules::all(), script_dir);
+    exit_codes(&mut engine);
+    if interactive {
+        // The REPL: Ctrl-C stops the line; another signal ends the session as a run ends.
+        signals::set_interactive(true);
+        end_when_forced(&session, Instant::now(), true);
+    }
     (session, engine)
+}
+
+/// The exit code a script asked for with `exit(N)`, -1 before it did.
+static EXIT_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// `exit()` and `exit(N)` as scripts use them: the evaluation ends there (as Rhai's own `exit`
+/// ends it) and labsh exits with N (0 to 255; `exit()` is 0).
+fn exit_codes(engine: &mut Engine) {
+    fn exit_with(ctx: &NativeCallContext, code: i64) -> Result<(), Box<EvalAltResult>> {
+        let Ok(n) = u8::try_from(code) else {
+            return Err(crate::session::rt_err(
+                ctx,
+                format!("exit({code}): an exit code is 0 to 255"),
+            ));
+        };
+        EXIT_CODE.store(i32::from(n), Ordering::SeqCst);
+        Err(Box::new(EvalAltResult::Exit(
+            Dynamic::from_int(code),
+            ctx.call_position(),
+        )))
+    }
+    engine.register_fn("exit", |ctx: NativeCallContext| exit_with(&ctx, 0));
+    engine.register_fn("exit", |ctx: NativeCallContext, v: Dynamic| {
+        if v.is_unit() {
+            return exit_with(&ctx, 0);
+        }
+        match v.as_int() {
+            Ok(code) => exit_with(&ctx, code),
+            Err(t) => Err(crate::session::rt_err(
+                &ctx,
+                format!("exit: the exit code is an integer from 0 to 255, not {t}"),
+            )),
+        }
+    });
+}
+
+/// The exit code `exit(N)` asked for, if the script called it.
+fn asked_exit() -> Option<u8> {
+    u8::try_from(EXIT_CODE.load(Ordering::SeqCst)).ok()
+}
+
+/// The end of a run stopped by a signal whose main thread did not end it in time (a call that
+/// does not return), or of the REPL (whose main thread waits at its prompt): written from the
+/// signal's thread once the run's commands are killed; its recap, its journal's last event, its
+/// lock given back.
+fn end_when_forced(session: &Arc<Session>, t0: Instant, repl: bool) {
+    let s = session.clone();
+    signals::on_forced_end(move || {
+        let what = signals::stopped_status();
+        let signal = signals::stop_signal().map(signals::signal_name);
+        let late = if repl {
+            ""
+        } else {
+            ": the run did not stop in time; its commands were killed"
+        };
+        s.effects.printer().error(
+            &format!("{}{late}", signals::stopped_message()),
+            json!({"kind": what, "signal": signal}),
+        );
+        s.effects.stages_stopped();
+        s.effects.recap(t0.elapsed().as_millis());
+        s.effects.close_journal(json!({
+            "event": "run_end",
+            "status": what,
+            "signal": signal,
+            "ms": t0.elapsed().as_millis() as u64,
+        }));
+        crate::effects::lock::release();
+    });
+}
+
+/// Gives the lab's state lock back when the run is over (its commands stopped, its journal
+/// closed), on every way out of it.
+struct LockHeld;
+
+impl Drop for LockHeld {
+    fn drop(&mut self) {
+        crate::effects::lock::release();
+    }
 }
 
 fn print_diag(printer: &Printer, d: &Diagnostic) {
@@ -314,6 +361,8 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         options,
         dir.clone(),
     );
+    // From here a stop signal waits for the run's end, or ends it.
+    end_when_forced(&session, t0, false);
     let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
         return FAILED;
     };
@@ -371,7 +420,9 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     }
     // One run per lab state at a time; a plan changes nothing and takes no lock.
     let state = paths::state_dir();
-    if !common.plan {
+    let _held = if common.plan {
+        None
+    } else {
         let waiting = |m: &str| printer.status(m);
         if let Err(e) = crate::effects::lock::acquire(
             &state,
@@ -380,13 +431,18 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             &waiting,
         ) {
             if e == "interrupted" {
-                printer.error("interrupted", json!({"kind": "interrupted"}));
+                let _ended = signals::end_of_run();
+                printer.error(
+                    &signals::stopped_message(),
+                    json!({"kind": signals::stopped_status()}),
+                );
                 return stopped_code();
             }
             printer.error(&e, json!({"kind": "locked"}));
             return FAILED;
         }
-    }
+        Some(LockHeld)
+    };
     if let Err(e) = session.secrets.check() {
         printer.error(&e, json!({"kind": "secrets"}));
         printer.hint("nothing was changed");
@@ -406,32 +462,40 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         "jobs": common.jobs,
         "labsh": env!("CARGO_PKG_VERSION"),
     });
-    // A plan writes nothing, its journal neither: its output is the record.
+    // A plan writes nothing, its journal neither: its output is the record. A run whose journal
+    // cannot be written changes nothing.
     if !common.plan {
-        match Journal::create(&paths::journal_dir(), &run_id) {
-            Ok(mut j) => {
-                j.write(header);
-                session.effects.set_journal(JournalSlot::Open(j));
-            }
-            Err(e) => printer.warn(&format!("{e}; this run will not be journaled")),
+        if let Err(e) = open_journal(&session, &run_id, header) {
+            printer.error(&e, json!({"kind": "journal"}));
+            printer.hint(&format!(
+                "nothing was changed: a run is journaled before it changes anything; free space \
+                 in {}, or make it writable, and run again",
+                state.display()
+            ));
+            return FAILED;
         }
     }
     printer.event(json!({"event": "run", "run_id": run_id, "script": source, "mode": if common.plan { "plan" } else { "apply" }}));
 
     let mut scope = Scope::new();
     let result = engine.run_ast_with_scope(&mut scope, &ast);
+    // The script is over (its commands ended or stopped): the run's end is written here, unless
+    // a signal's end is being written already.
+    let _ended = signals::end_of_run();
     let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
+    let stopped = result.as_ref().is_err_and(|e| cancelled || is_interrupt(e));
     let (code, status) = match &result {
-        Ok(()) => (OK, "ok"),
-        Err(e) if cancelled || is_interrupt(e) => {
-            let code = stopped_code();
-            let what = if code == TERMINATED {
-                "terminated"
-            } else {
-                "interrupted"
-            };
-            printer.error(what, json!({"kind": what}));
-            (code, what)
+        Ok(()) => match asked_exit() {
+            Some(n) if n != OK => (n, format!("exit {n}")),
+            _ => (OK, "ok".to_string()),
+        },
+        Err(_) if stopped => {
+            let what = signals::stopped_status();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
+            );
+            (stopped_code(), what.to_string())
         }
         Err(e) => {
             let d = Diagnostic::from_eval(e, Some(&source));
@@ -445,7 +509,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
                 ev["stage"] = st.clone();
             }
             session.effects.journal(ev);
-            (FAILED, "failed")
+            (FAILED, "failed".to_string())
         }
     };
     session.effects.recap(t0.elapsed().as_millis());
@@ -453,13 +517,13 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         .as_ref()
         .err()
         .and_then(|e| Diagnostic::from_eval(e, Some(&source)).advice);
-    if code != OK {
+    if result.is_err() {
         if let Some(st) = session.failed_stage() {
             let cmd = args.continue_command(common, &st);
-            let what = match code {
-                INTERRUPTED => "was interrupted",
-                TERMINATED => "was terminated",
-                _ => "failed",
+            let what = if stopped {
+                format!("was {}", signals::stopped_message())
+            } else {
+                "failed".to_string()
             };
             printer.status(&match &advice {
                 // The failure says what to do first.
@@ -471,15 +535,32 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
                 .journal(json!({"event": "continue", "stage": st, "command": cmd}));
         }
     }
-    session.effects.journal(
-        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64}),
-    );
+    let mut end =
+        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64});
+    if stopped {
+        end["signal"] = json!(signals::stop_signal().map(signals::signal_name));
+    }
     if let Some(p) = session.effects.journal_path() {
         tracing::info!("journal: {}", p.display());
     }
+    session.effects.close_journal(end);
     // As in eval: the process's exit frees the engine.
     std::mem::forget(engine);
     code
+}
+
+/// Opens the run's journal with its first line: an error naming the journal when it cannot be
+/// created or written.
+fn open_journal(session: &Session, run_id: &str, header: serde_json::Value) -> Result<(), String> {
+    let mut j = Journal::create(&paths::journal_dir(), run_id)?;
+    j.write(header);
+    if let Some(e) = j.error() {
+        let e = e.to_string();
+        j.discard();
+        return Err(e);
+    }
+    session.effects.set_journal(JournalSlot::Open(j));
+    Ok(())
 }
 
 /// `labsh -e EXPR`.
@@ -509,14 +590,23 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         options,
         cwd.clone(),
     );
+    end_when_forced(&session, t0, false);
     let Some(ast) = compile_checked(&engine, &printer, "-e", expr, cwd.as_deref()) else {
         return FAILED;
     };
-    // A change takes the lab's state lock first (one run per lab state at a time).
+    // A change takes the lab's state lock first (one run per lab state at a time), given back
+    // at the end.
     session.effects.lock_on_change(Some(paths::state_dir()));
+    let _held = LockHeld;
     let result = engine.eval_ast::<rhai::Dynamic>(&ast);
-    let code = match result {
-        Ok(v) => {
+    let _ended = signals::end_of_run();
+    let stopped = result
+        .as_ref()
+        .is_err_and(|e| is_interrupt(e) || session.effects.cancel_flag().load(Ordering::SeqCst));
+    let code = match (result, asked_exit()) {
+        // `exit(N)`: its value is the exit code, not a result to print.
+        (Ok(_), Some(n)) => n,
+        (Ok(v), None) => {
             if printer.is_json() {
                 printer.event(json!({"event": "result", "value": value::to_json(&v)}));
             } else if v.is_unit() {
@@ -531,11 +621,15 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
             }
             OK
         }
-        Err(e) if is_interrupt(&e) => {
-            printer.error("interrupted", json!({"kind": "interrupted"}));
+        (Err(_), _) if stopped => {
+            let what = signals::stopped_status();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
+            );
             stopped_code()
         }
-        Err(e) => {
+        (Err(e), _) => {
             let d = Diagnostic::from_eval(&e, Some("-e"));
             printer.error(&d.render(), d.to_json());
             FAILED
@@ -544,9 +638,18 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     if !session.effects.stats().is_empty() || printer.is_json() {
         session.effects.recap(t0.elapsed().as_millis());
     }
-    session
-        .effects
-        .journal(json!({"event": "run_end", "status": if code == OK { "ok" } else { "failed" }}));
+    let mut end = json!({"event": "run_end", "ms": t0.elapsed().as_millis() as u64});
+    end["status"] = if stopped {
+        end["signal"] = json!(signals::stop_signal().map(signals::signal_name));
+        json!(signals::stopped_status())
+    } else if code == OK {
+        json!("ok")
+    } else if asked_exit() == Some(code) {
+        json!(format!("exit {code}"))
+    } else {
+        json!("failed")
+    };
+    session.effects.close_journal(end);
     // The process ends here: its exit frees the engine's function tables (thousands of entries)
     // faster than freeing them one by one. Nothing of the session waits for a drop (the journal
     // is written line by line, locks are released with their descriptors).
@@ -554,73 +657,82 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     code
 }
 
-/// `labsh journal [RUN_ID] [--timeline FILE]`.
+/// `labsh journal [RUN_ID] [--timeline FILE]`. What the journals hold is shown with its control
+/// characters escaped ([`escaped`]): stored text never reaches the terminal raw.
 pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Common) -> u8 {
     let printer = Printer::new(common.out.json);
     let dir = paths::journal_dir();
     let Some(id) = run_id else {
-        return match journal::list(&dir) {
-            Ok(runs) => {
-                if runs.is_empty() {
-                    printer.status(&format!("no runs yet in {}", dir.display()));
-                    return OK;
-                }
-                if !printer.is_json() {
-                    printer.out(&format!(
-                        "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
-                        "RUN",
-                        "MODE",
-                        "STATUS",
-                        "PROFILE",
-                        "TARGET",
-                        "OK",
-                        "CHANGED",
-                        "PLANNED",
-                        "FAILED"
-                    ));
-                }
-                for r in runs {
-                    if printer.is_json() {
-                        printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
-                        continue;
-                    }
-                    let t = &r.totals;
-                    let n = |k: &str| {
-                        t[k].as_u64()
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "-".into())
-                    };
-                    let or = |s: &str, d: &str| {
-                        if s.is_empty() {
-                            d.to_string()
-                        } else {
-                            s.to_string()
-                        }
-                    };
-                    printer.out(&format!(
-                        "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
-                        r.id,
-                        r.mode,
-                        r.status,
-                        or(&r.profile, "seed"),
-                        or(&r.target, "sandbox"),
-                        n("ok"),
-                        n("changed"),
-                        n("planned"),
-                        n("failed"),
-                        r.script
-                    ));
-                    if let Some(e) = &r.error {
-                        printer.out(&format!("{:<28}error: {e}", ""));
-                    }
-                }
-                OK
-            }
+        let listing = match journal::list(&dir) {
+            Ok(l) => l,
             Err(e) => {
-                printer.error(&e, json!({}));
-                FAILED
+                printer.error(&escaped(&e, false), json!({}));
+                return FAILED;
             }
         };
+        for d in &listing.damaged {
+            if printer.is_json() {
+                printer.event(json!({"event": "journal_damaged", "run_id": d.id, "file": d.path.display().to_string(), "error": d.why}));
+                continue;
+            }
+            printer.warn(&escaped(
+                &format!(
+                    "skipped the journal {}, which is damaged: {}",
+                    d.path.display(),
+                    d.why
+                ),
+                false,
+            ));
+        }
+        if listing.runs.is_empty() {
+            printer.status(&format!(
+                "no runs yet in {}",
+                escaped(&dir.display().to_string(), false)
+            ));
+            return OK;
+        }
+        if !printer.is_json() {
+            printer.out(&format!(
+                "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
+                "RUN", "MODE", "STATUS", "PROFILE", "TARGET", "OK", "CHANGED", "PLANNED", "FAILED"
+            ));
+        }
+        for r in listing.runs {
+            if printer.is_json() {
+                printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
+                continue;
+            }
+            let t = &r.totals;
+            let n = |k: &str| {
+                t[k].as_u64()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            let or = |s: &str, d: &str| {
+                if s.is_empty() {
+                    d.to_string()
+                } else {
+                    escaped(s, false)
+                }
+            };
+            printer.out(&format!(
+                "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
+                escaped(&r.id, false),
+                escaped(&r.mode, false),
+                escaped(&r.status, false),
+                or(&r.profile, "seed"),
+                or(&r.target, "sandbox"),
+                n("ok"),
+                n("changed"),
+                n("planned"),
+                n("failed"),
+                escaped(&r.script, false)
+            ));
+            if let Some(e) = &r.error {
+                printer.out(&format!("{:<28}error: {}", "", escaped(e, false)));
+            }
+        }
+        return OK;
     };
     match journal::events(&dir, id) {
         Ok((id, events)) => {
@@ -647,30 +759,43 @@ pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Commo
             OK
         }
         Err(e) => {
-            printer.error(&e, json!({}));
-            USAGE
+            printer.error(&escaped(&e.message, false), json!({}));
+            if e.usage {
+                USAGE
+            } else {
+                FAILED
+            }
         }
     }
 }
 
+/// One journal event as a line (or, for a multi-line message, lines) for a person, every
+/// stored text escaped.
 fn render_event(ev: &serde_json::Value) -> String {
-    let ts = ev["ts"].as_str().unwrap_or("");
-    let s = |k: &str| ev[k].as_str().unwrap_or("").to_string();
+    let s = |k: &str| escaped(ev[k].as_str().unwrap_or(""), false);
+    let ts = s("ts");
     let body = match ev["event"].as_str().unwrap_or("") {
         "run" => format!("run {} ({})", s("script"), s("mode")),
         "stage" => format!("stage {} {}", s("stage"), s("status")),
         "effect" => {
             let mut b = format!("  {:<8} {} {}", s("outcome"), s("op"), s("target"));
             if let Some(e) = ev["error"].as_str() {
-                b.push_str(&format!(": {e}"));
+                b.push_str(&format!(": {}", escaped(e, true)));
             }
             b
         }
         "recap" => format!("recap {}", ev["totals"]),
-        "run_end" => format!("end {}", s("status")),
-        "error" => format!("error: {}", s("message")),
+        "run_end" => match ev["signal"].as_str() {
+            Some(sig) => format!("end {} by {}", s("status"), escaped(sig, false)),
+            None => format!("end {}", s("status")),
+        },
+        "error" => format!(
+            "error: {}",
+            escaped(ev["message"].as_str().unwrap_or(""), true)
+        ),
         "continue" => format!("continue with: {}", s("command")),
-        other => format!("{other} {ev}"),
+        // JSON escapes the control characters of its strings.
+        other => format!("{} {ev}", escaped(other, false)),
     };
     format!("{ts}  {body}")
 }
@@ -754,6 +879,34 @@ fn write_reference(
     Ok(written)
 }
 
+/// `text` with its control characters written as escapes (`\x1b`, `\r`, `\u{202e}`), so that
+/// text a journal stored (a command's output, a file name) cannot move the cursor, change
+/// colors or the title, or reorder what the terminal shows. Line breaks are kept when
+/// `lines` (a multi-line message), escaped too otherwise.
+fn escaped(text: &str, lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' if lines => out.push('\n'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            // C1 controls (0x9b is an 8-bit CSI), the bidirectional overrides and isolates.
+            c if c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `labsh doc [TOPIC] [--markdown DIR [--yes]]`.
 pub fn doc_cmd(
     topic: Option<&str>,
@@ -796,4 +949,51 @@ pub fn doc_cmd(
     };
     printer.out(&text);
     OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_is_shown_with_its_control_characters_escaped() {
+        let cases = [
+            ("plain text, ünïcode", "plain text, ünïcode"),
+            ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+            ("title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"),
+            ("over\rwrite\x08\x7f", "over\\rwrite\\x08\\x7f"),
+            ("a\tb", "a\\tb"),
+            ("csi\u{9b}2J", "csi\\u{9b}2J"),
+            ("abc\u{202e}fed", "abc\\u{202e}fed"),
+            ("two\nlines", "two\\nlines"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(escaped(raw, false), shown, "{raw:?}");
+        }
+        assert_eq!(escaped("two\nlines\x1b", true), "two\nlines\\x1b");
+    }
+
+    #[test]
+    fn a_journal_event_is_rendered_escaped() {
+        let ev = json!({
+            "ts": "2026-01-01T00:00:00Z",
+            "event": "effect",
+            "outcome": "failed",
+            "op": "run",
+            "target": "echo \u{1b}[2J",
+            "error": "exit 1\n    \u{1b}]0;title\u{7}",
+        });
+        let line = render_event(&ev);
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\u{7}'),
+            "{line:?}"
+        );
+        assert!(
+            line.contains("echo \\x1b[2J: exit 1\n    \\x1b]0;title\\x07"),
+            "{line}"
+        );
+        let end =
+            json!({"ts": "t", "event": "run_end", "status": "terminated", "signal": "SIGHUP"});
+        assert_eq!(render_event(&end), "t  end terminated by SIGHUP");
+    }
 }

@@ -221,6 +221,16 @@ pub fn is_interrupt(e: &EvalAltResult) -> bool {
     }
 }
 
+/// Whether an error is (or wraps) the end a script asked for with `exit(..)`: not a failure.
+pub fn is_exit(e: &EvalAltResult) -> bool {
+    match e {
+        EvalAltResult::Exit(..) => true,
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => is_exit(inner),
+        _ => false,
+    }
+}
+
 /// Mistakes in what the user gave (a profile, a target, a flag's value) that name their own file
 /// and key and say what to do, by message: shown as they are, without the stdlib's frames, and
 /// with their advice instead of the generic "continue from" line. Raised with `fail(message)`;
@@ -270,6 +280,24 @@ mod tests {
         port: Option<u16>,
         tail: Vec<String>,
         on: bool,
+    }
+
+    #[test]
+    fn exit_is_told_from_failures_and_stops() {
+        use rhai::{Dynamic, EvalAltResult, Position};
+        let exit = EvalAltResult::Exit(Dynamic::from_int(7), Position::NONE);
+        let wrapped = EvalAltResult::ErrorInFunctionCall(
+            "f".into(),
+            String::new(),
+            Box::new(EvalAltResult::Exit(Dynamic::from_int(7), Position::NONE)),
+            Position::NONE,
+        );
+        assert!(super::is_exit(&exit) && super::is_exit(&wrapped));
+        assert!(!super::is_interrupt(&wrapped));
+        let stop = EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE);
+        assert!(super::is_interrupt(&stop) && !super::is_exit(&stop));
+        let fail = EvalAltResult::ErrorRuntime(Dynamic::from("boom"), Position::NONE);
+        assert!(!super::is_exit(&fail) && !super::is_interrupt(&fail));
     }
 
     #[test]

@@ -361,3 +361,175 @@ fn cli_output_is_as_shown() {
     o.ok();
     snapshot("journal-list", &normalized(&o.stdout, &lab));
 }
+
+#[test]
+fn a_failed_ssh_connection_is_recorded_as_failed() {
+    let lab = Lab::new();
+    let free = crate::support::ports::free_port(47600);
+    let o = lab.run([
+        "--json",
+        "-e",
+        &format!("ssh::run(#{{host: \"127.0.0.1\", user: \"root\", port: {free}, connect_timeout: 3}}, \"touch /nothing\")"),
+    ]);
+    o.code(1);
+    let effects: Vec<serde_json::Value> = o
+        .json_lines()
+        .into_iter()
+        .filter(|e| e["event"] == "effect")
+        .collect();
+    assert_eq!(effects.len(), 1, "{}", o.stdout);
+    assert_eq!(effects[0]["outcome"], "failed", "{}", effects[0]);
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+    assert_eq!(recap["totals"]["failed"], 1, "{recap}");
+    let journal = lab.last_journal();
+    assert!(
+        journal
+            .iter()
+            .any(|e| e["event"] == "effect" && e["outcome"] == "failed"),
+        "{journal:?}"
+    );
+}
+
+#[test]
+fn journal_skips_and_names_a_damaged_file() {
+    let lab = Lab::new();
+    let f = lab.file("s.rhai", "run([\"true\"]);\n");
+    lab.run_file(&f).ok();
+    lab.run_file(&f).ok();
+    let bad = lab.state().join("runs/20200101T000000.000Z-dead.jsonl");
+    std::fs::write(
+        &bad,
+        b"{\"event\":\"run\",\"script\":\"x.rhai\"}\n{\"event\":\"stage\",\"stage\":\"\xff\xfe\"}\n",
+    )
+    .unwrap();
+    let o = lab.run(["journal"]);
+    o.ok()
+        .stderr_has(&format!("skipped the journal {}", bad.display()))
+        .stderr_has("line 2 is not UTF-8");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and the two good runs:\n{}",
+        o.stdout
+    );
+    assert!(
+        lines[1..].iter().all(|l| l.ends_with("s.rhai")),
+        "{}",
+        o.stdout
+    );
+    let o = lab.run(["journal", "--json"]);
+    o.ok();
+    let ev = o.json_lines();
+    assert_eq!(ev[0]["event"], "journal_damaged", "{}", o.stdout);
+    assert_eq!(ev.iter().filter(|e| e["event"] == "journal").count(), 2);
+    // Asked for by its id: named, not shown; the others still are.
+    lab.run(["journal", "dead"])
+        .code(1)
+        .stderr_has(&format!("the journal {} is damaged", bad.display()));
+    lab.run(["journal", "last"]).ok().stdout_has("end ok");
+}
+
+#[test]
+fn journal_prints_stored_text_with_control_characters_escaped() {
+    let lab = Lab::new();
+    // Its name too: the list shows it.
+    let f = lab.file(
+        "e\x1b[2Jsc.rhai",
+        "files::write(run_info().state_dir + \"/out/\\x1b[2J\\x1b]0;title\\x07.txt\", \"x\");\n\
+         stage(\"loud\", || run([\"sh\", \"-c\", \"printf 'boom\\\\033[31m red\\\\r\\\\n' >&2; exit 1\"]));\n",
+    );
+    lab.run_file(&f).code(1);
+    for (args, shown) in [
+        (vec!["journal"], "e\\x1b[2Jsc.rhai"),
+        (vec!["journal", "last"], "boom\\x1b[31m red"),
+        (vec!["journal", "last"], "\\x1b[2J\\x1b]0;title\\x07.txt"),
+    ] {
+        let o = lab.run(&args);
+        o.ok();
+        assert!(
+            !o.stdout.contains('\x1b') && !o.stdout.contains('\x07') && !o.stdout.contains('\r'),
+            "{args:?} printed control characters raw: {:?}",
+            o.stdout
+        );
+        o.stdout_has(shown);
+    }
+    // As JSON the text is JSON's: escaped by JSON itself.
+    let o = lab.run(["journal", "last", "--json"]);
+    assert!(!o.stdout.contains('\x1b'), "{}", o.stdout);
+    assert!(o
+        .json_lines()
+        .iter()
+        .any(|e| e["target"].as_str().is_some_and(|t| t.contains("\x1b[2J"))));
+}
+
+#[test]
+fn exit_n_in_a_script_exits_n() {
+    let lab = Lab::new();
+    let f = lab.file("e.rhai", "print(\"a\");\nexit(7);\nprint(\"b\");\n");
+    let o = lab.run_file(&f);
+    o.code(7).stdout_has("a");
+    assert!(!o.stdout.contains('b'), "{}", o.stdout);
+    for (script, code) in [("exit();\n", 0), ("exit(0);\n", 0), ("exit(255);\n", 255)] {
+        let f = lab.file("n.rhai", script);
+        lab.run_file(&f).code(code);
+    }
+    // Inside a stage and a function: the stage is done, not failed; the journal says so.
+    let f = lab.file(
+        "s.rhai",
+        "fn leave(n) { exit(n) }\nstage(\"s\", || { run([\"true\"]); leave(3); });\nprint(\"after\");\n",
+    );
+    let o = lab.run(["run", f.to_str().unwrap(), "--json"]);
+    o.code(3);
+    assert!(!o.stdout.contains("after"), "{}", o.stdout);
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(
+        crate::support::recap_stage(&recap, "s").unwrap()["status"],
+        "done",
+        "{recap}"
+    );
+    assert_eq!(lab.last_journal().last().unwrap()["status"], "exit 3");
+    // -e: the code, and no value printed.
+    let o = lab.run(["-e", "exit(7)"]);
+    o.code(7);
+    assert_eq!(o.stdout, "");
+    lab.run(["-e", "exit()"]).ok();
+    lab.run(["-e", "exit(256)"])
+        .code(1)
+        .stderr_has("an exit code is 0 to 255");
+    lab.run(["-e", "exit(\"done\")"])
+        .code(1)
+        .stderr_has("an integer from 0 to 255");
+}
+
+#[test]
+fn a_run_whose_journal_cannot_be_written_changes_nothing() {
+    let lab = Lab::new();
+    // The journals' folder cannot be made: a file is in its place.
+    std::fs::write(lab.state().join("runs"), "").unwrap();
+    let marker = lab.work().join("made");
+    let f = lab.file(
+        "c.rhai",
+        &format!(
+            "stage(\"a\", || run([\"touch\", \"{}\"]));\n",
+            marker.display()
+        ),
+    );
+    let runs = lab.state().join("runs").display().to_string();
+    lab.run_file(&f)
+        .code(1)
+        .stderr_has(&format!("cannot create {runs}"))
+        .stderr_has("nothing was changed");
+    assert!(!marker.exists(), "the run changed things with no journal");
+    // A plan writes no journal: it runs.
+    lab.run(["run", "--plan", f.to_str().unwrap()]).ok();
+    // -e opens its journal at its first change: refused there.
+    let o = lab.run(["-e", &format!("run([\"touch\", \"{}\"])", marker.display())]);
+    o.code(1)
+        .stderr_has(&format!("cannot create {runs}"))
+        .stderr_has("no change is made that the journal cannot record");
+    assert!(!marker.exists(), "-e changed things with no journal");
+    // What changes nothing still runs.
+    lab.run(["-e", "1 + 1"]).ok().stdout_has("2");
+}

@@ -12,6 +12,8 @@ pub struct Journal {
     id: String,
     path: PathBuf,
     file: File,
+    /// The first write that failed (a full or read-only state folder).
+    error: Option<String>,
 }
 
 /// A new, sortable run id: UTC time and 4 random hex digits.
@@ -33,7 +35,32 @@ impl Journal {
             id: id.to_string(),
             path,
             file,
+            error: None,
         })
+    }
+
+    /// A journal writing to `file` (a test's full disk, `/dev/full`).
+    #[cfg(test)]
+    pub fn on_file(path: &Path, file: File) -> Journal {
+        Journal {
+            id: "test".into(),
+            path: path.to_path_buf(),
+            file,
+            error: None,
+        }
+    }
+
+    /// Why a line could not be written, once one could not: nothing should change that the
+    /// journal cannot record.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Removes the journal of a run that did not start (its first line could not be written).
+    pub fn discard(self) {
+        if let Err(e) = fs::remove_file(&self.path) {
+            tracing::debug!("cannot remove {}: {e}", self.path.display());
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -52,6 +79,9 @@ impl Journal {
         let line = redact(&event.to_string()).into_owned();
         if let Err(e) = writeln!(self.file, "{line}") {
             tracing::warn!("cannot write journal {}: {e}", self.path.display());
+            self.error.get_or_insert_with(|| {
+                format!("cannot write the journal {}: {e}", self.path.display())
+            });
         }
     }
 }
@@ -71,93 +101,157 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
+/// A journal file that cannot be read as one (not UTF-8, unreadable): left out of the listing,
+/// and named.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub id: String,
+    pub path: PathBuf,
+    pub why: String,
+}
+
+/// The runs of a journal folder, and the files in it that are damaged.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub runs: Vec<RunSummary>,
+    pub damaged: Vec<Damaged>,
+}
+
+/// The events of a journal file, one JSON line each (a line that is not JSON, such as the last
+/// one of a run killed while it wrote, is left out); an error naming the line that is not UTF-8.
 fn read_events(path: &Path) -> Result<Vec<Value>, String> {
-    let f = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let f = File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut r = BufReader::new(f);
     let mut out = Vec::new();
-    for line in BufReader::new(f).lines() {
-        let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if let Ok(v) = serde_json::from_str(&line) {
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("cannot read line {n}: {e}")),
+        }
+        let text = std::str::from_utf8(&line).map_err(|e| {
+            format!(
+                "line {n} is not UTF-8 (byte {} of the line)",
+                e.valid_up_to() + 1
+            )
+        })?;
+        if let Ok(v) = serde_json::from_str(text) {
             out.push(v);
         }
     }
     Ok(out)
 }
 
-/// All runs in `dir`, oldest first.
-pub fn list(dir: &Path) -> Result<Vec<RunSummary>, String> {
-    let mut ids: Vec<String> = match fs::read_dir(dir) {
+/// The journal files of `dir` (`ID.jsonl`), sorted by id: oldest first.
+fn files(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut files: Vec<(String, PathBuf)> = match fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                name.strip_suffix(".jsonl").map(str::to_string)
+                name.strip_suffix(".jsonl")
+                    .map(|id| (id.to_string(), e.path()))
             })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
     };
-    ids.sort();
-    let mut out = Vec::new();
-    for id in ids {
-        let events = read_events(&dir.join(format!("{id}.jsonl")))?;
-        let start = events.iter().find(|e| e["event"] == "run");
-        let end = events.iter().rev().find(|e| e["event"] == "run_end");
-        let recap = events.iter().rev().find(|e| e["event"] == "recap");
-        let s = |v: Option<&Value>, k: &str| {
-            v.and_then(|v| v[k].as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let error = events
-            .iter()
-            .find(|e| e["event"] == "error")
-            .and_then(|e| e["message"].as_str())
-            .map(|m| m.lines().next().unwrap_or_default().to_string());
-        out.push(RunSummary {
-            id,
-            started: s(start, "ts"),
-            script: s(start, "script"),
-            profile: s(start, "profile"),
-            target: s(start, "target"),
-            error,
-            mode: s(start, "mode"),
-            status: end
-                .and_then(|e| e["status"].as_str())
-                .unwrap_or("incomplete")
-                .to_string(),
-            totals: recap.map(|r| r["totals"].clone()).unwrap_or(Value::Null),
-        });
+    files.sort();
+    Ok(files)
+}
+
+fn summary(id: String, events: &[Value]) -> RunSummary {
+    let start = events.iter().find(|e| e["event"] == "run");
+    let end = events.iter().rev().find(|e| e["event"] == "run_end");
+    let recap = events.iter().rev().find(|e| e["event"] == "recap");
+    let s = |v: Option<&Value>, k: &str| {
+        v.and_then(|v| v[k].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let error = events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .and_then(|e| e["message"].as_str())
+        .map(|m| m.lines().next().unwrap_or_default().to_string());
+    RunSummary {
+        started: s(start, "ts"),
+        script: s(start, "script"),
+        profile: s(start, "profile"),
+        target: s(start, "target"),
+        error,
+        mode: s(start, "mode"),
+        status: end
+            .and_then(|e| e["status"].as_str())
+            .unwrap_or("incomplete")
+            .to_string(),
+        totals: recap.map(|r| r["totals"].clone()).unwrap_or(Value::Null),
+        id,
+    }
+}
+
+/// All runs in `dir`, oldest first, and the journal files that cannot be read.
+pub fn list(dir: &Path) -> Result<Listing, String> {
+    let mut out = Listing::default();
+    for (id, path) in files(dir)? {
+        match read_events(&path) {
+            Ok(events) => out.runs.push(summary(id, &events)),
+            Err(why) => out.damaged.push(Damaged { id, path, why }),
+        }
     }
     Ok(out)
 }
 
+/// Why a run's events cannot be shown: the id names no run or several (`usage`), or its file
+/// is damaged or cannot be read.
+#[derive(Debug)]
+pub struct NotShown {
+    pub message: String,
+    pub usage: bool,
+}
+
 /// The events of one run. `id` may be any unique part of a run's id, or `last`.
-pub fn events(dir: &Path, id: &str) -> Result<(String, Vec<Value>), String> {
-    let runs = list(dir)?;
-    let found: Vec<&RunSummary> = if id == "last" {
-        runs.last().into_iter().collect()
-    } else if let Some(r) = runs.iter().find(|r| r.id == id) {
+pub fn events(dir: &Path, id: &str) -> Result<(String, Vec<Value>), NotShown> {
+    let usage = |message: String| NotShown {
+        message,
+        usage: true,
+    };
+    let all = files(dir).map_err(|message| NotShown {
+        message,
+        usage: false,
+    })?;
+    let found: Vec<&(String, PathBuf)> = if id == "last" {
+        all.last().into_iter().collect()
+    } else if let Some(r) = all.iter().find(|(r, _)| r == id) {
         vec![r]
     } else {
-        runs.iter().filter(|r| r.id.contains(id)).collect()
+        all.iter().filter(|(r, _)| r.contains(id)).collect()
     };
     match found.as_slice() {
-        [one] => Ok((
-            one.id.clone(),
-            read_events(&dir.join(format!("{}.jsonl", one.id)))?,
-        )),
-        [] => Err(format!(
+        [(id, path)] => match read_events(path) {
+            Ok(events) => Ok((id.clone(), events)),
+            Err(why) => Err(NotShown {
+                message: format!(
+                    "the journal {} is damaged: {why}; it cannot be shown",
+                    path.display()
+                ),
+                usage: false,
+            }),
+        },
+        [] => Err(usage(format!(
             "no run {id:?} in {}; `labsh journal` lists the runs",
             dir.display()
-        )),
-        many => Err(format!(
+        ))),
+        many => Err(usage(format!(
             "{id:?} matches {} runs ({}); give more of the id",
             many.len(),
             many.iter()
-                .map(|r| r.id.as_str())
+                .map(|(r, _)| r.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )),
+        ))),
     }
 }
 
@@ -172,7 +266,7 @@ mod tests {
         j.write(json!({"event": "run", "script": "a.rhai", "mode": "plan"}));
         j.write(json!({"event": "recap", "totals": {"ok": 1}}));
         j.write(json!({"event": "run_end", "status": "ok"}));
-        let runs = list(dir.path()).unwrap();
+        let runs = list(dir.path()).unwrap().runs;
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].script, "a.rhai");
         assert_eq!(runs[0].status, "ok");
@@ -184,6 +278,53 @@ mod tests {
         assert_eq!(ev.len(), 3);
         assert!(events(dir.path(), "1999").is_err());
         assert!(Journal::create(dir.path(), "20260101T000000Z-abcd").is_err());
+    }
+
+    #[test]
+    fn a_damaged_file_is_named_and_the_others_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        for id in ["20260101T000000Z-aaaa", "20260103T000000Z-cccc"] {
+            let mut j = Journal::create(dir.path(), id).unwrap();
+            j.write(json!({"event": "run", "script": "a.rhai", "mode": "apply"}));
+        }
+        let bad = dir.path().join("20260102T000000Z-bbbb.jsonl");
+        std::fs::write(&bad, b"{\"event\":\"run\"}\n{\"script\":\"x\xff\"}\n").unwrap();
+        let l = list(dir.path()).unwrap();
+        let ids: Vec<&str> = l.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["20260101T000000Z-aaaa", "20260103T000000Z-cccc"]);
+        assert_eq!(l.damaged.len(), 1);
+        assert_eq!(l.damaged[0].path, bad);
+        assert!(
+            l.damaged[0].why.contains("line 2 is not UTF-8"),
+            "{}",
+            l.damaged[0].why
+        );
+        let e = events(dir.path(), "bbbb").unwrap_err();
+        assert!(!e.usage && e.message.contains("damaged"), "{e:?}");
+        assert!(events(dir.path(), "9999").unwrap_err().usage);
+        assert_eq!(events(dir.path(), "cccc").unwrap().1.len(), 1);
+    }
+
+    #[test]
+    fn a_write_that_fails_is_kept_as_the_journals_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), "20260101T000000Z-abcd").unwrap();
+        j.write(json!({"event": "run"}));
+        assert_eq!(j.error(), None);
+        // A full disk, as /dev/full is.
+        j.file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        j.write(json!({"event": "stage"}));
+        let e = j.error().unwrap().to_string();
+        assert!(
+            e.contains("cannot write the journal") && e.contains("No space left"),
+            "{e}"
+        );
+        let path = j.path().to_path_buf();
+        j.discard();
+        assert!(!path.exists());
     }
 
     #[test]

@@ -244,6 +244,8 @@ pub enum JournalSlot {
         id: String,
         header: Value,
     },
+    /// A journal that could not be opened, and why: changes are refused.
+    Unwritable(String),
 }
 
 pub struct Effects {
@@ -414,7 +416,7 @@ impl Effects {
         match &*lock(&self.journal) {
             JournalSlot::Open(j) => Some(j.id().to_string()),
             JournalSlot::Lazy { id, .. } => Some(id.clone()),
-            JournalSlot::None => None,
+            JournalSlot::None | JournalSlot::Unwritable(_) => None,
         }
     }
 
@@ -428,25 +430,76 @@ impl Effects {
     /// Writes one event to the journal, opening a lazy journal first.
     pub fn journal(&self, event: Value) {
         let mut slot = lock(&self.journal);
-        if let JournalSlot::Lazy { dir, id, header } = &*slot {
+        self.journal_to(&mut slot, event);
+    }
+
+    fn journal_to(&self, slot: &mut JournalSlot, event: Value) {
+        if matches!(slot, JournalSlot::Lazy { .. }) {
             if event["event"] != "effect" && event["event"] != "stage" {
                 // Nothing was recorded yet: a lazy journal stays unwritten.
                 return;
             }
-            match Journal::create(dir, id) {
-                Ok(mut j) => {
-                    j.write(header.clone());
-                    *slot = JournalSlot::Open(j);
-                }
-                Err(e) => {
-                    self.printer.warn(&e);
-                    *slot = JournalSlot::None;
-                }
-            }
+            self.open_lazy(slot, true);
         }
-        if let JournalSlot::Open(j) = &mut *slot {
+        if let JournalSlot::Open(j) = slot {
             j.write(event);
         }
+    }
+
+    /// Opens a lazy journal with its first line; one that cannot be is unwritable (and, with
+    /// `warn`, said so: a change says it in its error).
+    fn open_lazy(&self, slot: &mut JournalSlot, warn: bool) {
+        let JournalSlot::Lazy { dir, id, header } = &*slot else {
+            return;
+        };
+        let opened = Journal::create(dir, id).and_then(|mut j| {
+            j.write(header.clone());
+            match j.error().map(str::to_string) {
+                Some(e) => {
+                    j.discard();
+                    Err(e)
+                }
+                None => Ok(j),
+            }
+        });
+        *slot = match opened {
+            Ok(j) => JournalSlot::Open(j),
+            Err(e) => {
+                if warn {
+                    self.printer.warn(&e);
+                }
+                JournalSlot::Unwritable(e)
+            }
+        };
+    }
+
+    /// Before a change: the journal is open (a lazy one opened now) and its lines are written,
+    /// else an error saying why. A change that could not be recorded is not made.
+    fn journal_ready(&self) -> Result<(), Error> {
+        let mut slot = lock(&self.journal);
+        self.open_lazy(&mut slot, false);
+        let why = match &*slot {
+            JournalSlot::Open(j) => j.error().map(str::to_string),
+            JournalSlot::Unwritable(e) => Some(e.clone()),
+            JournalSlot::None | JournalSlot::Lazy { .. } => None,
+        };
+        match why {
+            Some(e) => Err(Error::Failed(format!(
+                "{e}: no change is made that the journal cannot record (free space in the state \
+                 folder, or make it writable)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the run's last event and closes its journal: nothing is written after it.
+    pub fn close_journal(&self, last: Value) {
+        let mut slot = lock(&self.journal);
+        self.journal_to(&mut slot, last);
+        if let JournalSlot::Open(j) = &*slot {
+            tracing::debug!("journal closed: {}", j.path().display());
+        }
+        *slot = JournalSlot::None;
     }
 
     /// Starts a new lazy journal (the REPL starts one per `:plan` switch and after each run).
@@ -493,6 +546,7 @@ impl Effects {
         if let Some(dir) = lock(&self.lock_on_change).clone() {
             lock::acquire(&dir, false, &self.cancel, &|_| {})?;
         }
+        self.journal_ready()?;
         let t0 = Instant::now();
         match apply().map_err(Into::into) {
             Ok(v) => {
@@ -687,6 +741,15 @@ impl Effects {
         self.printer.event(ev);
     }
 
+    /// Marks the stages still running as interrupted: a run ended by a signal while they ran.
+    pub fn stages_stopped(&self) {
+        for s in lock(&self.stats).iter_mut() {
+            if s.status == StageStatus::Running && s.name != MAIN_STAGE {
+                s.status = StageStatus::Interrupted;
+            }
+        }
+    }
+
     /// Records a stage that the stage selection (`--only`, `--from`) left out.
     pub fn stage_skipped(&self, name: &str) {
         {
@@ -858,6 +921,96 @@ mod tests {
         e.cancel_flag().store(true, Ordering::SeqCst);
         let r = e.change_typed(Op::new("x", "t"), || Ok::<i32, Error>(1), || 0);
         assert_eq!(r, Err(Error::Interrupted));
+    }
+
+    fn with_journal(slot: JournalSlot) -> Effects {
+        Effects::new(
+            Mode::Apply,
+            Arc::new(Printer::plain()),
+            slot,
+            Arc::new(AtomicBool::new(false)),
+        )
+    }
+
+    fn lazy(dir: &std::path::Path) -> JournalSlot {
+        JournalSlot::Lazy {
+            dir: dir.to_path_buf(),
+            id: "20260101T000000Z-abcd".into(),
+            header: json!({"event": "run", "script": "-e"}),
+        }
+    }
+
+    #[test]
+    fn a_change_is_not_made_when_its_journal_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the journals' folder should be.
+        let runs = dir.path().join("runs");
+        std::fs::write(&runs, "").unwrap();
+        let e = with_journal(lazy(&runs));
+        let r = e.change(
+            Op::new("x", "t"),
+            || -> Result<(), String> { panic!("changed with no journal") },
+            || (),
+        );
+        let err = r.unwrap_err();
+        assert!(
+            err.contains(&runs.display().to_string()) && err.contains("no change is made"),
+            "{err}"
+        );
+        // A read still runs; a later change is refused as well.
+        assert_eq!(e.read(Op::new("r", "t"), || Ok::<_, String>(1)), Ok(1));
+        assert!(e
+            .change(Op::new("x", "t"), || Ok::<(), String>(()), || ())
+            .is_err());
+        assert_eq!(e.stats().iter().map(|s| s.changed).sum::<u64>(), 0);
+    }
+
+    #[test]
+    fn a_journal_that_fills_up_stops_the_changes_after_it() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let path = std::path::Path::new("/state/runs/full.jsonl");
+        let e = with_journal(JournalSlot::Open(Journal::on_file(path, full)));
+        // The change whose record fails was made; the next one is not.
+        e.change(Op::new("x", "first"), || Ok::<(), String>(()), || ())
+            .unwrap();
+        let err = e
+            .change(
+                Op::new("x", "second"),
+                || -> Result<(), String> { panic!("changed with a full journal") },
+                || (),
+            )
+            .unwrap_err();
+        assert!(
+            err.contains("cannot write the journal /state/runs/full.jsonl")
+                && err.contains("No space left"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_lazy_journal_is_opened_before_the_first_change_and_closed_by_the_last_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = with_journal(lazy(dir.path()));
+        let file = dir.path().join("20260101T000000Z-abcd.jsonl");
+        e.change(
+            Op::new("x", "t"),
+            || {
+                let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+                assert!(text.contains("\"event\":\"run\""), "{text}");
+                Ok::<(), String>(())
+            },
+            || (),
+        )
+        .unwrap();
+        e.close_journal(json!({"event": "run_end", "status": "ok"}));
+        e.journal(json!({"event": "effect", "op": "late"}));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let last = text.lines().last().unwrap();
+        assert!(last.contains("run_end"), "{text}");
+        assert!(!text.contains("late"), "{text}");
     }
 
     #[test]

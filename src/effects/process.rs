@@ -164,6 +164,40 @@ impl Output {
     }
 }
 
+/// The children running now, by the PID of each one's process group leader (started by [`exec`]
+/// and not reaped yet, so the group cannot be another's): what a stop signal stops.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Set by a second stop signal: the children are killed (SIGKILL) at once instead of being
+/// given their grace period after SIGTERM.
+static AT_ONCE: AtomicBool = AtomicBool::new(false);
+
+fn running() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How many children [`exec`] is running now.
+pub fn running_children() -> usize {
+    running().len()
+}
+
+/// Kills the process group of every running child with SIGKILL, and of every child a stopped
+/// run still starts: what a second Ctrl-C does, without the grace period of the first. Returns
+/// how many groups were killed.
+pub fn kill_children_at_once() -> usize {
+    AT_ONCE.store(true, Ordering::SeqCst);
+    let groups = running();
+    for pid in groups.iter() {
+        kill_group(*pid, libc::SIGKILL);
+    }
+    groups.len()
+}
+
+/// Gives the children of the next stop their grace period again (the REPL's next line).
+pub fn stop_gently() {
+    AT_ONCE.store(false, Ordering::SeqCst);
+}
+
 #[allow(unsafe_code)]
 fn kill_group(pid: u32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals the process group the child leads; it has no
@@ -286,7 +320,8 @@ pub fn terminate(pid: &str) -> Result<(), Error> {
 }
 
 /// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, or `cancel` is
-/// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s).
+/// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s,
+/// or at once after [`kill_children_at_once`]).
 pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, Error> {
     let (mut c, program) = std_command(cmd)?;
     c.stdin(if cmd.stdin.is_some() {
@@ -295,7 +330,13 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
         Stdio::null()
     });
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child: Child = c.spawn().map_err(|e| spawn_error(program, e))?;
+    let mut child: Child = {
+        // Registered as it starts, so that a stop signal never misses it.
+        let mut groups = running();
+        let child = c.spawn().map_err(|e| spawn_error(program, e))?;
+        groups.push(child.id());
+        child
+    };
     let pid = child.id();
     if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
         let data = input.expose().to_string();
@@ -331,10 +372,23 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
     let mut stopped: Option<Error> = None;
     let mut term_at: Option<Instant> = None;
     let status = loop {
-        match child.try_wait() {
+        // Reaped and unregistered under one lock: a group is signalled only while its leader
+        // is there to hold its number.
+        let waited = {
+            let mut groups = running();
+            let w = child.try_wait();
+            if !matches!(w, Ok(None)) {
+                groups.retain(|p| *p != pid);
+            }
+            w
+        };
+        match waited {
             Ok(Some(st)) => break st,
             Ok(None) => {}
             Err(e) => return Err(Error::Failed(format!("waiting for {}: {e}", cmd.display()))),
+        }
+        if matches!(stopped, Some(Error::Interrupted)) && AT_ONCE.load(Ordering::SeqCst) {
+            kill_group(pid, libc::SIGKILL);
         }
         if stopped.is_none() {
             if cancel.load(Ordering::SeqCst) {

@@ -1,5 +1,5 @@
 //! Runs that meet each other or the world: concurrent runs on one state, secrets and children,
-//! SIGTERM, plan mode in parallel tasks.
+//! the stop signals (each of them, Ctrl-C twice, nohup, the REPL), plan mode in parallel tasks.
 
 use super::script;
 use crate::support::{Lab, CANARY_VALUE};
@@ -204,6 +204,227 @@ fn sigterm_stops_the_child_closes_the_journal_and_exits_143() {
     let end = events.last().unwrap();
     assert_eq!(end["event"], "run_end");
     assert_eq!(end["status"], "terminated");
+}
+
+/// Runs labsh with `args` in `lab` as a child, not waiting, with `env_opt` given to env(1)
+/// first: `--default-signal=HUP,INT,QUIT` (as a shell's foreground job has them, whatever the
+/// test runner ignores), `--ignore-signal=HUP` (as nohup starts it).
+fn spawn_with(lab: &Lab, env_opt: &str, args: &[&str]) -> std::process::Child {
+    let inner = lab.labsh().args(args).command();
+    let mut c = std::process::Command::new("env");
+    c.arg(env_opt)
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    if let Some(d) = inner.get_current_dir() {
+        c.current_dir(d);
+    }
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c.spawn().unwrap()
+}
+
+const DEFAULT_SIGNALS: &str = "--default-signal=HUP,INT,QUIT";
+
+/// The PID a child wrote to `file`, once it is there.
+fn pid_in(file: &std::path::Path) -> String {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(p) = std::fs::read_to_string(file) {
+            if p.ends_with('\n') {
+                return p.trim().to_string();
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the child never wrote {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether process `pid` is alive (a zombie waiting for a parent that does not reap is not).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
+}
+
+fn send(signal: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill -{signal} {pid}");
+}
+
+/// A stopped run's journal: its recap, then its end naming the signal, last.
+#[track_caller]
+fn assert_closed(lab: &Lab, case: &str, status: &str, signal: &str) {
+    let events = lab.last_journal();
+    let end = events.last().unwrap();
+    assert_eq!(end["event"], "run_end", "{case}: {events:?}");
+    assert_eq!(end["status"], status, "{case}: {end}");
+    assert_eq!(end["signal"], signal, "{case}: {end}");
+    assert!(
+        events.iter().any(|e| e["event"] == "recap"),
+        "{case}: no recap in {events:?}"
+    );
+    // The lock was given back (its holder's line cleared), after the children stopped.
+    let lock = std::fs::read_to_string(lab.state().join("lock")).unwrap_or_default();
+    assert!(lock.is_empty(), "{case}: the lock still names {lock}");
+}
+
+#[test]
+fn every_stop_signal_stops_the_child_closes_the_journal_and_exits_128_plus_its_number() {
+    for (name, number, status) in [
+        ("TERM", 15, "terminated"),
+        ("INT", 2, "interrupted"),
+        ("HUP", 1, "terminated"),
+        ("QUIT", 3, "terminated"),
+        ("USR1", 10, "terminated"),
+        ("USR2", 12, "terminated"),
+    ] {
+        let lab = Lab::new();
+        let pidfile = lab.work().join("child.pid");
+        let f = lab.file(
+            "long.rhai",
+            &format!(
+                "stage(\"long\", || run([\"sh\", \"-c\", \"echo $$ > {}; exec sleep 300\"]));\n",
+                pidfile.display()
+            ),
+        );
+        let child = spawn_with(&lab, DEFAULT_SIGNALS, &["run", f.to_str().unwrap()]);
+        let sleeper = pid_in(&pidfile);
+        send(name, child.id());
+        let (code, _, err) = finish(child);
+        assert_eq!(code, 128 + number, "SIG{name}:\n{err}");
+        assert!(
+            !alive(&sleeper),
+            "SIG{name}: the child {sleeper} outlived labsh"
+        );
+        assert!(err.contains("RECAP"), "SIG{name}: {err}");
+        assert!(err.contains("--from long"), "SIG{name}: {err}");
+        assert_closed(&lab, &format!("SIG{name}"), status, &format!("SIG{name}"));
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_kills_a_child_that_ignores_sigterm_at_once_and_still_closes_the_journal() {
+    let lab = Lab::new();
+    let pidfile = lab.work().join("child.pid");
+    let f = lab.file(
+        "stubborn.rhai",
+        &format!(
+            "stage(\"stubborn\", || run([\"sh\", \"-c\", \"trap '' TERM; echo $$ > {}; exec sleep 300\"]));\n",
+            pidfile.display()
+        ),
+    );
+    let child = spawn_with(&lab, DEFAULT_SIGNALS, &["run", f.to_str().unwrap()]);
+    let sleeper = pid_in(&pidfile);
+    let t0 = Instant::now();
+    send("INT", child.id());
+    std::thread::sleep(Duration::from_millis(200));
+    // Still there: it ignores the SIGTERM of the first Ctrl-C, and has 2 s before SIGKILL.
+    assert!(alive(&sleeper), "the child ended at the first Ctrl-C");
+    send("INT", child.id());
+    let (code, _, err) = finish(child);
+    let took = t0.elapsed();
+    assert_eq!(code, 130, "{err}");
+    assert!(!alive(&sleeper), "the child {sleeper} outlived labsh");
+    assert!(
+        took < Duration::from_millis(1800),
+        "labsh took {took:?}, the first Ctrl-C's grace period, not the second's at once:\n{err}"
+    );
+    assert!(err.contains("RECAP"), "{err}");
+    assert_closed(&lab, "Ctrl-C twice", "interrupted", "SIGINT");
+}
+
+#[test]
+fn a_sighup_ignored_when_labsh_starts_stays_ignored() {
+    // `nohup labsh run ...`: the run goes on after its terminal closed.
+    let lab = Lab::new();
+    let pidfile = lab.work().join("child.pid");
+    let f = lab.file(
+        "nohup.rhai",
+        &format!(
+            "run([\"sh\", \"-c\", \"echo $$ > {}; sleep 1\"]);\n",
+            pidfile.display()
+        ),
+    );
+    let child = spawn_with(&lab, "--ignore-signal=HUP", &["run", f.to_str().unwrap()]);
+    pid_in(&pidfile);
+    send("HUP", child.id());
+    let (code, _, err) = finish(child);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lab.last_journal().last().unwrap()["status"], "ok");
+}
+
+#[test]
+fn a_stop_signal_ends_eval_and_the_repl_with_their_children() {
+    // labsh -e, and the REPL (its input a pipe): Ctrl-C stops only the REPL's line, another
+    // signal ends it as it ends a run.
+    for (what, args, line) in [("-e", vec!["-e"], true), ("the REPL", vec![], false)] {
+        let lab = Lab::new();
+        let pidfile = lab.work().join("child.pid");
+        let call = format!(
+            "run([\"sh\", \"-c\", \"echo $$ > {}; exec sleep 300\"])",
+            pidfile.display()
+        );
+        let mut args: Vec<&str> = args;
+        if line {
+            args.push(&call);
+        }
+        let inner = lab.labsh().args(&args).command();
+        let mut c = std::process::Command::new("env");
+        c.arg(DEFAULT_SIGNALS)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .envs(inner.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .current_dir(lab.work())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if !line {
+            use std::io::Write;
+            writeln!(stdin, "{call}").unwrap();
+        }
+        let sleeper = pid_in(&pidfile);
+        if !line {
+            // Ctrl-C stops the line; the REPL reads the next.
+            send("INT", child.id());
+            let t0 = Instant::now();
+            while alive(&sleeper) && t0.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(!alive(&sleeper), "{what}: Ctrl-C left the line's child");
+            std::fs::remove_file(&pidfile).unwrap();
+            use std::io::Write;
+            writeln!(stdin, "{call}").unwrap();
+        }
+        let sleeper = pid_in(&pidfile);
+        send("USR1", child.id());
+        let (code, _, err) = finish(child);
+        drop(stdin);
+        assert_eq!(code, 138, "{what}:\n{err}");
+        assert!(
+            !alive(&sleeper),
+            "{what}: the child {sleeper} outlived labsh"
+        );
+        assert!(err.contains("terminated by SIGUSR1"), "{what}: {err}");
+        assert_closed(&lab, what, "terminated", "SIGUSR1");
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::effects::{Op, StageStatus};
 use crate::engine::diag::Diagnostic;
 use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
-use crate::session::{is_interrupt, rt_err, session};
+use crate::session::{is_exit, is_interrupt, rt_err, session};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::time::{Duration, Instant};
@@ -222,6 +222,8 @@ fn stage_impl(ctx: &NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<D
         let status = match &r {
             Ok(_) => StageStatus::Done,
             Err(e) if is_interrupt(e) => StageStatus::Interrupted,
+            // `exit(..)` inside the stage ends the script, not as a failure of the stage.
+            Err(e) if is_exit(e) => StageStatus::Done,
             Err(_) => StageStatus::Failed,
         };
         s.effects.stage_end(name, status, ms);

@@ -228,30 +228,40 @@ pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Ou
         });
     }
     let op = Op::new(func, target);
-    let out = if o.read {
-        fx.read_typed(op, || fx.exec(&c))
+    // ssh's own failure (no connection) and a checked command's non-zero exit are judged inside
+    // the effect, so that it is recorded as failed, not as changed.
+    let run = || -> Result<Output, Error> {
+        let out = fx.exec(&c)?;
+        if let Some(m) = explain(h, out.code, &out.stderr) {
+            return Err(Error::Failed(m));
+        }
+        if o.check && out.code != 0 {
+            return Err(Error::Failed(remote_failure(h, line, &out)));
+        }
+        Ok(out)
+    };
+    if o.read {
+        fx.read_typed(op, run)
     } else {
-        fx.change_typed(op, || fx.exec(&c), Output::planned)
-    }?;
-    if let Some(m) = explain(h, out.code, &out.stderr) {
-        return Err(Error::Failed(m));
+        fx.change_typed(op, run, Output::planned)
     }
-    if o.check && out.code != 0 {
-        let all = format!("{}{}", out.stdout, out.stderr);
-        let lines: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty()).collect();
-        let last = &lines[lines.len().saturating_sub(10)..];
-        return Err(Error::Failed(format!(
-            "on {}: command failed with exit code {}: {line}{}",
-            h.label(),
-            out.code,
-            if last.is_empty() {
-                String::new()
-            } else {
-                format!("\n    {}", last.join("\n    "))
-            }
-        )));
-    }
-    Ok(out)
+}
+
+/// A checked remote command's non-zero exit: the host, the code, the command and its last lines.
+fn remote_failure(h: &Host, line: &str, out: &Output) -> String {
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = &lines[lines.len().saturating_sub(10)..];
+    format!(
+        "on {}: command failed with exit code {}: {line}{}",
+        h.label(),
+        out.code,
+        if last.is_empty() {
+            String::new()
+        } else {
+            format!("\n    {}", last.join("\n    "))
+        }
+    )
 }
 
 /// The text of a remote file, or None when it does not exist (a read: runs in plan mode too).
@@ -337,23 +347,26 @@ pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Re
     let op = Op::new("ssh.write", &target)
         .arg("mode", w.mode.as_deref())
         .arg("content", &w.shown);
-    let out = fx.change(
+    // A write that failed (ssh's own failure, or the remote shell's) is recorded as failed.
+    fx.change_typed(
         op,
-        || fx.exec(&c),
-        || Output {
-            code: 0,
-            stdout: String::new(),
-            stderr: String::new(),
+        || -> Result<(), Error> {
+            let out = fx.exec(&c)?;
+            if let Some(m) = explain(h, out.code, &out.stderr) {
+                return Err(Error::Failed(m));
+            }
+            if out.code != 0 {
+                return Err(Error::Failed(format!(
+                    "cannot write {path} on {}: exit code {}: {}",
+                    h.label(),
+                    out.code,
+                    out.stderr.trim()
+                )));
+            }
+            Ok(())
         },
+        || (),
     )?;
-    if out.code != 0 {
-        return Err(Error::Failed(format!(
-            "cannot write {path} on {}: exit code {}: {}",
-            h.label(),
-            out.code,
-            out.stderr.trim()
-        )));
-    }
     Ok(true)
 }
 
