@@ -452,8 +452,7 @@ pub fn take_weak() -> Vec<(String, &'static str)> {
 pub fn weak_warning(name: &str, why: &str) -> String {
     format!(
         "secret {name} is weak ({why}): it is masked only where it appears as data (output, \
-         values, messages), never in labsh's own labels; use a longer random value, or \
-         secret(\"{name}\", #{{generate: true}})"
+         values, messages), never in labsh's own labels; use a longer, random value"
     )
 }
 
@@ -515,11 +514,16 @@ impl Known {
         scope == Scope::Data || !f.weak
     }
 
+    /// Whether `text` holds a form matched anywhere that has a letter or digit: one pass over
+    /// the text, however many forms there are.
     fn holds(&self, text: &str) -> bool {
-        self.forms.iter().any(|f| {
-            f.anchor == Anchor::Anywhere
-                && f.text.chars().any(char::is_alphanumeric)
-                && text.contains(&f.text)
+        let bytes = text.as_bytes();
+        (0..bytes.len()).any(|i| {
+            self.by_first[bytes[i] as usize].iter().any(|&k| {
+                let f = &self.forms[k];
+                bytes[i..].starts_with(f.text.as_bytes())
+                    && f.text.chars().any(char::is_alphanumeric)
+            })
         })
     }
 
@@ -677,7 +681,7 @@ mod tests {
     }
 
     #[test]
-    fn every_line_of_a_multi_line_value_is_masked_short_ones_as_whole_lines() {
+    fn every_line_of_a_multi_line_value_is_masked_a_short_one_where_its_line_can_be() {
         let v = "{\n  \"auths\": {\n    \"quay.io\": {\"auth\": \"bXVsdGktbGluZS11bml0\"}\n  }\n}\npw1\nzq";
         let k = known(&[("pull", v)]);
         assert_eq!(

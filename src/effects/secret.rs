@@ -506,6 +506,33 @@ mod tests {
     }
 
     #[test]
+    fn the_handover_reads_back_what_was_written_and_refuses_anything_else() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "LABSH_SECRET_A".to_string(),
+            "line one\nline two = x".to_string(),
+        );
+        m.insert("LABSH_SECRET_B".to_string(), String::new());
+        assert_eq!(parse_handover(&handover_bytes(&m)).unwrap(), m);
+        assert_eq!(parse_handover(b"").unwrap(), BTreeMap::new());
+        for bad in [
+            &b"LABSH_SECRET_A\0value"[..],
+            b"LABSH_SECRET_A\0",
+            b"PATH\0/bin\0",
+            b"LABSH_SECRET_A\0\xff\0",
+        ] {
+            assert!(parse_handover(bad).is_err(), "{bad:?}");
+        }
+        // A descriptor that is not labsh's memfd is never read.
+        let e = read_handover("0").unwrap_err();
+        assert!(e.contains("not a descriptor labsh hands over"), "{e}");
+        let f = tempfile::tempfile().unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let e = read_handover(&fd.to_string()).unwrap_err();
+        assert!(e.contains("not labsh's handover"), "{e}");
+    }
+
+    #[test]
     fn env_names_are_upper_snake() {
         assert_eq!(env_name("root-password"), "LABSH_SECRET_ROOT_PASSWORD");
     }
