@@ -10,7 +10,7 @@
 //!
 //! A weak secret (short, a single word, whitespace or punctuation) is masked in data only, never
 //! in labels, and named once in a warning ([`take_weak`]). A short line of a secret of several
-//! lines is masked where it makes up a whole line of data.
+//! lines is masked only where that line can be in output printed line by line ([`Anchor`]).
 
 use base64::Engine as _;
 use std::borrow::Cow;

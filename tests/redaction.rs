@@ -489,6 +489,7 @@ sleep(30);
         .read_line(&mut line)
         .unwrap();
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
     let environ = String::from_utf8_lossy(&environ).replace('\0', "\n");
     assert_eq!(
         line.trim(),
@@ -502,6 +503,7 @@ sleep(30);
         environ.contains("LABSH_STATE_DIR="),
         "the rest of the environment stays"
     );
+    assert_eq!(comm.trim(), "labsh", "ps names it as before");
     // A signal reaches it as before: SIGTERM stops the run, which exits 128 + 15.
     crate::support::run_ok(
         std::process::Command::new("kill").args(["-TERM", &pid.to_string()]),

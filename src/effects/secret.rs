@@ -171,6 +171,8 @@ fn parse_handover(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
 
 /// Writes the secrets to a memfd left open across exec and executes `/proc/self/exe` with the
 /// same arguments and the environment without `names`. Returns only on failure, with why.
+// memfd_create has no safe wrapper in std, and std's exec resets the signal mask and SIGPIPE's
+// disposition, which must stay the process's own: both are called through libc.
 #[allow(unsafe_code)]
 fn reexec_without(names: &[String], m: &BTreeMap<String, String>) -> String {
     use std::ffi::{CString, OsStr};
@@ -209,17 +211,35 @@ fn reexec_without(names: &[String], m: &BTreeMap<String, String>) -> String {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let exe = c"/proc/self/exe";
+    let exe = own_program();
     // SAFETY: every pointer is to a NUL-terminated string owned by `args`, `env` or `exe`, which
     // outlive the call; both arrays end with a null pointer. execve returns only on failure.
     unsafe { libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     let e = std::io::Error::last_os_error();
     // SAFETY: `fd` is the memfd made above, owned by nothing else; it is closed once.
     drop(unsafe { std::fs::File::from_raw_fd(fd) });
-    format!("cannot execute /proc/self/exe: {e}")
+    format!("cannot execute {}: {e}", exe.to_string_lossy())
+}
+
+/// The program this process runs, to execute again: its path, so that the process keeps its
+/// name (`ps`, `/proc/PID/comm` name it after the file executed), or `/proc/self/exe` when that
+/// path no longer holds the same file (replaced while labsh ran).
+fn own_program() -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let same = |p: &Path| match (fs::metadata(p), fs::metadata("/proc/self/exe")) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    std::env::current_exe()
+        .ok()
+        .filter(|p| same(p))
+        .and_then(|p| std::ffi::CString::new(p.as_os_str().as_bytes()).ok())
+        .unwrap_or_else(|| c"/proc/self/exe".to_owned())
 }
 
 /// Reads the secrets a labsh handed over to itself through descriptor `fd`, and closes it.
+// A descriptor inherited by number can only be taken over with from_raw_fd.
 #[allow(unsafe_code)]
 fn read_handover(fd: &str) -> Result<BTreeMap<String, String>, String> {
     use std::io::Read;
