@@ -223,7 +223,12 @@ fn weakness(value: &str) -> Option<&'static str> {
     if COMMON.contains(&value.to_lowercase().as_str()) {
         return Some("a common word");
     }
-    if n <= 16 && value.chars().all(char::is_alphabetic) {
+    // A word as people write one (`provision`, `Openshift`, `LABSH`), not random letters.
+    let rest = value.chars().skip(1);
+    let cased = value.chars().all(char::is_lowercase)
+        || value.chars().all(char::is_uppercase)
+        || (value.starts_with(char::is_uppercase) && rest.clone().all(char::is_lowercase));
+    if n <= 16 && cased {
         return Some("a single word");
     }
     None
@@ -737,6 +742,9 @@ mod tests {
         ]);
         let weak: Vec<&str> = k.unwarned.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(weak, ["word", "space", "fragment", "common"]);
+        assert_eq!(weakness("Provisioning"), Some("a single word"));
+        // Random letters, as a generated value can be, are not a word.
+        assert_eq!(weakness("qWmzKcTrYbNhvLpe"), None);
         k.unwarned.clear();
         k.register("word", "changed");
         assert!(k.unwarned.is_empty(), "named once");
