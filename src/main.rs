@@ -54,7 +54,8 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
-    // Before any thread starts: no child process may inherit a LABSH_SECRET_* variable.
+    // First thing, before any thread starts: labsh executes itself again without its
+    // LABSH_SECRET_* variables (same PID), so neither a child nor /proc/PID/environ has them.
     effects::secret::take_env_secrets();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,

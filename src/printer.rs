@@ -3,9 +3,13 @@
 //! Human mode writes script output (`print`, `-e` results) to stdout and status (stages, effects,
 //! streamed command output, recap, errors) to stderr, coloured when that stream is a terminal and
 //! `NO_COLOR` is unset. JSON mode writes one JSON object per line to stdout and nothing else.
-//! Every line is passed through the secret redaction filter first.
+//!
+//! Secrets are masked in what a line holds before the line is put together, never in the line
+//! ([`crate::redact`]): a JSON event leaf by leaf, its keys and labels kept whatever a secret's
+//! value; a line for a person in its data (output, values, messages), labsh's own labels and
+//! punctuation as they are. A weak secret is named in a warning before the next line.
 
-use crate::redact::redact;
+use crate::redact;
 use nu_ansi_term::{Color, Style};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
@@ -118,39 +122,95 @@ impl Printer {
         }
     }
 
+    /// Writes `line` to stdout as it is: its parts were masked.
     fn write_out(&self, line: &str) {
         let _g = self.lock.lock();
         let mut out = std::io::stdout().lock();
         // A closed pipe (`labsh ... | head`) is not an error worth reporting.
-        let _ = writeln!(out, "{}", redact(line));
+        let _ = writeln!(out, "{line}");
         let _ = out.flush();
     }
 
+    /// Writes `line` to stderr as it is: its parts were masked.
     fn write_err(&self, line: &str) {
         let _g = self.lock.lock();
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", redact(line));
+        let _ = writeln!(err, "{line}");
     }
 
-    /// Emits a JSON event (JSON mode only).
-    pub fn event(&self, value: Value) {
+    /// Names each weak secret registered since the last line, once (every line does this
+    /// first; the `secret()` binding at once).
+    pub fn weak_secrets(&self) {
+        for (name, why) in redact::take_weak() {
+            // Said by labsh, naming no value: masked as a label, never as data.
+            let text = redact::weak_warning(&name, why);
+            let text = redact::label(&text);
+            if self.json {
+                let name = redact::label(&name);
+                let ev = json!({"event": "warning", "message": text, "secret": name});
+                self.write_out(&ev.to_string());
+            } else {
+                self.write_err(&format!("{} {text}", self.head("warning:", Color::Yellow)));
+            }
+        }
+    }
+
+    /// Emits a JSON event (JSON mode only), its strings masked before it is serialized.
+    pub fn event(&self, mut value: Value) {
         if self.json {
+            self.weak_secrets();
+            redact::event(&mut value);
             self.write_out(&value.to_string());
         }
     }
 
-    /// Script output: `print()`, and the value of `-e`.
+    /// Script output: `print()`, and the value of `-e`. The text is data.
     pub fn out(&self, text: &str) {
+        self.weak_secrets();
         if self.json {
-            self.event(json!({"event": "print", "text": redact(text)}));
+            self.event(json!({"event": "print", "text": text}));
+        } else {
+            self.write_out(&redact::data(text));
+        }
+    }
+
+    /// Script output laid out by labsh (a value as a table or an indented map) whose data parts
+    /// were masked (the engine's `value::pretty`): written as it is.
+    pub fn out_masked(&self, text: &str) {
+        self.weak_secrets();
+        if self.json {
+            self.event(json!({"event": "print", "text": text}));
         } else {
             self.write_out(text);
         }
     }
 
+    /// A value as one JSON line on stdout, for a program to read: its strings masked before it
+    /// is serialized, so the line is JSON whatever a secret's value.
+    pub fn out_json(&self, mut value: Value) {
+        self.weak_secrets();
+        if self.json {
+            self.event(json!({"event": "result", "value": value}));
+        } else {
+            redact::json_data(&mut value);
+            self.write_out(&value.to_string());
+        }
+    }
+
     /// A status line for a person (stderr; nothing in JSON mode, where events carry the same).
+    /// The text is data: every secret in it is masked.
     pub fn status(&self, text: &str) {
         if !self.json {
+            self.weak_secrets();
+            self.write_err(&redact::data(text));
+        }
+    }
+
+    /// A status line put together by labsh from its labels (masked with [`redact::label`]) and
+    /// data (masked with [`redact::data`]): written as it is.
+    pub fn status_masked(&self, text: &str) {
+        if !self.json {
+            self.weak_secrets();
             self.write_err(text);
         }
     }
@@ -166,16 +226,19 @@ impl Printer {
 
     pub fn warn(&self, text: &str) {
         if self.json {
-            self.event(json!({"event": "warning", "message": redact(text)}));
+            self.event(json!({"event": "warning", "message": text}));
         } else {
-            self.write_err(&format!("{} {text}", self.head("warning:", Color::Yellow)));
+            self.weak_secrets();
+            let head = self.head("warning:", Color::Yellow);
+            self.write_err(&format!("{head} {}", redact::data(text)));
         }
     }
 
-    /// An error, already rendered (message, location, caret, hint).
+    /// An error, already rendered (message, location, caret, hint): data, every secret in it
+    /// masked.
     pub fn error(&self, text: &str, extra: Value) {
         if self.json {
-            let mut ev = json!({"event": "error", "message": redact(text)});
+            let mut ev = json!({"event": "error", "message": text});
             if let (Some(obj), Value::Object(more)) = (ev.as_object_mut(), extra) {
                 for (k, v) in more {
                     obj.insert(k, v);
@@ -183,30 +246,35 @@ impl Printer {
             }
             self.event(ev);
         } else {
-            self.write_err(&format!("{} {text}", self.head("error:", Color::Red)));
+            self.weak_secrets();
+            let head = self.head("error:", Color::Red);
+            self.write_err(&format!("{head} {}", redact::data(text)));
         }
     }
 
     /// A hint after an error: what to do next.
     pub fn hint(&self, text: &str) {
         if !self.json {
+            self.weak_secrets();
             let head = self.paint(Tone::Planned, "hint:");
-            self.write_err(&format!("{head} {text}"));
+            self.write_err(&format!("{head} {}", redact::data(text)));
         }
     }
 
-    /// One line of a command's output, prefixed with the command's name.
+    /// One line of a command's output, prefixed with the command's name: the line is data,
+    /// masked whole; the name a label.
     pub fn stream(&self, prefix: &str, line: &str, is_stderr: bool) {
         if self.json {
             self.event(json!({
                 "event": "output",
                 "source": prefix,
                 "stream": if is_stderr { "stderr" } else { "stdout" },
-                "line": redact(line),
+                "line": line,
             }));
         } else {
-            let p = self.paint(Tone::Dim, &format!("{prefix} │"));
-            self.write_err(&format!("  {p} {line}"));
+            self.weak_secrets();
+            let p = self.paint(Tone::Dim, &format!("{} │", redact::label(prefix)));
+            self.write_err(&format!("  {p} {}", redact::data(line)));
         }
     }
 
@@ -216,7 +284,7 @@ impl Printer {
             return None;
         }
         let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(redact(message).into_owned());
+        pb.set_message(redact::data(message).into_owned());
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         Some(pb)
     }

@@ -612,12 +612,12 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
             } else if v.is_unit() {
             } else if printer.stdout_is_terminal() {
                 // For a person: tables, indented maps, wrapped text.
-                printer.out(&value::pretty(&v, printer.width()));
+                printer.out_masked(&value::pretty(&v, printer.width()));
             } else if v.is_string() {
                 printer.out(&value::show(&v));
             } else {
                 // For a program: JSON.
-                printer.out(&value::to_json(&v).to_string());
+                printer.out_json(value::to_json(&v));
             }
             OK
         }

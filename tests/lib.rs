@@ -22,6 +22,7 @@ mod lab;
 mod oc;
 mod ocp;
 mod realstack;
+mod redaction;
 mod repl;
 mod scripts;
 mod secrets;

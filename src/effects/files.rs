@@ -32,6 +32,9 @@ pub fn ensure_file_with(
     shown: Option<Value>,
     in_place: bool,
 ) -> Result<bool, String> {
+    // Content that holds a secret in any form (a command's output that carries one) is private
+    // too.
+    let private = private || crate::redact::holds_secret(text);
     let mut op = Op::new("file.write", path);
     if private {
         op = op.arg("mode", "0600");

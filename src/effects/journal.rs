@@ -1,7 +1,8 @@
 //! The journal: one JSON-lines file per run under `STATE/runs/`, flushed line by line so that an
-//! interrupted run leaves a readable record. Every line passes through the secret filter.
+//! interrupted run leaves a readable record. Each event's strings are masked before it is
+//! serialized (`crate::redact::event`), so every line is JSON with its keys whatever a secret's
+//! value.
 
-use super::secret::redact;
 use super::time;
 use serde_json::{json, Value};
 use std::fs::{self, File};
@@ -76,8 +77,8 @@ impl Journal {
         if let Value::Object(m) = &mut event {
             m.insert("ts".into(), json!(time::rfc3339(time::now_ms())));
         }
-        let line = redact(&event.to_string()).into_owned();
-        if let Err(e) = writeln!(self.file, "{line}") {
+        crate::redact::event(&mut event);
+        if let Err(e) = writeln!(self.file, "{event}") {
             tracing::warn!("cannot write journal {}: {e}", self.path.display());
             self.error.get_or_insert_with(|| {
                 format!("cannot write the journal {}: {e}", self.path.display())

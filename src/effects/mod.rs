@@ -672,14 +672,23 @@ impl Effects {
             self.printer.event(ev);
             return;
         }
+        // Put together from its parts, each masked on its own: the outcome and the operation
+        // are labels, the target, the arguments and the error data.
         let label = self
             .printer
             .paint(outcome.tone(), &format!("{:<8}", outcome.label()));
-        let mut line = format!("  {label} {} {}", op.op, op.target);
+        let mut line = format!(
+            "  {label} {} {}",
+            crate::redact::label(&op.op),
+            crate::redact::data(&op.target)
+        );
         if outcome == Outcome::Planned {
             if let Value::Object(m) = &op.args {
                 if !m.is_empty() {
-                    let mut a = op.args.to_string();
+                    // Masked before it is cut: a cut never leaves part of a secret.
+                    let mut args = op.args.clone();
+                    crate::redact::json_data(&mut args);
+                    let mut a = args.to_string();
                     if a.len() > 240 {
                         let cut = (0..=240)
                             .rev()
@@ -697,9 +706,9 @@ impl Effects {
             line.push_str(&self.printer.paint(Tone::Dim, &format!(" ({})", fmt_ms(ms))));
         }
         if let Some(e) = error {
-            line.push_str(&format!(": {e}"));
+            line.push_str(&format!(": {}", crate::redact::data(e)));
         }
-        self.printer.status(&line);
+        self.printer.status_masked(&line);
     }
 
     /// Marks the start of a stage in this task: effects recorded until [`Effects::stage_end`]
@@ -717,8 +726,9 @@ impl Effects {
         self.journal(json!({"event": "stage", "stage": name, "status": "started"}));
         self.printer
             .event(json!({"event": "stage", "stage": name, "status": "started"}));
+        let name = crate::redact::label(name);
         self.printer
-            .status(&self.printer.paint(Tone::Stage, &format!("── {name}{plan}")));
+            .status_masked(&self.printer.paint(Tone::Stage, &format!("── {name}{plan}")));
     }
 
     /// Marks the end of a stage.
@@ -763,7 +773,8 @@ impl Effects {
         let ev = json!({"event": "stage", "stage": name, "status": "skipped"});
         self.journal(ev.clone());
         self.printer.event(ev);
-        self.printer.status(
+        let name = crate::redact::label(name);
+        self.printer.status_masked(
             &self
                 .printer
                 .paint(Tone::Dim, &format!("── {name} (skipped)")),
@@ -805,22 +816,27 @@ impl Effects {
             self.printer.event(ev.clone());
             return ev;
         }
+        // Labsh's own table: the stage names are labels, masked as such; nothing in it is data.
         let p = &self.printer;
-        let width = stats
+        let names: Vec<String> = stats
             .iter()
-            .map(|s| s.name.chars().count())
+            .map(|s| crate::redact::label(&s.name).into_owned())
+            .collect();
+        let width = names
+            .iter()
+            .map(|n| n.chars().count())
             .max()
             .unwrap_or(5)
             .max(5);
-        p.status("");
-        p.status(&p.paint(
+        p.status_masked("");
+        p.status_masked(&p.paint(
             Tone::Bold,
             &format!(
                 "{:<width$}  {:>5}  {:>7}  {:>7}  {:>6}  {:>8}  status",
                 "RECAP", "ok", "changed", "planned", "failed", "time"
             ),
         ));
-        for s in &stats {
+        for (s, name) in stats.iter().zip(&names) {
             let cell = |n: u64, w: usize, tone: Tone| {
                 let txt = format!("{n:>w$}");
                 if n > 0 {
@@ -835,9 +851,9 @@ impl Effects {
                 StageStatus::Skipped => "skipped",
                 StageStatus::Interrupted => "interrupted",
             };
-            p.status(&format!(
+            p.status_masked(&format!(
                 "{:<width$}  {}  {}  {}  {}  {:>8}  {}",
-                s.name,
+                name,
                 cell(s.ok, 5, Tone::Ok),
                 cell(s.changed, 7, Tone::Changed),
                 cell(s.planned, 7, Tone::Planned),
@@ -846,7 +862,7 @@ impl Effects {
                 status
             ));
         }
-        p.status(&format!(
+        p.status_masked(&format!(
             "{:<width$}  {:>5}  {:>7}  {:>7}  {:>6}  {:>8}",
             "total",
             totals.0,

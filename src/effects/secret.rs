@@ -1,9 +1,9 @@
 //! Secrets: values that bindings may read but that never reach any output.
 //!
 //! A [`Secret`] displays as `«secret NAME»` wherever it is printed or debugged. Every secret value
-//! that the process has seen is also registered with the [`redact`] filter, which every printer,
-//! journal line and log line passes through, so a value that leaks into, say, a command's output is
-//! still masked.
+//! that the process has seen is also registered with the [`redact`] filter, which masks what every
+//! printer, journal and log line holds, so a value that leaks into, say, a command's output (or
+//! a file made from it, written 0600) is still masked.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -64,7 +64,8 @@ use crate::redact::register;
 pub use crate::redact::{redact, MIN_LEN};
 
 /// The `LABSH_SECRET_*` variables labsh started with, taken out of its environment at start so
-/// that no child process inherits them ([`take_env_secrets`]).
+/// that no child process inherits them and `/proc/PID/environ` does not show them
+/// ([`take_env_secrets`]).
 static ENV_SECRETS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
 
 /// Other variables a secret was read from (`secret(name, #{env: "VAR"})`): kept from children.
@@ -75,21 +76,199 @@ fn is_secret_var(var: &str) -> bool {
     var.starts_with("LABSH_SECRET_")
 }
 
-/// Moves every `LABSH_SECRET_*` variable out of the process environment into labsh's own
-/// keeping. Called once at start, before any thread exists.
+/// Names the descriptor that holds the `LABSH_SECRET_*` values in a labsh that re-executed
+/// itself without them ([`take_env_secrets`]).
+const HANDOVER_VAR: &str = "LABSH_SECRETS_HANDOVER_FD";
+
+/// What the handover file is called (`/proc/self/fd/N` shows `/memfd:NAME (deleted)`).
+const HANDOVER_NAME: &str = "labsh-secrets";
+
+/// The most a handover may hold: more than any environment can.
+const HANDOVER_MAX: u64 = 64 << 20;
+
+/// Moves every `LABSH_SECRET_*` variable out of the process into labsh's own keeping. Called
+/// once at start, before any thread exists.
+///
+/// Removing a variable from the environment does not change `/proc/PID/environ`, which shows
+/// the environment the process was started with to anyone who may read it. So a labsh started
+/// with such variables writes them to an anonymous memory file (memfd), and executes itself
+/// again in the same process (exec: the PID, the signal dispositions and mask, the terminal and
+/// the exit code are the process's own) without them, naming that file's descriptor in
+/// `LABSH_SECRETS_HANDOVER_FD`; the new image reads them back and closes it first thing. When
+/// that cannot be done, labsh says so and goes on with the variables removed from what its
+/// children inherit.
 pub fn take_env_secrets() {
-    let mut m = BTreeMap::new();
-    for (k, v) in std::env::vars_os() {
-        if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
-            if is_secret_var(k) {
-                m.insert(k.to_string(), v.to_string());
+    if let Some(fd) = std::env::var_os(HANDOVER_VAR) {
+        std::env::remove_var(HANDOVER_VAR);
+        match read_handover(&fd.to_string_lossy()) {
+            Ok(m) => {
+                let _ = ENV_SECRETS.set(m);
+                return;
             }
+            Err(e) => eprintln!("warning: {e}"),
         }
     }
-    for k in m.keys() {
+    let mut m = BTreeMap::new();
+    let mut names = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        let Some(k) = k.to_str().filter(|k| is_secret_var(k)) else {
+            continue;
+        };
+        names.push(k.to_string());
+        match v.to_str() {
+            Some(v) => {
+                m.insert(k.to_string(), v.to_string());
+            }
+            None => eprintln!("warning: ${k} is not UTF-8: it is not used"),
+        }
+    }
+    if names.is_empty() {
+        let _ = ENV_SECRETS.set(m);
+        return;
+    }
+    // Returns only when labsh could not execute itself again.
+    let e = reexec_without(&names, &m);
+    eprintln!(
+        "warning: the LABSH_SECRET_* values stay readable in /proc/{}/environ while labsh runs: {e}",
+        std::process::id()
+    );
+    for k in &names {
         std::env::remove_var(k);
     }
     let _ = ENV_SECRETS.set(m);
+}
+
+/// The handover's bytes: `NAME\0VALUE\0` for each variable.
+fn handover_bytes(m: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in m {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+fn parse_handover(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())?;
+    let mut parts: Vec<&str> = text.split('\0').collect();
+    if parts.pop() != Some("") || !parts.len().is_multiple_of(2) {
+        return Err("it is cut short".into());
+    }
+    let mut m = BTreeMap::new();
+    for kv in parts.chunks(2) {
+        if !is_secret_var(kv[0]) {
+            return Err(format!(
+                "it names {:?}, not a LABSH_SECRET_ variable",
+                kv[0]
+            ));
+        }
+        m.insert(kv[0].to_string(), kv[1].to_string());
+    }
+    Ok(m)
+}
+
+/// Writes the secrets to a memfd left open across exec and executes `/proc/self/exe` with the
+/// same arguments and the environment without `names`. Returns only on failure, with why.
+// memfd_create has no safe wrapper in std, and std's exec resets the signal mask and SIGPIPE's
+// disposition, which must stay the process's own: both are called through libc.
+#[allow(unsafe_code)]
+fn reexec_without(names: &[String], m: &BTreeMap<String, String>) -> String {
+    use std::ffi::{CString, OsStr};
+    use std::io::{Seek, SeekFrom};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(memfd_name) = CString::new(HANDOVER_NAME) else {
+        return "a NUL in the handover's name".into();
+    };
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; without MFD_CLOEXEC the
+    // descriptor stays open across the exec below, and only there.
+    let fd = unsafe { libc::memfd_create(memfd_name.as_ptr(), 0) };
+    if fd < 0 {
+        return format!("memfd_create: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just made by memfd_create and nothing else owns it.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    if let Err(e) = file
+        .write_all(&handover_bytes(m))
+        .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+    {
+        return format!("cannot write the handover: {e}");
+    }
+    let fd = file.into_raw_fd();
+    let cstr = |b: &[u8]| CString::new(b).ok();
+    let args: Option<Vec<CString>> = std::env::args_os().map(|a| cstr(a.as_bytes())).collect();
+    let mut env: Vec<Option<CString>> = std::env::vars_os()
+        .filter(|(k, _)| !names.iter().any(|n| OsStr::new(n) == k))
+        .map(|(k, v)| cstr(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
+        .collect();
+    env.push(cstr(format!("{HANDOVER_VAR}={fd}").as_bytes()));
+    let (Some(args), Some(env)) = (args, env.into_iter().collect::<Option<Vec<CString>>>()) else {
+        return "an argument or variable holds a NUL".into();
+    };
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let exe = own_program();
+    // SAFETY: every pointer is to a NUL-terminated string owned by `args`, `env` or `exe`, which
+    // outlive the call; both arrays end with a null pointer. execve returns only on failure.
+    unsafe { libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    let e = std::io::Error::last_os_error();
+    // SAFETY: `fd` is the memfd made above, owned by nothing else; it is closed once.
+    drop(unsafe { std::fs::File::from_raw_fd(fd) });
+    format!("cannot execute {}: {e}", exe.to_string_lossy())
+}
+
+/// The program this process runs, to execute again: its path, so that the process keeps its
+/// name (`ps`, `/proc/PID/comm` name it after the file executed), or `/proc/self/exe` when that
+/// path no longer holds the same file (replaced while labsh ran).
+fn own_program() -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let same = |p: &Path| match (fs::metadata(p), fs::metadata("/proc/self/exe")) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    std::env::current_exe()
+        .ok()
+        .filter(|p| same(p))
+        .and_then(|p| std::ffi::CString::new(p.as_os_str().as_bytes()).ok())
+        .unwrap_or_else(|| c"/proc/self/exe".to_owned())
+}
+
+/// Reads the secrets a labsh handed over to itself through descriptor `fd`, and closes it.
+// A descriptor inherited by number can only be taken over with from_raw_fd.
+#[allow(unsafe_code)]
+fn read_handover(fd: &str) -> Result<BTreeMap<String, String>, String> {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let bad = |why: String| format!("${HANDOVER_VAR}={fd}: {why}; it is not used");
+    let n: i32 = fd
+        .parse()
+        .ok()
+        .filter(|n| *n > 2)
+        .ok_or_else(|| bad("not a descriptor labsh hands over".into()))?;
+    // Only the memfd labsh made: never a descriptor that happens to carry that number.
+    let link = fs::read_link(format!("/proc/self/fd/{n}")).map_err(|e| bad(e.to_string()))?;
+    if !link
+        .to_string_lossy()
+        .starts_with(&format!("/memfd:{HANDOVER_NAME}"))
+    {
+        return Err(bad(format!(
+            "it is {}, not labsh's handover",
+            link.display()
+        )));
+    }
+    // SAFETY: `n` is open (its /proc link was just read) and is the memfd this process was
+    // handed; nothing else in the process knows it. The File owns it from here and closes it.
+    let file = unsafe { fs::File::from_raw_fd(n) };
+    let mut bytes = Vec::new();
+    file.take(HANDOVER_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(e.to_string()))?;
+    parse_handover(&bytes).map_err(bad)
 }
 
 /// The value of the variable a secret is read from: a `LABSH_SECRET_*` one from what labsh
@@ -344,6 +523,33 @@ mod tests {
         );
         let json = serde_json::to_string(v).unwrap();
         assert_eq!(redact(&json), "\"«secret pull»\"");
+    }
+
+    #[test]
+    fn the_handover_reads_back_what_was_written_and_refuses_anything_else() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "LABSH_SECRET_A".to_string(),
+            "line one\nline two = x".to_string(),
+        );
+        m.insert("LABSH_SECRET_B".to_string(), String::new());
+        assert_eq!(parse_handover(&handover_bytes(&m)).unwrap(), m);
+        assert_eq!(parse_handover(b"").unwrap(), BTreeMap::new());
+        for bad in [
+            &b"LABSH_SECRET_A\0value"[..],
+            b"LABSH_SECRET_A\0",
+            b"PATH\0/bin\0",
+            b"LABSH_SECRET_A\0\xff\0",
+        ] {
+            assert!(parse_handover(bad).is_err(), "{bad:?}");
+        }
+        // A descriptor that is not labsh's memfd is never read.
+        let e = read_handover("0").unwrap_err();
+        assert!(e.contains("not a descriptor labsh hands over"), "{e}");
+        let f = tempfile::tempfile().unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let e = read_handover(&fd.to_string()).unwrap_err();
+        assert!(e.contains("not labsh's handover"), "{e}");
     }
 
     #[test]

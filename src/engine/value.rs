@@ -1,4 +1,6 @@
-//! Showing Rhai values to people and to JSON, with secrets masked.
+//! Showing Rhai values to people and to JSON, with secrets masked. A [`Secret`] is its mask
+//! everywhere; what [`pretty`] lays out for a person has every string in it masked as data
+//! before it is laid out, so a weak secret never changes a key, a column header or the layout.
 
 use crate::effects::secret::Secret;
 use rhai::Dynamic;
@@ -15,15 +17,25 @@ pub fn show(d: &Dynamic) -> String {
 
 /// A value in Rhai literal syntax.
 pub fn literal(d: &Dynamic) -> String {
+    literal_with(d, false)
+}
+
+/// A value in Rhai literal syntax, each string in it masked as data when `masked` (its map keys
+/// and punctuation as they are).
+fn literal_with(d: &Dynamic, masked: bool) -> String {
     if let Some(s) = d.read_lock::<Secret>() {
         return s.mask();
     }
     if d.is_string() {
-        return format!("{:?}", d.clone().into_string().unwrap_or_default());
+        let s = d.clone().into_string().unwrap_or_default();
+        if masked {
+            return format!("{:?}", crate::redact::data(&s));
+        }
+        return format!("{s:?}");
     }
     if d.is_array() {
         let a = d.clone().into_array().unwrap_or_default();
-        let items: Vec<String> = a.iter().map(literal).collect();
+        let items: Vec<String> = a.iter().map(|x| literal_with(x, masked)).collect();
         return format!("[{}]", items.join(", "));
     }
     if d.is_map() {
@@ -42,7 +54,7 @@ pub fn literal(d: &Dynamic) -> String {
                 } else {
                     format!("{:?}", k.as_str())
                 };
-                format!("{key}: {}", literal(v))
+                format!("{key}: {}", literal_with(v, masked))
             })
             .collect();
         return format!("#{{{}}}", items.join(", "));
@@ -107,9 +119,12 @@ pub fn to_json_with(d: &Dynamic, secret: &mut dyn FnMut(&Secret) -> Value) -> Va
 
 /// A value laid out for a person at a terminal `width` columns wide: an array of maps as a table
 /// (a column per key, `name` first), a map of several entries indented with its nesting, long
-/// strings wrapped between words; small values as literals.
+/// strings wrapped between words; small values as literals. Every string in it is masked as
+/// data before it is laid out (keys and headers are not): the text is printed as it is.
 pub fn pretty(d: &Dynamic, width: usize) -> String {
-    let j = to_json(d);
+    let mut j = to_json(d);
+    crate::redact::json_data(&mut j);
+    let literal = |d: &Dynamic| literal_with(d, true);
     let width = width.max(40);
     if let Some(t) = table(&j, width) {
         return t;

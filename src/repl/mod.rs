@@ -303,7 +303,8 @@ impl Repl {
         let ok = match result {
             Ok(v) => {
                 if !v.is_unit() {
-                    self.printer.out(&value::pretty(&v, self.printer.width()));
+                    self.printer
+                        .out_masked(&value::pretty(&v, self.printer.width()));
                 }
                 true
             }

@@ -88,6 +88,13 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
     )))
 }
 
+/// [`secret_impl`], and a weak value named in a warning at once.
+fn secret_named(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
+    let s = secret_impl(ctx, name, opts)?;
+    session(ctx)?.effects.printer().weak_secrets();
+    Ok(s)
+}
+
 #[export_module]
 pub mod secrets_fns {
     /// The secret `name`: from `$LABSH_SECRET_<NAME>`, else the secrets file, else (in the REPL)
@@ -99,7 +106,7 @@ pub mod secrets_fns {
     /// ```
     #[rhai_fn(name = "secret", return_raw)]
     pub fn secret(ctx: NativeCallContext, name: &str) -> Res<super::Secret> {
-        super::secret_impl(&ctx, name, Map::new())
+        super::secret_named(&ctx, name, Map::new())
     }
 
     /// `secret` with options: `generate` (true: make and store a strong random value when none
@@ -113,6 +120,6 @@ pub mod secrets_fns {
     /// ```
     #[rhai_fn(name = "secret", return_raw)]
     pub fn secret_opts(ctx: NativeCallContext, name: &str, opts: Map) -> Res<super::Secret> {
-        super::secret_impl(&ctx, name, opts)
+        super::secret_named(&ctx, name, opts)
     }
 }
