@@ -15,6 +15,7 @@ pub mod lock;
 pub mod pool;
 pub mod process;
 pub mod secret;
+pub mod secret_file;
 pub mod time;
 pub mod timeline;
 

@@ -285,7 +285,8 @@ pub mod bmc_fns {
 
     /// `ipmitool -I lanplus ... power ACTION` (status, on, off, reset, cycle, soft) against
     /// `#{address, port, username, password: secret(..)}`; returns ipmitool's answer
-    /// ("Chassis Power is on"). `status` is a read and also runs in plan mode.
+    /// ("Chassis Power is on"). `status` is a read and also runs in plan mode. The password
+    /// goes to ipmitool in its environment (`-E`), never on its command line.
     ///
     /// ```rhai
     /// if plan_mode() {

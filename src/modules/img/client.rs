@@ -426,18 +426,19 @@ pub struct Customize {
 }
 
 impl Customize {
-    /// The argument vector (secrets kept as secrets).
+    /// The argument vector. The root password goes as `file:PATH`, a private file made for the
+    /// run, whose first line virt-customize takes as the password (virt-builder(1), USERS AND
+    /// PASSWORDS, guestfs-tools 1.48.2: "The whole first line of this file is the replacement
+    /// password"); never as `password:PW` on the command line.
     pub fn argv(&self, path: &str) -> Vec<Arg> {
         let mut a = words(&["virt-customize", "--quiet", "-a", path]);
         if let Some(h) = &self.hostname {
             a.extend(["--hostname".into(), h.clone().into()]);
         }
         if let Some(pw) = &self.root_password {
-            let value = format!("password:{}", pw.expose());
-            let composite = crate::effects::secret::Secret::new(pw.name(), &value);
             a.extend([
                 "--root-password".into(),
-                Arg::Secret(composite),
+                Arg::secret_file("file:", pw),
                 "--password-crypto".into(),
                 "sha512".into(),
             ]);
@@ -467,7 +468,9 @@ impl Customize {
         for a in self.argv(path) {
             match a {
                 Arg::Plain(s) => h.update(s.as_bytes()),
-                Arg::Secret(s) => h.update(Sha256::digest(s.expose().as_bytes())),
+                Arg::Secret(s) | Arg::SecretFile { secret: s, .. } => {
+                    h.update(Sha256::digest(s.expose().as_bytes()))
+                }
             }
             h.update([0]);
         }
@@ -482,6 +485,14 @@ impl Customize {
 /// Runs virt-customize once per image and set of operations: a marker beside the image records
 /// the fingerprint of what was done.
 pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String> {
+    if let Some(pw) = &c.root_password {
+        if pw.expose().contains(['\n', '\r']) {
+            return Err(format!(
+                "img::customize {path}: the root password {} has a line break, and virt-customize takes its first line only; give a password of one line",
+                pw.mask()
+            ));
+        }
+    }
     if !Path::new(path).exists() && !fx.is_plan() {
         return Err(format!("{path} does not exist"));
     }
@@ -539,8 +550,13 @@ mod tests {
             run: vec!["yum remove cloud-init* -y".into()],
             ..Default::default()
         };
-        let shown: Vec<String> = c.argv("/i/u.qcow2").iter().map(|a| a.shown()).collect();
-        assert!(shown.contains(&"«secret root»".to_string()), "{shown:?}");
+        let argv = c.argv("/i/u.qcow2");
+        let shown: Vec<String> = argv.iter().map(|a| a.shown()).collect();
+        assert!(
+            shown.contains(&"file:«secret root»".to_string()),
+            "{shown:?}"
+        );
+        assert!(argv.iter().all(|a| !matches!(a, Arg::Secret(_))));
         assert!(!shown.iter().any(|s| s.contains("customize-secret-pw")));
         assert!(shown.contains(&"--selinux-relabel".to_string()));
         assert_eq!(c.fingerprint("/i/u.qcow2"), c.fingerprint("/i/u.qcow2"));
