@@ -137,6 +137,34 @@ fn a_plain_text_password_in_a_cloud_map_is_not_in_the_connection_it_gives() {
     );
 }
 
+#[test]
+fn a_secret_on_a_command_line_is_refused_at_its_line_saying_how_to_pass_it() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "argv.rhai",
+        "let s = secret(\"canary\");\nlet ok = run([\"true\"], #{env: #{S: s}, stdin: s});\nrun([\"echo\", \"x\", s]);\n",
+    );
+    for plan in [false, true] {
+        let mut args = vec!["run", f.to_str().unwrap()];
+        if plan {
+            args.push("--plan");
+        }
+        lab.run(&args)
+            .code(1)
+            .stderr_has("argv.rhai:3:")
+            .stderr_has("run: argv[2] is the secret «secret canary»")
+            .stderr_has("ps, /proc/PID/cmdline")
+            .stderr_has("#{stdin: s}")
+            .stderr_has("#{env: #{VAR: s}}");
+    }
+    let o = lab.run([
+        "-e",
+        "oc::exec(\"/nonexistent/kubeconfig\", \"ns\", \"pod\", [\"cat\", secret(\"canary\")])",
+    ]);
+    o.code(1)
+        .stderr_has("oc::exec: argv[1] is the secret «secret canary»");
+}
+
 /// A stand-in for a program a binding runs: it records its command line (`argv`, a word a
 /// line), its environment (`env`), its input when `STANDIN_STDIN` is set (`stdin`) and how
 /// often it ran (`calls`) in its folder, runs `inspect` (shell, with the arguments), and with
