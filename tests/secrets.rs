@@ -327,6 +327,92 @@ fn ipmitool_gets_the_bmc_password_in_its_environment_never_on_its_command_line()
         .contains(&format!("IPMITOOL_PASSWORD={value}")));
 }
 
+#[test]
+fn curl_gets_the_redfish_credentials_on_its_input_never_on_its_command_line() {
+    let lab = Lab::new();
+    // A quote and a backslash: curl's configuration syntax must carry them.
+    let value = "rf-c4n4ry\"q\\b-3e2d";
+    let curl = StandIn::new(&lab, "curl", "", "printf '{\"Members\": []}\\n200'");
+    let f = lab.file(
+        "redfish.rhai",
+        "let s = bmc::redfish_systems(\"http://127.0.0.1:9\", #{username: \"admin\", password: secret(\"redfish\")});\nprint(`systems: ${s.len()}`);\n",
+    );
+    let (code, stdout, stderr) = run_while_watching(
+        lab.labsh()
+            .args(["run", f.to_str().unwrap()])
+            .env("LABSH_SECRET_REDFISH", value)
+            .env("LABSH_CURL", curl.program.to_str().unwrap())
+            .env("STANDIN_STDIN", "1"),
+        &curl,
+        value,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("systems: 0"), "{stdout}");
+    let argv = curl.argv();
+    assert!(
+        argv.windows(2).any(|w| w == ["-K", "-"]),
+        "the configuration is read from the input: {argv:?}"
+    );
+    assert!(!argv.iter().any(|a| a == "-u" || a == "--user"), "{argv:?}");
+    assert_eq!(
+        curl.read("stdin"),
+        "user = \"admin:rf-c4n4ry\\\"q\\\\b-3e2d\"\n"
+    );
+}
+
+#[test]
+fn the_real_curl_reads_back_the_credentials_labsh_gives_it() {
+    use base64::Engine;
+    use std::io::{BufRead, Write};
+    let lab = Lab::new();
+    let value = "rf-c4n4ry\"q\\b\ttab-3e2d";
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // One HTTP request, answered with an empty list of systems; its Authorization header kept.
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut r = std::io::BufReader::new(conn.try_clone().unwrap());
+        let mut auth = String::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Authorization: Basic ") {
+                auth = v.trim().to_string();
+            }
+        }
+        let body = "{\"Members\": []}";
+        write!(
+            &conn,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        auth
+    });
+    let f = lab.file(
+        "redfish.rhai",
+        &format!("bmc::redfish_systems(\"http://127.0.0.1:{port}\", #{{username: \"admin\", password: secret(\"redfish\")}});\n"),
+    );
+    lab.labsh()
+        .args(["run", f.to_str().unwrap()])
+        .env("LABSH_SECRET_REDFISH", value)
+        .env("no_proxy", "127.0.0.1")
+        .env("NO_PROXY", "127.0.0.1")
+        .run()
+        .ok();
+    let auth = server.join().unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(auth)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!("admin:{value}")
+    );
+}
+
 /// What the stand-in virt-customize finds behind `--root-password`: the file's path, content,
 /// mode and its folder's mode.
 const READ_ROOT_PASSWORD: &str = "prev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --root-password ]; then f=${a#file:}; printf %s \"$f\" > \"$rec/pw_path\"; cat \"$f\" > \"$rec/pw\"; stat -c %a \"$f\" > \"$rec/pw_mode\"; stat -c %a \"${f%/*}\" > \"$rec/pw_dir_mode\"; fi\n  prev=$a\ndone";

@@ -15,6 +15,21 @@ pub(super) fn tool(name: &str, env_var: &str) -> String {
 pub(super) fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, String> {
     let mut cmd = Command::new(argv);
     cmd.env = env.to_vec();
+    run_cmd(fx, cmd)
+}
+
+/// `run` with `stdin` on the program's input.
+pub(super) fn run_with_input(
+    fx: &Effects,
+    argv: Vec<Arg>,
+    stdin: Option<Arg>,
+) -> Result<Output, String> {
+    let mut cmd = Command::new(argv);
+    cmd.stdin = stdin;
+    run_cmd(fx, cmd)
+}
+
+fn run_cmd(fx: &Effects, mut cmd: Command) -> Result<Output, String> {
     cmd.timeout = Some(std::time::Duration::from_secs(60));
     let out = fx.exec(&cmd).map_err(|e| match e {
         crate::effects::Error::NotFound(m) => format!(
