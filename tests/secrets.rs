@@ -203,6 +203,10 @@ impl StandIn {
         self.read("argv").lines().map(str::to_string).collect()
     }
 
+    fn calls(&self) -> usize {
+        self.read("calls").lines().count()
+    }
+
     /// PATH with the stand-in's folder first.
     fn path(&self) -> String {
         format!(
@@ -427,6 +431,10 @@ fn customize_script(lab: &Lab, image: &std::path::Path) -> std::path::PathBuf {
     )
 }
 
+fn mode(p: &std::path::Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o777
+}
+
 #[test]
 fn virt_customize_reads_the_root_password_from_a_private_file_that_is_gone_after() {
     let lab = Lab::new();
@@ -454,4 +462,112 @@ fn virt_customize_reads_the_root_password_from_a_private_file_that_is_gone_after
     assert_eq!(vc.read("pw_dir_mode").trim(), "700");
     assert!(!std::path::Path::new(&path).exists(), "{path} is left");
     assert!(!std::path::Path::new(&path).parent().unwrap().exists());
+}
+
+#[test]
+fn the_customized_images_marker_is_private_keyed_by_the_lab_and_converges() {
+    let lab = Lab::new();
+    let value = "root-c4n4ry-0c1d2e3f-marker";
+    let vc = StandIn::new(&lab, "virt-customize", "", "true");
+    // One image both labs customize: what differs between their markers is the lab's key.
+    let shared = tempfile::tempdir().unwrap();
+    let image = shared.path().join("disk.qcow2");
+    std::fs::write(&image, "not really an image").unwrap();
+    let marker = shared.path().join("disk.qcow2.labsh-customized");
+    let f = customize_script(&lab, &image);
+    let run = |lab: &Lab, value: &str| {
+        let o = lab
+            .labsh()
+            .args(["run", "--json", f.to_str().unwrap()])
+            .env("LABSH_SECRET_ROOT", value)
+            .env("PATH", &vc.path())
+            .run();
+        o.ok();
+        o.json_lines().pop().unwrap()["totals"]["changed"].clone()
+    };
+    assert_eq!(run(&lab, value), 2, "customized, marker written");
+    assert_eq!(vc.calls(), 1);
+    assert_eq!(mode(&marker), 0o600);
+    assert_eq!(mode(&lab.state().join("lab-key")), 0o600);
+    let first = std::fs::read_to_string(&marker).unwrap();
+    assert!(first.starts_with("hmac-sha256:"), "{first}");
+    // The same again changes nothing; a changed password customizes again.
+    assert_eq!(run(&lab, value), 0);
+    assert_eq!(vc.calls(), 1);
+    assert_eq!(run(&lab, "root-c4n4ry-changed-4a5b6c"), 2);
+    assert_eq!(vc.calls(), 2);
+    assert_ne!(std::fs::read_to_string(&marker).unwrap(), first);
+    // Another lab, the same image and password: another key, another marker.
+    assert_eq!(run(&lab, value), 2);
+    let mine = std::fs::read_to_string(&marker).unwrap();
+    assert_eq!(mine, first, "the same key, the same marker");
+    let other = Lab::new();
+    assert_eq!(run(&other, value), 2);
+    assert_ne!(std::fs::read_to_string(&marker).unwrap(), mine);
+}
+
+/// The marker older releases wrote for `argv` (the words of virt-customize's command line, the
+/// root password as the word `password:PW`): sha256 over the words, each followed by a zero
+/// byte, the password's word hashed on its own; the first 16 bytes in hex.
+fn legacy_marker(argv: &[&str], password_at: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (i, w) in argv.iter().enumerate() {
+        if i == password_at {
+            h.update(Sha256::digest(w.as_bytes()));
+        } else {
+            h.update(w.as_bytes());
+        }
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn an_older_unkeyed_marker_is_replaced_by_a_keyed_private_one_without_customizing_again() {
+    let lab = Lab::new();
+    let value = "root-c4n4ry-legacy-77aa";
+    let vc = StandIn::new(&lab, "virt-customize", "", "true");
+    let image = lab.file("disk.qcow2", "not really an image");
+    let marker = lab.work().join("disk.qcow2.labsh-customized");
+    let pw = format!("password:{value}");
+    let img = image.display().to_string();
+    let argv = [
+        "virt-customize",
+        "--quiet",
+        "-a",
+        &img,
+        "--root-password",
+        &pw,
+        "--password-crypto",
+        "sha512",
+        "--run-command",
+        "true",
+    ];
+    std::fs::write(&marker, legacy_marker(&argv, 5)).unwrap();
+    let f = customize_script(&lab, &image);
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .env("LABSH_SECRET_ROOT", value)
+        .env("PATH", &vc.path())
+        .run();
+    o.ok().stdout_has("customized: false");
+    assert_eq!(vc.calls(), 0, "the image is not customized again");
+    assert_eq!(mode(&marker), 0o600);
+    assert!(std::fs::read_to_string(&marker)
+        .unwrap()
+        .starts_with("hmac-sha256:"));
+    let o = lab
+        .labsh()
+        .args(["run", "--json", f.to_str().unwrap()])
+        .env("LABSH_SECRET_ROOT", value)
+        .env("PATH", &vc.path())
+        .run();
+    assert_eq!(o.json_lines().pop().unwrap()["totals"]["changed"], 0);
+    assert_eq!(vc.calls(), 0);
 }

@@ -11,6 +11,7 @@
 pub mod error;
 pub mod files;
 pub mod journal;
+pub mod lab_key;
 pub mod lock;
 pub mod pool;
 pub mod process;
