@@ -36,6 +36,23 @@ impl LabKey {
         }
     }
 
+    /// A random key of this process, for digests that live no longer than it (the keys of
+    /// connections a script is given): whoever sees such a digest cannot test guesses against
+    /// it.
+    pub fn of_process() -> &'static LabKey {
+        static KEY: std::sync::OnceLock<LabKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| {
+            let mut key = [0u8; 32];
+            if getrandom::fill(&mut key).is_err() {
+                // No randomness from the kernel: the time and the process, hashed, still differ
+                // between runs.
+                let seed = format!("{:?} {}", std::time::SystemTime::now(), std::process::id());
+                key = Sha256::digest(seed.as_bytes()).into();
+            }
+            LabKey(key)
+        })
+    }
+
     /// A key of 32 bytes `byte`, for tests.
     #[cfg(test)]
     pub fn fixed(byte: u8) -> LabKey {
