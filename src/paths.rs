@@ -6,6 +6,7 @@
 //! | journals | `STATE/runs/RUN_ID.jsonl` | |
 //! | REPL history | `STATE/history` | |
 //! | secrets file | `STATE/secrets` (mode 0600) | `LABSH_SECRETS_FILE` |
+//! | the lab's key for digests of secrets | `STATE/lab-key` (mode 0600) | |
 //! | user's stdlib overrides | `$XDG_CONFIG_HOME/labsh/stdlib`, else `~/.config/labsh/stdlib` | `LABSH_USER_LIB` |
 //! | extra module search path | none | `LABSH_PATH` (colon-separated) |
 //!
@@ -49,6 +50,11 @@ pub fn history_file() -> PathBuf {
 
 pub fn secrets_file() -> PathBuf {
     env_path("LABSH_SECRETS_FILE").unwrap_or_else(|| state_dir().join("secrets"))
+}
+
+/// The lab's random key for the digests of secrets labsh keeps (`effects::lab_key`).
+pub fn lab_key_file() -> PathBuf {
+    state_dir().join("lab-key")
 }
 
 pub fn user_lib_dir() -> PathBuf {

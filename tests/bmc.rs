@@ -74,6 +74,21 @@ wait_until(|| virt::domain_state(uri, "node1") == "shutoff", #{{timeout: 20, eve
 bmc::redfish_reset(base, sys.id, "On");
 wait_until(|| virt::domain_state(uri, "node1") == "running", #{{timeout: 20, every: 0.2, what: "Redfish On"}});
 assert(bmc::sushy_stop("{work}/sushy.pid"));
+// The lab's emulator behind HTTP basic auth: curl is given the credentials on its input.
+let uuid = virt::domain_list(uri).filter(|d| d.name == "node1")[0].uuid;
+assert(bmc::sushy_configured(#{{port: {redfish_port}, libvirt_uri: uri, pid_file: "{work}/sushy-auth.pid",
+    config: "{work}/sushy-auth.conf", password: pw, systems: [#{{uuid: uuid, disk_bytes: 67108864}}]}}));
+let auth = #{{username: "admin", password: pw}};
+let sys = bmc::redfish_systems(base, auth);
+assert_eq(sys.map(|s| s.name), ["node1"]);
+bmc::redfish_reset(base, sys[0].id, "ForceOff", auth);
+wait_until(|| virt::domain_state(uri, "node1") == "shutoff", #{{timeout: 20, every: 0.2, what: "Redfish ForceOff with credentials"}});
+bmc::redfish_reset(base, sys[0].id, "On", auth);
+wait_until(|| virt::domain_state(uri, "node1") == "running", #{{timeout: 20, every: 0.2, what: "Redfish On with credentials"}});
+let refused = "";
+try {{ bmc::redfish_systems(base, #{{password: secret("wrong-redfish", #{{generate: true, length: 16}})}}); }} catch (e) {{ refused = e; }}
+assert(refused.contains("HTTP 401"), refused);
+assert(bmc::sushy_stop("{work}/sushy-auth.pid"));
 bmc::write_instackenv("{work}/instackenv.json", [#{{name: "node1", pm_addr: "127.0.0.1", pm_port: {ipmi_port},
     pm_password: pw, mac: [virt::mac("b", "node1", 0)], profile: "control"}}]);
 assert(bmc::vbmc_delete("node1", #{{config: "{config}"}}));

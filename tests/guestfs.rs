@@ -72,6 +72,25 @@ print(`first: ${{done}}`);
         shadow.starts_with("root:$6$"),
         "a sha512 password hash: {shadow}"
     );
+    // The hash is of the generated password, whole: virt-customize read it from its file.
+    let secrets = std::fs::read_to_string(lab.state().join("secrets")).unwrap();
+    let pw = secrets
+        .lines()
+        .find_map(|l| l.strip_prefix("guest-root="))
+        .unwrap();
+    let hash = shadow.lines().next().unwrap().split(':').nth(1).unwrap();
+    let mut py = Command::new("python3")
+        .args(["-W", "ignore", "-c"])
+        .arg("import crypt, sys; print(crypt.crypt(sys.stdin.read(), sys.argv[1]))")
+        .arg(hash)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    py.stdin.take().unwrap().write_all(pw.as_bytes()).unwrap();
+    let out = py.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), hash);
     assert!(virt_cat(&image, "/root/.ssh/authorized_keys").contains("labshtestkey"));
     assert_eq!(virt_cat(&image, "/etc/labsh-marker").trim(), "configured");
     assert!(virt_cat(&image, "/etc/sysconfig-eth1").contains("IPADDR=192.168.122.253"));

@@ -11,10 +11,12 @@
 pub mod error;
 pub mod files;
 pub mod journal;
+pub mod lab_key;
 pub mod lock;
 pub mod pool;
 pub mod process;
 pub mod secret;
+pub mod secret_file;
 pub mod time;
 pub mod timeline;
 

@@ -3,6 +3,7 @@
 //! so that a timeout or an interrupt stops everything it started.
 
 use super::secret::Secret;
+use super::secret_file::SecretFiles;
 use super::Error;
 use crate::printer::Printer;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,18 +13,36 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One argument or environment value: plain text, or a secret shown by its mask.
+/// One argument or environment value: plain text, or a secret shown by its mask. A secret goes
+/// to a child in its environment or on its input; on its command line, where every local user
+/// reads it (ps, /proc/PID/cmdline), it is refused: there it goes as `SecretFile`, the path of a
+/// private file holding it.
 #[derive(Clone, Debug)]
 pub enum Arg {
     Plain(String),
     Secret(Secret),
+    /// `prefix` and the path of a private file holding the secret, made for the life of one
+    /// child ([`super::secret_file`]): `--root-password file:PATH`.
+    SecretFile {
+        prefix: String,
+        secret: Secret,
+    },
 }
 
 impl Arg {
+    /// A secret as a private file for one child, its path after `prefix`.
+    pub fn secret_file(prefix: &str, secret: &Secret) -> Arg {
+        Arg::SecretFile {
+            prefix: prefix.to_string(),
+            secret: secret.clone(),
+        }
+    }
+
+    /// The text, or a secret's value (what a child reads on its input).
     pub fn expose(&self) -> &str {
         match self {
             Arg::Plain(s) => s,
-            Arg::Secret(s) => s.expose(),
+            Arg::Secret(s) | Arg::SecretFile { secret: s, .. } => s.expose(),
         }
     }
 
@@ -32,6 +51,7 @@ impl Arg {
         match self {
             Arg::Plain(s) => s.clone(),
             Arg::Secret(s) => s.mask(),
+            Arg::SecretFile { prefix, secret } => format!("{prefix}{}", secret.mask()),
         }
     }
 }
@@ -90,6 +110,9 @@ impl Command {
             .map(|a| match a {
                 Arg::Plain(s) => shell_quote(s),
                 Arg::Secret(s) => s.mask(),
+                Arg::SecretFile { prefix, secret } => {
+                    format!("{}{}", shell_quote(prefix), secret.mask())
+                }
             })
             .collect::<Vec<_>>()
             .join(" ")
@@ -246,7 +269,13 @@ fn pump<R: Read + Send + 'static>(
 /// input, its output in `log` (which it replaces), labsh's secrets kept from its environment. Returns its
 /// PID, which the caller records to stop it later with [`terminate`].
 pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error> {
-    let (mut c, program) = std_command(cmd)?;
+    let (mut c, program, files) = std_command(cmd)?;
+    if !files.is_empty() {
+        return Err(Error::Failed(format!(
+            "cannot start {}: a service outlives the private file of its secret; give it a file of its own",
+            cmd.display()
+        )));
+    }
     let out = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -261,15 +290,47 @@ pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error
     Ok(child.id())
 }
 
+/// Why a secret cannot be argument `index` of `cmd`, and how to hand it over instead.
+fn secret_in_argv(cmd: &Command, index: usize, secret: &Secret) -> Error {
+    Error::Failed(format!(
+        "cannot start {}: argument {index} is the secret {}, and every local user can read a command line (ps, /proc/PID/cmdline) while the program runs; hand the secret over on the program's input (stdin), in its environment, or in a 0600 file",
+        cmd.program_name(),
+        secret.mask()
+    ))
+}
+
+/// What the child is given for `a`: its text or a secret's value (in its environment), or
+/// the path of a private file holding the secret, made in `files`.
+fn for_child(a: &Arg, files: &mut SecretFiles) -> Result<String, Error> {
+    Ok(match a {
+        Arg::SecretFile { prefix, secret } => {
+            format!("{prefix}{}", files.add(secret)?.display())
+        }
+        other => other.expose().to_string(),
+    })
+}
+
 /// The program of `cmd` with its arguments, folder and environment, in a process group of its
-/// own; and its name.
-fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg), Error> {
+/// own; its name; and the private files of its secrets, to be kept until it has ended. A secret
+/// on its command line is refused.
+fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg, SecretFiles), Error> {
     use std::os::unix::process::CommandExt;
     let Some(program) = cmd.argv.first() else {
         return Err(Error::Failed("run: the command is empty".into()));
     };
-    let mut c = StdCommand::new(program.expose());
-    c.args(cmd.argv[1..].iter().map(Arg::expose));
+    if let Some((i, Arg::Secret(s))) = cmd
+        .argv
+        .iter()
+        .enumerate()
+        .find(|(_, a)| matches!(a, Arg::Secret(_)))
+    {
+        return Err(secret_in_argv(cmd, i, s));
+    }
+    let mut files = SecretFiles::default();
+    let mut c = StdCommand::new(for_child(program, &mut files)?);
+    for a in &cmd.argv[1..] {
+        c.arg(for_child(a, &mut files)?);
+    }
     if let Some(d) = &cmd.cwd {
         c.current_dir(d);
     }
@@ -279,10 +340,10 @@ fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg), Error> {
         c.env_remove(k);
     }
     for (k, v) in &cmd.env {
-        c.env(k, v.expose());
+        c.env(k, for_child(v, &mut files)?);
     }
     c.process_group(0);
-    Ok((c, program))
+    Ok((c, program, files))
 }
 
 /// Why `program` did not start.
@@ -323,7 +384,8 @@ pub fn terminate(pid: &str) -> Result<(), Error> {
 /// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s,
 /// or at once after [`kill_children_at_once`]).
 pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, Error> {
-    let (mut c, program) = std_command(cmd)?;
+    // The secret files live until this returns: after the child and its group are gone.
+    let (mut c, program, _files) = std_command(cmd)?;
     c.stdin(if cmd.stdin.is_some() {
         Stdio::piped()
     } else {
@@ -501,5 +563,68 @@ mod tests {
             Arg::Secret(Secret::new("pw", "display-secret-value")),
         ]);
         assert_eq!(c.display(), "echo 'a b' «secret pw»");
+    }
+
+    #[test]
+    fn a_secret_on_a_command_line_is_refused_saying_how_to_hand_it_over() {
+        let c = Command::new(vec![
+            Arg::Plain("echo".into()),
+            Arg::Secret(Secret::new("argv", "argv-secret-unit-value")),
+        ]);
+        let e = run(c.clone()).unwrap_err();
+        assert!(e.contains("argument 1 is the secret «secret argv»"), "{e}");
+        assert!(
+            e.contains("stdin") && e.contains("environment") && e.contains("0600 file"),
+            "{e}"
+        );
+        assert!(!e.contains("argv-secret-unit-value"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let e = spawn_detached(&c, &dir.path().join("log")).unwrap_err();
+        assert!(e.to_string().contains("«secret argv»"), "{e}");
+    }
+
+    #[test]
+    fn a_secret_file_argument_is_a_private_file_while_the_child_runs_and_gone_after() {
+        let s = Secret::new("file-arg", "file-arg-secret-unit-value");
+        let mut c = Command::new(vec![
+            Arg::Plain("sh".into()),
+            Arg::Plain("-c".into()),
+            Arg::Plain(
+                r#"f=${1#file:}; printf '%s %s %s ' "$f" $(stat -c %a "$f" "${f%/*}"); cat "$f""#
+                    .into(),
+            ),
+            Arg::Plain("sh".into()),
+            Arg::secret_file("file:", &s),
+        ]);
+        c.env.push(("IN_ENV".into(), Arg::secret_file("", &s)));
+        assert!(
+            c.display().ends_with(" sh file:«secret file-arg»"),
+            "{}",
+            c.display()
+        );
+        let o = run(c).unwrap();
+        let parts: Vec<&str> = o.stdout.splitn(4, ' ').collect();
+        assert_eq!(
+            parts[1..],
+            ["600", "700", "file-arg-secret-unit-value"],
+            "{}",
+            o.stdout
+        );
+        assert!(
+            !std::path::Path::new(parts[0]).exists(),
+            "removed after the child"
+        );
+        // Also when the child fails.
+        let mut c = Command::new(vec![
+            Arg::Plain("sh".into()),
+            Arg::Plain("-c".into()),
+            Arg::Plain("printf %s \"$1\"; exit 3".into()),
+            Arg::Plain("sh".into()),
+            Arg::secret_file("", &s),
+        ]);
+        c.timeout = Some(Duration::from_secs(10));
+        let o = run(c).unwrap();
+        assert_eq!(o.code, 3);
+        assert!(!std::path::Path::new(&o.stdout).exists(), "{}", o.stdout);
     }
 }

@@ -189,7 +189,27 @@ pub fn type_name(v: &Dynamic) -> &'static str {
         .map_or("a value of another type", |&(_, name)| name)
 }
 
-/// A command-line argument from a value: strings, numbers and bools as text; secrets kept masked.
+/// A word of a command line from a value: strings, numbers and bools as text. A secret is
+/// refused, every local user can read a command line (ps, /proc/PID/cmdline); `instead` says how
+/// the caller can hand it over. The error follows the word's name: "argv[2] must be a string".
+pub fn to_word(v: &Dynamic, instead: &str) -> Result<String, String> {
+    if let Some(s) = v.read_lock::<Secret>() {
+        return Err(format!(
+            "is the secret {}, and a secret on a command line can be read by every local user (ps, /proc/PID/cmdline) while the program runs; {instead}",
+            s.mask()
+        ));
+    }
+    if v.is_string() {
+        return Ok(v.clone().into_string().unwrap_or_default());
+    }
+    if v.is_int() || v.is_float() || v.is_bool() || v.is_char() {
+        return Ok(v.to_string());
+    }
+    Err(format!("must be a string, not {}", type_name(v)))
+}
+
+/// An environment value or a program's input from a value: strings, numbers and bools as text;
+/// secrets kept masked (a child gets their value there on purpose).
 pub fn to_arg(v: &Dynamic) -> Result<Arg, String> {
     if let Some(s) = v.read_lock::<Secret>() {
         return Ok(Arg::Secret(s.clone()));

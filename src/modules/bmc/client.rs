@@ -15,6 +15,21 @@ pub(super) fn tool(name: &str, env_var: &str) -> String {
 pub(super) fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, String> {
     let mut cmd = Command::new(argv);
     cmd.env = env.to_vec();
+    run_cmd(fx, cmd)
+}
+
+/// `run` with `stdin` on the program's input.
+pub(super) fn run_with_input(
+    fx: &Effects,
+    argv: Vec<Arg>,
+    stdin: Option<Arg>,
+) -> Result<Output, String> {
+    let mut cmd = Command::new(argv);
+    cmd.stdin = stdin;
+    run_cmd(fx, cmd)
+}
+
+fn run_cmd(fx: &Effects, mut cmd: Command) -> Result<Output, String> {
     cmd.timeout = Some(std::time::Duration::from_secs(60));
     let out = fx.exec(&cmd).map_err(|e| match e {
         crate::effects::Error::NotFound(m) => format!(
@@ -360,6 +375,29 @@ pub struct Ipmi {
     pub password: Secret,
 }
 
+/// ipmitool's command line for `power ACTION` on `i`: no password in it (`-E`, from the
+/// environment).
+fn ipmitool_argv(i: &Ipmi, action: &str) -> Vec<Arg> {
+    let port = i.port.to_string();
+    [
+        tool("ipmitool", "LABSH_IPMITOOL").as_str(),
+        "-I",
+        "lanplus",
+        "-H",
+        &i.address,
+        "-p",
+        &port,
+        "-U",
+        &i.username,
+        "-E",
+        "power",
+        action,
+    ]
+    .into_iter()
+    .map(Arg::from)
+    .collect()
+}
+
 /// `ipmitool power ACTION` (status, on, off, reset, cycle); returns what ipmitool printed.
 pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, String> {
     if !["status", "on", "off", "reset", "cycle", "soft"].contains(&action) {
@@ -367,24 +405,15 @@ pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, String
             "ipmi power: unknown action {action:?}: status, on, off, reset, cycle or soft"
         ));
     }
-    let port = i.port.to_string();
-    let argv: Vec<Arg> = vec![
-        tool("ipmitool", "LABSH_IPMITOOL").into(),
-        "-I".into(),
-        "lanplus".into(),
-        "-H".into(),
-        i.address.clone().into(),
-        "-p".into(),
-        port.into(),
-        "-U".into(),
-        i.username.clone().into(),
-        "-P".into(),
-        Arg::Secret(i.password.clone()),
-        "power".into(),
-        action.into(),
-    ];
+    let argv: Vec<Arg> = ipmitool_argv(i, action);
+    // -E: ipmitool reads the password from its environment, whole (-f would cut it at the first
+    // tab or line break), never from its command line; IPMITOOL_PASSWORD first, then
+    // IPMI_PASSWORD (ipmitool/ipmitool, lib/ipmi_main.c, IPMITOOL_1_8_19: options 'E' and 'f'),
+    // so both are set and one the user has exported cannot win.
+    let env = ["IPMITOOL_PASSWORD", "IPMI_PASSWORD"]
+        .map(|k| (k.to_string(), Arg::Secret(i.password.clone())));
     let target = format!("{}:{}", i.address, i.port);
-    let go = || run(fx, argv.clone(), &[]).map(|o| o.stdout.trim().to_string());
+    let go = || run(fx, argv.clone(), &env).map(|o| o.stdout.trim().to_string());
     if action == "status" {
         fx.read(Op::new("bmc.ipmi.power_status", &target), go)
     } else {

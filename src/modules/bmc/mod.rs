@@ -98,6 +98,53 @@ fn ipmi_of(m: Map) -> Result<Ipmi, String> {
     })
 }
 
+/// The credentials of a Redfish service: `#{username: "admin", password: secret(..)}`.
+fn auth_of(func: &str, m: Map) -> Result<redfish::Auth, String> {
+    let o = Opts::new(func, m, &["username", "password"])?;
+    let username = o.str_or("username", "admin")?;
+    // curl reads NAME:PASSWORD up to the first colon as the name.
+    if username.contains(':') {
+        return Err(format!(
+            "{func}: 'username' {username:?} has a colon, which HTTP basic auth cannot carry in a user name"
+        ));
+    }
+    Ok(redfish::Auth {
+        username,
+        password: secret_of(func, &o, "password")?,
+    })
+}
+
+/// A Redfish reset of one system, its type checked first.
+fn reset(
+    ctx: &NativeCallContext,
+    base_url: &str,
+    system_id: &str,
+    reset_type: &str,
+    auth: Option<&redfish::Auth>,
+) -> Res<()> {
+    const TYPES: [&str; 7] = [
+        "On",
+        "ForceOff",
+        "GracefulShutdown",
+        "ForceRestart",
+        "GracefulRestart",
+        "Nmi",
+        "PushPowerButton",
+    ];
+    if !TYPES.contains(&reset_type) {
+        return Err(rt_err(
+            ctx,
+            format!(
+                "redfish_reset: unknown ResetType {reset_type:?}: one of {}",
+                TYPES.join(", ")
+            ),
+        ));
+    }
+    with_effects(ctx, |fx| {
+        redfish::redfish_reset(fx, base_url, system_id, reset_type, auth)
+    })
+}
+
 fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
     let mut out = Vec::new();
     let mut seen_ports = std::collections::HashSet::new();
@@ -285,7 +332,8 @@ pub mod bmc_fns {
 
     /// `ipmitool -I lanplus ... power ACTION` (status, on, off, reset, cycle, soft) against
     /// `#{address, port, username, password: secret(..)}`; returns ipmitool's answer
-    /// ("Chassis Power is on"). `status` is a read and also runs in plan mode.
+    /// ("Chassis Power is on"). `status` is a read and also runs in plan mode. The password
+    /// goes to ipmitool in its environment (`-E`), never on its command line.
     ///
     /// ```rhai
     /// if plan_mode() {
@@ -411,9 +459,29 @@ pub mod bmc_fns {
     /// ```rhai
     /// if false { bmc::redfish_systems("http://127.0.0.1:8000"); }
     /// ```
-    #[rhai_fn(return_raw)]
+    #[rhai_fn(name = "redfish_systems", return_raw)]
     pub fn redfish_systems(ctx: NativeCallContext, base_url: &str) -> Res<Array> {
-        let rows = super::with_effects(&ctx, |fx| super::redfish::redfish_systems(fx, base_url))?;
+        let rows = super::with_effects(&ctx, |fx| {
+            super::redfish::redfish_systems(fx, base_url, None)
+        })?;
+        super::to_array(&ctx, &rows)
+    }
+
+    /// `redfish_systems` of a service behind HTTP basic auth (the lab's emulator,
+    /// `sushy_configured`): `auth` is `#{username: "admin", password: secret(..)}`, given to curl
+    /// on its input, never on its command line.
+    ///
+    /// ```rhai
+    /// if false {
+    ///     bmc::redfish_systems("http://127.0.0.1:8000", #{username: "admin", password: secret("bmc", #{generate: true, length: 16})});
+    /// }
+    /// ```
+    #[rhai_fn(name = "redfish_systems", return_raw)]
+    pub fn redfish_systems_auth(ctx: NativeCallContext, base_url: &str, auth: Map) -> Res<Array> {
+        let auth = super::auth_of("redfish_systems", auth).map_err(|e| super::rt_err(&ctx, e))?;
+        let rows = super::with_effects(&ctx, |fx| {
+            super::redfish::redfish_systems(fx, base_url, Some(&auth))
+        })?;
         super::to_array(&ctx, &rows)
     }
 
@@ -422,29 +490,35 @@ pub mod bmc_fns {
     /// ```rhai
     /// if plan_mode() { bmc::redfish_reset("http://127.0.0.1:8000", "some-uuid", "ForceOff"); }
     /// ```
-    #[rhai_fn(return_raw)]
+    #[rhai_fn(name = "redfish_reset", return_raw)]
     pub fn redfish_reset(
         ctx: NativeCallContext,
         base_url: &str,
         system_id: &str,
         reset_type: &str,
     ) -> Res<()> {
-        if ![
-            "On",
-            "ForceOff",
-            "GracefulShutdown",
-            "ForceRestart",
-            "GracefulRestart",
-            "Nmi",
-            "PushPowerButton",
-        ]
-        .contains(&reset_type)
-        {
-            return Err(super::rt_err(&ctx, format!("redfish_reset: unknown ResetType {reset_type:?}: On, ForceOff, GracefulShutdown, ForceRestart")));
-        }
-        super::with_effects(&ctx, |fx| {
-            super::redfish::redfish_reset(fx, base_url, system_id, reset_type)
-        })
+        super::reset(&ctx, base_url, system_id, reset_type, None)
+    }
+
+    /// `redfish_reset` on a service behind HTTP basic auth: `auth` is `#{username: "admin",
+    /// password: secret(..)}`, given to curl on its input, never on its command line.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     bmc::redfish_reset("http://127.0.0.1:8000", "some-uuid", "ForceOff",
+    ///         #{password: secret("bmc", #{generate: true, length: 16})});
+    /// }
+    /// ```
+    #[rhai_fn(name = "redfish_reset", return_raw)]
+    pub fn redfish_reset_auth(
+        ctx: NativeCallContext,
+        base_url: &str,
+        system_id: &str,
+        reset_type: &str,
+        auth: Map,
+    ) -> Res<()> {
+        let auth = super::auth_of("redfish_reset", auth).map_err(|e| super::rt_err(&ctx, e))?;
+        super::reset(&ctx, base_url, system_id, reset_type, Some(&auth))
     }
 
     /// instackenv.json for the nodes (passwords masked): each `#{name, pm_type: "ipmi"/"redfish",

@@ -1,7 +1,7 @@
 //! Redfish: one configured sushy-emulator serving the lab's domains behind HTTP basic auth, and
 //! curl as its client (the systems, their power).
 
-use super::client::{run, tool};
+use super::client::{run_with_input, tool};
 use crate::effects::process::{Arg, Command};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
@@ -9,7 +9,42 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::os::unix::ffi::OsStrExt;
 
-fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<Value, String> {
+/// The HTTP basic-auth credentials of a Redfish service.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub username: String,
+    pub password: Secret,
+}
+
+impl Auth {
+    /// A curl configuration (read with `-K -` from curl's input) that gives the credentials:
+    /// `user = "NAME:PASSWORD"`, in a quoted string where `\\`, `\"`, `\t`, `\n`, `\r` and
+    /// `\v` are read back as what they stand for (curl/curl, src/tool_parsecfg.c, curl-7_88_1:
+    /// unslashquote).
+    pub fn curl_config(&self) -> Secret {
+        let mut quoted = String::new();
+        for c in format!("{}:{}", self.username, self.password.expose()).chars() {
+            match c {
+                '\\' => quoted.push_str("\\\\"),
+                '"' => quoted.push_str("\\\""),
+                '\t' => quoted.push_str("\\t"),
+                '\n' => quoted.push_str("\\n"),
+                '\r' => quoted.push_str("\\r"),
+                '\x0b' => quoted.push_str("\\v"),
+                c => quoted.push(c),
+            }
+        }
+        Secret::new(self.password.name(), &format!("user = \"{quoted}\"\n"))
+    }
+}
+
+fn curl(
+    fx: &Effects,
+    method: &str,
+    url: &str,
+    body: Option<&Value>,
+    auth: Option<&Auth>,
+) -> Result<Value, String> {
     let mut argv: Vec<Arg> = vec![
         tool("curl", "LABSH_CURL").into(),
         "-sS".into(),
@@ -26,8 +61,14 @@ fn curl(fx: &Effects, method: &str, url: &str, body: Option<&Value>) -> Result<V
             b.to_string().into(),
         ]);
     }
+    // The credentials go on curl's input, never its command line (`-u` would show them to
+    // every local user).
+    let stdin = auth.map(|a| {
+        argv.extend(["-K".into(), "-".into()]);
+        Arg::Secret(a.curl_config())
+    });
     argv.extend(["-w".into(), "\n%{http_code}".into(), url.into()]);
-    let out = run(fx, argv, &[])?;
+    let out = run_with_input(fx, argv, stdin)?;
     let (text, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
     let code: u16 = code.trim().parse().unwrap_or(0);
     if !(200..300).contains(&code) {
@@ -51,11 +92,15 @@ pub struct System {
     pub power: String,
 }
 
-/// The systems a Redfish service lists, with their power state.
-pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<System>, String> {
+/// The systems a Redfish service lists, with their power state; `auth`: its credentials.
+pub fn redfish_systems(
+    fx: &Effects,
+    base: &str,
+    auth: Option<&Auth>,
+) -> Result<Vec<System>, String> {
     let base = base.trim_end_matches('/');
     let list = fx.read(Op::new("bmc.redfish.systems", base), || {
-        curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None)
+        curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None, auth)
     })?;
     let mut out = Vec::new();
     for m in list["Members"].as_array().cloned().unwrap_or_default() {
@@ -63,7 +108,7 @@ pub fn redfish_systems(fx: &Effects, base: &str) -> Result<Vec<System>, String> 
             continue;
         };
         let sys = fx.read(Op::new("bmc.redfish.system", path), || {
-            curl(fx, "GET", &format!("{base}{path}"), None)
+            curl(fx, "GET", &format!("{base}{path}"), None, auth)
         })?;
         let text = |key: &str| sys[key].as_str().unwrap_or("").to_string();
         out.push(System {
@@ -81,6 +126,7 @@ pub fn redfish_reset(
     base: &str,
     system_id: &str,
     reset_type: &str,
+    auth: Option<&Auth>,
 ) -> Result<(), String> {
     let base = base.trim_end_matches('/');
     let url = format!("{base}/redfish/v1/Systems/{system_id}/Actions/ComputerSystem.Reset");
@@ -89,7 +135,10 @@ pub fn redfish_reset(
             format!("bmc.redfish.{reset_type}"),
             format!("{base} {system_id}"),
         ),
-        || curl(fx, "POST", &url, Some(&json!({"ResetType": reset_type}))).map(|_| ()),
+        || {
+            let body = json!({ "ResetType": reset_type });
+            curl(fx, "POST", &url, Some(&body), auth).map(|_| ())
+        },
         || (),
     )
 }
@@ -106,7 +155,7 @@ pub fn sushy_ensure(
     let target = format!("sushy-emulator {base}");
     if fx
         .read(Op::new("bmc.redfish.probe", &base), || {
-            curl(fx, "GET", &format!("{base}/redfish/v1"), None)
+            curl(fx, "GET", &format!("{base}/redfish/v1"), None, None)
         })
         .is_ok()
     {
@@ -418,6 +467,20 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_a_curl_configuration_line_with_its_escapes() {
+        let a = Auth {
+            username: "admin".into(),
+            password: Secret::new("rf-unit", "a\"b\\c\td\ne:f-curl-unit"),
+        };
+        let c = a.curl_config();
+        assert_eq!(
+            c.expose(),
+            "user = \"admin:a\\\"b\\\\c\\td\\ne:f-curl-unit\"\n"
+        );
+        assert_eq!(c.mask(), "«secret rf-unit»");
+    }
 
     #[test]
     fn a_pid_file_counts_only_when_it_names_the_emulator() {

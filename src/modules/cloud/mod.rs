@@ -185,11 +185,12 @@ fn to_map(v: &impl Serialize) -> Res<Map> {
     Ok(crate::session::map_of(v)?)
 }
 
-/// The key of a cloud given as a map: a digest of it, so that a password given as plain text
-/// (not a secret) is kept nowhere, not in the key `cloud::connect` returns either.
+/// The key of a cloud given as a map: a digest of it keyed with this process's random key, so
+/// that a password given as plain text (not a secret) is kept nowhere, not in the key
+/// `cloud::connect` returns either, nor can be guessed from it.
 fn spec_key(spec: &Dynamic) -> String {
-    use sha2::{Digest, Sha256};
-    let h = Sha256::digest(value::to_json(spec).to_string().as_bytes());
+    let json = value::to_json(spec).to_string();
+    let h = crate::effects::lab_key::LabKey::of_process().digest(&[json.as_bytes()]);
     let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
     format!("spec:{hex}")
 }
@@ -396,6 +397,25 @@ mod tests {
 
     fn keys(m: &Map) -> Vec<&str> {
         m.keys().map(|k| k.as_str()).collect()
+    }
+
+    #[test]
+    fn a_spec_key_is_stable_in_a_run_and_keyed_against_guessing() {
+        let mut m = Map::new();
+        m.insert("auth_url".into(), "http://127.0.0.1:5000/v3".into());
+        m.insert("password".into(), "plain-spec-key-pw".into());
+        let spec = Dynamic::from(m);
+        let k = spec_key(&spec);
+        assert_eq!(k, spec_key(&spec));
+        use sha2::{Digest, Sha256};
+        let unkeyed = Sha256::digest(value::to_json(&spec).to_string().as_bytes());
+        let unkeyed: String = unkeyed
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_ne!(k, format!("spec:{unkeyed}"));
+        assert_eq!(k.len(), 5 + 24, "{k}");
     }
 
     #[test]

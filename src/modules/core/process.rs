@@ -4,7 +4,7 @@
 use super::Res;
 use crate::effects::process::{self, Arg, Command};
 use crate::effects::Op;
-use crate::modules::opts::{to_arg, Opts};
+use crate::modules::opts::{to_arg, to_word, Opts};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
@@ -99,10 +99,16 @@ pub fn output_map(ctx: &NativeCallContext, planned: bool, out: &process::Output)
     Ok(m)
 }
 
+/// The words of a command line; a secret among them is refused, naming its place.
 fn argv_of(ctx: &NativeCallContext, argv: Array) -> Res<Vec<Arg>> {
+    const INSTEAD: &str = "give it to the program on its input, run([..], #{stdin: s}), or in its environment, run([..], #{env: #{VAR: s}}), and have the program read it from there";
     argv.iter()
         .enumerate()
-        .map(|(i, v)| to_arg(v).map_err(|e| rt_err(ctx, format!("run: argv[{i}]: {e}"))))
+        .map(|(i, v)| {
+            to_word(v, INSTEAD)
+                .map(Arg::Plain)
+                .map_err(|e| rt_err(ctx, format!("run: argv[{i}] {e}")))
+        })
         .collect()
 }
 
@@ -111,7 +117,8 @@ pub mod process_fns {
     /// Runs a program from an argument vector (no shell), streams its output prefixed with the
     /// program's name, and returns `#{code, stdout, stderr}`. A non-zero exit is an error.
     /// In plan mode the command is shown, not run, and the result is `#{code: 0, stdout: "",
-    /// stderr: "", planned: true}`.
+    /// stderr: "", planned: true}`. A secret is refused among the words, where every local user
+    /// could read it in the process list: give it with the options `stdin` or `env`.
     ///
     /// ```rhai
     /// let r = run(["echo", "hello"]);
@@ -124,15 +131,20 @@ pub mod process_fns {
     }
 
     /// `run` with options: `timeout` (seconds), `cwd`, `env` (map; values may be secrets),
-    /// `stdin`, `quiet` (no streaming), `prefix` (for streamed lines), `check` (false: a non-zero
-    /// exit is returned in `code`, not raised), `read` (true: the command changes nothing, so it
-    /// runs in plan mode too and is not counted as a change).
+    /// `stdin` (a string or a secret), `quiet` (no streaming), `prefix` (for streamed lines),
+    /// `check` (false: a non-zero exit is returned in `code`, not raised), `read` (true: the
+    /// command changes nothing, so it runs in plan mode too and is not counted as a change).
     ///
     /// ```rhai
     /// let r = run(["sh", "-c", "exit 3"], #{check: false, quiet: true, timeout: 10});
     /// if !plan_mode() { assert_eq(r.code, 3); }
     /// let v = run(["uname", "-s"], #{read: true, quiet: true});
     /// assert_eq(v.stdout, "Linux\n");
+    /// // A secret goes on the program's input or in its environment, never among the words.
+    /// let token = secret("doc-token", #{generate: true});
+    /// let n = run(["wc", "-c"], #{stdin: token, read: true, quiet: true});
+    /// assert_eq(n.stdout, "24\n");
+    /// run(["sh", "-c", "test -n \"$TOKEN\""], #{env: #{TOKEN: token}, quiet: true});
     /// ```
     #[rhai_fn(name = "run", return_raw)]
     pub fn run_opts(ctx: NativeCallContext, argv: Array, opts: Map) -> Res<Map> {

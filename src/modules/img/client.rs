@@ -1,7 +1,9 @@
 //! Disk images: qemu-img and the libguestfs tools, run as argument vectors through the effects
 //! seam, with ensure semantics; base images cached by content hash.
 
+use crate::effects::lab_key::LabKey;
 use crate::effects::process::{Arg, Command, Output};
+use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
 use crate::util::digest::sha256_file;
 use std::path::{Path, PathBuf};
@@ -439,7 +441,7 @@ pub fn filesystems(fx: &Effects, path: &str) -> Result<Vec<Vec<(String, String)>
 /// What virt-customize should do.
 #[derive(Default, Debug)]
 pub struct Customize {
-    pub root_password: Option<crate::effects::secret::Secret>,
+    pub root_password: Option<Secret>,
     pub ssh_inject: Vec<String>,
     pub selinux_relabel: bool,
     pub run: Vec<String>,
@@ -448,49 +450,91 @@ pub struct Customize {
     pub hostname: Option<String>,
 }
 
+/// One piece of a virt-customize command line: a word, or the root password.
+enum Part<'a> {
+    Word(String),
+    RootPassword(&'a Secret),
+}
+
 impl Customize {
-    /// The argument vector (secrets kept as secrets).
-    pub fn argv(&self, path: &str) -> Vec<Arg> {
-        let mut a = words(&["virt-customize", "--quiet", "-a", path]);
+    fn parts(&self, path: &str) -> Vec<Part<'_>> {
+        let w = |s: &str| Part::Word(s.to_string());
+        let mut a = vec![w("virt-customize"), w("--quiet"), w("-a"), w(path)];
         if let Some(h) = &self.hostname {
-            a.extend(["--hostname".into(), h.clone().into()]);
+            a.extend([w("--hostname"), w(h)]);
         }
         if let Some(pw) = &self.root_password {
-            let value = format!("password:{}", pw.expose());
-            let composite = crate::effects::secret::Secret::new(pw.name(), &value);
             a.extend([
-                "--root-password".into(),
-                Arg::Secret(composite),
-                "--password-crypto".into(),
-                "sha512".into(),
+                w("--root-password"),
+                Part::RootPassword(pw),
+                w("--password-crypto"),
+                w("sha512"),
             ]);
         }
         for k in &self.ssh_inject {
-            a.extend(["--ssh-inject".into(), k.clone().into()]);
+            a.extend([w("--ssh-inject"), w(k)]);
         }
         for p in &self.uninstall {
-            a.extend(["--uninstall".into(), p.clone().into()]);
+            a.extend([w("--uninstall"), w(p)]);
         }
         for (p, content) in &self.write {
-            a.extend(["--write".into(), format!("{p}:{content}").into()]);
+            a.extend([w("--write"), Part::Word(format!("{p}:{content}"))]);
         }
         for r in &self.run {
-            a.extend(["--run-command".into(), r.clone().into()]);
+            a.extend([w("--run-command"), w(r)]);
         }
         if self.selinux_relabel {
-            a.push("--selinux-relabel".into());
+            a.push(w("--selinux-relabel"));
         }
         a
     }
 
-    /// A fingerprint of what is asked (secrets by hash), so a second run can tell it is done.
-    pub fn fingerprint(&self, path: &str) -> String {
+    /// The argument vector. The root password goes as `file:PATH`, a private file made for the
+    /// run, whose first line virt-customize takes as the password (virt-builder(1), USERS AND
+    /// PASSWORDS, guestfs-tools 1.48.2: "The whole first line of this file is the replacement
+    /// password"); never as `password:PW` on the command line.
+    pub fn argv(&self, path: &str) -> Vec<Arg> {
+        self.parts(path)
+            .into_iter()
+            .map(|p| match p {
+                Part::Word(w) => Arg::Plain(w),
+                Part::RootPassword(s) => Arg::secret_file("file:", s),
+            })
+            .collect()
+    }
+
+    /// A fingerprint of what is asked, keyed with the lab's key, so a second run can tell it is
+    /// done: the same operations and password give the same one, a changed password another;
+    /// without the key nobody can test guessed passwords against it.
+    pub fn fingerprint(&self, path: &str, key: &LabKey) -> String {
+        let parts: Vec<Vec<u8>> = self
+            .parts(path)
+            .iter()
+            .map(|p| match p {
+                Part::Word(w) => [b"w".as_slice(), w.as_bytes()].concat(),
+                Part::RootPassword(s) => [b"p".as_slice(), s.expose().as_bytes()].concat(),
+            })
+            .collect();
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let hex: String = key.digest(&refs)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("hmac-sha256:{hex}")
+    }
+
+    /// The unkeyed fingerprint older releases wrote (sha256 over the words, the password as a
+    /// word `password:PW` hashed on its own), which a guessed password can be tested against:
+    /// recognized so that its marker is rewritten keyed, never written.
+    fn legacy_fingerprint(&self, path: &str) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        for a in self.argv(path) {
-            match a {
-                Arg::Plain(s) => h.update(s.as_bytes()),
-                Arg::Secret(s) => h.update(Sha256::digest(s.expose().as_bytes())),
+        for p in self.parts(path) {
+            match p {
+                Part::Word(w) => h.update(w.as_bytes()),
+                Part::RootPassword(s) => h.update(Sha256::digest(
+                    format!("password:{}", s.expose()).as_bytes(),
+                )),
             }
             h.update([0]);
         }
@@ -502,23 +546,40 @@ impl Customize {
     }
 }
 
-/// Runs virt-customize once per image and set of operations: a marker beside the image records
-/// the fingerprint of what was done.
+/// Runs virt-customize once per image and set of operations: a marker beside the image (0600)
+/// records the keyed fingerprint of what was done.
 pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String> {
+    if let Some(pw) = &c.root_password {
+        if pw.expose().contains(['\n', '\r']) {
+            return Err(format!(
+                "img::customize {path}: the root password {} has a line break, and virt-customize takes its first line only; give a password of one line",
+                pw.mask()
+            ));
+        }
+    }
     if !Path::new(path).exists() && !fx.is_plan() {
         return Err(format!("{path} does not exist"));
     }
     let marker = format!("{path}.labsh-customized");
-    let fp = c.fingerprint(path);
-    if std::fs::read_to_string(&marker)
-        .map(|s| s.trim() == fp)
-        .unwrap_or(false)
-    {
-        fx.unchanged(Op::new("img.customize", path));
-        return Ok(false);
+    // A plan makes no key: without one, what is recorded cannot be matched and is planned again.
+    let fp = LabKey::of_state(!fx.is_plan())?.map(|k| c.fingerprint(path, &k));
+    let recorded = std::fs::read_to_string(&marker)
+        .ok()
+        .map(|s| s.trim().to_string());
+    if let Some(r) = &recorded {
+        if Some(r) == fp.as_ref() {
+            fx.unchanged(Op::new("img.customize", path));
+            return Ok(false);
+        }
+        if *r == c.legacy_fingerprint(path) {
+            // Done by an older release: only its marker is replaced, keyed and private.
+            fx.unchanged(Op::new("img.customize", path));
+            crate::effects::files::ensure_file(fx, &marker, &fp.unwrap_or_default(), true, None)?;
+            return Ok(false);
+        }
     }
     change(fx, "img.customize", path, c.argv(path), guestfs_env())?;
-    crate::effects::files::ensure_file(fx, &marker, &fp, false, None)?;
+    crate::effects::files::ensure_file(fx, &marker, &fp.unwrap_or_default(), true, None)?;
     Ok(true)
 }
 
@@ -551,21 +612,41 @@ mod tests {
     }
 
     #[test]
-    fn customize_argv_keeps_the_password_secret() {
-        let c = Customize {
-            root_password: Some(crate::effects::secret::Secret::new(
-                "root",
-                "customize-secret-pw",
-            )),
+    fn customize_puts_the_password_in_a_file_and_keys_its_fingerprint() {
+        let with = |pw: &str| Customize {
+            root_password: Some(Secret::new("root", pw)),
             ssh_inject: vec!["root:file:/root/.ssh/id_rsa.pub".into()],
             selinux_relabel: true,
             run: vec!["yum remove cloud-init* -y".into()],
             ..Default::default()
         };
-        let shown: Vec<String> = c.argv("/i/u.qcow2").iter().map(|a| a.shown()).collect();
-        assert!(shown.contains(&"«secret root»".to_string()), "{shown:?}");
-        assert!(!shown.iter().any(|s| s.contains("customize-secret-pw")));
+        let c = with("customize-secret-pw");
+        let argv = c.argv("/i/u.qcow2");
+        let shown: Vec<String> = argv.iter().map(|a| a.shown()).collect();
+        let at = shown.iter().position(|a| a == "--root-password").unwrap();
+        assert_eq!(shown[at + 1], "file:«secret root»", "{shown:?}");
+        assert!(
+            argv.iter().all(|a| !matches!(a, Arg::Secret(_))),
+            "no secret on the command line: {shown:?}"
+        );
         assert!(shown.contains(&"--selinux-relabel".to_string()));
-        assert_eq!(c.fingerprint("/i/u.qcow2"), c.fingerprint("/i/u.qcow2"));
+        let (k1, k2) = (LabKey::fixed(1), LabKey::fixed(2));
+        let fp = c.fingerprint("/i/u.qcow2", &k1);
+        assert!(fp.starts_with("hmac-sha256:"), "{fp}");
+        assert_eq!(
+            fp,
+            with("customize-secret-pw").fingerprint("/i/u.qcow2", &k1)
+        );
+        assert_ne!(
+            fp,
+            with("customize-secret-pw2").fingerprint("/i/u.qcow2", &k1)
+        );
+        assert_ne!(
+            fp,
+            c.fingerprint("/i/u.qcow2", &k2),
+            "another lab, another key"
+        );
+        assert_ne!(fp, c.legacy_fingerprint("/i/u.qcow2"));
+        assert!(!fp.contains("customize-secret-pw"));
     }
 }

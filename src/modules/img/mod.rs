@@ -195,7 +195,11 @@ pub mod img_fns {
     /// virt-customize, once per image and set of operations: `#{root_password: secret(..),
     /// ssh_inject: ["root:file:/root/.ssh/id_rsa.pub"], selinux_relabel: true, run: ["cmd"],
     /// write: #{"/etc/file": "content"}, uninstall: ["cloud-init"], hostname: "undercloud"}`.
-    /// The password never shows; a marker beside the image records what was done.
+    /// The password never shows: virt-customize reads it from a private file made for the run
+    /// (`--root-password file:`), removed after. A marker beside the image (0600) records what
+    /// was done, keyed with the lab's own key (`STATE/lab-key`) so that it gives nothing to
+    /// test guessed passwords against: the same again changes nothing, a changed password
+    /// customizes again.
     ///
     /// ```rhai
     /// if plan_mode() {

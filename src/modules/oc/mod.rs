@@ -6,7 +6,7 @@
 pub mod client;
 
 use crate::engine::value;
-use crate::modules::opts::{to_arg, Opts};
+use crate::modules::opts::{to_word, Opts};
 use crate::session::{rt_err, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Map, NativeCallContext};
@@ -92,8 +92,10 @@ pub mod oc_fns {
         argv: Array,
     ) -> Res<String> {
         let mut words = Vec::with_capacity(argv.len());
-        for x in &argv {
-            words.push(to_arg(x).map_err(|e| rt_err(&ctx, e))?);
+        for (i, x) in argv.iter().enumerate() {
+            let w = to_word(x, "it would show in the pod's process list as well: keep it in a Kubernetes secret the pod reads")
+                .map_err(|e| rt_err(&ctx, format!("oc::exec: argv[{i}] {e}")))?;
+            words.push(w.into());
         }
         with_effects(&ctx, |fx| {
             super::client::exec(fx, kubeconfig, namespace, pod, words)

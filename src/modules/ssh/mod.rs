@@ -102,7 +102,7 @@ fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<Strin
         for a in cmd.clone().into_array().unwrap_or_default() {
             match to_arg(&a)? {
                 Arg::Plain(p) => parts.push(shell_quote(&p)),
-                Arg::Secret(_) => {
+                Arg::Secret(_) | Arg::SecretFile { .. } => {
                     return Err(format!(
                         "{func}: a secret cannot go on a remote command line (it would show in the remote process list); pass it with #{{stdin: secret}}"
                     ))

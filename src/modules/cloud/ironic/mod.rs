@@ -9,6 +9,7 @@
 //! provision.rs moves them to a provision goal or a power state, watching.
 
 use super::api::{q, Api};
+use crate::effects::lab_key::LabKey;
 use crate::effects::secret::Secret;
 use crate::effects::Op;
 use serde_json::{json, Map as JMap, Value};
@@ -113,28 +114,25 @@ impl Entry {
         v
     }
 
-    /// A digest of the BMC's address and credentials, salted with the node's name, kept in the
+    /// A digest of the BMC's address and credentials, keyed with the lab's key, kept in the
     /// node's `extra`: Ironic shows passwords as `******`, so this is how a changed password is
-    /// seen without the password ever being read back.
-    fn digest(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [
+    /// seen without the password ever being read back; keyed, it gives whoever reads the node
+    /// nothing to test guessed passwords against.
+    fn digest(&self, key: &LabKey) -> String {
+        let parts = [
             "labsh-bmc",
             &self.name,
             self.driver.name(),
             &self.bmc_key(),
             &self.username,
             self.password.expose(),
-        ] {
-            h.update(part.as_bytes());
-            h.update([0u8]);
-        }
-        h.finalize()
+        ];
+        let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+        let hex: String = key.digest(&parts)[..16]
             .iter()
-            .take(16)
             .map(|b| format!("{b:02x}"))
-            .collect()
+            .collect();
+        format!("hmac-sha256:{hex}")
     }
 
     fn properties(&self) -> JMap<String, Value> {
@@ -312,6 +310,32 @@ mod tests {
                 ("a".into(), "b".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_credentials_digest_is_keyed_by_the_lab_and_follows_the_password() {
+        let entry = |pw: &str| Entry {
+            name: "overcloud-ctrl01".into(),
+            driver: Driver::Ipmi,
+            address: "172.16.0.254".into(),
+            port: Some(6230),
+            system_id: None,
+            username: "admin".into(),
+            password: Secret::new("bmc-digest-unit", pw),
+            verify_ca: None,
+            macs: vec![],
+            cpus: None,
+            memory_mb: None,
+            local_gb: None,
+            cpu_arch: None,
+            capabilities: vec![],
+        };
+        let (k1, k2) = (LabKey::fixed(1), LabKey::fixed(2));
+        let d = entry("digest-unit-pw").digest(&k1);
+        assert!(d.starts_with("hmac-sha256:") && d.len() == 12 + 32, "{d}");
+        assert_eq!(d, entry("digest-unit-pw").digest(&k1));
+        assert_ne!(d, entry("digest-unit-pw2").digest(&k1));
+        assert_ne!(d, entry("digest-unit-pw").digest(&k2), "another lab's key");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::{
     capabilities_text, merge_capabilities, node_bmc, node_bmc_key, parse_capabilities, q, text_of,
     Entry,
 };
+use crate::effects::lab_key::LabKey;
 use crate::modules::cloud::api::Api;
 use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
@@ -61,6 +62,8 @@ fn matches<'n>(nodes: &'n [Value], e: &Entry) -> (Option<&'n Value>, Option<&'n 
 /// What enrolling one entry changes: the node (create, or a JSON patch) and its ports.
 struct NodePlan<'e> {
     entry: &'e Entry,
+    /// The keyed digest of its BMC's credentials ("" in a plan before the lab has a key).
+    digest: String,
     existing: Option<Value>,
     patch: Patch,
     reset_interfaces: bool,
@@ -152,7 +155,9 @@ impl<'a> Api<'a> {
         ports: &[Value],
         o: &EnrollOpts,
         version: &str,
+        key: Option<&LabKey>,
     ) -> NodePlan<'e> {
+        let digest = key.map(|k| e.digest(k)).unwrap_or_default();
         let mut patch = Patch::default();
         let mut reset_interfaces = false;
         let uuid = existing.and_then(|n| n["uuid"].as_str());
@@ -175,6 +180,7 @@ impl<'a> Api<'a> {
         let Some(n) = existing else {
             return NodePlan {
                 entry: e,
+                digest,
                 existing: None,
                 patch,
                 reset_interfaces,
@@ -190,7 +196,6 @@ impl<'a> Api<'a> {
             reset_interfaces =
                 crate::modules::cloud::client::microversion(version) >= Some((1, 45));
         }
-        let digest = e.digest();
         let same_bmc = node_bmc_key(n).as_deref() == Some(e.bmc_key().as_str());
         let user_key = format!("{}_username", e.driver.name());
         let same_user = n["driver_info"][user_key.as_str()] == e.username.as_str();
@@ -206,7 +211,7 @@ impl<'a> Api<'a> {
             patch.set("/driver_info", e.driver_info(), e.driver_info_shown());
             patch.set(
                 "/extra/labsh_bmc",
-                json!(digest),
+                json!(&digest),
                 json!("(digest of the BMC's credentials)"),
             );
         }
@@ -244,6 +249,7 @@ impl<'a> Api<'a> {
         }
         NodePlan {
             entry: e,
+            digest,
             existing: Some(n.clone()),
             patch,
             reset_interfaces,
@@ -278,11 +284,13 @@ impl<'a> Api<'a> {
                 .1
                 .to_string()
         };
+        // A plan makes no key: without one, every node's credentials are planned as changed.
+        let key = LabKey::of_state(!self.fx.is_plan())?;
         let plans: Vec<NodePlan> = entries
             .iter()
             .map(|e| {
                 let (by_name, by_bmc) = matches(&nodes, e);
-                self.node_plan(e, by_name.or(by_bmc), &ports, o, &version)
+                self.node_plan(e, by_name.or(by_bmc), &ports, o, &version, key.as_ref())
             })
             .collect();
         crate::effects::pool::run_all(
@@ -306,7 +314,7 @@ impl<'a> Api<'a> {
                         json!(capabilities_text(&e.capabilities)),
                     );
                 }
-                let mut extra = json!({"labsh_bmc": e.digest()});
+                let mut extra = json!({"labsh_bmc": p.digest});
                 if let Some(l) = &o.lab {
                     extra["labsh_lab"] = json!(l);
                 }
