@@ -190,6 +190,27 @@ fn lab_file_dirs(kind: LabFile, script: Option<&Path>) -> Vec<PathBuf> {
     vec![dir.join("..").join(sub), dir.join(sub), PathBuf::from(sub)]
 }
 
+/// What a file that is not a regular one is, for an error: "a directory", "a FIFO".
+pub fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a file"
+    }
+}
+
 /// What `--profile` and `--target` name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LabFile {
@@ -272,19 +293,28 @@ pub fn lab_file(
         return Ok(None);
     }
     let noun = kind.noun();
+    let not_regular = |p: &std::path::Path, m: &std::fs::Metadata| {
+        format!(
+            "{noun} file {} is not a regular file ({})",
+            p.display(),
+            file_kind(m)
+        )
+    };
     if name.contains('/') || name.ends_with(kind.ext()) {
         let p = PathBuf::from(name);
-        return if p.is_file() {
-            Ok(Some(p))
-        } else {
-            Err(format!("{noun} file {name} does not exist"))
+        return match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => Ok(Some(p)),
+            Ok(m) => Err(not_regular(&p, &m)),
+            Err(_) => Err(format!("{noun} file {name} does not exist")),
         };
     }
     let dirs = lab_file_dirs(kind, script);
     for d in &dirs {
         let p = d.join(format!("{name}{}", kind.ext()));
-        if p.is_file() {
-            return Ok(Some(p));
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => return Ok(Some(p)),
+            Ok(m) => return Err(not_regular(&p, &m)),
+            Err(_) => {}
         }
     }
     Err(format!(

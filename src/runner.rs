@@ -203,12 +203,11 @@ pub fn compile_checked(
     Some(ast)
 }
 
+/// The script's text (see [`sources::read`]: a regular file, bounded, UTF-8 with its line named
+/// where it is not, a byte-order mark dropped).
 fn read_script(printer: &Printer, path: &Path) -> Result<String, u8> {
-    std::fs::read_to_string(path).map_err(|e| {
-        printer.error(
-            &format!("cannot read script {}: {e}", path.display()),
-            json!({"file": path.display().to_string()}),
-        );
+    sources::read(path, "script").map_err(|e| {
+        printer.error(&e, json!({"file": path.display().to_string()}));
         USAGE
     })
 }

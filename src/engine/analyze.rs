@@ -349,12 +349,12 @@ pub fn check(
     for (path, alias, pos) in &imports {
         match resolver::find(script_dir, Some(source), path) {
             Some(found) => {
-                let (origin, text) = match &found {
-                    resolver::Found::File(p) => {
-                        (p.display().to_string(), std::fs::read_to_string(p).ok())
-                    }
-                    resolver::Found::Embedded(n, t) => {
-                        (resolver::embedded_origin(n), Some(t.to_string()))
+                let (origin, text) = match resolver::text_of(&found) {
+                    Ok((origin, t)) => (origin, Some(t)),
+                    Err(e) => {
+                        diags.push(diag::at(source, *pos, e));
+                        opaque_ns.insert(alias.clone());
+                        continue;
                     }
                 };
                 if let Some(t) = &text {

@@ -87,16 +87,18 @@ impl Resolver {
     }
 }
 
-/// See the module doc for the order.
+/// See the module doc for the order. A file that is there but is no regular file (a folder, a
+/// FIFO) is found all the same, so that reading it names what it is.
 pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option<Found> {
     let file_name = if path.ends_with(".rhai") {
         path.to_string()
     } else {
         format!("{path}.rhai")
     };
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     if Path::new(&file_name).is_absolute() {
         let p = PathBuf::from(&file_name);
-        return p.is_file().then_some(Found::File(p));
+        return exists(&p).then_some(Found::File(p));
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(from) = from {
@@ -115,7 +117,7 @@ pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option
     let importer = from.and_then(|f| std::fs::canonicalize(f).ok());
     for d in dirs {
         let p = d.join(&file_name);
-        if p.is_file() {
+        if exists(&p) {
             // A script named like a module (l1.rhai importing "l1") means the module, not itself.
             if importer.is_some() && std::fs::canonicalize(&p).ok() == importer {
                 continue;
@@ -128,6 +130,14 @@ pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option
         .iter()
         .find(|(n, _)| *n == stem)
         .map(|(n, s)| Found::Embedded(n, s))
+}
+
+/// The text of a module found by [`find`], and the source name its errors show.
+pub fn text_of(found: &Found) -> Result<(String, String), String> {
+    match found {
+        Found::File(p) => Ok((p.display().to_string(), sources::read(p, "module")?)),
+        Found::Embedded(name, text) => Ok((embedded_origin(name), text.to_string())),
+    }
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -145,22 +155,17 @@ impl ModuleResolver for Resolver {
         let found = self
             .find(source, path)
             .ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
-        let (origin, stamp, text) = match &found {
-            Found::File(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    Box::new(EvalAltResult::ErrorInModule(
-                        path.to_string(),
-                        Box::new(EvalAltResult::ErrorSystem(
-                            format!("cannot read {}", p.display()),
-                            e.into(),
-                        )),
-                        pos,
-                    ))
-                })?;
-                (p.display().to_string(), mtime(p), text)
-            }
-            Found::Embedded(name, text) => (embedded_origin(name), None, text.to_string()),
+        let stamp = match &found {
+            Found::File(p) => mtime(p),
+            Found::Embedded(..) => None,
         };
+        let (origin, text) = text_of(&found).map_err(|e| {
+            Box::new(EvalAltResult::ErrorInModule(
+                path.to_string(),
+                Box::new(EvalAltResult::ErrorRuntime(e.into(), pos)),
+                pos,
+            ))
+        })?;
         if let Ok(cache) = self.cache.lock() {
             if let Some((t, m)) = cache.get(&origin) {
                 if *t == stamp {

@@ -131,8 +131,8 @@ pub mod variant_fns {
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_int().unwrap_or(0).max(0) as usize))
             .collect();
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| user_err(&ctx, format!("cannot read the profile {file}: {e}")))?;
+        let text =
+            sources::read(std::path::Path::new(file), "profile").map_err(|e| user_err(&ctx, e))?;
         if text.trim().is_empty() {
             return Err(user_err(
                 &ctx,

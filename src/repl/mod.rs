@@ -227,11 +227,9 @@ impl Repl {
             let alias = alias.trim_end_matches(';');
             let path = path.trim().trim_matches('"');
             v.push(format!("{alias}::"));
-            let text = match resolver::find(self.cwd.as_deref(), None, path) {
-                Some(resolver::Found::File(f)) => std::fs::read_to_string(f).ok(),
-                Some(resolver::Found::Embedded(_, t)) => Some(t.to_string()),
-                None => None,
-            };
+            let text = resolver::find(self.cwd.as_deref(), None, path)
+                .and_then(|f| resolver::text_of(&f).ok())
+                .map(|(_, t)| t);
             if let Some(m) = text.and_then(|t| crate::engine::catalog::script_module(path, &t)) {
                 v.extend(m.functions.iter().map(|f| format!("{alias}::{}", f.name)));
             }
@@ -398,14 +396,14 @@ impl Repl {
                 if arg.is_empty() {
                     p.error(":load needs a file", json!({}));
                 } else {
-                    match std::fs::read_to_string(arg) {
+                    match sources::read(Path::new(arg), "script") {
                         Ok(text) => {
                             let plan = self.session.effects.is_plan();
                             if self.eval_source(arg, &text) {
                                 self.accept(&text, plan);
                             }
                         }
-                        Err(e) => p.error(&format!("cannot read {arg}: {e}"), json!({})),
+                        Err(e) => p.error(&e, json!({})),
                     }
                 }
             }
@@ -503,10 +501,10 @@ impl Repl {
 
     fn reload(&mut self, name: &str, path: &Path) {
         let p = self.printer.clone();
-        let text = match std::fs::read_to_string(path) {
+        let text = match sources::read(path, "module") {
             Ok(t) => t,
             Err(e) => {
-                p.error(&format!("cannot read {}: {e}", path.display()), json!({}));
+                p.error(&e, json!({}));
                 return;
             }
         };

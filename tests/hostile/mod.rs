@@ -1052,3 +1052,236 @@ fn a_damaged_secrets_file_is_named_with_its_line_and_nothing_changes() {
         walk(&template().join("runs")).len()
     );
 }
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let st = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mkfifo {}", path.display());
+}
+
+/// Runs labsh with `args` in `lab`, killing it after 20 s: labsh must not wait on a FIFO.
+fn run_bounded(lab: &Lab, args: &[String]) -> crate::support::Out {
+    use std::io::Read;
+    let mut cmd = lab.labsh().args(args).command();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("labsh {args:?} still ran after 20 s (waiting on a FIFO?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    crate::support::Out {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+#[test]
+fn unreadable_scripts_modules_and_profiles_are_named_with_nothing_changed() {
+    // Latin-1, not UTF-8: the é of "café" on line 2, column 13.
+    let latin1: &[u8] = b"// ok\nlet s = \"caf\xe9\";\n";
+    let big = format!("// {}\n", "x".repeat(5 << 20));
+    let variant = "fn overrides() { #{} }\n";
+    // (case, files to write in work/, FIFOs to make there, arguments, exit code, what it says)
+    type Files<'a> = Vec<(&'a str, Vec<u8>)>;
+    type Row<'a> = (
+        &'a str,
+        Files<'a>,
+        Vec<&'a str>,
+        Vec<String>,
+        i32,
+        Vec<String>,
+    );
+    let lab_rhai = script("lab.rhai");
+    let cases: Vec<Row> = vec![
+        (
+            "a script that is not UTF-8",
+            vec![("bad.rhai", latin1.to_vec())],
+            vec![],
+            vec!["run".into(), "{work}/bad.rhai".into()],
+            2,
+            vec!["{work}/bad.rhai:2:13: not UTF-8 text (byte 0xe9)".into()],
+        ),
+        (
+            "a module that is not UTF-8",
+            vec![
+                ("main.rhai", b"import \"latin\" as latin;\n".to_vec()),
+                ("latin.rhai", latin1.to_vec()),
+            ],
+            vec![],
+            vec!["run".into(), "{work}/main.rhai".into()],
+            1,
+            vec!["latin.rhai:2:13: not UTF-8 text (byte 0xe9)".into()],
+        ),
+        (
+            "a profile that is not UTF-8",
+            vec![("profiles/v.rhai", latin1.to_vec())],
+            vec![],
+            vec![
+                "run".into(),
+                lab_rhai.clone(),
+                "--profile".into(),
+                "{work}/profiles/v.rhai".into(),
+            ],
+            1,
+            vec!["{work}/profiles/v.rhai:2:13: not UTF-8 text".into()],
+        ),
+        (
+            "a profile that is a device",
+            vec![],
+            vec![],
+            vec![
+                "run".into(),
+                lab_rhai.clone(),
+                "--profile".into(),
+                "/dev/zero".into(),
+            ],
+            2,
+            vec!["profile file /dev/zero is not a regular file (a character device)".into()],
+        ),
+        (
+            "a profile that is a folder",
+            vec![("profiles/v.rhai", variant.as_bytes().to_vec())],
+            vec![],
+            vec![
+                "run".into(),
+                lab_rhai.clone(),
+                "--profile".into(),
+                "{work}/profiles".into(),
+            ],
+            2,
+            vec!["profile file {work}/profiles is not a regular file (a directory)".into()],
+        ),
+        (
+            "a profile that is a FIFO",
+            vec![],
+            vec!["fifo.rhai"],
+            vec![
+                "run".into(),
+                lab_rhai.clone(),
+                "--profile".into(),
+                "{work}/fifo.rhai".into(),
+            ],
+            2,
+            vec!["profile file {work}/fifo.rhai is not a regular file (a FIFO)".into()],
+        ),
+        (
+            "a script that is a FIFO",
+            vec![],
+            vec!["fifo.rhai"],
+            vec!["run".into(), "{work}/fifo.rhai".into()],
+            2,
+            vec!["script {work}/fifo.rhai is not a regular file (a FIFO)".into()],
+        ),
+        (
+            "a script that is a folder",
+            vec![("dir.rhai/x", vec![])],
+            vec![],
+            vec!["check".into(), "{work}/dir.rhai".into()],
+            2,
+            vec!["script {work}/dir.rhai is not a regular file (a directory)".into()],
+        ),
+        (
+            "a script over the limit",
+            vec![("big.rhai", big.clone().into_bytes())],
+            vec![],
+            vec!["run".into(), "{work}/big.rhai".into()],
+            2,
+            vec![
+                "script {work}/big.rhai is larger than 4 MiB, the limit of a script, module or profile file"
+                    .into(),
+            ],
+        ),
+        (
+            "a module over the limit",
+            vec![
+                ("main.rhai", b"import \"big\" as big;\n".to_vec()),
+                ("big.rhai", big.clone().into_bytes()),
+            ],
+            vec![],
+            vec!["run".into(), "{work}/main.rhai".into()],
+            1,
+            vec!["module {work}/big.rhai is larger than 4 MiB".into()],
+        ),
+        (
+            "a profile over the limit",
+            vec![("profiles/v.rhai", format!("{variant}{big}").into_bytes())],
+            vec![],
+            vec![
+                "run".into(),
+                lab_rhai.clone(),
+                "--profile".into(),
+                "{work}/profiles/v.rhai".into(),
+            ],
+            1,
+            vec!["profile {work}/profiles/v.rhai is larger than 4 MiB".into()],
+        ),
+    ];
+    for (name, files, fifos, args, code, says) in cases {
+        let lab = lab_with_state();
+        let work = lab.work().display().to_string();
+        for (f, bytes) in files {
+            let p = lab.work().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, bytes).unwrap();
+        }
+        for f in fifos {
+            mkfifo(&lab.work().join(f));
+        }
+        let before = snapshot(&lab.state());
+        let args: Vec<String> = args.iter().map(|a| a.replace("{work}", &work)).collect();
+        let out = run_bounded(&lab, &args);
+        assert_eq!(out.code, code, "{name}: exit code\n{}", out.stderr);
+        for s in says {
+            let s = s.replace("{work}", &work);
+            assert!(
+                out.stderr.contains(&s),
+                "{name}: no {s:?} in\n{}",
+                out.stderr
+            );
+        }
+        assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
+        assert_unchanged(name, &before, &lab.state());
+    }
+}
+
+#[test]
+fn a_bom_at_the_start_of_a_script_or_module_is_read_past() {
+    let lab = Lab::new();
+    lab.file("bommod.rhai", "\u{feff}fn hi() { \"module ok\" }\n");
+    let f = lab.file(
+        "bom.rhai",
+        "\u{feff}import \"bommod\" as m;\nprint(\"script ok\");\nprint(m::hi());\n",
+    );
+    lab.run_file(&f)
+        .ok()
+        .stdout_has("script ok")
+        .stdout_has("module ok");
+    lab.run(["check", f.to_str().unwrap()]).ok();
+}

@@ -468,7 +468,7 @@ pub mod flow_fns {
     /// assert(!script_has_fn("/nonexistent.rhai", "after_l1"));
     /// ```
     pub fn script_has_fn(path: &str, name: &str) -> bool {
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = crate::engine::sources::read(std::path::Path::new(path), "profile") else {
             return false;
         };
         // A cheap look before a compile: the function must be written there.
@@ -492,8 +492,8 @@ pub mod flow_fns {
         name: &str,
         args: Array,
     ) -> Res<Dynamic> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| rt_err(&ctx, format!("cannot read {path}: {e}")))?;
+        let text = crate::engine::sources::read(std::path::Path::new(path), "profile")
+            .map_err(|e| rt_err(&ctx, e))?;
         let mut ast = ctx
             .engine()
             .compile(&text)
