@@ -332,6 +332,19 @@ fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg, SecretFiles), Error> 
         c.arg(for_child(a, &mut files)?);
     }
     if let Some(d) = &cmd.cwd {
+        // A missing folder fails the spawn as a missing program would (ENOENT): named first.
+        if !d.is_dir() {
+            let what = if d.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::Failed(format!(
+                "cannot start {}: its folder (cwd) {} {what}",
+                shell_quote(&program.shown()),
+                d.display()
+            )));
+        }
         c.current_dir(d);
     }
     // A child gets no secret from labsh's environment; a binding passes one on purpose in
@@ -538,6 +551,18 @@ mod tests {
             e.contains("/nonexistent/prog") && e.contains("not found"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_missing_cwd_is_named_not_the_program() {
+        let mut c = Command::new(["true"]);
+        c.cwd = Some("/nonexistent/folder".into());
+        let e = run(c).unwrap_err();
+        assert!(
+            e.contains("its folder (cwd) /nonexistent/folder does not exist"),
+            "{e}"
+        );
+        assert!(!e.contains("not found on PATH"), "{e}");
     }
 
     #[test]

@@ -1285,3 +1285,17 @@ fn a_bom_at_the_start_of_a_script_or_module_is_read_past() {
         .stdout_has("module ok");
     lab.run(["check", f.to_str().unwrap()]).ok();
 }
+
+#[test]
+fn a_missing_cwd_is_named_not_taken_for_a_missing_program() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "cwd.rhai",
+        "run([\"true\"], #{cwd: \"/nonexistent/folder\"});\n",
+    );
+    let out = lab.run_file(&f);
+    out.code(1)
+        .stderr_has("cannot start true: its folder (cwd) /nonexistent/folder does not exist")
+        .stderr_has("cwd.rhai:1:");
+    assert!(!out.stderr.contains("not found on PATH"), "{}", out.stderr);
+}
