@@ -7,7 +7,8 @@ use super::resolver;
 use rhai::{ASTNode, Dynamic, Engine, Expr, Position, Stmt, AST};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
 
 use crate::util::suggest::edit_distance;
 
@@ -50,46 +51,173 @@ pub fn literal_calls(ast: &AST, fname: &str) -> Vec<(String, Position)> {
     out
 }
 
+/// The `import` statements of `ast` whose path is a literal: (path, position).
+fn literal_imports(ast: &AST) -> Vec<(String, Position)> {
+    let mut out = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last() {
+            if let Expr::StringConstant(p, _) = &x.0 {
+                out.push((p.to_string(), *pos));
+            }
+        }
+        true
+    });
+    out
+}
+
 /// The modules `ast` imports with a literal path, and those they import in turn, each once,
 /// compiled: where the `param(..)` names a script can be given with `--set` are found too, so a
 /// stdlib function may read a parameter for the scripts that call it. A module that cannot be
-/// found or compiled is left out (the checker reports it).
+/// found, read or compiled is left out (the checker reports it).
 pub fn import_closure(engine: &Engine, ast: &AST, script_dir: Option<&Path>) -> Vec<AST> {
-    fn literal_imports(ast: &AST) -> Vec<String> {
-        let mut out = Vec::new();
-        ast.walk(&mut |path: &[ASTNode]| {
-            if let Some(ASTNode::Stmt(Stmt::Import(x, _))) = path.last() {
-                if let Expr::StringConstant(p, _) = &x.0 {
-                    out.push(p.to_string());
-                }
-            }
-            true
-        });
-        out
-    }
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     let mut todo: Vec<(String, String)> = literal_imports(ast)
         .into_iter()
-        .map(|p| (ast.source().unwrap_or("(script)").to_string(), p))
+        .map(|(p, _)| (ast.source().unwrap_or("(script)").to_string(), p))
         .collect();
     while let Some((from, path)) = todo.pop() {
         let Some(found) = resolver::find(script_dir, Some(&from), &path) else {
             continue;
         };
-        let (origin, text) = match &found {
-            resolver::Found::File(p) => (p.display().to_string(), std::fs::read_to_string(p).ok()),
-            resolver::Found::Embedded(n, t) => (resolver::embedded_origin(n), Some(t.to_string())),
+        let Ok((origin, text)) = resolver::text_of(&found) else {
+            continue;
         };
         if !seen.insert(origin.clone()) {
             continue;
         }
-        if let Some(Ok(m)) = text.map(|t| engine.compile(t)) {
-            todo.extend(literal_imports(&m).into_iter().map(|p| (origin.clone(), p)));
+        if let Ok(m) = engine.compile(text) {
+            todo.extend(
+                literal_imports(&m)
+                    .into_iter()
+                    .map(|(p, _)| (origin.clone(), p)),
+            );
             out.push(m);
         }
     }
     out
+}
+
+/// A module as the import graph sees it: who it is (its canonical path, or its stdlib origin),
+/// the source name its errors show, and its literal imports.
+struct Node {
+    id: String,
+    origin: String,
+    imports: Vec<(String, Position)>,
+}
+
+/// The module `found`, as a node of the import graph; `None` when it cannot be read or
+/// compiled (the checker reports that where it is imported).
+fn node_of(engine: &Engine, found: &resolver::Found) -> Option<Node> {
+    type Imports = Vec<(String, Position)>;
+    type Cache = HashMap<String, (Option<SystemTime>, Imports)>;
+    /// The imports of each module read so far, by source name, with the file's modification
+    /// time: the REPL checks every line, and the stdlib is not compiled again for each.
+    static IMPORTS: Mutex<Option<Cache>> = Mutex::new(None);
+    let (origin, id, stamp) = match found {
+        resolver::Found::File(p) => (
+            p.display().to_string(),
+            std::fs::canonicalize(p)
+                .map(|c| c.display().to_string())
+                .unwrap_or_else(|_| p.display().to_string()),
+            std::fs::metadata(p).and_then(|m| m.modified()).ok(),
+        ),
+        resolver::Found::Embedded(n, _) => {
+            let o = resolver::embedded_origin(n);
+            (o.clone(), o, None)
+        }
+    };
+    let cached = IMPORTS.lock().ok().and_then(|g| {
+        g.as_ref()
+            .and_then(|m| m.get(&origin))
+            .filter(|(t, _)| *t == stamp)
+            .map(|(_, i)| i.clone())
+    });
+    let imports = match cached {
+        Some(i) => i,
+        None => {
+            let (_, text) = resolver::text_of(found).ok()?;
+            let imports = literal_imports(&engine.compile(&text).ok()?);
+            if let Ok(mut g) = IMPORTS.lock() {
+                g.get_or_insert_with(HashMap::new)
+                    .insert(origin.clone(), (stamp, imports.clone()));
+            }
+            imports
+        }
+    };
+    Some(Node {
+        id,
+        origin,
+        imports,
+    })
+}
+
+/// The import cycles reachable from `ast` (a script importing itself included): one problem
+/// for each, at the `import` that closes it, naming every file on the way. Modules are
+/// resolved as the run resolves them.
+pub fn import_cycles(engine: &Engine, ast: &AST, script_dir: Option<&Path>) -> Vec<Diagnostic> {
+    let source = ast.source().unwrap_or("(script)").to_string();
+    let root = Node {
+        id: std::fs::canonicalize(&source)
+            .map(|c| c.display().to_string())
+            .unwrap_or_else(|_| source.clone()),
+        origin: source,
+        imports: literal_imports(ast),
+    };
+    let mut diags = Vec::new();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut reported: HashSet<Vec<String>> = HashSet::new();
+    // Depth first: the stack holds the chain of modules from the script, each with the index of
+    // its next import to follow.
+    let mut stack: Vec<(Node, usize)> = vec![(root, 0)];
+    while let Some((node, next)) = stack.last_mut() {
+        let Some((path, pos)) = node.imports.get(*next).cloned() else {
+            let (node, _) = stack.pop().expect("the stack is not empty here");
+            done.insert(node.id);
+            continue;
+        };
+        *next += 1;
+        let from = node.origin.clone();
+        let Some(found) = resolver::find(script_dir, Some(&from), &path) else {
+            continue;
+        };
+        let Some(target) = node_of(engine, &found) else {
+            continue;
+        };
+        if let Some(i) = stack.iter().position(|(n, _)| n.id == target.id) {
+            let mut ids: Vec<String> = stack[i..].iter().map(|(n, _)| n.id.clone()).collect();
+            // The same cycle reached again from another of its modules is reported once.
+            let least = ids
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, id)| *id)
+                .map_or(0, |(k, _)| k);
+            ids.rotate_left(least);
+            if !reported.insert(ids) {
+                continue;
+            }
+            let names: Vec<&str> = stack[i..]
+                .iter()
+                .map(|(n, _)| n.origin.as_str())
+                .chain(std::iter::once(target.origin.as_str()))
+                .collect();
+            let message = if names.len() == 2 {
+                format!("{} imports itself (import {path:?})", names[0])
+            } else {
+                format!("import cycle: {}", names.join(" -> "))
+            };
+            diags.push(diag::at(&from, pos, message).with_hint(
+                "a module cannot import, directly or through others, a file that imports it: \
+                 move what they share into a module of its own",
+            ));
+            continue;
+        }
+        if done.contains(&target.id) {
+            continue;
+        }
+        stack.push((target, 0));
+    }
+    diags
 }
 
 /// The literal second arguments of the calls to `fname` whose first argument is a literal string
@@ -529,6 +657,7 @@ pub fn check(
         }
         true
     });
+    diags.extend(import_cycles(engine, ast, script_dir));
     diags
 }
 

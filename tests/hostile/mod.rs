@@ -1299,3 +1299,45 @@ fn a_missing_cwd_is_named_not_taken_for_a_missing_program() {
         .stderr_has("cwd.rhai:1:");
     assert!(!out.stderr.contains("not found on PATH"), "{}", out.stderr);
 }
+
+#[test]
+fn check_finds_import_cycles_and_self_imports_before_anything_runs() {
+    let lab = Lab::new();
+    let marker = lab.work().join("ran");
+    let a = lab.file(
+        "a.rhai",
+        &format!(
+            "run([\"touch\", {:?}]);\nimport \"b\" as b;\nprint(b::f());\n",
+            marker.display()
+        ),
+    );
+    lab.file("b.rhai", "import \"c\" as c;\nfn f() { c::g() }\n");
+    lab.file("c.rhai", "import \"a\" as a;\nfn g() { 1 }\n");
+    let out = lab.run(["check", a.to_str().unwrap()]);
+    out.code(1)
+        .stderr_has("import cycle: ")
+        .stderr_has("c.rhai:1:1");
+    let cycle = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("import cycle: "))
+        .unwrap();
+    for f in ["a.rhai", "b.rhai", "c.rhai"] {
+        assert!(cycle.contains(f), "{cycle}");
+    }
+    lab.run_file(&a).code(1).stderr_has("import cycle: ");
+    assert!(!marker.exists(), "a script whose imports form a cycle ran");
+
+    let own = lab.work().join("own.rhai");
+    lab.file(
+        "own.rhai",
+        &format!("import {:?} as me;\nfn f() {{ 1 }}\n", own.display()),
+    );
+    let s = lab.file(
+        "uses_own.rhai",
+        "import \"own\" as own;\nprint(own::f());\n",
+    );
+    lab.run(["check", s.to_str().unwrap()])
+        .code(1)
+        .stderr_has("own.rhai imports itself");
+}
