@@ -533,3 +533,39 @@ fn a_run_whose_journal_cannot_be_written_changes_nothing() {
     // What changes nothing still runs.
     lab.run(["-e", "1 + 1"]).ok().stdout_has("2");
 }
+
+#[test]
+fn a_module_beside_the_script_is_the_scripts_and_never_the_stdlibs() {
+    let lab = Lab::new();
+    // seed.rhai beside the script: the script's own import gets it, the stdlib's profile
+    // still gets the stdlib's seed.
+    lab.file("app/seed.rhai", "fn profile() { #{ name: \"beside\" } }\n");
+    let f = lab.file(
+        "app/main.rhai",
+        "import \"seed\" as seed;\nimport \"profile\" as profile;\nprint(`mine: ${seed::profile().name}`);\nprint(`stdlib's: ${profile::load((), run_info().script).profile.name}`);\n",
+    );
+    let o = lab.run_file(&f);
+    o.ok()
+        .stdout_has("mine: beside")
+        .stdout_has("stdlib's: lab");
+    assert!(
+        !o.stderr.contains("replaces the stdlib module"),
+        "{}",
+        o.stderr
+    );
+    // In the user's override folder it replaces the stdlib's for the stdlib too, and labsh
+    // says so, naming the file.
+    let seed = std::fs::read_to_string(crate::support::root().join("stdlib/seed.rhai"))
+        .unwrap()
+        .replacen("name: \"lab\"", "name: \"overridden\"", 1);
+    std::fs::write(lab.lib().join("seed.rhai"), seed).unwrap();
+    std::fs::remove_file(lab.work().join("app/seed.rhai")).unwrap();
+    let o = lab.run_file(&f);
+    o.ok()
+        .stdout_has("mine: overridden")
+        .stdout_has("stdlib's: overridden")
+        .stderr_has(&format!(
+            "{} replaces the stdlib module 'seed' for the stdlib's own imports too",
+            lab.lib().join("seed.rhai").display()
+        ));
+}

@@ -83,7 +83,10 @@ pub fn build(
         }
     }
 
-    engine.set_module_resolver(resolver::Resolver::new(script_dir));
+    engine.set_module_resolver(resolver::Resolver::new(
+        script_dir,
+        Some(session.effects.printer().clone()),
+    ));
     engine.set_default_tag(Dynamic::from(SessionTag(session)));
     engine
 }

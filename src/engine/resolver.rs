@@ -6,10 +6,15 @@
 //! 5. the stdlib embedded in the binary.
 //!
 //! The first `name.rhai` found wins, so a user overrides any stdlib module by copying it into one
-//! of the first four places. Files are re-read when they change (the REPL's `:edit` relies on it).
+//! of the first four places. The stdlib's own imports of each other skip the first two: a file
+//! beside a script that is named like a stdlib module (`seed.rhai`) is the script's module, and
+//! the stdlib's `profile` still gets the stdlib's `seed`; a module in `LABSH_PATH` or the
+//! override folder replaces a stdlib module for the stdlib too, and labsh warns, naming the
+//! file. Files are re-read when they change (the REPL's `:edit` relies on it).
 
 use super::sources;
 use crate::paths;
+use crate::printer::Printer;
 use rhai::module_resolvers::ModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, Position, Scope};
 
@@ -29,6 +34,14 @@ pub fn embedded_names() -> impl Iterator<Item = &'static str> {
 /// The source name errors show for an embedded module.
 pub fn embedded_origin(name: &str) -> String {
     format!("stdlib:{name}.rhai")
+}
+
+/// Whether `origin` (a source name) is an embedded stdlib module's.
+pub fn is_embedded_origin(origin: &str) -> bool {
+    origin
+        .strip_prefix("stdlib:")
+        .and_then(|n| n.strip_suffix(".rhai"))
+        .is_some_and(|n| STDLIB.iter().any(|(m, _)| *m == n))
 }
 
 thread_local! {
@@ -64,6 +77,10 @@ impl Drop for ImportGuard {
 pub struct Resolver {
     script_dir: Option<PathBuf>,
     cache: Mutex<HashMap<String, (Option<SystemTime>, SharedModule)>>,
+    /// Where the warning for a user module that replaces a stdlib one for the stdlib goes.
+    printer: Option<std::sync::Arc<Printer>>,
+    /// The files warned about, once each.
+    warned: Mutex<Vec<PathBuf>>,
 }
 
 /// Where a module was found.
@@ -74,11 +91,30 @@ pub enum Found {
 }
 
 impl Resolver {
-    pub fn new(script_dir: Option<PathBuf>) -> Self {
+    pub fn new(script_dir: Option<PathBuf>, printer: Option<std::sync::Arc<Printer>>) -> Self {
         Resolver {
             script_dir,
             cache: Mutex::new(HashMap::new()),
+            printer,
+            warned: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Warns, once per file, that the user module `file` replaces the stdlib's `name` for the
+    /// stdlib's own imports.
+    fn warn_replaced(&self, name: &str, file: &Path) {
+        let Some(printer) = &self.printer else { return };
+        let Ok(mut warned) = self.warned.lock() else {
+            return;
+        };
+        if warned.iter().any(|w| w == file) {
+            return;
+        }
+        warned.push(file.to_path_buf());
+        printer.warn(&format!(
+            "{} replaces the stdlib module '{name}' for the stdlib's own imports too",
+            file.display()
+        ));
     }
 
     /// Finds the module `path` imported from the source `from`.
@@ -101,16 +137,19 @@ pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option
         return exists(&p).then_some(Found::File(p));
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(from) = from {
-        let from = Path::new(from);
-        if from.is_file() {
-            if let Some(d) = from.parent() {
-                dirs.push(d.to_path_buf());
+    // The stdlib's own imports are not looked for beside the script.
+    if !from.is_some_and(is_embedded_origin) {
+        if let Some(from) = from {
+            let from = Path::new(from);
+            if from.is_file() {
+                if let Some(d) = from.parent() {
+                    dirs.push(d.to_path_buf());
+                }
             }
         }
-    }
-    if let Some(d) = script_dir {
-        dirs.push(d.to_path_buf());
+        if let Some(d) = script_dir {
+            dirs.push(d.to_path_buf());
+        }
     }
     dirs.extend(paths::search_path());
     dirs.push(paths::user_lib_dir());
@@ -155,6 +194,12 @@ impl ModuleResolver for Resolver {
         let found = self
             .find(source, path)
             .ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
+        if let (Found::File(p), Some(from)) = (&found, source) {
+            let stem = path.trim_end_matches(".rhai");
+            if is_embedded_origin(from) && STDLIB.iter().any(|(n, _)| *n == stem) {
+                self.warn_replaced(stem, p);
+            }
+        }
         let stamp = match &found {
             Found::File(p) => mtime(p),
             Found::Embedded(..) => None,
