@@ -497,12 +497,15 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             (stopped_code(), what.to_string())
         }
         Err(e) => {
-            let d = Diagnostic::from_eval(e, Some(&source));
+            let d = Diagnostic::from_eval(e, Some(&source)).with_keys_from(e, &source, &scope);
             let mut extra = d.to_json();
             if let Some(st) = session.failed_stage() {
                 extra["stage"] = json!(st);
             }
             printer.error(&d.render(), extra.clone());
+            if let Some(h) = &d.hint {
+                printer.hint(h);
+            }
             let mut ev = json!({"event": "error", "message": d.render()});
             if let Some(st) = extra.get("stage") {
                 ev["stage"] = st.clone();
@@ -597,7 +600,8 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     // at the end.
     session.effects.lock_on_change(Some(paths::state_dir()));
     let _held = LockHeld;
-    let result = engine.eval_ast::<rhai::Dynamic>(&ast);
+    let mut scope = Scope::new();
+    let result = engine.eval_ast_with_scope::<rhai::Dynamic>(&mut scope, &ast);
     let _ended = signals::end_of_run();
     let stopped = result
         .as_ref()
@@ -629,8 +633,11 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
             stopped_code()
         }
         (Err(e), _) => {
-            let d = Diagnostic::from_eval(&e, Some("-e"));
+            let d = Diagnostic::from_eval(&e, Some("-e")).with_keys_from(&e, "-e", &scope);
             printer.error(&d.render(), d.to_json());
+            if let Some(h) = &d.hint {
+                printer.hint(h);
+            }
             FAILED
         }
     };

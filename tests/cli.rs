@@ -309,10 +309,11 @@ fn errors_speak_the_users_terms() {
     for rust in ["&str", "i64", "ImmutableString"] {
         assert!(!o.stderr.contains(rust), "{rust} in {}", o.stderr);
     }
-    // A missing map key is named.
+    // A missing map key is named where it is read, with the map it is missing from.
     lab.run(["-e", "let p = #{vms: #{}}; p.vms.ctrl.count"])
         .code(1)
-        .stderr_has("p.vms.ctrl is (): the map p.vms has no key 'ctrl'");
+        .stderr_has("no key 'ctrl' in p.vms")
+        .stderr_has("p.vms is an empty map");
     // A failed strict preflight says what to do, not only where to continue.
     let small = lab.file(
         "small.rhai",
@@ -532,6 +533,34 @@ fn a_run_whose_journal_cannot_be_written_changes_nothing() {
     assert!(!marker.exists(), "-e changed things with no journal");
     // What changes nothing still runs.
     lab.run(["-e", "1 + 1"]).ok().stdout_has("2");
+}
+
+#[test]
+fn a_missing_key_is_an_error_with_a_did_you_mean_from_the_maps_keys() {
+    let lab = Lab::new();
+    let o = lab.run([
+        "-e",
+        "import \"seed\" as seed; let p = seed::profile(); p.vms.ctrl.cuont",
+    ]);
+    o.code(1)
+        .stderr_has("no key 'cuont' in p.vms.ctrl (did you mean 'count'?)")
+        .stderr_has("p.vms.ctrl has count, memory_mib, name, nics, role, vcpus");
+    // Inside a function the map is named as the line names it.
+    let f = lab.file(
+        "f.rhai",
+        "import \"seed\" as seed;\nfn cpus(vm) { vm.vcpu }\nprint(cpus(seed::profile().vms.ctrl));\n",
+    );
+    lab.run_file(&f)
+        .code(1)
+        .stderr_has("no key 'vcpu' in vm (did you mean 'vcpus'?)")
+        .stderr_has("f.rhai:2:18");
+    // A key that is there, or asked for with `in`, is no error.
+    lab.run([
+        "-e",
+        "import \"seed\" as seed; let p = seed::profile(); if \"cuont\" in p.vms.ctrl { 0 } else { p.vms.ctrl.count }",
+    ])
+    .ok()
+    .stdout_has("3");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! position, the call chain that led there, and a hint when there is one.
 
 use super::sources;
-use rhai::{EvalAltResult, ParseError, Position};
+use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position, Scope};
 
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostic {
@@ -114,6 +114,83 @@ fn property_message(prop: &str, typ: &str, source: Option<&str>, pos: Position) 
             None => format!("{chain} is (), so '.{prop}' cannot be read"),
         },
         None => format!("'.{prop}' of (): a map key that is missing?"),
+    }
+}
+
+/// The map expression (`p.vms.ctrl`) whose key `.prop` at `pos` of `source` is read, when the
+/// source line shows it as a dotted name.
+fn map_expr_at(source: Option<&str>, pos: Position) -> Option<String> {
+    let text = sources::get(source?)?;
+    let line = text.lines().nth(pos.line()?.checked_sub(1)?)?.to_string();
+    chain_before(&line, pos.position()?).filter(|c| !c.starts_with('.') && !c.ends_with('.'))
+}
+
+/// The keys written in the map literals (`#{ count: 3 }`) of every script and module compiled
+/// so far: what a missing key is most likely a misspelling of when the map itself is gone.
+fn keys_in_sources() -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for text in sources::all() {
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if !(c.is_alphabetic() || c == '_') || (i > 0 && is_word(chars[i - 1])) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < chars.len() && is_word(chars[i]) {
+                i += 1;
+            }
+            let mut j = i;
+            while j < chars.len() && chars[j] == ' ' {
+                j += 1;
+            }
+            let colon = chars.get(j) == Some(&':') && chars.get(j + 1) != Some(&':');
+            let after_colon = start > 0 && chars[start - 1] == ':';
+            if colon && !after_colon {
+                let k: String = chars[start..i].iter().collect();
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+    }
+    keys
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The message for reading a key a map does not have (Rhai's `fail_on_invalid_map_property`):
+/// the map as the line names it, and a did-you-mean from the keys the sources write, unless the
+/// key is one of them (then it is missing from this map, not misspelled).
+fn missing_key_message(prop: &str, source: Option<&str>, pos: Position) -> String {
+    let map = map_expr_at(source, pos).unwrap_or_else(|| "the map".into());
+    let keys = keys_in_sources();
+    let hint = if keys.iter().any(|k| k == prop) {
+        String::new()
+    } else {
+        crate::util::suggest::hint(prop, keys.iter().map(String::as_str))
+    };
+    format!("no key '{prop}' in {map}{hint}")
+}
+
+/// The innermost error of `err` and whether it was raised at the top level of the source
+/// (no function call or module between).
+fn innermost(err: &EvalAltResult) -> (&EvalAltResult, bool) {
+    let mut cur = err;
+    let mut top = true;
+    loop {
+        match cur {
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+            | EvalAltResult::ErrorInModule(_, inner, _) => {
+                top = false;
+                cur = inner;
+            }
+            other => return (other, top),
+        }
     }
 }
 
@@ -248,6 +325,9 @@ impl Diagnostic {
                     } else {
                         other.position()
                     };
+                    if let EvalAltResult::ErrorPropertyNotFound(prop, _) = other {
+                        d.message = missing_key_message(prop, source.as_deref(), p);
+                    }
                     if let EvalAltResult::ErrorDotExpr(m, _) = other {
                         if let Some(rest) = m.strip_prefix("Unknown property '") {
                             if let Some((prop, tail)) = rest.split_once('\'') {
@@ -268,6 +348,46 @@ impl Diagnostic {
                 }
             }
         }
+    }
+
+    /// For a key missing from a map that the top level of `source` reads through a variable
+    /// (`p.vms.ctrl.cuont` typed in the REPL or `-e`), the did-you-mean from that map's own keys,
+    /// found in `scope`, and the keys it has as the hint.
+    pub fn with_keys_from(mut self, err: &EvalAltResult, source: &str, scope: &Scope) -> Self {
+        let (EvalAltResult::ErrorPropertyNotFound(prop, pos), true) = innermost(err) else {
+            return self;
+        };
+        let Some(expr) = map_expr_at(Some(source), *pos) else {
+            return self;
+        };
+        let mut parts = expr.split('.');
+        let Some(mut cur) = parts.next().and_then(|v| scope.get_value::<Dynamic>(v)) else {
+            return self;
+        };
+        for part in parts {
+            let next = cur.read_lock::<Map>().and_then(|m| m.get(part).cloned());
+            match next {
+                Some(v) => cur = v,
+                None => return self,
+            }
+        }
+        let Some(map) = cur.read_lock::<Map>() else {
+            return self;
+        };
+        let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+        self.message = format!(
+            "no key '{prop}' in {expr}{}",
+            crate::util::suggest::hint(prop, keys.iter().copied())
+        );
+        self.hint = Some(if keys.is_empty() {
+            format!("{expr} is an empty map")
+        } else {
+            format!(
+                "{expr} has {}; `\"{prop}\" in {expr}` asks whether a key is there",
+                keys.join(", ")
+            )
+        });
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

@@ -48,6 +48,7 @@ pub fn build(
     engine.set_max_string_size(MAX_STRING_SIZE);
     engine.set_max_array_size(MAX_ARRAY_SIZE);
     engine.set_max_map_size(MAX_MAP_SIZE);
+    engine.set_fail_on_invalid_map_property(true);
 
     let cancel = session.effects.cancel_flag().clone();
     engine.on_progress(move |ops| {

@@ -20,6 +20,14 @@ pub fn get(name: &str) -> Option<Arc<str>> {
     g.as_ref().and_then(|m| m.get(name).cloned())
 }
 
+/// The text of every script and module registered so far.
+pub fn all() -> Vec<Arc<str>> {
+    let g = SOURCES.lock().unwrap_or_else(|p| p.into_inner());
+    g.as_ref()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// The most bytes a script, module or profile file may hold (the stdlib's largest holds a
 /// hundredth of it).
 pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
