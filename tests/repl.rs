@@ -234,8 +234,9 @@ fn save_writes_what_the_session_did_and_check_accepts_it() {
     let s = t.wait_for("saved ");
     t.line(":quit");
     let saved = std::fs::read_to_string(&out).unwrap();
+    // Every statement that ran is kept, terminated: the help and the value shown too.
     assert!(
-        s.contains("saved 5 statement(s) and definition(s)"),
+        s.contains("saved 7 statement(s) and definition(s)"),
         "{s}\n{saved}"
     );
     assert!(
@@ -243,7 +244,7 @@ fn save_writes_what_the_session_did_and_check_accepts_it() {
         "{saved}"
     );
     assert!(
-        !saved.contains("help(") && !saved.contains("\nn\n"),
+        saved.contains("\nhelp(\"run\");\n") && saved.contains("\nn;\n"),
         "{saved}"
     );
     assert!(
@@ -282,4 +283,89 @@ fn a_stdlib_module_has_help_doc_and_completion() {
     assert!(page.contains("## `l1::build(uri, p)`"), "{page}");
     let index = std::fs::read_to_string(dir.join("index.md")).unwrap();
     assert!(index.contains("[l1](l1.md): (stdlib)"), "{index}");
+}
+
+/// The lines of `out` that are in `want`, in the order `out` has them.
+fn lines_among(out: &str, want: &[&str]) -> Vec<String> {
+    out.lines()
+        .map(str::trim)
+        .filter(|l| want.contains(l))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn save_keeps_every_statement_that_ran_terminated_and_the_run_replays_the_session() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    t.line("import \"seed\" as seed");
+    t.line("let p = seed::profile()");
+    t.line("let m = #{a: 1}");
+    // A command whose result is used, a property, a .map(..) line: each ran.
+    t.line("run([\"echo\", \"from-run\"]).code");
+    t.wait_for("echo │ from-run");
+    t.line("p.ocp");
+    t.wait_for("cluster: \"ocp4\"");
+    t.line("let names = seed::vm_list(p).map(|vm| vm.name)");
+    t.line("names.len()");
+    t.wait_for("\n8\n");
+    // Of a line that fails, what ran before the failure is kept, the rest is not.
+    t.line("let x = 5; print(`x is ${x}`); nosuch.y; print(\"never printed\")");
+    t.wait_for("Variable not found: nosuch");
+    t.line("print(`m.a=${m.a} x=${x} names=${names.len()} cluster=${p.ocp.cluster}`)");
+    let session = t.wait_for("m.a=1 x=5 names=8 cluster=ocp4");
+    let out = lab.work().join("session.rhai");
+    t.line(&format!(":save {}", out.display()));
+    t.wait_for("saved ");
+    let saved = std::fs::read_to_string(&out).unwrap();
+    for want in [
+        "let m = #{a: 1};\n",
+        "run([\"echo\", \"from-run\"]).code;\n",
+        "\np.ocp;\n",
+        "let names = seed::vm_list(p).map(|vm| vm.name);\n",
+        "let x = 5;\nprint(`x is ${x}`);\nprint(`m.a=",
+    ] {
+        assert!(saved.contains(want), "no {want:?} in\n{saved}");
+    }
+    assert!(
+        !saved.contains("nosuch") && !saved.contains("never printed"),
+        "{saved}"
+    );
+    // A second :save to the same file asks first; no leaves it as it was.
+    std::fs::write(&out, "// mine\n").unwrap();
+    t.line(&format!(":save {}", out.display()));
+    t.wait_for("exists: overwrite it? [y/N]");
+    t.line("n");
+    t.wait_for("left as it was");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "// mine\n");
+    t.line(&format!(":save {}", out.display()));
+    t.wait_for("exists: overwrite it? [y/N]");
+    t.line("y");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), saved);
+    // Never through a symbolic link.
+    let target = lab.work().join("target.txt");
+    std::fs::write(&target, "untouched\n").unwrap();
+    let link = lab.work().join("link.rhai");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    t.line(&format!(":save {}", link.display()));
+    t.wait_for("is a symbolic link: :save does not write through one");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched\n");
+    t.line(":quit");
+
+    // labsh check passes it, and its run prints what the session printed, in that order.
+    lab.run(["check", out.to_str().unwrap()]).ok();
+    let run = lab.run_file(&out);
+    run.ok();
+    let printed = ["x is 5", "m.a=1 x=5 names=8 cluster=ocp4"];
+    assert_eq!(lines_among(&session, &printed), printed, "{session}");
+    assert_eq!(
+        lines_among(&run.stdout, &printed),
+        printed,
+        "{}",
+        run.stdout
+    );
+    // The command's output, as the session streamed it.
+    run.stderr_has("echo │ from-run");
+    assert!(!run.stdout.contains("never printed"), "{}", run.stdout);
 }

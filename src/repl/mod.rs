@@ -16,7 +16,7 @@ use crate::printer::{Printer, Tone};
 use crate::runner;
 use crate::session::{RunOptions, Session};
 use helper::LabHelper;
-use rhai::{Engine, Scope, Stmt, AST};
+use rhai::{Engine, Scope, AST};
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
@@ -157,7 +157,11 @@ pub fn start(common: &Common) -> u8 {
                 }
                 let trimmed = line.trim();
                 if trimmed.starts_with(':') {
-                    if !repl.command(trimmed) {
+                    let mut ask = |question: &str| {
+                        rl.readline(question)
+                            .is_ok_and(|a| matches!(a.trim(), "y" | "yes"))
+                    };
+                    if !repl.command(trimmed, &mut ask) {
                         break;
                     }
                 } else {
@@ -203,15 +207,6 @@ fn analyze_method_names(engine: &Engine) -> Vec<String> {
         .collect()
 }
 
-fn import_text(stmt: &Stmt) -> Option<String> {
-    if let Stmt::Import(x, _) = stmt {
-        if let rhai::Expr::StringConstant(p, _) = &x.0 {
-            return Some(format!("import {:?} as {};", p.as_str(), x.1.name));
-        }
-    }
-    None
-}
-
 impl Repl {
     fn defined_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.scope.iter().map(|(n, _, _)| n.to_string()).collect();
@@ -246,28 +241,22 @@ impl Repl {
         }
     }
 
-    /// Compiles, checks and runs `text` (named `source`) in the session's scope.
-    fn eval_source(&mut self, source: &str, text: &str) -> bool {
+    /// Compiles and checks `text` (named `source`), then runs its top-level statements one by
+    /// one in the session's scope, stopping at the first that fails. Returns what ran, for
+    /// `:save`: the input's functions with it once a statement of it ran (or when it has none).
+    fn eval_source(&mut self, source: &str, text: &str) -> Vec<save::Entry> {
+        let plan = self.session.effects.is_plan();
         sources::register(source, text);
         let mut ast = match self.engine.compile_with_scope(&self.scope, text) {
             Ok(a) => a,
             Err(e) => {
                 self.show_error(&Diagnostic::from_parse(&e, source));
-                return false;
+                return Vec::new();
             }
         };
         ast.set_source(source);
-        let new_imports: Vec<String> = ast.statements().iter().filter_map(import_text).collect();
-        let prelude_text = self.imports.join("\n");
-        let prelude = match self.engine.compile(&prelude_text) {
-            Ok(mut p) => {
-                p.set_source("(imports)");
-                p
-            }
-            Err(e) => {
-                self.show_error(&Diagnostic::from_parse(&e, "(imports)"));
-                return false;
-            }
+        let Some(prelude) = self.prelude(&self.imports.clone()) else {
+            return Vec::new();
         };
         let mut checked = prelude.merge(&self.functions).merge(&ast);
         checked.set_source(source);
@@ -288,33 +277,69 @@ impl Repl {
             for d in &diags {
                 self.show_error(d);
             }
-            return false;
+            return Vec::new();
         }
+        let input_fns = ast.clone_functions_only();
+        // The statements one by one, so that what ran is known; an input that cannot be cut
+        // runs whole.
+        let units = save::units(text).unwrap_or_else(|| {
+            vec![save::Unit {
+                start: 0,
+                end: text.len(),
+                kind: save::Kind::Statement {
+                    text: save::terminated(text),
+                    binding: None,
+                },
+            }]
+        });
         let t0 = Instant::now();
-        let fx = &self.session.effects;
+        let session = self.session.clone();
+        let fx = &session.effects;
         fx.reset_stats();
-        let result = self
-            .engine
-            .eval_ast_with_scope::<rhai::Dynamic>(&mut self.scope, &checked);
+        let mut imports = self.imports.clone();
+        let mut ran: Vec<save::Entry> = Vec::new();
+        let mut functions: Vec<save::Entry> = Vec::new();
+        let mut last = rhai::Dynamic::UNIT;
+        let mut failed = false;
+        for u in &units {
+            if let save::Kind::Function(..) = u.kind {
+                functions.push(u.entry(text, plan));
+                continue;
+            }
+            let result = self.run_unit(source, text, u, &imports, &input_fns);
+            match result {
+                Ok(v) => {
+                    last = v;
+                    if let save::Kind::Import(i) = &u.kind {
+                        if !imports.contains(i) {
+                            imports.push(i.clone());
+                        }
+                    }
+                    ran.push(u.entry(text, plan));
+                }
+                Err(e) => {
+                    let interrupted = fx.cancel_flag().load(Ordering::SeqCst);
+                    if interrupted {
+                        self.printer.error("interrupted", json!({}));
+                    } else {
+                        let d = Diagnostic::from_eval(&e, Some(source)).with_keys_from(
+                            &e,
+                            source,
+                            &self.scope,
+                        );
+                        self.show_error(&d);
+                    }
+                    failed = true;
+                    break;
+                }
+            }
+        }
         crate::effects::lock::release();
-        let interrupted = fx.cancel_flag().swap(false, Ordering::SeqCst);
-        let ok = match result {
-            Ok(v) => {
-                if !v.is_unit() {
-                    self.printer
-                        .out_masked(&value::pretty(&v, self.printer.width()));
-                }
-                true
-            }
-            Err(e) => {
-                if interrupted {
-                    self.printer.error("interrupted", json!({}));
-                } else {
-                    self.show_error(&Diagnostic::from_eval(&e, Some(source)));
-                }
-                false
-            }
-        };
+        fx.cancel_flag().store(false, Ordering::SeqCst);
+        if !failed && !last.is_unit() {
+            self.printer
+                .out_masked(&value::pretty(&last, self.printer.width()));
+        }
         let stats = fx.stats();
         if !stats.is_empty() {
             let (mut o, mut c, mut p, mut f) = (0, 0, 0, 0);
@@ -331,35 +356,66 @@ impl Repl {
             self.printer.status(&self.printer.paint(Tone::Dim, &line));
             fx.journal(json!({"event": "recap", "stages": stats, "totals": {"ok": o, "changed": c, "planned": p, "failed": f}}));
         }
-        if ok {
-            self.functions += ast.clone_functions_only();
-            for i in new_imports {
-                if !self.imports.contains(&i) {
-                    self.imports.push(i);
-                }
+        let has_statements = units
+            .iter()
+            .any(|u| !matches!(u.kind, save::Kind::Function(..)));
+        if !ran.is_empty() || !has_statements {
+            self.functions += input_fns;
+            self.imports = imports;
+            functions.extend(ran);
+            ran = functions;
+        }
+        ran
+    }
+
+    /// The session's imports as an AST run before each statement.
+    fn prelude(&self, imports: &[String]) -> Option<AST> {
+        match self.engine.compile(imports.join("\n")) {
+            Ok(mut p) => {
+                p.set_source("(imports)");
+                Some(p)
+            }
+            Err(e) => {
+                self.show_error(&Diagnostic::from_parse(&e, "(imports)"));
+                None
             }
         }
-        ok
+    }
+
+    /// Runs the statement or import `u` of `text` with the session's imports and functions and
+    /// the input's own functions; its value.
+    fn run_unit(
+        &mut self,
+        source: &str,
+        text: &str,
+        u: &save::Unit,
+        imports: &[String],
+        input_fns: &AST,
+    ) -> Result<rhai::Dynamic, Box<rhai::EvalAltResult>> {
+        let mut one = self
+            .engine
+            .compile_with_scope(&self.scope, u.alone(text))
+            .map_err(|e| Box::new(rhai::EvalAltResult::from(e)))?;
+        one.set_source(source);
+        let prelude = self.engine.compile(imports.join("\n")).map_err(|e| {
+            let e: Box<rhai::EvalAltResult> = rhai::EvalAltResult::from(e).into();
+            e
+        })?;
+        let mut ast = prelude.merge(&self.functions).merge(input_fns).merge(&one);
+        ast.set_source(source);
+        self.engine
+            .eval_ast_with_scope::<rhai::Dynamic>(&mut self.scope, &ast)
     }
 
     fn eval_line(&mut self, line: &str) {
         self.counter += 1;
         let source = format!("repl[{}]", self.counter);
-        let plan = self.session.effects.is_plan();
-        if self.eval_source(&source, line) {
-            self.accept(line, plan);
-        }
+        let ran = self.eval_source(&source, line);
+        self.accepted.extend(ran);
     }
 
-    /// Keeps what `text` (which ran) did, for `:save`.
-    fn accept(&mut self, text: &str, plan: bool) {
-        if let Ok(ast) = self.engine.compile(text) {
-            self.accepted.extend(save::classify(text, &ast, plan));
-        }
-    }
-
-    /// Runs a `:command`. Returns false to leave.
-    fn command(&mut self, line: &str) -> bool {
+    /// Runs a `:command`; `ask` puts a yes/no question to the user. Returns false to leave.
+    fn command(&mut self, line: &str, ask: &mut dyn FnMut(&str) -> bool) -> bool {
         let mut parts = line.splitn(2, char::is_whitespace);
         let cmd = parts.next().unwrap_or("");
         let arg = parts.next().unwrap_or("").trim();
@@ -398,10 +454,8 @@ impl Repl {
                 } else {
                     match sources::read(Path::new(arg), "script") {
                         Ok(text) => {
-                            let plan = self.session.effects.is_plan();
-                            if self.eval_source(arg, &text) {
-                                self.accept(&text, plan);
-                            }
+                            let ran = self.eval_source(arg, &text);
+                            self.accepted.extend(ran);
                         }
                         Err(e) => p.error(&e, json!({})),
                     }
@@ -411,13 +465,7 @@ impl Repl {
                 if arg.is_empty() {
                     p.error(":save needs a file", json!({}));
                 } else {
-                    let (text, n) = save::script(&self.accepted);
-                    match std::fs::write(arg, text) {
-                        Ok(()) => p.status(&format!(
-                            "saved {n} statement(s) and definition(s) to {arg}; `labsh run {arg}` does it again"
-                        )),
-                        Err(e) => p.error(&format!("cannot write {arg}: {e}"), json!({})),
-                    }
+                    self.save(arg, ask);
                 }
             }
             ":edit" => self.edit(arg),
@@ -437,6 +485,46 @@ impl Repl {
             }
         }
         true
+    }
+
+    /// `:save FILE`: never through a symbolic link or into what is not a regular file; an
+    /// existing file only when the user says so.
+    fn save(&self, arg: &str, ask: &mut dyn FnMut(&str) -> bool) {
+        let p = &self.printer;
+        match std::fs::symlink_metadata(arg) {
+            Ok(m) if m.file_type().is_symlink() => {
+                p.error(
+                    &format!("{arg} is a symbolic link: :save does not write through one"),
+                    json!({}),
+                );
+                p.hint("give :save the path of the file itself, or another name");
+                return;
+            }
+            Ok(m) if !m.is_file() => {
+                p.error(
+                    &format!(
+                        "{arg} is not a regular file ({}): :save writes a script file",
+                        paths::file_kind(&m)
+                    ),
+                    json!({}),
+                );
+                return;
+            }
+            Ok(_) => {
+                if !ask(&format!("{arg} exists: overwrite it? [y/N] ")) {
+                    p.status(&format!("{arg} left as it was"));
+                    return;
+                }
+            }
+            Err(_) => {}
+        }
+        let (text, n) = save::script(&self.accepted);
+        match write_no_follow(Path::new(arg), &text) {
+            Ok(()) => p.status(&format!(
+                "saved {n} statement(s) and definition(s) to {arg}; `labsh run {arg}` does it again"
+            )),
+            Err(e) => p.error(&format!("cannot write {arg}: {e}"), json!({})),
+        }
     }
 
     fn edit(&mut self, name: &str) {
@@ -523,10 +611,25 @@ impl Repl {
             .iter()
             .any(|i| i.starts_with(&format!("import {name:?}")))
         {
-            self.imports.push(import);
+            self.imports.push(import.clone());
+            // A saved session imports it as the session did.
+            self.accepted.push(save::Entry::Import(import));
         }
         p.status(&format!("reloaded {name} from {}", path.display()));
     }
+}
+
+/// Writes `text` to `path`, refusing a symbolic link planted there since it was looked at.
+fn write_no_follow(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// The stdlib's modules, for a message.
