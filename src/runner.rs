@@ -641,6 +641,20 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
             FAILED
         }
     };
+    // The sandbox keeps what was done to it, as a run's does (a stopped one is left as a
+    // stopped run leaves it).
+    let saved = if common.plan || stopped {
+        Ok(false)
+    } else {
+        crate::modules::virt::client::save_changed_sandboxes(&session.effects)
+    };
+    let code = match saved {
+        Err(e) => {
+            printer.error(&format!("cannot save the sandbox: {e}"), json!({}));
+            FAILED
+        }
+        Ok(_) => code,
+    };
     if !session.effects.stats().is_empty() || printer.is_json() {
         session.effects.recap(t0.elapsed().as_millis());
     }

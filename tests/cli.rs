@@ -564,6 +564,27 @@ fn a_missing_key_is_an_error_with_a_did_you_mean_from_the_maps_keys() {
 }
 
 #[test]
+fn what_eval_does_to_the_sandbox_is_kept_for_the_next_run() {
+    let lab = Lab::new();
+    lab.run([
+        "-e",
+        "virt::network_ensure(virt::sandbox(), #{lab: \"e\", name: \"from-eval\", address: \"10.78.0.1\", netmask: \"255.255.255.0\", dhcp: false})",
+    ])
+    .ok()
+    .stderr_has("file.write");
+    lab.run(["-e", "virt::network_list(virt::sandbox()).map(|n| n.name)"])
+        .ok()
+        .stdout_has("from-eval");
+    // A look changes nothing: the file is not written again.
+    let file = lab.state().join("sandbox/host.xml");
+    let before = std::fs::read(&file).unwrap();
+    let o = lab.run(["-e", "virt::domain_list(virt::sandbox()).len()"]);
+    o.ok();
+    assert!(!o.stderr.contains("file.write"), "{}", o.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+#[test]
 fn a_module_beside_the_script_is_the_scripts_and_never_the_stdlibs() {
     let lab = Lab::new();
     // seed.rhai beside the script: the script's own import gets it, the stdlib's profile

@@ -369,3 +369,22 @@ fn save_keeps_every_statement_that_ran_terminated_and_the_run_replays_the_sessio
     run.stderr_has("echo │ from-run");
     assert!(!run.stdout.contains("never printed"), "{}", run.stdout);
 }
+
+#[test]
+fn a_missing_key_is_an_error_with_a_did_you_mean_and_the_sandbox_keeps_the_sessions_changes() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    t.line("import \"seed\" as seed");
+    t.line("let p = seed::profile()");
+    t.line("p.vms.ctrl.cuont");
+    let s = t.wait_for("did you mean 'count'?");
+    assert!(s.contains("no key 'cuont' in p.vms.ctrl"), "{s}");
+    // What the REPL does to the sandbox is there for the next run.
+    t.line("virt::network_ensure(virt::sandbox(), #{lab: \"repl\", name: \"from-repl\", address: \"10.79.0.1\", netmask: \"255.255.255.0\", dhcp: false})");
+    t.wait_for("changed=");
+    t.line(":quit");
+    std::thread::sleep(Duration::from_millis(300));
+    lab.run(["-e", "virt::network_list(virt::sandbox()).map(|n| n.name)"])
+        .ok()
+        .stdout_has("from-repl");
+}

@@ -340,6 +340,13 @@ impl Repl {
             self.printer
                 .out_masked(&value::pretty(&last, self.printer.width()));
         }
+        // The sandbox keeps what was done to it, as a run's does.
+        if !plan && !ran.is_empty() {
+            if let Err(e) = crate::modules::virt::client::save_changed_sandboxes(fx) {
+                self.printer
+                    .error(&format!("cannot save the sandbox: {e}"), json!({}));
+            }
+        }
         let stats = fx.stats();
         if !stats.is_empty() {
             let (mut o, mut c, mut p, mut f) = (0, 0, 0, 0);

@@ -13,6 +13,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 static POOL: OnceLock<Mutex<HashMap<String, Arc<Connect>>>> = OnceLock::new();
 
+/// The state (file text, autostart sidecar) of each sandbox file this process opened, as it was
+/// opened or last saved by [`save_changed_sandboxes`].
+type SandboxState = (String, String);
+static SANDBOXES: Mutex<Vec<(String, Option<SandboxState>)>> = Mutex::new(Vec::new());
+
+/// The host a sandbox file is made from (`virt::sandbox_host`).
+const SANDBOX_NODE: &str = include_str!("sandbox.xml");
+
 fn verr(what: &str, e: libvirt::Error) -> String {
     format!("{what}: {}", e.message())
 }
@@ -42,10 +50,51 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
     })?;
     if let Some(path) = uri.strip_prefix("test://") {
         sandbox::restore_autostart(&c, path);
+        // A sandbox file (not one a plan reads from memory) is remembered as it was opened.
+        if path.starts_with('/') && std::path::Path::new(path).is_file() {
+            if let Ok(mut g) = SANDBOXES.lock() {
+                g.push((uri.to_string(), sandbox::state(&c, SANDBOX_NODE).ok()));
+            }
+        }
     }
     let c = Arc::new(c);
     g.insert(uri.to_string(), c.clone());
     Ok(c)
+}
+
+/// Saves, as `virt::sandbox_save` does, each sandbox file this process opened whose networks or
+/// domains changed since it was opened (or last saved here): the REPL and `-e` keep what they did
+/// to the sandbox as a run of the lab does. Returns whether a file was written.
+pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, String> {
+    let opened: Vec<(String, Option<SandboxState>)> = SANDBOXES
+        .lock()
+        .map(|g| g.clone())
+        .map_err(|_| "the sandbox list is poisoned".to_string())?;
+    let mut wrote = false;
+    for (uri, before) in opened {
+        let Some(path) = uri.strip_prefix("test://") else {
+            continue;
+        };
+        let now = sandbox::state(&*connect(&uri)?, SANDBOX_NODE)?;
+        if before.as_ref() == Some(&now) {
+            continue;
+        }
+        let a = crate::effects::files::ensure_file(
+            fx,
+            &sandbox::autostart_file(path),
+            &now.1,
+            false,
+            None,
+        )?;
+        let b = crate::effects::files::ensure_file(fx, path, &now.0, false, None)?;
+        wrote |= a || b;
+        if let Ok(mut g) = SANDBOXES.lock() {
+            for (_, s) in g.iter_mut().filter(|(u, _)| *u == uri) {
+                *s = Some(now.clone());
+            }
+        }
+    }
+    Ok(wrote)
 }
 
 /// The state of the sandbox at `uri` (a `test:///PATH` URI) as a test-driver file; see
