@@ -74,6 +74,28 @@ ssh::run(h, "echo one; echo two >&2; echo three; exit 7");
     assert_eq!(masters, 1);
 }
 
+/// The folder of ssh's master connections (STATE/ssh) is made before ssh starts; one that cannot
+/// be made is an error naming it, and no ssh is started without it.
+#[test]
+fn a_master_connections_folder_that_cannot_be_made_is_named() {
+    let lab = Lab::new();
+    // A file where the folder goes.
+    let dir = lab.state().join("ssh");
+    std::fs::write(&dir, "not a folder\n").unwrap();
+    // Nothing listens there: an ssh started would say the host cannot be reached.
+    let free = crate::support::ports::free_port(47420);
+    let f = script(
+        &lab,
+        "run.rhai",
+        &format!("ssh::run(#{{host: \"127.0.0.1\", user: \"root\", port: {free}, connect_timeout: 3}}, [\"true\"]);"),
+    );
+    let o = lab.run_file(&f);
+    o.code(1)
+        .stderr_has(&format!("cannot create {}", dir.display()))
+        .stderr_has("the folder of ssh's master connections");
+    assert!(!o.stderr.contains("cannot be reached"), "{}", o.stderr);
+}
+
 #[test]
 fn unreachable_hosts_and_refused_keys_are_named() {
     let sshd = Sshd::start();

@@ -51,8 +51,9 @@ impl Host {
         crate::paths::state_dir().join("ssh").display().to_string()
     }
 
-    /// The ssh options every call shares.
-    fn base(&self, program: &str) -> Vec<String> {
+    /// The ssh options every call shares. The folder of the master connections' sockets is made
+    /// when missing, and a folder that cannot be made is an error naming it.
+    fn base(&self, program: &str) -> Result<Vec<String>, Error> {
         let dir = Self::control_dir();
         // One master connection per host, its socket in the state folder; a plan writes
         // nothing, so it shares a master only where one is already there.
@@ -60,7 +61,10 @@ impl Host {
             std::path::Path::new(&dir).is_dir()
         } else {
             // Private (0700): the sockets in it reach the hosts as this user.
-            crate::paths::create_private_dir_all(std::path::Path::new(&dir)).is_ok()
+            crate::paths::create_private_dir_all(std::path::Path::new(&dir)).map_err(|e| {
+                format!("cannot create {dir}, the folder of ssh's master connections: {e}")
+            })?;
+            true
         };
         let mut v: Vec<String> = vec![program.into()];
         let mut opts = vec![
@@ -74,7 +78,7 @@ impl Host {
         }
         opts.push("ServerAliveInterval=15".into());
         self.push_flags(&mut v, opts, if program == "scp" { "-P" } else { "-p" });
-        v
+        Ok(v)
     }
 
     /// `-o` with each of `opts`, then this host's own options, identity and port (`port_flag`:
@@ -102,15 +106,15 @@ impl Host {
     }
 
     /// The ssh command line that runs `remote` (a shell command line) on the host.
-    pub fn command(&self, remote: &str) -> Vec<String> {
+    pub fn command(&self, remote: &str) -> Result<Vec<String>, Error> {
         if let Some(via) = &self.via {
             return via.command(&self.hop_line(remote));
         }
-        let mut v = self.base("ssh");
+        let mut v = self.base("ssh")?;
         v.push(self.dest());
         v.push("--".into());
         v.push(remote.into());
-        v
+        Ok(v)
     }
 
     /// The ssh command line run on the `via` host: its own client, its keys and known hosts (a
@@ -212,12 +216,6 @@ pub fn offline(fx: &Effects, h: &Host, shown: Option<Op>, what: &str) -> Result<
 /// offline host is never contacted: a plan reads nothing from it (exit code 3, as a missing file)
 /// and shows the change, a run is an error.
 pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Output, Error> {
-    let mut c = Command::new(h.command(line));
-    c.timeout = o.timeout;
-    c.stdin = o.stdin.clone();
-    if !o.quiet {
-        c.stream = Some(h.label());
-    }
     let target = format!("{}: {line}", h.label());
     let shown = (!o.read).then(|| Op::new(func, target.clone()));
     if offline(fx, h, shown, line)? {
@@ -231,6 +229,12 @@ pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Ou
     // ssh's own failure (no connection) and a checked command's non-zero exit are judged inside
     // the effect, so that it is recorded as failed, not as changed.
     let run = || -> Result<Output, Error> {
+        let mut c = Command::new(h.command(line)?);
+        c.timeout = o.timeout;
+        c.stdin = o.stdin.clone();
+        if !o.quiet {
+            c.stream = Some(h.label());
+        }
         let out = fx.exec(&c)?;
         if let Some(m) = explain(h, out.code, &out.stderr) {
             return Err(Error::Failed(m));
@@ -342,8 +346,6 @@ pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Re
         ),
     };
     let full = as_user("ssh.write", line, &w.sudo)?;
-    let mut c = Command::new(h.command(&full));
-    c.stdin = Some(Arg::Plain(text.to_string()));
     let op = Op::new("ssh.write", &target)
         .arg("mode", w.mode.as_deref())
         .arg("content", &w.shown);
@@ -351,6 +353,8 @@ pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Re
     fx.change_typed(
         op,
         || -> Result<(), Error> {
+            let mut c = Command::new(h.command(&full)?);
+            c.stdin = Some(Arg::Plain(text.to_string()));
             let out = fx.exec(&c)?;
             if let Some(m) = explain(h, out.code, &out.stderr) {
                 return Err(Error::Failed(m));
