@@ -1,5 +1,14 @@
 //! labsh: parse the command line, set up logging, dispatch, exit with the command's code.
 
+#![cfg_attr(
+    test,
+    allow(
+        clippy::disallowed_methods,
+        clippy::disallowed_types,
+        reason = "tests make their own files and programs; the seam binds what labsh does"
+    )
+)]
+
 mod cli;
 mod doc;
 mod effects;
@@ -45,6 +54,10 @@ fn init_logging(verbose: u8) {
     let filter = std::env::var("LABSH_LOG").unwrap_or_else(|_| format!("labsh={level},warn"));
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "logging set up once: a second set up keeps the first"
+    )]
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| RedactingStderr)
@@ -65,6 +78,10 @@ fn main() -> ExitCode {
             } else {
                 runner::OK
             };
+            #[expect(
+                clippy::let_underscore_must_use,
+                reason = "clap's usage message on stderr or stdout: there is nowhere else to report it"
+            )]
             let _ = e.print();
             return ExitCode::from(code);
         }

@@ -13,6 +13,10 @@ static SCRIPT: OnceLock<String> = OnceLock::new();
 
 /// Names the script for the out-of-memory message.
 pub fn set_script(name: &str) {
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "set once: the first script named stays named"
+    )]
     let _ = SCRIPT.set(name.to_string());
 }
 

@@ -123,6 +123,10 @@ impl Printer {
     }
 
     /// Writes `line` to stdout as it is: its parts were masked.
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "stdout: a closed pipe (labsh piped into head) has nowhere to be reported"
+    )]
     fn write_out(&self, line: &str) {
         let _g = self.lock.lock();
         let mut out = std::io::stdout().lock();
@@ -135,6 +139,10 @@ impl Printer {
     fn write_err(&self, line: &str) {
         let _g = self.lock.lock();
         let mut err = std::io::stderr().lock();
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "stderr: there is nowhere else to report it"
+        )]
         let _ = writeln!(err, "{line}");
     }
 

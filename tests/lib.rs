@@ -6,6 +6,14 @@
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
+// Test code: tests start labsh and the components it drives, and make its files; what a test
+// starts it stops, and what it makes it removes, as best it can.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::let_underscore_must_use,
+    reason = "tests start programs and make files of their own; the seam binds what labsh does"
+)]
 
 mod support;
 

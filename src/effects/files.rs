@@ -125,6 +125,10 @@ fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), String>
         std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))
     })();
     if r.is_err() {
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "best-effort removal of the temporary file of a write that failed: the write's own error is returned"
+        )]
         let _ = std::fs::remove_file(&tmp);
     }
     r

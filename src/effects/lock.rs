@@ -21,6 +21,10 @@ pub fn path_in(state: &Path) -> PathBuf {
 
 /// The holder's line, as it wrote it just after taking the lock; `None` while it is not written
 /// yet, or when the process it names has ended (the lock is then free a moment later).
+#[expect(
+    clippy::let_underscore_must_use,
+    reason = "a holder's line that cannot be read is one not written yet: None"
+)]
 fn holder(file: &mut File) -> Option<String> {
     let mut s = String::new();
     let _ = file.rewind();
@@ -131,7 +135,15 @@ fn write_holder(file: &mut File, me: &str) -> std::io::Result<()> {
 pub fn release() {
     let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, f)) = held.take() {
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "giving the lock back: the holder's line is read only while the lock is held, and the lock goes with the file, closed just after"
+        )]
         let _ = f.set_len(0);
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "the lock goes with the file, closed just after"
+        )]
         let _ = f.unlock();
     }
 }

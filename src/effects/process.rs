@@ -416,6 +416,10 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
     if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
         let data = input.expose().to_string();
         std::thread::spawn(move || {
+            #[expect(
+                clippy::let_underscore_must_use,
+                reason = "a child that ends without reading all its input closes the pipe: its exit code and output say what happened"
+            )]
             let _ = stdin.write_all(data.as_bytes());
         });
     }
@@ -496,6 +500,10 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
     // Anything the program left running in its group would keep the pipes open.
     kill_group(pid, libc::SIGKILL);
     for p in pumps {
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "a pump that panicked lost only the output it was copying"
+        )]
         let _ = p.join();
     }
     if let Some(why) = stopped {

@@ -102,6 +102,10 @@ pub fn take_env_secrets() {
         std::env::remove_var(HANDOVER_VAR);
         match read_handover(&fd.to_string_lossy()) {
             Ok(m) => {
+                #[expect(
+                    clippy::let_underscore_must_use,
+                    reason = "set once, at start: a second set keeps the first"
+                )]
                 let _ = ENV_SECRETS.set(m);
                 return;
             }
@@ -123,6 +127,10 @@ pub fn take_env_secrets() {
         }
     }
     if names.is_empty() {
+        #[expect(
+            clippy::let_underscore_must_use,
+            reason = "set once, at start: a second set keeps the first"
+        )]
         let _ = ENV_SECRETS.set(m);
         return;
     }
@@ -135,6 +143,10 @@ pub fn take_env_secrets() {
     for k in &names {
         std::env::remove_var(k);
     }
+    #[expect(
+        clippy::let_underscore_must_use,
+        reason = "set once, at start: a second set keeps the first"
+    )]
     let _ = ENV_SECRETS.set(m);
 }
 
@@ -426,6 +438,7 @@ impl SecretsFile {
             fs::rename(&tmp, &self.path)
         };
         write().map_err(|e| {
+            #[expect(clippy::let_underscore_must_use, reason = "best-effort removal of the temporary file of a write that failed: the write's own error is returned")]
             let _ = fs::remove_file(&tmp);
             format!("cannot write {}: {e}", self.path.display())
         })?;

@@ -115,6 +115,10 @@ pub fn start(common: &Common) -> u8 {
     match history::load(&history) {
         Ok(entries) => {
             for e in entries {
+                #[expect(
+                    clippy::let_underscore_must_use,
+                    reason = "rustyline's history in memory: an entry it refuses is only not offered again"
+                )]
                 let _ = rl.add_history_entry(e);
             }
         }
@@ -544,6 +548,10 @@ impl Repl {
             return;
         }
         let name = name.trim_end_matches(".rhai");
+        #[expect(
+            clippy::disallowed_methods,
+            reason = ":edit copies a stdlib module into the user's override folder: the user's own file, not a lab's"
+        )]
         let path = match resolver::find(self.cwd.as_deref(), None, name) {
             Some(resolver::Found::File(f)) => f,
             Some(resolver::Found::Embedded(n, text)) => {
@@ -576,6 +584,11 @@ impl Repl {
             p.error("$EDITOR is empty", json!({}));
             return;
         };
+        #[expect(
+            clippy::disallowed_methods,
+            clippy::disallowed_types,
+            reason = ":edit opens the user's $EDITOR on the terminal: the user's own session, not a step of a lab (no plan, no journal, no timeout)"
+        )]
         let status = std::process::Command::new(prog)
             .args(words)
             .arg(&path)
@@ -627,6 +640,10 @@ impl Repl {
 }
 
 /// Writes `text` to `path`, refusing a symbolic link planted there since it was looked at.
+#[expect(
+    clippy::disallowed_methods,
+    reason = ":save writes the session into the file the user named: not a lab's effect"
+)]
 fn write_no_follow(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -260,6 +260,10 @@ fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> R
             crate::effects::Error::NotFound(m) => format!("{m} (pip install sushy-tools)"),
             other => other.to_string(),
         })?;
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the emulator's PID file, written as it starts, inside the Effects::change that starts it"
+    )]
     std::fs::write(pid_file, pid.to_string())
         .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
     let probe = Command::new([
@@ -377,6 +381,7 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
             }
+            #[expect(clippy::disallowed_methods, reason = "inside Effects::change: the emulator's state folder, made before it starts")]
             std::fs::create_dir_all(&state_dir)
                 .map_err(|e| format!("cannot make {state_dir}: {e}"))?;
             start_and_wait(
@@ -446,6 +451,10 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
     };
     let raw = raw.trim().to_string();
     let running = pid_alive(pid_file);
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the change that stops the emulator removes its PID file"
+    )]
     fx.change(
         Op::new("bmc.sushy.stop", pid_file).arg("pid", &raw),
         || {

@@ -54,6 +54,10 @@ fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool,
 
 /// Makes the folder an image goes into: 0700 in the state folder (the sandbox's images, the
 /// base image cache there), as anything labsh makes there.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "called inside Effects::change: the folder of the image a tool is about to make"
+)]
 fn make_dir(dir: &Path) -> Result<(), String> {
     if crate::paths::in_state(dir) {
         crate::paths::private_dir(dir)
@@ -63,6 +67,10 @@ fn make_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// An image a tool made in the state folder is labsh's own: 0600, whatever the tool's umask.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "called inside Effects::change: an image a tool made in the state folder, made 0600"
+)]
 fn own_file(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     if crate::paths::in_state(path) && path.is_file() {
@@ -118,6 +126,10 @@ fn guestfs_env() -> Vec<(String, Arg)> {
 
 /// KVM works when /dev/kvm opens and a vendor module (kvm_intel, kvm_amd) is loaded: in some
 /// containers /dev/kvm exists without one, and guests started on it hang.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "opens /dev/kvm read-write to see whether KVM is usable: nothing is written"
+)]
 pub fn kvm_usable() -> bool {
     std::env::var_os("LABSH_NO_KVM").is_none()
         && std::fs::OpenOptions::new()
@@ -291,6 +303,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
         }
         let part = dir.join(format!("download-{}.part", std::process::id()));
         let planned = unhashed();
+        #[expect(clippy::disallowed_methods, reason = "the change that downloads a base image into the cache: its folder, the file, the index")]
         return fx.change(
             cached(&planned),
             || {
@@ -309,6 +322,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 cmd.stream = Some("curl".into());
                 if let Err(e) = exec(fx, &cmd) {
                     // Nothing of a failed download is kept.
+                    #[expect(clippy::let_underscore_must_use, reason = "best-effort removal of a failed download's partial file: the download's own error is returned")]
                     let _ = std::fs::remove_file(&part);
                     return Err(e);
                 }
@@ -354,10 +368,22 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     fx.change(
         cached(&p),
         || -> Result<String, String> {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "inside Effects::change: the image cache's folder"
+            )]
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&p));
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "inside Effects::change: a base image copied into the cache"
+            )]
             std::fs::copy(src, &tmp).map_err(|e| format!("cannot copy {source}: {e}"))?;
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "inside Effects::change: the copy put in place, whole"
+            )]
             std::fs::rename(&tmp, &dst).map_err(|e| format!("cannot move to {p}: {e}"))?;
             Ok(p.clone())
         },
@@ -397,6 +423,10 @@ pub fn virt_resize(
     fx.change(
         Op::new("file.rename", dst).arg("from", &tmp),
         || {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "inside Effects::change: the resized image put in place, whole"
+            )]
             std::fs::rename(&tmp, dst).map_err(|e| format!("cannot rename {tmp}: {e}"))?;
             own_file(Path::new(dst))
         },

@@ -34,12 +34,14 @@ pub fn download(
             .arg("sha256", sha)
             .arg("into", dir),
         || -> Result<(), Error> {
+            #[expect(clippy::disallowed_methods, reason = "inside Effects::change: the folder a tool is installed into")]
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&format!(
                 "{dir}/.{archive}"
             )));
             let r = fetch_and_unpack(fx, &url, &tmp, sha, dir, name, archive);
             // The download is not kept, unpacked or not.
+            #[expect(clippy::disallowed_methods, clippy::let_underscore_must_use, reason = "best-effort removal of the downloaded archive, unpacked or not: what the download and the unpacking did is returned")]
             let _ = std::fs::remove_file(&tmp);
             r
         },
@@ -63,6 +65,10 @@ fn fetch_and_unpack(
         .call()
         .map_err(|e| format!("GET {url}: {e}"))?;
     let mut reader = resp.into_body().into_reader();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "called inside Effects::change: the archive downloaded into a temporary file"
+    )]
     let mut f =
         std::fs::File::create(tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::io::copy(&mut reader, &mut f).map_err(|e| format!("GET {url}: {e}"))?;

@@ -61,6 +61,10 @@ impl Host {
             std::path::Path::new(&dir).is_dir()
         } else {
             // Private (0700): the sockets in it reach the hosts as this user.
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "labsh's own state: the folder of ssh's master connections, made private"
+            )]
             crate::paths::create_private_dir_all(std::path::Path::new(&dir)).map_err(|e| {
                 format!("cannot create {dir}, the folder of ssh's master connections: {e}")
             })?;

@@ -391,6 +391,10 @@ pub mod virt_fns {
             let mut any = false;
             for p in [path.to_string(), super::sandbox::autostart_file(path)] {
                 if std::path::Path::new(&p).exists() {
+                    #[expect(
+                        clippy::disallowed_methods,
+                        reason = "the change that forgets a sandbox's saved state"
+                    )]
                     fx.change(
                         crate::effects::Op::new("file.remove", &p),
                         || std::fs::remove_file(&p).map_err(|e| format!("cannot remove {p}: {e}")),

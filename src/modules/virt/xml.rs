@@ -36,6 +36,10 @@ pub struct NetSpec {
     pub active: bool,
 }
 
+#[expect(
+    clippy::let_underscore_must_use,
+    reason = "write! into a String cannot fail"
+)]
 pub fn network_xml(spec: &NetSpec, lab: &str) -> String {
     let mut x = String::new();
     let _ = write!(
@@ -186,6 +190,10 @@ fn dev_name(bus: &str, i: usize) -> String {
     format!("{prefix}{}", (b'a' + i as u8) as char)
 }
 
+#[expect(
+    clippy::let_underscore_must_use,
+    reason = "write! into a String cannot fail"
+)]
 pub fn domain_xml(spec: &DomSpec, lab: &str, uuid: Option<&str>) -> String {
     let mut x = String::new();
     let _ = write!(
