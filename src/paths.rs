@@ -79,17 +79,23 @@ pub fn search_path() -> Vec<PathBuf> {
 
 /// Makes folder `dir` with the parents it lacks, each one it makes 0700 whatever the umask (the
 /// XDG base directory rule for the folders it creates); folders that are there already are left
-/// as they are.
+/// as they are. In the state folder, a symbolic link at `dir` or at a folder between the state
+/// folder and it is an error ([`no_link_in_state`]): labsh makes nothing through one.
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    no_link_in_state(dir).map_err(std::io::Error::other)?;
+    make_private_dirs(dir)
+}
+
 #[expect(
     clippy::disallowed_methods,
     reason = "labsh's own private state, for every layer: a caller outside src/effects/ is marked"
 )]
-pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
-        create_private_dir_all(parent)?;
+        make_private_dirs(parent)?;
     }
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {
@@ -107,7 +113,59 @@ pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
     reason = "labsh's own private state, for every layer: a caller outside src/effects/ is marked"
 )]
 pub fn private_dir(dir: &Path) -> Result<(), String> {
+    // The link named first, without the "cannot create" of an error of the making.
+    no_link_in_state(dir)?;
     create_private_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// The folders from the state folder `state` (left out: it may be reached through a link of
+/// the user's) down to `path` (itself included), when `path` is in the state folder by name or
+/// by the state folder's real path; empty otherwise.
+fn below(state: &Path, path: &Path) -> Vec<PathBuf> {
+    let p = absolute(path);
+    let state = absolute(state);
+    let real = state.canonicalize().ok();
+    let Some(base) = [Some(state), real]
+        .into_iter()
+        .flatten()
+        .find(|s| p.starts_with(s) && p != *s)
+    else {
+        return Vec::new();
+    };
+    let Ok(rel) = p.strip_prefix(&base) else {
+        return Vec::new();
+    };
+    let mut at = base.clone();
+    rel.components()
+        .map(|c| {
+            at.push(c);
+            at.clone()
+        })
+        .collect()
+}
+
+/// An error when `path` is in the state folder and it, or a folder between the state folder
+/// and it, is a symbolic link (a `runs`, `out` or `sandbox` planted as a link to another
+/// place): labsh writes nothing through one, naming it. What does not exist yet is no link.
+pub fn no_link_in_state(path: &Path) -> Result<(), String> {
+    no_link_below(&state_dir(), path)
+}
+
+fn no_link_below(state: &Path, path: &Path) -> Result<(), String> {
+    for p in below(state, path) {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link in the state folder {}: labsh does not write through one; remove it",
+                    p.display(),
+                    state.display()
+                ))
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 /// `path` as an absolute path, `.` and `..` taken away by their names (no file is looked at).
@@ -380,6 +438,40 @@ mod tests {
         symlink(dir.path().join("made"), &dangling).unwrap();
         assert!(open_private(&dangling, OpenOptions::new().append(true).create(true)).is_err());
         assert!(!dir.path().join("made").exists());
+    }
+
+    #[test]
+    fn a_folder_in_the_state_folder_that_is_a_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        // The state folder itself may be reached through a link of the user's.
+        let real = dir.path().join("real-state");
+        std::fs::create_dir(&real).unwrap();
+        let state = dir.path().join("state");
+        symlink(&real, &state).unwrap();
+        assert!(no_link_below(&state, &state.join("runs/x.jsonl")).is_ok());
+        symlink(&elsewhere, real.join("runs")).unwrap();
+        for p in [
+            state.join("runs"),
+            state.join("runs/x.jsonl"),
+            state.join("runs/a/b"),
+            real.join("runs/x.jsonl"),
+        ] {
+            let e = no_link_below(&state, &p).unwrap_err();
+            assert!(
+                e.contains("runs is a symbolic link in the state folder"),
+                "{e}"
+            );
+        }
+        // A folder that is not there yet is no link; outside the state folder nothing is asked.
+        assert!(no_link_below(&state, &state.join("out/sandbox/hosts")).is_ok());
+        assert!(no_link_below(&state, &elsewhere.join("x")).is_ok());
+        std::fs::create_dir(real.join("out")).unwrap();
+        symlink(&elsewhere, real.join("out/sandbox")).unwrap();
+        let e = no_link_below(&state, &state.join("out/sandbox/hosts")).unwrap_err();
+        assert!(e.contains("out/sandbox is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     }
 
     #[test]

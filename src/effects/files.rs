@@ -93,6 +93,69 @@ pub fn temp_path(path: &str) -> String {
     format!("{path}.labsh-tmp.{}.{n}", std::process::id())
 }
 
+/// Makes folder `dir` (with its parents) for what labsh writes there: in the state folder as
+/// [`crate::paths::private_dir`] does (0700, never through a link), elsewhere as the umask says.
+pub fn make_dir(dir: &Path) -> Result<(), String> {
+    if crate::paths::in_state(dir) {
+        crate::paths::private_dir(dir)
+    } else {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    }
+}
+
+/// Creates `path` for writing, or empties it (a log labsh keeps): in the state folder with
+/// [`crate::paths::open_private`] (0600, never through a link, its folder private), elsewhere
+/// as `File::create` does, its folder made.
+pub fn create_file(path: &Path) -> Result<std::fs::File, String> {
+    if crate::paths::in_state(path) {
+        return crate::paths::open_private(
+            path,
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true),
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        make_dir(dir)?;
+    }
+    std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Copies `src` into the new file `to` (one there already, or a link, is an error): 0600 when
+/// `private`, else with the source's mode.
+pub fn copy_new(src: &Path, to: &Path, private: bool) -> std::io::Result<()> {
+    let mut from = std::fs::File::open(src)?;
+    let mode = if private {
+        0o600
+    } else {
+        from.metadata()?.permissions().mode() & 0o777
+    };
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(to)?;
+    if private {
+        out.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    let r = std::io::copy(&mut from, &mut out).map(|_| ());
+    if r.is_err() {
+        if let Err(e) = std::fs::remove_file(to) {
+            tracing::debug!("cannot remove {}: {e}", to.display());
+        }
+    }
+    r
+}
+
+/// Writes `text` into `path` now, recording no effect of its own (a file a change makes as a
+/// part of itself: a service's PID file): written aside and renamed over; in the state folder
+/// 0600 in private folders and never through a link; `private`: 0600 elsewhere too.
+pub fn write_now(path: &str, text: &str, private: bool) -> Result<(), String> {
+    let own = crate::paths::in_state(Path::new(path));
+    write(path, text, private || own, own)
+}
+
 /// Writes `text` aside and renames it over `path` (which replaces a link there, never follows
 /// it); `own`: in the state folder, whose folders are made private.
 fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), String> {

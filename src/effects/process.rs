@@ -83,6 +83,9 @@ pub struct Command {
     pub stdin: Option<Arg>,
     /// Sees every output line (stdout and stderr) as it arrives: progress parsers, log files.
     pub on_line: Option<LineHook>,
+    /// What the program makes is its user's alone: its umask also takes the group's and
+    /// others' bits (077). For a program that writes into the state folder.
+    pub private: bool,
 }
 
 impl std::fmt::Debug for Command {
@@ -276,12 +279,17 @@ pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error
             cmd.display()
         )));
     }
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(log)
-        .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?;
+    // In the state folder the log is 0600, never opened through a link.
+    let out = if crate::paths::in_state(log) {
+        super::files::create_file(log).map_err(Error::Failed)?
+    } else {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(log)
+            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?
+    };
     let err = out
         .try_clone()
         .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?;
@@ -356,7 +364,25 @@ fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg, SecretFiles), Error> 
         c.env(k, for_child(v, &mut files)?);
     }
     c.process_group(0);
+    if cmd.private {
+        private_umask(&mut c);
+    }
     Ok((c, program, files))
+}
+
+/// Adds 077 to the umask the child starts with (what it makes is its user's alone).
+#[allow(unsafe_code)]
+fn private_umask(c: &mut StdCommand) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec; umask(2) is
+    // async-signal-safe, allocates nothing and touches no memory.
+    unsafe {
+        c.pre_exec(|| {
+            let old = libc::umask(0o077);
+            libc::umask(old | 0o077);
+            Ok(())
+        });
+    }
 }
 
 /// Why `program` did not start.
@@ -550,6 +576,20 @@ mod tests {
         let e = run(c).unwrap_err();
         assert!(e.contains("timed out"), "{e}");
         assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_private_command_makes_files_its_users_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("made");
+        let line = format!("umask; : > {}", f.display());
+        let mut c = Command::new(["sh", "-c", line.as_str()]);
+        c.private = true;
+        let o = run(c).unwrap();
+        assert!(o.stdout.trim_end().ends_with("77"), "{}", o.stdout);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
     }
 
     #[test]

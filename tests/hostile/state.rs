@@ -3,14 +3,21 @@
 //! --markdown` refuses one too and asks before overwriting.
 
 use super::{lab_with_state, script};
-use crate::support::{walk, Lab, Out};
+use crate::support::bmc::path_with_venv;
+use crate::support::ports::free_port;
+use crate::support::{qcow2, walk, Lab, Labsh, Out, Sshd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Runs labsh with `args` (and `stdin`) under `umask 000`, with the lab's environment.
 fn run_with_umask_000(lab: &Lab, args: &[&str], stdin: &str) -> Out {
-    let inner = lab.labsh().args(args).command();
+    under_umask_000(lab, lab.labsh().args(args), stdin)
+}
+
+/// Runs `labsh` (with its arguments and environment) under `umask 000` in the lab's folder.
+fn under_umask_000(lab: &Lab, labsh: Labsh<'_>, stdin: &str) -> Out {
+    let inner = labsh.command();
     let mut c = Command::new("sh");
     c.arg("-c")
         .arg("umask 000 && exec \"$0\" \"$@\"")
@@ -99,6 +106,140 @@ fn under_umask_000_the_state_folder_is_0700_and_its_files_0600() {
     );
     for d in dirs {
         assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+}
+
+/// Every file under the state folder 0600 and every folder 0700.
+#[track_caller]
+fn assert_private(state: &Path) {
+    for f in walk(state) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    for d in folders(state) {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+}
+
+/// Stops the Redfish emulator of a PID file when the test ends, whatever it did.
+struct StopEmulator(std::path::PathBuf);
+
+impl Drop for StopEmulator {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+/// What the bindings write into the state folder under umask 000: the Redfish emulator's
+/// configuration, password file, PID file, log and state folder (a real sushy-emulator), an
+/// ssh job's local log (a real sshd) and the ssh sockets' folder, the base-image cache (a copy
+/// of a 0644 image).
+#[test]
+fn under_umask_000_what_the_bindings_write_in_the_state_folder_is_private() {
+    let sshd = Sshd::start();
+    let lab = Lab::new();
+    std::fs::remove_dir(lab.state()).unwrap();
+    let state = lab.state();
+    let port = free_port(18640);
+    let base = lab.work().join("base.qcow2");
+    qcow2(&base, "1M");
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let remote = lab.work().join("remote-jobs");
+    let _stop = StopEmulator(state.join("redfish/lab/sushy.pid"));
+    let f = lab.file(
+        "writers.rhai",
+        &format!(
+            r#"
+let state = run_info().state_dir;
+let dir = `${{state}}/redfish/lab`;
+let pw = secret("umask-redfish", #{{generate: true, length: 16}});
+bmc::sushy_configured(#{{port: {port}, libvirt_uri: "test:///default", pid_file: `${{dir}}/sushy.pid`,
+    config: `${{dir}}/sushy.conf`, password: pw, systems: []}});
+assert(bmc::sushy_running(`${{dir}}/sushy.pid`));
+let r = ssh::job({host}, "umask", "echo job-output", #{{log: `${{state}}/out/jobs/umask.log`, dir: "{remote}", every: 0.1}});
+assert_eq(r.tail, ["job-output"]);
+img::cache_base("{base}", `${{state}}/sandbox/images/cache`);
+"#,
+            host = sshd.host(),
+            remote = remote.display(),
+            base = base.display(),
+        ),
+    );
+    let f = f.display().to_string();
+    let labsh = lab.labsh().args(["run", &f]).env("PATH", &path_with_venv());
+    under_umask_000(&lab, labsh, "").ok();
+    let files = walk(&state);
+    for f in [
+        "redfish/lab/sushy.conf",
+        "redfish/lab/sushy.conf.htpasswd",
+        "redfish/lab/sushy.pid",
+        "redfish/lab/sushy.pid.log",
+        "out/jobs/umask.log",
+    ] {
+        assert!(files.contains(&state.join(f)), "{f} was not made");
+    }
+    assert!(state.join("redfish/lab/sushy.conf.state").is_dir());
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with(state.join("sandbox/images/cache"))),
+        "the base image was not cached"
+    );
+    assert_private(&state);
+    // The emulator stopped: its PID file goes.
+    let stop = lab.file(
+        "stop.rhai",
+        "bmc::sushy_stop(`${run_info().state_dir}/redfish/lab/sushy.pid`);\n",
+    );
+    let stop = stop.display().to_string();
+    under_umask_000(
+        &lab,
+        lab.labsh()
+            .args(["run", &stop])
+            .env("PATH", &path_with_venv()),
+        "",
+    )
+    .ok();
+    assert!(!state.join("redfish/lab/sushy.pid").exists());
+}
+
+/// A folder of the state folder (runs/, out/, sandbox/) that is a link to another place: a run
+/// refuses it, naming it, and writes nothing there.
+#[test]
+fn a_folder_of_the_state_folder_that_is_a_link_is_never_written_through() {
+    for (folder, cases) in [
+        (
+            "runs",
+            vec![
+                vec!["run", "LAB"],
+                vec!["-e", "files::write(`${run_info().state_dir}/x.txt`, \"x\")"],
+            ],
+        ),
+        ("out", vec![vec!["run", "LAB"]]),
+        ("sandbox", vec![vec!["run", "LAB"]]),
+    ] {
+        for args in cases {
+            let lab = Lab::new();
+            let elsewhere = lab.root.path().join("elsewhere");
+            std::fs::create_dir_all(&elsewhere).unwrap();
+            symlink(&elsewhere, lab.state().join(folder)).unwrap();
+            let lab_script = script("lab.rhai");
+            let args: Vec<&str> = args
+                .iter()
+                .map(|a| if *a == "LAB" { lab_script.as_str() } else { *a })
+                .collect();
+            let out = lab.run(&args);
+            out.code(1).stderr_has(&format!(
+                "{} is a symbolic link in the state folder",
+                lab.state().join(folder).display()
+            ));
+            assert_eq!(
+                walk(&elsewhere),
+                Vec::<std::path::PathBuf>::new(),
+                "{folder} {args:?}: written through the link"
+            );
+        }
     }
 }
 

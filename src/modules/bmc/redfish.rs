@@ -249,13 +249,27 @@ pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String
 
 /// Starts sushy-emulator with `args`, a background service of labsh's (its output in
 /// `pid_file`.log, its PID in `pid_file`), and waits up to 30 s for it to answer HTTP on `base`
-/// (401 counts: it answers before credentials are checked), giving up as soon as it exits.
+/// (401 counts: it answers before credentials are checked), giving up as soon as it exits. In
+/// the state folder its log and PID file are 0600 and what it makes there (its state folder)
+/// its user's alone.
 fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> Result<(), String> {
     let log = format!("{pid_file}.log");
+    if let Some(dir) = std::path::Path::new(pid_file)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "called inside Effects::change: the folder of the emulator's PID file and log"
+        )]
+        crate::effects::files::make_dir(dir)?;
+    }
     let mut argv: Vec<Arg> = vec![tool("sushy-emulator", "LABSH_SUSHY").into()];
     argv.extend(args);
+    let mut cmd = Command::new(argv);
+    cmd.private = crate::paths::in_state(std::path::Path::new(pid_file));
     let pid = fx
-        .spawn_detached(&Command::new(argv), std::path::Path::new(&log))
+        .spawn_detached(&cmd, std::path::Path::new(&log))
         .map_err(|e| match e {
             crate::effects::Error::NotFound(m) => format!("{m} (pip install sushy-tools)"),
             other => other.to_string(),
@@ -264,8 +278,7 @@ fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> R
         clippy::disallowed_methods,
         reason = "the emulator's PID file, written as it starts, inside the Effects::change that starts it"
     )]
-    std::fs::write(pid_file, pid.to_string())
-        .map_err(|e| format!("cannot write {pid_file}: {e}"))?;
+    crate::effects::files::write_now(pid_file, &pid.to_string(), false)?;
     let probe = Command::new([
         tool("curl", "LABSH_CURL").as_str(),
         "-s",
@@ -381,9 +394,11 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
             }
-            #[expect(clippy::disallowed_methods, reason = "inside Effects::change: the emulator's state folder, made before it starts")]
-            std::fs::create_dir_all(&state_dir)
-                .map_err(|e| format!("cannot make {state_dir}: {e}"))?;
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "inside Effects::change: the emulator's state folder, made before it starts"
+            )]
+            crate::effects::files::make_dir(std::path::Path::new(&state_dir))?;
             start_and_wait(
                 fx,
                 vec!["--config".into(), spec.config.as_str().into()],

@@ -53,29 +53,37 @@ fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool,
 }
 
 /// Makes the folder an image goes into: 0700 in the state folder (the sandbox's images, the
-/// base image cache there), as anything labsh makes there.
+/// base image cache there), never through a link there, as anything labsh makes there.
 #[expect(
     clippy::disallowed_methods,
     reason = "called inside Effects::change: the folder of the image a tool is about to make"
 )]
 fn make_dir(dir: &Path) -> Result<(), String> {
-    if crate::paths::in_state(dir) {
-        crate::paths::private_dir(dir)
-    } else {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
-    }
+    crate::effects::files::make_dir(dir)
 }
 
-/// An image a tool made in the state folder is labsh's own: 0600, whatever the tool's umask.
+/// An image a tool made in the state folder is labsh's own: 0600, whatever the tool's umask
+/// (set on the file itself: a link there is refused before the tool runs).
 #[expect(
     clippy::disallowed_methods,
     reason = "called inside Effects::change: an image a tool made in the state folder, made 0600"
 )]
 fn own_file(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
-    if crate::paths::in_state(path) && path.is_file() {
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if crate::paths::in_state(path) && is_file {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Before a tool writes `target`: in the state folder, a link at it (or at a folder on its way)
+/// is refused, naming it, and what the tool makes there is its user's alone (umask 077).
+fn into_state(cmd: &mut Command, target: &Path) -> Result<(), String> {
+    if crate::paths::in_state(target) {
+        crate::paths::no_link_in_state(target)?;
+        cmd.private = true;
     }
     Ok(())
 }
@@ -92,8 +100,9 @@ fn change(
     let mut cmd = Command::new(argv);
     cmd.env = env;
     cmd.stream = Some(tool.rsplit('/').next().unwrap_or(&tool).to_string());
+    let shown = cmd.display();
     fx.change(
-        Op::new(op, target).arg("argv", cmd.display()),
+        Op::new(op, target).arg("argv", shown),
         || {
             need(&tool)?;
             if let Some(dir) = Path::new(target)
@@ -102,6 +111,7 @@ fn change(
             {
                 make_dir(dir)?;
             }
+            into_state(&mut cmd, Path::new(target))?;
             exec(fx, &cmd)?;
             own_file(Path::new(target))
         },
@@ -308,8 +318,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
             cached(&planned),
             || {
                 need("curl")?;
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                make_dir(&dir)?;
                 let mut cmd = Command::new([
                     "curl",
                     "-fsSL",
@@ -320,6 +329,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                     source,
                 ]);
                 cmd.stream = Some("curl".into());
+                into_state(&mut cmd, &part)?;
                 if let Err(e) = exec(fx, &cmd) {
                     // Nothing of a failed download is kept.
                     #[expect(clippy::let_underscore_must_use, reason = "best-effort removal of a failed download's partial file: the download's own error is returned")]
@@ -334,11 +344,18 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 // next run downloads it again.
                 use std::io::Write;
                 let cannot = |e: std::io::Error| format!("cannot write {}: {e}", index.display());
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&index)
-                    .map_err(cannot)?;
+                let mut f = if crate::paths::in_state(&index) {
+                    crate::paths::open_private(
+                        &index,
+                        std::fs::OpenOptions::new().create(true).append(true),
+                    )?
+                } else {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&index)
+                        .map_err(cannot)?
+                };
                 writeln!(f, "{hash} {source}").map_err(cannot)?;
                 Ok(dst.display().to_string())
             },
@@ -368,18 +385,14 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     fx.change(
         cached(&p),
         || -> Result<String, String> {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "inside Effects::change: the image cache's folder"
-            )]
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            make_dir(&dir)?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&p));
             #[expect(
                 clippy::disallowed_methods,
-                reason = "inside Effects::change: a base image copied into the cache"
+                reason = "inside Effects::change: a base image copied into the cache (0600 in the state folder)"
             )]
-            std::fs::copy(src, &tmp).map_err(|e| format!("cannot copy {source}: {e}"))?;
+            crate::effects::files::copy_new(src, &tmp, crate::paths::in_state(&dst))
+                .map_err(|e| format!("cannot copy {source} to {}: {e}", tmp.display()))?;
             #[expect(
                 clippy::disallowed_methods,
                 reason = "inside Effects::change: the copy put in place, whole"

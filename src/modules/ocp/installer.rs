@@ -110,6 +110,8 @@ pub fn install(
     ]);
     cmd.timeout = Some(timeout);
     cmd.on_line = Some(hook);
+    // What the installer writes into the state folder (auth/, its state) is private too.
+    cmd.private = crate::paths::in_state(std::path::Path::new(dir));
     if let Some(r) = release_image {
         // A disconnected install pulls the release from the mirror.
         cmd.env.push((
@@ -124,11 +126,9 @@ pub fn install(
     let r = fx.change_typed(
         op.arg("timeout_s", timeout.as_secs()),
         || {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
-            *log.lock().map_err(|_| "log lock")? = Some(
-                std::fs::File::create(&log_path)
-                    .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?,
-            );
+            crate::effects::files::make_dir(std::path::Path::new(dir))?;
+            *log.lock().map_err(|_| "log lock")? =
+                Some(crate::effects::files::create_file(&log_path)?);
             fx.exec(&cmd)
         },
         process::Output::planned,

@@ -34,8 +34,11 @@ pub fn download(
             .arg("sha256", sha)
             .arg("into", dir),
         || -> Result<(), Error> {
-            #[expect(clippy::disallowed_methods, reason = "inside Effects::change: the folder a tool is installed into")]
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "inside Effects::change: the folder a tool is installed into"
+            )]
+            crate::effects::files::make_dir(Path::new(dir))?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&format!(
                 "{dir}/.{archive}"
             )));
@@ -69,8 +72,7 @@ fn fetch_and_unpack(
         clippy::disallowed_methods,
         reason = "called inside Effects::change: the archive downloaded into a temporary file"
     )]
-    let mut f =
-        std::fs::File::create(tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let mut f = crate::effects::files::create_file(tmp)?;
     std::io::copy(&mut reader, &mut f).map_err(|e| format!("GET {url}: {e}"))?;
     let got = sha256_file(tmp)?;
     if !got.eq_ignore_ascii_case(sha) {
@@ -81,6 +83,7 @@ fn fetch_and_unpack(
     let tmp = tmp.display().to_string();
     let mut tar = Command::new(["tar", "-xzf", tmp.as_str(), "-C", dir, name]);
     tar.timeout = Some(std::time::Duration::from_secs(600));
+    tar.private = crate::paths::in_state(Path::new(dir));
     let out = fx.exec(&tar)?;
     if out.code != 0 {
         return Err(Error::Failed(format!(

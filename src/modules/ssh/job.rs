@@ -213,21 +213,14 @@ pub fn parse_poll(line: &str) -> Option<(u64, bool, Option<i64>)> {
 /// terminal (else a status line each minute), the timeout honoured (the job is stopped), Ctrl-C
 /// leaving it running.
 fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobEnd, Error> {
-    if let Some(dir) = std::path::Path::new(&spec.log).parent() {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "called inside Effects::change: the folder of the job's local log"
-        )]
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
+    // In the state folder: 0600 in private folders, never opened through a link.
     #[expect(
         clippy::disallowed_methods,
         reason = "called inside Effects::change: the job's output copied to its local log"
     )]
-    let mut log = Some(
-        std::fs::File::create(&spec.log).map_err(|e| format!("cannot write {}: {e}", spec.log))?,
-    );
+    let mut log = Some(crate::effects::files::create_file(std::path::Path::new(
+        &spec.log,
+    ))?);
     let d = shell_quote(&folder(spec));
     let printer = fx.printer().clone();
     let what = format!("{} on {}", spec.name, h.label());
