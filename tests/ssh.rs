@@ -336,6 +336,48 @@ ssh::job(h, "slow", "echo $$ > {r}/slow.pid; sleep 30", #{{log: "{w}/slow.log", 
 }
 
 #[test]
+fn a_checked_job_that_fails_is_recorded_as_failed() {
+    let (_sshd, lab, h) = sshd_and_lab();
+    let remote = lab.work().join("remote");
+    let f = script(
+        &lab,
+        "checked.rhai",
+        &format!(
+            r#"
+ssh::job({h}, "bad", "echo trying; exit 4", #{{log: "{w}/bad.log", dir: "{r}", every: 0.1}});
+"#,
+            w = lab.work().display(),
+            r = remote.display()
+        ),
+    );
+    let o = lab.run(["--json", "run", f.to_str().unwrap()]);
+    o.code(1);
+    let lines = o.json_lines();
+    let job: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|e| e["event"] == "effect" && e["op"] == "ssh.job")
+        .collect();
+    assert_eq!(job.len(), 1, "{}", o.stdout);
+    assert_eq!(job[0]["outcome"], "failed", "{}", job[0]);
+    assert!(
+        job[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("job bad failed with exit code 4") && e.contains("trying")),
+        "{}",
+        job[0]
+    );
+    let recap = lines.iter().rev().find(|e| e["event"] == "recap").unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+    assert_eq!(recap["totals"]["failed"], 1, "{recap}");
+    assert!(
+        lab.last_journal()
+            .iter()
+            .any(|e| e["op"] == "ssh.job" && e["outcome"] == "failed"),
+        "the journal"
+    );
+}
+
+#[test]
 fn a_host_reached_through_another_runs_there_with_its_keys() {
     let sshd = Sshd::start();
     let lab = Lab::new();

@@ -27,6 +27,8 @@ pub struct JobSpec {
     pub timeout: Option<Duration>,
     /// How often the host is asked.
     pub every: Duration,
+    /// A non-zero exit is an error, and the job's effect is recorded as failed.
+    pub check: bool,
 }
 
 /// How a job ended.
@@ -378,19 +380,27 @@ pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, Error> {
     if matches!(st, State::Running { .. }) {
         op = op.arg("running", true);
     }
+    // A checked job's non-zero exit is judged inside the effect, so that it is recorded as
+    // failed, not as changed.
     fx.change_typed(
         op,
-        || match st {
-            State::Running { same: true } => follow(fx, h, spec, true),
-            State::Running { same: false } => {
-                follow(fx, h, spec, true)?;
-                start(fx, h, spec)?;
-                follow(fx, h, spec, false)
+        || {
+            let end = match st {
+                State::Running { same: true } => follow(fx, h, spec, true),
+                State::Running { same: false } => {
+                    follow(fx, h, spec, true)?;
+                    start(fx, h, spec)?;
+                    follow(fx, h, spec, false)
+                }
+                _ => {
+                    start(fx, h, spec)?;
+                    follow(fx, h, spec, false)
+                }
+            }?;
+            if spec.check && end.code != 0 {
+                return Err(Error::Failed(failure(h, spec, &end)));
             }
-            _ => {
-                start(fx, h, spec)?;
-                follow(fx, h, spec, false)
-            }
+            Ok(end)
         },
         || JobEnd {
             code: 0,
@@ -398,6 +408,21 @@ pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, Error> {
             seconds: 0.0,
             tail: vec![],
         },
+    )
+}
+
+/// A checked job's non-zero exit: the host, the job, its code, its command, its last lines and
+/// its log.
+fn failure(h: &Host, spec: &JobSpec, end: &JobEnd) -> String {
+    let last = &end.tail[end.tail.len().saturating_sub(10)..];
+    format!(
+        "on {}: job {} failed with exit code {}: {}\n    {}\n  its log: {}",
+        h.label(),
+        spec.name,
+        end.code,
+        spec.command,
+        last.join("\n    "),
+        spec.log
     )
 }
 

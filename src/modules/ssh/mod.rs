@@ -568,8 +568,8 @@ pub mod ssh_fns {
                 .map_err(err)?
                 .unwrap_or(std::time::Duration::from_secs(2))
                 .max(std::time::Duration::from_millis(50)),
+            check: o.bool("check", true).map_err(err)?,
         };
-        let check = o.bool("check", true).map_err(err)?;
         let shown = Op::new("ssh.job", format!("{}: {name}", h.label()))
             .arg("command", command)
             .arg("log", &spec.log);
@@ -586,19 +586,10 @@ pub mod ssh_fns {
             };
             return super::to_map(&ctx, &shown);
         }
+        // With `check`, a non-zero exit is judged inside the effect: recorded as failed.
         let (end, planned) = super::with_effects(&ctx, |fx| {
             super::job::run(fx, &h, &spec).map(|end| (end, fx.is_plan()))
         })?;
-        if check && end.code != 0 {
-            let last = &end.tail[end.tail.len().saturating_sub(10)..];
-            return Err(err(format!(
-                "on {}: job {name} failed with exit code {}: {command}\n    {}\n  its log: {}",
-                h.label(),
-                end.code,
-                last.join("\n    "),
-                spec.log
-            )));
-        }
         let done = super::JobResult {
             code: end.code,
             attached: end.attached,
@@ -640,6 +631,7 @@ pub mod ssh_fns {
             log: String::new(),
             timeout: None,
             every: std::time::Duration::from_secs(1),
+            check: false,
         };
         let st = super::with_effects(&ctx, |fx| super::job::state(fx, &h, &spec))?;
         super::to_map(&ctx, &super::job_view(&st))
