@@ -634,10 +634,21 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         }
         (Err(e), _) => {
             let d = Diagnostic::from_eval(&e, Some("-e")).with_keys_from(&e, "-e", &scope);
-            printer.error(&d.render(), d.to_json());
+            let mut extra = d.to_json();
+            if let Some(st) = session.failed_stage() {
+                extra["stage"] = json!(st);
+            }
+            printer.error(&d.render(), extra.clone());
             if let Some(h) = &d.hint {
                 printer.hint(h);
             }
+            // Journaled as a run's error is (a journal still unwritten stays so: nothing was
+            // changed).
+            let mut ev = json!({"event": "error", "message": d.render()});
+            if let Some(st) = extra.get("stage") {
+                ev["stage"] = st.clone();
+            }
+            session.effects.journal(ev);
             FAILED
         }
     };

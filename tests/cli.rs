@@ -466,6 +466,38 @@ fn journal_prints_stored_text_with_control_characters_escaped() {
 }
 
 #[test]
+fn a_failed_eval_journals_its_error_as_a_run_does() {
+    let lab = Lab::new();
+    let made = lab.work().join("made.txt");
+    let expr = format!(
+        "files::write(\"{}\", \"x\"); throw \"boom after a change\"",
+        made.display()
+    );
+    lab.run(["-e", &expr]).code(1);
+    let j = lab.last_journal();
+    assert!(
+        j.iter().any(|e| e["event"] == "error"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("boom after a change"))),
+        "{j:?}"
+    );
+    assert_eq!(j.last().unwrap()["status"], "failed", "{j:?}");
+    let o = lab.run(["journal"]);
+    o.ok();
+    let err = o
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error in the list:\n{}", o.stdout));
+    assert!(err.contains("boom after a change"), "{err}");
+    lab.run(["journal", "last"])
+        .ok()
+        .stdout_has("error: ")
+        .stdout_has("boom after a change");
+}
+
+#[test]
 fn exit_n_in_a_script_exits_n() {
     let lab = Lab::new();
     let f = lab.file("e.rhai", "print(\"a\");\nexit(7);\nprint(\"b\");\n");
