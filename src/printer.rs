@@ -8,12 +8,95 @@
 //! ([`crate::redact`]): a JSON event leaf by leaf, its keys and labels kept whatever a secret's
 //! value; a line for a person in its data (output, values, messages), labsh's own labels and
 //! punctuation as they are. A weak secret is named in a warning before the next line.
+//!
+//! In a line for a person (on a terminal or not), what labsh shows of data (a target, a
+//! message, a stored text, a stage's name) has its control characters escaped after its secrets
+//! are masked ([`escaped`], [`data`], [`label`]): a file named with `\x1b[2J` cannot clear the
+//! screen, set the title or reorder what the terminal shows. A command's streamed output keeps
+//! its colours where labsh shows colours (and loses them where it does not); its other control
+//! characters are escaped ([`child_line`]). Script output (`print`, the value of `-e`) is the
+//! script's own and goes out as it is (`styled` colours it). JSON lines escape as JSON does.
 
 use crate::redact;
 use nu_ansi_term::{Color, Style};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
+
+/// `text` with its control characters written as escapes (`\x1b`, `\r`, `\u{202e}`), so
+/// that text labsh shows (a command's output, a file name, what a journal stored) cannot move
+/// the cursor, change colours or the title, or reorder what the terminal shows. With `lines` (a
+/// message of several lines) line breaks and tabs are kept; otherwise they are escaped too.
+/// A backslash is left as it is, so escaping twice changes nothing more.
+pub fn escaped(text: &str, lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' if lines => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            // C1 controls (0x9b is an 8-bit CSI), the bidirectional overrides and isolates.
+            c if c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Data in a line for a person: every secret in it masked, then its control characters
+/// escaped ([`escaped`]; `lines`: a message whose line breaks are kept).
+pub fn data(text: &str, lines: bool) -> String {
+    escaped(&redact::data(text), lines)
+}
+
+/// One of labsh's labels in a line for a person (an operation's or a stage's name): masked as a
+/// label, its control characters escaped.
+pub fn label(text: &str) -> String {
+    escaped(&redact::label(text), false)
+}
+
+/// A line of a command's output for a person, its secrets masked: its colours (SGR sequences,
+/// `ESC [ … m`) kept when `colors`, dropped otherwise; every other control character escaped.
+pub fn child_line(line: &str, colors: bool) -> String {
+    let masked = redact::data(line);
+    let mut out = String::with_capacity(masked.len());
+    let mut rest: &str = &masked;
+    while let Some(i) = rest.find('\x1b') {
+        out.push_str(&escaped(&rest[..i], false));
+        let after = &rest[i + 1..];
+        let sgr = after.strip_prefix('[').and_then(|p| {
+            let end = p.find(|c: char| !(c.is_ascii_digit() || c == ';' || c == ':'))?;
+            (p[end..].starts_with('m')).then_some(end + 2)
+        });
+        match sgr {
+            Some(n) => {
+                if colors {
+                    out.push_str(&rest[i..i + 1 + n]);
+                }
+                rest = &after[n..];
+            }
+            None => {
+                out.push_str("\\x1b");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&escaped(rest, false));
+    if colors && out.contains('\x1b') {
+        // A colour the line left on ends with it.
+        out.push_str("\x1b[0m");
+    }
+    out
+}
 
 pub struct Printer {
     json: bool,
@@ -206,16 +289,16 @@ impl Printer {
     }
 
     /// A status line for a person (stderr; nothing in JSON mode, where events carry the same).
-    /// The text is data: every secret in it is masked.
+    /// The text is data: every secret in it is masked, its control characters escaped.
     pub fn status(&self, text: &str) {
         if !self.json {
             self.weak_secrets();
-            self.write_err(&redact::data(text));
+            self.write_err(&data(text, true));
         }
     }
 
-    /// A status line put together by labsh from its labels (masked with [`redact::label`]) and
-    /// data (masked with [`redact::data`]): written as it is.
+    /// A status line put together by labsh from its labels (shown with [`label`]) and data
+    /// (shown with [`data`]) and its own colours: written as it is.
     pub fn status_masked(&self, text: &str) {
         if !self.json {
             self.weak_secrets();
@@ -238,12 +321,12 @@ impl Printer {
         } else {
             self.weak_secrets();
             let head = self.head("warning:", Color::Yellow);
-            self.write_err(&format!("{head} {}", redact::data(text)));
+            self.write_err(&format!("{head} {}", data(text, true)));
         }
     }
 
     /// An error, already rendered (message, location, caret, hint): data, every secret in it
-    /// masked.
+    /// masked, its control characters escaped.
     pub fn error(&self, text: &str, extra: Value) {
         if self.json {
             let mut ev = json!({"event": "error", "message": text});
@@ -256,7 +339,7 @@ impl Printer {
         } else {
             self.weak_secrets();
             let head = self.head("error:", Color::Red);
-            self.write_err(&format!("{head} {}", redact::data(text)));
+            self.write_err(&format!("{head} {}", data(text, true)));
         }
     }
 
@@ -265,12 +348,13 @@ impl Printer {
         if !self.json {
             self.weak_secrets();
             let head = self.paint(Tone::Planned, "hint:");
-            self.write_err(&format!("{head} {}", redact::data(text)));
+            self.write_err(&format!("{head} {}", data(text, true)));
         }
     }
 
     /// One line of a command's output, prefixed with the command's name: the line is data,
-    /// masked whole; the name a label.
+    /// masked whole, its colours kept where stderr shows colours and its other control
+    /// characters escaped ([`child_line`]); the name a label.
     pub fn stream(&self, prefix: &str, line: &str, is_stderr: bool) {
         if self.json {
             self.event(json!({
@@ -281,8 +365,8 @@ impl Printer {
             }));
         } else {
             self.weak_secrets();
-            let p = self.paint(Tone::Dim, &format!("{} │", redact::label(prefix)));
-            self.write_err(&format!("  {p} {}", redact::data(line)));
+            let p = self.paint(Tone::Dim, &format!("{} │", label(prefix)));
+            self.write_err(&format!("  {p} {}", child_line(line, self.color_err)));
         }
     }
 
@@ -292,8 +376,53 @@ impl Printer {
             return None;
         }
         let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(redact::data(message).into_owned());
+        pb.set_message(data(message, false));
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         Some(pb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_is_shown_with_its_control_characters_escaped() {
+        let cases = [
+            ("plain text, ünïcode", "plain text, ünïcode"),
+            ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+            ("title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"),
+            ("over\rwrite\x08\x7f", "over\\rwrite\\x08\\x7f"),
+            ("a\tb", "a\\tb"),
+            ("csi\u{9b}2J", "csi\\u{9b}2J"),
+            ("abc\u{202e}fed", "abc\\u{202e}fed"),
+            ("two\nlines", "two\\nlines"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(escaped(raw, false), shown, "{raw:?}");
+        }
+        assert_eq!(escaped("two\nlines\x1b", true), "two\nlines\\x1b");
+    }
+
+    #[test]
+    fn data_and_labels_are_masked_then_escaped() {
+        // Masked first: a secret with a control character in it is found before it is escaped.
+        crate::redact::register("printer-unit", "pr1nter\x1b[0m-unit-value");
+        let shown = data("file a\x1b[2Jb and pr1nter\x1b[0m-unit-value\n  next", true);
+        assert_eq!(shown, "file a\\x1b[2Jb and «secret printer-unit»\n  next");
+        assert_eq!(label("stage\x1b]0;t\x07"), "stage\\x1b]0;t\\x07");
+        assert_eq!(data("one\ntwo", false), "one\\ntwo");
+    }
+
+    #[test]
+    fn a_commands_line_keeps_its_colours_only_where_colours_are_shown() {
+        let line = "\x1b[1;31mred\x1b[0m \x1b[2J\x1b]0;title\x07 \x1b[38:5:2mx";
+        assert_eq!(
+            child_line(line, true),
+            "\x1b[1;31mred\x1b[0m \\x1b[2J\\x1b]0;title\\x07 \x1b[38:5:2mx\x1b[0m"
+        );
+        assert_eq!(child_line(line, false), "red \\x1b[2J\\x1b]0;title\\x07 x");
+        assert_eq!(child_line("cut \x1b[12", true), "cut \\x1b[12");
+        assert_eq!(child_line("plain\r", false), "plain\\r");
     }
 }

@@ -9,7 +9,7 @@ use crate::engine::analyze;
 use crate::engine::diag::Diagnostic;
 use crate::engine::{self, sources, value};
 use crate::paths;
-use crate::printer::Printer;
+use crate::printer::{escaped, Printer};
 use crate::session::{is_interrupt, RunOptions, Session};
 use crate::util::suggest::closest;
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Scope, AST};
@@ -689,7 +689,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
 }
 
 /// `labsh journal [RUN_ID] [--timeline FILE]`. What the journals hold is shown with its control
-/// characters escaped ([`escaped`]): stored text never reaches the terminal raw.
+/// characters escaped ([`escaped`], the printer's): stored text never reaches the terminal raw.
 pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Common) -> u8 {
     let printer = Printer::new(common.out.json);
     let dir = paths::journal_dir();
@@ -922,34 +922,6 @@ fn write_reference(
     Ok(written)
 }
 
-/// `text` with its control characters written as escapes (`\x1b`, `\r`, `\u{202e}`), so that
-/// text a journal stored (a command's output, a file name) cannot move the cursor, change
-/// colors or the title, or reorder what the terminal shows. Line breaks are kept when
-/// `lines` (a multi-line message), escaped too otherwise.
-fn escaped(text: &str, lines: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' if lines => out.push('\n'),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && c.is_control() => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            // C1 controls (0x9b is an 8-bit CSI), the bidirectional overrides and isolates.
-            c if c.is_control()
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c) =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `labsh doc [TOPIC] [--markdown DIR [--yes]]`.
 pub fn doc_cmd(
     topic: Option<&str>,
@@ -997,24 +969,6 @@ pub fn doc_cmd(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stored_text_is_shown_with_its_control_characters_escaped() {
-        let cases = [
-            ("plain text, ünïcode", "plain text, ünïcode"),
-            ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
-            ("title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"),
-            ("over\rwrite\x08\x7f", "over\\rwrite\\x08\\x7f"),
-            ("a\tb", "a\\tb"),
-            ("csi\u{9b}2J", "csi\\u{9b}2J"),
-            ("abc\u{202e}fed", "abc\\u{202e}fed"),
-            ("two\nlines", "two\\nlines"),
-        ];
-        for (raw, shown) in cases {
-            assert_eq!(escaped(raw, false), shown, "{raw:?}");
-        }
-        assert_eq!(escaped("two\nlines\x1b", true), "two\nlines\\x1b");
-    }
 
     #[test]
     fn a_journal_event_is_rendered_escaped() {

@@ -466,6 +466,34 @@ fn journal_prints_stored_text_with_control_characters_escaped() {
 }
 
 #[test]
+fn live_lines_print_targets_messages_and_output_with_control_characters_escaped() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "live.rhai",
+        "files::write(run_info().state_dir + \"/out/\\x1b[2J\\x1b]0;title\\x07.txt\", \"x\");\n\
+         stage(\"st\\x1b[2Jage\", || run([\"sh\", \"-c\", \"printf 'boom\\\\033[31m red\\\\033[2J\\\\n' >&2; exit 1\"]));\n",
+    );
+    let o = lab.run_file(&f);
+    o.code(1);
+    assert!(
+        !o.stderr.contains('\x1b') && !o.stderr.contains('\x07'),
+        "control characters printed raw: {:?}",
+        o.stderr
+    );
+    o.stderr_has("file.write")
+        .stderr_has("out/\\x1b[2J\\x1b]0;title\\x07.txt")
+        // A stage's name, a command's output (its colours dropped where none are shown), the
+        // error's message.
+        .stderr_has("── st\\x1b[2Jage")
+        .stderr_has("boom red\\x1b[2J")
+        .stderr_has("boom\\x1b[31m red\\x1b[2J");
+    // An error of -e: its message escaped too.
+    let o = lab.run(["-e", "throw \"bad\\x1b]0;title\\x07 end\""]);
+    o.code(1).stderr_has("bad\\x1b]0;title\\x07 end");
+    assert!(!o.stderr.contains('\x1b'), "{:?}", o.stderr);
+}
+
+#[test]
 fn a_failed_eval_journals_its_error_as_a_run_does() {
     let lab = Lab::new();
     let made = lab.work().join("made.txt");

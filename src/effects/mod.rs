@@ -683,15 +683,16 @@ impl Effects {
             self.printer.event(ev);
             return;
         }
-        // Put together from its parts, each masked on its own: the outcome and the operation
-        // are labels, the target, the arguments and the error data.
+        // Put together from its parts, each masked on its own and its control characters
+        // escaped: the outcome and the operation are labels, the target, the arguments and the
+        // error data.
         let label = self
             .printer
             .paint(outcome.tone(), &format!("{:<8}", outcome.label()));
         let mut line = format!(
             "  {label} {} {}",
-            crate::redact::label(&op.op),
-            crate::redact::data(&op.target)
+            crate::printer::label(&op.op),
+            crate::printer::data(&op.target, false)
         );
         if outcome == Outcome::Planned {
             if let Value::Object(m) = &op.args {
@@ -699,7 +700,7 @@ impl Effects {
                     // Masked before it is cut: a cut never leaves part of a secret.
                     let mut args = op.args.clone();
                     crate::redact::json_data(&mut args);
-                    let mut a = args.to_string();
+                    let mut a = crate::printer::escaped(&args.to_string(), false);
                     if a.len() > 240 {
                         let cut = (0..=240)
                             .rev()
@@ -717,7 +718,7 @@ impl Effects {
             line.push_str(&self.printer.paint(Tone::Dim, &format!(" ({})", fmt_ms(ms))));
         }
         if let Some(e) = error {
-            line.push_str(&format!(": {}", crate::redact::data(e)));
+            line.push_str(&format!(": {}", crate::printer::data(e, true)));
         }
         self.printer.status_masked(&line);
     }
@@ -737,7 +738,7 @@ impl Effects {
         self.journal(json!({"event": "stage", "stage": name, "status": "started"}));
         self.printer
             .event(json!({"event": "stage", "stage": name, "status": "started"}));
-        let name = crate::redact::label(name);
+        let name = crate::printer::label(name);
         self.printer
             .status_masked(&self.printer.paint(Tone::Stage, &format!("── {name}{plan}")));
     }
@@ -784,7 +785,7 @@ impl Effects {
         let ev = json!({"event": "stage", "stage": name, "status": "skipped"});
         self.journal(ev.clone());
         self.printer.event(ev);
-        let name = crate::redact::label(name);
+        let name = crate::printer::label(name);
         self.printer.status_masked(
             &self
                 .printer
@@ -831,7 +832,7 @@ impl Effects {
         let p = &self.printer;
         let names: Vec<String> = stats
             .iter()
-            .map(|s| crate::redact::label(&s.name).into_owned())
+            .map(|s| crate::printer::label(&s.name))
             .collect();
         let width = names
             .iter()

@@ -364,7 +364,9 @@ impl Repl {
                 "ok={o} changed={c} planned={p} failed={f} ({})",
                 crate::effects::fmt_ms(t0.elapsed().as_millis())
             );
-            self.printer.status(&self.printer.paint(Tone::Dim, &line));
+            // labsh's own counts, coloured: written as they are.
+            self.printer
+                .status_masked(&self.printer.paint(Tone::Dim, &line));
             fx.journal(json!({"event": "recap", "stages": stats, "totals": {"ok": o, "changed": c, "planned": p, "failed": f}}));
         }
         let has_statements = units

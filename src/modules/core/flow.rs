@@ -87,10 +87,13 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
             return Err(rt_err(ctx, msg));
         }
         if let Some(p) = &spinner {
-            p.set_message(format!(
-                "waiting for {what} ({}s of {}s)",
-                elapsed.as_secs(),
-                timeout.as_secs()
+            p.set_message(crate::printer::data(
+                &format!(
+                    "waiting for {what} ({}s of {}s)",
+                    elapsed.as_secs(),
+                    timeout.as_secs()
+                ),
+                false,
             ));
         }
         sleep_interruptible(ctx, every.min(timeout.saturating_sub(elapsed)))?;

@@ -293,7 +293,10 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         let elapsed = t0.elapsed();
         let shown: String = last.chars().take(100).collect();
         match &spinner {
-            Some(p) => p.set_message(format!("{what} {}: {shown}", short(elapsed))),
+            Some(p) => p.set_message(crate::printer::data(
+                &format!("{what} {}: {shown}", short(elapsed)),
+                false,
+            )),
             None => {
                 if said.elapsed() >= Duration::from_secs(60) {
                     printer.status(&format!(
