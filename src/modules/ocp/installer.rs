@@ -4,6 +4,7 @@
 use super::parsers::progress;
 use crate::effects::process::{self, Command, LineHook};
 use crate::effects::{Effects, Error, Op};
+use crate::printer::Printer;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +20,106 @@ pub struct Installed {
     /// The release the installer said it worked towards (a run that installed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+}
+
+/// What the installer said so far: the release and percent of its last progress line, whether
+/// it said the install is complete, and its error lines.
+#[derive(Clone, Default)]
+struct Said {
+    version: String,
+    percent: u8,
+    complete: bool,
+    errors: Vec<String>,
+}
+
+impl Said {
+    /// One line of the installer's output: a progress that changed and the INFO lines shown.
+    fn take(&mut self, line: &str, printer: &Printer) {
+        if let Some((v, pct)) = progress(line) {
+            if pct != self.percent || v != self.version {
+                printer.status(&format!("  progress {v}: {pct}% complete"));
+                self.version = v;
+                self.percent = pct;
+            }
+        }
+        if line.contains("Install complete!") {
+            self.complete = true;
+        }
+        if line.contains("level=error")
+            || line.contains("level=fatal")
+            || line.starts_with("ERROR")
+            || line.starts_with("FATAL")
+        {
+            self.errors.push(line.to_string());
+        }
+        if line.contains("INFO") || line.contains("level=info") {
+            printer.status(&format!("  {}", line.trim()));
+        }
+    }
+
+    /// The error of a run that did not end well (`why`): the last progress, the errors, the
+    /// log's tail and what to run to see more.
+    fn diagnosis(&self, why: &str, log_path: &Path, installer: &str, dir: &str) -> String {
+        let tail: Vec<String> = std::fs::read_to_string(log_path)
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .take(15)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let mut msg = format!(
+            "openshift-install {why} (last progress: {}{}); its log: {}",
+            if self.version.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} {}%", self.version, self.percent)
+            },
+            if self.errors.is_empty() {
+                String::new()
+            } else {
+                format!("; errors: {}", self.errors.join(" | "))
+            },
+            log_path.display()
+        );
+        if !tail.is_empty() {
+            msg.push_str("\n    ");
+            msg.push_str(&tail.join("\n    "));
+        }
+        msg.push_str(&format!(
+            "\n  to see more: {installer} gather bootstrap --dir {dir}; {installer} wait-for install-complete --dir {dir}"
+        ));
+        msg
+    }
+}
+
+/// The hook each line of the installer's output goes through: copied (redacted) to the log
+/// while it can be written, and taken by `said`.
+fn line_hook(
+    said: Arc<Mutex<Said>>,
+    log: Arc<Mutex<Option<std::fs::File>>>,
+    printer: Arc<Printer>,
+    shown_log: String,
+) -> LineHook {
+    Arc::new(move |line: &str| {
+        if let Ok(mut f) = log.lock() {
+            if let Some(file) = f.as_mut() {
+                use std::io::Write;
+                // A copy that cannot be written is said once, and ends there.
+                if let Err(e) = writeln!(file, "{}", crate::effects::secret::redact(line)) {
+                    printer.warn(&format!(
+                        "cannot write {shown_log}: {e}; the rest of the installer's output is not copied there"
+                    ));
+                    *f = None;
+                }
+            }
+        }
+        if let Ok(mut g) = said.lock() {
+            g.take(line, &printer);
+        }
+    })
 }
 
 /// Runs the installer in `dir`: output to `dir/labsh-install.log`, its progress shown.
@@ -52,53 +153,14 @@ pub fn install(
         return Ok(done);
     }
     let log_path = Path::new(dir).join("labsh-install.log");
-    let state = Arc::new(Mutex::new((
-        String::new(),
-        0u8,
-        false,
-        Vec::<String>::new(),
-    )));
-    let printer = fx.printer().clone();
-    let st = state.clone();
+    let state = Arc::new(Mutex::new(Said::default()));
     let log = Arc::new(Mutex::new(None::<std::fs::File>));
-    let lg = log.clone();
-    let shown_log = log_path.display().to_string();
-    let hook: LineHook = Arc::new(move |line: &str| {
-        if let Ok(mut f) = lg.lock() {
-            if let Some(file) = f.as_mut() {
-                use std::io::Write;
-                // A copy that cannot be written is said once, and ends there.
-                if let Err(e) = writeln!(file, "{}", crate::effects::secret::redact(line)) {
-                    printer.warn(&format!(
-                        "cannot write {shown_log}: {e}; the rest of the installer's output is not copied there"
-                    ));
-                    *f = None;
-                }
-            }
-        }
-        if let Ok(mut g) = st.lock() {
-            if let Some((v, pct)) = progress(line) {
-                if pct != g.1 || v != g.0 {
-                    printer.status(&format!("  progress {v}: {pct}% complete"));
-                    g.0 = v;
-                    g.1 = pct;
-                }
-            }
-            if line.contains("Install complete!") {
-                g.2 = true;
-            }
-            if line.contains("level=error")
-                || line.contains("level=fatal")
-                || line.starts_with("ERROR")
-                || line.starts_with("FATAL")
-            {
-                g.3.push(line.to_string());
-            }
-            if line.contains("INFO") || line.contains("level=info") {
-                printer.status(&format!("  {}", line.trim()));
-            }
-        }
-    });
+    let hook = line_hook(
+        state.clone(),
+        log.clone(),
+        fx.printer().clone(),
+        log_path.display().to_string(),
+    );
     let mut cmd = Command::new([
         installer,
         "create",
@@ -134,55 +196,28 @@ pub fn install(
         process::Output::planned,
     );
     let g = state.lock().map(|g| g.clone()).unwrap_or_default();
-    let diag = |why: &str| {
-        let tail: Vec<String> = std::fs::read_to_string(&log_path)
-            .unwrap_or_default()
-            .lines()
-            .rev()
-            .take(15)
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let mut msg = format!(
-            "openshift-install {why} (last progress: {}{}); its log: {}",
-            if g.0.is_empty() {
-                "none".to_string()
-            } else {
-                format!("{} {}%", g.0, g.1)
-            },
-            if g.3.is_empty() {
-                String::new()
-            } else {
-                format!("; errors: {}", g.3.join(" | "))
-            },
-            log_path.display()
-        );
-        if !tail.is_empty() {
-            msg.push_str("\n    ");
-            msg.push_str(&tail.join("\n    "));
-        }
-        msg.push_str(&format!(
-            "\n  to see more: {installer} gather bootstrap --dir {dir}; {installer} wait-for install-complete --dir {dir}"
-        ));
-        msg
-    };
     let out = match r {
         Ok(o) => o,
         Err(Error::TimedOut(_)) => {
-            return Err(Error::Failed(diag(&format!(
-                "did not finish in {}",
-                crate::effects::fmt_ms(timeout.as_millis())
-            ))))
+            return Err(Error::Failed(g.diagnosis(
+                &format!(
+                    "did not finish in {}",
+                    crate::effects::fmt_ms(timeout.as_millis())
+                ),
+                &log_path,
+                installer,
+                dir,
+            )))
         }
         Err(e) => return Err(e),
     };
-    if !fx.is_plan() && (out.code != 0 || !g.2) {
-        return Err(Error::Failed(diag(&format!(
-            "failed with exit code {}",
-            out.code
-        ))));
+    if !fx.is_plan() && (out.code != 0 || !g.complete) {
+        return Err(Error::Failed(g.diagnosis(
+            &format!("failed with exit code {}", out.code),
+            &log_path,
+            installer,
+            dir,
+        )));
     }
     crate::effects::files::ensure_file(fx, &marker, "", false, None).map_err(|e| {
         format!("the cluster is installed, but {e}: without {marker} the next run starts the installer again")
@@ -192,6 +227,6 @@ pub fn install(
         done.planned = true;
         return Ok(done);
     }
-    done.version = Some(g.0);
+    done.version = Some(g.version);
     Ok(done)
 }
