@@ -97,9 +97,10 @@ pub enum Cmd {
         #[command(flatten)]
         out: Output,
     },
-    /// Show the reference: all modules, one module, or one function (MODULE::FUNCTION).
+    /// Show the reference: all modules, one module, one function (MODULE::FUNCTION), or a topic
+    /// (releases).
     Doc {
-        /// A module or function.
+        /// A module, function or topic.
         topic: Option<String>,
         /// Write the whole reference as Markdown files into DIR.
         #[arg(long, value_name = "DIR")]

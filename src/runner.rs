@@ -952,14 +952,25 @@ pub fn doc_cmd(
             }
         };
     }
+    let topics = crate::modules::topics();
     let text = match topic {
-        None => crate::doc::overview(&cat),
-        Some(t) => match crate::doc::topic(&cat, t) {
-            Ok(s) => s,
-            Err(e) => {
-                printer.error(&e, serde_json::json!({}));
-                return USAGE;
+        None => {
+            let mut text = crate::doc::overview(&cat);
+            text.push_str("\n\nTopics (labsh doc TOPIC):");
+            for (name, summary, _) in &topics {
+                text.push_str(&format!("\n  {name:<12} {summary}"));
             }
+            text
+        }
+        Some(t) => match topics.iter().find(|(name, _, _)| *name == t.trim()) {
+            Some((_, _, text)) => text(),
+            None => match crate::doc::topic(&cat, t) {
+                Ok(s) => s,
+                Err(e) => {
+                    printer.error(&e, serde_json::json!({}));
+                    return USAGE;
+                }
+            },
         },
     };
     printer.out(&text);

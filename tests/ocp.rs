@@ -187,9 +187,13 @@ fn tools_come_from_a_mirror_only_with_the_right_checksum() {
     let _ = server.wait();
 }
 
-/// install-config.yaml as the lab writes it for every release 4.2 to 4.20, for the seed lab and
-/// for profiles/current.rhai, checked field by field against that release's schema: the fixture
-/// tests/data/ocp/installer-schema.json, read off the installer's types at each release's commit.
+/// install-config.yaml as the lab writes it for every release labsh writes for (4.2 to the
+/// newest), for the seed lab and for profiles/current.rhai, checked field by field against that
+/// release's schema: the fixture tests/data/ocp/installer-schema.json, read off the installer's
+/// types at each release's commit. No field the release does not define, and no field it
+/// deprecates: each is written as the release converts it (machineCIDR as machineNetwork,
+/// lbFloatingIP as apiFloatingIP, computeFlavor as defaultMachinePlatform.type), but on the
+/// article's own release, whose file is the article's.
 #[test]
 fn every_release_gets_only_the_fields_its_installer_defines() {
     let lab = Lab::new();
@@ -203,12 +207,12 @@ import "openshift" as openshift;
 import "util" as util;
 let out = #{{}};
 let cur = load_variant("{}", []).overrides;
-for m in 2..=20 {{
-    let v = `4.${{m}}`;
+for v in ocp::releases() {{
+    let r = ocp::release(v);
     let s = seed::profile();
     s.ocp.version = v;
     // The seed's OpenShiftSDN is refused from 4.15.
-    if m >= 15 {{ s.ocp.network_type = "OVNKubernetes"; }}
+    if r.refused_network_types.contains("OpenShiftSDN") {{ s.ocp.network_type = "OVNKubernetes"; }}
     let c = util::merge(seed::profile(), cur);
     c.ocp.version = v;
     for pair in [["seed", s], ["current", c]] {{
@@ -217,18 +221,37 @@ for m in 2..=20 {{
         out[`${{pair[0]}} ${{v}}`] = cfg;
     }}
 }}
-print(out.to_json());
+print(#{{ releases: ocp::releases(), configs: out }}.to_json());
 "#,
             current.display()
         ),
     );
     let o = lab.run_file(&f);
     o.ok();
-    let configs: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    let got: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    let configs = &got["configs"];
     let fixture: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("tests/data/ocp/installer-schema.json")).unwrap(),
     )
     .unwrap();
+    // Every release of the fixture is written for, and the newest ones are among them.
+    let releases: Vec<&str> = got["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut in_fixture: Vec<&str> = fixture["releases"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut ours = releases.clone();
+    ours.sort();
+    in_fixture.sort();
+    assert_eq!(ours, in_fixture);
+    assert!(releases.contains(&"4.21") && releases.contains(&"4.22"));
     let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
         v.and_then(|v| v.as_object())
             .map(|m| m.keys().cloned().collect())
@@ -240,14 +263,33 @@ print(out.to_json());
         let schema = &fixture["releases"][v];
         let has =
             |section: &str, k: &str| schema[section].as_array().unwrap().iter().any(|x| x == k);
-        // The article's own release keeps its file's two fields no release defines.
-        let extra = |k: &str| v == "4.2" && (k == "clusterID" || k == "type");
+        let deprecated = |section: &str, k: &str| {
+            schema["deprecated"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == &format!("{section}.{k}"))
+        };
+        let (major, minor) = v.split_once('.').unwrap();
+        let (major, minor): (u32, u32) = (major.parse().unwrap(), minor.parse().unwrap());
+        // The release is 4.m or later.
+        let from = |m: u32| major > 4 || minor >= m;
+        // The article's own release keeps its file's fields: the two no release defines; and to
+        // 4.5 the release reads octaviaSupport, trunkSupport and region though its types call
+        // region deprecated.
+        let article = v == "4.2";
+        let extra = |k: &str| article && (k == "clusterID" || k == "type");
+        let read = |k: &str| !from(6) && ["octaviaSupport", "trunkSupport", "region"].contains(&k);
         let mut walk = |section: &str, at: &str, obj: Option<&serde_json::Value>| {
             for k in keys(obj) {
                 assert!(
                     has(section, &k) || extra(&k),
                     "{name}: {at}{k} is not a field of OpenShift {v} (installer commit {})",
                     schema["commit"]
+                );
+                assert!(
+                    article || read(&k) || !deprecated(section, &k),
+                    "{name}: {at}{k} is deprecated in OpenShift {v}"
                 );
                 checked += 1;
             }
@@ -266,45 +308,69 @@ print(out.to_json());
             osp.get("defaultMachinePlatform"),
         );
         // What each release takes for what the lab needs, by name.
-        let minor: u32 = v[2..].parse().unwrap();
         let net = &cfg["networking"];
-        assert_eq!(net.get("machineCIDR").is_some(), minor == 2, "{name}");
-        assert_eq!(net.get("machineNetwork").is_some(), minor >= 3, "{name}");
-        assert_eq!(osp.get("lbFloatingIP").is_some(), minor < 7, "{name}");
-        assert_eq!(osp.get("apiFloatingIP").is_some(), minor >= 7, "{name}");
-        assert_eq!(osp.get("ingressFloatingIP").is_some(), minor >= 6, "{name}");
-        assert_eq!(osp.get("computeFlavor").is_some(), minor < 7, "{name}");
+        assert_eq!(net.get("machineCIDR").is_some(), !from(3), "{name}");
+        assert_eq!(net.get("machineNetwork").is_some(), from(3), "{name}");
+        assert_eq!(osp.get("lbFloatingIP").is_some(), !from(7), "{name}");
+        assert_eq!(osp.get("apiFloatingIP").is_some(), from(7), "{name}");
+        assert_eq!(osp.get("ingressFloatingIP").is_some(), from(6), "{name}");
+        assert_eq!(osp.get("computeFlavor").is_some(), !from(7), "{name}");
         assert_eq!(
             osp.get("defaultMachinePlatform").is_some(),
-            minor >= 7,
+            from(7),
             "{name}"
         );
-        assert_eq!(osp.get("octaviaSupport").is_some(), minor < 6, "{name}");
-        assert_eq!(cfg.get("clusterID").is_some(), minor == 2, "{name}");
+        assert_eq!(osp.get("octaviaSupport").is_some(), !from(6), "{name}");
+        assert_eq!(cfg.get("clusterID").is_some(), article, "{name}");
     }
-    assert_eq!(configs.as_object().unwrap().len(), 38);
-    assert!(checked > 38 * 15, "{checked}");
+    assert_eq!(configs.as_object().unwrap().len(), 2 * releases.len());
+    assert!(checked > 2 * releases.len() * 15, "{checked}");
 }
 
-/// docs/guide.md's table of what changes by release is the one the rules print.
-#[test]
-fn the_guides_release_table_is_the_rules_own() {
+/// The Markdown `labsh -e CALL` prints is what docs/guide.md holds between CALL's markers.
+fn guide_holds(call: &str) {
     let lab = Lab::new();
-    let o = lab.run(["-e", "ocp::release_table()"]);
+    let o = lab.run(["-e", call]);
     o.ok();
     let guide =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))
             .unwrap();
-    let begin = "<!-- BEGIN ocp::release_table() -->\n";
-    let end = "<!-- END ocp::release_table() -->";
+    let begin = format!("<!-- BEGIN {call} -->\n");
+    let end = format!("<!-- END {call} -->");
     let i = guide
-        .find(begin)
-        .expect("docs/guide.md has the release table's markers")
+        .find(&begin)
+        .unwrap_or_else(|| panic!("docs/guide.md has the markers of {call}"))
         + begin.len();
-    let j = guide[i..].find(end).unwrap() + i;
+    let j = guide[i..].find(&end).unwrap() + i;
     assert_eq!(
         guide[i..j].trim(),
         o.stdout.trim(),
-        "docs/guide.md's release table is stale: replace it with `labsh -e 'ocp::release_table()'`"
+        "docs/guide.md's table is stale: replace it with `labsh -e '{call}'`"
     );
+}
+
+/// docs/guide.md's table of what changes by release is the one the rules print, with every
+/// release.
+#[test]
+fn the_guides_release_table_is_the_rules_own() {
+    guide_holds("ocp::release_table()");
+    guide_holds("ocp::support_table()");
+}
+
+/// `labsh doc releases` shows the releases, the support matrix with what "documented" means and
+/// the source of each fact; the overview names the topic.
+#[test]
+fn the_reference_shows_the_releases_and_the_support_matrix() {
+    let lab = Lab::new();
+    lab.run(["doc", "releases"])
+        .ok()
+        .stdout_has("| 4.22 | OSP 17.1, RHOSO 18.0 |")
+        .stdout_has("| 4.9 | OSP 16.1, OSP 16.2 |")
+        .stdout_has("5.0   not written for")
+        .stdout_has("An OpenStack release is documented for an OpenShift release when")
+        .stdout_has("credentials_modes\n    4.2 ")
+        .stdout_has("| 4.21 | `machineNetwork`");
+    lab.run(["doc"])
+        .ok()
+        .stdout_has("releases     OpenShift releases");
 }

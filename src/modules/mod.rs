@@ -51,6 +51,18 @@ pub fn all() -> Vec<(&'static str, Module)> {
     ]
 }
 
+/// A topic of the reference that is not a module or function: (name, summary, its text).
+pub type Topic = (&'static str, &'static str, fn() -> String);
+
+/// The reference's topics that are not a module or function (`labsh doc NAME`).
+pub fn topics() -> Vec<Topic> {
+    vec![(
+        "releases",
+        "OpenShift releases labsh writes for, the OpenStack releases each is documented on, and what changes by release",
+        ocp::release::doc_text,
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use crate::effects::secret::SecretsFile;

@@ -357,11 +357,32 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
                 says: &["tenant.quotas.cores: 4 is below"],
             },
             Case {
-                name: "an OpenShift version outside 4.2-4.20",
-                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.21.0\" } } }\n")],
+                name: "an OpenShift version beyond the newest",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.23.0\" } } }\n")],
                 args: &[P, F],
                 code: 1,
-                says: &["ocp.version: OpenShift 4.21 is not one labsh writes for: the releases are 4.2 to 4.20"],
+                says: &["ocp.version: OpenShift 4.23 is not one labsh writes for: the releases are 4.2 to 4.22, the newest 4.22"],
+            },
+            Case {
+                name: "an OpenShift release in the installer's source but not published",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"5.0\", network_type: \"OVNKubernetes\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.version: OpenShift 5.0 is not one labsh writes for", "the newest 4.22", "5.0 is in the installer's source but not published"],
+            },
+            Case {
+                name: "a control plane the newest release refuses",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.22\", network_type: \"OVNKubernetes\", masters: 2 } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.masters: OpenShift 4.22 installs a control plane of 1 or 3 on OpenStack, not 2"],
+            },
+            Case {
+                name: "a network type the newest release refuses",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ ocp: #{ version: \"4.22.1\" } } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["ocp.network_type: OpenShift 4.22 refuses OpenShiftSDN"],
             },
             Case {
                 name: "a malformed OpenShift version",
@@ -852,6 +873,75 @@ fn bad_targets_are_refused_naming_the_file_and_key_with_nothing_changed() {
         ],
         "lab.rhai",
     );
+}
+
+/// install-config.yaml with what its release refuses: a field the release removed, a field it
+/// refuses on OpenStack, a field behind a feature gate that is off. Each is an error naming the
+/// key, and nothing is written: neither the kept copy nor the installer's file.
+#[test]
+fn install_configs_a_release_refuses_are_errors_naming_the_key_with_nothing_written() {
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "a field the release removed",
+            "4.22",
+            "cfg.platform.openstack.defaultMachinePlatform.failureDomains = [];",
+            &["platform.openstack.defaultMachinePlatform.failureDomains: OpenShift 4.22 has no such field: it was removed after 4.13"],
+        ),
+        (
+            "credentialsMode where the release refuses it on OpenStack",
+            "4.20",
+            "cfg.credentialsMode = \"Passthrough\";",
+            &["credentialsMode: OpenShift 4.20 refuses it on OpenStack"],
+        ),
+        (
+            "a credentials mode the release does not take on OpenStack",
+            "4.21",
+            "cfg.credentialsMode = \"Mint\";",
+            &["credentialsMode: OpenShift 4.21 takes only Passthrough on OpenStack, not \"Mint\""],
+        ),
+        (
+            "a field behind a feature gate that is off",
+            "4.22",
+            "cfg.osImageStream = \"rhel-10\";",
+            &["osImageStream: OpenShift 4.22 takes it only with the OSStreams feature gate: set featureSet: TechPreviewNoUpgrade"],
+        ),
+        (
+            "external DNS records without a user-managed load balancer",
+            "4.21",
+            "cfg.featureSet = \"TechPreviewNoUpgrade\"; cfg.platform.openstack.dnsRecordsType = \"External\";",
+            &["platform.openstack.dnsRecordsType: OpenShift 4.21 takes External only with platform.openstack.loadBalancer.type: UserManaged"],
+        ),
+        (
+            "a field of a later release",
+            "4.21",
+            "cfg.osImageStream = \"rhel-9\";",
+            &["osImageStream: OpenShift 4.21 has no such field: it comes in 4.22"],
+        ),
+    ];
+    for (name, version, change, says) in cases {
+        let lab = lab_with_state();
+        let out = lab.work().join("out");
+        let f = lab.file(
+            "config.rhai",
+            &format!(
+                "import \"seed\" as seed;\nimport \"openshift\" as openshift;\nlet p = seed::profile();\np.ocp.version = \"{version}\";\np.ocp.network_type = \"OVNKubernetes\";\nlet cfg = openshift::install_config(p, \"ssh-ed25519 AAAAC3Nza test\", \"{{}}\");\n{change}\nopenshift::write_config(p, cfg, \"{}\");\n",
+                out.display()
+            ),
+        );
+        let before = snapshot(&lab.state());
+        let o = lab.run_file(&f);
+        assert_eq!(o.code, 1, "{name}: {}", o.stderr);
+        for s in *says {
+            assert!(
+                o.stderr.contains(s),
+                "{name}: does not name {s:?}:\n{}",
+                o.stderr
+            );
+        }
+        assert!(!o.stderr.contains("panicked"), "{name}: {}", o.stderr);
+        assert!(!out.exists(), "{name}: {} was made", out.display());
+        assert_unchanged(name, &before, &lab.state());
+    }
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn schema_problems(c: &Value, r: Release, p: &mut Vec<String>) {
                 .deprecated(section, k)
                 // The article's release still reads these three (see legacy_platform_fields).
                 .filter(|_| {
-                    !(section == Section::Platform
+                    !(section == Section::OpenstackPlatform
                         && r.legacy_platform_fields()
                         && ["octaviaSupport", "trunkSupport", "region"].contains(&k.as_str()))
                 })
@@ -53,46 +53,66 @@ fn schema_problems(c: &Value, r: Release, p: &mut Vec<String>) {
                         r.name()
                     ),
                 });
+            } else if let Some(values) = r.field_values(section, k) {
+                let v = m.get(k).and_then(Value::as_str).unwrap_or("");
+                if !values.iter().any(|x| x == v) {
+                    p.push(format!(
+                        "{path}: {} is not one OpenShift {} takes ({})",
+                        m.get(k).map(Value::to_string).unwrap_or_default(),
+                        r.name(),
+                        values.join(", ")
+                    ));
+                }
             }
         }
     };
-    check(Section::Top, "", Some(c));
+    check(Section::TopLevel, "", Some(c));
     check(Section::Networking, "networking", c.get("networking"));
-    check(Section::Pool, "controlPlane", c.get("controlPlane"));
+    check(Section::MachinePool, "controlPlane", c.get("controlPlane"));
     fn pool_platform(v: Option<&Value>) -> Option<&Value> {
         v.and_then(|v| v.get("platform"))
             .and_then(|v| v.get("openstack"))
     }
     check(
-        Section::PlatformPool,
+        Section::OpenstackMachinePool,
         "controlPlane.platform.openstack",
         pool_platform(c.get("controlPlane")),
     );
     if let Some(pools) = c.get("compute").and_then(|v| v.as_array()) {
         for (i, pool) in pools.iter().enumerate() {
-            check(Section::Pool, &format!("compute[{i}]"), Some(pool));
+            check(Section::MachinePool, &format!("compute[{i}]"), Some(pool));
             check(
-                Section::PlatformPool,
+                Section::OpenstackMachinePool,
                 &format!("compute[{i}].platform.openstack"),
                 pool_platform(Some(pool)),
             );
         }
     }
     let osp = c.get("platform").and_then(|v| v.get("openstack"));
-    check(Section::Platform, "platform.openstack", osp);
+    check(Section::OpenstackPlatform, "platform.openstack", osp);
     check(
-        Section::PlatformPool,
+        Section::OpenstackMachinePool,
         "platform.openstack.defaultMachinePlatform",
         osp.and_then(|v| v.get("defaultMachinePlatform")),
     );
 }
 
+/// A string at `path` of `c`, or "".
+fn text(c: &Value, path: &str) -> String {
+    get(c, path)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// Every problem of an install-config (as JSON, secrets masked or not) for OpenShift `r`, each
-/// naming the field: fields the release does not define (or deprecates), DNS names, replicas
-/// the release takes, the machine, cluster and service networks (CIDRs, host prefix, overlaps with
-/// each other and with the lab's own networks in `lab`, `name -> CIDR`), the network type, the
-/// OpenStack platform fields (the floating IPs in `external_cidr`), the pull secret, the key, the
-/// proxy and mirrors.
+/// naming the field: fields the release does not define (or deprecates), values it does not
+/// take, DNS names, replicas the release takes, the machine, cluster and service networks (CIDRs,
+/// host prefix, overlaps with each other and with the lab's own networks in `lab`, `name ->
+/// CIDR`), the network type, the OpenStack platform fields (the floating IPs in
+/// `external_cidr`), what the release refuses on OpenStack (credentialsMode, fields behind a
+/// feature gate, external DNS records without a user-managed load balancer), the pull secret,
+/// the key, the proxy and mirrors.
 pub fn check_install_config(
     c: &Value,
     r: Release,
@@ -101,13 +121,18 @@ pub fn check_install_config(
 ) -> Vec<String> {
     let mut p = vec![];
     schema_problems(c, r, &mut p);
-    let s = |path: &str| {
-        get(c, path)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    if s("apiVersion") != "v1" {
+    name_and_size_problems(c, r, &mut p);
+    network_problems(c, r, lab, &mut p);
+    platform_problems(c, r, external_cidr, &mut p);
+    refusal_problems(c, r, &mut p);
+    proxy_and_mirror_problems(c, &mut p);
+    secret_problems(c, &mut p);
+    p
+}
+
+/// apiVersion, the cluster's name, the base domain, and the replicas the release installs.
+fn name_and_size_problems(c: &Value, r: Release, p: &mut Vec<String>) {
+    if text(c, "apiVersion") != "v1" {
         p.push("apiVersion: must be v1".into());
     }
     let dns_label = |x: &str| {
@@ -118,7 +143,7 @@ pub fn check_install_config(
             && !x.starts_with('-')
             && !x.ends_with('-')
     };
-    let name = s("metadata.name");
+    let name = text(c, "metadata.name");
     if !dns_label(&name) {
         p.push(format!(
             "metadata.name: {name:?} must be a DNS label (lower-case letters, digits, '-')"
@@ -130,7 +155,7 @@ pub fn check_install_config(
             r.name()
         ));
     }
-    let bd = s("baseDomain");
+    let bd = text(c, "baseDomain");
     if bd.is_empty() || !bd.split('.').all(dns_label) {
         p.push(format!(
             "baseDomain: {bd:?} must be a domain name such as example.com"
@@ -149,13 +174,18 @@ pub fn check_install_config(
         Some(n) if n >= 0 => {}
         other => p.push(format!("compute[0].replicas: {other:?} must be 0 or more")),
     }
+}
+
+/// The machine, cluster and service networks (CIDRs, host prefix, overlaps with each other and
+/// with the lab's), and the network type.
+fn network_problems(c: &Value, r: Release, lab: &[(String, String)], p: &mut Vec<String>) {
     let mut nets: Vec<(String, String)> = vec![];
     let (mfield, machine) = if r.machine_network_field() == "machineCIDR" {
-        ("networking.machineCIDR", s("networking.machineCIDR"))
+        ("networking.machineCIDR", text(c, "networking.machineCIDR"))
     } else {
         (
             "networking.machineNetwork[0].cidr",
-            s("networking.machineNetwork.0.cidr"),
+            text(c, "networking.machineNetwork.0.cidr"),
         )
     };
     if parse_cidr(&machine).is_none() {
@@ -165,7 +195,7 @@ pub fn check_install_config(
     } else {
         nets.push((mfield.into(), machine.clone()));
     }
-    let cluster = s("networking.clusterNetwork.0.cidr");
+    let cluster = text(c, "networking.clusterNetwork.0.cidr");
     match parse_cidr(&cluster) {
         None => p.push(format!(
             "networking.clusterNetwork[0].cidr: {cluster:?} is not a CIDR"
@@ -180,7 +210,7 @@ pub fn check_install_config(
             }
         }
     }
-    let service = s("networking.serviceNetwork.0");
+    let service = text(c, "networking.serviceNetwork.0");
     if parse_cidr(&service).is_none() {
         p.push(format!(
             "networking.serviceNetwork[0]: {service:?} is not a CIDR"
@@ -188,7 +218,7 @@ pub fn check_install_config(
     } else {
         nets.push(("networking.serviceNetwork[0]".into(), service.clone()));
     }
-    let nt = s("networking.networkType");
+    let nt = text(c, "networking.networkType");
     if r.refused_network_types().contains(&nt.as_str()) {
         p.push(format!(
             "networking.networkType: OpenShift {} refuses {nt} (since 4.15); use OVNKubernetes",
@@ -217,6 +247,11 @@ pub fn check_install_config(
             }
         }
     }
+}
+
+/// The OpenStack platform's cloud, external network and flavor, and the floating IPs (inside
+/// `external_cidr` when given).
+fn platform_problems(c: &Value, r: Release, external_cidr: Option<&str>, p: &mut Vec<String>) {
     let flavor = if r.flavor_in_default_pool() {
         "defaultMachinePlatform.type"
     } else {
@@ -226,7 +261,7 @@ pub fn check_install_config(
     // and the flavor name existing things; the API floating IP needs the external network
     // (pkg/asset/installconfig/openstack/validation/platform.go, release-4.6).
     for f in ["cloud", "externalNetwork", flavor] {
-        if s(&format!("platform.openstack.{f}")).is_empty() {
+        if text(c, &format!("platform.openstack.{f}")).is_empty() {
             p.push(format!("platform.openstack.{f}: is missing"));
         }
     }
@@ -236,7 +271,7 @@ pub fn check_install_config(
         .flatten()
     {
         let path = format!("platform.openstack.{f}");
-        let fip = s(&path);
+        let fip = text(c, &path);
         if fip.is_empty() && f == r.api_fip_field() {
             p.push(format!("{path}: is missing (the API's floating IP)"));
             continue;
@@ -259,15 +294,78 @@ pub fn check_install_config(
         // pkg/asset/installconfig/openstack/validation/platform.go, release-4.7.
         p.push(format!("{}: must differ from {}", fips[1].0, fips[0].0));
     }
-    let ps = s("pullSecret");
-    if ps.is_empty() {
+}
+
+/// What the release refuses on OpenStack of the fields it defines: credentialsMode where it is
+/// not taken, a field behind a feature gate that is off, external DNS records without a
+/// user-managed load balancer (each rule in releases.yaml with its source).
+fn refusal_problems(c: &Value, r: Release, p: &mut Vec<String>) {
+    let name = r.name();
+    let mode = text(c, "credentialsMode");
+    if !mode.is_empty() && r.defines(Section::TopLevel, "credentialsMode") {
+        match r.credentials_modes() {
+            None => p.push(format!(
+                "credentialsMode: OpenShift {name} refuses it on OpenStack (\"cannot be set when using the \\\"openstack\\\" platform\"); leave it out"
+            )),
+            Some(modes) if !modes.contains(&mode) => p.push(format!(
+                "credentialsMode: OpenShift {name} takes only {} on OpenStack, not {mode:?}; leave it out for the default",
+                modes.join(" or ")
+            )),
+            Some(_) => {}
+        }
+    }
+    let feature_set = text(c, "featureSet");
+    let custom: Vec<&str> = c
+        .get("featureGates")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for g in r.feature_gates() {
+        let Some(v) = get(c, &g.field).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if g.equals
+            .as_deref()
+            .is_some_and(|want| v.as_str() != Some(want))
+        {
+            continue;
+        }
+        let on = g.feature_sets.contains(&feature_set)
+            || (feature_set == "CustomNoUpgrade"
+                && custom.iter().any(|x| {
+                    x.split_once('=')
+                        .is_some_and(|(k, on)| k.trim() == g.gate && on.trim() == "true")
+                }));
+        if !on {
+            p.push(format!(
+                "{}: OpenShift {name} takes it{} only with the {} feature gate: set featureSet: {}, or CustomNoUpgrade with featureGates: [\"{}=true\"]",
+                g.field,
+                g.equals.as_deref().map(|e| format!(" as {e}")).unwrap_or_default(),
+                g.gate,
+                g.feature_sets.first().map(String::as_str).unwrap_or("TechPreviewNoUpgrade"),
+                g.gate
+            ));
+        }
+    }
+    if r.dns_records_need_user_managed_lb()
+        && text(c, "platform.openstack.dnsRecordsType") == "External"
+        && text(c, "platform.openstack.loadBalancer.type") != "UserManaged"
+    {
+        p.push(format!(
+            "platform.openstack.dnsRecordsType: OpenShift {name} takes External only with platform.openstack.loadBalancer.type: UserManaged (\"external DNS records can only be configured with user-managed loadbalancers\")"
+        ));
+    }
+}
+
+/// The pull secret and the nodes' public key.
+fn secret_problems(c: &Value, p: &mut Vec<String>) {
+    if text(c, "pullSecret").is_empty() {
         p.push(
             "pullSecret: is missing (secret(\"pull-secret\"): the JSON from the Red Hat console)"
                 .into(),
         );
     }
-    proxy_and_mirror_problems(c, &mut p);
-    let key = s("sshKey");
+    let key = text(c, "sshKey");
     if key.is_empty() {
         p.push("sshKey: is missing (the public key for the nodes' core user)".into());
     } else if !(key.starts_with("ssh-") || key.starts_with("ecdsa-") || key.starts_with("«secret"))
@@ -277,7 +375,6 @@ pub fn check_install_config(
             &key[..key.len().min(12)]
         ));
     }
-    p
 }
 
 /// The cluster-wide proxy, the release-image mirrors of a disconnected install and the extra CA

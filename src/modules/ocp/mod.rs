@@ -12,6 +12,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::path::Path;
 
+mod data;
 mod install_config;
 mod installer;
 mod parsers;
@@ -116,24 +117,91 @@ pub mod ocp_fns {
             .collect())
     }
 
-    /// What OpenShift `version` is, as the lab needs it: `#{version, minor, machine_network,
-    /// api_fip_field, ingress_fip_field (() before 4.6: attached after the install),
-    /// flavor_in_default_pool, legacy_platform_fields, cluster_os_image, mirrors_field,
+    /// What OpenShift `version` is, as the lab needs it: `#{version, major, minor,
+    /// machine_network, api_fip_field, ingress_fip_field (() before 4.6: attached after the
+    /// install), flavor_in_default_pool, legacy_platform_fields, cluster_os_image, mirrors_field,
     /// article_extras, unknown_fields, default_network_type, refused_network_types, masters,
-    /// temp_url_key, swiftoperator, checks_floating_ips, floating_ips_differ, checks_image}`.
-    /// Each fact is taken from that release's installer (see `src/modules/ocp/release.rs`). An
-    /// unknown or malformed version, or one outside 4.2-4.20, is an error.
+    /// temp_url_key, swiftoperator, checks_floating_ips, floating_ips_differ, checks_image,
+    /// credentials_modes (() where OpenStack refuses credentialsMode; else the modes it takes,
+    /// the default first), feature_gates ([#{field, equals, gate, feature_sets}]: fields refused
+    /// unless the gate is on), documented_openstack (the OpenStack releases its documentation
+    /// names)}`. Each fact is read from that release's installer or documentation, with its
+    /// source, in `src/modules/ocp/releases.yaml` (`labsh doc releases` shows them). A malformed
+    /// version, or one labsh does not write for, is an error naming the newest it does.
     ///
     /// ```rhai
     /// let r = ocp::release("4.18.3");
     /// assert_eq(r.api_fip_field, "apiFloatingIP");
     /// assert(!r.temp_url_key && ocp::release("4.2.4").temp_url_key);
     /// assert_eq(ocp::release("4.2").ingress_fip_field, ());
+    /// assert_eq(ocp::release("4.20").credentials_modes, ());
+    /// assert_eq(ocp::release("4.21").credentials_modes, ["Passthrough"]);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn release(ctx: NativeCallContext, version: &str) -> Res<Map> {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
         to_map(&ctx, &r.facts())
+    }
+
+    /// Every OpenShift release labsh writes for, oldest first: `["4.2", "4.3", ...]`.
+    ///
+    /// ```rhai
+    /// let all = ocp::releases();
+    /// assert_eq(all[0], "4.2");
+    /// assert(all.contains("4.22"));
+    /// ```
+    pub fn releases() -> Array {
+        release::all()
+            .into_iter()
+            .map(|r| Dynamic::from(r.name()))
+            .collect()
+    }
+
+    /// What OpenShift `version`'s documentation says of installing it on OpenStack `openstack`
+    /// ("13", "17.1"): `#{documented, openstack (the releases it names), document, says, notes,
+    /// warning ("" when documented; else why not, naming the document)}`.
+    ///
+    /// ```rhai
+    /// assert(ocp::openstack_support("4.2.4", "13").documented);
+    /// let s = ocp::openstack_support("4.9", "13");
+    /// assert(!s.documented && s.warning.contains("16.1 and 16.2"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn openstack_support(ctx: NativeCallContext, version: &str, openstack: &str) -> Res<Map> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let warning = r.undocumented_on(openstack);
+        #[derive(serde::Serialize)]
+        struct Answer<'a> {
+            documented: bool,
+            openstack: &'a [String],
+            document: &'a str,
+            says: &'a str,
+            notes: Option<&'a str>,
+            warning: String,
+        }
+        let none: &[String] = &[];
+        let s = r.support();
+        to_map(
+            &ctx,
+            &Answer {
+                documented: warning.is_none(),
+                openstack: s.map_or(none, |s| s.openstack.as_slice()),
+                document: s.map_or("", |s| s.document.as_str()),
+                says: s.map_or("", |s| s.says.as_str()),
+                notes: s.and_then(|s| s.notes.as_deref()),
+                warning: warning.unwrap_or_default(),
+            },
+        )
+    }
+
+    /// The support matrix as Markdown: each OpenShift release, the OpenStack releases its
+    /// documentation names, what it says and the document; docs/guide.md carries it.
+    ///
+    /// ```rhai
+    /// assert(ocp::support_table().contains("| 4.22 | OSP 17.1, RHOSO 18.0 |"));
+    /// ```
+    pub fn support_table() -> String {
+        release::support_markdown()
     }
 
     /// What a profile asks of OpenShift `version` that the release would refuse, each naming
@@ -232,8 +300,9 @@ pub mod ocp_fns {
     }
 
     /// The table of what changes by OpenShift release (machine network, floating IPs, flavor
-    /// field, network types, control plane, unknown fields, Swift, flavor minimums, quota), as
-    /// Markdown, from the same rules the lab uses: docs/guide.md carries it.
+    /// field, network types, control plane, unknown fields, Swift, flavor minimums, quota,
+    /// credentialsMode, fields behind a feature gate), as Markdown, from the same rules the lab
+    /// uses: docs/guide.md carries it.
     ///
     /// ```rhai
     /// assert(ocp::release_table().contains("| 4.18 |"));

@@ -1,245 +1,244 @@
-//! OpenShift 4.2 to 4.20 as the installer has them: which install-config fields each release
-//! defines, how it renames and refuses them, what it needs of the tenant, and the checks it runs
-//! against the cloud before it builds anything.
+//! OpenShift on OpenStack release by release: which install-config fields each release defines,
+//! how it renames and refuses them, what it needs of the tenant, the checks it runs against the
+//! cloud before it builds anything, and which OpenStack releases its documentation names.
 //!
-//! Every rule names the file of openshift/installer it is read from and the first release it holds
-//! for. The source read is the tip of `release-4.N` for 4.2 to 4.15 and, for 4.16 to 4.20, master
-//! at the commit where `release-4.N` branched (the commit before master opened 4.N+1); the commits
-//! are listed in tests/data/ocp/installer-schema.json, the fixture the field table is tested
-//! against.
+//! The facts are data, in releases.yaml beside this file (compiled in), each with its source; this
+//! file reads them and holds the logic that applies them, so a new release is an entry there and
+//! no code here. The field table is tested against tests/data/ocp/installer-schema.json, the
+//! installer's own types read at each release's commit (tools/ocp-installer-fields.py).
 
+use super::data::{and_list, table, ControlPlane, Field, Quota, RawTable};
+pub use super::data::{
+    FlavorMinimums, Gate, Role, Section, Support, UnknownFields, Version, DATA_FILE,
+};
 use serde::Serialize;
+use std::fmt;
 
-/// The oldest and newest minor releases labsh writes for.
-pub const OLDEST: u32 = 2;
-pub const NEWEST: u32 = 20;
-
-/// One minor release of OpenShift 4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One release of OpenShift labsh writes for, with its facts.
+#[derive(Clone, Copy)]
 pub struct Release {
-    pub minor: u32,
+    pub version: Version,
+    t: &'static RawTable,
+}
+
+impl fmt::Debug for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Release({})", self.version)
+    }
+}
+
+impl PartialEq for Release {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+    }
+}
+
+/// A fact's value for a release.
+macro_rules! fact {
+    ($r:expr, $name:ident) => {
+        $r.t.facts.$name.step($r.version).map(|s| &s.value)
+    };
 }
 
 impl Release {
-    /// `4.18`, `4.18.3`, `4.2.4` or `4.16.0-rc.2`; a release outside 4.2-4.20 is an error that
-    /// says which ones there are.
+    /// `4.18`, `4.18.3`, `4.2.4` or `4.16.0-rc.2`; a release labsh does not write for is an
+    /// error that names the oldest and the newest it does (and why a newer one in the
+    /// installer's source is not among them).
     pub fn parse(version: &str) -> Result<Release, String> {
+        let t = table()?;
         let v = version.trim();
         let core = v.split(['-', '+']).next().unwrap_or("");
         let parts: Vec<&str> = core.split('.').collect();
         let num = |s: &str| s.parse::<u32>().ok().filter(|_| !s.is_empty());
+        let malformed =
+            || format!("{version:?} is not an OpenShift version such as \"4.18\" or \"4.18.3\"");
         let (Some(major), Some(minor)) = (
             parts.first().and_then(|s| num(s)),
             parts.get(1).and_then(|s| num(s)),
         ) else {
-            return Err(format!(
-                "{version:?} is not an OpenShift version such as \"4.18\" or \"4.18.3\""
-            ));
+            return Err(malformed());
         };
         if parts.len() > 3 || parts.get(2).is_some_and(|s| num(s).is_none()) {
-            return Err(format!(
-                "{version:?} is not an OpenShift version such as \"4.18\" or \"4.18.3\""
-            ));
+            return Err(malformed());
         }
-        if major != 4 || !(OLDEST..=NEWEST).contains(&minor) {
-            return Err(format!(
-                "OpenShift {major}.{minor} is not one labsh writes for: the releases are 4.{OLDEST} to 4.{NEWEST}"
-            ));
+        let want = Version { major, minor };
+        if t.releases.iter().any(|r| r.version == want) {
+            return Ok(Release { version: want, t });
         }
-        Ok(Release { minor })
+        let (oldest, newest) = match (t.releases.first(), t.releases.last()) {
+            (Some(o), Some(n)) => (o.version, n.version),
+            _ => return Err(format!("{DATA_FILE}: `releases` is empty")),
+        };
+        let why = t
+            .unpublished
+            .iter()
+            .find(|u| u.version == want)
+            .map(|u| {
+                format!(
+                    "; {want} is in the installer's source but not published ({})",
+                    one_line(&u.why)
+                )
+            })
+            .unwrap_or_default();
+        Err(format!(
+            "OpenShift {want} is not one labsh writes for: the releases are {oldest} to {newest}, the newest {newest}{why}"
+        ))
     }
 
     pub fn name(&self) -> String {
-        format!("4.{}", self.minor)
+        self.version.to_string()
     }
 
-    fn from(&self, minor: u32) -> bool {
-        self.minor >= minor
+    /// The oldest release: the article's.
+    fn is_oldest(&self) -> bool {
+        self.t.releases.first().map(|r| r.version) == Some(self.version)
     }
 
     /// What the installer does with install-config keys it does not know.
-    /// pkg/asset/installconfig/installconfig.go: 4.2-4.9 decode with ghodss/yaml's Unmarshal
-    /// (unknown keys dropped); release-4.10 decodes strictly (an error); from 4.11 a strict
-    /// decode that fails is logged as a warning and the file decoded again leniently.
     pub fn unknown_fields(&self) -> UnknownFields {
-        match self.minor {
-            ..=9 => UnknownFields::Ignored,
-            10 => UnknownFields::Error,
-            _ => UnknownFields::Warning,
-        }
+        fact!(self, unknown_fields)
+            .copied()
+            .unwrap_or(UnknownFields::Warning)
     }
 
-    /// The machine network: `networking.machineCIDR` in 4.2 (pkg/types/installconfig.go,
-    /// release-4.2); `networking.machineNetwork[].cidr` from 4.3, machineCIDR converted
-    /// (pkg/types/conversion/installconfig.go, release-4.3).
+    /// The machine network's field: `machineCIDR` or `machineNetwork`.
     pub fn machine_network_field(&self) -> &'static str {
-        if self.from(3) {
-            "machineNetwork"
-        } else {
-            "machineCIDR"
-        }
+        fact!(self, machine_network).map_or("machineNetwork", |s| s.as_str())
     }
 
-    /// The API floating IP: `lbFloatingIP` to 4.6; `apiFloatingIP` from 4.7, lbFloatingIP
-    /// converted into it (pkg/types/openstack/platform.go and pkg/types/conversion/installconfig.go,
-    /// release-4.7).
+    /// The API floating IP's field: `lbFloatingIP` or `apiFloatingIP`.
     pub fn api_fip_field(&self) -> &'static str {
-        if self.from(7) {
-            "apiFloatingIP"
-        } else {
-            "lbFloatingIP"
-        }
+        fact!(self, api_floating_ip).map_or("apiFloatingIP", |s| s.as_str())
     }
 
-    /// The ingress floating IP the installer attaches itself: `ingressFloatingIP` from 4.6
-    /// (pkg/types/openstack/platform.go, release-4.6). Before it, it is attached to the
-    /// `<infraID>-ingress-port` by hand after the install (docs/user/openstack/README.md,
-    /// release-4.2).
+    /// The ingress floating IP the installer attaches itself, or `None`: attached to the
+    /// `<infraID>-ingress-port` after the install.
     pub fn ingress_fip_field(&self) -> Option<&'static str> {
-        self.from(6).then_some("ingressFloatingIP")
+        fact!(self, ingress_floating_ip).and_then(|s| s.as_deref())
     }
 
-    /// The flavor of every machine: `platform.openstack.computeFlavor` to 4.6;
-    /// `platform.openstack.defaultMachinePlatform.type` from 4.7, computeFlavor converted into it
-    /// (pkg/types/conversion/installconfig.go convertOpenStack, release-4.7).
+    /// The flavor of every machine in `defaultMachinePlatform.type` (else `computeFlavor`).
     pub fn flavor_in_default_pool(&self) -> bool {
-        self.from(7)
+        fact!(self, flavor_in_default_pool).copied().unwrap_or(true)
     }
 
-    /// `octaviaSupport`, `trunkSupport` and `region`: read (and overwritten by detection) to 4.5,
-    /// deprecated and ignored from 4.6 (pkg/types/openstack/platform.go, release-4.6); labsh
-    /// writes them only where the article's release reads them.
+    /// `octaviaSupport`, `trunkSupport` and `region` read by the release.
     pub fn legacy_platform_fields(&self) -> bool {
-        !self.from(6)
+        fact!(self, legacy_platform_fields)
+            .copied()
+            .unwrap_or(false)
     }
 
-    /// `platform.openstack.clusterOSImage`, the Glance image the nodes boot, from 4.3
-    /// (pkg/types/openstack/platform.go, release-4.3). In 4.2 the image is the one named `rhcos`
-    /// (pkg/asset/rhcos/image.go, release-4.2).
+    /// `platform.openstack.clusterOSImage` (else the image named `rhcos`).
     pub fn cluster_os_image_field(&self) -> bool {
-        self.from(3)
+        fact!(self, cluster_os_image).copied().unwrap_or(true)
     }
 
-    /// The mirrors of a disconnected install: `imageContentSources`, deprecated for
-    /// `imageDigestSources` from 4.14 (pkg/types/installconfig.go, release-4.14).
+    /// The mirrors of a disconnected install.
     pub fn mirrors_field(&self) -> &'static str {
-        if self.from(14) {
-            "imageDigestSources"
-        } else {
-            "imageContentSources"
-        }
+        fact!(self, mirrors_field).map_or("imageDigestSources", |s| s.as_str())
     }
 
-    /// The network types the installer refuses: OpenShiftSDN and Kuryr from 4.15
-    /// (pkg/types/validation/installconfig.go validateNetworking, release-4.15).
-    pub fn refused_network_types(&self) -> &'static [&'static str] {
-        if self.from(15) {
-            &["OpenShiftSDN", "Kuryr"]
-        } else {
-            &[]
-        }
+    /// The network types the installer refuses.
+    pub fn refused_network_types(&self) -> Vec<&'static str> {
+        fact!(self, refused_network_types)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
-    /// The network type when none is given: OpenShiftSDN to 4.11, OVNKubernetes from 4.12
-    /// (pkg/types/defaults/installconfig.go, release-4.12).
+    /// The network type when none is given.
     pub fn default_network_type(&self) -> &'static str {
-        if self.from(12) {
-            "OVNKubernetes"
-        } else {
-            "OpenShiftSDN"
-        }
+        fact!(self, default_network_type).map_or("OVNKubernetes", |s| s.as_str())
     }
 
-    /// The control-plane sizes the installer takes on OpenStack: any from 1 to 4.5; exactly 3 in
-    /// 4.6 and 4.7; 1 to 3 from 4.8 (pkg/asset/installconfig/openstack/validate.go
-    /// ValidateForProvisioning); from 4.19 not 2, which needs fencing that OpenStack does not
-    /// have (pkg/types/validation/installconfig.go, release-4.19).
+    /// Whether the installer takes a control plane of `n` on OpenStack.
     pub fn masters_allowed(&self, n: i64) -> bool {
-        match self.minor {
-            ..=5 => n >= 1,
-            6 | 7 => n == 3,
-            8..=18 => (1..=3).contains(&n),
-            _ => n == 1 || n == 3,
+        match fact!(self, control_plane) {
+            Some(ControlPlane::AtLeast(m)) => n >= *m,
+            Some(ControlPlane::Sizes(s)) => s.contains(&n),
+            None => false,
         }
     }
 
-    /// The control-plane sizes as words, for errors.
-    pub fn masters_words(&self) -> &'static str {
-        match self.minor {
-            ..=5 => "1 or more",
-            6 | 7 => "exactly 3",
-            8..=18 => "1, 2 or 3",
-            _ => "1 or 3",
+    /// The control-plane sizes as words, for errors: "1 or more", "exactly 3", "1 or 3".
+    pub fn masters_words(&self) -> String {
+        match fact!(self, control_plane) {
+            Some(ControlPlane::AtLeast(m)) => format!("{m} or more"),
+            Some(ControlPlane::Sizes(s)) if s.len() == 1 => format!("exactly {}", s[0]),
+            Some(ControlPlane::Sizes(s)) => {
+                let words: Vec<String> = s.iter().map(|n| n.to_string()).collect();
+                let (init, last) = words.split_at(words.len() - 1);
+                format!("{} or {}", init.join(", "), last.join(""))
+            }
+            None => "none".into(),
         }
     }
 
-    /// The longest cluster name on OpenStack: 14 characters to 4.9
-    /// (pkg/types/openstack/validation/platform.go), no limit of its own from 4.10.
+    /// The longest cluster name on OpenStack, when the release limits it.
     pub fn max_cluster_name(&self) -> Option<usize> {
-        (!self.from(10)).then_some(14)
+        fact!(self, max_cluster_name).copied().flatten()
     }
 
-    /// The bootstrap Ignition is served from a Swift temp URL, so the tenant's account needs a
-    /// Temp-URL-Key: 4.2 only (data/data/openstack/bootstrap/main.tf, release-4.2); 4.3 serves it
-    /// from a public-read container (pkg/tfvars/openstack/bootstrap_ignition.go, release-4.3).
+    /// The tenant's Swift account needs a Temp-URL-Key (the bootstrap Ignition's temp URL).
     pub fn needs_temp_url_key(&self) -> bool {
-        !self.from(3)
+        fact!(self, temp_url_key).copied().unwrap_or(false)
     }
 
-    /// The tenant user needs the `swiftoperator` role for the installer's own Swift objects: 4.2
-    /// and 4.3 (docs/user/openstack/README.md of those releases); from 4.4 the Ignition goes to
-    /// Glance and Swift is only an optional registry backend (pkg/tfvars/openstack/bootstrap_ignition.go,
-    /// release-4.4).
+    /// The tenant user needs the `swiftoperator` role for the installer's own Swift objects.
     pub fn needs_swiftoperator(&self) -> bool {
-        !self.from(4)
+        fact!(self, swiftoperator).copied().unwrap_or(false)
     }
 
-    /// The flavor minimums of a role (pkg/asset/installconfig/openstack/validation/machinepool.go):
-    /// from 4.6 control plane 4 vCPUs and 25 GB of disk, compute 2 vCPUs and 25 GB, errors; RAM
-    /// 16384 MiB and 8192 MiB compared in MiB from 4.9 (4.6 to 4.8 compare 16 and 8 against MiB,
-    /// so their RAM check never fails); from 4.12 a disk under 100 GB is a warning.
+    /// The flavor minimums of a role, when the release checks them.
     pub fn flavor_minimums(&self, role: Role) -> Option<FlavorMinimums> {
-        if !self.from(6) {
-            return None;
-        }
-        let (vcpus, ram) = match role {
-            Role::ControlPlane => (4, 16384),
-            Role::Compute => (2, 8192),
+        let m = fact!(self, flavor_minimums).copied().flatten()?;
+        let r = match role {
+            Role::ControlPlane => m.control_plane,
+            Role::Compute => m.compute,
         };
         Some(FlavorMinimums {
-            vcpus,
-            ram_mib: if self.from(9) {
-                ram
-            } else if role == Role::ControlPlane {
-                16
-            } else {
-                8
-            },
-            disk_gb: 25,
-            disk_warn_below_gb: self.from(12).then_some(100),
+            vcpus: r.vcpus,
+            ram_mib: r.ram_mib,
+            disk_gb: r.disk_gb,
+            disk_warn_below_gb: m.disk_warn_below_gb,
         })
     }
 
-    /// The floating IP checks (pkg/asset/installconfig/openstack/validation/platform.go
-    /// validateFloatingIPs): from 4.6 each given address exists, is DOWN and needs
-    /// externalNetwork; from 4.7 the API and ingress addresses differ.
+    /// The floating IP checks: each given address exists, is DOWN and needs externalNetwork.
     pub fn checks_floating_ips(&self) -> bool {
-        self.from(6)
+        fact!(self, checks_floating_ips).copied().unwrap_or(false)
     }
 
+    /// The API and ingress floating IPs must differ.
     pub fn floating_ips_differ(&self) -> bool {
-        self.from(7)
+        fact!(self, floating_ips_differ).copied().unwrap_or(false)
     }
 
-    /// clusterOSImage, when it names a Glance image, exists and is active from 4.7
-    /// (pkg/asset/installconfig/openstack/validation/cloudinfo.go, release-4.7).
+    /// clusterOSImage, when it names a Glance image, exists and is active.
     pub fn checks_image(&self) -> bool {
-        self.from(7)
+        fact!(self, checks_image).copied().unwrap_or(false)
     }
 
-    /// The quota the installer checks (pkg/asset/quota/openstack/openstack.go): cores, RAM and
-    /// instances from 4.7; ports, security groups and rules, networks, subnets and routers from
-    /// 4.8; server groups and their members from 4.19.
+    /// The credentials modes the installer takes on OpenStack, the first its default; `None`:
+    /// it refuses `credentialsMode` on OpenStack.
+    pub fn credentials_modes(&self) -> Option<&'static [String]> {
+        fact!(self, credentials_modes).and_then(|m| m.as_deref())
+    }
+
+    /// The fields the installer refuses unless a feature gate is on.
+    pub fn feature_gates(&self) -> &'static [Gate] {
+        fact!(self, feature_gates).map_or(&[], |g| g.as_slice())
+    }
+
+    /// `dnsRecordsType: External` only with `loadBalancer.type: UserManaged`.
+    pub fn dns_records_need_user_managed_lb(&self) -> bool {
+        fact!(self, dns_records_need_user_managed_lb)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The quota the installer checks, computed as it does (pkg/asset/quota/openstack/openstack.go)
+    /// for one machine network and one compute MachineSet.
     pub fn quota(
         &self,
         masters: i64,
@@ -247,33 +246,61 @@ impl Release {
         vcpus: i64,
         ram_mib: i64,
     ) -> Vec<(String, i64)> {
-        let mut q = vec![];
-        if !self.from(7) {
-            return q;
-        }
         // Masters are counted one by one, workers by their MachineSets' replicas; the bootstrap
         // node is not counted. One MachineSet per failure domain (one without zones), made even
         // with 0 replicas (pkg/asset/machines/openstack/machinesets.go).
         let machine_sets = 1;
-        q.push(("cores".into(), (masters + workers) * vcpus));
-        q.push(("ram".into(), (masters + workers) * ram_mib));
-        // Instances: control-plane machines plus the number of worker MachineSets, as coded.
-        q.push(("instances".into(), masters + machine_sets));
-        if self.from(8) {
-            // 4 = router gateway, API, ingress and bootstrap ports; one per machine on the one
-            // machine network.
-            q.push(("ports".into(), 4 + masters + workers));
-            q.push(("security_groups".into(), 2));
-            q.push(("security_group_rules".into(), 56));
-            q.push(("networks".into(), 1));
-            q.push(("subnets".into(), 1));
-            q.push(("routers".into(), 1));
+        let keys = fact!(self, quota).map(|q| q.as_slice()).unwrap_or(&[]);
+        keys.iter()
+            .map(|k| match k {
+                Quota::Cores => ("cores", (masters + workers) * vcpus),
+                Quota::Ram => ("ram", (masters + workers) * ram_mib),
+                // Control-plane machines plus the number of worker MachineSets, as coded.
+                Quota::Instances => ("instances", masters + machine_sets),
+                // 4 = router gateway, API, ingress and bootstrap ports; one per machine on the
+                // one machine network.
+                Quota::Ports => ("ports", 4 + masters + workers),
+                Quota::SecurityGroups => ("security_groups", 2),
+                Quota::SecurityGroupRules => ("security_group_rules", 56),
+                Quota::Networks => ("networks", 1),
+                Quota::Subnets => ("subnets", 1),
+                Quota::Routers => ("routers", 1),
+                Quota::ServerGroups => ("server_groups", 2),
+                Quota::ServerGroupMembers => ("server_group_members", masters + machine_sets),
+            })
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+
+    /// What this release's documentation says of the OpenStack releases it installs on.
+    pub fn support(&self) -> Option<&'static Support> {
+        self.t.support.iter().find(|s| s.openshift == self.version)
+    }
+
+    /// Why OpenShift on OpenStack `osp` ("17.1") is not documented, naming the document; `None`
+    /// when it is.
+    pub fn undocumented_on(&self, osp: &str) -> Option<String> {
+        let name = self.name();
+        let Some(s) = self.support() else {
+            return Some(format!(
+                "OpenShift {name} has no row in the support table of {DATA_FILE}"
+            ));
+        };
+        if s.names(osp) {
+            return None;
         }
-        if self.from(19) {
-            q.push(("server_groups".into(), 2));
-            q.push(("server_group_members".into(), masters + machine_sets));
-        }
-        q
+        Some(if s.openstack.is_empty() {
+            format!(
+                "OpenShift {name}'s documentation names no OpenStack release it installs on ({}): check OSP {osp} there",
+                s.document
+            )
+        } else {
+            format!(
+                "OpenShift {name} is documented on OpenStack {}, not OSP {osp} ({})",
+                s.words(),
+                s.document
+            )
+        })
     }
 }
 
@@ -281,6 +308,7 @@ impl Release {
 #[derive(Serialize)]
 pub struct Facts {
     pub version: String,
+    pub major: u32,
     pub minor: u32,
     pub machine_network: &'static str,
     pub api_fip_field: &'static str,
@@ -294,20 +322,24 @@ pub struct Facts {
     pub article_extras: bool,
     pub unknown_fields: UnknownFields,
     pub default_network_type: &'static str,
-    pub refused_network_types: &'static [&'static str],
-    pub masters: &'static str,
+    pub refused_network_types: Vec<&'static str>,
+    pub masters: String,
     pub temp_url_key: bool,
     pub swiftoperator: bool,
     pub checks_floating_ips: bool,
     pub floating_ips_differ: bool,
     pub checks_image: bool,
+    pub credentials_modes: Option<&'static [String]>,
+    pub feature_gates: &'static [Gate],
+    pub documented_openstack: Vec<&'static str>,
 }
 
 impl Release {
     pub fn facts(&self) -> Facts {
         Facts {
             version: self.name(),
-            minor: self.minor,
+            major: self.version.major,
+            minor: self.version.minor,
             machine_network: self.machine_network_field(),
             api_fip_field: self.api_fip_field(),
             ingress_fip_field: self.ingress_fip_field(),
@@ -315,7 +347,7 @@ impl Release {
             legacy_platform_fields: self.legacy_platform_fields(),
             cluster_os_image: self.cluster_os_image_field(),
             mirrors_field: self.mirrors_field(),
-            article_extras: self.minor == OLDEST,
+            article_extras: self.is_oldest(),
             unknown_fields: self.unknown_fields(),
             default_network_type: self.default_network_type(),
             refused_network_types: self.refused_network_types(),
@@ -325,232 +357,72 @@ impl Release {
             checks_floating_ips: self.checks_floating_ips(),
             floating_ips_differ: self.floating_ips_differ(),
             checks_image: self.checks_image(),
+            credentials_modes: self.credentials_modes(),
+            feature_gates: self.feature_gates(),
+            documented_openstack: self
+                .support()
+                .map(|s| s.openstack.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
         }
     }
 }
-
-/// What the installer does with keys it does not know.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnknownFields {
-    Ignored,
-    Error,
-    Warning,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    ControlPlane,
-    Compute,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct FlavorMinimums {
-    pub vcpus: i64,
-    pub ram_mib: i64,
-    pub disk_gb: i64,
-    pub disk_warn_below_gb: Option<i64>,
-}
-
-/// Where a field sits in install-config.yaml.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
-    /// The top level (types.InstallConfig, pkg/types/installconfig.go).
-    Top,
-    /// `networking` (types.Networking, pkg/types/installconfig.go).
-    Networking,
-    /// `compute[]` and `controlPlane` (types.MachinePool, pkg/types/machinepools.go).
-    Pool,
-    /// `platform.openstack` (openstack.Platform, pkg/types/openstack/platform.go).
-    Platform,
-    /// a pool's `platform.openstack` and `defaultMachinePlatform` (openstack.MachinePool,
-    /// pkg/types/openstack/machinepool.go).
-    PlatformPool,
-}
-
-#[cfg(test)]
-impl Section {
-    pub fn all() -> [Section; 5] {
-        [
-            Section::Top,
-            Section::Networking,
-            Section::Pool,
-            Section::Platform,
-            Section::PlatformPool,
-        ]
-    }
-
-    /// The fixture's name of the section.
-    pub fn key(&self) -> &'static str {
-        match self {
-            Section::Top => "top_level",
-            Section::Networking => "networking",
-            Section::Pool => "machine_pool",
-            Section::Platform => "openstack_platform",
-            Section::PlatformPool => "openstack_machine_pool",
-        }
-    }
-}
-
-/// A field and the releases that define it: the first, and the last (NEWEST while it stays).
-struct Field {
-    section: Section,
-    name: &'static str,
-    since: u32,
-    until: u32,
-    /// The release from which it is deprecated, and what replaces it.
-    deprecated: Option<(u32, &'static str)>,
-}
-
-const fn f(section: Section, name: &'static str, since: u32) -> Field {
-    Field {
-        section,
-        name,
-        since,
-        until: NEWEST,
-        deprecated: None,
-    }
-}
-
-const fn d(
-    section: Section,
-    name: &'static str,
-    since: u32,
-    from: u32,
-    instead: &'static str,
-) -> Field {
-    Field {
-        section,
-        name,
-        since,
-        until: NEWEST,
-        deprecated: Some((from, instead)),
-    }
-}
-
-use Section::{Networking as N, Platform as P, PlatformPool as PP, Pool as MP, Top as T};
-
-/// The install-config fields of each release, from the json tags of the types in
-/// pkg/types/installconfig.go, pkg/types/machinepools.go, pkg/types/openstack/platform.go and
-/// pkg/types/openstack/machinepool.go at each release's commit.
-const FIELDS: &[Field] = &[
-    f(T, "apiVersion", 2),
-    f(T, "kind", 2),
-    f(T, "metadata", 2),
-    f(T, "additionalTrustBundle", 2),
-    f(T, "baseDomain", 2),
-    f(T, "compute", 2),
-    f(T, "controlPlane", 2),
-    d(T, "imageContentSources", 2, 14, "imageDigestSources"),
-    f(T, "networking", 2),
-    f(T, "platform", 2),
-    f(T, "proxy", 2),
-    f(T, "pullSecret", 2),
-    f(T, "sshKey", 2),
-    f(T, "fips", 3),
-    f(T, "publish", 3),
-    f(T, "credentialsMode", 5),
-    f(T, "bootstrapInPlace", 8),
-    f(T, "capabilities", 11),
-    f(T, "additionalTrustBundlePolicy", 12),
-    f(T, "featureSet", 12),
-    f(T, "cpuPartitioningMode", 13),
-    f(T, "featureGates", 14),
-    f(T, "imageDigestSources", 14),
-    f(T, "operatorPublishingStrategy", 15),
-    f(T, "arbiter", 19),
-    f(N, "clusterNetwork", 2),
-    d(N, "clusterNetworks", 2, 2, "clusterNetwork"),
-    d(N, "machineCIDR", 2, 3, "machineNetwork"),
-    f(N, "networkType", 2),
-    d(N, "serviceCIDR", 2, 2, "serviceNetwork"),
-    f(N, "serviceNetwork", 2),
-    d(N, "type", 2, 2, "networkType"),
-    f(N, "machineNetwork", 3),
-    f(N, "clusterNetworkMTU", 15),
-    f(N, "ovnKubernetesConfig", 18),
-    f(MP, "architecture", 2),
-    f(MP, "hyperthreading", 2),
-    f(MP, "name", 2),
-    f(MP, "platform", 2),
-    f(MP, "replicas", 2),
-    f(MP, "fencing", 19),
-    f(MP, "diskSetup", 20),
-    f(P, "cloud", 2),
-    d(P, "computeFlavor", 2, 7, "defaultMachinePlatform.type"),
-    f(P, "defaultMachinePlatform", 2),
-    f(P, "externalNetwork", 2),
-    d(P, "lbFloatingIP", 2, 7, "apiFloatingIP"),
-    d(
-        P,
-        "octaviaSupport",
-        2,
-        6,
-        "nothing: the installer detects Octavia",
-    ),
-    d(P, "region", 2, 2, "nothing: the installer does not use it"),
-    d(
-        P,
-        "trunkSupport",
-        2,
-        6,
-        "nothing: the installer detects trunk ports",
-    ),
-    f(P, "clusterOSImage", 3),
-    f(P, "externalDNS", 3),
-    d(P, "apiVIP", 5, 12, "apiVIPs"),
-    d(P, "ingressVIP", 5, 12, "ingressVIPs"),
-    d(P, "machinesSubnet", 5, 14, "controlPlanePort"),
-    f(P, "ingressFloatingIP", 6),
-    f(P, "apiFloatingIP", 7),
-    f(P, "clusterOSImageProperties", 7),
-    f(P, "apiVIPs", 12),
-    f(P, "ingressVIPs", 12),
-    f(P, "loadBalancer", 13),
-    f(P, "controlPlanePort", 14),
-    f(PP, "rootVolume", 2),
-    f(PP, "type", 2),
-    f(PP, "additionalNetworkIDs", 5),
-    f(PP, "additionalSecurityGroupIDs", 5),
-    f(PP, "zones", 6),
-    f(PP, "serverGroupPolicy", 9),
-    // TechPreview in 4.13 only, removed in 4.14.
-    Field {
-        section: PP,
-        name: "failureDomains",
-        since: 13,
-        until: 13,
-        deprecated: None,
-    },
-];
 
 /// Fields of the article's file that no release defines: `clusterID` and the pools' `type`. 4.2
 /// ignores them (unknown keys are dropped), so the seed's file keeps them where unknown keys are
 /// ignored, and never writes them where they are refused or warned about.
-pub const ARTICLE_EXTRAS: &[(Section, &str)] = &[(T, "clusterID"), (MP, "type")];
+pub const ARTICLE_EXTRAS: &[(Section, &str)] = &[
+    (Section::TopLevel, "clusterID"),
+    (Section::MachinePool, "type"),
+];
 
 impl Release {
+    /// The entries of `name` in `section`.
+    fn entries(&self, section: Section, name: &str) -> Vec<&'static Field> {
+        self.t
+            .fields
+            .iter()
+            .filter(|s| s.section == section)
+            .flat_map(|s| s.fields.iter())
+            .filter(|x| x.name == name)
+            .collect()
+    }
+
+    /// Whether `f` is a field of this release.
+    fn has(&self, f: &Field) -> bool {
+        f.since <= self.version && f.until.is_none_or(|u| self.version <= u)
+    }
+
     /// The fields `section` has in this release.
     #[cfg(test)]
     pub fn fields(&self, section: Section) -> Vec<&'static str> {
-        FIELDS
+        self.t
+            .fields
             .iter()
-            .filter(|x| x.section == section && (x.since..=x.until).contains(&self.minor))
-            .map(|x| x.name)
+            .filter(|s| s.section == section)
+            .flat_map(|s| s.fields.iter())
+            .filter(|x| self.has(x))
+            .map(|x| x.name.as_str())
             .collect()
+    }
+
+    /// Whether `name` is a field of `section` in this release.
+    pub fn defines(&self, section: Section, name: &str) -> bool {
+        self.entries(section, name).iter().any(|x| self.has(x))
+    }
+
+    /// The values the installer takes for a field of this release, where it names them.
+    pub fn field_values(&self, section: Section, name: &str) -> Option<&'static [String]> {
+        self.entries(section, name)
+            .into_iter()
+            .find(|x| self.has(x))
+            .and_then(|x| x.values.as_deref())
     }
 
     /// Why `name` is not a field of `section` here: the releases that have it, or what replaced
     /// it. `None` when it is one.
     pub fn field_problem(&self, section: Section, name: &str) -> Option<String> {
-        let known: Vec<&Field> = FIELDS
-            .iter()
-            .filter(|x| x.section == section && x.name == name)
-            .collect();
-        if known
-            .iter()
-            .any(|x| (x.since..=x.until).contains(&self.minor))
-        {
+        let known = self.entries(section, name);
+        if known.iter().any(|x| self.has(x)) {
             return None;
         }
         if ARTICLE_EXTRAS.contains(&(section, name)) {
@@ -567,17 +439,17 @@ impl Release {
             });
         }
         Some(match known.first() {
-            Some(x) if x.since > self.minor => {
+            Some(x) if x.since > self.version => {
                 format!(
-                    "OpenShift {} has no such field: it comes in 4.{}",
+                    "OpenShift {} has no such field: it comes in {}",
                     self.name(),
                     x.since
                 )
             }
             Some(x) => format!(
-                "OpenShift {} has no such field: it was removed after 4.{}",
+                "OpenShift {} has no such field: it was removed after {}",
                 self.name(),
-                x.until
+                x.until.map(|u| u.to_string()).unwrap_or_default()
             ),
             None => format!("OpenShift {} has no such field", self.name()),
         })
@@ -585,24 +457,34 @@ impl Release {
 
     /// What replaces a field that is deprecated in this release.
     pub fn deprecated(&self, section: Section, name: &str) -> Option<&'static str> {
-        FIELDS
-            .iter()
-            .find(|x| x.section == section && x.name == name)
-            .and_then(|x| x.deprecated)
-            .filter(|(from, _)| self.minor >= *from)
-            .map(|(_, instead)| instead)
+        self.entries(section, name)
+            .into_iter()
+            .find_map(|x| x.deprecated.as_ref())
+            .filter(|d| self.version >= d.from)
+            .map(|d| d.instead.as_str())
     }
 }
 
-/// Every release labsh writes for.
-pub fn all() -> impl Iterator<Item = Release> {
-    (OLDEST..=NEWEST).map(|minor| Release { minor })
+/// Every release labsh writes for, oldest first (none when the data cannot be read, which its
+/// unit tests rule out).
+pub fn all() -> Vec<Release> {
+    table()
+        .map(|t| {
+            t.releases
+                .iter()
+                .map(|r| Release {
+                    version: r.version,
+                    t,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The table of what changes by release (docs/guide.md carries it, generated from these rules).
 pub fn table_markdown() -> String {
     let mut out = String::from(
-        "| release | machine network | API floating IP | ingress floating IP | flavor | network types refused | control plane | unknown fields | Temp-URL-Key | swiftoperator | flavor minimums (control plane) | quota checked |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| release | machine network | API floating IP | ingress floating IP | flavor | network types refused | control plane | unknown fields | Temp-URL-Key | swiftoperator | flavor minimums (control plane) | quota checked | credentialsMode on OpenStack | fields behind a feature gate |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in all() {
         let fm = r
@@ -626,8 +508,16 @@ pub fn table_markdown() -> String {
             .map(|(k, _)| k)
             .collect();
         let refused = r.refused_network_types();
+        let gates: Vec<String> = r
+            .feature_gates()
+            .iter()
+            .map(|g| match &g.equals {
+                Some(v) => format!("`{}: {v}` ({})", g.field, g.gate),
+                None => format!("`{}` ({})", g.field, g.gate),
+            })
+            .collect();
         out.push_str(&format!(
-            "| {} | `{}` | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | `{}` | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.name(),
             r.machine_network_field(),
             r.api_fip_field(),
@@ -657,10 +547,108 @@ pub fn table_markdown() -> String {
                 "no".to_string()
             } else {
                 quota.join(", ").replace('_', " ")
-            }
+            },
+            match r.credentials_modes() {
+                None => "refused".to_string(),
+                Some(m) => format!("{} only (the default)", and_list(m)),
+            },
+            if gates.is_empty() {
+                "none".to_string()
+            } else {
+                gates.join(", ")
+            },
         ));
     }
     out
+}
+
+/// The support matrix as Markdown: each OpenShift release, the OpenStack releases its
+/// documentation names, and the document (docs/guide.md carries it; `labsh doc releases` shows
+/// it).
+pub fn support_markdown() -> String {
+    let mut out = String::from(
+        "| OpenShift | documented on OpenStack | the documentation says | document |\n|---|---|---|---|\n",
+    );
+    for r in all() {
+        let Some(s) = r.support() else { continue };
+        let osp = if s.openstack.is_empty() {
+            "none named".to_string()
+        } else {
+            s.openstack
+                .iter()
+                .map(|v| match v.as_str() {
+                    "18.0" => "RHOSO 18.0".to_string(),
+                    "16" => "16 (any 16.x)".to_string(),
+                    v => format!("OSP {v}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let cell = |t: &str| t.replace('|', "\\|");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.name(),
+            osp,
+            cell(&s.says),
+            cell(&s.document)
+        ));
+    }
+    out
+}
+
+/// What "documented" means, as the data file says it beside the table.
+const DOCUMENTED: &str = "An OpenStack release is documented for an OpenShift release when that release's own documentation names it as one its clusters are installed on: for 4.2 to 4.11 the list of Supported platforms; from 4.12 that list names none and refers to the support matrix (https://access.redhat.com/articles/4679401, a Knowledgebase article outside the documentation), so a version counts when the release's installation or operation documentation names it as the platform its clusters run on. An undocumented combination is a warning naming the document (the preflight's \"OpenShift on OpenStack\" row); none is an error, since the installer checks no OpenStack release.";
+
+/// `labsh doc releases`: the releases labsh writes for, the support matrix with what
+/// "documented" means, and what changes by release.
+pub fn doc_text() -> String {
+    let t = match table() {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let mut out = String::from("OpenShift releases labsh writes for (");
+    out.push_str(DATA_FILE);
+    out.push_str(", each fact with its source):\n\n");
+    for r in &t.releases {
+        out.push_str(&format!(
+            "  {:<5} {}\n",
+            r.version.to_string(),
+            one_line(&r.published)
+        ));
+        if let Some(n) = &r.notes {
+            out.push_str(&format!("        {}\n", one_line(n)));
+        }
+    }
+    for u in &t.unpublished {
+        out.push_str(&format!(
+            "  {:<5} not written for: {}\n",
+            u.version.to_string(),
+            one_line(&u.why)
+        ));
+    }
+    out.push_str("\nWhich OpenStack releases each OpenShift release is documented on:\n\n");
+    out.push_str(&support_markdown());
+    out.push('\n');
+    out.push_str(DOCUMENTED);
+    out.push_str("\n\nWhat changes by release:\n\n");
+    out.push_str(&table_markdown());
+    out.push_str("\nWhere each fact is read (a fact holds from a release until its next one):\n");
+    for (name, steps) in t.facts.sources() {
+        out.push_str(&format!("\n  {name}\n"));
+        for (from, source) in steps {
+            out.push_str(&format!(
+                "    {:<5} {}\n",
+                from.to_string(),
+                one_line(source)
+            ));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// Folded text on one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -673,29 +661,54 @@ mod tests {
         serde_json::from_str(text).expect("the fixture is JSON")
     }
 
+    fn newest() -> Release {
+        *all().last().expect("releases")
+    }
+
     #[test]
-    fn versions_parse_and_outsiders_are_refused() {
-        assert_eq!(Release::parse("4.2.4").unwrap().minor, 2);
-        assert_eq!(Release::parse("4.18").unwrap().minor, 18);
-        assert_eq!(Release::parse("4.16.0-rc.2").unwrap().minor, 16);
+    fn versions_parse_and_outsiders_are_refused_naming_the_newest() {
+        assert_eq!(Release::parse("4.2.4").unwrap().version.minor, 2);
+        assert_eq!(Release::parse("4.18").unwrap().version.minor, 18);
+        assert_eq!(Release::parse("4.16.0-rc.2").unwrap().version.minor, 16);
+        assert_eq!(Release::parse("4.22.3").unwrap().name(), "4.22");
         for bad in ["4", "four", "4.x", "4.18.x", "", "4.18.1.2"] {
             let e = Release::parse(bad).unwrap_err();
             assert!(e.contains("is not an OpenShift version"), "{bad}: {e}");
         }
-        for out in ["4.1", "4.21", "3.11", "5.0"] {
+        let n = newest().name();
+        for out in ["4.1", "3.11", "4.99", "6.0"] {
             let e = Release::parse(out).unwrap_err();
-            assert!(e.contains("the releases are 4.2 to 4.20"), "{out}: {e}");
+            assert!(
+                e.contains(&format!("the releases are 4.2 to {n}, the newest {n}")),
+                "{out}: {e}"
+            );
         }
+        // In the installer's source but not published: said so.
+        let e = Release::parse("5.0").unwrap_err();
+        assert!(
+            e.contains("5.0 is in the installer's source but not published"),
+            "{e}"
+        );
+        assert!(Release::parse("4.23.0")
+            .unwrap_err()
+            .contains("fast-forwarded from release-5.0"));
     }
 
     /// The field table is the installer's, release by release: every field the fixture has for
-    /// a section, and nothing more.
+    /// a section, and nothing more; deprecated exactly where the fixture says so.
     #[test]
     fn the_fields_are_the_installers_for_every_release() {
         let fx = fixture();
+        let releases = fx["releases"].as_object().unwrap();
+        // Both ways: every release of the table is in the fixture and every one of the
+        // fixture in the table.
+        let mut ours: Vec<String> = all().iter().map(|r| r.name()).collect();
+        let mut theirs: Vec<String> = releases.keys().cloned().collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs);
         for r in all() {
             let rel = &fx["releases"][r.name()];
-            assert!(rel.is_object(), "the fixture has no {}", r.name());
             for s in Section::all() {
                 let mut want: Vec<String> = rel[s.key()]
                     .as_array()
@@ -707,17 +720,21 @@ mod tests {
                 let mut have: Vec<String> = r.fields(s).iter().map(|x| x.to_string()).collect();
                 have.sort();
                 assert_eq!(have, want, "{} {}", r.name(), s.key());
-            }
-            // And what the fixture marks deprecated is deprecated here.
-            for dep in rel["deprecated"].as_array().unwrap() {
-                let dep = dep.as_str().unwrap();
-                let (sec, name) = dep.split_once('.').unwrap();
-                let s = Section::all().into_iter().find(|s| s.key() == sec).unwrap();
-                assert!(
-                    r.deprecated(s, name).is_some(),
-                    "{}: {dep} is deprecated in the installer",
-                    r.name()
-                );
+                // What the fixture marks deprecated is deprecated here, and nothing else.
+                for name in &have {
+                    let key = format!("{}.{name}", s.key());
+                    let marked = rel["deprecated"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|d| d == &key);
+                    assert_eq!(
+                        r.deprecated(s, name).is_some(),
+                        marked,
+                        "{}: {key} deprecated in the installer: {marked}",
+                        r.name()
+                    );
+                }
             }
         }
     }
@@ -733,11 +750,93 @@ mod tests {
         assert_eq!(q["ports"], 9);
         assert_eq!(q["security_group_rules"], 56);
         assert!(!q.contains_key("server_groups"));
-        assert!(Release::parse("4.19")
-            .unwrap()
-            .quota(3, 2, 4, 1)
-            .iter()
-            .any(|(k, v)| k == "server_groups" && *v == 2));
+        for v in ["4.19", "4.22"] {
+            assert!(Release::parse(v)
+                .unwrap()
+                .quota(3, 2, 4, 1)
+                .iter()
+                .any(|(k, v)| k == "server_groups" && *v == 2));
+        }
         assert!(Release::parse("4.6").unwrap().quota(3, 2, 4, 1).is_empty());
+    }
+
+    #[test]
+    fn the_facts_of_the_new_releases() {
+        let r21 = Release::parse("4.21").unwrap();
+        let r22 = Release::parse("4.22").unwrap();
+        let r20 = Release::parse("4.20").unwrap();
+        assert_eq!(r20.credentials_modes(), None);
+        assert_eq!(r21.credentials_modes().unwrap(), ["Passthrough"]);
+        assert!(r21.defines(Section::OpenstackPlatform, "dnsRecordsType"));
+        assert!(!r20.defines(Section::OpenstackPlatform, "dnsRecordsType"));
+        assert!(r22.defines(Section::TopLevel, "osImageStream"));
+        assert!(!r21.defines(Section::TopLevel, "osImageStream"));
+        assert_eq!(
+            r22.field_values(Section::TopLevel, "osImageStream")
+                .unwrap(),
+            ["rhel-9", "rhel-10"]
+        );
+        assert_eq!(r21.feature_gates().len(), 1);
+        assert_eq!(r22.feature_gates().len(), 2);
+        assert!(r20.feature_gates().is_empty());
+        assert!(r21.dns_records_need_user_managed_lb() && !r20.dns_records_need_user_managed_lb());
+        assert_eq!(r22.masters_words(), "1 or 3");
+        assert_eq!(Release::parse("4.6").unwrap().masters_words(), "exactly 3");
+        assert_eq!(Release::parse("4.8").unwrap().masters_words(), "1, 2 or 3");
+        assert_eq!(Release::parse("4.2").unwrap().masters_words(), "1 or more");
+    }
+
+    /// Every release from the oldest to the newest has its row, citing a document, and the
+    /// rows are the releases' own: no gap, none unknown.
+    #[test]
+    fn the_support_table_has_no_gap() {
+        let t = table().unwrap();
+        let rows: Vec<Version> = t.support.iter().map(|s| s.openshift).collect();
+        let releases: Vec<Version> = all().iter().map(|r| r.version).collect();
+        assert_eq!(rows, releases);
+        for s in &t.support {
+            assert!(
+                !s.document.trim().is_empty() && !s.says.trim().is_empty(),
+                "{s:?}"
+            );
+            // A row that names no version says where the versions are.
+            if s.openstack.is_empty() {
+                assert!(
+                    s.document.contains("access.redhat.com/articles/4679401"),
+                    "{s:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn undocumented_combinations_name_the_document() {
+        let r = |v: &str| Release::parse(v).unwrap();
+        assert_eq!(r("4.2").undocumented_on("13"), None);
+        assert_eq!(r("4.5").undocumented_on("16.1"), None);
+        assert_eq!(r("4.22").undocumented_on("17.1"), None);
+        let w = r("4.9").undocumented_on("13").unwrap();
+        assert!(
+            w.contains("OpenShift 4.9 is documented on OpenStack 16.1 and 16.2, not OSP 13")
+                && w.contains("enterprise-4.9"),
+            "{w}"
+        );
+        let w = r("4.16").undocumented_on("17.1").unwrap();
+        assert!(
+            w.contains("names no OpenStack release") && w.contains("4679401"),
+            "{w}"
+        );
+        assert!(r("4.2").undocumented_on("17.1").is_some());
+    }
+
+    #[test]
+    fn the_doc_shows_every_release_and_the_matrix() {
+        let d = doc_text();
+        for r in all() {
+            assert!(d.contains(&format!("| {} |", r.name())), "{}", r.name());
+        }
+        assert!(d.contains("5.0   not written for"));
+        assert!(d.contains("documented on OpenStack"));
+        assert!(d.contains("4679401"));
     }
 }
