@@ -1,6 +1,7 @@
 //! The OpenShift tenant on the devcloud: scripts/create_ocp_tenant.rhai converging, interrupted
-//! and run again, read back with python-openstackclient; the tenant for OpenShift 4.18 and the
-//! installer's own checks against the cloud. (The lab's tenant stage runs in devlab.rs.)
+//! and run again, read back with python-openstackclient; the tenants for OpenShift 4.18 and for
+//! the newest release (4.22) and the installer's own checks against the cloud. (The lab's tenant
+//! stage runs in devlab.rs.)
 
 use crate::cloud::{fip, labsh_cloud, osc_ok, release_fips, role_assignments, small_image, uniq};
 use crate::support::devcloud::{devcloud, osc};
@@ -278,15 +279,20 @@ fn failed<'a>(rows: &'a [Value], check: &str) -> (&'a Value, &'a str) {
 }
 
 /// The devcloud, a lab, and the tenant `tag` (see [`Tenant::prepared`]) that
-/// create_ocp_tenant.rhai made for OpenShift 4.18; the last is the tenant's image file.
-fn tenant_for_4_18(tag: &str, first_fip: u32) -> (PathBuf, Lab, Tenant, PathBuf) {
+/// create_ocp_tenant.rhai made for OpenShift `version`; the last is the tenant's image file.
+fn tenant_for(version: &str, tag: &str, first_fip: u32) -> (PathBuf, Lab, Tenant, PathBuf) {
     let clouds = devcloud();
     let lab = Lab::new();
     let (t, img) = Tenant::prepared(&clouds, &lab, tag, first_fip);
     let mut args = t.args(&lab, &img);
-    args.extend(["--set".to_string(), "ocp_version=4.18".to_string()]);
+    args.extend(["--set".to_string(), format!("ocp_version={version}")]);
     labsh_cloud(&lab, &clouds).args(&args).run().ok();
     (clouds, lab, t, img)
+}
+
+/// The tenant for OpenShift 4.18 (see [`tenant_for`]).
+fn tenant_for_4_18(tag: &str, first_fip: u32) -> (PathBuf, Lab, Tenant, PathBuf) {
+    tenant_for("4.18", tag, first_fip)
 }
 
 #[test]
@@ -483,4 +489,77 @@ fn the_installers_checks_fail_on_the_broken_thing_and_pass_when_it_is_fixed() {
     osc_ok(&clouds, &["router", "delete", &router]);
     osc_ok(&clouds, &["port", "delete", &port]);
     osc_ok(&clouds, &["network", "delete", &net]);
+}
+
+/// The tenant and the installer's checks of the newest release labsh writes for (4.22) on the
+/// devcloud, as for 4.18: no Temp-URL-Key and no swiftoperator role, both floating IPs DOWN and
+/// the tenant's, and the checks of that release passing on what the tenant step made: the flavor
+/// (a warning under 100 GB), the external network, the floating IPs, the image and the quota the
+/// installer counts (server groups from 4.19, where the cloud reports them).
+#[test]
+fn the_tenant_and_the_installers_checks_of_the_newest_release() {
+    let (clouds, lab, t, _) = tenant_for("4.22", "v422", 178);
+    let roles = role_assignments(&clouds, &t.project);
+    let names: Vec<String> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Role"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.contains(&"swiftoperator".to_string()), "{names:?}");
+    let pid = osc(&clouds, "devcloud", &["project", "show", &t.project])["id"].clone();
+    for a in [&t.api, &t.ingress] {
+        let fl = osc(&clouds, "devcloud", &["floating", "ip", "show", a]);
+        assert_eq!(fl["status"], "DOWN", "{fl}");
+        assert_eq!(fl["project_id"], pid);
+        assert!(fl["port_id"].is_null(), "{fl}");
+    }
+    let acc = tenant_account(&lab.work().join("out/clouds.yaml"));
+    let props = acc["properties"].as_object().cloned().unwrap_or_default();
+    assert!(
+        !props.keys().any(|k| k.eq_ignore_ascii_case("temp-url-key")),
+        "4.22 needs no Temp-URL-Key: {acc}"
+    );
+    let rows = installer_checks(&lab, &clouds, &t, &[("version", "4.22")]);
+    for r in &rows {
+        assert!(
+            r["check"].as_str().unwrap().starts_with("OpenShift 4.22: "),
+            "{r}"
+        );
+        assert_ne!(r["status"], "fail", "{rows:?}");
+    }
+    assert_eq!(row(&rows, "flavor")["status"], "warn", "{rows:?}");
+    for check in [
+        "external network",
+        "API floating IP",
+        "ingress floating IP",
+        "image",
+    ] {
+        assert_eq!(row(&rows, check)["status"], "pass", "{check}: {rows:?}");
+    }
+    let q = row(&rows, "quota");
+    let detail = q["detail"].as_str().unwrap();
+    for want in ["cores 20", "ram 81920", "instances 4", "ports 9"] {
+        assert!(detail.contains(want), "{want}: {q}");
+    }
+    // A flavor below the release's minimums fails its check, naming the key.
+    let small = uniq("v422-small");
+    osc_ok(
+        &clouds,
+        &[
+            "flavor", "create", "--ram", "2048", "--vcpus", "1", "--disk", "10", &small,
+        ],
+    );
+    let rows = installer_checks(
+        &lab,
+        &clouds,
+        &t,
+        &[("version", "4.22"), ("flavor", &small)],
+    );
+    let (f, detail) = failed(&rows, "flavor");
+    assert!(
+        detail.contains("tenant.flavor.vcpus: 1 is below the 4 vCPUs OpenShift 4.22 needs"),
+        "{f}"
+    );
+    osc_ok(&clouds, &["flavor", "delete", &small]);
 }
