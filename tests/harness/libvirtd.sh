@@ -55,7 +55,13 @@ CONF
     grep -q '^kvm:' "$dir/etc-copy/group" || echo 'kvm:x:64056:' >> "$dir/etc-copy/group"
     # Libvirt autostarts only on a "host boot": when these markers are absent.
     rm -f "$dir/run/libvirt/qemu/autostarted" "$dir/run/libvirt/network/autostarted"
-    ip netns list | grep -qw "$ns" || ip netns add "$ns"
+    # A namespace left by a run that was killed keeps that run's bridges (virbr0 "already in use"):
+    # nothing of ours runs in it (checked above), so it is made anew.
+    if ip netns list | grep -qw "$ns"; then
+        ip netns pids "$ns" | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$ns"
+    fi
+    ip netns add "$ns"
     ip netns exec "$ns" ip link set lo up
     setsid ip netns exec "$ns" sh -c "
         mount --bind '$dir/etc/libvirt' /etc/libvirt &&
