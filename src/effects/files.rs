@@ -43,7 +43,10 @@ pub fn ensure_file_with(
     let own = crate::paths::in_state(Path::new(path));
     let meta = std::fs::symlink_metadata(path);
     let link = meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
-    let same = !(own && link) && std::fs::read_to_string(path).is_ok_and(|t| t == text);
+    // Only a file of the text's length is read to compare, so nothing larger is held.
+    let same = !(own && link)
+        && crate::util::read::bytes_up_to(path, text.len() as u64)
+            .is_ok_and(|b| b == text.as_bytes());
     let mode_ok = !(private || own)
         || meta.is_ok_and(|m| m.file_type().is_file() && m.permissions().mode() & 0o777 == 0o600);
     if same && mode_ok {

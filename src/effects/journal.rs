@@ -6,7 +6,7 @@
 use super::time;
 use serde_json::{json, Value};
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub struct Journal {
@@ -122,23 +122,20 @@ pub struct Listing {
     pub damaged: Vec<Damaged>,
 }
 
+/// The most of one journal that is read: far more than the longest run writes.
+pub const MAX_JOURNAL: u64 = 64 << 20;
+
 /// The events of a journal file, one JSON line each (a line that is not JSON, such as the last
 /// one of a run killed while it wrote, is left out); an error naming the line that is not UTF-8.
+/// At most [`MAX_JOURNAL`] of it is read.
 fn read_events(path: &Path) -> Result<Vec<Value>, String> {
-    let f = File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut r = BufReader::new(f);
+    let bytes = crate::util::read::bytes_up_to(path, MAX_JOURNAL).map_err(|e| e.reason())?;
     let mut out = Vec::new();
-    let mut line = Vec::new();
-    for n in 1.. {
-        line.clear();
-        match r.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("cannot read line {n}: {e}")),
-        }
-        let text = std::str::from_utf8(&line).map_err(|e| {
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let text = std::str::from_utf8(line).map_err(|e| {
             format!(
-                "line {n} is not UTF-8 (byte {} of the line)",
+                "line {} is not UTF-8 (byte {} of the line)",
+                i + 1,
                 e.valid_up_to() + 1
             )
         })?;

@@ -28,7 +28,8 @@ pub fn path_in(state: &Path) -> PathBuf {
 fn holder(file: &mut File) -> Option<String> {
     let mut s = String::new();
     let _ = file.rewind();
-    let _ = file.read_to_string(&mut s);
+    // One line, however large the file has become.
+    let _ = Read::by_ref(file).take(64 << 10).read_to_string(&mut s);
     let line = s.strip_suffix('\n')?;
     let pid = line.split_whitespace().nth(2)?;
     Path::new("/proc")

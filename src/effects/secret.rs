@@ -353,11 +353,7 @@ impl SecretsFile {
     }
 
     fn read_text(&self) -> Result<String, String> {
-        match fs::read_to_string(&self.path) {
-            Ok(t) => Ok(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
-        }
+        Ok(crate::util::read::text_if_exists(&self.path)?.unwrap_or_default())
     }
 
     fn parse(&self, text: &str) -> Result<BTreeMap<String, String>, String> {

@@ -4,6 +4,7 @@
 pub mod cidr;
 pub mod digest;
 pub mod path;
+pub mod read;
 pub mod size;
 pub mod suggest;
 pub mod yaml;

@@ -61,9 +61,39 @@ pub fn parse_size_with_unit(s: &str) -> Result<u64, String> {
     with_unit(s)?.ok_or_else(|| format!("{s:?} has no unit: write it like 100G, 512M or 20GiB"))
 }
 
+/// `bytes` as people read it: "16 MiB", "1 GiB", "1.5 KiB", "512 bytes" (binary multiples, at
+/// most one decimal, dropped when it is zero).
+pub fn shown(bytes: u64) -> String {
+    const NAMES: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = NAMES[0];
+    for name in &NAMES[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = name;
+    }
+    let text = format!("{v:.1}");
+    format!("{} {unit}", text.strip_suffix(".0").unwrap_or(&text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_shown() {
+        assert_eq!(shown(512), "512 bytes");
+        assert_eq!(shown(1536), "1.5 KiB");
+        assert_eq!(shown(16 << 20), "16 MiB");
+        assert_eq!(shown(1 << 30), "1 GiB");
+        assert_eq!(shown(3 << 40), "3 TiB");
+        assert_eq!(parse_size(&shown(64 << 20)).unwrap(), 64 << 20);
+    }
 
     #[test]
     fn sizes_with_units() {

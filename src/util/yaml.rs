@@ -15,10 +15,9 @@ pub fn parse_yaml(text: &str) -> Result<Value, String> {
     })
 }
 
-/// Parses a YAML file; errors name the file and the line.
+/// Parses a YAML file (bounded by [`super::read`]); errors name the file and the line.
 pub fn read_yaml(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = super::read::text(path)?;
     parse_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -95,10 +95,10 @@ impl Vbmc {
                     std::env::var("HOME").unwrap_or_default()
                 )
             });
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::util::read::text(&path) {
             Ok(t) => t,
             Err(_) if self.config.is_none() => return Ok(50891),
-            Err(e) => return Err(format!("cannot read {path}: {e}")),
+            Err(e) => return Err(e.to_string()),
         };
         let mut section = String::new();
         for line in text.lines() {

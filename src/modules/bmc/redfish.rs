@@ -318,8 +318,8 @@ pub fn running(pid_file: &str) -> bool {
 }
 
 fn pid_alive(pid_file: &str) -> Option<String> {
-    let pid = std::fs::read_to_string(pid_file).ok()?.trim().to_string();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let pid = crate::util::read::text(pid_file).ok()?.trim().to_string();
+    let stat = crate::util::read::text(format!("/proc/{pid}/stat")).ok()?;
     // A zombie (state Z) is gone.
     let state = stat
         .rsplit_once(')')
@@ -329,7 +329,7 @@ fn pid_alive(pid_file: &str) -> Option<String> {
     }
     let program = tool("sushy-emulator", "LABSH_SUSHY");
     let name = std::path::Path::new(&program).file_name()?;
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = crate::util::read::bytes(format!("/proc/{pid}/cmdline")).ok()?;
     cmdline
         .split(|b| *b == 0)
         .any(|a| std::path::Path::new(std::ffi::OsStr::from_bytes(a)).file_name() == Some(name))
@@ -342,7 +342,7 @@ fn pid_alive(pid_file: &str) -> Option<String> {
 pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> {
     let htpasswd = format!("{}.htpasswd", spec.config);
     let state_dir = format!("{}.state", spec.config);
-    let keep = std::fs::read_to_string(&htpasswd).ok().and_then(|t| {
+    let keep = crate::util::read::text(&htpasswd).ok().and_then(|t| {
         let line = t.lines().next()?.to_string();
         let (user, hash) = line.split_once(':')?;
         (user == spec.username && bcrypt::verify(spec.password.expose(), hash).unwrap_or(false))
@@ -460,7 +460,7 @@ fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
 /// Stops the Redfish emulator started with `pid_file`. A PID file whose process is gone, or is
 /// no longer the emulator, is removed without stopping anything; a damaged one is refused.
 pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
-    let Ok(raw) = std::fs::read_to_string(pid_file) else {
+    let Ok(raw) = crate::util::read::text(pid_file) else {
         fx.unchanged(Op::new("bmc.sushy.stop", pid_file));
         return Ok(false);
     };

@@ -563,8 +563,7 @@ fn known(clouds: &JMap<String, Value>) -> String {
 
 /// A cloud from an openrc file.
 pub fn openrc(path: &Path) -> Result<CloudConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read openrc {}: {e}", path.display()))?;
+    let text = crate::util::read::text(path).map_err(|e| format!("openrc: {e}"))?;
     let src = path.display().to_string();
     let vars = parse_openrc(&text, &src)?;
     from_entry("openrc", &entry_from_vars(&vars), &src)

@@ -88,8 +88,10 @@ fn write_value(
     })
 }
 
+/// A file's text, bounded ([`crate::util::read`]): a device, a folder or a file over 16 MiB is an
+/// error naming it.
 fn read_text(path: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
+    crate::util::read::text(path).map_err(String::from)
 }
 
 fn lines_of(func: &str, a: &Array) -> Result<Vec<String>, String> {
@@ -150,7 +152,8 @@ pub mod files_fns {
         })
     }
 
-    /// The text of a file.
+    /// The text of a file (UTF-8, at most 16 MiB; a device, FIFO or folder is an error naming
+    /// it).
     ///
     /// ```rhai
     /// let t = files::read("/etc/hostname");
@@ -386,16 +389,9 @@ pub mod files_fns {
             .map_err(|e| crate::session::rt_err(&ctx, e))?;
         super::edit::check_block(name, &body)
             .map_err(|e| crate::session::rt_err(&ctx, format!("files::hosts_block: {e}")))?;
-        let t = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => {
-                return Err(crate::session::rt_err(
-                    &ctx,
-                    format!("cannot read {path}: {e}"),
-                ))
-            }
-        };
+        let t = crate::util::read::text_if_exists(path)
+            .map_err(|e| crate::session::rt_err(&ctx, e.to_string()))?
+            .unwrap_or_default();
         let op = crate::effects::Op::new("file.hosts_block", path).arg("block", name);
         match super::edit::block_set(&t, name, &body)
             .map_err(|e| crate::session::rt_err(&ctx, format!("{path}: {e}")))?

@@ -7,7 +7,7 @@ use crate::effects::{Effects, Op};
 use std::path::{Path, PathBuf};
 
 fn read(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
+    crate::util::read::text(path)
         .ok()
         .map(|s| s.trim().to_string())
 }

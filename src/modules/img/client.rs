@@ -300,7 +300,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     if source.starts_with("http://") || source.starts_with("https://") {
         // The URL's own file name keeps a record of where each hash came from.
         let index = dir.join("sources.txt");
-        if let Ok(text) = std::fs::read_to_string(&index) {
+        if let Ok(text) = crate::util::read::text(&index) {
             for l in text.lines() {
                 if let Some((hash, url)) = l.split_once(' ') {
                     if url == source && dir.join(format!("{hash}.{ext}")).exists() {
@@ -375,7 +375,9 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
         }
         return Err(format!("base image {source} does not exist"));
     }
-    let hash = fx.read(Op::new("img.hash", source), || sha256_file(src))?;
+    let hash = fx.read(Op::new("img.hash", source), || {
+        sha256_file(src).map_err(String::from)
+    })?;
     let dst = dir.join(format!("{hash}.{ext}"));
     let p = dst.display().to_string();
     if dst.is_file() {
@@ -606,7 +608,7 @@ pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String
     let marker = format!("{path}.labsh-customized");
     // A plan makes no key: without one, what is recorded cannot be matched and is planned again.
     let fp = LabKey::of_state(!fx.is_plan())?.map(|k| c.fingerprint(path, &k));
-    let recorded = std::fs::read_to_string(&marker)
+    let recorded = crate::util::read::text(&marker)
         .ok()
         .map(|s| s.trim().to_string());
     if let Some(r) = &recorded {

@@ -60,7 +60,8 @@ impl Said {
     /// The error of a run that did not end well (`why`): the last progress, the errors, the
     /// log's tail and what to run to see more.
     fn diagnosis(&self, why: &str, log_path: &Path, installer: &str, dir: &str) -> String {
-        let tail: Vec<String> = std::fs::read_to_string(log_path)
+        // The log of a long install may be large: its last lines are read from its end.
+        let tail: Vec<String> = crate::util::read::tail(log_path, 64 << 10)
             .unwrap_or_default()
             .lines()
             .rev()

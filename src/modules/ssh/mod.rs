@@ -410,7 +410,7 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<bool> {
         let (h, mut w) = super::write_of(&ctx, "ssh::put", &host, opts)?;
-        let text = match std::fs::read_to_string(local) {
+        let text = match crate::util::read::text(local) {
             Ok(t) => t,
             // In a plan, the file may be one an earlier (planned) step would write.
             Err(_)
@@ -421,7 +421,7 @@ pub mod ssh_fns {
             {
                 return Ok(true);
             }
-            Err(e) => return Err(rt_err(&ctx, format!("cannot read {local}: {e}"))),
+            Err(e) => return Err(rt_err(&ctx, e.to_string())),
         };
         w.shown = serde_json::json!(format!("from {local}"));
         super::remote_write(&ctx, &h, remote, &text, &w)

@@ -71,7 +71,7 @@ pub fn autostart_file(path: &str) -> String {
     reason = "part of opening a sandbox, in libvirt's test driver: a name it no longer has is skipped"
 )]
 pub(super) fn restore_autostart(c: &Connect, path: &str) {
-    let Ok(text) = std::fs::read_to_string(autostart_file(path)) else {
+    let Ok(text) = crate::util::read::text(autostart_file(path)) else {
         return;
     };
     for line in text.lines() {

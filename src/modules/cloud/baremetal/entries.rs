@@ -368,7 +368,7 @@ pub(super) fn problems_text(bad: &[String]) -> String {
 
 /// Reads instackenv.json as the director does: `{"nodes": [...]}`, passwords as secrets.
 pub(super) fn read_instackenv(path: &str) -> Result<Array, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let text = crate::util::read::text(path)?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{path}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
     let Some(nodes) = v["nodes"].as_array() else {

@@ -200,8 +200,7 @@ impl Client {
             tls = tls.disable_verification(true);
         }
         if let Some(ca) = &cfg.cacert {
-            let pem = std::fs::read(ca)
-                .map_err(|e| format!("cannot read cacert {}: {e}", ca.display()))?;
+            let pem = crate::util::read::bytes(ca).map_err(|e| format!("cacert: {e}"))?;
             let mut certs = vec![];
             for item in ureq::tls::parse_pem(&pem) {
                 if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
