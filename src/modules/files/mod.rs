@@ -164,21 +164,22 @@ pub mod files_fns {
     }
 
     /// The sha256 of a file's bytes, in hex, or `()` when it does not exist (a read): the digest
-    /// a step records of the files it was made from.
+    /// a step records of the files it was made from. The file is streamed, so its size does not
+    /// matter; what is not a regular file (a device such as /dev/zero, a FIFO, a folder) is an
+    /// error naming it.
     ///
     /// ```rhai
     /// let f = run_info().state_dir + "/example-digest.txt";
     /// files::write(f, "abc");
     /// if !plan_mode() { assert_eq(files::sha256(f), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); }
+    /// assert_eq(files::sha256("/nonexistent/file"), ());
     /// ```
-    pub fn sha256(path: &str) -> Dynamic {
-        use sha2::{Digest, Sha256};
-        match std::fs::read(path) {
-            Ok(b) => {
-                let d = Sha256::digest(&b);
-                Dynamic::from(d.iter().map(|x| format!("{x:02x}")).collect::<String>())
-            }
-            Err(_) => Dynamic::UNIT,
+    #[rhai_fn(return_raw)]
+    pub fn sha256(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
+        match crate::util::digest::sha256_file(path) {
+            Ok(h) => Ok(Dynamic::from(h)),
+            Err(e) if e.is_missing() => Ok(Dynamic::UNIT),
+            Err(e) => Err(crate::session::rt_err(&ctx, e.to_string())),
         }
     }
 
