@@ -7,6 +7,7 @@
 //! | REPL history | `STATE/history` | |
 //! | secrets file | `STATE/secrets` (mode 0600) | `LABSH_SECRETS_FILE` |
 //! | the lab's key for digests of secrets | `STATE/lab-key` (mode 0600) | |
+//! | output of a program beyond what labsh keeps in memory | `STATE/output/` (files 0600) | |
 //! | user's stdlib overrides | `$XDG_CONFIG_HOME/labsh/stdlib`, else `~/.config/labsh/stdlib` | `LABSH_USER_LIB` |
 //! | extra module search path | none | `LABSH_PATH` (colon-separated) |
 //!
@@ -46,6 +47,11 @@ pub fn journal_dir() -> PathBuf {
 
 pub fn history_file() -> PathBuf {
     state_dir().join("history")
+}
+
+/// Where the whole output of a program that printed more than labsh keeps in memory is kept.
+pub fn output_dir() -> PathBuf {
+    state_dir().join("output")
 }
 
 pub fn secrets_file() -> PathBuf {

@@ -1,13 +1,19 @@
 //! Running programs: argument vectors (never a shell unless asked), output streamed line by line
 //! with a prefix and captured, a timeout, and Ctrl-C. Each child runs in a process group of its own
 //! so that a timeout or an interrupt stops everything it started.
+//!
+//! What is captured is bounded: up to [`MAX_OUTPUT`] of each of stdout and stderr (or the
+//! command's own `max_output`) is kept in memory. Past it the output is kept in a file under
+//! `STATE/output/` instead (0600, secrets masked), the command is an error naming the limit and
+//! that file, and a program that goes on to write [`SPILL_FACTOR`] times the limit is stopped
+//! there, as a timeout stops it. A streamed line is at most [`MAX_LINE`] long.
 
 use super::secret::Secret;
 use super::secret_file::SecretFiles;
 use super::Error;
 use crate::printer::Printer;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -86,6 +92,8 @@ pub struct Command {
     /// What the program makes is its user's alone: its umask also takes the group's and
     /// others' bits (077). For a program that writes into the state folder.
     pub private: bool,
+    /// The most of each of stdout and stderr kept in memory, in bytes; `None`: [`MAX_OUTPUT`].
+    pub max_output: Option<u64>,
 }
 
 impl std::fmt::Debug for Command {
@@ -147,6 +155,24 @@ pub fn shell_quote(s: &str) -> String {
 
 /// How many of a failed command's last lines its error shows.
 pub const TAIL_LINES: usize = 10;
+
+/// The most of each of a program's stdout and stderr kept in memory unless the command says
+/// otherwise.
+pub const MAX_OUTPUT: u64 = 8 << 20;
+
+/// The most `run` and `sh` may be asked to keep (`max_output`): what one string of a script may
+/// hold (`engine::MAX_STRING_SIZE`).
+pub const MAX_OUTPUT_OPTION: u64 = 16 << 20;
+
+/// A program whose output goes past its limit is stopped once its file holds this many times the
+/// limit: an output that does not end (`yes`) fills neither memory nor the disk.
+pub const SPILL_FACTOR: u64 = 8;
+
+/// The longest line streamed or shown to a line hook: a longer one is passed on in pieces.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Bytes read from a pipe at a time.
+const CHUNK: usize = 64 << 10;
 
 /// What a finished program left.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -233,37 +259,244 @@ fn kill_group(pid: u32, signal: i32) {
     }
 }
 
+/// Which of a program's outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// Where one output goes once it has passed its limit.
+struct Spill {
+    path: PathBuf,
+    /// `Err`: why the file could not be written (the program is stopped).
+    file: Result<std::fs::File, String>,
+    /// Bytes in the file.
+    written: u64,
+    /// The end of the last line, held until its newline so that a secret is masked whole.
+    pending: Vec<u8>,
+}
+
+/// What is kept of one output: its bytes up to the limit, then a file.
+struct Capture {
+    stream: Stream,
+    limit: u64,
+    buf: Vec<u8>,
+    spill: Option<Spill>,
+    /// Set when the program should be stopped: its file is full or cannot be written.
+    stop: Arc<AtomicBool>,
+    /// The folder of the file (`STATE/output`), and the program's name and PID for its name.
+    dir: PathBuf,
+    program: String,
+    pid: u32,
+}
+
+/// A file for the output of `program`: 0600 in a 0700 folder, never through a planted link,
+/// never one that is there already.
+fn spill_file(
+    dir: &Path,
+    program: &str,
+    pid: u32,
+    stream: Stream,
+) -> (PathBuf, Result<std::fs::File, String>) {
+    let name: String = program
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stamp = super::time::compact(super::time::now_ms());
+    let path = dir.join(format!("{stamp}-{name}-{pid}.{}", stream.name()));
+    let file = crate::paths::open_private(
+        &path,
+        std::fs::OpenOptions::new().write(true).create_new(true),
+    );
+    (path, file)
+}
+
+impl Spill {
+    /// Writes `bytes` (complete lines masked; a last partial line held until its end or until it
+    /// is longer than [`MAX_LINE`]); `true` once the file holds `max` bytes or cannot be written.
+    fn write(&mut self, bytes: &[u8], max: u64, end: bool) -> bool {
+        self.pending.extend_from_slice(bytes);
+        let cut = if end || self.pending.len() > MAX_LINE {
+            self.pending.len()
+        } else {
+            self.pending
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        if cut > 0 {
+            let text = String::from_utf8_lossy(&self.pending[..cut]);
+            let masked = super::secret::redact(&text);
+            let room = max.saturating_sub(self.written) as usize;
+            let out = &masked.as_bytes()[..masked.len().min(room)];
+            if let Ok(f) = &mut self.file {
+                if let Err(e) = f.write_all(out) {
+                    self.file = Err(format!("cannot write {}: {e}", self.path.display()));
+                }
+            }
+            self.written += out.len() as u64;
+            self.pending.drain(..cut);
+        }
+        self.file.is_err() || self.written >= max
+    }
+}
+
+impl Capture {
+    /// Keeps `bytes`: in memory while within the limit, then in the file.
+    fn keep(&mut self, bytes: &[u8]) {
+        let max = self.limit.saturating_mul(SPILL_FACTOR);
+        if let Some(s) = &mut self.spill {
+            if s.written < max && s.write(bytes, max, false) {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+            return;
+        }
+        if (self.buf.len() + bytes.len()) as u64 <= self.limit {
+            self.buf.extend_from_slice(bytes);
+            return;
+        }
+        let (path, file) = spill_file(&self.dir, &self.program, self.pid, self.stream);
+        let mut s = Spill {
+            path,
+            file,
+            written: 0,
+            pending: Vec::new(),
+        };
+        let before = std::mem::take(&mut self.buf);
+        let full = s.write(&before, max, false) || s.write(bytes, max, false);
+        self.spill = Some(s);
+        if full {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// The output ended: what is held of a last line goes to the file.
+    fn finish(&mut self) {
+        let max = self.limit.saturating_mul(SPILL_FACTOR);
+        if let Some(s) = &mut self.spill {
+            if s.written < max {
+                s.write(&[], max, true);
+            }
+        }
+    }
+
+    /// The error of an output that went past its limit, naming the limit and the file.
+    fn overflow(&self, command: &str) -> Option<String> {
+        let s = self.spill.as_ref()?;
+        let limit = crate::util::size::shown(self.limit);
+        let stream = self.stream.name();
+        let mut msg = format!(
+            "{command} wrote more than {limit} to its {stream}, the most labsh keeps of a \
+             program's output"
+        );
+        match &s.file {
+            Ok(_) => {
+                let max = self.limit.saturating_mul(SPILL_FACTOR);
+                if s.written >= max {
+                    msg.push_str(&format!(
+                        ": it was stopped after {}; that much of its {stream} is in {}",
+                        crate::util::size::shown(max),
+                        s.path.display()
+                    ));
+                } else {
+                    msg.push_str(&format!("; its whole {stream} is in {}", s.path.display()));
+                }
+            }
+            Err(e) => msg.push_str(&format!(
+                ": it was stopped; its {stream} was not kept ({e})"
+            )),
+        }
+        let most = MAX_OUTPUT_OPTION;
+        if self.limit < most {
+            msg.push_str(&format!(
+                "; run and sh keep up to {} with #{{max_output: \"{}\"}}; for more, have the \
+                 program write to a file",
+                crate::util::size::shown(most),
+                crate::util::size::shown(most)
+                    .replace(' ', "")
+                    .trim_end_matches("iB"),
+            ));
+        } else {
+            msg.push_str("; have the program write its output to a file instead");
+        }
+        Some(msg)
+    }
+}
+
+/// Reads one output of a program to its end: lines streamed with `prefix` and passed to `hook`
+/// (each at most [`MAX_LINE`]), and the bytes kept by `sink`.
 fn pump<R: Read + Send + 'static>(
-    reader: R,
-    sink: Arc<Mutex<Vec<u8>>>,
+    mut reader: R,
+    sink: Arc<Mutex<Capture>>,
     prefix: Option<String>,
     printer: Arc<Printer>,
-    is_stderr: bool,
     hook: Option<LineHook>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let mut r = BufReader::new(reader);
-        let mut line = Vec::new();
+        let is_stderr = sink
+            .lock()
+            .map(|c| c.stream == Stream::Stderr)
+            .unwrap_or(false);
+        let lines = prefix.is_some() || hook.is_some();
+        let emit = |line: &[u8]| {
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_end_matches(['\n', '\r']);
+            if let Some(p) = &prefix {
+                printer.stream(p, text, is_stderr);
+            }
+            if let Some(h) = &hook {
+                h(text);
+            }
+        };
+        let mut buf = vec![0u8; CHUNK];
+        let mut pending: Vec<u8> = Vec::new();
         loop {
-            line.clear();
-            match r.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if prefix.is_some() || hook.is_some() {
-                        let text = String::from_utf8_lossy(&line);
-                        let text = text.trim_end_matches(['\n', '\r']);
-                        if let Some(p) = &prefix {
-                            printer.stream(p, text, is_stderr);
-                        }
-                        if let Some(h) = &hook {
-                            h(text);
-                        }
-                    }
-                    if let Ok(mut s) = sink.lock() {
-                        s.extend_from_slice(&line);
-                    }
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let chunk = &buf[..n];
+            if lines {
+                let mut rest = chunk;
+                while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+                    pending.extend_from_slice(&rest[..=i]);
+                    emit(&pending);
+                    pending.clear();
+                    rest = &rest[i + 1..];
+                }
+                pending.extend_from_slice(rest);
+                while pending.len() >= MAX_LINE {
+                    let piece: Vec<u8> = pending.drain(..MAX_LINE).collect();
+                    emit(&piece);
                 }
             }
+            if let Ok(mut s) = sink.lock() {
+                s.keep(chunk);
+            }
+        }
+        if lines && !pending.is_empty() {
+            emit(&pending);
+        }
+        if let Ok(mut s) = sink.lock() {
+            s.finish();
         }
     })
 }
@@ -419,10 +652,21 @@ pub fn terminate(pid: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, or `cancel` is
-/// set; in the last two cases the whole process group is stopped (SIGTERM, then SIGKILL after 2 s,
-/// or at once after [`kill_children_at_once`]).
+/// Runs `cmd` to completion. Errors: the program cannot start, the timeout expires, `cancel` is
+/// set, or its output goes past its limit (see the module's documentation); when the program is
+/// stopped, its whole process group is (SIGTERM, then SIGKILL after 2 s, or at once after
+/// [`kill_children_at_once`]).
 pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Result<Output, Error> {
+    exec_in(cmd, cancel, printer, &crate::paths::output_dir())
+}
+
+/// [`exec`], an output past its limit kept in `out_dir`.
+fn exec_in(
+    cmd: &Command,
+    cancel: &AtomicBool,
+    printer: &Arc<Printer>,
+    out_dir: &Path,
+) -> Result<Output, Error> {
     // The secret files live until this returns: after the child and its group are gone.
     let (mut c, program, _files) = std_command(cmd)?;
     c.stdin(if cmd.stdin.is_some() {
@@ -449,8 +693,22 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
             let _ = stdin.write_all(data.as_bytes());
         });
     }
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let err = Arc::new(Mutex::new(Vec::new()));
+    // Set by a capture whose file is full or cannot be written: the program is stopped.
+    let full = Arc::new(AtomicBool::new(false));
+    let capture = |stream| {
+        Arc::new(Mutex::new(Capture {
+            stream,
+            limit: cmd.max_output.unwrap_or(MAX_OUTPUT),
+            buf: Vec::new(),
+            spill: None,
+            stop: full.clone(),
+            dir: out_dir.to_path_buf(),
+            program: cmd.program_name(),
+            pid,
+        }))
+    };
+    let out = capture(Stream::Stdout);
+    let err = capture(Stream::Stderr);
     let prefix = cmd.stream.clone();
     let mut pumps = Vec::new();
     if let Some(o) = child.stdout.take() {
@@ -459,7 +717,6 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
             out.clone(),
             prefix.clone(),
             printer.clone(),
-            false,
             cmd.on_line.clone(),
         ));
     }
@@ -469,12 +726,12 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
             err.clone(),
             prefix,
             printer.clone(),
-            true,
             cmd.on_line.clone(),
         ));
     }
     let t0 = Instant::now();
     let mut stopped: Option<Error> = None;
+    let mut stopping = false;
     let mut term_at: Option<Instant> = None;
     let status = loop {
         // Reaped and unregistered under one lock: a group is signalled only while its leader
@@ -495,7 +752,7 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
         if matches!(stopped, Some(Error::Interrupted)) && AT_ONCE.load(Ordering::SeqCst) {
             kill_group(pid, libc::SIGKILL);
         }
-        if stopped.is_none() {
+        if !stopping {
             if cancel.load(Ordering::SeqCst) {
                 stopped = Some(Error::Interrupted);
             } else if let Some(t) = cmd.timeout {
@@ -507,7 +764,8 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
                     )));
                 }
             }
-            if stopped.is_some() {
+            if stopped.is_some() || full.load(Ordering::SeqCst) {
+                stopping = true;
                 kill_group(pid, libc::SIGTERM);
                 term_at = Some(Instant::now());
             }
@@ -532,12 +790,22 @@ pub fn exec(cmd: &Command, cancel: &AtomicBool, printer: &Arc<Printer>) -> Resul
         )]
         let _ = p.join();
     }
+    if let Some(Error::Interrupted) = stopped {
+        return Err(Error::Interrupted);
+    }
+    let over: Vec<String> = [&out, &err]
+        .iter()
+        .filter_map(|c| c.lock().ok()?.overflow(&cmd.display()))
+        .collect();
+    if !over.is_empty() {
+        return Err(Error::Failed(over.join("\n")));
+    }
     if let Some(why) = stopped {
         return Err(why);
     }
-    let take = |b: &Arc<Mutex<Vec<u8>>>| {
-        b.lock()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    let take = |c: &Arc<Mutex<Capture>>| {
+        c.lock()
+            .map(|c| String::from_utf8_lossy(&c.buf).into_owned())
             .unwrap_or_default()
     };
     use std::os::unix::process::ExitStatusExt;
@@ -699,5 +967,107 @@ mod tests {
         let o = run(c).unwrap();
         assert_eq!(o.code, 3);
         assert!(!std::path::Path::new(&o.stdout).exists(), "{}", o.stdout);
+    }
+
+    fn run_in(c: Command, dir: &Path) -> Result<Output, String> {
+        exec_in(
+            &c,
+            &AtomicBool::new(false),
+            &Arc::new(Printer::plain()),
+            dir,
+        )
+        .map_err(String::from)
+    }
+
+    /// The one file the output went to in `dir`, and its text.
+    fn the_file(dir: &Path) -> (PathBuf, String) {
+        let files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        (files[0].clone(), text)
+    }
+
+    #[test]
+    fn an_endless_output_is_stopped_and_named_with_its_limit_and_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("output");
+        let mut c = Command::new(["yes"]);
+        c.max_output = Some(64 << 10);
+        let t0 = Instant::now();
+        let e = run_in(c, &out).unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(20));
+        let (file, text) = the_file(&out);
+        assert!(
+            e.starts_with("yes wrote more than 64 KiB to its stdout")
+                && e.contains("it was stopped after 512 KiB")
+                && e.contains(&file.display().to_string())
+                && e.contains("#{max_output: \"16M\"}"),
+            "{e}"
+        );
+        assert_eq!(text.len(), 512 << 10);
+        assert!(text.lines().all(|l| l == "y"));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&out), 0o700);
+    }
+
+    #[test]
+    fn an_output_past_its_limit_is_kept_whole_in_the_file_secrets_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        Secret::new("spilled", "spilled-secret-value");
+        let mut c = Command::new([
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 3000 ]; do echo \"line $i spilled-secret-value\"; i=$((i+1)); done; \
+             echo done >&2",
+        ]);
+        c.max_output = Some(16 << 10);
+        let e = run_in(c, dir.path()).unwrap_err();
+        let (file, text) = the_file(dir.path());
+        assert!(
+            e.contains("wrote more than 16 KiB to its stdout")
+                && e.contains(&format!("its whole stdout is in {}", file.display())),
+            "{e}"
+        );
+        let want: String = (0..3000)
+            .map(|i| format!("line {i} «secret spilled»\n"))
+            .collect();
+        assert_eq!(text, want);
+        // stderr stayed within its limit: nothing of it is in a file.
+        assert!(!e.contains("stderr"), "{e}");
+    }
+
+    #[test]
+    fn an_output_within_its_limit_makes_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Command::new(["head", "-c", "4096", "/dev/zero"]);
+        c.max_output = Some(4096);
+        let o = run_in(c, dir.path()).unwrap();
+        assert_eq!(o.stdout.len(), 4096);
+        assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().count() == 0);
+    }
+
+    #[test]
+    fn a_line_without_end_is_streamed_in_pieces() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        let mut c = Command::new([
+            "sh",
+            "-c",
+            "head -c 2500000 /dev/zero | tr '\\0' x; echo; echo end",
+        ]);
+        c.on_line = Some(Arc::new(move |l: &str| {
+            if let Ok(mut v) = seen.lock() {
+                v.push(l.len());
+            }
+        }));
+        let o = run(c).unwrap();
+        assert_eq!(o.stdout.len(), 2500000 + 5);
+        let got = lines.lock().unwrap().clone();
+        assert_eq!(got, [MAX_LINE, MAX_LINE, 2500000 - 2 * MAX_LINE, 3]);
     }
 }

@@ -14,7 +14,15 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
         func,
         opts,
         &[
-            "timeout", "cwd", "env", "quiet", "check", "read", "stdin", "prefix",
+            "timeout",
+            "cwd",
+            "env",
+            "quiet",
+            "check",
+            "read",
+            "stdin",
+            "prefix",
+            "max_output",
         ],
     )
     .map_err(|e| rt_err(ctx, e))?;
@@ -32,6 +40,7 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
         }
     }
     cmd.stdin = o.arg("stdin").map_err(err)?;
+    cmd.max_output = max_output(func, o.value("max_output")).map_err(err)?;
     let quiet = o.bool("quiet", false).map_err(err)?;
     let check = o.bool("check", true).map_err(err)?;
     let read = o.bool("read", false).map_err(err)?;
@@ -44,6 +53,35 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
     }
     let target = cmd.display();
     exec_checked(ctx, func, cmd, target, check, read)
+}
+
+/// The `max_output` option: a size ("16M") or a number of bytes, at most what one string of a
+/// script may hold (the output comes back as one).
+fn max_output(func: &str, v: Option<&Dynamic>) -> Result<Option<u64>, String> {
+    let Some(v) = v.filter(|v| !v.is_unit()) else {
+        return Ok(None);
+    };
+    let n = if let Ok(i) = v.as_int() {
+        u64::try_from(i).map_err(|_| format!("{func}: option 'max_output' is negative: {i}"))?
+    } else if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        crate::util::size::parse_size(&s)
+            .map_err(|e| format!("{func}: option 'max_output': {e}"))?
+    } else {
+        return Err(format!(
+            "{func}: option 'max_output' must be a size such as \"16M\" or a number of bytes, not {}",
+            crate::modules::opts::type_name(v)
+        ));
+    };
+    let most = process::MAX_OUTPUT_OPTION;
+    if n > most {
+        return Err(format!(
+            "{func}: option 'max_output' is {}, more than a script's string may hold ({}): \
+             have the program write its output to a file instead (sh(\"prog > file\"))",
+            crate::util::size::shown(n),
+            crate::util::size::shown(most)
+        ));
+    }
+    Ok(Some(n))
 }
 
 /// Runs a prepared command through the effects seam (a read, or a change that plan mode only
@@ -133,7 +171,10 @@ pub mod process_fns {
     /// `run` with options: `timeout` (seconds), `cwd`, `env` (map; values may be secrets),
     /// `stdin` (a string or a secret), `quiet` (no streaming), `prefix` (for streamed lines),
     /// `check` (false: a non-zero exit is returned in `code`, not raised), `read` (true: the
-    /// command changes nothing, so it runs in plan mode too and is not counted as a change).
+    /// command changes nothing, so it runs in plan mode too and is not counted as a change),
+    /// `max_output` (the most of each of stdout and stderr kept, "8M" unless given, at most
+    /// "16M": a program that writes more is an error naming the file under the state folder that
+    /// holds its whole output).
     ///
     /// ```rhai
     /// let r = run(["sh", "-c", "exit 3"], #{check: false, quiet: true, timeout: 10});
@@ -145,6 +186,8 @@ pub mod process_fns {
     /// let n = run(["wc", "-c"], #{stdin: token, read: true, quiet: true});
     /// assert_eq(n.stdout, "24\n");
     /// run(["sh", "-c", "test -n \"$TOKEN\""], #{env: #{TOKEN: token}, quiet: true});
+    /// let big = run(["head", "-c", "9000000", "/dev/zero"], #{read: true, quiet: true, max_output: "16M"});
+    /// assert_eq(big.stdout.len(), 9000000);
     /// ```
     #[rhai_fn(name = "run", return_raw)]
     pub fn run_opts(ctx: NativeCallContext, argv: Array, opts: Map) -> Res<Map> {

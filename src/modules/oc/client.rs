@@ -47,6 +47,8 @@ pub fn read_json(fx: &Effects, kubeconfig: &str, args: &[String]) -> Result<Opti
     let mut cmd = Command::new(argv);
     cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
     cmd.timeout = Some(Duration::from_secs(90));
+    // A list of a whole cluster is parsed here, never held by a script: more than a string's worth.
+    cmd.max_output = Some(64 << 20);
     let shown = format!("{bin} {}", args.join(" "));
     let out = fx.run_checked(Op::new("oc.get", &shown), &cmd, true)?;
     serde_json::from_str(&out.stdout)

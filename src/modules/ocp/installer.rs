@@ -175,6 +175,8 @@ pub fn install(
     cmd.on_line = Some(hook);
     // What the installer writes into the state folder (auth/, its state) is private too.
     cmd.private = crate::paths::in_state(std::path::Path::new(dir));
+    // Its lines go to its log through the hook; an install at --log-level debug prints many.
+    cmd.max_output = Some(64 << 20);
     if let Some(r) = release_image {
         // A disconnected install pulls the release from the mirror.
         cmd.env.push((

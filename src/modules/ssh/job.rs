@@ -202,6 +202,10 @@ fn short(d: Duration) -> String {
     }
 }
 
+/// The most of a job's output one poll brings back: well within what labsh captures of a
+/// command (a job that printed more since the last poll is caught up over several).
+const CHUNK: u64 = 4 << 20;
+
 /// The status line of a poll: "SIZE ALIVE [RC]".
 pub fn parse_poll(line: &str) -> Option<(u64, bool, Option<i64>)> {
     let w: Vec<&str> = line.split_whitespace().collect();
@@ -251,7 +255,8 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         let line = format!(
             "D={d}; s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); \
              a=0; kill -0 \"$(cat \"$D/pid\" 2>/dev/null)\" 2>/dev/null && a=1; echo \"$s $a $r\"; \
-             tail -c +{} \"$D/out\" 2>/dev/null | head -c $((s - {offset}))",
+             n=$((s - {offset})); [ \"$n\" -gt {CHUNK} ] && n={CHUNK}; \
+             tail -c +{} \"$D/out\" 2>/dev/null | head -c \"$n\"",
             offset + 1
         );
         let out = match remote(fx, h, &line, None, Duration::from_secs(120)) {
