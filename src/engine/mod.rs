@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod diag;
+pub mod limits;
 pub mod resolver;
 pub mod sources;
 pub mod value;
@@ -19,17 +20,19 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Limits, set explicitly: debug builds of Rhai default to tiny ones. A value that outgrows the
-/// size limits (a string doubled without end) is an error at its line, not an abort.
+/// size limits (a string doubled without end) is an error at its line, not an abort; they are
+/// checked by [`limits`], in time that grows with the values, not with their square.
 pub const MAX_CALL_LEVELS: usize = 256;
 pub const MAX_EXPR_DEPTH: usize = 256;
 pub const MAX_FN_EXPR_DEPTH: usize = 128;
 /// Bytes of one string, and of all strings in one value.
 pub const MAX_STRING_SIZE: usize = 16 << 20;
-/// Items of one array (nested arrays counted in). Rhai measures a whole array after each change,
-/// so a loop filling one to this size takes time that grows with its square: keep it modest.
+/// Items of one array (nested arrays counted in).
 pub const MAX_ARRAY_SIZE: usize = 65_536;
 /// Entries of one map (nested maps counted in).
 pub const MAX_MAP_SIZE: usize = 1 << 20;
+/// Short strings Rhai keeps one copy of (its own default).
+pub const MAX_STRINGS_INTERNED: usize = 256;
 /// Script operations a profile's `overrides()` may take (a whole lab's profile takes a few
 /// thousand).
 pub const PROFILE_OPS: u64 = 1_000_000;
@@ -44,16 +47,20 @@ pub fn build(
     let mut engine = Engine::new();
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
-    engine.set_max_strings_interned(4096);
-    engine.set_max_string_size(MAX_STRING_SIZE);
-    engine.set_max_array_size(MAX_ARRAY_SIZE);
-    engine.set_max_map_size(MAX_MAP_SIZE);
+    // Rhai's interner looks through all it holds for one to drop each time a new short string
+    // comes once it is full: with thousands held, a loop making new keys spent most of its time
+    // there. Its own default keeps that short.
+    engine.set_max_strings_interned(MAX_STRINGS_INTERNED);
+    limits::install(&mut engine);
     engine.set_fail_on_invalid_map_property(true);
 
     let cancel = session.effects.cancel_flag().clone();
     engine.on_progress(move |ops| {
         if cancel.load(Ordering::Relaxed) {
             return Some(Dynamic::from("interrupted"));
+        }
+        if let Some(m) = limits::heap_over() {
+            return Some(Dynamic::from(m));
         }
         crate::effects::over_budget(ops).map(Dynamic::from)
     });
@@ -90,4 +97,27 @@ pub fn build(
     ));
     engine.set_default_tag(Dynamic::from(SessionTag(session)));
     engine
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_named_elsewhere_are_these() {
+        // The out-of-memory message cannot format them (it allocates nothing).
+        let oom = include_str!("../oom.rs");
+        let named = format!(
+            "{} MiB of text, {} array items and {} map entries",
+            MAX_STRING_SIZE >> 20,
+            MAX_ARRAY_SIZE,
+            MAX_MAP_SIZE
+        );
+        assert!(oom.contains(&named), "src/oom.rs does not say {named:?}");
+        // What run and sh may keep of a program's output is what one string may hold.
+        assert_eq!(
+            crate::effects::process::MAX_OUTPUT_OPTION,
+            MAX_STRING_SIZE as u64
+        );
+    }
 }
