@@ -1,8 +1,10 @@
 //! labsh against a hostile user: a corpus of bad profiles, targets, flags and scripts, each with
 //! the text its error must name and a check that the lab's state is byte for byte as before;
-//! runaway scripts; and, in runs.rs, concurrent runs on one state, secrets and children,
-//! SIGTERM, plan mode in parallel tasks; in state.rs, the state folder's modes and links.
+//! runaway scripts; in runs.rs, concurrent runs on one state, secrets and children, SIGTERM,
+//! plan mode in parallel tasks; in state.rs, the state folder's modes and links; and in
+//! bounds.rs, what a script can make labsh hold in memory.
 
+mod bounds;
 mod runs;
 mod state;
 
