@@ -7,7 +7,9 @@
 //! heap has grown since they were last measured by four bytes for each item and entry that
 //! measure walked (at least 256 KiB): each item takes at least sixteen, so all the measures of a
 //! growing value walk, together, a few times the items it ends with. A variable found over a
-//! limit is an error at its next use (the line of the runaway loop), or at the next measure. Functions that
+//! limit is an error at its next use (the line of the runaway loop), or at the next measure. A
+//! string grows inside the room it has without the heap seeing it: a string variable is looked at
+//! whenever it is used. Functions that
 //! make a large value in one call (`pad`, `blob`) check the size they are asked for first. And
 //! whatever escapes these (a value grown through `this` alone) meets [`MAX_HEAP`], checked on
 //! every operation.
@@ -109,9 +111,10 @@ fn too_large(what: &str) -> Box<EvalAltResult> {
     EvalAltResult::ErrorDataTooLarge(what.to_string(), Position::NONE).into()
 }
 
-/// Called before each use of a variable `name`: an error when it, or a value of the scope, is
-/// over its limit.
-fn check_var(name: &str, ctx: &EvalContext) -> Result<(), Box<EvalAltResult>> {
+/// Called before each use of a variable `name` (`index`: its place from the end of the scope, 1
+/// for the last; 0 when not known): an error when it, or a value of the scope, is over its
+/// limit.
+fn check_var(name: &str, index: usize, ctx: &EvalContext) -> Result<(), Box<EvalAltResult>> {
     if ANY_OVER.with(Cell::get) {
         let due = OVER.with(|o| {
             let mut o = o.borrow_mut();
@@ -127,6 +130,18 @@ fn check_var(name: &str, ctx: &EvalContext) -> Result<(), Box<EvalAltResult>> {
         if let Some(what) = due {
             ANY_OVER.with(|a| a.set(false));
             return Err(too_large(what));
+        }
+    }
+    // A string grows inside the room it has, which the heap does not see: a string variable
+    // is looked at itself, which costs no more than its length.
+    if index > 0 {
+        let var = ctx.scope().iter_raw().nth(index - 1);
+        if let Some((_, _, v)) = var.filter(|(n, _, v)| *n == name && !v.is_shared()) {
+            if let Some(s) = v.read_lock::<ImmutableString>() {
+                if s.len() > MAX_STRING_SIZE {
+                    return Err(too_large("Length of string"));
+                }
+            }
         }
     }
     let live = crate::oom::live_bytes();
@@ -207,8 +222,8 @@ fn pad_with_char(s: &mut ImmutableString, len: INT, c: char) -> Result<(), Box<E
     if s.len() + (len - have) * c.len_utf8() > MAX_STRING_SIZE {
         return Err(too_large("Length of string"));
     }
-    let p = s.make_mut();
-    p.extend(std::iter::repeat_n(c, len - have));
+    let mut buf = [0u8; 4];
+    s.make_mut().push_str(&c.encode_utf8(&mut buf).repeat(len - have));
     Ok(())
 }
 
@@ -276,7 +291,7 @@ pub fn install(engine: &mut Engine) {
     engine.set_max_map_size(0);
     // Rhai marks on_var "volatile", not deprecated: the hook is the one place that sees the scope.
     #[allow(deprecated)]
-    engine.on_var(|name, _, ctx| check_var(name, &ctx).map(|()| None));
+    engine.on_var(|name, index, ctx| check_var(name, index, &ctx).map(|()| None));
     // In the engine's own namespace, found before the standard library's functions of the same
     // name and argument types, which check against Rhai's limits, now off.
     engine
@@ -331,6 +346,13 @@ mod tests {
     fn a_runaway_array_is_stopped_at_the_line_of_the_variable() {
         let got = stopped_by("let a = [];\nlet i = 0;\nloop {\n    a.push(i);\n    i += 1;\n}\n");
         assert_eq!(got, "Size of array at line 4, position 5");
+    }
+
+    #[test]
+    fn a_string_grown_a_byte_at_a_time_is_stopped_at_its_limit() {
+        // At its limit, then one byte more, then the loop goes on to its next use of `s`.
+        let got = stopped_by("let s = \"\";\ns.pad(16777216, 'x');\nloop {\n    s += \"y\";\n}\n");
+        assert_eq!(got, "Length of string at line 4, position 5");
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub const MAX_STRING_SIZE: usize = 16 << 20;
 pub const MAX_ARRAY_SIZE: usize = 65_536;
 /// Entries of one map (nested maps counted in).
 pub const MAX_MAP_SIZE: usize = 1 << 20;
-/// Short strings Rhai keeps one copy of (its own default).
-pub const MAX_STRINGS_INTERNED: usize = 256;
+/// Short strings Rhai keeps one copy of: none (see `build`).
+pub const MAX_STRINGS_INTERNED: usize = 0;
 /// Script operations a profile's `overrides()` may take (a whole lab's profile takes a few
 /// thousand).
 pub const PROFILE_OPS: u64 = 1_000_000;
@@ -48,8 +48,9 @@ pub fn build(
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
     // Rhai's interner looks through all it holds for one to drop each time a new short string
-    // comes once it is full: with thousands held, a loop making new keys spent most of its time
-    // there. Its own default keeps that short.
+    // comes once it is full: with 4096 held, a loop making new keys spent most of its time there,
+    // and with Rhai's 256, compiling the stdlib spent a tenth of its time there. Without it, a
+    // string is allocated where it would have been shared: the lab's run takes the same time.
     engine.set_max_strings_interned(MAX_STRINGS_INTERNED);
     limits::install(&mut engine);
     engine.set_fail_on_invalid_map_property(true);
