@@ -4,7 +4,7 @@
 //! Rhai's own limits measure the whole variable after every write to it (a map of a million
 //! entries is walked a million times on its way there), so they are off. Instead, the values a
 //! script can reach (the variables of the scope it runs in, and `this`) are measured when the
-//! heap has grown since they were last measured by four bytes for each item and entry that
+//! heap has grown since they were last measured by eight bytes for each item and entry that
 //! measure walked (at least 256 KiB): each item takes at least sixteen, so all the measures of a
 //! growing value walk, together, a few times the items it ends with. A variable found over a
 //! limit is an error at its next use (the line of the runaway loop), or at the next measure. A
@@ -29,7 +29,7 @@ pub const MAX_HEAP: usize = 4 << 30;
 const STEP: usize = 256 << 10;
 
 /// Growth of the heap before the next measure, for each item or entry the last one walked.
-const PER_ITEM: usize = 4;
+const PER_ITEM: usize = 8;
 
 /// Deeper nesting than this is not measured (a value nested so deep is an error of its own).
 const MAX_DEPTH: usize = 512;
@@ -223,7 +223,8 @@ fn pad_with_char(s: &mut ImmutableString, len: INT, c: char) -> Result<(), Box<E
         return Err(too_large("Length of string"));
     }
     let mut buf = [0u8; 4];
-    s.make_mut().push_str(&c.encode_utf8(&mut buf).repeat(len - have));
+    s.make_mut()
+        .push_str(&c.encode_utf8(&mut buf).repeat(len - have));
     Ok(())
 }
 
