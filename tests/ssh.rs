@@ -302,6 +302,41 @@ print(`code=${{r.code}} attached=${{r.attached}} last=${{r.tail[r.tail.len() - 1
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "start\nstart\n");
 }
 
+/// A job that printed more since the last look than labsh keeps of one command's output is
+/// followed over several looks, whole.
+#[test]
+fn a_job_that_prints_more_than_one_look_brings_back_is_followed_whole() {
+    let (_sshd, lab, h) = sshd_and_lab();
+    let remote = remote_dir(&lab);
+    let log = lab.work().join("logs/big.log");
+    let f = script(
+        &lab,
+        "big.rhai",
+        &format!(
+            r#"
+let h = {h};
+let r = ssh::job(h, "big", "seq 1 1500000; echo done", #{{log: "{log}", dir: "{remote}/jobs", every: 0.1}});
+print(`code=${{r.code}} last=${{r.tail[r.tail.len() - 1]}}`);
+"#,
+            log = log.display(),
+            remote = remote.display()
+        ),
+    );
+    lab.run_file(&f).ok().stdout_has("code=0 last=done");
+    let want: String = (1..=1_500_000)
+        .map(|i| format!("{i}\n"))
+        .chain(["done\n".to_string()])
+        .collect();
+    assert!(want.len() > 10 << 20, "more than a look brings back");
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        got == want,
+        "the log holds {} bytes of {}",
+        got.len(),
+        want.len()
+    );
+}
+
 #[test]
 fn a_failing_job_names_its_code_and_last_lines_and_a_timeout_stops_it() {
     let (_sshd, lab, h) = sshd_and_lab();

@@ -280,17 +280,20 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
             copy_out(&mut log, clean.as_bytes(), fx, h, spec);
             offset += rest.len() as u64;
             pending.push_str(&clean);
-            while let Some(i) = pending.find('\n') {
-                let l: String = pending[..i].trim_end_matches('\r').to_string();
-                pending.drain(..=i);
+            // The whole lines, taken off the front once: a look may bring back millions.
+            let mut start = 0;
+            while let Some(i) = pending[start..].find('\n') {
+                let l = pending[start..start + i].trim_end_matches('\r');
+                start += i + 1;
                 if !l.trim().is_empty() {
-                    last = l.clone();
-                    tail.push(l);
+                    last = l.to_string();
+                    tail.push(last.clone());
                     if tail.len() > 40 {
                         tail.remove(0);
                     }
                 }
             }
+            pending.drain(..start);
         }
         if offset > size {
             offset = size;
