@@ -1,5 +1,6 @@
 //! The command line.
 
+use crate::paths::LabFile;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -130,18 +131,16 @@ pub enum Cmd {
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// The script.
+    #[arg(help = script_help())]
     pub file: PathBuf,
 
     #[command(flatten)]
     pub common: Common,
 
-    /// The profile: what the lab is.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", help = lab_file_help(LabFile::Profile))]
     pub profile: Option<String>,
 
-    /// The target: where the lab is applied.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", help = lab_file_help(LabFile::Target))]
     pub target: Option<String>,
 
     /// Set a parameter (repeatable).
@@ -172,6 +171,32 @@ pub struct RunArgs {
     /// When another run holds the lab's state, wait for it to end instead of failing at once.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// The help of a script's argument: the scripts labsh ships.
+fn script_help() -> String {
+    format!(
+        "The script: a file, or one labsh ships ({}); a file of that name in the working folder \
+         comes first",
+        crate::paths::shipped_scripts().join(", ")
+    )
+}
+
+/// The help of --profile and --target: the default and the ones labsh ships.
+fn lab_file_help(kind: LabFile) -> String {
+    let shipped = crate::paths::shipped_names(kind).join(", ");
+    match kind {
+        LabFile::Profile => format!(
+            "The profile: what the lab is. By default the seed (the reference lab); shipped: \
+             {shipped}; or a variant file (a path, or profiles/NAME.rhai in the working folder, \
+             which comes before a shipped one)"
+        ),
+        LabFile::Target => format!(
+            "The target: where the lab is applied. By default the sandbox (libvirt's test driver \
+             modelled on the reference host: nothing real is touched); shipped: {shipped}; or a \
+             target file (a path, or targets/NAME.yaml in the working folder)"
+        ),
+    }
 }
 
 fn parse_set(s: &str) -> Result<(String, String), String> {

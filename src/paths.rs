@@ -11,6 +11,10 @@
 //! | user's stdlib overrides | `$XDG_CONFIG_HOME/labsh/stdlib`, else `~/.config/labsh/stdlib` | `LABSH_USER_LIB` |
 //! | extra module search path | none | `LABSH_PATH` (colon-separated) |
 //!
+//! The scripts, profiles and targets labsh ships (`scripts/`, `profiles/`, `targets/` of the
+//! source tree) are part of the binary ([`shipped`]): `scripts/lab.rhai` or `--profile current`
+//! is the working folder's file when there is one, else the one labsh ships.
+//!
 //! The state folder is private: every folder labsh makes there is 0700 and every file 0600,
 //! whatever the umask, and labsh opens its files there without following a symbolic link
 //! ([`create_private_dir_all`], [`open_private`], [`in_state`]).
@@ -325,6 +329,11 @@ impl LabFile {
         }
     }
 
+    /// Where labsh ships the profile or target `name`: `profiles/NAME.rhai`.
+    fn shipped_path(self, name: &str) -> String {
+        format!("{}/{name}{}", self.folder(), self.ext())
+    }
+
     fn noun(self) -> &'static str {
         match self {
             LabFile::Profile => "profile",
@@ -333,7 +342,8 @@ impl LabFile {
     }
 }
 
-/// Every profile or target there is for `script`: the built-in ones, then the files' names.
+/// Every profile or target there is for `script`: the built-in ones, then the files' names
+/// (beside the script, in the working folder), then the ones labsh ships.
 pub fn lab_file_names(kind: LabFile, script: Option<&Path>) -> Vec<String> {
     let mut names: Vec<String> = kind.builtin().iter().map(|s| s.to_string()).collect();
     for d in lab_file_dirs(kind, script) {
@@ -354,12 +364,19 @@ pub fn lab_file_names(kind: LabFile, script: Option<&Path>) -> Vec<String> {
             }
         }
     }
+    for n in shipped_names(kind) {
+        if !names.iter().any(|x| x == n) {
+            names.push(n.to_string());
+        }
+    }
     names
 }
 
 /// The file of the profile or target `name` (a built-in name is not a file: `None`). A name
 /// with a `/` or the kind's extension is a path; a word is looked for as `profiles/NAME.rhai`
-/// (`targets/NAME.yaml`) beside the script. An error lists the ones there are.
+/// (`targets/NAME.yaml`) beside the script and in the working folder. A path or word that names
+/// no file there but one labsh ships is that one (its path as written, which [`shipped`] and
+/// the readers of sources know). An error lists the ones there are.
 pub fn lab_file(
     kind: LabFile,
     name: &str,
@@ -381,6 +398,7 @@ pub fn lab_file(
         return match std::fs::metadata(&p) {
             Ok(m) if m.is_file() => Ok(Some(p)),
             Ok(m) => Err(not_regular(&p, &m)),
+            Err(_) if shipped(&p).is_some() => Ok(Some(p)),
             Err(_) => Err(format!("{noun} file {name} does not exist")),
         };
     }
@@ -393,12 +411,90 @@ pub fn lab_file(
             Err(_) => {}
         }
     }
+    let own = PathBuf::from(kind.shipped_path(name));
+    if shipped(&own).is_some() {
+        return Ok(Some(own));
+    }
     Err(format!(
         "unknown {noun} '{name}': no {}/{name}{}; the {noun}s there are: {}",
         kind.folder(),
         kind.ext(),
         lab_file_names(kind, script).join(", ")
     ))
+}
+
+/// A notice when the profile or target `name` is a file on disk (the working folder's, or one
+/// beside the script) in place of the one labsh ships under that name, and the two differ.
+pub fn lab_file_notice(kind: LabFile, name: &str, script: Option<&Path>) -> Option<String> {
+    let found = lab_file(kind, name, script).ok()??;
+    let key = if name.contains('/') || name.ends_with(kind.ext()) {
+        shipped_key(&found)?
+    } else {
+        kind.shipped_path(name)
+    };
+    shipped_notice(&found, &key)
+}
+
+include!(concat!(env!("OUT_DIR"), "/shipped.rs"));
+
+/// `path` as the name of a file labsh ships ("scripts/lab.rhai"): a relative path, `./` dropped.
+fn shipped_key(path: &Path) -> Option<String> {
+    let mut parts = Vec::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::Normal(p) => parts.push(p.to_str()?),
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The text of the script, profile or target labsh ships at `path` (as the source tree has it:
+/// `scripts/lab.rhai`, `./profiles/current.rhai`, `targets/devlab.yaml`), or `None`.
+pub fn shipped(path: &Path) -> Option<&'static str> {
+    let key = shipped_key(path)?;
+    SHIPPED.iter().find(|(p, _)| *p == key).map(|(_, t)| *t)
+}
+
+/// The names of the profiles or targets labsh ships (`current`, `devlab`), sorted.
+pub fn shipped_names(kind: LabFile) -> Vec<&'static str> {
+    let prefix = format!("{}/", kind.folder());
+    SHIPPED
+        .iter()
+        .filter_map(|(p, _)| p.strip_prefix(prefix.as_str())?.strip_suffix(kind.ext()))
+        .collect()
+}
+
+/// The paths of every script labsh ships (`scripts/lab.rhai`, ...).
+pub fn shipped_scripts() -> Vec<&'static str> {
+    SHIPPED
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| p.starts_with("scripts/"))
+        .collect()
+}
+
+/// A notice when the script at `path` is a file on disk where labsh ships one of that name
+/// (`scripts/lab.rhai` in the working folder) and the two differ.
+pub fn script_notice(path: &Path) -> Option<String> {
+    let key = shipped_key(path)?;
+    std::fs::metadata(path).ok()?;
+    shipped_notice(path, &key)
+}
+
+/// A notice when `found`, a file on disk, stands where labsh ships `key` and holds something
+/// else: the file on disk is the one used, and the notice names it.
+pub fn shipped_notice(found: &Path, key: &str) -> Option<String> {
+    let ours = SHIPPED.iter().find(|(p, _)| *p == key)?.1;
+    let text = std::fs::read_to_string(found).ok()?;
+    (text.trim_start_matches('\u{feff}') != ours).then(|| {
+        format!(
+            "{} is used, not the {key} labsh ships (they differ): a file of that name in the \
+             working folder (or beside the script) comes first",
+            found.display()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -478,6 +574,48 @@ mod tests {
         let e = no_link_below(&state, &state.join("out/sandbox/hosts")).unwrap_err();
         assert!(e.contains("out/sandbox is a symbolic link"), "{e}");
         assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_shipped_files_are_found_by_their_path_and_by_name() {
+        assert!(shipped(Path::new("scripts/lab.rhai")).is_some_and(|t| t.contains("stage(")));
+        assert_eq!(
+            shipped(Path::new("./profiles/current.rhai")),
+            shipped(Path::new("profiles/current.rhai"))
+        );
+        assert!(shipped(Path::new("/scripts/lab.rhai")).is_none());
+        assert!(shipped(Path::new("scripts/../scripts/lab.rhai")).is_none());
+        assert!(shipped(Path::new("scripts/nope.rhai")).is_none());
+        assert_eq!(
+            shipped_names(LabFile::Profile),
+            ["current", "large", "minimal"]
+        );
+        assert_eq!(shipped_names(LabFile::Target), ["devlab", "seed-host"]);
+        assert!(shipped_scripts().contains(&"scripts/teardown.rhai"));
+        // A word names the path of the shipped file, whether or not one is on disk there (the
+        // unit tests run in the source tree; tests/labs.rs runs from an empty folder).
+        let empty = tempfile::tempdir().unwrap();
+        let script = empty.path().join("scripts/lab.rhai");
+        assert_eq!(
+            lab_file(LabFile::Profile, "current", Some(&script)).unwrap(),
+            Some(PathBuf::from("profiles/current.rhai"))
+        );
+        assert_eq!(
+            lab_file(LabFile::Target, "targets/devlab.yaml", Some(&script)).unwrap(),
+            Some(PathBuf::from("targets/devlab.yaml"))
+        );
+        let e = lab_file(LabFile::Profile, "curent", Some(&script)).unwrap_err();
+        assert!(e.contains("seed, current, large, minimal"), "{e}");
+        // A file on disk of a shipped name is named when it differs.
+        let (_d, p) = crate::util::testing::temp_file("current.rhai", "fn overrides() { #{} }\n");
+        let n = shipped_notice(&p, "profiles/current.rhai").unwrap();
+        assert!(
+            n.contains("is used, not the profiles/current.rhai labsh ships"),
+            "{n}"
+        );
+        let same = shipped(Path::new("profiles/current.rhai")).unwrap();
+        let (_d, p) = crate::util::testing::temp_file("current.rhai", same);
+        assert_eq!(shipped_notice(&p, "profiles/current.rhai"), None);
     }
 
     #[test]

@@ -212,6 +212,15 @@ fn read_script(printer: &Printer, path: &Path) -> Result<String, u8> {
     })
 }
 
+/// A note for a person (stderr), or a `notice` event with `--json`.
+fn notice(printer: &Printer, text: &str) {
+    if printer.is_json() {
+        printer.event(json!({"event": "notice", "message": text}));
+    } else {
+        printer.status(&format!("note: {text}"));
+    }
+}
+
 fn script_dir(path: &Path) -> Option<PathBuf> {
     let parent = path.parent()?;
     Some(if parent.as_os_str().is_empty() {
@@ -228,6 +237,9 @@ pub fn check(file: &Path, common: &Common) -> u8 {
         Ok(t) => t,
         Err(c) => return c,
     };
+    if let Some(n) = paths::script_notice(file) {
+        notice(&printer, &n);
+    }
     let dir = script_dir(file);
     let (_s, engine) = setup(
         printer.clone(),
@@ -415,7 +427,13 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             if let Err(e) = paths::lab_file(kind, n, Some(&args.file)) {
                 return usage_error(&printer, e, None);
             }
+            if let Some(m) = paths::lab_file_notice(kind, n, Some(&args.file)) {
+                notice(&printer, &m);
+            }
         }
+    }
+    if let Some(n) = paths::script_notice(&args.file) {
+        notice(&printer, &n);
     }
     // One run per lab state at a time; a plan changes nothing and takes no lock.
     let state = paths::state_dir();

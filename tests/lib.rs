@@ -27,6 +27,7 @@ mod guestfs;
 mod hostile;
 mod img;
 mod lab;
+mod labs;
 mod oc;
 mod ocp;
 mod realstack;

@@ -39,8 +39,15 @@ pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
 /// A FIFO is never waited on: the file is opened without blocking and looked at before it is
 /// read.
 /// `what` names the file in the error: "script", "module", "profile".
+/// A path that names no file but one labsh ships (`scripts/lab.rhai`, `profiles/current.rhai`:
+/// see [`crate::paths::shipped`]) is that one.
 pub fn read(path: &Path, what: &str) -> Result<String, String> {
-    read_limited(path, what, MAX_SOURCE_BYTES)
+    match read_limited(path, what, MAX_SOURCE_BYTES) {
+        Err(e) if std::fs::symlink_metadata(path).is_err() => {
+            crate::paths::shipped(path).map(str::to_string).ok_or(e)
+        }
+        r => r,
+    }
 }
 
 fn read_limited(path: &Path, what: &str, limit: u64) -> Result<String, String> {

@@ -7,6 +7,7 @@ pub mod core;
 pub mod files;
 pub mod host;
 pub mod img;
+pub mod labs;
 pub mod net;
 pub mod oc;
 pub mod ocp;
@@ -26,6 +27,7 @@ pub fn all() -> Vec<(&'static str, Module)> {
     vec![
         ("", core::module()),
         ("", rhai::exported_module!(variant::variant_fns)),
+        ("", rhai::exported_module!(labs::labs_fns)),
         ("net", with_doc(rhai::exported_module!(net::net_fns),
             "IPv4 addresses and CIDRs: membership, overlaps, netmasks.")),
         ("oc", with_doc(rhai::exported_module!(oc::oc_fns),

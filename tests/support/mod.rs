@@ -137,6 +137,18 @@ pub fn kill_at_line(cmd: &mut Command, at: impl Fn(&str) -> bool) -> Result<Vec<
     }
 }
 
+/// The output folder a run of scripts/lab.rhai names on its first line ("lab LAB (profile ..)
+/// on target ..: libvirt .., output DIR"): `STATE/out/TARGET/LAB`.
+#[track_caller]
+pub fn lab_out(o: &Out) -> PathBuf {
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("lab ") && l.contains(", output "))
+        .unwrap_or_else(|| panic!("no lab line in:\n{}", o.stdout));
+    PathBuf::from(line.rsplit_once(", output ").unwrap().1)
+}
+
 /// The stage `name` in a run's recap.
 pub fn recap_stage<'a>(recap: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
     recap["stages"]
