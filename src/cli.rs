@@ -187,9 +187,10 @@ fn lab_file_help(kind: LabFile) -> String {
     let shipped = crate::paths::shipped_names(kind).join(", ");
     match kind {
         LabFile::Profile => format!(
-            "The profile: what the lab is. By default the seed (the reference lab); shipped: \
-             {shipped}; or a variant file (a path, or profiles/NAME.rhai in the working folder, \
-             which comes before a shipped one)"
+            "The profile: what the lab is; its `name` names the lab, which keeps its own sandbox \
+             and output folder (out/TARGET/LAB). By default the seed (the reference lab); \
+             shipped: {shipped}; or a variant file (a path, or profiles/NAME.rhai in the working \
+             folder, which comes before a shipped one)"
         ),
         LabFile::Target => format!(
             "The target: where the lab is applied. By default the sandbox (libvirt's test driver \

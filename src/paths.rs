@@ -10,6 +10,12 @@
 //! | output of a program beyond what labsh keeps in memory | `STATE/output/` (files 0600) | |
 //! | user's stdlib overrides | `$XDG_CONFIG_HOME/labsh/stdlib`, else `~/.config/labsh/stdlib` | `LABSH_USER_LIB` |
 //! | extra module search path | none | `LABSH_PATH` (colon-separated) |
+//! | a lab's sandbox (test-driver file, images) | `STATE/sandbox/LAB/` | |
+//! | a lab's output on a target | `STATE/out/TARGET/LAB/` | `--set out=DIR` |
+//!
+//! A lab is named by its profile's `name` (the seed's is `lab`): what one lab owns (its sandbox,
+//! its images on the sandbox, its output folder) is kept apart from every other lab's, so labs
+//! of several profiles live side by side in one state folder.
 //!
 //! The scripts, profiles and targets labsh ships (`scripts/`, `profiles/`, `targets/` of the
 //! source tree) are part of the binary ([`shipped`]): `scripts/lab.rhai` or `--profile current`
@@ -497,6 +503,111 @@ pub fn shipped_notice(found: &Path, key: &str) -> Option<String> {
     })
 }
 
+/// The name of lab `lab` as a folder name: what a profile's `name` must be (1-63 letters,
+/// digits, '-' and '_', starting with a letter or digit: the profile check says so first).
+fn lab_folder(lab: &str) -> Result<&str, String> {
+    let ok = !lab.is_empty()
+        && lab.len() <= 63
+        && lab
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && lab.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(lab)
+    } else {
+        Err(format!(
+            "lab name {lab:?} must be 1-63 letters, digits, '-' and '_', starting with a letter \
+             or digit (the profile's `name`): it names the lab's folders"
+        ))
+    }
+}
+
+/// The folder of lab `lab`'s sandbox: its test-driver file (`host.xml`, with the autostart
+/// sidecar beside it) and its images (`images/`): `STATE/sandbox/LAB`.
+pub fn sandbox_dir(lab: &str) -> Result<PathBuf, String> {
+    Ok(state_dir().join("sandbox").join(lab_folder(lab)?))
+}
+
+/// The test-driver file of lab `lab`'s sandbox: `STATE/sandbox/LAB/host.xml`.
+pub fn sandbox_file(lab: &str) -> Result<PathBuf, String> {
+    Ok(sandbox_dir(lab)?.join("host.xml"))
+}
+
+/// The sandbox every lab shared before each had its own: `STATE/sandbox/host.xml`, its
+/// autostart sidecar and `STATE/sandbox/images`.
+pub fn shared_sandbox_files() -> Vec<PathBuf> {
+    let d = state_dir().join("sandbox");
+    vec![
+        d.join("host.xml"),
+        d.join("host.xml.autostart"),
+        d.join("images"),
+    ]
+}
+
+/// What a target is called in the state folder: its name, or a target file's name without its
+/// folders and `.yaml` (`targets/seed-host.yaml`: `seed-host`).
+pub fn target_folder(target: &str) -> String {
+    let t = if target.is_empty() { "sandbox" } else { target };
+    let last = t.rsplit('/').next().unwrap_or(t);
+    last.strip_suffix(".yaml").unwrap_or(last).to_string()
+}
+
+/// The folder where the labs applied to `target` keep their output: `STATE/out/TARGET`.
+pub fn target_out_dir(target: &str) -> PathBuf {
+    state_dir().join("out").join(target_folder(target))
+}
+
+/// The file in a lab's output folder that says which lab, profile and target made it.
+pub const LAB_RECORD: &str = "lab.json";
+
+/// The folders an earlier labsh made in a target's output folder when every lab wrote there.
+const SHARED_OUT_FOLDERS: [&str; 4] = ["libvirt", "nic-configs", "ocp", "logs"];
+
+/// The entries of a target's output folder `dir` that an earlier labsh left there when every
+/// lab wrote into one folder: its files, and the folders it made there unless one is a lab's
+/// own folder now (holding [`LAB_RECORD`]); sorted. A lab's folder is never one of them.
+pub fn shared_out_entries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => {
+                    SHARED_OUT_FOLDERS.iter().any(|n| e.file_name() == *n)
+                        && !p.join(LAB_RECORD).is_file()
+                }
+                Ok(_) => true,
+                Err(_) => false,
+            }
+        })
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The lab whose libvirt definitions an output folder of the shared layout holds
+/// (`libvirt/domain-*.xml` and `network-*.xml` carry `<labsh:lab>`), or `None`.
+pub fn shared_out_owner(dir: &Path) -> Option<String> {
+    let rd = std::fs::read_dir(dir.join("libvirt")).ok()?;
+    let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    // Domains first: the networks may be libvirt's own (`default`).
+    files.sort_by_key(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("domain-"))
+    });
+    files.iter().find_map(|f| {
+        let text = std::fs::read_to_string(f).ok()?;
+        let open = text.find("<labsh:lab")?;
+        let start = open + text[open..].find('>')? + 1;
+        let end = start + text[start..].find("</labsh:lab>")?;
+        lab_folder(text[start..end].trim()).ok().map(str::to_string)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,6 +727,51 @@ mod tests {
         let same = shipped(Path::new("profiles/current.rhai")).unwrap();
         let (_d, p) = crate::util::testing::temp_file("current.rhai", same);
         assert_eq!(shipped_notice(&p, "profiles/current.rhai"), None);
+    }
+
+    #[test]
+    fn a_labs_folders_are_its_own() {
+        assert!(sandbox_file("mini")
+            .unwrap()
+            .ends_with("sandbox/mini/host.xml"));
+        for bad in ["", "..", "a/b", "-x", "lab name"] {
+            assert!(sandbox_dir(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(target_folder("targets/seed-host.yaml"), "seed-host");
+        assert_eq!(target_folder(""), "sandbox");
+        assert!(target_out_dir("devlab").ends_with("out/devlab"));
+    }
+
+    #[test]
+    fn the_shared_layout_is_told_from_the_labs_folders() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path();
+        for f in [
+            "undercloud.conf",
+            "libvirt/domain-undercloud.xml",
+            "lab/lab.json",
+            "ocp/x",
+            "mine/y",
+        ] {
+            let p = out.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "").unwrap();
+        }
+        // A lab named like a folder of the shared layout, once it holds its record, is a lab's.
+        std::fs::create_dir_all(out.join("logs")).unwrap();
+        std::fs::write(out.join("logs").join(LAB_RECORD), "{}").unwrap();
+        let names: Vec<String> = shared_out_entries(out)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names, ["libvirt", "ocp", "undercloud.conf"]);
+        assert_eq!(shared_out_owner(out), None);
+        std::fs::write(
+            out.join("libvirt/domain-undercloud.xml"),
+            "<domain><metadata><labsh:lab xmlns:labsh=\"https://labsh.dev/xmlns/lab/1\">mini</labsh:lab></metadata></domain>",
+        )
+        .unwrap();
+        assert_eq!(shared_out_owner(out).as_deref(), Some("mini"));
     }
 
     #[test]

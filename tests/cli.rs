@@ -636,7 +636,7 @@ fn what_eval_does_to_the_sandbox_is_kept_for_the_next_run() {
         .ok()
         .stdout_has("from-eval");
     // A look changes nothing: the file is not written again.
-    let file = lab.state().join("sandbox/host.xml");
+    let file = lab.state().join("sandbox/lab/host.xml");
     let before = std::fs::read(&file).unwrap();
     let o = lab.run(["-e", "virt::domain_list(virt::sandbox()).len()"]);
     o.ok();

@@ -251,7 +251,7 @@ fn the_devlab_target_applies_converges_after_kills_and_tears_down_to_what_was_th
 
     // The installer's ports, made the way it makes them, then the ocp stage attaches the
     // ingress floating IP to the ingress port.
-    let out = lab.state().join("out/devlabtest");
+    let out = lab.state().join("out/devlabtest").join(p);
     let tenant = format!("{p}-tenant");
     let f = lab.file(
         "installer-ports.rhai",

@@ -266,7 +266,7 @@ fn the_director_converges_continues_and_explains(
     assert!(d.path("fs/etc/upper/sudoers.d/stack").exists());
     assert_eq!(d.state()["hostname"], "undercloud.redhat.local");
     // overcloudrc fetched back; each long step's log in the output folder.
-    let out = lab.state().join("out/director");
+    let out = lab.state().join("out/director/dirtest");
     assert!(std::fs::read_to_string(out.join("overcloudrc"))
         .unwrap()
         .contains("OS_AUTH_URL"));

@@ -42,7 +42,7 @@ fn the_seeds_install_config_stays_byte_for_byte() {
         .env("LABSH_SECRET_PULL_SECRET_STANDIN", "{\"auths\":{}}")
         .run()
         .ok();
-    let got = std::fs::read(lab.state().join("out/sandbox/install-config.yaml")).unwrap();
+    let got = std::fs::read(lab.state().join("out/sandbox/lab/install-config.yaml")).unwrap();
     let want = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ocp/seed-install-config-4.2.yaml"),
     )
@@ -70,7 +70,7 @@ fn the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing() {
     assert!(stage("overcloud")["planned"].as_u64().unwrap() >= 5);
     assert_eq!(stage("overcloud")["changed"], 0);
     assert!(stage("tenant")["planned"].as_u64().unwrap() >= 15);
-    let out = lab.state().join("out/sandbox");
+    let out = lab.state().join("out/sandbox/lab");
     for f in [
         "libvirt/network-provisioning.xml",
         "libvirt/network-default.xml",
@@ -365,7 +365,9 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
         .stderr_has("preflight check(s) failed")
         .stderr_has("--from preflight");
     assert!(
-        !lab.state().join("out/small-host/instackenv.json").exists(),
+        !lab.state()
+            .join("out/small-host/lab/instackenv.json")
+            .exists(),
         "nothing started"
     );
 }
@@ -443,7 +445,7 @@ fn a_missing_ssh_key_or_pull_secret_stops_the_ocp_stage_before_anything_is_writt
     ocp_with(&v2).code(1).stderr_has("pull-secret");
     assert!(
         !lab.state()
-            .join("out/withcluster/install-config.yaml")
+            .join("out/withcluster/lab/install-config.yaml")
             .exists(),
         "nothing half-written"
     );
@@ -458,8 +460,20 @@ fn a_domain_of_another_lab_is_left_alone_with_advice() {
         .run()
         .ok();
     let other = lab.file("other.rhai", "fn overrides() { #{ name: \"other\" } }\n");
+    // Each lab has a sandbox of its own: the other lab is given the seed's, one libvirt for both.
+    let shared = format!(
+        "uri=test://{}",
+        lab.state().join("sandbox/lab/host.xml").display()
+    );
     lab.run_script("lab.rhai")
-        .args(["--profile", other.to_str().unwrap(), "--only", "l1"])
+        .args([
+            "--profile",
+            other.to_str().unwrap(),
+            "--only",
+            "l1",
+            "--set",
+            &shared,
+        ])
         .run()
         .code(1)
         .stderr_has("belongs to lab lab, not other")

@@ -1,7 +1,126 @@
-//! labsh anywhere: the scripts, profiles and targets labsh ships run from an empty folder, a
-//! file of the same name in the working folder first.
+//! Labs side by side and labsh anywhere: each lab (a profile's `name`) keeps its own sandbox and
+//! output folder, so labs of several profiles run in any order on one state folder; another lab
+//! in the way on one libvirt is a preflight failure naming it; the shipped scripts, profiles and
+//! targets run from an empty folder; a state folder of the shared layout is moved.
 
 use crate::support::{root, Lab};
+use std::path::Path;
+
+/// The files of `dir` (names relative to it).
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = crate::support::walk(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The labs whose marks a sandbox file holds.
+fn marks(host_xml: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(host_xml).unwrap();
+    let mut v: Vec<String> = text
+        .split("<labsh:lab ")
+        .skip(1)
+        .map(|s| {
+            let s = &s[s.find('>').unwrap() + 1..];
+            s[..s.find('<').unwrap()].to_string()
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The seed, then `current` (OSP 17.1), then `minimal` on one state folder: each runs, plans and
+/// continues (`--from l1`) in its own sandbox and output folder, and none holds another's files
+/// (before, `current` stopped in l1 on the seed's overlays, and node-info.yaml of one lab sat
+/// beside baremetal_deployment.yaml of another).
+#[test]
+fn three_profiles_run_in_order_on_one_state_each_in_its_own_folders() {
+    let lab = Lab::new();
+    let lab_rhai = "scripts/lab.rhai";
+    for args in [
+        vec!["run", lab_rhai],
+        vec!["run", lab_rhai, "--profile", "current", "--plan"],
+        vec!["run", lab_rhai, "--profile", "current"],
+        vec!["run", lab_rhai, "--profile", "current", "--from", "l1"],
+        vec!["run", lab_rhai, "--profile", "minimal"],
+        vec!["run", lab_rhai, "--profile", "minimal", "--plan"],
+    ] {
+        lab.run(&args).ok();
+    }
+    let out = lab.state().join("out/sandbox");
+    let seed = names_in(&out.join("lab"));
+    let current = names_in(&out.join("current"));
+    let mini = names_in(&out.join("mini"));
+    assert!(seed.contains(&"node-info.yaml".to_string()), "{seed:?}");
+    assert!(
+        !seed.contains(&"baremetal_deployment.yaml".to_string()),
+        "{seed:?}"
+    );
+    assert!(
+        current.contains(&"baremetal_deployment.yaml".to_string()),
+        "{current:?}"
+    );
+    assert!(
+        !current.contains(&"node-info.yaml".to_string()),
+        "{current:?}"
+    );
+    assert!(
+        !mini.contains(&"ceph-config.yaml".to_string()),
+        "mini has no Ceph: {mini:?}"
+    );
+    // Nothing of the shared layout left in the target's folder.
+    let top: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    let mut top = top;
+    top.sort();
+    assert_eq!(top, ["current", "lab", "mini"]);
+    // Each lab's files say what that lab is.
+    let node_info = |l: &str| std::fs::read_to_string(out.join(l).join("node-info.yaml")).unwrap();
+    assert!(
+        node_info("lab").contains("ControllerCount: 3"),
+        "{}",
+        node_info("lab")
+    );
+    assert!(
+        node_info("mini").contains("ControllerCount: 1"),
+        "{}",
+        node_info("mini")
+    );
+    assert!(
+        node_info("mini").contains("CephStorageCount: 0"),
+        "{}",
+        node_info("mini")
+    );
+    let nodes = |l: &str| {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(l).join("instackenv.json")).unwrap(),
+        )
+        .unwrap();
+        v["nodes"].as_array().unwrap().len()
+    };
+    assert_eq!((nodes("lab"), nodes("current"), nodes("mini")), (7, 7, 2));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("mini/lab.json")).unwrap()).unwrap();
+    assert_eq!(record["profile"], "minimal");
+    assert_eq!(record["target"], "sandbox");
+    // Each sandbox holds its own lab only, its images in its own folder.
+    for l in ["lab", "current", "mini"] {
+        let dir = lab.state().join("sandbox").join(l);
+        assert_eq!(marks(&dir.join("host.xml")), [l.to_string()]);
+        assert!(dir.join("images/undercloud.qcow2").exists(), "{l}");
+    }
+    assert!(!lab.state().join("sandbox/host.xml").exists());
+    // The seed again: its sandbox and folder are as it left them.
+    let o = lab.run(["run", lab_rhai, "--json"]);
+    o.ok();
+    let recap = o.json_lines().pop().unwrap();
+    assert_eq!(recap["totals"]["changed"], 0, "{recap}");
+}
 
 /// The main job by the built binary from an empty folder outside the source tree: the scripts,
 /// profiles and targets are the ones labsh ships; a file of the same name in the working folder
@@ -77,4 +196,118 @@ fn the_main_job_runs_from_an_empty_folder_with_what_labsh_ships() {
     lab.run(["run", "scripts/lab.rhai", "--profile", "nope"])
         .code(2)
         .stderr_has("the profiles there are: seed, current, large, minimal");
+}
+
+/// Two labs on one libvirt (the seed's sandbox given to `current` as a target file's URI):
+/// preflight fails naming the other lab, its domains and networks and the command that removes
+/// it; no stack trace.
+#[test]
+fn another_lab_in_the_way_is_a_preflight_failure_naming_it() {
+    let lab = Lab::new();
+    lab.run(["run", "scripts/lab.rhai"]).ok();
+    for d in ["images", "ssd"] {
+        std::fs::create_dir_all(lab.work().join(d)).unwrap();
+    }
+    let shared = lab.state().join("sandbox/lab/host.xml");
+    let t = lab.file(
+        "shared-host.yaml",
+        &format!(
+            "libvirt_uri: test://{}\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nhosts_file: out/hosts\nprofile: {{vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+            shared.display(),
+            w = lab.work().display()
+        ),
+    );
+    let target = t.to_str().unwrap();
+    let o = lab.run([
+        "run",
+        "scripts/lab.rhai",
+        "--profile",
+        "current",
+        "--target",
+        target,
+        "--only",
+        "preflight",
+    ]);
+    o.code(1)
+        .stdout_has("lab lab has domains overcloud-ceph01")
+        .stdout_has("undercloud and networks provisioning")
+        .stdout_has("lab current would make them too")
+        .stdout_has("remove lab lab first (labsh run scripts/teardown.rhai --profile seed --yes)")
+        .stderr_has("1 preflight check(s) failed");
+    assert!(!o.stderr.contains("in call to function"), "{}", o.stderr);
+    // The other lab was not touched.
+    assert_eq!(marks(&shared), ["lab"]);
+    // Its own sandbox, no one in its way.
+    lab.run([
+        "run",
+        "scripts/lab.rhai",
+        "--profile",
+        "current",
+        "--only",
+        "preflight",
+    ])
+    .ok()
+    .stdout_has("no other lab's VMs or networks in lab current's way");
+}
+
+/// A state folder an earlier labsh left (every lab's output in out/TARGET, one sandbox for every
+/// lab): the output is moved into the folder of the lab its libvirt definitions name, the old
+/// sandbox is named and left alone, and the run works; a plan only shows the moves.
+#[test]
+fn a_state_folder_of_the_shared_layout_is_moved_into_the_labs_folders() {
+    let lab = Lab::new();
+    let old = lab.state().join("out/sandbox");
+    std::fs::create_dir_all(old.join("libvirt")).unwrap();
+    std::fs::create_dir_all(old.join("ocp")).unwrap();
+    std::fs::write(
+        old.join("libvirt/network-default.xml"),
+        "<network><name>default</name></network>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        old.join("libvirt/domain-undercloud.xml"),
+        "<domain><name>undercloud</name><metadata><labsh:lab xmlns:labsh=\"https://labsh.dev/xmlns/lab/1\">mini</labsh:lab></metadata></domain>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        old.join("ocp/.openshift_install.log"),
+        "the installer's log\n",
+    )
+    .unwrap();
+    std::fs::write(old.join("hosts-block.txt"), "the old block\n").unwrap();
+    std::fs::create_dir_all(lab.state().join("sandbox/images")).unwrap();
+    std::fs::write(lab.state().join("sandbox/host.xml"), "<node/>\n").unwrap();
+
+    let o = lab.run(["run", "scripts/lab.rhai", "--plan"]);
+    o.ok().stderr_has("planned  file.move");
+    assert!(old.join("hosts-block.txt").exists(), "a plan moves nothing");
+
+    let o = lab.run(["run", "scripts/lab.rhai"]);
+    o.ok()
+        .stdout_has("held lab mini's output as an earlier labsh wrote it")
+        .stdout_has("moved 3 entries into")
+        .stdout_has("the sandbox an earlier labsh kept for every lab");
+    let mini = old.join("mini");
+    assert_eq!(
+        std::fs::read_to_string(mini.join("ocp/.openshift_install.log")).unwrap(),
+        "the installer's log\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(mini.join("hosts-block.txt")).unwrap(),
+        "the old block\n"
+    );
+    assert!(mini.join("lab.json").exists());
+    assert!(
+        old.join("lab/install-config.yaml").exists(),
+        "the seed's own run"
+    );
+    assert!(
+        lab.state().join("sandbox/host.xml").exists(),
+        "the old sandbox is left alone"
+    );
+    // Nothing left to move: the next run says nothing of it.
+    let o = lab.run(["run", "scripts/lab.rhai", "--profile", "minimal"]);
+    o.ok();
+    assert!(!o.stdout.contains("earlier labsh wrote it"), "{}", o.stdout);
+    assert!(mini.join("undercloud.conf").exists());
 }

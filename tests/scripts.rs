@@ -421,7 +421,7 @@ fn the_main_job_runs_on_a_fresh_state_folder() {
         assert!(row["text"].as_str().unwrap().contains(" pass "), "{row}");
     }
     let inst: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(lab.state().join("out/sandbox/instackenv.json")).unwrap(),
+        &std::fs::read_to_string(lab.state().join("out/sandbox/lab/instackenv.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(inst["nodes"].as_array().unwrap().len(), 7);

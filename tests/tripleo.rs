@@ -85,9 +85,10 @@ fn sandbox(lab: &Lab, profile: Option<&str>) -> (PathBuf, PathBuf) {
     if let Some(p) = profile {
         run = run.args(["--profile", p]);
     }
-    run.env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
-        .run()
-        .ok();
+    let o = run
+        .env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
+        .run();
+    o.ok();
     let mut commands = vec![];
     for e in lab.last_journal() {
         if e["event"] == "effect" && (e["op"] == "ssh.job" || e["op"] == "ssh.run") {
@@ -104,7 +105,7 @@ fn sandbox(lab: &Lab, profile: Option<&str>) -> (PathBuf, PathBuf) {
     assert!(commands.len() > 5, "{commands:?}");
     let f = lab.work().join("commands.json");
     std::fs::write(&f, serde_json::to_string(&commands).unwrap()).unwrap();
-    (lab.state().join("out/sandbox"), f)
+    (crate::support::lab_out(&o), f)
 }
 
 /// A variant of this test's: the seed's lab on OSP 17.1, with a login for Red Hat's registry.

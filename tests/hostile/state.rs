@@ -87,15 +87,15 @@ fn under_umask_000_the_state_folder_is_0700_and_its_files_0600() {
         "lock",
         "history",
         "secrets",
-        "out/sandbox/undercloud.conf",
-        "sandbox/host.xml",
+        "out/sandbox/lab/undercloud.conf",
+        "sandbox/lab/host.xml",
     ] {
         assert!(files.contains(&state.join(f)), "{f} was not made");
     }
     assert!(files.iter().any(|f| f.starts_with(state.join("runs"))));
     assert!(files
         .iter()
-        .any(|f| f.starts_with(state.join("sandbox/images"))));
+        .any(|f| f.starts_with(state.join("sandbox/lab/images"))));
     for f in &files {
         assert_eq!(mode(f), 0o600, "{}", f.display());
     }
@@ -286,9 +286,9 @@ fn a_link_planted_at_a_state_path_is_never_written_through() {
     let lab = Lab::new();
     lab.run(["run", &script("lab.rhai")]).ok();
     let planted: Vec<(&str, std::path::PathBuf, String)> = [
-        "out/sandbox/hosts",
-        "out/sandbox/undercloud.conf",
-        "sandbox/host.xml.autostart",
+        "out/sandbox/lab/hosts",
+        "out/sandbox/lab/undercloud.conf",
+        "sandbox/lab/host.xml.autostart",
         "secrets",
     ]
     .iter()

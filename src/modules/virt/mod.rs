@@ -335,8 +335,9 @@ pub mod virt_fns {
         })
     }
 
-    /// The URI of the sandbox the main job uses (`STATE/sandbox/host.xml`, made when missing):
-    /// the article's L0 host as libvirt's test driver, to explore from the REPL.
+    /// The URI of the seed lab's sandbox, the one the main job uses without `--profile`
+    /// (`STATE/sandbox/lab/host.xml`, made when missing): the article's L0 host as libvirt's
+    /// test driver, to explore from the REPL. `virt::sandbox(LAB)` is another lab's.
     ///
     /// ```rhai
     /// let uri = virt::sandbox();
@@ -344,7 +345,19 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sandbox(ctx: NativeCallContext) -> Res<String> {
-        let path = crate::paths::state_dir().join("sandbox/host.xml");
+        sandbox_of(ctx, "lab")
+    }
+
+    /// The URI of lab `lab`'s sandbox (a profile's `name`: `"mini"` for profiles/minimal.rhai):
+    /// each lab has its own, `STATE/sandbox/LAB/host.xml`, made when missing.
+    ///
+    /// ```rhai
+    /// let uri = virt::sandbox("current");
+    /// assert(uri.ends_with("/sandbox/current/host.xml"));
+    /// ```
+    #[rhai_fn(name = "sandbox", return_raw)]
+    pub fn sandbox_of(ctx: NativeCallContext, lab: &str) -> Res<String> {
+        let path = crate::paths::sandbox_file(lab).map_err(|e| super::rt_err(&ctx, e))?;
         sandbox_host(ctx, &path.display().to_string())
     }
 
