@@ -1,9 +1,10 @@
 //! Labs side by side and labsh anywhere: each lab (a profile's `name`) keeps its own sandbox and
 //! output folder, so labs of several profiles run in any order on one state folder; another lab
 //! in the way on one libvirt is a preflight failure naming it; the shipped scripts, profiles and
-//! targets run from an empty folder; a state folder of the shared layout is moved.
+//! targets run from an empty folder; a plan on a host that is not ready lists every preflight
+//! failure and goes on; a state folder of the shared layout is moved.
 
-use crate::support::{root, Lab};
+use crate::support::{recap_stage, root, Lab};
 use std::path::Path;
 
 /// The files of `dir` (names relative to it).
@@ -198,9 +199,83 @@ fn the_main_job_runs_from_an_empty_folder_with_what_labsh_ships() {
         .stderr_has("the profiles there are: seed, current, large, minimal");
 }
 
+/// A target file for this test's own machine whose disk folders do not exist: the plan lists
+/// every preflight failure, goes on through every stage, and exits 1 listing them again (before,
+/// it stopped at preflight and showed nothing else). Its director, still to be made, is never
+/// contacted.
+#[test]
+fn a_plan_on_a_host_that_is_not_ready_lists_every_failure_and_goes_on() {
+    let lab = Lab::new();
+    let w = lab.work();
+    let t = lab.file(
+        "bare-host.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nimages: {w}/missing-images\ndisk_folders: {{ssd: {w}/missing-ssd}}\nundercloud: {{host: 127.0.0.1, port: 1}}\nhosts_file: out/hosts\n",
+            w = w.display()
+        ),
+    );
+    let o = lab.run([
+        "run",
+        "scripts/lab.rhai",
+        "--target",
+        t.to_str().unwrap(),
+        "--plan",
+        "--json",
+    ]);
+    o.code(1);
+    let lines = o.json_lines();
+    let printed: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "print")
+        .filter_map(|l| l["text"].as_str())
+        .collect();
+    let all = printed.join("\n");
+    for s in [
+        "plan: 2 preflight check(s) fail: a run would stop here; the plan goes on",
+        "plan: a run would stop at preflight: 2 check(s) fail",
+        "missing-images",
+        "missing-ssd",
+    ] {
+        assert!(all.contains(s), "{s}:\n{all}");
+    }
+    let recap = lines.last().unwrap();
+    for s in crate::support::LAB_STAGES {
+        assert!(recap_stage(recap, s).is_some(), "{s}: {recap}");
+    }
+    assert_eq!(
+        recap_stage(recap, "preflight").unwrap()["failed"],
+        2,
+        "{recap}"
+    );
+    assert!(
+        recap_stage(recap, "l1").unwrap()["planned"]
+            .as_u64()
+            .unwrap()
+            > 20,
+        "{recap}"
+    );
+    assert!(
+        recap_stage(recap, "undercloud").unwrap()["planned"]
+            .as_u64()
+            .unwrap()
+            > 5,
+        "{recap}"
+    );
+    // The director is not there yet: nothing was asked of it.
+    assert!(!all.contains("127.0.0.1 port 1"), "{all}");
+    assert!(!o.stderr.contains("ssh to"), "{}", o.stderr);
+    // The plan says what the run would do, not that undone steps are done.
+    assert!(!all.contains("node provide: done"), "{all}");
+    assert!(!all.contains("profiles: done"), "{all}");
+    assert!(
+        all.contains("node provide: would be done by the introspection planned above"),
+        "{all}"
+    );
+}
+
 /// Two labs on one libvirt (the seed's sandbox given to `current` as a target file's URI):
 /// preflight fails naming the other lab, its domains and networks and the command that removes
-/// it; no stack trace.
+/// it; no stack trace; a plan shows it as a preflight failure and goes on.
 #[test]
 fn another_lab_in_the_way_is_a_preflight_failure_naming_it() {
     let lab = Lab::new();
@@ -235,6 +310,21 @@ fn another_lab_in_the_way_is_a_preflight_failure_naming_it() {
         .stdout_has("remove lab lab first (labsh run scripts/teardown.rhai --profile seed --yes)")
         .stderr_has("1 preflight check(s) failed");
     assert!(!o.stderr.contains("in call to function"), "{}", o.stderr);
+    let o = lab.run([
+        "run",
+        "scripts/lab.rhai",
+        "--profile",
+        "current",
+        "--target",
+        target,
+        "--plan",
+    ]);
+    o.code(1)
+        .stdout_has("plan: 1 preflight check(s) fail")
+        .stdout_has("plan: l1 cannot be planned: 8 of 8 domains failed")
+        .stdout_has("plan: a run would stop at preflight: 1 check(s) fail");
+    assert!(!o.stderr.contains("in call to function"), "{}", o.stderr);
+    assert!(!o.stderr.contains("-->"), "{}", o.stderr);
     // The other lab was not touched.
     assert_eq!(marks(&shared), ["lab"]);
     // Its own sandbox, no one in its way.
