@@ -267,7 +267,8 @@ fn the_readme_example_checks_and_plans() {
     let o = lab.run(["run", "--plan", "--json", f.to_str().unwrap()]);
     o.ok();
     let recap = o.json_lines().pop().unwrap();
-    assert_eq!(recap["totals"]["planned"], 10, "{recap}");
+    // The secret generated, the folder made, eight images, the check.
+    assert_eq!(recap["totals"]["planned"], 11, "{recap}");
 }
 
 #[test]

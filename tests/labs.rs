@@ -1,11 +1,308 @@
 //! Labs side by side and labsh anywhere: each lab (a profile's `name`) keeps its own sandbox and
-//! output folder, so labs of several profiles run in any order on one state folder; another lab
-//! in the way on one libvirt is a preflight failure naming it; the shipped scripts, profiles and
-//! targets run from an empty folder; a plan on a host that is not ready lists every preflight
-//! failure and goes on; a state folder of the shared layout is moved.
+//! output folder, so the README's and the guide's commands run in their order on one state
+//! folder; another lab in the way on one libvirt is a preflight failure naming it; the shipped
+//! scripts, profiles and targets run from an empty folder; a plan on a host that is not ready
+//! lists every preflight failure and goes on; a state folder of the shared layout is moved.
 
-use crate::support::{recap_stage, root, Lab};
+use crate::support::{recap_stage, root, Lab, Out};
 use std::path::Path;
+
+/// A fenced block of a Markdown file: its language and its lines.
+struct Block {
+    doc: &'static str,
+    lang: String,
+    lines: Vec<String>,
+}
+
+/// The fenced blocks of `doc` (a path in the source tree), in order.
+fn blocks(doc: &'static str) -> Vec<Block> {
+    let text = std::fs::read_to_string(root().join(doc)).unwrap();
+    let mut out = vec![];
+    let mut open: Option<Block> = None;
+    for line in text.lines() {
+        match (line.strip_prefix("```"), open.take()) {
+            (Some(lang), None) => {
+                open = Some(Block {
+                    doc,
+                    lang: lang.trim().to_string(),
+                    lines: vec![],
+                })
+            }
+            (Some(_), Some(b)) => out.push(b),
+            (None, Some(mut b)) => {
+                b.lines.push(line.to_string());
+                open = Some(b);
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// The words of a shell line as sh reads them (quotes taken off, `$(..)` kept whole), without
+/// its comment; then its commands, split at `&&`.
+fn commands(line: &str) -> Vec<Vec<String>> {
+    let mut words: Vec<String> = vec![];
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut depth = 0;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q && depth == 0 => quote = None,
+            (Some(_), '(') => {
+                depth += 1;
+                cur.push(c)
+            }
+            (Some(_), ')') => {
+                depth -= 1;
+                cur.push(c)
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true
+            }
+            (None, '#') if !in_word => break,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+        .split(|w| w == "&&")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_vec())
+        .collect()
+}
+
+/// The commands of the README and the guide this test does not run, by how they start, and
+/// why: each needs what a real host has, or changes the reader's machine or shell.
+const SKIPPED: &[(&str, &str)] = &[
+    (
+        "tools/setup.sh",
+        "installs labsh's requirements with the system's package manager",
+    ),
+    ("tools/setup-tests.sh", "installs what the tests drive"),
+    (
+        "tools/test.sh",
+        "the whole test suite (this test is part of it)",
+    ),
+    (
+        "tools/devlab.sh",
+        "starts the local real stack (libvirtd, VirtualBMC, the devcloud)",
+    ),
+    ("tests/harness/", "starts or installs a real component"),
+    (
+        "cargo build",
+        "builds labsh: the test runs the binary cargo built for it",
+    ),
+    (
+        "alias labsh=",
+        "the reader's shell: the test runs the built binary",
+    ),
+    (
+        "export ",
+        "the reader's environment (a pull secret, a devcloud's clouds.yaml)",
+    ),
+    (
+        "labsh run scripts/lab.rhai --target devlab",
+        "the local real stack (tools/devlab.sh up)",
+    ),
+    (
+        "labsh run scripts/lab.rhai --target targets/seed-host.yaml",
+        "a real lab host: this machine is not the article's L0 host",
+    ),
+    (
+        "labsh run scripts/lab.rhai --target mylab.yaml",
+        "the reader's own target file",
+    ),
+    (
+        "labsh run scripts/teardown.rhai --target mylab.yaml",
+        "the reader's own target file",
+    ),
+    (
+        "labsh run scripts/create_ocp_tenant.rhai",
+        "an overcloud's admin credentials (overcloudrc)",
+    ),
+    (
+        "labsh -e cloud::",
+        "the devcloud (tests/harness/devcloud.sh start)",
+    ),
+    (
+        "labsh -e baremetal::",
+        "the devcloud (tests/harness/devcloud.sh start)",
+    ),
+    (
+        "labsh -e virt::node_info(\"qemu:///system",
+        "a libvirtd of the harness",
+    ),
+    // Rhai blocks that are parts of a variant, not scripts (their first line).
+    (
+        "fn director_repos(",
+        "a hook of a variant (needs the reader's subscription)",
+    ),
+    ("ocp: #{", "a part of a variant's overrides"),
+];
+
+/// The skip rule for `text`, if any.
+fn skip_rule(text: &str) -> Option<&'static (&'static str, &'static str)> {
+    SKIPPED.iter().find(|(start, _)| text.starts_with(start))
+}
+
+/// `words` without the optional parts a synopsis writes in brackets (`[--target T]`).
+fn without_optional(words: &[String]) -> Vec<String> {
+    let mut out = vec![];
+    let mut depth = 0;
+    for w in words {
+        if w.starts_with('[') {
+            depth += 1;
+        }
+        if depth == 0 {
+            out.push(w.clone());
+        }
+        if w.ends_with(']') && depth > 0 {
+            depth -= 1;
+        }
+    }
+    out
+}
+
+/// The README's and the guide's examples, in their order, on one fresh state folder, from an
+/// empty folder outside the source tree (labsh's scripts, profiles and targets are the ones it
+/// ships): every labsh command of their shell blocks runs and succeeds; a variant a block writes
+/// (`// profiles/acme.rhai`) is written first; the README's first script runs on a machine
+/// where its folder does not exist yet; `ls` of a folder in the state folder finds it. What
+/// needs a real host is listed as skipped, by name, and a rule that skips nothing fails.
+#[test]
+fn the_readme_and_guide_examples_run_in_order_on_a_fresh_state() {
+    let lab = Lab::new();
+    let mut ran = vec![];
+    let mut skipped: Vec<String> = vec![];
+    let mut used = vec![false; SKIPPED.len()];
+    let mut first_script = true;
+    let run = |what: &str, args: Vec<String>| -> Out {
+        let o = lab.labsh().args(&args).run();
+        assert_eq!(
+            o.code,
+            0,
+            "{what}: labsh {}\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            o.stdout,
+            o.stderr
+        );
+        o
+    };
+    for b in blocks("README.md")
+        .into_iter()
+        .chain(blocks("docs/guide.md"))
+    {
+        let text = b.lines.join("\n");
+        let first = b.lines.first().map(|l| l.trim()).unwrap_or("");
+        match b.lang.as_str() {
+            "rhai" => {
+                if let Some(file) = first
+                    .strip_prefix("// ")
+                    .filter(|f| f.ends_with(".rhai") && f.contains('/'))
+                {
+                    lab.file(file, &text);
+                    ran.push(format!("{}: wrote {file}", b.doc));
+                } else if first_script {
+                    // A fresh machine: the folder the script names does not exist yet.
+                    first_script = false;
+                    let dir = lab.work().join("fresh/lab");
+                    assert!(text.contains("/tmp/lab"), "{text}");
+                    let f = lab.file(
+                        "readme-example.rhai",
+                        &text.replace("/tmp/lab", &dir.display().to_string()),
+                    );
+                    run(
+                        &format!("{}: the first script", b.doc),
+                        vec!["run".into(), f.display().to_string()],
+                    );
+                    assert!(dir.join("undercloud.qcow2").exists(), "{}", dir.display());
+                    ran.push(format!("{}: the first script", b.doc));
+                } else {
+                    let i = SKIPPED
+                        .iter()
+                        .position(|(s, _)| first.starts_with(s))
+                        .unwrap_or_else(|| panic!("{}: a Rhai block this test does not know: run it, or list it in SKIPPED with why:\n{text}", b.doc));
+                    used[i] = true;
+                    skipped.push(format!("{}: {first}  ({})", b.doc, SKIPPED[i].1));
+                }
+            }
+            "sh" => {
+                for line in &b.lines {
+                    for words in commands(line) {
+                        let shown = words.join(" ");
+                        if let Some(rule) = skip_rule(&shown) {
+                            used[SKIPPED.iter().position(|r| r == rule).unwrap()] = true;
+                            skipped.push(format!("{}: {shown}  ({})", b.doc, rule.1));
+                            continue;
+                        }
+                        let words = without_optional(&words);
+                        let args: Vec<String> = match words[0].as_str() {
+                            "labsh" => words[1..].to_vec(),
+                            "cargo" if words[1..4] == ["run", "--release", "--"] => {
+                                words[4..].to_vec()
+                            }
+                            "ls" => {
+                                let rel = words[1]
+                                    .strip_prefix("~/.local/state/labsh/")
+                                    .unwrap_or_else(|| panic!("{}: ls of {shown}", b.doc));
+                                assert!(
+                                    lab.state().join(rel).is_dir(),
+                                    "{}: {shown}: no such folder in the state folder",
+                                    b.doc
+                                );
+                                ran.push(format!("{}: {shown}", b.doc));
+                                continue;
+                            }
+                            _ => panic!(
+                                "{}: a command this test does not know: {shown}; run it, or list it in SKIPPED with why",
+                                b.doc
+                            ),
+                        };
+                        run(b.doc, args);
+                        ran.push(format!("{}: {shown}", b.doc));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    eprintln!("ran:\n  {}", ran.join("\n  "));
+    eprintln!("skipped:\n  {}", skipped.join("\n  "));
+    assert!(!first_script, "the README's first script was not found");
+    for (i, u) in used.iter().enumerate() {
+        assert!(
+            u,
+            "SKIPPED rule {:?} skips nothing: remove it",
+            SKIPPED[i].0
+        );
+    }
+    // The README's order: the seed, then a variant, then today's releases, each in its folder.
+    for (lab_name, file) in [
+        ("lab", "install-config.yaml"),
+        ("mini", "instackenv.json"),
+        ("acme", "lab.json"),
+    ] {
+        let p = lab.state().join("out/sandbox").join(lab_name).join(file);
+        // A plan writes nothing: acme's record is only planned.
+        assert_eq!(p.exists(), lab_name != "acme", "{}", p.display());
+    }
+    assert!(ran.len() >= 12, "{ran:?}");
+}
 
 /// The files of `dir` (names relative to it).
 fn names_in(dir: &Path) -> Vec<String> {
