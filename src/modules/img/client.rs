@@ -1,6 +1,7 @@
 //! Disk images: qemu-img and the libguestfs tools, run as argument vectors through the effects
 //! seam, with ensure semantics; base images cached by content hash.
 
+use super::guest::{self, Guest};
 use crate::effects::lab_key::LabKey;
 use crate::effects::process::{Arg, Command, Output};
 use crate::effects::secret::Secret;
@@ -12,9 +13,8 @@ use std::path::{Path, PathBuf};
 fn package_of(tool: &str) -> &'static str {
     match tool {
         "qemu-img" => "qemu-utils",
-        "virt-resize" | "virt-customize" | "virt-filesystems" | "virt-cat" | "virt-make-fs" => {
-            "libguestfs-tools"
-        }
+        "virt-resize" | "virt-customize" | "virt-filesystems" | "virt-cat" | "virt-make-fs"
+        | "virt-inspector" => "libguestfs-tools",
         "curl" => "curl",
         _ => "the package that provides it",
     }
@@ -279,17 +279,77 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
     )
 }
 
+/// The sha256 of a file, read once per process for a file of the same length and modification
+/// time (preflight, the cache and the inspection of one image in one run hash it once).
+pub fn digest(fx: &Effects, path: &str) -> Result<String, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Seen = HashMap<PathBuf, (u64, Option<std::time::SystemTime>, String)>;
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let key = PathBuf::from(path);
+    let (len, mtime) = (meta.len(), meta.modified().ok());
+    if let Some((l, m, h)) = seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned()
+    {
+        if l == len && m == mtime && mtime.is_some() {
+            return Ok(h);
+        }
+    }
+    let hash = fx.read(Op::new("img.hash", path), || {
+        sha256_file(path).map_err(String::from)
+    })?;
+    seen.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, (len, mtime, hash.clone()));
+    Ok(hash)
+}
+
+/// The extension a source's copy in the cache keeps (a URL's query and fragment aside).
+fn cache_ext(source: &str) -> String {
+    let file_part = source.split(['?', '#']).next().unwrap_or(source);
+    Path::new(file_part)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("img")
+        .to_string()
+}
+
+/// A URL's copy in `dir`, found by the index of the downloads (`sources.txt`: hash and URL a
+/// line), when it is there.
+fn downloaded(dir: &Path, source: &str) -> Option<PathBuf> {
+    let ext = cache_ext(source);
+    let text = crate::util::read::text(dir.join("sources.txt")).ok()?;
+    text.lines().find_map(|l| {
+        let (hash, url) = l.split_once(' ')?;
+        let p = dir.join(format!("{hash}.{ext}"));
+        (url == source && p.exists()).then_some(p)
+    })
+}
+
+/// Where `cache_base` keeps `source` in `cache_dir`, when it is there already: a URL downloaded
+/// before, or a file whose content is cached.
+pub fn cached(fx: &Effects, source: &str, cache_dir: &str) -> Result<Option<String>, String> {
+    let dir = PathBuf::from(cache_dir);
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return Ok(downloaded(&dir, source).map(|p| p.display().to_string()));
+    }
+    if !Path::new(source).is_file() {
+        return Ok(None);
+    }
+    let p = dir.join(format!("{}.{}", digest(fx, source)?, cache_ext(source)));
+    Ok(p.is_file().then(|| p.display().to_string()))
+}
+
 /// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of
 /// its content. Returns the cached path.
 pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String, String> {
     let dir = PathBuf::from(cache_dir);
-    // A URL's query and fragment are not part of its file name.
-    let file_part = source.split(['?', '#']).next().unwrap_or(source);
-    let ext = Path::new(file_part)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("img")
-        .to_string();
+    let ext = cache_ext(source);
     let cached = |p: &str| Op::new("img.cache", p).arg("source", source);
     // What a plan names a file whose hash is not known yet.
     let unhashed = || {
@@ -298,18 +358,12 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
             .to_string()
     };
     if source.starts_with("http://") || source.starts_with("https://") {
-        // The URL's own file name keeps a record of where each hash came from.
+        // The index keeps a record of where each hash came from.
         let index = dir.join("sources.txt");
-        if let Ok(text) = crate::util::read::text(&index) {
-            for l in text.lines() {
-                if let Some((hash, url)) = l.split_once(' ') {
-                    if url == source && dir.join(format!("{hash}.{ext}")).exists() {
-                        let p = dir.join(format!("{hash}.{ext}")).display().to_string();
-                        fx.unchanged(cached(&p));
-                        return Ok(p);
-                    }
-                }
-            }
+        if let Some(p) = downloaded(&dir, source) {
+            let p = p.display().to_string();
+            fx.unchanged(cached(&p));
+            return Ok(p);
         }
         let part = dir.join(format!("download-{}.part", std::process::id()));
         let planned = unhashed();
@@ -375,9 +429,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
         }
         return Err(format!("base image {source} does not exist"));
     }
-    let hash = fx.read(Op::new("img.hash", source), || {
-        sha256_file(src).map_err(String::from)
-    })?;
+    let hash = digest(fx, source)?;
     let dst = dir.join(format!("{hash}.{ext}"));
     let p = dst.display().to_string();
     if dst.is_file() {
@@ -481,6 +533,108 @@ pub fn filesystems(fx: &Effects, path: &str) -> Result<Vec<Vec<(String, String)>
                 .collect()
         })
         .collect())
+}
+
+/// Where the inspection of an image of content `hash` is kept: `STATE/image-guests/HASH.json`.
+fn inspection_file(hash: &str) -> PathBuf {
+    crate::paths::state_dir()
+        .join("image-guests")
+        .join(format!("{hash}.json"))
+}
+
+/// An inspection kept before: `Some(guest or none)`, or `None` when there is none (or it cannot
+/// be read, and is made again).
+fn kept_inspection(file: &Path) -> Option<Option<Guest>> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
+    let g = &v["guest"];
+    if g.is_null() {
+        return Some(None);
+    }
+    let num = |k: &str| g[k].as_u64().and_then(|n| u32::try_from(n).ok());
+    Some(Some(Guest::new(
+        g["distro"].as_str()?,
+        num("major")?,
+        num("minor"),
+        g["stream"].as_bool().unwrap_or(false),
+    )))
+}
+
+/// Keeps an inspection in `file`: written aside and renamed over, 0600 in a private folder of
+/// the state folder, never through a link.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "labsh's own record of a read (what an image of this content holds), not a change to the lab: written in apply mode only"
+)]
+fn keep_inspection(file: &Path, guest: Option<&Guest>) -> Result<(), String> {
+    let v = serde_json::json!({
+        "guest": guest.map(|g| serde_json::json!({
+            "distro": g.distro, "major": g.major, "minor": g.minor, "stream": g.stream,
+        })),
+    });
+    crate::effects::files::write_now(&file.display().to_string(), &format!("{v}\n"), true)
+}
+
+/// The guest operating system in the image at `path`, read by libguestfs inspection
+/// (virt-inspector) once per content: the answer is kept by the image's sha256 in the state
+/// folder (a plan writes nothing, and keeps nothing). `None` when libguestfs finds no operating
+/// system in it. A file that is missing or not a regular file is an error, as is a missing
+/// virt-inspector or one that fails.
+pub fn inspect(fx: &Effects, path: &str) -> Result<Option<Guest>, String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(m) => {
+            return Err(format!(
+                "{path} is not a regular file ({})",
+                crate::paths::file_kind(&m)
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("{path} does not exist"))
+        }
+        Err(e) => return Err(format!("cannot read {path}: {e}")),
+    }
+    let hash = digest(fx, path)?;
+    // Once per process too: a plan keeps nothing in the state folder, and inspects once.
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<String, Option<Guest>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(g) = seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&hash)
+        .cloned()
+    {
+        return Ok(g);
+    }
+    let file = inspection_file(&hash);
+    if let Some(g) = kept_inspection(&file) {
+        return Ok(g);
+    }
+    need("virt-inspector")?;
+    let format = info(fx, path)?
+        .map(|i| i.format)
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| "raw".into());
+    let mut cmd = Command::new([
+        "virt-inspector",
+        "--no-applications",
+        "--no-icon",
+        &format!("--format={format}"),
+        "-a",
+        path,
+    ]);
+    cmd.env = guestfs_env();
+    let out = fx.read(Op::new("img.inspect", path), || exec(fx, &cmd))?;
+    let guest = guest::from_inspector_xml(&out.stdout)
+        .map_err(|e| format!("virt-inspector -a {path}: {e}"))?;
+    if !fx.is_plan() {
+        keep_inspection(&file, guest.as_ref())?;
+    }
+    seen.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(hash, guest.clone());
+    Ok(guest)
 }
 
 /// What virt-customize should do.

@@ -1,7 +1,9 @@
 //! Disk images: qemu-img (create, overlay, info, resize, convert), the libguestfs tools
-//! (virt-resize, virt-filesystems, virt-customize), and the base-image cache.
+//! (virt-resize, virt-filesystems, virt-customize, virt-inspector), the base-image cache, and
+//! the guest an image holds (inspected, or read from its file name or a libosinfo id).
 
 pub mod client;
+pub mod guest;
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
@@ -147,6 +149,84 @@ pub mod img_fns {
     #[rhai_fn(return_raw)]
     pub fn cache_base(ctx: NativeCallContext, source: &str, cache_dir: &str) -> Res<String> {
         super::with_effects(&ctx, |fx| super::client::cache_base(fx, source, cache_dir))
+    }
+
+    /// Where `img::cache_base` keeps `source` in `cache_dir` when it is there already (a URL
+    /// downloaded before, a file whose content was copied), else `()`; nothing is copied.
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-cached.qcow2", "8M");
+    /// assert_eq(img::cached("/tmp/labsh-doc-cached.qcow2", "/tmp/labsh-doc-cache2"), ());
+    /// let p = img::cache_base("/tmp/labsh-doc-cached.qcow2", "/tmp/labsh-doc-cache2");
+    /// if !plan_mode() { assert_eq(img::cached("/tmp/labsh-doc-cached.qcow2", "/tmp/labsh-doc-cache2"), p); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn cached(ctx: NativeCallContext, source: &str, cache_dir: &str) -> Res<Dynamic> {
+        let p = super::with_effects(&ctx, |fx| super::client::cached(fx, source, cache_dir))?;
+        Ok(p.map(Dynamic::from).unwrap_or(Dynamic::UNIT))
+    }
+
+    /// The guest operating system in an image, read by libguestfs inspection (virt-inspector)
+    /// once per content: `#{distro, major, minor, name, os, el}` (distro as libguestfs names it:
+    /// "rhel", "centos", "fedora"; name "RHEL 9.4"; os the libosinfo id "rhel9.4"; el the RHEL
+    /// release it is or is rebuilt from, else `()`), or `()` when it finds no operating system.
+    /// The answer is kept by the image's sha256 in the state folder (`STATE/image-guests`), so
+    /// the same image is inspected once. A missing file, or a missing virt-inspector, is an
+    /// error.
+    ///
+    /// ```rhai
+    /// img::create("/tmp/labsh-doc-blank.qcow2", "64M");
+    /// if img::have("virt-inspector") && false {
+    ///     img::inspect("/tmp/labsh-doc-blank.qcow2")          // (): a blank disk holds no system
+    /// }
+    /// let e = "";
+    /// try { img::inspect("/tmp/labsh-doc-none.qcow2"); } catch (err) { e = err; }
+    /// assert(e.contains("does not exist"), e);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn inspect(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
+        let g = super::with_effects(&ctx, |fx| super::client::inspect(fx, path))?;
+        match g {
+            None => Ok(Dynamic::UNIT),
+            Some(g) => Ok(Dynamic::from_map(super::to_map(&ctx, &g)?)),
+        }
+    }
+
+    /// The guest a file name says (`()` when it says none): the names Red Hat publishes its KVM
+    /// guest images under (rhel-9.4-x86_64-kvm.qcow2, rhel-baseos-9.0-update-4-x86_64-kvm.qcow2,
+    /// rhel-server-7.9-update-12-x86_64-kvm.qcow2, rhel-guest-image-7.6-210.x86_64.qcow2), CentOS's
+    /// and Fedora's (CentOS-7-x86_64-GenericCloud-2009.qcow2,
+    /// CentOS-Stream-GenericCloud-9-20230828.0.x86_64.qcow2, Fedora-Cloud-Base-Generic-41-1.4.x86_64.qcow2)
+    /// and labs' own (rhel9-guest.qcow2). A path or URL is read by its file name. The map is
+    /// `img::inspect`'s.
+    ///
+    /// ```rhai
+    /// assert_eq(img::guest_of_name("rhel-9.4-x86_64-kvm.qcow2").name, "RHEL 9.4");
+    /// assert_eq(img::guest_of_name("/images/rhel-server-7.9-update-12-x86_64-kvm.qcow2").el, 7);
+    /// assert_eq(img::guest_of_name("CentOS-Stream-GenericCloud-9-20230828.0.x86_64.qcow2").os, "centos-stream9");
+    /// assert_eq(img::guest_of_name("guest.qcow2"), ());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn guest_of_name(ctx: NativeCallContext, name: &str) -> Res<Dynamic> {
+        match super::guest::from_file_name(name) {
+            None => Ok(Dynamic::UNIT),
+            Some(g) => Ok(Dynamic::from_map(super::to_map(&ctx, &g)?)),
+        }
+    }
+
+    /// The guest a libosinfo short id names, as virt-inspector's `<osinfo>` gives it
+    /// ("rhel9.4", "rhel7", "centos7.0", "centos-stream9", "fedora41"); anything else is an
+    /// error saying the form. The map is `img::inspect`'s.
+    ///
+    /// ```rhai
+    /// let g = img::guest_of_os("rhel9.4");
+    /// assert_eq([g.distro, g.major, g.minor, g.el], ["rhel", 9, 4, 9]);
+    /// assert_eq(img::guest_of_os("fedora41").el, ());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn guest_of_os(ctx: NativeCallContext, os: &str) -> Res<Map> {
+        let g = super::guest::from_os(os).map_err(|e| super::rt_err(&ctx, e))?;
+        super::to_map(&ctx, &g)
     }
 
     /// `virt-resize --expand PARTITION src dst` into a new sparse `dst` of `size` (the seed's
