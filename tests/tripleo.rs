@@ -389,3 +389,50 @@ fn each_releases_nic_configs_pass_its_os_net_config_with_the_bond_the_bridge_and
         assert!(code != 0 && text.contains("vlan_id"), "{v}: {text}");
     }
 }
+
+#[test]
+fn redfish_nodes_pass_each_releases_own_node_validation() {
+    let env = releases_code();
+    let lab = Lab::new();
+    // The seed on 17.1 with Redfish BMCs: the sandbox writes instackenv.json in l1.
+    let v = lab.file(
+        "profiles/redfish17.rhai",
+        "fn overrides() { #{ base_image: #{ name: \"rhel9-guest.qcow2\" }, bmc: #{ type: \"redfish\" }, overcloud: #{ release: \"17.1\", registry_user: \"1234567|lab\" } } }\n",
+    );
+    lab.run_script("lab.rhai")
+        .args(["--profile", &s(&v), "--only", "l0", "--only", "l1"])
+        .run()
+        .ok();
+    let file = lab.state().join("out/sandbox/instackenv.json");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let nodes = j["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 7);
+    for n in nodes {
+        assert_eq!(n["pm_type"], "redfish", "{n}");
+        assert_eq!(n["pm_addr"], "http://172.16.0.254:8000", "{n}");
+        assert!(n.get("pm_port").is_none(), "{n}");
+        assert!(
+            n["pm_system_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("/redfish/v1/Systems/"),
+            "{n}"
+        );
+    }
+    // tripleo-common's validate_nodes, as `openstack overcloud node import --validate-only`
+    // runs it: 15.4.0 (OSP 17.1) and, for the same nodes, Queens' (OSP 13).
+    passes(&env["TC_17_1"], &["instackenv", &s(&file)]);
+    passes(&env["TC_13"], &["instackenv", &s(&file)]);
+    // The validation can fail: the Redfish driver has no pm_port.
+    let mut with_port = j.clone();
+    for n in with_port["nodes"].as_array_mut().unwrap() {
+        n["pm_port"] = "8000".into();
+    }
+    let bad = lab.file("with-port.json", &with_port.to_string());
+    let (code, text) = check(&env["TC_17_1"], &["instackenv", &s(&bad)]);
+    assert!(
+        code == 1 && text.contains("Unknown field pm_port"),
+        "{text}"
+    );
+}

@@ -145,6 +145,31 @@ fn reset(
     })
 }
 
+/// A Redfish node's pm_addr as tripleo-common's Redfish driver takes it: the BMC's URL with its
+/// port (`port`, a script's pm_port, goes into it). A URL with another port is an error.
+fn redfish_addr(func: &str, addr: &str, port: Option<u16>) -> Result<String, String> {
+    let (scheme, rest) = match addr.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), addr),
+    };
+    let (host, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    // "[::1]" has no port: its colons are inside the brackets.
+    let has = match host.rsplit_once(':') {
+        Some((_, p)) if !p.contains(']') => Some(p),
+        _ => None,
+    };
+    match (has, port) {
+        (Some(p), Some(q)) if p != q.to_string() => Err(format!(
+            "{func}: pm_addr {addr:?} has port {p}, pm_port says {q}: give the port once, in pm_addr"
+        )),
+        (None, Some(q)) => Ok(format!("{scheme}{host}:{q}{path}")),
+        _ => Ok(addr.to_string()),
+    }
+}
+
 fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
     let mut out = Vec::new();
     let mut seen_ports = std::collections::HashSet::new();
@@ -178,20 +203,40 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             ));
         }
         let name = o.req_str("name")?;
-        let pm_port = port_of(&o, "pm_port")?;
-        let pm_addr = o.req_str("pm_addr")?;
+        let redfish = pm_type == "redfish";
+        let pm_port = if redfish && !o.has("pm_port") {
+            None
+        } else {
+            Some(port_of(&o, "pm_port")?)
+        };
+        let mut pm_addr = o.req_str("pm_addr")?;
+        if redfish {
+            pm_addr = redfish_addr(&func, &pm_addr, pm_port)?;
+        }
         let macs: Vec<String> = o.array("mac")?.into_iter().map(|v| v.to_string()).collect();
         let mut fields = serde_json::json!({
             "name": name,
             "pm_type": pm_type,
             "pm_addr": &pm_addr,
-            "pm_port": pm_port.to_string(),
             "pm_user": o.str_or("pm_user", "admin")?,
             "mac": macs,
             "arch": "x86_64",
         });
-        if let Some(s) = o.str("pm_system_id")? {
-            fields["pm_system_id"] = s.into();
+        // The Redfish driver of tripleo-common has no pm_port: its port is in pm_addr's URL
+        // (tripleo_common/utils/nodes.py RedfishDriverInfo, whose validate_nodes refuses the
+        // field: 15.4.0 for OSP 17.1, 8.x for OSP 13); IPMI's is its own field.
+        if let (false, Some(port)) = (redfish, pm_port) {
+            fields["pm_port"] = port.to_string().into();
+        }
+        match o.str("pm_system_id")? {
+            Some(s) => fields["pm_system_id"] = s.into(),
+            // Both releases' Redfish driver needs it (mandatory_fields).
+            None if redfish => {
+                return Err(format!(
+                    "{func}: a redfish node needs 'pm_system_id', its system's path (/redfish/v1/Systems/ID)"
+                ))
+            }
+            None => {}
         }
         if let Some(p) = o.str("profile")? {
             fields["capabilities"] = format!("profile:{p},boot_option:local").into();
@@ -213,10 +258,12 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             fields,
             pm_password: secret_of(&func, &o, "pm_password")?,
         };
-        if pm_type == "ipmi" && !seen_ports.insert((pm_addr.clone(), pm_port)) {
-            return Err(format!(
-                "{func}: BMC {pm_addr}:{pm_port} is used by another node too"
-            ));
+        if let (false, Some(pm_port)) = (redfish, pm_port) {
+            if !seen_ports.insert((pm_addr.clone(), pm_port)) {
+                return Err(format!(
+                    "{func}: BMC {pm_addr}:{pm_port} is used by another node too"
+                ));
+            }
         }
         out.push(node);
     }
@@ -522,13 +569,21 @@ pub mod bmc_fns {
     }
 
     /// instackenv.json for the nodes (passwords masked): each `#{name, pm_type: "ipmi"/"redfish",
-    /// pm_addr, pm_port, pm_user, pm_password: secret(..), mac: [..], profile, cpu, memory_mib,
-    /// disk_gb}`.
+    /// pm_addr, pm_port, pm_user, pm_password: secret(..), pm_system_id, mac: [..], profile, cpu,
+    /// memory_mib, disk_gb}`. A node is written as the release's node validation takes it
+    /// (tripleo-common's validate_nodes): an IPMI node with its pm_port; a Redfish node with its
+    /// BMC's URL in pm_addr (a pm_port given goes into it) and its pm_system_id, and no pm_port,
+    /// which tripleo-common's Redfish driver does not have.
     ///
     /// ```rhai
+    /// let pw = secret("bmc", #{generate: true, length: 16});
     /// let j = bmc::instackenv([#{name: "overcloud-ctrl01", pm_addr: "172.16.0.254", pm_port: 6230,
-    ///     pm_password: secret("bmc", #{generate: true, length: 16}), mac: ["52:54:00:01:02:03"], profile: "control"}]);
+    ///     pm_password: pw, mac: ["52:54:00:01:02:03"], profile: "control"}]);
     /// assert_eq(j.nodes[0].pm_password, "«secret bmc»");
+    /// let r = bmc::instackenv([#{name: "overcloud-ctrl01", pm_type: "redfish", pm_addr: "http://172.16.0.254",
+    ///     pm_port: 8000, pm_system_id: "/redfish/v1/Systems/0b6b0b6e", pm_password: pw, mac: []}]);
+    /// assert_eq(r.nodes[0].pm_addr, "http://172.16.0.254:8000");
+    /// assert(!("pm_port" in r.nodes[0]));
     /// ```
     #[rhai_fn(return_raw)]
     pub fn instackenv(ctx: NativeCallContext, nodes: Array) -> Res<Map> {
@@ -575,6 +630,45 @@ mod tests {
             m.insert((*k).into(), v.clone());
         }
         vec![Dynamic::from(m)]
+    }
+
+    #[test]
+    fn a_redfish_node_has_its_port_in_its_url_and_needs_its_system() {
+        let redfish = |extra: &[(&str, Dynamic)]| {
+            let mut x: Vec<(&str, Dynamic)> = vec![
+                ("pm_type", "redfish".into()),
+                ("pm_addr", "http://172.16.0.254".into()),
+                ("pm_port", Dynamic::from(8000_i64)),
+            ];
+            x.extend(extra.iter().cloned());
+            nodes_of(node(&x))
+        };
+        let e = redfish(&[]).unwrap_err();
+        assert!(e.contains("needs 'pm_system_id'"), "{e}");
+        let n = redfish(&[("pm_system_id", "/redfish/v1/Systems/abc".into())]).unwrap();
+        let f = &n[0].fields;
+        assert_eq!(f["pm_addr"], "http://172.16.0.254:8000");
+        assert!(!f.contains_key("pm_port"), "{f:?}");
+        assert_eq!(f["pm_system_id"], "/redfish/v1/Systems/abc");
+        // Without pm_port the URL is taken as it is; a URL with another port is refused.
+        let mut x = node(&[
+            ("pm_type", "redfish".into()),
+            ("pm_addr", "https://[::1]:8443/".into()),
+            ("pm_system_id", "/redfish/v1/Systems/abc".into()),
+        ]);
+        if let Some(mut m) = x[0].write_lock::<Map>() {
+            m.remove("pm_port");
+        }
+        assert_eq!(
+            nodes_of(x).unwrap()[0].fields["pm_addr"],
+            "https://[::1]:8443/"
+        );
+        let e = redfish(&[
+            ("pm_addr", "http://172.16.0.254:8001".into()),
+            ("pm_system_id", "/redfish/v1/Systems/abc".into()),
+        ])
+        .unwrap_err();
+        assert!(e.contains("has port 8001, pm_port says 8000"), "{e}");
     }
 
     #[test]
