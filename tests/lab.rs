@@ -341,10 +341,12 @@ fn preflight_alone_shows_the_table_and_a_failure_starts_nothing() {
     let t = lab.file(
         "small-host.yaml",
         &format!(
-            "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+            "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{host: {{memory_overcommit: 10.0}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
             w = lab.work().display()
         ),
     );
+    // (This machine has less memory than the seed's VMs: overcommitted on purpose, preflight
+    // warns instead of failing.)
     let o = lab
         .run_script("lab.rhai")
         .args(["--preflight", "--target", t.to_str().unwrap()])

@@ -30,6 +30,7 @@ mod lab;
 mod labs;
 mod oc;
 mod ocp;
+mod preflight;
 mod realstack;
 mod redaction;
 mod repl;

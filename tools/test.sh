@@ -40,7 +40,7 @@ if [ "$fast" = 1 ]; then
         "$yaml_venv/bin/pip" install -q --disable-pip-version-check -c tools/devcloud-constraints.txt pyyaml
     fi
     exec cargo nextest run --no-fail-fast --locked -E 'kind(bin)
-        or test(/^(cli|repl|scripts|secrets|redaction|img|virt|ocp|labs)::/)
+        or test(/^(cli|repl|scripts|secrets|redaction|img|virt|ocp|labs|preflight)::/)
         or test(=lab::the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing)
         or test(=lab::the_seeds_install_config_stays_byte_for_byte)'
 fi

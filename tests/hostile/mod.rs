@@ -701,7 +701,7 @@ fn bad_overcloud_inputs_are_refused_naming_the_file_and_key_with_nothing_changed
                 files: &[("profiles/v.rhai", "fn overrides() { #{ overcloud: #{ release: \"17.1\", registry_user: \"u\" } } }\n")],
                 args: &[P, F],
                 code: 1,
-                says: &["base_image.name: rhel7-guest.qcow2 is not a RHEL 9 image, the guest of OSP 17.1 (Wallaby)"],
+                says: &["base_image.name: rhel7-guest.qcow2 is RHEL 7 (by its file name), not RHEL 9, the guest of OSP 17.1 (Wallaby) (overcloud.release \"17.1\"): name the image for its guest (such as rhel9-guest.qcow2), or set overcloud.release to \"13\""],
             },
             Case {
                 name: "a nova setting the release has no hieradata for",

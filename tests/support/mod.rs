@@ -258,7 +258,7 @@ impl Lab {
         let t = self.file(
             "redfish-host.yaml",
             &format!(
-                "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{bmc: {{type: redfish, redfish_port: {port}}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+                "libvirt_uri: test:///default\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nprofile: {{host: {{memory_overcommit: 10.0}}, bmc: {{type: redfish, redfish_port: {port}}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
                 w = self.work().display()
             ),
         );
