@@ -507,7 +507,7 @@ fn a_plan_on_a_host_that_is_not_ready_lists_every_failure_and_goes_on() {
     let t = lab.file(
         "bare-host.yaml",
         &format!(
-            "libvirt_uri: test:///default\nimages: {w}/missing-images\ndisk_folders: {{ssd: {w}/missing-ssd}}\nundercloud: {{host: 127.0.0.1, port: 1}}\nhosts_file: out/hosts\n",
+            "libvirt_uri: test:///default\nimages: {w}/missing-images\ndisk_folders: {{ssd: {w}/missing-ssd}}\nundercloud: {{host: 127.0.0.1, port: 1}}\nhosts_file: out/hosts\nprofile: {{host: {{memory_overcommit: 100}}}}\n",
             w = w.display()
         ),
     );
@@ -584,7 +584,7 @@ fn another_lab_in_the_way_is_a_preflight_failure_naming_it() {
     let t = lab.file(
         "shared-host.yaml",
         &format!(
-            "libvirt_uri: test://{}\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nhosts_file: out/hosts\nprofile: {{vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
+            "libvirt_uri: test://{}\nimages: {w}/images\ndisk_folders: {{ssd: {w}/ssd}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nhosts_file: out/hosts\nprofile: {{host: {{memory_overcommit: 100}}, vms: {{ceph: {{osd_disks: [1G]}}}}}}\n",
             shared.display(),
             w = lab.work().display()
         ),
