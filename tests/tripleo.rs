@@ -403,7 +403,7 @@ fn redfish_nodes_pass_each_releases_own_node_validation() {
         .args(["--profile", &s(&v), "--only", "l0", "--only", "l1"])
         .run()
         .ok();
-    let file = lab.state().join("out/sandbox/instackenv.json");
+    let file = lab.state().join("out/sandbox/lab/instackenv.json");
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let nodes = j["nodes"].as_array().unwrap();
