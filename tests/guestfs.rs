@@ -218,7 +218,7 @@ fn an_images_guest_is_read_by_inspection_once_and_refused_for_another_release() 
         "base_image.source: {} is RHEL 9.4 (by libguestfs inspection) but RHEL 7.9 (by its file name): the two contradict each other",
         named.display()
     ));
-    let images = lab.state().join("sandbox/images");
+    let images = lab.state().join("sandbox/lab/images");
     assert!(!images.join("rhel7-guest.qcow2").exists(), "no base image");
     assert!(!images.join("cache").exists(), "nothing cached");
 }
