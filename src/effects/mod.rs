@@ -268,6 +268,9 @@ pub struct Effects {
     /// The state folder whose lock a change takes first, when the caller did not take it for
     /// the whole run (the REPL and `-e`).
     lock_on_change: Mutex<Option<std::path::PathBuf>>,
+    /// Set for a command that only reads (`labsh status`): every change is refused, saying
+    /// this, before anything is done or recorded.
+    read_only: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -299,6 +302,7 @@ impl Effects {
             stats: Mutex::new(Vec::new()),
             cancel,
             lock_on_change: Mutex::new(None),
+            read_only: Mutex::new(None),
         }
     }
 
@@ -347,6 +351,24 @@ impl Effects {
     /// Makes every applied change take the lock on `state` first ([`lock::acquire`]).
     pub fn lock_on_change(&self, state: Option<std::path::PathBuf>) {
         *lock(&self.lock_on_change) = state;
+    }
+
+    /// Makes this seam read only (`labsh status`): a change, applied or planned, is refused
+    /// with an error that says `why`, and nothing of it is done, recorded or journaled.
+    pub fn read_only(&self, why: &str) {
+        *lock(&self.read_only) = Some(why.to_string());
+    }
+
+    /// An error when this seam only reads.
+    fn check_writable(&self, op: &Op) -> Result<(), Error> {
+        match lock(&self.read_only).clone() {
+            Some(why) => Err(Error::Failed(format!(
+                "{} {} is a change, and {why}: nothing was changed",
+                op.op,
+                secret::redact(&op.target)
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// An error when this task may not have effects.
@@ -550,6 +572,7 @@ impl Effects {
     ) -> Result<T, Error> {
         self.check_cancel()?;
         self.check_allowed(&op)?;
+        self.check_writable(&op)?;
         if self.is_plan() {
             self.record(&op, Outcome::Planned, 0, None);
             return Ok(planned());
@@ -941,6 +964,26 @@ mod tests {
         let recap = e.recap(10);
         assert_eq!(recap["totals"]["changed"], 1);
         assert_eq!(recap["totals"]["ok"], 1);
+    }
+
+    #[test]
+    fn a_read_only_seam_refuses_every_change_and_still_reads() {
+        for mode in [Mode::Apply, Mode::Plan] {
+            let e = fx(mode);
+            e.read_only("labsh status only reads");
+            let r = e.change(
+                Op::new("virt.domain.start", "vm"),
+                || -> Result<i32, String> { panic!("a read-only seam never applies") },
+                || 0,
+            );
+            let err = r.unwrap_err();
+            assert!(
+                err.contains("virt.domain.start vm is a change, and labsh status only reads"),
+                "{err}"
+            );
+            assert_eq!(e.read(Op::new("r", "t"), || Ok::<i32, String>(3)), Ok(3));
+            assert!(e.stats().is_empty(), "nothing recorded");
+        }
     }
 
     #[test]

@@ -87,14 +87,24 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
 }
 
 fn ipmi_of(m: Map) -> Result<Ipmi, String> {
-    let o = Opts::new("ipmi", m, &["address", "port", "username", "password"])?;
+    let o = Opts::new(
+        "ipmi",
+        m,
+        &["address", "port", "username", "password", "timeout"],
+    )?;
     let password = secret_of("ipmi", &o, "password")?;
     check_ipmi_password("ipmi", &password)?;
+    let timeout = if o.has("timeout") {
+        Some(o.req_int("timeout", 1..=60, "seconds")? as u16)
+    } else {
+        None
+    };
     Ok(Ipmi {
         address: o.str_or("address", "127.0.0.1")?,
         port: port_of(&o, "port")?,
         username: o.str_or("username", "admin")?,
         password,
+        timeout,
     })
 }
 
@@ -378,9 +388,12 @@ pub mod bmc_fns {
     }
 
     /// `ipmitool -I lanplus ... power ACTION` (status, on, off, reset, cycle, soft) against
-    /// `#{address, port, username, password: secret(..)}`; returns ipmitool's answer
+    /// `#{address, port, username, password: secret(..), timeout}`; returns ipmitool's answer
     /// ("Chassis Power is on"). `status` is a read and also runs in plan mode. The password
-    /// goes to ipmitool in its environment (`-E`), never on its command line.
+    /// goes to ipmitool in its environment (`-E`), never on its command line. `timeout`
+    /// (seconds, 1 to 60): how long ipmitool waits for an answer before it asks once more and
+    /// gives up, so a BMC that does not answer fails in about twice that (ipmitool's own wait
+    /// is about 20 s).
     ///
     /// ```rhai
     /// if plan_mode() {

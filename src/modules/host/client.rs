@@ -98,6 +98,8 @@ pub fn version_of(fx: &Effects, tool: &str) -> Option<String> {
 pub struct Facts {
     pub cpus: i64,
     pub memory_kib: i64,
+    /// What the kernel could give programs without swapping (MemAvailable); the rest is in use.
+    pub memory_available_kib: i64,
     pub kvm: bool,
     pub vendor: String,
     pub nested: String,
@@ -122,6 +124,7 @@ pub fn facts(fx: &Effects, images_dir: &str) -> Result<Facts, String> {
     Ok(Facts {
         cpus: cpus(),
         memory_kib: meminfo_kib("MemTotal:"),
+        memory_available_kib: meminfo_kib("MemAvailable:"),
         kvm: crate::modules::img::client::kvm_usable(),
         vendor,
         nested,

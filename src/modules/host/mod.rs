@@ -11,14 +11,15 @@ use rhai::{Array, Dynamic, Map, NativeCallContext};
 
 #[export_module]
 pub mod host_fns {
-    /// This host's facts: `#{cpus, memory_kib, kvm (a usable /dev/kvm: it opens and kvm_intel
-    /// or kvm_amd is loaded), vendor ("intel",
-    /// "amd" or ""), nested ("Y"/"1" when enabled), hostname, kernel, images_dir (the nearest
-    /// existing folder of `images_dir`), free_kib (free space there)}`.
+    /// This host's facts: `#{cpus, memory_kib, memory_available_kib (MemAvailable: the rest is
+    /// in use), kvm (a usable /dev/kvm: it opens and kvm_intel or kvm_amd is loaded), vendor
+    /// ("intel", "amd" or ""), nested ("Y"/"1" when enabled), hostname, kernel, images_dir (the
+    /// nearest existing folder of `images_dir`), free_kib (free space there)}`.
     ///
     /// ```rhai
     /// let f = host::facts("/var/lib/libvirt/images");
     /// assert(f.cpus >= 1 && f.memory_kib > 0 && f.free_kib > 0);
+    /// assert(f.memory_available_kib > 0 && f.memory_available_kib <= f.memory_kib);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn facts(ctx: NativeCallContext, images_dir: &str) -> Res<Map> {

@@ -552,6 +552,11 @@ pub struct DomRow {
     /// The owning lab (`()` when labsh did not create it).
     #[serde(rename = "lab")]
     pub owner: Option<String>,
+    /// As defined: its vCPUs, its memory (`<memory>`, what `virsh dominfo` calls Max memory)
+    /// and the files of its disks, in order.
+    pub vcpus: u32,
+    pub memory_kib: u64,
+    pub disks: Vec<String>,
 }
 
 pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
@@ -568,6 +573,14 @@ pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
             state: state_word(&d),
             autostart: d.autostart().unwrap_or(false),
             owner: f.owner,
+            vcpus: f.vcpus,
+            memory_kib: f.memory_kib,
+            disks: f
+                .disks
+                .into_iter()
+                .map(|(path, _)| path)
+                .filter(|p| !p.is_empty())
+                .collect(),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

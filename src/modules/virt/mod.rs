@@ -549,12 +549,14 @@ pub mod virt_fns {
             .collect()
     }
 
-    /// The domains at `uri`: `[#{name, uuid, state, autostart, lab}]` (`state`: running,
-    /// shutoff, ...).
+    /// The domains at `uri`: `[#{name, uuid, state, autostart, lab, vcpus, memory_kib, disks}]`
+    /// (`state`: running, shutoff, ...; `lab`: the owning lab, or `()` when labsh did not create
+    /// it; `vcpus`, `memory_kib` and `disks`, the files of its disks, as defined).
     ///
     /// ```rhai
     /// let doms = virt::domain_list("test:///default");
-    /// assert(doms.some(|d| d.name == "test"));
+    /// let t = doms.filter(|d| d.name == "test")[0];
+    /// assert(t.vcpus == 2 && t.memory_kib == 8388608);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_list(ctx: NativeCallContext, uri: &str) -> Res<Array> {
