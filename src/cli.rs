@@ -81,7 +81,7 @@ impl Common {
     }
 }
 
-fn default_jobs() -> u16 {
+pub fn default_jobs() -> u16 {
     std::thread::available_parallelism()
         .map(|n| (n.get() * 2).clamp(4, 16) as u16)
         .unwrap_or(4)
@@ -127,6 +127,54 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Show the lab as it is now, from L0 up: the host, its networks, the VMs and their BMCs,
+    /// the undercloud's Ironic nodes, the overcloud's deploy, the tenant and the cluster, each
+    /// read from its own source at once. Changes nothing. Exit code 0 when every layer is
+    /// healthy, 1 when one is not (or cannot be read).
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    /// The profile: what the lab is (as for `run`).
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
+
+    /// The target: where the lab is (as for `run`).
+    #[arg(long, value_name = "T")]
+    pub target: Option<String>,
+
+    /// Set a parameter of the lab's resolution (uri, images, out; repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
+
+    /// Read the lab again every SECONDS (5 when not given) until Ctrl-C.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5", value_parser = parse_seconds)]
+    pub watch: Option<f64>,
+
+    /// Not there yet: the picture of the lab's live state.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub out: Output,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.5..=86400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number of seconds from 0.5 to 86400, got {s:?}"
+        )),
+    }
+}
+
+/// The subcommands of this labsh, by name.
+pub fn subcommands() -> Vec<String> {
+    <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
 }
 
 #[derive(Args, Debug, Clone)]

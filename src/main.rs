@@ -93,6 +93,7 @@ fn main() -> ExitCode {
         Some(cli::Cmd::Check { out, .. })
         | Some(cli::Cmd::Doc { out, .. })
         | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out, &cli.common),
+        Some(cli::Cmd::Status(args)) => cli::Common::printing(&args.out, &cli.common),
         None => cli.common.clone(),
     };
     init_logging(common.out.verbose);
@@ -127,6 +128,9 @@ fn main() -> ExitCode {
                 run_id, timeline, ..
             }),
         ) => runner::journal_cmd(run_id.as_deref(), timeline.as_deref(), &common),
+        (None, Some(cli::Cmd::Status(args))) => {
+            runner::status::status(args, &common, cli.common.jobs)
+        }
         (None, Some(cli::Cmd::Repl { .. })) | (None, None) => repl::start(&common),
     };
     ExitCode::from(code)

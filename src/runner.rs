@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub mod signals;
+pub mod status;
 
 /// Exit codes.
 pub const OK: u8 = 0;
@@ -361,6 +362,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         interactive: false,
         yes: args.yes,
         graph: args.graph.clone(),
+        commands: crate::cli::subcommands(),
     };
     // Compile and check with a session that has no journal: nothing is recorded for a script
     // that does not start.
@@ -532,7 +534,20 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
             (FAILED, "failed".to_string())
         }
     };
+    // What to do next: after the recap for a person, before it in JSON (whose last line is the
+    // recap).
+    let next = if code == OK && result.is_ok() && !common.plan {
+        session.next()
+    } else {
+        Vec::new()
+    };
+    if printer.is_json() {
+        show_next(&printer, &next);
+    }
     session.effects.recap(t0.elapsed().as_millis());
+    if !printer.is_json() {
+        show_next(&printer, &next);
+    }
     let advice = result
         .as_ref()
         .err()
@@ -569,6 +584,22 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     code
 }
 
+/// What the script said to do next (`what_next`) at the end of a run that ended well: a block
+/// of lines on stderr, or one `next` event in JSON mode.
+fn show_next(printer: &Printer, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    if printer.is_json() {
+        printer.event(json!({"event": "next", "lines": lines}));
+        return;
+    }
+    printer.status_masked(&printer.paint(crate::printer::Tone::Bold, "what next:"));
+    for l in lines {
+        printer.status(&format!("  {}", escaped(l, false)));
+    }
+}
+
 /// Opens the run's journal with its first line: an error naming the journal when it cannot be
 /// created or written.
 fn open_journal(session: &Session, run_id: &str, header: serde_json::Value) -> Result<(), String> {
@@ -600,6 +631,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     };
     let options = RunOptions {
         jobs: common.jobs as usize,
+        commands: crate::cli::subcommands(),
         ..Default::default()
     };
     let cwd = std::env::current_dir().ok();

@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub yes: bool,
     /// `--graph FILE`.
     pub graph: Option<PathBuf>,
+    /// The binary's subcommands (`run`, `status`, ...), for a script that tells the user what
+    /// to run next.
+    pub commands: Vec<String>,
 }
 
 /// Everything a run shares with its native functions.
@@ -40,6 +43,9 @@ pub struct Session {
     /// Secrets this run generated or already reported (by name): each is reported once, and a
     /// plan's unstored value is the one every later use gets.
     secrets_seen: Mutex<std::collections::HashMap<String, Option<String>>>,
+    /// What the script said to do next (`what_next`), shown after the recap of a run that
+    /// ends well.
+    next: Mutex<Vec<String>>,
 }
 
 impl Session {
@@ -53,7 +59,18 @@ impl Session {
             failed_stage: Mutex::new(None),
             stages: Mutex::new(Vec::new()),
             secrets_seen: Mutex::new(std::collections::HashMap::new()),
+            next: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Sets what to do next, shown after the recap of a run that ends well.
+    pub fn set_next(&self, lines: Vec<String>) {
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = lines;
+    }
+
+    /// What the script said to do next (`what_next`).
+    pub fn next(&self) -> Vec<String> {
+        self.next.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Whether the stage selection (`--only`, `--from`) runs `name`.

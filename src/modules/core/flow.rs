@@ -155,6 +155,8 @@ struct RunInfo {
     yes: bool,
     graph: Option<String>,
     state_dir: String,
+    done: Vec<String>,
+    commands: Vec<String>,
 }
 
 /// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
@@ -438,11 +440,14 @@ pub mod flow_fns {
     }
 
     /// What this run is: `#{plan, run_id, script, profile, target, jobs, stages, yes, graph,
-    /// state_dir}` (`stages`: the script's, in order).
+    /// state_dir, done, commands}` (`stages`: the script's, in order; `done`: those this run
+    /// has finished so far; `commands`: the subcommands of this labsh, such as "status").
     ///
     /// ```rhai
     /// let i = run_info();
     /// assert(i.jobs >= 1);
+    /// stage("example-done", || 1);
+    /// assert(run_info().done.contains("example-done"));
     /// ```
     #[rhai_fn(name = "run_info", return_raw)]
     pub fn run_info(ctx: NativeCallContext) -> Res<Map> {
@@ -461,8 +466,45 @@ pub mod flow_fns {
                 yes: s.options.yes,
                 graph: shown(&s.options.graph),
                 state_dir: crate::paths::state_dir().display().to_string(),
+                done: s
+                    .effects
+                    .stats()
+                    .into_iter()
+                    .filter(|st| {
+                        st.status == crate::effects::StageStatus::Done
+                            && st.name != crate::effects::MAIN_STAGE
+                    })
+                    .map(|st| st.name)
+                    .collect(),
+                commands: s.options.commands.clone(),
             },
         )
+    }
+
+    /// Lines that say what to do next, shown after the recap when the run ends well (on
+    /// stderr; in JSON mode one `{"event": "next", "lines": [..]}`); a later call replaces
+    /// them. scripts/lab.rhai ends with `what_next(status::next_steps(p, t, run_info()))`.
+    ///
+    /// ```rhai
+    /// what_next(["status: labsh status"]);
+    /// ```
+    #[rhai_fn(name = "what_next", return_raw)]
+    pub fn what_next(ctx: NativeCallContext, lines: Array) -> Res<()> {
+        let s = super::session(&ctx)?;
+        let mut out = Vec::with_capacity(lines.len());
+        for (i, l) in lines.into_iter().enumerate() {
+            match l.into_immutable_string() {
+                Ok(t) => out.push(t.to_string()),
+                Err(t) => {
+                    return Err(rt_err(
+                        &ctx,
+                        format!("what_next: line {i} must be a string, not {t}"),
+                    ))
+                }
+            }
+        }
+        s.set_next(out);
+        Ok(())
     }
 
     /// Whether the script file at `path` defines a function `name` (hooks of a profile variant).

@@ -1,0 +1,444 @@
+//! `labsh status`: the lab as it is now, read by the stdlib's `status::lab()` (stdlib/status.rhai:
+//! every layer from its own source, all at once) and shown as tables, or as one JSON event.
+//!
+//! It only reads. Its session refuses every change ([`crate::effects::Effects::read_only`]), so
+//! a layer reader that tried one would fail, not act. It takes no lock: a status is most wanted
+//! while a run holds the lab. It writes no journal: a journal records a run's changes, and a
+//! status (every few seconds with `--watch`) has none; its journals would bury the runs'. The
+//! sandbox is read as a run left it and never written back.
+
+use super::{script_params, setup, signals, FAILED, OK, USAGE};
+use crate::cli::{Common, StatusArgs};
+use crate::effects::{JournalSlot, Mode};
+use crate::engine::diag::Diagnostic;
+use crate::engine::value;
+use crate::paths;
+use crate::printer::{Printer, Tone};
+use crate::session::{is_interrupt, RunOptions};
+use rhai::Dynamic;
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the status reads: the stdlib's reader for the lab `--profile` and `--target` name.
+const SCRIPT: &str = "import \"status\" as status;\nstatus::lab()\n";
+
+/// Why a change is refused here.
+const READ_ONLY: &str = "labsh status only reads";
+
+/// At least this many layers are read at once: each is a wait on another program or service.
+const MIN_JOBS: usize = 16;
+
+/// `labsh status [--profile P] [--target T] [--set K=V] [--watch [SECONDS]] [--json]`.
+pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
+    let printer = Arc::new(Printer::new(common.out.json));
+    let usage = |msg: String, hint: Option<&str>| {
+        printer.error(&msg, json!({"kind": "usage"}));
+        if let Some(h) = hint {
+            printer.hint(h);
+        }
+        USAGE
+    };
+    if let Some(f) = &args.graph {
+        return usage(
+            format!(
+                "labsh status --graph {}: not there yet; the picture of the lab as its profile \
+                 makes it is drawn by a run",
+                f.display()
+            ),
+            Some("labsh run scripts/lab.rhai --plan --graph lab.svg"),
+        );
+    }
+    for (kind, name) in [
+        (paths::LabFile::Profile, &args.profile),
+        (paths::LabFile::Target, &args.target),
+    ] {
+        if let Some(n) = name {
+            if let Err(e) = paths::lab_file(kind, n, None) {
+                return usage(e, None);
+            }
+        }
+    }
+    // `-j` before the subcommand is honoured; by default every layer gets its own thread.
+    let jobs = if top_jobs == crate::cli::default_jobs() {
+        usize::from(top_jobs).max(MIN_JOBS)
+    } else {
+        usize::from(top_jobs)
+    };
+    let options = RunOptions {
+        profile: args.profile.clone(),
+        target: args.target.clone(),
+        sets: args.sets.iter().cloned().collect(),
+        jobs,
+        commands: crate::cli::subcommands(),
+        ..Default::default()
+    };
+    let cwd = std::env::current_dir().ok();
+    let (session, engine) = setup(
+        printer.clone(),
+        Mode::Apply,
+        JournalSlot::None,
+        options,
+        cwd.clone(),
+    );
+    session.effects.read_only(READ_ONLY);
+    {
+        // A stop signal waits for the main thread, which ends with the stop's message and code.
+        let p = printer.clone();
+        signals::on_forced_end(move || {
+            p.error(
+                &signals::stopped_message(),
+                json!({"kind": signals::stopped_status()}),
+            );
+        });
+    }
+    let Some(ast) = super::compile_checked(&engine, &printer, "status", SCRIPT, cwd.as_deref())
+    else {
+        return FAILED;
+    };
+    if !args.sets.is_empty() {
+        let known = script_params(&engine, &ast, cwd.as_deref()).0;
+        let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
+        if let Err(c) = super::check_names(&printer, "--set key", &keys, &known, "labsh status") {
+            return c;
+        }
+    }
+    let cancel = session.effects.cancel_flag().clone();
+    let stopped = || {
+        let _ended = signals::end_of_run();
+        printer.error(
+            &signals::stopped_message(),
+            json!({"kind": signals::stopped_status(), "signal": signals::stop_signal().map(signals::signal_name)}),
+        );
+        signals::stopped_code()
+    };
+    let mut first = true;
+    loop {
+        let t0 = Instant::now();
+        let result = engine.eval_ast::<Dynamic>(&ast);
+        let ms = t0.elapsed().as_millis() as u64;
+        if cancel.load(Ordering::SeqCst) || result.as_ref().is_err_and(|e| is_interrupt(e)) {
+            return stopped();
+        }
+        let code = match result {
+            Ok(v) => {
+                let mut st = value::to_json(&v);
+                st["ms"] = json!(ms);
+                if let Some(every) = args.watch {
+                    st["watch"] = json!(every);
+                }
+                show(&printer, &st, args.watch, first);
+                if st["healthy"] == true {
+                    OK
+                } else {
+                    FAILED
+                }
+            }
+            Err(e) => {
+                let d = Diagnostic::from_eval(&e, Some("status"));
+                printer.error(&d.render(), d.to_json());
+                if let Some(h) = &d.hint {
+                    printer.hint(h);
+                }
+                FAILED
+            }
+        };
+        first = false;
+        let Some(every) = args.watch else {
+            // The process's exit frees the engine (as a run's does).
+            std::mem::forget(engine);
+            return code;
+        };
+        let until = Instant::now() + Duration::from_secs_f64(every);
+        while Instant::now() < until {
+            if cancel.load(Ordering::SeqCst) {
+                return stopped();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Shows one reading: one `status` event in JSON mode; else, for a person, each layer as a
+/// line with its state and summary, then its table and its problems (a terminal with `--watch`
+/// is cleared first).
+fn show(printer: &Printer, st: &Value, watch: Option<f64>, first: bool) {
+    if printer.is_json() {
+        let mut ev = json!({"event": "status"});
+        if let (Some(o), Some(m)) = (ev.as_object_mut(), st.as_object()) {
+            for (k, v) in m {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+        printer.event(ev);
+        return;
+    }
+    let mut lines = Vec::new();
+    if let Some(every) = watch {
+        // On a terminal the screen is cleared (cursor home, clear) and each reading replaces
+        // the one before; elsewhere they follow each other.
+        let clear = if printer.stdout_is_terminal() {
+            "\x1b[H\x1b[2J"
+        } else {
+            if !first {
+                lines.push(String::new());
+            }
+            ""
+        };
+        lines.push(format!(
+            "{clear}{}",
+            printer.paint_out(
+                Tone::Dim,
+                &format!(
+                    "{}  every {}s, Ctrl-C ends",
+                    crate::effects::time::rfc3339(crate::effects::time::now_ms()),
+                    fmt_seconds(every)
+                ),
+            )
+        ));
+    }
+    lines.extend(render(st, &|tone, text| printer.paint_out(tone, text)));
+    for l in lines {
+        printer.out(&l);
+    }
+}
+
+/// `5` for 5.0, `2.5` for 2.5.
+fn fmt_seconds(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{}", s as u64)
+    } else {
+        format!("{s}")
+    }
+}
+
+/// A value of a table's cell for a person: yes/no, `-` for nothing, lists joined, every control
+/// character escaped (the text comes from the world: a node's last error, an operator's
+/// message).
+fn cell(v: &Value) -> String {
+    let text = match v {
+        Value::Null => "-".to_string(),
+        Value::Bool(true) => "yes".into(),
+        Value::Bool(false) => "no".into(),
+        Value::String(s) if s.is_empty() => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    };
+    super::escaped(&text, false)
+}
+
+/// `s` cut to `n` characters, an ellipsis at the cut.
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The widest a cell is shown (the last column is not cut).
+const CELL_MAX: usize = 48;
+
+/// A status (as `status::lab()` returns it) as lines for a person; `paint` colours a part.
+fn render(st: &Value, paint: &dyn Fn(Tone, &str) -> String) -> Vec<String> {
+    let mut out = Vec::new();
+    // Nothing could be read, for one reason (no lab on the sandbox yet).
+    if let Some(why) = st["why"].as_str().filter(|w| !w.is_empty()) {
+        out.push(format!(
+            "{}: {}",
+            paint(Tone::Failed, "not healthy"),
+            super::escaped(why, false)
+        ));
+        return out;
+    }
+    let empty = Vec::new();
+    let layers = st["layers"].as_array().unwrap_or(&empty);
+    let title_w = layers
+        .iter()
+        .map(|l| cell(&l["title"]).chars().count())
+        .max()
+        .unwrap_or(0);
+    for l in layers {
+        let state = l["state"].as_str().unwrap_or("");
+        let tone = match state {
+            "ok" => Tone::Ok,
+            "degraded" => Tone::Changed,
+            "skipped" => Tone::Dim,
+            _ => Tone::Failed,
+        };
+        let title = cell(&l["title"]);
+        let pad = title_w.saturating_sub(title.chars().count());
+        let what = match state {
+            "ok" | "degraded" => cell(&l["summary"]),
+            "unreachable" => format!("cannot be read: {}", cell(&l["why"])),
+            _ => cell(&l["why"]),
+        };
+        let ms = l["ms"].as_u64().unwrap_or(0);
+        let tail = if state == "skipped" {
+            String::new()
+        } else {
+            paint(Tone::Dim, &format!("  ({}, {ms} ms)", cell(&l["source"])))
+        };
+        out.push(format!(
+            "{}{}  {}  {what}{tail}",
+            paint(Tone::Bold, &title),
+            " ".repeat(pad),
+            paint(tone, &format!("{state:<11}")),
+        ));
+        if state == "ok" || state == "degraded" {
+            out.extend(table(l).into_iter().map(|r| format!("    {r}")));
+            for p in l["problems"].as_array().unwrap_or(&empty) {
+                let text = super::escaped(p.as_str().unwrap_or(""), false);
+                out.push(format!("    {} {text}", paint(Tone::Failed, "!")));
+            }
+        }
+    }
+    let bad: Vec<String> = layers
+        .iter()
+        .filter(|l| !matches!(l["state"].as_str(), Some("ok") | Some("skipped")))
+        .map(|l| format!("{} {}", cell(&l["name"]), cell(&l["state"])))
+        .collect();
+    let who = match (&st["lab"], st["target"].as_str()) {
+        (Value::String(lab), Some(t)) => format!(
+            "lab {} on {}",
+            super::escaped(lab, false),
+            super::escaped(t, false)
+        ),
+        (_, Some(t)) => format!("target {}", super::escaped(t, false)),
+        _ => "the lab".into(),
+    };
+    let ms = st["ms"].as_u64().unwrap_or(0);
+    out.push(if bad.is_empty() {
+        format!("{who}: {} ({ms} ms)", paint(Tone::Ok, "healthy"))
+    } else {
+        format!(
+            "{who}: {} ({}; {ms} ms)",
+            paint(Tone::Failed, "not healthy"),
+            bad.join(", ")
+        )
+    });
+    out
+}
+
+/// A layer's rows as a table under its columns' headings (`columns`: `[[key, heading]]`), each
+/// column as wide as its widest cell.
+fn table(l: &Value) -> Vec<String> {
+    let cols: Vec<(String, String)> = l["columns"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| Some((c[0].as_str()?.to_string(), c[1].as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows = l["rows"].as_array().cloned().unwrap_or_default();
+    if cols.is_empty() || rows.is_empty() {
+        return Vec::new();
+    }
+    let last = cols.len() - 1;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .enumerate()
+                .map(|(i, (k, _))| {
+                    let c = cell(&r[k.as_str()]);
+                    if i == last {
+                        c
+                    } else {
+                        cut(&c, CELL_MAX)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = (0..cols.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain(std::iter::once(cols[i].1.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |parts: Vec<&str>| {
+        let mut s = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i == last {
+                s.push_str(p);
+            } else {
+                s.push_str(p);
+                s.push_str(&" ".repeat(widths[i] - p.chars().count() + 2));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let mut out = vec![line(cols.iter().map(|(_, h)| h.as_str()).collect())];
+    for r in &cells {
+        out.push(line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(_: Tone, s: &str) -> String {
+        s.to_string()
+    }
+
+    #[test]
+    fn a_status_is_shown_as_a_line_per_layer_with_its_table_and_problems() {
+        let st = json!({
+            "lab": "lab", "target": "devlab", "healthy": false, "ms": 420,
+            "layers": [
+                {"name": "domains", "title": "L1 domains", "state": "degraded", "why": "",
+                 "source": "libvirt at qemu:///system", "summary": "2 of 2 defined, 2 running", "ms": 30,
+                 "columns": [["name", "NAME"], ["state", "STATE"], ["autostart", "AUTOSTART"], ["bmc", "BMC"]],
+                 "rows": [{"name": "undercloud", "state": "running", "autostart": true, "bmc": "-"},
+                          {"name": "overcloud-ctrl01", "state": "running", "autostart": false, "bmc": "no answer"}],
+                 "problems": ["overcloud-ctrl01's BMC (IPMI 127.0.0.1:6230) does not answer: \u{1b}[2J"]},
+                {"name": "cluster", "title": "OpenShift 4.2.4", "state": "skipped",
+                 "why": "devlab has no cluster", "source": "oc", "summary": "", "ms": 0,
+                 "columns": [], "rows": [], "problems": []},
+                {"name": "tenant", "title": "Tenant", "state": "unreachable",
+                 "why": "connection refused", "source": "cloud devcloud", "summary": "", "ms": 3,
+                 "columns": [], "rows": [], "problems": []},
+            ]
+        });
+        let lines = render(&st, &plain);
+        assert_eq!(
+            lines,
+            [
+                "L1 domains       degraded     2 of 2 defined, 2 running  (libvirt at qemu:///system, 30 ms)",
+                "    NAME              STATE    AUTOSTART  BMC",
+                "    undercloud        running  yes        -",
+                "    overcloud-ctrl01  running  no         no answer",
+                "    ! overcloud-ctrl01's BMC (IPMI 127.0.0.1:6230) does not answer: \\x1b[2J",
+                "OpenShift 4.2.4  skipped      devlab has no cluster",
+                "Tenant           unreachable  cannot be read: connection refused  (cloud devcloud, 3 ms)",
+                "lab lab on devlab: not healthy (domains degraded, tenant unreachable; 420 ms)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_healthy_status_says_so_and_long_cells_are_cut() {
+        let long = "x".repeat(60);
+        let st = json!({
+            "lab": "lab", "target": "sandbox", "healthy": true, "ms": 12,
+            "layers": [{"name": "host", "title": "L0 host", "state": "ok", "why": "", "source": "model",
+                        "summary": "32 CPUs", "ms": 1, "problems": [],
+                        "columns": [["path", "PATH"], ["free", "FREE"]],
+                        "rows": [{"path": long, "free": null}]}]
+        });
+        let lines = render(&st, &plain);
+        assert_eq!(lines[2], format!("    {}…  -", "x".repeat(CELL_MAX - 1)));
+        assert_eq!(lines.last().unwrap(), "lab lab on sandbox: healthy (12 ms)");
+    }
+}
