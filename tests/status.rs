@@ -1,0 +1,908 @@
+//! `labsh status`: every layer read back from its own source and compared with what a client we
+//! did not write says of the same thing (virsh, python-openstackclient, kubectl): on the sandbox
+//! (libvirt's test driver), on a real libvirtd with the seed's L1 and real BMCs, against the
+//! devcloud's Ironic and against the Kubernetes API stand-in; a layer taken down says why; the
+//! exit codes; and the "what next" lines at the end of a run of scripts/lab.rhai.
+
+use crate::support::bmc::{venv_bin, Vbmcd};
+use crate::support::devcloud::{devcloud, osc, osc_status, system_clouds};
+use crate::support::host::RealHost;
+use crate::support::ports::{free_port, free_ports};
+use crate::support::{spawn_and_read_line, Lab, Out, Spawned};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `labsh status --json ARGS`: its one status event.
+fn status_json(lab: &Lab, args: &[&str]) -> (Out, Value) {
+    let mut a = vec!["status", "--json"];
+    a.extend_from_slice(args);
+    let out = lab.run(a);
+    let lines = out.json_lines();
+    let ev = lines
+        .iter()
+        .find(|l| l["event"] == "status")
+        .cloned()
+        .unwrap_or_else(|| panic!("no status event:\n{}\n{}", out.stdout, out.stderr));
+    (out, ev)
+}
+
+/// The layer `name` of a status event.
+fn layer<'a>(st: &'a Value, name: &str) -> &'a Value {
+    st["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no layer {name}: {st}"))
+}
+
+/// The row of a layer whose `name` is `n`.
+fn row<'a>(l: &'a Value, n: &str) -> &'a Value {
+    l["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == n)
+        .unwrap_or_else(|| panic!("no row {n}: {l}"))
+}
+
+fn problems(l: &Value) -> Vec<String> {
+    l["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `virsh -c URI ARGS` (read only), its output.
+fn virsh(uri: &str, args: &[&str]) -> String {
+    let out = Command::new("virsh")
+        .args(["-q", "-r", "-c", uri])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "virsh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A field of `virsh dominfo`.
+fn field(text: &str, key: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .map(|l| l[key.len()..].trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Each domain row of a status's domains layer against virsh's dominfo and domblklist.
+fn domains_equal_virsh(st: &Value, uri: &str) -> usize {
+    let l = layer(st, "domains");
+    let mut names: Vec<String> = virsh(uri, &["list", "--all", "--name"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    let mut shown: Vec<String> = l["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, names, "the lab's domains");
+    for n in &names {
+        let r = row(l, n);
+        let info = virsh(uri, &["dominfo", n]);
+        let state = match field(&info, "State:").as_str() {
+            "shut off" => "shutoff".to_string(),
+            s => s.to_string(),
+        };
+        assert_eq!(r["state"], state.as_str(), "{n}");
+        assert_eq!(r["vcpus"].to_string(), field(&info, "CPU(s):"), "{n}");
+        assert_eq!(
+            format!("{} KiB", r["memory_kib"]),
+            field(&info, "Max memory:"),
+            "{n}"
+        );
+        let disks: Vec<String> = virsh(uri, &["domblklist", n])
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+            .collect();
+        let files: Vec<String> = r["disk_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(files, disks, "{n}");
+        assert_eq!(r["disks"], disks.len(), "{n}");
+    }
+    names.len()
+}
+
+/// The seed's VMs, in the order the status lists them: the director, then the overcloud's
+/// nodes by name (the order of their BMCs).
+const SEED_VMS: [&str; 8] = [
+    "undercloud",
+    "overcloud-ceph01",
+    "overcloud-ceph02",
+    "overcloud-ceph03",
+    "overcloud-compute01",
+    "overcloud-ctrl01",
+    "overcloud-ctrl02",
+    "overcloud-ctrl03",
+];
+
+#[test]
+fn status_on_the_sandbox_is_what_its_test_driver_file_holds_and_reads_only() {
+    let lab = Lab::new();
+    // Before any run there is no sandbox: said, not made.
+    let out = lab.run(["status"]);
+    out.code(1).stdout_has("no lab on the sandbox yet");
+    assert!(!lab.state().join("sandbox/host.xml").exists());
+
+    lab.run_script("lab.rhai").run().ok();
+    let file = lab.state().join("sandbox/host.xml");
+    let uri = format!("test://{}", file.display());
+    let before = std::fs::read(&file).unwrap();
+    let journals = lab.journals().len();
+
+    let (out, st) = status_json(&lab, &[]);
+    out.ok();
+    assert_eq!(st["healthy"], true, "{st}");
+    assert_eq!(st["lab"], "lab");
+    assert_eq!(st["target"], "sandbox");
+    let names: Vec<&str> = st["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "host",
+            "networks",
+            "domains",
+            "undercloud",
+            "overcloud",
+            "tenant",
+            "cluster"
+        ]
+    );
+    // The domains as virsh reads the test driver's file; autostart as the sandbox keeps it
+    // (virsh's test driver has none: labsh keeps it in a file beside).
+    assert_eq!(domains_equal_virsh(&st, &uri), 8);
+    let doms = layer(&st, "domains");
+    let order: Vec<&str> = doms["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, SEED_VMS);
+    let sidecar = std::fs::read_to_string(lab.state().join("sandbox/host.xml.autostart")).unwrap();
+    for n in SEED_VMS {
+        assert_eq!(
+            row(doms, n)["autostart"],
+            sidecar.lines().any(|l| l == format!("domain {n}")),
+            "{n}"
+        );
+        assert_eq!(row(doms, n)["bmc"], "-", "no BMCs on the sandbox");
+    }
+    // The networks as virsh lists them.
+    let nets = layer(&st, "networks");
+    for line in virsh(&uri, &["net-list", "--all"]).lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(row(nets, w[0])["active"], w[1] == "active", "{line}");
+    }
+    assert_eq!(nets["rows"].as_array().unwrap().len(), 2);
+    // The host the sandbox models: the article's (virsh nodeinfo of the file), its memory in
+    // use the running domains' (2 + 16 x 3 + 4 x 3 + 68 + 12 GiB).
+    let host = layer(&st, "host");
+    let node = virsh(&uri, &["nodeinfo"]);
+    assert_eq!(host["cpus"].to_string(), field(&node, "CPU(s):"));
+    assert_eq!(
+        format!("{} KiB", host["memory_kib"]),
+        field(&node, "Memory size:")
+    );
+    assert_eq!(host["memory_used_kib"], 140u64 << 20);
+    for l in ["undercloud", "overcloud", "tenant", "cluster"] {
+        assert_eq!(layer(&st, l)["state"], "skipped", "{l}");
+        assert_eq!(
+            layer(&st, l)["why"],
+            "the sandbox has no undercloud, cloud or cluster"
+        );
+    }
+    // Reading changed nothing: the sandbox's file, no journal.
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(lab.journals().len(), journals);
+
+    // The same for a person: a line per layer, the domains' table.
+    let out = lab.run(["status"]);
+    out.ok()
+        .stdout_has("L1 domains")
+        .stdout_has("8 of 8 defined, 8 running; no BMCs on the sandbox")
+        .stdout_has("lab lab on sandbox: healthy");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("overcloud-compute01"))
+        .unwrap();
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "overcloud-compute01",
+            "running",
+            "16",
+            "68",
+            "GiB",
+            "1",
+            "yes",
+            "-"
+        ]
+    );
+
+    // A domain stopped behind labsh's back (-e keeps what it does to the sandbox): degraded, 1.
+    lab.run([
+        "-e",
+        "virt::domain_destroy(virt::sandbox(), \"overcloud-ctrl02\")",
+    ])
+    .ok();
+    let (out, st) = status_json(&lab, &[]);
+    out.code(1);
+    assert_eq!(st["healthy"], false);
+    let doms = layer(&st, "domains");
+    assert_eq!(doms["state"], "degraded");
+    assert_eq!(row(doms, "overcloud-ctrl02")["state"], "shutoff");
+    assert_eq!(
+        problems(doms),
+        ["overcloud-ctrl02 is shutoff: virsh start overcloud-ctrl02, or run the l1 stage"]
+    );
+    domains_equal_virsh(&st, &uri);
+    let out = lab.run(["status"]);
+    out.code(1)
+        .stdout_has("! overcloud-ctrl02 is shutoff")
+        .stdout_has("lab lab on sandbox: not healthy (domains degraded;");
+}
+
+#[test]
+fn status_reads_while_a_run_holds_the_lab() {
+    let lab = Lab::new();
+    lab.run_script("lab.rhai")
+        .args(["--only", "l0", "--only", "l1"])
+        .run()
+        .ok();
+    let slow = lab.file("slow.rhai", "stage(\"slow\", || sleep(30));\n");
+    let mut c = lab.labsh().args(["run", slow.to_str().unwrap()]).command();
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    let run = Spawned(c.spawn().unwrap());
+    let lock = lab.state().join("lock");
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&run.0.id().to_string())) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the run took no lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let t0 = Instant::now();
+    let (out, st) = status_json(&lab, &[]);
+    out.ok();
+    assert_eq!(layer(&st, "domains")["rows"].as_array().unwrap().len(), 8);
+    assert!(t0.elapsed() < Duration::from_secs(20), "status waited");
+    drop(run);
+}
+
+#[test]
+fn status_refuses_what_it_cannot_do_before_reading() {
+    let lab = Lab::new();
+    lab.run(["status", "--target", "no-such-target"])
+        .code(2)
+        .stderr_has("no-such-target");
+    lab.run(["status", "--profile", "/nonexistent/p.rhai"])
+        .code(2)
+        .stderr_has("profile file /nonexistent/p.rhai does not exist");
+    lab.run(["status", "--graph", "lab.svg"])
+        .code(2)
+        .stderr_has("not there yet");
+    lab.run(["status", "--set", "uir=x"])
+        .code(2)
+        .stderr_has("unknown --set key 'uir'")
+        .stderr_has("did you mean 'uri'?");
+    lab.run(["status", "--watch", "0"]).code(2);
+}
+
+#[test]
+fn status_watch_reads_again_until_ctrl_c_and_ends_with_130() {
+    let lab = Lab::new();
+    lab.run_script("lab.rhai")
+        .args(["--only", "l0", "--only", "l1"])
+        .run()
+        .ok();
+    let mut c = lab
+        .labsh()
+        .args(["status", "--json", "--watch", "0.5"])
+        .command();
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let readings = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"event\":\"status\""))
+        .count();
+    assert!(readings >= 2, "{readings} readings");
+}
+
+#[test]
+fn a_run_of_the_lab_ends_with_what_is_true_to_do_next() {
+    let lab = Lab::new();
+    let out = lab.run_script("lab.rhai").run();
+    out.ok();
+    let at = out.stderr.find("what next:").expect("what next");
+    let next: Vec<&str> = out.stderr[at..].lines().skip(1).map(str::trim).collect();
+    let out_dir = lab.state().join("out/sandbox");
+    assert_eq!(
+        next,
+        [
+            format!(
+                "hosts:      the block in {}/hosts-block.txt, written into {}/hosts",
+                out_dir.display(),
+                out_dir.display()
+            ),
+            "status:     labsh status".to_string(),
+        ]
+    );
+    // After the recap; nothing of a cluster the sandbox does not have.
+    assert!(out.stderr[..at].contains("RECAP"));
+    for absent in ["console", "kubeadmin", "KUBECONFIG", "ssh undercloud"] {
+        assert!(!out.stderr[at..].contains(absent), "{absent}");
+    }
+    // In JSON: one event, before the recap (the last line).
+    let out = lab.run_script("lab.rhai").args(["--json"]).run();
+    out.ok();
+    assert!(!out.stderr.contains("what next"));
+    let lines = out.json_lines();
+    assert_eq!(lines.last().unwrap()["event"], "recap");
+    let ev = &lines[lines.len() - 2];
+    assert_eq!(ev["event"], "next", "{ev}");
+    assert_eq!(ev["lines"][1], "status:     labsh status");
+    // A run of only the first stages: only what they made true.
+    let out = lab
+        .run_script("lab.rhai")
+        .args(["--only", "l0", "--only", "l1", "--target", "sandbox"])
+        .run();
+    out.ok();
+    let at = out.stderr.find("what next:").unwrap();
+    assert_eq!(
+        out.stderr[at..]
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .collect::<Vec<_>>(),
+        ["status:     labsh status"]
+    );
+    // A plan and a failed run say nothing of what next.
+    let out = lab.run_script("lab.rhai").args(["--plan"]).run();
+    out.ok();
+    assert!(!out.stderr.contains("what next"));
+    let failing = lab.file(
+        "profiles/failing.rhai",
+        "fn overrides() { #{} }\nfn after_l1(p) { throw \"the hook failed\"; }\n",
+    );
+    let out = lab
+        .run_script("lab.rhai")
+        .args(["--profile", failing.to_str().unwrap()])
+        .run();
+    out.code(1).stderr_has("the hook failed");
+    assert!(!out.stderr.contains("what next"));
+}
+
+/// A target file on a real libvirtd, its BMCs on vbmcd (IPMI from `port_base`), no undercloud
+/// or cluster; the seed's compute node at 8 GiB (QEMU cannot reserve more on this machine).
+fn real_target(lab: &Lab, host: &RealHost, vbmcd: &Vbmcd, port_base: u16) -> PathBuf {
+    std::fs::create_dir_all(host.images().join("ssd")).unwrap();
+    lab.file(
+        "targets/real.yaml",
+        &format!(
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\n\
+             bmc: {{address: 127.0.0.1, port_base: {port_base}, config: \"{}\"}}\n\
+             out: \"{}\"\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n\
+             profile:\n  vms:\n    compute: {{memory_mib: 8192}}\n",
+            host.uri,
+            host.images().display(),
+            host.images().join("ssd").display(),
+            vbmcd.config.display(),
+            lab.work().join("out").display(),
+        ),
+    )
+}
+
+/// The seed's L0 and L1 with its BMCs, on the target `lab.rhai` resolves.
+const L1_WITH_BMCS: &str = r#"
+import "target" as target;
+import "l0" as l0;
+import "l1" as l1;
+let s = target::setup(run_info());
+stage("l0", || l0::networks(s.t.uri, s.p));
+stage("l1", || l1::build_with_bmcs(s.t.uri, s.p));
+"#;
+
+#[test]
+fn status_on_a_real_libvirtd_is_what_virsh_and_the_bmcs_say() {
+    let host = RealHost::start("status");
+    let lab = Lab::new();
+    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let port_base = free_ports(26000, 7);
+    let target = real_target(&lab, &host, &vbmcd, port_base);
+    let t = target.to_str().unwrap();
+    let f = lab.file("l1.rhai", L1_WITH_BMCS);
+    lab.run(["run", f.to_str().unwrap(), "--target", t]).ok();
+
+    let (out, st) = status_json(&lab, &["--target", t]);
+    // The overcloud's openrc is not there (no overcloud on this target): that layer says so.
+    out.code(1);
+    let tenant = layer(&st, "tenant");
+    assert_eq!(tenant["state"], "unreachable");
+    assert_eq!(
+        tenant["why"],
+        format!(
+            "{}/overcloudrc does not exist: the overcloud stage fetches it from the director",
+            lab.work().join("out").display()
+        )
+    );
+    let doms = layer(&st, "domains");
+    assert_eq!(doms["state"], "ok", "{doms}");
+    assert_eq!(domains_equal_virsh(&st, &host.uri), 8);
+    for n in SEED_VMS {
+        let info = virsh(&host.uri, &["dominfo", n]);
+        assert_eq!(
+            row(doms, n)["autostart"],
+            field(&info, "Autostart:") == "enable"
+        );
+        let bmc = &row(doms, n)["bmc"];
+        if n == "undercloud" {
+            assert_eq!(bmc, "-");
+        } else {
+            assert_eq!(bmc, "on", "{n}");
+        }
+    }
+    assert_eq!(
+        doms["summary"],
+        "8 of 8 defined, 8 running; 7 of 7 BMCs answer (ipmi)"
+    );
+    let nets = layer(&st, "networks");
+    assert_eq!(nets["state"], "ok");
+    for line in virsh(&host.uri, &["net-list", "--all"]).lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let r = row(nets, w[0]);
+        assert_eq!(r["active"], w[1] == "active", "{line}");
+        assert_eq!(r["autostart"], w[2] == "yes", "{line}");
+    }
+    // This host: its CPUs, and the free space of the images folder as df tells it before and
+    // after a reading (other programs write to this disk meanwhile).
+    let h = layer(&st, "host");
+    let cpus = Command::new("getconf")
+        .arg("_NPROCESSORS_CONF")
+        .output()
+        .unwrap();
+    assert_eq!(
+        h["cpus"].to_string(),
+        String::from_utf8_lossy(&cpus.stdout).trim()
+    );
+    let df = || -> i64 {
+        let out = Command::new("df")
+            .args(["-Pk"])
+            .arg(host.images())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().nth(3))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = df();
+    let (_, st) = status_json(&lab, &["--target", t]);
+    let after = df();
+    let h = layer(&st, "host");
+    assert_eq!(h["rows"][0]["path"], host.images().display().to_string());
+    let shown = h["rows"][0]["free_kib"].as_i64().unwrap();
+    let slack = 512 * 1024;
+    assert!(
+        before.min(after) - slack <= shown && shown <= before.max(after) + slack,
+        "{shown} KiB free; df: {before} before, {after} after"
+    );
+
+    // One BMC stopped: not answering, and the lab not healthy.
+    let st_ = Command::new(venv_bin().join("vbmc"))
+        .args(["stop", "overcloud-ctrl01"])
+        .env("VIRTUALBMC_CONFIG", &vbmcd.config)
+        .status()
+        .unwrap();
+    assert!(st_.success());
+    let t0 = Instant::now();
+    let (out, st) = status_json(&lab, &["--target", t]);
+    out.code(1);
+    let doms = layer(&st, "domains");
+    assert_eq!(doms["state"], "degraded");
+    assert_eq!(row(doms, "overcloud-ctrl01")["bmc"], "no answer");
+    assert_eq!(row(doms, "overcloud-ctrl02")["bmc"], "on");
+    let p = problems(doms);
+    assert_eq!(p.len(), 1, "{p:?}");
+    // overcloud-ctrl01 is the fifth overcloud node by name (ceph01-03, compute01, ctrl01).
+    assert_eq!(
+        p[0],
+        format!(
+            "overcloud-ctrl01's BMC (IPMI 127.0.0.1:{}) does not answer: ipmitool: Error: Unable to establish IPMI v2 / RMCP+ session",
+            port_base + 4
+        )
+    );
+    // ipmitool gives up in about 2 s (a 1 s wait, asked twice), not its own 20.
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    let out = lab.run(["status", "--target", t]);
+    out.code(1)
+        .stdout_has("no answer")
+        .stdout_has("6 of 7 BMCs answer")
+        .stdout_has("! overcloud-ctrl01's BMC");
+}
+
+/// python-ironicclient's reading of the nodes named in `names`: their fields as Ironic names
+/// them, by node name.
+fn ironic_nodes(clouds: &Path, names: &[String]) -> std::collections::BTreeMap<String, Value> {
+    osc(
+        clouds,
+        "devcloud-system",
+        &[
+            "baremetal",
+            "node",
+            "list",
+            "--fields",
+            "name",
+            "provision_state",
+            "power_state",
+            "maintenance",
+            "maintenance_reason",
+            "last_error",
+        ],
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .filter(|n| names.iter().any(|m| n["name"] == m.as_str()))
+    .map(|n| (n["name"].as_str().unwrap().to_string(), n.clone()))
+    .collect()
+}
+
+#[test]
+fn the_undercloud_layer_is_what_python_ironicclient_reads_from_ironic() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let clouds = system_clouds(&lab, &clouds);
+    let p = "t-st";
+    // The lab's three nodes, and one of another lab.
+    let names: Vec<String> = ["ctrl01", "ceph01", "compute01"]
+        .iter()
+        .map(|n| format!("{p}-{n}"))
+        .collect();
+    let other = format!("{p}-other-lab");
+    let all: Vec<String> = names.iter().cloned().chain([other.clone()]).collect();
+    // What an earlier run of this test left (nodes in enroll are deleted as they are).
+    let delete = || {
+        let left: Vec<String> = ironic_nodes(&clouds, &all).into_keys().collect();
+        if !left.is_empty() {
+            let mut args = vec!["baremetal", "node", "delete"];
+            args.extend(left.iter().map(String::as_str));
+            osc_status(&clouds, "devcloud-system", &args);
+        }
+    };
+    delete();
+    // A lab of three overcloud nodes of its own names.
+    let variant = lab.file(
+        "profiles/statustest.rhai",
+        &format!(
+            "fn overrides() {{ #{{ name: \"{p}\", vms: #{{ ctrl: #{{ count: 1, name: \"{p}-ctrl%02d\" }}, \
+             ceph: #{{ count: 1, name: \"{p}-ceph%02d\" }}, compute: #{{ name: \"{p}-compute%02d\" }} }} }} }}\n"
+        ),
+    );
+    let target = lab.file(
+        "targets/uc.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nundercloud: {{offline: true, cloud: {{cloud: devcloud-system, clouds_yaml: \"{}\"}}}}\n\
+             cluster: {{offline: true}}\n",
+            clouds.display()
+        ),
+    );
+    let args = [
+        "--target",
+        target.to_str().unwrap(),
+        "--profile",
+        variant.to_str().unwrap(),
+    ];
+    // Nothing enrolled yet.
+    let (_, st) = status_json(&lab, &args);
+    let uc = layer(&st, "undercloud");
+    assert_eq!(uc["state"], "degraded", "{uc}");
+    assert_eq!(uc["summary"], "0 of 3 enrolled, 0 ready");
+    assert!(problems(uc).contains(&format!(
+        "{p}-ctrl01 is not enrolled: the overcloud stage enrolls it"
+    )));
+
+    // The nodes made by python-openstackclient, on a BMC port where nothing answers.
+    let closed = free_port(27000);
+    let node = |name: &str, lab: &str| {
+        serde_json::json!({
+            "name": name, "driver": "ipmi", "extra": {"labsh_lab": lab},
+            "driver_info": {"ipmi_address": "127.0.0.1", "ipmi_port": closed,
+                            "ipmi_username": "admin", "ipmi_password": "not-a-bmc"},
+        })
+    };
+    let mut nodes: Vec<Value> = names.iter().map(|n| node(n, p)).collect();
+    nodes.push(node(&other, "t-st-other"));
+    let file = lab.file(
+        "nodes.json",
+        &serde_json::json!({ "nodes": nodes }).to_string(),
+    );
+    assert!(osc_status(
+        &clouds,
+        "devcloud-system",
+        &["baremetal", "create", file.to_str().unwrap()]
+    ));
+    assert!(osc_status(
+        &clouds,
+        "devcloud-system",
+        &[
+            "baremetal",
+            "node",
+            "maintenance",
+            "set",
+            &names[1],
+            "--reason",
+            "BMC replaced"
+        ]
+    ));
+    // One node asked to manage through that BMC: Ironic records why it failed.
+    osc_status(
+        &clouds,
+        "devcloud-system",
+        &["baremetal", "node", "manage", &names[2]],
+    );
+    let t0 = Instant::now();
+    let read = loop {
+        let r = ironic_nodes(&clouds, &names);
+        let n = &r[&names[2]];
+        if n["provision_state"] != "verifying" && n["last_error"].is_string() {
+            break r;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(120), "{n}");
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let (out, st) = status_json(&lab, &args);
+    out.code(1);
+    let uc = layer(&st, "undercloud");
+    let mut shown: Vec<&str> = uc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    shown.sort();
+    let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+    want.sort();
+    // The other lab's node is not this lab's.
+    assert_eq!(shown, want);
+    for n in &names {
+        let r = row(uc, n);
+        for k in [
+            "provision_state",
+            "power_state",
+            "maintenance",
+            "maintenance_reason",
+            "last_error",
+        ] {
+            assert_eq!(r[k], read[n][k], "{n} {k}");
+        }
+    }
+    assert_eq!(row(uc, &names[1])["maintenance"], true);
+    assert!(problems(uc).contains(&format!("{} is in maintenance: BMC replaced", names[1])));
+    let err = row(uc, &names[2])["last_error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(!err.is_empty(), "{uc}");
+    assert!(problems(uc).contains(&format!("{}: last error: {err}", names[2])));
+    assert_eq!(uc["summary"], "3 of 3 enrolled, 0 ready");
+    delete();
+}
+
+/// The Kubernetes API stand-in serving the data in `data`, and a kubeconfig for it at `at`.
+fn kubeapi(data: &Path, at: &Path) -> Spawned {
+    let (child, port) = spawn_and_read_line(
+        Command::new("python3")
+            .arg(crate::support::root().join("tests/harness/kubeapi.py"))
+            .arg(data),
+    );
+    write_kubeconfig(at, &format!("http://127.0.0.1:{}", port.trim()));
+    Spawned(child)
+}
+
+fn write_kubeconfig(at: &Path, server: &str) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::write(
+        at,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {{server: \"{server}\"}}\n  name: ocp4\ncontexts:\n- context: {{cluster: ocp4, user: admin}}\n  name: admin\ncurrent-context: admin\nusers:\n- name: admin\n  user: {{token: recorded}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// kubectl's own reading of `resource` through `kubeconfig`.
+fn kubectl(kubeconfig: &Path, home: &Path, resource: &str) -> Vec<Value> {
+    let out = Command::new("kubectl")
+        .args(["get", resource, "-o", "json"])
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["items"].as_array().unwrap().clone()
+}
+
+fn condition(item: &Value, kind: &str) -> String {
+    item["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == kind)
+        .map(|c| c["status"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| "Unknown".into())
+}
+
+#[test]
+fn the_cluster_layer_is_what_kubectl_reads_and_a_closed_port_says_why() {
+    let lab = Lab::new();
+    let out_dir = lab.work().join("out");
+    let kc = out_dir.join("ocp/auth/kubeconfig");
+    // The cloud at a port where nothing listens: that layer cannot be read, and says why.
+    let closed = free_port(28000);
+    let clouds = lab.file(
+        "clouds.yaml",
+        &format!(
+            "clouds:\n  gone:\n    auth:\n      auth_url: http://127.0.0.1:{closed}/v3\n      username: admin\n      password: not-there\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n"
+        ),
+    );
+    let target = lab.file(
+        "targets/k8s.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nout: \"{}\"\ncloud: {{cloud: gone, clouds_yaml: \"{}\"}}\nundercloud: {{offline: true}}\n",
+            out_dir.display(),
+            clouds.display()
+        ),
+    );
+    let t = target.to_str().unwrap();
+    // The recorded cluster, one operator made Degraded and not Available.
+    let data = lab.work().join("k8s");
+    std::fs::create_dir_all(&data).unwrap();
+    for f in [
+        "nodes.json",
+        "pods-openshift-openstack-infra.json",
+        "clusteroperators.json",
+    ] {
+        std::fs::copy(
+            crate::support::root().join("tests/data/k8s").join(f),
+            data.join(f),
+        )
+        .unwrap();
+    }
+    let api = kubeapi(&data, &kc);
+    let (out, st) = status_json(&lab, &["--target", t]);
+    out.code(1);
+    let c = layer(&st, "cluster");
+    assert_eq!(c["state"], "ok", "{c}");
+    let nodes = kubectl(&kc, &lab.home(), "nodes");
+    let ops = kubectl(&kc, &lab.home(), "clusteroperators");
+    assert_eq!(nodes.len(), 5);
+    assert_eq!(ops.len(), 27);
+    let rows = c["rows"].as_array().unwrap();
+    for n in &nodes {
+        let name = n["metadata"]["name"].as_str().unwrap();
+        let r = rows
+            .iter()
+            .find(|r| r["kind"] == "node" && r["name"] == name)
+            .unwrap();
+        assert_eq!(r["ready"], condition(n, "Ready") == "True", "{name}");
+    }
+    for o in &ops {
+        let name = o["metadata"]["name"].as_str().unwrap();
+        let r = rows
+            .iter()
+            .find(|r| r["kind"] == "operator" && r["name"] == name)
+            .unwrap();
+        assert_eq!(r["ready"], condition(o, "Available") == "True", "{name}");
+        assert_eq!(
+            r["progressing"],
+            condition(o, "Progressing") == "True",
+            "{name}"
+        );
+        assert_eq!(r["degraded"], condition(o, "Degraded") == "True", "{name}");
+    }
+    assert_eq!(
+        c["summary"],
+        "5 of 5 nodes Ready; cluster operators: 27 of 27 Available, 0 Progressing, 0 Degraded"
+    );
+    let tenant = layer(&st, "tenant");
+    assert_eq!(tenant["state"], "unreachable");
+    let why = tenant["why"].as_str().unwrap();
+    assert!(why.contains(&format!("127.0.0.1:{closed}")), "{why}");
+    assert!(why.to_lowercase().contains("refused"), "{why}");
+
+    // An operator degraded, as kubectl reads it too.
+    let file = data.join("clusteroperators.json");
+    let mut list: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for cond in list["items"][6]["status"]["conditions"]
+        .as_array_mut()
+        .unwrap()
+    {
+        match cond["type"].as_str().unwrap() {
+            "Degraded" => {
+                cond["status"] = "True".into();
+                cond["message"] =
+                    "IngressControllersDegraded: Some ingresscontrollers are degraded: default"
+                        .into();
+            }
+            "Available" => cond["status"] = "False".into(),
+            _ => {}
+        }
+    }
+    std::fs::write(&file, list.to_string()).unwrap();
+    let (_, st) = status_json(&lab, &["--target", t]);
+    let c = layer(&st, "cluster");
+    assert_eq!(c["state"], "degraded");
+    assert_eq!(
+        problems(c),
+        [
+            "cluster operator ingress is not Available",
+            "cluster operator ingress is Degraded: IngressControllersDegraded: Some ingresscontrollers are degraded: default"
+        ]
+    );
+    let ops = kubectl(&kc, &lab.home(), "clusteroperators");
+    assert_eq!(condition(&ops[6], "Degraded"), "True");
+
+    // The API taken down: the layer cannot be read, and says why; nothing crashes.
+    drop(api);
+    let (out, st) = status_json(&lab, &["--target", t]);
+    out.code(1);
+    let c = layer(&st, "cluster");
+    assert_eq!(c["state"], "unreachable");
+    let why = c["why"].as_str().unwrap();
+    assert!(why.contains("refused"), "{why}");
+    let out = lab.run(["status", "--target", t]);
+    out.code(1).stdout_has("cannot be read: ");
+    assert!(!out.stderr.contains("panicked") && !out.stderr.contains("backtrace"));
+}
