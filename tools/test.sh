@@ -5,9 +5,9 @@
 #   tools/test.sh          the full tier: every test, with the devcloud, real libvirtd, sshd, BMCs
 #                          and the TripleO releases' own code
 #   tools/test.sh --fast   the fast tier: unit tests, the binding examples, the CLI, the REPL, the
-#                          stdlib's Rhai tests, the sandbox lab (labs side by side, the README's
-#                          and the guide's commands) and the bindings on stand-ins that need no
-#                          daemon (libvirt's test driver, qemu-img, a recorded installer)
+#                          stdlib's Rhai tests, the sandbox lab (labs side by side, its status, the
+#                          README's and the guide's commands) and the bindings on stand-ins that
+#                          need no daemon (libvirt's test driver, qemu-img, a recorded installer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=0
@@ -41,6 +41,7 @@ if [ "$fast" = 1 ]; then
     fi
     exec cargo nextest run --no-fail-fast --locked -E 'kind(bin)
         or test(/^(cli|repl|scripts|secrets|redaction|img|virt|ocp|labs|preflight)::/)
+        or test(/^status::(status_on_the_sandbox|status_refuses|status_reads_while|status_watch|a_run_of_the_lab)/)
         or test(=lab::the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing)
         or test(=lab::the_seeds_install_config_stays_byte_for_byte)'
 fi
