@@ -127,10 +127,11 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
     },
-    /// Show the lab as it is now, from L0 up: the host, its networks, the VMs and their BMCs,
-    /// the undercloud's Ironic nodes, the overcloud's deploy, the tenant and the cluster, each
-    /// read from its own source at once. Changes nothing. Exit code 0 when every layer is
-    /// healthy, 1 when one is not (or cannot be read).
+    /// Show the lab as it is now, every layer, changing nothing.
+    ///
+    /// From L0 up: the host, its networks, the VMs and their BMCs, the undercloud's Ironic
+    /// nodes, the overcloud's deploy, the tenant and the cluster, each read from its own source
+    /// at once. Exit code 0 when every layer is healthy, 1 when one is not (or cannot be read).
     Status(StatusArgs),
 }
 

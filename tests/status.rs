@@ -323,6 +323,7 @@ fn status_refuses_what_it_cannot_do_before_reading() {
 
 #[test]
 fn status_watch_reads_again_until_ctrl_c_and_ends_with_130() {
+    use std::io::BufRead;
     let lab = Lab::new();
     lab.run_script("lab.rhai")
         .args(["--only", "l0", "--only", "l1"])
@@ -332,24 +333,38 @@ fn status_watch_reads_again_until_ctrl_c_and_ends_with_130() {
         .labsh()
         .args(["status", "--json", "--watch", "0.5"])
         .command();
-    let child = c
+    let mut child = c
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(4));
+    let stdout = child.stdout.take().unwrap();
+    // Two readings, however long each takes on a busy machine; then Ctrl-C.
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut readings = 0;
+    let t0 = Instant::now();
+    while readings < 2 {
+        let line = lines.next().expect("the watch ended by itself").unwrap();
+        let ev: Value = serde_json::from_str(&line).unwrap();
+        if ev["event"] == "status" {
+            assert_eq!(ev["healthy"], true, "{ev}");
+            assert_eq!(ev["watch"], 0.5);
+            readings += 1;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(120));
+    }
     let st = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(st.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    let readings = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("\"event\":\"status\""))
-        .count();
-    assert!(readings >= 2, "{readings} readings");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    // The last line says it was interrupted.
+    let last: Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    assert_eq!(last["event"], "error");
+    assert_eq!(last["kind"], "interrupted");
 }
 
 #[test]
