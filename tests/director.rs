@@ -17,13 +17,13 @@ fn harness() -> PathBuf {
 }
 
 /// A stand-in director of this test's own, stopped (with what its sessions left) on drop.
-struct Director {
+pub struct Director {
     dir: tempfile::TempDir,
-    port: u16,
+    pub port: u16,
 }
 
 impl Director {
-    fn start(release: &str) -> Director {
+    pub fn start(release: &str) -> Director {
         let env = releases_code();
         let key = release.replace('.', "_");
         // The director's users (stack among them) must reach its folder.
@@ -54,7 +54,7 @@ impl Director {
         Director { dir, port }
     }
 
-    fn path(&self, p: &str) -> PathBuf {
+    pub fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
     }
 

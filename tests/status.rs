@@ -4,6 +4,7 @@
 //! devcloud's Ironic and against the Kubernetes API stand-in; a layer taken down says why; the
 //! exit codes; and the "what next" lines at the end of a run of scripts/lab.rhai.
 
+use crate::director::Director;
 use crate::support::bmc::{venv_bin, Vbmcd};
 use crate::support::devcloud::{devcloud, osc, osc_status, system_clouds};
 use crate::support::host::RealHost;
@@ -920,4 +921,183 @@ fn the_cluster_layer_is_what_kubectl_reads_and_a_closed_port_says_why() {
     let out = lab.run(["status", "--target", t]);
     out.code(1).stdout_has("cannot be read: ");
     assert!(!out.stderr.contains("panicked") && !out.stderr.contains("backtrace"));
+}
+
+/// `ssh root@DIRECTOR COMMAND` with the stand-in's key: its output.
+fn on_director(d: &Director, cmd: &str) -> String {
+    let key = d.path("clientkey");
+    let out = Command::new("ssh")
+        .args(["-i", key.to_str().unwrap(), "-p", &d.port.to_string()])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            "root@127.0.0.1",
+            cmd,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The overcloud layer (the stack or the deployment status) and the undercloud's Ironic read on
+/// the director over ssh (no undercloud.cloud in the target), against the stand-in director of
+/// `release`, which answers in the release's formats; read back with the same commands.
+fn the_director_layers_are_what_the_director_answers(release: &str) {
+    let d = Director::start(release);
+    let lab = Lab::new();
+    // What the undercloud stage leaves: the stack user's stackrc.
+    on_director(
+        &d,
+        "mkdir -p /home/stack && printf 'export OS_CLOUD=undercloud\\n' > /home/stack/stackrc",
+    );
+    // 17.1's guests are RHEL 9 (and its registry needs a user).
+    let more = if release == "17.1" {
+        ", registry_user: \"123|lab\" }, base_image: #{ name: \"rhel9-guest.qcow2\" }"
+    } else {
+        " }"
+    };
+    let variant = lab.file(
+        "profiles/release.rhai",
+        &format!("fn overrides() {{ #{{ overcloud: #{{ release: \"{release}\"{more} }} }}\n"),
+    );
+    let target = lab.file(
+        "targets/director.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nundercloud:\n  host: 127.0.0.1\n  port: {}\n  user: root\n  identity: {}\n  options: [\"StrictHostKeyChecking=no\", \"UserKnownHostsFile=/dev/null\", \"LogLevel=ERROR\"]\ncluster: {{offline: true}}\ncloud: {{openrc: out/no-overcloud/overcloudrc}}\n",
+            d.port,
+            d.path("clientkey").display()
+        ),
+    );
+    let args = [
+        "--target",
+        target.to_str().unwrap(),
+        "--profile",
+        variant.to_str().unwrap(),
+    ];
+    // No deploy, no node yet.
+    let (_, st) = status_json(&lab, &args);
+    let oc = layer(&st, "overcloud");
+    assert_eq!(oc["state"], "degraded", "{oc}");
+    assert_eq!(
+        problems(oc),
+        ["no deploy of overcloud on the director: the overcloud stage deploys it"]
+    );
+    let uc = layer(&st, "undercloud");
+    assert_eq!(uc["summary"], "0 of 7 enrolled, 0 ready", "{uc}");
+
+    // The director's Ironic holds the nodes, one still being deployed; the deploy is done.
+    let mut nodes = serde_json::Map::new();
+    for (i, n) in SEED_VMS[1..].iter().enumerate() {
+        let (power, state) = if i == 0 {
+            ("power off", "deploying")
+        } else {
+            ("power on", "active")
+        };
+        nodes.insert(
+            n.to_string(),
+            serde_json::json!({"uuid": format!("7d1c3a2e-0000-4000-8000-00000000000{i}"), "power": power, "state": state, "instance": null}),
+        );
+    }
+    let stack = serde_json::json!({"name": "overcloud", "status": "CREATE_COMPLETE", "id": "5f0c2a1e-1111-4000-8000-000000000001", "created": "2019-11-12T13:00:00Z", "updated": null});
+    std::fs::write(
+        d.path("state.json"),
+        serde_json::json!({"nodes": nodes, "stack": stack}).to_string(),
+    )
+    .unwrap();
+    if release == "17.1" {
+        on_director(
+            &d,
+            "mkdir -p /root/overcloud-deploy/overcloud && printf 'deployment_status: DEPLOY_SUCCESS\\n' > /root/overcloud-deploy/overcloud/overcloud-deployment_status.yaml",
+        );
+    }
+    let (out, st) = status_json(&lab, &args);
+    out.code(1);
+    let oc = layer(&st, "overcloud");
+    assert_eq!(oc["state"], "ok", "{oc}");
+    let word = if release == "13" {
+        "CREATE_COMPLETE"
+    } else {
+        "DEPLOY_SUCCESS"
+    };
+    assert_eq!(oc["summary"], format!("overcloud: {word}"));
+    // The release's own command says the same.
+    let said = if release == "13" {
+        on_director(
+            &d,
+            ". /home/stack/stackrc && openstack stack list -f value -c 'Stack Status'",
+        )
+    } else {
+        on_director(
+            &d,
+            ". /home/stack/stackrc && openstack overcloud status --stack overcloud",
+        )
+    };
+    assert!(said.contains(word), "{said}");
+    let uc = layer(&st, "undercloud");
+    assert_eq!(uc["state"], "degraded", "{uc}");
+    let listed: Value = serde_json::from_str(&on_director(
+        &d,
+        ". /home/stack/stackrc && openstack baremetal node list -f json",
+    ))
+    .unwrap();
+    for n in listed.as_array().unwrap() {
+        let r = row(uc, n["Name"].as_str().unwrap());
+        assert_eq!(r["provision_state"], n["Provisioning State"]);
+        assert_eq!(r["power_state"], n["Power State"]);
+        assert_eq!(r["maintenance"], n["Maintenance"]);
+    }
+    assert_eq!(uc["summary"], "7 of 7 enrolled, 6 ready");
+    assert_eq!(problems(uc), ["overcloud-ceph01 is deploying"]);
+
+    // The deploy failed: said in the release's words.
+    if release == "13" {
+        let mut s: Value =
+            serde_json::from_str(&std::fs::read_to_string(d.path("state.json")).unwrap()).unwrap();
+        s["stack"]["status"] = "UPDATE_FAILED".into();
+        std::fs::write(d.path("state.json"), s.to_string()).unwrap();
+    } else {
+        on_director(
+            &d,
+            "printf 'deployment_status: DEPLOY_FAILED\\n' > /root/overcloud-deploy/overcloud/overcloud-deployment_status.yaml",
+        );
+    }
+    let failed = if release == "13" {
+        "UPDATE_FAILED"
+    } else {
+        "DEPLOY_FAILED"
+    };
+    let (_, st) = status_json(&lab, &args);
+    let oc = layer(&st, "overcloud");
+    assert_eq!(oc["state"], "degraded");
+    assert_eq!(
+        problems(oc),
+        [format!("the deploy of overcloud is {failed}")]
+    );
+    let out = lab.run(["status", "--target", args[1], "--profile", args[3]]);
+    out.code(1)
+        .stdout_has(&format!("overcloud: {failed}"))
+        .stdout_has(&format!("! the deploy of overcloud is {failed}"));
+}
+
+#[test]
+fn the_director_layers_of_osp_13_are_what_the_director_answers() {
+    the_director_layers_are_what_the_director_answers("13");
+}
+
+#[test]
+fn the_director_layers_of_osp_17_1_are_what_the_director_answers() {
+    the_director_layers_are_what_the_director_answers("17.1");
 }
