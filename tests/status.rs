@@ -1101,3 +1101,101 @@ fn the_director_layers_of_osp_13_are_what_the_director_answers() {
 fn the_director_layers_of_osp_17_1_are_what_the_director_answers() {
     the_director_layers_are_what_the_director_answers("17.1");
 }
+
+#[test]
+fn the_tenant_layer_is_what_python_openstackclient_reads_from_the_devcloud() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let p = "t-stt";
+    let image = lab.work().join("rhcos-standin.qcow2");
+    crate::support::qcow2(&image, "4M");
+    // A tenant of its own names on the shared devcloud (OpenShift 4.5 boots an image of its
+    // own name), with two floating IPs no other test uses.
+    let variant = lab.file(
+        "profiles/tenanttest.rhai",
+        &format!(
+            "fn overrides() {{ #{{ name: \"{p}\", ocp: #{{ version: \"4.5.0\" }}, tenant: #{{ project: \"{p}-tenant\", user: \"{p}-user\", \
+             flavor: #{{ name: \"{p}-master\" }}, api_fip: \"192.168.122.242\", ingress_fip: \"192.168.122.243\", \
+             image: #{{ name: \"{p}-rhcos\", file: \"{}\" }} }} }} }}\n",
+            image.display()
+        ),
+    );
+    let target = lab.file(
+        "targets/cloud.yaml",
+        &format!(
+            "libvirt_uri: test:///default\ncloud: {{cloud: devcloud, clouds_yaml: \"{}\"}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
+            clouds.display()
+        ),
+    );
+    let (t, v) = (target.to_str().unwrap(), variant.to_str().unwrap());
+    let teardown = || {
+        lab.run_script("teardown.rhai")
+            .args(["--target", t, "--profile", v, "--yes"])
+            .run()
+    };
+    teardown().ok();
+    let (_, st) = status_json(&lab, &["--target", t, "--profile", v]);
+    let tenant = layer(&st, "tenant");
+    assert_eq!(tenant["state"], "degraded", "{tenant}");
+    assert_eq!(
+        problems(tenant),
+        [
+            format!("project {p}-tenant does not exist: the tenant stage makes it"),
+            "the API floating IP 192.168.122.242 does not exist: the tenant stage makes it"
+                .to_string(),
+            "the ingress floating IP 192.168.122.243 does not exist: the tenant stage makes it"
+                .to_string(),
+        ]
+    );
+
+    lab.run_script("lab.rhai")
+        .args(["--target", t, "--profile", v, "--only", "tenant"])
+        .run()
+        .ok();
+    let (_, st) = status_json(&lab, &["--target", t, "--profile", v]);
+    let tenant = layer(&st, "tenant");
+    assert_eq!(tenant["state"], "ok", "{tenant}");
+    let rows = tenant["rows"].as_array().unwrap();
+    let usage = osc(
+        &clouds,
+        "devcloud",
+        &["quota", "show", "--usage", &format!("{p}-tenant")],
+    );
+    // labsh's names of the quotas (Nova's and Neutron's), python-openstackclient's.
+    let names = [
+        ("instances", "instances"),
+        ("cores", "cores"),
+        ("ram", "ram"),
+        ("floatingip", "floating_ips"),
+        ("port", "ports"),
+        ("network", "networks"),
+        ("router", "routers"),
+        ("security_group", "security_groups"),
+        ("security_group_rule", "security_group_rules"),
+    ];
+    for (ours, theirs) in names {
+        let r = rows.iter().find(|r| r["quota"] == ours).unwrap();
+        let o = usage
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["Resource"] == theirs)
+            .unwrap();
+        assert_eq!(r["limit"], o["Limit"], "{ours}");
+        assert_eq!(r["in_use"], o["In Use"], "{ours}");
+    }
+    // The profile's quotas, as the tenant stage set them.
+    let cores = rows.iter().find(|r| r["quota"] == "cores").unwrap();
+    assert_eq!(cores["limit"], 40);
+    for (what, address) in [("API", "192.168.122.242"), ("ingress", "192.168.122.243")] {
+        let fip = osc(&clouds, "devcloud", &["floating", "ip", "show", address]);
+        let r = rows
+            .iter()
+            .find(|r| r["what"] == format!("{what} floating IP {address}"))
+            .unwrap();
+        assert_eq!(r["in_use"], fip["status"], "{address}");
+        assert_eq!(r["port_id"], fip["port_id"], "{address}");
+        assert_eq!(r["points_to"], "nothing");
+    }
+    teardown().ok();
+}
