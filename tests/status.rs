@@ -1103,6 +1103,35 @@ fn the_director_layers_of_osp_17_1_are_what_the_director_answers() {
 }
 
 #[test]
+fn a_director_that_never_answers_is_given_up_on_in_seconds_and_says_why() {
+    // A port that takes the connection (the kernel's backlog) and never speaks SSH.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let lab = Lab::new();
+    let target = lab.file(
+        "targets/silent.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nundercloud: {{host: 127.0.0.1, port: {port}, user: stack, \
+             options: [\"StrictHostKeyChecking=no\", \"UserKnownHostsFile=/dev/null\", \"BatchMode=yes\"]}}\n\
+             cluster: {{offline: true}}\ncloud: {{openrc: out/no-overcloud/overcloudrc}}\n"
+        ),
+    );
+    let (out, st) = status_json(&lab, &["--target", target.to_str().unwrap()]);
+    out.code(1);
+    for name in ["undercloud", "overcloud"] {
+        let l = layer(&st, name);
+        assert_eq!(l["state"], "unreachable", "{l}");
+        let why = l["why"].as_str().unwrap();
+        assert!(why.contains(&format!("127.0.0.1 port {port}")), "{why}");
+        assert!(why.contains("timed out"), "{why}");
+        // ssh's own wait is 10 s; a status waits 3 s for a director (and ssh asks once).
+        let ms = l["ms"].as_u64().unwrap();
+        assert!(ms < 9000, "{name} waited {ms} ms");
+    }
+    drop(silent);
+}
+
+#[test]
 fn the_tenant_layer_is_what_python_openstackclient_reads_from_the_devcloud() {
     let clouds = devcloud();
     let lab = Lab::new();
