@@ -5,7 +5,7 @@
 //! exit codes; and the "what next" lines at the end of a run of scripts/lab.rhai.
 
 use crate::director::Director;
-use crate::support::bmc::{venv_bin, Vbmcd};
+use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
 use crate::support::devcloud::{devcloud, osc, osc_status, system_clouds};
 use crate::support::host::RealHost;
 use crate::support::ports::{free_port, free_ports};
@@ -581,6 +581,105 @@ fn status_on_a_real_libvirtd_is_what_virsh_and_the_bmcs_say() {
         .stdout_has("no answer")
         .stdout_has("6 of 7 BMCs answer")
         .stdout_has("! overcloud-ctrl01's BMC");
+}
+
+/// Stops the lab's Redfish emulator (by the PID in its file) when a test ends, however it ends.
+struct SushyGuard(PathBuf);
+
+impl Drop for SushyGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+#[test]
+fn status_with_redfish_bmcs_is_what_the_emulator_and_virsh_say() {
+    let host = RealHost::start("statusrf");
+    let lab = Lab::new();
+    let port = free_port(29000);
+    std::fs::create_dir_all(host.images().join("ssd")).unwrap();
+    let target = lab.file(
+        "targets/redfish.yaml",
+        &format!(
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\n\
+             bmc: {{type: redfish, address: 127.0.0.1, redfish_port: {port}}}\n\
+             out: \"{}\"\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n\
+             profile:\n  vms:\n    compute: {{memory_mib: 8192}}\n",
+            host.uri,
+            host.images().display(),
+            host.images().join("ssd").display(),
+            lab.work().join("out").display(),
+        ),
+    );
+    let t = target.to_str().unwrap();
+    let f = lab.file("l1.rhai", L1_WITH_BMCS);
+    let pid_file = lab.state().join("redfish/lab/sushy.pid");
+    let _sushy = SushyGuard(pid_file.clone());
+    lab.labsh()
+        .args(["run", f.to_str().unwrap(), "--target", t])
+        .env("PATH", &path_with_venv())
+        .run()
+        .ok();
+    assert!(pid_file.exists(), "the lab's Redfish emulator runs");
+
+    let url = format!("http://127.0.0.1:{port}");
+    let (_, st) = status_json(&lab, &["--target", t]);
+    let doms = layer(&st, "domains");
+    assert_eq!(doms["state"], "ok", "{doms}");
+    assert_eq!(domains_equal_virsh(&st, &host.uri), 8);
+    assert_eq!(
+        doms["summary"],
+        "8 of 8 defined, 8 running; 7 of 7 BMCs answer (redfish)"
+    );
+    for n in &SEED_VMS[1..] {
+        assert_eq!(row(doms, n)["bmc"], "on", "{n}");
+    }
+    assert_eq!(row(doms, "undercloud")["bmc"], "-");
+
+    // A node powered off behind labsh's back: its BMC says off, as libvirt does.
+    host.virsh(&["destroy", "overcloud-compute01"]);
+    let (out, st) = status_json(&lab, &["--target", t]);
+    out.code(1);
+    let doms = layer(&st, "domains");
+    assert_eq!(row(doms, "overcloud-compute01")["bmc"], "off");
+    assert_eq!(row(doms, "overcloud-compute01")["state"], "shutoff");
+    assert_eq!(
+        problems(doms),
+        ["overcloud-compute01 is shutoff: virsh start overcloud-compute01, or run the l1 stage"]
+    );
+    domains_equal_virsh(&st, &host.uri);
+
+    // The emulator stopped: no node's BMC answers, each says where it was asked.
+    lab.run([
+        "-e",
+        &format!("bmc::sushy_stop(\"{}\")", pid_file.display()),
+    ])
+    .ok();
+    let (out, st) = status_json(&lab, &["--target", t]);
+    out.code(1);
+    let doms = layer(&st, "domains");
+    assert_eq!(doms["state"], "degraded");
+    for n in &SEED_VMS[1..] {
+        assert_eq!(row(doms, n)["bmc"], "no answer", "{n}");
+    }
+    assert!(doms["summary"]
+        .as_str()
+        .unwrap()
+        .ends_with("; 0 of 7 BMCs answer (redfish)"));
+    let p = problems(doms);
+    let ctrl = p
+        .iter()
+        .find(|l| l.starts_with("overcloud-ctrl01's BMC"))
+        .unwrap_or_else(|| panic!("{p:?}"));
+    assert!(
+        ctrl.starts_with(&format!("overcloud-ctrl01's BMC ({url}) does not answer: ")),
+        "{ctrl}"
+    );
 }
 
 /// python-ironicclient's reading of the nodes named in `names`: their fields as Ironic names
