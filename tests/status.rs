@@ -323,6 +323,56 @@ fn status_refuses_what_it_cannot_do_before_reading() {
 }
 
 #[test]
+fn a_profile_or_target_that_cannot_be_read_is_why_nothing_was_read() {
+    let lab = Lab::new();
+    let bad = lab.file("targets/bad.yaml", "libvirt_uri: [oops\n");
+    let b = bad.to_str().unwrap();
+    let out = lab.run(["status", "--target", b]);
+    out.code(1).stdout_has(&format!(
+        "not healthy: {b}: error: line 1 column 14: unclosed bracket '['"
+    ));
+    assert!(
+        !out.stderr.contains("in call to function"),
+        "{}",
+        out.stderr
+    );
+    let (out, st) = status_json(&lab, &["--target", b]);
+    out.code(1);
+    assert_eq!(st["healthy"], false);
+    assert_eq!(st["target"], b);
+    let why = format!("{b}: error: line 1 column 14: unclosed bracket '['");
+    assert_eq!(st["why"], why.as_str());
+    for l in st["layers"].as_array().unwrap() {
+        assert_eq!(l["state"], "unreachable", "{l}");
+        assert_eq!(l["why"], why.as_str(), "{l}");
+    }
+    // A profile whose value is of the wrong type, named by its field.
+    let p = lab.file(
+        "profiles/bad.rhai",
+        "fn overrides() { #{ vms: #{ ctrl: #{ count: \"x\" } } } }\n",
+    );
+    let t = lab.file(
+        "targets/test.yaml",
+        "libvirt_uri: test:///default\nundercloud: {offline: true}\ncluster: {offline: true}\n",
+    );
+    let out = lab.run([
+        "status",
+        "--profile",
+        p.to_str().unwrap(),
+        "--target",
+        t.to_str().unwrap(),
+    ]);
+    out.code(1)
+        .stdout_has("not healthy: ")
+        .stdout_has("vms.ctrl.count: must be an integer, not a string (x)");
+    assert!(
+        !out.stderr.contains("in call to function"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn status_watch_reads_again_until_ctrl_c_and_ends_with_130() {
     use std::io::BufRead;
     let lab = Lab::new();
