@@ -146,11 +146,21 @@ fn status_on_the_sandbox_is_what_its_test_driver_file_holds_and_reads_only() {
     let lab = Lab::new();
     // Before any run there is no sandbox: said, not made.
     let out = lab.run(["status"]);
-    out.code(1).stdout_has("no lab on the sandbox yet");
-    assert!(!lab.state().join("sandbox/host.xml").exists());
+    out.code(1).stdout_has(&format!(
+        "lab lab is not on the sandbox yet (no {}): labsh run scripts/lab.rhai makes it",
+        lab.state().join("sandbox/lab/host.xml").display()
+    ));
+    assert!(!lab.state().join("sandbox/lab/host.xml").exists());
 
     lab.run_script("lab.rhai").run().ok();
-    let file = lab.state().join("sandbox/host.xml");
+    let file = lab.state().join("sandbox/lab/host.xml");
+    // Another lab (profiles/minimal.rhai's "mini") has a sandbox of its own, not made yet.
+    lab.run(["status", "--profile", "minimal"])
+        .code(1)
+        .stdout_has(&format!(
+            "lab mini is not on the sandbox yet (no {}): labsh run scripts/lab.rhai --profile minimal makes it",
+            lab.state().join("sandbox/mini/host.xml").display()
+        ));
     let uri = format!("test://{}", file.display());
     let before = std::fs::read(&file).unwrap();
     let journals = lab.journals().len();
@@ -189,7 +199,8 @@ fn status_on_the_sandbox_is_what_its_test_driver_file_holds_and_reads_only() {
         .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(order, SEED_VMS);
-    let sidecar = std::fs::read_to_string(lab.state().join("sandbox/host.xml.autostart")).unwrap();
+    let sidecar =
+        std::fs::read_to_string(lab.state().join("sandbox/lab/host.xml.autostart")).unwrap();
     for n in SEED_VMS {
         assert_eq!(
             row(doms, n)["autostart"],
@@ -425,7 +436,7 @@ fn a_run_of_the_lab_ends_with_what_is_true_to_do_next() {
     out.ok();
     let at = out.stderr.find("what next:").expect("what next");
     let next: Vec<&str> = out.stderr[at..].lines().skip(1).map(str::trim).collect();
-    let out_dir = lab.state().join("out/sandbox");
+    let out_dir = lab.state().join("out/sandbox/lab");
     assert_eq!(
         next,
         [
@@ -532,7 +543,7 @@ fn status_on_a_real_libvirtd_is_what_virsh_and_the_bmcs_say() {
         tenant["why"],
         format!(
             "{}/overcloudrc does not exist: the overcloud stage fetches it from the director",
-            lab.work().join("out").display()
+            lab.work().join("out/lab").display()
         )
     );
     let doms = layer(&st, "domains");
@@ -953,7 +964,8 @@ fn condition(item: &Value, kind: &str) -> String {
 fn the_cluster_layer_is_what_kubectl_reads_and_a_closed_port_says_why() {
     let lab = Lab::new();
     let out_dir = lab.work().join("out");
-    let kc = out_dir.join("ocp/auth/kubeconfig");
+    // A target file's `out:` holds a folder for each lab.
+    let kc = out_dir.join("lab/ocp/auth/kubeconfig");
     // The cloud at a port where nothing listens: that layer cannot be read, and says why.
     let closed = free_port(28000);
     let clouds = lab.file(
