@@ -132,6 +132,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "the reader's own target file",
     ),
     (
+        "labsh status --target mylab.yaml",
+        "the reader's own target file",
+    ),
+    (
         "labsh run scripts/create_ocp_tenant.rhai",
         "an overcloud's admin credentials (overcloudrc)",
     ),
