@@ -121,9 +121,35 @@ impl Host {
         Ok(v)
     }
 
-    /// The ssh command line run on the `via` host: its own client, its keys and known hosts (a
-    /// node the director just deployed is accepted on first sight), no master connection.
-    fn hop_line(&self, remote: &str) -> String {
+    /// The ssh command line of a person's session on the host: `remote` (a shell command line)
+    /// with its output and exit code, or with none a login shell; `tty` asks for a terminal on
+    /// every hop (a login shell, or a command that wants one). Through `via`, the hop is that
+    /// host's own ssh client, as for [`Host::command`].
+    pub fn session_command(&self, remote: Option<&str>, tty: bool) -> Result<Vec<String>, Error> {
+        if let Some(via) = &self.via {
+            let hop = self.hop_words(remote, tty);
+            let line = hop
+                .iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ");
+            return via.session_command(Some(&line), tty);
+        }
+        let mut v = self.base("ssh")?;
+        if tty {
+            v.push("-t".into());
+        }
+        v.push(self.dest());
+        if let Some(r) = remote {
+            v.push("--".into());
+            v.push(r.into());
+        }
+        Ok(v)
+    }
+
+    /// The words of the ssh run on the `via` host: its own client, keys and known hosts, no
+    /// master connection; `remote` after `--`, or none for a login shell.
+    fn hop_words(&self, remote: Option<&str>, tty: bool) -> Vec<String> {
         let mut v: Vec<String> = vec!["ssh".into()];
         let opts = vec![
             "BatchMode=yes".to_string(),
@@ -131,10 +157,22 @@ impl Host {
             "StrictHostKeyChecking=accept-new".into(),
         ];
         self.push_flags(&mut v, opts, "-p");
+        if tty {
+            v.push("-t".into());
+        }
         v.push(self.dest());
-        v.push("--".into());
-        v.push(remote.into());
-        v.iter()
+        if let Some(r) = remote {
+            v.push("--".into());
+            v.push(r.into());
+        }
+        v
+    }
+
+    /// The ssh command line run on the `via` host: its own client, its keys and known hosts (a
+    /// node the director just deployed is accepted on first sight), no master connection.
+    fn hop_line(&self, remote: &str) -> String {
+        self.hop_words(Some(remote), false)
+            .iter()
             .map(|a| shell_quote(a))
             .collect::<Vec<_>>()
             .join(" ")
@@ -394,5 +432,47 @@ pub fn finish_edit(
             Ok(false)
         }
         Some(new) => put_text(fx, h, path, &new, w),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> Host {
+        Host {
+            host: "172.16.0.21".into(),
+            user: Some("tripleo-admin".into()),
+            port: None,
+            identity: None,
+            connect_timeout: 15,
+            options: vec![],
+            offline: false,
+            via: None,
+        }
+    }
+
+    #[test]
+    fn a_session_through_the_director_asks_for_a_terminal_on_the_hop_only_for_a_login_shell() {
+        let n = node();
+        // A login shell: a terminal on the hop, no command (ssh then starts the login shell).
+        let shell = n.hop_words(None, true);
+        assert_eq!(
+            shell.last().map(String::as_str),
+            Some("tripleo-admin@172.16.0.21")
+        );
+        assert!(shell.contains(&"-t".to_string()), "{shell:?}");
+        assert!(!shell.contains(&"--".to_string()), "{shell:?}");
+        // A command: after `--`, no terminal, as a job's hop has.
+        let cmd = n.hop_words(Some("hostname"), false);
+        assert_eq!(cmd[cmd.len() - 2..], ["--", "hostname"]);
+        assert!(!cmd.contains(&"-t".to_string()), "{cmd:?}");
+        assert_eq!(
+            n.hop_line("hostname"),
+            cmd.iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
 }
