@@ -655,6 +655,24 @@ pub fn domain_state(uri: &str, name: &str) -> Result<String, String> {
     Ok(state_word(&d))
 }
 
+/// A domain's consoles (its serial console's pty, its VNC address), read from its live XML. A
+/// domain that does not run has none: an error naming its state, and nothing is changed.
+pub fn consoles(uri: &str, name: &str) -> Result<xml::Consoles, String> {
+    let c = connect(uri)?;
+    let d = lookup_domain(&c, name)?.ok_or_else(|| {
+        format!("no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)")
+    })?;
+    let state = state_word(&d);
+    if state != "running" && state != "paused" {
+        return Err(format!(
+            "{name} is not running ({state}): a VM has a serial console only while it runs; \
+             start it first (virt::domain_start), nothing was changed"
+        ));
+    }
+    let x = d.xml_desc(0).map_err(|e| verr("domain XML", e))?;
+    xml::parse_consoles(&x)
+}
+
 /// Power actions on an existing domain: "start", "shutdown", "destroy". Converges: starting a
 /// running domain or destroying a stopped one is `ok`.
 pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result<bool, String> {

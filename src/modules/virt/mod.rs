@@ -273,6 +273,9 @@ fn ensured_map(ctx: &NativeCallContext, name: &str, e: &client::Ensured) -> Res<
     Ok(m)
 }
 
+/// The key that leaves `virsh console` (virsh's default escape, `^]`).
+pub const CONSOLE_ESCAPE: &str = "Ctrl+]";
+
 #[export_module]
 pub mod virt_fns {
     /// What `virsh nodeinfo` shows: `#{model, cpus, mhz, sockets, cores, threads, numa_cells,
@@ -572,6 +575,30 @@ pub mod virt_fns {
     #[rhai_fn(return_raw)]
     pub fn domain_state(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
         super::client::domain_state(uri, name).map_err(|e| super::rt_err(&ctx, e))
+    }
+
+    /// A running domain's consoles, as `labsh console` attaches to them: `#{domain, serial,
+    /// vnc, escape}` (`serial`: the pty of its serial console, `vnc`: the VNC address of its
+    /// graphical one, `escape`: the key that leaves `virsh console`). A domain that is not
+    /// running has no console: an error naming its state (nothing is changed).
+    ///
+    /// ```rhai
+    /// // The test driver's domains have no pty: serial and vnc are ().
+    /// let c = virt::console("test:///default", "test");
+    /// assert_eq(c.escape, "Ctrl+]");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn console(ctx: NativeCallContext, uri: &str, name: &str) -> Res<Map> {
+        let c = super::client::consoles(uri, name).map_err(|e| super::rt_err(&ctx, e))?;
+        super::to_map(
+            &ctx,
+            &serde_json::json!({
+                "domain": name,
+                "serial": c.serial,
+                "vnc": c.vnc,
+                "escape": super::CONSOLE_ESCAPE,
+            }),
+        )
     }
 
     /// A domain's live XML.

@@ -325,6 +325,44 @@ pub fn parse_domain(xml: &str) -> Result<DomFacts, String> {
     Ok(f)
 }
 
+/// A running domain's consoles, read from its live XML: the serial console's pty (libvirt
+/// gives the path once the domain runs) and the graphical console's VNC address.
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize)]
+pub struct Consoles {
+    /// The pty of the first serial port (`<serial type="pty"><source path=...>`).
+    pub serial: Option<String>,
+    /// `LISTEN:PORT` of the VNC graphics (the port libvirt chose with autoport).
+    pub vnc: Option<String>,
+}
+
+pub fn parse_consoles(xml: &str) -> Result<Consoles, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("bad domain XML: {e}"))?;
+    let mut c = Consoles::default();
+    let Some(devs) = child(doc.root_element(), "devices") else {
+        return Ok(c);
+    };
+    for d in devs.children().filter(|n| n.is_element()) {
+        match d.tag_name().name() {
+            "serial" if c.serial.is_none() && d.attribute("type") == Some("pty") => {
+                c.serial = child(d, "source")
+                    .and_then(|s| s.attribute("path"))
+                    .map(str::to_string);
+            }
+            "graphics" if c.vnc.is_none() && d.attribute("type") == Some("vnc") => {
+                // A port of -1 is one libvirt has not chosen yet (the domain is not running).
+                let port = d.attribute("port").and_then(|p| p.parse::<u16>().ok());
+                let listen = d
+                    .attribute("listen")
+                    .or_else(|| child(d, "listen").and_then(|l| l.attribute("address")))
+                    .unwrap_or("127.0.0.1");
+                c.vnc = port.map(|p| format!("{listen}:{p}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
 /// What differs between a domain and its spec, one phrase each.
 pub fn domain_diff(spec: &DomSpec, f: &DomFacts) -> Vec<String> {
     let mut d = Vec::new();
@@ -464,6 +502,57 @@ mod tests {
             domain_diff(&bigger, &f),
             vec!["memory 12288 MiB, wanted 16384 MiB"]
         );
+    }
+
+    #[test]
+    fn every_domain_has_a_serial_console_and_a_vnc_display_on_loopback() {
+        let spec = DomSpec {
+            name: "vm".into(),
+            memory_mib: 256,
+            vcpus: 1,
+            domain_type: "qemu".into(),
+            cpu_mode: String::new(),
+            machine: "pc".into(),
+            disks: vec![],
+            nics: vec![],
+            boot: vec!["hd".into()],
+            autostart: false,
+            running: true,
+        };
+        let x = domain_xml(&spec, "lab", None);
+        let doc = roxmltree::Document::parse(&x).unwrap();
+        let devs = child(doc.root_element(), "devices").unwrap();
+        let of = |tag: &str| {
+            devs.children()
+                .filter(|n| n.tag_name().name() == tag)
+                .map(|n| n.attribute("type").unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of("serial"), ["pty"]);
+        assert_eq!(of("console"), ["pty"]);
+        assert_eq!(of("graphics"), ["vnc"]);
+        let g = child(devs, "graphics").unwrap();
+        assert_eq!(g.attribute("listen"), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_running_domains_consoles_are_read_from_its_live_xml() {
+        // virsh dumpxml of a running domain (libvirt 9.0): the pty and the port it chose.
+        let live = r#"<domain type="qemu"><name>vm</name><devices>
+            <serial type="pty"><source path="/dev/pts/7"/><target type="isa-serial" port="0"/></serial>
+            <console type="pty" tty="/dev/pts/7"><source path="/dev/pts/7"/><target type="serial" port="0"/></console>
+            <graphics type="vnc" port="5901" autoport="yes" listen="127.0.0.1"><listen type="address" address="127.0.0.1"/></graphics>
+            </devices></domain>"#;
+        assert_eq!(
+            parse_consoles(live).unwrap(),
+            Consoles {
+                serial: Some("/dev/pts/7".into()),
+                vnc: Some("127.0.0.1:5901".into()),
+            }
+        );
+        // A definition (the domain off): no pty, no port.
+        let off = r#"<domain><devices><serial type="pty"/><graphics type="vnc" port="-1" autoport="yes" listen="127.0.0.1"/></devices></domain>"#;
+        assert_eq!(parse_consoles(off).unwrap(), Consoles::default());
     }
 
     #[test]
