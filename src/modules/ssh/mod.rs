@@ -316,6 +316,25 @@ fn finish_edit(
     with_effects(ctx, |fx| client::finish_edit(fx, h, path, op, new, &w))
 }
 
+/// The ssh host of the lab's node `name` for the lab `--profile` and `--target` name (as
+/// stdlib/target.rhai's `setup` resolves it): stdlib/access.rhai's `node`, which `labsh ssh` uses.
+fn lab_node(ctx: &NativeCallContext, name: &str) -> Res<Map> {
+    let script = format!(
+        "import \"target\" as target;\nimport \"access\" as access;\naccess::node(target::setup(run_info()), {})\n",
+        serde_json::Value::from(name)
+    );
+    let ast = ctx
+        .engine()
+        .compile(&script)
+        .map_err(|e| rt_err(ctx, format!("ssh::node: {e}")))?;
+    let v = ctx.engine().eval_ast::<Dynamic>(&ast).map_err(|e| {
+        let d = crate::engine::diag::Diagnostic::from_eval(&e, None);
+        crate::session::user_err(ctx, d.message)
+    })?;
+    v.try_cast::<Map>()
+        .ok_or_else(|| rt_err(ctx, "ssh::node: access::node gave no host map"))
+}
+
 #[export_module]
 pub mod ssh_fns {
     /// Runs a command on a host: `"user@host[:port]"` or `#{host, user, port, identity,
@@ -635,6 +654,25 @@ pub mod ssh_fns {
         };
         let st = super::with_effects(&ctx, |fx| super::job::state(fx, &h, &spec))?;
         super::to_map(&ctx, &super::job_view(&st))
+    }
+
+    /// The ssh host of the lab's node `name`, for the lab this run's `--profile` and `--target`
+    /// name (stdlib/target.rhai's `setup`), as `labsh ssh NODE` reaches it: the director
+    /// ("undercloud") at the target's address; an overcloud node by its host name
+    /// (overcloud-controller-0, ...) through the director, at the ctlplane address the director
+    /// lists for it (OSP 13's `openstack server list`, OSP 17.1's deploy inventory), as the
+    /// release's user (heat-admin on 13, tripleo-admin on 17.1). A name the lab does not have
+    /// is an error with a did-you-mean; an OpenShift node's error says how to reach it.
+    ///
+    /// ```rhai
+    /// let uc = ssh::node("undercloud");     // the seed on the sandbox: its director is offline
+    /// assert(uc.offline);
+    /// let node = ssh::node("overcloud-novacompute-0");
+    /// assert_eq(node.user, "heat-admin");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn node(ctx: NativeCallContext, name: &str) -> Res<Map> {
+        super::lab_node(&ctx, name)
     }
 
     /// How a host value is read: `#{host, user, port, label}`.
