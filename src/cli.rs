@@ -133,10 +133,19 @@ pub enum Cmd {
     /// nodes, the overcloud's deploy, the tenant and the cluster, each read from its own source
     /// at once. Exit code 0 when every layer is healthy, 1 when one is not (or cannot be read).
     Status(StatusArgs),
+    /// Log into a node of the lab, or run COMMAND there (`labsh ssh NODE -- COMMAND`): the
+    /// director ("undercloud") at its address; an overcloud node by its host name
+    /// (overcloud-controller-0, ...) through the director, as the release's user. Exit code:
+    /// the command's (255: ssh could not reach the node).
+    Ssh(SshArgs),
+    /// Attach the terminal to a VM's serial console through libvirt (`virsh console`; Ctrl+]
+    /// leaves it), and show the address of its graphical console (VNC).
+    Console(ConsoleArgs),
 }
 
+/// Which lab a command that reaches into it means, as `run` names it.
 #[derive(Args, Debug, Clone)]
-pub struct StatusArgs {
+pub struct LabArgs {
     /// The profile: what the lab is (as for `run`).
     #[arg(long, value_name = "P")]
     pub profile: Option<String>,
@@ -148,6 +157,12 @@ pub struct StatusArgs {
     /// Set a parameter of the lab's resolution (uri, images, out; repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
     pub sets: Vec<(String, String)>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
 
     /// Read the lab again every SECONDS (5 when not given) until Ctrl-C.
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5", value_parser = parse_seconds)]
@@ -176,6 +191,37 @@ pub fn subcommands() -> Vec<String> {
         .get_subcommands()
         .map(|c| c.get_name().to_string())
         .collect()
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SshArgs {
+    /// The node: "undercloud", or an overcloud node's host name.
+    pub node: String,
+
+    /// The command to run there, after `--` (its words joined by spaces, as ssh does); a login
+    /// shell without one.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub lab: LabArgs,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). LABSH_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConsoleArgs {
+    /// The VM: its name in the lab ("undercloud" for the director's).
+    pub node: String,
+
+    #[command(flatten)]
+    pub lab: LabArgs,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). LABSH_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Args, Debug, Clone)]

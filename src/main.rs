@@ -94,6 +94,18 @@ fn main() -> ExitCode {
         | Some(cli::Cmd::Doc { out, .. })
         | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out, &cli.common),
         Some(cli::Cmd::Status(args)) => cli::Common::printing(&args.out, &cli.common),
+        // A session on a node: text only (its output is the node's, on the terminal).
+        Some(cli::Cmd::Ssh(cli::SshArgs { verbose, .. }))
+        | Some(cli::Cmd::Console(cli::ConsoleArgs { verbose, .. })) => cli::Common::printing(
+            &cli::Output {
+                json: false,
+                verbose: *verbose,
+            },
+            &cli::Common {
+                out: cli::Output::default(),
+                ..cli.common.clone()
+            },
+        ),
         None => cli.common.clone(),
     };
     init_logging(common.out.verbose);
@@ -131,6 +143,8 @@ fn main() -> ExitCode {
         (None, Some(cli::Cmd::Status(args))) => {
             runner::status::status(args, &common, cli.common.jobs)
         }
+        (None, Some(cli::Cmd::Ssh(args))) => runner::access::ssh(args, &common),
+        (None, Some(cli::Cmd::Console(args))) => runner::access::console(args, &common),
         (None, Some(cli::Cmd::Repl { .. })) | (None, None) => repl::start(&common),
     };
     ExitCode::from(code)

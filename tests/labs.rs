@@ -136,6 +136,14 @@ const SKIPPED: &[(&str, &str)] = &[
         "the reader's own target file",
     ),
     (
+        "labsh ssh ",
+        "a director that answers: the sandbox only stands in for it (tests/ssh_node.rs)",
+    ),
+    (
+        "labsh console ",
+        "a running VM of a real libvirtd: the sandbox's has no console (tests/console.rs)",
+    ),
+    (
         "labsh run scripts/create_ocp_tenant.rhai",
         "an overcloud's admin credentials (overcloudrc)",
     ),

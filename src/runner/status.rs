@@ -51,8 +51,8 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         );
     }
     for (kind, name) in [
-        (paths::LabFile::Profile, &args.profile),
-        (paths::LabFile::Target, &args.target),
+        (paths::LabFile::Profile, &args.lab.profile),
+        (paths::LabFile::Target, &args.lab.target),
     ] {
         if let Some(n) = name {
             if let Err(e) = paths::lab_file(kind, n, None) {
@@ -67,9 +67,9 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         usize::from(top_jobs)
     };
     let options = RunOptions {
-        profile: args.profile.clone(),
-        target: args.target.clone(),
-        sets: args.sets.iter().cloned().collect(),
+        profile: args.lab.profile.clone(),
+        target: args.lab.target.clone(),
+        sets: args.lab.sets.iter().cloned().collect(),
         jobs,
         commands: crate::cli::subcommands(),
         ..Default::default()
@@ -97,9 +97,9 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
     else {
         return FAILED;
     };
-    if !args.sets.is_empty() {
+    if !args.lab.sets.is_empty() {
         let known = script_params(&engine, &ast, cwd.as_deref()).0;
-        let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<&str> = args.lab.sets.iter().map(|(k, _)| k.as_str()).collect();
         if let Err(c) = super::check_names(&printer, "--set key", &keys, &known, "labsh status") {
             return c;
         }
