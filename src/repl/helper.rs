@@ -31,10 +31,28 @@ pub struct LabHelper {
     pub defined: Arc<Mutex<Vec<String>>>,
     pub color: bool,
     hinter: HistoryHinter,
+    /// The lab's node names (`ssh::node("`), read once, at the first completion that wants them.
+    nodes: Arc<dyn Fn() -> Vec<String> + Send + Sync>,
+    nodes_read: Arc<std::sync::OnceLock<Vec<String>>>,
 }
+
+/// The lab's node names for `ssh::node("`, from the profile alone (stdlib/access.rhai
+/// `ssh_names`; the target is not resolved, so a completion changes nothing), or none when it
+/// cannot be read.
+fn lab_node_names(engine: &Engine) -> Vec<String> {
+    let script = "import \"profile\" as profile;\nimport \"access\" as access;\nlet i = run_info();\naccess::ssh_names(#{ p: profile::load(i.profile, i.script).profile })";
+    engine
+        .eval::<rhai::Array>(script)
+        .map(|a| a.iter().map(|v| v.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Functions whose string argument is a node of the lab.
+const NODE_FNS: &[&str] = &["ssh::node("];
 
 impl LabHelper {
     pub fn new(engine: Arc<Engine>, names: Vec<String>, methods: Vec<String>, color: bool) -> Self {
+        let e = engine.clone();
         LabHelper {
             engine,
             names,
@@ -42,7 +60,26 @@ impl LabHelper {
             defined: Arc::new(Mutex::new(Vec::new())),
             color,
             hinter: HistoryHinter::new(),
+            nodes: Arc::new(move || lab_node_names(&e)),
+            nodes_read: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// The node names inside the string argument of `ssh::node(` (`None` elsewhere); `start`
+    /// is where the string's text starts ([`node_word_start`]).
+    fn node_candidates(&self, line: &str, start: usize, word: &str) -> Option<Vec<String>> {
+        let before = line[..start].strip_suffix('"')?.trim_end();
+        if !NODE_FNS.iter().any(|f| before.ends_with(f)) {
+            return None;
+        }
+        let names = self.nodes_read.get_or_init(|| (self.nodes)());
+        Some(
+            names
+                .iter()
+                .filter(|n| n.starts_with(word))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Candidates for `word` (the text before the cursor back to the last separator).
@@ -53,6 +90,9 @@ impl LabHelper {
                 .filter(|c| c.starts_with(word))
                 .map(|c| c.to_string())
                 .collect();
+        }
+        if let Some(nodes) = self.node_candidates(line, start, word) {
+            return nodes;
         }
         let after_dot = line[..start].ends_with('.');
         let mut out: Vec<String> = if after_dot {
@@ -85,6 +125,17 @@ impl LabHelper {
     }
 }
 
+/// Where the text of a string argument of `ssh::node(` starts, when the cursor is in one: a
+/// node's name has `-` and `.` in it, which end a word elsewhere.
+fn node_word_start(line: &str, pos: usize) -> Option<usize> {
+    let q = line[..pos].rfind('"')?;
+    let before = line[..q].trim_end();
+    NODE_FNS
+        .iter()
+        .any(|f| before.ends_with(f))
+        .then_some(q + 1)
+}
+
 fn word_start(line: &str, pos: usize) -> usize {
     line[..pos]
         .char_indices()
@@ -103,7 +154,7 @@ impl Completer for LabHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let start = word_start(line, pos);
+        let start = node_word_start(line, pos).unwrap_or_else(|| word_start(line, pos));
         let word = &line[start..pos];
         let c = self
             .candidates(line, start, word)
@@ -269,6 +320,32 @@ mod tests {
         assert_eq!(h.candidates("virt::l", 0, "virt::l"), vec!["virt::list"]);
         assert_eq!(h.candidates("x.tr", 2, "tr"), vec!["trim"]);
         assert_eq!(word_start("let x = virt::li", 16), 8);
+    }
+
+    #[test]
+    fn node_names_complete_inside_ssh_node() {
+        let mut h = LabHelper::new(Arc::new(Engine::new()), vec![], vec![], false);
+        h.nodes = Arc::new(|| {
+            vec![
+                "undercloud".into(),
+                "overcloud-controller-0".into(),
+                "overcloud-novacompute-0".into(),
+            ]
+        });
+        let line = "ssh::run(ssh::node(\"overcloud-c";
+        let start = node_word_start(line, line.len()).unwrap();
+        assert_eq!(&line[start..], "overcloud-c");
+        assert_eq!(
+            h.candidates(line, start, &line[start..]),
+            vec!["overcloud-controller-0"]
+        );
+        let line = "ssh::node( \"";
+        assert_eq!(h.candidates(line, line.len(), "").len(), 3);
+        // Elsewhere a string is not a node.
+        assert_eq!(node_word_start("print(\"u", 8), None);
+        assert!(!h
+            .candidates("print(\"u", 7, "u")
+            .contains(&"undercloud".to_string()));
     }
 
     #[test]
