@@ -108,7 +108,7 @@ impl Director {
     }
 
     /// The target file that reaches it.
-    fn target(&self, lab: &Lab) -> PathBuf {
+    pub(crate) fn target(&self, lab: &Lab) -> PathBuf {
         lab.file(
             "director.yaml",
             &format!(

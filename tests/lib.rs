@@ -37,6 +37,7 @@ mod repl;
 mod scripts;
 mod secrets;
 mod ssh;
+mod ssh_node;
 mod status;
 mod tenant;
 mod tripleo;

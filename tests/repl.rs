@@ -6,12 +6,21 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Term {
+/// A terminal (a tmux session) a person drives: keys in, the screen read back.
+pub(crate) struct Term {
     socket: PathBuf,
 }
 
 impl Term {
+    /// The REPL in a terminal, at its prompt.
     fn start(lab: &Lab, extra_env: &[(&str, &str)]) -> Term {
+        let t = Term::command(lab, extra_env, &[bin().display().to_string()]);
+        t.wait_for("labsh>");
+        t
+    }
+
+    /// `argv` in a terminal of its own, with the lab's environment and `extra_env`.
+    pub(crate) fn command(lab: &Lab, extra_env: &[(&str, &str)], argv: &[String]) -> Term {
         let socket = lab.root.path().join("tmux.sock");
         let mut env: Vec<String> = lab
             .envs()
@@ -22,7 +31,7 @@ impl Term {
         env.push("TERM=xterm".into());
         let mut cmd = vec!["env".to_string()];
         cmd.extend(env);
-        cmd.push(bin().display().to_string());
+        cmd.extend(argv.iter().cloned());
         let status = Command::new("tmux")
             .arg("-S")
             .arg(&socket)
@@ -44,9 +53,7 @@ impl Term {
             .status()
             .expect("tmux must be installed (apt-get install tmux)");
         assert!(status.success());
-        let t = Term { socket };
-        t.wait_for("labsh>");
-        t
+        Term { socket }
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -59,14 +66,14 @@ impl Term {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "t"];
         args.extend_from_slice(keys);
         self.tmux(&args);
     }
 
     /// Types `text` literally, then Enter.
-    fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         // tmux reads an argument that ends in ';' as a command separator unless it is escaped.
         let escaped = match text.strip_suffix(';') {
             Some(head) => format!("{head}\\;"),
@@ -79,19 +86,25 @@ impl Term {
         std::thread::sleep(Duration::from_millis(150));
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", "t", "-S", "-200"])
     }
 
     #[track_caller]
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
+        self.wait_for_in(text, Duration::from_secs(15))
+    }
+
+    /// The screen once it shows `text`, waited for at most `limit`.
+    #[track_caller]
+    pub(crate) fn wait_for_in(&self, text: &str, limit: Duration) -> String {
         let t0 = Instant::now();
         loop {
             let s = self.screen();
             if s.contains(text) {
                 return s;
             }
-            if t0.elapsed() > Duration::from_secs(15) {
+            if t0.elapsed() > limit {
                 panic!("timed out waiting for {text:?}; screen:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -387,4 +400,30 @@ fn a_missing_key_is_an_error_with_a_did_you_mean_and_the_sandbox_keeps_the_sessi
     lab.run(["-e", "virt::network_list(virt::sandbox()).map(|n| n.name)"])
         .ok()
         .stdout_has("from-repl");
+}
+
+#[test]
+fn the_labs_node_names_complete_inside_ssh_node() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    // The seed's: the director and the overcloud's host names the deploy gives its nodes.
+    t.tmux(&["send-keys", "-t", "t", "-l", "ssh::node(\"overcloud-nov"]);
+    t.keys(&["Tab"]);
+    t.wait_for("ssh::node(\"overcloud-novacompute-0");
+    t.keys(&["C-u"]);
+    // Several: their common part, then the list.
+    t.tmux(&["send-keys", "-t", "t", "-l", "ssh::node(\"overcloud-co"]);
+    t.keys(&["Tab"]);
+    t.wait_for("ssh::node(\"overcloud-controller-");
+    t.keys(&["Tab"]);
+    let s = t.wait_for("overcloud-controller-2");
+    assert!(s.contains("overcloud-controller-0"), "{s}");
+    t.keys(&["C-u"]);
+    // Completing read the profile and changed nothing (the target is not resolved: a sandbox
+    // not made yet is not made).
+    assert!(!lab.state().join("sandbox").exists());
+    // The name completed is one ssh::node takes.
+    t.line("ssh::node(\"overcloud-novacompute-0\").user");
+    t.wait_for("heat-admin");
+    t.line(":quit");
 }

@@ -271,7 +271,7 @@ def node_of(ip):
 def prog_ssh():
     """The director's ssh to an overcloud node: `ssh [-o X]... [-p P] [-i K] USER@IP -- LINE`.
     The line runs here with the node's /var/lib/config-data in DIR/nodes/IP (its sudo is the
-    node's own root)."""
+    node's own root); a node whose state has "sshd" is reached with the real ssh."""
     a = list(ARGS)
     dest = None
     while a:
@@ -287,6 +287,10 @@ def prog_ssh():
     line = " ".join(a)
     ip = dest.split("@")[-1] if dest else ""
     n = node_of(ip)
+    if n is not None and n.get("sshd"):
+        # A node a test stands up as an sshd of its own: the director's real ssh reaches it
+        # (the test's ~/.ssh/config names where it listens).
+        os.execv("/usr/bin/ssh", ["ssh"] + ARGS)
     if n is None:
         err("ssh: connect to host %s port 22: No route to host" % ip)
         return 255
