@@ -21,6 +21,7 @@ mod baremetal;
 mod bmc;
 mod cli;
 mod cloud;
+mod console;
 mod devlab;
 mod director;
 mod guestfs;

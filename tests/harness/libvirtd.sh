@@ -32,6 +32,10 @@ start() {
     rm -rf "$dir/etc" "$dir/run" "$dir/var/lib" "$dir/var/log" "$dir/etc-copy"
     mkdir -p "$dir"/{etc/libvirt/qemu/networks,run,var/lib/libvirt/images,var/lib/libvirt/qemu,var/lib/libvirt/dnsmasq,var/log/libvirt/qemu,var/cache/libvirt/qemu,etc-copy}
     [ -e "$dir/var/run" ] || ln -s /run "$dir/var/run"
+    # /var/lock as a distribution has it: the lock files of the consoles libvirtd opens (a VM's
+    # serial console is refused without it).
+    mkdir -p "$dir/run/lock"
+    [ -e "$dir/var/lock" ] || ln -s /run/lock "$dir/var/lock"
     cat > "$dir/etc/libvirt/libvirtd.conf" <<CONF
 auth_unix_rw = "none"
 auth_unix_ro = "none"
