@@ -301,3 +301,55 @@ fn an_openshift_node_is_named_with_its_address_and_how_to_reach_it() {
         .stderr_has("the lab 'lab' has no node 'ocp4-4p5fd-master-9'");
     assert_eq!(state_files(&lab), before, "a refused ssh changed the state");
 }
+
+#[test]
+fn a_stop_signal_to_labsh_ssh_ends_the_remote_command_with_it() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    use std::time::Instant;
+    let (director, _node) = director_and_node("13", "heat-admin");
+    let lab = Lab::new();
+    let profile = profile(&lab, "13");
+    let target = director.target(&lab);
+    let mut child = lab
+        .labsh()
+        .args([
+            "ssh",
+            "undercloud",
+            "--target",
+            &target.display().to_string(),
+            "--profile",
+            &profile.display().to_string(),
+            "--",
+            "echo started; sleep 30; echo late",
+        ])
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "started\n");
+    // SIGTERM to labsh alone, as a service manager or CI stops it.
+    let t0 = Instant::now();
+    run_ok(
+        Command::new("kill").args(["-TERM", &child.id().to_string()]),
+        "kill -TERM labsh",
+    );
+    // The session ends with it: ssh is not left running (holding the output) until the remote
+    // command ends by itself.
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "the session outlived labsh's stop by {:?}",
+        t0.elapsed()
+    );
+    assert!(!rest.contains("late"), "{rest}");
+    // labsh stopped by SIGTERM: 128 + 15, as a run.
+    assert_eq!(status.code(), Some(143), "{status:?}");
+}

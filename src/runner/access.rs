@@ -23,7 +23,9 @@ use crate::session::RunOptions;
 use rhai::{Dynamic, Map};
 use serde_json::json;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// `labsh ssh NODE [-- COMMAND]`: a login shell on the node, or COMMAND's output and exit code.
 pub fn ssh(args: &SshArgs, common: &Common) -> u8 {
@@ -196,7 +198,10 @@ fn find(
 }
 
 /// Runs `argv` attached to this terminal (its input, output and errors are the user's), and
-/// returns its exit code (128 + the signal that ended it).
+/// returns its exit code (128 + the signal that ended it, or that stopped labsh). The terminal's own signals (Ctrl-C
+/// where no session has it in raw mode, a closed terminal) reach the child with labsh; a stop
+/// signal sent to labsh alone (SIGTERM from a service manager) is passed on to the child as
+/// SIGTERM, and labsh ends with it, never leaving it on the terminal.
 fn attached(printer: &Printer, argv: &[String], program: &str, package: &str) -> u8 {
     let Some((prog, rest)) = argv.split_first() else {
         return FAILED;
@@ -208,12 +213,52 @@ fn attached(printer: &Printer, argv: &[String], program: &str, package: &str) ->
         );
         return FAILED;
     }
+    let cancel = super::cancel_flag();
+    if cancel.load(Ordering::SeqCst) {
+        return super::signals::stopped_code();
+    }
     #[expect(
         clippy::disallowed_methods,
         clippy::disallowed_types,
         reason = "labsh ssh and labsh console attach the user's terminal to a session on a node: the user's own session, not a step of a lab (no plan, no journal, no timeout)"
     )]
-    let status = std::process::Command::new(prog).args(rest).status();
+    let child = std::process::Command::new(prog).args(rest).spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            printer.error(&format!("cannot start {prog}: {e}"), json!({}));
+            return FAILED;
+        }
+    };
+    let pid = child.id().to_string();
+    // A child that does not end within the signals' grace period is killed as labsh ends.
+    let forced = pid.clone();
+    super::signals::on_forced_end(move || {
+        let _gone = crate::effects::process::terminate(&forced);
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let watch = {
+        let (done, pid) = (done.clone(), pid.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if cancel.load(Ordering::SeqCst) {
+                    let _gone = crate::effects::process::terminate(&pid);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let status = child.wait();
+    done.store(true, Ordering::SeqCst);
+    let _watched = watch.join();
+    // The session is over: a signal now ends labsh at once, with no child left to wait for.
+    drop(super::signals::end_of_run());
+    // Stopped by a signal: labsh's code for it (128 + its number), as a run's, whatever the
+    // child made of the SIGTERM passed on (ssh exits 255).
+    if super::signals::stop_signal().is_some() {
+        return super::signals::stopped_code();
+    }
     match status {
         Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
             (Some(c), _) => u8::try_from(c).unwrap_or(FAILED),
@@ -221,7 +266,7 @@ fn attached(printer: &Printer, argv: &[String], program: &str, package: &str) ->
             _ => FAILED,
         },
         Err(e) => {
-            printer.error(&format!("cannot start {prog}: {e}"), json!({}));
+            printer.error(&format!("cannot wait for {prog}: {e}"), json!({}));
             FAILED
         }
     }
