@@ -133,13 +133,17 @@ pub enum Cmd {
     /// nodes, the overcloud's deploy, the tenant and the cluster, each read from its own source
     /// at once. Exit code 0 when every layer is healthy, 1 when one is not (or cannot be read).
     Status(StatusArgs),
-    /// Log into a node of the lab, or run COMMAND there (`labsh ssh NODE -- COMMAND`): the
-    /// director ("undercloud") at its address; an overcloud node by its host name
-    /// (overcloud-controller-0, ...) through the director, as the release's user. Exit code:
-    /// the command's (255: ssh could not reach the node).
+    /// Log into a node of the lab, or run a command there (`labsh ssh NODE -- COMMAND`)
+    ///
+    /// The director ("undercloud") at its address; an overcloud node by its host name
+    /// (overcloud-controller-0, ...) through the director, at the ctlplane address the director
+    /// lists for it, as the release's user. Exit code: the command's (255: ssh could not reach
+    /// the node).
     Ssh(SshArgs),
-    /// Attach the terminal to a VM's serial console through libvirt (`virsh console`; Ctrl+]
-    /// leaves it), and show the address of its graphical console (VNC).
+    /// Attach the terminal to a VM's serial console, and show its VNC address
+    ///
+    /// The serial console through libvirt (`virsh console` on the target's URI; Ctrl+] leaves
+    /// it); the address of the graphical console (VNC) is printed first.
     Console(ConsoleArgs),
 }
 
