@@ -40,6 +40,12 @@ fn sandbox_a_vm_the_lab_does_not_have_is_named_with_a_did_you_mean() {
     lab.run(["console", "overcloud-ctrl01"])
         .code(1)
         .stderr_has("overcloud-ctrl01 is a VM of the sandbox, libvirt's test driver, which has no consoles; nothing was attached");
+    lab.run(["console", "overcloud-ctrl01", "--target", "nosuch"])
+        .code(2)
+        .stderr_has("unknown target 'nosuch'");
+    lab.run(["console", "overcloud-ctrl01", "--set", "imags=/x"])
+        .code(2)
+        .stderr_has("unknown --set key 'imags' (did you mean 'images'?)");
     assert_eq!(
         state_files(&lab),
         before,

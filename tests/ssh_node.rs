@@ -267,8 +267,18 @@ fn sandbox_an_unknown_node_is_named_with_a_did_you_mean_and_nothing_changes() {
     lab.run(["ssh", "overcloud-controller-0"])
         .code(1)
         .stderr_has("only stands in for the director");
-    // Without `--`, a command is a usage error.
+    // Without `--`, a command is a usage error; so are a lab that does not exist and a --set
+    // key the lab's resolution does not take.
     lab.run(["ssh", "undercloud", "hostname"]).code(2);
+    lab.run(["ssh", "undercloud", "--target", "nosuch"])
+        .code(2)
+        .stderr_has("unknown target 'nosuch'");
+    lab.run(["ssh", "undercloud", "--profile", "nosuch"])
+        .code(2)
+        .stderr_has("unknown profile 'nosuch'");
+    lab.run(["ssh", "undercloud", "--set", "urii=x"])
+        .code(2)
+        .stderr_has("unknown --set key 'urii' (did you mean 'uri'?)");
     assert_eq!(state_files(&lab), before, "a refused ssh changed the state");
 }
 
