@@ -225,13 +225,13 @@ fn the_lab_is_drawn() {
     let dot = std::fs::read_to_string(&g).unwrap();
     for want in [
         "overcloud-ctrl01",
-        "BMC 172.16.0.254:6230",
+        "BMC IPMI 172.16.0.254:6230",
         "172.16.0.0/24",
         "VLAN 20",
         "192.168.122.164",
         "machine network",
         // Labels are escaped: the bond's NICs are text, not DOT.
-        "OVS bond1 (nic3, nic4)",
+        "OVS bond1 (nic3, nic4 on default)",
     ] {
         assert!(dot.contains(want), "{want} not in the picture");
     }

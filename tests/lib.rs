@@ -31,6 +31,7 @@ mod lab;
 mod labs;
 mod oc;
 mod ocp;
+mod picture;
 mod preflight;
 mod realstack;
 mod redaction;
