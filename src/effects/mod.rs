@@ -354,13 +354,17 @@ impl Effects {
     }
 
     /// Makes this seam read only (`labsh status`): a change, applied or planned, is refused
-    /// with an error that says `why`, and nothing of it is done, recorded or journaled.
+    /// with an error that says `why`, and nothing of it is done, recorded or journaled; an output
+    /// the user asked for on the command line ([`Effects::output`]: `--graph FILE`) is written.
     pub fn read_only(&self, why: &str) {
         *lock(&self.read_only) = Some(why.to_string());
     }
 
     /// An error when this seam only reads.
     fn check_writable(&self, op: &Op) -> Result<(), Error> {
+        if TASK.with(|t| t.borrow().output) {
+            return Ok(());
+        }
         match lock(&self.read_only).clone() {
             Some(why) => Err(Error::Failed(format!(
                 "{} {} is a change, and {why}: nothing was changed",
@@ -983,6 +987,17 @@ mod tests {
             );
             assert_eq!(e.read(Op::new("r", "t"), || Ok::<i32, String>(3)), Ok(3));
             assert!(e.stats().is_empty(), "nothing recorded");
+            // The picture the user asked for is written; the next change is refused again.
+            let out = e.output(|| {
+                e.change(
+                    Op::new("file.write", "lab.svg"),
+                    || Ok::<i32, String>(1),
+                    || 0,
+                )
+            });
+            assert_eq!(out, Ok(1));
+            let again = e.change(Op::new("file.write", "x"), || Ok::<i32, String>(1), || 0);
+            assert!(again.is_err(), "{again:?}");
         }
     }
 
