@@ -172,7 +172,8 @@ pub struct StatusArgs {
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5", value_parser = parse_seconds)]
     pub watch: Option<f64>,
 
-    /// Not there yet: the picture of the lab's live state.
+    /// Draw the lab (as `run --graph` does) with each VM in the state read, to FILE (.svg
+    /// through Graphviz, else DOT); with --watch, at each reading.
     #[arg(long, value_name = "FILE")]
     pub graph: Option<PathBuf>,
 

@@ -482,6 +482,53 @@ fn a_sandbox_run_draws_each_vm_as_libvirt_has_it_and_its_timeline_keeps_labels_a
 }
 
 #[test]
+fn labsh_status_draws_each_vm_in_the_state_it_read() {
+    let lab = Lab::new();
+    // Before any run: the lab as its profile makes it, no VM with a state, the reason said.
+    let g = lab.work().join("before.svg");
+    let o = lab.run(["status", "--graph", g.to_str().unwrap()]);
+    o.code(1).stdout_has(&format!("picture: {}", g.display()));
+    let p = parse(&std::fs::read_to_string(&g).unwrap());
+    assert!(p.nodes["overcloud-ctrl01"]
+        .texts
+        .iter()
+        .all(|t| !t.starts_with("state:")));
+    // After a run, with one domain shut off behind labsh's back (the sandbox's libvirt).
+    lab.run_script("lab.rhai").run().ok();
+    let host = lab.state().join("sandbox/lab/host.xml");
+    let xml = std::fs::read_to_string(&host).unwrap();
+    let at = xml.find("<name>overcloud-ctrl02</name>").unwrap();
+    let rs = at + xml[at..].find("runstate>1<").unwrap();
+    let xml = format!(
+        "{}runstate>5<{}",
+        &xml[..rs],
+        &xml[rs + "runstate>1<".len()..]
+    );
+    std::fs::write(&host, xml).unwrap();
+    let dir = lab.work().join("pic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let g = dir.join("lab.svg");
+    lab.run(["status", "--graph", g.to_str().unwrap()])
+        .stdout_has("overcloud-ctrl02");
+    let p = parse(&std::fs::read_to_string(&g).unwrap());
+    for (vm, state, fill) in [
+        ("undercloud", "running", "#cdeccd"),
+        ("overcloud-ctrl01", "running", "#cdeccd"),
+        ("overcloud-ctrl02", "shutoff", "#dcdcdc"),
+    ] {
+        let n = &p.nodes[vm];
+        assert!(
+            n.texts.contains(&format!("state: {state}")),
+            "{vm}: {:?}",
+            n.texts
+        );
+        assert_eq!(n.fill.as_deref(), Some(fill), "{vm}");
+    }
+    // The picture is all a status writes.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
 fn a_failed_stages_error_is_on_the_timeline() {
     let lab = Lab::new();
     let f = lab.file(

@@ -323,9 +323,6 @@ fn status_refuses_what_it_cannot_do_before_reading() {
     lab.run(["status", "--profile", "/nonexistent/p.rhai"])
         .code(2)
         .stderr_has("profile file /nonexistent/p.rhai does not exist");
-    lab.run(["status", "--graph", "lab.svg"])
-        .code(2)
-        .stderr_has("not there yet");
     lab.run(["status", "--set", "uir=x"])
         .code(2)
         .stderr_has("unknown --set key 'uir'")

@@ -24,6 +24,17 @@ use std::time::{Duration, Instant};
 /// What the status reads: the stdlib's reader for the lab `--profile` and `--target` name.
 const SCRIPT: &str = "import \"status\" as status;\nstatus::lab()\n";
 
+/// The status, and with `--graph FILE` the lab's picture with each VM in the state it read
+/// (stdlib/graph.rhai): the picture is the one output a status writes, and one it could not
+/// draw is said in `picture_error`, the status shown all the same.
+const SCRIPT_GRAPH: &str = "import \"status\" as status;\nimport \"graph\" as graph;\n\
+import \"target\" as target;\nimport \"profile\" as profile;\n\
+let info = run_info();\nlet st = status::lab();\n\
+try {\n\
+    let p = if st.lab != () { target::setup(info).p } else { profile::load(info.profile, info.script).profile };\n\
+    st.picture = graph::write(p, info.graph, #{ status: st });\n\
+} catch (e) { st.picture_error = `${e}`; }\nst\n";
+
 /// Why a change is refused here.
 const READ_ONLY: &str = "labsh status only reads";
 
@@ -40,16 +51,6 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         }
         USAGE
     };
-    if let Some(f) = &args.graph {
-        return usage(
-            format!(
-                "labsh status --graph {}: not there yet; the picture of the lab as its profile \
-                 makes it is drawn by a run",
-                f.display()
-            ),
-            Some("labsh run scripts/lab.rhai --plan --graph lab.svg"),
-        );
-    }
     for (kind, name) in [
         (paths::LabFile::Profile, &args.lab.profile),
         (paths::LabFile::Target, &args.lab.target),
@@ -72,6 +73,7 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         sets: args.lab.sets.iter().cloned().collect(),
         jobs,
         commands: crate::cli::subcommands(),
+        graph: args.graph.clone(),
         ..Default::default()
     };
     let cwd = std::env::current_dir().ok();
@@ -93,7 +95,12 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
             );
         });
     }
-    let Some(ast) = super::compile_checked(&engine, &printer, "status", SCRIPT, cwd.as_deref())
+    let script = if args.graph.is_some() {
+        SCRIPT_GRAPH
+    } else {
+        SCRIPT
+    };
+    let Some(ast) = super::compile_checked(&engine, &printer, "status", script, cwd.as_deref())
     else {
         return FAILED;
     };
@@ -129,7 +136,7 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
                     st["watch"] = json!(every);
                 }
                 show(&printer, &st, args.watch, first);
-                if st["healthy"] == true {
+                if st["healthy"] == true && st["picture_error"].is_null() {
                     OK
                 } else {
                     FAILED
@@ -199,8 +206,17 @@ fn show(printer: &Printer, st: &Value, watch: Option<f64>, first: bool) {
         ));
     }
     lines.extend(render(st, &|tone, text| printer.paint_out(tone, text)));
+    if let Some(f) = st["picture"].as_str() {
+        lines.push(format!("picture: {}", super::escaped(f, false)));
+    }
     for l in lines {
         printer.out(&l);
+    }
+    if let Some(e) = st["picture_error"].as_str() {
+        printer.error(
+            &format!("the picture was not drawn: {e}"),
+            json!({"kind": "picture"}),
+        );
     }
 }
 
