@@ -311,6 +311,12 @@ fn check_layout(what: &str, svg: &str, facts: &serde_json::Value) {
             );
         }
     }
+    assert!(
+        p.edges
+            .iter()
+            .any(|(a, b)| a.starts_with("net_") && b == "bmcs"),
+        "{what}: the BMCs are joined to no L0 network"
+    );
     let service = p.nodes["bmcs"].texts.join(" ");
     assert_eq!(
         service.contains("Redfish"),
