@@ -29,6 +29,7 @@ mod hostile;
 mod img;
 mod lab;
 mod labs;
+mod networks;
 mod oc;
 mod ocp;
 mod picture;

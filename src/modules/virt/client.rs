@@ -351,6 +351,15 @@ pub fn network_ensure(
             facts.forward, spec.forward
         ));
     }
+    if spec.forward.as_deref() == Some("bridge")
+        && facts.bridge != spec.bridge
+        && facts.owner.as_deref() == Some(lab)
+    {
+        diffs.push(format!(
+            "host bridge {:?}, wanted {:?}",
+            facts.bridge, spec.bridge
+        ));
+    }
     if !diffs.is_empty() {
         let whose = match &facts.owner {
             Some(o) if o == lab => "this lab's".to_string(),

@@ -63,6 +63,22 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
             ))
         }
     };
+    // Forward mode "bridge" puts the network on a bridge of the host's, which libvirt neither
+    // makes nor addresses (docs/formatnetwork.rst of libvirt 9.0): its name is needed, and an
+    // address or DHCP range is refused as libvirt refuses <ip> there.
+    if forward.as_deref() == Some("bridge") {
+        if o.str("bridge")?.is_none() {
+            return Err(format!(
+                "{func}: forward \"bridge\" needs 'bridge', the name of the host's bridge"
+            ));
+        }
+        if o.str("address")?.is_some() || dhcp.is_some() {
+            return Err(format!(
+                "{func}: forward \"bridge\" takes no 'address' or 'dhcp': the host's bridge has its \
+                 own, and libvirt refuses an <ip> on such a network"
+            ));
+        }
+    }
     for key in ["address", "netmask"] {
         if let Some(a) = o.str(key)? {
             if a.parse::<std::net::Ipv4Addr>().is_err() {
@@ -434,7 +450,8 @@ pub mod virt_fns {
     }
 
     /// Makes a network as `spec` says, or checks that it already is: `#{lab, name, address,
-    /// netmask, dhcp: [start, end] or false, forward: "nat"/"none", bridge, autostart: true,
+    /// netmask, dhcp: [start, end] or false, forward: "nat", "route", "open", "bridge" or "none",
+    /// bridge (with forward "bridge": the host's bridge, and no address or dhcp), autostart: true,
     /// active: true}`. An existing network is never redefined; its DHCP range is changed live and
     /// in the config (the seed's removal of `default`'s range), and it is started and autostarted.
     ///

@@ -26,7 +26,7 @@ fn owner_xml(lab: &str) -> String {
 pub struct NetSpec {
     pub name: String,
     pub bridge: Option<String>,
-    /// "nat", "route", "open" or `None` (isolated).
+    /// "nat", "route", "open", "bridge" (onto the host bridge `bridge`) or `None` (isolated).
     pub forward: Option<String>,
     pub address: Option<String>,
     pub netmask: Option<String>,
@@ -50,6 +50,17 @@ pub fn network_xml(spec: &NetSpec, lab: &str) -> String {
     );
     if let Some(f) = &spec.forward {
         let _ = write!(x, "<forward mode=\"{}\"/>", esc(f));
+    }
+    // libvirt 9.0's docs/formatnetwork.rst, "Using an existing host bridge": a network of
+    // forward mode "bridge" is the host's bridge by name, with no <ip> (src/conf/network_conf.c
+    // refuses one: "Unsupported <ip> element in network ... with forward mode='bridge'") and no
+    // STP or delay of its own: libvirt neither makes nor configures that bridge.
+    if spec.forward.as_deref() == Some("bridge") {
+        if let Some(b) = &spec.bridge {
+            let _ = write!(x, "<bridge name=\"{}\"/>", esc(b));
+        }
+        x.push_str("</network>");
+        return x;
     }
     if let Some(b) = &spec.bridge {
         let _ = write!(x, "<bridge name=\"{}\" stp=\"on\" delay=\"0\"/>", esc(b));
@@ -456,6 +467,36 @@ mod tests {
         assert_eq!(f.address.as_deref(), Some("172.16.0.254"));
         assert!(f.dhcp_ranges.is_empty());
         assert_eq!(f.forward, None);
+    }
+
+    #[test]
+    fn each_forward_mode_is_written_as_libvirt_reads_it() {
+        let mut spec = NetSpec {
+            name: "ext".into(),
+            address: Some("10.9.0.1".into()),
+            netmask: Some("255.255.255.0".into()),
+            ..Default::default()
+        };
+        for mode in ["nat", "route", "open"] {
+            spec.forward = Some(mode.into());
+            let x = network_xml(&spec, "lab");
+            assert!(x.contains(&format!("<forward mode=\"{mode}\"/>")), "{x}");
+            let f = parse_network(&x).unwrap();
+            assert_eq!(f.forward.as_deref(), Some(mode));
+            assert_eq!(f.address.as_deref(), Some("10.9.0.1"));
+        }
+        spec.forward = Some("bridge".into());
+        spec.bridge = Some("br-cust".into());
+        let x = network_xml(&spec, "lab");
+        assert!(
+            x.contains("<forward mode=\"bridge\"/><bridge name=\"br-cust\"/></network>"),
+            "{x}"
+        );
+        assert!(!x.contains("<ip"), "{x}");
+        let f = parse_network(&x).unwrap();
+        assert_eq!(f.forward.as_deref(), Some("bridge"));
+        assert_eq!(f.bridge.as_deref(), Some("br-cust"));
+        assert_eq!(f.address, None);
     }
 
     #[test]
