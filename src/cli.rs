@@ -243,7 +243,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "T", help = lab_file_help(LabFile::Target))]
     pub target: Option<String>,
 
-    /// Set a parameter (repeatable).
+    /// Set a script parameter (NAME=VALUE, a `param` of the script), or a profile key when KEY
+    /// has a '.' (overcloud.networks.tenant.vlan=120), checked with the profile (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
     pub sets: Vec<(String, String)>,
 

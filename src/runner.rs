@@ -254,10 +254,18 @@ pub fn check(file: &Path, common: &Common) -> u8 {
     let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
         return FAILED;
     };
+    // A profile variant (it defines `fn overrides()`) is checked as the lab loads it: its bases,
+    // keys, types and values, every problem named.
+    let profile = ast
+        .iter_functions()
+        .any(|f| f.name == "overrides" && f.params.is_empty());
+    if profile && !check_profile(&engine, &printer, &source) {
+        return FAILED;
+    }
     let stages = analyze::stage_names(&ast);
     let params = script_params(&engine, &ast, dir.as_deref()).0;
     if printer.is_json() {
-        printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params}));
+        printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params, "profile": profile}));
     } else {
         let mut line = format!("{source}: ok");
         if !stages.is_empty() {
@@ -266,9 +274,34 @@ pub fn check(file: &Path, common: &Common) -> u8 {
         if !params.is_empty() {
             line.push_str(&format!("; parameters: {}", params.join(", ")));
         }
+        if profile {
+            line.push_str("; a profile, checked whole");
+        }
         printer.out(&line);
     }
     OK
+}
+
+/// Loads the profile variant `file` as the lab does (`profile::load`: every effect refused), and
+/// prints its problems; whether it has none.
+fn check_profile(engine: &Engine, printer: &Printer, file: &str) -> bool {
+    let quoted = serde_json::to_string(file).unwrap_or_default();
+    let text = format!("import \"profile\" as profile;\nprofile::load({quoted}, ());\n");
+    let res = engine
+        .compile(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|ast| {
+            engine
+                .run_ast(&ast)
+                .map_err(|e| Diagnostic::from_eval(&e, Some(file)).render())
+        });
+    match res {
+        Ok(()) => true,
+        Err(msg) => {
+            printer.error(&msg, json!({"file": file, "kind": "profile"}));
+            false
+        }
+    }
 }
 
 /// The parameters a script can be given with `--set`: the literal `param(..)` names of the
@@ -396,7 +429,13 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     } else {
         script_params(&engine, &ast, dir.as_deref())
     };
-    let keys: Vec<&str> = args.sets.iter().map(|(k, _)| k.as_str()).collect();
+    // A KEY with a '.' is a profile key, which profile::load checks against the profile.
+    let keys: Vec<&str> = args
+        .sets
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !crate::session::is_profile_key(k))
+        .collect();
     if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
         return c;
     }
@@ -1012,6 +1051,25 @@ pub fn doc_cmd(
                 text.push_str(&format!("\n  {name:<12} {summary}"));
             }
             text
+        }
+        // The profile's keys, from the schema its checks read (stdlib/profile.rhai), then the
+        // module's functions.
+        Some(t) if t.trim() == "profile" => {
+            let keys = engine
+                .compile("import \"profile\" as profile;\nprofile::reference()")
+                .map_err(|e| e.to_string())
+                .and_then(|ast| {
+                    engine
+                        .eval_ast::<String>(&ast)
+                        .map_err(|e| Diagnostic::from_eval(&e, Some("profile")).render())
+                });
+            match (keys, crate::doc::topic(&cat, "profile")) {
+                (Ok(k), Ok(f)) => format!("{k}\n{f}"),
+                (Err(e), _) | (_, Err(e)) => {
+                    printer.error(&e, serde_json::json!({}));
+                    return FAILED;
+                }
+            }
         }
         Some(t) => match topics.iter().find(|(name, _, _)| *name == t.trim()) {
             Some((_, _, text)) => text(),

@@ -10,6 +10,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// Whether a `--set` KEY sets a profile key (a dotted path such as
+/// `overcloud.networks.tenant.vlan`, which profile::load lays on the profile) rather than a
+/// script parameter (`param("name", ..)`: a name, never with a '.').
+pub fn is_profile_key(key: &str) -> bool {
+    key.contains('.')
+}
+
 /// What the command line said about this run.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {

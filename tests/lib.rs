@@ -44,4 +44,5 @@ mod ssh_node;
 mod status;
 mod tenant;
 mod tripleo;
+mod variants;
 mod virt;

@@ -91,8 +91,9 @@ pub mod variant_fns {
     /// Loads the profile variant in `file` for the lab's `stages` without letting it act: the
     /// file is compiled and checked whole (unknown functions, arity, hook names for the stages,
     /// with did-you-mean), then its top-level code and `overrides()` run with every effect
-    /// refused and a budget of operations. Returns `#{overrides, hooks, file}` (`hooks`: the
-    /// names of its hook functions). How `profile::load` reads a variant.
+    /// refused and a budget of operations. Returns `#{overrides, hooks, file, real}` (`hooks`:
+    /// the names of its hook functions; `real`: the file's canonical path). How `profile::load`
+    /// reads a variant.
     ///
     /// ```rhai
     /// let f = run_info().state_dir + "/example-variant.rhai";
@@ -204,6 +205,11 @@ pub mod variant_fns {
         m.insert("overrides".into(), over.into());
         m.insert("hooks".into(), hooks.into());
         m.insert("file".into(), file.into());
+        // The file itself, whatever path named it: how a chain of bases finds a cycle.
+        let real = std::fs::canonicalize(file)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| file.to_string());
+        m.insert("real".into(), real.into());
         Ok(m)
     }
 

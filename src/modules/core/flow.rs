@@ -157,6 +157,9 @@ struct RunInfo {
     state_dir: String,
     done: Vec<String>,
     commands: Vec<String>,
+    /// `--set` values of profile keys (a KEY with a '.'), which profile::load lays on the
+    /// profile; a KEY without one is a script parameter (`param`).
+    profile_sets: std::collections::BTreeMap<String, String>,
 }
 
 /// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
@@ -440,8 +443,9 @@ pub mod flow_fns {
     }
 
     /// What this run is: `#{plan, run_id, script, profile, target, jobs, stages, yes, graph,
-    /// state_dir, done, commands}` (`stages`: the script's, in order; `done`: those this run
-    /// has finished so far; `commands`: the subcommands of this labsh, such as "status").
+    /// state_dir, done, commands, profile_sets}` (`stages`: the script's, in order; `done`: those
+    /// this run has finished so far; `commands`: the subcommands of this labsh, such as
+    /// "status"; `profile_sets`: the `--set` values whose KEY has a '.', profile keys).
     ///
     /// ```rhai
     /// let i = run_info();
@@ -477,6 +481,13 @@ pub mod flow_fns {
                     .map(|st| st.name)
                     .collect(),
                 commands: s.options.commands.clone(),
+                profile_sets: s
+                    .options
+                    .sets
+                    .iter()
+                    .filter(|(k, _)| crate::session::is_profile_key(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             },
         )
     }
