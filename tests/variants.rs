@@ -198,5 +198,5 @@ fn doc_profile_lists_every_key_from_the_schema_the_checks_read() {
     std::fs::write(lab.lib().join("seed.rhai"), grown).unwrap();
     lab.run(["doc", "profile"])
         .code(1)
-        .stderr_has("the seed's extra_knob is not in profile::schema()");
+        .stderr_has("the seed's extra_knob is not in profile::key_schema()");
 }
