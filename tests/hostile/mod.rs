@@ -478,6 +478,77 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
                 code: 2,
                 says: &["profile file {work}/profiles/missing.rhai does not exist"],
             },
+            Case {
+                name: "a forward mode libvirt does not know",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ networks: #{ ext: #{ address: \"10.9.0.1\", netmask: \"255.255.255.0\", forward: \"nat; reboot\" } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: networks.ext.forward: \"nat; reboot\" is not a forward mode libvirt knows"],
+            },
+            Case {
+                name: "a network on a host bridge without its name",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ networks: #{ \"default\": #{ forward: \"bridge\" } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: networks.default.bridge: is required with forward \"bridge\""],
+            },
+            Case {
+                name: "a host bridge's name that is no interface name",
+                files: &[(
+                    "profiles/v.rhai",
+                    "fn overrides() { #{ networks: #{ ext: #{ address: \"10.9.0.1\", netmask: \"255.255.255.0\", forward: \"bridge\", bridge: \"br0\\n<evil/>\" } } } }\n",
+                )],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: networks.ext.bridge: \"br0\\n<evil/>\" holds a line break"],
+            },
+            Case {
+                name: "a base that does not exist",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ base: \"nosuch\" } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: base: \"nosuch\": unknown profile 'nosuch'"],
+            },
+            Case {
+                name: "a base file that does not exist",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ base: \"../nowhere/x.rhai\" } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: base: \"../nowhere/x.rhai\": profile file {work}/profiles/../nowhere/x.rhai does not exist"],
+            },
+            Case {
+                name: "bases that form a cycle",
+                files: &[
+                    ("profiles/v.rhai", "fn overrides() { #{ base: \"w\" } }\n"),
+                    ("profiles/w.rhai", "fn overrides() { #{ base: \"v.rhai\" } }\n"),
+                ],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/w.rhai: base: \"v.rhai\" forms a cycle: {work}/profiles/v.rhai -> {work}/profiles/w.rhai -> {work}/profiles/v.rhai"],
+            },
+            Case {
+                name: "a variant that is its own base",
+                files: &[("profiles/v.rhai", "fn overrides() { #{ base: \"v\" } }\n")],
+                args: &[P, F],
+                code: 1,
+                says: &["{work}/profiles/v.rhai: base: \"v\" forms a cycle"],
+            },
+            Case {
+                name: "a profile key set to a value of the wrong type",
+                files: &[],
+                args: &["--set", "overcloud.networks.tenant.vlan=ten", "--set", "ocp.nosuch.key=1"],
+                code: 1,
+                says: &[
+                    "--set: overcloud.networks.tenant.vlan: must be an integer, not a string (ten)",
+                    "--set: unknown key 'ocp.nosuch'",
+                ],
+            },
         ],
         "lab.rhai",
     );
