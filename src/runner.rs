@@ -439,6 +439,21 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
         return c;
     }
+    if let Some((k, _)) = args
+        .sets
+        .iter()
+        .find(|(k, _)| crate::session::is_profile_key(k))
+    {
+        if !analyze::imports(&engine, &ast, dir.as_deref(), "profile") {
+            return usage_error(
+                &printer,
+                format!(
+                    "--set {k}: a KEY with a '.' is a profile key, and {source} loads no profile (it imports no \"profile\")"
+                ),
+                Some("a script's own parameters are plain names (param(\"name\", ..))".into()),
+            );
+        }
+    }
     for (k, v) in &args.sets {
         for (_, default) in defaults.iter().filter(|(n, _)| n == k) {
             if let Err(e) = crate::modules::core::parse_param(k, v, default) {

@@ -171,6 +171,12 @@ fn set_gives_profile_keys_checked_with_the_profile() {
         .stderr_has("--set: ocp.workers: must be an integer, not a string (many)")
         .stderr_has("--set: unknown key 'ocp.wrokers' (did you mean 'ocp.workers'?)");
     assert!(!lab.state().join("sandbox").exists(), "nothing made");
+    // A profile key for a script that loads no profile is refused, not dropped.
+    let plain = lab.file("plain.rhai", "print(param(\"n\", 1));\n");
+    lab.run(["run", plain.to_str().unwrap(), "--set", "ocp.workers=3"])
+        .code(2)
+        .stderr_has("--set ocp.workers: a KEY with a '.' is a profile key")
+        .stderr_has("loads no profile");
     // A key without a '.' is still a script parameter, checked as one.
     lab.run_script("lab.rhai")
         .args(["--plan", "--set", "strct=true"])

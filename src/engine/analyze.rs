@@ -98,6 +98,13 @@ pub fn import_closure(engine: &Engine, ast: &AST, script_dir: Option<&Path>) -> 
     out
 }
 
+/// Whether `ast` or a module it imports (at any depth) imports the module `name` by that literal
+/// path (`import "profile" as p`).
+pub fn imports(engine: &Engine, ast: &AST, script_dir: Option<&Path>, name: &str) -> bool {
+    let has = |a: &AST| literal_imports(a).iter().any(|(p, _)| p == name);
+    has(ast) || import_closure(engine, ast, script_dir).iter().any(has)
+}
+
 /// A module as the import graph sees it: who it is (its canonical path, or its stdlib origin),
 /// the source name its errors show, and its literal imports.
 struct Node {
