@@ -200,6 +200,33 @@ pub struct Gate {
     pub feature_sets: Vec<String>,
 }
 
+/// Two install-config fields the installer refuses together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Together {
+    /// The two install-config paths, dotted.
+    pub fields: [String; 2],
+    /// What the installer says.
+    pub says: String,
+    /// Both are taken when they name the same one subnet.
+    #[serde(default)]
+    pub same_subnet_allowed: bool,
+}
+
+/// What a provider network needs to be the machines' network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderNeeds {
+    /// Shared with other projects (Nova requests the ports).
+    pub shared: bool,
+    /// Owned by the installing project.
+    pub owned_by_project: bool,
+    /// A route to the metadata address 169.254.169.254.
+    pub metadata_route: bool,
+    /// The API and ingress VIPs given.
+    pub vips: bool,
+}
+
 /// Every fact, by release (releases.yaml `facts`).
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
@@ -226,6 +253,12 @@ pub(super) struct FactTable {
     pub(super) credentials_modes: Steps<Option<Vec<String>>>,
     pub(super) feature_gates: Steps<Vec<Gate>>,
     pub(super) dns_records_need_user_managed_lb: Steps<bool>,
+    pub(super) premade_machines_subnet: Steps<Option<String>>,
+    pub(super) uuid_fields: Steps<Vec<String>>,
+    pub(super) forbidden_together: Steps<Vec<Together>>,
+    pub(super) checks_additional_ids_exist: Steps<bool>,
+    pub(super) provider_machines_network: Steps<Option<ProviderNeeds>>,
+    pub(super) vips_outside_pool: Steps<bool>,
 }
 
 /// A release labsh writes for.
@@ -404,7 +437,13 @@ impl FactTable {
             quota,
             credentials_modes,
             feature_gates,
-            dns_records_need_user_managed_lb
+            dns_records_need_user_managed_lb,
+            premade_machines_subnet,
+            uuid_fields,
+            forbidden_together,
+            checks_additional_ids_exist,
+            provider_machines_network,
+            vips_outside_pool
         )
     }
 }
@@ -460,6 +499,15 @@ impl RawTable {
         f.feature_gates.check("feature_gates", self)?;
         f.dns_records_need_user_managed_lb
             .check("dns_records_need_user_managed_lb", self)?;
+        f.premade_machines_subnet
+            .check("premade_machines_subnet", self)?;
+        f.uuid_fields.check("uuid_fields", self)?;
+        f.forbidden_together.check("forbidden_together", self)?;
+        f.checks_additional_ids_exist
+            .check("checks_additional_ids_exist", self)?;
+        f.provider_machines_network
+            .check("provider_machines_network", self)?;
+        f.vips_outside_pool.check("vips_outside_pool", self)?;
         for s in &self.fields {
             for x in &s.fields {
                 let at = format!("fields: {}", x.name);

@@ -125,6 +125,7 @@ pub fn check_install_config(
     network_problems(c, r, lab, &mut p);
     platform_problems(c, r, external_cidr, &mut p);
     refusal_problems(c, r, &mut p);
+    network_option_problems(c, r, &mut p);
     proxy_and_mirror_problems(c, &mut p);
     secret_problems(c, &mut p);
     p
@@ -357,6 +358,200 @@ fn refusal_problems(c: &Value, r: Release, p: &mut Vec<String>) {
     }
 }
 
+/// Whether `s` is a UUID of version 4 as the installer's ValidUUIDv4 reads it
+/// (pkg/asset/installconfig/openstack/validation/machinepool.go, google/uuid's Parse: the
+/// 36-character form, 32 hex digits, `{...}` or `urn:uuid:`, and version 4).
+pub fn is_uuid_v4(s: &str) -> bool {
+    let s = s.strip_prefix("urn:uuid:").unwrap_or(s);
+    let s = s
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(s);
+    let hex: String = match s.len() {
+        36 => {
+            let b = s.as_bytes();
+            if [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+                return false;
+            }
+            s.chars().filter(|c| *c != '-').collect()
+        }
+        32 => s.to_string(),
+        _ => return false,
+    };
+    hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) && hex.as_bytes()[12] == b'4'
+}
+
+/// An id the plan stands in for (`(planned network mgmt)`): what the tenant step will make.
+fn planned_id(s: &str) -> bool {
+    s.starts_with("(planned ") && s.ends_with(')')
+}
+
+/// Whether `v` is set: present, not null, not an empty string, list or map.
+fn is_set(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The node-level network options (each rule in releases.yaml with its source): the pools'
+/// `additionalNetworkIDs` and `additionalSecurityGroupIDs` lists of IDs, UUIDs where the
+/// release checks them; the pre-made machines subnet (`machinesSubnet`, `controlPlanePort`'s
+/// one or two subnet filters); and the fields the release refuses together. A planned id
+/// (`(planned network mgmt)`) stands for the one the tenant step makes. A field the release
+/// does not define is schema_problems' to name.
+fn network_option_problems(c: &Value, r: Release, p: &mut Vec<String>) {
+    let name = r.name();
+    let uuid = |f: &str| r.uuid_fields().iter().any(|x| x == f);
+    let id_problem = |path: &str, v: &Value, p: &mut Vec<String>, check_uuid: bool| match v.as_str()
+    {
+        Some(s) if planned_id(s) => {}
+        Some(s) if s.is_empty() => p.push(format!("{path}: is empty: give an ID")),
+        Some(s) if check_uuid && !is_uuid_v4(s) => p.push(format!(
+            "{path}: {s:?} is not a UUID (version 4): OpenShift {name} takes the ID, not a name"
+        )),
+        Some(_) => {}
+        None => p.push(format!("{path}: {v} must be an ID (a string)")),
+    };
+    let osp = c.get("platform").and_then(|v| v.get("openstack"));
+    let mut pools: Vec<(String, &Value)> = vec![];
+    if let Some(cp) = get(c, "controlPlane.platform.openstack") {
+        pools.push(("controlPlane.platform.openstack".into(), cp));
+    }
+    if let Some(list) = c.get("compute").and_then(Value::as_array) {
+        for (i, pool) in list.iter().enumerate() {
+            if let Some(v) = get(pool, "platform.openstack") {
+                pools.push((format!("compute[{i}].platform.openstack"), v));
+            }
+        }
+    }
+    if let Some(d) = osp.and_then(|v| v.get("defaultMachinePlatform")) {
+        pools.push(("platform.openstack.defaultMachinePlatform".into(), d));
+    }
+    for (at, pool) in &pools {
+        for f in ["additionalNetworkIDs", "additionalSecurityGroupIDs"] {
+            let Some(v) = pool.get(f).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            if !r.defines(Section::OpenstackMachinePool, f) {
+                continue;
+            }
+            let path = format!("{at}.{f}");
+            let Some(list) = v.as_array() else {
+                p.push(format!("{path}: must be a list of IDs, not {v}"));
+                continue;
+            };
+            for (i, x) in list.iter().enumerate() {
+                id_problem(&format!("{path}[{i}]"), x, p, uuid(&format!("pools.{f}")));
+            }
+            let mut seen = vec![];
+            for x in list.iter().filter_map(Value::as_str) {
+                if seen.contains(&x) {
+                    p.push(format!("{path}: {x} is listed twice"));
+                }
+                seen.push(x);
+            }
+        }
+    }
+    let Some(osp) = osp else { return };
+    if let Some(v) = osp.get("machinesSubnet").filter(|v| is_set(Some(v))) {
+        if r.defines(Section::OpenstackPlatform, "machinesSubnet") {
+            id_problem(
+                "platform.openstack.machinesSubnet",
+                v,
+                p,
+                uuid("platform.openstack.machinesSubnet"),
+            );
+        }
+    }
+    if let Some(cpp) = osp.get("controlPlanePort").filter(|v| !v.is_null()) {
+        if r.defines(Section::OpenstackPlatform, "controlPlanePort") {
+            control_plane_port_problems(cpp, |f| uuid(f), p, &id_problem);
+        }
+    }
+    for t in r.forbidden_together() {
+        let [a, b] = &t.fields;
+        let (va, vb) = (get(c, a), get(c, b));
+        if !is_set(va) || !is_set(vb) {
+            continue;
+        }
+        if t.same_subnet_allowed {
+            // Taken when controlPlanePort has exactly the one subnet machinesSubnet names.
+            let ms = text(c, "platform.openstack.machinesSubnet");
+            let fixed = get(c, "platform.openstack.controlPlanePort.fixedIPs")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if fixed.len() == 1 && text(&fixed[0], "subnet.id") == ms {
+                continue;
+            }
+        }
+        p.push(format!(
+            "{a}: OpenShift {name} refuses it together with {b} (\"{}\"); leave one out",
+            t.says
+        ));
+    }
+}
+
+/// `controlPlanePort`: one or two subnet filters, each with an id or a name, and the network's
+/// id a UUID where the release checks it (validateControlPlanePort,
+/// pkg/types/openstack/validation/platform.go, release-4.14).
+fn control_plane_port_problems(
+    cpp: &Value,
+    uuid: impl Fn(&str) -> bool,
+    p: &mut Vec<String>,
+    id_problem: &dyn Fn(&str, &Value, &mut Vec<String>, bool),
+) {
+    let at = "platform.openstack.controlPlanePort";
+    if !cpp.is_object() {
+        p.push(format!("{at}: must be a map (fixedIPs, network)"));
+        return;
+    }
+    if let Some(id) = get(cpp, "network.id").filter(|v| is_set(Some(v))) {
+        id_problem(
+            &format!("{at}.network.id"),
+            id,
+            p,
+            uuid("platform.openstack.controlPlanePort.network.id"),
+        );
+    }
+    let fixed = cpp
+        .get("fixedIPs")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    match fixed.len() {
+        0 => p.push(format!(
+            "{at}.fixedIPs: is required: the installer needs a subnet filter (\"it is required to set a subnet filter to the controlPlanePort\")"
+        )),
+        1 | 2 => {
+            for (i, f) in fixed.iter().enumerate() {
+                let sat = format!("{at}.fixedIPs[{i}].subnet");
+                let id = get(f, "subnet.id").filter(|v| is_set(Some(v)));
+                let name = get(f, "subnet.name").filter(|v| is_set(Some(v)));
+                match (id, name) {
+                    (None, None) => p.push(format!(
+                        "{sat}: needs its id or its name (\"either ID or Name must be set on the subnet filter\")"
+                    )),
+                    (Some(id), _) => id_problem(
+                        &format!("{sat}.id"),
+                        id,
+                        p,
+                        uuid("platform.openstack.controlPlanePort.fixedIPs.subnet.id"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        n => p.push(format!(
+            "{at}.fixedIPs: {n} subnets; the installer takes one or two (an IPv4 and an IPv6)"
+        )),
+    }
+}
+
 /// The pull secret and the nodes' public key.
 fn secret_problems(c: &Value, p: &mut Vec<String>) {
     if text(c, "pullSecret").is_empty() {
@@ -582,6 +777,258 @@ pub fn release_problems(r: Release, v: &serde_json::Value) -> (Vec<String>, Vec<
     (errors, warnings)
 }
 
+/// What a profile's node-level network options ask of `r`, each naming the profile key: `v` is
+/// `#{machines_network, pools: #{control_plane, compute: #{networks, security_groups}},
+/// networks (tenant.networks), security_groups (tenant.security_groups), vlan_ranges
+/// ([#{physical_network, min, max}], overcloud.provider_vlan_ranges), overcloud_vlans (name ->
+/// VLAN of the overcloud's own networks on the bond), machine_cidr, vips: #{api, ingress}}`.
+/// The release's fields and rules (releases.yaml), a provider network's requirements as the
+/// machines' network, and each network's addresses and VLAN against the overcloud's ranges.
+pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
+    let mut e = vec![];
+    let name = r.name();
+    let s = |x: Option<&Value>| x.and_then(Value::as_str).unwrap_or("").to_string();
+    let empty = serde_json::Map::new();
+    let nets = v
+        .get("networks")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let groups = v
+        .get("security_groups")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let names =
+        |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>().join(", ");
+    // The pools' additional networks and security groups.
+    for pool in ["control_plane", "compute"] {
+        for (key, field, known) in [
+            ("networks", "additionalNetworkIDs", nets),
+            ("security_groups", "additionalSecurityGroupIDs", groups),
+        ] {
+            let at = format!("ocp.pools.{pool}.{key}");
+            let list: Vec<String> = get(v, &format!("pools.{pool}.{key}"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            x.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if list.is_empty() {
+                continue;
+            }
+            if let Some(why) = r.field_problem(Section::OpenstackMachinePool, field) {
+                e.push(format!("{at}: {why} ({field})"));
+                continue;
+            }
+            for n in &list {
+                if !known.contains_key(n) {
+                    let what = if key == "networks" {
+                        "tenant.networks"
+                    } else {
+                        "tenant.security_groups"
+                    };
+                    e.push(format!(
+                        "{at}: {n:?} is not one of {what} ({}); define it there so the tenant step makes it",
+                        names(known)
+                    ));
+                }
+            }
+        }
+    }
+    // Each network: its addresses, its VLAN on the overcloud's provider ranges.
+    let ranges: Vec<(String, i64, i64)> = v
+        .get("vlan_ranges")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        s(x.get("physical_network")),
+                        x.get("min").and_then(Value::as_i64).unwrap_or(0),
+                        x.get("max").and_then(Value::as_i64).unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ovlans: Vec<(String, i64)> = v
+        .get("overcloud_vlans")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, x)| x.as_i64().map(|n| (k.clone(), n)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (k, n) in nets {
+        let at = format!("tenant.networks.{k}");
+        let cidr = s(n.get("cidr"));
+        if parse_cidr(&cidr).is_none() {
+            e.push(format!(
+                "{at}.cidr: {cidr:?} is not a CIDR such as 192.168.100.0/24"
+            ));
+            continue;
+        }
+        for f in ["gateway", "metadata_route"] {
+            let a = s(n.get(f));
+            if !a.is_empty() && !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a)) {
+                e.push(format!("{at}.{f}: {a:?} is not an address of {cidr}"));
+            }
+        }
+        let pool: Vec<String> = n
+            .get("pool")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|x| s(Some(x))).collect())
+            .unwrap_or_default();
+        if !pool.is_empty() && pool.len() != 2 {
+            e.push(format!(
+                "{at}.pool: must be [first, last] addresses, not {} of them",
+                pool.len()
+            ));
+        }
+        for a in &pool {
+            if !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, a)) {
+                e.push(format!("{at}.pool: {a:?} is not an address of {cidr}"));
+            }
+        }
+        if let Some(vlan) = n.get("vlan").filter(|x| !x.is_null()) {
+            let Some(vlan) = vlan.as_i64() else {
+                e.push(format!("{at}.vlan: {vlan} must be a VLAN ID (an integer)"));
+                continue;
+            };
+            let phys = {
+                let p = s(n.get("physical_network"));
+                if p.is_empty() {
+                    "datacentre".to_string()
+                } else {
+                    p
+                }
+            };
+            let mine: Vec<&(String, i64, i64)> = ranges.iter().filter(|r| r.0 == phys).collect();
+            if !mine.iter().any(|r| r.1 <= vlan && vlan <= r.2) {
+                let shown: Vec<String> = ranges
+                    .iter()
+                    .map(|r| format!("{}:{}:{}", r.0, r.1, r.2))
+                    .collect();
+                e.push(format!(
+                    "{at}.vlan: VLAN {vlan} on {phys} is outside the overcloud's provider VLAN ranges ({}): add a range that holds it to overcloud.provider_vlan_ranges",
+                    if shown.is_empty() { "none: overcloud.provider_vlan_ranges is empty".to_string() } else { shown.join(", ") }
+                ));
+            }
+            for (on, ov) in &ovlans {
+                if *ov == vlan {
+                    e.push(format!(
+                        "{at}.vlan: VLAN {vlan} is the overcloud's {on} network's (overcloud.networks.{on}.vlan) on the same bond; choose another"
+                    ));
+                }
+            }
+        }
+    }
+    // The machines' own network, made before the install.
+    let machines = s(v.get("machines_network"));
+    if machines.is_empty() {
+        return e;
+    }
+    let at = "ocp.machines_network";
+    let Some(field) = r.premade_machines_subnet() else {
+        e.push(format!(
+            "{at}: OpenShift {name} always makes the machines' network itself: a pre-made machines subnet (machinesSubnet) comes in 4.5; leave it ()"
+        ));
+        return e;
+    };
+    let Some(n) = nets.get(&machines) else {
+        e.push(format!(
+            "{at}: {machines:?} is not one of tenant.networks ({})",
+            names(nets)
+        ));
+        return e;
+    };
+    let cidr = s(n.get("cidr"));
+    let mcidr = s(v.get("machine_cidr"));
+    if cidr != mcidr {
+        e.push(format!(
+            "ocp.machine_cidr: {mcidr} must be the CIDR of the machines' subnet tenant.networks.{machines}.cidr ({cidr}): OpenShift {name} refuses a machineNetwork that is not the {field} subnet's"
+        ));
+    }
+    let vip = |k: &str| s(get(v, &format!("vips.{k}")));
+    let provider = n.get("vlan").is_some_and(|x| !x.is_null());
+    if provider {
+        match r.provider_machines_network() {
+            None => e.push(format!(
+                "{at}: tenant.networks.{machines} is a provider network (it has a VLAN): OpenShift {name} does not document the machines on a provider network (from 4.8)"
+            )),
+            Some(needs) => {
+                if needs.shared && n.get("shared").and_then(Value::as_bool) != Some(true) {
+                    e.push(format!(
+                        "tenant.networks.{machines}.shared: a provider network of the machines must be shared, or Nova cannot make its ports (OpenShift's docs/user/openstack/provider_networks.md); set shared: true"
+                    ));
+                }
+                if needs.metadata_route && s(n.get("metadata_route")).is_empty() {
+                    e.push(format!(
+                        "tenant.networks.{machines}.metadata_route: a provider network of the machines needs a route to the metadata address 169.254.169.254 (docs/user/openstack/provider_networks.md); give the next hop that reaches it"
+                    ));
+                }
+                if needs.vips {
+                    for k in ["api", "ingress"] {
+                        if vip(k).is_empty() {
+                            e.push(format!(
+                                "ocp.vips.{k}: a provider network of the machines needs the {k} VIP given, an unassigned address of {cidr} (docs/user/openstack/provider_networks.md)"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for k in ["api", "ingress"] {
+        let a = vip(k);
+        if a.is_empty() {
+            continue;
+        }
+        if r.vip_fields().is_none() {
+            e.push(format!(
+                "ocp.vips.{k}: OpenShift {name} takes no VIP address (apiVIP comes in 4.5); leave it ()"
+            ));
+            continue;
+        }
+        if !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a)) {
+            e.push(format!(
+                "ocp.vips.{k}: {a:?} is not an address of the machines' subnet {cidr}"
+            ));
+            continue;
+        }
+        let pool: Vec<String> = n
+            .get("pool")
+            .and_then(Value::as_array)
+            .map(|x| x.iter().map(|y| s(Some(y))).collect())
+            .unwrap_or_default();
+        if r.vips_outside_pool() && pool.len() == 2 && in_range(&a, &pool[0], &pool[1]) {
+            e.push(format!(
+                "ocp.vips.{k}: {a} is inside the allocation pool of tenant.networks.{machines} ({} to {}): OpenShift {name} refuses it (\"apiVIP can not fall in a MachineNetwork allocation pool\")",
+                pool[0], pool[1]
+            ));
+        }
+    }
+    e
+}
+
+/// Whether IPv4 `a` is between `lo` and `hi`, inclusive.
+fn in_range(a: &str, lo: &str, hi: &str) -> bool {
+    match (
+        a.parse::<Ipv4Addr>(),
+        lo.parse::<Ipv4Addr>(),
+        hi.parse::<Ipv4Addr>(),
+    ) {
+        (Ok(a), Ok(l), Ok(h)) => l <= a && a <= h,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -700,6 +1147,291 @@ mod tests {
         assert!(
             p.contains("overlaps the lab's network provisioning (172.16.0.0/24)"),
             "{p}"
+        );
+    }
+
+    /// A config for release `v` as the lab writes it, with the node-level network options:
+    /// workers on an additional network and security group, the machines on a pre-made subnet.
+    fn with_options(v: &str) -> Value {
+        let r = release::Release::parse(v).unwrap();
+        let mut c = serde_json::json!({
+            "apiVersion": "v1", "baseDomain": "osd2019.local", "metadata": {"name": "ocp4"},
+            "controlPlane": {"name": "master", "replicas": 3, "platform": {"openstack": {}}},
+            "compute": [{"name": "worker", "replicas": 2, "platform": {"openstack": {
+                "additionalNetworkIDs": [MGMT], "additionalSecurityGroupIDs": [SG]}}}],
+            "networking": {"clusterNetwork": [{"cidr": "10.128.0.0/14", "hostPrefix": 23}],
+                           "serviceNetwork": ["172.30.0.0/16"], "networkType": "OVNKubernetes"},
+            "platform": {"openstack": {"cloud": "openstack", "externalNetwork": "external"}},
+            "pullSecret": "{}", "sshKey": "ssh-ed25519 AAAA lab"});
+        let osp = &mut c["platform"]["openstack"];
+        osp[r.api_fip_field()] = "192.168.122.164".into();
+        if let Some(f) = r.ingress_fip_field() {
+            osp[f] = "192.168.122.180".into();
+        }
+        if r.flavor_in_default_pool() {
+            osp["defaultMachinePlatform"] = serde_json::json!({"type": "master"});
+        } else {
+            osp["computeFlavor"] = "master".into();
+        }
+        match r.premade_machines_subnet() {
+            Some("controlPlanePort") => {
+                osp["controlPlanePort"] =
+                    serde_json::json!({"fixedIPs": [{"subnet": {"id": SUBNET}}]})
+            }
+            Some(f) => osp[f] = SUBNET.into(),
+            None => {}
+        }
+        if r.machine_network_field() == "machineCIDR" {
+            c["networking"]["machineCIDR"] = "10.0.0.0/16".into();
+        } else {
+            c["networking"]["machineNetwork"] = serde_json::json!([{"cidr": "10.0.0.0/16"}]);
+        }
+        c
+    }
+
+    const MGMT: &str = "5b0b8a3c-1f0e-4a4f-9d53-5d1f3c2b7e11";
+    const SG: &str = "0d6ae8e1-7a57-4c2b-8f0e-9a1c4e6f2b33";
+    const SUBNET: &str = "c664df47-4f7e-4852-819e-e66f9882b7b3";
+
+    /// Each release from 4.5 takes the options as the lab writes them; 4.2 to 4.4 name the
+    /// fields they do not have, and every release names the hostile rows of its own rules.
+    #[test]
+    fn the_network_options_by_release() {
+        let check = |c: &Value, v: &str| {
+            check_install_config(c, release::Release::parse(v).unwrap(), &[], None).join("\n")
+        };
+        for r in release::all() {
+            let v = r.name();
+            let c = with_options(&v);
+            let p = check(&c, &v);
+            if r.version.minor < 5 {
+                assert_all_in(
+                    &p,
+                    &[
+                        &format!("compute[0].platform.openstack.additionalNetworkIDs: OpenShift {v} has no such field: it comes in 4.5"),
+                        "additionalSecurityGroupIDs: OpenShift",
+                    ],
+                );
+                continue;
+            }
+            assert_eq!(p, "", "{v}");
+            // A name where an ID goes: refused from 4.6 (4.5 passes it to the machines).
+            let mut named = c.clone();
+            named["compute"][0]["platform"]["openstack"]["additionalNetworkIDs"] =
+                serde_json::json!(["mgmt"]);
+            let p = check(&named, &v);
+            if r.version.minor >= 6 {
+                assert!(
+                    p.contains("additionalNetworkIDs[0]: \"mgmt\" is not a UUID (version 4)"),
+                    "{v}: {p}"
+                );
+            } else {
+                assert_eq!(p, "", "{v}");
+            }
+            // A planned id stands for the tenant step's.
+            named["compute"][0]["platform"]["openstack"]["additionalNetworkIDs"] =
+                serde_json::json!(["(planned network mgmt)"]);
+            assert_eq!(check(&named, &v), "", "{v}");
+            // Not a list, and twice the same.
+            let mut bad = c.clone();
+            bad["controlPlane"]["platform"]["openstack"]["additionalSecurityGroupIDs"] = SG.into();
+            bad["compute"][0]["platform"]["openstack"]["additionalNetworkIDs"] =
+                serde_json::json!([MGMT, MGMT]);
+            assert_all_in(
+                &check(&bad, &v),
+                &[
+                    "controlPlane.platform.openstack.additionalSecurityGroupIDs: must be a list of IDs",
+                    &format!("compute[0].platform.openstack.additionalNetworkIDs: {MGMT} is listed twice"),
+                ],
+            );
+            // externalDNS with a pre-made subnet: refused together.
+            let mut dns = c.clone();
+            dns["platform"]["openstack"]["externalDNS"] = serde_json::json!(["192.168.122.1"]);
+            let field = r.premade_machines_subnet().unwrap();
+            assert!(
+                check(&dns, &v).contains(&format!(
+                    "platform.openstack.{field}: OpenShift {v} refuses it together with platform.openstack.externalDNS"
+                )),
+                "{v}: {}",
+                check(&dns, &v)
+            );
+            let mut ms = c.clone();
+            ms["platform"]["openstack"]["machinesSubnet"] = "machines".into();
+            let p = check(&ms, &v);
+            assert!(
+                p.contains("platform.openstack.machinesSubnet: \"machines\" is not a UUID"),
+                "{v}: {p}"
+            );
+            if field == "controlPlanePort" {
+                // machinesSubnet beside controlPlanePort: taken for the same one subnet only.
+                let mut both = c.clone();
+                both["platform"]["openstack"]["machinesSubnet"] = SUBNET.into();
+                assert!(!check(&both, &v).contains("refuses it together"), "{v}");
+                both["platform"]["openstack"]["machinesSubnet"] =
+                    "9f8b1f44-2e5c-4c47-a3f5-0c1e2d3b4a55".into();
+                assert!(
+                    check(&both, &v).contains("platform.openstack.machinesSubnet: OpenShift")
+                        && check(&both, &v).contains("together with platform.openstack.controlPlanePort (\"machinesSubnet is deprecated; only controlPlanePort needs to be specified\")"),
+                    "{v}: {}",
+                    check(&both, &v)
+                );
+                // controlPlanePort without a subnet filter, with three, with a filter of nothing.
+                for (fixed, want) in [
+                    (
+                        serde_json::json!([]),
+                        "controlPlanePort.fixedIPs: is required",
+                    ),
+                    (
+                        serde_json::json!([{"subnet": {"id": SUBNET}}, {"subnet": {"name": "a"}}, {"subnet": {"name": "b"}}]),
+                        "3 subnets; the installer takes one or two",
+                    ),
+                    (
+                        serde_json::json!([{"subnet": {}}]),
+                        "fixedIPs[0].subnet: needs its id or its name",
+                    ),
+                    (
+                        serde_json::json!([{"subnet": {"id": "not-a-uuid"}}]),
+                        "fixedIPs[0].subnet.id: \"not-a-uuid\" is not a UUID",
+                    ),
+                ] {
+                    let mut cpp = c.clone();
+                    cpp["platform"]["openstack"]["controlPlanePort"]["fixedIPs"] = fixed;
+                    assert!(
+                        check(&cpp, &v).contains(want),
+                        "{v}: {want}: {}",
+                        check(&cpp, &v)
+                    );
+                }
+            } else {
+                // controlPlanePort before 4.14: a field the release does not have.
+                let mut cpp = c.clone();
+                cpp["platform"]["openstack"]["controlPlanePort"] =
+                    serde_json::json!({"fixedIPs": [{"subnet": {"id": SUBNET}}]});
+                assert!(
+                    check(&cpp, &v).contains(&format!(
+                        "platform.openstack.controlPlanePort: OpenShift {v} has no such field: it comes in 4.14"
+                    )),
+                    "{v}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn uuids_are_read_as_the_installer_reads_them() {
+        for ok in [
+            SUBNET,
+            "C664DF47-4F7E-4852-819E-E66F9882B7B3",
+            "c664df474f7e4852819ee66f9882b7b3",
+            "{c664df47-4f7e-4852-819e-e66f9882b7b3}",
+            "urn:uuid:c664df47-4f7e-4852-819e-e66f9882b7b3",
+        ] {
+            assert!(is_uuid_v4(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "mgmt",
+            "c664df47-4f7e-1852-819e-e66f9882b7b3",
+            "c664df47-4f7e-4852-819e-e66f9882b7b",
+            "c664df47x4f7e-4852-819e-e66f9882b7b3",
+            "g664df47-4f7e-4852-819e-e66f9882b7b3",
+        ] {
+            assert!(!is_uuid_v4(bad), "{bad}");
+        }
+    }
+
+    /// The profile's options: references, the release's fields, a provider network's needs,
+    /// VLANs against the overcloud's ranges, VIPs against the pool.
+    #[test]
+    fn the_profiles_network_options_name_their_keys() {
+        let base = serde_json::json!({
+            "machines_network": "machines", "machine_cidr": "10.0.0.0/16",
+            "vips": {"api": null, "ingress": null},
+            "pools": {"control_plane": {"networks": [], "security_groups": []},
+                      "compute": {"networks": ["mgmt"], "security_groups": ["mgmt-ssh"]}},
+            "networks": {
+                "machines": {"cidr": "10.0.0.0/16", "pool": ["10.0.0.10", "10.0.255.254"], "gateway": "10.0.0.1"},
+                "mgmt": {"cidr": "192.168.100.0/24", "vlan": 100, "physical_network": "datacentre",
+                         "shared": true, "metadata_route": "192.168.100.1", "pool": ["192.168.100.10", "192.168.100.99"]}},
+            "security_groups": {"mgmt-ssh": {}},
+            "vlan_ranges": [{"physical_network": "datacentre", "min": 100, "max": 109}],
+            "overcloud_vlans": {"internal_api": 20, "tenant": 50}});
+        let at = |v: &Value, r: &str| {
+            network_option_profile_problems(release::Release::parse(r).unwrap(), v).join("\n")
+        };
+        for r in ["4.14", "4.18", "4.22"] {
+            assert_eq!(at(&base, r), "", "{r}");
+        }
+        assert_all_in(
+            &at(&base, "4.2"),
+            &[
+                "ocp.pools.compute.networks: OpenShift 4.2 has no such field: it comes in 4.5 (additionalNetworkIDs)",
+                "ocp.pools.compute.security_groups: OpenShift 4.2 has no such field: it comes in 4.5",
+                "ocp.machines_network: OpenShift 4.2 always makes the machines' network itself",
+            ],
+        );
+        let mut bad = base.clone();
+        bad["pools"]["compute"]["networks"] = serde_json::json!(["mgmnt"]);
+        bad["networks"]["mgmt"]["vlan"] = 20.into();
+        bad["machine_cidr"] = "10.1.0.0/16".into();
+        assert_all_in(
+            &at(&bad, "4.22"),
+            &[
+                "ocp.pools.compute.networks: \"mgmnt\" is not one of tenant.networks (machines, mgmt)",
+                "tenant.networks.mgmt.vlan: VLAN 20 on datacentre is outside the overcloud's provider VLAN ranges (datacentre:100:109)",
+                "tenant.networks.mgmt.vlan: VLAN 20 is the overcloud's internal_api network's",
+                "ocp.machine_cidr: 10.1.0.0/16 must be the CIDR of the machines' subnet tenant.networks.machines.cidr (10.0.0.0/16)",
+            ],
+        );
+        // The machines on a provider network: shared, a metadata route and the VIPs.
+        let mut prov = base.clone();
+        prov["machines_network"] = "mgmt".into();
+        prov["machine_cidr"] = "192.168.100.0/24".into();
+        prov["networks"]["mgmt"]["shared"] = false.into();
+        prov["networks"]["mgmt"]["metadata_route"] = Value::Null;
+        assert_all_in(
+            &at(&prov, "4.22"),
+            &[
+                "tenant.networks.mgmt.shared: a provider network of the machines must be shared",
+                "tenant.networks.mgmt.metadata_route: a provider network of the machines needs a route to the metadata address 169.254.169.254",
+                "ocp.vips.api: a provider network of the machines needs the api VIP given",
+                "ocp.vips.ingress: a provider network of the machines needs the ingress VIP given",
+            ],
+        );
+        assert!(
+            at(&prov, "4.7")
+                .contains("does not document the machines on a provider network (from 4.8)"),
+            "{}",
+            at(&prov, "4.7")
+        );
+        prov["networks"]["mgmt"]["shared"] = true.into();
+        prov["networks"]["mgmt"]["metadata_route"] = "192.168.100.1".into();
+        prov["vips"] = serde_json::json!({"api": "192.168.100.5", "ingress": "192.168.100.50"});
+        let p = at(&prov, "4.22");
+        assert!(
+            p.contains("ocp.vips.ingress: 192.168.100.50 is inside the allocation pool of tenant.networks.mgmt")
+                && !p.contains("ocp.vips.api"),
+            "{p}"
+        );
+        // 4.11 does not check the pool.
+        assert_eq!(at(&prov, "4.11"), "");
+        prov["vips"]["api"] = "10.0.0.5".into();
+        assert!(at(&prov, "4.22").contains(
+            "ocp.vips.api: \"10.0.0.5\" is not an address of the machines' subnet 192.168.100.0/24"
+        ));
+        // Addresses of a network: a gateway and a pool outside its CIDR.
+        let mut addr = base.clone();
+        addr["networks"]["machines"]["gateway"] = "10.1.0.1".into();
+        addr["networks"]["mgmt"]["pool"] = serde_json::json!(["192.168.100.10"]);
+        addr["networks"]["mgmt"]["cidr"] = "192.168.100.0/24".into();
+        addr["vlan_ranges"] = serde_json::json!([]);
+        assert_all_in(
+            &at(&addr, "4.22"),
+            &[
+                "tenant.networks.machines.gateway: \"10.1.0.1\" is not an address of 10.0.0.0/16",
+                "tenant.networks.mgmt.pool: must be [first, last] addresses, not 1 of them",
+                "outside the overcloud's provider VLAN ranges (none: overcloud.provider_vlan_ranges is empty)",
+            ],
         );
     }
 }

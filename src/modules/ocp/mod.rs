@@ -19,7 +19,9 @@ mod parsers;
 pub mod release;
 mod tools;
 
-use install_config::{check_install_config, flavor_problems, release_problems};
+use install_config::{
+    check_install_config, flavor_problems, network_option_profile_problems, release_problems,
+};
 use parsers::{haproxy_backends, keepalived_vips, progress};
 
 use crate::session::Res;
@@ -223,6 +225,44 @@ pub mod ocp_fns {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
         let v = value::to_json(&Dynamic::from_map(values));
         super::problems_map(&ctx, super::release_problems(r, &v))
+    }
+
+    /// What a profile's node-level network options ask of OpenShift `version` that it refuses,
+    /// each naming the profile key: `values` is `#{machines_network, pools: #{control_plane,
+    /// compute: #{networks, security_groups}}, networks, security_groups, vlan_ranges,
+    /// overcloud_vlans, machine_cidr, vips: #{api, ingress}}` (the profile's `ocp.pools`,
+    /// `ocp.machines_network`, `ocp.vips`, `tenant.networks`, `tenant.security_groups` and
+    /// `overcloud.provider_vlan_ranges`, and the VLANs of the overcloud's own networks). The
+    /// release's fields and rules are read from its installer (`labsh doc releases`); a
+    /// provider network as the machines' network must be shared, have a route to the metadata
+    /// address and the VIPs given; a VLAN must be in the overcloud's provider ranges and not one
+    /// of its own networks'. `[]` when fine.
+    ///
+    /// ```rhai
+    /// let v = #{machines_network: (), machine_cidr: "10.0.0.0/16", vips: #{api: (), ingress: ()},
+    ///           pools: #{control_plane: #{networks: [], security_groups: []},
+    ///                    compute: #{networks: ["mgmt"], security_groups: []}},
+    ///           networks: #{mgmt: #{cidr: "192.168.100.0/24", vlan: 100, physical_network: "datacentre"}},
+    ///           security_groups: #{},
+    ///           vlan_ranges: [#{physical_network: "datacentre", min: 100, max: 109}],
+    ///           overcloud_vlans: #{internal_api: 20}};
+    /// assert_eq(ocp::network_option_problems("4.22", v), []);
+    /// assert(ocp::network_option_problems("4.2", v)[0].contains("it comes in 4.5"));
+    /// v.networks.mgmt.vlan = 20;
+    /// assert(ocp::network_option_problems("4.22", v)[0].contains("outside the overcloud's provider VLAN ranges"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_option_problems(
+        ctx: NativeCallContext,
+        version: &str,
+        values: Map,
+    ) -> Res<Array> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let v = value::to_json(&Dynamic::from_map(values));
+        Ok(super::network_option_profile_problems(r, &v)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect())
     }
 
     /// The flavor `flavor` (`#{name, ram, vcpus, disk}` as `cloud::flavors` lists it, or

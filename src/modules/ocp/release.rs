@@ -9,7 +9,8 @@
 
 use super::data::{and_list, table, ControlPlane, Field, Quota, RawTable};
 pub use super::data::{
-    FlavorMinimums, Gate, Role, Section, Support, UnknownFields, Version, DATA_FILE,
+    FlavorMinimums, Gate, ProviderNeeds, Role, Section, Support, Together, UnknownFields, Version,
+    DATA_FILE,
 };
 use serde::Serialize;
 use std::fmt;
@@ -237,6 +238,53 @@ impl Release {
             .unwrap_or(false)
     }
 
+    /// The field naming the machines' own subnet made before the install (`machinesSubnet`,
+    /// then `controlPlanePort`), or `None` where the installer always makes it.
+    pub fn premade_machines_subnet(&self) -> Option<&'static str> {
+        fact!(self, premade_machines_subnet).and_then(|s| s.as_deref())
+    }
+
+    /// The install-config fields that must hold version-4 UUIDs ("pools.X": every pool's).
+    pub fn uuid_fields(&self) -> &'static [String] {
+        fact!(self, uuid_fields).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The pairs of fields the installer refuses together.
+    pub fn forbidden_together(&self) -> &'static [Together] {
+        fact!(self, forbidden_together).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The installer asks the cloud whether the pools' additional networks and security groups
+    /// exist.
+    pub fn checks_additional_ids_exist(&self) -> bool {
+        fact!(self, checks_additional_ids_exist)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// What a provider network needs to be the machines' network, or `None` where the release
+    /// documents none.
+    pub fn provider_machines_network(&self) -> Option<ProviderNeeds> {
+        fact!(self, provider_machines_network).copied().flatten()
+    }
+
+    /// The API and ingress VIPs must be outside the pre-made subnet's allocation pools.
+    pub fn vips_outside_pool(&self) -> bool {
+        fact!(self, vips_outside_pool).copied().unwrap_or(false)
+    }
+
+    /// The VIP fields of the release: `Some(("apiVIPs", "ingressVIPs"))` (lists, 4.12),
+    /// `Some(("apiVIP", "ingressVIP"))` (4.5), `None` before.
+    pub fn vip_fields(&self) -> Option<(&'static str, &'static str)> {
+        if self.defines(Section::OpenstackPlatform, "apiVIPs") {
+            Some(("apiVIPs", "ingressVIPs"))
+        } else if self.defines(Section::OpenstackPlatform, "apiVIP") {
+            Some(("apiVIP", "ingressVIP"))
+        } else {
+            None
+        }
+    }
+
     /// The quota the installer checks, computed as it does (pkg/asset/quota/openstack/openstack.go)
     /// for one machine network and one compute MachineSet.
     pub fn quota(
@@ -332,6 +380,19 @@ pub struct Facts {
     pub credentials_modes: Option<&'static [String]>,
     pub feature_gates: &'static [Gate],
     pub documented_openstack: Vec<&'static str>,
+    /// The machines' pre-made subnet field (`machinesSubnet`, `controlPlanePort`), or `None`.
+    pub premade_machines_subnet: Option<&'static str>,
+    /// The pools take `additionalNetworkIDs` and `additionalSecurityGroupIDs`.
+    pub pool_additional_ids: bool,
+    /// What a provider network needs as the machines' network, or `None`: not documented.
+    pub provider_machines_network: Option<ProviderNeeds>,
+    /// The API VIP's field (`apiVIP`, `apiVIPs`), or `None`.
+    pub api_vip_field: Option<&'static str>,
+    /// The ingress VIP's field (`ingressVIP`, `ingressVIPs`), or `None`.
+    pub ingress_vip_field: Option<&'static str>,
+    /// The installer asks the cloud whether the pools' additional networks and security groups
+    /// exist.
+    pub checks_additional_ids_exist: bool,
 }
 
 impl Release {
@@ -363,6 +424,13 @@ impl Release {
                 .support()
                 .map(|s| s.openstack.iter().map(String::as_str).collect())
                 .unwrap_or_default(),
+            premade_machines_subnet: self.premade_machines_subnet(),
+            pool_additional_ids: self
+                .defines(Section::OpenstackMachinePool, "additionalNetworkIDs"),
+            provider_machines_network: self.provider_machines_network(),
+            api_vip_field: self.vip_fields().map(|v| v.0),
+            ingress_vip_field: self.vip_fields().map(|v| v.1),
+            checks_additional_ids_exist: self.checks_additional_ids_exist(),
         }
     }
 }
