@@ -38,7 +38,8 @@ pub mod network_fns {
     }
 
     /// Ensures a subnet: `#{name, network, cidr, gateway, dhcp (true), pools: [#{start, end}],
-    /// dns: [..], ip_version, project}`. Addresses outside the CIDR are refused.
+    /// dns: [..], host_routes: [#{destination, nexthop}], ip_version, project}`. Addresses
+    /// outside the CIDR are refused.
     ///
     /// ```rhai
     /// cloud::network_ensure("devcloud", #{name: "example-net"});
@@ -168,6 +169,26 @@ pub mod network_fns {
     ) -> Res<Dynamic> {
         super::with_api(&ctx, &cloud, |a| {
             a.security_group_ensure(super::security_group_spec(spec)?)
+        })
+    }
+
+    /// A security group by name (or id), or `()`; `project` (a name or id, or "") keeps to that
+    /// project's groups.
+    ///
+    /// ```rhai
+    /// cloud::security_group_ensure("devcloud", #{name: "example-sg"});
+    /// assert(cloud::security_group_show("devcloud", "example-sg", "").name == "example-sg");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn security_group_show(
+        ctx: NativeCallContext,
+        cloud: Dynamic,
+        name: &str,
+        project: &str,
+    ) -> Res<Dynamic> {
+        let project = (!project.is_empty()).then(|| Id::parse(project));
+        super::with_api(&ctx, &cloud, |a| {
+            a.security_group_find(name, project.as_ref())
         })
     }
 

@@ -140,10 +140,20 @@ pub(super) fn subnet_spec(m: Map) -> Result<api::SubnetSpec, String> {
             "dhcp",
             "pools",
             "dns",
+            "host_routes",
             "ip_version",
             "project",
         ],
     )?;
+    let mut host_routes = vec![];
+    for r in o.array("host_routes")? {
+        let m = r
+            .read_lock::<Map>()
+            .map(|m| m.clone())
+            .ok_or("subnet: each host route must be #{destination, nexthop}")?;
+        let text = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
+        host_routes.push((text("destination"), text("nexthop")));
+    }
     let mut pools = vec![];
     for p in o.array("pools")? {
         let m = p
@@ -161,6 +171,7 @@ pub(super) fn subnet_spec(m: Map) -> Result<api::SubnetSpec, String> {
         dhcp: o.bool("dhcp", true)?,
         pools,
         dns: texts(&o, "dns")?,
+        host_routes,
         ip_version: o.int("ip_version")?.unwrap_or(4),
         project: id_opt(&o, "project")?,
     })

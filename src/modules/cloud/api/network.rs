@@ -123,6 +123,7 @@ impl<'a> Api<'a> {
             dhcp,
             pools: wanted_pools,
             dns,
+            host_routes,
             ip_version,
             project,
         } = spec;
@@ -157,6 +158,18 @@ impl<'a> Api<'a> {
         }
         if !dns.is_empty() {
             s["dns_nameservers"] = json!(dns);
+        }
+        let mut routes = vec![];
+        for (dest, hop) in host_routes {
+            if !cidr_contains(&cidr, &hop) {
+                return Err(format!(
+                    "subnet '{name}': the next hop {hop} of the route to {dest} is outside {cidr}"
+                ));
+            }
+            routes.push(json!({"destination": dest, "nexthop": hop}));
+        }
+        if !routes.is_empty() {
+            s["host_routes"] = json!(routes);
         }
         self.project_field(project.as_ref(), &mut body, "subnet")?;
         if let Some(found) = self
@@ -449,6 +462,35 @@ impl<'a> Api<'a> {
             return self.port_find(&id).map(|p| p.unwrap_or(port));
         }
         Ok(port)
+    }
+
+    /// A security group by name or id, of `project` when given; `None` when there is none (or
+    /// the project is only planned).
+    pub fn security_group_find(
+        &self,
+        name: &str,
+        project: Option<&Id>,
+    ) -> Result<Option<Value>, String> {
+        let pid = match project {
+            Some(p) => Some(self.project_id(p)?),
+            None => None,
+        };
+        if pid.as_ref().is_some_and(Id::is_planned) || Id::parse(name).is_planned() {
+            return Ok(None);
+        }
+        let looks_like_id =
+            name.len() == 36 && name.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if looks_like_id {
+            let by_id = format!("/security-groups?id={}", q(name));
+            if let Some(g) = self.first_in(&SECURITY_GROUPS, &by_id)? {
+                return Ok(Some(g));
+            }
+        }
+        let mut path = format!("/security-groups?name={}", q(name));
+        if let Some(Id::Real(p)) = &pid {
+            path.push_str(&format!("&project_id={}", q(p)));
+        }
+        self.first_in(&SECURITY_GROUPS, &path)
     }
 
     pub fn security_group_ensure(&self, s: SecurityGroupSpec) -> Result<Value, String> {

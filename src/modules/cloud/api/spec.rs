@@ -71,6 +71,8 @@ pub struct SubnetSpec {
     /// Allocation pools as (start, end).
     pub pools: Vec<(String, String)>,
     pub dns: Vec<String>,
+    /// Host routes as (destination CIDR, next hop).
+    pub host_routes: Vec<(String, String)>,
     pub ip_version: i64,
     pub project: Option<Id>,
 }
