@@ -597,3 +597,143 @@ fn a_targets_own_profile_values_are_the_defaults_of_its_folders_and_undercloud()
         .stdout_has(&format!("images {w}/custom {w}/custom"))
         .stdout_has("undercloud 10.0.0.5");
 }
+
+/// profiles/netopts.rhai: the shipped text with `from` replaced by `to` (each must be there).
+fn netopts_with(edits: &[(&str, &str)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/netopts.rhai");
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "{from} is not in profiles/netopts.rhai"
+        );
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+#[test]
+fn the_netopts_lab_makes_the_networks_the_overcloud_carries_the_vlan_and_install_config_has_their_ids(
+) {
+    let lab = Lab::new();
+    let o = lab
+        .run_script("lab.rhai")
+        .args(["--profile", "netopts"])
+        .env("LABSH_SECRET_REGISTRY_PASSWORD", "registry-pw-of-the-test")
+        .run();
+    o.ok();
+    // The tenant stage: the management provider network (VLAN 100 on datacentre, shared), its
+    // subnet with the pool and the route to the metadata address, the machines' network with
+    // its router, the security group and its rule.
+    o.stderr_has("planned  cloud.network.create mgmt")
+        .stderr_has("\"provider:network_type\":\"vlan\",\"provider:physical_network\":\"datacentre\",\"provider:segmentation_id\":100,\"shared\":true")
+        .stderr_has("planned  cloud.subnet.create mgmt-subnet")
+        .stderr_has("planned  cloud.network.create machines")
+        .stderr_has("planned  cloud.router.create machines-router")
+        .stderr_has("planned  cloud.router.interface machines-router → machines-subnet")
+        .stderr_has("planned  cloud.security_group.create mgmt-ssh")
+        .stderr_has("planned  cloud.security_group_rule.create mgmt-ssh ingress tcp 22-22 from 192.168.100.0/24");
+    let subnet = lab
+        .last_journal()
+        .into_iter()
+        .find(|e| e["op"] == "cloud.subnet.create" && e["target"] == "mgmt-subnet")
+        .expect("the management subnet is planned");
+    assert_eq!(
+        subnet["args"]["spec"]["host_routes"],
+        serde_json::json!([{"destination": "169.254.169.254/32", "nexthop": "192.168.100.1"}]),
+        "{subnet}"
+    );
+    assert_eq!(subnet["args"]["spec"]["gateway_ip"], "192.168.100.1");
+    let out = lab.state().join("out/sandbox");
+    let params = std::fs::read_to_string(out.join("lab-parameters.yaml")).unwrap();
+    assert!(
+        params.contains("NeutronBridgeMappings:\n  - datacentre:br-ex")
+            && params.contains("NeutronNetworkVLANRanges:\n  - datacentre:100:109"),
+        "{params}"
+    );
+    // install-config.yaml: the workers' additional network and security group, the machines'
+    // port on the pre-made subnet, the VIPs; the ids the tenant step gives them (planned here).
+    let ic = std::fs::read_to_string(out.join("install-config.yaml")).unwrap();
+    for want in [
+        "compute:\n- hyperthreading: Enabled\n  name: worker\n  platform:\n    openstack:\n      additionalNetworkIDs:\n      - (planned network mgmt)\n      additionalSecurityGroupIDs:\n      - (planned security_group mgmt-ssh)\n",
+        "controlPlane:\n  hyperthreading: Enabled\n  name: master\n  platform: {}\n",
+        "  machineNetwork:\n  - cidr: 10.0.0.0/16\n",
+        "    apiVIPs:\n    - \"10.0.0.5\"\n",
+        "    controlPlanePort:\n      fixedIPs:\n      - subnet:\n          id: (planned subnet machines-subnet)\n      network:\n        id: (planned network machines)\n",
+        "    ingressVIPs:\n    - \"10.0.0.7\"\n",
+    ] {
+        assert!(ic.contains(want), "{want} not in:\n{ic}");
+    }
+    // The seed asks for none of it.
+    let seed = Lab::new();
+    let o = seed.run_script("lab.rhai").run();
+    o.ok();
+    assert!(!o.stderr.contains("cloud.network.create"), "{}", o.stderr);
+    let params =
+        std::fs::read_to_string(seed.state().join("out/sandbox/lab-parameters.yaml")).unwrap();
+    assert!(!params.contains("NeutronNetworkVLANRanges"), "{params}");
+}
+
+#[test]
+fn network_options_the_release_or_the_overcloud_refuses_are_named_before_anything_runs() {
+    let lab = Lab::new();
+    let refused = |name: &str, text: String, wants: &[&str]| {
+        let v = lab.file(&format!("profiles/{name}.rhai"), &text);
+        let o = lab
+            .run_script("lab.rhai")
+            .args(["--profile", v.to_str().unwrap()])
+            .run();
+        o.code(1);
+        for w in wants {
+            o.stderr_has(w);
+        }
+        assert!(o.stderr.contains(&format!("{name}.rhai: ")), "{}", o.stderr);
+        assert!(!lab.state().join("sandbox").exists(), "{name}: nothing ran");
+    };
+    // The options on OpenShift 4.2, which has none of them.
+    refused(
+        "old",
+        netopts_with(&[("version: \"4.22\"", "version: \"4.2.4\"")]),
+        &[
+            "ocp.pools.compute.networks: OpenShift 4.2 has no such field: it comes in 4.5 (additionalNetworkIDs)",
+            "ocp.pools.compute.security_groups: OpenShift 4.2 has no such field: it comes in 4.5",
+            "ocp.machines_network: OpenShift 4.2 always makes the machines' network itself",
+            "ocp.vips.api: OpenShift 4.2 takes no VIP address",
+        ],
+    );
+    // A VLAN outside the overcloud's provider ranges, and one of the overcloud's own.
+    refused(
+        "vlan",
+        netopts_with(&[("vlan: 100,", "vlan: 20,")]),
+        &[
+            "tenant.networks.mgmt.vlan: VLAN 20 on datacentre is outside the overcloud's provider VLAN ranges (datacentre:100:109)",
+            "tenant.networks.mgmt.vlan: VLAN 20 is the overcloud's internal_api network's",
+        ],
+    );
+    // The machines on the provider network: not shared, no route to the metadata address.
+    refused(
+        "provider",
+        netopts_with(&[
+            ("machines_network: \"machines\"", "machines_network: \"mgmt\""),
+            ("\"shared\": true, metadata_route: \"192.168.100.1\"", "\"shared\": false, metadata_route: ()"),
+        ]),
+        &[
+            "tenant.networks.mgmt.shared: a provider network of the machines must be shared",
+            "tenant.networks.mgmt.metadata_route: a provider network of the machines needs a route to the metadata address 169.254.169.254",
+            "ocp.machine_cidr: 10.0.0.0/16 must be the CIDR of the machines' subnet tenant.networks.mgmt.cidr (192.168.100.0/24)",
+            "ocp.vips.api: \"10.0.0.5\" is not an address of the machines' subnet 192.168.100.0/24",
+        ],
+    );
+    // A pool naming a network the tenant does not make; a misspelled key of a network.
+    refused(
+        "names",
+        netopts_with(&[
+            ("networks: [\"mgmt\"]", "networks: [\"mgmnt\"]"),
+            ("metadata_route: \"192.168.100.1\"", "metadata_rout: \"192.168.100.1\""),
+        ]),
+        &[
+            "ocp.pools.compute.networks: \"mgmnt\" is not one of tenant.networks (machines, mgmt)",
+            "unknown key 'tenant.networks.mgmt.metadata_rout' (did you mean 'tenant.networks.mgmt.metadata_route'?)",
+        ],
+    );
+}

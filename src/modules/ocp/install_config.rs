@@ -929,6 +929,17 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
             }
         }
     }
+    // The VIPs: fields of the release.
+    let vip = |k: &str| s(get(v, &format!("vips.{k}")));
+    if r.vip_fields().is_none() {
+        for k in ["api", "ingress"] {
+            if !vip(k).is_empty() {
+                e.push(format!(
+                    "ocp.vips.{k}: OpenShift {name} takes no VIP address (apiVIP comes in 4.5); leave it ()"
+                ));
+            }
+        }
+    }
     // The machines' own network, made before the install.
     let machines = s(v.get("machines_network"));
     if machines.is_empty() {
@@ -955,7 +966,6 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
             "ocp.machine_cidr: {mcidr} must be the CIDR of the machines' subnet tenant.networks.{machines}.cidr ({cidr}): OpenShift {name} refuses a machineNetwork that is not the {field} subnet's"
         ));
     }
-    let vip = |k: &str| s(get(v, &format!("vips.{k}")));
     let provider = n.get("vlan").is_some_and(|x| !x.is_null());
     if provider {
         match r.provider_machines_network() {
@@ -991,9 +1001,6 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
             continue;
         }
         if r.vip_fields().is_none() {
-            e.push(format!(
-                "ocp.vips.{k}: OpenShift {name} takes no VIP address (apiVIP comes in 4.5); leave it ()"
-            ));
             continue;
         }
         if !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a)) {
