@@ -436,3 +436,43 @@ fn redfish_nodes_pass_each_releases_own_node_validation() {
         "{text}"
     );
 }
+
+/// The overcloud's provider VLANs (overcloud.provider_vlan_ranges: NeutronBridgeMappings and
+/// NeutronNetworkVLANRanges in lab-parameters.yaml) judged by each release's templates: the
+/// netopts profile on OSP 17.1 (THT 14.3.0) and the seed with the same ranges on OSP 13 (THT
+/// 8.4.1); a parameter named as neither release names it is refused.
+#[test]
+fn the_provider_vlans_pass_each_releases_templates() {
+    let env = releases_code();
+    let lab17 = Lab::new();
+    let (out17, _) = sandbox(&lab17, Some("netopts"));
+    let lab13 = Lab::new();
+    let seed13 = lab13.file(
+        "profiles/vlans13.rhai",
+        "fn overrides() { #{ overcloud: #{ provider_vlan_ranges: [#{ physical_network: \"datacentre\", min: 100, max: 109 }] } } }\n",
+    );
+    let (out13, _) = sandbox(&lab13, Some(&s(&seed13)));
+    for (out, tree, tc) in [
+        (&out17, &env["THT_17_1"], &env["TC_17_1"]),
+        (&out13, &env["THT_13"], &env["TC_13"]),
+    ] {
+        let params = out.join("lab-parameters.yaml");
+        let text = std::fs::read_to_string(&params).unwrap();
+        assert!(
+            text.contains("NeutronBridgeMappings:\n  - datacentre:br-ex")
+                && text.contains("NeutronNetworkVLANRanges:\n  - datacentre:100:109"),
+            "{text}"
+        );
+        passes(tc, &["tht", tree, &s(&params)]);
+        // A spelling neither release declares is refused by the same check.
+        let wrong = lab13.file(
+            "wrong-vlans.yaml",
+            "parameter_defaults:\n  NeutronNetworkVlanRanges: [\"datacentre:100:109\"]\n",
+        );
+        let (code, text) = check(tc, &["tht", tree, &s(&wrong)]);
+        assert!(
+            code == 1 && text.contains("NeutronNetworkVlanRanges is a parameter no template"),
+            "{text}"
+        );
+    }
+}
