@@ -563,3 +563,138 @@ fn the_tenant_and_the_installers_checks_of_the_newest_release() {
     );
     osc_ok(&clouds, &["flavor", "delete", &small]);
 }
+
+/// The node-level network options for real on the devcloud (not run by the fast tier): the
+/// tenant's networks (a management provider network on VLAN 105 of datacentre, shared and owned
+/// by the project, its subnet with the metadata route; the machines' network with its router),
+/// the security group and its rule, made in Neutron and read back with python-openstackclient;
+/// install-config.yaml carries their ids and passes the install-config check of 4.22; a second
+/// run changes nothing. The devcloud's ML2 takes VLANs 100-109 on datacentre
+/// (tests/harness/devcloud.sh).
+#[test]
+fn the_network_options_are_made_in_neutron_and_install_config_carries_their_ids() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let vlan = "105";
+    // What an earlier run of this test left on VLAN 105 (each run's names are its own).
+    for n in osc(
+        &clouds,
+        "devcloud",
+        &["network", "list", "--provider-segment", vlan],
+    )
+    .as_array()
+    .unwrap()
+    {
+        osc_ok(&clouds, &["network", "delete", n["ID"].as_str().unwrap()]);
+    }
+    let (project, mgmt, machines, sg) = (
+        uniq("netopts-tenant"),
+        uniq("mgmt"),
+        uniq("machines"),
+        uniq("mgmt-ssh"),
+    );
+    let script = lab.file(
+        "netopts.rhai",
+        r#"import "seed" as seed;
+import "tenant" as tenant;
+import "openshift" as openshift;
+let p = seed::profile();
+p.name = "netopts-test";
+p.tenant.project = param("project", "");
+p.ocp.version = "4.22";
+p.ocp.network_type = "OVNKubernetes";
+p.tenant.image.name = "rhcos-4.22";
+p.tenant.flavor.disk_gb = 100;
+let mgmt = param("mgmt", ""); let machines = param("machines", ""); let sg = param("sg", "");
+let nets = #{};
+nets[machines] = #{ cidr: "10.0.0.0/16", gateway: "10.0.0.1", pool: ["10.0.0.10", "10.0.255.254"] };
+nets[mgmt] = #{ cidr: "192.168.100.0/24", gateway: "192.168.100.1", pool: ["192.168.100.10", "192.168.100.99"],
+                vlan: parse_int(param("vlan", "")), physical_network: "datacentre", "shared": true, metadata_route: "192.168.100.1" };
+p.tenant.networks = nets;
+let groups = #{};
+groups[sg] = #{ rules: [#{ protocol: "tcp", port_min: 22, port_max: 22, remote_ip_prefix: "192.168.100.0/24" }] };
+p.tenant.security_groups = groups;
+p.ocp.machines_network = machines;
+p.ocp.vips = #{ api: "10.0.0.5", ingress: "10.0.0.7" };
+p.ocp.pools.compute = #{ networks: [mgmt], security_groups: [sg] };
+let c = cloud::connect("devcloud");
+stage("tenant", || {
+    cloud::project_ensure(c, #{ name: p.tenant.project, description: "labsh lab netopts-test" });
+    tenant::networks(c, p)
+});
+stage("ocp", || {
+    let cfg = openshift::install_config(p, "ssh-ed25519 AAAA lab", "{}");
+    cfg = openshift::with_network_options(p, cfg, tenant::network_ids(c, p));
+    openshift::check(p, cfg);
+    files::write_json(param("out", ""), cfg);
+});
+"#,
+    );
+    let out = lab.work().join("install-config.json");
+    let run = || {
+        let o = labsh_cloud(&lab, &clouds)
+            .args(["run", script.to_str().unwrap(), "--json"])
+            .args(["--set", &format!("project={project}")])
+            .args(["--set", &format!("mgmt={mgmt}")])
+            .args(["--set", &format!("machines={machines}")])
+            .args(["--set", &format!("sg={sg}")])
+            .args(["--set", &format!("vlan={vlan}")])
+            .args(["--set", &format!("out={}", out.display())])
+            .run();
+        o.ok();
+        o.json_lines().pop().unwrap()
+    };
+    let first = run();
+    assert!(first["totals"]["changed"].as_u64().unwrap() >= 7, "{first}");
+    assert_eq!(
+        run()["totals"]["changed"],
+        0,
+        "a second run changes nothing"
+    );
+    // Read back with python-openstackclient.
+    let pid = osc(&clouds, "devcloud", &["project", "show", &project])["id"].clone();
+    let n = osc(&clouds, "devcloud", &["network", "show", &mgmt]);
+    assert_eq!(n["provider:network_type"], "vlan", "{n}");
+    assert_eq!(n["provider:physical_network"], "datacentre", "{n}");
+    assert_eq!(n["provider:segmentation_id"], 105, "{n}");
+    assert_eq!(n["shared"], true, "{n}");
+    assert_eq!(n["project_id"], pid, "{n}");
+    let s = osc(
+        &clouds,
+        "devcloud",
+        &["subnet", "show", &format!("{mgmt}-subnet")],
+    );
+    assert!(
+        s["host_routes"].to_string().contains("169.254.169.254/32"),
+        "{s}"
+    );
+    assert_eq!(s["project_id"], pid, "{s}");
+    let m = osc(&clouds, "devcloud", &["network", "show", &machines]);
+    let r = osc(
+        &clouds,
+        "devcloud",
+        &["router", "show", &format!("{machines}-router")],
+    );
+    assert!(
+        r["external_gateway_info"]
+            .to_string()
+            .contains("network_id"),
+        "{r}"
+    );
+    let g = osc(&clouds, "devcloud", &["security", "group", "show", &sg]);
+    assert_eq!(g["project_id"], pid, "{g}");
+    assert!(g["rules"].to_string().contains("192.168.100.0/24"), "{g}");
+    // install-config.yaml carries the ids Neutron gave them.
+    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let w = &cfg["compute"][0]["platform"]["openstack"];
+    assert_eq!(w["additionalNetworkIDs"][0], n["id"], "{cfg}");
+    assert_eq!(w["additionalSecurityGroupIDs"][0], g["id"], "{cfg}");
+    let port = &cfg["platform"]["openstack"]["controlPlanePort"];
+    assert_eq!(port["network"]["id"], m["id"], "{cfg}");
+    let msub = osc(
+        &clouds,
+        "devcloud",
+        &["subnet", "show", &format!("{machines}-subnet")],
+    );
+    assert_eq!(port["fixedIPs"][0]["subnet"]["id"], msub["id"], "{cfg}");
+}

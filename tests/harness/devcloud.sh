@@ -156,6 +156,8 @@ extension_drivers = port_security
 flat_networks = *
 [ml2_type_vxlan]
 vni_ranges = 1:1000
+[ml2_type_vlan]
+network_vlan_ranges = datacentre:100:109
 [securitygroup]
 firewall_driver = noop
 EOT
