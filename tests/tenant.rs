@@ -568,8 +568,8 @@ fn the_tenant_and_the_installers_checks_of_the_newest_release() {
 /// tenant's networks (a management provider network on VLAN 105 of datacentre, shared and owned
 /// by the project, its subnet with the metadata route; the machines' network with its router),
 /// the security group and its rule, made in Neutron and read back with python-openstackclient;
-/// install-config.yaml carries their ids and passes the install-config check of 4.22; a second
-/// run changes nothing. The devcloud's ML2 takes VLANs 100-109 on datacentre
+/// install-config.yaml carries their ids and passes the install-config check of 4.22, and the
+/// installer's checks find them on the cloud; a second run changes nothing. The devcloud's ML2 takes VLANs 100-109 on datacentre
 /// (tests/harness/devcloud.sh).
 #[test]
 fn the_network_options_are_made_in_neutron_and_install_config_carries_their_ids() {
@@ -627,6 +627,9 @@ stage("ocp", || {
     cfg = openshift::with_network_options(p, cfg, tenant::network_ids(c, p));
     openshift::check(p, cfg);
     files::write_json(param("out", ""), cfg);
+    // The installer's checks find them there, the project's.
+    let row = openshift::installer_checks(c, p).filter(|r| r.check.ends_with("network options"))[0];
+    if row.status != "pass" || !row.detail.contains("on the cloud") { fail(`${row.status}: ${row.detail}`); }
 });
 "#,
     );
