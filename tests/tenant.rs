@@ -569,7 +569,8 @@ fn the_tenant_and_the_installers_checks_of_the_newest_release() {
 /// by the project, its subnet with the metadata route; the machines' network with its router),
 /// the security group and its rule, made in Neutron and read back with python-openstackclient;
 /// install-config.yaml carries their ids and passes the install-config check of 4.22, and the
-/// installer's checks find them on the cloud; a second run changes nothing. The devcloud's ML2 takes VLANs 100-109 on datacentre
+/// installer's checks find them on the cloud; a second run changes nothing; the tenant's
+/// teardown removes them. The devcloud's ML2 takes VLANs 100-109 on datacentre
 /// (tests/harness/devcloud.sh).
 #[test]
 fn the_network_options_are_made_in_neutron_and_install_config_carries_their_ids() {
@@ -631,6 +632,7 @@ stage("ocp", || {
     let row = openshift::installer_checks(c, p).filter(|r| r.check.ends_with("network options"))[0];
     if row.status != "pass" || !row.detail.contains("on the cloud") { fail(`${row.status}: ${row.detail}`); }
 });
+if param("remove", "no") == "yes" { stage("remove", || print(`removed: ${tenant::remove(c, p)}`)); }
 "#,
     );
     let out = lab.work().join("install-config.json");
@@ -700,4 +702,28 @@ stage("ocp", || {
         &["subnet", "show", &format!("{machines}-subnet")],
     );
     assert_eq!(port["fixedIPs"][0]["subnet"]["id"], msub["id"], "{cfg}");
+    // The tenant's teardown removes them (the router's interface first), and only them.
+    let o = labsh_cloud(&lab, &clouds)
+        .args(["run", script.to_str().unwrap(), "--only", "remove"])
+        .args(["--set", &format!("project={project}")])
+        .args(["--set", &format!("mgmt={mgmt}")])
+        .args(["--set", &format!("machines={machines}")])
+        .args(["--set", &format!("sg={sg}")])
+        .args(["--set", &format!("vlan={vlan}")])
+        .args(["--set", "remove=yes"])
+        .run();
+    o.ok();
+    for name in [&mgmt, &machines] {
+        let left = osc(&clouds, "devcloud", &["network", "list", "--name", name]);
+        assert_eq!(left.as_array().unwrap().len(), 0, "{name}: {left}");
+    }
+    let left = osc(
+        &clouds,
+        "devcloud",
+        &["router", "list", "--name", &format!("{machines}-router")],
+    );
+    assert_eq!(left.as_array().unwrap().len(), 0, "{left}");
+    // The project, the lab's too, goes with them.
+    let left = osc(&clouds, "devcloud", &["security", "group", "list"]);
+    assert!(!left.to_string().contains(&sg), "{left}");
 }

@@ -192,6 +192,46 @@ pub mod network_fns {
         })
     }
 
+    /// Deletes the network `name` with its subnets; `false` when there was none.
+    ///
+    /// ```rhai
+    /// cloud::network_delete("devcloud", "example-no-network");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn network_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| a.network_delete(name))
+    }
+
+    /// Deletes the router `name`, removing its subnets' interfaces first; `false` when there
+    /// was none.
+    ///
+    /// ```rhai
+    /// cloud::router_delete("devcloud", "example-no-router");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn router_delete(ctx: NativeCallContext, cloud: Dynamic, name: &str) -> Res<bool> {
+        super::with_api(&ctx, &cloud, |a| a.router_delete(name))
+    }
+
+    /// Deletes the security group `name` (of `project`, a name or id, when not ""); `false`
+    /// when there was none.
+    ///
+    /// ```rhai
+    /// cloud::security_group_delete("devcloud", "example-no-sg", "");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn security_group_delete(
+        ctx: NativeCallContext,
+        cloud: Dynamic,
+        name: &str,
+        project: &str,
+    ) -> Res<bool> {
+        let project = (!project.is_empty()).then(|| Id::parse(project));
+        super::with_api(&ctx, &cloud, |a| {
+            a.security_group_delete(name, project.as_ref())
+        })
+    }
+
     /// Ensures a rule in a security group: `#{group, direction ("ingress"), ethertype ("IPv4"),
     /// protocol, port_min, port_max, remote_ip_prefix}`.
     ///

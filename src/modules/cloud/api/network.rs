@@ -376,6 +376,51 @@ impl<'a> Api<'a> {
         })
     }
 
+    /// Deletes the network `name` (its subnets go with it); `false` when there is none.
+    pub fn network_delete(&self, name: &str) -> Result<bool, String> {
+        let found = self.network_find(&Id::parse(name))?;
+        self.delete_found("network", name, found, "network", |id| {
+            format!("/networks/{id}")
+        })
+    }
+
+    /// Deletes the router `name`, its subnets' interfaces first; `false` when there is none.
+    pub fn router_delete(&self, name: &str) -> Result<bool, String> {
+        let found = self.first_in(&ROUTERS, &format!("/routers?name={}", q(name)))?;
+        if let Some(r) = &found {
+            let rid = sid(r);
+            let ports = self.list(
+                "network",
+                &format!(
+                    "/ports?device_id={}&device_owner=network:router_interface",
+                    q(rid.to_string())
+                ),
+                "ports",
+            )?;
+            for p in ports {
+                let pid = p["id"].as_str().unwrap_or_default().to_string();
+                self.send(
+                    self.op("router.interface_remove", &format!("{name} port {pid}")),
+                    Method::PUT,
+                    "network",
+                    &format!("/routers/{rid}/remove_router_interface"),
+                    Some(json!({"port_id": pid})),
+                )?;
+            }
+        }
+        self.delete_found("router", name, found, "network", |id| {
+            format!("/routers/{id}")
+        })
+    }
+
+    /// Deletes the security group `name` (of `project` when given); `false` when there is none.
+    pub fn security_group_delete(&self, name: &str, project: Option<&Id>) -> Result<bool, String> {
+        let found = self.security_group_find(name, project)?;
+        self.delete_found("security_group", name, found, "network", |id| {
+            format!("/security-groups/{id}")
+        })
+    }
+
     pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
         self.find_by_id_or_name(&PORTS, port, || Ok(String::new()))
     }
