@@ -259,6 +259,7 @@ pub(super) struct FactTable {
     pub(super) checks_additional_ids_exist: Steps<bool>,
     pub(super) provider_machines_network: Steps<Option<ProviderNeeds>>,
     pub(super) vips_outside_pool: Steps<bool>,
+    pub(super) quota_byon_drops_network: Steps<bool>,
 }
 
 /// A release labsh writes for.
@@ -443,7 +444,8 @@ impl FactTable {
             forbidden_together,
             checks_additional_ids_exist,
             provider_machines_network,
-            vips_outside_pool
+            vips_outside_pool,
+            quota_byon_drops_network
         )
     }
 }
@@ -508,6 +510,8 @@ impl RawTable {
         f.provider_machines_network
             .check("provider_machines_network", self)?;
         f.vips_outside_pool.check("vips_outside_pool", self)?;
+        f.quota_byon_drops_network
+            .check("quota_byon_drops_network", self)?;
         for s in &self.fields {
             for x in &s.fields {
                 let at = format!("fields: {}", x.name);

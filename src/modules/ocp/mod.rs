@@ -306,12 +306,19 @@ pub mod ocp_fns {
     /// as it does (pkg/asset/quota/openstack): `#{cores, ram, instances, ports, security_groups,
     /// security_group_rules, networks, subnets, routers, server_groups, server_group_members}`,
     /// the keys the release checks only (empty before 4.7). `values`: `#{masters, workers,
-    /// vcpus, ram_mib}` of the cluster's flavor.
+    /// vcpus, ram_mib}` of the cluster's flavor, and the node-level network options when there
+    /// are any: `control_plane_networks`, `compute_networks` (the pools' additional networks:
+    /// a port for each on each machine) and `premade_subnet` (true: no network, subnet and
+    /// router counted, from 4.9).
     ///
     /// ```rhai
     /// let q = ocp::quota_needs("4.18", #{masters: 3, workers: 2, vcpus: 4, ram_mib: 16384});
     /// assert_eq(q.cores, 20);
     /// assert_eq(q.ports, 9);
+    /// let q = ocp::quota_needs("4.22", #{masters: 3, workers: 2, vcpus: 4, ram_mib: 16384,
+    ///                                    compute_networks: 1, premade_subnet: true});
+    /// assert_eq(q.ports, 11);
+    /// assert(!("networks" in q));
     /// assert_eq(ocp::quota_needs("4.2", #{masters: 3, workers: 2, vcpus: 4, ram_mib: 16384}), #{});
     /// ```
     #[rhai_fn(return_raw)]
@@ -320,19 +327,41 @@ pub mod ocp_fns {
         let o = Opts::new(
             "ocp::quota_needs",
             values,
-            &["masters", "workers", "vcpus", "ram_mib"],
+            &[
+                "masters",
+                "workers",
+                "vcpus",
+                "ram_mib",
+                "control_plane_networks",
+                "compute_networks",
+                "premade_subnet",
+            ],
         )
         .map_err(|e| rt_err(&ctx, e))?;
+        let shape = release::NetworkShape {
+            control_plane_networks: o
+                .int("control_plane_networks")
+                .map_err(|e| rt_err(&ctx, e))?
+                .unwrap_or(0),
+            compute_networks: o
+                .int("compute_networks")
+                .map_err(|e| rt_err(&ctx, e))?
+                .unwrap_or(0),
+            premade_subnet: o
+                .bool("premade_subnet", false)
+                .map_err(|e| rt_err(&ctx, e))?,
+        };
         let int = |k: &str| -> Res<i64> {
             o.int(k)
                 .map_err(|e| rt_err(&ctx, e))?
                 .ok_or_else(|| rt_err(&ctx, format!("ocp::quota_needs: {k} is required")))
         };
-        let q = r.quota(
+        let q = r.quota_with(
             int("masters")?,
             int("workers")?,
             int("vcpus")?,
             int("ram_mib")?,
+            &shape,
         );
         Ok(q.into_iter()
             .map(|(k, v)| (k.into(), Dynamic::from(v)))

@@ -15,6 +15,17 @@ pub use super::data::{
 use serde::Serialize;
 use std::fmt;
 
+/// The node-level network options as the quota counts them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetworkShape {
+    /// The control plane pool's additional networks.
+    pub control_plane_networks: i64,
+    /// The compute pool's additional networks.
+    pub compute_networks: i64,
+    /// The machines on a pre-made subnet (machinesSubnet, controlPlanePort).
+    pub premade_subnet: bool,
+}
+
 /// One release of OpenShift labsh writes for, with its facts.
 #[derive(Clone, Copy)]
 pub struct Release {
@@ -294,20 +305,43 @@ impl Release {
         vcpus: i64,
         ram_mib: i64,
     ) -> Vec<(String, i64)> {
+        self.quota_with(masters, workers, vcpus, ram_mib, &NetworkShape::default())
+    }
+
+    /// [`Release::quota`] with the node-level network options: each machine has a port on each
+    /// additional network of its pool, and a pre-made machines subnet drops the network, subnet
+    /// and router the installer would make (where the release counts so).
+    pub fn quota_with(
+        &self,
+        masters: i64,
+        workers: i64,
+        vcpus: i64,
+        ram_mib: i64,
+        shape: &NetworkShape,
+    ) -> Vec<(String, i64)> {
         // Masters are counted one by one, workers by their MachineSets' replicas; the bootstrap
         // node is not counted. One MachineSet per failure domain (one without zones), made even
         // with 0 replicas (pkg/asset/machines/openstack/machinesets.go).
         let machine_sets = 1;
+        let byon = shape.premade_subnet
+            && fact!(self, quota_byon_drops_network)
+                .copied()
+                .unwrap_or(false);
         let keys = fact!(self, quota).map(|q| q.as_slice()).unwrap_or(&[]);
         keys.iter()
+            .filter(|k| !(byon && matches!(k, Quota::Networks | Quota::Subnets | Quota::Routers)))
             .map(|k| match k {
                 Quota::Cores => ("cores", (masters + workers) * vcpus),
                 Quota::Ram => ("ram", (masters + workers) * ram_mib),
                 // Control-plane machines plus the number of worker MachineSets, as coded.
                 Quota::Instances => ("instances", masters + machine_sets),
-                // 4 = router gateway, API, ingress and bootstrap ports; one per machine on the
-                // one machine network.
-                Quota::Ports => ("ports", 4 + masters + workers),
+                // 4 = router gateway, API, ingress and bootstrap ports; one per machine on each
+                // network it is on (the machine network and its pool's additional ones).
+                Quota::Ports => (
+                    "ports",
+                    4 + masters * (1 + shape.control_plane_networks)
+                        + workers * (1 + shape.compute_networks),
+                ),
                 Quota::SecurityGroups => ("security_groups", 2),
                 Quota::SecurityGroupRules => ("security_group_rules", 56),
                 Quota::Networks => ("networks", 1),
@@ -826,6 +860,28 @@ mod tests {
                 .any(|(k, v)| k == "server_groups" && *v == 2));
         }
         assert!(Release::parse("4.6").unwrap().quota(3, 2, 4, 1).is_empty());
+    }
+
+    #[test]
+    fn the_quota_counts_the_network_options_as_the_installer_does() {
+        let shape = NetworkShape {
+            control_plane_networks: 0,
+            compute_networks: 1,
+            premade_subnet: true,
+        };
+        let q = |v: &str| -> std::collections::BTreeMap<String, i64> {
+            Release::parse(v)
+                .unwrap()
+                .quota_with(3, 2, 4, 16384, &shape)
+                .into_iter()
+                .collect()
+        };
+        // 4 + 3 masters + 2 workers on two networks.
+        assert_eq!(q("4.22")["ports"], 11);
+        for k in ["networks", "subnets", "routers"] {
+            assert!(!q("4.22").contains_key(k), "{k}");
+            assert_eq!(q("4.8")[k], 1, "4.8 counts {k} with a pre-made subnet");
+        }
     }
 
     #[test]
