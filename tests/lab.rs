@@ -644,7 +644,7 @@ fn the_netopts_lab_makes_the_networks_the_overcloud_carries_the_vlan_and_install
         "{subnet}"
     );
     assert_eq!(subnet["args"]["spec"]["gateway_ip"], "192.168.100.1");
-    let out = lab.state().join("out/sandbox");
+    let out = lab.state().join("out/sandbox/netopts");
     let params = std::fs::read_to_string(out.join("lab-parameters.yaml")).unwrap();
     assert!(
         params.contains("NeutronBridgeMappings:\n  - datacentre:br-ex")
@@ -670,7 +670,7 @@ fn the_netopts_lab_makes_the_networks_the_overcloud_carries_the_vlan_and_install
     o.ok();
     assert!(!o.stderr.contains("cloud.network.create"), "{}", o.stderr);
     let params =
-        std::fs::read_to_string(seed.state().join("out/sandbox/lab-parameters.yaml")).unwrap();
+        std::fs::read_to_string(seed.state().join("out/sandbox/lab/lab-parameters.yaml")).unwrap();
     assert!(!params.contains("NeutronNetworkVLANRanges"), "{params}");
 }
 
