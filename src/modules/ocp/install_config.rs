@@ -409,7 +409,7 @@ fn network_option_problems(c: &Value, r: Release, p: &mut Vec<String>) {
     let id_problem = |path: &str, v: &Value, p: &mut Vec<String>, check_uuid: bool| match v.as_str()
     {
         Some(s) if planned_id(s) => {}
-        Some(s) if s.is_empty() => p.push(format!("{path}: is empty: give an ID")),
+        Some("") => p.push(format!("{path}: is empty: give an ID")),
         Some(s) if check_uuid && !is_uuid_v4(s) => p.push(format!(
             "{path}: {s:?} is not a UUID (version 4): OpenShift {name} takes the ID, not a name"
         )),
@@ -496,6 +496,9 @@ fn network_option_problems(c: &Value, r: Release, p: &mut Vec<String>) {
     }
 }
 
+/// Names the problem of an ID at a path (`id_problem` of network_option_problems).
+type IdCheck<'a> = &'a dyn Fn(&str, &Value, &mut Vec<String>, bool);
+
 /// `controlPlanePort`: one or two subnet filters, each with an id or a name, and the network's
 /// id a UUID where the release checks it (validateControlPlanePort,
 /// pkg/types/openstack/validation/platform.go, release-4.14).
@@ -503,7 +506,7 @@ fn control_plane_port_problems(
     cpp: &Value,
     uuid: impl Fn(&str) -> bool,
     p: &mut Vec<String>,
-    id_problem: &dyn Fn(&str, &Value, &mut Vec<String>, bool),
+    id_problem: IdCheck<'_>,
 ) {
     let at = "platform.openstack.controlPlanePort";
     if !cpp.is_object() {
@@ -876,7 +879,8 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
         }
         for f in ["gateway", "metadata_route"] {
             let a = s(n.get(f));
-            if !a.is_empty() && !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a)) {
+            let inside = a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a);
+            if !a.is_empty() && !inside {
                 e.push(format!("{at}.{f}: {a:?} is not an address of {cidr}"));
             }
         }
