@@ -699,7 +699,7 @@ mod tests {
         assert!(shipped(Path::new("scripts/nope.rhai")).is_none());
         assert_eq!(
             shipped_names(LabFile::Profile),
-            ["current", "large", "minimal"]
+            ["current", "large", "minimal", "netopts"]
         );
         assert_eq!(shipped_names(LabFile::Target), ["devlab", "seed-host"]);
         assert!(shipped_scripts().contains(&"scripts/teardown.rhai"));
