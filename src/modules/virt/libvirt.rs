@@ -42,11 +42,18 @@ pub const VIR_NETWORK_SECTION_IP_DHCP_RANGE: u32 = 5;
 /// `virDomainUndefineFlagsValues` (libvirt-domain.h).
 pub const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE: u32 = 1 << 0;
 pub const VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA: u32 = 1 << 1;
+/// `virDomainSnapshotCreateFlags` (libvirt-domain-snapshot.h): a snapshot's record given back
+/// to libvirt (its data is there already), and all or nothing of a snapshot.
+pub const VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE: u32 = 1 << 0;
+pub const VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC: u32 = 1 << 7;
+/// `virDomainSnapshotRevertFlags` (libvirt-domain-snapshot.h): paused after the revert.
+pub const VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED: u32 = 1 << 1;
 /// `virErrorNumber` (virterror.h).
 const VIR_ERR_INTERNAL_ERROR: c_int = 1;
 const VIR_ERR_INVALID_ARG: c_int = 8;
 const VIR_ERR_NO_DOMAIN: c_int = 42;
 const VIR_ERR_NO_NETWORK: c_int = 43;
+const VIR_ERR_NO_DOMAIN_SNAPSHOT: c_int = 72;
 
 /// The library's file name: its SONAME, which Debian's `libvirt0` package ships.
 const LIBRARY: &CStr = c"libvirt.so.0";
@@ -54,6 +61,7 @@ const LIBRARY: &CStr = c"libvirt.so.0";
 type Conn = *mut c_void;
 type Dom = *mut c_void;
 type Net = *mut c_void;
+type Snap = *mut c_void;
 
 /// `struct _virError` (virterror.h): only its leading fields, which are all this reads.
 #[repr(C)]
@@ -76,15 +84,29 @@ struct VirNodeInfo {
     threads: c_uint,
 }
 
-/// `struct _virDomainInfo` (libvirt-domain.h): libvirt fills all of it, labsh reads the state.
+/// `struct _virDomainInfo` (libvirt-domain.h): libvirt fills all of it, labsh reads the state
+/// and the memory in use.
 #[repr(C)]
 struct VirDomainInfo {
     state: u8,
     _max_mem: c_ulong,
-    _memory: c_ulong,
+    memory: c_ulong,
     _nr_virt_cpu: c_ushort,
     _cpu_time: c_ulonglong,
 }
+
+/// `struct _virDomainMemoryStat` (libvirt-domain.h).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct VirDomainMemoryStat {
+    tag: c_int,
+    val: c_ulonglong,
+}
+
+/// `VIR_DOMAIN_MEMORY_STAT_RSS` (libvirt-domain.h): the QEMU process's resident memory, KiB.
+const VIR_DOMAIN_MEMORY_STAT_RSS: c_int = 7;
+/// `VIR_DOMAIN_MEMORY_STAT_NR` of libvirt 9.0: how many kinds of statistic there are.
+const MEMORY_STATS: usize = 13;
 
 type ErrorFunc = unsafe extern "C" fn(*mut c_void, *mut VirError);
 
@@ -150,6 +172,16 @@ api! {
     domain_shutdown = "virDomainShutdown": fn(Dom) -> c_int;
     domain_destroy = "virDomainDestroy": fn(Dom) -> c_int;
     domain_undefine_flags = "virDomainUndefineFlags": fn(Dom, c_uint) -> c_int;
+    domain_memory_stats =
+        "virDomainMemoryStats": fn(Dom, *mut VirDomainMemoryStat, c_uint, c_uint) -> c_int;
+    domain_suspend = "virDomainSuspend": fn(Dom) -> c_int;
+    domain_resume = "virDomainResume": fn(Dom) -> c_int;
+    snapshot_create_xml = "virDomainSnapshotCreateXML": fn(Dom, *const c_char, c_uint) -> Snap;
+    snapshot_lookup_by_name = "virDomainSnapshotLookupByName": fn(Dom, *const c_char, c_uint) -> Snap;
+    snapshot_get_xml_desc = "virDomainSnapshotGetXMLDesc": fn(Snap, c_uint) -> *mut c_char;
+    snapshot_revert = "virDomainRevertToSnapshot": fn(Snap, c_uint) -> c_int;
+    snapshot_delete = "virDomainSnapshotDelete": fn(Snap, c_uint) -> c_int;
+    snapshot_free = "virDomainSnapshotFree": fn(Snap) -> c_int;
     domain_free = "virDomainFree": fn(Dom) -> c_int;
     network_lookup_by_name = "virNetworkLookupByName": fn(Conn, *const c_char) -> Net;
     network_define_xml = "virNetworkDefineXML": fn(Conn, *const c_char) -> Net;
@@ -273,9 +305,13 @@ impl Error {
         &self.message
     }
 
-    /// No such domain or network (`VIR_ERR_NO_DOMAIN`, `VIR_ERR_NO_NETWORK`).
+    /// No such domain, network or snapshot (`VIR_ERR_NO_DOMAIN`, `VIR_ERR_NO_NETWORK`,
+    /// `VIR_ERR_NO_DOMAIN_SNAPSHOT`).
     pub fn is_not_found(&self) -> bool {
-        matches!(self.code, VIR_ERR_NO_DOMAIN | VIR_ERR_NO_NETWORK)
+        matches!(
+            self.code,
+            VIR_ERR_NO_DOMAIN | VIR_ERR_NO_NETWORK | VIR_ERR_NO_DOMAIN_SNAPSHOT
+        )
     }
 }
 
@@ -664,15 +700,136 @@ impl Domain {
         Ok(unsafe { i.assume_init() }.state)
     }
 
+    /// The memory the domain uses now, in KiB (`virDomainGetInfo`'s `memory`).
+    pub fn memory_kib(&self) -> Res<u64> {
+        let mut i = std::mem::MaybeUninit::<VirDomainInfo>::zeroed();
+        // SAFETY: a live domain and room for a virDomainInfo.
+        status(self.api, unsafe {
+            (self.api.domain_get_info)(self.raw(), i.as_mut_ptr())
+        })?;
+        // SAFETY: zeroed, then filled by libvirt. c_ulong: u64 here, u32 on 32-bit targets.
+        #[allow(clippy::useless_conversion)]
+        Ok(u64::from(unsafe { i.assume_init() }.memory))
+    }
+
+    /// The resident memory of a running domain's QEMU process in KiB (what of the guest's
+    /// memory it touched), when libvirt reports it (`virDomainMemoryStats`).
+    pub fn resident_kib(&self) -> Res<Option<u64>> {
+        let mut stats = [VirDomainMemoryStat { tag: -1, val: 0 }; MEMORY_STATS];
+        // SAFETY: a live domain and room for MEMORY_STATS entries, of which libvirt fills at
+        // most that many and returns how many.
+        let n = status(self.api, unsafe {
+            (self.api.domain_memory_stats)(
+                self.raw(),
+                stats.as_mut_ptr(),
+                MEMORY_STATS as c_uint,
+                0,
+            )
+        })?;
+        Ok(stats
+            .iter()
+            .take(usize::try_from(n).unwrap_or(0).min(MEMORY_STATS))
+            .find(|s| s.tag == VIR_DOMAIN_MEMORY_STAT_RSS)
+            .map(|s| s.val))
+    }
+
     pub fn shutdown(&self) -> Res<()> {
         // SAFETY: a live domain.
         status(self.api, unsafe { (self.api.domain_shutdown)(self.raw()) }).map(|_| ())
+    }
+
+    /// Pauses the domain's vCPUs (`virDomainSuspend`).
+    pub fn suspend(&self) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe { (self.api.domain_suspend)(self.raw()) }).map(|_| ())
+    }
+
+    /// Lets a paused domain run again (`virDomainResume`).
+    pub fn resume(&self) -> Res<()> {
+        // SAFETY: a live domain.
+        status(self.api, unsafe { (self.api.domain_resume)(self.raw()) }).map(|_| ())
+    }
+
+    fn snapshot(&self, p: Snap) -> Res<Snapshot> {
+        Ok(Snapshot {
+            api: self.api,
+            ptr: non_null(self.api, p)?,
+        })
+    }
+
+    /// Takes a snapshot as `xml` (a `<domainsnapshot>`) describes it
+    /// (`virDomainSnapshotCreateXML`).
+    pub fn snapshot_create_xml(&self, xml: &str, flags: u32) -> Res<Snapshot> {
+        let xml = cstring("the snapshot XML", xml)?;
+        // SAFETY: a live domain and NUL-terminated XML; the result is checked.
+        let p = unsafe { (self.api.snapshot_create_xml)(self.raw(), xml.as_ptr(), flags) };
+        self.snapshot(p)
+    }
+
+    /// The domain's snapshot `name` (`virDomainSnapshotLookupByName`).
+    pub fn snapshot_lookup(&self, name: &str) -> Res<Snapshot> {
+        let name = cstring("the snapshot name", name)?;
+        // SAFETY: a live domain and a NUL-terminated name; the result is checked.
+        let p = unsafe { (self.api.snapshot_lookup_by_name)(self.raw(), name.as_ptr(), 0) };
+        self.snapshot(p)
     }
 
     pub fn undefine_flags(&self, flags: u32) -> Res<()> {
         // SAFETY: a live domain.
         status(self.api, unsafe {
             (self.api.domain_undefine_flags)(self.raw(), flags)
+        })
+        .map(|_| ())
+    }
+}
+
+/// A domain's snapshot (`virDomainSnapshotPtr`).
+pub struct Snapshot {
+    api: &'static Api,
+    ptr: NonNull<c_void>,
+}
+
+// SAFETY: see the module's notes (the `virt` crate 0.5 marks DomainSnapshot so too:
+// src/domain_snapshot.rs).
+unsafe impl Send for Snapshot {}
+// SAFETY: as above.
+unsafe impl Sync for Snapshot {}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        // SAFETY: this handle's reference, released once.
+        unsafe { (self.api.snapshot_free)(self.ptr.as_ptr()) };
+    }
+}
+
+impl Snapshot {
+    fn raw(&self) -> Snap {
+        self.ptr.as_ptr()
+    }
+
+    pub fn xml_desc(&self) -> Res<String> {
+        // SAFETY: a live handle; the result is checked, then owned by the caller.
+        let p = non_null(self.api, unsafe {
+            (self.api.snapshot_get_xml_desc)(self.raw(), 0)
+        })?;
+        // SAFETY: a string allocated for the caller.
+        Ok(unsafe { take_string(p.as_ptr()) })
+    }
+
+    /// Brings the domain back to this snapshot (`virDomainRevertToSnapshot`).
+    pub fn revert(&self, flags: u32) -> Res<()> {
+        // SAFETY: a live handle.
+        status(self.api, unsafe {
+            (self.api.snapshot_revert)(self.raw(), flags)
+        })
+        .map(|_| ())
+    }
+
+    /// Deletes this snapshot, its data and libvirt's record of it (`virDomainSnapshotDelete`).
+    pub fn delete(&self) -> Res<()> {
+        // SAFETY: a live handle.
+        status(self.api, unsafe {
+            (self.api.snapshot_delete)(self.raw(), 0)
         })
         .map(|_| ())
     }
