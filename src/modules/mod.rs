@@ -12,6 +12,7 @@ pub mod net;
 pub mod oc;
 pub mod ocp;
 pub mod opts;
+pub mod snapshot;
 pub mod ssh;
 pub mod variant;
 pub mod virt;
@@ -48,8 +49,8 @@ pub fn all() -> Vec<(&'static str, Module)> {
             "Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.")),
         ("img", with_doc(rhai::exported_module!(img::img_fns),
             "Disk images: qemu-img, virt-resize, virt-filesystems, virt-customize, and the base-image cache.")),
-        ("virt", with_doc(rhai::exported_module!(virt::virt_fns),
-            "libvirt: node facts, networks and domains with ensure semantics, local and remote URIs.")),
+        ("virt", with_doc(virt::module(),
+            "libvirt: node facts, networks and domains with ensure semantics, local and remote URIs; whole-lab snapshots (snapshot_*).")),
     ]
 }
 
@@ -200,6 +201,7 @@ mod tests {
         "l1::build",
         "l1::build_with_bmcs",
         "l1::bmcs",
+        "l1::redfish_bmcs",
         "l1::bmc_selftest",
         "nodes::work",
         "nodes::remove",
@@ -210,6 +212,9 @@ mod tests {
         "overcloud::undercloud",
         "overcloud::overcloud",
         "overcloud::after_nodes",
+        "snapshot::save",
+        "snapshot::revert",
+        "snapshot::delete",
         "tenant::write_clouds_yaml",
         "tenant::prepare",
         "tenant::remove",

@@ -282,6 +282,15 @@ fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), String> {
     Ok(())
 }
 
+/// The `virt` module: libvirt's functions and the whole-lab snapshots (src/modules/snapshot/).
+pub fn module() -> rhai::Module {
+    let mut m = rhai::exported_module!(virt_fns);
+    m.combine(rhai::exported_module!(
+        crate::modules::snapshot::snapshot_fns
+    ));
+    m
+}
+
 /// What an ensure did, as scripts see it: `#{name, changed, planned, notes}`.
 fn ensured_map(ctx: &NativeCallContext, name: &str, e: &client::Ensured) -> Res<Map> {
     let mut m = to_map(ctx, e)?;
