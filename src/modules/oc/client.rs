@@ -184,6 +184,31 @@ pub fn exec(
     Ok(out.stdout)
 }
 
+/// Approves certificate signing requests by name (`oc adm certificate approve`, `kubectl
+/// certificate approve`): a change, shown in a plan.
+pub fn certificate_approve(fx: &Effects, kubeconfig: &str, names: &[String]) -> Result<(), Error> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let bin = binary();
+    let mut argv = vec![bin.clone(), "--request-timeout=30s".into()];
+    if bin.ends_with("oc") {
+        argv.push("adm".into());
+    }
+    argv.push("certificate".into());
+    argv.push("approve".into());
+    argv.extend(names.iter().cloned());
+    let shown = argv.join(" ");
+    let op = Op::new("oc.certificate.approve", &shown);
+    if !ready(fx, kubeconfig)? {
+        return fx.planned_step(op).map_err(Error::Failed);
+    }
+    let mut cmd = Command::new(argv);
+    cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
+    cmd.timeout = Some(Duration::from_secs(90));
+    fx.run_checked(op, &cmd, false).map(|_| ())
+}
+
 /// Waits until at least `count` nodes are Ready, asking every `interval`; returns the nodes (none
 /// in plan mode before the cluster exists). The error on expiry lists the nodes not Ready.
 pub fn wait_nodes_ready(

@@ -102,6 +102,40 @@ pub mod oc_fns {
         })
     }
 
+    /// Approves the cluster's certificate signing requests `names` (a node's kubelet asks for
+    /// its certificates with one): `oc adm certificate approve`, or `kubectl certificate
+    /// approve`. A change: shown in a plan.
+    ///
+    /// ```rhai
+    /// if plan_mode() { oc::certificate_approve("/nonexistent/kubeconfig", ["csr-8vnps"]); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn certificate_approve(ctx: NativeCallContext, kubeconfig: &str, names: Array) -> Res<()> {
+        let mut v = Vec::with_capacity(names.len());
+        for (i, n) in names.into_iter().enumerate() {
+            match n.into_string() {
+                Ok(s) if !s.is_empty() && !s.starts_with('-') => v.push(s),
+                Ok(s) => {
+                    return Err(rt_err(
+                        &ctx,
+                        format!(
+                            "oc::certificate_approve: names[{i}] {s:?} is not a request's name"
+                        ),
+                    ))
+                }
+                Err(t) => {
+                    return Err(rt_err(
+                        &ctx,
+                        format!("oc::certificate_approve: names[{i}] must be a name, not {t}"),
+                    ))
+                }
+            }
+        }
+        with_effects(&ctx, |fx| {
+            super::client::certificate_approve(fx, kubeconfig, &v)
+        })
+    }
+
     /// Waits until at least `count` nodes are Ready (`#{timeout (seconds, 1800), interval (10)}`);
     /// returns the nodes. The error on expiry lists the nodes that are not Ready.
     ///

@@ -375,6 +375,17 @@ pub mod baremetal_fns {
         super::super::with_api(&ctx, &cloud, |a| a.bm_validate(&Id::parse(node)))
     }
 
+    /// Takes a node out of maintenance (its reason and fault cleared); `false` when it was not
+    /// in maintenance.
+    ///
+    /// ```rhai
+    /// if plan_mode() { baremetal::maintenance_unset("devcloud-system", "example-node1"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn maintenance_unset(ctx: NativeCallContext, cloud: Dynamic, node: &str) -> Res<bool> {
+        super::super::with_api(&ctx, &cloud, |a| a.bm_maintenance_unset(&Id::parse(node)))
+    }
+
     /// Powers a node through Ironic (`"on"`, `"off"`, `"reboot"`) and watches it until Ironic
     /// reports the new state; `opts.timeout` in seconds (120). Returns the power state.
     ///

@@ -513,4 +513,33 @@ impl<'a> Api<'a> {
         )?;
         Ok(true)
     }
+
+    /// Takes a node out of maintenance (`DELETE /v1/nodes/{node}/maintenance`, which clears its
+    /// reason and fault too); `ok` when it is not in maintenance.
+    pub fn bm_maintenance_unset(&self, ident: &Id) -> Result<bool, String> {
+        let op = self.bm_op("node.maintenance_unset", &ident.to_string());
+        let Some(node) = self.bm_node(ident)? else {
+            if self.fx.is_plan() {
+                return self
+                    .fx
+                    .change(op, || Err::<_, String>(self.only_planned()), || true);
+            }
+            return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name()));
+        };
+        if node["maintenance"] != json!(true) {
+            self.fx.unchanged(op);
+            return Ok(false);
+        }
+        let uuid = Id::from_json(&node["uuid"]);
+        self.update(
+            op.arg("reason", &node["maintenance_reason"])
+                .arg("fault", &node["fault"]),
+            |c| {
+                let path = format!("/nodes/{uuid}/maintenance");
+                c.request(Method::DELETE, "baremetal", &path, None)
+            },
+            Value::Null,
+        )?;
+        Ok(true)
+    }
 }
