@@ -145,6 +145,16 @@ pub enum Cmd {
     /// The serial console through libvirt (`virsh console` on the target's URI; Ctrl+] leaves
     /// it); the address of the graphical console (VNC) is printed first.
     Console(ConsoleArgs),
+    /// Whole-lab snapshots: every VM of the lab kept in one moment with the lab's own state,
+    /// and brought back with every layer (clocks, BMCs, Ironic, the overcloud, the cluster).
+    ///
+    /// Parameters (--set, seconds): shutdown_timeout (a cold snapshot's wait for the guests to
+    /// shut down), revert_timeout, revert_every and revert_grace (a revert's waits for the
+    /// layers above the VMs).
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
 }
 
 /// Which lab a command that reaches into it means, as `run` names it.
@@ -229,6 +239,74 @@ pub struct ConsoleArgs {
     pub verbose: u8,
 }
 
+/// What `labsh snapshot` does.
+#[derive(Subcommand, Debug)]
+pub enum SnapshotAction {
+    /// Take the lab's snapshot NAME: every VM paused at once (shut down with --cold), its
+    /// disks and memory kept with the lab's output folder, then let run again together.
+    Save {
+        /// The snapshot's name (letters, digits, '.', '_', '-').
+        name: String,
+        /// Shut the VMs down first: no memory kept, less room needed.
+        #[arg(long)]
+        cold: bool,
+        #[command(flatten)]
+        lab: SnapshotLab,
+    },
+    /// List the lab's snapshots.
+    List {
+        #[command(flatten)]
+        lab: SnapshotLab,
+    },
+    /// Bring the lab back to snapshot NAME, every layer; asks first unless --yes.
+    Revert {
+        /// The snapshot's name.
+        name: String,
+        /// Revert even a snapshot older than the cluster's certificate rotation.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lab: SnapshotLab,
+    },
+    /// Delete snapshot NAME; asks first unless --yes.
+    Delete {
+        /// The snapshot's name.
+        name: String,
+        #[command(flatten)]
+        lab: SnapshotLab,
+    },
+}
+
+/// Which lab `labsh snapshot` is about, and how it runs (as for `run`).
+#[derive(Args, Debug, Clone)]
+pub struct SnapshotLab {
+    #[command(flatten)]
+    pub common: Common,
+
+    #[command(flatten)]
+    pub lab: LabArgs,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// When another run holds the lab's state, wait for it to end instead of failing at once.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl SnapshotAction {
+    /// The lab's options.
+    pub fn lab(&self) -> &SnapshotLab {
+        match self {
+            SnapshotAction::Save { lab, .. }
+            | SnapshotAction::List { lab }
+            | SnapshotAction::Revert { lab, .. }
+            | SnapshotAction::Delete { lab, .. } => lab,
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     #[arg(help = script_help())]
@@ -272,6 +350,11 @@ pub struct RunArgs {
     /// When another run holds the lab's state, wait for it to end instead of failing at once.
     #[arg(long)]
     pub wait: bool,
+
+    /// Take the lab's snapshot `after-STAGE` once STAGE is done (repeatable), to go back to that
+    /// stage boundary later: labsh snapshot revert after-STAGE.
+    #[arg(long = "snapshot-after", value_name = "STAGE")]
+    pub snapshot_after: Vec<String>,
 }
 
 /// The help of a script's argument: the scripts labsh ships.
@@ -332,6 +415,9 @@ impl RunArgs {
         // The stages the run was limited to stay so (--from keeps those from `stage` on).
         for o in &self.only {
             parts.push(format!("--only {}", q(o)));
+        }
+        for s in &self.snapshot_after {
+            parts.push(format!("--snapshot-after {}", q(s)));
         }
         if self.preflight {
             parts.push("--preflight".into());

@@ -90,6 +90,7 @@ fn main() -> ExitCode {
     let common = match &cli.command {
         Some(cli::Cmd::Run(args)) => args.common.under(&cli.common),
         Some(cli::Cmd::Repl { common }) => common.under(&cli.common),
+        Some(cli::Cmd::Snapshot { action }) => action.lab().common.under(&cli.common),
         Some(cli::Cmd::Check { out, .. })
         | Some(cli::Cmd::Doc { out, .. })
         | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out, &cli.common),
@@ -145,6 +146,7 @@ fn main() -> ExitCode {
         }
         (None, Some(cli::Cmd::Ssh(args))) => runner::access::ssh(args, &common),
         (None, Some(cli::Cmd::Console(args))) => runner::access::console(args, &common),
+        (None, Some(cli::Cmd::Snapshot { action })) => runner::snapshot::snapshot(action, &common),
         (None, Some(cli::Cmd::Repl { .. })) | (None, None) => repl::start(&common),
     };
     ExitCode::from(code)

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 pub mod access;
 pub mod signals;
+pub mod snapshot;
 pub mod status;
 
 /// Exit codes.
@@ -371,16 +372,38 @@ fn check_names(
 
 /// `labsh run FILE ...`.
 pub fn run(args: &RunArgs, common: &Common) -> u8 {
-    let t0 = Instant::now();
-    let printer = Arc::new(Printer::new(common.out.json));
+    let printer = Printer::new(common.out.json);
     let text = match read_script(&printer, &args.file) {
         Ok(t) => t,
         Err(c) => return c,
     };
-    let dir = script_dir(&args.file);
     let source = args.file.display().to_string();
+    run_text(
+        args,
+        common,
+        &source,
+        &text,
+        script_dir(&args.file),
+        Some(args.file.clone()),
+    )
+}
+
+/// A run of the script `text` (named `source`, its imports found beside `dir`), as `labsh run`
+/// runs a file: `script` is what `run_info().script` says (`None` for a script labsh carries,
+/// such as `labsh snapshot`'s).
+pub fn run_text(
+    args: &RunArgs,
+    common: &Common,
+    source: &str,
+    text: &str,
+    dir: Option<PathBuf>,
+    script: Option<PathBuf>,
+) -> u8 {
+    let t0 = Instant::now();
+    let printer = Arc::new(Printer::new(common.out.json));
+    let source = source.to_string();
     let options = RunOptions {
-        script: Some(args.file.clone()),
+        script,
         profile: args.profile.clone(),
         target: args.target.clone(),
         sets: args.sets.iter().cloned().collect(),
@@ -397,6 +420,7 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
         yes: args.yes,
         graph: args.graph.clone(),
         commands: crate::cli::subcommands(),
+        snapshot_after: args.snapshot_after.clone(),
     };
     // Compile and check with a session that has no journal: nothing is recorded for a script
     // that does not start.
@@ -410,12 +434,13 @@ pub fn run(args: &RunArgs, common: &Common) -> u8 {
     );
     // From here a stop signal waits for the run's end, or ends it.
     end_when_forced(&session, t0, false);
-    let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
+    let Some(ast) = compile_checked(&engine, &printer, &source, text, dir.as_deref()) else {
         return FAILED;
     };
     let stages = analyze::stage_names(&ast);
     let mut wanted: Vec<&str> = args.only.iter().map(String::as_str).collect();
     wanted.extend(args.from.as_deref());
+    wanted.extend(args.snapshot_after.iter().map(String::as_str));
     if args.preflight {
         wanted.push("preflight");
     }

@@ -36,6 +36,8 @@ pub struct RunOptions {
     /// The binary's subcommands (`run`, `status`, ...), for a script that tells the user what
     /// to run next.
     pub commands: Vec<String>,
+    /// `--snapshot-after STAGE` (repeatable).
+    pub snapshot_after: Vec<String>,
 }
 
 /// Everything a run shares with its native functions.

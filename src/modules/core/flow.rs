@@ -160,6 +160,8 @@ struct RunInfo {
     /// `--set` values of profile keys (a KEY with a '.'), which profile::load lays on the
     /// profile; a KEY without one is a script parameter (`param`).
     profile_sets: std::collections::BTreeMap<String, String>,
+    /// `--snapshot-after STAGE`: the stages at whose end the lab's snapshot is taken.
+    snapshot_after: Vec<String>,
 }
 
 /// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
@@ -443,9 +445,10 @@ pub mod flow_fns {
     }
 
     /// What this run is: `#{plan, run_id, script, profile, target, jobs, stages, yes, graph,
-    /// state_dir, done, commands, profile_sets}` (`stages`: the script's, in order; `done`: those
-    /// this run has finished so far; `commands`: the subcommands of this labsh, such as
-    /// "status"; `profile_sets`: the `--set` values whose KEY has a '.', profile keys).
+    /// state_dir, done, commands, profile_sets, snapshot_after}` (`stages`: the script's, in
+    /// order; `done`: those this run has finished so far; `commands`: the subcommands of this
+    /// labsh, such as "status"; `profile_sets`: the `--set` values whose KEY has a '.', profile
+    /// keys; `snapshot_after`: the stages `--snapshot-after` names).
     ///
     /// ```rhai
     /// let i = run_info();
@@ -488,6 +491,7 @@ pub mod flow_fns {
                     .filter(|(k, _)| crate::session::is_profile_key(k))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                snapshot_after: s.options.snapshot_after.clone(),
             },
         )
     }
