@@ -507,6 +507,31 @@ fn check_space(
             .chain(std::iter::once(dir.to_path_buf()))
             .collect::<Vec<_>>(),
     )?;
+    let short = shortfalls(&needs, dir, kept_bytes, &free);
+    if !short.is_empty() {
+        return Err(format!(
+            "not enough space for snapshot {name}: {}; nothing was changed: free space there{}",
+            short.join("; "),
+            if cold {
+                ""
+            } else {
+                ", or take it --cold (the guests shut down: no memory kept)"
+            }
+        ));
+    }
+    Ok(memory)
+}
+
+/// What each filesystem lacks for a snapshot: `needs` (folder, bytes, whose memory) of the
+/// disks, then the lab's folders (`kept_bytes`) in `dir`, against `free` (filesystem, mount
+/// point, free bytes: one per need, then one for `dir`, as [`free_space`] reads them). A line
+/// per filesystem short of room, saying what it holds for the snapshot.
+fn shortfalls(
+    needs: &[(PathBuf, u64, Option<String>)],
+    dir: &Path,
+    kept_bytes: u64,
+    free: &[(String, String, u64)],
+) -> Vec<String> {
     // By filesystem: its mount point, what it needs, what it has, the memory it takes, how many
     // disks, the folders.
     struct Fs {
@@ -525,10 +550,10 @@ fn check_space(
         .zip(free)
         .enumerate()
     {
-        let e = by_fs.entry(fs).or_insert_with(|| Fs {
-            mount,
+        let e = by_fs.entry(fs.clone()).or_insert_with(|| Fs {
+            mount: mount.clone(),
             need: 0,
-            avail,
+            avail: *avail,
             memory: Vec::new(),
             disks: 0,
             folders: Vec::new(),
@@ -545,7 +570,7 @@ fn check_space(
             e.folders.push(f);
         }
     }
-    let short: Vec<String> = by_fs
+    by_fs
         .values()
         .filter(|f| f.need > f.avail)
         .map(|f| {
@@ -568,19 +593,7 @@ fn check_space(
                 gib(f.avail)
             )
         })
-        .collect();
-    if !short.is_empty() {
-        return Err(format!(
-            "not enough space for snapshot {name}: {}; nothing was changed: free space there{}",
-            short.join("; "),
-            if cold {
-                ""
-            } else {
-                ", or take it --cold (the guests shut down: no memory kept)"
-            }
-        ));
-    }
-    Ok(memory)
+        .collect()
 }
 
 /// Files, folders and links of a tree, relative to its root, with their modes; nothing followed.
@@ -1677,6 +1690,48 @@ pub fn delete(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_room_a_snapshot_needs_is_counted_by_filesystem() {
+        let gb = 1u64 << 30;
+        let needs = vec![
+            (
+                PathBuf::from("/images"),
+                12 * gb + DISK_MARGIN,
+                Some("undercloud 12.0 GiB".into()),
+            ),
+            (
+                PathBuf::from("/images"),
+                16 * gb + DISK_MARGIN,
+                Some("ctrl01 16.0 GiB".into()),
+            ),
+            (
+                PathBuf::from("/ssd"),
+                4 * gb + DISK_MARGIN,
+                Some("ceph01 4.0 GiB".into()),
+            ),
+            (PathBuf::from("/ssd"), DISK_MARGIN, None),
+        ];
+        let dir = Path::new("/state/snapshots/t/lab/s1");
+        // /images and the state folder share a filesystem with 30 GiB; the SSD has 100 GiB.
+        let free = |images: u64| {
+            vec![
+                ("/dev/sda1".to_string(), "/".to_string(), images),
+                ("/dev/sda1".to_string(), "/".to_string(), images),
+                ("/dev/sdb1".to_string(), "/ssd".to_string(), 100 * gb),
+                ("/dev/sdb1".to_string(), "/ssd".to_string(), 100 * gb),
+                ("/dev/sda1".to_string(), "/".to_string(), images),
+            ]
+        };
+        assert!(shortfalls(&needs, dir, 5 << 20, &free(30 * gb)).is_empty());
+        let short = shortfalls(&needs, dir, 5 << 20, &free(28 * gb));
+        assert_eq!(short.len(), 1, "{short:?}");
+        assert!(
+            short[0].starts_with("/ (for /images, /state/snapshots/t/lab/s1) needs 28.0 GiB: the memory of undercloud 12.0 GiB, ctrl01 16.0 GiB; the tables of 2 disks; the lab's folders, 5 MiB; it has 28.0 GiB free"),
+            "{}",
+            short[0]
+        );
+    }
 
     #[test]
     fn names_are_what_a_folder_and_libvirt_take() {
