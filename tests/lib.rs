@@ -39,6 +39,7 @@ mod redaction;
 mod repl;
 mod scripts;
 mod secrets;
+mod snapshot;
 mod ssh;
 mod ssh_node;
 mod status;

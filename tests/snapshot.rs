@@ -1,0 +1,525 @@
+//! Whole-lab snapshots (`labsh snapshot`, stdlib snapshot, `virt::snapshot_*`): on the sandbox,
+//! what a snapshot keeps and brings back and every bad input, each changing nothing; on a real
+//! libvirtd with the seed's L1 and its real BMCs, a live and a cold snapshot, the lab changed
+//! (a VM powered off through its BMC, a stopped VM's disk written with qemu-io, a domain's
+//! autostart taken away) and brought back, read back with virsh, qemu-img and ipmitool; the
+//! revert's upper layers against the stand-in director and the Kubernetes API stand-in; and a
+//! devlab whose BMCs were stopped until Ironic put its nodes in maintenance, repaired by the
+//! next run.
+
+use crate::support::{script, Lab, Out};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// `labsh snapshot ARGS...` for `lab`.
+fn snap(lab: &Lab, args: &[&str]) -> Out {
+    let mut a = vec!["snapshot"];
+    a.extend_from_slice(args);
+    lab.run(a)
+}
+
+/// The sandbox's domains as `virt::domain_list` reads them: name, state, autostart.
+fn sandbox_domains(lab: &Lab) -> Vec<(String, String, bool)> {
+    let out = lab.run([
+        "-e",
+        "virt::domain_list(virt::sandbox()).map(|d| [d.name, d.state, d.autostart])",
+    ]);
+    out.ok();
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_str().unwrap().to_string(),
+                r[2].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn snapshots_of(lab: &Lab, target: &str, name: &str) -> PathBuf {
+    lab.state().join("snapshots").join(target).join(name)
+}
+
+#[test]
+fn on_the_sandbox_a_snapshot_keeps_the_lab_and_its_stages_and_bad_input_changes_nothing() {
+    let lab = Lab::new();
+    let labrhai = script("lab.rhai");
+    let l = labrhai.to_str().unwrap();
+    // The host's stages, with a snapshot at the end of l1.
+    let built = lab.run([
+        "run",
+        l,
+        "--only",
+        "l0",
+        "--only",
+        "l1",
+        "--snapshot-after",
+        "l1",
+        "--json",
+    ]);
+    built.ok();
+    let dir = snapshots_of(&lab, "sandbox", "lab/after-l1");
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("snapshot.json")).unwrap()).unwrap();
+    assert_eq!(m["lab"], "lab");
+    assert_eq!(m["record"]["after"], "l1");
+    assert_eq!(m["record"]["stages"], serde_json::json!(["l0", "l1"]));
+    assert_eq!(m["domains"].as_array().unwrap().len(), 8);
+    assert!(
+        dir.join("files/out/stages.json").is_file(),
+        "the stage record is kept"
+    );
+    let before = sandbox_domains(&lab);
+    assert!(before.iter().all(|d| d.1 == "running" && d.2), "{before:?}");
+    snap(&lab, &["list"])
+        .ok()
+        .stdout_has("after-l1")
+        .stdout_has("states");
+
+    // Bad input, each changing nothing.
+    snap(&lab, &["save", "after-l1"])
+        .code(1)
+        .stderr_has("snapshot after-l1 of lab lab exists already");
+    snap(&lab, &["revert", "after-l", "--yes"])
+        .code(1)
+        .stderr_has("lab lab has no snapshot after-l on target sandbox (did you mean 'after-l1'?)");
+    snap(&lab, &["save", "../escape"])
+        .code(1)
+        .stderr_has("is not one labsh takes");
+    assert!(!lab.state().join("snapshots/escape").exists());
+    // Another lab's snapshot of that name.
+    let other = lab.file(
+        "profiles/other.rhai",
+        "fn overrides() { #{ name: \"other\" } }\n",
+    );
+    snap(
+        &lab,
+        &[
+            "revert",
+            "after-l1",
+            "--yes",
+            "--profile",
+            other.to_str().unwrap(),
+        ],
+    )
+    .code(1)
+    .stderr_has("snapshot after-l1 on target sandbox is lab lab's, not lab other's");
+    // No terminal and no --yes: asked, not done.
+    snap(&lab, &["revert", "after-l1"])
+        .code(1)
+        .stderr_has("pass --yes");
+    // A run that holds the lab's state: the revert waits for nobody and says who holds it.
+    let hold = lab.file("hold.rhai", "sleep(60);\n");
+    let mut holder = lab.labsh().args(["run", hold.to_str().unwrap()]).command();
+    holder
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let holder = crate::support::Spawned(holder.spawn().unwrap());
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(lab.state().join("lock"))
+        .unwrap_or_default()
+        .contains(&format!("labsh pid {}", holder.0.id()))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the holder took no lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    snap(&lab, &["revert", "after-l1", "--yes"])
+        .code(1)
+        .stderr_has(&format!("is in use by labsh pid {}", holder.0.id()));
+    drop(holder);
+    assert_eq!(sandbox_domains(&lab), before, "nothing changed");
+
+    // The lab changed: a VM off, an autostart gone, the next stage recorded.
+    lab.run([
+        "-e",
+        "let u = virt::sandbox(); virt::domain_destroy(u, \"overcloud-ctrl01\"); virt::domain_autostart(u, \"undercloud\", false);",
+    ])
+    .ok();
+    let record = lab.state().join("out/sandbox/stages.json");
+    let mut r: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    r["done"].as_array_mut().unwrap().push("undercloud".into());
+    std::fs::write(&record, r.to_string()).unwrap();
+    assert_ne!(sandbox_domains(&lab), before);
+    // Brought back, and told where to go on from.
+    let back = snap(&lab, &["revert", "after-l1", "--yes"]);
+    back.ok()
+        .stdout_has("autostart set back on undercloud")
+        .stdout_has("the lab is as it was after stage l1; to go on from there:")
+        .stdout_has(&format!("labsh run {l} --from undercloud"));
+    assert_eq!(sandbox_domains(&lab), before, "every VM as it was");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(
+        r["done"],
+        serde_json::json!(["l0", "l1"]),
+        "the stages done as they were"
+    );
+    // A second run of the same stages with --snapshot-after keeps the snapshot there.
+    lab.run(["run", l, "--only", "l1", "--snapshot-after", "l1"])
+        .ok()
+        .stdout_has("snapshot after-l1: kept");
+
+    // Teardown takes the lab's snapshots with it; deleting one that is gone is refused.
+    lab.run_script("teardown.rhai").args(["--yes"]).run().ok();
+    assert!(!dir.exists(), "the snapshot's folder went with the lab");
+    snap(&lab, &["delete", "after-l1", "--yes"])
+        .code(1)
+        .stderr_has("lab lab has no snapshot after-l1 on target sandbox; it has none");
+}
+
+/// ipmitool's `power ACTION` on the BMC at `port` with the lab's BMC password.
+fn ipmi(port: u16, password: &str, action: &str) -> String {
+    let out = Command::new("ipmitool")
+        .args([
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "admin",
+            "-E",
+            "power",
+            action,
+        ])
+        .env("IPMI_PASSWORD", password)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The secret `name` from the lab's secrets file.
+fn secret_of(lab: &Lab, name: &str) -> String {
+    std::fs::read_to_string(lab.state().join("secrets"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_string))
+        .unwrap()
+}
+
+/// Waits until `f` is true (60 s at most), naming `what` if it never is.
+fn wait_for(what: &str, f: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "{what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The disk's content as the snapshot `snap` inside it holds it, extracted into `to`.
+fn snapshot_content(disk: &Path, snap: &str, to: &Path) {
+    crate::support::run_ok(
+        Command::new("qemu-img")
+            .args(["convert", "-U", "-O", "qcow2", "-l"])
+            .arg(format!("snapshot.name={snap}"))
+            .arg(disk)
+            .arg(to),
+        format!(
+            "qemu-img convert -l snapshot.name={snap} {}",
+            disk.display()
+        ),
+    );
+}
+
+/// Whether `qemu-img compare` finds the two images' contents the same.
+fn same_content(a: &Path, b: &Path) -> bool {
+    let out = Command::new("qemu-img")
+        .args(["compare", "-U"])
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    match out.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        _ => panic!("qemu-img compare: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+/// Whether the disk holds the byte `pattern` in its first MiB (qemu-io's `read -P`).
+fn holds_pattern(disk: &Path, pattern: &str) -> bool {
+    Command::new("qemu-io")
+        .args(["-r", "-U", "-f", "qcow2", "-c"])
+        .arg(format!("read -P {pattern} 0 1M"))
+        .arg(disk)
+        .output()
+        .map(|o| {
+            o.status.success()
+                && !String::from_utf8_lossy(&o.stdout).contains("Pattern verification failed")
+        })
+        .unwrap()
+}
+
+/// Writes the byte `pattern` over the disk's first MiB with qemu-io (the VM must be off).
+fn write_pattern(disk: &Path, pattern: &str) {
+    crate::support::run_ok(
+        Command::new("qemu-io")
+            .args(["-f", "qcow2", "-c"])
+            .arg(format!("write -P {pattern} 0 1M"))
+            .arg(disk),
+        format!("qemu-io write {}", disk.display()),
+    );
+}
+
+/// A tmpfs of `size` mounted on a folder for as long as it lives.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        crate::support::run_ok(
+            Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={size},mode=0700"),
+                    "tmpfs",
+                ])
+                .arg(dir),
+            "mount a tmpfs",
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn the_seeds_l1_is_kept_live_and_cold_and_every_change_to_it_undone() {
+    use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
+    use crate::support::host::RealHost;
+    let host = RealHost::start("snapshot");
+    let lab = Lab::new();
+    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let port_base = crate::support::ports::free_ports(24300, 7);
+    // The VMs' disks of an earlier run of this test (one that failed before its teardown) would
+    // be kept by the lab's build: they go first.
+    let ssd = host.dir.join("images-ssd");
+    std::fs::create_dir_all(&ssd).unwrap();
+    for d in [host.images(), ssd.clone()] {
+        for f in std::fs::read_dir(&d).unwrap().flatten() {
+            let n = f.file_name().to_string_lossy().to_string();
+            if n.starts_with("overcloud-") || n.starts_with("undercloud") {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
+    let target = lab.file(
+        "targets/snaptest.yaml",
+        &format!(
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\n\
+             bmc: {{address: 127.0.0.1, port_base: {port_base}, config: \"{}\"}}\n\
+             undercloud: {{offline: true}}\ncluster: {{offline: true}}\n\
+             profile:\n  vms:\n    compute: {{memory_mib: 8192}}\n",
+            host.uri,
+            host.images().display(),
+            ssd.display(),
+            vbmcd.config.display()
+        ),
+    );
+    let t = target.to_str().unwrap();
+    let lab_rhai = script("lab.rhai");
+    let run = |args: &[&str]| {
+        lab.labsh()
+            .args(args.iter().copied())
+            .env("PATH", &path_with_venv())
+            .run()
+    };
+    run(&[
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--target",
+        t,
+        "--only",
+        "l0",
+        "--only",
+        "l1",
+    ])
+    .ok();
+    let pw = secret_of(&lab, "bmc-password");
+    // The BMCs' ports in the order l1 gives them: the overcloud VMs by name.
+    let port = |vm: &str| {
+        let names = [
+            "overcloud-ceph01",
+            "overcloud-ceph02",
+            "overcloud-ceph03",
+            "overcloud-compute01",
+            "overcloud-ctrl01",
+            "overcloud-ctrl02",
+            "overcloud-ctrl03",
+        ];
+        port_base + names.iter().position(|n| *n == vm).unwrap() as u16
+    };
+    let state = |vm: &str| host.virsh(&["domstate", vm]).trim().to_string();
+    let autostart = |vm: &str| {
+        host.virsh(&["dominfo", vm])
+            .contains("Autostart:      enable")
+    };
+    let vms: Vec<String> = host
+        .virsh(&["list", "--all", "--name"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(vms.len(), 8, "{vms:?}");
+
+    // Not enough room in the snapshot's folder for the lab's folders: refused, nothing changed.
+    let big = lab.state().join("out/snaptest/big.bin");
+    std::fs::write(&big, vec![7u8; 24 << 20]).unwrap();
+    {
+        let _small = Tmpfs::mount(&lab.state().join("snapshots"), "8m");
+        run(&["snapshot", "save", "roomless", "--target", t])
+            .code(1)
+            .stderr_has("not enough space for snapshot roomless")
+            .stderr_has("the lab's folders, 25 MiB; it has 8 MiB free")
+            .stderr_has("nothing was changed");
+    }
+    std::fs::remove_file(&big).unwrap();
+    assert!(host
+        .virsh(&["snapshot-list", "--name", "undercloud"])
+        .trim()
+        .is_empty());
+    assert!(vms.iter().all(|v| state(v) == "running"));
+
+    // Live: the VMs paused together, each one's disks and memory kept.
+    let saved = run(&["snapshot", "save", "live", "--target", t, "--json"]);
+    saved.ok();
+    for v in &vms {
+        assert_eq!(
+            host.virsh(&["snapshot-list", "--name", v]).trim(),
+            "live",
+            "{v}"
+        );
+        assert_eq!(state(v), "running", "{v} runs again");
+    }
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            lab.state()
+                .join("snapshots/snaptest/lab/live/snapshot.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["record"]["after"], "l1");
+    assert_eq!(
+        m["record"]["bmc"].as_array().unwrap().len(),
+        7,
+        "{}",
+        m["record"]
+    );
+    // The lab changed: a VM powered off through its BMC, its disk written while it is off, a
+    // domain's autostart taken away.
+    let ctrl = host.images().join("overcloud-ctrl01.qcow2");
+    let reference = lab.work().join("ctrl01-live.qcow2");
+    snapshot_content(&ctrl, "live", &reference);
+    assert!(ipmi(port("overcloud-ctrl01"), &pw, "off").contains("Chassis Power Control: Down/Off"));
+    wait_for("ctrl01 off through its BMC", || {
+        state("overcloud-ctrl01") == "shut off"
+    });
+    write_pattern(&ctrl, "0xab");
+    assert!(holds_pattern(&ctrl, "0xab"));
+    assert!(!same_content(&ctrl, &reference), "the write is seen");
+    host.virsh(&["autostart", "--disable", "undercloud"]);
+    assert!(!autostart("undercloud"));
+    let back = run(&["snapshot", "revert", "live", "--target", t, "--yes"]);
+    back.ok()
+        .stdout_has("autostart set back on undercloud")
+        .stdout_has("8 let run together");
+    for v in &vms {
+        assert_eq!(state(v), "running", "{v}");
+        assert!(autostart(v), "{v}");
+    }
+    assert!(same_content(&ctrl, &reference), "ctrl01's disk as it was");
+    assert!(!holds_pattern(&ctrl, "0xab"));
+    assert!(ipmi(port("overcloud-ctrl01"), &pw, "status").contains("Chassis Power is on"));
+
+    // Cold: the VMs shut down (powered off: no guest here hears ACPI) and started again.
+    run(&[
+        "snapshot",
+        "save",
+        "cold",
+        "--cold",
+        "--target",
+        t,
+        "--set",
+        "shutdown_timeout=1",
+    ])
+    .ok()
+    .stderr_has("did not shut down within 1 s");
+    for v in &vms {
+        assert_eq!(state(v), "running", "{v} runs again");
+    }
+    let osd = ssd.join("overcloud-ceph01-osd1.qcow2");
+    let osd_ref = lab.work().join("ceph01-osd-cold.qcow2");
+    snapshot_content(&osd, "cold", &osd_ref);
+    assert!(ipmi(port("overcloud-ceph01"), &pw, "off").contains("Down/Off"));
+    wait_for("ceph01 off through its BMC", || {
+        state("overcloud-ceph01") == "shut off"
+    });
+    write_pattern(&osd, "0xcd");
+    assert!(!same_content(&osd, &osd_ref));
+    host.virsh(&["autostart", "--disable", "overcloud-ctrl02"]);
+    // A BMC stopped too: the revert has every BMC answer again.
+    crate::support::run_ok(
+        Command::new(venv_bin().join("vbmc"))
+            .args(["stop", "overcloud-ctrl03"])
+            .env("VIRTUALBMC_CONFIG", &vbmcd.config),
+        "vbmc stop",
+    );
+    assert!(!ipmi(port("overcloud-ctrl03"), &pw, "status").contains("Chassis Power is on"));
+    run(&["snapshot", "revert", "cold", "--target", t, "--yes"])
+        .ok()
+        .stdout_has("repair: the BMC(s) of overcloud-ctrl03 started again")
+        .stdout_has("BMCs: all IPMI BMCs answer");
+    for v in &vms {
+        assert_eq!(state(v), "running", "{v}");
+        assert!(autostart(v), "{v}");
+    }
+    assert!(same_content(&osd, &osd_ref), "ceph01's OSD disk as it was");
+    for vm in ["overcloud-ceph01", "overcloud-ctrl03"] {
+        assert!(
+            ipmi(port(vm), &pw, "status").contains("Chassis Power is on"),
+            "{vm}"
+        );
+    }
+
+    // Deleted: libvirt's and labsh's records go; the other snapshot stays.
+    run(&["snapshot", "delete", "live", "--target", t, "--yes"]).ok();
+    assert_eq!(
+        host.virsh(&["snapshot-list", "--name", "undercloud"])
+            .trim(),
+        "cold"
+    );
+    assert!(!lab.state().join("snapshots/snaptest/lab/live").exists());
+    // Teardown takes the lab and its snapshots.
+    lab.labsh()
+        .args([
+            "run",
+            script("teardown.rhai").to_str().unwrap(),
+            "--target",
+            t,
+            "--yes",
+        ])
+        .env("PATH", &path_with_venv())
+        .run()
+        .ok();
+    assert!(host.virsh(&["list", "--all", "--name"]).trim().is_empty());
+    assert!(!lab.state().join("snapshots/snaptest/lab").exists());
+}
