@@ -4,7 +4,8 @@
 # namespace of its own whose /etc, /home, /root, /var/lib and /usr/share are overlays on this
 # machine's (writes land in DIR/fs, nothing of the host changes): real users, sudo, files and
 # shell, with tests/harness/director/standin.py first on PATH as the release's `openstack`,
-# yum/dnf, rpm, hostnamectl, subscription-manager, and the ssh to the overcloud's nodes. The
+# yum/dnf, rpm, hostnamectl, subscription-manager, the ssh to the overcloud's nodes, and on
+# those nodes docker/systemctl, chronyc, pcs and cephadm (what a revert reads and restarts). The
 # release's rendered tripleo-heat-templates are at /usr/share/openstack-tripleo-heat-templates.
 #
 #   tests/harness/director.sh start DIR RELEASE THT_TREE PARSERS RELEASE_PYTHON PORT
@@ -26,7 +27,7 @@ start() {
     cp "$here/director/standin.py" "$here/tripleo/parsers.py" "$here/tripleo/check.py" "$dir/lib/"
     cp "$parsers" "$dir/lib/parsers.json"
     chmod 0644 "$dir/lib/"*
-    for p in openstack yum dnf rpm hostnamectl subscription-manager ssh sudo docker systemctl; do
+    for p in openstack yum dnf rpm hostnamectl subscription-manager ssh sudo docker systemctl chronyc pcs cephadm; do
         printf '#!/bin/sh\nexec /usr/bin/python3 %s %s %s "$@"\n' "$dir/lib/standin.py" "$dir" "$p" > "$dir/bin/$p"
         chmod 0755 "$dir/bin/$p"
     done

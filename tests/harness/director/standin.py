@@ -1,6 +1,7 @@
 """A stand-in for a TripleO director's tools, for labsh's tests: no director can run here (it is
 a RHEL machine with TripleO's services), so these programs play its `openstack` client, yum or
-dnf, rpm, hostnamectl, subscription-manager, and its ssh to the overcloud's nodes, keeping the
+dnf, rpm, hostnamectl, subscription-manager, its ssh to the overcloud's nodes, and on them
+docker/systemctl, chronyc, pcs and cephadm (what a lab's revert reads and restarts), keeping the
 director's state in DIR/state.json and logging every command to DIR/log.jsonl.
 
 THIS FILE IS THE FIXTURE of the release's behaviour, and says where each piece comes from:
@@ -317,8 +318,8 @@ def prog_sudo():
 def prog_restart():
     """docker restart CONTAINER (OSP 13 nodes) or systemctl restart UNIT (OSP 17.1 nodes)."""
     ip = os.environ.get("LABSH_STANDIN_NODE")
-    want = ("docker", "nova_compute") if Q else ("systemctl", "tripleo_nova_compute")
-    if not ip or PROG != want[0] or ARGS[:1] != ["restart"]:
+    want = "docker" if Q else "systemctl"
+    if not ip or PROG != want or ARGS[:1] != ["restart"]:
         err("%s: not on an overcloud node of this release" % PROG)
         return 1
     with state() as s:
@@ -327,6 +328,214 @@ def prog_restart():
                 n.setdefault("restarts", []).extend(ARGS[1:])
     if PROG == "docker":
         out(ARGS[1])
+    return 0
+
+
+# ------------------------------------------------------------------------------------------
+# The overcloud as a revert finds it. DIR/flags.json says how it comes back: pcs_stopped_reads
+# (how many reads of `pcs status xml` show the resources still stopped), ceph_warn_reads (how
+# many reads of Ceph's health are HEALTH_WARN), stale (binaries of compute services and network
+# agents that stay down, as with a dead message-queue connection, until their container is
+# restarted on their node), dead (binaries down whatever is done). Each read is counted in the state (reads).
+
+def count_read(what):
+    """How many times `what` was read before this read (its count in the state, then one more)."""
+    with state() as s:
+        r = s.setdefault("reads", {})
+        n = r.get(what, 0)
+        r[what] = n + 1
+    return n
+
+
+def the_node():
+    ip = os.environ.get("LABSH_STANDIN_NODE")
+    return node_of(ip) if ip else None
+
+
+def time_service():
+    """The time service: OSP 13's nodes keep time with ntpd (puppet-tripleo 8.x
+    profile::base::time::ntp), OSP 17.1's with chronyd (tripleo-ansible's tripleo_chrony role);
+    the stand-in's director as its nodes."""
+    return "ntpd" if Q else "chronyd"
+
+
+def prog_systemctl():
+    """systemctl is-active [-q] UNIT (the time service is active), systemctl restart UNIT (the
+    time service: its clock stepped; on a node: a container's unit restarted)."""
+    a = [x for x in ARGS if x not in ("-q", "--quiet")]
+    if a[:1] == ["is-active"] and len(a) == 2:
+        active = a[1] in (time_service(), time_service() + ".service")
+        if "-q" not in ARGS and "--quiet" not in ARGS:
+            out("active" if active else "inactive")
+        return 0 if active else 3
+    if a[:1] == ["restart"] and len(a) == 2 and a[1] in ("ntpd", "ntpd.service"):
+        if Q:
+            step_clock("ntpd restarted")
+            return 0
+        err("Failed to restart ntpd.service: Unit ntpd.service not found.")
+        return 5
+    return prog_restart()
+
+
+def step_clock(how):
+    node = the_node()
+    with state() as s:
+        s.setdefault("clock_steps", []).append({"node": node["name"] if node else "director", "how": how})
+
+
+def prog_chronyc():
+    """chronyc -a makestep: chrony's reply to a command it carried out, "200 OK"."""
+    if ARGS[-1:] != ["makestep"] or Q:
+        err("506 Cannot talk to daemon")
+        return 1
+    step_clock("chronyc makestep")
+    out("200 OK")
+    return 0
+
+
+def prog_pcs():
+    """`pcs status xml`: pcs runs `crm_mon -1 -r -X` (ClusterLabs/pcs pcs/status.py xml_status,
+    0.9 and 0.11 alike) whose --as-xml is Pacemaker's legacy XML (pacemaker 1.1's crm_mon.c;
+    2.1's keeps it as legacy-xml, xml/crm_mon.rng): <crm_mon version> with <nodes> and
+    <resources>, each resource's role, active and failed. Only on a controller."""
+    node = the_node()
+    if ARGS != ["status", "xml"]:
+        err("pcs: the stand-in answers only `pcs status xml`")
+        return 1
+    if node is None or node["role"] != "Controller":
+        err("Error: cluster is not currently running on this node")
+        return 1
+    stopped = count_read("pcs") < int(FLAGS.get("pcs_stopped_reads", 0))
+    ctrls = [x["name"] for x in peek().get("servers", []) if x["role"] == "Controller"]
+    version = "1.1.23" if Q else "2.1.5"
+    rows = ["<?xml version=\"1.0\"?>", '<crm_mon version="%s">' % version, "    <summary>",
+            '        <nodes_configured number="%d" />' % len(ctrls), "    </summary>", "    <nodes>"]
+    for i, c in enumerate(ctrls):
+        rows.append('        <node name="%s" id="%d" online="true" standby="false" standby_onfail="false" maintenance="false" '
+                    'pending="false" unclean="false" shutdown="false" expected_up="true" is_dc="%s" resources_running="%d" type="member" />'
+                    % (c, i + 1, "true" if i == 0 else "false", 0 if stopped else 2))
+    rows.append("    </nodes>")
+    rows.append("    <resources>")
+    agents = [("ip-192.168.24.10", "ocf::heartbeat:IPaddr2"), ("haproxy-bundle-podman-0" if not Q else "haproxy-bundle-docker-0", "ocf::heartbeat:podman" if not Q else "ocf::heartbeat:docker"),
+              ("rabbitmq-bundle-0", "ocf::pacemaker:remote"), ("galera-bundle-0", "ocf::pacemaker:remote")]
+    for rid, agent in agents:
+        role = "Stopped" if stopped else "Started"
+        active = "false" if stopped else "true"
+        rows.append('        <resource id="%s" resource_agent="%s" role="%s" active="%s" orphaned="false" blocked="false" '
+                    'managed="true" failed="false" failure_ignored="false" nodes_running_on="%d" >' % (rid, agent, role, active, 0 if stopped else 1))
+        if not stopped and ctrls:
+            rows.append('            <node name="%s" id="1" cached="false"/>' % ctrls[0])
+        rows.append("        </resource>")
+    rows += ["    </resources>", "</crm_mon>"]
+    out("\n".join(rows))
+    return 0
+
+
+def ceph_health():
+    """`ceph health -f json` of Luminous (RHCS 3, OSP 13) and Quincy (RHCS 6, OSP 17.1): the
+    status, the checks by name (ceph src/mon/health_check.h dump, 12.2 and 17.2)."""
+    if count_read("ceph") < int(FLAGS.get("ceph_warn_reads", 0)):
+        body = {"status": "HEALTH_WARN", "checks": {"PG_DEGRADED": {"severity": "HEALTH_WARN", "summary": {
+            "message": "Degraded data redundancy: 12/180 objects degraded (6.667%), 4 pgs degraded", "count": 4}}}}
+    else:
+        body = {"status": "HEALTH_OK", "checks": {}}
+    if not Q:
+        body["mutes"] = []
+    out(json.dumps(body))
+    return 0
+
+
+def prog_docker():
+    """On an OSP 13 node: docker exec ceph-mon-HOST ceph health -f json, or docker restart."""
+    if ARGS[:1] == ["exec"] and len(ARGS) > 2 and ARGS[1].startswith("ceph-mon-") and ARGS[2:4] == ["ceph", "health"]:
+        node = the_node()
+        if not Q or node is None or node["role"] != "Controller":
+            err("Error: No such container: %s" % ARGS[1])
+            return 1
+        return ceph_health()
+    return prog_restart()
+
+
+def prog_cephadm():
+    """On an OSP 17.1 controller: cephadm shell -- ceph health -f json (cephadm says on stderr
+    which cluster and image it uses, src/cephadm/cephadm.py infer_fsid and infer_image)."""
+    node = the_node()
+    if Q or node is None or node["role"] != "Controller" or ARGS[:3] != ["shell", "--", "ceph"]:
+        err("cephadm: not a Ceph node of this release")
+        return 1
+    fsid = peek().get("ceph") or str(uuid.uuid5(uuid.NAMESPACE_URL, "labsh-standin-ceph"))
+    err("Inferring fsid %s" % fsid)
+    err("Using recent ceph image undercloud-0.ctlplane.localdomain:8787/rhceph/rhceph-6-rhel9:latest")
+    return ceph_health()
+
+
+# The overcloud's compute services and network agents by role: 13 is ML2/OVS (THT 8.4.1
+# environments: neutron-ovs-agent, l3, dhcp and metadata agents on the controllers), 17.1 is
+# ML2/OVN (THT 14.3.0: ovn-controller on every node, the OVN metadata agent on the computes).
+SERVICES = {
+    "13": {"Controller": ["nova-consoleauth", "nova-scheduler", "nova-conductor"], "Compute": ["nova-compute"]},
+    "17.1": {"Controller": ["nova-scheduler", "nova-conductor"], "Compute": ["nova-compute"]},
+}
+AGENTS = {
+    "13": {"Controller": [("Open vSwitch agent", "neutron-openvswitch-agent"), ("L3 agent", "neutron-l3-agent"),
+                          ("DHCP agent", "neutron-dhcp-agent"), ("Metadata agent", "neutron-metadata-agent")],
+           "Compute": [("Open vSwitch agent", "neutron-openvswitch-agent")]},
+    "17.1": {"Controller": [("OVN Controller Gateway agent", "ovn-controller")],
+             "Compute": [("OVN Controller agent", "ovn-controller"), ("OVN Metadata agent", "neutron-ovn-metadata-agent")]},
+}
+# The container of each binary, as the node's restart names it (labsh's snapshot.rhai
+# restart_line; THT's docker/services and deployment/ templates).
+CONTAINER = {"nova-compute": "nova_compute", "nova-scheduler": "nova_scheduler", "nova-conductor": "nova_conductor",
+             "nova-consoleauth": "nova_consoleauth", "neutron-openvswitch-agent": "neutron_ovs_agent",
+             "neutron-l3-agent": "neutron_l3_agent", "neutron-dhcp-agent": "neutron_dhcp",
+             "neutron-metadata-agent": "neutron_metadata_agent", "ovn-controller": "ovn_controller",
+             "neutron-ovn-metadata-agent": "ovn_metadata_agent"}
+
+
+def is_up(server, binary):
+    """Down when the flags make it dead (for good), or stale and its container was not restarted
+    on its node."""
+    if binary in (FLAGS.get("dead") or []):
+        return False
+    if binary not in (FLAGS.get("stale") or []):
+        return True
+    unit = CONTAINER[binary] if Q else "tripleo_" + CONTAINER[binary]
+    return unit in server.get("restarts", [])
+
+
+def overcloud_lists():
+    """`openstack compute service list` and `network agent list` with the overcloud's
+    credentials (the overcloudrc sourced: OS_CLOUDNAME names the stack). These are
+    python-openstackclient's commands, not the director's: the parser dump of the release's
+    tripleoclient does not hold them, so their one option, -f json, is read here. Columns:
+    openstackclient compute/v2/service.py ListService and network/v2/network_agent.py
+    ListNetworkAgent; Alive as each release prints it in JSON (3.14.3's formatter ":-)"/"XXX" and
+    State "UP"; 5.5.1's AliveColumn true/false and AdminStateColumn "UP")."""
+    if not os.environ.get("OS_CLOUDNAME") or not peek().get("servers"):
+        err("Missing value auth-url required for auth plugin password" if not os.environ.get("OS_CLOUDNAME") else
+            "Unable to establish connection to http://192.168.122.150:5000/v3/auth/tokens")
+        return 1
+    servers = peek()["servers"]
+    fqdn = lambda x: x["name"] + ".localdomain"
+    updated = now().strftime("%Y-%m-%dT%H:%M:%S.000000")
+    if ARGS[:3] == ["compute", "service", "list"]:
+        cols = ["ID", "Binary", "Host", "Zone", "Status", "State", "Updated At"]
+        rows, i = [], 1
+        for x in servers:
+            for b in SERVICES[RELEASE].get(x["role"], []):
+                rows.append([i, b, fqdn(x), "nova" if b == "nova-compute" else "internal", "enabled",
+                             "up" if is_up(x, b) else "down", updated])
+                i += 1
+    else:
+        cols = ["ID", "Agent Type", "Host", "Availability Zone", "Alive", "State", "Binary"]
+        rows = []
+        for x in servers:
+            for kind, b in AGENTS[RELEASE].get(x["role"], []):
+                up = is_up(x, b)
+                alive = (":-)" if up else "XXX") if Q else up
+                rows.append([node_uuid(x["name"] + b), kind, fqdn(x), "nova" if "L3" in kind or "DHCP" in kind else None,
+                             alive, "UP", b])
+    emit(cols, rows, {"formatter": "json" if "json" in ARGS else "table"})
     return 0
 
 
@@ -1013,6 +1222,8 @@ COMMANDS = {
 
 
 def prog_openstack():
+    if ARGS[:3] in (["compute", "service", "list"], ["network", "agent", "list"]):
+        return overcloud_lists()
     table_ = json.load(open(CONF["parsers"]))
     try:
         name, a = parsers.parse(list(ARGS), table=table_)
@@ -1028,7 +1239,8 @@ def main():
     t0 = time.time()
     fn = {"openstack": prog_openstack, "yum": prog_pkg, "dnf": prog_pkg, "rpm": prog_rpm,
           "hostnamectl": prog_hostnamectl, "subscription-manager": prog_subscription_manager,
-          "ssh": prog_ssh, "sudo": prog_sudo, "docker": prog_restart, "systemctl": prog_restart}[PROG]
+          "ssh": prog_ssh, "sudo": prog_sudo, "docker": prog_docker, "systemctl": prog_systemctl,
+          "chronyc": prog_chronyc, "pcs": prog_pcs, "cephadm": prog_cephadm}[PROG]
     rc = 1
     try:
         rc = fn()
