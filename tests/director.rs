@@ -58,11 +58,11 @@ impl Director {
         self.dir.path().join(p)
     }
 
-    fn flags(&self, json: &str) {
+    pub(crate) fn flags(&self, json: &str) {
         std::fs::write(self.path("flags.json"), json).unwrap();
     }
 
-    fn state(&self) -> serde_json::Value {
+    pub(crate) fn state(&self) -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(self.path("state.json")).unwrap()).unwrap()
     }
 
@@ -167,16 +167,16 @@ fn director_repos(p, admin) {{
     )
 }
 
-struct Run<'a> {
+pub(crate) struct Run<'a> {
     lab: &'a Lab,
     director: &'a Director,
-    profile: PathBuf,
-    uri: String,
-    images: PathBuf,
+    pub(crate) profile: PathBuf,
+    pub(crate) uri: String,
+    pub(crate) images: PathBuf,
 }
 
 impl<'a> Run<'a> {
-    fn new(lab: &'a Lab, director: &'a Director, release: &str) -> Run<'a> {
+    pub(crate) fn new(lab: &'a Lab, director: &'a Director, release: &str) -> Run<'a> {
         let host = lab.work().join("host.xml");
         let uri = lab.run(["-e", &format!("virt::sandbox_host(\"{}\")", host.display())]);
         uri.ok();
@@ -191,7 +191,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn args(&self, extra: &[&str]) -> Vec<String> {
+    pub(crate) fn args(&self, extra: &[&str]) -> Vec<String> {
         let lab_rhai = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lab.rhai");
         let mut a: Vec<String> = vec![
             "run".into(),
@@ -213,7 +213,7 @@ impl<'a> Run<'a> {
         a
     }
 
-    fn run(&self, extra: &[&str]) -> crate::support::Out {
+    pub(crate) fn run(&self, extra: &[&str]) -> crate::support::Out {
         self.lab
             .labsh()
             .args(self.args(extra))

@@ -523,3 +523,177 @@ fn the_seeds_l1_is_kept_live_and_cold_and_every_change_to_it_undone() {
     assert!(host.virsh(&["list", "--all", "--name"]).trim().is_empty());
     assert!(!lab.state().join("snapshots/snaptest/lab").exists());
 }
+
+/// What the stand-in director ran of a revert's upper layers, in order, each kind once per run
+/// of it: "clock", "pcs", "ceph", "services" (the compute services and network agents read),
+/// "restart".
+fn layer_steps(d: &crate::director::Director, from: usize) -> Vec<String> {
+    let log = std::fs::read_to_string(d.path("log.jsonl")).unwrap();
+    let mut steps: Vec<String> = Vec::new();
+    for l in log.lines().skip(from) {
+        let e: Value = serde_json::from_str(l).unwrap();
+        let args: Vec<&str> = e["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let step = match (e["prog"].as_str().unwrap(), args.as_slice()) {
+            ("chronyc", _) | ("systemctl", ["restart", "ntpd"]) => "clock",
+            ("pcs", _) => "pcs",
+            ("docker", ["exec", ..]) | ("cephadm", _) => "ceph",
+            ("openstack", ["compute", "service", "list", ..])
+            | ("openstack", ["network", "agent", "list", ..]) => "services",
+            ("docker", ["restart", ..]) | ("systemctl", ["restart", ..]) => "restart",
+            _ => continue,
+        };
+        if steps.last().map(String::as_str) != Some(step) {
+            steps.push(step.to_string());
+        }
+    }
+    steps
+}
+
+/// A lab built through the overcloud against the stand-in director, with a snapshot after the
+/// overcloud stage; then reverted while the overcloud comes back as after a real revert
+/// (Pacemaker's resources stopped for two reads, Ceph HEALTH_WARN for one, a compute service
+/// and a network agent down until restarted): the revert steps the clocks, waits for Pacemaker
+/// and Ceph, then restarts what is still down after its grace, and waits for it.
+fn the_revert_brings_the_overcloud_back(release: &str, stale_agent: &str) {
+    use crate::director::{Director, Run};
+    let d = Director::start(release);
+    let lab = Lab::new();
+    let run = Run::new(&lab, &d, release);
+    run.run(&["--snapshot-after", "overcloud"])
+        .ok()
+        .stdout_has("snapshot after-overcloud");
+    let target = d.target(&lab);
+    let lab_args = |extra: &[&str]| {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        for s in [
+            "--target".to_string(),
+            target.display().to_string(),
+            "--profile".into(),
+            run.profile.display().to_string(),
+            "--set".into(),
+            format!("uri={}", run.uri),
+            "--set".into(),
+            format!("images={}", run.images.display()),
+            "--set".into(),
+            "revert_every=0.1".into(),
+            "--set".into(),
+            "revert_grace=1".into(),
+            "--set".into(),
+            "revert_timeout=20".into(),
+        ] {
+            a.push(s);
+        }
+        a
+    };
+    d.flags(&format!(
+        r#"{{"pcs_stopped_reads": 2, "ceph_warn_reads": 1, "stale": ["nova-compute", "{stale_agent}"]}}"#
+    ));
+    let from = std::fs::read_to_string(d.path("log.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    let out = lab
+        .labsh()
+        .args(lab_args(&[
+            "snapshot",
+            "revert",
+            "after-overcloud",
+            "--yes",
+        ]))
+        .run();
+    let servers = d.state()["servers"].as_array().unwrap().clone();
+    let names = |role: &str| -> Vec<String> {
+        servers
+            .iter()
+            .filter(|s| s["role"] == role)
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let compute = names("Compute")[0].clone();
+    out.ok()
+        .stdout_has("clocks: stepped on director, ")
+        .stdout_has("overcloud: Pacemaker's resources started")
+        .stdout_has("overcloud: Ceph is HEALTH_OK")
+        .stdout_has(&format!(
+            "overcloud: restarted what was still down after 1 s (stale message-queue connections): nova-compute@{compute}"
+        ))
+        .stdout_has(&format!("{stale_agent}@{compute}"))
+        .stdout_has("overcloud: every compute service and network agent is up")
+        .stdout_has("cluster: not installed at this snapshot");
+    // Every node's clock stepped, with the release's time service.
+    let steps = d.state()["clock_steps"].as_array().unwrap().clone();
+    let stepped: Vec<&str> = steps.iter().map(|s| s["node"].as_str().unwrap()).collect();
+    assert!(stepped.contains(&"director"), "{steps:?}");
+    for s in &servers {
+        assert!(stepped.contains(&s["name"].as_str().unwrap()), "{steps:?}");
+    }
+    let how = if release == "13" {
+        "ntpd restarted"
+    } else {
+        "chronyc makestep"
+    };
+    assert!(steps.iter().all(|s| s["how"] == how), "{steps:?}");
+    // In InfraRed's order: clocks, Pacemaker (read until started), Ceph (until healthy), the
+    // services and agents, the stale ones restarted, then read again until up.
+    assert_eq!(
+        layer_steps(&d, from),
+        ["clock", "pcs", "ceph", "services", "restart", "services"],
+    );
+    let reads = &d.state()["reads"];
+    assert_eq!(reads["pcs"], 3, "{reads}");
+    assert_eq!(reads["ceph"], 2, "{reads}");
+    // Restarted on the node that holds it, by its unit or container, nothing else.
+    let unit = |c: &str| {
+        if release == "13" {
+            c.to_string()
+        } else {
+            format!("tripleo_{c}")
+        }
+    };
+    let agent_container = match stale_agent {
+        "neutron-openvswitch-agent" => "neutron_ovs_agent",
+        _ => "ovn_controller",
+    };
+    for s in &servers {
+        let restarts: Vec<&str> = s["restarts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let mut want = match s["role"].as_str().unwrap() {
+            "Compute" => vec![unit("nova_compute"), unit(agent_container)],
+            "Controller" => vec![unit(agent_container)],
+            _ => vec![],
+        };
+        let mut got: Vec<String> = restarts.iter().map(|r| r.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{}", s["name"]);
+    }
+
+    // A service that never comes back fails the revert, naming it and where.
+    d.flags(r#"{"dead": ["nova-scheduler"]}"#);
+    let mut args = lab_args(&["snapshot", "revert", "after-overcloud", "--yes"]);
+    args.extend(["--set".to_string(), "revert_timeout=1".to_string()]);
+    let out = lab.labsh().args(args).run();
+    let ctrl = names("Controller")[0].clone();
+    out.code(1)
+        .stderr_has("the overcloud's services still down after 1 s")
+        .stderr_has(&format!("nova-scheduler@{ctrl}.localdomain"));
+}
+
+#[test]
+fn osp13_a_revert_steps_the_clocks_waits_for_pacemaker_and_ceph_and_restarts_stale_agents() {
+    the_revert_brings_the_overcloud_back("13", "neutron-openvswitch-agent");
+}
+
+#[test]
+fn osp17_1_a_revert_steps_the_clocks_waits_for_pacemaker_and_ceph_and_restarts_stale_agents() {
+    the_revert_brings_the_overcloud_back("17.1", "ovn-controller");
+}
