@@ -648,6 +648,10 @@ pub fn run_text(
             session
                 .effects
                 .journal(json!({"event": "continue", "stage": st, "command": cmd}));
+        } else if let Some(a) = &advice {
+            // A failure outside any stage (a script of no stages, `labsh snapshot`): what to
+            // do is said on its own.
+            printer.hint(a);
         }
     }
     let mut end =
