@@ -697,3 +697,207 @@ fn osp13_a_revert_steps_the_clocks_waits_for_pacemaker_and_ceph_and_restarts_sta
 fn osp17_1_a_revert_steps_the_clocks_waits_for_pacemaker_and_ceph_and_restarts_stale_agents() {
     the_revert_brings_the_overcloud_back("17.1", "ovn-controller");
 }
+
+/// The cluster's secrets in `ns` as the Kubernetes API stand-in serves them: one signer whose
+/// certificate is good until `not_after` (library-go's certrotation annotations).
+fn signer_secrets(k8s: &Path, ns: &str, name: &str, not_after: &str) {
+    std::fs::write(
+        k8s.join(format!("secrets-{ns}.json")),
+        serde_json::json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": [
+            {"kind": "Secret", "apiVersion": "v1", "type": "kubernetes.io/tls",
+             "metadata": {"name": name, "namespace": ns, "annotations": {
+                 "auth.openshift.io/certificate-not-after": not_after,
+                 "auth.openshift.io/certificate-not-before": "2026-01-01T00:00:00Z",
+                 "auth.openshift.io/certificate-issuer": format!("openshift-kube-apiserver-operator_{name}@1767225600")}}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+}
+
+/// An RFC 3339 time `secs` seconds from now, as `date` writes it.
+fn rfc3339_in(secs: i64) -> String {
+    let out = Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", now_secs() + secs),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A lab whose cluster answers (the Kubernetes API stand-in) reverted: a snapshot older than a
+/// certificate the cluster has rotated since is refused, naming it, unless --force; a good one
+/// has the nodes' pending certificate requests approved and the operators waited for.
+#[test]
+fn a_revert_approves_the_clusters_certificate_requests_and_refuses_a_snapshot_older_than_its_certificates(
+) {
+    let lab = Lab::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let k8s = lab.work().join("k8s");
+    std::fs::create_dir_all(&k8s).unwrap();
+    std::fs::copy(
+        root.join("tests/data/k8s/nodes.json"),
+        k8s.join("nodes.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        k8s.join("clusteroperators.json"),
+        serde_json::json!({"kind": "ClusterOperatorList", "apiVersion": "config.openshift.io/v1", "metadata": {}, "items": [
+            {"kind": "ClusterOperator", "apiVersion": "config.openshift.io/v1", "metadata": {"name": "kube-apiserver"}},
+            {"kind": "ClusterOperator", "apiVersion": "config.openshift.io/v1", "metadata": {"name": "machine-config"}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let (child, port) = crate::support::spawn_and_read_line(
+        Command::new("python3")
+            .arg(root.join("tests/harness/kubeapi.py"))
+            .arg(&k8s),
+    );
+    let _api = crate::support::Spawned(child);
+    let target = lab.file(
+        "targets/cluster.yaml",
+        "libvirt_uri: test:///default\nundercloud: {offline: true}\n",
+    );
+    // Where the lab's ocp stage leaves the cluster's kubeconfig (the target's output folder).
+    let kubeconfig = lab.state().join("out/cluster/ocp/auth/kubeconfig");
+    std::fs::create_dir_all(kubeconfig.parent().unwrap()).unwrap();
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {{server: \"http://127.0.0.1:{}\"}}\n  name: ocp4\ncontexts:\n- context: {{cluster: ocp4, user: admin}}\n  name: admin\ncurrent-context: admin\nusers:\n- name: admin\n  user: {{token: recorded}}\n",
+            port.trim()
+        ),
+    )
+    .unwrap();
+    let uri = lab.run([
+        "-e",
+        &format!(
+            "virt::sandbox_host(\"{}\")",
+            lab.work().join("host.xml").display()
+        ),
+    ]);
+    uri.ok();
+    let uri = format!("uri={}", uri.stdout.trim());
+    let t = target.to_str().unwrap().to_string();
+    let labsh = |args: &[&str]| {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--target", &t, "--set", &uri]);
+        lab.labsh()
+            .args(a)
+            .env("HOME", lab.home().to_str().unwrap())
+            .run()
+    };
+    let lab_rhai = script("lab.rhai");
+    labsh(&[
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--only",
+        "l0",
+        "--only",
+        "l1",
+    ])
+    .ok();
+    // The cluster installed (its stage recorded as done, as a run that made it records it).
+    let record = lab.state().join("out/cluster/stages.json");
+    let mut r: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    r["done"].as_array_mut().unwrap().push("ocp".into());
+    std::fs::write(&record, r.to_string()).unwrap();
+
+    let ns = "openshift-kube-apiserver-operator";
+    let signer = "kube-apiserver-to-kubelet-signer";
+    signer_secrets(&k8s, ns, signer, &rfc3339_in(30 * 86400));
+    labsh(&["snapshot", "save", "good"]).ok();
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(lab.state().join("snapshots/cluster/lab/good/snapshot.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["record"]["after"], "ocp");
+    assert_eq!(m["record"]["cluster"]["secret"], format!("{ns}/{signer}"));
+    // A snapshot taken two seconds before the cluster's signer expires: by the revert it has
+    // been rotated.
+    let soon = rfc3339_in(2);
+    signer_secrets(&k8s, ns, signer, &soon);
+    labsh(&["snapshot", "save", "old"]).ok();
+    std::thread::sleep(Duration::from_secs(3));
+
+    // The nodes ask for new certificates after the revert.
+    let csr = |name: &str, node: &str| {
+        serde_json::json!({"kind": "CertificateSigningRequest", "apiVersion": "certificates.k8s.io/v1",
+            "metadata": {"name": name},
+            "spec": {"signerName": "kubernetes.io/kubelet-serving", "username": format!("system:node:{node}"),
+                     "usages": ["digital signature", "key encipherment", "server auth"], "request": "LS0tLS1CRUdJTg=="},
+            "status": {}})
+    };
+    std::fs::write(
+        k8s.join("csrs.json"),
+        serde_json::json!({"kind": "CertificateSigningRequestList", "apiVersion": "certificates.k8s.io/v1", "metadata": {},
+            "items": [csr("csr-4kq8x", "ocp4-4p5fd-worker-76gvc"), csr("csr-9wz2m", "ocp4-4p5fd-worker-n6jvq")]})
+        .to_string(),
+    )
+    .unwrap();
+    let approved = || -> Vec<String> {
+        let out = Command::new("kubectl")
+            .args(["get", "csr", "-o", "json"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", lab.home())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|x| x["type"] == "Approved"))
+            })
+            .map(|c| c["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Too old: refused with the reason, nothing changed.
+    labsh(&["snapshot", "revert", "old", "--yes"])
+        .code(1)
+        .stderr_has(&format!(
+            "its certificate {ns}/{signer} expired at {soon}, and the cluster has rotated it since"
+        ))
+        .stderr_has("nothing was changed")
+        .stderr_has("--force");
+    assert!(approved().is_empty(), "nothing approved");
+
+    // A good one: the requests approved, the operators waited for.
+    labsh(&[
+        "snapshot",
+        "revert",
+        "good",
+        "--yes",
+        "--set",
+        "revert_every=0.2",
+        "--set",
+        "revert_timeout=20",
+    ])
+    .ok()
+    .stdout_has("cluster: approved 2 certificate request(s): csr-4kq8x, csr-9wz2m")
+    .stdout_has("cluster: every node Ready, every operator Available")
+    .stdout_has("the lab is as it was after stage ocp");
+    assert_eq!(approved(), ["csr-4kq8x", "csr-9wz2m"]);
+
+    // --force reverts the old one anyway, saying why it would not.
+    labsh(&["snapshot", "revert", "old", "--yes", "--force"])
+        .ok()
+        .stdout_has("reverting as --force says");
+}
