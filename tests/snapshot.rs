@@ -500,6 +500,29 @@ fn the_seeds_l1_is_kept_live_and_cold_and_every_change_to_it_undone() {
         );
     }
 
+    // What a restart of the host leaves stale, found by the next run's undercloud stage (its
+    // director work planned here): the director off, a BMC stopped.
+    host.virsh(&["destroy", "undercloud"]);
+    crate::support::run_ok(
+        Command::new(venv_bin().join("vbmc"))
+            .args(["stop", "overcloud-ctrl02"])
+            .env("VIRTUALBMC_CONFIG", &vbmcd.config),
+        "vbmc stop",
+    );
+    run(&[
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--target",
+        t,
+        "--only",
+        "undercloud",
+    ])
+    .ok()
+    .stdout_has("repair: VM undercloud started again (it should run)")
+    .stdout_has("repair: the BMC(s) of overcloud-ctrl02 started again");
+    assert_eq!(state("undercloud"), "running");
+    assert!(ipmi(port("overcloud-ctrl02"), &pw, "status").contains("Chassis Power is on"));
+
     // Deleted: libvirt's and labsh's records go; the other snapshot stays.
     run(&["snapshot", "delete", "live", "--target", t, "--yes"]).ok();
     assert_eq!(
@@ -900,4 +923,190 @@ fn a_revert_approves_the_clusters_certificate_requests_and_refuses_a_snapshot_ol
     labsh(&["snapshot", "revert", "old", "--yes", "--force"])
         .ok()
         .stdout_has("reverting as --force says");
+}
+
+/// The overcloud's nodes of the seed, as Ironic names them (their VMs' names).
+const NODES: [&str; 7] = [
+    "overcloud-ceph01",
+    "overcloud-ceph02",
+    "overcloud-ceph03",
+    "overcloud-compute01",
+    "overcloud-ctrl01",
+    "overcloud-ctrl02",
+    "overcloud-ctrl03",
+];
+
+/// On the devlab (a real libvirtd, VirtualBMC, the devcloud's Ironic), what a restart of the host
+/// leaves stale: the BMCs stopped long enough for Ironic's power sync to put every node in
+/// maintenance (fault "power failure"), then started again but one, and two VMs that should run
+/// left off. The next run brings all of it back and says each repair; a node a person put in
+/// maintenance is left so. Needs the devcloud (127.0.0.1:5000) and takes some minutes: Ironic
+/// gives up on a BMC after `[conductor] power_state_sync_max_retries` (3) syncs, one every
+/// `sync_power_state_interval` (60 s in tests/harness/devcloud.sh).
+#[test]
+fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_left_stale() {
+    use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
+    use crate::support::devcloud::{devcloud, osc};
+    use crate::support::host::RealHost;
+    let clouds = devcloud();
+    let host = RealHost::start("snaprepair");
+    let lab = Lab::new();
+    let vbmcd = Vbmcd::start(&lab.work().join("vbmcd"));
+    let port_base = crate::support::ports::free_ports(24500, 7);
+    std::fs::create_dir_all(host.dir.join("images-ssd")).unwrap();
+    let c = clouds.display();
+    let target = lab.file(
+        "targets/snaprepair.yaml",
+        &format!(
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\nbmc: {{address: 127.0.0.1, port_base: {port_base}, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{c}\"}}\nundercloud: {{offline: true, cloud: {{cloud: devcloud-system, clouds_yaml: \"{c}\"}}}}\ncluster: {{offline: true}}\nprofile:\n  name: t-sr\n  base_image: {{size: 4G}}\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 1024, vcpus: 1}}\n    ceph: {{memory_mib: 1024, vcpus: 1, osd_disks: [\"1G\"]}}\n    compute: {{memory_mib: 1024, vcpus: 1}}\n",
+            host.uri,
+            host.images().display(),
+            host.dir.join("images-ssd").display(),
+            vbmcd.config.display(),
+        ),
+    );
+    let t = target.to_str().unwrap();
+    let labsh = |args: &[&str]| {
+        lab.labsh()
+            .args(args.iter().copied())
+            .env("PATH", &path_with_venv())
+            .run()
+    };
+    let lab_rhai = script("lab.rhai");
+    let teardown = script("teardown.rhai");
+    let run_args = [
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--target",
+        t,
+        "--only",
+        "l0",
+        "--only",
+        "l1",
+        "--only",
+        "undercloud",
+        "--only",
+        "overcloud",
+    ];
+    let node = |n: &str| {
+        osc(
+            &clouds,
+            "devcloud-system",
+            &["baremetal", "node", "show", n],
+        )
+    };
+    let vbmc = |verb: &str, vm: &str| {
+        crate::support::run_ok(
+            Command::new(venv_bin().join("vbmc"))
+                .args([verb, vm])
+                .env("VIRTUALBMC_CONFIG", &vbmcd.config),
+            format!("vbmc {verb} {vm}"),
+        );
+    };
+    // What an earlier run of this test left on the shared devcloud: this lab's nodes.
+    labsh(&["run", teardown.to_str().unwrap(), "--target", t, "--yes"]).ok();
+    labsh(&run_args).ok();
+    for n in NODES {
+        let v = node(n);
+        assert_eq!(v["provision_state"], "available", "{n}: {v}");
+        assert_eq!(v["maintenance"], false, "{n}: {v}");
+    }
+
+    // The host restarted: the BMCs are not there while Ironic syncs its nodes' power.
+    for n in NODES {
+        vbmc("stop", n);
+    }
+    let t0 = Instant::now();
+    loop {
+        let held: Vec<&str> = NODES
+            .iter()
+            .copied()
+            .filter(|n| {
+                let v = node(n);
+                v["maintenance"] == true && v["fault"] == "power failure"
+            })
+            .collect();
+        if held.len() == NODES.len() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "Ironic put only {held:?} in maintenance within 10 minutes"
+        );
+        std::thread::sleep(Duration::from_secs(10));
+    }
+    // One BMC back (as the user had them all back), the others still stopped; two VMs
+    // that should run are off (the director and a node, whose power state Ironic forgot when
+    // it gave up: both autostart).
+    let by_hand = "overcloud-ctrl01";
+    vbmc("start", by_hand);
+    host.virsh(&["destroy", "undercloud"]);
+    host.virsh(&["destroy", "overcloud-ctrl02"]);
+
+    // The next run brings it all back before the undercloud's node work, and says so.
+    let again = labsh(&run_args);
+    again
+        .ok()
+        .stdout_has("repair: VM undercloud started again (it should run)")
+        .stdout_has("repair: VM overcloud-ctrl02 started again (it should run)");
+    let bmcs = again
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("repair: the BMC(s) of "))
+        .unwrap_or_else(|| panic!("no BMC started again:\n{}", again.stdout))
+        .to_string();
+    for n in NODES.iter().filter(|n| **n != by_hand) {
+        assert!(bmcs.contains(n), "{n} in {bmcs}");
+        // Ironic's own recovery (every power_failure_recovery_interval, 300 s) could have taken
+        // the node whose BMC came back first out of maintenance before the run: the others
+        // could not answer it.
+        again.stdout_has(&format!(
+            "repair: node {n} taken out of maintenance: Ironic put it there when its BMC did not answer"
+        ));
+    }
+    assert!(!bmcs.contains(by_hand), "{bmcs}");
+    for n in NODES {
+        let v = node(n);
+        assert_eq!(v["maintenance"], false, "{n}: {v}");
+        assert!(v["fault"].is_null(), "{n}: {v}");
+        assert_eq!(v["provision_state"], "available", "{n}: {v}");
+    }
+    for vm in ["undercloud", "overcloud-ctrl02"] {
+        assert_eq!(host.virsh(&["domstate", vm]).trim(), "running", "{vm}");
+    }
+
+    // A node a person put in maintenance stays there, and the repair says why.
+    let by_hand = |args: &[&str]| {
+        assert!(
+            crate::support::devcloud::osc_status(&clouds, "devcloud-system", args),
+            "openstack {args:?}"
+        )
+    };
+    by_hand(&[
+        "baremetal",
+        "node",
+        "maintenance",
+        "set",
+        "--reason",
+        "disk swap",
+        "overcloud-compute01",
+    ]);
+    let f = lab.file(
+        "repair.rhai",
+        "import \"target\" as target;\nimport \"snapshot\" as snapshot;\nlet s = target::setup(run_info());\nsnapshot::repair(s.p, s.t);\n",
+    );
+    labsh(&["run", f.to_str().unwrap(), "--target", t])
+        .ok()
+        .stdout_has(
+            "Ironic: node overcloud-compute01 is in maintenance, put there by a person (disk swap): left so",
+        );
+    assert_eq!(node("overcloud-compute01")["maintenance"], true);
+    by_hand(&[
+        "baremetal",
+        "node",
+        "maintenance",
+        "unset",
+        "overcloud-compute01",
+    ]);
+    labsh(&["run", teardown.to_str().unwrap(), "--target", t, "--yes"]).ok();
 }
