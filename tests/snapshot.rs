@@ -1108,5 +1108,40 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         "unset",
         "overcloud-compute01",
     ]);
+
+    // A revert makes Ironic's power states libvirt's again: a node powered off through Ironic
+    // after a cold snapshot runs again after the revert, and Ironic says so.
+    labsh(&[
+        "snapshot",
+        "save",
+        "cold",
+        "--cold",
+        "--target",
+        t,
+        "--set",
+        "shutdown_timeout=1",
+    ])
+    .ok();
+    by_hand(&["baremetal", "node", "power", "off", "overcloud-compute01"]);
+    let t0 = Instant::now();
+    while node("overcloud-compute01")["power_state"] != "power off" {
+        assert!(t0.elapsed() < Duration::from_secs(120), "compute01 not off");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    assert_eq!(
+        host.virsh(&["domstate", "overcloud-compute01"]).trim(),
+        "shut off"
+    );
+    labsh(&["snapshot", "revert", "cold", "--target", t, "--yes"])
+        .ok()
+        .stdout_has("BMCs: all IPMI BMCs answer")
+        .stdout_has(
+            "Ironic: every node's power state agrees with libvirt (set: overcloud-compute01 on)",
+        );
+    for n in NODES {
+        assert_eq!(host.virsh(&["domstate", n]).trim(), "running", "{n}");
+        assert_eq!(node(n)["power_state"], "power on", "{n}");
+    }
     labsh(&["run", teardown.to_str().unwrap(), "--target", t, "--yes"]).ok();
+    assert!(!lab.state().join("snapshots/snaprepair/t-sr").exists());
 }
