@@ -31,12 +31,13 @@
 //!   every save stops and starts every QEMU process, and deleting a snapshot needs the domains
 //!   stopped again (qemu-img cannot change an image QEMU holds).
 //!
-//! Measured on the seed's L1 (8 domains, 80 GiB of guest memory configured, QEMU under
-//! emulation on 2 CPUs; tools/bench-snapshot.sh): libvirt's internal snapshots, all domains
-//! paused first and snapshotted at once, took 7.2-7.8 s to save and 7.4 s to revert; the same
-//! through save/qemu-img/restore 11.7-12.7 s to save and 5.3-7.7 s to revert; one domain after
-//! the other as kcli's plan snapshots do (`virsh snapshot-create-as` / `snapshot-revert`),
-//! 16.8-18.5 s and 23-30 s, with each domain caught at another moment.
+//! Measured on the seed's L1 (8 domains, OSD disks, QEMU under emulation on 2 loaded CPUs;
+//! tools/bench-snapshot.sh, docs/PERFORMANCE.md): libvirt's internal snapshots, all domains
+//! paused first and snapshotted at once, 4.0-10.3 s to save and 7.3-9.0 s to revert (with the
+//! BMCs checked); one domain after the other as kcli's plan snapshots do (`virsh
+//! snapshot-create-as` / `snapshot-revert`), 11.6-19.2 s and 21.1-24.1 s, with each domain
+//! caught at another moment. The save/qemu-img/restore way was not measured: it stops and
+//! starts every QEMU process at each save, which internal snapshots do not.
 //!
 //! So a snapshot here is libvirt's internal snapshot of every domain, named as the lab's
 //! snapshot: live, every running domain is paused (all at once, on `--jobs` threads) before the
