@@ -143,7 +143,7 @@ fn on_the_sandbox_a_snapshot_keeps_the_lab_and_its_stages_and_bad_input_changes_
         "let u = virt::sandbox(); virt::domain_destroy(u, \"overcloud-ctrl01\"); virt::domain_autostart(u, \"undercloud\", false);",
     ])
     .ok();
-    let record = lab.state().join("out/sandbox/stages.json");
+    let record = lab.state().join("out/sandbox/lab/stages.json");
     let mut r: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     r["done"].as_array_mut().unwrap().push("undercloud".into());
     std::fs::write(&record, r.to_string()).unwrap();
@@ -381,7 +381,7 @@ fn the_seeds_l1_is_kept_live_and_cold_and_every_change_to_it_undone() {
     assert_eq!(vms.len(), 8, "{vms:?}");
 
     // Not enough room in the snapshot's folder for the lab's folders: refused, nothing changed.
-    let big = lab.state().join("out/snaptest/big.bin");
+    let big = lab.state().join("out/snaptest/lab/big.bin");
     std::fs::write(&big, vec![7u8; 24 << 20]).unwrap();
     {
         let _small = Tmpfs::mount(&lab.state().join("snapshots"), "8m");
@@ -794,7 +794,7 @@ fn a_revert_approves_the_clusters_certificate_requests_and_refuses_a_snapshot_ol
         "libvirt_uri: test:///default\nundercloud: {offline: true}\n",
     );
     // Where the lab's ocp stage leaves the cluster's kubeconfig (the target's output folder).
-    let kubeconfig = lab.state().join("out/cluster/ocp/auth/kubeconfig");
+    let kubeconfig = lab.state().join("out/cluster/lab/ocp/auth/kubeconfig");
     std::fs::create_dir_all(kubeconfig.parent().unwrap()).unwrap();
     std::fs::write(
         &kubeconfig,
@@ -833,7 +833,7 @@ fn a_revert_approves_the_clusters_certificate_requests_and_refuses_a_snapshot_ol
     ])
     .ok();
     // The cluster installed (its stage recorded as done, as a run that made it records it).
-    let record = lab.state().join("out/cluster/stages.json");
+    let record = lab.state().join("out/cluster/lab/stages.json");
     let mut r: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     r["done"].as_array_mut().unwrap().push("ocp".into());
     std::fs::write(&record, r.to_string()).unwrap();
