@@ -145,10 +145,10 @@ pub enum Cmd {
     /// The serial console through libvirt (`virsh console` on the target's URI; Ctrl+] leaves
     /// it); the address of the graphical console (VNC) is printed first.
     Console(ConsoleArgs),
-    /// Whole-lab snapshots: every VM of the lab kept in one moment with the lab's own state,
-    /// and brought back with every layer (clocks, BMCs, Ironic, the overcloud, the cluster).
+    /// Keep the whole lab in one moment, and bring it back (save, list, revert, delete)
     ///
-    /// Parameters (--set, seconds): shutdown_timeout (a cold snapshot's wait for the guests to
+    /// Every VM of the lab kept in one moment with the lab's own state, and brought back with
+    /// every layer (clocks, BMCs, Ironic, the overcloud, the cluster). Parameters (--set, seconds): shutdown_timeout (a cold snapshot's wait for the guests to
     /// shut down), revert_timeout, revert_every and revert_grace (a revert's waits for the
     /// layers above the VMs).
     Snapshot {
