@@ -942,8 +942,12 @@ const NODES: [&str; 7] = [
 /// left off. The next run brings all of it back and says each repair; a node a person put in
 /// maintenance is left so. Needs the devcloud (127.0.0.1:5000) and takes some minutes: Ironic
 /// gives up on a BMC after `[conductor] power_state_sync_max_retries` (3) syncs, one every
-/// `sync_power_state_interval` (60 s in tests/harness/devcloud.sh).
+/// `sync_power_state_interval` (60 s in tests/harness/devcloud.sh). Not in the full tier: it waits
+/// ten minutes for Ironic, and its nodes have the names `baremetal::` and `devlab::` give theirs
+/// in the same Ironic; run it alone with `cargo nextest run --run-ignored only -E
+/// 'test(/on_the_devlab_a_run_brings_back/)'` while the devcloud is up.
 #[test]
+#[ignore = "waits ten minutes for Ironic's power sync, and shares node names with baremetal:: and devlab::; run alone with --run-ignored"]
 fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_left_stale() {
     use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
     use crate::support::devcloud::{devcloud, osc};
