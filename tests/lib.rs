@@ -33,6 +33,7 @@ mod networks;
 mod oc;
 mod ocp;
 mod picture;
+mod plans;
 mod preflight;
 mod realstack;
 mod redaction;
