@@ -13,6 +13,7 @@ mod cli;
 mod doc;
 mod effects;
 mod engine;
+mod error;
 mod modules;
 mod oom;
 mod paths;
