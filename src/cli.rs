@@ -1,5 +1,6 @@
 //! The command line.
 
+use crate::error::Error;
 use crate::paths::LabFile;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -384,10 +385,10 @@ fn lab_file_help(kind: LabFile) -> String {
     }
 }
 
-fn parse_set(s: &str) -> Result<(String, String), String> {
+fn parse_set(s: &str) -> Result<(String, String), Error> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+        _ => Err(Error::invalid(format!("expected KEY=VALUE, got {s:?}"))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! with the others in the runner.
 
 use crate::engine::catalog::{Catalog, FnMeta, CORE};
+use crate::error::Error;
 use crate::util::suggest::hint;
 use std::fmt::Write;
 
@@ -65,7 +66,7 @@ pub fn overview(cat: &Catalog) -> String {
     clippy::let_underscore_must_use,
     reason = "write! into a String cannot fail"
 )]
-pub fn topic(cat: &Catalog, topic: &str) -> Result<String, String> {
+pub fn topic(cat: &Catalog, topic: &str) -> Result<String, Error> {
     let topic = topic.trim();
     if let Some(m) = cat.modules.get(topic) {
         let mut out = String::new();
@@ -89,9 +90,9 @@ pub fn topic(cat: &Catalog, topic: &str) -> Result<String, String> {
     if found.is_empty() {
         let names = cat.completions();
         let hint = hint(topic, names.iter().map(String::as_str));
-        return Err(format!(
+        return Err(Error::not_found(format!(
             "no function or module named '{topic}'{hint}; `help()` lists everything"
-        ));
+        )));
     }
     let mut out = String::new();
     for (module, f) in found {

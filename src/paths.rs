@@ -25,6 +25,7 @@
 //! whatever the umask, and labsh opens its files there without following a symbolic link
 //! ([`create_private_dir_all`], [`open_private`], [`in_state`]).
 
+use crate::error::{Context, Error};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -128,10 +129,10 @@ fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
     clippy::disallowed_methods,
     reason = "labsh's own private state, for every layer: a caller outside src/effects/ is marked"
 )]
-pub fn private_dir(dir: &Path) -> Result<(), String> {
+pub fn private_dir(dir: &Path) -> Result<(), Error> {
     // The link named first, without the "cannot create" of an error of the making.
     no_link_in_state(dir)?;
-    create_private_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    create_private_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// The folders from the state folder `state` (left out: it may be reached through a link of
@@ -163,19 +164,19 @@ fn below(state: &Path, path: &Path) -> Vec<PathBuf> {
 /// An error when `path` is in the state folder and it, or a folder between the state folder
 /// and it, is a symbolic link (a `runs`, `out` or `sandbox` planted as a link to another
 /// place): labsh writes nothing through one, naming it. What does not exist yet is no link.
-pub fn no_link_in_state(path: &Path) -> Result<(), String> {
+pub fn no_link_in_state(path: &Path) -> Result<(), Error> {
     no_link_below(&state_dir(), path)
 }
 
-fn no_link_below(state: &Path, path: &Path) -> Result<(), String> {
+fn no_link_below(state: &Path, path: &Path) -> Result<(), Error> {
     for p in below(state, path) {
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
+                return Err(Error::refused(format!(
                     "{} is a symbolic link in the state folder {}: labsh does not write through one; remove it",
                     p.display(),
                     state.display()
-                ))
+                )))
             }
             Ok(_) => {}
             Err(_) => break,
@@ -229,7 +230,7 @@ pub fn in_state(path: &Path) -> bool {
     clippy::disallowed_methods,
     reason = "labsh's own private state, for every layer: a caller outside src/effects/ is marked"
 )]
-pub fn open_private(path: &Path, opts: &mut OpenOptions) -> Result<File, String> {
+pub fn open_private(path: &Path, opts: &mut OpenOptions) -> Result<File, Error> {
     if let Some(dir) = path.parent() {
         private_dir(dir)?;
     }
@@ -250,10 +251,10 @@ pub fn open_private(path: &Path, opts: &mut OpenOptions) -> Result<File, String>
     let mode = f
         .metadata()
         .map(|m| m.permissions().mode() & 0o7777)
-        .map_err(|e| format!("cannot read the mode of {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read the mode of {}", path.display()))?;
     if mode != 0o600 {
         f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+            .with_context(|| format!("cannot make {} private (0600)", path.display()))?;
     }
     Ok(f)
 }
@@ -387,17 +388,17 @@ pub fn lab_file(
     kind: LabFile,
     name: &str,
     script: Option<&Path>,
-) -> Result<Option<PathBuf>, String> {
+) -> Result<Option<PathBuf>, Error> {
     if name.is_empty() || kind.builtin().contains(&name) {
         return Ok(None);
     }
     let noun = kind.noun();
     let not_regular = |p: &std::path::Path, m: &std::fs::Metadata| {
-        format!(
+        Error::invalid(format!(
             "{noun} file {} is not a regular file ({})",
             p.display(),
             file_kind(m)
-        )
+        ))
     };
     if name.contains('/') || name.ends_with(kind.ext()) {
         let p = PathBuf::from(name);
@@ -405,7 +406,9 @@ pub fn lab_file(
             Ok(m) if m.is_file() => Ok(Some(p)),
             Ok(m) => Err(not_regular(&p, &m)),
             Err(_) if shipped(&p).is_some() => Ok(Some(p)),
-            Err(_) => Err(format!("{noun} file {name} does not exist")),
+            Err(_) => Err(Error::not_found(format!(
+                "{noun} file {name} does not exist"
+            ))),
         };
     }
     let dirs = lab_file_dirs(kind, script);
@@ -421,12 +424,12 @@ pub fn lab_file(
     if shipped(&own).is_some() {
         return Ok(Some(own));
     }
-    Err(format!(
+    Err(Error::not_found(format!(
         "unknown {noun} '{name}': no {}/{name}{}; the {noun}s there are: {}",
         kind.folder(),
         kind.ext(),
         lab_file_names(kind, script).join(", ")
-    ))
+    )))
 }
 
 /// A notice when the profile or target `name` is a file on disk (the working folder's, or one
@@ -644,7 +647,7 @@ mod tests {
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         symlink(&outside, &link).unwrap();
         let e = open_private(&link, OpenOptions::new().write(true).create(true)).unwrap_err();
-        assert!(e.contains("is a symbolic link"), "{e}");
+        assert!(e.message().contains("is a symbolic link"), "{e}");
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep\n");
         // A dangling link is not followed to make its target either.
         let dangling = dir.path().join("state/history");
@@ -673,7 +676,8 @@ mod tests {
         ] {
             let e = no_link_below(&state, &p).unwrap_err();
             assert!(
-                e.contains("runs is a symbolic link in the state folder"),
+                e.message()
+                    .contains("runs is a symbolic link in the state folder"),
                 "{e}"
             );
         }
@@ -683,7 +687,10 @@ mod tests {
         std::fs::create_dir(real.join("out")).unwrap();
         symlink(&elsewhere, real.join("out/sandbox")).unwrap();
         let e = no_link_below(&state, &state.join("out/sandbox/hosts")).unwrap_err();
-        assert!(e.contains("out/sandbox is a symbolic link"), "{e}");
+        assert!(
+            e.message().contains("out/sandbox is a symbolic link"),
+            "{e}"
+        );
         assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     }
 

@@ -8,6 +8,7 @@ use crate::effects::{Effects, JournalSlot, Mode};
 use crate::engine::analyze;
 use crate::engine::diag::Diagnostic;
 use crate::engine::{self, sources, value};
+use crate::error::{Context, Error};
 use crate::paths;
 use crate::printer::{escaped, Printer};
 use crate::session::{is_interrupt, RunOptions, Session};
@@ -97,7 +98,7 @@ fn exit_codes(engine: &mut Engine) {
         let Ok(n) = u8::try_from(code) else {
             return Err(crate::session::rt_err(
                 ctx,
-                format!("exit({code}): an exit code is 0 to 255"),
+                Error::invalid(format!("exit({code}): an exit code is 0 to 255")),
             ));
         };
         EXIT_CODE.store(i32::from(n), Ordering::SeqCst);
@@ -115,7 +116,9 @@ fn exit_codes(engine: &mut Engine) {
             Ok(code) => exit_with(&ctx, code),
             Err(t) => Err(crate::session::rt_err(
                 &ctx,
-                format!("exit: the exit code is an integer from 0 to 255, not {t}"),
+                Error::invalid(format!(
+                    "exit: the exit code is an integer from 0 to 255, not {t}"
+                )),
             )),
         }
     });
@@ -210,7 +213,7 @@ pub fn compile_checked(
 /// where it is not, a byte-order mark dropped).
 fn read_script(printer: &Printer, path: &Path) -> Result<String, u8> {
     sources::read(path, "script").map_err(|e| {
-        printer.error(&e, json!({"file": path.display().to_string()}));
+        printer.error(e.message(), json!({"file": path.display().to_string()}));
         USAGE
     })
 }
@@ -482,7 +485,7 @@ pub fn run_text(
     for (k, v) in &args.sets {
         for (_, default) in defaults.iter().filter(|(n, _)| n == k) {
             if let Err(e) = crate::modules::core::parse_param(k, v, default) {
-                return usage_error(&printer, e, None);
+                return usage_error(&printer, e.to_string(), None);
             }
         }
     }
@@ -507,7 +510,7 @@ pub fn run_text(
     ] {
         if let Some(n) = name {
             if let Err(e) = paths::lab_file(kind, n, Some(&args.file)) {
-                return usage_error(&printer, e, None);
+                return usage_error(&printer, e.to_string(), None);
             }
             if let Some(m) = paths::lab_file_notice(kind, n, Some(&args.file)) {
                 notice(&printer, &m);
@@ -529,7 +532,7 @@ pub fn run_text(
             session.effects.cancel_flag(),
             &waiting,
         ) {
-            if e == "interrupted" {
+            if e.is_interrupted() {
                 let _ended = signals::end_of_run();
                 printer.error(
                     &signals::stopped_message(),
@@ -537,13 +540,13 @@ pub fn run_text(
                 );
                 return stopped_code();
             }
-            printer.error(&e, json!({"kind": "locked"}));
+            printer.error(e.message(), json!({"kind": "locked"}));
             return FAILED;
         }
         Some(LockHeld)
     };
     if let Err(e) = session.secrets.check() {
-        printer.error(&e, json!({"kind": "secrets"}));
+        printer.error(e.message(), json!({"kind": "secrets"}));
         printer.hint("nothing was changed");
         return FAILED;
     }
@@ -565,7 +568,7 @@ pub fn run_text(
     // cannot be written changes nothing.
     if !common.plan {
         if let Err(e) = open_journal(&session, &run_id, header) {
-            printer.error(&e, json!({"kind": "journal"}));
+            printer.error(e.message(), json!({"kind": "journal"}));
             printer.hint(&format!(
                 "nothing was changed: a run is journaled before it changes anything; free space \
                  in {}, or make it writable, and run again",
@@ -605,6 +608,11 @@ pub fn run_text(
             printer.error(&d.render(), extra.clone());
             if let Some(h) = &d.hint {
                 printer.hint(h);
+            }
+            // What to do: said with the stage to continue from when one failed (below), else
+            // here.
+            if let (Some(a), None) = (&d.advice, session.failed_stage()) {
+                printer.hint(a);
             }
             let mut ev = json!({"event": "error", "message": d.render()});
             if let Some(st) = extra.get("stage") {
@@ -686,11 +694,11 @@ fn show_next(printer: &Printer, lines: &[String]) {
 
 /// Opens the run's journal with its first line: an error naming the journal when it cannot be
 /// created or written.
-fn open_journal(session: &Session, run_id: &str, header: serde_json::Value) -> Result<(), String> {
+fn open_journal(session: &Session, run_id: &str, header: serde_json::Value) -> Result<(), Error> {
     let mut j = Journal::create(&paths::journal_dir(), run_id)?;
     j.write(header);
     if let Some(e) = j.error() {
-        let e = e.to_string();
+        let e = Error::failed(e);
         j.discard();
         return Err(e);
     }
@@ -773,7 +781,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
                 extra["stage"] = json!(st);
             }
             printer.error(&d.render(), extra.clone());
-            if let Some(h) = &d.hint {
+            for h in d.hint.iter().chain(&d.advice) {
                 printer.hint(h);
             }
             // Journaled as a run's error is (a journal still unwritten stays so: nothing was
@@ -831,7 +839,7 @@ pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Commo
         let listing = match journal::list(&dir) {
             Ok(l) => l,
             Err(e) => {
-                printer.error(&escaped(&e, false), json!({}));
+                printer.error(&escaped(e.message(), false), json!({}));
                 return FAILED;
             }
         };
@@ -979,23 +987,23 @@ fn write_reference(
     pages: Vec<(String, String)>,
     yes: bool,
     printer: &Printer,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Error> {
     let mut todo = Vec::new();
     let mut replaced = Vec::new();
     for (name, text) in pages {
         let file = dir.join(&name);
         match std::fs::symlink_metadata(&file) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
+                return Err(Error::refused(format!(
                     "{} is a symbolic link: labsh doc does not write through one; remove it or choose another folder",
                     file.display()
-                ))
+                )))
             }
             Ok(m) if !m.is_file() => {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{} is not a regular file; remove it or choose another folder",
                     file.display()
-                ))
+                )))
             }
             Ok(_) => {
                 if std::fs::read_to_string(&file).is_ok_and(|t| t == text) {
@@ -1013,24 +1021,24 @@ fn write_reference(
             n => format!("{} and {} more", replaced[0], n - 1),
         };
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(format!(
+            return Err(Error::refused(format!(
                 "{what} exist(s) with other text; pass --yes to overwrite (no terminal to ask on)"
-            ));
+            )));
         }
         printer.status(&format!("overwrite {what}? [y/N] "));
         let mut line = String::new();
         std::io::stdin()
             .read_line(&mut line)
-            .map_err(|e| format!("cannot read the answer: {e}"))?;
+            .context("cannot read the answer")?;
         if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            return Err(format!("{what} left as it is"));
+            return Err(Error::refused(format!("{what} left as it is")));
         }
     }
     #[expect(
         clippy::disallowed_methods,
         reason = "labsh doc --markdown writes into the folder the user named: not a lab's effect"
     )]
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     #[expect(
         clippy::disallowed_methods,
@@ -1049,7 +1057,7 @@ fn write_reference(
             if let Err(e2) = std::fs::remove_file(&tmp) {
                 tracing::debug!("cannot remove {tmp}: {e2}");
             }
-            return Err(format!("cannot write {path}: {e}"));
+            return Err(Error::failed(format!("cannot write {path}: {e}")));
         }
         written.push(path);
     }
@@ -1081,7 +1089,7 @@ pub fn doc_cmd(
                 OK
             }
             Err(e) => {
-                printer.error(&e, serde_json::json!({}));
+                printer.error(e.message(), serde_json::json!({}));
                 FAILED
             }
         };
@@ -1120,7 +1128,7 @@ pub fn doc_cmd(
             None => match crate::doc::topic(&cat, t) {
                 Ok(s) => s,
                 Err(e) => {
-                    printer.error(&e, serde_json::json!({}));
+                    printer.error(e.message(), serde_json::json!({}));
                     return USAGE;
                 }
             },

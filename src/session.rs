@@ -1,11 +1,13 @@
 //! What every binding reaches: the run's [`Session`] (the effects seam, secrets, options), read
-//! from the engine's default tag, and the errors a native function raises at its call's position.
+//! from the engine's default tag, and the crate's [`Error`] a native function raises at its call's
+//! position ([`rt_err`]), read back from what an evaluation ended with ([`error_of`]).
 //! Bindings depend on this and on the effects seam; the engine that registers them does not know
 //! them.
 
 use crate::effects::secret::SecretsFile;
 use crate::effects::Effects;
-use rhai::{Dynamic, EvalAltResult, NativeCallContext};
+use crate::error::{At, Error};
+use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -153,57 +155,57 @@ pub fn session(ctx: &NativeCallContext) -> Res<Arc<Session>> {
         .ok_or_else(|| rt_err(ctx, "internal error: no labsh session in this engine"))
 }
 
-/// A runtime error at the position of the native call, so the user sees file:line:col.
-pub fn rt_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(msg.into()),
-        ctx.call_position(),
-    ))
+/// The error `e` raised at the position of the native call, so the user sees file:line:col (an
+/// error that has no place yet is given the call's). A string is an error of kind
+/// [`Kind::Failed`]. The script's `catch` gets the [`Error`] itself; an interrupt ends the script,
+/// uncaught.
+pub fn rt_err(ctx: &NativeCallContext, e: impl Into<Error>) -> Box<EvalAltResult> {
+    raise(e.into(), ctx.call_source(), ctx.call_position())
 }
 
-/// A mistake in what the user gave, naming its own file and key: shown without frames (see
-/// [`user_error`]).
-pub fn user_err(ctx: &NativeCallContext, msg: impl Into<String>) -> Box<EvalAltResult> {
-    let msg = msg.into();
-    user_error(&msg, None);
-    rt_err(ctx, msg)
+/// The error `e` as Rhai raises it at `pos` of `source`: a runtime error whose value is the
+/// [`Error`], or the end of the script when it is an interrupt.
+pub fn raise(e: Error, source: Option<&str>, pos: Position) -> Box<EvalAltResult> {
+    let e = match (e.at(), pos.line()) {
+        (None, Some(line)) => e.with_at(At::Script {
+            source: source.map(str::to_string),
+            line,
+            column: pos.position().unwrap_or(0),
+        }),
+        _ => e,
+    };
+    Box::new(if e.is_interrupted() {
+        EvalAltResult::ErrorTerminated(Dynamic::from(e), pos)
+    } else {
+        EvalAltResult::ErrorRuntime(Dynamic::from(e), pos)
+    })
 }
 
 /// Runs a binding's client code with the session's effects; its error becomes a runtime error
 /// at the call's position (a stop asked for with Ctrl-C ends the script as an interrupt).
-pub fn with_effects<T, E: ClientError>(
+pub fn with_effects<T, E: Into<Error>>(
     ctx: &NativeCallContext,
     f: impl FnOnce(&Effects) -> Result<T, E>,
 ) -> Res<T> {
     let s = session(ctx)?;
-    f(&s.effects).map_err(|e| e.into_rhai(ctx))
+    f(&s.effects).map_err(|e| rt_err(ctx, e))
 }
 
 /// The end of a script stopped with Ctrl-C (or SIGTERM), at the call's position.
 pub fn interrupted(ctx: &NativeCallContext) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(
-        Dynamic::from("interrupted"),
-        ctx.call_position(),
-    ))
+    rt_err(ctx, Error::interrupted())
 }
 
-/// An error of a binding's client code, as the script sees it.
-pub trait ClientError {
-    fn into_rhai(self, ctx: &NativeCallContext) -> Box<EvalAltResult>;
-}
-
-impl ClientError for String {
-    fn into_rhai(self, ctx: &NativeCallContext) -> Box<EvalAltResult> {
-        rt_err(ctx, self)
-    }
-}
-
-impl ClientError for crate::effects::Error {
-    fn into_rhai(self, ctx: &NativeCallContext) -> Box<EvalAltResult> {
-        match self {
-            crate::effects::Error::Interrupted => interrupted(ctx),
-            e => rt_err(ctx, e.to_string()),
+/// The crate's error an evaluation ended with, where it is one (a binding's, a script's `fail`,
+/// one a script caught and threw again), through the calls and modules it passed.
+pub fn error_of(e: &EvalAltResult) -> Option<Error> {
+    match e {
+        EvalAltResult::ErrorRuntime(d, _) | EvalAltResult::ErrorTerminated(d, _) => {
+            d.clone().try_cast::<Error>()
         }
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => error_of(inner),
+        _ => None,
     }
 }
 
@@ -220,11 +222,11 @@ pub fn to_map<T: serde::Serialize>(ctx: &NativeCallContext, value: &T) -> Res<rh
 }
 
 /// [`to_map`] where there is no call to place an error at.
-pub fn map_of<T: serde::Serialize>(value: &T) -> Result<rhai::Map, String> {
-    let d = rhai::serde::to_dynamic(value).map_err(|e| e.to_string())?;
+pub fn map_of<T: serde::Serialize>(value: &T) -> Result<rhai::Map, Error> {
+    let d = rhai::serde::to_dynamic(value).map_err(|e| Error::failed(e.to_string()))?;
     let t = d.type_name();
     d.try_cast::<rhai::Map>()
-        .ok_or_else(|| format!("internal error: a record became {t}, not a map"))
+        .ok_or_else(|| Error::failed(format!("internal error: a record became {t}, not a map")))
 }
 
 /// [`to_dynamic`] of a list of records, as an array.
@@ -232,19 +234,9 @@ pub fn to_array<T: serde::Serialize>(ctx: &NativeCallContext, rows: &[T]) -> Res
     rows.iter().map(|r| to_dynamic(ctx, r)).collect()
 }
 
-/// Whether an error is (or wraps) the stop asked for with Ctrl-C.
+/// Whether an error is (or wraps) the stop asked for with Ctrl-C or a signal.
 pub fn is_interrupt(e: &EvalAltResult) -> bool {
-    match e {
-        EvalAltResult::ErrorTerminated(d, _) => {
-            d.clone().into_string().map_or(true, |s| s == "interrupted")
-        }
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => is_interrupt(inner),
-        EvalAltResult::ErrorRuntime(d, _) => {
-            d.clone().into_string().is_ok_and(|s| s == "interrupted")
-        }
-        _ => false,
-    }
+    error_of(e).is_some_and(|e| e.is_interrupted())
 }
 
 /// Whether an error is (or wraps) the end a script asked for with `exit(..)`: not a failure.
@@ -255,43 +247,6 @@ pub fn is_exit(e: &EvalAltResult) -> bool {
         | EvalAltResult::ErrorInModule(_, inner, _) => is_exit(inner),
         _ => false,
     }
-}
-
-/// Mistakes in what the user gave (a profile, a target, a flag's value) that name their own file
-/// and key and say what to do, by message: shown as they are, without the stdlib's frames, and
-/// with their advice instead of the generic "continue from" line. Raised with `fail(message)`;
-/// the error value stays the message, so a script's `catch` sees text.
-static USER_ERRORS: std::sync::Mutex<Vec<(String, Option<String>)>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Marks `message` as a user's mistake, with what to do about it.
-pub fn user_error(message: &str, advice: Option<&str>) {
-    if let Ok(mut g) = USER_ERRORS.lock() {
-        if !g.iter().any(|(m, _)| m == message) {
-            g.push((message.to_string(), advice.map(str::to_string)));
-        }
-    }
-}
-
-/// The advice of the first user's mistake whose message `text` holds (a failure reported
-/// inside a longer one, such as one of several domains).
-pub fn advice_within(text: &str) -> Option<String> {
-    USER_ERRORS
-        .lock()
-        .ok()?
-        .iter()
-        .find(|(m, a)| a.is_some() && text.contains(m.as_str()))
-        .and_then(|(_, a)| a.clone())
-}
-
-/// The advice of a user's mistake with this message (`Some(None)` when it has none).
-pub fn user_advice(message: &str) -> Option<Option<String>> {
-    USER_ERRORS
-        .lock()
-        .ok()?
-        .iter()
-        .find(|(m, _)| m == message)
-        .map(|(_, a)| a.clone())
 }
 
 #[cfg(test)]
@@ -320,10 +275,47 @@ mod tests {
         );
         assert!(super::is_exit(&exit) && super::is_exit(&wrapped));
         assert!(!super::is_interrupt(&wrapped));
-        let stop = EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE);
+        let stop = super::raise(
+            crate::error::Error::interrupted(),
+            None,
+            Position::new(1, 1),
+        );
+        assert!(matches!(*stop, EvalAltResult::ErrorTerminated(..)));
         assert!(super::is_interrupt(&stop) && !super::is_exit(&stop));
         let fail = EvalAltResult::ErrorRuntime(Dynamic::from("boom"), Position::NONE);
         assert!(!super::is_exit(&fail) && !super::is_interrupt(&fail));
+        // The word is not the kind: a message that says "interrupted" is no stop.
+        let word = EvalAltResult::ErrorRuntime(Dynamic::from("interrupted"), Position::NONE);
+        assert!(!super::is_interrupt(&word));
+        let budget =
+            EvalAltResult::ErrorTerminated(Dynamic::from("more than 9 operations"), Position::NONE);
+        assert!(!super::is_interrupt(&budget));
+    }
+
+    #[test]
+    fn a_raised_error_keeps_its_kind_and_advice_and_gets_the_calls_place() {
+        use crate::error::{At, Error, Kind};
+        use rhai::{EvalAltResult, Position};
+        let e = Error::not_found("no flavor x").with_advice("create it");
+        let raised = super::raise(e, Some("lab.rhai"), Position::new(4, 9));
+        assert!(matches!(*raised, EvalAltResult::ErrorRuntime(..)));
+        let wrapped =
+            EvalAltResult::ErrorInFunctionCall("f".into(), String::new(), raised, Position::NONE);
+        let got = super::error_of(&wrapped).expect("the crate's error");
+        assert_eq!(got.kind(), Kind::NotFound);
+        assert_eq!(got.advice(), Some("create it"));
+        assert_eq!(
+            got.at(),
+            Some(&At::Script {
+                source: Some("lab.rhai".into()),
+                line: 4,
+                column: 9
+            })
+        );
+        // An error that names its place in the input keeps it.
+        let input = Error::invalid("v.rhai: bad").in_input(Some("v.rhai"), None);
+        let got = super::error_of(&super::raise(input, None, Position::new(1, 1)));
+        assert!(got.is_some_and(|e| e.at_input()));
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Error rendering: the message, `file:line:column`, the line itself with a caret under the
-//! position, the call chain that led there, and a hint when there is one.
+//! position, the call chain that led there, and a hint when there is one. A native function's
+//! error is the crate's [`Error`]: its kind and advice come with it, and one that names its own
+//! place in what the user gave (a profile's file and key) is shown as it is, without frames.
 
 use super::sources;
+use crate::error::{Error, Kind};
 use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position, Scope};
 
 #[derive(Debug, Clone, Default)]
@@ -13,15 +16,15 @@ pub struct Diagnostic {
     /// Innermost first: "in call to function 'f'", "in module 'x'".
     pub chain: Vec<String>,
     pub hint: Option<String>,
-    /// What to do before running again (a user error's own advice).
+    /// What to do before running again (the error's own advice).
     pub advice: Option<String>,
+    /// What kind of failure it is, when the error is the crate's.
+    pub kind: Option<Kind>,
 }
 
 fn pos_of(p: Position) -> (Option<usize>, Option<usize>) {
     (p.line(), p.position())
 }
-
-use crate::session::{advice_within, user_advice};
 
 /// Rust's names of Rhai's types, as a script writer names them.
 pub fn friendly_types(msg: &str) -> String {
@@ -201,6 +204,13 @@ fn bare_message(e: &EvalAltResult) -> String {
 
 fn bare_message_raw(e: &EvalAltResult) -> String {
     match e {
+        EvalAltResult::ErrorRuntime(d, _) | EvalAltResult::ErrorTerminated(d, _)
+            if d.is::<Error>() =>
+        {
+            d.read_lock::<Error>()
+                .map(|e| e.message().to_string())
+                .unwrap_or_default()
+        }
         EvalAltResult::ErrorRuntime(d, _) => {
             if d.is_string() {
                 d.clone().into_string().unwrap_or_default()
@@ -306,20 +316,28 @@ impl Diagnostic {
                     return d;
                 }
                 EvalAltResult::ErrorRuntime(v, _)
-                    if v.is_string()
-                        && user_advice(&v.clone().into_string().unwrap_or_default()).is_some() =>
+                    if v.read_lock::<Error>().is_some_and(|e| e.at_input()) =>
                 {
                     // It names its own file and key: no frames, no caret.
-                    let m = v.clone().into_string().unwrap_or_default();
-                    d.advice = user_advice(&m).flatten();
-                    d.message = m;
+                    if let Some(e) = v.read_lock::<Error>() {
+                        d.message = e.message().to_string();
+                        d.advice = e.advice().map(str::to_string);
+                        d.kind = Some(e.kind());
+                    }
                     d.source = None;
                     d.chain.clear();
                     return d;
                 }
                 other => {
                     d.message = bare_message(other);
-                    d.advice = advice_within(&d.message);
+                    if let EvalAltResult::ErrorRuntime(v, _)
+                    | EvalAltResult::ErrorTerminated(v, _) = other
+                    {
+                        if let Some(e) = v.read_lock::<Error>() {
+                            d.advice = e.advice().map(str::to_string);
+                            d.kind = Some(e.kind());
+                        }
+                    }
                     let p = if other.position().is_none() {
                         outer_pos
                     } else {
@@ -436,13 +454,20 @@ impl Diagnostic {
     }
 
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut j = serde_json::json!({
             "source": self.source,
             "line": self.line,
             "column": self.column,
             "chain": self.chain,
             "hint": self.hint,
-        })
+        });
+        if let Some(k) = self.kind {
+            j["kind"] = k.name().into();
+        }
+        if let Some(a) = &self.advice {
+            j["advice"] = a.clone().into();
+        }
+        j
     }
 }
 

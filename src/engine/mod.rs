@@ -1,5 +1,6 @@
 //! Builds the Rhai engine: limits, Ctrl-C, print routing, the native modules (registered from the one
-//! list in [`crate::modules::all`]), the `Secret` type, and the module resolver that serves the stdlib.
+//! list in [`crate::modules::all`]), the `Secret` and `Error` types, and the module resolver that
+//! serves the stdlib.
 //!
 //! Every native function reaches the run's [`Session`] (effects seam, secrets, options) through the
 //! engine's default tag, read back with [`session`].
@@ -7,6 +8,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod diag;
+pub mod errors;
 pub mod limits;
 pub mod resolver;
 pub mod sources;
@@ -58,7 +60,7 @@ pub fn build(
     let cancel = session.effects.cancel_flag().clone();
     engine.on_progress(move |ops| {
         if cancel.load(Ordering::Relaxed) {
-            return Some(Dynamic::from("interrupted"));
+            return Some(Dynamic::from(crate::error::Error::interrupted()));
         }
         if let Some(m) = limits::heap_over() {
             return Some(Dynamic::from(m));
@@ -78,6 +80,7 @@ pub fn build(
         printer.out(&format!("{at}{s}"));
     });
 
+    errors::register(&mut engine);
     engine
         .register_type_with_name::<Secret>("Secret")
         .register_fn("to_string", |s: &mut Secret| s.mask())

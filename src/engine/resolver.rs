@@ -13,10 +13,11 @@
 //! file. Files are re-read when they change (the REPL's `:edit` relies on it).
 
 use super::sources;
+use crate::error::Error;
 use crate::paths;
 use crate::printer::Printer;
 use rhai::module_resolvers::ModuleResolver;
-use rhai::{Engine, EvalAltResult, Module, Position, Scope};
+use rhai::{Dynamic, Engine, EvalAltResult, Module, Position, Scope};
 
 type SharedModule = std::sync::Arc<Module>;
 use std::collections::HashMap;
@@ -52,13 +53,13 @@ thread_local! {
 struct ImportGuard;
 
 impl ImportGuard {
-    fn enter(origin: &str) -> Result<ImportGuard, String> {
+    fn enter(origin: &str) -> Result<ImportGuard, Error> {
         IMPORTING.with(|s| {
             let mut s = s.borrow_mut();
             if let Some(i) = s.iter().position(|o| o == origin) {
                 let mut chain: Vec<String> = s[i..].to_vec();
                 chain.push(origin.to_string());
-                return Err(chain.join(" -> "));
+                return Err(Error::invalid(chain.join(" -> ")));
             }
             s.push(origin.to_string());
             Ok(ImportGuard)
@@ -172,7 +173,7 @@ pub fn find(script_dir: Option<&Path>, from: Option<&str>, path: &str) -> Option
 }
 
 /// The text of a module found by [`find`], and the source name its errors show.
-pub fn text_of(found: &Found) -> Result<(String, String), String> {
+pub fn text_of(found: &Found) -> Result<(String, String), Error> {
     match found {
         Found::File(p) => Ok((p.display().to_string(), sources::read(p, "module")?)),
         Found::Embedded(name, text) => Ok((embedded_origin(name), text.to_string())),
@@ -207,7 +208,7 @@ impl ModuleResolver for Resolver {
         let (origin, text) = text_of(&found).map_err(|e| {
             Box::new(EvalAltResult::ErrorInModule(
                 path.to_string(),
-                Box::new(EvalAltResult::ErrorRuntime(e.into(), pos)),
+                Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(e), pos)),
                 pos,
             ))
         })?;

@@ -2,6 +2,7 @@
 //! can show the offending line with a caret; and the one reader of script, module and profile
 //! files, which says what is wrong with one that cannot be compiled.
 
+use crate::error::{Context, Error};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -41,7 +42,7 @@ pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
 /// `what` names the file in the error: "script", "module", "profile".
 /// A path that names no file but one labsh ships (`scripts/lab.rhai`, `profiles/current.rhai`:
 /// see [`crate::paths::shipped`]) is that one.
-pub fn read(path: &Path, what: &str) -> Result<String, String> {
+pub fn read(path: &Path, what: &str) -> Result<String, Error> {
     match read_limited(path, what, MAX_SOURCE_BYTES) {
         Err(e) if std::fs::symlink_metadata(path).is_err() => {
             crate::paths::shipped(path).map(str::to_string).ok_or(e)
@@ -50,36 +51,36 @@ pub fn read(path: &Path, what: &str) -> Result<String, String> {
     }
 }
 
-fn read_limited(path: &Path, what: &str, limit: u64) -> Result<String, String> {
+fn read_limited(path: &Path, what: &str, limit: u64) -> Result<String, Error> {
     use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display();
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| format!("cannot read {what} {shown}: {e}"))?;
+        .with_context(|| format!("cannot read {what} {shown}"))?;
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot read {what} {shown}: {e}"))?;
+        .with_context(|| format!("cannot read {what} {shown}"))?;
     if !meta.is_file() {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{what} {shown} is not a regular file ({}): give the path of a .rhai file",
             crate::paths::file_kind(&meta)
-        ));
+        )));
     }
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {what} {shown}: {e}"))?;
+        .with_context(|| format!("cannot read {what} {shown}"))?;
     if bytes.len() as u64 > limit {
         let size = if limit.is_multiple_of(1 << 20) {
             format!("{} MiB", limit >> 20)
         } else {
             format!("{limit} bytes")
         };
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{what} {shown} is larger than {size}, the limit of a script, module or profile file"
-        ));
+        )));
     }
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     match std::str::from_utf8(body) {
@@ -90,11 +91,11 @@ fn read_limited(path: &Path, what: &str, limit: u64) -> Result<String, String> {
             let start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             // Every byte before the bad one is valid UTF-8.
             let column = String::from_utf8_lossy(&good[start..]).chars().count() + 1;
-            Err(format!(
+            Err(Error::invalid(format!(
                 "{shown}:{line}:{column}: not UTF-8 text (byte 0x{:02x}): labsh reads scripts, \
                  modules and profiles as UTF-8; convert the file (iconv -t UTF-8)",
                 body[e.valid_up_to()]
-            ))
+            )))
         }
     }
 }
@@ -113,26 +114,34 @@ mod tests {
         std::fs::write(&p, b"let a = 1;\nlet s = \"caf\xe9\";\n").unwrap();
         let e = read(&p, "script").unwrap_err();
         assert!(
-            e.contains("latin1.rhai:2:13: not UTF-8 text (byte 0xe9)"),
+            e.message()
+                .contains("latin1.rhai:2:13: not UTF-8 text (byte 0xe9)"),
             "{e}"
         );
 
         let e = read(d.path(), "script").unwrap_err();
-        assert!(e.contains("is not a regular file (a directory)"), "{e}");
+        assert!(
+            e.message().contains("is not a regular file (a directory)"),
+            "{e}"
+        );
         let e = read(Path::new("/dev/zero"), "profile").unwrap_err();
         assert!(
-            e.contains("is not a regular file (a character device)"),
+            e.message()
+                .contains("is not a regular file (a character device)"),
             "{e}"
         );
         let e = read(&d.path().join("missing.rhai"), "module").unwrap_err();
         assert!(
-            e.starts_with("cannot read module ") && e.contains("missing.rhai"),
+            e.message().starts_with("cannot read module ") && e.message().contains("missing.rhai"),
             "{e}"
         );
 
         let (_d, p) = temp_file("big.rhai", &"x".repeat(2048));
         let e = read_limited(&p, "script", 1024).unwrap_err();
-        assert!(e.contains("is larger than 1024 bytes, the limit"), "{e}");
+        assert!(
+            e.message().contains("is larger than 1024 bytes, the limit"),
+            "{e}"
+        );
         assert!(read_limited(&p, "script", 4096).is_ok());
     }
 
@@ -146,6 +155,9 @@ mod tests {
         let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
         assert_eq!(rc, 0);
         let e = read(&p, "script").unwrap_err();
-        assert!(e.contains("is not a regular file (a FIFO)"), "{e}");
+        assert!(
+            e.message().contains("is not a regular file (a FIFO)"),
+            "{e}"
+        );
     }
 }

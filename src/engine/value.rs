@@ -1,8 +1,9 @@
 //! Showing Rhai values to people and to JSON, with secrets masked. A [`Secret`] is its mask
-//! everywhere; what [`pretty`] lays out for a person has every string in it masked as data
+//! everywhere; an [`Error`] a script caught is its message, as a string would be; what [`pretty`] lays out for a person has every string in it masked as data
 //! before it is laid out, so a weak secret never changes a key, a column header or the layout.
 
 use crate::effects::secret::Secret;
+use crate::error::Error;
 use rhai::Dynamic;
 use serde_json::Value;
 
@@ -11,6 +12,9 @@ use serde_json::Value;
 pub fn show(d: &Dynamic) -> String {
     if d.is_string() {
         return d.clone().into_string().unwrap_or_default();
+    }
+    if let Some(e) = d.read_lock::<Error>() {
+        return e.message().to_string();
     }
     literal(d)
 }
@@ -26,8 +30,9 @@ fn literal_with(d: &Dynamic, masked: bool) -> String {
     if let Some(s) = d.read_lock::<Secret>() {
         return s.mask();
     }
-    if d.is_string() {
-        let s = d.clone().into_string().unwrap_or_default();
+    let error = d.read_lock::<Error>().map(|e| e.message().to_string());
+    if d.is_string() || error.is_some() {
+        let s = error.unwrap_or_else(|| d.clone().into_string().unwrap_or_default());
         if masked {
             return format!("{:?}", crate::redact::data(&s));
         }
@@ -75,6 +80,9 @@ pub fn to_json(d: &Dynamic) -> Value {
 pub fn to_json_with(d: &Dynamic, secret: &mut dyn FnMut(&Secret) -> Value) -> Value {
     if let Some(s) = d.read_lock::<Secret>() {
         return secret(&s);
+    }
+    if let Some(e) = d.read_lock::<Error>() {
+        return Value::String(e.message().to_string());
     }
     if d.is_unit() {
         return Value::Null;

@@ -6,7 +6,8 @@
 use crate::engine::analyze;
 use crate::engine::diag::Diagnostic;
 use crate::engine::{sources, PROFILE_OPS};
-use crate::session::{rt_err, session, user_err};
+use crate::error::{Error, Kind};
+use crate::session::{rt_err, session};
 use crate::util::suggest::closest;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
@@ -75,9 +76,22 @@ fn function_problems(
     bad
 }
 
-fn problems_error(ctx: &NativeCallContext, bad: Vec<String>) -> Box<EvalAltResult> {
+/// A mistake in the profile `file`, naming its own file and key (an error of kind "invalid"
+/// unless it has another: a file that is not there).
+fn user_err(ctx: &NativeCallContext, file: &str, e: impl Into<Error>) -> Box<EvalAltResult> {
+    let e: Error = e.into();
+    let e = if e.is(Kind::Failed) {
+        e.with_kind(Kind::Invalid)
+    } else {
+        e
+    };
+    rt_err(ctx, e.in_input(Some(file), None))
+}
+
+fn problems_error(ctx: &NativeCallContext, file: &str, bad: Vec<String>) -> Box<EvalAltResult> {
     user_err(
         ctx,
+        file,
         format!(
             "the profile has {} problem(s):\n  {}",
             bad.len(),
@@ -132,11 +146,12 @@ pub mod variant_fns {
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_int().unwrap_or(0).max(0) as usize))
             .collect();
-        let text =
-            sources::read(std::path::Path::new(file), "profile").map_err(|e| user_err(&ctx, e))?;
+        let text = sources::read(std::path::Path::new(file), "profile")
+            .map_err(|e| user_err(&ctx, file, e))?;
         if text.trim().is_empty() {
             return Err(user_err(
                 &ctx,
+                file,
                 format!(
                     "{file}: the file is empty: a variant defines `fn overrides()` returning a map of \
                      the values it changes (see profiles/minimal.rhai)"
@@ -147,7 +162,7 @@ pub mod variant_fns {
         let engine = ctx.engine();
         let mut ast = engine
             .compile(&text)
-            .map_err(|e| user_err(&ctx, Diagnostic::from_parse(&e, file).render()))?;
+            .map_err(|e| user_err(&ctx, file, Diagnostic::from_parse(&e, file).render()))?;
         ast.set_source(file);
         let dir = std::path::Path::new(file).parent().map(|p| p.to_path_buf());
         let diags = analyze::check(engine, &analyze::Natives::new(), &ast, dir.as_deref());
@@ -162,7 +177,7 @@ pub mod variant_fns {
                     m
                 })
                 .collect();
-            return Err(problems_error(&ctx, msgs));
+            return Err(problems_error(&ctx, file, msgs));
         }
         let fns: Vec<(String, usize)> = ast
             .iter_functions()
@@ -170,7 +185,7 @@ pub mod variant_fns {
             .collect();
         let bad = super::function_problems(file, &fns, &stages, &steps);
         if !bad.is_empty() {
-            return Err(problems_error(&ctx, bad));
+            return Err(problems_error(&ctx, file, bad));
         }
         let s = session(&ctx)?;
         let why = format!("loading the profile {file}");
@@ -179,12 +194,16 @@ pub mod variant_fns {
             engine.call_fn::<Dynamic>(&mut scope, &ast, "overrides", ())
         });
         let over = over.map_err(|e| {
+            if crate::session::is_interrupt(&e) {
+                return e;
+            }
             let d = Diagnostic::from_eval(&e, Some(file));
-            user_err(&ctx, d.render())
+            user_err(&ctx, file, d.render())
         })?;
         let Some(over) = over.clone().try_cast::<Map>() else {
             return Err(user_err(
                 &ctx,
+                file,
                 format!(
                     "{file}: overrides() must return a map of the values it changes, not {}",
                     crate::modules::opts::type_name(&over)
@@ -226,7 +245,9 @@ pub mod variant_fns {
         let Some(k) = crate::paths::LabFile::parse(kind) else {
             return Err(rt_err(
                 &ctx,
-                format!("lab_file: kind must be \"profile\" or \"target\", not {kind:?}"),
+                Error::invalid(format!(
+                    "lab_file: kind must be \"profile\" or \"target\", not {kind:?}"
+                )),
             ));
         };
         let s = session(&ctx)?;

@@ -3,6 +3,7 @@
 //! written where it points). It keeps rustyline's format, so earlier sessions' lines read back:
 //! a `#V2` first line, then one entry a line with its line breaks and backslashes escaped.
 
+use crate::error::{Context, Error};
 use crate::paths;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -66,7 +67,7 @@ fn render(entries: &[String]) -> String {
     clippy::disallowed_methods,
     reason = "the REPL's history file: the user's own, not a lab's"
 )]
-pub fn load(path: &Path) -> Result<Vec<String>, String> {
+pub fn load(path: &Path) -> Result<Vec<String>, Error> {
     let mut f = match paths::open_private(path, OpenOptions::new().read(true)) {
         Ok(f) => f,
         Err(_) if !path.exists() && std::fs::symlink_metadata(path).is_err() => return Ok(vec![]),
@@ -74,7 +75,7 @@ pub fn load(path: &Path) -> Result<Vec<String>, String> {
     };
     let mut bytes = vec![];
     f.read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut entries = parse(&String::from_utf8_lossy(&bytes));
     if entries.len() > MAX {
         entries.drain(..entries.len() - MAX);
@@ -85,11 +86,11 @@ pub fn load(path: &Path) -> Result<Vec<String>, String> {
         )
         .and_then(|mut t| {
             t.write_all(render(&entries).as_bytes())
-                .map_err(|e| format!("cannot write {tmp}: {e}"))
+                .with_context(|| format!("cannot write {tmp}"))
         })
         .and_then(|_| {
             std::fs::rename(&tmp, path)
-                .map_err(|e| format!("cannot replace {}: {e}", path.display()))
+                .with_context(|| format!("cannot replace {}", path.display()))
         });
         if replaced.is_err() {
             // The history stays as it was; what failed is returned below.
@@ -103,7 +104,7 @@ pub fn load(path: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Adds `entry` at the end of the history file at `path` (made, 0600, when there is none).
-pub fn append(path: &Path, entry: &str) -> Result<(), String> {
+pub fn append(path: &Path, entry: &str) -> Result<(), Error> {
     #[expect(
         clippy::disallowed_methods,
         reason = "the REPL's history file: the user's own, not a lab's"
@@ -118,7 +119,7 @@ pub fn append(path: &Path, entry: &str) -> Result<(), String> {
     line.push_str(&escape(entry));
     line.push('\n');
     f.write_all(line.as_bytes())
-        .map_err(|e| format!("cannot append to {}: {e}", path.display()))
+        .with_context(|| format!("cannot append to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -171,8 +172,9 @@ mod tests {
         std::os::unix::fs::symlink(&outside, &p).unwrap();
         assert!(append(&p, "let x = 1;")
             .unwrap_err()
+            .message()
             .contains("symbolic link"));
-        assert!(load(&p).unwrap_err().contains("symbolic link"));
+        assert!(load(&p).unwrap_err().message().contains("symbolic link"));
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "mine\n");
     }
 }

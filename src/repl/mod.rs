@@ -240,7 +240,7 @@ impl Repl {
 
     fn show_error(&self, d: &Diagnostic) {
         self.printer.error(&d.render(), json!({}));
-        if let Some(h) = &d.hint {
+        for h in d.hint.iter().chain(&d.advice) {
             self.printer.hint(h);
         }
     }
@@ -470,7 +470,7 @@ impl Repl {
                             let ran = self.eval_source(arg, &text);
                             self.accepted.extend(ran);
                         }
-                        Err(e) => p.error(&e, json!({})),
+                        Err(e) => p.error(e.message(), json!({})),
                     }
                 }
             }
@@ -614,7 +614,7 @@ impl Repl {
         let text = match sources::read(path, "module") {
             Ok(t) => t,
             Err(e) => {
-                p.error(&e, json!({}));
+                p.error(e.message(), json!({}));
                 return;
             }
         };

@@ -1,11 +1,58 @@
-//! Assertions and checks: `assert`, `assert_eq`, `fail` (a mistake in what the user gave),
-//! `failed_check` (counted in the recap), `did_you_mean`, and `styled` for the tables checks print.
+//! Assertions and checks: `assert`, `assert_eq`, `fail` (a mistake in what the user gave, an
+//! error of kind "invalid" with its advice), `failed_check` (counted in the recap),
+//! `did_you_mean`, and `styled` for the tables checks print.
 
 use crate::engine::value;
+use crate::error::{Error, Kind};
+use crate::modules::opts::Opts;
 use crate::session::Res;
 use crate::session::{rt_err, session};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic};
+use rhai::{Array, Dynamic, Map};
+
+/// The error `fail` raises: of `kind`, naming its own place in the user's input (so shown
+/// without the stdlib's frames), with its advice.
+fn user_error(
+    message: &str,
+    advice: Option<&str>,
+    kind: Kind,
+    file: Option<&str>,
+    key: Option<&str>,
+) -> Error {
+    let e = Error::new(kind, message).in_input(file, key);
+    match advice {
+        Some(a) => e.with_advice(a),
+        None => e,
+    }
+}
+
+const FAIL_KEYS: &[&str] = &["message", "advice", "kind", "file", "key"];
+
+/// `fail`'s map: `message`, and `advice`, `kind`, `file`, `key` when given.
+fn user_error_of(spec: Map) -> Result<Error, Error> {
+    let o = Opts::new("fail", spec, FAIL_KEYS)?;
+    let message = o
+        .str("message")?
+        .ok_or_else(|| Error::invalid("fail: the map needs a message (#{message: \"...\"})"))?;
+    let kind = match o.str("kind")? {
+        None => Kind::Invalid,
+        Some(k) => Kind::from_name(&k).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+            Error::invalid(format!(
+                "fail: kind {k:?} is none of {}{}",
+                names.join(", "),
+                crate::util::suggest::hint(&k, names.iter().copied())
+            ))
+        })?,
+    };
+    Ok(user_error(
+        &message,
+        o.str("advice")?.as_deref(),
+        kind,
+        o.str("file")?.as_deref(),
+        o.str("key")?.as_deref(),
+    ))
+}
 
 fn eq_values(a: &Dynamic, b: &Dynamic) -> bool {
     value::to_json(a) == value::to_json(b) && (a.is_int() == b.is_int())
@@ -39,6 +86,17 @@ pub mod assertions_fns {
         } else {
             Err(super::rt_err(&ctx, format!("assertion failed: {message}")))
         }
+    }
+
+    /// Fails with the error `message` (one a `catch` got) unless `cond` is true.
+    ///
+    /// ```rhai
+    /// try { fail("p.rhai: vms.ctrl.count: -1 must be 0 or more"); }
+    /// catch (e) { assert(e.kind == "invalid", e); }
+    /// ```
+    #[rhai_fn(name = "assert", return_raw)]
+    pub fn assert_error(ctx: NativeCallContext, cond: bool, message: Error) -> Res<()> {
+        assert_msg(ctx, cond, message.message())
     }
 
     /// Fails, showing both values, unless `left` equals `right`.
@@ -77,27 +135,49 @@ pub mod assertions_fns {
     }
 
     /// Stops with `message`, a mistake in what the user gave (a profile, a target) that names
-    /// its own file and key: it is shown as it is, without the stdlib's frames.
+    /// its own file and key: an error of kind "invalid", shown as it is, without the stdlib's
+    /// frames.
     ///
     /// ```rhai
-    /// try { fail("profile.rhai: ocp.workers: -1 must be 0 or more"); } catch (e) { }
+    /// try { fail("profile.rhai: ocp.workers: -1 must be 0 or more"); }
+    /// catch (e) { assert_eq([e.kind, e.advice], ["invalid", ()]); }
     /// ```
     #[rhai_fn(name = "fail", return_raw)]
     pub fn fail(ctx: NativeCallContext, message: &str) -> Res<()> {
-        Err(crate::session::user_err(&ctx, message))
+        Err(super::rt_err(
+            &ctx,
+            super::user_error(message, None, super::Kind::Invalid, None, None),
+        ))
     }
 
     /// `fail` with `advice`: what to do before running again, said instead of the command that
-    /// continues from the stage.
+    /// continues from the stage (`e.advice` in a `catch`).
     ///
     /// ```rhai
-    /// try { fail("domain x belongs to lab y", "tear lab y down, or rename this lab"); } catch (e) { }
+    /// try { fail("domain x belongs to lab y", "tear lab y down, or rename this lab"); }
+    /// catch (e) { assert_eq(e.advice, "tear lab y down, or rename this lab"); }
     /// ```
     #[rhai_fn(name = "fail", return_raw)]
     pub fn fail_advice(ctx: NativeCallContext, message: &str, advice: &str) -> Res<()> {
-        // The first mark of a message stands: this one carries the advice.
-        crate::session::user_error(message, Some(advice));
-        fail(ctx, message)
+        Err(super::rt_err(
+            &ctx,
+            super::user_error(message, Some(advice), super::Kind::Invalid, None, None),
+        ))
+    }
+
+    /// `fail` with a map: `message`, and any of `advice`, `kind` (a name `e.kind` reads:
+    /// "invalid" when not given, "refused" for a precondition, "not_found", ...), `file` and
+    /// `key` (where in the user's input, which `e.at` reads).
+    ///
+    /// ```rhai
+    /// try { fail(#{message: "x.yaml: images: /nope does not exist", kind: "not_found",
+    ///              file: "x.yaml", key: "images", advice: "make the folder"}); }
+    /// catch (e) { assert_eq([e.kind, e.at, e.advice], ["not_found", "x.yaml: images", "make the folder"]); }
+    /// ```
+    #[rhai_fn(name = "fail", return_raw)]
+    pub fn fail_map(ctx: NativeCallContext, spec: Map) -> Res<()> {
+        let e = super::user_error_of(spec).map_err(|e| super::rt_err(&ctx, e))?;
+        Err(super::rt_err(&ctx, e))
     }
 
     /// Records that the check `name` failed, with `detail`: counted as failed in the recap and
@@ -146,7 +226,9 @@ pub mod assertions_fns {
             other => {
                 return Err(super::rt_err(
                     &ctx,
-                    format!("styled: kind {other:?} must be pass, ok, warn, fail, dim or bold"),
+                    Error::invalid(format!(
+                        "styled: kind {other:?} must be pass, ok, warn, fail, dim or bold"
+                    )),
                 ))
             }
         };
