@@ -331,12 +331,22 @@ impl Error {
 }
 
 fn io_kind(e: &std::io::Error) -> Kind {
-    use std::io::ErrorKind as K;
+    Kind::of_io(e)
+}
+
+impl Kind {
+    /// The kind of an I/O error: not found, timed out, a refused connection or an unreachable
+    /// host or network unreachable; any other failed.
+    pub fn of_io(e: &std::io::Error) -> Kind {
+        use std::io::ErrorKind as K;
     match e.kind() {
         K::NotFound => Kind::NotFound,
         K::TimedOut => Kind::TimedOut,
-        K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable => Kind::Unreachable,
-        _ => Kind::Failed,
+            K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable => {
+                Kind::Unreachable
+            }
+            _ => Kind::Failed,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! renamed over), so a symbolic link planted at its path is replaced, never written through.
 
 use super::{Effects, Op};
+use crate::error::{Context, Error};
 use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -18,7 +19,7 @@ pub fn ensure_file(
     text: &str,
     private: bool,
     shown: Option<Value>,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     ensure_file_with(fx, path, text, private, shown, false)
 }
 
@@ -31,7 +32,7 @@ pub fn ensure_file_with(
     private: bool,
     shown: Option<Value>,
     in_place: bool,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     // Content that holds a secret in any form (a command's output that carries one) is private
     // too.
     let private = private || crate::redact::holds_secret(text);
@@ -73,19 +74,19 @@ pub fn ensure_file_with(
     Ok(true)
 }
 
-fn write_in_place(path: &str, text: &str, private: bool) -> Result<(), String> {
+fn write_in_place(path: &str, text: &str, private: bool) -> Result<(), Error> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| format!("cannot write {path}: {e}"))?;
+        .with_context(|| format!("cannot write {path}"))?;
     if private {
         // Tightened (on the file opened, not on a path) before the secret goes in.
         f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot make {path} private: {e}"))?;
+            .with_context(|| format!("cannot make {path} private"))?;
     }
     f.set_len(0)
         .and_then(|_| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("cannot write {path}: {e}"))
+        .with_context(|| format!("cannot write {path}"))
 }
 
 /// A name beside `path` for writing it aside before a rename, unique to this process and call, so
@@ -98,18 +99,18 @@ pub fn temp_path(path: &str) -> String {
 
 /// Makes folder `dir` (with its parents) for what labsh writes there: in the state folder as
 /// [`crate::paths::private_dir`] does (0700, never through a link), elsewhere as the umask says.
-pub fn make_dir(dir: &Path) -> Result<(), String> {
+pub fn make_dir(dir: &Path) -> Result<(), Error> {
     if crate::paths::in_state(dir) {
         crate::paths::private_dir(dir)
     } else {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
     }
 }
 
 /// Creates `path` for writing, or empties it (a log labsh keeps): in the state folder with
 /// [`crate::paths::open_private`] (0600, never through a link, its folder private), elsewhere
 /// as `File::create` does, its folder made.
-pub fn create_file(path: &Path) -> Result<std::fs::File, String> {
+pub fn create_file(path: &Path) -> Result<std::fs::File, Error> {
     if crate::paths::in_state(path) {
         return crate::paths::open_private(
             path,
@@ -122,7 +123,7 @@ pub fn create_file(path: &Path) -> Result<std::fs::File, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         make_dir(dir)?;
     }
-    std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Copies `src` into the new file `to` (one there already, or a link, is an error): 0600 when
@@ -154,14 +155,14 @@ pub fn copy_new(src: &Path, to: &Path, private: bool) -> std::io::Result<()> {
 /// Writes `text` into `path` now, recording no effect of its own (a file a change makes as a
 /// part of itself: a service's PID file): written aside and renamed over; in the state folder
 /// 0600 in private folders and never through a link; `private`: 0600 elsewhere too.
-pub fn write_now(path: &str, text: &str, private: bool) -> Result<(), String> {
+pub fn write_now(path: &str, text: &str, private: bool) -> Result<(), Error> {
     let own = crate::paths::in_state(Path::new(path));
     write(path, text, private || own, own)
 }
 
 /// Writes `text` aside and renames it over `path` (which replaces a link there, never follows
 /// it); `own`: in the state folder, whose folders are made private.
-fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), String> {
+fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), Error> {
     if let Some(d) = Path::new(path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -169,8 +170,7 @@ fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), String>
         if own {
             crate::paths::private_dir(d)?;
         } else {
-            std::fs::create_dir_all(d)
-                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
         }
     }
     let tmp = temp_path(path);
@@ -180,15 +180,15 @@ fn write(path: &str, text: &str, private: bool, own: bool) -> Result<(), String>
             .create_new(true)
             .mode(if private { 0o600 } else { 0o644 })
             .open(&tmp)
-            .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+            .with_context(|| format!("cannot write {tmp}"))?;
         if private {
             // 0600 whatever the umask took.
             f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| format!("cannot make {tmp} private: {e}"))?;
+                .with_context(|| format!("cannot make {tmp} private"))?;
         }
         f.write_all(text.as_bytes())
-            .map_err(|e| format!("cannot write {tmp}: {e}"))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {path}: {e}"))
+            .with_context(|| format!("cannot write {tmp}"))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {path}"))
     })();
     if r.is_err() {
         #[expect(

@@ -4,6 +4,7 @@
 //! value.
 
 use super::time;
+use crate::error::{Context, Error};
 use serde_json::{json, Value};
 use std::fs::{self, File};
 use std::io::Write;
@@ -29,7 +30,7 @@ pub fn new_run_id() -> String {
 }
 
 impl Journal {
-    pub fn create(dir: &Path, id: &str) -> Result<Journal, String> {
+    pub fn create(dir: &Path, id: &str) -> Result<Journal, Error> {
         let path = dir.join(format!("{id}.jsonl"));
         // A new file (never one there already, nor a link), 0600 in a private folder.
         let file = crate::paths::open_private(
@@ -128,8 +129,8 @@ pub const MAX_JOURNAL: u64 = 64 << 20;
 /// The events of a journal file, one JSON line each (a line that is not JSON, such as the last
 /// one of a run killed while it wrote, is left out); an error naming the line that is not UTF-8.
 /// At most [`MAX_JOURNAL`] of it is read.
-fn read_events(path: &Path) -> Result<Vec<Value>, String> {
-    let bytes = crate::util::read::bytes_up_to(path, MAX_JOURNAL).map_err(|e| e.reason())?;
+fn read_events(path: &Path) -> Result<Vec<Value>, Error> {
+    let bytes = crate::util::read::bytes_up_to(path, MAX_JOURNAL).map_err(|e| e.reason_error())?;
     let mut out = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         let text = std::str::from_utf8(line).map_err(|e| {
@@ -147,7 +148,7 @@ fn read_events(path: &Path) -> Result<Vec<Value>, String> {
 }
 
 /// The journal files of `dir` (`ID.jsonl`), sorted by id: oldest first.
-fn files(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+fn files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
     let mut files: Vec<(String, PathBuf)> = match fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok())
@@ -158,7 +159,7 @@ fn files(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
             })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+        Err(e) => return Err(Error::failed(format!("cannot read {}: {e}", dir.display()))),
     };
     files.sort();
     Ok(files)
@@ -195,12 +196,16 @@ fn summary(id: String, events: &[Value]) -> RunSummary {
 }
 
 /// All runs in `dir`, oldest first, and the journal files that cannot be read.
-pub fn list(dir: &Path) -> Result<Listing, String> {
+pub fn list(dir: &Path) -> Result<Listing, Error> {
     let mut out = Listing::default();
     for (id, path) in files(dir)? {
         match read_events(&path) {
             Ok(events) => out.runs.push(summary(id, &events)),
-            Err(why) => out.damaged.push(Damaged { id, path, why }),
+            Err(why) => out.damaged.push(Damaged {
+                id,
+                path,
+                why: why.to_string(),
+            }),
         }
     }
     Ok(out)
@@ -220,8 +225,8 @@ pub fn events(dir: &Path, id: &str) -> Result<(String, Vec<Value>), NotShown> {
         message,
         usage: true,
     };
-    let all = files(dir).map_err(|message| NotShown {
-        message,
+    let all = files(dir).map_err(|e| NotShown {
+        message: e.to_string(),
         usage: false,
     })?;
     let found: Vec<&(String, PathBuf)> = if id == "last" {

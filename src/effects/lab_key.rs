@@ -4,6 +4,7 @@
 //! holds the key; the same secret gives the same digest for as long as the state folder keeps
 //! its key, a changed one another.
 
+use crate::error::{Context, Error};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -22,13 +23,13 @@ impl std::fmt::Debug for LabKey {
 impl LabKey {
     /// The key of this state folder (`paths::lab_key_file`); made when it is missing and
     /// `create` (a plan writes nothing: `None` then).
-    pub fn of_state(create: bool) -> Result<Option<LabKey>, String> {
+    pub fn of_state(create: bool) -> Result<Option<LabKey>, Error> {
         LabKey::at(&crate::paths::lab_key_file(), create)
     }
 
     /// The key kept in `path`, made there (0600, its folder 0700) when it is missing and
     /// `create`. A key file others can read, or that is not one, is refused.
-    pub fn at(path: &Path, create: bool) -> Result<Option<LabKey>, String> {
+    pub fn at(path: &Path, create: bool) -> Result<Option<LabKey>, Error> {
         match read(path)? {
             Some(k) => Ok(Some(k)),
             None if create => make(path).map(Some),
@@ -96,15 +97,15 @@ fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-fn bad(path: &Path, why: &str) -> String {
-    format!(
+fn bad(path: &Path, why: &str) -> Error {
+    Error::refused(format!(
         "{}: {why}; remove it and labsh makes a new key (what was recorded with the old one is then done again)",
         path.display()
-    )
+    ))
 }
 
 /// The key in `path`, `None` when there is none. Read without following a link.
-fn read(path: &Path) -> Result<Option<LabKey>, String> {
+fn read(path: &Path) -> Result<Option<LabKey>, Error> {
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -115,26 +116,31 @@ fn read(path: &Path) -> Result<Option<LabKey>, String> {
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
             return Err(bad(path, "is a symbolic link, not the lab's key"))
         }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => {
+            return Err(Error::io(
+                format_args!("cannot read {}", path.display()),
+                &e,
+            ))
+        }
     };
     let meta = f
         .metadata()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_file() {
         return Err(bad(path, "is not a regular file"));
     }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(format!(
+        return Err(Error::refused(format!(
             "{}: the lab's key is mode {mode:04o}, readable by others: make it private (chmod 600 {})",
             path.display(),
             path.display()
-        ));
+        )));
     }
     let mut text = String::new();
     f.take(128)
         .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let hex = text.trim();
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad(path, "is not a key of 64 hex digits"));
@@ -150,8 +156,13 @@ fn read(path: &Path) -> Result<Option<LabKey>, String> {
 /// A new key in `path`: written whole aside, then linked into place, so that a reader never
 /// sees half a key and, of two runs making one at once, the first to link wins and the other
 /// takes its key.
-fn make(path: &Path) -> Result<LabKey, String> {
-    let cannot = |e: std::io::Error| format!("cannot make the lab's key {}: {e}", path.display());
+fn make(path: &Path) -> Result<LabKey, Error> {
+    let cannot = |e: std::io::Error| {
+        Error::io(
+            format_args!("cannot make the lab's key {}", path.display()),
+            &e,
+        )
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -160,7 +171,7 @@ fn make(path: &Path) -> Result<LabKey, String> {
             .map_err(cannot)?;
     }
     let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| format!("no randomness available: {e}"))?;
+    getrandom::fill(&mut key).context("no randomness available")?;
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     let tmp = path.with_file_name(format!(
         "{}.labsh-tmp.{}.{}",
@@ -243,11 +254,14 @@ mod tests {
         );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = LabKey::at(&path, true).unwrap_err();
-        assert!(e.contains("mode 0644") && e.contains("chmod 600"), "{e}");
+        assert!(
+            e.message().contains("mode 0644") && e.message().contains("chmod 600"),
+            "{e}"
+        );
         std::fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), &path).unwrap();
         let e = LabKey::at(&path, true).unwrap_err();
-        assert!(e.contains("symbolic link"), "{e}");
+        assert!(e.message().contains("symbolic link"), "{e}");
         assert!(!dir.path().join("elsewhere").exists());
     }
 }

@@ -4,6 +4,7 @@
 //! at their first change and give it back after the line. The lock file is 0600 in a private
 //! state folder, and never opened through a symbolic link.
 
+use crate::error::{Context, Error};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -58,7 +59,7 @@ pub fn acquire(
     wait: bool,
     cancel: &AtomicBool,
     waiting: &dyn Fn(&str),
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
     if held.as_ref().is_some_and(|(p, _)| p == state) {
         return Ok(());
@@ -81,27 +82,27 @@ pub fn acquire(
             Ok(()) => break,
             Err(TryLockError::WouldBlock) => {
                 if cancel.load(Ordering::SeqCst) {
-                    return Err("interrupted".into());
+                    return Err(Error::interrupted());
                 }
                 let Some(holder) = holder(&mut file) else {
                     // Just taken, or its holder just ended: look again in a moment.
                     unnamed += 1;
                     if unnamed > 200 && !wait {
-                        return Err(format!(
+                        return Err(Error::conflict(format!(
                             "the lab's state in {} is in use by another labsh process; wait for \
                              that run to end, or pass --wait to wait for it",
                             state.display()
-                        ));
+                        )));
                     }
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 };
                 if !wait {
-                    return Err(format!(
+                    return Err(Error::conflict(format!(
                         "the lab's state in {} is in use by {holder}; wait for that run to end, \
                          or pass --wait to wait for it",
                         state.display()
-                    ));
+                    )));
                 }
                 if !told {
                     waiting(&format!(
@@ -113,14 +114,17 @@ pub fn acquire(
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
+                return Err(Error::io(
+                    format_args!("cannot lock {}", path.display()),
+                    &e,
+                ));
             }
         }
     }
     // The holder's name, for the run that finds the lock taken; not written, the lock is given
     // back (the file closes) and the run stops saying why.
     write_holder(&mut file, &describe_self())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     *held = Some((state.to_path_buf(), file));
     Ok(())
 }

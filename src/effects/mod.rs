@@ -17,7 +17,6 @@
     reason = "the effects seam: every program labsh starts and every file it writes passes here"
 )]
 
-pub mod error;
 pub mod files;
 pub mod journal;
 pub mod lab_key;
@@ -29,7 +28,8 @@ pub mod secret_file;
 pub mod time;
 pub mod timeline;
 
-pub use error::Error;
+/// The seam's errors are the crate's: an effect that fails says what kind of failure it is.
+pub use crate::error::{Error, Kind};
 
 use crate::printer::{Printer, Tone};
 use journal::Journal;
@@ -378,7 +378,7 @@ impl Effects {
     /// An error when this task may not have effects.
     fn check_allowed(&self, op: &Op) -> Result<(), Error> {
         match TASK.with(|t| t.borrow().refused.clone()) {
-            Some(why) => Err(Error::Failed(format!(
+            Some(why) => Err(Error::refused(format!(
                 "{} {} is not allowed while {why}: nothing may act before the profile is checked",
                 op.op,
                 secret::redact(&op.target)
@@ -398,7 +398,7 @@ impl Effects {
     /// An error if the user asked to stop (Ctrl-C, SIGTERM).
     pub fn check_cancel(&self) -> Result<(), Error> {
         if self.cancel.load(Ordering::SeqCst) {
-            Err(Error::Interrupted)
+            Err(Error::interrupted())
         } else {
             Ok(())
         }
@@ -432,20 +432,20 @@ impl Effects {
         let run = || {
             let o = self.exec(cmd)?;
             if o.code != 0 {
-                return Err(Error::Failed(o.failure(&cmd.display())));
+                return Err(Error::failed(o.failure(&cmd.display())));
             }
             Ok(o)
         };
         if read {
-            self.read_typed(op, run)
+            self.read(op, run)
         } else {
-            self.change_typed(op, run, process::Output::planned)
+            self.change(op, run, process::Output::planned)
         }
     }
 
     /// A step that a plan shows and a run has nothing to do for (its work is done by another
     /// step): recorded as planned in a plan, as changed in a run.
-    pub fn planned_step(&self, op: Op) -> Result<(), String> {
+    pub fn planned_step(&self, op: Op) -> Result<(), Error> {
         self.change(op, || Ok::<(), Error>(()), || ())
     }
 
@@ -494,7 +494,7 @@ impl Effects {
             match j.error().map(str::to_string) {
                 Some(e) => {
                     j.discard();
-                    Err(e)
+                    Err(Error::failed(e))
                 }
                 None => Ok(j),
             }
@@ -503,9 +503,9 @@ impl Effects {
             Ok(j) => JournalSlot::Open(j),
             Err(e) => {
                 if warn {
-                    self.printer.warn(&e);
+                    self.printer.warn(e.message());
                 }
-                JournalSlot::Unwritable(e)
+                JournalSlot::Unwritable(e.to_string())
             }
         };
     }
@@ -521,7 +521,7 @@ impl Effects {
             JournalSlot::None | JournalSlot::Lazy { .. } => None,
         };
         match why {
-            Some(e) => Err(Error::Failed(format!(
+            Some(e) => Err(Error::failed(format!(
                 "{e}: no change is made that the journal cannot record (free space in the state \
                  folder, or make it writable)"
             ))),
@@ -557,18 +557,10 @@ impl Effects {
 
     /// A write to the world. Plan mode: recorded as planned, `planned()` returned. Apply mode: `apply()`
     /// runs and is recorded as changed or failed.
+    ///
+    /// Its error is `apply`'s, of its kind (stopped, timed out, not found), or the seam's own: an
+    /// interrupt, an effect refused while a profile loads, a journal that cannot record it.
     pub fn change<T, E: Into<Error>>(
-        &self,
-        op: Op,
-        apply: impl FnOnce() -> Result<T, E>,
-        planned: impl FnOnce() -> T,
-    ) -> Result<T, String> {
-        self.change_typed(op, apply, planned).map_err(String::from)
-    }
-
-    /// [`Effects::change`], its error typed for the code that branches on it (stopped, timed
-    /// out, not found).
-    pub fn change_typed<T, E: Into<Error>>(
         &self,
         op: Op,
         apply: impl FnOnce() -> Result<T, E>,
@@ -591,9 +583,9 @@ impl Effects {
                 self.record(&op, Outcome::Changed, t0.elapsed().as_millis(), None);
                 Ok(v)
             }
-            Err(Error::Interrupted) => {
+            Err(e) if e.is_interrupted() => {
                 self.record(&op, Outcome::Interrupted, t0.elapsed().as_millis(), None);
-                Err(Error::Interrupted)
+                Err(e)
             }
             Err(e) => {
                 self.record(
@@ -615,7 +607,7 @@ impl Effects {
         op: Op,
         apply: impl FnOnce() -> Result<T, E>,
         planned: impl FnOnce() -> T,
-    ) -> Result<T, String> {
+    ) -> Result<T, Error> {
         if plan_process() || self.plan.load(Ordering::SeqCst) {
             return self.change(op, apply, planned);
         }
@@ -647,15 +639,6 @@ impl Effects {
 
     /// A read. Runs in both modes; traced, not counted.
     pub fn read<T, E: Into<Error>>(
-        &self,
-        op: Op,
-        f: impl FnOnce() -> Result<T, E>,
-    ) -> Result<T, String> {
-        self.read_typed(op, f).map_err(String::from)
-    }
-
-    /// [`Effects::read`], its error typed.
-    pub fn read_typed<T, E: Into<Error>>(
         &self,
         op: Op,
         f: impl FnOnce() -> Result<T, E>,
@@ -939,7 +922,7 @@ mod tests {
         let v = e
             .change(
                 Op::new("x", "t"),
-                || -> Result<i32, String> { panic!("must not run in plan mode") },
+                || -> Result<i32, Error> { panic!("must not run in plan mode") },
                 || 7,
             )
             .unwrap();
@@ -1005,8 +988,8 @@ mod tests {
     fn cancel_stops_changes() {
         let e = fx(Mode::Apply);
         e.cancel_flag().store(true, Ordering::SeqCst);
-        let r = e.change_typed(Op::new("x", "t"), || Ok::<i32, Error>(1), || 0);
-        assert_eq!(r, Err(Error::Interrupted));
+        let r = e.change(Op::new("x", "t"), || Ok::<i32, Error>(1), || 0);
+        assert_eq!(r, Err(Error::interrupted()));
     }
 
     fn with_journal(slot: JournalSlot) -> Effects {
@@ -1035,12 +1018,13 @@ mod tests {
         let e = with_journal(lazy(&runs));
         let r = e.change(
             Op::new("x", "t"),
-            || -> Result<(), String> { panic!("changed with no journal") },
+            || -> Result<(), Error> { panic!("changed with no journal") },
             || (),
         );
         let err = r.unwrap_err();
         assert!(
-            err.contains(&runs.display().to_string()) && err.contains("no change is made"),
+            err.message().contains(&runs.display().to_string())
+                && err.message().contains("no change is made"),
             "{err}"
         );
         // A read still runs; a later change is refused as well.
@@ -1065,13 +1049,14 @@ mod tests {
         let err = e
             .change(
                 Op::new("x", "second"),
-                || -> Result<(), String> { panic!("changed with a full journal") },
+                || -> Result<(), Error> { panic!("changed with a full journal") },
                 || (),
             )
             .unwrap_err();
         assert!(
-            err.contains("cannot write the journal /state/runs/full.jsonl")
-                && err.contains("No space left"),
+            err.message()
+                .contains("cannot write the journal /state/runs/full.jsonl")
+                && err.message().contains("No space left"),
             "{err}"
         );
     }

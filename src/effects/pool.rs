@@ -1,6 +1,7 @@
 //! Independent work on up to `--jobs` threads: one helper for `parallel`, `par_map` and the
 //! bindings that ensure many things at once.
 
+use crate::error::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -42,26 +43,32 @@ pub fn run_all<T: Send>(
     n: usize,
     what: &str,
     name: impl Fn(usize) -> String,
-    task: impl Fn(usize) -> Result<T, String> + Sync,
-) -> Result<Vec<T>, String> {
+    task: impl Fn(usize) -> Result<T, Error> + Sync,
+) -> Result<Vec<T>, Error> {
     let results = run_indexed(jobs, n, task);
     let mut out = Vec::with_capacity(n);
     let mut errors = Vec::new();
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Ok(v) => out.push(v),
-            Err(e) => errors.push(format!("  {}: {}", name(i), e.replace('\n', "\n    "))),
+            Err(e) => errors.push((i, e)),
         }
     }
     if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(format!(
+        return Ok(out);
+    }
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|(i, e)| format!("  {}: {}", name(*i), e.message().replace('\n', "\n    ")))
+        .collect();
+    Err(Error::of_several(
+        format!(
             "{} of {n} {what} failed:\n{}",
             errors.len(),
-            errors.join("\n")
-        ))
-    }
+            lines.join("\n")
+        ),
+        errors.iter().map(|(_, e)| e),
+    ))
 }
 
 #[cfg(test)]
@@ -79,16 +86,20 @@ mod tests {
             |i| format!("#{i}"),
             |i| {
                 if i % 2 == 1 {
-                    Err(format!("odd {i}"))
+                    Err(Error::failed(format!("odd {i}")))
                 } else {
                     Ok(i)
                 }
             },
         )
         .unwrap_err();
-        assert_eq!(e, "2 of 5 items failed:\n  #1: odd 1\n  #3: odd 3");
         assert_eq!(
-            run_all(2, 0, "items", |_| String::new(), |_| Ok::<u8, String>(1)).unwrap(),
+            e.message(),
+            "2 of 5 items failed:\n  #1: odd 1\n  #3: odd 3"
+        );
+        assert_eq!(e.cause().map(Error::message), Some("odd 1"));
+        assert_eq!(
+            run_all(2, 0, "items", |_| String::new(), |_| Ok::<u8, Error>(1)).unwrap(),
             Vec::<u8>::new()
         );
     }

@@ -11,6 +11,7 @@
 use super::secret::Secret;
 use super::secret_file::SecretFiles;
 use super::Error;
+use crate::error::Context;
 use crate::printer::Printer;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -507,25 +508,25 @@ fn pump<R: Read + Send + 'static>(
 pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error> {
     let (mut c, program, files) = std_command(cmd)?;
     if !files.is_empty() {
-        return Err(Error::Failed(format!(
+        return Err(Error::refused(format!(
             "cannot start {}: a service outlives the private file of its secret; give it a file of its own",
             cmd.display()
         )));
     }
     // In the state folder the log is 0600, never opened through a link.
     let out = if crate::paths::in_state(log) {
-        super::files::create_file(log).map_err(Error::Failed)?
+        super::files::create_file(log)?
     } else {
         std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(true)
             .open(log)
-            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?
+            .with_context(|| format!("cannot write {}", log.display()))?
     };
     let err = out
         .try_clone()
-        .map_err(|e| Error::Failed(format!("cannot write {}: {e}", log.display())))?;
+        .with_context(|| format!("cannot write {}", log.display()))?;
     c.stdin(Stdio::null()).stdout(out).stderr(err);
     let child = c.spawn().map_err(|e| spawn_error(program, e))?;
     Ok(child.id())
@@ -533,7 +534,7 @@ pub fn spawn_detached(cmd: &Command, log: &std::path::Path) -> Result<u32, Error
 
 /// Why a secret cannot be argument `index` of `cmd`, and how to hand it over instead.
 fn secret_in_argv(cmd: &Command, index: usize, secret: &Secret) -> Error {
-    Error::Failed(format!(
+    Error::refused(format!(
         "cannot start {}: argument {index} is the secret {}, and every local user can read a command line (ps, /proc/PID/cmdline) while the program runs; hand the secret over on the program's input (stdin), in its environment, or in a 0600 file",
         cmd.program_name(),
         secret.mask()
@@ -557,7 +558,7 @@ fn for_child(a: &Arg, files: &mut SecretFiles) -> Result<String, Error> {
 fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg, SecretFiles), Error> {
     use std::os::unix::process::CommandExt;
     let Some(program) = cmd.argv.first() else {
-        return Err(Error::Failed("run: the command is empty".into()));
+        return Err(Error::invalid("run: the command is empty"));
     };
     if let Some((i, Arg::Secret(s))) = cmd
         .argv
@@ -575,16 +576,19 @@ fn std_command(cmd: &Command) -> Result<(StdCommand, &Arg, SecretFiles), Error> 
     if let Some(d) = &cmd.cwd {
         // A missing folder fails the spawn as a missing program would (ENOENT): named first.
         if !d.is_dir() {
-            let what = if d.exists() {
-                "is not a folder"
+            let (what, kind) = if d.exists() {
+                ("is not a folder", crate::error::Kind::Invalid)
             } else {
-                "does not exist"
+                ("does not exist", crate::error::Kind::NotFound)
             };
-            return Err(Error::Failed(format!(
-                "cannot start {}: its folder (cwd) {} {what}",
-                shell_quote(&program.shown()),
-                d.display()
-            )));
+            return Err(Error::new(
+                kind,
+                format!(
+                    "cannot start {}: its folder (cwd) {} {what}",
+                    shell_quote(&program.shown()),
+                    d.display()
+                ),
+            ));
         }
         c.current_dir(d);
     }
@@ -622,11 +626,11 @@ fn private_umask(c: &mut StdCommand) {
 fn spawn_error(program: &Arg, e: std::io::Error) -> Error {
     let name = shell_quote(&program.shown());
     if e.kind() == std::io::ErrorKind::NotFound {
-        Error::NotFound(format!(
+        Error::not_found(format!(
             "cannot start {name}: {e}: not found on PATH (install it, or give its full path)"
         ))
     } else {
-        Error::Failed(format!("cannot start {name}: {e}"))
+        Error::failed(format!("cannot start {name}: {e}"))
     }
 }
 
@@ -640,11 +644,11 @@ pub fn terminate(pid: &str) -> Result<(), Error> {
         .parse()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| Error::Failed(format!("'{pid}' is not a process id")))?;
+        .ok_or_else(|| Error::invalid(format!("'{pid}' is not a process id")))?;
     // SAFETY: kill(2) on a positive pid signals that one process; no memory is involved.
     let rc = unsafe { libc::kill(n, libc::SIGTERM) };
     if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "cannot stop process {n}: {}",
             std::io::Error::last_os_error()
         )));
@@ -747,17 +751,17 @@ fn exec_in(
         match waited {
             Ok(Some(st)) => break st,
             Ok(None) => {}
-            Err(e) => return Err(Error::Failed(format!("waiting for {}: {e}", cmd.display()))),
+            Err(e) => return Err(Error::failed(format!("waiting for {}: {e}", cmd.display()))),
         }
-        if matches!(stopped, Some(Error::Interrupted)) && AT_ONCE.load(Ordering::SeqCst) {
+        if stopped.as_ref().is_some_and(Error::is_interrupted) && AT_ONCE.load(Ordering::SeqCst) {
             kill_group(pid, libc::SIGKILL);
         }
         if !stopping {
             if cancel.load(Ordering::SeqCst) {
-                stopped = Some(Error::Interrupted);
+                stopped = Some(Error::interrupted());
             } else if let Some(t) = cmd.timeout {
                 if t0.elapsed() > t {
-                    stopped = Some(Error::TimedOut(format!(
+                    stopped = Some(Error::timed_out(format!(
                         "timed out after {} running {}",
                         super::fmt_ms(t.as_millis()),
                         cmd.display()
@@ -823,8 +827,8 @@ fn exec_in(
 mod tests {
     use super::*;
 
-    fn run(c: Command) -> Result<Output, String> {
-        exec(&c, &AtomicBool::new(false), &Arc::new(Printer::plain())).map_err(String::from)
+    fn run(c: Command) -> Result<Output, Error> {
+        exec(&c, &AtomicBool::new(false), &Arc::new(Printer::plain()))
     }
 
     #[test]
@@ -842,7 +846,7 @@ mod tests {
         c.timeout = Some(Duration::from_millis(200));
         let t0 = Instant::now();
         let e = run(c).unwrap_err();
-        assert!(e.contains("timed out"), "{e}");
+        assert!(e.message().contains("timed out"), "{e}");
         assert!(t0.elapsed() < Duration::from_secs(5));
     }
 
@@ -864,7 +868,7 @@ mod tests {
     fn missing_program_is_named() {
         let e = run(Command::new(["/nonexistent/prog"])).unwrap_err();
         assert!(
-            e.contains("/nonexistent/prog") && e.contains("not found"),
+            e.message().contains("/nonexistent/prog") && e.message().contains("not found"),
             "{e}"
         );
     }
@@ -875,10 +879,11 @@ mod tests {
         c.cwd = Some("/nonexistent/folder".into());
         let e = run(c).unwrap_err();
         assert!(
-            e.contains("its folder (cwd) /nonexistent/folder does not exist"),
+            e.message()
+                .contains("its folder (cwd) /nonexistent/folder does not exist"),
             "{e}"
         );
-        assert!(!e.contains("not found on PATH"), "{e}");
+        assert!(!e.message().contains("not found on PATH"), "{e}");
     }
 
     #[test]
@@ -913,12 +918,18 @@ mod tests {
             Arg::Secret(Secret::new("argv", "argv-secret-unit-value")),
         ]);
         let e = run(c.clone()).unwrap_err();
-        assert!(e.contains("argument 1 is the secret «secret argv»"), "{e}");
         assert!(
-            e.contains("stdin") && e.contains("environment") && e.contains("0600 file"),
+            e.message()
+                .contains("argument 1 is the secret «secret argv»"),
             "{e}"
         );
-        assert!(!e.contains("argv-secret-unit-value"), "{e}");
+        assert!(
+            e.message().contains("stdin")
+                && e.message().contains("environment")
+                && e.message().contains("0600 file"),
+            "{e}"
+        );
+        assert!(!e.message().contains("argv-secret-unit-value"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let e = spawn_detached(&c, &dir.path().join("log")).unwrap_err();
         assert!(e.to_string().contains("«secret argv»"), "{e}");

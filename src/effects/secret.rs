@@ -5,6 +5,7 @@
 //! printer, journal and log line holds, so a value that leaks into, say, a command's output (or
 //! a file made from it, written 0600) is still masked.
 
+use crate::error::{Context, Error};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -162,7 +163,7 @@ fn handover_bytes(m: &BTreeMap<String, String>) -> Vec<u8> {
     out
 }
 
-fn parse_handover(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
+fn parse_handover(bytes: &[u8]) -> Result<BTreeMap<String, String>, Error> {
     let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())?;
     let mut parts: Vec<&str> = text.split('\0').collect();
     if parts.pop() != Some("") || !parts.len().is_multiple_of(2) {
@@ -171,10 +172,10 @@ fn parse_handover(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
     let mut m = BTreeMap::new();
     for kv in parts.chunks(2) {
         if !is_secret_var(kv[0]) {
-            return Err(format!(
+            return Err(Error::failed(format!(
                 "it names {:?}, not a LABSH_SECRET_ variable",
                 kv[0]
-            ));
+            )));
         }
         m.insert(kv[0].to_string(), kv[1].to_string());
     }
@@ -253,10 +254,10 @@ fn own_program() -> std::ffi::CString {
 /// Reads the secrets a labsh handed over to itself through descriptor `fd`, and closes it.
 // A descriptor inherited by number can only be taken over with from_raw_fd.
 #[allow(unsafe_code)]
-fn read_handover(fd: &str) -> Result<BTreeMap<String, String>, String> {
+fn read_handover(fd: &str) -> Result<BTreeMap<String, String>, Error> {
     use std::io::Read;
     use std::os::fd::FromRawFd;
-    let bad = |why: String| format!("${HANDOVER_VAR}={fd}: {why}; it is not used");
+    let bad = |why: String| Error::failed(format!("${HANDOVER_VAR}={fd}: {why}; it is not used"));
     let n: i32 = fd
         .parse()
         .ok()
@@ -280,7 +281,7 @@ fn read_handover(fd: &str) -> Result<BTreeMap<String, String>, String> {
     file.take(HANDOVER_MAX)
         .read_to_end(&mut bytes)
         .map_err(|e| bad(e.to_string()))?;
-    parse_handover(&bytes).map_err(bad)
+    parse_handover(&bytes).map_err(|e| bad(e.to_string()))
 }
 
 /// The value of the variable a secret is read from: a `LABSH_SECRET_*` one from what labsh
@@ -325,15 +326,15 @@ pub fn env_name(name: &str) -> String {
 }
 
 /// Checks that a secret name can be stored in the secrets file and used in an env var name.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), Error> {
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
     {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "invalid secret name {name:?}: use letters, digits, '_', '-' or '.'"
-        ));
+        )));
     }
     Ok(())
 }
@@ -352,11 +353,11 @@ impl SecretsFile {
         &self.path
     }
 
-    fn read_text(&self) -> Result<String, String> {
+    fn read_text(&self) -> Result<String, Error> {
         Ok(crate::util::read::text_if_exists(&self.path)?.unwrap_or_default())
     }
 
-    fn parse(&self, text: &str) -> Result<BTreeMap<String, String>, String> {
+    fn parse(&self, text: &str) -> Result<BTreeMap<String, String>, Error> {
         let mut map = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim_end_matches('\r');
@@ -367,39 +368,41 @@ impl SecretsFile {
                 .split_once('=')
                 .filter(|(k, _)| check_name(k.trim()).is_ok());
             let Some((k, v)) = ok else {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{}:{}: expected NAME=value; labsh keeps the lab's secrets there one per line: \
                      correct or remove that line (a secret removed is made again or asked for)",
                     self.path.display(),
                     i + 1
-                ));
+                )));
             };
             map.insert(k.trim().to_string(), v.to_string());
         }
         Ok(map)
     }
 
-    fn load(&self) -> Result<BTreeMap<String, String>, String> {
+    fn load(&self) -> Result<BTreeMap<String, String>, Error> {
         self.parse(&self.read_text()?)
     }
 
     /// Checks that the file can be read: a run checks it before it changes anything.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Error> {
         self.load().map(|_| ())
     }
 
     /// The stored value of `name`, if any.
-    pub fn get(&self, name: &str) -> Result<Option<String>, String> {
+    pub fn get(&self, name: &str) -> Result<Option<String>, Error> {
         Ok(self.load()?.remove(name))
     }
 
     /// Stores `value` under `name` unless another labsh stored one first, and returns the value
     /// that is stored. The file is only ever replaced whole (written aside, mode 0600, then
     /// renamed over), under a lock beside it, so runs sharing it never interleave their writes.
-    pub fn put(&self, name: &str, value: &str) -> Result<String, String> {
+    pub fn put(&self, name: &str, value: &str) -> Result<String, Error> {
         check_name(name)?;
         if value.contains('\n') {
-            return Err(format!("secret {name}: a value cannot span lines"));
+            return Err(Error::invalid(format!(
+                "secret {name}: a value cannot span lines"
+            )));
         }
         // The folder made private, the lock beside the file 0600 and never opened through a
         // link (the file itself is replaced by a rename, which replaces a link).
@@ -412,7 +415,7 @@ impl SecretsFile {
                 .write(true),
         )?;
         lock.lock()
-            .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
         let text = self.read_text()?;
         if let Some(v) = self.parse(&text)?.remove(name) {
             return Ok(v);
@@ -439,18 +442,18 @@ impl SecretsFile {
             format!("cannot write {}: {e}", self.path.display())
         })?;
         fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot set mode 0600 on {}: {e}", self.path.display()))?;
+            .with_context(|| format!("cannot set mode 0600 on {}", self.path.display()))?;
         Ok(value.to_string())
     }
 }
 
 /// A strong random value: `len` characters from a 62-letter alphabet (about 5.95 bits each).
-pub fn generate(len: usize) -> Result<String, String> {
+pub fn generate(len: usize) -> Result<String, Error> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        getrandom::fill(&mut buf).map_err(|e| format!("no randomness available: {e}"))?;
+        getrandom::fill(&mut buf).context("no randomness available")?;
         for b in buf {
             // 248 = 4 * 62: rejecting the rest keeps every letter equally likely.
             if b < 248 && out.len() < len {
@@ -513,8 +516,11 @@ mod tests {
         let f = SecretsFile::new(dir.path().join("secrets"));
         fs::write(f.path(), "a=value-one\nbroken line\n").unwrap();
         let e = f.check().unwrap_err();
-        assert!(e.contains("secrets:2: expected NAME=value"), "{e}");
-        assert!(e.contains("correct or remove that line"), "{e}");
+        assert!(
+            e.message().contains("secrets:2: expected NAME=value"),
+            "{e}"
+        );
+        assert!(e.message().contains("correct or remove that line"), "{e}");
         assert!(f.put("b", "value-two").is_err());
         assert_eq!(
             fs::read_to_string(f.path()).unwrap(),
@@ -554,11 +560,14 @@ mod tests {
         }
         // A descriptor that is not labsh's memfd is never read.
         let e = read_handover("0").unwrap_err();
-        assert!(e.contains("not a descriptor labsh hands over"), "{e}");
+        assert!(
+            e.message().contains("not a descriptor labsh hands over"),
+            "{e}"
+        );
         let f = tempfile::tempfile().unwrap();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
         let e = read_handover(&fd.to_string()).unwrap_err();
-        assert!(e.contains("not labsh's handover"), "{e}");
+        assert!(e.message().contains("not labsh's handover"), "{e}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ fn remove_dir(dir: &Path) {
 /// A folder name no other process or call shares.
 fn unique_name() -> Result<String, Error> {
     let mut b = [0u8; 12];
-    getrandom::fill(&mut b).map_err(|e| Error::Failed(format!("no randomness available: {e}")))?;
+    getrandom::fill(&mut b).map_err(|e| Error::failed(format!("no randomness available: {e}")))?;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     Ok(format!("labsh-secret-{}-{hex}", std::process::id()))
 }
@@ -87,7 +87,7 @@ impl SecretFiles {
     pub fn add(&mut self, secret: &Secret) -> Result<PathBuf, Error> {
         let dir = base_dir().join(unique_name()?);
         let cannot = |what: &str, p: &Path, e: std::io::Error| {
-            Error::Failed(format!(
+            Error::failed(format!(
                 "cannot {what} {} for {}: {e}",
                 p.display(),
                 secret.mask()

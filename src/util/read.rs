@@ -4,6 +4,7 @@
 //! read forever or waited on), and one larger than its limit is refused naming the file and the
 //! limit, before it is held in memory.
 
+use crate::error::{Error, Kind};
 use std::fs::{File, Metadata};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -82,6 +83,33 @@ impl std::fmt::Display for ReadError {
 }
 
 impl std::error::Error for ReadError {}
+
+impl ReadError {
+    /// Its kind as the crate's error: a missing file not found; a device, FIFO or folder given
+    /// for a file, or text that is not UTF-8, invalid (what was given is wrong); a file over its
+    /// limit refused (labsh does not read more of it); any other failure to read of its I/O kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            ReadError::Missing(..) => Kind::NotFound,
+            ReadError::Io(_, e) => Kind::of_io(e),
+            ReadError::NotRegular(..) | ReadError::NotUtf8(..) => Kind::Invalid,
+            ReadError::TooLarge(..) => Kind::Refused,
+        }
+    }
+
+    /// [`ReadError::reason`] as the crate's error of its kind: for a message that names the file
+    /// already.
+    pub fn reason_error(&self) -> Error {
+        Error::new(self.kind(), self.reason())
+    }
+}
+
+impl From<ReadError> for Error {
+    /// The error of its [`ReadError::kind`], its message as shown.
+    fn from(e: ReadError) -> Error {
+        Error::new(e.kind(), e.to_string())
+    }
+}
 
 impl From<ReadError> for String {
     fn from(e: ReadError) -> String {
@@ -285,6 +313,28 @@ mod tests {
             e.starts_with(&format!("{}:3: not UTF-8 text", p.display())),
             "{e}"
         );
+    }
+
+    #[test]
+    fn each_failure_is_the_crate_error_of_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Error::from(text(dir.path().join("none")).unwrap_err());
+        assert_eq!(missing.kind(), Kind::NotFound, "{missing}");
+        assert!(missing.message().starts_with("cannot read "), "{missing}");
+        let device = Error::from(text("/dev/zero").unwrap_err());
+        assert_eq!(device.kind(), Kind::Invalid, "{device}");
+        assert!(device.message().contains("/dev/zero"), "{device}");
+        let folder = Error::from(text(dir.path()).unwrap_err());
+        assert_eq!(folder.kind(), Kind::Invalid, "{folder}");
+        let (_d, p) = crate::util::testing::temp_file("big.txt", &"x".repeat(2048));
+        let big = Error::from(text_up_to(&p, 1024).unwrap_err());
+        assert_eq!(big.kind(), Kind::Refused, "{big}");
+        assert!(big.message().contains("larger than 1 KiB"), "{big}");
+        let latin1 = dir.path().join("latin1.txt");
+        std::fs::write(&latin1, b"d\xe9j\xe0\n").unwrap();
+        let e = text(&latin1).unwrap_err();
+        assert_eq!(e.reason_error().kind(), Kind::Invalid);
+        assert!(e.reason_error().message().starts_with("line 1 is not UTF-8"), "{e}");
     }
 
     #[test]
