@@ -52,7 +52,7 @@ pub mod net_fns {
     #[rhai_fn(return_raw)]
     pub fn cidr(ctx: NativeCallContext, address: &str, netmask: &str) -> Res<String> {
         super::cidr::of_netmask(address, netmask)
-            .map_err(|e| crate::session::rt_err(&ctx, format!("net::cidr: {e}")))
+            .map_err(|e| crate::session::rt_err(&ctx, e.context("net::cidr")))
     }
 
     /// The `n`th address of a CIDR (0 is the network address), or `()` when out of range.

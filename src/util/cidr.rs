@@ -1,5 +1,6 @@
 //! IPv4 addresses and CIDRs: parsing, membership, overlaps, netmasks, the nth address.
 
+use crate::error::Error;
 use std::net::Ipv4Addr;
 
 /// An IPv4 network as written ("10.0.0.0/16"): (address, prefix length). The address need not
@@ -48,15 +49,15 @@ pub fn contains(cidr: &str, addr: &str) -> bool {
 
 /// The network of an address and a netmask, as a CIDR ("172.16.0.0/24"). Errors say which of
 /// the two is wrong.
-pub fn of_netmask(address: &str, netmask: &str) -> Result<String, String> {
+pub fn of_netmask(address: &str, netmask: &str) -> Result<String, Error> {
     let (Ok(a), Ok(m)) = (address.parse::<Ipv4Addr>(), netmask.parse::<Ipv4Addr>()) else {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{address:?} / {netmask:?} is not an address and a netmask"
-        ));
+        )));
     };
     let m = u32::from(m);
     if m.leading_ones() + m.trailing_zeros() != 32 {
-        return Err(format!("{netmask} is not a netmask"));
+        return Err(Error::invalid(format!("{netmask} is not a netmask")));
     }
     Ok(format!(
         "{}/{}",
@@ -107,6 +108,7 @@ mod tests {
         );
         assert!(of_netmask("172.16.0.254", "255.0.255.0")
             .unwrap_err()
+            .message()
             .contains("not a netmask"));
         assert_eq!(host("172.16.0.0/24", 1), Some(Ipv4Addr::new(172, 16, 0, 1)));
         assert_eq!(host("172.16.0.0/24", 256), None);

@@ -5,8 +5,9 @@ use super::{interrupted, Res};
 use crate::effects::{Op, StageStatus};
 use crate::engine::diag::Diagnostic;
 use crate::engine::value;
+use crate::error::Error;
 use crate::modules::opts::{type_name, Opts};
-use crate::session::{is_exit, is_interrupt, rt_err, session};
+use crate::session::{error_of, is_exit, is_interrupt, rt_err, session};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::time::{Duration, Instant};
@@ -47,7 +48,7 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
         .map_err(|e| rt_err(ctx, e))?;
     let t0 = Instant::now();
     let spinner = s.effects.printer().spinner(&format!("waiting for {what}"));
-    let mut last_err: Option<String> = None;
+    let mut last_err: Option<(String, Option<Error>)> = None;
     let mut tries = 0u64;
     loop {
         if s.effects.check_cancel().is_err() {
@@ -63,7 +64,7 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
             }
             Ok(_) => {}
             Err(e) if is_interrupt(&e) => return Err(e),
-            Err(e) => last_err = Some(Diagnostic::from_eval(&e, None).message),
+            Err(e) => last_err = Some((Diagnostic::from_eval(&e, None).message, error_of(&e))),
         }
         if s.effects.is_plan() {
             // A plan cannot wait for something it has not done: show the wait and go on.
@@ -81,10 +82,15 @@ fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
                 "timed out after {} waiting for {what} ({tries} tries)",
                 crate::effects::fmt_ms(elapsed.as_millis())
             );
-            if let Some(e) = last_err {
-                msg.push_str(&format!("; last error: {e}"));
-            }
-            return Err(rt_err(ctx, msg));
+            let cause = match last_err {
+                Some((m, cause)) => {
+                    msg.push_str(&format!("; last error: {m}"));
+                    cause
+                }
+                None => None,
+            };
+            let e = Error::timed_out(msg);
+            return Err(rt_err(ctx, cause.map_or(e.clone(), |c| e.with_cause(c))));
         }
         if let Some(p) = &spinner {
             p.set_message(crate::printer::data(
@@ -111,6 +117,7 @@ fn par_impl(
     let results = crate::effects::pool::run_indexed(s.jobs(), n, task);
     let mut out = Array::with_capacity(n);
     let mut errors = Vec::new();
+    let mut parts = Vec::new();
     let mut any_interrupt = false;
     for (i, r) in results.into_iter().enumerate() {
         match r {
@@ -123,6 +130,7 @@ fn par_impl(
                     "  [{i}] {}{loc}",
                     d.message.replace('\n', "\n      ")
                 ));
+                parts.push(error_of(&e).unwrap_or_else(|| Error::failed(d.message)));
             }
         }
     }
@@ -130,12 +138,16 @@ fn par_impl(
         return Err(interrupted(ctx));
     }
     if !errors.is_empty() {
+        // Of the failures' kind when they share one, with the first one's advice.
         return Err(rt_err(
             ctx,
-            format!(
-                "{} of {n} {what} failed:\n{}",
-                errors.len(),
-                errors.join("\n")
+            Error::of_several(
+                format!(
+                    "{} of {n} {what} failed:\n{}",
+                    errors.len(),
+                    errors.join("\n")
+                ),
+                &parts,
             ),
         ));
     }
@@ -166,8 +178,8 @@ struct RunInfo {
 
 /// `--set name=raw` as a value of the type of `default`: what `param` returns, and what the
 /// runner checks before a run starts.
-pub fn parse_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, String> {
-    let bad = |want: &str| format!("--set {name}={raw}: expected {want}");
+pub fn parse_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, Error> {
+    let bad = |want: &str| Error::invalid(format!("--set {name}={raw}: expected {want}"));
     fn number<T: std::str::FromStr + rhai::Variant + Clone>(raw: &str) -> Option<Dynamic> {
         raw.trim().parse::<T>().ok().map(Dynamic::from)
     }
@@ -211,7 +223,7 @@ fn stage_impl(ctx: &NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<D
     let why = o.str("why").map_err(|e| rt_err(ctx, e))?;
     let s = session(ctx)?;
     if name.trim().is_empty() {
-        return Err(rt_err(ctx, "stage: the name is empty"));
+        return Err(rt_err(ctx, Error::invalid("stage: the name is empty")));
     }
     if !s.stage_selected(name) {
         s.effects.stage_skipped(name);
@@ -285,7 +297,7 @@ pub mod flow_fns {
         if !(0.0..=1e7).contains(&seconds) {
             return Err(super::rt_err(
                 &ctx,
-                format!("sleep: {seconds} is not a number of seconds"),
+                Error::invalid(format!("sleep: {seconds} is not a number of seconds")),
             ));
         }
         super::sleep_interruptible(&ctx, std::time::Duration::from_secs_f64(seconds))
@@ -318,7 +330,9 @@ pub mod flow_fns {
                 None => {
                     return Err(super::rt_err(
                         &ctx,
-                        format!("parallel: item {i} must be a function (|| ...), not {t}"),
+                        Error::invalid(format!(
+                            "parallel: item {i} must be a function (|| ...), not {t}"
+                        )),
                     ))
                 }
             }
@@ -430,7 +444,9 @@ pub mod flow_fns {
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
             return Err(super::rt_err(
                 &ctx,
-                format!("{question} (no terminal to ask on: pass --yes to confirm)"),
+                Error::refused(format!(
+                    "{question} (no terminal to ask on: pass --yes to confirm)"
+                )),
             ));
         }
         s.effects.printer().status(&format!("{question} [y/N] "));
@@ -557,14 +573,25 @@ pub mod flow_fns {
         let mut ast = ctx
             .engine()
             .compile(&text)
-            .map_err(|e| rt_err(&ctx, format!("{path}: {e}")))?;
+            .map_err(|e| rt_err(&ctx, Error::invalid(format!("{path}: {e}"))))?;
         ast.set_source(path);
         let mut scope = rhai::Scope::new();
         ctx.engine()
             .call_fn::<Dynamic>(&mut scope, &ast, name, args)
             .map_err(|e| {
+                if is_interrupt(&e) {
+                    return e;
+                }
                 let d = Diagnostic::from_eval(&e, Some(path));
-                rt_err(&ctx, format!("in {path}, {name}: {}", d.message))
+                let message = format!("in {path}, {name}: {}", d.message);
+                // Of the kind, and with the advice, of what failed in the function.
+                rt_err(
+                    &ctx,
+                    error_of(&e).map_or_else(
+                        || Error::failed(message.clone()),
+                        |inner| inner.map_message(|_| message.clone()),
+                    ),
+                )
             })
     }
 }

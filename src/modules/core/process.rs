@@ -4,6 +4,7 @@
 use super::Res;
 use crate::effects::process::{self, Arg, Command};
 use crate::effects::Op;
+use crate::error::Error;
 use crate::modules::opts::{to_arg, to_word, Opts};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
@@ -26,16 +27,16 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
         ],
     )
     .map_err(|e| rt_err(ctx, e))?;
-    let err = |e: String| rt_err(ctx, e);
+    let err = |e: crate::error::Error| rt_err(ctx, e);
     let mut cmd = Command::new(argv);
     if cmd.argv.is_empty() {
-        return Err(err(format!("{func}: the command is empty")));
+        return Err(err(Error::invalid(format!("{func}: the command is empty"))));
     }
     cmd.timeout = o.seconds("timeout").map_err(err)?;
     cmd.cwd = o.str("cwd").map_err(err)?.map(Into::into);
     if let Some(env) = o.map("env").map_err(err)? {
         for (k, v) in env {
-            let a = to_arg(&v).map_err(|e| err(format!("{func}: env.{k}: {e}")))?;
+            let a = to_arg(&v).map_err(|e| err(Error::invalid(format!("{func}: env.{k}: {e}"))))?;
             cmd.env.push((k.to_string(), a));
         }
     }
@@ -112,16 +113,16 @@ pub fn exec_checked(
         let exec = || {
             fx.exec(&cmd).and_then(|o| {
                 if check && o.code != 0 {
-                    Err(crate::effects::Error::Failed(o.failure(&target)))
+                    Err(crate::effects::Error::failed(o.failure(&target)))
                 } else {
                     Ok(o)
                 }
             })
         };
         let out = if read {
-            fx.read_typed(op, exec)
+            fx.read(op, exec)
         } else {
-            fx.change_typed(op, exec, process::Output::planned)
+            fx.change(op, exec, process::Output::planned)
         };
         out.map(|o| (o, fx.is_plan() && !read))
     })?;
@@ -145,7 +146,7 @@ fn argv_of(ctx: &NativeCallContext, argv: Array) -> Res<Vec<Arg>> {
         .map(|(i, v)| {
             to_word(v, INSTEAD)
                 .map(Arg::Plain)
-                .map_err(|e| rt_err(ctx, format!("run: argv[{i}] {e}")))
+                .map_err(|e| rt_err(ctx, e.map_message(|m| format!("run: argv[{i}] {m}"))))
         })
         .collect()
 }

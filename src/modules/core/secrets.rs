@@ -4,6 +4,7 @@
 use super::Res;
 use crate::effects::secret::{self, Secret};
 use crate::effects::Op;
+use crate::error::Error;
 use crate::modules::opts::Opts;
 use crate::session::{rt_err, session};
 use rhai::plugin::*;
@@ -13,14 +14,14 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
     let s = session(ctx)?;
     let o = Opts::new("secret", opts, &["generate", "length", "env", "prompt"])
         .map_err(|e| rt_err(ctx, e))?;
-    let err = |e: String| rt_err(ctx, e);
+    let err = |e: crate::error::Error| rt_err(ctx, e);
     secret::check_name(name).map_err(err)?;
     let make = |v: &str, from: &str| -> Res<Secret> {
         if v.len() < secret::MIN_LEN {
-            return Err(err(format!(
+            return Err(err(Error::invalid(format!(
                 "secret {name} from {from} is shorter than {} characters",
                 secret::MIN_LEN
-            )));
+            ))));
         }
         Ok(Secret::new(name, v))
     };
@@ -51,9 +52,9 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
     if generate {
         let len = o.int("length").map_err(err)?.unwrap_or(24);
         if !(12..=4096).contains(&len) {
-            return Err(err(format!(
+            return Err(err(Error::invalid(format!(
                 "secret: option 'length' must be between 12 and 4096, not {len}"
-            )));
+            ))));
         }
         let value = secret::generate(len as usize).map_err(err)?;
         let path = s.secrets.path().display().to_string();
@@ -78,14 +79,14 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
             .str("prompt")
             .map_err(err)?
             .unwrap_or_else(|| format!("secret {name}: "));
-        let v =
-            rpassword::prompt_password(prompt).map_err(|e| err(format!("secret {name}: {e}")))?;
+        let v = rpassword::prompt_password(prompt)
+            .map_err(|e| err(Error::failed(format!("secret {name}: {e}"))))?;
         return make(&v, "the prompt");
     }
-    Err(err(format!(
+    Err(err(Error::not_found(format!(
         "secret {name} is not set: export {env}=..., or add a line `{name}=...` to {} (mode 0600), or call secret(\"{name}\", #{{generate: true}}) to have one made",
         s.secrets.path().display()
-    )))
+    ))))
 }
 
 /// [`secret_impl`], and a weak value named in a warning at once.

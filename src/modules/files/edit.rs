@@ -4,6 +4,8 @@
 //! bracket or a key delimiter in a name, a line break in a value, a block marker inside a block
 //! are refused, naming the argument.
 
+use crate::error::Error;
+
 /// The first character of `s` that breaks a line or is another control character, with its
 /// place (counted in characters from 1). U+2028 and U+2029 count: some readers end lines there.
 pub fn control_char(s: &str) -> Option<(usize, char)> {
@@ -25,12 +27,12 @@ pub fn describe_char(c: char) -> String {
 
 /// `what` (an argument's name) holds no control character; the error says which and where
 /// without showing the text (a value may be a secret).
-fn one_line(what: &str, s: &str) -> Result<(), String> {
+fn one_line(what: &str, s: &str) -> Result<(), Error> {
     match control_char(s) {
-        Some((at, c)) => Err(format!(
+        Some((at, c)) => Err(Error::invalid(format!(
             "{what} holds {} at character {at}: it must be one line of text, or it writes lines of its own into the file",
             describe_char(c)
-        )),
+        ))),
         None => Ok(()),
     }
 }
@@ -40,36 +42,36 @@ fn one_line(what: &str, s: &str) -> Result<(), String> {
 /// at the first of them: oslo.config's iniparser, Python's configparser) or starting as a
 /// comment or section does, a value with a control character; names and values with white space
 /// at either end (readers drop it, so the file would never hold what was asked).
-pub fn check_ini(section: &str, key: &str, value: &str) -> Result<(), String> {
+pub fn check_ini(section: &str, key: &str, value: &str) -> Result<(), Error> {
     one_line(&format!("section {section:?}"), section)?;
     if let Some(c) = section.chars().find(|c| matches!(c, '[' | ']')) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "section {section:?} holds '{c}': a section name cannot hold '[' or ']'"
-        ));
+        )));
     }
     if section.trim() != section {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "section {section:?} has white space at its ends, which INI readers drop"
-        ));
+        )));
     }
     one_line(&format!("key {key:?}"), key)?;
     if key.trim().is_empty() {
         return Err("key is empty".into());
     }
     if let Some(c) = key.chars().find(|c| matches!(c, '=' | ':')) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "key {key:?} holds '{c}': INI readers end a key at the first '=' or ':'"
-        ));
+        )));
     }
     if let Some(c) = key.chars().next().filter(|c| matches!(c, '[' | '#' | ';')) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "key {key:?} starts with '{c}', which INI readers take for a section or a comment"
-        ));
+        )));
     }
     if key.trim() != key {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "key {key:?} has white space at its ends, which INI readers drop"
-        ));
+        )));
     }
     one_line("value", value)?;
     if value.trim() != value {
@@ -87,22 +89,22 @@ fn is_marker(line: &str) -> bool {
 /// Refuses a block name other than letters, digits, '.', '_' and '-' (it is written into the
 /// marker lines), and a line of the body with a control character or that is a labsh marker
 /// (a block ending inside a block leaves lines outside it when it is removed).
-pub fn check_block(name: &str, body: &[String]) -> Result<(), String> {
+pub fn check_block(name: &str, body: &[String]) -> Result<(), Error> {
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "name {name:?} must be letters, digits, '.', '_' and '-' (it is written into the block's marker lines)"
-        ));
+        )));
     }
     for (i, l) in body.iter().enumerate() {
         one_line(&format!("lines[{i}]"), l)?;
         if is_marker(l) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "lines[{i}] {l:?} is a labsh block marker: a block cannot hold markers, or removing it leaves lines behind"
-            ));
+            )));
         }
     }
     Ok(())
@@ -156,12 +158,7 @@ pub fn ini_get(text: &str, section: &str, key: &str) -> Option<String> {
 /// a missing key goes after the section's last setting; a missing section goes at the end.
 /// Returns the new text, or `None` when nothing changes; an error naming the argument that
 /// [`check_ini`] refuses.
-pub fn ini_set(
-    text: &str,
-    section: &str,
-    key: &str,
-    value: &str,
-) -> Result<Option<String>, String> {
+pub fn ini_set(text: &str, section: &str, key: &str, value: &str) -> Result<Option<String>, Error> {
     check_ini(section, key, value)?;
     let lines: Vec<&str> = text.lines().collect();
     let trailing_nl = text.ends_with('\n') || text.is_empty();
@@ -209,7 +206,7 @@ fn markers(name: &str) -> (String, String) {
 /// Makes the block `name` of a hosts-style file hold `body` lines (an empty body removes it).
 /// Everything outside the markers is kept as it is. `None` when nothing changes; an error for
 /// broken markers and for what [`check_block`] refuses.
-pub fn block_set(text: &str, name: &str, body: &[String]) -> Result<Option<String>, String> {
+pub fn block_set(text: &str, name: &str, body: &[String]) -> Result<Option<String>, Error> {
     check_block(name, body)?;
     let (begin, end) = markers(name);
     let lines: Vec<&str> = text.lines().collect();
@@ -240,9 +237,9 @@ pub fn block_set(text: &str, name: &str, body: &[String]) -> Result<Option<Strin
             out.push(end.clone());
         }
         _ => {
-            return Err(format!(
+            return Err(Error::refused(format!(
                 "the markers of block '{name}' are broken (one of '{begin}' / '{end}' is missing or out of order); fix the file by hand"
-            ))
+            )))
         }
     }
     // Every line ends with its line break; a file of one empty line keeps it.
@@ -327,9 +324,12 @@ mod tests {
         ];
         for (section, key, value, says) in cases {
             let e = ini_set(NOVA, section, key, value).unwrap_err();
-            assert!(e.contains(says), "{section:?} {key:?} {value:?}: {e}");
+            assert!(
+                e.message().contains(says),
+                "{section:?} {key:?} {value:?}: {e}"
+            );
             if value.contains('\n') {
-                assert!(!e.contains("evil"), "the value is not shown: {e}");
+                assert!(!e.message().contains("evil"), "the value is not shown: {e}");
             }
         }
     }
@@ -363,7 +363,7 @@ mod tests {
         ];
         for (name, body, says) in cases {
             let e = block_set("127.0.0.1 localhost\n", name, &lines(body)).unwrap_err();
-            assert!(e.contains(says), "{name:?} {body:?}: {e}");
+            assert!(e.message().contains(says), "{name:?} {body:?}: {e}");
         }
         // A comment that is no marker is a line like any other.
         assert!(block_set("", "n", &lines(&["# the API", "1.2.3.4 api"])).is_ok());

@@ -3,6 +3,8 @@
 //! YAML and JSON from maps (secrets written for real into the file, masked everywhere else), INI
 //! edits that keep comments, order and repeated keys, and marked blocks in hosts-style files.
 
+use crate::error::{Context, Error};
+
 pub mod edit;
 
 use crate::effects::files::ensure_file_with;
@@ -41,15 +43,15 @@ struct WriteOpts {
     in_place: bool,
 }
 
-fn write_opts(func: &str, m: Map) -> Result<WriteOpts, String> {
+fn write_opts(func: &str, m: Map) -> Result<WriteOpts, Error> {
     let o = Opts::new(func, m, &["mode", "in_place"])?;
     let private = match o.str("mode")?.as_deref() {
         None | Some("0644") | Some("644") => false,
         Some("0600") | Some("600") => true,
         Some(other) => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: mode {other:?} is not supported; use \"0600\" (private) or \"0644\""
-            ))
+            )))
         }
     };
     Ok(WriteOpts {
@@ -73,7 +75,7 @@ fn write_value(
     } else {
         serde_json::to_string_pretty(&real)
             .map(|s| s + "\n")
-            .map_err(|e| e.to_string())
+            .map_err(|e| Error::failed(e.to_string()))
     }
     .map_err(|e| crate::session::rt_err(ctx, e))?;
     with_effects(ctx, |fx| {
@@ -90,20 +92,20 @@ fn write_value(
 
 /// A file's text, bounded ([`crate::util::read`]): a device, a folder or a file over 16 MiB is an
 /// error naming it.
-fn read_text(path: &str) -> Result<String, String> {
-    crate::util::read::text(path).map_err(String::from)
+fn read_text(path: &str) -> Result<String, Error> {
+    crate::util::read::text(path).map_err(Error::from)
 }
 
-fn lines_of(func: &str, a: &Array) -> Result<Vec<String>, String> {
+fn lines_of(func: &str, a: &Array) -> Result<Vec<String>, Error> {
     a.iter()
         .map(|l| {
             if l.is_string() {
                 Ok(l.clone().into_string().unwrap_or_default())
             } else {
-                Err(format!(
+                Err(Error::invalid(format!(
                     "{func}: each line must be a string, not {}",
                     type_name(l)
-                ))
+                )))
             }
         })
         .collect()
@@ -247,7 +249,7 @@ pub mod files_fns {
     pub fn parse_json(ctx: NativeCallContext, text: &str) -> Res<Dynamic> {
         serde_json::from_str::<Value>(text)
             .map(|v| value::from_json(&v))
-            .map_err(|e| crate::session::rt_err(&ctx, format!("invalid JSON: {e}")))
+            .map_err(|e| crate::session::rt_err(&ctx, Error::invalid(format!("invalid JSON: {e}"))))
     }
 
     /// Reads a YAML file; errors name the file and line.
@@ -275,7 +277,7 @@ pub mod files_fns {
     pub fn read_json(ctx: NativeCallContext, path: &str) -> Res<Dynamic> {
         super::read_text(path)
             .and_then(|t| {
-                serde_json::from_str::<Value>(&t).map_err(|e| format!("{path}: invalid JSON: {e}"))
+                serde_json::from_str::<Value>(&t).with_context(|| format!("{path}: invalid JSON"))
             })
             .map(|v| value::from_json(&v))
             .map_err(|e| crate::session::rt_err(&ctx, e))
@@ -350,7 +352,7 @@ pub mod files_fns {
     ) -> Res<bool> {
         // A secret goes into the file as itself and shows as its mask.
         let (v, shown_v) = super::ini_value(&value);
-        let refused = |e: String| crate::session::rt_err(&ctx, format!("files::ini_set: {e}"));
+        let refused = |e: Error| crate::session::rt_err(&ctx, e.context("files::ini_set"));
         super::edit::check_ini(section, key, &v).map_err(refused)?;
         let t = super::read_text(path).map_err(|e| crate::session::rt_err(&ctx, e))?;
         match super::edit::ini_set(&t, section, key, &v).map_err(refused)? {
@@ -389,13 +391,13 @@ pub mod files_fns {
         let body = super::lines_of("files::hosts_block", &lines)
             .map_err(|e| crate::session::rt_err(&ctx, e))?;
         super::edit::check_block(name, &body)
-            .map_err(|e| crate::session::rt_err(&ctx, format!("files::hosts_block: {e}")))?;
+            .map_err(|e| crate::session::rt_err(&ctx, e.context("files::hosts_block")))?;
         let t = crate::util::read::text_if_exists(path)
-            .map_err(|e| crate::session::rt_err(&ctx, e.to_string()))?
+            .map_err(|e| crate::session::rt_err(&ctx, e))?
             .unwrap_or_default();
         let op = crate::effects::Op::new("file.hosts_block", path).arg("block", name);
         match super::edit::block_set(&t, name, &body)
-            .map_err(|e| crate::session::rt_err(&ctx, format!("{path}: {e}")))?
+            .map_err(|e| crate::session::rt_err(&ctx, e.context(path)))?
         {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(op);

@@ -4,6 +4,7 @@
 
 use crate::effects::process::Command;
 use crate::effects::{Effects, Op};
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 fn read(path: &str) -> Option<String> {
@@ -45,7 +46,7 @@ fn existing_ancestor(dir: &str) -> PathBuf {
     p
 }
 
-fn free_kib(fx: &Effects, dir: &Path) -> Result<i64, String> {
+fn free_kib(fx: &Effects, dir: &Path) -> Result<i64, Error> {
     let d = dir.display().to_string();
     let cmd = Command::new(["df", "-Pk", &d]);
     let out = fx.read(Op::new("host.df", &d), || fx.exec(&cmd))?;
@@ -54,7 +55,7 @@ fn free_kib(fx: &Effects, dir: &Path) -> Result<i64, String> {
         .nth(1)
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("cannot read free space of {d} from df"))
+        .ok_or_else(|| Error::failed(format!("cannot read free space of {d} from df")))
 }
 
 /// (vendor, nested) from the loaded KVM module.
@@ -117,7 +118,7 @@ fn shown_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// This host's facts, the free space that of `images_dir` (or its nearest existing folder).
-pub fn facts(fx: &Effects, images_dir: &str) -> Result<Facts, String> {
+pub fn facts(fx: &Effects, images_dir: &str) -> Result<Facts, Error> {
     let dir = existing_ancestor(images_dir);
     let free = free_kib(fx, &dir)?;
     let (vendor, nested) = nested();
@@ -137,7 +138,7 @@ pub fn facts(fx: &Effects, images_dir: &str) -> Result<Facts, String> {
 
 /// Switches tuned to `profile`: ok when it is active already; `false` with a warning when tuned
 /// is not installed.
-pub fn tuned(fx: &Effects, profile: &str) -> Result<bool, String> {
+pub fn tuned(fx: &Effects, profile: &str) -> Result<bool, Error> {
     if !crate::util::path::on_path("tuned-adm") {
         fx.printer().warn(&format!("tuned-adm is not installed: the {profile} profile is not applied (apt-get install tuned)"));
         return Ok(false);
