@@ -6,6 +6,7 @@ use crate::effects::lab_key::LabKey;
 use crate::effects::process::{Arg, Command, Output};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
+use crate::error::{Context, Error};
 use crate::util::digest::sha256_file;
 use std::path::{Path, PathBuf};
 
@@ -20,21 +21,21 @@ fn package_of(tool: &str) -> &'static str {
     }
 }
 
-fn need(tool: &str) -> Result<(), String> {
+fn need(tool: &str) -> Result<(), Error> {
     if crate::util::path::on_path(tool) {
         Ok(())
     } else {
-        Err(format!(
+        Err(Error::not_found(format!(
             "{tool} is not installed: apt-get install {}",
             package_of(tool)
-        ))
+        )))
     }
 }
 
-fn exec(fx: &Effects, cmd: &Command) -> Result<Output, String> {
+fn exec(fx: &Effects, cmd: &Command) -> Result<Output, Error> {
     let out = fx.exec(cmd)?;
     if out.code != 0 {
-        return Err(out.failure(&cmd.display()));
+        return Err(Error::failed(out.failure(&cmd.display())));
     }
     Ok(out)
 }
@@ -45,7 +46,7 @@ fn words(w: &[&str]) -> Vec<Arg> {
 }
 
 /// `qemu-img ARGS` as the change `op` on `target`: `true`, it changed.
-fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool, String> {
+fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool, Error> {
     let mut argv = words(&["qemu-img"]);
     argv.extend(words(args));
     change(fx, op, target, argv, vec![])?;
@@ -58,7 +59,7 @@ fn qemu_img(fx: &Effects, op: &str, target: &str, args: &[&str]) -> Result<bool,
     clippy::disallowed_methods,
     reason = "called inside Effects::change: the folder of the image a tool is about to make"
 )]
-fn make_dir(dir: &Path) -> Result<(), String> {
+fn make_dir(dir: &Path) -> Result<(), Error> {
     crate::effects::files::make_dir(dir)
 }
 
@@ -68,19 +69,19 @@ fn make_dir(dir: &Path) -> Result<(), String> {
     clippy::disallowed_methods,
     reason = "called inside Effects::change: an image a tool made in the state folder, made 0600"
 )]
-fn own_file(path: &Path) -> Result<(), String> {
+fn own_file(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
     if crate::paths::in_state(path) && is_file {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+            .with_context(|| format!("cannot make {} private (0600)", path.display()))?;
     }
     Ok(())
 }
 
 /// Before a tool writes `target`: in the state folder, a link at it (or at a folder on its way)
 /// is refused, naming it, and what the tool makes there is its user's alone (umask 077).
-fn into_state(cmd: &mut Command, target: &Path) -> Result<(), String> {
+fn into_state(cmd: &mut Command, target: &Path) -> Result<(), Error> {
     if crate::paths::in_state(target) {
         crate::paths::no_link_in_state(target)?;
         cmd.private = true;
@@ -95,7 +96,7 @@ fn change(
     target: &str,
     argv: Vec<Arg>,
     env: Vec<(String, Arg)>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let tool = argv.first().map(|a| a.shown()).unwrap_or_default();
     let mut cmd = Command::new(argv);
     cmd.env = env;
@@ -164,7 +165,7 @@ pub struct Info {
     pub json: serde_json::Value,
 }
 
-pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, String> {
+pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, Error> {
     if !Path::new(path).exists() {
         return Ok(None);
     }
@@ -172,7 +173,7 @@ pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, String> {
     let cmd = Command::new(["qemu-img", "info", "--output=json", "-U", path]);
     let out = fx.read(Op::new("img.info", path), || exec(fx, &cmd))?;
     let v: serde_json::Value =
-        serde_json::from_str(&out.stdout).map_err(|e| format!("qemu-img info {path}: {e}"))?;
+        serde_json::from_str(&out.stdout).with_context(|| format!("qemu-img info {path}"))?;
     Ok(Some(Info {
         format: v["format"].as_str().unwrap_or("").to_string(),
         virtual_size: v["virtual-size"].as_u64().unwrap_or(0),
@@ -185,16 +186,16 @@ pub fn info(fx: &Effects, path: &str) -> Result<Option<Info>, String> {
     }))
 }
 
-pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool, String> {
+pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool, Error> {
     if let Some(i) = info(fx, path)? {
         // Grown since (img::resize, virt-resize) is still as wanted.
         if i.format != format || i.virtual_size < size || i.backing.is_some() {
-            return Err(format!(
+            return Err(Error::refused(format!(
                 "{path} exists as {} of {} bytes{}, not {format} of at least {size} bytes; labsh does not overwrite it",
                 i.format,
                 i.virtual_size,
                 i.backing.map(|b| format!(" on {b}")).unwrap_or_default()
-            ));
+            )));
         }
         fx.unchanged(Op::new("img.create", path));
         return Ok(false);
@@ -208,10 +209,12 @@ pub fn create(fx: &Effects, path: &str, size: u64, format: &str) -> Result<bool,
     )
 }
 
-pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Result<bool, String> {
+pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Result<bool, Error> {
     let base = info(fx, backing)?;
     if base.is_none() && !fx.is_plan() {
-        return Err(format!("backing image {backing} does not exist"));
+        return Err(Error::not_found(format!(
+            "backing image {backing} does not exist"
+        )));
     }
     let base_fmt = base
         .as_ref()
@@ -224,10 +227,10 @@ pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Re
             .map(|b| Path::new(b) == Path::new(backing))
             .unwrap_or(false);
         if !same {
-            return Err(format!(
+            return Err(Error::refused(format!(
                 "{path} exists with backing {}, not {backing}; labsh does not overwrite it",
                 i.backing.as_deref().unwrap_or("none")
-            ));
+            )));
         }
         fx.unchanged(Op::new("img.overlay", path));
         return Ok(false);
@@ -241,7 +244,7 @@ pub fn overlay(fx: &Effects, path: &str, backing: &str, size: Option<u64>) -> Re
 }
 
 /// Grows an image to `size` (never shrinks).
-pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
+pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, Error> {
     match info(fx, path)? {
         Some(i) if i.virtual_size >= size => {
             fx.unchanged(Op::new("img.resize", path).arg("size", size));
@@ -250,7 +253,7 @@ pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
         Some(_) => {}
         // Made earlier in this plan.
         None if fx.is_plan() => {}
-        None => return Err(format!("{path} does not exist")),
+        None => return Err(Error::not_found(format!("{path} does not exist"))),
     }
     qemu_img(
         fx,
@@ -260,13 +263,13 @@ pub fn resize(fx: &Effects, path: &str, size: u64) -> Result<bool, String> {
     )
 }
 
-pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool, String> {
+pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool, Error> {
     if let Some(i) = info(fx, dst)? {
         if i.format != format {
-            return Err(format!(
+            return Err(Error::refused(format!(
                 "{dst} exists as {}, not {format}; labsh does not overwrite it",
                 i.format
-            ));
+            )));
         }
         fx.unchanged(Op::new("img.convert", dst));
         return Ok(false);
@@ -347,7 +350,7 @@ pub fn cached(fx: &Effects, source: &str, cache_dir: &str) -> Result<Option<Stri
 
 /// Copies (or downloads, for http/https) a base image once into `cache_dir`, named by the hash of
 /// its content. Returns the cached path.
-pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String, String> {
+pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String, Error> {
     let dir = PathBuf::from(cache_dir);
     let ext = cache_ext(source);
     let cached = |p: &str| Op::new("img.cache", p).arg("source", source);
@@ -393,7 +396,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 let hash = sha256_file(&part)?;
                 let dst = dir.join(format!("{hash}.{ext}"));
                 std::fs::rename(&part, &dst)
-                    .map_err(|e| format!("cannot move the download to {}: {e}", dst.display()))?;
+                    .with_context(|| format!("cannot move the download to {}", dst.display()))?;
                 // The index is how a later run finds the download by its URL: not written, the
                 // next run downloads it again.
                 use std::io::Write;
@@ -427,7 +430,9 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 || planned.clone(),
             );
         }
-        return Err(format!("base image {source} does not exist"));
+        return Err(Error::not_found(format!(
+            "base image {source} does not exist"
+        )));
     }
     let hash = digest(fx, source)?;
     let dst = dir.join(format!("{hash}.{ext}"));
@@ -438,7 +443,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
     }
     fx.change(
         cached(&p),
-        || -> Result<String, String> {
+        || -> Result<String, Error> {
             make_dir(&dir)?;
             let tmp = PathBuf::from(crate::effects::files::temp_path(&p));
             #[expect(
@@ -446,12 +451,12 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
                 reason = "inside Effects::change: a base image copied into the cache (0600 in the state folder)"
             )]
             crate::effects::files::copy_new(src, &tmp, crate::paths::in_state(&dst))
-                .map_err(|e| format!("cannot copy {source} to {}: {e}", tmp.display()))?;
+                .with_context(|| format!("cannot copy {source} to {}", tmp.display()))?;
             #[expect(
                 clippy::disallowed_methods,
                 reason = "inside Effects::change: the copy put in place, whole"
             )]
-            std::fs::rename(&tmp, &dst).map_err(|e| format!("cannot move to {p}: {e}"))?;
+            std::fs::rename(&tmp, &dst).with_context(|| format!("cannot move to {p}"))?;
             Ok(p.clone())
         },
         || p.clone(),
@@ -465,16 +470,16 @@ pub fn virt_resize(
     dst: &str,
     size: u64,
     expand: &str,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     if let Some(i) = info(fx, dst)? {
         if i.virtual_size >= size {
             fx.unchanged(Op::new("img.virt_resize", dst));
             return Ok(false);
         }
-        return Err(format!(
+        return Err(Error::refused(format!(
             "{dst} exists with {} bytes, less than {size}; remove it to resize again",
             i.virtual_size
-        ));
+        )));
     }
     // Unique to this run: never shared with another writer, never removed beforehand.
     let tmp = crate::effects::files::temp_path(dst);
@@ -494,7 +499,7 @@ pub fn virt_resize(
                 clippy::disallowed_methods,
                 reason = "inside Effects::change: the resized image put in place, whole"
             )]
-            std::fs::rename(&tmp, dst).map_err(|e| format!("cannot rename {tmp}: {e}"))?;
+            std::fs::rename(&tmp, dst).with_context(|| format!("cannot rename {tmp}"))?;
             own_file(Path::new(dst))
         },
         || (),
@@ -503,7 +508,7 @@ pub fn virt_resize(
 }
 
 /// `virt-filesystems --long --csv -a path`: one map of column to value per filesystem.
-pub fn filesystems(fx: &Effects, path: &str) -> Result<Vec<Vec<(String, String)>>, String> {
+pub fn filesystems(fx: &Effects, path: &str) -> Result<Vec<Vec<(String, String)>>, Error> {
     need("virt-filesystems")?;
     let mut cmd = Command::new([
         "virt-filesystems",
@@ -747,17 +752,17 @@ impl Customize {
 
 /// Runs virt-customize once per image and set of operations: a marker beside the image (0600)
 /// records the keyed fingerprint of what was done.
-pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, String> {
+pub fn customize(fx: &Effects, path: &str, c: &Customize) -> Result<bool, Error> {
     if let Some(pw) = &c.root_password {
         if pw.expose().contains(['\n', '\r']) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "img::customize {path}: the root password {} has a line break, and virt-customize takes its first line only; give a password of one line",
                 pw.mask()
-            ));
+            )));
         }
     }
     if !Path::new(path).exists() && !fx.is_plan() {
-        return Err(format!("{path} does not exist"));
+        return Err(Error::not_found(format!("{path} does not exist")));
     }
     let marker = format!("{path}.labsh-customized");
     // A plan makes no key: without one, what is recorded cannot be matched and is planned again.

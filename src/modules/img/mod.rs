@@ -2,6 +2,8 @@
 //! (virt-resize, virt-filesystems, virt-customize, virt-inspector), the base-image cache, and
 //! the guest an image holds (inspected, or read from its file name or a libosinfo id).
 
+use crate::error::Error;
+
 pub mod client;
 pub mod guest;
 
@@ -16,35 +18,36 @@ use rhai::{Array, Dynamic, Map, NativeCallContext};
 
 /// The size an image function is given: a string with a unit, or a number of bytes of at least
 /// 1 MiB (a bare number below that is surely meant in another unit).
-fn size_of(v: &Dynamic) -> Result<u64, String> {
+fn size_of(v: &Dynamic) -> Result<u64, Error> {
     if let Ok(n) = v.as_int() {
         if n < 1 << 20 {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "size {n} is {n} bytes, which is surely not meant: write a unit, like \"{n}G\""
-            ));
+            )));
         }
         return Ok(n as u64);
     }
     if v.is_string() {
         return parse_size_with_unit(&v.clone().into_string().unwrap_or_default());
     }
-    Err(format!(
+    Err(Error::invalid(format!(
         "a size must be a string like \"100G\" or a number of bytes, not {}",
         type_name(v)
-    ))
+    )))
 }
 
 /// The size argument of `func` on `path`; a mistake in it is an error at the call.
 fn size_at(ctx: &NativeCallContext, func: &str, path: &str, size: &Dynamic) -> Res<u64> {
-    size_of(size).map_err(|e| rt_err(ctx, format!("{func} {path}: {e}")))
+    size_of(size).map_err(|e| rt_err(ctx, e.context(format!("{func} {path}"))))
 }
 
-fn strings(func: &str, key: &str, a: Array) -> Result<Vec<String>, String> {
+fn strings(func: &str, key: &str, a: Array) -> Result<Vec<String>, Error> {
     a.into_iter()
         .enumerate()
         .map(|(i, v)| {
-            v.into_string()
-                .map_err(|t| format!("{func}: {key}[{i}] must be a string, not {t}"))
+            v.into_string().map_err(|t| {
+                Error::invalid(format!("{func}: {key}[{i}] must be a string, not {t}"))
+            })
         })
         .collect()
 }
@@ -290,7 +293,7 @@ pub mod img_fns {
     #[rhai_fn(return_raw)]
     pub fn customize(ctx: NativeCallContext, path: &str, opts: Map) -> Res<bool> {
         let f = format!("img::customize {path}");
-        let err = |e: String| super::rt_err(&ctx, e);
+        let err = |e: crate::error::Error| super::rt_err(&ctx, e);
         let o = super::Opts::new(
             &f,
             opts,
@@ -310,19 +313,21 @@ pub mod img_fns {
             Some(v) => match v.read_lock::<super::Secret>() {
                 Some(s) => Some(s.clone()),
                 None => {
-                    return Err(err(format!(
+                    return Err(err(Error::invalid(format!(
                         "{f}: 'root_password' must be a secret (secret(\"name\")), not {}",
                         super::type_name(v)
-                    )))
+                    ))))
                 }
             },
         };
         let mut write = Vec::new();
         if let Some(m) = o.map("write").map_err(err)? {
             for (k, v) in m {
-                let content = v
-                    .into_string()
-                    .map_err(|t| err(format!("{f}: write.{k} must be a string, not {t}")))?;
+                let content = v.into_string().map_err(|t| {
+                    err(Error::invalid(format!(
+                        "{f}: write.{k} must be a string, not {t}"
+                    )))
+                })?;
                 write.push((k.to_string(), content));
             }
         }
@@ -354,18 +359,18 @@ pub mod img_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn parse_size(ctx: NativeCallContext, size: Dynamic) -> Res<i64> {
-        let err = |e: String| super::rt_err(&ctx, format!("img::parse_size: {e}"));
+        let err = |e: Error| super::rt_err(&ctx, e.context("img::parse_size"));
         let bytes = if let Ok(n) = size.as_int() {
-            u64::try_from(n).map_err(|_| err(format!("{n} is negative")))?
+            u64::try_from(n).map_err(|_| err(Error::invalid(format!("{n} is negative"))))?
         } else if size.is_string() {
             super::parse_size(&size.clone().into_string().unwrap_or_default()).map_err(err)?
         } else {
-            return Err(err(format!(
+            return Err(err(Error::invalid(format!(
                 "a size must be a string like \"100G\" or a number of bytes, not {}",
                 super::type_name(&size)
-            )));
+            ))));
         };
-        i64::try_from(bytes).map_err(|_| err(format!("{size} is too large")))
+        i64::try_from(bytes).map_err(|_| err(Error::invalid(format!("{size} is too large"))))
     }
 
     /// Whether a tool is installed (on PATH).

@@ -6,6 +6,7 @@ use super::libvirt::{self, Connect, Domain, Network};
 use super::sandbox;
 use super::xml::{self, DomSpec, NetSpec};
 use crate::effects::{Effects, Op};
+use crate::error::{Context, Error};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -21,21 +22,23 @@ static SANDBOXES: Mutex<Vec<(String, Option<SandboxState>)>> = Mutex::new(Vec::n
 /// The host a sandbox file is made from (`virt::sandbox_host`).
 const SANDBOX_NODE: &str = include_str!("sandbox.xml");
 
-fn verr(what: &str, e: libvirt::Error) -> String {
-    format!("{what}: {}", e.message())
+/// A libvirt error with what was being done: of its kind (no such domain or network is not
+/// found).
+fn verr(what: &str, e: libvirt::Error) -> Error {
+    Error::from(e).context(what)
 }
 
 /// The connection to `uri`, opened once (libvirt is loaded before the first). Connections are
 /// never closed: libvirt's test driver resets its state when the last connection closes.
-pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
+pub fn connect(uri: &str) -> Result<Arc<Connect>, Error> {
     let pool = POOL.get_or_init(|| Mutex::new(HashMap::new()));
     let mut g = pool
         .lock()
-        .map_err(|_| "libvirt connection pool poisoned".to_string())?;
+        .map_err(|_| Error::failed("libvirt connection pool poisoned"))?;
     if let Some(c) = g.get(uri) {
         return Ok(c.clone());
     }
-    libvirt::ensure_loaded().map_err(|e| format!("cannot connect to libvirt at {uri}: {e}"))?;
+    libvirt::ensure_loaded().with_context(|| format!("cannot connect to libvirt at {uri}"))?;
     let hint = if uri.starts_with("test://") {
         "does the test driver's file exist?"
     } else {
@@ -43,10 +46,10 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
     };
     let open_uri = sandbox::open_uri(uri)?;
     let c = Connect::open(&open_uri).map_err(|e| {
-        format!(
+        Error::unreachable(format!(
             "cannot connect to libvirt at {uri}: {} ({hint})",
             e.message()
-        )
+        ))
     })?;
     if let Some(path) = uri.strip_prefix("test://") {
         sandbox::restore_autostart(&c, path);
@@ -65,7 +68,7 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, String> {
 /// Saves, as `virt::sandbox_save` does, each sandbox file this process opened whose networks or
 /// domains changed since it was opened (or last saved here): the REPL and `-e` keep what they did
 /// to the sandbox as a run of the lab does. Returns whether a file was written.
-pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, String> {
+pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, Error> {
     let opened: Vec<(String, Option<SandboxState>)> = SANDBOXES
         .lock()
         .map(|g| g.clone())
@@ -99,7 +102,7 @@ pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, String> {
 
 /// The state of the sandbox at `uri` (a `test:///PATH` URI) as a test-driver file; see
 /// [`sandbox::state`].
-pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), String> {
+pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), Error> {
     sandbox::state(&*connect(uri)?, node_xml)
 }
 
@@ -116,7 +119,7 @@ pub struct NodeInfo {
     pub hostname: String,
 }
 
-pub fn node_info(uri: &str) -> Result<NodeInfo, String> {
+pub fn node_info(uri: &str) -> Result<NodeInfo, Error> {
     let c = connect(uri)?;
     let n = c.node_info().map_err(|e| verr("node info", e))?;
     Ok(NodeInfo {
@@ -140,10 +143,10 @@ pub struct Caps {
     pub domain_types: Vec<String>,
 }
 
-pub fn capabilities(uri: &str) -> Result<Caps, String> {
+pub fn capabilities(uri: &str) -> Result<Caps, Error> {
     let c = connect(uri)?;
     let xml = c.capabilities().map_err(|e| verr("capabilities", e))?;
-    let doc = roxmltree::Document::parse(&xml).map_err(|e| format!("bad capabilities XML: {e}"))?;
+    let doc = roxmltree::Document::parse(&xml).context("bad capabilities XML")?;
     let mut caps = Caps {
         arch: String::new(),
         cpu_model: String::new(),
@@ -176,7 +179,7 @@ pub fn capabilities(uri: &str) -> Result<Caps, String> {
     Ok(caps)
 }
 
-fn lookup_network(c: &Connect, name: &str) -> Result<Option<Network>, String> {
+fn lookup_network(c: &Connect, name: &str) -> Result<Option<Network>, Error> {
     match c.lookup_network_by_name(name) {
         Ok(n) => Ok(Some(n)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -184,7 +187,7 @@ fn lookup_network(c: &Connect, name: &str) -> Result<Option<Network>, String> {
     }
 }
 
-fn lookup_domain(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
+fn lookup_domain(c: &Connect, name: &str) -> Result<Option<Domain>, Error> {
     match c.lookup_domain_by_name(name) {
         Ok(d) => Ok(Some(d)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -201,7 +204,7 @@ pub struct Ensured {
 }
 
 /// Connects for reading. In plan mode an unreachable URI is not an error: everything is planned.
-fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
+fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, Error> {
     let c = fx.read(Op::new("virt.connect", uri), || connect(uri));
     unless_planned(fx, c, "planning as if nothing existed there")
 }
@@ -210,9 +213,9 @@ fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, String> {
 /// error, then `instead`) and `None`.
 pub fn unless_planned<T>(
     fx: &Effects,
-    r: Result<T, String>,
+    r: Result<T, Error>,
     instead: &str,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, Error> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e) if fx.is_plan() => {
@@ -230,8 +233,8 @@ fn find<T>(
     uri: &str,
     kind: &str,
     target: &str,
-    lookup: impl FnOnce(&Connect) -> Result<Option<T>, String>,
-) -> Result<(Option<Arc<Connect>>, Option<T>), String> {
+    lookup: impl FnOnce(&Connect) -> Result<Option<T>, Error>,
+) -> Result<(Option<Arc<Connect>>, Option<T>), Error> {
     let conn = reach(fx, uri)?;
     let existing = match &conn {
         Some(c) => fx.read(Op::new(format!("virt.{kind}.lookup"), target), || lookup(c))?,
@@ -246,8 +249,8 @@ fn define<T>(
     fx: &Effects,
     conn: &Option<Arc<Connect>>,
     op: Op,
-    define: impl FnOnce(&Connect) -> Result<T, String>,
-) -> Result<Option<T>, String> {
+    define: impl FnOnce(&Connect) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
     fx.change(
         op,
         || {
@@ -259,7 +262,7 @@ fn define<T>(
 }
 
 /// A change to a libvirt object through the seam (shown, not made, in a plan).
-fn act<T>(fx: &Effects, op: Op, f: impl FnOnce() -> Result<T, String>) -> Result<(), String> {
+fn act<T>(fx: &Effects, op: Op, f: impl FnOnce() -> Result<T, Error>) -> Result<(), Error> {
     fx.change(op, || f().map(|_| ()), || ())
 }
 
@@ -271,7 +274,7 @@ fn autostart_on(
     target: &str,
     on: libvirt::Res<bool>,
     set: impl FnOnce() -> libvirt::Res<()>,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     if on.map_err(|e| verr(&format!("{kind} autostart"), e))? {
         return Ok(false);
     }
@@ -303,7 +306,7 @@ pub fn network_ensure(
     uri: &str,
     spec: &NetSpec,
     lab: &str,
-) -> Result<Ensured, String> {
+) -> Result<Ensured, Error> {
     let target = format!("{}@{uri}", spec.name);
     let done = Op::new("virt.network", &target);
     let (conn, existing) = find(fx, uri, "network", &target, |c| {
@@ -366,11 +369,11 @@ pub fn network_ensure(
             Some(o) => format!("lab {o}'s"),
             None => "a network labsh did not create".into(),
         };
-        return Err(format!(
+        return Err(Error::refused(format!(
             "network {} exists ({whose}) and differs: {}; labsh does not redefine an existing network: change the profile, or remove the network first",
             spec.name,
             diffs.join("; ")
-        ));
+        )));
     }
     let active = net.is_active().map_err(|e| verr("network state", e))?;
     let mut changed = false;
@@ -428,7 +431,7 @@ pub fn network_ensure(
 /// domains only); a change of memory, CPUs, disks or NICs takes effect at the next boot.
 /// Checks that every network the domains' NICs name exists at `uri`, before anything is made.
 /// In plan mode a missing network may be one planned earlier in the run: not checked then.
-pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(), String> {
+pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(), Error> {
     if fx.is_plan() {
         return Ok(());
     }
@@ -444,24 +447,19 @@ pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(),
         for (i, n) in s.nics.iter().enumerate() {
             if !names.contains(&n.network) {
                 let hint = crate::util::suggest::hint(&n.network, names.iter().map(String::as_str));
-                return Err(format!(
+                return Err(Error::not_found(format!(
                     "domain {} nics[{i}]: no network {:?} at {uri}{hint}; networks there: {}",
                     s.name,
                     n.network,
                     names.join(", ")
-                ));
+                )));
             }
         }
     }
     Ok(())
 }
 
-pub fn domain_ensure(
-    fx: &Effects,
-    uri: &str,
-    spec: &DomSpec,
-    lab: &str,
-) -> Result<Ensured, String> {
+pub fn domain_ensure(fx: &Effects, uri: &str, spec: &DomSpec, lab: &str) -> Result<Ensured, Error> {
     let mut out = Ensured::default();
     let target = format!("{}@{uri}", spec.name);
     let (conn, existing) = find(fx, uri, "domain", &target, |c| lookup_domain(c, &spec.name))?;
@@ -484,24 +482,20 @@ pub fn domain_ensure(
             match facts.owner.as_deref() {
                 Some(o) if o == lab => {}
                 Some(o) => {
-                    let msg = format!(
+                    // The run cannot simply continue: say what clears the way.
+                    return Err(Error::refused(format!(
                         "domain {} exists and belongs to lab {o}, not {lab}; labsh leaves it alone",
                         spec.name
-                    );
-                    // The run cannot simply continue: say what clears the way.
-                    crate::session::user_error(
-                        &msg,
-                        Some(&format!(
-                            "tear lab {o} down (labsh run scripts/teardown.rhai with its profile and target), or give this lab another name (`name:` in the profile) or the VM another name, then continue"
-                        )),
-                    );
-                    return Err(msg);
+                    ))
+                    .with_advice(format!(
+                        "tear lab {o} down (labsh run scripts/teardown.rhai with its profile and target), or give this lab another name (`name:` in the profile) or the VM another name, then continue"
+                    )));
                 }
                 None => {
-                    return Err(format!(
+                    return Err(Error::refused(format!(
                         "domain {} exists and was not created by labsh; labsh leaves it alone: rename this lab's VM or remove that domain",
                         spec.name
-                    ))
+                    )))
                 }
             }
             let diffs = xml::domain_diff(spec, &facts);
@@ -568,7 +562,7 @@ pub struct DomRow {
     pub disks: Vec<String>,
 }
 
-pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, String> {
+pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, Error> {
     let c = connect(uri)?;
     let mut out = Vec::new();
     for d in c.list_all_domains(0).map_err(|e| verr("list domains", e))? {
@@ -607,7 +601,7 @@ pub struct NetRow {
     pub owner: Option<String>,
 }
 
-pub fn network_list(uri: &str) -> Result<Vec<NetRow>, String> {
+pub fn network_list(uri: &str) -> Result<Vec<NetRow>, Error> {
     let c = connect(uri)?;
     let mut out = Vec::new();
     for n in c
@@ -627,17 +621,19 @@ pub fn network_list(uri: &str) -> Result<Vec<NetRow>, String> {
     Ok(out)
 }
 
-pub fn network_xml(uri: &str, name: &str) -> Result<String, String> {
+pub fn network_xml(uri: &str, name: &str) -> Result<String, Error> {
     let c = connect(uri)?;
-    let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
+    let n = lookup_network(&c, name)?
+        .ok_or_else(|| Error::not_found(format!("no network {name} at {uri}")))?;
     n.xml_desc(0).map_err(|e| verr("network XML", e))
 }
 
 /// The network's definition: the inactive XML where the driver gives it (the test driver does
 /// not), without the count of connected interfaces, which changes as domains start and stop.
-pub fn network_definition(uri: &str, name: &str) -> Result<String, String> {
+pub fn network_definition(uri: &str, name: &str) -> Result<String, Error> {
     let c = connect(uri)?;
-    let n = lookup_network(&c, name)?.ok_or_else(|| format!("no network {name} at {uri}"))?;
+    let n = lookup_network(&c, name)?
+        .ok_or_else(|| Error::not_found(format!("no network {name} at {uri}")))?;
     let x = match n.xml_desc(libvirt::VIR_NETWORK_XML_INACTIVE) {
         Ok(x) => x,
         Err(_) => n.xml_desc(0).map_err(|e| verr("network XML", e))?,
@@ -645,22 +641,25 @@ pub fn network_definition(uri: &str, name: &str) -> Result<String, String> {
     Ok(xml::without_connections(&x))
 }
 
-pub fn domain_xml(uri: &str, name: &str) -> Result<String, String> {
+pub fn domain_xml(uri: &str, name: &str) -> Result<String, Error> {
     domain_xml_flags(uri, name, 0)
 }
 
 /// The domain's XML with libvirt's flags (`VIR_DOMAIN_XML_INACTIVE`: the definition).
-pub fn domain_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, String> {
+pub fn domain_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, Error> {
     let c = connect(uri)?;
     let d = lookup_domain(&c, name)?.ok_or_else(|| {
-        format!("no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)")
+        Error::not_found(format!(
+            "no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)"
+        ))
     })?;
     d.xml_desc(flags).map_err(|e| verr("domain XML", e))
 }
 
-pub fn domain_state(uri: &str, name: &str) -> Result<String, String> {
+pub fn domain_state(uri: &str, name: &str) -> Result<String, Error> {
     let c = connect(uri)?;
-    let d = lookup_domain(&c, name)?.ok_or_else(|| format!("no domain {name} at {uri}"))?;
+    let d = lookup_domain(&c, name)?
+        .ok_or_else(|| Error::failed(format!("no domain {name} at {uri}")))?;
     Ok(state_word(&d))
 }
 
@@ -684,7 +683,7 @@ pub fn consoles(uri: &str, name: &str) -> Result<xml::Consoles, String> {
 
 /// Power actions on an existing domain: "start", "shutdown", "destroy". Converges: starting a
 /// running domain or destroying a stopped one is `ok`.
-pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result<bool, String> {
+pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result<bool, Error> {
     let target = format!("{name}@{uri}");
     let Some(c) = reach(fx, uri)? else {
         fx.planned_step(Op::new(format!("virt.domain.{action}"), &target))?;
@@ -699,7 +698,7 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
             fx.planned_step(Op::new(format!("virt.domain.{action}"), &target))?;
             return Ok(true);
         }
-        return Err(format!("no domain {name} at {uri}"));
+        return Err(Error::failed(format!("no domain {name} at {uri}")));
     };
     let active = d.is_active().map_err(|e| verr("domain state", e))?;
     type Call = fn(&Domain) -> libvirt::Res<()>;
@@ -708,9 +707,9 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
         "shutdown" => (active, Domain::shutdown, "shut down domain"),
         "destroy" => (active, Domain::destroy, "destroy domain"),
         other => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "unknown power action {other:?}: start, shutdown or destroy"
-            ))
+            )))
         }
     };
     let op = Op::new(format!("virt.domain.{action}"), &target);
@@ -722,7 +721,7 @@ pub fn domain_power(fx: &Effects, uri: &str, name: &str, action: &str) -> Result
     Ok(true)
 }
 
-pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Result<bool, String> {
+pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Result<bool, Error> {
     let target = format!("{name}@{uri}");
     let op = Op::new("virt.domain.autostart", &target).arg("on", on);
     let Some(c) = reach(fx, uri)? else {
@@ -734,7 +733,7 @@ pub fn domain_set_autostart(fx: &Effects, uri: &str, name: &str, on: bool) -> Re
             fx.planned_step(op)?;
             return Ok(true);
         }
-        return Err(format!("no domain {name} at {uri}"));
+        return Err(Error::failed(format!("no domain {name} at {uri}")));
     };
     if d.autostart().map_err(|e| verr("domain autostart", e))? == on {
         fx.unchanged(op);
@@ -753,8 +752,8 @@ fn removable<T>(
     uri: &str,
     kind: &str,
     name: &str,
-    lookup: fn(&Connect, &str) -> Result<Option<T>, String>,
-) -> Result<ControlFlow<bool, T>, String> {
+    lookup: fn(&Connect, &str) -> Result<Option<T>, Error>,
+) -> Result<ControlFlow<bool, T>, Error> {
     let op = Op::new(format!("virt.{kind}.undefine"), format!("{name}@{uri}"));
     let Some(c) = reach(fx, uri)? else {
         fx.planned_step(op)?;
@@ -770,19 +769,19 @@ fn removable<T>(
 }
 
 /// A removal touches only what carries this lab's mark (`owner`).
-fn check_mark(kind: &str, name: &str, lab: &str, owner: Option<&str>) -> Result<(), String> {
+fn check_mark(kind: &str, name: &str, lab: &str, owner: Option<&str>) -> Result<(), Error> {
     if owner == Some(lab) {
         return Ok(());
     }
-    Err(format!(
+    Err(Error::refused(format!(
         "{kind} {name} does not carry lab {lab}'s mark (its owner: {}); labsh removes only what this lab created",
         owner.unwrap_or("none")
-    ))
+    )))
 }
 
 /// Stops and undefines a network of this lab; networks without this lab's mark are refused.
 /// Ok when it does not exist.
-pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<bool, String> {
+pub fn network_remove(fx: &Effects, uri: &str, name: &str, lab: &str) -> Result<bool, Error> {
     let target = format!("{name}@{uri}");
     let n = match removable(fx, uri, "network", name, lookup_network)? {
         ControlFlow::Continue(n) => n,
@@ -809,7 +808,7 @@ pub fn domain_undefine(
     name: &str,
     lab: &str,
     storage: bool,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     let target = format!("{name}@{uri}");
     let d = match removable(fx, uri, "domain", name, lookup_domain)? {
         ControlFlow::Continue(d) => d,
@@ -843,7 +842,7 @@ pub fn domain_undefine(
         let local = uri.starts_with("qemu:///") || uri.starts_with("test:///");
         for p in disks {
             if !local {
-                return Err(format!("cannot delete {p} on a remote host yet; the domain is undefined, its disks are kept"));
+                return Err(Error::refused(format!("cannot delete {p} on a remote host yet; the domain is undefined, its disks are kept")));
             }
             #[expect(
                 clippy::disallowed_methods,
@@ -854,7 +853,7 @@ pub fn domain_undefine(
                 || match std::fs::remove_file(&p) {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(format!("cannot delete {p}: {e}")),
+                    Err(e) => Err(Error::failed(format!("cannot delete {p}: {e}"))),
                 },
                 || (),
             )?;

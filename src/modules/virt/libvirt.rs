@@ -121,18 +121,18 @@ macro_rules! api {
         impl Api {
             /// # Safety
             /// `lib` is a live handle from dlopen of libvirt, never closed.
-            unsafe fn resolve(lib: *mut c_void) -> Result<Api, String> {
+            unsafe fn resolve(lib: *mut c_void) -> Result<Api, LoadError> {
                 Ok(Api {
                     $($field: {
                         let name = concat!($sym, "\0");
                         // SAFETY: a NUL-terminated name and the caller's live handle.
                         let p = unsafe { libc::dlsym(lib, name.as_ptr().cast()) };
                         if p.is_null() {
-                            return Err(format!(
+                            return Err(LoadError::failed(format!(
                                 "{} has no function {}",
                                 LIBRARY.to_string_lossy(),
                                 $sym
-                            ));
+                            )));
                         }
                         // SAFETY: the symbol is the function of that name in libvirt's
                         // headers, whose prototype is the field's type; a data pointer and a
@@ -200,7 +200,10 @@ api! {
     set_error_func = "virSetErrorFunc": fn(*mut c_void, Option<ErrorFunc>);
 }
 
-static API: OnceLock<Result<Api, String>> = OnceLock::new();
+/// Why libvirt cannot be loaded: the crate's error (a missing library is not found).
+type LoadError = crate::error::Error;
+
+static API: OnceLock<Result<Api, LoadError>> = OnceLock::new();
 
 /// libvirt's error handler that does nothing: errors are read back with virGetLastError and
 /// reported by labsh, not printed by libvirt's default handler on stderr.
@@ -212,7 +215,7 @@ const INSTALL: &str = "install libvirt's client library: the package libvirt0 on
 
 /// Opens the library `file` for good (it is never closed), or says why it cannot, naming it and
 /// what to install.
-fn open(file: &CStr) -> Result<*mut c_void, String> {
+fn open(file: &CStr) -> Result<*mut c_void, LoadError> {
     // SAFETY: a NUL-terminated file name; dlopen runs the library's initialisers, which libvirt
     // supports (it is meant to be loaded by language bindings this way).
     let lib = unsafe { libc::dlopen(file.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
@@ -235,10 +238,12 @@ fn open(file: &CStr) -> Result<*mut c_void, String> {
             None => why,
         }
     };
-    Err(format!("cannot load {name} ({why}); {INSTALL}"))
+    Err(LoadError::not_found(format!(
+        "cannot load {name} ({why}); {INSTALL}"
+    )))
 }
 
-fn load() -> Result<Api, String> {
+fn load() -> Result<Api, LoadError> {
     let lib = open(LIBRARY)?;
     // SAFETY: `lib` is live and is never closed.
     let api = unsafe { Api::resolve(lib)? };
@@ -249,16 +254,22 @@ fn load() -> Result<Api, String> {
 
 /// libvirt, loaded on the first call and kept for the life of the process.
 fn api() -> Result<&'static Api, Error> {
-    API.get_or_init(load).as_ref().map_err(|m| Error {
-        code: VIR_ERR_INTERNAL_ERROR,
-        message: m.clone(),
+    API.get_or_init(load).as_ref().map_err(|e| Error {
+        code: NOT_LOADED,
+        message: e.message().to_string(),
     })
 }
 
 /// Loads libvirt now if it is not yet loaded; the reason when it cannot be.
-pub fn ensure_loaded() -> Result<(), String> {
-    api().map(|_| ()).map_err(|e| e.message)
+pub fn ensure_loaded() -> Result<(), LoadError> {
+    match API.get_or_init(load) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.clone()),
+    }
 }
+
+/// The code of an error that is no libvirt call's: the library could not be loaded.
+const NOT_LOADED: c_int = -1;
 
 /// A libvirt error: its `virErrorNumber` and message.
 #[derive(Debug, Clone)]
@@ -312,6 +323,19 @@ impl Error {
             self.code,
             VIR_ERR_NO_DOMAIN | VIR_ERR_NO_NETWORK | VIR_ERR_NO_DOMAIN_SNAPSHOT
         )
+    }
+}
+
+/// A libvirt error as the crate's: no such domain or network, or no libvirt library, is not
+/// found; any other failed.
+impl From<Error> for crate::error::Error {
+    fn from(e: Error) -> Self {
+        let kind = if e.is_not_found() || e.code == NOT_LOADED {
+            crate::error::Kind::NotFound
+        } else {
+            crate::error::Kind::Failed
+        };
+        crate::error::Error::new(kind, e.message)
     }
 }
 
@@ -874,10 +898,12 @@ mod tests {
     fn a_missing_library_is_named_with_what_to_install() {
         let e = open(c"libvirt-labsh-missing.so.0").expect_err("no such library");
         assert!(
-            e.starts_with("cannot load libvirt-labsh-missing.so.0 (cannot open shared object file"),
+            e.message().starts_with(
+                "cannot load libvirt-labsh-missing.so.0 (cannot open shared object file"
+            ),
             "{e}"
         );
-        assert!(e.contains("libvirt0 on Debian"), "{e}");
+        assert!(e.message().contains("libvirt0 on Debian"), "{e}");
     }
 
     #[test]

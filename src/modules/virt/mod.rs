@@ -1,5 +1,7 @@
 //! libvirt: node facts, networks and domains with ensure semantics, for local and remote URIs.
 
+use crate::error::{Context, Error};
+
 pub mod client;
 pub mod libvirt;
 pub mod sandbox;
@@ -13,7 +15,7 @@ use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::collections::HashSet;
 use xml::{Disk, DomSpec, NetSpec, Nic};
 
-fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
+fn net_spec(m: Map) -> Result<(NetSpec, String), Error> {
     let func = item_label("network", &m, "name", "?");
     let o = Opts::new(
         &func,
@@ -41,26 +43,26 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
                 .filter_map(|x| x.clone().into_string().ok())
                 .collect();
             if s.len() != 2 {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{func}: 'dhcp' must be [start, end] addresses or false"
-                ));
+                )));
             }
             Some((s[0].clone(), s[1].clone()))
         }
         Some(v) => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: 'dhcp' must be [start, end] addresses or false, not {}",
                 type_name(v)
-            ))
+            )))
         }
     };
     let forward = match o.str("forward")?.as_deref() {
         None | Some("none") | Some("") => None,
         Some(f @ ("nat" | "route" | "open" | "bridge")) => Some(f.to_string()),
         Some(other) => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: 'forward' must be nat, route, open, bridge or none, not {other:?}"
-            ))
+            )))
         }
     };
     // Forward mode "bridge" puts the network on a bridge of the host's, which libvirt neither
@@ -82,14 +84,18 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), String> {
     for key in ["address", "netmask"] {
         if let Some(a) = o.str(key)? {
             if a.parse::<std::net::Ipv4Addr>().is_err() {
-                return Err(format!("{func}: '{key}' {a:?} is not an IPv4 address"));
+                return Err(Error::invalid(format!(
+                    "{func}: '{key}' {a:?} is not an IPv4 address"
+                )));
             }
         }
     }
     if let Some((s, e)) = &dhcp {
         for a in [s, e] {
             if a.parse::<std::net::Ipv4Addr>().is_err() {
-                return Err(format!("{func}: 'dhcp' {a:?} is not an IPv4 address"));
+                return Err(Error::invalid(format!(
+                    "{func}: 'dhcp' {a:?} is not an IPv4 address"
+                )));
             }
         }
     }
@@ -124,7 +130,7 @@ const DOM_KEYS: &[&str] = &[
     "images_dir",
 ];
 
-fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> {
+fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), Error> {
     let func = item_label("domain", &m, "name", "?");
     let o = Opts::new(&func, m, DOM_KEYS)?;
     let lab = o.req_str("lab")?;
@@ -133,7 +139,11 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
     let vcpus = o.req_int("vcpus", 1..=1024, "vCPUs")? as u32;
     let domain_type = match o.str("type")? {
         Some(t) if t == "kvm" || t == "qemu" || t == "test" => t,
-        Some(t) => return Err(format!("{func}: 'type' must be kvm or qemu, not {t:?}")),
+        Some(t) => {
+            return Err(Error::invalid(format!(
+                "{func}: 'type' must be kvm or qemu, not {t:?}"
+            )))
+        }
         None => {
             let caps = match client::capabilities(uri) {
                 Ok(c) => c,
@@ -165,22 +175,24 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
     let mut disks = Vec::new();
     for (i, d) in o.array("disks")?.into_iter().enumerate() {
         let Some(dm) = d.read_lock::<Map>().map(|m| m.clone()) else {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: disks[{i}] must be a map #{{path, bus, format}}"
-            ));
+            )));
         };
         let f = format!("{func}: disks[{i}]");
         let od = Opts::new(&f, dm, &["path", "bus", "format", "device"])?;
         let path = od.req_str("path")?;
         if !path.starts_with('/') {
-            return Err(format!("{f}: 'path' {path:?} must be absolute"));
+            return Err(Error::invalid(format!(
+                "{f}: 'path' {path:?} must be absolute"
+            )));
         }
         if let Some(dir) = &images_dir {
             let p = std::path::Path::new(&path);
             if !p.starts_with(dir) || path.contains("/../") {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{f}: 'path' {path:?} is outside the lab's image folder {dir}"
-                ));
+                )));
             }
         }
         disks.push(Disk {
@@ -199,9 +211,9 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
         } else if let Some(m) = n.read_lock::<Map>() {
             m.clone()
         } else {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: nics[{i}] must be a network name or #{{network, model, mac}}"
-            ));
+            )));
         };
         let f = format!("{func}: nics[{i}]");
         let on = Opts::new(&f, nm, &["network", "model", "mac"])?;
@@ -212,9 +224,9 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
                     && m.split(':')
                         .all(|p| u8::from_str_radix(p, 16).is_ok() && p.len() == 2);
                 if !ok {
-                    return Err(format!(
+                    return Err(Error::invalid(format!(
                         "{f}: 'mac' {m:?} is not a MAC address like 52:54:00:12:34:56"
-                    ));
+                    )));
                 }
                 m.to_lowercase()
             }
@@ -236,9 +248,9 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
     };
     for b in &boot {
         if !["hd", "network", "cdrom"].contains(&b.as_str()) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: 'boot' entries are hd, network or cdrom, not {b:?}"
-            ));
+            )));
         }
     }
     Ok((
@@ -260,22 +272,22 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), String> 
 }
 
 /// Duplicate names and MACs across a set of domains.
-fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), String> {
+fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), Error> {
     let mut names = HashSet::new();
     let mut macs: std::collections::HashMap<String, String> = Default::default();
     for (s, _) in specs {
         if !names.insert(s.name.clone()) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "domain {}: the name is used twice in this set",
                 s.name
-            ));
+            )));
         }
         for (i, n) in s.nics.iter().enumerate() {
             if let Some(other) = macs.insert(n.mac.clone(), format!("{} nics[{i}]", s.name)) {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "domain {} nics[{i}]: MAC {} is also used by {other}",
                     s.name, n.mac
-                ));
+                )));
             }
         }
     }
@@ -347,7 +359,9 @@ pub mod virt_fns {
         if !path.starts_with('/') {
             return Err(super::rt_err(
                 &ctx,
-                format!("virt::sandbox_host: {path:?} must be an absolute path"),
+                Error::invalid(format!(
+                    "virt::sandbox_host: {path:?} must be an absolute path"
+                )),
             ));
         }
         super::with_effects(&ctx, |fx| {
@@ -402,7 +416,9 @@ pub mod virt_fns {
         let Some(path) = uri.strip_prefix("test://").filter(|p| p.starts_with('/')) else {
             return Err(super::rt_err(
                 &ctx,
-                format!("virt::sandbox_save: {uri} is not a sandbox (test:///PATH)"),
+                Error::invalid(format!(
+                    "virt::sandbox_save: {uri} is not a sandbox (test:///PATH)"
+                )),
             ));
         };
         super::with_effects(&ctx, |fx| {
@@ -438,7 +454,7 @@ pub mod virt_fns {
                     )]
                     fx.change(
                         crate::effects::Op::new("file.remove", &p),
-                        || std::fs::remove_file(&p).map_err(|e| format!("cannot remove {p}: {e}")),
+                        || std::fs::remove_file(&p).with_context(|| format!("cannot remove {p}")),
                         || (),
                     )?;
                     any = true;
@@ -552,7 +568,7 @@ pub mod virt_fns {
             let Some(m) = s.try_cast::<Map>() else {
                 return Err(super::rt_err(
                     &ctx,
-                    format!("domains_ensure: item {i} must be a map, not {t}"),
+                    Error::invalid(format!("domains_ensure: item {i} must be a map, not {t}")),
                 ));
             };
             parsed.push(super::with_effects(&ctx, |fx| {

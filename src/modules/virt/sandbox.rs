@@ -3,6 +3,7 @@
 //! driver's format has no place for it); the state is saved back as a test-driver file.
 
 use super::libvirt::{self, Connect};
+use crate::error::{Context, Error};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -21,30 +22,30 @@ pub fn plan_file(path: &str, text: &str) {
 
 /// An anonymous in-memory file holding `text`, as a path this process can open.
 #[allow(unsafe_code)]
-fn memory_file(text: &str) -> Result<String, String> {
+fn memory_file(text: &str) -> Result<String, Error> {
     use std::io::Write;
     use std::os::fd::FromRawFd;
     let name = c"labsh-sandbox";
     // SAFETY: memfd_create with a NUL-terminated name and no flags; the result is checked.
     let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
     if fd < 0 {
-        return Err(format!(
+        return Err(Error::failed(format!(
             "cannot make an in-memory file: {}",
             std::io::Error::last_os_error()
-        ));
+        )));
     }
     // SAFETY: fd is a fresh descriptor this function owns; the File takes it over. It is kept
     // open for the life of the process (libvirt reads it by path when the connection opens).
     let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
     f.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write the in-memory file: {e}"))?;
+        .context("cannot write the in-memory file")?;
     std::mem::forget(f);
     Ok(format!("/proc/self/fd/{fd}"))
 }
 
 /// The URI to open for `uri`: a sandbox that a plan only planned to write is opened from memory
 /// (its planned content in an anonymous file); anything else as it is.
-pub(super) fn open_uri(uri: &str) -> Result<String, String> {
+pub(super) fn open_uri(uri: &str) -> Result<String, Error> {
     let planned = uri
         .strip_prefix("test://")
         .filter(|p| !std::path::Path::new(p).exists())
@@ -94,7 +95,7 @@ pub(super) fn restore_autostart(c: &Connect, path: &str) {
 /// The state of a sandbox (`c`, a connection to a `test:///PATH` URI) as a test-driver file: the
 /// node of `node_xml` with every network and domain now defined (domains with their run state),
 /// and the names that autostart. Returns (file text, autostart sidecar text).
-pub fn state(c: &Connect, node_xml: &str) -> Result<(String, String), String> {
+pub fn state(c: &Connect, node_xml: &str) -> Result<(String, String), Error> {
     let mut body = String::new();
     let mut auto = String::new();
     let nets = c

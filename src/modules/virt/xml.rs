@@ -1,6 +1,7 @@
 //! libvirt XML for networks and domains: written from specs, read back into facts to compare.
 //! Every network and domain labsh defines carries `<labsh:lab>` in its `<metadata>`.
 
+use crate::error::{Context, Error};
 use std::fmt::Write;
 
 /// The namespace of labsh's metadata element.
@@ -113,8 +114,8 @@ fn owner_of(root: roxmltree::Node) -> Option<String> {
         .map(|c| c.text().unwrap_or("").to_string())
 }
 
-pub fn parse_network(xml: &str) -> Result<NetFacts, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("bad network XML: {e}"))?;
+pub fn parse_network(xml: &str) -> Result<NetFacts, Error> {
+    let doc = roxmltree::Document::parse(xml).context("bad network XML")?;
     let root = doc.root_element();
     let text = |n: &str| {
         child(root, n)
@@ -277,8 +278,8 @@ pub struct DomFacts {
     pub owner: Option<String>,
 }
 
-pub fn parse_domain(xml: &str) -> Result<DomFacts, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("bad domain XML: {e}"))?;
+pub fn parse_domain(xml: &str) -> Result<DomFacts, Error> {
+    let doc = roxmltree::Document::parse(xml).context("bad domain XML")?;
     let root = doc.root_element();
     let text = |n: &str| {
         child(root, n)
