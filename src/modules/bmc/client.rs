@@ -6,13 +6,14 @@ use super::zmtp;
 use crate::effects::process::{Arg, Command, Output};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
+use crate::error::Error;
 use serde_json::{json, Map as JMap, Value};
 
 pub(super) fn tool(name: &str, env_var: &str) -> String {
     std::env::var(env_var).unwrap_or_else(|_| name.to_string())
 }
 
-pub(super) fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, String> {
+pub(super) fn run(fx: &Effects, argv: Vec<Arg>, env: &[(String, Arg)]) -> Result<Output, Error> {
     let mut cmd = Command::new(argv);
     cmd.env = env.to_vec();
     run_cmd(fx, cmd)
@@ -23,22 +24,25 @@ pub(super) fn run_with_input(
     fx: &Effects,
     argv: Vec<Arg>,
     stdin: Option<Arg>,
-) -> Result<Output, String> {
+) -> Result<Output, Error> {
     let mut cmd = Command::new(argv);
     cmd.stdin = stdin;
     run_cmd(fx, cmd)
 }
 
-fn run_cmd(fx: &Effects, mut cmd: Command) -> Result<Output, String> {
+fn run_cmd(fx: &Effects, mut cmd: Command) -> Result<Output, Error> {
     cmd.timeout = Some(std::time::Duration::from_secs(60));
-    let out = fx.exec(&cmd).map_err(|e| match e {
-        crate::effects::Error::NotFound(m) => format!(
-            "{m} (sushy-emulator: pip install sushy-tools; ipmitool and curl: apt-get install ipmitool curl)"
-        ),
-        other => other.to_string(),
+    let out = fx.exec(&cmd).map_err(|e| {
+        if e.is_not_found() {
+            e.map_message(|m| format!(
+                "{m} (sushy-emulator: pip install sushy-tools; ipmitool and curl: apt-get install ipmitool curl)"
+            ))
+        } else {
+            e
+        }
     })?;
     if out.code != 0 {
-        return Err(out.failure(&cmd.display()));
+        return Err(Error::failed(out.failure(&cmd.display())));
     }
     Ok(out)
 }
@@ -84,7 +88,7 @@ pub struct Vbmc {
 }
 
 impl Vbmc {
-    pub fn port(&self) -> Result<u16, String> {
+    pub fn port(&self) -> Result<u16, Error> {
         let path = self
             .config
             .clone()
@@ -98,7 +102,7 @@ impl Vbmc {
         let text = match crate::util::read::text(&path) {
             Ok(t) => t,
             Err(_) if self.config.is_none() => return Ok(50891),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         let mut section = String::new();
         for line in text.lines() {
@@ -109,7 +113,10 @@ impl Vbmc {
                 if let Some((k, v)) = l.split_once('=') {
                     if k.trim() == "server_port" {
                         return v.trim().parse().map_err(|_| {
-                            format!("{path}: server_port {:?} is not a port", v.trim())
+                            Error::invalid(format!(
+                                "{path}: server_port {:?} is not a port",
+                                v.trim()
+                            ))
                         });
                     }
                 }
@@ -119,17 +126,20 @@ impl Vbmc {
     }
 
     /// One request to vbmcd; an `rc` in the answer is an error with its messages.
-    fn call(&self, request: Value) -> Result<Value, String> {
+    fn call(&self, request: Value) -> Result<Value, Error> {
         let port = self.port()?;
         let v = zmtp::request(port, &request, std::time::Duration::from_secs(30))?;
         if v["rc"].as_i64().unwrap_or(0) != 0 {
-            return Err(format!("vbmcd: {}", texts(&v["msg"]).join("; ")));
+            return Err(Error::failed(format!(
+                "vbmcd: {}",
+                texts(&v["msg"]).join("; ")
+            )));
         }
         Ok(v)
     }
 
     /// One map per BMC (Domain name, Status, Address, Port).
-    pub fn list(&self, fx: &Effects) -> Result<Vec<Value>, String> {
+    pub fn list(&self, fx: &Effects) -> Result<Vec<Value>, Error> {
         let v = fx.read(Op::new("bmc.vbmc.list", "vbmcd"), || {
             self.call(json!({"command": "list"}))
         })?;
@@ -152,7 +162,7 @@ impl Vbmc {
             .collect())
     }
 
-    fn add(&self, spec: &BmcSpec) -> Result<(), String> {
+    fn add(&self, spec: &BmcSpec) -> Result<(), Error> {
         self.call(json!({
             "command": "add",
             "domain_name": spec.domain,
@@ -167,7 +177,7 @@ impl Vbmc {
         .map(|_| ())
     }
 
-    fn on(&self, command: &str, domain: &str) -> Result<(), String> {
+    fn on(&self, command: &str, domain: &str) -> Result<(), Error> {
         self.call(json!({"command": command, "domain_names": [domain]}))
             .map(|_| ())
     }
@@ -190,7 +200,7 @@ fn find<'a>(list: &'a [Value], domain: &str) -> Option<&'a Value> {
 
 /// Adds (if missing) and starts (if stopped) a VirtualBMC for a domain. An existing one on
 /// another address or port is an error: labsh does not move a BMC a director may know.
-pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Result<bool, String> {
+pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Result<bool, Error> {
     let list = list_for_ensure(fx, v)?;
     if let Some(why) = vbmc_problem(fx, spec, &list) {
         return Err(why);
@@ -199,7 +209,7 @@ pub fn vbmc_ensure(fx: &Effects, v: &Vbmc, spec: &BmcSpec, start: bool) -> Resul
 }
 
 /// `vbmc list`, or (plan mode, vbmcd unreachable) an empty list.
-fn list_for_ensure(fx: &Effects, v: &Vbmc) -> Result<Vec<Value>, String> {
+fn list_for_ensure(fx: &Effects, v: &Vbmc) -> Result<Vec<Value>, Error> {
     match v.list(fx) {
         Ok(l) => Ok(l),
         Err(e) if fx.is_plan() => {
@@ -219,23 +229,27 @@ pub fn vbmcs_ensure(
     specs: &[BmcSpec],
     start: bool,
     jobs: usize,
-) -> Result<Vec<bool>, String> {
+) -> Result<Vec<bool>, Error> {
     let mut seen = std::collections::HashMap::new();
     for s in specs {
         if let Some(other) = seen.insert((s.address.clone(), s.port), s.domain.clone()) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "BMC port {}:{} is given to both {other} and {}",
                 s.address, s.port, s.domain
-            ));
+            )));
         }
     }
     let list = list_for_ensure(fx, v)?;
-    let problems: Vec<String> = specs
+    let problems: Vec<Error> = specs
         .iter()
         .filter_map(|s| vbmc_problem(fx, s, &list))
         .collect();
     if !problems.is_empty() {
-        return Err(format!("{}; no BMC was added", problems.join("; ")));
+        let said: Vec<&str> = problems.iter().map(Error::message).collect();
+        return Err(Error::of_several(
+            format!("{}; no BMC was added", said.join("; ")),
+            &problems,
+        ));
     }
     crate::effects::pool::run_all(
         jobs,
@@ -249,33 +263,33 @@ pub fn vbmcs_ensure(
 /// Why `spec` cannot be made as asked, if it cannot: its domain's BMC is elsewhere, its port is
 /// another BMC's, or something else on this host holds the port. Checked for every BMC of a
 /// batch before any is added.
-fn vbmc_problem(fx: &Effects, spec: &BmcSpec, list: &[Value]) -> Option<String> {
+fn vbmc_problem(fx: &Effects, spec: &BmcSpec, list: &[Value]) -> Option<Error> {
     if let Some(b) = find(list, &spec.domain) {
         let port = b["Port"].as_u64().unwrap_or(0);
         let addr = b["Address"].as_str().unwrap_or("");
         if port != spec.port as u64 || addr != spec.address {
-            return Some(format!(
+            return Some(Error::refused(format!(
                 "BMC for {} exists on {addr}:{port}, not {}:{}; delete it (bmc::vbmc_delete) to move it",
                 spec.domain, spec.address, spec.port
-            ));
+            )));
         }
         return None;
     }
     if let Some(other) = list.iter().find(|b| {
         b["Port"].as_u64() == Some(spec.port as u64) && b["Address"] == spec.address.as_str()
     }) {
-        return Some(format!(
+        return Some(Error::conflict(format!(
             "BMC port {}:{} is already used by {}",
             spec.address,
             spec.port,
             other["Domain name"].as_str().unwrap_or("another domain")
-        ));
+        )));
     }
     if !fx.is_plan() && !port_free(&spec.address, spec.port) {
-        return Some(format!(
+        return Some(Error::conflict(format!(
             "BMC port {}:{} for {} is already in use on this host (another program holds it); choose another port_base",
             spec.address, spec.port, spec.domain
-        ));
+        )));
     }
     None
 }
@@ -287,7 +301,7 @@ fn vbmc_ensure_in(
     spec: &BmcSpec,
     start: bool,
     list: &[Value],
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     let target = format!("{}@{}:{}", spec.domain, spec.address, spec.port);
     let mut changed = false;
     if find(list, &spec.domain).is_none() {
@@ -312,10 +326,10 @@ fn vbmc_ensure_in(
                 let t0 = std::time::Instant::now();
                 while port_free(&spec.address, spec.port) {
                     if t0.elapsed() > std::time::Duration::from_secs(15) {
-                        return Err(format!(
+                        return Err(Error::timed_out(format!(
                             "the BMC of {} did not open {}:{} within 15 s",
                             spec.domain, spec.address, spec.port
-                        ));
+                        )));
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
@@ -331,15 +345,15 @@ fn vbmc_ensure_in(
     Ok(changed)
 }
 
-pub fn vbmc_stop(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
+pub fn vbmc_stop(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, Error> {
     let list = v.list(fx)?;
     match find(&list, domain) {
         Some(b) => vbmc_command(fx, v, "stop", domain, b["Status"] == "running"),
-        None => Err(format!("no BMC for {domain}")),
+        None => Err(Error::not_found(format!("no BMC for {domain}"))),
     }
 }
 
-pub fn vbmc_delete(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, String> {
+pub fn vbmc_delete(fx: &Effects, v: &Vbmc, domain: &str) -> Result<bool, Error> {
     let list = v.list(fx)?;
     vbmc_command(fx, v, "delete", domain, find(&list, domain).is_some())
 }
@@ -351,7 +365,7 @@ fn vbmc_command(
     command: &str,
     domain: &str,
     needed: bool,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     let op = Op::new(format!("bmc.vbmc.{command}"), domain);
     if !needed {
         fx.unchanged(op);
@@ -406,11 +420,11 @@ fn ipmitool_argv(i: &Ipmi, action: &str) -> Vec<Arg> {
 }
 
 /// `ipmitool power ACTION` (status, on, off, reset, cycle); returns what ipmitool printed.
-pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, String> {
+pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, Error> {
     if !["status", "on", "off", "reset", "cycle", "soft"].contains(&action) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "ipmi power: unknown action {action:?}: status, on, off, reset, cycle or soft"
-        ));
+        )));
     }
     let argv: Vec<Arg> = ipmitool_argv(i, action);
     // -E: ipmitool reads the password from its environment, whole (-f would cut it at the first
@@ -460,7 +474,7 @@ pub fn instackenv(nodes: &[Node], reveal: bool) -> Value {
 }
 
 /// Writes instackenv.json with mode 0600 (it holds the BMC passwords); ok when it is already so.
-pub fn write_instackenv(fx: &Effects, path: &str, nodes: &[Node]) -> Result<bool, String> {
+pub fn write_instackenv(fx: &Effects, path: &str, nodes: &[Node]) -> Result<bool, Error> {
     let text =
         serde_json::to_string_pretty(&instackenv(nodes, true)).map_err(|e| e.to_string())? + "\n";
     crate::effects::files::ensure_file(fx, path, &text, true, Some(instackenv(nodes, false)))

@@ -1,5 +1,7 @@
 //! Virtual BMCs: VirtualBMC (IPMI) and sushy-tools (Redfish), their clients, and instackenv.json.
 
+use crate::error::Error;
+
 pub mod client;
 pub mod redfish;
 pub mod zmtp;
@@ -13,42 +15,44 @@ use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-fn secret_of(func: &str, o: &Opts, key: &str) -> Result<Secret, String> {
+fn secret_of(func: &str, o: &Opts, key: &str) -> Result<Secret, Error> {
     match o.value(key) {
         Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
-            format!(
+            Error::invalid(format!(
                 "{func}: '{key}' must be a secret (secret(\"name\")), not {}",
                 type_name(v)
-            )
+            ))
         }),
-        None => Err(format!("{func}: '{key}' is required (a secret)")),
+        None => Err(Error::invalid(format!(
+            "{func}: '{key}' is required (a secret)"
+        ))),
     }
 }
 
 /// IPMI 2.0 (lanplus) passwords are at most 20 bytes.
-fn check_ipmi_password(func: &str, s: &Secret) -> Result<(), String> {
+fn check_ipmi_password(func: &str, s: &Secret) -> Result<(), Error> {
     if s.expose().len() > 20 {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: the password {} is {} bytes; IPMI allows at most 20 (make it with secret(\"{}\", #{{generate: true, length: 16}}))",
             s.mask(),
             s.expose().len(),
             s.name()
-        ));
+        )));
     }
     Ok(())
 }
 
-fn port_of(o: &Opts, key: &str) -> Result<u16, String> {
+fn port_of(o: &Opts, key: &str) -> Result<u16, Error> {
     o.req_int(key, 1..=65535, "port number").map(|p| p as u16)
 }
 
-fn vbmc_of(o: &Opts) -> Result<Vbmc, String> {
+fn vbmc_of(o: &Opts) -> Result<Vbmc, Error> {
     Ok(Vbmc {
         config: o.str("config")?,
     })
 }
 
-fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
+fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), Error> {
     let func = item_label("BMC of", &m, "domain", "?");
     let o = Opts::new(
         &func,
@@ -66,9 +70,9 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
     )?;
     let address = o.str_or("address", "127.0.0.1")?;
     if address.parse::<std::net::IpAddr>().is_err() {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: 'address' {address:?} is not an IP address"
-        ));
+        )));
     }
     let password = secret_of(&func, &o, "password")?;
     check_ipmi_password(&func, &password)?;
@@ -86,7 +90,7 @@ fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), String> {
     ))
 }
 
-fn ipmi_of(m: Map) -> Result<Ipmi, String> {
+fn ipmi_of(m: Map) -> Result<Ipmi, Error> {
     let o = Opts::new(
         "ipmi",
         m,
@@ -109,14 +113,14 @@ fn ipmi_of(m: Map) -> Result<Ipmi, String> {
 }
 
 /// The credentials of a Redfish service: `#{username: "admin", password: secret(..)}`.
-fn auth_of(func: &str, m: Map) -> Result<redfish::Auth, String> {
+fn auth_of(func: &str, m: Map) -> Result<redfish::Auth, Error> {
     let o = Opts::new(func, m, &["username", "password"])?;
     let username = o.str_or("username", "admin")?;
     // curl reads NAME:PASSWORD up to the first colon as the name.
     if username.contains(':') {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: 'username' {username:?} has a colon, which HTTP basic auth cannot carry in a user name"
-        ));
+        )));
     }
     Ok(redfish::Auth {
         username,
@@ -144,10 +148,10 @@ fn reset(
     if !TYPES.contains(&reset_type) {
         return Err(rt_err(
             ctx,
-            format!(
+            Error::invalid(format!(
                 "redfish_reset: unknown ResetType {reset_type:?}: one of {}",
                 TYPES.join(", ")
-            ),
+            )),
         ));
     }
     with_effects(ctx, |fx| {
@@ -157,7 +161,7 @@ fn reset(
 
 /// A Redfish node's pm_addr as tripleo-common's Redfish driver takes it: the BMC's URL with its
 /// port (`port`, a script's pm_port, goes into it). A URL with another port is an error.
-fn redfish_addr(func: &str, addr: &str, port: Option<u16>) -> Result<String, String> {
+fn redfish_addr(func: &str, addr: &str, port: Option<u16>) -> Result<String, Error> {
     let (scheme, rest) = match addr.split_once("://") {
         Some((s, r)) => (format!("{s}://"), r),
         None => (String::new(), addr),
@@ -172,20 +176,22 @@ fn redfish_addr(func: &str, addr: &str, port: Option<u16>) -> Result<String, Str
         _ => None,
     };
     match (has, port) {
-        (Some(p), Some(q)) if p != q.to_string() => Err(format!(
+        (Some(p), Some(q)) if p != q.to_string() => Err(Error::invalid(format!(
             "{func}: pm_addr {addr:?} has port {p}, pm_port says {q}: give the port once, in pm_addr"
-        )),
+        ))),
         (None, Some(q)) => Ok(format!("{scheme}{host}:{q}{path}")),
         _ => Ok(addr.to_string()),
     }
 }
 
-fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
+fn nodes_of(nodes: Array) -> Result<Vec<Node>, Error> {
     let mut out = Vec::new();
     let mut seen_ports = std::collections::HashSet::new();
     for (i, n) in nodes.into_iter().enumerate() {
         let Some(m) = n.read_lock::<Map>().map(|m| m.clone()) else {
-            return Err(format!("instackenv: node {i} must be a map"));
+            return Err(Error::invalid(format!(
+                "instackenv: node {i} must be a map"
+            )));
         };
         let func = item_label("instackenv node", &m, "name", &format!("#{i}"));
         let o = Opts::new(
@@ -208,9 +214,9 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
         )?;
         let pm_type = o.str_or("pm_type", "ipmi")?;
         if pm_type != "ipmi" && pm_type != "redfish" {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: 'pm_type' must be ipmi or redfish, not {pm_type:?}"
-            ));
+            )));
         }
         let name = o.req_str("name")?;
         let redfish = pm_type == "redfish";
@@ -242,9 +248,9 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
             Some(s) => fields["pm_system_id"] = s.into(),
             // Both releases' Redfish driver needs it (mandatory_fields).
             None if redfish => {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{func}: a redfish node needs 'pm_system_id', its system's path (/redfish/v1/Systems/ID)"
-                ))
+                )))
             }
             None => {}
         }
@@ -270,9 +276,9 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, String> {
         };
         if let (false, Some(pm_port)) = (redfish, pm_port) {
             if !seen_ports.insert((pm_addr.clone(), pm_port)) {
-                return Err(format!(
+                return Err(Error::conflict(format!(
                     "{func}: BMC {pm_addr}:{pm_port} is used by another node too"
-                ));
+                )));
             }
         }
         out.push(node);
@@ -319,7 +325,7 @@ pub mod bmc_fns {
             let m = s.try_cast::<Map>().ok_or_else(|| {
                 super::rt_err(
                     &ctx,
-                    format!("vbmcs_ensure: item {i} must be a map, not {t}"),
+                    Error::invalid(format!("vbmcs_ensure: item {i} must be a map, not {t}")),
                 )
             })?;
             let (spec, v, st) = super::bmc_spec(m).map_err(|e| super::rt_err(&ctx, e))?;
@@ -422,7 +428,7 @@ pub mod bmc_fns {
             &["address", "port", "libvirt_uri", "pid_file"],
         )
         .map_err(|e| super::rt_err(&ctx, e))?;
-        let err = |e: String| super::rt_err(&ctx, e);
+        let err = |e: crate::error::Error| super::rt_err(&ctx, e);
         let address = o.str_or("address", "127.0.0.1").map_err(err)?;
         let port = super::port_of(&o, "port").map_err(err)?;
         let uri = o.req_str("libvirt_uri").map_err(err)?;
@@ -448,7 +454,7 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sushy_configured(ctx: NativeCallContext, opts: Map) -> Res<bool> {
-        let err = |e: String| super::rt_err(&ctx, e);
+        let err = |e: crate::error::Error| super::rt_err(&ctx, e);
         let o = super::Opts::new(
             "sushy_configured",
             opts,
@@ -468,9 +474,9 @@ pub mod bmc_fns {
         for (i, s) in o.array("systems").map_err(err)?.into_iter().enumerate() {
             let t = super::type_name(&s);
             let m = s.try_cast::<Map>().ok_or_else(|| {
-                err(format!(
+                err(Error::invalid(format!(
                     "sushy_configured: systems[{i}] must be #{{uuid, disk_bytes}}, not {t}"
-                ))
+                )))
             })?;
             let so = super::Opts::new("sushy_configured systems", m, &["uuid", "disk_bytes"])
                 .map_err(err)?;
@@ -697,6 +703,9 @@ mod tests {
         assert_eq!(f["capabilities"], "profile:control,boot_option:local");
         assert!(!f.contains_key("pm_password") && !f.contains_key("memory"));
         let e = nodes_of(node(&[("memory_mib", Dynamic::from(0_i64))])).unwrap_err();
-        assert!(e.contains("'memory_mib' = 0 MiB is out of range"), "{e}");
+        assert!(
+            e.message().contains("'memory_mib' = 0 MiB is out of range"),
+            "{e}"
+        );
     }
 }

@@ -5,6 +5,7 @@ use super::client::{run_with_input, tool};
 use crate::effects::process::{Arg, Command};
 use crate::effects::secret::Secret;
 use crate::effects::{Effects, Op};
+use crate::error::{Context, Error};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::os::unix::ffi::OsStrExt;
@@ -44,7 +45,7 @@ fn curl(
     url: &str,
     body: Option<&Value>,
     auth: Option<&Auth>,
-) -> Result<Value, String> {
+) -> Result<Value, Error> {
     let mut argv: Vec<Arg> = vec![
         tool("curl", "LABSH_CURL").into(),
         "-sS".into(),
@@ -72,15 +73,18 @@ fn curl(
     let (text, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
     let code: u16 = code.trim().parse().unwrap_or(0);
     if !(200..300).contains(&code) {
-        return Err(format!(
-            "{method} {url}: HTTP {code}: {}",
-            text.chars().take(300).collect::<String>()
+        return Err(Error::new(
+            crate::error::Kind::of_http_status(code),
+            format!(
+                "{method} {url}: HTTP {code}: {}",
+                text.chars().take(300).collect::<String>()
+            ),
         ));
     }
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(text).map_err(|e| format!("{method} {url}: not JSON: {e}"))
+    serde_json::from_str(text).with_context(|| format!("{method} {url}: not JSON"))
 }
 
 /// A system of a Redfish service.
@@ -97,7 +101,7 @@ pub fn redfish_systems(
     fx: &Effects,
     base: &str,
     auth: Option<&Auth>,
-) -> Result<Vec<System>, String> {
+) -> Result<Vec<System>, Error> {
     let base = base.trim_end_matches('/');
     let list = fx.read(Op::new("bmc.redfish.systems", base), || {
         curl(fx, "GET", &format!("{base}/redfish/v1/Systems"), None, auth)
@@ -127,7 +131,7 @@ pub fn redfish_reset(
     system_id: &str,
     reset_type: &str,
     auth: Option<&Auth>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let base = base.trim_end_matches('/');
     let url = format!("{base}/redfish/v1/Systems/{system_id}/Actions/ComputerSystem.Reset");
     fx.change(
@@ -150,7 +154,7 @@ pub fn sushy_ensure(
     port: u16,
     libvirt_uri: &str,
     pid_file: &str,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     let base = format!("http://{address}:{port}");
     let target = format!("sushy-emulator {base}");
     if fx
@@ -252,7 +256,7 @@ pub fn sushy_config(spec: &SushySpec, htpasswd: &str, state_dir: &str) -> String
 /// (401 counts: it answers before credentials are checked), giving up as soon as it exits. In
 /// the state folder its log and PID file are 0600 and what it makes there (its state folder)
 /// its user's alone.
-fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> Result<(), String> {
+fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> Result<(), Error> {
     let log = format!("{pid_file}.log");
     if let Some(dir) = std::path::Path::new(pid_file)
         .parent()
@@ -270,9 +274,12 @@ fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> R
     cmd.private = crate::paths::in_state(std::path::Path::new(pid_file));
     let pid = fx
         .spawn_detached(&cmd, std::path::Path::new(&log))
-        .map_err(|e| match e {
-            crate::effects::Error::NotFound(m) => format!("{m} (pip install sushy-tools)"),
-            other => other.to_string(),
+        .map_err(|e| {
+            if e.is_not_found() {
+                e.map_message(|m| format!("{m} (pip install sushy-tools)"))
+            } else {
+                e
+            }
         })?;
     #[expect(
         clippy::disallowed_methods,
@@ -298,15 +305,15 @@ fn start_and_wait(fx: &Effects, args: Vec<Arg>, pid_file: &str, base: &str) -> R
             }
         }
         if pid_alive(pid_file).is_none() {
-            return Err(format!(
+            return Err(Error::failed(format!(
                 "sushy-emulator exited before it answered on {base}; see {log}"
-            ));
+            )));
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    Err(format!(
+    Err(Error::timed_out(format!(
         "sushy-emulator did not answer on {base} within 30 s; see {log}"
-    ))
+    )))
 }
 
 /// The PID in `pid_file` when that process is running and is the emulator labsh starts (an
@@ -339,7 +346,7 @@ fn pid_alive(pid_file: &str) -> Option<String> {
 /// The Redfish emulator as `spec` says: its configuration and password file written (0600; the
 /// password file keeps its bcrypt hash while it still matches the password), then started, or
 /// started again when its configuration changed. Returns whether anything changed.
-pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> {
+pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, Error> {
     let htpasswd = format!("{}.htpasswd", spec.config);
     let state_dir = format!("{}.state", spec.config);
     let keep = crate::util::read::text(&htpasswd).ok().and_then(|t| {
@@ -353,7 +360,7 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
         None => format!(
             "{}:{}\n",
             spec.username,
-            bcrypt::hash(spec.password.expose(), 6).map_err(|e| format!("bcrypt: {e}"))?
+            bcrypt::hash(spec.password.expose(), 6).context("bcrypt")?
         ),
     };
     let pw_changed = crate::effects::files::ensure_file(
@@ -415,7 +422,7 @@ pub fn sushy_configured(fx: &Effects, spec: &SushySpec) -> Result<bool, String> 
 /// Asks the emulator once for each system: the first time, sushy-tools writes its
 /// default BIOS and firmware settings into the domain's definition, so that change happens while
 /// the lab builds its domains (whose definitions the l1 stage keeps), not during an inspection.
-fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
+fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), Error> {
     if fx.is_plan() {
         return Ok(());
     }
@@ -445,12 +452,12 @@ fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
                     .header("Authorization", &auth)
                     .call()
                     .map(|r| r.status().as_u16())
-                    .map_err(|e| format!("GET {url}: {e}"))
+                    .with_context(|| format!("GET {url}"))
             })?;
             if !(200..300).contains(&status) {
-                return Err(format!(
+                return Err(Error::new(crate::error::Kind::of_http_status(status), format!(
                     "GET {url}: HTTP {status} (the emulator does not serve this system, or refuses the BMC password)"
-                ));
+                )));
             }
         }
     }
@@ -459,7 +466,7 @@ fn sushy_prime(fx: &Effects, spec: &SushySpec) -> Result<(), String> {
 
 /// Stops the Redfish emulator started with `pid_file`. A PID file whose process is gone, or is
 /// no longer the emulator, is removed without stopping anything; a damaged one is refused.
-pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
+pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, Error> {
     let Ok(raw) = crate::util::read::text(pid_file) else {
         fx.unchanged(Op::new("bmc.sushy.stop", pid_file));
         return Ok(false);
@@ -481,7 +488,7 @@ pub fn sushy_stop(fx: &Effects, pid_file: &str) -> Result<bool, String> {
                 }
                 None => {}
             }
-            std::fs::remove_file(pid_file).map_err(|e| format!("cannot remove {pid_file}: {e}"))
+            std::fs::remove_file(pid_file).with_context(|| format!("cannot remove {pid_file}"))
         },
         || (),
     )?;

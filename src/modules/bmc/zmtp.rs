@@ -2,6 +2,7 @@
 //! VirtualBMCs costs a loopback round trip instead of starting the `vbmc` Python CLI (~0.5 s of
 //! CPU a call).
 
+use crate::error::{Context, Error};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -63,7 +64,7 @@ fn read_frame(s: &mut TcpStream) -> std::io::Result<(u8, Vec<u8>)> {
 }
 
 /// Sends `request` to a REP socket on 127.0.0.1:`port` and returns the JSON reply.
-pub fn request(port: u16, request: &Value, timeout: Duration) -> Result<Value, String> {
+pub fn request(port: u16, request: &Value, timeout: Duration) -> Result<Value, Error> {
     let err = |e: std::io::Error| format!("vbmcd on 127.0.0.1:{port}: {e} (is vbmcd running?)");
     let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), timeout).map_err(err)?;
     s.set_read_timeout(Some(timeout)).map_err(err)?;
@@ -73,7 +74,9 @@ pub fn request(port: u16, request: &Value, timeout: Duration) -> Result<Value, S
     let mut peer = [0u8; 64];
     s.read_exact(&mut peer).map_err(err)?;
     if peer[0] != 0xFF || peer[9] != 0x7F || peer[10] < 3 {
-        return Err(format!("127.0.0.1:{port} does not speak ZMTP 3"));
+        return Err(Error::failed(format!(
+            "127.0.0.1:{port} does not speak ZMTP 3"
+        )));
     }
     s.write_all(&ready()).map_err(err)?;
     // The server's READY (a command frame).
@@ -102,7 +105,7 @@ pub fn request(port: u16, request: &Value, timeout: Duration) -> Result<Value, S
         .into_iter()
         .rfind(|p| !p.is_empty())
         .unwrap_or_default();
-    serde_json::from_slice(&data).map_err(|e| format!("vbmcd on 127.0.0.1:{port}: not JSON: {e}"))
+    serde_json::from_slice(&data).with_context(|| format!("vbmcd on 127.0.0.1:{port}: not JSON"))
 }
 
 #[cfg(test)]
@@ -137,6 +140,6 @@ mod tests {
             Duration::from_millis(500),
         )
         .unwrap_err();
-        assert!(e.contains(&format!("127.0.0.1:{free}")), "{e}");
+        assert!(e.message().contains(&format!("127.0.0.1:{free}")), "{e}");
     }
 }

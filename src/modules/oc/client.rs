@@ -31,7 +31,7 @@ pub fn ready(fx: &Effects, kubeconfig: &str) -> Result<bool, Error> {
     if fx.is_plan() {
         return Ok(false);
     }
-    Err(Error::Failed(format!(
+    Err(Error::not_found(format!(
         "kubeconfig {kubeconfig} does not exist: is the cluster installed?"
     )))
 }
@@ -53,7 +53,7 @@ pub fn read_json(fx: &Effects, kubeconfig: &str, args: &[String]) -> Result<Opti
     let out = fx.run_checked(Op::new("oc.get", &shown), &cmd, true)?;
     serde_json::from_str(&out.stdout)
         .map(Some)
-        .map_err(|e| Error::Failed(format!("{shown}: not JSON: {e}")))
+        .map_err(|e| Error::failed(format!("{shown}: not JSON: {e}")))
 }
 
 /// The items of a list the client printed (one object as a list of one).
@@ -234,7 +234,7 @@ pub fn wait_nodes_ready(
                 .filter(|n| n["ready"] != true)
                 .map(|n| n["name"].as_str().unwrap_or_default().to_string())
                 .collect();
-            return Err(Error::Failed(format!(
+            return Err(Error::timed_out(format!(
                 "{ready} of {count} nodes Ready after {}s; not Ready: {}",
                 timeout.as_secs(),
                 if not.is_empty() {

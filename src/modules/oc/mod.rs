@@ -94,7 +94,7 @@ pub mod oc_fns {
         let mut words = Vec::with_capacity(argv.len());
         for (i, x) in argv.iter().enumerate() {
             let w = to_word(x, "it would show in the pod's process list as well: keep it in a Kubernetes secret the pod reads")
-                .map_err(|e| rt_err(&ctx, format!("oc::exec: argv[{i}] {e}")))?;
+                .map_err(|e| rt_err(&ctx, e.map_message(|m| format!("oc::exec: argv[{i}] {m}"))))?;
             words.push(w.into());
         }
         with_effects(&ctx, |fx| {

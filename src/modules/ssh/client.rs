@@ -4,7 +4,7 @@
 //! the effects seam.
 
 use crate::effects::process::{shell_quote, Arg, Command, Output};
-use crate::effects::{Effects, Error, Op};
+use crate::effects::{Effects, Error, Kind, Op};
 use std::time::Duration;
 
 /// A remote host and how to reach it.
@@ -181,9 +181,9 @@ impl Host {
 
 /// `line` as `sudo` asks: as it is, as root, or as another user (`sudo -n`: never a password
 /// prompt); an empty line is an error of `func`.
-pub fn as_user(func: &str, line: String, sudo: &Option<String>) -> Result<String, String> {
+pub fn as_user(func: &str, line: String, sudo: &Option<String>) -> Result<String, Error> {
     if line.trim().is_empty() {
-        return Err(format!("{func}: the command is empty"));
+        return Err(Error::invalid(format!("{func}: the command is empty")));
     }
     Ok(match sudo {
         None => line,
@@ -197,7 +197,7 @@ pub fn as_user(func: &str, line: String, sudo: &Option<String>) -> Result<String
 }
 
 /// Turns ssh's own failures (exit 255) into a message naming the host.
-fn explain(h: &Host, code: i32, stderr: &str) -> Option<String> {
+fn explain(h: &Host, code: i32, stderr: &str) -> Option<Error> {
     if code != 255 {
         return None;
     }
@@ -207,19 +207,36 @@ fn explain(h: &Host, code: i32, stderr: &str) -> Option<String> {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
-    let hint = if last.contains("Permission denied") {
-        "authentication refused: check the user, the identity file and the remote authorized_keys"
+    // ssh's own words (OpenSSH's ssh.c and sshconnect.c) say which failure it was.
+    let (kind, hint) = if last.contains("Permission denied") {
+        (
+            Kind::Unauthorized,
+            "authentication refused: check the user, the identity file and the remote authorized_keys",
+        )
     } else if last.contains("timed out")
         || last.contains("No route")
         || last.contains("Connection refused")
     {
-        "the host cannot be reached: check the address, the port and that sshd runs"
+        (
+            if last.contains("timed out") {
+                Kind::TimedOut
+            } else {
+                Kind::Unreachable
+            },
+            "the host cannot be reached: check the address, the port and that sshd runs",
+        )
     } else if last.contains("Host key verification failed") {
-        "the host key is unknown or changed: check known_hosts"
+        (
+            Kind::Refused,
+            "the host key is unknown or changed: check known_hosts",
+        )
     } else {
-        "ssh failed"
+        (Kind::Failed, "ssh failed")
     };
-    Some(format!("ssh to {}: {hint} ({last})", h.label()))
+    Some(Error::new(
+        kind,
+        format!("ssh to {}: {hint} ({last})", h.label()),
+    ))
 }
 
 /// How a remote command runs (the options of `ssh::run`).
@@ -243,13 +260,13 @@ pub fn offline(fx: &Effects, h: &Host, shown: Option<Op>, what: &str) -> Result<
         return Ok(false);
     }
     if !fx.is_plan() {
-        return Err(Error::Failed(format!(
+        return Err(Error::refused(format!(
             "{} is offline (the target stands in for it); nothing was run: {what}",
             h.label()
         )));
     }
     if let Some(op) = shown {
-        fx.planned_step(op).map_err(Error::Failed)?;
+        fx.planned_step(op)?;
     }
     Ok(true)
 }
@@ -278,18 +295,18 @@ pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Ou
             c.stream = Some(h.label());
         }
         let out = fx.exec(&c)?;
-        if let Some(m) = explain(h, out.code, &out.stderr) {
-            return Err(Error::Failed(m));
+        if let Some(e) = explain(h, out.code, &out.stderr) {
+            return Err(e);
         }
         if o.check && out.code != 0 {
-            return Err(Error::Failed(remote_failure(h, line, &out)));
+            return Err(Error::failed(remote_failure(h, line, &out)));
         }
         Ok(out)
     };
     if o.read {
-        fx.read_typed(op, run)
+        fx.read(op, run)
     } else {
-        fx.change_typed(op, run, Output::planned)
+        fx.change(op, run, Output::planned)
     }
 }
 
@@ -331,7 +348,7 @@ pub fn read_text(
     match out.code {
         0 => Ok(Some(out.stdout)),
         3 => Ok(None),
-        c => Err(Error::Failed(format!(
+        c => Err(Error::failed(format!(
             "cannot read {path} on {}: exit code {c}: {}",
             h.label(),
             out.stderr.trim()
@@ -392,17 +409,17 @@ pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Re
         .arg("mode", w.mode.as_deref())
         .arg("content", &w.shown);
     // A write that failed (ssh's own failure, or the remote shell's) is recorded as failed.
-    fx.change_typed(
+    fx.change(
         op,
         || -> Result<(), Error> {
             let mut c = Command::new(h.command(&full)?);
             c.stdin = Some(Arg::Plain(text.to_string()));
             let out = fx.exec(&c)?;
-            if let Some(m) = explain(h, out.code, &out.stderr) {
-                return Err(Error::Failed(m));
+            if let Some(e) = explain(h, out.code, &out.stderr) {
+                return Err(e);
             }
             if out.code != 0 {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "cannot write {path} on {}: exit code {}: {}",
                     h.label(),
                     out.code,

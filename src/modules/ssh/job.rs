@@ -57,16 +57,16 @@ pub enum State {
 }
 
 /// A job's name is a file name on the host: letters, digits, '.', '_' and '-'.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), Error> {
     if name.is_empty()
         || name.starts_with('.')
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "ssh::job: the name {name:?} must be letters, digits, '.', '_' and '-' (it names a folder on the host)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -88,7 +88,7 @@ fn remote(
     c.timeout = Some(timeout);
     let out = fx.exec(&c)?;
     if out.code == 255 {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "ssh to {} failed while following a job: {}",
             h.label(),
             out.tail(3)
@@ -107,11 +107,11 @@ pub fn state(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<State, Error> {
          c=other; cmp -s \"$D/cmd\" - 2>/dev/null && c=same; echo \"$s $c\""
     );
     let op = Op::new("ssh.job.state", format!("{}: {}", h.label(), spec.name));
-    let out = fx.read_typed(op, || {
+    let out = fx.read(op, || {
         remote(fx, h, &line, Some(&spec.command), Duration::from_secs(60))
     })?;
     parse_state(&out.stdout).ok_or_else(|| {
-        Error::Failed(format!(
+        Error::failed(format!(
             "cannot read the state of job {} on {}: {}",
             spec.name,
             h.label(),
@@ -153,7 +153,7 @@ fn start(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<(), Error> {
     );
     let out = remote(fx, h, &line, Some(&spec.command), Duration::from_secs(60))?;
     if out.code != 0 || !out.stdout.contains("started") {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "cannot start job {} on {}: exit code {}: {}",
             spec.name,
             h.label(),
@@ -249,7 +249,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
             h.label(),
             spec.log
         ));
-        Error::Interrupted
+        Error::interrupted()
     };
     let end = loop {
         let line = format!(
@@ -261,14 +261,14 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         );
         let out = match remote(fx, h, &line, None, Duration::from_secs(120)) {
             Ok(o) => o,
-            Err(Error::Interrupted) => {
+            Err(e) if e.is_interrupted() => {
                 return Err(left_running());
             }
             Err(e) => return Err(e),
         };
         let (status, rest) = out.stdout.split_once('\n').unwrap_or((&out.stdout, ""));
         let Some((size, alive, rc)) = parse_poll(status) else {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "cannot follow job {} on {}: {}",
                 spec.name,
                 h.label(),
@@ -339,7 +339,7 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
                 if let Some(p) = &spinner {
                     p.finish_and_clear();
                 }
-                return Err(Error::TimedOut(format!(
+                return Err(Error::timed_out(format!(
                     "{} did not finish in {} on {}; {stopped}. Its log: {}{}",
                     spec.name,
                     short(t),
@@ -393,7 +393,7 @@ pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, Error> {
     }
     // A checked job's non-zero exit is judged inside the effect, so that it is recorded as
     // failed, not as changed.
-    fx.change_typed(
+    fx.change(
         op,
         || {
             let end = match st {
@@ -409,7 +409,7 @@ pub fn run(fx: &Effects, h: &Host, spec: &JobSpec) -> Result<JobEnd, Error> {
                 }
             }?;
             if spec.check && end.code != 0 {
-                return Err(Error::Failed(failure(h, spec, &end)));
+                return Err(Error::failed(failure(h, spec, &end)));
             }
             Ok(end)
         },

@@ -4,6 +4,8 @@
 //! Long commands run as detached jobs on the host (job.rs), followed until they end. This file
 //! reads the Rhai values; client.rs reaches the hosts.
 
+use crate::error::Error;
+
 pub mod client;
 pub mod job;
 
@@ -21,7 +23,7 @@ use rhai::{Array, Dynamic, Map, NativeCallContext};
 use crate::session::Res;
 
 /// Parses `"user@host:port"` or `#{host, user, port, identity, connect_timeout, options}`.
-pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
+pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, Error> {
     if d.is_string() {
         let s = d.clone().into_string().unwrap_or_default();
         let (user, rest) = match s.split_once('@') {
@@ -31,15 +33,14 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') => (
                 h.to_string(),
-                Some(
-                    p.parse::<u16>()
-                        .map_err(|_| format!("{func}: {s:?}: the port {p:?} is not a number"))?,
-                ),
+                Some(p.parse::<u16>().map_err(|_| {
+                    Error::invalid(format!("{func}: {s:?}: the port {p:?} is not a number"))
+                })?),
             ),
             _ => (rest, None),
         };
         if host.is_empty() {
-            return Err(format!("{func}: the host is empty"));
+            return Err(Error::invalid(format!("{func}: the host is empty")));
         }
         return Ok(Host {
             host,
@@ -53,10 +54,10 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
         });
     }
     let Some(m) = d.read_lock::<Map>().map(|m| m.clone()) else {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: a host is \"user@host[:port]\" or #{{host, user, port, identity}}, not {}",
             type_name(d)
-        ));
+        )));
     };
     let o = Opts::new(
         func,
@@ -82,7 +83,7 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
         user: o.str("user")?,
         port: match o.int("port")? {
             Some(p) if (1..=65535).contains(&p) => Some(p as u16),
-            Some(p) => return Err(format!("{func}: port {p} is out of range")),
+            Some(p) => return Err(Error::invalid(format!("{func}: port {p} is out of range"))),
             None => None,
         },
         identity: o.str("identity")?,
@@ -94,7 +95,7 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, String> {
 }
 
 /// The remote command line: a string as is, an array shell-quoted; wrapped in sudo when asked.
-fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<String, String> {
+fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<String, Error> {
     let line = if cmd.is_string() {
         cmd.clone().into_string().unwrap_or_default()
     } else if cmd.is_array() {
@@ -103,37 +104,37 @@ fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<Strin
             match to_arg(&a)? {
                 Arg::Plain(p) => parts.push(shell_quote(&p)),
                 Arg::Secret(_) | Arg::SecretFile { .. } => {
-                    return Err(format!(
+                    return Err(Error::refused(format!(
                         "{func}: a secret cannot go on a remote command line (it would show in the remote process list); pass it with #{{stdin: secret}}"
-                    ))
+                    )))
                 }
             }
         }
         parts.join(" ")
     } else {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: the command is a string or an array, not {}",
             type_name(cmd)
-        ));
+        )));
     };
     client::as_user(func, line, sudo)
 }
 
-fn sudo_of(o: &Opts) -> Result<Option<String>, String> {
+fn sudo_of(o: &Opts) -> Result<Option<String>, Error> {
     match o.value("sudo") {
         None => Ok(None),
         Some(v) if v.is_bool() => Ok(v.as_bool().unwrap_or(false).then(|| "root".to_string())),
         Some(v) if v.is_string() => Ok(Some(v.to_string())),
-        Some(v) => Err(format!(
+        Some(v) => Err(Error::invalid(format!(
             "option 'sudo' must be true or a user name, not {}",
             type_name(v)
-        )),
+        ))),
     }
 }
 
 /// Runs a remote command line with the option map of `ssh::run`.
 fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts: Map) -> Res<Map> {
-    let err = |e: String| rt_err(ctx, e);
+    let err = |e: crate::error::Error| rt_err(ctx, e);
     let o = Opts::new(
         func,
         opts,
@@ -193,15 +194,15 @@ fn edit_of(
 }
 
 /// The options of a remote file write: `#{mode, in_place, sudo}`.
-fn file_opts(func: &str, m: Map) -> Result<client::Write, String> {
+fn file_opts(func: &str, m: Map) -> Result<client::Write, Error> {
     let o = Opts::new(func, m, &["mode", "in_place", "sudo"])?;
     let mode = o.str("mode")?;
     if let Some(mode) = &mode {
         if !(mode.len() == 3 || mode.len() == 4) || !mode.chars().all(|c| ('0'..='7').contains(&c))
         {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: mode {mode:?} must be octal such as \"0600\""
-            ));
+            )));
         }
     }
     Ok(client::Write {
@@ -261,7 +262,7 @@ fn job_call<'a>(
 }
 
 /// The jobs' folder on the host: option `dir`, by default `.labsh/jobs` of the login folder.
-fn jobs_dir(o: &Opts) -> Result<String, String> {
+fn jobs_dir(o: &Opts) -> Result<String, Error> {
     o.str_or("dir", ".labsh/jobs")
 }
 
@@ -377,8 +378,12 @@ pub mod ssh_fns {
     #[rhai_fn(return_raw)]
     pub fn read(ctx: NativeCallContext, host: Dynamic, path: &str) -> Res<String> {
         let h = super::host_at(&ctx, "ssh::read", &host)?;
-        super::remote_text(&ctx, &h, path, &None)?
-            .ok_or_else(|| rt_err(&ctx, format!("{path} does not exist on {}", h.label())))
+        super::remote_text(&ctx, &h, path, &None)?.ok_or_else(|| {
+            rt_err(
+                &ctx,
+                Error::not_found(format!("{path} does not exist on {}", h.label())),
+            )
+        })
     }
 
     /// Whether a remote path exists (a read).
@@ -440,7 +445,7 @@ pub mod ssh_fns {
             {
                 return Ok(true);
             }
-            Err(e) => return Err(rt_err(&ctx, e.to_string())),
+            Err(e) => return Err(rt_err(&ctx, e)),
         };
         w.shown = serde_json::json!(format!("from {local}"));
         super::remote_write(&ctx, &h, remote, &text, &w)
@@ -457,8 +462,12 @@ pub mod ssh_fns {
     #[rhai_fn(return_raw)]
     pub fn get(ctx: NativeCallContext, host: Dynamic, remote: &str, local: &str) -> Res<bool> {
         let h = super::host_at(&ctx, "ssh::get", &host)?;
-        let text = super::remote_text(&ctx, &h, remote, &None)?
-            .ok_or_else(|| rt_err(&ctx, format!("{remote} does not exist on {}", h.label())))?;
+        let text = super::remote_text(&ctx, &h, remote, &None)?.ok_or_else(|| {
+            rt_err(
+                &ctx,
+                Error::not_found(format!("{remote} does not exist on {}", h.label())),
+            )
+        })?;
         with_effects(&ctx, |fx| {
             crate::effects::files::ensure_file(fx, local, &text, true, None)
         })
@@ -483,8 +492,7 @@ pub mod ssh_fns {
     ) -> Res<bool> {
         let (h, sudo) = super::edit_of(&ctx, "ssh::ini_set", &host, opts)?;
         let (v, shown_v) = crate::modules::files::ini_value(&value);
-        edit::check_ini(section, key, &v)
-            .map_err(|e| rt_err(&ctx, format!("ssh::ini_set: {e}")))?;
+        edit::check_ini(section, key, &v).map_err(|e| rt_err(&ctx, e.context("ssh::ini_set")))?;
         let shown = serde_json::json!(format!("[{section}] {key} = {shown_v}"));
         let cur = super::remote_text(&ctx, &h, path, &sudo)?;
         let Some(cur) = cur else {
@@ -495,7 +503,7 @@ pub mod ssh_fns {
             }
             return Err(rt_err(
                 &ctx,
-                format!("{path} does not exist on {}", h.label()),
+                Error::not_found(format!("{path} does not exist on {}", h.label())),
             ));
         };
         super::finish_edit(
@@ -504,7 +512,7 @@ pub mod ssh_fns {
             path,
             Op::new("ssh.ini_set", format!("{}:{path}", h.label())).arg("set", &shown),
             edit::ini_set(&cur, section, key, &v)
-                .map_err(|e| rt_err(&ctx, format!("ssh::ini_set: {e}")))?,
+                .map_err(|e| rt_err(&ctx, e.context("ssh::ini_set")))?,
             sudo,
             serde_json::json!({"set": shown}),
         )
@@ -528,11 +536,10 @@ pub mod ssh_fns {
     ) -> Res<bool> {
         let (h, sudo) = super::edit_of(&ctx, "ssh::hosts_block", &host, opts)?;
         let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        edit::check_block(name, &body)
-            .map_err(|e| rt_err(&ctx, format!("ssh::hosts_block: {e}")))?;
+        edit::check_block(name, &body).map_err(|e| rt_err(&ctx, e.context("ssh::hosts_block")))?;
         let cur = super::remote_text(&ctx, &h, path, &sudo)?.unwrap_or_default();
         let new = edit::block_set(&cur, name, &body)
-            .map_err(|e| rt_err(&ctx, format!("{path} on {}: {e}", h.label())))?;
+            .map_err(|e| rt_err(&ctx, e.context(format!("{path} on {}", h.label()))))?;
         super::finish_edit(
             &ctx,
             &h,
@@ -569,7 +576,7 @@ pub mod ssh_fns {
         command: &str,
         opts: Map,
     ) -> Res<Map> {
-        let err = |e: String| rt_err(&ctx, e);
+        let err = |e: crate::error::Error| rt_err(&ctx, e);
         let keys = ["log", "cwd", "dir", "timeout", "every", "check"];
         let (h, o) = super::job_call(&ctx, "ssh::job", &host, name, opts, &keys)?;
         if command.trim().is_empty() {
