@@ -3,6 +3,7 @@
 //! (`export OS_...=...` lines, as TripleO's overcloudrc).
 
 use crate::effects::secret::Secret;
+use crate::error::{Context, Error};
 use crate::util::yaml::read_yaml;
 use serde_json::{Map as JMap, Value};
 use std::path::{Path, PathBuf};
@@ -164,13 +165,16 @@ pub fn merge(base: &mut Value, over: Value) {
 /// The `clouds:` map of clouds.yaml with secure.yaml merged over it, and the files read.
 pub fn load_clouds_files(
     clouds_yaml: Option<&Path>,
-) -> Result<(JMap<String, Value>, Vec<PathBuf>), String> {
+) -> Result<(JMap<String, Value>, Vec<PathBuf>), Error> {
     let mut files = vec![];
     let mut all = Value::Object(JMap::new());
     let main = match clouds_yaml {
         Some(p) => {
             if !p.is_file() {
-                return Err(format!("clouds file {} does not exist", p.display()));
+                return Err(Error::not_found(format!(
+                    "clouds file {} does not exist",
+                    p.display()
+                )));
             }
             Some(p.to_path_buf())
         }
@@ -195,13 +199,13 @@ pub fn load_clouds_files(
         None => JMap::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{}: 'clouds' must be a map of cloud names",
                 files
                     .first()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
-            ))
+            )))
         }
     };
     Ok((clouds, files))
@@ -259,18 +263,18 @@ fn domain(v: &Value, id: &str, name: &str, fallbacks: &[(&str, &str)]) -> Domain
 }
 
 /// A cloud from its clouds.yaml entry (`auth:` plus the top-level keys).
-pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig, String> {
+pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig, Error> {
     let at = |key: &str| format!("{source}: cloud '{name}': {key}");
     let Some(auth) = entry.get("auth") else {
-        return Err(format!("{} is missing", at("auth")));
+        return Err(Error::invalid(format!("{} is missing", at("auth"))));
     };
-    let auth_url =
-        s(auth, "auth_url").ok_or_else(|| format!("{} is missing", at("auth.auth_url")))?;
+    let auth_url = s(auth, "auth_url")
+        .ok_or_else(|| Error::invalid(format!("{} is missing", at("auth.auth_url"))))?;
     if !auth_url.starts_with("http://") && !auth_url.starts_with("https://") {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{} must start with http:// or https://, not {auth_url:?}",
             at("auth.auth_url")
-        ));
+        )));
     }
     let auth_type = s(entry, "auth_type").unwrap_or_else(|| {
         if s(auth, "application_credential_secret").is_some() {
@@ -296,7 +300,10 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
             let username = s(auth, "username");
             let user_id = s(auth, "user_id");
             if username.is_none() && user_id.is_none() {
-                return Err(format!("{} is missing", at("auth.username")));
+                return Err(Error::invalid(format!(
+                    "{} is missing",
+                    at("auth.username")
+                )));
             }
             Auth::Password {
                 username,
@@ -312,10 +319,10 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
             let id = s(auth, "application_credential_id");
             let cname = s(auth, "application_credential_name");
             if id.is_none() && cname.is_none() {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{} is missing",
                     at("auth.application_credential_id")
-                ));
+                )));
             }
             Auth::AppCredential {
                 id,
@@ -329,18 +336,18 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
             }
         }
         other => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{}: {other:?} is not supported; use password or v3applicationcredential",
                 at("auth_type")
-            ))
+            )))
         }
     };
     let system = s(auth, "system_scope");
     if let Some(sys) = system.as_deref().filter(|v| *v != "all") {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{}: {sys:?} is not a system scope; the only one is \"all\"",
             at("auth.system_scope")
-        ));
+        )));
     }
     let scope = if matches!(a, Auth::AppCredential { .. }) {
         Scope::Unscoped
@@ -372,7 +379,11 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
     let cacert = s(entry, "cacert").map(PathBuf::from);
     if let Some(c) = &cacert {
         if !c.is_file() {
-            return Err(format!("{}: {} does not exist", at("cacert"), c.display()));
+            return Err(Error::not_found(format!(
+                "{}: {} does not exist",
+                at("cacert"),
+                c.display()
+            )));
         }
     }
     let interface = s(entry, "interface")
@@ -381,17 +392,19 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
         .trim_end_matches("URL")
         .to_string();
     if !["public", "internal", "admin"].contains(&interface.as_str()) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{}: {interface:?} must be public, internal or admin",
             at("interface")
-        ));
+        )));
     }
     let timeout = match entry.get("api_timeout") {
         Some(Value::Number(n)) => Duration::from_secs_f64(n.as_f64().unwrap_or(60.0)),
-        Some(Value::String(t)) => Duration::from_secs_f64(
-            t.parse::<f64>()
-                .map_err(|_| format!("{}: {t:?} is not a number of seconds", at("api_timeout")))?,
-        ),
+        Some(Value::String(t)) => Duration::from_secs_f64(t.parse::<f64>().map_err(|_| {
+            Error::invalid(format!(
+                "{}: {t:?} is not a number of seconds",
+                at("api_timeout")
+            ))
+        })?),
         _ => Duration::from_secs(60),
     };
     Ok(CloudConfig {
@@ -467,7 +480,7 @@ pub fn entry_from_vars(vars: &[(String, String)]) -> Value {
 
 /// The `OS_*` assignments of an openrc file: `export OS_X=value` (quotes removed). Lines that
 /// compute values (`$(...)`, `${...}`) are refused with their line number.
-pub fn parse_openrc(text: &str, source: &str) -> Result<Vec<(String, String)>, String> {
+pub fn parse_openrc(text: &str, source: &str) -> Result<Vec<(String, String)>, Error> {
     let mut vars = vec![];
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -490,15 +503,17 @@ pub fn parse_openrc(text: &str, source: &str) -> Result<Vec<(String, String)>, S
             v.truncate(hash);
         }
         if v.contains("$(") || v.contains("${") || v.contains('`') {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{source}:{}: {name} is computed by the shell ({v}); write its value instead",
                 i + 1
-            ));
+            )));
         }
         vars.push((name.to_string(), v));
     }
     if !vars.iter().any(|(n, _)| n == "OS_AUTH_URL") {
-        return Err(format!("{source}: no 'export OS_AUTH_URL=...' line"));
+        return Err(Error::invalid(format!(
+            "{source}: no 'export OS_AUTH_URL=...' line"
+        )));
     }
     Ok(vars)
 }
@@ -512,7 +527,7 @@ pub fn env_vars() -> Vec<(String, String)> {
 
 /// Resolves a cloud by name: `envvars` (or an empty name with `OS_AUTH_URL` set and no
 /// `OS_CLOUD`) from the environment, otherwise from clouds.yaml.
-pub fn named(name: &str, clouds_yaml: Option<&Path>) -> Result<CloudConfig, String> {
+pub fn named(name: &str, clouds_yaml: Option<&Path>) -> Result<CloudConfig, Error> {
     let env = env_vars();
     let name = if name.is_empty() {
         std::env::var("OS_CLOUD").unwrap_or_default()
@@ -528,27 +543,27 @@ pub fn named(name: &str, clouds_yaml: Option<&Path>) -> Result<CloudConfig, Stri
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "clouds.yaml".into());
     if name.is_empty() {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "no cloud named: pass a cloud name, set OS_CLOUD, or source an openrc (known clouds: {})",
             known(&clouds)
-        ));
+        )));
     }
     match clouds.get(&name) {
         Some(e) => from_entry(&name, e, &source),
-        None if files.is_empty() => Err(format!(
+        None if files.is_empty() => Err(Error::not_found(format!(
             "unknown cloud '{name}': no clouds.yaml found (looked in {})",
             search_dirs()
                 .iter()
                 .map(|d| d.join("clouds.yaml").display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )),
+        ))),
         None => {
             let hint = crate::util::suggest::hint(&name, clouds.keys().map(|k| k.as_str()));
-            Err(format!(
+            Err(Error::not_found(format!(
                 "unknown cloud '{name}' in {source}{hint}; known clouds: {}",
                 known(&clouds)
-            ))
+            )))
         }
     }
 }
@@ -562,8 +577,8 @@ fn known(clouds: &JMap<String, Value>) -> String {
 }
 
 /// A cloud from an openrc file.
-pub fn openrc(path: &Path) -> Result<CloudConfig, String> {
-    let text = crate::util::read::text(path).map_err(|e| format!("openrc: {e}"))?;
+pub fn openrc(path: &Path) -> Result<CloudConfig, Error> {
+    let text = crate::util::read::text(path).map_err(|e| Error::from(e).context("openrc"))?;
     let src = path.display().to_string();
     let vars = parse_openrc(&text, &src)?;
     from_entry("openrc", &entry_from_vars(&vars), &src)
@@ -610,7 +625,7 @@ mod tests {
         }
         let e = named("b", Some(&dir.path().join("clouds.yaml"))).unwrap_err();
         assert!(
-            e.contains("unknown cloud 'b'") && e.contains("known clouds: a"),
+            e.message().contains("unknown cloud 'b'") && e.message().contains("known clouds: a"),
             "{e}"
         );
     }
@@ -622,8 +637,8 @@ mod tests {
             "clouds:\n  a:\n    auth: [\n      x: 1\n",
         );
         let e = named("a", Some(&p)).unwrap_err();
-        assert!(e.contains("clouds.yaml"), "{e}");
-        assert!(e.contains("line"), "{e}");
+        assert!(e.message().contains("clouds.yaml"), "{e}");
+        assert!(e.message().contains("line"), "{e}");
     }
 
     #[test]
@@ -635,6 +650,6 @@ mod tests {
         assert_eq!(c.project(), "admin");
         let e =
             parse_openrc("export OS_AUTH_URL=x\nexport OS_PASSWORD=$(cat f)\n", "rc").unwrap_err();
-        assert!(e.starts_with("rc:2:"), "{e}");
+        assert!(e.message().starts_with("rc:2:"), "{e}");
     }
 }

@@ -10,6 +10,8 @@
 //! module. spec.rs reads their option maps into the specs of `api`, whose operations never see
 //! a Rhai type, and `client` talks HTTP.
 
+use crate::error::{Error, Kind};
+
 pub mod api;
 pub mod baremetal;
 pub mod client;
@@ -81,18 +83,18 @@ const SPEC_KEYS: &[&str] = &[
     "planned",
 ];
 
-/// A configuration from a spec; `Err((message, missing_file))`.
-fn config_of(spec: &Dynamic) -> Result<CloudConfig, (String, bool)> {
+/// A configuration from a spec; `Err((error, missing_file))`.
+fn config_of(spec: &Dynamic) -> Result<CloudConfig, (Error, bool)> {
     if spec.is_string() {
         let name = spec.clone().into_string().unwrap_or_default();
         return config::named(&name, None).map_err(|e| (e, false));
     }
     let Some(m) = spec.read_lock::<Map>().map(|m| m.clone()) else {
         return Err((
-            format!(
+            Error::invalid(format!(
                 "a cloud is a name from clouds.yaml or a map (#{{cloud: ..}}, #{{openrc: ..}}, #{{auth_url: ..}}), not {}",
                 type_name(spec)
-            ),
+            )),
             false,
         ));
     };
@@ -100,7 +102,10 @@ fn config_of(spec: &Dynamic) -> Result<CloudConfig, (String, bool)> {
     if let Some(rc) = o.str("openrc").map_err(|e| (e, false))? {
         let p = PathBuf::from(&rc);
         if !p.is_file() {
-            return Err((format!("openrc {rc} does not exist"), true));
+            return Err((
+                Error::not_found(format!("openrc {rc} does not exist")),
+                true,
+            ));
         }
         return config::openrc(&p).map_err(|e| (e, false));
     }
@@ -135,7 +140,10 @@ fn config_of(spec: &Dynamic) -> Result<CloudConfig, (String, bool)> {
     let file = o.str("clouds_yaml").map_err(|e| (e, false))?;
     if let Some(f) = &file {
         if !PathBuf::from(f).is_file() {
-            return Err((format!("clouds file {f} does not exist"), true));
+            return Err((
+                Error::not_found(format!("clouds file {f} does not exist")),
+                true,
+            ));
         }
     }
     let name = o.str("cloud").map_err(|e| (e, false))?.unwrap_or_default();
@@ -182,7 +190,7 @@ enum Whoami {
 
 /// The Rhai map of a struct.
 fn to_map(v: &impl Serialize) -> Res<Map> {
-    Ok(crate::session::map_of(v)?)
+    crate::session::map_of(v).map_err(|e| crate::session::raise(e, None, rhai::Position::NONE))
 }
 
 /// The key of a cloud given as a map: a digest of it keyed with this process's random key, so
@@ -247,7 +255,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     let cfg = match config_of(spec) {
         Ok(c) => c,
         Err((why, true)) if plan => {
-            return offline(spec_name("openrc"), why);
+            return offline(spec_name("openrc"), why.to_string());
         }
         Err((e, _)) => return Err(rt_err(ctx, e)),
     };
@@ -260,7 +268,10 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     let cl = client::session(cfg.clone()).map_err(|e| rt_err(ctx, e))?;
     match cl.whoami() {
         Ok(_) => {}
-        Err(e) if plan && e.contains("cannot reach") => return offline(name, e),
+        // A cloud a plan cannot reach yet (no answer, or none in time) is planned as empty.
+        Err(e) if plan && (e.is(Kind::Unreachable) || e.is(Kind::TimedOut)) => {
+            return offline(name, e.to_string())
+        }
         Err(e) => return Err(rt_err(ctx, e)),
     }
     let conn = Conn::Live(cl);
@@ -272,7 +283,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
 fn with_api<T: ToRhai>(
     ctx: &NativeCallContext,
     cloud: &Dynamic,
-    f: impl FnOnce(&Api) -> Result<T, String>,
+    f: impl FnOnce(&Api) -> Result<T, Error>,
 ) -> Res<T::Out> {
     let (conn, _) = conn_of(ctx, cloud)?;
     with_effects(ctx, |fx| f(&Api { fx, conn }).map(T::to_rhai))
@@ -319,12 +330,15 @@ macro_rules! as_itself {
 as_itself!(Dynamic, Array, Map, bool, i64, String, (), Whoami);
 
 /// Integer values of a map (quotas), keys in order.
-fn int_pairs(func: &str, m: &Map) -> Result<Vec<(String, i64)>, String> {
+fn int_pairs(func: &str, m: &Map) -> Result<Vec<(String, i64)>, Error> {
     m.iter()
         .map(|(k, v)| {
-            v.as_int()
-                .map(|i| (k.to_string(), i))
-                .map_err(|_| format!("{func}: '{k}' must be an integer, not {}", type_name(v)))
+            v.as_int().map(|i| (k.to_string(), i)).map_err(|_| {
+                Error::invalid(format!(
+                    "{func}: '{k}' must be an integer, not {}",
+                    type_name(v)
+                ))
+            })
         })
         .collect()
 }

@@ -5,28 +5,29 @@
 use super::api;
 use super::id::Id;
 use crate::effects::secret::Secret;
+use crate::error::Error;
 use crate::modules::opts::{type_name, Opts};
 use rhai::Map;
 
-pub(super) fn opts<'a>(func: &'a str, m: Map, known: &[&str]) -> Result<Opts<'a>, String> {
+pub(super) fn opts<'a>(func: &'a str, m: Map, known: &[&str]) -> Result<Opts<'a>, Error> {
     Opts::new(func, m, known)
 }
 
 /// A list option as text (each item as `to_string` writes it).
-pub(super) fn texts(o: &Opts, key: &str) -> Result<Vec<String>, String> {
+pub(super) fn texts(o: &Opts, key: &str) -> Result<Vec<String>, Error> {
     Ok(o.array(key)?.iter().map(|t| t.to_string()).collect())
 }
 
 /// An option naming an object by name or id (a planned id is read back as one).
-pub(super) fn id_opt(o: &Opts, key: &str) -> Result<Option<Id>, String> {
+pub(super) fn id_opt(o: &Opts, key: &str) -> Result<Option<Id>, Error> {
     Ok(o.str(key)?.as_deref().map(Id::parse))
 }
 
-pub(super) fn id_req(o: &Opts, key: &str) -> Result<Id, String> {
+pub(super) fn id_req(o: &Opts, key: &str) -> Result<Id, Error> {
     Ok(Id::parse(&o.req_str(key)?))
 }
 
-pub(super) fn project_spec(m: Map) -> Result<api::ProjectSpec, String> {
+pub(super) fn project_spec(m: Map) -> Result<api::ProjectSpec, Error> {
     let o = opts(
         "cloud::project_ensure",
         m,
@@ -40,7 +41,7 @@ pub(super) fn project_spec(m: Map) -> Result<api::ProjectSpec, String> {
     })
 }
 
-pub(super) fn user_spec(m: Map) -> Result<api::UserSpec, String> {
+pub(super) fn user_spec(m: Map) -> Result<api::UserSpec, Error> {
     let o = opts(
         "cloud::user_ensure",
         m,
@@ -72,7 +73,7 @@ pub(super) fn user_spec(m: Map) -> Result<api::UserSpec, String> {
     })
 }
 
-pub(super) fn flavor_spec(m: Map) -> Result<api::FlavorSpec, String> {
+pub(super) fn flavor_spec(m: Map) -> Result<api::FlavorSpec, Error> {
     let o = opts(
         "cloud::flavor_ensure",
         m,
@@ -99,7 +100,7 @@ pub(super) fn flavor_spec(m: Map) -> Result<api::FlavorSpec, String> {
     })
 }
 
-pub(super) fn network_spec(m: Map) -> Result<api::NetworkSpec, String> {
+pub(super) fn network_spec(m: Map) -> Result<api::NetworkSpec, Error> {
     let o = opts(
         "cloud::network_ensure",
         m,
@@ -128,7 +129,7 @@ pub(super) fn network_spec(m: Map) -> Result<api::NetworkSpec, String> {
     })
 }
 
-pub(super) fn subnet_spec(m: Map) -> Result<api::SubnetSpec, String> {
+pub(super) fn subnet_spec(m: Map) -> Result<api::SubnetSpec, Error> {
     let o = opts(
         "cloud::subnet_ensure",
         m,
@@ -177,7 +178,7 @@ pub(super) fn subnet_spec(m: Map) -> Result<api::SubnetSpec, String> {
     })
 }
 
-pub(super) fn router_spec(m: Map) -> Result<api::RouterSpec, String> {
+pub(super) fn router_spec(m: Map) -> Result<api::RouterSpec, Error> {
     let o = opts(
         "cloud::router_ensure",
         m,
@@ -191,7 +192,7 @@ pub(super) fn router_spec(m: Map) -> Result<api::RouterSpec, String> {
     })
 }
 
-pub(super) fn floating_ip_spec(m: Map) -> Result<api::FloatingIpSpec, String> {
+pub(super) fn floating_ip_spec(m: Map) -> Result<api::FloatingIpSpec, Error> {
     let o = opts(
         "cloud::floating_ip_ensure",
         m,
@@ -205,7 +206,7 @@ pub(super) fn floating_ip_spec(m: Map) -> Result<api::FloatingIpSpec, String> {
     })
 }
 
-pub(super) fn port_filter(m: Map) -> Result<api::PortFilter, String> {
+pub(super) fn port_filter(m: Map) -> Result<api::PortFilter, Error> {
     let o = opts(
         "cloud::ports",
         m,
@@ -228,7 +229,7 @@ pub(super) fn port_filter(m: Map) -> Result<api::PortFilter, String> {
     })
 }
 
-pub(super) fn port_spec(m: Map) -> Result<api::PortSpec, String> {
+pub(super) fn port_spec(m: Map) -> Result<api::PortSpec, Error> {
     let o = opts(
         "cloud::port_ensure",
         m,
@@ -253,7 +254,7 @@ pub(super) fn port_spec(m: Map) -> Result<api::PortSpec, String> {
     })
 }
 
-pub(super) fn security_group_spec(m: Map) -> Result<api::SecurityGroupSpec, String> {
+pub(super) fn security_group_spec(m: Map) -> Result<api::SecurityGroupSpec, Error> {
     let o = opts(
         "cloud::security_group_ensure",
         m,
@@ -266,7 +267,7 @@ pub(super) fn security_group_spec(m: Map) -> Result<api::SecurityGroupSpec, Stri
     })
 }
 
-pub(super) fn rule_spec(m: Map) -> Result<api::RuleSpec, String> {
+pub(super) fn rule_spec(m: Map) -> Result<api::RuleSpec, Error> {
     let o = opts(
         "cloud::security_group_rule_ensure",
         m,
@@ -291,7 +292,7 @@ pub(super) fn rule_spec(m: Map) -> Result<api::RuleSpec, String> {
     })
 }
 
-pub(super) fn image_spec(m: Map) -> Result<api::ImageSpec, String> {
+pub(super) fn image_spec(m: Map) -> Result<api::ImageSpec, Error> {
     let o = opts(
         "cloud::image_ensure",
         m,

@@ -3,6 +3,7 @@
 use super::spec::image_spec;
 use super::{with_api, Res};
 use crate::effects::secret::Secret;
+use crate::error::Error;
 use crate::modules::opts::type_name;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
@@ -101,10 +102,10 @@ pub mod storage_fns {
                 } else if v.is_string() || v.is_int() {
                     want.push((k.to_string(), v.to_string(), false));
                 } else {
-                    return Err(format!(
+                    return Err(Error::invalid(format!(
                         "cloud::account_meta_set: '{k}' must be a string or a secret, not {}",
                         type_name(v)
-                    ));
+                    )));
                 }
             }
             a.account_meta_set(&want)

@@ -2,6 +2,7 @@
 
 use super::spec::FlavorSpec;
 use super::{q, Api};
+use crate::error::Error;
 use crate::modules::cloud::client::Client;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -10,11 +11,11 @@ use ureq::http::Method;
 const FLAVORS: &str = "/flavors/detail?is_public=None&limit=1000";
 
 impl<'a> Api<'a> {
-    pub fn flavors(&self) -> Result<Vec<Value>, String> {
+    pub fn flavors(&self) -> Result<Vec<Value>, Error> {
         self.read("flavors", |c| c.list("compute", FLAVORS, "flavors"), vec![])
     }
 
-    pub fn flavor_ensure(&self, s: FlavorSpec) -> Result<Value, String> {
+    pub fn flavor_ensure(&self, s: FlavorSpec) -> Result<Value, Error> {
         let FlavorSpec {
             name,
             ram,
@@ -43,10 +44,10 @@ impl<'a> Api<'a> {
                 }
             }
             if !differs.is_empty() {
-                return Err(format!(
+                return Err(Error::refused(format!(
                     "flavor '{name}' exists with {}; a flavor cannot change: delete it (cloud::flavor_delete) or choose another name",
                     differs.join(", ")
-                ));
+                )));
             }
             let want = desc.as_ref().map(|d| json!(d));
             return self.ensure_field(f, "description", want, &name, "flavor", |id, d| {
@@ -67,7 +68,7 @@ impl<'a> Api<'a> {
         if let Some(d) = &desc {
             body["flavor"]["description"] = json!(d);
         }
-        let find = |c: &Client| -> Result<Option<Value>, String> {
+        let find = |c: &Client| -> Result<Option<Value>, Error> {
             Ok(c.list("compute", FLAVORS, "flavors")?
                 .into_iter()
                 .find(|f| f["name"] == name.as_str()))
@@ -86,7 +87,7 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn flavor_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn flavor_delete(&self, name: &str) -> Result<bool, Error> {
         let found = self
             .flavors()?
             .into_iter()
@@ -96,7 +97,7 @@ impl<'a> Api<'a> {
         })
     }
 
-    pub fn servers(&self, all_projects: bool, name: Option<String>) -> Result<Vec<Value>, String> {
+    pub fn servers(&self, all_projects: bool, name: Option<String>) -> Result<Vec<Value>, Error> {
         let mut path = "/servers/detail?limit=1000".to_string();
         if all_projects {
             path.push_str("&all_tenants=1");
@@ -107,7 +108,7 @@ impl<'a> Api<'a> {
         self.list("compute", &path, "servers")
     }
 
-    pub fn limits(&self) -> Result<Value, String> {
+    pub fn limits(&self) -> Result<Value, Error> {
         self.read(
             "limits",
             |c| Ok(c.get("compute", "/limits")?["limits"]["absolute"].clone()),

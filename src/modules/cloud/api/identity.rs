@@ -3,6 +3,7 @@
 
 use super::spec::{ProjectSpec, UserSpec};
 use super::{looks_like_id, q, sid, Api, Collection};
+use crate::error::Error;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -13,7 +14,7 @@ const USERS: Collection = Collection::new("identity", "user", "/users", "users",
 const ROLES: Collection = Collection::new("identity", "role", "/roles", "roles", "role");
 
 impl<'a> Api<'a> {
-    pub fn domain_id(&self, d: Option<String>) -> Result<Id, String> {
+    pub fn domain_id(&self, d: Option<String>) -> Result<Id, Error> {
         let d = d.unwrap_or_else(|| "default".into());
         if d == "default" || d == "Default" || looks_like_id(&d) {
             return Ok(Id::Real(if d == "Default" { "default".into() } else { d }));
@@ -22,7 +23,7 @@ impl<'a> Api<'a> {
         match found.first() {
             Some(v) => Ok(sid(v)),
             None if self.live().is_none() => Ok(Id::planned("domain", &d)),
-            None => Err(format!("domain '{d}' does not exist")),
+            None => Err(Error::not_found(format!("domain '{d}' does not exist"))),
         }
     }
 
@@ -32,7 +33,7 @@ impl<'a> Api<'a> {
         coll: &Collection,
         name: &Id,
         domain: Option<String>,
-    ) -> Result<Option<Value>, String> {
+    ) -> Result<Option<Value>, Error> {
         self.find_by_id_or_name(coll, name, || {
             Ok(format!("&domain_id={}", q(&self.domain_id(domain)?)))
         })
@@ -40,7 +41,7 @@ impl<'a> Api<'a> {
 
     /// The id of a project or user by name or id; a placeholder in plan mode when it does not
     /// exist yet.
-    fn identity_id(&self, coll: &Collection, name: &Id) -> Result<Id, String> {
+    fn identity_id(&self, coll: &Collection, name: &Id) -> Result<Id, Error> {
         let Id::Real(text) = name else {
             return Ok(name.clone());
         };
@@ -53,8 +54,8 @@ impl<'a> Api<'a> {
         &self,
         kind: &str,
         name: &str,
-        find: impl FnOnce() -> Result<Option<Value>, String>,
-    ) -> Result<Id, String> {
+        find: impl FnOnce() -> Result<Option<Value>, Error>,
+    ) -> Result<Id, Error> {
         let key = format!("{kind}:{name}");
         if let Some(id) = self.live().and_then(|c| c.cached_id(&key)) {
             return Ok(Id::Real(id));
@@ -68,21 +69,16 @@ impl<'a> Api<'a> {
                 Ok(id)
             }
             None if self.fx.is_plan() => Ok(Id::planned(kind, name)),
-            None => Err(format!(
+            None => Err(Error::not_found(format!(
                 "{kind} '{name}' does not exist in cloud '{}'",
                 self.conn.name()
-            )),
+            ))),
         }
     }
 
     /// Deletes the Keystone `kind` (project, user, role) found as `name`, then forgets the ids
     /// of that kind looked up by name. Nothing found is `ok`.
-    fn identity_delete(
-        &self,
-        kind: &str,
-        name: &str,
-        found: Option<Value>,
-    ) -> Result<bool, String> {
+    fn identity_delete(&self, kind: &str, name: &str, found: Option<Value>) -> Result<bool, Error> {
         if !self.delete_found(kind, name, found, "identity", |id| format!("/{kind}s/{id}"))? {
             return Ok(false);
         }
@@ -92,15 +88,15 @@ impl<'a> Api<'a> {
         Ok(true)
     }
 
-    pub fn project_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
+    pub fn project_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, Error> {
         self.identity_find(&PROJECTS, name, domain)
     }
 
-    pub fn project_id(&self, name: &Id) -> Result<Id, String> {
+    pub fn project_id(&self, name: &Id) -> Result<Id, Error> {
         self.identity_id(&PROJECTS, name)
     }
 
-    pub fn project_ensure(&self, s: ProjectSpec) -> Result<Value, String> {
+    pub fn project_ensure(&self, s: ProjectSpec) -> Result<Value, Error> {
         let ProjectSpec {
             name,
             domain,
@@ -142,20 +138,20 @@ impl<'a> Api<'a> {
         self.create_listed(op, &PROJECTS, &name, &list_path, body, planned)
     }
 
-    pub fn project_delete(&self, name: &Id) -> Result<bool, String> {
+    pub fn project_delete(&self, name: &Id) -> Result<bool, Error> {
         let found = self.project_find(name, None)?;
         self.identity_delete("project", &name.to_string(), found)
     }
 
-    pub fn user_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, String> {
+    pub fn user_find(&self, name: &Id, domain: Option<String>) -> Result<Option<Value>, Error> {
         self.identity_find(&USERS, name, domain)
     }
 
-    pub fn user_id(&self, name: &Id) -> Result<Id, String> {
+    pub fn user_id(&self, name: &Id) -> Result<Id, Error> {
         self.identity_id(&USERS, name)
     }
 
-    pub fn user_ensure(&self, s: UserSpec) -> Result<Value, String> {
+    pub fn user_ensure(&self, s: UserSpec) -> Result<Value, Error> {
         let UserSpec {
             name,
             password,
@@ -222,16 +218,16 @@ impl<'a> Api<'a> {
         self.create_listed(op, &USERS, &name, &list_path, body, planned)
     }
 
-    pub fn user_delete(&self, name: &Id) -> Result<bool, String> {
+    pub fn user_delete(&self, name: &Id) -> Result<bool, Error> {
         let found = self.user_find(name, None)?;
         self.identity_delete("user", &name.to_string(), found)
     }
 
-    pub fn role_find(&self, name: &str) -> Result<Option<Value>, String> {
+    pub fn role_find(&self, name: &str) -> Result<Option<Value>, Error> {
         self.first_in(&ROLES, &role_path(name))
     }
 
-    pub fn role_ensure(&self, name: &str) -> Result<Value, String> {
+    pub fn role_ensure(&self, name: &str) -> Result<Value, Error> {
         if let Some(r) = self.role_find(name)? {
             self.fx.unchanged(self.op("role.ensure", name));
             return Ok(r);
@@ -241,12 +237,12 @@ impl<'a> Api<'a> {
         self.create_listed(op, &ROLES, name, &role_path(name), body, json!({}))
     }
 
-    pub fn role_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn role_delete(&self, name: &str) -> Result<bool, Error> {
         let found = self.role_find(name)?;
         self.identity_delete("role", name, found)
     }
 
-    fn role_id(&self, name: &str) -> Result<Id, String> {
+    fn role_id(&self, name: &str) -> Result<Id, Error> {
         self.id_by_name("role", name, || self.role_find(name))
     }
 
@@ -257,7 +253,7 @@ impl<'a> Api<'a> {
         project: &Id,
         role: &str,
         grant: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Error> {
         let (u, p, r) = (
             self.user_id(user)?,
             self.project_id(project)?,
@@ -294,7 +290,7 @@ impl<'a> Api<'a> {
         &self,
         user: Option<Id>,
         project: Option<Id>,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, Error> {
         let mut path = "/role_assignments?include_names=true".to_string();
         if let Some(u) = user {
             let Id::Real(id) = self.user_id(&u)? else {

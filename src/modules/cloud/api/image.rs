@@ -2,6 +2,7 @@
 
 use super::spec::ImageSpec;
 use super::{q, sid, Api, Collection};
+use crate::error::Error;
 use crate::modules::cloud::client::Body;
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -9,7 +10,7 @@ use ureq::http::Method;
 const IMAGES: Collection = Collection::new("image", "image", "/images", "images", "");
 
 impl<'a> Api<'a> {
-    pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, String> {
+    pub fn images(&self, name: Option<&str>) -> Result<Vec<Value>, Error> {
         let path = match name {
             Some(n) => format!("/images?name={}", q(n)),
             // Glance's own page size; `next` links are followed.
@@ -18,7 +19,7 @@ impl<'a> Api<'a> {
         self.list("image", &path, "images")
     }
 
-    pub fn image_ensure(&self, s: ImageSpec) -> Result<Value, String> {
+    pub fn image_ensure(&self, s: ImageSpec) -> Result<Value, Error> {
         let ImageSpec {
             name,
             file,
@@ -40,24 +41,28 @@ impl<'a> Api<'a> {
         let (len, hash) = match meta {
             Ok(m) if m.is_file() => (m.len(), Some(crate::util::digest::sha512_file(&file)?)),
             _ if self.fx.is_plan() => (0, None),
-            _ => return Err(format!("image '{name}': file {file} does not exist")),
+            _ => {
+                return Err(Error::not_found(format!(
+                    "image '{name}': file {file} does not exist"
+                )))
+            }
         };
         let existing = self.images(Some(&name))?;
         if existing.len() > 1 {
-            return Err(format!(
+            return Err(Error::refused(format!(
                 "{} images are named '{name}'; delete the extra ones so the name is unique",
                 existing.len()
-            ));
+            )));
         }
         let img = match existing.into_iter().next() {
             Some(i) if i["status"] == "active" => {
                 let theirs = i["os_hash_value"].as_str().unwrap_or_default();
                 if hash.as_deref().is_some_and(|h| h != theirs) && !theirs.is_empty() {
-                    return Err(format!(
+                    return Err(Error::refused(format!(
                         "image '{name}' exists with other content (sha512 {}…, the file's is {}…); delete it (cloud::image_delete) to upload the new one",
                         &theirs[..12.min(theirs.len())],
                         &hash.as_deref().unwrap_or_default()[..12]
-                    ));
+                    )));
                 }
                 let want = owner.as_ref().map(|o| json!(o));
                 return self.ensure_field(i, "owner", want, &name, "image", |id, own| {
@@ -123,7 +128,7 @@ impl<'a> Api<'a> {
             .map(|v| v.unwrap_or(img))
     }
 
-    pub fn image_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn image_delete(&self, name: &str) -> Result<bool, Error> {
         let found = self.images(Some(name))?;
         if found.is_empty() {
             self.fx.unchanged(self.op("image.absent", name));

@@ -15,6 +15,7 @@ use super::client::{Client, Failure};
 use super::config::CloudConfig;
 use super::id::Id;
 use crate::effects::{Effects, Op};
+use crate::error::Error;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -123,30 +124,30 @@ impl<'a> Api<'a> {
     pub(super) fn read<T>(
         &self,
         what: &str,
-        f: impl FnOnce(&Client) -> Result<T, String>,
+        f: impl FnOnce(&Client) -> Result<T, Error>,
         offline: T,
-    ) -> Result<T, String> {
+    ) -> Result<T, Error> {
         match self.live() {
             Some(c) => self.fx.read(Op::new("cloud.read", what), || f(c)),
             None => Ok(offline),
         }
     }
 
-    fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
+    fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, Error> {
         self.read(path, |c| c.get_opt(service, path), None)
     }
 
-    fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, String> {
+    fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, Error> {
         self.read(path, |c| c.list(service, path, key), vec![])
     }
 
     /// The first item of a list: what a lookup by name finds.
-    fn first(&self, service: &str, path: &str, key: &str) -> Result<Option<Value>, String> {
+    fn first(&self, service: &str, path: &str, key: &str) -> Result<Option<Value>, Error> {
         Ok(self.list(service, path, key)?.into_iter().next())
     }
 
     /// The first item of a listing (`path`, with its query) of `coll`.
-    fn first_in(&self, coll: &Collection, path: &str) -> Result<Option<Value>, String> {
+    fn first_in(&self, coll: &Collection, path: &str) -> Result<Option<Value>, Error> {
         self.first(coll.service, path, coll.list_key)
     }
 
@@ -157,8 +158,8 @@ impl<'a> Api<'a> {
         &self,
         coll: &Collection,
         id: &Id,
-        filter: impl FnOnce() -> Result<String, String>,
-    ) -> Result<Option<Value>, String> {
+        filter: impl FnOnce() -> Result<String, Error>,
+    ) -> Result<Option<Value>, Error> {
         let Id::Real(name) = id else {
             return Ok(None);
         };
@@ -182,10 +183,10 @@ impl<'a> Api<'a> {
         op: Op,
         kind: &str,
         name: &str,
-        find: &dyn Fn(&Client) -> Result<Option<Value>, String>,
+        find: &dyn Fn(&Client) -> Result<Option<Value>, Error>,
         post: &dyn Fn(&Client) -> Result<Value, Failure>,
         planned: Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         let live = self.live().cloned();
         let mut p = planned;
         if let Value::Object(m) = &mut p {
@@ -194,14 +195,16 @@ impl<'a> Api<'a> {
             m.insert("name".into(), json!(name));
         }
         if self.fx.is_plan() || live.is_none() {
-            return self
-                .fx
-                .change(op, || Err::<Value, String>("unreachable".into()), || p);
+            return self.fx.change(
+                op,
+                || Err::<Value, Error>(Error::failed("unreachable")),
+                || p,
+            );
         }
-        let c = live.ok_or("no session")?;
+        let c = live.ok_or_else(|| Error::failed("no session"))?;
         self.fx.change(
             op,
-            || -> Result<Value, String> {
+            || -> Result<Value, Error> {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
@@ -235,8 +238,8 @@ impl<'a> Api<'a> {
         list_path: &str,
         body: Value,
         planned: Value,
-    ) -> Result<Value, String> {
-        let find = |c: &Client| -> Result<Option<Value>, String> {
+    ) -> Result<Value, Error> {
+        let find = |c: &Client| -> Result<Option<Value>, Error> {
             Ok(c.list(coll.service, list_path, coll.list_key)?
                 .into_iter()
                 .next())
@@ -251,15 +254,12 @@ impl<'a> Api<'a> {
         op: Op,
         f: impl FnOnce(&Client) -> Result<Value, Failure>,
         planned: Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         match self.live().cloned() {
-            Some(c) if !self.fx.is_plan() => {
-                self.fx
-                    .change(op, || f(&c).map_err(String::from), || Value::Null)
-            }
+            Some(c) if !self.fx.is_plan() => self.fx.change(op, || f(&c), || Value::Null),
             _ => self.fx.change(
                 op,
-                || Err::<Value, String>("unreachable".into()),
+                || Err::<Value, Error>(Error::failed("unreachable")),
                 || planned,
             ),
         }
@@ -274,7 +274,7 @@ impl<'a> Api<'a> {
         service: &str,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         self.update(
             op,
             |c| c.request(method, service, path, body.as_ref()),
@@ -291,8 +291,8 @@ impl<'a> Api<'a> {
         want: Option<Value>,
         name: &str,
         kind: &str,
-        change: impl FnOnce(Id, &Value) -> Result<Value, String>,
-    ) -> Result<Value, String> {
+        change: impl FnOnce(Id, &Value) -> Result<Value, Error>,
+    ) -> Result<Value, Error> {
         match want.filter(|w| found[field] != *w) {
             Some(w) => {
                 change(sid(&found), &w)?;
@@ -312,7 +312,7 @@ impl<'a> Api<'a> {
         found: Option<Value>,
         service: &str,
         path: impl FnOnce(&Id) -> String,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Error> {
         let Some(v) = found else {
             self.fx.unchanged(self.op(&format!("{kind}.absent"), name));
             return Ok(false);

@@ -6,6 +6,7 @@ use super::spec::{
     SubnetSpec,
 };
 use super::{q, sid, Api, Collection};
+use crate::error::Error;
 use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
 use crate::util::cidr::contains as cidr_contains;
@@ -33,18 +34,18 @@ const SECURITY_GROUPS: Collection = Collection::new(
 );
 
 impl<'a> Api<'a> {
-    pub fn network_find(&self, name: &Id) -> Result<Option<Value>, String> {
+    pub fn network_find(&self, name: &Id) -> Result<Option<Value>, Error> {
         self.find_by_id_or_name(&NETWORKS, name, || Ok(String::new()))
     }
 
-    fn network_id(&self, name: &Id) -> Result<Id, String> {
+    fn network_id(&self, name: &Id) -> Result<Id, Error> {
         match self.network_find(name)? {
             Some(n) => Ok(sid(&n)),
             None if self.fx.is_plan() => Ok(Id::planned("network", &name.to_string())),
-            None => Err(format!(
+            None => Err(Error::not_found(format!(
                 "network '{name}' does not exist in cloud '{}'",
                 self.conn.name()
-            )),
+            ))),
         }
     }
 
@@ -53,7 +54,7 @@ impl<'a> Api<'a> {
         project: Option<&Id>,
         body: &mut Value,
         key: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         if let Some(p) = project {
             if let Id::Real(pid) = self.project_id(p)? {
                 body[key]["project_id"] = json!(pid);
@@ -62,7 +63,7 @@ impl<'a> Api<'a> {
         Ok(())
     }
 
-    pub fn network_ensure(&self, s: NetworkSpec) -> Result<Value, String> {
+    pub fn network_ensure(&self, s: NetworkSpec) -> Result<Value, Error> {
         let name = s.name;
         let mut body = json!({"network": {"name": name, "admin_state_up": true}});
         let n = &mut body["network"];
@@ -90,9 +91,9 @@ impl<'a> Api<'a> {
         self.project_field(s.project.as_ref(), &mut body, "network")?;
         if let Some(found) = self.network_find(&Id::Real(name.clone()))? {
             if s.external && found["router:external"] != json!(true) {
-                return Err(format!(
+                return Err(Error::refused(format!(
                     "network '{name}' exists and is not external; delete it or choose another name"
-                ));
+                )));
             }
             self.fx.unchanged(self.op("network.ensure", &name));
             return Ok(found);
@@ -103,7 +104,7 @@ impl<'a> Api<'a> {
         self.create_listed(op, &NETWORKS, &name, &list_path, body, shown.clone())
     }
 
-    pub fn subnets_of(&self, network_id: &Id) -> Result<Vec<Value>, String> {
+    pub fn subnets_of(&self, network_id: &Id) -> Result<Vec<Value>, Error> {
         let Id::Real(network_id) = network_id else {
             return Ok(vec![]);
         };
@@ -114,7 +115,7 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn subnet_ensure(&self, spec: SubnetSpec) -> Result<Value, String> {
+    pub fn subnet_ensure(&self, spec: SubnetSpec) -> Result<Value, Error> {
         let SubnetSpec {
             name,
             network,
@@ -128,9 +129,9 @@ impl<'a> Api<'a> {
             project,
         } = spec;
         if cidr.parse::<std::net::Ipv4Addr>().is_ok() || !cidr.contains('/') {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "subnet '{name}': cidr {cidr:?} must be an address/prefix such as 192.168.122.0/24"
-            ));
+            )));
         }
         let nid = self.network_id(&network)?;
         let mut body = json!({"subnet": {"name": name, "network_id": nid, "cidr": cidr,
@@ -138,7 +139,9 @@ impl<'a> Api<'a> {
         let s = &mut body["subnet"];
         if let Some(g) = gateway {
             if !cidr_contains(&cidr, &g) {
-                return Err(format!("subnet '{name}': gateway {g} is outside {cidr}"));
+                return Err(Error::invalid(format!(
+                    "subnet '{name}': gateway {g} is outside {cidr}"
+                )));
             }
             s["gateway_ip"] = json!(g);
         }
@@ -146,9 +149,9 @@ impl<'a> Api<'a> {
         for (start, end) in wanted_pools {
             for a in [&start, &end] {
                 if !cidr_contains(&cidr, a) {
-                    return Err(format!(
+                    return Err(Error::invalid(format!(
                         "subnet '{name}': pool address {a} is outside {cidr}"
-                    ));
+                    )));
                 }
             }
             pools.push(json!({"start": start, "end": end}));
@@ -178,7 +181,7 @@ impl<'a> Api<'a> {
             .find(|s| s["name"] == name.as_str())
         {
             if found["cidr"] != cidr.as_str() {
-                return Err(format!("subnet '{name}' exists with cidr {} (wanted {cidr}); delete it or choose another name", found["cidr"]));
+                return Err(Error::refused(format!("subnet '{name}' exists with cidr {} (wanted {cidr}); delete it or choose another name", found["cidr"])));
             }
             self.fx.unchanged(self.op("subnet.ensure", &name));
             return Ok(found);
@@ -189,7 +192,7 @@ impl<'a> Api<'a> {
         self.create_listed(op, &SUBNETS, &name, &list_path, body, shown.clone())
     }
 
-    pub fn router_ensure(&self, s: RouterSpec) -> Result<Value, String> {
+    pub fn router_ensure(&self, s: RouterSpec) -> Result<Value, Error> {
         let name = s.name;
         let ext = match &s.external_network {
             Some(e) => Some(self.network_id(e)?),
@@ -240,7 +243,11 @@ impl<'a> Api<'a> {
             let sid_ = match subs.first() {
                 Some(s) => sid(s),
                 None if self.fx.is_plan() => Id::planned("subnet", &sname),
-                None => return Err(format!("router '{name}': subnet '{sname}' does not exist")),
+                None => {
+                    return Err(Error::not_found(format!(
+                        "router '{name}': subnet '{sname}' does not exist"
+                    )))
+                }
             };
             self.send(
                 self.op("router.interface", &target),
@@ -256,7 +263,7 @@ impl<'a> Api<'a> {
         Ok(router)
     }
 
-    pub fn floating_ip_ensure(&self, s: FloatingIpSpec) -> Result<Value, String> {
+    pub fn floating_ip_ensure(&self, s: FloatingIpSpec) -> Result<Value, Error> {
         let FloatingIpSpec {
             network: net,
             address: addr,
@@ -264,9 +271,9 @@ impl<'a> Api<'a> {
             description: desc,
         } = s;
         if addr.parse::<std::net::Ipv4Addr>().is_err() {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "floating IP: address {addr:?} is not an IPv4 address"
-            ));
+            )));
         }
         let nid = self.network_id(&net)?;
         let subnets = self.subnets_of(&nid)?;
@@ -276,10 +283,10 @@ impl<'a> Api<'a> {
                 .any(|s| cidr_contains(s["cidr"].as_str().unwrap_or_default(), &addr))
         {
             let cidrs: Vec<&str> = subnets.iter().filter_map(|s| s["cidr"].as_str()).collect();
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "floating IP {addr} is outside the subnets of network '{net}' ({}); choose an address inside them",
                 cidrs.join(", ")
-            ));
+            )));
         }
         let pid = match &project {
             Some(p) => Some(self.project_id(p)?),
@@ -298,10 +305,10 @@ impl<'a> Api<'a> {
         if let Some(f) = found {
             if let Some(Id::Real(p)) = &pid {
                 if f["project_id"] != p.as_str() {
-                    return Err(format!(
+                    return Err(Error::conflict(format!(
                         "floating IP {addr} already belongs to project {}; release it there or choose another address",
                         f["project_id"].as_str().unwrap_or("?")
-                    ));
+                    )));
                 }
             }
             self.fx.unchanged(self.op("floating_ip.ensure", &addr));
@@ -324,14 +331,14 @@ impl<'a> Api<'a> {
         self.create_listed(op, &FLOATING_IPS, &addr, &lookup, body, planned)
     }
 
-    pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, String> {
+    pub fn floating_ip_find(&self, addr: &str) -> Result<Option<Value>, Error> {
         self.first_in(
             &FLOATING_IPS,
             &format!("/floatingips?floating_ip_address={}", q(addr)),
         )
     }
 
-    pub fn floating_ip_associate(&self, addr: &str, port: &Id) -> Result<Value, String> {
+    pub fn floating_ip_associate(&self, addr: &str, port: &Id) -> Result<Value, Error> {
         let fip = self.floating_ip_find(addr)?;
         let p = self.port_find(port)?;
         let target = format!("{addr} → {port}");
@@ -345,11 +352,11 @@ impl<'a> Api<'a> {
                 )
             }
             (None, _) => {
-                return Err(format!(
+                return Err(Error::not_found(format!(
                 "floating IP {addr} does not exist; create it first (cloud::floating_ip_ensure)"
-            ))
+            )))
             }
-            (_, None) => return Err(format!("port '{port}' does not exist")),
+            (_, None) => return Err(Error::not_found(format!("port '{port}' does not exist"))),
         };
         let (fid, pid) = (sid(&fip), sid(&p));
         if fip["port_id"] == pid.to_string() {
@@ -369,7 +376,7 @@ impl<'a> Api<'a> {
         Ok(if r.is_null() { fip } else { r })
     }
 
-    pub fn floating_ip_delete(&self, addr: &str) -> Result<bool, String> {
+    pub fn floating_ip_delete(&self, addr: &str) -> Result<bool, Error> {
         let found = self.floating_ip_find(addr)?;
         self.delete_found("floating_ip", addr, found, "network", |id| {
             format!("/floatingips/{id}")
@@ -377,7 +384,7 @@ impl<'a> Api<'a> {
     }
 
     /// Deletes the network `name` (its subnets go with it); `false` when there is none.
-    pub fn network_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn network_delete(&self, name: &str) -> Result<bool, Error> {
         let found = self.network_find(&Id::parse(name))?;
         self.delete_found("network", name, found, "network", |id| {
             format!("/networks/{id}")
@@ -385,7 +392,7 @@ impl<'a> Api<'a> {
     }
 
     /// Deletes the router `name`, its subnets' interfaces first; `false` when there is none.
-    pub fn router_delete(&self, name: &str) -> Result<bool, String> {
+    pub fn router_delete(&self, name: &str) -> Result<bool, Error> {
         let found = self.first_in(&ROUTERS, &format!("/routers?name={}", q(name)))?;
         if let Some(r) = &found {
             let rid = sid(r);
@@ -414,18 +421,18 @@ impl<'a> Api<'a> {
     }
 
     /// Deletes the security group `name` (of `project` when given); `false` when there is none.
-    pub fn security_group_delete(&self, name: &str, project: Option<&Id>) -> Result<bool, String> {
+    pub fn security_group_delete(&self, name: &str, project: Option<&Id>) -> Result<bool, Error> {
         let found = self.security_group_find(name, project)?;
         self.delete_found("security_group", name, found, "network", |id| {
             format!("/security-groups/{id}")
         })
     }
 
-    pub fn port_find(&self, port: &Id) -> Result<Option<Value>, String> {
+    pub fn port_find(&self, port: &Id) -> Result<Option<Value>, Error> {
         self.find_by_id_or_name(&PORTS, port, || Ok(String::new()))
     }
 
-    pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, String> {
+    pub fn ports(&self, f: PortFilter) -> Result<Vec<Value>, Error> {
         let mut path = "/ports?".to_string();
         if let Some(n) = &f.name {
             path.push_str(&format!("name={}&", q(n)));
@@ -461,7 +468,7 @@ impl<'a> Api<'a> {
             .collect())
     }
 
-    pub fn port_create(&self, s: PortSpec) -> Result<Value, String> {
+    pub fn port_create(&self, s: PortSpec) -> Result<Value, Error> {
         let PortSpec {
             name,
             network,
@@ -515,7 +522,7 @@ impl<'a> Api<'a> {
         &self,
         name: &str,
         project: Option<&Id>,
-    ) -> Result<Option<Value>, String> {
+    ) -> Result<Option<Value>, Error> {
         let pid = match project {
             Some(p) => Some(self.project_id(p)?),
             None => None,
@@ -538,7 +545,7 @@ impl<'a> Api<'a> {
         self.first_in(&SECURITY_GROUPS, &path)
     }
 
-    pub fn security_group_ensure(&self, s: SecurityGroupSpec) -> Result<Value, String> {
+    pub fn security_group_ensure(&self, s: SecurityGroupSpec) -> Result<Value, Error> {
         let name = s.name;
         let pid = match &s.project {
             Some(p) => Some(self.project_id(p)?),
@@ -566,7 +573,7 @@ impl<'a> Api<'a> {
         self.create_listed(op, &SECURITY_GROUPS, &name, &path, body, planned)
     }
 
-    pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, String> {
+    pub fn security_group_rule_ensure(&self, s: RuleSpec) -> Result<Value, Error> {
         let group = s.group;
         let g = self.first_in(
             &SECURITY_GROUPS,
@@ -575,7 +582,11 @@ impl<'a> Api<'a> {
         let gid = match &g {
             Some(g) => sid(g),
             None if self.fx.is_plan() => Id::planned("security_group", &group),
-            None => return Err(format!("security group '{group}' does not exist")),
+            None => {
+                return Err(Error::not_found(format!(
+                    "security group '{group}' does not exist"
+                )))
+            }
         };
         let direction = s.direction.unwrap_or_else(|| "ingress".into());
         let ethertype = s.ethertype.unwrap_or_else(|| "IPv4".into());
@@ -615,7 +626,7 @@ impl<'a> Api<'a> {
         let mut body = want.clone();
         body["security_group_id"] = json!(gid);
         let body = json!({"security_group_rule": body});
-        let find = |c: &Client| -> Result<Option<Value>, String> {
+        let find = |c: &Client| -> Result<Option<Value>, Error> {
             let rules = c.list(
                 "network",
                 &format!("/security-group-rules?security_group_id={}", q(&gid)),

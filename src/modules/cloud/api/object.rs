@@ -1,6 +1,7 @@
 //! Swift: the account's metadata and containers.
 
 use super::{q, Api};
+use crate::error::Error;
 use crate::modules::cloud::client::Body;
 use serde_json::Value;
 use ureq::http::Method;
@@ -8,7 +9,7 @@ use ureq::http::Method;
 impl<'a> Api<'a> {
     /// The account's headers: metadata (`X-Account-Meta-*`, lower-cased, without the prefix) and
     /// counts.
-    pub fn account(&self) -> Result<Vec<(String, String)>, String> {
+    pub fn account(&self) -> Result<Vec<(String, String)>, Error> {
         self.read(
             "account",
             |c| {
@@ -19,7 +20,7 @@ impl<'a> Api<'a> {
         )
     }
 
-    pub fn account_meta_set(&self, want: &[(String, String, bool)]) -> Result<bool, String> {
+    pub fn account_meta_set(&self, want: &[(String, String, bool)]) -> Result<bool, Error> {
         let have = self.account()?;
         let get = |k: &str| {
             have.iter()
@@ -58,7 +59,7 @@ impl<'a> Api<'a> {
         Ok(changed)
     }
 
-    pub fn container_ensure(&self, name: &str) -> Result<bool, String> {
+    pub fn container_ensure(&self, name: &str) -> Result<bool, Error> {
         let path = format!("/{}", q(name));
         let exists = self.read(name, |c| c.exists("object-store", &path), false)?;
         if exists {

@@ -2,18 +2,19 @@
 //! only where they differ, a limit below what is in use refused before anything changes.
 
 use super::Api;
+use crate::error::Error;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Map as JMap, Value};
 use ureq::http::Method;
 
 impl<'a> Api<'a> {
     /// Quotas of a project as `{key: {limit, in_use, reserved}}` (compute or network).
-    pub fn quota(&self, service: &str, project: &Id) -> Result<Value, String> {
+    pub fn quota(&self, service: &str, project: &Id) -> Result<Value, Error> {
         self.quota_of(service, project, &self.project_id(project)?)
     }
 
     /// [`Api::quota`] of the project `project` resolved to `pid`.
-    fn quota_of(&self, service: &str, project: &Id, pid: &Id) -> Result<Value, String> {
+    fn quota_of(&self, service: &str, project: &Id, pid: &Id) -> Result<Value, Error> {
         let Id::Real(pid) = pid else {
             return Ok(json!({}));
         };
@@ -45,7 +46,7 @@ impl<'a> Api<'a> {
         service: &str,
         project: &Id,
         want: &[(String, i64)],
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         let pid = self.project_id(project)?;
         let cur = self.quota_of(service, project, &pid)?;
         let mut diff = JMap::new();
@@ -58,17 +59,17 @@ impl<'a> Api<'a> {
                         .map(|m| m.keys().map(|k| k.as_str()).collect())
                         .unwrap_or_default();
                     let hint = crate::util::suggest::hint(k, known.iter().copied());
-                    return Err(format!(
+                    return Err(Error::invalid(format!(
                         "{service} quota '{k}' is unknown{hint}; known: {}",
                         known.join(", ")
-                    ));
+                    )));
                 };
                 let used =
                     c["in_use"].as_i64().unwrap_or(0) + c["reserved"].as_i64().unwrap_or(0).max(0);
                 if *v >= 0 && *v < used {
-                    return Err(format!(
+                    return Err(Error::refused(format!(
                         "{service} quota '{k}' = {v} for project '{project}' is below what is in use ({used}); raise it or free resources first"
-                    ));
+                    )));
                 }
                 if c["limit"].as_i64() == Some(*v) {
                     continue;

@@ -3,20 +3,24 @@
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
+use crate::error::{Context, Error};
 use crate::modules::cloud::ironic::{self, Driver, Entry};
 use crate::modules::opts::type_name;
 use rhai::{Array, Dynamic, Map};
 use std::collections::HashMap;
 
 /// A field of an entry as text: strings, and integers (TripleO writes "6230" or 6230).
-fn field_text(m: &Map, k: &str) -> Option<Result<String, String>> {
+fn field_text(m: &Map, k: &str) -> Option<Result<String, Error>> {
     let v = m.get(k).filter(|v| !v.is_unit())?;
     if v.is_string() {
         Some(Ok(v.clone().into_string().unwrap_or_default()))
     } else if v.is_int() {
         Some(Ok(v.to_string()))
     } else {
-        Some(Err(format!("{k} must be a string, not {}", type_name(v))))
+        Some(Err(Error::invalid(format!(
+            "{k} must be a string, not {}",
+            type_name(v)
+        ))))
     }
 }
 
@@ -32,7 +36,7 @@ fn positive(m: &Map, keys: &[&str], bad: &mut Vec<String>) -> Option<i64> {
         match field_text(m, k) {
             None => continue,
             Some(Err(e)) => {
-                bad.push(e);
+                bad.push(e.to_string());
                 return None;
             }
             Some(Ok(t)) => match t.trim().parse::<i64>() {
@@ -61,27 +65,29 @@ fn is_host(s: &str) -> bool {
 
 /// The base URL of a Redfish BMC from pm_addr (a URL, or host[:port], https as TripleO assumes)
 /// and pm_port.
-fn redfish_url(addr: &str, port: Option<u16>) -> Result<String, String> {
+fn redfish_url(addr: &str, port: Option<u16>) -> Result<String, Error> {
     let (scheme, rest) = match addr.split_once("://") {
         Some((s, r)) => (s.to_ascii_lowercase(), r),
         None => ("https".to_string(), addr),
     };
     if scheme != "http" && scheme != "https" {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "pm_addr {addr:?} must be an http:// or https:// URL or a host"
-        ));
+        )));
     }
     let hostport = rest.trim_end_matches('/');
     if hostport.contains('/') {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "pm_addr {addr:?} must be the BMC's address only; the system goes in pm_system_id"
-        ));
+        )));
     }
     let (host, has_port) = match hostport.rsplit_once(':') {
         // "[::1]" has no port: the colon is inside the brackets.
         Some((h, p)) if !p.contains(']') => {
             if p.parse::<u16>().map(|x| x == 0).unwrap_or(true) {
-                return Err(format!("pm_addr {addr:?} has no valid port"));
+                return Err(Error::invalid(format!(
+                    "pm_addr {addr:?} has no valid port"
+                )));
             }
             (h, true)
         }
@@ -89,9 +95,9 @@ fn redfish_url(addr: &str, port: Option<u16>) -> Result<String, String> {
     };
     let host_ok = is_host(host.trim_start_matches('[').trim_end_matches(']'));
     if !host_ok {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "pm_addr {addr:?}: {host:?} is not a host name or address"
-        ));
+        )));
     }
     Ok(match (has_port, port) {
         (false, Some(p)) => format!("{scheme}://{hostport}:{p}"),
@@ -110,7 +116,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
                 None
             }
             Some(Err(e)) => {
-                bad.push(e);
+                bad.push(e.to_string());
                 None
             }
             None => None,
@@ -141,7 +147,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
     let port = match field_text(m, "pm_port") {
         None => None,
         Some(Err(e)) => {
-            bad.push(e);
+            bad.push(e.to_string());
             None
         }
         Some(Ok(t)) => match t.trim().parse::<u16>() {
@@ -171,7 +177,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
         (Some(Driver::Redfish), Some(a)) => {
             match redfish_url(a, port) {
                 Ok(u) => address = u,
-                Err(e) => bad.push(e),
+                Err(e) => bad.push(e.to_string()),
             }
             match get("pm_system_id", &mut bad) {
                 Some(s) if s.starts_with('/') => system_id = Some(s),
@@ -239,7 +245,7 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
     let mut capabilities = match field_text(m, "capabilities") {
         None => vec![],
         Some(Err(e)) => {
-            bad.push(e);
+            bad.push(e.to_string());
             vec![]
         }
         Some(Ok(t)) => {
@@ -367,12 +373,15 @@ pub(super) fn problems_text(bad: &[String]) -> String {
 }
 
 /// Reads instackenv.json as the director does: `{"nodes": [...]}`, passwords as secrets.
-pub(super) fn read_instackenv(path: &str) -> Result<Array, String> {
+pub(super) fn read_instackenv(path: &str) -> Result<Array, Error> {
     let text = crate::util::read::text(path)?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{path}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::invalid(format!("{path}:{}:{}: not JSON: {e}", e.line(), e.column()))
+    })?;
     let Some(nodes) = v["nodes"].as_array() else {
-        return Err(format!("{path}: a \"nodes\" list is missing"));
+        return Err(Error::invalid(format!(
+            "{path}: a \"nodes\" list is missing"
+        )));
     };
     let mut out = Array::new();
     for (i, n) in nodes.iter().enumerate() {

@@ -6,6 +6,8 @@
 //! The functions and their option maps are here; entries.rs reads and checks instackenv.json
 //! entries into `ironic::Entry`, the operations are in `ironic`.
 
+use crate::error::Error;
+
 mod entries;
 
 use super::id::Id;
@@ -20,21 +22,23 @@ use std::time::Duration;
 
 use crate::session::Res;
 
-fn strings(func: &str, o: &Opts, key: &str) -> Result<Option<Vec<String>>, String> {
+fn strings(func: &str, o: &Opts, key: &str) -> Result<Option<Vec<String>>, Error> {
     if !o.has(key) {
         return Ok(None);
     }
     let mut v = vec![];
     for x in o.array(key)? {
         if !x.is_string() {
-            return Err(format!("{func}: '{key}' must be a list of strings"));
+            return Err(Error::invalid(format!(
+                "{func}: '{key}' must be a list of strings"
+            )));
         }
         v.push(x.to_string());
     }
     Ok(Some(v))
 }
 
-fn enroll_opts(func: &str, opts: Map) -> Result<(EnrollOpts, Option<Vec<String>>, String), String> {
+fn enroll_opts(func: &str, opts: Map) -> Result<(EnrollOpts, Option<Vec<String>>, String), Error> {
     let o = Opts::new(
         func,
         opts,
@@ -47,13 +51,15 @@ fn enroll_opts(func: &str, opts: Map) -> Result<(EnrollOpts, Option<Vec<String>>
                 "ipmi" => "ipmi",
                 "redfish" => "redfish",
                 other => {
-                    return Err(format!(
+                    return Err(Error::invalid(format!(
                         "{func}: inspect_interface is by driver (ipmi, redfish), not {other:?}"
-                    ))
+                    )))
                 }
             };
             if !v.is_string() {
-                return Err(format!("{func}: inspect_interface.{k} must be a string"));
+                return Err(Error::invalid(format!(
+                    "{func}: inspect_interface.{k} must be a string"
+                )));
             }
             inspect.insert(d, v.to_string());
         }
@@ -69,7 +75,7 @@ fn enroll_opts(func: &str, opts: Map) -> Result<(EnrollOpts, Option<Vec<String>>
     ))
 }
 
-fn timeout_of(func: &str, opts: Map, default: u64) -> Result<Duration, String> {
+fn timeout_of(func: &str, opts: Map, default: u64) -> Result<Duration, Error> {
     let o = Opts::new(func, opts, &["timeout"])?;
     Ok(o.seconds("timeout")?
         .unwrap_or(Duration::from_secs(default)))
@@ -79,12 +85,12 @@ fn map_of(
     func: &str,
     o: &Opts,
     key: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     match o.map(key)? {
         None => Ok(Default::default()),
         Some(m) => match value::to_json(&Dynamic::from_map(m)) {
             serde_json::Value::Object(j) => Ok(j),
-            _ => Err(format!("{func}: '{key}' must be a map")),
+            _ => Err(Error::invalid(format!("{func}: '{key}' must be a map"))),
         },
     }
 }
@@ -110,12 +116,12 @@ pub mod baremetal_fns {
     /// ```
     #[rhai_fn(return_raw, name = "instackenv")]
     pub fn instackenv_with(ctx: NativeCallContext, path: &str, opts: Map) -> Res<Array> {
-        let err = |e: String| crate::session::rt_err(&ctx, e);
+        let err = |e: crate::error::Error| crate::session::rt_err(&ctx, e);
         let o = Opts::new("baremetal::instackenv", opts, &["vms"]).map_err(err)?;
         let vms = super::strings("baremetal::instackenv", &o, "vms").map_err(err)?;
         let entries = super::read_instackenv(path).map_err(err)?;
         super::parse_entries(&entries, path, vms.as_deref())
-            .map_err(|b| err(super::problems_text(&b)))?;
+            .map_err(|b| err(Error::invalid(super::problems_text(&b))))?;
         Ok(entries)
     }
 
@@ -247,10 +253,10 @@ pub mod baremetal_fns {
         opts: Map,
     ) -> Res<Array> {
         let jobs = crate::session::session(&ctx)?.jobs();
-        let err = |e: String| crate::session::rt_err(&ctx, e);
+        let err = |e: crate::error::Error| crate::session::rt_err(&ctx, e);
         let (o, vms, source) = super::enroll_opts("baremetal::nodes_ensure", opts).map_err(err)?;
         let parsed = super::parse_entries(&entries, &source, vms.as_deref())
-            .map_err(|b| err(super::problems_text(&b)))?;
+            .map_err(|b| err(Error::invalid(super::problems_text(&b))))?;
         super::super::with_api(&ctx, &cloud, |a| a.bm_enroll(&parsed, &o, jobs))
     }
 
@@ -434,16 +440,16 @@ pub mod baremetal_fns {
         opts: Map,
     ) -> Res<Array> {
         let jobs = crate::session::session(&ctx)?.jobs();
-        let err = |e: String| crate::session::rt_err(&ctx, e);
+        let err = |e: crate::error::Error| crate::session::rt_err(&ctx, e);
         let g = Goal::parse(goal).map_err(err)?;
         let t = super::timeout_of("baremetal::provision", opts, 600).map_err(err)?;
         let mut names = vec![];
         for n in nodes {
             if !n.is_string() {
-                return Err(err(format!(
+                return Err(err(Error::invalid(format!(
                     "baremetal::provision: nodes are names or UUIDs, not {}",
                     type_name(&n)
-                )));
+                ))));
             }
             names.push(n.to_string());
         }

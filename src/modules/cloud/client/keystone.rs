@@ -4,6 +4,7 @@
 
 use super::{server_message, Body, Client};
 use crate::effects::secret::Secret;
+use crate::error::{Error, Kind};
 use crate::modules::cloud::config::{Auth, Scope};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -74,7 +75,7 @@ impl Client {
     }
 
     /// Authenticates (retrying transient failures; a 401 is reported at once, with a hint).
-    fn authenticate(&self) -> Result<Arc<Token>, String> {
+    fn authenticate(&self) -> Result<Arc<Token>, Error> {
         let url = format!("{}/auth/tokens", self.cfg.auth_url);
         let body = Body::Json(self.auth_body());
         let mut attempt = 0;
@@ -87,34 +88,42 @@ impl Client {
                     tracing::debug!(target: "labsh::cloud", "auth attempt {attempt}: {e}");
                 }
                 Err(e) => {
-                    return Err(format!(
-                        "cloud '{}': cannot reach Keystone at {url}: {e}",
+                    // Unreachable or timed out: a plan takes such a cloud as not there yet.
+                    return Err(Error::from(e).context(format!(
+                        "cloud '{}': cannot reach Keystone at {url}",
                         self.cfg.name
-                    ))
+                    )));
                 }
             }
             std::thread::sleep(Duration::from_millis(200 << attempt));
         };
         if reply.status == 401 {
-            return Err(format!(
+            return Err(Error::unauthorized(format!(
                 "cloud '{}': POST {url}: 401 Unauthorized: Keystone refused user '{}' (project '{}'); check the password and the user and project domains in {}",
                 self.cfg.name,
                 self.cfg.user(),
                 self.cfg.project(),
                 self.cfg.source
-            ));
+            )));
         }
         if !(200..300).contains(&reply.status) {
-            return Err(format!(
-                "cloud '{}': POST {url}: {} {}",
-                self.cfg.name,
-                reply.status,
-                server_message(&reply.body).unwrap_or_default()
+            return Err(Error::new(
+                Kind::of_http_status(reply.status),
+                format!(
+                    "cloud '{}': POST {url}: {} {}",
+                    self.cfg.name,
+                    reply.status,
+                    server_message(&reply.body).unwrap_or_default()
+                ),
             ));
         }
         let value = reply
             .header("x-subject-token")
-            .ok_or_else(|| format!("POST {url}: no X-Subject-Token in Keystone's answer"))?
+            .ok_or_else(|| {
+                Error::failed(format!(
+                    "POST {url}: no X-Subject-Token in Keystone's answer"
+                ))
+            })?
             .to_string();
         let t = &reply.body["token"];
         let expires = t["expires_at"].as_str().and_then(parse_time);
@@ -148,7 +157,7 @@ impl Client {
         }))
     }
 
-    pub(super) fn token(&self) -> Result<Arc<Token>, String> {
+    pub(super) fn token(&self) -> Result<Arc<Token>, Error> {
         let fresh = |t: &Arc<Token>| {
             t.expires
                 .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(120))
@@ -179,24 +188,27 @@ impl Client {
     }
 
     /// Whether `password` authenticates user `user_id` (an unscoped token request).
-    pub fn password_works(&self, user_id: &str, password: &str) -> Result<bool, String> {
+    pub fn password_works(&self, user_id: &str, password: &str) -> Result<bool, Error> {
         let url = format!("{}/auth/tokens", self.cfg.auth_url);
         let body = json!({"auth": {"identity": {"methods": ["password"],
             "password": {"user": {"id": user_id, "password": password}}}}});
         match self.send(&Method::POST, &url, &[], &Body::Json(body)) {
             Ok(r) if (200..300).contains(&r.status) => Ok(true),
             Ok(r) if r.status == 401 => Ok(false),
-            Ok(r) => Err(format!(
-                "POST {url}: {} {}",
-                r.status,
-                server_message(&r.body).unwrap_or_default()
+            Ok(r) => Err(Error::new(
+                Kind::of_http_status(r.status),
+                format!(
+                    "POST {url}: {} {}",
+                    r.status,
+                    server_message(&r.body).unwrap_or_default()
+                ),
             )),
-            Err(e) => Err(format!("POST {url}: {e}")),
+            Err(e) => Err(Error::failed(format!("POST {url}: {e}"))),
         }
     }
 
     /// Authenticates now if needed; returns (user id, project id, role names).
-    pub fn whoami(&self) -> Result<(String, Option<String>, Vec<String>), String> {
+    pub fn whoami(&self) -> Result<(String, Option<String>, Vec<String>), Error> {
         let t = self.token()?;
         Ok((t.user_id.clone(), t.project_id.clone(), t.roles.clone()))
     }

@@ -3,6 +3,7 @@
 
 use super::keystone::Token;
 use super::{Body, Client, Failure};
+use crate::error::Error;
 use ureq::http::Method;
 
 /// The Nova API microversion labsh speaks (Stein and later have it).
@@ -19,16 +20,18 @@ pub fn microversion(v: &str) -> Option<(u32, u32)> {
 }
 
 /// The microversion to speak, from the server's range and labsh's: the highest both know.
-pub fn negotiate(server_min: &str, server_max: &str, ours: (&str, &str)) -> Result<String, String> {
-    let parse = |v: &str| microversion(v).ok_or_else(|| format!("{v:?} is not a microversion"));
+pub fn negotiate(server_min: &str, server_max: &str, ours: (&str, &str)) -> Result<String, Error> {
+    let parse = |v: &str| {
+        microversion(v).ok_or_else(|| Error::invalid(format!("{v:?} is not a microversion")))
+    };
     let (smin, smax) = (parse(server_min)?, parse(server_max)?);
     let (omin, omax) = (parse(ours.0)?, parse(ours.1)?);
     let hi = smax.min(omax);
     if hi < omin.max(smin) {
-        return Err(format!(
+        return Err(Error::failed(format!(
             "the server speaks {server_min} to {server_max} and labsh {} to {}: no version in common",
             ours.0, ours.1
-        ));
+        )));
     }
     Ok(format!("{}.{}", hi.0, hi.1))
 }
@@ -46,7 +49,7 @@ impl Client {
         if let Some(v) = self
             .baremetal_version
             .lock()
-            .map_err(|_| Failure::Transport("version lock".into()))?
+            .map_err(|_| Failure::Transport(Error::failed("version lock")))?
             .clone()
         {
             return Ok(v);
@@ -55,7 +58,7 @@ impl Client {
             .endpoint_in(t, "baremetal")
             .map_err(|e| Failure::Status {
                 status: 0,
-                message: e,
+                message: e.to_string(),
             })?;
         // A full URL and no service: `call` adds no version header, so this cannot recurse;
         // it retries, and signs in again on a 401, as every call does.
@@ -103,7 +106,7 @@ mod tests {
         assert_eq!(negotiate("1.1", "1.31", ("1.31", "1.78")).unwrap(), "1.31");
         let e = negotiate("1.1", "1.20", BAREMETAL_MICROVERSIONS).unwrap_err();
         assert!(
-            e.contains("1.1 to 1.20") && e.contains("1.31 to 1.78"),
+            e.message().contains("1.1 to 1.20") && e.message().contains("1.31 to 1.78"),
             "{e}"
         );
         assert!(negotiate("1.80", "1.90", ("1.31", "1.78")).is_err());

@@ -1,12 +1,16 @@
 //! A small OpenStack client: Keystone v3 password or application-credential auth, one token and
 //! one keep-alive connection pool per cloud, catalog lookup by type, interface and region,
 //! re-authentication on 401 or expiry, retries with backoff for idempotent requests only, `next`
-//! link paging, and errors that carry method, URL, status and the server's message.
+//! link paging, and errors that carry method, URL, status and the server's message, of the kind
+//! the status or the connection says (404 not found, 409 conflict, 401 and 403 unauthorized, a
+//! refused connection, an unknown host or a failed TLS handshake unreachable, a timeout timed
+//! out).
 //!
 //! Requests, retries, the catalog and paging are here; keystone.rs authenticates and keeps the
 //! token, microversion.rs holds the Nova microversion and negotiates Ironic's.
 
 use super::config::CloudConfig;
+use crate::error::{Context, Error, Kind};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,11 +23,13 @@ mod microversion;
 use keystone::Token;
 pub use microversion::{microversion, BAREMETAL_MICROVERSIONS, NOVA_MICROVERSION};
 
-/// An HTTP failure, told apart so callers can decide what to retry.
+/// An HTTP failure, told apart so callers can decide what to retry; it becomes the crate's
+/// [`Error`] of its kind (see the module's doc) where a caller does not retry.
 #[derive(Debug)]
 pub enum Failure {
-    /// No answer: connection refused or reset, timeout. A create may or may not have happened.
-    Transport(String),
+    /// No answer: connection refused or reset, timeout (or no token to ask with). A create may
+    /// or may not have happened.
+    Transport(Error),
     /// An answer with a status that is not 2xx.
     Status { status: u16, message: String },
 }
@@ -46,7 +52,7 @@ impl Failure {
 
     pub fn message(&self) -> &str {
         match self {
-            Failure::Transport(m) => m,
+            Failure::Transport(e) => e.message(),
             Failure::Status { message, .. } => message,
         }
     }
@@ -58,9 +64,16 @@ impl std::fmt::Display for Failure {
     }
 }
 
-impl From<Failure> for String {
-    fn from(f: Failure) -> String {
-        f.message().to_string()
+/// A failure as the crate's error: a status of its kind ([`Kind::of_http_status`]), no answer of
+/// the kind the connection said.
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Error {
+        match f {
+            Failure::Transport(e) => e,
+            Failure::Status { status, message } => {
+                Error::new(Kind::of_http_status(status), message)
+            }
+        }
     }
 }
 
@@ -109,10 +122,12 @@ const ID_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 static SESSIONS: OnceLock<Mutex<HashMap<String, Arc<Client>>>> = OnceLock::new();
 
 /// The session for a configuration: one per cloud per process.
-pub fn session(cfg: CloudConfig) -> Result<Arc<Client>, String> {
+pub fn session(cfg: CloudConfig) -> Result<Arc<Client>, Error> {
     let key = cfg.key();
     let pool = SESSIONS.get_or_init(Default::default);
-    let mut pool = pool.lock().map_err(|_| "cloud session pool poisoned")?;
+    let mut pool = pool
+        .lock()
+        .map_err(|_| Error::failed("cloud session pool poisoned"))?;
     if let Some(c) = pool.get(&key) {
         return Ok(c.clone());
     }
@@ -194,13 +209,13 @@ fn with_version(service: &str, url: &str) -> String {
 }
 
 impl Client {
-    fn new(cfg: CloudConfig) -> Result<Self, String> {
+    fn new(cfg: CloudConfig) -> Result<Self, Error> {
         let mut tls = ureq::tls::TlsConfig::builder();
         if !cfg.verify {
             tls = tls.disable_verification(true);
         }
         if let Some(ca) = &cfg.cacert {
-            let pem = crate::util::read::bytes(ca).map_err(|e| format!("cacert: {e}"))?;
+            let pem = crate::util::read::bytes(ca).map_err(|e| Error::from(e).context("cacert"))?;
             let mut certs = vec![];
             for item in ureq::tls::parse_pem(&pem) {
                 if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
@@ -208,7 +223,10 @@ impl Client {
                 }
             }
             if certs.is_empty() {
-                return Err(format!("cacert {} holds no PEM certificate", ca.display()));
+                return Err(Error::invalid(format!(
+                    "cacert {} holds no PEM certificate",
+                    ca.display()
+                )));
             }
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
@@ -268,16 +286,16 @@ impl Client {
             Body::None if matches!(*method, Method::PUT | Method::POST | Method::PATCH) => b
                 .header("Content-Length", "0")
                 .body(Vec::<u8>::new())
-                .map_err(|e| Failure::Transport(e.to_string()))
+                .map_err(|e| Failure::Transport(Error::failed(e.to_string())))
                 .and_then(|r| self.agent.run(r).map_err(transport)),
             Body::None => b
                 .body(())
-                .map_err(|e| Failure::Transport(e.to_string()))
+                .map_err(|e| Failure::Transport(Error::failed(e.to_string())))
                 .and_then(|r| self.agent.run(r).map_err(transport)),
             Body::Json(v) => b
                 .header("Content-Type", "application/json")
                 .body(v.to_string())
-                .map_err(|e| Failure::Transport(e.to_string()))
+                .map_err(|e| Failure::Transport(Error::failed(e.to_string())))
                 .and_then(|r| self.agent.run(r).map_err(transport)),
             Body::ImagePatch(v) => b
                 .header(
@@ -285,16 +303,19 @@ impl Client {
                     "application/openstack-images-v2.1-json-patch",
                 )
                 .body(v.to_string())
-                .map_err(|e| Failure::Transport(e.to_string()))
+                .map_err(|e| Failure::Transport(Error::failed(e.to_string())))
                 .and_then(|r| self.agent.run(r).map_err(transport)),
             Body::File(path, len) => {
                 let f = std::fs::File::open(path).map_err(|e| {
-                    Failure::Transport(format!("cannot open {}: {e}", path.display()))
+                    Failure::Transport(Error::io(
+                        format_args!("cannot open {}", path.display()),
+                        &e,
+                    ))
                 })?;
                 b.header("Content-Type", "application/octet-stream")
                     .header("Content-Length", len.to_string())
                     .body(f)
-                    .map_err(|e| Failure::Transport(e.to_string()))
+                    .map_err(|e| Failure::Transport(Error::failed(e.to_string())))
                     .and_then(|r| self.agent.run(r).map_err(transport))
             }
         };
@@ -344,12 +365,12 @@ impl Client {
     }
 
     /// The URL of a service in the catalog (with the API version of the paths labsh uses).
-    pub fn endpoint(&self, service_type: &str) -> Result<String, String> {
+    pub fn endpoint(&self, service_type: &str) -> Result<String, Error> {
         let t = self.token()?;
         self.endpoint_in(&t, service_type)
     }
 
-    fn endpoint_in(&self, t: &Token, service_type: &str) -> Result<String, String> {
+    fn endpoint_in(&self, t: &Token, service_type: &str) -> Result<String, Error> {
         if service_type == "identity" {
             return Ok(self.cfg.auth_url.clone());
         }
@@ -359,7 +380,7 @@ impl Client {
             "image" => &["image"],
             "network" => &["network"],
             "baremetal" => &["baremetal"],
-            other => return Err(format!("unknown service type {other}")),
+            other => return Err(Error::invalid(format!("unknown service type {other}"))),
         };
         let hit = t.catalog.iter().find(|e| {
             types.contains(&e.service_type.as_str())
@@ -380,13 +401,13 @@ impl Client {
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                Err(format!(
+                Err(Error::failed(format!(
                     "cloud '{}': no {service_type} service in the catalog for interface {} region {} (the catalog has: {})",
                     self.cfg.name,
                     self.cfg.interface,
                     self.cfg.region.as_deref().unwrap_or("any"),
                     if have.is_empty() { "nothing".into() } else { have.join(", ") }
-                ))
+                )))
             }
         }
     }
@@ -417,7 +438,7 @@ impl Client {
                     "{}{path}",
                     self.endpoint_in(&t, service).map_err(|e| Failure::Status {
                         status: 0,
-                        message: e
+                        message: e.to_string()
                     })?
                 )
             };
@@ -467,7 +488,9 @@ impl Client {
                         server_message(&rep.body).unwrap_or_else(|| reason(rep.status).into())
                     ),
                 },
-                Err(Failure::Transport(e)) => Failure::Transport(format!("{method} {url}: {e}")),
+                Err(Failure::Transport(e)) => {
+                    Failure::Transport(e.context(format!("{method} {url}")))
+                }
                 Err(f) => f,
             };
             if failure.transient()
@@ -525,36 +548,40 @@ impl Client {
     }
 
     /// A GET whose 404 means "absent".
-    pub fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, String> {
+    pub fn get_opt(&self, service: &str, path: &str) -> Result<Option<Value>, Error> {
         match self.call(Method::GET, service, path, Body::None, &[]) {
             Ok(r) => Ok(Some(r.body)),
-            Err(f) if f.status() == Some(404) => Ok(None),
-            Err(f) => Err(f.into()),
+            Err(f) => match Error::from(f) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
         }
     }
 
     /// A HEAD whose 404 means "absent": whether `path` exists.
-    pub fn exists(&self, service: &str, path: &str) -> Result<bool, String> {
+    pub fn exists(&self, service: &str, path: &str) -> Result<bool, Error> {
         match self.call(Method::HEAD, service, path, Body::None, &[]) {
             Ok(_) => Ok(true),
-            Err(f) if f.status() == Some(404) => Ok(false),
-            Err(f) => Err(f.into()),
+            Err(f) => match Error::from(f) {
+                e if e.is_not_found() => Ok(false),
+                e => Err(e),
+            },
         }
     }
 
-    pub fn get(&self, service: &str, path: &str) -> Result<Value, String> {
+    pub fn get(&self, service: &str, path: &str) -> Result<Value, Error> {
         Ok(self.call(Method::GET, service, path, Body::None, &[])?.body)
     }
 
     /// Every item of a list, following `next` links (`<key>_links`, or a top-level `next`).
-    pub fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, String> {
+    pub fn list(&self, service: &str, path: &str, key: &str) -> Result<Vec<Value>, Error> {
         let mut out = vec![];
         let mut next = Some(path.to_string());
         let mut pages = 0;
         while let Some(p) = next.take() {
             pages += 1;
             if pages > 1000 {
-                return Err(format!("GET {path}: more than 1000 pages"));
+                return Err(Error::failed(format!("GET {path}: more than 1000 pages")));
             }
             let body = self.get(service, &p)?;
             if let Some(items) = body[key].as_array() {
@@ -586,8 +613,21 @@ impl Client {
     }
 }
 
+/// No answer, of its kind: a timeout timed out; a connection refused or reset, an unknown host,
+/// a failed TLS handshake unreachable; anything else failed.
 fn transport(e: ureq::Error) -> Failure {
-    Failure::Transport(e.to_string())
+    use std::io::ErrorKind as K;
+    let kind = match &e {
+        ureq::Error::Timeout(_) => Kind::TimedOut,
+        ureq::Error::Io(io) if io.kind() == K::TimedOut => Kind::TimedOut,
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Io(_)
+        | ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_) => Kind::Unreachable,
+        _ => Kind::Failed,
+    };
+    Failure::Transport(Error::new(kind, e.to_string()))
 }
 
 fn reason(status: u16) -> &'static str {

@@ -12,6 +12,7 @@ use super::api::{q, Api};
 use crate::effects::lab_key::LabKey;
 use crate::effects::secret::Secret;
 use crate::effects::Op;
+use crate::error::Error;
 use serde_json::{json, Map as JMap, Value};
 
 mod nodes;
@@ -274,10 +275,10 @@ impl<'a> Api<'a> {
     }
 
     /// The microversion this session speaks with the bare metal service.
-    pub fn baremetal_version(&self) -> Result<String, String> {
+    pub fn baremetal_version(&self) -> Result<String, Error> {
         self.read(
             "baremetal version",
-            |c| c.baremetal_version().map_err(String::from),
+            |c| c.baremetal_version().map_err(Error::from),
             "(offline)".into(),
         )
     }

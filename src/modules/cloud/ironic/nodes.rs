@@ -7,6 +7,7 @@ use super::{
     Entry,
 };
 use crate::effects::lab_key::LabKey;
+use crate::error::Error;
 use crate::modules::cloud::api::Api;
 use crate::modules::cloud::client::Client;
 use crate::modules::cloud::id::Id;
@@ -72,7 +73,7 @@ struct NodePlan<'e> {
 
 impl<'a> Api<'a> {
     /// Every node, with details (`/v1/nodes/detail`, following `next`).
-    pub fn bm_nodes(&self) -> Result<Vec<Value>, String> {
+    pub fn bm_nodes(&self) -> Result<Vec<Value>, Error> {
         self.read(
             "nodes",
             |c| c.list("baremetal", "/nodes/detail?limit=1000", "nodes"),
@@ -81,7 +82,7 @@ impl<'a> Api<'a> {
     }
 
     /// A node by name or UUID.
-    pub fn bm_node(&self, ident: &Id) -> Result<Option<Value>, String> {
+    pub fn bm_node(&self, ident: &Id) -> Result<Option<Value>, Error> {
         let Id::Real(ident) = ident else {
             return Ok(None);
         };
@@ -266,16 +267,16 @@ impl<'a> Api<'a> {
         entries: &[Entry],
         o: &EnrollOpts,
         jobs: usize,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, Error> {
         let nodes = self.bm_nodes()?;
         let ports = self.bm_ports(None)?;
         let bad = self.enroll_problems(entries, &nodes, &ports, o.lab.as_deref());
         if !bad.is_empty() {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{} node(s) cannot be enrolled as given; nothing was changed:\n  {}",
                 bad.len(),
                 bad.join("\n  ")
-            ));
+            )));
         }
         let version = if self.live().is_some() {
             self.baremetal_version()?
@@ -302,7 +303,7 @@ impl<'a> Api<'a> {
         )
     }
 
-    fn enroll_one(&self, p: &NodePlan, o: &EnrollOpts) -> Result<Value, String> {
+    fn enroll_one(&self, p: &NodePlan, o: &EnrollOpts) -> Result<Value, Error> {
         let e = p.entry;
         let mut changed = false;
         let node = match &p.existing {
@@ -380,10 +381,10 @@ impl<'a> Api<'a> {
             let v = self.bm_validate(&uuid)?;
             for iface in ["power", "management"] {
                 if v[iface]["result"] == json!(false) {
-                    return Err(format!(
+                    return Err(Error::failed(format!(
                         "the {iface} interface does not validate: {}",
                         v[iface]["reason"].as_str().unwrap_or("no reason given")
-                    ));
+                    )));
                 }
             }
         }
@@ -391,7 +392,7 @@ impl<'a> Api<'a> {
     }
 
     /// `GET /v1/nodes/X/validate`: each interface's `{result, reason}`.
-    pub fn bm_validate(&self, ident: &Id) -> Result<Value, String> {
+    pub fn bm_validate(&self, ident: &Id) -> Result<Value, Error> {
         // A node the plan only creates has nothing to validate yet.
         if self.fx.is_plan() && self.bm_node(ident)?.is_none() {
             return Ok(json!({}));
@@ -411,7 +412,7 @@ impl<'a> Api<'a> {
         properties: &JMap<String, Value>,
         capabilities: &[(String, String)],
         extra: &JMap<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         // A node still to be enrolled (in a plan) gets every field; one Ironic has, those that
         // differ.
         let node = self.bm_node(ident)?;
@@ -448,7 +449,12 @@ impl<'a> Api<'a> {
                     || json!({"name": ident, "planned": true}),
                 );
             }
-            None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
+            None => {
+                return Err(Error::not_found(format!(
+                    "no node '{ident}' in cloud '{}'",
+                    self.conn.name()
+                )))
+            }
         };
         if patch.is_empty() {
             self.fx
@@ -470,7 +476,7 @@ impl<'a> Api<'a> {
 
     /// Deletes a node (its ports go with it). A node that Ironic would not delete in its state
     /// (available with cleaning on, a failed or waiting state) is put in maintenance first.
-    pub fn bm_node_delete(&self, ident: &Id) -> Result<bool, String> {
+    pub fn bm_node_delete(&self, ident: &Id) -> Result<bool, Error> {
         let Some(node) = self.bm_node(ident)? else {
             self.fx
                 .unchanged(self.bm_op("node.absent", &ident.to_string()));

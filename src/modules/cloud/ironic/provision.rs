@@ -2,6 +2,7 @@
 //! request a tick, and power actions watched until Ironic reports the new state.
 
 use super::node_bmc;
+use crate::error::Error;
 use crate::modules::cloud::api::Api;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
@@ -21,14 +22,14 @@ pub enum Goal {
 }
 
 impl Goal {
-    pub fn parse(s: &str) -> Result<Goal, String> {
+    pub fn parse(s: &str) -> Result<Goal, Error> {
         match s {
             "manage" | "manageable" => Ok(Goal::Manageable),
             "inspect" | "inspected" => Ok(Goal::Inspected),
             "provide" | "available" => Ok(Goal::Available),
-            other => Err(format!(
+            other => Err(Error::invalid(format!(
                 "unknown provision goal {other:?}: manage, inspect or provide"
-            )),
+            ))),
         }
     }
 
@@ -136,7 +137,7 @@ const WATCH_FIELDS: &str = "uuid,name,provision_state,target_provision_state,pro
 
 impl<'a> Api<'a> {
     /// The watched fields of every node (one request).
-    fn watch_list(&self) -> Result<Vec<Value>, String> {
+    fn watch_list(&self) -> Result<Vec<Value>, Error> {
         let path = format!("/nodes?limit=1000&fields={WATCH_FIELDS}");
         self.read("nodes", |c| c.list("baremetal", &path, "nodes"), vec![])
     }
@@ -152,7 +153,7 @@ impl<'a> Api<'a> {
         goal: Goal,
         timeout: Duration,
         jobs: usize,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, Error> {
         let t0 = Instant::now();
         let mut nodes = self.watch_list()?;
         let find = |nodes: &[Value], n: &str| -> Option<Value> {
@@ -208,7 +209,7 @@ impl<'a> Api<'a> {
         }
         let missing: Vec<&String> = names.iter().filter(|n| find(&nodes, n).is_none()).collect();
         if !missing.is_empty() {
-            return Err(format!(
+            return Err(Error::not_found(format!(
                 "no node {} in cloud '{}'; enroll them first (baremetal::nodes_ensure)",
                 missing
                     .iter()
@@ -216,7 +217,7 @@ impl<'a> Api<'a> {
                     .collect::<Vec<_>>()
                     .join(", "),
                 self.conn.name()
-            ));
+            )));
         }
         // What each node was asked to do, and when its provision state last changed then.
         let mut asked: HashMap<String, (&'static str, Value, Value)> = HashMap::new();
@@ -324,7 +325,7 @@ impl<'a> Api<'a> {
                             pending += 1;
                         }
                         Err(e) => {
-                            failed.insert(n, e);
+                            failed.insert(n, e.to_string());
                         }
                     }
                 }
@@ -365,18 +366,18 @@ impl<'a> Api<'a> {
                     format!("{n} (BMC {bmc}): {why}")
                 })
                 .collect();
-            return Err(format!(
+            return Err(Error::failed(format!(
                 "{} of {} node(s) did not become {}:\n  {}",
                 failed.len(),
                 names.len(),
                 goal.word(),
                 lines.join("\n  ")
-            ));
+            )));
         }
         Ok(names.iter().filter_map(|n| done.get(n).cloned()).collect())
     }
 
-    fn provision_put(&self, name: &str, verb: &str, node: &Value) -> Result<(), String> {
+    fn provision_put(&self, name: &str, verb: &str, node: &Value) -> Result<(), Error> {
         let uuid = node["uuid"].as_str().unwrap_or_default().to_string();
         self.send(
             self.bm_op(&format!("node.{verb}"), name)
@@ -392,12 +393,16 @@ impl<'a> Api<'a> {
 
     /// Powers a node on, off or reboots it, then watches it until Ironic reports the new
     /// state (or `timeout`). Returns the power state.
-    pub fn bm_power(&self, ident: &Id, want: &str, timeout: Duration) -> Result<String, String> {
+    pub fn bm_power(&self, ident: &Id, want: &str, timeout: Duration) -> Result<String, Error> {
         let (target, state) = match want {
             "on" => ("power on", "power on"),
             "off" => ("power off", "power off"),
             "reboot" => ("rebooting", "power on"),
-            other => return Err(format!("unknown power action {other:?}: on, off or reboot")),
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown power action {other:?}: on, off or reboot"
+                )))
+            }
         };
         let node = match self.bm_node(ident)? {
             Some(n) => n,
@@ -408,7 +413,12 @@ impl<'a> Api<'a> {
                     || state.to_string(),
                 )
             }
-            None => return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name())),
+            None => {
+                return Err(Error::not_found(format!(
+                    "no node '{ident}' in cloud '{}'",
+                    self.conn.name()
+                )))
+            }
         };
         if want != "reboot" && node["power_state"] == state && node["target_power_state"].is_null()
         {
@@ -439,18 +449,18 @@ impl<'a> Api<'a> {
                     return Ok(state.to_string());
                 }
                 if n["last_error"] != before && !n["last_error"].is_null() {
-                    return Err(format!(
+                    return Err(Error::failed(format!(
                         "{ident} (BMC {bmc}): power {want} failed: {}",
                         n["last_error"].as_str().unwrap_or_default()
-                    ));
+                    )));
                 }
             }
             if t0.elapsed() > timeout {
-                return Err(format!(
+                return Err(Error::timed_out(format!(
                     "{ident} (BMC {bmc}): not {state} within {} s (it is {})",
                     timeout.as_secs(),
                     n["power_state"].as_str().unwrap_or("unknown")
-                ));
+                )));
             }
             self.fx.check_cancel()?;
             std::thread::sleep(tick);
