@@ -188,7 +188,7 @@ pub fn install(
         clippy::disallowed_methods,
         reason = "the change that runs the installer makes its folder and its log"
     )]
-    let r = fx.change_typed(
+    let r = fx.change(
         op.arg("timeout_s", timeout.as_secs()),
         || {
             crate::effects::files::make_dir(std::path::Path::new(dir))?;
@@ -201,8 +201,8 @@ pub fn install(
     let g = state.lock().map(|g| g.clone()).unwrap_or_default();
     let out = match r {
         Ok(o) => o,
-        Err(Error::TimedOut(_)) => {
-            return Err(Error::Failed(g.diagnosis(
+        Err(e) if e.is(crate::effects::Kind::TimedOut) => {
+            return Err(Error::timed_out(g.diagnosis(
                 &format!(
                     "did not finish in {}",
                     crate::effects::fmt_ms(timeout.as_millis())
@@ -215,7 +215,7 @@ pub fn install(
         Err(e) => return Err(e),
     };
     if !fx.is_plan() && (out.code != 0 || !g.complete) {
-        return Err(Error::Failed(g.diagnosis(
+        return Err(Error::failed(g.diagnosis(
             &format!("failed with exit code {}", out.code),
             &log_path,
             installer,

@@ -449,7 +449,7 @@ pub mod ocp_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn tool(ctx: NativeCallContext, name: &str, opts: Map) -> Res<String> {
-        let err = |e: String| rt_err(&ctx, e);
+        let err = |e: crate::error::Error| rt_err(&ctx, e);
         let o =
             Opts::new("ocp::tool", opts, &["dir", "mirror", "archive", "sha256"]).map_err(err)?;
         let dir = o.str("dir").map_err(err)?;
@@ -461,15 +461,15 @@ pub mod ocp_fns {
             o.str("archive").map_err(err)?,
             o.str("sha256").map_err(err)?,
         ) else {
-            return Err(err(format!(
+            return Err(err(crate::error::Error::not_found(format!(
                 "{name} is neither on PATH nor in {}; install it, or give #{{mirror, archive, sha256}} to download it",
                 dir.as_deref().unwrap_or("the lab folder")
-            )));
+            ))));
         };
         let dir = dir.ok_or_else(|| {
-            err(format!(
+            err(crate::error::Error::invalid(format!(
                 "ocp::tool {name}: 'dir' is needed to download into"
-            ))
+            )))
         })?;
         with_effects(&ctx, |fx| {
             super::tools::download(fx, name, &dir, &mirror, &archive, &sha)

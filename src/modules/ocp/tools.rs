@@ -29,7 +29,7 @@ pub fn download(
 ) -> Result<String, Error> {
     let url = format!("{}/{archive}", mirror.trim_end_matches('/'));
     let target = Path::new(dir).join(name);
-    fx.change_typed(
+    fx.change(
         Op::new("ocp.download", &url)
             .arg("sha256", sha)
             .arg("into", dir),
@@ -76,7 +76,7 @@ fn fetch_and_unpack(
     std::io::copy(&mut reader, &mut f).map_err(|e| format!("GET {url}: {e}"))?;
     let got = sha256_file(tmp).map_err(String::from)?;
     if !got.eq_ignore_ascii_case(sha) {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "{url}: sha256 {got} is not the expected {sha}; nothing was installed"
         )));
     }
@@ -86,7 +86,7 @@ fn fetch_and_unpack(
     tar.private = crate::paths::in_state(Path::new(dir));
     let out = fx.exec(&tar)?;
     if out.code != 0 {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "cannot unpack {name} from {archive}: {}",
             out.failure(&tar.display())
         )));
