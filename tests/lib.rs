@@ -24,6 +24,7 @@ mod cloud;
 mod console;
 mod devlab;
 mod director;
+mod errors;
 mod guestfs;
 mod hostile;
 mod img;
