@@ -339,12 +339,10 @@ impl Kind {
     /// host or network unreachable; any other failed.
     pub fn of_io(e: &std::io::Error) -> Kind {
         use std::io::ErrorKind as K;
-    match e.kind() {
-        K::NotFound => Kind::NotFound,
-        K::TimedOut => Kind::TimedOut,
-            K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable => {
-                Kind::Unreachable
-            }
+        match e.kind() {
+            K::NotFound => Kind::NotFound,
+            K::TimedOut => Kind::TimedOut,
+            K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable => Kind::Unreachable,
             _ => Kind::Failed,
         }
     }

@@ -254,3 +254,28 @@ print("kinds kept");
     );
     lab.run_file(&f).ok().stdout_has("kinds kept");
 }
+
+#[test]
+fn a_file_read_fails_by_its_kind_missing_a_device_or_too_large() {
+    let lab = Lab::new();
+    let big = lab.file("big.txt", &"x".repeat((16 << 20) + 1));
+    let f = lab.file(
+        "reads.rhai",
+        &format!(
+            r#"
+fn kind_of(f) {{ let k = "no error"; try {{ f.call(); }} catch (e) {{ print(`${{e.kind}}: ${{e}}`); k = e.kind; }} k }}
+assert_eq(kind_of(|| files::read("/nonexistent/file")), "not_found");
+assert_eq(kind_of(|| files::read("/dev/zero")), "invalid");
+assert_eq(kind_of(|| files::read_json("/dev/null")), "invalid");
+assert_eq(kind_of(|| files::read({big:?})), "refused");
+assert_eq(kind_of(|| files::sha256("/dev/zero")), "invalid");
+print("reads by kind");
+"#
+        ),
+    );
+    lab.run_file(&f)
+        .ok()
+        .stdout_has("reads by kind")
+        .stdout_has("not_found: cannot read /nonexistent/file")
+        .stdout_has("refused: cannot read ");
+}

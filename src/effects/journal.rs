@@ -4,7 +4,7 @@
 //! value.
 
 use super::time;
-use crate::error::{Context, Error};
+use crate::error::Error;
 use serde_json::{json, Value};
 use std::fs::{self, File};
 use std::io::Write;

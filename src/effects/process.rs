@@ -280,7 +280,7 @@ impl Stream {
 struct Spill {
     path: PathBuf,
     /// `Err`: why the file could not be written (the program is stopped).
-    file: Result<std::fs::File, String>,
+    file: Result<std::fs::File, Error>,
     /// Bytes in the file.
     written: u64,
     /// The end of the last line, held until its newline so that a secret is masked whole.
@@ -308,7 +308,7 @@ fn spill_file(
     program: &str,
     pid: u32,
     stream: Stream,
-) -> (PathBuf, Result<std::fs::File, String>) {
+) -> (PathBuf, Result<std::fs::File, Error>) {
     let name: String = program
         .chars()
         .map(|c| {
@@ -348,7 +348,10 @@ impl Spill {
             let out = &masked.as_bytes()[..masked.len().min(room)];
             if let Ok(f) = &mut self.file {
                 if let Err(e) = f.write_all(out) {
-                    self.file = Err(format!("cannot write {}: {e}", self.path.display()));
+                    self.file = Err(Error::io(
+                        format_args!("cannot write {}", self.path.display()),
+                        &e,
+                    ));
                 }
             }
             self.written += out.len() as u64;
@@ -794,15 +797,15 @@ fn exec_in(
         )]
         let _ = p.join();
     }
-    if let Some(Error::Interrupted) = stopped {
-        return Err(Error::Interrupted);
+    if let Some(e) = stopped.as_ref().filter(|e| e.is_interrupted()) {
+        return Err(e.clone());
     }
     let over: Vec<String> = [&out, &err]
         .iter()
         .filter_map(|c| c.lock().ok()?.overflow(&cmd.display()))
         .collect();
     if !over.is_empty() {
-        return Err(Error::Failed(over.join("\n")));
+        return Err(Error::failed(over.join("\n")));
     }
     if let Some(why) = stopped {
         return Err(why);

@@ -334,7 +334,12 @@ mod tests {
         std::fs::write(&latin1, b"d\xe9j\xe0\n").unwrap();
         let e = text(&latin1).unwrap_err();
         assert_eq!(e.reason_error().kind(), Kind::Invalid);
-        assert!(e.reason_error().message().starts_with("line 1 is not UTF-8"), "{e}");
+        assert!(
+            e.reason_error()
+                .message()
+                .starts_with("line 1 is not UTF-8"),
+            "{e}"
+        );
     }
 
     #[test]

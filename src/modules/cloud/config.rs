@@ -3,7 +3,7 @@
 //! (`export OS_...=...` lines, as TripleO's overcloudrc).
 
 use crate::effects::secret::Secret;
-use crate::error::{Context, Error};
+use crate::error::Error;
 use crate::util::yaml::read_yaml;
 use serde_json::{Map as JMap, Value};
 use std::path::{Path, PathBuf};

@@ -58,29 +58,30 @@ fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> R
 
 /// The `max_output` option: a size ("16M") or a number of bytes, at most what one string of a
 /// script may hold (the output comes back as one).
-fn max_output(func: &str, v: Option<&Dynamic>) -> Result<Option<u64>, String> {
+fn max_output(func: &str, v: Option<&Dynamic>) -> Result<Option<u64>, Error> {
     let Some(v) = v.filter(|v| !v.is_unit()) else {
         return Ok(None);
     };
     let n = if let Ok(i) = v.as_int() {
-        u64::try_from(i).map_err(|_| format!("{func}: option 'max_output' is negative: {i}"))?
+        u64::try_from(i)
+            .map_err(|_| Error::invalid(format!("{func}: option 'max_output' is negative: {i}")))?
     } else if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
         crate::util::size::parse_size(&s)
-            .map_err(|e| format!("{func}: option 'max_output': {e}"))?
+            .map_err(|e| e.context(format!("{func}: option 'max_output'")))?
     } else {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: option 'max_output' must be a size such as \"16M\" or a number of bytes, not {}",
             crate::modules::opts::type_name(v)
-        ));
+        )));
     };
     let most = process::MAX_OUTPUT_OPTION;
     if n > most {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{func}: option 'max_output' is {}, more than a script's string may hold ({}): \
              have the program write its output to a file instead (sh(\"prog > file\"))",
             crate::util::size::shown(n),
             crate::util::size::shown(most)
-        ));
+        )));
     }
     Ok(Some(n))
 }

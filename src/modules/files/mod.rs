@@ -181,7 +181,7 @@ pub mod files_fns {
         match crate::util::digest::sha256_file(path) {
             Ok(h) => Ok(Dynamic::from(h)),
             Err(e) if e.is_missing() => Ok(Dynamic::UNIT),
-            Err(e) => Err(crate::session::rt_err(&ctx, e.to_string())),
+            Err(e) => Err(crate::session::rt_err(&ctx, e)),
         }
     }
 

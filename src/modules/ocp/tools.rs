@@ -74,7 +74,7 @@ fn fetch_and_unpack(
     )]
     let mut f = crate::effects::files::create_file(tmp)?;
     std::io::copy(&mut reader, &mut f).map_err(|e| format!("GET {url}: {e}"))?;
-    let got = sha256_file(tmp).map_err(String::from)?;
+    let got = sha256_file(tmp)?;
     if !got.eq_ignore_ascii_case(sha) {
         return Err(Error::failed(format!(
             "{url}: sha256 {got} is not the expected {sha}; nothing was installed"

@@ -3,7 +3,7 @@
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
-use crate::error::{Context, Error};
+use crate::error::Error;
 use crate::modules::cloud::ironic::{self, Driver, Entry};
 use crate::modules::opts::type_name;
 use rhai::{Array, Dynamic, Map};

@@ -10,7 +10,7 @@
 //! token, microversion.rs holds the Nova microversion and negotiates Ironic's.
 
 use super::config::CloudConfig;
-use crate::error::{Context, Error, Kind};
+use crate::error::{Error, Kind};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
