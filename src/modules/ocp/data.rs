@@ -3,6 +3,7 @@
 //! every fact starting at the oldest release, every release it names one of its own). What the
 //! facts mean and how they apply is release.rs's.
 
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::OnceLock;
@@ -98,20 +99,20 @@ impl<T> Steps<T> {
     }
 
     /// Every step from a known release, in order, and the first the oldest's.
-    pub(super) fn check(&self, name: &str, t: &RawTable) -> Result<(), String> {
+    pub(super) fn check(&self, name: &str, t: &RawTable) -> Result<(), Error> {
         let oldest = t.releases.first().map(|r| r.version);
         if self.steps.first().map(|s| s.from) != oldest {
-            return Err(format!(
+            return Err(Error::failed(format!(
                 "facts.{name}: the first step must be from the oldest release ({})",
                 oldest.map(|v| v.to_string()).unwrap_or_default()
-            ));
+            )));
         }
         for w in self.steps.windows(2) {
             if w[0].from >= w[1].from {
-                return Err(format!(
+                return Err(Error::failed(format!(
                     "facts.{name}: the steps must be in order of release ({} comes after {})",
                     w[1].from, w[0].from
-                ));
+                )));
             }
         }
         for s in &self.steps {
@@ -452,26 +453,26 @@ impl FactTable {
 
 impl RawTable {
     /// `v` is a release of the table; else an error naming `at`.
-    pub(super) fn known(&self, v: Version, at: &str) -> Result<(), String> {
+    pub(super) fn known(&self, v: Version, at: &str) -> Result<(), Error> {
         if self.releases.iter().any(|r| r.version == v) {
             Ok(())
         } else {
-            Err(format!("{at}: {v} is not one of `releases`"))
+            Err(Error::failed(format!("{at}: {v} is not one of `releases`")))
         }
     }
 
     /// Every rule of the file's own: releases in order, every release a fact or field names
     /// known, every fact starting at the oldest release, every support row a known release.
-    pub(super) fn check(&self) -> Result<(), String> {
+    pub(super) fn check(&self) -> Result<(), Error> {
         if self.releases.is_empty() {
-            return Err("`releases` is empty".into());
+            return Err(Error::failed("`releases` is empty"));
         }
         for w in self.releases.windows(2) {
             if w[0].version >= w[1].version {
-                return Err(format!(
+                return Err(Error::failed(format!(
                     "releases: {} comes after {}: list them oldest first",
                     w[1].version, w[0].version
-                ));
+                )));
             }
         }
         let f = &self.facts;
@@ -519,7 +520,10 @@ impl RawTable {
                 if let Some(u) = x.until {
                     self.known(u, &at)?;
                     if u < x.since {
-                        return Err(format!("{at}: until {u} is before since {}", x.since));
+                        return Err(Error::failed(format!(
+                            "{at}: until {u} is before since {}",
+                            x.since
+                        )));
                     }
                 }
                 if let Some(d) = &x.deprecated {
@@ -532,10 +536,10 @@ impl RawTable {
         }
         for u in &self.unpublished {
             if self.releases.iter().any(|r| r.version == u.version) {
-                return Err(format!(
+                return Err(Error::failed(format!(
                     "unpublished: {} is also one of `releases`",
                     u.version
-                ));
+                )));
             }
         }
         Ok(())
@@ -543,12 +547,15 @@ impl RawTable {
 }
 
 /// The table, read once.
-pub(super) fn table() -> Result<&'static RawTable, String> {
-    static T: OnceLock<Result<RawTable, String>> = OnceLock::new();
+/// labsh's own data: an error reading it is no user's (its unit tests rule it out), so failed.
+pub(super) fn table() -> Result<&'static RawTable, Error> {
+    static T: OnceLock<Result<RawTable, Error>> = OnceLock::new();
     T.get_or_init(|| {
-        let v = crate::util::yaml::parse_yaml(DATA).map_err(|e| format!("{DATA_FILE}: {e}"))?;
-        let t: RawTable = serde_json::from_value(v).map_err(|e| format!("{DATA_FILE}: {e}"))?;
-        t.check().map_err(|e| format!("{DATA_FILE}: {e}"))?;
+        let v = crate::util::yaml::parse_yaml(DATA)
+            .map_err(|e| e.with_kind(crate::error::Kind::Failed).context(DATA_FILE))?;
+        let t: RawTable =
+            serde_json::from_value(v).map_err(|e| Error::failed(format!("{DATA_FILE}: {e}")))?;
+        t.check().map_err(|e| e.context(DATA_FILE))?;
         Ok(t)
     })
     .as_ref()
@@ -587,7 +594,7 @@ mod tests {
             assert_ne!(text, DATA, "{from}");
             let v = crate::util::yaml::parse_yaml(&text).unwrap();
             match serde_json::from_value::<RawTable>(v) {
-                Ok(t) => t.check().unwrap_err(),
+                Ok(t) => t.check().unwrap_err().to_string(),
                 Err(e) => e.to_string(),
             }
         };

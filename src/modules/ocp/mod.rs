@@ -104,10 +104,10 @@ pub mod ocp_fns {
             if !c.is_string() {
                 return Err(rt_err(
                     &ctx,
-                    format!(
+                    crate::error::Error::invalid(format!(
                         "ocp::check_install_config: lab network {k} must be a CIDR string, not {}",
                         type_name(c)
-                    ),
+                    )),
                 ));
             }
             nets.push((k.to_string(), c.to_string()));
@@ -292,9 +292,9 @@ pub mod ocp_fns {
             other => {
                 return Err(rt_err(
                     &ctx,
-                    format!(
+                    crate::error::Error::invalid(format!(
                     "ocp::flavor_problems: role {other:?} must be \"control-plane\" or \"compute\""
-                ),
+                )),
                 ))
             }
         };
@@ -352,9 +352,12 @@ pub mod ocp_fns {
                 .map_err(|e| rt_err(&ctx, e))?,
         };
         let int = |k: &str| -> Res<i64> {
-            o.int(k)
-                .map_err(|e| rt_err(&ctx, e))?
-                .ok_or_else(|| rt_err(&ctx, format!("ocp::quota_needs: {k} is required")))
+            o.int(k).map_err(|e| rt_err(&ctx, e))?.ok_or_else(|| {
+                rt_err(
+                    &ctx,
+                    crate::error::Error::invalid(format!("ocp::quota_needs: {k} is required")),
+                )
+            })
         };
         let q = r.quota_with(
             int("masters")?,
@@ -525,7 +528,7 @@ pub mod ocp_fns {
         if Path::new(dir).join("metadata.json").is_file() {
             return with_effects(&ctx, |fx| {
                 fx.unchanged(Op::new("ocp.install_config", &p).arg("consumed", true));
-                Ok::<_, String>(false)
+                Ok::<_, crate::error::Error>(false)
             });
         }
         let mut secret = false;

@@ -12,6 +12,7 @@ pub use super::data::{
     FlavorMinimums, Gate, ProviderNeeds, Role, Section, Support, Together, UnknownFields, Version,
     DATA_FILE,
 };
+use crate::error::Error;
 use serde::Serialize;
 use std::fmt;
 
@@ -56,14 +57,17 @@ impl Release {
     /// `4.18`, `4.18.3`, `4.2.4` or `4.16.0-rc.2`; a release labsh does not write for is an
     /// error that names the oldest and the newest it does (and why a newer one in the
     /// installer's source is not among them).
-    pub fn parse(version: &str) -> Result<Release, String> {
+    pub fn parse(version: &str) -> Result<Release, Error> {
         let t = table()?;
         let v = version.trim();
         let core = v.split(['-', '+']).next().unwrap_or("");
         let parts: Vec<&str> = core.split('.').collect();
         let num = |s: &str| s.parse::<u32>().ok().filter(|_| !s.is_empty());
-        let malformed =
-            || format!("{version:?} is not an OpenShift version such as \"4.18\" or \"4.18.3\"");
+        let malformed = || {
+            Error::invalid(format!(
+                "{version:?} is not an OpenShift version such as \"4.18\" or \"4.18.3\""
+            ))
+        };
         let (Some(major), Some(minor)) = (
             parts.first().and_then(|s| num(s)),
             parts.get(1).and_then(|s| num(s)),
@@ -79,7 +83,7 @@ impl Release {
         }
         let (oldest, newest) = match (t.releases.first(), t.releases.last()) {
             (Some(o), Some(n)) => (o.version, n.version),
-            _ => return Err(format!("{DATA_FILE}: `releases` is empty")),
+            _ => return Err(Error::failed(format!("{DATA_FILE}: `releases` is empty"))),
         };
         let why = t
             .unpublished
@@ -92,9 +96,9 @@ impl Release {
                 )
             })
             .unwrap_or_default();
-        Err(format!(
+        Err(Error::invalid(format!(
             "OpenShift {want} is not one labsh writes for: the releases are {oldest} to {newest}, the newest {newest}{why}"
-        ))
+        )))
     }
 
     pub fn name(&self) -> String {
@@ -706,7 +710,7 @@ const DOCUMENTED: &str = "An OpenStack release is documented for an OpenShift re
 pub fn doc_text() -> String {
     let t = match table() {
         Ok(t) => t,
-        Err(e) => return e,
+        Err(e) => return e.to_string(),
     };
     let mut out = String::from("OpenShift releases labsh writes for (");
     out.push_str(DATA_FILE);
@@ -775,24 +779,32 @@ mod tests {
         assert_eq!(Release::parse("4.22.3").unwrap().name(), "4.22");
         for bad in ["4", "four", "4.x", "4.18.x", "", "4.18.1.2"] {
             let e = Release::parse(bad).unwrap_err();
-            assert!(e.contains("is not an OpenShift version"), "{bad}: {e}");
+            assert_eq!(e.kind(), crate::error::Kind::Invalid, "{bad}: {e}");
+            assert!(
+                e.message().contains("is not an OpenShift version"),
+                "{bad}: {e}"
+            );
         }
         let n = newest().name();
         for out in ["4.1", "3.11", "4.99", "6.0"] {
             let e = Release::parse(out).unwrap_err();
+            assert_eq!(e.kind(), crate::error::Kind::Invalid, "{out}: {e}");
             assert!(
-                e.contains(&format!("the releases are 4.2 to {n}, the newest {n}")),
+                e.message()
+                    .contains(&format!("the releases are 4.2 to {n}, the newest {n}")),
                 "{out}: {e}"
             );
         }
         // In the installer's source but not published: said so.
         let e = Release::parse("5.0").unwrap_err();
         assert!(
-            e.contains("5.0 is in the installer's source but not published"),
+            e.message()
+                .contains("5.0 is in the installer's source but not published"),
             "{e}"
         );
         assert!(Release::parse("4.23.0")
             .unwrap_err()
+            .message()
             .contains("fast-forwarded from release-5.0"));
     }
 
