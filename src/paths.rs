@@ -508,7 +508,7 @@ pub fn shipped_notice(found: &Path, key: &str) -> Option<String> {
 
 /// The name of lab `lab` as a folder name: what a profile's `name` must be (1-63 letters,
 /// digits, '-' and '_', starting with a letter or digit: the profile check says so first).
-fn lab_folder(lab: &str) -> Result<&str, String> {
+fn lab_folder(lab: &str) -> Result<&str, Error> {
     let ok = !lab.is_empty()
         && lab.len() <= 63
         && lab
@@ -518,21 +518,21 @@ fn lab_folder(lab: &str) -> Result<&str, String> {
     if ok {
         Ok(lab)
     } else {
-        Err(format!(
+        Err(Error::invalid(format!(
             "lab name {lab:?} must be 1-63 letters, digits, '-' and '_', starting with a letter \
              or digit (the profile's `name`): it names the lab's folders"
-        ))
+        )))
     }
 }
 
 /// The folder of lab `lab`'s sandbox: its test-driver file (`host.xml`, with the autostart
 /// sidecar beside it) and its images (`images/`): `STATE/sandbox/LAB`.
-pub fn sandbox_dir(lab: &str) -> Result<PathBuf, String> {
+pub fn sandbox_dir(lab: &str) -> Result<PathBuf, Error> {
     Ok(state_dir().join("sandbox").join(lab_folder(lab)?))
 }
 
 /// The test-driver file of lab `lab`'s sandbox: `STATE/sandbox/LAB/host.xml`.
-pub fn sandbox_file(lab: &str) -> Result<PathBuf, String> {
+pub fn sandbox_file(lab: &str) -> Result<PathBuf, Error> {
     Ok(sandbox_dir(lab)?.join("host.xml"))
 }
 
@@ -723,7 +723,8 @@ mod tests {
             Some(PathBuf::from("targets/devlab.yaml"))
         );
         let e = lab_file(LabFile::Profile, "curent", Some(&script)).unwrap_err();
-        assert!(e.contains("seed, current, large, minimal"), "{e}");
+        assert_eq!(e.kind(), crate::error::Kind::NotFound, "{e}");
+        assert!(e.message().contains("seed, current, large, minimal"), "{e}");
         // A file on disk of a shipped name is named when it differs.
         let (_d, p) = crate::util::testing::temp_file("current.rhai", "fn overrides() { #{} }\n");
         let n = shipped_notice(&p, "profiles/current.rhai").unwrap();
@@ -742,7 +743,8 @@ mod tests {
             .unwrap()
             .ends_with("sandbox/mini/host.xml"));
         for bad in ["", "..", "a/b", "-x", "lab name"] {
-            assert!(sandbox_dir(bad).is_err(), "{bad:?}");
+            let e = sandbox_dir(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::error::Kind::Invalid, "{bad:?}: {e}");
         }
         assert_eq!(target_folder("targets/seed-host.yaml"), "seed-host");
         assert_eq!(target_folder(""), "sandbox");

@@ -3,6 +3,7 @@
 //! the files of the layout before each lab had its own folders moved into the lab's, and the
 //! target files labsh ships read as any other.
 
+use crate::error::{Context, Error};
 use crate::paths;
 use crate::session::{rt_err, with_effects, Res};
 use rhai::plugin::*;
@@ -37,7 +38,7 @@ fn records(lab: &str) -> Vec<serde_json::Value> {
 /// Moves the entries an earlier labsh left in the target's output folder `dir` (one folder for
 /// every lab) into the folder of the lab that made them, `dir/OWNER` (the lab the libvirt
 /// definitions there name). Returns what it did or could not do, for a note each.
-fn migrate_out(fx: &crate::effects::Effects, dir: &Path) -> Result<Vec<String>, String> {
+fn migrate_out(fx: &crate::effects::Effects, dir: &Path) -> Result<Vec<String>, Error> {
     let entries = paths::shared_out_entries(dir);
     if entries.is_empty() {
         return Ok(Vec::new());
@@ -74,9 +75,8 @@ fn migrate_out(fx: &crate::effects::Effects, dir: &Path) -> Result<Vec<String>, 
             op,
             || {
                 paths::private_dir(&to)?;
-                std::fs::rename(e, &dest).map_err(|err| {
-                    format!("cannot move {} to {}: {err}", e.display(), dest.display())
-                })
+                std::fs::rename(e, &dest)
+                    .with_context(|| format!("cannot move {} to {}", e.display(), dest.display()))
             },
             || (),
         )?;
@@ -196,7 +196,7 @@ pub mod labs_fns {
         let p = Path::new(path);
         let shipped = paths::shipped(p).filter(|_| std::fs::symlink_metadata(p).is_err());
         let v = match shipped {
-            Some(text) => crate::util::yaml::parse_yaml(text).map_err(|e| format!("{path}: {e}")),
+            Some(text) => crate::util::yaml::parse_yaml(text).map_err(|e| e.context(path)),
             None => crate::util::yaml::read_yaml(p),
         };
         v.map(|v| crate::engine::value::from_json(&v))
