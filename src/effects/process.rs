@@ -983,14 +983,13 @@ mod tests {
         assert!(!std::path::Path::new(&o.stdout).exists(), "{}", o.stdout);
     }
 
-    fn run_in(c: Command, dir: &Path) -> Result<Output, String> {
+    fn run_in(c: Command, dir: &Path) -> Result<Output, Error> {
         exec_in(
             &c,
             &AtomicBool::new(false),
             &Arc::new(Printer::plain()),
             dir,
         )
-        .map_err(String::from)
     }
 
     /// The one file the output went to in `dir`, and its text.
@@ -1012,7 +1011,7 @@ mod tests {
         let mut c = Command::new(["yes"]);
         c.max_output = Some(64 << 10);
         let t0 = Instant::now();
-        let e = run_in(c, &out).unwrap_err();
+        let e = run_in(c, &out).unwrap_err().to_string();
         assert!(t0.elapsed() < Duration::from_secs(20));
         let (file, text) = the_file(&out);
         assert!(
@@ -1040,7 +1039,7 @@ mod tests {
              echo done >&2",
         ]);
         c.max_output = Some(16 << 10);
-        let e = run_in(c, dir.path()).unwrap_err();
+        let e = run_in(c, dir.path()).unwrap_err().to_string();
         let (file, text) = the_file(dir.path());
         assert!(
             e.contains("wrote more than 16 KiB to its stdout")

@@ -361,7 +361,7 @@ pub mod files_fns {
                     crate::effects::Op::new("file.ini_set", path)
                         .arg("set", format!("[{section}] {key} = {shown_v}")),
                 );
-                Ok::<_, String>(false)
+                Ok::<_, crate::error::Error>(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
                 let private = value.is::<crate::effects::secret::Secret>()
@@ -401,7 +401,7 @@ pub mod files_fns {
         {
             None => with_effects(&ctx, |fx| {
                 fx.unchanged(op);
-                Ok::<_, String>(false)
+                Ok::<_, crate::error::Error>(false)
             }),
             Some(new) => with_effects(&ctx, |fx| {
                 ensure_file_with(

@@ -40,7 +40,7 @@ pub mod host_fns {
         for n in names {
             let name = n.to_string();
             let v = super::with_effects(&ctx, |fx| {
-                Ok::<_, String>(super::client::version_of(fx, &name))
+                Ok::<_, crate::error::Error>(super::client::version_of(fx, &name))
             })?;
             m.insert(name.into(), v.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
         }

@@ -426,7 +426,7 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
             let planned = unhashed();
             return fx.change(
                 cached(&planned),
-                || Ok::<_, String>(planned.clone()),
+                || Ok::<_, crate::error::Error>(planned.clone()),
                 || planned.clone(),
             );
         }

@@ -373,7 +373,7 @@ pub mod virt_fns {
                     super::sandbox::plan_file(path, text);
                 }
             }
-            Ok::<_, String>(format!("test://{path}"))
+            Ok::<_, crate::error::Error>(format!("test://{path}"))
         })
     }
 
@@ -433,7 +433,7 @@ pub mod virt_fns {
                 None,
             )?;
             let b = crate::effects::files::ensure_file(fx, path, &text, false, None)?;
-            Ok::<_, String>(a || b)
+            Ok::<_, crate::error::Error>(a || b)
         })
     }
 
@@ -460,7 +460,7 @@ pub mod virt_fns {
                     any = true;
                 }
             }
-            Ok::<_, String>(any)
+            Ok::<_, crate::error::Error>(any)
         })
     }
 

@@ -263,11 +263,11 @@ fn text_of(v: &Value) -> Option<String> {
 impl<'a> Api<'a> {
     /// Why a step whose node exists only in this plan, or whose cloud is offline, cannot be
     /// applied (a plan shows it; only a run against the live cloud does it).
-    fn only_planned(&self) -> String {
-        format!(
+    fn only_planned(&self) -> crate::error::Error {
+        crate::error::Error::failed(format!(
             "cloud '{}' is offline here or the node is not enrolled yet: this step can only be planned",
             self.conn.name()
-        )
+        ))
     }
 
     fn bm_op(&self, op: &str, target: &str) -> Op {

@@ -445,7 +445,7 @@ impl<'a> Api<'a> {
             None if self.fx.is_plan() => {
                 return self.fx.change(
                     op,
-                    || Err::<_, String>(self.only_planned()),
+                    || Err(self.only_planned()),
                     || json!({"name": ident, "planned": true}),
                 );
             }

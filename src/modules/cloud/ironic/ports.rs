@@ -32,7 +32,7 @@ impl<'a> Api<'a> {
         if uuid.is_planned() || self.fx.is_plan() || self.live().is_none() {
             return self.fx.change(
                 self.bm_op("port.create", &format!("{name} {mac}")),
-                || Err::<_, String>(self.only_planned()),
+                || Err(self.only_planned()),
                 || json!({"address": mac, "node_uuid": uuid, "planned": true}),
             );
         }

@@ -199,7 +199,7 @@ impl<'a> Api<'a> {
                 for v in steps {
                     self.fx.change(
                         self.bm_op(&format!("node.{v}"), n),
-                        || Err::<_, String>(self.only_planned()),
+                        || Err(self.only_planned()),
                         || (),
                     )?;
                 }
@@ -409,7 +409,7 @@ impl<'a> Api<'a> {
             None if self.fx.is_plan() => {
                 return self.fx.change(
                     self.bm_op(&format!("node.power_{want}"), &ident.to_string()),
-                    || Err::<_, String>(self.only_planned()),
+                    || Err(self.only_planned()),
                     || state.to_string(),
                 )
             }
