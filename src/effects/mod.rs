@@ -366,7 +366,7 @@ impl Effects {
             return Ok(());
         }
         match lock(&self.read_only).clone() {
-            Some(why) => Err(Error::Failed(format!(
+            Some(why) => Err(Error::refused(format!(
                 "{} {} is a change, and {why}: nothing was changed",
                 op.op,
                 secret::redact(&op.target)
@@ -964,8 +964,10 @@ mod tests {
                 || 0,
             );
             let err = r.unwrap_err();
+            assert_eq!(err.kind(), Kind::Refused, "{err}");
             assert!(
-                err.contains("virt.domain.start vm is a change, and labsh status only reads"),
+                err.message()
+                    .contains("virt.domain.start vm is a change, and labsh status only reads"),
                 "{err}"
             );
             assert_eq!(e.read(Op::new("r", "t"), || Ok::<i32, String>(3)), Ok(3));

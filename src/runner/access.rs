@@ -45,12 +45,12 @@ pub fn ssh(args: &SshArgs, common: &Common) -> u8 {
     }
     let host = match found
         .get("host")
-        .ok_or_else(|| "access::login gave no host".to_string())
+        .ok_or_else(|| crate::error::Error::failed("access::login gave no host"))
         .and_then(|h| host_of(&what, h))
     {
         Ok(h) => h,
         Err(e) => {
-            printer.error(&e, json!({}));
+            printer.error(&e.to_string(), json!({}));
             return FAILED;
         }
     };
@@ -139,7 +139,7 @@ fn find(
     ] {
         if let Some(n) = n {
             if let Err(e) = paths::lab_file(kind, n, None) {
-                printer.error(&e, json!({"kind": "usage"}));
+                printer.error(&e.to_string(), json!({"kind": "usage"}));
                 return Err(USAGE);
             }
         }

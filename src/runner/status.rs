@@ -57,7 +57,7 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
     ] {
         if let Some(n) = name {
             if let Err(e) = paths::lab_file(kind, n, None) {
-                return usage(e, None);
+                return usage(e.to_string(), None);
             }
         }
     }

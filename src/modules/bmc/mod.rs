@@ -663,7 +663,7 @@ mod tests {
             nodes_of(node(&x))
         };
         let e = redfish(&[]).unwrap_err();
-        assert!(e.contains("needs 'pm_system_id'"), "{e}");
+        assert!(e.message().contains("needs 'pm_system_id'"), "{e}");
         let n = redfish(&[("pm_system_id", "/redfish/v1/Systems/abc".into())]).unwrap();
         let f = &n[0].fields;
         assert_eq!(f["pm_addr"], "http://172.16.0.254:8000");
@@ -687,7 +687,10 @@ mod tests {
             ("pm_system_id", "/redfish/v1/Systems/abc".into()),
         ])
         .unwrap_err();
-        assert!(e.contains("has port 8001, pm_port says 8000"), "{e}");
+        assert!(
+            e.message().contains("has port 8001, pm_port says 8000"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -284,13 +284,13 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
 
 /// The sha256 of a file, read once per process for a file of the same length and modification
 /// time (preflight, the cache and the inspection of one image in one run hash it once).
-pub fn digest(fx: &Effects, path: &str) -> Result<String, String> {
+pub fn digest(fx: &Effects, path: &str) -> Result<String, Error> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     type Seen = HashMap<PathBuf, (u64, Option<std::time::SystemTime>, String)>;
     static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
     let seen = SEEN.get_or_init(Default::default);
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
     let key = PathBuf::from(path);
     let (len, mtime) = (meta.len(), meta.modified().ok());
     if let Some((l, m, h)) = seen
@@ -304,7 +304,7 @@ pub fn digest(fx: &Effects, path: &str) -> Result<String, String> {
         }
     }
     let hash = fx.read(Op::new("img.hash", path), || {
-        sha256_file(path).map_err(String::from)
+        sha256_file(path).map_err(Error::from)
     })?;
     seen.lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -336,7 +336,7 @@ fn downloaded(dir: &Path, source: &str) -> Option<PathBuf> {
 
 /// Where `cache_base` keeps `source` in `cache_dir`, when it is there already: a URL downloaded
 /// before, or a file whose content is cached.
-pub fn cached(fx: &Effects, source: &str, cache_dir: &str) -> Result<Option<String>, String> {
+pub fn cached(fx: &Effects, source: &str, cache_dir: &str) -> Result<Option<String>, Error> {
     let dir = PathBuf::from(cache_dir);
     if source.starts_with("http://") || source.starts_with("https://") {
         return Ok(downloaded(&dir, source).map(|p| p.display().to_string()));
@@ -570,7 +570,7 @@ fn kept_inspection(file: &Path) -> Option<Option<Guest>> {
     clippy::disallowed_methods,
     reason = "labsh's own record of a read (what an image of this content holds), not a change to the lab: written in apply mode only"
 )]
-fn keep_inspection(file: &Path, guest: Option<&Guest>) -> Result<(), String> {
+fn keep_inspection(file: &Path, guest: Option<&Guest>) -> Result<(), Error> {
     let v = serde_json::json!({
         "guest": guest.map(|g| serde_json::json!({
             "distro": g.distro, "major": g.major, "minor": g.minor, "stream": g.stream,
@@ -584,19 +584,19 @@ fn keep_inspection(file: &Path, guest: Option<&Guest>) -> Result<(), String> {
 /// folder (a plan writes nothing, and keeps nothing). `None` when libguestfs finds no operating
 /// system in it. A file that is missing or not a regular file is an error, as is a missing
 /// virt-inspector or one that fails.
-pub fn inspect(fx: &Effects, path: &str) -> Result<Option<Guest>, String> {
+pub fn inspect(fx: &Effects, path: &str) -> Result<Option<Guest>, Error> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
         Ok(m) => {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{path} is not a regular file ({})",
                 crate::paths::file_kind(&m)
-            ))
+            )))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("{path} does not exist"))
+            return Err(Error::not_found(format!("{path} does not exist")))
         }
-        Err(e) => return Err(format!("cannot read {path}: {e}")),
+        Err(e) => return Err(Error::io(format_args!("cannot read {path}"), &e)),
     }
     let hash = digest(fx, path)?;
     // Once per process too: a plan keeps nothing in the state folder, and inspects once.

@@ -329,8 +329,14 @@ fn lab_node(ctx: &NativeCallContext, name: &str) -> Res<Map> {
         .compile(&script)
         .map_err(|e| rt_err(ctx, format!("ssh::node: {e}")))?;
     let v = ctx.engine().eval_ast::<Dynamic>(&ast).map_err(|e| {
+        // The stdlib's error (an unknown name with its did-you-mean) as it says it, kind and
+        // advice kept, shown without the frames of the script made here.
         let d = crate::engine::diag::Diagnostic::from_eval(&e, None);
-        crate::session::user_err(ctx, d.message)
+        let err = match crate::session::error_of(&e) {
+            Some(x) => x.map_message(|_| d.message),
+            None => Error::failed(d.message),
+        };
+        rt_err(ctx, err.in_input(None, None))
     })?;
     v.try_cast::<Map>()
         .ok_or_else(|| rt_err(ctx, "ssh::node: access::node gave no host map"))
