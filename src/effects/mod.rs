@@ -960,7 +960,7 @@ mod tests {
             e.read_only("labsh status only reads");
             let r = e.change(
                 Op::new("virt.domain.start", "vm"),
-                || -> Result<i32, String> { panic!("a read-only seam never applies") },
+                || -> Result<i32, Error> { panic!("a read-only seam never applies") },
                 || 0,
             );
             let err = r.unwrap_err();

@@ -632,7 +632,7 @@ pub fn inspect(fx: &Effects, path: &str) -> Result<Option<Guest>, Error> {
     cmd.env = guestfs_env();
     let out = fx.read(Op::new("img.inspect", path), || exec(fx, &cmd))?;
     let guest = guest::from_inspector_xml(&out.stdout)
-        .map_err(|e| format!("virt-inspector -a {path}: {e}"))?;
+        .map_err(|e| e.context(format!("virt-inspector -a {path}")))?;
     if !fx.is_plan() {
         keep_inspection(&file, guest.as_ref())?;
     }

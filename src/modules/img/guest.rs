@@ -2,6 +2,7 @@
 //! (virt-inspector), from the file names Red Hat, CentOS and Fedora publish their guest images
 //! under, or from an explicit libosinfo short id ("rhel9.4"). No Rhai types here.
 
+use crate::error::{Context, Error};
 use serde::Serialize;
 
 /// A guest operating system as libguestfs names it: its distribution (`inspect-get-distro`:
@@ -184,7 +185,7 @@ pub fn from_file_name(path: &str) -> Option<Guest> {
 /// The guest a libosinfo short id names, as `base_image.os` takes it and virt-inspector's
 /// `<osinfo>` gives it: "rhel9.4", "rhel7", "centos7.0", "centos-stream9", "fedora41",
 /// "rocky9", "almalinux9".
-pub fn from_os(s: &str) -> Result<Guest, String> {
+pub fn from_os(s: &str) -> Result<Guest, Error> {
     let t = s.trim().to_ascii_lowercase();
     for (prefix, distro, stream) in [
         ("centos-stream", "centos", true),
@@ -201,16 +202,15 @@ pub fn from_os(s: &str) -> Result<Guest, String> {
             }
         }
     }
-    Err(format!(
+    Err(Error::invalid(format!(
         "{s:?} is not an operating system as libosinfo names it: such as \"rhel9.4\", \"rhel7.9\", \"centos-stream9\", \"centos7.0\", \"fedora41\""
-    ))
+    )))
 }
 
 /// The guest of virt-inspector's XML (its first operating system with a distribution), or
 /// `None` when it found none (`<operatingsystems/>`).
-pub fn from_inspector_xml(xml: &str) -> Result<Option<Guest>, String> {
-    let doc = roxmltree::Document::parse(xml)
-        .map_err(|e| format!("virt-inspector's output is not XML: {e}"))?;
+pub fn from_inspector_xml(xml: &str) -> Result<Option<Guest>, Error> {
+    let doc = roxmltree::Document::parse(xml).context("virt-inspector's output is not XML")?;
     let text = |os: roxmltree::Node, tag: &str| {
         os.children()
             .find(|c| c.has_tag_name(tag))
@@ -356,7 +356,8 @@ mod tests {
         }
         for bad in ["", "rhel", "rhel9.4.1", "windows10", "rhel9-beta", "9.4"] {
             let e = from_os(bad).unwrap_err();
-            assert!(e.contains("libosinfo"), "{bad}: {e}");
+            assert_eq!(e.kind(), crate::error::Kind::Invalid, "{bad}: {e}");
+            assert!(e.message().contains("libosinfo"), "{bad}: {e}");
         }
     }
 

@@ -659,23 +659,26 @@ pub fn domain_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, Err
 pub fn domain_state(uri: &str, name: &str) -> Result<String, Error> {
     let c = connect(uri)?;
     let d = lookup_domain(&c, name)?
-        .ok_or_else(|| Error::failed(format!("no domain {name} at {uri}")))?;
+        .ok_or_else(|| Error::not_found(format!("no domain {name} at {uri}")))?;
     Ok(state_word(&d))
 }
 
 /// A domain's consoles (its serial console's pty, its VNC address), read from its live XML. A
 /// domain that does not run has none: an error naming its state, and nothing is changed.
-pub fn consoles(uri: &str, name: &str) -> Result<xml::Consoles, String> {
+/// No such domain is not found; one that does not run a conflict (its state forbids it).
+pub fn consoles(uri: &str, name: &str) -> Result<xml::Consoles, Error> {
     let c = connect(uri)?;
     let d = lookup_domain(&c, name)?.ok_or_else(|| {
-        format!("no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)")
+        Error::not_found(format!(
+            "no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)"
+        ))
     })?;
     let state = state_word(&d);
     if state != "running" && state != "paused" {
-        return Err(format!(
+        return Err(Error::conflict(format!(
             "{name} is not running ({state}): a VM has a serial console only while it runs; \
              start it first (virt::domain_start), nothing was changed"
-        ));
+        )));
     }
     let x = d.xml_desc(0).map_err(|e| verr("domain XML", e))?;
     xml::parse_consoles(&x)

@@ -347,8 +347,8 @@ pub struct Consoles {
     pub vnc: Option<String>,
 }
 
-pub fn parse_consoles(xml: &str) -> Result<Consoles, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("bad domain XML: {e}"))?;
+pub fn parse_consoles(xml: &str) -> Result<Consoles, Error> {
+    let doc = roxmltree::Document::parse(xml).context("bad domain XML")?;
     let mut c = Consoles::default();
     let Some(devs) = child(doc.root_element(), "devices") else {
         return Ok(c);
