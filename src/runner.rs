@@ -1115,7 +1115,10 @@ pub fn doc_cmd(
                         .eval_ast::<String>(&ast)
                         .map_err(|e| Diagnostic::from_eval(&e, Some("profile")).render())
                 });
-            match (keys, crate::doc::topic(&cat, "profile")) {
+            match (
+                keys,
+                crate::doc::topic(&cat, "profile").map_err(String::from),
+            ) {
                 (Ok(k), Ok(f)) => format!("{k}\n{f}"),
                 (Err(e), _) | (_, Err(e)) => {
                     printer.error(&e, serde_json::json!({}));

@@ -70,15 +70,15 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), Error> {
     // address or DHCP range is refused as libvirt refuses <ip> there.
     if forward.as_deref() == Some("bridge") {
         if o.str("bridge")?.is_none() {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: forward \"bridge\" needs 'bridge', the name of the host's bridge"
-            ));
+            )));
         }
         if o.str("address")?.is_some() || dhcp.is_some() {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "{func}: forward \"bridge\" takes no 'address' or 'dhcp': the host's bridge has its \
                  own, and libvirt refuses an <ip> on such a network"
-            ));
+            )));
         }
     }
     for key in ["address", "netmask"] {
