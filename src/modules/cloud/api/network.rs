@@ -165,9 +165,9 @@ impl<'a> Api<'a> {
         let mut routes = vec![];
         for (dest, hop) in host_routes {
             if !cidr_contains(&cidr, &hop) {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "subnet '{name}': the next hop {hop} of the route to {dest} is outside {cidr}"
-                ));
+                )));
             }
             routes.push(json!({"destination": dest, "nexthop": hop}));
         }
