@@ -201,7 +201,7 @@ pub fn certificate_approve(fx: &Effects, kubeconfig: &str, names: &[String]) -> 
     let shown = argv.join(" ");
     let op = Op::new("oc.certificate.approve", &shown);
     if !ready(fx, kubeconfig)? {
-        return fx.planned_step(op).map_err(Error::Failed);
+        return fx.planned_step(op);
     }
     let mut cmd = Command::new(argv);
     cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));

@@ -843,7 +843,7 @@ fn remove_dir(dir: &Path) -> Result<(), String> {
     reason = "a snapshot's folder, made inside the change that takes it"
 )]
 fn make_dir(dir: &Path) -> Result<(), String> {
-    crate::paths::private_dir(dir)
+    crate::paths::private_dir(dir).map_err(String::from)
 }
 
 /// Writes the record (0600, aside then renamed over).
@@ -878,9 +878,10 @@ fn each<T: Sync, R: Send>(
         |i| name(&items[i]),
         |i| {
             fx.check_cancel()?;
-            f(&items[i])
+            f(&items[i]).map_err(crate::error::Error::from)
         },
     )
+    .map_err(String::from)
 }
 
 /// A libvirt change on a domain, through the seam (planned in a plan).
@@ -892,6 +893,7 @@ fn act(
     f: impl FnOnce() -> Result<(), String>,
 ) -> Result<(), String> {
     fx.change(Op::new(op, target(name, uri)), f, || ())
+        .map_err(String::from)
 }
 
 /// The `<domainsnapshot>` labsh asks libvirt for.
@@ -1144,6 +1146,7 @@ fn take(
                 },
                 String::new,
             )
+            .map_err(String::from)
         },
     )
 }
@@ -1170,6 +1173,7 @@ fn keep_and_record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), St
         || write_manifest(&spec.dir, m),
         || (),
     )
+    .map_err(String::from)
 }
 
 /// Deletes what a failed save took.
@@ -1206,6 +1210,7 @@ fn undo_save(
         || remove_dir(&spec.dir),
         || (),
     )
+    .map_err(String::from)
 }
 
 /// Shuts the running and paused domains down at once: ACPI, then off at the end of `timeout`
@@ -1511,6 +1516,7 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
                     },
                     || (),
                 )
+                .map_err(String::from)
             },
         )?;
         out.reverted = now.iter().map(|n| n.rec.name.clone()).collect();

@@ -522,15 +522,16 @@ impl<'a> Api<'a> {
 
     /// Takes a node out of maintenance (`DELETE /v1/nodes/{node}/maintenance`, which clears its
     /// reason and fault too); `ok` when it is not in maintenance.
-    pub fn bm_maintenance_unset(&self, ident: &Id) -> Result<bool, String> {
+    pub fn bm_maintenance_unset(&self, ident: &Id) -> Result<bool, Error> {
         let op = self.bm_op("node.maintenance_unset", &ident.to_string());
         let Some(node) = self.bm_node(ident)? else {
             if self.fx.is_plan() {
-                return self
-                    .fx
-                    .change(op, || Err::<_, String>(self.only_planned()), || true);
+                return self.fx.change(op, || Err(self.only_planned()), || true);
             }
-            return Err(format!("no node '{ident}' in cloud '{}'", self.conn.name()));
+            return Err(Error::not_found(format!(
+                "no node '{ident}' in cloud '{}'",
+                self.conn.name()
+            )));
         };
         if node["maintenance"] != json!(true) {
             self.fx.unchanged(op);
