@@ -896,6 +896,34 @@ fn act(
         .map_err(String::from)
 }
 
+/// `op` on each domain of `list` at once, through the seam: libvirt's `call` on it, its failure
+/// named by `verb` (and the lot as "domains to VERB"); a domain a plan has not made yet is passed
+/// over.
+fn on_each_domain(
+    fx: &Effects,
+    jobs: usize,
+    uri: &str,
+    list: &[&Now],
+    op: &str,
+    verb: &str,
+    call: impl Fn(&Domain) -> Result<(), libvirt::Error> + Sync,
+) -> Result<(), String> {
+    each(
+        fx,
+        jobs,
+        list,
+        &format!("domains to {verb}"),
+        |n| n.rec.name.clone(),
+        |n| {
+            act(fx, op, &n.rec.name, uri, || match dom_now(fx, n)? {
+                Some(d) => call(d).map_err(|e| verr(verb, e)),
+                None => Ok(()),
+            })
+        },
+    )
+    .map(|_| ())
+}
+
 /// The `<domainsnapshot>` labsh asks libvirt for.
 fn snapshot_xml(lab: &str, name: &str) -> String {
     format!(
@@ -1473,24 +1501,14 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
                 .iter()
                 .filter(|n| n.state == "running" || n.state == "paused")
                 .collect();
-            each(
+            on_each_domain(
                 fx,
                 jobs,
+                uri,
                 &up,
-                "domains to power off",
-                |n| n.rec.name.clone(),
-                |n| {
-                    act(
-                        fx,
-                        "virt.domain.destroy",
-                        &n.rec.name,
-                        uri,
-                        || match dom_now(fx, n)? {
-                            Some(d) => d.destroy().map_err(|e| verr("power off", e)),
-                            None => Ok(()),
-                        },
-                    )
-                },
+                "virt.domain.destroy",
+                "power off",
+                Domain::destroy,
             )?;
         }
         each(
@@ -1593,24 +1611,14 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
             },
         )?;
     } else {
-        each(
+        on_each_domain(
             fx,
             jobs,
+            uri,
             &go,
-            "domains to resume",
-            |n| n.rec.name.clone(),
-            |n| {
-                act(
-                    fx,
-                    "virt.domain.resume",
-                    &n.rec.name,
-                    uri,
-                    || match dom_now(fx, n)? {
-                        Some(d) => d.resume().map_err(|e| verr("resume", e)),
-                        None => Ok(()),
-                    },
-                )
-            },
+            "virt.domain.resume",
+            "resume",
+            Domain::resume,
         )?;
     }
     if m.modelled {
