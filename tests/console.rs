@@ -4,30 +4,16 @@
 
 use crate::repl::Term;
 use crate::support::host::RealHost;
-use crate::support::{bin, walk, Lab};
+use crate::support::{bin, Lab};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Every file of the state folder with its content: what a refused command must leave as it was.
-fn state_files(lab: &Lab) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut v: Vec<(PathBuf, Vec<u8>)> = walk(&lab.state())
-        .into_iter()
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let b = std::fs::read(&p).unwrap();
-            (p, b)
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn sandbox_a_vm_the_lab_does_not_have_is_named_with_a_did_you_mean() {
     let lab = Lab::new();
     // The sandbox, made by a first look at it.
     lab.run(["ssh", "undercloud"]).code(1);
-    let before = state_files(&lab);
+    let before = lab.state_files();
     let out = lab.run(["console", "overcloud-ctrl1"]);
     out.code(1)
         .stderr_has("the lab 'lab' has no VM 'overcloud-ctrl1' (did you mean 'overcloud-ctrl01'?)")
@@ -47,7 +33,7 @@ fn sandbox_a_vm_the_lab_does_not_have_is_named_with_a_did_you_mean() {
         .code(2)
         .stderr_has("unknown --set key 'imags' (did you mean 'images'?)");
     assert_eq!(
-        state_files(&lab),
+        lab.state_files(),
         before,
         "a refused console changed the state"
     );
@@ -97,7 +83,7 @@ fn console_attaches_to_a_running_domains_serial_console_and_refuses_one_that_is_
     let uri = format!("uri={}", host.uri);
 
     // A VM that is off: a clear error, and it stays off.
-    let before = state_files(&lab);
+    let before = lab.state_files();
     lab.run(["console", "overcloud-ctrl01", "--set", &uri])
         .code(1)
         .stderr_has("overcloud-ctrl01 is not running (shutoff): a VM has a serial console only while it runs")
@@ -107,7 +93,7 @@ fn console_attaches_to_a_running_domains_serial_console_and_refuses_one_that_is_
         "shut off"
     );
     assert_eq!(
-        state_files(&lab),
+        lab.state_files(),
         before,
         "a refused console changed the state"
     );

@@ -8,7 +8,7 @@
 
 use crate::director::Director;
 use crate::repl::Term;
-use crate::support::{bin, run_ok, walk, Lab};
+use crate::support::{bin, run_ok, Lab};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -226,24 +226,10 @@ fn osp17_1_ssh_reaches_the_director_and_a_node_through_it_as_tripleo_admin() {
     ssh_reaches_the_director_and_a_node_through_it("17.1", "tripleo-admin");
 }
 
-/// Every file of the state folder with its content.
-fn state_files(lab: &Lab) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut v: Vec<(PathBuf, Vec<u8>)> = walk(&lab.state())
-        .into_iter()
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let b = std::fs::read(&p).unwrap();
-            (p, b)
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn sandbox_an_unknown_node_is_named_with_a_did_you_mean_and_nothing_changes() {
     let lab = Lab::new();
-    let before = state_files(&lab);
+    let before = lab.state_files();
     lab.run(["ssh", "overcloud-controler-0", "--", "hostname"])
         .code(1)
         .stderr_has("the lab 'lab' has no node 'overcloud-controler-0' (did you mean 'overcloud-controller-0'?)")
@@ -279,7 +265,7 @@ fn sandbox_an_unknown_node_is_named_with_a_did_you_mean_and_nothing_changes() {
     lab.run(["ssh", "undercloud", "--set", "urii=x"])
         .code(2)
         .stderr_has("unknown --set key 'urii' (did you mean 'uri'?)");
-    assert_eq!(state_files(&lab), before, "a refused ssh changed the state");
+    assert_eq!(lab.state_files(), before, "a refused ssh changed the state");
 }
 
 #[test]
@@ -299,7 +285,7 @@ fn an_openshift_node_is_named_with_its_address_and_how_to_reach_it() {
         ),
     );
     let target = target.display().to_string();
-    let before = state_files(&lab);
+    let before = lab.state_files();
     lab.run(["ssh", "ocp4-4p5fd-master-0", "--target", &target])
         .code(1)
         .stderr_has("ocp4-4p5fd-master-0 is a node of the OpenShift cluster at 10.0.0.11 on the tenant's machine network")
@@ -309,7 +295,7 @@ fn an_openshift_node_is_named_with_its_address_and_how_to_reach_it() {
     lab.run(["ssh", "ocp4-4p5fd-master-9", "--target", &target])
         .code(1)
         .stderr_has("the lab 'lab' has no node 'ocp4-4p5fd-master-9'");
-    assert_eq!(state_files(&lab), before, "a refused ssh changed the state");
+    assert_eq!(lab.state_files(), before, "a refused ssh changed the state");
 }
 
 #[test]

@@ -267,6 +267,21 @@ impl Lab {
             .run()
     }
 
+    /// Every file of the state folder with its content, sorted: what a refused command must leave
+    /// as it was.
+    pub fn state_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut v: Vec<(PathBuf, Vec<u8>)> = walk(&self.state())
+            .into_iter()
+            .filter(|p| p.is_file())
+            .map(|p| {
+                let b = std::fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Fails if the canary's value is in any file under the state folder.
     pub fn assert_no_canary_in_files(&self) {
         for f in walk(&self.state()) {
