@@ -476,3 +476,96 @@ fn the_provider_vlans_pass_each_releases_templates() {
         );
     }
 }
+
+/// A variant of this test's that asks for Octavia (ocp.octavia), on OSP 13 (the seed) or on OSP
+/// 17.1 with a login for Red Hat's registry.
+fn octavia_lab(lab: &Lab, release: &str) -> PathBuf {
+    let over = if release == "13" {
+        "ocp: #{ octavia: true }".to_string()
+    } else {
+        "ocp: #{ octavia: true }, base_image: #{ name: \"rhel9-guest.qcow2\" }, overcloud: #{ release: \"17.1\", registry_user: \"1234567|lab\" }".to_string()
+    };
+    lab.file(
+        "profiles/octavia.rhai",
+        &format!("fn overrides() {{ #{{ {over} }} }}\n"),
+    )
+}
+
+/// Octavia when the profile asks for it: the deploy names the release's own environment file,
+/// which is in that release's templates (the commands' check finds each -e in the tree) and
+/// passes its templates with the lab's environment files (every parameter declared, every
+/// registered template there with its files); the other release's file is not in a release's
+/// tree, and the same check says so.
+#[test]
+fn octavia_is_deployed_with_each_releases_own_environment() {
+    let env = releases_code();
+    for (release, file, tht, tc) in [
+        (
+            "13",
+            "environments/services-docker/octavia.yaml",
+            &env["THT_13"],
+            &env["TC_13"],
+        ),
+        (
+            "17.1",
+            "environments/services/octavia.yaml",
+            &env["THT_17_1"],
+            &env["TC_17_1"],
+        ),
+    ] {
+        let lab = Lab::new();
+        let v = octavia_lab(&lab, release);
+        let (out, cmds) = sandbox(&lab, Some(&s(&v)));
+        let text = std::fs::read_to_string(&cmds).unwrap();
+        let want = format!("-e /usr/share/openstack-tripleo-heat-templates/{file}");
+        assert!(
+            text.contains(&want) && text.contains("openstack overcloud deploy"),
+            "{release}: {text}"
+        );
+        assert!(
+            text.contains("octavia-amphora-image-x86_64"),
+            "{release}: the amphora image's package: {text}"
+        );
+        passes(tc, &["commands", tht, &s(&out), "/home/stack", &s(&cmds)]);
+        let mut envs = vec![format!("{tht}/{file}")];
+        let own: &[&str] = if release == "13" {
+            &[
+                "network-environment.yaml",
+                "node-info.yaml",
+                "ceph-config.yaml",
+                "lab-parameters.yaml",
+            ]
+        } else {
+            &[
+                "containers-prepare-parameter.yaml",
+                "ceph-config.yaml",
+                "lab-parameters.yaml",
+            ]
+        };
+        envs.extend(own.iter().map(|f| s(&out.join(f))));
+        let mut a = vec!["tht", tht.as_str()];
+        a.extend(envs.iter().map(|x| x.as_str()));
+        passes(tc, &a);
+    }
+    // The check can fail: OSP 13's file is not in OSP 17.1's templates.
+    let lab = Lab::new();
+    let bad = lab.file(
+        "commands.json",
+        r#"["openstack overcloud deploy --templates /usr/share/openstack-tripleo-heat-templates --stack overcloud --deployed-server -e /usr/share/openstack-tripleo-heat-templates/environments/services-docker/octavia.yaml"]"#,
+    );
+    let (code, text) = check(
+        &env["TC_17_1"],
+        &[
+            "commands",
+            &env["THT_17_1"],
+            &s(&lab.work()),
+            "/home/stack",
+            &s(&bad),
+        ],
+    );
+    assert!(
+        code == 1
+            && text.contains("services-docker/octavia.yaml is not in the release's templates"),
+        "{text}"
+    );
+}
