@@ -569,3 +569,89 @@ fn octavia_is_deployed_with_each_releases_own_environment() {
         "{text}"
     );
 }
+
+/// The value of `key:` in lab-parameters.yaml's text (a scalar, or a list's first item).
+fn lab_parameter(text: &str, key: &str) -> Option<String> {
+    let rest = text.split(&format!("{key}:")).nth(1)?;
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix("- ").unwrap_or(rest);
+    rest.split_whitespace().next().map(|v| v.to_string())
+}
+
+/// The netopts lab's provider VLAN (tenant.networks.mgmt: VLAN 100 on datacentre, in the
+/// overcloud's ranges 100-109) through os-net-config 14.2.0 --noop: the bridge Neutron maps
+/// datacentre to (NeutronBridgeMappings) is the OVS bridge os-net-config builds over the bond of
+/// nic3+nic4 on every role that carries tenants' traffic, and the host has no interface on the
+/// provider VLANs, only on the overcloud's own: Neutron tags VLAN 100 on br-ex itself, so the
+/// nic template needs nothing for it. A template rendered for another bridge puts the bond
+/// there, which the mapping does not name.
+#[test]
+fn the_provider_vlan_rides_the_bonds_bridge_as_os_net_config_builds_it() {
+    let env = releases_code();
+    let tools_py = format!("{}/venv-tools/bin/python", env["TRIPLEO_CACHE"]);
+    let lab = Lab::new();
+    let (out, _) = sandbox(&lab, Some("netopts"));
+    let params = std::fs::read_to_string(out.join("lab-parameters.yaml")).unwrap();
+    let mapping = lab_parameter(&params, "NeutronBridgeMappings").unwrap_or_default();
+    let (physnet, mapped) = mapping.split_once(':').unwrap_or(("", ""));
+    assert_eq!(physnet, "datacentre", "{params}");
+    assert_eq!(
+        lab_parameter(&params, "NeutronNetworkVLANRanges").as_deref(),
+        Some("datacentre:100:109"),
+        "{params}"
+    );
+    let physical = lab_parameter(&params, "NeutronPhysicalBridge").unwrap_or_default();
+    let render = |role: &str, bridge: &str| {
+        let vars = passes(
+            &tools_py,
+            &[
+                "j2-vars",
+                role,
+                &s(&out.join("network_data.yaml")),
+                &s(&out.join("baremetal_deployment.yaml")),
+                "0",
+            ],
+        );
+        let mut v: serde_json::Value = serde_json::from_str(&vars).unwrap();
+        // What tripleo_network_config gives the template: NeutronPhysicalBridge.
+        v["neutron_physical_bridge_name"] = bridge.into();
+        let vf = lab.file(&format!("vars-{role}-{bridge}.json"), &v.to_string());
+        let json = passes(
+            &tools_py,
+            &[
+                "j2-nic",
+                &s(&out.join("nic-configs/bonds_vlans.j2")),
+                &s(&vf),
+            ],
+        );
+        let cfg = lab.file(&format!("onc-{role}-{bridge}.json"), &json);
+        onc_accepts(
+            &env["ONC_17_1"],
+            &cfg,
+            &format!("os-net-config 14.2.0 refused the netopts {role} nic config"),
+        )
+    };
+    for (role, vlans) in [
+        ("Controller", vec![20, 30, 40, 50]),
+        ("Compute", vec![20, 30, 50]),
+    ] {
+        let text = render(role, &physical);
+        assert_bond_bridge_vlans(&text, mapped, &vlans, &format!("netopts {role}"));
+        let files = ifcfg_files(&text);
+        for v in 100..=109 {
+            assert!(
+                !files.keys().any(|k| k.ends_with(&format!("vlan{v}"))),
+                "netopts {role}: VLAN {v} is Neutron's, not the host's:\n{text}"
+            );
+        }
+    }
+    let other = render("Compute", "br-other");
+    let files = ifcfg_files(&other);
+    assert!(
+        files
+            .get("ifcfg-bond1")
+            .is_some_and(|b| b.contains("OVS_BRIDGE=br-other")
+                && !b.contains(&format!("OVS_BRIDGE={mapped}"))),
+        "{other}"
+    );
+}
