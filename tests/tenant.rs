@@ -669,10 +669,17 @@ if param("remove", "no") == "yes" { stage("remove", || print(`removed: ${tenant:
         "devcloud",
         &["subnet", "show", &format!("{mgmt}-subnet")],
     );
-    assert!(
-        s["host_routes"].to_string().contains("169.254.169.254/32"),
+    // The metadata route the installer asks of a provider machines network
+    // (docs/user/openstack/provider_networks.md), as python-openstackclient 10.5.0 reports it
+    // (network/v2/subnet.py HostRoutesColumn: Neutron's list as it is in JSON): one route to
+    // 169.254.169.254/32 through the profile's metadata_route, the subnet's router.
+    assert_eq!(
+        s["host_routes"],
+        serde_json::json!([{ "destination": "169.254.169.254/32", "nexthop": "192.168.100.1" }]),
         "{s}"
     );
+    assert_eq!(s["cidr"], "192.168.100.0/24", "{s}");
+    assert_eq!(s["gateway_ip"], "192.168.100.1", "{s}");
     assert_eq!(s["project_id"], pid, "{s}");
     let m = osc(&clouds, "devcloud", &["network", "show", &machines]);
     let r = osc(
