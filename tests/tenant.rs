@@ -180,6 +180,46 @@ fn tenant_script_converges_and_openstackclient_reads_it_back() {
     );
 }
 
+/// A tenant that asks for Octavia (ocp.octavia, `--set octavia=yes`): the user has Octavia's
+/// load-balancer_member role in the project, read back with python-openstackclient, the role
+/// made where Keystone had none; a second run changes nothing; without it there is no such
+/// assignment. The devcloud has no Octavia: the role is Keystone's and real, the load balancers
+/// themselves are the overcloud's.
+#[test]
+fn a_tenant_with_octavia_has_octavias_member_role() {
+    let clouds = devcloud();
+    let lab = Lab::new();
+    let (t, img) = Tenant::prepared(&clouds, &lab, "octavia", 182);
+    let mut args = t.args(&lab, &img);
+    let plain = labsh_cloud(&lab, &clouds).args(&args).run();
+    plain.ok();
+    let has = |who: &str| {
+        role_assignments(&clouds, &t.project)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["User"] == format!("{who}@Default") && r["Role"] == "load-balancer_member")
+    };
+    assert!(!has(&t.user), "not asked for: no Octavia role");
+    args.extend(["--set".to_string(), "octavia=yes".to_string()]);
+    let first = labsh_cloud(&lab, &clouds).args(&args).run();
+    first.ok();
+    assert!(has(&t.user), "{}", role_assignments(&clouds, &t.project));
+    let role = osc(
+        &clouds,
+        "devcloud",
+        &["role", "show", "load-balancer_member"],
+    );
+    assert_eq!(role["name"], "load-balancer_member", "{role}");
+    let second = labsh_cloud(&lab, &clouds).args(&args).run();
+    second.ok();
+    assert_eq!(
+        second.json_lines().pop().unwrap()["totals"]["changed"],
+        0,
+        "a second run changes nothing"
+    );
+}
+
 #[test]
 fn interrupted_tenant_runs_converge_with_nothing_twice() {
     let clouds = devcloud();
