@@ -27,6 +27,7 @@ mod util;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// The allocator guard: process-wide, as the allocator is.
 #[global_allocator]
 static ALLOC: oom::Guarded = oom::Guarded;
 
@@ -111,9 +112,6 @@ fn main() -> ExitCode {
         None => cli.common.clone(),
     };
     init_logging(common.out.verbose);
-    if common.plan {
-        effects::set_plan_process();
-    }
     if cli.eval.is_some() && cli.command.is_some() {
         eprintln!(
             "error: -e cannot be combined with a command\n\nFor more information, try '--help'."

@@ -25,6 +25,7 @@ pub mod pool;
 pub mod process;
 pub mod secret;
 pub mod secret_file;
+pub mod state;
 pub mod time;
 pub mod timeline;
 
@@ -66,20 +67,6 @@ pub struct Budget {
 
 thread_local! {
     static TASK: RefCell<Task> = RefCell::new(Task::default());
-}
-
-/// Set for a `--plan` process: it writes nothing anywhere, not even its own bookkeeping (no
-/// journal, no ssh control folder).
-static PLAN_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Marks this process as a plan: it writes nothing.
-pub fn set_plan_process() {
-    PLAN_PROCESS.store(true, Ordering::SeqCst);
-}
-
-/// Whether this process only plans (`labsh run --plan`, `labsh -e --plan`).
-pub fn plan_process() -> bool {
-    PLAN_PROCESS.load(Ordering::SeqCst)
 }
 
 /// This thread's task context, to hand to the threads it starts.
@@ -271,6 +258,11 @@ pub struct Effects {
     /// Set for a command that only reads (`labsh status`): every change is refused, saying
     /// this, before anything is done or recorded.
     read_only: Mutex<Option<String>>,
+    /// What the run's bindings keep: connections, tokens, caches ([`Effects::run_state`]).
+    kept: state::Kept,
+    /// What the session's plan has planned ([`Effects::plan_state`]): made again when the
+    /// session's mode changes.
+    planned: Mutex<Arc<state::Kept>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -303,6 +295,8 @@ impl Effects {
             cancel,
             lock_on_change: Mutex::new(None),
             read_only: Mutex::new(None),
+            kept: state::Kept::default(),
+            planned: Mutex::new(Arc::default()),
         }
     }
 
@@ -323,9 +317,34 @@ impl Effects {
         self.mode() == Mode::Plan
     }
 
-    /// The session's mode (the REPL's `:plan on|off`).
+    /// Whether the session plans (`--plan`, the REPL's `:plan on`), whatever this task does: a
+    /// session that plans writes nothing, not even labsh's own bookkeeping.
+    pub fn session_plans(&self) -> bool {
+        self.plan.load(Ordering::SeqCst)
+    }
+
+    /// Sets the session's mode (the REPL's `:plan on|off`). A change of mode drops what was
+    /// planned before it ([`Effects::plan_state`]): the changes made after a plan never see
+    /// what it only planned, and a new plan starts from the world as it is.
     pub fn set_mode(&self, mode: Mode) {
-        self.plan.store(mode == Mode::Plan, Ordering::SeqCst);
+        let was = self.plan.swap(mode == Mode::Plan, Ordering::SeqCst);
+        if was != (mode == Mode::Plan) {
+            *lock(&self.planned) = Arc::default();
+        }
+    }
+
+    /// The `T` this run keeps (a binding's connections, tokens or caches), made with
+    /// `T::default()` on first use, dropped with the run's session.
+    pub fn run_state<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        self.kept.get::<T>()
+    }
+
+    /// The `T` that holds what this session's plan has planned (where a planned transition
+    /// leaves a node, a file a plan would write), made on first use, dropped with the session
+    /// and whenever its mode changes ([`Effects::set_mode`]).
+    pub fn plan_state<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let planned = lock(&self.planned).clone();
+        planned.get::<T>()
     }
 
     /// Runs `f` with this task's changes planned, not applied (and the tasks it starts).
@@ -601,14 +620,14 @@ impl Effects {
 
     /// A change to labsh's own files that the rest of the run depends on (a secret made once
     /// and used by later steps): done in any applying run, also inside `planned(..)`; only a
-    /// `--plan` process shows it instead.
+    /// session in plan mode (`--plan`, `:plan on`) shows it instead.
     pub fn change_local<T, E: Into<Error>>(
         &self,
         op: Op,
         apply: impl FnOnce() -> Result<T, E>,
         planned: impl FnOnce() -> T,
     ) -> Result<T, Error> {
-        if plan_process() || self.plan.load(Ordering::SeqCst) {
+        if self.plan.load(Ordering::SeqCst) {
             return self.change(op, apply, planned);
         }
         with_task(|t| t.plan = false, || self.change(op, apply, planned))

@@ -19,7 +19,7 @@ use crate::engine::diag::Diagnostic;
 use crate::modules::ssh::host_of;
 use crate::paths;
 use crate::printer::Printer;
-use crate::session::RunOptions;
+use crate::session::{RunOptions, Session};
 use rhai::{Dynamic, Map};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -31,8 +31,8 @@ use std::time::Duration;
 pub fn ssh(args: &SshArgs, common: &Common) -> u8 {
     let printer = Arc::new(Printer::new(common.out.json));
     let what = format!("labsh ssh {}", args.node);
-    let found = match find(&printer, &args.lab, "login", &args.node, &what) {
-        Ok(m) => m,
+    let (_, found) = match find(&printer, &args.lab, "login", &args.node, &what) {
+        Ok(f) => f,
         Err(code) => return code,
     };
     if let Some(why) = found.get("offline").filter(|w| !w.is_unit()) {
@@ -57,7 +57,7 @@ pub fn ssh(args: &SshArgs, common: &Common) -> u8 {
     let remote = (!args.command.is_empty()).then(|| args.command.join(" "));
     // A login shell gets a terminal on every hop; a command gets none, as with ssh itself.
     let tty = remote.is_none();
-    let argv = match host.session_command(remote.as_deref(), tty) {
+    let argv = match host.session_command(remote.as_deref(), tty, common.plan) {
         Ok(v) => v,
         Err(e) => {
             printer.error(&e.to_string(), json!({}));
@@ -74,8 +74,8 @@ pub fn ssh(args: &SshArgs, common: &Common) -> u8 {
 pub fn console(args: &crate::cli::ConsoleArgs, common: &Common) -> u8 {
     let printer = Arc::new(Printer::new(common.out.json));
     let what = format!("labsh console {}", args.node);
-    let found = match find(&printer, &args.lab, "vm", &args.node, &what) {
-        Ok(m) => m,
+    let (session, found) = match find(&printer, &args.lab, "vm", &args.node, &what) {
+        Ok(f) => f,
         Err(code) => return code,
     };
     let text = |k: &str| found.get(k).map(|v| v.to_string()).unwrap_or_default();
@@ -92,7 +92,7 @@ pub fn console(args: &crate::cli::ConsoleArgs, common: &Common) -> u8 {
         return FAILED;
     }
     // The domain's consoles, and an error for one that does not run (nothing is changed).
-    let consoles = match crate::modules::virt::client::consoles(&uri, &domain) {
+    let consoles = match crate::modules::virt::client::consoles(&session.effects, &uri, &domain) {
         Ok(c) => c,
         Err(e) => {
             printer.error(&format!("{what}: {e}"), json!({"kind": "state"}));
@@ -124,15 +124,15 @@ pub fn console(args: &crate::cli::ConsoleArgs, common: &Common) -> u8 {
     attached(&printer, &argv, "virsh", "libvirt-clients")
 }
 
-/// The stdlib's `access::FUNC` of the lab `lab` names, for the node `name`: its map, or the exit
-/// code after the error is shown.
+/// The stdlib's `access::FUNC` of the lab `lab` names, for the node `name`: its map with the
+/// session that found it, or the exit code after the error is shown.
 fn find(
     printer: &Arc<Printer>,
     lab: &LabArgs,
     func: &str,
     name: &str,
     what: &str,
-) -> Result<Map, u8> {
+) -> Result<(Arc<Session>, Map), u8> {
     for (kind, n) in [
         (paths::LabFile::Profile, &lab.profile),
         (paths::LabFile::Target, &lab.target),
@@ -166,7 +166,7 @@ fn find(
     let cwd = std::env::current_dir().ok();
     // Run as a plan: what finds the node only reads, and the seam keeps anything else from
     // changing (a sandbox not made yet is not made).
-    let (_session, engine) = setup(
+    let (session, engine) = setup(
         printer.clone(),
         Mode::Plan,
         JournalSlot::None,
@@ -182,10 +182,13 @@ fn find(
         return Err(FAILED);
     };
     match engine.eval_ast::<Dynamic>(&ast) {
-        Ok(v) => v.try_cast::<Map>().ok_or_else(|| {
-            printer.error(&format!("{what}: access::{func} gave no map"), json!({}));
-            FAILED
-        }),
+        Ok(v) => match v.try_cast::<Map>() {
+            Some(m) => Ok((session, m)),
+            None => {
+                printer.error(&format!("{what}: access::{func} gave no map"), json!({}));
+                Err(FAILED)
+            }
+        },
         Err(e) => {
             let d = Diagnostic::from_eval(&e, Some(what));
             printer.error(&d.render(), d.to_json());

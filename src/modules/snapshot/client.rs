@@ -959,7 +959,7 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
         ));
     }
     let modelled = uri.starts_with("test:");
-    let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(uri))?;
+    let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
     let found: Vec<Found> = fx.read(Op::new("virt.snapshot.check", &spec.name), || {
         let mut found = Vec::new();
         for n in &spec.domains {
@@ -1413,7 +1413,7 @@ fn dom_now<'a>(fx: &Effects, n: &'a Now) -> Result<Option<&'a Domain>, String> {
 pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Reverted, String> {
     let (lab, name, dir) = (which.lab.as_str(), which.name.as_str(), which.dir.as_path());
     let m = manifest_or_planned(fx, dir, lab, name, uri, &which.domains)?;
-    let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(uri))?;
+    let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
     let now: Vec<Now> = fx.read(Op::new("virt.snapshot.check", name), || {
         let mut v = Vec::new();
         for rec in &m.domains {
@@ -1661,7 +1661,7 @@ pub fn delete(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Vec
     let m = manifest_or_planned(fx, dir, lab, name, uri, &which.domains)?;
     let mut gone = Vec::new();
     if !m.modelled {
-        let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(uri))?;
+        let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
         let mut have = Vec::new();
         for r in &m.domains {
             let Some(d) = lookup(&c, &r.name)? else {

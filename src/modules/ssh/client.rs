@@ -52,12 +52,12 @@ impl Host {
     }
 
     /// The ssh options every call shares. The folder of the master connections' sockets is made
-    /// when missing, and a folder that cannot be made is an error naming it.
-    fn base(&self, program: &str) -> Result<Vec<String>, Error> {
+    /// when missing, and a folder that cannot be made is an error naming it; a session that only
+    /// plans (`plan`) writes nothing, so it shares a master only where one is already there.
+    fn base(&self, program: &str, plan: bool) -> Result<Vec<String>, Error> {
         let dir = Self::control_dir();
-        // One master connection per host, its socket in the state folder; a plan writes
-        // nothing, so it shares a master only where one is already there.
-        let multiplex = if crate::effects::plan_process() {
+        // One master connection per host, its socket in the state folder.
+        let multiplex = if plan {
             std::path::Path::new(&dir).is_dir()
         } else {
             // Private (0700): the sockets in it reach the hosts as this user.
@@ -109,12 +109,13 @@ impl Host {
         }
     }
 
-    /// The ssh command line that runs `remote` (a shell command line) on the host.
-    pub fn command(&self, remote: &str) -> Result<Vec<String>, Error> {
+    /// The ssh command line that runs `remote` (a shell command line) on the host, for a
+    /// session that only plans or not (`plan`: see [`Host::base`]).
+    pub fn command(&self, remote: &str, plan: bool) -> Result<Vec<String>, Error> {
         if let Some(via) = &self.via {
-            return via.command(&self.hop_line(remote));
+            return via.command(&self.hop_line(remote), plan);
         }
-        let mut v = self.base("ssh")?;
+        let mut v = self.base("ssh", plan)?;
         v.push(self.dest());
         v.push("--".into());
         v.push(remote.into());
@@ -125,7 +126,12 @@ impl Host {
     /// with its output and exit code, or with none a login shell; `tty` asks for a terminal on
     /// every hop (a login shell, or a command that wants one). Through `via`, the hop is that
     /// host's own ssh client, as for [`Host::command`].
-    pub fn session_command(&self, remote: Option<&str>, tty: bool) -> Result<Vec<String>, Error> {
+    pub fn session_command(
+        &self,
+        remote: Option<&str>,
+        tty: bool,
+        plan: bool,
+    ) -> Result<Vec<String>, Error> {
         if let Some(via) = &self.via {
             let hop = self.hop_words(remote, tty);
             let line = hop
@@ -133,9 +139,9 @@ impl Host {
                 .map(|a| shell_quote(a))
                 .collect::<Vec<_>>()
                 .join(" ");
-            return via.session_command(Some(&line), tty);
+            return via.session_command(Some(&line), tty, plan);
         }
-        let mut v = self.base("ssh")?;
+        let mut v = self.base("ssh", plan)?;
         if tty {
             v.push("-t".into());
         }
@@ -288,7 +294,7 @@ pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Ou
     // ssh's own failure (no connection) and a checked command's non-zero exit are judged inside
     // the effect, so that it is recorded as failed, not as changed.
     let run = || -> Result<Output, Error> {
-        let mut c = Command::new(h.command(line)?);
+        let mut c = Command::new(h.command(line, fx.session_plans())?);
         c.timeout = o.timeout;
         c.stdin = o.stdin.clone();
         if !o.quiet {
@@ -412,7 +418,7 @@ pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Re
     fx.change(
         op,
         || -> Result<(), Error> {
-            let mut c = Command::new(h.command(&full)?);
+            let mut c = Command::new(h.command(&full, fx.session_plans())?);
             c.stdin = Some(Arg::Plain(text.to_string()));
             let out = fx.exec(&c)?;
             if let Some(e) = explain(h, out.code, &out.stderr) {

@@ -83,7 +83,7 @@ fn remote(
     stdin: Option<&str>,
     timeout: Duration,
 ) -> Result<Output, Error> {
-    let mut c = Command::new(h.command(line)?);
+    let mut c = Command::new(h.command(line, fx.session_plans())?);
     c.stdin = stdin.map(|s| Arg::Plain(s.to_string()));
     c.timeout = Some(timeout);
     let out = fx.exec(&c)?;

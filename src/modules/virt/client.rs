@@ -1,6 +1,6 @@
-//! libvirt (through [`super::libvirt`], loaded at the first connection): one connection per URI,
-//! kept for the life of the process, and the ensure operations on networks and domains, every
-//! change through the effects seam.
+//! libvirt (through [`super::libvirt`], loaded at the first connection): one connection per URI
+//! for each run, kept for the life of its session, and the ensure operations on networks and
+//! domains, every change through the effects seam.
 
 use super::libvirt::{self, Connect, Domain, Network};
 use super::sandbox;
@@ -10,14 +10,19 @@ use crate::error::{Context, Error};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-static POOL: OnceLock<Mutex<HashMap<String, Arc<Connect>>>> = OnceLock::new();
+/// The libvirt connections a run opened, by URI: in its run state ([`Effects::run_state`]), or
+/// in its plan's ([`Effects::plan_state`]) for a sandbox a plan opened from memory, which the
+/// changes made after the plan never see.
+#[derive(Default)]
+struct Connections(Mutex<HashMap<String, Arc<Connect>>>);
 
-/// The state (file text, autostart sidecar) of each sandbox file this process opened, as it was
+/// The state (file text, autostart sidecar) of each sandbox file this run opened, as it was
 /// opened or last saved by [`save_changed_sandboxes`].
 type SandboxState = (String, String);
-static SANDBOXES: Mutex<Vec<(String, Option<SandboxState>)>> = Mutex::new(Vec::new());
+#[derive(Default)]
+struct Sandboxes(Mutex<Vec<(String, Option<SandboxState>)>>);
 
 /// The host a sandbox file is made from (`virt::sandbox_host`).
 const SANDBOX_NODE: &str = include_str!("sandbox.xml");
@@ -28,14 +33,24 @@ fn verr(what: &str, e: libvirt::Error) -> Error {
     Error::from(e).context(what)
 }
 
-/// The connection to `uri`, opened once (libvirt is loaded before the first). Connections are
-/// never closed: libvirt's test driver resets its state when the last connection closes.
-pub fn connect(uri: &str) -> Result<Arc<Connect>, Error> {
-    let pool = POOL.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut g = pool
+/// The run's connection to `uri`, opened once (libvirt is loaded before the first). A
+/// connection is closed with the run's session, never before: libvirt's test driver resets its
+/// state when the last connection closes.
+pub fn connect(fx: &Effects, uri: &str) -> Result<Arc<Connect>, Error> {
+    let kept = fx.run_state::<Connections>();
+    let mut g = kept
+        .0
         .lock()
         .map_err(|_| Error::failed("libvirt connection pool poisoned"))?;
     if let Some(c) = g.get(uri) {
+        return Ok(c.clone());
+    }
+    let planned = fx.plan_state::<Connections>();
+    let mut from_plan = planned
+        .0
+        .lock()
+        .map_err(|_| Error::failed("libvirt connection pool poisoned"))?;
+    if let Some(c) = from_plan.get(uri) {
         return Ok(c.clone());
     }
     libvirt::ensure_loaded().with_context(|| format!("cannot connect to libvirt at {uri}"))?;
@@ -44,32 +59,40 @@ pub fn connect(uri: &str) -> Result<Arc<Connect>, Error> {
     } else {
         "is libvirtd running there, and may you use its socket?"
     };
-    let open_uri = sandbox::open_uri(uri)?;
+    let (open_uri, planned_file) = sandbox::open_uri(fx, uri)?;
     let c = Connect::open(&open_uri).map_err(|e| {
         Error::unreachable(format!(
             "cannot connect to libvirt at {uri}: {} ({hint})",
             e.message()
         ))
     })?;
+    // libvirt has read a planned file: the connection holds what it read.
+    let planned_file = planned_file.is_some();
     if let Some(path) = uri.strip_prefix("test://") {
         sandbox::restore_autostart(&c, path);
         // A sandbox file (not one a plan reads from memory) is remembered as it was opened.
         if path.starts_with('/') && std::path::Path::new(path).is_file() {
-            if let Ok(mut g) = SANDBOXES.lock() {
+            if let Ok(mut g) = fx.run_state::<Sandboxes>().0.lock() {
                 g.push((uri.to_string(), sandbox::state(&c, SANDBOX_NODE).ok()));
             }
         }
     }
     let c = Arc::new(c);
-    g.insert(uri.to_string(), c.clone());
+    if planned_file {
+        from_plan.insert(uri.to_string(), c.clone());
+    } else {
+        g.insert(uri.to_string(), c.clone());
+    }
     Ok(c)
 }
 
-/// Saves, as `virt::sandbox_save` does, each sandbox file this process opened whose networks or
+/// Saves, as `virt::sandbox_save` does, each sandbox file this run opened whose networks or
 /// domains changed since it was opened (or last saved here): the REPL and `-e` keep what they did
 /// to the sandbox as a run of the lab does. Returns whether a file was written.
 pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, Error> {
-    let opened: Vec<(String, Option<SandboxState>)> = SANDBOXES
+    let sandboxes = fx.run_state::<Sandboxes>();
+    let opened: Vec<(String, Option<SandboxState>)> = sandboxes
+        .0
         .lock()
         .map(|g| g.clone())
         .map_err(|_| "the sandbox list is poisoned".to_string())?;
@@ -78,7 +101,7 @@ pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, Error> {
         let Some(path) = uri.strip_prefix("test://") else {
             continue;
         };
-        let now = sandbox::state(&*connect(&uri)?, SANDBOX_NODE)?;
+        let now = sandbox::state(&*connect(fx, &uri)?, SANDBOX_NODE)?;
         if before.as_ref() == Some(&now) {
             continue;
         }
@@ -91,7 +114,7 @@ pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, Error> {
         )?;
         let b = crate::effects::files::ensure_file(fx, path, &now.0, false, None)?;
         wrote |= a || b;
-        if let Ok(mut g) = SANDBOXES.lock() {
+        if let Ok(mut g) = sandboxes.0.lock() {
             for (_, s) in g.iter_mut().filter(|(u, _)| *u == uri) {
                 *s = Some(now.clone());
             }
@@ -102,8 +125,8 @@ pub fn save_changed_sandboxes(fx: &Effects) -> Result<bool, Error> {
 
 /// The state of the sandbox at `uri` (a `test:///PATH` URI) as a test-driver file; see
 /// [`sandbox::state`].
-pub fn sandbox_state(uri: &str, node_xml: &str) -> Result<(String, String), Error> {
-    sandbox::state(&*connect(uri)?, node_xml)
+pub fn sandbox_state(fx: &Effects, uri: &str, node_xml: &str) -> Result<(String, String), Error> {
+    sandbox::state(&*connect(fx, uri)?, node_xml)
 }
 
 #[derive(Serialize)]
@@ -119,8 +142,8 @@ pub struct NodeInfo {
     pub hostname: String,
 }
 
-pub fn node_info(uri: &str) -> Result<NodeInfo, Error> {
-    let c = connect(uri)?;
+pub fn node_info(fx: &Effects, uri: &str) -> Result<NodeInfo, Error> {
+    let c = connect(fx, uri)?;
     let n = c.node_info().map_err(|e| verr("node info", e))?;
     Ok(NodeInfo {
         model: n.model,
@@ -143,8 +166,8 @@ pub struct Caps {
     pub domain_types: Vec<String>,
 }
 
-pub fn capabilities(uri: &str) -> Result<Caps, Error> {
-    let c = connect(uri)?;
+pub fn capabilities(fx: &Effects, uri: &str) -> Result<Caps, Error> {
+    let c = connect(fx, uri)?;
     let xml = c.capabilities().map_err(|e| verr("capabilities", e))?;
     let doc = roxmltree::Document::parse(&xml).context("bad capabilities XML")?;
     let mut caps = Caps {
@@ -205,7 +228,7 @@ pub struct Ensured {
 
 /// Connects for reading. In plan mode an unreachable URI is not an error: everything is planned.
 fn reach(fx: &Effects, uri: &str) -> Result<Option<Arc<Connect>>, Error> {
-    let c = fx.read(Op::new("virt.connect", uri), || connect(uri));
+    let c = fx.read(Op::new("virt.connect", uri), || connect(fx, uri));
     unless_planned(fx, c, "planning as if nothing existed there")
 }
 
@@ -435,7 +458,7 @@ pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(),
     if fx.is_plan() {
         return Ok(());
     }
-    let c = connect(uri)?;
+    let c = connect(fx, uri)?;
     let names: Vec<String> = fx.read(Op::new("virt.network.list", uri), || {
         c.list_all_networks(0)
             .map_err(|e| verr("list networks", e))?
@@ -562,8 +585,8 @@ pub struct DomRow {
     pub disks: Vec<String>,
 }
 
-pub fn domain_list(uri: &str) -> Result<Vec<DomRow>, Error> {
-    let c = connect(uri)?;
+pub fn domain_list(fx: &Effects, uri: &str) -> Result<Vec<DomRow>, Error> {
+    let c = connect(fx, uri)?;
     let mut out = Vec::new();
     for d in c.list_all_domains(0).map_err(|e| verr("list domains", e))? {
         let xml = d
@@ -601,8 +624,8 @@ pub struct NetRow {
     pub owner: Option<String>,
 }
 
-pub fn network_list(uri: &str) -> Result<Vec<NetRow>, Error> {
-    let c = connect(uri)?;
+pub fn network_list(fx: &Effects, uri: &str) -> Result<Vec<NetRow>, Error> {
+    let c = connect(fx, uri)?;
     let mut out = Vec::new();
     for n in c
         .list_all_networks(0)
@@ -621,8 +644,8 @@ pub fn network_list(uri: &str) -> Result<Vec<NetRow>, Error> {
     Ok(out)
 }
 
-pub fn network_xml(uri: &str, name: &str) -> Result<String, Error> {
-    let c = connect(uri)?;
+pub fn network_xml(fx: &Effects, uri: &str, name: &str) -> Result<String, Error> {
+    let c = connect(fx, uri)?;
     let n = lookup_network(&c, name)?
         .ok_or_else(|| Error::not_found(format!("no network {name} at {uri}")))?;
     n.xml_desc(0).map_err(|e| verr("network XML", e))
@@ -630,8 +653,8 @@ pub fn network_xml(uri: &str, name: &str) -> Result<String, Error> {
 
 /// The network's definition: the inactive XML where the driver gives it (the test driver does
 /// not), without the count of connected interfaces, which changes as domains start and stop.
-pub fn network_definition(uri: &str, name: &str) -> Result<String, Error> {
-    let c = connect(uri)?;
+pub fn network_definition(fx: &Effects, uri: &str, name: &str) -> Result<String, Error> {
+    let c = connect(fx, uri)?;
     let n = lookup_network(&c, name)?
         .ok_or_else(|| Error::not_found(format!("no network {name} at {uri}")))?;
     let x = match n.xml_desc(libvirt::VIR_NETWORK_XML_INACTIVE) {
@@ -641,13 +664,13 @@ pub fn network_definition(uri: &str, name: &str) -> Result<String, Error> {
     Ok(xml::without_connections(&x))
 }
 
-pub fn domain_xml(uri: &str, name: &str) -> Result<String, Error> {
-    domain_xml_flags(uri, name, 0)
+pub fn domain_xml(fx: &Effects, uri: &str, name: &str) -> Result<String, Error> {
+    domain_xml_flags(fx, uri, name, 0)
 }
 
 /// The domain's XML with libvirt's flags (`VIR_DOMAIN_XML_INACTIVE`: the definition).
-pub fn domain_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, Error> {
-    let c = connect(uri)?;
+pub fn domain_xml_flags(fx: &Effects, uri: &str, name: &str, flags: u32) -> Result<String, Error> {
+    let c = connect(fx, uri)?;
     let d = lookup_domain(&c, name)?.ok_or_else(|| {
         Error::not_found(format!(
             "no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)"
@@ -656,8 +679,8 @@ pub fn domain_xml_flags(uri: &str, name: &str, flags: u32) -> Result<String, Err
     d.xml_desc(flags).map_err(|e| verr("domain XML", e))
 }
 
-pub fn domain_state(uri: &str, name: &str) -> Result<String, Error> {
-    let c = connect(uri)?;
+pub fn domain_state(fx: &Effects, uri: &str, name: &str) -> Result<String, Error> {
+    let c = connect(fx, uri)?;
     let d = lookup_domain(&c, name)?
         .ok_or_else(|| Error::not_found(format!("no domain {name} at {uri}")))?;
     Ok(state_word(&d))
@@ -666,8 +689,8 @@ pub fn domain_state(uri: &str, name: &str) -> Result<String, Error> {
 /// A domain's consoles (its serial console's pty, its VNC address), read from its live XML. A
 /// domain that does not run has none: an error naming its state, and nothing is changed.
 /// No such domain is not found; one that does not run a conflict (its state forbids it).
-pub fn consoles(uri: &str, name: &str) -> Result<xml::Consoles, Error> {
-    let c = connect(uri)?;
+pub fn consoles(fx: &Effects, uri: &str, name: &str) -> Result<xml::Consoles, Error> {
+    let c = connect(fx, uri)?;
     let d = lookup_domain(&c, name)?.ok_or_else(|| {
         Error::not_found(format!(
             "no domain {name} at {uri} (is it defined? the l1 stage defines the lab's VMs)"

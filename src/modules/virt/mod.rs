@@ -1,5 +1,6 @@
 //! libvirt: node facts, networks and domains with ensure semantics, for local and remote URIs.
 
+use crate::effects::Effects;
 use crate::error::{Context, Error};
 
 pub mod client;
@@ -130,7 +131,7 @@ const DOM_KEYS: &[&str] = &[
     "images_dir",
 ];
 
-fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), Error> {
+fn dom_spec(fx: &Effects, uri: &str, m: Map) -> Result<(DomSpec, String), Error> {
     let func = item_label("domain", &m, "name", "?");
     let o = Opts::new(&func, m, DOM_KEYS)?;
     let lab = o.req_str("lab")?;
@@ -145,10 +146,10 @@ fn dom_spec(uri: &str, m: Map, plan: bool) -> Result<(DomSpec, String), Error> {
             )))
         }
         None => {
-            let caps = match client::capabilities(uri) {
+            let caps = match client::capabilities(fx, uri) {
                 Ok(c) => c,
                 // Plan mode, target not reachable yet: a real host's default.
-                Err(_) if plan => client::Caps {
+                Err(_) if fx.is_plan() => client::Caps {
                     arch: String::new(),
                     cpu_model: String::new(),
                     domain_types: vec!["kvm".into()],
@@ -326,7 +327,7 @@ pub mod virt_fns {
     #[rhai_fn(return_raw)]
     pub fn node_info(ctx: NativeCallContext, uri: &str) -> Res<Dynamic> {
         let n = super::with_effects(&ctx, |fx| {
-            let n = super::client::node_info(uri);
+            let n = super::client::node_info(fx, uri);
             super::client::unless_planned(fx, n, "no node facts in this plan")
         })?;
         super::to_dynamic(&ctx, &n)
@@ -341,7 +342,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn capabilities(ctx: NativeCallContext, uri: &str) -> Res<Map> {
-        let c = super::client::capabilities(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        let c = super::with_effects(&ctx, |fx| super::client::capabilities(fx, uri))?;
         super::to_map(&ctx, &c)
     }
 
@@ -370,7 +371,7 @@ pub mod virt_fns {
                 crate::effects::files::ensure_file(fx, path, text, false, None)?;
                 if fx.is_plan() {
                     // The plan opens the host the run will write.
-                    super::sandbox::plan_file(path, text);
+                    super::sandbox::plan_file(fx, path, text);
                 }
             }
             Ok::<_, crate::error::Error>(format!("test://{path}"))
@@ -424,7 +425,7 @@ pub mod virt_fns {
         super::with_effects(&ctx, |fx| {
             // A plan saves nothing; its sandbox (from memory when the file is still to be
             // written) shows the writes the run will make.
-            let (text, auto) = super::client::sandbox_state(uri, include_str!("sandbox.xml"))?;
+            let (text, auto) = super::client::sandbox_state(fx, uri, include_str!("sandbox.xml"))?;
             let a = crate::effects::files::ensure_file(
                 fx,
                 &super::sandbox::autostart_file(path),
@@ -503,7 +504,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn network_list(ctx: NativeCallContext, uri: &str) -> Res<Array> {
-        let rows = super::client::network_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        let rows = super::with_effects(&ctx, |fx| super::client::network_list(fx, uri))?;
         super::to_array(&ctx, &rows)
     }
 
@@ -515,7 +516,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn network_xml(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
-        super::client::network_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
+        super::with_effects(&ctx, |fx| super::client::network_xml(fx, uri, name))
     }
 
     /// A network's definition: its persistent XML, without the run's details (how many
@@ -526,7 +527,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn network_definition(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
-        super::client::network_definition(uri, name).map_err(|e| super::rt_err(&ctx, e))
+        super::with_effects(&ctx, |fx| super::client::network_definition(fx, uri, name))
     }
 
     /// Makes a domain as `spec` says, or converges an existing one of this lab: `#{lab, name,
@@ -543,7 +544,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_ensure(ctx: NativeCallContext, uri: &str, spec: Map) -> Res<Map> {
-        let (spec, lab) = super::with_effects(&ctx, |fx| super::dom_spec(uri, spec, fx.is_plan()))?;
+        let (spec, lab) = super::with_effects(&ctx, |fx| super::dom_spec(fx, uri, spec))?;
         let e = super::with_effects(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
@@ -572,7 +573,7 @@ pub mod virt_fns {
                 ));
             };
             parsed.push(super::with_effects(&ctx, |fx| {
-                super::dom_spec(uri, m, fx.is_plan())
+                super::dom_spec(fx, uri, m)
             })?);
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
@@ -605,7 +606,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_list(ctx: NativeCallContext, uri: &str) -> Res<Array> {
-        let rows = super::client::domain_list(uri).map_err(|e| super::rt_err(&ctx, e))?;
+        let rows = super::with_effects(&ctx, |fx| super::client::domain_list(fx, uri))?;
         super::to_array(&ctx, &rows)
     }
 
@@ -616,7 +617,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_state(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
-        super::client::domain_state(uri, name).map_err(|e| super::rt_err(&ctx, e))
+        super::with_effects(&ctx, |fx| super::client::domain_state(fx, uri, name))
     }
 
     /// A running domain's consoles, as `labsh console` attaches to them: `#{domain, serial,
@@ -631,7 +632,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn console(ctx: NativeCallContext, uri: &str, name: &str) -> Res<Map> {
-        let c = super::client::consoles(uri, name).map_err(|e| super::rt_err(&ctx, e))?;
+        let c = super::with_effects(&ctx, |fx| super::client::consoles(fx, uri, name))?;
         super::to_map(
             &ctx,
             &serde_json::json!({
@@ -650,7 +651,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_xml(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
-        super::client::domain_xml(uri, name).map_err(|e| super::rt_err(&ctx, e))
+        super::with_effects(&ctx, |fx| super::client::domain_xml(fx, uri, name))
     }
 
     /// A domain's definition: its persistent XML, without the run's details (id, live state),
@@ -661,8 +662,9 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_definition(ctx: NativeCallContext, uri: &str, name: &str) -> Res<String> {
-        super::client::domain_xml_flags(uri, name, super::libvirt::VIR_DOMAIN_XML_INACTIVE)
-            .map_err(|e| super::rt_err(&ctx, e))
+        super::with_effects(&ctx, |fx| {
+            super::client::domain_xml_flags(fx, uri, name, super::libvirt::VIR_DOMAIN_XML_INACTIVE)
+        })
     }
 
     /// Starts a domain (ok when it already runs). Returns whether anything changed.

@@ -3,26 +3,30 @@
 //! driver's format has no place for it); the state is saved back as a test-driver file.
 
 use super::libvirt::{self, Connect};
+use crate::effects::Effects;
 use crate::error::{Context, Error};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
-/// Sandbox files a plan has only planned to write, by path: what they would hold.
-static PLANNED_FILES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+/// Sandbox files a plan has only planned to write, by path: what they would hold (in the plan's
+/// state, [`Effects::plan_state`]).
+#[derive(Default)]
+struct PlannedFiles(Mutex<HashMap<String, String>>);
 
-/// Lets a plan open the sandbox file at `path` that the run will write with `text`: connections
-/// to `test://PATH` read it from memory until the file exists, so the plan sees the host the run
-/// will make, and nothing is written.
-pub fn plan_file(path: &str, text: &str) {
-    let m = PLANNED_FILES.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(mut g) = m.lock() {
+/// Lets the plan open the sandbox file at `path` that the run will write with `text`:
+/// connections to `test://PATH` read it from memory until the file exists, so the plan sees the
+/// host the run will make, and nothing is written. The plan's own: what comes after it opens the
+/// file itself.
+pub fn plan_file(fx: &Effects, path: &str, text: &str) {
+    if let Ok(mut g) = fx.plan_state::<PlannedFiles>().0.lock() {
         g.insert(path.to_string(), text.to_string());
     }
 }
 
-/// An anonymous in-memory file holding `text`, as a path this process can open.
+/// An anonymous in-memory file holding `text`, and a path this process can open it by while
+/// the file is kept.
 #[allow(unsafe_code)]
-fn memory_file(text: &str) -> Result<String, Error> {
+fn memory_file(text: &str) -> Result<(std::fs::File, String), Error> {
     use std::io::Write;
     use std::os::fd::FromRawFd;
     let name = c"labsh-sandbox";
@@ -34,29 +38,33 @@ fn memory_file(text: &str) -> Result<String, Error> {
             std::io::Error::last_os_error()
         )));
     }
-    // SAFETY: fd is a fresh descriptor this function owns; the File takes it over. It is kept
-    // open for the life of the process (libvirt reads it by path when the connection opens).
+    // SAFETY: fd is a fresh descriptor this function owns; the File takes it over.
     let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
     f.write_all(text.as_bytes())
         .context("cannot write the in-memory file")?;
-    std::mem::forget(f);
-    Ok(format!("/proc/self/fd/{fd}"))
+    Ok((f, format!("/proc/self/fd/{fd}")))
 }
 
-/// The URI to open for `uri`: a sandbox that a plan only planned to write is opened from memory
-/// (its planned content in an anonymous file); anything else as it is.
-pub(super) fn open_uri(uri: &str) -> Result<String, Error> {
+/// The URI to open for `uri`: a sandbox that the plan only planned to write is opened from
+/// memory (its planned content in an anonymous file, returned with it: keep it until the
+/// connection is open, libvirt reads it by its path then); anything else as it is.
+pub(super) fn open_uri(
+    fx: &Effects,
+    uri: &str,
+) -> Result<(String, Option<std::fs::File>), Error> {
     let planned = uri
         .strip_prefix("test://")
         .filter(|p| !std::path::Path::new(p).exists())
         .and_then(|p| {
-            PLANNED_FILES
-                .get()
-                .and_then(|m| m.lock().ok().and_then(|g| g.get(p).cloned()))
+            let files = fx.plan_state::<PlannedFiles>();
+            files.0.lock().ok().and_then(|g| g.get(p).cloned())
         });
     Ok(match planned {
-        Some(text) => format!("test://{}", memory_file(&text)?),
-        None => uri.to_string(),
+        Some(text) => {
+            let (file, path) = memory_file(&text)?;
+            (format!("test://{path}"), Some(file))
+        }
+        None => (uri.to_string(), None),
     })
 }
 
