@@ -25,6 +25,7 @@ mod spec;
 mod storage;
 
 use crate::effects::secret::Secret;
+use crate::effects::Effects;
 use crate::engine::value;
 use crate::modules::opts::{type_name, Opts};
 use crate::session::{rt_err, with_effects};
@@ -35,23 +36,32 @@ use rhai::{Array, Dynamic, Map, NativeCallContext};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use crate::session::Res;
 
-/// Connections by key (and by the name or spec they were asked by).
-static CONNS: OnceLock<Mutex<HashMap<String, (Conn, Map)>>> = OnceLock::new();
+/// A run's connections to clouds by key (and by the name or spec they were asked by), with what
+/// `cloud::connect` returns for each: a live one in the run's state, one a plan takes as offline
+/// in the plan's ([`Effects::plan_state`]), which the changes made after the plan never see.
+#[derive(Default)]
+struct Clouds(Mutex<HashMap<String, (Conn, Map)>>);
 
-fn remember(keys: &[String], conn: &Conn, info: &Map) {
-    if let Ok(mut m) = CONNS.get_or_init(Default::default).lock() {
+fn remember(fx: &Effects, keys: &[String], conn: &Conn, info: &Map) {
+    let clouds = match conn {
+        Conn::Live(_) => fx.run_state::<Clouds>(),
+        Conn::Offline { .. } => fx.plan_state::<Clouds>(),
+    };
+    if let Ok(mut m) = clouds.0.lock() {
         for k in keys {
             m.insert(k.clone(), (conn.clone(), info.clone()));
         }
-    }
+    };
 }
 
-fn recall(key: &str) -> Option<(Conn, Map)> {
-    CONNS.get()?.lock().ok()?.get(key).cloned()
+fn recall(fx: &Effects, key: &str) -> Option<(Conn, Map)> {
+    [fx.run_state::<Clouds>(), fx.plan_state::<Clouds>()]
+        .iter()
+        .find_map(|clouds| clouds.0.lock().ok().and_then(|m| m.get(key).cloned()))
 }
 
 const SPEC_KEYS: &[&str] = &[
@@ -206,9 +216,11 @@ fn spec_key(spec: &Dynamic) -> String {
 /// Resolves a cloud argument to a connection (authenticating once per cloud). In plan mode a
 /// cloud that cannot be reached yet is planned against as an empty one.
 fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
+    let session = crate::session::session(ctx)?;
+    let fx = &session.effects;
     if let Some(m) = spec.read_lock::<Map>() {
         if let Some(k) = m.get("key").and_then(|k| k.clone().into_string().ok()) {
-            if let Some(c) = recall(&k) {
+            if let Some(c) = recall(fx, &k) {
                 return Ok(c);
             }
         }
@@ -218,10 +230,10 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     } else {
         spec_key(spec)
     };
-    if let Some(c) = recall(&ask_key) {
+    if let Some(c) = recall(fx, &ask_key) {
         return Ok(c);
     }
-    let plan = crate::session::session(ctx)?.effects.is_plan();
+    let plan = fx.is_plan();
     let offline = |name: String, why: String| {
         let conn = Conn::Offline {
             name: name.clone(),
@@ -233,7 +245,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
                 "  note     cloud '{name}' cannot be reached yet ({why}): planning as if it were empty"
             ));
         }
-        remember(std::slice::from_ref(&ask_key), &conn, &info);
+        remember(fx, std::slice::from_ref(&ask_key), &conn, &info);
         Ok((conn, info))
     };
     // The `cloud` a map spec names, for an offline connection's name.
@@ -260,12 +272,12 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
         Err((e, _)) => return Err(rt_err(ctx, e)),
     };
     let key = cfg.key();
-    if let Some(c) = recall(&key) {
-        remember(&[ask_key], &c.0, &c.1);
+    if let Some(c) = recall(fx, &key) {
+        remember(fx, &[ask_key], &c.0, &c.1);
         return Ok(c);
     }
     let name = cfg.name.clone();
-    let cl = client::session(cfg.clone()).map_err(|e| rt_err(ctx, e))?;
+    let cl = client::session(fx, cfg.clone()).map_err(|e| rt_err(ctx, e))?;
     match cl.whoami() {
         Ok(_) => {}
         // A cloud a plan cannot reach yet (no answer, or none in time) is planned as empty.
@@ -276,7 +288,7 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
     }
     let conn = Conn::Live(cl);
     let info = info_map(&conn, Some(&cfg), None, &key)?;
-    remember(&[key, ask_key], &conn, &info);
+    remember(fx, &[key, ask_key], &conn, &info);
     Ok((conn, info))
 }
 

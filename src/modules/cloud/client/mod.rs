@@ -10,10 +10,11 @@
 //! token, microversion.rs holds the Nova microversion and negotiates Ironic's.
 
 use super::config::CloudConfig;
+use crate::effects::Effects;
 use crate::error::{Error, Kind};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use ureq::http::{Method, Request};
 
@@ -119,13 +120,17 @@ pub struct Client {
 /// How long an id looked up by name is reused.
 const ID_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-static SESSIONS: OnceLock<Mutex<HashMap<String, Arc<Client>>>> = OnceLock::new();
+/// A run's cloud sessions (their tokens with them), by the configuration's key: in the run's
+/// state ([`Effects::run_state`]), dropped with it.
+#[derive(Default)]
+struct Sessions(Mutex<HashMap<String, Arc<Client>>>);
 
-/// The session for a configuration: one per cloud per process.
-pub fn session(cfg: CloudConfig) -> Result<Arc<Client>, Error> {
+/// The run's session for a configuration: one per cloud per run.
+pub fn session(fx: &Effects, cfg: CloudConfig) -> Result<Arc<Client>, Error> {
     let key = cfg.key();
-    let pool = SESSIONS.get_or_init(Default::default);
+    let pool = fx.run_state::<Sessions>();
     let mut pool = pool
+        .0
         .lock()
         .map_err(|_| Error::failed("cloud session pool poisoned"))?;
     if let Some(c) = pool.get(&key) {

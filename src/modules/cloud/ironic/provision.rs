@@ -2,6 +2,7 @@
 //! request a tick, and power actions watched until Ironic reports the new state.
 
 use super::node_bmc;
+use crate::effects::Effects;
 use crate::error::Error;
 use crate::modules::cloud::api::Api;
 use crate::modules::cloud::id::Id;
@@ -118,16 +119,16 @@ pub fn path(state: &str, inspected: bool, goal: Goal) -> Vec<&'static str> {
 }
 
 /// Where the transitions a plan has shown leave each node ("cloud|node"), so the plan's next
-/// step starts there.
-static PLANNED: std::sync::Mutex<BTreeMap<String, (String, bool)>> =
-    std::sync::Mutex::new(BTreeMap::new());
+/// step starts there: the plan's own ([`Effects::plan_state`]), never seen after it.
+#[derive(Default)]
+struct Planned(std::sync::Mutex<BTreeMap<String, (String, bool)>>);
 
-fn planned_state(key: &str) -> Option<(String, bool)> {
-    PLANNED.lock().ok()?.get(key).cloned()
+fn planned_state(fx: &Effects, key: &str) -> Option<(String, bool)> {
+    fx.plan_state::<Planned>().0.lock().ok()?.get(key).cloned()
 }
 
-fn set_planned_state(key: &str, v: (String, bool)) {
-    if let Ok(mut m) = PLANNED.lock() {
+fn set_planned_state(fx: &Effects, key: &str, v: (String, bool)) {
+    if let Ok(mut m) = fx.plan_state::<Planned>().0.lock() {
         m.insert(key.to_string(), v);
     }
 }
@@ -178,7 +179,7 @@ impl<'a> Api<'a> {
                 };
                 // Where an earlier step of this plan left the node.
                 let key = format!("{}|{n}", self.conn.name());
-                let (state, inspected) = planned_state(&key).unwrap_or((state, inspected));
+                let (state, inspected) = planned_state(self.fx, &key).unwrap_or((state, inspected));
                 let steps = path(&state, inspected, goal);
                 let after = match steps.last() {
                     Some(&"provide") => (
@@ -191,7 +192,7 @@ impl<'a> Api<'a> {
                     ),
                     None => (state.clone(), inspected),
                 };
-                set_planned_state(&key, after);
+                set_planned_state(self.fx, &key, after);
                 if steps.is_empty() {
                     self.fx
                         .unchanged(self.bm_op(&format!("node.{}", goal.word()), n));
