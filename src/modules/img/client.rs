@@ -282,14 +282,16 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
     )
 }
 
-/// The sha256 of a file, read once per process for a file of the same length and modification
-/// time (preflight, the cache and the inspection of one image in one run hash it once).
+/// The sha256 of a file, read once per run for a file of the same length and modification time
+/// (preflight, the cache and the inspection of one image in one run hash it once).
 pub fn digest(fx: &Effects, path: &str) -> Result<String, Error> {
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    type Seen = HashMap<PathBuf, (u64, Option<std::time::SystemTime>, String)>;
-    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
-    let seen = SEEN.get_or_init(Default::default);
+    use std::sync::Mutex;
+    /// The run's digests by path, with the length and modification time they were read at.
+    #[derive(Default)]
+    struct Digests(Mutex<HashMap<PathBuf, (u64, Option<std::time::SystemTime>, String)>>);
+    let seen = fx.run_state::<Digests>();
+    let seen = &seen.0;
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
     let key = PathBuf::from(path);
     let (len, mtime) = (meta.len(), meta.modified().ok());
@@ -599,11 +601,14 @@ pub fn inspect(fx: &Effects, path: &str) -> Result<Option<Guest>, Error> {
         Err(e) => return Err(Error::io(format_args!("cannot read {path}"), &e)),
     }
     let hash = digest(fx, path)?;
-    // Once per process too: a plan keeps nothing in the state folder, and inspects once.
+    // Once per run too: a plan keeps nothing in the state folder, and inspects once.
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static SEEN: OnceLock<Mutex<HashMap<String, Option<Guest>>>> = OnceLock::new();
-    let seen = SEEN.get_or_init(Default::default);
+    use std::sync::Mutex;
+    /// The guests the run's images hold, by the image's sha256.
+    #[derive(Default)]
+    struct Guests(Mutex<HashMap<String, Option<Guest>>>);
+    let seen = fx.run_state::<Guests>();
+    let seen = &seen.0;
     if let Some(g) = seen
         .lock()
         .unwrap_or_else(|e| e.into_inner())
