@@ -88,9 +88,6 @@ pub fn setup_with(
     (session, engine)
 }
 
-/// The exit code a script asked for with `exit(N)`, -1 before it did.
-static EXIT_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
-
 /// `exit()` and `exit(N)` as scripts use them: the evaluation ends there (as Rhai's own `exit`
 /// ends it) and labsh exits with N (0 to 255; `exit()` is 0).
 fn exit_codes(engine: &mut Engine) {
@@ -101,7 +98,7 @@ fn exit_codes(engine: &mut Engine) {
                 Error::invalid(format!("exit({code}): an exit code is 0 to 255")),
             ));
         };
-        EXIT_CODE.store(i32::from(n), Ordering::SeqCst);
+        crate::session::session(ctx)?.ask_exit(n);
         Err(Box::new(EvalAltResult::Exit(
             Dynamic::from_int(code),
             ctx.call_position(),
@@ -124,10 +121,6 @@ fn exit_codes(engine: &mut Engine) {
     });
 }
 
-/// The exit code `exit(N)` asked for, if the script called it.
-fn asked_exit() -> Option<u8> {
-    u8::try_from(EXIT_CODE.load(Ordering::SeqCst)).ok()
-}
 
 /// The end of a run stopped by a signal whose main thread did not end it in time (a call that
 /// does not return), or of the REPL (whose main thread waits at its prompt): written from the
@@ -587,7 +580,7 @@ pub fn run_text(
     let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
     let stopped = result.as_ref().is_err_and(|e| cancelled || is_interrupt(e));
     let (code, status) = match &result {
-        Ok(()) => match asked_exit() {
+        Ok(()) => match session.asked_exit() {
             Some(n) if n != OK => (n, format!("exit {n}")),
             _ => (OK, "ok".to_string()),
         },
@@ -748,7 +741,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     let stopped = result
         .as_ref()
         .is_err_and(|e| is_interrupt(e) || session.effects.cancel_flag().load(Ordering::SeqCst));
-    let code = match (result, asked_exit()) {
+    let code = match (result, session.asked_exit()) {
         // `exit(N)`: its value is the exit code, not a result to print.
         (Ok(_), Some(n)) => n,
         (Ok(v), None) => {
@@ -817,7 +810,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         json!(signals::stopped_status())
     } else if code == OK {
         json!("ok")
-    } else if asked_exit() == Some(code) {
+    } else if session.asked_exit() == Some(code) {
         json!(format!("exit {code}"))
     } else {
         json!("failed")

@@ -57,6 +57,8 @@ pub struct Session {
     /// What the script said to do next (`what_next`), shown after the recap of a run that
     /// ends well.
     next: Mutex<Vec<String>>,
+    /// The exit code the script asked for with `exit(N)`.
+    exit_code: Mutex<Option<u8>>,
 }
 
 impl Session {
@@ -71,7 +73,18 @@ impl Session {
             stages: Mutex::new(Vec::new()),
             secrets_seen: Mutex::new(std::collections::HashMap::new()),
             next: Mutex::new(Vec::new()),
+            exit_code: Mutex::new(None),
         }
+    }
+
+    /// Records the exit code the script asked for with `exit(N)`.
+    pub fn ask_exit(&self, code: u8) {
+        *self.exit_code.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+    }
+
+    /// The exit code the script asked for with `exit(N)`, if it called it.
+    pub fn asked_exit(&self) -> Option<u8> {
+        *self.exit_code.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sets what to do next, shown after the recap of a run that ends well.
