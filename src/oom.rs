@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::OnceLock;
 
-/// Bytes held by the process, as passed on by its threads.
+/// Bytes held by the process, as passed on by its threads. Process-wide: the allocator guard's.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 /// What a thread passes on at a time.
@@ -47,7 +47,8 @@ pub fn live_bytes() -> usize {
     usize::try_from(LIVE.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
-/// The script running, named in the message.
+/// The script running, named in the message. Process-wide: `labsh run` names it at start, for
+/// the allocator guard.
 static SCRIPT: OnceLock<String> = OnceLock::new();
 
 /// Names the script for the out-of-memory message.

@@ -133,6 +133,8 @@ impl Known {
     }
 }
 
+/// Every secret seen. Process-wide: a secret is masked in every line the process writes,
+/// whichever run saw it.
 static KNOWN: RwLock<Option<Known>> = RwLock::new(None);
 
 /// Words a person might take for a password and labsh's own words: a secret that is one of them

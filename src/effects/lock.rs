@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The lock this process holds, and on which folder.
+/// The lock this process holds, and on which folder. Process-wide: the kernel's advisory lock is
+/// the process's (a second open of the file in the same process would not share it), and a
+/// signal's end of the run gives it back.
 static HELD: Mutex<Option<(PathBuf, File)>> = Mutex::new(None);
 
 /// The lock file of a state folder.

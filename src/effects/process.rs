@@ -219,10 +219,11 @@ impl Output {
 
 /// The children running now, by the PID of each one's process group leader (started by [`exec`]
 /// and not reaped yet, so the group cannot be another's): what a stop signal stops.
+/// Process-wide: a signal stops every child of the process, whichever run started it.
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Set by a second stop signal: the children are killed (SIGKILL) at once instead of being
-/// given their grace period after SIGTERM.
+/// given their grace period after SIGTERM. Process-wide, as the signals are.
 static AT_ONCE: AtomicBool = AtomicBool::new(false);
 
 fn running() -> std::sync::MutexGuard<'static, Vec<u32>> {

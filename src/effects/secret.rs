@@ -66,10 +66,11 @@ pub use crate::redact::{redact, MIN_LEN};
 
 /// The `LABSH_SECRET_*` variables labsh started with, taken out of its environment at start so
 /// that no child process inherits them and `/proc/PID/environ` does not show them
-/// ([`take_env_secrets`]).
+/// ([`take_env_secrets`]). Process-wide: the environment the process started with.
 static ENV_SECRETS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
 
 /// Other variables a secret was read from (`secret(name, #{env: "VAR"})`): kept from children.
+/// Process-wide: the process's environment, which every child of the process inherits.
 static SECRET_VARS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Whether `var` holds a secret by its name.

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
 
 /// The folders of the secret files of children still running, removed at exit (a second
-/// Ctrl-C ends labsh with `exit` while a child may still run).
+/// Ctrl-C ends labsh with `exit` while a child may still run). Process-wide: what the process's
+/// exit removes.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static AT_EXIT: Once = Once::new();
 

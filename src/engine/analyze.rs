@@ -120,6 +120,7 @@ fn node_of(engine: &Engine, found: &resolver::Found) -> Option<Node> {
     type Cache = HashMap<String, (Option<SystemTime>, Imports)>;
     /// The imports of each module read so far, by source name, with the file's modification
     /// time: the REPL checks every line, and the stdlib is not compiled again for each.
+    /// Process-wide: a cache of files, checked against their modification time.
     static IMPORTS: Mutex<Option<Cache>> = Mutex::new(None);
     let (origin, id, stamp) = match found {
         resolver::Found::File(p) => (

@@ -34,7 +34,8 @@ const PER_ITEM: usize = 8;
 /// Deeper nesting than this is not measured (a value nested so deep is an error of its own).
 const MAX_DEPTH: usize = 512;
 
-/// The heap size at which the values are measured next.
+/// The heap size at which the values are measured next. Process-wide, as the heap is (the
+/// allocator guard, src/oom.rs, counts it).
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {

@@ -46,6 +46,8 @@ pub fn is_embedded_origin(origin: &str) -> bool {
 }
 
 thread_local! {
+    /// The modules being imported by this thread now, innermost last: a call's own, empty
+    /// again when the import ends.
     static IMPORTING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 

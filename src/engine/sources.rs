@@ -8,6 +8,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// Process-wide: a source name is a file's path, `-e` or the REPL's numbered line (`repl[N]`),
+/// whose text is shown with any error of the process, also where no session is (a script that
+/// does not compile).
 static SOURCES: Mutex<Option<HashMap<String, Arc<str>>>> = Mutex::new(None);
 
 pub fn register(name: &str, text: &str) {

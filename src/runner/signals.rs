@@ -30,6 +30,9 @@ const GRACE_AT_ONCE: Duration = Duration::from_secs(3);
 /// Exit code of a run stopped by Ctrl-C in the REPL's way (no signal recorded).
 const INTERRUPTED: u8 = 130;
 
+// The signal state is process-wide by nature: a signal is sent to the process.
+
+/// The stop flag the signal handler sets, given to each session's effects.
 static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
 /// The first signal that stops the process, 0 before any.

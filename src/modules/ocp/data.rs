@@ -546,7 +546,7 @@ impl RawTable {
     }
 }
 
-/// The table, read once.
+/// The table, read once. Process-wide: labsh's own embedded data, the same for every run.
 /// labsh's own data: an error reading it is no user's (its unit tests rule it out), so failed.
 pub(super) fn table() -> Result<&'static RawTable, Error> {
     static T: OnceLock<Result<RawTable, Error>> = OnceLock::new();

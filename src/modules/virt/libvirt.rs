@@ -203,6 +203,8 @@ api! {
 /// Why libvirt cannot be loaded: the crate's error (a missing library is not found).
 type LoadError = crate::error::Error;
 
+/// The loaded library. Process-wide: libvirt is loaded once into the process, and the same for
+/// every run in it (each run's connections are its own: client.rs).
 static API: OnceLock<Result<Api, LoadError>> = OnceLock::new();
 
 /// libvirt's error handler that does nothing: errors are read back with virGetLastError and
