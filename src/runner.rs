@@ -121,7 +121,6 @@ fn exit_codes(engine: &mut Engine) {
     });
 }
 
-
 /// The end of a run stopped by a signal whose main thread did not end it in time (a call that
 /// does not return), or of the REPL (whose main thread waits at its prompt): written from the
 /// signal's thread once the run's commands are killed; its recap, its journal's last event, its

@@ -184,6 +184,42 @@ fn ctrl_c_stops_the_running_line_and_plan_mode_switches() {
 }
 
 #[test]
+fn what_a_plan_planned_is_gone_when_plan_mode_ends() {
+    let lab = Lab::new();
+    let t = Term::start(&lab, &[]);
+    let host = lab.work().join("planned-host.xml");
+    let cloud = "#{cloud: \"later\", planned: \"its credentials are made by this plan\"}";
+    t.line(":plan on");
+    t.wait_for("labsh(plan)>");
+    // The plan opens the sandbox it would write from memory, and plans against a cloud whose
+    // credentials are only planned as an offline one.
+    t.line(&format!(
+        "virt::node_info(virt::sandbox_host(\"{}\")).cpus",
+        host.display()
+    ));
+    t.wait_for("\n32");
+    t.line(&format!("cloud::connect({cloud}).offline"));
+    t.wait_for("\ntrue");
+    t.line(":plan off");
+    t.wait_for("plan mode off");
+    // Real mode sees the world: no sandbox file, no such cloud.
+    t.line("let seen = ();");
+    t.line(&format!(
+        "try {{ seen = virt::node_info(\"test://{}\").cpus }} catch (e) {{ seen = \"no\" + \" sandbox: \" + e.kind }}",
+        host.display()
+    ));
+    t.line("seen");
+    t.wait_for("no sandbox: unreachable");
+    t.line(&format!(
+        "try {{ seen = cloud::connect({cloud}).offline }} catch (e) {{ seen = \"no\" + \" cloud: \" + e.kind }}"
+    ));
+    t.line("seen");
+    t.wait_for("no cloud: not_found");
+    assert!(!host.exists());
+    t.line(":quit");
+}
+
+#[test]
 fn edit_copies_a_stdlib_module_and_reloads_it() {
     let lab = Lab::new();
     // The "editor" appends a function to the file it is given.

@@ -1006,6 +1006,37 @@ mod tests {
     }
 
     #[test]
+    fn each_seam_keeps_its_runs_state_and_a_change_of_mode_drops_what_was_planned() {
+        #[derive(Default)]
+        struct Seen(Mutex<Vec<&'static str>>);
+        let seen = |s: &Arc<Seen>| s.0.lock().unwrap().clone();
+        let (a, b) = (fx(Mode::Apply), fx(Mode::Apply));
+        a.run_state::<Seen>()
+            .0
+            .lock()
+            .unwrap()
+            .push("a's connection");
+        a.plan_state::<Seen>().0.lock().unwrap().push("a's plan");
+        // Another run in the same process sees neither.
+        assert!(seen(&b.run_state::<Seen>()).is_empty());
+        assert!(seen(&b.plan_state::<Seen>()).is_empty());
+        assert_eq!(seen(&a.plan_state::<Seen>()), ["a's plan"]);
+        // Setting the mode it has already changes nothing.
+        a.set_mode(Mode::Apply);
+        assert_eq!(seen(&a.plan_state::<Seen>()), ["a's plan"]);
+        // `:plan on`, something planned, `:plan off`: what was planned is gone, the run's state
+        // is kept.
+        a.set_mode(Mode::Plan);
+        assert!(seen(&a.plan_state::<Seen>()).is_empty());
+        a.plan_state::<Seen>().0.lock().unwrap().push("planned");
+        a.set_mode(Mode::Apply);
+        assert!(seen(&a.plan_state::<Seen>()).is_empty());
+        assert_eq!(seen(&a.run_state::<Seen>()), ["a's connection"]);
+        // Plan mode is the session's: switched off, it plans no more.
+        assert!(!a.session_plans() && fx(Mode::Plan).session_plans());
+    }
+
+    #[test]
     fn cancel_stops_changes() {
         let e = fx(Mode::Apply);
         e.cancel_flag().store(true, Ordering::SeqCst);

@@ -887,3 +887,43 @@ pub fn domain_undefine(
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::effects::Mode;
+
+    #[test]
+    fn each_run_has_its_own_connections_and_its_plans_sandbox_ends_with_the_plan() {
+        let (a, b) = (
+            Effects::for_tests(Mode::Plan),
+            Effects::for_tests(Mode::Plan),
+        );
+        let first = connect(&a, "test:///default").expect("the test driver");
+        assert!(Arc::ptr_eq(
+            &first,
+            &connect(&a, "test:///default").expect("the test driver")
+        ));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &connect(&b, "test:///default").expect("the test driver")
+        ));
+        // A sandbox file a plan would write: that plan reads it from memory, no other run does,
+        // and neither does the same session once its plan has ended.
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("host.xml").display().to_string();
+        let uri = format!("test://{path}");
+        sandbox::plan_file(&a, &path, SANDBOX_NODE);
+        assert_eq!(node_info(&a, &uri).expect("the planned host").cpus, 32);
+        assert!(node_info(&b, &uri).is_err());
+        a.set_mode(Mode::Apply);
+        match node_info(&a, &uri) {
+            Ok(_) => panic!("the plan's sandbox was seen after the plan"),
+            Err(e) => assert!(
+                e.to_string().contains("does the test driver's file exist?"),
+                "{e}"
+            ),
+        }
+        assert!(!std::path::Path::new(&path).exists());
+    }
+}

@@ -572,9 +572,7 @@ pub mod virt_fns {
                     Error::invalid(format!("domains_ensure: item {i} must be a map, not {t}")),
                 ));
             };
-            parsed.push(super::with_effects(&ctx, |fx| {
-                super::dom_spec(fx, uri, m)
-            })?);
+            parsed.push(super::with_effects(&ctx, |fx| super::dom_spec(fx, uri, m))?);
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
         let jobs = super::session(&ctx)?.jobs();

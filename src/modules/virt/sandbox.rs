@@ -48,10 +48,7 @@ fn memory_file(text: &str) -> Result<(std::fs::File, String), Error> {
 /// The URI to open for `uri`: a sandbox that the plan only planned to write is opened from
 /// memory (its planned content in an anonymous file, returned with it: keep it until the
 /// connection is open, libvirt reads it by its path then); anything else as it is.
-pub(super) fn open_uri(
-    fx: &Effects,
-    uri: &str,
-) -> Result<(String, Option<std::fs::File>), Error> {
+pub(super) fn open_uri(fx: &Effects, uri: &str) -> Result<(String, Option<std::fs::File>), Error> {
     let planned = uri
         .strip_prefix("test://")
         .filter(|p| !std::path::Path::new(p).exists())

@@ -684,6 +684,28 @@ mod tests {
     }
 
     #[test]
+    fn each_run_has_its_own_session_of_a_cloud() {
+        use crate::effects::{Effects, Mode};
+        let cfg = || {
+            let entry = json!({"auth": {"auth_url": "http://127.0.0.1:9/v3", "username": "u",
+                "password": "p", "project_name": "p"}});
+            super::super::config::from_entry("c", &entry, "clouds.yaml").expect("a cloud")
+        };
+        let (a, b) = (
+            Effects::for_tests(Mode::Apply),
+            Effects::for_tests(Mode::Apply),
+        );
+        let first = session(&a, cfg()).expect("a session");
+        // One per cloud in a run: its token is shared by every call of the run.
+        assert!(Arc::ptr_eq(&first, &session(&a, cfg()).expect("a session")));
+        // Another run has its own, and its own token.
+        assert!(!Arc::ptr_eq(
+            &first,
+            &session(&b, cfg()).expect("a session")
+        ));
+    }
+
+    #[test]
     fn versions_added_to_endpoints() {
         assert_eq!(
             with_version("network", "http://h:9696/"),

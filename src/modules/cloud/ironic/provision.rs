@@ -475,6 +475,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn where_a_plan_leaves_a_node_is_its_sessions_until_its_mode_changes() {
+        use crate::effects::Mode;
+        let (a, b) = (
+            Effects::for_tests(Mode::Plan),
+            Effects::for_tests(Mode::Plan),
+        );
+        set_planned_state(&a, "c|n1", ("available".into(), true));
+        assert_eq!(planned_state(&a, "c|n1"), Some(("available".into(), true)));
+        assert_eq!(planned_state(&b, "c|n1"), None);
+        a.set_mode(Mode::Apply);
+        assert_eq!(planned_state(&a, "c|n1"), None);
+    }
+
+    #[test]
     fn steps_lead_each_state_to_its_goal() {
         assert_eq!(
             path("enroll", false, Goal::Available),
