@@ -287,9 +287,11 @@ pub fn convert(fx: &Effects, src: &str, dst: &str, format: &str) -> Result<bool,
 pub fn digest(fx: &Effects, path: &str) -> Result<String, Error> {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    /// The run's digests by path, with the length and modification time they were read at.
+    /// A file's length and modification time, and its digest read then.
+    type Read = (u64, Option<std::time::SystemTime>, String);
+    /// The run's digests by path.
     #[derive(Default)]
-    struct Digests(Mutex<HashMap<PathBuf, (u64, Option<std::time::SystemTime>, String)>>);
+    struct Digests(Mutex<HashMap<PathBuf, Read>>);
     let seen = fx.run_state::<Digests>();
     let seen = &seen.0;
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
