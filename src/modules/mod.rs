@@ -216,6 +216,8 @@ mod tests {
         "snapshot::revert",
         "snapshot::delete",
         "tenant::write_clouds_yaml",
+        "tenant::networks",
+        "tenant::network_ids",
         "tenant::prepare",
         "tenant::remove",
         "verify::cluster",
