@@ -925,15 +925,17 @@ fn a_revert_approves_the_clusters_certificate_requests_and_refuses_a_snapshot_ol
         .stdout_has("reverting as --force says");
 }
 
-/// The overcloud's nodes of the seed, as Ironic names them (their VMs' names).
+/// The overcloud's nodes of the repair test's lab, as Ironic names them (their VMs' names): the
+/// seed's, each under a name of its own (the profile's `vms.*.name`), so that they never meet the
+/// nodes `baremetal::` and `devlab::` make in the same Ironic.
 const NODES: [&str; 7] = [
-    "overcloud-ceph01",
-    "overcloud-ceph02",
-    "overcloud-ceph03",
-    "overcloud-compute01",
-    "overcloud-ctrl01",
-    "overcloud-ctrl02",
-    "overcloud-ctrl03",
+    "t-sr-ceph01",
+    "t-sr-ceph02",
+    "t-sr-ceph03",
+    "t-sr-compute01",
+    "t-sr-ctrl01",
+    "t-sr-ctrl02",
+    "t-sr-ctrl03",
 ];
 
 /// On the devlab (a real libvirtd, VirtualBMC, the devcloud's Ironic), what a restart of the host
@@ -941,13 +943,10 @@ const NODES: [&str; 7] = [
 /// maintenance (fault "power failure"), then started again but one, and two VMs that should run
 /// left off. The next run brings all of it back and says each repair; a node a person put in
 /// maintenance is left so. Needs the devcloud (127.0.0.1:5000) and takes some minutes: Ironic
-/// gives up on a BMC after `[conductor] power_state_sync_max_retries` (3) syncs, one every
-/// `sync_power_state_interval` (60 s in tests/harness/devcloud.sh). Not in the full tier: it waits
-/// ten minutes for Ironic, and its nodes have the names `baremetal::` and `devlab::` give theirs
-/// in the same Ironic; run it alone with `cargo nextest run --run-ignored only -E
-/// 'test(/on_the_devlab_a_run_brings_back/)'` while the devcloud is up.
+/// gives up on a BMC after `[conductor] power_state_sync_max_retries` (3) failed syncs, one every
+/// `sync_power_state_interval` (15 s in tests/harness/devcloud.sh), so about a minute after its
+/// BMCs stop. Its nodes have names of their own ([`NODES`]).
 #[test]
-#[ignore = "waits ten minutes for Ironic's power sync, and shares node names with baremetal:: and devlab::; run alone with --run-ignored"]
 fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_left_stale() {
     use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
     use crate::support::devcloud::{devcloud, osc};
@@ -962,7 +961,7 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
     let target = lab.file(
         "targets/snaprepair.yaml",
         &format!(
-            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\nbmc: {{address: 127.0.0.1, port_base: {port_base}, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{c}\"}}\nundercloud: {{offline: true, cloud: {{cloud: devcloud-system, clouds_yaml: \"{c}\"}}}}\ncluster: {{offline: true}}\nprofile:\n  name: t-sr\n  base_image: {{size: 4G}}\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 1024, vcpus: 1}}\n    ceph: {{memory_mib: 1024, vcpus: 1, osd_disks: [\"1G\"]}}\n    compute: {{memory_mib: 1024, vcpus: 1}}\n",
+            "libvirt_uri: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\ndomain_type: qemu\nbmc: {{address: 127.0.0.1, port_base: {port_base}, config: \"{}\"}}\ncloud: {{cloud: devcloud, clouds_yaml: \"{c}\"}}\nundercloud: {{offline: true, cloud: {{cloud: devcloud-system, clouds_yaml: \"{c}\"}}}}\ncluster: {{offline: true}}\nprofile:\n  name: t-sr\n  base_image: {{size: 4G}}\n  vms:\n    undercloud: {{memory_mib: 512, vcpus: 1}}\n    ctrl: {{memory_mib: 1024, vcpus: 1, name: t-sr-ctrl%02d}}\n    ceph: {{memory_mib: 1024, vcpus: 1, osd_disks: [\"1G\"], name: t-sr-ceph%02d}}\n    compute: {{memory_mib: 1024, vcpus: 1, name: t-sr-compute%02d}}\n",
             host.uri,
             host.images().display(),
             host.dir.join("images-ssd").display(),
@@ -1035,25 +1034,26 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
             break;
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(600),
-            "Ironic put only {held:?} in maintenance within 10 minutes"
+            t0.elapsed() < Duration::from_secs(240),
+            "Ironic put only {held:?} in maintenance within 4 minutes"
         );
-        std::thread::sleep(Duration::from_secs(10));
+        std::thread::sleep(Duration::from_secs(5));
     }
+    eprintln!("Ironic put every node in maintenance after {:?}", t0.elapsed());
     // One BMC back (as the user had them all back), the others still stopped; two VMs
     // that should run are off (the director and a node, whose power state Ironic forgot when
     // it gave up: both autostart).
-    let by_hand = "overcloud-ctrl01";
+    let by_hand = "t-sr-ctrl01";
     vbmc("start", by_hand);
     host.virsh(&["destroy", "undercloud"]);
-    host.virsh(&["destroy", "overcloud-ctrl02"]);
+    host.virsh(&["destroy", "t-sr-ctrl02"]);
 
     // The next run brings it all back before the undercloud's node work, and says so.
     let again = labsh(&run_args);
     again
         .ok()
         .stdout_has("repair: VM undercloud started again (it should run)")
-        .stdout_has("repair: VM overcloud-ctrl02 started again (it should run)");
+        .stdout_has("repair: VM t-sr-ctrl02 started again (it should run)");
     let bmcs = again
         .stdout
         .lines()
@@ -1076,7 +1076,7 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         assert!(v["fault"].is_null(), "{n}: {v}");
         assert_eq!(v["provision_state"], "available", "{n}: {v}");
     }
-    for vm in ["undercloud", "overcloud-ctrl02"] {
+    for vm in ["undercloud", "t-sr-ctrl02"] {
         assert_eq!(host.virsh(&["domstate", vm]).trim(), "running", "{vm}");
     }
 
@@ -1094,7 +1094,7 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         "set",
         "--reason",
         "disk swap",
-        "overcloud-compute01",
+        "t-sr-compute01",
     ]);
     let f = lab.file(
         "repair.rhai",
@@ -1103,15 +1103,15 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
     labsh(&["run", f.to_str().unwrap(), "--target", t])
         .ok()
         .stdout_has(
-            "Ironic: node overcloud-compute01 is in maintenance, put there by a person (disk swap): left so",
+            "Ironic: node t-sr-compute01 is in maintenance, put there by a person (disk swap): left so",
         );
-    assert_eq!(node("overcloud-compute01")["maintenance"], true);
+    assert_eq!(node("t-sr-compute01")["maintenance"], true);
     by_hand(&[
         "baremetal",
         "node",
         "maintenance",
         "unset",
-        "overcloud-compute01",
+        "t-sr-compute01",
     ]);
 
     // A revert makes Ironic's power states libvirt's again: a node powered off through Ironic
@@ -1127,14 +1127,14 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         "shutdown_timeout=1",
     ])
     .ok();
-    by_hand(&["baremetal", "node", "power", "off", "overcloud-compute01"]);
+    by_hand(&["baremetal", "node", "power", "off", "t-sr-compute01"]);
     let t0 = Instant::now();
-    while node("overcloud-compute01")["power_state"] != "power off" {
+    while node("t-sr-compute01")["power_state"] != "power off" {
         assert!(t0.elapsed() < Duration::from_secs(120), "compute01 not off");
         std::thread::sleep(Duration::from_secs(2));
     }
     assert_eq!(
-        host.virsh(&["domstate", "overcloud-compute01"]).trim(),
+        host.virsh(&["domstate", "t-sr-compute01"]).trim(),
         "shut off"
     );
     // Ironic may not have read every node's power again since their maintenance ended: those
@@ -1147,7 +1147,7 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         .find(|l| l.starts_with("Ironic: every node's power state agrees with libvirt (set: "))
         .unwrap_or_else(|| panic!("no power state set:\n{}", back.stdout))
         .to_string();
-    assert!(agrees.contains("overcloud-compute01 on"), "{agrees}");
+    assert!(agrees.contains("t-sr-compute01 on"), "{agrees}");
     for n in NODES {
         assert_eq!(host.virsh(&["domstate", n]).trim(), "running", "{n}");
         assert_eq!(node(n)["power_state"], "power on", "{n}");
