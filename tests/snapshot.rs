@@ -944,8 +944,9 @@ const NODES: [&str; 7] = [
 /// left off. The next run brings all of it back and says each repair; a node a person put in
 /// maintenance is left so. Needs the devcloud (127.0.0.1:5000) and takes some minutes: Ironic
 /// gives up on a BMC after `[conductor] power_state_sync_max_retries` (3) failed syncs, one every
-/// `sync_power_state_interval` (15 s in tests/harness/devcloud.sh), so about a minute after its
-/// BMCs stop. Its nodes have names of their own ([`NODES`]).
+/// `sync_power_state_interval` (15 s in tests/harness/devcloud.sh; each failed sync also waits out
+/// ipmitool's 10 s), so about two minutes after its BMCs stop. Its nodes have names of their own
+/// ([`NODES`]).
 #[test]
 fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_left_stale() {
     use crate::support::bmc::{path_with_venv, venv_bin, Vbmcd};
@@ -1039,7 +1040,10 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         );
         std::thread::sleep(Duration::from_secs(5));
     }
-    eprintln!("Ironic put every node in maintenance after {:?}", t0.elapsed());
+    eprintln!(
+        "Ironic put every node in maintenance after {:?}",
+        t0.elapsed()
+    );
     // One BMC back (as the user had them all back), the others still stopped; two VMs
     // that should run are off (the director and a node, whose power state Ironic forgot when
     // it gave up: both autostart).
@@ -1048,8 +1052,20 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
     host.virsh(&["destroy", "undercloud"]);
     host.virsh(&["destroy", "t-sr-ctrl02"]);
 
-    // The next run brings it all back before the undercloud's node work, and says so.
-    let again = labsh(&run_args);
+    // The next run, continuing from the undercloud (as the continue command of a failed
+    // overcloud stage does; a run from l1 would make and start them again as the l1 stage
+    // does), brings it all back before the undercloud's node work, and says so.
+    let again = labsh(&[
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--yes",
+        "--target",
+        t,
+        "--only",
+        "undercloud",
+        "--only",
+        "overcloud",
+    ]);
     again
         .ok()
         .stdout_has("repair: VM undercloud started again (it should run)")
@@ -1103,8 +1119,8 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
     labsh(&["run", f.to_str().unwrap(), "--target", t])
         .ok()
         .stdout_has(
-            "Ironic: node t-sr-compute01 is in maintenance, put there by a person (disk swap): left so",
-        );
+        "Ironic: node t-sr-compute01 is in maintenance, put there by a person (disk swap): left so",
+    );
     assert_eq!(node("t-sr-compute01")["maintenance"], true);
     by_hand(&[
         "baremetal",

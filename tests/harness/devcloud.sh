@@ -276,8 +276,9 @@ connection = sqlite:///$D/db/ironic.sqlite
 # provide goes manageable -> available at once: no cleaning (it would need a ramdisk)
 automated_clean = false
 # a node whose BMC stops answering is put in maintenance at its 4th failed power sync in a row
-# (power_state_sync_max_retries, 3): about a minute after it stopped (the snapshot repair test
-# waits for it); a BMC back within 45 s (a test re-adding one) is never noticed
+# (power_state_sync_max_retries, 3), each failed sync also waiting out command_retry_timeout below:
+# about two minutes after it stopped (the snapshot repair test waits for it); a BMC back within a
+# minute (a test re-adding one) is never noticed
 sync_power_state_interval = 15
 [ipmi]
 # seconds between two ipmitool commands to one BMC (default 5; an integer, and 0 divides by zero)
