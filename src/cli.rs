@@ -188,6 +188,21 @@ pub struct StatusArgs {
     #[arg(long, value_name = "FILE")]
     pub graph: Option<PathBuf>,
 
+    /// First bring back what a restart of the host left stale, as a run does (its BMCs, its VMs
+    /// that should run, its Ironic nodes in power-failure maintenance), each repair said; it
+    /// takes the lab's lock as a run does. Then the status after.
+    #[arg(long, conflicts_with = "watch")]
+    pub repair: bool,
+
+    /// With --repair: show the repairs it would make, change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// With --repair, when a run holds the lab's state: wait for it to end instead of failing at
+    /// once.
+    #[arg(long, requires = "repair")]
+    pub wait: bool,
+
     #[command(flatten)]
     pub out: Output,
 }

@@ -96,7 +96,10 @@ fn main() -> ExitCode {
         Some(cli::Cmd::Check { out, .. })
         | Some(cli::Cmd::Doc { out, .. })
         | Some(cli::Cmd::Journal { out, .. }) => cli::Common::printing(out, &cli.common),
-        Some(cli::Cmd::Status(args)) => cli::Common::printing(&args.out, &cli.common),
+        Some(cli::Cmd::Status(args)) => cli::Common {
+            plan: args.plan || cli.common.plan,
+            ..cli::Common::printing(&args.out, &cli.common)
+        },
         // A session on a node: text only (its output is the node's, on the terminal).
         Some(cli::Cmd::Ssh(cli::SshArgs { verbose, .. }))
         | Some(cli::Cmd::Console(cli::ConsoleArgs { verbose, .. })) => cli::Common::printing(

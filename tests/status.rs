@@ -639,6 +639,116 @@ fn status_on_a_real_libvirtd_is_what_virsh_and_the_bmcs_say() {
         .stdout_has("no answer")
         .stdout_has("6 of 7 BMCs answer")
         .stdout_has("! overcloud-ctrl01's BMC");
+
+    // What a restart of the host leaves stale, ctrl01's BMC stopped and a VM that should run
+    // (autostart) off: a status without --repair only reads it, and changes none of it.
+    host.virsh(&["destroy", "overcloud-ctrl02"]);
+    let domstate = |vm: &str| virsh(&host.uri, &["domstate", vm]).trim().to_string();
+    let ctrl01_bmc = || ipmi_status(port_base + 4, &lab);
+    let (out, st) = status_json(&lab, &["--target", t]);
+    out.code(1);
+    assert_eq!(
+        row(layer(&st, "domains"), "overcloud-ctrl02")["state"],
+        "shutoff"
+    );
+    assert!(out.json_lines().iter().all(|l| l["event"] != "repair"));
+    assert_eq!(
+        domstate("overcloud-ctrl02"),
+        "shut off",
+        "a status repairs nothing"
+    );
+    assert!(!ctrl01_bmc(), "a status starts no BMC");
+
+    // --repair while a run holds the lab's lock: a clear error naming it, nothing changed.
+    let hold = lab.file("hold.rhai", "print(\"holding\");\nsleep(120);\n");
+    let (mut holder, line) =
+        spawn_and_read_line(&mut lab.labsh().args(["run", hold.to_str().unwrap()]).command());
+    assert_eq!(line.trim(), "holding");
+    let locked = lab.run(["status", "--repair", "--target", t]);
+    let _ = Command::new("kill").arg(holder.id().to_string()).status();
+    let _ = holder.wait();
+    locked
+        .code(1)
+        .stderr_has("is in use by labsh pid")
+        .stderr_has("nothing was repaired or read");
+    assert!(!locked.stdout.contains("healthy"), "{}", locked.stdout);
+    assert_eq!(domstate("overcloud-ctrl02"), "shut off");
+    assert!(!ctrl01_bmc());
+
+    // --repair --plan: the repairs it would make, named; nothing changed.
+    let plan = lab.run(["status", "--repair", "--plan", "--target", t]);
+    plan.code(1)
+        .stdout_has("repair (planned): started overcloud-ctrl02")
+        .stdout_has("repair (planned): BMC overcloud-ctrl01")
+        .stdout_has("not healthy");
+    assert_eq!(
+        domstate("overcloud-ctrl02"),
+        "shut off",
+        "a plan starts nothing"
+    );
+    assert!(!ctrl01_bmc(), "a plan starts no BMC");
+
+    // --repair: each repair said (and a repair event each in JSON), then the status after.
+    let out = lab.run(["status", "--repair", "--json", "--target", t]);
+    let lines = out.json_lines();
+    let mut repairs: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "repair")
+        .map(|l| l["repair"].as_str().unwrap())
+        .collect();
+    repairs.sort();
+    assert_eq!(
+        repairs,
+        ["BMC overcloud-ctrl01", "started overcloud-ctrl02"],
+        "{}",
+        out.stdout
+    );
+    assert!(lines.iter().any(|l| l["event"] == "print"
+        && l["text"] == "repair: VM overcloud-ctrl02 started again (it should run)"));
+    let st = lines
+        .iter()
+        .find(|l| l["event"] == "status")
+        .unwrap_or_else(|| panic!("no status after the repair:\n{}", out.stdout));
+    let doms = layer(st, "domains");
+    assert_eq!(doms["state"], "ok", "{doms}");
+    assert_eq!(row(doms, "overcloud-ctrl02")["state"], "running");
+    assert_eq!(row(doms, "overcloud-ctrl01")["bmc"], "on");
+    assert_eq!(domstate("overcloud-ctrl02"), "running");
+    assert!(ctrl01_bmc());
+    // Nothing stale is left: a second repair says so, and changes nothing.
+    lab.run(["status", "--repair", "--target", t])
+        .stdout_has("repair: nothing a restart of the host leaves stale was found");
+}
+
+/// Whether the BMC on `port` answers a power status (ipmitool, the lab's BMC password).
+fn ipmi_status(port: u16, lab: &Lab) -> bool {
+    let secrets = std::fs::read_to_string(lab.state().join("secrets")).unwrap();
+    let pw = secrets
+        .lines()
+        .find_map(|l| l.strip_prefix("bmc-password="))
+        .unwrap()
+        .to_string();
+    Command::new("ipmitool")
+        .args([
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "admin",
+            "-E",
+            "-R",
+            "1",
+            "-N",
+            "1",
+        ])
+        .args(["power", "status"])
+        .env("IPMI_PASSWORD", pw)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("Chassis Power is"))
+        .unwrap_or(false)
 }
 
 /// Stops the lab's Redfish emulator (by the PID in its file) when a test ends, however it ends.

@@ -6,10 +6,16 @@
 //! while a run holds the lab. It writes no journal: a journal records a run's changes, and a
 //! status (every few seconds with `--watch`) has none; its journals would bury the runs'. The
 //! sandbox is read as a run left it and never written back.
+//!
+//! `--repair` is the one way it changes the lab: before the reading, in a session of its own,
+//! the repair a run and a revert make (stdlib `snapshot::repair`: what a restart of the host
+//! left stale) runs as a run would: holding the lab's lock (a run that holds it is a clear
+//! error, and nothing is changed), journaled, each repair said (a `repair` event in JSON), and
+//! with `--plan` only planned. The reading after it is the same read-only one.
 
 use super::{script_params, setup, signals, FAILED, OK, USAGE};
 use crate::cli::{Common, StatusArgs};
-use crate::effects::{JournalSlot, Mode};
+use crate::effects::{journal, JournalSlot, Mode};
 use crate::engine::diag::Diagnostic;
 use crate::engine::value;
 use crate::paths;
@@ -34,6 +40,13 @@ try {\n\
     let p = if st.lab != () { target::setup(info).p } else { profile::load(info.profile, info.script).profile };\n\
     st.picture = graph::write(p, info.graph, #{ status: st });\n\
 } catch (e) { st.picture_error = `${e}`; }\nst\n";
+
+/// What `--repair` runs first: the repair a run makes before its stages, for the same lab.
+const REPAIR: &str = "import \"target\" as target;\nimport \"snapshot\" as snapshot;\n\
+let s = target::setup(run_info());\nsnapshot::repair(s.p, s.t)\n";
+
+/// How the repair's run is named in its journal and its errors.
+const REPAIR_SOURCE: &str = "labsh status --repair";
 
 /// Why a change is refused here.
 const READ_ONLY: &str = "labsh status only reads";
@@ -77,6 +90,11 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         ..Default::default()
     };
     let cwd = std::env::current_dir().ok();
+    if args.repair {
+        if let Err(code) = repair(&printer, common, args.wait, options.clone(), cwd.clone()) {
+            return code;
+        }
+    }
     let (session, engine) = setup(
         printer.clone(),
         Mode::Apply,
@@ -165,6 +183,145 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// `--repair`: the stdlib's repair, run as a run runs (the lab's lock, a journal, the changes
+/// through the seam, planned with `--plan`), each repair said: on a terminal the stdlib's own
+/// lines (`repair: ...`) or, in a plan, what it would do; in JSON one `repair` event each. Then
+/// the lock is given back. An error is the code to exit with, the error said.
+fn repair(
+    printer: &Arc<Printer>,
+    common: &Common,
+    wait: bool,
+    options: RunOptions,
+    cwd: Option<std::path::PathBuf>,
+) -> Result<(), u8> {
+    let t0 = Instant::now();
+    let plan = common.plan;
+    let sets = options.sets.clone();
+    let (session, engine) = setup(
+        printer.clone(),
+        super::mode_of(common),
+        JournalSlot::None,
+        options,
+        cwd.clone(),
+    );
+    let Some(ast) = super::compile_checked(&engine, printer, REPAIR_SOURCE, REPAIR, cwd.as_deref())
+    else {
+        return Err(FAILED);
+    };
+    // One run per lab state at a time: a plan changes nothing and takes no lock.
+    let state = crate::paths::state_dir();
+    let _held = if plan {
+        None
+    } else {
+        let waiting = |m: &str| printer.status(m);
+        if let Err(e) =
+            crate::effects::lock::acquire(&state, wait, session.effects.cancel_flag(), &waiting)
+        {
+            if e.is_interrupted() {
+                let _ended = signals::end_of_run();
+                printer.error(
+                    &signals::stopped_message(),
+                    json!({"kind": signals::stopped_status()}),
+                );
+                return Err(signals::stopped_code());
+            }
+            printer.error(e.message(), json!({"kind": "locked"}));
+            printer.hint(
+                "nothing was repaired or read: run labsh status --repair again when that run has \
+                 ended (or with --wait)",
+            );
+            return Err(FAILED);
+        }
+        Some(super::LockHeld)
+    };
+    if let Err(e) = session.secrets.check() {
+        printer.error(e.message(), json!({"kind": "secrets"}));
+        printer.hint("nothing was changed");
+        return Err(FAILED);
+    }
+    let run_id = journal::new_run_id();
+    let mode = if plan { "plan" } else { "apply" };
+    if !plan {
+        let header = json!({
+            "event": "run",
+            "run_id": run_id,
+            "script": REPAIR_SOURCE,
+            "mode": mode,
+            "set": sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "jobs": common.jobs,
+            "labsh": env!("CARGO_PKG_VERSION"),
+        });
+        if let Err(e) = super::open_journal(&session, &run_id, header) {
+            printer.error(e.message(), json!({"kind": "journal"}));
+            printer.hint(&format!(
+                "nothing was changed: a repair is journaled before it changes anything; free \
+                 space in {}, or make it writable, and run again",
+                state.display()
+            ));
+            return Err(FAILED);
+        }
+    }
+    printer.event(json!({"event": "run", "run_id": run_id, "script": REPAIR_SOURCE, "mode": mode}));
+    let result = engine.eval_ast::<Dynamic>(&ast);
+    let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
+    let outcome = match result {
+        Ok(v) => {
+            let done: Vec<String> = value::to_json(&v)
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for r in &done {
+                if printer.is_json() {
+                    printer.event(json!({"event": "repair", "repair": r, "planned": plan}));
+                } else if plan {
+                    printer.out(&format!("repair (planned): {}", super::escaped(r, false)));
+                }
+            }
+            if done.is_empty() && !printer.is_json() {
+                printer.out("repair: nothing a restart of the host leaves stale was found");
+            }
+            Ok(())
+        }
+        Err(e) if cancelled || is_interrupt(&e) => {
+            let _ended = signals::end_of_run();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": signals::stopped_status()}),
+            );
+            Err(signals::stopped_code())
+        }
+        Err(e) => {
+            let d = Diagnostic::from_eval(&e, Some(REPAIR_SOURCE));
+            printer.error(&d.render(), d.to_json());
+            if let Some(h) = d.hint.as_ref().or(d.advice.as_ref()) {
+                printer.hint(h);
+            }
+            session
+                .effects
+                .journal(json!({"event": "error", "message": d.render()}));
+            Err(FAILED)
+        }
+    };
+    // A run's recap (what changed, or would), in the journal and the output, then its end.
+    let ms = t0.elapsed().as_millis();
+    session.effects.recap(ms);
+    let status = match &outcome {
+        Ok(()) => "ok",
+        Err(c) if *c == FAILED => "failed",
+        Err(_) => signals::stopped_status(),
+    };
+    session
+        .effects
+        .close_journal(json!({"event": "run_end", "status": status, "ms": ms as u64}));
+    // As in a run: the process's exit frees the engine.
+    std::mem::forget(engine);
+    outcome
 }
 
 /// Shows one reading: one `status` event in JSON mode; else, for a person, each layer as a
