@@ -56,6 +56,7 @@
 
 use crate::effects::process::Command;
 use crate::effects::{Effects, Op};
+use crate::error::Error;
 use crate::modules::virt::client::connect;
 use crate::modules::virt::libvirt::{self, Connect, Domain};
 use serde::{Deserialize, Serialize};
@@ -170,8 +171,9 @@ pub struct Reverted {
     pub frozen_ms: u64,
 }
 
-fn verr(what: &str, e: libvirt::Error) -> String {
-    format!("{what}: {}", e.message())
+/// A libvirt failure with what was being done (a missing domain or snapshot is not found).
+fn verr(what: &str, e: libvirt::Error) -> Error {
+    Error::from(e).context(what)
 }
 
 fn now_ms() -> u64 {
@@ -180,7 +182,7 @@ fn now_ms() -> u64 {
 
 /// A snapshot's or lab's name: letters, digits, `.`, `_`, `-`; 1 to 64 of them, not starting
 /// with `.` or `-` (it names a folder and libvirt's snapshot).
-pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+pub fn check_name(what: &str, name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with(['.', '-'])
@@ -190,24 +192,27 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Error::invalid(format!(
             "{what} {name:?} is not a name labsh takes: 1 to 64 letters, digits, '.', '_' or '-', \
              not starting with '.' or '-'"
-        ))
+        )))
     }
 }
 
 /// The snapshot recorded in `dir`, or `None` when there is none.
-pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, Error> {
     let f = dir.join(MANIFEST);
     let text = match std::fs::read_to_string(&f) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", f.display())),
+        Err(e) => return Err(Error::io(format_args!("cannot read {}", f.display()), &e)),
     };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| format!("{} is damaged: {e}", f.display()))
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::failed(format!("{} is damaged: {e}", f.display())).with_advice(format!(
+            "labsh cannot read this snapshot, nor delete it: move its folder {} away",
+            dir.display()
+        ))
+    })
 }
 
 /// A snapshot folder found under a root: its record, or why it cannot be read.
@@ -220,12 +225,17 @@ pub struct Listed {
 
 /// Every snapshot under `root` (`root/LAB/NAME/snapshot.json`), by lab then by when it was
 /// taken.
-pub fn list(root: &Path) -> Result<Vec<Listed>, String> {
+pub fn list(root: &Path) -> Result<Vec<Listed>, Error> {
     let mut out = Vec::new();
     let labs = match std::fs::read_dir(root) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(format!("cannot read {}: {e}", root.display())),
+        Err(e) => {
+            return Err(Error::io(
+                format_args!("cannot read {}", root.display()),
+                &e,
+            ))
+        }
     };
     let mut dirs: Vec<PathBuf> = Vec::new();
     for lab in labs.flatten() {
@@ -245,7 +255,7 @@ pub fn list(root: &Path) -> Result<Vec<Listed>, String> {
             Ok(Some(m)) => (Some(m), None),
             // A folder without a record: one being taken, or left by one that did not finish.
             Ok(None) => (None, Some(format!("{} holds no {MANIFEST}", d.display()))),
-            Err(e) => (None, Some(e)),
+            Err(e) => (None, Some(e.message().to_string())),
         };
         out.push(Listed {
             dir: d.display().to_string(),
@@ -274,8 +284,12 @@ struct DomFacts {
     pflash: bool,
 }
 
-fn dom_facts(xml: &str) -> Result<DomFacts, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("bad domain XML: {e}"))?;
+fn dom_facts(xml: &str) -> Result<DomFacts, Error> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| {
+        Error::failed(format!(
+            "libvirt gave a domain XML that does not parse: {e}"
+        ))
+    })?;
     let root = doc.root_element();
     let mut f = DomFacts {
         owner: crate::modules::virt::xml::parse_domain(xml)?.owner,
@@ -349,7 +363,7 @@ impl Found {
     }
 }
 
-fn state_of(d: &Domain) -> Result<String, String> {
+fn state_of(d: &Domain) -> Result<String, Error> {
     let s = libvirt::state_word(d.state().map_err(|e| verr("domain state", e))?);
     Ok(match s.as_str() {
         "running" | "blocked" => "running".into(),
@@ -358,7 +372,7 @@ fn state_of(d: &Domain) -> Result<String, String> {
     })
 }
 
-fn lookup(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
+fn lookup(c: &Connect, name: &str) -> Result<Option<Domain>, Error> {
     match c.lookup_domain_by_name(name) {
         Ok(d) => Ok(Some(d)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -366,7 +380,7 @@ fn lookup(c: &Connect, name: &str) -> Result<Option<Domain>, String> {
     }
 }
 
-fn has_snapshot(d: &Domain, name: &str) -> Result<bool, String> {
+fn has_snapshot(d: &Domain, name: &str) -> Result<bool, Error> {
     match d.snapshot_lookup(name) {
         Ok(_) => Ok(true),
         Err(e) if e.is_not_found() => Ok(false),
@@ -375,8 +389,9 @@ fn has_snapshot(d: &Domain, name: &str) -> Result<bool, String> {
 }
 
 /// A domain of `lab` at `uri`, read: an error when it is missing or not the lab's.
-fn find(c: &Connect, uri: &str, lab: &str, name: &str) -> Result<Found, String> {
-    let d = lookup(c, name)?.ok_or_else(|| format!("no domain {name} at {uri}"))?;
+fn find(c: &Connect, uri: &str, lab: &str, name: &str) -> Result<Found, Error> {
+    let d =
+        lookup(c, name)?.ok_or_else(|| Error::not_found(format!("no domain {name} at {uri}")))?;
     let definition = d
         .xml_desc(libvirt::VIR_DOMAIN_XML_INACTIVE)
         .map_err(|e| verr("domain XML", e))?;
@@ -405,15 +420,15 @@ fn find(c: &Connect, uri: &str, lab: &str, name: &str) -> Result<Found, String> 
     })
 }
 
-fn check_owner(name: &str, lab: &str, owner: Option<&str>) -> Result<(), String> {
+fn check_owner(name: &str, lab: &str, owner: Option<&str>) -> Result<(), Error> {
     match owner {
         Some(o) if o == lab => Ok(()),
-        Some(o) => Err(format!(
+        Some(o) => Err(Error::refused(format!(
             "domain {name} belongs to lab {o}, not {lab}: labsh snapshots only this lab's domains"
-        )),
-        None => Err(format!(
+        ))),
+        None => Err(Error::refused(format!(
             "domain {name} was not made by labsh: labsh snapshots only the lab's own domains"
-        )),
+        ))),
     }
 }
 
@@ -423,7 +438,7 @@ fn target(name: &str, uri: &str) -> String {
 
 /// Free space of the filesystems of `paths` (their nearest existing folders), by filesystem:
 /// (filesystem, mount point, free bytes) per path, as `df -Pk` says.
-fn free_space(fx: &Effects, paths: &[PathBuf]) -> Result<Vec<(String, String, u64)>, String> {
+fn free_space(fx: &Effects, paths: &[PathBuf]) -> Result<Vec<(String, String, u64)>, Error> {
     let dirs: Vec<String> = paths
         .iter()
         .map(|p| {
@@ -451,10 +466,10 @@ fn free_space(fx: &Effects, paths: &[PathBuf]) -> Result<Vec<(String, String, u6
         })
         .collect();
     if rows.len() != dirs.len() {
-        return Err(format!(
+        return Err(Error::failed(format!(
             "cannot read the free space of {} from df",
             dirs.join(", ")
-        ));
+        )));
     }
     Ok(rows)
 }
@@ -478,7 +493,7 @@ fn check_space(
     modelled: bool,
     dir: &Path,
     kept_bytes: u64,
-) -> Result<u64, String> {
+) -> Result<u64, Error> {
     // (folder, bytes, domain whose memory it is)
     let mut needs: Vec<(PathBuf, u64, Option<String>)> = Vec::new();
     let mut memory = 0;
@@ -510,7 +525,7 @@ fn check_space(
     )?;
     let short = shortfalls(&needs, dir, kept_bytes, &free);
     if !short.is_empty() {
-        return Err(format!(
+        return Err(Error::refused(format!(
             "not enough space for snapshot {name}: {}; nothing was changed: free space there{}",
             short.join("; "),
             if cold {
@@ -518,7 +533,7 @@ fn check_space(
             } else {
                 ", or take it --cold (the guests shut down: no memory kept)"
             }
-        ));
+        )));
     }
     Ok(memory)
 }
@@ -609,7 +624,7 @@ struct Entry {
     target: String,
 }
 
-fn walk(root: &Path) -> Result<Vec<Entry>, String> {
+fn walk(root: &Path) -> Result<Vec<Entry>, Error> {
     let mut out = Vec::new();
     if !root.exists() {
         return Ok(out);
@@ -617,14 +632,14 @@ fn walk(root: &Path) -> Result<Vec<Entry>, String> {
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let dir = root.join(&rel);
-        let rd =
-            std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let rd = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(format_args!("cannot read {}", dir.display()), &e))?;
         let mut names: Vec<_> = rd.flatten().collect();
         names.sort_by_key(|e| e.file_name());
         for e in names {
             let r = rel.join(e.file_name());
             let m = std::fs::symlink_metadata(e.path())
-                .map_err(|er| format!("cannot read {}: {er}", e.path().display()))?;
+                .map_err(|er| Error::io(format_args!("cannot read {}", e.path().display()), &er))?;
             let mode = m.permissions().mode() & 0o7777;
             let path = r.display().to_string();
             let ft = m.file_type();
@@ -646,8 +661,9 @@ fn walk(root: &Path) -> Result<Vec<Entry>, String> {
                     target: String::new(),
                 });
             } else if ft.is_symlink() {
-                let t = std::fs::read_link(e.path())
-                    .map_err(|er| format!("cannot read {}: {er}", e.path().display()))?;
+                let t = std::fs::read_link(e.path()).map_err(|er| {
+                    Error::io(format_args!("cannot read {}", e.path().display()), &er)
+                })?;
                 out.push(Entry {
                     path,
                     kind: "link".into(),
@@ -669,7 +685,7 @@ fn walk(root: &Path) -> Result<Vec<Entry>, String> {
     clippy::disallowed_methods,
     reason = "a snapshot's copy of the lab's folders, made inside the change that keeps them"
 )]
-fn copy_tree(src: &Path, dst: &Path) -> Result<(), String> {
+fn copy_tree(src: &Path, dst: &Path) -> Result<(), Error> {
     let entries = walk(src)?;
     crate::paths::private_dir(dst)?;
     for e in &entries {
@@ -683,17 +699,21 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), String> {
                         std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
                     })
                     .map_err(|er| {
-                        format!("cannot copy {} to {}: {er}", from.display(), to.display())
+                        Error::io(
+                            format_args!("cannot copy {} to {}", from.display(), to.display()),
+                            &er,
+                        )
                     })?;
             }
             _ => {}
         }
     }
-    let listing = serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?;
+    let listing =
+        serde_json::to_string_pretty(&entries).map_err(|e| Error::failed(e.to_string()))?;
     let list_file = PathBuf::from(format!("{}.json", dst.display()));
     std::fs::write(&list_file, listing)
         .and_then(|_| std::fs::set_permissions(&list_file, std::fs::Permissions::from_mode(0o600)))
-        .map_err(|e| format!("cannot write {}: {e}", list_file.display()))
+        .map_err(|e| Error::io(format_args!("cannot write {}", list_file.display()), &e))
 }
 
 /// Makes the tree at `dst` what the copy at `src` (with its listing `src.json`) holds: what is
@@ -703,12 +723,12 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), String> {
     clippy::disallowed_methods,
     reason = "a revert puts the lab's folders back, inside the change that restores them"
 )]
-fn restore_tree(src: &Path, dst: &Path) -> Result<usize, String> {
+fn restore_tree(src: &Path, dst: &Path) -> Result<usize, Error> {
     let list_file = PathBuf::from(format!("{}.json", src.display()));
     let text = std::fs::read_to_string(&list_file)
-        .map_err(|e| format!("cannot read {}: {e}", list_file.display()))?;
+        .map_err(|e| Error::io(format_args!("cannot read {}", list_file.display()), &e))?;
     let want: Vec<Entry> = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is damaged: {e}", list_file.display()))?;
+        .map_err(|e| Error::failed(format!("{} is damaged: {e}", list_file.display())))?;
     let have = walk(dst)?;
     let wanted: HashMap<&str, &Entry> = want.iter().map(|e| (e.path.as_str(), e)).collect();
     let mut changed = 0;
@@ -729,12 +749,17 @@ fn restore_tree(src: &Path, dst: &Path) -> Result<usize, String> {
         match r {
             Ok(()) => changed += 1,
             Err(er) if er.kind() == std::io::ErrorKind::NotFound => {}
-            Err(er) => return Err(format!("cannot remove {}: {er}", p.display())),
+            Err(er) => {
+                return Err(Error::io(
+                    format_args!("cannot remove {}", p.display()),
+                    &er,
+                ))
+            }
         }
     }
     if !want.is_empty() || dst.exists() {
         std::fs::create_dir_all(dst)
-            .map_err(|e| format!("cannot create {}: {e}", dst.display()))?;
+            .map_err(|e| Error::io(format_args!("cannot create {}", dst.display()), &e))?;
     }
     for e in &want {
         let to = dst.join(&e.path);
@@ -742,12 +767,14 @@ fn restore_tree(src: &Path, dst: &Path) -> Result<usize, String> {
         match e.kind.as_str() {
             "dir" => {
                 if !to.is_dir() {
-                    std::fs::create_dir_all(&to)
-                        .map_err(|er| format!("cannot create {}: {er}", to.display()))?;
+                    std::fs::create_dir_all(&to).map_err(|er| {
+                        Error::io(format_args!("cannot create {}", to.display()), &er)
+                    })?;
                     changed += 1;
                 }
-                std::fs::set_permissions(&to, perms)
-                    .map_err(|er| format!("cannot set the mode of {}: {er}", to.display()))?;
+                std::fs::set_permissions(&to, perms).map_err(|er| {
+                    Error::io(format_args!("cannot set the mode of {}", to.display()), &er)
+                })?;
             }
             "file" => {
                 let from = src.join(&e.path);
@@ -765,7 +792,10 @@ fn restore_tree(src: &Path, dst: &Path) -> Result<usize, String> {
                     if let Err(e2) = std::fs::remove_file(&tmp) {
                         tracing::debug!("cannot remove {tmp}: {e2}");
                     }
-                    return Err(format!("cannot restore {}: {er}", to.display()));
+                    return Err(Error::io(
+                        format_args!("cannot restore {}", to.display()),
+                        &er,
+                    ));
                 }
                 changed += 1;
             }
@@ -773,8 +803,12 @@ fn restore_tree(src: &Path, dst: &Path) -> Result<usize, String> {
                 if std::fs::read_link(&to).is_ok_and(|t| t.display().to_string() == e.target) {
                     continue;
                 }
-                std::os::unix::fs::symlink(&e.target, &to)
-                    .map_err(|er| format!("cannot restore the link {}: {er}", to.display()))?;
+                std::os::unix::fs::symlink(&e.target, &to).map_err(|er| {
+                    Error::io(
+                        format_args!("cannot restore the link {}", to.display()),
+                        &er,
+                    )
+                })?;
                 changed += 1;
             }
             _ => {}
@@ -809,7 +843,7 @@ fn files_equal(a: &Path, b: &Path) -> bool {
 }
 
 /// The size of the regular files of a tree.
-fn tree_size(root: &Path) -> Result<(u64, u64), String> {
+fn tree_size(root: &Path) -> Result<(u64, u64), Error> {
     let e = walk(root)?;
     let files: Vec<&Entry> = e.iter().filter(|x| x.kind == "file").collect();
     Ok((files.len() as u64, files.iter().map(|x| x.size).sum()))
@@ -820,11 +854,16 @@ fn tree_size(root: &Path) -> Result<(u64, u64), String> {
     clippy::disallowed_methods,
     reason = "removing a snapshot's folder, inside the change that deletes the snapshot"
 )]
-fn remove_dir(dir: &Path) -> Result<(), String> {
+fn remove_dir(dir: &Path) -> Result<(), Error> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
+        Err(e) => {
+            return Err(Error::io(
+                format_args!("cannot remove {}", dir.display()),
+                &e,
+            ))
+        }
     }
     if let Some(parent) = dir.parent() {
         // Only when empty: another snapshot of the lab keeps it.
@@ -842,8 +881,8 @@ fn remove_dir(dir: &Path) -> Result<(), String> {
     clippy::disallowed_methods,
     reason = "a snapshot's folder, made inside the change that takes it"
 )]
-fn make_dir(dir: &Path) -> Result<(), String> {
-    crate::paths::private_dir(dir).map_err(String::from)
+fn make_dir(dir: &Path) -> Result<(), Error> {
+    crate::paths::private_dir(dir)
 }
 
 /// Writes the record (0600, aside then renamed over).
@@ -851,14 +890,14 @@ fn make_dir(dir: &Path) -> Result<(), String> {
     clippy::disallowed_methods,
     reason = "a snapshot's record, written inside the change that takes it"
 )]
-fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(m).map_err(|e| e.to_string())?;
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(m).map_err(|e| Error::failed(e.to_string()))?;
     let f = dir.join(MANIFEST);
     let tmp = crate::effects::files::temp_path(&f.display().to_string());
     std::fs::write(&tmp, text)
         .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)))
         .and_then(|_| std::fs::rename(&tmp, &f))
-        .map_err(|e| format!("cannot write {}: {e}", f.display()))
+        .map_err(|e| Error::io(format_args!("cannot write {}", f.display()), &e))
 }
 
 /// A change to each of `items` on up to `jobs` threads, each through the seam; every failure is
@@ -869,8 +908,8 @@ fn each<T: Sync, R: Send>(
     items: &[T],
     what: &str,
     name: impl Fn(&T) -> String + Sync,
-    f: impl Fn(&T) -> Result<R, String> + Sync,
-) -> Result<Vec<R>, String> {
+    f: impl Fn(&T) -> Result<R, Error> + Sync,
+) -> Result<Vec<R>, Error> {
     crate::effects::pool::run_all(
         jobs,
         items.len(),
@@ -878,10 +917,9 @@ fn each<T: Sync, R: Send>(
         |i| name(&items[i]),
         |i| {
             fx.check_cancel()?;
-            f(&items[i]).map_err(crate::error::Error::from)
+            f(&items[i])
         },
     )
-    .map_err(String::from)
 }
 
 /// A libvirt change on a domain, through the seam (planned in a plan).
@@ -890,10 +928,9 @@ fn act(
     op: &str,
     name: &str,
     uri: &str,
-    f: impl FnOnce() -> Result<(), String>,
-) -> Result<(), String> {
+    f: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
     fx.change(Op::new(op, target(name, uri)), f, || ())
-        .map_err(String::from)
 }
 
 /// `op` on each domain of `list` at once, through the seam: libvirt's `call` on it, its failure
@@ -907,7 +944,7 @@ fn on_each_domain(
     op: &str,
     verb: &str,
     call: impl Fn(&Domain) -> Result<(), libvirt::Error> + Sync,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     each(
         fx,
         jobs,
@@ -938,25 +975,77 @@ fn snapshot_xml(lab: &str, name: &str) -> String {
 /// (the domains are the lab's, none has a snapshot of that name, the disks can take one, the
 /// room is there); a failure once the lab stands still deletes what was taken and lets the lab
 /// run again.
-pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Manifest, String> {
+pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Manifest, Error> {
+    let (found, modelled) = save_found(fx, uri, spec)?;
+    // Every domain at once, whatever --jobs says: they are stopped and let run together, and
+    // each is a wait on libvirtd, not work here.
+    let jobs = jobs.max(found.len()).min(64);
+    save_check(spec, &found, modelled)?;
+    let (kept, kept_bytes) = kept_folders(spec)?;
+    let memory_bytes = check_space(
+        fx, &spec.name, &found, spec.cold, modelled, &spec.dir, kept_bytes,
+    )?;
+    let mut m = new_manifest(spec, uri, &found, kept, memory_bytes, modelled);
+    let running: Vec<&Found> = found.iter().filter(|f| f.state == "running").collect();
+    let stopped_at = Instant::now();
+    // The lab stands still: every running domain paused (or shut down for a cold snapshot).
+    stand_still(fx, uri, spec, &found, &running, jobs)?;
+    let taken = take(fx, uri, spec, &found, modelled, jobs);
+    if let Ok(xmls) = &taken {
+        for (r, x) in m.domains.iter_mut().zip(xmls) {
+            r.snapshot_xml = x.clone();
+        }
+    }
+    let kept_and_recorded = taken.and_then(|_| {
+        m.frozen_ms = stopped_at.elapsed().as_millis() as u64;
+        keep_and_record(fx, spec, &m)
+    });
+    // The lab runs again, together, whatever happened.
+    let again = run_again(fx, uri, spec, &found, &running, jobs);
+    if let Err(e) = kept_and_recorded {
+        // What was taken goes: the lab is as it was.
+        let undo = undo_save(fx, uri, spec, &found, modelled, jobs);
+        return Err(e.map_message(|msg| {
+            format!(
+                "snapshot {} not taken: {msg}{}{}",
+                spec.name,
+                match undo {
+                    Ok(()) => String::new(),
+                    Err(u) => format!("\n  and what it had taken could not all be removed: {u}"),
+                },
+                match again {
+                    Ok(()) => String::new(),
+                    Err(a) => format!("\n  and the lab could not all run again: {a}"),
+                }
+            )
+        }));
+    }
+    again?;
+    Ok(m)
+}
+
+/// The domains a save takes, each read (a plan's own, not made yet, as planned), and whether
+/// the URI is libvirt's test driver: an error, nothing changed, when the name is not one labsh
+/// takes, the lab has no domains, or a snapshot of that name (or its folder) is there already.
+fn save_found(fx: &Effects, uri: &str, spec: &SaveSpec) -> Result<(Vec<Found>, bool), Error> {
     check_name("the snapshot", &spec.name)?;
     if spec.domains.is_empty() {
-        return Err(format!(
+        return Err(Error::not_found(format!(
             "lab {} has no domains at {uri}: nothing to snapshot (the l1 stage makes them)",
             spec.lab
-        ));
+        )));
     }
     if let Some(m) = read_manifest(&spec.dir)? {
-        return Err(format!(
+        return Err(Error::conflict(format!(
             "snapshot {} of lab {} exists already (taken {}): choose another name, or delete it first",
             spec.name, m.lab, m.created
-        ));
+        )));
     }
     if spec.dir.exists() {
-        return Err(format!(
+        return Err(Error::conflict(format!(
             "{} exists and holds no snapshot record (a snapshot that did not finish?): remove it, or choose another name",
             spec.dir.display()
-        ));
+        )));
     }
     let modelled = uri.starts_with("test:");
     let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
@@ -969,13 +1058,16 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
                 _ => found.push(find(&c, uri, &spec.lab, n)?),
             }
         }
-        Ok::<_, String>(found)
+        Ok::<_, Error>(found)
     })?;
-    // Every domain at once, whatever --jobs says: they are stopped and let run together, and
-    // each is a wait on libvirtd, not work here.
-    let jobs = jobs.max(found.len()).min(64);
+    Ok((found, modelled))
+}
+
+/// What keeps a domain from an internal snapshot (a snapshot of that name already, UEFI
+/// firmware, a writable disk that is not qcow2), all of them in one error, nothing changed.
+fn save_check(spec: &SaveSpec, found: &[Found], modelled: bool) -> Result<(), Error> {
     let mut problems = Vec::new();
-    for f in &found {
+    for f in found {
         if let Some(d) = &f.dom {
             if has_snapshot(d, &spec.name)? {
                 problems.push(format!(
@@ -1005,13 +1097,18 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(format!(
-            "snapshot {} cannot be taken; nothing was changed:\n  {}",
-            spec.name,
-            problems.join("\n  ")
-        ));
+    if problems.is_empty() {
+        return Ok(());
     }
+    Err(Error::refused(format!(
+        "snapshot {} cannot be taken; nothing was changed:\n  {}",
+        spec.name,
+        problems.join("\n  ")
+    )))
+}
+
+/// The lab's folders a save keeps, each measured, and their bytes together.
+fn kept_folders(spec: &SaveSpec) -> Result<(Vec<Kept>, u64), Error> {
     let mut kept_bytes = 0;
     let mut kept = Vec::new();
     for (label, path) in &spec.keep {
@@ -1025,11 +1122,21 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
             bytes,
         });
     }
-    let memory_bytes = check_space(
-        fx, &spec.name, &found, spec.cold, modelled, &spec.dir, kept_bytes,
-    )?;
+    Ok((kept, kept_bytes))
+}
+
+/// The record of a snapshot about to be taken of `found` (libvirt's snapshot XML and the time
+/// the lab stood still are added once it is taken).
+fn new_manifest(
+    spec: &SaveSpec,
+    uri: &str,
+    found: &[Found],
+    kept: Vec<Kept>,
+    memory_bytes: u64,
+    modelled: bool,
+) -> Manifest {
     let t0 = now_ms();
-    let mut m = Manifest {
+    Manifest {
         name: spec.name.clone(),
         lab: spec.lab.clone(),
         uri: uri.to_string(),
@@ -1054,60 +1161,52 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
         frozen_ms: 0,
         memory_bytes,
         record: spec.record.clone(),
-    };
-    let running: Vec<&Found> = found.iter().filter(|f| f.state == "running").collect();
-    let stopped_at = Instant::now();
-    // The lab stands still: every running domain paused (or shut down for a cold snapshot).
+    }
+}
+
+/// The lab made to stand still: its running domains paused at once, or for a cold snapshot
+/// every domain that is up shut down.
+fn stand_still(
+    fx: &Effects,
+    uri: &str,
+    spec: &SaveSpec,
+    found: &[Found],
+    running: &[&Found],
+    jobs: usize,
+) -> Result<(), Error> {
     if spec.cold {
-        shut_down(fx, uri, &found, spec.shutdown_timeout, jobs)?;
-    } else {
-        each(
-            fx,
-            jobs,
-            &running,
-            "domains to pause",
-            |f| f.name.clone(),
-            |f| {
-                act(fx, "virt.domain.suspend", &f.name, uri, || {
-                    dom_of(f)?.suspend().map_err(|e| verr("pause", e))
-                })
-            },
-        )?;
+        return shut_down(fx, uri, found, spec.shutdown_timeout, jobs);
     }
-    let taken = take(fx, uri, spec, &found, modelled, jobs);
-    if let Ok(xmls) = &taken {
-        for (r, x) in m.domains.iter_mut().zip(xmls) {
-            r.snapshot_xml = x.clone();
-        }
-    }
-    let kept_and_recorded = taken.and_then(|_| {
-        m.frozen_ms = stopped_at.elapsed().as_millis() as u64;
-        keep_and_record(fx, spec, &m)
-    });
-    // The lab runs again, together, whatever happened.
-    let again = if spec.cold {
-        let starts: Vec<&Found> = found.iter().filter(|f| f.state != "shutoff").collect();
-        each(
+    each(
+        fx,
+        jobs,
+        running,
+        "domains to pause",
+        |f| f.name.clone(),
+        |f| {
+            act(fx, "virt.domain.suspend", &f.name, uri, || {
+                dom_of(f)?.suspend().map_err(|e| verr("pause", e))
+            })
+        },
+    )
+    .map(|_| ())
+}
+
+/// The lab let run again, together: the paused domains resumed, or after a cold snapshot every
+/// domain that was up started again (and one that was paused paused again).
+fn run_again(
+    fx: &Effects,
+    uri: &str,
+    spec: &SaveSpec,
+    found: &[Found],
+    running: &[&Found],
+    jobs: usize,
+) -> Result<(), Error> {
+    if !spec.cold {
+        return each(
             fx,
             jobs,
-            &starts,
-            "domains to start",
-            |f| f.name.clone(),
-            |f| {
-                act(fx, "virt.domain.start", &f.name, uri, || {
-                    dom_of(f)?.create().map_err(|e| verr("start", e))?;
-                    if f.state == "paused" {
-                        dom_of(f)?.suspend().map_err(|e| verr("pause", e))?;
-                    }
-                    Ok(())
-                })
-            },
-        )
-    } else {
-        each(
-            fx,
-            jobs,
-            &running,
+            running,
             "domains to resume",
             |f| f.name.clone(),
             |f| {
@@ -1116,31 +1215,32 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
                 })
             },
         )
-    };
-    if let Err(e) = kept_and_recorded {
-        // What was taken goes: the lab is as it was.
-        let undo = undo_save(fx, uri, spec, &found, modelled, jobs);
-        return Err(format!(
-            "snapshot {} not taken: {e}{}{}",
-            spec.name,
-            match undo {
-                Ok(()) => String::new(),
-                Err(u) => format!("\n  and what it had taken could not all be removed: {u}"),
-            },
-            match again {
-                Ok(_) => String::new(),
-                Err(a) => format!("\n  and the lab could not all run again: {a}"),
-            }
-        ));
+        .map(|_| ());
     }
-    again?;
-    Ok(m)
+    let starts: Vec<&Found> = found.iter().filter(|f| f.state != "shutoff").collect();
+    each(
+        fx,
+        jobs,
+        &starts,
+        "domains to start",
+        |f| f.name.clone(),
+        |f| {
+            act(fx, "virt.domain.start", &f.name, uri, || {
+                dom_of(f)?.create().map_err(|e| verr("start", e))?;
+                if f.state == "paused" {
+                    dom_of(f)?.suspend().map_err(|e| verr("pause", e))?;
+                }
+                Ok(())
+            })
+        },
+    )
+    .map(|_| ())
 }
 
-fn dom_of(f: &Found) -> Result<&Domain, String> {
+fn dom_of(f: &Found) -> Result<&Domain, Error> {
     f.dom
         .as_ref()
-        .ok_or_else(|| format!("no domain {}", f.name))
+        .ok_or_else(|| Error::not_found(format!("no domain {}", f.name)))
 }
 
 /// Every domain's snapshot, at once; libvirt's snapshot XML of each (for its record).
@@ -1151,7 +1251,7 @@ fn take(
     found: &[Found],
     modelled: bool,
     jobs: usize,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Error> {
     if modelled {
         // The test driver keeps no snapshot beyond this process: the record is the snapshot.
         return Ok(vec![String::new(); found.len()]);
@@ -1174,13 +1274,12 @@ fn take(
                 },
                 String::new,
             )
-            .map_err(String::from)
         },
     )
 }
 
 /// The lab's folders copied and the record written (in a plan: shown).
-fn keep_and_record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), String> {
+fn keep_and_record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), Error> {
     fx.change(
         Op::new("file.mkdir", spec.dir.display().to_string()),
         || make_dir(&spec.dir.join("files")),
@@ -1201,7 +1300,6 @@ fn keep_and_record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), St
         || write_manifest(&spec.dir, m),
         || (),
     )
-    .map_err(String::from)
 }
 
 /// Deletes what a failed save took.
@@ -1212,7 +1310,7 @@ fn undo_save(
     found: &[Found],
     modelled: bool,
     jobs: usize,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     if !modelled {
         each(
             fx,
@@ -1238,7 +1336,6 @@ fn undo_save(
         || remove_dir(&spec.dir),
         || (),
     )
-    .map_err(String::from)
 }
 
 /// Shuts the running and paused domains down at once: ACPI, then off at the end of `timeout`
@@ -1249,7 +1346,7 @@ fn shut_down(
     found: &[Found],
     timeout: Duration,
     jobs: usize,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let up: Vec<&Found> = found.iter().filter(|f| f.state != "shutoff").collect();
     // A paused guest cannot hear the ACPI request: it is powered off.
     let (paused, running): (Vec<&Found>, Vec<&Found>) =
@@ -1361,7 +1458,7 @@ fn manifest_or_planned(
     name: &str,
     uri: &str,
     domains: &[String],
-) -> Result<Manifest, String> {
+) -> Result<Manifest, Error> {
     check_name("the snapshot", name)?;
     if fx.is_plan() && read_manifest(dir)?.is_none() {
         return Ok(planned_manifest(lab, name, uri, domains));
@@ -1370,21 +1467,22 @@ fn manifest_or_planned(
 }
 
 /// Checks that the snapshot in `dir` is lab `lab`'s, taken at `uri`, and returns its record.
-pub fn manifest_of(dir: &Path, lab: &str, name: &str, uri: &str) -> Result<Manifest, String> {
-    let m = read_manifest(dir)?.ok_or_else(|| format!("lab {lab} has no snapshot {name}"))?;
+pub fn manifest_of(dir: &Path, lab: &str, name: &str, uri: &str) -> Result<Manifest, Error> {
+    let m = read_manifest(dir)?
+        .ok_or_else(|| Error::not_found(format!("lab {lab} has no snapshot {name}")))?;
     if m.lab != lab || m.name != name {
-        return Err(format!(
+        return Err(Error::refused(format!(
             "{} holds snapshot {} of lab {}, not {name} of {lab}: labsh leaves it alone",
             dir.display(),
             m.name,
             m.lab
-        ));
+        )));
     }
     if m.uri != uri {
-        return Err(format!(
+        return Err(Error::refused(format!(
             "snapshot {name} of lab {lab} was taken at {}, not at {uri}: revert it on that host (its target)",
             m.uri
-        ));
+        )));
     }
     Ok(m)
 }
@@ -1399,25 +1497,86 @@ struct Now {
 }
 
 /// The domain of `n` (`None` only in a plan, for one it plans to define).
-fn dom_now<'a>(fx: &Effects, n: &'a Now) -> Result<Option<&'a Domain>, String> {
+fn dom_now<'a>(fx: &Effects, n: &'a Now) -> Result<Option<&'a Domain>, Error> {
     match &n.dom {
         Some(d) => Ok(Some(d)),
         None if fx.is_plan() => Ok(None),
-        None => Err(format!("no domain {}", n.rec.name)),
+        None => Err(Error::not_found(format!("no domain {}", n.rec.name))),
     }
 }
 
 /// Brings the lab back to the snapshot in `dir`: see the module's notes. Every check is made
 /// before anything changes (the record is this lab's, taken here; each domain is the lab's or
 /// gone; libvirt has each one's snapshot or its record to give back).
-pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Reverted, String> {
+pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Reverted, Error> {
     let (lab, name, dir) = (which.lab.as_str(), which.name.as_str(), which.dir.as_path());
     let m = manifest_or_planned(fx, dir, lab, name, uri, &which.domains)?;
     let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
-    let now: Vec<Now> = fx.read(Op::new("virt.snapshot.check", name), || {
+    let mut now = revert_found(fx, &c, &m, lab, name)?;
+    let jobs = jobs.max(now.len()).min(64);
+    let files_dir = dir.join("files");
+    for k in &m.kept {
+        let l = PathBuf::from(format!("{}.json", files_dir.join(&k.label).display()));
+        if !l.is_file() {
+            return Err(Error::failed(format!(
+                "snapshot {name} is damaged: {} is missing; nothing was changed",
+                l.display()
+            )));
+        }
+    }
+    let mut out = Reverted {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    define_again(fx, &c, uri, &m, name, &mut now, &mut out)?;
+    if !m.modelled {
+        // (Modelled, the record is all there is: the states are set below.)
+        revert_disks(fx, uri, &m, name, &now, jobs)?;
+        out.reverted = now.iter().map(|n| n.rec.name.clone()).collect();
+    }
+    definitions_back(fx, &c, uri, &now, &mut out)?;
+    // The lab's folders as they were.
+    for k in &m.kept {
+        let src = files_dir.join(&k.label);
+        fx.change(
+            Op::new("snapshot.restore", &k.path).arg("from", src.display().to_string()),
+            || restore_tree(&src, Path::new(&k.path)),
+            || 0,
+        )?;
+        out.files.push(k.label.clone());
+    }
+    // Together: every domain that ran at the snapshot runs again; the modelled ones are put in
+    // their recorded state.
+    let go: Vec<&Now> = now.iter().filter(|n| n.rec.state == "running").collect();
+    let_run(fx, uri, &m, &go, jobs)?;
+    if m.modelled {
+        modelled_states(fx, uri, &now)?;
+    }
+    out.running = go.iter().map(|n| n.rec.name.clone()).collect();
+    out.stopped = now
+        .iter()
+        .filter(|n| n.rec.state != "running")
+        .map(|n| n.rec.name.clone())
+        .collect();
+    out.frozen_ms = t0.elapsed().as_millis() as u64;
+    Ok(out)
+}
+
+/// Each domain of the record as the revert finds it now: the lab's, or gone; an error, nothing
+/// changed, when one is another's or libvirt lost its snapshot and the record has none to give
+/// back.
+fn revert_found(
+    fx: &Effects,
+    c: &Connect,
+    m: &Manifest,
+    lab: &str,
+    name: &str,
+) -> Result<Vec<Now>, Error> {
+    fx.read(Op::new("virt.snapshot.check", name), || {
         let mut v = Vec::new();
         for rec in &m.domains {
-            let dom = lookup(&c, &rec.name)?;
+            let dom = lookup(c, &rec.name)?;
             let (state, has) = match &dom {
                 Some(d) => {
                     let def = d
@@ -1429,10 +1588,10 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
                 None => ("gone".to_string(), m.modelled),
             };
             if !has && !m.modelled && rec.snapshot_xml.is_empty() {
-                return Err(format!(
+                return Err(Error::not_found(format!(
                     "domain {} has no snapshot {name} in libvirt, and the record holds none to give back",
                     rec.name
-                ));
+                )));
             }
             v.push(Now {
                 rec: rec.clone(),
@@ -1441,27 +1600,21 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
                 has_snapshot: has,
             });
         }
-        Ok::<_, String>(v)
-    })?;
-    let jobs = jobs.max(now.len()).min(64);
-    let files_dir = dir.join("files");
-    for k in &m.kept {
-        let l = PathBuf::from(format!("{}.json", files_dir.join(&k.label).display()));
-        if !l.is_file() {
-            return Err(format!(
-                "snapshot {name} is damaged: {} is missing; nothing was changed",
-                l.display()
-            ));
-        }
-    }
-    let mut out = Reverted {
-        name: name.to_string(),
-        ..Default::default()
-    };
-    let t0 = Instant::now();
-    // Domains that are gone are defined again from their record; libvirt's record of the
-    // snapshot is given back where it lost it.
-    let mut now = now;
+        Ok::<_, Error>(v)
+    })
+}
+
+/// Domains that are gone defined again from their record; libvirt's record of the snapshot
+/// given back where it lost it.
+fn define_again(
+    fx: &Effects,
+    c: &Connect,
+    uri: &str,
+    m: &Manifest,
+    name: &str,
+    now: &mut [Now],
+    out: &mut Reverted,
+) -> Result<(), Error> {
     for n in now.iter_mut() {
         if n.dom.is_none() && !n.rec.definition.is_empty() {
             let def = n.rec.definition.clone();
@@ -1484,7 +1637,7 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
             fx.change(
                 Op::new("virt.snapshot.redefine", target(&n.rec.name, uri)).arg("snapshot", name),
                 || {
-                    d.ok_or("no domain")?
+                    d.ok_or_else(|| Error::not_found(format!("no domain {}", n.rec.name)))?
                         .snapshot_create_xml(&xml, libvirt::VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE)
                         .map(|_| ())
                         .map_err(|e| verr("give libvirt its snapshot record back", e))
@@ -1493,53 +1646,70 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
             )?;
         }
     }
-    if m.modelled {
-        // The record is all there is: the states are set below.
-    } else {
-        if m.cold {
-            let up: Vec<&Now> = now
-                .iter()
-                .filter(|n| n.state == "running" || n.state == "paused")
-                .collect();
-            on_each_domain(
-                fx,
-                jobs,
-                uri,
-                &up,
-                "virt.domain.destroy",
-                "power off",
-                Domain::destroy,
-            )?;
-        }
-        each(
+    Ok(())
+}
+
+/// Every domain's disks (and memory) reverted at once, left paused when it ran (a cold
+/// snapshot's domains powered off first).
+fn revert_disks(
+    fx: &Effects,
+    uri: &str,
+    m: &Manifest,
+    name: &str,
+    now: &[Now],
+    jobs: usize,
+) -> Result<(), Error> {
+    if m.cold {
+        let up: Vec<&Now> = now
+            .iter()
+            .filter(|n| n.state == "running" || n.state == "paused")
+            .collect();
+        on_each_domain(
             fx,
             jobs,
-            &now,
-            "domains to revert",
-            |n| n.rec.name.clone(),
-            |n| {
-                let flags = if !m.cold && n.rec.state != "shutoff" {
-                    libvirt::VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED
-                } else {
-                    0
-                };
-                fx.change(
-                    Op::new("virt.snapshot.revert", target(&n.rec.name, uri)).arg("snapshot", name),
-                    || match dom_now(fx, n)? {
-                        Some(d) => d
-                            .snapshot_lookup(name)
-                            .and_then(|s| s.revert(flags))
-                            .map_err(|e| verr("revert", e)),
-                        None => Ok(()),
-                    },
-                    || (),
-                )
-                .map_err(String::from)
-            },
+            uri,
+            &up,
+            "virt.domain.destroy",
+            "power off",
+            Domain::destroy,
         )?;
-        out.reverted = now.iter().map(|n| n.rec.name.clone()).collect();
     }
-    // Each domain's definition and autostart as they were.
+    each(
+        fx,
+        jobs,
+        now,
+        "domains to revert",
+        |n| n.rec.name.clone(),
+        |n| {
+            let flags = if !m.cold && n.rec.state != "shutoff" {
+                libvirt::VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED
+            } else {
+                0
+            };
+            fx.change(
+                Op::new("virt.snapshot.revert", target(&n.rec.name, uri)).arg("snapshot", name),
+                || match dom_now(fx, n)? {
+                    Some(d) => d
+                        .snapshot_lookup(name)
+                        .and_then(|s| s.revert(flags))
+                        .map_err(|e| verr("revert", e)),
+                    None => Ok(()),
+                },
+                || (),
+            )
+        },
+    )
+    .map(|_| ())
+}
+
+/// Each domain's definition and autostart as they were.
+fn definitions_back(
+    fx: &Effects,
+    c: &Connect,
+    uri: &str,
+    now: &[Now],
+    out: &mut Reverted,
+) -> Result<(), Error> {
     for n in now.iter().filter(|n| !n.rec.definition.is_empty()) {
         let Some(d) = dom_now(fx, n)? else { continue };
         let def = d
@@ -1568,95 +1738,84 @@ pub fn revert(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Rev
             out.autostart.push(n.rec.name.clone());
         }
     }
-    // The lab's folders as they were.
-    for k in &m.kept {
-        let src = files_dir.join(&k.label);
-        fx.change(
-            Op::new("snapshot.restore", &k.path).arg("from", src.display().to_string()),
-            || restore_tree(&src, Path::new(&k.path)),
-            || 0,
-        )?;
-        out.files.push(k.label.clone());
-    }
-    // Together: every domain that ran at the snapshot runs again; the modelled ones are put in
-    // their recorded state.
-    let go: Vec<&Now> = now.iter().filter(|n| n.rec.state == "running").collect();
-    if m.modelled || m.cold {
-        each(
-            fx,
-            jobs,
-            &go,
-            "domains to start",
-            |n| n.rec.name.clone(),
-            |n| {
-                let active = dom_now(fx, n)?.is_some_and(|d| d.is_active().unwrap_or(false));
-                let st = dom_now(fx, n)?
-                    .map(state_of)
-                    .transpose()?
-                    .unwrap_or_default();
-                if active && st == "running" {
-                    fx.unchanged(Op::new("virt.domain.start", target(&n.rec.name, uri)));
-                    return Ok(());
-                }
-                let op = if active {
-                    "virt.domain.resume"
-                } else {
-                    "virt.domain.start"
-                };
-                act(fx, op, &n.rec.name, uri, || match dom_now(fx, n)? {
-                    Some(d) if active => d.resume().map_err(|e| verr("resume", e)),
-                    Some(d) => d.create().map_err(|e| verr("start", e)),
-                    None => Ok(()),
-                })
-            },
-        )?;
-    } else {
-        on_each_domain(
+    Ok(())
+}
+
+/// The domains that ran at the snapshot (`go`) let run again together: resumed from the paused
+/// state a live revert leaves them in, or, cold or modelled, started (or resumed where they are
+/// paused; one running already is left so).
+fn let_run(fx: &Effects, uri: &str, m: &Manifest, go: &[&Now], jobs: usize) -> Result<(), Error> {
+    if !(m.modelled || m.cold) {
+        return on_each_domain(
             fx,
             jobs,
             uri,
-            &go,
+            go,
             "virt.domain.resume",
             "resume",
             Domain::resume,
-        )?;
+        );
     }
-    if m.modelled {
-        // The others to their recorded state: off, or paused.
-        for n in now.iter().filter(|n| n.rec.state != "running") {
-            let Some(d) = dom_now(fx, n)? else { continue };
-            let st = state_of(d)?;
-            if st == n.rec.state {
-                continue;
+    each(
+        fx,
+        jobs,
+        go,
+        "domains to start",
+        |n| n.rec.name.clone(),
+        |n| {
+            let active = dom_now(fx, n)?.is_some_and(|d| d.is_active().unwrap_or(false));
+            let st = dom_now(fx, n)?
+                .map(state_of)
+                .transpose()?
+                .unwrap_or_default();
+            if active && st == "running" {
+                fx.unchanged(Op::new("virt.domain.start", target(&n.rec.name, uri)));
+                return Ok(());
             }
-            if n.rec.state == "paused" {
-                act(fx, "virt.domain.suspend", &n.rec.name, uri, || {
-                    if !d.is_active().unwrap_or(false) {
-                        d.create().map_err(|e| verr("start", e))?;
-                    }
-                    d.suspend().map_err(|e| verr("pause", e))
-                })?;
+            let op = if active {
+                "virt.domain.resume"
             } else {
-                act(fx, "virt.domain.destroy", &n.rec.name, uri, || {
-                    d.destroy().map_err(|e| verr("power off", e))
-                })?;
-            }
+                "virt.domain.start"
+            };
+            act(fx, op, &n.rec.name, uri, || match dom_now(fx, n)? {
+                Some(d) if active => d.resume().map_err(|e| verr("resume", e)),
+                Some(d) => d.create().map_err(|e| verr("start", e)),
+                None => Ok(()),
+            })
+        },
+    )
+    .map(|_| ())
+}
+
+/// On libvirt's test driver, the domains that did not run at the snapshot put in their
+/// recorded state: off, or paused.
+fn modelled_states(fx: &Effects, uri: &str, now: &[Now]) -> Result<(), Error> {
+    for n in now.iter().filter(|n| n.rec.state != "running") {
+        let Some(d) = dom_now(fx, n)? else { continue };
+        let st = state_of(d)?;
+        if st == n.rec.state {
+            continue;
+        }
+        if n.rec.state == "paused" {
+            act(fx, "virt.domain.suspend", &n.rec.name, uri, || {
+                if !d.is_active().unwrap_or(false) {
+                    d.create().map_err(|e| verr("start", e))?;
+                }
+                d.suspend().map_err(|e| verr("pause", e))
+            })?;
+        } else {
+            act(fx, "virt.domain.destroy", &n.rec.name, uri, || {
+                d.destroy().map_err(|e| verr("power off", e))
+            })?;
         }
     }
-    out.running = go.iter().map(|n| n.rec.name.clone()).collect();
-    out.stopped = now
-        .iter()
-        .filter(|n| n.rec.state != "running")
-        .map(|n| n.rec.name.clone())
-        .collect();
-    out.frozen_ms = t0.elapsed().as_millis() as u64;
-    Ok(out)
+    Ok(())
 }
 
 /// Deletes the snapshot in `dir`: each domain's snapshot where it still has it (libvirt removes
 /// the data from the disks, a running domain's too), then labsh's record. Returns the domains
 /// whose snapshot was deleted.
-pub fn delete(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Vec<String>, String> {
+pub fn delete(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Vec<String>, Error> {
     let (lab, name, dir) = (which.lab.as_str(), which.name.as_str(), which.dir.as_path());
     let m = manifest_or_planned(fx, dir, lab, name, uri, &which.domains)?;
     let mut gone = Vec::new();
@@ -1755,8 +1914,45 @@ mod tests {
         }
         for bad in ["", ".hidden", "-x", "a/b", "a b", "ü", &"x".repeat(65)] {
             let e = check_name("the snapshot", bad).unwrap_err();
-            assert!(e.contains("not a name labsh takes"), "{e}");
+            assert!(e.is(crate::error::Kind::Invalid), "{e:?}");
+            assert!(e.message().contains("not a name labsh takes"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_snapshot_missing_of_another_lab_or_host_or_damaged_is_an_error_of_its_kind() {
+        use crate::error::Kind;
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("lab/s1");
+        let e = manifest_of(&dir, "lab", "s1", "test:///default").unwrap_err();
+        assert_eq!(e.kind(), Kind::NotFound, "{e}");
+        assert_eq!(e.message(), "lab lab has no snapshot s1");
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = planned_manifest("other", "s1", "test:///default", &["a".into()]);
+        write_manifest(&dir, &m).unwrap();
+        let e = manifest_of(&dir, "lab", "s1", "test:///default").unwrap_err();
+        assert_eq!(e.kind(), Kind::Refused, "{e}");
+        assert!(
+            e.message()
+                .contains("holds snapshot s1 of lab other, not s1 of lab"),
+            "{e}"
+        );
+        let e = manifest_of(&dir, "other", "s1", "qemu:///system").unwrap_err();
+        assert_eq!(e.kind(), Kind::Refused, "{e}");
+        assert!(e.message().contains("revert it on that host"), "{e}");
+        assert!(manifest_of(&dir, "other", "s1", "test:///default").is_ok());
+        std::fs::write(dir.join(MANIFEST), "{").unwrap();
+        let e = read_manifest(&dir).unwrap_err();
+        assert_eq!(e.kind(), Kind::Failed, "{e}");
+        assert!(
+            e.message()
+                .ends_with("is damaged: EOF while parsing an object at line 1 column 1"),
+            "{e}"
+        );
+        assert!(
+            e.advice().is_some_and(|a| a.contains("move its folder")),
+            "{e:?}"
+        );
     }
 
     #[test]

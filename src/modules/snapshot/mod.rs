@@ -7,6 +7,7 @@
 pub mod client;
 
 use crate::engine::value;
+use crate::error::Error;
 use crate::modules::opts::Opts;
 use crate::session::{rt_err, session, to_array, to_map, with_effects, Res};
 use rhai::plugin::*;
@@ -15,15 +16,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The snapshot's folder from `spec.dir` (absolute).
-fn dir_of(func: &str, o: &Opts) -> Result<PathBuf, String> {
+fn dir_of(func: &str, o: &Opts) -> Result<PathBuf, Error> {
     let d = o.req_str("dir")?;
     if !d.starts_with('/') {
-        return Err(format!("{func}: 'dir' {d:?} must be an absolute path"));
+        return Err(Error::invalid(format!(
+            "{func}: 'dir' {d:?} must be an absolute path"
+        )));
     }
     Ok(PathBuf::from(d))
 }
 
-fn save_spec(m: Map) -> Result<client::SaveSpec, String> {
+fn save_spec(m: Map) -> Result<client::SaveSpec, Error> {
     let func = "virt::snapshot_save";
     let o = Opts::new(
         func,
@@ -44,25 +47,27 @@ fn save_spec(m: Map) -> Result<client::SaveSpec, String> {
         match d.into_string() {
             Ok(s) => domains.push(s),
             Err(t) => {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{func}: domains[{i}] must be a domain name, not {t}"
-                ))
+                )))
             }
         }
     }
     let mut keep = Vec::new();
     if o.has("keep") {
-        let m = o
-            .map("keep")?
-            .ok_or_else(|| format!("{func}: 'keep' must be a map of label: folder"))?;
+        let m = o.map("keep")?.ok_or_else(|| {
+            Error::invalid(format!("{func}: 'keep' must be a map of label: folder"))
+        })?;
         for (k, v) in m {
             let Ok(path) = v.clone().into_string() else {
-                return Err(format!("{func}: keep.{k} must be a folder (a string)"));
+                return Err(Error::invalid(format!(
+                    "{func}: keep.{k} must be a folder (a string)"
+                )));
             };
             if !path.starts_with('/') {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{func}: keep.{k} {path:?} must be an absolute path"
-                ));
+                )));
             }
             keep.push((k.to_string(), path));
         }
@@ -86,16 +91,16 @@ fn save_spec(m: Map) -> Result<client::SaveSpec, String> {
 }
 
 /// Which snapshot a revert's or a deletion's spec names.
-fn which(func: &str, m: Map) -> Result<client::Which, String> {
+fn which(func: &str, m: Map) -> Result<client::Which, Error> {
     let o = Opts::new(func, m, &["lab", "name", "dir", "domains"])?;
     let mut domains = Vec::new();
     for (i, d) in o.array("domains")?.into_iter().enumerate() {
         match d.into_string() {
             Ok(s) => domains.push(s),
             Err(t) => {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{func}: domains[{i}] must be a domain name, not {t}"
-                ))
+                )))
             }
         }
     }
