@@ -311,7 +311,48 @@ fn status_reads_while_a_run_holds_the_lab() {
     out.ok();
     assert_eq!(layer(&st, "domains")["rows"].as_array().unwrap().len(), 8);
     assert!(t0.elapsed() < Duration::from_secs(20), "status waited");
+    // --repair changes the lab: while the run holds it, a clear error, no reading, no journal.
+    let journals = lab.journals().len();
+    let held = lab.run(["status", "--repair", "--json"]);
+    held.code(1)
+        .stdout_has(&format!("is in use by labsh pid {}", run.0.id()));
+    assert!(
+        held.json_lines()
+            .iter()
+            .any(|l| l["event"] == "error" && l["kind"] == "locked"),
+        "{}",
+        held.stdout
+    );
+    assert!(
+        held.json_lines().iter().all(|l| l["event"] != "status"),
+        "{}",
+        held.stdout
+    );
+    assert_eq!(lab.journals().len(), journals);
     drop(run);
+    // The run over: the repair runs as a run (journaled; the sandbox has nothing stale), then
+    // the reading; a plan of it is not journaled.
+    let out = lab.run(["status", "--repair"]);
+    out.ok()
+        .stdout_has("repair: nothing a restart of the host leaves stale was found")
+        .stdout_has("healthy");
+    assert_eq!(lab.journals().len(), journals + 1);
+    let out = lab.run(["status", "--repair", "--plan", "--json"]);
+    out.ok();
+    let lines = out.json_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "run" && l["mode"] == "plan"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l["event"] == "status"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lab.journals().len(), journals + 1);
 }
 
 #[test]
