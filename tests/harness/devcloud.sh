@@ -280,6 +280,14 @@ automated_clean = false
 # about two minutes after it stopped (the snapshot repair test waits for it); a BMC back within a
 # minute (a test re-adding one) is never noticed
 sync_power_state_interval = 15
+# every node's sync at once (the default, 8, lets a few BMCs that do not answer hold up the rest)
+sync_power_state_workers = 32
+[redfish]
+# a Redfish BMC that does not answer (a test's emulator gone) is given up on at the first attempt:
+# sushy already tries each request 10 times, 3 s apart, and the default 5 attempts 4 s apart held
+# a power sync worker for over two minutes per node
+connection_attempts = 1
+connection_retry_interval = 1
 [ipmi]
 # seconds between two ipmitool commands to one BMC (default 5; an integer, and 0 divides by zero)
 min_command_interval = 1
