@@ -945,7 +945,7 @@ const NODES: [&str; 7] = [
 /// maintenance is left so. Needs the devcloud (127.0.0.1:5000) and takes some minutes: Ironic
 /// gives up on a BMC after `[conductor] power_state_sync_max_retries` (3) failed syncs, one every
 /// `sync_power_state_interval` (15 s in tests/harness/devcloud.sh; each failed sync also waits out
-/// ipmitool's 10 s), so about two minutes after its BMCs stop. Its nodes have names of their own
+/// ipmitool's 10 s), so a minute and a half after its BMCs stop. Its nodes have names of their own
 /// ([`NODES`]).
 #[test]
 fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_left_stale() {

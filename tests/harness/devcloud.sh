@@ -277,7 +277,7 @@ connection = sqlite:///$D/db/ironic.sqlite
 automated_clean = false
 # a node whose BMC stops answering is put in maintenance at its 4th failed power sync in a row
 # (power_state_sync_max_retries, 3), each failed sync also waiting out command_retry_timeout below:
-# about two minutes after it stopped (the snapshot repair test waits for it); a BMC back within a
+# about a minute and a half after it stopped (the snapshot repair test waits for it); a BMC back within a
 # minute (a test re-adding one) is never noticed
 sync_power_state_interval = 15
 # every node's sync at once (the default, 8, lets a few BMCs that do not answer hold up the rest)
