@@ -2,6 +2,7 @@
 //! Bindings and clients call them; they call nothing of labsh's.
 
 pub mod cidr;
+pub mod crd_schema;
 pub mod digest;
 pub mod path;
 pub mod read;

@@ -164,4 +164,40 @@ pub mod oc_fns {
         })?;
         Ok(nodes.iter().map(value::from_json).collect())
     }
+
+    /// The problems of a custom resource against the CRD schema of its kind in a schema file
+    /// (`{"schemas": [{kind, apiVersion, schema}]}`, as tools/rhoso-crds.py writes
+    /// tests/data/rhoso/crd-schemas.json): each "path: what", `[]` when it fits. A field the
+    /// schema does not know, a missing required one, a wrong type or a value outside its enum is
+    /// one. Reads only the file; no cluster.
+    ///
+    /// ```rhai
+    /// let f = run_info().state_dir + "/example-crds.json";
+    /// files::write_json(f, #{schemas: [#{kind: "NetConfig", apiVersion: "network.openstack.org/v1beta1",
+    ///     schema: #{type: "object", properties: #{apiVersion: #{type: "string"}, kind: #{type: "string"},
+    ///         metadata: #{type: "object"}, spec: #{type: "object", required: ["networks"],
+    ///         properties: #{networks: #{type: "array"}}}}}}]});
+    /// if !plan_mode() {
+    ///     let cr = #{apiVersion: "network.openstack.org/v1beta1", kind: "NetConfig",
+    ///         metadata: #{name: "netconfig"}, spec: #{netwroks: []}};
+    ///     assert_eq(oc::schema_problems(cr, f),
+    ///         ["spec.networks: required, missing", "spec.netwroks: unknown field \"netwroks\" (did you mean 'networks'?)"]);
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn schema_problems(ctx: NativeCallContext, resource: Map, schemas: &str) -> Res<Array> {
+        let text = crate::util::read::text(schemas)
+            .map_err(|e| rt_err(&ctx, crate::error::Error::from(e)))?;
+        let fixture: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            rt_err(
+                &ctx,
+                crate::error::Error::invalid(format!("{schemas}: invalid JSON: {e}")),
+            )
+        })?;
+        let cr = value::to_json(&Dynamic::from_map(resource));
+        Ok(crate::util::crd_schema::validate_resource(&cr, &fixture)
+            .iter()
+            .map(|p| Dynamic::from(p.to_string()))
+            .collect())
+    }
 }
