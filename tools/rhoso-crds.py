@@ -16,9 +16,10 @@ Which refs, and why:
   releases (only their Go API modules, apis/v0.x), so the newest feature-release branch, 18.0-fr6,
   pinned by commit, is the release. 18-stable (VERSION 0.7.0) is the next one, not yet released.
   The OpenStackControlPlane CRD embeds every service's template (OctaviaSpecCore, NovaSpecCore,
-  ...), so the sub-operators' CRDs are not needed for what labsh writes.
-- openshift/kubernetes-nmstate and openshift/metallb, release-4.18: the NMState and MetalLB
-  operators OpenShift 4.18 ships are built from these forks; 4.18 is the OpenShift the profile's
+  ...), so the sub-operators' CRDs are not needed for what labsh writes. OpenStack
+  (operator.openstack.org) is the CR that starts the operator's services from 18.0-fr2 on.
+- openshift/kubernetes-nmstate, openshift/metallb and openshift/metallb-operator, release-4.18:
+  the NMState and MetalLB operators OpenShift 4.18 ships are built from these forks; 4.18 is the OpenShift the profile's
   substrate runs (RHOSO 18.0's feature releases support it).
 - k8snetworkplumbingwg/network-attachment-definition-client v1.7.7: the version the
   openstack-operator's go.mod (18.0-fr6) requires.
@@ -75,6 +76,27 @@ SOURCES = [
         "0fe75f490a015b654027f988a17847f17e0812b7",
         "deploy/crds/nmstate.io_nodenetworkconfigurationpolicies.yaml",
         [("NodeNetworkConfigurationPolicy", "v1")],
+    ),
+    (
+        "openstack-k8s-operators/openstack-operator",
+        "18.0-fr6",
+        "394c46c151e68839192702c793f6ce401fca58ae",
+        "api/bases/operator.openstack.org_openstacks.yaml",
+        [("OpenStack", "v1beta1")],
+    ),
+    (
+        "openshift/kubernetes-nmstate",
+        "release-4.18",
+        "0fe75f490a015b654027f988a17847f17e0812b7",
+        "deploy/crds/nmstate.io_nmstates.yaml",
+        [("NMState", "v1")],
+    ),
+    (
+        "openshift/metallb-operator",
+        "release-4.18",
+        "4e1442fe4cfde399c9c00e4bdc336224ef840173",
+        "config/crd/bases/metallb.io_metallbs.yaml",
+        [("MetalLB", "v1beta1")],
     ),
     (
         "openshift/metallb",

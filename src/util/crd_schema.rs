@@ -27,9 +27,9 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Every problem of `value` against `schema`, in key order. The top level's `metadata` is the
-/// API server's ObjectMeta, which a CRD's schema leaves open (`type: object`): only its type is
-/// checked here.
+/// Every problem of `value` against `schema`, in key order. The top level's `apiVersion`, `kind`
+/// and `metadata` are the API server's TypeMeta and ObjectMeta, which a CRD's schema leaves open
+/// or out: only their types are checked here.
 #[cfg(test)]
 pub fn validate(value: &Value, schema: &Value) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -229,7 +229,11 @@ fn check_object(map: &Map<String, Value>, schema: &Value, path: &str, out: &mut 
     let props = schema.get("properties").and_then(Value::as_object);
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
         for key in required.iter().filter_map(Value::as_str) {
-            if !map.contains_key(key) {
+            // The API server gives a missing field its schema's default before it validates.
+            let defaulted = props
+                .and_then(|p| p.get(key))
+                .is_some_and(|s| s.get("default").is_some());
+            if !map.contains_key(key) && !defaulted {
                 out.push(Problem {
                     path: at(path, key),
                     message: "required, missing".into(),
@@ -241,11 +245,18 @@ fn check_object(map: &Map<String, Value>, schema: &Value, path: &str, out: &mut 
     let additional = schema.get("additionalProperties");
     for (key, value) in map {
         let here = at(path, key);
-        if path.is_empty() && key == "metadata" {
-            if !value.is_object() {
+        // The top level's apiVersion, kind and metadata are the API server's (TypeMeta and
+        // ObjectMeta), whether the CRD's schema lists them or not.
+        let own = match key.as_str() {
+            "metadata" => Some("object"),
+            "apiVersion" | "kind" => Some("string"),
+            _ => None,
+        };
+        if let (true, Some(ty)) = (path.is_empty(), own) {
+            if !of_type(value, ty) {
                 out.push(Problem {
                     path: here,
-                    message: format!("object, not {}", type_name(value)),
+                    message: format!("{ty}, not {}", type_name(value)),
                 });
             }
             continue;
@@ -320,6 +331,10 @@ mod tests {
             ["spec.networks: required, missing"]
         );
         assert!(msgs(json!({"spec": {"networks": []}}), s).is_empty());
+        // A required field with a default is given it by the API server before validation.
+        let d = json!({"type": "object", "required": ["requeue"],
+            "properties": {"requeue": {"type": "integer", "default": 15}}});
+        assert!(msgs(json!({}), d).is_empty());
     }
 
     #[test]
@@ -444,6 +459,13 @@ mod tests {
             "metadata": {"name": "n", "namespace": "openstack", "labels": {"a": "b"}},
             "spec": {"networks": []}});
         assert!(validate_resource(&labelled, &fixture).is_empty());
+        // A CRD whose schema names only spec (NetworkAttachmentDefinition's) still takes them.
+        let bare = json!({"schemas": [{"kind": "NetworkAttachmentDefinition",
+            "apiVersion": "k8s.cni.cncf.io/v1",
+            "schema": {"type": "object", "properties": {"spec": {"type": "object"}}}}]});
+        let nad = json!({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": "ctlplane"}, "spec": {}});
+        assert!(validate_resource(&nad, &bare).is_empty());
         let bad = json!({"apiVersion": "network.openstack.org/v1", "kind": "NetConfig",
             "metadata": {}, "spec": {}});
         let got: Vec<String> = validate_resource(&bad, &fixture)
