@@ -39,6 +39,7 @@ mod preflight;
 mod realstack;
 mod redaction;
 mod repl;
+mod rhoso;
 mod scripts;
 mod secrets;
 mod snapshot;
