@@ -706,7 +706,7 @@ mod tests {
         assert!(shipped(Path::new("scripts/nope.rhai")).is_none());
         assert_eq!(
             shipped_names(LabFile::Profile),
-            ["current", "large", "minimal", "netopts"]
+            ["current", "large", "minimal", "netopts", "rhoso"]
         );
         assert_eq!(shipped_names(LabFile::Target), ["devlab", "seed-host"]);
         assert!(shipped_scripts().contains(&"scripts/teardown.rhai"));

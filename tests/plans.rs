@@ -18,7 +18,7 @@ use crate::support::Lab;
 use std::path::{Path, PathBuf};
 
 /// The profiles labsh ships: the seed and the variants in profiles/.
-const PROFILES: [&str; 4] = ["seed", "minimal", "large", "current"];
+const PROFILES: [&str; 5] = ["seed", "minimal", "large", "current", "rhoso"];
 
 fn recorded(profile: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -6,6 +6,8 @@
 //! not know is a problem: the API server drops it (or refuses it under strict field validation),
 //! so what labsh meant is lost. `pattern` and `format` are not read (the crate has no regular
 //! expressions); CEL rules (`x-kubernetes-validations`) are the operators' and not read either.
+//! A required field with a `default` is not missing (the API server defaults it first); one an
+//! operator's mutating webhook fills is, here: the caller knows which those are.
 //! Pure: values in, problems out.
 
 use serde_json::{Map, Value};
