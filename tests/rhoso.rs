@@ -124,3 +124,76 @@ fn a_profile_rhoso_refuses_names_its_file_and_key_and_nothing_is_made() {
         );
     }
 }
+
+/// The EDPM network template, rendered with each node's variables as the OpenStack operator's
+/// inventory gives them (rhoso::edpm_template_vars) the way edpm-ansible renders it (Jinja with
+/// Ansible's lookup('vars'), tests/harness/tripleo/check.py j2-nic), passes os-net-config --noop
+/// in a namespace with the VM's four NICs: nic1 on ctlplane, the OVS bond of nic3 and nic4 under
+/// br-ex, a VLAN port with the node's address for each network. The os-net-config is the
+/// harness's newest (14.2.0, Wallaby's); RHOSO 18.0's EDPM nodes run a later one.
+#[test]
+fn the_edpm_network_template_passes_os_net_config_with_the_bond_and_a_vlan_per_network() {
+    let env = crate::tripleo::releases_code();
+    let tools_py = format!("{}/venv-tools/bin/python", env["TRIPLEO_CACHE"]);
+    let harness = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness");
+    let lab = Lab::new();
+    let dir = lab.work();
+    let script = lab.file(
+        "edpm.rhai",
+        &format!(
+            "import \"rhoso\" as rhoso;\nlet p = rhoso::example();\nfiles::write({:?}, rhoso::edpm_network_template(p));\nfor i in 0..3 {{ files::write_json(`{}/vars-${{i}}.json`, rhoso::edpm_template_vars(p, i)); }}\n",
+            dir.join("edpm.j2").display().to_string(),
+            dir.display()
+        ),
+    );
+    lab.run_file(&script).ok();
+    for i in 0..3 {
+        let rendered = std::process::Command::new(&tools_py)
+            .arg(harness.join("tripleo/check.py"))
+            .args(["j2-nic", &dir.join("edpm.j2").display().to_string()])
+            .arg(dir.join(format!("vars-{i}.json")))
+            .output()
+            .unwrap();
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let cfg = lab.file(
+            &format!("onc-{i}.json"),
+            &String::from_utf8_lossy(&rendered.stdout),
+        );
+        let out = std::process::Command::new("bash")
+            .arg(harness.join("onc-noop.sh"))
+            .args([env["ONC_17_1"].as_str(), &cfg.display().to_string(), "4"])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "node {i}: {text}");
+        assert!(
+            text.contains(&format!("IPADDR=172.16.0.{}", 100 + i)),
+            "node {i}: {text}"
+        );
+        assert!(
+            text.contains("TYPE=OVSBond") && text.contains("BOND_IFACES=\"eth2 eth3\""),
+            "node {i}: {text}"
+        );
+        for (vlan, addr) in [
+            (20, "172.17.1"),
+            (30, "172.17.3"),
+            (40, "172.17.4"),
+            (50, "172.17.2"),
+        ] {
+            assert!(
+                text.contains(&format!("ifcfg-vlan{vlan}"))
+                    && text.contains(&format!("OVS_OPTIONS=\"tag={vlan}\""))
+                    && text.contains(&format!("IPADDR={addr}.{}", 10 + i)),
+                "node {i}: VLAN {vlan}: {text}"
+            );
+        }
+    }
+}

@@ -43,6 +43,7 @@ if [ "$fast" = 1 ]; then
         or test(/^(cli|repl|scripts|plans|errors|secrets|redaction|img|virt|ocp|labs|preflight|picture|variants)::/)
         or test(/^status::(status_on_the_sandbox|status_refuses|a_profile_or_target_that_cannot|status_reads_while|status_watch|a_run_of_the_lab|a_director_that_never)/)
         or test(/^(ssh_node|console)::sandbox_/)
+        or (test(/^rhoso::/) and not test(/os_net_config/))
         or (test(/^networks::/) and not test(/real_libvirtd/))
         or test(=lab::the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing)
         or test(=lab::the_seeds_install_config_stays_byte_for_byte)
