@@ -191,7 +191,7 @@ fn the_edpm_network_template_passes_os_net_config_with_the_bond_and_a_vlan_per_n
             assert!(
                 text.contains(&format!("ifcfg-vlan{vlan}"))
                     && text.contains(&format!("OVS_OPTIONS=\"tag={vlan}\""))
-                    && text.contains(&format!("IPADDR={addr}.{}", 10 + i)),
+                    && text.contains(&format!("IPADDR={addr}.{}", 100 + i)),
                 "node {i}: VLAN {vlan}: {text}"
             );
         }
