@@ -200,6 +200,8 @@ mod tests {
     const STDLIB_PLAN_ONLY: &[&str] = &[
         "l1::build",
         "l1::build_with_bmcs",
+        "l1::define",
+        "l1::start_with_bmcs",
         "l1::bmcs",
         "l1::redfish_bmcs",
         "l1::bmc_selftest",
