@@ -544,6 +544,45 @@ fn the_plan_of_a_fresh_lab_is_the_run() {
     }
 }
 
+/// The L1 in two steps (l1::define, then l1::start_with_bmcs with a change to make first, as
+/// tools/bench/l1.rhai does with the DHCP change of `default`): the change comes before any
+/// domain is defined or started in the plan, and the BMCs are still planned.
+#[test]
+fn the_change_given_to_start_with_bmcs_comes_before_the_domains_start() {
+    let lab = Lab::new();
+    let o = lab.run([
+        "--plan",
+        "--json",
+        "-e",
+        "import \"l1\" as l1; import \"target\" as target; let s = target::setup(run_info()); let p = s.p; p.host.images = s.t.images; p.host.disk_folders = s.t.disk_folders; l1::define(s.t.uri, p); l1::start_with_bmcs(s.t.uri, p, || files::write(s.t.images + \"/before-start\", \"x\")); 1",
+    ]);
+    o.ok();
+    let ops: Vec<String> = o
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["event"] == "effect")
+        .filter_map(|l| {
+            let target = l["target"].as_str().unwrap_or_default();
+            let op = l["op"].as_str()?;
+            Some(if target.ends_with("/before-start") {
+                "the change".into()
+            } else {
+                op.to_string()
+            })
+        })
+        .collect();
+    let first = |op: &str| ops.iter().position(|o| o == op);
+    let change = first("the change").unwrap_or_else(|| panic!("no change in {ops:?}"));
+    let start = first("virt.domain.start").unwrap_or_else(|| panic!("no start in {ops:?}"));
+    assert!(change < start, "the change after a start: {ops:?}");
+    assert!(first("img.overlay").is_some_and(|i| i < change), "{ops:?}");
+    assert_eq!(
+        ops.iter().filter(|o| *o == "bmc.vbmc.add").count(),
+        7,
+        "{ops:?}"
+    );
+}
+
 /// The plan of the L1 VMs with their BMCs plans the BMCs the profile's `bmc.type` asks for: one
 /// Redfish emulator for "redfish", a VirtualBMC per node for "ipmi".
 #[test]
