@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The seed's L1 built three ways against the same real libvirtd (tests/harness/libvirtd.sh) and
-# VirtualBMC, side by side: the article's command sequence, labsh --jobs 1, and labsh --jobs 8.
-# Each run starts from a fresh daemon and vbmcd. Needs hyperfine and virtinst (apt-get install).
+# VirtualBMC, side by side: the article's command sequence, labsh --jobs 1, and labsh --jobs 8;
+# and libvirt's floor (tools/bench/l1-floor.sh): the libvirt calls and images of labsh's plan made
+# with virsh and qemu-img directly, in the best order, without BMCs. Each run starts from a fresh
+# daemon and vbmcd. Needs hyperfine and virtinst (apt-get install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh >/dev/null && tools/setup-tests.sh >/dev/null
@@ -35,11 +37,15 @@ export LABSH_STATE_DIR="$work/state"
 labsh_cmd() {
     echo "$bin run tools/bench/l1.rhai --jobs $1 --set uri='$uri' --set images=$work/images --set vbmc_config=$work/vbmc.conf"
 }
+# labsh's plan against a fresh daemon: the XML and qemu-img commands the floor makes directly.
+"$dir/reset.sh"
+eval "$(labsh_cmd 8) --plan --json" > "$dir/l1-plan.json"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 hyperfine --runs "${RUNS:-3}" --prepare "$dir/reset.sh" \
     -n "command sequence" "tools/bench/l1-commands.sh '$uri' $work/images $work/vbmc.conf $pw" \
     -n "labsh --jobs 1" "$(labsh_cmd 1) >$dir/labsh-jobs1.log 2>&1" \
     -n "labsh --jobs 8" "$(labsh_cmd 8) >$dir/labsh-jobs8.log 2>&1" \
+    -n "libvirt floor" "tools/bench/l1-floor.sh '$uri' $dir/l1-plan.json" \
     --export-markdown "$dir/l1.md"
 # Leave nothing running.
 [ -f "$work/vbmcd.pid" ] && kill -- -"$(cat "$work/vbmcd.pid")" 2>/dev/null || true
