@@ -50,7 +50,7 @@ impl<'a> Api<'a> {
 
     /// The id of `kind` `name`, reused from a lookup of the last seconds (the session keeps them)
     /// or found with `find`; a placeholder in plan mode when it does not exist yet.
-    fn id_by_name(
+    pub(super) fn id_by_name(
         &self,
         kind: &str,
         name: &str,
@@ -73,6 +73,19 @@ impl<'a> Api<'a> {
                 "{kind} '{name}' does not exist in cloud '{}'",
                 self.conn.name()
             ))),
+        }
+    }
+
+    /// Keeps the id of `v`, the project or user `name` of the domain `did` that an ensure found
+    /// or created, as a lookup by name would: the steps after it that name it (a user's default
+    /// project, a role grant) do not look it up again. Only in the default domain, the one the
+    /// lookups by name search.
+    fn keep_id(&self, kind: &str, name: &str, did: &Id, v: &Value) {
+        if self.fx.is_plan() || !matches!(did, Id::Real(d) if d == "default") {
+            return;
+        }
+        if let (Some(c), Some(id)) = (self.live(), v["id"].as_str()) {
+            c.remember_id(&format!("{kind}:{name}"), id);
         }
     }
 
@@ -116,10 +129,13 @@ impl<'a> Api<'a> {
                         Some(json!({"project": {"description": d}})),
                     )?["project"]
                         .clone();
-                    return Ok(if r.is_null() { p } else { r });
+                    let r = if r.is_null() { p } else { r };
+                    self.keep_id("project", &name, &did, &r);
+                    return Ok(r);
                 }
             }
             self.fx.unchanged(self.op("project.ensure", &name));
+            self.keep_id("project", &name, &did, &p);
             return Ok(p);
         }
         let mut body = json!({"project": {"name": name, "domain_id": did, "enabled": true}});
@@ -135,7 +151,9 @@ impl<'a> Api<'a> {
             .arg("domain", &did)
             .arg("description", &desc);
         let planned = json!({"domain_id": did, "description": desc});
-        self.create_listed(op, &PROJECTS, &name, &list_path, body, planned)
+        let made = self.create_listed(op, &PROJECTS, &name, &list_path, body, planned)?;
+        self.keep_id("project", &name, &did, &made);
+        Ok(made)
     }
 
     pub fn project_delete(&self, name: &Id) -> Result<bool, Error> {
@@ -196,6 +214,7 @@ impl<'a> Api<'a> {
             } else {
                 self.fx.unchanged(self.op("user.ensure", &name));
             }
+            self.keep_id("user", &name, &did, &u);
             return Ok(u);
         }
         let mut body = json!({"user": {"name": name, "domain_id": did, "enabled": true, "password": password.expose()}});
@@ -215,7 +234,9 @@ impl<'a> Api<'a> {
             .arg("password", password.mask())
             .arg("default_project", &project);
         let planned = json!({"domain_id": did, "default_project_id": project});
-        self.create_listed(op, &USERS, &name, &list_path, body, planned)
+        let made = self.create_listed(op, &USERS, &name, &list_path, body, planned)?;
+        self.keep_id("user", &name, &did, &made);
+        Ok(made)
     }
 
     pub fn user_delete(&self, name: &Id) -> Result<bool, Error> {
@@ -223,8 +244,19 @@ impl<'a> Api<'a> {
         self.identity_delete("user", &name.to_string(), found)
     }
 
+    /// The role `name`, from one list of every role: each role's id is kept as a lookup by
+    /// name keeps it, so the grants that follow (a tenant names three or four roles) look none
+    /// of them up again.
     pub fn role_find(&self, name: &str) -> Result<Option<Value>, Error> {
-        self.first_in(&ROLES, &role_path(name))
+        let all = self.list("identity", "/roles", "roles")?;
+        if let (Some(c), false) = (self.live(), self.fx.is_plan()) {
+            for r in &all {
+                if let (Some(n), Some(id)) = (r["name"].as_str(), r["id"].as_str()) {
+                    c.remember_id(&format!("role:{n}"), id);
+                }
+            }
+        }
+        Ok(all.into_iter().find(|r| r["name"] == name))
     }
 
     pub fn role_ensure(&self, name: &str) -> Result<Value, Error> {

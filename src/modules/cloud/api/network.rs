@@ -38,7 +38,12 @@ impl<'a> Api<'a> {
         self.find_by_id_or_name(&NETWORKS, name, || Ok(String::new()))
     }
 
+    /// The id of network `name`, reused from a lookup of the last seconds (the session keeps
+    /// them, as for projects and users) or found; forgotten when a network is deleted.
     fn network_id(&self, name: &Id) -> Result<Id, Error> {
+        if let Id::Real(text) = name {
+            return self.id_by_name("network", text, || self.network_find(name));
+        }
         match self.network_find(name)? {
             Some(n) => Ok(sid(&n)),
             None if self.fx.is_plan() => Ok(Id::planned("network", &name.to_string())),
@@ -386,9 +391,13 @@ impl<'a> Api<'a> {
     /// Deletes the network `name` (its subnets go with it); `false` when there is none.
     pub fn network_delete(&self, name: &str) -> Result<bool, Error> {
         let found = self.network_find(&Id::parse(name))?;
-        self.delete_found("network", name, found, "network", |id| {
+        let gone = self.delete_found("network", name, found, "network", |id| {
             format!("/networks/{id}")
-        })
+        })?;
+        if let (true, Some(c)) = (gone, self.live()) {
+            c.forget_ids("network:");
+        }
+        Ok(gone)
     }
 
     /// Deletes the router `name`, its subnets' interfaces first; `false` when there is none.

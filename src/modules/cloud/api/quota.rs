@@ -101,6 +101,12 @@ impl<'a> Api<'a> {
         if self.fx.is_plan() || !live {
             return Ok(Value::Object(diff));
         }
-        self.quota_of(service, project, &pid)
+        // The quotas as they now are, from what was read before and the limits just set: no
+        // second read.
+        let mut now = cur;
+        for (k, v) in diff {
+            now[&k]["limit"] = v;
+        }
+        Ok(now)
     }
 }
