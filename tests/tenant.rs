@@ -91,12 +91,42 @@ fn tenant_script_converges_and_openstackclient_reads_it_back() {
     let clouds = devcloud();
     let lab = Lab::new();
     let (t, img) = Tenant::prepared(&clouds, &lab, "seed", 160);
-    let first = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
+    let first = labsh_cloud(&lab, &clouds)
+        .env("LABSH_LOG", "labsh::cloud=debug")
+        .args(t.args(&lab, &img))
+        .run();
     first.ok();
     let recap = first.json_lines().pop().unwrap();
     assert!(
         recap["totals"]["changed"].as_u64().unwrap() >= 12,
         "{recap}"
+    );
+    // Each request, as the client logs it: a lookup is made once, what an earlier step returned
+    // (a project or user it made, the roles' ids, the external network) is not asked again.
+    let requests: Vec<&str> = first
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" request ") && l.contains("url="))
+        .filter_map(|l| l.split("method=").nth(1))
+        .collect();
+    for lookup in [
+        format!("/projects?name={}", t.project),
+        format!("/users?name={}", t.user),
+        "/roles".to_string(),
+        "/networks?name=external".to_string(),
+        "/quotas/".to_string(),
+        "/os-quota-sets/".to_string(),
+    ] {
+        let n = requests
+            .iter()
+            .filter(|r| r.starts_with("GET ") && r.contains(&lookup))
+            .count();
+        assert!(n <= 1, "{lookup} read {n} times: {requests:#?}");
+    }
+    assert!(
+        requests.len() <= 36,
+        "{} requests: {requests:#?}",
+        requests.len()
     );
     // A second run changes nothing.
     let second = labsh_cloud(&lab, &clouds).args(t.args(&lab, &img)).run();
