@@ -74,8 +74,8 @@ with_curl() { # suffix api ingress: the same calls, one token, sequential
   curl "${H[@]}" "$N/floatingips" -d "{\"floatingip\":{\"floating_network_id\":\"$net\",\"floating_ip_address\":\"$3\",\"project_id\":\"$project\"}}" -o /dev/null
 }
 
-with_labsh() { # suffix api ingress
-  LABSH_STATE_DIR="$work/state" LABSH_SECRET_OCP_USER_PASSWORD=benchpass-1234 LABSH_SECRET_TEMP_URL_KEY=superkey \
+with_labsh() { # suffix api ingress (each request the client makes logged into labsh-SUFFIX.log)
+  LABSH_LOG=labsh::cloud=debug LABSH_STATE_DIR="$work/state" LABSH_SECRET_OCP_USER_PASSWORD=benchpass-1234 LABSH_SECRET_TEMP_URL_KEY=superkey \
   "$bin" run scripts/create_ocp_tenant.rhai --set cloud=devcloud --set "image=$work/rhcos.qcow2" \
     --set "out=$work/out-$1" --set "project=b-tenant-$1" --set "user=b-user-$1" --set "flavor=b-master-$1" \
     --set "image_name=b-rhcos-$1" --set "api_fip=$2" --set "ingress_fip=$3" >/dev/null 2>"$work/labsh-$1.log"
@@ -102,9 +102,11 @@ for i in $(seq 1 "$runs"); do
     times[$way,$i]=$(echo "$t1 - $t0" | bc)
     cleanup "$s" 192.168.122.186 192.168.122.187
   done
-  printf 'run %d: openstackclient %6.2f s  curl %5.2f s  labsh %5.2f s  ratio osc/labsh %5.1fx  curl/labsh %4.2fx\n' "$i" \
+  # curl makes 23 requests, one after the other (the with_curl above); labsh's, as its client logs them.
+  n=$(grep -c ' request method=' "$work/labsh-labsh$i-$$.log" || true)
+  printf 'run %d: openstackclient %6.2f s  curl %5.2f s  labsh %5.2f s  ratio osc/labsh %5.1fx  curl/labsh %4.2fx  requests curl 23 labsh %d\n' "$i" \
     "${times[osc,$i]}" "${times[curl,$i]}" "${times[labsh,$i]}" \
-    "$(echo "${times[osc,$i]} / ${times[labsh,$i]}" | bc -l)" "$(echo "${times[curl,$i]} / ${times[labsh,$i]}" | bc -l)"
+    "$(echo "${times[osc,$i]} / ${times[labsh,$i]}" | bc -l)" "$(echo "${times[curl,$i]} / ${times[labsh,$i]}" | bc -l)" "$n"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 for way in osc curl labsh; do
