@@ -5,7 +5,6 @@ use crate::cli::{Common, RunArgs};
 use crate::effects::journal::{self, Journal};
 use crate::effects::secret::SecretsFile;
 use crate::effects::{Effects, JournalSlot, Mode};
-use crate::engine::analyze;
 use crate::engine::diag::Diagnostic;
 use crate::engine::{self, sources, value};
 use crate::error::{Context, Error};
@@ -13,7 +12,8 @@ use crate::paths;
 use crate::printer::{escaped, Printer};
 use crate::session::{is_interrupt, RunOptions, Session};
 use crate::util::suggest::closest;
-use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Scope, AST};
+pub use program::{Params, Program};
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Scope};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub mod access;
+pub mod program;
 pub mod signals;
 pub mod snapshot;
 pub mod status;
@@ -161,44 +162,11 @@ impl Drop for LockHeld {
     }
 }
 
-fn print_diag(printer: &Printer, d: &Diagnostic) {
+pub(crate) fn print_diag(printer: &Printer, d: &Diagnostic) {
     printer.error(&d.render(), d.to_json());
     if let Some(h) = &d.hint {
         printer.hint(h);
     }
-}
-
-/// Compiles `text` (named `source`) and checks it. Errors are printed.
-pub fn compile_checked(
-    engine: &Engine,
-    printer: &Printer,
-    source: &str,
-    text: &str,
-    script_dir: Option<&Path>,
-) -> Option<AST> {
-    sources::register(source, text);
-    let mut ast = match engine.compile(text) {
-        Ok(a) => a,
-        Err(e) => {
-            print_diag(printer, &Diagnostic::from_parse(&e, source));
-            return None;
-        }
-    };
-    ast.set_source(source);
-    let diags = analyze::check(engine, &analyze::Natives::new(), &ast, script_dir);
-    if !diags.is_empty() {
-        for d in &diags {
-            print_diag(printer, d);
-        }
-        if diags.len() > 1 {
-            printer.error(
-                &format!("{} problems in {source}; nothing was run", diags.len()),
-                json!({}),
-            );
-        }
-        return None;
-    }
-    Some(ast)
 }
 
 /// The script's text (see [`sources::read`]: a regular file, bounded, UTF-8 with its line named
@@ -247,19 +215,17 @@ pub fn check(file: &Path, common: &Common) -> u8 {
         dir.clone(),
     );
     let source = file.display().to_string();
-    let Some(ast) = compile_checked(&engine, &printer, &source, &text, dir.as_deref()) else {
+    let Some(program) = Program::load(&engine, &printer, &source, &text, dir) else {
         return FAILED;
     };
     // A profile variant (it defines `fn overrides()`) is checked as the lab loads it: its bases,
     // keys, types and values, every problem named.
-    let profile = ast
-        .iter_functions()
-        .any(|f| f.name == "overrides" && f.params.is_empty());
+    let profile = program.is_profile();
     if profile && !check_profile(&engine, &printer, &source) {
         return FAILED;
     }
-    let stages = analyze::stage_names(&ast);
-    let params = script_params(&engine, &ast, dir.as_deref()).0;
+    let stages = &program.stages;
+    let params = program.params(&engine).names;
     if printer.is_json() {
         printer.event(json!({"event": "check", "file": source, "ok": true, "stages": stages, "params": params, "profile": profile}));
     } else {
@@ -298,28 +264,6 @@ fn check_profile(engine: &Engine, printer: &Printer, file: &str) -> bool {
             false
         }
     }
-}
-
-/// The parameters a script can be given with `--set`: the literal `param(..)` names of the
-/// script and of the modules it imports (the stdlib's `target::setup` reads `uri`, `images` and
-/// `out` for the scripts that call it), each once in the order found, with their defaults.
-fn script_params(
-    engine: &rhai::Engine,
-    ast: &rhai::AST,
-    dir: Option<&std::path::Path>,
-) -> (Vec<String>, Vec<(String, rhai::Dynamic)>) {
-    let imported = analyze::import_closure(engine, ast, dir);
-    let mut names: Vec<String> = Vec::new();
-    let mut defaults = Vec::new();
-    for a in std::iter::once(ast).chain(&imported) {
-        for (n, _) in analyze::literal_calls(a, "param") {
-            if !names.contains(&n) {
-                names.push(n);
-            }
-        }
-        defaults.extend(analyze::literal_defaults(a, "param"));
-    }
-    (names, defaults)
 }
 
 /// The stages `--only` (and `--preflight`) name.
@@ -396,8 +340,87 @@ pub fn run_text(
 ) -> u8 {
     let t0 = Instant::now();
     let printer = Arc::new(Printer::new(common.out.json));
-    let source = source.to_string();
-    let options = RunOptions {
+    // Compile and check with a session that has no journal: nothing is recorded for a script
+    // that does not start.
+    let run_id = journal::new_run_id();
+    let (session, engine) = setup(
+        printer.clone(),
+        mode_of(common),
+        JournalSlot::None,
+        run_options(args, common, script),
+        dir.clone(),
+    );
+    // From here a stop signal waits for the run's end, or ends it.
+    end_when_forced(&session, t0, false);
+    let Some(program) = Program::load(&engine, &printer, source, text, dir) else {
+        return FAILED;
+    };
+    if let Err(c) = check_args(&printer, &engine, &program, args) {
+        return c;
+    }
+    session.set_stages(program.stages.clone());
+    // One run per lab state at a time; a plan changes nothing and takes no lock.
+    let _held = match lock_for_run(&printer, &session, args, common) {
+        Ok(h) => h,
+        Err(c) => return c,
+    };
+    if let Err(c) = start_journal(&printer, &session, &run_id, args, common, source) {
+        return c;
+    }
+    printer.event(json!({"event": "run", "run_id": run_id, "script": source, "mode": if common.plan { "plan" } else { "apply" }}));
+
+    let mut scope = Scope::new();
+    let result = engine.run_ast_with_scope(&mut scope, &program.ast);
+    // The script is over (its commands ended or stopped): the run's end is written here, unless
+    // a signal's end is being written already.
+    let _ended = signals::end_of_run();
+    let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
+    let stopped = result.as_ref().is_err_and(|e| cancelled || is_interrupt(e));
+    let (code, status) = match &result {
+        Ok(()) => match session.asked_exit() {
+            Some(n) if n != OK => (n, format!("exit {n}")),
+            _ => (OK, "ok".to_string()),
+        },
+        Err(_) if stopped => (stopped_code(), report_stopped(&printer).to_string()),
+        Err(e) => {
+            report_failure(&printer, &session, e, source, &scope, false);
+            (FAILED, "failed".to_string())
+        }
+    };
+    // What to do next: after the recap for a person, before it in JSON (whose last line is the
+    // recap).
+    let next = if code == OK && result.is_ok() && !common.plan {
+        session.next()
+    } else {
+        Vec::new()
+    };
+    if printer.is_json() {
+        show_next(&printer, &next);
+    }
+    session.effects.recap(t0.elapsed().as_millis());
+    if !printer.is_json() {
+        show_next(&printer, &next);
+    }
+    if let Err(e) = &result {
+        show_continue(&printer, &session, args, common, e, source, stopped);
+    }
+    let mut end =
+        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64});
+    if stopped {
+        end["signal"] = json!(signals::stop_signal().map(signals::signal_name));
+    }
+    if let Some(p) = session.effects.journal_path() {
+        tracing::info!("journal: {}", p.display());
+    }
+    session.effects.close_journal(end);
+    // As in eval: the process's exit frees the engine.
+    std::mem::forget(engine);
+    code
+}
+
+/// What the run's session is given of the command line.
+fn run_options(args: &RunArgs, common: &Common, script: Option<PathBuf>) -> RunOptions {
+    RunOptions {
         script,
         profile: args.profile.clone(),
         target: args.target.clone(),
@@ -416,84 +439,41 @@ pub fn run_text(
         graph: args.graph.clone(),
         commands: crate::cli::subcommands(),
         snapshot_after: args.snapshot_after.clone(),
-    };
-    // Compile and check with a session that has no journal: nothing is recorded for a script
-    // that does not start.
-    let run_id = journal::new_run_id();
-    let (session, engine) = setup(
-        printer.clone(),
-        mode_of(common),
-        JournalSlot::None,
-        options,
-        dir.clone(),
-    );
-    // From here a stop signal waits for the run's end, or ends it.
-    end_when_forced(&session, t0, false);
-    let Some(ast) = compile_checked(&engine, &printer, &source, text, dir.as_deref()) else {
-        return FAILED;
-    };
-    let stages = analyze::stage_names(&ast);
+    }
+}
+
+/// The command line checked against the script before anything runs: the stages it names, the
+/// `--set` keys and values, `--from` with `--only`, the profile and target files (their notices
+/// said). A usage error's exit code when one is wrong.
+fn check_args(
+    printer: &Printer,
+    engine: &Engine,
+    program: &Program,
+    args: &RunArgs,
+) -> Result<(), u8> {
+    let source = &program.source;
+    let stages = &program.stages;
     let mut wanted: Vec<&str> = args.only.iter().map(String::as_str).collect();
     wanted.extend(args.from.as_deref());
     wanted.extend(args.snapshot_after.iter().map(String::as_str));
     if args.preflight {
         wanted.push("preflight");
     }
-    if let Err(c) = check_names(&printer, "stage", &wanted, &stages, &source) {
-        return c;
-    }
-    session.set_stages(stages.clone());
-    // The modules are read for their parameters only when there are `--set` values to check.
-    let (params, defaults) = if args.sets.is_empty() {
-        Default::default()
-    } else {
-        script_params(&engine, &ast, dir.as_deref())
-    };
-    // A KEY with a '.' is a profile key, which profile::load checks against the profile.
-    let keys: Vec<&str> = args
-        .sets
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| !crate::session::is_profile_key(k))
-        .collect();
-    if let Err(c) = check_names(&printer, "--set key", &keys, &params, &source) {
-        return c;
-    }
-    if let Some((k, _)) = args
-        .sets
-        .iter()
-        .find(|(k, _)| crate::session::is_profile_key(k))
-    {
-        if !analyze::imports(&engine, &ast, dir.as_deref(), "profile") {
-            return usage_error(
-                &printer,
-                format!(
-                    "--set {k}: a KEY with a '.' is a profile key, and {source} loads no profile (it imports no \"profile\")"
-                ),
-                Some("a script's own parameters are plain names (param(\"name\", ..))".into()),
-            );
-        }
-    }
-    for (k, v) in &args.sets {
-        for (_, default) in defaults.iter().filter(|(n, _)| n == k) {
-            if let Err(e) = crate::modules::core::parse_param(k, v, default) {
-                return usage_error(&printer, e.to_string(), None);
-            }
-        }
-    }
+    check_names(printer, "stage", &wanted, stages, source)?;
+    check_sets(printer, engine, program, args)?;
     if let Some(from) = &args.from {
         let after: Vec<&String> = stages.iter().skip_while(|s| *s != from).collect();
         let only: Vec<&str> = wanted_only(args);
         if !only.is_empty() && !after.iter().any(|s| only.contains(&s.as_str())) {
-            return usage_error(
-                &printer,
+            return Err(usage_error(
+                printer,
                 format!(
                     "--from {from} with --only {} leaves no stage to run: in {source} the stages from {from} on are {}",
                     only.join(" --only "),
                     after.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                 ),
                 Some("drop --from, or name a stage that comes after it".into()),
-            );
+            ));
         }
     }
     for (kind, name) in [
@@ -502,52 +482,124 @@ pub fn run_text(
     ] {
         if let Some(n) = name {
             if let Err(e) = paths::lab_file(kind, n, Some(&args.file)) {
-                return usage_error(&printer, e.to_string(), None);
+                return Err(usage_error(printer, e.to_string(), None));
             }
             if let Some(m) = paths::lab_file_notice(kind, n, Some(&args.file)) {
-                notice(&printer, &m);
+                notice(printer, &m);
             }
         }
     }
     if let Some(n) = paths::script_notice(&args.file) {
-        notice(&printer, &n);
+        notice(printer, &n);
     }
-    // One run per lab state at a time; a plan changes nothing and takes no lock.
-    let state = paths::state_dir();
-    let _held = if common.plan {
-        None
+    Ok(())
+}
+
+/// The `--set` values: a script's own parameter by a name it reads, a value its literal default
+/// takes; a profile key (with a '.') only for a script that loads a profile.
+fn check_sets(
+    printer: &Printer,
+    engine: &Engine,
+    program: &Program,
+    args: &RunArgs,
+) -> Result<(), u8> {
+    let source = &program.source;
+    // The modules are read for their parameters only when there are `--set` values to check.
+    let params = if args.sets.is_empty() {
+        Params::default()
     } else {
-        let waiting = |m: &str| printer.status(m);
-        if let Err(e) = crate::effects::lock::acquire(
-            &state,
-            args.wait,
-            session.effects.cancel_flag(),
-            &waiting,
-        ) {
-            if e.is_interrupted() {
-                let _ended = signals::end_of_run();
-                printer.error(
-                    &signals::stopped_message(),
-                    json!({"kind": signals::stopped_status()}),
-                );
-                return stopped_code();
-            }
-            printer.error(e.message(), json!({"kind": "locked"}));
-            return FAILED;
-        }
-        Some(LockHeld)
+        program.params(engine)
     };
+    // A KEY with a '.' is a profile key, which profile::load checks against the profile.
+    let keys: Vec<&str> = args
+        .sets
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !crate::session::is_profile_key(k))
+        .collect();
+    check_names(printer, "--set key", &keys, &params.names, source)?;
+    if let Some((k, _)) = args
+        .sets
+        .iter()
+        .find(|(k, _)| crate::session::is_profile_key(k))
+    {
+        if !program.imports(engine, "profile") {
+            return Err(usage_error(
+                printer,
+                format!(
+                    "--set {k}: a KEY with a '.' is a profile key, and {source} loads no profile (it imports no \"profile\")"
+                ),
+                Some("a script's own parameters are plain names (param(\"name\", ..))".into()),
+            ));
+        }
+    }
+    for (k, v) in &args.sets {
+        for (_, default) in params.defaults.iter().filter(|(n, _)| n == k) {
+            if let Err(e) = crate::modules::core::parse_param(k, v, default) {
+                return Err(usage_error(printer, e.to_string(), None));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The lab's state lock for a run that applies (`None` for a plan, which changes nothing),
+/// waited for with `--wait`; the exit code when it cannot be had.
+fn lock_for_run(
+    printer: &Printer,
+    session: &Session,
+    args: &RunArgs,
+    common: &Common,
+) -> Result<Option<LockHeld>, u8> {
+    if common.plan {
+        return Ok(None);
+    }
+    let waiting = |m: &str| printer.status(m);
+    match crate::effects::lock::acquire(
+        &paths::state_dir(),
+        args.wait,
+        session.effects.cancel_flag(),
+        &waiting,
+    ) {
+        Ok(()) => Ok(Some(LockHeld)),
+        Err(e) if e.is_interrupted() => {
+            let _ended = signals::end_of_run();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": signals::stopped_status()}),
+            );
+            Err(stopped_code())
+        }
+        Err(e) => {
+            printer.error(e.message(), json!({"kind": "locked"}));
+            Err(FAILED)
+        }
+    }
+}
+
+/// The secrets file checked, then the run's journal opened with its header (a plan writes none:
+/// its output is the record); the exit code when either fails, nothing changed.
+fn start_journal(
+    printer: &Printer,
+    session: &Session,
+    run_id: &str,
+    args: &RunArgs,
+    common: &Common,
+    source: &str,
+) -> Result<(), u8> {
     if let Err(e) = session.secrets.check() {
         printer.error(e.message(), json!({"kind": "secrets"}));
         printer.hint("nothing was changed");
-        return FAILED;
+        return Err(FAILED);
     }
-
+    if common.plan {
+        return Ok(());
+    }
     let header = json!({
         "event": "run",
         "run_id": run_id,
         "script": source,
-        "mode": if common.plan { "plan" } else { "apply" },
+        "mode": "apply",
         "profile": args.profile,
         "target": args.target,
         "only": args.only,
@@ -556,116 +608,95 @@ pub fn run_text(
         "jobs": common.jobs,
         "labsh": env!("CARGO_PKG_VERSION"),
     });
-    // A plan writes nothing, its journal neither: its output is the record. A run whose journal
-    // cannot be written changes nothing.
-    if !common.plan {
-        if let Err(e) = open_journal(&session, &run_id, header) {
-            printer.error(e.message(), json!({"kind": "journal"}));
-            printer.hint(&format!(
-                "nothing was changed: a run is journaled before it changes anything; free space \
-                 in {}, or make it writable, and run again",
-                state.display()
-            ));
-            return FAILED;
-        }
+    // A run whose journal cannot be written changes nothing.
+    if let Err(e) = open_journal(session, run_id, header) {
+        printer.error(e.message(), json!({"kind": "journal"}));
+        printer.hint(&format!(
+            "nothing was changed: a run is journaled before it changes anything; free space \
+             in {}, or make it writable, and run again",
+            paths::state_dir().display()
+        ));
+        return Err(FAILED);
     }
-    printer.event(json!({"event": "run", "run_id": run_id, "script": source, "mode": if common.plan { "plan" } else { "apply" }}));
+    Ok(())
+}
 
-    let mut scope = Scope::new();
-    let result = engine.run_ast_with_scope(&mut scope, &ast);
-    // The script is over (its commands ended or stopped): the run's end is written here, unless
-    // a signal's end is being written already.
-    let _ended = signals::end_of_run();
-    let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
-    let stopped = result.as_ref().is_err_and(|e| cancelled || is_interrupt(e));
-    let (code, status) = match &result {
-        Ok(()) => match session.asked_exit() {
-            Some(n) if n != OK => (n, format!("exit {n}")),
-            _ => (OK, "ok".to_string()),
-        },
-        Err(_) if stopped => {
-            let what = signals::stopped_status();
-            printer.error(
-                &signals::stopped_message(),
-                json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
-            );
-            (stopped_code(), what.to_string())
-        }
-        Err(e) => {
-            let d = Diagnostic::from_eval(e, Some(&source)).with_keys_from(e, &source, &scope);
-            let mut extra = d.to_json();
-            if let Some(st) = session.failed_stage() {
-                extra["stage"] = json!(st);
-            }
-            printer.error(&d.render(), extra.clone());
-            if let Some(h) = &d.hint {
-                printer.hint(h);
-            }
-            // What to do: said with the stage to continue from when one failed (below), else
-            // here.
-            if let (Some(a), None) = (&d.advice, session.failed_stage()) {
-                printer.hint(a);
-            }
-            let mut ev = json!({"event": "error", "message": d.render()});
-            if let Some(st) = extra.get("stage") {
-                ev["stage"] = st.clone();
-            }
-            session.effects.journal(ev);
-            (FAILED, "failed".to_string())
-        }
-    };
-    // What to do next: after the recap for a person, before it in JSON (whose last line is the
-    // recap).
-    let next = if code == OK && result.is_ok() && !common.plan {
-        session.next()
-    } else {
-        Vec::new()
-    };
-    if printer.is_json() {
-        show_next(&printer, &next);
+/// A run or `-e` stopped by a signal, said; its status.
+fn report_stopped(printer: &Printer) -> &'static str {
+    let what = signals::stopped_status();
+    printer.error(
+        &signals::stopped_message(),
+        json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
+    );
+    what
+}
+
+/// The error a run or `-e` ended with: shown with its stage, its hint and (`advice_now`, or
+/// when no stage failed) its advice, and journaled.
+fn report_failure(
+    printer: &Printer,
+    session: &Session,
+    e: &EvalAltResult,
+    source: &str,
+    scope: &Scope,
+    advice_now: bool,
+) {
+    let d = Diagnostic::from_eval(e, Some(source)).with_keys_from(e, source, scope);
+    let mut extra = d.to_json();
+    if let Some(st) = session.failed_stage() {
+        extra["stage"] = json!(st);
     }
-    session.effects.recap(t0.elapsed().as_millis());
-    if !printer.is_json() {
-        show_next(&printer, &next);
+    printer.error(&d.render(), extra.clone());
+    if let Some(h) = &d.hint {
+        printer.hint(h);
     }
-    let advice = result
-        .as_ref()
-        .err()
-        .and_then(|e| Diagnostic::from_eval(e, Some(&source)).advice);
-    if result.is_err() {
-        if let Some(st) = session.failed_stage() {
-            let cmd = args.continue_command(common, &st);
-            let what = if stopped {
-                format!("was {}", signals::stopped_message())
-            } else {
-                "failed".to_string()
-            };
-            printer.status(&match &advice {
-                // The failure says what to do first.
-                Some(a) => format!("stage '{st}' {what}: {a}:\n  {cmd}"),
-                None => format!("stage '{st}' {what}; to continue from it:\n  {cmd}"),
-            });
-            session
-                .effects
-                .journal(json!({"event": "continue", "stage": st, "command": cmd}));
-        } else if let Some(a) = &advice {
-            // A failure outside any stage (a script of no stages, `labsh snapshot`): what to
-            // do is said on its own.
+    // What to do: said with the stage to continue from when one failed (see show_continue),
+    // else here.
+    if advice_now || session.failed_stage().is_none() {
+        if let Some(a) = &d.advice {
             printer.hint(a);
         }
     }
-    let mut end =
-        json!({"event": "run_end", "status": status, "ms": t0.elapsed().as_millis() as u64});
-    if stopped {
-        end["signal"] = json!(signals::stop_signal().map(signals::signal_name));
+    // Journaled (a journal still unwritten stays so: nothing was changed).
+    let mut ev = json!({"event": "error", "message": d.render()});
+    if let Some(st) = extra.get("stage") {
+        ev["stage"] = st.clone();
     }
-    if let Some(p) = session.effects.journal_path() {
-        tracing::info!("journal: {}", p.display());
+    session.effects.journal(ev);
+}
+
+/// After a failed or stopped run's recap: the stage to continue from and the command that does,
+/// after what to do first when the failure says it; or that advice alone, outside any stage.
+fn show_continue(
+    printer: &Printer,
+    session: &Session,
+    args: &RunArgs,
+    common: &Common,
+    e: &EvalAltResult,
+    source: &str,
+    stopped: bool,
+) {
+    let advice = Diagnostic::from_eval(e, Some(source)).advice;
+    if let Some(st) = session.failed_stage() {
+        let cmd = args.continue_command(common, &st);
+        let what = if stopped {
+            format!("was {}", signals::stopped_message())
+        } else {
+            "failed".to_string()
+        };
+        printer.status(&match &advice {
+            // The failure says what to do first.
+            Some(a) => format!("stage '{st}' {what}: {a}:\n  {cmd}"),
+            None => format!("stage '{st}' {what}; to continue from it:\n  {cmd}"),
+        });
+        session
+            .effects
+            .journal(json!({"event": "continue", "stage": st, "command": cmd}));
+    } else if let Some(a) = &advice {
+        // A failure outside any stage (a script of no stages, `labsh snapshot`): what to do is
+        // said on its own.
+        printer.hint(a);
     }
-    session.effects.close_journal(end);
-    // As in eval: the process's exit frees the engine.
-    std::mem::forget(engine);
-    code
 }
 
 /// What the script said to do next (`what_next`) at the end of a run that ended well: a block
@@ -727,7 +758,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         cwd.clone(),
     );
     end_when_forced(&session, t0, false);
-    let Some(ast) = compile_checked(&engine, &printer, "-e", expr, cwd.as_deref()) else {
+    let Some(program) = Program::load(&engine, &printer, "-e", expr, cwd) else {
         return FAILED;
     };
     // A change takes the lab's state lock first (one run per lab state at a time), given back
@@ -735,7 +766,7 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     session.effects.lock_on_change(Some(paths::state_dir()));
     let _held = LockHeld;
     let mut scope = Scope::new();
-    let result = engine.eval_ast_with_scope::<rhai::Dynamic>(&mut scope, &ast);
+    let result = engine.eval_ast_with_scope::<rhai::Dynamic>(&mut scope, &program.ast);
     let _ended = signals::end_of_run();
     let stopped = result
         .as_ref()
@@ -744,45 +775,15 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         // `exit(N)`: its value is the exit code, not a result to print.
         (Ok(_), Some(n)) => n,
         (Ok(v), None) => {
-            if printer.is_json() {
-                printer.event(json!({"event": "result", "value": value::to_json(&v)}));
-            } else if v.is_unit() {
-            } else if printer.stdout_is_terminal() {
-                // For a person: tables, indented maps, wrapped text.
-                printer.out_masked(&value::pretty(&v, printer.width()));
-            } else if v.is_string() {
-                printer.out(&value::show(&v));
-            } else {
-                // For a program: JSON.
-                printer.out_json(value::to_json(&v));
-            }
+            show_result(&printer, &v);
             OK
         }
         (Err(_), _) if stopped => {
-            let what = signals::stopped_status();
-            printer.error(
-                &signals::stopped_message(),
-                json!({"kind": what, "signal": signals::stop_signal().map(signals::signal_name)}),
-            );
+            report_stopped(&printer);
             stopped_code()
         }
         (Err(e), _) => {
-            let d = Diagnostic::from_eval(&e, Some("-e")).with_keys_from(&e, "-e", &scope);
-            let mut extra = d.to_json();
-            if let Some(st) = session.failed_stage() {
-                extra["stage"] = json!(st);
-            }
-            printer.error(&d.render(), extra.clone());
-            for h in d.hint.iter().chain(&d.advice) {
-                printer.hint(h);
-            }
-            // Journaled as a run's error is (a journal still unwritten stays so: nothing was
-            // changed).
-            let mut ev = json!({"event": "error", "message": d.render()});
-            if let Some(st) = extra.get("stage") {
-                ev["stage"] = st.clone();
-            }
-            session.effects.journal(ev);
+            report_failure(&printer, &session, &e, "-e", &scope, true);
             FAILED
         }
     };
@@ -820,6 +821,21 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
     // is written line by line, locks are released with their descriptors).
     std::mem::forget(engine);
     code
+}
+
+/// The value `-e` ended with: a `result` event in JSON; for a person tables, indented maps and
+/// wrapped text; for a program text as it is and anything else as JSON; `()` not at all.
+fn show_result(printer: &Printer, v: &Dynamic) {
+    if printer.is_json() {
+        printer.event(json!({"event": "result", "value": value::to_json(v)}));
+    } else if v.is_unit() {
+    } else if printer.stdout_is_terminal() {
+        printer.out_masked(&value::pretty(v, printer.width()));
+    } else if v.is_string() {
+        printer.out(&value::show(v));
+    } else {
+        printer.out_json(value::to_json(v));
+    }
 }
 
 /// `labsh journal [RUN_ID] [--timeline FILE]`. What the journals hold is shown with its control

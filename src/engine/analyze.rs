@@ -5,8 +5,10 @@ use super::catalog;
 use super::diag::{self, Diagnostic};
 use super::resolver;
 use rhai::{ASTNode, Dynamic, Engine, Expr, Position, Stmt, AST};
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -65,44 +67,112 @@ fn literal_imports(ast: &AST) -> Vec<(String, Position)> {
     out
 }
 
-/// The modules `ast` imports with a literal path, and those they import in turn, each once,
-/// compiled: where the `param(..)` names a script can be given with `--set` are found too, so a
-/// stdlib function may read a parameter for the scripts that call it. A module that cannot be
-/// found, read or compiled is left out (the checker reports it).
-pub fn import_closure(engine: &Engine, ast: &AST, script_dir: Option<&Path>) -> Vec<AST> {
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
-    let mut todo: Vec<(String, String)> = literal_imports(ast)
-        .into_iter()
-        .map(|(p, _)| (ast.source().unwrap_or("(script)").to_string(), p))
-        .collect();
-    while let Some((from, path)) = todo.pop() {
-        let Some(found) = resolver::find(script_dir, Some(&from), &path) else {
-            continue;
-        };
-        let Ok((origin, text)) = resolver::text_of(&found) else {
-            continue;
-        };
-        if !seen.insert(origin.clone()) {
-            continue;
-        }
-        if let Ok(m) = engine.compile(text) {
-            todo.extend(
-                literal_imports(&m)
-                    .into_iter()
-                    .map(|(p, _)| (origin.clone(), p)),
-            );
-            out.push(m);
-        }
-    }
-    out
+/// A module an `import` names, as it was found, read and compiled.
+pub enum Loaded {
+    /// No file or stdlib module of that name.
+    NotFound,
+    /// Found, but it could not be read (a folder, a FIFO, not UTF-8, too large).
+    Unreadable(crate::error::Error),
+    /// Read, but it does not compile.
+    Broken {
+        origin: String,
+        error: rhai::ParseError,
+    },
+    /// Read and compiled; `origin` is the source name its errors show.
+    Compiled { origin: String, ast: Rc<AST> },
 }
 
-/// Whether `ast` or a module it imports (at any depth) imports the module `name` by that literal
-/// path (`import "profile" as p`).
-pub fn imports(engine: &Engine, ast: &AST, script_dir: Option<&Path>, name: &str) -> bool {
-    let has = |a: &AST| literal_imports(a).iter().any(|(p, _)| p == name);
-    has(ast) || import_closure(engine, ast, script_dir).iter().any(has)
+/// The modules one program's imports name, each found, read and compiled once: the checks, the
+/// parameters `--set` is checked against and the question whether it loads a profile all read
+/// them from here. Keyed by the importer's source name and the literal path, as the resolver
+/// finds a module from where it is imported.
+#[derive(Default)]
+pub struct Modules {
+    loaded: RefCell<HashMap<(String, String), Rc<Loaded>>>,
+    closure: OnceCell<Vec<Rc<AST>>>,
+}
+
+impl Modules {
+    pub fn new() -> Modules {
+        Modules::default()
+    }
+
+    /// The module `path` imported from `from`, looked for beside `script_dir` too.
+    pub fn load(
+        &self,
+        engine: &Engine,
+        script_dir: Option<&Path>,
+        from: &str,
+        path: &str,
+    ) -> Rc<Loaded> {
+        let key = (from.to_string(), path.to_string());
+        if let Some(l) = self.loaded.borrow().get(&key) {
+            return l.clone();
+        }
+        let loaded = Rc::new(match resolver::find(script_dir, Some(from), path) {
+            None => Loaded::NotFound,
+            Some(found) => match resolver::text_of(&found) {
+                Err(e) => Loaded::Unreadable(e),
+                Ok((origin, text)) => {
+                    super::sources::register(&origin, &text);
+                    match engine.compile(text) {
+                        Ok(ast) => Loaded::Compiled {
+                            origin,
+                            ast: Rc::new(ast),
+                        },
+                        Err(error) => Loaded::Broken { origin, error },
+                    }
+                }
+            },
+        });
+        self.loaded.borrow_mut().insert(key, loaded.clone());
+        loaded
+    }
+
+    /// The modules `ast` imports with a literal path, and those they import in turn, each once,
+    /// compiled: where the `param(..)` names a script can be given with `--set` are found too, so
+    /// a stdlib function may read a parameter for the scripts that call it. A module that cannot
+    /// be found, read or compiled is left out (the checker reports it). Read once.
+    pub fn closure(&self, engine: &Engine, ast: &AST, script_dir: Option<&Path>) -> &[Rc<AST>] {
+        self.closure.get_or_init(|| {
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut out = Vec::new();
+            let mut todo: Vec<(String, String)> = literal_imports(ast)
+                .into_iter()
+                .map(|(p, _)| (ast.source().unwrap_or("(script)").to_string(), p))
+                .collect();
+            while let Some((from, path)) = todo.pop() {
+                let Loaded::Compiled { origin, ast: m } =
+                    &*self.load(engine, script_dir, &from, &path)
+                else {
+                    continue;
+                };
+                if !seen.insert(origin.clone()) {
+                    continue;
+                }
+                todo.extend(
+                    literal_imports(m)
+                        .into_iter()
+                        .map(|(p, _)| (origin.clone(), p)),
+                );
+                out.push(m.clone());
+            }
+            out
+        })
+    }
+
+    /// Whether `ast` or a module it imports (at any depth) imports the module `name` by that
+    /// literal path (`import "profile" as p`).
+    pub fn imports(
+        &self,
+        engine: &Engine,
+        ast: &AST,
+        script_dir: Option<&Path>,
+        name: &str,
+    ) -> bool {
+        let has = |a: &AST| literal_imports(a).iter().any(|(p, _)| p == name);
+        has(ast) || self.closure(engine, ast, script_dir).iter().any(|a| has(a))
+    }
 }
 
 /// A module as the import graph sees it: who it is (its canonical path, or its stdlib origin),
@@ -447,6 +517,17 @@ pub fn check(
     ast: &AST,
     script_dir: Option<&Path>,
 ) -> Vec<Diagnostic> {
+    check_with(engine, natives, ast, script_dir, &Modules::new())
+}
+
+/// [`check`], the modules the script imports read from (and kept in) `modules`.
+pub fn check_with(
+    engine: &Engine,
+    natives: &Natives,
+    ast: &AST,
+    script_dir: Option<&Path>,
+    modules: &Modules,
+) -> Vec<Diagnostic> {
     let source = ast.source().unwrap_or("(script)");
     let mut known = Known::default();
     for f in ast.iter_functions() {
@@ -483,46 +564,35 @@ pub fn check(
     let mut nested_ns: HashSet<String> = HashSet::new();
     let mut private: HashSet<(String, String)> = HashSet::new();
     for (path, alias, pos) in &imports {
-        match resolver::find(script_dir, Some(source), path) {
-            Some(found) => {
-                let (origin, text) = match resolver::text_of(&found) {
-                    Ok((origin, t)) => (origin, Some(t)),
-                    Err(e) => {
-                        diags.push(diag::at(source, *pos, e));
-                        opaque_ns.insert(alias.clone());
-                        continue;
+        match &*modules.load(engine, script_dir, source, path) {
+            Loaded::Compiled { ast: m, .. } => {
+                for f in m.iter_functions() {
+                    if f.access != rhai::FnAccess::Private {
+                        known.add(alias, f.name, Some(vec![None; f.params.len()]));
+                    } else {
+                        private.insert((alias.clone(), f.name.to_string()));
                     }
-                };
-                if let Some(t) = &text {
-                    super::sources::register(&origin, t);
                 }
-                match text.map(|t| engine.compile(t)) {
-                    Some(Ok(m)) => {
-                        for f in m.iter_functions() {
-                            if f.access != rhai::FnAccess::Private {
-                                known.add(alias, f.name, Some(vec![None; f.params.len()]));
-                            } else {
-                                private.insert((alias.clone(), f.name.to_string()));
-                            }
-                        }
-                        // The modules it imports are its sub-modules (`alias::inner::f`): they
-                        // are not followed, calls into them are trusted.
-                        if m.statements().iter().any(|s| matches!(s, Stmt::Import(..))) {
-                            nested_ns.insert(format!("{alias}::"));
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let mut d = Diagnostic::from_parse(&e, &origin);
-                        d.chain.push(format!("in module '{path}' imported at {source}:{}", pos.line().unwrap_or(0)));
-                        diags.push(d);
-                        opaque_ns.insert(alias.clone());
-                    }
-                    None => {
-                        opaque_ns.insert(alias.clone());
-                    }
+                // The modules it imports are its sub-modules (`alias::inner::f`): they are not
+                // followed, calls into them are trusted.
+                if m.statements().iter().any(|s| matches!(s, Stmt::Import(..))) {
+                    nested_ns.insert(format!("{alias}::"));
                 }
             }
-            None => diags.push(diag::at(
+            Loaded::Broken { origin, error } => {
+                let mut d = Diagnostic::from_parse(error, origin);
+                d.chain.push(format!(
+                    "in module '{path}' imported at {source}:{}",
+                    pos.line().unwrap_or(0)
+                ));
+                diags.push(d);
+                opaque_ns.insert(alias.clone());
+            }
+            Loaded::Unreadable(e) => {
+                diags.push(diag::at(source, *pos, e.clone()));
+                opaque_ns.insert(alias.clone());
+            }
+            Loaded::NotFound => diags.push(diag::at(
                 source,
                 *pos,
                 format!(

@@ -13,7 +13,7 @@ use crate::engine::diag::Diagnostic;
 use crate::engine::{analyze, resolver, sources, value};
 use crate::paths;
 use crate::printer::{Printer, Tone};
-use crate::runner;
+use crate::runner::{self, Program};
 use crate::session::{RunOptions, Session};
 use helper::LabHelper;
 use rhai::{Engine, Scope, AST};
@@ -250,39 +250,28 @@ impl Repl {
     /// `:save`: the input's functions with it once a statement of it ran (or when it has none).
     fn eval_source(&mut self, source: &str, text: &str) -> Vec<save::Entry> {
         let plan = self.session.effects.is_plan();
-        sources::register(source, text);
-        let mut ast = match self.engine.compile_with_scope(&self.scope, text) {
-            Ok(a) => a,
-            Err(e) => {
-                self.show_error(&Diagnostic::from_parse(&e, source));
+        let before = || {
+            self.prelude(&self.imports)
+                .map(|p| p.merge(&self.functions))
+        };
+        let program = match Program::compile_in(
+            &self.engine,
+            &self.natives,
+            &self.scope,
+            before,
+            source,
+            text,
+            self.cwd.clone(),
+        ) {
+            Ok(p) => p,
+            Err(diags) => {
+                for d in &diags {
+                    self.show_error(d);
+                }
                 return Vec::new();
             }
         };
-        ast.set_source(source);
-        let Some(prelude) = self.prelude(&self.imports.clone()) else {
-            return Vec::new();
-        };
-        let mut checked = prelude.merge(&self.functions).merge(&ast);
-        checked.set_source(source);
-        let dir = self.cwd.clone();
-        let diags = analyze::check(&self.engine, &self.natives, &checked, dir.as_deref());
-        // Variables of earlier lines are not visible to the checker: only report functions.
-        let diags: Vec<_> = diags
-            .into_iter()
-            .filter(|d| {
-                !self.scope.contains(
-                    d.message
-                        .trim_start_matches("unknown function '")
-                        .trim_end_matches('\''),
-                )
-            })
-            .collect();
-        if !diags.is_empty() {
-            for d in &diags {
-                self.show_error(d);
-            }
-            return Vec::new();
-        }
+        let ast = program.ast;
         let input_fns = ast.clone_functions_only();
         // The statements one by one, so that what ran is known; an input that cannot be cut
         // runs whole.

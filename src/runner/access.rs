@@ -12,7 +12,7 @@
 //! is what virsh's console already does, and virsh is libvirt's own client, of the same
 //! version as the daemon's library.
 
-use super::{compile_checked, setup, FAILED, USAGE};
+use super::{setup, Program, FAILED, USAGE};
 use crate::cli::{Common, LabArgs, SshArgs};
 use crate::effects::{JournalSlot, Mode};
 use crate::engine::diag::Diagnostic;
@@ -178,10 +178,10 @@ fn find(
         serde_json::Value::from(name)
     );
     let script = format!("import \"target\" as target;\nimport \"access\" as access;\n{call}");
-    let Some(ast) = compile_checked(&engine, printer, what, &script, cwd.as_deref()) else {
+    let Some(program) = Program::load(&engine, printer, what, &script, cwd) else {
         return Err(FAILED);
     };
-    match engine.eval_ast::<Dynamic>(&ast) {
+    match engine.eval_ast::<Dynamic>(&program.ast) {
         Ok(v) => match v.try_cast::<Map>() {
             Some(m) => Ok((session, m)),
             None => {

@@ -13,7 +13,7 @@
 //! error, and nothing is changed), journaled, each repair said (a `repair` event in JSON), and
 //! with `--plan` only planned. The reading after it is the same read-only one.
 
-use super::{script_params, setup, signals, FAILED, OK, USAGE};
+use super::{setup, signals, Program, FAILED, OK, USAGE};
 use crate::cli::{Common, StatusArgs};
 use crate::effects::{journal, JournalSlot, Mode};
 use crate::engine::diag::Diagnostic;
@@ -118,12 +118,12 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
     } else {
         SCRIPT
     };
-    let Some(ast) = super::compile_checked(&engine, &printer, "status", script, cwd.as_deref())
-    else {
+    let Some(program) = Program::load(&engine, &printer, "status", script, cwd) else {
         return FAILED;
     };
+    let ast = &program.ast;
     if !args.lab.sets.is_empty() {
-        let known = script_params(&engine, &ast, cwd.as_deref()).0;
+        let known = program.params(&engine).names;
         let keys: Vec<&str> = args.lab.sets.iter().map(|(k, _)| k.as_str()).collect();
         if let Err(c) = super::check_names(&printer, "--set key", &keys, &known, "labsh status") {
             return c;
@@ -141,7 +141,7 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
     let mut first = true;
     loop {
         let t0 = Instant::now();
-        let result = engine.eval_ast::<Dynamic>(&ast);
+        let result = engine.eval_ast::<Dynamic>(ast);
         let ms = t0.elapsed().as_millis() as u64;
         if cancel.load(Ordering::SeqCst) || result.as_ref().is_err_and(|e| is_interrupt(e)) {
             return stopped();
@@ -206,8 +206,7 @@ fn repair(
         options,
         cwd.clone(),
     );
-    let Some(ast) = super::compile_checked(&engine, printer, REPAIR_SOURCE, REPAIR, cwd.as_deref())
-    else {
+    let Some(program) = Program::load(&engine, printer, REPAIR_SOURCE, REPAIR, cwd.clone()) else {
         return Err(FAILED);
     };
     // One run per lab state at a time: a plan changes nothing and takes no lock.
@@ -264,7 +263,7 @@ fn repair(
         }
     }
     printer.event(json!({"event": "run", "run_id": run_id, "script": REPAIR_SOURCE, "mode": mode}));
-    let result = engine.eval_ast::<Dynamic>(&ast);
+    let result = engine.eval_ast::<Dynamic>(&program.ast);
     let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
     let outcome = match result {
         Ok(v) => {
