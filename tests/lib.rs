@@ -36,6 +36,7 @@ mod ocp;
 mod picture;
 mod plans;
 mod preflight;
+mod provision;
 mod realstack;
 mod redaction;
 mod repl;
