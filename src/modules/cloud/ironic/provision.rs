@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::modules::cloud::api::Api;
 use crate::modules::cloud::id::Id;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use ureq::http::Method;
 
@@ -136,6 +136,56 @@ fn set_planned_state(fx: &Effects, key: &str, v: (String, bool)) {
 /// The fields of a node the provision watcher reads.
 const WATCH_FIELDS: &str = "uuid,name,provision_state,target_provision_state,provision_updated_at,last_error,inspection_finished_at,maintenance,maintenance_reason,power_state,target_power_state,driver,driver_info";
 
+/// The node of `nodes` named `n` (by name or UUID).
+fn find_node(nodes: &[Value], n: &str) -> Option<Value> {
+    nodes
+        .iter()
+        .find(|x| x["name"] == n || x["uuid"] == n)
+        .cloned()
+}
+
+/// One node on its way to a goal, as the provision watch knows it.
+#[derive(Default)]
+struct Watched {
+    /// The state last seen (`state → target` while one is under way).
+    seen: Option<String>,
+    /// The transition last asked for, with the provision state and its time when it was asked.
+    asked: Option<(&'static str, Value, Value)>,
+    /// The transitions asked for so far, in order (none: the node was left as it was).
+    tried: Vec<&'static str>,
+    /// Where it ended, once it has.
+    end: Option<End>,
+}
+
+enum End {
+    /// It reached the goal: the node as last listed.
+    Reached(Value),
+    /// It did not, and why.
+    Failed(String),
+}
+
+impl Watched {
+    fn fail(&mut self, why: impl Into<String>) {
+        self.end = Some(End::Failed(why.into()));
+    }
+
+    fn failed(&self) -> Option<&str> {
+        match &self.end {
+            Some(End::Failed(why)) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// What one look at a node asks of the watch.
+enum Next {
+    /// Nothing this tick: it has ended, or it is on its way.
+    Ended,
+    Waiting,
+    /// Ask Ironic for this transition of this node.
+    Ask(&'static str, Value),
+}
+
 impl<'a> Api<'a> {
     /// The watched fields of every node (one request).
     fn watch_list(&self) -> Result<Vec<Value>, Error> {
@@ -157,58 +207,13 @@ impl<'a> Api<'a> {
     ) -> Result<Vec<Value>, Error> {
         let t0 = Instant::now();
         let mut nodes = self.watch_list()?;
-        let find = |nodes: &[Value], n: &str| -> Option<Value> {
-            nodes
-                .iter()
-                .find(|x| x["name"] == n || x["uuid"] == n)
-                .cloned()
-        };
         if self.fx.is_plan() || self.live().is_none() {
-            let mut out = vec![];
-            for n in names {
-                let (state, inspected, node) = match find(&nodes, n) {
-                    Some(x) => (
-                        x["provision_state"]
-                            .as_str()
-                            .unwrap_or("enroll")
-                            .to_string(),
-                        !x["inspection_finished_at"].is_null(),
-                        x,
-                    ),
-                    None => ("enroll".into(), false, json!({"name": n, "planned": true})),
-                };
-                // Where an earlier step of this plan left the node.
-                let key = format!("{}|{n}", self.conn.name());
-                let (state, inspected) = planned_state(self.fx, &key).unwrap_or((state, inspected));
-                let steps = path(&state, inspected, goal);
-                let after = match steps.last() {
-                    Some(&"provide") => (
-                        "available".to_string(),
-                        inspected || steps.contains(&"inspect"),
-                    ),
-                    Some(_) => (
-                        "manageable".to_string(),
-                        inspected || steps.contains(&"inspect"),
-                    ),
-                    None => (state.clone(), inspected),
-                };
-                set_planned_state(self.fx, &key, after);
-                if steps.is_empty() {
-                    self.fx
-                        .unchanged(self.bm_op(&format!("node.{}", goal.word()), n));
-                }
-                for v in steps {
-                    self.fx.change(
-                        self.bm_op(&format!("node.{v}"), n),
-                        || Err(self.only_planned()),
-                        || (),
-                    )?;
-                }
-                out.push(node);
-            }
-            return Ok(out);
+            return self.provision_planned(names, goal, &nodes);
         }
-        let missing: Vec<&String> = names.iter().filter(|n| find(&nodes, n).is_none()).collect();
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| find_node(&nodes, n).is_none())
+            .collect();
         if !missing.is_empty() {
             return Err(Error::not_found(format!(
                 "no node {} in cloud '{}'; enroll them first (baremetal::nodes_ensure)",
@@ -220,133 +225,36 @@ impl<'a> Api<'a> {
                 self.conn.name()
             )));
         }
-        // What each node was asked to do, and when its provision state last changed then.
-        let mut asked: HashMap<String, (&'static str, Value, Value)> = HashMap::new();
-        let mut tried: HashMap<String, Vec<&'static str>> = HashMap::new();
-        let mut failed: BTreeMap<String, String> = BTreeMap::new();
-        let mut done: BTreeMap<String, Value> = BTreeMap::new();
-        let mut last_seen: HashMap<String, String> = HashMap::new();
-        let mut changed_any: HashMap<String, bool> = HashMap::new();
+        let mut watched: BTreeMap<&str, Watched> = names
+            .iter()
+            .map(|n| (n.as_str(), Watched::default()))
+            .collect();
         let mut tick = Duration::from_millis(100);
         loop {
-            let mut to_do: Vec<(String, &'static str, Value)> = vec![];
+            let mut to_do: Vec<(&str, &'static str, Value)> = vec![];
             let mut pending = 0;
             for n in names {
-                if failed.contains_key(n) || done.contains_key(n) {
-                    continue;
-                }
-                let Some(node) = find(&nodes, n) else {
-                    failed.insert(n.clone(), "the node is gone".into());
+                let Some(w) = watched.get_mut(n.as_str()) else {
                     continue;
                 };
-                let state = node["provision_state"].as_str().unwrap_or("").to_string();
-                let target = node["target_provision_state"].as_str().map(String::from);
-                let seen = match &target {
-                    Some(t) => format!("{state} → {t}"),
-                    None => state.clone(),
-                };
-                if last_seen.get(n) != Some(&seen) {
-                    if last_seen.contains_key(n) || asked.contains_key(n) {
-                        self.fx.printer().status(&format!("  {n}: {seen}"));
-                    }
-                    last_seen.insert(n.clone(), seen);
-                }
-                if node["maintenance"] == json!(true) {
-                    failed.insert(
-                        n.clone(),
-                        format!(
-                            "it is in maintenance: {}",
-                            node["maintenance_reason"]
-                                .as_str()
-                                .unwrap_or("no reason given")
-                        ),
-                    );
-                    continue;
-                }
-                let inspected = !node["inspection_finished_at"].is_null();
-                let mut step = next_step(&state, target.as_deref(), inspected, goal);
-                // A transition asked for and not begun yet (Ironic records the change at once;
-                // this covers a slow answer): the state and its time are as before.
-                if let (Step::Do(v), Some((asked_v, at_state, at_time))) = (&step, asked.get(n)) {
-                    let unchanged = node["provision_state"] == *at_state
-                        && node["provision_updated_at"] == *at_time;
-                    if unchanged && v == asked_v {
-                        step = Step::Wait;
-                    }
-                }
-                match step {
-                    Step::Done => {
-                        if !changed_any.get(n).copied().unwrap_or(false) {
-                            self.fx
-                                .unchanged(self.bm_op(&format!("node.{}", goal.word()), n));
-                        }
-                        done.insert(n.clone(), node);
-                    }
-                    Step::Wait => pending += 1,
-                    Step::Fail(why) => {
-                        failed.insert(n.clone(), why);
-                    }
-                    Step::Do(v) => {
-                        if tried.get(n).is_some_and(|t| t.contains(&v)) {
-                            let last = tried.get(n).and_then(|t| t.last().copied()).unwrap_or(v);
-                            failed.insert(
-                                n.clone(),
-                                format!(
-                                    "{last} failed: it is {state}{}",
-                                    match node["last_error"].as_str() {
-                                        Some(e) if !e.is_empty() => format!(": {e}"),
-                                        _ => String::new(),
-                                    }
-                                ),
-                            );
-                        } else {
-                            to_do.push((n.clone(), v, node));
-                        }
-                    }
+                match self.provision_look(n, find_node(&nodes, n), goal, w) {
+                    Next::Ended => {}
+                    Next::Waiting => pending += 1,
+                    Next::Ask(v, node) => to_do.push((n, v, node)),
                 }
             }
-            if !to_do.is_empty() {
-                let results = crate::effects::pool::run_indexed(jobs, to_do.len(), |i| {
-                    let (n, v, node) = &to_do[i];
-                    self.provision_put(n, v, node)
-                });
-                for ((n, v, node), r) in to_do.into_iter().zip(results) {
-                    match r {
-                        Ok(()) => {
-                            tried.entry(n.clone()).or_default().push(v);
-                            changed_any.insert(n.clone(), true);
-                            asked.insert(
-                                n.clone(),
-                                (
-                                    v,
-                                    node["provision_state"].clone(),
-                                    node["provision_updated_at"].clone(),
-                                ),
-                            );
-                            pending += 1;
-                        }
-                        Err(e) => {
-                            failed.insert(n, e.to_string());
-                        }
-                    }
-                }
-            }
+            pending += self.provision_ask(jobs, to_do, &mut watched);
             if pending == 0 {
                 break;
             }
             if t0.elapsed() > timeout {
-                for n in names {
-                    if !failed.contains_key(n) && !done.contains_key(n) {
-                        let seen = last_seen.get(n).cloned().unwrap_or_default();
-                        failed.insert(
-                            n.clone(),
-                            format!(
-                                "not {} within {} s; it is {seen}",
-                                goal.word(),
-                                timeout.as_secs()
-                            ),
-                        );
-                    }
+                for w in watched.values_mut().filter(|w| w.end.is_none()) {
+                    let seen = w.seen.clone().unwrap_or_default();
+                    w.fail(format!(
+                        "not {} within {} s; it is {seen}",
+                        goal.word(),
+                        timeout.as_secs()
+                    ));
                 }
                 break;
             }
@@ -357,25 +265,167 @@ impl<'a> Api<'a> {
             }
             nodes = self.watch_list()?;
         }
-        if !failed.is_empty() {
-            let lines: Vec<String> = failed
-                .iter()
-                .map(|(n, why)| {
-                    let bmc = find(&nodes, n)
-                        .map(|x| node_bmc(&x))
-                        .unwrap_or_else(|| "?".into());
-                    format!("{n} (BMC {bmc}): {why}")
-                })
-                .collect();
-            return Err(Error::failed(format!(
-                "{} of {} node(s) did not become {}:\n  {}",
-                failed.len(),
-                names.len(),
-                goal.word(),
-                lines.join("\n  ")
-            )));
+        provision_result(names, goal, &nodes, watched)
+    }
+
+    /// [`Api::bm_provision`] in a plan (or on a cloud that is not there): each transition a node
+    /// would go through shown, starting where an earlier step of the plan left it.
+    fn provision_planned(
+        &self,
+        names: &[String],
+        goal: Goal,
+        nodes: &[Value],
+    ) -> Result<Vec<Value>, Error> {
+        let mut out = vec![];
+        for n in names {
+            let (state, inspected, node) = match find_node(nodes, n) {
+                Some(x) => (
+                    x["provision_state"]
+                        .as_str()
+                        .unwrap_or("enroll")
+                        .to_string(),
+                    !x["inspection_finished_at"].is_null(),
+                    x,
+                ),
+                None => ("enroll".into(), false, json!({"name": n, "planned": true})),
+            };
+            // Where an earlier step of this plan left the node.
+            let key = format!("{}|{n}", self.conn.name());
+            let (state, inspected) = planned_state(self.fx, &key).unwrap_or((state, inspected));
+            let steps = path(&state, inspected, goal);
+            let after = match steps.last() {
+                Some(&"provide") => (
+                    "available".to_string(),
+                    inspected || steps.contains(&"inspect"),
+                ),
+                Some(_) => (
+                    "manageable".to_string(),
+                    inspected || steps.contains(&"inspect"),
+                ),
+                None => (state.clone(), inspected),
+            };
+            set_planned_state(self.fx, &key, after);
+            if steps.is_empty() {
+                self.fx
+                    .unchanged(self.bm_op(&format!("node.{}", goal.word()), n));
+            }
+            for v in steps {
+                self.fx.change(
+                    self.bm_op(&format!("node.{v}"), n),
+                    || Err(self.only_planned()),
+                    || (),
+                )?;
+            }
+            out.push(node);
         }
-        Ok(names.iter().filter_map(|n| done.get(n).cloned()).collect())
+        Ok(out)
+    }
+
+    /// One look at the node `n` as this tick's list shows it (`None`: it is gone): its change
+    /// of state printed, and what it needs next towards `goal`, its end recorded in `w`.
+    fn provision_look(&self, n: &str, node: Option<Value>, goal: Goal, w: &mut Watched) -> Next {
+        if w.end.is_some() {
+            return Next::Ended;
+        }
+        let Some(node) = node else {
+            w.fail("the node is gone");
+            return Next::Ended;
+        };
+        let state = node["provision_state"].as_str().unwrap_or("").to_string();
+        let target = node["target_provision_state"].as_str().map(String::from);
+        let seen = match &target {
+            Some(t) => format!("{state} → {t}"),
+            None => state.clone(),
+        };
+        if w.seen.as_ref() != Some(&seen) {
+            if w.seen.is_some() || w.asked.is_some() {
+                self.fx.printer().status(&format!("  {n}: {seen}"));
+            }
+            w.seen = Some(seen);
+        }
+        if node["maintenance"] == json!(true) {
+            w.fail(format!(
+                "it is in maintenance: {}",
+                node["maintenance_reason"]
+                    .as_str()
+                    .unwrap_or("no reason given")
+            ));
+            return Next::Ended;
+        }
+        let inspected = !node["inspection_finished_at"].is_null();
+        let mut step = next_step(&state, target.as_deref(), inspected, goal);
+        // A transition asked for and not begun yet (Ironic records the change at once; this
+        // covers a slow answer): the state and its time are as before.
+        if let (Step::Do(v), Some((asked_v, at_state, at_time))) = (&step, &w.asked) {
+            let unchanged =
+                node["provision_state"] == *at_state && node["provision_updated_at"] == *at_time;
+            if unchanged && v == asked_v {
+                step = Step::Wait;
+            }
+        }
+        match step {
+            Step::Done => {
+                if w.tried.is_empty() {
+                    self.fx
+                        .unchanged(self.bm_op(&format!("node.{}", goal.word()), n));
+                }
+                w.end = Some(End::Reached(node));
+                Next::Ended
+            }
+            Step::Wait => Next::Waiting,
+            Step::Fail(why) => {
+                w.fail(why);
+                Next::Ended
+            }
+            Step::Do(v) if w.tried.contains(&v) => {
+                let last = w.tried.last().copied().unwrap_or(v);
+                w.fail(format!(
+                    "{last} failed: it is {state}{}",
+                    match node["last_error"].as_str() {
+                        Some(e) if !e.is_empty() => format!(": {e}"),
+                        _ => String::new(),
+                    }
+                ));
+                Next::Ended
+            }
+            Step::Do(v) => Next::Ask(v, node),
+        }
+    }
+
+    /// Asks for every transition of `to_do` at once (on up to `jobs` threads), each recorded in
+    /// its node's record, a refused one as its failure; how many were asked for.
+    fn provision_ask(
+        &self,
+        jobs: usize,
+        to_do: Vec<(&str, &'static str, Value)>,
+        watched: &mut BTreeMap<&str, Watched>,
+    ) -> usize {
+        if to_do.is_empty() {
+            return 0;
+        }
+        let results = crate::effects::pool::run_indexed(jobs, to_do.len(), |i| {
+            let (n, v, node) = &to_do[i];
+            self.provision_put(n, v, node)
+        });
+        let mut asked = 0;
+        for ((n, v, node), r) in to_do.into_iter().zip(results) {
+            let Some(w) = watched.get_mut(n) else {
+                continue;
+            };
+            match r {
+                Ok(()) => {
+                    w.tried.push(v);
+                    w.asked = Some((
+                        v,
+                        node["provision_state"].clone(),
+                        node["provision_updated_at"].clone(),
+                    ));
+                    asked += 1;
+                }
+                Err(e) => w.fail(e.to_string()),
+            }
+        }
+        asked
     }
 
     fn provision_put(&self, name: &str, verb: &str, node: &Value) -> Result<(), Error> {
@@ -468,6 +518,42 @@ impl<'a> Api<'a> {
             tick = (tick * 2).min(Duration::from_millis(500));
         }
     }
+}
+
+/// The nodes that reached the goal, in the order of `names`; or an error naming each node that
+/// did not (by name, with its BMC as last listed in `nodes`) and why.
+fn provision_result(
+    names: &[String],
+    goal: Goal,
+    nodes: &[Value],
+    watched: BTreeMap<&str, Watched>,
+) -> Result<Vec<Value>, Error> {
+    let lines: Vec<String> = watched
+        .iter()
+        .filter_map(|(n, w)| w.failed().map(|why| (n, why)))
+        .map(|(n, why)| {
+            let bmc = find_node(nodes, n)
+                .map(|x| node_bmc(&x))
+                .unwrap_or_else(|| "?".into());
+            format!("{n} (BMC {bmc}): {why}")
+        })
+        .collect();
+    if !lines.is_empty() {
+        return Err(Error::failed(format!(
+            "{} of {} node(s) did not become {}:\n  {}",
+            lines.len(),
+            names.len(),
+            goal.word(),
+            lines.join("\n  ")
+        )));
+    }
+    Ok(names
+        .iter()
+        .filter_map(|n| match watched.get(n.as_str()).map(|w| &w.end) {
+            Some(Some(End::Reached(node))) => Some(node.clone()),
+            _ => None,
+        })
+        .collect())
 }
 
 #[cfg(test)]
