@@ -474,14 +474,26 @@ impl Natives {
     }
 }
 
-/// The functions a call may reach: the natives, and the script's own and imported ones.
-struct Scope<'a> {
+/// The functions a call may reach: the natives, the script's own and those of the modules it
+/// imports, and what cannot be checked.
+struct Reach<'a> {
+    /// The source the problems are named by.
+    source: &'a str,
     natives: &'a Natives,
     engine: &'a Engine,
     local: Known,
+    /// The script's variables: a call of one by name (a function pointer) is not unknown.
+    variables: HashSet<String>,
+    /// Namespaces whose functions cannot be known: a module imported by a computed path, or one
+    /// that could not be read or compiled.
+    opaque_ns: HashSet<String>,
+    /// Namespaces below an imported module ("alias::"): its own imports, trusted.
+    nested_ns: HashSet<String>,
+    /// The private functions of each imported module, by alias.
+    private: HashSet<(String, String)>,
 }
 
-impl Scope<'_> {
+impl Reach<'_> {
     fn sigs(&self, ns: &str, name: &str) -> Option<Vec<&Option<Sig>>> {
         let key = (ns.to_string(), name.to_string());
         let native = self.natives.known(self.engine).fns.get(&key);
@@ -507,6 +519,298 @@ impl Scope<'_> {
             .keys()
             .chain(self.local.fns.keys())
     }
+
+    /// Whether calls into `ns` are not checked.
+    fn trusted(&self, ns: &str) -> bool {
+        self.opaque_ns.contains(ns) || self.nested_ns.iter().any(|n| ns.starts_with(n.as_str()))
+    }
+
+    /// The native signatures of `c`'s function, when `c` is a call of a function the checks
+    /// read (not a method, not into a namespace they trust) that is known.
+    fn function_sigs(&self, c: &Call) -> Option<Vec<&Option<Sig>>> {
+        if c.method || self.trusted(&c.ns) {
+            return None;
+        }
+        self.sigs(&c.ns, &c.name)
+    }
+}
+
+/// What a script declares: its variables, its imports with a literal path (path, alias,
+/// position), and the aliases of those whose path is computed at run time.
+#[derive(Default)]
+struct Declared {
+    variables: HashSet<String>,
+    imports: Vec<(String, String, Position)>,
+    dynamic: Vec<String>,
+}
+
+impl Declared {
+    fn of(ast: &AST) -> Declared {
+        let mut d = Declared::default();
+        ast.walk(&mut |path: &[ASTNode]| {
+            match path.last() {
+                Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
+                    if let Expr::StringConstant(p, _) = &x.0 {
+                        d.imports.push((p.to_string(), x.1.name.to_string(), *pos));
+                    } else {
+                        d.dynamic.push(x.1.name.to_string());
+                    }
+                }
+                Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
+                    d.variables.insert(x.0.name.to_string());
+                }
+                Some(ASTNode::Expr(Expr::Variable(x, ..))) => {
+                    d.variables.insert(x.1.to_string());
+                }
+                _ => {}
+            }
+            true
+        });
+        d
+    }
+}
+
+impl<'a> Reach<'a> {
+    /// What the calls of `ast` may reach: its own functions, and each imported module's under
+    /// its alias (read from `modules`); a module that cannot be found, read or compiled is a
+    /// problem in `diags`, at its `import`.
+    fn of(
+        engine: &'a Engine,
+        natives: &'a Natives,
+        ast: &'a AST,
+        (script_dir, modules): (Option<&Path>, &Modules),
+        declared: Declared,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Reach<'a> {
+        let source = ast.source().unwrap_or("(script)");
+        let mut reach = Reach {
+            source,
+            natives,
+            engine,
+            local: Known::default(),
+            variables: declared.variables,
+            opaque_ns: declared.dynamic.into_iter().collect(),
+            nested_ns: HashSet::new(),
+            private: HashSet::new(),
+        };
+        for f in ast.iter_functions() {
+            // Script functions are untyped: only their arity is checked.
+            reach
+                .local
+                .add("", f.name, Some(vec![None; f.params.len()]));
+        }
+        for (path, alias, pos) in &declared.imports {
+            match &*modules.load(engine, script_dir, source, path) {
+                Loaded::Compiled { ast: m, .. } => reach.add_module(alias, m),
+                Loaded::Broken { origin, error } => {
+                    let mut d = Diagnostic::from_parse(error, origin);
+                    d.chain.push(format!(
+                        "in module '{path}' imported at {source}:{}",
+                        pos.line().unwrap_or(0)
+                    ));
+                    diags.push(d);
+                    reach.opaque_ns.insert(alias.clone());
+                }
+                Loaded::Unreadable(e) => {
+                    diags.push(diag::at(source, *pos, e.clone()));
+                    reach.opaque_ns.insert(alias.clone());
+                }
+                Loaded::NotFound => diags.push(diag::at(
+                    source,
+                    *pos,
+                    format!(
+                        "module {path:?} not found (looked beside the script, in LABSH_PATH, in {}, and in the stdlib: {})",
+                        crate::paths::user_lib_dir().display(),
+                        resolver::embedded_names().collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            }
+        }
+        reach
+    }
+
+    /// The functions of the module `m`, imported as `alias`.
+    fn add_module(&mut self, alias: &str, m: &AST) {
+        for f in m.iter_functions() {
+            if f.access != rhai::FnAccess::Private {
+                self.local
+                    .add(alias, f.name, Some(vec![None; f.params.len()]));
+            } else {
+                self.private.insert((alias.to_string(), f.name.to_string()));
+            }
+        }
+        // The modules it imports are its sub-modules (`alias::inner::f`): they are not followed,
+        // calls into them are trusted.
+        if m.statements().iter().any(|s| matches!(s, Stmt::Import(..))) {
+            self.nested_ns.insert(format!("{alias}::"));
+        }
+    }
+}
+
+/// A call the checks read: a function or method called by name (no operator, no keyword, no
+/// closure), with what is known of its arguments.
+struct Call {
+    name: String,
+    /// Its namespace ("" for none), without the trailing `::`.
+    ns: String,
+    pos: Position,
+    method: bool,
+    /// The kind of each argument that is a literal.
+    args: Vec<Option<Kind>>,
+}
+
+impl Call {
+    fn full(&self) -> String {
+        if self.ns.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}::{}", self.ns, self.name)
+        }
+    }
+}
+
+/// The calls of `ast`, in the order the walk meets them.
+fn calls_of(ast: &AST) -> Vec<Call> {
+    let mut out = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let (x, pos, method) = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(x, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => (x, *pos, false),
+            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => (x, *pos, true),
+            _ => return true,
+        };
+        let name = x.name.as_str();
+        if x.is_operator_call() || KEYWORD_FNS.contains(&name) || name.contains('$') {
+            return true;
+        }
+        out.push(Call {
+            name: name.to_string(),
+            ns: if x.namespace.is_empty() {
+                String::new()
+            } else {
+                x.namespace.to_string().trim_end_matches("::").to_string()
+            },
+            pos,
+            method,
+            args: x.args.iter().map(kind_of).collect(),
+        });
+        true
+    });
+    out
+}
+
+/// A rule: the problem of one call, if it has one.
+type Rule = fn(&Reach, &Call) -> Option<Diagnostic>;
+
+/// A method no function of that name can be.
+fn unknown_method(r: &Reach, c: &Call) -> Option<Diagnostic> {
+    (c.method && !r.is_method(&c.name))
+        .then(|| diag::at(r.source, c.pos, format!("unknown method '{}'", c.name)))
+}
+
+/// A function that is not there (a variable holding one is), or is private to its module; the
+/// closest known name suggested.
+fn unknown_function(r: &Reach, c: &Call) -> Option<Diagnostic> {
+    if c.method || r.trusted(&c.ns) || r.sigs(&c.ns, &c.name).is_some() {
+        return None;
+    }
+    if c.ns.is_empty() && r.variables.contains(&c.name) {
+        return None;
+    }
+    let full = c.full();
+    if r.private.contains(&(c.ns.clone(), c.name.clone())) {
+        return Some(diag::at(
+            r.source,
+            c.pos,
+            format!(
+                "'{full}' is private to module {}: only its own functions call it",
+                c.ns
+            ),
+        ));
+    }
+    let mut d = diag::at(r.source, c.pos, format!("unknown function '{full}'"));
+    if let Some(s) = suggest(r.keys(), &c.ns, &c.name) {
+        d = d.with_hint(format!("did you mean '{s}'?"));
+    }
+    Some(d)
+}
+
+/// A known function called with a number of arguments none of its signatures takes.
+fn wrong_arity(r: &Reach, c: &Call) -> Option<Diagnostic> {
+    let sigs = r.function_sigs(c)?;
+    let arity = c.args.len();
+    if sigs
+        .iter()
+        .any(|s| s.as_ref().is_none_or(|s| s.len() == arity))
+    {
+        return None;
+    }
+    let arities: Vec<String> = sigs
+        .iter()
+        .filter_map(|s| s.as_ref().map(|s| s.len().to_string()))
+        .collect();
+    Some(diag::at(
+        r.source,
+        c.pos,
+        format!(
+            "'{}' takes {} argument(s), not {arity}",
+            c.full(),
+            arities.join(" or ")
+        ),
+    ))
+}
+
+/// A known function whose literal arguments no native signature of the same arity takes.
+fn wrong_types(r: &Reach, c: &Call) -> Option<Diagnostic> {
+    let sigs = r.function_sigs(c)?;
+    let same_arity: Vec<&Option<Sig>> = sigs
+        .into_iter()
+        .filter(|s| s.as_ref().is_none_or(|s| s.len() == c.args.len()))
+        .collect();
+    let ok = same_arity.is_empty()
+        || same_arity.iter().any(|s| match s {
+            None => true,
+            Some(params) => params
+                .iter()
+                .zip(&c.args)
+                .all(|(t, k)| k.is_none_or(|k| accepts(t.as_deref(), k))),
+        });
+    if ok {
+        return None;
+    }
+    let full = c.full();
+    let got: Vec<&str> = c
+        .args
+        .iter()
+        .map(|k| k.map(kind_name).unwrap_or("?"))
+        .collect();
+    let wanted: Vec<String> = same_arity
+        .iter()
+        .filter_map(|s| s.as_ref())
+        .map(|p| {
+            format!(
+                "({})",
+                p.iter()
+                    .map(|t| t.clone().unwrap_or_else(|| "?".into()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    Some(
+        diag::at(
+            r.source,
+            c.pos,
+            format!(
+                "wrong argument types for '{full}': got ({})",
+                got.join(", ")
+            ),
+        )
+        .with_hint(format!(
+            "'{full}' takes {}; `help(\"{full}\")` shows how to call it",
+            super::diag::friendly_types(&wanted.join(" or "))
+        )),
+    )
 }
 
 /// Checks `ast`, its problems named by the AST's source (the file it was compiled from).
@@ -520,7 +824,9 @@ pub fn check(
     check_with(engine, natives, ast, script_dir, &Modules::new())
 }
 
-/// [`check`], the modules the script imports read from (and kept in) `modules`.
+/// [`check`], the modules the script imports read from (and kept in) `modules`: the modules it
+/// imports (a problem for each that cannot be read or compiled), then one pass over its calls
+/// for each rule, then its import cycles.
 pub fn check_with(
     engine: &Engine,
     natives: &Natives,
@@ -528,213 +834,30 @@ pub fn check_with(
     script_dir: Option<&Path>,
     modules: &Modules,
 ) -> Vec<Diagnostic> {
-    let source = ast.source().unwrap_or("(script)");
-    let mut known = Known::default();
-    for f in ast.iter_functions() {
-        // Script functions are untyped: only their arity is checked.
-        known.add("", f.name, Some(vec![None; f.params.len()]));
-    }
-    // Imports with a literal path: the module's functions, under its alias.
-    let mut variables: HashSet<String> = HashSet::new();
-    let mut imports: Vec<(String, String, Position)> = Vec::new();
-    // Imports whose path is computed at run time: calls into them cannot be checked.
-    let mut dynamic: Vec<String> = Vec::new();
-    ast.walk(&mut |path: &[ASTNode]| {
-        match path.last() {
-            Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
-                if let Expr::StringConstant(p, _) = &x.0 {
-                    imports.push((p.to_string(), x.1.name.to_string(), *pos));
-                } else {
-                    dynamic.push(x.1.name.to_string());
-                }
-            }
-            Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
-                variables.insert(x.0.name.to_string());
-            }
-            Some(ASTNode::Expr(Expr::Variable(x, ..))) => {
-                variables.insert(x.1.to_string());
-            }
-            _ => {}
-        }
-        true
-    });
     let mut diags = Vec::new();
-    let mut opaque_ns: HashSet<String> = dynamic.into_iter().collect();
-    // Namespaces below an imported module ("alias::"), and the private functions of each one.
-    let mut nested_ns: HashSet<String> = HashSet::new();
-    let mut private: HashSet<(String, String)> = HashSet::new();
-    for (path, alias, pos) in &imports {
-        match &*modules.load(engine, script_dir, source, path) {
-            Loaded::Compiled { ast: m, .. } => {
-                for f in m.iter_functions() {
-                    if f.access != rhai::FnAccess::Private {
-                        known.add(alias, f.name, Some(vec![None; f.params.len()]));
-                    } else {
-                        private.insert((alias.clone(), f.name.to_string()));
-                    }
-                }
-                // The modules it imports are its sub-modules (`alias::inner::f`): they are not
-                // followed, calls into them are trusted.
-                if m.statements().iter().any(|s| matches!(s, Stmt::Import(..))) {
-                    nested_ns.insert(format!("{alias}::"));
-                }
-            }
-            Loaded::Broken { origin, error } => {
-                let mut d = Diagnostic::from_parse(error, origin);
-                d.chain.push(format!(
-                    "in module '{path}' imported at {source}:{}",
-                    pos.line().unwrap_or(0)
-                ));
-                diags.push(d);
-                opaque_ns.insert(alias.clone());
-            }
-            Loaded::Unreadable(e) => {
-                diags.push(diag::at(source, *pos, e.clone()));
-                opaque_ns.insert(alias.clone());
-            }
-            Loaded::NotFound => diags.push(diag::at(
-                source,
-                *pos,
-                format!(
-                    "module {path:?} not found (looked beside the script, in LABSH_PATH, in {}, and in the stdlib: {})",
-                    crate::paths::user_lib_dir().display(),
-                    resolver::embedded_names().collect::<Vec<_>>().join(", ")
-                ),
-            )),
-        }
-    }
-    let scope = Scope {
-        natives,
+    let reach = Reach::of(
         engine,
-        local: known,
-    };
-    ast.walk(&mut |path: &[ASTNode]| {
-        let (x, pos, method) = match path.last() {
-            Some(ASTNode::Expr(Expr::FnCall(x, pos)))
-            | Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => (x, *pos, false),
-            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => (x, *pos, true),
-            _ => return true,
-        };
-        if x.is_operator_call() || KEYWORD_FNS.contains(&x.name.as_str()) {
-            return true;
-        }
-        let name = x.name.as_str();
-        if name.starts_with("anon$") || name.contains('$') {
-            return true;
-        }
-        let ns = if x.namespace.is_empty() {
-            String::new()
-        } else {
-            x.namespace.to_string().trim_end_matches("::").to_string()
-        };
-        if method {
-            if !scope.is_method(name) {
-                diags.push(diag::at(source, pos, format!("unknown method '{name}'")));
-            }
-            return true;
-        }
-        if opaque_ns.contains(&ns) || nested_ns.iter().any(|n| ns.starts_with(n.as_str())) {
-            return true;
-        }
-        let Some(sigs) = scope.sigs(&ns, name) else {
-            if ns.is_empty() && variables.contains(name) {
-                return true;
-            }
-            let full = if ns.is_empty() {
-                name.to_string()
-            } else {
-                format!("{ns}::{name}")
-            };
-            if private.contains(&(ns.clone(), name.to_string())) {
-                diags.push(diag::at(
-                    source,
-                    pos,
-                    format!("'{full}' is private to module {ns}: only its own functions call it"),
-                ));
-                return true;
-            }
-            let mut d = diag::at(source, pos, format!("unknown function '{full}'"));
-            if let Some(s) = suggest(scope.keys(), &ns, name) {
-                d = d.with_hint(format!("did you mean '{s}'?"));
-            }
-            diags.push(d);
-            return true;
-        };
-        // Literal arguments against the native signatures of the same arity.
-        let arity = x.args.len();
-        let same_arity: Vec<&Option<Sig>> = sigs
-            .iter()
-            .copied()
-            .filter(|s| s.as_ref().is_none_or(|s| s.len() == arity))
-            .collect();
-        if same_arity.is_empty() {
-            let arities: Vec<String> = sigs
+        natives,
+        ast,
+        (script_dir, modules),
+        Declared::of(ast),
+        &mut diags,
+    );
+    let calls = calls_of(ast);
+    const RULES: [Rule; 4] = [unknown_method, unknown_function, wrong_arity, wrong_types];
+    // A call breaks one rule at most; the problems are told in the order of the calls.
+    let mut found: Vec<(usize, Diagnostic)> = RULES
+        .iter()
+        .flat_map(|rule| {
+            calls
                 .iter()
-                .filter_map(|s| s.as_ref().map(|s| s.len().to_string()))
-                .collect();
-            let full = if ns.is_empty() {
-                name.to_string()
-            } else {
-                format!("{ns}::{name}")
-            };
-            diags.push(diag::at(
-                source,
-                pos,
-                format!(
-                    "'{full}' takes {} argument(s), not {arity}",
-                    arities.join(" or ")
-                ),
-            ));
-            return true;
-        }
-        let kinds: Vec<Option<Kind>> = x.args.iter().map(kind_of).collect();
-        let ok = same_arity.iter().any(|s| match s {
-            None => true,
-            Some(params) => params
-                .iter()
-                .zip(&kinds)
-                .all(|(t, k)| k.is_none_or(|k| accepts(t.as_deref(), k))),
-        });
-        if !ok {
-            let full = if ns.is_empty() {
-                name.to_string()
-            } else {
-                format!("{ns}::{name}")
-            };
-            let got: Vec<&str> = kinds
-                .iter()
-                .map(|k| k.map(kind_name).unwrap_or("?"))
-                .collect();
-            let wanted: Vec<String> = same_arity
-                .iter()
-                .filter_map(|s| s.as_ref())
-                .map(|p| {
-                    format!(
-                        "({})",
-                        p.iter()
-                            .map(|t| t.clone().unwrap_or_else(|| "?".into()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect();
-            diags.push(
-                diag::at(
-                    source,
-                    pos,
-                    format!(
-                        "wrong argument types for '{full}': got ({})",
-                        got.join(", ")
-                    ),
-                )
-                .with_hint(format!(
-                    "'{full}' takes {}; `help(\"{full}\")` shows how to call it",
-                    super::diag::friendly_types(&wanted.join(" or "))
-                )),
-            );
-        }
-        true
-    });
+                .enumerate()
+                .filter_map(|(i, c)| rule(&reach, c).map(|d| (i, d)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    found.sort_by_key(|(i, _)| *i);
+    diags.extend(found.into_iter().map(|(_, d)| d));
     diags.extend(import_cycles(engine, ast, script_dir));
     diags
 }
@@ -796,5 +919,31 @@ mod tests {
         assert_eq!(msgs[1], "unknown function 'nope'");
         assert_eq!(msgs[2], "unknown method 'nomethod'");
         assert_eq!(d[1].line, Some(5));
+    }
+
+    #[test]
+    fn each_rule_is_told_in_the_order_of_the_calls() {
+        let mut e = Engine::new();
+        e.register_fn("takes_array", |_a: rhai::Array| 1_i64);
+        let mut ast = e
+            .compile("fn mine(x) { x }\nnope(2);\nmine(1, 2);\n[1].nomethod();\ntakes_array(\"no\");\nlet f = 1;\nf(3);\nmine(nope2(1));")
+            .unwrap();
+        ast.set_source("t.rhai");
+        let d = check(&e, &Natives::new(), &ast, None);
+        let got: Vec<(Option<usize>, &str)> =
+            d.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(2), "unknown function 'nope'"),
+                (Some(3), "'mine' takes 1 argument(s), not 2"),
+                (Some(4), "unknown method 'nomethod'"),
+                (
+                    Some(5),
+                    "wrong argument types for 'takes_array': got (a string)"
+                ),
+                (Some(8), "unknown function 'nope2'"),
+            ]
+        );
     }
 }
