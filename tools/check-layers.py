@@ -3,7 +3,11 @@
 through others (a `crate::` or `super::` path names the file it reaches, `super::` counted from
 the inline module it is written in; a folder's mod.rs declaring and using its own children is
 not an import, as a relative `child::x` path is not read). Prints each circle found and exits 1;
-else says so."""
+else says so.
+
+And no function of src/ (its tests too) is longer than LONGEST lines, from `fn` to its closing
+brace, unless a `// Long on purpose: REASON` comment is beside it (among the comments and
+attributes just above it, or on its `fn` line), or it is one of NOT_YET_SPLIT."""
 import os
 import re
 import sys
@@ -214,15 +218,194 @@ def self_check():
         assert got == want, f"check-layers reads {text!r} as {got}, not {want}"
 
 
+LONGEST = 100
+MARKER = "// Long on purpose:"
+
+# Functions longer than LONGEST that are still to be split, each in work of its own; a function
+# of this list that is no longer long is an error, so that the list stays true.
+NOT_YET_SPLIT = {
+    ("modules/snapshot/client.rs", "revert"),
+    ("modules/snapshot/client.rs", "save"),
+    ("modules/virt/mod.rs", "dom_spec"),
+    ("modules/ocp/install_config.rs", "network_option_profile_problems"),
+    ("modules/ocp/install_config.rs", "the_network_options_by_release"),
+    ("modules/cloud/baremetal/entries.rs", "parse_entry"),
+    ("modules/ssh/job.rs", "follow"),
+    ("modules/cloud/config.rs", "from_entry"),
+    ("effects/process.rs", "exec_in"),
+    ("repl/mod.rs", "start"),
+    ("repl/mod.rs", "eval_source"),
+    ("modules/virt/client.rs", "network_ensure"),
+    ("runner/status.rs", "status"),
+    ("effects/timeline.rs", "svg"),
+    ("effects/timeline.rs", "rows"),
+    ("runner.rs", "journal_cmd"),
+    ("modules/img/client.rs", "cache_base"),
+    ("modules/ocp/installer.rs", "install"),
+    ("modules/cloud/ironic/nodes.rs", "node_plan"),
+    ("modules/cloud/api/image.rs", "image_ensure"),
+    ("modules/cloud/client/mod.rs", "call"),
+    ("modules/bmc/mod.rs", "nodes_of"),
+}
+
+
+def blanked(text):
+    """`text` with its strings, characters and comments blanked (newlines kept), so that the
+    braces left are the code's."""
+    out, i, n = [], 0, len(text)
+
+    def blank(j):
+        out.append(re.sub(r"[^\n]", " ", text[i:j]))
+        return j
+
+    while i < n:
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            i = blank(n if j < 0 else j)
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i)
+            i = blank(n if j < 0 else j + 2)
+            continue
+        raw = re.compile(r'b?r(#*)"').match(text, i)
+        if raw and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            j = text.find('"' + raw.group(1), raw.end())
+            i = blank(n if j < 0 else j + 1 + len(raw.group(1)))
+            continue
+        if text[i] == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            i = blank(j + 1)
+            continue
+        ch = re.compile(r"b?'(\\.|\\u\{[0-9a-fA-F]+\}|[^\\'])'").match(text, i)
+        if ch:
+            i = blank(ch.end())
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def attribute_or_comment(line):
+    """Whether a line above a function is one of its comments or attributes (an attribute may take
+    several lines), not code or a blank line."""
+    t = line.strip()
+    return t.startswith("//") or (t != "" and not t.endswith(("{", "}", ";")))
+
+
+def functions(text):
+    """The functions of a file with a body: (name, first line, last line, marked), lines from 1;
+    a function inside another is counted on its own, and in the one around it."""
+    code = blanked(text)
+    lines = text.split("\n")
+    found = []
+    for m in re.finditer(r"\bfn\s+([A-Za-z_][A-Za-z0-9_]*)", code):
+        i, depth = m.end(), 0
+        while i < len(code) and not (depth <= 0 and code[i] in "{;"):
+            depth += {"(": 1, "<": 1, "[": 1, ")": -1, ">": -1, "]": -1}.get(code[i], 0)
+            # `->` is no closing angle bracket.
+            if code[i] == ">" and code[i - 1] == "-":
+                depth += 1
+            i += 1
+        if i >= len(code) or code[i] == ";":
+            continue
+        j, braces = i, 0
+        while j < len(code):
+            braces += {"{": 1, "}": -1}.get(code[j], 0)
+            if braces == 0:
+                break
+            j += 1
+        first = code.count("\n", 0, m.start()) + 1
+        last = code.count("\n", 0, j) + 1
+        # The comments and attributes just above it, and its own line.
+        k = first - 1
+        above = [lines[k - 1]] if MARKER in lines[k - 1] else []
+        while k >= 2 and attribute_or_comment(lines[k - 2]):
+            k -= 1
+            above.append(lines[k - 1])
+        marked = any(MARKER in l for l in above)
+        found.append((m.group(1), first, last, marked))
+    return found
+
+
+def long_functions():
+    """Problems: a function over LONGEST lines with no reason beside it, a reason with nothing
+    after its colon, a function of NOT_YET_SPLIT that is no longer long or no longer there."""
+    problems, pending = [], set(NOT_YET_SPLIT)
+    for d, _, files in os.walk(ROOT):
+        for f in sorted(files):
+            if not f.endswith(".rs"):
+                continue
+            path = os.path.join(d, f)
+            rel = os.path.relpath(path, ROOT)
+            text = open(path, encoding="utf-8").read()
+            for line_no, line in enumerate(text.split("\n"), 1):
+                k = line.find(MARKER)
+                if k >= 0 and not line[k + len(MARKER):].strip():
+                    problems.append(f"src/{rel}:{line_no}: '{MARKER}' says no reason")
+            for name, first, last, marked in functions(text):
+                n = last - first + 1
+                if (rel, name) in NOT_YET_SPLIT:
+                    if n > LONGEST:
+                        pending.discard((rel, name))
+                    continue
+                if n > LONGEST and not marked:
+                    problems.append(
+                        f"src/{rel}:{first}: fn {name} is {n} lines (more than {LONGEST}): split it "
+                        f"where it does several things, or say why it is long in a "
+                        f"'{MARKER} REASON' comment above it"
+                    )
+    for rel, name in sorted(pending):
+        problems.append(
+            f"src/{rel}: fn {name} is no longer over {LONGEST} lines (or gone): take it off "
+            f"NOT_YET_SPLIT in tools/check-layers.py"
+        )
+    return problems
+
+
+def self_check_lengths():
+    """The function reader on the forms src/ uses."""
+    text = (
+        "/// doc\n"
+        "// Long on purpose: a table\n"
+        "#[test]\n"
+        "fn a() -> Vec<u8> {\n"
+        '    let s = "}{";\n'
+        "    let c = '}';\n"
+        "    // }\n"
+        "    fn inner(x: &[u8; 2]) {\n"
+        "    }\n"
+        "    vec![]\n"
+        "}\n"
+        "trait T { fn decl(&self); }\n"
+        "#[expect(\n"
+        "    clippy::x,\n"
+        "    // Long on purpose: a match over a protocol's cases\n"
+        '    reason = "y"\n'
+        ")]\n"
+        "fn b<T: Into<String>>(t: T) -> Option<String> where T: Clone { Some(t.into()) }\n"
+    )
+    got = functions(text)
+    want = [("a", 4, 11, True), ("inner", 8, 9, False), ("b", 18, 18, True)]
+    assert got == want, f"check-layers reads the functions as {got}, not {want}"
+
+
 def main():
     self_check()
+    self_check_lengths()
     found = circles(graph(modules()))
     for c in found:
         print("import circle: " + " <-> ".join(x or "main" for x in c))
     if found:
         print("break each circle so that imports point one way (see docs/ARCHITECTURE.md, Layers)")
+    long = long_functions()
+    for p in long:
+        print(p)
+    if found or long:
         return 1
     print("the layers point one way: no import circle in src/")
+    print(f"no function of src/ over {LONGEST} lines without its reason beside it")
     return 0
 
 
