@@ -227,7 +227,6 @@ NOT_YET_SPLIT = {
     ("modules/snapshot/client.rs", "revert"),
     ("modules/snapshot/client.rs", "save"),
     ("modules/virt/mod.rs", "dom_spec"),
-    ("modules/ocp/install_config.rs", "network_option_profile_problems"),
     ("modules/ocp/install_config.rs", "the_network_options_by_release"),
     ("modules/cloud/baremetal/entries.rs", "parse_entry"),
     ("modules/ssh/job.rs", "follow"),

@@ -788,8 +788,6 @@ pub fn release_problems(r: Release, v: &serde_json::Value) -> (Vec<String>, Vec<
 /// machines' network, and each network's addresses and VLAN against the overcloud's ranges.
 pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
     let mut e = vec![];
-    let name = r.name();
-    let s = |x: Option<&Value>| x.and_then(Value::as_str).unwrap_or("").to_string();
     let empty = serde_json::Map::new();
     let nets = v
         .get("networks")
@@ -799,9 +797,69 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
         .get("security_groups")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let names =
-        |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>().join(", ");
-    // The pools' additional networks and security groups.
+    pool_option_problems(r, v, nets, groups, &mut e);
+    // Each network: its addresses, its VLAN on the overcloud's provider ranges.
+    let ranges: Vec<(String, i64, i64)> = v
+        .get("vlan_ranges")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        text_of(x.get("physical_network")),
+                        x.get("min").and_then(Value::as_i64).unwrap_or(0),
+                        x.get("max").and_then(Value::as_i64).unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ovlans: Vec<(String, i64)> = v
+        .get("overcloud_vlans")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, x)| x.as_i64().map(|n| (k.clone(), n)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (k, n) in nets {
+        tenant_network_problems(k, n, &ranges, &ovlans, &mut e);
+    }
+    // The VIPs: fields of the release.
+    if r.vip_fields().is_none() {
+        for k in ["api", "ingress"] {
+            if !text_of(get(v, &format!("vips.{k}"))).is_empty() {
+                e.push(format!(
+                    "ocp.vips.{k}: OpenShift {} takes no VIP address (apiVIP comes in 4.5); leave it ()",
+                    r.name()
+                ));
+            }
+        }
+    }
+    machines_network_problems(r, v, nets, &mut e);
+    e
+}
+
+/// A value's text ("" for none or a value that is not a string).
+fn text_of(x: Option<&Value>) -> String {
+    x.and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// The keys of a map, for a message.
+fn key_names(m: &serde_json::Map<String, Value>) -> String {
+    m.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// The pools' additional networks and security groups: fields of the release, each one of the
+/// tenant's (`nets`, `groups`).
+fn pool_option_problems(
+    r: Release,
+    v: &Value,
+    nets: &serde_json::Map<String, Value>,
+    groups: &serde_json::Map<String, Value>,
+    e: &mut Vec<String>,
+) {
     for pool in ["control_plane", "compute"] {
         for (key, field, known) in [
             ("networks", "additionalNetworkIDs", nets),
@@ -836,139 +894,126 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
                     };
                     e.push(format!(
                         "{at}: {n:?} is not one of {what} ({}); define it there so the tenant step makes it",
-                        names(known)
+                        key_names(known)
                     ));
                 }
             }
         }
     }
-    // Each network: its addresses, its VLAN on the overcloud's provider ranges.
-    let ranges: Vec<(String, i64, i64)> = v
-        .get("vlan_ranges")
+}
+
+/// The tenant network `k` (`n`): its addresses inside its CIDR, its VLAN in one of the
+/// overcloud's provider `ranges` and none of the overcloud's own networks' (`ovlans`).
+fn tenant_network_problems(
+    k: &str,
+    n: &Value,
+    ranges: &[(String, i64, i64)],
+    ovlans: &[(String, i64)],
+    e: &mut Vec<String>,
+) {
+    let at = format!("tenant.networks.{k}");
+    let cidr = text_of(n.get("cidr"));
+    if parse_cidr(&cidr).is_none() {
+        e.push(format!(
+            "{at}.cidr: {cidr:?} is not a CIDR such as 192.168.100.0/24"
+        ));
+        return;
+    }
+    for f in ["gateway", "metadata_route"] {
+        let a = text_of(n.get(f));
+        let inside = a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a);
+        if !a.is_empty() && !inside {
+            e.push(format!("{at}.{f}: {a:?} is not an address of {cidr}"));
+        }
+    }
+    let pool: Vec<String> = n
+        .get("pool")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    (
-                        s(x.get("physical_network")),
-                        x.get("min").and_then(Value::as_i64).unwrap_or(0),
-                        x.get("max").and_then(Value::as_i64).unwrap_or(-1),
-                    )
-                })
-                .collect()
-        })
+        .map(|a| a.iter().map(|x| text_of(Some(x))).collect())
         .unwrap_or_default();
-    let ovlans: Vec<(String, i64)> = v
-        .get("overcloud_vlans")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, x)| x.as_i64().map(|n| (k.clone(), n)))
-                .collect()
-        })
-        .unwrap_or_default();
-    for (k, n) in nets {
-        let at = format!("tenant.networks.{k}");
-        let cidr = s(n.get("cidr"));
-        if parse_cidr(&cidr).is_none() {
-            e.push(format!(
-                "{at}.cidr: {cidr:?} is not a CIDR such as 192.168.100.0/24"
-            ));
-            continue;
-        }
-        for f in ["gateway", "metadata_route"] {
-            let a = s(n.get(f));
-            let inside = a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, &a);
-            if !a.is_empty() && !inside {
-                e.push(format!("{at}.{f}: {a:?} is not an address of {cidr}"));
-            }
-        }
-        let pool: Vec<String> = n
-            .get("pool")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|x| s(Some(x))).collect())
-            .unwrap_or_default();
-        if !pool.is_empty() && pool.len() != 2 {
-            e.push(format!(
-                "{at}.pool: must be [first, last] addresses, not {} of them",
-                pool.len()
-            ));
-        }
-        for a in &pool {
-            if !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, a)) {
-                e.push(format!("{at}.pool: {a:?} is not an address of {cidr}"));
-            }
-        }
-        if let Some(vlan) = n.get("vlan").filter(|x| !x.is_null()) {
-            let Some(vlan) = vlan.as_i64() else {
-                e.push(format!("{at}.vlan: {vlan} must be a VLAN ID (an integer)"));
-                continue;
-            };
-            let phys = {
-                let p = s(n.get("physical_network"));
-                if p.is_empty() {
-                    "datacentre".to_string()
-                } else {
-                    p
-                }
-            };
-            let mine: Vec<&(String, i64, i64)> = ranges.iter().filter(|r| r.0 == phys).collect();
-            if !mine.iter().any(|r| r.1 <= vlan && vlan <= r.2) {
-                let shown: Vec<String> = ranges
-                    .iter()
-                    .map(|r| format!("{}:{}:{}", r.0, r.1, r.2))
-                    .collect();
-                e.push(format!(
-                    "{at}.vlan: VLAN {vlan} on {phys} is outside the overcloud's provider VLAN ranges ({}): add a range that holds it to overcloud.provider_vlan_ranges",
-                    if shown.is_empty() { "none: overcloud.provider_vlan_ranges is empty".to_string() } else { shown.join(", ") }
-                ));
-            }
-            for (on, ov) in &ovlans {
-                if *ov == vlan {
-                    e.push(format!(
-                        "{at}.vlan: VLAN {vlan} is the overcloud's {on} network's (overcloud.networks.{on}.vlan) on the same bond; choose another"
-                    ));
-                }
-            }
+    if !pool.is_empty() && pool.len() != 2 {
+        e.push(format!(
+            "{at}.pool: must be [first, last] addresses, not {} of them",
+            pool.len()
+        ));
+    }
+    for a in &pool {
+        if !(a.parse::<Ipv4Addr>().is_ok() && cidr::contains(&cidr, a)) {
+            e.push(format!("{at}.pool: {a:?} is not an address of {cidr}"));
         }
     }
-    // The VIPs: fields of the release.
-    let vip = |k: &str| s(get(v, &format!("vips.{k}")));
-    if r.vip_fields().is_none() {
-        for k in ["api", "ingress"] {
-            if !vip(k).is_empty() {
-                e.push(format!(
-                    "ocp.vips.{k}: OpenShift {name} takes no VIP address (apiVIP comes in 4.5); leave it ()"
-                ));
-            }
+    let Some(vlan) = n.get("vlan").filter(|x| !x.is_null()) else {
+        return;
+    };
+    let Some(vlan) = vlan.as_i64() else {
+        e.push(format!("{at}.vlan: {vlan} must be a VLAN ID (an integer)"));
+        return;
+    };
+    let phys = {
+        let p = text_of(n.get("physical_network"));
+        if p.is_empty() {
+            "datacentre".to_string()
+        } else {
+            p
+        }
+    };
+    let mine: Vec<&(String, i64, i64)> = ranges.iter().filter(|r| r.0 == phys).collect();
+    if !mine.iter().any(|r| r.1 <= vlan && vlan <= r.2) {
+        let shown: Vec<String> = ranges
+            .iter()
+            .map(|r| format!("{}:{}:{}", r.0, r.1, r.2))
+            .collect();
+        e.push(format!(
+            "{at}.vlan: VLAN {vlan} on {phys} is outside the overcloud's provider VLAN ranges ({}): add a range that holds it to overcloud.provider_vlan_ranges",
+            if shown.is_empty() { "none: overcloud.provider_vlan_ranges is empty".to_string() } else { shown.join(", ") }
+        ));
+    }
+    for (on, ov) in ovlans {
+        if *ov == vlan {
+            e.push(format!(
+                "{at}.vlan: VLAN {vlan} is the overcloud's {on} network's (overcloud.networks.{on}.vlan) on the same bond; choose another"
+            ));
         }
     }
-    // The machines' own network, made before the install.
-    let machines = s(v.get("machines_network"));
+}
+
+/// The machines' own network, made before the install: a field of the release, one of the
+/// tenant's networks (`nets`) whose CIDR is the machine CIDR, a provider network only as the
+/// release documents it, the VIPs inside it and outside its allocation pool where the release
+/// says so.
+fn machines_network_problems(
+    r: Release,
+    v: &Value,
+    nets: &serde_json::Map<String, Value>,
+    e: &mut Vec<String>,
+) {
+    let name = r.name();
+    let machines = text_of(v.get("machines_network"));
     if machines.is_empty() {
-        return e;
+        return;
     }
     let at = "ocp.machines_network";
     let Some(field) = r.premade_machines_subnet() else {
         e.push(format!(
             "{at}: OpenShift {name} always makes the machines' network itself: a pre-made machines subnet (machinesSubnet) comes in 4.5; leave it ()"
         ));
-        return e;
+        return;
     };
     let Some(n) = nets.get(&machines) else {
         e.push(format!(
             "{at}: {machines:?} is not one of tenant.networks ({})",
-            names(nets)
+            key_names(nets)
         ));
-        return e;
+        return;
     };
-    let cidr = s(n.get("cidr"));
-    let mcidr = s(v.get("machine_cidr"));
+    let cidr = text_of(n.get("cidr"));
+    let mcidr = text_of(v.get("machine_cidr"));
     if cidr != mcidr {
         e.push(format!(
             "ocp.machine_cidr: {mcidr} must be the CIDR of the machines' subnet tenant.networks.{machines}.cidr ({cidr}): OpenShift {name} refuses a machineNetwork that is not the {field} subnet's"
         ));
     }
+    let vip = |k: &str| text_of(get(v, &format!("vips.{k}")));
     let provider = n.get("vlan").is_some_and(|x| !x.is_null());
     if provider {
         match r.provider_machines_network() {
@@ -981,7 +1026,7 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
                         "tenant.networks.{machines}.shared: a provider network of the machines must be shared, or Nova cannot make its ports (OpenShift's docs/user/openstack/provider_networks.md); set shared: true"
                     ));
                 }
-                if needs.metadata_route && s(n.get("metadata_route")).is_empty() {
+                if needs.metadata_route && text_of(n.get("metadata_route")).is_empty() {
                     e.push(format!(
                         "tenant.networks.{machines}.metadata_route: a provider network of the machines needs a route to the metadata address 169.254.169.254 (docs/user/openstack/provider_networks.md); give the next hop that reaches it"
                     ));
@@ -1015,7 +1060,7 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
         let pool: Vec<String> = n
             .get("pool")
             .and_then(Value::as_array)
-            .map(|x| x.iter().map(|y| s(Some(y))).collect())
+            .map(|x| x.iter().map(|y| text_of(Some(y))).collect())
             .unwrap_or_default();
         if r.vips_outside_pool() && pool.len() == 2 && in_range(&a, &pool[0], &pool[1]) {
             e.push(format!(
@@ -1024,7 +1069,6 @@ pub fn network_option_profile_problems(r: Release, v: &Value) -> Vec<String> {
             ));
         }
     }
-    e
 }
 
 /// Whether IPv4 `a` is between `lo` and `hi`, inclusive.
