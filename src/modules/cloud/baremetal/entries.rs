@@ -108,28 +108,75 @@ fn redfish_url(addr: &str, port: Option<u16>) -> Result<String, Error> {
 /// One entry, or the problems of its fields.
 fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
     let mut bad = vec![];
-    let get = |k: &str, bad: &mut Vec<String>| -> Option<String> {
-        match field_text(m, k) {
-            Some(Ok(t)) if !t.trim().is_empty() => Some(t.trim().to_string()),
-            Some(Ok(_)) => {
-                bad.push(format!("{k} is empty"));
-                None
-            }
-            Some(Err(e)) => {
-                bad.push(e.to_string());
-                None
-            }
-            None => None,
-        }
-    };
-    // Absent or null (instackenv's `null`): the field is missing. An empty or mistyped one was
-    // named by `get` already.
+    // Absent or null (instackenv's `null`): the field is missing. An empty or mistyped one is
+    // named by `text_field` already.
     let absent = |k: &str| field_text(m, k).is_none();
-    let name = get("name", &mut bad);
+    let name = text_field(m, "name", &mut bad);
     if name.is_none() && absent("name") {
         bad.push("name is missing".into());
     }
-    let driver = match get("pm_type", &mut bad).as_deref() {
+    let driver = driver_of(m, &mut bad);
+    let port = port_of(m, &mut bad);
+    let addr = text_field(m, "pm_addr", &mut bad);
+    if addr.is_none() && absent("pm_addr") {
+        bad.push("pm_addr is missing (the BMC's address)".into());
+    }
+    let (address, system_id) = bmc_of(m, driver, addr.as_deref(), port, &mut bad);
+    let username = text_field(m, "pm_user", &mut bad);
+    if username.is_none() && absent("pm_user") {
+        bad.push("pm_user is missing".into());
+    }
+    let password = password_of(m, &mut bad);
+    let macs = macs_of(m, &mut bad);
+    let cpus = positive(m, &["cpu"], &mut bad);
+    let memory_mb = positive(m, &["memory", "memory_mib", "memory_mb"], &mut bad);
+    let local_gb = positive(m, &["disk", "disk_gb", "local_gb"], &mut bad);
+    let cpu_arch = text_field(m, "arch", &mut bad);
+    let capabilities = capabilities_of(m, &mut bad);
+    let verify_ca = verify_ca_of(m, &mut bad);
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    match (name, driver, username, password) {
+        (Some(name), Some(driver), Some(username), Some(password)) => Ok(Entry {
+            name,
+            driver,
+            address,
+            port: if driver == Driver::Ipmi { port } else { None },
+            system_id,
+            username,
+            password,
+            verify_ca,
+            macs,
+            cpus,
+            memory_mb,
+            local_gb,
+            cpu_arch,
+            capabilities,
+        }),
+        _ => Err(vec!["is incomplete".into()]),
+    }
+}
+
+/// A text field, trimmed; an empty or mistyped one named in `bad`.
+fn text_field(m: &Map, k: &str, bad: &mut Vec<String>) -> Option<String> {
+    match field_text(m, k) {
+        Some(Ok(t)) if !t.trim().is_empty() => Some(t.trim().to_string()),
+        Some(Ok(_)) => {
+            bad.push(format!("{k} is empty"));
+            None
+        }
+        Some(Err(e)) => {
+            bad.push(e.to_string());
+            None
+        }
+        None => None,
+    }
+}
+
+/// `pm_type`: ipmi (and the names TripleO gave it before) or redfish.
+fn driver_of(m: &Map, bad: &mut Vec<String>) -> Option<Driver> {
+    match text_field(m, "pm_type", bad).as_deref() {
         Some("ipmi" | "pxe_ipmitool" | "ipmitool") => Some(Driver::Ipmi),
         Some("redfish") => Some(Driver::Redfish),
         Some(other) => {
@@ -138,13 +185,17 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
             ));
             None
         }
-        None if absent("pm_type") => {
+        None if field_text(m, "pm_type").is_none() => {
             bad.push("pm_type is missing (ipmi or redfish)".into());
             None
         }
         None => None,
-    };
-    let port = match field_text(m, "pm_port") {
+    }
+}
+
+/// `pm_port`, when given.
+fn port_of(m: &Map, bad: &mut Vec<String>) -> Option<u16> {
+    match field_text(m, "pm_port") {
         None => None,
         Some(Err(e)) => {
             bad.push(e.to_string());
@@ -157,29 +208,36 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
                 None
             }
         },
-    };
-    let addr = get("pm_addr", &mut bad);
-    if addr.is_none() && absent("pm_addr") {
-        bad.push("pm_addr is missing (the BMC's address)".into());
     }
+}
+
+/// The BMC's address as its driver takes it (an IPMI host, with its port given; a Redfish URL)
+/// and, for Redfish, the system's path.
+fn bmc_of(
+    m: &Map,
+    driver: Option<Driver>,
+    addr: Option<&str>,
+    port: Option<u16>,
+    bad: &mut Vec<String>,
+) -> (String, Option<String>) {
     let mut address = String::new();
     let mut system_id = None;
-    match (driver, &addr) {
+    match (driver, addr) {
         (Some(Driver::Ipmi), Some(a)) => {
             if !is_host(a) {
                 bad.push(format!("pm_addr {a:?} is not an IP address or host name"));
             }
-            if port.is_none() && absent("pm_port") {
+            if port.is_none() && field_text(m, "pm_port").is_none() {
                 bad.push("pm_port is missing (the BMC's UDP port, 623 on a real one)".into());
             }
-            address = a.clone();
+            address = a.to_string();
         }
         (Some(Driver::Redfish), Some(a)) => {
             match redfish_url(a, port) {
                 Ok(u) => address = u,
                 Err(e) => bad.push(e.to_string()),
             }
-            match get("pm_system_id", &mut bad) {
+            match text_field(m, "pm_system_id", bad) {
                 Some(s) if s.starts_with('/') => system_id = Some(s),
                 Some(s) => bad.push(format!(
                     "pm_system_id {s:?} must be the system's path (/redfish/v1/Systems/ID)"
@@ -191,11 +249,12 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
         }
         _ => {}
     }
-    let username = get("pm_user", &mut bad);
-    if username.is_none() && absent("pm_user") {
-        bad.push("pm_user is missing".into());
-    }
-    let password = match m.get("pm_password").filter(|v| !v.is_unit()) {
+    (address, system_id)
+}
+
+/// `pm_password`: a secret, not empty.
+fn password_of(m: &Map, bad: &mut Vec<String>) -> Option<Secret> {
+    match m.get("pm_password").filter(|v| !v.is_unit()) {
         Some(v) => match v.read_lock::<Secret>() {
             Some(s) if !s.expose().is_empty() => Some(s.clone()),
             Some(_) => {
@@ -214,7 +273,11 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
             bad.push("pm_password is missing".into());
             None
         }
-    };
+    }
+}
+
+/// `mac`: a list of MAC addresses, at least one, each once, in lower case.
+fn macs_of(m: &Map, bad: &mut Vec<String>) -> Vec<String> {
     let mut macs = vec![];
     match m.get("mac").filter(|v| !v.is_unit()) {
         Some(v) if v.is_array() => {
@@ -238,10 +301,12 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
         )),
         None => bad.push("mac is missing (the MAC of the provisioning NIC, in a list)".into()),
     }
-    let cpus = positive(m, &["cpu"], &mut bad);
-    let memory_mb = positive(m, &["memory", "memory_mib", "memory_mb"], &mut bad);
-    let local_gb = positive(m, &["disk", "disk_gb", "local_gb"], &mut bad);
-    let cpu_arch = get("arch", &mut bad);
+    macs
+}
+
+/// `capabilities` (`key:value,...`), with `profile` given on its own taking the place of the
+/// one among them.
+fn capabilities_of(m: &Map, bad: &mut Vec<String>) -> Vec<(String, String)> {
     let mut capabilities = match field_text(m, "capabilities") {
         None => vec![],
         Some(Err(e)) => {
@@ -258,14 +323,19 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
             c
         }
     };
-    if let Some(p) = get("profile", &mut bad) {
+    if let Some(p) = text_field(m, "profile", bad) {
         if let Some(slot) = capabilities.iter_mut().find(|(k, _)| k == "profile") {
             slot.1 = p;
         } else {
             capabilities.push(("profile".into(), p));
         }
     }
-    let verify_ca = match m.get("redfish_verify_ca").filter(|v| !v.is_unit()) {
+    capabilities
+}
+
+/// `redfish_verify_ca`: a bool, or its text.
+fn verify_ca_of(m: &Map, bad: &mut Vec<String>) -> Option<bool> {
+    match m.get("redfish_verify_ca").filter(|v| !v.is_unit()) {
         None => None,
         Some(v) if v.is_bool() => v.as_bool().ok(),
         Some(v) => match v.to_string().to_ascii_lowercase().as_str() {
@@ -276,28 +346,6 @@ fn parse_entry(m: &Map) -> Result<Entry, Vec<String>> {
                 None
             }
         },
-    };
-    if !bad.is_empty() {
-        return Err(bad);
-    }
-    match (name, driver, username, password) {
-        (Some(name), Some(driver), Some(username), Some(password)) => Ok(Entry {
-            name,
-            driver,
-            address,
-            port: if driver == Driver::Ipmi { port } else { None },
-            system_id,
-            username,
-            password,
-            verify_ca,
-            macs,
-            cpus,
-            memory_mb,
-            local_gb,
-            cpu_arch,
-            capabilities,
-        }),
-        _ => Err(vec!["is incomplete".into()]),
     }
 }
 
