@@ -215,6 +215,131 @@ pub fn parse_poll(line: &str) -> Option<(u64, bool, Option<i64>)> {
     Some((size, alive, rc))
 }
 
+/// What a followed job has printed so far: the line it has not ended yet, its last line and its
+/// last 40 (blank lines left out).
+#[derive(Default)]
+struct Printed {
+    pending: String,
+    last: String,
+    tail: Vec<String>,
+}
+
+impl Printed {
+    /// `clean` (the output, redacted) added: its whole lines taken off the front once (a look
+    /// may bring back millions).
+    fn add(&mut self, clean: &str) {
+        self.pending.push_str(clean);
+        let mut start = 0;
+        while let Some(i) = self.pending[start..].find('\n') {
+            let l = self.pending[start..start + i].trim_end_matches('\r');
+            start += i + 1;
+            if !l.trim().is_empty() {
+                self.last = l.to_string();
+                self.tail.push(self.last.clone());
+                if self.tail.len() > 40 {
+                    self.tail.remove(0);
+                }
+            }
+        }
+        self.pending.drain(..start);
+    }
+}
+
+/// The shell line of one poll of the job in folder `d` (quoted): "SIZE ALIVE [RC]", then what
+/// the job printed from `offset` on, at most CHUNK bytes.
+fn poll_line(d: &str, offset: u64) -> String {
+    format!(
+        "D={d}; s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); \
+         a=0; kill -0 \"$(cat \"$D/pid\" 2>/dev/null)\" 2>/dev/null && a=1; echo \"$s $a $r\"; \
+         n=$((s - {offset})); [ \"$n\" -gt {CHUNK} ] && n={CHUNK}; \
+         tail -c +{} \"$D/out\" 2>/dev/null | head -c \"$n\"",
+        offset + 1
+    )
+}
+
+/// A job past its timeout `t`: stopped, and the error that says so with its log and the last of
+/// what it printed.
+fn stop_timed_out(fx: &Effects, h: &Host, spec: &JobSpec, t: Duration, tail: &[String]) -> Error {
+    let stopped = match stop(fx, h, spec) {
+        Ok(()) => "it was stopped".to_string(),
+        Err(e) => format!("stopping it failed ({e}), it may still run there"),
+    };
+    Error::timed_out(format!(
+        "{} did not finish in {} on {}; {stopped}. Its log: {}{}",
+        spec.name,
+        short(t),
+        h.label(),
+        spec.log,
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n    {}",
+                tail[tail.len().saturating_sub(10)..].join("\n    ")
+            )
+        }
+    ))
+}
+
+/// How a followed job's progress is shown: a spinner on a terminal, else a status line each
+/// minute.
+struct Progress {
+    printer: std::sync::Arc<crate::printer::Printer>,
+    what: String,
+    spinner: Option<indicatif::ProgressBar>,
+    said: std::cell::Cell<Instant>,
+}
+
+impl Progress {
+    fn new(printer: &std::sync::Arc<crate::printer::Printer>, what: String) -> Progress {
+        Progress {
+            spinner: printer.spinner(&what),
+            printer: printer.clone(),
+            what,
+            said: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    /// The time the job has run and its `last` line.
+    fn show(&self, elapsed: Duration, last: &str) {
+        let what = &self.what;
+        let shown: String = last.chars().take(100).collect();
+        match &self.spinner {
+            Some(p) => p.set_message(crate::printer::data(
+                &format!("{what} {}: {shown}", short(elapsed)),
+                false,
+            )),
+            None => {
+                if self.said.get().elapsed() >= Duration::from_secs(60) {
+                    self.printer.status(&format!(
+                        "  {what}: {} so far; last: {shown}",
+                        short(elapsed)
+                    ));
+                    self.said.set(Instant::now());
+                }
+            }
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(p) = &self.spinner {
+            p.finish_and_clear();
+        }
+    }
+}
+
+/// Waits `every` before the next poll; false when the run is stopped meanwhile.
+fn wait_poll(fx: &Effects, every: Duration) -> bool {
+    let until = Instant::now() + every;
+    while Instant::now() < until {
+        if fx.check_cancel().is_err() {
+            return false;
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+    }
+    true
+}
+
 /// Follows the job until it has an exit code: its output copied to the local log, a spinner on a
 /// terminal (else a status line each minute), the timeout honoured (the job is stopped), Ctrl-C
 /// leaving it running.
@@ -228,22 +353,15 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         &spec.log,
     ))?);
     let d = shell_quote(&folder(spec));
-    let printer = fx.printer().clone();
-    let what = format!("{} on {}", spec.name, h.label());
-    let spinner = printer.spinner(&what);
+    let progress = Progress::new(fx.printer(), format!("{} on {}", spec.name, h.label()));
     let t0 = Instant::now();
     let mut offset: u64 = 0;
-    let mut pending = String::new();
-    let mut last = String::new();
-    let mut tail: Vec<String> = Vec::new();
-    let mut said = Instant::now();
+    let mut printed = Printed::default();
     let mut misses = 0;
     // Interrupted: the job goes on on the host, and the next run follows it.
     let left_running = || {
-        if let Some(p) = &spinner {
-            p.finish_and_clear();
-        }
-        printer.status(&format!(
+        progress.clear();
+        fx.printer().status(&format!(
             "  {} keeps running on {}; run again to follow it (its log so far: {})",
             spec.name,
             h.label(),
@@ -252,20 +370,14 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         Error::interrupted()
     };
     let end = loop {
-        let line = format!(
-            "D={d}; s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); \
-             a=0; kill -0 \"$(cat \"$D/pid\" 2>/dev/null)\" 2>/dev/null && a=1; echo \"$s $a $r\"; \
-             n=$((s - {offset})); [ \"$n\" -gt {CHUNK} ] && n={CHUNK}; \
-             tail -c +{} \"$D/out\" 2>/dev/null | head -c \"$n\"",
-            offset + 1
-        );
-        let out = match remote(fx, h, &line, None, Duration::from_secs(120)) {
-            Ok(o) => o,
-            Err(e) if e.is_interrupted() => {
-                return Err(left_running());
+        let line = poll_line(&d, offset);
+        let out = remote(fx, h, &line, None, Duration::from_secs(120)).map_err(|e| {
+            if e.is_interrupted() {
+                left_running()
+            } else {
+                e
             }
-            Err(e) => return Err(e),
-        };
+        })?;
         let (status, rest) = out.stdout.split_once('\n').unwrap_or((&out.stdout, ""));
         let Some((size, alive, rc)) = parse_poll(status) else {
             return Err(Error::failed(format!(
@@ -279,42 +391,13 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
             let clean = crate::effects::secret::redact(rest);
             copy_out(&mut log, clean.as_bytes(), fx, h, spec);
             offset += rest.len() as u64;
-            pending.push_str(&clean);
-            // The whole lines, taken off the front once: a look may bring back millions.
-            let mut start = 0;
-            while let Some(i) = pending[start..].find('\n') {
-                let l = pending[start..start + i].trim_end_matches('\r');
-                start += i + 1;
-                if !l.trim().is_empty() {
-                    last = l.to_string();
-                    tail.push(last.clone());
-                    if tail.len() > 40 {
-                        tail.remove(0);
-                    }
-                }
-            }
-            pending.drain(..start);
+            printed.add(&clean);
         }
         if offset > size {
             offset = size;
         }
         let elapsed = t0.elapsed();
-        let shown: String = last.chars().take(100).collect();
-        match &spinner {
-            Some(p) => p.set_message(crate::printer::data(
-                &format!("{what} {}: {shown}", short(elapsed)),
-                false,
-            )),
-            None => {
-                if said.elapsed() >= Duration::from_secs(60) {
-                    printer.status(&format!(
-                        "  {what}: {} so far; last: {shown}",
-                        short(elapsed)
-                    ));
-                    said = Instant::now();
-                }
-            }
-        }
+        progress.show(elapsed, &printed.last);
         if let Some(code) = rc {
             if offset >= size {
                 break code;
@@ -330,47 +413,21 @@ fn follow(fx: &Effects, h: &Host, spec: &JobSpec, attached: bool) -> Result<JobE
         } else {
             misses = 0;
         }
-        if let Some(t) = spec.timeout {
-            if elapsed > t {
-                let stopped = match stop(fx, h, spec) {
-                    Ok(()) => "it was stopped".to_string(),
-                    Err(e) => format!("stopping it failed ({e}), it may still run there"),
-                };
-                if let Some(p) = &spinner {
-                    p.finish_and_clear();
-                }
-                return Err(Error::timed_out(format!(
-                    "{} did not finish in {} on {}; {stopped}. Its log: {}{}",
-                    spec.name,
-                    short(t),
-                    h.label(),
-                    spec.log,
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "\n    {}",
-                            tail[tail.len().saturating_sub(10)..].join("\n    ")
-                        )
-                    }
-                )));
-            }
+        if let Some(t) = spec.timeout.filter(|t| elapsed > *t) {
+            let e = stop_timed_out(fx, h, spec, t, &printed.tail);
+            progress.clear();
+            return Err(e);
         }
-        let until = Instant::now() + spec.every;
-        while Instant::now() < until {
-            if fx.check_cancel().is_err() {
-                return Err(left_running());
-            }
-            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        if !wait_poll(fx, spec.every) {
+            return Err(left_running());
         }
     };
-    if !pending.trim().is_empty() {
-        tail.push(pending.trim_end().to_string());
+    let mut tail = printed.tail;
+    if !printed.pending.trim().is_empty() {
+        tail.push(printed.pending.trim_end().to_string());
         copy_out(&mut log, b"\n", fx, h, spec);
     }
-    if let Some(p) = &spinner {
-        p.finish_and_clear();
-    }
+    progress.clear();
     Ok(JobEnd {
         code: end,
         attached,
