@@ -276,116 +276,9 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
             at("auth.auth_url")
         )));
     }
-    let auth_type = s(entry, "auth_type").unwrap_or_else(|| {
-        if s(auth, "application_credential_secret").is_some() {
-            "v3applicationcredential".into()
-        } else {
-            "password".into()
-        }
-    });
-    let dom_fallback = [
-        ("default_domain_id", "default_domain_name"),
-        ("domain_id", "domain_name"),
-    ];
-    let user_domain = domain(auth, "user_domain_id", "user_domain_name", &dom_fallback);
-    let secret_name = format!("cloud.{name}");
-    let a = match auth_type.as_str() {
-        "password" | "v3password" => {
-            let password = s(auth, "password").ok_or_else(|| {
-                format!(
-                    "{} is missing (or set it in secure.yaml)",
-                    at("auth.password")
-                )
-            })?;
-            let username = s(auth, "username");
-            let user_id = s(auth, "user_id");
-            if username.is_none() && user_id.is_none() {
-                return Err(Error::invalid(format!(
-                    "{} is missing",
-                    at("auth.username")
-                )));
-            }
-            Auth::Password {
-                username,
-                user_id,
-                password: Secret::new(&format!("{secret_name}.password"), &password),
-                user_domain,
-            }
-        }
-        "v3applicationcredential" | "applicationcredential" => {
-            let secret = s(auth, "application_credential_secret").ok_or_else(|| {
-                format!("{} is missing", at("auth.application_credential_secret"))
-            })?;
-            let id = s(auth, "application_credential_id");
-            let cname = s(auth, "application_credential_name");
-            if id.is_none() && cname.is_none() {
-                return Err(Error::invalid(format!(
-                    "{} is missing",
-                    at("auth.application_credential_id")
-                )));
-            }
-            Auth::AppCredential {
-                id,
-                name: cname,
-                username: s(auth, "username"),
-                user_domain,
-                secret: Secret::new(
-                    &format!("{secret_name}.application_credential_secret"),
-                    &secret,
-                ),
-            }
-        }
-        other => {
-            return Err(Error::invalid(format!(
-                "{}: {other:?} is not supported; use password or v3applicationcredential",
-                at("auth_type")
-            )))
-        }
-    };
-    let system = s(auth, "system_scope");
-    if let Some(sys) = system.as_deref().filter(|v| *v != "all") {
-        return Err(Error::invalid(format!(
-            "{}: {sys:?} is not a system scope; the only one is \"all\"",
-            at("auth.system_scope")
-        )));
-    }
-    let scope = if matches!(a, Auth::AppCredential { .. }) {
-        Scope::Unscoped
-    } else if system.is_some() {
-        Scope::System
-    } else if s(auth, "project_id").is_some()
-        || s(auth, "project_name").is_some()
-        || s(auth, "tenant_name").is_some()
-    {
-        Scope::Project {
-            id: s(auth, "project_id").or(s(auth, "tenant_id")),
-            name: s(auth, "project_name").or(s(auth, "tenant_name")),
-            domain: domain(
-                auth,
-                "project_domain_id",
-                "project_domain_name",
-                &dom_fallback,
-            ),
-        }
-    } else if s(auth, "domain_id").is_some() || s(auth, "domain_name").is_some() {
-        Scope::Domain(domain(auth, "domain_id", "domain_name", &[]))
-    } else {
-        Scope::Unscoped
-    };
-    let mut verify = entry.get("verify").and_then(truthy).unwrap_or(true);
-    if entry.get("insecure").and_then(truthy) == Some(true) {
-        verify = false;
-    }
-    let cacert = s(entry, "cacert").map(PathBuf::from);
-    if let Some(c) = &cacert {
-        if !c.is_file() {
-            return Err(Error::not_found(format!(
-                "{}: {} does not exist",
-                at("cacert"),
-                c.display()
-            )));
-        }
-    }
+    let a = auth_of(name, entry, auth, &at)?;
+    let scope = scope_of(auth, &a, &at)?;
+    let (verify, cacert) = tls_of(entry, &at)?;
     let interface = s(entry, "interface")
         .or(s(entry, "endpoint_type"))
         .unwrap_or_else(|| "public".into())
@@ -419,6 +312,137 @@ pub fn from_entry(name: &str, entry: &Value, source: &str) -> Result<CloudConfig
         cacert,
         timeout,
     })
+}
+
+/// The domains a user's or a project's domain falls back to.
+const DOMAIN_FALLBACK: [(&str, &str); 2] = [
+    ("default_domain_id", "default_domain_name"),
+    ("domain_id", "domain_name"),
+];
+
+/// How the cloud `name` signs in (`auth_type`: a password, or an application credential), its
+/// secret named `cloud.NAME.FIELD`; `at` names a key for an error.
+fn auth_of(
+    name: &str,
+    entry: &Value,
+    auth: &Value,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Auth, Error> {
+    let auth_type = s(entry, "auth_type").unwrap_or_else(|| {
+        if s(auth, "application_credential_secret").is_some() {
+            "v3applicationcredential".into()
+        } else {
+            "password".into()
+        }
+    });
+    let user_domain = domain(auth, "user_domain_id", "user_domain_name", &DOMAIN_FALLBACK);
+    let secret_name = format!("cloud.{name}");
+    match auth_type.as_str() {
+        "password" | "v3password" => {
+            let password = s(auth, "password").ok_or_else(|| {
+                format!(
+                    "{} is missing (or set it in secure.yaml)",
+                    at("auth.password")
+                )
+            })?;
+            let username = s(auth, "username");
+            let user_id = s(auth, "user_id");
+            if username.is_none() && user_id.is_none() {
+                return Err(Error::invalid(format!(
+                    "{} is missing",
+                    at("auth.username")
+                )));
+            }
+            Ok(Auth::Password {
+                username,
+                user_id,
+                password: Secret::new(&format!("{secret_name}.password"), &password),
+                user_domain,
+            })
+        }
+        "v3applicationcredential" | "applicationcredential" => {
+            let secret = s(auth, "application_credential_secret").ok_or_else(|| {
+                format!("{} is missing", at("auth.application_credential_secret"))
+            })?;
+            let id = s(auth, "application_credential_id");
+            let cname = s(auth, "application_credential_name");
+            if id.is_none() && cname.is_none() {
+                return Err(Error::invalid(format!(
+                    "{} is missing",
+                    at("auth.application_credential_id")
+                )));
+            }
+            Ok(Auth::AppCredential {
+                id,
+                name: cname,
+                username: s(auth, "username"),
+                user_domain,
+                secret: Secret::new(
+                    &format!("{secret_name}.application_credential_secret"),
+                    &secret,
+                ),
+            })
+        }
+        other => Err(Error::invalid(format!(
+            "{}: {other:?} is not supported; use password or v3applicationcredential",
+            at("auth_type")
+        ))),
+    }
+}
+
+/// What the token is scoped to: the system (`system_scope: all`), a project, a domain, or
+/// nothing (an application credential carries its own).
+fn scope_of(auth: &Value, a: &Auth, at: &dyn Fn(&str) -> String) -> Result<Scope, Error> {
+    let system = s(auth, "system_scope");
+    if let Some(sys) = system.as_deref().filter(|v| *v != "all") {
+        return Err(Error::invalid(format!(
+            "{}: {sys:?} is not a system scope; the only one is \"all\"",
+            at("auth.system_scope")
+        )));
+    }
+    Ok(if matches!(a, Auth::AppCredential { .. }) {
+        Scope::Unscoped
+    } else if system.is_some() {
+        Scope::System
+    } else if s(auth, "project_id").is_some()
+        || s(auth, "project_name").is_some()
+        || s(auth, "tenant_name").is_some()
+    {
+        Scope::Project {
+            id: s(auth, "project_id").or(s(auth, "tenant_id")),
+            name: s(auth, "project_name").or(s(auth, "tenant_name")),
+            domain: domain(
+                auth,
+                "project_domain_id",
+                "project_domain_name",
+                &DOMAIN_FALLBACK,
+            ),
+        }
+    } else if s(auth, "domain_id").is_some() || s(auth, "domain_name").is_some() {
+        Scope::Domain(domain(auth, "domain_id", "domain_name", &[]))
+    } else {
+        Scope::Unscoped
+    })
+}
+
+/// Whether TLS certificates are verified (`verify`, `insecure`), and the CA file to verify them
+/// with (it must be there).
+fn tls_of(entry: &Value, at: &dyn Fn(&str) -> String) -> Result<(bool, Option<PathBuf>), Error> {
+    let mut verify = entry.get("verify").and_then(truthy).unwrap_or(true);
+    if entry.get("insecure").and_then(truthy) == Some(true) {
+        verify = false;
+    }
+    let cacert = s(entry, "cacert").map(PathBuf::from);
+    if let Some(c) = &cacert {
+        if !c.is_file() {
+            return Err(Error::not_found(format!(
+                "{}: {} does not exist",
+                at("cacert"),
+                c.display()
+            )));
+        }
+    }
+    Ok((verify, cacert))
 }
 
 /// The clouds.yaml-shaped entry that a set of `OS_*` variables describes.
