@@ -677,30 +677,8 @@ fn exec_in(
 ) -> Result<Output, Error> {
     // The secret files live until this returns: after the child and its group are gone.
     let (mut c, program, _files) = std_command(cmd)?;
-    c.stdin(if cmd.stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child: Child = {
-        // Registered as it starts, so that a stop signal never misses it.
-        let mut groups = running();
-        let child = c.spawn().map_err(|e| spawn_error(program, e))?;
-        groups.push(child.id());
-        child
-    };
+    let mut child = start(cmd, &mut c, program)?;
     let pid = child.id();
-    if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
-        let data = input.expose().to_string();
-        std::thread::spawn(move || {
-            #[expect(
-                clippy::let_underscore_must_use,
-                reason = "a child that ends without reading all its input closes the pipe: its exit code and output say what happened"
-            )]
-            let _ = stdin.write_all(data.as_bytes());
-        });
-    }
     // Set by a capture whose file is full or cannot be written: the program is stopped.
     let full = Arc::new(AtomicBool::new(false));
     let capture = |stream| {
@@ -737,58 +715,7 @@ fn exec_in(
             cmd.on_line.clone(),
         ));
     }
-    let t0 = Instant::now();
-    let mut stopped: Option<Error> = None;
-    let mut stopping = false;
-    let mut term_at: Option<Instant> = None;
-    let status = loop {
-        // Reaped and unregistered under one lock: a group is signalled only while its leader
-        // is there to hold its number.
-        let waited = {
-            let mut groups = running();
-            let w = child.try_wait();
-            if !matches!(w, Ok(None)) {
-                groups.retain(|p| *p != pid);
-            }
-            w
-        };
-        match waited {
-            Ok(Some(st)) => break st,
-            Ok(None) => {}
-            Err(e) => return Err(Error::failed(format!("waiting for {}: {e}", cmd.display()))),
-        }
-        if stopped.as_ref().is_some_and(Error::is_interrupted) && AT_ONCE.load(Ordering::SeqCst) {
-            kill_group(pid, libc::SIGKILL);
-        }
-        if !stopping {
-            if cancel.load(Ordering::SeqCst) {
-                stopped = Some(Error::interrupted());
-            } else if let Some(t) = cmd.timeout {
-                if t0.elapsed() > t {
-                    stopped = Some(Error::timed_out(format!(
-                        "timed out after {} running {}",
-                        super::fmt_ms(t.as_millis()),
-                        cmd.display()
-                    )));
-                }
-            }
-            if stopped.is_some() || full.load(Ordering::SeqCst) {
-                stopping = true;
-                kill_group(pid, libc::SIGTERM);
-                term_at = Some(Instant::now());
-            }
-        } else if term_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
-            kill_group(pid, libc::SIGKILL);
-            term_at = None;
-        }
-        std::thread::sleep(Duration::from_millis(
-            if t0.elapsed() < Duration::from_millis(50) {
-                1
-            } else {
-                10
-            },
-        ));
-    };
+    let (status, stopped) = wait_for(&mut child, cmd, cancel, &full)?;
     // Anything the program left running in its group would keep the pipes open.
     kill_group(pid, libc::SIGKILL);
     for p in pumps {
@@ -825,6 +752,98 @@ fn exec_in(
         stdout: take(&out),
         stderr: take(&err),
     })
+}
+
+/// Starts `c` (the program `cmd` names) with its output piped, registered as it starts so that
+/// a stop signal never misses it; its input, if it has one, written by a thread of its own.
+fn start(cmd: &Command, c: &mut StdCommand, program: &Arg) -> Result<Child, Error> {
+    c.stdin(if cmd.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child: Child = {
+        let mut groups = running();
+        let child = c.spawn().map_err(|e| spawn_error(program, e))?;
+        groups.push(child.id());
+        child
+    };
+    if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
+        let data = input.expose().to_string();
+        std::thread::spawn(move || {
+            #[expect(
+                clippy::let_underscore_must_use,
+                reason = "a child that ends without reading all its input closes the pipe: its exit code and output say what happened"
+            )]
+            let _ = stdin.write_all(data.as_bytes());
+        });
+    }
+    Ok(child)
+}
+
+/// Waits for `child` to end, its group stopped (SIGTERM, then SIGKILL after 2 s, or at once
+/// after [`kill_children_at_once`]) when `cancel` is set, its timeout passes or a capture is
+/// `full`: its exit status, and why it was stopped.
+fn wait_for(
+    child: &mut Child,
+    cmd: &Command,
+    cancel: &AtomicBool,
+    full: &AtomicBool,
+) -> Result<(std::process::ExitStatus, Option<Error>), Error> {
+    let pid = child.id();
+    let t0 = Instant::now();
+    let mut stopped: Option<Error> = None;
+    let mut stopping = false;
+    let mut term_at: Option<Instant> = None;
+    loop {
+        // Reaped and unregistered under one lock: a group is signalled only while its leader
+        // is there to hold its number.
+        let waited = {
+            let mut groups = running();
+            let w = child.try_wait();
+            if !matches!(w, Ok(None)) {
+                groups.retain(|p| *p != pid);
+            }
+            w
+        };
+        match waited {
+            Ok(Some(st)) => return Ok((st, stopped)),
+            Ok(None) => {}
+            Err(e) => return Err(Error::failed(format!("waiting for {}: {e}", cmd.display()))),
+        }
+        if stopped.as_ref().is_some_and(Error::is_interrupted) && AT_ONCE.load(Ordering::SeqCst) {
+            kill_group(pid, libc::SIGKILL);
+        }
+        if !stopping {
+            if cancel.load(Ordering::SeqCst) {
+                stopped = Some(Error::interrupted());
+            } else if let Some(t) = cmd.timeout {
+                if t0.elapsed() > t {
+                    stopped = Some(Error::timed_out(format!(
+                        "timed out after {} running {}",
+                        super::fmt_ms(t.as_millis()),
+                        cmd.display()
+                    )));
+                }
+            }
+            if stopped.is_some() || full.load(Ordering::SeqCst) {
+                stopping = true;
+                kill_group(pid, libc::SIGTERM);
+                term_at = Some(Instant::now());
+            }
+        } else if term_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
+            kill_group(pid, libc::SIGKILL);
+            term_at = None;
+        }
+        std::thread::sleep(Duration::from_millis(
+            if t0.elapsed() < Duration::from_millis(50) {
+                1
+            } else {
+                10
+            },
+        ));
+    }
 }
 
 #[cfg(test)]
