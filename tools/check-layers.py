@@ -228,8 +228,6 @@ NOT_YET_SPLIT = {
     ("modules/snapshot/client.rs", "save"),
     ("modules/virt/mod.rs", "dom_spec"),
     ("modules/ocp/install_config.rs", "the_network_options_by_release"),
-    ("repl/mod.rs", "start"),
-    ("repl/mod.rs", "eval_source"),
     ("modules/virt/client.rs", "network_ensure"),
     ("runner/status.rs", "status"),
     ("effects/timeline.rs", "svg"),

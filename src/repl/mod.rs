@@ -69,62 +69,17 @@ pub fn start(common: &Common) -> u8 {
     // A change takes the lab's state lock first; it is given back after each line.
     session.effects.lock_on_change(Some(paths::state_dir()));
     let engine = Arc::new(engine);
-    // Native modules complete from the start; a stdlib module once it is imported, under its
-    // alias (see defined_names).
-    let cat = Catalog::of(&engine);
-    let mut names = cat.completions();
-    names.extend(
-        cat.modules
-            .keys()
-            .filter(|m| *m != CORE)
-            .map(|m| format!("{m}::")),
-    );
-    let methods: Vec<String> = {
-        let mut m: Vec<String> = analyze_method_names(&engine);
-        m.sort();
-        m.dedup();
-        m
-    };
+    let (names, methods) = completions(&engine);
     let helper = LabHelper::new(engine.clone(), names, methods, printer.color_stdout());
     let defined = helper.defined.clone();
-
-    let config = Config::builder()
-        .auto_add_history(false)
-        .history_ignore_space(true)
-        .completion_type(rustyline::CompletionType::List)
-        .history_ignore_dups(true)
-        .and_then(|c| c.max_history_size(history::MAX))
-        .map(|c| c.build());
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            printer.error(&format!("cannot configure the line editor: {e}"), json!({}));
-            return runner::FAILED;
-        }
-    };
-    let mut rl: Editor<LabHelper, FileHistory> = match Editor::with_config(config) {
+    let history = paths::history_file();
+    let mut rl = match line_editor(helper, &history) {
         Ok(r) => r,
         Err(e) => {
-            printer.error(&format!("cannot start the line editor: {e}"), json!({}));
+            printer.error(&e, json!({}));
             return runner::FAILED;
         }
     };
-    rl.set_helper(Some(helper));
-    // The history file is opened by history.rs: private, never through a link.
-    let history = paths::history_file();
-    match history::load(&history) {
-        Ok(entries) => {
-            for e in entries {
-                #[expect(
-                    clippy::let_underscore_must_use,
-                    reason = "rustyline's history in memory: an entry it refuses is only not offered again"
-                )]
-                let _ = rl.add_history_entry(e);
-            }
-        }
-        Err(e) => tracing::warn!("{e}"),
-    }
-
     let mut repl = Repl {
         session,
         natives: analyze::Natives::new(),
@@ -154,22 +109,8 @@ pub fn start(common: &Common) -> u8 {
                 if line.trim().is_empty() {
                     continue;
                 }
-                if rl.add_history_entry(line.as_str()).unwrap_or(false) {
-                    if let Err(e) = history::append(&history, &line) {
-                        tracing::warn!("{e}");
-                    }
-                }
-                let trimmed = line.trim();
-                if trimmed.starts_with(':') {
-                    let mut ask = |question: &str| {
-                        rl.readline(question)
-                            .is_ok_and(|a| matches!(a.trim(), "y" | "yes"))
-                    };
-                    if !repl.command(trimmed, &mut ask) {
-                        break;
-                    }
-                } else {
-                    repl.eval_line(&line);
+                if !repl.take_line(&mut rl, &history, &line) {
+                    break;
                 }
                 if let Ok(mut d) = defined.lock() {
                     *d = repl.defined_names();
@@ -198,6 +139,68 @@ pub fn start(common: &Common) -> u8 {
     runner::OK
 }
 
+/// What completes from the start: the native functions and modules (a stdlib module once it is
+/// imported, under its alias: see defined_names), and the method names.
+fn completions(engine: &Engine) -> (Vec<String>, Vec<String>) {
+    let cat = Catalog::of(engine);
+    let mut names = cat.completions();
+    names.extend(
+        cat.modules
+            .keys()
+            .filter(|m| *m != CORE)
+            .map(|m| format!("{m}::")),
+    );
+    let mut methods: Vec<String> = analyze_method_names(engine);
+    methods.sort();
+    methods.dedup();
+    (names, methods)
+}
+
+/// The line editor with `helper`, its history read from `history` (opened by history.rs:
+/// private, never through a link; one that cannot be read is a warning); what went wrong when
+/// it cannot start.
+fn line_editor(
+    helper: LabHelper,
+    history: &Path,
+) -> Result<Editor<LabHelper, FileHistory>, String> {
+    let config = Config::builder()
+        .auto_add_history(false)
+        .history_ignore_space(true)
+        .completion_type(rustyline::CompletionType::List)
+        .history_ignore_dups(true)
+        .and_then(|c| c.max_history_size(history::MAX))
+        .map(|c| c.build())
+        .map_err(|e| format!("cannot configure the line editor: {e}"))?;
+    let mut rl: Editor<LabHelper, FileHistory> =
+        Editor::with_config(config).map_err(|e| format!("cannot start the line editor: {e}"))?;
+    rl.set_helper(Some(helper));
+    match history::load(history) {
+        Ok(entries) => {
+            for e in entries {
+                #[expect(
+                    clippy::let_underscore_must_use,
+                    reason = "rustyline's history in memory: an entry it refuses is only not offered again"
+                )]
+                let _ = rl.add_history_entry(e);
+            }
+        }
+        Err(e) => tracing::warn!("{e}"),
+    }
+    Ok(rl)
+}
+
+/// An input that cannot be cut into its statements, as one statement.
+fn whole(text: &str) -> save::Unit {
+    save::Unit {
+        start: 0,
+        end: text.len(),
+        kind: save::Kind::Statement {
+            text: save::terminated(text),
+            binding: None,
+        },
+    }
+}
+
 fn analyze_method_names(engine: &Engine) -> Vec<String> {
     crate::engine::catalog::all_signatures(engine)
         .into_iter()
@@ -212,6 +215,31 @@ fn analyze_method_names(engine: &Engine) -> Vec<String> {
 }
 
 impl Repl {
+    /// A line read at the prompt: kept in the history (memory and file), then run as a
+    /// `:command` (which may ask the user a question) or as code. False to leave.
+    fn take_line(
+        &mut self,
+        rl: &mut Editor<LabHelper, FileHistory>,
+        history: &Path,
+        line: &str,
+    ) -> bool {
+        if rl.add_history_entry(line).unwrap_or(false) {
+            if let Err(e) = history::append(history, line) {
+                tracing::warn!("{e}");
+            }
+        }
+        let trimmed = line.trim();
+        if trimmed.starts_with(':') {
+            let mut ask = |question: &str| {
+                rl.readline(question)
+                    .is_ok_and(|a| matches!(a.trim(), "y" | "yes"))
+            };
+            return self.command(trimmed, &mut ask);
+        }
+        self.eval_line(line);
+        true
+    }
+
     fn defined_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.scope.iter().map(|(n, _, _)| n.to_string()).collect();
         v.extend(self.functions.iter_functions().map(|f| f.name.to_string()));
@@ -275,16 +303,7 @@ impl Repl {
         let input_fns = ast.clone_functions_only();
         // The statements one by one, so that what ran is known; an input that cannot be cut
         // runs whole.
-        let units = save::units(text).unwrap_or_else(|| {
-            vec![save::Unit {
-                start: 0,
-                end: text.len(),
-                kind: save::Kind::Statement {
-                    text: save::terminated(text),
-                    binding: None,
-                },
-            }]
-        });
+        let units = save::units(text).unwrap_or_else(|| vec![whole(text)]);
         let t0 = Instant::now();
         let session = self.session.clone();
         let fx = &session.effects;
@@ -311,16 +330,11 @@ impl Repl {
                     ran.push(u.entry(text, plan));
                 }
                 Err(e) => {
-                    let interrupted = fx.cancel_flag().load(Ordering::SeqCst);
-                    if interrupted {
+                    if fx.cancel_flag().load(Ordering::SeqCst) {
                         self.printer.error("interrupted", json!({}));
                     } else {
-                        let d = Diagnostic::from_eval(&e, Some(source)).with_keys_from(
-                            &e,
-                            source,
-                            &self.scope,
-                        );
-                        self.show_error(&d);
+                        let d = Diagnostic::from_eval(&e, Some(source));
+                        self.show_error(&d.with_keys_from(&e, source, &self.scope));
                     }
                     failed = true;
                     break;
@@ -340,24 +354,7 @@ impl Repl {
                     .error(&format!("cannot save the sandbox: {e}"), json!({}));
             }
         }
-        let stats = fx.stats();
-        if !stats.is_empty() {
-            let (mut o, mut c, mut p, mut f) = (0, 0, 0, 0);
-            for s in &stats {
-                o += s.ok;
-                c += s.changed;
-                p += s.planned;
-                f += s.failed;
-            }
-            let line = format!(
-                "ok={o} changed={c} planned={p} failed={f} ({})",
-                crate::effects::fmt_ms(t0.elapsed().as_millis())
-            );
-            // labsh's own counts, coloured: written as they are.
-            self.printer
-                .status_masked(&self.printer.paint(Tone::Dim, &line));
-            fx.journal(json!({"event": "recap", "stages": stats, "totals": {"ok": o, "changed": c, "planned": p, "failed": f}}));
-        }
+        self.recap(t0);
         let has_statements = units
             .iter()
             .any(|u| !matches!(u.kind, save::Kind::Function(..)));
@@ -368,6 +365,30 @@ impl Repl {
             ran = functions;
         }
         ran
+    }
+
+    /// What the input's statements did, in one line (and journaled), when they did anything.
+    fn recap(&self, t0: Instant) {
+        let fx = &self.session.effects;
+        let stats = fx.stats();
+        if stats.is_empty() {
+            return;
+        }
+        let (mut o, mut c, mut p, mut f) = (0, 0, 0, 0);
+        for s in &stats {
+            o += s.ok;
+            c += s.changed;
+            p += s.planned;
+            f += s.failed;
+        }
+        let line = format!(
+            "ok={o} changed={c} planned={p} failed={f} ({})",
+            crate::effects::fmt_ms(t0.elapsed().as_millis())
+        );
+        // labsh's own counts, coloured: written as they are.
+        self.printer
+            .status_masked(&self.printer.paint(Tone::Dim, &line));
+        fx.journal(json!({"event": "recap", "stages": stats, "totals": {"ok": o, "changed": c, "planned": p, "failed": f}}));
     }
 
     /// The session's imports as an AST run before each statement.
