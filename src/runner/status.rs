@@ -54,6 +54,59 @@ const READ_ONLY: &str = "labsh status only reads";
 /// At least this many layers are read at once: each is a wait on another program or service.
 const MIN_JOBS: usize = 16;
 
+/// What the status session is given of the command line: `-j` before the subcommand is
+/// honoured; by default every layer gets its own thread.
+fn status_options(args: &StatusArgs, top_jobs: u16) -> RunOptions {
+    let jobs = if top_jobs == crate::cli::default_jobs() {
+        usize::from(top_jobs).max(MIN_JOBS)
+    } else {
+        usize::from(top_jobs)
+    };
+    RunOptions {
+        profile: args.lab.profile.clone(),
+        target: args.lab.target.clone(),
+        sets: args.lab.sets.iter().cloned().collect(),
+        jobs,
+        commands: crate::cli::subcommands(),
+        graph: args.graph.clone(),
+        ..Default::default()
+    }
+}
+
+/// One look's outcome shown (its time `ms`, and `watch`'s interval, in it): 0 for a healthy lab
+/// whose picture was drawn, 1 otherwise or for an error.
+fn show_result(
+    printer: &Printer,
+    result: Result<Dynamic, Box<rhai::EvalAltResult>>,
+    ms: u64,
+    watch: Option<f64>,
+    first: bool,
+) -> u8 {
+    match result {
+        Ok(v) => {
+            let mut st = value::to_json(&v);
+            st["ms"] = json!(ms);
+            if let Some(every) = watch {
+                st["watch"] = json!(every);
+            }
+            show(printer, &st, watch, first);
+            if st["healthy"] == true && st["picture_error"].is_null() {
+                OK
+            } else {
+                FAILED
+            }
+        }
+        Err(e) => {
+            let d = Diagnostic::from_eval(&e, Some("status"));
+            printer.error(&d.render(), d.to_json());
+            if let Some(h) = &d.hint {
+                printer.hint(h);
+            }
+            FAILED
+        }
+    }
+}
+
 /// `labsh status [--profile P] [--target T] [--set K=V] [--watch [SECONDS]] [--json]`.
 pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
     let printer = Arc::new(Printer::new(common.out.json));
@@ -74,21 +127,6 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
             }
         }
     }
-    // `-j` before the subcommand is honoured; by default every layer gets its own thread.
-    let jobs = if top_jobs == crate::cli::default_jobs() {
-        usize::from(top_jobs).max(MIN_JOBS)
-    } else {
-        usize::from(top_jobs)
-    };
-    let options = RunOptions {
-        profile: args.lab.profile.clone(),
-        target: args.lab.target.clone(),
-        sets: args.lab.sets.iter().cloned().collect(),
-        jobs,
-        commands: crate::cli::subcommands(),
-        graph: args.graph.clone(),
-        ..Default::default()
-    };
     let cwd = std::env::current_dir().ok();
     if args.repair {
         if let Err(code) = repair(&printer, common, args.wait, options.clone(), cwd.clone()) {
@@ -99,7 +137,7 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         printer.clone(),
         Mode::Apply,
         JournalSlot::None,
-        options,
+        status_options(args, top_jobs),
         cwd.clone(),
     );
     session.effects.read_only(READ_ONLY);
@@ -146,29 +184,7 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
         if cancel.load(Ordering::SeqCst) || result.as_ref().is_err_and(|e| is_interrupt(e)) {
             return stopped();
         }
-        let code = match result {
-            Ok(v) => {
-                let mut st = value::to_json(&v);
-                st["ms"] = json!(ms);
-                if let Some(every) = args.watch {
-                    st["watch"] = json!(every);
-                }
-                show(&printer, &st, args.watch, first);
-                if st["healthy"] == true && st["picture_error"].is_null() {
-                    OK
-                } else {
-                    FAILED
-                }
-            }
-            Err(e) => {
-                let d = Diagnostic::from_eval(&e, Some("status"));
-                printer.error(&d.render(), d.to_json());
-                if let Some(h) = &d.hint {
-                    printer.hint(h);
-                }
-                FAILED
-            }
-        };
+        let code = show_result(&printer, result, ms, args.watch, first);
         first = false;
         let Some(every) = args.watch else {
             // The process's exit frees the engine (as a run's does).
