@@ -844,76 +844,7 @@ pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Commo
     let printer = Printer::new(common.out.json);
     let dir = paths::journal_dir();
     let Some(id) = run_id else {
-        let listing = match journal::list(&dir) {
-            Ok(l) => l,
-            Err(e) => {
-                printer.error(&escaped(e.message(), false), json!({}));
-                return FAILED;
-            }
-        };
-        for d in &listing.damaged {
-            if printer.is_json() {
-                printer.event(json!({"event": "journal_damaged", "run_id": d.id, "file": d.path.display().to_string(), "error": d.why}));
-                continue;
-            }
-            printer.warn(&escaped(
-                &format!(
-                    "skipped the journal {}, which is damaged: {}",
-                    d.path.display(),
-                    d.why
-                ),
-                false,
-            ));
-        }
-        if listing.runs.is_empty() {
-            printer.status(&format!(
-                "no runs yet in {}",
-                escaped(&dir.display().to_string(), false)
-            ));
-            return OK;
-        }
-        if !printer.is_json() {
-            printer.out(&format!(
-                "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
-                "RUN", "MODE", "STATUS", "PROFILE", "TARGET", "OK", "CHANGED", "PLANNED", "FAILED"
-            ));
-        }
-        for r in listing.runs {
-            if printer.is_json() {
-                printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
-                continue;
-            }
-            let t = &r.totals;
-            let n = |k: &str| {
-                t[k].as_u64()
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "-".into())
-            };
-            let or = |s: &str, d: &str| {
-                if s.is_empty() {
-                    d.to_string()
-                } else {
-                    escaped(s, false)
-                }
-            };
-            printer.out(&format!(
-                "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
-                escaped(&r.id, false),
-                escaped(&r.mode, false),
-                escaped(&r.status, false),
-                or(&r.profile, "seed"),
-                or(&r.target, "sandbox"),
-                n("ok"),
-                n("changed"),
-                n("planned"),
-                n("failed"),
-                escaped(&r.script, false)
-            ));
-            if let Some(e) = &r.error {
-                printer.out(&format!("{:<28}error: {}", "", escaped(e, false)));
-            }
-        }
-        return OK;
+        return list_journals(&printer, &dir);
     };
     match journal::events(&dir, id) {
         Ok((id, events)) => {
@@ -952,6 +883,81 @@ pub fn journal_cmd(run_id: Option<&str>, timeline: Option<&Path>, common: &Commo
             }
         }
     }
+}
+
+/// `labsh journal`: the runs of the journal folder `dir`, one a line (or a `journal` event
+/// each), the damaged journals named and skipped.
+fn list_journals(printer: &Printer, dir: &Path) -> u8 {
+    let listing = match journal::list(dir) {
+        Ok(l) => l,
+        Err(e) => {
+            printer.error(&escaped(e.message(), false), json!({}));
+            return FAILED;
+        }
+    };
+    for d in &listing.damaged {
+        if printer.is_json() {
+            printer.event(json!({"event": "journal_damaged", "run_id": d.id, "file": d.path.display().to_string(), "error": d.why}));
+            continue;
+        }
+        printer.warn(&escaped(
+            &format!(
+                "skipped the journal {}, which is damaged: {}",
+                d.path.display(),
+                d.why
+            ),
+            false,
+        ));
+    }
+    if listing.runs.is_empty() {
+        printer.status(&format!(
+            "no runs yet in {}",
+            escaped(&dir.display().to_string(), false)
+        ));
+        return OK;
+    }
+    if !printer.is_json() {
+        printer.out(&format!(
+            "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  SCRIPT",
+            "RUN", "MODE", "STATUS", "PROFILE", "TARGET", "OK", "CHANGED", "PLANNED", "FAILED"
+        ));
+    }
+    for r in listing.runs {
+        if printer.is_json() {
+            printer.event(json!({"event": "journal", "run_id": r.id, "started": r.started, "script": r.script, "profile": r.profile, "target": r.target, "mode": r.mode, "status": r.status, "totals": r.totals, "error": r.error}));
+            continue;
+        }
+        let t = &r.totals;
+        let n = |k: &str| {
+            t[k].as_u64()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into())
+        };
+        let or = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                escaped(s, false)
+            }
+        };
+        printer.out(&format!(
+            "{:<26}  {:<6} {:<11} {:<8} {:<8} {:>4} {:>7} {:>7} {:>6}  {}",
+            escaped(&r.id, false),
+            escaped(&r.mode, false),
+            escaped(&r.status, false),
+            or(&r.profile, "seed"),
+            or(&r.target, "sandbox"),
+            n("ok"),
+            n("changed"),
+            n("planned"),
+            n("failed"),
+            escaped(&r.script, false)
+        ));
+        if let Some(e) = &r.error {
+            printer.out(&format!("{:<28}error: {}", "", escaped(e, false)));
+        }
+    }
+    OK
 }
 
 /// One journal event as a line (or, for a multi-line message, lines) for a person, every

@@ -231,7 +231,6 @@ NOT_YET_SPLIT = {
     ("modules/virt/client.rs", "network_ensure"),
     ("effects/timeline.rs", "svg"),
     ("effects/timeline.rs", "rows"),
-    ("runner.rs", "journal_cmd"),
     ("modules/img/client.rs", "cache_base"),
     ("modules/ocp/installer.rs", "install"),
     ("modules/cloud/ironic/nodes.rs", "node_plan"),
