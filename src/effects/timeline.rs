@@ -93,18 +93,7 @@ fn short_target(target: &str, short: &std::collections::HashMap<String, String>)
 
 /// The rows of a run's events.
 pub fn rows(events: &[Value]) -> Vec<Row> {
-    let t0 = events
-        .iter()
-        .find(|e| e["event"] == "run")
-        .and_then(|e| e["ts"].as_str())
-        .and_then(ms_of)
-        .or_else(|| {
-            events
-                .iter()
-                .filter_map(|e| e["ts"].as_str().and_then(ms_of))
-                .min()
-        })
-        .unwrap_or(0);
+    let t0 = start_of(events);
     let rel = |ms: u64| ms.saturating_sub(t0);
     let paths: Vec<&str> = events
         .iter()
@@ -145,31 +134,7 @@ pub fn rows(events: &[Value]) -> Vec<Row> {
                     }
                 }
             }
-            "effect" => {
-                let ms = e["ms"].as_u64().unwrap_or(0);
-                // A check that found all as wanted, or a planned step, in no time is not a step
-                // of the picture; a change is, however quick (its bar is a line).
-                if ms == 0 && matches!(e["outcome"].as_str(), Some("ok" | "planned")) {
-                    continue;
-                }
-                let end = rel(ts);
-                let op = e["op"].as_str().unwrap_or("");
-                let target = e["target"].as_str().unwrap_or("");
-                let mut detail = format!("{op} {target}");
-                if let Some(err) = e["error"].as_str() {
-                    detail.push_str(&format!(": {err}"));
-                }
-                steps.push((
-                    e["stage"].as_str().unwrap_or("main").to_string(),
-                    Bar {
-                        label: format!("{op} {}", short_target(target, &short)),
-                        detail,
-                        start: end.saturating_sub(ms),
-                        end,
-                        failed: e["outcome"] == "failed",
-                    },
-                ));
-            }
+            "effect" => steps.extend(step_of(e, rel(ts), &short)),
             _ => {}
         }
     }
@@ -184,8 +149,60 @@ pub fn rows(events: &[Value]) -> Vec<Row> {
         mine.sort_by_key(|b| b.start);
         row.steps = mine;
     }
-    // A failed stage's error and how to continue from it (the last of each for a stage that ran
-    // more than once).
+    failures_of(&mut rows, events);
+    rows.sort_by_key(|r| r.stage.start);
+    rows
+}
+
+/// When the run started: its `run` event's time, else its earliest event's (ms).
+fn start_of(events: &[Value]) -> u64 {
+    events
+        .iter()
+        .find(|e| e["event"] == "run")
+        .and_then(|e| e["ts"].as_str())
+        .and_then(ms_of)
+        .or_else(|| {
+            events
+                .iter()
+                .filter_map(|e| e["ts"].as_str().and_then(ms_of))
+                .min()
+        })
+        .unwrap_or(0)
+}
+
+/// The step an `effect` event that ended at `end` (ms into the run) draws, with its stage; none
+/// for a check that found all as wanted, or a planned step, in no time (a change is a step,
+/// however quick: its bar is a line). `short` names the paths it shows.
+fn step_of(
+    e: &Value,
+    end: u64,
+    short: &std::collections::HashMap<String, String>,
+) -> Option<(String, Bar)> {
+    let ms = e["ms"].as_u64().unwrap_or(0);
+    if ms == 0 && matches!(e["outcome"].as_str(), Some("ok" | "planned")) {
+        return None;
+    }
+    let op = e["op"].as_str().unwrap_or("");
+    let target = e["target"].as_str().unwrap_or("");
+    let mut detail = format!("{op} {target}");
+    if let Some(err) = e["error"].as_str() {
+        detail.push_str(&format!(": {err}"));
+    }
+    Some((
+        e["stage"].as_str().unwrap_or("main").to_string(),
+        Bar {
+            label: format!("{op} {}", short_target(target, short)),
+            detail,
+            start: end.saturating_sub(ms),
+            end,
+            failed: e["outcome"] == "failed",
+        },
+    ))
+}
+
+/// A failed stage's error and how to continue from it (the last of each for a stage that ran
+/// more than once), in its row.
+fn failures_of(rows: &mut [Row], events: &[Value]) {
     for e in events {
         let (Some(kind), Some(stage)) = (e["event"].as_str(), e["stage"].as_str()) else {
             continue;
@@ -203,8 +220,6 @@ pub fn rows(events: &[Value]) -> Vec<Row> {
             _ => {}
         }
     }
-    rows.sort_by_key(|r| r.stage.start);
-    rows
 }
 
 /// The error of a run that failed outside any stage it drew, if it did.
@@ -288,6 +303,24 @@ fn error_lines(message: &str, width: usize, most: usize) -> Vec<String> {
     wrapped
 }
 
+/// The picture's scale and sizes: the bars' area from `left` to `right` (`width` px for the
+/// run's `total` ms), a stage's bar's height and a step's font size.
+struct Scale {
+    left: f64,
+    right: f64,
+    width: f64,
+    total: u64,
+    bar: f64,
+    step_size: f64,
+}
+
+impl Scale {
+    /// Where `ms` into the run is drawn.
+    fn x(&self, ms: u64) -> f64 {
+        self.left + self.width * ms as f64 / self.total as f64
+    }
+}
+
 /// The run as an SVG picture.
 pub fn svg(run_id: &str, events: &[Value]) -> String {
     let rows = rows(events);
@@ -300,7 +333,14 @@ pub fn svg(run_id: &str, events: &[Value]) -> String {
         .fold(0.0, f64::max);
     let left = (longest + 20.0).max(150.0);
     let right = left + width;
-    let x = |ms: u64| left + width * ms as f64 / total as f64;
+    let g = Scale {
+        left,
+        right,
+        width,
+        total,
+        bar,
+        step_size,
+    };
     let wrap = (width / (error_size * 0.62)) as usize;
     let mut body = String::new();
     let mut y = 40.0;
@@ -324,55 +364,15 @@ pub fn svg(run_id: &str, events: &[Value]) -> String {
             left - 6.0,
             y + 13.0,
             esc(&truncate(&s.label, 40)),
-            x(s.start),
+            g.x(s.start),
             y,
-            (x(s.end) - x(s.start)).max(1.0),
+            (g.x(s.end) - g.x(s.start)).max(1.0),
             esc(&s.detail),
         ));
         y += bar + gap;
-        // Each step in the first lane where neither its bar nor its label meets another's.
-        let mut lanes: Vec<Vec<(f64, f64)>> = vec![];
-        let mut placed = String::new();
-        let mut lane_of = vec![];
-        for b in &r.steps {
-            let text = format!(
-                "{} ({})",
-                truncate(&b.label, LABEL_CHARS),
-                super::fmt_ms((b.end - b.start) as u128)
-            );
-            let (x0, x1) = (x(b.start), x(b.end).max(x(b.start) + 1.0));
-            let w = text_width(&text, step_size);
-            // A label that would run past the right end ends there instead.
-            let lx = (x0 + 2.0).min(right - w).max(left);
-            let span = (x0.min(lx), x1.max(lx + w));
-            let free =
-                |l: &Vec<(f64, f64)>| l.iter().all(|o| o.1 + 4.0 <= span.0 || o.0 >= span.1 + 4.0);
-            let lane = match lanes.iter().position(free) {
-                Some(i) => i,
-                None => {
-                    lanes.push(vec![]);
-                    lanes.len() - 1
-                }
-            };
-            lanes[lane].push(span);
-            lane_of.push((lane, b, text, lx, x0, x1));
-        }
-        for (lane, b, text, lx, x0, x1) in lane_of {
-            let ly = y + lane as f64 * (bar - 2.0);
-            let colour = if b.failed { "#f0a8a6" } else { "#a9c1ec" };
-            placed.push_str(&format!(
-                "<rect x=\"{x0:.1}\" y=\"{ly:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{} {}</title></rect>\n\
-                 <text x=\"{lx:.1}\" y=\"{:.1}\" font-size=\"{step_size}\">{}</text>\n",
-                x1 - x0,
-                bar - 4.0,
-                esc(&b.detail),
-                super::fmt_ms((b.end - b.start) as u128),
-                ly + 10.0,
-                esc(&text),
-            ));
-        }
+        let (placed, lanes) = steps_svg(r, &g, y);
         body.push_str(&placed);
-        y += lanes.len() as f64 * (bar - 2.0);
+        y += lanes as f64 * (bar - 2.0);
         // A failed stage's error under it, and how to continue.
         if let Some(e) = &r.error {
             error_text(&mut body, &mut y, error_lines(e, wrap, 8), "#b52b27");
@@ -393,24 +393,77 @@ pub fn svg(run_id: &str, events: &[Value]) -> String {
         y += gap;
     }
     let height = y + 30.0;
-    let mut axis = String::new();
-    let mut ticks: Vec<u64> = (0..=10).map(|i| total * i / 10).collect();
-    // A run of a few milliseconds has fewer whole-millisecond ticks than ten.
-    ticks.dedup();
-    for ms in ticks {
-        axis.push_str(&format!(
-            "<line x1=\"{0:.1}\" y1=\"28\" x2=\"{0:.1}\" y2=\"{1:.1}\" stroke=\"#ddd\"/>\n<text x=\"{0:.1}\" y=\"22\" text-anchor=\"middle\" font-size=\"10\">{2}</text>\n",
-            x(ms),
-            height - 20.0,
-            super::fmt_ms(ms as u128)
-        ));
-    }
+    let axis = axis_svg(&g, height);
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <title>labsh run {}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{axis}{body}</svg>\n",
         right + 40.0,
         esc(run_id)
     )
+}
+
+/// A stage's steps as SVG from `y` down, each in the first lane where neither its bar nor its
+/// label meets another's; how many lanes they took.
+fn steps_svg(r: &Row, g: &Scale, y: f64) -> (String, usize) {
+    let (bar, step_size) = (g.bar, g.step_size);
+    let mut lanes: Vec<Vec<(f64, f64)>> = vec![];
+    let mut placed = String::new();
+    let mut lane_of = vec![];
+    for b in &r.steps {
+        let text = format!(
+            "{} ({})",
+            truncate(&b.label, LABEL_CHARS),
+            super::fmt_ms((b.end - b.start) as u128)
+        );
+        let (x0, x1) = (g.x(b.start), g.x(b.end).max(g.x(b.start) + 1.0));
+        let w = text_width(&text, step_size);
+        // A label that would run past the right end ends there instead.
+        let lx = (x0 + 2.0).min(g.right - w).max(g.left);
+        let span = (x0.min(lx), x1.max(lx + w));
+        let free =
+            |l: &Vec<(f64, f64)>| l.iter().all(|o| o.1 + 4.0 <= span.0 || o.0 >= span.1 + 4.0);
+        let lane = match lanes.iter().position(free) {
+            Some(i) => i,
+            None => {
+                lanes.push(vec![]);
+                lanes.len() - 1
+            }
+        };
+        lanes[lane].push(span);
+        lane_of.push((lane, b, text, lx, x0, x1));
+    }
+    for (lane, b, text, lx, x0, x1) in lane_of {
+        let ly = y + lane as f64 * (bar - 2.0);
+        let colour = if b.failed { "#f0a8a6" } else { "#a9c1ec" };
+        placed.push_str(&format!(
+            "<rect x=\"{x0:.1}\" y=\"{ly:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{} {}</title></rect>\n\
+             <text x=\"{lx:.1}\" y=\"{:.1}\" font-size=\"{step_size}\">{}</text>\n",
+            x1 - x0,
+            bar - 4.0,
+            esc(&b.detail),
+            super::fmt_ms((b.end - b.start) as u128),
+            ly + 10.0,
+            esc(&text),
+        ));
+    }
+    (placed, lanes.len())
+}
+
+/// The time axis: ten ticks (fewer for a run of a few milliseconds), their lines `height` long.
+fn axis_svg(g: &Scale, height: f64) -> String {
+    let mut axis = String::new();
+    let mut ticks: Vec<u64> = (0..=10).map(|i| g.total * i / 10).collect();
+    // A run of a few milliseconds has fewer whole-millisecond ticks than ten.
+    ticks.dedup();
+    for ms in ticks {
+        axis.push_str(&format!(
+            "<line x1=\"{0:.1}\" y1=\"28\" x2=\"{0:.1}\" y2=\"{1:.1}\" stroke=\"#ddd\"/>\n<text x=\"{0:.1}\" y=\"22\" text-anchor=\"middle\" font-size=\"10\">{2}</text>\n",
+            g.x(ms),
+            height - 20.0,
+            super::fmt_ms(ms as u128)
+        ));
+    }
+    axis
 }
 
 #[cfg(test)]
