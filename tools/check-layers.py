@@ -229,7 +229,6 @@ NOT_YET_SPLIT = {
     ("modules/virt/mod.rs", "dom_spec"),
     ("modules/ocp/install_config.rs", "the_network_options_by_release"),
     ("modules/virt/client.rs", "network_ensure"),
-    ("modules/img/client.rs", "cache_base"),
     ("modules/ocp/installer.rs", "install"),
     ("modules/cloud/ironic/nodes.rs", "node_plan"),
     ("modules/cloud/api/image.rs", "image_ensure"),

@@ -365,63 +365,12 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
             .to_string()
     };
     if source.starts_with("http://") || source.starts_with("https://") {
-        // The index keeps a record of where each hash came from.
-        let index = dir.join("sources.txt");
         if let Some(p) = downloaded(&dir, source) {
             let p = p.display().to_string();
             fx.unchanged(cached(&p));
             return Ok(p);
         }
-        let part = dir.join(format!("download-{}.part", std::process::id()));
-        let planned = unhashed();
-        #[expect(clippy::disallowed_methods, reason = "the change that downloads a base image into the cache: its folder, the file, the index")]
-        return fx.change(
-            cached(&planned),
-            || {
-                need("curl")?;
-                make_dir(&dir)?;
-                let mut cmd = Command::new([
-                    "curl",
-                    "-fsSL",
-                    "--retry",
-                    "3",
-                    "-o",
-                    &part.display().to_string(),
-                    source,
-                ]);
-                cmd.stream = Some("curl".into());
-                into_state(&mut cmd, &part)?;
-                if let Err(e) = exec(fx, &cmd) {
-                    // Nothing of a failed download is kept.
-                    #[expect(clippy::let_underscore_must_use, reason = "best-effort removal of a failed download's partial file: the download's own error is returned")]
-                    let _ = std::fs::remove_file(&part);
-                    return Err(e);
-                }
-                let hash = sha256_file(&part)?;
-                let dst = dir.join(format!("{hash}.{ext}"));
-                std::fs::rename(&part, &dst)
-                    .with_context(|| format!("cannot move the download to {}", dst.display()))?;
-                // The index is how a later run finds the download by its URL: not written, the
-                // next run downloads it again.
-                use std::io::Write;
-                let cannot = |e: std::io::Error| format!("cannot write {}: {e}", index.display());
-                let mut f = if crate::paths::in_state(&index) {
-                    crate::paths::open_private(
-                        &index,
-                        std::fs::OpenOptions::new().create(true).append(true),
-                    )?
-                } else {
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&index)
-                        .map_err(cannot)?
-                };
-                writeln!(f, "{hash} {source}").map_err(cannot)?;
-                Ok(dst.display().to_string())
-            },
-            || planned.clone(),
-        );
+        return download_base(fx, source, &dir, &ext, unhashed());
     }
     let src = Path::new(source);
     if !src.is_file() {
@@ -464,6 +413,71 @@ pub fn cache_base(fx: &Effects, source: &str, cache_dir: &str) -> Result<String,
             Ok(p.clone())
         },
         || p.clone(),
+    )
+}
+
+/// Downloads the base image at the URL `source` into the cache `dir` (named by its content's
+/// hash, `.ext`), its URL recorded in the cache's index; `planned` is the name a plan shows.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the change that downloads a base image into the cache: its folder, the file, the index"
+)]
+fn download_base(
+    fx: &Effects,
+    source: &str,
+    dir: &Path,
+    ext: &str,
+    planned: String,
+) -> Result<String, Error> {
+    // The index keeps a record of where each hash came from.
+    let index = dir.join("sources.txt");
+    let part = dir.join(format!("download-{}.part", std::process::id()));
+    fx.change(
+        Op::new("img.cache", &planned).arg("source", source),
+        || {
+            need("curl")?;
+            make_dir(dir)?;
+            let mut cmd = Command::new([
+                "curl",
+                "-fsSL",
+                "--retry",
+                "3",
+                "-o",
+                &part.display().to_string(),
+                source,
+            ]);
+            cmd.stream = Some("curl".into());
+            into_state(&mut cmd, &part)?;
+            if let Err(e) = exec(fx, &cmd) {
+                // Nothing of a failed download is kept.
+                #[expect(clippy::let_underscore_must_use, reason = "best-effort removal of a failed download's partial file: the download's own error is returned")]
+                let _ = std::fs::remove_file(&part);
+                return Err(e);
+            }
+            let hash = sha256_file(&part)?;
+            let dst = dir.join(format!("{hash}.{ext}"));
+            std::fs::rename(&part, &dst)
+                .with_context(|| format!("cannot move the download to {}", dst.display()))?;
+            // The index is how a later run finds the download by its URL: not written, the
+            // next run downloads it again.
+            use std::io::Write;
+            let cannot = |e: std::io::Error| format!("cannot write {}: {e}", index.display());
+            let mut f = if crate::paths::in_state(&index) {
+                crate::paths::open_private(
+                    &index,
+                    std::fs::OpenOptions::new().create(true).append(true),
+                )?
+            } else {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&index)
+                    .map_err(cannot)?
+            };
+            writeln!(f, "{hash} {source}").map_err(cannot)?;
+            Ok(dst.display().to_string())
+        },
+        || planned.clone(),
     )
 }
 
