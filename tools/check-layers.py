@@ -231,7 +231,6 @@ NOT_YET_SPLIT = {
     ("modules/virt/client.rs", "network_ensure"),
     ("modules/ocp/installer.rs", "install"),
     ("modules/cloud/ironic/nodes.rs", "node_plan"),
-    ("modules/cloud/api/image.rs", "image_ensure"),
     ("modules/cloud/client/mod.rs", "call"),
     ("modules/bmc/mod.rs", "nodes_of"),
 }

@@ -56,32 +56,7 @@ impl<'a> Api<'a> {
         }
         let img = match existing.into_iter().next() {
             Some(i) if i["status"] == "active" => {
-                let theirs = i["os_hash_value"].as_str().unwrap_or_default();
-                if hash.as_deref().is_some_and(|h| h != theirs) && !theirs.is_empty() {
-                    return Err(Error::refused(format!(
-                        "image '{name}' exists with other content (sha512 {}…, the file's is {}…); delete it (cloud::image_delete) to upload the new one",
-                        &theirs[..12.min(theirs.len())],
-                        &hash.as_deref().unwrap_or_default()[..12]
-                    )));
-                }
-                let want = owner.as_ref().map(|o| json!(o));
-                return self.ensure_field(i, "owner", want, &name, "image", |id, own| {
-                    let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
-                    self.update(
-                        self.op("image.owner", &name).arg("owner", own),
-                        |c| {
-                            c.call(
-                                Method::PATCH,
-                                "image",
-                                &format!("/images/{id}"),
-                                Body::ImagePatch(patch.clone()),
-                                &[],
-                            )
-                            .map(|r| r.body)
-                        },
-                        Value::Null,
-                    )
-                });
+                return self.image_uploaded(i, &name, hash.as_deref(), owner);
             }
             Some(i) => i,
             None => {
@@ -126,6 +101,43 @@ impl<'a> Api<'a> {
         }
         self.get_opt("image", &format!("/images/{id}"))
             .map(|v| v.unwrap_or(img))
+    }
+
+    /// The image `name` uploaded already (`i`, active): refused when its content is not the
+    /// file's (`hash`, unknown in a plan of a file not made yet), its owner made `owner`.
+    fn image_uploaded(
+        &self,
+        i: Value,
+        name: &str,
+        hash: Option<&str>,
+        owner: Option<crate::modules::cloud::id::Id>,
+    ) -> Result<Value, Error> {
+        let theirs = i["os_hash_value"].as_str().unwrap_or_default();
+        if hash.is_some_and(|h| h != theirs) && !theirs.is_empty() {
+            return Err(Error::refused(format!(
+                "image '{name}' exists with other content (sha512 {}…, the file's is {}…); delete it (cloud::image_delete) to upload the new one",
+                &theirs[..12.min(theirs.len())],
+                &hash.unwrap_or_default()[..12]
+            )));
+        }
+        let want = owner.as_ref().map(|o| json!(o));
+        self.ensure_field(i, "owner", want, name, "image", |id, own| {
+            let patch = json!([{"op": "replace", "path": "/owner", "value": own}]);
+            self.update(
+                self.op("image.owner", name).arg("owner", own),
+                |c| {
+                    c.call(
+                        Method::PATCH,
+                        "image",
+                        &format!("/images/{id}"),
+                        Body::ImagePatch(patch.clone()),
+                        &[],
+                    )
+                    .map(|r| r.body)
+                },
+                Value::Null,
+            )
+        })
     }
 
     pub fn image_delete(&self, name: &str) -> Result<bool, Error> {
