@@ -161,23 +161,7 @@ impl<'a> Api<'a> {
         let digest = key.map(|k| e.digest(k)).unwrap_or_default();
         let mut patch = Patch::default();
         let mut reset_interfaces = false;
-        let uuid = existing.and_then(|n| n["uuid"].as_str());
-        let new_macs: Vec<String> = e
-            .macs
-            .iter()
-            .filter(|m| {
-                !ports.iter().any(|p| {
-                    p["address"]
-                        .as_str()
-                        .map(|a| a.to_ascii_lowercase())
-                        .as_deref()
-                        == Some(m.as_str())
-                        && uuid.is_some()
-                        && p["node_uuid"].as_str() == uuid
-                })
-            })
-            .cloned()
-            .collect();
+        let new_macs = new_macs(e, ports, existing.and_then(|n| n["uuid"].as_str()));
         let Some(n) = existing else {
             return NodePlan {
                 entry: e,
@@ -226,28 +210,7 @@ impl<'a> Api<'a> {
                 patch.set("/extra/labsh_lab", json!(lab), json!(lab));
             }
         }
-        // Inspection measures what the entry only states: once inspected, its values stand.
-        let inspected = !n["inspection_finished_at"].is_null();
-        for (k, v) in e.properties() {
-            let have = text_of(&n["properties"][k.as_str()]);
-            if have.as_deref() == text_of(&v).as_deref() {
-                continue;
-            }
-            if inspected && k != "cpus" {
-                continue;
-            }
-            if inspected && have.is_some() {
-                continue;
-            }
-            patch.set(&format!("/properties/{k}"), v.clone(), v);
-        }
-        if !e.capabilities.is_empty() {
-            let have = n["properties"]["capabilities"].as_str().unwrap_or_default();
-            let merged = merge_capabilities(have, &e.capabilities);
-            if parse_capabilities(&merged) != parse_capabilities(have) {
-                patch.set("/properties/capabilities", json!(merged), json!(merged));
-            }
-        }
+        properties_patch(e, n, &mut patch);
         NodePlan {
             entry: e,
             digest,
@@ -548,5 +511,51 @@ impl<'a> Api<'a> {
             Value::Null,
         )?;
         Ok(true)
+    }
+}
+
+/// The MACs of `e` that no port of the node `uuid` (none: a node not enrolled yet) has among
+/// `ports`.
+fn new_macs(e: &Entry, ports: &[Value], uuid: Option<&str>) -> Vec<String> {
+    e.macs
+        .iter()
+        .filter(|m| {
+            !ports.iter().any(|p| {
+                p["address"]
+                    .as_str()
+                    .map(|a| a.to_ascii_lowercase())
+                    .as_deref()
+                    == Some(m.as_str())
+                    && uuid.is_some()
+                    && p["node_uuid"].as_str() == uuid
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// The properties of `e` the node `n` has otherwise, and the capabilities it lacks, into
+/// `patch`. Inspection measures what the entry only states: once inspected, its values stand.
+fn properties_patch(e: &Entry, n: &Value, patch: &mut Patch) {
+    let inspected = !n["inspection_finished_at"].is_null();
+    for (k, v) in e.properties() {
+        let have = text_of(&n["properties"][k.as_str()]);
+        if have.as_deref() == text_of(&v).as_deref() {
+            continue;
+        }
+        if inspected && k != "cpus" {
+            continue;
+        }
+        if inspected && have.is_some() {
+            continue;
+        }
+        patch.set(&format!("/properties/{k}"), v.clone(), v);
+    }
+    if !e.capabilities.is_empty() {
+        let have = n["properties"]["capabilities"].as_str().unwrap_or_default();
+        let merged = merge_capabilities(have, &e.capabilities);
+        if parse_capabilities(&merged) != parse_capabilities(have) {
+            patch.set("/properties/capabilities", json!(merged), json!(merged));
+        }
     }
 }
