@@ -229,7 +229,6 @@ NOT_YET_SPLIT = {
     ("modules/virt/mod.rs", "dom_spec"),
     ("modules/ocp/install_config.rs", "the_network_options_by_release"),
     ("modules/virt/client.rs", "network_ensure"),
-    ("modules/ocp/installer.rs", "install"),
     ("modules/cloud/client/mod.rs", "call"),
     ("modules/bmc/mod.rs", "nodes_of"),
 }

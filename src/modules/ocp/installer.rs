@@ -123,6 +123,38 @@ fn line_hook(
     })
 }
 
+/// `openshift-install create cluster` in `dir`: private in the state folder, its output allowed
+/// to be long (its lines go to its log), the release pulled from `release_image` when given (a
+/// disconnected install's mirror).
+fn install_command(
+    installer: &str,
+    dir: &str,
+    log_level: &str,
+    release_image: Option<&str>,
+) -> Command {
+    let mut cmd = Command::new([
+        installer,
+        "create",
+        "cluster",
+        "--dir",
+        dir,
+        "--log-level",
+        log_level,
+    ]);
+    // What the installer writes into the state folder (auth/, its state) is private too.
+    cmd.private = crate::paths::in_state(std::path::Path::new(dir));
+    // Its lines go to its log through the hook; an install at --log-level debug prints many.
+    cmd.max_output = Some(64 << 20);
+    if let Some(r) = release_image {
+        // A disconnected install pulls the release from the mirror.
+        cmd.env.push((
+            "OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE".into(),
+            r.to_string().into(),
+        ));
+    }
+    cmd
+}
+
 /// Runs the installer in `dir`: output to `dir/labsh-install.log`, its progress shown.
 pub fn install(
     fx: &Effects,
@@ -162,28 +194,9 @@ pub fn install(
         fx.printer().clone(),
         log_path.display().to_string(),
     );
-    let mut cmd = Command::new([
-        installer,
-        "create",
-        "cluster",
-        "--dir",
-        dir,
-        "--log-level",
-        log_level,
-    ]);
+    let mut cmd = install_command(installer, dir, log_level, release_image);
     cmd.timeout = Some(timeout);
     cmd.on_line = Some(hook);
-    // What the installer writes into the state folder (auth/, its state) is private too.
-    cmd.private = crate::paths::in_state(std::path::Path::new(dir));
-    // Its lines go to its log through the hook; an install at --log-level debug prints many.
-    cmd.max_output = Some(64 << 20);
-    if let Some(r) = release_image {
-        // A disconnected install pulls the release from the mirror.
-        cmd.env.push((
-            "OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE".into(),
-            r.to_string().into(),
-        ));
-    }
     #[expect(
         clippy::disallowed_methods,
         reason = "the change that runs the installer makes its folder and its log"
