@@ -221,16 +221,20 @@ def self_check():
 LONGEST = 100
 MARKER = "// Long on purpose:"
 
-# Functions longer than LONGEST that are still to be split, each in work of its own; a function
-# of this list that is no longer long is an error, so that the list stays true.
+# Functions longer than LONGEST that are still to be split; a function of this list that is no
+# longer long is an error, so that the list stays true.
 NOT_YET_SPLIT = {
+    # Their files are being reworked: the snapshot module; option maps read into typed structs
+    # (dom_spec, the instackenv nodes' options); a run's state moved into its Session (the
+    # libvirt and cloud clients).
     ("modules/snapshot/client.rs", "revert"),
     ("modules/snapshot/client.rs", "save"),
     ("modules/virt/mod.rs", "dom_spec"),
-    ("modules/ocp/install_config.rs", "the_network_options_by_release"),
+    ("modules/bmc/mod.rs", "nodes_of"),
     ("modules/virt/client.rs", "network_ensure"),
     ("modules/cloud/client/mod.rs", "call"),
-    ("modules/bmc/mod.rs", "nodes_of"),
+    # A test of one case after another on each release's options: to become a test per case.
+    ("modules/ocp/install_config.rs", "the_network_options_by_release"),
 }
 
 
