@@ -129,7 +129,13 @@ pub fn status(args: &StatusArgs, common: &Common, top_jobs: u16) -> u8 {
     }
     let cwd = std::env::current_dir().ok();
     if args.repair {
-        if let Err(code) = repair(&printer, common, args.wait, options.clone(), cwd.clone()) {
+        if let Err(code) = repair(
+            &printer,
+            common,
+            args.wait,
+            status_options(args, top_jobs),
+            cwd.clone(),
+        ) {
             return code;
         }
     }
@@ -230,26 +236,7 @@ fn repair(
     let _held = if plan {
         None
     } else {
-        let waiting = |m: &str| printer.status(m);
-        if let Err(e) =
-            crate::effects::lock::acquire(&state, wait, session.effects.cancel_flag(), &waiting)
-        {
-            if e.is_interrupted() {
-                let _ended = signals::end_of_run();
-                printer.error(
-                    &signals::stopped_message(),
-                    json!({"kind": signals::stopped_status()}),
-                );
-                return Err(signals::stopped_code());
-            }
-            printer.error(e.message(), json!({"kind": "locked"}));
-            printer.hint(
-                "nothing was repaired or read: run labsh status --repair again when that run has \
-                 ended (or with --wait)",
-            );
-            return Err(FAILED);
-        }
-        Some(super::LockHeld)
+        Some(repair_lock(printer, &session, &state, wait)?)
     };
     if let Err(e) = session.secrets.check() {
         printer.error(e.message(), json!({"kind": "secrets"}));
@@ -281,7 +268,33 @@ fn repair(
     printer.event(json!({"event": "run", "run_id": run_id, "script": REPAIR_SOURCE, "mode": mode}));
     let result = engine.eval_ast::<Dynamic>(&program.ast);
     let cancelled = session.effects.cancel_flag().load(Ordering::SeqCst);
-    let outcome = match result {
+    let outcome = repair_outcome(printer, &session, result, cancelled, plan);
+    // A run's recap (what changed, or would), in the journal and the output, then its end.
+    let ms = t0.elapsed().as_millis();
+    session.effects.recap(ms);
+    let status = match &outcome {
+        Ok(()) => "ok",
+        Err(c) if *c == FAILED => "failed",
+        Err(_) => signals::stopped_status(),
+    };
+    session
+        .effects
+        .close_journal(json!({"event": "run_end", "status": status, "ms": ms as u64}));
+    // As in a run: the process's exit frees the engine.
+    std::mem::forget(engine);
+    outcome
+}
+
+/// What the repair's evaluation ended with, said: each repair (planned or done), a stop, or its
+/// error journaled; an error is the code to exit with.
+fn repair_outcome(
+    printer: &Printer,
+    session: &crate::session::Session,
+    result: Result<Dynamic, Box<rhai::EvalAltResult>>,
+    cancelled: bool,
+    plan: bool,
+) -> Result<(), u8> {
+    match result {
         Ok(v) => {
             let done: Vec<String> = value::to_json(&v)
                 .as_array()
@@ -322,21 +335,37 @@ fn repair(
                 .journal(json!({"event": "error", "message": d.render()}));
             Err(FAILED)
         }
-    };
-    // A run's recap (what changed, or would), in the journal and the output, then its end.
-    let ms = t0.elapsed().as_millis();
-    session.effects.recap(ms);
-    let status = match &outcome {
-        Ok(()) => "ok",
-        Err(c) if *c == FAILED => "failed",
-        Err(_) => signals::stopped_status(),
-    };
-    session
-        .effects
-        .close_journal(json!({"event": "run_end", "status": status, "ms": ms as u64}));
-    // As in a run: the process's exit frees the engine.
-    std::mem::forget(engine);
-    outcome
+    }
+}
+
+/// The lab's lock for `--repair`, as a run takes it (`wait`: until the run holding it ends); an
+/// error is the code to exit with, said.
+fn repair_lock(
+    printer: &Printer,
+    session: &crate::session::Session,
+    state: &std::path::Path,
+    wait: bool,
+) -> Result<super::LockHeld, u8> {
+    let waiting = |m: &str| printer.status(m);
+    if let Err(e) =
+        crate::effects::lock::acquire(state, wait, session.effects.cancel_flag(), &waiting)
+    {
+        if e.is_interrupted() {
+            let _ended = signals::end_of_run();
+            printer.error(
+                &signals::stopped_message(),
+                json!({"kind": signals::stopped_status()}),
+            );
+            return Err(signals::stopped_code());
+        }
+        printer.error(e.message(), json!({"kind": "locked"}));
+        printer.hint(
+            "nothing was repaired or read: run labsh status --repair again when that run has \
+             ended (or with --wait)",
+        );
+        return Err(FAILED);
+    }
+    Ok(super::LockHeld)
 }
 
 /// Shows one reading: one `status` event in JSON mode; else, for a person, each layer as a
