@@ -104,6 +104,14 @@ pub fn topic(cat: &Catalog, topic: &str) -> Result<String, Error> {
             }
             out.push('\n');
         }
+        let opts = f.option_lines();
+        if !opts.is_empty() {
+            let _ = writeln!(out, "    Options:");
+            for l in opts {
+                let _ = writeln!(out, "      {l}");
+            }
+            out.push('\n');
+        }
     }
     Ok(out.trim_end().to_string())
 }
@@ -136,6 +144,20 @@ pub fn markdown(cat: &Catalog) -> Vec<(String, String)> {
         for f in &m.functions {
             let _ = writeln!(page, "## `{}`\n", qualified(name, f));
             let _ = writeln!(page, "{}\n", f.doc());
+            if !f.options.is_empty() {
+                let _ = writeln!(page, "Options:\n");
+                for o in f.options {
+                    let req = if o.required { ", required" } else { "" };
+                    let _ = writeln!(
+                        page,
+                        "- `{}`: {}{req} — {}",
+                        o.name(),
+                        (o.typ)(),
+                        o.doc.trim()
+                    );
+                }
+                page.push('\n');
+            }
         }
         pages.push((format!("{name}.md"), page));
     }

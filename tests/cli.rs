@@ -162,6 +162,23 @@ fn doc_shows_the_reference_from_doc_comments() {
 }
 
 #[test]
+fn doc_and_help_list_a_bindings_options_with_their_types() {
+    let lab = Lab::new();
+    lab.run(["doc", "virt::domain_ensure"])
+        .ok()
+        .stdout_has("Options:")
+        .stdout_has("memory_mib: int, required")
+        .stdout_has("type: string — kvm, qemu or test")
+        .stdout_has("nics: array of string or map");
+    lab.run(["-e", "help(\"virt::domain_undefine\")"])
+        .ok()
+        .stdout_has("storage: bool — ");
+    let dir = lab.doc_markdown();
+    let virt = std::fs::read_to_string(dir.join("virt.md")).unwrap();
+    assert!(virt.contains("- `memory_mib`: int, required — "), "{virt}");
+}
+
+#[test]
 fn help_in_a_script_prints_the_same_reference() {
     let lab = Lab::new();
     lab.run(["-e", "help(\"par_map\")"])

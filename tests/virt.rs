@@ -90,7 +90,19 @@ fn bad_domain_specs_name_the_vm_and_field_and_create_nothing() {
     for (spec, want) in [
         (
             r#"#{lab: "lab", name: "ctrl01", memory_mib: "16G", vcpus: 4}"#,
-            "domain ctrl01: 'memory_mib' must be an integer number of MiB",
+            "domain ctrl01: option 'memory_mib' expected int, found string \"16G\"",
+        ),
+        (
+            r#"#{lab: "lab", name: "ctrl01", memory_mib: 16384, vcpus: 4, memory_mb: 3}"#,
+            "domain ctrl01: unknown option 'memory_mb' (did you mean 'memory_mib'?)",
+        ),
+        (
+            r#"#{lab: "lab", name: "ctrl01", memory_mib: 16384, vcpus: 4, disks: [#{path: "/a.qcow2", buss: "sata"}]}"#,
+            "domain ctrl01: disks[0]: unknown option 'buss' (did you mean 'bus'?)",
+        ),
+        (
+            r#"#{lab: "lab", name: "ctrl01", memory_mib: 16384, vcpus: 4, autostart: "yes"}"#,
+            "domain ctrl01: option 'autostart' expected bool, found string \"yes\"",
         ),
         (
             r#"#{lab: "lab", name: "ctrl01", memory_mib: 16384}"#,

@@ -24,6 +24,9 @@ pub struct FnMeta {
     pub signature: String,
     #[serde(default)]
     pub doc_comments: Vec<String>,
+    /// The keys of its option map, from the binding's spec (empty: it takes none).
+    #[serde(skip)]
+    pub options: &'static [crate::modules::opts::OptField],
 }
 
 /// `run(argv: Array) -> Result<Map, Box<EvalAltResult>>` reads `run(argv: Array) -> Map`.
@@ -72,6 +75,17 @@ impl FnMeta {
             Some(i) => para[..=i].to_string(),
             None => para,
         }
+    }
+
+    /// Its options, one line each: `name: type (required) — what it is`.
+    pub fn option_lines(&self) -> Vec<String> {
+        self.options
+            .iter()
+            .map(|o| {
+                let req = if o.required { ", required" } else { "" };
+                format!("{}: {}{req} — {}", o.name(), (o.typ)(), o.doc.trim())
+            })
+            .collect()
     }
 
     /// The ```rhai examples in the doc.
@@ -154,6 +168,7 @@ pub fn script_module(name: &str, text: &str) -> Option<ModuleDoc> {
             num_params: f.params.len(),
             signature: format!("{}({})", f.name, f.params.join(", ")),
             doc_comments: f.comments.iter().map(|c| c.to_string()).collect(),
+            options: &[],
         })
         .collect();
     functions.sort_by(|a, b| a.name.cmp(&b.name).then(a.num_params.cmp(&b.num_params)));
@@ -213,7 +228,24 @@ impl Catalog {
                 },
             );
         }
-        Catalog { modules }
+        let mut cat = Catalog { modules };
+        cat.attach_options();
+        cat
+    }
+
+    /// Each binding's options, on its overloads that take a map.
+    fn attach_options(&mut self) {
+        for (ns, func, fields) in crate::modules::options() {
+            let ns = if ns.is_empty() { CORE } else { ns };
+            let Some(m) = self.modules.get_mut(ns) else {
+                continue;
+            };
+            for f in m.functions.iter_mut() {
+                if f.name == func && f.signature.contains(": Map") {
+                    f.options = fields;
+                }
+            }
+        }
     }
 
     /// labsh's native functions and the stdlib's modules (as the resolver finds them: a user's

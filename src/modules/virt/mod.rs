@@ -8,7 +8,9 @@ pub mod libvirt;
 pub mod sandbox;
 pub mod xml;
 
-use crate::modules::opts::{item_label, type_name, Opts};
+use crate::modules::opts::{
+    in_range, item_label, one_of, option_spec, type_name, OptField, OptMap, OptionSpec,
+};
 use crate::session::Res;
 use crate::session::{rt_err, session, to_array, to_dynamic, to_map, with_effects};
 use rhai::plugin::*;
@@ -16,28 +18,42 @@ use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::collections::HashSet;
 use xml::{Disk, DomSpec, NetSpec, Nic};
 
+option_spec! {
+    /// The options of `virt::network_ensure`.
+    pub struct NetOpts {
+        /// The lab that owns the network.
+        lab: String,
+        /// The network's name.
+        name: String,
+        /// The bridge's name (with forward "bridge": the host's bridge).
+        bridge: Option<String>,
+        /// nat, route, open, bridge or none (default none: isolated).
+        forward: Option<String>,
+        /// The host's IPv4 address on the network.
+        address: Option<String>,
+        /// The network's IPv4 netmask.
+        netmask: Option<String>,
+        /// The DHCP range `[start, end]`, or false for none.
+        dhcp: Dhcp,
+        /// Started with the host (default true).
+        autostart: Option<bool>,
+        /// Started now (default true).
+        active: Option<bool>,
+    }
+}
+
+one_of!(
+    /// A network's DHCP range: `[start, end]`, or false.
+    Dhcp,
+    "array of string or false"
+);
+
 fn net_spec(m: Map) -> Result<(NetSpec, String), Error> {
     let func = item_label("network", &m, "name", "?");
-    let o = Opts::new(
-        &func,
-        m,
-        &[
-            "lab",
-            "name",
-            "bridge",
-            "forward",
-            "address",
-            "netmask",
-            "dhcp",
-            "autostart",
-            "active",
-        ],
-    )?;
-    let lab = o.req_str("lab")?;
-    let dhcp = match o.value("dhcp") {
-        None => None,
-        Some(v) if v.as_bool() == Ok(false) => None,
-        Some(v) if v.is_array() => {
+    let o = NetOpts::read(&func, m)?;
+    let dhcp = match &o.dhcp.0 {
+        v if v.is_unit() || v.as_bool() == Ok(false) => None,
+        v if v.is_array() => {
             let a = v.clone().into_array().unwrap_or_default();
             let s: Vec<String> = a
                 .iter()
@@ -50,14 +66,14 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), Error> {
             }
             Some((s[0].clone(), s[1].clone()))
         }
-        Some(v) => {
+        v => {
             return Err(Error::invalid(format!(
                 "{func}: 'dhcp' must be [start, end] addresses or false, not {}",
                 type_name(v)
             )))
         }
     };
-    let forward = match o.str("forward")?.as_deref() {
+    let forward = match o.forward.as_deref() {
         None | Some("none") | Some("") => None,
         Some(f @ ("nat" | "route" | "open" | "bridge")) => Some(f.to_string()),
         Some(other) => {
@@ -70,20 +86,20 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), Error> {
     // makes nor addresses (docs/formatnetwork.rst of libvirt 9.0): its name is needed, and an
     // address or DHCP range is refused as libvirt refuses <ip> there.
     if forward.as_deref() == Some("bridge") {
-        if o.str("bridge")?.is_none() {
+        if o.bridge.is_none() {
             return Err(Error::invalid(format!(
                 "{func}: forward \"bridge\" needs 'bridge', the name of the host's bridge"
             )));
         }
-        if o.str("address")?.is_some() || dhcp.is_some() {
+        if o.address.is_some() || dhcp.is_some() {
             return Err(Error::invalid(format!(
                 "{func}: forward \"bridge\" takes no 'address' or 'dhcp': the host's bridge has its \
                  own, and libvirt refuses an <ip> on such a network"
             )));
         }
     }
-    for key in ["address", "netmask"] {
-        if let Some(a) = o.str(key)? {
+    for (key, a) in [("address", &o.address), ("netmask", &o.netmask)] {
+        if let Some(a) = a {
             if a.parse::<std::net::Ipv4Addr>().is_err() {
                 return Err(Error::invalid(format!(
                     "{func}: '{key}' {a:?} is not an IPv4 address"
@@ -102,93 +118,122 @@ fn net_spec(m: Map) -> Result<(NetSpec, String), Error> {
     }
     Ok((
         NetSpec {
-            name: o.req_str("name")?,
-            bridge: o.str("bridge")?,
+            name: o.name,
+            bridge: o.bridge,
             forward,
-            address: o.str("address")?,
-            netmask: o.str("netmask")?,
+            address: o.address,
+            netmask: o.netmask,
             dhcp,
-            autostart: o.bool("autostart", true)?,
-            active: o.bool("active", true)?,
+            autostart: o.autostart.unwrap_or(true),
+            active: o.active.unwrap_or(true),
         },
-        lab,
+        o.lab,
     ))
 }
 
-const DOM_KEYS: &[&str] = &[
-    "lab",
-    "name",
-    "memory_mib",
-    "vcpus",
-    "type",
-    "cpu_mode",
-    "machine",
-    "disks",
-    "nics",
-    "boot",
-    "autostart",
-    "running",
-    "images_dir",
-];
+option_spec! {
+    /// The options of `virt::domain_ensure` (and each item of `virt::domains_ensure`).
+    pub struct DomOpts {
+        /// The lab that owns the domain.
+        lab: String,
+        /// The domain's name.
+        name: String,
+        /// Memory in MiB (64 to 16 TiB).
+        memory_mib: i64,
+        /// Virtual CPUs (1 to 1024).
+        vcpus: i64,
+        /// kvm, qemu or test (default: kvm when the host offers it).
+        r#type: Option<String>,
+        /// The CPU mode (default host-passthrough on kvm).
+        cpu_mode: Option<String>,
+        /// The machine type (default q35).
+        machine: Option<String>,
+        /// Disks: `#{path, bus: "virtio", format: "qcow2", device: "disk"}` each.
+        disks: Vec<OptMap>,
+        /// NICs: a network's name or `#{network, model: "virtio", mac}` each.
+        nics: Nics,
+        /// Boot order: hd, network or cdrom each (default ["hd"]).
+        boot: Option<Vec<String>>,
+        /// Started with the host (default true).
+        autostart: Option<bool>,
+        /// Running after the ensure (default true).
+        running: Option<bool>,
+        /// The lab's image folder: every disk's path must be inside it.
+        images_dir: Option<String>,
+    }
+}
 
-fn dom_spec(fx: &Effects, uri: &str, m: Map) -> Result<(DomSpec, String), Error> {
+one_of!(
+    /// A domain's NICs: each a network's name or a map.
+    Nics,
+    "array of string or map"
+);
+
+option_spec! {
+    /// One disk of a domain.
+    pub struct DiskOpts {
+        /// The image file, an absolute path.
+        path: String,
+        /// virtio, sata, scsi or ide (default virtio).
+        bus: Option<String>,
+        /// The image format (default qcow2).
+        format: Option<String>,
+        /// disk or cdrom (default disk).
+        device: Option<String>,
+    }
+}
+
+option_spec! {
+    /// One NIC of a domain.
+    pub struct NicOpts {
+        /// The libvirt network it is on.
+        network: String,
+        /// The NIC model (default virtio).
+        model: Option<String>,
+        /// Its MAC (default `virt::mac(lab, name, index)`).
+        mac: Option<String>,
+    }
+}
+
+/// A domain's spec as given, read without I/O: `domain_type` is empty and `cpu_mode` `None` when
+/// the spec leaves them to the host ([`resolve_dom`]).
+struct DomGiven {
+    spec: DomSpec,
+    lab: String,
+    cpu_mode: Option<String>,
+}
+
+fn dom_spec(m: Map) -> Result<DomGiven, Error> {
     let func = item_label("domain", &m, "name", "?");
-    let o = Opts::new(&func, m, DOM_KEYS)?;
-    let lab = o.req_str("lab")?;
-    let name = o.req_str("name")?;
-    let memory_mib = o.req_int("memory_mib", 64..=16 * 1024 * 1024, "MiB")? as u64;
-    let vcpus = o.req_int("vcpus", 1..=1024, "vCPUs")? as u32;
-    let domain_type = match o.str("type")? {
+    let o = DomOpts::read(&func, m)?;
+    let memory_mib = in_range(
+        &func,
+        "memory_mib",
+        o.memory_mib,
+        64..=16 * 1024 * 1024,
+        "MiB",
+    )?;
+    let vcpus = in_range(&func, "vcpus", o.vcpus, 1..=1024, "vCPUs")?;
+    let domain_type = match o.r#type {
         Some(t) if t == "kvm" || t == "qemu" || t == "test" => t,
         Some(t) => {
             return Err(Error::invalid(format!(
                 "{func}: 'type' must be kvm or qemu, not {t:?}"
             )))
         }
-        None => {
-            let caps = match client::capabilities(fx, uri) {
-                Ok(c) => c,
-                // Plan mode, target not reachable yet: a real host's default.
-                Err(_) if fx.is_plan() => client::Caps {
-                    arch: String::new(),
-                    cpu_model: String::new(),
-                    domain_types: vec!["kvm".into()],
-                },
-                Err(e) => return Err(e),
-            };
-            if caps.domain_types.iter().any(|t| t == "kvm") {
-                "kvm".into()
-            } else if caps.domain_types.iter().any(|t| t == "test") {
-                "test".into()
-            } else {
-                "qemu".into()
-            }
-        }
+        None => String::new(),
     };
-    let cpu_mode = o.str("cpu_mode")?.unwrap_or_else(|| {
-        if domain_type == "kvm" {
-            "host-passthrough".into()
-        } else {
-            String::new()
-        }
-    });
-    let images_dir = o.str("images_dir")?;
     let mut disks = Vec::new();
-    for (i, d) in o.array("disks")?.into_iter().enumerate() {
-        let Some(dm) = d.read_lock::<Map>().map(|m| m.clone()) else {
-            return Err(Error::invalid(format!(
-                "{func}: disks[{i}] must be a map #{{path, bus, format}}"
-            )));
-        };
+    for (i, OptMap(dm)) in o.disks.into_iter().enumerate() {
         let f = format!("{func}: disks[{i}]");
-        let od = Opts::new(&f, dm, &["path", "bus", "format", "device"])?;
-        let path = od.req_str("path")?;
+        let od = DiskOpts::read(&f, dm)?;
+        let path = od.path;
         if !path.starts_with('/') {
             return Err(Error::invalid(format!(
                 "{f}: 'path' {path:?} must be absolute"
             )));
         }
-        if let Some(dir) = &images_dir {
+        if let Some(dir) = &o.images_dir {
             let p = std::path::Path::new(&path);
             if !p.starts_with(dir) || path.contains("/../") {
                 return Err(Error::invalid(format!(
@@ -198,13 +243,23 @@ fn dom_spec(fx: &Effects, uri: &str, m: Map) -> Result<(DomSpec, String), Error>
         }
         disks.push(Disk {
             path,
-            bus: od.str_or("bus", "virtio")?,
-            format: od.str_or("format", "qcow2")?,
-            device: od.str_or("device", "disk")?,
+            bus: od.bus.unwrap_or_else(|| "virtio".into()),
+            format: od.format.unwrap_or_else(|| "qcow2".into()),
+            device: od.device.unwrap_or_else(|| "disk".into()),
         });
     }
+    let nic_items = match &o.nics.0 {
+        v if v.is_unit() => Vec::new(),
+        v if v.is_array() => v.clone().into_array().unwrap_or_default(),
+        v => {
+            return Err(Error::invalid(format!(
+                "{func}: option 'nics' expected array of string or map, found {}",
+                crate::modules::opts::rhai_name(v)
+            )))
+        }
+    };
     let mut nics = Vec::new();
-    for (i, n) in o.array("nics")?.into_iter().enumerate() {
+    for (i, n) in nic_items.into_iter().enumerate() {
         let nm: Map = if n.is_string() {
             let mut m = Map::new();
             m.insert("network".into(), n);
@@ -217,8 +272,8 @@ fn dom_spec(fx: &Effects, uri: &str, m: Map) -> Result<(DomSpec, String), Error>
             )));
         };
         let f = format!("{func}: nics[{i}]");
-        let on = Opts::new(&f, nm, &["network", "model", "mac"])?;
-        let mac = match on.str("mac")? {
+        let on = NicOpts::read(&f, nm)?;
+        let mac = match on.mac {
             Some(m) => {
                 let ok = m.len() == 17
                     && m.split(':').count() == 6
@@ -231,22 +286,15 @@ fn dom_spec(fx: &Effects, uri: &str, m: Map) -> Result<(DomSpec, String), Error>
                 }
                 m.to_lowercase()
             }
-            None => xml::derived_mac(&lab, &name, i),
+            None => xml::derived_mac(&o.lab, &o.name, i),
         };
         nics.push(Nic {
-            network: on.req_str("network")?,
-            model: on.str_or("model", "virtio")?,
+            network: on.network,
+            model: on.model.unwrap_or_else(|| "virtio".into()),
             mac,
         });
     }
-    let boot: Vec<String> = if o.has("boot") {
-        o.array("boot")?
-            .into_iter()
-            .map(|b| b.to_string())
-            .collect()
-    } else {
-        vec!["hd".into()]
-    };
+    let boot = o.boot.unwrap_or_else(|| vec!["hd".into()]);
     for b in &boot {
         if !["hd", "network", "cdrom"].contains(&b.as_str()) {
             return Err(Error::invalid(format!(
@@ -254,23 +302,79 @@ fn dom_spec(fx: &Effects, uri: &str, m: Map) -> Result<(DomSpec, String), Error>
             )));
         }
     }
-    Ok((
-        DomSpec {
-            name,
-            memory_mib,
-            vcpus,
+    Ok(DomGiven {
+        spec: DomSpec {
+            name: o.name,
+            memory_mib: memory_mib as u64,
+            vcpus: vcpus as u32,
             domain_type,
-            cpu_mode,
-            machine: o.str_or("machine", "q35")?,
+            cpu_mode: String::new(),
+            machine: o.machine.unwrap_or_else(|| "q35".into()),
             disks,
             nics,
             boot,
-            autostart: o.bool("autostart", true)?,
-            running: o.bool("running", true)?,
+            autostart: o.autostart.unwrap_or(true),
+            running: o.running.unwrap_or(true),
         },
-        lab,
-    ))
+        lab: o.lab,
+        cpu_mode: o.cpu_mode,
+    })
 }
+
+/// A domain's spec with what it left to the host filled in from `uri`'s capabilities: the domain
+/// type (kvm when offered, else test, else qemu; in a plan, a host not reachable yet is taken
+/// as offering kvm) and the CPU mode (host-passthrough on kvm).
+fn resolve_dom(fx: &Effects, uri: &str, given: DomGiven) -> Result<(DomSpec, String), Error> {
+    let DomGiven {
+        mut spec,
+        lab,
+        cpu_mode,
+    } = given;
+    if spec.domain_type.is_empty() {
+        let caps = match client::capabilities(fx, uri) {
+            Ok(c) => c,
+            // Plan mode, target not reachable yet: a real host's default.
+            Err(_) if fx.is_plan() => client::Caps {
+                arch: String::new(),
+                cpu_model: String::new(),
+                domain_types: vec!["kvm".into()],
+            },
+            Err(e) => return Err(e),
+        };
+        spec.domain_type = if caps.domain_types.iter().any(|t| t == "kvm") {
+            "kvm".into()
+        } else if caps.domain_types.iter().any(|t| t == "test") {
+            "test".into()
+        } else {
+            "qemu".into()
+        };
+    }
+    spec.cpu_mode = cpu_mode.unwrap_or_else(|| {
+        if spec.domain_type == "kvm" {
+            "host-passthrough".into()
+        } else {
+            String::new()
+        }
+    });
+    Ok((spec, lab))
+}
+
+option_spec! {
+    /// The options of `virt::domain_undefine`.
+    pub struct UndefineOpts {
+        /// The lab that owns the domain.
+        lab: String,
+        /// Remove its disk files too (default false).
+        storage: Option<bool>,
+    }
+}
+
+/// The option maps of the `virt` module's functions.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("network_ensure", NetOpts::FIELDS),
+    ("domain_ensure", DomOpts::FIELDS),
+    ("domain_undefine", UndefineOpts::FIELDS),
+];
 
 /// Duplicate names and MACs across a set of domains.
 fn check_unique(specs: &[(DomSpec, String)]) -> Result<(), Error> {
@@ -544,7 +648,8 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_ensure(ctx: NativeCallContext, uri: &str, spec: Map) -> Res<Map> {
-        let (spec, lab) = super::with_effects(&ctx, |fx| super::dom_spec(fx, uri, spec))?;
+        let given = super::dom_spec(spec).map_err(|e| super::rt_err(&ctx, e))?;
+        let (spec, lab) = super::with_effects(&ctx, |fx| super::resolve_dom(fx, uri, given))?;
         let e = super::with_effects(&ctx, |fx| {
             super::client::check_networks(fx, uri, &[&spec])?;
             super::client::domain_ensure(fx, uri, &spec, &lab)
@@ -563,7 +668,7 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domains_ensure(ctx: NativeCallContext, uri: &str, specs: Array) -> Res<Array> {
-        let mut parsed = Vec::with_capacity(specs.len());
+        let mut given = Vec::with_capacity(specs.len());
         for (i, s) in specs.into_iter().enumerate() {
             let t = super::type_name(&s);
             let Some(m) = s.try_cast::<Map>() else {
@@ -572,7 +677,13 @@ pub mod virt_fns {
                     Error::invalid(format!("domains_ensure: item {i} must be a map, not {t}")),
                 ));
             };
-            parsed.push(super::with_effects(&ctx, |fx| super::dom_spec(fx, uri, m))?);
+            given.push(super::dom_spec(m).map_err(|e| super::rt_err(&ctx, e))?);
+        }
+        let mut parsed = Vec::with_capacity(given.len());
+        for g in given {
+            parsed.push(super::with_effects(&ctx, |fx| {
+                super::resolve_dom(fx, uri, g)
+            })?);
         }
         super::check_unique(&parsed).map_err(|e| super::rt_err(&ctx, e))?;
         let jobs = super::session(&ctx)?.jobs();
@@ -736,14 +847,11 @@ pub mod virt_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn domain_undefine(ctx: NativeCallContext, uri: &str, name: &str, opts: Map) -> Res<bool> {
-        let o = super::Opts::new("domain_undefine", opts, &["lab", "storage"])
+        let o = super::UndefineOpts::read("domain_undefine", opts)
             .map_err(|e| super::rt_err(&ctx, e))?;
-        let lab = o.req_str("lab").map_err(|e| super::rt_err(&ctx, e))?;
-        let storage = o
-            .bool("storage", false)
-            .map_err(|e| super::rt_err(&ctx, e))?;
+        let storage = o.storage.unwrap_or(false);
         super::with_effects(&ctx, |fx| {
-            super::client::domain_undefine(fx, uri, name, &lab, storage)
+            super::client::domain_undefine(fx, uri, name, &o.lab, storage)
         })
     }
 }
