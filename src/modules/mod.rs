@@ -58,7 +58,8 @@ pub fn all() -> Vec<(&'static str, Module)> {
 /// is the global one. The catalog shows them with the function (`help`, `labsh doc`).
 pub fn options() -> Vec<(&'static str, &'static str, &'static [opts::OptField])> {
     let mut out = Vec::new();
-    for (ns, list) in [("virt", virt::OPTIONS)] {
+    let core = core::options();
+    for (ns, list) in [("", core.as_slice()), ("virt", virt::OPTIONS)] {
         out.extend(list.iter().map(|&(f, fields)| (ns, f, fields)));
     }
     out
@@ -198,13 +199,7 @@ mod tests {
         ("cloud", "servers"),
         ("cloud", "subnet_ensure"),
         ("cloud", "user_ensure"),
-        ("core", "fail"),
         ("core", "load_variant"),
-        ("core", "run"),
-        ("core", "secret"),
-        ("core", "sh"),
-        ("core", "stage"),
-        ("core", "wait_until"),
         ("files", "write"),
         ("files", "write_yaml"),
         ("img", "customize"),

@@ -4,7 +4,7 @@
 
 use crate::engine::value;
 use crate::error::{Error, Kind};
-use crate::modules::opts::Opts;
+use crate::modules::opts::{option_spec, OptField, OptionSpec};
 use crate::session::Res;
 use crate::session::{rt_err, session};
 use rhai::plugin::*;
@@ -26,15 +26,32 @@ fn user_error(
     }
 }
 
-const FAIL_KEYS: &[&str] = &["message", "advice", "kind", "file", "key"];
+option_spec! {
+    /// The map of `fail`.
+    pub struct FailOpts {
+        /// What is wrong (required).
+        message: Option<String>,
+        /// What to do about it.
+        advice: Option<String>,
+        /// The error's kind (default invalid).
+        kind: Option<String>,
+        /// The file of the user's input it is about.
+        file: Option<String>,
+        /// The key in that file.
+        key: Option<String>,
+    }
+}
+
+/// The option maps of the assertions.
+pub const OPTIONS: &[(&str, &[OptField])] = &[("fail", FailOpts::FIELDS)];
 
 /// `fail`'s map: `message`, and `advice`, `kind`, `file`, `key` when given.
 fn user_error_of(spec: Map) -> Result<Error, Error> {
-    let o = Opts::new("fail", spec, FAIL_KEYS)?;
+    let o = FailOpts::read("fail", spec)?;
     let message = o
-        .str("message")?
+        .message
         .ok_or_else(|| Error::invalid("fail: the map needs a message (#{message: \"...\"})"))?;
-    let kind = match o.str("kind")? {
+    let kind = match o.kind {
         None => Kind::Invalid,
         Some(k) => Kind::from_name(&k).ok_or_else(|| {
             let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
@@ -47,10 +64,10 @@ fn user_error_of(spec: Map) -> Result<Error, Error> {
     };
     Ok(user_error(
         &message,
-        o.str("advice")?.as_deref(),
+        o.advice.as_deref(),
         kind,
-        o.str("file")?.as_deref(),
-        o.str("key")?.as_deref(),
+        o.file.as_deref(),
+        o.key.as_deref(),
     ))
 }
 

@@ -6,7 +6,7 @@ use crate::effects::{Op, StageStatus};
 use crate::engine::diag::Diagnostic;
 use crate::engine::value;
 use crate::error::Error;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::{option_spec, type_name, OptField, OptionSpec, Seconds};
 use crate::session::{error_of, is_exit, is_interrupt, rt_err, session};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
@@ -31,21 +31,40 @@ fn sleep_interruptible(ctx: &NativeCallContext, d: Duration) -> Res<()> {
     Ok(())
 }
 
+option_spec! {
+    /// The options of `wait_until`.
+    pub struct WaitOpts {
+        /// Seconds before it gives up (default 300).
+        timeout: Option<Seconds>,
+        /// Seconds between tries (default 2).
+        every: Option<Seconds>,
+        /// What it waits for, as its messages say it (default "the condition").
+        what: Option<String>,
+    }
+}
+
+option_spec! {
+    /// The options of `stage`.
+    pub struct StageOpts {
+        /// Only planned, never applied, even in a run that applies (default false).
+        plan: Option<bool>,
+        /// Why it is only planned, as the run says it.
+        why: Option<String>,
+    }
+}
+
+/// The option maps of the flow functions.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("wait_until", WaitOpts::FIELDS),
+    ("stage", StageOpts::FIELDS),
+];
+
 fn wait_impl(ctx: &NativeCallContext, f: FnPtr, opts: Map) -> Res<Dynamic> {
     let s = session(ctx)?;
-    let o =
-        Opts::new("wait_until", opts, &["timeout", "every", "what"]).map_err(|e| rt_err(ctx, e))?;
-    let timeout = o
-        .seconds("timeout")
-        .map_err(|e| rt_err(ctx, e))?
-        .unwrap_or(Duration::from_secs(300));
-    let every = o
-        .seconds("every")
-        .map_err(|e| rt_err(ctx, e))?
-        .unwrap_or(Duration::from_secs(2));
-    let what = o
-        .str_or("what", "the condition")
-        .map_err(|e| rt_err(ctx, e))?;
+    let o = WaitOpts::read("wait_until", opts).map_err(|e| rt_err(ctx, e))?;
+    let timeout = o.timeout.map_or(Duration::from_secs(300), |t| t.0);
+    let every = o.every.map_or(Duration::from_secs(2), |t| t.0);
+    let what = o.what.unwrap_or_else(|| "the condition".into());
     let t0 = Instant::now();
     let spinner = s.effects.printer().spinner(&format!("waiting for {what}"));
     let mut last_err: Option<(String, Option<Error>)> = None;
@@ -218,9 +237,9 @@ pub fn parse_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, 
 }
 
 fn stage_impl(ctx: &NativeCallContext, name: &str, opts: Map, f: FnPtr) -> Res<Dynamic> {
-    let o = Opts::new("stage", opts, &["plan", "why"]).map_err(|e| rt_err(ctx, e))?;
-    let plan_only = o.bool("plan", false).map_err(|e| rt_err(ctx, e))?;
-    let why = o.str("why").map_err(|e| rt_err(ctx, e))?;
+    let o = StageOpts::read("stage", opts).map_err(|e| rt_err(ctx, e))?;
+    let plan_only = o.plan.unwrap_or(false);
+    let why = o.why;
     let s = session(ctx)?;
     if name.trim().is_empty() {
         return Err(rt_err(ctx, Error::invalid("stage: the name is empty")));

@@ -8,6 +8,17 @@ mod process;
 mod secrets;
 
 pub use flow::parse_param;
+
+/// The option maps of the global functions.
+pub fn options() -> Vec<(&'static str, &'static [crate::modules::opts::OptField])> {
+    [
+        process::OPTIONS,
+        flow::OPTIONS,
+        secrets::OPTIONS,
+        assertions::OPTIONS,
+    ]
+    .concat()
+}
 pub use process::output_map;
 
 use crate::session::{interrupted, rt_err, session};

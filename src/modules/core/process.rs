@@ -5,52 +5,62 @@ use super::Res;
 use crate::effects::process::{self, Arg, Command};
 use crate::effects::Op;
 use crate::error::Error;
-use crate::modules::opts::{to_arg, to_word, Opts};
+use crate::modules::opts::{one_of, option_spec, to_word, OptArg, OptField, OptionSpec, Seconds};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
+use std::collections::BTreeMap;
+
+option_spec! {
+    /// The options of `run` and `sh`.
+    pub struct RunOpts {
+        /// Seconds before the program is stopped (default: none).
+        timeout: Option<Seconds>,
+        /// The folder it runs in.
+        cwd: Option<String>,
+        /// Environment variables added, each a string or a secret.
+        env: BTreeMap<String, OptArg>,
+        /// Its output not streamed (default false).
+        quiet: Option<bool>,
+        /// A non-zero exit fails (default true).
+        check: Option<bool>,
+        /// Only reads: runs in a plan too (default false).
+        read: Option<bool>,
+        /// Its input, a string or a secret.
+        stdin: Option<OptArg>,
+        /// The prefix of its streamed lines (default: the program's name).
+        prefix: Option<String>,
+        /// The most output kept: a size ("16M") or a number of bytes.
+        max_output: MaxOutput,
+    }
+}
+
+/// The option maps of `run` and `sh`.
+pub const OPTIONS: &[(&str, &[OptField])] = &[("run", RunOpts::FIELDS), ("sh", RunOpts::FIELDS)];
+
+one_of!(
+    /// A size ("16M") or a number of bytes.
+    MaxOutput,
+    "int or string (a size)"
+);
 
 fn run_impl(ctx: &NativeCallContext, func: &str, argv: Vec<Arg>, opts: Map) -> Res<Map> {
-    let o = Opts::new(
-        func,
-        opts,
-        &[
-            "timeout",
-            "cwd",
-            "env",
-            "quiet",
-            "check",
-            "read",
-            "stdin",
-            "prefix",
-            "max_output",
-        ],
-    )
-    .map_err(|e| rt_err(ctx, e))?;
+    let o = RunOpts::read(func, opts).map_err(|e| rt_err(ctx, e))?;
     let err = |e: crate::error::Error| rt_err(ctx, e);
     let mut cmd = Command::new(argv);
     if cmd.argv.is_empty() {
         return Err(err(Error::invalid(format!("{func}: the command is empty"))));
     }
-    cmd.timeout = o.seconds("timeout").map_err(err)?;
-    cmd.cwd = o.str("cwd").map_err(err)?.map(Into::into);
-    if let Some(env) = o.map("env").map_err(err)? {
-        for (k, v) in env {
-            let a = to_arg(&v).map_err(|e| err(Error::invalid(format!("{func}: env.{k}: {e}"))))?;
-            cmd.env.push((k.to_string(), a));
-        }
-    }
-    cmd.stdin = o.arg("stdin").map_err(err)?;
-    cmd.max_output = max_output(func, o.value("max_output")).map_err(err)?;
-    let quiet = o.bool("quiet", false).map_err(err)?;
-    let check = o.bool("check", true).map_err(err)?;
-    let read = o.bool("read", false).map_err(err)?;
+    cmd.timeout = o.timeout.map(|t| t.0);
+    cmd.cwd = o.cwd.map(Into::into);
+    cmd.env = o.env.into_iter().map(|(k, v)| (k, v.0)).collect();
+    cmd.stdin = o.stdin.map(|a| a.0);
+    cmd.max_output = max_output(func, Some(&o.max_output.0)).map_err(err)?;
+    let quiet = o.quiet.unwrap_or(false);
+    let check = o.check.unwrap_or(true);
+    let read = o.read.unwrap_or(false);
     if !quiet {
-        cmd.stream = Some(
-            o.str("prefix")
-                .map_err(err)?
-                .unwrap_or_else(|| cmd.program_name()),
-        );
+        cmd.stream = Some(o.prefix.unwrap_or_else(|| cmd.program_name()));
     }
     let target = cmd.display();
     exec_checked(ctx, func, cmd, target, check, read)

@@ -5,15 +5,31 @@ use super::Res;
 use crate::effects::secret::{self, Secret};
 use crate::effects::Op;
 use crate::error::Error;
-use crate::modules::opts::Opts;
+use crate::modules::opts::{option_spec, OptField, OptionSpec};
 use crate::session::{rt_err, session};
 use rhai::plugin::*;
 use rhai::Map;
 
+option_spec! {
+    /// The options of `secret`.
+    pub struct SecretOpts {
+        /// Made (and kept in the secrets file) when no other source has it (default false).
+        generate: Option<bool>,
+        /// A generated value's length, 12 to 4096 (default 24).
+        length: Option<i64>,
+        /// The environment variable it is read from (default LABSH_SECRET_<NAME>).
+        env: Option<String>,
+        /// The question asked at the terminal when no other source has it (default "secret NAME: ").
+        prompt: Option<String>,
+    }
+}
+
+/// The option map of `secret`.
+pub const OPTIONS: &[(&str, &[OptField])] = &[("secret", SecretOpts::FIELDS)];
+
 fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
     let s = session(ctx)?;
-    let o = Opts::new("secret", opts, &["generate", "length", "env", "prompt"])
-        .map_err(|e| rt_err(ctx, e))?;
+    let o = SecretOpts::read("secret", opts).map_err(|e| rt_err(ctx, e))?;
     let err = |e: crate::error::Error| rt_err(ctx, e);
     secret::check_name(name).map_err(err)?;
     let make = |v: &str, from: &str| -> Res<Secret> {
@@ -25,16 +41,13 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
         }
         Ok(Secret::new(name, v))
     };
-    let env = o
-        .str("env")
-        .map_err(err)?
-        .unwrap_or_else(|| secret::env_name(name));
+    let env = o.env.clone().unwrap_or_else(|| secret::env_name(name));
     if let Some(v) = secret::env_value(&env) {
         if !v.is_empty() {
             return make(&v, &format!("${env}"));
         }
     }
-    let generate = o.bool("generate", false).map_err(err)?;
+    let generate = o.generate.unwrap_or(false);
     // A value a plan made for it earlier in this run (not stored): the same one again.
     if let Some(Some(v)) = s.secret_seen(name) {
         return Ok(Secret::new(name, &v));
@@ -50,7 +63,7 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
         return make(&v, &s.secrets.path().display().to_string());
     }
     if generate {
-        let len = o.int("length").map_err(err)?.unwrap_or(24);
+        let len = o.length.unwrap_or(24);
         if !(12..=4096).contains(&len) {
             return Err(err(Error::invalid(format!(
                 "secret: option 'length' must be between 12 and 4096, not {len}"
@@ -76,8 +89,8 @@ fn secret_impl(ctx: &NativeCallContext, name: &str, opts: Map) -> Res<Secret> {
     }
     if s.options.interactive && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let prompt = o
-            .str("prompt")
-            .map_err(err)?
+            .prompt
+            .clone()
             .unwrap_or_else(|| format!("secret {name}: "));
         let v = rpassword::prompt_password(prompt)
             .map_err(|e| err(Error::failed(format!("secret {name}: {e}"))))?;
