@@ -59,7 +59,12 @@ pub fn all() -> Vec<(&'static str, Module)> {
 pub fn options() -> Vec<(&'static str, &'static str, &'static [opts::OptField])> {
     let mut out = Vec::new();
     let core = core::options();
-    for (ns, list) in [("", core.as_slice()), ("virt", virt::OPTIONS)] {
+    for (ns, list) in [
+        ("", core.as_slice()),
+        ("files", files::OPTIONS),
+        ("oc", oc::OPTIONS),
+        ("virt", virt::OPTIONS),
+    ] {
         out.extend(list.iter().map(|&(f, fields)| (ns, f, fields)));
     }
     out
@@ -200,11 +205,7 @@ mod tests {
         ("cloud", "subnet_ensure"),
         ("cloud", "user_ensure"),
         ("core", "load_variant"),
-        ("files", "write"),
-        ("files", "write_yaml"),
         ("img", "customize"),
-        ("oc", "get"),
-        ("oc", "wait_nodes_ready"),
         ("ocp", "check_install_config"),
         ("ocp", "flavor_problems"),
         ("ocp", "install"),

@@ -9,7 +9,7 @@ pub mod edit;
 
 use crate::effects::files::ensure_file_with;
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::{option_spec, type_name, OptField, OptionSpec};
 use crate::session::with_effects;
 use crate::util::yaml::yaml_text;
 use rhai::plugin::*;
@@ -43,9 +43,25 @@ struct WriteOpts {
     in_place: bool,
 }
 
+option_spec! {
+    /// The options of `files::write` and `files::write_yaml`.
+    pub struct FileOpts {
+        /// "0600" (private) or "0644" (default).
+        mode: Option<String>,
+        /// Written in place, not through a temporary file renamed over it (default false).
+        in_place: Option<bool>,
+    }
+}
+
+/// The option maps of the `files` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("write", FileOpts::FIELDS),
+    ("write_yaml", FileOpts::FIELDS),
+];
+
 fn write_opts(func: &str, m: Map) -> Result<WriteOpts, Error> {
-    let o = Opts::new(func, m, &["mode", "in_place"])?;
-    let private = match o.str("mode")?.as_deref() {
+    let o = FileOpts::read(func, m)?;
+    let private = match o.mode.as_deref() {
         None | Some("0644") | Some("644") => false,
         Some("0600") | Some("600") => true,
         Some(other) => {
@@ -56,7 +72,7 @@ fn write_opts(func: &str, m: Map) -> Result<WriteOpts, Error> {
     };
     Ok(WriteOpts {
         private,
-        in_place: o.bool("in_place", false)?,
+        in_place: o.in_place.unwrap_or(false),
     })
 }
 

@@ -6,13 +6,43 @@
 pub mod client;
 
 use crate::engine::value;
-use crate::modules::opts::{to_word, Opts};
+use crate::modules::opts::{option_spec, to_word, OptField, OptionSpec, Seconds};
 use crate::session::{rt_err, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Map, NativeCallContext};
 use std::time::Duration;
 
 use crate::session::Res;
+
+option_spec! {
+    /// The options of `oc::get`.
+    pub struct GetOpts {
+        /// The namespace (`-n`).
+        namespace: Option<String>,
+        /// One resource by name.
+        name: Option<String>,
+        /// A label selector (`-l`).
+        selector: Option<String>,
+        /// Every namespace (default false).
+        all_namespaces: Option<bool>,
+    }
+}
+
+option_spec! {
+    /// The options of `oc::wait_nodes_ready`.
+    pub struct WaitNodesOpts {
+        /// Seconds before it gives up (default 1800).
+        timeout: Option<Seconds>,
+        /// Seconds between looks (default 10).
+        interval: Option<Seconds>,
+    }
+}
+
+/// The option maps of the `oc` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("get", GetOpts::FIELDS),
+    ("wait_nodes_ready", WaitNodesOpts::FIELDS),
+];
 
 #[export_module]
 pub mod oc_fns {
@@ -24,27 +54,20 @@ pub mod oc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn get(ctx: NativeCallContext, kubeconfig: &str, resource: &str, opts: Map) -> Res<Array> {
-        let o = Opts::new(
-            "oc::get",
-            opts,
-            &["namespace", "name", "selector", "all_namespaces"],
-        )
-        .map_err(|e| rt_err(&ctx, e))?;
+        let o = super::GetOpts::read("oc::get", opts).map_err(|e| rt_err(&ctx, e))?;
         let mut args = vec!["get".to_string(), resource.to_string()];
-        if let Some(n) = o.str("name").map_err(|e| rt_err(&ctx, e))? {
+        if let Some(n) = o.name {
             args.push(n);
         }
-        if let Some(ns) = o.str("namespace").map_err(|e| rt_err(&ctx, e))? {
+        if let Some(ns) = o.namespace {
             args.push("-n".into());
             args.push(ns);
         }
-        if let Some(sel) = o.str("selector").map_err(|e| rt_err(&ctx, e))? {
+        if let Some(sel) = o.selector {
             args.push("-l".into());
             args.push(sel);
         }
-        if o.bool("all_namespaces", false)
-            .map_err(|e| rt_err(&ctx, e))?
-        {
+        if o.all_namespaces.unwrap_or(false) {
             args.push("--all-namespaces".into());
         }
         args.extend(["-o".to_string(), "json".to_string()]);
@@ -149,16 +172,10 @@ pub mod oc_fns {
         count: i64,
         opts: Map,
     ) -> Res<Array> {
-        let o = Opts::new("oc::wait_nodes_ready", opts, &["timeout", "interval"])
+        let o = super::WaitNodesOpts::read("oc::wait_nodes_ready", opts)
             .map_err(|e| rt_err(&ctx, e))?;
-        let timeout = o
-            .seconds("timeout")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or(Duration::from_secs(1800));
-        let interval = o
-            .seconds("interval")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or(Duration::from_secs(10));
+        let timeout = o.timeout.map_or(Duration::from_secs(1800), |t| t.0);
+        let interval = o.interval.map_or(Duration::from_secs(10), |t| t.0);
         let nodes = with_effects(&ctx, |fx| {
             super::client::wait_nodes_ready(fx, kubeconfig, count, timeout, interval)
         })?;
