@@ -63,6 +63,7 @@ pub fn options() -> Vec<(&'static str, &'static str, &'static [opts::OptField])>
         ("", core.as_slice()),
         ("files", files::OPTIONS),
         ("oc", oc::OPTIONS),
+        ("ssh", ssh::OPTIONS),
         ("virt", virt::OPTIONS),
     ] {
         out.extend(list.iter().map(|&(f, fields)| (ns, f, fields)));
@@ -214,13 +215,6 @@ mod tests {
         ("ocp", "release_problems"),
         ("ocp", "tool"),
         ("ocp", "write_install_config"),
-        ("ssh", "hosts_block"),
-        ("ssh", "ini_set"),
-        ("ssh", "job"),
-        ("ssh", "job_state"),
-        ("ssh", "put"),
-        ("ssh", "run"),
-        ("ssh", "write"),
         ("virt", "snapshot_delete"),
         ("virt", "snapshot_revert"),
         ("virt", "snapshot_save"),

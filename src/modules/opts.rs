@@ -601,16 +601,6 @@ impl<'a> Opts<'a> {
             Some(v) => Err(self.wrong(key, "a map", v)),
         }
     }
-
-    /// A string or a secret.
-    pub fn arg(&self, key: &str) -> Result<Option<Arg>, Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => to_arg(v)
-                .map(Some)
-                .map_err(|_| self.wrong(key, "a string or a secret", v)),
-        }
-    }
 }
 
 /// How errors name an item given as a map: `what` and its `key` entry ("network prov"), or

@@ -15,7 +15,9 @@ use crate::effects::process::{shell_quote, Arg};
 use crate::effects::Op;
 use crate::modules::core::output_map;
 use crate::modules::files::edit;
-use crate::modules::opts::{to_arg, type_name, Opts};
+use crate::modules::opts::{
+    one_of, option_spec, to_arg, type_name, OptArg, OptField, OptionSpec, Seconds,
+};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
@@ -59,40 +61,127 @@ pub fn host_of(func: &str, d: &Dynamic) -> Result<Host, Error> {
             type_name(d)
         )));
     };
-    let o = Opts::new(
-        func,
-        m,
-        &[
-            "host",
-            "user",
-            "port",
-            "identity",
-            "connect_timeout",
-            "options",
-            "offline",
-            "via",
-        ],
-    )?;
-    let via = match o.value("via") {
-        None => None,
-        Some(v) if v.is_unit() => None,
-        Some(v) => Some(Box::new(host_of(&format!("{func} (via)"), v)?)),
+    let o = HostOpts::read(func, m)?;
+    let via = match &o.via.0 {
+        v if v.is_unit() => None,
+        v => Some(Box::new(host_of(&format!("{func} (via)"), v)?)),
     };
     Ok(Host {
-        host: o.req_str("host")?,
-        user: o.str("user")?,
-        port: match o.int("port")? {
+        host: o.host,
+        user: o.user,
+        port: match o.port {
             Some(p) if (1..=65535).contains(&p) => Some(p as u16),
             Some(p) => return Err(Error::invalid(format!("{func}: port {p} is out of range"))),
             None => None,
         },
-        identity: o.str("identity")?,
-        connect_timeout: o.int("connect_timeout")?.unwrap_or(10).max(1) as u64,
-        options: o.array("options")?.iter().map(|x| x.to_string()).collect(),
-        offline: o.bool("offline", false)?,
+        identity: o.identity,
+        connect_timeout: o.connect_timeout.unwrap_or(10).max(1) as u64,
+        options: o.options,
+        offline: o.offline.unwrap_or(false),
         via,
     })
 }
+
+option_spec! {
+    /// A host given as a map (`ssh::run(#{host, user}, ...)`).
+    pub struct HostOpts {
+        /// The host name or address.
+        host: String,
+        /// The login user (default: ssh's).
+        user: Option<String>,
+        /// The port (default 22).
+        port: Option<i64>,
+        /// The private key file.
+        identity: Option<String>,
+        /// Seconds to connect (default 10).
+        connect_timeout: Option<i64>,
+        /// More `-o` options for ssh.
+        options: Vec<String>,
+        /// Not reachable yet: a plan shows what it would do there (default false).
+        offline: Option<bool>,
+        /// A jump host: "user@host[:port]" or a map like this one.
+        via: Via,
+    }
+}
+
+one_of!(
+    /// A jump host.
+    Via,
+    "string or map (a host)"
+);
+
+one_of!(
+    /// Run as root (true) or as a user (a name).
+    Sudo,
+    "bool or string (a user)"
+);
+
+option_spec! {
+    /// The options of `ssh::run`.
+    pub struct RunOpts {
+        /// Seconds before the command is stopped (default: none).
+        timeout: Option<Seconds>,
+        /// A non-zero exit fails (default true).
+        check: Option<bool>,
+        /// Only reads: runs in a plan too (default false).
+        read: Option<bool>,
+        /// Its output not streamed (default false).
+        quiet: Option<bool>,
+        /// Run as root (true) or as this user, through sudo.
+        sudo: Sudo,
+        /// Its input, a string or a secret.
+        stdin: Option<OptArg>,
+    }
+}
+
+option_spec! {
+    /// The options of a write or an edit of a remote file.
+    pub struct FileOpts {
+        /// Its mode, octal such as "0600".
+        mode: Option<String>,
+        /// Written in place, not through a temporary file renamed over it (default false).
+        in_place: Option<bool>,
+        /// Written as root (true) or as this user, through sudo.
+        sudo: Sudo,
+    }
+}
+
+option_spec! {
+    /// The options of `ssh::job`.
+    pub struct JobOpts {
+        /// The job's log file on the host (required).
+        log: String,
+        /// The folder it runs in.
+        cwd: Option<String>,
+        /// The jobs' folder on the host (default .labsh/jobs).
+        dir: Option<String>,
+        /// Seconds before it is given up (default: none).
+        timeout: Option<Seconds>,
+        /// Seconds between looks at it (default 2).
+        every: Option<Seconds>,
+        /// A non-zero exit fails (default true).
+        check: Option<bool>,
+    }
+}
+
+option_spec! {
+    /// The options of `ssh::job_state`.
+    pub struct JobStateOpts {
+        /// The jobs' folder on the host (default .labsh/jobs).
+        dir: Option<String>,
+    }
+}
+
+/// The option maps of the `ssh` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("run", RunOpts::FIELDS),
+    ("write", FileOpts::FIELDS),
+    ("put", FileOpts::FIELDS),
+    ("ini_set", FileOpts::FIELDS),
+    ("hosts_block", FileOpts::FIELDS),
+    ("job", JobOpts::FIELDS),
+    ("job_state", JobStateOpts::FIELDS),
+];
 
 /// The remote command line: a string as is, an array shell-quoted; wrapped in sudo when asked.
 fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<String, Error> {
@@ -120,8 +209,8 @@ fn remote_line(func: &str, cmd: &Dynamic, sudo: &Option<String>) -> Result<Strin
     client::as_user(func, line, sudo)
 }
 
-fn sudo_of(o: &Opts) -> Result<Option<String>, Error> {
-    match o.value("sudo") {
+fn sudo_of(sudo: &Sudo) -> Result<Option<String>, Error> {
+    match Some(&sudo.0).filter(|v| !v.is_unit()) {
         None => Ok(None),
         Some(v) if v.is_bool() => Ok(v.as_bool().unwrap_or(false).then(|| "root".to_string())),
         Some(v) if v.is_string() => Ok(Some(v.to_string())),
@@ -135,20 +224,15 @@ fn sudo_of(o: &Opts) -> Result<Option<String>, Error> {
 /// Runs a remote command line with the option map of `ssh::run`.
 fn run_remote(ctx: &NativeCallContext, func: &str, h: &Host, cmd: &Dynamic, opts: Map) -> Res<Map> {
     let err = |e: crate::error::Error| rt_err(ctx, e);
-    let o = Opts::new(
-        func,
-        opts,
-        &["timeout", "check", "read", "quiet", "sudo", "stdin"],
-    )
-    .map_err(err)?;
-    let sudo = sudo_of(&o).map_err(err)?;
+    let o = RunOpts::read(func, opts).map_err(err)?;
+    let sudo = sudo_of(&o.sudo).map_err(err)?;
     let line = remote_line(func, cmd, &sudo).map_err(err)?;
     let run = client::Run {
-        timeout: o.seconds("timeout").map_err(err)?,
-        stdin: o.arg("stdin").map_err(err)?,
-        quiet: o.bool("quiet", false).map_err(err)?,
-        check: o.bool("check", true).map_err(err)?,
-        read: o.bool("read", false).map_err(err)?,
+        timeout: o.timeout.map(|t| t.0),
+        stdin: o.stdin.map(|a| a.0),
+        quiet: o.quiet.unwrap_or(false),
+        check: o.check.unwrap_or(true),
+        read: o.read.unwrap_or(false),
     };
     let (out, planned) = with_effects(ctx, |fx| {
         client::run(fx, func, h, &line, &run).map(|o| (o, fx.is_plan() && !run.read))
@@ -195,8 +279,8 @@ fn edit_of(
 
 /// The options of a remote file write: `#{mode, in_place, sudo}`.
 fn file_opts(func: &str, m: Map) -> Result<client::Write, Error> {
-    let o = Opts::new(func, m, &["mode", "in_place", "sudo"])?;
-    let mode = o.str("mode")?;
+    let o = FileOpts::read(func, m)?;
+    let mode = o.mode;
     if let Some(mode) = &mode {
         if !(mode.len() == 3 || mode.len() == 4) || !mode.chars().all(|c| ('0'..='7').contains(&c))
         {
@@ -207,8 +291,8 @@ fn file_opts(func: &str, m: Map) -> Result<client::Write, Error> {
     }
     Ok(client::Write {
         mode,
-        in_place: o.bool("in_place", false)?,
-        sudo: sudo_of(&o)?,
+        in_place: o.in_place.unwrap_or(false),
+        sudo: sudo_of(&o.sudo)?,
         shown: serde_json::Value::Null,
     })
 }
@@ -246,24 +330,23 @@ struct JobState {
     same: bool,
 }
 
-/// The host, the checked job name and the options (`keys`) of a call of `func` on a job.
-fn job_call<'a>(
+/// The host, the checked job name and the options of a call of `func` on a job.
+fn job_call<T: OptionSpec>(
     ctx: &NativeCallContext,
-    func: &'a str,
+    func: &str,
     host: &Dynamic,
     name: &str,
     opts: Map,
-    keys: &[&str],
-) -> Res<(Host, Opts<'a>)> {
+) -> Res<(Host, T)> {
     let h = host_at(ctx, func, host)?;
     job::check_name(name).map_err(|e| rt_err(ctx, e))?;
-    let o = Opts::new(func, opts, keys).map_err(|e| rt_err(ctx, e))?;
+    let o = T::read(func, opts).map_err(|e| rt_err(ctx, e))?;
     Ok((h, o))
 }
 
 /// The jobs' folder on the host: option `dir`, by default `.labsh/jobs` of the login folder.
-fn jobs_dir(o: &Opts) -> Result<String, Error> {
-    o.str_or("dir", ".labsh/jobs")
+fn jobs_dir(dir: Option<String>) -> String {
+    dir.unwrap_or_else(|| ".labsh/jobs".into())
 }
 
 fn job_view(st: &job::State) -> JobState {
@@ -583,24 +666,22 @@ pub mod ssh_fns {
         opts: Map,
     ) -> Res<Map> {
         let err = |e: crate::error::Error| rt_err(&ctx, e);
-        let keys = ["log", "cwd", "dir", "timeout", "every", "check"];
-        let (h, o) = super::job_call(&ctx, "ssh::job", &host, name, opts, &keys)?;
+        let (h, o): (_, super::JobOpts) = super::job_call(&ctx, "ssh::job", &host, name, opts)?;
         if command.trim().is_empty() {
             return Err(err("ssh::job: the command is empty".into()));
         }
         let spec = super::job::JobSpec {
             name: name.to_string(),
             command: command.to_string(),
-            dir: super::jobs_dir(&o).map_err(err)?,
-            cwd: o.str("cwd").map_err(err)?,
-            log: o.req_str("log").map_err(err)?,
-            timeout: o.seconds("timeout").map_err(err)?,
+            dir: super::jobs_dir(o.dir),
+            cwd: o.cwd,
+            log: o.log,
+            timeout: o.timeout.map(|t| t.0),
             every: o
-                .seconds("every")
-                .map_err(err)?
-                .unwrap_or(std::time::Duration::from_secs(2))
+                .every
+                .map_or(std::time::Duration::from_secs(2), |t| t.0)
                 .max(std::time::Duration::from_millis(50)),
-            check: o.bool("check", true).map_err(err)?,
+            check: o.check.unwrap_or(true),
         };
         let shown = Op::new("ssh.job", format!("{}: {name}", h.label()))
             .arg("command", command)
@@ -650,7 +731,8 @@ pub mod ssh_fns {
         command: &str,
         opts: Map,
     ) -> Res<Map> {
-        let (h, o) = super::job_call(&ctx, "ssh::job_state", &host, name, opts, &["dir"])?;
+        let (h, o): (_, super::JobStateOpts) =
+            super::job_call(&ctx, "ssh::job_state", &host, name, opts)?;
         use super::job::State;
         if h.is_offline() {
             return super::to_map(&ctx, &super::job_view(&State::None));
@@ -658,7 +740,7 @@ pub mod ssh_fns {
         let spec = super::job::JobSpec {
             name: name.to_string(),
             command: command.to_string(),
-            dir: super::jobs_dir(&o).map_err(|e| rt_err(&ctx, e))?,
+            dir: super::jobs_dir(o.dir),
             cwd: None,
             log: String::new(),
             timeout: None,
