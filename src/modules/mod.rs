@@ -61,6 +61,7 @@ pub fn options() -> Vec<(&'static str, &'static str, &'static [opts::OptField])>
     let core = core::options();
     for (ns, list) in [
         ("", core.as_slice()),
+        ("bmc", bmc::OPTIONS),
         ("files", files::OPTIONS),
         ("oc", oc::OPTIONS),
         ("ssh", ssh::OPTIONS),
@@ -177,15 +178,6 @@ mod tests {
         ("baremetal", "nodes_ensure"),
         ("baremetal", "power"),
         ("baremetal", "provision"),
-        ("bmc", "ipmi_power"),
-        ("bmc", "redfish_reset"),
-        ("bmc", "redfish_systems"),
-        ("bmc", "sushy_configured"),
-        ("bmc", "sushy_ensure"),
-        ("bmc", "vbmc_delete"),
-        ("bmc", "vbmc_ensure"),
-        ("bmc", "vbmc_list"),
-        ("bmc", "vbmc_stop"),
         ("cloud", "account_meta_set"),
         ("cloud", "compute_quota_set"),
         ("cloud", "flavor_ensure"),

@@ -222,7 +222,9 @@ fn type_error(e: &rhai::EvalAltResult, typ: &str, given: &Dynamic) -> String {
     if !generic {
         return text;
     }
-    let shown = if given.is_string() || given.is_int() || given.is_float() || given.is_bool() {
+    // A value given for a secret is not shown: it may be the password itself.
+    let scalar = given.is_string() || given.is_int() || given.is_float() || given.is_bool();
+    let shown = if scalar && !typ.contains("secret") {
         format!(" {}", crate::engine::value::literal(given))
     } else {
         String::new()
@@ -368,6 +370,35 @@ impl<'de> serde::Deserialize<'de> for OptArg {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// An option that must be a secret (`secret("name")`): a password. A plain string is refused, and
+/// never shown in the error.
+#[derive(Clone, Debug)]
+pub struct OptSecret(pub Secret);
+
+/// For serde's `default` on every field of a spec: a required option is checked as given before
+/// serde reads the map ([`read_spec`]), so this empty one is never read.
+impl Default for OptSecret {
+    fn default() -> Self {
+        OptSecret(Secret::new("", ""))
+    }
+}
+
+impl RhaiType for OptSecret {
+    fn name() -> String {
+        "secret".into()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OptSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match OptArg::deserialize(d)?.0 {
+            Arg::Secret(s) => Ok(OptSecret(s)),
+            _ => Err(D::Error::custom("invalid type: expected a secret")),
+        }
     }
 }
 
@@ -689,6 +720,13 @@ mod tests {
         }
     }
 
+    option_spec! {
+        struct Pw {
+            /// A password.
+            password: OptSecret,
+        }
+    }
+
     fn map(pairs: Vec<(&str, Dynamic)>) -> Map {
         pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
     }
@@ -756,7 +794,14 @@ mod tests {
             err(vec![("count", 1.into()), ("timeout", (-1).into())]),
             "f: option 'timeout' must be a number of seconds between 0 and 1e9, not -1"
         );
+        // A password given as plain text is refused without showing it.
+        let e = super::read_spec::<Pw>("f", map(vec![("password", "hunter2".into())]))
+            .unwrap_err()
+            .message()
+            .to_string();
+        assert_eq!(e, "f: option 'password' expected secret, found string");
         // A secret given where text is wanted is named, never shown.
+
         let e = err(vec![("count", Dynamic::from(Secret::new("x", "hunter2")))]);
         assert_eq!(e, "f: option 'count' expected int, found secret");
         assert_eq!(Sample::FIELDS[4].name(), "type");

@@ -8,26 +8,14 @@ pub mod zmtp;
 
 use crate::effects::secret::Secret;
 use crate::engine::value;
-use crate::modules::opts::{item_label, type_name, Opts};
+use crate::modules::opts::{
+    in_range, item_label, option_spec, type_name, OptField, OptMap, OptSecret, OptionSpec,
+};
 use crate::session::Res;
 use crate::session::{rt_err, session, to_array, with_effects};
 use client::{BmcSpec, Ipmi, Node, Vbmc};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
-
-fn secret_of(func: &str, o: &Opts, key: &str) -> Result<Secret, Error> {
-    match o.value(key) {
-        Some(v) => v.read_lock::<Secret>().map(|s| s.clone()).ok_or_else(|| {
-            Error::invalid(format!(
-                "{func}: '{key}' must be a secret (secret(\"name\")), not {}",
-                type_name(v)
-            ))
-        }),
-        None => Err(Error::invalid(format!(
-            "{func}: '{key}' is required (a secret)"
-        ))),
-    }
-}
 
 /// IPMI 2.0 (lanplus) passwords are at most 20 bytes.
 fn check_ipmi_password(func: &str, s: &Secret) -> Result<(), Error> {
@@ -42,71 +30,197 @@ fn check_ipmi_password(func: &str, s: &Secret) -> Result<(), Error> {
     Ok(())
 }
 
-fn port_of(o: &Opts, key: &str) -> Result<u16, Error> {
-    o.req_int(key, 1..=65535, "port number").map(|p| p as u16)
+fn port_of(func: &str, key: &str, port: i64) -> Result<u16, Error> {
+    in_range(func, key, port, 1..=65535, "port number").map(|p| p as u16)
 }
 
-fn vbmc_of(o: &Opts) -> Result<Vbmc, Error> {
-    Ok(Vbmc {
-        config: o.str("config")?,
-    })
+option_spec! {
+    /// The options of `bmc::vbmc_ensure`.
+    pub struct VbmcOpts {
+        /// The libvirt domain it serves.
+        domain: String,
+        /// The address it listens on (default 127.0.0.1).
+        address: Option<String>,
+        /// Its IPMI port.
+        port: i64,
+        /// The IPMI user (default admin).
+        username: Option<String>,
+        /// The IPMI password, at most 20 bytes.
+        password: OptSecret,
+        /// The libvirt URI of the domain.
+        libvirt_uri: String,
+        /// A virtualbmc.conf (default ~/.vbmc).
+        config: Option<String>,
+        /// Started (default true).
+        start: Option<bool>,
+    }
+}
+
+option_spec! {
+    /// The options of `bmc::vbmc_list`, `vbmc_stop` and `vbmc_delete`.
+    pub struct VbmcConfigOpts {
+        /// A virtualbmc.conf (default ~/.vbmc).
+        config: Option<String>,
+    }
+}
+
+option_spec! {
+    /// A BMC reached with ipmitool (`bmc::ipmi_power`).
+    pub struct IpmiOpts {
+        /// Its address (default 127.0.0.1).
+        address: Option<String>,
+        /// Its IPMI port.
+        port: i64,
+        /// The IPMI user (default admin).
+        username: Option<String>,
+        /// The IPMI password, at most 20 bytes.
+        password: OptSecret,
+        /// Seconds per try, 1 to 60 (default ipmitool's).
+        timeout: Option<i64>,
+    }
+}
+
+option_spec! {
+    /// The credentials of a Redfish service.
+    pub struct AuthOpts {
+        /// The user (default admin).
+        username: Option<String>,
+        /// The password.
+        password: OptSecret,
+    }
+}
+
+option_spec! {
+    /// The options of `bmc::sushy_ensure`.
+    pub struct SushyOpts {
+        /// The address it listens on (default 127.0.0.1).
+        address: Option<String>,
+        /// Its port.
+        port: i64,
+        /// The libvirt URI of the domains it serves.
+        libvirt_uri: String,
+        /// Its PID file.
+        pid_file: String,
+    }
+}
+
+option_spec! {
+    /// The options of `bmc::sushy_configured`.
+    pub struct SushyConfiguredOpts {
+        /// The address it listens on (default 127.0.0.1).
+        address: Option<String>,
+        /// Its port.
+        port: i64,
+        /// The libvirt URI of the domains it serves.
+        libvirt_uri: String,
+        /// Its PID file.
+        pid_file: String,
+        /// Its configuration file.
+        config: String,
+        /// The Redfish user (default admin).
+        username: Option<String>,
+        /// The Redfish password.
+        password: OptSecret,
+        /// The systems it serves: `#{uuid, disk_bytes}` each.
+        systems: Vec<OptMap>,
+    }
+}
+
+option_spec! {
+    /// One system of `bmc::sushy_configured`.
+    pub struct SystemOpts {
+        /// The domain's UUID.
+        uuid: String,
+        /// Its disk's size in bytes.
+        disk_bytes: i64,
+    }
+}
+
+option_spec! {
+    /// One node of instackenv.json.
+    pub struct NodeOpts {
+        /// The node's name.
+        name: String,
+        /// ipmi or redfish (default ipmi).
+        pm_type: Option<String>,
+        /// The BMC's address.
+        pm_addr: String,
+        /// The BMC's port (a redfish node: in pm_addr's URL).
+        pm_port: Option<i64>,
+        /// The BMC user (default admin).
+        pm_user: Option<String>,
+        /// The BMC password.
+        pm_password: OptSecret,
+        /// The node's MACs.
+        mac: Vec<String>,
+        /// A redfish node's system path.
+        pm_system_id: Option<String>,
+        /// The profile it is tagged with.
+        profile: Option<String>,
+        /// vCPUs.
+        cpu: Option<i64>,
+        /// Memory in MiB.
+        memory_mib: Option<i64>,
+        /// Disk in GB.
+        disk_gb: Option<i64>,
+    }
+}
+
+/// The option maps of the `bmc` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("vbmc_ensure", VbmcOpts::FIELDS),
+    ("vbmc_list", VbmcConfigOpts::FIELDS),
+    ("vbmc_stop", VbmcConfigOpts::FIELDS),
+    ("vbmc_delete", VbmcConfigOpts::FIELDS),
+    ("ipmi_power", IpmiOpts::FIELDS),
+    ("redfish_systems", AuthOpts::FIELDS),
+    ("redfish_reset", AuthOpts::FIELDS),
+    ("sushy_ensure", SushyOpts::FIELDS),
+    ("sushy_configured", SushyConfiguredOpts::FIELDS),
+];
+
+fn vbmc_of(func: &str, m: Map) -> Result<Vbmc, Error> {
+    let o = VbmcConfigOpts::read(func, m)?;
+    Ok(Vbmc { config: o.config })
 }
 
 fn bmc_spec(m: Map) -> Result<(BmcSpec, Vbmc, bool), Error> {
     let func = item_label("BMC of", &m, "domain", "?");
-    let o = Opts::new(
-        &func,
-        m,
-        &[
-            "domain",
-            "address",
-            "port",
-            "username",
-            "password",
-            "libvirt_uri",
-            "config",
-            "start",
-        ],
-    )?;
-    let address = o.str_or("address", "127.0.0.1")?;
+    let o = VbmcOpts::read(&func, m)?;
+    let address = o.address.unwrap_or_else(|| "127.0.0.1".into());
     if address.parse::<std::net::IpAddr>().is_err() {
         return Err(Error::invalid(format!(
             "{func}: 'address' {address:?} is not an IP address"
         )));
     }
-    let password = secret_of(&func, &o, "password")?;
+    let password = o.password.0;
     check_ipmi_password(&func, &password)?;
     Ok((
         BmcSpec {
-            domain: o.req_str("domain")?,
+            domain: o.domain,
             address,
-            port: port_of(&o, "port")?,
-            username: o.str_or("username", "admin")?,
-            libvirt_uri: o.req_str("libvirt_uri")?,
+            port: port_of(&func, "port", o.port)?,
+            username: o.username.unwrap_or_else(|| "admin".into()),
+            libvirt_uri: o.libvirt_uri,
             password,
         },
-        vbmc_of(&o)?,
-        o.bool("start", true)?,
+        Vbmc { config: o.config },
+        o.start.unwrap_or(true),
     ))
 }
 
 fn ipmi_of(m: Map) -> Result<Ipmi, Error> {
-    let o = Opts::new(
-        "ipmi",
-        m,
-        &["address", "port", "username", "password", "timeout"],
-    )?;
-    let password = secret_of("ipmi", &o, "password")?;
+    let o = IpmiOpts::read("ipmi", m)?;
+    let password = o.password.0;
     check_ipmi_password("ipmi", &password)?;
-    let timeout = if o.has("timeout") {
-        Some(o.req_int("timeout", 1..=60, "seconds")? as u16)
-    } else {
-        None
+    let timeout = match o.timeout {
+        Some(t) => Some(in_range("ipmi", "timeout", t, 1..=60, "seconds")? as u16),
+        None => None,
     };
     Ok(Ipmi {
-        address: o.str_or("address", "127.0.0.1")?,
-        port: port_of(&o, "port")?,
-        username: o.str_or("username", "admin")?,
+        address: o.address.unwrap_or_else(|| "127.0.0.1".into()),
+        port: port_of("ipmi", "port", o.port)?,
+        username: o.username.unwrap_or_else(|| "admin".into()),
         password,
         timeout,
     })
@@ -114,8 +228,8 @@ fn ipmi_of(m: Map) -> Result<Ipmi, Error> {
 
 /// The credentials of a Redfish service: `#{username: "admin", password: secret(..)}`.
 fn auth_of(func: &str, m: Map) -> Result<redfish::Auth, Error> {
-    let o = Opts::new(func, m, &["username", "password"])?;
-    let username = o.str_or("username", "admin")?;
+    let o = AuthOpts::read(func, m)?;
+    let username = o.username.unwrap_or_else(|| "admin".into());
     // curl reads NAME:PASSWORD up to the first colon as the name.
     if username.contains(':') {
         return Err(Error::invalid(format!(
@@ -124,7 +238,7 @@ fn auth_of(func: &str, m: Map) -> Result<redfish::Auth, Error> {
     }
     Ok(redfish::Auth {
         username,
-        password: secret_of(func, &o, "password")?,
+        password: o.password.0,
     })
 }
 
@@ -194,47 +308,34 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, Error> {
             )));
         };
         let func = item_label("instackenv node", &m, "name", &format!("#{i}"));
-        let o = Opts::new(
-            &func,
-            m,
-            &[
-                "name",
-                "pm_type",
-                "pm_addr",
-                "pm_port",
-                "pm_user",
-                "pm_password",
-                "mac",
-                "pm_system_id",
-                "profile",
-                "cpu",
-                "memory_mib",
-                "disk_gb",
-            ],
-        )?;
-        let pm_type = o.str_or("pm_type", "ipmi")?;
+        let o = NodeOpts::read(&func, m)?;
+        let pm_type = o.pm_type.unwrap_or_else(|| "ipmi".into());
         if pm_type != "ipmi" && pm_type != "redfish" {
             return Err(Error::invalid(format!(
                 "{func}: 'pm_type' must be ipmi or redfish, not {pm_type:?}"
             )));
         }
-        let name = o.req_str("name")?;
+        let name = o.name;
         let redfish = pm_type == "redfish";
-        let pm_port = if redfish && !o.has("pm_port") {
-            None
-        } else {
-            Some(port_of(&o, "pm_port")?)
+        let pm_port = match o.pm_port {
+            None if redfish => None,
+            None => {
+                return Err(Error::invalid(format!(
+                    "{func}: 'pm_port' is required (port number)"
+                )))
+            }
+            Some(p) => Some(port_of(&func, "pm_port", p)?),
         };
-        let mut pm_addr = o.req_str("pm_addr")?;
+        let mut pm_addr = o.pm_addr;
         if redfish {
             pm_addr = redfish_addr(&func, &pm_addr, pm_port)?;
         }
-        let macs: Vec<String> = o.array("mac")?.into_iter().map(|v| v.to_string()).collect();
+        let macs = o.mac;
         let mut fields = serde_json::json!({
             "name": name,
             "pm_type": pm_type,
             "pm_addr": &pm_addr,
-            "pm_user": o.str_or("pm_user", "admin")?,
+            "pm_user": o.pm_user.unwrap_or_else(|| "admin".into()),
             "mac": macs,
             "arch": "x86_64",
         });
@@ -244,7 +345,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, Error> {
         if let (false, Some(port)) = (redfish, pm_port) {
             fields["pm_port"] = port.to_string().into();
         }
-        match o.str("pm_system_id")? {
+        match o.pm_system_id {
             Some(s) => fields["pm_system_id"] = s.into(),
             // Both releases' Redfish driver needs it (mandatory_fields).
             None if redfish => {
@@ -254,17 +355,19 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, Error> {
             }
             None => {}
         }
-        if let Some(p) = o.str("profile")? {
+        if let Some(p) = o.profile {
             fields["capabilities"] = format!("profile:{p},boot_option:local").into();
         }
         // instackenv.json holds the sizes as strings.
-        for (key, field, unit) in [
-            ("cpu", "cpu", "vCPUs"),
-            ("memory_mib", "memory", "MiB"),
-            ("disk_gb", "disk", "GB"),
+        for (key, value, field, unit) in [
+            ("cpu", o.cpu, "cpu", "vCPUs"),
+            ("memory_mib", o.memory_mib, "memory", "MiB"),
+            ("disk_gb", o.disk_gb, "disk", "GB"),
         ] {
-            if o.has(key) {
-                fields[field] = o.req_int(key, 1..=i64::MAX, unit)?.to_string().into();
+            if let Some(n) = value {
+                fields[field] = in_range(&func, key, n, 1..=i64::MAX, unit)?
+                    .to_string()
+                    .into();
             }
         }
         let serde_json::Value::Object(fields) = fields else {
@@ -272,7 +375,7 @@ fn nodes_of(nodes: Array) -> Result<Vec<Node>, Error> {
         };
         let node = Node {
             fields,
-            pm_password: secret_of(&func, &o, "pm_password")?,
+            pm_password: o.pm_password.0,
         };
         if let (false, Some(pm_port)) = (redfish, pm_port) {
             if !seen_ports.insert((pm_addr.clone(), pm_port)) {
@@ -349,9 +452,7 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn vbmc_list(ctx: NativeCallContext, opts: Map) -> Res<Array> {
-        let o =
-            super::Opts::new("vbmc_list", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
-        let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::vbmc_of("vbmc_list", opts).map_err(|e| super::rt_err(&ctx, e))?;
         let rows = super::with_effects(&ctx, |fx| v.list(fx))?;
         let rows: Vec<super::client::VbmcRow> =
             rows.iter().map(super::client::VbmcRow::of).collect();
@@ -365,9 +466,7 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn vbmc_stop(ctx: NativeCallContext, domain: &str, opts: Map) -> Res<bool> {
-        let o =
-            super::Opts::new("vbmc_stop", opts, &["config"]).map_err(|e| super::rt_err(&ctx, e))?;
-        let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::vbmc_of("vbmc_stop", opts).map_err(|e| super::rt_err(&ctx, e))?;
         super::with_effects(&ctx, |fx| super::client::vbmc_stop(fx, &v, domain))
     }
 
@@ -378,9 +477,7 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn vbmc_delete(ctx: NativeCallContext, domain: &str, opts: Map) -> Res<bool> {
-        let o = super::Opts::new("vbmc_delete", opts, &["config"])
-            .map_err(|e| super::rt_err(&ctx, e))?;
-        let v = super::vbmc_of(&o).map_err(|e| super::rt_err(&ctx, e))?;
+        let v = super::vbmc_of("vbmc_delete", opts).map_err(|e| super::rt_err(&ctx, e))?;
         super::with_effects(&ctx, |fx| super::client::vbmc_delete(fx, &v, domain))
     }
 
@@ -422,17 +519,12 @@ pub mod bmc_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sushy_ensure(ctx: NativeCallContext, opts: Map) -> Res<bool> {
-        let o = super::Opts::new(
-            "sushy_ensure",
-            opts,
-            &["address", "port", "libvirt_uri", "pid_file"],
-        )
-        .map_err(|e| super::rt_err(&ctx, e))?;
         let err = |e: crate::error::Error| super::rt_err(&ctx, e);
-        let address = o.str_or("address", "127.0.0.1").map_err(err)?;
-        let port = super::port_of(&o, "port").map_err(err)?;
-        let uri = o.req_str("libvirt_uri").map_err(err)?;
-        let pid = o.req_str("pid_file").map_err(err)?;
+        let o = super::SushyOpts::read("sushy_ensure", opts).map_err(err)?;
+        let address = o.address.unwrap_or_else(|| "127.0.0.1".into());
+        let port = super::port_of("sushy_ensure", "port", o.port).map_err(err)?;
+        let uri = o.libvirt_uri;
+        let pid = o.pid_file;
         super::with_effects(&ctx, |fx| {
             super::redfish::sushy_ensure(fx, &address, port, &uri, &pid)
         })
@@ -455,46 +547,25 @@ pub mod bmc_fns {
     #[rhai_fn(return_raw)]
     pub fn sushy_configured(ctx: NativeCallContext, opts: Map) -> Res<bool> {
         let err = |e: crate::error::Error| super::rt_err(&ctx, e);
-        let o = super::Opts::new(
-            "sushy_configured",
-            opts,
-            &[
-                "address",
-                "port",
-                "libvirt_uri",
-                "pid_file",
-                "config",
-                "username",
-                "password",
-                "systems",
-            ],
-        )
-        .map_err(err)?;
+        let o = super::SushyConfiguredOpts::read("sushy_configured", opts).map_err(err)?;
         let mut systems = vec![];
-        for (i, s) in o.array("systems").map_err(err)?.into_iter().enumerate() {
-            let t = super::type_name(&s);
-            let m = s.try_cast::<Map>().ok_or_else(|| {
-                err(Error::invalid(format!(
-                    "sushy_configured: systems[{i}] must be #{{uuid, disk_bytes}}, not {t}"
-                )))
-            })?;
-            let so = super::Opts::new("sushy_configured systems", m, &["uuid", "disk_bytes"])
-                .map_err(err)?;
+        for (i, super::OptMap(m)) in o.systems.into_iter().enumerate() {
+            let f = format!("sushy_configured: systems[{i}]");
+            let so = super::SystemOpts::read(&f, m).map_err(err)?;
             systems.push(super::redfish::RedfishSystem {
-                uuid: so.req_str("uuid").map_err(err)?,
-                disk_bytes: so
-                    .req_int("disk_bytes", 1..=i64::MAX, "bytes")
+                uuid: so.uuid,
+                disk_bytes: super::in_range(&f, "disk_bytes", so.disk_bytes, 1..=i64::MAX, "bytes")
                     .map_err(err)? as u64,
             });
         }
         let spec = super::redfish::SushySpec {
-            address: o.str_or("address", "127.0.0.1").map_err(err)?,
-            port: super::port_of(&o, "port").map_err(err)?,
-            libvirt_uri: o.req_str("libvirt_uri").map_err(err)?,
-            pid_file: o.req_str("pid_file").map_err(err)?,
-            config: o.req_str("config").map_err(err)?,
-            username: o.str_or("username", "admin").map_err(err)?,
-            password: super::secret_of("sushy_configured", &o, "password").map_err(err)?,
+            address: o.address.unwrap_or_else(|| "127.0.0.1".into()),
+            port: super::port_of("sushy_configured", "port", o.port).map_err(err)?,
+            libvirt_uri: o.libvirt_uri,
+            pid_file: o.pid_file,
+            config: o.config,
+            username: o.username.unwrap_or_else(|| "admin".into()),
+            password: o.password.0,
             systems,
         };
         super::with_effects(&ctx, |fx| super::redfish::sushy_configured(fx, &spec))
