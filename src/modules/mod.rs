@@ -61,6 +61,7 @@ pub fn options() -> Vec<(&'static str, &'static str, &'static [opts::OptField])>
     let core = core::options();
     for (ns, list) in [
         ("", core.as_slice()),
+        ("baremetal", cloud::baremetal::OPTIONS),
         ("bmc", bmc::OPTIONS),
         ("files", files::OPTIONS),
         ("oc", oc::OPTIONS),
@@ -170,14 +171,6 @@ mod tests {
     /// (`opts::Opts`) and maps whose keys are the user's data (a filter, a quota's limits, an
     /// install-config). The test fails when one of them gains a spec, so the list only shrinks.
     const NO_SPEC: &[(&str, &str)] = &[
-        ("baremetal", "check"),
-        ("baremetal", "instackenv"),
-        ("baremetal", "node_ensure"),
-        ("baremetal", "node_update"),
-        ("baremetal", "nodes"),
-        ("baremetal", "nodes_ensure"),
-        ("baremetal", "power"),
-        ("baremetal", "provision"),
         ("cloud", "account_meta_set"),
         ("cloud", "compute_quota_set"),
         ("cloud", "flavor_ensure"),

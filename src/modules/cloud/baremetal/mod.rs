@@ -13,82 +13,125 @@ mod entries;
 use super::id::Id;
 use super::ironic::{EnrollOpts, Goal};
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::{option_spec, type_name, OptField, OptMap, OptionSpec, Seconds};
 use entries::{parse_entries, problems_text, read_instackenv};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
+use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::session::Res;
 
-fn strings(func: &str, o: &Opts, key: &str) -> Result<Option<Vec<String>>, Error> {
-    if !o.has(key) {
-        return Ok(None);
+option_spec! {
+    /// The options of `baremetal::instackenv`.
+    pub struct InstackenvOpts {
+        /// The lab's VM names: an entry of another name is a problem.
+        vms: Option<Vec<String>>,
     }
-    let mut v = vec![];
-    for x in o.array(key)? {
-        if !x.is_string() {
-            return Err(Error::invalid(format!(
-                "{func}: '{key}' must be a list of strings"
-            )));
-        }
-        v.push(x.to_string());
-    }
-    Ok(Some(v))
 }
 
+option_spec! {
+    /// The options of `baremetal::check`, `nodes_ensure` and `node_ensure`.
+    pub struct EnrollSpec {
+        /// The lab the nodes are enrolled for (kept in `extra.labsh_lab`).
+        lab: Option<String>,
+        /// The lab's VM names: an entry of another name is a problem.
+        vms: Option<Vec<String>>,
+        /// The inspect interface by driver (`#{ipmi: "inspector"}`).
+        inspect_interface: BTreeMap<String, String>,
+        /// Validated after enrolling (default true).
+        validate: Option<bool>,
+        /// What the problems name as the entries' source (default "entries").
+        source: Option<String>,
+    }
+}
+
+option_spec! {
+    /// The options of `baremetal::power` and `baremetal::provision`.
+    pub struct WaitOpts {
+        /// Seconds before it gives up (default 120 for power, 600 for provision).
+        timeout: Option<Seconds>,
+    }
+}
+
+option_spec! {
+    /// The filter of `baremetal::nodes`.
+    pub struct NodesFilter {
+        /// The nodes labsh enrolled for this lab.
+        lab: Option<String>,
+        /// The nodes of this driver.
+        driver: Option<String>,
+        /// The nodes in this provision state.
+        provision_state: Option<String>,
+        /// The node of this name.
+        name: Option<String>,
+    }
+}
+
+option_spec! {
+    /// What `baremetal::node_update` sets.
+    pub struct NodeUpdate {
+        /// Properties set.
+        properties: Option<OptMap>,
+        /// Capabilities set, each a string.
+        capabilities: Option<OptMap>,
+        /// Extra fields set.
+        extra: Option<OptMap>,
+    }
+}
+
+/// The option maps of the `baremetal` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("instackenv", InstackenvOpts::FIELDS),
+    ("check", EnrollSpec::FIELDS),
+    ("nodes_ensure", EnrollSpec::FIELDS),
+    ("node_ensure", EnrollSpec::FIELDS),
+    ("power", WaitOpts::FIELDS),
+    ("provision", WaitOpts::FIELDS),
+    ("nodes", NodesFilter::FIELDS),
+    ("node_update", NodeUpdate::FIELDS),
+];
+
 fn enroll_opts(func: &str, opts: Map) -> Result<(EnrollOpts, Option<Vec<String>>, String), Error> {
-    let o = Opts::new(
-        func,
-        opts,
-        &["lab", "vms", "inspect_interface", "validate", "source"],
-    )?;
+    let o = EnrollSpec::read(func, opts)?;
     let mut inspect = HashMap::new();
-    if let Some(m) = o.map("inspect_interface")? {
-        for (k, v) in m {
-            let d = match k.as_str() {
-                "ipmi" => "ipmi",
-                "redfish" => "redfish",
-                other => {
-                    return Err(Error::invalid(format!(
-                        "{func}: inspect_interface is by driver (ipmi, redfish), not {other:?}"
-                    )))
-                }
-            };
-            if !v.is_string() {
+    for (k, v) in o.inspect_interface {
+        let d = match k.as_str() {
+            "ipmi" => "ipmi",
+            "redfish" => "redfish",
+            other => {
                 return Err(Error::invalid(format!(
-                    "{func}: inspect_interface.{k} must be a string"
-                )));
+                    "{func}: inspect_interface is by driver (ipmi, redfish), not {other:?}"
+                )))
             }
-            inspect.insert(d, v.to_string());
-        }
+        };
+        inspect.insert(d, v);
     }
     Ok((
         EnrollOpts {
-            lab: o.str("lab")?,
+            lab: o.lab,
             inspect_interface: inspect,
-            validate: o.bool("validate", true)?,
+            validate: o.validate.unwrap_or(true),
         },
-        strings(func, &o, "vms")?,
-        o.str("source")?.unwrap_or_else(|| "entries".into()),
+        o.vms,
+        o.source.unwrap_or_else(|| "entries".into()),
     ))
 }
 
 fn timeout_of(func: &str, opts: Map, default: u64) -> Result<Duration, Error> {
-    let o = Opts::new(func, opts, &["timeout"])?;
-    Ok(o.seconds("timeout")?
-        .unwrap_or(Duration::from_secs(default)))
+    let o = WaitOpts::read(func, opts)?;
+    Ok(o.timeout.map_or(Duration::from_secs(default), |t| t.0))
 }
 
 fn map_of(
     func: &str,
-    o: &Opts,
+    m: Option<OptMap>,
     key: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-    match o.map(key)? {
+    match m {
         None => Ok(Default::default()),
-        Some(m) => match value::to_json(&Dynamic::from_map(m)) {
+        Some(OptMap(m)) => match value::to_json(&Dynamic::from_map(m)) {
             serde_json::Value::Object(j) => Ok(j),
             _ => Err(Error::invalid(format!("{func}: '{key}' must be a map"))),
         },
@@ -117,8 +160,9 @@ pub mod baremetal_fns {
     #[rhai_fn(return_raw, name = "instackenv")]
     pub fn instackenv_with(ctx: NativeCallContext, path: &str, opts: Map) -> Res<Array> {
         let err = |e: crate::error::Error| crate::session::rt_err(&ctx, e);
-        let o = Opts::new("baremetal::instackenv", opts, &["vms"]).map_err(err)?;
-        let vms = super::strings("baremetal::instackenv", &o, "vms").map_err(err)?;
+        let vms = super::InstackenvOpts::read("baremetal::instackenv", opts)
+            .map_err(err)?
+            .vms;
         let entries = super::read_instackenv(path).map_err(err)?;
         super::parse_entries(&entries, path, vms.as_deref())
             .map_err(|b| err(Error::invalid(super::problems_text(&b))))?;
@@ -180,17 +224,8 @@ pub mod baremetal_fns {
     #[rhai_fn(return_raw, name = "nodes")]
     pub fn nodes_filtered(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
         super::super::with_api(&ctx, &cloud, |a| {
-            let o = Opts::new(
-                "baremetal::nodes",
-                filter,
-                &["lab", "driver", "provision_state", "name"],
-            )?;
-            let (lab, driver, state, name) = (
-                o.str("lab")?,
-                o.str("driver")?,
-                o.str("provision_state")?,
-                o.str("name")?,
-            );
+            let o = super::NodesFilter::read("baremetal::nodes", filter)?;
+            let (lab, driver, state, name) = (o.lab, o.driver, o.provision_state, o.name);
             let all = a.bm_nodes()?;
             Ok(all
                 .into_iter()
@@ -299,14 +334,10 @@ pub mod baremetal_fns {
         set: Map,
     ) -> Res<Dynamic> {
         super::super::with_api(&ctx, &cloud, |a| {
-            let o = Opts::new(
-                "baremetal::node_update",
-                set,
-                &["properties", "capabilities", "extra"],
-            )?;
-            let props = super::map_of("baremetal::node_update", &o, "properties")?;
+            let o = super::NodeUpdate::read("baremetal::node_update", set)?;
+            let props = super::map_of("baremetal::node_update", o.properties, "properties")?;
             let caps: Vec<(String, String)> =
-                super::map_of("baremetal::node_update", &o, "capabilities")?
+                super::map_of("baremetal::node_update", o.capabilities, "capabilities")?
                     .into_iter()
                     .map(|(k, v)| {
                         (
@@ -317,7 +348,7 @@ pub mod baremetal_fns {
                         )
                     })
                     .collect();
-            let extra = super::map_of("baremetal::node_update", &o, "extra")?;
+            let extra = super::map_of("baremetal::node_update", o.extra, "extra")?;
             a.bm_node_update(&Id::parse(node), &props, &caps, &extra)
         })
     }
