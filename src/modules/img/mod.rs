@@ -7,14 +7,14 @@ use crate::error::Error;
 pub mod client;
 pub mod guest;
 
-use crate::effects::secret::Secret;
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::{option_spec, type_name, OptField, OptSecret, OptionSpec};
 use crate::session::Res;
 use crate::session::{rt_err, to_map, with_effects};
 use crate::util::size::{parse_size, parse_size_with_unit};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
+use std::collections::BTreeMap;
 
 /// The size an image function is given: a string with a unit, or a number of bytes of at least
 /// 1 MiB (a bare number below that is surely meant in another unit).
@@ -41,16 +41,28 @@ fn size_at(ctx: &NativeCallContext, func: &str, path: &str, size: &Dynamic) -> R
     size_of(size).map_err(|e| rt_err(ctx, e.context(format!("{func} {path}"))))
 }
 
-fn strings(func: &str, key: &str, a: Array) -> Result<Vec<String>, Error> {
-    a.into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.into_string().map_err(|t| {
-                Error::invalid(format!("{func}: {key}[{i}] must be a string, not {t}"))
-            })
-        })
-        .collect()
+option_spec! {
+    /// The options of `img::customize`.
+    pub struct CustomizeOpts {
+        /// The root password, a secret.
+        root_password: Option<OptSecret>,
+        /// Public keys for root's authorized_keys.
+        ssh_inject: Vec<String>,
+        /// SELinux labels fixed on the next boot (default false).
+        selinux_relabel: Option<bool>,
+        /// Shell commands run in the guest.
+        run: Vec<String>,
+        /// Files written in the guest: path to text.
+        write: BTreeMap<String, String>,
+        /// Packages removed.
+        uninstall: Vec<String>,
+        /// The guest's host name.
+        hostname: Option<String>,
+    }
 }
+
+/// The option maps of the `img` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[("customize", CustomizeOpts::FIELDS)];
 
 #[export_module]
 pub mod img_fns {
@@ -294,53 +306,15 @@ pub mod img_fns {
     pub fn customize(ctx: NativeCallContext, path: &str, opts: Map) -> Res<bool> {
         let f = format!("img::customize {path}");
         let err = |e: crate::error::Error| super::rt_err(&ctx, e);
-        let o = super::Opts::new(
-            &f,
-            opts,
-            &[
-                "root_password",
-                "ssh_inject",
-                "selinux_relabel",
-                "run",
-                "write",
-                "uninstall",
-                "hostname",
-            ],
-        )
-        .map_err(err)?;
-        let root_password = match o.value("root_password") {
-            None => None,
-            Some(v) => match v.read_lock::<super::Secret>() {
-                Some(s) => Some(s.clone()),
-                None => {
-                    return Err(err(Error::invalid(format!(
-                        "{f}: 'root_password' must be a secret (secret(\"name\")), not {}",
-                        super::type_name(v)
-                    ))))
-                }
-            },
-        };
-        let mut write = Vec::new();
-        if let Some(m) = o.map("write").map_err(err)? {
-            for (k, v) in m {
-                let content = v.into_string().map_err(|t| {
-                    err(Error::invalid(format!(
-                        "{f}: write.{k} must be a string, not {t}"
-                    )))
-                })?;
-                write.push((k.to_string(), content));
-            }
-        }
+        let o = super::CustomizeOpts::read(&f, opts).map_err(err)?;
         let c = super::client::Customize {
-            root_password,
-            ssh_inject: super::strings(&f, "ssh_inject", o.array("ssh_inject").map_err(err)?)
-                .map_err(err)?,
-            selinux_relabel: o.bool("selinux_relabel", false).map_err(err)?,
-            run: super::strings(&f, "run", o.array("run").map_err(err)?).map_err(err)?,
-            write,
-            uninstall: super::strings(&f, "uninstall", o.array("uninstall").map_err(err)?)
-                .map_err(err)?,
-            hostname: o.str("hostname").map_err(err)?,
+            root_password: o.root_password.map(|s| s.0),
+            ssh_inject: o.ssh_inject,
+            selinux_relabel: o.selinux_relabel.unwrap_or(false),
+            run: o.run,
+            write: o.write.into_iter().collect(),
+            uninstall: o.uninstall,
+            hostname: o.hostname,
         };
         super::with_effects(&ctx, |fx| super::client::customize(fx, path, &c))
     }
