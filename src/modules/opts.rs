@@ -800,6 +800,14 @@ mod tests {
             .message()
             .to_string();
         assert_eq!(e, "f: option 'password' expected secret, found string");
+        let pw = Pw::read(
+            "f",
+            map(vec![(
+                "password",
+                Dynamic::from(Secret::new("p", "hunter2")),
+            )]),
+        );
+        assert!(pw.is_ok_and(|p| p.password.0.expose() == "hunter2"));
         // A secret given where text is wanted is named, never shown.
 
         let e = err(vec![("count", Dynamic::from(Secret::new("x", "hunter2")))]);
