@@ -481,7 +481,9 @@ pub fn in_range(
     )))
 }
 
-/// An option map checked against the keys a function knows.
+/// An option map checked against the keys a function knows, read key by key: what the `cloud`
+/// module's specs (cloud/spec.rs) and the snapshots still use; the other bindings read an
+/// [`OptionSpec`].
 pub struct Opts<'a> {
     func: &'a str,
     map: Map,
@@ -520,11 +522,6 @@ impl<'a> Opts<'a> {
             Some(v) if v.is_string() => Ok(Some(v.clone().into_string().unwrap_or_default())),
             Some(v) => Err(self.wrong(key, "a string", v)),
         }
-    }
-
-    /// [`Opts::str`], `default` when the key is not given.
-    pub fn str_or(&self, key: &str, default: &str) -> Result<String, Error> {
-        Ok(self.str(key)?.unwrap_or_else(|| default.to_string()))
     }
 
     pub fn bool(&self, key: &str, default: bool) -> Result<bool, Error> {

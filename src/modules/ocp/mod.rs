@@ -6,7 +6,7 @@
 
 use crate::effects::Op;
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::{option_spec, type_name, OptField, OptionSpec, Seconds};
 use crate::session::{rt_err, to_map, with_effects};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
@@ -66,6 +66,61 @@ fn problems_map(
     }
     to_map(ctx, &Problems { errors, warnings })
 }
+
+option_spec! {
+    /// The values of `ocp::quota_needs`.
+    pub struct QuotaValues {
+        /// Control plane machines.
+        masters: i64,
+        /// Compute machines.
+        workers: i64,
+        /// vCPUs of each machine.
+        vcpus: i64,
+        /// Memory of each machine, in MiB.
+        ram_mib: i64,
+        /// Additional networks of the control plane machines (default 0).
+        control_plane_networks: Option<i64>,
+        /// Additional networks of the compute machines (default 0).
+        compute_networks: Option<i64>,
+        /// The machine subnet is made before the install (default false).
+        premade_subnet: Option<bool>,
+    }
+}
+
+option_spec! {
+    /// The options of `ocp::install`.
+    pub struct InstallOpts {
+        /// The installer's path (default openshift-install).
+        installer: Option<String>,
+        /// Seconds before the install is given up (default 5400).
+        timeout: Option<Seconds>,
+        /// The installer's log level (default debug).
+        log_level: Option<String>,
+        /// A release image to install instead of the installer's own.
+        release_image: Option<String>,
+    }
+}
+
+option_spec! {
+    /// The options of `ocp::tool`.
+    pub struct ToolOpts {
+        /// The folder it is looked for and unpacked in.
+        dir: Option<String>,
+        /// The mirror it is downloaded from.
+        mirror: Option<String>,
+        /// The archive's name on the mirror.
+        archive: Option<String>,
+        /// The archive's sha256.
+        sha256: Option<String>,
+    }
+}
+
+/// The option maps of the `ocp` module.
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("quota_needs", QuotaValues::FIELDS),
+    ("install", InstallOpts::FIELDS),
+    ("tool", ToolOpts::FIELDS),
+];
 
 #[export_module]
 pub mod ocp_fns {
@@ -324,48 +379,14 @@ pub mod ocp_fns {
     #[rhai_fn(return_raw)]
     pub fn quota_needs(ctx: NativeCallContext, version: &str, values: Map) -> Res<Map> {
         let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
-        let o = Opts::new(
-            "ocp::quota_needs",
-            values,
-            &[
-                "masters",
-                "workers",
-                "vcpus",
-                "ram_mib",
-                "control_plane_networks",
-                "compute_networks",
-                "premade_subnet",
-            ],
-        )
-        .map_err(|e| rt_err(&ctx, e))?;
+        let o =
+            super::QuotaValues::read("ocp::quota_needs", values).map_err(|e| rt_err(&ctx, e))?;
         let shape = release::NetworkShape {
-            control_plane_networks: o
-                .int("control_plane_networks")
-                .map_err(|e| rt_err(&ctx, e))?
-                .unwrap_or(0),
-            compute_networks: o
-                .int("compute_networks")
-                .map_err(|e| rt_err(&ctx, e))?
-                .unwrap_or(0),
-            premade_subnet: o
-                .bool("premade_subnet", false)
-                .map_err(|e| rt_err(&ctx, e))?,
+            control_plane_networks: o.control_plane_networks.unwrap_or(0),
+            compute_networks: o.compute_networks.unwrap_or(0),
+            premade_subnet: o.premade_subnet.unwrap_or(false),
         };
-        let int = |k: &str| -> Res<i64> {
-            o.int(k).map_err(|e| rt_err(&ctx, e))?.ok_or_else(|| {
-                rt_err(
-                    &ctx,
-                    crate::error::Error::invalid(format!("ocp::quota_needs: {k} is required")),
-                )
-            })
-        };
-        let q = r.quota_with(
-            int("masters")?,
-            int("workers")?,
-            int("vcpus")?,
-            int("ram_mib")?,
-            &shape,
-        );
+        let q = r.quota_with(o.masters, o.workers, o.vcpus, o.ram_mib, &shape);
         Ok(q.into_iter()
             .map(|(k, v)| (k.into(), Dynamic::from(v)))
             .collect())
@@ -419,23 +440,13 @@ pub mod ocp_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn install(ctx: NativeCallContext, dir: &str, opts: Map) -> Res<Map> {
-        let o = Opts::new(
-            "ocp::install",
-            opts,
-            &["installer", "timeout", "log_level", "release_image"],
-        )
-        .map_err(|e| rt_err(&ctx, e))?;
-        let release = o.str("release_image").map_err(|e| rt_err(&ctx, e))?;
-        let installer = o
-            .str_or("installer", "openshift-install")
-            .map_err(|e| rt_err(&ctx, e))?;
+        let o = super::InstallOpts::read("ocp::install", opts).map_err(|e| rt_err(&ctx, e))?;
+        let release = o.release_image;
+        let installer = o.installer.unwrap_or_else(|| "openshift-install".into());
         let timeout = o
-            .seconds("timeout")
-            .map_err(|e| rt_err(&ctx, e))?
-            .unwrap_or(std::time::Duration::from_secs(5400));
-        let level = o
-            .str_or("log_level", "debug")
-            .map_err(|e| rt_err(&ctx, e))?;
+            .timeout
+            .map_or(std::time::Duration::from_secs(5400), |t| t.0);
+        let level = o.log_level.unwrap_or_else(|| "debug".into());
         let done = with_effects(&ctx, |fx| {
             super::installer::install(fx, &installer, dir, timeout, &level, release.as_deref())
         })?;
@@ -453,17 +464,12 @@ pub mod ocp_fns {
     #[rhai_fn(return_raw)]
     pub fn tool(ctx: NativeCallContext, name: &str, opts: Map) -> Res<String> {
         let err = |e: crate::error::Error| rt_err(&ctx, e);
-        let o =
-            Opts::new("ocp::tool", opts, &["dir", "mirror", "archive", "sha256"]).map_err(err)?;
-        let dir = o.str("dir").map_err(err)?;
+        let o = super::ToolOpts::read("ocp::tool", opts).map_err(err)?;
+        let dir = o.dir;
         if let Some(p) = super::tools::find(name, dir.as_deref()) {
             return Ok(p);
         }
-        let (Some(mirror), Some(archive), Some(sha)) = (
-            o.str("mirror").map_err(err)?,
-            o.str("archive").map_err(err)?,
-            o.str("sha256").map_err(err)?,
-        ) else {
+        let (Some(mirror), Some(archive), Some(sha)) = (o.mirror, o.archive, o.sha256) else {
             return Err(err(crate::error::Error::not_found(format!(
                 "{name} is neither on PATH nor in {}; install it, or give #{{mirror, archive, sha256}} to download it",
                 dir.as_deref().unwrap_or("the lab folder")
