@@ -242,6 +242,37 @@ fn run_reports_exit_codes_timeouts_and_streams_output() {
 }
 
 #[test]
+fn a_bindings_bad_options_name_the_field_with_rhai_types() {
+    let lab = Lab::new();
+    lab.run(["-e", "run([\"true\"], #{check: \"no\"})"])
+        .code(1)
+        .stderr_has("run: option 'check' expected bool, found string \"no\"");
+    lab.run(["-e", "run([\"true\"], #{env: #{A: [1]}})"])
+        .code(1)
+        .stderr_has("run: option 'env' expected map of string or secret, found map");
+    lab.run(["-e", "wait_until(|| true, #{timeout: \"soon\"})"])
+        .code(1)
+        .stderr_has("wait_until: option 'timeout' expected seconds (int or float), found string");
+    lab.run(["-e", "stage(\"s\", #{pln: true}, || 1)"])
+        .code(1)
+        .stderr_has("stage: unknown option 'pln' (did you mean 'plan'?); known options: plan, why");
+    // A password given as plain text is refused, and not shown.
+    let out = lab.run([
+        "-e",
+        "bmc::ipmi_power(#{port: 6230, password: \"plain-pw-123\"}, \"status\")",
+    ]);
+    out.code(1)
+        .stderr_has("ipmi: option 'password' expected secret, found string");
+    // (The source line shown under it is the script's own text.)
+    let message = out.stderr.lines().find(|l| l.starts_with("error:"));
+    assert!(
+        message.is_some_and(|l| !l.contains("plain-pw-123")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn parallel_work_collects_every_error() {
     let lab = Lab::new();
     lab.run([
