@@ -193,6 +193,7 @@ mod tests {
         ("cloud", "subnet_ensure"),
         ("cloud", "user_ensure"),
         ("core", "load_variant"),
+        ("oc", "schema_problems"),
         ("ocp", "check_install_config"),
         ("ocp", "flavor_problems"),
         ("ocp", "network_option_problems"),
