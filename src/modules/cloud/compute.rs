@@ -1,6 +1,6 @@
 //! `cloud` functions for Nova: flavors, servers, limits.
 
-use super::spec::{flavor_spec, opts};
+use super::spec::{flavor_spec, servers_filter};
 use super::{with_api, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
@@ -49,8 +49,8 @@ pub mod compute_fns {
     #[rhai_fn(return_raw)]
     pub fn servers(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts("cloud::servers", filter, &["all_projects", "name"])?;
-            a.servers(o.bool("all_projects", false)?, o.str("name")?)
+            let (all_projects, name) = super::servers_filter(filter)?;
+            a.servers(all_projects, name)
         })
     }
 

@@ -2,7 +2,7 @@
 //! compute and network quotas of a project.
 
 use super::id::Id;
-use super::spec::{id_opt, id_req, opts, project_spec, user_spec};
+use super::spec::{project_spec, role_filter, role_spec, user_spec};
 use super::{int_pairs, with_api, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
@@ -16,13 +16,8 @@ fn role_assignment(
     grant: bool,
 ) -> Res<bool> {
     with_api(ctx, cloud, |a| {
-        let o = opts(func, spec, &["user", "project", "role"])?;
-        a.role_assignment(
-            &id_req(&o, "user")?,
-            &id_req(&o, "project")?,
-            &o.req_str("role")?,
-            grant,
-        )
+        let (user, project, role) = role_spec(func, spec)?;
+        a.role_assignment(&user, &project, &role, grant)
     })
 }
 
@@ -180,8 +175,8 @@ pub mod identity_fns {
     #[rhai_fn(return_raw)]
     pub fn role_assignments(ctx: NativeCallContext, cloud: Dynamic, filter: Map) -> Res<Array> {
         super::with_api(&ctx, &cloud, |a| {
-            let o = super::opts("cloud::role_assignments", filter, &["user", "project"])?;
-            a.role_assignments(super::id_opt(&o, "user")?, super::id_opt(&o, "project")?)
+            let (user, project) = super::role_filter(filter)?;
+            a.role_assignments(user, project)
         })
     }
 

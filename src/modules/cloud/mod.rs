@@ -22,12 +22,12 @@ mod identity;
 pub mod ironic;
 mod network;
 mod spec;
+pub use spec::OPTIONS;
 mod storage;
 
-use crate::effects::secret::Secret;
 use crate::effects::Effects;
 use crate::engine::value;
-use crate::modules::opts::{type_name, Opts};
+use crate::modules::opts::type_name;
 use crate::session::{rt_err, with_effects};
 use api::{Api, Conn};
 use config::CloudConfig;
@@ -64,35 +64,6 @@ fn recall(fx: &Effects, key: &str) -> Option<(Conn, Map)> {
         .find_map(|clouds| clouds.0.lock().ok().and_then(|m| m.get(key).cloned()))
 }
 
-const SPEC_KEYS: &[&str] = &[
-    "cloud",
-    "clouds_yaml",
-    "openrc",
-    "auth_url",
-    "username",
-    "user_id",
-    "password",
-    "project_name",
-    "project_id",
-    "user_domain_name",
-    "user_domain_id",
-    "project_domain_name",
-    "project_domain_id",
-    "domain_name",
-    "domain_id",
-    "system_scope",
-    "application_credential_id",
-    "application_credential_name",
-    "application_credential_secret",
-    "region_name",
-    "interface",
-    "cacert",
-    "insecure",
-    "verify",
-    "api_timeout",
-    "planned",
-];
-
 /// A configuration from a spec; `Err((error, missing_file))`.
 fn config_of(spec: &Dynamic) -> Result<CloudConfig, (Error, bool)> {
     if spec.is_string() {
@@ -108,9 +79,9 @@ fn config_of(spec: &Dynamic) -> Result<CloudConfig, (Error, bool)> {
             false,
         ));
     };
-    let o = Opts::new("cloud::connect", m.clone(), SPEC_KEYS).map_err(|e| (e, false))?;
-    if let Some(rc) = o.str("openrc").map_err(|e| (e, false))? {
-        let p = PathBuf::from(&rc);
+    let o = spec::connect_opts(m).map_err(|e| (e, false))?;
+    if let Some(rc) = &o.openrc {
+        let p = PathBuf::from(rc);
         if !p.is_file() {
             return Err((
                 Error::not_found(format!("openrc {rc} does not exist")),
@@ -119,35 +90,13 @@ fn config_of(spec: &Dynamic) -> Result<CloudConfig, (Error, bool)> {
         }
         return config::openrc(&p).map_err(|e| (e, false));
     }
-    if o.has("auth_url") {
-        let mut auth = serde_json::Map::new();
-        let mut top = serde_json::Map::new();
-        for (k, v) in &m {
-            let k = k.as_str();
-            let text = if let Some(s) = v.read_lock::<Secret>() {
-                serde_json::Value::String(s.expose().to_string())
-            } else {
-                value::to_json(v)
-            };
-            match k {
-                "region_name" | "interface" | "cacert" | "insecure" | "verify" | "api_timeout" => {
-                    top.insert(k.into(), text);
-                }
-                "cloud" | "clouds_yaml" | "openrc" | "planned" => {}
-                _ => {
-                    auth.insert(k.into(), text);
-                }
-            }
-        }
-        top.insert("auth".into(), serde_json::Value::Object(auth));
-        let name = o
-            .str("cloud")
-            .map_err(|e| (e, false))?
-            .unwrap_or_else(|| "inline".into());
-        return config::from_entry(&name, &serde_json::Value::Object(top), "cloud::connect")
+    if o.auth_url.is_some() {
+        let entry = o.entry();
+        let name = o.cloud.unwrap_or_else(|| "inline".into());
+        return config::from_entry(&name, &entry, "cloud::connect")
             .map_err(|e| (e, false));
     }
-    let file = o.str("clouds_yaml").map_err(|e| (e, false))?;
+    let file = o.clouds_yaml;
     if let Some(f) = &file {
         if !PathBuf::from(f).is_file() {
             return Err((
@@ -156,7 +105,7 @@ fn config_of(spec: &Dynamic) -> Result<CloudConfig, (Error, bool)> {
             ));
         }
     }
-    let name = o.str("cloud").map_err(|e| (e, false))?.unwrap_or_default();
+    let name = o.cloud.unwrap_or_default();
     config::named(&name, file.as_ref().map(PathBuf::from).as_deref()).map_err(|e| (e, false))
 }
 
@@ -254,10 +203,17 @@ fn conn_of(ctx: &NativeCallContext, spec: &Dynamic) -> Res<(Conn, Map)> {
             .and_then(|m| m.get("cloud").map(|c| c.to_string()))
             .unwrap_or_else(|| default.into())
     };
-    let planned_why = spec
-        .read_lock::<Map>()
-        .and_then(|m| m.get("planned").cloned())
-        .filter(|v| !v.is_unit() && v.as_bool() != Ok(false));
+    // A map's options are checked before a plan takes its cloud as planned: what a run would
+    // refuse, a plan refuses too.
+    let planned_why = match spec.read_lock::<Map>().map(|m| m.clone()) {
+        Some(m) if plan => spec::connect_opts(m)
+            .map_err(|e| rt_err(ctx, e))?
+            .planned
+            .0
+            .clone(),
+        _ => Dynamic::UNIT,
+    };
+    let planned_why = Some(planned_why).filter(|v| !v.is_unit() && v.as_bool() != Ok(false));
     if let (true, Some(why)) = (plan, planned_why) {
         let why = why
             .into_string()
