@@ -301,6 +301,49 @@ fn transient_faults_neither_break_a_run_nor_duplicate() {
     }
 }
 
+/// A cloud whose credentials are only planned: a plan takes it as offline, and reaches nothing.
+const PLANNED: &str = "#{auth_url: \"http://127.0.0.1:9/v3\", planned: \"not made yet\"}";
+
+#[test]
+fn a_cloud_functions_bad_options_name_the_field_with_rhai_types_in_a_plan() {
+    let lab = Lab::new();
+    let plan = |call: &str| lab.run(["--plan", "-e", &call.replace("CLOUD", PLANNED)]);
+    plan("cloud::network_ensure(CLOUD, #{name: \"n\", extrnal: true})").code(1).stderr_has(
+        "cloud::network_ensure: unknown option 'extrnal' (did you mean 'external'?); known options: name, external, shared, type,",
+    );
+    plan("cloud::flavor_ensure(CLOUD, #{name: \"f\", ram: \"2G\", vcpus: 1})")
+        .code(1)
+        .stderr_has("cloud::flavor_ensure: option 'ram' expected int, found string \"2G\"");
+    plan("cloud::flavor_ensure(CLOUD, #{name: \"f\", ram: 0, vcpus: 1})")
+        .code(1)
+        .stderr_has("cloud::flavor_ensure: 'ram' = 0 MiB is out of range (1..=2147483647 MiB)");
+    plan("cloud::subnet_ensure(CLOUD, #{name: \"s\", network: \"n\", cidr: \"10.0.0.0/24\", dns: \"1.1.1.1\"})").code(1)
+        .stderr_has("cloud::subnet_ensure: option 'dns' expected array of string, found string \"1.1.1.1\"");
+    plan("cloud::servers(CLOUD, #{all_projects: \"yes\"})")
+        .code(1)
+        .stderr_has("cloud::servers: option 'all_projects' expected bool, found string \"yes\"");
+    plan("cloud::role_grant(CLOUD, #{user: \"u\", project: \"p\"})")
+        .code(1)
+        .stderr_has("cloud::role_grant: 'role' is required (string)");
+    // A password given as plain text is refused, and not shown.
+    let out = plan("cloud::user_ensure(CLOUD, #{name: \"u\", password: \"plain-pw-123\"})");
+    out.code(1)
+        .stderr_has("cloud::user_ensure: option 'password' expected secret, found string");
+    let message = out.stderr.lines().find(|l| l.starts_with("error:"));
+    assert!(
+        message.is_some_and(|l| !l.contains("plain-pw-123")),
+        "{}",
+        out.stderr
+    );
+    // A cloud given as a map: its keys are checked before anything is reached, planned or not.
+    plan("cloud::connect(#{auth_url: \"http://127.0.0.1:9/v3\", usrname: \"admin\"})")
+        .code(1)
+        .stderr_has("cloud::connect: unknown option 'usrname' (did you mean 'username'?)");
+    plan("cloud::connect(#{auth_url: \"http://127.0.0.1:9/v3\", planned: \"x\", clouds_yaml: 3})")
+        .code(1)
+        .stderr_has("cloud::connect: option 'clouds_yaml' expected string, found int 3");
+}
+
 #[test]
 fn bad_input_is_refused_clearly_with_nothing_half_done() {
     let clouds = devcloud();

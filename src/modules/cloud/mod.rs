@@ -93,8 +93,7 @@ fn config_of(spec: &Dynamic) -> Result<CloudConfig, (Error, bool)> {
     if o.auth_url.is_some() {
         let entry = o.entry();
         let name = o.cloud.unwrap_or_else(|| "inline".into());
-        return config::from_entry(&name, &entry, "cloud::connect")
-            .map_err(|e| (e, false));
+        return config::from_entry(&name, &entry, "cloud::connect").map_err(|e| (e, false));
     }
     let file = o.clouds_yaml;
     if let Some(f) = &file {

@@ -164,7 +164,10 @@ impl ConnectOpts {
             ("domain_id", &self.domain_id),
             ("system_scope", &self.system_scope),
             ("application_credential_id", &self.application_credential_id),
-            ("application_credential_name", &self.application_credential_name),
+            (
+                "application_credential_name",
+                &self.application_credential_name,
+            ),
             (
                 "application_credential_secret",
                 &self.application_credential_secret,
