@@ -175,6 +175,37 @@ fn on_the_sandbox_a_snapshot_keeps_the_lab_and_its_stages_and_bad_input_changes_
 }
 
 /// ipmitool's `power ACTION` on the BMC at `port` with the lab's BMC password.
+#[test]
+fn a_snapshots_bad_options_name_the_field_with_rhai_types() {
+    let lab = Lab::new();
+    let save = |opts: &str| {
+        lab.run([
+            "--plan",
+            "-e",
+            &format!("virt::snapshot_save(\"test:///default\", #{{lab: \"l\", name: \"s\", dir: \"/nonexistent/s\", {opts}}})"),
+        ])
+    };
+    save("domains: \"a\"").code(1).stderr_has(
+        "virt::snapshot_save: option 'domains' expected array of string, found string \"a\"",
+    );
+    save("recrd: #{}")
+        .code(1)
+        .stderr_has("virt::snapshot_save: unknown option 'recrd' (did you mean 'record'?)");
+    save("keep: #{out: 3}")
+        .code(1)
+        .stderr_has("virt::snapshot_save: option 'keep' expected map of string, found map");
+    save("keep: #{out: \"out\"}")
+        .code(1)
+        .stderr_has("virt::snapshot_save: keep.out \"out\" must be an absolute path");
+    lab.run([
+        "--plan",
+        "-e",
+        "virt::snapshot_delete(\"test:///default\", #{lab: \"l\", name: \"s\"})",
+    ])
+    .code(1)
+    .stderr_has("virt::snapshot_delete: 'dir' is required (string)");
+}
+
 fn ipmi(port: u16, password: &str, action: &str) -> String {
     let out = Command::new("ipmitool")
         .args([

@@ -373,6 +373,44 @@ impl<'de> serde::Deserialize<'de> for OptArg {
     }
 }
 
+/// An option that takes any value, kept as given, its secrets (at any depth) still secrets: a
+/// record kept with something, whose keys are the caller's.
+#[derive(Clone, Debug, Default)]
+pub struct OptAny(pub Dynamic);
+
+impl RhaiType for OptAny {
+    fn name() -> String {
+        "any".into()
+    }
+    const OPTIONAL: bool = true;
+}
+
+impl<'de> serde::Deserialize<'de> for OptAny {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Dynamic::deserialize(d).map(|v| OptAny(unhide(v)))
+    }
+}
+
+/// `v` with each secret [`Stash::hide`] put aside taken back.
+fn unhide(v: Dynamic) -> Dynamic {
+    if let Some(m) = v.read_lock::<Map>().map(|m| m.clone()) {
+        if let (1, Some(i)) = (m.len(), m.get(SECRET_KEY).and_then(|i| i.as_int().ok())) {
+            if let Some(s) = STASHED.with(|s| s.borrow().get(i as usize).cloned()) {
+                return Dynamic::from(s);
+            }
+        }
+        return m
+            .into_iter()
+            .map(|(k, x)| (k, unhide(x)))
+            .collect::<Map>()
+            .into();
+    }
+    if let Some(a) = v.read_lock::<rhai::Array>().map(|a| a.clone()) {
+        return a.into_iter().map(unhide).collect::<rhai::Array>().into();
+    }
+    v
+}
+
 /// An option that must be a secret (`secret("name")`): a password. A plain string is refused, and
 /// never shown in the error.
 #[derive(Clone, Debug)]
@@ -481,156 +519,6 @@ pub fn in_range(
     )))
 }
 
-/// An option map checked against the keys a function knows, read key by key: what the `cloud`
-/// module's specs (cloud/spec.rs) and the snapshots still use; the other bindings read an
-/// [`OptionSpec`].
-pub struct Opts<'a> {
-    func: &'a str,
-    map: Map,
-}
-
-impl<'a> Opts<'a> {
-    /// Fails on a key that `known` does not list, naming the closest known key.
-    pub fn new(func: &'a str, map: Map, known: &[&str]) -> Result<Self, Error> {
-        for k in map.keys() {
-            if !known.contains(&k.as_str()) {
-                let hint = crate::util::suggest::hint(k, known.iter().copied());
-                return Err(Error::invalid(format!(
-                    "{func}: unknown option '{k}'{hint}; known options: {}",
-                    known.join(", ")
-                )));
-            }
-        }
-        Ok(Opts { func, map })
-    }
-
-    fn get(&self, key: &str) -> Option<&Dynamic> {
-        self.map.get(key).filter(|v| !v.is_unit())
-    }
-
-    fn wrong(&self, key: &str, want: &str, got: &Dynamic) -> Error {
-        Error::invalid(format!(
-            "{}: option '{key}' must be {want}, not {}",
-            self.func,
-            type_name(got)
-        ))
-    }
-
-    pub fn str(&self, key: &str) -> Result<Option<String>, Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) if v.is_string() => Ok(Some(v.clone().into_string().unwrap_or_default())),
-            Some(v) => Err(self.wrong(key, "a string", v)),
-        }
-    }
-
-    pub fn bool(&self, key: &str, default: bool) -> Result<bool, Error> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v.as_bool().map_err(|_| self.wrong(key, "true or false", v)),
-        }
-    }
-
-    pub fn int(&self, key: &str) -> Result<Option<i64>, Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_int()
-                .map(Some)
-                .map_err(|_| self.wrong(key, "an integer", v)),
-        }
-    }
-
-    /// A duration in seconds, integer or float, at least zero.
-    pub fn seconds(&self, key: &str) -> Result<Option<std::time::Duration>, Error> {
-        let Some(v) = self.get(key) else {
-            return Ok(None);
-        };
-        let secs = if let Ok(i) = v.as_int() {
-            i as f64
-        } else if let Ok(f) = v.as_float() {
-            f
-        } else {
-            return Err(self.wrong(key, "a number of seconds", v));
-        };
-        if !(0.0..=1e9).contains(&secs) {
-            return Err(Error::invalid(format!(
-                "{}: option '{key}' must be a number of seconds between 0 and 1e9, not {secs}",
-                self.func
-            )));
-        }
-        Ok(Some(std::time::Duration::from_secs_f64(secs)))
-    }
-
-    /// A required string.
-    pub fn req_str(&self, key: &str) -> Result<String, Error> {
-        self.str(key)?
-            .ok_or_else(|| Error::invalid(format!("{}: '{key}' is required", self.func)))
-    }
-
-    /// A required integer in `range`; `unit` names the unit in errors ("MiB").
-    pub fn req_int(
-        &self,
-        key: &str,
-        range: std::ops::RangeInclusive<i64>,
-        unit: &str,
-    ) -> Result<i64, Error> {
-        let v = match self.get(key) {
-            None => {
-                return Err(Error::invalid(format!(
-                    "{}: '{key}' is required ({unit})",
-                    self.func
-                )))
-            }
-            Some(v) => v,
-        };
-        let Ok(n) = v.as_int() else {
-            return Err(Error::invalid(format!(
-                "{}: '{key}' must be an integer number of {unit}, not {} {}",
-                self.func,
-                type_name(v),
-                crate::engine::value::literal(v)
-            )));
-        };
-        if !range.contains(&n) {
-            return Err(Error::invalid(format!(
-                "{}: '{key}' = {n} {unit} is out of range ({}..={} {unit})",
-                self.func,
-                range.start(),
-                range.end()
-            )));
-        }
-        Ok(n)
-    }
-
-    /// An array (of anything); missing gives an empty one.
-    pub fn array(&self, key: &str) -> Result<rhai::Array, Error> {
-        match self.get(key) {
-            None => Ok(Vec::new()),
-            Some(v) if v.is_array() => Ok(v.clone().into_array().unwrap_or_default()),
-            Some(v) => Err(self.wrong(key, "an array", v)),
-        }
-    }
-
-    /// Whether the key is present and not `()`.
-    pub fn has(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// The raw value, if present.
-    pub fn value(&self, key: &str) -> Option<&Dynamic> {
-        self.get(key)
-    }
-
-    pub fn map(&self, key: &str) -> Result<Option<Map>, Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) if v.is_map() => Ok(v.read_lock::<Map>().map(|m| m.clone())),
-            Some(v) => Err(self.wrong(key, "a map", v)),
-        }
-    }
-}
-
 /// How errors name an item given as a map: `what` and its `key` entry ("network prov"), or
 /// `what` and `unnamed` when it has none.
 pub fn item_label(what: &str, m: &Map, key: &str, unnamed: &str) -> String {
@@ -714,6 +602,8 @@ mod tests {
             words: Vec<String>,
             /// A keyword as a key.
             r#type: Option<String>,
+            /// Anything.
+            record: OptAny,
         }
     }
 
@@ -755,6 +645,30 @@ mod tests {
         assert_eq!(o.timeout.map(|t| t.0.as_millis()), Some(1500));
         assert_eq!(o.words, ["a"]);
         assert_eq!(o.r#type.as_deref(), Some("kvm"));
+        let o = Sample::read(
+            "f",
+            map(vec![
+                ("count", 1.into()),
+                (
+                    "record",
+                    map(vec![
+                        ("n", 1.into()),
+                        (
+                            "pw",
+                            vec![Dynamic::from(Secret::new("p", "hunter2"))].into(),
+                        ),
+                    ])
+                    .into(),
+                ),
+            ]),
+        )
+        .unwrap();
+        let record = o.record.0.cast::<Map>();
+        assert_eq!(record["n"].as_int(), Ok(1));
+        let pw = record["pw"].clone().cast::<rhai::Array>();
+        assert!(pw[0]
+            .read_lock::<Secret>()
+            .is_some_and(|s| s.expose() == "hunter2"));
         STASHED.with(|s| assert!(s.borrow().is_empty()));
         let o = Sample::read(
             "f",
@@ -772,7 +686,7 @@ mod tests {
     fn a_specs_errors_name_the_function_and_the_field() {
         assert_eq!(
             err(vec![("count", 1.into()), ("cuont", 1.into())]),
-            "f: unknown option 'cuont' (did you mean 'count'?); known options: count, password, timeout, words, type"
+            "f: unknown option 'cuont' (did you mean 'count'?); known options: count, password, timeout, words, type, record"
         );
         assert_eq!(err(vec![]), "f: 'count' is required (int)");
         assert_eq!(

@@ -8,16 +8,59 @@ pub mod client;
 
 use crate::engine::value;
 use crate::error::Error;
-use crate::modules::opts::Opts;
+use crate::modules::opts::{option_spec, OptAny, OptField, OptionSpec, Seconds};
 use crate::session::{rt_err, session, to_array, to_map, with_effects, Res};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The snapshot's folder from `spec.dir` (absolute).
-fn dir_of(func: &str, o: &Opts) -> Result<PathBuf, Error> {
-    let d = o.req_str("dir")?;
+option_spec! {
+    /// `virt::snapshot_save`.
+    pub struct SaveOpts {
+        /// The lab whose domains these are (each must carry its mark).
+        lab: String,
+        /// The snapshot's name.
+        name: String,
+        /// Its folder, absolute; it must not exist.
+        dir: String,
+        /// The domains to keep, by name.
+        domains: Vec<String>,
+        /// Shut the domains down first, and start them again after (false: live).
+        cold: Option<bool>,
+        /// The lab's folders to copy while it stands still: `#{label: folder}` (absolute).
+        keep: BTreeMap<String, String>,
+        /// Kept with the snapshot as given: any value (its keys are the caller's).
+        record: OptAny,
+        /// Seconds a cold snapshot waits for each domain to shut down before powering it off (120).
+        shutdown_timeout: Option<Seconds>,
+    }
+}
+
+option_spec! {
+    /// Which snapshot `virt::snapshot_revert` and `virt::snapshot_delete` mean.
+    pub struct WhichOpts {
+        /// The lab.
+        lab: String,
+        /// The snapshot's name.
+        name: String,
+        /// Its folder, absolute.
+        dir: String,
+        /// The lab's domains, for a plan whose snapshot is taken earlier in it.
+        domains: Vec<String>,
+    }
+}
+
+/// The option maps of the snapshot functions (in `virt`).
+pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("snapshot_save", SaveOpts::FIELDS),
+    ("snapshot_revert", WhichOpts::FIELDS),
+    ("snapshot_delete", WhichOpts::FIELDS),
+];
+
+/// `dir`, the snapshot's folder: it must be absolute.
+fn dir_of(func: &str, d: String) -> Result<PathBuf, Error> {
     if !d.starts_with('/') {
         return Err(Error::invalid(format!(
             "{func}: 'dir' {d:?} must be an absolute path"
@@ -28,87 +71,40 @@ fn dir_of(func: &str, o: &Opts) -> Result<PathBuf, Error> {
 
 fn save_spec(m: Map) -> Result<client::SaveSpec, Error> {
     let func = "virt::snapshot_save";
-    let o = Opts::new(
-        func,
-        m,
-        &[
-            "lab",
-            "name",
-            "dir",
-            "domains",
-            "cold",
-            "keep",
-            "record",
-            "shutdown_timeout",
-        ],
-    )?;
-    let mut domains = Vec::new();
-    for (i, d) in o.array("domains")?.into_iter().enumerate() {
-        match d.into_string() {
-            Ok(s) => domains.push(s),
-            Err(t) => {
-                return Err(Error::invalid(format!(
-                    "{func}: domains[{i}] must be a domain name, not {t}"
-                )))
-            }
-        }
-    }
+    let o = SaveOpts::read(func, m)?;
     let mut keep = Vec::new();
-    if o.has("keep") {
-        let m = o.map("keep")?.ok_or_else(|| {
-            Error::invalid(format!("{func}: 'keep' must be a map of label: folder"))
-        })?;
-        for (k, v) in m {
-            let Ok(path) = v.clone().into_string() else {
-                return Err(Error::invalid(format!(
-                    "{func}: keep.{k} must be a folder (a string)"
-                )));
-            };
-            if !path.starts_with('/') {
-                return Err(Error::invalid(format!(
-                    "{func}: keep.{k} {path:?} must be an absolute path"
-                )));
-            }
-            keep.push((k.to_string(), path));
+    for (k, path) in o.keep {
+        if !path.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "{func}: keep.{k} {path:?} must be an absolute path"
+            )));
         }
+        keep.push((k, path));
     }
-    let record = match o.value("record") {
-        Some(v) => value::to_json(v),
-        None => serde_json::Value::Null,
+    let record = match o.record.0 {
+        v if v.is_unit() => serde_json::Value::Null,
+        v => value::to_json(&v),
     };
     Ok(client::SaveSpec {
-        lab: o.req_str("lab")?,
-        name: o.req_str("name")?,
-        dir: dir_of(func, &o)?,
-        domains,
-        cold: o.bool("cold", false)?,
+        lab: o.lab,
+        name: o.name,
+        dir: dir_of(func, o.dir)?,
+        domains: o.domains,
+        cold: o.cold.unwrap_or(false),
         keep,
         record,
-        shutdown_timeout: o
-            .seconds("shutdown_timeout")?
-            .unwrap_or(Duration::from_secs(120)),
+        shutdown_timeout: o.shutdown_timeout.map_or(Duration::from_secs(120), |s| s.0),
     })
 }
 
 /// Which snapshot a revert's or a deletion's spec names.
 fn which(func: &str, m: Map) -> Result<client::Which, Error> {
-    let o = Opts::new(func, m, &["lab", "name", "dir", "domains"])?;
-    let mut domains = Vec::new();
-    for (i, d) in o.array("domains")?.into_iter().enumerate() {
-        match d.into_string() {
-            Ok(s) => domains.push(s),
-            Err(t) => {
-                return Err(Error::invalid(format!(
-                    "{func}: domains[{i}] must be a domain name, not {t}"
-                )))
-            }
-        }
-    }
+    let o = WhichOpts::read(func, m)?;
     Ok(client::Which {
-        lab: o.req_str("lab")?,
-        name: o.req_str("name")?,
-        dir: dir_of(func, &o)?,
-        domains,
+        lab: o.lab,
+        name: o.name,
+        dir: dir_of(func, o.dir)?,
+        domains: o.domains,
     })
 }
 
