@@ -336,28 +336,60 @@ pub fn network_ensure(
         lookup_network(c, &spec.name)
     })?;
     let Some(net) = existing else {
-        let xml = xml::network_xml(spec, lab);
-        let op = Op::new("virt.network.define", &target).arg("xml", &xml);
-        let net = define(fx, &conn, op, |c| {
-            c.define_network_xml(&xml)
-                .map_err(|e| verr(&format!("define network {}", spec.name), e))
-        })?;
-        if spec.active {
-            act(fx, Op::new("virt.network.start", &target), || {
-                let n = net.as_ref().ok_or("no network")?;
-                n.create().map_err(|e| verr("start network", e))
-            })?;
-        }
-        if spec.autostart {
-            act(fx, Op::new("virt.network.autostart", &target), || {
-                let n = net.as_ref().ok_or("no network")?;
-                n.set_autostart(true)
-                    .map_err(|e| verr("autostart network", e))
-            })?;
-        }
+        network_create(fx, &conn, spec, lab, &target)?;
         return Ok(Ensured::default().finish(fx, true, done));
     };
     let facts = xml::parse_network(&net.xml_desc(0).map_err(|e| verr("network XML", e))?)?;
+    network_differs(spec, &facts, lab)?;
+    let active = net.is_active().map_err(|e| verr("network state", e))?;
+    let mut changed = network_dhcp(fx, &net, spec, &facts, active, &target)?;
+    if spec.active && !active {
+        act(fx, Op::new("virt.network.start", &target), || {
+            net.create().map_err(|e| verr("start network", e))
+        })?;
+        changed = true;
+    }
+    if spec.autostart {
+        changed |= autostart_on(fx, "network", &target, net.autostart(), || {
+            net.set_autostart(true)
+        })?;
+    }
+    Ok(Ensured::default().finish(fx, changed, done))
+}
+
+/// Defines the network `spec` asks for, started and set to autostart as it says.
+fn network_create(
+    fx: &Effects,
+    conn: &Option<Arc<Connect>>,
+    spec: &NetSpec,
+    lab: &str,
+    target: &str,
+) -> Result<(), Error> {
+    let xml = xml::network_xml(spec, lab);
+    let op = Op::new("virt.network.define", target).arg("xml", &xml);
+    let net = define(fx, conn, op, |c| {
+        c.define_network_xml(&xml)
+            .map_err(|e| verr(&format!("define network {}", spec.name), e))
+    })?;
+    if spec.active {
+        act(fx, Op::new("virt.network.start", target), || {
+            let n = net.as_ref().ok_or("no network")?;
+            n.create().map_err(|e| verr("start network", e))
+        })?;
+    }
+    if spec.autostart {
+        act(fx, Op::new("virt.network.autostart", target), || {
+            let n = net.as_ref().ok_or("no network")?;
+            n.set_autostart(true)
+                .map_err(|e| verr("autostart network", e))
+        })?;
+    }
+    Ok(())
+}
+
+/// Refuses an existing network that differs from `spec` in what labsh does not change in place
+/// (its address, netmask, and, for this lab's own, its forward mode and host bridge).
+fn network_differs(spec: &NetSpec, facts: &xml::NetFacts, lab: &str) -> Result<(), Error> {
     let mut diffs = Vec::new();
     if spec.address.is_some() && facts.address != spec.address {
         diffs.push(format!(
@@ -386,21 +418,31 @@ pub fn network_ensure(
             facts.bridge, spec.bridge
         ));
     }
-    if !diffs.is_empty() {
-        let whose = match &facts.owner {
-            Some(o) if o == lab => "this lab's".to_string(),
-            Some(o) => format!("lab {o}'s"),
-            None => "a network labsh did not create".into(),
-        };
-        return Err(Error::refused(format!(
-            "network {} exists ({whose}) and differs: {}; labsh does not redefine an existing network: change the profile, or remove the network first",
-            spec.name,
-            diffs.join("; ")
-        )));
+    if diffs.is_empty() {
+        return Ok(());
     }
-    let active = net.is_active().map_err(|e| verr("network state", e))?;
-    let mut changed = false;
-    // DHCP: the seed removes the range of `default`, live and in the config (net-update).
+    let whose = match &facts.owner {
+        Some(o) if o == lab => "this lab's".to_string(),
+        Some(o) => format!("lab {o}'s"),
+        None => "a network labsh did not create".into(),
+    };
+    Err(Error::refused(format!(
+        "network {} exists ({whose}) and differs: {}; labsh does not redefine an existing network: change the profile, or remove the network first",
+        spec.name,
+        diffs.join("; ")
+    )))
+}
+
+/// Brings an existing network's DHCP ranges to `spec`'s, live (when `active`) and in its
+/// config (net-update): the seed removes the range of `default`. Whether any changed.
+fn network_dhcp(
+    fx: &Effects,
+    net: &Network,
+    spec: &NetSpec,
+    facts: &xml::NetFacts,
+    active: bool,
+    target: &str,
+) -> Result<bool, Error> {
     let wanted: Vec<(String, String)> = spec.dhcp.iter().cloned().collect();
     let flags = if active {
         LIVE_CONFIG
@@ -414,7 +456,7 @@ pub fn network_ensure(
             xml::esc(&r.1)
         );
         fx.change(
-            Op::new(format!("virt.network.dhcp_range_{verb}"), &target).arg("range", &range),
+            Op::new(format!("virt.network.dhcp_range_{verb}"), target).arg("range", &range),
             || {
                 net.update(
                     command,
@@ -428,6 +470,7 @@ pub fn network_ensure(
             || (),
         )
     };
+    let mut changed = false;
     for r in facts.dhcp_ranges.iter().filter(|r| !wanted.contains(r)) {
         range_update(libvirt::VIR_NETWORK_UPDATE_COMMAND_DELETE, "delete", r)?;
         changed = true;
@@ -436,18 +479,7 @@ pub fn network_ensure(
         range_update(libvirt::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, "add", r)?;
         changed = true;
     }
-    if spec.active && !active {
-        act(fx, Op::new("virt.network.start", &target), || {
-            net.create().map_err(|e| verr("start network", e))
-        })?;
-        changed = true;
-    }
-    if spec.autostart {
-        changed |= autostart_on(fx, "network", &target, net.autostart(), || {
-            net.set_autostart(true)
-        })?;
-    }
-    Ok(Ensured::default().finish(fx, changed, done))
+    Ok(changed)
 }
 
 /// The spec's differences from an existing domain are applied by redefining it (this lab's own

@@ -223,85 +223,9 @@ fn dom_spec(m: Map) -> Result<DomGiven, Error> {
         }
         None => String::new(),
     };
-    let mut disks = Vec::new();
-    for (i, OptMap(dm)) in o.disks.into_iter().enumerate() {
-        let f = format!("{func}: disks[{i}]");
-        let od = DiskOpts::read(&f, dm)?;
-        let path = od.path;
-        if !path.starts_with('/') {
-            return Err(Error::invalid(format!(
-                "{f}: 'path' {path:?} must be absolute"
-            )));
-        }
-        if let Some(dir) = &o.images_dir {
-            let p = std::path::Path::new(&path);
-            if !p.starts_with(dir) || path.contains("/../") {
-                return Err(Error::invalid(format!(
-                    "{f}: 'path' {path:?} is outside the lab's image folder {dir}"
-                )));
-            }
-        }
-        disks.push(Disk {
-            path,
-            bus: od.bus.unwrap_or_else(|| "virtio".into()),
-            format: od.format.unwrap_or_else(|| "qcow2".into()),
-            device: od.device.unwrap_or_else(|| "disk".into()),
-        });
-    }
-    let nic_items = match &o.nics.0 {
-        v if v.is_unit() => Vec::new(),
-        v if v.is_array() => v.clone().into_array().unwrap_or_default(),
-        v => {
-            return Err(Error::invalid(format!(
-                "{func}: option 'nics' expected array of string or map, found {}",
-                crate::modules::opts::rhai_name(v)
-            )))
-        }
-    };
-    let mut nics = Vec::new();
-    for (i, n) in nic_items.into_iter().enumerate() {
-        let nm: Map = if n.is_string() {
-            let mut m = Map::new();
-            m.insert("network".into(), n);
-            m
-        } else if let Some(m) = n.read_lock::<Map>() {
-            m.clone()
-        } else {
-            return Err(Error::invalid(format!(
-                "{func}: nics[{i}] must be a network name or #{{network, model, mac}}"
-            )));
-        };
-        let f = format!("{func}: nics[{i}]");
-        let on = NicOpts::read(&f, nm)?;
-        let mac = match on.mac {
-            Some(m) => {
-                let ok = m.len() == 17
-                    && m.split(':').count() == 6
-                    && m.split(':')
-                        .all(|p| u8::from_str_radix(p, 16).is_ok() && p.len() == 2);
-                if !ok {
-                    return Err(Error::invalid(format!(
-                        "{f}: 'mac' {m:?} is not a MAC address like 52:54:00:12:34:56"
-                    )));
-                }
-                m.to_lowercase()
-            }
-            None => xml::derived_mac(&o.lab, &o.name, i),
-        };
-        nics.push(Nic {
-            network: on.network,
-            model: on.model.unwrap_or_else(|| "virtio".into()),
-            mac,
-        });
-    }
-    let boot = o.boot.unwrap_or_else(|| vec!["hd".into()]);
-    for b in &boot {
-        if !["hd", "network", "cdrom"].contains(&b.as_str()) {
-            return Err(Error::invalid(format!(
-                "{func}: 'boot' entries are hd, network or cdrom, not {b:?}"
-            )));
-        }
-    }
+    let disks = disks_of(&func, o.disks, o.images_dir.as_deref())?;
+    let nics = nics_of(&func, &o.nics, &o.lab, &o.name)?;
+    let boot = boot_of(&func, o.boot)?;
     Ok(DomGiven {
         spec: DomSpec {
             name: o.name,
@@ -319,6 +243,105 @@ fn dom_spec(m: Map) -> Result<DomGiven, Error> {
         lab: o.lab,
         cpu_mode: o.cpu_mode,
     })
+}
+
+/// A domain's `disks`: each path absolute, and inside `images_dir` when the lab has one.
+fn disks_of(func: &str, disks: Vec<OptMap>, images_dir: Option<&str>) -> Result<Vec<Disk>, Error> {
+    let mut out = Vec::new();
+    for (i, OptMap(dm)) in disks.into_iter().enumerate() {
+        let f = format!("{func}: disks[{i}]");
+        let od = DiskOpts::read(&f, dm)?;
+        let path = od.path;
+        if !path.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "{f}: 'path' {path:?} must be absolute"
+            )));
+        }
+        if let Some(dir) = images_dir {
+            let p = std::path::Path::new(&path);
+            if !p.starts_with(dir) || path.contains("/../") {
+                return Err(Error::invalid(format!(
+                    "{f}: 'path' {path:?} is outside the lab's image folder {dir}"
+                )));
+            }
+        }
+        out.push(Disk {
+            path,
+            bus: od.bus.unwrap_or_else(|| "virtio".into()),
+            format: od.format.unwrap_or_else(|| "qcow2".into()),
+            device: od.device.unwrap_or_else(|| "disk".into()),
+        });
+    }
+    Ok(out)
+}
+
+/// A domain's `nics`: each a network's name or `#{network, model, mac}`; a MAC not given is
+/// derived from the lab, the domain's name and the NIC's place.
+fn nics_of(func: &str, nics: &Nics, lab: &str, name: &str) -> Result<Vec<Nic>, Error> {
+    let items = match &nics.0 {
+        v if v.is_unit() => Vec::new(),
+        v if v.is_array() => v.clone().into_array().unwrap_or_default(),
+        v => {
+            return Err(Error::invalid(format!(
+                "{func}: option 'nics' expected array of string or map, found {}",
+                crate::modules::opts::rhai_name(v)
+            )))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, n) in items.into_iter().enumerate() {
+        let nm: Map = if n.is_string() {
+            let mut m = Map::new();
+            m.insert("network".into(), n);
+            m
+        } else if let Some(m) = n.read_lock::<Map>() {
+            m.clone()
+        } else {
+            return Err(Error::invalid(format!(
+                "{func}: nics[{i}] must be a network name or #{{network, model, mac}}"
+            )));
+        };
+        let f = format!("{func}: nics[{i}]");
+        let on = NicOpts::read(&f, nm)?;
+        let mac = match on.mac {
+            Some(m) => mac_of(&f, &m)?,
+            None => xml::derived_mac(lab, name, i),
+        };
+        out.push(Nic {
+            network: on.network,
+            model: on.model.unwrap_or_else(|| "virtio".into()),
+            mac,
+        });
+    }
+    Ok(out)
+}
+
+/// A MAC address as given (`f` names the NIC), in lower case.
+fn mac_of(f: &str, m: &str) -> Result<String, Error> {
+    let ok = m.len() == 17
+        && m.split(':').count() == 6
+        && m.split(':')
+            .all(|p| u8::from_str_radix(p, 16).is_ok() && p.len() == 2);
+    if !ok {
+        return Err(Error::invalid(format!(
+            "{f}: 'mac' {m:?} is not a MAC address like 52:54:00:12:34:56"
+        )));
+    }
+    Ok(m.to_lowercase())
+}
+
+/// A domain's boot order (`hd` alone when not given).
+fn boot_of(func: &str, boot: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+    let boot = boot.unwrap_or_else(|| vec!["hd".into()]);
+    if let Some(b) = boot
+        .iter()
+        .find(|b| !["hd", "network", "cdrom"].contains(&b.as_str()))
+    {
+        return Err(Error::invalid(format!(
+            "{func}: 'boot' entries are hd, network or cdrom, not {b:?}"
+        )));
+    }
+    Ok(boot)
 }
 
 /// A domain's spec with what it left to the host filled in from `uri`'s capabilities: the domain
