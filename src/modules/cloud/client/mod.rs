@@ -189,6 +189,34 @@ fn strip_tags(s: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The failure of a request that did not succeed: its status and the server's message, or the
+/// transport's error, each naming the method and URL.
+fn failure_of(r: Result<Reply, Failure>, method: &Method, url: &str) -> Failure {
+    match r {
+        Ok(rep) => Failure::Status {
+            status: rep.status,
+            message: format!(
+                "{method} {url}: {} {}",
+                rep.status,
+                server_message(&rep.body).unwrap_or_else(|| reason(rep.status).into())
+            ),
+        },
+        Err(Failure::Transport(e)) => Failure::Transport(e.context(format!("{method} {url}"))),
+        Err(f) => f,
+    }
+}
+
+/// Ironic answers 409 while a node is locked by the conductor's work on it (an inspection a
+/// killed run left going, say): nothing was done, so the request is asked again, 5 times 2 s
+/// apart as python-ironicclient does (6.3.0 ironicclient/common/http.py with_retries:
+/// DEFAULT_MAX_RETRIES, DEFAULT_RETRY_INTERVAL). Only that 409 (ironic 39.0.0
+/// ironic/common/exception.py NodeLocked: "... is locked by host ..."): the others (a node or
+/// MAC that exists, a state that forbids the change) would answer the same after 10 s, and
+/// callers act on them at once.
+fn node_locked(failure: &Failure) -> bool {
+    failure.status() == Some(409) && failure.to_string().contains("is locked by host")
+}
+
 fn idempotent(m: &Method) -> bool {
     matches!(
         *m,
@@ -436,67 +464,16 @@ impl Client {
         loop {
             attempt += 1;
             let t = self.token().map_err(Failure::Transport)?;
-            let url = if path.starts_with("http://") || path.starts_with("https://") {
-                path.to_string()
-            } else {
-                format!(
-                    "{}{path}",
-                    self.endpoint_in(&t, service).map_err(|e| Failure::Status {
-                        status: 0,
-                        message: e.to_string()
-                    })?
-                )
-            };
-            let mut headers: Vec<(&str, String)> = vec![
-                ("X-Auth-Token", t.value.expose().to_string()),
-                ("Accept", "application/json".into()),
-            ];
-            headers.extend(extra.iter().cloned());
-            // Nova: the microversion labsh is written against (flavor descriptions, servers
-            // with their flavor), unless the caller asks for another.
-            if service == "compute"
-                && !extra
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("OpenStack-API-Version"))
-            {
-                headers.push((
-                    "OpenStack-API-Version",
-                    format!("compute {NOVA_MICROVERSION}"),
-                ));
-                headers.push((
-                    "X-OpenStack-Nova-API-Version",
-                    NOVA_MICROVERSION.to_string(),
-                ));
-            }
-            // Ironic: the microversion negotiated with this cloud, unless the caller asks for one.
-            if service == "baremetal"
-                && !extra
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("X-OpenStack-Ironic-API-Version"))
-            {
-                let v = self.baremetal_version_in(&t)?;
-                headers.push(("X-OpenStack-Ironic-API-Version", v));
-            }
-            let r = self.send(&method, &url, &headers, &body);
-            let failure = match r {
+            let url = self.url_in(&t, service, path)?;
+            let headers = self.headers_in(&t, service, extra)?;
+            let failure = match self.send(&method, &url, &headers, &body) {
                 Ok(rep) if (200..300).contains(&rep.status) => return Ok(rep),
                 Ok(rep) if rep.status == 401 && !reauthed => {
                     reauthed = true;
                     self.drop_token(&t);
                     continue;
                 }
-                Ok(rep) => Failure::Status {
-                    status: rep.status,
-                    message: format!(
-                        "{method} {url}: {} {}",
-                        rep.status,
-                        server_message(&rep.body).unwrap_or_else(|| reason(rep.status).into())
-                    ),
-                },
-                Err(Failure::Transport(e)) => {
-                    Failure::Transport(e.context(format!("{method} {url}")))
-                }
-                Err(f) => f,
+                r => failure_of(r, &method, &url),
             };
             if failure.transient()
                 && idempotent(&method)
@@ -507,18 +484,7 @@ impl Client {
                 std::thread::sleep(Duration::from_millis(150 << attempt));
                 continue;
             }
-            // Ironic answers 409 while a node is locked by the conductor's work on it (an
-            // inspection a killed run left going, say): nothing was done, so the request is asked
-            // again, 5 times 2 s apart as python-ironicclient does (6.3.0
-            // ironicclient/common/http.py with_retries: DEFAULT_MAX_RETRIES, DEFAULT_RETRY_INTERVAL).
-            // Only that 409 (ironic 39.0.0 ironic/common/exception.py NodeLocked: "... is locked by
-            // host ..."): the others (a node or MAC that exists, a state that forbids the change)
-            // would answer the same after 10 s, and callers act on them at once.
-            if service == "baremetal"
-                && failure.status() == Some(409)
-                && failure.to_string().contains("is locked by host")
-                && conflicts < 5
-            {
+            if service == "baremetal" && node_locked(&failure) && conflicts < 5 {
                 conflicts += 1;
                 tracing::debug!(target: "labsh::cloud", "retrying after: {failure}");
                 std::thread::sleep(Duration::from_secs(2));
@@ -526,6 +492,52 @@ impl Client {
             }
             return Err(failure);
         }
+    }
+
+    /// The URL of `path` (absolute, or under `service`'s endpoint in the token's catalog).
+    fn url_in(&self, t: &Token, service: &str, path: &str) -> Result<String, Failure> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return Ok(path.to_string());
+        }
+        let endpoint = self.endpoint_in(t, service).map_err(|e| Failure::Status {
+            status: 0,
+            message: e.to_string(),
+        })?;
+        Ok(format!("{endpoint}{path}"))
+    }
+
+    /// A request's headers: the token, JSON, the caller's `extra`, and the microversion of
+    /// Nova and Ironic unless the caller asks for one.
+    fn headers_in<'a>(
+        &self,
+        t: &Token,
+        service: &str,
+        extra: &[(&'a str, String)],
+    ) -> Result<Vec<(&'a str, String)>, Failure> {
+        let mut headers: Vec<(&str, String)> = vec![
+            ("X-Auth-Token", t.value.expose().to_string()),
+            ("Accept", "application/json".into()),
+        ];
+        headers.extend(extra.iter().cloned());
+        let asks = |name: &str| extra.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        // Nova: the microversion labsh is written against (flavor descriptions, servers
+        // with their flavor), unless the caller asks for another.
+        if service == "compute" && !asks("OpenStack-API-Version") {
+            headers.push((
+                "OpenStack-API-Version",
+                format!("compute {NOVA_MICROVERSION}"),
+            ));
+            headers.push((
+                "X-OpenStack-Nova-API-Version",
+                NOVA_MICROVERSION.to_string(),
+            ));
+        }
+        // Ironic: the microversion negotiated with this cloud, unless the caller asks for one.
+        if service == "baremetal" && !asks("X-OpenStack-Ironic-API-Version") {
+            let v = self.baremetal_version_in(t)?;
+            headers.push(("X-OpenStack-Ironic-API-Version", v));
+        }
+        Ok(headers)
     }
 
     /// One JSON request (`body` `None`: no body) without extra headers: the reply's body.
