@@ -1247,127 +1247,199 @@ mod tests {
     const SG: &str = "0d6ae8e1-7a57-4c2b-8f0e-9a1c4e6f2b33";
     const SUBNET: &str = "c664df47-4f7e-4852-819e-e66f9882b7b3";
 
-    /// Each release from 4.5 takes the options as the lab writes them; 4.2 to 4.4 name the
-    /// fields they do not have, and every release names the hostile rows of its own rules.
+    // The network options by release: each release from 4.5 takes them as the lab writes them;
+    // 4.2 to 4.4 name the fields they do not have, and every release names the hostile rows of
+    // its own rules, one test a case.
+
+    /// The problems of `c` as OpenShift `v` checks them, one a line.
+    fn net_check(c: &Value, v: &str) -> String {
+        check_install_config(c, release::Release::parse(v).unwrap(), &[], None).join("\n")
+    }
+
+    /// Every release with the additional networks and security groups (4.5 on): the release,
+    /// its name and an install-config that uses its network options.
+    fn option_releases() -> Vec<(release::Release, String, Value)> {
+        let out: Vec<_> = release::all()
+            .into_iter()
+            .filter(|r| r.version.minor >= 5)
+            .map(|r| {
+                let v = r.name();
+                let c = with_options(&v);
+                (r, v, c)
+            })
+            .collect();
+        assert!(!out.is_empty());
+        out
+    }
+
     #[test]
-    fn the_network_options_by_release() {
-        let check = |c: &Value, v: &str| {
-            check_install_config(c, release::Release::parse(v).unwrap(), &[], None).join("\n")
-        };
-        for r in release::all() {
+    fn before_4_5_the_additional_ids_are_fields_the_release_has_not() {
+        let old: Vec<_> = release::all()
+            .into_iter()
+            .filter(|r| r.version.minor < 5)
+            .collect();
+        assert!(!old.is_empty());
+        for r in old {
             let v = r.name();
-            let c = with_options(&v);
-            let p = check(&c, &v);
-            if r.version.minor < 5 {
-                assert_all_in(
-                    &p,
-                    &[
-                        &format!("compute[0].platform.openstack.additionalNetworkIDs: OpenShift {v} has no such field: it comes in 4.5"),
-                        "additionalSecurityGroupIDs: OpenShift",
-                    ],
-                );
-                continue;
-            }
-            assert_eq!(p, "", "{v}");
-            // A name where an ID goes: refused from 4.6 (4.5 passes it to the machines).
+            assert_all_in(
+                &net_check(&with_options(&v), &v),
+                &[
+                    &format!("compute[0].platform.openstack.additionalNetworkIDs: OpenShift {v} has no such field: it comes in 4.5"),
+                    "additionalSecurityGroupIDs: OpenShift",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn from_4_5_the_network_options_pass() {
+        for (_, v, c) in option_releases() {
+            assert_eq!(net_check(&c, &v), "", "{v}");
+        }
+    }
+
+    #[test]
+    fn a_name_where_a_network_id_goes_is_refused_from_4_6_and_a_planned_id_passes() {
+        for (r, v, c) in option_releases() {
             let mut named = c.clone();
             named["compute"][0]["platform"]["openstack"]["additionalNetworkIDs"] =
                 serde_json::json!(["mgmt"]);
-            let p = check(&named, &v);
+            let p = net_check(&named, &v);
             if r.version.minor >= 6 {
                 assert!(
                     p.contains("additionalNetworkIDs[0]: \"mgmt\" is not a UUID (version 4)"),
                     "{v}: {p}"
                 );
             } else {
+                // 4.5 passes it to the machines.
                 assert_eq!(p, "", "{v}");
             }
             // A planned id stands for the tenant step's.
             named["compute"][0]["platform"]["openstack"]["additionalNetworkIDs"] =
                 serde_json::json!(["(planned network mgmt)"]);
-            assert_eq!(check(&named, &v), "", "{v}");
-            // Not a list, and twice the same.
+            assert_eq!(net_check(&named, &v), "", "{v}");
+        }
+    }
+
+    #[test]
+    fn additional_ids_not_a_list_or_listed_twice_are_refused() {
+        for (_, v, c) in option_releases() {
             let mut bad = c.clone();
             bad["controlPlane"]["platform"]["openstack"]["additionalSecurityGroupIDs"] = SG.into();
             bad["compute"][0]["platform"]["openstack"]["additionalNetworkIDs"] =
                 serde_json::json!([MGMT, MGMT]);
             assert_all_in(
-                &check(&bad, &v),
+                &net_check(&bad, &v),
                 &[
                     "controlPlane.platform.openstack.additionalSecurityGroupIDs: must be a list of IDs",
                     &format!("compute[0].platform.openstack.additionalNetworkIDs: {MGMT} is listed twice"),
                 ],
             );
-            // externalDNS with a pre-made subnet: refused together.
+        }
+    }
+
+    #[test]
+    fn external_dns_with_a_premade_subnet_is_refused_together() {
+        for (r, v, c) in option_releases() {
             let mut dns = c.clone();
             dns["platform"]["openstack"]["externalDNS"] = serde_json::json!(["192.168.122.1"]);
             let field = r.premade_machines_subnet().unwrap();
+            let p = net_check(&dns, &v);
             assert!(
-                check(&dns, &v).contains(&format!(
+                p.contains(&format!(
                     "platform.openstack.{field}: OpenShift {v} refuses it together with platform.openstack.externalDNS"
                 )),
-                "{v}: {}",
-                check(&dns, &v)
+                "{v}: {p}"
             );
+        }
+    }
+
+    #[test]
+    fn machines_subnet_must_be_a_uuid() {
+        for (_, v, c) in option_releases() {
             let mut ms = c.clone();
             ms["platform"]["openstack"]["machinesSubnet"] = "machines".into();
-            let p = check(&ms, &v);
+            let p = net_check(&ms, &v);
             assert!(
                 p.contains("platform.openstack.machinesSubnet: \"machines\" is not a UUID"),
                 "{v}: {p}"
             );
-            if field == "controlPlanePort" {
-                // machinesSubnet beside controlPlanePort: taken for the same one subnet only.
-                let mut both = c.clone();
-                both["platform"]["openstack"]["machinesSubnet"] = SUBNET.into();
-                assert!(!check(&both, &v).contains("refuses it together"), "{v}");
-                both["platform"]["openstack"]["machinesSubnet"] =
-                    "9f8b1f44-2e5c-4c47-a3f5-0c1e2d3b4a55".into();
-                assert!(
-                    check(&both, &v).contains("platform.openstack.machinesSubnet: OpenShift")
-                        && check(&both, &v).contains("together with platform.openstack.controlPlanePort (\"machinesSubnet is deprecated; only controlPlanePort needs to be specified\")"),
-                    "{v}: {}",
-                    check(&both, &v)
-                );
-                // controlPlanePort without a subnet filter, with three, with a filter of nothing.
-                for (fixed, want) in [
-                    (
-                        serde_json::json!([]),
-                        "controlPlanePort.fixedIPs: is required",
-                    ),
-                    (
-                        serde_json::json!([{"subnet": {"id": SUBNET}}, {"subnet": {"name": "a"}}, {"subnet": {"name": "b"}}]),
-                        "3 subnets; the installer takes one or two",
-                    ),
-                    (
-                        serde_json::json!([{"subnet": {}}]),
-                        "fixedIPs[0].subnet: needs its id or its name",
-                    ),
-                    (
-                        serde_json::json!([{"subnet": {"id": "not-a-uuid"}}]),
-                        "fixedIPs[0].subnet.id: \"not-a-uuid\" is not a UUID",
-                    ),
-                ] {
-                    let mut cpp = c.clone();
-                    cpp["platform"]["openstack"]["controlPlanePort"]["fixedIPs"] = fixed;
-                    assert!(
-                        check(&cpp, &v).contains(want),
-                        "{v}: {want}: {}",
-                        check(&cpp, &v)
-                    );
-                }
-            } else {
-                // controlPlanePort before 4.14: a field the release does not have.
+        }
+    }
+
+    /// The releases whose pre-made subnet is given as `controlPlanePort` (4.14 on), with their
+    /// names and install-configs; the others' names.
+    fn control_plane_port_releases() -> (Vec<(String, Value)>, Vec<String>) {
+        let (with, without): (Vec<_>, Vec<_>) = option_releases()
+            .into_iter()
+            .partition(|(r, _, _)| r.premade_machines_subnet() == Some("controlPlanePort"));
+        assert!(!with.is_empty() && !without.is_empty());
+        (
+            with.into_iter().map(|(_, v, c)| (v, c)).collect(),
+            without.into_iter().map(|(_, v, _)| v).collect(),
+        )
+    }
+
+    #[test]
+    fn machines_subnet_beside_control_plane_port_is_taken_for_the_same_subnet_only() {
+        for (v, c) in control_plane_port_releases().0 {
+            let mut both = c.clone();
+            both["platform"]["openstack"]["machinesSubnet"] = SUBNET.into();
+            assert!(!net_check(&both, &v).contains("refuses it together"), "{v}");
+            both["platform"]["openstack"]["machinesSubnet"] =
+                "9f8b1f44-2e5c-4c47-a3f5-0c1e2d3b4a55".into();
+            let p = net_check(&both, &v);
+            assert!(
+                p.contains("platform.openstack.machinesSubnet: OpenShift")
+                    && p.contains("together with platform.openstack.controlPlanePort (\"machinesSubnet is deprecated; only controlPlanePort needs to be specified\")"),
+                "{v}: {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_plane_ports_subnet_filters_are_checked() {
+        for (v, c) in control_plane_port_releases().0 {
+            // Without a subnet filter, with three, with a filter of nothing, with a bad id.
+            for (fixed, want) in [
+                (
+                    serde_json::json!([]),
+                    "controlPlanePort.fixedIPs: is required",
+                ),
+                (
+                    serde_json::json!([{"subnet": {"id": SUBNET}}, {"subnet": {"name": "a"}}, {"subnet": {"name": "b"}}]),
+                    "3 subnets; the installer takes one or two",
+                ),
+                (
+                    serde_json::json!([{"subnet": {}}]),
+                    "fixedIPs[0].subnet: needs its id or its name",
+                ),
+                (
+                    serde_json::json!([{"subnet": {"id": "not-a-uuid"}}]),
+                    "fixedIPs[0].subnet.id: \"not-a-uuid\" is not a UUID",
+                ),
+            ] {
                 let mut cpp = c.clone();
-                cpp["platform"]["openstack"]["controlPlanePort"] =
-                    serde_json::json!({"fixedIPs": [{"subnet": {"id": SUBNET}}]});
-                assert!(
-                    check(&cpp, &v).contains(&format!(
-                        "platform.openstack.controlPlanePort: OpenShift {v} has no such field: it comes in 4.14"
-                    )),
-                    "{v}"
-                );
+                cpp["platform"]["openstack"]["controlPlanePort"]["fixedIPs"] = fixed;
+                let p = net_check(&cpp, &v);
+                assert!(p.contains(want), "{v}: {want}: {p}");
             }
+        }
+    }
+
+    #[test]
+    fn control_plane_port_before_4_14_is_a_field_the_release_has_not() {
+        for v in control_plane_port_releases().1 {
+            let mut cpp = with_options(&v);
+            cpp["platform"]["openstack"]["controlPlanePort"] =
+                serde_json::json!({"fixedIPs": [{"subnet": {"id": SUBNET}}]});
+            let p = net_check(&cpp, &v);
+            assert!(
+                p.contains(&format!(
+                    "platform.openstack.controlPlanePort: OpenShift {v} has no such field: it comes in 4.14"
+                )),
+                "{v}: {p}"
+            );
         }
     }
 
