@@ -668,6 +668,51 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_failure_names_method_url_and_the_servers_message_and_only_a_locked_node_is_asked_again() {
+        let reply = |status, body| {
+            Ok(Reply {
+                status,
+                headers: vec![],
+                body,
+            })
+        };
+        let locked = failure_of(
+            reply(
+                409,
+                json!({"error_message": "{\"faultstring\": \"Node n1 is locked by host c1, please retry after the current operation is completed.\"}"}),
+            ),
+            &Method::PATCH,
+            "http://127.0.0.1:6385/v1/nodes/n1",
+        );
+        assert_eq!(locked.status(), Some(409));
+        assert!(
+            locked.to_string().starts_with(
+                "PATCH http://127.0.0.1:6385/v1/nodes/n1: 409 Node n1 is locked by host c1"
+            ),
+            "{locked}"
+        );
+        assert!(node_locked(&locked));
+        let exists = failure_of(
+            reply(
+                409,
+                json!({"error_message": "{\"faultstring\": \"A node with name n1 already exists.\"}"}),
+            ),
+            &Method::POST,
+            "http://127.0.0.1:6385/v1/nodes",
+        );
+        assert!(!node_locked(&exists), "{exists}");
+        let bare = failure_of(
+            reply(503, Value::Null),
+            &Method::GET,
+            "http://127.0.0.1:1/x",
+        );
+        assert_eq!(
+            bare.to_string(),
+            "GET http://127.0.0.1:1/x: 503 Service Unavailable"
+        );
+    }
+
+    #[test]
     fn server_messages_from_each_service_shape() {
         let nova =
             json!({"itemNotFound": {"code": 404, "message": "Flavor x could not be found."}});
