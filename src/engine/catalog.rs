@@ -233,15 +233,18 @@ impl Catalog {
         cat
     }
 
-    /// Each binding's options, on its overloads that take a map.
+    /// Each binding's options, on its overloads that take a map (on all of them when none does:
+    /// `cloud::connect` takes a name or a map, as a Dynamic).
     fn attach_options(&mut self) {
         for (ns, func, fields) in crate::modules::options() {
             let ns = if ns.is_empty() { CORE } else { ns };
             let Some(m) = self.modules.get_mut(ns) else {
                 continue;
             };
+            let takes_map = |f: &FnMeta| f.signature.contains(": Map");
+            let any_map = m.functions.iter().any(|f| f.name == func && takes_map(f));
             for f in m.functions.iter_mut() {
-                if f.name == func && f.signature.contains(": Map") {
+                if f.name == func && (!any_map || takes_map(f)) {
                     f.options = fields;
                 }
             }

@@ -452,9 +452,9 @@ option_spec! {
     }
 }
 
-/// The options of the `cloud` module's functions (`cloud::connect`'s are [`ConnectOpts`]: it
-/// takes a name or a map).
+/// The options of the `cloud` module's functions (`cloud::connect`'s for a cloud given as a map).
 pub const OPTIONS: &[(&str, &[OptField])] = &[
+    ("connect", ConnectOpts::FIELDS),
     ("project_ensure", ProjectOpts::FIELDS),
     ("user_ensure", UserOpts::FIELDS),
     ("role_grant", RoleOpts::FIELDS),
