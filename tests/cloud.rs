@@ -328,10 +328,16 @@ fn a_cloud_functions_bad_options_name_the_field_with_rhai_types_in_a_plan() {
     // A password given as plain text is refused, and not shown.
     let out = plan("cloud::user_ensure(CLOUD, #{name: \"u\", password: \"plain-pw-123\"})");
     out.code(1)
-        .stderr_has("cloud::user_ensure: option 'password' expected secret, found string");
-    let message = out.stderr.lines().find(|l| l.starts_with("error:"));
+        .stderr_has("cloud::user_ensure: option 'password' expected secret, found string")
+        .stderr_has("hint: give it as secret(\"NAME\") (#{password: secret(\"password\")})");
+    // (The source line shown under it is the script's own text.)
+    let told: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") || l.starts_with("hint:"))
+        .collect();
     assert!(
-        message.is_some_and(|l| !l.contains("plain-pw-123")),
+        told.len() == 2 && told.iter().all(|l| !l.contains("plain-pw-123")),
         "{}",
         out.stderr
     );

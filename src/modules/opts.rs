@@ -202,10 +202,16 @@ pub fn read_spec<T: OptionSpec>(func: &str, map: Map) -> Result<T, Error> {
                 .find(|f| f.name() == k.as_str())
                 .map_or_else(|| "a value".to_string(), |f| (f.typ)());
             let given = map.get(k).unwrap_or(v);
-            return Err(Error::invalid(format!(
+            let err = Error::invalid(format!(
                 "{func}: option '{k}' {}",
                 type_error(&e, &typ, given)
-            )));
+            ));
+            if typ == OptSecret::name() && !given.is::<Secret>() {
+                return Err(err.with_advice(format!(
+                    "give it as secret(\"NAME\") (#{{{k}: secret(\"{k}\")}}): read from $LABSH_SECRET_<NAME> or the secrets file, it is never shown"
+                )));
+            }
+            return Err(err);
         }
     }
     rhai::serde::from_dynamic::<T>(&Dynamic::from_map(hidden))
@@ -711,6 +717,16 @@ mod tests {
             .message()
             .to_string();
         assert_eq!(e, "f: option 'password' expected secret, found string");
+        let advice = super::read_spec::<Pw>("f", map(vec![("password", "hunter2".into())]))
+            .unwrap_err()
+            .advice()
+            .map(str::to_string);
+        assert!(
+            advice
+                .as_deref()
+                .is_some_and(|a| a.contains("secret(\"password\")") && !a.contains("hunter2")),
+            "{advice:?}"
+        );
         let pw = Pw::read(
             "f",
             map(vec![(
