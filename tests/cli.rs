@@ -178,6 +178,45 @@ fn doc_and_help_list_a_bindings_options_with_their_types() {
     assert!(virt.contains("- `memory_mib`: int, required — "), "{virt}");
 }
 
+/// A target file's cloud map (stdlib/target.rhai `cloud_schema`, which checks target files before
+/// anything connects) takes exactly the keys `cloud::connect` reads from its option spec, so the
+/// two cannot drift apart.
+#[test]
+fn a_target_files_cloud_keys_are_cloud_connects_options() {
+    let lab = Lab::new();
+    let out = lab.run(["doc", "cloud::connect"]);
+    out.ok();
+    let text = &out.stdout;
+    let options: std::collections::BTreeSet<String> = text
+        .split_once("Options:")
+        .expect("cloud::connect lists its options")
+        .1
+        .lines()
+        .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k.to_string()))
+        .filter(|k| !k.is_empty() && !k.contains(' '))
+        .collect();
+    let target =
+        std::fs::read_to_string(crate::support::root().join("stdlib/target.rhai")).unwrap();
+    let body = target
+        .split_once("private fn cloud_schema() {")
+        .expect("target.rhai has cloud_schema")
+        .1;
+    let body = &body[..body.find("\n}").expect("cloud_schema ends")];
+    let schema: std::collections::BTreeSet<String> = body
+        .split(',')
+        .filter_map(|kv| {
+            kv.split_once(':')
+                .map(|(k, _)| k.trim().trim_start_matches("#{").trim().to_string())
+        })
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert!(options.len() > 20, "{options:?}");
+    assert_eq!(
+        schema, options,
+        "target.rhai cloud_schema() against cloud::connect's options"
+    );
+}
+
 #[test]
 fn help_in_a_script_prints_the_same_reference() {
     let lab = Lab::new();
