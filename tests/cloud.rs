@@ -5,7 +5,7 @@
 use crate::support::devcloud::{devcloud, osc, osc_command, osc_status, system_clouds};
 use crate::support::{cache, root, run_ok, spawn_and_read_line, succeeded, Lab, Spawned};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -177,32 +177,6 @@ impl FaultProxy {
     }
 }
 
-fn read_request(s: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if s.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let end = line == "\r\n";
-        head.push_str(&line);
-        if end {
-            break;
-        }
-    }
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    s.read_exact(&mut body).ok()?;
-    Some((head, body))
-}
-
 fn serve(
     s: TcpStream,
     upstream: u16,
@@ -212,7 +186,7 @@ fn serve(
 ) -> std::io::Result<()> {
     let mut r = BufReader::new(s.try_clone()?);
     let mut w = s;
-    let Some((head, body)) = read_request(&mut r) else {
+    let Some((head, body)) = crate::support::read_request(&mut r) else {
         return Ok(());
     };
     let i = n.fetch_add(1, Ordering::SeqCst);

@@ -5,7 +5,7 @@
 //! and Neutron answer (their status codes and error bodies), made by the test.
 
 use crate::support::Lab;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 
@@ -33,27 +33,9 @@ impl StandIn {
 
 fn answer(s: TcpStream, port: u16) -> std::io::Result<()> {
     let mut r = BufReader::new(s.try_clone()?);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body)?;
+    let Some((head, body)) = crate::support::read_request(&mut r) else {
+        return Ok(());
+    };
     let body = String::from_utf8_lossy(&body);
     let first = head.lines().next().unwrap_or_default().to_string();
     let base = format!("http://127.0.0.1:{port}");

@@ -4,7 +4,7 @@
 //! reaching the goal; a node already there left unchanged.
 
 use crate::support::Lab;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -99,27 +99,9 @@ fn start(nodes: Nodes) -> u16 {
 
 fn answer(s: TcpStream, port: u16, nodes: &Nodes) -> std::io::Result<()> {
     let mut r = BufReader::new(s.try_clone()?);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body)?;
+    let Some((head, body)) = crate::support::read_request(&mut r) else {
+        return Ok(());
+    };
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let first = head.lines().next().unwrap_or_default().to_string();
     let mut words = first.split_whitespace();

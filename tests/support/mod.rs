@@ -634,3 +634,31 @@ pub fn normalized(text: &str, lab: &Lab) -> String {
     }
     out
 }
+
+/// One HTTP/1.1 request read off `s` by a stand-in server: its head (the request line and headers,
+/// through the blank line) and its body (Content-Length bytes); `None` at the end of the stream.
+pub fn read_request(s: &mut BufReader<std::net::TcpStream>) -> Option<(String, Vec<u8>)> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if s.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let end = line == "\r\n";
+        head.push_str(&line);
+        if end {
+            break;
+        }
+    }
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    std::io::Read::read_exact(s, &mut body).ok()?;
+    Some((head, body))
+}
