@@ -28,6 +28,7 @@ mod errors;
 mod guestfs;
 mod hostile;
 mod img;
+mod kubeapi;
 mod lab;
 mod labs;
 mod networks;
