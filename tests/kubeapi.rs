@@ -481,3 +481,125 @@ fn every_kind_labsh_writes_is_discovered_and_created_deleted_and_merge_patched()
         ]
     );
 }
+
+#[test]
+fn a_secret_keeps_string_data_as_data_lists_select_by_label_and_a_catalog_connects() {
+    let lab = Lab::new();
+    let api = Stand::start(&lab);
+    api.apply(&namespace("openstack"));
+    let secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "osp-secret", "namespace": "openstack", "labels": {"app": "rhoso"}},
+        "stringData": {"AdminPassword": "12345678"}});
+    let stored = api.apply(&secret);
+    assert_eq!(stored["data"]["AdminPassword"], "MTIzNDU2Nzg=");
+    assert!(stored.get("stringData").is_none(), "{stored}");
+    let again = api.apply(&secret);
+    assert_eq!(rv(&again), rv(&stored));
+    let other = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "other", "namespace": "openstack", "labels": {"app": "else"}}});
+    api.apply(&other);
+    let names = |sel: &str| -> Vec<String> {
+        api.json(
+            &[
+                "get",
+                "secrets,configmaps",
+                "-n",
+                "openstack",
+                "-l",
+                sel,
+                "-o",
+                "json",
+            ],
+            None,
+        )["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("app=rhoso"), ["osp-secret"]);
+    assert_eq!(names("app!=rhoso"), ["other"]);
+    assert_eq!(names("app"), ["osp-secret", "other"]);
+    assert!(names("team").is_empty());
+    api.apply(&namespace("openshift-marketplace"));
+    let catalog = serde_json::json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "CatalogSource",
+        "metadata": {"name": "openstack-operator-index", "namespace": "openshift-marketplace"},
+        "spec": {"sourceType": "grpc", "image": "quay.io/openstack-k8s-operators/openstack-operator-index:latest"}});
+    let first = api.apply(&catalog);
+    assert_eq!(
+        first["status"]["connectionState"]["lastObservedState"],
+        "CONNECTING"
+    );
+    let mut state = Value::Null;
+    for _ in 0..3 {
+        state = api.get(
+            "catalogsource/openstack-operator-index",
+            "openshift-marketplace",
+        )["status"]
+            .clone();
+    }
+    assert_eq!(state["connectionState"]["lastObservedState"], "READY");
+    assert_eq!(
+        api.writes(),
+        [
+            "PATCH Namespace /openstack created",
+            "PATCH Secret openstack/osp-secret created",
+            "PATCH Secret openstack/osp-secret unchanged",
+            "PATCH ConfigMap openstack/other created",
+            "PATCH Namespace /openshift-marketplace created",
+            "PATCH CatalogSource openshift-marketplace/openstack-operator-index created",
+        ]
+    );
+}
+
+#[test]
+fn the_status_shapes_come_from_the_commits_the_crd_schemas_come_from() {
+    let read = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root().join(p)).unwrap()).unwrap()
+    };
+    let shapes = read("tests/data/rhoso/status-shapes.json");
+    let crds = read("tests/data/rhoso/crd-schemas.json");
+    assert_eq!(shapes["made_by"], "tools/rhoso-status-shapes.py");
+    for s in crds["schemas"].as_array().unwrap() {
+        let kind = s["kind"].as_str().unwrap();
+        let r = &shapes["resources"][kind];
+        assert_eq!(r["source"]["commit"], s["commit"], "{kind}");
+        assert_eq!(r["source"]["path"], s["path"], "{kind}");
+        assert_eq!(
+            format!(
+                "{}/{}",
+                r["group"].as_str().unwrap(),
+                r["version"].as_str().unwrap()
+            ),
+            s["apiVersion"].as_str().unwrap(),
+            "{kind}"
+        );
+        if let Some(k) = shapes["kinds"].get(kind) {
+            assert_eq!(k["source"]["repository"], s["repository"], "{kind}");
+            assert_eq!(k["source"]["commit"], s["commit"], "{kind}");
+        }
+    }
+    // lib-common at the commit the openstack-operator's go.mod names, and its SeverityError.
+    let lc = &shapes["lib_common"];
+    let pseudo = lc["source"]["ref"].as_str().unwrap();
+    let commit = lc["source"]["commit"].as_str().unwrap();
+    assert!(pseudo.ends_with(&commit[..12]), "{pseudo} {commit}");
+    assert_eq!(lc["severity"]["SeverityError"], "Error");
+    for kind in [
+        "OpenStackControlPlane",
+        "OpenStackDataPlaneNodeSet",
+        "OpenStackDataPlaneDeployment",
+    ] {
+        let conds = shapes["kinds"][kind]["conditions"].as_array().unwrap();
+        assert!(conds.iter().any(|c| c["type"] == "Ready"), "{kind}");
+        assert!(
+            conds.iter().any(|c| c["type"] == "DeploymentReady"
+                || c["type"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("OpenStackControlPlane")),
+            "{kind}"
+        );
+    }
+}

@@ -356,6 +356,13 @@ def by_hand():
                     "ready": {"phase": "Succeeded", "reason": "InstallSucceeded"},
                     "failed": {"phase": "Failed", "reason": "InstallComponentFailed"}},
         },
+        "CatalogSource": {
+            "follows": "operator-framework/api v0.27.0 pkg/operators/v1alpha1/catalogsource_types.go "
+                       "GRPCConnectionState.LastObservedState, which OLM fills with the gRPC connection's "
+                       "state name (google.golang.org/grpc/connectivity State.String: CONNECTING, READY)",
+            "progressing": {"connectionState": {"lastObservedState": "CONNECTING"}},
+            "ready": {"connectionState": {"lastObservedState": "READY"}},
+        },
         "MetalLB": {
             "follows": "openshift/metallb-operator release-4.18 (4e1442fe4cfd) pkg/status/status.go "
                        "getBaseConditions (Available, Upgradeable, Progressing, Degraded, each False with its "

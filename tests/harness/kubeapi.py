@@ -27,7 +27,9 @@ What is real and what stands in:
   ClusterServiceVersion (spec.startingCSV, or PACKAGE.v0.0.0 when none is named: the stand-in's
   invention) in its namespace; each goes through its phases by its own reads (InstallPlan
   Installing then Complete; CSV Installing then Succeeded; the Subscription UpgradePending, then
-  AtLatestKnown with status.installedCSV). OLM's own objects are not written to writes.log.
+  AtLatestKnown with status.installedCSV); a CatalogSource's connection goes CONNECTING, then
+  READY. OLM's own objects are not written to writes.log. A Secret's stringData is stored in its
+  data, base64-encoded, as the API server does.
 - Server-side apply, simplified: the applied configuration is merged into the live object (maps
   merged key by key, lists and scalars replaced), and the fields the same field manager applied
   last time and leaves out now are removed. There are no managedFields, no conflicts between
@@ -38,7 +40,8 @@ What is real and what stands in:
 - Every write is appended to DATA/writes.log, one line each: VERB Kind NAMESPACE/NAME RESULT
   (VERB PATCH, POST, PUT or DELETE; RESULT created, changed, unchanged or deleted; NAMESPACE
   empty for a cluster-scoped object), so a test can count creations and see that a second run
-  writes nothing. Objects live in memory for the life of the process.
+  writes nothing. Objects live in memory for the life of the process; there is no watch (a
+  client polls).
 
 What the older parts serve, unchanged (each file read at each request, so a test can change it
 while the server runs): nodes.json and pods-NAMESPACE.json (the article's cluster, in
@@ -59,7 +62,7 @@ a cluster:
 clusteroperators.json is not a recording (the article shows no operators): it holds the cluster
 operators of OpenShift 4.2 written after the ClusterOperator type (openshift/api,
 config/v1/types_cluster_operator.go, release-4.2), each Available, not Progressing, not Degraded."""
-import copy, datetime, hashlib, json, os, re, sys, threading, uuid
+import base64, copy, datetime, hashlib, json, os, re, sys, threading, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -280,6 +283,11 @@ def nmstate_status(kind, obj, phase, fail):
 
 def by_hand_status(kind, obj, phase, fail):
     shape = SHAPES["by_hand"][kind][phase if phase == "progressing" else "ready"]
+    if isinstance(shape, dict):
+        st = copy.deepcopy(shape)
+        if fail:
+            st["conditions"] = with_failure([], fail, False)
+        return st
     conds = [cond(c["type"], c["status"], c["reason"], c["message"]) for c in shape]
     if fail:
         conds = with_failure(conds, fail, False)
@@ -310,8 +318,11 @@ def olm_status(kind, obj, phase, fail):
         return st
     if kind == "ClusterServiceVersion":
         p = hand["csv"]["failed" if fail else phase]
-        return {"phase": p["phase"], "reason": fail.get("reason") or p["reason"] if fail else p["reason"],
-                "message": fail.get("message", "") if fail else "", "lastUpdateTime": t, "lastTransitionTime": t}
+        st = {"phase": p["phase"], "reason": p["reason"], "message": "", "lastUpdateTime": t, "lastTransitionTime": t}
+        if fail:
+            st.update(reason=fail.get("reason") or p["reason"], message=fail.get("message", ""),
+                      conditions=with_failure([], fail, False))
+        return st
     return None
 
 def status_of(kind, entry):
@@ -513,10 +524,19 @@ def route(p):
     return kind, ns, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None
 
 def selected(o, q):
+    """Whether `o` matches the query's label selector (k=v, k==v, k!=v, k, !k) and field selector."""
+    labels = o["metadata"].get("labels") or {}
     for sel in q.get("labelSelector", []):
-        for term in [t for t in sel.split(",") if t]:
-            k, _, v = term.partition("=")
-            if (o["metadata"].get("labels") or {}).get(k.rstrip("!=")) != v.lstrip("="):
+        for term in [t.strip() for t in sel.split(",") if t.strip()]:
+            m = re.fullmatch(r"([^!=]+?)\s*(!=|==|=)\s*(.*)", term)
+            if m:
+                k, op, v = m.groups()
+                if (labels.get(k) == v) != (op != "!="):
+                    return False
+            elif term.startswith("!"):
+                if term[1:] in labels:
+                    return False
+            elif term not in labels:
                 return False
     for sel in q.get("fieldSelector", []):
         for term in [t for t in sel.split(",") if t]:
@@ -653,6 +673,12 @@ class H(BaseHTTPRequestHandler):
     def normalise(self, kind, ns, name, body):
         body = copy.deepcopy(body)
         body.pop("status", None)
+        if kind == "Secret" and isinstance(body.get("stringData"), dict):
+            # as the API server does (kubernetes pkg/apis/core/v1/conversion.go, Secret): stringData is
+            # written into data, base64-encoded, and never stored
+            data = body.setdefault("data", {})
+            for k, v in body.pop("stringData").items():
+                data[k] = base64.b64encode(str(v).encode()).decode()
         m = body.setdefault("metadata", {})
         m["name"] = name or m.get("name")
         if KINDS[kind]["namespaced"]:
