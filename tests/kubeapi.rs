@@ -603,3 +603,77 @@ fn the_status_shapes_come_from_the_commits_the_crd_schemas_come_from() {
         );
     }
 }
+
+#[test]
+fn the_data_plane_node_set_and_deployment_go_ready_as_their_operator_reports() {
+    let lab = Lab::new();
+    let api = Stand::start(&lab);
+    api.data_file(
+        "progress.json",
+        &serde_json::json!({"reads": 2, "OpenStackDataPlaneDeployment/edpm": 1}),
+    );
+    api.apply(&namespace("openstack"));
+    let nodeset = serde_json::json!({"apiVersion": "dataplane.openstack.org/v1beta1",
+        "kind": "OpenStackDataPlaneNodeSet", "metadata": {"name": "edpm", "namespace": "openstack"},
+        "spec": {"preProvisioned": true, "nodes": {"edpm-compute-0": {"hostName": "edpm-compute-0"}},
+                 "nodeTemplate": {"ansibleSSHPrivateKeySecret": "dataplane-ansible-ssh-private-key-secret"}}});
+    let created = api.apply(&nodeset);
+    let types: Vec<String> = conditions(&created).into_iter().map(|c| c.0).collect();
+    // InitConditions: no bare-metal provisioning for pre-provisioned nodes.
+    assert_eq!(
+        types,
+        [
+            "Ready",
+            "DeploymentReady",
+            "InputReady",
+            "NodeSetDNSDataReady",
+            "NodeSetIPReservationReady",
+            "ServiceAccountReady",
+            "SetupReady"
+        ]
+    );
+    let mut provisioned = nodeset.clone();
+    provisioned["spec"]["preProvisioned"] = Value::Bool(false);
+    let changed = api.apply(&provisioned);
+    assert!(
+        conditions(&changed)
+            .iter()
+            .any(|c| c.0 == "NodeSetBaremetalProvisionReady"),
+        "{changed}"
+    );
+    let deployment = serde_json::json!({"apiVersion": "dataplane.openstack.org/v1beta1",
+        "kind": "OpenStackDataPlaneDeployment", "metadata": {"name": "edpm", "namespace": "openstack"},
+        "spec": {"nodeSets": ["edpm"]}});
+    let d = api.apply(&deployment);
+    assert_eq!(d["status"]["deployed"], false);
+    assert_eq!(
+        condition(&d, "DeploymentReady"),
+        (
+            "False".into(),
+            "Requested".into(),
+            "Info".into(),
+            "Deployment in progress".into()
+        )
+    );
+    api.get("openstackdataplanedeployment/edpm", "openstack");
+    let done = api.get("osdpd/edpm", "openstack");
+    assert_eq!(done["status"]["deployed"], true, "{done}");
+    assert_eq!(
+        condition(&done, "DeploymentReady"),
+        (
+            "True".into(),
+            "Ready".into(),
+            String::new(),
+            "Deployment completed".into()
+        )
+    );
+    let ns = api.get("osdpns/edpm", "openstack");
+    assert_eq!(
+        condition(&ns, "Ready").0,
+        "False",
+        "one read of the node set so far"
+    );
+    api.get("osdpns/edpm", "openstack");
+    let ns = api.get("osdpns/edpm", "openstack");
+    assert_eq!(condition(&ns, "Ready").0, "True", "{ns}");
+}

@@ -356,6 +356,16 @@ def by_hand():
                     "ready": {"phase": "Succeeded", "reason": "InstallSucceeded"},
                     "failed": {"phase": "Failed", "reason": "InstallComponentFailed"}},
         },
+        "status_fields": {
+            "OpenStackDataPlaneDeployment": {
+                "follows": "openstack-k8s-operators/openstack-operator 18.0-fr6 (394c46c151e6) "
+                           "api/dataplane/v1beta1/openstackdataplanedeployment_types.go:138 (Deployed) and :198 "
+                           "(InitConditions: false); internal/controller/dataplane/"
+                           "openstackdataplanedeployment_controller.go:376 (true once every node set is deployed)",
+                "progressing": {"deployed": False},
+                "ready": {"deployed": True},
+            },
+        },
         "CatalogSource": {
             "follows": "operator-framework/api v0.27.0 pkg/operators/v1alpha1/catalogsource_types.go "
                        "GRPCConnectionState.LastObservedState, which OLM fills with the gRPC connection's "

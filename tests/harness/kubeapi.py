@@ -268,8 +268,12 @@ def lib_common_status(kind, obj, phase, fail):
             conds.append(cond(c["type"], "True", r["ReadyReason"], fill(c["ready_message"] or "")))
     if fail:
         conds = with_failure(conds, fail, True)
-    return {"conditions": sorted(conds, key=lambda c: (c["type"] != "Ready", c["type"])),
-            "observedGeneration": obj["metadata"]["generation"]}
+    st = {"conditions": sorted(conds, key=lambda c: (c["type"] != "Ready", c["type"])),
+          "observedGeneration": obj["metadata"]["generation"]}
+    more = SHAPES["by_hand"].get("status_fields", {}).get(kind)
+    if more:
+        st.update(more["ready" if phase == "ready" and not fail else "progressing"])
+    return st
 
 def nmstate_status(kind, obj, phase, fail):
     s = SHAPES["kinds"][kind]
