@@ -8,8 +8,9 @@ What is real and what stands in:
   object; LIST in a namespace and across all; PATCH with the server-side apply content type
   application/apply-patch+yaml as `kubectl apply --server-side` sends it, a JSON merge patch
   (merge-patch+json; strategic-merge-patch+json is taken as one too), POST to create, PUT to
-  replace, DELETE; Status objects with the reasons and codes the API gives: NotFound,
-  AlreadyExists, BadRequest, UnsupportedMediaType), the resources served (plural, short names,
+  replace, DELETE; Status objects with the reasons and codes the API gives: NotFound (an object,
+  or the namespace it is written to), AlreadyExists, Conflict (a stale resourceVersion on PUT),
+  BadRequest, UnsupportedMediaType), the resources served (plural, short names,
   scope: from the operators' CRDs, tests/data/rhoso/status-shapes.json's "resources", and
   Kubernetes core v1's Namespace, Secret, ConfigMap), and the condition types, reasons, messages
   and OLM phases an object's status shows (read off the operators' sources into
@@ -19,7 +20,10 @@ What is real and what stands in:
   the recorded shapes: its first N reads (DATA/progress.json: a number, or {"reads": N,
   "Kind/name": M}; default 2) show the "in progress" shape, later ones the "ready" one
   (OpenStackControlPlane's conditions are the ones its InitConditions sets for the services its
-  spec enables, the CRD's default taken when a service is not named). DATA/fail.json
+  spec enables, the CRD's default taken when a service is not named; a
+  NodeNetworkConfigurationPolicy's are nmstate's SetPolicyProgressing, then SetPolicySuccess,
+  for one matching node; MetalLB's and an OpenStackDataPlaneDeployment's status.deployed are
+  the "by_hand" ones). DATA/fail.json
   {"Kind/name": {"condition":..., "reason":..., "message":...}} makes that condition False
   with severity Error (lib-common's SeverityError) after the N reads, and Ready with it, as
   lib-common's Mirror does. A change of an object's spec (a new generation) starts its progress
@@ -36,7 +40,7 @@ What is real and what stands in:
   managers (every apply is forced), no defaulting and no schema validation (/openapi/v2 is not
   served: kubectl needs --validate=false, as labsh gives it). resourceVersion changes only when
   the stored object changes, generation only when something outside metadata does; status is
-  never taken from a client.
+  never taken from a client (a write to the status subresource is refused).
 - Every write is appended to DATA/writes.log, one line each: VERB Kind NAMESPACE/NAME RESULT
   (VERB PATCH, POST, PUT or DELETE; RESULT created, changed, unchanged or deleted; NAMESPACE
   empty for a cluster-scoped object), so a test can count creations and see that a second run
@@ -630,7 +634,7 @@ class H(BaseHTTPRequestHandler):
         if name is None:
             with LOCK:
                 keys = sorted(k for k in OBJECTS if k[0] == kind and (not ns or k[1] == ns))
-            items = [shown(kind, OBJECTS[k], True) for k in keys]
+            items = [shown(kind, e, True) for e in (OBJECTS.get(k) for k in keys) if e is not None]
             if kind == "Secret" and ns:
                 items = load_or("secrets-%s.json" % ns, "SecretList")["items"] + items
             items = [o for o in items if selected(o, q)]
@@ -695,7 +699,8 @@ class H(BaseHTTPRequestHandler):
     def do_PATCH(self):
         u = urlparse(self.path)
         r = route(u.path.rstrip("/"))
-        if not r or r[2] is None:
+        if not r or r[2] is None or r[3] is not None:
+            # an object's status is the stand-in's to set, never a client's
             return self.send(405, status_doc(405, "MethodNotAllowed", "the stand-in does not patch %s" % u.path))
         kind, ns, name, sub = r
         q = parse_qs(u.query)
@@ -771,7 +776,7 @@ class H(BaseHTTPRequestHandler):
     def do_DELETE(self):
         u = urlparse(self.path)
         r = route(u.path.rstrip("/"))
-        if not r or r[2] is None:
+        if not r or r[2] is None or r[3] is not None:
             return self.send(405, status_doc(405, "MethodNotAllowed", "the stand-in does not delete %s" % u.path))
         kind, ns, name, _ = r
         with LOCK:
