@@ -53,8 +53,12 @@ LIB = "openstack-k8s-operators/lib-common"
 NMSTATE = "openshift/kubernetes-nmstate"
 OLM = "operator-framework/api"
 
-# OLM's kinds labsh does not write but the stand-in serves (OLM makes them for a Subscription).
+# Kinds the stand-in serves beyond tools/rhoso-crds.py's: OLM's, which OLM makes for a
+# Subscription, and the data plane's services (a node set's custom services, nova-custom-ceph).
+# A kind in both lists is read once.
 EXTRA_CRDS = [
+    (OSO, "18.0-fr6", "394c46c151e68839192702c793f6ce401fca58ae",
+     "api/bases/dataplane.openstack.org_openstackdataplaneservices.yaml", [("OpenStackDataPlaneService", "v1beta1")]),
     (OLM, "v0.27.0", "41cb4aea2c2d86ad903a414593a2079de7250c70",
      "crds/operators.coreos.com_installplans.yaml", [("InstallPlan", "v1alpha1")]),
     (OLM, "v0.27.0", "41cb4aea2c2d86ad903a414593a2079de7250c70",
@@ -325,6 +329,8 @@ def resources(mirrors):
         crd = yaml.safe_load(r.show(path))
         spec = crd["spec"]
         for kind, version in kinds:
+            if kind in out:
+                continue
             names = spec["names"]
             out[kind] = {
                 "group": spec["group"], "version": version, "plural": names["plural"],
