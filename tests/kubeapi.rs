@@ -677,3 +677,27 @@ fn the_data_plane_node_set_and_deployment_go_ready_as_their_operator_reports() {
     let ns = api.get("osdpns/edpm", "openstack");
     assert_eq!(condition(&ns, "Ready").0, "True", "{ns}");
 }
+
+#[test]
+fn the_operators_instances_metallb_goes_available_and_nmstate_shows_no_status() {
+    let lab = Lab::new();
+    let api = Stand::start(&lab);
+    api.data_file("progress.json", &serde_json::json!(1));
+    api.apply(&namespace("metallb-system"));
+    let metallb = serde_json::json!({"apiVersion": "metallb.io/v1beta1", "kind": "MetalLB",
+        "metadata": {"name": "metallb", "namespace": "metallb-system"}});
+    let first = api.apply(&metallb);
+    assert_eq!(condition(&first, "Progressing").0, "True");
+    assert_eq!(condition(&first, "Available").0, "False");
+    api.get("metallb/metallb", "metallb-system");
+    let ready = api.get("metallb/metallb", "metallb-system");
+    assert_eq!(condition(&ready, "Available").0, "True");
+    assert_eq!(condition(&ready, "Progressing").0, "False");
+    // The NMState operator of OpenShift 4.18 writes no status on its NMState.
+    let nmstate = serde_json::json!({"apiVersion": "nmstate.io/v1", "kind": "NMState", "metadata": {"name": "nmstate"}});
+    api.apply(&nmstate);
+    for _ in 0..3 {
+        let got = api.json(&["get", "nmstate", "nmstate", "-o", "json"], None);
+        assert!(got.get("status").is_none(), "{got}");
+    }
+}

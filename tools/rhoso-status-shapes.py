@@ -372,6 +372,11 @@ def by_hand():
                 "ready": {"deployed": True},
             },
         },
+        "no_status": {
+            "NMState": "openshift/kubernetes-nmstate release-4.18 (0fe75f490a01) declares NMStateStatus.Conditions "
+                       "(api/v1/nmstate_types.go:72) but nothing outside api/ sets them "
+                       "(controllers/operator/nmstate_controller.go writes no status): an NMState shows none",
+        },
         "CatalogSource": {
             "follows": "operator-framework/api v0.27.0 pkg/operators/v1alpha1/catalogsource_types.go "
                        "GRPCConnectionState.LastObservedState, which OLM fills with the gRPC connection's "

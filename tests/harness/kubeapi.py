@@ -23,8 +23,8 @@ What is real and what stands in:
   spec enables, the CRD's default taken when a service is not named; a
   NodeNetworkConfigurationPolicy's are nmstate's SetPolicyProgressing, then SetPolicySuccess,
   for one matching node; MetalLB's and an OpenStackDataPlaneDeployment's status.deployed are
-  the "by_hand" ones). DATA/fail.json
-  {"Kind/name": {"condition":..., "reason":..., "message":...}} makes that condition False
+  the "by_hand" ones; an NMState shows none, as its operator sets none: "by_hand"."no_status").
+  DATA/fail.json {"Kind/name": {"condition":..., "reason":..., "message":...}} makes that condition False
   with severity Error (lib-common's SeverityError) after the N reads, and Ready with it, as
   lib-common's Mirror does. A change of an object's spec (a new generation) starts its progress
   again. A Subscription makes, as OLM would, an InstallPlan (install-XXXXX, approved) and a
