@@ -25,8 +25,8 @@ pub struct Installed {
 /// What the installer said so far: the release and percent of its last progress line, whether
 /// it said the install is complete, and its error lines.
 #[derive(Clone, Default)]
-struct Said {
-    version: String,
+pub(super) struct Said {
+    pub(super) version: String,
     percent: u8,
     complete: bool,
     errors: Vec<String>,
@@ -60,6 +60,15 @@ impl Said {
     /// The error of a run that did not end well (`why`): the last progress, the errors, the
     /// log's tail and what to run to see more.
     fn diagnosis(&self, why: &str, log_path: &Path, installer: &str, dir: &str) -> String {
+        self.diagnosis_with(
+            why,
+            log_path,
+            &format!("{installer} gather bootstrap --dir {dir}; {installer} wait-for install-complete --dir {dir}"),
+        )
+    }
+
+    /// The same, with `more`: the commands that show more.
+    pub(super) fn diagnosis_with(&self, why: &str, log_path: &Path, more: &str) -> String {
         // The log of a long install may be large: its last lines are read from its end.
         let tail: Vec<String> = crate::util::read::tail(log_path, 64 << 10)
             .unwrap_or_default()
@@ -89,16 +98,14 @@ impl Said {
             msg.push_str("\n    ");
             msg.push_str(&tail.join("\n    "));
         }
-        msg.push_str(&format!(
-            "\n  to see more: {installer} gather bootstrap --dir {dir}; {installer} wait-for install-complete --dir {dir}"
-        ));
+        msg.push_str(&format!("\n  to see more: {more}"));
         msg
     }
 }
 
 /// The hook each line of the installer's output goes through: copied (redacted) to the log
 /// while it can be written, and taken by `said`.
-fn line_hook(
+pub(super) fn line_hook(
     said: Arc<Mutex<Said>>,
     log: Arc<Mutex<Option<std::fs::File>>>,
     printer: Arc<Printer>,

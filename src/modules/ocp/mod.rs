@@ -12,6 +12,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map, NativeCallContext};
 use std::path::Path;
 
+mod agent;
 mod data;
 mod install_config;
 mod installer;
@@ -102,6 +103,21 @@ option_spec! {
 }
 
 option_spec! {
+    /// The options of `ocp::agent`.
+    pub struct AgentOpts {
+        /// The step: "image" (agent create image), "bootstrap-complete" or "install-complete"
+        /// (agent wait-for).
+        step: String,
+        /// The installer's path (default openshift-install).
+        installer: Option<String>,
+        /// Seconds before the step is given up (default 3600; the image 1800).
+        timeout: Option<Seconds>,
+        /// The installer's log level (default debug).
+        log_level: Option<String>,
+    }
+}
+
+option_spec! {
     /// The options of `ocp::tool`.
     pub struct ToolOpts {
         /// The folder it is looked for and unpacked in.
@@ -119,6 +135,7 @@ option_spec! {
 pub const OPTIONS: &[(&str, &[OptField])] = &[
     ("quota_needs", QuotaValues::FIELDS),
     ("install", InstallOpts::FIELDS),
+    ("agent", AgentOpts::FIELDS),
     ("tool", ToolOpts::FIELDS),
 ];
 
@@ -449,6 +466,81 @@ pub mod ocp_fns {
         let level = o.log_level.unwrap_or_else(|| "debug".into());
         let done = with_effects(&ctx, |fx| {
             super::installer::install(fx, &installer, dir, timeout, &level, release.as_deref())
+        })?;
+        to_map(&ctx, &done)
+    }
+
+    /// Every problem of an agent-based install's install-config.yaml and agent-config.yaml
+    /// (maps) for OpenShift `version`, by the installer's rules for that release
+    /// (pkg/asset/agent/installconfig.go, pkg/asset/agent/agentconfig/agenthosts.go): the
+    /// control plane's replicas, single-node OpenShift's platform (none), computes (0) and network
+    /// type, the platforms it takes, the baremetal VIPs in the machine network, each host's role,
+    /// interfaces and MACs (present, valid, unique), its root device hints, the roles' counts
+    /// against the replicas, the rendezvous IP inside the machine network and a control-plane
+    /// host's address. Each names its file and key; `[]` when fine.
+    ///
+    /// ```rhai
+    /// let ic = #{controlPlane: #{name: "master", replicas: 1}, compute: [#{name: "worker", replicas: 0}],
+    ///     networking: #{networkType: "OVNKubernetes", machineNetwork: [#{cidr: "192.168.122.0/24"}]}, platform: #{none: #{}}};
+    /// let ac = #{rendezvousIP: "192.168.122.10", hosts: [#{hostname: "ocp01", role: "master",
+    ///     interfaces: [#{name: "enp1s0", macAddress: "52:54:00:aa:bb:01"}],
+    ///     networkConfig: #{interfaces: [#{name: "enp1s0", "mac-address": "52:54:00:aa:bb:01",
+    ///         ipv4: #{enabled: true, address: [#{ip: "192.168.122.10", "prefix-length": 24}]}}]}}]};
+    /// assert_eq(ocp::agent_config_problems("4.18", ic, ac), []);
+    /// ac.rendezvousIP = "10.0.0.1";
+    /// assert(ocp::agent_config_problems("4.18", ic, ac)[0].starts_with("agent-config.yaml: rendezvousIP: 10.0.0.1 is outside"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn agent_config_problems(
+        ctx: NativeCallContext,
+        version: &str,
+        install_config: Map,
+        agent_config: Map,
+    ) -> Res<Array> {
+        let r = release::Release::parse(version).map_err(|e| rt_err(&ctx, e))?;
+        let ic = value::to_json(&Dynamic::from_map(install_config));
+        let ac = value::to_json(&Dynamic::from_map(agent_config));
+        Ok(super::agent::problems(r.version.minor, &ic, &ac)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect())
+    }
+
+    /// One step of the agent-based installer in DIR (`#{step, installer, timeout, log_level}`):
+    /// step "image" runs `openshift-install agent create image --dir DIR` (DIR/agent.x86_64.iso,
+    /// from the install-config.yaml and agent-config.yaml it consumes there), "bootstrap-complete"
+    /// and "install-complete" `openshift-install agent wait-for ...`. Its output goes to
+    /// DIR/labsh-agent.log, its progress and INFO lines are shown, and when it fails or the wait
+    /// expires the error carries the last progress, the error lines, the log's tail and what to
+    /// run next. A step done there already (the ISO made, a wait that ended well) is left alone,
+    /// so a run stopped during a wait continues with that wait. Returns `#{step, iso, kubeconfig,
+    /// changed}`.
+    ///
+    /// ```rhai
+    /// if plan_mode() { ocp::agent("out/substrate", #{step: "image", installer: "openshift-install"}); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn agent(ctx: NativeCallContext, dir: &str, opts: Map) -> Res<Map> {
+        let err = |e: crate::error::Error| rt_err(&ctx, e);
+        let o = super::AgentOpts::read("ocp::agent", opts).map_err(err)?;
+        let step = super::agent::Step::parse(&o.step).ok_or_else(|| {
+            err(crate::error::Error::invalid(format!(
+                "ocp::agent: 'step' is image, bootstrap-complete or install-complete, not {:?}",
+                o.step
+            )))
+        })?;
+        let installer = o.installer.unwrap_or_else(|| "openshift-install".into());
+        let default = if step == super::agent::Step::Image {
+            1800
+        } else {
+            3600
+        };
+        let timeout = o
+            .timeout
+            .map_or(std::time::Duration::from_secs(default), |t| t.0);
+        let level = o.log_level.unwrap_or_else(|| "debug".into());
+        let done = with_effects(&ctx, |fx| {
+            super::agent::run(fx, &installer, dir, step, timeout, &level)
         })?;
         to_map(&ctx, &done)
     }
