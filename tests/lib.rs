@@ -48,6 +48,7 @@ mod snapshot;
 mod ssh;
 mod ssh_node;
 mod status;
+mod substrate;
 mod tenant;
 mod tripleo;
 mod variants;
