@@ -40,7 +40,7 @@ if [ "$fast" = 1 ]; then
         "$yaml_venv/bin/pip" install -q --disable-pip-version-check -c tools/devcloud-constraints.txt pyyaml
     fi
     exec cargo nextest run --no-fail-fast --locked -E 'kind(bin)
-        or test(/^(cli|repl|scripts|plans|errors|secrets|redaction|img|virt|ocp|labs|preflight|provision|picture|variants)::/)
+        or test(/^(cli|repl|scripts|plans|errors|secrets|redaction|img|virt|ocp|labs|preflight|provision|picture|variants|substrate)::/)
         or test(/^status::(status_on_the_sandbox|status_refuses|a_profile_or_target_that_cannot|status_reads_while|status_watch|a_run_of_the_lab|a_director_that_never)/)
         or test(/^(ssh_node|console)::sandbox_/)
         or (test(/^rhoso::/) and not test(/os_net_config/))

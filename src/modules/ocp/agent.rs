@@ -140,42 +140,47 @@ fn install_config_problems(minor: u32, ic: &Value, bad: &mut Vec<String>) {
             }
         }
     }
-    // The baremetal platform's VIPs.
     if plat == "baremetal" {
-        let vips = |k: &str| -> Vec<String> {
-            at(ic, &format!("platform.baremetal.{k}"))
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let api = vips("apiVIPs");
-        let ingress = vips("ingressVIPs");
-        for (k, v) in [("apiVIPs", &api), ("ingressVIPs", &ingress)] {
-            if v.is_empty() {
-                say(
-                    &format!("platform.baremetal.{k}"),
-                    "missing: the baremetal platform needs one in the machine network".into(),
-                );
-            }
-            for a in v.iter() {
-                if !nets.iter().any(|c| cidr::contains(c, a)) {
-                    say(
-                        &format!("platform.baremetal.{k}"),
-                        format!("{a} is outside the machine network {nets:?}"),
-                    );
-                }
-            }
-        }
-        if api.iter().any(|a| ingress.contains(a)) {
+        vip_problems(ic, &nets, bad);
+    }
+}
+
+/// The baremetal platform's VIPs: given, inside the machine network `nets`, and apart.
+fn vip_problems(ic: &Value, nets: &[String], bad: &mut Vec<String>) {
+    let mut say = |key: &str, msg: String| bad.push(format!("{IC}: {key}: {msg}"));
+    let vips = |k: &str| -> Vec<String> {
+        at(ic, &format!("platform.baremetal.{k}"))
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let api = vips("apiVIPs");
+    let ingress = vips("ingressVIPs");
+    for (k, v) in [("apiVIPs", &api), ("ingressVIPs", &ingress)] {
+        if v.is_empty() {
             say(
-                "platform.baremetal.ingressVIPs",
-                format!("{ingress:?}: the ingress VIP must differ from the API VIP"),
+                &format!("platform.baremetal.{k}"),
+                "missing: the baremetal platform needs one in the machine network".into(),
             );
         }
+        for a in v.iter() {
+            if !nets.iter().any(|c| cidr::contains(c, a)) {
+                say(
+                    &format!("platform.baremetal.{k}"),
+                    format!("{a} is outside the machine network {nets:?}"),
+                );
+            }
+        }
+    }
+    if api.iter().any(|a| ingress.contains(a)) {
+        say(
+            "platform.baremetal.ingressVIPs",
+            format!("{ingress:?}: the ingress VIP must differ from the API VIP"),
+        );
     }
 }
 
@@ -444,10 +449,7 @@ pub fn run(
         fx.printer().clone(),
         log_path.display().to_string(),
     );
-    let [a, b, c] = step.args();
-    let mut cmd = Command::new([installer, a, b, c, "--dir", dir, "--log-level", log_level]);
-    cmd.private = crate::paths::in_state(Path::new(dir));
-    cmd.max_output = Some(64 << 20);
+    let mut cmd = command(installer, dir, step, log_level);
     cmd.timeout = Some(timeout);
     cmd.on_line = Some(hook);
     #[expect(
@@ -492,29 +494,54 @@ pub fn run(
     if fx.is_plan() {
         return Ok(done);
     }
-    if out.code != 0 {
-        return Err(Error::failed(g.diagnosis_with(
-            &format!("agent {} failed with exit code {}", step.name(), out.code),
-            &log_path,
-            &more,
+    finish(fx, step, &marker, out.code, &g, &log_path, &more)?;
+    Ok(done)
+}
+
+/// `installer agent ...` for `step` in `dir`: private in the state folder, its output allowed to
+/// be long (its lines go to its log).
+fn command(installer: &str, dir: &str, step: Step, log_level: &str) -> Command {
+    let [a, b, c] = step.args();
+    let mut cmd = Command::new([installer, a, b, c, "--dir", dir, "--log-level", log_level]);
+    cmd.private = crate::paths::in_state(Path::new(dir));
+    cmd.max_output = Some(64 << 20);
+    cmd
+}
+
+/// After a step ran (exit `code`): its failure explained, or what says it is done: the ISO the
+/// image step must have written, the marker of a wait that ended well.
+fn finish(
+    fx: &Effects,
+    step: Step,
+    marker: &str,
+    code: i32,
+    said: &Said,
+    log_path: &Path,
+    more: &str,
+) -> Result<(), Error> {
+    if code != 0 {
+        return Err(Error::failed(said.diagnosis_with(
+            &format!("agent {} failed with exit code {code}", step.name()),
+            log_path,
+            more,
         )));
     }
     if step == Step::Image {
-        if !Path::new(&marker).is_file() {
+        if !Path::new(marker).is_file() {
             return Err(Error::failed(format!(
                 "openshift-install agent create image ended well but wrote no {marker}; its log: {}",
                 log_path.display()
             )));
         }
     } else {
-        crate::effects::files::ensure_file(fx, &marker, "", false, None).map_err(|e| {
+        crate::effects::files::ensure_file(fx, marker, "", false, None).map_err(|e| {
             format!(
                 "agent {} ended well, but {e}: without {marker} the next run waits again",
                 step.name()
             )
         })?;
     }
-    Ok(done)
+    Ok(())
 }
 
 #[cfg(test)]
