@@ -58,9 +58,14 @@ const PULL: &str = "{\"auths\":{\"registry.example\":{\"auth\":\"c2VjcmV0LXB1bGw
 /// and the substrate stage for real (the sandbox only stands in for it otherwise), then the
 /// substrate VM's definition printed.
 fn stage_script(lab: &Lab) -> PathBuf {
+    stage_script_with(lab, "")
+}
+
+/// The same with `extra` run just before the stage.
+fn stage_script_with(lab: &Lab, extra: &str) -> PathBuf {
     lab.file(
         "stage.rhai",
-        r#"import "target" as target;
+        &r#"import "target" as target;
 import "l0" as l0;
 import "l1" as l1;
 import "substrate" as substrate;
@@ -71,11 +76,13 @@ l0::networks(t.uri, p);
 l1::build_rhoso(t.uri, p, #{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test", customize_offline: "the sandbox has no libguestfs" });
 virt::sandbox_save(t.uri);
 t.offline.remove("substrate");
+EXTRA
 let r = substrate::install(p, t, #{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test", pull: secret("pull-secret") });
 print(`installed: ${r.installed}`);
 print(`state: ${virt::domain_state(t.uri, "rhoso-ocp01")}`);
 print(virt::domain_definition(t.uri, "rhoso-ocp01"));
-"#,
+"#
+        .replace("EXTRA", extra),
     )
 }
 
@@ -216,6 +223,36 @@ fn a_run_killed_during_the_wait_for_the_install_continues_with_the_wait() {
         std::fs::read_to_string(out.join("standin-calls")).unwrap(),
         "create image\nwait-for bootstrap-complete\nwait-for install-complete\nwait-for install-complete\n"
     );
+}
+
+#[test]
+fn a_substrate_whose_kubeconfig_answers_is_not_installed_again() {
+    let lab = Lab::new();
+    stand_in(&lab);
+    // The Kubernetes API stand-in serves Ready nodes (tests/harness/kubeapi.py).
+    let api = crate::oc::KubeApi::start(&lab);
+    let f = stage_script_with(
+        &lab,
+        &format!(
+            "t.substrate_kubeconfig = {:?};",
+            api.kubeconfig.display().to_string()
+        ),
+    );
+    let o = lab
+        .labsh()
+        .args(["run", f.to_str().unwrap(), "--profile", "rhoso"])
+        .env("PATH", &path_with(&lab))
+        .env("LABSH_SECRET_PULL_SECRET", PULL)
+        .run();
+    o.ok()
+        .stdout_has("answers, every node Ready: not installed again")
+        .stdout_has("installed: false");
+    let out = out_dir(&lab);
+    assert!(
+        !out.join("standin-calls").exists(),
+        "the installer never ran"
+    );
+    assert!(!out.join("substrate-config").exists(), "no file written");
 }
 
 /// Runs `body` (a script with `p`, the rhoso example profile, and `key`) and returns its output.

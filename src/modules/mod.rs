@@ -182,6 +182,7 @@ mod tests {
         ("cloud", "network_quota_set"),
         ("core", "load_variant"),
         ("oc", "schema_problems"),
+        ("ocp", "agent_config_problems"),
         ("ocp", "check_install_config"),
         ("ocp", "flavor_problems"),
         ("ocp", "network_option_problems"),
