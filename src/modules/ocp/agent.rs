@@ -11,13 +11,15 @@
 //!   unique across hosts (validateHostInterfaces), its role master or worker (validateRoles), the
 //!   WWN extensions refused in its rootDeviceHints (validateHostRootDeviceHints), the rendezvous
 //!   IP on no worker (validateRendezvousIPNotWorker);
-//! - pkg/types/baremetal/validation/platform.go: a root device hint's deviceName a /dev path;
-//!   apiVIPs and ingressVIPs given, inside the machine network, and apart.
+//! - pkg/types/baremetal/validation/platform.go: a root device hint's deviceName a /dev path
+//!   (ValidateHostRootDeviceHints); apiVIPs and ingressVIPs given, inside the machine network
+//!   (validateIPinMachineCIDR), and apart; not fewer hosts of a role than its replicas
+//!   (validateHostsCount).
 //!
 //! labsh's own rules beside them (the installer finds these only once the hosts boot): the
-//! rendezvous IP is an address of a host's networkConfig, inside the machine network; as many
-//! hosts of each role as the install-config's replicas (the installer waits for that many);
-//! host names unique.
+//! rendezvous IP is an address of a host's networkConfig, inside the machine network; exactly as
+//! many hosts of each role as the replicas (each host is a VM of the lab, none spare); host names
+//! unique.
 
 use super::installer::{line_hook, Said};
 use crate::effects::process::{self, Command};
