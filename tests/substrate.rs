@@ -80,6 +80,7 @@ EXTRA
 let r = substrate::install(p, t, #{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test", pull: secret("pull-secret") });
 print(`installed: ${r.installed}`);
 print(`state: ${virt::domain_state(t.uri, "rhoso-ocp01")}`);
+print(`autostart: ${virt::domain_list(t.uri).filter(|d| d.name == "rhoso-ocp01")[0].autostart}`);
 print(virt::domain_definition(t.uri, "rhoso-ocp01"));
 "#
         .replace("EXTRA", extra),
@@ -167,6 +168,7 @@ fn the_substrate_stage_attaches_the_agent_iso_waits_for_the_install_and_converge
         "{xml}"
     );
     assert!(xml.contains("state: running"), "{xml}");
+    assert!(xml.contains("autostart: true"), "{xml}");
     let mac = ac
         .split("macAddress: ")
         .nth(1)
