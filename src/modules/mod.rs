@@ -181,6 +181,7 @@ mod tests {
         ("cloud", "compute_quota_set"),
         ("cloud", "network_quota_set"),
         ("core", "load_variant"),
+        ("oc", "apply"),
         ("oc", "schema_problems"),
         ("ocp", "agent_config_problems"),
         ("ocp", "check_install_config"),

@@ -253,6 +253,414 @@ pub fn wait_nodes_ready(
     }
 }
 
+/// How `kubectl` names a resource's type: `kind.version.group` in lower case (the RESTMapper
+/// matches a kind's lower-case name as its singular resource), the kind alone for the core group.
+pub fn type_ref(api_version: &str, kind: &str) -> String {
+    let kind = kind.to_lowercase();
+    match api_version.split_once('/') {
+        Some((group, version)) => format!("{kind}.{version}.{group}"),
+        None => kind,
+    }
+}
+
+/// One object (`get TYPE NAME [-n NS] -o json --ignore-not-found`), `None` when the cluster has
+/// none of that name (or, in a plan, is not there yet). A read.
+pub fn get_one(
+    fx: &Effects,
+    kubeconfig: &str,
+    type_ref: &str,
+    name: &str,
+    namespace: Option<&str>,
+) -> Result<Option<Value>, Error> {
+    if !ready(fx, kubeconfig)? {
+        return Ok(None);
+    }
+    let bin = binary();
+    let mut args = vec!["get".to_string(), type_ref.to_string(), name.to_string()];
+    if let Some(ns) = namespace {
+        args.extend(["-n".to_string(), ns.to_string()]);
+    }
+    args.extend(["-o", "json", "--ignore-not-found"].map(String::from));
+    let mut argv = vec![bin.clone(), "--request-timeout=30s".into()];
+    argv.extend(args.iter().cloned());
+    let mut cmd = Command::new(argv);
+    cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
+    cmd.timeout = Some(Duration::from_secs(90));
+    cmd.max_output = Some(16 << 20);
+    let shown = format!("{bin} {}", args.join(" "));
+    let out = fx.run_checked(Op::new("oc.get", &shown), &cmd, true)?;
+    if out.stdout.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(&out.stdout)
+        .map(Some)
+        .map_err(|e| Error::failed(format!("{shown}: not JSON: {e}")))
+}
+
+/// Whether `live` holds every field of `want`: each key of a map with a value it holds, a list
+/// of the same length each item held, any other value equal. A `null` in `want` is held by a
+/// missing key (the API server drops them).
+pub fn holds(live: &Value, want: &Value) -> bool {
+    match (live, want) {
+        (_, Value::Null) => true,
+        (Value::Object(l), Value::Object(w)) => w
+            .iter()
+            .all(|(k, v)| l.get(k).map_or(v.is_null(), |lv| holds(lv, v))),
+        (Value::Array(l), Value::Array(w)) => {
+            l.len() == w.len() && l.iter().zip(w).all(|(a, b)| holds(a, b))
+        }
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => live == want,
+    }
+}
+
+/// A resource as the API server keeps it: a Secret's `stringData` turned into `data` (base64), as
+/// the server stores it, so that what the cluster holds can be compared with it.
+pub fn as_stored(resource: &Value) -> Value {
+    use base64::Engine as _;
+    let mut r = resource.clone();
+    if r["kind"] == "Secret" && r["apiVersion"] == "v1" {
+        if let Some(Value::Object(sd)) = r.as_object_mut().and_then(|m| m.remove("stringData")) {
+            let mut data = r["data"].as_object().cloned().unwrap_or_default();
+            for (k, v) in sd {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                data.insert(
+                    k,
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(text)),
+                );
+            }
+            r["data"] = Value::Object(data);
+        }
+    }
+    r
+}
+
+/// What `oc::apply` did to one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// "created", "changed" or "unchanged" (in a plan, what a run would do).
+    pub action: &'static str,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+/// The kind, name and namespace of a resource, or what is missing from it.
+pub fn identity(resource: &Value) -> Result<(String, String, String, Option<String>), Error> {
+    let text = |v: &Value, what: &str| {
+        v.as_str()
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .ok_or_else(|| Error::invalid(format!("oc::apply: the resource has no {what}")))
+    };
+    let api = text(&resource["apiVersion"], "apiVersion")?;
+    let kind = text(&resource["kind"], "kind")?;
+    let name = text(&resource["metadata"]["name"], "metadata.name")?;
+    let ns = resource["metadata"]["namespace"].as_str().map(String::from);
+    Ok((api, kind, name, ns))
+}
+
+/// Applies one resource server-side (`apply --server-side --field-manager=labsh
+/// --force-conflicts --validate=false -f - -o json`, the resource on stdin) after a GET: when the
+/// cluster's object already holds every field of it, nothing is written ("unchanged"). `shown` is
+/// the resource as output may show it (secrets masked), `exposed` with their values (what the
+/// cluster is given). The plan's write names the object and, for a Secret, its keys only.
+pub fn apply(
+    fx: &Effects,
+    kubeconfig: &str,
+    shown: &Value,
+    exposed: &Value,
+) -> Result<Applied, Error> {
+    let (api, kind, name, ns) = identity(shown)?;
+    let want = as_stored(exposed);
+    let live = get_one(fx, kubeconfig, &type_ref(&api, &kind), &name, ns.as_deref())?;
+    let target = match &ns {
+        Some(n) => format!("{kind}/{name} -n {n}"),
+        None => format!("{kind}/{name}"),
+    };
+    let mut op = Op::new("oc.apply", &target);
+    if kind == "Secret" && api == "v1" {
+        let keys: Vec<String> = want["data"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        op = op.arg("keys", keys);
+    }
+    let done = |action| Applied {
+        action,
+        kind: kind.clone(),
+        name: name.clone(),
+        namespace: ns.clone(),
+    };
+    if let Some(l) = &live {
+        if holds(l, &want) {
+            fx.unchanged(op);
+            return Ok(done("unchanged"));
+        }
+    }
+    let action = if live.is_some() { "changed" } else { "created" };
+    let bin = binary();
+    let argv = [
+        bin.as_str(),
+        "--request-timeout=30s",
+        "apply",
+        "--server-side",
+        "--field-manager=labsh",
+        "--force-conflicts",
+        "--validate=false",
+        "-f",
+        "-",
+        "-o",
+        "json",
+    ];
+    let mut cmd = Command::new(argv);
+    cmd.env.push(("KUBECONFIG".into(), kubeconfig.into()));
+    cmd.timeout = Some(Duration::from_secs(120));
+    cmd.stdin = Some(Arg::Plain(want.to_string()));
+    let ready = ready(fx, kubeconfig)?;
+    fx.change(
+        op,
+        || {
+            if !ready {
+                return Ok(());
+            }
+            let o = fx.exec(&cmd)?;
+            if o.code != 0 {
+                return Err(Error::failed(
+                    o.failure(&format!("{} ({target})", cmd.display())),
+                ));
+            }
+            Ok(())
+        },
+        || (),
+    )?;
+    Ok(done(action))
+}
+
+/// What `oc::wait_for` waits for: a condition True, or a field equal to a value (any value but
+/// empty when `equals` is `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Until {
+    Condition(String),
+    Field(String, Option<String>),
+}
+
+impl std::fmt::Display for Until {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Until::Condition(c) => write!(f, "condition {c} True"),
+            Until::Field(p, Some(v)) => write!(f, "{p} {v}"),
+            Until::Field(p, None) => write!(f, "{p} set"),
+        }
+    }
+}
+
+/// The value at a dotted path of an object, as text (`None` when absent or empty).
+pub fn field(obj: &Value, path: &str) -> Option<String> {
+    let mut v = obj;
+    for part in path.split('.') {
+        v = v.get(part)?;
+    }
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The object's conditions as one line: `Type Status (Reason): message` each, `; ` between.
+pub fn conditions_line(obj: &Value) -> String {
+    conditions(obj)
+        .iter()
+        .map(|c| {
+            let mut s = format!(
+                "{} {}",
+                c["type"].as_str().unwrap_or("?"),
+                c["status"].as_str().unwrap_or("?")
+            );
+            if let Some(r) = c["reason"].as_str().filter(|r| !r.is_empty()) {
+                s.push_str(&format!(" ({r})"));
+            }
+            if let Some(m) = c["message"].as_str().filter(|m| !m.is_empty()) {
+                s.push_str(&format!(": {m}"));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn conditions(obj: &Value) -> Vec<Value> {
+    obj["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Where an object stands against `until`: met, failed (a condition False with severity Error,
+/// lib-common's condition.SeverityError, openstack-k8s-operators/lib-common
+/// modules/common/condition/types.go: the error names it), or still to come.
+#[derive(Debug, PartialEq)]
+pub enum Standing {
+    Met,
+    Failed(String),
+    Waiting,
+}
+
+/// Where `obj` stands against `until` (see [`Standing`]).
+pub fn standing(obj: &Value, until: &Until) -> Standing {
+    for c in conditions(obj) {
+        if c["status"] == "False" && c["severity"] == "Error" {
+            let mut why = format!(
+                "condition {} is False with severity Error",
+                c["type"].as_str().unwrap_or("?")
+            );
+            if let Some(r) = c["reason"].as_str().filter(|r| !r.is_empty()) {
+                why.push_str(&format!(" ({r})"));
+            }
+            if let Some(m) = c["message"].as_str().filter(|m| !m.is_empty()) {
+                why.push_str(&format!(": {m}"));
+            }
+            return Standing::Failed(why);
+        }
+    }
+    let met = match until {
+        Until::Condition(t) => conditions(obj)
+            .iter()
+            .any(|c| c["type"] == t.as_str() && c["status"] == "True"),
+        Until::Field(p, want) => match (field(obj, p), want) {
+            (Some(v), Some(w)) => &v == w,
+            (Some(_), None) => true,
+            (None, _) => false,
+        },
+    };
+    if met {
+        Standing::Met
+    } else {
+        Standing::Waiting
+    }
+}
+
+/// The conditions of `obj` that are not True, for the error on expiry.
+pub fn not_true(obj: &Value) -> Vec<String> {
+    conditions(obj)
+        .iter()
+        .filter(|c| c["status"] != "True")
+        .map(|c| {
+            let mut s = format!(
+                "{} {}",
+                c["type"].as_str().unwrap_or("?"),
+                c["status"].as_str().unwrap_or("?")
+            );
+            if let Some(m) = c["message"].as_str().filter(|m| !m.is_empty()) {
+                s.push_str(&format!(" ({m})"));
+            }
+            s
+        })
+        .collect()
+}
+
+/// What to wait for and how long: `oc::wait_for`'s options, read.
+#[derive(Debug, Clone)]
+pub struct Wait {
+    pub type_ref: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub until: Until,
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// Waits until the object meets `w.until`, asking every `w.interval`, and returns it; a line of
+/// progress each time its conditions change. Fails at once on a condition False with severity
+/// Error; on expiry names the conditions not True. In a plan (or before the cluster exists) it
+/// does not wait: `None`.
+pub fn wait_for(fx: &Effects, kubeconfig: &str, w: &Wait) -> Result<Option<Value>, Error> {
+    if fx.is_plan() || !ready(fx, kubeconfig)? {
+        return Ok(None);
+    }
+    let who = match &w.namespace {
+        Some(ns) => format!("{}/{} -n {ns}", w.type_ref, w.name),
+        None => format!("{}/{}", w.type_ref, w.name),
+    };
+    let t0 = Instant::now();
+    let mut last: Option<String> = None;
+    loop {
+        let obj = get_one(fx, kubeconfig, &w.type_ref, &w.name, w.namespace.as_deref())?;
+        let line = match &obj {
+            None => "not there yet".to_string(),
+            Some(o) => {
+                let c = conditions_line(o);
+                match &w.until {
+                    Until::Field(p, _) => format!(
+                        "{p} {}{}",
+                        field(o, p).unwrap_or_else(|| "(unset)".into()),
+                        if c.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {c}")
+                        }
+                    ),
+                    Until::Condition(_) if c.is_empty() => "no conditions yet".into(),
+                    Until::Condition(_) => c,
+                }
+            }
+        };
+        if last.as_deref() != Some(line.as_str()) {
+            progress(fx, &who, &line, t0.elapsed());
+            last = Some(line);
+        }
+        if let Some(o) = &obj {
+            match standing(o, &w.until) {
+                Standing::Met => return Ok(obj),
+                Standing::Failed(why) => {
+                    return Err(Error::failed(format!("{who}: {why}")));
+                }
+                Standing::Waiting => {}
+            }
+        }
+        if t0.elapsed() >= w.timeout {
+            let open = obj.as_ref().map(not_true).unwrap_or_default();
+            return Err(Error::timed_out(format!(
+                "{who}: not {} after {}s; {}",
+                w.until,
+                w.timeout.as_secs(),
+                match &obj {
+                    None => "it does not exist".to_string(),
+                    Some(_) if open.is_empty() => "no condition is False or Unknown".to_string(),
+                    Some(_) => format!("not True: {}", open.join("; ")),
+                }
+            )));
+        }
+        // Asleep in short steps, so that a stop is seen at once.
+        let until = Instant::now()
+            + w.interval
+                .min(w.timeout.saturating_sub(t0.elapsed()))
+                .max(Duration::from_millis(50));
+        while Instant::now() < until {
+            fx.check_cancel()?;
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(200)));
+        }
+    }
+}
+
+/// A line of a wait's progress: on stderr for a person, an event in JSON mode.
+fn progress(fx: &Effects, who: &str, line: &str, elapsed: Duration) {
+    let p = fx.printer();
+    if p.is_json() {
+        p.event(
+            serde_json::json!({"event": "progress", "object": who, "status": line,
+                                   "s": elapsed.as_secs()}),
+        );
+    } else {
+        p.status(&format!("  wait {who} ({}s): {line}", elapsed.as_secs()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +679,217 @@ mod tests {
         let s = pod_summary(&p);
         assert_eq!(s["ready"], "2/2");
         assert_eq!(s["restarts"], 2);
+    }
+
+    #[test]
+    fn type_refs_name_the_group_and_version() {
+        assert_eq!(
+            type_ref("operators.coreos.com/v1alpha1", "Subscription"),
+            "subscription.v1alpha1.operators.coreos.com"
+        );
+        assert_eq!(type_ref("v1", "Secret"), "secret");
+    }
+
+    #[test]
+    fn an_object_holds_a_resource_when_it_has_every_field() {
+        let live = serde_json::json!({"metadata": {"name": "a", "resourceVersion": "7", "labels": {"x": "1"}},
+            "spec": {"replicas": 1, "list": [{"a": 1, "b": 2}], "mtu": 1500.0}, "status": {"ok": true}});
+        assert!(holds(
+            &live,
+            &serde_json::json!({"metadata": {"name": "a"}, "spec": {"replicas": 1, "list": [{"a": 1}], "mtu": 1500}})
+        ));
+        assert!(holds(&live, &serde_json::json!({"spec": {"gone": null}})));
+        assert!(!holds(&live, &serde_json::json!({"spec": {"replicas": 2}})));
+        assert!(!holds(
+            &live,
+            &serde_json::json!({"spec": {"list": [{"a": 1}, {"a": 2}]}})
+        ));
+        assert!(!holds(&live, &serde_json::json!({"spec": {"new": "x"}})));
+        assert!(!holds(
+            &live,
+            &serde_json::json!({"spec": {"replicas": "1"}})
+        ));
+    }
+
+    #[test]
+    fn a_secrets_string_data_is_stored_as_base64_data() {
+        let r = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "osp-secret"},
+            "data": {"a": "eA=="}, "stringData": {"AdminPassword": "hunter22"}});
+        let s = as_stored(&r);
+        assert_eq!(s["data"]["AdminPassword"], "aHVudGVyMjI=");
+        assert_eq!(s["data"]["a"], "eA==");
+        assert!(s.get("stringData").is_none());
+        let cm =
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "stringData": {"a": "b"}});
+        assert_eq!(as_stored(&cm), cm);
+    }
+
+    #[test]
+    fn standing_reads_conditions_fields_and_errors() {
+        let obj = |conds: Value| serde_json::json!({"status": {"phase": "Installing", "conditions": conds}});
+        let ready = Until::Condition("Ready".into());
+        let progressing = obj(
+            serde_json::json!([{"type": "Ready", "status": "False", "severity": "Info", "reason": "Requested", "message": "Setup started"}]),
+        );
+        assert_eq!(standing(&progressing, &ready), Standing::Waiting);
+        assert_eq!(not_true(&progressing), vec!["Ready False (Setup started)"]);
+        assert_eq!(
+            conditions_line(&progressing),
+            "Ready False (Requested): Setup started"
+        );
+        let done = obj(serde_json::json!([{"type": "Ready", "status": "True"}]));
+        assert_eq!(standing(&done, &ready), Standing::Met);
+        let failed = obj(
+            serde_json::json!([{"type": "Ready", "status": "False", "severity": "Warning"},
+            {"type": "OpenStackControlPlaneKeystoneAPIReady", "status": "False", "severity": "Error", "reason": "Error", "message": "KeystoneAPI error occurred"}]),
+        );
+        assert_eq!(standing(&failed, &ready), Standing::Failed(
+            "condition OpenStackControlPlaneKeystoneAPIReady is False with severity Error (Error): KeystoneAPI error occurred".into()));
+        let phase = Until::Field("status.phase".into(), Some("Succeeded".into()));
+        assert_eq!(standing(&done, &phase), Standing::Waiting);
+        let csv = serde_json::json!({"status": {"phase": "Succeeded"}});
+        assert_eq!(standing(&csv, &phase), Standing::Met);
+        assert_eq!(
+            standing(&csv, &Until::Field("status.installedCSV".into(), None)),
+            Standing::Waiting
+        );
+        assert_eq!(
+            field(
+                &serde_json::json!({"status": {"installedCSV": "x.v1"}}),
+                "status.installedCSV"
+            )
+            .as_deref(),
+            Some("x.v1")
+        );
+    }
+
+    #[test]
+    fn a_resource_without_a_name_is_refused() {
+        let e =
+            identity(&serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {}}))
+                .unwrap_err();
+        assert!(e.to_string().contains("metadata.name"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_before_the_cluster_exists_plans_the_write_and_names_a_secrets_keys_only() {
+        let fx = Effects::for_tests(crate::effects::Mode::Plan);
+        let r = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "osp-secret", "namespace": "openstack"},
+            "stringData": {"AdminPassword": "«secret rhoso-admin»"}});
+        let a = apply(&fx, "/nonexistent/kubeconfig", &r, &r).unwrap();
+        assert_eq!(a.action, "created");
+        assert_eq!(a.namespace.as_deref(), Some("openstack"));
+        let planned: u64 = fx.stats().iter().map(|s| s.planned).sum();
+        assert_eq!(planned, 1);
+        // No wait in a plan.
+        let w = Wait {
+            type_ref: "secret".into(),
+            name: "osp-secret".into(),
+            namespace: None,
+            until: Until::Condition("Ready".into()),
+            timeout: Duration::from_secs(1),
+            interval: Duration::from_secs(1),
+        };
+        assert_eq!(wait_for(&fx, "/nonexistent/kubeconfig", &w).unwrap(), None);
+    }
+
+    /// apply and wait_for through a client that keeps one object in a folder: a create, then no
+    /// write; a wait that sees the conditions change and ends Ready; a condition failed with
+    /// severity Error stops the wait at once with its message.
+    #[test]
+    fn apply_and_wait_through_a_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let kc = d.join("kubeconfig");
+        std::fs::write(&kc, "apiVersion: v1\n").unwrap();
+        let fake = d.join("kubectl");
+        std::fs::write(
+            &fake,
+            format!(
+                r#"#!/bin/bash
+D={d}
+case " $* " in
+  *" apply "*) cat > $D/live.json; echo apply >> $D/writes; cat $D/live.json ;;
+  *" get "*) n=$(cat $D/reads 2>/dev/null || echo 0); echo $((n+1)) > $D/reads
+     if [ -f $D/status-$n.json ]; then cp $D/status-$n.json $D/live.json; fi
+     if [ -f $D/live.json ]; then cat $D/live.json; fi ;;
+esac
+"#,
+                d = d.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        std::env::set_var("LABSH_OC", &fake);
+        let fx = Effects::for_tests(crate::effects::Mode::Apply);
+        let kc = kc.display().to_string();
+        let r = serde_json::json!({"apiVersion": "core.openstack.org/v1beta1", "kind": "OpenStackControlPlane",
+            "metadata": {"name": "cp", "namespace": "openstack"}, "spec": {"secret": "osp-secret"}});
+        assert_eq!(apply(&fx, &kc, &r, &r).unwrap().action, "created");
+        assert_eq!(apply(&fx, &kc, &r, &r).unwrap().action, "unchanged");
+        assert_eq!(
+            std::fs::read_to_string(d.join("writes")).unwrap(),
+            "apply\n"
+        );
+        let mut r2 = r.clone();
+        r2["spec"]["storageClass"] = "lvms-vg1".into();
+        assert_eq!(apply(&fx, &kc, &r2, &r2).unwrap().action, "changed");
+        let with = |conds: Value| {
+            let mut o = r2.clone();
+            o["status"] = serde_json::json!({"conditions": conds});
+            o.to_string()
+        };
+        let n: u64 = std::fs::read_to_string(d.join("reads"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        std::fs::write(d.join(format!("status-{n}.json")), with(serde_json::json!([{"type": "Ready", "status": "False", "message": "Setup started"}]))).unwrap();
+        std::fs::write(
+            d.join(format!("status-{}.json", n + 2)),
+            with(serde_json::json!([{"type": "Ready", "status": "True"}])),
+        )
+        .unwrap();
+        let w = Wait {
+            type_ref: "openstackcontrolplane".into(),
+            name: "cp".into(),
+            namespace: Some("openstack".into()),
+            until: Until::Condition("Ready".into()),
+            timeout: Duration::from_secs(20),
+            interval: Duration::from_millis(50),
+        };
+        let got = wait_for(&fx, &kc, &w).unwrap().unwrap();
+        assert_eq!(got["status"]["conditions"][0]["status"], "True");
+        std::fs::write(
+            d.join("live.json"),
+            with(
+                serde_json::json!([{"type": "Ready", "status": "False", "severity": "Error",
+            "reason": "Error", "message": "the galera pods failed"}]),
+            ),
+        )
+        .unwrap();
+        let e = wait_for(&fx, &kc, &w).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "condition Ready is False with severity Error (Error): the galera pods failed"
+            ),
+            "{e}"
+        );
+        std::fs::write(
+            d.join("live.json"),
+            with(serde_json::json!([{"type": "Ready", "status": "Unknown", "message": "Init"}])),
+        )
+        .unwrap();
+        let short = Wait {
+            timeout: Duration::from_millis(200),
+            ..w
+        };
+        let e = wait_for(&fx, &kc, &short).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not condition Ready True after 0s; not True: Ready Unknown (Init)"),
+            "{e}"
+        );
     }
 }

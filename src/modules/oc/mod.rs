@@ -38,9 +38,28 @@ option_spec! {
     }
 }
 
+option_spec! {
+    /// The options of `oc::wait_for`.
+    pub struct WaitForOpts {
+        /// The object's namespace (`-n`); none for a cluster-scoped kind.
+        namespace: Option<String>,
+        /// The condition that must be True (default "Ready"; not with `field`).
+        condition: Option<String>,
+        /// A field of the object to wait on instead, as a dotted path ("status.phase").
+        field: Option<String>,
+        /// The value `field` must have (without it, any value but empty).
+        equals: Option<String>,
+        /// Seconds before it gives up (default 1800).
+        timeout: Option<Seconds>,
+        /// Seconds between looks (default 10).
+        interval: Option<Seconds>,
+    }
+}
+
 /// The option maps of the `oc` module.
 pub const OPTIONS: &[(&str, &[OptField])] = &[
     ("get", GetOpts::FIELDS),
+    ("wait_for", WaitForOpts::FIELDS),
     ("wait_nodes_ready", WaitNodesOpts::FIELDS),
 ];
 
@@ -76,6 +95,71 @@ pub mod oc_fns {
             .iter()
             .map(value::from_json)
             .collect())
+    }
+
+    /// Applies a resource (a map: apiVersion, kind, metadata.name, metadata.namespace, ...)
+    /// server-side as labsh's field manager, after reading it back: when the cluster's object
+    /// already holds every field of it, nothing is written. Returns `#{action: "created" |
+    /// "changed" | "unchanged", kind, name, namespace}` (in a plan, what a run would do). A
+    /// Secret's values may be secrets (in `stringData` or, base64, in `data`): the cluster is
+    /// given their values, every output shows the Secret's keys only. A change: a plan shows the
+    /// write "oc.apply Kind/name -n ns".
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     let r = oc::apply("/nonexistent/kubeconfig", #{apiVersion: "v1", kind: "Secret",
+    ///         metadata: #{name: "osp-secret", namespace: "openstack"},
+    ///         stringData: #{AdminPassword: secret("example-admin", #{generate: true})}});
+    ///     assert_eq(r.action, "created");
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn apply(ctx: NativeCallContext, kubeconfig: &str, resource: Map) -> Res<Map> {
+        let d = Dynamic::from_map(resource);
+        let shown = value::to_json(&d);
+        let mut any = false;
+        let exposed = crate::modules::files::exposed_json(&d, &mut any);
+        let a = with_effects(&ctx, |fx| {
+            super::client::apply(fx, kubeconfig, &shown, &exposed)
+        })?;
+        let mut m = Map::new();
+        m.insert("action".into(), a.action.into());
+        m.insert("kind".into(), a.kind.into());
+        m.insert("name".into(), a.name.into());
+        m.insert(
+            "namespace".into(),
+            a.namespace.map_or(Dynamic::UNIT, Dynamic::from),
+        );
+        Ok(m)
+    }
+
+    /// Waits for an object (`kind` as `oc get` takes it: "OpenStackControlPlane",
+    /// "csv", "subscription.v1alpha1.operators.coreos.com") until its condition is True
+    /// (`#{condition}`, default "Ready") or a field has a value (`#{field: "status.phase",
+    /// equals: "Succeeded"}`); `namespace`, `timeout` (seconds, 1800), `interval` (10). Prints a
+    /// line each time its conditions change; fails at once when a condition is False with
+    /// severity Error, naming it with its reason and message; on expiry names the conditions not
+    /// True. Returns the object; `()` in a plan, which does not wait.
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     oc::wait_for("/nonexistent/kubeconfig", "OpenStackControlPlane", "openstack-control-plane",
+    ///         #{namespace: "openstack", timeout: 3600});
+    ///     oc::wait_for("/nonexistent/kubeconfig", "csv", "openstack-operator.v1.0.6",
+    ///         #{namespace: "openstack-operators", field: "status.phase", equals: "Succeeded"});
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn wait_for(
+        ctx: NativeCallContext,
+        kubeconfig: &str,
+        kind: &str,
+        name: &str,
+        opts: Map,
+    ) -> Res<Dynamic> {
+        let w = super::wait_spec(kind, name, opts).map_err(|e| rt_err(&ctx, e))?;
+        let got = with_effects(&ctx, |fx| super::client::wait_for(fx, kubeconfig, &w))?;
+        Ok(got.as_ref().map_or(Dynamic::UNIT, value::from_json))
     }
 
     /// The nodes: `[#{name, ready, roles, version, internal_ip}]`.
@@ -216,5 +300,86 @@ pub mod oc_fns {
             .iter()
             .map(|p| Dynamic::from(p.to_string()))
             .collect())
+    }
+}
+
+/// `oc::wait_for`'s arguments read: what to wait for, or the option that is wrong.
+fn wait_spec(kind: &str, name: &str, opts: Map) -> Result<client::Wait, crate::error::Error> {
+    use crate::error::Error;
+    let o = WaitForOpts::read("oc::wait_for", opts)?;
+    for (what, v) in [("kind", kind), ("name", name)] {
+        if v.is_empty() || v.starts_with('-') || v.contains(char::is_whitespace) {
+            return Err(Error::invalid(format!(
+                "oc::wait_for: {what} {v:?} is not a {what} oc takes"
+            )));
+        }
+    }
+    let until = match (o.condition, o.field, o.equals) {
+        (Some(_), Some(_), _) => {
+            return Err(Error::invalid(
+                "oc::wait_for: give either option 'condition' or 'field', not both",
+            ))
+        }
+        (_, None, Some(_)) => {
+            return Err(Error::invalid(
+                "oc::wait_for: option 'equals' needs 'field' (the path whose value it is)",
+            ))
+        }
+        (c, None, None) => client::Until::Condition(c.unwrap_or_else(|| "Ready".into())),
+        (None, Some(f), e) => client::Until::Field(f, e),
+    };
+    Ok(client::Wait {
+        type_ref: kind.to_string(),
+        name: name.to_string(),
+        namespace: o.namespace,
+        until,
+        timeout: o.timeout.map_or(Duration::from_secs(1800), |t| t.0),
+        interval: o.interval.map_or(Duration::from_secs(10), |t| t.0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_for_reads_a_condition_or_a_field() {
+        let w = wait_spec("OpenStackControlPlane", "cp", Map::new()).unwrap();
+        assert_eq!(w.until, client::Until::Condition("Ready".into()));
+        assert_eq!(w.timeout, Duration::from_secs(1800));
+        let mut m = Map::new();
+        m.insert("field".into(), "status.phase".into());
+        m.insert("equals".into(), "Succeeded".into());
+        m.insert("timeout".into(), Dynamic::from(60_i64));
+        let w = wait_spec("csv", "x.v1", m).unwrap();
+        assert_eq!(
+            w.until,
+            client::Until::Field("status.phase".into(), Some("Succeeded".into()))
+        );
+        assert_eq!(w.timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn wait_for_refuses_options_that_do_not_go_together() {
+        let mut m = Map::new();
+        m.insert("field".into(), "status.phase".into());
+        m.insert("condition".into(), "Ready".into());
+        assert!(wait_spec("csv", "x", m)
+            .unwrap_err()
+            .to_string()
+            .contains("not both"));
+        let mut m = Map::new();
+        m.insert("equals".into(), "Succeeded".into());
+        assert!(wait_spec("csv", "x", m)
+            .unwrap_err()
+            .to_string()
+            .contains("needs 'field'"));
+        let mut m = Map::new();
+        m.insert("timout".into(), Dynamic::from(5_i64));
+        assert!(wait_spec("csv", "x", m)
+            .unwrap_err()
+            .to_string()
+            .contains("timout"));
+        assert!(wait_spec("csv", "--all", Map::new()).is_err());
     }
 }
