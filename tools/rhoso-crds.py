@@ -64,6 +64,13 @@ SOURCES = [
         [("OpenStackDataPlaneDeployment", "v1beta1")],
     ),
     (
+        "openstack-k8s-operators/openstack-operator",
+        "18.0-fr6",
+        "394c46c151e68839192702c793f6ce401fca58ae",
+        "api/bases/dataplane.openstack.org_openstackdataplaneservices.yaml",
+        [("OpenStackDataPlaneService", "v1beta1")],
+    ),
+    (
         "openstack-k8s-operators/infra-operator",
         "18.0-fr6",
         "cd3a988257511f41a4d20924038f216845e159ad",
