@@ -513,20 +513,28 @@ pub enum Standing {
 
 /// Where `obj` stands against `until` (see [`Standing`]).
 pub fn standing(obj: &Value, until: &Until) -> Standing {
-    for c in conditions(obj) {
-        if c["status"] == "False" && c["severity"] == "Error" {
-            let mut why = format!(
-                "condition {} is False with severity Error",
-                c["type"].as_str().unwrap_or("?")
-            );
-            if let Some(r) = c["reason"].as_str().filter(|r| !r.is_empty()) {
-                why.push_str(&format!(" ({r})"));
-            }
-            if let Some(m) = c["message"].as_str().filter(|m| !m.is_empty()) {
-                why.push_str(&format!(": {m}"));
-            }
-            return Standing::Failed(why);
+    // Ready mirrors the first failed condition (lib-common condition Mirror): the failed
+    // condition itself is named when there is one.
+    let failed: Vec<Value> = conditions(obj)
+        .into_iter()
+        .filter(|c| c["status"] == "False" && c["severity"] == "Error")
+        .collect();
+    let first = failed
+        .iter()
+        .find(|c| c["type"] != "Ready")
+        .or_else(|| failed.first());
+    if let Some(c) = first {
+        let mut why = format!(
+            "condition {} is False with severity Error",
+            c["type"].as_str().unwrap_or("?")
+        );
+        if let Some(r) = c["reason"].as_str().filter(|r| !r.is_empty()) {
+            why.push_str(&format!(" ({r})"));
         }
+        if let Some(m) = c["message"].as_str().filter(|m| !m.is_empty()) {
+            why.push_str(&format!(": {m}"));
+        }
+        return Standing::Failed(why);
     }
     let met = match until {
         Until::Condition(t) => conditions(obj)
@@ -745,6 +753,14 @@ mod tests {
         );
         assert_eq!(standing(&failed, &ready), Standing::Failed(
             "condition OpenStackControlPlaneKeystoneAPIReady is False with severity Error (Error): KeystoneAPI error occurred".into()));
+        // Ready mirrors the failure (lib-common's Mirror): the condition that failed is named.
+        let mirrored = obj(
+            serde_json::json!([{"type": "Ready", "status": "False", "severity": "Error", "reason": "Error", "message": "KeystoneAPI error occurred"},
+            {"type": "OpenStackControlPlaneKeystoneAPIReady", "status": "False", "severity": "Error", "reason": "Error", "message": "KeystoneAPI error occurred"}]),
+        );
+        assert!(
+            matches!(standing(&mirrored, &ready), Standing::Failed(w) if w.starts_with("condition OpenStackControlPlaneKeystoneAPIReady "))
+        );
         let phase = Until::Field("status.phase".into(), Some("Succeeded".into()));
         assert_eq!(standing(&done, &phase), Standing::Waiting);
         let csv = serde_json::json!({"status": {"phase": "Succeeded"}});
