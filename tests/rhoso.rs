@@ -263,3 +263,347 @@ fn the_edpm_network_template_passes_os_net_config_with_the_bond_and_a_vlan_per_n
         }
     }
 }
+
+/// A RHOSO lab against the Kubernetes API stand-in (tests/harness/kubeapi.py): its substrate's
+/// kubeconfig given by the target file (no install), no EDPM nodes to reach (edpm.offline: Ceph
+/// and what follows it planned), no cloud or cluster. The profile is rhoso with its waits looking
+/// at once; the openstack-config ConfigMap the keystone operator would make is put there first.
+struct StandIn {
+    lab: Lab,
+    data: std::path::PathBuf,
+    target: std::path::PathBuf,
+    kubeconfig: std::path::PathBuf,
+    _api: crate::support::Spawned,
+}
+
+impl StandIn {
+    fn new(progress: &str) -> StandIn {
+        let lab = Lab::new();
+        let data = lab.work().join("kubeapi");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("progress.json"), progress).unwrap();
+        let (child, port) = crate::support::spawn_and_read_line(
+            std::process::Command::new("python3")
+                .arg(crate::support::root().join("tests/harness/kubeapi.py"))
+                .arg(&data),
+        );
+        let api = crate::support::Spawned(child);
+        let kubeconfig = lab.file(
+            "substrate/kubeconfig",
+            &format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {{server: \"http://127.0.0.1:{}\"}}\n  name: substrate\ncontexts:\n- context: {{cluster: substrate, user: admin}}\n  name: admin\ncurrent-context: admin\nusers:\n- name: admin\n  user: {{token: stand-in}}\n",
+                port.trim()
+            ),
+        );
+        let target = lab.file(
+            "standin.yaml",
+            &format!(
+                "libvirt_uri: \"test:///default\"\nimages: {}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nedpm: {{offline: true}}\nsubstrate: {{kubeconfig: {}}}\n",
+                lab.work().join("images").display(),
+                kubeconfig.display()
+            ),
+        );
+        lab.file(
+            "profiles/rhoso-now.rhai",
+            "fn overrides() { #{ base: \"rhoso\", rhoso: #{ wait_interval: 0 } } }\n",
+        );
+        // The lab's ssh key, which the EDPM nodes accept (the profile's ocp.ssh_public_key).
+        let ssh = lab.home().join(".ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        let kg = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(ssh.join("id_rsa"))
+            .status()
+            .unwrap();
+        assert!(kg.success());
+        let s = StandIn {
+            lab,
+            data,
+            target,
+            kubeconfig,
+            _api: api,
+        };
+        s.kubectl_apply("{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"openstack\"}}");
+        s.kubectl_apply("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"openstack-config\", \"namespace\": \"openstack\"}, \"data\": {\"clouds.yaml\": \"clouds:\\n  default:\\n    auth:\\n      auth_url: https://keystone-public-openstack.apps.rhoso.example.com\\n      project_name: admin\\n      username: admin\\n      user_domain_name: Default\\n      project_domain_name: Default\\n    region_name: regionOne\\n\"}}");
+        s
+    }
+
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
+        use std::io::Write;
+        let mut c = std::process::Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.lab.home())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut si = c.stdin.take().unwrap();
+        si.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(si);
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn kubectl_apply(&self, json: &str) {
+        self.kubectl(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=test",
+                "--validate=false",
+                "-f",
+                "-",
+            ],
+            Some(json),
+        );
+    }
+
+    /// The lines of the stand-in's writes.log: VERB Kind ns/name result.
+    fn writes(&self) -> Vec<String> {
+        std::fs::read_to_string(self.data.join("writes.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn run(&self, extra: &[&str]) -> crate::support::Labsh<'_> {
+        let mut args = vec![
+            "--profile",
+            "profiles/rhoso-now.rhai",
+            "--target",
+            self.target.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.lab.run_script("lab.rhai").args(args)
+    }
+}
+
+/// Each object labsh created on the stand-in (`Kind ns/name`), as often as it was created.
+fn created(writes: &[String]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for w in writes {
+        let f: Vec<&str> = w.split_whitespace().collect();
+        if f.len() == 4 && f[3] == "created" {
+            *m.entry(format!("{} {}", f[1], f[2])).or_default() += 1;
+        }
+    }
+    m
+}
+
+/// The control plane and the data plane applied on the stand-in: every resource created once,
+/// each wait passed through its conditions in progress to Ready, the passwords given to the
+/// cluster and shown nowhere, the cloud's clouds.yaml and secure.yaml written; a second run
+/// writes nothing.
+#[test]
+fn the_control_plane_and_data_plane_are_applied_once_on_the_stand_in_and_a_second_run_writes_nothing(
+) {
+    let s = StandIn::new("2");
+    let before = s.writes().len();
+    let o = s
+        .run(&["--only", "controlplane", "--only", "dataplane"])
+        .run();
+    o.ok();
+    let writes = s.writes()[before..].to_vec();
+    let made = created(&writes);
+    for obj in [
+        "Namespace /openstack-operators",
+        "Subscription openstack-operators/openstack-operator",
+        "MetalLB metallb-system/metallb",
+        "NodeNetworkConfigurationPolicy /rhoso-ocp01-osp",
+        "Secret openstack/osp-secret",
+        "OpenStackControlPlane openstack/openstack-control-plane",
+        "Secret openstack/nova-migration-ssh-key",
+        "OpenStackDataPlaneNodeSet openstack/openstack-edpm",
+        "OpenStackDataPlaneDeployment openstack/openstack-edpm-pre-ceph",
+    ] {
+        assert_eq!(made.get(obj), Some(&1), "{obj} in {writes:#?}");
+    }
+    assert!(made.values().all(|n| *n == 1), "{made:#?}");
+    assert_eq!(made.len(), writes.len(), "only creations: {writes:#?}");
+    // Ceph and what follows it need the EDPM nodes: planned, not applied.
+    assert!(!made.contains_key("Secret openstack/ceph-conf-files"));
+    o.stderr_has("planned  oc.apply Secret/ceph-conf-files -n openstack")
+        .stderr_has(
+            "planned  oc.apply OpenStackDataPlaneDeployment/openstack-edpm-post-ceph -n openstack",
+        );
+    // The waits saw the conditions in progress, then Ready.
+    o.stderr_has("wait openstackcontrolplane.v1beta1.core.openstack.org/openstack-control-plane -n openstack (")
+        .stderr_has("Ready False (Requested): Setup started")
+        .stderr_has("wait clusterserviceversion.v1alpha1.operators.coreos.com/")
+        .stderr_has("status.phase Succeeded");
+    // The passwords: the cluster has them, no output shows them.
+    let secrets = std::fs::read_to_string(s.lab.state().join("secrets")).unwrap();
+    let admin = secrets
+        .lines()
+        .find_map(|l| l.strip_prefix("rhoso-AdminPassword="))
+        .unwrap()
+        .to_string();
+    let stored: serde_json::Value = serde_json::from_str(&s.kubectl(
+        &[
+            "get",
+            "secret",
+            "osp-secret",
+            "-n",
+            "openstack",
+            "-o",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    use base64::Engine as _;
+    assert_eq!(
+        stored["data"]["AdminPassword"],
+        base64::engine::general_purpose::STANDARD.encode(&admin)
+    );
+    assert!(!o.stdout.contains(&admin) && !o.stderr.contains(&admin));
+    // The cloud's credentials where the tenant stage reads them.
+    let out = s.lab.state().join("out/standin/rhoso/rhoso/cloud");
+    let clouds = std::fs::read_to_string(out.join("clouds.yaml")).unwrap();
+    assert!(
+        clouds.contains("keystone-public-openstack.apps.rhoso.example.com"),
+        "{clouds}"
+    );
+    let secure = out.join("secure.yaml");
+    assert!(std::fs::read_to_string(&secure).unwrap().contains(&admin));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&secure).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let again = s
+        .run(&["--only", "controlplane", "--only", "dataplane"])
+        .run();
+    again.ok();
+    assert_eq!(
+        s.writes().len(),
+        before + writes.len(),
+        "a second run wrote: {:#?}",
+        &s.writes()[before + writes.len()..]
+    );
+    assert!(
+        !again.stderr.contains("changed  oc.apply"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// A run stopped (SIGTERM) while it waits for the control plane continues with the command it
+/// names, and finishes with nothing created twice.
+#[test]
+fn a_run_stopped_during_the_control_planes_wait_continues_and_creates_nothing_twice() {
+    use std::io::BufRead;
+    let s =
+        StandIn::new("{\"reads\": 0, \"OpenStackControlPlane/openstack-control-plane\": 1000000}");
+    let mut c = s
+        .run(&["--only", "controlplane", "--only", "dataplane"])
+        .command();
+    let mut child = c
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let mut lines = vec![];
+    for line in std::io::BufReader::new(err).lines() {
+        let line = line.unwrap();
+        let waiting = line.contains("wait openstackcontrolplane");
+        lines.push(line);
+        if waiting {
+            let k = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(k.success());
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{lines:#?}");
+    let text = lines.join("\n");
+    assert!(
+        text.contains("stage 'controlplane' was terminated"),
+        "{text}"
+    );
+    let cont = lines
+        .iter()
+        .skip_while(|l| !l.contains("to continue from it"))
+        .nth(1)
+        .map(|l| l.trim().to_string())
+        .unwrap_or_default();
+    assert!(
+        cont.ends_with("--only controlplane --only dataplane --from controlplane"),
+        "{text}"
+    );
+    let first = s.writes();
+    assert!(first
+        .iter()
+        .any(|w| w.contains("OpenStackControlPlane openstack/openstack-control-plane created")));
+    // The control plane gets ready; the run goes on from the stage it stopped in.
+    std::fs::write(s.data.join("progress.json"), "0").unwrap();
+    let o = s
+        .run(&[
+            "--only",
+            "controlplane",
+            "--only",
+            "dataplane",
+            "--from",
+            "controlplane",
+        ])
+        .run();
+    o.ok();
+    let all = s.writes();
+    assert!(all.len() > first.len());
+    let made = created(&all);
+    assert!(made.values().all(|n| *n == 1), "{made:#?}");
+    assert_eq!(
+        made.get("OpenStackDataPlaneNodeSet openstack/openstack-edpm"),
+        Some(&1)
+    );
+}
+
+/// A condition the operator sets False with severity Error stops the wait at once with its
+/// message and the command that continues; a profile RHOSO refuses writes nothing to the cluster.
+#[test]
+fn a_failed_condition_is_explained_with_its_message_and_the_command_that_continues() {
+    let s = StandIn::new("0");
+    std::fs::write(
+        s.data.join("fail.json"),
+        "{\"OpenStackControlPlane/openstack-control-plane\": {\"condition\": \"OpenStackControlPlaneKeystoneAPIReady\", \"reason\": \"Error\", \"message\": \"KeystoneAPI error occurred: keystone-db-sync failed\"}}",
+    )
+    .unwrap();
+    let o = s
+        .run(&["--only", "controlplane", "--only", "dataplane"])
+        .run();
+    o.code(1)
+        .stderr_has("openstackcontrolplane.v1beta1.core.openstack.org/openstack-control-plane -n openstack: condition OpenStackControlPlaneKeystoneAPIReady is False with severity Error (Error): KeystoneAPI error occurred: keystone-db-sync failed")
+        .stderr_has("--only controlplane --only dataplane --from controlplane");
+    assert!(!s
+        .writes()
+        .iter()
+        .any(|w| w.contains("OpenStackDataPlaneNodeSet")));
+
+    let before = s.writes().len();
+    s.lab.file(
+        "profiles/small.rhai",
+        "fn overrides() { #{ base: \"rhoso\", vms: #{ ocp: #{ memory_mib: 16384 } } } }\n",
+    );
+    s.lab
+        .run_script("lab.rhai")
+        .args([
+            "--profile",
+            "profiles/small.rhai",
+            "--target",
+            s.target.to_str().unwrap(),
+            "--only",
+            "controlplane",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("profiles/small.rhai: vms.ocp.memory_mib: 16384 MiB is below the 32768 MiB");
+    assert_eq!(s.writes().len(), before, "nothing written to the cluster");
+}
