@@ -17,10 +17,13 @@ use std::time::{Duration, Instant};
 pub const CANARY_VALUE: &str = "c4n4ry-7f3a9e1d-NEVER-PRINT";
 pub const CANARY_ENV: &str = "LABSH_SECRET_CANARY";
 
-/// The stages of scripts/lab.rhai, in their order.
-pub const LAB_STAGES: [&str; 8] = [
+/// The stages of scripts/lab.rhai, in their order (a RHOSO lab's controlplane and dataplane
+/// are in every lab's, and do nothing in a TripleO one).
+pub const LAB_STAGES: [&str; 10] = [
     "preflight",
     "l0",
+    "controlplane",
+    "dataplane",
     "l1",
     "undercloud",
     "overcloud",
