@@ -514,20 +514,42 @@ pub fn check_networks(fx: &Effects, uri: &str, specs: &[&DomSpec]) -> Result<(),
     Ok(())
 }
 
+/// The domains (`NAME@URI`) a plan has planned to define, so that a later ensure of the same
+/// domain in that plan plans what the run will do with it defined (its start), not a second
+/// definition.
+#[derive(Default)]
+struct PlannedDomains(std::sync::Mutex<std::collections::HashSet<String>>);
+
+fn planned_domains(fx: &Effects) -> std::collections::HashSet<String> {
+    fx.plan_state::<PlannedDomains>()
+        .0
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_default()
+}
+
 pub fn domain_ensure(fx: &Effects, uri: &str, spec: &DomSpec, lab: &str) -> Result<Ensured, Error> {
     let mut out = Ensured::default();
     let target = format!("{}@{uri}", spec.name);
     let (conn, existing) = find(fx, uri, "domain", &target, |c| lookup_domain(c, &spec.name))?;
     let mut changed = false;
     let dom = match existing {
+        // A domain this plan has already planned to define: the run finds it defined then.
+        None if fx.is_plan() && planned_domains(fx).contains(&target) => None,
         None => {
             let xml = xml::domain_xml(spec, lab, None);
             let op = Op::new("virt.domain.define", &target).arg("xml", &xml);
             changed = true;
-            define(fx, &conn, op, |c| {
+            let d = define(fx, &conn, op, |c| {
                 c.define_domain_xml(&xml)
                     .map_err(|e| verr(&format!("define domain {}", spec.name), e))
-            })?
+            })?;
+            if fx.is_plan() {
+                if let Ok(mut g) = fx.plan_state::<PlannedDomains>().0.lock() {
+                    g.insert(target.clone());
+                }
+            }
+            d
         }
         Some(d) => {
             let facts = xml::parse_domain(
