@@ -19,12 +19,13 @@ pub const CANARY_ENV: &str = "LABSH_SECRET_CANARY";
 
 /// The stages of scripts/lab.rhai, in their order (a RHOSO lab's controlplane and dataplane
 /// are in every lab's, and do nothing in a TripleO one).
-pub const LAB_STAGES: [&str; 10] = [
+pub const LAB_STAGES: [&str; 11] = [
     "preflight",
     "l0",
+    "l1",
+    "substrate",
     "controlplane",
     "dataplane",
-    "l1",
     "undercloud",
     "overcloud",
     "tenant",
