@@ -227,3 +227,73 @@ mod tests {
         assert!(!Path::new(&q).exists());
     }
 }
+
+/// Whether `path` is strictly inside folder `within`, both absolute and neither with a `.` or
+/// `..` part: a lab's folder a teardown may remove, read from the names alone.
+pub fn strictly_inside(path: &Path, within: &Path) -> bool {
+    use std::path::Component;
+    let plain = |p: &Path| {
+        p.is_absolute()
+            && p.components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+    };
+    plain(path) && plain(within) && path != within && path.starts_with(within)
+}
+
+/// Removes folder `path` with everything in it, when it is strictly inside `within` (a path
+/// outside it, or with `..` in it, is refused and nothing removed); a link at `path` is removed
+/// itself, never followed, and links inside are removed, not followed. Returns whether it was
+/// there. A change: planned in a plan.
+pub fn remove_tree(fx: &Effects, path: &str, within: &str) -> Result<bool, Error> {
+    let p = Path::new(path);
+    if !strictly_inside(p, Path::new(within)) {
+        return Err(Error::refused(format!(
+            "{path} is not inside {within}: labsh removes only what is in the lab's own folder; nothing was removed"
+        )));
+    }
+    let op = Op::new("file.remove_tree", path);
+    let meta = match std::fs::symlink_metadata(p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fx.unchanged(op);
+            return Ok(false);
+        }
+        Err(e) => return Err(Error::failed(format!("cannot read {path}: {e}"))),
+    };
+    fx.change(
+        op,
+        || {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "the change that removes a lab's folder, inside its own folder"
+            )]
+            let r = if meta.file_type().is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+            match r {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+                Err(e) => Err(Error::failed(format!("cannot remove {path}: {e}"))),
+            }
+        },
+        || true,
+    )
+}
+
+#[cfg(test)]
+mod remove_tests {
+    use super::strictly_inside;
+    use std::path::Path;
+
+    #[test]
+    fn only_a_path_strictly_inside_the_folder_may_be_removed() {
+        let within = Path::new("/state/out/t/lab");
+        assert!(strictly_inside(Path::new("/state/out/t/lab/substrate"), within));
+        assert!(!strictly_inside(Path::new("/state/out/t/lab"), within));
+        assert!(!strictly_inside(Path::new("/state/out/t/lab/../other"), within));
+        assert!(!strictly_inside(Path::new("/state/out/t/labx/substrate"), within));
+        assert!(!strictly_inside(Path::new("state/out/t/lab/substrate"), Path::new("state/out/t/lab")));
+    }
+}

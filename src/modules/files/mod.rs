@@ -216,6 +216,24 @@ pub mod files_fns {
         }
     }
 
+    /// Removes folder `path` with everything in it (a teardown's: a lab's folder inside its
+    /// output folder), when it is strictly inside folder `within`; a path outside it, or with
+    /// `..` in it, is refused and nothing removed. A link is removed, never followed. `true`
+    /// when it was there. A change: planned in a plan.
+    ///
+    /// ```rhai
+    /// let out = run_info().state_dir + "/example-out";
+    /// files::write(out + "/substrate/auth/kubeconfig", "apiVersion: v1\n");
+    /// files::remove_tree(out + "/substrate", out);
+    /// if !plan_mode() { assert(!files::exists(out + "/substrate")); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn remove_tree(ctx: NativeCallContext, path: &str, within: &str) -> Res<bool> {
+        with_effects(&ctx, |fx| {
+            crate::effects::files::remove_tree(fx, path, within)
+        })
+    }
+
     /// Whether a file or folder exists.
     ///
     /// ```rhai
