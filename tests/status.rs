@@ -1537,3 +1537,298 @@ fn the_tenant_layer_is_what_python_openstackclient_reads_from_the_devcloud() {
     }
     teardown().ok();
 }
+
+/// kubectl's own reading of `resource` in namespace `ns` through `kubeconfig`.
+fn kubectl_in(kubeconfig: &Path, home: &Path, ns: &str, resource: &str) -> Vec<Value> {
+    let out = Command::new("kubectl")
+        .args(["get", "-n", ns, resource, "-o", "json"])
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["items"].as_array().unwrap().clone()
+}
+
+/// `kubectl apply --server-side` of the files in `dir` through `kubeconfig`, as labsh applies.
+fn kubectl_apply(kubeconfig: &Path, home: &Path, dir: &Path) {
+    let out = Command::new("kubectl")
+        .args(["apply", "--server-side", "--validate=false", "-f"])
+        .arg(dir)
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The RHOSO lab of profiles/rhoso.rhai on a test driver's libvirt shared by the runs of a test
+/// (a target file with `out:`, its URI given by --set): its L0 and L1 made, and the arguments
+/// status and snapshot take for it.
+fn rhoso_lab(lab: &Lab) -> (PathBuf, Vec<String>) {
+    let out_dir = lab.work().join("out");
+    let target = lab.file(
+        "targets/rhoso.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nout: \"{}\"\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
+            out_dir.display()
+        ),
+    );
+    let uri = lab.run([
+        "-e",
+        &format!(
+            "virt::sandbox_host(\"{}\")",
+            lab.work().join("host.xml").display()
+        ),
+    ]);
+    uri.ok();
+    let args: Vec<String> = [
+        "--profile",
+        "rhoso",
+        "--target",
+        target.to_str().unwrap(),
+        "--set",
+        &format!("uri={}", uri.stdout.trim()),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mk = lab.file(
+        "make-l1.rhai",
+        "import \"target\" as target;\nimport \"l0\" as l0;\nimport \"l1\" as l1;\n\
+         let s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\nl1::build(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n",
+    );
+    let mut a = vec!["run".to_string(), mk.to_str().unwrap().to_string()];
+    a.extend(args.iter().cloned());
+    lab.run(a).ok();
+    (out_dir.join("rhoso/substrate/auth/kubeconfig"), args)
+}
+
+/// A RHOSO lab (overcloud.release "18.0"): no director, Ironic or BMC; its substrate, control
+/// plane and data plane read through oc with the substrate's kubeconfig from the Kubernetes API
+/// stand-in holding the custom resources the profile applies (tests/data/rhoso/objects), each
+/// condition as kubectl reads it; a failing condition named with its message (exit 1); before
+/// the substrate is installed, and with its API down, each of the three says why it cannot be
+/// read; on the sandbox they are skipped, saying why.
+#[test]
+fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() {
+    let lab = Lab::new();
+    let (kc, args) = rhoso_lab(&lab);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let rhoso_layers = [
+        "host",
+        "networks",
+        "domains",
+        "substrate",
+        "controlplane",
+        "dataplane",
+        "tenant",
+        "cluster",
+    ];
+
+    // Before the substrate stage: no kubeconfig, and each layer on it says which stage writes it.
+    let (out, st) = status_json(&lab, &a);
+    out.code(1);
+    let names: Vec<&str> = st["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, rhoso_layers);
+    for n in ["substrate", "controlplane", "dataplane"] {
+        let l = layer(&st, n);
+        assert_eq!(l["state"], "unreachable", "{l}");
+        assert_eq!(
+            l["why"],
+            format!(
+                "{} does not exist: the substrate stage's agent-based install writes it",
+                kc.display()
+            )
+        );
+    }
+    // The L1: the substrate's VM, then the EDPM nodes; no BMC column.
+    let d = layer(&st, "domains");
+    assert_eq!(d["state"], "ok", "{d}");
+    let doms: Vec<&str> = d["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        doms,
+        [
+            "rhoso-ocp01",
+            "edpm-compute01",
+            "edpm-compute02",
+            "edpm-compute03"
+        ]
+    );
+    assert!(
+        !d["columns"].to_string().contains("BMC"),
+        "{}",
+        d["columns"]
+    );
+
+    // The substrate answers (the stand-in), holding what the controlplane and dataplane stages
+    // apply; its conditions Ready at once.
+    let data = lab.work().join("k8s");
+    std::fs::create_dir_all(&data).unwrap();
+    for f in ["nodes.json", "clusteroperators.json"] {
+        std::fs::copy(
+            crate::support::root().join("tests/data/k8s").join(f),
+            data.join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(data.join("progress.json"), "0").unwrap();
+    let api = kubeapi(&data, &kc);
+    kubectl_apply(
+        &kc,
+        &lab.home(),
+        &crate::support::root().join("tests/data/rhoso/objects"),
+    );
+    let (out, st) = status_json(&lab, &a);
+    // The tenant's cloud is not there: the one layer that is not ok.
+    out.code(1);
+    for n in rhoso_layers {
+        let l = layer(&st, n);
+        let want = match n {
+            "tenant" => "unreachable",
+            "cluster" => "skipped",
+            _ => "ok",
+        };
+        assert_eq!(l["state"], want, "{n}: {l}");
+    }
+    let s = layer(&st, "substrate");
+    assert_eq!(
+        s["summary"],
+        "5 of 5 nodes Ready; cluster operators: 27 of 27 Available, 0 Progressing, 0 Degraded"
+    );
+    let cps = kubectl_in(&kc, &lab.home(), "openstack", "openstackcontrolplanes.core.openstack.org");
+    let conds = cps[0]["status"]["conditions"].as_array().unwrap();
+    let cp = layer(&st, "controlplane");
+    let rows = cp["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), conds.len(), "{cp}");
+    assert!(conds.len() > 10, "{cps:?}");
+    for c in conds {
+        let r = rows.iter().find(|r| r["condition"] == c["type"]).unwrap();
+        assert_eq!(r["status"], c["status"], "{c}");
+        assert_eq!(r["message"], c["message"], "{c}");
+        assert_eq!(r["name"], "openstack-control-plane");
+    }
+    assert_eq!(
+        cp["summary"],
+        format!(
+            "openstack-control-plane Ready ({} of {} conditions True)",
+            conds.len(),
+            conds.len()
+        )
+    );
+    let dp = layer(&st, "dataplane");
+    let names: Vec<(String, bool)> = dp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!("{}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
+                r["ready"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("OpenStackDataPlaneNodeSet/openstack-edpm".to_string(), true),
+            (
+                "OpenStackDataPlaneDeployment/openstack-edpm-post-ceph".to_string(),
+                true
+            ),
+            (
+                "OpenStackDataPlaneDeployment/openstack-edpm-pre-ceph".to_string(),
+                true
+            ),
+        ]
+    );
+
+    // Nova fails in the control plane, and a deployment in the data plane: each named with
+    // its condition and message, as kubectl reads them.
+    let nova = "OpenStackControlPlane Nova error occured Deployment nova-api: Pod nova-api-0 is in CrashLoopBackOff";
+    let deploy = "Deployment error occurred in configure-network service error backoff limit reached for execution.name configure-network-openstack-edpm-pre-ceph";
+    std::fs::write(
+        data.join("fail.json"),
+        serde_json::json!({
+            "OpenStackControlPlane/openstack-control-plane": {"condition": "OpenStackControlPlaneNovaReady", "reason": "Error", "message": nova},
+            "OpenStackDataPlaneDeployment/openstack-edpm-pre-ceph": {"condition": "DeploymentReady", "reason": "Error", "message": deploy},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (out, st) = status_json(&lab, &a);
+    out.code(1);
+    let cps = kubectl_in(&kc, &lab.home(), "openstack", "openstackcontrolplanes.core.openstack.org");
+    let failed: Vec<&Value> = cps[0]["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "True")
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let cp = layer(&st, "controlplane");
+    assert_eq!(cp["state"], "degraded");
+    assert_eq!(
+        problems(cp),
+        failed
+            .iter()
+            .map(|c| format!(
+                "OpenStackControlPlane openstack-control-plane: {} is False (Error): {}",
+                c["type"].as_str().unwrap(),
+                c["message"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>()
+    );
+    assert!(problems(cp).iter().any(|p| p.contains(nova)), "{cp}");
+    let dp = layer(&st, "dataplane");
+    assert_eq!(dp["state"], "degraded");
+    assert_eq!(
+        problems(dp),
+        [format!(
+            "OpenStackDataPlaneDeployment openstack-edpm-pre-ceph is not Ready: DeploymentReady is False (Error): {deploy}"
+        )]
+    );
+    let out = lab.run([&["status"][..], &a].concat());
+    out.code(1)
+        .stdout_has(&format!("OpenStackControlPlaneNovaReady is False (Error): {nova}"))
+        .stdout_has("Control plane (RHOSO 18.0)  degraded");
+
+    // The substrate's API down: each layer on it cannot be read, and says why.
+    drop(api);
+    let (out, st) = status_json(&lab, &a);
+    out.code(1);
+    for n in ["substrate", "controlplane", "dataplane"] {
+        let l = layer(&st, n);
+        assert_eq!(l["state"], "unreachable", "{l}");
+        let why = l["why"].as_str().unwrap();
+        assert!(why.contains("refused"), "{n}: {why}");
+    }
+
+    // On the sandbox the target has no substrate: skipped, saying so.
+    lab.run(["run", lab.file("sb.rhai", "import \"target\" as target;\nimport \"l0\" as l0;\nlet s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n").to_str().unwrap(), "--profile", "rhoso"]).ok();
+    let (_, st) = status_json(&lab, &["--profile", "rhoso"]);
+    for n in ["substrate", "controlplane", "dataplane"] {
+        let l = layer(&st, n);
+        assert_eq!(l["state"], "skipped", "{l}");
+        assert_eq!(l["why"], "the sandbox has no OpenShift substrate");
+    }
+}
