@@ -1202,3 +1202,137 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
     labsh(&["run", teardown.to_str().unwrap(), "--target", t, "--yes"]).ok();
     assert!(!lab.state().join("snapshots/snaprepair/t-sr").exists());
 }
+
+/// A RHOSO lab's snapshot (profiles/rhoso.rhai on a test driver's libvirt, its substrate the
+/// Kubernetes API stand-in holding what its profile applies): the substrate's certificates
+/// kept in the record; a revert brings back, in order, the substrate (its nodes' pending
+/// certificate requests approved, its operators waited for) and then the OpenStackControlPlane
+/// waited for Ready, with no director, BMC, Ironic or Pacemaker step; a control plane that does
+/// not come back is named with its failing condition; a snapshot older than the substrate's
+/// certificate rotation is refused and changes nothing.
+#[test]
+fn a_rhoso_labs_revert_brings_back_its_substrate_then_its_control_plane() {
+    let lab = Lab::new();
+    let (kc, args) = crate::status::rhoso_lab(&lab);
+    let k8s = lab.work().join("k8s");
+    std::fs::create_dir_all(&k8s).unwrap();
+    std::fs::copy(
+        crate::support::root().join("tests/data/k8s/nodes.json"),
+        k8s.join("nodes.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        k8s.join("clusteroperators.json"),
+        serde_json::json!({"kind": "ClusterOperatorList", "apiVersion": "config.openshift.io/v1", "metadata": {}, "items": [
+            {"kind": "ClusterOperator", "apiVersion": "config.openshift.io/v1", "metadata": {"name": "kube-apiserver"}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(k8s.join("progress.json"), "0").unwrap();
+    let _api = crate::status::kubeapi(&k8s, &kc);
+    crate::status::kubectl_apply(
+        &kc,
+        &lab.home(),
+        &crate::support::root().join("tests/data/rhoso/objects"),
+    );
+    // The stages a run of the lab recorded done, up to the data plane.
+    let record = lab.work().join("out/rhoso/stages.json");
+    std::fs::write(
+        &record,
+        serde_json::json!({"script": "scripts/lab.rhai",
+            "stages": ["preflight", "l0", "l1", "substrate", "controlplane", "dataplane", "tenant", "ocp", "verify"],
+            "done": ["preflight", "l0", "l1", "substrate", "controlplane", "dataplane"]})
+        .to_string(),
+    )
+    .unwrap();
+    let labsh = |more: &[&str]| {
+        let mut a: Vec<&str> = more.to_vec();
+        a.extend(args.iter().map(String::as_str));
+        lab.labsh()
+            .args(a)
+            .env("HOME", lab.home().to_str().unwrap())
+            .run()
+    };
+    let ns = "openshift-kube-apiserver-operator";
+    let signer = "kube-apiserver-to-kubelet-signer";
+    signer_secrets(&k8s, ns, signer, &rfc3339_in(30 * 86400));
+    labsh(&["snapshot", "save", "good"]).ok();
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(lab.state().join("snapshots/rhoso/rhoso/good/snapshot.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["record"]["after"], "dataplane");
+    assert_eq!(m["record"]["substrate"]["secret"], format!("{ns}/{signer}"));
+    assert_eq!(m["record"]["bmc"], Value::Null);
+    assert_eq!(m["domains"].as_array().unwrap().len(), 4);
+    let soon = rfc3339_in(2);
+    signer_secrets(&k8s, ns, signer, &soon);
+    labsh(&["snapshot", "save", "old"]).ok();
+    std::thread::sleep(Duration::from_secs(3));
+
+    // The substrate's node asks for a new certificate after the revert.
+    std::fs::write(
+        k8s.join("csrs.json"),
+        serde_json::json!({"kind": "CertificateSigningRequestList", "apiVersion": "certificates.k8s.io/v1", "metadata": {},
+            "items": [{"kind": "CertificateSigningRequest", "apiVersion": "certificates.k8s.io/v1",
+                "metadata": {"name": "csr-7xq2p"},
+                "spec": {"signerName": "kubernetes.io/kubelet-serving", "username": "system:node:rhoso-ocp01",
+                         "usages": ["digital signature", "key encipherment", "server auth"], "request": "LS0tLS1CRUdJTg=="},
+                "status": {}}]})
+        .to_string(),
+    )
+    .unwrap();
+
+    // Older than the substrate's certificate rotation: refused, naming it; nothing changed.
+    labsh(&["snapshot", "revert", "old", "--yes"])
+        .code(1)
+        .stderr_has(&format!(
+            "its certificate {ns}/{signer} expired at {soon}, and the OpenShift substrate has rotated it since"
+        ))
+        .stderr_has("nothing was changed");
+
+    let quick = [
+        "--yes",
+        "--set",
+        "revert_every=0.2",
+        "--set",
+        "revert_timeout=5",
+    ];
+    let out = labsh(&[&["snapshot", "revert", "good"][..], &quick].concat());
+    let out = out.ok();
+    let lines = [
+        "substrate: approved 1 certificate request(s): csr-7xq2p",
+        "substrate: every node Ready, every operator Available",
+        "controlplane: OpenStackControlPlane openstack-control-plane Ready",
+        "cluster: not installed at this snapshot: nothing to wait for",
+        "the lab is as it was after stage dataplane",
+    ];
+    let at: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            out.stdout
+                .find(l)
+                .unwrap_or_else(|| panic!("no {l:?} in:\n{}", out.stdout))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{}", out.stdout);
+    for none in ["clocks:", "BMCs:", "Ironic", "Pacemaker", "overcloud:"] {
+        assert!(!out.stdout.contains(none), "{none}: {}", out.stdout);
+    }
+
+    // A control plane that does not come back: the revert names its failing condition.
+    let nova = "OpenStackControlPlane Nova error occured Deployment nova-api: Pod nova-api-0 is in CrashLoopBackOff";
+    std::fs::write(
+        k8s.join("fail.json"),
+        serde_json::json!({"OpenStackControlPlane/openstack-control-plane":
+            {"condition": "OpenStackControlPlaneNovaReady", "reason": "Error", "message": nova}})
+        .to_string(),
+    )
+    .unwrap();
+    labsh(&[&["snapshot", "revert", "good"][..], &quick].concat())
+        .code(1)
+        .stderr_has("the OpenStackControlPlane openstack-control-plane not Ready after 5 s")
+        .stderr_has(&format!("OpenStackControlPlaneNovaReady False ({nova})"));
+}

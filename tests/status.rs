@@ -1060,7 +1060,7 @@ fn the_undercloud_layer_is_what_python_ironicclient_reads_from_ironic() {
 }
 
 /// The Kubernetes API stand-in serving the data in `data`, and a kubeconfig for it at `at`.
-fn kubeapi(data: &Path, at: &Path) -> Spawned {
+pub(crate) fn kubeapi(data: &Path, at: &Path) -> Spawned {
     let (child, port) = spawn_and_read_line(
         Command::new("python3")
             .arg(crate::support::root().join("tests/harness/kubeapi.py"))
@@ -1539,7 +1539,7 @@ fn the_tenant_layer_is_what_python_openstackclient_reads_from_the_devcloud() {
 }
 
 /// kubectl's own reading of `resource` in namespace `ns` through `kubeconfig`.
-fn kubectl_in(kubeconfig: &Path, home: &Path, ns: &str, resource: &str) -> Vec<Value> {
+pub(crate) fn kubectl_in(kubeconfig: &Path, home: &Path, ns: &str, resource: &str) -> Vec<Value> {
     let out = Command::new("kubectl")
         .args(["get", "-n", ns, resource, "-o", "json"])
         .env("KUBECONFIG", kubeconfig)
@@ -1556,7 +1556,7 @@ fn kubectl_in(kubeconfig: &Path, home: &Path, ns: &str, resource: &str) -> Vec<V
 }
 
 /// `kubectl apply --server-side` of the files in `dir` through `kubeconfig`, as labsh applies.
-fn kubectl_apply(kubeconfig: &Path, home: &Path, dir: &Path) {
+pub(crate) fn kubectl_apply(kubeconfig: &Path, home: &Path, dir: &Path) {
     let out = Command::new("kubectl")
         .args(["apply", "--server-side", "--validate=false", "-f"])
         .arg(dir)
@@ -1574,7 +1574,7 @@ fn kubectl_apply(kubeconfig: &Path, home: &Path, dir: &Path) {
 /// The RHOSO lab of profiles/rhoso.rhai on a test driver's libvirt shared by the runs of a test
 /// (a target file with `out:`, its URI given by --set): its L0 and L1 made, and the arguments
 /// status and snapshot take for it.
-fn rhoso_lab(lab: &Lab) -> (PathBuf, Vec<String>) {
+pub(crate) fn rhoso_lab(lab: &Lab) -> (PathBuf, Vec<String>) {
     let out_dir = lab.work().join("out");
     let target = lab.file(
         "targets/rhoso.yaml",
