@@ -1336,3 +1336,147 @@ fn a_rhoso_labs_revert_brings_back_its_substrate_then_its_control_plane() {
         .stderr_has("the OpenStackControlPlane openstack-control-plane not Ready after 5 s")
         .stderr_has(&format!("OpenStackControlPlaneNovaReady False ({nova})"));
 }
+
+/// The domains and networks at `uri` as libvirt lists them (name, lab, state, autostart, disks
+/// and the rest), as JSON values sorted by name.
+fn libvirt_objects(lab: &Lab, uri: &str) -> (Vec<Value>, Vec<Value>) {
+    let list = |what: &str| -> Vec<Value> {
+        let o = lab.run([
+            "-e",
+            &format!("files::to_json(virt::{what}_list(\"{uri}\"))"),
+        ]);
+        let mut v: Vec<Value> = serde_json::from_str(o.ok().stdout.trim()).unwrap();
+        v.sort_by_key(|x| x["name"].as_str().unwrap_or("").to_string());
+        v
+    };
+    (list("domain"), list("network"))
+}
+
+/// Every file under `dir` with its bytes, sorted by path.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = vec![];
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A RHOSO lab torn down beside a TripleO lab on one libvirt (a test driver's, shared by a target
+/// file): its VMs, its snapshots and its substrate folder (OUT/substrate) go; the TripleO lab's
+/// domains, networks, output folder and snapshot are as they were, and so is the rest of the
+/// RHOSO lab's output folder.
+#[test]
+fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
+    let lab = Lab::new();
+    let out_dir = lab.work().join("out");
+    let target = lab.file(
+        "targets/shared.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nout: \"{}\"\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
+            out_dir.display()
+        ),
+    );
+    let uri = lab.run([
+        "-e",
+        &format!(
+            "virt::sandbox_host(\"{}\")",
+            lab.work().join("host.xml").display()
+        ),
+    ]);
+    let uri = uri.ok().stdout.trim().to_string();
+    let set = format!("uri={uri}");
+    let t = target.to_str().unwrap();
+    let with = |profile: &str, more: &[&str]| {
+        let mut a: Vec<&str> = more.to_vec();
+        a.extend(["--profile", profile, "--target", t, "--set", &set]);
+        lab.labsh()
+            .args(a)
+            .env("HOME", lab.home().to_str().unwrap())
+            .run()
+    };
+    // The TripleO lab (the seed's, lab "lab"): its L0 and L1, and a snapshot.
+    let lab_rhai = script("lab.rhai");
+    with(
+        "seed",
+        &["run", lab_rhai.to_str().unwrap(), "--only", "l0", "--only", "l1"],
+    )
+    .ok();
+    with("seed", &["snapshot", "save", "tripleo-l1"]).ok();
+    // The RHOSO lab's VMs on the same libvirt (on the TripleO lab's networks: a lab's own
+    // networks of the same names would be in the other's way), its substrate's folder and a
+    // snapshot.
+    let mk = lab.file(
+        "make-rhoso-l1.rhai",
+        "import \"target\" as target;\nimport \"l1\" as l1;\n\
+         let s = target::setup(run_info());\nl1::build(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n\
+         files::write(s.t.out + \"/stages.json\", \"{\\\"script\\\": \\\"scripts/lab.rhai\\\", \\\"stages\\\": [\\\"l0\\\", \\\"l1\\\", \\\"substrate\\\"], \\\"done\\\": [\\\"l0\\\", \\\"l1\\\", \\\"substrate\\\"]}\");\n",
+    );
+    with("rhoso", &["run", mk.to_str().unwrap()]).ok();
+    with("rhoso", &["snapshot", "save", "rhoso-substrate"]).ok();
+    // What the substrate stage leaves in the output folder (written after the snapshot, which
+    // would ask the substrate for its certificates).
+    let substrate = out_dir.join("rhoso/substrate");
+    std::fs::create_dir_all(substrate.join("auth")).unwrap();
+    std::fs::write(substrate.join("auth/kubeconfig"), "apiVersion: v1\nkind: Config\n").unwrap();
+    std::fs::write(substrate.join("agent-config.yaml"), "apiVersion: v1beta1\n").unwrap();
+
+    let (doms, nets) = libvirt_objects(&lab, &uri);
+    let default_net = || {
+        lab.run([
+            "-e",
+            &format!("virt::network_definition(\"{uri}\", \"default\")"),
+        ])
+        .ok()
+        .stdout
+        .clone()
+    };
+    let default_before = default_net();
+    let of = |v: &[Value], who: &str| -> Vec<Value> {
+        v.iter().filter(|x| x["lab"] == who).cloned().collect()
+    };
+    assert_eq!(of(&doms, "rhoso").len(), 4, "{doms:?}");
+    assert_eq!(of(&doms, "lab").len(), 8, "{doms:?}");
+    let tripleo_out = tree(&out_dir.join("lab"));
+    assert!(!tripleo_out.is_empty());
+    let snaps = lab.state().join("snapshots/shared");
+    let tripleo_snap = tree(&snaps.join("lab"));
+    assert!(snaps.join("rhoso/rhoso-substrate").is_dir());
+    assert!(substrate.join("auth/kubeconfig").is_file());
+
+    // A plan names what would go, and removes nothing.
+    let teardown = script("teardown.rhai");
+    with("rhoso", &["run", teardown.to_str().unwrap(), "--plan"])
+        .ok()
+        .stdout_has(&format!("its substrate folder {}", substrate.display()))
+        .stderr_has(&format!("planned  file.remove_tree {}", substrate.display()));
+    assert!(substrate.join("auth/kubeconfig").is_file());
+    assert_eq!(libvirt_objects(&lab, &uri), (doms.clone(), nets.clone()));
+
+    with("rhoso", &["run", teardown.to_str().unwrap(), "--yes"]).ok();
+    let (doms_after, nets_after) = libvirt_objects(&lab, &uri);
+    assert!(of(&doms_after, "rhoso").is_empty(), "{doms_after:?}");
+    assert!(!substrate.exists());
+    assert!(!snaps.join("rhoso/rhoso-substrate").exists());
+    // The rest of the RHOSO lab's output folder is kept, as a TripleO lab's is.
+    assert!(out_dir.join("rhoso/stages.json").is_file());
+    // The TripleO lab is as it was.
+    assert_eq!(of(&doms_after, "lab"), of(&doms, "lab"));
+    assert_eq!(of(&nets_after, "lab"), of(&nets, "lab"));
+    // libvirt's `default` keeps the DHCP range the TripleO lab's l0 took from it.
+    assert_eq!(default_net(), default_before);
+    assert_eq!(tree(&out_dir.join("lab")), tripleo_out);
+    assert_eq!(tree(&snaps.join("lab")), tripleo_snap);
+    with("seed", &["snapshot", "list"])
+        .ok()
+        .stdout_has("tripleo-l1");
+}
