@@ -1408,7 +1408,14 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
     let lab_rhai = script("lab.rhai");
     with(
         "seed",
-        &["run", lab_rhai.to_str().unwrap(), "--only", "l0", "--only", "l1"],
+        &[
+            "run",
+            lab_rhai.to_str().unwrap(),
+            "--only",
+            "l0",
+            "--only",
+            "l1",
+        ],
     )
     .ok();
     with("seed", &["snapshot", "save", "tripleo-l1"]).ok();
@@ -1427,7 +1434,11 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
     // would ask the substrate for its certificates).
     let substrate = out_dir.join("rhoso/substrate");
     std::fs::create_dir_all(substrate.join("auth")).unwrap();
-    std::fs::write(substrate.join("auth/kubeconfig"), "apiVersion: v1\nkind: Config\n").unwrap();
+    std::fs::write(
+        substrate.join("auth/kubeconfig"),
+        "apiVersion: v1\nkind: Config\n",
+    )
+    .unwrap();
     std::fs::write(substrate.join("agent-config.yaml"), "apiVersion: v1beta1\n").unwrap();
 
     let (doms, nets) = libvirt_objects(&lab, &uri);
@@ -1458,7 +1469,10 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
     with("rhoso", &["run", teardown.to_str().unwrap(), "--plan"])
         .ok()
         .stdout_has(&format!("its substrate folder {}", substrate.display()))
-        .stderr_has(&format!("planned  file.remove_tree {}", substrate.display()));
+        .stderr_has(&format!(
+            "planned  file.remove_tree {}",
+            substrate.display()
+        ));
     assert!(substrate.join("auth/kubeconfig").is_file());
     assert_eq!(libvirt_objects(&lab, &uri), (doms.clone(), nets.clone()));
 

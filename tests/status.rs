@@ -1715,7 +1715,12 @@ fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() 
         s["summary"],
         "5 of 5 nodes Ready; cluster operators: 27 of 27 Available, 0 Progressing, 0 Degraded"
     );
-    let cps = kubectl_in(&kc, &lab.home(), "openstack", "openstackcontrolplanes.core.openstack.org");
+    let cps = kubectl_in(
+        &kc,
+        &lab.home(),
+        "openstack",
+        "openstackcontrolplanes.core.openstack.org",
+    );
     let conds = cps[0]["status"]["conditions"].as_array().unwrap();
     let cp = layer(&st, "controlplane");
     let rows = cp["rows"].as_array().unwrap();
@@ -1742,7 +1747,11 @@ fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() 
         .iter()
         .map(|r| {
             (
-                format!("{}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
+                format!(
+                    "{}/{}",
+                    r["kind"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                ),
                 r["ready"].as_bool().unwrap(),
             )
         })
@@ -1777,7 +1786,12 @@ fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() 
     .unwrap();
     let (out, st) = status_json(&lab, &a);
     out.code(1);
-    let cps = kubectl_in(&kc, &lab.home(), "openstack", "openstackcontrolplanes.core.openstack.org");
+    let cps = kubectl_in(
+        &kc,
+        &lab.home(),
+        "openstack",
+        "openstackcontrolplanes.core.openstack.org",
+    );
     let failed: Vec<&Value> = cps[0]["status"]["conditions"]
         .as_array()
         .unwrap()
@@ -1809,7 +1823,9 @@ fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() 
     );
     let out = lab.run([&["status"][..], &a].concat());
     out.code(1)
-        .stdout_has(&format!("OpenStackControlPlaneNovaReady is False (Error): {nova}"))
+        .stdout_has(&format!(
+            "OpenStackControlPlaneNovaReady is False (Error): {nova}"
+        ))
         .stdout_has("Control plane (RHOSO 18.0)  degraded");
 
     // The substrate's API down: each layer on it cannot be read, and says why.

@@ -290,10 +290,22 @@ mod remove_tests {
     #[test]
     fn only_a_path_strictly_inside_the_folder_may_be_removed() {
         let within = Path::new("/state/out/t/lab");
-        assert!(strictly_inside(Path::new("/state/out/t/lab/substrate"), within));
+        assert!(strictly_inside(
+            Path::new("/state/out/t/lab/substrate"),
+            within
+        ));
         assert!(!strictly_inside(Path::new("/state/out/t/lab"), within));
-        assert!(!strictly_inside(Path::new("/state/out/t/lab/../other"), within));
-        assert!(!strictly_inside(Path::new("/state/out/t/labx/substrate"), within));
-        assert!(!strictly_inside(Path::new("state/out/t/lab/substrate"), Path::new("state/out/t/lab")));
+        assert!(!strictly_inside(
+            Path::new("/state/out/t/lab/../other"),
+            within
+        ));
+        assert!(!strictly_inside(
+            Path::new("/state/out/t/labx/substrate"),
+            within
+        ));
+        assert!(!strictly_inside(
+            Path::new("state/out/t/lab/substrate"),
+            Path::new("state/out/t/lab")
+        ));
     }
 }
