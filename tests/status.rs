@@ -1848,3 +1848,56 @@ fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() 
         assert_eq!(l["why"], "the sandbox has no OpenShift substrate");
     }
 }
+
+/// What next after a run of a RHOSO lab, once its substrate is there: the substrate's
+/// kubeconfig, its console (from the API server the kubeconfig names), the kubeadmin password
+/// the installer wrote, and the OpenStack client's pod once the control plane is applied; none
+/// of it before the substrate stage, nor where the target has no substrate.
+#[test]
+fn a_rhoso_labs_next_steps_name_its_substrate_and_the_openstack_client() {
+    let lab = Lab::new();
+    let auth = lab.work().join("substrate/auth");
+    std::fs::create_dir_all(&auth).unwrap();
+    write_kubeconfig(
+        &auth.join("kubeconfig"),
+        "https://api.rhoso.lab.example.com:6443",
+    );
+    std::fs::write(auth.join("kubeadmin-password"), "not shown\n").unwrap();
+    let script = lab.file(
+        "next.rhai",
+        &format!(
+            "import \"status\" as status;\nimport \"target\" as target;\n\
+             let s = target::setup(run_info());\nlet t = s.t;\nlet p = s.p;\np.overcloud.release = \"18.0\";\n\
+             let info = run_info();\n\
+             info.done = [\"l0\", \"l1\"];\nprint(status::next_steps(p, t, info));\n\
+             t.offline.remove(\"substrate\");\nt.substrate_kubeconfig = \"{kc}\";\n\
+             print(status::next_steps(p, t, info));\n\
+             info.done = [\"l0\", \"l1\", \"substrate\"];\nprint(status::next_steps(p, t, info));\n\
+             info.done = [\"l0\", \"l1\", \"substrate\", \"controlplane\"];\nprint(status::next_steps(p, t, info));\n",
+            kc = auth.join("kubeconfig").display()
+        ),
+    );
+    let out = lab.run_file(&script);
+    out.ok();
+    let kc = auth.join("kubeconfig");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "[\"status:     labsh status\"]");
+    assert_eq!(lines[1], "[\"status:     labsh status\"]");
+    let substrate = format!(
+        "\"substrate:  export KUBECONFIG={}\", \"substrate console: https://console-openshift-console.apps.rhoso.lab.example.com\", \"substrate kubeadmin: its password is in {}/kubeadmin-password\"",
+        kc.display(),
+        auth.display()
+    );
+    assert_eq!(
+        lines[2],
+        format!("[{substrate}, \"status:     labsh status\"]")
+    );
+    assert_eq!(
+        lines[3],
+        format!(
+            "[{substrate}, \"openstack:  KUBECONFIG={} oc -n openstack rsh openstackclient\", \"status:     labsh status\"]",
+            kc.display()
+        )
+    );
+    assert!(!out.stdout.contains("not shown"));
+}
