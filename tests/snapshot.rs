@@ -1494,3 +1494,81 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
         .ok()
         .stdout_has("tripleo-l1");
 }
+
+/// `--snapshot-after controlplane` and `--snapshot-after dataplane` on a RHOSO lab on the sandbox
+/// (its VMs made first; the target has no substrate, so both stages are planned): each takes
+/// its snapshot once its stage is done, and a revert to the one after the data plane goes
+/// through the substrate and the control plane, planned, in that order.
+#[test]
+fn a_rhoso_labs_snapshot_after_controlplane_and_dataplane_is_taken_and_reverted() {
+    let lab = Lab::new();
+    let mk = lab.file(
+        "make-l1.rhai",
+        "import \"target\" as target;\nimport \"l0\" as l0;\nimport \"l1\" as l1;\n\
+         let s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\nl1::build(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n",
+    );
+    lab.run(["run", mk.to_str().unwrap(), "--profile", "rhoso"])
+        .ok();
+    // The stages done before, as a run that installed the substrate records them.
+    let out_dir = lab.state().join("out/sandbox/rhoso");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(
+        out_dir.join("stages.json"),
+        serde_json::json!({"script": "scripts/lab.rhai", "stages": ["preflight", "l0", "l1", "substrate", "controlplane", "dataplane"],
+                           "done": ["preflight", "l0", "l1", "substrate"]})
+        .to_string(),
+    )
+    .unwrap();
+    let lab_rhai = script("lab.rhai");
+    let out = lab.run([
+        "run",
+        lab_rhai.to_str().unwrap(),
+        "--profile",
+        "rhoso",
+        "--only",
+        "controlplane",
+        "--only",
+        "dataplane",
+        "--snapshot-after",
+        "controlplane",
+        "--snapshot-after",
+        "dataplane",
+    ]);
+    out.ok()
+        .stdout_has("snapshot after-controlplane of lab rhoso: 4 VMs")
+        .stdout_has("snapshot after-dataplane of lab rhoso: 4 VMs");
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            lab.state()
+                .join("snapshots/sandbox/rhoso/after-dataplane/snapshot.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["record"]["after"], "dataplane");
+    let out = snap(
+        &lab,
+        &["revert", "after-dataplane", "--profile", "rhoso", "--yes"],
+    );
+    out.ok();
+    let at = |l: &str| {
+        out.stdout
+            .find(l)
+            .unwrap_or_else(|| panic!("no {l:?} in:\n{}", out.stdout))
+    };
+    assert!(
+        at("substrate: every node Ready")
+            < at("controlplane: OpenStackControlPlane openstack-control-plane Ready")
+    );
+    assert!(
+        out.stderr
+            .contains("planned, not applied: the sandbox has no OpenShift substrate"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains("clocks:") && !out.stdout.contains("Ironic"),
+        "{}",
+        out.stdout
+    );
+}

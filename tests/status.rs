@@ -1839,6 +1839,19 @@ fn a_rhoso_labs_substrate_control_plane_and_data_plane_are_what_kubectl_reads() 
         assert!(why.contains("refused"), "{n}: {why}");
     }
 
+    // On the target's own libvirt (no --set uri), the tenant is on the RHOSO cloud whose
+    // clouds.yaml the dataplane stage writes from the control plane.
+    let (_, st) = status_json(&lab, &a[..4]);
+    let tenant = layer(&st, "tenant");
+    assert_eq!(tenant["state"], "unreachable", "{tenant}");
+    assert_eq!(
+        tenant["why"],
+        format!(
+            "{}/rhoso/cloud/clouds.yaml does not exist: the dataplane stage writes it from the control plane",
+            kc.parent().unwrap().parent().unwrap().parent().unwrap().display()
+        )
+    );
+
     // On the sandbox the target has no substrate: skipped, saying so.
     lab.run(["run", lab.file("sb.rhai", "import \"target\" as target;\nimport \"l0\" as l0;\nlet s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n").to_str().unwrap(), "--profile", "rhoso"]).ok();
     let (_, st) = status_json(&lab, &["--profile", "rhoso"]);
