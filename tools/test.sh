@@ -48,7 +48,8 @@ if [ "$fast" = 1 ]; then
         or test(=lab::the_sandbox_run_writes_every_artifact_and_a_second_run_changes_nothing)
         or test(=lab::the_seeds_install_config_stays_byte_for_byte)
         or test(=snapshot::on_the_sandbox_a_snapshot_keeps_the_lab_and_its_stages_and_bad_input_changes_nothing)
-        or test(=snapshot::a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched)'
+        or test(=snapshot::a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched)
+        or test(=snapshot::a_rhoso_labs_snapshot_after_controlplane_and_dataplane_is_taken_and_reverted)'
 fi
 tools/setup-tests.sh
 # The TripleO releases' own code the overcloud tests check with (built once into
