@@ -1382,8 +1382,10 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
     let target = lab.file(
         "targets/shared.yaml",
         &format!(
-            "libvirt_uri: test:///default\nout: \"{}\"\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
-            out_dir.display()
+            "libvirt_uri: test:///default\nout: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
+            out_dir.display(),
+            lab.work().join("images").display(),
+            lab.work().join("images-ssd").display()
         ),
     );
     let uri = lab.run([
@@ -1425,10 +1427,15 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
     let mk = lab.file(
         "make-rhoso-l1.rhai",
         "import \"target\" as target;\nimport \"l1\" as l1;\n\
-         let s = target::setup(run_info());\nl1::build(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n\
+         let s = target::setup(run_info());\n\
+         l1::build_rhoso(s.t.uri, s.p, #{ key: \"ssh-ed25519 AAAA test\", customize_offline: \"no libguestfs in this test\" });\n\
+         virt::sandbox_save(s.t.uri);\n\
          files::write(s.t.out + \"/stages.json\", \"{\\\"script\\\": \\\"scripts/lab.rhai\\\", \\\"stages\\\": [\\\"l0\\\", \\\"l1\\\", \\\"substrate\\\"], \\\"done\\\": [\\\"l0\\\", \\\"l1\\\", \\\"substrate\\\"]}\");\n",
     );
     with("rhoso", &["run", mk.to_str().unwrap()]).ok();
+    // The agent ISO the substrate stage puts where the substrate VM's CD-ROM reads it.
+    let iso = lab.work().join("images/rhoso-agent.x86_64.iso");
+    std::fs::write(&iso, "an ISO").unwrap();
     with("rhoso", &["snapshot", "save", "rhoso-substrate"]).ok();
     // What the substrate stage leaves in the output folder (written after the snapshot, which
     // would ask the substrate for its certificates).
@@ -1479,6 +1486,10 @@ fn a_rhoso_labs_teardown_leaves_a_tripleo_lab_beside_it_untouched() {
     with("rhoso", &["run", teardown.to_str().unwrap(), "--yes"]).ok();
     let (doms_after, nets_after) = libvirt_objects(&lab, &uri);
     assert!(of(&doms_after, "rhoso").is_empty(), "{doms_after:?}");
+    assert!(
+        !iso.exists(),
+        "the agent ISO is removed with the substrate VM"
+    );
     assert!(!substrate.exists());
     assert!(!snaps.join("rhoso/rhoso-substrate").exists());
     // The rest of the RHOSO lab's output folder is kept, as a TripleO lab's is.

@@ -20,7 +20,7 @@ switch action {
     "delete" => { snapshot::delete(s.p, s.t, name); }
     "revert" => {
         let r = snapshot::revert(s.p, s.t, name, #{ force: param("snapshot_force", false) });
-        let next = snapshot::continue_command(s.t, run_info(), r.after);
+        let next = snapshot::continue_command(s.p, s.t, run_info(), r.after);
         if next != () { print(`the lab is as it was after stage ${r.after}; to go on from there:` + "\n  " + next); }
     }
 }
