@@ -39,6 +39,19 @@
 //! caught at another moment. The save/qemu-img/restore way was not measured: it stops and
 //! starts every QEMU process at each save, which internal snapshots do not.
 //!
+//! Where a live save's time goes (perf on QEMU, the QEMU processes' CPU time, strace of their
+//! syncs; the seed's L1 has 80 GiB of guest memory, of which its idle guests touched 0.5 GiB):
+//! nearly all of it is QEMU's `savevm` on the CPU, which walks every page of the guest's
+//! memory, touched or not, checks it for zeros and writes a record of each (QEMU 7.2 has no way
+//! to pass over the untouched ones); its syncs take a few tens of milliseconds a domain. So the
+//! work grows with the memory the domains have, the peers' way does the same work one domain
+//! after the other, and a save cannot go below that work spread over the host's CPUs
+//! (tools/bench/snapshot-floor.sh, docs/PERFORMANCE.md). What labsh adds is kept off the time
+//! the lab stands still: the domains are read at once before it stops, the snapshots of the
+//! largest are asked for first (libvirtd runs only a few calls of one connection at a time:
+//! `max_client_requests`, 5 by default in libvirt's libvirtd.conf, so a large one left to the
+//! end would run alone), and the lab's folders are copied while QEMU writes.
+//!
 //! So a snapshot here is libvirt's internal snapshot of every domain, named as the lab's
 //! snapshot: live, every running domain is paused (all at once, on `--jobs` threads) before the
 //! first snapshot starts and resumed only when the last is done, so the lab is caught at one
@@ -341,6 +354,8 @@ struct Found {
     definition: String,
     facts: DomFacts,
     memory_kib: u64,
+    /// The memory the guest has (0 shut off): what QEMU walks, page by page, to save it.
+    size_kib: u64,
 }
 
 impl Found {
@@ -359,6 +374,7 @@ impl Found {
                 pflash: false,
             },
             memory_kib: 0,
+            size_kib: 0,
         }
     }
 }
@@ -400,13 +416,13 @@ fn find(c: &Connect, uri: &str, lab: &str, name: &str) -> Result<Found, Error> {
     let state = state_of(&d)?;
     // What a live snapshot writes of a domain's memory: the pages its guest touched (QEMU's
     // resident memory), never more than the memory it has.
-    let memory_kib = if state == "shutoff" {
-        0
+    let (memory_kib, size_kib) = if state == "shutoff" {
+        (0, 0)
     } else {
         let has = d.memory_kib().map_err(|e| verr("domain memory", e))?;
         match d.resident_kib() {
-            Ok(Some(rss)) => rss.min(has),
-            _ => has,
+            Ok(Some(rss)) => (rss.min(has), has),
+            _ => (has, has),
         }
     };
     Ok(Found {
@@ -417,6 +433,7 @@ fn find(c: &Connect, uri: &str, lab: &str, name: &str) -> Result<Found, Error> {
         definition,
         facts,
         memory_kib,
+        size_kib,
     })
 }
 
@@ -990,15 +1007,24 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
     let stopped_at = Instant::now();
     // The lab stands still: every running domain paused (or shut down for a cold snapshot).
     stand_still(fx, uri, spec, &found, &running, jobs)?;
-    let taken = take(fx, uri, spec, &found, modelled, jobs);
+    // The lab's folders are copied while libvirt takes the domains' snapshots: the lab stands
+    // still for both, and waits only for the longer.
+    let mut both = crate::effects::pool::run_indexed(2, 2, |i| match i {
+        0 => take(fx, uri, spec, &found, modelled, jobs),
+        _ => keep(fx, spec, &m.kept).map(|()| Vec::new()),
+    });
+    // (run_indexed returns one result for each index.)
+    let missing = || Err(Error::failed("a part of the snapshot did not run"));
+    let kept = both.pop().unwrap_or_else(missing);
+    let taken = both.pop().unwrap_or_else(missing);
     if let Ok(xmls) = &taken {
         for (r, x) in m.domains.iter_mut().zip(xmls) {
             r.snapshot_xml = x.clone();
         }
     }
-    let kept_and_recorded = taken.and_then(|_| {
+    let kept_and_recorded = taken.and(kept).and_then(|_| {
         m.frozen_ms = stopped_at.elapsed().as_millis() as u64;
-        keep_and_record(fx, spec, &m)
+        record(fx, spec, &m)
     });
     // The lab runs again, together, whatever happened.
     let again = run_again(fx, uri, spec, &found, &running, jobs);
@@ -1049,16 +1075,19 @@ fn save_found(fx: &Effects, uri: &str, spec: &SaveSpec) -> Result<(Vec<Found>, b
     }
     let modelled = uri.starts_with("test:");
     let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
+    // Each domain read on a thread of its own: a few calls to libvirtd each, all before the lab
+    // stops, so they are waited on by the whole save.
     let found: Vec<Found> = fx.read(Op::new("virt.snapshot.check", &spec.name), || {
-        let mut found = Vec::new();
-        for n in &spec.domains {
+        crate::effects::pool::run_indexed(spec.domains.len(), spec.domains.len(), |i| {
+            let n = &spec.domains[i];
             match lookup(&c, n)? {
                 // A domain this plan makes earlier: its snapshot is planned with it.
-                None if fx.is_plan() => found.push(Found::planned(n, &spec.lab)),
-                _ => found.push(find(&c, uri, &spec.lab, n)?),
+                None if fx.is_plan() => Ok(Found::planned(n, &spec.lab)),
+                _ => find(&c, uri, &spec.lab, n),
             }
-        }
-        Ok::<_, Error>(found)
+        })
+        .into_iter()
+        .collect::<Result<Vec<Found>, Error>>()
     })?;
     Ok((found, modelled))
 }
@@ -1257,13 +1286,19 @@ fn take(
         return Ok(vec![String::new(); found.len()]);
     }
     let xml = snapshot_xml(&spec.lab, &spec.name);
-    each(
+    // The largest guests first: QEMU's time to save a domain grows with the memory it walks
+    // (every page of it, touched or not), and libvirtd runs a few calls of one connection at a
+    // time, so a large one left to the end would run alone.
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(found[i].size_kib));
+    let xmls = each(
         fx,
         jobs,
-        found,
+        &order,
         "domains to snapshot",
-        |f| f.name.clone(),
-        |f| {
+        |&i| found[i].name.clone(),
+        |&i| {
+            let f = &found[i];
             fx.change(
                 Op::new("virt.snapshot.create", target(&f.name, uri)).arg("snapshot", &spec.name),
                 || {
@@ -1275,17 +1310,23 @@ fn take(
                 String::new,
             )
         },
-    )
+    )?;
+    // Back in the domains' order, for their records.
+    let mut by_domain = vec![String::new(); found.len()];
+    for (&i, x) in order.iter().zip(xmls) {
+        by_domain[i] = x;
+    }
+    Ok(by_domain)
 }
 
-/// The lab's folders copied and the record written (in a plan: shown).
-fn keep_and_record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), Error> {
+/// The snapshot's folder made and the lab's folders copied into it (in a plan: shown).
+fn keep(fx: &Effects, spec: &SaveSpec, kept: &[Kept]) -> Result<(), Error> {
     fx.change(
         Op::new("file.mkdir", spec.dir.display().to_string()),
         || make_dir(&spec.dir.join("files")),
         || (),
     )?;
-    for k in &m.kept {
+    for k in kept {
         let dst = spec.dir.join("files").join(&k.label);
         fx.change(
             Op::new("snapshot.keep", &k.path)
@@ -1295,6 +1336,11 @@ fn keep_and_record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), Er
             || (),
         )?;
     }
+    Ok(())
+}
+
+/// The snapshot's record written (in a plan: shown), once every part of it is taken.
+fn record(fx: &Effects, spec: &SaveSpec, m: &Manifest) -> Result<(), Error> {
     fx.change(
         Op::new("file.write", spec.dir.join(MANIFEST).display().to_string()),
         || write_manifest(&spec.dir, m),
