@@ -1289,8 +1289,7 @@ fn take(
     // The largest guests first: QEMU's time to save a domain grows with the memory it walks
     // (every page of it, touched or not), and libvirtd runs a few calls of one connection at a
     // time, so a large one left to the end would run alone.
-    let mut order: Vec<usize> = (0..found.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(found[i].size_kib));
+    let order = largest_first(&found.iter().map(|f| f.size_kib).collect::<Vec<_>>());
     let xmls = each(
         fx,
         jobs,
@@ -1317,6 +1316,13 @@ fn take(
         by_domain[i] = x;
     }
     Ok(by_domain)
+}
+
+/// The indexes of `sizes`, the largest first (equal ones in their order).
+fn largest_first(sizes: &[u64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    order
 }
 
 /// The snapshot's folder made and the lab's folders copied into it (in a plan: shown).
@@ -1951,6 +1957,26 @@ mod tests {
             "{}",
             short[0]
         );
+    }
+
+    #[test]
+    fn the_largest_domains_snapshots_are_asked_for_first() {
+        // The seed's L1 by name: ceph01-03 (4 GiB), compute01 (8), ctrl01-03 (16), undercloud
+        // (12); a shut-off domain (0) last.
+        let gib = 1 << 20;
+        let sizes = [
+            4 * gib,
+            4 * gib,
+            4 * gib,
+            8 * gib,
+            16 * gib,
+            16 * gib,
+            16 * gib,
+            12 * gib,
+            0,
+        ];
+        assert_eq!(largest_first(&sizes), [4, 5, 6, 7, 3, 0, 1, 2, 8]);
+        assert_eq!(largest_first(&[]), Vec::<usize>::new());
     }
 
     #[test]
