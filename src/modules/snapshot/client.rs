@@ -1075,10 +1075,11 @@ fn save_found(fx: &Effects, uri: &str, spec: &SaveSpec) -> Result<(Vec<Found>, b
     }
     let modelled = uri.starts_with("test:");
     let c: Arc<Connect> = fx.read(Op::new("virt.connect", uri), || connect(fx, uri))?;
-    // Each domain read on a thread of its own: a few calls to libvirtd each, all before the lab
-    // stops, so they are waited on by the whole save.
+    // Each domain read on a thread of its own (up to 64): a few calls to libvirtd each, all
+    // before the lab stops, so they are waited on by the whole save.
+    let n = spec.domains.len();
     let found: Vec<Found> = fx.read(Op::new("virt.snapshot.check", &spec.name), || {
-        crate::effects::pool::run_indexed(spec.domains.len(), spec.domains.len(), |i| {
+        crate::effects::pool::run_indexed(n.min(64), n, |i| {
             let n = &spec.domains[i];
             match lookup(&c, n)? {
                 // A domain this plan makes earlier: its snapshot is planned with it.
