@@ -255,8 +255,13 @@ fn conditions_are_the_recorded_ones_in_progress_then_ready() {
         "{types:?}"
     );
     assert_eq!(types[0], "Ready", "lib-common keeps Ready first");
-    // A new generation starts the progress again.
+    // A new generation: first read before its operator has seen it (the old status, of
+    // generation 1), then its progress starts again.
     api.apply(&controlplane("lvms-vg1"));
+    let stale = api.get("openstackcontrolplane/controlplane", "openstack");
+    assert_eq!(stale["metadata"]["generation"], 2);
+    assert_eq!(stale["status"]["observedGeneration"], 1);
+    assert_eq!(condition(&stale, "Ready").0, "True");
     let after = api.get("openstackcontrolplane/controlplane", "openstack");
     assert_eq!(condition(&after, "Ready").0, "False");
     assert_eq!(after["status"]["observedGeneration"], 2);
@@ -634,7 +639,17 @@ fn the_data_plane_node_set_and_deployment_go_ready_as_their_operator_reports() {
     );
     let mut provisioned = nodeset.clone();
     provisioned["spec"]["preProvisioned"] = Value::Bool(false);
-    let changed = api.apply(&provisioned);
+    let applied = api.apply(&provisioned);
+    // Its operator has not seen the change yet: the status is of generation 1.
+    assert_eq!(applied["metadata"]["generation"], 2);
+    assert_eq!(applied["status"]["observedGeneration"], 1);
+    let first = api.get("openstackdataplanenodeset/edpm", "openstack");
+    assert_eq!(
+        first["status"]["observedGeneration"], 1,
+        "the first read after the change"
+    );
+    let changed = api.get("openstackdataplanenodeset/edpm", "openstack");
+    assert_eq!(changed["status"]["observedGeneration"], 2);
     assert!(
         conditions(&changed)
             .iter()

@@ -27,7 +27,8 @@ What is real and what stands in:
   DATA/fail.json {"Kind/name": {"condition":..., "reason":..., "message":...}} makes that condition False
   with severity Error (lib-common's SeverityError) after the N reads, and Ready with it, as
   lib-common's Mirror does. A change of an object's spec (a new generation) starts its progress
-  again. A Subscription makes, as OLM would, an InstallPlan (install-XXXXX, approved) and a
+  again, after one read that still shows the status of the generation before (its
+  observedGeneration the old one: no controller has reconciled the change yet). A Subscription makes, as OLM would, an InstallPlan (install-XXXXX, approved) and a
   ClusterServiceVersion (spec.startingCSV, or PACKAGE.v0.0.0 when none is named: the stand-in's
   invention) in its namespace; each goes through its phases by its own reads (InstallPlan
   Installing then Complete; CSV Installing then Succeeded; the Subscription UpgradePending, then
@@ -358,10 +359,15 @@ def status_of(kind, entry):
 def shown(kind, entry, read):
     """The object as a client sees it; a read counts towards its progress."""
     with LOCK:
-        if read:
-            entry["reads"] += 1
         o = copy.deepcopy(entry["obj"])
-        st = status_of(kind, entry)
+        if entry.get("stale") is not None:
+            st = entry["stale"]
+            if read:
+                entry["stale"] = None
+        else:
+            if read:
+                entry["reads"] += 1
+            st = status_of(kind, entry)
     if st is not None:
         o["status"] = st
     return o
@@ -463,6 +469,12 @@ def update(kind, entry, new):
         m[k] = o["metadata"][k]
     m["resourceVersion"] = next_rv()
     if spec_changed:
+        # A controller sees a new generation only once it reconciles: until then (the first
+        # read after the change) the object shows the status it had, with that status's
+        # observedGeneration, as a real API server does before its operator catches up.
+        before = status_of(kind, entry)
+        if before is not None and "observedGeneration" in before:
+            entry["stale"] = before
         m["generation"] += 1
         entry["reads"] = 0
     new["apiVersion"], new["kind"] = o["apiVersion"], kind

@@ -511,8 +511,22 @@ pub enum Standing {
     Waiting,
 }
 
-/// Where `obj` stands against `until` (see [`Standing`]).
+/// The generation of `obj`'s spec its controller has not reported on yet: `Some((observed,
+/// generation))` when its status's observedGeneration is behind metadata.generation (the status
+/// is of an older spec: lib-common's operators set observedGeneration when they reconcile).
+pub fn unobserved(obj: &Value) -> Option<(u64, u64)> {
+    let observed = obj["status"]["observedGeneration"].as_u64()?;
+    let generation = obj["metadata"]["generation"].as_u64()?;
+    (observed < generation).then_some((observed, generation))
+}
+
+/// Where `obj` stands against `until` (see [`Standing`]). A status of an older generation than
+/// the object's (its controller has not seen the last change) is waited past, neither met nor
+/// failed.
 pub fn standing(obj: &Value, until: &Until) -> Standing {
+    if unobserved(obj).is_some() {
+        return Standing::Waiting;
+    }
     // Ready mirrors the first failed condition (lib-common condition Mirror): the failed
     // condition itself is named when there is one.
     let failed: Vec<Value> = conditions(obj)
@@ -601,6 +615,12 @@ pub fn wait_for(fx: &Effects, kubeconfig: &str, w: &Wait) -> Result<Option<Value
         let obj = get_one(fx, kubeconfig, &w.type_ref, &w.name, w.namespace.as_deref())?;
         let line = match &obj {
             None => "not there yet".to_string(),
+            Some(o) if unobserved(o).is_some() => {
+                let (seen, now) = unobserved(o).unwrap_or_default();
+                format!(
+                    "generation {now} not yet seen by its operator (its status is of generation {seen})"
+                )
+            }
             Some(o) => {
                 let c = conditions_line(o);
                 match &w.until {
@@ -730,6 +750,34 @@ mod tests {
         let cm =
             serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "stringData": {"a": "b"}});
         assert_eq!(as_stored(&cm), cm);
+    }
+
+    #[test]
+    fn a_status_of_an_older_generation_is_waited_past() {
+        let ready = Until::Condition("Ready".into());
+        let at = |observed: u64, generation: u64, status: &str, severity: &str| {
+            serde_json::json!({"metadata": {"generation": generation},
+                "status": {"observedGeneration": observed,
+                           "conditions": [{"type": "Ready", "status": status, "severity": severity}]}})
+        };
+        // Ready, but of the spec before the last change: not met yet.
+        assert_eq!(unobserved(&at(1, 2, "True", "")), Some((1, 2)));
+        assert_eq!(standing(&at(1, 2, "True", ""), &ready), Standing::Waiting);
+        // A failure of the spec before the change is not this spec's.
+        assert_eq!(
+            standing(&at(1, 2, "False", "Error"), &ready),
+            Standing::Waiting
+        );
+        // Seen: as the conditions say.
+        assert_eq!(unobserved(&at(2, 2, "True", "")), None);
+        assert_eq!(standing(&at(2, 2, "True", ""), &ready), Standing::Met);
+        assert!(matches!(
+            standing(&at(2, 2, "False", "Error"), &ready),
+            Standing::Failed(_)
+        ));
+        // No observedGeneration (a kind whose operator sets none): the conditions alone.
+        let plain = serde_json::json!({"metadata": {"generation": 3}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
+        assert_eq!(standing(&plain, &ready), Standing::Met);
     }
 
     #[test]
