@@ -1572,15 +1572,18 @@ pub(crate) fn kubectl_apply(kubeconfig: &Path, home: &Path, dir: &Path) {
 }
 
 /// The RHOSO lab of profiles/rhoso.rhai on a test driver's libvirt shared by the runs of a test
-/// (a target file with `out:`, its URI given by --set): its L0 and L1 made, and the arguments
-/// status and snapshot take for it.
+/// (a target file with `out:` and the test's own image folders, its URI given by --set): its L0
+/// and L1 made, the substrate's VM started as its stage leaves it, and the arguments status and
+/// snapshot take for it.
 pub(crate) fn rhoso_lab(lab: &Lab) -> (PathBuf, Vec<String>) {
     let out_dir = lab.work().join("out");
     let target = lab.file(
         "targets/rhoso.yaml",
         &format!(
-            "libvirt_uri: test:///default\nout: \"{}\"\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
-            out_dir.display()
+            "libvirt_uri: test:///default\nout: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\n",
+            out_dir.display(),
+            lab.work().join("images").display(),
+            lab.work().join("images-ssd").display()
         ),
     );
     let uri = lab.run([
@@ -1605,7 +1608,9 @@ pub(crate) fn rhoso_lab(lab: &Lab) -> (PathBuf, Vec<String>) {
     let mk = lab.file(
         "make-l1.rhai",
         "import \"target\" as target;\nimport \"l0\" as l0;\nimport \"l1\" as l1;\n\
-         let s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\nl1::build(s.t.uri, s.p);\nvirt::sandbox_save(s.t.uri);\n",
+         let s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\n\
+         l1::build_rhoso(s.t.uri, s.p, #{ key: \"ssh-ed25519 AAAA test\", customize_offline: \"no libguestfs in this test\" });\n\
+         virt::domains_ensure(s.t.uri, l1::substrate_specs(s.p));\nvirt::sandbox_save(s.t.uri);\n",
     );
     let mut a = vec!["run".to_string(), mk.to_str().unwrap().to_string()];
     a.extend(args.iter().cloned());
