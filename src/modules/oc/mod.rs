@@ -142,7 +142,9 @@ pub mod oc_fns {
     /// equals: "Succeeded"}`); `namespace`, `timeout` (seconds, 1800), `interval` (10). Prints a
     /// line each time its conditions change; fails at once when a condition is False with
     /// severity Error, naming it with its reason and message; on expiry names the conditions not
-    /// True. Returns the object; `()` in a plan, which does not wait.
+    /// True. A status its operator wrote for an older generation of the object (its
+    /// observedGeneration behind metadata.generation, as right after a change) is waited past.
+    /// Returns the object; `()` in a plan, which does not wait.
     ///
     /// ```rhai
     /// if plan_mode() {
