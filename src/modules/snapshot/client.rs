@@ -1006,7 +1006,7 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
     let running: Vec<&Found> = found.iter().filter(|f| f.state == "running").collect();
     let stopped_at = Instant::now();
     // The lab stands still: every running domain paused (or shut down for a cold snapshot).
-    stand_still(fx, uri, spec, &found, &running, jobs)?;
+    stop_the_lab(fx, uri, spec, &found, &running, jobs)?;
     // The lab's folders are copied while libvirt takes the domains' snapshots: the lab stands
     // still for both, and waits only for the longer.
     let mut both = crate::effects::pool::run_indexed(2, 2, |i| match i {
@@ -1252,6 +1252,83 @@ fn run_again(
         fx,
         jobs,
         &starts,
+        "domains to start",
+        |f| f.name.clone(),
+        |f| {
+            act(fx, "virt.domain.start", &f.name, uri, || {
+                dom_of(f)?.create().map_err(|e| verr("start", e))?;
+                if f.state == "paused" {
+                    dom_of(f)?.suspend().map_err(|e| verr("pause", e))?;
+                }
+                Ok(())
+            })
+        },
+    )
+    .map(|_| ())
+}
+
+/// `stand_still`, or, when it fails part-way, what it stopped let run again before its error is
+/// told: a failed save never leaves the lab standing still.
+fn stop_the_lab(
+    fx: &Effects,
+    uri: &str,
+    spec: &SaveSpec,
+    found: &[Found],
+    running: &[&Found],
+    jobs: usize,
+) -> Result<(), Error> {
+    stand_still(fx, uri, spec, found, running, jobs).map_err(|e| {
+        match run_again_where_stopped(fx, uri, spec, found, running, jobs) {
+            Ok(()) => e,
+            Err(back) => e.with_cause(back),
+        }
+    })
+}
+
+/// After a stand-still that failed part-way: each domain it stopped let run again (a live
+/// save's paused domains resumed, a cold save's shut-down domains started, and paused again if
+/// they were), each one it did not stop left as it is.
+fn run_again_where_stopped(
+    fx: &Effects,
+    uri: &str,
+    spec: &SaveSpec,
+    found: &[Found],
+    running: &[&Found],
+    jobs: usize,
+) -> Result<(), Error> {
+    let now = |f: &Found| -> Result<String, Error> {
+        let st = dom_of(f)?.state().map_err(|e| verr("domain state", e))?;
+        Ok(libvirt::state_word(st))
+    };
+    if !spec.cold {
+        let paused: Vec<&Found> = running
+            .iter()
+            .copied()
+            .filter(|f| now(f).map(|s| s == "paused").unwrap_or(false))
+            .collect();
+        return each(
+            fx,
+            jobs,
+            &paused,
+            "domains to resume",
+            |f| f.name.clone(),
+            |f| {
+                act(fx, "virt.domain.resume", &f.name, uri, || {
+                    dom_of(f)?.resume().map_err(|e| verr("resume", e))
+                })
+            },
+        )
+        .map(|_| ());
+    }
+    let off: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.state != "shutoff")
+        .filter(|f| now(f).map(|s| s == "shutoff").unwrap_or(false))
+        .collect();
+    each(
+        fx,
+        jobs,
+        &off,
         "domains to start",
         |f| f.name.clone(),
         |f| {
@@ -1917,6 +1994,54 @@ pub fn delete(fx: &Effects, uri: &str, which: &Which, jobs: usize) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two running domains of libvirt's test driver; the second one stops before the lab is made
+    /// to stand still, so its pause fails: the first, paused already, runs again.
+    #[test]
+    fn a_save_whose_pause_fails_part_way_leaves_no_domain_paused() {
+        let c = Connect::open("test:///default").expect("test driver");
+        let xml = |n: &str| {
+            format!("<domain type='test'><name>{n}</name><memory>8192</memory><os><type>hvm</type></os></domain>")
+        };
+        let found = |n: &str| {
+            let d = c.define_domain_xml(&xml(n)).expect("define");
+            d.create().expect("start");
+            Found {
+                name: n.into(),
+                dom: Some(d),
+                state: "running".into(),
+                autostart: false,
+                definition: String::new(),
+                facts: DomFacts {
+                    owner: None,
+                    uuid: String::new(),
+                    disks: vec![],
+                    pflash: false,
+                },
+                memory_kib: 8192,
+                size_kib: 8192,
+            }
+        };
+        let all = vec![found("stops-a"), found("stops-b")];
+        // Gone under the save's feet: its pause will fail.
+        all[1].dom.as_ref().expect("b").destroy().expect("destroy");
+        let running: Vec<&Found> = all.iter().collect();
+        let spec = SaveSpec {
+            lab: "doc".into(),
+            name: "s".into(),
+            dir: PathBuf::from("/nonexistent"),
+            domains: vec![],
+            cold: false,
+            keep: vec![],
+            record: Value::Null,
+            shutdown_timeout: Duration::from_secs(1),
+        };
+        let fx = Effects::for_tests(crate::effects::Mode::Apply);
+        let r = stop_the_lab(&fx, "test:///default", &spec, &all, &running, 1);
+        assert!(r.is_err(), "the pause of a stopped domain fails");
+        let a = c.lookup_domain_by_name("stops-a").expect("a");
+        assert_eq!(libvirt::state_word(a.state().expect("state")), "running");
+    }
 
     #[test]
     fn the_room_a_snapshot_needs_is_counted_by_filesystem() {
