@@ -278,6 +278,11 @@ struct StandIn {
 
 impl StandIn {
     fn new(progress: &str) -> StandIn {
+        StandIn::with_edpm(progress, "{offline: true}")
+    }
+
+    /// As `new`, the target file's `edpm:` being `edpm` (YAML).
+    fn with_edpm(progress: &str, edpm: &str) -> StandIn {
         let lab = Lab::new();
         let data = lab.work().join("kubeapi");
         std::fs::create_dir_all(&data).unwrap();
@@ -298,8 +303,9 @@ impl StandIn {
         let target = lab.file(
             "standin.yaml",
             &format!(
-                "libvirt_uri: \"test:///default\"\nimages: {}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nedpm: {{offline: true}}\nsubstrate: {{kubeconfig: {}}}\n",
+                "libvirt_uri: \"test:///default\"\nimages: {}\nundercloud: {{offline: true}}\ncluster: {{offline: true}}\nedpm: {}\nsubstrate: {{kubeconfig: {}}}\n",
                 lab.work().join("images").display(),
+                edpm,
                 kubeconfig.display()
             ),
         );
@@ -606,4 +612,312 @@ fn a_failed_condition_is_explained_with_its_message_and_the_command_that_continu
         .code(1)
         .stderr_has("profiles/small.rhai: vms.ocp.memory_mib: 16384 MiB is below the 32768 MiB");
     assert_eq!(s.writes().len(), before, "nothing written to the cluster");
+}
+
+/// The EDPM nodes' side for the dataplane stage: the stand-in sshd of tests/harness/director.sh
+/// (a mount namespace of overlays on 127.0.0.1) with the data plane's user `cloud-admin`
+/// accepting the lab's key, sudo without a password, and tests/harness/edpm/cephadm.py as
+/// `cephadm` on root's PATH. The three nodes are one sshd: the target file's `edpm.options`
+/// send each ctlplane address (172.16.0.10x, only names here) to it with
+/// `ProxyCommand=nc 127.0.0.1 PORT`. `kubectl exec` (nova's host discovery) has no stand-in in
+/// the API's: LABSH_OC is a wrapper that records each exec and answers as nova-manage, and
+/// hands every other command to kubectl.
+struct Edpm {
+    s: StandIn,
+    node: crate::director::Director,
+    oc: std::path::PathBuf,
+}
+
+impl Edpm {
+    fn new() -> Edpm {
+        let node = crate::director::Director::start("17.1");
+        let edpm = format!(
+            "{{options: [\"ProxyCommand=nc 127.0.0.1 {}\", \"StrictHostKeyChecking=no\", \"UserKnownHostsFile=/dev/null\", \"LogLevel=ERROR\"]}}",
+            node.port
+        );
+        let s = StandIn::with_edpm("0", &edpm);
+        let key = std::fs::read_to_string(s.lab.home().join(".ssh/id_rsa.pub")).unwrap();
+        let lib = node.path("lib/cephadm.py");
+        std::fs::copy(
+            crate::support::root().join("tests/harness/edpm/cephadm.py"),
+            &lib,
+        )
+        .unwrap();
+        let bin = node.path("bin/cephadm");
+        std::fs::write(
+            &bin,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/python3 {} {} \"$@\"\n",
+                lib.display(),
+                node.path("").display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            node.path("cephadm.json"),
+            "{\"hostname\": \"edpm-compute01\"}",
+        )
+        .unwrap();
+        node_root(
+            &node,
+            &format!(
+                "set -e\nuseradd -m -s /bin/sh cloud-admin\ninstall -d -m 0700 -o cloud-admin /home/cloud-admin/.ssh\n\
+                 echo '{}' > /home/cloud-admin/.ssh/authorized_keys\nchown cloud-admin /home/cloud-admin/.ssh/authorized_keys\n\
+                 echo 'cloud-admin ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/cloud-admin\nchmod 0440 /etc/sudoers.d/cloud-admin\n",
+                key.trim()
+            ),
+        );
+        let oc = s.lab.file(
+            "bin/oc-standin",
+            &format!(
+                "#!/bin/sh\nif [ \"$2\" = exec ]; then\n  echo \"$*\" >> {log}\n  \
+                 echo 'Found 2 cell mappings.'\n  echo 'Skipping cell0 since it does not contain hosts.'\n  \
+                 echo \"Getting computes from cell 'cell1': 5f1c8a3e-0000-4000-8000-000000000002\"\n  \
+                 echo 'Found 0 unmapped computes in cell: 5f1c8a3e-0000-4000-8000-000000000002'\n  exit 0\nfi\nexec kubectl \"$@\"\n",
+                log = s.lab.work().join("oc-exec.log").display()
+            ),
+        );
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&oc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Edpm { s, node, oc }
+    }
+
+    fn run(&self, extra: &[&str]) -> crate::support::Out {
+        let mut args = vec!["--only", "dataplane"];
+        args.extend_from_slice(extra);
+        self.s
+            .run(&args)
+            .env("LABSH_OC", self.oc.to_str().unwrap())
+            .run()
+    }
+
+    /// The cephadm calls on the nodes (rc 0): (reads, changes), each "args..." after
+    /// `shell -- ceph` (bootstrap as "bootstrap ...").
+    fn ceph_calls(&self) -> (Vec<String>, Vec<String>) {
+        let reads = ["orch host ls", "orch ls", "osd pool ls", "auth get "];
+        let mut r = (vec![], vec![]);
+        for l in std::fs::read_to_string(self.node.path("ceph.jsonl"))
+            .unwrap_or_default()
+            .lines()
+        {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            if e["rc"] != 0 {
+                continue;
+            }
+            let a: Vec<&str> = e["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            let c = if a.starts_with(&["shell", "--", "ceph"]) {
+                a[3..].join(" ")
+            } else {
+                a.join(" ")
+            };
+            if reads.iter().any(|x| c.starts_with(x)) {
+                r.0.push(c);
+            } else {
+                r.1.push(c);
+            }
+        }
+        r
+    }
+}
+
+/// Runs `line` as root on a stand-in (director.sh authorises its client key for root).
+fn node_root(d: &crate::director::Director, line: &str) -> String {
+    let out = crate::support::run_ok(
+        std::process::Command::new("ssh")
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-i",
+            ])
+            .arg(d.path("clientkey"))
+            .args(["-p", &d.port.to_string(), "root@127.0.0.1", "--", line]),
+        format!("as root on the stand-in: {line}"),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The dataplane stage with EDPM nodes to reach (the stand-in sshd and cephadm): Ceph
+/// bootstrapped once, the other nodes added, the OSDs applied, the pools and the client key
+/// made; ceph.conf and the key fetched (0600) and given to the cluster in ceph-conf-files,
+/// the key shown nowhere; the post-Ceph resources applied and nova's host discovery run. A
+/// second run runs no Ceph command that changes anything and writes nothing to the API.
+#[test]
+fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_changes_nothing()
+{
+    let e = Edpm::new();
+    let o = e.run(&[]);
+    o.ok();
+    let (_, changes) = e.ceph_calls();
+    let bootstraps: Vec<&String> = changes.iter().filter(|c| c.starts_with("bootstrap ")).collect();
+    assert_eq!(bootstraps.len(), 1, "{changes:#?}");
+    assert!(
+        bootstraps[0].starts_with("bootstrap --mon-ip 172.17.3.100 --cluster-network "),
+        "{changes:#?}"
+    );
+    for c in [
+        "orch host add edpm-compute02 172.17.3.101",
+        "orch host add edpm-compute03 172.17.3.102",
+        "orch apply osd --all-available-devices",
+        "osd pool create vms",
+        "osd pool create volumes",
+        "osd pool create images",
+        "osd pool application enable vms rbd",
+        "osd pool application enable images rbd",
+    ] {
+        assert_eq!(
+            changes.iter().filter(|x| *x == c).count(),
+            1,
+            "{c} in {changes:#?}"
+        );
+    }
+    assert!(
+        changes.iter().any(|c| c.starts_with(
+            "auth get-or-create client.openstack mgr allow * mon profile rbd osd profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images"
+        )),
+        "{changes:#?}"
+    );
+    // ceph.conf and the key fetched, private.
+    let dir = e.s.lab.state().join("out/standin/rhoso/rhoso/ceph");
+    let conf = std::fs::read_to_string(dir.join("ceph.conf")).unwrap();
+    assert!(conf.contains("mon_host = [v2:172.17.3.100:3300/0"), "{conf}");
+    let ring = std::fs::read_to_string(dir.join("ceph.client.openstack.keyring")).unwrap();
+    assert!(ring.starts_with("[client.openstack]\n\tkey = "), "{ring}");
+    let key = ring.split("key = ").nth(1).unwrap().trim().to_string();
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["ceph.conf", "ceph.client.openstack.keyring"] {
+        assert_eq!(
+            std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+    // The cluster has them in ceph-conf-files; no output or journal shows the key.
+    let stored: serde_json::Value = serde_json::from_str(&e.s.kubectl(
+        &[
+            "get",
+            "secret",
+            "ceph-conf-files",
+            "-n",
+            "openstack",
+            "-o",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    assert_eq!(
+        stored["data"]["ceph.client.openstack.keyring"],
+        b64.encode(&ring)
+    );
+    assert_eq!(stored["data"]["ceph.conf"], b64.encode(&conf));
+    let mut journals = String::new();
+    for j in e.s.lab.journals() {
+        journals += &std::fs::read_to_string(&j).unwrap_or_default();
+    }
+    assert!(!journals.is_empty());
+    for (what, text) in [
+        ("stdout", &o.stdout),
+        ("stderr", &o.stderr),
+        ("journal", &journals),
+    ] {
+        assert!(!text.contains(&key), "the key in the {what}");
+    }
+    // The rest of the stage: everything created once, nova's host discovery run.
+    let writes = e.s.writes();
+    let made = created(&writes);
+    for obj in [
+        "Secret openstack/ceph-conf-files",
+        "ConfigMap openstack/ceph-nova",
+        "OpenStackDataPlaneService openstack/nova-custom-ceph",
+        "OpenStackDataPlaneDeployment openstack/openstack-edpm-post-ceph",
+    ] {
+        assert_eq!(made.get(obj), Some(&1), "{obj} in {writes:#?}");
+    }
+    assert!(made.values().all(|n| *n == 1), "{made:#?}");
+    let execs = std::fs::read_to_string(e.s.lab.work().join("oc-exec.log")).unwrap();
+    assert!(
+        execs.contains("exec -n openstack nova-cell0-conductor-0 -- nova-manage cell_v2 discover_hosts --verbose"),
+        "{execs}"
+    );
+    o.stdout_has("Found 2 cell mappings.");
+
+    let before = e.s.writes().len();
+    let (reads_before, _) = e.ceph_calls();
+    let again = e.run(&[]);
+    again.ok();
+    let (reads, changes_again) = e.ceph_calls();
+    assert_eq!(changes_again, changes, "a second run changed Ceph");
+    assert!(reads.len() > reads_before.len(), "a second run read Ceph");
+    assert_eq!(
+        e.s.writes().len(),
+        before,
+        "a second run wrote: {:#?}",
+        &e.s.writes()[before..]
+    );
+    assert!(
+        !again
+            .stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with("changed ")),
+        "{}",
+        again.stderr
+    );
+}
+
+/// A Ceph command that fails on the node stops the stage with its output and the command that
+/// continues; nothing of Ceph's is given to the cluster; once it passes, the command given
+/// finishes the stage with nothing done twice.
+#[test]
+fn a_failing_ceph_command_stops_the_dataplane_with_its_output_and_the_command_that_continues() {
+    let e = Edpm::new();
+    std::fs::write(
+        e.node.path("cephadm.json"),
+        "{\"hostname\": \"edpm-compute01\", \"fail\": \"osd pool create volumes\"}",
+    )
+    .unwrap();
+    let o = e.run(&[]);
+    o.code(1)
+        .stderr_has("Error ERANGE: pg_num 32 size 3 for this pool")
+        .stderr_has("osd pool create volumes")
+        .stderr_has("--only dataplane --from dataplane");
+    assert!(!e.s.writes().iter().any(|w| w.contains("ceph-conf-files")));
+    let (_, changes) = e.ceph_calls();
+    assert!(
+        !changes.iter().any(|c| c.starts_with("auth get-or-create")),
+        "{changes:#?}"
+    );
+    std::fs::write(
+        e.node.path("cephadm.json"),
+        "{\"hostname\": \"edpm-compute01\"}",
+    )
+    .unwrap();
+    e.run(&["--from", "dataplane"]).ok();
+    let (_, changes) = e.ceph_calls();
+    for c in ["osd pool create vms", "osd pool create volumes"] {
+        assert_eq!(
+            changes.iter().filter(|x| *x == c).count(),
+            1,
+            "{c} in {changes:#?}"
+        );
+    }
+    assert_eq!(
+        changes.iter().filter(|c| c.starts_with("bootstrap ")).count(),
+        1
+    );
+    let made = created(&e.s.writes());
+    assert_eq!(made.get("Secret openstack/ceph-conf-files"), Some(&1));
+    assert!(made.values().all(|n| *n == 1), "{made:#?}");
 }
