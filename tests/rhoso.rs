@@ -753,13 +753,15 @@ fn node_root(d: &crate::director::Director, line: &str) -> String {
 /// the key shown nowhere; the post-Ceph resources applied and nova's host discovery run. A
 /// second run runs no Ceph command that changes anything and writes nothing to the API.
 #[test]
-fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_changes_nothing()
-{
+fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_changes_nothing() {
     let e = Edpm::new();
     let o = e.run(&[]);
     o.ok();
     let (_, changes) = e.ceph_calls();
-    let bootstraps: Vec<&String> = changes.iter().filter(|c| c.starts_with("bootstrap ")).collect();
+    let bootstraps: Vec<&String> = changes
+        .iter()
+        .filter(|c| c.starts_with("bootstrap "))
+        .collect();
     assert_eq!(bootstraps.len(), 1, "{changes:#?}");
     assert!(
         bootstraps[0].starts_with("bootstrap --mon-ip 172.17.3.100 --cluster-network "),
@@ -790,7 +792,10 @@ fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_c
     // ceph.conf and the key fetched, private.
     let dir = e.s.lab.state().join("out/standin/rhoso/rhoso/ceph");
     let conf = std::fs::read_to_string(dir.join("ceph.conf")).unwrap();
-    assert!(conf.contains("mon_host = [v2:172.17.3.100:3300/0"), "{conf}");
+    assert!(
+        conf.contains("mon_host = [v2:172.17.3.100:3300/0"),
+        "{conf}"
+    );
     let ring = std::fs::read_to_string(dir.join("ceph.client.openstack.keyring")).unwrap();
     assert!(ring.starts_with("[client.openstack]\n\tkey = "), "{ring}");
     let key = ring.split("key = ").nth(1).unwrap().trim().to_string();
@@ -914,7 +919,10 @@ fn a_failing_ceph_command_stops_the_dataplane_with_its_output_and_the_command_th
         );
     }
     assert_eq!(
-        changes.iter().filter(|c| c.starts_with("bootstrap ")).count(),
+        changes
+            .iter()
+            .filter(|c| c.starts_with("bootstrap "))
+            .count(),
         1
     );
     let made = created(&e.s.writes());
