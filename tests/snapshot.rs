@@ -822,7 +822,11 @@ fn a_revert_approves_the_clusters_certificate_requests_and_refuses_a_snapshot_ol
     let _api = crate::support::Spawned(child);
     let target = lab.file(
         "targets/cluster.yaml",
-        "libvirt_uri: test:///default\nundercloud: {offline: true}\n",
+        &format!(
+            "libvirt_uri: test:///default\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\nundercloud: {{offline: true}}\n",
+            lab.work().join("images").display(),
+            lab.work().join("images-ssd").display()
+        ),
     );
     // Where the lab's ocp stage leaves the cluster's kubeconfig (the target's output folder).
     let kubeconfig = lab.state().join("out/cluster/lab/ocp/auth/kubeconfig");
