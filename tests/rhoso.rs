@@ -7,6 +7,10 @@
 
 use crate::support::Lab;
 
+/// The CA bundle the stand-in's control plane holds in Secret combined-ca-bundle (a shape, not a
+/// certificate anything trusts).
+const CA_BUNDLE: &str = "-----BEGIN CERTIFICATE-----\nMIIBstandinRootCAofTheRHOSOtestsOnly\n-----END CERTIFICATE-----\n";
+
 /// On the sandbox (no substrate, no EDPM nodes) a RHOSO run goes through every stage: what
 /// needs the substrate is planned, each resource applied shown by kind and name, osp-secret's
 /// keys shown and none of the passwords labsh generated for it, in its output or its journal.
@@ -330,6 +334,8 @@ impl StandIn {
             _api: api,
         };
         s.kubectl_apply("{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"openstack\"}}");
+        // The CA bundle of the control plane's routes, as the OpenStack operator makes it.
+        s.kubectl_apply(&format!("{{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {{\"name\": \"combined-ca-bundle\", \"namespace\": \"openstack\"}}, \"stringData\": {{\"tls-ca-bundle.pem\": {}}}}}", serde_json::json!(CA_BUNDLE)));
         s.kubectl_apply("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"openstack-config\", \"namespace\": \"openstack\"}, \"data\": {\"clouds.yaml\": \"clouds:\\n  default:\\n    auth:\\n      auth_url: https://keystone-public-openstack.apps.rhoso.example.com\\n      project_name: admin\\n      username: admin\\n      user_domain_name: Default\\n      project_domain_name: Default\\n    region_name: regionOne\\n\"}}");
         s
     }
@@ -472,6 +478,13 @@ fn the_control_plane_and_data_plane_are_applied_once_on_the_stand_in_and_a_secon
     let clouds = std::fs::read_to_string(out.join("clouds.yaml")).unwrap();
     assert!(
         clouds.contains("keystone-public-openstack.apps.rhoso.example.com"),
+        "{clouds}"
+    );
+    // Its endpoints checked against the control plane's CA bundle, kept beside it.
+    let ca = out.join("tls-ca-bundle.pem");
+    assert_eq!(std::fs::read_to_string(&ca).unwrap(), CA_BUNDLE);
+    assert!(
+        clouds.contains(&format!("cacert: {}", ca.display())),
         "{clouds}"
     );
     let secure = out.join("secure.yaml");

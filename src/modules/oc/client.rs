@@ -297,6 +297,37 @@ pub fn get_one(
         .map_err(|e| Error::failed(format!("{shown}: not JSON: {e}")))
 }
 
+/// The value of `key` in Secret `name` of `namespace`, decoded, written to `path` (0600):
+/// whether the Secret holds that key (`false`, nothing written, when it does not, or in a plan
+/// before the cluster is there). The value is never shown.
+pub fn secret_to_file(
+    fx: &Effects,
+    kubeconfig: &str,
+    namespace: &str,
+    name: &str,
+    key: &str,
+    path: &str,
+) -> Result<bool, Error> {
+    use base64::Engine;
+    let Some(obj) = get_one(fx, kubeconfig, "secret", name, Some(namespace))? else {
+        return Ok(false);
+    };
+    let Some(b64) = obj["data"][key].as_str() else {
+        return Ok(false);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| {
+            Error::failed(format!(
+                "secret {namespace}/{name}: {key} is not base64: {e}"
+            ))
+        })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::failed(format!("secret {namespace}/{name}: {key} is not text")))?;
+    crate::effects::files::ensure_file(fx, path, &text, true, None)?;
+    Ok(true)
+}
+
 /// Whether `live` holds every field of `want`: each key of a map with a value it holds, a list
 /// of the same length each item held, any other value equal. A `null` in `want` is held by a
 /// missing key (the API server drops them).

@@ -271,6 +271,31 @@ pub mod oc_fns {
         Ok(nodes.iter().map(value::from_json).collect())
     }
 
+    /// Writes the value of `key` in Secret `name` of `namespace`, decoded, to `path` (mode 0600,
+    /// its content never shown), as `oc extract secret/NAME --keys KEY` does: whether the Secret
+    /// holds that key (`false`, nothing written, when it does not; in a plan, before the cluster
+    /// is there, too).
+    ///
+    /// ```rhai
+    /// if plan_mode() {
+    ///     oc::secret_to_file("/nonexistent/kubeconfig", "openstack", "combined-ca-bundle",
+    ///         "tls-ca-bundle.pem", "/tmp/tls-ca-bundle.pem")      // false
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn secret_to_file(
+        ctx: NativeCallContext,
+        kubeconfig: &str,
+        namespace: &str,
+        name: &str,
+        key: &str,
+        path: &str,
+    ) -> Res<bool> {
+        with_effects(&ctx, |fx| {
+            super::client::secret_to_file(fx, kubeconfig, namespace, name, key, path)
+        })
+    }
+
     /// The problems of a custom resource against the CRD schema of its kind in a schema file
     /// (`{"schemas": [{kind, apiVersion, schema}]}`, as tools/rhoso-crds.py writes
     /// tests/data/rhoso/crd-schemas.json): each "path: what", `[]` when it fits. A field the
