@@ -1027,7 +1027,7 @@ pub fn save(fx: &Effects, uri: &str, spec: &SaveSpec, jobs: usize) -> Result<Man
         record(fx, spec, &m)
     });
     // The lab runs again, together, whatever happened.
-    let again = run_again(fx, uri, spec, &found, &running, jobs);
+    let again = run_again(fx, uri, spec, (&found, &running), false, jobs);
     if let Err(e) = kept_and_recorded {
         // What was taken goes: the lab is as it was.
         let undo = undo_save(fx, uri, spec, &found, modelled, jobs);
@@ -1223,20 +1223,33 @@ fn stand_still(
 }
 
 /// The lab let run again, together: the paused domains resumed, or after a cold snapshot every
-/// domain that was up started again (and one that was paused paused again).
+/// domain that was up started again (and one that was paused paused again). With
+/// `only_stopped` (after a stand-still that failed part-way), only those libvirt now says it
+/// stopped: paused (live) or shut off (cold); each one it did not stop is left as it is.
 fn run_again(
     fx: &Effects,
     uri: &str,
     spec: &SaveSpec,
-    found: &[Found],
-    running: &[&Found],
+    (found, running): (&[Found], &[&Found]),
+    only_stopped: bool,
     jobs: usize,
 ) -> Result<(), Error> {
+    let now_is = |f: &Found, word: &str| {
+        !only_stopped
+            || dom_of(f)
+                .and_then(|d| d.state().map_err(|e| verr("domain state", e)))
+                .is_ok_and(|st| libvirt::state_word(st) == word)
+    };
     if !spec.cold {
+        let paused: Vec<&Found> = running
+            .iter()
+            .copied()
+            .filter(|f| now_is(f, "paused"))
+            .collect();
         return each(
             fx,
             jobs,
-            running,
+            &paused,
             "domains to resume",
             |f| f.name.clone(),
             |f| {
@@ -1247,7 +1260,10 @@ fn run_again(
         )
         .map(|_| ());
     }
-    let starts: Vec<&Found> = found.iter().filter(|f| f.state != "shutoff").collect();
+    let starts: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.state != "shutoff" && now_is(f, "shutoff"))
+        .collect();
     each(
         fx,
         jobs,
@@ -1278,70 +1294,11 @@ fn stop_the_lab(
     jobs: usize,
 ) -> Result<(), Error> {
     stand_still(fx, uri, spec, found, running, jobs).map_err(|e| {
-        match run_again_where_stopped(fx, uri, spec, found, running, jobs) {
+        match run_again(fx, uri, spec, (found, running), true, jobs) {
             Ok(()) => e,
             Err(back) => e.with_cause(back),
         }
     })
-}
-
-/// After a stand-still that failed part-way: each domain it stopped let run again (a live
-/// save's paused domains resumed, a cold save's shut-down domains started, and paused again if
-/// they were), each one it did not stop left as it is.
-fn run_again_where_stopped(
-    fx: &Effects,
-    uri: &str,
-    spec: &SaveSpec,
-    found: &[Found],
-    running: &[&Found],
-    jobs: usize,
-) -> Result<(), Error> {
-    let now = |f: &Found| -> Result<String, Error> {
-        let st = dom_of(f)?.state().map_err(|e| verr("domain state", e))?;
-        Ok(libvirt::state_word(st))
-    };
-    if !spec.cold {
-        let paused: Vec<&Found> = running
-            .iter()
-            .copied()
-            .filter(|f| now(f).map(|s| s == "paused").unwrap_or(false))
-            .collect();
-        return each(
-            fx,
-            jobs,
-            &paused,
-            "domains to resume",
-            |f| f.name.clone(),
-            |f| {
-                act(fx, "virt.domain.resume", &f.name, uri, || {
-                    dom_of(f)?.resume().map_err(|e| verr("resume", e))
-                })
-            },
-        )
-        .map(|_| ());
-    }
-    let off: Vec<&Found> = found
-        .iter()
-        .filter(|f| f.state != "shutoff")
-        .filter(|f| now(f).map(|s| s == "shutoff").unwrap_or(false))
-        .collect();
-    each(
-        fx,
-        jobs,
-        &off,
-        "domains to start",
-        |f| f.name.clone(),
-        |f| {
-            act(fx, "virt.domain.start", &f.name, uri, || {
-                dom_of(f)?.create().map_err(|e| verr("start", e))?;
-                if f.state == "paused" {
-                    dom_of(f)?.suspend().map_err(|e| verr("pause", e))?;
-                }
-                Ok(())
-            })
-        },
-    )
-    .map(|_| ())
 }
 
 fn dom_of(f: &Found) -> Result<&Domain, Error> {
