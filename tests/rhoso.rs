@@ -671,7 +671,7 @@ impl Edpm {
             "{\"hostname\": \"edpm-compute01\"}",
         )
         .unwrap();
-        node_root(
+        crate::ssh_node::as_root(
             &node,
             &format!(
                 "set -e\nuseradd -m -s /bin/sh cloud-admin\ninstall -d -m 0700 -o cloud-admin /home/cloud-admin/.ssh\n\
@@ -736,28 +736,6 @@ impl Edpm {
         }
         r
     }
-}
-
-/// Runs `line` as root on a stand-in (director.sh authorises its client key for root).
-fn node_root(d: &crate::director::Director, line: &str) -> String {
-    let out = crate::support::run_ok(
-        std::process::Command::new("ssh")
-            .args([
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-i",
-            ])
-            .arg(d.path("clientkey"))
-            .args(["-p", &d.port.to_string(), "root@127.0.0.1", "--", line]),
-        format!("as root on the stand-in: {line}"),
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The dataplane stage with EDPM nodes to reach (the stand-in sshd and cephadm): Ceph

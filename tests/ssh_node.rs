@@ -17,7 +17,7 @@ use std::time::Duration;
 const CTLPLANE_IP: &str = "172.16.0.21";
 
 /// Runs `line` as root on a stand-in (director.sh authorises its client key for root).
-fn as_root(d: &Director, line: &str) -> String {
+pub(crate) fn as_root(d: &Director, line: &str) -> String {
     let out = run_ok(
         Command::new("ssh")
             .args([
