@@ -434,7 +434,12 @@ pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, Error>
     let env = ["IPMITOOL_PASSWORD", "IPMI_PASSWORD"]
         .map(|k| (k.to_string(), Arg::Secret(i.password.clone())));
     let target = format!("{}:{}", i.address, i.port);
-    let go = || run(fx, argv.clone(), &env).map(|o| o.stdout.trim().to_string());
+    let go = || {
+        again_when_no_session(
+            || run(fx, argv.clone(), &env).map(|o| o.stdout.trim().to_string()),
+            std::time::Duration::from_millis(500),
+        )
+    };
     if action == "status" {
         fx.read(Op::new("bmc.ipmi.power_status", &target), go)
     } else {
@@ -444,6 +449,41 @@ pub fn ipmi_power(fx: &Effects, i: &Ipmi, action: &str) -> Result<String, Error>
             || format!("planned: power {action}"),
         )
     }
+}
+
+/// What ipmitool prints when the BMC answered but no RMCP+ session came of it: an answer to an
+/// earlier, retransmitted request arriving while the next one was awaited (a slow BMC: VirtualBMC
+/// on a busy host), or a BMC out of sessions. No command reached the BMC, so asking again is safe
+/// for every action, `reset` and `cycle` included. A BMC that does not answer at all is not in
+/// this list: asking it again would only wait as long again.
+const NO_SESSION_YET: [&str; 3] = [
+    "Received an Unexpected",
+    "insufficient resources for session",
+    "BMC initialization in progress",
+];
+
+/// How many times ipmitool is run when it fails with one of NO_SESSION_YET. Ironic does the same
+/// for the same messages, on every ipmitool command it runs (openstack/ironic,
+/// ironic/drivers/modules/ipmitool.py, `_exec_ipmitool` and IPMITOOL_RETRYABLE_FAILURES, 39.0.0).
+const SESSION_TRIES: u32 = 4;
+
+/// Runs `go` again, after `pause` (doubled each time), while it fails with one of NO_SESSION_YET,
+/// SESSION_TRIES times at most; any other failure, and the last one, is returned as it is.
+fn again_when_no_session(
+    mut go: impl FnMut() -> Result<String, Error>,
+    pause: std::time::Duration,
+) -> Result<String, Error> {
+    let mut wait = pause;
+    for _ in 1..SESSION_TRIES {
+        match go() {
+            Err(e) if NO_SESSION_YET.iter().any(|m| e.message().contains(m)) => {
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+            done => return done,
+        }
+    }
+    go()
 }
 
 /// One node of instackenv.json, checked: its fields as the file holds them (`name`, `pm_type`,
@@ -483,6 +523,56 @@ pub fn write_instackenv(fx: &Effects, path: &str, nodes: &[Node]) -> Result<bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipmitool_is_run_again_only_while_the_bmc_answered_without_a_session() {
+        let stale = "command failed with exit code 1: ipmitool -I lanplus power status\n\
+            Error: Received an Unexpected Open Session Response\n\
+            Error: Unable to establish IPMI v2 / RMCP+ session";
+        let pause = std::time::Duration::from_millis(1);
+        let mut runs = 0;
+        let got = again_when_no_session(
+            || {
+                runs += 1;
+                if runs < 3 {
+                    Err(Error::failed(stale))
+                } else {
+                    Ok("Chassis Power is on".into())
+                }
+            },
+            pause,
+        );
+        assert_eq!(got.ok().as_deref(), Some("Chassis Power is on"));
+        assert_eq!(runs, 3);
+
+        let mut runs = 0;
+        let got = again_when_no_session(
+            || {
+                runs += 1;
+                Err(Error::failed(stale))
+            },
+            pause,
+        );
+        assert!(got.is_err_and(|e| e.message().contains("Unexpected Open Session")));
+        assert_eq!(runs, SESSION_TRIES);
+
+        // A BMC that does not answer, or refuses the password, is asked once.
+        for other in [
+            "Error: Unable to establish IPMI v2 / RMCP+ session",
+            "Error in open session response message : invalid user name",
+        ] {
+            let mut runs = 0;
+            let got = again_when_no_session(
+                || {
+                    runs += 1;
+                    Err(Error::failed(other))
+                },
+                pause,
+            );
+            assert!(got.is_err());
+            assert_eq!(runs, 1, "{other}");
+        }
+    }
 
     #[test]
     fn ipmitool_waits_the_timeout_given_and_asks_once_more() {
