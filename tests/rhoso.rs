@@ -627,6 +627,44 @@ fn a_failed_condition_is_explained_with_its_message_and_the_command_that_continu
     assert_eq!(s.writes().len(), before, "nothing written to the cluster");
 }
 
+/// An operator whose InstallPlan OLM marks Failed stops the control plane stage at once, with
+/// OLM's message and the command that continues, before any later resource is written.
+#[test]
+fn a_failed_install_plan_stops_the_control_plane_with_olms_message() {
+    use sha2::Digest;
+    let s = StandIn::new("0");
+    // The stand-in's InstallPlan name for Subscription openstack-operators/openstack-operator
+    // (tests/harness/kubeapi.py plan_name).
+    let h = format!(
+        "{:x}",
+        sha2::Sha256::digest(b"openstack-operators/openstack-operator")
+    );
+    let letters: String = h
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .take(5)
+        .collect();
+    let plan = format!("install-{letters:x<5}");
+    std::fs::write(
+        s.data.join("fail.json"),
+        format!("{{\"InstallPlan/{plan}\": {{\"condition\": \"Installed\", \"reason\": \"InstallComponentFailed\", \"message\": \"error validating existing CRs against new CRD's schema for \\\"openstackcontrolplanes.core.openstack.org\\\"\"}}}}"),
+    )
+    .unwrap();
+    let o = s.run(&["--only", "controlplane"]).run();
+    o.code(1)
+        .stderr_has(&format!("installplan.v1alpha1.operators.coreos.com/{plan} -n openstack-operators: status.phase is Failed"))
+        .stderr_has("error validating existing CRs against new CRD's schema")
+        .stderr_has("--only controlplane --from controlplane");
+    assert!(
+        !s.writes()
+            .iter()
+            .any(|w| w.contains("OpenStackControlPlane")
+                || w.contains("NodeNetworkConfigurationPolicy")),
+        "nothing after the operators is written: {:?}",
+        s.writes()
+    );
+}
+
 /// The EDPM nodes' side for the dataplane stage: the stand-in sshd of tests/harness/director.sh
 /// (a mount namespace of overlays on 127.0.0.1) with the data plane's user `cloud-admin`
 /// accepting the lab's key, sudo without a password, and tests/harness/edpm/cephadm.py as

@@ -554,9 +554,26 @@ pub fn unobserved(obj: &Value) -> Option<(u64, u64)> {
 /// Where `obj` stands against `until` (see [`Standing`]). A status of an older generation than
 /// the object's (its controller has not seen the last change) is waited past, neither met nor
 /// failed.
-pub fn standing(obj: &Value, until: &Until) -> Standing {
+pub fn standing(obj: &Value, until: &Until, fails: &[String]) -> Standing {
     if unobserved(obj).is_some() {
         return Standing::Waiting;
+    }
+    if let Until::Field(p, _) = until {
+        if let Some(v) = field(obj, p).filter(|v| fails.contains(v)) {
+            let mut why = format!("{p} is {v}");
+            // OLM's objects say why in status.reason and status.message (a
+            // ClusterServiceVersion), or in a condition (an InstallPlan's Installed).
+            for k in ["reason", "message"] {
+                if let Some(t) = obj["status"][k].as_str().filter(|t| !t.is_empty()) {
+                    why.push_str(&format!("; {k}: {t}"));
+                }
+            }
+            let open = not_true(obj);
+            if !open.is_empty() {
+                why.push_str(&format!("; not True: {}", open.join("; ")));
+            }
+            return Standing::Failed(why);
+        }
     }
     // Ready mirrors the first failed condition (lib-common condition Mirror): the failed
     // condition itself is named when there is one.
@@ -624,6 +641,8 @@ pub struct Wait {
     pub name: String,
     pub namespace: Option<String>,
     pub until: Until,
+    /// Values of the Until::Field's field that end the wait as failed.
+    pub fails: Vec<String>,
     pub timeout: Duration,
     pub interval: Duration,
 }
@@ -674,7 +693,7 @@ pub fn wait_for(fx: &Effects, kubeconfig: &str, w: &Wait) -> Result<Option<Value
             last = Some(line);
         }
         if let Some(o) = &obj {
-            match standing(o, &w.until) {
+            match standing(o, &w.until, &w.fails) {
                 Standing::Met => return Ok(obj),
                 Standing::Failed(why) => {
                     return Err(Error::failed(format!("{who}: {why}")));
@@ -793,22 +812,25 @@ mod tests {
         };
         // Ready, but of the spec before the last change: not met yet.
         assert_eq!(unobserved(&at(1, 2, "True", "")), Some((1, 2)));
-        assert_eq!(standing(&at(1, 2, "True", ""), &ready), Standing::Waiting);
+        assert_eq!(
+            standing(&at(1, 2, "True", ""), &ready, &[]),
+            Standing::Waiting
+        );
         // A failure of the spec before the change is not this spec's.
         assert_eq!(
-            standing(&at(1, 2, "False", "Error"), &ready),
+            standing(&at(1, 2, "False", "Error"), &ready, &[]),
             Standing::Waiting
         );
         // Seen: as the conditions say.
         assert_eq!(unobserved(&at(2, 2, "True", "")), None);
-        assert_eq!(standing(&at(2, 2, "True", ""), &ready), Standing::Met);
+        assert_eq!(standing(&at(2, 2, "True", ""), &ready, &[]), Standing::Met);
         assert!(matches!(
-            standing(&at(2, 2, "False", "Error"), &ready),
+            standing(&at(2, 2, "False", "Error"), &ready, &[]),
             Standing::Failed(_)
         ));
         // No observedGeneration (a kind whose operator sets none): the conditions alone.
         let plain = serde_json::json!({"metadata": {"generation": 3}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        assert_eq!(standing(&plain, &ready), Standing::Met);
+        assert_eq!(standing(&plain, &ready, &[]), Standing::Met);
     }
 
     #[test]
@@ -818,19 +840,19 @@ mod tests {
         let progressing = obj(
             serde_json::json!([{"type": "Ready", "status": "False", "severity": "Info", "reason": "Requested", "message": "Setup started"}]),
         );
-        assert_eq!(standing(&progressing, &ready), Standing::Waiting);
+        assert_eq!(standing(&progressing, &ready, &[]), Standing::Waiting);
         assert_eq!(not_true(&progressing), vec!["Ready False (Setup started)"]);
         assert_eq!(
             conditions_line(&progressing),
             "Ready False (Requested): Setup started"
         );
         let done = obj(serde_json::json!([{"type": "Ready", "status": "True"}]));
-        assert_eq!(standing(&done, &ready), Standing::Met);
+        assert_eq!(standing(&done, &ready, &[]), Standing::Met);
         let failed = obj(
             serde_json::json!([{"type": "Ready", "status": "False", "severity": "Warning"},
             {"type": "OpenStackControlPlaneKeystoneAPIReady", "status": "False", "severity": "Error", "reason": "Error", "message": "KeystoneAPI error occurred"}]),
         );
-        assert_eq!(standing(&failed, &ready), Standing::Failed(
+        assert_eq!(standing(&failed, &ready, &[]), Standing::Failed(
             "condition OpenStackControlPlaneKeystoneAPIReady is False with severity Error (Error): KeystoneAPI error occurred".into()));
         // Ready mirrors the failure (lib-common's Mirror): the condition that failed is named.
         let mirrored = obj(
@@ -838,14 +860,14 @@ mod tests {
             {"type": "OpenStackControlPlaneKeystoneAPIReady", "status": "False", "severity": "Error", "reason": "Error", "message": "KeystoneAPI error occurred"}]),
         );
         assert!(
-            matches!(standing(&mirrored, &ready), Standing::Failed(w) if w.starts_with("condition OpenStackControlPlaneKeystoneAPIReady "))
+            matches!(standing(&mirrored, &ready, &[]), Standing::Failed(w) if w.starts_with("condition OpenStackControlPlaneKeystoneAPIReady "))
         );
         let phase = Until::Field("status.phase".into(), Some("Succeeded".into()));
-        assert_eq!(standing(&done, &phase), Standing::Waiting);
+        assert_eq!(standing(&done, &phase, &[]), Standing::Waiting);
         let csv = serde_json::json!({"status": {"phase": "Succeeded"}});
-        assert_eq!(standing(&csv, &phase), Standing::Met);
+        assert_eq!(standing(&csv, &phase, &[]), Standing::Met);
         assert_eq!(
-            standing(&csv, &Until::Field("status.installedCSV".into(), None)),
+            standing(&csv, &Until::Field("status.installedCSV".into(), None), &[]),
             Standing::Waiting
         );
         assert_eq!(
@@ -855,6 +877,40 @@ mod tests {
             )
             .as_deref(),
             Some("x.v1")
+        );
+    }
+
+    #[test]
+    fn a_field_holding_a_failing_value_ends_the_wait_with_why() {
+        let phase = Until::Field("status.phase".into(), Some("Complete".into()));
+        let fails = ["Failed".to_string()];
+        let plan = |p: &str| {
+            serde_json::json!({"status": {"phase": p, "conditions": [{"type": "Installed",
+                "status": "False", "reason": "InstallComponentFailed",
+                "message": "error creating csv openstack-operator.v1.0.6"}]}})
+        };
+        assert_eq!(
+            standing(&plan("Installing"), &phase, &fails),
+            Standing::Waiting
+        );
+        assert_eq!(
+            standing(&plan("Failed"), &phase, &fails),
+            Standing::Failed(
+                "status.phase is Failed; not True: Installed False (error creating csv openstack-operator.v1.0.6)"
+                    .into()
+            )
+        );
+        // Without `fails`, Failed is only not Complete yet.
+        assert_eq!(standing(&plan("Failed"), &phase, &[]), Standing::Waiting);
+        let csv = serde_json::json!({"status": {"phase": "Failed", "reason": "InstallCheckFailed",
+            "message": "install timeout"}});
+        let succeeded = Until::Field("status.phase".into(), Some("Succeeded".into()));
+        assert_eq!(
+            standing(&csv, &succeeded, &fails),
+            Standing::Failed(
+                "status.phase is Failed; reason: InstallCheckFailed; message: install timeout"
+                    .into()
+            )
         );
     }
 
@@ -882,6 +938,7 @@ mod tests {
             name: "osp-secret".into(),
             namespace: None,
             until: Until::Condition("Ready".into()),
+            fails: vec![],
             timeout: Duration::from_secs(1),
             interval: Duration::from_secs(1),
         };
@@ -951,6 +1008,7 @@ esac
             name: "cp".into(),
             namespace: Some("openstack".into()),
             until: Until::Condition("Ready".into()),
+            fails: vec![],
             timeout: Duration::from_secs(20),
             interval: Duration::from_millis(50),
         };

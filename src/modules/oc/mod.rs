@@ -49,6 +49,9 @@ option_spec! {
         field: Option<String>,
         /// The value `field` must have (without it, any value but empty).
         equals: Option<String>,
+        /// Values of `field` that end the wait as failed ("Failed" for an InstallPlan's or a
+        /// ClusterServiceVersion's status.phase).
+        fails: Option<Vec<String>>,
         /// Seconds before it gives up (default 1800).
         timeout: Option<Seconds>,
         /// Seconds between looks (default 10).
@@ -141,8 +144,9 @@ pub mod oc_fns {
     /// (`#{condition}`, default "Ready") or a field has a value (`#{field: "status.phase",
     /// equals: "Succeeded"}`); `namespace`, `timeout` (seconds, 1800), `interval` (10). Prints a
     /// line each time its conditions change; fails at once when a condition is False with
-    /// severity Error, naming it with its reason and message; on expiry names the conditions not
-    /// True. A status its operator wrote for an older generation of the object (its
+    /// severity Error, naming it with its reason and message, or when `field` holds one of
+    /// `fails` (a list of values), naming it with the object's status.reason, status.message and
+    /// the conditions not True; on expiry names the conditions not True. A status its operator wrote for an older generation of the object (its
     /// observedGeneration behind metadata.generation, as right after a change) is waited past.
     /// Returns the object; `()` in a plan, which does not wait.
     ///
@@ -151,7 +155,8 @@ pub mod oc_fns {
     ///     oc::wait_for("/nonexistent/kubeconfig", "OpenStackControlPlane", "openstack-control-plane",
     ///         #{namespace: "openstack", timeout: 3600});
     ///     oc::wait_for("/nonexistent/kubeconfig", "csv", "openstack-operator.v1.0.6",
-    ///         #{namespace: "openstack-operators", field: "status.phase", equals: "Succeeded"});
+    ///         #{namespace: "openstack-operators", field: "status.phase", equals: "Succeeded",
+    ///           fails: ["Failed"]});
     /// }
     /// ```
     #[rhai_fn(return_raw)]
@@ -396,6 +401,11 @@ fn wait_spec(kind: &str, name: &str, opts: Map) -> Result<client::Wait, crate::e
             )));
         }
     }
+    if o.fails.is_some() && o.field.is_none() {
+        return Err(Error::invalid(
+            "oc::wait_for: option 'fails' needs 'field' (the path whose values it lists)",
+        ));
+    }
     let until = match (o.condition, o.field, o.equals) {
         (Some(_), Some(_), _) => {
             return Err(Error::invalid(
@@ -415,6 +425,7 @@ fn wait_spec(kind: &str, name: &str, opts: Map) -> Result<client::Wait, crate::e
         name: name.to_string(),
         namespace: o.namespace,
         until,
+        fails: o.fails.unwrap_or_default(),
         timeout: o.timeout.map_or(Duration::from_secs(1800), |t| t.0),
         interval: o.interval.map_or(Duration::from_secs(10), |t| t.0),
     })
@@ -503,6 +514,12 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("needs 'field'"));
+        let mut m = Map::new();
+        m.insert("fails".into(), Dynamic::from_array(vec!["Failed".into()]));
+        assert!(wait_spec("csv", "x", m)
+            .unwrap_err()
+            .to_string()
+            .contains("'fails' needs 'field'"));
         let mut m = Map::new();
         m.insert("timout".into(), Dynamic::from(5_i64));
         assert!(wait_spec("csv", "x", m)
