@@ -177,6 +177,10 @@ fn a_profile_rhoso_refuses_names_its_file_and_key_and_nothing_is_made() {
          "profiles/octavia.rhai: rhoso.octavia.enabled: false, and rhoso.load_balancers asks for them"),
         ("small", "vms: #{ ocp: #{ memory_mib: 16384 } }",
          "profiles/small.rhai: vms.ocp.memory_mib: 16384 MiB is below the 32768 MiB a single-node OpenShift needs"),
+        ("octvlan", "rhoso: #{ octavia: #{ vlan: 20 } }",
+         "profiles/octvlan.rhai: rhoso.octavia.vlan: 20 is the VLAN of overcloud.networks.internal_api too"),
+        ("smallnet", "overcloud: #{ networks: #{ storage: #{ cidr: \"172.17.3.0/26\", pool: [\"172.17.3.40\", \"172.17.3.50\"] } } }",
+         "profiles/smallnet.rhai: overcloud.networks.storage.cidr: 172.17.3.0/26 is too small for a RHOSO lab"),
     ];
     for (name, over, want) in cases {
         lab.file(
