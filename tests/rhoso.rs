@@ -962,3 +962,124 @@ fn a_failing_ceph_command_stops_the_dataplane_with_its_output_and_the_command_th
     assert_eq!(made.get("Secret openstack/ceph-conf-files"), Some(&1));
     assert!(made.values().all(|n| *n == 1), "{made:#?}");
 }
+
+/// The tenant stage of a RHOSO lab on a real cloud: the control plane's ConfigMap openstack-config
+/// names the devcloud's Keystone (the stand-in cannot run one), the admin password is the one
+/// labsh keeps for osp-secret's AdminPassword (here given as the devcloud's). The dataplane stage
+/// writes the cloud's clouds.yaml and a 0600 secure.yaml from them; the tenant stage then makes
+/// the OpenShift tenant on that cloud with no cloud named in the target file, as python-
+/// openstackclient reads back; the password is in no output.
+#[test]
+fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let clouds = crate::support::devcloud::devcloud();
+    // The devcloud's admin credentials, as its clouds.yaml gives them (its first cloud's).
+    let text = std::fs::read_to_string(&clouds).unwrap();
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {key} in {}", clouds.display()))
+    };
+    let (auth_url, password) = (value("auth_url:"), value("password:"));
+    let s = StandIn::new("0");
+    // The control plane's clouds.yaml, as the OpenStack operator writes it, naming the devcloud;
+    // its endpoints are plain http here, so no CA bundle.
+    let cloud_yaml = format!(
+        "clouds:\n  default:\n    auth:\n      auth_url: {auth_url}\n      project_name: admin\n      username: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: regionOne\n"
+    );
+    s.kubectl_apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "openstack-config", "namespace": "openstack"},
+        "data": {"clouds.yaml": cloud_yaml}})
+        .to_string(),
+    );
+    s.kubectl(
+        &["delete", "secret", "combined-ca-bundle", "-n", "openstack"],
+        None,
+    );
+    let p = crate::cloud::uniq("rhoso");
+    let (api, ingress) = ("192.168.122.236", "192.168.122.237");
+    crate::cloud::release_fips(&clouds, &[api, ingress]);
+    let img = crate::cloud::small_image(&s.lab);
+    s.lab.file(
+        "profiles/rhoso-cloud.rhai",
+        &format!(
+            "fn overrides() {{ #{{ base: \"rhoso\", rhoso: #{{ wait_interval: 0 }}, tenant: #{{ project: \"{p}-tenant\", user: \"{p}-user\", flavor: #{{ name: \"{p}-master\" }},\n  api_fip: \"{api}\", ingress_fip: \"{ingress}\", image: #{{ name: \"{p}-rhcos\", file: \"{}\" }} }} }} }}\n",
+            img.display()
+        ),
+    );
+    let o = s
+        .lab
+        .run_script("lab.rhai")
+        .args([
+            "--profile",
+            "profiles/rhoso-cloud.rhai",
+            "--target",
+            s.target.to_str().unwrap(),
+            "--only",
+            "dataplane",
+            "--only",
+            "tenant",
+        ])
+        .env("LABSH_SECRET_RHOSO_ADMINPASSWORD", &password)
+        .run();
+    o.ok();
+    assert!(
+        !o.stdout.contains(&password) && !o.stderr.contains(&password),
+        "the admin password is shown"
+    );
+    let secure = walk(&s.lab.state().join("out"))
+        .into_iter()
+        .find(|f| f.ends_with("rhoso/cloud/secure.yaml"))
+        .expect("secure.yaml written");
+    assert_eq!(
+        std::fs::metadata(&secure).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(std::fs::read_to_string(&secure)
+        .unwrap()
+        .contains(&password));
+    // What the tenant stage made, read back by python-openstackclient on the devcloud.
+    let project = crate::support::devcloud::osc(
+        &clouds,
+        "devcloud",
+        &["project", "show", &format!("{p}-tenant")],
+    );
+    assert_eq!(project["name"], format!("{p}-tenant"));
+    let fips = crate::support::devcloud::osc(
+        &clouds,
+        "devcloud",
+        &[
+            "floating",
+            "ip",
+            "list",
+            "--project",
+            &format!("{p}-tenant"),
+        ],
+    );
+    let addrs: Vec<&str> = fips
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["Floating IP Address"].as_str())
+        .collect();
+    assert!(
+        addrs.contains(&api) && addrs.contains(&ingress),
+        "{addrs:?}"
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
