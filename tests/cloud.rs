@@ -516,14 +516,14 @@ assert_eq(cloud::servers("devcloud", #{{name: "{n}"}}).len(), 1);
 }
 
 /// A TLS front for Keystone on 127.0.0.1 with a certificate from a CA of the test's own.
-struct TlsFront {
+pub(crate) struct TlsFront {
     _server: Spawned,
-    port: u16,
-    ca: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) ca: PathBuf,
 }
 
 impl TlsFront {
-    fn start(lab: &Lab) -> TlsFront {
+    pub(crate) fn start(lab: &Lab) -> TlsFront {
         let d = lab.work().join("tls");
         std::fs::create_dir_all(&d).unwrap();
         let sh = format!(

@@ -964,11 +964,13 @@ fn a_failing_ceph_command_stops_the_dataplane_with_its_output_and_the_command_th
 }
 
 /// The tenant stage of a RHOSO lab on a real cloud: the control plane's ConfigMap openstack-config
-/// names the devcloud's Keystone (the stand-in cannot run one), the admin password is the one
-/// labsh keeps for osp-secret's AdminPassword (here given as the devcloud's). The dataplane stage
-/// writes the cloud's clouds.yaml and a 0600 secure.yaml from them; the tenant stage then makes
-/// the OpenShift tenant on that cloud with no cloud named in the target file, as python-
-/// openstackclient reads back; the password is in no output.
+/// names the devcloud's Keystone (the stand-in cannot run one) behind TLS with a certificate of
+/// the CA in Secret combined-ca-bundle, and the admin password is the one labsh keeps for
+/// osp-secret's AdminPassword (here given as the devcloud's). The dataplane stage writes the
+/// cloud's clouds.yaml (its cacert that CA), a 0600 secure.yaml; the tenant stage then makes the
+/// OpenShift tenant on that cloud with no cloud named in the target file, as python-
+/// openstackclient reads back, and its clouds.yaml names the CA too; the password is in no
+/// output.
 #[test]
 fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
     use std::os::unix::fs::PermissionsExt;
@@ -982,11 +984,15 @@ fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
             .unwrap_or_else(|| panic!("no {key} in {}", clouds.display()))
     };
     let (auth_url, password) = (value("auth_url:"), value("password:"));
+    assert!(auth_url.starts_with("http://127.0.0.1:5000/"), "{auth_url}");
     let s = StandIn::new("0");
-    // The control plane's clouds.yaml, as the OpenStack operator writes it, naming the devcloud;
-    // its endpoints are plain http here, so no CA bundle.
+    // The control plane's clouds.yaml, as the OpenStack operator writes it, naming the devcloud's
+    // Keystone behind TLS with a certificate of a CA of the test's own, as the control plane's
+    // routes have certificates of its own CAs; that CA in Secret combined-ca-bundle.
+    let front = crate::cloud::TlsFront::start(&s.lab);
     let cloud_yaml = format!(
-        "clouds:\n  default:\n    auth:\n      auth_url: {auth_url}\n      project_name: admin\n      username: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: regionOne\n"
+        "clouds:\n  default:\n    auth:\n      auth_url: https://127.0.0.1:{}/v3\n      project_name: admin\n      username: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: regionOne\n",
+        front.port
     );
     s.kubectl_apply(
         &serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
@@ -994,9 +1000,12 @@ fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
         "data": {"clouds.yaml": cloud_yaml}})
         .to_string(),
     );
-    s.kubectl(
-        &["delete", "secret", "combined-ca-bundle", "-n", "openstack"],
-        None,
+    let ca = std::fs::read_to_string(&front.ca).unwrap();
+    s.kubectl_apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "combined-ca-bundle", "namespace": "openstack"},
+        "stringData": {"tls-ca-bundle.pem": ca}})
+        .to_string(),
     );
     let p = crate::cloud::uniq("rhoso");
     let (api, ingress) = ("192.168.122.236", "192.168.122.237");
@@ -1040,6 +1049,19 @@ fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
     assert!(std::fs::read_to_string(&secure)
         .unwrap()
         .contains(&password));
+    // The CA bundle kept beside the cloud's clouds.yaml, which names it; the tenant's clouds.yaml
+    // (the installer's) names it too.
+    let bundle = secure.with_file_name("tls-ca-bundle.pem");
+    assert_eq!(std::fs::read_to_string(&bundle).unwrap(), ca);
+    let tenant_yaml = walk(&s.lab.state().join("out"))
+        .into_iter()
+        .find(|f| f.ends_with("clouds.yaml") && !f.ends_with("rhoso/cloud/clouds.yaml"))
+        .expect("the tenant's clouds.yaml");
+    let text = std::fs::read_to_string(&tenant_yaml).unwrap();
+    assert!(
+        text.contains(&format!("cacert: {}", bundle.display())),
+        "{text}"
+    );
     // What the tenant stage made, read back by python-openstackclient on the devcloud.
     let project = crate::support::devcloud::osc(
         &clouds,

@@ -326,7 +326,8 @@ pub mod cloud_fns {
     /// or the `OS_*` variables, `"envvars"` the variables), or a map: `#{cloud, clouds_yaml}`,
     /// `#{openrc: "overcloudrc"}`, or inline keys as in clouds.yaml's `auth:` (`auth_url`,
     /// `username`, `password` (a secret), `project_name`, domains, `region_name`, `interface`,
-    /// `cacert`, `insecure`). Returns `#{name, key, auth_url, user, project, region, offline}`;
+    /// `cacert`, `insecure`). Returns `#{name, key, auth_url, user, project, region, offline}`
+    /// (and `cacert`, the CA bundle's path, when the cloud names one);
     /// pass it (or the name) to every other `cloud::` function. In plan mode a cloud that cannot
     /// be reached yet (its openrc not written) is `offline` and planned against as empty, and so
     /// is a map with `planned: "why"` (or `true`): credentials that only exist once the run has

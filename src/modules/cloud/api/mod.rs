@@ -339,6 +339,9 @@ pub struct Described<'c> {
     region: Option<&'c str>,
     interface: &'c str,
     verify: bool,
+    /// The CA bundle the cloud's certificates are checked against, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cacert: Option<String>,
 }
 
 pub fn describe(cfg: &CloudConfig) -> Described<'_> {
@@ -350,6 +353,7 @@ pub fn describe(cfg: &CloudConfig) -> Described<'_> {
         region: cfg.region.as_deref(),
         interface: &cfg.interface,
         verify: cfg.verify,
+        cacert: cfg.cacert.as_ref().map(|c| c.display().to_string()),
     }
 }
 
