@@ -3,23 +3,31 @@
 //! wait-for` run in their folder with their progress and log, each step skipped once done there.
 //!
 //! The rules come from openshift/installer release-4.18:
-//! - pkg/asset/agent/installconfig.go: the platforms the agent installer takes
-//!   (ValidateSupportedPlatforms), the control plane's replicas
-//!   (validateControlPlaneConfiguration: 1, 3, 4 or 5 from 4.18, 1 or 3 before), single-node
-//!   OpenShift (validateSNOConfiguration: 0 computes, platform none or external, OVNKubernetes);
-//! - pkg/asset/agent/agentconfig/agenthosts.go: each host's interfaces with a MAC each, valid and
-//!   unique across hosts (validateHostInterfaces), its role master or worker (validateRoles), the
-//!   WWN extensions refused in its rootDeviceHints (validateHostRootDeviceHints), the rendezvous
-//!   IP on no worker (validateRendezvousIPNotWorker);
-//! - pkg/types/baremetal/validation/platform.go: a root device hint's deviceName a /dev path
-//!   (ValidateHostRootDeviceHints); apiVIPs and ingressVIPs given, inside the machine network
-//!   (validateIPinMachineCIDR), and apart; not fewer hosts of a role than its replicas
-//!   (validateHostsCount).
+//! - pkg/asset/agent/common.go: the platforms the agent installer takes
+//!   (SupportedInstallerPlatforms, checked by installconfig.go's ValidateSupportedPlatforms);
+//! - pkg/asset/agent/installconfig.go: the control plane's replicas
+//!   (validateControlPlaneConfiguration: 1, 3, 4 or 5 from 4.18, 1 or 3 before;
+//!   docs/user/agent/control-plane-replicas.md), single-node OpenShift (validateSNOConfiguration:
+//!   0 computes, platform none or external, and there OVNKubernetes);
+//! - pkg/types/defaults/machinepools.go and installconfig.go: a machine pool without replicas
+//!   has 3, and an install-config without compute pools one of 3 workers (SetMachinePoolDefaults,
+//!   SetInstallConfigDefaults);
+//! - pkg/types/validation/installconfig.go: OpenShiftSDN refused from 4.15 (validateNetworking);
+//!   baremetal's apiVIPs and ingressVIPs given, inside the machine network and apart
+//!   (validateAPIAndIngressVIPs, ValidateIPinMachineCIDR);
+//! - pkg/asset/agent/agentconfig/agenthosts.go: each host's interfaces with a MAC each, valid
+//!   (pkg/validate MAC: six octets, unicast) and unique across hosts (validateHostInterfaces),
+//!   its role master or worker (validateRoles), the WWN extensions refused in its
+//!   rootDeviceHints (validateHostRootDeviceHints), the rendezvous IP on no worker
+//!   (validateRendezvousIPNotWorker);
+//! - pkg/types/baremetal/validation/platform.go: a root device hint's deviceName a path in /dev
+//!   or /dev/disk/by-path (ValidateHostRootDeviceHints).
 //!
 //! labsh's own rules beside them (the installer finds these only once the hosts boot): the
-//! rendezvous IP is an address of a host's networkConfig, inside the machine network; exactly as
-//! many hosts of each role as the replicas (each host is a VM of the lab, none spare); host names
-//! unique.
+//! rendezvous IP given, IPv4, an address of a host's networkConfig, inside the machine network;
+//! exactly as many hosts of each role as the replicas (each host is a VM of the lab, none spare;
+//! the installer's validateHostsCount does not run for agent installs); host names unique; each
+//! mac-address of a host's networkConfig one of its interfaces.
 
 use super::installer::{line_hook, Said};
 use crate::effects::process::{self, Command};
@@ -63,22 +71,38 @@ fn platform(ic: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// The compute replicas of an install-config, all pools together.
+/// The replicas the installer gives a machine pool that names none (pkg/types/defaults
+/// machinepools.go SetMachinePoolDefaults, release-4.18).
+const DEFAULT_REPLICAS: i64 = 3;
+
+/// The compute replicas of an install-config, all pools together, with the installer's
+/// defaults: a pool without replicas has 3, and no compute pools is one pool of 3 workers.
 fn workers(ic: &Value) -> i64 {
-    at(ic, "compute")
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| p.get("replicas").and_then(Value::as_i64).unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
+    match at(ic, "compute").as_array() {
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .map(|p| match p.get("replicas") {
+                None | Some(Value::Null) => DEFAULT_REPLICAS,
+                Some(r) => r.as_i64().unwrap_or(0),
+            })
+            .sum(),
+        _ => DEFAULT_REPLICAS,
+    }
+}
+
+/// The control plane's replicas, the installer's default of 3 when none are given; None when
+/// they are not a whole number.
+fn control_replicas(ic: &Value) -> Option<i64> {
+    match at(ic, "controlPlane.replicas") {
+        Value::Null => Some(DEFAULT_REPLICAS),
+        r => r.as_i64(),
+    }
 }
 
 /// Every problem of install-config.yaml for the agent installer of `minor` (4.x).
 fn install_config_problems(minor: u32, ic: &Value, bad: &mut Vec<String>) {
     let mut say = |key: &str, msg: String| bad.push(format!("{IC}: {key}: {msg}"));
-    let replicas = at(ic, "controlPlane.replicas").as_i64();
+    let replicas = control_replicas(ic);
     // validateControlPlaneConfiguration: 4 and 5 control-plane nodes from 4.18.
     let allowed: &[i64] = if minor >= 18 { &[1, 3, 4, 5] } else { &[1, 3] };
     match replicas {
@@ -89,7 +113,10 @@ fn install_config_problems(minor: u32, ic: &Value, bad: &mut Vec<String>) {
         ),
         None => say(
             "controlPlane.replicas",
-            "missing: give 1 (single-node) or 3 (compact)".into(),
+            format!(
+                "{}: a whole number: 1 (single-node) or 3 (compact)",
+                at(ic, "controlPlane.replicas")
+            ),
         ),
     }
     // ValidateSupportedPlatforms.
@@ -113,7 +140,14 @@ fn install_config_problems(minor: u32, ic: &Value, bad: &mut Vec<String>) {
         );
     }
     let nt = text(ic, "networking.networkType");
-    if nt != "OVNKubernetes" && nt != "OpenShiftSDN" {
+    if nt == "OpenShiftSDN" && minor >= 15 {
+        say(
+            "networking.networkType",
+            format!(
+                "{nt:?}: OpenShift 4.{minor} refuses OpenShiftSDN (since 4.15); use OVNKubernetes"
+            ),
+        );
+    } else if nt != "OVNKubernetes" && nt != "OpenShiftSDN" {
         say(
             "networking.networkType",
             format!("{nt:?}: OVNKubernetes or OpenShiftSDN"),
@@ -133,8 +167,7 @@ fn install_config_problems(minor: u32, ic: &Value, bad: &mut Vec<String>) {
                     "platform",
                     format!("{plat:?}: only platform none or external installs 1 control-plane node and 0 computes"),
                 );
-            }
-            if nt != "OVNKubernetes" {
+            } else if nt != "OVNKubernetes" && !(nt == "OpenShiftSDN" && minor >= 15) {
                 say(
                     "networking.networkType",
                     format!("{nt:?}: a single-node OpenShift takes OVNKubernetes only"),
@@ -203,12 +236,31 @@ fn host_addresses(host: &Value) -> Vec<String> {
     out
 }
 
-/// A MAC address as the installer's validate.MAC takes it (six octets, colons).
-fn is_mac(m: &str) -> bool {
-    m.len() == 17
-        && m.split(':').count() == 6
-        && m.split(':')
-            .all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok())
+/// Why `m` is not a MAC address as the installer's validate.MAC takes it (openshift/installer
+/// pkg/validate/validate.go MAC, release-4.18: net.ParseMAC's six octets, written with colons or
+/// dashes, and unicast: the low bit of the first octet clear), or None.
+fn mac_problem(m: &str) -> Option<&'static str> {
+    let sep = if m.contains('-') { '-' } else { ':' };
+    let octets: Vec<Option<u8>> = m
+        .split(sep)
+        .map(|p| {
+            (p.len() == 2)
+                .then(|| u8::from_str_radix(p, 16).ok())
+                .flatten()
+        })
+        .collect();
+    match octets.first() {
+        _ if octets.len() != 6 || octets.iter().any(Option::is_none) => {
+            Some("is not a MAC address (six octets, such as 52:54:00:aa:bb:01)")
+        }
+        Some(Some(b)) if b & 1 == 1 => Some("is a multicast MAC address: a NIC's is unicast"),
+        _ => None,
+    }
+}
+
+/// A MAC address as it is compared: lower case, colons.
+fn mac_key(m: &str) -> String {
+    m.to_lowercase().replace('-', ":")
 }
 
 /// Every problem of one host of agent-config.yaml (`k`: its key, such as hosts[0]).
@@ -233,14 +285,14 @@ fn host_problems(k: &str, host: &Value, macs: &mut Vec<String>, bad: &mut Vec<St
     }
     let mut own = vec![];
     for (j, i) in ifaces.iter().enumerate() {
-        let mac = text(i, "macAddress").to_lowercase();
+        let mac = mac_key(text(i, "macAddress"));
         let key = format!("interfaces[{j}].macAddress");
         if mac.is_empty() {
             say(&key, "missing: each interface needs its MAC address".into());
             continue;
         }
-        if !is_mac(&mac) {
-            say(&key, format!("{mac:?} is not a MAC address"));
+        if let Some(why) = mac_problem(&mac) {
+            say(&key, format!("{mac:?} {why}"));
         }
         if macs.contains(&mac) {
             say(&key, format!("{mac} is given twice: each MAC is one NIC's"));
@@ -255,7 +307,7 @@ fn host_problems(k: &str, host: &Value, macs: &mut Vec<String>, bad: &mut Vec<St
         .flatten()
         .enumerate()
     {
-        let m = text(i, "mac-address").to_lowercase();
+        let m = mac_key(text(i, "mac-address"));
         if !m.is_empty() && !own.contains(&m) {
             say(
                 &format!("networkConfig.interfaces[{j}].mac-address"),
@@ -265,11 +317,26 @@ fn host_problems(k: &str, host: &Value, macs: &mut Vec<String>, bad: &mut Vec<St
     }
     let hints = at(host, "rootDeviceHints");
     let dev = text(hints, "deviceName");
-    if !dev.is_empty() && !dev.starts_with("/dev/") {
-        say(
-            "rootDeviceHints.deviceName",
-            format!("{dev:?}: a device's path under /dev"),
-        );
+    if !dev.is_empty() {
+        // ValidateHostRootDeviceHints: /dev/NAME or /dev/disk/by-path/NAME, nothing deeper.
+        match dev.strip_prefix("/dev/") {
+            None => say(
+                "rootDeviceHints.deviceName",
+                format!("{dev:?}: a device's path under /dev"),
+            ),
+            Some(rest)
+                if rest
+                    .strip_prefix("disk/by-path/")
+                    .unwrap_or(rest)
+                    .contains('/') =>
+            {
+                say(
+                    "rootDeviceHints.deviceName",
+                    format!("{dev:?}: a path in /dev or /dev/disk/by-path (such as /dev/vda)"),
+                )
+            }
+            Some(_) => {}
+        }
     }
     for w in ["wwnWithExtension", "wwnVendorExtension"] {
         if !text(hints, w).is_empty() {
@@ -297,7 +364,7 @@ fn agent_problems(ic: &Value, ac: &Value, bad: &mut Vec<String>) {
     }
     // The roles' counts: the installer waits for as many hosts as the replicas say.
     let count = |role: &str| hosts.iter().filter(|h| text(h, "role") == role).count() as i64;
-    if let Some(r) = at(ic, "controlPlane.replicas").as_i64() {
+    if let Some(r) = control_replicas(ic) {
         if count("master") != r {
             bad.push(format!(
                 "{AC}: hosts: {} of role master, and {IC}'s controlPlane.replicas is {r}: give one host of role master for each",
@@ -587,9 +654,37 @@ mod tests {
         );
         let (mut ic, ac) = sno();
         ic["networking"]["networkType"] = json!("OpenShiftSDN");
-        assert!(problems(18, &ic, &ac)[0].starts_with(
+        assert!(problems(14, &ic, &ac)[0].starts_with(
             "install-config.yaml: networking.networkType: \"OpenShiftSDN\": a single-node"
         ));
+        // From 4.15 the installer refuses OpenShiftSDN for every cluster: said once.
+        let p = problems(18, &ic, &ac);
+        assert_eq!(
+            p,
+            vec!["install-config.yaml: networking.networkType: \"OpenShiftSDN\": OpenShift 4.18 refuses OpenShiftSDN (since 4.15); use OVNKubernetes".to_string()]
+        );
+        // A compute pool without replicas has the installer's 3, and so has a config without
+        // compute pools: neither is a single-node OpenShift.
+        for compute in [json!([{"name": "worker"}]), Value::Null] {
+            let (mut ic, ac) = sno();
+            ic["compute"] = compute;
+            let p = problems(18, &ic, &ac);
+            assert!(
+                p.iter()
+                    .any(|e| e.starts_with("install-config.yaml: compute.replicas: 3")),
+                "{p:?}"
+            );
+        }
+        // Without controlPlane.replicas the installer makes 3 control-plane nodes.
+        let (mut ic, ac) = sno();
+        ic["controlPlane"] = json!({"name": "master"});
+        let p = problems(18, &ic, &ac);
+        assert!(
+            p.iter().any(|e| e.contains(
+                "1 of role master, and install-config.yaml's controlPlane.replicas is 3"
+            )),
+            "{p:?}"
+        );
         let (mut ic, ac) = sno();
         ic["compute"][0]["replicas"] = json!(2);
         let p = problems(18, &ic, &ac);
@@ -621,6 +716,37 @@ mod tests {
         ac["rendezvousIP"] = json!("10.0.0.10");
         let p = problems(18, &ic, &ac);
         assert!(p.contains(&"agent-config.yaml: rendezvousIP: 10.0.0.10 is outside install-config.yaml's networking.machineNetwork [\"192.168.122.0/24\"]".to_string()), "{p:?}");
+        // MACs as net.ParseMAC reads them, unicast, compared whatever their case or separator.
+        for (mac, want) in [
+            ("52-54-00-AA-BB-01", None),
+            ("52:54:00:aa:bb", Some("is not a MAC address")),
+            ("53:54:00:aa:bb:01", Some("is a multicast MAC address")),
+            ("52:54:00:aa:bb:zz", Some("is not a MAC address")),
+        ] {
+            let (ic, mut ac) = sno();
+            ac["hosts"][0]["interfaces"][0]["macAddress"] = json!(mac);
+            let p = problems(18, &ic, &ac);
+            let said = p.iter().any(|e| {
+                e.starts_with("agent-config.yaml: hosts[0].interfaces[0].macAddress:")
+                    && want.is_some_and(|w| e.contains(w))
+            });
+            assert_eq!(said, want.is_some(), "{mac}: {p:?}");
+            if want.is_none() {
+                assert!(p.is_empty(), "{mac}: {p:?}");
+            }
+        }
+        // A root device hint: a path in /dev or /dev/disk/by-path, nothing deeper.
+        for (dev, ok) in [
+            ("/dev/vda", true),
+            ("/dev/disk/by-path/pci-0000:04:00.0", true),
+            ("/dev/disk/by-id/wwn-0x5000c500", false),
+            ("vda", false),
+        ] {
+            let (ic, mut ac) = sno();
+            ac["hosts"][0]["rootDeviceHints"]["deviceName"] = json!(dev);
+            let p = problems(18, &ic, &ac);
+            assert_eq!(p.is_empty(), ok, "{dev}: {p:?}");
+        }
         let (ic, mut ac) = sno();
         ac["hosts"][0]["interfaces"][0]["macAddress"] = json!("");
         let p = problems(18, &ic, &ac);
