@@ -631,6 +631,29 @@ fn a_failed_condition_is_explained_with_its_message_and_the_command_that_continu
     assert_eq!(s.writes().len(), before, "nothing written to the cluster");
 }
 
+/// An API server that does not answer for a while during a wait (503 ServiceUnavailable, as
+/// while it or an aggregated API restarts) is waited through, said in the wait's progress; the
+/// stage goes on once it answers.
+#[test]
+fn a_wait_rides_over_an_api_server_that_does_not_answer_for_a_while() {
+    let s = StandIn::new("0");
+    // The OpenStackControlPlane's first GET (oc::apply's read before it writes) is served, the
+    // next three (the wait's) are refused.
+    std::fs::write(
+        s.data.join("unavailable.json"),
+        "{\"path\": \"openstackcontrolplanes/openstack-control-plane\", \"skip\": 1, \"count\": 3}",
+    )
+    .unwrap();
+    let o = s.run(&["--only", "controlplane"]).run();
+    o.ok().stderr_has(
+        "openstackcontrolplane.v1beta1.core.openstack.org/openstack-control-plane -n openstack (0s): the API does not answer: Error from server (ServiceUnavailable): the server is currently unable to handle the request",
+    );
+    let u: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.data.join("unavailable.json")).unwrap())
+            .unwrap();
+    assert!(u["seen"].as_u64().unwrap() >= 5, "{u}");
+}
+
 /// An operator whose InstallPlan OLM marks Failed stops the control plane stage at once, with
 /// OLM's message and the command that continues, before any later resource is written.
 #[test]

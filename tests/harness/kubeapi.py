@@ -24,6 +24,7 @@ What is real and what stands in:
   NodeNetworkConfigurationPolicy's are nmstate's SetPolicyProgressing, then SetPolicySuccess,
   for one matching node; MetalLB's and an OpenStackDataPlaneDeployment's status.deployed are
   the "by_hand" ones; an NMState shows none, as its operator sets none: "by_hand"."no_status").
+  DATA/unavailable.json makes GETs of a path answer 503 for a while (see H.unavailable).
   DATA/fail.json {"Kind/name": {"condition":..., "reason":..., "message":...}} makes that condition False
   with severity Error (lib-common's SeverityError) after the N reads, and Ready with it, as
   lib-common's Mirror does. A change of an object's spec (a new generation) starts its progress
@@ -587,10 +588,32 @@ class H(BaseHTTPRequestHandler):
             import yaml  # an apply patch may be YAML
             return yaml.safe_load(text)
 
+    def unavailable(self, p):
+        """DATA/unavailable.json {"path": SUBSTRING, "skip": N, "count": M}: of the GETs whose
+        path holds SUBSTRING, the first N are served, the next M answered 503 ServiceUnavailable
+        as an API server does while it (or its etcd, or an aggregated API) restarts; the file
+        keeps the count."""
+        f = os.path.join(DATA, "unavailable.json")
+        u = data_json("unavailable.json", None)
+        if not u or u.get("path", "") not in p:
+            return False
+        seen = u.get("seen", 0)
+        u["seen"] = seen + 1
+        with open(f, "w") as out:
+            json.dump(u, out)
+        if not (u.get("skip", 0) <= seen < u.get("skip", 0) + u.get("count", 0)):
+            return False
+        self.send(503, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": "the server is currently unable to handle the request",
+                        "reason": "ServiceUnavailable", "code": 503})
+        return True
+
     def do_GET(self):
         u = urlparse(self.path)
         p = u.path.rstrip("/")
         q = parse_qs(u.query)
+        if self.unavailable(p):
+            return
         if p == "/api":
             return self.send(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
         if p == "/apis":

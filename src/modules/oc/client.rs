@@ -662,8 +662,20 @@ pub fn wait_for(fx: &Effects, kubeconfig: &str, w: &Wait) -> Result<Option<Value
     let t0 = Instant::now();
     let mut last: Option<String> = None;
     loop {
-        let obj = get_one(fx, kubeconfig, &w.type_ref, &w.name, w.namespace.as_deref())?;
+        // An API server that does not answer for a while (it, its etcd or an aggregated API
+        // restarting, as operators' installs and updates make them do) is waited through.
+        let (obj, blip) =
+            match get_one(fx, kubeconfig, &w.type_ref, &w.name, w.namespace.as_deref()) {
+                Ok(o) => (o, None),
+                Err(e) if !e.is(crate::error::Kind::Interrupted) && api_blip(&e) => {
+                    (None, Some(blip_line(&e)))
+                }
+                Err(e) => return Err(e),
+            };
         let line = match &obj {
+            None if blip.is_some() => {
+                format!("the API does not answer: {}", blip.as_deref().unwrap_or(""))
+            }
             None => "not there yet".to_string(),
             Some(o) if unobserved(o).is_some() => {
                 let (seen, now) = unobserved(o).unwrap_or_default();
@@ -708,6 +720,8 @@ pub fn wait_for(fx: &Effects, kubeconfig: &str, w: &Wait) -> Result<Option<Value
                 w.until,
                 w.timeout.as_secs(),
                 match &obj {
+                    None if blip.is_some() =>
+                        format!("the API does not answer: {}", blip.as_deref().unwrap_or("")),
                     None => "it does not exist".to_string(),
                     Some(_) if open.is_empty() => "no condition is False or Unknown".to_string(),
                     Some(_) => format!("not True: {}", open.join("; ")),
@@ -724,6 +738,39 @@ pub fn wait_for(fx: &Effects, kubeconfig: &str, w: &Wait) -> Result<Option<Value
             std::thread::sleep((until - Instant::now()).min(Duration::from_millis(200)));
         }
     }
+}
+
+/// What kubectl says when the API server does not answer for a while: it, its etcd or an
+/// aggregated API restarting (k8s.io/apimachinery pkg/api/errors: ServiceUnavailable,
+/// TooManyRequests; client-go's connection errors), or a request that ran out of time.
+const API_BLIPS: [&str; 11] = [
+    "ServiceUnavailable",
+    "the server is currently unable to handle the request",
+    "TooManyRequests",
+    "was refused - did you specify the right host or port",
+    "connection refused",
+    "connection reset by peer",
+    "i/o timeout",
+    "TLS handshake timeout",
+    "unexpected EOF",
+    "http2: client connection lost",
+    "etcdserver: request timed out",
+];
+
+/// Whether `e` is the API server not answering for now (see API_BLIPS), not an answer.
+fn api_blip(e: &Error) -> bool {
+    e.is(crate::error::Kind::TimedOut) || API_BLIPS.iter().any(|m| e.message().contains(m))
+}
+
+/// The line of `e` that says what the API did: the last one that names a blip.
+fn blip_line(e: &Error) -> String {
+    e.message()
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| API_BLIPS.iter().any(|m| l.contains(m)))
+        .unwrap_or_else(|| e.message().lines().next().unwrap_or("").trim())
+        .to_string()
 }
 
 /// A line of a wait's progress: on stderr for a person, an event in JSON mode.
@@ -912,6 +959,31 @@ mod tests {
                     .into()
             )
         );
+    }
+
+    #[test]
+    fn an_api_that_does_not_answer_is_told_from_one_that_answers_no() {
+        let blip = Error::failed(
+            "command failed with exit code 1: kubectl get x\n    Error from server (ServiceUnavailable): the server is currently unable to handle the request (get x y)",
+        );
+        assert!(api_blip(&blip));
+        assert_eq!(
+            blip_line(&blip),
+            "Error from server (ServiceUnavailable): the server is currently unable to handle the request (get x y)"
+        );
+        assert!(api_blip(&Error::failed(
+            "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
+        )));
+        assert!(api_blip(&Error::timed_out(
+            "kubectl get x: no answer in 90s"
+        )));
+        for answer in [
+            "Error from server (Forbidden): openstackcontrolplanes is forbidden",
+            "error: the server doesn't have a resource type \"openstackcontrolplane\"",
+            "error: You must be logged in to the server (Unauthorized)",
+        ] {
+            assert!(!api_blip(&Error::failed(answer)), "{answer}");
+        }
     }
 
     #[test]

@@ -146,7 +146,9 @@ pub mod oc_fns {
     /// line each time its conditions change; fails at once when a condition is False with
     /// severity Error, naming it with its reason and message, or when `field` holds one of
     /// `fails` (a list of values), naming it with the object's status.reason, status.message and
-    /// the conditions not True; on expiry names the conditions not True. A status its operator wrote for an older generation of the object (its
+    /// the conditions not True; on expiry names the conditions not True. An API server that does
+    /// not answer for a while (503, refused connections, timeouts: it or an aggregated API
+    /// restarting) is waited through, said in the progress. A status its operator wrote for an older generation of the object (its
     /// observedGeneration behind metadata.generation, as right after a change) is waited past.
     /// Returns the object; `()` in a plan, which does not wait.
     ///
