@@ -631,6 +631,80 @@ fn a_failed_condition_is_explained_with_its_message_and_the_command_that_continu
     assert_eq!(s.writes().len(), before, "nothing written to the cluster");
 }
 
+/// An operator held at a version (rhoso.operator_csv): its Subscription starts at that CSV
+/// with Manual approval; labsh approves the InstallPlan of that CSV (and only it), waits for it
+/// and the CSV; a second run, the CSV installed, approves and writes nothing.
+#[test]
+fn an_operator_held_at_a_version_has_its_install_plan_approved_once() {
+    let s = StandIn::new("0");
+    s.lab.file(
+        "profiles/rhoso-pin.rhai",
+        "fn overrides() { #{ base: \"rhoso\", rhoso: #{ wait_interval: 0, operator_csv: #{ \"openstack-operator\": \"openstack-operator.v1.0.6\" } } } }\n",
+    );
+    let run = || {
+        s.lab
+            .run_script("lab.rhai")
+            .args([
+                "--profile",
+                "profiles/rhoso-pin.rhai",
+                "--target",
+                s.target.to_str().unwrap(),
+                "--only",
+                "controlplane",
+            ])
+            .run()
+    };
+    let first = run();
+    first.ok();
+    let approvals: Vec<String> = s
+        .writes()
+        .into_iter()
+        .filter(|w| w.contains("InstallPlan"))
+        .collect();
+    assert_eq!(approvals.len(), 1, "{approvals:?}");
+    assert!(
+        approvals[0].starts_with("PATCH InstallPlan openstack-operators/install-")
+            && approvals[0].ends_with(" changed"),
+        "{approvals:?}"
+    );
+    let all = format!("{}{}", first.stdout, first.stderr);
+    assert!(
+        all.contains("of openstack-operator.v1.0.6 approved"),
+        "{all}"
+    );
+    let csv = s.kubectl(
+        &[
+            "get",
+            "clusterserviceversion.v1alpha1.operators.coreos.com",
+            "openstack-operator.v1.0.6",
+            "-n",
+            "openstack-operators",
+            "-o",
+            "jsonpath={.status.phase}",
+        ],
+        None,
+    );
+    assert_eq!(csv.trim(), "Succeeded");
+    let sub = s.kubectl(
+        &[
+            "get",
+            "subscription.v1alpha1.operators.coreos.com",
+            "openstack-operator",
+            "-n",
+            "openstack-operators",
+            "-o",
+            "jsonpath={.spec.installPlanApproval} {.spec.startingCSV}",
+        ],
+        None,
+    );
+    assert_eq!(sub.trim(), "Manual openstack-operator.v1.0.6");
+    let before = s.writes().len();
+    let again = run();
+    again.ok();
+    assert_eq!(s.writes().len(), before, "a second run writes nothing");
+    assert!(!format!("{}{}", again.stdout, again.stderr).contains("approved"));
+}
+
 /// An API server that does not answer for a while during a wait (503 ServiceUnavailable, as
 /// while it or an aggregated API restarts) is waited through, said in the wait's progress; the
 /// stage goes on once it answers.

@@ -29,7 +29,9 @@ What is real and what stands in:
   with severity Error (lib-common's SeverityError) after the N reads, and Ready with it, as
   lib-common's Mirror does. A change of an object's spec (a new generation) starts its progress
   again, after one read that still shows the status of the generation before (its
-  observedGeneration the old one: no controller has reconciled the change yet). A Subscription makes, as OLM would, an InstallPlan (install-XXXXX, approved) and a
+  observedGeneration the old one: no controller has reconciled the change yet). A Subscription makes, as OLM would, an InstallPlan (install-XXXXX; approved
+  unless the Subscription's installPlanApproval is Manual: then RequiresApproval until a client
+  sets its spec.approved, and only then the CSV) and a
   ClusterServiceVersion (spec.startingCSV, or PACKAGE.v0.0.0 when none is named: the stand-in's
   invention) in its namespace; each goes through its phases by its own reads (InstallPlan
   Installing then Complete; CSV Installing then Succeeded; the Subscription UpgradePending, then
@@ -313,7 +315,8 @@ def olm_status(kind, obj, phase, fail):
               "installPlanRef": {"apiVersion": api_version("InstallPlan"), "kind": "InstallPlan",
                                  "name": plan_name(obj), "namespace": ns},
               "installplan": {"apiVersion": api_version("InstallPlan"), "kind": "InstallPlan", "name": plan_name(obj)}}
-        if phase == "ready" and not fail:
+        installed = ("ClusterServiceVersion", ns, csv) in OBJECTS
+        if phase == "ready" and not fail and installed:
             st["state"] = hand["subscription"]["ready"]
             st["installedCSV"] = csv
         if fail:
@@ -322,6 +325,11 @@ def olm_status(kind, obj, phase, fail):
         return st
     if kind == "InstallPlan":
         st = {"phase": hand["installplan"][phase], "catalogSources": []}
+        if not (obj.get("spec") or {}).get("approved", True):
+            # operator-framework/api v0.27.0 pkg/operators/v1alpha1/installplan_types.go:
+            # InstallPlanPhaseRequiresApproval, until spec.approved is set.
+            st["phase"] = "RequiresApproval"
+            return st
         if fail:
             st["phase"] = hand["installplan"]["failed"]
             st["conditions"] = with_failure([], fail, False)
@@ -389,18 +397,35 @@ def olm_follow(sub):
     csv = csv_name(sub)
     owner = [{"apiVersion": api_version("Subscription"), "kind": "Subscription", "name": sub["metadata"]["name"],
               "uid": sub["metadata"]["uid"]}]
+    approval = (sub.get("spec") or {}).get("installPlanApproval", "Automatic")
     plan = {"apiVersion": api_version("InstallPlan"), "kind": "InstallPlan",
             "metadata": {"name": plan_name(sub), "namespace": ns, "ownerReferences": owner},
-            "spec": {"approval": (sub.get("spec") or {}).get("installPlanApproval", "Automatic"), "approved": True,
+            "spec": {"approval": approval, "approved": approval == "Automatic",
                      "clusterServiceVersionNames": [csv], "generation": 1}}
+    if ("InstallPlan", ns, plan_name(sub)) not in OBJECTS:
+        store_new("InstallPlan", plan)
+    # A Manual plan waits for its approval (spec.approved) before OLM installs its CSV.
+    if plan["spec"]["approved"]:
+        olm_install(ns, csv, sub)
+
+def olm_install(ns, csv, sub):
+    """The ClusterServiceVersion an approved InstallPlan installs."""
     cv = {"apiVersion": api_version("ClusterServiceVersion"), "kind": "ClusterServiceVersion",
           "metadata": {"name": csv, "namespace": ns},
           "spec": {"displayName": (sub.get("spec") or {}).get("name", csv), "version": csv.split(".v", 1)[-1],
                    "install": {"strategy": "deployment"}}}
-    for o in (plan, cv):
-        key = (o["kind"], ns, o["metadata"]["name"])
-        if key not in OBJECTS:
-            store_new(o["kind"], o)
+    if ("ClusterServiceVersion", ns, csv) not in OBJECTS:
+        store_new("ClusterServiceVersion", cv)
+
+def olm_approved(plan):
+    """An InstallPlan approved by a client: OLM goes on with its CSVs."""
+    ns = plan["metadata"].get("namespace", "")
+    if not (plan.get("spec") or {}).get("approved"):
+        return
+    for sub in [e["obj"] for (k, n, _), e in list(OBJECTS.items()) if k == "Subscription" and n == ns]:
+        if plan_name(sub) == plan["metadata"]["name"]:
+            for csv in plan["spec"].get("clusterServiceVersionNames", []):
+                olm_install(ns, csv, sub)
 
 # ---- the store --------------------------------------------------------------------------------
 
@@ -763,6 +788,8 @@ class H(BaseHTTPRequestHandler):
                     result, code = update(kind, entry, merge(live, cfg)), 200
                 entry["applied"][manager] = cfg
                 log_write("PATCH", kind, ns, name, result)
+                if kind == "InstallPlan":
+                    olm_approved(entry["obj"])
             return self.send(code, shown(kind, entry, False))
         if ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
             with LOCK:
@@ -779,6 +806,8 @@ class H(BaseHTTPRequestHandler):
                     new["metadata"].pop("namespace")
                 result = update(kind, entry, new)
                 log_write("PATCH", kind, ns, name, result)
+                if kind == "InstallPlan":
+                    olm_approved(entry["obj"])
             return self.send(200, shown(kind, entry, False))
         self.send(415, status_doc(415, "UnsupportedMediaType", "the stand-in does not take %s patches" % ctype))
 
