@@ -202,6 +202,37 @@ pub fn as_user(func: &str, line: String, sudo: &Option<String>) -> Result<String
     })
 }
 
+/// Whether ssh stopped before it sent the command: the master connection it shares
+/// (ControlMaster) went away as it asked it whether it was alive. OpenSSH's mux.c
+/// (mux_client_request_alive, 9.2p1) exits 255 with "mux_client_request_alive: write packet: ..."
+/// there, before mux_client_request_session sends the command, so nothing ran on the host.
+/// (A master that does not answer its hello, or answers "not alive", makes ssh connect by
+/// itself and run the command: no failure.)
+fn master_lost_before_command(out: &Output) -> bool {
+    out.code == 255
+        && out.stdout.is_empty()
+        && out.stderr.lines().any(|l| {
+            l.trim()
+                .starts_with("mux_client_request_alive: write packet:")
+        })
+}
+
+/// Runs an ssh command, again (twice at most, a moment apart) when the master connection it
+/// shares went away before the command was sent (see [`master_lost_before_command`]): a new
+/// master is made, and the command runs once.
+pub(super) fn exec_ssh(fx: &Effects, c: &Command) -> Result<Output, Error> {
+    let mut out = fx.exec(c)?;
+    for pause in [200, 1000] {
+        if !master_lost_before_command(&out) {
+            break;
+        }
+        fx.check_cancel()?;
+        std::thread::sleep(Duration::from_millis(pause));
+        out = fx.exec(c)?;
+    }
+    Ok(out)
+}
+
 /// Turns ssh's own failures (exit 255) into a message naming the host.
 fn explain(h: &Host, code: i32, stderr: &str) -> Option<Error> {
     if code != 255 {
@@ -300,7 +331,7 @@ pub fn run(fx: &Effects, func: &str, h: &Host, line: &str, o: &Run) -> Result<Ou
         if !o.quiet {
             c.stream = Some(h.label());
         }
-        let out = fx.exec(&c)?;
+        let out = exec_ssh(fx, &c)?;
         if let Some(e) = explain(h, out.code, &out.stderr) {
             return Err(e);
         }
@@ -420,7 +451,7 @@ pub fn put_text(fx: &Effects, h: &Host, path: &str, text: &str, w: &Write) -> Re
         || -> Result<(), Error> {
             let mut c = Command::new(h.command(&full, fx.session_plans())?);
             c.stdin = Some(Arg::Plain(text.to_string()));
-            let out = fx.exec(&c)?;
+            let out = exec_ssh(fx, &c)?;
             if let Some(e) = explain(h, out.code, &out.stderr) {
                 return Err(e);
             }
@@ -461,6 +492,48 @@ pub fn finish_edit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_master_lost_before_the_command_is_asked_again_and_the_command_runs_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ran = dir.path().join("ran");
+        let tries = dir.path().join("tries");
+        // An ssh stand-in: twice it loses its master before the command, then runs it.
+        let script = format!(
+            "echo x >> {tries}\nif [ $(wc -l < {tries}) -le 2 ]; then echo 'mux_client_request_alive: write packet: Broken pipe' >&2; exit 255; fi\necho ran >> {ran}\necho done",
+            tries = tries.display(),
+            ran = ran.display()
+        );
+        let fx = Effects::for_tests(crate::effects::Mode::Apply);
+        let c = Command::new(vec!["sh".to_string(), "-c".to_string(), script]);
+        let out = exec_ssh(&fx, &c).unwrap();
+        assert_eq!((out.code, out.stdout.trim()), (0, "done"));
+        assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\n");
+        // Any other failure of ssh, or a command that ran, is not asked again.
+        for (code, stdout, stderr) in [
+            (
+                255,
+                "",
+                "ssh: connect to host 127.0.0.1 port 1: Connection refused",
+            ),
+            (
+                255,
+                "partial",
+                "mux_client_request_alive: write packet: Broken pipe",
+            ),
+            (1, "", "mux_client_request_alive: write packet: Broken pipe"),
+        ] {
+            let o = Output {
+                code,
+                stdout: stdout.into(),
+                stderr: stderr.into(),
+            };
+            assert!(
+                !master_lost_before_command(&o),
+                "{code} {stdout:?} {stderr:?}"
+            );
+        }
+    }
 
     fn node() -> Host {
         Host {

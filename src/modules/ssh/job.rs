@@ -86,7 +86,7 @@ fn remote(
     let mut c = Command::new(h.command(line, fx.session_plans())?);
     c.stdin = stdin.map(|s| Arg::Plain(s.to_string()));
     c.timeout = Some(timeout);
-    let out = fx.exec(&c)?;
+    let out = super::client::exec_ssh(fx, &c)?;
     if out.code == 255 {
         return Err(Error::failed(format!(
             "ssh to {} failed while following a job: {}",
