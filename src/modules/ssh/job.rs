@@ -246,10 +246,12 @@ impl Printed {
 }
 
 /// The shell line of one poll of the job in folder `d` (quoted): "SIZE ALIVE [RC]", then what
-/// the job printed from `offset` on, at most CHUNK bytes.
+/// the job printed from `offset` on, at most CHUNK bytes. The exit code is read before the size:
+/// the job has printed all it will before its code is written, so a poll that brings back the
+/// code brings back all the output too (the other order could miss its last lines).
 fn poll_line(d: &str, offset: u64) -> String {
     format!(
-        "D={d}; s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); \
+        "D={d}; r=; [ -f \"$D/rc\" ] && r=$(cat \"$D/rc\"); s=$(wc -c < \"$D/out\" 2>/dev/null || echo 0); \
          a=0; kill -0 \"$(cat \"$D/pid\" 2>/dev/null)\" 2>/dev/null && a=1; echo \"$s $a $r\"; \
          n=$((s - {offset})); [ \"$n\" -gt {CHUNK} ] && n={CHUNK}; \
          tail -c +{} \"$D/out\" 2>/dev/null | head -c \"$n\"",
@@ -496,6 +498,58 @@ fn failure(h: &Host, spec: &JobSpec, end: &JobEnd) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// A job that prints its last line and ends just after a poll measured its output: the poll
+    /// that brings back its exit code brings back that line too.
+    #[test]
+    fn a_poll_that_sees_the_exit_code_sees_all_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("job");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&job).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(job.join("out"), "line 12\n").unwrap();
+        // wc measures the output, then the job ends: "done", then its code.
+        std::fs::write(
+            bin.join("wc"),
+            "#!/bin/sh\n/usr/bin/wc \"$@\"\nif [ ! -f \"$JOB/rc\" ]; then echo done >> \"$JOB/out\"; echo 0 > \"$JOB/rc\"; fi\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("wc"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let poll = |offset: u64| {
+            let o = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(poll_line(&shell_quote(&job.display().to_string()), offset))
+                .env("JOB", &job)
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        bin.display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .output()
+                .unwrap();
+            String::from_utf8(o.stdout).unwrap()
+        };
+        let mut offset = 0;
+        let mut all = String::new();
+        for _ in 0..3 {
+            let out = poll(offset);
+            let (status, rest) = out.split_once('\n').unwrap();
+            let (size, _, rc) = parse_poll(status).unwrap();
+            all.push_str(rest);
+            offset += rest.len() as u64;
+            if rc.is_some() {
+                assert!(offset >= size);
+                assert_eq!(all, "line 12\ndone\n");
+                return;
+            }
+        }
+        panic!("no exit code in three polls: {all:?}");
+    }
     use super::*;
 
     #[test]
