@@ -843,30 +843,39 @@ impl Edpm {
             .run()
     }
 
-    /// The cephadm calls on the nodes (rc 0): (reads, changes), each "args..." after
-    /// `shell -- ceph` (bootstrap as "bootstrap ...").
+    /// Every cephadm call on the nodes, in order: ("args..." after `shell -- ceph`, bootstrap
+    /// as "bootstrap ...", its exit code, what it printed on stdout).
+    fn ceph_log(&self) -> Vec<(String, i64, String)> {
+        std::fs::read_to_string(self.node.path("ceph.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                let a: Vec<&str> = e["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap())
+                    .collect();
+                let c = if a.starts_with(&["shell", "--", "ceph"]) {
+                    a[3..].join(" ")
+                } else {
+                    a.join(" ")
+                };
+                let out = e["out"].as_str().unwrap_or_default().to_string();
+                (c, e["rc"].as_i64().unwrap(), out)
+            })
+            .collect()
+    }
+
+    /// The cephadm calls on the nodes (rc 0): (reads, changes), each as ceph_log names it.
     fn ceph_calls(&self) -> (Vec<String>, Vec<String>) {
         let reads = ["orch host ls", "orch ls", "osd pool ls", "auth get "];
         let mut r = (vec![], vec![]);
-        for l in std::fs::read_to_string(self.node.path("ceph.jsonl"))
-            .unwrap_or_default()
-            .lines()
-        {
-            let e: serde_json::Value = serde_json::from_str(l).unwrap();
-            if e["rc"] != 0 {
+        for (c, rc, _) in self.ceph_log() {
+            if rc != 0 {
                 continue;
             }
-            let a: Vec<&str> = e["args"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_str().unwrap())
-                .collect();
-            let c = if a.starts_with(&["shell", "--", "ceph"]) {
-                a[3..].join(" ")
-            } else {
-                a.join(" ")
-            };
             if reads.iter().any(|x| c.starts_with(x)) {
                 r.0.push(c);
             } else {
@@ -874,6 +883,17 @@ impl Edpm {
             }
         }
         r
+    }
+
+    /// Runs `args` of Ceph's CLI on the first node as root, as labsh does (`cephadm shell --
+    /// ceph ...`): its exit code and stdout.
+    fn ceph_as_root(&self, args: &str) -> (i32, String) {
+        let out = crate::ssh_node::as_root(
+            &self.node,
+            &format!("cephadm shell -- ceph {args} 2>/dev/null; echo \"rc=$?\""),
+        );
+        let (text, rc) = out.trim_end().rsplit_once("rc=").unwrap();
+        (rc.parse().unwrap(), text.to_string())
     }
 }
 
@@ -929,6 +949,30 @@ fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_c
     let ring = std::fs::read_to_string(dir.join("ceph.client.openstack.keyring")).unwrap();
     assert!(ring.starts_with("[client.openstack]\n\tkey = "), "{ring}");
     let key = ring.split("key = ").nth(1).unwrap().trim().to_string();
+    // A cephx key as Ceph writes it (ceph/ceph src/auth/Crypto.cc CryptoKey::encode, reef): type
+    // 1 (AES, u16), created (8 bytes), the secret's length (u16, 16), the 16 secret bytes.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let raw = b64.decode(&key).unwrap();
+    assert_eq!((key.len(), raw.len()), (40, 28), "{key}");
+    assert!(key.starts_with("AQ") && key.ends_with("=="), "{key}");
+    assert_eq!((&raw[..2], &raw[10..12]), (&[1u8, 0][..], &[16u8, 0][..]));
+    // Before the OSDs were applied, `orch ls osd --format json` answered as reef's orchestrator
+    // does with nothing to list (not JSON), which labsh read as no service; then it applied them.
+    let log = e.ceph_log();
+    let at = |c: &str| log.iter().position(|(x, rc, _)| x == c && *rc == 0);
+    let (ls, apply) = (
+        at("orch ls osd --format json").unwrap(),
+        at("orch apply osd --all-available-devices").unwrap(),
+    );
+    assert!(ls < apply, "{log:#?}");
+    assert_eq!(log[ls].2.trim(), "No services reported", "{log:#?}");
+    // bootstrap's lines are on its stdout (reef's cephadm logs bootstrap's INFO there).
+    let boot = log
+        .iter()
+        .find(|(c, _, _)| c.starts_with("bootstrap "))
+        .unwrap();
+    assert!(boot.2.contains("Bootstrap complete."), "{boot:?}");
     use std::os::unix::fs::PermissionsExt;
     for f in ["ceph.conf", "ceph.client.openstack.keyring"] {
         assert_eq!(
@@ -951,8 +995,6 @@ fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_c
         None,
     ))
     .unwrap();
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
     assert_eq!(
         stored["data"]["ceph.client.openstack.keyring"],
         b64.encode(&ring)
@@ -1010,6 +1052,36 @@ fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_c
         "{}",
         again.stderr
     );
+    // The second run's read found the OSDs' service as JSON.
+    let log = e.ceph_log();
+    let last = log
+        .iter()
+        .rev()
+        .find(|(c, _, _)| c == "orch ls osd --format json")
+        .unwrap();
+    assert!(
+        last.2.starts_with('[') && last.2.contains("osd.all-available-devices"),
+        "{last:?}"
+    );
+
+    // The stand-in's auth as reef's AuthMonitor: `auth get` shows the caps the key was made
+    // with; get-or-create of it with another cap fails (EINVAL), the key unchanged.
+    let (rc, got) = e.ceph_as_root("auth get client.openstack");
+    assert_eq!(rc, 0, "{got}");
+    assert_eq!(
+        got,
+        format!(
+            "[client.openstack]\n\tkey = {key}\n\tcaps mgr = \"allow *\"\n\tcaps mon = \"profile rbd\"\n\t\
+             caps osd = \"profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images\"\n"
+        )
+    );
+    let (rc, got) = e.ceph_as_root("auth get-or-create client.openstack mon 'allow r'");
+    assert_eq!((rc, got.as_str()), (22, ""));
+    let (rc, got) = e.ceph_as_root("auth get-or-create client.openstack mon 'profile rbd'");
+    assert_eq!(
+        (rc, got),
+        (0, format!("[client.openstack]\n\tkey = {key}\n"))
+    );
 }
 
 /// A Ceph command that fails on the node stops the stage with its output and the command that
@@ -1025,7 +1097,7 @@ fn a_failing_ceph_command_stops_the_dataplane_with_its_output_and_the_command_th
     .unwrap();
     let o = e.run(&[]);
     o.code(1)
-        .stderr_has("Error ERANGE: pg_num 32 size 3 for this pool")
+        .stderr_has("Error ERANGE:  pg_num 32 size 3 for this pool")
         .stderr_has("osd pool create volumes")
         .stderr_has("--only dataplane --from dataplane");
     assert!(!e.s.writes().iter().any(|w| w.contains("ceph-conf-files")));

@@ -3,30 +3,47 @@ deploys containers of Ceph's daemons on RHEL with podman), so this program plays
 `cephadm` (Ceph 7, reef 18.2) of the commands labsh's stdlib/rhoso.rhai runs over ssh, on the
 stand-in sshd of tests/harness/director.sh (whose /etc is an overlay of its own: the files
 written below land there, never on this machine). It keeps the cluster in DIR/ceph.json and
-logs every call to DIR/ceph.jsonl; DIR/cephadm.json says how it behaves: "hostname" (the
-bootstrapped node's name), "fail" (a command prefix after `ceph`, such as "osd pool create",
-that fails as Ceph fails when the PGs per OSD are exceeded).
+logs every call to DIR/ceph.jsonl (its arguments, uid, exit code and what it printed on
+stdout); DIR/cephadm.json says how it behaves: "hostname" (the bootstrapped node's name),
+"fail" (a command prefix after `ceph`, such as "osd pool create", that fails as Ceph fails when
+the PGs per OSD are exceeded).
 
-Where each answer comes from (ceph/ceph, reef 18.2):
+Where each answer comes from (repository ceph/ceph, branch reef):
 - bootstrap: src/cephadm/cephadm.py command_bootstrap: refuses when --output-config (default
   /etc/ceph/ceph.conf), the admin keyring or ceph.pub already exist unless --allow-overwrite;
   writes the minimal ceph.conf ("# minimal ceph.conf for FSID", [global] fsid and mon_host with
   the v2 and v1 addresses of --mon-ip), /etc/ceph/ceph.client.admin.keyring (0600) and the
-  cluster's public ssh key /etc/ceph/ceph.pub; ends with "Bootstrap complete.".
-- shell: src/cephadm/cephadm.py infer_fsid/infer_image say on stderr which cluster and image.
+  cluster's public ssh key /etc/ceph/ceph.pub; ends with "Bootstrap complete.". Where its lines
+  go: cephadm_init_logging picks interactive_logging_config when an argument is `bootstrap`
+  (or `rm-cluster`): INFO on STDOUT (console_stdout, level INFO, which ExcludeErrorsFilter
+  keeps below WARNING), WARNING and above on stderr (console_stderr); main() logs a failure as
+  "ERROR: ..." (logger.error, so stderr) and exits 1. Every other command uses logging_config,
+  whose one console handler is a StreamHandler on stderr.
+- shell: src/cephadm/cephadm.py infer_fsid/infer_image say on stderr (logging_config) which
+  cluster and image. command_shell mounts the config at /etc/ceph/ceph.conf and the keyring at
+  /etc/ceph/ceph.keyring, nothing else under /etc/ceph; with no --name it mounts as for an OSD
+  (get_container_mounts: the host's / at /rootfs). So a file ceph writes with -o under /etc/ceph
+  stays in the container and goes with it; only one under /rootfs reaches the node.
 - orch host add/ls: src/pybind/mgr/cephadm/module.py _add_host ("Added host '{}' with addr
-  '{}'"), src/pybind/mgr/orchestrator/module.py _get_hosts (--format json: a list of
-  {"addr", "hostname", "labels", "status"}, json.dumps' separators); the bootstrapped host is
-  listed from bootstrap on, with the _admin label.
+  '{}'"); src/pybind/mgr/orchestrator/module.py _get_hosts, --format json through to_format
+  (json.dumps(..., sort_keys=True)) of src/python-common/ceph/deployment/hostspec.py
+  HostSpec.to_json: {"addr", "hostname", "labels", "status"} ("location" and "oob" only when
+  set, never here); the bootstrapped host is listed from bootstrap on, with the _admin label.
 - orch apply osd --all-available-devices / orch ls osd --format json: the service spec
-  osd.all-available-devices ("Scheduled osd.all-available-devices update...").
+  osd.all-available-devices ("Scheduled osd.all-available-devices update..."). With nothing to
+  list, src/pybind/mgr/orchestrator/module.py _list_services prints "No services reported"
+  whatever the format (it checks for no services before it looks at --format), exit 0.
 - osd pool create / ls detail --format json / application enable: src/mon/OSDMonitor.cc
   ("pool 'NAME' created", "pool 'NAME' already exists", "enabled application 'rbd' on pool
   'NAME'"; ls detail lists pool_name and application_metadata).
-- auth get-or-create ENTITY CAPS...: the keyring ("[client.openstack]\n\tkey = ...") on stdout,
-  the same key on each call (with -o FILE: written inside cephadm shell's container, not on the
-  node: src/cephadm/cephadm.py command_shell mounts only the config and the admin keyring); auth get of an unknown entity: "Error ENOENT:
-  failed to find client.openstack in keyring", exit 2.
+- auth: src/mon/AuthMonitor.cc. get-or-create ENTITY CAPS...: a new entity is made with those
+  caps, and the keyring of its key only ("[client.openstack]\n\tkey = ...", KeyRing::
+  encode_plaintext of a keyring holding no caps) on stdout; an existing one gives the same
+  key again, unless a cap asked for is not the one it has: "Error EINVAL: key for ENTITY exists
+  but cap SYS does not match", exit 22. auth get ENTITY: the keyring with the key and the caps
+  it was made with ("\tcaps mgr = \"allow *\"", one line a cap, in the order of their names);
+  of an unknown entity "Error ENOENT: failed to find ENTITY in keyring", exit 2.
+- keys: src/auth/Crypto.cc CryptoKey::encode, base64 as a keyring shows it.
 What it cannot be: no daemon runs; OSDs are the service spec only.
 """
 import base64
@@ -34,6 +51,7 @@ import fcntl
 import hashlib
 import json
 import os
+import struct
 import sys
 import time
 import uuid
@@ -44,8 +62,16 @@ FLAGS = json.load(open(os.path.join(DIR, "cephadm.json"))) if os.path.exists(os.
 IMAGE = "registry.redhat.io/rhceph/rhceph-7-rhel9:latest"
 
 
+OUT = []
+
+
 def out(t):
-    sys.stdout.write(t + "\n")
+    text(t + "\n")
+
+
+def text(t):
+    OUT.append(t)
+    sys.stdout.write(t)
     sys.stdout.flush()
 
 
@@ -67,8 +93,22 @@ def save(s):
 
 
 def key(name):
-    # A cephx key's shape (base64 of 16 header bytes and 16 secret bytes), fixed per entity.
-    return base64.b64encode(b"\x01\x00" + hashlib.sha256(name.encode()).digest()[:30]).decode()
+    # A cephx key as CryptoKey::encode writes it (ceph/ceph src/auth/Crypto.cc, reef): type
+    # (u16 LE, 1 = CEPH_CRYPTO_AES), created (utime_t: u32 seconds, u32 nanoseconds), the
+    # secret's length (u16 LE, 16) and the 16 secret bytes: 28 bytes, 40 base64 characters
+    # ("AQ...=="). Fixed per entity here, so that a second get-or-create gives the same key.
+    d = hashlib.sha256(name.encode()).digest()
+    return base64.b64encode(struct.pack("<HIIH", 1, 1714521600, int.from_bytes(d[16:20], "little") % 1000000000, 16)
+                            + d[:16]).decode()
+
+
+def keyring(entity, caps=None):
+    # KeyRing::encode_plaintext (ceph/ceph src/auth/KeyRing.cc, reef): the key, then one line a
+    # cap in the order of their names, a '"' in a cap escaped.
+    t = "[%s]\n\tkey = %s\n" % (entity, key(entity))
+    for sys_, cap in sorted((caps or {}).items()):
+        t += "\tcaps %s = \"%s\"\n" % (sys_, cap.replace('"', '\\"'))
+    return t
 
 
 def bootstrap(s, a):
@@ -105,12 +145,12 @@ def bootstrap(s, a):
     host = FLAGS.get("hostname", "localhost")
     s.update({"fsid": fsid, "hosts": [{"addr": ip, "hostname": host, "labels": ["_admin"], "status": ""}],
               "services": [], "pools": {}, "auth": {}})
-    err("Verifying podman|docker is present...")
-    err("Cluster fsid: %s" % fsid)
-    err("Wrote config to %s" % conf)
-    err("Wrote keyring to %s" % admin)
-    err("Wrote public SSH key to %s" % pub)
-    err("Bootstrap complete.")
+    out("Verifying podman|docker is present...")
+    out("Cluster fsid: %s" % fsid)
+    out("Wrote config to %s" % conf)
+    out("Wrote keyring to %s" % admin)
+    out("Wrote public SSH key to %s" % pub)
+    out("Bootstrap complete.")
     return 0
 
 
@@ -118,7 +158,8 @@ def ceph(s, a):
     cmd = " ".join(a)
     fail = FLAGS.get("fail")
     if fail and cmd.startswith(fail):
-        err("Error ERANGE: pg_num 32 size 3 for this pool would result in 264 cumulative PGs per OSD "
+        # The monitor's message as the ceph CLI prints it, two spaces after the colon.
+        err("Error ERANGE:  pg_num 32 size 3 for this pool would result in 264 cumulative PGs per OSD "
             "(792 total PG replicas on 3 'in' root OSDs by crush rule) which exceeds the mon_max_pg_per_osd value of 250")
         return 34
     if "fsid" not in s:
@@ -126,7 +167,7 @@ def ceph(s, a):
         return 1
     fmt_json = "--format" in a and a[a.index("--format") + 1] == "json"
     if a[:3] == ["orch", "host", "ls"]:
-        out(json.dumps(s["hosts"]) if fmt_json else "\n".join(h["hostname"] for h in s["hosts"]))
+        out(json.dumps(s["hosts"], sort_keys=True) if fmt_json else "\n".join(h["hostname"] for h in s["hosts"]))
         return 0
     if a[:3] == ["orch", "host", "add"] and len(a) >= 5:
         if not any(h["hostname"] == a[3] for h in s["hosts"]):
@@ -135,7 +176,10 @@ def ceph(s, a):
         return 0
     if a[:2] == ["orch", "ls"]:
         svcs = [x for x in s["services"] if len(a) < 3 or a[2].startswith("--") or x["service_type"] == a[2]]
-        out(json.dumps(svcs) if fmt_json else "\n".join(x["service_name"] for x in svcs))
+        if not svcs:
+            out("No services reported")
+        else:
+            out(json.dumps(svcs) if fmt_json else "\n".join(x["service_name"] for x in svcs))
         return 0
     if a[:4] == ["orch", "apply", "osd", "--all-available-devices"]:
         if not any(x["service_name"] == "osd.all-available-devices" for x in s["services"]):
@@ -169,14 +213,28 @@ def ceph(s, a):
         if a[2] not in s["auth"]:
             err("Error ENOENT: failed to find %s in keyring" % a[2])
             return 2
-        out("[%s]\n\tkey = %s" % (a[2], key(a[2])))
+        text(keyring(a[2], s["auth"][a[2]]))
         return 0
     if a[:2] == ["auth", "get-or-create"] and len(a) >= 3:
-        s["auth"].setdefault(a[2], a[3:a.index("-o")] if "-o" in a else a[3:])
-        # `cephadm shell` runs ceph in a container whose /etc/ceph is not the node's: a keyring
-        # written with -o stays in the container and goes with it; only stdout reaches the node.
-        if "-o" not in a:
-            sys.stdout.write("[%s]\n\tkey = %s\n" % (a[2], key(a[2])))
+        rest = a[3:a.index("-o")] if "-o" in a else a[3:]
+        wanted = dict(zip(rest[0::2], rest[1::2]))
+        have = s["auth"].get(a[2])
+        if have is not None:
+            for sys_, cap in sorted(wanted.items()):
+                if have.get(sys_) != cap:
+                    err("Error EINVAL: key for %s exists but cap %s does not match" % (a[2], sys_))
+                    return 22
+        else:
+            s["auth"][a[2]] = wanted
+        ring = keyring(a[2])
+        if "-o" in a and a.index("-o") + 1 < len(a):
+            # Written inside cephadm shell's container: only a path under /rootfs is the node's.
+            dest = a[a.index("-o") + 1]
+            if dest.startswith("/rootfs/"):
+                with open(dest[len("/rootfs"):], "w") as f:
+                    f.write(ring)
+        else:
+            text(ring)
         return 0
     err("stand-in cephadm: ceph %s is not a command labsh runs" % cmd)
     return 22
@@ -201,7 +259,8 @@ def main():
         if rc == 0:
             save(s)
     with open(os.path.join(DIR, "ceph.jsonl"), "a") as f:
-        f.write(json.dumps({"args": ARGS, "uid": os.geteuid(), "rc": rc, "start": t0, "end": time.time()}) + "\n")
+        f.write(json.dumps({"args": ARGS, "uid": os.geteuid(), "rc": rc, "out": "".join(OUT), "start": t0,
+                            "end": time.time()}) + "\n")
     sys.exit(rc)
 
 
