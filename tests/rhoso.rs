@@ -1082,6 +1082,19 @@ fn the_dataplane_deploys_ceph_on_the_edpm_nodes_over_ssh_once_and_a_second_run_c
         (rc, got),
         (0, format!("[client.openstack]\n\tkey = {key}\n"))
     );
+    // `cephadm shell` runs ceph in a container: a keyring written with -o under /etc/ceph stays
+    // there; the node's own files are under /rootfs.
+    let ring_o =
+        |path: &str| e.ceph_as_root(&format!("auth get-or-create client.openstack -o {path}"));
+    assert_eq!(ring_o("/etc/ceph/o.keyring"), (0, String::new()));
+    assert_eq!(ring_o("/rootfs/root/o.keyring"), (0, String::new()));
+    assert_eq!(
+        crate::ssh_node::as_root(
+            &e.node,
+            "test -e /etc/ceph/o.keyring || echo none; cat /root/o.keyring"
+        ),
+        format!("none\n[client.openstack]\n\tkey = {key}\n")
+    );
 }
 
 /// A Ceph command that fails on the node stops the stage with its output and the command that
