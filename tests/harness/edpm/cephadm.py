@@ -158,7 +158,10 @@ def ceph(s, a):
     cmd = " ".join(a)
     fail = FLAGS.get("fail")
     if fail and cmd.startswith(fail):
-        # The monitor's message as the ceph CLI prints it, two spaces after the colon.
+        # As the ceph CLI prints it ("Error ERANGE: " and the monitor's message): ceph/ceph
+        # src/mon/OSDMonitor.cc check_pg_num (reef) names the pool ("pool id N") only for an
+        # existing one and then writes " pg_num ...", so for a new pool the message starts with
+        # a space: two after the colon.
         err("Error ERANGE:  pg_num 32 size 3 for this pool would result in 264 cumulative PGs per OSD "
             "(792 total PG replicas on 3 'in' root OSDs by crush rule) which exceeds the mon_max_pg_per_osd value of 250")
         return 34
