@@ -15,7 +15,7 @@ struct Node {
 }
 
 /// What a picture Graphviz drew holds: its viewBox's width and height, its nodes by DOT id, its
-/// edges (tail, head) and its clusters' boxes (x0, y0, x1, y1) by name.
+/// edges (tail, head), its clusters' boxes (x0, y0, x1, y1) and their titles' lines by name.
 #[derive(Debug)]
 struct Picture {
     width: f64,
@@ -23,6 +23,7 @@ struct Picture {
     nodes: HashMap<String, Node>,
     edges: Vec<(String, String)>,
     clusters: HashMap<String, (f64, f64, f64, f64)>,
+    titles: HashMap<String, Vec<String>>,
 }
 
 fn points(s: &str) -> Vec<(f64, f64)> {
@@ -52,6 +53,7 @@ fn parse(svg: &str) -> Picture {
         nodes: HashMap::new(),
         edges: vec![],
         clusters: HashMap::new(),
+        titles: HashMap::new(),
     };
     for g in doc.descendants().filter(|n| n.tag_name().name() == "g") {
         let title = g
@@ -110,6 +112,13 @@ fn parse(svg: &str) -> Picture {
                     .unwrap_or_default();
                 let xs = pts.iter().map(|p| p.0);
                 let ys = pts.iter().map(|p| p.1);
+                p.titles.insert(
+                    title.clone(),
+                    g.children()
+                        .filter(|c| c.tag_name().name() == "text")
+                        .filter_map(|t| t.text().map(str::to_string))
+                        .collect(),
+                );
                 p.clusters.insert(
                     title,
                     (
@@ -154,9 +163,23 @@ fn carried(role: &str) -> &'static [&'static str] {
     }
 }
 
+/// Whether a VM of `role` in a RHOSO lab whose tagged networks are `tagged` (rhoso::vlan_networks)
+/// carries the drawn network `k`, as stdlib/rhoso.rhai builds the lab: the substrate's trunk
+/// (its NodeNetworkConfigurationPolicy; every tagged network's VLAN is on it unless the profile
+/// says otherwise) the tagged ones and Octavia's; the EDPM nodes (the NodeSet's networks, and
+/// br-ex over the bond) the tagged ones and, untagged, the external one; no other role any.
+fn rhoso_carried(role: &str, k: &str, tagged: &[&str]) -> bool {
+    match role {
+        "openshift" => tagged.contains(&k) || k == "octavia",
+        "compute" => k != "octavia",
+        _ => false,
+    }
+}
+
 /// Draws the lab of profile `name` ("seed" or a shipped profile's file) with `tweak` (Rhai run
 /// on `p` first) and `opts` (graph::write's options), and returns the picture's text and what
-/// the profile says: its VMs (name, role), overcloud networks, overcloud nodes in BMC order, BMC.
+/// the profile says: its VMs (name, role), overcloud networks, overcloud nodes in BMC order, BMC,
+/// whether it is a RHOSO lab, its tagged networks and whether its control plane has Octavia.
 fn draw(lab: &Lab, name: &str, tweak: &str, opts: &str) -> (String, serde_json::Value) {
     let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
     let src = if name == "seed" {
@@ -168,11 +191,13 @@ fn draw(lab: &Lab, name: &str, tweak: &str, opts: &str) -> (String, serde_json::
         .work()
         .join(format!("{name}-{}.svg", tweak.len() + opts.len()));
     let script = format!(
-        "import \"profile\" as profile; import \"seed\" as seed; import \"l1\" as l1; import \"graph\" as graph;\n\
+        "import \"profile\" as profile; import \"seed\" as seed; import \"l1\" as l1; import \"graph\" as graph; import \"rhoso\" as rhoso;\n\
          let p = profile::load(\"{src}\", ()).profile;\n{tweak}\n\
          graph::write(p, \"{}\", {opts});\n\
          #{{vms: seed::vm_list(p).map(|v| #{{name: v.name, role: v.role}}), oc: p.overcloud.networks.keys(),\n\
-            bmc_order: l1::overcloud_nodes(p).map(|v| v.name), bmc: p.bmc, ext: p.tenant.external_network}}",
+            bmc_order: l1::overcloud_nodes(p).map(|v| v.name), bmc: p.bmc, ext: p.tenant.external_network,\n\
+            rhoso: rhoso::releases().contains(p.overcloud.release), tagged: rhoso::vlan_networks(p).map(|n| n.key),\n\
+            octavia: rhoso::settings(p).octavia.enabled}}",
         svg.display()
     );
     let o = lab.run(["-e", &script, "--json"]);
@@ -189,7 +214,12 @@ fn draw(lab: &Lab, name: &str, tweak: &str, opts: &str) -> (String, serde_json::
 /// The VMs of `facts` in the order a person reads the article's figure: the director, the
 /// controllers, Ceph, the compute nodes (a profile's other roles after them), by name within.
 fn reading_order(facts: &serde_json::Value) -> Vec<(String, String)> {
-    let order = ["director", "control", "ceph-storage", "compute"];
+    // A RHOSO lab's: the substrate that runs the control plane, then the EDPM computes.
+    let order: &[&str] = if facts["rhoso"] == true {
+        &["openshift", "compute"]
+    } else {
+        &["director", "control", "ceph-storage", "compute"]
+    };
     let mut vms: Vec<(String, String)> = facts["vms"]
         .as_array()
         .unwrap()
@@ -257,12 +287,20 @@ fn check_layout(what: &str, svg: &str, facts: &serde_json::Value) {
         }
     }
     // Each overcloud network joined to each VM that carries it, and to no other.
-    let oc: Vec<&str> = facts["oc"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let rhoso = facts["rhoso"] == true;
+    let strs = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut oc = strs(&facts["oc"]);
+    let tagged = strs(&facts["tagged"]);
+    let tagged: Vec<&str> = tagged.iter().map(String::as_str).collect();
+    if rhoso && facts["octavia"] == true {
+        oc.push("octavia".to_string());
+    }
     assert!(!oc.is_empty(), "{what}: no overcloud networks");
     for (vm, role) in &vms {
         for k in &oc {
@@ -270,9 +308,13 @@ fn check_layout(what: &str, svg: &str, facts: &serde_json::Value) {
                 .edges
                 .iter()
                 .any(|(a, b)| a == vm && *b == format!("oc_{k}"));
+            let want = if rhoso {
+                rhoso_carried(role, k, &tagged)
+            } else {
+                carried(role).contains(&k.as_str())
+            };
             assert_eq!(
-                joined,
-                carried(role).contains(k),
+                joined, want,
                 "{what}: {vm} ({role}) and the overcloud network {k}: joined {joined}"
             );
         }
@@ -283,7 +325,53 @@ fn check_layout(what: &str, svg: &str, facts: &serde_json::Value) {
             "{what}: the overcloud network {k} is joined to nothing"
         );
     }
-    // Each overcloud node's BMC as the profile makes it.
+    if rhoso {
+        check_rhoso_groups(what, &p, &vms);
+    } else {
+        check_bmcs(what, &p, facts);
+    }
+    check_tenant(what, &p, facts);
+}
+
+/// A RHOSO lab's L1 groups, titled as what they are, each VM in its own; and no BMCs: no service
+/// on the L0 host, no VM with one.
+fn check_rhoso_groups(what: &str, p: &Picture, vms: &[(String, String)]) {
+    for (role, title) in [
+        ("openshift", "OpenShift substrate: RHOSO 18.0 control plane"),
+        ("compute", "EDPM computes, Ceph OSDs"),
+    ] {
+        let id = format!("cluster_role_{role}");
+        let lines = p
+            .titles
+            .get(&id)
+            .unwrap_or_else(|| panic!("{what}: no group {id}"));
+        assert_eq!(lines.first().map(String::as_str), Some(title), "{what}");
+        let b = p.clusters[&id];
+        for (vm, r) in vms {
+            let n = &p.nodes[vm];
+            let inside = n.x > b.0 && n.x < b.2 && n.y > b.1 && n.y < b.3;
+            assert_eq!(
+                inside,
+                r == role,
+                "{what}: {vm} ({r}) and the group {id} {b:?}"
+            );
+        }
+    }
+    assert!(
+        !p.nodes.contains_key("bmcs"),
+        "{what}: a BMC service is drawn"
+    );
+    for (id, n) in &p.nodes {
+        assert!(
+            !n.texts.iter().any(|t| t.contains("BMC")),
+            "{what}: {id} names a BMC: {:?}",
+            n.texts
+        );
+    }
+}
+
+/// Each overcloud node's BMC as the profile makes it, served from the L0 host.
+fn check_bmcs(what: &str, p: &Picture, facts: &serde_json::Value) {
     let bmc = &facts["bmc"];
     let addr = bmc["address"].as_str().unwrap();
     let redfish = bmc["type"] == "redfish";
@@ -323,6 +411,10 @@ fn check_layout(what: &str, svg: &str, facts: &serde_json::Value) {
         redfish,
         "{what}: the BMCs' service: {service}"
     );
+}
+
+/// The floating IPs in the tenant, beside the cluster they serve.
+fn check_tenant(what: &str, p: &Picture, facts: &serde_json::Value) {
     // The floating IPs in the tenant, beside the cluster they serve: within its width, above it,
     // each joined to its VIP and to the external network.
     let ocp = p.clusters["cluster_ocp"];
@@ -361,9 +453,7 @@ fn the_picture_of_the_seed_and_of_every_shipped_profile_reads_as_the_articles_fi
     let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
     for e in std::fs::read_dir(&profiles).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().to_string();
-        // The article's figure is of a TripleO lab; the picture of a RHOSO lab (its substrate
-        // and EDPM nodes) is not drawn as such yet.
-        if let Some(n) = n.strip_suffix(".rhai").filter(|n| *n != "rhoso") {
+        if let Some(n) = n.strip_suffix(".rhai") {
             names.push(n.to_string());
         }
     }
@@ -486,6 +576,61 @@ fn a_sandbox_run_draws_each_vm_as_libvirt_has_it_and_its_timeline_keeps_labels_a
             .iter()
             .any(|b| b.4.starts_with("img.overlay overcloud-") && b.4.contains(".qcow2 (")),
         "{text}"
+    );
+}
+
+#[test]
+fn a_rhoso_run_draws_its_substrate_and_edpm_nodes_as_libvirt_has_them() {
+    // On the sandbox a RHOSO lab's L1 is made in libvirt's test driver: the EDPM nodes started,
+    // the substrate defined and not started (its stage is planned); no BMCs anywhere.
+    let lab = Lab::new();
+    let g = lab.work().join("rhoso.svg");
+    lab.run_script("lab.rhai")
+        .args(["--profile", "rhoso", "--graph", g.to_str().unwrap()])
+        .run()
+        .ok()
+        .stdout_has("(as the run left the lab)");
+    let p = parse(&std::fs::read_to_string(&g).unwrap());
+    for (vm, state) in [
+        ("rhoso-ocp01", "shutoff"),
+        ("edpm-compute01", "running"),
+        ("edpm-compute03", "running"),
+    ] {
+        let n = &p.nodes[vm];
+        assert!(
+            n.texts.contains(&format!("state: {state}")),
+            "{vm}: {:?}",
+            n.texts
+        );
+    }
+    let vms: Vec<(String, String)> = [
+        ("rhoso-ocp01", "openshift"),
+        ("edpm-compute01", "compute"),
+        ("edpm-compute02", "compute"),
+        ("edpm-compute03", "compute"),
+    ]
+    .iter()
+    .map(|(n, r)| (n.to_string(), r.to_string()))
+    .collect();
+    check_rhoso_groups("a RHOSO run", &p, &vms);
+    // The substrate's group says what runs on it; its node, the VLANs on its trunk.
+    let sub = p.titles["cluster_role_openshift"].join(" / ");
+    assert!(
+        sub.contains("single-node OpenShift 4.18")
+            && sub.contains("OpenStackControlPlane in namespace openstack"),
+        "{sub}"
+    );
+    assert!(
+        p.nodes["rhoso-ocp01"]
+            .texts
+            .contains(&"trunk VLANs 20, 30, 40, 50, 60".to_string()),
+        "{:?}",
+        p.nodes["rhoso-ocp01"].texts
+    );
+    assert!(
+        p.edges
+            .contains(&("rhoso-ocp01".to_string(), "oc_octavia".to_string())),
+        "the substrate does not carry Octavia's network"
     );
 }
 
