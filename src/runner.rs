@@ -689,6 +689,11 @@ fn show_continue(
             Some(a) => format!("stage '{st}' {what}: {a}:\n  {cmd}"),
             None => format!("stage '{st}' {what}; to continue from it:\n  {cmd}"),
         });
+        // In JSON mode, also an event on stdout for the program that reads them.
+        if printer.is_json() {
+            printer.event(json!({"event": "continue", "stage": st, "stopped": stopped,
+                                 "advice": advice, "command": cmd}));
+        }
         session
             .effects
             .journal(json!({"event": "continue", "stage": st, "command": cmd}));

@@ -261,3 +261,32 @@ print("reads by kind");
         .stdout_has("not_found: cannot read /nonexistent/file")
         .stdout_has("refused: cannot read ");
 }
+
+/// In --json a failed stage's command that continues from it is an event on stdout too, with
+/// the stage and the advice; the journal has it as before.
+#[test]
+fn in_json_a_failed_stage_says_how_to_continue_as_an_event() {
+    let lab = Lab::new();
+    let f = lab.file(
+        "stages.rhai",
+        "stage(\"first\", || print(\"first done\"));\nstage(\"second\", || fail(\"the second broke\", \"mend the second\"));\n",
+    );
+    let o = lab
+        .labsh()
+        .args(["--json", "run", f.to_str().unwrap()])
+        .run();
+    o.code(1);
+    let ev = o
+        .json_lines()
+        .into_iter()
+        .find(|l| l["event"] == "continue")
+        .unwrap_or_else(|| panic!("no continue event: {}", o.stdout));
+    assert_eq!(ev["stage"], "second", "{ev}");
+    assert_eq!(ev["advice"], "mend the second", "{ev}");
+    assert_eq!(ev["stopped"], false, "{ev}");
+    let cmd = ev["command"].as_str().unwrap();
+    assert!(
+        cmd.starts_with("labsh run ") && cmd.ends_with("--json --from second"),
+        "{cmd}"
+    );
+}
