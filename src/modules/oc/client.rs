@@ -26,6 +26,7 @@ pub fn binary() -> String {
 /// cluster reads as empty), an error in a run.
 pub fn ready(fx: &Effects, kubeconfig: &str) -> Result<bool, Error> {
     if Path::new(kubeconfig).is_file() {
+        names_a_server(kubeconfig)?;
         return Ok(true);
     }
     if fx.is_plan() {
@@ -34,6 +35,26 @@ pub fn ready(fx: &Effects, kubeconfig: &str) -> Result<bool, Error> {
     Err(Error::not_found(format!(
         "kubeconfig {kubeconfig} does not exist: is the cluster installed?"
     )))
+}
+
+/// A kubeconfig that names no cluster's server makes kubectl ask localhost:8080 (client-go's
+/// default) instead: refused here, naming the file.
+fn names_a_server(kubeconfig: &str) -> Result<(), Error> {
+    let text = std::fs::read_to_string(kubeconfig)
+        .map_err(|e| Error::failed(format!("cannot read kubeconfig {kubeconfig}: {e}")))?;
+    // YAML in block or flow style, or JSON: a `server` key with a URL.
+    let server = text
+        .lines()
+        .any(|l| (l.contains("server:") || l.contains("\"server\":")) && l.contains("://"));
+    if server {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "kubeconfig {kubeconfig} names no cluster (no clusters[].cluster.server): kubectl would ask localhost:8080 instead"
+    ))
+    .with_advice(
+        "point it at the cluster's own kubeconfig (the installer's auth/kubeconfig, or a target file's substrate.kubeconfig)",
+    ))
 }
 
 /// Runs the client with `args` (a read). `None` in plan mode when the kubeconfig is not there yet.
@@ -983,6 +1004,40 @@ mod tests {
             "error: You must be logged in to the server (Unauthorized)",
         ] {
             assert!(!api_blip(&Error::failed(answer)), "{answer}");
+        }
+    }
+
+    #[test]
+    fn a_kubeconfig_that_names_no_server_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fx = Effects::for_tests(crate::effects::Mode::Apply);
+        let good = dir.path().join("good");
+        std::fs::write(
+            &good,
+            "apiVersion: v1\nclusters:\n- cluster:\n    server: https://api.rhoso.example.com:6443\n  name: c\n",
+        )
+        .unwrap();
+        assert!(ready(&fx, good.to_str().unwrap()).unwrap());
+        let flow = dir.path().join("flow");
+        std::fs::write(
+            &flow,
+            "clusters:\n- cluster: {server: \"http://127.0.0.1:1\"}\n  name: c\n",
+        )
+        .unwrap();
+        assert!(ready(&fx, flow.to_str().unwrap()).unwrap());
+        let json = dir.path().join("json");
+        std::fs::write(
+            &json,
+            "{\"clusters\":[{\"cluster\":{\"server\":\"https://x:6443\"}}]}",
+        )
+        .unwrap();
+        assert!(ready(&fx, json.to_str().unwrap()).unwrap());
+        for text in ["", "apiVersion: v1\nkind: Config\nclusters: []\n"] {
+            let bad = dir.path().join("bad");
+            std::fs::write(&bad, text).unwrap();
+            let e = ready(&fx, bad.to_str().unwrap()).unwrap_err();
+            assert!(e.is(crate::error::Kind::Invalid), "{e}");
+            assert!(e.message().contains("names no cluster"), "{e}");
         }
     }
 
