@@ -141,7 +141,7 @@ fn end_when_forced(session: &Arc<Session>, t0: Instant, repl: bool) {
             json!({"kind": what, "signal": signal}),
         );
         s.effects.stages_stopped();
-        s.effects.recap(t0.elapsed().as_millis());
+        s.effects.recap(t0.elapsed().as_millis(), false);
         s.effects.close_journal(json!({
             "event": "run_end",
             "status": what,
@@ -397,7 +397,9 @@ pub fn run_text(
     if printer.is_json() {
         show_next(&printer, &next);
     }
-    session.effects.recap(t0.elapsed().as_millis());
+    session
+        .effects
+        .recap(t0.elapsed().as_millis(), result.is_err() && !stopped);
     if !printer.is_json() {
         show_next(&printer, &next);
     }
@@ -807,7 +809,9 @@ pub fn eval(expr: &str, common: &Common) -> u8 {
         Ok(_) => code,
     };
     if !session.effects.stats().is_empty() || printer.is_json() {
-        session.effects.recap(t0.elapsed().as_millis());
+        session
+            .effects
+            .recap(t0.elapsed().as_millis(), code == FAILED && !stopped);
     }
     let mut end = json!({"event": "run_end", "ms": t0.elapsed().as_millis() as u64});
     end["status"] = if stopped {

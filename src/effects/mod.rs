@@ -828,16 +828,26 @@ impl Effects {
     }
 
     /// Prints the recap (and, in JSON mode, emits it as the last line) and journals it.
-    pub fn recap(&self, total_ms: u128) -> Value {
+    pub fn recap(&self, total_ms: u128, main_failed: bool) -> Value {
         let mut stats = self.stats();
         let staged: u128 = stats
             .iter()
             .filter(|s| s.name != MAIN_STAGE)
             .map(|s| s.ms)
             .sum();
+        // The script's own lines failed when the run failed and no stage did (a stage's failure
+        // is that stage's row).
+        let a_stage_failed = stats.iter().any(|s| {
+            s.name != MAIN_STAGE
+                && matches!(s.status, StageStatus::Failed | StageStatus::Interrupted)
+        });
         if let Some(main) = stats.iter_mut().find(|s| s.name == MAIN_STAGE) {
             main.ms = total_ms.saturating_sub(staged);
-            main.status = StageStatus::Done;
+            main.status = if main_failed && !a_stage_failed {
+                StageStatus::Failed
+            } else {
+                StageStatus::Done
+            };
         }
         let mut totals = (0u64, 0u64, 0u64, 0u64);
         for s in &stats {
@@ -967,9 +977,21 @@ mod tests {
         let s = e.stats();
         assert_eq!((s[0].name.as_str(), s[0].changed, s[0].failed), ("a", 1, 1));
         assert_eq!((s[1].name.as_str(), s[1].ok), (MAIN_STAGE, 1));
-        let recap = e.recap(10);
+        let recap = e.recap(10, false);
         assert_eq!(recap["totals"]["changed"], 1);
         assert_eq!(recap["totals"]["ok"], 1);
+        // The script's own lines failed: its row says so, unless a stage's failure is the cause.
+        let main = |r: &Value| {
+            r["stages"]
+                .as_array()
+                .and_then(|a| a.iter().find(|s| s["name"] == MAIN_STAGE).cloned())
+                .unwrap_or_default()
+        };
+        assert_eq!(main(&e.recap(10, false))["status"], "done");
+        assert_eq!(main(&e.recap(10, true))["status"], "failed");
+        e.stage_begin("b");
+        e.stage_end("b", StageStatus::Failed, 1);
+        assert_eq!(main(&e.recap(10, true))["status"], "done");
     }
 
     #[test]
