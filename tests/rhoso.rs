@@ -1220,7 +1220,7 @@ fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
         !o.stdout.contains(&password) && !o.stderr.contains(&password),
         "the admin password is shown"
     );
-    let secure = walk(&s.lab.state().join("out"))
+    let secure = crate::support::walk(&s.lab.state().join("out"))
         .into_iter()
         .find(|f| f.ends_with("rhoso/cloud/secure.yaml"))
         .expect("secure.yaml written");
@@ -1235,7 +1235,7 @@ fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
     // (the installer's) names it too.
     let bundle = secure.with_file_name("tls-ca-bundle.pem");
     assert_eq!(std::fs::read_to_string(&bundle).unwrap(), ca);
-    let tenant_yaml = walk(&s.lab.state().join("out"))
+    let tenant_yaml = crate::support::walk(&s.lab.state().join("out"))
         .into_iter()
         .find(|f| f.ends_with("clouds.yaml") && !f.ends_with("rhoso/cloud/clouds.yaml"))
         .expect("the tenant's clouds.yaml");
@@ -1272,18 +1272,4 @@ fn a_rhoso_labs_tenant_is_made_on_the_cloud_its_control_plane_names() {
         addrs.contains(&api) && addrs.contains(&ingress),
         "{addrs:?}"
     );
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

@@ -271,9 +271,7 @@ fn repair(
     let outcome = repair_outcome(printer, &session, result, cancelled, plan);
     // A run's recap (what changed, or would), in the journal and the output, then its end.
     let ms = t0.elapsed().as_millis();
-    session
-        .effects
-        .recap(ms, outcome.is_err() && !cancelled);
+    session.effects.recap(ms, outcome.is_err() && !cancelled);
     let status = match &outcome {
         Ok(()) => "ok",
         Err(c) if *c == FAILED => "failed",

@@ -1011,27 +1011,16 @@ mod tests {
     fn a_kubeconfig_that_names_no_server_is_refused_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let fx = Effects::for_tests(crate::effects::Mode::Apply);
-        let good = dir.path().join("good");
-        std::fs::write(
-            &good,
+        // Block and flow YAML, and JSON.
+        for text in [
             "apiVersion: v1\nclusters:\n- cluster:\n    server: https://api.rhoso.example.com:6443\n  name: c\n",
-        )
-        .unwrap();
-        assert!(ready(&fx, good.to_str().unwrap()).unwrap());
-        let flow = dir.path().join("flow");
-        std::fs::write(
-            &flow,
             "clusters:\n- cluster: {server: \"http://127.0.0.1:1\"}\n  name: c\n",
-        )
-        .unwrap();
-        assert!(ready(&fx, flow.to_str().unwrap()).unwrap());
-        let json = dir.path().join("json");
-        std::fs::write(
-            &json,
             "{\"clusters\":[{\"cluster\":{\"server\":\"https://x:6443\"}}]}",
-        )
-        .unwrap();
-        assert!(ready(&fx, json.to_str().unwrap()).unwrap());
+        ] {
+            let good = dir.path().join("good");
+            std::fs::write(&good, text).unwrap();
+            assert!(ready(&fx, good.to_str().unwrap()).unwrap(), "{text}");
+        }
         for text in ["", "apiVersion: v1\nkind: Config\nclusters: []\n"] {
             let bad = dir.path().join("bad");
             std::fs::write(&bad, text).unwrap();
