@@ -705,6 +705,49 @@ fn an_operator_held_at_a_version_has_its_install_plan_approved_once() {
     assert!(!format!("{}{}", again.stdout, again.stderr).contains("approved"));
 }
 
+/// A second run on a cluster whose operators are installed goes on when the InstallPlans that
+/// installed them are gone (OLM keeps only the newest): nothing is waited for, nothing written.
+#[test]
+fn a_second_run_does_not_wait_for_install_plans_olm_has_cleaned_up() {
+    let s = StandIn::new("0");
+    s.run(&["--only", "controlplane"]).run().ok();
+    let plan = s.kubectl(
+        &[
+            "get",
+            "subscription.v1alpha1.operators.coreos.com",
+            "openstack-operator",
+            "-n",
+            "openstack-operators",
+            "-o",
+            "jsonpath={.status.installPlanRef.name}",
+        ],
+        None,
+    );
+    assert!(plan.trim().starts_with("install-"), "{plan}");
+    s.kubectl(
+        &[
+            "delete",
+            "installplan.v1alpha1.operators.coreos.com",
+            plan.trim(),
+            "-n",
+            "openstack-operators",
+        ],
+        None,
+    );
+    let before = s.writes().len();
+    let t0 = std::time::Instant::now();
+    s.run(&["--only", "controlplane"]).run().ok();
+    assert!(
+        t0.elapsed().as_secs() < 120,
+        "it waited for the plan that is gone"
+    );
+    let after: Vec<String> = s.writes().into_iter().skip(before).collect();
+    assert!(
+        after.iter().all(|w| w.starts_with("DELETE ")),
+        "a second run wrote {after:?}"
+    );
+}
+
 /// An API server that does not answer for a while during a wait (503 ServiceUnavailable, as
 /// while it or an aggregated API restarts) is waited through, said in the wait's progress; the
 /// stage goes on once it answers.

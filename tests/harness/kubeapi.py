@@ -315,7 +315,9 @@ def olm_status(kind, obj, phase, fail):
               "installPlanRef": {"apiVersion": api_version("InstallPlan"), "kind": "InstallPlan",
                                  "name": plan_name(obj), "namespace": ns},
               "installplan": {"apiVersion": api_version("InstallPlan"), "kind": "InstallPlan", "name": plan_name(obj)}}
-        installed = ("ClusterServiceVersion", ns, csv) in OBJECTS
+        # A Subscription has its CSV installed once its InstallPlan has done so: not while the
+        # plan waits for approval (no CSV yet), nor when the plan failed.
+        installed = ("ClusterServiceVersion", ns, csv) in OBJECTS and not failure("InstallPlan", plan_name(obj))
         if phase == "ready" and not fail and installed:
             st["state"] = hand["subscription"]["ready"]
             st["installedCSV"] = csv
