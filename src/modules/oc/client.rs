@@ -1069,7 +1069,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let kc = d.join("kubeconfig");
-        std::fs::write(&kc, "apiVersion: v1\n").unwrap();
+        // A cluster on a closed port: the fake kubectl below answers instead.
+        std::fs::write(
+            &kc,
+            "apiVersion: v1\nclusters:\n- cluster: {server: \"https://127.0.0.1:1\"}\n  name: c\n",
+        )
+        .unwrap();
         let fake = d.join("kubectl");
         std::fs::write(
             &fake,
