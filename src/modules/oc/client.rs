@@ -1064,17 +1064,16 @@ mod tests {
     /// apply and wait_for through a client that keeps one object in a folder: a create, then no
     /// write; a wait that sees the conditions change and ends Ready; a condition failed with
     /// severity Error stops the wait at once with its message.
+    /// A kubeconfig of a cluster on a closed port: a fake kubectl answers instead.
+    const CLOSED_PORT_KUBECONFIG: &str =
+        "clusters: [{cluster: {server: \"https://127.0.0.1:1\"}}]\n";
+
     #[test]
     fn apply_and_wait_through_a_client() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let kc = d.join("kubeconfig");
-        // A cluster on a closed port: the fake kubectl below answers instead.
-        std::fs::write(
-            &kc,
-            "apiVersion: v1\nclusters:\n- cluster: {server: \"https://127.0.0.1:1\"}\n  name: c\n",
-        )
-        .unwrap();
+        std::fs::write(&kc, CLOSED_PORT_KUBECONFIG).unwrap();
         let fake = d.join("kubectl");
         std::fs::write(
             &fake,
