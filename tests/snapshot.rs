@@ -1151,12 +1151,24 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         "repair.rhai",
         "import \"target\" as target;\nimport \"snapshot\" as snapshot;\nlet s = target::setup(run_info());\nsnapshot::repair(s.p, s.t);\n",
     );
+    // And a node a revert that was interrupted left held is labsh's to release.
+    by_hand(&[
+        "baremetal",
+        "node",
+        "maintenance",
+        "set",
+        "--reason",
+        "labsh: held while snapshot cold is reverted",
+        "t-sr-ctrl03",
+    ]);
     labsh(&["run", f.to_str().unwrap(), "--target", t])
         .ok()
         .stdout_has(
         "Ironic: node t-sr-compute01 is in maintenance, put there by a person (disk swap): left so",
-    );
+    )
+        .stdout_has("repair: node t-sr-ctrl03 released from the maintenance labsh held it in");
     assert_eq!(node("t-sr-compute01")["maintenance"], true);
+    assert_eq!(node("t-sr-ctrl03")["maintenance"], false);
     by_hand(&[
         "baremetal",
         "node",
@@ -1167,6 +1179,8 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
 
     // A revert makes Ironic's power states libvirt's again: a node powered off through Ironic
     // after a cold snapshot runs again after the revert, and Ironic says so.
+    // Ironic's power sync would power a VM back on in the middle of its cold snapshot: the
+    // nodes are held in maintenance meanwhile, then released.
     labsh(&[
         "snapshot",
         "save",
@@ -1177,7 +1191,19 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         "--set",
         "shutdown_timeout=1",
     ])
-    .ok();
+    .ok()
+    .stdout_has(&format!(
+        "Ironic: {} nodes held in maintenance while the VMs are shut down or reverted",
+        NODES.len()
+    ))
+    .stdout_has(" released from maintenance");
+    for n in NODES {
+        assert_eq!(
+            node(n)["maintenance"],
+            false,
+            "{n} still held after the save"
+        );
+    }
     by_hand(&["baremetal", "node", "power", "off", "t-sr-compute01"]);
     let t0 = Instant::now();
     while node("t-sr-compute01")["power_state"] != "power off" {
@@ -1189,9 +1215,21 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         "shut off"
     );
     // Ironic may not have read every node's power again since their maintenance ended: those
-    // are set too.
+    // are set too. Its power sync would otherwise power compute01 off again between the revert
+    // and labsh's setting it (force_power_state_during_sync): the nodes are held in maintenance
+    // before the VMs are reverted, and released once their power states are libvirt's.
     let back = labsh(&["snapshot", "revert", "cold", "--target", t, "--yes"]);
     back.ok().stdout_has("BMCs: all IPMI BMCs answer");
+    let at = |what: &str| {
+        back.stdout
+            .find(what)
+            .unwrap_or_else(|| panic!("no {what:?} in:\n{}", back.stdout))
+    };
+    assert!(
+        at("nodes held in maintenance") < at("snapshot cold: 8 VMs reverted"),
+        "{}",
+        back.stdout
+    );
     let agrees = back
         .stdout
         .lines()
@@ -1199,9 +1237,12 @@ fn on_the_devlab_a_run_brings_back_the_bmcs_vms_and_ironic_nodes_a_host_restart_
         .unwrap_or_else(|| panic!("no power state set:\n{}", back.stdout))
         .to_string();
     assert!(agrees.contains("t-sr-compute01 on"), "{agrees}");
+    assert!(agrees.contains("released from maintenance"), "{agrees}");
     for n in NODES {
         assert_eq!(host.virsh(&["domstate", n]).trim(), "running", "{n}");
-        assert_eq!(node(n)["power_state"], "power on", "{n}");
+        let v = node(n);
+        assert_eq!(v["power_state"], "power on", "{n}: {v}");
+        assert_eq!(v["maintenance"], false, "{n}: {v}");
     }
     labsh(&["run", teardown.to_str().unwrap(), "--target", t, "--yes"]).ok();
     assert!(!lab.state().join("snapshots/snaprepair/t-sr").exists());

@@ -119,6 +119,29 @@ fn enroll_opts(func: &str, opts: Map) -> Result<(EnrollOpts, Option<Vec<String>>
     ))
 }
 
+/// A maintenance reason labsh will give Ironic: one line, not empty, at most 255 characters
+/// (labsh's own bound: Ironic keeps any text, and a reason is read in one line of a listing).
+fn maintenance_reason(reason: &str) -> Result<(), Error> {
+    let what = "baremetal::maintenance_set: the reason";
+    if reason.trim().is_empty() {
+        return Err(Error::invalid(format!(
+            "{what} is empty: say why the node is held"
+        )));
+    }
+    if reason.contains(['\n', '\r']) {
+        return Err(Error::invalid(format!(
+            "{what} has a line break: give it on one line"
+        )));
+    }
+    let n = reason.chars().count();
+    if n > 255 {
+        return Err(Error::invalid(format!(
+            "{what} has {n} characters: at most 255"
+        )));
+    }
+    Ok(())
+}
+
 fn timeout_of(func: &str, opts: Map, default: u64) -> Result<Duration, Error> {
     let o = WaitOpts::read(func, opts)?;
     Ok(o.timeout.map_or(Duration::from_secs(default), |t| t.0))
@@ -412,6 +435,26 @@ pub mod baremetal_fns {
         super::super::with_api(&ctx, &cloud, |a| a.bm_validate(&Id::parse(node)))
     }
 
+    /// Puts a node in maintenance with `reason` (Ironic's power sync and its recovery leave it
+    /// alone until it is taken out); `false`, and nothing changed, when it already was in
+    /// maintenance. The reason is one line of at most 255 characters.
+    ///
+    /// ```rhai
+    /// if plan_mode() { baremetal::maintenance_set("devcloud-system", "example-node1", "disk swap"); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn maintenance_set(
+        ctx: NativeCallContext,
+        cloud: Dynamic,
+        node: &str,
+        reason: &str,
+    ) -> Res<bool> {
+        super::maintenance_reason(reason).map_err(|e| crate::session::rt_err(&ctx, e))?;
+        super::super::with_api(&ctx, &cloud, |a| {
+            a.bm_maintenance_set(&Id::parse(node), reason)
+        })
+    }
+
     /// Takes a node out of maintenance (its reason and fault cleared); `false` when it was not
     /// in maintenance.
     ///
@@ -504,5 +547,29 @@ pub mod baremetal_fns {
         goal: &str,
     ) -> Res<Array> {
         provision_with(ctx, cloud, nodes, goal, Map::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::maintenance_reason;
+
+    #[test]
+    fn a_maintenance_reason_is_one_line_of_some_text() {
+        assert!(maintenance_reason("disk swap").is_ok());
+        assert!(maintenance_reason(&"x".repeat(255)).is_ok());
+        for (bad, says) in [
+            ("", "is empty"),
+            ("  ", "is empty"),
+            ("disk\nswap", "line break"),
+            ("disk\rswap", "line break"),
+        ] {
+            let e = maintenance_reason(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+        let e = maintenance_reason(&"é".repeat(256))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("256 characters"), "{e}");
     }
 }
