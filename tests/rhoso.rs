@@ -775,20 +775,17 @@ fn a_wait_rides_over_an_api_server_that_does_not_answer_for_a_while() {
 /// OLM's message and the command that continues, before any later resource is written.
 #[test]
 fn a_failed_install_plan_stops_the_control_plane_with_olms_message() {
-    use sha2::Digest;
     let s = StandIn::new("0");
-    // The stand-in's InstallPlan name for Subscription openstack-operators/openstack-operator
-    // (tests/harness/kubeapi.py plan_name).
-    let h = format!(
-        "{:x}",
-        sha2::Sha256::digest(b"openstack-operators/openstack-operator")
+    // The stand-in's InstallPlan name for Subscription openstack-operators/openstack-operator,
+    // from the stand-in itself.
+    let named = crate::support::run_ok(
+        std::process::Command::new("python3")
+            .arg(crate::support::root().join("tests/harness/kubeapi.py"))
+            .args(["--plan-name", "openstack-operators/openstack-operator"]),
+        "kubeapi.py --plan-name",
     );
-    let letters: String = h
-        .chars()
-        .filter(|c| c.is_ascii_alphabetic())
-        .take(5)
-        .collect();
-    let plan = format!("install-{letters:x<5}");
+    let plan = String::from_utf8_lossy(&named.stdout).trim().to_string();
+    assert!(plan.starts_with("install-"), "{plan}");
     std::fs::write(
         s.data.join("fail.json"),
         format!("{{\"InstallPlan/{plan}\": {{\"condition\": \"Installed\", \"reason\": \"InstallComponentFailed\", \"message\": \"error validating existing CRs against new CRD's schema for \\\"openstackcontrolplanes.core.openstack.org\\\"\"}}}}"),

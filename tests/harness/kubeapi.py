@@ -908,6 +908,13 @@ class H(BaseHTTPRequestHandler):
             log_write("PUT", kind, ns, name, result)
         self.send(200, shown(kind, entry, False))
 
+if DATA == "--plan-name":
+    # `kubeapi.py --plan-name NAMESPACE/NAME`: the name the stand-in gives the InstallPlan of that
+    # Subscription, for a test to name it in fail.json before a run; no server.
+    ns, name = sys.argv[2].split("/", 1)
+    print(plan_name({"metadata": {"namespace": ns, "name": name}}))
+    sys.exit(0)
+
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
