@@ -174,6 +174,111 @@ fn on_the_sandbox_a_snapshot_keeps_the_lab_and_its_stages_and_bad_input_changes_
         .stderr_has("lab lab has no snapshot after-l1 on target sandbox; it has none");
 }
 
+/// A TripleO lab whose undercloud API does not answer (a closed port on 127.0.0.1), on a test
+/// driver's libvirt: a cold snapshot says Ironic's nodes could not be held (nor released) and is
+/// taken all the same; its revert, of a snapshot taken before the undercloud, says there is no
+/// node to agree with libvirt and succeeds.
+#[test]
+fn a_cold_snapshot_and_its_revert_go_on_when_ironic_cannot_be_reached_and_say_so() {
+    let lab = Lab::new();
+    let w = lab.work();
+    let port = crate::support::ports::free_port(29400);
+    let clouds = lab.file(
+        "gone/clouds.yaml",
+        &format!("clouds:\n  gone:\n    auth:\n      auth_url: http://127.0.0.1:{port}/v3\n      username: admin\n      password: not-a-real-password\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n"),
+    );
+    let target = lab.file(
+        "targets/gone.yaml",
+        &format!(
+            "libvirt_uri: test:///default\nout: \"{}\"\nimages: \"{}\"\ndisk_folders: {{ssd: \"{}\"}}\nundercloud: {{offline: true, cloud: {{cloud: gone, clouds_yaml: \"{}\"}}}}\ncluster: {{offline: true}}\n",
+            w.join("out").display(),
+            w.join("images").display(),
+            w.join("images-ssd").display(),
+            clouds.display()
+        ),
+    );
+    let uri = lab.run([
+        "-e",
+        &format!("virt::sandbox_host(\"{}\")", w.join("host.xml").display()),
+    ]);
+    uri.ok();
+    let set_uri = format!("uri={}", uri.stdout.trim());
+    let t = target.to_str().unwrap();
+    let mk = lab.file(
+        "make-l1.rhai",
+        "import \"target\" as target;\nimport \"l0\" as l0;\nimport \"l1\" as l1;\n\
+         let s = target::setup(run_info());\nl0::networks(s.t.uri, s.p);\nl1::build(s.t.uri, s.p);\n\
+         virt::sandbox_save(s.t.uri);\n",
+    );
+    lab.run([
+        "run",
+        mk.to_str().unwrap(),
+        "--target",
+        t,
+        "--set",
+        &set_uri,
+    ])
+    .ok();
+    let unreachable = format!("cannot reach Keystone at http://127.0.0.1:{port}/v3/auth/tokens");
+    snap(
+        &lab,
+        &[
+            "save",
+            "c1",
+            "--cold",
+            "--target",
+            t,
+            "--set",
+            &set_uri,
+            "--set",
+            "shutdown_timeout=1",
+        ],
+    )
+    .ok()
+    .stdout_has(&format!(
+        "Ironic: not reached to hold the lab's nodes (cloud 'gone': {unreachable}"
+    ))
+    .stdout_has(&format!(
+        "Ironic: not reached to release the nodes held (cloud 'gone': {unreachable}"
+    ))
+    .stdout_has("snapshot c1 of lab lab: 8 VMs, cold (the VMs shut down)");
+    snap(
+        &lab,
+        &["revert", "c1", "--yes", "--target", t, "--set", &set_uri],
+    )
+    .ok()
+    .stdout_has("snapshot c1: 8 VMs")
+    .stdout_has("Ironic: not reached (cloud 'gone': ")
+    .stdout_has("the undercloud was not deployed at this snapshot: no node to agree with libvirt");
+    // A snapshot taken after the undercloud stage: Ironic has the lab's nodes then, and a revert
+    // that cannot reach it fails saying so and what to do.
+    std::fs::create_dir_all(w.join("out/lab")).unwrap();
+    std::fs::write(
+        w.join("out/lab/stages.json"),
+        "{\"done\": [\"l0\", \"l1\", \"undercloud\"]}",
+    )
+    .unwrap();
+    snap(
+        &lab,
+        &[
+            "save",
+            "c2",
+            "--cold",
+            "--target",
+            t,
+            "--set",
+            &set_uri,
+            "--set",
+            "shutdown_timeout=1",
+        ],
+    )
+    .ok();
+    snap(&lab, &["revert", "c2", "--yes", "--target", t, "--set", &set_uri])
+        .code(1)
+        .stderr_has("Ironic does not answer after the revert, so its nodes' power states could not be made libvirt's")
+        .stderr_has("once the undercloud's API answers, revert again");
+}
+
 /// ipmitool's `power ACTION` on the BMC at `port` with the lab's BMC password.
 #[test]
 fn a_snapshots_bad_options_name_the_field_with_rhai_types() {
