@@ -424,6 +424,7 @@ pub fn lab_file(
     if shipped(&own).is_some() {
         return Ok(Some(own));
     }
+    let name = crate::util::clip(name);
     Err(Error::not_found(format!(
         "unknown {noun} '{name}': no {}/{name}{}; the {noun}s there are: {}",
         kind.folder(),

@@ -301,7 +301,7 @@ fn check_names(
             };
             return Err(usage_error(
                 printer,
-                format!("unknown {what} '{g}'; {list}"),
+                format!("unknown {what} '{}'; {list}", crate::util::clip(g)),
                 hint,
             ));
         }

@@ -150,7 +150,10 @@ fn find(
                 .map(|c| format!(" (did you mean '{c}'?)"))
                 .unwrap_or_default();
             printer.error(
-                &format!("{what}: unknown --set key '{k}'{hint}; the lab's resolution takes uri, images and out"),
+                &format!(
+                    "{what}: unknown --set key '{}'{hint}; the lab's resolution takes uri, images and out",
+                    crate::util::clip(k)
+                ),
                 json!({"kind": "usage"}),
             );
             return Err(USAGE);

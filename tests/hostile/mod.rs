@@ -295,7 +295,7 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
                 )],
                 args: &[P, F],
                 code: 1,
-                says: &["makes overcloud-ctrl01, as vms."],
+                says: &["makes \"overcloud-ctrl01\", as vms."],
             },
             Case {
                 name: "a new VM group without nics",
@@ -554,6 +554,91 @@ fn bad_profiles_are_refused_naming_the_file_and_key_with_nothing_changed() {
     );
 }
 
+/// A huge value (100,000 characters) in a profile key, a name on the command line or a key of
+/// `--set` is refused naming the key, its first 60 characters and its length: no line of the
+/// error is longer than a few hundred characters, and nothing changes.
+#[test]
+fn huge_values_are_refused_with_errors_that_name_them_briefly() {
+    let huge = "a".repeat(100_000);
+    let set = |k: &str| format!("{k}={huge}");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--profile".into(),
+                "rhoso".into(),
+                "--set".into(),
+                set("rhoso.namespace"),
+            ],
+            "--set: rhoso.namespace: \"aaaa",
+        ),
+        (
+            vec!["--set".into(), set("ocp.cluster")],
+            "--set: ocp.cluster: \"aaaa",
+        ),
+        (
+            vec!["--set".into(), set("vms.compute.name")],
+            "--set: vms.compute.name: \"aaaa",
+        ),
+        (
+            vec!["--set".into(), format!("rhoso.{huge}=1")],
+            "--set: unknown key 'rhoso.aaaa",
+        ),
+        (
+            vec!["--profile".into(), huge.clone()],
+            "unknown profile 'aaaa",
+        ),
+        (vec!["--only".into(), huge.clone()], "unknown stage 'aaaa"),
+    ];
+    for (extra, says) in cases {
+        let lab = lab_with_state();
+        let before = snapshot(&lab.state());
+        let mut args = vec!["run".to_string(), script("lab.rhai")];
+        args.extend(extra.iter().cloned());
+        let out = lab.run(&args);
+        let case = &says[..says.len().min(40)];
+        assert_ne!(out.code, 0, "{case}: {}", out.stdout);
+        assert!(
+            out.stderr.contains(says),
+            "{case}: {}",
+            &out.stderr[..out.stderr.len().min(2000)]
+        );
+        assert!(
+            out.stderr.contains("… (100000 characters)"),
+            "{case}: {}",
+            &out.stderr[..out.stderr.len().min(2000)]
+        );
+        for l in out.stderr.lines().chain(out.stdout.lines()) {
+            assert!(
+                l.len() < 600,
+                "{case}: a line of {} bytes: {}…",
+                l.len(),
+                &l[..200]
+            );
+        }
+        assert_unchanged(case, &before, &lab.state());
+    }
+    // The names the lab's own commands take.
+    let lab = lab_with_state();
+    for cmd in ["ssh", "console"] {
+        let out = lab.labsh().args([cmd, huge.as_str()]).run();
+        assert_ne!(out.code, 0, "{cmd}");
+        assert!(
+            out.stderr.contains("aaaa… (100000 characters)'"),
+            "{cmd}: {}",
+            &out.stderr[..out.stderr.len().min(2000)]
+        );
+        assert!(
+            out.stderr.lines().all(|l| l.len() < 600),
+            "{cmd}: a long line"
+        );
+    }
+    lab.labsh()
+        .args(["snapshot", "save", huge.as_str()])
+        .run()
+        .code(1)
+        .stderr_has("snapshot name \"aaaa");
+}
+
 /// A profile string lands in a file (undercloud.conf, the nic template, hosts lines, paths and
 /// libvirt names); what that file would read as more than the string is refused, naming the key.
 #[test]
@@ -623,12 +708,12 @@ fn profile_strings_that_would_write_into_the_files_are_refused_naming_the_key() 
         (
             "a VM's name as a path",
             v(r#"vms: #{ ctrl: #{ name: "../../x%02d" } }"#),
-            vec![r#"vms.ctrl.name: "../../x%02d" must be letters, digits, '.', '-' and '_'"#],
+            vec![r#"vms.ctrl.name: "../../x%02d" must be 1-63 letters, digits, '.', '-' and '_'"#],
         ),
         (
             "a network's name as a path",
             v(r#"networks: #{ "a/b": #{ address: "10.9.0.1", netmask: "255.255.255.0" } }"#),
-            vec![r#"networks: the key "a/b" must be letters, digits"#],
+            vec![r#"networks: the key "a/b" must be 1-128 letters, digits"#],
         ),
         (
             "a line break in a VM group's key",

@@ -147,12 +147,14 @@ fn name_and_size_problems(c: &Value, r: Release, p: &mut Vec<String>) {
     let name = text(c, "metadata.name");
     if !dns_label(&name) {
         p.push(format!(
-            "metadata.name: {name:?} must be a DNS label (lower-case letters, digits, '-')"
+            "metadata.name: {} must be a DNS label (lower-case letters, digits, '-')",
+            crate::util::shown(&name)
         ));
     } else if let Some(max) = r.max_cluster_name().filter(|m| name.len() > *m) {
         // pkg/types/openstack/validation/platform.go, release-4.2 to release-4.9.
         p.push(format!(
-            "metadata.name: {name:?} is longer than the {max} characters OpenShift {} takes on OpenStack",
+            "metadata.name: {} is longer than the {max} characters OpenShift {} takes on OpenStack",
+            crate::util::shown(&name),
             r.name()
         ));
     }
@@ -749,7 +751,8 @@ pub fn release_problems(r: Release, v: &serde_json::Value) -> (Vec<String>, Vec<
         let c = s("cluster");
         if c.len() > max {
             errors.push(format!(
-                "ocp.cluster: {c:?} is longer than the {max} characters OpenShift {name} takes on OpenStack"
+                "ocp.cluster: {} is longer than the {max} characters OpenShift {name} takes on OpenStack",
+                crate::util::shown(&c)
             ));
         }
     }
@@ -758,7 +761,8 @@ pub fn release_problems(r: Release, v: &serde_json::Value) -> (Vec<String>, Vec<
         if !img.is_empty() && img != "rhcos" {
             // pkg/asset/rhcos/image.go, release-4.2: the image is the one named rhcos.
             errors.push(format!(
-                "tenant.image.name: OpenShift {name} boots the image named rhcos, not {img:?} (clusterOSImage comes in 4.3)"
+                "tenant.image.name: OpenShift {name} boots the image named rhcos, not {} (clusterOSImage comes in 4.3)",
+                crate::util::shown(&img)
             ));
         }
     }

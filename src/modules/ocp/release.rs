@@ -65,7 +65,8 @@ impl Release {
         let num = |s: &str| s.parse::<u32>().ok().filter(|_| !s.is_empty());
         let malformed = || {
             Error::invalid(format!(
-                "{version:?} is not an OpenShift version such as \"4.18\" or \"4.18.3\""
+                "{} is not an OpenShift version such as \"4.18\" or \"4.18.3\"",
+                crate::util::shown(version)
             ))
         };
         let (Some(major), Some(minor)) = (
