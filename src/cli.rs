@@ -162,11 +162,11 @@ pub enum Cmd {
 #[derive(Args, Debug, Clone)]
 pub struct LabArgs {
     /// The profile: what the lab is (as for `run`).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = lab_file_name)]
     pub profile: Option<String>,
 
     /// The target: where the lab is (as for `run`).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = lab_file_name)]
     pub target: Option<String>,
 
     /// Set a parameter of the lab's resolution (uri, images, out; repeatable).
@@ -331,10 +331,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub common: Common,
 
-    #[arg(long, value_name = "P", help = lab_file_help(LabFile::Profile))]
+    #[arg(long, value_name = "P", value_parser = lab_file_name, help = lab_file_help(LabFile::Profile))]
     pub profile: Option<String>,
 
-    #[arg(long, value_name = "T", help = lab_file_help(LabFile::Target))]
+    #[arg(long, value_name = "T", value_parser = lab_file_name, help = lab_file_help(LabFile::Target))]
     pub target: Option<String>,
 
     /// Set a script parameter (NAME=VALUE, a `param` of the script), or a profile key when KEY
@@ -403,8 +403,22 @@ fn lab_file_help(kind: LabFile) -> String {
 fn parse_set(s: &str) -> Result<(String, String), Error> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(Error::invalid(format!("expected KEY=VALUE, got {s:?}"))),
+        _ => Err(Error::invalid(format!(
+            "expected KEY=VALUE, got {}",
+            crate::util::shown(s)
+        ))),
     }
+}
+
+/// A `--profile` or `--target` name: not empty (an unset variable in `--profile "$P"` would
+/// otherwise be the default lab without a word).
+fn lab_file_name(s: &str) -> Result<String, Error> {
+    if s.trim().is_empty() {
+        return Err(Error::invalid(
+            "the name is empty: give a profile or target (leave the option out for the default)",
+        ));
+    }
+    Ok(s.to_string())
 }
 
 impl RunArgs {

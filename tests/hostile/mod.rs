@@ -1114,6 +1114,20 @@ fn bad_flags_are_usage_errors_with_nothing_changed() {
                 says: &["unknown stage 'l9'"],
             },
             Case {
+                name: "an empty profile (an unset variable)",
+                files: &[],
+                args: &["--profile", ""],
+                code: 2,
+                says: &["invalid value '' for '--profile <P>': the name is empty"],
+            },
+            Case {
+                name: "a blank target",
+                files: &[],
+                args: &["--target", "  "],
+                code: 2,
+                says: &["invalid value '  ' for '--target <T>': the name is empty"],
+            },
+            Case {
                 name: "--from after --only",
                 files: &[],
                 args: &["--from", "tenant", "--only", "l0"],
