@@ -22,6 +22,8 @@ struct Node {
     clean_fails: bool,
     /// A transition under way has been listed once.
     listed: bool,
+    /// The node's properties, as PATCHes leave them.
+    properties: serde_json::Value,
 }
 
 impl Node {
@@ -36,6 +38,7 @@ impl Node {
             port: 6230 + n as u16,
             clean_fails: false,
             listed: false,
+            properties: serde_json::json!({}),
         }
     }
 
@@ -48,6 +51,7 @@ impl Node {
             "maintenance_reason": if self.maintenance { Some("disk replaced by hand") } else { None },
             "power_state": "power off", "target_power_state": null, "driver": "ipmi",
             "driver_info": {"ipmi_address": "127.0.0.1", "ipmi_port": self.port},
+            "properties": self.properties, "extra": {},
         })
     }
 
@@ -127,6 +131,46 @@ fn answer(s: TcpStream, port: u16, nodes: &Nodes) -> std::io::Result<()> {
             String::new(),
             serde_json::json!({ "nodes": list }).to_string(),
         )
+    } else if method == "GET" && path.contains("/nodes/") {
+        // One node, by name or UUID; a transition under way moves on as in a list.
+        let id = path.rsplit('/').next().unwrap_or("");
+        match nodes.iter_mut().find(|n| n.uuid == id || n.name == id) {
+            Some(n) => {
+                n.advance();
+                ("200 OK", String::new(), n.json().to_string())
+            }
+            None => (
+                "404 Not Found",
+                String::new(),
+                r#"{"error_message": "{\"faultstring\": \"Node not found.\"}"}"#.to_string(),
+            ),
+        }
+    } else if method == "PATCH" && path.contains("/nodes/") {
+        // Ironic refuses to change a node in a transition (ironic/api/controllers/v1/node.py
+        // NodesController.patch, ironic 39.0.0); else each "add" of a property is kept.
+        let id = path.rsplit('/').next().unwrap_or("");
+        match nodes.iter_mut().find(|n| n.uuid == id) {
+            Some(n) if n.state == "inspecting" => (
+                "409 Conflict",
+                String::new(),
+                format!(
+                    r#"{{"error_message": "{{\"faultstring\": \"Cannot update node \\\"{}\\\" while it is in state \\\"inspecting\\\".\"}}"}}"#,
+                    n.uuid
+                ),
+            ),
+            Some(n) => {
+                for op in body.as_array().into_iter().flatten() {
+                    if let Some(k) = op["path"]
+                        .as_str()
+                        .and_then(|p| p.strip_prefix("/properties/"))
+                    {
+                        n.properties[k] = op["value"].clone();
+                    }
+                }
+                ("200 OK", String::new(), n.json().to_string())
+            }
+            None => ("404 Not Found", String::new(), "{}".to_string()),
+        }
     } else if method == "PUT" && path.ends_with("/states/provision") {
         let uuid = path.split('/').rev().nth(2).unwrap_or("");
         match nodes.iter_mut().find(|n| n.uuid == uuid) {
@@ -232,4 +276,34 @@ try {
             ("there".into(), "available".into()),
         ]
     );
+}
+
+/// A node Ironic is inspecting (a run stopped during the inspection left it so) is changed only
+/// once the inspection has ended: Ironic answers 409 to a change before.
+#[test]
+fn a_node_is_changed_only_once_ironic_has_ended_its_inspection() {
+    let lab = Lab::new();
+    let mut busy = Node::new(1, "busy", "inspecting");
+    busy.target = Some("manageable".into());
+    let nodes: Nodes = Arc::new(Mutex::new(vec![busy]));
+    let port = start(nodes.clone());
+    let clouds = clouds(&lab, port);
+    let f = lab.file(
+        "update.rhai",
+        r#"
+let n = baremetal::node_update("standin", "busy", #{ properties: #{ local_gb: 40 }, capabilities: #{ profile: "control" } });
+print(`updated: ${n.provision_state} ${n.properties.local_gb}`);
+"#,
+    );
+    let o = lab
+        .labsh()
+        .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
+        .args(["run", f.to_str().unwrap()])
+        .run();
+    o.ok()
+        .stderr_has("  busy: inspecting: waiting for Ironic to end it before the node is changed")
+        .stdout_has("updated: manageable 40");
+    let n = nodes.lock().unwrap()[0].clone();
+    assert_eq!(n.state, "manageable");
+    assert_eq!(n.properties["capabilities"], "profile:control");
 }

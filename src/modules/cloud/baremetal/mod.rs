@@ -340,7 +340,9 @@ pub mod baremetal_fns {
 
     /// Sets a node's `properties` (`#{cpus, memory_mb, local_gb, cpu_arch}`), `capabilities`
     /// (`#{profile: "control"}`, merged into the node's: the other capabilities stay) and
-    /// `extra` keys, only where they differ. Returns the node.
+    /// `extra` keys, only where they differ. A node Ironic is moving (inspecting, cleaning) is
+    /// waited for first, as Ironic refuses to change it meanwhile (at most 30 minutes); the
+    /// enrolling of `nodes_ensure` and `node_ensure` waits so too. Returns the node.
     ///
     /// ```rhai
     /// baremetal::node_ensure("devcloud-system", #{name: "example-node1", pm_type: "ipmi", pm_addr: "127.0.0.1",

@@ -266,6 +266,49 @@ impl<'a> Api<'a> {
         )
     }
 
+    /// Node `n` once Ironic has ended the transition it is in (a run stopped during the
+    /// nodes' inspection leaves them inspecting): Ironic refuses to change a node then (409
+    /// "Cannot update node ... while it is in state inspecting", or "can not be updated while a
+    /// state transition is in progress": ironic/api/controllers/v1/node.py
+    /// `NodesController.patch`, ironic 39.0.0; labsh waits out every transition). Watched with
+    /// one request a tick, for at most
+    /// [`SETTLE_TIMEOUT`]; `n` as it is in a plan or when it is in no transition.
+    fn settled(&self, n: &Value) -> Result<Value, Error> {
+        let busy = |n: &Value| {
+            !n["target_provision_state"].is_null()
+                || super::provision::transitional(n["provision_state"].as_str().unwrap_or(""))
+        };
+        if self.fx.is_plan() || !busy(n) {
+            return Ok(n.clone());
+        }
+        let uuid = Id::from_json(&n["uuid"]);
+        let name = n["name"].as_str().unwrap_or_default().to_string();
+        self.fx.printer().status(&format!(
+            "  {name}: {}: waiting for Ironic to end it before the node is changed",
+            n["provision_state"].as_str().unwrap_or("")
+        ));
+        let t0 = std::time::Instant::now();
+        let mut tick = std::time::Duration::from_millis(200);
+        loop {
+            self.fx.check_cancel()?;
+            std::thread::sleep(tick);
+            tick = (tick * 2).min(std::time::Duration::from_secs(2));
+            let Some(now) = self.bm_node(&uuid)? else {
+                return Err(Error::not_found(format!("node {name} is gone")));
+            };
+            if !busy(&now) {
+                return Ok(now);
+            }
+            if t0.elapsed() > SETTLE_TIMEOUT {
+                return Err(Error::timed_out(format!(
+                    "node {name} is still {} after {} s: Ironic refuses to change it until that ends; look at it with openstack baremetal node show {name}",
+                    now["provision_state"].as_str().unwrap_or(""),
+                    SETTLE_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    }
+
     fn enroll_one(&self, p: &NodePlan, o: &EnrollOpts) -> Result<Value, Error> {
         let e = p.entry;
         let mut changed = false;
@@ -305,6 +348,7 @@ impl<'a> Api<'a> {
                 )?
             }
             Some(n) if !p.patch.is_empty() => {
+                let n = &self.settled(n)?;
                 let uuid = n["uuid"].as_str().unwrap_or_default().to_string();
                 let path = if p.reset_interfaces {
                     format!("/nodes/{uuid}?reset_interfaces=true")
@@ -377,8 +421,11 @@ impl<'a> Api<'a> {
         extra: &JMap<String, Value>,
     ) -> Result<Value, Error> {
         // A node still to be enrolled (in a plan) gets every field; one Ironic has, those that
-        // differ.
-        let node = self.bm_node(ident)?;
+        // differ once the transition it is in has ended.
+        let node = match self.bm_node(ident)? {
+            Some(n) => Some(self.settled(&n)?),
+            None => None,
+        };
         let n = node.as_ref();
         let mut patch = Patch::default();
         for (k, v) in properties {
@@ -547,6 +594,10 @@ impl<'a> Api<'a> {
         Ok(true)
     }
 }
+
+/// How long enrolling waits for a node Ironic is moving (an inspection, a cleaning) before it
+/// changes it: an in-band inspection of a VM takes minutes.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1800);
 
 /// The MACs of `e` that no port of the node `uuid` (none: a node not enrolled yet) has among
 /// `ports`.

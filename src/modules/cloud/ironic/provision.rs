@@ -53,7 +53,7 @@ pub enum Step {
 }
 
 /// States a node only passes through.
-fn transitional(state: &str) -> bool {
+pub(super) fn transitional(state: &str) -> bool {
     matches!(
         state,
         "verifying"
