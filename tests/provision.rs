@@ -218,6 +218,14 @@ fn clouds(lab: &Lab, port: u16) -> std::path::PathBuf {
     )
 }
 
+/// `labsh --jobs 1 run FILE` on the stand-in's clouds.yaml.
+fn run_on(lab: &Lab, clouds: &std::path::Path, f: &std::path::Path) -> crate::support::Out {
+    lab.labsh()
+        .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
+        .args(["--jobs", "1", "run", f.to_str().unwrap()])
+        .run()
+}
+
 #[test]
 fn the_watch_brings_each_node_to_its_goal_and_names_those_that_did_not_get_there() {
     let lab = Lab::new();
@@ -245,11 +253,7 @@ try {
 }
 "#,
     );
-    let o = lab
-        .labsh()
-        .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
-        .args(["--jobs", "1", "run", f.to_str().unwrap()])
-        .run();
+    let o = run_on(&lab, &clouds, &f);
     o.ok()
         .stdout_has("reached: [\"good=available\", \"there=available\"]")
         .stdout_has(
@@ -295,11 +299,7 @@ let n = baremetal::node_update("standin", "busy", #{ properties: #{ local_gb: 40
 print(`updated: ${n.provision_state} ${n.properties.local_gb}`);
 "#,
     );
-    let o = lab
-        .labsh()
-        .env("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap())
-        .args(["run", f.to_str().unwrap()])
-        .run();
+    let o = run_on(&lab, &clouds, &f);
     o.ok()
         .stderr_has("  busy: inspecting: waiting for Ironic to end it before the node is changed")
         .stdout_has("updated: manageable 40");

@@ -344,6 +344,24 @@ impl StandIn {
         s
     }
 
+    /// The fields `jsonpath` picks of the OpenStack operator's Subscription, as kubectl reads
+    /// them from the stand-in.
+    fn operator_subscription(&self, jsonpath: &str) -> String {
+        let jp = format!("jsonpath={jsonpath}");
+        self.kubectl(
+            &[
+                "get",
+                "subscription.v1alpha1.operators.coreos.com",
+                "openstack-operator",
+                "-n",
+                "openstack-operators",
+                "-o",
+                &jp,
+            ],
+            None,
+        )
+    }
+
     fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
         use std::io::Write;
         let mut c = std::process::Command::new("kubectl")
@@ -685,18 +703,7 @@ fn an_operator_held_at_a_version_has_its_install_plan_approved_once() {
         None,
     );
     assert_eq!(csv.trim(), "Succeeded");
-    let sub = s.kubectl(
-        &[
-            "get",
-            "subscription.v1alpha1.operators.coreos.com",
-            "openstack-operator",
-            "-n",
-            "openstack-operators",
-            "-o",
-            "jsonpath={.spec.installPlanApproval} {.spec.startingCSV}",
-        ],
-        None,
-    );
+    let sub = s.operator_subscription("{.spec.installPlanApproval} {.spec.startingCSV}");
     assert_eq!(sub.trim(), "Manual openstack-operator.v1.0.6");
     let before = s.writes().len();
     let again = run();
@@ -711,18 +718,7 @@ fn an_operator_held_at_a_version_has_its_install_plan_approved_once() {
 fn a_second_run_does_not_wait_for_install_plans_olm_has_cleaned_up() {
     let s = StandIn::new("0");
     s.run(&["--only", "controlplane"]).run().ok();
-    let plan = s.kubectl(
-        &[
-            "get",
-            "subscription.v1alpha1.operators.coreos.com",
-            "openstack-operator",
-            "-n",
-            "openstack-operators",
-            "-o",
-            "jsonpath={.status.installPlanRef.name}",
-        ],
-        None,
-    );
+    let plan = s.operator_subscription("{.status.installPlanRef.name}");
     assert!(plan.trim().starts_with("install-"), "{plan}");
     s.kubectl(
         &[

@@ -220,28 +220,31 @@ fn a_cold_snapshot_and_its_revert_go_on_when_ironic_cannot_be_reached_and_say_so
     ])
     .ok();
     let unreachable = format!("cannot reach Keystone at http://127.0.0.1:{port}/v3/auth/tokens");
-    snap(
-        &lab,
-        &[
-            "save",
-            "c1",
-            "--cold",
-            "--target",
-            t,
-            "--set",
-            &set_uri,
-            "--set",
-            "shutdown_timeout=1",
-        ],
-    )
-    .ok()
-    .stdout_has(&format!(
-        "Ironic: not reached to hold the lab's nodes (cloud 'gone': {unreachable}"
-    ))
-    .stdout_has(&format!(
-        "Ironic: not reached to release the nodes held (cloud 'gone': {unreachable}"
-    ))
-    .stdout_has("snapshot c1 of lab lab: 8 VMs, cold (the VMs shut down)");
+    let save_cold = |name: &str| {
+        snap(
+            &lab,
+            &[
+                "save",
+                name,
+                "--cold",
+                "--target",
+                t,
+                "--set",
+                &set_uri,
+                "--set",
+                "shutdown_timeout=1",
+            ],
+        )
+    };
+    save_cold("c1")
+        .ok()
+        .stdout_has(&format!(
+            "Ironic: not reached to hold the lab's nodes (cloud 'gone': {unreachable}"
+        ))
+        .stdout_has(&format!(
+            "Ironic: not reached to release the nodes held (cloud 'gone': {unreachable}"
+        ))
+        .stdout_has("snapshot c1 of lab lab: 8 VMs, cold (the VMs shut down)");
     snap(
         &lab,
         &["revert", "c1", "--yes", "--target", t, "--set", &set_uri],
@@ -258,21 +261,7 @@ fn a_cold_snapshot_and_its_revert_go_on_when_ironic_cannot_be_reached_and_say_so
         "{\"done\": [\"l0\", \"l1\", \"undercloud\"]}",
     )
     .unwrap();
-    snap(
-        &lab,
-        &[
-            "save",
-            "c2",
-            "--cold",
-            "--target",
-            t,
-            "--set",
-            &set_uri,
-            "--set",
-            "shutdown_timeout=1",
-        ],
-    )
-    .ok();
+    save_cold("c2").ok();
     snap(&lab, &["revert", "c2", "--yes", "--target", t, "--set", &set_uri])
         .code(1)
         .stderr_has("Ironic does not answer after the revert, so its nodes' power states could not be made libvirt's")

@@ -535,39 +535,24 @@ impl<'a> Api<'a> {
     /// lists only nodes with `maintenance: False`, ironic 39.0.0). `false`, and nothing changed,
     /// when it already is in maintenance, whatever its reason.
     pub fn bm_maintenance_set(&self, ident: &Id, reason: &str) -> Result<bool, Error> {
-        let op = self
-            .bm_op("node.maintenance_set", &ident.to_string())
-            .arg("reason", reason);
-        let Some(node) = self.bm_node(ident)? else {
-            if self.fx.is_plan() {
-                return self.fx.change(op, || Err(self.only_planned()), || true);
-            }
-            return Err(Error::not_found(format!(
-                "no node '{ident}' in cloud '{}'",
-                self.conn.name()
-            )));
-        };
-        if node["maintenance"] == json!(true) {
-            self.fx.unchanged(op);
-            return Ok(false);
-        }
-        let uuid = Id::from_json(&node["uuid"]);
-        let body = json!({ "reason": reason });
-        self.update(
-            op,
-            |c| {
-                let path = format!("/nodes/{uuid}/maintenance");
-                c.request(Method::PUT, "baremetal", &path, Some(&body))
-            },
-            Value::Null,
-        )?;
-        Ok(true)
+        self.bm_maintenance(ident, Some(reason))
     }
 
     /// Takes a node out of maintenance (`DELETE /v1/nodes/{node}/maintenance`, which clears its
     /// reason and fault too); `ok` when it is not in maintenance.
     pub fn bm_maintenance_unset(&self, ident: &Id) -> Result<bool, Error> {
-        let op = self.bm_op("node.maintenance_unset", &ident.to_string());
+        self.bm_maintenance(ident, None)
+    }
+
+    /// A node put in maintenance with `reason`, or taken out of it (`None`); `false`, and
+    /// nothing changed, when it already is so.
+    fn bm_maintenance(&self, ident: &Id, reason: Option<&str>) -> Result<bool, Error> {
+        let op = match reason {
+            Some(r) => self
+                .bm_op("node.maintenance_set", &ident.to_string())
+                .arg("reason", r),
+            None => self.bm_op("node.maintenance_unset", &ident.to_string()),
+        };
         let Some(node) = self.bm_node(ident)? else {
             if self.fx.is_plan() {
                 return self.fx.change(op, || Err(self.only_planned()), || true);
@@ -577,17 +562,28 @@ impl<'a> Api<'a> {
                 self.conn.name()
             )));
         };
-        if node["maintenance"] != json!(true) {
+        if (node["maintenance"] == json!(true)) == reason.is_some() {
             self.fx.unchanged(op);
             return Ok(false);
         }
         let uuid = Id::from_json(&node["uuid"]);
-        self.update(
-            op.arg("reason", &node["maintenance_reason"])
+        let path = format!("/nodes/{uuid}/maintenance");
+        let op = match reason {
+            Some(_) => op,
+            None => op
+                .arg("reason", &node["maintenance_reason"])
                 .arg("fault", &node["fault"]),
-            |c| {
-                let path = format!("/nodes/{uuid}/maintenance");
-                c.request(Method::DELETE, "baremetal", &path, None)
+        };
+        self.update(
+            op,
+            |c| match reason {
+                Some(r) => c.request(
+                    Method::PUT,
+                    "baremetal",
+                    &path,
+                    Some(&json!({ "reason": r })),
+                ),
+                None => c.request(Method::DELETE, "baremetal", &path, None),
             },
             Value::Null,
         )?;
